@@ -1,0 +1,46 @@
+# xlnd build and test entry points. Only Go is needed: btcd and the protoc
+# plugins are pinned as tools in go.mod and built from there.
+
+GO      ?= go
+BIN     := $(CURDIR)/bin
+PKGS    := ./...
+# Tests that start processes find the binaries here.
+export XLND_BIN_DIR := $(BIN)
+
+.PHONY: all build btcd test unit lint fuzz rpc demo clean
+
+all: build
+
+# btcd (the regtest chain backend used by tests and the demo) and btcctl.
+btcd:
+	$(GO) build -o $(BIN)/ github.com/btcsuite/btcd github.com/btcsuite/btcd/cmd/btcctl
+
+build: btcd
+	@if [ -d cmd ]; then $(GO) build -o $(BIN)/ ./cmd/...; fi
+
+# Every test: unit tests, BOLT vectors, and the integration tests that start
+# a real btcd and real xlnd processes.
+test: build
+	$(GO) test -count=1 -timeout 25m $(PKGS)
+
+# Unit tests only (no processes started).
+unit:
+	$(GO) test -short -count=1 $(PKGS)
+
+lint:
+	gofmt -l . | (! grep .)
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+# Short fuzz pass over every fuzz target (FUZZTIME per target).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BIN)
