@@ -42,5 +42,23 @@ fuzz:
 	  done; \
 	done
 
+# Regenerate the gRPC, protobuf and REST gateway code from rpc/lnrpc/*.proto
+# (protoc from the system packages, the Go plugins pinned as tools in go.mod).
+RPC_DIR := rpc/lnrpc
+rpc:
+	$(GO) build -o $(BIN)/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway
+	@for f in lightning walletunlocker stateservice; do \
+	  echo "== protoc $(RPC_DIR)/$$f.proto"; \
+	  protoc -I $(RPC_DIR) \
+	    --plugin=protoc-gen-go=$(BIN)/protoc-gen-go \
+	    --plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc \
+	    --plugin=protoc-gen-grpc-gateway=$(BIN)/protoc-gen-grpc-gateway \
+	    --go_out=$(RPC_DIR) --go_opt=paths=source_relative \
+	    --go-grpc_out=$(RPC_DIR) --go-grpc_opt=paths=source_relative \
+	    --grpc-gateway_out=$(RPC_DIR) \
+	    --grpc-gateway_opt=paths=source_relative,grpc_api_configuration=$(RPC_DIR)/$$f.yaml \
+	    $(RPC_DIR)/$$f.proto || exit 1; \
+	done
+
 clean:
 	rm -rf $(BIN)
