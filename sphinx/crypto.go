@@ -1,0 +1,178 @@
+package sphinx
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"golang.org/x/crypto/chacha20"
+)
+
+// Key types of BOLT 4 "Key Generation" and "Returning Errors". Each is the
+// HMAC key used to derive a 32-byte key from a shared secret.
+var (
+	keyRho      = []byte("rho")
+	keyMu       = []byte("mu")
+	keyUm       = []byte("um")
+	keyPad      = []byte("pad")
+	keyAmmag    = []byte("ammag")
+	keyAmmagExt = []byte("ammagext")
+)
+
+// ErrInvalidKey is returned when a public key is not a valid point or a
+// derived private scalar is zero.
+var ErrInvalidKey = errors.New("sphinx: invalid key")
+
+// Hash256 is a 32-byte value: a shared secret, a derived key or an HMAC.
+type Hash256 = [32]byte
+
+// generateKey derives a key of the given type from a 32-byte secret:
+// HMAC-SHA256 keyed with the key type over the secret.
+func generateKey(keyType []byte, secret []byte) Hash256 {
+	mac := hmac.New(sha256.New, keyType)
+	mac.Write(secret)
+	var k Hash256
+	mac.Sum(k[:0])
+	return k
+}
+
+// xorStream XORs dst with the ChaCha20 stream of key (all-zero nonce),
+// starting at the beginning of the stream.
+func xorStream(key Hash256, dst []byte) {
+	var nonce [chacha20.NonceSize]byte
+	c, err := chacha20.NewUnauthenticatedCipher(key[:], nonce[:])
+	if err != nil {
+		// Only wrong key or nonce sizes fail, and both are fixed here.
+		panic("sphinx: chacha20: " + err.Error())
+	}
+	c.XORKeyStream(dst, dst)
+}
+
+// cipherStream returns n bytes of the ChaCha20 stream of key.
+func cipherStream(key Hash256, n int) []byte {
+	b := make([]byte, n)
+	xorStream(key, b)
+	return b
+}
+
+// computeHMAC returns HMAC-SHA256(key, parts...).
+func computeHMAC(key Hash256, parts ...[]byte) Hash256 {
+	mac := hmac.New(sha256.New, key[:])
+	for _, p := range parts {
+		mac.Write(p)
+	}
+	var out Hash256
+	mac.Sum(out[:0])
+	return out
+}
+
+// ECDHer computes the BOLT 4 shared secret between a private key it holds
+// and a public key: SHA256 of the compressed ECDH point. A node passes its
+// identity key behind this interface so the key can stay in the wallet.
+type ECDHer interface {
+	ECDH(pub *btcec.PublicKey) (Hash256, error)
+}
+
+// PrivKeyECDH is an ECDHer over a private key held in memory.
+type PrivKeyECDH struct {
+	Key *btcec.PrivateKey
+}
+
+// ECDH implements ECDHer.
+func (p PrivKeyECDH) ECDH(pub *btcec.PublicKey) (Hash256, error) {
+	return sharedSecret(&p.Key.Key, pub)
+}
+
+// PubKey returns the public key of the held private key.
+func (p PrivKeyECDH) PubKey() *btcec.PublicKey {
+	return p.Key.PubKey()
+}
+
+// sharedSecret returns SHA256(compressed(k*P)).
+func sharedSecret(k *btcec.ModNScalar, pub *btcec.PublicKey) (Hash256, error) {
+	if k.IsZero() {
+		return Hash256{}, ErrInvalidKey
+	}
+	var p, r btcec.JacobianPoint
+	pub.AsJacobian(&p)
+	btcec.ScalarMultNonConst(k, &p, &r)
+	r.ToAffine()
+	if (r.X.IsZero() && r.Y.IsZero()) || r.Z.IsZero() {
+		return Hash256{}, ErrInvalidKey
+	}
+	point := btcec.NewPublicKey(&r.X, &r.Y)
+	return sha256.Sum256(point.SerializeCompressed()), nil
+}
+
+// blindingFactor returns SHA256(compressed(pub) || secret), the scalar that
+// blinds the ephemeral key for the next hop.
+func blindingFactor(pub *btcec.PublicKey, secret Hash256) (btcec.ModNScalar, error) {
+	h := sha256.New()
+	h.Write(pub.SerializeCompressed())
+	h.Write(secret[:])
+	var b [32]byte
+	h.Sum(b[:0])
+	var s btcec.ModNScalar
+	if overflow := s.SetBytes(&b); overflow != 0 || s.IsZero() {
+		// Negligible probability; treat as an unusable key rather
+		// than silently reducing.
+		return s, ErrInvalidKey
+	}
+	return s, nil
+}
+
+// blindPubKey returns b*P.
+func blindPubKey(pub *btcec.PublicKey, b *btcec.ModNScalar) (*btcec.PublicKey, error) {
+	var p, r btcec.JacobianPoint
+	pub.AsJacobian(&p)
+	btcec.ScalarMultNonConst(b, &p, &r)
+	r.ToAffine()
+	if (r.X.IsZero() && r.Y.IsZero()) || r.Z.IsZero() {
+		return nil, ErrInvalidKey
+	}
+	return btcec.NewPublicKey(&r.X, &r.Y), nil
+}
+
+// SharedSecrets returns the shared secret of each hop of path for an onion
+// built with sessionKey, in path order. The origin node needs them to
+// decrypt a returned failure.
+func SharedSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash256, error) {
+	secrets, _, err := hopSecrets(sessionKey, path)
+	return secrets, err
+}
+
+// hopSecrets walks the route with the blinded ephemeral key and returns each
+// hop's shared secret and the ephemeral public key that hop sees.
+func hopSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash256, []*btcec.PublicKey, error) {
+	if sessionKey == nil {
+		return nil, nil, ErrInvalidKey
+	}
+	secrets := make([]Hash256, len(path))
+	ephemerals := make([]*btcec.PublicKey, len(path))
+	e := sessionKey.Key
+	if e.IsZero() {
+		return nil, nil, ErrInvalidKey
+	}
+	for i, hop := range path {
+		if hop == nil {
+			return nil, nil, ErrInvalidKey
+		}
+		epk := btcec.PrivKeyFromScalar(&e).PubKey()
+		ss, err := sharedSecret(&e, hop)
+		if err != nil {
+			return nil, nil, err
+		}
+		secrets[i] = ss
+		ephemerals[i] = epk
+		if i == len(path)-1 {
+			break
+		}
+		b, err := blindingFactor(epk, ss)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.Mul(&b)
+	}
+	return secrets, ephemerals, nil
+}

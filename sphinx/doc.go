@@ -1,0 +1,28 @@
+// Package sphinx implements BOLT 4 onion routing for payments: building the
+// 1366-byte version-0 onion at the origin, peeling one layer at each hop,
+// the per-hop TLV payloads, replay protection, and the failure messages that
+// travel back along the route, including attributable failures
+// (attribution_data with hold times).
+//
+// The origin builds an onion with NewOnionPacket from a route of hops, each a
+// node public key and an encoded HopPayload, a fresh random session key and
+// the payment hash as associated data. It keeps the session key with the
+// payment so that it can later decrypt a failure with DecryptFailure.
+//
+// A forwarding or final node decodes the packet carried in update_add_htlc
+// with DecodeOnionPacket and passes it to Router.ProcessOnionPacket, which
+// checks the version, the ephemeral key and the HMAC, records the packet in
+// the ReplayLog and returns this hop's payload, the shared secret and the
+// onion for the next hop (nil at the final hop). Errors map to BADONION
+// failure codes with FailureForError; a node that could not parse an onion
+// answers with update_fail_malformed_htlc, which the previous hop turns into
+// an encrypted failure with MalformedToFailure.
+//
+// A node that fails an HTLC builds a FailureMessage, encrypts it with
+// NewFailure using the HTLC's shared secret; every hop on the way back wraps
+// it with WrapFailure; the origin learns which hop failed and why with
+// DecryptFailure.
+//
+// The package does no I/O and keeps no state except in the ReplayLog a
+// caller passes in. It imports nothing of this project but lnwire/tlv.
+package sphinx
