@@ -1,0 +1,262 @@
+package macaroons
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/crypto/nacl/secretbox"
+	"golang.org/x/crypto/scrypt"
+)
+
+// RootKeyLen is the length of the root key.
+const RootKeyLen = 32
+
+// DefaultRootKeyID is the storage id of the root key, as lnd's.
+var defaultRootKeyID = []byte("0")
+
+var (
+	bucketName = []byte("macrootkeys")
+	encKeyName = []byte("enckey")
+)
+
+// Scrypt parameters for deriving the encryption key from the password.
+const (
+	DefaultScryptN = 1 << 15
+	scryptR        = 8
+	scryptP        = 1
+	saltLen        = 32
+	encKeyRecLen   = 1 + 12 + saltLen
+	encKeyVersion  = 1
+	nonceLen       = 24
+	sealedLen      = nonceLen + RootKeyLen + secretbox.Overhead
+)
+
+var (
+	// ErrStoreLocked is returned while the store awaits the password.
+	ErrStoreLocked = errors.New("macaroon store is locked")
+
+	// ErrWrongPassword is returned when the password does not decrypt the
+	// root key.
+	ErrWrongPassword = errors.New("wrong password for macaroon store")
+
+	// ErrCorruptStore is returned for records of the wrong shape.
+	ErrCorruptStore = errors.New("macaroon store record is corrupt")
+)
+
+// Store keeps the encrypted root key in a bbolt file. It starts locked;
+// Unlock with the wallet password decrypts (or, the first time, creates) the
+// root key.
+type Store struct {
+	db      *bolt.DB
+	scryptN int
+
+	mu      sync.RWMutex
+	encKey  *[32]byte
+	rootKey []byte
+}
+
+// OpenStore opens or creates the store file at path (mode 0600).
+func OpenStore(path string) (*Store, error) {
+	return openStore(path, DefaultScryptN)
+}
+
+func openStore(path string, scryptN int) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open macaroon store %s: %w", path, err)
+	}
+	// The file may predate us with wider permissions.
+	if err := os.Chmod(path, 0o600); err != nil {
+		db.Close()
+		return nil, err
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketName)
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init macaroon store: %w", err)
+	}
+	return &Store{db: db, scryptN: scryptN}, nil
+}
+
+// Close closes the file and forgets the keys.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.encKey, s.rootKey = nil, nil
+	s.mu.Unlock()
+	return s.db.Close()
+}
+
+// Unlock derives the encryption key from password and decrypts the root
+// key. On a new store it records the key derivation parameters and creates a
+// random root key.
+func (s *Store) Unlock(password []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketName)
+		rec := b.Get(encKeyName)
+		var key *[32]byte
+		var err error
+		if rec == nil {
+			rec, key, err = newEncKey(password, s.scryptN)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(encKeyName, rec); err != nil {
+				return err
+			}
+		} else {
+			key, err = deriveKey(password, rec)
+			if err != nil {
+				return err
+			}
+		}
+
+		sealed := b.Get(defaultRootKeyID)
+		var root []byte
+		if sealed == nil {
+			root = make([]byte, RootKeyLen)
+			if _, err := rand.Read(root); err != nil {
+				return err
+			}
+			sealed, err = seal(key, root)
+			if err != nil {
+				return err
+			}
+			if err := b.Put(defaultRootKeyID, sealed); err != nil {
+				return err
+			}
+		} else {
+			root, err = open(key, sealed)
+			if err != nil {
+				return err
+			}
+		}
+		s.encKey, s.rootKey = key, root
+		return nil
+	})
+}
+
+// ChangePassword re-encrypts the root key under newPassword, after checking
+// oldPassword. The store is unlocked afterwards. With rotate the root key is
+// replaced too, invalidating every macaroon baked before.
+func (s *Store) ChangePassword(oldPassword, newPassword []byte, rotate bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketName)
+		rec := b.Get(encKeyName)
+		if rec == nil {
+			return fmt.Errorf("%w: no password set", ErrStoreLocked)
+		}
+		oldKey, err := deriveKey(oldPassword, rec)
+		if err != nil {
+			return err
+		}
+		sealed := b.Get(defaultRootKeyID)
+		if sealed == nil {
+			return fmt.Errorf("%w: no root key", ErrCorruptStore)
+		}
+		root, err := open(oldKey, sealed)
+		if err != nil {
+			return err
+		}
+		if rotate {
+			root = make([]byte, RootKeyLen)
+			if _, err := rand.Read(root); err != nil {
+				return err
+			}
+		}
+		newRec, newKey, err := newEncKey(newPassword, s.scryptN)
+		if err != nil {
+			return err
+		}
+		newSealed, err := seal(newKey, root)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(encKeyName, newRec); err != nil {
+			return err
+		}
+		if err := b.Put(defaultRootKeyID, newSealed); err != nil {
+			return err
+		}
+		s.encKey, s.rootKey = newKey, root
+		return nil
+	})
+}
+
+// RootKey returns the decrypted root key, or ErrStoreLocked.
+func (s *Store) RootKey() ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.rootKey == nil {
+		return nil, ErrStoreLocked
+	}
+	return s.rootKey, nil
+}
+
+// newEncKey returns a fresh derivation record and the key it yields for
+// password.
+func newEncKey(password []byte, n int) ([]byte, *[32]byte, error) {
+	rec := make([]byte, encKeyRecLen)
+	rec[0] = encKeyVersion
+	binary.BigEndian.PutUint32(rec[1:], uint32(n))
+	binary.BigEndian.PutUint32(rec[5:], scryptR)
+	binary.BigEndian.PutUint32(rec[9:], scryptP)
+	if _, err := rand.Read(rec[13:]); err != nil {
+		return nil, nil, err
+	}
+	key, err := deriveKey(password, rec)
+	return rec, key, err
+}
+
+func deriveKey(password, rec []byte) (*[32]byte, error) {
+	if len(rec) != encKeyRecLen || rec[0] != encKeyVersion {
+		return nil, fmt.Errorf("%w: key derivation record", ErrCorruptStore)
+	}
+	n := int(binary.BigEndian.Uint32(rec[1:]))
+	r := int(binary.BigEndian.Uint32(rec[5:]))
+	p := int(binary.BigEndian.Uint32(rec[9:]))
+	// Bound the parameters so a tampered file cannot exhaust memory.
+	if n < 2 || n > 1<<20 || r < 1 || r > 32 || p < 1 || p > 16 {
+		return nil, fmt.Errorf("%w: scrypt parameters", ErrCorruptStore)
+	}
+	k, err := scrypt.Key(password, rec[13:], n, r, p, 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive macaroon store key: %w", err)
+	}
+	var key [32]byte
+	copy(key[:], k)
+	return &key, nil
+}
+
+func seal(key *[32]byte, root []byte) ([]byte, error) {
+	var nonce [nonceLen]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, err
+	}
+	return secretbox.Seal(nonce[:], root, &nonce, key), nil
+}
+
+func open(key *[32]byte, sealed []byte) ([]byte, error) {
+	if len(sealed) != sealedLen {
+		return nil, fmt.Errorf("%w: root key record", ErrCorruptStore)
+	}
+	var nonce [nonceLen]byte
+	copy(nonce[:], sealed)
+	root, ok := secretbox.Open(nil, sealed[nonceLen:], &nonce, key)
+	if !ok {
+		return nil, ErrWrongPassword
+	}
+	return root, nil
+}
