@@ -211,8 +211,10 @@ func recordOffset(b []byte, typ uint64) uint16 {
 
 // DecodeHopPayload parses a hop payload (the TLV stream of
 // ProcessedPacket.Payload). It checks the stream's encoding, every known
-// record's format, and that no unknown even type is present. It does not
-// check which records the hop's position requires; see Validate.
+// record's format, and that no unknown even type below the custom range is
+// present. Even custom records (65536 and above) are kept; Validate rejects
+// those it does not know. Which records the hop's position requires is also
+// Validate's business.
 func DecodeHopPayload(b []byte) (*HopPayload, error) {
 	s, err := tlv.DecodeStream(b)
 	if err != nil {
@@ -268,7 +270,11 @@ func DecodeHopPayload(b []byte) (*HopPayload, error) {
 			}
 			p.TotalAmountMsat = &total
 		default:
-			if r.Type%2 == 0 {
+			// Even types below the custom range are ones BOLT 4
+			// would have to define: unknown to us, so fatal.
+			// Even custom records are checked by Validate, which
+			// knows the keysend record.
+			if r.Type%2 == 0 && r.Type < MinCustomRecordType {
 				return nil, bad(r.Type, "unknown even type")
 			}
 			val := append([]byte{}, v...)
@@ -318,7 +324,9 @@ func (p *HopPayload) presentTypes() map[uint64]bool {
 // Validate applies the BOLT 4 reader requirements on which records a hop
 // must and must not carry. isFinal is ProcessedPacket.IsFinal; incomingPathKey
 // says whether the update_add_htlc carried a path_key (blinded route).
-// Decryption of encrypted_recipient_data is the caller's business.
+// Even custom records other than keysend's preimage (at the final hop) are
+// rejected as unknown. Decryption of encrypted_recipient_data is the
+// caller's business.
 func (p *HopPayload) Validate(isFinal, incomingPathKey bool) error {
 	missing := func(t uint64, what string) error {
 		return &PayloadError{Type: t, HasType: true, Reason: what + " missing"}
@@ -327,6 +335,12 @@ func (p *HopPayload) Validate(isFinal, incomingPathKey bool) error {
 		return &PayloadError{Type: t, HasType: true, Reason: what + " not allowed here"}
 	}
 	has := p.presentTypes()
+
+	for t := range p.CustomRecords {
+		if t%2 == 0 && (t != KeysendPreimageType || !isFinal) {
+			return &PayloadError{Type: t, HasType: true, Reason: "unknown even custom record"}
+		}
+	}
 
 	if has[TypeEncryptedRecipientData] {
 		if incomingPathKey && has[TypeCurrentPathKey] {
