@@ -1,0 +1,121 @@
+package lnwallet
+
+import (
+	"crypto/sha256"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+)
+
+// This file holds the BOLT 3 "Key Derivation" rules: every per-commitment
+// key is a basepoint blinded with the commitment's per_commitment_point, so
+// that a watcher given the basepoints cannot link commitments together.
+
+// singleTweak returns SHA256(per_commitment_point || basepoint), the scalar
+// added to a basepoint (or its secret) to get a per-commitment key.
+func singleTweak(commitPoint, basePoint *btcec.PublicKey) []byte {
+	h := sha256.New()
+	h.Write(commitPoint.SerializeCompressed())
+	h.Write(basePoint.SerializeCompressed())
+	return h.Sum(nil)
+}
+
+// scalarFromHash reduces a 32-byte hash modulo the group order. A hash at or
+// above the order occurs with negligible probability; reducing it keeps the
+// function total, and both peers reduce the same way.
+func scalarFromHash(h []byte) btcec.ModNScalar {
+	var s btcec.ModNScalar
+	s.SetByteSlice(h)
+	return s
+}
+
+// jacobian converts a public key to Jacobian form.
+func jacobian(pub *btcec.PublicKey) btcec.JacobianPoint {
+	var j btcec.JacobianPoint
+	pub.AsJacobian(&j)
+	return j
+}
+
+// pubFromJacobian converts a Jacobian point back to a public key.
+func pubFromJacobian(j *btcec.JacobianPoint) *btcec.PublicKey {
+	j.ToAffine()
+	return btcec.NewPublicKey(&j.X, &j.Y)
+}
+
+// TweakPubKey derives a per-commitment public key from a basepoint:
+//
+//	pubkey = basepoint + SHA256(per_commitment_point || basepoint)·G
+//
+// It yields localpubkey, local_htlcpubkey, remote_htlcpubkey,
+// local_delayedpubkey and remote_delayedpubkey (and the legacy remotepubkey
+// of channels without option_static_remotekey), depending on the basepoint.
+func TweakPubKey(basePoint, commitPoint *btcec.PublicKey) *btcec.PublicKey {
+	k := scalarFromHash(singleTweak(commitPoint, basePoint))
+	var tG, sum btcec.JacobianPoint
+	btcec.ScalarBaseMultNonConst(&k, &tG)
+	b := jacobian(basePoint)
+	btcec.AddNonConst(&b, &tG, &sum)
+	return pubFromJacobian(&sum)
+}
+
+// TweakPrivKey derives the private key matching TweakPubKey:
+//
+//	privkey = basepoint_secret + SHA256(per_commitment_point || basepoint)
+func TweakPrivKey(baseSecret *btcec.PrivateKey,
+	commitPoint *btcec.PublicKey) *btcec.PrivateKey {
+
+	k := scalarFromHash(singleTweak(commitPoint, baseSecret.PubKey()))
+	k.Add(&baseSecret.Key)
+	return btcec.PrivKeyFromScalar(&k)
+}
+
+// revocationTweaks returns SHA256(revocation_basepoint || per_commitment_point)
+// and SHA256(per_commitment_point || revocation_basepoint).
+func revocationTweaks(revBase, commitPoint *btcec.PublicKey) (btcec.ModNScalar,
+	btcec.ModNScalar) {
+
+	rb := revBase.SerializeCompressed()
+	cp := commitPoint.SerializeCompressed()
+	h1 := sha256.Sum256(append(append([]byte{}, rb...), cp...))
+	h2 := sha256.Sum256(append(append([]byte{}, cp...), rb...))
+	return scalarFromHash(h1[:]), scalarFromHash(h2[:])
+}
+
+// DeriveRevocationPubKey derives revocationpubkey from the revocation
+// basepoint of the node that will be able to punish, and the
+// per_commitment_point of the commitment's owner:
+//
+//	revocation_basepoint·SHA256(revocation_basepoint || per_commitment_point) +
+//	per_commitment_point·SHA256(per_commitment_point || revocation_basepoint)
+func DeriveRevocationPubKey(revBase,
+	commitPoint *btcec.PublicKey) *btcec.PublicKey {
+
+	k1, k2 := revocationTweaks(revBase, commitPoint)
+	rb, cp := jacobian(revBase), jacobian(commitPoint)
+	var a, b, sum btcec.JacobianPoint
+	btcec.ScalarMultNonConst(&k1, &rb, &a)
+	btcec.ScalarMultNonConst(&k2, &cp, &b)
+	btcec.AddNonConst(&a, &b, &sum)
+	return pubFromJacobian(&sum)
+}
+
+// DeriveRevocationPrivKey derives the revocation private key once the
+// per_commitment_secret of a revoked commitment is known:
+//
+//	revocation_basepoint_secret·SHA256(revocation_basepoint || per_commitment_point) +
+//	per_commitment_secret·SHA256(per_commitment_point || revocation_basepoint)
+func DeriveRevocationPrivKey(revBaseSecret,
+	commitSecret *btcec.PrivateKey) *btcec.PrivateKey {
+
+	k1, k2 := revocationTweaks(revBaseSecret.PubKey(), commitSecret.PubKey())
+	k1.Mul(&revBaseSecret.Key)
+	k2.Mul(&commitSecret.Key)
+	k1.Add(&k2)
+	return btcec.PrivKeyFromScalar(&k1)
+}
+
+// CommitPoint returns per_commitment_point = per_commitment_secret·G for a
+// 32-byte per-commitment secret.
+func CommitPoint(secret [32]byte) *btcec.PublicKey {
+	_, pub := btcec.PrivKeyFromBytes(secret[:])
+	return pub
+}

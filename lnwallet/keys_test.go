@@ -1,0 +1,94 @@
+package lnwallet
+
+import (
+	"testing"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+)
+
+// TestAppendixE checks the key derivations against BOLT 3 Appendix E.
+func TestAppendixE(t *testing.T) {
+	h := make(map[string]string)
+	names := 0
+	for _, e := range readKVs(t, "testdata/bolt03-appendix-e.txt") {
+		if e.key == "name" {
+			names++
+		}
+		h[e.key] = e.val
+	}
+	if names != 4 {
+		t.Fatalf("parsed %d Appendix E cases, want 4", names)
+	}
+
+	baseSecret := parsePriv(t, h["base_secret"])
+	commitSecret := parsePriv(t, h["per_commitment_secret"])
+	basePoint := parsePub(t, h["base_point"])
+	commitPoint := parsePub(t, h["per_commitment_point"])
+	if !baseSecret.PubKey().IsEqual(basePoint) {
+		t.Fatal("base_point does not match base_secret")
+	}
+	var cs [32]byte
+	copy(cs[:], commitSecret.Serialize())
+	if !CommitPoint(cs).IsEqual(commitPoint) {
+		t.Fatal("CommitPoint does not match per_commitment_point")
+	}
+
+	tests := []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{
+			"derivation of pubkey from basepoint and per_commitment_point",
+			TweakPubKey(basePoint, commitPoint).SerializeCompressed(),
+			h["localpubkey"],
+		},
+		{
+			"derivation of private key from basepoint secret and per_commitment_secret",
+			TweakPrivKey(baseSecret, commitPoint).Serialize(),
+			h["localprivkey"],
+		},
+		{
+			"derivation of revocation pubkey from basepoint and per_commitment_point",
+			DeriveRevocationPubKey(basePoint, commitPoint).SerializeCompressed(),
+			h["revocationpubkey"],
+		},
+		{
+			"derivation of revocation secret from basepoint_secret and per_commitment_secret",
+			DeriveRevocationPrivKey(baseSecret, commitSecret).Serialize(),
+			h["revocationprivkey"],
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := "0x" + hexKey(tc.got); got != tc.want {
+				t.Fatalf("got %s want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestKeyPairsMatch checks that the private key derivations match the
+// public ones for random keys.
+func TestKeyPairsMatch(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		base, err := btcec.NewPrivateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit, err := btcec.NewPrivateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !TweakPrivKey(base, commit.PubKey()).PubKey().IsEqual(
+			TweakPubKey(base.PubKey(), commit.PubKey())) {
+
+			t.Fatal("tweaked key pair mismatch")
+		}
+		if !DeriveRevocationPrivKey(base, commit).PubKey().IsEqual(
+			DeriveRevocationPubKey(base.PubKey(), commit.PubKey())) {
+
+			t.Fatal("revocation key pair mismatch")
+		}
+	}
+}
