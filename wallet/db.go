@@ -1,0 +1,368 @@
+package wallet
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Database layout. Every value is a fixed binary encoding written by this
+// file; integers are big-endian.
+//
+//	meta     version, net, seed (sealed), insecure, birthday, tip, created
+//	addrs    [type, branch] -> next index to hand out
+//	used     [type, branch] -> highest used index + 1
+//	families family(4) -> next index
+//	scripts  pkScript -> type(1) branch(1) index(4)
+//	utxos    outpoint(36) -> utxo record
+//	spent    outpoint(36) -> utxo record, spender txid(32)
+//	txs      txid(32) -> tx record
+//	leases   outpoint(36) -> lock id(32) expiry unix(8)
+//	blocks   height(4) -> hash(32), the recent blocks scanned
+const dbVersion = 1
+
+var (
+	bucketMeta     = []byte("meta")
+	bucketAddrs    = []byte("addrs")
+	bucketUsed     = []byte("used")
+	bucketFamilies = []byte("families")
+	bucketScripts  = []byte("scripts")
+	bucketUtxos    = []byte("utxos")
+	bucketSpent    = []byte("spent")
+	bucketTxs      = []byte("txs")
+	bucketLeases   = []byte("leases")
+	bucketBlocks   = []byte("blocks")
+
+	allBuckets = [][]byte{bucketMeta, bucketAddrs, bucketUsed,
+		bucketFamilies, bucketScripts, bucketUtxos, bucketSpent, bucketTxs,
+		bucketLeases, bucketBlocks}
+
+	keyVersion  = []byte("version")
+	keyNet      = []byte("net")
+	keySeed     = []byte("seed")
+	keyInsecure = []byte("insecure")
+	keyBirthday = []byte("birthday")
+	keyTip      = []byte("tip")
+	keyCreated  = []byte("created")
+)
+
+// keepBlocks is how many recent block hashes are kept to find a fork point.
+// A reorg deeper than this is not expected on any network we run on; if it
+// happens the wallet rescans from keepBlocks below the tip.
+const keepBlocks = 1000
+
+// unconfirmed is the stored height of a transaction or output not in a
+// block.
+const unconfirmed int32 = -1
+
+func openDB(path string) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open wallet db %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func createBuckets(tx *bolt.Tx) error {
+	for _, b := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func u32(v uint32) []byte {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], v)
+	return b[:]
+}
+
+func outpointKey(op wire.OutPoint) []byte {
+	k := make([]byte, 36)
+	copy(k, op.Hash[:])
+	binary.BigEndian.PutUint32(k[32:], op.Index)
+	return k
+}
+
+func parseOutpointKey(k []byte) (wire.OutPoint, error) {
+	var op wire.OutPoint
+	if len(k) != 36 {
+		return op, fmt.Errorf("%w: outpoint key of %d bytes", ErrCorruptDB, len(k))
+	}
+	copy(op.Hash[:], k)
+	op.Index = binary.BigEndian.Uint32(k[32:])
+	return op, nil
+}
+
+// tip is the last block the wallet has scanned.
+type tip struct {
+	Height int32
+	Hash   chainhash.Hash
+}
+
+func getTip(tx *bolt.Tx) (tip, bool, error) {
+	v := tx.Bucket(bucketMeta).Get(keyTip)
+	if v == nil {
+		return tip{}, false, nil
+	}
+	if len(v) != 36 {
+		return tip{}, false, fmt.Errorf("%w: tip record", ErrCorruptDB)
+	}
+	var t tip
+	t.Height = int32(binary.BigEndian.Uint32(v))
+	copy(t.Hash[:], v[4:])
+	return t, true, nil
+}
+
+func putTip(tx *bolt.Tx, t tip) error {
+	v := make([]byte, 36)
+	binary.BigEndian.PutUint32(v, uint32(t.Height))
+	copy(v[4:], t.Hash[:])
+	if err := tx.Bucket(bucketMeta).Put(keyTip, v); err != nil {
+		return err
+	}
+	b := tx.Bucket(bucketBlocks)
+	if err := b.Put(u32(uint32(t.Height)), t.Hash[:]); err != nil {
+		return err
+	}
+	if t.Height >= keepBlocks {
+		return b.Delete(u32(uint32(t.Height - keepBlocks)))
+	}
+	return nil
+}
+
+// blockHashAt returns the stored hash of the scanned block at height.
+func blockHashAt(tx *bolt.Tx, height int32) (chainhash.Hash, bool) {
+	var h chainhash.Hash
+	v := tx.Bucket(bucketBlocks).Get(u32(uint32(height)))
+	if len(v) != 32 {
+		return h, false
+	}
+	copy(h[:], v)
+	return h, true
+}
+
+func getInt32(b *bolt.Bucket, k []byte) (int32, bool) {
+	v := b.Get(k)
+	if len(v) != 4 {
+		return 0, false
+	}
+	return int32(binary.BigEndian.Uint32(v)), true
+}
+
+func getUint32(b *bolt.Bucket, k []byte) uint32 {
+	v := b.Get(k)
+	if len(v) != 4 {
+		return 0
+	}
+	return binary.BigEndian.Uint32(v)
+}
+
+// utxoRec is a wallet output as stored.
+type utxoRec struct {
+	Value    btcutil.Amount
+	Height   int32 // unconfirmed if not in a block
+	Coinbase bool
+	Deriv    derivation
+	PkScript []byte
+	// Spender is set in the spent bucket only.
+	Spender chainhash.Hash
+}
+
+func (u *utxoRec) encode(withSpender bool) []byte {
+	var buf bytes.Buffer
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(u.Value))
+	buf.Write(b[:])
+	buf.Write(u32(uint32(u.Height)))
+	flags := byte(0)
+	if u.Coinbase {
+		flags |= 1
+	}
+	buf.WriteByte(flags)
+	buf.WriteByte(byte(u.Deriv.Type))
+	buf.WriteByte(u.Deriv.Branch)
+	buf.Write(u32(u.Deriv.Index))
+	binary.BigEndian.PutUint16(b[:2], uint16(len(u.PkScript)))
+	buf.Write(b[:2])
+	buf.Write(u.PkScript)
+	if withSpender {
+		buf.Write(u.Spender[:])
+	}
+	return buf.Bytes()
+}
+
+func decodeUtxo(v []byte, withSpender bool) (*utxoRec, error) {
+	const fixed = 8 + 4 + 1 + 1 + 1 + 4 + 2
+	if len(v) < fixed {
+		return nil, fmt.Errorf("%w: utxo record of %d bytes", ErrCorruptDB, len(v))
+	}
+	u := &utxoRec{
+		Value:    btcutil.Amount(binary.BigEndian.Uint64(v)),
+		Height:   int32(binary.BigEndian.Uint32(v[8:])),
+		Coinbase: v[12]&1 != 0,
+		Deriv: derivation{
+			Type:   AddressType(v[13]),
+			Branch: v[14],
+			Index:  binary.BigEndian.Uint32(v[15:]),
+		},
+	}
+	n := int(binary.BigEndian.Uint16(v[19:]))
+	rest := v[fixed:]
+	want := n
+	if withSpender {
+		want += 32
+	}
+	if len(rest) != want {
+		return nil, fmt.Errorf("%w: utxo record length", ErrCorruptDB)
+	}
+	u.PkScript = append([]byte(nil), rest[:n]...)
+	if withSpender {
+		copy(u.Spender[:], rest[n:])
+	}
+	return u, nil
+}
+
+// txRec is a wallet transaction as stored.
+type txRec struct {
+	Height    int32 // unconfirmed if not in a block
+	BlockHash chainhash.Hash
+	BlockTime int64 // unix seconds, 0 when unconfirmed
+	Received  int64 // unix seconds when first recorded
+	Ours      bool  // created by this wallet: rebroadcast while unconfirmed
+	Debit     btcutil.Amount
+	Credit    btcutil.Amount
+	// Fee is known when every input is ours; -1 otherwise.
+	Fee   btcutil.Amount
+	Label string
+	Tx    *wire.MsgTx
+}
+
+func (r *txRec) encode() ([]byte, error) {
+	var buf bytes.Buffer
+	var b [8]byte
+	buf.Write(u32(uint32(r.Height)))
+	buf.Write(r.BlockHash[:])
+	binary.BigEndian.PutUint64(b[:], uint64(r.BlockTime))
+	buf.Write(b[:])
+	binary.BigEndian.PutUint64(b[:], uint64(r.Received))
+	buf.Write(b[:])
+	flags := byte(0)
+	if r.Ours {
+		flags |= 1
+	}
+	buf.WriteByte(flags)
+	for _, a := range []btcutil.Amount{r.Debit, r.Credit, r.Fee} {
+		binary.BigEndian.PutUint64(b[:], uint64(a))
+		buf.Write(b[:])
+	}
+	if len(r.Label) > 0xffff {
+		return nil, fmt.Errorf("label too long (%d bytes)", len(r.Label))
+	}
+	binary.BigEndian.PutUint16(b[:2], uint16(len(r.Label)))
+	buf.Write(b[:2])
+	buf.WriteString(r.Label)
+	if err := r.Tx.Serialize(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func decodeTx(v []byte) (*txRec, error) {
+	const fixed = 4 + 32 + 8 + 8 + 1 + 24 + 2
+	if len(v) < fixed {
+		return nil, fmt.Errorf("%w: tx record of %d bytes", ErrCorruptDB, len(v))
+	}
+	r := &txRec{Height: int32(binary.BigEndian.Uint32(v))}
+	copy(r.BlockHash[:], v[4:36])
+	r.BlockTime = int64(binary.BigEndian.Uint64(v[36:]))
+	r.Received = int64(binary.BigEndian.Uint64(v[44:]))
+	r.Ours = v[52]&1 != 0
+	r.Debit = btcutil.Amount(binary.BigEndian.Uint64(v[53:]))
+	r.Credit = btcutil.Amount(binary.BigEndian.Uint64(v[61:]))
+	r.Fee = btcutil.Amount(binary.BigEndian.Uint64(v[69:]))
+	n := int(binary.BigEndian.Uint16(v[77:]))
+	rest := v[fixed:]
+	if len(rest) < n {
+		return nil, fmt.Errorf("%w: tx record label", ErrCorruptDB)
+	}
+	r.Label = string(rest[:n])
+	r.Tx = new(wire.MsgTx)
+	rd := bytes.NewReader(rest[n:])
+	if err := r.Tx.Deserialize(rd); err != nil {
+		return nil, fmt.Errorf("%w: tx record: %v", ErrCorruptDB, err)
+	}
+	if rd.Len() != 0 {
+		return nil, fmt.Errorf("%w: tx record trailing bytes", ErrCorruptDB)
+	}
+	return r, nil
+}
+
+func getTxRec(tx *bolt.Tx, txid chainhash.Hash) (*txRec, error) {
+	v := tx.Bucket(bucketTxs).Get(txid[:])
+	if v == nil {
+		return nil, nil
+	}
+	return decodeTx(v)
+}
+
+func putTxRec(tx *bolt.Tx, r *txRec) error {
+	v, err := r.encode()
+	if err != nil {
+		return err
+	}
+	h := r.Tx.TxHash()
+	return tx.Bucket(bucketTxs).Put(h[:], v)
+}
+
+// lease is a lock on an output.
+type lease struct {
+	ID     LockID
+	Expiry time.Time
+}
+
+func getLease(tx *bolt.Tx, op wire.OutPoint) (*lease, error) {
+	v := tx.Bucket(bucketLeases).Get(outpointKey(op))
+	if v == nil {
+		return nil, nil
+	}
+	if len(v) != 40 {
+		return nil, fmt.Errorf("%w: lease record", ErrCorruptDB)
+	}
+	l := &lease{Expiry: time.Unix(int64(binary.BigEndian.Uint64(v[32:])), 0)}
+	copy(l.ID[:], v)
+	return l, nil
+}
+
+func putLease(tx *bolt.Tx, op wire.OutPoint, l lease) error {
+	v := make([]byte, 40)
+	copy(v, l.ID[:])
+	binary.BigEndian.PutUint64(v[32:], uint64(l.Expiry.Unix()))
+	return tx.Bucket(bucketLeases).Put(outpointKey(op), v)
+}
+
+func encodeDeriv(d derivation) []byte {
+	v := make([]byte, 6)
+	v[0] = byte(d.Type)
+	v[1] = d.Branch
+	binary.BigEndian.PutUint32(v[2:], d.Index)
+	return v
+}
+
+func decodeDeriv(v []byte) (derivation, error) {
+	if len(v) != 6 {
+		return derivation{}, fmt.Errorf("%w: script record", ErrCorruptDB)
+	}
+	return derivation{Type: AddressType(v[0]), Branch: v[1],
+		Index: binary.BigEndian.Uint32(v[2:])}, nil
+}
+
+var _ io.Reader = (*bytes.Reader)(nil)

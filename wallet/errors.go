@@ -1,0 +1,89 @@
+package wallet
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/btcsuite/btcd/btcutil"
+)
+
+// Errors callers branch on.
+var (
+	// ErrWrongPassword: the password does not open the seed.
+	ErrWrongPassword = errors.New("wrong wallet password")
+
+	// ErrWalletExists: Create found a wallet already in the database.
+	ErrWalletExists = errors.New("wallet already exists")
+
+	// ErrNoWallet: Open found no wallet in the database.
+	ErrNoWallet = errors.New("no wallet in database")
+
+	// ErrLocked: the call needs keys and the wallet is not unlocked.
+	ErrLocked = errors.New("wallet is locked")
+
+	// ErrNotStarted: the call needs the chain and Start was not called.
+	ErrNotStarted = errors.New("wallet not started")
+
+	// ErrShuttingDown: the wallet is stopping or stopped.
+	ErrShuttingDown = errors.New("wallet shutting down")
+
+	// ErrInvalidMnemonic: the words are not a valid BIP 39 mnemonic.
+	ErrInvalidMnemonic = errors.New("invalid mnemonic")
+
+	// ErrWrongNetwork: the database or an address belongs to another
+	// network.
+	ErrWrongNetwork = errors.New("wrong network")
+
+	// ErrInvalidAddress: the string is not a valid address.
+	ErrInvalidAddress = errors.New("invalid address")
+
+	// ErrInvalidAmount: an amount is zero or negative.
+	ErrInvalidAmount = errors.New("amount must be positive")
+
+	// ErrDustAmount: an output is below the dust limit for its script.
+	ErrDustAmount = errors.New("output amount is dust")
+
+	// ErrInsufficientFunds is matched by *InsufficientFundsError.
+	ErrInsufficientFunds = errors.New("insufficient funds")
+
+	// ErrFeeRateTooLow: the fee rate is below the relay floor.
+	ErrFeeRateTooLow = errors.New("fee rate below relay minimum")
+
+	// ErrNoOutputs: a send with nothing to pay.
+	ErrNoOutputs = errors.New("no outputs")
+
+	// ErrUnknownOutput: the outpoint is not an unspent output of this
+	// wallet.
+	ErrUnknownOutput = errors.New("unknown output")
+
+	// ErrOutputLeased: the outpoint is leased under another lock id.
+	ErrOutputLeased = errors.New("output already leased")
+
+	// ErrLockIDMismatch: release with a different lock id than the lease.
+	ErrLockIDMismatch = errors.New("lock id does not match lease")
+
+	// ErrUnknownKey: a key descriptor this wallet cannot derive.
+	ErrUnknownKey = errors.New("key not derivable by this wallet")
+
+	// ErrCorruptDB: a record in the database does not parse.
+	ErrCorruptDB = errors.New("wallet database corrupt")
+
+	// ErrUnknownTx: the transaction is not in the wallet.
+	ErrUnknownTx = errors.New("unknown transaction")
+)
+
+// InsufficientFundsError says how much was needed and how much could be
+// spent (confirmed enough, not leased). errors.Is(err, ErrInsufficientFunds)
+// holds.
+type InsufficientFundsError struct {
+	Needed    btcutil.Amount
+	Available btcutil.Amount
+}
+
+func (e *InsufficientFundsError) Error() string {
+	return fmt.Sprintf("insufficient funds: need %v (outputs plus fee), "+
+		"have %v spendable", e.Needed, e.Available)
+}
+
+// Unwrap lets errors.Is match ErrInsufficientFunds.
+func (e *InsufficientFundsError) Unwrap() error { return ErrInsufficientFunds }

@@ -1,0 +1,646 @@
+package wallet
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
+	bolt "go.etcd.io/bbolt"
+
+	"lnd.xprv/chain"
+)
+
+// LockID names the owner of output leases, as lnd's FundPsbt lock ids do.
+type LockID [32]byte
+
+// DefaultLeaseDuration is how long Fund and LeaseOutput hold coins when
+// the caller gives no duration.
+const DefaultLeaseDuration = 10 * time.Minute
+
+// FeePreference is a fee rate given explicitly or as a confirmation
+// target for the backend's estimator. The zero value means
+// DefaultConfTarget.
+type FeePreference struct {
+	SatPerVByte chain.SatPerVByte
+	ConfTarget  uint32
+}
+
+// FeeRate resolves a fee preference. Rates below the backend's relay floor
+// are raised to it.
+func (w *Wallet) FeeRate(ctx context.Context, pref FeePreference) (chain.SatPerKWeight, error) {
+	if w.cfg.Chain == nil {
+		return 0, errors.New("wallet: no chain backend")
+	}
+	if pref.SatPerVByte < 0 {
+		return 0, fmt.Errorf("negative fee rate %v", pref.SatPerVByte)
+	}
+	const maxSatPerVByte = 100_000 // a typo guard, not a policy
+	if pref.SatPerVByte > maxSatPerVByte {
+		return 0, fmt.Errorf("fee rate %v above the %d sat/vB sanity limit",
+			pref.SatPerVByte, maxSatPerVByte)
+	}
+	var rate chain.SatPerKWeight
+	if pref.SatPerVByte > 0 {
+		rate = pref.SatPerVByte.FeePerKWeight()
+	} else {
+		target := pref.ConfTarget
+		if target == 0 {
+			target = DefaultConfTarget
+		}
+		var err error
+		if rate, err = w.cfg.Chain.EstimateFeePerKW(ctx, target); err != nil {
+			return 0, fmt.Errorf("estimate fee for %d blocks: %w", target, err)
+		}
+	}
+	floor := max(w.cfg.Chain.RelayFeePerKW(), chain.FeePerKwFloor)
+	return max(rate, floor), nil
+}
+
+// ParseAddress decodes an address for the wallet's network. An address
+// of another network is ErrWrongNetwork, anything else unreadable
+// ErrInvalidAddress (both match ErrInvalidAddress).
+func (w *Wallet) ParseAddress(s string) (btcutil.Address, error) {
+	return parseAddress(s, w.cfg.Net)
+}
+
+func parseAddress(s string, net *chaincfg.Params) (btcutil.Address, error) {
+	addr, err := btcutil.DecodeAddress(s, net)
+	if err == nil && addr.IsForNet(net) {
+		return addr, nil
+	}
+	for _, other := range []*chaincfg.Params{&chaincfg.MainNetParams,
+		&chaincfg.TestNet3Params, &chaincfg.RegressionNetParams,
+		&chaincfg.SigNetParams, &chaincfg.SimNetParams} {
+		if other.Net == net.Net {
+			continue
+		}
+		if a, err := btcutil.DecodeAddress(s, other); err == nil && a.IsForNet(other) {
+			return nil, fmt.Errorf("%w: %w: %q is a %s address, wallet is on %s",
+				ErrInvalidAddress, ErrWrongNetwork, s, other.Name, net.Name)
+		}
+	}
+	if err == nil {
+		err = errors.New("not for this network")
+	}
+	return nil, fmt.Errorf("%w: %q: %v", ErrInvalidAddress, s, err)
+}
+
+// validateOutputs refuses empty sends, non-positive and dust amounts.
+func validateOutputs(outs []*wire.TxOut) error {
+	if len(outs) == 0 {
+		return ErrNoOutputs
+	}
+	for i, o := range outs {
+		if o.Value <= 0 || o.Value > btcutil.MaxSatoshi {
+			return fmt.Errorf("%w: output %d is %d sat", ErrInvalidAmount, i, o.Value)
+		}
+		if len(o.PkScript) == 0 {
+			return fmt.Errorf("output %d has no script", i)
+		}
+		if txscript.IsUnspendable(o.PkScript) {
+			continue // OP_RETURN carries no value rule here
+		}
+		if isDust(btcutil.Amount(o.Value), o.PkScript) {
+			return fmt.Errorf("%w: output %d of %v is below the dust "+
+				"limit %v", ErrDustAmount, i, btcutil.Amount(o.Value),
+				dustLimit(o.PkScript))
+		}
+	}
+	return nil
+}
+
+// tipHeight returns the height of the last scanned block (-1 if none).
+func tipHeight(tx *bolt.Tx) (int32, error) {
+	t, ok, err := getTip(tx)
+	if err != nil || !ok {
+		return -1, err
+	}
+	return t.Height, nil
+}
+
+// confirmations of an output or transaction at height, seen from tip.
+func confirmations(height, tip int32) int32 {
+	if height == unconfirmed || tip < height {
+		return 0
+	}
+	return tip - height + 1
+}
+
+// spendable returns the wallet's outputs that may be spent now: at least
+// minConfs deep, mature if coinbase, not leased.
+func (w *Wallet) spendable(tx *bolt.Tx, minConfs int32) ([]coin, error) {
+	tipH, err := tipHeight(tx)
+	if err != nil {
+		return nil, err
+	}
+	now := w.now()
+	var coins []coin
+	err = tx.Bucket(bucketUtxos).ForEach(func(k, v []byte) error {
+		op, err := parseOutpointKey(k)
+		if err != nil {
+			return err
+		}
+		u, err := decodeUtxo(v, false)
+		if err != nil {
+			return err
+		}
+		confs := confirmations(u.Height, tipH)
+		if confs < minConfs {
+			return nil
+		}
+		if u.Coinbase && confs < int32(w.cfg.Net.CoinbaseMaturity) {
+			return nil
+		}
+		l, err := getLease(tx, op)
+		if err != nil {
+			return err
+		}
+		if l != nil && now.Before(l.Expiry) {
+			return nil
+		}
+		coins = append(coins, coin{OutPoint: op, Value: u.Value,
+			Weight: inputWeight(u.Deriv.Type), Rec: u})
+		return nil
+	})
+	return coins, err
+}
+
+// nextAddress returns the next unused derivation of a branch, advancing
+// the counter if bump. Called with mu held.
+func (w *Wallet) nextAddress(tx *bolt.Tx, t AddressType, branch uint8,
+	bump bool) (derivation, []byte, error) {
+
+	id := [2]uint8{uint8(t), branch}
+	idx := getUint32(tx.Bucket(bucketAddrs), id[:])
+	if idx >= hardened {
+		return derivation{}, nil, errors.New("address index space exhausted")
+	}
+	d := derivation{Type: t, Branch: branch, Index: idx}
+	script, err := w.scriptFor(d)
+	if err != nil {
+		return d, nil, err
+	}
+	if bump {
+		if err := tx.Bucket(bucketAddrs).Put(id[:], u32(idx+1)); err != nil {
+			return d, nil, err
+		}
+	}
+	return d, script, nil
+}
+
+// buildTx assembles an unsigned transaction from a selection, placing the
+// change output (if any) at a random position. Returns the change index
+// or -1.
+func buildTx(sel *selection, outputs []*wire.TxOut, changeScript []byte) (*wire.MsgTx, int, error) {
+	msg := wire.NewMsgTx(2)
+	for _, c := range sel.Coins {
+		msg.AddTxIn(wire.NewTxIn(&c.OutPoint, nil, nil))
+	}
+	for _, o := range outputs {
+		msg.AddTxOut(wire.NewTxOut(o.Value, o.PkScript))
+	}
+	changeIdx := -1
+	if sel.Change > 0 {
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(outputs)+1)))
+		if err != nil {
+			return nil, 0, err
+		}
+		changeIdx = int(n.Int64())
+		out := wire.NewTxOut(int64(sel.Change), changeScript)
+		msg.TxOut = append(msg.TxOut, nil)
+		copy(msg.TxOut[changeIdx+1:], msg.TxOut[changeIdx:])
+		msg.TxOut[changeIdx] = out
+	}
+	return msg, changeIdx, nil
+}
+
+// signInputs signs every input of msg; each must spend a wallet output
+// (unspent, or leased to the caller). Called with mu held.
+func (w *Wallet) signInputs(tx *bolt.Tx, msg *wire.MsgTx) error {
+	if w.keys == nil {
+		return ErrLocked
+	}
+	prevs := make(map[wire.OutPoint]*wire.TxOut, len(msg.TxIn))
+	recs := make([]*utxoRec, len(msg.TxIn))
+	for i, in := range msg.TxIn {
+		v := tx.Bucket(bucketUtxos).Get(outpointKey(in.PreviousOutPoint))
+		if v == nil {
+			return fmt.Errorf("%w: input %d spends %v", ErrUnknownOutput,
+				i, in.PreviousOutPoint)
+		}
+		u, err := decodeUtxo(v, false)
+		if err != nil {
+			return err
+		}
+		recs[i] = u
+		prevs[in.PreviousOutPoint] = wire.NewTxOut(int64(u.Value), u.PkScript)
+	}
+	fetcher := txscript.NewMultiPrevOutFetcher(prevs)
+	hashes := txscript.NewTxSigHashes(msg, fetcher)
+	for i, u := range recs {
+		priv, err := w.keys.walletKey(u.Deriv)
+		if err != nil {
+			return err
+		}
+		var wit wire.TxWitness
+		switch u.Deriv.Type {
+		case AddressP2WPKH:
+			wit, err = txscript.WitnessSignature(msg, hashes, i,
+				int64(u.Value), u.PkScript, txscript.SigHashAll, priv, true)
+		case AddressP2TR:
+			wit, err = txscript.TaprootWitnessSignature(msg, hashes, i,
+				int64(u.Value), u.PkScript, txscript.SigHashDefault, priv)
+		default:
+			err = fmt.Errorf("%w: address type %v", ErrUnknownKey, u.Deriv.Type)
+		}
+		if err != nil {
+			return fmt.Errorf("sign input %d: %w", i, err)
+		}
+		msg.TxIn[i].Witness = wit
+	}
+	// Verify what we signed before anything leaves: a bad signature
+	// found here is a bug, found by the network it is a stuck payment.
+	for i, u := range recs {
+		vm, err := txscript.NewEngine(u.PkScript, msg, i,
+			txscript.StandardVerifyFlags, nil, hashes, int64(u.Value), fetcher)
+		if err != nil {
+			return fmt.Errorf("verify input %d: %w", i, err)
+		}
+		if err := vm.Execute(); err != nil {
+			return fmt.Errorf("verify input %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// SendOutputs pays outputs from coins at least minConfs deep, with change
+// back to the wallet, signs, records and broadcasts the transaction. The
+// record is on disk before the broadcast, so a crash between the two is
+// repaired by the rebroadcast at the next start.
+func (w *Wallet) SendOutputs(ctx context.Context, outputs []*wire.TxOut,
+	fee FeePreference, minConfs int32, label string) (*wire.MsgTx, error) {
+
+	if err := validateOutputs(outputs); err != nil {
+		return nil, err
+	}
+	rate, err := w.FeeRate(ctx, fee)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	var msg *wire.MsgTx
+	var watch [][]byte
+	err = w.db.Update(func(tx *bolt.Tx) error {
+		coins, err := w.spendable(tx, minConfs)
+		if err != nil {
+			return err
+		}
+		changeD, changeScript, err := w.nextAddress(tx, AddressP2WPKH,
+			branchChange, false)
+		if err != nil {
+			return err
+		}
+		sel, err := selectCoins(coins, outputs, rate, changeScript)
+		if err != nil {
+			return err
+		}
+		msg, _, err = buildTx(sel, outputs, changeScript)
+		if err != nil {
+			return err
+		}
+		if sel.Change > 0 {
+			if _, _, err := w.nextAddress(tx, changeD.Type, changeD.Branch, true); err != nil {
+				return err
+			}
+		}
+		if err := w.signInputs(tx, msg); err != nil {
+			return err
+		}
+		if _, err := w.addTx(tx, msg, nil, true, label); err != nil {
+			return err
+		}
+		watch, err = w.extendHorizon(tx)
+		return err
+	})
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	w.watch(watch, nil)
+	return msg, w.broadcastRecorded(ctx, msg)
+}
+
+// SendToAddress pays amt to an address string.
+func (w *Wallet) SendToAddress(ctx context.Context, address string,
+	amt btcutil.Amount, fee FeePreference, minConfs int32,
+	label string) (*wire.MsgTx, error) {
+
+	addr, err := w.ParseAddress(address)
+	if err != nil {
+		return nil, err
+	}
+	script, err := txscript.PayToAddrScript(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidAddress, err)
+	}
+	return w.SendOutputs(ctx, []*wire.TxOut{wire.NewTxOut(int64(amt), script)},
+		fee, minConfs, label)
+}
+
+// SendAll sweeps every spendable coin at least minConfs deep (leased coins
+// excepted) to one address, less the fee.
+func (w *Wallet) SendAll(ctx context.Context, address string,
+	fee FeePreference, minConfs int32, label string) (*wire.MsgTx, error) {
+
+	addr, err := w.ParseAddress(address)
+	if err != nil {
+		return nil, err
+	}
+	script, err := txscript.PayToAddrScript(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidAddress, err)
+	}
+	rate, err := w.FeeRate(ctx, fee)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	var msg *wire.MsgTx
+	var watch [][]byte
+	err = w.db.Update(func(tx *bolt.Tx) error {
+		coins, err := w.spendable(tx, minConfs)
+		if err != nil {
+			return err
+		}
+		sel, amt, err := selectAll(coins, script, rate)
+		if err != nil {
+			return err
+		}
+		msg, _, err = buildTx(sel, []*wire.TxOut{wire.NewTxOut(int64(amt), script)}, nil)
+		if err != nil {
+			return err
+		}
+		if err := w.signInputs(tx, msg); err != nil {
+			return err
+		}
+		if _, err := w.addTx(tx, msg, nil, true, label); err != nil {
+			return err
+		}
+		watch, err = w.extendHorizon(tx)
+		return err
+	})
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	w.watch(watch, nil)
+	return msg, w.broadcastRecorded(ctx, msg)
+}
+
+// broadcastRecorded broadcasts a transaction already recorded. A refusal
+// by the backend undoes the record (the coins are free again); any other
+// failure leaves it for the rebroadcast at the next start.
+func (w *Wallet) broadcastRecorded(ctx context.Context, msg *wire.MsgTx) error {
+	if hook := w.beforeBroadcast; hook != nil {
+		if err := hook(msg); err != nil {
+			return err
+		}
+	}
+	err := w.cfg.Chain.Broadcast(ctx, msg)
+	switch {
+	case err == nil, errors.Is(err, chain.ErrTxAlreadyKnown):
+		return nil
+	case errors.Is(err, chain.ErrTxRejected):
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if rerr := w.db.Update(func(tx *bolt.Tx) error {
+			return w.removeTx(tx, msg.TxHash())
+		}); rerr != nil {
+			w.log.Error("undo rejected transaction", "txid", msg.TxHash(), "err", rerr)
+		}
+		return fmt.Errorf("broadcast: %w", err)
+	default:
+		w.log.Warn("broadcast failed; recorded, will rebroadcast",
+			"txid", msg.TxHash(), "err", err)
+		return fmt.Errorf("broadcast (transaction recorded, will be "+
+			"rebroadcast): %w", err)
+	}
+}
+
+// FundRequest asks Fund for inputs and change for a set of outputs.
+type FundRequest struct {
+	Outputs  []*wire.TxOut
+	FeeRate  chain.SatPerKWeight
+	MinConfs int32
+
+	// LockID owns the leases; zero picks a random one.
+	LockID LockID
+
+	// LeaseDuration defaults to DefaultLeaseDuration.
+	LeaseDuration time.Duration
+}
+
+// FundedTx is an unsigned transaction whose inputs are leased to its
+// LockID until Expiry.
+type FundedTx struct {
+	Tx          *wire.MsgTx
+	Inputs      []Utxo
+	ChangeIndex int // -1: no change output
+	Fee         btcutil.Amount
+	LockID      LockID
+	Expiry      time.Time
+}
+
+// Fund selects and leases coins for outputs and adds change, returning
+// the unsigned transaction (as lnd's FundPsbt). Concurrent Fund calls never
+// select the same coin. Sign it with SignTx and publish it with PublishTx,
+// or give the coins back with ReleaseOutput.
+func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
+	if err := validateOutputs(req.Outputs); err != nil {
+		return nil, err
+	}
+	if w.cfg.Chain != nil {
+		req.FeeRate = max(req.FeeRate, w.cfg.Chain.RelayFeePerKW())
+	}
+	req.FeeRate = max(req.FeeRate, chain.FeePerKwFloor)
+	if req.LeaseDuration <= 0 {
+		req.LeaseDuration = DefaultLeaseDuration
+	}
+	if req.LockID == (LockID{}) {
+		if _, err := rand.Read(req.LockID[:]); err != nil {
+			return nil, err
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	res := &FundedTx{LockID: req.LockID, Expiry: w.now().Add(req.LeaseDuration)}
+	var watch [][]byte
+	err := w.db.Update(func(tx *bolt.Tx) error {
+		coins, err := w.spendable(tx, req.MinConfs)
+		if err != nil {
+			return err
+		}
+		changeD, changeScript, err := w.nextAddress(tx, AddressP2WPKH, branchChange, false)
+		if err != nil {
+			return err
+		}
+		sel, err := selectCoins(coins, req.Outputs, req.FeeRate, changeScript)
+		if err != nil {
+			return err
+		}
+		res.Tx, res.ChangeIndex, err = buildTx(sel, req.Outputs, changeScript)
+		if err != nil {
+			return err
+		}
+		res.Fee = sel.Fee
+		if sel.Change > 0 {
+			if _, _, err := w.nextAddress(tx, changeD.Type, changeD.Branch, true); err != nil {
+				return err
+			}
+			// The change output is the wallet's from now on, so a
+			// published funding transaction is recognised.
+			watch, err = w.extendHorizon(tx)
+			if err != nil {
+				return err
+			}
+		}
+		tipH, err := tipHeight(tx)
+		if err != nil {
+			return err
+		}
+		for _, c := range sel.Coins {
+			if err := putLease(tx, c.OutPoint, lease{ID: req.LockID,
+				Expiry: res.Expiry}); err != nil {
+				return err
+			}
+			res.Inputs = append(res.Inputs, w.utxoView(c.OutPoint, c.Rec, tipH, true))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.watch(watch, nil)
+	return res, nil
+}
+
+// SignTx signs every input of msg. Each must spend an unspent wallet
+// output (typically leased by Fund).
+func (w *Wallet) SignTx(msg *wire.MsgTx) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.db.View(func(tx *bolt.Tx) error { return w.signInputs(tx, msg) })
+}
+
+// PublishTx records a signed transaction (its wallet inputs spent, its
+// wallet outputs added, unconfirmed) and then broadcasts it. A refusal by
+// the backend undoes the record.
+func (w *Wallet) PublishTx(ctx context.Context, msg *wire.MsgTx, label string) error {
+	w.mu.Lock()
+	var watch [][]byte
+	var ops []wire.OutPoint
+	err := w.db.Update(func(tx *bolt.Tx) error {
+		res, err := w.addTx(tx, msg, nil, true, label)
+		if err != nil {
+			return err
+		}
+		ops = res.newOutpoints
+		watch, err = w.extendHorizon(tx)
+		return err
+	})
+	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	w.watch(watch, ops)
+	return w.broadcastRecorded(ctx, msg)
+}
+
+// LeaseOutput locks a wallet output for id until now+duration (default
+// DefaultLeaseDuration), so coin selection skips it. Renewing one's own
+// lease is allowed; another id's live lease is ErrOutputLeased.
+func (w *Wallet) LeaseOutput(id LockID, op wire.OutPoint, duration time.Duration) (time.Time, error) {
+	if duration <= 0 {
+		duration = DefaultLeaseDuration
+	}
+	expiry := w.now().Add(duration)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketUtxos).Get(outpointKey(op)) == nil {
+			return fmt.Errorf("%w: %v", ErrUnknownOutput, op)
+		}
+		l, err := getLease(tx, op)
+		if err != nil {
+			return err
+		}
+		if l != nil && l.ID != id && w.now().Before(l.Expiry) {
+			return fmt.Errorf("%w: %v until %v", ErrOutputLeased, op, l.Expiry)
+		}
+		return putLease(tx, op, lease{ID: id, Expiry: expiry})
+	})
+	return expiry, err
+}
+
+// ReleaseOutput ends id's lease on op. Releasing an output that is not
+// leased is not an error; releasing another id's live lease is.
+func (w *Wallet) ReleaseOutput(id LockID, op wire.OutPoint) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.db.Update(func(tx *bolt.Tx) error {
+		l, err := getLease(tx, op)
+		if err != nil || l == nil {
+			return err
+		}
+		if l.ID != id && w.now().Before(l.Expiry) {
+			return fmt.Errorf("%w: %v", ErrLockIDMismatch, op)
+		}
+		return tx.Bucket(bucketLeases).Delete(outpointKey(op))
+	})
+}
+
+// Lease is a live lock on a wallet output.
+type Lease struct {
+	LockID   LockID
+	OutPoint wire.OutPoint
+	Value    btcutil.Amount
+	PkScript []byte
+	Expiry   time.Time
+}
+
+// ListLeases returns the live leases.
+func (w *Wallet) ListLeases() ([]Lease, error) {
+	now := w.now()
+	var out []Lease
+	err := w.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketLeases).ForEach(func(k, _ []byte) error {
+			op, err := parseOutpointKey(k)
+			if err != nil {
+				return err
+			}
+			l, err := getLease(tx, op)
+			if err != nil || !now.Before(l.Expiry) {
+				return err
+			}
+			v := tx.Bucket(bucketUtxos).Get(k)
+			if v == nil {
+				return nil
+			}
+			u, err := decodeUtxo(v, false)
+			if err != nil {
+				return err
+			}
+			out = append(out, Lease{LockID: l.ID, OutPoint: op,
+				Value: u.Value, PkScript: u.PkScript, Expiry: l.Expiry})
+			return nil
+		})
+	})
+	return out, err
+}
