@@ -51,7 +51,8 @@ type PaymentData struct {
 // On encoding, amt_to_forward and outgoing_cltv_value are written unless the
 // hop is an intermediate hop of a blinded route, which BOLT 4 identifies as
 // EncryptedRecipientData set and TotalAmountMsat nil (the final blinded hop
-// must carry total_amount_msat). Nil pointers and nil slices are absent
+// must carry total_amount_msat); a decoded payload writes them if it had
+// them. Nil pointers and nil slices are absent
 // records; an empty non-nil PaymentMetadata is written as an empty record.
 type HopPayload struct {
 	AmtToForward uint64
@@ -101,7 +102,15 @@ func (p *HopPayload) blindedIntermediate() bool {
 // Encode returns the payload as a TLV stream, ready for Hop.Payload.
 func (p *HopPayload) Encode() ([]byte, error) {
 	var s tlv.Stream
-	if !p.blindedIntermediate() {
+	if p.present != nil {
+		// A decoded payload re-encodes as it came.
+		if p.present[TypeAmtToForward] {
+			s.Set(TypeAmtToForward, tlv.EncodeTU64(p.AmtToForward))
+		}
+		if p.present[TypeOutgoingCLTV] {
+			s.Set(TypeOutgoingCLTV, tlv.EncodeTU32(p.OutgoingCLTV))
+		}
+	} else if !p.blindedIntermediate() {
 		s.Set(TypeAmtToForward, tlv.EncodeTU64(p.AmtToForward))
 		s.Set(TypeOutgoingCLTV, tlv.EncodeTU32(p.OutgoingCLTV))
 	}
