@@ -51,6 +51,18 @@ func parseAmount(s string) (MilliSatoshi, error) {
 		return 0, fmt.Errorf("%w: leading zero or zero amount in %q",
 			ErrInvalidAmount, s)
 	}
+	if mult == 'p' {
+		// Ten pico-bitcoin make a millisatoshi: the last digit must
+		// be 0, and the rest is the amount in millisatoshi.
+		if digits[len(digits)-1] != '0' {
+			return 0, fmt.Errorf("%w: %q", ErrInvalidPicoAmount, s)
+		}
+		digits = digits[:len(digits)-1]
+		if digits == "" {
+			return 0, fmt.Errorf("%w: zero amount %q",
+				ErrInvalidAmount, s)
+		}
+	}
 	v, err := strconv.ParseUint(digits, 10, 64)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %q", ErrAmountOverflow, s)
@@ -61,10 +73,7 @@ func parseAmount(s string) (MilliSatoshi, error) {
 	case 0:
 		per = msatPerBTC
 	case 'p':
-		if v%10 != 0 {
-			return 0, fmt.Errorf("%w: %q", ErrInvalidPicoAmount, s)
-		}
-		return MilliSatoshi(v / 10), nil
+		return MilliSatoshi(v), nil
 	default:
 		per, _ = multiplier(mult)
 	}

@@ -111,7 +111,7 @@ func (inv *Invoice) ExpirySeconds() uint64 {
 }
 
 // Expiry returns how long after its timestamp the invoice may be paid,
-// capped at the largest time.Duration.
+// capped at the largest time.Duration (about 292 years).
 func (inv *Invoice) Expiry() time.Duration {
 	s := inv.ExpirySeconds()
 	if s > math.MaxInt64/uint64(time.Second) {
@@ -120,9 +120,22 @@ func (inv *Invoice) Expiry() time.Duration {
 	return time.Duration(s) * time.Second
 }
 
+// maxExpiresAt bounds ExpiresAt far beyond any real date yet within what
+// time.Time can hold.
+const maxExpiresAt = 1 << 62
+
 // ExpiresAt returns the moment after which the invoice should not be paid.
+// It is computed in whole seconds, so an expiry too long for a
+// time.Duration still lands in the far future.
 func (inv *Invoice) ExpiresAt() time.Time {
-	return inv.Timestamp.Add(inv.Expiry())
+	ts, secs := inv.Timestamp.Unix(), inv.ExpirySeconds()
+	if ts < 0 || ts >= maxExpiresAt {
+		return inv.Timestamp.Add(inv.Expiry())
+	}
+	if secs > uint64(maxExpiresAt-ts) {
+		return time.Unix(maxExpiresAt, 0)
+	}
+	return time.Unix(ts+int64(secs), 0)
 }
 
 // IsExpired reports whether the invoice's timestamp plus expiry lies before
