@@ -11,11 +11,13 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
+	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 )
 
-// This file parses the "key: value" text of the BOLT 3 appendices copied
-// into testdata/.
+// Test helpers: parsing the "key: value" text of the BOLT 3 appendices
+// copied into testdata/, viewing a channel from the other side, and running
+// the script engine.
 
 // kv is one "key: value" or "key = value" line of an appendix, with
 // leading "#", "INTERNAL:" markers stripped so that values the spec lists
@@ -124,4 +126,42 @@ func hexKey(b []byte) string {
 		out[2*i], out[2*i+1] = digits[c>>4], digits[c&15]
 	}
 	return string(out)
+}
+
+// mirror returns the same channel seen from the other side.
+func mirror(p *ChannelParams) *ChannelParams {
+	m := *p
+	m.Local, m.Remote = p.Remote, p.Local
+	m.LocalIsOpener = !p.LocalIsOpener
+	return &m
+}
+
+// mirrorSpec returns spec seen from the other side.
+func mirrorSpec(s *CommitmentSpec) *CommitmentSpec {
+	m := *s
+	m.LocalBalanceMsat, m.RemoteBalanceMsat = s.RemoteBalanceMsat,
+		s.LocalBalanceMsat
+	m.HTLCs = make([]HTLC, len(s.HTLCs))
+	for i, h := range s.HTLCs {
+		h.Incoming = !h.Incoming
+		m.HTLCs[i] = h
+	}
+	return &m
+}
+
+// checkSpends runs the script engine on input 0 of tx spending pkScript.
+func checkSpends(t *testing.T, tx *wire.MsgTx, pkScript []byte,
+	value int64) {
+
+	t.Helper()
+	fetcher := txscript.NewCannedPrevOutputFetcher(pkScript, value)
+	vm, err := txscript.NewEngine(pkScript, tx, 0,
+		txscript.StandardVerifyFlags, nil,
+		txscript.NewTxSigHashes(tx, fetcher), value, fetcher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vm.Execute(); err != nil {
+		t.Fatalf("script engine: %v", err)
+	}
 }

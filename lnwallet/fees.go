@@ -1,0 +1,78 @@
+package lnwallet
+
+import (
+	"github.com/btcsuite/btcd/btcutil"
+
+	"lnd.xprv/chain"
+)
+
+// Expected weights from BOLT 3 Appendix A, used for fees whatever the real
+// size of the transaction.
+const (
+	// CommitWeight is the base weight of a commitment transaction.
+	CommitWeight = 724
+	// AnchorCommitWeight is the base weight with option_anchors.
+	AnchorCommitWeight = 1124
+	// HTLCOutputWeight is added per untrimmed HTLC output.
+	HTLCOutputWeight = 172
+	// HTLCTimeoutWeight is the HTLC-timeout transaction's weight.
+	HTLCTimeoutWeight = 663
+	// AnchorHTLCTimeoutWeight is its weight with option_anchors.
+	AnchorHTLCTimeoutWeight = 666
+	// HTLCSuccessWeight is the HTLC-success transaction's weight.
+	HTLCSuccessWeight = 703
+	// AnchorHTLCSuccessWeight is its weight with option_anchors.
+	AnchorHTLCSuccessWeight = 706
+)
+
+// AnchorValue is the value of each anchor output: the P2WSH dust limit.
+const AnchorValue btcutil.Amount = 330
+
+// CommitWeightFor returns the expected weight of a commitment transaction
+// with the given number of untrimmed HTLC outputs.
+func CommitWeightFor(t ChannelType, numHTLCs int) int64 {
+	w := int64(CommitWeight)
+	if t.HasAnchors() {
+		w = AnchorCommitWeight
+	}
+	return w + HTLCOutputWeight*int64(numHTLCs)
+}
+
+// CommitFee returns the base commitment fee the opener pays.
+func CommitFee(t ChannelType, rate chain.SatPerKWeight,
+	numHTLCs int) btcutil.Amount {
+
+	return rate.FeeForWeight(CommitWeightFor(t, numHTLCs))
+}
+
+// HTLCTimeoutFee returns the fee of an HTLC-timeout transaction: zero with
+// option_anchors (the fee is brought in by the spender), else
+// feerate·663/1000.
+func HTLCTimeoutFee(t ChannelType, rate chain.SatPerKWeight) btcutil.Amount {
+	if t.HasAnchors() {
+		return 0
+	}
+	return rate.FeeForWeight(HTLCTimeoutWeight)
+}
+
+// HTLCSuccessFee returns the fee of an HTLC-success transaction: zero with
+// option_anchors, else feerate·703/1000.
+func HTLCSuccessFee(t ChannelType, rate chain.SatPerKWeight) btcutil.Amount {
+	if t.HasAnchors() {
+		return 0
+	}
+	return rate.FeeForWeight(HTLCSuccessWeight)
+}
+
+// HTLCIsDust reports whether an HTLC is trimmed from a commitment: offered
+// says whether the commitment's owner offered it (so it is spent by
+// HTLC-timeout) or received it (HTLC-success); dustLimit is the owner's.
+func HTLCIsDust(t ChannelType, offered bool, amount btcutil.Amount,
+	rate chain.SatPerKWeight, dustLimit btcutil.Amount) bool {
+
+	fee := HTLCSuccessFee(t, rate)
+	if offered {
+		fee = HTLCTimeoutFee(t, rate)
+	}
+	return amount-fee < dustLimit
+}
