@@ -172,6 +172,38 @@ func NewMessage(t MessageType) (Message, bool) {
 		m = &Ping{}
 	case MsgPong:
 		m = &Pong{}
+	case MsgStfu:
+		m = &Stfu{}
+	case MsgOpenChannel:
+		m = &OpenChannel{}
+	case MsgAcceptChannel:
+		m = &AcceptChannel{}
+	case MsgFundingCreated:
+		m = &FundingCreated{}
+	case MsgFundingSigned:
+		m = &FundingSigned{}
+	case MsgChannelReady:
+		m = &ChannelReady{}
+	case MsgShutdown:
+		m = &Shutdown{}
+	case MsgClosingSigned:
+		m = &ClosingSigned{}
+	case MsgUpdateAddHTLC:
+		m = &UpdateAddHTLC{}
+	case MsgUpdateFulfillHTLC:
+		m = &UpdateFulfillHTLC{}
+	case MsgUpdateFailHTLC:
+		m = &UpdateFailHTLC{}
+	case MsgCommitSig:
+		m = &CommitSig{}
+	case MsgRevokeAndAck:
+		m = &RevokeAndAck{}
+	case MsgUpdateFee:
+		m = &UpdateFee{}
+	case MsgUpdateFailMalformedHTLC:
+		m = &UpdateFailMalformedHTLC{}
+	case MsgChannelReestablish:
+		m = &ChannelReestablish{}
 	default:
 		return nil, false
 	}
