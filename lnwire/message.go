@@ -204,6 +204,24 @@ func NewMessage(t MessageType) (Message, bool) {
 		m = &UpdateFailMalformedHTLC{}
 	case MsgChannelReestablish:
 		m = &ChannelReestablish{}
+	case MsgChannelAnnouncement:
+		m = &ChannelAnnouncement{}
+	case MsgNodeAnnouncement:
+		m = &NodeAnnouncement{}
+	case MsgChannelUpdate:
+		m = &ChannelUpdate{}
+	case MsgAnnounceSignatures:
+		m = &AnnounceSignatures{}
+	case MsgQueryShortChanIDs:
+		m = &QueryShortChanIDs{}
+	case MsgReplyShortChanIDsEnd:
+		m = &ReplyShortChanIDsEnd{}
+	case MsgQueryChannelRange:
+		m = &QueryChannelRange{}
+	case MsgReplyChannelRange:
+		m = &ReplyChannelRange{}
+	case MsgGossipTimestampRange:
+		m = &GossipTimestampRange{}
 	default:
 		return nil, false
 	}
