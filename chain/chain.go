@@ -84,9 +84,10 @@ type ConfirmationEvent struct {
 	// to the requested number.
 	Updates <-chan uint32
 
-	// Reorged delivers the reorg depth when a block holding the
-	// transaction is disconnected after Confirmed fired (or while it is
-	// gathering confirmations).
+	// Reorged delivers the reorg depth (the most confirmations the
+	// transaction had) when a block holding the transaction is
+	// disconnected after Confirmed fired (or while it is gathering
+	// confirmations). Updates then count again from the new block.
 	Reorged <-chan int32
 
 	// Cancel releases the registration. Safe to call more than once.

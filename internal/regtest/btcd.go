@@ -669,6 +669,33 @@ func (b *Btcd) ConnectNode(other *Btcd) error {
 	return fmt.Errorf("regtest: no connection to %s", other.P2PAddr())
 }
 
+// DisconnectNode drops the connection ConnectNode made, so the two nodes
+// can mine competing chains.
+func (b *Btcd) DisconnectNode(other *Btcd) error {
+	c, err := b.rpc()
+	if err != nil {
+		return err
+	}
+	if err := c.AddNode(other.P2PAddr(), rpcclient.ANRemove); err != nil {
+		return fmt.Errorf("regtest: addnode remove %s: %w", other.P2PAddr(), err)
+	}
+	deadline := time.Now().Add(DefaultStartTimeout)
+	for time.Now().Before(deadline) {
+		peers, err := c.GetPeerInfo()
+		if err == nil {
+			connected := false
+			for _, p := range peers {
+				connected = connected || p.Addr == other.P2PAddr()
+			}
+			if !connected {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("regtest: still connected to %s", other.P2PAddr())
+}
+
 func (b *Btcd) fatalf(format string, args ...any) {
 	if b.tb != nil {
 		b.tb.Helper()

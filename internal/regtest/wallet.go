@@ -38,14 +38,18 @@ func (w *wallet) init() {
 	w.spentBy = make(map[wire.OutPoint]chainhash.Hash)
 }
 
-// scan adds outputs paying to the miner from blocks not yet scanned. If the
-// last scanned block left the best chain, it rescans from genesis (cheap on
-// a regtest chain).
-func (b *Btcd) scan(c *rpcclient.Client) error {
+// scanBatch is how many blocks selectCoins scans at a time: coins are
+// found from the oldest (mature) blocks up, and one coinbase usually pays.
+const scanBatch = 20
+
+// scan adds outputs paying to the miner from up to n blocks not yet
+// scanned, and reports whether blocks remain. If the last scanned block
+// left the best chain, it rescans from genesis (cheap on a regtest chain).
+func (b *Btcd) scan(c *rpcclient.Client, n int32) (more bool, err error) {
 	w := &b.wallet
 	_, tip, err := c.GetBestBlock()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if w.scanHeight > 0 {
 		h, err := c.GetBlockHash(int64(w.scanHeight))
@@ -53,21 +57,22 @@ func (b *Btcd) scan(c *rpcclient.Client) error {
 			w.scanHeight = 0
 		}
 	}
-	for height := w.scanHeight + 1; height <= tip; height++ {
+	end := min(tip, w.scanHeight+n)
+	for height := w.scanHeight + 1; height <= end; height++ {
 		hash, err := c.GetBlockHash(int64(height))
 		if err != nil {
-			return err
+			return false, err
 		}
 		block, err := c.GetBlock(hash)
 		if err != nil {
-			return err
+			return false, err
 		}
 		for _, tx := range block.Transactions {
 			b.addOutputs(tx)
 		}
 		w.scanHeight, w.scanHash = height, *hash
 	}
-	return nil
+	return w.scanHeight < tip, nil
 }
 
 func (b *Btcd) addOutputs(tx *wire.MsgTx) {
@@ -85,56 +90,75 @@ type spendable struct {
 }
 
 // selectCoins picks the miner's coins, largest first, until they cover
-// need(inputs so far). Each is checked with btcd (unspent, and mature if a
-// coinbase) before it is used, and dropped if it left the chain.
+// need(inputs so far), scanning more blocks while they do not. Each coin is
+// checked with btcd (unspent, and mature if a coinbase) before it is used,
+// and dropped if it left the chain.
 func (b *Btcd) selectCoins(c *rpcclient.Client, need func(n int) int64) ([]spendable, error) {
-	if err := b.scan(c); err != nil {
-		return nil, err
-	}
 	w := &b.wallet
-	all := make([]spendable, 0, len(w.coins))
-	for op, value := range w.coins {
-		all = append(all, spendable{op, value})
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].value != all[j].value {
-			return all[i].value > all[j].value
+	usable := make(map[wire.OutPoint]bool) // checked during this call
+	for {
+		all := make([]spendable, 0, len(w.coins))
+		for op, value := range w.coins {
+			all = append(all, spendable{op, value})
 		}
-		return all[i].op.String() < all[j].op.String()
-	})
-	var picked []spendable
-	var total int64
-	for _, coin := range all {
-		if total >= need(len(picked)) {
-			break
-		}
-		op := coin.op
-		if spender, ok := w.spentBy[op]; ok {
-			// Still spent if the spender is in the mempool or chain.
-			if _, err := c.GetRawTransaction(&spender); err == nil {
-				continue
+		sort.Slice(all, func(i, j int) bool {
+			if all[i].value != all[j].value {
+				return all[i].value > all[j].value
 			}
-			delete(w.spentBy, op)
+			return all[i].op.String() < all[j].op.String()
+		})
+		var picked []spendable
+		var total int64
+		for _, coin := range all {
+			if total >= need(len(picked)) {
+				break
+			}
+			ok, checked := usable[coin.op]
+			if !checked {
+				var err error
+				if ok, err = b.usable(c, coin.op); err != nil {
+					return nil, err
+				}
+				usable[coin.op] = ok
+			}
+			if ok {
+				picked = append(picked, coin)
+				total += coin.value
+			}
 		}
-		res, err := c.GetTxOut(&op.Hash, op.Index, true)
+		if total >= need(len(picked)) {
+			return picked, nil
+		}
+		more, err := b.scan(c, scanBatch)
 		if err != nil {
 			return nil, err
 		}
-		if res == nil {
-			delete(w.coins, op) // spent, or left the chain
-			continue
+		if !more && len(w.coins) == len(all) {
+			return nil, fmt.Errorf("%w: have %v, need %v", ErrInsufficientFunds,
+				btcutil.Amount(total), btcutil.Amount(need(len(picked))))
 		}
-		if res.Coinbase && res.Confirmations < CoinbaseMaturity {
-			continue
+	}
+}
+
+// usable asks btcd whether a coin can be spent now.
+func (b *Btcd) usable(c *rpcclient.Client, op wire.OutPoint) (bool, error) {
+	w := &b.wallet
+	if spender, ok := w.spentBy[op]; ok {
+		// Still spent if the spender is in the mempool or chain.
+		if _, err := c.GetRawTransaction(&spender); err == nil {
+			return false, nil
 		}
-		picked = append(picked, coin)
-		total += coin.value
+		delete(w.spentBy, op)
 	}
-	if total < need(len(picked)) {
-		return nil, fmt.Errorf("%w: have %v, need %v", ErrInsufficientFunds,
-			btcutil.Amount(total), btcutil.Amount(need(len(picked))))
+	res, err := c.GetTxOut(&op.Hash, op.Index, true)
+	if err != nil {
+		return false, err
 	}
-	return picked, nil
+	if res == nil {
+		delete(w.coins, op) // spent, or left the chain
+		return false, nil
+	}
+	return !res.Coinbase || res.Confirmations >= CoinbaseMaturity, nil
 }
 
 // SendTo pays amt to pkScript from the miner's coins with a transaction the

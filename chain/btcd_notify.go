@@ -1,0 +1,636 @@
+package chain
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/btcsuite/btcd/btcjson"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/rpcclient"
+	"github.com/btcsuite/btcd/wire"
+)
+
+func hexDecode(s string) ([]byte, error) { return hex.DecodeString(s) }
+
+// confReg is one RegisterConfirmations.
+type confReg struct {
+	txid     chainhash.Hash
+	pkScript []byte // matched instead of txid when txid is zero
+	numConfs uint32
+
+	conf       *TxConfirmation // where it is in the best chain, or nil
+	lastUpdate uint32          // last count sent on Updates
+	deepest    uint32          // most confirmations seen for conf
+	dispatched bool            // Confirmed sent for the current conf
+
+	confirmed *pipe[*TxConfirmation]
+	updates   *pipe[uint32]
+	reorged   *pipe[int32]
+}
+
+func (r *confReg) stop() {
+	r.confirmed.stop()
+	r.updates.stop()
+	r.reorged.stop()
+}
+
+// match returns the index of the registration's transaction in block.
+func (r *confReg) match(block *wire.MsgBlock) (int, bool) {
+	byScript := r.txid == (chainhash.Hash{})
+	for i, tx := range block.Transactions {
+		if !byScript {
+			if tx.TxHash() == r.txid {
+				return i, true
+			}
+			continue
+		}
+		for _, out := range tx.TxOut {
+			if bytes.Equal(out.PkScript, r.pkScript) {
+				return i, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// spendReg is one RegisterSpend.
+type spendReg struct {
+	outpoint wire.OutPoint
+	spend    *SpendDetail // the spend in the best chain, or nil
+	spendAt  chainhash.Hash
+
+	spent   *pipe[*SpendDetail]
+	reorged *pipe[struct{}]
+}
+
+func (r *spendReg) stop() {
+	r.spent.stop()
+	r.reorged.stop()
+}
+
+func (r *spendReg) match(block *wire.MsgBlock, height int32) *SpendDetail {
+	for _, tx := range block.Transactions {
+		for i, in := range tx.TxIn {
+			if in.PreviousOutPoint == r.outpoint {
+				return &SpendDetail{
+					SpentOutPoint:     r.outpoint,
+					SpenderTxHash:     tx.TxHash(),
+					SpendingTx:        tx,
+					SpenderInputIndex: uint32(i),
+					SpendingHeight:    height,
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// blockCache keeps the last few blocks fetched, since every registration
+// scan and every connected block may ask for the same ones.
+type blockCache struct {
+	hashes [8]chainhash.Hash
+	blocks [8]*wire.MsgBlock
+	next   int
+}
+
+func (c *blockCache) get(h chainhash.Hash) *wire.MsgBlock {
+	for i, b := range c.blocks {
+		if b != nil && c.hashes[i] == h {
+			return b
+		}
+	}
+	return nil
+}
+
+func (c *blockCache) put(h chainhash.Hash, b *wire.MsgBlock) {
+	c.hashes[c.next], c.blocks[c.next] = h, b
+	c.next = (c.next + 1) % len(c.blocks)
+}
+
+// fetchBlock returns a block, from the cache if it is there. Callers hold
+// b.mu.
+func (b *BtcdBackend) fetchBlock(c *rpcclient.Client, h chainhash.Hash) (*wire.MsgBlock, error) {
+	if blk := b.blocks.get(h); blk != nil {
+		return blk, nil
+	}
+	blk, err := c.GetBlock(&h)
+	if err != nil {
+		return nil, blockErr(h, err)
+	}
+	if blk.BlockHash() != h {
+		return nil, fmt.Errorf("btcd: asked for block %v, got %v", h, blk.BlockHash())
+	}
+	b.blocks.put(h, blk)
+	return blk, nil
+}
+
+// loadChain fills the header window with the tip and up to initialHeaders
+// blocks below it.
+func (b *BtcdBackend) loadChain(c *rpcclient.Client) error {
+	hash, height, err := c.GetBestBlock()
+	if err != nil {
+		return fmt.Errorf("btcd: best block: %w", err)
+	}
+	var rev []header
+	for i := 0; i <= initialHeaders && height >= 0; i++ {
+		hdr, err := c.GetBlockHeader(hash)
+		if err != nil {
+			return fmt.Errorf("btcd: header %v: %w", hash, err)
+		}
+		rev = append(rev, header{height: height, hash: *hash, header: *hdr})
+		prev := hdr.PrevBlock
+		hash, height = &prev, height-1
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.headers = b.headers[:0]
+	for i := len(rev) - 1; i >= 0; i-- {
+		b.headers = append(b.headers, rev[i])
+	}
+	return nil
+}
+
+// tip is the backend's best block. Callers hold b.mu.
+func (b *BtcdBackend) tip() header { return b.headers[len(b.headers)-1] }
+
+// headerAt returns the window's header at height. Callers hold b.mu.
+func (b *BtcdBackend) headerAt(height int32) (header, bool) {
+	if len(b.headers) == 0 {
+		return header{}, false
+	}
+	i := int(height - b.headers[0].height)
+	if i < 0 || i >= len(b.headers) {
+		return header{}, false
+	}
+	return b.headers[i], true
+}
+
+// hashAt returns the best-chain hash at height in the backend's view: from
+// the window, or from btcd below it (deep enough not to reorg).
+func (b *BtcdBackend) hashAt(c *rpcclient.Client, height int32) (chainhash.Hash, error) {
+	if h, ok := b.headerAt(height); ok {
+		return h.hash, nil
+	}
+	h, err := c.GetBlockHash(int64(height))
+	if err != nil {
+		return chainhash.Hash{}, fmt.Errorf("btcd: block hash at %d: %w", height, err)
+	}
+	return *h, nil
+}
+
+// chainLoop reconciles the backend's view with btcd's whenever told to, on
+// a timer, and soon again after a failure.
+func (b *BtcdBackend) chainLoop() {
+	defer b.wg.Done()
+	timer := time.NewTimer(b.cfg.PollInterval)
+	defer timer.Stop()
+	for {
+		select {
+		case <-b.kick:
+		case <-timer.C:
+		case <-b.quit:
+			return
+		}
+		next := b.cfg.PollInterval
+		if err := b.sync(); err != nil {
+			if !errors.Is(err, ErrNotConnected) && !errors.Is(err, ErrBackendShutdown) {
+				b.log.Warn("chain sync failed; retrying", "err", err)
+			}
+			next = 500 * time.Millisecond
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(next)
+	}
+}
+
+// sync brings the backend's view to btcd's best chain: it walks back from
+// btcd's tip to the first block it holds, reports its own blocks above that
+// fork point as disconnected, then the new ones as connected.
+func (b *BtcdBackend) sync() error {
+	c, err := b.rpc()
+	if err != nil {
+		return err
+	}
+	tipHash, tipHeight, err := c.GetBestBlock()
+	if err != nil {
+		return fmt.Errorf("btcd: best block: %w", err)
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.headers) == 0 {
+		// Only after a reorg deeper than the window failed half-way:
+		// start again from btcd's tip.
+		hdr, err := c.GetBlockHeader(tipHash)
+		if err != nil {
+			return fmt.Errorf("btcd: header %v: %w", tipHash, err)
+		}
+		return b.connect(c, header{height: tipHeight, hash: *tipHash, header: *hdr})
+	}
+	if b.tip().hash == *tipHash {
+		return nil
+	}
+
+	// Walk back by parent hash: headers never change, so the branch is
+	// consistent even if btcd moves on meanwhile.
+	var fresh []header // descending
+	hash, height := *tipHash, tipHeight
+	fork := int32(-1)
+	for {
+		if h, ok := b.headerAt(height); ok && h.hash == hash {
+			fork = height
+			break
+		}
+		if height < b.headers[0].height {
+			b.log.Error("reorg deeper than the kept headers; continuing from btcd's chain",
+				"depth_at_least", b.tip().height-height, "kept", len(b.headers))
+			fork = height
+			break
+		}
+		hdr, err := c.GetBlockHeader(&hash)
+		if err != nil {
+			return fmt.Errorf("btcd: header %v: %w", hash, err)
+		}
+		fresh = append(fresh, header{height: height, hash: hash, header: *hdr})
+		hash, height = hdr.PrevBlock, height-1
+	}
+
+	for b.tip().height > fork && len(b.headers) > 1 {
+		b.disconnect()
+	}
+	if len(b.headers) == 1 && b.tip().height > fork {
+		// Past the window: start again from the fork.
+		b.disconnect()
+	}
+	for i := len(fresh) - 1; i >= 0; i-- {
+		if err := b.connect(c, fresh[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// disconnect removes the tip and tells the clients; a confirmation learns
+// how deep it was (the most confirmations it had). Callers hold b.mu.
+func (b *BtcdBackend) disconnect() {
+	h := b.tip()
+	b.headers = b.headers[:len(b.headers)-1]
+	b.log.Debug("block disconnected", "height", h.height, "hash", h.hash)
+
+	hdr := h.header
+	for _, p := range b.epochs {
+		p.push(BlockEvent{Height: h.height, Hash: h.hash, Header: &hdr, Disconnected: true})
+	}
+	for _, r := range b.confs {
+		if r.conf == nil || r.conf.BlockHash != h.hash {
+			continue
+		}
+		r.reorged.push(int32(r.deepest))
+		r.conf, r.lastUpdate, r.dispatched, r.deepest = nil, 0, false, 0
+	}
+	for _, r := range b.spends {
+		if r.spend == nil || r.spendAt != h.hash {
+			continue
+		}
+		r.reorged.push(struct{}{})
+		r.spend = nil
+	}
+}
+
+// connect appends h as the new tip and tells the clients. Callers hold b.mu.
+func (b *BtcdBackend) connect(c *rpcclient.Client, h header) error {
+	if len(b.headers) > 0 && h.header.PrevBlock != b.tip().hash {
+		return fmt.Errorf("btcd: block %v at %d does not extend %v", h.hash, h.height, b.tip().hash)
+	}
+	var block *wire.MsgBlock
+	if b.watching() {
+		var err error
+		if block, err = b.fetchBlock(c, h.hash); err != nil {
+			return err
+		}
+	}
+
+	b.headers = append(b.headers, h)
+	if excess := len(b.headers) - b.cfg.MaxReorgDepth; excess > 0 {
+		b.headers = append(b.headers[:0:0], b.headers[excess:]...)
+	}
+	b.log.Debug("block connected", "height", h.height, "hash", h.hash)
+
+	hdr := h.header
+	for _, p := range b.epochs {
+		p.push(BlockEvent{Height: h.height, Hash: h.hash, Header: &hdr})
+	}
+	for _, r := range b.confs {
+		if r.conf == nil && block != nil {
+			if i, ok := r.match(block); ok {
+				r.conf = confirmation(block, h, i)
+			}
+		}
+		b.notifyConf(r)
+	}
+	for _, r := range b.spends {
+		if r.spend == nil && block != nil {
+			if d := r.match(block, h.height); d != nil {
+				r.spend, r.spendAt = d, h.hash
+				r.spent.push(d)
+			}
+		}
+	}
+	return nil
+}
+
+// watching reports whether a registration waits for something in the next
+// block. Callers hold b.mu.
+func (b *BtcdBackend) watching() bool {
+	for _, r := range b.confs {
+		if r.conf == nil {
+			return true
+		}
+	}
+	for _, r := range b.spends {
+		if r.spend == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func confirmation(block *wire.MsgBlock, h header, i int) *TxConfirmation {
+	return &TxConfirmation{
+		Txid:        block.Transactions[i].TxHash(),
+		BlockHash:   h.hash,
+		BlockHeight: h.height,
+		TxIndex:     uint32(i),
+		Tx:          block.Transactions[i],
+		Block:       block,
+	}
+}
+
+// notifyConf sends the confirmation count and, at the requested depth,
+// the confirmation. Callers hold b.mu.
+func (b *BtcdBackend) notifyConf(r *confReg) {
+	if r.conf == nil {
+		return
+	}
+	confs := uint32(b.tip().height - r.conf.BlockHeight + 1)
+	r.deepest = max(r.deepest, confs)
+	if n := min(confs, r.numConfs); n > r.lastUpdate {
+		r.lastUpdate = n
+		r.updates.push(n)
+	}
+	if confs >= r.numConfs && !r.dispatched {
+		r.dispatched = true
+		c := *r.conf
+		r.confirmed.push(&c)
+	}
+}
+
+// RegisterBlockEpochs implements Notifier.
+func (b *BtcdBackend) RegisterBlockEpochs() (*BlockEpochs, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped.Load() {
+		return nil, ErrBackendShutdown
+	}
+	id := b.nextID
+	b.nextID++
+	p := newPipe[BlockEvent]()
+	b.epochs[id] = p
+	return &BlockEpochs{
+		Events: p.out,
+		Cancel: func() {
+			b.mu.Lock()
+			delete(b.epochs, id)
+			b.mu.Unlock()
+			p.stop()
+		},
+	}, nil
+}
+
+// RegisterConfirmations implements Notifier. numConfs must be at least 1.
+// A transaction already in the chain is found with btcd's txindex if it
+// has one, else by scanning the blocks from heightHint to the tip.
+func (b *BtcdBackend) RegisterConfirmations(txid chainhash.Hash, pkScript []byte,
+	numConfs uint32, heightHint int32) (*ConfirmationEvent, error) {
+
+	if numConfs == 0 {
+		return nil, errors.New("chain: numConfs must be at least 1")
+	}
+	if txid == (chainhash.Hash{}) && len(pkScript) == 0 {
+		return nil, errors.New("chain: need a txid or a pkScript")
+	}
+	c, err := b.rpc()
+	if err != nil {
+		return nil, err
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped.Load() {
+		return nil, ErrBackendShutdown
+	}
+	r := &confReg{
+		txid:      txid,
+		pkScript:  append([]byte(nil), pkScript...),
+		numConfs:  numConfs,
+		confirmed: newPipe[*TxConfirmation](),
+		updates:   newPipe[uint32](),
+		reorged:   newPipe[int32](),
+	}
+	conf, err := b.findConfirmed(c, r, heightHint)
+	if err != nil {
+		r.stop()
+		return nil, err
+	}
+	r.conf = conf
+	b.notifyConf(r)
+
+	id := b.nextID
+	b.nextID++
+	b.confs[id] = r
+	return &ConfirmationEvent{
+		Confirmed: r.confirmed.out,
+		Updates:   r.updates.out,
+		Reorged:   r.reorged.out,
+		Cancel: func() {
+			b.mu.Lock()
+			delete(b.confs, id)
+			b.mu.Unlock()
+			r.stop()
+		},
+	}, nil
+}
+
+// findConfirmed looks for r's transaction in the backend's best chain.
+// Callers hold b.mu.
+func (b *BtcdBackend) findConfirmed(c *rpcclient.Client, r *confReg, heightHint int32) (*TxConfirmation, error) {
+	if r.txid != (chainhash.Hash{}) && b.txIndex.Load() != txIndexOff {
+		conf, known, err := b.lookupTx(c, r)
+		if err != nil {
+			return nil, err
+		}
+		if known {
+			return conf, nil
+		}
+	}
+	return b.scan(c, heightHint, func(blk *wire.MsgBlock, h header) bool {
+		if i, ok := r.match(blk); ok {
+			r.conf = confirmation(blk, h, i)
+			return true
+		}
+		return false
+	}, func() *TxConfirmation { return r.conf })
+}
+
+// lookupTx asks btcd's txindex where the transaction is. known is false
+// when btcd has no txindex (the caller scans instead).
+func (b *BtcdBackend) lookupTx(c *rpcclient.Client, r *confReg) (conf *TxConfirmation, known bool, err error) {
+	res, err := c.GetRawTransactionVerbose(&r.txid)
+	if err != nil {
+		code, msg, ok := rpcCode(err)
+		if ok && code == btcjson.ErrRPCNoTxInfo && strings.Contains(msg, "txindex") {
+			b.log.Info("btcd has no --txindex; finding transactions by scanning blocks")
+			b.txIndex.Store(txIndexOff)
+			return nil, false, nil
+		}
+		if ok && code == btcjson.ErrRPCNoTxInfo {
+			b.txIndex.Store(txIndexOn)
+			return nil, true, nil // not in the chain nor the mempool
+		}
+		return nil, false, fmt.Errorf("btcd: getrawtransaction %v: %w", r.txid, err)
+	}
+	b.txIndex.Store(txIndexOn)
+	if res.BlockHash == "" {
+		return nil, true, nil // in the mempool
+	}
+	hash, err := chainhash.NewHashFromStr(res.BlockHash)
+	if err != nil {
+		return nil, false, fmt.Errorf("btcd: bad block hash %q: %w", res.BlockHash, err)
+	}
+	v, err := c.GetBlockHeaderVerbose(hash)
+	if err != nil {
+		return nil, false, blockErr(*hash, err)
+	}
+	if v.Confirmations < 0 || v.Height > b.tip().height {
+		// Off btcd's best chain, or beyond the backend's view: the chain
+		// loop will see it when it connects the block.
+		return nil, true, nil
+	}
+	ours, err := b.hashAt(c, v.Height)
+	if err != nil {
+		return nil, false, err
+	}
+	if ours != *hash {
+		return nil, true, nil
+	}
+	blk, err := b.fetchBlock(c, *hash)
+	if err != nil {
+		return nil, false, err
+	}
+	hdr, _ := b.headerAt(v.Height)
+	hdr.height, hdr.hash = v.Height, *hash
+	if i, ok := r.match(blk); ok {
+		return confirmation(blk, hdr, i), true, nil
+	}
+	return nil, false, fmt.Errorf("btcd: tx %v not in block %v it is indexed in", r.txid, hash)
+}
+
+// scan walks the backend's best chain from heightHint to its tip, calling
+// found on each block until it returns true, and returns result().
+// Callers hold b.mu.
+func scanResult[T any](b *BtcdBackend, c *rpcclient.Client, heightHint int32,
+	found func(*wire.MsgBlock, header) bool, result func() T) (T, error) {
+
+	var zero T
+	start := max(heightHint, 1)
+	for height := start; height <= b.tip().height; height++ {
+		hash, err := b.hashAt(c, height)
+		if err != nil {
+			return zero, err
+		}
+		blk, err := b.fetchBlock(c, hash)
+		if err != nil {
+			return zero, err
+		}
+		if found(blk, header{height: height, hash: hash, header: blk.Header}) {
+			break
+		}
+	}
+	return result(), nil
+}
+
+func (b *BtcdBackend) scan(c *rpcclient.Client, heightHint int32,
+	found func(*wire.MsgBlock, header) bool, result func() *TxConfirmation) (*TxConfirmation, error) {
+	return scanResult(b, c, heightHint, found, result)
+}
+
+// RegisterSpend implements Notifier: it reports spends in blocks only. A
+// spend already in the chain is found by scanning the blocks from
+// heightHint to the tip, unless btcd says the output is still unspent.
+func (b *BtcdBackend) RegisterSpend(outpoint wire.OutPoint, pkScript []byte,
+	heightHint int32) (*SpendEvent, error) {
+
+	c, err := b.rpc()
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped.Load() {
+		return nil, ErrBackendShutdown
+	}
+	r := &spendReg{
+		outpoint: outpoint,
+		spent:    newPipe[*SpendDetail](),
+		reorged:  newPipe[struct{}](),
+	}
+
+	// Unspent in btcd's chain (which is the backend's or ahead of it)
+	// means nothing to look for.
+	out, err := c.GetTxOut(&outpoint.Hash, outpoint.Index, false)
+	if err != nil {
+		if code, _, ok := rpcCode(err); !ok || code != btcjson.ErrRPCNoTxInfo {
+			r.stop()
+			return nil, fmt.Errorf("btcd: gettxout %v: %w", outpoint, err)
+		}
+	}
+	if out == nil {
+		_, err := scanResult(b, c, heightHint, func(blk *wire.MsgBlock, h header) bool {
+			if d := r.match(blk, h.height); d != nil {
+				r.spend, r.spendAt = d, h.hash
+				return true
+			}
+			return false
+		}, func() struct{} { return struct{}{} })
+		if err != nil {
+			r.stop()
+			return nil, err
+		}
+		if r.spend != nil {
+			r.spent.push(r.spend)
+		}
+	}
+
+	id := b.nextID
+	b.nextID++
+	b.spends[id] = r
+	return &SpendEvent{
+		Spend:   r.spent.out,
+		Reorged: r.reorged.out,
+		Cancel: func() {
+			b.mu.Lock()
+			delete(b.spends, id)
+			b.mu.Unlock()
+			r.stop()
+		},
+	}, nil
+}
