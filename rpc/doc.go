@@ -1,0 +1,21 @@
+// Package rpc serves xlnd's gRPC API and its REST gateway, wire-compatible
+// with lnd's lnrpc for every call xlnd implements.
+//
+// It is a thin translation layer: requests are validated and turned into
+// calls on small interfaces declared here (WalletLoader before unlock, and a
+// Backend of NodeInfo, ChainInfo, Peers and Wallet after), whose answers are
+// turned back into lnrpc messages. The daemon implements the interfaces.
+//
+// A Server owns both listeners. gRPC runs over TLS (package rpc/cert);
+// the REST gateway listens on its own TLS socket and forwards each request
+// to the gRPC server over loopback TLS, as lnd does, so authentication and
+// the start-up state checks happen in one place: the gRPC interceptors.
+//
+// Start-up follows lnd's states (lnrpc.WalletState): the server starts with
+// WalletUnlocker and State answering; once the wallet is created or
+// unlocked the macaroon root key is unlocked with the same password, the
+// daemon builds the node and calls Activate, and from then on the Lightning
+// service answers and WalletUnlocker refuses. Every Lightning call needs a
+// macaroon (metadata "macaroon", hex) granting the permissions listed in
+// Permissions.
+package rpc

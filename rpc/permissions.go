@@ -1,0 +1,32 @@
+package rpc
+
+import "lnd.xprv/rpc/macaroons"
+
+// Permissions returns, for every Lightning method, the macaroon ops it
+// needs (lnd's choices, so that macaroons baked for lnd mean the same here).
+// WalletUnlocker and State need no macaroon: the first runs before there is
+// a root key, the second reveals only the start-up state.
+func Permissions() map[string][]macaroons.Op {
+	read := func(e string) []macaroons.Op { return []macaroons.Op{{Entity: e, Action: "read"}} }
+	write := func(e string) []macaroons.Op { return []macaroons.Op{{Entity: e, Action: "write"}} }
+	return map[string][]macaroons.Op{
+		"/lnrpc.Lightning/GetInfo":             read("info"),
+		"/lnrpc.Lightning/StopDaemon":          write("info"),
+		"/lnrpc.Lightning/ConnectPeer":         write("peers"),
+		"/lnrpc.Lightning/DisconnectPeer":      write("peers"),
+		"/lnrpc.Lightning/ListPeers":           read("peers"),
+		"/lnrpc.Lightning/SubscribePeerEvents": read("peers"),
+		"/lnrpc.Lightning/NewAddress":          write("address"),
+		"/lnrpc.Lightning/WalletBalance":       read("onchain"),
+		"/lnrpc.Lightning/ListUnspent":         read("onchain"),
+		"/lnrpc.Lightning/GetTransactions":     read("onchain"),
+		"/lnrpc.Lightning/EstimateFee":         read("onchain"),
+		"/lnrpc.Lightning/SendCoins":           write("onchain"),
+	}
+}
+
+// Service names whose calls need no macaroon.
+const (
+	unlockerServiceName = "lnrpc.WalletUnlocker"
+	stateServiceName    = "lnrpc.State"
+)

@@ -1,0 +1,107 @@
+package rpc
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/textproto"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"lnd.xprv/rpc/lnrpc"
+)
+
+// RESTMarshaler is the JSON codec of the REST gateway, lnd's settings:
+// proto (snake_case) field names, zero values emitted, 64-bit integers as
+// strings, enums as names, bytes as base64. Input accepts either name
+// style, numbers or strings for integers, and ignores unknown fields.
+func RESTMarshaler() runtime.Marshaler {
+	return &runtime.JSONPb{
+		MarshalOptions: protojson.MarshalOptions{
+			UseProtoNames:   true,
+			EmitUnpopulated: true,
+		},
+		UnmarshalOptions: protojson.UnmarshalOptions{
+			DiscardUnknown: true,
+		},
+	}
+}
+
+// restHeaderMatcher forwards the macaroon header (Grpc-Metadata-macaroon,
+// any case) as gRPC metadata "macaroon", and the standard HTTP headers as
+// the gateway does by default. Other Grpc-Metadata- headers are dropped:
+// nothing else a client could set is trusted downstream.
+func restHeaderMatcher(key string) (string, bool) {
+	if textproto.CanonicalMIMEHeaderKey(key) == "Grpc-Metadata-Macaroon" {
+		return MacaroonMetadataKey, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// startREST starts the gateway listeners, forwarding to the first gRPC
+// listener over loopback TLS.
+func (s *Server) startREST(tlsCfg *tls.Config) error {
+	creds, err := loopbackTLS(s.cfg.TLSCertPath)
+	if err != nil {
+		return fmt.Errorf("rpc: rest: %w", err)
+	}
+	target := loopbackAddr(s.grpcLns[0].Addr())
+	conn, err := grpc.NewClient(target,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(50<<20)),
+	)
+	if err != nil {
+		return fmt.Errorf("rpc: rest: dial %s: %w", target, err)
+	}
+	s.restConn = conn
+
+	// The marshaler is registered for every content type: clients send
+	// JSON with whatever Content-Type they like.
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, RESTMarshaler()),
+		runtime.WithIncomingHeaderMatcher(restHeaderMatcher),
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			return metadata.Pairs(gatewayTokenKey, s.gatewayToken, gatewayClientKey, r.RemoteAddr)
+		}),
+	)
+	ctx := context.Background()
+	if err := lnrpc.RegisterLightningHandler(ctx, mux, conn); err != nil {
+		return err
+	}
+	if err := lnrpc.RegisterWalletUnlockerHandler(ctx, mux, conn); err != nil {
+		return err
+	}
+	if err := lnrpc.RegisterStateHandler(ctx, mux, conn); err != nil {
+		return err
+	}
+
+	for _, addr := range s.cfg.RESTListen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("rpc: rest listen %s: %w", addr, err)
+		}
+		s.restLns = append(s.restLns, ln)
+		srv := &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          nil,
+		}
+		s.restSrvs = append(s.restSrvs, srv)
+		tlsLn := tls.NewListener(ln, tlsCfg)
+		s.log.Info("REST listening", "addr", ln.Addr())
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := srv.Serve(tlsLn); err != nil && err != http.ErrServerClosed {
+				s.log.Error("REST server stopped", "addr", ln.Addr(), "err", err)
+			}
+		}()
+	}
+	return nil
+}
