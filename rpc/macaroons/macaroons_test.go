@@ -18,7 +18,7 @@ import (
 // testStore opens a store with cheap key derivation.
 func testStore(t *testing.T, path string) *Store {
 	t.Helper()
-	s, err := openStore(path, 1<<10)
+	s, err := OpenStoreN(path, 1<<10)
 	if err != nil {
 		t.Fatal(err)
 	}

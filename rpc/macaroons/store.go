@@ -63,10 +63,15 @@ type Store struct {
 
 // OpenStore opens or creates the store file at path (mode 0600).
 func OpenStore(path string) (*Store, error) {
-	return openStore(path, DefaultScryptN)
+	return OpenStoreN(path, DefaultScryptN)
 }
 
-func openStore(path string, scryptN int) (*Store, error) {
+// OpenStoreN is OpenStore with a chosen scrypt cost N for new passwords
+// (a power of two; tests use small ones). Existing records keep theirs.
+func OpenStoreN(path string, scryptN int) (*Store, error) {
+	if scryptN < 2 || scryptN > 1<<20 || scryptN&(scryptN-1) != 0 {
+		return nil, fmt.Errorf("scrypt N %d is not a power of two in 2..2^20", scryptN)
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open macaroon store %s: %w", path, err)
