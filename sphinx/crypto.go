@@ -49,13 +49,6 @@ func xorStream(key Hash256, dst []byte) {
 	c.XORKeyStream(dst, dst)
 }
 
-// cipherStream returns n bytes of the ChaCha20 stream of key.
-func cipherStream(key Hash256, n int) []byte {
-	b := make([]byte, n)
-	xorStream(key, b)
-	return b
-}
-
 // computeHMAC returns HMAC-SHA256(key, parts...).
 func computeHMAC(key Hash256, parts ...[]byte) Hash256 {
 	mac := hmac.New(sha256.New, key[:])
