@@ -66,72 +66,16 @@ func Decode(s string, net *chaincfg.Params, opts ...DecodeOption) (*Invoice,
 		o(&cfg)
 	}
 
-	hrp, data, err := bech32Decode(s)
+	inv, hrp, data, err := parse(s, net, &cfg)
 	if err != nil {
 		return nil, err
-	}
-
-	inv := &Invoice{}
-	prefix, amount := splitHRP(hrp)
-	invNet, err := NetworkForPrefix(prefix)
-	if err != nil {
-		return nil, err
-	}
-	if net != nil {
-		want, err := Prefix(net)
-		if err != nil {
-			return nil, err
-		}
-		if want != prefix {
-			return nil, fmt.Errorf("%w: invoice is %s, want %s",
-				ErrWrongNetwork, prefix, want)
-		}
-		invNet = net
-	}
-	inv.Net = invNet
-	cfg.net = invNet
-
-	if amount != "" {
-		inv.Amount, err = parseAmount(amount)
-		if err != nil {
-			return nil, err
-		}
-		inv.amountText = amount
-	}
-
-	if len(data) < timestampLen+signatureLen {
-		return nil, fmt.Errorf("%w: %d data groups", ErrTooShort,
-			len(data))
-	}
-	signed := data[:len(data)-signatureLen]
-
-	ts, _ := uintFrom5(data[:timestampLen])
-	inv.Timestamp = time.Unix(int64(ts), 0)
-
-	for rest := signed[timestampLen:]; len(rest) > 0; {
-		if len(rest) < 3 {
-			return nil, fmt.Errorf("%w: %d groups left for a "+
-				"header", ErrTruncatedField, len(rest))
-		}
-		t := FieldType(rest[0])
-		n := int(rest[1])<<5 | int(rest[2])
-		rest = rest[3:]
-		if n > len(rest) {
-			return nil, fmt.Errorf("%w: %v wants %d groups, %d "+
-				"left", ErrTruncatedField, t, n, len(rest))
-		}
-		f, err := decodeField(t, rest[:n:n], &cfg)
-		if err != nil {
-			return nil, fmt.Errorf("field %v: %w", t, err)
-		}
-		inv.Fields = append(inv.Fields, f)
-		rest = rest[n:]
 	}
 
 	if err := inv.checkRequirements(cfg.knownFeature); err != nil {
 		return nil, err
 	}
 
+	signed := data[:len(data)-signatureLen]
 	sigBytes, err := bits5to8(data[len(signed):])
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidSignature, err)
@@ -147,6 +91,80 @@ func Decode(s string, net *chaincfg.Params, opts ...DecodeOption) (*Invoice,
 	inv.payee = payee
 
 	return inv, nil
+}
+
+// parse reads the bech32 string, the human-readable part and the tagged
+// fields, without the reader's checks on which fields are present and
+// without the signature. It returns the lower-case human-readable part and
+// the data groups, signature included.
+func parse(s string, net *chaincfg.Params, cfg *decodeConfig) (*Invoice,
+	string, []byte, error) {
+
+	hrp, data, err := bech32Decode(s)
+	if err != nil {
+		return nil, "", nil, err
+	}
+
+	inv := &Invoice{}
+	prefix, amount := splitHRP(hrp)
+	invNet, err := NetworkForPrefix(prefix)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if net != nil {
+		want, err := Prefix(net)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if want != prefix {
+			return nil, "", nil, fmt.Errorf("%w: invoice is %s, "+
+				"want %s", ErrWrongNetwork, prefix, want)
+		}
+		invNet = net
+	}
+	inv.Net = invNet
+	cfg.net = invNet
+
+	if amount != "" {
+		inv.Amount, err = parseAmount(amount)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		inv.amountText = amount
+	}
+
+	if len(data) < timestampLen+signatureLen {
+		return nil, "", nil, fmt.Errorf("%w: %d data groups",
+			ErrTooShort, len(data))
+	}
+	signed := data[:len(data)-signatureLen]
+
+	ts, _ := uintFrom5(data[:timestampLen])
+	inv.Timestamp = time.Unix(int64(ts), 0)
+
+	for rest := signed[timestampLen:]; len(rest) > 0; {
+		if len(rest) < 3 {
+			return nil, "", nil, fmt.Errorf("%w: %d groups left "+
+				"for a header", ErrTruncatedField, len(rest))
+		}
+		t := FieldType(rest[0])
+		n := int(rest[1])<<5 | int(rest[2])
+		rest = rest[3:]
+		if n > len(rest) {
+			return nil, "", nil, fmt.Errorf("%w: %v wants %d "+
+				"groups, %d left", ErrTruncatedField, t, n,
+				len(rest))
+		}
+		f, err := decodeField(t, rest[:n:n], cfg)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("field %v: %w", t,
+				err)
+		}
+		inv.Fields = append(inv.Fields, f)
+		rest = rest[n:]
+	}
+
+	return inv, hrp, data, nil
 }
 
 // sigHash is the digest the payee signs: SHA-256 of the human-readable part
@@ -166,8 +184,8 @@ func checkSignature(sig [65]byte, hash []byte,
 
 	recID := sig[64]
 	if recID > 3 {
-		return nil, fmt.Errorf("%w: recovery id %d", ErrInvalidSignature,
-			recID)
+		return nil, fmt.Errorf("%w: recovery id %d",
+			ErrInvalidSignature, recID)
 	}
 
 	if payee != nil {
