@@ -46,7 +46,11 @@ func WithStrictFieldLengths() DecodeOption {
 // basic_mpp, option_route_blinding, option_attribution_data and
 // option_payment_metadata.
 func WithKnownFeatures(known func(FeatureBit) bool) DecodeOption {
-	return func(c *decodeConfig) { c.knownFeature = known }
+	return func(c *decodeConfig) {
+		if known != nil {
+			c.knownFeature = known
+		}
+	}
 }
 
 // Decode parses a BOLT 11 invoice and checks it as the spec requires of a

@@ -22,10 +22,13 @@ func KeySigner(key *btcec.PrivateKey) Signer {
 }
 
 // Encode writes the invoice as a lower-case BOLT 11 string, signed by sign.
-// Fields are written in the order of inv.Fields. The invoice must meet the
+// Fields are written in the order of inv.Fields, except that an empty
+// Features is left out as BOLT 11 requires. The invoice must meet the
 // same requirements Decode checks (a payment hash, a payment secret, one kind
-// of description); the signature must verify against the `n` field if there
-// is one.
+// of description, the dependencies of known feature bits); the signature
+// must verify against the `n` field if there is one. Like Decode, Encode lets
+// a field appear more than once (the first is the preferred one): a writer
+// creating a new invoice should list one `p`, one `s` and one `d` or `h`.
 //
 // An invoice that came from Decode keeps the amount exactly as it was
 // written, so that re-encoding it reproduces the signed data.
@@ -68,6 +71,10 @@ func (inv *Invoice) Encode(sign Signer) (string, error) {
 	for _, f := range inv.Fields {
 		if f == nil {
 			return "", fmt.Errorf("%w: nil field", ErrInvalidField)
+		}
+		// BOLT 11: with no bit set, the `9` field is omitted.
+		if fs, ok := f.(Features); ok && fs.IsEmpty() {
+			continue
 		}
 		if fb, ok := f.(Fallback); ok && fb.Address != nil &&
 			!fb.Address.IsForNet(inv.Net) {

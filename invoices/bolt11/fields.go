@@ -349,6 +349,11 @@ func decodeField(t FieldType, data []byte, cfg *decodeConfig) (Field, error) {
 		if len(data) > 0 && data[0] == 0 {
 			return nil, fmt.Errorf("%w: %v", ErrNonMinimalField, t)
 		}
+		if len(data) == 0 {
+			// A writer must omit an empty `9`; keep this one
+			// verbatim so the invoice re-encodes as it came.
+			return RawField{Tag: t, Data: data}, nil
+		}
 		return featuresFrom5(data), nil
 
 	case FieldFallback:

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -197,21 +198,21 @@ func (inv *Invoice) RouteHints() []RouteHint {
 	return out
 }
 
-// Features returns the `9` field, or the empty set.
+// Features returns a copy of the `9` field, or the empty set.
 func (inv *Invoice) Features() Features {
 	for _, f := range inv.Fields {
 		if v, ok := f.(Features); ok {
-			return v
+			return Features{bits: slices.Clone(v.bits)}
 		}
 	}
 	return Features{}
 }
 
-// Metadata returns the `m` field, or nil.
+// Metadata returns a copy of the `m` field, or nil.
 func (inv *Invoice) Metadata() []byte {
 	for _, f := range inv.Fields {
 		if v, ok := f.(Metadata); ok {
-			return v
+			return slices.Clone([]byte(v))
 		}
 	}
 	return nil

@@ -636,3 +636,59 @@ func TestFieldTypeString(t *testing.T) {
 		t.Error("FieldType.String")
 	}
 }
+
+// TestEmptyFeatures: an empty `9` is omitted by the writer; one read from
+// the wire is kept verbatim.
+func TestEmptyFeatures(t *testing.T) {
+	key := testKey(t, 1)
+	inv := &Invoice{
+		Net: &chaincfg.MainNetParams, Timestamp: testTime,
+		Fields: append(baseFields(), Features{}),
+	}
+	s, err := inv.Encode(KeySigner(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Fields) != 3 {
+		t.Errorf("empty features written: %v", got.Fields)
+	}
+
+	s = craft(t, "lnbc", append(baseFields(), RawField{
+		Tag: FieldFeatures,
+	}), key)
+	got, err = Decode(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Fields) != 4 || !got.Features().IsEmpty() {
+		t.Errorf("zero-length 9: %v", got.Fields)
+	}
+	again, err := got.Encode(replaySigner(got))
+	if err != nil || again != s {
+		t.Errorf("zero-length 9 re-encoded: %v", err)
+	}
+}
+
+// TestAccessorsCopy: changing what an accessor returns leaves the invoice
+// alone.
+func TestAccessorsCopy(t *testing.T) {
+	inv := &Invoice{Fields: append(baseFields(), NewFeatures(8, 14),
+		Metadata{1, 2})}
+	f := inv.Features()
+	f.Set(9)
+	f.Unset(8)
+	m := inv.Metadata()
+	m[0] = 9
+	if !inv.Features().Equal(NewFeatures(8, 14)) ||
+		inv.Metadata()[0] != 1 {
+
+		t.Error("accessor result aliases the invoice")
+	}
+	if _, err := Decode("", nil, WithKnownFeatures(nil)); err == nil {
+		t.Error("empty string decoded")
+	}
+}
