@@ -23,6 +23,15 @@
 // it with WrapFailure; the origin learns which hop failed and why with
 // DecryptFailure.
 //
+// Route blinding is covered too: BuildBlindedPath for a recipient,
+// DecryptBlindedData and DecodeBlindedData for a node inside a blinded route,
+// and Router.ProcessBlindedOnionPacket for an HTLC that carried a path_key.
+//
+// A node that signals option_attribution_data uses NewFailureWithAttribution,
+// WrapFailureWithAttribution and AddFulfillAttribution instead; the origin
+// then also learns each hop's hold time, and which hop corrupted a failure
+// it cannot read.
+//
 // The package does no I/O and keeps no state except in the ReplayLog a
 // caller passes in. It imports nothing of this project but lnwire/tlv.
 package sphinx

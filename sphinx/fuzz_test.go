@@ -173,3 +173,29 @@ func FuzzDecodeHopPayload(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeBlindedData checks decoding and re-encoding of arbitrary
+// encrypted_data_tlv streams, and decryption of arbitrary ciphertexts.
+func FuzzDecodeBlindedData(f *testing.F) {
+	var v routeBlindingVector
+	loadJSON(f, "route-blinding-test.json", &v)
+	for _, h := range v.Generate.Hops {
+		f.Add(mustHex(f, h.EncodedTLVs))
+	}
+	key := PrivKeyECDH{fuzzNodeKey()}
+	pathKey := fuzzNodeKey().PubKey()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _, _ = DecryptBlindedData(key, pathKey, b)
+		d, err := DecodeBlindedData(b)
+		if err != nil {
+			return
+		}
+		enc, err := d.Encode()
+		if err != nil {
+			t.Fatalf("decoded data does not encode: %v", err)
+		}
+		if !bytes.Equal(enc, b) {
+			t.Fatalf("re-encoded\n%x\nfrom\n%x", enc, b)
+		}
+	})
+}
