@@ -153,6 +153,15 @@ type Commitment struct {
 	// trimmed HTLCs, dust balances and rounded-off millisatoshis.
 	Fee btcutil.Amount
 
+	// BaseFee is the BOLT 3 base fee the opener owes (anchors not
+	// included).
+	BaseFee btcutil.Amount
+
+	// OpenerShortfall is how much the opener's balance fell short of
+	// the base fee plus anchors; the state machine must not accept a
+	// state where it is non-zero.
+	OpenerShortfall btcutil.Amount
+
 	// ToLocal and ToRemote are the owner's and the other party's
 	// outputs; an index of -1 means the output was below the dust limit
 	// and omitted.
@@ -215,9 +224,10 @@ func sortOutputs(outs []output) {
 
 // NewCommitment builds owner's commitment transaction for spec, using
 // owner's per_commitment_point, following BOLT 3 "Commitment Transaction
-// Construction". If the fee exceeds the opener's balance the opener's
-// output is simply dropped; whether such a state is acceptable is the
-// state machine's decision.
+// Construction". If the fee and anchors exceed the opener's balance the
+// opener's output is dropped and OpenerShortfall says by how much (the
+// "fee greater than funder amount" vector); whether such a state is
+// acceptable is the state machine's decision.
 func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 	spec *CommitmentSpec) (*Commitment, error) {
 
@@ -310,7 +320,8 @@ func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 	}
 	toLocal := btcutil.Amount(toLocalMsat / 1000)
 	toRemote := btcutil.Amount(toRemoteMsat / 1000)
-	charge := CommitFee(t, spec.FeeRate, len(untrimmed))
+	c.BaseFee = CommitFee(t, spec.FeeRate, len(untrimmed))
+	charge := c.BaseFee
 	if anchors {
 		charge += 2 * AnchorValue
 	}
@@ -320,6 +331,7 @@ func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 	}
 	*openerBal -= charge
 	if *openerBal < 0 {
+		c.OpenerShortfall = -*openerBal
 		*openerBal = 0
 	}
 

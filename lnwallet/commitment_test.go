@@ -178,6 +178,15 @@ func TestFeeExample(t *testing.T) {
 	if f := CommitFee(typ, rate, 2); f != 5340 {
 		t.Errorf("base commitment fee %v, want 5340", f)
 	}
+	// An absurd fee rate saturates instead of overflowing.
+	huge := chain.SatPerKWeight(1 << 62)
+	if f := CommitFee(typ, huge, 100000); f != btcutil.MaxSatoshi {
+		t.Errorf("saturated commitment fee %v", f)
+	}
+	if !HTLCIsDust(typ, true, btcutil.MaxSatoshi, huge, dust) {
+		t.Error("HTLC not dust at an absurd fee rate")
+	}
+
 	// With anchors HTLC transactions pay no fee: only the dust limit
 	// trims.
 	if HTLCIsDust(ChannelTypeAnchors, true, 546, rate, dust) ||
@@ -348,6 +357,37 @@ func preimageFor(hash [32]byte) [32]byte {
 		}
 	}
 	return [32]byte{}
+}
+
+// TestOpenerShortfall checks that a fee above the opener's balance drops
+// its output and is reported, on both sides.
+func TestOpenerShortfall(t *testing.T) {
+	tp := newTestPair(t, ChannelTypeAnchors)
+	_, point := commitPointAt(1, 0)
+	spec := &CommitmentSpec{
+		FeeRate:           10_000,
+		LocalBalanceMsat:  5_000_000,
+		RemoteBalanceMsat: 9_995_000_000,
+	}
+	for _, owner := range []Party{Local, Remote} {
+		c, err := NewCommitment(tp.aliceParams, owner, point, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 1124 weight at 10000 sat/kw = 11240, plus 660 of anchors,
+		// against 5000 sat.
+		if c.BaseFee != 11240 || c.OpenerShortfall != 11240+660-5000 {
+			t.Fatalf("%v: base fee %v shortfall %v", owner, c.BaseFee,
+				c.OpenerShortfall)
+		}
+		aliceOut := c.ToLocalIndex
+		if owner == Remote {
+			aliceOut = c.ToRemoteIndex
+		}
+		if aliceOut != -1 || len(c.Tx.TxOut) != 2 {
+			t.Fatalf("%v: opener output kept", owner)
+		}
+	}
 }
 
 func TestNewCommitmentRejects(t *testing.T) {

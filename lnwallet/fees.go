@@ -28,6 +28,18 @@ const (
 // AnchorValue is the value of each anchor output: the P2WSH dust limit.
 const AnchorValue btcutil.Amount = 330
 
+// feeForWeight is rate·weight/1000, saturating at the 21M BTC supply so
+// that an absurd fee rate from a peer cannot overflow into a negative fee.
+func feeForWeight(rate chain.SatPerKWeight, weight int64) btcutil.Amount {
+	if rate <= 0 || weight <= 0 {
+		return 0
+	}
+	if int64(rate) > int64(btcutil.MaxSatoshi)*1000/weight {
+		return btcutil.MaxSatoshi
+	}
+	return rate.FeeForWeight(weight)
+}
+
 // CommitWeightFor returns the expected weight of a commitment transaction
 // with the given number of untrimmed HTLC outputs.
 func CommitWeightFor(t ChannelType, numHTLCs int) int64 {
@@ -42,7 +54,7 @@ func CommitWeightFor(t ChannelType, numHTLCs int) int64 {
 func CommitFee(t ChannelType, rate chain.SatPerKWeight,
 	numHTLCs int) btcutil.Amount {
 
-	return rate.FeeForWeight(CommitWeightFor(t, numHTLCs))
+	return feeForWeight(rate, CommitWeightFor(t, numHTLCs))
 }
 
 // HTLCTimeoutFee returns the fee of an HTLC-timeout transaction: zero with
@@ -52,7 +64,7 @@ func HTLCTimeoutFee(t ChannelType, rate chain.SatPerKWeight) btcutil.Amount {
 	if t.HasAnchors() {
 		return 0
 	}
-	return rate.FeeForWeight(HTLCTimeoutWeight)
+	return feeForWeight(rate, HTLCTimeoutWeight)
 }
 
 // HTLCSuccessFee returns the fee of an HTLC-success transaction: zero with
@@ -61,7 +73,7 @@ func HTLCSuccessFee(t ChannelType, rate chain.SatPerKWeight) btcutil.Amount {
 	if t.HasAnchors() {
 		return 0
 	}
-	return rate.FeeForWeight(HTLCSuccessWeight)
+	return feeForWeight(rate, HTLCSuccessWeight)
 }
 
 // HTLCIsDust reports whether an HTLC is trimmed from a commitment: offered

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
-	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 )
@@ -89,15 +88,6 @@ func parsePriv(t *testing.T, s string) *btcec.PrivateKey {
 	}
 	priv, _ := btcec.PrivKeyFromBytes(b)
 	return priv
-}
-
-func parseSig(t *testing.T, s string) *ecdsa.Signature {
-	t.Helper()
-	sig, err := ecdsa.ParseDERSignature(unhex(t, s))
-	if err != nil {
-		t.Fatalf("bad signature %q: %v", s, err)
-	}
-	return sig
 }
 
 func atoi(t *testing.T, s string) uint64 {

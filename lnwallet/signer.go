@@ -142,4 +142,3 @@ func verify(tx *wire.MsgTx, desc *SignDescriptor, pub *btcec.PublicKey,
 	}
 	return nil
 }
-
