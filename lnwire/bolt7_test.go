@@ -195,7 +195,7 @@ func assertSCIDs(t *testing.T, got, want []ShortChannelID) {
 	}
 }
 
-func testNodeAnnouncement(t *testing.T) *NodeAnnouncement {
+func testNodeAnnouncement(t testing.TB) *NodeAnnouncement {
 	alias, err := NewNodeAlias("xlnd-test ⚡")
 	if err != nil {
 		t.Fatal(err)
@@ -342,7 +342,7 @@ func withAddressField(t *testing.T, na *NodeAnnouncement, field []byte) []byte {
 	return b
 }
 
-func testChannelUpdate(t *testing.T) *ChannelUpdate {
+func testChannelUpdate(t testing.TB) *ChannelUpdate {
 	return &ChannelUpdate{
 		Signature:       testSig(t, 5),
 		ChainHash:       *chaincfg.MainNetParams.GenesisHash,

@@ -265,11 +265,3 @@ func tlvFixed(r tlv.Record, n int) error {
 	}
 	return nil
 }
-
-// cloneBytes returns a copy of b, keeping nil as nil and empty as empty.
-func cloneBytes(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append([]byte{}, b...)
-}
