@@ -35,7 +35,7 @@ func sampleMessages(t testing.TB) []Message {
 	na.Addresses = append(na.Addresses, &OpaqueAddrs{Payload: []byte{9, 9}})
 	return []Message{
 		&Init{Features: NewRawFeatureVector(DataLossProtectOptional),
-			Networks: []chainhash.Hash{regtest},
+			Networks:   []chainhash.Hash{regtest},
 			RemoteAddr: &net.TCPAddr{IP: net.IPv4(1, 2, 3, 4).To4(), Port: 9735},
 			ExtraTLV:   extra},
 		&Error{ChanID: ChannelID(fill32(1)), Data: []byte("boom")},
