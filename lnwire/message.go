@@ -17,38 +17,37 @@ type MessageType uint16
 
 // The message types this package knows (BOLT 1, 2 and 7).
 const (
-	MsgWarning                  MessageType = 1
-	MsgStfu                     MessageType = 2
-	MsgInit                     MessageType = 16
-	MsgError                    MessageType = 17
-	MsgPing                     MessageType = 18
-	MsgPong                     MessageType = 19
-	MsgOpenChannel              MessageType = 32
-	MsgAcceptChannel            MessageType = 33
-	MsgFundingCreated           MessageType = 34
-	MsgFundingSigned            MessageType = 35
-	MsgChannelReady             MessageType = 36
-	MsgShutdown                 MessageType = 38
-	MsgClosingSigned            MessageType = 39
-	MsgUpdateAddHTLC            MessageType = 128
-	MsgUpdateFulfillHTLC        MessageType = 130
-	MsgUpdateFailHTLC           MessageType = 131
-	MsgCommitSig                MessageType = 132
-	MsgRevokeAndAck             MessageType = 133
-	MsgUpdateFee                MessageType = 134
-	MsgUpdateFailMalformedHTLC  MessageType = 135
-	MsgChannelReestablish       MessageType = 136
-	MsgChannelAnnouncement      MessageType = 256
-	MsgNodeAnnouncement         MessageType = 257
-	MsgChannelUpdate            MessageType = 258
-	MsgAnnounceSignatures       MessageType = 259
-	MsgQueryShortChanIDs        MessageType = 261
-	MsgReplyShortChanIDsEnd     MessageType = 262
-	MsgQueryChannelRange        MessageType = 263
-	MsgReplyChannelRange        MessageType = 264
-	MsgGossipTimestampRange     MessageType = 265
-	firstCustomType             MessageType = 32768
-	lastSetupControlMessageType MessageType = 31
+	MsgWarning                 MessageType = 1
+	MsgStfu                    MessageType = 2
+	MsgInit                    MessageType = 16
+	MsgError                   MessageType = 17
+	MsgPing                    MessageType = 18
+	MsgPong                    MessageType = 19
+	MsgOpenChannel             MessageType = 32
+	MsgAcceptChannel           MessageType = 33
+	MsgFundingCreated          MessageType = 34
+	MsgFundingSigned           MessageType = 35
+	MsgChannelReady            MessageType = 36
+	MsgShutdown                MessageType = 38
+	MsgClosingSigned           MessageType = 39
+	MsgUpdateAddHTLC           MessageType = 128
+	MsgUpdateFulfillHTLC       MessageType = 130
+	MsgUpdateFailHTLC          MessageType = 131
+	MsgCommitSig               MessageType = 132
+	MsgRevokeAndAck            MessageType = 133
+	MsgUpdateFee               MessageType = 134
+	MsgUpdateFailMalformedHTLC MessageType = 135
+	MsgChannelReestablish      MessageType = 136
+	MsgChannelAnnouncement     MessageType = 256
+	MsgNodeAnnouncement        MessageType = 257
+	MsgChannelUpdate           MessageType = 258
+	MsgAnnounceSignatures      MessageType = 259
+	MsgQueryShortChanIDs       MessageType = 261
+	MsgReplyShortChanIDsEnd    MessageType = 262
+	MsgQueryChannelRange       MessageType = 263
+	MsgReplyChannelRange       MessageType = 264
+	MsgGossipTimestampRange    MessageType = 265
+	firstCustomType            MessageType = 32768
 )
 
 // String returns the BOLT name of the message type.
