@@ -692,3 +692,29 @@ func TestAccessorsCopy(t *testing.T) {
 		t.Error("empty string decoded")
 	}
 }
+
+func TestCheckDescription(t *testing.T) {
+	inv := &Invoice{Fields: baseFields()}
+	if err := inv.CheckDescription([]byte("test")); err != nil {
+		t.Errorf("matching d: %v", err)
+	}
+	if err := inv.CheckDescription([]byte("tests")); !errors.Is(err,
+		ErrDescriptionHashMismatch) {
+
+		t.Errorf("other d: %v", err)
+	}
+	empty := &Invoice{}
+	if err := empty.CheckDescription(nil); !errors.Is(err,
+		ErrNoDescription) {
+
+		t.Errorf("no description: %v", err)
+	}
+	if empty.PaymentHash() != ([32]byte{}) || empty.Metadata() != nil ||
+		empty.Payee() != nil {
+
+		t.Error("empty invoice accessors")
+	}
+	if _, ok := empty.DescriptionHash(); ok {
+		t.Error("description hash on empty invoice")
+	}
+}
