@@ -21,6 +21,7 @@ type Fallback struct {
 	Address btcutil.Address
 }
 
+// Type implements Field.
 func (Fallback) Type() FieldType { return FieldFallback }
 
 // witnessAddress is satisfied by every segwit address type, btcutil's and
