@@ -98,25 +98,16 @@ type RawField struct {
 	Data []byte
 }
 
-// Type implements Field.
+// Type implements Field, for each field type.
 func (PaymentHash) Type() FieldType             { return FieldPaymentHash }
-// Type implements Field.
 func (PaymentSecret) Type() FieldType           { return FieldPaymentSecret }
-// Type implements Field.
 func (Description) Type() FieldType             { return FieldDescription }
-// Type implements Field.
 func (DescriptionHash) Type() FieldType         { return FieldDescriptionHash }
-// Type implements Field.
 func (Expiry) Type() FieldType                  { return FieldExpiry }
-// Type implements Field.
 func (MinFinalCLTVExpiryDelta) Type() FieldType { return FieldMinFinalCLTV }
-// Type implements Field.
 func (Payee) Type() FieldType                   { return FieldPayee }
-// Type implements Field.
 func (Metadata) Type() FieldType                { return FieldMetadata }
-// Type implements Field.
 func (Features) Type() FieldType                { return FieldFeatures }
-// Type implements Field.
 func (r RawField) Type() FieldType              { return r.Tag }
 
 func (h PaymentHash) appendData(dst []byte) ([]byte, error) {
@@ -218,7 +209,6 @@ const hopHintLen = 33 + 8 + 4 + 4 + 2
 // forward order.
 type RouteHint []HopHint
 
-// Type implements Field.
 func (RouteHint) Type() FieldType { return FieldRouteHint }
 
 func (r RouteHint) appendData(dst []byte) ([]byte, error) {
