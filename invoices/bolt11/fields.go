@@ -209,6 +209,7 @@ const hopHintLen = 33 + 8 + 4 + 4 + 2
 // forward order.
 type RouteHint []HopHint
 
+// Type implements Field.
 func (RouteHint) Type() FieldType { return FieldRouteHint }
 
 func (r RouteHint) appendData(dst []byte) ([]byte, error) {
