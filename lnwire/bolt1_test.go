@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -223,5 +224,40 @@ func TestReadMessageUnknown(t *testing.T) {
 	}
 	if MsgUpdateAddHTLC.String() != "update_add_htlc" || MessageType(40001).String() != "custom(40001)" {
 		t.Fatal("MessageType.String")
+	}
+}
+
+// TestReadMessageReaders covers readers that do and do not report their
+// length.
+func TestReadMessageReaders(t *testing.T) {
+	ping, _ := Serialize(&Ping{NumPongBytes: 3, Padding: make([]byte, 500)})
+	readers := map[string]io.Reader{
+		"bytes.Reader": bytes.NewReader(ping),
+		"bytes.Buffer": bytes.NewBuffer(ping),
+		"one byte":     iotest.OneByteReader(bytes.NewReader(ping)),
+		"multi":        io.MultiReader(bytes.NewReader(ping[:10]), bytes.NewReader(ping[10:])),
+		"data+EOF":     iotest.DataErrReader(bytes.NewReader(ping)),
+	}
+	for name, r := range readers {
+		msg, err := ReadMessage(r)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if p := msg.(*Ping); p.NumPongBytes != 3 || len(p.Padding) != 500 {
+			t.Fatalf("%s: %+v", name, p)
+		}
+	}
+	big := make([]byte, MaxMsgBody+1)
+	big[1] = 19
+	if _, err := ReadMessage(iotest.OneByteReader(bytes.NewReader(big))); !errors.Is(err, ErrMsgTooLarge) {
+		t.Fatalf("oversized stream: %v", err)
+	}
+	// A failing reader's error is returned.
+	if _, err := ReadMessage(iotest.ErrReader(io.ErrClosedPipe)); !errors.Is(err, io.ErrClosedPipe) {
+		t.Fatalf("reader error: %v", err)
+	}
+	// Decode through io.Reader rejects oversized payloads too.
+	if err := (&Pong{}).Decode(bytes.NewReader(big)); !errors.Is(err, ErrMsgTooLarge) {
+		t.Fatalf("oversized Decode: %v", err)
 	}
 }

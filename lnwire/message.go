@@ -256,11 +256,45 @@ func (m *UnknownMessage) Decode(r io.Reader) error {
 
 // readBody reads the rest of a message payload from r.
 func readBody(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxMsgBody+1))
+	// Readers over memory (bytes.Reader, bytes.Buffer) say how much is
+	// left: read it in one allocation.
+	if l, ok := r.(interface{ Len() int }); ok {
+		n := l.Len()
+		if n > MaxMsgBody {
+			return nil, ErrMsgTooLarge
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, unexpectedEOF(err)
+		}
+		// A reader that grew past what Len reported still holds
+		// message bytes.
+		var probe [1]byte
+		if _, err := io.ReadFull(r, probe[:]); err != nil {
+			if err == io.EOF {
+				return b, nil
+			}
+			return nil, err
+		}
+		if n+1 > MaxMsgBody {
+			return nil, ErrMsgTooLarge
+		}
+		rest, err := readBodyGeneric(r, MaxMsgBody-n-1)
+		if err != nil {
+			return nil, err
+		}
+		return append(append(b, probe[0]), rest...), nil
+	}
+	return readBodyGeneric(r, MaxMsgBody)
+}
+
+// readBodyGeneric reads r to its end, failing past limit bytes.
+func readBodyGeneric(r io.Reader, limit int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxMsgBody {
+	if len(b) > limit {
 		return nil, ErrMsgTooLarge
 	}
 	return b, nil
