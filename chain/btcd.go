@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -186,23 +188,25 @@ func NewBtcdBackend(cfg BtcdConfig) (*BtcdBackend, error) {
 }
 
 // Start connects to btcd, loads the recent chain and subscribes to its
-// notifications. btcd must be reachable.
+// notifications. btcd must be reachable; a backend that failed to start is
+// stopped and cannot be started again.
 func (b *BtcdBackend) Start() error {
 	if !b.started.CompareAndSwap(false, true) {
 		return errors.New("btcd: backend already started")
 	}
 	c, err := b.dial()
 	if err != nil {
+		_ = b.Stop()
 		return err
 	}
-	if err := b.loadChain(c); err != nil {
-		c.Shutdown()
-		c.WaitForShutdown()
-		return err
+	err = b.loadChain(c)
+	if err == nil {
+		err = b.subscribe(c)
 	}
-	if err := b.subscribe(c); err != nil {
+	if err != nil {
 		c.Shutdown()
 		c.WaitForShutdown()
+		_ = b.Stop()
 		return err
 	}
 	b.setClient(c)
@@ -490,25 +494,40 @@ func headerFromVerbose(v *btcjson.GetBlockHeaderVerboseResult) (*wire.BlockHeade
 	var hdr wire.BlockHeader
 	hdr.Version = v.Version
 	if v.PreviousHash != "" {
-		prev, err := chainhash.NewHashFromStr(v.PreviousHash)
+		prev, err := parseHash(v.PreviousHash)
 		if err != nil {
 			return nil, fmt.Errorf("btcd: bad previous hash: %w", err)
 		}
-		hdr.PrevBlock = *prev
+		hdr.PrevBlock = prev
 	}
-	root, err := chainhash.NewHashFromStr(v.MerkleRoot)
+	root, err := parseHash(v.MerkleRoot)
 	if err != nil {
 		return nil, fmt.Errorf("btcd: bad merkle root: %w", err)
 	}
-	hdr.MerkleRoot = *root
+	hdr.MerkleRoot = root
 	hdr.Timestamp = time.Unix(v.Time, 0)
-	var bits uint32
-	if _, err := fmt.Sscanf(v.Bits, "%x", &bits); err != nil {
+	bits, err := strconv.ParseUint(v.Bits, 16, 32)
+	if err != nil {
 		return nil, fmt.Errorf("btcd: bad bits %q: %w", v.Bits, err)
 	}
-	hdr.Bits = bits
+	hdr.Bits = uint32(bits)
+	if v.Nonce > math.MaxUint32 {
+		return nil, fmt.Errorf("btcd: nonce %d out of range", v.Nonce)
+	}
 	hdr.Nonce = uint32(v.Nonce)
 	return &hdr, nil
+}
+
+// parseHash parses a hash in btcd's byte-reversed hex, all 64 digits of it.
+func parseHash(s string) (chainhash.Hash, error) {
+	if len(s) != 2*chainhash.HashSize {
+		return chainhash.Hash{}, fmt.Errorf("hash %q: want %d hex digits", s, 2*chainhash.HashSize)
+	}
+	h, err := chainhash.NewHashFromStr(s)
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	return *h, nil
 }
 
 // RawTx implements Source.

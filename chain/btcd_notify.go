@@ -39,15 +39,12 @@ func (r *confReg) stop() {
 }
 
 // match returns the index of the registration's transaction in block.
-func (r *confReg) match(block *wire.MsgBlock) (int, bool) {
-	byScript := r.txid == (chainhash.Hash{})
-	for i, tx := range block.Transactions {
-		if !byScript {
-			if tx.TxHash() == r.txid {
-				return i, true
-			}
-			continue
-		}
+func (r *confReg) match(block *indexedBlock) (int, bool) {
+	if r.txid != (chainhash.Hash{}) {
+		i, ok := block.byTxid[r.txid]
+		return i, ok
+	}
+	for i, tx := range block.block.Transactions {
 		for _, out := range tx.TxOut {
 			if bytes.Equal(out.PkScript, r.pkScript) {
 				return i, true
@@ -72,32 +69,61 @@ func (r *spendReg) stop() {
 	r.reorged.stop()
 }
 
-func (r *spendReg) match(block *wire.MsgBlock, height int32) *SpendDetail {
-	for _, tx := range block.Transactions {
-		for i, in := range tx.TxIn {
-			if in.PreviousOutPoint == r.outpoint {
-				return &SpendDetail{
-					SpentOutPoint:     r.outpoint,
-					SpenderTxHash:     tx.TxHash(),
-					SpendingTx:        tx,
-					SpenderInputIndex: uint32(i),
-					SpendingHeight:    height,
-				}
-			}
+func (r *spendReg) match(block *indexedBlock, height int32) *SpendDetail {
+	ref, ok := block.spends[r.outpoint]
+	if !ok {
+		return nil
+	}
+	tx := block.block.Transactions[ref.tx]
+	return &SpendDetail{
+		SpentOutPoint:     r.outpoint,
+		SpenderTxHash:     block.txids[ref.tx],
+		SpendingTx:        tx,
+		SpenderInputIndex: uint32(ref.in),
+		SpendingHeight:    height,
+	}
+}
+
+// indexedBlock is a block with its transactions hashed and its inputs
+// indexed once, however many registrations look at it.
+type indexedBlock struct {
+	block  *wire.MsgBlock
+	txids  []chainhash.Hash
+	byTxid map[chainhash.Hash]int
+	spends map[wire.OutPoint]inputRef
+}
+
+type inputRef struct{ tx, in int }
+
+func indexBlock(blk *wire.MsgBlock) *indexedBlock {
+	ib := &indexedBlock{
+		block:  blk,
+		txids:  make([]chainhash.Hash, len(blk.Transactions)),
+		byTxid: make(map[chainhash.Hash]int, len(blk.Transactions)),
+		spends: make(map[wire.OutPoint]inputRef),
+	}
+	for i, tx := range blk.Transactions {
+		ib.txids[i] = tx.TxHash()
+		ib.byTxid[ib.txids[i]] = i
+		if i == 0 {
+			continue // a coinbase spends nothing
+		}
+		for j, in := range tx.TxIn {
+			ib.spends[in.PreviousOutPoint] = inputRef{i, j}
 		}
 	}
-	return nil
+	return ib
 }
 
 // blockCache keeps the last few blocks fetched, since every registration
 // scan and every connected block may ask for the same ones.
 type blockCache struct {
 	hashes [8]chainhash.Hash
-	blocks [8]*wire.MsgBlock
+	blocks [8]*indexedBlock
 	next   int
 }
 
-func (c *blockCache) get(h chainhash.Hash) *wire.MsgBlock {
+func (c *blockCache) get(h chainhash.Hash) *indexedBlock {
 	for i, b := range c.blocks {
 		if b != nil && c.hashes[i] == h {
 			return b
@@ -106,14 +132,14 @@ func (c *blockCache) get(h chainhash.Hash) *wire.MsgBlock {
 	return nil
 }
 
-func (c *blockCache) put(h chainhash.Hash, b *wire.MsgBlock) {
+func (c *blockCache) put(h chainhash.Hash, b *indexedBlock) {
 	c.hashes[c.next], c.blocks[c.next] = h, b
 	c.next = (c.next + 1) % len(c.blocks)
 }
 
 // fetchBlock returns a block, from the cache if it is there. Callers hold
 // b.mu.
-func (b *BtcdBackend) fetchBlock(c *rpcclient.Client, h chainhash.Hash) (*wire.MsgBlock, error) {
+func (b *BtcdBackend) fetchBlock(c *rpcclient.Client, h chainhash.Hash) (*indexedBlock, error) {
 	if blk := b.blocks.get(h); blk != nil {
 		return blk, nil
 	}
@@ -124,8 +150,9 @@ func (b *BtcdBackend) fetchBlock(c *rpcclient.Client, h chainhash.Hash) (*wire.M
 	if blk.BlockHash() != h {
 		return nil, fmt.Errorf("btcd: asked for block %v, got %v", h, blk.BlockHash())
 	}
-	b.blocks.put(h, blk)
-	return blk, nil
+	ib := indexBlock(blk)
+	b.blocks.put(h, ib)
+	return ib, nil
 }
 
 // loadChain fills the header window with the tip and up to initialHeaders
@@ -311,7 +338,7 @@ func (b *BtcdBackend) connect(c *rpcclient.Client, h header) error {
 	if len(b.headers) > 0 && h.header.PrevBlock != b.tip().hash {
 		return fmt.Errorf("btcd: block %v at %d does not extend %v", h.hash, h.height, b.tip().hash)
 	}
-	var block *wire.MsgBlock
+	var block *indexedBlock
 	if b.watching() {
 		var err error
 		if block, err = b.fetchBlock(c, h.hash); err != nil {
@@ -320,8 +347,10 @@ func (b *BtcdBackend) connect(c *rpcclient.Client, h header) error {
 	}
 
 	b.headers = append(b.headers, h)
-	if excess := len(b.headers) - b.cfg.MaxReorgDepth; excess > 0 {
-		b.headers = append(b.headers[:0:0], b.headers[excess:]...)
+	// Keep at least MaxReorgDepth headers; trim in batches so a block
+	// costs no copy of the window.
+	if len(b.headers) >= 2*b.cfg.MaxReorgDepth {
+		b.headers = append(b.headers[:0:0], b.headers[len(b.headers)-b.cfg.MaxReorgDepth:]...)
 	}
 	b.log.Debug("block connected", "height", h.height, "hash", h.hash)
 
@@ -364,14 +393,14 @@ func (b *BtcdBackend) watching() bool {
 	return false
 }
 
-func confirmation(block *wire.MsgBlock, h header, i int) *TxConfirmation {
+func confirmation(block *indexedBlock, h header, i int) *TxConfirmation {
 	return &TxConfirmation{
-		Txid:        block.Transactions[i].TxHash(),
+		Txid:        block.txids[i],
 		BlockHash:   h.hash,
 		BlockHeight: h.height,
 		TxIndex:     uint32(i),
-		Tx:          block.Transactions[i],
-		Block:       block,
+		Tx:          block.block.Transactions[i],
+		Block:       block.block,
 	}
 }
 
@@ -482,7 +511,7 @@ func (b *BtcdBackend) findConfirmed(c *rpcclient.Client, r *confReg, heightHint 
 			return conf, nil
 		}
 	}
-	return b.scan(c, heightHint, func(blk *wire.MsgBlock, h header) bool {
+	return b.scan(c, heightHint, func(blk *indexedBlock, h header) bool {
 		if i, ok := r.match(blk); ok {
 			r.conf = confirmation(blk, h, i)
 			return true
@@ -512,10 +541,11 @@ func (b *BtcdBackend) lookupTx(c *rpcclient.Client, r *confReg) (conf *TxConfirm
 	if res.BlockHash == "" {
 		return nil, true, nil // in the mempool
 	}
-	hash, err := chainhash.NewHashFromStr(res.BlockHash)
+	parsed, err := parseHash(res.BlockHash)
 	if err != nil {
-		return nil, false, fmt.Errorf("btcd: bad block hash %q: %w", res.BlockHash, err)
+		return nil, false, fmt.Errorf("btcd: bad block hash: %w", err)
 	}
+	hash := &parsed
 	v, err := c.GetBlockHeaderVerbose(hash)
 	if err != nil {
 		return nil, false, blockErr(*hash, err)
@@ -548,7 +578,7 @@ func (b *BtcdBackend) lookupTx(c *rpcclient.Client, r *confReg) (conf *TxConfirm
 // found on each block until it returns true, and returns result().
 // Callers hold b.mu.
 func scanResult[T any](b *BtcdBackend, c *rpcclient.Client, heightHint int32,
-	found func(*wire.MsgBlock, header) bool, result func() T) (T, error) {
+	found func(*indexedBlock, header) bool, result func() T) (T, error) {
 
 	var zero T
 	start := max(heightHint, 1)
@@ -561,7 +591,7 @@ func scanResult[T any](b *BtcdBackend, c *rpcclient.Client, heightHint int32,
 		if err != nil {
 			return zero, err
 		}
-		if found(blk, header{height: height, hash: hash, header: blk.Header}) {
+		if found(blk, header{height: height, hash: hash, header: blk.block.Header}) {
 			break
 		}
 	}
@@ -569,7 +599,7 @@ func scanResult[T any](b *BtcdBackend, c *rpcclient.Client, heightHint int32,
 }
 
 func (b *BtcdBackend) scan(c *rpcclient.Client, heightHint int32,
-	found func(*wire.MsgBlock, header) bool, result func() *TxConfirmation) (*TxConfirmation, error) {
+	found func(*indexedBlock, header) bool, result func() *TxConfirmation) (*TxConfirmation, error) {
 	return scanResult(b, c, heightHint, found, result)
 }
 
@@ -604,7 +634,7 @@ func (b *BtcdBackend) RegisterSpend(outpoint wire.OutPoint, pkScript []byte,
 		}
 	}
 	if out == nil {
-		_, err := scanResult(b, c, heightHint, func(blk *wire.MsgBlock, h header) bool {
+		_, err := scanResult(b, c, heightHint, func(blk *indexedBlock, h header) bool {
 			if d := r.match(blk, h.height); d != nil {
 				r.spend, r.spendAt = d, h.hash
 				return true

@@ -40,13 +40,6 @@ func (p *pipe[T]) push(v T) {
 	}
 }
 
-// len is the number of queued, undelivered items.
-func (p *pipe[T]) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.buf)
-}
-
 func (p *pipe[T]) run() {
 	defer close(p.done)
 	defer close(p.out)
