@@ -47,7 +47,7 @@ func DecodeStream(b []byte) (Stream, error) {
 		return nil, nil
 	}
 	// Each record is at least two bytes; this bounds the allocation.
-	s := make(Stream, 0, min(len(b)/2, 16))
+	s := make(Stream, 0, min(len(b)/2, 4))
 	for len(b) > 0 {
 		typ, n, err := ParseBigSize(b)
 		if err != nil {
