@@ -47,7 +47,7 @@ var (
 )
 
 // loadVectors parses the appendix into handshake and message vectors.
-func loadVectors(t *testing.T) ([]*handshakeVector, []*messageVector) {
+func loadVectors(t testing.TB) ([]*handshakeVector, []*messageVector) {
 	t.Helper()
 	f, err := os.Open(vectorFile)
 	if err != nil {
@@ -145,7 +145,7 @@ func loadVectors(t *testing.T) ([]*handshakeVector, []*messageVector) {
 }
 
 // unhex decodes a vector value with or without its 0x prefix.
-func unhex(t *testing.T, s string) []byte {
+func unhex(t testing.TB, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
 	if err != nil {
@@ -154,7 +154,7 @@ func unhex(t *testing.T, s string) []byte {
 	return b
 }
 
-func unhex32(t *testing.T, s string) [32]byte {
+func unhex32(t testing.TB, s string) [32]byte {
 	t.Helper()
 	var out [32]byte
 	b := unhex(t, s)
@@ -187,7 +187,7 @@ var errorRe = regexp.MustCompile(`^ERROR \(([A-Z0-9_]+)( [0-9]+)?\)$`)
 var keysRe = regexp.MustCompile(`^(sk,rk|rk,sk)=(0x[0-9a-f]+),(0x[0-9a-f]+)$`)
 
 // fixedKey returns an ephemeral generator yielding the vector's e.priv.
-func fixedKey(t *testing.T, privHex string) MachineOption {
+func fixedKey(t testing.TB, privHex string) MachineOption {
 	t.Helper()
 	priv, _ := btcec.PrivKeyFromBytes(unhex(t, privHex))
 	return WithEphemeralKeyGen(func() (*btcec.PrivateKey, error) {
@@ -197,7 +197,7 @@ func fixedKey(t *testing.T, privHex string) MachineOption {
 
 // vectorMachine builds the Machine a handshake vector describes and checks
 // the public keys it lists.
-func vectorMachine(t *testing.T, v *handshakeVector) *Machine {
+func vectorMachine(t testing.TB, v *handshakeVector) *Machine {
 	t.Helper()
 	initiator := v.section == "Initiator Tests"
 
