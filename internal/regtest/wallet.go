@@ -202,6 +202,9 @@ func (b *Btcd) SendTo(pkScript []byte, amt btcutil.Amount) (*wire.MsgTx, error) 
 		}
 		txid := tx.TxHash()
 		for _, in := range tx.TxIn {
+			// Forget the coin; spentBy keeps a rescan from reviving it
+			// while its spender lives.
+			delete(b.wallet.coins, in.PreviousOutPoint)
 			b.wallet.spentBy[in.PreviousOutPoint] = txid
 		}
 		b.addOutputs(tx)
