@@ -38,6 +38,10 @@ var (
 	// ErrNoLocalKey is returned when a nil ECDH is supplied.
 	ErrNoLocalKey = errors.New("brontide: no local static key")
 
+	// ErrTooManyHandshakes is reported by a Listener that dropped a
+	// connection because its cap on concurrent handshakes was reached.
+	ErrTooManyHandshakes = errors.New("brontide: too many pending handshakes")
+
 	// ErrInvalidPrivKey is returned by PrivKeyECDH for a missing or zero
 	// private key.
 	ErrInvalidPrivKey = errors.New("brontide: invalid private key")

@@ -31,6 +31,18 @@ func WithHandshakeErrorHandler(f func(remote net.Addr, err error)) ListenerOptio
 	}
 }
 
+// WithMaxPendingHandshakes caps the handshakes in progress at once. A
+// connection arriving while the cap is reached is closed at once and
+// reported with ErrTooManyHandshakes. Zero, the default, means no cap;
+// each silent client is then bounded only by the handshake timeout.
+func WithMaxPendingHandshakes(n int) ListenerOption {
+	return func(l *Listener) {
+		if n > 0 {
+			l.maxPending = n
+		}
+	}
+}
+
 // Listener accepts inbound BOLT 8 sessions. Each raw connection's
 // handshake runs in its own goroutine under a deadline; Accept only ever
 // returns connections whose handshake completed.
@@ -39,6 +51,7 @@ type Listener struct {
 	inner            net.Listener
 	handshakeTimeout time.Duration
 	onHandshakeErr   func(net.Addr, error)
+	maxPending       int
 
 	conns chan *Conn    // completed handshakes, unbuffered
 	quit  chan struct{} // closed by Close
@@ -125,6 +138,12 @@ func (l *Listener) acceptLoop() {
 			l.mu.Unlock()
 			raw.Close()
 			return
+		}
+		if l.maxPending > 0 && len(l.pending) >= l.maxPending {
+			l.mu.Unlock()
+			raw.Close()
+			l.reportErr(raw.RemoteAddr(), ErrTooManyHandshakes)
+			continue
 		}
 		l.pending[raw] = struct{}{}
 		l.wg.Add(1)

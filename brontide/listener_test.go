@@ -391,3 +391,39 @@ func TestDialUsesDialFunc(t *testing.T) {
 		t.Fatalf("Dial without key: %v", err)
 	}
 }
+
+// TestListenerMaxPending: with the cap reached, a new connection is
+// dropped at once; when a slot frees up, handshakes complete again.
+func TestListenerMaxPending(t *testing.T) {
+	serverKey := newTestKey(t)
+	errs := make(chan error, 10)
+	l := startListener(t, serverKey, WithMaxPendingHandshakes(1),
+		WithHandshakeErrorHandler(func(_ net.Addr, err error) { errs <- err }))
+
+	silent := rawDial(t, l.Addr())
+	waitPending(t, l, 1)
+
+	extra := rawDial(t, l.Addr())
+	expectClosedByPeer(t, extra)
+	select {
+	case err := <-errs:
+		if !errors.Is(err, ErrTooManyHandshakes) {
+			t.Fatalf("reported %v, want ErrTooManyHandshakes", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("dropped connection not reported")
+	}
+
+	// The silent client leaves; its slot frees.
+	silent.Close()
+	waitPending(t, l, 0)
+	accepted := acceptAsync(l)
+	c, err := Dial(newTestKey(t), &NetAddress{
+		IdentityKey: serverKey.PubKey(), Address: l.Addr(),
+	}, 10*time.Second, nil)
+	if err != nil {
+		t.Fatalf("Dial after slot freed: %v", err)
+	}
+	c.Close()
+	waitAccept(t, accepted)
+}
