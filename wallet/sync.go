@@ -193,6 +193,10 @@ func (w *Wallet) syncChain(ctx context.Context) error {
 	}
 }
 
+// newWalletLookback is how many blocks below the tip a new wallet's first
+// scan starts.
+const newWalletLookback = 6
+
 // initialTip returns the stored tip, setting it on the first start: at the
 // best block for a new wallet, below the birthday for a restored one.
 func (w *Wallet) initialTip(ctx context.Context, bestHash chainhash.Hash,
@@ -210,8 +214,14 @@ func (w *Wallet) initialTip(ctx context.Context, bestHash chainhash.Hash,
 	if err != nil || found {
 		return t, err
 	}
+	if birthday < 0 {
+		// A new wallet: nothing can pay it before its first address,
+		// but addresses may be handed out before the first Start, so
+		// look a few blocks back.
+		birthday = max(bestHeight-newWalletLookback, 0)
+	}
 	switch {
-	case birthday < 0:
+	case birthday == bestHeight+1:
 		t = tip{Height: bestHeight, Hash: bestHash}
 	case birthday == 0:
 		t = tip{Height: -1} // scan from genesis

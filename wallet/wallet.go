@@ -555,12 +555,17 @@ func (w *Wallet) watch(scripts [][]byte, ops []wire.OutPoint) {
 	}
 }
 
-// SyncedTo returns the last block the wallet has scanned.
+// SyncedTo returns the last block the wallet has scanned; height -1
+// before the first scan.
 func (w *Wallet) SyncedTo() (int32, chainhash.Hash, error) {
 	var t tip
 	err := w.db.View(func(tx *bolt.Tx) error {
+		var found bool
 		var err error
-		t, _, err = getTip(tx)
+		t, found, err = getTip(tx)
+		if !found {
+			t.Height = -1
+		}
 		return err
 	})
 	return t.Height, t.Hash, err
