@@ -2,9 +2,11 @@ package sphinx
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 )
 
 // Attribution data (BOLT 4 "Returning Errors", option_attribution_data):
@@ -44,16 +46,19 @@ func hmacAt(d []byte, x, j int) []byte {
 // attributionHMAC computes the truncated HMAC of node 0 for position y in
 // plaintext attribution data d (whose hold times and downstream blocks are
 // already in place), over the return packet pkt as this node received it
-// (empty for a fulfill).
-func attributionHMAC(um Hash256, d []byte, pkt []byte, y int) [truncatedHMACSize]byte {
-	downstream := make([]byte, 0, y*truncatedHMACSize)
+// (empty for a fulfill). mac is HMAC-SHA256 keyed with the hop's um key; it
+// is reset here.
+func attributionHMAC(mac hash.Hash, d []byte, pkt []byte, y int) [truncatedHMACSize]byte {
+	mac.Reset()
+	mac.Write(pkt)
+	mac.Write(d[:(y+1)*holdTimeSize])
 	for k := 1; k <= y; k++ {
 		// Node k's HMAC for position y-k sits at entry 19-y of its block.
-		downstream = append(downstream, hmacAt(d, k, MaxAttributionHops-1-y)...)
+		mac.Write(hmacAt(d, k, MaxAttributionHops-1-y))
 	}
-	full := computeHMAC(um, pkt, d[:(y+1)*holdTimeSize], downstream)
+	var sum [sha256.Size]byte
 	var out [truncatedHMACSize]byte
-	copy(out[:], full[:])
+	copy(out[:], mac.Sum(sum[:0]))
 	return out
 }
 
@@ -80,8 +85,9 @@ func addAttribution(ss Hash256, prev []byte, pkt []byte, holdTime uint32) ([]byt
 		}
 	}
 	um := generateKey(keyUm, ss[:])
+	h := hmac.New(sha256.New, um[:])
 	for j := 0; j < MaxAttributionHops; j++ {
-		mac := attributionHMAC(um, d, pkt, MaxAttributionHops-1-j)
+		mac := attributionHMAC(h, d, pkt, MaxAttributionHops-1-j)
 		copy(hmacAt(d, 0, j), mac[:])
 	}
 	xorStream(generateKey(keyAmmagExt, ss[:]), d)
@@ -97,9 +103,10 @@ func unwrapAttribution(ss Hash256, attr []byte, pkt []byte, remaining int) (uint
 	d := append([]byte(nil), attr...)
 	xorStream(generateKey(keyAmmagExt, ss[:]), d)
 	um := generateKey(keyUm, ss[:])
+	h := hmac.New(sha256.New, um[:])
 	ok := true
 	for y := 0; y < remaining && y < MaxAttributionHops; y++ {
-		mac := attributionHMAC(um, d, pkt, y)
+		mac := attributionHMAC(h, d, pkt, y)
 		if !hmac.Equal(mac[:], hmacAt(d, 0, MaxAttributionHops-1-y)) {
 			ok = false
 		}

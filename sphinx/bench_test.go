@@ -37,11 +37,13 @@ func BenchmarkNewOnionPacket20Hops(b *testing.B) {
 	ad := make([]byte, 32)
 	b.SetBytes(PacketSize)
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if _, err := NewOnionPacket(route, session, ad); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b)
 }
 
 func BenchmarkProcessOnionPacket(b *testing.B) {
@@ -55,11 +57,13 @@ func BenchmarkProcessOnionPacket(b *testing.B) {
 	r := NewRouter(PrivKeyECDH{keys[0]}, nil)
 	b.SetBytes(PacketSize)
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if _, err := r.Peel(pkt, ad); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b)
 }
 
 // BenchmarkProcessOnionPacketReplayLog includes the in-memory replay log;
@@ -76,6 +80,7 @@ func BenchmarkProcessOnionPacketReplayLog(b *testing.B) {
 	r := NewRouter(PrivKeyECDH{keys[0]}, log)
 	b.SetBytes(PacketSize)
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if _, err := r.ProcessOnionPacket(pkt, ad, 1); err != nil {
 			b.Fatal(err)
@@ -84,6 +89,7 @@ func BenchmarkProcessOnionPacketReplayLog(b *testing.B) {
 		_ = log.PruneBelow(2)
 		b.StartTimer()
 	}
+	cpu.report(b)
 }
 
 func benchFailure(b *testing.B, attribution bool) {
@@ -108,12 +114,14 @@ func benchFailure(b *testing.B, attribution bool) {
 	}
 	b.SetBytes(int64(len(reason)))
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		df, err := c.DecryptFailure(reason, attr)
 		if err != nil || df.SenderIdx != 19 {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b)
 }
 
 // BenchmarkDecryptFailureHop20 decrypts a failure produced by the 20th hop
@@ -132,9 +140,11 @@ func BenchmarkWrapFailureWithAttribution(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	cpu := startCPU()
 	for b.Loop() {
 		if _, _, err := WrapFailureWithAttribution(secrets[0], reason, attr, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu.report(b)
 }
