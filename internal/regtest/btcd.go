@@ -114,7 +114,9 @@ type Btcd struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd exits
 	logOut *os.File
-	client *rpcclient.Client
+	client *rpcclient.Client // the harness's own, on btcd's real port
+	ext    *rpcclient.Client // Client(), through the proxy
+	closed bool              // Stop was called
 
 	wallet wallet
 }
@@ -390,6 +392,14 @@ func (b *Btcd) newClient() (*rpcclient.Client, error) {
 // closes its RPC port. The directory stays until Close. Safe to call more
 // than once.
 func (b *Btcd) Stop() error {
+	b.mu.Lock()
+	b.closed = true
+	ext := b.ext
+	b.ext = nil
+	b.mu.Unlock()
+	if ext != nil {
+		ext.Shutdown()
+	}
 	b.proxy.close()
 	return b.stopProcess()
 }
@@ -527,15 +537,31 @@ func (b *Btcd) P2PAddr() string { return b.p2pAddr }
 // MinerAddress is the address coinbase outputs pay to.
 func (b *Btcd) MinerAddress() btcutil.Address { return b.minerAddr }
 
-// Client is an RPC client (HTTP POST mode) for the running node; it is
-// replaced on Restart, so fetch it again after one.
+// Client is an RPC client (HTTP POST mode) on the public RPC port. It stays
+// valid across Restart (calls fail while btcd is down) and is shut down by
+// Stop.
 func (b *Btcd) Client() *rpcclient.Client {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.client == nil {
+	if b.closed {
 		b.fatalf("%v", ErrStopped)
 	}
-	return b.client
+	if b.ext == nil {
+		cert, err := os.ReadFile(b.RPCCertPath())
+		if err == nil {
+			b.ext, err = rpcclient.New(&rpcclient.ConnConfig{
+				Host:         b.proxy.addr(),
+				User:         b.user,
+				Pass:         b.pass,
+				Certificates: cert,
+				HTTPPostMode: true,
+			}, nil)
+		}
+		if err != nil {
+			b.fatalf("client: %v", err)
+		}
+	}
+	return b.ext
 }
 
 func (b *Btcd) rpc() (*rpcclient.Client, error) {

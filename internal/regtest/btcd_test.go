@@ -9,7 +9,6 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
-	"github.com/btcsuite/btcd/rpcclient"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 )
@@ -58,7 +57,11 @@ func TestMineAndSend(t *testing.T) {
 		t.Fatalf("SendTo: %v", err)
 	}
 	// Two payments in a row: the second spends the first's change.
-	tx2, err := b.SendTo(script, amt)
+	addr, err := btcutil.NewAddressWitnessPubKeyHash(script[2:], Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx2, err := b.SendToAddress(addr, amt)
 	if err != nil {
 		t.Fatalf("second SendTo: %v", err)
 	}
@@ -98,17 +101,10 @@ func TestRestartKeepsChain(t *testing.T) {
 	hashes := b.Mine(5)
 	_, h0 := b.BestBlock()
 
-	// A client through the public RPC port, as the backend under test.
-	ext, err := rpcclient.New(&rpcclient.ConnConfig{
-		Host: b.RPCHost(), User: b.RPCUser(), Pass: b.RPCPass(),
-		Certificates: b.RPCCert(), HTTPPostMode: true,
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ext.Shutdown()
+	// Client talks to the public RPC port and stays valid across restarts.
+	ext := b.Client()
 	if _, err := ext.GetBlockCount(); err != nil {
-		t.Fatalf("external client: %v", err)
+		t.Fatalf("client: %v", err)
 	}
 
 	if err := b.Restart(); err != nil {

@@ -241,3 +241,15 @@ func (b *Btcd) signTx(coins []spendable, pkScript []byte, amt, fee int64) (*wire
 	}
 	return tx, nil
 }
+
+// SendToAddress is SendTo for an address of the regtest network.
+func (b *Btcd) SendToAddress(addr btcutil.Address, amt btcutil.Amount) (*wire.MsgTx, error) {
+	if !addr.IsForNet(Params) {
+		return nil, fmt.Errorf("regtest: address %v is not for regtest", addr)
+	}
+	script, err := txscript.PayToAddrScript(addr)
+	if err != nil {
+		return nil, fmt.Errorf("regtest: address %v: %w", addr, err)
+	}
+	return b.SendTo(script, amt)
+}
