@@ -234,6 +234,9 @@ func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if owner != Local && owner != Remote {
+		return nil, fmt.Errorf("new commitment: unknown party %d", owner)
+	}
 	if commitPoint == nil {
 		return nil, fmt.Errorf("new commitment: %w", ErrNilKey)
 	}
@@ -460,17 +463,28 @@ func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 	c.Tx = tx
 	c.Fee = p.Capacity - outSum
 
-	// The second-level transactions spend the finished commitment.
-	commitHash := tx.TxHash()
-	for i := range c.HTLCs {
-		h := &c.HTLCs[i]
-		stx, script, err := newSecondLevelTx(p, owner, keys,
-			wire.OutPoint{Hash: commitHash, Index: h.OutputIndex},
-			h, spec.FeeRate)
+	// The second-level transactions spend the finished commitment and
+	// all pay to the owner's to_local script.
+	if len(c.HTLCs) == 0 {
+		return c, nil
+	}
+	secondScript := c.ToLocalScript
+	if secondScript == nil {
+		var err error
+		secondScript, err = ToLocalScript(keys.RevocationKey,
+			keys.ToLocalKey, own.CsvDelay)
 		if err != nil {
 			return nil, err
 		}
-		h.SecondLevelTx, h.SecondLevelScript = stx, script
+	}
+	secondPkScript := WitnessScriptHash(secondScript)
+	commitHash := tx.TxHash()
+	for i := range c.HTLCs {
+		h := &c.HTLCs[i]
+		h.SecondLevelTx = newSecondLevelTx(t,
+			wire.OutPoint{Hash: commitHash, Index: h.OutputIndex},
+			h, spec.FeeRate, secondPkScript)
+		h.SecondLevelScript = secondScript
 	}
 	return c, nil
 }

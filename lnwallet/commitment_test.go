@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -253,6 +255,14 @@ func TestCommitmentRoundTrip(t *testing.T) {
 				if !errors.Is(err, ErrInvalidSignature) {
 					t.Fatalf("swapped HTLC sigs: %v", err)
 				}
+				// The first bad output is reported, also
+				// when verifying in parallel.
+				want := fmt.Sprintf("HTLC output %d:",
+					bc.HTLCs[0].OutputIndex)
+				if !strings.Contains(err.Error(), want) {
+					t.Fatalf("error %q does not name %q", err,
+						want)
+				}
 				bad.HTLCSigs = bad.HTLCSigs[1:]
 				_, err = VerifyLocalCommitment(tp.bobParams,
 					bobPoint, mirrorSpec(spec), &bad)
@@ -420,6 +430,11 @@ func TestNewCommitmentRejects(t *testing.T) {
 		&big); err == nil {
 
 		t.Error("commitment number above 48 bits accepted")
+	}
+	if _, err := NewCommitment(tp.aliceParams, Party(2), point,
+		spec); err == nil {
+
+		t.Error("unknown party accepted")
 	}
 	bad := *tp.aliceParams
 	bad.Remote.HtlcBasePoint = nil

@@ -11,34 +11,27 @@ import (
 // "HTLC-Timeout and HTLC-Success Transactions".
 
 // newSecondLevelTx builds the unsigned HTLC-timeout (offered HTLC) or
-// HTLC-success (received HTLC) transaction spending htlc's output of
-// owner's commitment at prevOut. It returns the transaction and its
-// output's witness script.
-func newSecondLevelTx(p *ChannelParams, owner Party, keys *CommitmentKeys,
-	prevOut wire.OutPoint, htlc *CommitHTLC,
-	rate chain.SatPerKWeight) (*wire.MsgTx, []byte, error) {
-
-	script, err := ToLocalScript(keys.RevocationKey, keys.ToLocalKey,
-		p.config(owner).CsvDelay)
-	if err != nil {
-		return nil, nil, err
-	}
+// HTLC-success (received HTLC) transaction spending htlc's output at
+// prevOut, paying to pkScript: the P2WSH of the owner's to_local-style
+// script, which is the same for every HTLC of a commitment.
+func newSecondLevelTx(t ChannelType, prevOut wire.OutPoint, htlc *CommitHTLC,
+	rate chain.SatPerKWeight, pkScript []byte) *wire.MsgTx {
 
 	amount := htlc.Amount()
 	tx := wire.NewMsgTx(2)
 	if htlc.Offered {
-		amount -= HTLCTimeoutFee(p.Type, rate)
+		amount -= HTLCTimeoutFee(t, rate)
 		tx.LockTime = htlc.CltvExpiry
 	} else {
-		amount -= HTLCSuccessFee(p.Type, rate)
+		amount -= HTLCSuccessFee(t, rate)
 	}
 	var sequence uint32
-	if p.Type.HasAnchors() {
+	if t.HasAnchors() {
 		sequence = 1
 	}
 	tx.AddTxIn(&wire.TxIn{PreviousOutPoint: prevOut, Sequence: sequence})
-	tx.AddTxOut(wire.NewTxOut(int64(amount), WitnessScriptHash(script)))
-	return tx, script, nil
+	tx.AddTxOut(wire.NewTxOut(int64(amount), pkScript))
+	return tx
 }
 
 // RemoteHTLCSigHashType is the sighash type of the signatures the

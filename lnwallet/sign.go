@@ -2,6 +2,9 @@ package lnwallet
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
@@ -120,8 +123,14 @@ func SignHTLCs(s Signer, p *ChannelParams,
 	return sigs, nil
 }
 
+// parallelVerifyMin is the number of HTLC signatures from which
+// verification is spread over the available CPUs.
+const parallelVerifyMin = 16
+
 // VerifyHTLCSigs checks the peer's signatures on the second-level
-// transactions of c, given in output order.
+// transactions of c, given in output order. Large sets are verified on all
+// CPUs; the call returns once every signature is checked, and reports the
+// failure of the lowest output.
 func VerifyHTLCSigs(p *ChannelParams, c *Commitment,
 	sigs []*ecdsa.Signature) error {
 
@@ -130,12 +139,49 @@ func VerifyHTLCSigs(p *ChannelParams, c *Commitment,
 			len(c.HTLCs))
 	}
 	pub := TweakPubKey(p.Remote.HtlcBasePoint, c.Keys.CommitPoint)
-	for i := range c.HTLCs {
+	check := func(i int) error {
 		desc := htlcSignDesc(p, c, i, Remote)
 		err := verify(c.HTLCs[i].SecondLevelTx, desc, pub, sigs[i])
 		if err != nil {
 			return fmt.Errorf("HTLC output %d: %w",
 				c.HTLCs[i].OutputIndex, err)
+		}
+		return nil
+	}
+
+	n := len(c.HTLCs)
+	workers := min(runtime.GOMAXPROCS(0), n/parallelVerifyMin)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			if err := check(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	errs := make([]error, n)
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				errs[i] = check(i)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
