@@ -41,7 +41,7 @@ type Conn struct {
 
 	writeMu  sync.Mutex
 	writeErr error  // sticky: once set, every write returns it
-	wbuf     []byte // reused packet buffer
+	wbuf     []byte // packet buffer, reused; grows to the largest packet sent
 	unsent   []byte // tail of a packet interrupted by a timeout
 }
 
@@ -251,11 +251,6 @@ func (c *Conn) flushLocked() error {
 		}
 	}
 	c.unsent = nil
-	// Do not pin a 64 KiB buffer for a connection that only sent a
-	// large message once.
-	if cap(c.wbuf) > 4*1024 {
-		c.wbuf = nil
-	}
 	return nil
 }
 

@@ -88,6 +88,7 @@ type cipherState struct {
 	aead   cipher.AEAD
 	rotate bool // transport keys rotate, handshake keys do not
 	nb     [chacha20poly1305.NonceSize]byte
+	lbuf   [2]byte // length prefix scratch, kept here so it does not escape
 }
 
 func (c *cipherState) init(key, salt [32]byte, rotate bool) {
@@ -497,9 +498,9 @@ func (m *Machine) EncryptMessage(dst, msg []byte) ([]byte, error) {
 	if len(msg) > MaxMessageSize {
 		return dst, ErrMessageTooLarge
 	}
-	var l [2]byte
-	binary.BigEndian.PutUint16(l[:], uint16(len(msg)))
-	dst = m.send.seal(dst, nil, l[:])
+	l := m.send.lbuf[:]
+	binary.BigEndian.PutUint16(l, uint16(len(msg)))
+	dst = m.send.seal(dst, nil, l)
 	dst = m.send.seal(dst, nil, msg)
 	return dst, nil
 }
@@ -514,12 +515,12 @@ func (m *Machine) DecryptHeader(header []byte) (int, error) {
 	if len(header) != LengthHeaderSize {
 		return 0, ErrPacketLength
 	}
-	var l [2]byte
-	if _, err := m.recv.open(l[:0], nil, header); err != nil {
+	l, err := m.recv.open(m.recv.lbuf[:0], nil, header)
+	if err != nil {
 		m.recvFailed = true
 		return 0, fmt.Errorf("length header: %w", err)
 	}
-	m.pendingLen = int(binary.BigEndian.Uint16(l[:]))
+	m.pendingLen = int(binary.BigEndian.Uint16(l))
 	return m.pendingLen, nil
 }
 
