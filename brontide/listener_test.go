@@ -427,3 +427,30 @@ func TestListenerMaxPending(t *testing.T) {
 	c.Close()
 	waitAccept(t, accepted)
 }
+
+// TestDialContextDeadline: a context deadline shorter than the timeout
+// bounds the handshake.
+func TestDialContextDeadline(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := DialContext(ctx, newTestKey(t), &NetAddress{
+			IdentityKey: newTestKey(t).PubKey(), Address: raw.Addr(),
+		}, time.Hour, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("DialContext: %v, want a deadline error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("DialContext ignored the context deadline")
+	}
+}
