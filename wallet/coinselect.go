@@ -116,7 +116,7 @@ func selectCoins(candidates []coin, outputs []*wire.TxOut,
 
 	// The fee of everything but the inputs; the input count's varint is
 	// taken at its 3-byte size so the estimate never falls short.
-	noInputs := txWeight(nil, outputs) + 2*4
+	noInputs := txWeight(nil, outputs) + 2*4 + 3 // +3: vsize rounds up
 	baseFee := feeCeil(feeRate, noInputs)
 	changeOut := &wire.TxOut{PkScript: changeScript}
 	changeFee := feeCeil(feeRate, outputWeight(len(changeScript)))
@@ -135,7 +135,7 @@ func selectCoins(candidates []coin, outputs []*wire.TxOut,
 		if withChange {
 			outs = append(append([]*wire.TxOut{}, outputs...), changeOut)
 		}
-		fee := feeRate.FeeForWeight(txWeight(weights, outs))
+		fee := txFee(feeRate, txWeight(weights, outs))
 		s := &selection{Coins: chosen}
 		if withChange {
 			change := total - target - fee
@@ -182,9 +182,15 @@ func selectCoins(candidates []coin, outputs []*wire.TxOut,
 		weights[i] = c.Weight
 	}
 	return nil, &InsufficientFundsError{
-		Needed:    target + feeRate.FeeForWeight(txWeight(weights, outputs)),
+		Needed:    target + txFee(feeRate, txWeight(weights, outputs)),
 		Available: available,
 	}
+}
+
+// txFee is the fee of a whole transaction: the rate times its virtual size
+// rounded up, as relay policy measures it.
+func txFee(r chain.SatPerKWeight, weight int64) btcutil.Amount {
+	return r.FeeForVSize((weight + 3) / 4)
 }
 
 // feeCeil is the fee for weight rounded up, so that fees estimated piece
@@ -269,7 +275,7 @@ func selectAll(candidates []coin, pkScript []byte,
 		weights = append(weights, c.Weight)
 	}
 	out := &wire.TxOut{PkScript: pkScript}
-	fee := feeRate.FeeForWeight(txWeight(weights, []*wire.TxOut{out}))
+	fee := txFee(feeRate, txWeight(weights, []*wire.TxOut{out}))
 	if len(chosen) == 0 || total-fee <= 0 {
 		return nil, 0, &InsufficientFundsError{Needed: fee, Available: available}
 	}

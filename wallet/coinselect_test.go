@@ -60,7 +60,7 @@ func checkSelection(t *testing.T, s *selection, outs []*wire.TxOut,
 	if in != out+s.Change+s.Fee {
 		t.Fatalf("in %v != out %v + change %v + fee %v", in, out, s.Change, s.Fee)
 	}
-	if min := rate.FeeForWeight(txWeight(weights, all)); s.Fee < min {
+	if min := txFee(rate, txWeight(weights, all)); s.Fee < min {
 		t.Fatalf("fee %v below %v for the weight", s.Fee, min)
 	}
 }
@@ -68,7 +68,7 @@ func checkSelection(t *testing.T, s *selection, outs []*wire.TxOut,
 func TestSelectCoins(t *testing.T) {
 	rate := chain.SatPerKWeight(2500) // 10 sat/vB
 	out := func(v int64) []*wire.TxOut { return []*wire.TxOut{wire.NewTxOut(v, p2trScript)} }
-	fee1in := rate.FeeForWeight(txWeight([]int64{inputWeight(AddressP2WPKH)}, out(0)))
+	fee1in := txFee(rate, txWeight([]int64{inputWeight(AddressP2WPKH)}, out(0)))
 
 	tests := []struct {
 		name       string

@@ -178,7 +178,10 @@ func (w *Wallet) nextAddress(tx *bolt.Tx, t AddressType, branch uint8,
 	bump bool) (derivation, []byte, error) {
 
 	id := [2]uint8{uint8(t), branch}
-	idx := getUint32(tx.Bucket(bucketAddrs), id[:])
+	// Never hand out an address seen used on chain (a restored wallet
+	// knows of use before it hands anything out).
+	idx := max(getUint32(tx.Bucket(bucketAddrs), id[:]),
+		getUint32(tx.Bucket(bucketUsed), id[:]))
 	if idx >= hardened {
 		return derivation{}, nil, errors.New("address index space exhausted")
 	}

@@ -38,6 +38,9 @@ func (w *Wallet) syncLoop(epochs *chain.BlockEpochs) {
 	var retry <-chan time.Time
 	events := epochs.Events
 
+	// Our unconfirmed transactions are rebroadcast at start and on every
+	// new tip: a backend restart empties btcd's mempool.
+	lastTip := chainhash.Hash{}
 	pass := func() {
 		if err := w.syncChain(ctx); err != nil {
 			if ctx.Err() != nil {
@@ -49,6 +52,10 @@ func (w *Wallet) syncLoop(epochs *chain.BlockEpochs) {
 			return
 		}
 		backoff, retry = 0, nil
+		if _, hash, err := w.SyncedTo(); err == nil && hash != lastTip {
+			lastTip = hash
+			w.rebroadcast(ctx)
+		}
 		select {
 		case w.synced <- struct{}{}:
 		default:
@@ -56,7 +63,6 @@ func (w *Wallet) syncLoop(epochs *chain.BlockEpochs) {
 	}
 
 	pass()
-	w.rebroadcast(ctx)
 	for {
 		select {
 		case <-w.quit:
@@ -627,7 +633,7 @@ func (w *Wallet) rebroadcast(ctx context.Context) {
 		err := w.cfg.Chain.Broadcast(ctx, msg)
 		switch {
 		case err == nil:
-			w.log.Info("rebroadcast", "txid", msg.TxHash())
+			w.log.Debug("rebroadcast", "txid", msg.TxHash())
 		case errors.Is(err, chain.ErrTxAlreadyKnown):
 		default:
 			w.log.Warn("rebroadcast failed", "txid", msg.TxHash(), "err", err)
