@@ -84,6 +84,38 @@ func FuzzRecvActOne(f *testing.F) {
 	})
 }
 
+// FuzzRecvActTwo: an initiator past act one fed arbitrary act two bytes
+// never panics, and only a well-formed act lets it produce act three.
+func FuzzRecvActTwo(f *testing.F) {
+	hs, _ := loadVectors(f)
+	for _, v := range hs {
+		for _, s := range v.steps {
+			if v.section == "Initiator Tests" && s.input {
+				f.Add(unhex(f, s.value))
+			}
+		}
+	}
+	base, _ := vectorPair(f)
+	if _, err := base.GenActOne(); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, act []byte) {
+		ini := *base
+		if err := ini.RecvActTwo(act); err != nil {
+			if _, err2 := ini.GenActThree(); !errors.Is(err2, ErrWrongState) {
+				t.Fatalf("failed machine went on: %v", err2)
+			}
+			return
+		}
+		if len(act) != ActTwoSize || act[0] != 0 {
+			t.Fatalf("accepted malformed act two %x", act)
+		}
+		if _, err := ini.GenActThree(); err != nil {
+			t.Fatalf("GenActThree after valid act two: %v", err)
+		}
+	})
+}
+
 // FuzzRecvActThree: a responder past act two fed arbitrary act three bytes
 // never panics, and only a well-formed act completes the handshake.
 func FuzzRecvActThree(f *testing.F) {
