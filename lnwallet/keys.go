@@ -10,9 +10,10 @@ import (
 // key is a basepoint blinded with the commitment's per_commitment_point, so
 // that a watcher given the basepoints cannot link commitments together.
 
-// singleTweak returns SHA256(per_commitment_point || basepoint), the scalar
-// added to a basepoint (or its secret) to get a per-commitment key.
-func singleTweak(commitPoint, basePoint *btcec.PublicKey) []byte {
+// SingleTweak returns SHA256(per_commitment_point || basepoint), the scalar
+// added to a basepoint (or its secret) to get a per-commitment key. It is
+// what SignDescriptor.SingleTweak carries.
+func SingleTweak(commitPoint, basePoint *btcec.PublicKey) []byte {
 	h := sha256.New()
 	h.Write(commitPoint.SerializeCompressed())
 	h.Write(basePoint.SerializeCompressed())
@@ -49,7 +50,7 @@ func pubFromJacobian(j *btcec.JacobianPoint) *btcec.PublicKey {
 // local_delayedpubkey and remote_delayedpubkey (and the legacy remotepubkey
 // of channels without option_static_remotekey), depending on the basepoint.
 func TweakPubKey(basePoint, commitPoint *btcec.PublicKey) *btcec.PublicKey {
-	k := scalarFromHash(singleTweak(commitPoint, basePoint))
+	k := scalarFromHash(SingleTweak(commitPoint, basePoint))
 	var tG, sum btcec.JacobianPoint
 	btcec.ScalarBaseMultNonConst(&k, &tG)
 	b := jacobian(basePoint)
@@ -63,7 +64,7 @@ func TweakPubKey(basePoint, commitPoint *btcec.PublicKey) *btcec.PublicKey {
 func TweakPrivKey(baseSecret *btcec.PrivateKey,
 	commitPoint *btcec.PublicKey) *btcec.PrivateKey {
 
-	k := scalarFromHash(singleTweak(commitPoint, baseSecret.PubKey()))
+	k := scalarFromHash(SingleTweak(commitPoint, baseSecret.PubKey()))
 	k.Add(&baseSecret.Key)
 	return btcec.PrivKeyFromScalar(&k)
 }

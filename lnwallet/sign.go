@@ -86,7 +86,7 @@ func htlcSignDesc(p *ChannelParams, c *Commitment, i int,
 	}
 	return &SignDescriptor{
 		PubKey:        base,
-		SingleTweak:   singleTweak(c.Keys.CommitPoint, base),
+		SingleTweak:   SingleTweak(c.Keys.CommitPoint, base),
 		WitnessScript: h.WitnessScript,
 		Value:         h.Amount(),
 		HashType:      hashType,
