@@ -97,7 +97,7 @@ type fakeNode struct {
 	stopOnce sync.Once
 }
 
-func newFakeNode(t *testing.T) *fakeNode {
+func newFakeNode(t testing.TB) *fakeNode {
 	t.Helper()
 	priv, err := btcec.NewPrivateKey()
 	if err != nil {
@@ -252,19 +252,20 @@ func (n *fakeNode) EstimateFee(context.Context, *FeeRequest) (*FeeEstimate, erro
 
 // harness is a started server with its fakes.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	loader *fakeLoader
 	node   *fakeNode
 	dir    string
 	paths  Paths
+	http   *http.Client
 }
 
 type harnessOpt func(*Config)
 
 // newHarness starts a server on loopback with a wallet that exists
 // (LOCKED) unless exists is false.
-func newHarness(t *testing.T, exists bool, opts ...harnessOpt) *harness {
+func newHarness(t testing.TB, exists bool, opts ...harnessOpt) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	network, err := netparams.ByName("regtest")
@@ -370,23 +371,28 @@ func (h *harness) macaroon(file string, caveats ...string) []byte {
 	return out
 }
 
-// rest performs an HTTPS request against the gateway.
+// rest performs an HTTPS request against the gateway; the body is closed
+// at cleanup.
 func (h *harness) rest(method, path, body string, mac []byte, header ...string) *http.Response {
 	h.t.Helper()
-	tlsCfg, err := cert.ClientConfig(h.paths.TLSCert)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
-	h.t.Cleanup(client.CloseIdleConnections)
-	var rd *strings.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	} else {
-		rd = strings.NewReader("")
+	resp := h.restDo(method, path, body, mac, header...)
+	h.t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// restDo performs an HTTPS request; the caller closes the body.
+func (h *harness) restDo(method, path, body string, mac []byte, header ...string) *http.Response {
+	h.t.Helper()
+	if h.http == nil {
+		tlsCfg, err := cert.ClientConfig(h.paths.TLSCert)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.http = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+		h.t.Cleanup(h.http.CloseIdleConnections)
 	}
 	req, err := http.NewRequestWithContext(h.t.Context(), method,
-		"https://"+h.srv.RESTAddrs()[0].String()+path, rd)
+		"https://"+h.srv.RESTAddrs()[0].String()+path, strings.NewReader(body))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -396,11 +402,10 @@ func (h *harness) rest(method, path, body string, mac []byte, header ...string) 
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	resp, err := client.Do(req)
+	resp, err := h.http.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.t.Cleanup(func() { resp.Body.Close() })
 	return resp
 }
 

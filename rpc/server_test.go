@@ -227,7 +227,7 @@ func TestChangePassword(t *testing.T) {
 }
 
 // newHarnessIn starts a second server over an existing data dir.
-func newHarnessIn(t *testing.T, dir string, loader *fakeLoader) *harness {
+func newHarnessIn(t testing.TB, dir string, loader *fakeLoader) *harness {
 	t.Helper()
 	h := newHarness(t, true, func(c *Config) {
 		p := DefaultPaths(dir, "regtest")
