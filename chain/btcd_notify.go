@@ -155,6 +155,18 @@ func (b *BtcdBackend) fetchBlock(c *rpcclient.Client, h chainhash.Hash) (*indexe
 	return ib, nil
 }
 
+// getHeader fetches a header and checks it is the one asked for.
+func getHeader(c *rpcclient.Client, hash chainhash.Hash) (*wire.BlockHeader, error) {
+	hdr, err := c.GetBlockHeader(&hash)
+	if err != nil {
+		return nil, fmt.Errorf("btcd: header %v: %w", hash, err)
+	}
+	if got := hdr.BlockHash(); got != hash {
+		return nil, fmt.Errorf("btcd: asked for header %v, got %v", hash, got)
+	}
+	return hdr, nil
+}
+
 // loadChain fills the header window with the tip and up to initialHeaders
 // blocks below it.
 func (b *BtcdBackend) loadChain(c *rpcclient.Client) error {
@@ -164,9 +176,9 @@ func (b *BtcdBackend) loadChain(c *rpcclient.Client) error {
 	}
 	var rev []header
 	for i := 0; i <= initialHeaders && height >= 0; i++ {
-		hdr, err := c.GetBlockHeader(hash)
+		hdr, err := getHeader(c, *hash)
 		if err != nil {
-			return fmt.Errorf("btcd: header %v: %w", hash, err)
+			return err
 		}
 		rev = append(rev, header{height: height, hash: *hash, header: *hdr})
 		prev := hdr.PrevBlock
@@ -255,11 +267,11 @@ func (b *BtcdBackend) sync() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.headers) == 0 {
-		// Only after a reorg deeper than the window failed half-way:
-		// start again from btcd's tip.
-		hdr, err := c.GetBlockHeader(tipHash)
+		// Not reached (a deep reorg leaves its base header): should it
+		// be, start again from btcd's tip.
+		hdr, err := getHeader(c, *tipHash)
 		if err != nil {
-			return fmt.Errorf("btcd: header %v: %w", tipHash, err)
+			return err
 		}
 		return b.connect(c, header{height: tipHeight, hash: *tipHash, header: *hdr})
 	}
@@ -270,6 +282,7 @@ func (b *BtcdBackend) sync() error {
 	// Walk back by parent hash: headers never change, so the branch is
 	// consistent even if btcd moves on meanwhile.
 	var fresh []header // descending
+	var base *header   // set when the fork is below the kept headers
 	hash, height := *tipHash, tipHeight
 	fork := int32(-1)
 	for {
@@ -278,25 +291,33 @@ func (b *BtcdBackend) sync() error {
 			break
 		}
 		if height < b.headers[0].height {
+			// The fork point is below what we kept: all we can do is
+			// take btcd's block here as the common ancestor.
 			b.log.Error("reorg deeper than the kept headers; continuing from btcd's chain",
 				"depth_at_least", b.tip().height-height, "kept", len(b.headers))
+			hdr, err := getHeader(c, hash)
+			if err != nil {
+				return err
+			}
+			base = &header{height: height, hash: hash, header: *hdr}
 			fork = height
 			break
 		}
-		hdr, err := c.GetBlockHeader(&hash)
+		hdr, err := getHeader(c, hash)
 		if err != nil {
-			return fmt.Errorf("btcd: header %v: %w", hash, err)
+			return err
 		}
 		fresh = append(fresh, header{height: height, hash: hash, header: *hdr})
 		hash, height = hdr.PrevBlock, height-1
 	}
 
-	for b.tip().height > fork && len(b.headers) > 1 {
+	for len(b.headers) > 0 && b.tip().height > fork {
 		b.disconnect()
 	}
-	if len(b.headers) == 1 && b.tip().height > fork {
-		// Past the window: start again from the fork.
-		b.disconnect()
+	if base != nil {
+		// Clients saw the chain up to here already (it is below
+		// everything disconnected), so no event.
+		b.headers = append(b.headers[:0], *base)
 	}
 	for i := len(fresh) - 1; i >= 0; i-- {
 		if err := b.connect(c, fresh[i]); err != nil {

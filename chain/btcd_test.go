@@ -783,3 +783,46 @@ func TestStopLeavesNoGoroutine(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A reorg deeper than the kept headers cannot report every disconnected
+// block, but the backend must follow the new chain, in order.
+func TestReorgDeeperThanWindow(t *testing.T) {
+	node := regtest.StartBtcd(t)
+	b := newBackend(t, node, func(c *BtcdConfig) { c.MaxReorgDepth = 2 })
+	ep, err := b.RegisterBlockEpochs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Cancel()
+
+	_, h0 := node.BestBlock()
+	old := node.Mine(6)
+	for i, h := range old {
+		expectEpoch(t, ep, h0+1+int32(i), h, false)
+	}
+	if err := node.InvalidateBlock(old[0]); err != nil {
+		t.Fatal(err)
+	}
+	fresh := node.Mine(8)
+	want := fresh[len(fresh)-1]
+	var last BlockEvent
+	for last.Hash != want {
+		ev := recv(t, ep.Events, "epoch after deep reorg")
+		switch {
+		case last.Height == 0:
+		case !ev.Disconnected && !last.Disconnected && ev.Height != last.Height+1:
+			t.Fatalf("connected %d after connecting %d", ev.Height, last.Height)
+		case !ev.Disconnected && last.Disconnected && ev.Height > last.Height:
+			t.Fatalf("connected %d after disconnecting %d: a gap", ev.Height, last.Height)
+		case ev.Disconnected && !last.Disconnected && ev.Height != last.Height:
+			t.Fatalf("disconnected %d after connecting %d", ev.Height, last.Height)
+		case ev.Disconnected && last.Disconnected && ev.Height != last.Height-1:
+			t.Fatalf("disconnected %d after disconnecting %d", ev.Height, last.Height)
+		}
+		last = ev
+	}
+	if last.Height != h0+8 || last.Disconnected {
+		t.Fatalf("last epoch %+v, want connect at %d", last, h0+8)
+	}
+	waitTip(t, b, node)
+}
