@@ -35,6 +35,10 @@ const (
 	DefaultConnTimeout = 30 * time.Second
 	DefaultMinBackoff  = time.Second
 	DefaultMaxBackoff  = time.Hour
+	// maxPendingHandshakes bounds inbound connections still in the
+	// BOLT 8 handshake, so a flood of half-open connections cannot
+	// exhaust file descriptors.
+	maxPendingHandshakes = 256
 	// stableConn is how long a connection must last for the next
 	// reconnect to start from the minimum backoff again.
 	stableConn = 10 * time.Minute
@@ -172,6 +176,7 @@ func (s *Server) Start() error {
 		for _, addr := range s.cfg.ListenAddrs {
 			var l *brontide.Listener
 			l, err = brontide.Listen(s.cfg.NodeKey, "tcp", addr,
+				brontide.WithMaxPendingHandshakes(maxPendingHandshakes),
 				brontide.WithHandshakeErrorHandler(func(remote net.Addr, herr error) {
 					s.log.Debug("Inbound handshake failed", "remote", remote, "err", herr)
 				}))

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lightningnetwork/lnd/tor"
+
+	"lnd.xprv/brontide"
+	"lnd.xprv/chain"
+	"lnd.xprv/internal/logging"
+	"lnd.xprv/rpc"
+	"lnd.xprv/server"
+	"lnd.xprv/wallet"
+)
+
+// version is xlnd's own version; GetInfo reports it after an lnd-like one.
+const version = "0.1.0"
+
+// devPassword seals the wallet and macaroon root key of a --noseedbackup
+// node. It protects nothing, as in lnd; such a node is for tests only.
+var devPassword = []byte("hello")
+
+func run(args []string) error {
+	cfg, err := loadConfig(args)
+	if err != nil {
+		return err
+	}
+	if cfg.ShowVersion {
+		fmt.Println("xlnd version", version, "("+rpc.DefaultVersion+")")
+		return nil
+	}
+	logs, closer, err := setupLogging(cfg)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+
+	d := &daemon{cfg: cfg, logs: logs, log: logs.Logger("XLND"), stopReq: make(chan struct{})}
+	err = d.run(ctx)
+	if err != nil {
+		d.log.Error("xlnd stopped with an error", "err", err)
+	} else {
+		d.log.Info("xlnd stopped")
+	}
+	return err
+}
+
+// daemon holds the running subsystems; it is the wiring and nothing more.
+type daemon struct {
+	cfg  *config
+	logs *logging.Manager
+	log  *slog.Logger
+
+	chain  *chain.BtcdBackend
+	loader *walletLoader
+	rpc    *rpc.Server
+	wallet *wallet.Wallet
+	srv    *server.Server
+
+	// onionAddrs are the onion services published for the peer port.
+	onionAddrs []string
+
+	stopReq  chan struct{}
+	stopOnce sync.Once
+}
+
+// requestStop is the StopDaemon RPC: it returns at once.
+func (d *daemon) requestStop() {
+	d.stopOnce.Do(func() { close(d.stopReq) })
+}
+
+// run starts the subsystems in order, waits for a signal or StopDaemon, and
+// stops them in reverse order.
+func (d *daemon) run(ctx context.Context) error {
+	cfg := d.cfg
+	d.log.Info("xlnd starting", "version", version, "network", cfg.network.Name,
+		"datadir", cfg.DataDir)
+
+	if err := os.MkdirAll(cfg.chainDir(), 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+
+	btcdCert, err := os.ReadFile(cfg.Btcd.RPCCert)
+	if err != nil {
+		return fmt.Errorf("--btcd.rpccert: %w", err)
+	}
+	d.chain, err = chain.NewBtcdBackend(chain.BtcdConfig{
+		Host:        cfg.Btcd.RPCHost,
+		User:        cfg.Btcd.RPCUser,
+		Pass:        cfg.Btcd.RPCPass,
+		Cert:        btcdCert,
+		ChainParams: cfg.network.Params,
+		Logger:      d.logs.Logger("CHAIN"),
+	})
+	if err != nil {
+		return fmt.Errorf("chain backend: %w", err)
+	}
+
+	d.loader = &walletLoader{cfg: wallet.Config{
+		DBPath: filepath.Join(cfg.chainDir(), "wallet.db"),
+		Net:    cfg.network.Params,
+		Chain:  d.chain,
+		Logger: d.logs.Logger("WLLT"),
+	}}
+	defer d.loader.close()
+
+	// The RPC server comes first: the wallet is created or unlocked
+	// through it.
+	d.rpc, err = rpc.New(rpc.Config{
+		Network:         cfg.network,
+		TLSCertPath:     cfg.TLSCertPath,
+		TLSKeyPath:      cfg.TLSKeyPath,
+		TLSExtraIPs:     cfg.TLSExtraIPs,
+		TLSExtraDomains: cfg.TLSExtraDomains,
+		RPCListen:       cfg.RPCListeners,
+		RESTListen:      cfg.RESTListeners,
+		MacaroonDir:     cfg.chainDir(),
+		Loader:          d.loader,
+		Logger:          d.logs.Logger("RPCS"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.rpc.Start(ctx); err != nil {
+		return err
+	}
+	defer d.rpc.Stop()
+
+	if err := d.unlockAtStart(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-d.rpc.Unlocked():
+	case <-ctx.Done():
+		return nil
+	}
+	d.wallet = d.loader.opened()
+	if d.wallet == nil {
+		return errors.New("wallet unlocked but not open")
+	}
+
+	if err := d.chain.Start(); err != nil {
+		return fmt.Errorf("chain backend at %s: %w", cfg.Btcd.RPCHost, err)
+	}
+	defer d.chain.Stop()
+
+	if err := d.wallet.Start(); err != nil {
+		return fmt.Errorf("wallet: %w", err)
+	}
+	// The loader's close stops the wallet too; Stop is idempotent.
+
+	nodeKey, err := d.wallet.NodeKeyECDH()
+	if err != nil {
+		return fmt.Errorf("node key: %w", err)
+	}
+
+	dial := brontide.DialFunc(net.DialTimeout)
+	if cfg.Tor.Active {
+		proxy := &tor.ProxyNet{SOCKS: cfg.Tor.SOCKS, StreamIsolation: cfg.Tor.StreamIsolation}
+		dial = proxy.Dial
+		if cfg.Tor.V3 {
+			stopTor, err := d.startOnionService()
+			if err != nil {
+				return err
+			}
+			defer stopTor()
+		}
+	}
+
+	d.srv, err = server.New(server.Config{
+		NodeKey:     nodeKey,
+		ChainHash:   *cfg.network.Params.GenesisHash,
+		Features:    initFeatures(cfg.Dev.RequireFeatures),
+		Required:    requiredFeatures,
+		ListenAddrs: cfg.Listeners,
+		MaxInbound:  cfg.MaxInbound,
+		Dial:        dial,
+		Logger:      d.logs.Logger("SRVR"),
+		PeerLogger:  d.logs.Logger("PEER"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := d.srv.Start(); err != nil {
+		return err
+	}
+	defer d.srv.Stop()
+
+	backend := &rpc.Backend{
+		Info:   d,
+		Chain:  d,
+		Peers:  &peersBackend{srv: d.srv, cfg: cfg},
+		Wallet: &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
+		Stop:   d.requestStop,
+	}
+	if err := d.rpc.Activate(backend); err != nil {
+		return err
+	}
+	d.rpc.SetServerActive()
+	d.log.Info("xlnd is active", "identity", fmt.Sprintf("%x",
+		nodeKey.PubKey().SerializeCompressed()))
+
+	select {
+	case <-ctx.Done():
+		d.log.Info("Signal received, shutting down")
+	case <-d.stopReq:
+		d.log.Info("StopDaemon requested, shutting down")
+	}
+	return nil
+}
+
+// unlockAtStart opens the wallet without the WalletUnlocker service when
+// the operator asked for it: --noseedbackup (created on first start, with a
+// public password) or --wallet-unlock-password-file.
+func (d *daemon) unlockAtStart(ctx context.Context) error {
+	cfg := d.cfg
+	switch {
+	case cfg.NoSeedBackup:
+		exists, err := d.loader.WalletExists(ctx)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			if err := d.loader.createInsecure(); err != nil {
+				return err
+			}
+			d.log.Warn("Created a wallet with no password and no seed backup (--noseedbackup): for tests only")
+		} else if err := d.loader.OpenWallet(ctx, nil, 0); err != nil {
+			return fmt.Errorf("--noseedbackup: %w", err)
+		}
+		return d.rpc.MarkUnlocked(devPassword)
+
+	case cfg.WalletPasswordFile != "":
+		b, err := os.ReadFile(cfg.WalletPasswordFile)
+		if err != nil {
+			return fmt.Errorf("--wallet-unlock-password-file: %w", err)
+		}
+		pw := []byte(strings.TrimRight(string(b), "\r\n"))
+		if err := d.loader.OpenWallet(ctx, pw, 0); err != nil {
+			return fmt.Errorf("--wallet-unlock-password-file: %w", err)
+		}
+		return d.rpc.MarkUnlocked(pw)
+	}
+	d.log.Info("Waiting for the wallet to be created or unlocked (xlncli create / unlock)")
+	return nil
+}
+
+// startOnionService publishes a v3 onion service for the first peer
+// listener through Tor's control port.
+func (d *daemon) startOnionService() (func(), error) {
+	cfg := d.cfg
+	if len(cfg.Listeners) == 0 {
+		return nil, errors.New("--tor.v3 needs a peer listener")
+	}
+	_, portStr, _ := net.SplitHostPort(cfg.Listeners[0])
+	port, _ := strconv.Atoi(portStr)
+
+	ctrl := tor.NewController(cfg.Tor.Control, "", cfg.Tor.Password)
+	if err := ctrl.Start(); err != nil {
+		return nil, fmt.Errorf("tor control port %s: %w", cfg.Tor.Control, err)
+	}
+	addr, err := ctrl.AddOnion(tor.AddOnionConfig{
+		Type:        tor.V3,
+		VirtualPort: port,
+		TargetPorts: []int{port},
+		Store:       tor.NewOnionFile(cfg.Tor.PrivateKeyPath, 0o600, false, nil),
+	})
+	if err != nil {
+		ctrl.Stop()
+		return nil, fmt.Errorf("publish onion service: %w", err)
+	}
+	d.onionAddrs = append(d.onionAddrs, addr.String())
+	d.log.Info("Onion service published", "addr", addr.String())
+	return func() { ctrl.Stop() }, nil
+}
+
+// nodeAddrs are the addresses advertised in GetInfo's URIs.
+func (d *daemon) nodeAddrs() []string {
+	return append(append([]string(nil), d.cfg.ExternalIPs...), d.onionAddrs...)
+}
+
+// bestBlockTimeout bounds GetInfo's chain queries.
+const bestBlockTimeout = 10 * time.Second

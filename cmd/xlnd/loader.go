@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tyler-smith/go-bip39"
+
+	"lnd.xprv/rpc"
+	"lnd.xprv/wallet"
+)
+
+// walletLoader creates and opens the wallet for the WalletUnlocker service
+// (rpc.WalletLoader) and keeps the wallet it opened for the daemon.
+type walletLoader struct {
+	cfg wallet.Config
+
+	mu sync.Mutex
+	w  *wallet.Wallet
+}
+
+var _ rpc.WalletLoader = (*walletLoader)(nil)
+
+func (l *walletLoader) WalletExists(context.Context) (bool, error) {
+	return wallet.Exists(l.cfg.DBPath)
+}
+
+func (l *walletLoader) NewMnemonic(_ context.Context, entropy []byte) ([]string, error) {
+	if entropy == nil {
+		m, err := wallet.NewMnemonic()
+		if err != nil {
+			return nil, err
+		}
+		return strings.Fields(m), nil
+	}
+	m, err := bip39.NewMnemonic(entropy)
+	if err != nil {
+		return nil, fmt.Errorf("seed entropy: %w", err)
+	}
+	return strings.Fields(m), nil
+}
+
+// CreateWallet creates the wallet. A mnemonic given with a recovery
+// window is a wallet to restore: its first start rescans the chain.
+func (l *walletLoader) CreateWallet(_ context.Context, p rpc.CreateWalletParams) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w != nil {
+		return rpc.ErrWalletExists
+	}
+	w, _, err := wallet.Create(l.cfg, wallet.CreateParams{
+		Password:   p.Password,
+		Mnemonic:   strings.Join(p.Mnemonic, " "),
+		Passphrase: string(p.Passphrase),
+		Restore:    len(p.Mnemonic) > 0 && p.RecoveryWindow > 0,
+	})
+	if err != nil {
+		return mapWalletErr(err)
+	}
+	l.w = w
+	return nil
+}
+
+func (l *walletLoader) createInsecure() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w, _, err := wallet.Create(l.cfg, wallet.CreateParams{NoPassword: true})
+	if err != nil {
+		return err
+	}
+	l.w = w
+	return nil
+}
+
+func (l *walletLoader) OpenWallet(_ context.Context, password []byte, _ int32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w != nil {
+		return l.w.Unlock(password)
+	}
+	w, err := wallet.Open(l.cfg)
+	if err != nil {
+		return mapWalletErr(err)
+	}
+	if err := w.Unlock(password); err != nil {
+		w.Stop()
+		return mapWalletErr(err)
+	}
+	l.w = w
+	return nil
+}
+
+func (l *walletLoader) ChangePassword(_ context.Context, old, new []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.w
+	if w == nil {
+		var err error
+		if w, err = wallet.Open(l.cfg); err != nil {
+			return mapWalletErr(err)
+		}
+	}
+	if err := w.ChangePassword(old, new); err != nil {
+		if l.w == nil {
+			w.Stop()
+		}
+		return mapWalletErr(err)
+	}
+	l.w = w
+	return nil
+}
+
+// opened returns the wallet once created or unlocked.
+func (l *walletLoader) opened() *wallet.Wallet {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w
+}
+
+// close stops the wallet and closes its database.
+func (l *walletLoader) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w != nil {
+		l.w.Stop()
+	}
+}
+
+// mapWalletErr gives the RPC layer the errors it knows.
+func mapWalletErr(err error) error {
+	switch {
+	case errors.Is(err, wallet.ErrWrongPassword):
+		return fmt.Errorf("%w", rpc.ErrWrongPassword)
+	case errors.Is(err, wallet.ErrNoWallet):
+		return fmt.Errorf("%w", rpc.ErrWalletNotFound)
+	}
+	return err
+}
