@@ -3,6 +3,11 @@ package regtest
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,3 +177,64 @@ type wireTx struct {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// fakeTB records cleanups and logs, and claims the test failed or not.
+type fakeTB struct {
+	*testing.T
+	failed   bool
+	cleanups []func()
+	logs     []string
+}
+
+func (f *fakeTB) Cleanup(fn func())       { f.cleanups = append(f.cleanups, fn) }
+func (f *fakeTB) Failed() bool            { return f.failed }
+func (f *fakeTB) Logf(s string, a ...any) { f.logs = append(f.logs, fmt.Sprintf(s, a...)) }
+func (f *fakeTB) runCleanups() {
+	for i := len(f.cleanups) - 1; i >= 0; i-- {
+		f.cleanups[i]()
+	}
+}
+
+func TestCleanupKeepsLogsOnFailure(t *testing.T) {
+	for _, failed := range []bool{false, true} {
+		tb := &fakeTB{T: t, failed: failed}
+		b := StartBtcd(tb)
+		dir := b.Dir()
+		b.Mine(1)
+		tb.runCleanups()
+
+		if c, err := net.Dial("tcp", b.RPCHost()); err == nil {
+			c.Close()
+			t.Fatal("RPC port still open after cleanup")
+		}
+		if _, err := b.Generate(1); !errors.Is(err, ErrStopped) {
+			t.Fatalf("generate after cleanup: %v, want ErrStopped", err)
+		}
+		_, statErr := os.Stat(filepath.Join(dir, "btcd.out"))
+		if failed {
+			if statErr != nil {
+				t.Fatalf("failed test: logs not kept: %v", statErr)
+			}
+			if len(tb.logs) != 1 || !strings.Contains(tb.logs[0], dir) {
+				t.Fatalf("failed test: log lines %q do not name %s", tb.logs, dir)
+			}
+			os.RemoveAll(dir)
+		} else if !os.IsNotExist(statErr) {
+			t.Fatalf("passed test: dir %s not removed (%v)", dir, statErr)
+		}
+	}
+}
+
+func TestSendToErrors(t *testing.T) {
+	b := StartBtcd(t)
+	script := testScript(t)
+	if _, err := b.SendTo(script, 0); err == nil {
+		t.Fatal("zero amount accepted")
+	}
+	if _, err := b.SendTo(script, btcutil.MaxSatoshi); !errors.Is(err, ErrInsufficientFunds) {
+		t.Fatalf("paying 21M BTC: %v, want ErrInsufficientFunds", err)
+	}
+	if _, err := b.SendToAddress(b.MinerAddress(), 1000); err != nil {
+		t.Fatalf("regtest address: %v", err)
+	}
+}
