@@ -1,0 +1,662 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"lnd.xprv/rpc/lnrpc"
+)
+
+// NodeConfig describes a node.
+type NodeConfig struct {
+	// Name is the node's alias and the name of its directory.
+	Name string
+
+	// ExtraArgs are appended to xlnd's command line.
+	ExtraArgs []string
+
+	// Password, if set, runs the node without --noseedbackup: Start
+	// creates the wallet with GenSeed and InitWallet under this password
+	// the first time, and unlocks it with UnlockWallet after that. Empty
+	// means a wallet with no password, created at start (--noseedbackup).
+	Password []byte
+}
+
+// Node is one xlnd process (or none, while stopped) with a fixed data
+// directory and fixed ports.
+type Node struct {
+	net      *Network
+	cfg      NodeConfig
+	dir      string
+	p2pAddr  string
+	rpcAddr  string
+	restAddr string
+
+	// RPC, State and Unlocker talk to the running process with TLS and the
+	// admin macaroon (sent once the file exists). Every Start replaces
+	// them.
+	RPC      lnrpc.LightningClient
+	State    lnrpc.StateClient
+	Unlocker lnrpc.WalletUnlockerClient
+
+	mu       sync.Mutex
+	proc     *process
+	conns    []*grpc.ClientConn // closed when the process stops
+	pubKey   string
+	mnemonic []string
+	starts   int
+	last     *os.ProcessState
+}
+
+// process is one run of xlnd.
+type process struct {
+	cmd    *exec.Cmd
+	out    *os.File
+	exited chan struct{} // closed once state is set
+	state  *os.ProcessState
+}
+
+func newNode(n *Network, cfg NodeConfig) (*Node, error) {
+	node := &Node{
+		net: n,
+		cfg: cfg,
+		dir: filepath.Join(n.dir, cfg.Name),
+	}
+	if err := os.MkdirAll(node.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("harness: %w", err)
+	}
+	if err := node.pickPorts(); err != nil {
+		return nil, err
+	}
+	return node, nil
+}
+
+// pickPorts chooses free loopback ports by binding and releasing them.
+func (n *Node) pickPorts() error {
+	var err error
+	for _, p := range []*string{&n.p2pAddr, &n.rpcAddr, &n.restAddr} {
+		if *p, err = freeAddr(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("harness: free port: %w", err)
+	}
+	defer l.Close()
+	return net.JoinHostPort("127.0.0.1",
+		strconv.Itoa(l.Addr().(*net.TCPAddr).Port)), nil
+}
+
+// Name is the node's name (also its alias).
+func (n *Node) Name() string { return n.cfg.Name }
+
+// Config is the node's configuration.
+func (n *Node) Config() NodeConfig { return n.cfg }
+
+// DataDir is the node's --datadir.
+func (n *Node) DataDir() string { return n.dir }
+
+// P2PAddr is the peer port, host:port (also its --externalip).
+func (n *Node) P2PAddr() string { return n.p2pAddr }
+
+// RPCAddr is the gRPC host:port.
+func (n *Node) RPCAddr() string { return n.rpcAddr }
+
+// RESTAddr is the REST host:port.
+func (n *Node) RESTAddr() string { return n.restAddr }
+
+// TLSCertPath is the RPC certificate xlnd creates at first start.
+func (n *Node) TLSCertPath() string { return filepath.Join(n.dir, "tls.cert") }
+
+// MacaroonPath is the path of a macaroon file of the node's regtest chain
+// directory ("admin.macaroon", "readonly.macaroon", "invoice.macaroon").
+func (n *Node) MacaroonPath(file string) string {
+	return filepath.Join(n.dir, "data", "chain", "bitcoin", "regtest", file)
+}
+
+// AdminMacaroonPath is the admin macaroon's path.
+func (n *Node) AdminMacaroonPath() string { return n.MacaroonPath("admin.macaroon") }
+
+// ReadOnlyMacaroonPath is the read-only macaroon's path.
+func (n *Node) ReadOnlyMacaroonPath() string { return n.MacaroonPath("readonly.macaroon") }
+
+// LogPath is xlnd's own log file.
+func (n *Node) LogPath() string {
+	return filepath.Join(n.dir, "logs", "bitcoin", "regtest", "xlnd.log")
+}
+
+// OutputPath is where the harness writes the process's stdout and stderr,
+// across every start (a panic or a start-up error shows here only).
+func (n *Node) OutputPath() string { return filepath.Join(n.dir, "xlnd.out") }
+
+// PubKey is the identity public key (hex) GetInfo reported at the last
+// start.
+func (n *Node) PubKey() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.pubKey
+}
+
+// URI is pubkey@host:port of the node's peer port.
+func (n *Node) URI() string { return n.PubKey() + "@" + n.p2pAddr }
+
+// Mnemonic is the seed InitWallet created the wallet from (password nodes
+// only).
+func (n *Node) Mnemonic() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.mnemonic...)
+}
+
+// Running reports whether the process is up.
+func (n *Node) Running() bool {
+	n.mu.Lock()
+	p := n.proc
+	n.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// PID is the process id of the running process (0 if none).
+func (n *Node) PID() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc == nil {
+		return 0
+	}
+	return n.proc.cmd.Process.Pid
+}
+
+// LastExit is how the last process exited (nil if none has).
+func (n *Node) LastExit() *os.ProcessState {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.last
+}
+
+// Args is xlnd's command line, without the binary.
+func (n *Node) Args() []string {
+	b := n.net.btcd
+	args := []string{
+		"--datadir=" + n.dir,
+		"--network=regtest",
+		"--listen=" + n.p2pAddr,
+		"--rpclisten=" + n.rpcAddr,
+		"--restlisten=" + n.restAddr,
+		"--externalip=" + n.p2pAddr,
+		"--alias=" + n.cfg.Name,
+		"--debuglevel=" + n.net.cfg.DebugLevel,
+		"--btcd.rpchost=" + b.RPCHost(),
+		"--btcd.rpcuser=" + b.RPCUser(),
+		"--btcd.rpcpass=" + b.RPCPass(),
+		"--btcd.rpccert=" + b.RPCCertPath(),
+	}
+	if len(n.cfg.Password) == 0 {
+		args = append(args, "--noseedbackup")
+	}
+	return append(args, n.cfg.ExtraArgs...)
+}
+
+// Start starts the process and brings it to SERVER_ACTIVE: a node with no
+// password creates or opens its wallet by itself; a password node gets its
+// wallet created (GenSeed, InitWallet) or unlocked (UnlockWallet) with its
+// password. It then records the identity key from GetInfo.
+func (n *Node) Start() error {
+	state, err := n.StartLocked()
+	if err != nil {
+		return err
+	}
+	if len(n.cfg.Password) > 0 {
+		switch state {
+		case lnrpc.WalletState_NON_EXISTING:
+			if _, err := n.InitWallet(n.cfg.Password); err != nil {
+				return err
+			}
+		case lnrpc.WalletState_LOCKED:
+			if err := n.Unlock(n.cfg.Password); err != nil {
+				return err
+			}
+		}
+	}
+	return n.WaitActive()
+}
+
+// StartLocked starts the process and waits until it answers over gRPC: for
+// a password node, until the WalletUnlocker is there (NON_EXISTING or
+// LOCKED), which it returns; for a node with no password, until any state.
+// The caller drives the wallet from there (InitWallet, Unlock, WaitActive).
+func (n *Node) StartLocked() (lnrpc.WalletState, error) {
+	n.mu.Lock()
+	running := n.proc != nil
+	first := n.starts == 0
+	n.mu.Unlock()
+	if running {
+		return 0, fmt.Errorf("harness: %s is already running", n.Name())
+	}
+	// Ports were picked by binding and releasing them: another process
+	// may take one first. Before a node's first successful start, try new
+	// ports then; after it, peers know its address and it must keep it.
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			if err := n.pickPorts(); err != nil {
+				return 0, err
+			}
+		}
+		state, err := n.startOnce()
+		if err == nil {
+			n.mu.Lock()
+			n.starts++
+			n.mu.Unlock()
+			return state, nil
+		}
+		lastErr = err
+		if !first || !errors.Is(err, errPortInUse) {
+			break
+		}
+	}
+	return 0, lastErr
+}
+
+var errPortInUse = errors.New("address already in use")
+
+func (n *Node) startOnce() (lnrpc.WalletState, error) {
+	n.net.mu.Lock()
+	closed := n.net.closed
+	n.net.mu.Unlock()
+	if closed {
+		return 0, errors.New("harness: network is stopped")
+	}
+	out, err := os.OpenFile(n.OutputPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("harness: %w", err)
+	}
+	fmt.Fprintf(out, "==== harness: %s starting at %s\n", n.Name(),
+		time.Now().UTC().Format(time.RFC3339Nano))
+	cmd := exec.Command(filepath.Join(n.net.binDir, "xlnd"), n.Args()...)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	setProcAttr(cmd)
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return 0, fmt.Errorf("harness: start %s: %w", n.Name(), err)
+	}
+	p := &process{cmd: cmd, out: out, exited: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		p.state = cmd.ProcessState
+		out.Close()
+		close(p.exited)
+	}()
+	n.mu.Lock()
+	n.proc = p
+	n.mu.Unlock()
+	n.net.logf("%s: started pid %d (p2p %s, rpc %s, rest %s)", n.Name(),
+		cmd.Process.Pid, n.p2pAddr, n.rpcAddr, n.restAddr)
+
+	state, err := n.connect(p)
+	if err != nil {
+		n.Kill()
+		if strings.Contains(n.outputSinceStart(), "address already in use") {
+			err = fmt.Errorf("%w: %v", errPortInUse, err)
+		}
+		return 0, err
+	}
+	return state, nil
+}
+
+// connect waits for the certificate, dials, and waits until the State
+// service answers with a state the node's kind can be at before unlock.
+func (n *Node) connect(p *process) (lnrpc.WalletState, error) {
+	deadline := time.Now().Add(StartTimeout)
+	if err := n.waitProc(p, deadline, func() error {
+		_, err := os.Stat(n.TLSCertPath())
+		return err
+	}); err != nil {
+		return 0, fmt.Errorf("harness: %s: no TLS certificate: %w", n.Name(), err)
+	}
+	conn, err := n.dial(n.AdminMacaroonPath())
+	if err != nil {
+		return 0, err
+	}
+	n.RPC = lnrpc.NewLightningClient(conn)
+	n.State = lnrpc.NewStateClient(conn)
+	n.Unlocker = lnrpc.NewWalletUnlockerClient(conn)
+
+	var state lnrpc.WalletState
+	err = n.waitProc(p, deadline, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := n.State.GetState(ctx, &lnrpc.GetStateRequest{})
+		if err != nil {
+			return err
+		}
+		state = resp.State
+		if state == lnrpc.WalletState_WAITING_TO_START {
+			return errors.New("waiting to start")
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("harness: %s: State.GetState: %w", n.Name(), err)
+	}
+	return state, nil
+}
+
+// waitProc polls cond until it holds, the deadline passes or the process
+// exits.
+func (n *Node) waitProc(p *process, deadline time.Time, cond func() error) error {
+	return poll(deadline, func() (bool, error) {
+		select {
+		case <-p.exited:
+			return true, fmt.Errorf("xlnd exited (%s); output:\n%s", p.state,
+				tail(n.outputSinceStart(), 20))
+		default:
+		}
+		return false, cond()
+	})
+}
+
+// InitWallet creates the wallet with GenSeed and InitWallet under password
+// and waits until the server is active. It returns the 24 seed words.
+func (n *Node) InitWallet(password []byte) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	seed, err := n.Unlocker.GenSeed(ctx, &lnrpc.GenSeedRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("harness: %s: GenSeed: %w", n.Name(), err)
+	}
+	_, err = n.Unlocker.InitWallet(ctx, &lnrpc.InitWalletRequest{
+		WalletPassword:     password,
+		CipherSeedMnemonic: seed.CipherSeedMnemonic,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("harness: %s: InitWallet: %w", n.Name(), err)
+	}
+	n.mu.Lock()
+	n.mnemonic = seed.CipherSeedMnemonic
+	n.mu.Unlock()
+	return seed.CipherSeedMnemonic, n.WaitActive()
+}
+
+// Unlock calls UnlockWallet with password. It does not wait for the
+// server: see WaitActive.
+func (n *Node) Unlock(password []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	_, err := n.Unlocker.UnlockWallet(ctx, &lnrpc.UnlockWalletRequest{
+		WalletPassword: password,
+	})
+	if err != nil {
+		return fmt.Errorf("harness: %s: UnlockWallet: %w", n.Name(), err)
+	}
+	return nil
+}
+
+// WaitActive waits until the node reports SERVER_ACTIVE, then records its
+// identity key from GetInfo.
+func (n *Node) WaitActive() error {
+	n.mu.Lock()
+	p := n.proc
+	n.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("harness: %s is not running", n.Name())
+	}
+	var state lnrpc.WalletState
+	err := n.waitProc(p, time.Now().Add(StartTimeout), func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		resp, err := n.State.GetState(ctx, &lnrpc.GetStateRequest{})
+		if err != nil {
+			return err
+		}
+		state = resp.State
+		if state != lnrpc.WalletState_SERVER_ACTIVE {
+			return fmt.Errorf("state %v", state)
+		}
+		// The macaroon is written with the wallet; GetInfo needs it.
+		info, err := n.RPC.GetInfo(ctx, &lnrpc.GetInfoRequest{})
+		if err != nil {
+			return fmt.Errorf("GetInfo: %w", err)
+		}
+		n.mu.Lock()
+		n.pubKey = info.IdentityPubkey
+		n.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("harness: %s: not active: %w", n.Name(), err)
+	}
+	return nil
+}
+
+// Stop asks the node to stop with StopDaemon and waits for the process to
+// exit; if it does not (or the call fails, e.g. before unlock), it sends
+// SIGTERM, then SIGKILL, each after StopTimeout. It is an error if the
+// process had to be killed or exited with a non-zero status.
+func (n *Node) Stop() error {
+	n.mu.Lock()
+	p := n.proc
+	n.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	var how string
+	if n.RPC != nil && n.processUp(p) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := n.RPC.StopDaemon(ctx, &lnrpc.StopRequest{})
+		cancel()
+		if err != nil {
+			how = fmt.Sprintf("StopDaemon failed (%v); ", err)
+		}
+	} else {
+		how = "no StopDaemon; "
+	}
+	if how != "" {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		how += "SIGTERM"
+	} else {
+		how = "StopDaemon"
+	}
+	killed := false
+	select {
+	case <-p.exited:
+	case <-time.After(StopTimeout):
+		if how == "StopDaemon" {
+			how += ", then SIGTERM"
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.exited:
+			case <-time.After(StopTimeout):
+			}
+		}
+		select {
+		case <-p.exited:
+		default:
+			killed = true
+			how += ", then SIGKILL"
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	}
+	n.release(p)
+	n.net.logf("%s: stopped (%s): %s", n.Name(), how, p.state)
+	if killed {
+		return fmt.Errorf("harness: %s did not stop within %v (%s)", n.Name(), StopTimeout, how)
+	}
+	if !p.state.Success() {
+		return fmt.Errorf("harness: %s exited with %s after %s", n.Name(), p.state, how)
+	}
+	return nil
+}
+
+// Kill kills the process with SIGKILL and waits for it (a crash).
+func (n *Node) Kill() {
+	n.mu.Lock()
+	p := n.proc
+	n.mu.Unlock()
+	if p == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+	n.release(p)
+	n.net.logf("%s: killed", n.Name())
+}
+
+// WaitExit waits up to timeout for the process to exit by itself (after a
+// StopDaemon the caller made) and returns how it exited. The process is
+// left running on timeout.
+func (n *Node) WaitExit(timeout time.Duration) (*os.ProcessState, error) {
+	n.mu.Lock()
+	p := n.proc
+	n.mu.Unlock()
+	if p == nil {
+		return nil, fmt.Errorf("harness: %s is not running", n.Name())
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(timeout):
+		return nil, fmt.Errorf("harness: %s still running %v later (pid %d)",
+			n.Name(), timeout, p.cmd.Process.Pid)
+	}
+	n.release(p)
+	return p.state, nil
+}
+
+// Restart stops the node (see Stop) and starts it again (see Start) on the
+// same directory and ports.
+func (n *Node) Restart() error {
+	if err := n.Stop(); err != nil {
+		return err
+	}
+	return n.Start()
+}
+
+// shutdown is Stop for cleanup.
+func (n *Node) shutdown() error {
+	return n.Stop()
+}
+
+func (n *Node) processUp(p *process) bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// release forgets an exited process and closes its connections.
+func (n *Node) release(p *process) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.proc != p {
+		return
+	}
+	n.proc = nil
+	n.last = p.state
+	for _, c := range n.conns {
+		c.Close()
+	}
+	n.conns = nil
+}
+
+// outputSinceStart is the process output written since the last start
+// marker.
+func (n *Node) outputSinceStart() string {
+	data, _ := os.ReadFile(n.OutputPath())
+	if i := bytes.LastIndex(data, []byte("==== harness: ")); i >= 0 {
+		data = data[i:]
+	}
+	return string(data)
+}
+
+// LogTail is the last lines of the node's output (stdout and stderr of
+// every run, which include its log).
+func (n *Node) LogTail(lines int) string {
+	data, err := os.ReadFile(n.OutputPath())
+	if err != nil {
+		return fmt.Sprintf("(no output: %v)", err)
+	}
+	return tail(string(data), lines)
+}
+
+// LogContains reports whether the node's log file or its output holds s.
+func (n *Node) LogContains(s string) bool {
+	for _, path := range []string{n.LogPath(), n.OutputPath()} {
+		if data, err := os.ReadFile(path); err == nil && bytes.Contains(data, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// LogLines returns the lines of the node's log file that contain every one
+// of parts.
+func (n *Node) LogLines(parts ...string) []string {
+	data, err := os.ReadFile(n.LogPath())
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(line, p)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// WaitLogLine waits until the node's log file has a line containing every
+// one of parts, and returns the first such line.
+func (n *Node) WaitLogLine(timeout time.Duration, parts ...string) (string, error) {
+	var line string
+	err := WaitFor(func() error {
+		lines := n.LogLines(parts...)
+		if len(lines) == 0 {
+			return fmt.Errorf("no line in %s contains %q", n.LogPath(), parts)
+		}
+		line = lines[0]
+		return nil
+	}, timeout)
+	return line, err
+}
+
+func tail(s string, lines int) string {
+	s = strings.TrimRight(s, "\n")
+	all := strings.Split(s, "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
