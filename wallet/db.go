@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/btcsuite/btcd/btcutil"
@@ -215,6 +214,9 @@ func decodeUtxo(v []byte, withSpender bool) (*utxoRec, error) {
 			Index:  binary.BigEndian.Uint32(v[15:]),
 		},
 	}
+	if v[12]&^1 != 0 {
+		return nil, fmt.Errorf("%w: utxo flags %#x", ErrCorruptDB, v[12])
+	}
 	n := int(binary.BigEndian.Uint16(v[19:]))
 	rest := v[fixed:]
 	want := n
@@ -285,6 +287,9 @@ func decodeTx(v []byte) (*txRec, error) {
 	copy(r.BlockHash[:], v[4:36])
 	r.BlockTime = int64(binary.BigEndian.Uint64(v[36:]))
 	r.Received = int64(binary.BigEndian.Uint64(v[44:]))
+	if v[52]&^1 != 0 {
+		return nil, fmt.Errorf("%w: tx flags %#x", ErrCorruptDB, v[52])
+	}
 	r.Ours = v[52]&1 != 0
 	r.Debit = btcutil.Amount(binary.BigEndian.Uint64(v[53:]))
 	r.Credit = btcutil.Amount(binary.BigEndian.Uint64(v[61:]))
@@ -364,5 +369,3 @@ func decodeDeriv(v []byte) (derivation, error) {
 	return derivation{Type: AddressType(v[0]), Branch: v[1],
 		Index: binary.BigEndian.Uint32(v[2:])}, nil
 }
-
-var _ io.Reader = (*bytes.Reader)(nil)

@@ -2,7 +2,6 @@ package wallet
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -177,9 +176,4 @@ func passwordOrDefault(pw []byte, insecure bool) []byte {
 		return insecurePassword
 	}
 	return pw
-}
-
-// equalSecrets compares in constant time.
-func equalSecrets(a, b []byte) bool {
-	return len(a) == len(b) && subtle.ConstantTimeCompare(a, b) == 1
 }

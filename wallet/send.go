@@ -340,6 +340,40 @@ func (w *Wallet) SendOutputs(ctx context.Context, outputs []*wire.TxOut,
 	return msg, w.broadcastRecorded(ctx, msg)
 }
 
+// EstimateFee returns the fee and rate a SendOutputs with the same
+// arguments would pay now, without spending or locking anything.
+func (w *Wallet) EstimateFee(ctx context.Context, outputs []*wire.TxOut,
+	fee FeePreference, minConfs int32) (btcutil.Amount, chain.SatPerKWeight, error) {
+
+	if err := validateOutputs(outputs); err != nil {
+		return 0, 0, err
+	}
+	rate, err := w.FeeRate(ctx, fee)
+	if err != nil {
+		return 0, 0, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var total btcutil.Amount
+	err = w.db.View(func(tx *bolt.Tx) error {
+		coins, err := w.spendable(tx, minConfs)
+		if err != nil {
+			return err
+		}
+		_, changeScript, err := w.nextAddress(tx, AddressP2WPKH, branchChange, false)
+		if err != nil {
+			return err
+		}
+		sel, err := selectCoins(coins, outputs, rate, changeScript)
+		if err != nil {
+			return err
+		}
+		total = sel.Fee
+		return nil
+	})
+	return total, rate, err
+}
+
 // SendToAddress pays amt to an address string.
 func (w *Wallet) SendToAddress(ctx context.Context, address string,
 	amt btcutil.Amount, fee FeePreference, minConfs int32,

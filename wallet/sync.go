@@ -321,7 +321,7 @@ func (w *Wallet) disconnectTip(t tip) (tip, error) {
 			if err := putTxRec(tx, r); err != nil {
 				return err
 			}
-			if err := setOutputsHeight(tx, r.Tx, unconfirmed); err != nil {
+			if err := setOutputsHeight(tx, r.Tx.TxHash(), r.Tx, unconfirmed); err != nil {
 				return err
 			}
 		}
@@ -353,8 +353,7 @@ func (w *Wallet) disconnectTip(t tip) (tip, error) {
 
 // setOutputsHeight updates the height of the wallet outputs a transaction
 // created, spent or not.
-func setOutputsHeight(tx *bolt.Tx, msg *wire.MsgTx, height int32) error {
-	txid := msg.TxHash()
+func setOutputsHeight(tx *bolt.Tx, txid chainhash.Hash, msg *wire.MsgTx, height int32) error {
 	for i := range msg.TxOut {
 		k := outpointKey(wire.OutPoint{Hash: txid, Index: uint32(i)})
 		for _, b := range []struct {
@@ -401,8 +400,13 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 		return res, err
 	}
 	coinbase := blockchain.IsCoinBaseTx(msg)
-
 	utxos, spent := tx.Bucket(bucketUtxos), tx.Bucket(bucketSpent)
+
+	// The common case, a block full of other people's transactions:
+	// nothing known, no output of ours, no input spending ours.
+	if old == nil && !w.touches(msg, coinbase, utxos, spent) {
+		return res, nil
+	}
 
 	// An unconfirmed transaction never displaces a confirmed one: a
 	// mempool report that arrives after the block is stale.
@@ -508,10 +512,10 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 			return res, err
 		}
 	}
-	if meta != nil {
+	if meta != nil && credit > 0 {
 		// Outputs already spent keep their record in spent; keep its
 		// height right for a later rollback.
-		if err := setOutputsHeight(tx, msg, height); err != nil {
+		if err := setOutputsHeight(tx, txid, msg, height); err != nil {
 			return res, err
 		}
 	}
@@ -549,6 +553,26 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 		r.Fee = debit - out
 	}
 	return res, putTxRec(tx, r)
+}
+
+// touches reports whether msg pays a wallet script or spends a wallet
+// output (unspent, or spent by another wallet transaction).
+func (w *Wallet) touches(msg *wire.MsgTx, coinbase bool, utxos, spent *bolt.Bucket) bool {
+	for _, out := range msg.TxOut {
+		if _, ok := w.scripts[string(out.PkScript)]; ok {
+			return true
+		}
+	}
+	if coinbase {
+		return false
+	}
+	for _, in := range msg.TxIn {
+		k := outpointKey(in.PreviousOutPoint)
+		if utxos.Get(k) != nil || spent.Get(k) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // removeTx deletes a wallet transaction that can no longer confirm (a

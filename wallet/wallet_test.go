@@ -595,3 +595,39 @@ func TestParseAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestEstimateFeeMatchesSend(t *testing.T) {
+	c := newFakeChain()
+	w, _ := startedWallet(t, c, CreateParams{})
+	addr, _ := w.NewAddress(AddressP2WPKH, false)
+	c.mine(payTo(t, addr, 2_000_000, 1))
+	waitSynced(t, w, c.height())
+	outs := []*wire.TxOut{wire.NewTxOut(700_000, payTo(t, nil2(t), 1, 9).TxOut[0].PkScript)}
+	fee, rate, err := w.EstimateFee(context.Background(), outs, FeePreference{SatPerVByte: 3}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rate != 750 {
+		t.Fatalf("rate %v", rate)
+	}
+	if b := balance(t, w); b.Confirmed != 2_000_000 || b.Locked != 0 {
+		t.Fatalf("estimate spent something: %+v", b)
+	}
+	sent, err := w.SendOutputs(context.Background(), outs, FeePreference{SatPerVByte: 3}, 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ := w.Transaction(sent.TxHash())
+	if rec.Fee != fee {
+		t.Fatalf("sent fee %v, estimated %v", rec.Fee, fee)
+	}
+	// Also the fee floor: an explicit 0 falls back to the estimator, a
+	// tiny conf-target estimate is raised to the relay floor.
+	r, _ := w.FeeRate(context.Background(), FeePreference{})
+	if r != 2500 {
+		t.Fatalf("default rate %v", r)
+	}
+	if _, err := w.FeeRate(context.Background(), FeePreference{SatPerVByte: -1}); err == nil {
+		t.Fatal("negative rate accepted")
+	}
+}
