@@ -109,6 +109,8 @@ const (
 // Transactions are found in blocks the backend fetches itself, so it needs
 // no index in btcd; with btcd's --txindex, registering for an old
 // transaction is a lookup instead of a scan from the height hint.
+// Registering while btcd is unreachable succeeds: the search of the chain
+// then runs as soon as the connection is back.
 type BtcdBackend struct {
 	cfg BtcdConfig
 	log *slog.Logger

@@ -21,6 +21,8 @@ type confReg struct {
 	txid     chainhash.Hash
 	pkScript []byte // matched instead of txid when txid is zero
 	numConfs uint32
+	hint     int32
+	scanned  bool // the chain up to the tip was searched
 
 	conf       *TxConfirmation // where it is in the best chain, or nil
 	lastUpdate uint32          // last count sent on Updates
@@ -57,6 +59,8 @@ func (r *confReg) match(block *indexedBlock) (int, bool) {
 // spendReg is one RegisterSpend.
 type spendReg struct {
 	outpoint wire.OutPoint
+	hint     int32
+	scanned  bool         // the chain up to the tip was searched
 	spend    *SpendDetail // the spend in the best chain, or nil
 	spendAt  chainhash.Hash
 
@@ -275,6 +279,9 @@ func (b *BtcdBackend) sync() error {
 		}
 		return b.connect(c, header{height: tipHeight, hash: *tipHash, header: *hdr})
 	}
+	if err := b.scanPending(c); err != nil {
+		return err
+	}
 	if b.tip().hash == *tipHash {
 		return nil
 	}
@@ -380,7 +387,7 @@ func (b *BtcdBackend) connect(c *rpcclient.Client, h header) error {
 		p.push(BlockEvent{Height: h.height, Hash: h.hash, Header: &hdr})
 	}
 	for _, r := range b.confs {
-		if r.conf == nil && block != nil {
+		if r.scanned && r.conf == nil && block != nil {
 			if i, ok := r.match(block); ok {
 				r.conf = confirmation(block, h, i)
 			}
@@ -388,7 +395,7 @@ func (b *BtcdBackend) connect(c *rpcclient.Client, h header) error {
 		b.notifyConf(r)
 	}
 	for _, r := range b.spends {
-		if r.spend == nil && block != nil {
+		if r.scanned && r.spend == nil && block != nil {
 			if d := r.match(block, h.height); d != nil {
 				r.spend, r.spendAt = d, h.hash
 				r.spent.push(d)
@@ -402,12 +409,12 @@ func (b *BtcdBackend) connect(c *rpcclient.Client, h header) error {
 // block. Callers hold b.mu.
 func (b *BtcdBackend) watching() bool {
 	for _, r := range b.confs {
-		if r.conf == nil {
+		if r.scanned && r.conf == nil {
 			return true
 		}
 	}
 	for _, r := range b.spends {
-		if r.spend == nil {
+		if r.scanned && r.spend == nil {
 			return true
 		}
 	}
@@ -478,11 +485,6 @@ func (b *BtcdBackend) RegisterConfirmations(txid chainhash.Hash, pkScript []byte
 	if txid == (chainhash.Hash{}) && len(pkScript) == 0 {
 		return nil, errors.New("chain: need a txid or a pkScript")
 	}
-	c, err := b.rpc()
-	if err != nil {
-		return nil, err
-	}
-
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopped.Load() {
@@ -492,17 +494,15 @@ func (b *BtcdBackend) RegisterConfirmations(txid chainhash.Hash, pkScript []byte
 		txid:      txid,
 		pkScript:  append([]byte(nil), pkScript...),
 		numConfs:  numConfs,
+		hint:      heightHint,
 		confirmed: newPipe[*TxConfirmation](),
 		updates:   newPipe[uint32](),
 		reorged:   newPipe[int32](),
 	}
-	conf, err := b.findConfirmed(c, r, heightHint)
-	if err != nil {
+	if err := b.tryScan(func(c *rpcclient.Client) error { return b.scanConf(c, r) }); err != nil {
 		r.stop()
 		return nil, err
 	}
-	r.conf = conf
-	b.notifyConf(r)
 
 	id := b.nextID
 	b.nextID++
@@ -518,6 +518,101 @@ func (b *BtcdBackend) RegisterConfirmations(txid chainhash.Hash, pkScript []byte
 			r.stop()
 		},
 	}, nil
+}
+
+// tryScan runs a registration's search of the chain now if btcd is
+// reachable. If it is not, the registration is kept unscanned and the chain
+// loop searches once the connection is back, so registering never fails
+// for a btcd restart. Callers hold b.mu.
+func (b *BtcdBackend) tryScan(scan func(*rpcclient.Client) error) error {
+	c, err := b.rpc()
+	if err == nil {
+		err = scan(c)
+	}
+	if err != nil && isConnErr(err) {
+		b.log.Debug("btcd unreachable; registration searched on reconnect", "err", err)
+		return nil
+	}
+	return err
+}
+
+// isConnErr reports whether err says the connection to btcd is gone.
+func isConnErr(err error) bool {
+	return errors.Is(err, ErrNotConnected) ||
+		errors.Is(err, rpcclient.ErrClientShutdown) ||
+		errors.Is(err, rpcclient.ErrClientDisconnect) ||
+		errors.Is(err, rpcclient.ErrClientNotConnected)
+}
+
+// scanPending searches the chain for registrations made while btcd was
+// unreachable. A connection error stops the sync (it is retried); another
+// error leaves that registration for the next sync without holding up the
+// others. Callers hold b.mu.
+func (b *BtcdBackend) scanPending(c *rpcclient.Client) error {
+	check := func(err error) error {
+		if err == nil || isConnErr(err) {
+			return err
+		}
+		b.log.Warn("search for a registration failed; retrying at the next block", "err", err)
+		return nil
+	}
+	for _, r := range b.confs {
+		if !r.scanned {
+			if err := check(b.scanConf(c, r)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, r := range b.spends {
+		if !r.scanned {
+			if err := check(b.scanSpend(c, r)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// scanConf finds r's transaction if it is already in the best chain and
+// sends what is due. Callers hold b.mu.
+func (b *BtcdBackend) scanConf(c *rpcclient.Client, r *confReg) error {
+	conf, err := b.findConfirmed(c, r, r.hint)
+	if err != nil {
+		return err
+	}
+	r.conf, r.scanned = conf, true
+	b.notifyConf(r)
+	return nil
+}
+
+// scanSpend finds a spend of r's outpoint already in the best chain and
+// sends it. Callers hold b.mu.
+func (b *BtcdBackend) scanSpend(c *rpcclient.Client, r *spendReg) error {
+	// Unspent in btcd's chain (which is the backend's or ahead of it)
+	// means nothing to look for.
+	out, err := c.GetTxOut(&r.outpoint.Hash, r.outpoint.Index, false)
+	if err != nil {
+		if code, _, ok := rpcCode(err); !ok || code != btcjson.ErrRPCNoTxInfo {
+			return fmt.Errorf("btcd: gettxout %v: %w", r.outpoint, err)
+		}
+	}
+	if out == nil {
+		_, err := scanResult(b, c, r.hint, func(blk *indexedBlock, h header) bool {
+			if d := r.match(blk, h.height); d != nil {
+				r.spend, r.spendAt = d, h.hash
+				return true
+			}
+			return false
+		}, func() struct{} { return struct{}{} })
+		if err != nil {
+			return err
+		}
+	}
+	r.scanned = true
+	if r.spend != nil {
+		r.spent.push(r.spend)
+	}
+	return nil
 }
 
 // findConfirmed looks for r's transaction in the backend's best chain.
@@ -630,10 +725,6 @@ func (b *BtcdBackend) scan(c *rpcclient.Client, heightHint int32,
 func (b *BtcdBackend) RegisterSpend(outpoint wire.OutPoint, pkScript []byte,
 	heightHint int32) (*SpendEvent, error) {
 
-	c, err := b.rpc()
-	if err != nil {
-		return nil, err
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.stopped.Load() {
@@ -641,34 +732,13 @@ func (b *BtcdBackend) RegisterSpend(outpoint wire.OutPoint, pkScript []byte,
 	}
 	r := &spendReg{
 		outpoint: outpoint,
+		hint:     heightHint,
 		spent:    newPipe[*SpendDetail](),
 		reorged:  newPipe[struct{}](),
 	}
-
-	// Unspent in btcd's chain (which is the backend's or ahead of it)
-	// means nothing to look for.
-	out, err := c.GetTxOut(&outpoint.Hash, outpoint.Index, false)
-	if err != nil {
-		if code, _, ok := rpcCode(err); !ok || code != btcjson.ErrRPCNoTxInfo {
-			r.stop()
-			return nil, fmt.Errorf("btcd: gettxout %v: %w", outpoint, err)
-		}
-	}
-	if out == nil {
-		_, err := scanResult(b, c, heightHint, func(blk *indexedBlock, h header) bool {
-			if d := r.match(blk, h.height); d != nil {
-				r.spend, r.spendAt = d, h.hash
-				return true
-			}
-			return false
-		}, func() struct{} { return struct{}{} })
-		if err != nil {
-			r.stop()
-			return nil, err
-		}
-		if r.spend != nil {
-			r.spent.push(r.spend)
-		}
+	if err := b.tryScan(func(c *rpcclient.Client) error { return b.scanSpend(c, r) }); err != nil {
+		r.stop()
+		return nil, err
 	}
 
 	id := b.nextID

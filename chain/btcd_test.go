@@ -826,3 +826,57 @@ func TestReorgDeeperThanWindow(t *testing.T) {
 	}
 	waitTip(t, b, node)
 }
+
+// Registering while btcd restarts succeeds; the search of the chain happens
+// once the backend is connected again.
+func TestRegisterWhileDisconnected(t *testing.T) {
+	node := regtest.StartBtcd(t)
+	b := newBackend(t, node)
+	key := newTestKey(t)
+	_, hint := node.BestBlock()
+	fund, err := node.SendTo(key.script, 2_500_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fundBlock := node.Mine(1)[0]
+	op, value := outputTo(t, fund, key.script)
+	spendTx := key.spend(t, op, value, key.script, 2_000)
+	if err := b.Broadcast(context.Background(), spendTx); err != nil {
+		t.Fatal(err)
+	}
+	node.Mine(1)
+	waitTip(t, b, node)
+
+	restarted := make(chan error, 1)
+	go func() { restarted <- node.Restart() }()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		if _, err := b.rpc(); errors.Is(err, ErrNotConnected) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("backend never noticed btcd going away")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	conf, err := b.RegisterConfirmations(fund.TxHash(), nil, 2, hint)
+	if err != nil {
+		t.Fatalf("register confirmation while disconnected: %v", err)
+	}
+	defer conf.Cancel()
+	sp, err := b.RegisterSpend(op, key.script, hint)
+	if err != nil {
+		t.Fatalf("register spend while disconnected: %v", err)
+	}
+	defer sp.Cancel()
+	if err := <-restarted; err != nil {
+		t.Fatal(err)
+	}
+
+	if c := recv(t, conf.Confirmed, "confirmation after reconnect"); c.BlockHash != fundBlock {
+		t.Fatalf("confirmed in %v, want %v", c.BlockHash, fundBlock)
+	}
+	if d := recv(t, sp.Spend, "spend after reconnect"); d.SpenderTxHash != spendTx.TxHash() {
+		t.Fatalf("spent by %v, want %v", d.SpenderTxHash, spendTx.TxHash())
+	}
+}
