@@ -222,6 +222,56 @@ func sortOutputs(outs []output) {
 	})
 }
 
+// offeredBy reports whether the owner of a commitment offered h: we offer
+// our outgoing HTLCs on our commitment; on theirs the roles flip.
+func offeredBy(owner Party, h *HTLC) bool {
+	if owner == Local {
+		return !h.Incoming
+	}
+	return h.Incoming
+}
+
+// CommitCost is what owner's commitment for a state costs, computed
+// without building it (no elliptic-curve work), for checking updates.
+type CommitCost struct {
+	// BaseFee is the BOLT 3 base fee the opener pays.
+	BaseFee btcutil.Amount
+
+	// Anchors is what the opener pays for anchor outputs (0 or 660).
+	Anchors btcutil.Amount
+
+	// Untrimmed is the number of HTLC outputs.
+	Untrimmed int
+
+	// TrimmedMsat is the value of the HTLCs trimmed as dust, which goes
+	// to fees if the commitment confirms (BOLT 2 dust exposure).
+	TrimmedMsat uint64
+}
+
+// CommitmentCost returns the cost of owner's commitment for spec, the
+// same figures NewCommitment uses.
+func CommitmentCost(p *ChannelParams, owner Party,
+	spec *CommitmentSpec) CommitCost {
+
+	var c CommitCost
+	dust := p.config(owner).DustLimit
+	for i := range spec.HTLCs {
+		h := &spec.HTLCs[i]
+		if HTLCIsDust(p.Type, offeredBy(owner, h), h.Amount(),
+			spec.FeeRate, dust) {
+
+			c.TrimmedMsat += h.AmountMsat
+			continue
+		}
+		c.Untrimmed++
+	}
+	c.BaseFee = CommitFee(p.Type, spec.FeeRate, c.Untrimmed)
+	if p.Type.HasAnchors() {
+		c.Anchors = 2 * AnchorValue
+	}
+	return c
+}
+
 // NewCommitment builds owner's commitment transaction for spec, using
 // owner's per_commitment_point, following BOLT 3 "Commitment Transaction
 // Construction". If the fee and anchors exceed the opener's balance the
@@ -300,12 +350,7 @@ func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 	}
 	var untrimmed []pending
 	for _, h := range spec.HTLCs {
-		// We offer our outgoing HTLCs on our commitment; on theirs
-		// the roles flip.
-		offered := !h.Incoming
-		if owner == Remote {
-			offered = h.Incoming
-		}
+		offered := offeredBy(owner, &h)
 		if HTLCIsDust(t, offered, h.Amount(), spec.FeeRate,
 			own.DustLimit) {
 

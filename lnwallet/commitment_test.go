@@ -180,6 +180,33 @@ func TestFeeExample(t *testing.T) {
 	if f := CommitFee(typ, rate, 2); f != 5340 {
 		t.Errorf("base commitment fee %v, want 5340", f)
 	}
+	// The same example through CommitmentCost on Alice's commitment
+	// (dust limit 546): "The base commitment transaction fee is 5340
+	// satoshi; the actual fee (which adds the 1000 and 800 satoshi HTLCs
+	// that would make dust outputs) is 7140 satoshi."
+	tp := newTestPair(t, typ)
+	spec := &CommitmentSpec{FeeRate: rate, HTLCs: []HTLC{
+		{AmountMsat: 5_000_000}, {AmountMsat: 1_000_000},
+		{Incoming: true, AmountMsat: 7_000_000},
+		{Incoming: true, AmountMsat: 800_000},
+	}}
+	cost := CommitmentCost(tp.aliceParams, Local, spec)
+	if cost.BaseFee != 5340 || cost.Untrimmed != 2 ||
+		cost.TrimmedMsat != 1_800_000 || cost.Anchors != 0 {
+
+		t.Errorf("cost %+v", cost)
+	}
+	spec.LocalBalanceMsat = 9_000_000_000
+	spec.RemoteBalanceMsat = 10_000_000_000 - 9_000_000_000 - 13_800_000
+	c, err := NewCommitment(tp.aliceParams, Local, tp.alice.payment.PubKey(),
+		spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Fee != 7140 {
+		t.Errorf("actual fee %v, want 7140", c.Fee)
+	}
+
 	// An absurd fee rate saturates instead of overflowing.
 	huge := chain.SatPerKWeight(1 << 62)
 	if f := CommitFee(typ, huge, 100000); f != btcutil.MaxSatoshi {
@@ -506,6 +533,18 @@ func FuzzCommitment(f *testing.F) {
 				t.Fatal("the two sides disagree")
 			}
 			checkCommitInvariants(t, tp.aliceParams, c, spec)
+
+			cost := CommitmentCost(tp.aliceParams, owner, spec)
+			var trimmed uint64
+			for _, h := range c.Trimmed {
+				trimmed += h.AmountMsat
+			}
+			if cost.BaseFee != c.BaseFee ||
+				cost.Untrimmed != len(c.HTLCs) ||
+				cost.TrimmedMsat != trimmed {
+
+				t.Fatalf("CommitmentCost %+v disagrees", cost)
+			}
 		}
 	})
 }

@@ -24,7 +24,8 @@
 // two into either party's Commitment: the transaction with its outputs in
 // BIP 69 + CLTV order, trimmed HTLCs dropped, the fee and anchors taken
 // from the opener, and for each HTLC output its unsigned HTLC-timeout or
-// HTLC-success transaction.
+// HTLC-success transaction. CommitmentCost gives the same fee and trimming
+// figures without building anything, for checking updates cheaply.
 //
 // Inside a Commitment, as in BOLT 3, "local" and "remote" are relative to
 // the commitment's owner; everywhere else (Party, ChannelParams,
