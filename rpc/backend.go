@@ -45,9 +45,9 @@ type WalletLoader interface {
 	// nothing.
 	NewMnemonic(ctx context.Context, entropy []byte) ([]string, error)
 
-	// CreateWallet creates the wallet. Restore is set when the caller
-	// gave the mnemonic (a wallet to recover, or the words from
-	// GenSeed): the daemon then rescans for its coins.
+	// CreateWallet creates the wallet from p.Mnemonic (always 24
+	// words). p.Restore says whether the chain must be rescanned for the
+	// seed's coins.
 	CreateWallet(ctx context.Context, p CreateWalletParams) error
 
 	// OpenWallet unlocks the existing wallet; ErrWrongPassword if the
@@ -61,9 +61,13 @@ type WalletLoader interface {
 
 // CreateWalletParams are the inputs of WalletLoader.CreateWallet.
 type CreateWalletParams struct {
-	Password       []byte
-	Mnemonic       []string
-	Passphrase     []byte
+	Password   []byte
+	Mnemonic   []string
+	Passphrase []byte
+	// Restore is false only when the words are ones this server's
+	// GenSeed just handed out (a brand-new seed with no history); any
+	// other words may have coins on chain.
+	Restore        bool
 	RecoveryWindow int32
 }
 

@@ -114,6 +114,10 @@ type Server struct {
 	unlocked   chan struct{}
 	unlockOnce sync.Once
 
+	// freshSeeds are the mnemonics GenSeed handed out, newest last.
+	seedMu     sync.Mutex
+	freshSeeds []string
+
 	grpcServer *grpc.Server
 	grpcLns    []net.Listener
 	restConn   io.Closer

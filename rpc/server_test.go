@@ -148,6 +148,7 @@ func TestInitWallet(t *testing.T) {
 				{WalletPassword: []byte("short")},
 				{WalletPassword: []byte(testPassword), CipherSeedMnemonic: seed.CipherSeedMnemonic[:12]},
 				{WalletPassword: []byte(testPassword), RecoveryWindow: -1},
+				{WalletPassword: []byte(testPassword)},
 			}
 			for _, req := range bad {
 				_, err := unlocker.InitWallet(ctx, req)
@@ -165,7 +166,7 @@ func TestInitWallet(t *testing.T) {
 			if len(resp.AdminMacaroon) == 0 {
 				t.Fatal("no admin macaroon in the response")
 			}
-			if got := h.loader.created; got == nil || len(got.Mnemonic) != 24 {
+			if got := h.loader.created; got == nil || len(got.Mnemonic) != 24 || got.Restore {
 				t.Fatalf("loader got %+v", got)
 			}
 			_, statErr := os.Stat(filepath.Join(h.paths.MacaroonDir, macaroons.AdminFile))
@@ -727,4 +728,18 @@ func TestRESTCaveats(t *testing.T) {
 	ctx := metadata.AppendToOutgoingContext(t.Context(), gatewayTokenKey, "guess", gatewayClientKey, "10.1.1.1:1")
 	_, err := ln.GetInfo(ctx, &lnrpc.GetInfoRequest{})
 	wantCode(t, err, codes.Unauthenticated)
+}
+
+func TestInitWalletRestore(t *testing.T) {
+	h := newHarness(t, false)
+	words := strings.Fields(strings.Repeat("zoo ", 23) + "wrong")
+	_, err := lnrpc.NewWalletUnlockerClient(h.conn(nil)).InitWallet(t.Context(), &lnrpc.InitWalletRequest{
+		WalletPassword: []byte(testPassword), CipherSeedMnemonic: words,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.loader.created; got == nil || !got.Restore {
+		t.Fatalf("words not from GenSeed not marked as a restore: %+v", got)
+	}
 }

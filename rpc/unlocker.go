@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -58,6 +59,7 @@ func (u *unlockerService) GenSeed(ctx context.Context, req *lnrpc.GenSeedRequest
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	u.s.rememberSeed(words)
 	return &lnrpc.GenSeedResponse{CipherSeedMnemonic: words}, nil
 }
 
@@ -80,7 +82,11 @@ func (u *unlockerService) InitWallet(ctx context.Context, req *lnrpc.InitWalletR
 	for _, w := range req.CipherSeedMnemonic {
 		words = append(words, strings.Fields(w)...)
 	}
-	if len(words) != 0 && len(words) != mnemonicWords {
+	// A wallet whose words nobody saw has no backup: refuse to make one.
+	if len(words) == 0 {
+		return nil, invalidf("cipher_seed_mnemonic is required: call GenSeed and show the words, or give the words of the wallet to restore")
+	}
+	if len(words) != mnemonicWords {
 		return nil, invalidf("cipher_seed_mnemonic must have %d words, got %d", mnemonicWords, len(words))
 	}
 	if req.RecoveryWindow < 0 {
@@ -103,6 +109,7 @@ func (u *unlockerService) InitWallet(ctx context.Context, req *lnrpc.InitWalletR
 		Password:       req.WalletPassword,
 		Mnemonic:       words,
 		Passphrase:     req.AezeedPassphrase,
+		Restore:        !u.s.isFreshSeed(words),
 		RecoveryWindow: req.RecoveryWindow,
 	})
 	if err != nil {
@@ -202,4 +209,24 @@ func (st *stateServer) SubscribeState(_ *lnrpc.SubscribeStateRequest, stream lnr
 		return stream.Send(&lnrpc.SubscribeStateResponse{State: ws})
 	})
 	return toStatus(err)
+}
+
+// maxFreshSeeds bounds the GenSeed answers remembered.
+const maxFreshSeeds = 16
+
+// rememberSeed records words handed out by GenSeed, so that InitWallet can
+// tell a brand-new seed from a restore.
+func (s *Server) rememberSeed(words []string) {
+	s.seedMu.Lock()
+	defer s.seedMu.Unlock()
+	if len(s.freshSeeds) >= maxFreshSeeds {
+		s.freshSeeds = s.freshSeeds[1:]
+	}
+	s.freshSeeds = append(s.freshSeeds, strings.Join(words, " "))
+}
+
+func (s *Server) isFreshSeed(words []string) bool {
+	s.seedMu.Lock()
+	defer s.seedMu.Unlock()
+	return slices.Contains(s.freshSeeds, strings.Join(words, " "))
 }
