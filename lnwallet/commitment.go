@@ -415,8 +415,9 @@ func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 		})
 	}
 
-	haveLocal := toLocal >= own.DustLimit
-	haveRemote := toRemote >= own.DustLimit
+	// A zero output is never produced, whatever the dust limit.
+	haveLocal := toLocal > 0 && toLocal >= own.DustLimit
+	haveRemote := toRemote > 0 && toRemote >= own.DustLimit
 	if haveLocal {
 		script, err := ToLocalScript(keys.RevocationKey,
 			keys.ToLocalKey, own.CsvDelay)

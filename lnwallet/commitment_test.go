@@ -207,6 +207,26 @@ func TestFeeExample(t *testing.T) {
 		t.Errorf("actual fee %v, want 7140", c.Fee)
 	}
 
+	// With a zero dust limit, zero outputs are still never made.
+	zero := newTestPair(t, ChannelTypeAnchors)
+	zero.aliceParams.Local.DustLimit = 0
+	zc, err := NewCommitment(zero.aliceParams, Local,
+		tp.alice.payment.PubKey(), &CommitmentSpec{
+			LocalBalanceMsat: 10_000_000_000 - 999,
+			HTLCs:            []HTLC{{AmountMsat: 999}},
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range zc.Tx.TxOut {
+		if o.Value == 0 {
+			t.Fatal("zero-value output")
+		}
+	}
+	if len(zc.Trimmed) != 1 || zc.ToRemoteIndex != -1 {
+		t.Fatalf("sub-satoshi HTLC or empty to_remote kept")
+	}
+
 	// An absurd fee rate saturates instead of overflowing.
 	huge := chain.SatPerKWeight(1 << 62)
 	if f := CommitFee(typ, huge, 100000); f != btcutil.MaxSatoshi {

@@ -79,6 +79,8 @@ func HTLCSuccessFee(t ChannelType, rate chain.SatPerKWeight) btcutil.Amount {
 // HTLCIsDust reports whether an HTLC is trimmed from a commitment: offered
 // says whether the commitment's owner offered it (so it is spent by
 // HTLC-timeout) or received it (HTLC-success); dustLimit is the owner's.
+// An HTLC whose second-stage output would be zero or less is always dust,
+// even with a (non-standard) zero dust limit.
 func HTLCIsDust(t ChannelType, offered bool, amount btcutil.Amount,
 	rate chain.SatPerKWeight, dustLimit btcutil.Amount) bool {
 
@@ -86,5 +88,6 @@ func HTLCIsDust(t ChannelType, offered bool, amount btcutil.Amount,
 	if offered {
 		fee = HTLCTimeoutFee(t, rate)
 	}
-	return amount-fee < dustLimit
+	out := amount - fee
+	return out <= 0 || out < dustLimit
 }
