@@ -300,6 +300,7 @@ func (w *Wallet) SendOutputs(ctx context.Context, outputs []*wire.TxOut,
 	w.mu.Lock()
 	var msg *wire.MsgTx
 	var watch [][]byte
+	var ops []wire.OutPoint
 	err = w.db.Update(func(tx *bolt.Tx) error {
 		coins, err := w.spendable(tx, minConfs)
 		if err != nil {
@@ -326,9 +327,11 @@ func (w *Wallet) SendOutputs(ctx context.Context, outputs []*wire.TxOut,
 		if err := w.signInputs(tx, msg); err != nil {
 			return err
 		}
-		if _, err := w.addTx(tx, msg, nil, true, label); err != nil {
+		res, err := w.addTx(tx, msg, nil, true, label)
+		if err != nil {
 			return err
 		}
+		ops = res.newOutpoints
 		watch, err = w.extendHorizon(tx)
 		return err
 	})
@@ -336,7 +339,7 @@ func (w *Wallet) SendOutputs(ctx context.Context, outputs []*wire.TxOut,
 	if err != nil {
 		return nil, err
 	}
-	w.watch(watch, nil)
+	w.watch(watch, ops)
 	return msg, w.broadcastRecorded(ctx, msg)
 }
 
@@ -411,6 +414,7 @@ func (w *Wallet) SendAll(ctx context.Context, address string,
 	w.mu.Lock()
 	var msg *wire.MsgTx
 	var watch [][]byte
+	var ops []wire.OutPoint
 	err = w.db.Update(func(tx *bolt.Tx) error {
 		coins, err := w.spendable(tx, minConfs)
 		if err != nil {
@@ -427,9 +431,11 @@ func (w *Wallet) SendAll(ctx context.Context, address string,
 		if err := w.signInputs(tx, msg); err != nil {
 			return err
 		}
-		if _, err := w.addTx(tx, msg, nil, true, label); err != nil {
+		res, err := w.addTx(tx, msg, nil, true, label)
+		if err != nil {
 			return err
 		}
+		ops = res.newOutpoints
 		watch, err = w.extendHorizon(tx)
 		return err
 	})
@@ -437,7 +443,7 @@ func (w *Wallet) SendAll(ctx context.Context, address string,
 	if err != nil {
 		return nil, err
 	}
-	w.watch(watch, nil)
+	w.watch(watch, ops)
 	return msg, w.broadcastRecorded(ctx, msg)
 }
 

@@ -304,7 +304,11 @@ func Open(cfg Config) (*Wallet, error) {
 }
 
 // Insecure reports whether the wallet was created without a password.
-func (w *Wallet) Insecure() bool { return w.insecure }
+func (w *Wallet) Insecure() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.insecure
+}
 
 // Unlock decrypts the seed with password. ErrWrongPassword if it does
 // not open it. Unlocking an unlocked wallet checks the password again.
@@ -317,7 +321,10 @@ func (w *Wallet) Unlock(password []byte) error {
 	if err != nil {
 		return err
 	}
-	seed, err := openSeed(sealed, passwordOrDefault(password, w.insecure))
+	w.mu.Lock()
+	insecure := w.insecure
+	w.mu.Unlock()
+	seed, err := openSeed(sealed, passwordOrDefault(password, insecure))
 	if err != nil {
 		return err
 	}
