@@ -84,7 +84,8 @@ type CommitmentKeys struct {
 }
 
 // DeriveCommitmentKeys returns the keys of owner's commitment built with
-// owner's per_commitment_point.
+// owner's per_commitment_point. p must have passed Validate and
+// commitPoint must not be nil.
 func DeriveCommitmentKeys(p *ChannelParams, owner Party,
 	commitPoint *btcec.PublicKey) *CommitmentKeys {
 
