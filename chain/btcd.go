@@ -73,7 +73,9 @@ type BtcdConfig struct {
 	FallbackFeeRate SatPerKWeight
 
 	// MaxReorgDepth is how many recent headers are kept to resolve
-	// reorgs; zero means DefaultMaxReorgDepth.
+	// reorgs; zero means DefaultMaxReorgDepth. A deeper reorg is logged
+	// as an error and followed, but the blocks disconnected below the
+	// kept headers are not reported.
 	MaxReorgDepth int
 
 	// PollInterval: zero means DefaultPollInterval.

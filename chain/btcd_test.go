@@ -785,7 +785,8 @@ func TestStopLeavesNoGoroutine(t *testing.T) {
 }
 
 // A reorg deeper than the kept headers cannot report every disconnected
-// block, but the backend must follow the new chain, in order.
+// block, but the backend must follow the new chain, in order and without a
+// gap in the connected blocks.
 func TestReorgDeeperThanWindow(t *testing.T) {
 	node := regtest.StartBtcd(t)
 	b := newBackend(t, node, func(c *BtcdConfig) { c.MaxReorgDepth = 2 })
@@ -816,7 +817,9 @@ func TestReorgDeeperThanWindow(t *testing.T) {
 			t.Fatalf("connected %d after disconnecting %d: a gap", ev.Height, last.Height)
 		case ev.Disconnected && !last.Disconnected && ev.Height != last.Height:
 			t.Fatalf("disconnected %d after connecting %d", ev.Height, last.Height)
-		case ev.Disconnected && last.Disconnected && ev.Height != last.Height-1:
+		case ev.Disconnected && last.Disconnected && ev.Height >= last.Height:
+			// Below the kept headers, disconnects may be missing; their
+			// order may not be wrong.
 			t.Fatalf("disconnected %d after disconnecting %d", ev.Height, last.Height)
 		}
 		last = ev
