@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,6 +67,7 @@ type Network struct {
 
 	mu     sync.Mutex
 	nodes  []*Node
+	ports  map[string]bool // every address handed to a node
 	closed bool
 }
 
@@ -118,7 +120,7 @@ func NewNetwork(cfg Config) (*Network, error) {
 	if cfg.DebugLevel == "" {
 		cfg.DebugLevel = "debug"
 	}
-	n := &Network{cfg: cfg, dir: cfg.Dir, binDir: binDir}
+	n := &Network{cfg: cfg, dir: cfg.Dir, binDir: binDir, ports: make(map[string]bool)}
 	if n.dir == "" {
 		if n.dir, err = os.MkdirTemp("", "xlnd-itest-"); err != nil {
 			return nil, fmt.Errorf("harness: %w", err)
@@ -189,9 +191,16 @@ func (n *Network) AddNode(cfg NodeConfig) (*Node, error) {
 			return nil, fmt.Errorf("harness: node %q exists", cfg.Name)
 		}
 	}
-	node, err := newNode(n, cfg)
+	n.mu.Unlock()
+	node, err := newNode(n, cfg) // takes n.mu for the ports
+	n.mu.Lock()
 	if err != nil {
 		return nil, err
+	}
+	for _, other := range n.nodes {
+		if other.cfg.Name == cfg.Name {
+			return nil, fmt.Errorf("harness: node %q exists", cfg.Name)
+		}
 	}
 	n.nodes = append(n.nodes, node)
 	return node, nil
@@ -317,6 +326,27 @@ func (n *Network) ConnectNodes(a, b *Node, perm bool) error {
 		return err
 	}
 	return b.WaitPeer(a.PubKey())
+}
+
+// freePort is a loopback host:port that is free now and that no node of
+// the network was given before.
+func (n *Network) freePort() (string, error) {
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("harness: free port: %w", err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		n.mu.Lock()
+		taken := n.ports[addr]
+		n.ports[addr] = true
+		n.mu.Unlock()
+		if !taken {
+			return addr, nil
+		}
+	}
+	return "", errors.New("harness: no free port")
 }
 
 // sanitize keeps a name usable in a path.

@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,7 +55,7 @@ type Node struct {
 	conns    []*grpc.ClientConn // closed when the process stops
 	pubKey   string
 	mnemonic []string
-	starts   int
+	active   bool // reached SERVER_ACTIVE once: peers may know its ports
 	last     *os.ProcessState
 }
 
@@ -84,25 +82,18 @@ func newNode(n *Network, cfg NodeConfig) (*Node, error) {
 	return node, nil
 }
 
-// pickPorts chooses free loopback ports by binding and releasing them.
+// pickPorts chooses free loopback ports by binding and releasing them,
+// none that the network handed out before (the kernel may offer a port
+// again as soon as it is released).
 func (n *Node) pickPorts() error {
-	var err error
 	for _, p := range []*string{&n.p2pAddr, &n.rpcAddr, &n.restAddr} {
-		if *p, err = freeAddr(); err != nil {
+		addr, err := n.net.freePort()
+		if err != nil {
 			return err
 		}
+		*p = addr
 	}
 	return nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("harness: free port: %w", err)
-	}
-	defer l.Close()
-	return net.JoinHostPort("127.0.0.1",
-		strconv.Itoa(l.Addr().(*net.TCPAddr).Port)), nil
 }
 
 // Name is the node's name (also its alias).
@@ -227,6 +218,34 @@ func (n *Node) Args() []string {
 // wallet created (GenSeed, InitWallet) or unlocked (UnlockWallet) with its
 // password. It then records the identity key from GetInfo.
 func (n *Node) Start() error {
+	for attempt := 0; ; attempt++ {
+		err := n.start()
+		if err == nil || attempt == 2 || !n.mayMove() || !n.portClash() {
+			return err
+		}
+		n.Kill()
+		n.net.logf("%s: a port was taken; trying new ones", n.Name())
+		if err := n.pickPorts(); err != nil {
+			return err
+		}
+	}
+}
+
+// mayMove reports whether the node may still change ports: it never
+// became active, so no peer knows its address.
+func (n *Node) mayMove() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return !n.active
+}
+
+// portClash reports whether the last run failed on a port another process
+// took between the harness picking it and xlnd binding it.
+func (n *Node) portClash() bool {
+	return strings.Contains(n.outputSinceStart(), "address already in use")
+}
+
+func (n *Node) start() error {
 	state, err := n.StartLocked()
 	if err != nil {
 		return err
@@ -253,37 +272,24 @@ func (n *Node) Start() error {
 func (n *Node) StartLocked() (lnrpc.WalletState, error) {
 	n.mu.Lock()
 	running := n.proc != nil
-	first := n.starts == 0
 	n.mu.Unlock()
 	if running {
 		return 0, fmt.Errorf("harness: %s is already running", n.Name())
 	}
 	// Ports were picked by binding and releasing them: another process
-	// may take one first. Before a node's first successful start, try new
-	// ports then; after it, peers know its address and it must keep it.
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		if attempt > 0 {
-			if err := n.pickPorts(); err != nil {
-				return 0, err
-			}
-		}
+	// may take one first. Until the node was active once, try new ports
+	// then; after that, peers know its address and it must keep it.
+	for attempt := 0; ; attempt++ {
 		state, err := n.startOnce()
-		if err == nil {
-			n.mu.Lock()
-			n.starts++
-			n.mu.Unlock()
-			return state, nil
+		if err == nil || attempt == 2 || !n.mayMove() || !n.portClash() {
+			return state, err
 		}
-		lastErr = err
-		if !first || !errors.Is(err, errPortInUse) {
-			break
+		n.net.logf("%s: a port was taken; trying new ones", n.Name())
+		if err := n.pickPorts(); err != nil {
+			return 0, err
 		}
 	}
-	return 0, lastErr
 }
-
-var errPortInUse = errors.New("address already in use")
 
 func (n *Node) startOnce() (lnrpc.WalletState, error) {
 	n.net.mu.Lock()
@@ -322,9 +328,6 @@ func (n *Node) startOnce() (lnrpc.WalletState, error) {
 	state, err := n.connect(p)
 	if err != nil {
 		n.Kill()
-		if strings.Contains(n.outputSinceStart(), "address already in use") {
-			err = fmt.Errorf("%w: %v", errPortInUse, err)
-		}
 		return 0, err
 	}
 	return state, nil
@@ -446,6 +449,7 @@ func (n *Node) WaitActive() error {
 		}
 		n.mu.Lock()
 		n.pubKey = info.IdentityPubkey
+		n.active = true
 		n.mu.Unlock()
 		return nil
 	})
