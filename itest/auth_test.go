@@ -1,0 +1,141 @@
+package itest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/txscript"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"lnd.xprv/itest/harness"
+	"lnd.xprv/rpc/lnrpc"
+)
+
+// TestMacaroonsRefuseSendCoins: SendCoins without a macaroon, or with the
+// read-only one, is refused over gRPC (Unauthenticated, PermissionDenied)
+// and over REST (401, 403), and no coin moves; the read-only macaroon
+// still reads; the same REST request with the admin macaroon goes through.
+func TestMacaroonsRefuseSendCoins(t *testing.T) {
+	nw := harness.New(t)
+	alice := startNode(t, nw, "alice")
+	check(t, nw.Fund(alice, 50_000_000))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	dest := nw.Btcd().MinerAddress().EncodeAddress()
+	send := &lnrpc.SendCoinsRequest{Addr: dest, Amount: 1_000_000, SatPerVbyte: 2}
+
+	balBefore, err := alice.Balance()
+	check(t, err)
+	txsBefore, err := alice.RPC.GetTransactions(ctx, &lnrpc.GetTransactionsRequest{EndHeight: -1})
+	check(t, err)
+
+	// gRPC.
+	grpcCases := []struct {
+		name     string
+		macaroon string
+		want     codes.Code
+	}{
+		{"no macaroon", "", codes.Unauthenticated},
+		{"readonly macaroon", alice.ReadOnlyMacaroonPath(), codes.PermissionDenied},
+	}
+	for _, tc := range grpcCases {
+		conn, err := alice.Conn(tc.macaroon)
+		check(t, err)
+		client := lnrpc.NewLightningClient(conn)
+		_, err = client.SendCoins(ctx, send)
+		if status.Code(err) != tc.want {
+			t.Errorf("gRPC SendCoins with %s: %v, want code %v", tc.name, err, tc.want)
+		}
+		// Reading works with the read-only macaroon only.
+		info, err := client.GetInfo(ctx, &lnrpc.GetInfoRequest{})
+		if tc.macaroon == "" {
+			if status.Code(err) != codes.Unauthenticated {
+				t.Errorf("gRPC GetInfo with no macaroon: %v, want Unauthenticated", err)
+			}
+		} else if err != nil || info.IdentityPubkey != alice.PubKey() {
+			t.Errorf("gRPC GetInfo with %s: %v, %v", tc.name, info, err)
+		}
+	}
+
+	// REST: grpc-gateway maps Unauthenticated to 401 and PermissionDenied
+	// to 403, with the gRPC code in the JSON body.
+	body := map[string]any{"addr": dest, "amount": "1000000", "sat_per_vbyte": "2"}
+	restCases := []struct {
+		name       string
+		macaroon   string
+		wantStatus int
+		wantCode   codes.Code
+	}{
+		{"no macaroon", "", http.StatusUnauthorized, codes.Unauthenticated},
+		{"readonly macaroon", alice.ReadOnlyMacaroonPath(), http.StatusForbidden, codes.PermissionDenied},
+	}
+	for _, tc := range restCases {
+		code, resp, err := alice.REST(http.MethodPost, "/v1/transactions", body, tc.macaroon)
+		check(t, err)
+		var e struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(resp, &e)
+		if code != tc.wantStatus || codes.Code(e.Code) != tc.wantCode {
+			t.Errorf("REST POST /v1/transactions with %s: HTTP %d %s, want %d with code %d",
+				tc.name, code, resp, tc.wantStatus, tc.wantCode)
+		}
+	}
+	code, resp, err := alice.REST(http.MethodGet, "/v1/getinfo", nil, alice.ReadOnlyMacaroonPath())
+	check(t, err)
+	var info struct {
+		IdentityPubkey string `json:"identity_pubkey"`
+	}
+	if err := json.Unmarshal(resp, &info); code != http.StatusOK || err != nil ||
+		info.IdentityPubkey != alice.PubKey() {
+		t.Errorf("REST GET /v1/getinfo with the readonly macaroon: HTTP %d %s", code, resp)
+	}
+	code, resp, err = alice.REST(http.MethodGet, "/v1/getinfo", nil, "")
+	check(t, err)
+	if code != http.StatusUnauthorized {
+		t.Errorf("REST GET /v1/getinfo with no macaroon: HTTP %d %s, want 401", code, resp)
+	}
+
+	// Nothing moved: same balance, same transactions, empty mempool.
+	balAfter, err := alice.Balance()
+	check(t, err)
+	txsAfter, err := alice.RPC.GetTransactions(ctx, &lnrpc.GetTransactionsRequest{EndHeight: -1})
+	check(t, err)
+	inMempool, err := nw.MempoolSize()
+	check(t, err)
+	if balAfter.TotalBalance != balBefore.TotalBalance ||
+		len(txsAfter.Transactions) != len(txsBefore.Transactions) || inMempool != 0 {
+		t.Fatalf("refused sends moved coins: balance %d -> %d, %d -> %d transactions, %d in mempool",
+			balBefore.TotalBalance, balAfter.TotalBalance,
+			len(txsBefore.Transactions), len(txsAfter.Transactions), inMempool)
+	}
+
+	// The refused request was valid: with the admin macaroon it pays.
+	code, resp, err = alice.REST(http.MethodPost, "/v1/transactions", body, alice.AdminMacaroonPath())
+	check(t, err)
+	var sent struct {
+		Txid string `json:"txid"`
+	}
+	if err := json.Unmarshal(resp, &sent); code != http.StatusOK || err != nil || sent.Txid == "" {
+		t.Fatalf("REST POST /v1/transactions with the admin macaroon: HTTP %d %s", code, resp)
+	}
+	tx, err := nw.WaitTx(sent.Txid)
+	check(t, err)
+	minerScript, err := txscript.PayToAddrScript(nw.Btcd().MinerAddress())
+	check(t, err)
+	paid := false
+	for _, out := range tx.Tx.TxOut {
+		paid = paid || (bytes.Equal(out.PkScript, minerScript) && out.Value == send.Amount)
+	}
+	if !paid {
+		t.Errorf("admin send %s does not pay %d sat to %s", sent.Txid, send.Amount, dest)
+	}
+}

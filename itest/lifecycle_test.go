@@ -1,0 +1,190 @@
+package itest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"lnd.xprv/itest/harness"
+	"lnd.xprv/rpc/lnrpc"
+)
+
+// walletSnapshot is what must survive a restart.
+type walletSnapshot struct {
+	pubKey  string
+	balance int64
+	txids   []string
+	utxos   int
+}
+
+func snapshot(t *testing.T, n *harness.Node) walletSnapshot {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	info, err := n.Info()
+	check(t, err)
+	bal, err := n.Balance()
+	check(t, err)
+	txs, err := n.RPC.GetTransactions(ctx, &lnrpc.GetTransactionsRequest{EndHeight: -1})
+	check(t, err)
+	utxos, err := n.RPC.ListUnspent(ctx, &lnrpc.ListUnspentRequest{MinConfs: 0, MaxConfs: 1 << 30})
+	check(t, err)
+	s := walletSnapshot{pubKey: info.IdentityPubkey, balance: bal.ConfirmedBalance, utxos: len(utxos.Utxos)}
+	for _, tx := range txs.Transactions {
+		s.txids = append(s.txids, tx.TxHash)
+	}
+	slices.Sort(s.txids)
+	return s
+}
+
+// TestStopAndReopen: StopDaemon makes the process exit with status 0,
+// leaving no process and no open port behind, and the data directory
+// opens again with the same identity, balance and transactions, for a
+// wallet with no password and for one created with a password.
+func TestStopAndReopen(t *testing.T) {
+	nw := harness.New(t)
+	tests := []struct {
+		name     string
+		password []byte
+	}{
+		{"nopassword", nil},
+		{"password", []byte("hunter2hunter2")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			node, err := nw.AddNode(harness.NodeConfig{Name: tc.name, Password: tc.password})
+			check(t, err)
+			check(t, node.Start())
+			check(t, nw.Fund(node, 30_000_000))
+			before := snapshot(t, node)
+			if before.balance != 30_000_000 || len(before.txids) != 1 || before.utxos != 1 {
+				t.Fatalf("after funding: %+v", before)
+			}
+
+			pid := node.PID()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, err = node.RPC.StopDaemon(ctx, &lnrpc.StopRequest{})
+			check(t, err)
+			state, err := node.WaitExit(harness.StopTimeout)
+			check(t, err)
+			if !state.Success() {
+				t.Fatalf("xlnd exited with %s after StopDaemon", state)
+			}
+			// No process left under that pid (it was reaped by the
+			// harness, so a live pid would be another process).
+			if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+				t.Errorf("pid %d after exit: kill 0 gave %v, want ESRCH", pid, err)
+			}
+			// Every port it listened on is free again.
+			for _, addr := range []string{node.P2PAddr(), node.RPCAddr(), node.RESTAddr()} {
+				l, err := listenFree(addr)
+				if err != nil {
+					t.Errorf("port %s still taken after exit: %v", addr, err)
+					continue
+				}
+				l.Close()
+			}
+
+			// Start() unlocks a password wallet with UnlockWallet.
+			check(t, node.Start())
+			after := snapshot(t, node)
+			if after.pubKey != before.pubKey || after.balance != before.balance ||
+				!slices.Equal(after.txids, before.txids) || after.utxos != before.utxos {
+				t.Fatalf("reopened wallet differs:\nbefore %+v\nafter  %+v", before, after)
+			}
+		})
+	}
+}
+
+// TestWalletPassword: a wallet created with GenSeed and InitWallet under a
+// password opens, after a restart, only with that password; before that
+// only the WalletUnlocker and State services answer.
+func TestWalletPassword(t *testing.T) {
+	nw := harness.New(t)
+	password := []byte("correct horse battery")
+	node, err := nw.AddNode(harness.NodeConfig{Name: "carol", Password: password})
+	check(t, err)
+
+	state, err := node.StartLocked()
+	check(t, err)
+	if state != lnrpc.WalletState_NON_EXISTING {
+		t.Fatalf("fresh node in state %v, want NON_EXISTING", state)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	// No wallet, no macaroon, no Lightning service.
+	if _, err := node.RPC.GetInfo(ctx, &lnrpc.GetInfoRequest{}); err == nil {
+		t.Errorf("GetInfo answered before the wallet exists")
+	}
+	if _, err := os.Stat(node.AdminMacaroonPath()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("admin macaroon before InitWallet: %v", err)
+	}
+	// A password shorter than 8 characters is refused.
+	seed, err := node.Unlocker.GenSeed(ctx, &lnrpc.GenSeedRequest{})
+	check(t, err)
+	if len(seed.CipherSeedMnemonic) != 24 {
+		t.Fatalf("GenSeed gave %d words", len(seed.CipherSeedMnemonic))
+	}
+	_, err = node.Unlocker.InitWallet(ctx, &lnrpc.InitWalletRequest{
+		WalletPassword: []byte("short"), CipherSeedMnemonic: seed.CipherSeedMnemonic,
+	})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("InitWallet with a 5-character password: %v, want InvalidArgument", err)
+	}
+
+	_, err = node.InitWallet(password)
+	check(t, err)
+	for _, f := range []string{"admin.macaroon", "readonly.macaroon", "invoice.macaroon"} {
+		if _, err := os.Stat(node.MacaroonPath(f)); err != nil {
+			t.Errorf("after InitWallet: %v", err)
+		}
+	}
+	pubKey := node.PubKey()
+	check(t, node.Stop())
+
+	state, err = node.StartLocked()
+	check(t, err)
+	if state != lnrpc.WalletState_LOCKED {
+		t.Fatalf("restarted node in state %v, want LOCKED", state)
+	}
+	if _, err := node.RPC.GetInfo(ctx, &lnrpc.GetInfoRequest{}); err == nil {
+		t.Errorf("GetInfo answered while the wallet is locked")
+	}
+	err = node.Unlock([]byte("wrong password"))
+	if err == nil {
+		t.Fatal("UnlockWallet with the wrong password succeeded")
+	}
+	t.Logf("wrong password: %v", err)
+	resp, err := node.State.GetState(ctx, &lnrpc.GetStateRequest{})
+	check(t, err)
+	if resp.State != lnrpc.WalletState_LOCKED {
+		t.Fatalf("after a wrong password: state %v, want LOCKED", resp.State)
+	}
+
+	check(t, node.Unlock(password))
+	check(t, node.WaitActive())
+	resp, err = node.State.GetState(ctx, &lnrpc.GetStateRequest{})
+	check(t, err)
+	if resp.State != lnrpc.WalletState_SERVER_ACTIVE {
+		t.Fatalf("after unlock: state %v", resp.State)
+	}
+	if node.PubKey() != pubKey {
+		t.Errorf("identity after unlock %s, want %s", node.PubKey(), pubKey)
+	}
+	if _, err := os.Stat(filepath.Join(node.DataDir(), "tls.key")); err != nil {
+		t.Errorf("tls key: %v", err)
+	}
+}
+
+// listenFree is net.Listen on a host:port, for the port checks above.
+func listenFree(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
