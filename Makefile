@@ -23,6 +23,15 @@ build: btcd
 test: build
 	$(GO) test -count=1 -timeout 25m $(PKGS)
 
+# Integration tests only: a real btcd and real xlnd processes per scenario.
+.PHONY: itest
+itest: build
+	$(GO) test -count=1 -timeout 20m ./itest/...
+
+# Three funded, connected xlnd nodes on a regtest btcd, until Ctrl-C.
+demo: build
+	$(GO) run ./itest/demo $(DEMOFLAGS)
+
 # Unit tests only (no processes started).
 unit:
 	$(GO) test -short -count=1 $(PKGS)

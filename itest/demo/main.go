@@ -1,0 +1,186 @@
+// Command demo starts a small regtest Lightning network on this machine: a
+// btcd and three xlnd nodes (alice, bob, carol) in a temporary directory,
+// each funded from mined coins, alice connected to bob and bob to carol. It
+// prints each node's getinfo and the xlncli command lines that reach each
+// node, then runs until Ctrl-C (or -exit-after), stops everything and
+// removes the directory.
+//
+// Run it with make demo, which builds bin/xlnd, bin/xlncli and bin/btcd
+// first.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"lnd.xprv/itest/harness"
+)
+
+// fundAmount is what each node gets from the miner, in satoshis.
+const fundAmount = 100_000_000
+
+func main() {
+	exitAfter := flag.Duration("exit-after", 0,
+		"stop by itself this long after the network is up (0: run until Ctrl-C)")
+	keep := flag.Bool("keep", false, "keep the directory (logs, data) after stopping")
+	debugLevel := flag.String("debuglevel", "info", "the nodes' --debuglevel")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Stdout, os.Stderr, *exitAfter, *keep, *debugLevel))
+}
+
+func run(ctx context.Context, out, errOut io.Writer, exitAfter time.Duration, keep bool, debugLevel string) int {
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(errOut, time.Now().Format("15:04:05 ")+format+"\n", args...)
+	}
+	dir, err := os.MkdirTemp("", "xlnd-demo-")
+	if err != nil {
+		logf("demo: %v", err)
+		return 1
+	}
+	fmt.Fprintf(out, "xlnd demo: files in %s\n", dir)
+
+	nw, err := harness.NewNetwork(harness.Config{Dir: dir, DebugLevel: debugLevel, Logf: logf})
+	if err != nil {
+		logf("demo: %v", err)
+		logf("demo: files kept in %s", dir)
+		return 1
+	}
+	err = setUp(ctx, nw, out, logf)
+	if err == nil {
+		err = wait(ctx, exitAfter, logf)
+	}
+
+	if errors.Is(err, context.Canceled) {
+		err = nil // Ctrl-C while starting up
+	}
+	logf("demo: stopping")
+	if stopErr := nw.StopNodes(); stopErr != nil {
+		err = errors.Join(err, stopErr)
+	}
+	if stopErr := nw.StopBtcd(); stopErr != nil {
+		// Ctrl-C in a terminal reaches every process of the foreground
+		// group, btcd too, which then stops by itself before we ask.
+		if ctx.Err() == nil {
+			err = errors.Join(err, stopErr)
+		} else {
+			logf("demo: btcd: %v", stopErr)
+		}
+	}
+	if err != nil {
+		logf("demo: %v", err)
+		for _, n := range nw.Nodes() {
+			logf("demo: last lines of %s's log (%s):\n%s", n.Name(), n.LogPath(), n.LogTail(30))
+		}
+		logf("demo: files kept in %s", dir)
+		return 1
+	}
+	if keep {
+		logf("demo: files kept in %s", dir)
+		return 0
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		logf("demo: %v", err)
+		return 1
+	}
+	logf("demo: removed %s", dir)
+	return 0
+}
+
+// wait returns at Ctrl-C, SIGTERM or after exitAfter (if not zero).
+func wait(ctx context.Context, exitAfter time.Duration, logf func(string, ...any)) error {
+	var timeout <-chan time.Time
+	if exitAfter > 0 {
+		timeout = time.After(exitAfter)
+		logf("demo: running; stopping by itself in %v", exitAfter)
+	} else {
+		logf("demo: running; press Ctrl-C to stop everything")
+	}
+	select {
+	case <-ctx.Done():
+	case <-timeout:
+	}
+	return nil
+}
+
+// setUp starts, funds and connects the three nodes and prints how to reach
+// them.
+func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(string, ...any)) error {
+	names := []string{"alice", "bob", "carol"}
+	var nodes []*harness.Node
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := nw.NewNode(name)
+		if err != nil {
+			return err
+		}
+		logf("demo: %s is up: %s", name, n.URI())
+		nodes = append(nodes, n)
+	}
+	for _, n := range nodes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := nw.Fund(n, fundAmount); err != nil {
+			return err
+		}
+		logf("demo: %s funded with %d sat", n.Name(), fundAmount)
+	}
+	alice, bob, carol := nodes[0], nodes[1], nodes[2]
+	for _, pair := range [][2]*harness.Node{{alice, bob}, {bob, carol}} {
+		if err := nw.ConnectNodes(pair[0], pair[1], true); err != nil {
+			return err
+		}
+		logf("demo: %s connected to %s (persistent)", pair[0].Name(), pair[1].Name())
+	}
+
+	marshal := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true, Multiline: true, Indent: "    "}
+	for _, n := range nodes {
+		info, err := n.Info()
+		if err != nil {
+			return err
+		}
+		js, err := marshal.Marshal(info)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\n=== %s getinfo ===\n%s\n", n.Name(), js)
+	}
+
+	cwd, _ := os.Getwd()
+	rel := func(p string) string {
+		if r, err := filepath.Rel(cwd, p); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+		return p
+	}
+	fmt.Fprintf(out, "\n=== talk to the nodes ===\n")
+	for _, n := range nodes {
+		fmt.Fprintf(out, "# %s\n%s %s getinfo\n", n.Name(), rel(n.CLIPath()),
+			strings.Join(n.CLIArgs(), " "))
+	}
+	b := nw.Btcd()
+	fmt.Fprintf(out, "\n# mine a block\n%s --regtest --rpcserver=%s --rpcuser=%s --rpcpass=%s --rpccert=%s generate 1\n",
+		rel(filepath.Join(nw.BinDir(), "btcctl")), b.RPCHost(), b.RPCUser(), b.RPCPass(), b.RPCCertPath())
+	fmt.Fprintf(out, "\n# logs\n")
+	for _, n := range nodes {
+		fmt.Fprintf(out, "%s: %s\n", n.Name(), n.LogPath())
+	}
+	fmt.Fprintln(out)
+	return nil
+}
