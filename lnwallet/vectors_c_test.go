@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/btcutil"
-	"github.com/btcsuite/btcd/txscript"
 
 	"lnd.xprv/chain"
 )
@@ -259,6 +258,18 @@ func checkCommitment(t *testing.T, tc *testChannel, spec *CommitmentSpec,
 			t.Errorf("base fee %s, want %s", got, want.baseFee)
 		}
 	}
+	// Local is the opener in the vectors; a fee above its balance is
+	// reported (the "fee greater than funder amount" case).
+	charge := c.BaseFee
+	if tc.local.Type.HasAnchors() {
+		charge += 2 * AnchorValue
+	}
+	shortfall := max(0, charge-btcutil.Amount(spec.LocalBalanceMsat/1000))
+	if c.OpenerShortfall != shortfall {
+		t.Errorf("opener shortfall %v, want %v", c.OpenerShortfall,
+			shortfall)
+	}
+
 	if len(c.HTLCs) != want.numHTLCs || len(want.htlcs) != want.numHTLCs {
 		t.Fatalf("%d HTLC outputs, vector has %d (%d listed)",
 			len(c.HTLCs), want.numHTLCs, len(want.htlcs))
@@ -306,5 +317,4 @@ func checkCommitment(t *testing.T, tc *testChannel, spec *CommitmentSpec,
 	if sum+c.Fee != tc.local.Capacity {
 		t.Errorf("outputs %v + fee %v != capacity", sum, c.Fee)
 	}
-	_ = txscript.SigHashAll
 }
