@@ -491,3 +491,104 @@ func readTxs(t *testing.T, cfg Config) (int, error) {
 	txs, err := w.Transactions()
 	return len(txs), err
 }
+
+// TestBtcdCatchUpAcrossReorgAndSendAll: a wallet stopped while blocks are
+// mined and one holding its payment is reorged away catches up at the next
+// start, rolling back to the fork point; ListUnspent and SendAll then
+// spend everything.
+func TestBtcdCatchUpAcrossReorgAndSendAll(t *testing.T) {
+	b := regtest.StartBtcd(t)
+	be := startBackend(t, b)
+	w, cfg := btcdWallet(t, be, CreateParams{})
+	waitTip(t, w, b)
+
+	a1, _ := w.NewAddress(AddressP2WPKH, false)
+	a2, _ := w.NewAddress(AddressP2TR, false)
+	if _, err := b.SendTo(scriptOf(t, a1), 20_000_000); err != nil {
+		t.Fatal(err)
+	}
+	b.Mine(1)
+	pay2, err := b.SendTo(scriptOf(t, a2), 5_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitBalance(t, w, "both payments seen", func(b Balance) bool {
+		return b.Confirmed == 20_000_000 && b.Unconfirmed == 5_000_000
+	})
+	if u, err := w.ListUnspent(0, 0); err != nil || len(u) != 2 {
+		t.Fatalf("ListUnspent(0, 0): %d %v", len(u), err)
+	}
+	if u, _ := w.ListUnspent(1, 0); len(u) != 1 || u[0].Value != 20_000_000 ||
+		u[0].Address != a1.String() || u[0].Confirmations != 1 {
+		t.Fatalf("ListUnspent(1, 0): %+v", u)
+	}
+	if u, _ := w.ListUnspent(0, 0); u[1].Confirmations != 0 || u[1].AddressType != AddressP2TR {
+		t.Fatalf("unconfirmed utxo: %+v", u[1])
+	}
+	hashes := b.Mine(1)
+	waitTip(t, w, b)
+	first, err := w.Transaction(pay2.TxHash())
+	if err != nil || first.BlockHash != hashes[0] {
+		t.Fatalf("payment 2 at %v, want %v (%v)", first.BlockHash, hashes[0], err)
+	}
+	if u, _ := w.ListUnspent(0, 1); len(u) != 1 || u[0].Value != 5_000_000 {
+		t.Fatalf("ListUnspent(0, 1): %+v", u)
+	}
+
+	// Stop the wallet; reorg the payment's block away and build a longer
+	// chain (the payment is mined again from the mempool, elsewhere).
+	if err := w.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.InvalidateBlock(hashes[0]); err != nil {
+		t.Fatal(err)
+	}
+	newHashes := b.Mine(3)
+
+	w, err = Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Stop() })
+	if err := w.Unlock([]byte("hunter2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitTip(t, w, b)
+	again, err := w.Transaction(pay2.TxHash())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.BlockHash == hashes[0] || again.BlockHash != newHashes[0] || again.Confirmations != 3 {
+		t.Fatalf("payment 2 after the reorg: block %v (%d confs), want %v with 3",
+			again.BlockHash, again.Confirmations, newHashes[0])
+	}
+	waitBalance(t, w, "balance after catch-up", func(b Balance) bool {
+		return b.Confirmed == 25_000_000 && b.Unconfirmed == 0
+	})
+
+	// Sweep everything to the miner.
+	sweep, err := w.SendAll(context.Background(), b.MinerAddress().String(),
+		FeePreference{SatPerVByte: 3}, 1, "sweep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sweep.TxIn) != 2 || len(sweep.TxOut) != 1 {
+		t.Fatalf("sweep shape: %d in, %d out", len(sweep.TxIn), len(sweep.TxOut))
+	}
+	rec, _ := w.Transaction(sweep.TxHash())
+	if btcutil.Amount(sweep.TxOut[0].Value)+rec.Fee != 25_000_000 || rec.Amount != -25_000_000 {
+		t.Fatalf("sweep: out %d fee %v amount %v", sweep.TxOut[0].Value, rec.Fee, rec.Amount)
+	}
+	b.Mine(1)
+	waitTip(t, w, b)
+	if bal, _ := w.Balance(); bal.Total() != 0 {
+		t.Fatalf("after sweep: %s", stringBalance(bal))
+	}
+	if _, err := w.SendAll(context.Background(), b.MinerAddress().String(),
+		FeePreference{}, 1, ""); !errors.Is(err, ErrInsufficientFunds) {
+		t.Fatalf("sweep of an empty wallet: %v", err)
+	}
+}
