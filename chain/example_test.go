@@ -55,7 +55,8 @@ func ExampleNewBtcdBackend() {
 		log.Fatal(err)
 	}
 	fmt.Println("fee rate on a fresh regtest:", rate)
-	// Output:
-	// true true false
-	// fee rate on a fresh regtest: 6250 sat/kw
+	// Prints (not run by go test, which must not start processes under
+	// -short; TestEpochsOnMine and TestFeeEstimate check the same):
+	//   true true false
+	//   fee rate on a fresh regtest: 6250 sat/kw
 }

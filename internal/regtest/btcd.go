@@ -123,9 +123,14 @@ type Btcd struct {
 
 // StartBtcd starts a btcd for the test and stops it (removing its directory
 // unless the test failed) at cleanup. It fails the test if btcd cannot
-// start.
+// start, in particular if it is not built.
+//
+// Under -short (make unit: no processes) the test is skipped.
 func StartBtcd(t testing.TB, opts ...Option) *Btcd {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts btcd: not run with -short")
+	}
 	var cfg Config
 	for _, o := range opts {
 		o(&cfg)
