@@ -83,7 +83,8 @@ func run(ctx context.Context, out, errOut io.Writer, exitAfter time.Duration, ke
 	if err != nil {
 		logf("demo: %v", err)
 		for _, n := range nw.Nodes() {
-			logf("demo: last lines of %s's log (%s):\n%s", n.Name(), n.LogPath(), n.LogTail(30))
+			logf("demo: last lines of %s's output %s (log file %s):\n%s",
+				n.Name(), n.OutputPath(), n.LogPath(), n.LogTail(30))
 		}
 		logf("demo: files kept in %s", dir)
 		return 1

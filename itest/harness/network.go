@@ -97,8 +97,9 @@ func New(t testing.TB) *Network {
 		}
 		if t.Failed() {
 			for _, node := range n.Nodes() {
-				t.Logf("harness: last %d lines of %s (%s):\n%s",
-					LogTailLines, node.Name(), node.LogPath(), node.LogTail(LogTailLines))
+				t.Logf("harness: last %d lines of %s's output %s (log file %s):\n%s",
+					LogTailLines, node.Name(), node.OutputPath(), node.LogPath(),
+					node.LogTail(LogTailLines))
 			}
 			t.Logf("harness: test failed; every file is kept in %s", n.Dir())
 			return
