@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/btcsuite/btcd/blockchain"
@@ -21,6 +22,10 @@ type blockMeta struct {
 	Hash   chainhash.Hash
 	Time   time.Time
 }
+
+// syncPollInterval is how often the wallet checks the backend's tip
+// without a block event.
+const syncPollInterval = 30 * time.Second
 
 // syncLoop keeps the wallet on the backend's best chain. Every block event
 // triggers a reconciliation against the backend (syncChain), which is
@@ -62,6 +67,11 @@ func (w *Wallet) syncLoop(epochs *chain.BlockEpochs) {
 		}
 	}
 
+	// A pass now and then even without events: a notification lost in
+	// a backend reconnect must not leave the wallet behind for good.
+	poll := time.NewTicker(syncPollInterval)
+	defer poll.Stop()
+
 	pass()
 	for {
 		select {
@@ -69,6 +79,10 @@ func (w *Wallet) syncLoop(epochs *chain.BlockEpochs) {
 			return
 		case <-retry:
 			pass()
+		case <-poll.C:
+			if retry == nil {
+				pass()
+			}
 		case _, ok := <-events:
 			if !ok {
 				w.log.Warn("block epochs closed")
@@ -113,7 +127,6 @@ func (w *Wallet) mempoolLoop() {
 
 func (w *Wallet) addMempoolTx(msg *wire.MsgTx) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	var newScripts [][]byte
 	var newOps []wire.OutPoint
 	err := w.db.Update(func(tx *bolt.Tx) error {
@@ -130,6 +143,7 @@ func (w *Wallet) addMempoolTx(msg *wire.MsgTx) error {
 		}
 		return err
 	})
+	w.mu.Unlock()
 	if err == nil {
 		w.watch(newScripts, newOps)
 	}
@@ -309,6 +323,12 @@ func (w *Wallet) disconnectTip(t tip) (tip, error) {
 		if err != nil {
 			return err
 		}
+		// Coinbases first: removing one removes its spenders, which may
+		// be in this block too.
+		sort.SliceStable(inBlock, func(i, j int) bool {
+			return blockchain.IsCoinBaseTx(inBlock[i].Tx) &&
+				!blockchain.IsCoinBaseTx(inBlock[j].Tx)
+		})
 		for _, r := range inBlock {
 			txid := r.Tx.TxHash()
 			if blockchain.IsCoinBaseTx(r.Tx) {
@@ -316,6 +336,11 @@ func (w *Wallet) disconnectTip(t tip) (tip, error) {
 					return err
 				}
 				continue
+			}
+			if r, err = getTxRec(tx, txid); err != nil {
+				return err
+			} else if r == nil {
+				continue // removed with a coinbase it spent
 			}
 			r.Height, r.BlockHash, r.BlockTime = unconfirmed, chainhash.Hash{}, 0
 			if err := putTxRec(tx, r); err != nil {
@@ -478,9 +503,17 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 		}
 	}
 
+	// Where the transaction is: in meta's block, else where it was
+	// already recorded (publishing a confirmed transaction again does
+	// not unconfirm it), else nowhere yet.
 	height := unconfirmed
-	if meta != nil {
-		height = meta.Height
+	var blockHash chainhash.Hash
+	var blockTime int64
+	switch {
+	case meta != nil:
+		height, blockHash, blockTime = meta.Height, meta.Hash, meta.Time.Unix()
+	case old != nil:
+		height, blockHash, blockTime = old.Height, old.BlockHash, old.BlockTime
 	}
 	var credit btcutil.Amount
 	for i, out := range msg.TxOut {
@@ -534,10 +567,7 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 		Label:    label,
 		Tx:       msg,
 	}
-	if meta != nil {
-		r.BlockHash = meta.Hash
-		r.BlockTime = meta.Time.Unix()
-	}
+	r.BlockHash, r.BlockTime = blockHash, blockTime
 	if old != nil {
 		r.Received = old.Received
 		r.Ours = old.Ours || ours

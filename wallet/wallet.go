@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -120,7 +121,8 @@ type Wallet struct {
 	beforeBroadcast func(*wire.MsgTx) error
 }
 
-// Exists reports whether dbPath holds a wallet.
+// Exists reports whether dbPath holds a wallet. Call it before Open: the
+// database is locked while a wallet has it open.
 func Exists(dbPath string) (bool, error) {
 	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
 		return false, nil
@@ -209,6 +211,9 @@ func Create(cfg Config, p CreateParams) (*Wallet, string, error) {
 	}
 	defer zero(seed)
 
+	if err := os.MkdirAll(filepath.Dir(cfg.DBPath), 0o700); err != nil {
+		return nil, "", err
+	}
 	db, err := openDB(cfg.DBPath)
 	if err != nil {
 		return nil, "", err
@@ -412,6 +417,11 @@ func (w *Wallet) ChangePassword(old, new []byte) error {
 func (w *Wallet) Start() error {
 	if w.cfg.Chain == nil {
 		return errors.New("wallet: no chain backend")
+	}
+	select {
+	case <-w.quit:
+		return ErrShuttingDown
+	default:
 	}
 	w.mu.Lock()
 	locked := w.keys == nil

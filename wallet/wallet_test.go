@@ -631,3 +631,32 @@ func TestEstimateFeeMatchesSend(t *testing.T) {
 		t.Fatal("negative rate accepted")
 	}
 }
+
+// TestRepublishConfirmed: publishing a transaction that is already
+// confirmed (a caller retrying) does not unconfirm it.
+func TestRepublishConfirmed(t *testing.T) {
+	c := newFakeChain()
+	w, _ := startedWallet(t, c, CreateParams{})
+	addr, _ := w.NewAddress(AddressP2WPKH, false)
+	c.mine(payTo(t, addr, 2_000_000, 1))
+	waitSynced(t, w, c.height())
+	ext := payTo(t, nil2(t), 1, 9).TxOut[0].PkScript
+	sent, err := w.SendOutputs(context.Background(), []*wire.TxOut{wire.NewTxOut(500_000, ext)},
+		FeePreference{}, 1, "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mine(sent)
+	waitSynced(t, w, c.height())
+	before := balance(t, w)
+	if err := w.PublishTx(context.Background(), sent, ""); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := w.Transaction(sent.TxHash())
+	if err != nil || rec.Confirmations != 1 || rec.Label != "first" {
+		t.Fatalf("after republish: %+v %v", rec, err)
+	}
+	if after := balance(t, w); after != before || after.Unconfirmed != 0 {
+		t.Fatalf("republish changed the balance: %+v -> %+v", before, after)
+	}
+}
