@@ -284,6 +284,11 @@ func TestBtcdWallet(t *testing.T) {
 	if _, err := b.SendTo(scriptOf(t, addr2), 25_000_000); err != nil {
 		t.Fatal(err)
 	}
+	// Seen unconfirmed: the backend's mempool filter survived the
+	// restart.
+	waitBalance(t, w, "unconfirmed payment after btcd restart", func(b Balance) bool {
+		return b.Unconfirmed >= 25_000_000
+	})
 	b.Mine(1)
 	after += 25_000_000
 	waitBalance(t, w, "payment after btcd restart", func(b Balance) bool {
