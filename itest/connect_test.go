@@ -68,6 +68,10 @@ func TestConnectPeers(t *testing.T) {
 		if info.Alias != n.Name() || info.NumPeers != 0 {
 			t.Errorf("%s: alias %q, num_peers %d", n.Name(), info.Alias, info.NumPeers)
 		}
+		// GetInfo's features are the ones the node sends in init.
+		if err := checkPeerFeatures(&lnrpc.Peer{Features: info.Features}); err != nil {
+			t.Errorf("%s: GetInfo features: %v", n.Name(), err)
+		}
 	}
 
 	check(t, nw.ConnectNodes(alice, bob, false))
@@ -204,5 +208,80 @@ func TestRequiredFeatureRefused(t *testing.T) {
 			check(t, alice.WaitNoPeer(odd.PubKey()))
 			check(t, odd.WaitNoPeer(alice.PubKey()))
 		})
+	}
+}
+
+// TestInboundLimitAndSimultaneousConnect: a node with --maxinboundpeers=1
+// refuses a second inbound peer but may still dial out; and two nodes that
+// dial each other at the same moment end up with one connection, which
+// both see in opposite directions.
+func TestInboundLimitAndSimultaneousConnect(t *testing.T) {
+	nw := harness.New(t)
+	hub := startNode(t, nw, "hub", "--maxinboundpeers=1")
+	alice := startNode(t, nw, "alice")
+	bob := startNode(t, nw, "bob")
+
+	check(t, nw.ConnectNodes(alice, hub, false))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := bob.RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
+		Addr:    &lnrpc.LightningAddress{Pubkey: hub.PubKey(), Host: hub.P2PAddr()},
+		Timeout: 20,
+	})
+	t.Logf("bob -> hub beyond the limit: %v", err)
+	line, err := hub.WaitLogLine(harness.SyncTimeout, "Refusing inbound peer: limit reached", bob.PubKey())
+	check(t, err)
+	t.Logf("hub logged: %s", line)
+	check(t, hub.WaitNoPeer(bob.PubKey()))
+	check(t, bob.WaitNoPeer(hub.PubKey()))
+	p, err := hub.Peer(alice.PubKey())
+	check(t, err)
+	if p == nil {
+		t.Fatal("hub dropped alice when refusing bob")
+	}
+
+	// The limit is on inbound peers only.
+	check(t, nw.ConnectNodes(hub, bob, false))
+
+	// alice and bob dial each other at once.
+	errs := make(chan error, 2)
+	for _, pair := range [][2]*harness.Node{{alice, bob}, {bob, alice}} {
+		go func() {
+			_, err := pair[0].RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
+				Addr: &lnrpc.LightningAddress{Pubkey: pair[1].PubKey(), Host: pair[1].P2PAddr()},
+			})
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Logf("simultaneous ConnectPeer: %v", err)
+		}
+	}
+	err = harness.WaitFor(func() error {
+		a, err := alice.Peer(bob.PubKey())
+		if err != nil {
+			return err
+		}
+		b, err := bob.Peer(alice.PubKey())
+		if err != nil {
+			return err
+		}
+		if a == nil || b == nil {
+			return fmt.Errorf("alice lists bob: %v, bob lists alice: %v", a != nil, b != nil)
+		}
+		if a.Inbound == b.Inbound {
+			return fmt.Errorf("both see the connection as inbound=%v", a.Inbound)
+		}
+		return nil
+	}, harness.SyncTimeout)
+	check(t, err)
+	for _, n := range []*harness.Node{alice, bob} {
+		info, err := n.Info()
+		check(t, err)
+		if info.NumPeers != 2 {
+			t.Errorf("%s has %d peers, want 2 (hub and the other)", n.Name(), info.NumPeers)
+		}
 	}
 }
