@@ -633,9 +633,11 @@ func (b *BtcdBackend) EstimateFeePerKW(ctx context.Context, confTarget uint32) (
 	})
 	floor := b.RelayFeePerKW()
 	rate := max(b.cfg.FallbackFeeRate, floor)
+	_, _, answered := rpcCode(err)
 	switch {
-	case errors.Is(err, ErrBackendShutdown), errors.Is(err, ctx.Err()) && ctx.Err() != nil:
-		return 0, err
+	case err != nil && !answered:
+		// Not connected, shutting down, cancelled.
+		return 0, fmt.Errorf("btcd: estimatefee: %w", err)
 	case err != nil:
 		// btcd answers with an error until it has seen enough blocks.
 		b.log.Debug("no fee estimate from btcd; using fallback",

@@ -770,6 +770,9 @@ func TestStopLeavesNoGoroutine(t *testing.T) {
 	if _, _, err := b.BestBlock(context.Background()); !errors.Is(err, ErrBackendShutdown) {
 		t.Fatalf("query after Stop: %v", err)
 	}
+	if _, err := b.EstimateFeePerKW(context.Background(), 6); !errors.Is(err, ErrBackendShutdown) {
+		t.Fatalf("fee estimate after Stop: %v, want ErrBackendShutdown", err)
+	}
 	ep.Cancel()
 	sp.Cancel()
 
