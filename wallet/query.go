@@ -268,3 +268,23 @@ func (w *Wallet) IsOurScript(pkScript []byte) bool {
 	_, ok := w.scripts[string(pkScript)]
 	return ok
 }
+
+// LabelTransaction sets the label of a wallet transaction.
+func (w *Wallet) LabelTransaction(txid chainhash.Hash, label string) error {
+	if len(label) > 0xffff {
+		return fmt.Errorf("label too long (%d bytes)", len(label))
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.db.Update(func(tx *bolt.Tx) error {
+		r, err := getTxRec(tx, txid)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return fmt.Errorf("%w: %v", ErrUnknownTx, txid)
+		}
+		r.Label = label
+		return putTxRec(tx, r)
+	})
+}

@@ -656,6 +656,15 @@ func TestRepublishConfirmed(t *testing.T) {
 	if err != nil || rec.Confirmations != 1 || rec.Label != "first" {
 		t.Fatalf("after republish: %+v %v", rec, err)
 	}
+	if err := w.LabelTransaction(sent.TxHash(), "relabelled"); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ := w.Transaction(sent.TxHash()); rec.Label != "relabelled" || rec.Confirmations != 1 {
+		t.Fatalf("after relabel: %+v", rec)
+	}
+	if err := w.LabelTransaction(chainhash.Hash{7}, "x"); !errors.Is(err, ErrUnknownTx) {
+		t.Fatalf("label of an unknown tx: %v", err)
+	}
 	if after := balance(t, w); after != before || after.Unconfirmed != 0 {
 		t.Fatalf("republish changed the balance: %+v -> %+v", before, after)
 	}
