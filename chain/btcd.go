@@ -249,6 +249,8 @@ func (b *BtcdBackend) Stop() error {
 }
 
 func (b *BtcdBackend) dial() (*rpcclient.Client, error) {
+	// Notifications only say "the chain changed": sync asks btcd what
+	// the best chain is, so a lost or duplicated one does no harm.
 	h := &rpcclient.NotificationHandlers{
 		OnFilteredBlockConnected: func(int32, *wire.BlockHeader, []*btcutil.Tx) {
 			b.kickSync()
@@ -256,6 +258,8 @@ func (b *BtcdBackend) dial() (*rpcclient.Client, error) {
 		OnFilteredBlockDisconnected: func(int32, *wire.BlockHeader) {
 			b.kickSync()
 		},
+		OnBlockConnected:    func(*chainhash.Hash, int32, time.Time) { b.kickSync() },
+		OnBlockDisconnected: func(*chainhash.Hash, int32, time.Time) { b.kickSync() },
 		OnRelevantTxAccepted: b.onRelevantTx,
 	}
 	c, err := rpcclient.New(&rpcclient.ConnConfig{
