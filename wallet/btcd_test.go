@@ -351,8 +351,11 @@ func TestBtcdWallet(t *testing.T) {
 	// Restore from the mnemonic into a fresh data dir, rescanning from
 	// genesis: same addresses, same balance.
 	mnemonic := mnemonicOf(t, cfg)
+	restoreStart := time.Now()
 	r, _ := btcdWallet(t, be, CreateParams{Mnemonic: mnemonic, Restore: true})
 	waitTip(t, r, b)
+	_, tipHeight := b.BestBlock()
+	t.Logf("restore rescanned %d blocks in %v", tipHeight+1, time.Since(restoreStart))
 	got := waitBalance(t, r, "restored balance", func(b Balance) bool {
 		return b.Confirmed == after
 	})

@@ -292,12 +292,52 @@ func (w *Wallet) connectBlock(blk *wire.MsgBlock, meta blockMeta) error {
 			}
 			watchScripts = append(watchScripts, added...)
 		}
+		if meta.Height%pruneInterval == 0 && meta.Height > keepBlocks {
+			if err := pruneSpent(tx, meta.Height-keepBlocks); err != nil {
+				return err
+			}
+		}
 		return putTip(tx, tip{Height: meta.Height, Hash: meta.Hash})
 	})
 	if err != nil {
 		return err
 	}
 	w.watch(watchScripts, watchOps)
+	return nil
+}
+
+// pruneInterval: every this many blocks, spent records too deep to be
+// reorged are dropped.
+const pruneInterval = 144
+
+// pruneSpent forgets spent wallet outputs whose spending transaction
+// confirmed at or below cutoff: no reorg the wallet handles can bring them
+// back, and the history keeps the amounts. Called with mu held.
+func pruneSpent(tx *bolt.Tx, cutoff int32) error {
+	spent := tx.Bucket(bucketSpent)
+	var drop [][]byte
+	err := spent.ForEach(func(k, v []byte) error {
+		u, err := decodeUtxo(v, true)
+		if err != nil {
+			return err
+		}
+		r, err := getTxRec(tx, u.Spender)
+		if err != nil {
+			return err
+		}
+		if r != nil && r.Height != unconfirmed && r.Height <= cutoff {
+			drop = append(drop, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range drop {
+		if err := spent.Delete(k); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

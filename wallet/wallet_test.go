@@ -13,6 +13,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
+	bolt "go.etcd.io/bbolt"
 
 	"lnd.xprv/chain"
 )
@@ -667,5 +668,51 @@ func TestRepublishConfirmed(t *testing.T) {
 	}
 	if after := balance(t, w); after != before || after.Unconfirmed != 0 {
 		t.Fatalf("republish changed the balance: %+v -> %+v", before, after)
+	}
+}
+
+// TestPruneSpent: spent records of deeply confirmed spends go; history and
+// balance stay.
+func TestPruneSpent(t *testing.T) {
+	c := newFakeChain()
+	w, _ := startedWallet(t, c, CreateParams{})
+	addr, _ := w.NewAddress(AddressP2WPKH, false)
+	c.mine(payTo(t, addr, 2_000_000, 1))
+	waitSynced(t, w, c.height())
+	ext := payTo(t, nil2(t), 1, 9).TxOut[0].PkScript
+	sent, err := w.SendOutputs(context.Background(), []*wire.TxOut{wire.NewTxOut(500_000, ext)},
+		FeePreference{}, 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.mine(sent)
+	waitSynced(t, w, c.height())
+	before := balance(t, w)
+	txsBefore, _ := w.Transactions()
+	count := func() (n int) {
+		w.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bucketSpent).Stats().KeyN; return nil })
+		return n
+	}
+	if count() != 1 {
+		t.Fatalf("%d spent records", count())
+	}
+	prune := func(cutoff int32) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if err := w.db.Update(func(tx *bolt.Tx) error { return pruneSpent(tx, cutoff) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prune(c.height() - 1) // the spend is above the cutoff: kept
+	if count() != 1 {
+		t.Fatal("spent record pruned too early")
+	}
+	prune(c.height())
+	if count() != 0 {
+		t.Fatal("spent record not pruned")
+	}
+	txsAfter, _ := w.Transactions()
+	if balance(t, w) != before || len(txsAfter) != len(txsBefore) || txsAfter[1].Amount != txsBefore[1].Amount {
+		t.Fatal("pruning changed balance or history")
 	}
 }
