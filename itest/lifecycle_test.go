@@ -188,3 +188,45 @@ func TestWalletPassword(t *testing.T) {
 
 // listenFree is net.Listen on a host:port, for the port checks above.
 func listenFree(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+
+// TestCrashAndSignals: a node killed with SIGKILL opens its data directory
+// again with the same identity and funds; SIGTERM and SIGINT stop it
+// cleanly (status 0).
+func TestCrashAndSignals(t *testing.T) {
+	nw := harness.New(t)
+	node := startNode(t, nw, "alice")
+	check(t, nw.Fund(node, 40_000_000))
+	before := snapshot(t, node)
+
+	node.Kill()
+	check(t, node.Start())
+	after := snapshot(t, node)
+	if after.pubKey != before.pubKey || after.balance != before.balance ||
+		!slices.Equal(after.txids, before.txids) || after.utxos != before.utxos {
+		t.Fatalf("wallet after SIGKILL differs:\nbefore %+v\nafter  %+v", before, after)
+	}
+
+	for _, sig := range []os.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		check(t, node.Signal(sig))
+		state, err := node.WaitExit(harness.StopTimeout)
+		check(t, err)
+		if !state.Success() {
+			t.Errorf("xlnd exited with %s after %v", state, sig)
+		}
+		check(t, node.Start())
+	}
+	// Blocks mined while it ran are still seen after all this.
+	_, err := nw.Mine(2)
+	check(t, err)
+}
+
+// TestChainBackendRestart: btcd goes away and comes back with its chain;
+// the node catches up with blocks mined after and sees a new payment.
+func TestChainBackendRestart(t *testing.T) {
+	nw := harness.New(t)
+	node := startNode(t, nw, "alice")
+	check(t, nw.Btcd().Restart())
+	_, err := nw.Mine(3)
+	check(t, err)
+	check(t, nw.Fund(node, 25_000_000))
+}

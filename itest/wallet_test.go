@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
 
 	"lnd.xprv/itest/harness"
@@ -52,6 +53,36 @@ func TestSendCoins(t *testing.T) {
 		utxos.Utxos[0].AddressType != lnrpc.AddressType_WITNESS_PUBKEY_HASH {
 		t.Fatalf("alice's unspent outputs after funding: %v", utxos.Utxos)
 	}
+
+	// Bad requests are refused and move nothing.
+	bobAddr, err := bob.NewAddress(ctx, lnrpc.AddressType_WITNESS_PUBKEY_HASH)
+	check(t, err)
+	mainnetAddr, err := btcutil.NewAddressWitnessPubKeyHash(make([]byte, 20), &chaincfg.MainNetParams)
+	check(t, err)
+	bad := []struct {
+		name string
+		req  *lnrpc.SendCoinsRequest
+	}{
+		{"more than the balance", &lnrpc.SendCoinsRequest{Addr: bobAddr.EncodeAddress(), Amount: int64(funding) + 1, SatPerVbyte: 1}},
+		{"mainnet address", &lnrpc.SendCoinsRequest{Addr: mainnetAddr.EncodeAddress(), Amount: 10_000, SatPerVbyte: 1}},
+		{"garbage address", &lnrpc.SendCoinsRequest{Addr: "bcrt1qnotanaddress", Amount: 10_000, SatPerVbyte: 1}},
+		{"negative amount", &lnrpc.SendCoinsRequest{Addr: bobAddr.EncodeAddress(), Amount: -5, SatPerVbyte: 1}},
+		{"amount and send_all", &lnrpc.SendCoinsRequest{Addr: bobAddr.EncodeAddress(), Amount: 10_000, SendAll: true, SatPerVbyte: 1}},
+		{"sat_per_vbyte and target_conf", &lnrpc.SendCoinsRequest{Addr: bobAddr.EncodeAddress(), Amount: 10_000, SatPerVbyte: 1, TargetConf: 6}},
+		{"below dust", &lnrpc.SendCoinsRequest{Addr: bobAddr.EncodeAddress(), Amount: 100, SatPerVbyte: 1}},
+	}
+	for _, tc := range bad {
+		resp, err := alice.RPC.SendCoins(ctx, tc.req)
+		if err == nil {
+			t.Errorf("SendCoins with %s: accepted (txid %s)", tc.name, resp.Txid)
+		} else {
+			t.Logf("SendCoins with %s: %v", tc.name, err)
+		}
+	}
+	if n, err := nw.MempoolSize(); err != nil || n != 0 {
+		t.Fatalf("after refused sends: %d transactions in the mempool (%v)", n, err)
+	}
+	check(t, alice.WaitConfirmedBalance(int64(funding)))
 
 	tests := []struct {
 		name        string

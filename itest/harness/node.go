@@ -664,3 +664,14 @@ func tail(s string, lines int) string {
 	}
 	return strings.Join(all, "\n")
 }
+
+// Signal sends sig to the running process (see WaitExit).
+func (n *Node) Signal(sig os.Signal) error {
+	n.mu.Lock()
+	p := n.proc
+	n.mu.Unlock()
+	if p == nil {
+		return fmt.Errorf("harness: %s is not running", n.Name())
+	}
+	return p.cmd.Process.Signal(sig)
+}
