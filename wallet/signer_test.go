@@ -7,7 +7,12 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/brontide"
 )
+
+// The node key plugs into brontide as its static key.
+var _ brontide.ECDH = (*NodeKeyECDH)(nil)
 
 // TestSignOutputRaw signs P2WSH inputs with channel keys, plain, single
 // tweaked (BOLT 3 localpubkey) and double tweaked (revocationpubkey), and
