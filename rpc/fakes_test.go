@@ -413,3 +413,5 @@ func (h *harness) restDo(method, path, body string, mac []byte, header ...string
 func outgoing(ctx context.Context, mac string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "macaroon", mac)
 }
+
+func hexKey(k *btcec.PublicKey) string { return hex.EncodeToString(k.SerializeCompressed()) }

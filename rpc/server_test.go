@@ -743,3 +743,35 @@ func TestInitWalletRestore(t *testing.T) {
 		t.Fatalf("words not from GenSeed not marked as a restore: %+v", got)
 	}
 }
+
+func TestRESTStreamError(t *testing.T) {
+	h := newHarness(t, true)
+	h.unlockAndActivate()
+	// A stream refused by authentication: lnd's clients read the error
+	// object from the body.
+	resp := h.rest("GET", "/v1/peers/subscribe", "", nil)
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("body %q: %v", body, err)
+	}
+	if m["error"]["code"] != float64(codes.Unauthenticated) {
+		t.Fatalf("stream error %s (HTTP %d)", body, resp.StatusCode)
+	}
+
+	// A working stream: one compact line per event. The gateway sends the
+	// headers with the first message, so queue it before asking.
+	h.node.events <- PeerEvent{PubKey: h.node.peers[0].PubKey, Online: false}
+	resp = h.rest("GET", "/v1/peers/subscribe", "", h.macaroon(macaroons.ReadOnlyFile))
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"result":{"pub_key":"` + hexKey(h.node.peers[0].PubKey) + `","type":"PEER_OFFLINE"}}` + "\n"
+	if line != want {
+		t.Fatalf("line %q, want %q", line, want)
+	}
+}
