@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -42,6 +43,7 @@ func (w *Wallet) DeriveKey(loc KeyLocator) (KeyDescriptor, error) {
 	if err != nil {
 		return KeyDescriptor{}, err
 	}
+	w.rememberKey(loc, priv.PubKey())
 	return KeyDescriptor{KeyLocator: loc, PubKey: priv.PubKey()}, nil
 }
 
@@ -68,8 +70,12 @@ func (w *Wallet) DeriveNextKey(f KeyFamily) (KeyDescriptor, error) {
 	return w.DeriveKey(KeyLocator{Family: f, Index: idx})
 }
 
-// DerivePrivKey returns the private key of a descriptor. If the descriptor
-// carries a public key it must match the locator's.
+// DerivePrivKey returns the private key of a descriptor. If the
+// descriptor carries a public key that its locator does not derive (a
+// caller that knows only the public key, as lnwallet's signer does), the
+// key is looked up among the Lightning keys the wallet has handed out, and
+// then searched for in every family up to keySearchWindow past the last
+// index handed out; not found is ErrUnknownKey.
 func (w *Wallet) DerivePrivKey(desc KeyDescriptor) (*btcec.PrivateKey, error) {
 	if err := validFamily(desc.Family); err != nil {
 		return nil, err
@@ -82,11 +88,68 @@ func (w *Wallet) DerivePrivKey(desc KeyDescriptor) (*btcec.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if desc.PubKey != nil && !priv.PubKey().IsEqual(desc.PubKey) {
-		return nil, fmt.Errorf("%w: public key does not match locator %+v",
-			ErrUnknownKey, desc.KeyLocator)
+	if desc.PubKey == nil || priv.PubKey().IsEqual(desc.PubKey) {
+		w.rememberKey(desc.KeyLocator, priv.PubKey())
+		return priv, nil
 	}
-	return priv, nil
+	loc, err := w.findKey(k, desc.PubKey)
+	if err != nil {
+		return nil, err
+	}
+	return k.familyKey(loc)
+}
+
+// keySearchWindow is how far past the last handed-out index of each family
+// DerivePrivKey searches for a public key it does not know.
+const keySearchWindow = 256
+
+// rememberKey records which locator derives pub.
+func (w *Wallet) rememberKey(loc KeyLocator, pub *btcec.PublicKey) {
+	var id [33]byte
+	copy(id[:], pub.SerializeCompressed())
+	w.mu.Lock()
+	w.pubKeys[id] = loc
+	w.mu.Unlock()
+}
+
+// findKey returns the locator of a Lightning public key of this wallet.
+func (w *Wallet) findKey(k *keyRing, pub *btcec.PublicKey) (KeyLocator, error) {
+	var id [33]byte
+	copy(id[:], pub.SerializeCompressed())
+	w.mu.Lock()
+	loc, ok := w.pubKeys[id]
+	w.mu.Unlock()
+	if ok {
+		return loc, nil
+	}
+	next := make(map[KeyFamily]uint32)
+	err := w.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFamilies).ForEach(func(k, v []byte) error {
+			if len(k) == 4 && len(v) == 4 {
+				next[KeyFamily(binary.BigEndian.Uint32(k))] = binary.BigEndian.Uint32(v)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return KeyLocator{}, err
+	}
+	for f := KeyFamilyMultiSig; f <= KeyFamilyNodeKey; f++ {
+		limit := next[f] + keySearchWindow
+		for i := uint32(0); i < limit; i++ {
+			l := KeyLocator{Family: f, Index: i}
+			priv, err := k.familyKey(l)
+			if err != nil {
+				return KeyLocator{}, err
+			}
+			if priv.PubKey().IsEqual(pub) {
+				w.rememberKey(l, pub)
+				return l, nil
+			}
+		}
+	}
+	return KeyLocator{}, fmt.Errorf("%w: public key %x", ErrUnknownKey,
+		pub.SerializeCompressed())
 }
 
 // NodeKey is the node's identity key, family 6 index 0.
@@ -143,7 +206,8 @@ func (w *Wallet) SignDigest(loc KeyLocator, digest [32]byte) (*ecdsa.Signature, 
 // SignDescriptor says how to sign one input of a transaction with a
 // Lightning key, as lnd's input.SignDescriptor.
 type SignDescriptor struct {
-	// KeyDesc locates the base key.
+	// KeyDesc names the base key: by locator, or by public key alone
+	// (see DerivePrivKey).
 	KeyDesc KeyDescriptor
 
 	// SingleTweak, if set, is added to the base private key: BOLT 3's

@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -85,11 +86,28 @@ func TestSignOutputRaw(t *testing.T) {
 		})
 	}
 
-	// A descriptor whose public key does not match its locator is refused.
-	bad := rev
-	bad.PubKey = delay.PubKey
-	if _, err := w.DerivePrivKey(bad); err == nil {
-		t.Fatal("mismatched descriptor accepted")
+	// A descriptor by public key alone finds its key, even in a wallet
+	// reopened (no cache) and for an index never handed out.
+	far, err := w.DeriveKey(KeyLocator{Family: KeyFamilyRevocationRoot, Index: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	clear(w.pubKeys)
+	w.mu.Unlock()
+	for _, d := range []KeyDescriptor{delay, rev, far} {
+		priv, err := w.DerivePrivKey(KeyDescriptor{PubKey: d.PubKey})
+		if err != nil {
+			t.Fatalf("%+v by pubkey: %v", d.KeyLocator, err)
+		}
+		if !priv.PubKey().IsEqual(d.PubKey) {
+			t.Fatalf("%+v by pubkey: wrong key", d.KeyLocator)
+		}
+	}
+	// An unknown public key is refused.
+	stranger, _ := btcec.NewPrivateKey()
+	if _, err := w.DerivePrivKey(KeyDescriptor{PubKey: stranger.PubKey()}); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("stranger key: %v", err)
 	}
 	if _, err := w.DeriveKey(KeyLocator{Family: KeyFamily(hardened)}); err == nil {
 		t.Fatal("hardened family number accepted")

@@ -108,6 +108,7 @@ type Wallet struct {
 	insecure bool
 	scripts  map[string]derivation
 	derived  map[[2]uint8]uint32 // scripts derived per (type, branch)
+	pubKeys  map[[33]byte]KeyLocator // Lightning keys handed out
 
 	startOnce sync.Once
 	stopOnce  sync.Once
@@ -166,6 +167,7 @@ func newWallet(cfg Config, db *bolt.DB) *Wallet {
 		now:     now,
 		scripts: make(map[string]derivation),
 		derived: make(map[[2]uint8]uint32),
+		pubKeys: make(map[[33]byte]KeyLocator),
 		started: make(chan struct{}),
 		quit:    make(chan struct{}),
 		synced:  make(chan struct{}, 1),
