@@ -371,10 +371,20 @@ func (s *Server) setUnlocked() {
 // unlockMacaroons unlocks the root key store with password and writes the
 // default macaroon files unless stateless. It returns the admin macaroon.
 func (s *Server) unlockMacaroons(password []byte, stateless, overwrite bool) ([]byte, error) {
+	return s.openMacaroons(password, stateless, overwrite, false)
+}
+
+// openMacaroons is unlockMacaroons; with fresh (a new wallet) the store
+// starts over with a new root key and the files are replaced.
+func (s *Server) openMacaroons(password []byte, stateless, overwrite, fresh bool) ([]byte, error) {
 	if s.cfg.NoMacaroons {
 		return nil, nil
 	}
-	if err := s.macStore.Unlock(password); err != nil {
+	unlock := s.macStore.Unlock
+	if fresh {
+		unlock, overwrite = s.macStore.Reset, true
+	}
+	if err := unlock(password); err != nil {
 		return nil, fmt.Errorf("unlock macaroon store: %w", err)
 	}
 	if stateless {

@@ -775,3 +775,35 @@ func TestRESTStreamError(t *testing.T) {
 		t.Fatalf("line %q, want %q", line, want)
 	}
 }
+
+// TestInitWalletOverLeftovers: a macaroon store left by an earlier wallet
+// (other password) does not stop a new wallet; the new one gets new keys.
+func TestInitWalletOverLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	p := DefaultPaths(dir, "regtest")
+	if err := os.MkdirAll(p.MacaroonDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old, err := macaroons.OpenStoreN(filepath.Join(p.MacaroonDir, "macaroons.db"), 1<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Unlock([]byte("an old password")); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	h := newHarnessIn(t, dir, &fakeLoader{})
+	resp, err := lnrpc.NewWalletUnlockerClient(h.conn(nil)).InitWallet(t.Context(), &lnrpc.InitWalletRequest{
+		WalletPassword: []byte(testPassword), CipherSeedMnemonic: strings.Fields(strings.Repeat("zoo ", 23) + "wrong"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.Activate(h.node.backend()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lnrpc.NewLightningClient(h.conn(resp.AdminMacaroon)).GetInfo(t.Context(), &lnrpc.GetInfoRequest{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -116,7 +116,7 @@ func (u *unlockerService) InitWallet(ctx context.Context, req *lnrpc.InitWalletR
 		return nil, toStatus(err)
 	}
 	// A new wallet gets fresh macaroon files, replacing any left over.
-	admin, err := u.s.unlockMacaroons(req.WalletPassword, req.StatelessInit, true)
+	admin, err := u.s.openMacaroons(req.WalletPassword, req.StatelessInit, true, true)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "wallet created, but macaroons failed: %v", err)
 	}

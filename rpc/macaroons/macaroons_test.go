@@ -129,8 +129,22 @@ func TestStoreLifecycle(t *testing.T) {
 	if err := s.ChangePassword([]byte("password2"), []byte("password3"), true); err != nil {
 		t.Fatal(err)
 	}
-	if key, _ := s.RootKey(); bytes.Equal(key, key1) {
+	key3, _ := s.RootKey()
+	if bytes.Equal(key3, key1) {
 		t.Fatal("rotation kept the root key")
+	}
+
+	if err := s.Reset([]byte("fresh")); err != nil {
+		t.Fatal(err)
+	}
+	if key, _ := s.RootKey(); bytes.Equal(key, key3) || len(key) != RootKeyLen {
+		t.Fatal("reset kept the root key")
+	}
+	if err := s.Unlock([]byte("password3")); !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("old password after reset: %v", err)
+	}
+	if err := s.Unlock([]byte("fresh")); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -151,6 +151,27 @@ func (s *Store) Unlock(password []byte) error {
 	})
 }
 
+// Reset discards the root key and password record and creates both anew
+// under password: for a new wallet, whose credentials must not depend on
+// whatever an earlier wallet in the same directory left behind. Every
+// macaroon baked before stops working.
+func (s *Store) Reset(password []byte) error {
+	s.mu.Lock()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketName)
+		if err := b.Delete(encKeyName); err != nil {
+			return err
+		}
+		return b.Delete(defaultRootKeyID)
+	})
+	s.encKey, s.rootKey = nil, nil
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("reset macaroon store: %w", err)
+	}
+	return s.Unlock(password)
+}
+
 // ChangePassword re-encrypts the root key under newPassword, after checking
 // oldPassword. The store is unlocked afterwards. With rotate the root key is
 // replaced too, invalidating every macaroon baked before.
