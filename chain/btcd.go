@@ -139,6 +139,11 @@ type BtcdBackend struct {
 	spends  map[uint64]*spendReg
 	blocks  blockCache
 
+	// cancelMu guards cancelled: registrations cancelled while mu was
+	// busy, for the notifier to forget. Cancel never waits on mu.
+	cancelMu  sync.Mutex
+	cancelled []regKey
+
 	filterMu    sync.Mutex
 	filterAddrs map[string]btcutil.Address
 	filterOps   map[wire.OutPoint]struct{}
@@ -258,8 +263,6 @@ func (b *BtcdBackend) dial() (*rpcclient.Client, error) {
 		OnFilteredBlockDisconnected: func(int32, *wire.BlockHeader) {
 			b.kickSync()
 		},
-		OnBlockConnected:    func(*chainhash.Hash, int32, time.Time) { b.kickSync() },
-		OnBlockDisconnected: func(*chainhash.Hash, int32, time.Time) { b.kickSync() },
 		OnRelevantTxAccepted: b.onRelevantTx,
 	}
 	c, err := rpcclient.New(&rpcclient.ConnConfig{

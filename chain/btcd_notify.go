@@ -270,6 +270,7 @@ func (b *BtcdBackend) sync() error {
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.sweep()
 	if len(b.headers) == 0 {
 		// Not reached (a deep reorg leaves its base header): should it
 		// be, start again from btcd's tip.
@@ -451,6 +452,57 @@ func (b *BtcdBackend) notifyConf(r *confReg) {
 	}
 }
 
+// Registration kinds, for cancel.
+const (
+	regEpochs = iota
+	regConf
+	regSpend
+)
+
+type regKey struct {
+	kind int
+	id   uint64
+}
+
+// cancel closes a registration's channels at once and has the notifier
+// forget it: now if mu is free, else at its next pass (a stopped queue
+// ignores what is pushed meanwhile). It never waits for the notifier.
+func (b *BtcdBackend) cancel(k regKey, stop func()) {
+	stop()
+	if b.mu.TryLock() {
+		b.forget(k)
+		b.mu.Unlock()
+		return
+	}
+	b.cancelMu.Lock()
+	b.cancelled = append(b.cancelled, k)
+	b.cancelMu.Unlock()
+}
+
+// forget drops a registration. Callers hold b.mu.
+func (b *BtcdBackend) forget(k regKey) {
+	switch k.kind {
+	case regEpochs:
+		delete(b.epochs, k.id)
+	case regConf:
+		delete(b.confs, k.id)
+	case regSpend:
+		delete(b.spends, k.id)
+	}
+}
+
+// sweep forgets the registrations cancelled while mu was busy. Callers
+// hold b.mu.
+func (b *BtcdBackend) sweep() {
+	b.cancelMu.Lock()
+	keys := b.cancelled
+	b.cancelled = nil
+	b.cancelMu.Unlock()
+	for _, k := range keys {
+		b.forget(k)
+	}
+}
+
 // RegisterBlockEpochs implements Notifier.
 func (b *BtcdBackend) RegisterBlockEpochs() (*BlockEpochs, error) {
 	b.mu.Lock()
@@ -458,18 +510,14 @@ func (b *BtcdBackend) RegisterBlockEpochs() (*BlockEpochs, error) {
 	if b.stopped.Load() {
 		return nil, ErrBackendShutdown
 	}
+	b.sweep()
 	id := b.nextID
 	b.nextID++
 	p := newPipe[BlockEvent]()
 	b.epochs[id] = p
 	return &BlockEpochs{
 		Events: p.out,
-		Cancel: func() {
-			b.mu.Lock()
-			delete(b.epochs, id)
-			b.mu.Unlock()
-			p.stop()
-		},
+		Cancel: func() { b.cancel(regKey{regEpochs, id}, p.stop) },
 	}, nil
 }
 
@@ -490,6 +538,7 @@ func (b *BtcdBackend) RegisterConfirmations(txid chainhash.Hash, pkScript []byte
 	if b.stopped.Load() {
 		return nil, ErrBackendShutdown
 	}
+	b.sweep()
 	r := &confReg{
 		txid:      txid,
 		pkScript:  append([]byte(nil), pkScript...),
@@ -511,12 +560,7 @@ func (b *BtcdBackend) RegisterConfirmations(txid chainhash.Hash, pkScript []byte
 		Confirmed: r.confirmed.out,
 		Updates:   r.updates.out,
 		Reorged:   r.reorged.out,
-		Cancel: func() {
-			b.mu.Lock()
-			delete(b.confs, id)
-			b.mu.Unlock()
-			r.stop()
-		},
+		Cancel:    func() { b.cancel(regKey{regConf, id}, r.stop) },
 	}, nil
 }
 
@@ -730,6 +774,7 @@ func (b *BtcdBackend) RegisterSpend(outpoint wire.OutPoint, pkScript []byte,
 	if b.stopped.Load() {
 		return nil, ErrBackendShutdown
 	}
+	b.sweep()
 	r := &spendReg{
 		outpoint: outpoint,
 		hint:     heightHint,
@@ -747,11 +792,6 @@ func (b *BtcdBackend) RegisterSpend(outpoint wire.OutPoint, pkScript []byte,
 	return &SpendEvent{
 		Spend:   r.spent.out,
 		Reorged: r.reorged.out,
-		Cancel: func() {
-			b.mu.Lock()
-			delete(b.spends, id)
-			b.mu.Unlock()
-			r.stop()
-		},
+		Cancel:  func() { b.cancel(regKey{regSpend, id}, r.stop) },
 	}, nil
 }

@@ -29,8 +29,13 @@ func newPipe[T any]() *pipe[T] {
 	return p
 }
 
-// push queues v; it never blocks.
+// push queues v; it never blocks. After stop it does nothing.
 func (p *pipe[T]) push(v T) {
+	select {
+	case <-p.quit:
+		return
+	default:
+	}
 	p.mu.Lock()
 	p.buf = append(p.buf, v)
 	p.mu.Unlock()

@@ -156,3 +156,45 @@ func TestConfRegMatch(t *testing.T) {
 		t.Fatal("matched another output of the same tx")
 	}
 }
+
+// Cancel closes the channels at once even while the notifier holds its
+// lock (a long catch-up), and the notifier forgets the registration later.
+func TestCancelNeverWaitsForNotifier(t *testing.T) {
+	be, err := NewBtcdBackend(BtcdConfig{Host: "127.0.0.1:1", Cert: []byte("x"),
+		ChainParams: &chaincfg.RegressionNetParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Stop()
+	ep, err := be.RegisterBlockEpochs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := be.RegisterBlockEpochs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kept.Cancel()
+
+	be.mu.Lock() // the notifier is busy
+	done := make(chan struct{})
+	go func() {
+		ep.Cancel()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		be.mu.Unlock()
+		t.Fatal("Cancel waited for the notifier")
+	}
+	if _, ok := <-ep.Events; ok {
+		t.Fatal("events channel open after Cancel")
+	}
+	be.sweep()
+	n := len(be.epochs)
+	be.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d epoch registrations after sweeping, want 1", n)
+	}
+}
