@@ -107,15 +107,16 @@ type Wallet struct {
 	keys     *keyRing
 	insecure bool
 	scripts  map[string]derivation
-	derived  map[[2]uint8]uint32 // scripts derived per (type, branch)
+	derived  map[[2]uint8]uint32     // scripts derived per (type, branch)
 	pubKeys  map[[33]byte]KeyLocator // Lightning keys handed out
 
-	startOnce sync.Once
-	stopOnce  sync.Once
-	started   chan struct{} // closed by Start
-	quit      chan struct{}
-	wg        sync.WaitGroup
-	synced    chan struct{} // signalled after each completed sync pass
+	lifeMu  sync.Mutex // Start and Stop
+	running bool
+	stopped bool
+	started chan struct{} // closed by Start
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	synced  chan struct{} // signalled after each completed sync pass
 
 	// beforeBroadcast, when set (by tests), runs between recording a
 	// send and broadcasting it; an error stands for a crash there.
@@ -420,10 +421,13 @@ func (w *Wallet) Start() error {
 	if w.cfg.Chain == nil {
 		return errors.New("wallet: no chain backend")
 	}
-	select {
-	case <-w.quit:
+	w.lifeMu.Lock()
+	defer w.lifeMu.Unlock()
+	switch {
+	case w.stopped:
 		return ErrShuttingDown
-	default:
+	case w.running:
+		return nil
 	}
 	w.mu.Lock()
 	locked := w.keys == nil
@@ -431,42 +435,40 @@ func (w *Wallet) Start() error {
 	if locked {
 		return ErrLocked
 	}
-	var err error
-	w.startOnce.Do(func() {
-		var epochs *chain.BlockEpochs
-		epochs, err = w.cfg.Chain.RegisterBlockEpochs()
-		if err != nil {
-			err = fmt.Errorf("register block epochs: %w", err)
-			return
-		}
-		if err = w.watchAll(); err != nil {
-			epochs.Cancel()
-			return
-		}
-		close(w.started)
-		w.wg.Add(2)
-		go w.syncLoop(epochs)
-		go w.mempoolLoop()
-	})
-	return err
+	epochs, err := w.cfg.Chain.RegisterBlockEpochs()
+	if err != nil {
+		return fmt.Errorf("register block epochs: %w", err)
+	}
+	if err := w.watchAll(); err != nil {
+		epochs.Cancel()
+		return err
+	}
+	w.running = true
+	close(w.started)
+	w.wg.Add(2)
+	go w.syncLoop(epochs)
+	go w.mempoolLoop()
+	return nil
 }
 
 // Stop ends chain tracking, waits for the wallet's goroutines, forgets the
 // keys and closes the database. Safe to call more than once.
 func (w *Wallet) Stop() error {
-	var err error
-	w.stopOnce.Do(func() {
-		close(w.quit)
-		w.wg.Wait()
-		w.mu.Lock()
-		if w.keys != nil {
-			w.keys.lock()
-			w.keys = nil
-		}
-		w.mu.Unlock()
-		err = w.db.Close()
-	})
-	return err
+	w.lifeMu.Lock()
+	defer w.lifeMu.Unlock()
+	if w.stopped {
+		return nil
+	}
+	w.stopped = true
+	close(w.quit)
+	w.wg.Wait()
+	w.mu.Lock()
+	if w.keys != nil {
+		w.keys.lock()
+		w.keys = nil
+	}
+	w.mu.Unlock()
+	return w.db.Close()
 }
 
 // ctx returns a context cancelled when the wallet stops.
