@@ -21,9 +21,6 @@ var (
 	// ErrLocked: the call needs keys and the wallet is not unlocked.
 	ErrLocked = errors.New("wallet is locked")
 
-	// ErrNotStarted: the call needs the chain and Start was not called.
-	ErrNotStarted = errors.New("wallet not started")
-
 	// ErrShuttingDown: the wallet is stopping or stopped.
 	ErrShuttingDown = errors.New("wallet shutting down")
 
@@ -45,9 +42,6 @@ var (
 
 	// ErrInsufficientFunds is matched by *InsufficientFundsError.
 	ErrInsufficientFunds = errors.New("insufficient funds")
-
-	// ErrFeeRateTooLow: the fee rate is below the relay floor.
-	ErrFeeRateTooLow = errors.New("fee rate below relay minimum")
 
 	// ErrNoOutputs: a send with nothing to pay.
 	ErrNoOutputs = errors.New("no outputs")
