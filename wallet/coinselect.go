@@ -120,7 +120,7 @@ func selectCoins(candidates []coin, outputs []*wire.TxOut,
 	baseFee := feeCeil(feeRate, noInputs)
 	changeOut := &wire.TxOut{PkScript: changeScript}
 	changeFee := feeCeil(feeRate, outputWeight(len(changeScript)))
-	costOfChange := changeFee + feeRate.FeeForWeight(inputWeight(AddressP2TR))
+	costOfChange := changeFee + feeCeil(feeRate, inputWeight(AddressP2WPKH))
 
 	need := target + baseFee
 
@@ -267,7 +267,7 @@ func selectAll(candidates []coin, pkScript []byte,
 	var available btcutil.Amount
 	for _, c := range candidates {
 		available += c.Value
-		if c.Value <= feeRate.FeeForWeight(c.Weight) {
+		if c.Value <= feeCeil(feeRate, c.Weight) {
 			continue // costs more to spend than it is worth
 		}
 		chosen = append(chosen, c)
