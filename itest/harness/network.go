@@ -261,7 +261,7 @@ func (n *Network) Mine(blocks int) ([]chainhash.Hash, error) {
 	return hashes, n.WaitSynced()
 }
 
-// WaitSynced waits until every running, active node reports btcd's tip and
+// WaitSynced waits until every node serving RPCs (SERVER_ACTIVE) reports btcd's tip and
 // synced_to_chain.
 func (n *Network) WaitSynced() error {
 	height, err := n.TipHeight()
@@ -269,7 +269,7 @@ func (n *Network) WaitSynced() error {
 		return err
 	}
 	for _, node := range n.Nodes() {
-		if !node.Running() || node.RPC == nil {
+		if !node.Running() || !node.Serving() {
 			continue
 		}
 		if err := node.WaitHeight(height); err != nil {

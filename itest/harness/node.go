@@ -56,6 +56,7 @@ type Node struct {
 	pubKey   string
 	mnemonic []string
 	active   bool // reached SERVER_ACTIVE once: peers may know its ports
+	serving  bool // the current process reached SERVER_ACTIVE
 	last     *os.ProcessState
 }
 
@@ -171,6 +172,13 @@ func (n *Node) Running() bool {
 	default:
 		return true
 	}
+}
+
+// Serving reports whether the running process reached SERVER_ACTIVE.
+func (n *Node) Serving() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.serving
 }
 
 // PID is the process id of the running process (0 if none).
@@ -450,6 +458,7 @@ func (n *Node) WaitActive() error {
 		n.mu.Lock()
 		n.pubKey = info.IdentityPubkey
 		n.active = true
+		n.serving = n.proc == p
 		n.mu.Unlock()
 		return nil
 	})
@@ -584,6 +593,7 @@ func (n *Node) release(p *process) {
 		return
 	}
 	n.proc = nil
+	n.serving = false
 	n.last = p.state
 	for _, c := range n.conns {
 		c.Close()
