@@ -25,6 +25,7 @@ type fakeChain struct {
 	broadcast   []*wire.MsgTx
 	nonce       uint32
 	cbScript    []byte
+	epochErr    error // RegisterBlockEpochs fails while set
 }
 
 func newFakeChain() *fakeChain {
@@ -124,6 +125,9 @@ func (c *fakeChain) broadcasts() []*wire.MsgTx {
 func (c *fakeChain) RegisterBlockEpochs() (*chain.BlockEpochs, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.epochErr != nil {
+		return nil, c.epochErr
+	}
 	ch := make(chan chain.BlockEvent, 1000)
 	c.epochs = append(c.epochs, ch)
 	return &chain.BlockEpochs{Events: ch, Cancel: func() {}}, nil

@@ -716,3 +716,48 @@ func TestPruneSpent(t *testing.T) {
 		t.Fatal("pruning changed balance or history")
 	}
 }
+
+// TestStartLifecycle: Start needs an unlocked wallet, can be retried after
+// a backend failure, is idempotent, and is refused after Stop.
+func TestStartLifecycle(t *testing.T) {
+	c := newFakeChain()
+	cfg := testConfig(t, c)
+	w := mustCreate(t, cfg, CreateParams{})
+	w.Stop()
+	w, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Start locked: %v", err)
+	}
+	if err := w.Unlock([]byte("password")); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("backend down")
+	c.mu.Lock()
+	c.epochErr = boom
+	c.mu.Unlock()
+	if err := w.Start(); !errors.Is(err, boom) {
+		t.Fatalf("Start with a failing backend: %v", err)
+	}
+	c.mu.Lock()
+	c.epochErr = nil
+	c.mu.Unlock()
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatalf("second Start: %v", err)
+	}
+	waitSynced(t, w, c.height())
+	if err := w.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	if err := w.Start(); !errors.Is(err, ErrShuttingDown) {
+		t.Fatalf("Start after Stop: %v", err)
+	}
+}
