@@ -6,8 +6,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"lnd.xprv/wallet"
 )
 
 // invalidf returns an InvalidArgument status; the message says what to fix.
@@ -15,8 +13,8 @@ func invalidf(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, format, args...)
 }
 
-// errorCodes maps the daemon's and the wallet's sentinel errors to status
-// codes. The message stays the error's own text, which lnd clients match.
+// errorCodes maps this package's sentinel errors to status codes. The
+// message stays the error's own text, which lnd clients match.
 var errorCodes = []struct {
 	err  error
 	code codes.Code
@@ -26,28 +24,15 @@ var errorCodes = []struct {
 	{ErrWalletExists, codes.AlreadyExists},
 	{ErrWalletNotFound, codes.FailedPrecondition},
 	{ErrWrongPassword, codes.InvalidArgument},
-	{wallet.ErrWrongPassword, codes.InvalidArgument},
-	{wallet.ErrWalletExists, codes.AlreadyExists},
-	{wallet.ErrNoWallet, codes.FailedPrecondition},
-	{wallet.ErrLocked, codes.Unavailable},
-	{wallet.ErrNotStarted, codes.Unavailable},
-	{wallet.ErrShuttingDown, codes.Unavailable},
-	{wallet.ErrInvalidMnemonic, codes.InvalidArgument},
-	{wallet.ErrWrongNetwork, codes.InvalidArgument},
-	{wallet.ErrInvalidAddress, codes.InvalidArgument},
-	{wallet.ErrInvalidAmount, codes.InvalidArgument},
-	{wallet.ErrDustAmount, codes.InvalidArgument},
-	{wallet.ErrFeeRateTooLow, codes.InvalidArgument},
-	{wallet.ErrNoOutputs, codes.InvalidArgument},
-	{wallet.ErrUnknownOutput, codes.InvalidArgument},
-	{wallet.ErrInsufficientFunds, codes.FailedPrecondition},
-	{wallet.ErrOutputLeased, codes.FailedPrecondition},
 	{context.Canceled, codes.Canceled},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 }
 
-// toStatus turns a backend error into a gRPC status error.
-func toStatus(err error) error {
+// toStatus turns a backend error into a gRPC status error: a status error
+// passes through, this package's sentinels get their codes, then the
+// daemon's Config.ErrorCode decides, and the rest are Unknown (as lnd's
+// plain errors are).
+func (s *Server) toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -59,5 +44,9 @@ func toStatus(err error) error {
 			return status.Error(m.code, err.Error())
 		}
 	}
-	return status.Error(codes.Unknown, err.Error())
+	code := codes.Unknown
+	if s.cfg.ErrorCode != nil {
+		code = s.cfg.ErrorCode(err)
+	}
+	return status.Error(code, err.Error())
 }

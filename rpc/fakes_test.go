@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"fmt"
 	"bytes"
 	"context"
 	"encoding/hex"
@@ -238,7 +239,13 @@ func (n *fakeNode) Transactions(context.Context, string, int32, int32) ([]Transa
 	}, nil
 }
 
+// errFakeFunds is what the fake wallet answers for an amount of 999999.
+var errFakeFunds = errors.New("insufficient funds: need 999999")
+
 func (n *fakeNode) SendCoins(_ context.Context, req *SendRequest) (*chainhash.Hash, error) {
+	if req.Amount == 999999 {
+		return nil, fmt.Errorf("send: %w", errFakeFunds)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.sends = append(n.sends, req)

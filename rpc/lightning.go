@@ -57,19 +57,19 @@ func (l *lightningService) GetInfo(ctx context.Context, _ *lnrpc.GetInfoRequest)
 	}
 	info, err := b.Info.NodeInfo(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	best, err := b.Chain.BestBlock(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	synced, err := b.Chain.Synced(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	peers, err := b.Peers.List(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 
 	net := l.s.cfg.Network
@@ -171,7 +171,7 @@ func (l *lightningService) ConnectPeer(ctx context.Context, req *lnrpc.ConnectPe
 	}
 	info, err := b.Info.NodeInfo(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	if info.IdentityKey != nil && info.IdentityKey.IsEqual(pub) {
 		return nil, invalidf("cannot make connection to self")
@@ -191,7 +191,7 @@ func (l *lightningService) ConnectPeer(ctx context.Context, req *lnrpc.ConnectPe
 
 	l.s.log.Debug("ConnectPeer", "peer", req.Addr.Pubkey, "host", host, "perm", req.Perm)
 	if err := b.Peers.Connect(ctx, pub, host, req.Perm); err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	return &lnrpc.ConnectPeerResponse{
 		Status: fmt.Sprintf("connection to %s@%s initiated", req.Addr.Pubkey, host),
@@ -208,7 +208,7 @@ func (l *lightningService) DisconnectPeer(ctx context.Context, req *lnrpc.Discon
 		return nil, err
 	}
 	if err := b.Peers.Disconnect(ctx, pub); err != nil {
-		return nil, toStatus(fmt.Errorf("unable to disconnect peer: %w", err))
+		return nil, l.s.toStatus(fmt.Errorf("unable to disconnect peer: %w", err))
 	}
 	return &lnrpc.DisconnectPeerResponse{Status: "disconnect initiated"}, nil
 }
@@ -220,7 +220,7 @@ func (l *lightningService) ListPeers(ctx context.Context, req *lnrpc.ListPeersRe
 	}
 	peers, err := b.Peers.List(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	resp := &lnrpc.ListPeersResponse{Peers: make([]*lnrpc.Peer, 0, len(peers))}
 	for i := range peers {
@@ -271,14 +271,14 @@ func (l *lightningService) SubscribePeerEvents(_ *lnrpc.PeerEventSubscription, s
 	ctx := stream.Context()
 	events, err := b.Peers.Subscribe(ctx)
 	if err != nil {
-		return toStatus(err)
+		return l.s.toStatus(err)
 	}
 	for {
 		select {
 		case ev, ok := <-events:
 			if !ok {
 				if ctx.Err() != nil {
-					return toStatus(ctx.Err())
+					return l.s.toStatus(ctx.Err())
 				}
 				return status.Error(codes.Unavailable, "peer event subscription ended: node shutting down")
 			}
@@ -293,7 +293,7 @@ func (l *lightningService) SubscribePeerEvents(_ *lnrpc.PeerEventSubscription, s
 				return err
 			}
 		case <-ctx.Done():
-			return toStatus(ctx.Err())
+			return l.s.toStatus(ctx.Err())
 		}
 	}
 }
@@ -323,7 +323,7 @@ func (l *lightningService) NewAddress(ctx context.Context, req *lnrpc.NewAddress
 	}
 	addr, err := b.Wallet.NewAddress(ctx, typ, unused, req.Account)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	return &lnrpc.NewAddressResponse{Address: addr.EncodeAddress()}, nil
 }
@@ -342,7 +342,7 @@ func (l *lightningService) WalletBalance(ctx context.Context, req *lnrpc.WalletB
 	}
 	bal, err := b.Wallet.Balance(ctx, req.Account, minConfs)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	resp := &lnrpc.WalletBalanceResponse{
 		TotalBalance:              int64(bal.Confirmed + bal.Unconfirmed),
@@ -380,7 +380,7 @@ func (l *lightningService) ListUnspent(ctx context.Context, req *lnrpc.ListUnspe
 	}
 	utxos, err := b.Wallet.ListUnspent(ctx, req.Account, req.MinConfs, req.MaxConfs)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	resp := &lnrpc.ListUnspentResponse{Utxos: make([]*lnrpc.Utxo, 0, len(utxos))}
 	for _, u := range utxos {
@@ -435,7 +435,7 @@ func (l *lightningService) GetTransactions(ctx context.Context, req *lnrpc.GetTr
 	}
 	txs, err := b.Wallet.Transactions(ctx, req.Account, req.StartHeight, end)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 
 	first := min(uint64(req.IndexOffset), uint64(len(txs)))
@@ -697,7 +697,7 @@ func (l *lightningService) SendCoins(ctx context.Context, req *lnrpc.SendCoinsRe
 		Label:      req.Label,
 	})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	return &lnrpc.SendCoinsResponse{Txid: txid.String()}, nil
 }
@@ -747,7 +747,7 @@ func (l *lightningService) EstimateFee(ctx context.Context, req *lnrpc.EstimateF
 		Strategy:   strategy,
 	})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	perVByte := int64(est.FeeRate.FeePerVByte())
 	return &lnrpc.EstimateFeeResponse{

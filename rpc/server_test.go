@@ -3,6 +3,7 @@ package rpc
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -805,5 +806,30 @@ func TestInitWalletOverLeftovers(t *testing.T) {
 	}
 	if _, err := lnrpc.NewLightningClient(h.conn(resp.AdminMacaroon)).GetInfo(t.Context(), &lnrpc.GetInfoRequest{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestErrorCodeHook(t *testing.T) {
+	addr := "bcrt1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqdku202"
+	send := &lnrpc.SendCoinsRequest{Addr: addr, Amount: 999999}
+
+	h := newHarness(t, true)
+	h.unlockAndActivate()
+	_, err := h.lightning(macaroons.AdminFile).SendCoins(t.Context(), send)
+	wantCode(t, err, codes.Unknown)
+
+	h2 := newHarness(t, true, func(c *Config) {
+		c.ErrorCode = func(err error) codes.Code {
+			if errors.Is(err, errFakeFunds) {
+				return codes.FailedPrecondition
+			}
+			return codes.Unknown
+		}
+	})
+	h2.unlockAndActivate()
+	_, err = h2.lightning(macaroons.AdminFile).SendCoins(t.Context(), send)
+	wantCode(t, err, codes.FailedPrecondition)
+	if !strings.Contains(err.Error(), "insufficient funds") {
+		t.Fatalf("message lost: %v", err)
 	}
 }

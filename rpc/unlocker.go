@@ -57,7 +57,7 @@ func (u *unlockerService) GenSeed(ctx context.Context, req *lnrpc.GenSeedRequest
 	}
 	words, err := l.NewMnemonic(ctx, req.SeedEntropy)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, u.s.toStatus(err)
 	}
 	u.s.rememberSeed(words)
 	return &lnrpc.GenSeedResponse{CipherSeedMnemonic: words}, nil
@@ -100,7 +100,7 @@ func (u *unlockerService) InitWallet(ctx context.Context, req *lnrpc.InitWalletR
 	}
 	exists, err := l.WalletExists(ctx)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, u.s.toStatus(err)
 	}
 	if exists {
 		return nil, status.Error(codes.AlreadyExists, ErrWalletExists.Error())
@@ -113,7 +113,7 @@ func (u *unlockerService) InitWallet(ctx context.Context, req *lnrpc.InitWalletR
 		RecoveryWindow: req.RecoveryWindow,
 	})
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, u.s.toStatus(err)
 	}
 	// A new wallet gets fresh macaroon files, replacing any left over.
 	admin, err := u.s.openMacaroons(req.WalletPassword, req.StatelessInit, true, true)
@@ -143,7 +143,7 @@ func (u *unlockerService) UnlockWallet(ctx context.Context, req *lnrpc.UnlockWal
 		return nil, err
 	}
 	if err := l.OpenWallet(ctx, req.WalletPassword, req.RecoveryWindow); err != nil {
-		return nil, toStatus(err)
+		return nil, u.s.toStatus(err)
 	}
 	if _, err := u.s.unlockMacaroons(req.WalletPassword, req.StatelessInit, false); err != nil {
 		return nil, status.Errorf(codes.Internal, "wallet unlocked, but macaroons failed: %v", err)
@@ -174,7 +174,7 @@ func (u *unlockerService) ChangePassword(ctx context.Context, req *lnrpc.ChangeP
 		return nil, err
 	}
 	if err := l.ChangePassword(ctx, req.CurrentPassword, req.NewPassword); err != nil {
-		return nil, toStatus(err)
+		return nil, u.s.toStatus(err)
 	}
 
 	var admin []byte
@@ -208,7 +208,7 @@ func (st *stateServer) SubscribeState(_ *lnrpc.SubscribeStateRequest, stream lnr
 	err := st.s.state.follow(stream.Context(), func(ws lnrpc.WalletState) error {
 		return stream.Send(&lnrpc.SubscribeStateResponse{State: ws})
 	})
-	return toStatus(err)
+	return st.s.toStatus(err)
 }
 
 // maxFreshSeeds bounds the GenSeed answers remembered.
