@@ -1,11 +1,11 @@
 package rpc
 
 import (
-	"fmt"
 	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
