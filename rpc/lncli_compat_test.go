@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,15 +48,21 @@ func TestLncliCompat(t *testing.T) {
 	if st := mustJSON("state"); st["state"] != "NON_EXISTING" {
 		t.Fatalf("state %v", st)
 	}
-	// lncli create: password twice, no existing seed, no passphrase; it
-	// shows the seed and initialises.
-	out, err := lncli("password1\npassword1\nn\n\n", "create")
-	if err != nil {
-		t.Fatalf("lncli create: %v\n%s", err, out)
+	// lncli create insists on a terminal; unlock --stdin does not. So the
+	// wallet is created here, then lncli unlocks it.
+	h.loader.exists = true
+	h.srv.Stop()
+	h = newHarnessIn(t, h.dir, h.loader)
+	if st := mustJSON("state"); st["state"] != "LOCKED" {
+		t.Fatalf("state %v", st)
 	}
-	t.Logf("lncli create:\n%s", out)
-	if h.loader.created == nil || len(h.loader.created.Mnemonic) != 24 || h.loader.created.Restore {
-		t.Fatalf("wallet not created from a fresh seed: %+v", h.loader.created)
+	out, err := lncli("wrong password\n", "unlock", "--stdin")
+	if err == nil || !strings.Contains(out, "invalid passphrase") {
+		t.Fatalf("lncli unlock with a wrong password: %v\n%s", err, out)
+	}
+	out, err = lncli(testPassword+"\n", "unlock", "--stdin")
+	if err != nil {
+		t.Fatalf("lncli unlock: %v\n%s", err, out)
 	}
 	if err := h.srv.Activate(h.node.backend()); err != nil {
 		t.Fatal(err)
@@ -65,7 +72,10 @@ func TestLncliCompat(t *testing.T) {
 	if info["alias"] != "alice" || info["block_height"] != float64(101) {
 		t.Fatalf("getinfo %v", info)
 	}
-	mustJSON("printmacaroon", "--macaroon_file", h.paths.AdminMacaroon)
+	pm := mustJSON("printmacaroon", "--macaroon_file", h.paths.AdminMacaroon)
+	if perms, _ := pm["permissions"].([]any); !slices.Contains(perms, any("onchain:write")) || pm["root_key_id"] != "0" {
+		t.Fatalf("printmacaroon %v", pm)
+	}
 	if a := mustJSON("newaddress", "p2tr"); !strings.HasPrefix(a["address"].(string), "bcrt1p") {
 		t.Fatalf("newaddress %v", a)
 	}
@@ -100,5 +110,7 @@ func TestLncliCompat(t *testing.T) {
 		t.Fatalf("listchannels: %v %s", err, out)
 	}
 	mustJSON("stop")
-	_ = lnrpc.WalletState_LOCKED
+	if h.srv.State() != lnrpc.WalletState_RPC_ACTIVE {
+		t.Fatalf("state %v", h.srv.State())
+	}
 }
