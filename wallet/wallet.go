@@ -354,6 +354,10 @@ func (w *Wallet) unlockSeed(seed []byte) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.keys != nil {
+		keys.lock() // a concurrent Unlock won
+		return nil
+	}
 	w.keys = keys
 	err = w.db.Update(func(tx *bolt.Tx) error {
 		err := tx.Bucket(bucketScripts).ForEach(func(k, v []byte) error {
