@@ -464,6 +464,12 @@ func (w *Wallet) broadcastRecorded(ctx context.Context, msg *wire.MsgTx) error {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if rerr := w.db.Update(func(tx *bolt.Tx) error {
+			// Only an unconfirmed record is undone: a refusal of a
+			// transaction the chain already holds changes nothing.
+			r, err := getTxRec(tx, msg.TxHash())
+			if err != nil || r == nil || r.Height != unconfirmed {
+				return err
+			}
 			return w.removeTx(tx, msg.TxHash())
 		}); rerr != nil {
 			w.log.Error("undo rejected transaction", "txid", msg.TxHash(), "err", rerr)
