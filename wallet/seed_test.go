@@ -107,7 +107,7 @@ func TestMnemonic(t *testing.T) {
 	words := strings.Fields(m)
 	for _, bad := range []string{
 		"",
-		strings.Join(words[:23], " "),                     // 23 words
+		strings.Join(words[:23], " "), // 23 words
 		strings.Join(append(words[:23], "zoo"), " ") + "", // checksum (almost surely)
 		strings.Join(append(words[:23], "notaword"), " "),
 	} {
