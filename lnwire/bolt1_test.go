@@ -162,6 +162,9 @@ func TestErrorWarningPingPong(t *testing.T) {
 		NewPing(MaxPongBytes+1, 0),
 		NewPong(10),
 		&Pong{ExtraTLV: tlv.Stream{{Type: 33, Value: []byte("x")}}},
+		&PeerStorage{Blob: make([]byte, MaxPeerStorageBlob)},
+		&PeerStorageRetrieval{Blob: []byte{1, 2, 3}},
+		&PeerStorageRetrieval{},
 	}
 	for _, m := range msgs {
 		roundTrip(t, m)

@@ -42,6 +42,8 @@ func sampleMessages(t testing.TB) []Message {
 		&Warning{Data: []byte("hm")},
 		&Ping{NumPongBytes: 8, Padding: make([]byte, 4)},
 		&Pong{Padding: make([]byte, 8)},
+		&PeerStorage{Blob: []byte("encrypted")},
+		&PeerStorageRetrieval{Blob: []byte("encrypted")},
 		open, acc,
 		&FundingCreated{FundingPoint: wire.OutPoint{Hash: txid, Index: 1}, CommitSig: testSig(t, 1)},
 		&FundingSigned{ChanID: ChannelID(fill32(5)), CommitSig: testSig(t, 2)},
@@ -157,6 +159,8 @@ func FuzzError(f *testing.F)                   { fuzzType(f, MsgError) }
 func FuzzWarning(f *testing.F)                 { fuzzType(f, MsgWarning) }
 func FuzzPing(f *testing.F)                    { fuzzType(f, MsgPing) }
 func FuzzPong(f *testing.F)                    { fuzzType(f, MsgPong) }
+func FuzzPeerStorage(f *testing.F)             { fuzzType(f, MsgPeerStorage) }
+func FuzzPeerStorageRetrieval(f *testing.F)    { fuzzType(f, MsgPeerStorageRetrieval) }
 func FuzzOpenChannel(f *testing.F)             { fuzzType(f, MsgOpenChannel) }
 func FuzzAcceptChannel(f *testing.F)           { fuzzType(f, MsgAcceptChannel) }
 func FuzzFundingCreated(f *testing.F)          { fuzzType(f, MsgFundingCreated) }

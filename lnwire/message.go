@@ -19,6 +19,8 @@ type MessageType uint16
 const (
 	MsgWarning                 MessageType = 1
 	MsgStfu                    MessageType = 2
+	MsgPeerStorage             MessageType = 7
+	MsgPeerStorageRetrieval    MessageType = 9
 	MsgInit                    MessageType = 16
 	MsgError                   MessageType = 17
 	MsgPing                    MessageType = 18
@@ -57,6 +59,10 @@ func (t MessageType) String() string {
 		return "warning"
 	case MsgStfu:
 		return "stfu"
+	case MsgPeerStorage:
+		return "peer_storage"
+	case MsgPeerStorageRetrieval:
+		return "peer_storage_retrieval"
 	case MsgInit:
 		return "init"
 	case MsgError:
@@ -173,6 +179,10 @@ func NewMessage(t MessageType) (Message, bool) {
 		m = &Pong{}
 	case MsgStfu:
 		m = &Stfu{}
+	case MsgPeerStorage:
+		m = &PeerStorage{}
+	case MsgPeerStorageRetrieval:
+		m = &PeerStorageRetrieval{}
 	case MsgOpenChannel:
 		m = &OpenChannel{}
 	case MsgAcceptChannel:
