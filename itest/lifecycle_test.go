@@ -108,7 +108,8 @@ func TestStopAndReopen(t *testing.T) {
 
 // TestWalletPassword: a wallet created with GenSeed and InitWallet under a
 // password opens, after a restart, only with that password; before that
-// only the WalletUnlocker and State services answer.
+// only the WalletUnlocker and State services answer. ChangePassword then
+// replaces the password (and the macaroon root key).
 func TestWalletPassword(t *testing.T) {
 	nw := harness.New(t)
 	password := []byte("correct horse battery")
@@ -184,6 +185,66 @@ func TestWalletPassword(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(node.DataDir(), "tls.key")); err != nil {
 		t.Errorf("tls key: %v", err)
 	}
+
+	// ChangePassword on the locked wallet, with a new macaroon root key:
+	// it opens the wallet (SubscribeState sees LOCKED, then
+	// SERVER_ACTIVE), voids the old macaroons, and only the new password
+	// opens the wallet after that.
+	oldMac, err := os.ReadFile(node.AdminMacaroonPath())
+	check(t, err)
+	oldMacPath := filepath.Join(t.TempDir(), "old-admin.macaroon")
+	check(t, os.WriteFile(oldMacPath, oldMac, 0o600))
+	check(t, node.Stop())
+	state, err = node.StartLocked()
+	check(t, err)
+	if state != lnrpc.WalletState_LOCKED {
+		t.Fatalf("restarted node in state %v, want LOCKED", state)
+	}
+	stream, err := node.State.SubscribeState(ctx, &lnrpc.SubscribeStateRequest{})
+	check(t, err)
+	first, err := stream.Recv()
+	check(t, err)
+	if first.State != lnrpc.WalletState_LOCKED {
+		t.Errorf("SubscribeState starts with %v, want LOCKED", first.State)
+	}
+	newPassword := []byte("a brand new password")
+	_, err = node.Unlocker.ChangePassword(ctx, &lnrpc.ChangePasswordRequest{
+		CurrentPassword: []byte("wrong password"), NewPassword: newPassword,
+	})
+	if err == nil {
+		t.Fatal("ChangePassword with a wrong current password succeeded")
+	}
+	_, err = node.Unlocker.ChangePassword(ctx, &lnrpc.ChangePasswordRequest{
+		CurrentPassword: password, NewPassword: newPassword, NewMacaroonRootKey: true,
+	})
+	check(t, err)
+	for {
+		st, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("SubscribeState after ChangePassword: %v", err)
+		}
+		if st.State == lnrpc.WalletState_SERVER_ACTIVE {
+			break
+		}
+	}
+	check(t, node.WaitActive())
+	if node.PubKey() != pubKey {
+		t.Errorf("identity after ChangePassword %s, want %s", node.PubKey(), pubKey)
+	}
+	conn, err := node.Conn(oldMacPath)
+	check(t, err)
+	_, err = lnrpc.NewLightningClient(conn).GetInfo(ctx, &lnrpc.GetInfoRequest{})
+	if c := status.Code(err); c != codes.Unauthenticated && c != codes.PermissionDenied {
+		t.Errorf("GetInfo with a macaroon of the replaced root key: %v", err)
+	}
+	check(t, node.Stop())
+	_, err = node.StartLocked()
+	check(t, err)
+	if err := node.Unlock(password); err == nil {
+		t.Fatal("the old password still unlocks the wallet")
+	}
+	check(t, node.Unlock(newPassword))
+	check(t, node.WaitActive())
 }
 
 // listenFree is net.Listen on a host:port, for the port checks above.
@@ -229,4 +290,48 @@ func TestChainBackendRestart(t *testing.T) {
 	_, err := nw.Mine(3)
 	check(t, err)
 	check(t, nw.Fund(node, 25_000_000))
+}
+
+// TestRestoreFromSeed: a wallet restored with InitWallet from another
+// node's 24 words has the same identity key and finds its p2wkh and p2tr
+// funds on the chain.
+func TestRestoreFromSeed(t *testing.T) {
+	nw := harness.New(t)
+	password := []byte("restore me please")
+	carol, err := nw.AddNode(harness.NodeConfig{Name: "carol", Password: password})
+	check(t, err)
+	check(t, carol.Start())
+	check(t, nw.Fund(carol, 30_000_000))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr, err := carol.NewAddress(ctx, lnrpc.AddressType_TAPROOT_PUBKEY)
+	check(t, err)
+	_, err = nw.Btcd().SendToAddress(tr, 5_000_000)
+	check(t, err)
+	_, err = nw.Mine(6)
+	check(t, err)
+	check(t, carol.WaitConfirmedBalance(35_000_000))
+	before := snapshot(t, carol)
+	mnemonic := carol.Mnemonic()
+	if len(mnemonic) != 24 {
+		t.Fatalf("carol's seed has %d words", len(mnemonic))
+	}
+	check(t, carol.Stop())
+
+	dave, err := nw.AddNode(harness.NodeConfig{Name: "dave", Password: password})
+	check(t, err)
+	state, err := dave.StartLocked()
+	check(t, err)
+	if state != lnrpc.WalletState_NON_EXISTING {
+		t.Fatalf("fresh node in state %v", state)
+	}
+	check(t, dave.RestoreWallet(password, mnemonic, 50))
+	if dave.PubKey() != before.pubKey {
+		t.Errorf("restored identity %s, want %s", dave.PubKey(), before.pubKey)
+	}
+	check(t, dave.WaitConfirmedBalance(35_000_000))
+	after := snapshot(t, dave)
+	if after.utxos != before.utxos || !slices.Equal(after.txids, before.txids) {
+		t.Errorf("restored wallet differs:\nbefore %+v\nafter  %+v", before, after)
+	}
 }

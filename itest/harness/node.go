@@ -415,6 +415,26 @@ func (n *Node) InitWallet(password []byte) ([]string, error) {
 	return seed.CipherSeedMnemonic, n.WaitActive()
 }
 
+// RestoreWallet creates the wallet from an existing seed with InitWallet
+// (scanning recoveryWindow addresses ahead for funds) and waits until the
+// server is active.
+func (n *Node) RestoreWallet(password []byte, mnemonic []string, recoveryWindow int32) error {
+	ctx, cancel := context.WithTimeout(context.Background(), StartTimeout)
+	defer cancel()
+	_, err := n.Unlocker.InitWallet(ctx, &lnrpc.InitWalletRequest{
+		WalletPassword:     password,
+		CipherSeedMnemonic: mnemonic,
+		RecoveryWindow:     recoveryWindow,
+	})
+	if err != nil {
+		return fmt.Errorf("harness: %s: InitWallet (restore): %w", n.Name(), err)
+	}
+	n.mu.Lock()
+	n.mnemonic = append([]string(nil), mnemonic...)
+	n.mu.Unlock()
+	return n.WaitActive()
+}
+
 // Unlock calls UnlockWallet with password. It does not wait for the
 // server: see WaitActive.
 func (n *Node) Unlock(password []byte) error {
