@@ -350,40 +350,50 @@ func TestReorgBookkeeping(t *testing.T) {
 func TestGapLimit(t *testing.T) {
 	c := newFakeChain()
 	w, cfg := startedWallet(t, c, CreateParams{})
+	// Addresses 0..70 of the receive branch, none handed out.
 	var addrs []btcutil.Address
-	w.Stop()
-	// Derive addresses 0..44 directly from the key ring of a reopened
-	// wallet without handing them out.
-	w2, err := Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w2.Stop()
-	if err := w2.Unlock([]byte("password")); err != nil {
-		t.Fatal(err)
-	}
-	for i := uint32(0); i < 45; i++ {
-		s, err := w2.scriptFor(derivation{Type: AddressP2WPKH, Index: i})
+	for i := uint32(0); i <= 70; i++ {
+		s, err := w.scriptFor(derivation{Type: AddressP2WPKH, Index: i})
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, a, _, _ := txscript.ExtractPkScriptAddrs(s, cfg.Net)
 		addrs = append(addrs, a[0])
 	}
-	if err := w2.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Index 15 (within 20 of nothing used), then 34 (within 20 of 15)
-	// and 44 (within 20 of 34) in the same block: all found.
+	// Index 15 (within 20 of nothing used), 34 (within 20 of 15) and 44
+	// (within 20 of 34), in one block in that worst order: all found.
 	c.mine(payTo(t, addrs[15], 10_000, 1), payTo(t, addrs[44], 30_000, 3),
 		payTo(t, addrs[34], 20_000, 2))
-	waitSynced(t, w2, c.height())
-	if b := balance(t, w2); b.Confirmed != 60_000 {
+	waitSynced(t, w, c.height())
+	if b := balance(t, w); b.Confirmed != 60_000 {
 		t.Fatalf("balance %v, want 60000", b.Confirmed)
 	}
-	if !w2.IsOurScript(payTo(t, addrs[44], 1, 1).TxOut[0].PkScript) {
-		t.Fatal("index 44 not watched")
+	// Index 70 is past the window (44 + 20): not seen.
+	c.mine(payTo(t, addrs[70], 40_000, 4))
+	waitSynced(t, w, c.height())
+	if b := balance(t, w); b.Confirmed != 60_000 {
+		t.Fatalf("payment past the gap limit counted: %v", b.Confirmed)
 	}
+	if !w.IsOurScript(scriptOfAddr(t, addrs[64])) || w.IsOurScript(scriptOfAddr(t, addrs[65])) {
+		t.Fatal("window is not 20 past the last used index")
+	}
+	// The next address handed out follows the highest used one.
+	next, err := w.NewAddress(AddressP2WPKH, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.String() != addrs[45].String() {
+		t.Fatalf("next address %s, want index 45 %s", next, addrs[45])
+	}
+}
+
+func scriptOfAddr(t *testing.T, a btcutil.Address) []byte {
+	t.Helper()
+	s, err := txscript.PayToAddrScript(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // TestCrashBetweenRecordAndBroadcast: a send recorded but never broadcast
