@@ -3,9 +3,14 @@ package itest
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,5 +70,62 @@ func TestBadConfig(t *testing.T) {
 				t.Errorf("xlnd %s: stderr %q, want one line naming %s", tc.arg, stderr.String(), tc.name)
 			}
 		})
+	}
+}
+
+// TestConfigFileAndTLS: xlnd.conf in the data dir is read and the command
+// line wins over it; the TLS certificate names --tlsextraip and
+// --tlsextradomain; certificate and macaroons are reused after a restart.
+func TestConfigFileAndTLS(t *testing.T) {
+	nw := harness.New(t)
+	node, err := nw.AddNode(harness.NodeConfig{Name: "alice", ExtraArgs: []string{
+		"--tlsextraip=10.1.2.3", "--tlsextradomain=xlnd.example",
+	}})
+	check(t, err)
+	conf := "[Application Options]\nalias=fromfile\ncolor=#112233\n"
+	check(t, os.WriteFile(filepath.Join(node.DataDir(), "xlnd.conf"), []byte(conf), 0o600))
+	check(t, node.Start())
+
+	info, err := node.Info()
+	check(t, err)
+	if info.Alias != "alice" || info.Color != "#112233" {
+		t.Errorf("alias %q (want the command line's alice), color %q (want the file's #112233)",
+			info.Alias, info.Color)
+	}
+	hash, height, err := nw.Btcd().Client().GetBestBlock()
+	check(t, err)
+	if info.BlockHash != hash.String() || int32(info.BlockHeight) != height {
+		t.Errorf("getinfo at %s (%d), btcd at %s (%d)", info.BlockHash, info.BlockHeight, hash, height)
+	}
+
+	certPEM, err := os.ReadFile(node.TLSCertPath())
+	check(t, err)
+	block, _ := pem.Decode(certPEM)
+	if block == nil {
+		t.Fatalf("%s is not PEM", node.TLSCertPath())
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	check(t, err)
+	for _, ip := range []string{"127.0.0.1", "10.1.2.3"} {
+		if !slices.ContainsFunc(cert.IPAddresses, func(a net.IP) bool { return a.Equal(net.ParseIP(ip)) }) {
+			t.Errorf("certificate IPs %v lack %s", cert.IPAddresses, ip)
+		}
+	}
+	for _, name := range []string{"localhost", "xlnd.example"} {
+		if !slices.Contains(cert.DNSNames, name) {
+			t.Errorf("certificate names %v lack %s", cert.DNSNames, name)
+		}
+	}
+
+	mac, err := os.ReadFile(node.AdminMacaroonPath())
+	check(t, err)
+	check(t, node.Restart())
+	certAfter, err := os.ReadFile(node.TLSCertPath())
+	check(t, err)
+	macAfter, err := os.ReadFile(node.AdminMacaroonPath())
+	check(t, err)
+	if !bytes.Equal(certAfter, certPEM) || !bytes.Equal(macAfter, mac) {
+		t.Errorf("restart replaced the certificate (%v) or the admin macaroon (%v)",
+			!bytes.Equal(certAfter, certPEM), !bytes.Equal(macAfter, mac))
 	}
 }
