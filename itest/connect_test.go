@@ -52,7 +52,8 @@ func checkPeerFeatures(p *lnrpc.Peer) error {
 }
 
 // TestConnectPeers: two nodes connect; each lists the other with the
-// features negotiated in init, the right direction and address.
+// features negotiated in init, the right direction and address, and
+// streams PEER_ONLINE then, after a disconnect, PEER_OFFLINE.
 func TestConnectPeers(t *testing.T) {
 	nw := harness.New(t)
 	alice := startNode(t, nw, "alice")
@@ -74,7 +75,35 @@ func TestConnectPeers(t *testing.T) {
 		}
 	}
 
+	// Peer events on both sides, from before the connection.
+	evCtx, evCancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer evCancel()
+	events := make(map[*harness.Node]lnrpc.Lightning_SubscribePeerEventsClient)
+	for _, n := range []*harness.Node{alice, bob} {
+		stream, err := n.RPC.SubscribePeerEvents(evCtx, &lnrpc.PeerEventSubscription{})
+		check(t, err)
+		events[n] = stream
+	}
+	// nextEvent returns the next event of n's stream about other.
+	nextEvent := func(n, other *harness.Node) lnrpc.PeerEvent_EventType {
+		t.Helper()
+		for {
+			ev, err := events[n].Recv()
+			if err != nil {
+				t.Fatalf("%s: SubscribePeerEvents: %v", n.Name(), err)
+			}
+			if ev.PubKey == other.PubKey() {
+				return ev.Type
+			}
+		}
+	}
+
 	check(t, nw.ConnectNodes(alice, bob, false))
+	for _, pair := range [][2]*harness.Node{{alice, bob}, {bob, alice}} {
+		if ev := nextEvent(pair[0], pair[1]); ev != lnrpc.PeerEvent_PEER_ONLINE {
+			t.Errorf("%s's first event about %s: %v, want PEER_ONLINE", pair[0].Name(), pair[1].Name(), ev)
+		}
+	}
 
 	tests := []struct {
 		node, other *harness.Node
@@ -119,6 +148,11 @@ func TestConnectPeers(t *testing.T) {
 	check(t, err)
 	check(t, alice.WaitNoPeer(bob.PubKey()))
 	check(t, bob.WaitNoPeer(alice.PubKey()))
+	for _, pair := range [][2]*harness.Node{{alice, bob}, {bob, alice}} {
+		if ev := nextEvent(pair[0], pair[1]); ev != lnrpc.PeerEvent_PEER_OFFLINE {
+			t.Errorf("%s's next event about %s: %v, want PEER_OFFLINE", pair[0].Name(), pair[1].Name(), ev)
+		}
+	}
 }
 
 // TestReconnectPersistentPeer: a connects to b as a persistent peer; b
