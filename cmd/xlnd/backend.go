@@ -377,25 +377,13 @@ func (b *walletBackend) SendCoins(ctx context.Context, req *rpc.SendRequest) (*c
 	return &h, nil
 }
 
-// EstimateFee funds the outputs for real, reads the fee, and releases the
-// coins at once.
+// EstimateFee prices a send of the outputs without spending or locking
+// anything.
 func (b *walletBackend) EstimateFee(ctx context.Context, req *rpc.FeeRequest) (*rpc.FeeEstimate, error) {
-	rate, err := b.w.FeeRate(ctx, wallet.FeePreference{ConfTarget: req.TargetConf})
+	fee, rate, err := b.w.EstimateFee(ctx, req.Outputs,
+		wallet.FeePreference{ConfTarget: req.TargetConf}, req.MinConfs)
 	if err != nil {
 		return nil, err
 	}
-	funded, err := b.w.Fund(ctx, wallet.FundRequest{
-		Outputs:  req.Outputs,
-		FeeRate:  rate,
-		MinConfs: req.MinConfs,
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, in := range funded.Inputs {
-		if err := b.w.ReleaseOutput(funded.LockID, in.OutPoint); err != nil {
-			return nil, fmt.Errorf("release %v: %w", in.OutPoint, err)
-		}
-	}
-	return &rpc.FeeEstimate{Fee: funded.Fee, FeeRate: rate}, nil
+	return &rpc.FeeEstimate{Fee: fee, FeeRate: rate}, nil
 }
