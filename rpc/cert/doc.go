@@ -5,6 +5,7 @@
 // certificate (valid for 14 months) naming localhost, 127.0.0.1, ::1, the
 // host name and any configured extra IPs and domains. Later starts reuse the
 // pair, unless the certificate has expired or no longer covers the configured
-// names, in which case a new pair replaces it. ECDSA matters: some lnd
+// names, in which case a new pair replaces it. A certificate the operator
+// installed (not self-signed with our organization name) is never replaced. ECDSA matters: some lnd
 // clients (LNbits' gRPC backend) accept nothing else.
 package cert
