@@ -38,10 +38,24 @@ func (c *createCmd) Execute(args []string) error {
 	if len(args) != 0 {
 		return fmt.Errorf("create takes no arguments, got %q", args)
 	}
+	// Ask nothing if there is nothing to create.
+	conn, err := a.dial(false)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	st, err := lnrpc.NewStateClient(conn).GetState(a.ctx, &lnrpc.GetStateRequest{})
+	if err != nil {
+		return err
+	}
+	if st.State != lnrpc.WalletState_NON_EXISTING {
+		return fmt.Errorf("wallet already exists (state %v); use unlock", st.State)
+	}
+	client := lnrpc.NewWalletUnlockerClient(conn)
+
 	var (
 		password, passphrase []byte
 		words                []string
-		err                  error
 	)
 	interactive := c.PasswordFile == ""
 	if !interactive {
@@ -92,44 +106,42 @@ func (c *createCmd) Execute(args []string) error {
 		}
 	}
 
-	return a.unlocker(func(client lnrpc.WalletUnlockerClient) error {
-		if !restore {
-			seed, err := client.GenSeed(a.ctx, &lnrpc.GenSeedRequest{AezeedPassphrase: passphrase})
-			if err != nil {
-				return err
-			}
-			words = seed.CipherSeedMnemonic
-			if interactive {
-				a.showSeed(words)
-				ok, err := a.confirm("Have you written down the 24 words? The wallet is only created once you confirm (yes/no): ")
-				if err != nil {
-					return err
-				}
-				if !ok {
-					return errors.New("wallet not created: write down the seed and run create again")
-				}
-			} else if err := a.printJSON(map[string][]string{"cipher_seed_mnemonic": words}); err != nil {
-				return err
-			}
-		}
-		resp, err := client.InitWallet(a.ctx, &lnrpc.InitWalletRequest{
-			WalletPassword:     password,
-			CipherSeedMnemonic: words,
-			AezeedPassphrase:   passphrase,
-			RecoveryWindow:     c.RecoveryWindow,
-			StatelessInit:      c.StatelessInit,
-		})
+	if !restore {
+		seed, err := client.GenSeed(a.ctx, &lnrpc.GenSeedRequest{AezeedPassphrase: passphrase})
 		if err != nil {
 			return err
 		}
-		if c.StatelessInit {
-			fmt.Fprintf(a.out, "Admin macaroon: %x\n", resp.AdminMacaroon)
-		}
+		words = seed.CipherSeedMnemonic
 		if interactive {
-			fmt.Fprintln(a.out, "\nxlnd successfully initialized!")
+			a.showSeed(words)
+			ok, err := a.confirm("Have you written down the 24 words? The wallet is only created once you confirm (yes/no): ")
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errors.New("wallet not created: write down the seed and run create again")
+			}
+		} else if err := a.printJSON(map[string][]string{"cipher_seed_mnemonic": words}); err != nil {
+			return err
 		}
-		return nil
+	}
+	resp, err := client.InitWallet(a.ctx, &lnrpc.InitWalletRequest{
+		WalletPassword:     password,
+		CipherSeedMnemonic: words,
+		AezeedPassphrase:   passphrase,
+		RecoveryWindow:     c.RecoveryWindow,
+		StatelessInit:      c.StatelessInit,
 	})
+	if err != nil {
+		return err
+	}
+	if c.StatelessInit {
+		fmt.Fprintf(a.out, "Admin macaroon: %x\n", resp.AdminMacaroon)
+	}
+	if interactive {
+		fmt.Fprintln(a.out, "\nxlnd successfully initialized!")
+	}
+	return nil
 }
 
 // showSeed prints the words once, numbered, as lncli does.

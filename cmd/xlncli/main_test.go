@@ -292,6 +292,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"--macaroonip", "10.1.2.3", "getinfo"}, "Unauthenticated"},
 		{[]string{"--macaroonip", "bogus", "getinfo"}, "not an IP address"},
 		{[]string{"unlock", "--stdin"}, "Unavailable"},
+		{[]string{"create", "--password_file", "/nonexistent"}, "wallet already exists"},
 		{[]string{"nosuchcommand"}, "Unknown command"},
 	}
 	for _, tc := range tests {
