@@ -81,7 +81,8 @@ type Config struct {
 	Features *lnwire.RawFeatureVector
 
 	// Required lists the features the peer must support (either bit of
-	// each pair), as the required bit.
+	// each pair), as the required bit. Features BOLT 9 marks ASSUMED are
+	// taken as supported even when the peer leaves them unset.
 	Required []lnwire.FeatureBit
 
 	// ChainHash is the genesis hash of our chain, sent in init's networks
@@ -295,10 +296,23 @@ func (p *Peer) checkInit(m *lnwire.Init) error {
 		return fmt.Errorf("peer requires features we do not support: %s",
 			strings.Join(unknown, ", "))
 	}
-	if err := lnwire.ValidateDeps(fv.RawFeatureVector); err != nil {
+	// Dependencies are checked with the ASSUMED features taken as set,
+	// for the same reason.
+	withAssumed := fv.RawFeatureVector.Clone()
+	for _, bit := range p.cfg.Required {
+		if lnwire.IsAssumedFeature(bit) && !fv.HasFeature(bit) {
+			withAssumed.Set(bit.Optional())
+		}
+	}
+	if err := lnwire.ValidateDeps(withAssumed); err != nil {
 		return fmt.Errorf("peer's features: %w", err)
 	}
 	for _, bit := range p.cfg.Required {
+		// BOLT 9 marks features every node has had for years as
+		// ASSUMED: a peer may leave them unset and still support them.
+		if lnwire.IsAssumedFeature(bit) {
+			continue
+		}
 		if !fv.HasFeature(bit) {
 			return fmt.Errorf("peer lacks required feature %s", fv.Name(bit))
 		}

@@ -143,6 +143,7 @@ var (
 		lnwire.DataLossProtectRequired, lnwire.TLVOnionPayloadRequired,
 		lnwire.StaticRemoteKeyRequired, lnwire.PaymentAddrRequired,
 		lnwire.ChannelTypeRequired, lnwire.GossipQueriesOptional,
+		lnwire.AnchorsZeroFeeHtlcTxOptional,
 	}
 )
 
@@ -159,7 +160,7 @@ func newTestPeer(t *testing.T, mod func(*Config)) (*Peer, *remote) {
 	cfg := Config{
 		Conn:        local,
 		Features:    lnwire.NewRawFeatureVector(ourFeats...),
-		Required:    ourFeats[:5],
+		Required:    append(ourFeats[:5:5], lnwire.AnchorsZeroFeeHtlcTxRequired),
 		ChainHash:   regtest,
 		InitTimeout: 2 * time.Second,
 	}
@@ -184,8 +185,18 @@ func startWith(t *testing.T, p *Peer, r *remote, theirs lnwire.Message) error {
 }
 
 func TestInitRules(t *testing.T) {
+	// A peer may leave ASSUMED features unset (BOLT 9), even those
+	// others depend on (payment_secret needs var_onion_optin).
+	assumedOmitted := goodInit()
+	for _, b := range []lnwire.FeatureBit{lnwire.DataLossProtectRequired,
+		lnwire.TLVOnionPayloadRequired, lnwire.StaticRemoteKeyRequired,
+		lnwire.ChannelTypeRequired} {
+		assumedOmitted.Features.Unset(b)
+	}
+
+	// Lacking a feature we require that is not ASSUMED is refused.
 	lacking := goodInit()
-	lacking.Features.Unset(lnwire.StaticRemoteKeyRequired)
+	lacking.Features.Unset(lnwire.AnchorsZeroFeeHtlcTxOptional)
 
 	unknownEven := goodInit()
 	unknownEven.Features.Set(lnwire.FeatureBit(100))
@@ -202,8 +213,9 @@ func TestInitRules(t *testing.T) {
 	noNetworks := goodInit()
 	noNetworks.Networks = nil
 
+	// option_zeroconf needs option_scid_alias.
 	badDeps := goodInit()
-	badDeps.Features.Unset(lnwire.TLVOnionPayloadRequired)
+	badDeps.Features.Set(lnwire.ZeroConfOptional)
 
 	// Legacy peers put some bits in globalfeatures.
 	legacy := goodInit()
@@ -219,11 +231,12 @@ func TestInitRules(t *testing.T) {
 		{"unknown odd bit tolerated", unknownOdd, ""},
 		{"no networks", noNetworks, ""},
 		{"legacy global features", legacy, ""},
-		{"lacks required", lacking, "lacks required feature option_static_remotekey"},
+		{"assumed features omitted", assumedOmitted, ""},
+		{"lacks required", lacking, "lacks required feature option_anchors"},
 		{"unknown even bit", unknownEven, "do not support: 100"},
 		{"known but unsupported even bit", unsupported, "option_dual_fund"},
 		{"other chain", otherChain, "no common chain"},
-		{"broken dependencies", badDeps, "var_onion_optin"},
+		{"broken dependencies", badDeps, "option_scid_alias"},
 		{"error instead of init", &lnwire.Error{Data: []byte("go away")}, "go away"},
 		{"other message first", &lnwire.Ping{NumPongBytes: 1}, "not init"},
 	}
