@@ -356,10 +356,38 @@ func normalizeAddr(addr string, defaultPort int) (string, error) {
 	if err != nil || p == 0 {
 		return "", fmt.Errorf("%q: port must be 1 to 65535", addr)
 	}
-	if strings.ContainsAny(host, " /") {
-		return "", fmt.Errorf("%q: bad host", addr)
+	if host != "" && !validHost(host) {
+		return "", fmt.Errorf("%q: %q is neither an IP address nor a host name", addr, host)
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// validHost accepts an IP address or a DNS name (RFC 1123 labels).
+func validHost(host string) bool {
+	if net.ParseIP(host) != nil {
+		return true
+	}
+	// What looks like an IP address must be one: "256.1.1.1" is not a
+	// name either.
+	if strings.Trim(host, "0123456789.") == "" || strings.Contains(host, ":") {
+		return false
+	}
+	if len(host) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(host, "."), ".") {
+		if len(label) == 0 || len(label) > 63 ||
+			label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' ||
+				c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // cleanPath expands a leading ~ and environment variables.

@@ -84,6 +84,10 @@ func TestBadOptions(t *testing.T) {
 		{[]string{"--debuglevel=loud"}, "--debuglevel"},
 		{[]string{"--debuglevel=PEER=loud"}, "--debuglevel"},
 		{[]string{"--listen=0.0.0.0:99999"}, "--listen"},
+		{[]string{"--externalip=256.1.1.1:9735"}, "--externalip"},
+		{[]string{"--externalip=bad_host:9735"}, "--externalip"},
+		{[]string{"--rpclisten=[::zz]:10009"}, "--rpclisten"},
+		{[]string{"--btcd.rpchost=-x.example:1"}, "--btcd.rpchost"},
 		{[]string{"--nolisten", "--listen=0.0.0.0:1"}, "--nolisten"},
 		{[]string{"--tor.v3"}, "--tor.v3"},
 		{[]string{"--tlsextraip=notanip"}, "--tlsextraip"},
@@ -100,6 +104,21 @@ func TestBadOptions(t *testing.T) {
 		if msg := err.Error(); !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
 			t.Errorf("%v: error %q should be one line naming %s", c.args, msg, c.want)
 		}
+	}
+}
+
+func TestGoodHosts(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := loadConfig([]string{"--datadir=" + dir,
+		"--externalip=203.0.113.7", "--externalip=node.example.com:9736",
+		"--externalip=[2001:db8::1]:9735", "--listen=:9735",
+		"--btcd.rpchost=btcd-host:8334"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"203.0.113.7:9735", "node.example.com:9736", "[2001:db8::1]:9735"}
+	if !reflect.DeepEqual(cfg.ExternalIPs, want) {
+		t.Fatalf("external IPs %v", cfg.ExternalIPs)
 	}
 }
 

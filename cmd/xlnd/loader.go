@@ -103,7 +103,13 @@ func (l *walletLoader) ChangePassword(_ context.Context, old, new []byte) error 
 			return mapWalletErr(err)
 		}
 	}
-	if err := w.ChangePassword(old, new); err != nil {
+	// The wallet re-seals its seed whether locked or not; the daemon
+	// carries on with it unlocked.
+	err := w.ChangePassword(old, new)
+	if err == nil {
+		err = w.Unlock(new)
+	}
+	if err != nil {
 		if l.w == nil {
 			w.Stop()
 		}
