@@ -21,6 +21,7 @@ import (
 // and over REST (401, 403), and no coin moves; the read-only macaroon
 // still reads; the same REST request with the admin macaroon goes through.
 func TestMacaroonsRefuseSendCoins(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	alice := startNode(t, nw, "alice")
 	check(t, nw.Fund(alice, 50_000_000))

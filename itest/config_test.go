@@ -21,6 +21,7 @@ import (
 // TestBadConfig: xlnd started with a bad option or value exits non-zero
 // with one line on stderr naming the option, without hanging.
 func TestBadConfig(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	node, err := nw.AddNode(harness.NodeConfig{Name: "alice"})
 	check(t, err)
@@ -77,6 +78,7 @@ func TestBadConfig(t *testing.T) {
 // line wins over it; the TLS certificate names --tlsextraip and
 // --tlsextradomain; certificate and macaroons are reused after a restart.
 func TestConfigFileAndTLS(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	node, err := nw.AddNode(harness.NodeConfig{Name: "alice", ExtraArgs: []string{
 		"--tlsextraip=10.1.2.3", "--tlsextradomain=xlnd.example",

@@ -55,6 +55,7 @@ func checkPeerFeatures(p *lnrpc.Peer) error {
 // features negotiated in init, the right direction and address, and
 // streams PEER_ONLINE then, after a disconnect, PEER_OFFLINE.
 func TestConnectPeers(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	alice := startNode(t, nw, "alice")
 	bob := startNode(t, nw, "bob")
@@ -158,6 +159,7 @@ func TestConnectPeers(t *testing.T) {
 // TestReconnectPersistentPeer: a connects to b as a persistent peer; b
 // restarts on the same ports; a dials it again and both list each other.
 func TestReconnectPersistentPeer(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	alice := startNode(t, nw, "alice")
 	bob := startNode(t, nw, "bob")
@@ -190,6 +192,7 @@ func TestReconnectPersistentPeer(t *testing.T) {
 // error, whichever side dials; the refusing node logs why and the other
 // logs the error it received.
 func TestRequiredFeatureRefused(t *testing.T) {
+	t.Parallel()
 	const bit = "200"
 	nw := harness.New(t)
 	alice := startNode(t, nw, "alice")
@@ -250,6 +253,7 @@ func TestRequiredFeatureRefused(t *testing.T) {
 // dial each other at the same moment end up with one connection, which
 // both see in opposite directions.
 func TestInboundLimitAndSimultaneousConnect(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	hub := startNode(t, nw, "hub", "--maxinboundpeers=1")
 	alice := startNode(t, nw, "alice")

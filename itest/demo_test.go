@@ -20,6 +20,7 @@ import (
 // the three nodes' getinfo and the xlncli command lines, exit 0 and remove
 // its directory.
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("itest: starts btcd and xlnd processes; not run with -short")
 	}

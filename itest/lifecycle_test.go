@@ -51,6 +51,7 @@ func snapshot(t *testing.T, n *harness.Node) walletSnapshot {
 // opens again with the same identity, balance and transactions, for a
 // wallet with no password and for one created with a password.
 func TestStopAndReopen(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	tests := []struct {
 		name     string
@@ -111,6 +112,7 @@ func TestStopAndReopen(t *testing.T) {
 // only the WalletUnlocker and State services answer. ChangePassword then
 // replaces the password (and the macaroon root key).
 func TestWalletPassword(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	password := []byte("correct horse battery")
 	node, err := nw.AddNode(harness.NodeConfig{Name: "carol", Password: password})
@@ -254,6 +256,7 @@ func listenFree(addr string) (net.Listener, error) { return net.Listen("tcp", ad
 // again with the same identity and funds; SIGTERM and SIGINT stop it
 // cleanly (status 0).
 func TestCrashAndSignals(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	node := startNode(t, nw, "alice")
 	check(t, nw.Fund(node, 40_000_000))
@@ -284,6 +287,7 @@ func TestCrashAndSignals(t *testing.T) {
 // TestChainBackendRestart: btcd goes away and comes back with its chain;
 // the node catches up with blocks mined after and sees a new payment.
 func TestChainBackendRestart(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	node := startNode(t, nw, "alice")
 	check(t, nw.Btcd().Restart())
@@ -296,6 +300,7 @@ func TestChainBackendRestart(t *testing.T) {
 // node's 24 words has the same identity key and finds its p2wkh and p2tr
 // funds on the chain.
 func TestRestoreFromSeed(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	password := []byte("restore me please")
 	carol, err := nw.AddNode(harness.NodeConfig{Name: "carol", Password: password})

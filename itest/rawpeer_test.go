@@ -107,6 +107,7 @@ func regtestChain() chainhash.Hash { return *regtest.Params.GenesisHash }
 // message is ignored and an unknown even one closes the connection; a peer
 // that never sends init is dropped.
 func TestRawPeerInit(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	node := startNode(t, nw, "alice")
 

@@ -45,6 +45,7 @@ func restInt(t *testing.T, s string) int64 {
 // getinfo, newaddress, peers (connect, list, disconnect), balance, utxos,
 // transactions, fee estimate, the wallet unlocker, and stop.
 func TestREST(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	alice := startNode(t, nw, "alice")
 	bob := startNode(t, nw, "bob")

@@ -35,6 +35,7 @@ func findTx(t *testing.T, n *harness.Node, txid string) *lnrpc.Transaction {
 // sat/vbyte or by confirmation target; the chain, both balances and both
 // transaction lists agree after six confirmations.
 func TestSendCoins(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	alice := startNode(t, nw, "alice")
 	bob := startNode(t, nw, "bob")

@@ -42,6 +42,7 @@ type cliGetInfo struct {
 // listpeers, newaddress, walletbalance, stop; and a password wallet made
 // with create --password_file and opened with unlock --stdin.
 func TestXlncli(t *testing.T) {
+	t.Parallel()
 	nw := harness.New(t)
 	alice := startNode(t, nw, "alice")
 	bob := startNode(t, nw, "bob")

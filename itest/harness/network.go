@@ -67,7 +67,6 @@ type Network struct {
 
 	mu     sync.Mutex
 	nodes  []*Node
-	ports  map[string]bool // every address handed to a node
 	closed bool
 }
 
@@ -121,7 +120,7 @@ func NewNetwork(cfg Config) (*Network, error) {
 	if cfg.DebugLevel == "" {
 		cfg.DebugLevel = "debug"
 	}
-	n := &Network{cfg: cfg, dir: cfg.Dir, binDir: binDir, ports: make(map[string]bool)}
+	n := &Network{cfg: cfg, dir: cfg.Dir, binDir: binDir}
 	if n.dir == "" {
 		if n.dir, err = os.MkdirTemp("", "xlnd-itest-"); err != nil {
 			return nil, fmt.Errorf("harness: %w", err)
@@ -192,16 +191,9 @@ func (n *Network) AddNode(cfg NodeConfig) (*Node, error) {
 			return nil, fmt.Errorf("harness: node %q exists", cfg.Name)
 		}
 	}
-	n.mu.Unlock()
-	node, err := newNode(n, cfg) // takes n.mu for the ports
-	n.mu.Lock()
+	node, err := newNode(n, cfg)
 	if err != nil {
 		return nil, err
-	}
-	for _, other := range n.nodes {
-		if other.cfg.Name == cfg.Name {
-			return nil, fmt.Errorf("harness: node %q exists", cfg.Name)
-		}
 	}
 	n.nodes = append(n.nodes, node)
 	return node, nil
@@ -329,8 +321,16 @@ func (n *Network) ConnectNodes(a, b *Node, perm bool) error {
 	return b.WaitPeer(a.PubKey())
 }
 
-// freePort is a loopback host:port that is free now and that no node of
-// the network was given before.
+// handedOut holds every port the harness gave a node in this process.
+// Ports are shared by the whole machine, and tests running in parallel
+// each have their own Network, so this one registry is process-wide.
+var handedOut = struct {
+	sync.Mutex
+	ports map[string]bool
+}{ports: make(map[string]bool)}
+
+// freePort is a loopback host:port that is free now and that the harness
+// never gave a node before (the kernel offers a released port again soon).
 func (n *Network) freePort() (string, error) {
 	for range 100 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -339,10 +339,10 @@ func (n *Network) freePort() (string, error) {
 		}
 		addr := l.Addr().String()
 		l.Close()
-		n.mu.Lock()
-		taken := n.ports[addr]
-		n.ports[addr] = true
-		n.mu.Unlock()
+		handedOut.Lock()
+		taken := handedOut.ports[addr]
+		handedOut.ports[addr] = true
+		handedOut.Unlock()
 		if !taken {
 			return addr, nil
 		}
