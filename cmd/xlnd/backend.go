@@ -98,9 +98,16 @@ func (p *peersBackend) Connect(ctx context.Context, pub *btcec.PublicKey, host s
 	}
 	err = p.srv.ConnectToPeer(ctx, &brontide.NetAddress{IdentityKey: pub, Address: addr}, perm)
 	if errors.Is(err, server.ErrAlreadyConnected) {
-		return fmt.Errorf("%w: %v", rpc.ErrAlreadyConnected, err)
+		return alreadyConnected(err)
 	}
 	return err
+}
+
+// alreadyConnected re-labels the server's error for the RPC layer without
+// repeating its text: lnd says "already connected to peer: <pub>@<addr>".
+func alreadyConnected(err error) error {
+	detail := strings.TrimPrefix(err.Error(), server.ErrAlreadyConnected.Error()+": ")
+	return fmt.Errorf("%w: %s", rpc.ErrAlreadyConnected, detail)
 }
 
 // resolve turns host[:port] into an address to dial: an onion address
@@ -281,6 +288,7 @@ func (b *walletBackend) ListUnspent(_ context.Context, account string, minConfs,
 	if err != nil {
 		return nil, err
 	}
+	utxos = spendable(utxos, b.maturity)
 	out := make([]rpc.Utxo, 0, len(utxos))
 	for _, u := range utxos {
 		addr, err := b.w.ParseAddress(u.Address)
@@ -297,6 +305,20 @@ func (b *walletBackend) ListUnspent(_ context.Context, account string, minConfs,
 		})
 	}
 	return out, nil
+}
+
+// spendable drops the outputs lnd's ListUnspent leaves out: leased ones and
+// coinbase outputs short of maturity. Apps take ListUnspent as the coins
+// they may spend.
+func spendable(utxos []wallet.Utxo, maturity int32) []wallet.Utxo {
+	out := utxos[:0:0]
+	for _, u := range utxos {
+		if u.Leased || (u.Coinbase && u.Confirmations < maturity) {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 func (b *walletBackend) Transactions(_ context.Context, account string, start, end int32) ([]rpc.Transaction, error) {

@@ -131,6 +131,7 @@ func (d *daemon) run(ctx context.Context) error {
 		RESTListen:      cfg.RESTListeners,
 		MacaroonDir:     cfg.chainDir(),
 		Loader:          d.loader,
+		ErrorCode:       errorCode,
 		Logger:          d.logs.Logger("RPCS"),
 	})
 	if err != nil {

@@ -43,8 +43,8 @@ func (l *walletLoader) NewMnemonic(_ context.Context, entropy []byte) ([]string,
 	return strings.Fields(m), nil
 }
 
-// CreateWallet creates the wallet. A mnemonic given with a recovery
-// window is a wallet to restore: its first start rescans the chain.
+// CreateWallet creates the wallet. Restored words (any but those GenSeed
+// just handed out) make the first start rescan the chain.
 func (l *walletLoader) CreateWallet(_ context.Context, p rpc.CreateWalletParams) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -55,7 +55,7 @@ func (l *walletLoader) CreateWallet(_ context.Context, p rpc.CreateWalletParams)
 		Password:   p.Password,
 		Mnemonic:   strings.Join(p.Mnemonic, " "),
 		Passphrase: string(p.Passphrase),
-		Restore:    len(p.Mnemonic) > 0 && p.RecoveryWindow > 0,
+		Restore:    p.Restore,
 	})
 	if err != nil {
 		return mapWalletErr(err)

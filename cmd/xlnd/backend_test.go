@@ -1,0 +1,47 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"lnd.xprv/rpc"
+	"lnd.xprv/server"
+	"lnd.xprv/wallet"
+)
+
+func TestSpendableMatchesLndListUnspent(t *testing.T) {
+	const maturity = 100
+	utxos := []wallet.Utxo{
+		{Value: 1, Confirmations: 1},                                 // plain, confirmed
+		{Value: 2, Confirmations: 0},                                 // plain, unconfirmed
+		{Value: 3, Confirmations: 99, Coinbase: true},                // immature coinbase
+		{Value: 4, Confirmations: 100, Coinbase: true},               // just mature
+		{Value: 5, Confirmations: 500, Coinbase: true},               // mature
+		{Value: 6, Confirmations: 10, Leased: true},                  // leased
+		{Value: 7, Confirmations: 500, Coinbase: true, Leased: true}, // leased coinbase
+	}
+	got := spendable(append([]wallet.Utxo(nil), utxos...), maturity)
+	var values []int64
+	for _, u := range got {
+		values = append(values, int64(u.Value))
+	}
+	if want := []int64{1, 2, 4, 5}; fmt.Sprint(values) != fmt.Sprint(want) {
+		t.Fatalf("spendable values %v, want %v", values, want)
+	}
+}
+
+func TestAlreadyConnectedSaysItOnce(t *testing.T) {
+	srvErr := fmt.Errorf("%w: 02aa@127.0.0.1:9735", server.ErrAlreadyConnected)
+	err := alreadyConnected(srvErr)
+	if !errors.Is(err, rpc.ErrAlreadyConnected) {
+		t.Fatalf("%v does not wrap rpc.ErrAlreadyConnected", err)
+	}
+	if want := "already connected to peer: 02aa@127.0.0.1:9735"; err.Error() != want {
+		t.Fatalf("error %q, want %q", err, want)
+	}
+	if n := strings.Count(err.Error(), "already connected"); n != 1 {
+		t.Fatalf("%q repeats itself", err)
+	}
+}
