@@ -288,7 +288,7 @@ func (b *walletBackend) ListUnspent(_ context.Context, account string, minConfs,
 	if err != nil {
 		return nil, err
 	}
-	utxos = spendable(utxos, b.maturity)
+	utxos = spendable(utxos, b.maturity, maxConfs)
 	out := make([]rpc.Utxo, 0, len(utxos))
 	for _, u := range utxos {
 		addr, err := b.w.ParseAddress(u.Address)
@@ -309,11 +309,14 @@ func (b *walletBackend) ListUnspent(_ context.Context, account string, minConfs,
 
 // spendable drops the outputs lnd's ListUnspent leaves out: leased ones and
 // coinbase outputs short of maturity. Apps take ListUnspent as the coins
-// they may spend.
-func spendable(utxos []wallet.Utxo, maturity int32) []wallet.Utxo {
+// they may spend. The wallet reads maxConfs 0 as "no bound", lnd (and
+// lncli --unconfirmed_only) as "unconfirmed only", so the bound is applied
+// here too.
+func spendable(utxos []wallet.Utxo, maturity, maxConfs int32) []wallet.Utxo {
 	out := utxos[:0:0]
 	for _, u := range utxos {
-		if u.Leased || (u.Coinbase && u.Confirmations < maturity) {
+		if u.Leased || (u.Coinbase && u.Confirmations < maturity) ||
+			(maxConfs >= 0 && u.Confirmations > maxConfs) {
 			continue
 		}
 		out = append(out, u)

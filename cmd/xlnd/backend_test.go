@@ -22,13 +22,26 @@ func TestSpendableMatchesLndListUnspent(t *testing.T) {
 		{Value: 6, Confirmations: 10, Leased: true},                  // leased
 		{Value: 7, Confirmations: 500, Coinbase: true, Leased: true}, // leased coinbase
 	}
-	got := spendable(append([]wallet.Utxo(nil), utxos...), maturity)
-	var values []int64
-	for _, u := range got {
-		values = append(values, int64(u.Value))
+	tests := []struct {
+		name     string
+		maxConfs int32
+		want     []int64
+	}{
+		{"any depth", 1 << 30, []int64{1, 2, 4, 5}},
+		{"unconfirmed only", 0, []int64{2}},
+		{"up to 100", 100, []int64{1, 2, 4}},
 	}
-	if want := []int64{1, 2, 4, 5}; fmt.Sprint(values) != fmt.Sprint(want) {
-		t.Fatalf("spendable values %v, want %v", values, want)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := spendable(append([]wallet.Utxo(nil), utxos...), maturity, tc.maxConfs)
+			var values []int64
+			for _, u := range got {
+				values = append(values, int64(u.Value))
+			}
+			if fmt.Sprint(values) != fmt.Sprint(tc.want) {
+				t.Fatalf("spendable values %v, want %v", values, tc.want)
+			}
+		})
 	}
 }
 
