@@ -193,6 +193,10 @@ func (d *daemon) run(ctx context.Context) error {
 		Dial:        dial,
 		Logger:      d.logs.Logger("SRVR"),
 		PeerLogger:  d.logs.Logger("PEER"),
+		OnPeerMessage: (&gossipResponder{
+			chain: *cfg.network.Params.GenesisHash,
+			log:   d.logs.Logger("PEER"),
+		}).handle,
 	})
 	if err != nil {
 		return err
