@@ -39,8 +39,8 @@ func TestBadConfig(t *testing.T) {
 		{"--maxinboundpeers=-1", "--maxinboundpeers"},
 		{"--listen=127.0.0.1:99999", "--listen"},
 		{"--rpclisten=127.0.0.1:notaport", "--rpclisten"},
-		// Not a valid IPv4 address nor a resolvable host name: lnd
-		// refuses it at start; xlnd (as of f8152b0) advertises it.
+		// Neither an IPv4 address nor a host name (xlnd up to f8152b0
+		// advertised it).
 		{"--externalip=256.1.1.1:9735", "--externalip"},
 		{"--btcd.rpccert=/nonexistent/rpc.cert", "--btcd.rpccert"},
 		{"--dev.requirefeature=5000", "--dev.requirefeature"},

@@ -100,10 +100,10 @@ var xlndRequired = []lnwire.FeatureBit{
 
 func regtestChain() chainhash.Hash { return *regtest.Params.GenesisHash }
 
-// TestRawPeerInit talks BOLT 1 to a node by hand: a valid init gets the
-// node's init and pongs; an init for another chain only, one lacking a
-// feature the node requires, or one requiring a feature it does not know,
-// gets an error and the connection closed; after init, an unknown odd
+// TestRawPeerInit talks BOLT 1 to a node by hand: a valid init, or one
+// leaving out the features BOLT 9 ASSUMED, gets the node's init and pongs;
+// an init for another chain only, or one requiring a feature the node does
+// not know, gets an error and the connection closed; after init, an unknown odd
 // message is ignored and an unknown even one closes the connection; a peer
 // that never sends init is dropped.
 func TestRawPeerInit(t *testing.T) {
@@ -169,6 +169,17 @@ func TestRawPeerInit(t *testing.T) {
 		check(t, node.WaitNoPeer(p.pub))
 	})
 
+	// Every feature xlnd requires is ASSUMED by BOLT 9 (a node may leave
+	// it unset): a peer that sets none of them is accepted.
+	t.Run("no features at all", func(t *testing.T) {
+		p := dialRaw(t, node)
+		init := good()
+		init.Features = lnwire.NewRawFeatureVector()
+		handshake(t, p, init)
+		check(t, node.WaitPeer(p.pub))
+		ping(t, p, 2)
+	})
+
 	t.Run("silent peer dropped after the init timeout", func(t *testing.T) {
 		p := dialRaw(t, node)
 		// Read the node's init but send none back: the node must not
@@ -188,11 +199,6 @@ func TestRawPeerInit(t *testing.T) {
 		{"another chain only", func() *lnwire.Init {
 			i := good()
 			i.Networks = []chainhash.Hash{*chaincfg.MainNetParams.GenesisHash}
-			return i
-		}},
-		{"missing a required feature", func() *lnwire.Init {
-			i := good()
-			i.Features = lnwire.NewRawFeatureVector(xlndRequired[:4]...) // no channel_type
 			return i
 		}},
 		{"requiring an unknown feature", func() *lnwire.Init {
