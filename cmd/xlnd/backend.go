@@ -332,6 +332,10 @@ func (b *walletBackend) Transactions(_ context.Context, account string, start, e
 	if err != nil {
 		return nil, err
 	}
+	byHash := make(map[chainhash.Hash]*wire.MsgTx, len(txs))
+	for _, t := range txs {
+		byHash[t.Hash] = t.Tx
+	}
 	out := make([]rpc.Transaction, 0, len(txs))
 	for _, t := range txs {
 		confirmed := t.BlockHeight > 0
@@ -362,9 +366,25 @@ func (b *walletBackend) Transactions(_ context.Context, account string, start, e
 		for _, o := range t.Tx.TxOut {
 			rt.IsOurOutput = append(rt.IsOurOutput, b.w.IsOurScript(o.PkScript))
 		}
+		rt.IsOurInput = ourInputs(t.Tx, byHash, b.w.IsOurScript)
 		out = append(out, rt)
 	}
 	return out, nil
+}
+
+// ourInputs says, per input of tx, whether it spends a wallet output (lnd's
+// previous_outpoints[].is_our_output): the wallet holds every transaction
+// that paid it, so a spent output of ours is found in byHash.
+func ourInputs(tx *wire.MsgTx, byHash map[chainhash.Hash]*wire.MsgTx, isOurs func([]byte) bool) []bool {
+	out := make([]bool, len(tx.TxIn))
+	for i, in := range tx.TxIn {
+		prev, ok := byHash[in.PreviousOutPoint.Hash]
+		if !ok || int(in.PreviousOutPoint.Index) >= len(prev.TxOut) {
+			continue
+		}
+		out[i] = isOurs(prev.TxOut[in.PreviousOutPoint.Index].PkScript)
+	}
+	return out
 }
 
 // feePreference turns the RPC's fee choice into the wallet's.

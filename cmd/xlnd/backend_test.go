@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/rpc"
 	"lnd.xprv/server"
@@ -56,5 +61,31 @@ func TestAlreadyConnectedSaysItOnce(t *testing.T) {
 	}
 	if n := strings.Count(err.Error(), "already connected"); n != 1 {
 		t.Fatalf("%q repeats itself", err)
+	}
+}
+
+func TestOurInputsMarksSpentWalletOutputs(t *testing.T) {
+	ourScript := []byte{0x00, 0x14, 1, 2, 3}
+	theirScript := []byte{0x00, 0x14, 9, 9, 9}
+	isOurs := func(s []byte) bool { return bytes.Equal(s, ourScript) }
+
+	// funding pays us at index 1 and someone else at index 0.
+	funding := wire.NewMsgTx(2)
+	funding.AddTxOut(wire.NewTxOut(1000, theirScript))
+	funding.AddTxOut(wire.NewTxOut(2000, ourScript))
+	byHash := map[chainhash.Hash]*wire.MsgTx{funding.TxHash(): funding}
+
+	unknown := chainhash.Hash{7}
+	spend := wire.NewMsgTx(2)
+	spend.AddTxIn(wire.NewTxIn(wire.NewOutPoint(&unknown, 0), nil, nil))                   // not in the wallet
+	spend.AddTxIn(wire.NewTxIn(wire.NewOutPoint(&chainhash.Hash{}, 0xffffffff), nil, nil)) // coinbase-style
+	h := funding.TxHash()
+	spend.AddTxIn(wire.NewTxIn(wire.NewOutPoint(&h, 0), nil, nil)) // theirs
+	spend.AddTxIn(wire.NewTxIn(wire.NewOutPoint(&h, 1), nil, nil)) // ours
+	spend.AddTxIn(wire.NewTxIn(wire.NewOutPoint(&h, 5), nil, nil)) // no such output
+
+	got := ourInputs(spend, byHash, isOurs)
+	if want := []bool{false, false, false, true, false}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("ourInputs %v, want %v", got, want)
 	}
 }
