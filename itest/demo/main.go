@@ -67,7 +67,10 @@ func run(ctx context.Context, out, errOut io.Writer, exitAfter time.Duration, ke
 	if errors.Is(err, context.Canceled) {
 		err = nil // Ctrl-C while starting up
 	}
-	logf("demo: stopping")
+	// A second Ctrl-C kills the demo at once; the kernel then kills the
+	// nodes and btcd (they die with their parent).
+	signal.Reset(os.Interrupt, syscall.SIGTERM)
+	logf("demo: stopping (Ctrl-C again to kill everything at once)")
 	if stopErr := nw.StopNodes(); stopErr != nil {
 		err = errors.Join(err, stopErr)
 	}
