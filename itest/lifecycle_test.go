@@ -340,3 +340,44 @@ func TestRestoreFromSeed(t *testing.T) {
 		t.Errorf("restored wallet differs:\nbefore %+v\nafter  %+v", before, after)
 	}
 }
+
+// TestWalletPasswordFile: --wallet-unlock-password-file opens a password
+// wallet at start with no UnlockWallet call; a file with the wrong password
+// does not open it.
+func TestWalletPasswordFile(t *testing.T) {
+	t.Parallel()
+	nw := harness.New(t)
+	password := []byte("password in a file")
+	node, err := nw.AddNode(harness.NodeConfig{Name: "carol", Password: password})
+	check(t, err)
+	check(t, node.Start())
+	pubKey := node.PubKey()
+	check(t, node.Stop())
+
+	file := filepath.Join(t.TempDir(), "password")
+	check(t, os.WriteFile(file, append(password, '\n'), 0o600))
+	node.SetExtraArgs("--wallet-unlock-password-file=" + file)
+	_, err = node.StartLocked()
+	check(t, err)
+	check(t, node.WaitActive())
+	if node.PubKey() != pubKey {
+		t.Errorf("identity %s, want %s", node.PubKey(), pubKey)
+	}
+	check(t, node.Stop())
+
+	check(t, os.WriteFile(file, []byte("not the password\n"), 0o600))
+	state, err := node.StartLocked()
+	switch {
+	case err != nil:
+		// xlnd refused to start: it must have exited non-zero.
+		if exit := node.LastExit(); exit == nil || exit.Success() {
+			t.Fatalf("with a wrong password file: %v (exit %v)", err, exit)
+		}
+		t.Logf("wrong password file: xlnd exited: %v", node.LastExit())
+	case state == lnrpc.WalletState_SERVER_ACTIVE || state == lnrpc.WalletState_RPC_ACTIVE ||
+		state == lnrpc.WalletState_UNLOCKED:
+		t.Fatalf("a wrong password file opened the wallet (state %v)", state)
+	default:
+		t.Logf("wrong password file: node waits in state %v", state)
+	}
+}

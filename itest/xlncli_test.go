@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcutil"
 
 	"lnd.xprv/internal/regtest"
 	"lnd.xprv/itest/harness"
+	"lnd.xprv/rpc/lnrpc"
 )
 
 // cliJSON runs xlncli and decodes its JSON output into v.
@@ -39,7 +41,8 @@ type cliGetInfo struct {
 
 // TestXlncli drives nodes through bin/xlncli: getinfo with explicit paths
 // and with the default ones found from --lnddir and --network, connect and
-// listpeers, newaddress, walletbalance, stop; and a password wallet made
+// listpeers, newaddress, walletbalance, estimatefee, sendcoins,
+// listchaintxns, listunspent, stop; and a password wallet made
 // with create --password_file and opened with unlock --stdin.
 func TestXlncli(t *testing.T) {
 	t.Parallel()
@@ -93,6 +96,59 @@ func TestXlncli(t *testing.T) {
 		if v, ok := bal[field]; !ok || (v != "0" && v != float64(0)) {
 			t.Errorf("walletbalance: %s = %v, want 0 (%v)", field, v, bal)
 		}
+	}
+
+	// On-chain commands: sendcoins, listchaintxns, listunspent,
+	// estimatefee.
+	check(t, nw.Fund(alice, 10_000_000))
+	bobAddr, err := bob.NewAddress(t.Context(), lnrpc.AddressType_WITNESS_PUBKEY_HASH)
+	check(t, err)
+	var fee struct {
+		FeeSat string `json:"fee_sat"`
+	}
+	cliJSON(t, alice, &fee, append(explicit, "estimatefee", `{"`+bobAddr.EncodeAddress()+`": 1000000}`)...)
+	if fee.FeeSat == "" || fee.FeeSat == "0" {
+		t.Errorf("estimatefee: fee_sat %q", fee.FeeSat)
+	}
+	var sent struct {
+		Txid string `json:"txid"`
+	}
+	cliJSON(t, alice, &sent, append(explicit, "sendcoins", "--addr="+bobAddr.EncodeAddress(),
+		"--amt=1000000", "--sat_per_vbyte=3", "--force")...)
+	tx, err := nw.WaitTx(sent.Txid)
+	check(t, err)
+	if tx.FeeRate() < 2.9 || tx.FeeRate() > 3.5 {
+		t.Errorf("sendcoins --sat_per_vbyte=3 paid %.2f sat/vB", tx.FeeRate())
+	}
+	_, err = nw.Mine(6)
+	check(t, err)
+	check(t, bob.WaitConfirmedBalance(1_000_000))
+	var txns struct {
+		Transactions []struct {
+			TxHash string `json:"tx_hash"`
+		} `json:"transactions"`
+	}
+	cliJSON(t, alice, &txns, append(explicit, "listchaintxns")...)
+	if !slices.ContainsFunc(txns.Transactions, func(tx struct {
+		TxHash string `json:"tx_hash"`
+	}) bool {
+		return tx.TxHash == sent.Txid
+	}) {
+		t.Errorf("listchaintxns lacks %s: %+v", sent.Txid, txns)
+	}
+	// lncli prints listunspent with encoding/json (numbers, outpoint as
+	// txid:index), not protojson.
+	var unspent struct {
+		Utxos []struct {
+			AmountSat int64  `json:"amount_sat"`
+			Outpoint  string `json:"outpoint"`
+		} `json:"utxos"`
+	}
+	cliJSON(t, alice, &unspent, append(explicit, "listunspent")...)
+	want := 10_000_000 - 1_000_000 - tx.Fee
+	if len(unspent.Utxos) != 1 || unspent.Utxos[0].AmountSat != want ||
+		!strings.HasPrefix(unspent.Utxos[0].Outpoint, sent.Txid+":") {
+		t.Errorf("listunspent after paying bob: %+v, want the change output of %d sat", unspent, want)
 	}
 
 	_, err = alice.CLI(append(explicit, "stop")...)

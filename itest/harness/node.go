@@ -100,6 +100,14 @@ func (n *Node) pickPorts() error {
 // Name is the node's name (also its alias).
 func (n *Node) Name() string { return n.cfg.Name }
 
+// SetExtraArgs replaces the arguments appended to xlnd's command line
+// from the next start on.
+func (n *Node) SetExtraArgs(args ...string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cfg.ExtraArgs = append([]string(nil), args...)
+}
+
 // Config is the node's configuration.
 func (n *Node) Config() NodeConfig { return n.cfg }
 
@@ -218,6 +226,8 @@ func (n *Node) Args() []string {
 	if len(n.cfg.Password) == 0 {
 		args = append(args, "--noseedbackup")
 	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	return append(args, n.cfg.ExtraArgs...)
 }
 
@@ -556,10 +566,14 @@ func (n *Node) Kill() {
 	if p == nil {
 		return
 	}
+	how := "killed"
+	if !n.processUp(p) {
+		how = "had exited"
+	}
 	_ = p.cmd.Process.Kill()
 	<-p.exited
 	n.release(p)
-	n.net.logf("%s: killed", n.Name())
+	n.net.logf("%s: %s: %s", n.Name(), how, p.state)
 }
 
 // WaitExit waits up to timeout for the process to exit by itself (after a
