@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -53,10 +54,10 @@ func (g *gossipResponder) reply(msg lnwire.Message) lnwire.Message {
 func (g *gossipResponder) handle(p *peer.Peer, msg lnwire.Message) {
 	r := g.reply(msg)
 	if r == nil {
-		g.log.Debug("No handler for message; dropped", "peer", p.IdentityKey(), "type", msg.MsgType())
+		g.log.Debug("No handler for message; dropped", "peer", fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
 		return
 	}
 	if err := p.SendMessage(r); err != nil {
-		g.log.Debug("Gossip reply not sent", "peer", p.IdentityKey(), "type", r.MsgType(), "err", err)
+		g.log.Debug("Gossip reply not sent", "peer", fmt.Sprintf("%x", p.PubKey()), "type", r.MsgType(), "err", err)
 	}
 }
