@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/btcsuite/btcd/txscript"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"gopkg.in/macaroon.v2"
 
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
@@ -138,5 +141,76 @@ func TestMacaroonsRefuseSendCoins(t *testing.T) {
 	}
 	if !paid {
 		t.Errorf("admin send %s does not pay %d sat to %s", sent.Txid, send.Amount, dest)
+	}
+}
+
+// TestMacaroonCaveats: first-party caveats lncli adds are enforced
+// (time-before, ipaddr), an unknown caveat is refused, and a tampered
+// macaroon is refused; over gRPC and REST, and through xlncli's
+// --macaroonip.
+func TestMacaroonCaveats(t *testing.T) {
+	t.Parallel()
+	nw := harness.New(t)
+	alice := startNode(t, nw, "alice")
+	raw, err := os.ReadFile(alice.AdminMacaroonPath())
+	check(t, err)
+
+	// withCaveats writes the admin macaroon with extra caveats to a file.
+	withCaveats := func(name string, caveats ...string) string {
+		t.Helper()
+		mac := &macaroon.Macaroon{}
+		check(t, mac.UnmarshalBinary(raw))
+		for _, c := range caveats {
+			check(t, mac.AddFirstPartyCaveat([]byte(c)))
+		}
+		b, err := mac.MarshalBinary()
+		check(t, err)
+		path := filepath.Join(t.TempDir(), name)
+		check(t, os.WriteFile(path, b, 0o600))
+		return path
+	}
+	tampered := append([]byte(nil), raw...)
+	tampered[len(tampered)-1] ^= 1 // the signature's last byte
+	tamperedPath := filepath.Join(t.TempDir(), "tampered.macaroon")
+	check(t, os.WriteFile(tamperedPath, tampered, 0o600))
+
+	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano)
+	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
+	tests := []struct {
+		name string
+		path string
+		ok   bool
+	}{
+		{"time-before in the future", withCaveats("future", "time-before "+future), true},
+		{"ipaddr of the client", withCaveats("ip-ok", "ipaddr 127.0.0.1"), true},
+		{"time-before in the past", withCaveats("past", "time-before "+past), false},
+		{"ipaddr of another host", withCaveats("ip-other", "ipaddr 10.9.8.7"), false},
+		{"unknown caveat", withCaveats("unknown", "frobnicate yes"), false},
+		{"tampered signature", tamperedPath, false},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tc := range tests {
+		conn, err := alice.Conn(tc.path)
+		check(t, err)
+		_, err = lnrpc.NewLightningClient(conn).GetInfo(ctx, &lnrpc.GetInfoRequest{})
+		if tc.ok && err != nil {
+			t.Errorf("gRPC GetInfo with %s: %v", tc.name, err)
+		}
+		if c := status.Code(err); !tc.ok && c != codes.Unauthenticated && c != codes.PermissionDenied {
+			t.Errorf("gRPC GetInfo with %s: %v, want Unauthenticated or PermissionDenied", tc.name, err)
+		}
+		code, body, err := alice.REST(http.MethodGet, "/v1/getinfo", nil, tc.path)
+		check(t, err)
+		if tc.ok != (code == http.StatusOK) || (!tc.ok && code != http.StatusUnauthorized && code != http.StatusForbidden) {
+			t.Errorf("REST GET /v1/getinfo with %s: HTTP %d %s", tc.name, code, body)
+		}
+	}
+
+	// xlncli adds ipaddr with --macaroonip.
+	_, err = alice.CLI(append(alice.CLIArgs(), "--macaroonip=127.0.0.1", "getinfo")...)
+	check(t, err)
+	if _, err := alice.CLI(append(alice.CLIArgs(), "--macaroonip=10.9.8.7", "getinfo")...); err == nil {
+		t.Error("xlncli --macaroonip=10.9.8.7 getinfo succeeded from 127.0.0.1")
 	}
 }
