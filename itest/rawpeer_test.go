@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,6 +168,35 @@ func TestRawPeerInit(t *testing.T) {
 			t.Errorf("after an unknown even message: %v, want the connection closed", err)
 		}
 		check(t, node.WaitNoPeer(p.pub))
+	})
+
+	t.Run("warning and error shown in listpeers and logged", func(t *testing.T) {
+		p := dialRaw(t, node)
+		handshake(t, p, good())
+		check(t, node.WaitPeer(p.pub))
+		p.send(&lnwire.Warning{Data: []byte("itest warning 1")})
+		err := harness.WaitFor(func() error {
+			peer, err := node.Peer(p.pub)
+			if err != nil {
+				return err
+			}
+			if peer == nil {
+				return errors.New("peer gone after a warning")
+			}
+			for _, e := range peer.Errors {
+				if strings.Contains(e.Error, "itest warning 1") {
+					return nil
+				}
+			}
+			return fmt.Errorf("listpeers errors: %v", peer.Errors)
+		}, harness.SyncTimeout)
+		check(t, err)
+		// A warning fails nothing: the connection stays.
+		ping(t, p, 1)
+
+		p.send(&lnwire.Error{Data: []byte("itest error 2")})
+		_, err = node.WaitLogLine(harness.SyncTimeout, "Received error from peer", "itest error 2")
+		check(t, err)
 	})
 
 	// Every feature xlnd requires is ASSUMED by BOLT 9 (a node may leave
