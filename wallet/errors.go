@@ -27,6 +27,11 @@ var (
 	// ErrInvalidMnemonic: the words are not a valid BIP 39 mnemonic.
 	ErrInvalidMnemonic = errors.New("invalid mnemonic")
 
+	// ErrAezeedMnemonic: the words are an lnd aezeed seed, which this
+	// BIP 39 wallet cannot restore. It wraps ErrInvalidMnemonic.
+	ErrAezeedMnemonic = fmt.Errorf("%w: these words are an lnd aezeed seed, not BIP 39; "+
+		"xlnd cannot restore it (sweep its funds from lnd instead)", ErrInvalidMnemonic)
+
 	// ErrWrongNetwork: the database or an address belongs to another
 	// network.
 	ErrWrongNetwork = errors.New("wrong network")

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"strings"
 
 	"github.com/tyler-smith/go-bip39"
@@ -147,6 +148,9 @@ func normalizeMnemonic(m string) (string, error) {
 		return "", fmt.Errorf("%w: %d words, want 24 (or 12/15/18/21)",
 			ErrInvalidMnemonic, len(words))
 	}
+	if isAezeed(words) {
+		return "", ErrAezeedMnemonic
+	}
 	norm := strings.Join(words, " ")
 	if _, err := bip39.MnemonicToByteArray(norm); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrInvalidMnemonic, err)
@@ -176,4 +180,41 @@ func passwordOrDefault(pw []byte, insecure bool) []byte {
 		return insecurePassword
 	}
 	return pw
+}
+
+// aezeedVersion0Len is the size of an lnd aezeed (version 0) mnemonic's
+// payload: version, ciphertext, salt and checksum, 33 bytes in 24 words.
+const aezeedVersion0Len = 33
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// isAezeed reports whether 24 words are an lnd aezeed mnemonic rather than
+// a BIP 39 one. Both use the BIP 39 English list, and one aezeed mnemonic in
+// 256 also passes the BIP 39 checksum: restoring it as BIP 39 would
+// silently derive another wallet. An aezeed packs 33 bytes into the 264
+// bits of its words: a version byte (0), then bytes whose CRC-32C is the
+// last four. A BIP 39 mnemonic matches that by chance once in 2^40.
+func isAezeed(words []string) bool {
+	if len(words) != 24 {
+		return false
+	}
+	var payload [aezeedVersion0Len]byte
+	bit := 0
+	for _, w := range words {
+		idx, ok := bip39.GetWordIndex(w)
+		if !ok {
+			return false
+		}
+		for i := 10; i >= 0; i-- {
+			if idx>>i&1 == 1 {
+				payload[bit/8] |= 0x80 >> (bit % 8)
+			}
+			bit++
+		}
+	}
+	if payload[0] != 0 {
+		return false
+	}
+	sum := crc32.Checksum(payload[:aezeedVersion0Len-4], castagnoli)
+	return binary.BigEndian.Uint32(payload[aezeedVersion0Len-4:]) == sum
 }
