@@ -20,6 +20,7 @@ import (
 	"lnd.xprv/brontide"
 	"lnd.xprv/chain"
 	"lnd.xprv/internal/logging"
+	"lnd.xprv/routing"
 	"lnd.xprv/rpc"
 	"lnd.xprv/server"
 	"lnd.xprv/wallet"
@@ -193,10 +194,8 @@ func (d *daemon) run(ctx context.Context) error {
 		Dial:        dial,
 		Logger:      d.logs.Logger("SRVR"),
 		PeerLogger:  d.logs.Logger("PEER"),
-		OnPeerMessage: (&gossipResponder{
-			chain: *cfg.network.Params.GenesisHash,
-			log:   d.logs.Logger("PEER"),
-		}).handle,
+		OnPeerMessage: routing.NewQueryResponder(*cfg.network.Params.GenesisHash,
+			d.logs.Logger("GOSP")).Handle,
 	})
 	if err != nil {
 		return err

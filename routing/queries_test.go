@@ -1,4 +1,4 @@
-package main
+package routing
 
 import (
 	"bytes"
@@ -27,10 +27,10 @@ func roundTrip(t *testing.T, msg lnwire.Message) lnwire.Message {
 	return got
 }
 
-func TestGossipResponderAnswersQueries(t *testing.T) {
+func TestQueryResponderAnswersQueries(t *testing.T) {
 	ours := *chaincfg.RegressionNetParams.GenesisHash
 	other := *chaincfg.MainNetParams.GenesisHash
-	g := &gossipResponder{chain: ours, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	g := NewQueryResponder(ours, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ts := uint64(1)
 
 	t.Run("query_channel_range", func(t *testing.T) {
@@ -46,7 +46,7 @@ func TestGossipResponderAnswersQueries(t *testing.T) {
 		for _, tc := range tests {
 			q := &lnwire.QueryChannelRange{ChainHash: ours, FirstBlockHeight: tc.first,
 				NumBlocks: tc.num, QueryOptions: &ts}
-			r, ok := roundTrip(t, g.reply(q)).(*lnwire.ReplyChannelRange)
+			r, ok := roundTrip(t, g.Reply(q)).(*lnwire.ReplyChannelRange)
 			if !ok {
 				t.Fatalf("%d+%d: reply is not reply_channel_range", tc.first, tc.num)
 			}
@@ -80,7 +80,7 @@ func TestGossipResponderAnswersQueries(t *testing.T) {
 		for _, tc := range tests {
 			q := &lnwire.QueryShortChanIDs{ChainHash: tc.chain,
 				ShortChanIDs: []lnwire.ShortChannelID{{BlockHeight: 1, TxIndex: 2, TxPosition: 3}}}
-			got := roundTrip(t, g.reply(q))
+			got := roundTrip(t, g.Reply(q))
 			want := &lnwire.ReplyShortChanIDsEnd{ChainHash: tc.chain, Complete: tc.complete}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("reply %+v, want %+v", got, want)
@@ -93,7 +93,7 @@ func TestGossipResponderAnswersQueries(t *testing.T) {
 			&lnwire.GossipTimestampRange{ChainHash: ours},
 			&lnwire.ReplyChannelRange{ChainHash: ours, SyncComplete: 1},
 		} {
-			if r := g.reply(m); r != nil {
+			if r := g.Reply(m); r != nil {
 				t.Errorf("%v answered with %v", m.MsgType(), r.MsgType())
 			}
 		}

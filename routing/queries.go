@@ -1,4 +1,4 @@
-package main
+package routing
 
 import (
 	"fmt"
@@ -10,19 +10,25 @@ import (
 	"lnd.xprv/peer"
 )
 
-// gossipResponder answers the gossip queries peers send because xlnd
-// signals gossip_queries. xlnd keeps no channel graph yet, so every answer
-// is "nothing known", but BOLT 7 requires one: lnd picks a peer for its
-// initial historical graph sync and, given no reply_channel_range, waits on
-// that peer (its synced_to_graph stays false) until its next historical
-// sync, an hour later by default.
-type gossipResponder struct {
+// QueryResponder answers the gossip queries peers send because we signal
+// gossip_queries. With no channel graph yet, every answer is "nothing
+// known" for our chain.
+type QueryResponder struct {
 	chain chainhash.Hash
 	log   *slog.Logger
 }
 
-// reply is the answer to msg, or nil if msg needs none from us.
-func (g *gossipResponder) reply(msg lnwire.Message) lnwire.Message {
+// NewQueryResponder answers queries about the chain with genesis hash
+// chain.
+func NewQueryResponder(chain chainhash.Hash, log *slog.Logger) *QueryResponder {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &QueryResponder{chain: chain, log: log}
+}
+
+// Reply is the answer to msg, or nil if msg needs none from us.
+func (g *QueryResponder) Reply(msg lnwire.Message) lnwire.Message {
 	switch m := msg.(type) {
 	case *lnwire.QueryChannelRange:
 		// One final reply covering exactly the queried range: lnd
@@ -50,9 +56,9 @@ func (g *gossipResponder) reply(msg lnwire.Message) lnwire.Message {
 	return nil
 }
 
-// handle is the server's OnPeerMessage hook.
-func (g *gossipResponder) handle(p *peer.Peer, msg lnwire.Message) {
-	r := g.reply(msg)
+// Handle answers msg from p; it fits server.Config.OnPeerMessage.
+func (g *QueryResponder) Handle(p *peer.Peer, msg lnwire.Message) {
+	r := g.Reply(msg)
 	if r == nil {
 		g.log.Debug("No handler for message; dropped", "peer", fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
 		return
