@@ -164,7 +164,9 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.wallet.Start(); err != nil {
 		return fmt.Errorf("wallet: %w", err)
 	}
-	// The loader's close stops the wallet too; Stop is idempotent.
+	// The wallet stops before the chain backend it follows (the loader's
+	// close stops it again, harmlessly).
+	defer d.wallet.Stop()
 
 	nodeKey, err := d.wallet.NodeKeyECDH()
 	if err != nil {
