@@ -219,7 +219,7 @@ func (n *Network) StopNodes() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = node.shutdown()
+			errs[i] = node.Stop()
 		}()
 	}
 	wg.Wait()

@@ -109,7 +109,13 @@ func (n *Node) SetExtraArgs(args ...string) {
 }
 
 // Config is the node's configuration.
-func (n *Node) Config() NodeConfig { return n.cfg }
+func (n *Node) Config() NodeConfig {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cfg := n.cfg
+	cfg.ExtraArgs = append([]string(nil), cfg.ExtraArgs...)
+	return cfg
+}
 
 // DataDir is the node's --datadir.
 func (n *Node) DataDir() string { return n.dir }
@@ -603,11 +609,6 @@ func (n *Node) Restart() error {
 		return err
 	}
 	return n.Start()
-}
-
-// shutdown is Stop for cleanup.
-func (n *Node) shutdown() error {
-	return n.Stop()
 }
 
 func (n *Node) processUp(p *process) bool {
