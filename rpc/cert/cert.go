@@ -14,9 +14,10 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
+
+	"lnd.xprv/internal/fsutil"
 )
 
 // DefaultValidity is how long a generated certificate is valid: 14 months,
@@ -249,48 +250,10 @@ func create(cfg *Config, ips []net.IP, dns []string) error {
 
 	// Key first: a cert without its key on disk after a crash is
 	// replaced at the next start, a key without its cert too.
-	if err := writeFileAtomic(cfg.KeyPath, keyPEM.Bytes(), 0o600); err != nil {
+	if err := fsutil.WriteFileAtomic(cfg.KeyPath, keyPEM.Bytes(), 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(cfg.CertPath, certPEM.Bytes(), 0o644)
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and a
-// rename, so that a crash leaves the old file or the new one.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return fsutil.WriteFileAtomic(cfg.CertPath, certPEM.Bytes(), 0o644)
 }
 
 // ServerConfig returns the TLS settings for the RPC listeners: TLS 1.2 or

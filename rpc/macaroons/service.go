@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gopkg.in/macaroon.v2"
+
+	"lnd.xprv/internal/fsutil"
 )
 
 // Location is written into every macaroon baked here.
@@ -173,7 +175,7 @@ func (s *Service) WriteDefaultFiles(ctx context.Context, dir string, overwrite b
 		if err != nil {
 			return nil, fmt.Errorf("bake %s: %w", f.name, err)
 		}
-		if err := writeFileAtomic(path, raw, f.perm); err != nil {
+		if err := fsutil.WriteFileAtomic(path, raw, f.perm); err != nil {
 			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
 		if f.name == AdminFile {
@@ -190,30 +192,4 @@ func (s *Service) BakeBinary(ops []Op) ([]byte, error) {
 		return nil, err
 	}
 	return mac.MarshalBinary()
-}
-
-// writeFileAtomic writes through a synced temporary file and a rename.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
