@@ -96,6 +96,14 @@ func TestConfigFileAndTLS(t *testing.T) {
 	}
 	hash, height, err := nw.Btcd().Client().GetBestBlock()
 	check(t, err)
+	// Nothing mines here: a node behind btcd's tip must not say it is
+	// synced.
+	if info.SyncedToChain && int32(info.BlockHeight) < height {
+		t.Errorf("getinfo says synced_to_chain at %d; btcd is at %d", info.BlockHeight, height)
+	}
+	check(t, node.WaitHeight(height))
+	info, err = node.Info()
+	check(t, err)
 	if info.BlockHash != hash.String() || int32(info.BlockHeight) != height {
 		t.Errorf("getinfo at %s (%d), btcd at %s (%d)", info.BlockHash, info.BlockHeight, hash, height)
 	}

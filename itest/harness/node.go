@@ -515,53 +515,53 @@ func (n *Node) Stop() error {
 	if p == nil {
 		return nil
 	}
-	var how string
-	if n.RPC != nil && n.processUp(p) {
+	var steps []string
+	exited := !n.processUp(p)
+	if exited {
+		steps = append(steps, "had exited")
+	} else if n.RPC != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err := n.RPC.StopDaemon(ctx, &lnrpc.StopRequest{})
 		cancel()
-		if err != nil {
-			how = fmt.Sprintf("StopDaemon failed (%v); ", err)
+		if err == nil {
+			steps = append(steps, "StopDaemon")
+			exited = waitExited(p, StopTimeout)
+		} else {
+			steps = append(steps, fmt.Sprintf("StopDaemon failed (%v)", err))
 		}
-	} else {
-		how = "no StopDaemon; "
 	}
-	if how != "" {
+	if !exited {
+		steps = append(steps, "SIGTERM")
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		how += "SIGTERM"
-	} else {
-		how = "StopDaemon"
+		exited = waitExited(p, StopTimeout)
 	}
-	killed := false
-	select {
-	case <-p.exited:
-	case <-time.After(StopTimeout):
-		if how == "StopDaemon" {
-			how += ", then SIGTERM"
-			_ = p.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.exited:
-			case <-time.After(StopTimeout):
-			}
-		}
-		select {
-		case <-p.exited:
-		default:
-			killed = true
-			how += ", then SIGKILL"
-			_ = p.cmd.Process.Kill()
-			<-p.exited
-		}
+	if !exited {
+		steps = append(steps, "SIGKILL")
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 	}
 	n.release(p)
+	how := strings.Join(steps, ", then ")
 	n.net.logf("%s: stopped (%s): %s", n.Name(), how, p.state)
-	if killed {
+	if !exited {
 		return fmt.Errorf("harness: %s did not stop within %v (%s)", n.Name(), StopTimeout, how)
 	}
 	if !p.state.Success() {
-		return fmt.Errorf("harness: %s exited with %s after %s", n.Name(), p.state, how)
+		return fmt.Errorf("harness: %s exited with %s (%s)", n.Name(), p.state, how)
 	}
 	return nil
+}
+
+// waitExited waits up to timeout for the process to exit.
+func waitExited(p *process, timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-p.exited:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // Kill kills the process with SIGKILL and waits for it (a crash).
