@@ -240,7 +240,8 @@ func (n *Node) Args() []string {
 // Start starts the process and brings it to SERVER_ACTIVE: a node with no
 // password creates or opens its wallet by itself; a password node gets its
 // wallet created (GenSeed, InitWallet) or unlocked (UnlockWallet) with its
-// password. It then records the identity key from GetInfo.
+// password. It records the identity key from GetInfo and returns once the
+// node has synced to btcd's tip.
 func (n *Node) Start() error {
 	for attempt := 0; ; attempt++ {
 		err := n.start()
@@ -286,7 +287,15 @@ func (n *Node) start() error {
 			}
 		}
 	}
-	return n.WaitActive()
+	if err := n.WaitActive(); err != nil {
+		return err
+	}
+	// Tests compare heights and balances with btcd's: start from its tip.
+	height, err := n.net.TipHeight()
+	if err != nil {
+		return err
+	}
+	return n.WaitHeight(height)
 }
 
 // StartLocked starts the process and waits until it answers over gRPC: for
