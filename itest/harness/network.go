@@ -87,12 +87,16 @@ func New(t testing.TB) *Network {
 	}
 	n, err := NewNetwork(Config{Dir: dir, Logf: t.Logf})
 	if err != nil {
-		t.Logf("harness: files kept in %s", dir)
-		t.Fatalf("harness: %v", err)
+		if errors.Is(err, ErrNoBinary) {
+			os.RemoveAll(dir) // nothing ran
+		} else {
+			t.Logf("harness: files kept in %s", dir)
+		}
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if err := n.Stop(); err != nil {
-			t.Errorf("harness: %v", err)
+			t.Error(err)
 		}
 		if t.Failed() {
 			for _, node := range n.Nodes() {
