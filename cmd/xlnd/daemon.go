@@ -203,7 +203,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	if err := d.srv.Start(); err != nil {
-		return err
+		return fmt.Errorf("--listen: %w", err)
 	}
 	defer d.srv.Stop()
 

@@ -31,7 +31,7 @@ var Params = &chaincfg.RegressionNetParams
 // Errors callers branch on.
 var (
 	// ErrNoBinary: btcd is not built where the harness looks for it.
-	ErrNoBinary = errors.New("btcd binary not found (run make build)")
+	ErrNoBinary = errors.New("binary not found (run make build)")
 
 	// ErrStopped: the node is not running.
 	ErrStopped = errors.New("btcd is not running")
@@ -737,24 +737,38 @@ func (b *Btcd) fatalf(format string, args ...any) {
 
 // findBinary locates name in dir, $XLND_BIN_DIR or <module root>/bin.
 func findBinary(dir, name string) (string, error) {
+	d, err := BinDir(dir, name)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, name), nil
+}
+
+// BinDir returns the directory holding every named binary: dir if given,
+// else $XLND_BIN_DIR (set by the Makefile), else <module root>/bin. It
+// builds nothing: a missing binary is ErrNoBinary.
+func BinDir(dir string, names ...string) (string, error) {
 	if dir == "" {
 		dir = os.Getenv("XLND_BIN_DIR")
 	}
 	if dir == "" {
-		root, err := moduleRoot()
+		root, err := ModuleRoot()
 		if err != nil {
 			return "", fmt.Errorf("%w: %v", ErrNoBinary, err)
 		}
 		dir = filepath.Join(root, "bin")
 	}
-	path := filepath.Join(dir, name)
-	if fi, err := os.Stat(path); err != nil || fi.IsDir() {
-		return "", fmt.Errorf("%w: no %s", ErrNoBinary, path)
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		if fi, err := os.Stat(path); err != nil || fi.IsDir() {
+			return "", fmt.Errorf("%w: no %s", ErrNoBinary, path)
+		}
 	}
-	return path, nil
+	return dir, nil
 }
 
-func moduleRoot() (string, error) {
+// ModuleRoot is the directory of the go.mod above the working directory.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err

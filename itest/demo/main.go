@@ -10,7 +10,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -153,7 +155,9 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 		logf("demo: %s connected to %s (persistent)", pair[0].Name(), pair[1].Name())
 	}
 
-	marshal := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true, Multiline: true, Indent: "    "}
+	// lncli's layout: protojson's field names, re-indented (protojson
+	// itself varies its whitespace on purpose).
+	marshal := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
 	for _, n := range nodes {
 		info, err := n.Info()
 		if err != nil {
@@ -163,7 +167,11 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\n=== %s getinfo ===\n%s\n", n.Name(), js)
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, js, "", "    "); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\n=== %s getinfo ===\n%s\n", n.Name(), pretty.Bytes())
 	}
 
 	cwd, _ := os.Getwd()

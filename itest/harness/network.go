@@ -20,7 +20,7 @@ import (
 )
 
 // ErrNoBinary: a binary the harness needs is not built.
-var ErrNoBinary = errors.New("binary not found (run make build)")
+var ErrNoBinary = regtest.ErrNoBinary
 
 // Timeouts. The machine running the tests may be loaded (CI, other jobs):
 // they bound a hang, they are not performance goals.
@@ -117,7 +117,7 @@ func New(t testing.TB) *Network {
 // NewNetwork starts a btcd on regtest (segwit and taproot active). Close it
 // when done.
 func NewNetwork(cfg Config) (*Network, error) {
-	binDir, err := findBinDir(cfg.BinDir, "xlnd", "xlncli", "btcd")
+	binDir, err := regtest.BinDir(cfg.BinDir, "xlnd", "xlncli", "btcd")
 	if err != nil {
 		return nil, err
 	}
@@ -366,42 +366,5 @@ func sanitize(s string) string {
 	}, s)
 }
 
-// findBinDir locates the directory holding every named binary: dir,
-// $XLND_BIN_DIR or <module root>/bin.
-func findBinDir(dir string, names ...string) (string, error) {
-	if dir == "" {
-		dir = os.Getenv("XLND_BIN_DIR")
-	}
-	if dir == "" {
-		root, err := ModuleRoot()
-		if err != nil {
-			return "", fmt.Errorf("harness: %w: %v", ErrNoBinary, err)
-		}
-		dir = filepath.Join(root, "bin")
-	}
-	for _, name := range names {
-		path := filepath.Join(dir, name)
-		if fi, err := os.Stat(path); err != nil || fi.IsDir() {
-			return "", fmt.Errorf("harness: %w: no %s", ErrNoBinary, path)
-		}
-	}
-	return dir, nil
-}
-
 // ModuleRoot is the directory of the go.mod above the working directory.
-func ModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+func ModuleRoot() (string, error) { return regtest.ModuleRoot() }
