@@ -228,6 +228,35 @@ func TestChangePassword(t *testing.T) {
 	}
 }
 
+// A macaroon store that refuses the change (its password already differs
+// from the wallet's) must leave the wallet on its old password too.
+func TestChangePasswordRollsBack(t *testing.T) {
+	h := newHarness(t, true)
+	ctx := t.Context()
+	if err := h.srv.MarkUnlocked([]byte("store password")); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.Stop()
+
+	h.loader.mu.Lock()
+	h.loader.password = []byte(testPassword)
+	h.loader.mu.Unlock()
+	h2 := newHarnessIn(t, h.dir, h.loader)
+	unlocker := lnrpc.NewWalletUnlockerClient(h2.conn(nil))
+	_, err := unlocker.ChangePassword(ctx, &lnrpc.ChangePasswordRequest{
+		CurrentPassword: []byte(testPassword), NewPassword: []byte("a new password"),
+	})
+	wantCode(t, err, codes.Internal)
+	if !strings.Contains(err.Error(), "password unchanged") {
+		t.Fatalf("error %v", err)
+	}
+	h.loader.mu.Lock()
+	defer h.loader.mu.Unlock()
+	if string(h.loader.password) != testPassword {
+		t.Fatalf("wallet left on %q", h.loader.password)
+	}
+}
+
 // newHarnessIn starts a second server over an existing data dir.
 func newHarnessIn(t testing.TB, dir string, loader *fakeLoader) *harness {
 	t.Helper()

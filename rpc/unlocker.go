@@ -181,7 +181,17 @@ func (u *unlockerService) ChangePassword(ctx context.Context, req *lnrpc.ChangeP
 	if !u.s.cfg.NoMacaroons {
 		err := u.s.macStore.ChangePassword(req.CurrentPassword, req.NewPassword, req.NewMacaroonRootKey)
 		if err != nil {
-			return nil, status.Errorf(codes.Internal, "wallet password changed, but macaroon store failed: %v", err)
+			// Put the wallet back, so both keep one password.
+			if rerr := l.ChangePassword(ctx, req.NewPassword, req.CurrentPassword); rerr != nil {
+				u.s.log.Error("Wallet and macaroon store now have different passwords",
+					"store_err", err, "rollback_err", rerr)
+				return nil, status.Errorf(codes.Internal, "the wallet now uses the new "+
+					"password but the macaroon store could not be changed (%v) and the wallet "+
+					"could not be changed back (%v): unlock with the new password after "+
+					"removing macaroons.db, which regenerates the macaroons", err, rerr)
+			}
+			return nil, status.Errorf(codes.Internal, "password unchanged: the macaroon "+
+				"store refused the change: %v", err)
 		}
 		// New files when the root key changed (the old ones are void).
 		admin, err = u.s.unlockMacaroons(req.NewPassword, req.StatelessInit, req.NewMacaroonRootKey)
