@@ -20,16 +20,17 @@ type wantFeature struct {
 }
 
 // xlndFeatures are some of the bits xlnd sends in init: the five it
-// requires (even) and some it offers (odd). BOLT 9 numbers.
+// requires (even) and some it offers (odd). BOLT 9 numbers, with the names
+// lnd's API gives them (what apps built on lnd read).
 var xlndFeatures = []wantFeature{
-	{0, "data_loss_protect", true},
-	{8, "tlv_onion", true},
-	{12, "static_remote_key", true},
-	{14, "payment_addr", true},
-	{44, "channel_type", true},
-	{7, "gossip_queries", false},
-	{23, "anchors_zero_fee_htlc_tx", false},
-	{27, "shutdown_any_segwit", false},
+	{0, "data-loss-protect", true},
+	{8, "tlv-onion", true},
+	{12, "static-remote-key", true},
+	{14, "payment-addr", true},
+	{44, "explicit-commitment-type", true},
+	{7, "gossip-queries", false},
+	{23, "anchors-zero-fee-htlc-tx", false},
+	{27, "shutdown-any-segwit", false},
 }
 
 // checkPeerFeatures checks that p lists every feature of xlndFeatures,
@@ -39,6 +40,9 @@ func checkPeerFeatures(p *lnrpc.Peer) error {
 		f, ok := p.Features[want.bit]
 		if !ok {
 			return fmt.Errorf("feature bit %d (%s) missing from %v", want.bit, want.name, p.Features)
+		}
+		if f.Name != want.name {
+			return fmt.Errorf("feature bit %d named %q, want lnd's %q", want.bit, f.Name, want.name)
 		}
 		if !f.IsKnown || f.IsRequired != want.required {
 			return fmt.Errorf("feature bit %d (%s): known %v required %v, want known, required %v",

@@ -79,7 +79,8 @@ func (d *daemon) Synced(ctx context.Context) (bool, error) {
 func rpcFeatures(raw *lnwire.RawFeatureVector) []rpc.Feature {
 	var out []rpc.Feature
 	for _, b := range raw.Bits() {
-		name := b.Name()
+		// lnd's names, as apps built on its API expect them.
+		name := rpc.FeatureName(uint32(b), b.Name())
 		out = append(out, rpc.Feature{Bit: uint32(b), Name: name, Known: name != "unknown"})
 	}
 	return out
