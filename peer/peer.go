@@ -53,6 +53,11 @@ const (
 	maxErrors = 20
 
 	sendQueueLen = 256
+
+	// pongBurst pongs may be sent at once, and one more every pongRefill:
+	// ample for any honest peer (BOLT 1 expects about one ping per 30 s).
+	pongBurst  = 10
+	pongRefill = 10 * time.Second
 )
 
 // Conn is the transport of a peer; *brontide.Conn satisfies it.
@@ -138,6 +143,9 @@ type Peer struct {
 	sendQueue chan []byte
 	pongs     chan *lnwire.Pong
 
+	// pongBudget is touched by the read loop only.
+	pongBudget tokenBucket
+
 	bytesSent, bytesRecv atomic.Uint64
 	msgsSent, msgsRecv   atomic.Uint64
 	pingTime             atomic.Int64
@@ -176,12 +184,13 @@ func New(cfg Config) *Peer {
 	}
 	pub := cfg.Conn.RemotePub()
 	p := &Peer{
-		cfg:       cfg,
-		pubKey:    pub,
-		sendQueue: make(chan []byte, sendQueueLen),
-		pongs:     make(chan *lnwire.Pong, 1),
-		quit:      make(chan struct{}),
-		done:      make(chan struct{}),
+		cfg:        cfg,
+		pubKey:     pub,
+		sendQueue:  make(chan []byte, sendQueueLen),
+		pongBudget: tokenBucket{tokens: pongBurst, max: pongBurst, every: pongRefill},
+		pongs:      make(chan *lnwire.Pong, 1),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	copy(p.pub[:], pub.SerializeCompressed())
 	p.log = cfg.Logger.With("peer", fmt.Sprintf("%x@%v", p.pub, cfg.Address))
@@ -512,6 +521,13 @@ func (p *Peer) readLoop() {
 			if m.NumPongBytes > maxPongBytes {
 				continue
 			}
+			if !p.pongBudget.take(time.Now()) {
+				// A peer pinging far more than BOLT 1's
+				// once per 30 s could make us send up to
+				// 64 KiB per 6-byte ping; ignore the excess.
+				p.log.Debug("Ping ignored: peer pings too often")
+				continue
+			}
 			pong := lnwire.NewPong(m.NumPongBytes)
 			if err := p.SendMessage(pong); err != nil {
 				return
@@ -666,4 +682,27 @@ func featureNames(fv *lnwire.FeatureVector) string {
 		parts = append(parts, fmt.Sprintf("%s(%d)", b.Name(), b))
 	}
 	return strings.Join(parts, " ")
+}
+
+// tokenBucket allows max events at once and one more every interval.
+type tokenBucket struct {
+	tokens, max int
+	every       time.Duration
+	last        time.Time
+}
+
+// take spends a token if one is left at now.
+func (b *tokenBucket) take(now time.Time) bool {
+	if b.last.IsZero() {
+		b.last = now
+	}
+	if earned := int(now.Sub(b.last) / b.every); earned > 0 {
+		b.tokens = min(b.max, b.tokens+earned)
+		b.last = b.last.Add(time.Duration(earned) * b.every)
+	}
+	if b.tokens == 0 {
+		return false
+	}
+	b.tokens--
+	return true
 }

@@ -358,6 +358,70 @@ func TestPingPongAndMessages(t *testing.T) {
 	}
 }
 
+func TestTokenBucket(t *testing.T) {
+	b := tokenBucket{tokens: 2, max: 2, every: 10 * time.Second}
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at   time.Duration
+		want bool
+	}{
+		{0, true}, {0, true}, {0, false}, // the burst of 2
+		{9 * time.Second, false}, // not yet a new token
+		{10 * time.Second, true}, // one per interval
+		{11 * time.Second, false},
+		{time.Hour, true}, {time.Hour, true}, // a long quiet spell refills
+		{time.Hour, false}, // to the burst, no more
+	}
+	for i, s := range steps {
+		if got := b.take(t0.Add(s.at)); got != s.want {
+			t.Fatalf("step %d at +%v: take = %v, want %v", i, s.at, got, s.want)
+		}
+	}
+}
+
+// A ping flood is answered up to the budget, then ignored without a
+// disconnect.
+func TestPingFlood(t *testing.T) {
+	p, r := newTestPeer(t, nil)
+	if err := startWith(t, p, r, goodInit()); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < pongBurst+5; i++ {
+		r.send(&lnwire.Ping{NumPongBytes: 1000})
+	}
+	// A warning after the flood marks the end of what was read.
+	r.send(&lnwire.Warning{Data: []byte("end")})
+	deadline := time.Now().Add(5 * time.Second)
+	for len(p.Errors()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("flood not read")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	pongs := 0
+	for {
+		select {
+		case b := <-r.conn.in:
+			if msg, err := lnwire.ReadMessage(bytes.NewReader(b)); err == nil {
+				if _, ok := msg.(*lnwire.Pong); ok {
+					pongs++
+				}
+			}
+			continue
+		case <-time.After(200 * time.Millisecond):
+		}
+		break
+	}
+	if pongs != pongBurst {
+		t.Fatalf("%d pongs for %d pings, want %d", pongs, pongBurst+5, pongBurst)
+	}
+	select {
+	case <-p.Done():
+		t.Fatal("a ping flood cost the connection")
+	default:
+	}
+}
+
 func TestMalformedMessage(t *testing.T) {
 	p, r := newTestPeer(t, nil)
 	if err := startWith(t, p, r, goodInit()); err != nil {
