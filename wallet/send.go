@@ -297,50 +297,31 @@ func (w *Wallet) SendOutputs(ctx context.Context, outputs []*wire.TxOut,
 	if err != nil {
 		return nil, err
 	}
-	w.mu.Lock()
-	var msg *wire.MsgTx
-	var watch [][]byte
-	var ops []wire.OutPoint
-	err = w.db.Update(func(tx *bolt.Tx) error {
+	return w.sendRecorded(ctx, label, func(tx *bolt.Tx) (*wire.MsgTx, error) {
 		coins, err := w.spendable(tx, minConfs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		changeD, changeScript, err := w.nextAddress(tx, AddressP2WPKH,
 			branchChange, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sel, err := selectCoins(coins, outputs, rate, changeScript)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		msg, _, err = buildTx(sel, outputs, changeScript)
+		msg, _, err := buildTx(sel, outputs, changeScript)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if sel.Change > 0 {
 			if _, _, err := w.nextAddress(tx, changeD.Type, changeD.Branch, true); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		if err := w.signInputs(tx, msg); err != nil {
-			return err
-		}
-		res, err := w.addTx(tx, msg, nil, true, label)
-		if err != nil {
-			return err
-		}
-		ops = res.newOutpoints
-		watch, err = w.extendHorizon(tx)
-		return err
+		return msg, w.signInputs(tx, msg)
 	})
-	w.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	w.watch(watch, ops)
-	return msg, w.broadcastRecorded(ctx, msg)
 }
 
 // EstimateFee returns the fee and rate a SendOutputs with the same
@@ -411,40 +392,21 @@ func (w *Wallet) SendAll(ctx context.Context, address string,
 	if err != nil {
 		return nil, err
 	}
-	w.mu.Lock()
-	var msg *wire.MsgTx
-	var watch [][]byte
-	var ops []wire.OutPoint
-	err = w.db.Update(func(tx *bolt.Tx) error {
+	return w.sendRecorded(ctx, label, func(tx *bolt.Tx) (*wire.MsgTx, error) {
 		coins, err := w.spendable(tx, minConfs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		sel, amt, err := selectAll(coins, script, rate)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		msg, _, err = buildTx(sel, []*wire.TxOut{wire.NewTxOut(int64(amt), script)}, nil)
+		msg, _, err := buildTx(sel, []*wire.TxOut{wire.NewTxOut(int64(amt), script)}, nil)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := w.signInputs(tx, msg); err != nil {
-			return err
-		}
-		res, err := w.addTx(tx, msg, nil, true, label)
-		if err != nil {
-			return err
-		}
-		ops = res.newOutpoints
-		watch, err = w.extendHorizon(tx)
-		return err
+		return msg, w.signInputs(tx, msg)
 	})
-	w.mu.Unlock()
-	if err != nil {
-		return nil, err
-	}
-	w.watch(watch, ops)
-	return msg, w.broadcastRecorded(ctx, msg)
 }
 
 // broadcastRecorded broadcasts a transaction already recorded. A refusal
@@ -592,10 +554,32 @@ func (w *Wallet) SignTx(msg *wire.MsgTx) error {
 // wallet outputs added, unconfirmed) and then broadcasts it. A refusal by
 // the backend undoes the record.
 func (w *Wallet) PublishTx(ctx context.Context, msg *wire.MsgTx, label string) error {
+	_, err := w.sendRecorded(ctx, label, func(*bolt.Tx) (*wire.MsgTx, error) {
+		return msg, nil
+	})
+	return err
+}
+
+// sendRecorded is how every send ends. In one database transaction, build
+// makes (and signs) the transaction and it is recorded as the wallet's:
+// its inputs spent, its outputs added, unconfirmed. Only then is it
+// watched and broadcast, so a crash in between is repaired by the
+// rebroadcast at the next start; a refusal by the backend undoes the
+// record.
+func (w *Wallet) sendRecorded(ctx context.Context, label string,
+	build func(tx *bolt.Tx) (*wire.MsgTx, error)) (*wire.MsgTx, error) {
+
 	w.mu.Lock()
-	var watch [][]byte
-	var ops []wire.OutPoint
+	var (
+		msg   *wire.MsgTx
+		watch [][]byte
+		ops   []wire.OutPoint
+	)
 	err := w.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if msg, err = build(tx); err != nil {
+			return err
+		}
 		res, err := w.addTx(tx, msg, nil, true, label)
 		if err != nil {
 			return err
@@ -606,10 +590,10 @@ func (w *Wallet) PublishTx(ctx context.Context, msg *wire.MsgTx, label string) e
 	})
 	w.mu.Unlock()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	w.watch(watch, ops)
-	return w.broadcastRecorded(ctx, msg)
+	return msg, w.broadcastRecorded(ctx, msg)
 }
 
 // LeaseOutput locks a wallet output for id until now+duration (default
