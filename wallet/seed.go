@@ -1,6 +1,7 @@
 package wallet
 
 import (
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -73,17 +74,24 @@ func sealSeed(seed, password []byte, params ScryptParams) ([]byte, error) {
 	salt := hdr[13 : 13+saltLen]
 	nonce := hdr[13+saltLen:]
 
+	aead, err := sealingAEAD(password, salt, params)
+	if err != nil {
+		return nil, err
+	}
+	return aead.Seal(hdr, nonce, seed, hdr), nil
+}
+
+// sealingAEAD derives the seed's key from the password with scrypt and
+// returns the XChaCha20-Poly1305 cipher over it; the key itself is wiped
+// once the cipher holds its expansion.
+func sealingAEAD(password, salt []byte, params ScryptParams) (cipher.AEAD, error) {
 	key, err := scrypt.Key(password, salt, int(params.N), int(params.R),
 		int(params.P), chacha20poly1305.KeySize)
 	if err != nil {
 		return nil, fmt.Errorf("scrypt: %w", err)
 	}
 	defer zero(key)
-	aead, err := chacha20poly1305.NewX(key)
-	if err != nil {
-		return nil, err
-	}
-	return aead.Seal(hdr, nonce, seed, hdr), nil
+	return chacha20poly1305.NewX(key)
 }
 
 // openSeed reverses sealSeed. A wrong password (or a tampered blob) is
@@ -108,13 +116,7 @@ func openSeed(blob, password []byte) ([]byte, error) {
 	hdr := blob[:sealHeaderLen]
 	salt := hdr[13 : 13+saltLen]
 	nonce := hdr[13+saltLen:]
-	key, err := scrypt.Key(password, salt, int(params.N), int(params.R),
-		int(params.P), chacha20poly1305.KeySize)
-	if err != nil {
-		return nil, fmt.Errorf("scrypt: %w", err)
-	}
-	defer zero(key)
-	aead, err := chacha20poly1305.NewX(key)
+	aead, err := sealingAEAD(password, salt, params)
 	if err != nil {
 		return nil, err
 	}
