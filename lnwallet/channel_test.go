@@ -1,0 +1,191 @@
+package lnwallet
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"lnd.xprv/lnwire"
+)
+
+// testNode is one side of a test channel: the Channel and its store.
+type testNode struct {
+	ch    *Channel
+	store *memStore
+	p     *party
+}
+
+func newNodePair(t testing.TB, ps pairSpec) (*testNode, *testNode) {
+	t.Helper()
+	a, b, sa, sb := newStates(t, ps)
+	ca, err := NewChannel(sa, a.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := NewChannel(sb, b.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testNode{ca, &memStore{}, a}, &testNode{cb, &memStore{}, b}
+}
+
+// receive hands one message to n the way a link would: updates are
+// applied, commitment_signed is answered with revoke_and_ack,
+// revoke_and_ack is persisted. It returns the messages to send back and
+// what was resolved.
+func (n *testNode) receive(msg lnwire.Message) ([]lnwire.Message,
+	*Resolutions, error) {
+
+	ch := n.ch
+	var (
+		p   *Pending
+		err error
+	)
+	switch m := msg.(type) {
+	case *lnwire.UpdateAddHTLC:
+		return nil, nil, ch.ReceiveHTLC(m)
+	case *lnwire.UpdateFulfillHTLC:
+		return nil, nil, ch.ReceiveHTLCSettle(m)
+	case *lnwire.UpdateFailHTLC:
+		return nil, nil, ch.ReceiveFailHTLC(m)
+	case *lnwire.UpdateFailMalformedHTLC:
+		return nil, nil, ch.ReceiveMalformedFailHTLC(m)
+	case *lnwire.UpdateFee:
+		return nil, nil, ch.ReceiveUpdateFee(m)
+	case *lnwire.CommitSig:
+		if err := ch.ReceiveNewCommitment(m); err != nil {
+			return nil, nil, err
+		}
+		p, err = ch.RevokeCurrentCommitment()
+	case *lnwire.RevokeAndAck:
+		p, err = ch.ReceiveRevocation(m)
+	case *lnwire.ChannelReestablish:
+		msgs, err := ch.ReceiveReestablish(m)
+		return msgs, nil, err
+	default:
+		return nil, nil, errors.New("unexpected message")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := p.Persist(context.Background(), n.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out.Messages, &out.Resolutions, nil
+}
+
+// sign signs n's next commitment and returns the commitment_signed.
+func (n *testNode) sign(t testing.TB) lnwire.Message {
+	t.Helper()
+	p, err := n.ch.SignNextCommitment()
+	out := persist(t, p, err, n.store)
+	return out.Messages[0]
+}
+
+// exchange delivers msgs to n and fails on any error.
+func (n *testNode) exchange(t testing.TB,
+	msgs ...lnwire.Message) ([]lnwire.Message, *Resolutions) {
+
+	t.Helper()
+	var (
+		back []lnwire.Message
+		res  Resolutions
+	)
+	for _, m := range msgs {
+		out, r, err := n.receive(m)
+		if err != nil {
+			t.Fatalf("%v: %v", m.MsgType(), err)
+		}
+		back = append(back, out...)
+		if r != nil {
+			res.LockedIn = append(res.LockedIn, r.LockedIn...)
+			res.Settled = append(res.Settled, r.Settled...)
+			res.Failed = append(res.Failed, r.Failed...)
+			res.Removed = append(res.Removed, r.Removed...)
+		}
+	}
+	return back, &res
+}
+
+// round runs a full commitment round started by a: a signs, b revokes and
+// signs, a revokes, b takes the revocation.
+func round(t testing.TB, a, b *testNode) (resA, resB *Resolutions) {
+	t.Helper()
+	cs := a.sign(t)
+	raa, _ := b.exchange(t, cs)
+	_, r1 := a.exchange(t, raa...)
+	cs2 := b.sign(t)
+	raa2, r2 := a.exchange(t, cs2)
+	_, r3 := b.exchange(t, raa2...)
+	r1.LockedIn = append(r1.LockedIn, r2.LockedIn...)
+	r1.Settled = append(r1.Settled, r2.Settled...)
+	r1.Failed = append(r1.Failed, r2.Failed...)
+	r1.Removed = append(r1.Removed, r2.Removed...)
+	return r1, r3
+}
+
+func addMsg(amt uint64, n uint64) *lnwire.UpdateAddHTLC {
+	_, hash := htlcPreimage(n)
+	return &lnwire.UpdateAddHTLC{
+		Amount: lnwire.MilliSatoshi(amt), PaymentHash: hash,
+		Expiry: 500 + uint32(n),
+	}
+}
+
+func TestCommitmentRound(t *testing.T) {
+	for _, ct := range []ChannelType{ChannelTypeStaticRemoteKey,
+		ChannelTypeAnchors} {
+
+		t.Run(ct.String(), func(t *testing.T) {
+			testCommitmentRound(t, ct)
+		})
+	}
+}
+
+func testCommitmentRound(t *testing.T, ct ChannelType) {
+	alice, bob := newNodePair(t, pairSpec{chanType: ct,
+		capacity: 1_000_000, pushMsat: 200_000_000, feeRate: 2500,
+		seed: 1})
+
+	add, err := alice.ch.AddHTLC(addMsg(50_000_000, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.exchange(t, add)
+	_, resB := round(t, alice, bob)
+	if len(resB.LockedIn) != 1 || resB.LockedIn[0].Add.ID != 0 {
+		t.Fatalf("bob locked in %+v, want HTLC 0", resB.LockedIn)
+	}
+	if n := len(alice.ch.st.LocalCommit.HTLCs); n != 1 {
+		t.Fatalf("alice's commitment has %d HTLCs", n)
+	}
+
+	pre, _ := htlcPreimage(1)
+	settle, err := bob.ch.SettleHTLC(0, pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.exchange(t, settle)
+	resB2, resA := round(t, bob, alice)
+	if len(resA.Settled) != 1 {
+		t.Fatalf("alice settled %d HTLCs, want 1", len(resA.Settled))
+	}
+	_ = resB2
+	for _, n := range []*testNode{alice, bob} {
+		st := n.ch.st
+		if len(st.LocalCommit.HTLCs) != 0 || len(st.RemoteCommit.HTLCs) != 0 {
+			t.Fatal("HTLC left after settle")
+		}
+		if len(st.LocalLog) != 0 || len(st.RemoteLog) != 0 {
+			t.Fatalf("logs not pruned: %d/%d", len(st.LocalLog),
+				len(st.RemoteLog))
+		}
+	}
+	if got := bob.ch.st.LocalCommit.LocalBalanceMsat; got != 250_000_000 {
+		t.Fatalf("bob's balance %d, want 250000000", got)
+	}
+	if alice.ch.st.LocalCommit.Number != 2 || bob.ch.st.LocalCommit.Number != 2 {
+		t.Fatal("wrong commitment numbers")
+	}
+}
