@@ -48,8 +48,8 @@ func (c *Channel) SignNextCommitment() (*Pending, error) {
 		return nil, err
 	}
 	st.PendingRemote = &channeldb.CommitDiff{
-		Commitment:  *next,
-		CommitSig:   msg,
+		Commitment:    *next,
+		CommitSig:     msg,
 		SignedAtLocal: st.LocalCommit.Number,
 	}
 	return c.newPending(channeldb.ChannelUpdate{}, msg), nil
