@@ -3,6 +3,7 @@ package channeldb
 import (
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/lnwallet/shachain"
@@ -87,6 +88,10 @@ type HTLC struct {
 type ChannelCommitment struct {
 	// Number is the commitment number.
 	Number uint64
+
+	// TxID is the commitment transaction's id, as built by the state
+	// machine when it signed or verified it.
+	TxID chainhash.Hash
 
 	// LocalLogIndex and RemoteLogIndex count the updates of our log and
 	// of the peer's log the commitment includes (indices below them).

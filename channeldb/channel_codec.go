@@ -272,6 +272,7 @@ func encodeConfig(e *encoder, c *ChannelConfig) {
 
 func encodeCommit(e *encoder, c *ChannelCommitment) {
 	e.u64(c.Number)
+	e.b.Write(c.TxID[:])
 	e.u64(c.LocalLogIndex)
 	e.u64(c.RemoteLogIndex)
 	e.u64(c.LocalHtlcID)
@@ -417,6 +418,7 @@ const htlcSize = 8 + 1 + 8 + 32 + 4
 
 func decodeCommit(d *decoder, c *ChannelCommitment) {
 	c.Number = d.u64()
+	copy(c.TxID[:], d.take(chainhash.HashSize))
 	c.LocalLogIndex = d.u64()
 	c.RemoteLogIndex = d.u64()
 	c.LocalHtlcID = d.u64()

@@ -38,11 +38,12 @@ func (c *Channel) SignNextCommitment() (*Pending, error) {
 		return nil, err
 	}
 	next.Number = base.Number + 1
-	_, sigs, err := SignRemoteCommitment(c.cfg.Signer, &c.params,
+	tx, sigs, err := SignRemoteCommitment(c.cfg.Signer, &c.params,
 		st.RemoteNextPoint, spec(next))
 	if err != nil {
 		return nil, err
 	}
+	next.TxID = tx.Tx.TxHash()
 	msg, err := commitSigMsg(c.chanID, sigs)
 	if err != nil {
 		return nil, err
@@ -102,11 +103,11 @@ func (c *Channel) ReceiveNewCommitment(m *lnwire.CommitSig) error {
 	if err != nil {
 		return failPeer(err)
 	}
-	if _, err := VerifyLocalCommitment(&c.params, point, spec(next),
-		sigs); err != nil {
-
+	tx, err := VerifyLocalCommitment(&c.params, point, spec(next), sigs)
+	if err != nil {
 		return failPeer(err)
 	}
+	next.TxID = tx.Tx.TxHash()
 	next.CommitSig = m.CommitSig
 	next.HtlcSigs = append([]lnwire.Sig(nil), m.HtlcSigs...)
 	c.pendingLocal = next

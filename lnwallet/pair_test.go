@@ -137,11 +137,13 @@ func signInitial(t testing.TB, signer, owner *party, signerSt,
 
 	t.Helper()
 	p := paramsOf(signerSt)
-	_, sigs, err := SignRemoteCommitment(signer.signer, &p, owner.point(0),
-		spec(&signerSt.RemoteCommit))
+	tx, sigs, err := SignRemoteCommitment(signer.signer, &p,
+		owner.point(0), spec(&signerSt.RemoteCommit))
 	if err != nil {
 		t.Fatal(err)
 	}
+	signerSt.RemoteCommit.TxID = tx.Tx.TxHash()
+	ownerSt.LocalCommit.TxID = tx.Tx.TxHash()
 	msg, err := commitSigMsg(lnwire.ChannelID{}, sigs)
 	if err != nil {
 		t.Fatal(err)
