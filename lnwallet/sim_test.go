@@ -35,8 +35,8 @@ const (
 	numOps
 )
 
-var opNames = [...]string{"deliver", "add", "settle", "fail", "fee",
-	"sign", "reconnect", "restart", "signCrash"}
+var opNames = [...]string{"opDeliver", "opAdd", "opSettle", "opFail",
+	"opFee", "opSign", "opReconnect", "opRestart", "opSignCrash"}
 
 // simOp is one recorded operation; its fields fully determine it.
 type simOp struct {
@@ -46,7 +46,9 @@ type simOp struct {
 }
 
 func (o simOp) String() string {
-	return fmt.Sprintf("{%s %d %d %d}", opNames[o.Kind], o.Side, o.A, o.B)
+	// A Go literal, so that a shrunk failure can become a test case.
+	return fmt.Sprintf("{%s, %d, %d, %d}", opNames[o.Kind], o.Side, o.A,
+		o.B)
 }
 
 // simStore is what a simulated node persists to.
@@ -389,16 +391,18 @@ func (s *sim) preimage(hash [32]byte) ([32]byte, bool) {
 func runOps(t testing.TB, ct ChannelType, ops []simOp,
 	newStore func(int) simStore, final bool) (err error) {
 
-	_, err = runOpsStats(t, ct, ops, newStore, final)
+	_, _, err = runOpsStats(t, ct, ops, newStore, final)
 	return err
 }
 
 // runOpsStats is runOps, also returning what the run exercised.
 func runOpsStats(t testing.TB, ct ChannelType, ops []simOp,
-	newStore func(int) simStore, final bool) (stats simStats, err error) {
+	newStore func(int) simStore, final bool) (stats simStats, failedAt int,
+	err error) {
 
 	s := newSim(t, ct, newStore)
 	at := "initial state"
+	failedAt = -1
 	defer func() {
 		stats = s.stats
 		if r := recover(); r != nil {
@@ -411,15 +415,15 @@ func runOpsStats(t testing.TB, ct ChannelType, ops []simOp,
 	}()
 	var payment uint64
 	for i, op := range ops {
-		at = fmt.Sprintf("op %d %v", i, op)
+		at, failedAt = fmt.Sprintf("op %d %v", i, op), i
 		s.apply(op, &payment)
 		if cerr := s.check(); cerr != nil {
-			return s.stats, fmt.Errorf("after %s: %w", at, cerr)
+			return s.stats, i, fmt.Errorf("after %s: %w", at, cerr)
 		}
 	}
 	if final {
-		at = "quiescing"
+		at, failedAt = "quiescing", len(ops)
 		s.quiesce()
 	}
-	return s.stats, nil
+	return s.stats, -1, nil
 }
