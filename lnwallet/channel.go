@@ -33,9 +33,10 @@ type Config struct {
 	// Signer signs with our funding key and basepoints.
 	Signer Signer
 
-	// Secrets produces our per-commitment secrets: the caller derives
-	// its seed from the wallet key at the state's RevocationRoot.
-	Secrets *shachain.Producer
+	// Secrets produces our per-commitment secrets: a shachain.Producer
+	// whose seed the caller derives from the wallet key at the state's
+	// RevocationRoot.
+	Secrets SecretSource
 
 	// MaxDustExposureMsat bounds the value of trimmed HTLCs on either
 	// commitment (0: DefaultMaxDustExposureMsat).
@@ -45,6 +46,12 @@ type Config struct {
 	// update_fee and send (0: chainfee.FeePerKwFloor and
 	// DefaultMaxFeeRate).
 	MinFeeRate, MaxFeeRate chainfee.SatPerKWeight
+}
+
+// SecretSource gives our per_commitment_secret of a commitment number;
+// *shachain.Producer implements it.
+type SecretSource interface {
+	ForCommitment(commitNum uint64) ([32]byte, error)
 }
 
 // Channel is the state machine of one open channel (BOLT 2 normal
@@ -67,6 +74,10 @@ type Channel struct {
 
 	// broken is set when a Pending failed to persist.
 	broken bool
+
+	// dataLoss is set once the peer proved our state is old: our
+	// commitment is revoked and must never be broadcast.
+	dataLoss bool
 }
 
 // NewChannel resumes a channel from its stored state, which the Channel

@@ -318,6 +318,12 @@ func TestDataLossProtect(t *testing.T) {
 
 		t.Fatalf("stale side: %v, want ErrDataLoss", err)
 	}
+	if _, err := stale.LocalCommitTx(); !errors.Is(err, ErrDataLoss) {
+		t.Fatalf("stale commitment offered for broadcast: %v", err)
+	}
+	if _, err := bob.ch.LocalCommitTx(); err != nil {
+		t.Fatalf("up-to-date commitment: %v", err)
+	}
 	if _, err := bob.ch.ReceiveReestablish(mine); !errors.Is(err,
 		ErrPeerDataLoss) {
 

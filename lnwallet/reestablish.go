@@ -104,6 +104,7 @@ func (c *Channel) checkTheirRevocationNumber(
 	switch {
 	case nrn > ours:
 		if secretOK(nrn) {
+			c.dataLoss = true
 			return false, failPeer(fmt.Errorf("%w: peer expects "+
 				"revocation %d, our commitment is %d",
 				ErrDataLoss, nrn, ours))
