@@ -25,9 +25,10 @@ import (
 // openChannelVersion is the layout written by EncodeOpenChannel.
 const openChannelVersion = 1
 
-// ErrCorruptChannel is returned (wrapped, with the channel point and the
-// record that failed) for an open-channel record that cannot be decoded.
-var ErrCorruptChannel = errors.New("channeldb: corrupt open-channel record")
+// ErrCorruptChannel is returned for an open-channel record that cannot be
+// decoded, inside a *RecordError (so it matches ErrCorruptRecord too)
+// naming the channel point and the part of the record that failed.
+var ErrCorruptChannel = errors.New("corrupt open-channel record")
 
 // maxLogMsg bounds one encoded update message (an update_add_htlc with its
 // onion and TLVs fits well within it).
@@ -342,7 +343,8 @@ func DecodeOpenChannel(data []byte) (*OpenChannel, error) {
 		d.fail("%d trailing bytes", len(d.b))
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrCorruptChannel, name, d.err)
+		return nil, NewRecordError("open channel", name,
+			fmt.Errorf("%w: %w", ErrCorruptChannel, d.err))
 	}
 	return c, nil
 }

@@ -2,6 +2,7 @@ package channeldb
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math/rand"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/lnwire"
 )
@@ -245,4 +247,62 @@ func FuzzDecodeOpenChannel(f *testing.F) {
 			t.Fatalf("re-encoding differs")
 		}
 	})
+}
+
+func TestOpenChannelStore(t *testing.T) {
+	db, err := Open(t.TempDir() + "/channel.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a, b := testChannel(t, 1), testChannel(t, 2)
+	for _, c := range []*OpenChannel{a, b} {
+		if err := db.PersistChannel(context.Background(),
+			&ChannelUpdate{State: c}); err != nil {
+
+			t.Fatal(err)
+		}
+	}
+	a.LocalCommit.Number = 99
+	if err := db.PersistChannel(context.Background(),
+		&ChannelUpdate{State: a}); err != nil {
+
+		t.Fatal(err)
+	}
+	got, err := db.FetchOpenChannel(a.FundingOutpoint)
+	if err != nil || got.LocalCommit.Number != 99 {
+		t.Fatalf("fetch: %v", err)
+	}
+	list, err := db.ListOpenChannels()
+	if err != nil || len(list) != 2 {
+		t.Fatalf("list: %d, %v", len(list), err)
+	}
+	if err := db.Update(func(tx kvdb.RwTx) error {
+		return DeleteOpenChannel(tx, b.FundingOutpoint)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FetchOpenChannel(b.FundingOutpoint); !errors.Is(err,
+		ErrChannelNotFound) {
+
+		t.Fatalf("deleted channel: %v", err)
+	}
+	// A corrupt record is reported with the channel and the record.
+	if err := db.Update(func(tx kvdb.RwTx) error {
+		return tx.ReadWriteBucket(openChanBucket).Put(
+			ChannelKey(a.FundingOutpoint), []byte{1, 2, 3})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.FetchOpenChannel(a.FundingOutpoint)
+	if !errors.Is(err, ErrCorruptRecord) || !errors.Is(err,
+		ErrCorruptChannel) || !strings.Contains(err.Error(), "open channel") {
+
+		t.Fatalf("corrupt record: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := db.PersistChannel(ctx, &ChannelUpdate{State: a}); err == nil {
+		t.Fatal("persist with a cancelled context")
+	}
 }

@@ -1,12 +1,17 @@
 package lnwallet
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/channeldb"
 )
 
 var (
@@ -29,9 +34,7 @@ func TestChannelSim(t *testing.T) {
 		{ChannelTypeStaticRemoteKey, *simSteps / 5},
 	} {
 		t.Run(run.ct.String(), func(t *testing.T) {
-			runSim(t, run.ct, seed, run.steps, func(int) simStore {
-				return &memSimStore{}
-			})
+			runSim(t, run.ct, seed, run.steps, boltStores(t))
 		})
 	}
 }
@@ -54,19 +57,20 @@ func runSim(t *testing.T, ct ChannelType, seed int64, steps int,
 		return
 	}
 	t.Errorf("seed %d (rerun with -sim.seed %d): %v", seed, seed, err)
-	reportShrunk(t, ct, ops[:min(failedAt+1, len(ops))])
+	reportShrunk(t, ct, ops[:min(failedAt+1, len(ops))], newStore)
 }
 
 // reportShrunk shrinks a failing operation list (for at most a minute)
 // and prints the result as a Go literal.
-func reportShrunk(t testing.TB, ct ChannelType, ops []simOp) {
-	memStores := func(int) simStore { return &memSimStore{} }
+func reportShrunk(t testing.TB, ct ChannelType, ops []simOp,
+	stores func(int) simStore) {
+
 	deadline := time.Now().Add(time.Minute)
 	fails := func(o []simOp) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		return runOps(t, ct, o, memStores, true) != nil
+		return runOps(t, ct, o, stores, true) != nil
 	}
 	short := shrink(ops, fails, 2000)
 	var b strings.Builder
@@ -74,7 +78,7 @@ func reportShrunk(t testing.TB, ct ChannelType, ops []simOp) {
 		fmt.Fprintf(&b, "\t%v,\n", o)
 	}
 	t.Errorf("shortest failing list (%d ops): %v\n%s", len(short),
-		runOps(t, ct, short, memStores, true), b.String())
+		runOps(t, ct, short, stores, true), b.String())
 }
 
 // TestChannelSimCases replays short operation lists that once exposed
@@ -179,4 +183,52 @@ func decodeOp(b []byte) simOp {
 		op.A = 200 + p*4
 	}
 	return op
+}
+
+// boltSimStore keeps a side's channel in a real bbolt file (fsync off:
+// this test simulates process restarts, not power loss). Load closes and
+// reopens the file, as a restarted node does.
+type boltSimStore struct {
+	t    testing.TB
+	path string
+	db   *channeldb.DB
+	op   wire.OutPoint
+}
+
+// boltStores returns a factory of bbolt stores in t's temporary
+// directory; each call (each replay) gets fresh files.
+func boltStores(t testing.TB) func(int) simStore {
+	dir := t.TempDir()
+	n := 0
+	return func(side int) simStore {
+		n++
+		s := &boltSimStore{t: t,
+			path: fmt.Sprintf("%s/side%d-%d.db", dir, side, n)}
+		s.open()
+		t.Cleanup(func() { s.db.Close() })
+		return s
+	}
+}
+
+func (s *boltSimStore) open() {
+	db, err := channeldb.Open(s.path, channeldb.WithNoSync())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.db = db
+}
+
+func (s *boltSimStore) PersistChannel(ctx context.Context,
+	u *channeldb.ChannelUpdate) error {
+
+	s.op = u.State.FundingOutpoint
+	return s.db.PersistChannel(ctx, u)
+}
+
+func (s *boltSimStore) Load() (*channeldb.OpenChannel, error) {
+	if err := s.db.Close(); err != nil {
+		return nil, err
+	}
+	s.open()
+	return s.db.FetchOpenChannel(s.op)
 }
