@@ -131,7 +131,7 @@ func encodeAddr(w *recWriter, a net.Addr) error {
 		return putPort(w, a.Port, a)
 	case *lnwire.OnionAddr:
 		name := strings.TrimSuffix(a.OnionService, ".onion")
-		if len(name) != torV3Len {
+		if len(name) != torV3Len || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz234567") != "" {
 			return fmt.Errorf("address %v: not a Tor v3 onion address", a)
 		}
 		w.u8(addrTorV3)
@@ -187,6 +187,10 @@ func decodeAddr(r *recReader) net.Addr {
 		return &net.TCPAddr{IP: ip, Port: int(r.u16("port"))}
 	case addrTorV3:
 		name := string(r.take(torV3Len, "onion address"))
+		if r.err == nil && strings.Trim(name, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+			r.fail(fmt.Errorf("onion address %q: not base32", name))
+			return nil
+		}
 		return &lnwire.OnionAddr{OnionService: name + ".onion", Port: int(r.u16("port"))}
 	default:
 		if r.err == nil {
