@@ -40,4 +40,14 @@
 //
 // The lnwallet state machine's records live here (written by lnwallet's
 // persistence, documented with them).
+//
+// # Channel opening info
+//
+//	channel-open-info/
+//	    <txid 32><index 4> -> version, private, push_msat u64,
+//	        minimum_depth u32, local and remote upfront shutdown scripts
+//	        (uvarint length + bytes), scid_alias
+//
+// What the funding flow negotiated that the state machine does not use
+// (ChannelOpenInfo), kept for as long as the channel.
 package channeldb

@@ -62,8 +62,10 @@ func (m *Manager) waitConf(op wire.OutPoint, rec *channeldb.PendingChannel,
 	conf *chain.ConfirmationEvent, epochs *chain.BlockEpochs) {
 
 	defer m.wg.Done()
+	defer conf.Cancel()
 	var blocks <-chan chain.BlockEvent
 	if epochs != nil {
+		defer epochs.Cancel()
 		blocks = epochs.Events
 	}
 	for {
@@ -161,28 +163,42 @@ func newAlias() (lnwire.ShortChannelID, error) {
 	}, nil
 }
 
-// sendReady queues our channel_ready: our second per_commitment_point,
-// and the alias when option_scid_alias is shared.
+// sendReady queues our channel_ready.
 func (m *Manager) sendReady(a *after, op wire.OutPoint) error {
 	st, info, err := m.load(op)
 	if err != nil {
 		return err
 	}
-	secrets, err := ChannelSecrets(m.cfg.Wallet, st.RevocationRoot)
+	if !info.ScidAlias {
+		st.Aliases = nil
+	}
+	msg, err := ReadyMessage(m.cfg.Wallet, st)
 	if err != nil {
 		return err
-	}
-	next, err := commitPoint(secrets, 1)
-	if err != nil {
-		return err
-	}
-	msg := &lnwire.ChannelReady{ChanID: st.ChannelID(), NextPerCommitmentPoint: next}
-	if info.ScidAlias && len(st.Aliases) > 0 {
-		alias := st.Aliases[0]
-		msg.AliasScid = &alias
 	}
 	a.send(st.RemoteNode, msg)
 	return nil
+}
+
+// ReadyMessage is our channel_ready of a channel: our second
+// per_commitment_point, and the channel's first alias if it has one. The
+// reestablishment of a channel still at its first commitment sends it
+// again (BOLT 2 "Message Retransmission").
+func ReadyMessage(w KeyWallet, st *channeldb.OpenChannel) (*lnwire.ChannelReady, error) {
+	secrets, err := ChannelSecrets(w, st.RevocationRoot)
+	if err != nil {
+		return nil, err
+	}
+	next, err := commitPoint(secrets, 1)
+	if err != nil {
+		return nil, err
+	}
+	msg := &lnwire.ChannelReady{ChanID: st.ChannelID(), NextPerCommitmentPoint: next}
+	if len(st.Aliases) > 0 {
+		alias := st.Aliases[0]
+		msg.AliasScid = &alias
+	}
+	return msg, nil
 }
 
 // handleReady stores the peer's second per_commitment_point.
@@ -357,7 +373,9 @@ func (m *Manager) resume(a *after) error {
 		}
 		w := &watched{rec: r}
 		m.pending[*r.ChanPoint] = w
-		if r.Role == channeldb.Funder && r.State == channeldb.FundingSigned {
+		// The opener broadcasts again what it may not have (the
+		// wallet rebroadcasts too; a known transaction is no error).
+		if r.Role == channeldb.Funder && r.State < channeldb.FundingConfirmed {
 			m.broadcast(w)
 		}
 		m.watch(*r.ChanPoint, w)
