@@ -13,6 +13,17 @@ type testNode struct {
 	ch    *Channel
 	store *memStore
 	p     *party
+
+	// db, if set, is where the node persists instead of store.
+	db Store
+}
+
+// backend returns where the node persists.
+func (n *testNode) backend() Store {
+	if n.db != nil {
+		return n.db
+	}
+	return n.store
 }
 
 func newNodePair(t testing.TB, ps pairSpec) (*testNode, *testNode) {
@@ -26,7 +37,8 @@ func newNodePair(t testing.TB, ps pairSpec) (*testNode, *testNode) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testNode{ca, &memStore{}, a}, &testNode{cb, &memStore{}, b}
+	return &testNode{ch: ca, store: &memStore{}, p: a},
+		&testNode{ch: cb, store: &memStore{}, p: b}
 }
 
 // receive hands one message to n the way a link would: updates are
@@ -68,7 +80,7 @@ func (n *testNode) receive(msg lnwire.Message) ([]lnwire.Message,
 	if err != nil {
 		return nil, nil, err
 	}
-	out, err := p.Persist(context.Background(), n.store)
+	out, err := p.Persist(context.Background(), n.backend())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -79,7 +91,7 @@ func (n *testNode) receive(msg lnwire.Message) ([]lnwire.Message,
 func (n *testNode) sign(t testing.TB) lnwire.Message {
 	t.Helper()
 	p, err := n.ch.SignNextCommitment()
-	out := persist(t, p, err, n.store)
+	out := persist(t, p, err, n.backend())
 	return out.Messages[0]
 }
 
