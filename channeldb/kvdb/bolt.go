@@ -323,3 +323,7 @@ func (c *boltCursor) Delete() error {
 	c.cur, c.deleted = nil, key
 	return nil
 }
+
+// appendOnly fills pages fully: a page split by an append then leaves a
+// full page behind rather than a half-empty one.
+func (b boltBucket) appendOnly() { b.b.FillPercent = 1.0 }

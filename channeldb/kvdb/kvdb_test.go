@@ -429,3 +429,37 @@ func TestOpenNotADatabase(t *testing.T) {
 		t.Errorf("open of a junk file: %v, want ErrCorruptFile", err)
 	}
 }
+
+// TestAppendOnlyIsLayoutOnly puts keys out of order into a bucket marked
+// append-only: every one still reads back, in order.
+func TestAppendOnlyIsLayoutOnly(t *testing.T) {
+	db, _ := openTest(t)
+	mustUpdate(t, db, func(tx RwTx) error {
+		b, err := tx.CreateTopLevelBucket([]byte("log"))
+		if err != nil {
+			return err
+		}
+		AppendOnly(b)
+		for i := 0; i < 3000; i++ {
+			k := uint32(i*7919) % 3000
+			if err := b.Put(fmt.Appendf(nil, "%08d", k), bytes.Repeat([]byte{1}, 40)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.View(func(tx RTx) error {
+		n := 0
+		tx.ReadBucket([]byte("log")).ForEach(func(k, v []byte) error {
+			if string(k) != fmt.Sprintf("%08d", n) {
+				t.Fatalf("key %d is %s", n, k)
+			}
+			n++
+			return nil
+		})
+		if n != 3000 {
+			t.Errorf("%d keys, want 3000", n)
+		}
+		return nil
+	})
+}
