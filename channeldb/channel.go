@@ -230,4 +230,7 @@ func (c *OpenChannel) ChannelID() lnwire.ChannelID {
 // commitment, what a justice transaction for it needs.
 type ChannelUpdate struct {
 	State *OpenChannel
+
+	// Revoked, if set, is appended to the channel's revocation log.
+	Revoked *RevocationLogEntry
 }
