@@ -1,7 +1,6 @@
 package lnwallet
 
 import (
-	"errors"
 	"fmt"
 	"math/rand"
 
@@ -292,10 +291,4 @@ func shrink(ops []simOp, fails func([]simOp) bool, budget int) []simOp {
 		}
 	}
 	return ops
-}
-
-// errIsSim reports whether err came from the simulation's checks.
-func errIsSim(err error) bool {
-	var se *simError
-	return errors.As(err, &se)
 }
