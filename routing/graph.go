@@ -1,0 +1,373 @@
+package routing
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"sync"
+
+	"github.com/btcsuite/btcd/btcutil"
+
+	"lnd.xprv/lnwire"
+)
+
+// Vertex is a node's identity in the graph: its 33-byte compressed public
+// key.
+type Vertex [33]byte
+
+// String returns the key in hex.
+func (v Vertex) String() string { return hex.EncodeToString(v[:]) }
+
+// NewVertexFromHex parses a 66-character hex public key. It checks the
+// length and the parity byte, not that the point is on the curve: the graph
+// only uses keys as names.
+func NewVertexFromHex(s string) (Vertex, error) {
+	var v Vertex
+	if len(s) != 2*len(v) {
+		return v, fmt.Errorf("%w: %d hex characters", ErrBadVertex, len(s))
+	}
+	if _, err := hex.Decode(v[:], []byte(s)); err != nil {
+		return v, fmt.Errorf("%w: %v", ErrBadVertex, err)
+	}
+	if v[0] != 2 && v[0] != 3 {
+		return v, fmt.Errorf("%w: prefix %#x", ErrBadVertex, v[0])
+	}
+	return v, nil
+}
+
+var (
+	// ErrBadVertex is returned for a malformed node public key.
+	ErrBadVertex = errors.New("routing: malformed node key")
+
+	// ErrUnknownChannel is returned when a channel is not in the graph.
+	ErrUnknownChannel = errors.New("routing: unknown channel")
+
+	// ErrChannelExists is returned when a channel is added twice.
+	ErrChannelExists = errors.New("routing: channel already in graph")
+
+	// ErrSelfChannel is returned for a channel whose two ends are one node.
+	ErrSelfChannel = errors.New("routing: channel from a node to itself")
+)
+
+// Policy is one direction's routing policy, as its channel_update sets it
+// (BOLT 7).
+type Policy struct {
+	FeeBaseMsat    uint32
+	FeeRatePPM     uint32
+	CLTVDelta      uint16
+	MinHTLC        lnwire.MilliSatoshi
+	MaxHTLC        lnwire.MilliSatoshi // 0: no htlc_maximum_msat
+	Disabled       bool
+}
+
+// Fee is what a node charges to forward amt over a channel with this
+// policy: fee_base_msat + amt * fee_proportional_millionths / 1,000,000,
+// rounded down (BOLT 7). ok is false when the result would not fit in 64
+// bits, which no payable amount reaches.
+func (p *Policy) Fee(amt lnwire.MilliSatoshi) (fee lnwire.MilliSatoshi, ok bool) {
+	return bolt7Fee(p.FeeBaseMsat, p.FeeRatePPM, uint64(amt))
+}
+
+// bolt7Fee computes base + amt*ppm/1e6 in 128-bit arithmetic.
+func bolt7Fee(base, ppm uint32, amt uint64) (lnwire.MilliSatoshi, bool) {
+	hi, lo := bits.Mul64(amt, uint64(ppm))
+	if hi >= 1_000_000 {
+		return 0, false
+	}
+	prop, _ := bits.Div64(hi, lo, 1_000_000)
+	fee, carry := bits.Add64(prop, uint64(base), 0)
+	return lnwire.MilliSatoshi(fee), carry == 0
+}
+
+// ChannelInfo is what the graph keeps of a channel besides its policies.
+type ChannelInfo struct {
+	ID       lnwire.ShortChannelID
+	Node1    Vertex // direction 0 is Node1 to Node2; BOLT 7 orders keys
+	Node2    Vertex
+	Capacity btcutil.Amount
+}
+
+// GraphSource is a store of the channel graph that can fill a cache: a
+// gossmap file today, channeldb's graph once gossip is stored. policies[d]
+// is nil for a direction without a channel_update.
+type GraphSource interface {
+	ForEachChannel(fn func(info ChannelInfo, policies [2]*Policy) error) error
+}
+
+// Directional flags of the cache.
+const (
+	dirKnown    uint8 = 1 << iota // a channel_update was seen
+	dirDisabled                   // its disable bit is set
+)
+
+// dirPolicy is one direction as the path finder reads it: 32 bytes, with
+// htlc_maximum_msat already capped by the capacity.
+type dirPolicy struct {
+	minHTLC   uint64
+	maxHTLC   uint64
+	feeBase   uint32
+	feeRate   uint32
+	cltvDelta uint16
+	flags     uint8
+}
+
+// usable reports whether the direction has a policy and is not disabled.
+func (d *dirPolicy) usable() bool { return d.flags == dirKnown }
+
+// channel is one slot of the cache. nodes[d] is the sending node of
+// direction d.
+type channel struct {
+	scid     uint64
+	capacity uint64 // msat
+	nodes    [2]uint32
+	dir      [2]dirPolicy
+}
+
+// noNode marks a free channel slot.
+const noNode = math.MaxUint32
+
+// Graph is the channel graph in the shape path finding wants: nodes and
+// channels numbered densely, each node with the list of channel directions
+// that reach it. It is updated in place (AddChannel, UpdatePolicy,
+// RemoveChannel) and safe for concurrent use: searches share a read lock.
+type Graph struct {
+	mu sync.RWMutex
+
+	nodeIdx map[Vertex]uint32
+	nodes   []Vertex
+
+	// in[n] lists the directions that end at node n, as channel index<<1
+	// | direction.
+	in [][]uint32
+
+	chanIdx  map[uint64]uint32
+	channels []channel
+	free     []uint32 // channel slots to reuse
+}
+
+// NewGraph returns an empty graph.
+func NewGraph() *Graph {
+	return &Graph{
+		nodeIdx: make(map[Vertex]uint32),
+		chanIdx: make(map[uint64]uint32),
+	}
+}
+
+// NewGraphFromSource fills a new graph from src.
+func NewGraphFromSource(src GraphSource) (*Graph, error) {
+	g := NewGraph()
+	err := src.ForEachChannel(func(info ChannelInfo, p [2]*Policy) error {
+		if err := g.AddChannel(info); err != nil {
+			return err
+		}
+		for d, pol := range p {
+			if pol != nil {
+				if err := g.UpdatePolicy(info.ID, d, *pol); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Grow reserves room for nodes and channels more, to load a big graph
+// without regrowing.
+func (g *Graph) Grow(nodes, channels int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if nodes > 0 && len(g.nodeIdx) == 0 {
+		g.nodeIdx = make(map[Vertex]uint32, nodes)
+	}
+	if channels > 0 && len(g.chanIdx) == 0 {
+		g.chanIdx = make(map[uint64]uint32, channels)
+	}
+	g.nodes = growCap(g.nodes, nodes)
+	g.in = growCap(g.in, nodes)
+	g.channels = growCap(g.channels, channels)
+}
+
+func growCap[T any](s []T, n int) []T {
+	if n <= 0 || cap(s)-len(s) >= n {
+		return s
+	}
+	out := make([]T, len(s), len(s)+n)
+	copy(out, s)
+	return out
+}
+
+// AddNode makes v known to the graph, with no channel yet.
+func (g *Graph) AddNode(v Vertex) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.node(v)
+}
+
+// node returns v's index, adding it if new. Caller holds mu.
+func (g *Graph) node(v Vertex) uint32 {
+	if i, ok := g.nodeIdx[v]; ok {
+		return i
+	}
+	i := uint32(len(g.nodes))
+	g.nodes = append(g.nodes, v)
+	g.in = append(g.in, nil)
+	g.nodeIdx[v] = i
+	return i
+}
+
+// AddChannel adds a channel with neither direction's policy yet: no
+// direction is usable until UpdatePolicy gives it one.
+func (g *Graph) AddChannel(info ChannelInfo) error {
+	if info.Node1 == info.Node2 {
+		return fmt.Errorf("%v: %w", info.ID, ErrSelfChannel)
+	}
+	scid := info.ID.ToUint64()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.chanIdx[scid]; ok {
+		return fmt.Errorf("%v: %w", info.ID, ErrChannelExists)
+	}
+	c := channel{
+		scid:     scid,
+		capacity: uint64(lnwire.NewMSatFromSatoshis(info.Capacity)),
+		nodes:    [2]uint32{g.node(info.Node1), g.node(info.Node2)},
+	}
+	var ci uint32
+	if n := len(g.free); n > 0 {
+		ci = g.free[n-1]
+		g.free = g.free[:n-1]
+		g.channels[ci] = c
+	} else {
+		ci = uint32(len(g.channels))
+		g.channels = append(g.channels, c)
+	}
+	g.chanIdx[scid] = ci
+	// Direction 0 (node 1 to node 2) reaches node 2, and 1 reaches node 1.
+	g.in[c.nodes[1]] = append(g.in[c.nodes[1]], ci<<1)
+	g.in[c.nodes[0]] = append(g.in[c.nodes[0]], ci<<1|1)
+	return nil
+}
+
+// UpdatePolicy sets the policy of direction dir (0: node 1 to node 2) of
+// a channel. Checking that the update is newer than the one it replaces is
+// the caller's (gossip validation's) job.
+func (g *Graph) UpdatePolicy(id lnwire.ShortChannelID, dir int, p Policy) error {
+	if dir != 0 && dir != 1 {
+		return fmt.Errorf("routing: direction %d", dir)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ci, ok := g.chanIdx[id.ToUint64()]
+	if !ok {
+		return fmt.Errorf("%v: %w", id, ErrUnknownChannel)
+	}
+	c := &g.channels[ci]
+	d := dirPolicy{
+		minHTLC:   uint64(p.MinHTLC),
+		maxHTLC:   math.MaxUint64,
+		feeBase:   p.FeeBaseMsat,
+		feeRate:   p.FeeRatePPM,
+		cltvDelta: p.CLTVDelta,
+		flags:     dirKnown,
+	}
+	if p.MaxHTLC != 0 {
+		d.maxHTLC = uint64(p.MaxHTLC)
+	}
+	if p.Disabled {
+		d.flags |= dirDisabled
+	}
+	c.dir[dir] = d
+	return nil
+}
+
+// RemoveChannel drops a channel (closed, or a zombie).
+func (g *Graph) RemoveChannel(id lnwire.ShortChannelID) error {
+	scid := id.ToUint64()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ci, ok := g.chanIdx[scid]
+	if !ok {
+		return fmt.Errorf("%v: %w", id, ErrUnknownChannel)
+	}
+	c := &g.channels[ci]
+	g.in[c.nodes[1]] = dropEntry(g.in[c.nodes[1]], ci<<1)
+	g.in[c.nodes[0]] = dropEntry(g.in[c.nodes[0]], ci<<1|1)
+	*c = channel{nodes: [2]uint32{noNode, noNode}}
+	delete(g.chanIdx, scid)
+	g.free = append(g.free, ci)
+	return nil
+}
+
+// dropEntry removes e from s, not keeping order.
+func dropEntry(s []uint32, e uint32) []uint32 {
+	for i, x := range s {
+		if x == e {
+			s[i] = s[len(s)-1]
+			return s[:len(s)-1]
+		}
+	}
+	return s
+}
+
+// Channel returns what the graph holds of a channel: its description and
+// both directions' policies (nil where none is known).
+func (g *Graph) Channel(id lnwire.ShortChannelID) (ChannelInfo, [2]*Policy, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	ci, ok := g.chanIdx[id.ToUint64()]
+	if !ok {
+		return ChannelInfo{}, [2]*Policy{}, fmt.Errorf("%v: %w", id, ErrUnknownChannel)
+	}
+	c := &g.channels[ci]
+	info := ChannelInfo{
+		ID:       id,
+		Node1:    g.nodes[c.nodes[0]],
+		Node2:    g.nodes[c.nodes[1]],
+		Capacity: btcutil.Amount(c.capacity / 1000),
+	}
+	var pols [2]*Policy
+	for d := range c.dir {
+		if p, ok := c.dir[d].policy(); ok {
+			pols[d] = &p
+		}
+	}
+	return info, pols, nil
+}
+
+// policy converts back to a Policy.
+func (d *dirPolicy) policy() (Policy, bool) {
+	if d.flags&dirKnown == 0 {
+		return Policy{}, false
+	}
+	p := Policy{
+		FeeBaseMsat: d.feeBase,
+		FeeRatePPM:  d.feeRate,
+		CLTVDelta:   d.cltvDelta,
+		MinHTLC:     lnwire.MilliSatoshi(d.minHTLC),
+		Disabled:    d.flags&dirDisabled != 0,
+	}
+	if d.maxHTLC != math.MaxUint64 {
+		p.MaxHTLC = lnwire.MilliSatoshi(d.maxHTLC)
+	}
+	return p, true
+}
+
+// NumNodes and NumChannels count what the graph holds.
+func (g *Graph) NumNodes() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.nodeIdx)
+}
+
+// NumChannels counts the channels in the graph.
+func (g *Graph) NumChannels() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.chanIdx)
+}
