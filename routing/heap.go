@@ -1,13 +1,13 @@
 package routing
 
 // The search's priority queue: a binary min-heap of node indices keyed by
-// their nodeState.dist, each node knowing its position so that a cheaper
+// their nodeState.key, each node knowing its position so that a cheaper
 // way found to a queued node moves it up in place (decrease-key) rather
 // than queueing it twice.
 
-// less orders the heap by distance.
+// less orders the heap by key.
 func (s *search) less(i, j int) bool {
-	return s.st[s.heap[i]].dist < s.st[s.heap[j]].dist
+	return s.st[s.heap[i]].key < s.st[s.heap[j]].key
 }
 
 func (s *search) swap(i, j int) {
@@ -24,8 +24,9 @@ func (s *search) pushOrFix(n uint32) {
 		st.heap = int32(len(s.heap))
 		s.heap = append(s.heap, n)
 	}
-	// Distances only fall while a node is queued: moving up suffices.
+	// A better cost can still mean a larger key: fix both ways.
 	s.up(int(st.heap))
+	s.down(int(st.heap))
 }
 
 // pop removes and returns the nearest node.

@@ -169,7 +169,8 @@ const extraFlag = 1 << 31
 // nodeState is what a search knows of one node: the cheapest way found
 // from it to the target.
 type nodeState struct {
-	dist   int64   // weight plus the probability term: the heap's key
+	dist   int64   // weight plus the probability term: lnd's cost
+	key    int64   // dist with the source side's bound: the heap's key
 	weight int64   // fees and time-lock penalty to the target
 	amt    uint64  // what the node must receive, msat
 	prob   float64 // success probability to the target
@@ -183,6 +184,14 @@ type nodeState struct {
 // search is the scratch space of one query, reused by later ones.
 type search struct {
 	st   []nodeState
+	hist []uint32 // gen where the node has mission control history
+
+	// The forward pass from the source: reached[n] == gen when n can
+	// be reached, in hops[n] hops at the least.
+	reached []uint32
+	hops    []uint8
+	queue   []uint32
+	bound   []float64 // bound[h]: 1 / (the best hop probability)^h
 	heap []uint32
 	gen  uint32
 
@@ -192,6 +201,7 @@ type search struct {
 	outgoing   map[uint64]struct{}
 	extraIn    map[uint32][]int
 	extraNodes map[Vertex]uint32
+	extraEdges []inEdge
 	virtual    []Vertex
 }
 
@@ -238,6 +248,7 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 		i, ok := s.extraNodes[v]
 		return i, ok
 	}
+	s.extraEdges = append(s.extraEdges[:0], make([]inEdge, len(q.ExtraEdges))...)
 	for i := range q.ExtraEdges {
 		e := &q.ExtraEdges[i]
 		// Our own channels are in the graph with live balances; a hint
@@ -257,6 +268,13 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 			ends[j] = idx
 		}
 		s.extraIn[ends[1]] = append(s.extraIn[ends[1]], i)
+		capSat := e.Capacity
+		if capSat == 0 {
+			capSat = hintCapacity
+		}
+		ie := inEdge{from: ends[0], capacity: uint64(lnwire.NewMSatFromSatoshis(capSat))}
+		setPolicy(&ie, e.Policy)
+		s.extraEdges[i] = ie
 	}
 	src, ok := lookup(q.Source)
 	if !ok {
@@ -293,6 +311,21 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 	x := expander{
 		f: f, s: s, q: q, src: src, tgt: tgt, lastHop: lastHop,
 		attemptCost: attemptCost(f.cfg, q),
+		self:        noNode,
+	}
+	if snap, ok := q.Estimator.(*Snapshot); ok && snap != nil {
+		x.snap = snap
+		if i, ok := lookup(snap.self); ok {
+			x.self = i
+		}
+		for v := range snap.results {
+			if i, ok := lookup(v); ok {
+				s.hist[i] = s.gen
+			}
+		}
+	}
+	if !x.reach(x.bestHopProbability()) {
+		return nil, ErrNoPath
 	}
 	t := &s.st[tgt]
 	*t = nodeState{
@@ -318,6 +351,91 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 	return x.route()
 }
 
+// bestHopProbability bounds the probability of any hop of this query
+// from above.
+func (x *expander) bestHopProbability() float64 {
+	if x.snap == nil {
+		return 1
+	}
+	best := x.snap.cfg.HopProbability
+	if len(x.snap.results) > 0 || (x.self != noNode && x.q.LocalBandwidth != nil) {
+		best = max(best, prevSuccessProbability)
+	}
+	return best
+}
+
+// reach finds the nodes the source can reach over directions that could
+// carry the payment (enabled, htlc_maximum_msat and capacity at least the
+// amount, htlc_minimum_msat at most the amount plus the fee limit), with
+// the fewest hops to each, and fills the search's bound for each hop
+// count. The backward search skips the nodes it does not reach and orders
+// the others by their cost so far plus this bound on the rest (A*), so
+// that it settles far fewer nodes than Dijkstra alone on a graph where
+// three hops reach almost every node. It reports whether the target is
+// reached.
+func (x *expander) reach(best float64) bool {
+	g, s, q := x.f.g, x.s, x.q
+	maxHops := maxRoutingInfo / hopPayloadSize(0, 0, false)
+	if best < 1 && x.f.cfg.MinProbability > 0 {
+		maxHops = min(maxHops, int(math.Log(x.f.cfg.MinProbability)/math.Log(best)+1e-9))
+	}
+	s.bound = s.bound[:0]
+	for h, b := 0, 1.0; h <= maxHops; h++ {
+		s.bound = append(s.bound, b)
+		b /= best
+	}
+
+	amt := uint64(q.Amount)
+	maxAmt := amt + uint64(q.FeeLimit)
+	localSrc := q.LocalBandwidth != nil
+	s.queue = append(s.queue[:0], x.src)
+	s.reached[x.src], s.hops[x.src] = s.gen, 0
+	for head := 0; head < len(s.queue); head++ {
+		u := s.queue[head]
+		h := s.hops[u] + 1
+		if int(h) > maxHops {
+			continue
+		}
+		var in []inEdge
+		if int(u) < len(g.nodes) {
+			in = g.in[u]
+		}
+		// u's out-directions are the reverses of its in-list.
+		ownFlags := u == x.src && localSrc
+		for i := range in {
+			e := &in[i]
+			if e.outMaxAmt < amt || e.outMinHTLC > maxAmt ||
+				(e.outFlags != dirKnown && !(ownFlags && e.outFlags&dirKnown != 0)) {
+				continue
+			}
+			x.visit(e.from, h)
+		}
+		for i := range s.extraEdges {
+			e := &s.extraEdges[i]
+			if e.from == u && e.flags == dirKnown && e.maxAmt >= amt && e.minHTLC <= maxAmt {
+				to, _ := x.index(q.ExtraEdges[i].To)
+				x.visit(to, h)
+			}
+		}
+	}
+	return s.reached[x.tgt] == s.gen
+}
+
+// visit records that the forward pass reached v in h hops.
+func (x *expander) visit(v uint32, h uint8) {
+	s := x.s
+	if s.reached[v] == s.gen {
+		return
+	}
+	if len(s.ignored) > 0 {
+		if _, ok := s.ignored[v]; ok {
+			return
+		}
+	}
+	s.reached[v], s.hops[v] = s.gen, h
+	s.queue = append(s.queue, v)
+}
+
 // attemptCost is lnd's virtual cost of a failed attempt, scaled by the
 // time preference.
 func attemptCost(cfg PathFindingConfig, q *Query) float64 {
@@ -334,6 +452,8 @@ func (s *search) reset(n int) {
 		// Wrapped: stale states could pass for current ones.
 		for i := range s.st {
 			s.st[i].gen = 0
+			s.hist[i] = 0
+			s.reached[i] = 0
 		}
 		s.gen = 1
 	}
@@ -358,6 +478,9 @@ func (s *search) grow(n int) {
 		st := make([]nodeState, n+n/8)
 		copy(st, s.st)
 		s.st = st
+		s.hist = append(s.hist, make([]uint32, len(st)-len(s.hist))...)
+		s.reached = append(s.reached, make([]uint32, len(st)-len(s.reached))...)
+		s.hops = append(s.hops, make([]uint8, len(st)-len(s.hops))...)
 	}
 }
 
@@ -369,31 +492,28 @@ type expander struct {
 	src, tgt    uint32
 	lastHop     uint32
 	attemptCost float64
+
+	// snap, when the estimator is mission control's, is scored inline
+	// for the nodes without history; self is its node's index.
+	snap *Snapshot
+	self uint32
 }
 
 // expand relaxes every edge that ends at pivot.
 func (x *expander) expand(pivot uint32) {
 	g := x.f.g
 	if int(pivot) < len(g.nodes) {
-		for _, e := range g.in[pivot] {
-			c := &g.channels[e>>1]
-			d := e & 1
-			x.relax(c.nodes[d], pivot, e, &c.dir[d], c.capacity, c.scid)
+		in := g.in[pivot]
+		for i := range in {
+			e := &in[i]
+			x.relax(pivot, e.ci<<1|uint32(e.dir), e)
 		}
 	}
 	if len(x.s.extraIn) == 0 {
 		return
 	}
 	for _, i := range x.s.extraIn[pivot] {
-		e := &x.q.ExtraEdges[i]
-		from, _ := x.index(e.From)
-		capSat := e.Capacity
-		if capSat == 0 {
-			capSat = hintCapacity
-		}
-		dp := toDirPolicy(e.Policy)
-		x.relax(from, pivot, extraFlag|uint32(i), &dp,
-			uint64(lnwire.NewMSatFromSatoshis(capSat)), e.ChannelID.ToUint64())
+		x.relax(pivot, extraFlag|uint32(i), &x.s.extraEdges[i])
 	}
 }
 
@@ -414,11 +534,14 @@ func (x *expander) vertex(i uint32) Vertex {
 	return x.f.g.nodes[i]
 }
 
-// relax considers reaching pivot from node from over edge (whose policy is
-// dp): if that is the cheapest way yet for from, it records it.
-func (x *expander) relax(from, pivot, edge uint32, dp *dirPolicy, capMsat, scid uint64) {
+// relax considers reaching pivot over e (named edge in next hops): if
+// that is the cheapest way yet for e's sending node, it records it.
+func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 	q, s := x.q, x.s
-	if from == x.tgt {
+	from := e.from
+	if from == x.tgt || s.reached[from] != s.gen {
+		// The target is where we start; a node the source cannot
+		// reach cannot be on the route.
 		return
 	}
 	if x.lastHop != noNode && pivot == x.tgt && from != x.lastHop {
@@ -438,24 +561,15 @@ func (x *expander) relax(from, pivot, edge uint32, dp *dirPolicy, capMsat, scid 
 	amt := ps.amt // what from sends over this edge
 
 	// The channel must carry amt: capacity and the HTLC limits.
-	if (capMsat > 0 && amt > capMsat) || amt > dp.maxHTLC || amt < dp.minHTLC {
+	if amt > e.maxAmt || amt < e.minHTLC {
 		return
 	}
 	isSource := from == x.src
-	if isSource && len(s.outgoing) > 0 {
-		if _, ok := s.outgoing[scid]; !ok {
+	if isSource {
+		if !x.sourceEdgeOK(edge, e, amt) {
 			return
 		}
-	}
-	if isSource && q.LocalBandwidth != nil {
-		if dp.flags&dirKnown == 0 {
-			return
-		}
-		bw, ok := q.LocalBandwidth(lnwire.NewShortChanIDFromInt(scid), lnwire.MilliSatoshi(amt))
-		if ok && amt > uint64(bw) {
-			return
-		}
-	} else if !dp.usable() {
+	} else if !e.usable() {
 		return
 	}
 
@@ -464,24 +578,20 @@ func (x *expander) relax(from, pivot, edge uint32, dp *dirPolicy, capMsat, scid 
 		return
 	}
 
-	prob := 1.0
-	if q.Estimator != nil {
-		prob = q.Estimator.PairProbability(x.vertex(from), x.vertex(pivot),
-			lnwire.MilliSatoshi(amt), btcutil.Amount(capMsat/1000))
-		if prob <= 0 {
-			return
-		}
+	prob := x.probability(from, pivot, amt, e.capacity)
+	if prob <= 0 {
+		return
 	}
 
 	// The source pays no fee to itself and adds no delta of its own.
 	var fee uint64
 	var delta uint32
 	if !isSource {
-		f, ok := bolt7Fee(dp.feeBase, dp.feeRate, amt)
+		f, ok := bolt7Fee(e.feeBase, e.feeRate, amt)
 		if !ok || uint64(f) > uint64(lnwire.MaxMilliSatoshi)-amt {
 			return
 		}
-		fee, delta = uint64(f), uint32(dp.cltvDelta)
+		fee, delta = uint64(f), uint32(e.cltvDelta)
 	}
 	cltv := ps.cltv + delta
 	if cltv > q.CLTVLimit {
@@ -505,6 +615,14 @@ func (x *expander) relax(from, pivot, edge uint32, dp *dirPolicy, capMsat, scid 
 	}
 	dist := probabilityDist(weight, prob, x.attemptCost)
 
+	// The hops still to go, from the source to from, can only lower
+	// the probability: by the best hop probability per hop at least.
+	bound := s.bound[s.hops[from]]
+	if prob < x.f.cfg.MinProbability*bound {
+		return
+	}
+	key := probabilityDist(weight, prob/bound, x.attemptCost)
+
 	fs := &s.st[from]
 	if fs.gen == s.gen {
 		// Keep the better one; on a tie, the likelier one.
@@ -527,6 +645,7 @@ func (x *expander) relax(from, pivot, edge uint32, dp *dirPolicy, capMsat, scid 
 	}
 	*fs = nodeState{
 		dist:   dist,
+		key:    key,
 		weight: weight,
 		amt:    amt + fee,
 		prob:   prob,
@@ -539,6 +658,25 @@ func (x *expander) relax(from, pivot, edge uint32, dp *dirPolicy, capMsat, scid 
 	s.pushOrFix(from)
 }
 
+// probability scores the hop from from to pivot carrying amt over a
+// channel of capMsat. Mission control's snapshot is asked directly, by
+// node index, for nodes with no history: most of them, and the inner
+// loop's hottest call otherwise.
+func (x *expander) probability(from, pivot uint32, amt, capMsat uint64) float64 {
+	if x.snap != nil && x.s.hist[from] != x.s.gen {
+		if from == x.self {
+			return prevSuccessProbability
+		}
+		return x.snap.cfg.HopProbability *
+			x.snap.cfg.capacityFactor(lnwire.MilliSatoshi(amt), btcutil.Amount(capMsat/1000))
+	}
+	if x.q.Estimator == nil {
+		return 1
+	}
+	return x.q.Estimator.PairProbability(x.vertex(from), x.vertex(pivot),
+		lnwire.MilliSatoshi(amt), btcutil.Amount(capMsat/1000))
+}
+
 // probabilityDist is lnd's route cost: weight plus the attempt cost over
 // the success probability.
 func probabilityDist(weight int64, prob, attemptCost float64) int64 {
@@ -549,36 +687,51 @@ func probabilityDist(weight int64, prob, attemptCost float64) int64 {
 	return int64(d)
 }
 
-// toDirPolicy converts a route hint's policy to the cache's form.
-func toDirPolicy(p Policy) dirPolicy {
-	d := dirPolicy{
-		minHTLC:   uint64(p.MinHTLC),
-		maxHTLC:   math.MaxUint64,
-		feeBase:   p.FeeBaseMsat,
-		feeRate:   p.FeeRatePPM,
-		cltvDelta: p.CLTVDelta,
-		flags:     dirKnown,
+// sourceEdgeOK applies the source's own rules to its edge e carrying amt:
+// the outgoing channel restriction, and for our own node the live balance
+// in place of the disable bit.
+func (x *expander) sourceEdgeOK(edge uint32, e *inEdge, amt uint64) bool {
+	q, s := x.q, x.s
+	if len(s.outgoing) == 0 && q.LocalBandwidth == nil {
+		return e.usable()
 	}
-	if p.MaxHTLC != 0 {
-		d.maxHTLC = uint64(p.MaxHTLC)
+	id := x.edgeID(edge)
+	if len(s.outgoing) > 0 {
+		if _, ok := s.outgoing[id.ToUint64()]; !ok {
+			return false
+		}
 	}
-	if p.Disabled {
-		d.flags |= dirDisabled
+	if q.LocalBandwidth == nil {
+		return e.usable()
 	}
-	return d
+	if e.flags&dirKnown == 0 {
+		return false
+	}
+	bw, ok := q.LocalBandwidth(id, lnwire.MilliSatoshi(amt))
+	return !ok || amt <= uint64(bw)
 }
 
-// edgeOf is the channel and policy of a next-hop reference.
-func (x *expander) edgeOf(e uint32) (to uint32, id lnwire.ShortChannelID, p Policy) {
-	if e&extraFlag != 0 {
-		ex := &x.q.ExtraEdges[e&^extraFlag]
+// edgeID is the short channel ID of a next-hop reference.
+func (x *expander) edgeID(edge uint32) lnwire.ShortChannelID {
+	if edge&extraFlag != 0 {
+		return x.q.ExtraEdges[edge&^extraFlag].ChannelID
+	}
+	return lnwire.NewShortChanIDFromInt(x.f.g.channels[edge>>1].scid)
+}
+
+// edgeOf is the receiving node, channel and policy of a next-hop
+// reference.
+func (x *expander) edgeOf(edge uint32) (to uint32, id lnwire.ShortChannelID, p Policy) {
+	if edge&extraFlag != 0 {
+		ex := &x.q.ExtraEdges[edge&^extraFlag]
 		to, _ = x.index(ex.To)
 		return to, ex.ChannelID, ex.Policy
 	}
 	g := x.f.g
-	c := &g.channels[e>>1]
-	p, _ = c.dir[e&1].policy()
-	return c.nodes[1-e&1], lnwire.NewShortChanIDFromInt(c.scid), p
+	ci, d := edge>>1, int(edge&1)
+	c := &g.channels[ci]
+	p, _ = g.policy(ci, d)
+	return c.nodes[1-d], lnwire.NewShortChanIDFromInt(c.scid), p
 }
 
 // route walks the search's next hops from the source to the target and
