@@ -3,6 +3,7 @@ package routing
 import (
 	"bufio"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -162,26 +163,160 @@ func readQueries(path string) ([]mainnetQuery, error) {
 	return qs, nil
 }
 
-func TestMainnetCounts(t *testing.T) {
+func TestMainnetGraph(t *testing.T) {
+	dir := sharedData(t)
+	f, err := os.Open(filepath.Join(dir, mainnetGraphFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gm, err := ReadGossmap(bufio.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The figures SOURCE.md gives for the file.
+	disabled, both := 0, 0
+	for _, c := range gm.Channels {
+		d0, d1 := c.Policies[0].Disabled, c.Policies[1].Disabled
+		if d0 {
+			disabled++
+		}
+		if d1 {
+			disabled++
+		}
+		if d0 && d1 {
+			both++
+		}
+	}
+	if len(gm.Channels) != 50_808 || disabled != 35_806 || both != 16_915 {
+		t.Errorf("%d channels, %d disabled directions, %d disabled both ways; want 50808, 35806, 16915",
+			len(gm.Channels), disabled, both)
+	}
+
 	m := loadMainnet(t)
-	t.Logf("load %v heap %.1f MB nodes %d channels %d", m.load, m.heapMB, m.g.NumNodes(), m.g.NumChannels())
+	if m.g.NumNodes() != 17_324 || m.g.NumChannels() != 50_808 {
+		t.Errorf("cache holds %d nodes and %d channels, want 17324 and 50808", m.g.NumNodes(), m.g.NumChannels())
+	}
+	// The cache gives back what the file holds.
+	for _, i := range []int{0, 1, 4242, 50_807} {
+		c := &gm.Channels[i]
+		info, pols, err := m.g.Channel(GossmapChannelID(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Capacity != c.Capacity {
+			t.Errorf("channel %d: capacity %v, want %v", i, info.Capacity, c.Capacity)
+		}
+		for d := range 2 {
+			if pols[d] == nil || *pols[d] != c.Policies[d] {
+				t.Errorf("channel %d direction %d: %+v, want %+v", i, d, pols[d], c.Policies[d])
+			}
+		}
+	}
+}
+
+// mainnetEstimator is a fresh mission control's view: lnd's apriori
+// defaults and no history.
+func mainnetEstimator(t testing.TB) *Snapshot {
 	mc, err := NewMissionControl(MissionControlConfig{Apriori: DefaultAprioriConfig(), Store: &memStore{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, est := range []Estimator{nil, mc.Snapshot()} {
-		f := NewFinder(m.g, DefaultPathFindingConfig())
-		found := 0
-		start := time.Now()
-		for _, mq := range m.queries {
-			q := DefaultQuery(mq.source, mq.target, mq.amt, 900_000)
-			q.Estimator = est
-			if _, err := f.FindRoute(&q); err == nil {
-				found++
-			} else if !errors.Is(err, ErrNoPath) {
-				t.Fatal(err)
-			}
+	return mc.Snapshot()
+}
+
+// TestMainnetRoutes runs the 1,000 queries as the benchmark does and
+// checks every route found against the graph, BOLT 7's fees and the
+// query's limits, and the count against lnd's: 512 have a route.
+func TestMainnetRoutes(t *testing.T) {
+	m := loadMainnet(t)
+	f := NewFinder(m.g, DefaultPathFindingConfig())
+	est := mainnetEstimator(t)
+	found := 0
+	for i, mq := range m.queries {
+		q := DefaultQuery(mq.source, mq.target, mq.amt, benchHeight)
+		q.Estimator = est
+		r, err := f.FindRoute(&q)
+		if errors.Is(err, ErrNoPath) {
+			continue
 		}
-		t.Logf("found %d in %v", found, time.Since(start))
+		if err != nil {
+			t.Fatalf("query %d: %v", i+1, err)
+		}
+		found++
+		verifyRoute(t, m.g, &q, r)
+		if p := routeProbability(t, m.g, est, &q, r); math.Abs(p-r.Probability) > 1e-9*p {
+			t.Fatalf("query %d: probability %v, the hops' product %v", i+1, r.Probability, p)
+		}
 	}
+	if found != mainnetRoutable {
+		t.Errorf("found %d routes, want %d", found, mainnetRoutable)
+	}
+}
+
+// TestMainnetAStarAgainstDijkstra checks the A* bound on a sample of the
+// queries: it routes the same queries as plain Dijkstra (lnd's search),
+// at a cost by lnd's measure no higher.
+func TestMainnetAStarAgainstDijkstra(t *testing.T) {
+	m := loadMainnet(t)
+	astar := NewFinder(m.g, DefaultPathFindingConfig())
+	dijkstra := NewFinder(m.g, DefaultPathFindingConfig())
+	dijkstra.dijkstra = true
+	est := mainnetEstimator(t)
+	same := 0
+	for i := 0; i < len(m.queries); i += 5 {
+		mq := m.queries[i]
+		q := DefaultQuery(mq.source, mq.target, mq.amt, benchHeight)
+		q.Estimator = est
+		ra, errA := astar.FindRoute(&q)
+		rd, errD := dijkstra.FindRoute(&q)
+		if (errA == nil) != (errD == nil) {
+			t.Fatalf("query %d: A* %v, Dijkstra %v", i+1, errA, errD)
+		}
+		if errA != nil {
+			continue
+		}
+		ca, cd := routeCost(t, m.g, est, &q, ra), routeCost(t, m.g, est, &q, rd)
+		if ca > cd {
+			t.Errorf("query %d: A* route costs %d, Dijkstra's %d", i+1, ca, cd)
+		}
+		if ca == cd {
+			same++
+		}
+	}
+	t.Logf("%d routes of equal cost", same)
+}
+
+// routeProbability is the product of the estimator's hop probabilities.
+func routeProbability(t testing.TB, g *Graph, est Estimator, q *Query, r *Route) float64 {
+	p := 1.0
+	prev, amt := q.Source, r.TotalAmount
+	for i, h := range r.Hops {
+		_, capMsat, ok := hopPolicy(g, q, prev, h)
+		if !ok {
+			t.Fatalf("hop %d: no channel", i)
+		}
+		p *= est.PairProbability(prev, h.PubKey, amt, capMsat.ToSatoshis())
+		prev, amt = h.PubKey, h.AmtToForward
+	}
+	return p
+}
+
+// routeCost is lnd's measure of a route: fees plus time-lock penalty
+// plus the attempt cost over the success probability.
+func routeCost(t testing.TB, g *Graph, est Estimator, q *Query, r *Route) int64 {
+	var weight int64
+	prevExp := r.TotalTimeLock
+	for i := range r.Hops {
+		if i > 0 {
+			// Hop i-1 charged its fee and delta on what crosses
+			// channel i.
+			crossing := r.Hops[i-1].AmtToForward
+			delta := prevExp - r.Hops[i-1].OutgoingTimeLock
+			weight += int64(r.HopFee(i-1)) + int64(crossing)*int64(delta)*riskFactorBillionths/1e9
+			prevExp = r.Hops[i-1].OutgoingTimeLock
+		}
+	}
+	cfg := DefaultPathFindingConfig()
+	return probabilityDist(weight, routeProbability(t, g, est, q, r), attemptCost(cfg, q))
 }

@@ -155,6 +155,10 @@ type Finder struct {
 	g       *Graph
 	cfg     PathFindingConfig
 	scratch sync.Pool
+
+	// dijkstra turns the A* bound off (plain Dijkstra, as lnd
+	// searches), for tests that compare the two.
+	dijkstra bool
 }
 
 // NewFinder searches g with cfg.
@@ -354,7 +358,7 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 // bestHopProbability bounds the probability of any hop of this query
 // from above.
 func (x *expander) bestHopProbability() float64 {
-	if x.snap == nil {
+	if x.snap == nil || x.f.dijkstra {
 		return 1
 	}
 	best := x.snap.cfg.HopProbability
@@ -760,21 +764,28 @@ func (x *expander) route() (*Route, error) {
 		Hops:         make([]Hop, len(legs)),
 		Probability:  x.s.st[x.src].prob,
 	}
+	// fwd and exp: what hop i sends on, and its expiry. The final hop
+	// sends nothing on; its payload carries the payment itself. What
+	// crosses legs[i] is what hop i sends on plus the fee it charges by
+	// the policy of legs[i+1].
 	amt := q.Amount
 	expiry := q.CurrentHeight + uint32(q.FinalCLTVDelta)
 	for i := len(legs) - 1; i >= 0; i-- {
+		fwd, exp := amt, expiry
 		r.Hops[i] = Hop{
 			PubKey:           x.vertex(legs[i].to),
 			ChannelID:        legs[i].id,
-			AmtToForward:     amt,
-			OutgoingTimeLock: expiry,
+			AmtToForward:     fwd,
+			OutgoingTimeLock: exp,
 		}
-		// What hop i-1 (or the source) must send over legs[i]: the
-		// fee is charged by legs[i]'s sender, except the source's.
-		if i > 0 {
-			fee, _ := legs[i].pol.Fee(amt)
-			amt += fee
-			expiry += uint32(legs[i].pol.CLTVDelta)
+		if i < len(legs)-1 {
+			next := &legs[i+1].pol
+			fee, ok := next.Fee(fwd)
+			if !ok {
+				return nil, fmt.Errorf("%w: fee overflow", ErrNoPath)
+			}
+			amt = fwd + fee
+			expiry = exp + uint32(next.CLTVDelta)
 		}
 	}
 	r.TotalAmount = amt
