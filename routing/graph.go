@@ -54,12 +54,12 @@ var (
 // Policy is one direction's routing policy, as its channel_update sets it
 // (BOLT 7).
 type Policy struct {
-	FeeBaseMsat    uint32
-	FeeRatePPM     uint32
-	CLTVDelta      uint16
-	MinHTLC        lnwire.MilliSatoshi
-	MaxHTLC        lnwire.MilliSatoshi // 0: no htlc_maximum_msat
-	Disabled       bool
+	FeeBaseMsat uint32
+	FeeRatePPM  uint32
+	CLTVDelta   uint16
+	MinHTLC     lnwire.MilliSatoshi
+	MaxHTLC     lnwire.MilliSatoshi // 0: no htlc_maximum_msat
+	Disabled    bool
 }
 
 // Fee is what a node charges to forward amt over a channel with this

@@ -196,8 +196,8 @@ type search struct {
 	hops    []uint8
 	queue   []uint32
 	bound   []float64 // bound[h]: 1 / (the best hop probability)^h
-	heap []uint32
-	gen  uint32
+	heap    []uint32
+	gen     uint32
 
 	// Per-query sets, cleared before use.
 	ignored    map[uint32]struct{}

@@ -30,10 +30,10 @@ func pol(base, ppm uint32, delta uint16) *Policy {
 // testGraph builds a graph of channels a-b, each with its two
 // directions' policies (nil: no update).
 type testChan struct {
-	id       uint32
-	a, b     byte
-	capSat   btcutil.Amount
-	ab, ba   *Policy
+	id     uint32
+	a, b   byte
+	capSat btcutil.Amount
+	ab, ba *Policy
 }
 
 func buildGraph(t *testing.T, chans ...testChan) *Graph {
