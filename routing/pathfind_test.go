@@ -398,3 +398,46 @@ func TestFindRouteBadQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestFindRouteConcurrent searches from several goroutines while the graph
+// is updated (run with -race).
+func TestFindRouteConcurrent(t *testing.T) {
+	g := diamond(t)
+	f := NewFinder(g, DefaultPathFindingConfig())
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				q := query('s', 'd', 1_000_000)
+				r, err := f.FindRoute(&q)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if p := path(r); len(p) != 2 {
+					errs <- errors.New("route of the wrong length")
+					return
+				}
+			}
+		}()
+	}
+	for i := range 200 {
+		p := pol(uint32(i), 0, 40)
+		if err := g.UpdatePolicy(scid(4), 0, *p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
