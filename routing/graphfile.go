@@ -81,6 +81,12 @@ func (r *gossmapReader) next(what string) uint64 {
 	if r.err != nil {
 		return 0
 	}
+	if len(r.b) > 0 && r.b[0] < 0xfd {
+		// One byte, always minimal: the common case, inline.
+		v := uint64(r.b[0])
+		r.b = r.b[1:]
+		return v
+	}
 	v, n, err := tlv.ParseBigSize(r.b)
 	if err != nil {
 		r.err = fmt.Errorf("%w: %s: %v", ErrBadGossmap, what, err)
@@ -116,8 +122,9 @@ func (r *gossmapReader) table(what string, n int) []uint64 {
 		return nil
 	}
 	out := make([]uint64, n)
+	idxWhat := what + " index"
 	for i := range out {
-		idx := r.next(what + " index")
+		idx := r.next(idxWhat)
 		if r.err == nil && idx >= uint64(t) {
 			r.err = fmt.Errorf("%w: %s index %d of %d", ErrBadGossmap, what, idx, t)
 		}

@@ -3,6 +3,7 @@ package routing
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -56,30 +57,49 @@ func sharedData(tb testing.TB) string {
 	return data
 }
 
-// loadGossmapFiles reads the mainnet graph into a new cache.
+// loadGossmapFiles reads the mainnet graph into a new cache, decoding the
+// node map and the graph side by side.
 func loadGossmapFiles(dir string) (*Graph, error) {
+	type nodeMap struct {
+		nodes []Vertex
+		err   error
+	}
+	nodesc := make(chan nodeMap, 1)
+	go func() {
+		nodes, err := readNodeMap(filepath.Join(dir, mainnetNodeMapFile))
+		nodesc <- nodeMap{nodes, err}
+	}()
+
 	gf, err := os.Open(filepath.Join(dir, mainnetGraphFile))
 	if err != nil {
+		<-nodesc
 		return nil, err
 	}
 	defer gf.Close()
 	gm, err := ReadGossmap(bufio.NewReader(gf))
+	nm := <-nodesc
 	if err != nil {
 		return nil, err
 	}
-	nf, err := os.Open(filepath.Join(dir, mainnetNodeMapFile))
-	if err != nil {
-		return nil, err
+	if nm.err != nil {
+		return nil, nm.err
 	}
-	defer nf.Close()
-	xr, err := xz.NewReader(bufio.NewReader(nf))
-	if err != nil {
-		return nil, err
-	}
-	if gm.Nodes, err = ParseNodeMap(xr); err != nil {
-		return nil, err
-	}
+	gm.Nodes = nm.nodes
 	return NewGraphFromSource(gm)
+}
+
+// readNodeMap reads an xz-compressed node map.
+func readNodeMap(path string) ([]Vertex, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	xr, err := xz.NewReader(bufio.NewReaderSize(f, 1<<16))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ParseNodeMap(xr)
 }
 
 // mainnetGraph is the cache of the mainnet graph with what loading it
