@@ -20,7 +20,7 @@ func (s *search) swap(i, j int) {
 // pushOrFix queues node n, or moves it to its new place if queued.
 func (s *search) pushOrFix(n uint32) {
 	st := &s.st[n]
-	if st.heap < 0 {
+	if st.heap == notQueued {
 		st.heap = int32(len(s.heap))
 		s.heap = append(s.heap, n)
 	}
@@ -36,7 +36,7 @@ func (s *search) pop() uint32 {
 	last := len(h) - 1
 	s.swap(0, last)
 	s.heap = h[:last]
-	s.st[n].heap = -1
+	s.st[n].heap = settled
 	s.down(0)
 	return n
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"lnd.xprv/lnwire"
+	"lnd.xprv/sphinx"
 )
 
 // The mainnet snapshot of ../shared/data (SOURCE.md there).
@@ -339,4 +340,98 @@ func routeCost(t testing.TB, g *Graph, est Estimator, q *Query, r *Route) int64 
 	}
 	cfg := DefaultPathFindingConfig()
 	return probabilityDist(weight, routeProbability(t, g, est, q, r), attemptCost(cfg, q))
+}
+
+// TestMainnetWithHistory feeds mission control the outcomes of a first
+// round of routes (a channel failure at each route's middle hop, every
+// third a success instead) and checks the second round: routes still
+// valid, the same queries routed as by plain Dijkstra and at no higher
+// cost in all, and steering clear of the pairs that just failed at their
+// amount.
+func TestMainnetWithHistory(t *testing.T) {
+	m := loadMainnet(t)
+	clock := &testClock{now: time.Unix(1_800_000_000, 0)}
+	mc, err := NewMissionControl(MissionControlConfig{
+		Apriori: DefaultAprioriConfig(), Store: &memStore{}, Clock: clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	astar := NewFinder(m.g, DefaultPathFindingConfig())
+	dijkstra := NewFinder(m.g, DefaultPathFindingConfig())
+	dijkstra.dijkstra = true
+
+	queries := m.queries[:300]
+	first := make([]*Route, len(queries))
+	est := mc.Snapshot()
+	for i, mq := range queries {
+		q := DefaultQuery(mq.source, mq.target, mq.amt, benchHeight)
+		q.Estimator = est
+		r, err := astar.FindRoute(&q)
+		if err != nil {
+			continue
+		}
+		first[i] = r
+		if i%3 == 0 {
+			err = mc.ReportSuccess(r)
+		} else {
+			err = mc.ReportFailure(r, (len(r.Hops)-1)/2, sphinx.CodeTemporaryChannelFailure)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(mc.QueryPairs()) == 0 {
+		t.Fatal("no history recorded")
+	}
+
+	clock.now = clock.now.Add(time.Minute)
+	est = mc.Snapshot()
+	var sumA, sumD int64
+	var cheaper, dearer int
+	for i, mq := range queries {
+		q := DefaultQuery(mq.source, mq.target, mq.amt, benchHeight)
+		q.Estimator = est
+		ra, errA := astar.FindRoute(&q)
+		rd, errD := dijkstra.FindRoute(&q)
+		if (errA == nil) != (errD == nil) {
+			t.Fatalf("query %d: A* %v, Dijkstra %v", i+1, errA, errD)
+		}
+		if errA != nil {
+			continue
+		}
+		verifyRoute(t, m.g, &q, ra)
+		ca, cd := routeCost(t, m.g, est, &q, ra), routeCost(t, m.g, est, &q, rd)
+		sumA, sumD = sumA+ca, sumD+cd
+		switch {
+		case ca < cd:
+			cheaper++
+		case ca > cd:
+			dearer++
+		}
+		if p := routeProbability(t, m.g, est, &q, ra); math.Abs(p-ra.Probability) > 1e-9*p {
+			t.Fatalf("query %d: probability %v, the hops' product %v", i+1, ra.Probability, p)
+		}
+		// A pair that failed a minute ago at this amount is all but
+		// ruled out.
+		if r := first[i]; r != nil && i%3 != 0 && len(r.Hops) > 1 {
+			k := (len(r.Hops) - 1) / 2
+			failed := NodePair{r.Hops[k].PubKey, r.Hops[k+1].PubKey}
+			prev := ra.SourcePubKey
+			for _, h := range ra.Hops {
+				if (NodePair{prev, h.PubKey}) == failed && ra.Probability > 0.01 {
+					t.Errorf("query %d: route reuses the pair that just failed", i+1)
+				}
+				prev = h.PubKey
+			}
+		}
+	}
+	// Neither search is exact for a cost that is not a sum over hops:
+	// each keeps one way per node, Dijkstra the one cheapest so far,
+	// A* the one cheapest with the bound on the rest. Over the whole
+	// round A* must be no dearer.
+	t.Logf("A* cheaper on %d routes, dearer on %d; total cost %d against %d", cheaper, dearer, sumA, sumD)
+	if sumA > sumD {
+		t.Errorf("A* routes cost %d in all, Dijkstra's %d", sumA, sumD)
+	}
 }

@@ -173,8 +173,7 @@ const extraFlag = 1 << 31
 // nodeState is what a search knows of one node: the cheapest way found
 // from it to the target.
 type nodeState struct {
-	dist   int64   // weight plus the probability term: lnd's cost
-	key    int64   // dist with the source side's bound: the heap's key
+	key    int64   // lnd's cost, its probability term bounded for the hops to the source
 	weight int64   // fees and time-lock penalty to the target
 	amt    uint64  // what the node must receive, msat
 	prob   float64 // success probability to the target
@@ -182,8 +181,14 @@ type nodeState struct {
 	next   uint32  // the edge it sends over: ci<<1|dir, or extraFlag|i
 	size   uint32  // onion payload bytes of the hops after it
 	gen    uint32  // search that wrote this; older means unvisited
-	heap   int32   // position in the heap, -1 if not in it
+	heap   int32   // position in the heap, notQueued, or settled
 }
+
+// Heap positions of nodes out of the heap.
+const (
+	notQueued = -1
+	settled   = -2 // popped: its way to the target is final
+)
 
 // search is the scratch space of one query, reused by later ones.
 type search struct {
@@ -191,11 +196,13 @@ type search struct {
 	hist []uint32 // gen where the node has mission control history
 
 	// The forward pass from the source: reached[n] == gen when n can
-	// be reached, in hops[n] hops at the least.
+	// be reached, with at least hops[n] hops sent by nodes without
+	// history on the way; bound[k] is 1 / (their best probability)^k.
 	reached []uint32
 	hops    []uint8
 	queue   []uint32
-	bound   []float64 // bound[h]: 1 / (the best hop probability)^h
+	queue2  []uint32
+	bound   []float64
 	heap    []uint32
 	gen     uint32
 
@@ -257,7 +264,7 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 		e := &q.ExtraEdges[i]
 		// Our own channels are in the graph with live balances; a hint
 		// naming one is stale or malformed (lnd skips them too).
-		if q.LocalBandwidth != nil && e.From == q.Source {
+		if (q.LocalBandwidth != nil && e.From == q.Source) || e.From == e.To {
 			continue
 		}
 		var ends [2]uint32
@@ -328,7 +335,7 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 			}
 		}
 	}
-	if !x.reach(x.bestHopProbability()) {
+	if !x.reach(x.hopBound()) {
 		return nil, ErrNoPath
 	}
 	t := &s.st[tgt]
@@ -339,7 +346,7 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 		next: noNode,
 		size: uint32(hopPayloadSize(uint64(q.Amount), q.CurrentHeight+uint32(q.FinalCLTVDelta), true)),
 		gen:  s.gen,
-		heap: -1,
+		heap: settled,
 	}
 
 	for pivot := tgt; ; {
@@ -355,36 +362,39 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 	return x.route()
 }
 
-// bestHopProbability bounds the probability of any hop of this query
-// from above.
-func (x *expander) bestHopProbability() float64 {
+// hopBound bounds from above the probability of a hop sent by a node with
+// no mission-control history (and not our own): mission control gives such
+// hops the a priori probability at most. Hops from the other nodes are
+// bounded by 1. Without mission control's estimator, or for the tests'
+// plain Dijkstra, every hop is bounded by 1 and the forward pass only
+// prunes.
+func (x *expander) hopBound() float64 {
 	if x.snap == nil || x.f.dijkstra {
 		return 1
 	}
-	best := x.snap.cfg.HopProbability
-	if len(x.snap.results) > 0 || (x.self != noNode && x.q.LocalBandwidth != nil) {
-		best = max(best, prevSuccessProbability)
-	}
-	return best
+	return x.snap.cfg.HopProbability
 }
 
 // reach finds the nodes the source can reach over directions that could
 // carry the payment (enabled, htlc_maximum_msat and capacity at least the
-// amount, htlc_minimum_msat at most the amount plus the fee limit), with
-// the fewest hops to each, and fills the search's bound for each hop
-// count. The backward search skips the nodes it does not reach and orders
-// the others by their cost so far plus this bound on the rest (A*), so
-// that it settles far fewer nodes than Dijkstra alone on a graph where
-// three hops reach almost every node. It reports whether the target is
-// reached.
+// amount, htlc_minimum_msat at most the amount plus the fee limit). For
+// each it counts the fewest hops on the way that are sent by nodes without
+// history (k), so that best^k bounds the probability of any way from the
+// source to it, and it fills the search's bound for each k.
+//
+// The backward search skips the nodes this pass does not reach and orders
+// the others by their cost so far with the probability term divided by
+// this bound (A*), so that it settles far fewer nodes than Dijkstra alone
+// on a graph where three hops reach almost every node. It reports whether
+// the target is reached.
 func (x *expander) reach(best float64) bool {
 	g, s, q := x.f.g, x.s, x.q
-	maxHops := maxRoutingInfo / hopPayloadSize(0, 0, false)
+	maxK := maxRoutingInfo / hopPayloadSize(0, 0, false)
 	if best < 1 && x.f.cfg.MinProbability > 0 {
-		maxHops = min(maxHops, int(math.Log(x.f.cfg.MinProbability)/math.Log(best)+1e-9))
+		maxK = min(maxK, int(math.Log(x.f.cfg.MinProbability)/math.Log(best)+1e-9))
 	}
 	s.bound = s.bound[:0]
-	for h, b := 0, 1.0; h <= maxHops; h++ {
+	for k, b := 0, 1.0; k <= maxK; k++ {
 		s.bound = append(s.bound, b)
 		b /= best
 	}
@@ -392,52 +402,78 @@ func (x *expander) reach(best float64) bool {
 	amt := uint64(q.Amount)
 	maxAmt := amt + uint64(q.FeeLimit)
 	localSrc := q.LocalBandwidth != nil
-	s.queue = append(s.queue[:0], x.src)
+	cur, next := append(s.queue[:0], x.src), s.queue2[:0]
 	s.reached[x.src], s.hops[x.src] = s.gen, 0
-	for head := 0; head < len(s.queue); head++ {
-		u := s.queue[head]
-		h := s.hops[u] + 1
-		if int(h) > maxHops {
-			continue
-		}
-		var in []inEdge
-		if int(u) < len(g.nodes) {
-			in = g.in[u]
-		}
-		// u's out-directions are the reverses of its in-list.
-		ownFlags := u == x.src && localSrc
-		for i := range in {
-			e := &in[i]
-			if e.outMaxAmt < amt || e.outMinHTLC > maxAmt ||
-				(e.outFlags != dirKnown && !(ownFlags && e.outFlags&dirKnown != 0)) {
+	for k := 0; k <= maxK && len(cur) > 0; k++ {
+		// A level grows while it is walked: hops from nodes with
+		// history add to it, the others to the next level.
+		for i := 0; i < len(cur); i++ {
+			u := cur[i]
+			if int(s.hops[u]) != k {
+				continue // lowered since it was queued
+			}
+			nk := uint8(k + 1)
+			if best < 1 && (s.hist[u] == s.gen || u == x.self) {
+				nk = uint8(k)
+			}
+			if int(nk) > maxK {
 				continue
 			}
-			x.visit(e.from, h)
-		}
-		for i := range s.extraEdges {
-			e := &s.extraEdges[i]
-			if e.from == u && e.flags == dirKnown && e.maxAmt >= amt && e.minHTLC <= maxAmt {
-				to, _ := x.index(q.ExtraEdges[i].To)
-				x.visit(to, h)
+			var in []inEdge
+			if int(u) < len(g.nodes) {
+				in = g.in[u]
+			}
+			// u's out-directions are the reverses of its in-list.
+			ownFlags := u == x.src && localSrc
+			for j := range in {
+				e := &in[j]
+				if e.outMaxAmt < amt || e.outMinHTLC > maxAmt ||
+					(e.outFlags != dirKnown && !(ownFlags && e.outFlags&dirKnown != 0)) {
+					continue
+				}
+				if x.visit(e.from, nk) {
+					if int(nk) == k {
+						cur = append(cur, e.from)
+					} else {
+						next = append(next, e.from)
+					}
+				}
+			}
+			for j := range s.extraEdges {
+				e := &s.extraEdges[j]
+				if e.from != u || e.flags != dirKnown || e.maxAmt < amt || e.minHTLC > maxAmt {
+					continue
+				}
+				to, _ := x.index(q.ExtraEdges[j].To)
+				if x.visit(to, nk) {
+					if int(nk) == k {
+						cur = append(cur, to)
+					} else {
+						next = append(next, to)
+					}
+				}
 			}
 		}
+		cur, next = next, cur[:0]
 	}
+	s.queue, s.queue2 = cur[:0], next[:0]
 	return s.reached[x.tgt] == s.gen
 }
 
-// visit records that the forward pass reached v in h hops.
-func (x *expander) visit(v uint32, h uint8) {
+// visit records that the forward pass reached v at level k, and reports
+// whether that is news: v had not been reached, or only at a higher level.
+func (x *expander) visit(v uint32, k uint8) bool {
 	s := x.s
-	if s.reached[v] == s.gen {
-		return
+	if s.reached[v] == s.gen && s.hops[v] <= k {
+		return false
 	}
 	if len(s.ignored) > 0 {
 		if _, ok := s.ignored[v]; ok {
-			return
+			return false
 		}
 	}
-	s.reached[v], s.hops[v] = s.gen, h
-	s.queue = append(s.queue, v)
+	s.reached[v], s.hops[v] = s.gen, k
+	return true
 }
 
 // attemptCost is lnd's virtual cost of a failed attempt, scaled by the
@@ -617,8 +653,6 @@ func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 	if weight < 0 {
 		return
 	}
-	dist := probabilityDist(weight, prob, x.attemptCost)
-
 	// The hops still to go, from the source to from, can only lower
 	// the probability: by the best hop probability per hop at least.
 	bound := s.bound[s.hops[from]]
@@ -629,8 +663,13 @@ func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 
 	fs := &s.st[from]
 	if fs.gen == s.gen {
-		// Keep the better one; on a tie, the likelier one.
-		if dist > fs.dist || (dist == fs.dist && prob <= fs.prob) {
+		// A settled node keeps its way: nodes after it in the search
+		// took their amounts from it. Otherwise keep the way with the
+		// lower key; on a tie, the likelier one. Keys only grow along
+		// a path (every hop's probability is at most the best, and
+		// the forward pass's hop counts fall by at most one a hop), so
+		// a node is settled with the lowest key it can have.
+		if fs.heap == settled || key > fs.key || (key == fs.key && prob <= fs.prob) {
 			return
 		}
 	}
@@ -643,12 +682,11 @@ func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 		}
 	}
 
-	heapPos := int32(-1)
+	heapPos := int32(notQueued)
 	if fs.gen == s.gen {
 		heapPos = fs.heap
 	}
 	*fs = nodeState{
-		dist:   dist,
 		key:    key,
 		weight: weight,
 		amt:    amt + fee,
