@@ -248,98 +248,21 @@ func (f *Finder) FindRoute(q *Query) (*Route, error) {
 
 // find runs the search; the caller holds the graph's read lock.
 func (f *Finder) find(s *search, q *Query) (*Route, error) {
-	g := f.g
-	s.reset(len(g.nodes))
-
-	// Nodes only route hints name get indices after the graph's.
-	lookup := func(v Vertex) (uint32, bool) {
-		if i, ok := g.nodeIdx[v]; ok {
-			return i, true
-		}
-		i, ok := s.extraNodes[v]
-		return i, ok
-	}
-	s.extraEdges = append(s.extraEdges[:0], make([]inEdge, len(q.ExtraEdges))...)
-	for i := range q.ExtraEdges {
-		e := &q.ExtraEdges[i]
-		// Our own channels are in the graph with live balances; a hint
-		// naming one is stale or malformed (lnd skips them too).
-		if (q.LocalBandwidth != nil && e.From == q.Source) || e.From == e.To {
-			continue
-		}
-		var ends [2]uint32
-		for j, v := range [2]Vertex{e.From, e.To} {
-			idx, ok := lookup(v)
-			if !ok {
-				idx = uint32(len(g.nodes) + len(s.virtual))
-				s.virtual = append(s.virtual, v)
-				s.extraNodes[v] = idx
-				s.grow(int(idx) + 1)
-			}
-			ends[j] = idx
-		}
-		s.extraIn[ends[1]] = append(s.extraIn[ends[1]], i)
-		capSat := e.Capacity
-		if capSat == 0 {
-			capSat = hintCapacity
-		}
-		ie := inEdge{from: ends[0], capacity: uint64(lnwire.NewMSatFromSatoshis(capSat))}
-		setPolicy(&ie, e.Policy)
-		s.extraEdges[i] = ie
-	}
-	src, ok := lookup(q.Source)
-	if !ok {
-		return nil, fmt.Errorf("%w: source %v not in graph", ErrNoPath, q.Source)
-	}
-	tgt, ok := lookup(q.Target)
-	if !ok {
-		return nil, fmt.Errorf("%w: target %v not in graph", ErrNoPath, q.Target)
-	}
-	for _, v := range q.IgnoredNodes {
-		if i, ok := lookup(v); ok {
-			s.ignored[i] = struct{}{}
-		}
-	}
-	for _, p := range q.IgnoredPairs {
-		a, ok1 := lookup(p.From)
-		b, ok2 := lookup(p.To)
-		if ok1 && ok2 {
-			s.pairs[[2]uint32{a, b}] = struct{}{}
-		}
-	}
-	for _, c := range q.OutgoingChannels {
-		s.outgoing[c.ToUint64()] = struct{}{}
-	}
-	lastHop := uint32(noNode)
-	if q.LastHop != nil {
-		i, ok := lookup(*q.LastHop)
-		if !ok {
-			return nil, fmt.Errorf("%w: last hop %v not in graph", ErrNoPath, *q.LastHop)
-		}
-		lastHop = i
-	}
-
+	s.reset(len(f.g.nodes))
 	x := expander{
-		f: f, s: s, q: q, src: src, tgt: tgt, lastHop: lastHop,
+		f: f, s: s, q: q,
 		attemptCost: attemptCost(f.cfg, q),
+		lastHop:     noNode,
 		self:        noNode,
 	}
-	if snap, ok := q.Estimator.(*Snapshot); ok && snap != nil {
-		x.snap = snap
-		if i, ok := lookup(snap.self); ok {
-			x.self = i
-		}
-		for v := range snap.results {
-			if i, ok := lookup(v); ok {
-				s.hist[i] = s.gen
-			}
-		}
+	if err := x.prepare(); err != nil {
+		return nil, err
 	}
 	if !x.reach(x.hopBound()) {
 		return nil, ErrNoPath
 	}
-	t := &s.st[tgt]
-	*t = nodeState{
+	// The search starts at the target, which receives the payment.
+	s.st[x.tgt] = nodeState{
 		amt:  uint64(q.Amount),
 		cltv: uint32(q.FinalCLTVDelta),
 		prob: 1,
@@ -349,14 +272,10 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 		heap: settled,
 	}
 
-	for pivot := tgt; ; {
+	for pivot := x.tgt; pivot != x.src; pivot = s.pop() {
 		x.expand(pivot)
 		if len(s.heap) == 0 {
 			return nil, ErrNoPath
-		}
-		pivot = s.pop()
-		if pivot == src {
-			break
 		}
 	}
 	return x.route()
@@ -476,6 +395,80 @@ func (x *expander) visit(v uint32, k uint8) bool {
 	return true
 }
 
+// prepare numbers the query's nodes and fills the search's per-query
+// sets. Nodes only route hints name get indices after the graph's.
+func (x *expander) prepare() error {
+	g, s, q := x.f.g, x.s, x.q
+	s.extraEdges = append(s.extraEdges[:0], make([]inEdge, len(q.ExtraEdges))...)
+	for i := range q.ExtraEdges {
+		e := &q.ExtraEdges[i]
+		// Our own channels are in the graph with live balances; a hint
+		// naming one is stale or malformed (lnd skips them too).
+		if (q.LocalBandwidth != nil && e.From == q.Source) || e.From == e.To {
+			continue
+		}
+		var ends [2]uint32
+		for j, v := range [2]Vertex{e.From, e.To} {
+			idx, ok := x.index(v)
+			if !ok {
+				idx = uint32(len(g.nodes) + len(s.virtual))
+				s.virtual = append(s.virtual, v)
+				s.extraNodes[v] = idx
+				s.grow(int(idx) + 1)
+			}
+			ends[j] = idx
+		}
+		s.extraIn[ends[1]] = append(s.extraIn[ends[1]], i)
+		capSat := e.Capacity
+		if capSat == 0 {
+			capSat = hintCapacity
+		}
+		ie := inEdge{from: ends[0], capacity: uint64(lnwire.NewMSatFromSatoshis(capSat))}
+		setPolicy(&ie, e.Policy)
+		s.extraEdges[i] = ie
+	}
+
+	var ok bool
+	if x.src, ok = x.index(q.Source); !ok {
+		return fmt.Errorf("%w: source %v not in graph", ErrNoPath, q.Source)
+	}
+	if x.tgt, ok = x.index(q.Target); !ok {
+		return fmt.Errorf("%w: target %v not in graph", ErrNoPath, q.Target)
+	}
+	if q.LastHop != nil {
+		if x.lastHop, ok = x.index(*q.LastHop); !ok {
+			return fmt.Errorf("%w: last hop %v not in graph", ErrNoPath, *q.LastHop)
+		}
+	}
+	for _, v := range q.IgnoredNodes {
+		if i, ok := x.index(v); ok {
+			s.ignored[i] = struct{}{}
+		}
+	}
+	for _, p := range q.IgnoredPairs {
+		a, ok1 := x.index(p.From)
+		b, ok2 := x.index(p.To)
+		if ok1 && ok2 {
+			s.pairs[[2]uint32{a, b}] = struct{}{}
+		}
+	}
+	for _, c := range q.OutgoingChannels {
+		s.outgoing[c.ToUint64()] = struct{}{}
+	}
+	if snap, ok := q.Estimator.(*Snapshot); ok && snap != nil {
+		x.snap = snap
+		if i, ok := x.index(snap.self); ok {
+			x.self = i
+		}
+		for v := range snap.results {
+			if i, ok := x.index(v); ok {
+				s.hist[i] = s.gen
+			}
+		}
+	}
+	return nil
+}
+
 // attemptCost is lnd's virtual cost of a failed attempt, scaled by the
 // time preference.
 func attemptCost(cfg PathFindingConfig, q *Query) float64 {
@@ -579,44 +572,12 @@ func (x *expander) vertex(i uint32) Vertex {
 func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 	q, s := x.q, x.s
 	from := e.from
-	if from == x.tgt || s.reached[from] != s.gen {
-		// The target is where we start; a node the source cannot
-		// reach cannot be on the route.
-		return
-	}
-	if x.lastHop != noNode && pivot == x.tgt && from != x.lastHop {
-		return
-	}
-	if len(s.ignored) > 0 {
-		if _, ok := s.ignored[from]; ok {
-			return
-		}
-	}
-	if len(s.pairs) > 0 {
-		if _, ok := s.pairs[[2]uint32{from, pivot}]; ok {
-			return
-		}
-	}
 	ps := &s.st[pivot]
 	amt := ps.amt // what from sends over this edge
-
-	// The channel must carry amt: capacity and the HTLC limits.
-	if amt > e.maxAmt || amt < e.minHTLC {
+	if !x.admits(from, pivot, edge, e, amt) {
 		return
 	}
 	isSource := from == x.src
-	if isSource {
-		if !x.sourceEdgeOK(edge, e, amt) {
-			return
-		}
-	} else if !e.usable() {
-		return
-	}
-
-	// Fees so far: what from sends beyond the payment itself.
-	if amt-uint64(q.Amount) > uint64(q.FeeLimit) {
-		return
-	}
 
 	prob := x.probability(from, pivot, amt, e.capacity)
 	if prob <= 0 {
@@ -638,9 +599,6 @@ func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 		return
 	}
 	prob *= ps.prob
-	if prob < x.f.cfg.MinProbability {
-		return
-	}
 
 	// The weight lnd gives the edge: the fee, plus the amount locked
 	// times the delta times the risk factor.
@@ -653,8 +611,8 @@ func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 	if weight < 0 {
 		return
 	}
-	// The hops still to go, from the source to from, can only lower
-	// the probability: by the best hop probability per hop at least.
+	// The hops still to go, from the source to from, lower the
+	// probability at least as much as the forward pass bounds.
 	bound := s.bound[s.hops[from]]
 	if prob < x.f.cfg.MinProbability*bound {
 		return
@@ -666,9 +624,9 @@ func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 		// A settled node keeps its way: nodes after it in the search
 		// took their amounts from it. Otherwise keep the way with the
 		// lower key; on a tie, the likelier one. Keys only grow along
-		// a path (every hop's probability is at most the best, and
-		// the forward pass's hop counts fall by at most one a hop), so
-		// a node is settled with the lowest key it can have.
+		// a path (a hop's probability is at most what the forward
+		// pass allowed it), so a node is settled with the lowest key
+		// it can have.
 		if fs.heap == settled || key > fs.key || (key == fs.key && prob <= fs.prob) {
 			return
 		}
@@ -698,6 +656,40 @@ func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 		heap:   heapPos,
 	}
 	s.pushOrFix(from)
+}
+
+// admits applies the query's restrictions and the channel's limits to the
+// hop from from to pivot over e, carrying amt.
+func (x *expander) admits(from, pivot, edge uint32, e *inEdge, amt uint64) bool {
+	s, q := x.s, x.q
+	switch {
+	case from == x.tgt || s.reached[from] != s.gen:
+		// The target is where we start; a node the source cannot
+		// reach cannot be on the route.
+		return false
+	case x.lastHop != noNode && pivot == x.tgt && from != x.lastHop:
+		return false
+	case amt > e.maxAmt || amt < e.minHTLC:
+		// The channel must carry amt: capacity and the HTLC limits.
+		return false
+	case amt-uint64(q.Amount) > uint64(q.FeeLimit):
+		// Fees so far: what from sends beyond the payment itself.
+		return false
+	}
+	if len(s.ignored) > 0 {
+		if _, ok := s.ignored[from]; ok {
+			return false
+		}
+	}
+	if len(s.pairs) > 0 {
+		if _, ok := s.pairs[[2]uint32{from, pivot}]; ok {
+			return false
+		}
+	}
+	if from == x.src {
+		return x.sourceEdgeOK(edge, e, amt)
+	}
+	return e.usable()
 }
 
 // probability scores the hop from from to pivot carrying amt over a
