@@ -38,13 +38,20 @@
 //
 // Two things make a search cheap on mainnet (about 1 ms a query where lnd
 // takes about 100 ms). A forward pass from the source first marks the
-// nodes it can reach over directions able to carry the amount, with the
-// fewest hops to each; the backward search skips every other node, and an
-// unroutable query usually ends there. The backward search then orders
-// nodes by their cost so far with the attempt cost divided by the best
-// probability the remaining hops could have (A*), instead of by the cost so
-// far alone, so it settles a few hundred nodes rather than most of the
-// graph. Scratch space is kept between queries.
+// nodes it can reach over directions able to carry the amount; the
+// backward search skips every other node, and an unroutable query usually
+// ends there. The pass also counts, for each node, the fewest hops on the
+// way from the source that are sent by nodes without mission-control
+// history, whose probability is at most the a priori one: that bounds the
+// probability of the rest of any route through the node. The backward
+// search orders nodes by their cost so far with the probability term
+// divided by this bound (A*) rather than by the cost so far alone, so it
+// settles a few hundred nodes rather than most of the graph. Keys only
+// grow along a path, so a node settled is settled for good and the nodes
+// after it keep consistent amounts. On the mainnet queries it finds the
+// same routes as lnd's ordering (the tests compare it with plain
+// Dijkstra), and a few cheaper ones. Scratch space is kept between
+// queries.
 //
 // # Mission control
 //
