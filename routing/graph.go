@@ -62,6 +62,20 @@ type Policy struct {
 	Disabled    bool
 }
 
+// PolicyFromUpdate is the policy a channel_update sets, for the direction
+// u.Direction(). Validating the update (signature, timestamp, sane values)
+// comes first and is the caller's.
+func PolicyFromUpdate(u *lnwire.ChannelUpdate) Policy {
+	return Policy{
+		FeeBaseMsat: u.BaseFee,
+		FeeRatePPM:  u.FeeRate,
+		CLTVDelta:   u.TimeLockDelta,
+		MinHTLC:     u.HtlcMinimumMsat,
+		MaxHTLC:     u.HtlcMaximumMsat,
+		Disabled:    u.IsDisabled(),
+	}
+}
+
 // Fee is what a node charges to forward amt over a channel with this
 // policy: fee_base_msat + amt * fee_proportional_millionths / 1,000,000,
 // rounded down (BOLT 7). ok is false when the result would not fit in 64

@@ -142,3 +142,35 @@ func checkModel(t *testing.T, step int, g *Graph, model map[uint32]*modelChan) i
 	}
 	return found
 }
+
+func TestPolicyFromUpdate(t *testing.T) {
+	g := buildGraph(t, testChan{id: 1, a: 'a', b: 'b', capSat: 1_000_000})
+	u := &lnwire.ChannelUpdate{
+		ShortChannelID:  scid(1),
+		ChannelFlags:    lnwire.ChanFlagDirection | lnwire.ChanFlagDisabled,
+		TimeLockDelta:   144,
+		HtlcMinimumMsat: 1000,
+		BaseFee:         1000,
+		FeeRate:         1,
+		HtlcMaximumMsat: 990_000_000,
+	}
+	if err := g.UpdatePolicy(u.ShortChannelID, u.Direction(), PolicyFromUpdate(u)); err != nil {
+		t.Fatal(err)
+	}
+	_, pols, err := g.Channel(scid(1))
+	want := Policy{FeeBaseMsat: 1000, FeeRatePPM: 1, CLTVDelta: 144, MinHTLC: 1000,
+		MaxHTLC: 990_000_000, Disabled: true}
+	if err != nil || pols[0] != nil || pols[1] == nil || *pols[1] != want {
+		t.Errorf("policies %v %v (%v), want direction 1: %+v", pols[0], pols[1], err, want)
+	}
+
+	// A payment needs the direction the update enabled: b to a.
+	u.ChannelFlags = lnwire.ChanFlagDirection
+	if err := g.UpdatePolicy(u.ShortChannelID, u.Direction(), PolicyFromUpdate(u)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := find(t, g, query('b', 'a', 1_000_000))
+	wantPath(t, r, err, 1)
+	r, err = find(t, g, query('a', 'b', 1_000_000))
+	wantNoPath(t, r, err)
+}
