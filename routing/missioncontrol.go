@@ -41,7 +41,10 @@ type MissionControlConfig struct {
 	// success is judged by their balance, not by history.
 	Self Vertex
 
+	// Apriori sets lnd's default estimator; Bimodal, when set, the
+	// bimodal one instead.
 	Apriori AprioriConfig
+	Bimodal *BimodalConfig
 
 	// Store persists results; every report is saved before it returns.
 	Store Store
@@ -67,7 +70,13 @@ type MissionControl struct {
 
 // NewMissionControl loads the stored results.
 func NewMissionControl(cfg MissionControlConfig) (*MissionControl, error) {
-	if err := cfg.Apriori.validate(); err != nil {
+	if cfg.Bimodal != nil {
+		if err := cfg.Bimodal.validate(); err != nil {
+			return nil, err
+		}
+		b := *cfg.Bimodal
+		cfg.Bimodal = &b
+	} else if err := cfg.Apriori.validate(); err != nil {
 		return nil, err
 	}
 	if cfg.Store == nil {
@@ -281,7 +290,7 @@ func (m *MissionControl) Snapshot() *Snapshot {
 	now := m.cfg.Clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := &Snapshot{cfg: m.cfg.Apriori, self: m.cfg.Self, now: now}
+	s := &Snapshot{cfg: m.cfg.Apriori, bimodal: m.cfg.Bimodal, self: m.cfg.Self, now: now}
 	if len(m.results) > 0 {
 		s.results = make(map[Vertex]map[Vertex]PairResult, len(m.results))
 		for from, pairs := range m.results {
@@ -298,6 +307,7 @@ func (m *MissionControl) Snapshot() *Snapshot {
 // Snapshot scores pairs from mission control's results at one time.
 type Snapshot struct {
 	cfg     AprioriConfig
+	bimodal *BimodalConfig // instead of cfg when set
 	self    Vertex
 	now     time.Time
 	results map[Vertex]map[Vertex]PairResult
@@ -308,6 +318,9 @@ func (s *Snapshot) PairProbability(from, to Vertex, amt lnwire.MilliSatoshi, cap
 	var results map[Vertex]PairResult
 	if s.results != nil {
 		results = s.results[from]
+	}
+	if s.bimodal != nil {
+		return s.bimodal.pairProbability(s.now, results, to, amt, capacity, from == s.self)
 	}
 	return s.cfg.pairProbability(s.now, results, to, amt, capacity, from == s.self)
 }

@@ -282,13 +282,13 @@ func (f *Finder) find(s *search, q *Query) (*Route, error) {
 }
 
 // hopBound bounds from above the probability of a hop sent by a node with
-// no mission-control history (and not our own): mission control gives such
-// hops the a priori probability at most. Hops from the other nodes are
-// bounded by 1. Without mission control's estimator, or for the tests'
-// plain Dijkstra, every hop is bounded by 1 and the forward pass only
-// prunes.
+// no mission-control history (and not our own): the apriori estimator
+// gives such hops the a priori probability at most. Hops from the other
+// nodes are bounded by 1. With another estimator (the bimodal one gives
+// small amounts a probability near 1), or for the tests' plain Dijkstra,
+// every hop is bounded by 1 and the forward pass only prunes.
 func (x *expander) hopBound() float64 {
-	if x.snap == nil || x.f.dijkstra {
+	if x.snap == nil || x.snap.bimodal != nil || x.f.dijkstra {
 		return 1
 	}
 	return x.snap.cfg.HopProbability
@@ -693,11 +693,11 @@ func (x *expander) admits(from, pivot, edge uint32, e *inEdge, amt uint64) bool 
 }
 
 // probability scores the hop from from to pivot carrying amt over a
-// channel of capMsat. Mission control's snapshot is asked directly, by
-// node index, for nodes with no history: most of them, and the inner
-// loop's hottest call otherwise.
+// channel of capMsat. The apriori estimator of mission control's snapshot
+// is asked directly, by node index, for nodes with no history: most of
+// them, and the inner loop's hottest call otherwise.
 func (x *expander) probability(from, pivot uint32, amt, capMsat uint64) float64 {
-	if x.snap != nil && x.s.hist[from] != x.s.gen {
+	if x.snap != nil && x.snap.bimodal == nil && x.s.hist[from] != x.s.gen {
 		if from == x.self {
 			return prevSuccessProbability
 		}
