@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/btcsuite/btcd/btcutil"
 
@@ -173,4 +174,11 @@ func TestPolicyFromUpdate(t *testing.T) {
 	wantPath(t, r, err, 1)
 	r, err = find(t, g, query('a', 'b', 1_000_000))
 	wantNoPath(t, r, err)
+}
+
+// TestInEdgeSize holds the cache's layout: one direction, one cache line.
+func TestInEdgeSize(t *testing.T) {
+	if n := unsafe.Sizeof(inEdge{}); n != 64 {
+		t.Errorf("inEdge is %d bytes, want 64", n)
+	}
 }
