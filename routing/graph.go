@@ -138,6 +138,17 @@ type inEdge struct {
 	dir        uint8
 }
 
+// outEdge is what the forward pass from the source reads of a direction
+// leaving a node: 16 bytes, kept in a list parallel to the node's in-list
+// (outs[n][i] is the reverse of in[n][i]). maxAmt is 0 for a direction
+// that cannot be used (disabled, or no update); minHTLC saturates at
+// 2^32-1 msat, which only lets the pass admit more, never less.
+type outEdge struct {
+	maxAmt  uint64
+	minHTLC uint32
+	to      uint32
+}
+
 // usable reports whether the direction has a policy and is not disabled.
 func (e *inEdge) usable() bool { return e.flags == dirKnown }
 
@@ -164,7 +175,8 @@ type Graph struct {
 
 	nodeIdx map[Vertex]uint32
 	nodes   []Vertex
-	in      [][]inEdge // per node, the directions that reach it
+	in      [][]inEdge  // per node, the directions that reach it
+	outs    [][]outEdge // per node, the reverses of in's entries
 
 	chanIdx  map[uint64]uint32
 	channels []channel
@@ -216,6 +228,7 @@ func (g *Graph) node(v Vertex) uint32 {
 	i := uint32(len(g.nodes))
 	g.nodes = append(g.nodes, v)
 	g.in = append(g.in, nil)
+	g.outs = append(g.outs, nil)
 	g.nodeIdx[v] = i
 	return i
 }
@@ -254,6 +267,7 @@ func (g *Graph) AddChannel(info ChannelInfo) error {
 		g.in[to] = append(g.in[to], inEdge{
 			from: c.nodes[d], ci: ci, dir: uint8(d), capacity: c.capacity,
 		})
+		g.outs[to] = append(g.outs[to], outEdge{to: c.nodes[d]})
 	}
 	g.channels[ci] = c
 	g.chanIdx[scid] = ci
@@ -279,6 +293,11 @@ func (g *Graph) UpdatePolicy(id lnwire.ShortChannelID, dir int, p Policy) error 
 	setPolicy(e, p)
 	rev := &g.in[c.nodes[dir]][c.pos[1-dir]]
 	rev.outMinHTLC, rev.outMaxAmt, rev.outFlags = e.minHTLC, e.maxAmt, e.flags
+	out := &g.outs[c.nodes[dir]][c.pos[1-dir]]
+	out.maxAmt, out.minHTLC = 0, uint32(min(e.minHTLC, math.MaxUint32))
+	if e.usable() {
+		out.maxAmt = e.maxAmt
+	}
 	return nil
 }
 
@@ -320,6 +339,9 @@ func (g *Graph) RemoveChannel(id lnwire.ShortChannelID) error {
 		moved := list[last]
 		list[c.pos[d]] = moved
 		g.in[to] = list[:last]
+		outs := g.outs[to]
+		outs[c.pos[d]] = outs[last]
+		g.outs[to] = outs[:last]
 		if moved.ci != ci || moved.dir != uint8(d) {
 			g.channels[moved.ci].pos[moved.dir] = c.pos[d]
 		}

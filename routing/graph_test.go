@@ -2,6 +2,7 @@ package routing
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
@@ -119,6 +120,16 @@ func checkModel(t *testing.T, step int, g *Graph, model map[uint32]*modelChan) i
 			e := g.in[c.nodes[1-d]][c.pos[d]]
 			if e.ci != uint32(ci) || int(e.dir) != d || e.from != c.nodes[d] {
 				t.Fatalf("step %d: channel slot %d direction %d: entry %+v", step, ci, d, e)
+			}
+			// The forward pass's view of direction d, kept in the
+			// sender's list at the place of the reverse direction.
+			o := g.outs[c.nodes[d]][c.pos[1-d]]
+			wantMax := uint64(0)
+			if e.usable() {
+				wantMax = e.maxAmt
+			}
+			if o.to != c.nodes[1-d] || o.maxAmt != wantMax || uint64(o.minHTLC) != min(e.minHTLC, math.MaxUint32) {
+				t.Fatalf("step %d: channel slot %d direction %d: out entry %+v for %+v", step, ci, d, o, e)
 			}
 		}
 	}

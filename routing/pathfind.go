@@ -190,16 +190,23 @@ const (
 	settled   = -2 // popped: its way to the target is final
 )
 
+// reachMark is what the forward pass knows of a node; one array of them,
+// so that a visit reads one place.
+type reachMark struct {
+	gen uint32
+	k   uint8
+}
+
 // search is the scratch space of one query, reused by later ones.
 type search struct {
 	st   []nodeState
 	hist []uint32 // gen where the node has mission control history
 
-	// The forward pass from the source: reached[n] == gen when n can
-	// be reached, with at least hops[n] hops sent by nodes without
-	// history on the way; bound[k] is 1 / (their best probability)^k.
-	reached []uint32
-	hops    []uint8
+	// The forward pass from the source: reached[n].gen == gen when n
+	// can be reached, with at least reached[n].k hops sent by nodes
+	// without history on the way; bound[k] is 1 / (their best
+	// probability)^k.
+	reached []reachMark
 	queue   []uint32
 	queue2  []uint32
 	bound   []float64
@@ -322,13 +329,13 @@ func (x *expander) reach(best float64) bool {
 	maxAmt := amt + uint64(q.FeeLimit)
 	localSrc := q.LocalBandwidth != nil
 	cur, next := append(s.queue[:0], x.src), s.queue2[:0]
-	s.reached[x.src], s.hops[x.src] = s.gen, 0
+	s.reached[x.src] = reachMark{gen: s.gen}
 	for k := 0; k <= maxK && len(cur) > 0; k++ {
 		// A level grows while it is walked: hops from nodes with
 		// history add to it, the others to the next level.
 		for i := 0; i < len(cur); i++ {
 			u := cur[i]
-			if int(s.hops[u]) != k {
+			if int(s.reached[u].k) != k {
 				continue // lowered since it was queued
 			}
 			nk := uint8(k + 1)
@@ -338,23 +345,21 @@ func (x *expander) reach(best float64) bool {
 			if int(nk) > maxK {
 				continue
 			}
-			var in []inEdge
 			if int(u) < len(g.nodes) {
-				in = g.in[u]
-			}
-			// u's out-directions are the reverses of its in-list.
-			ownFlags := u == x.src && localSrc
-			for j := range in {
-				e := &in[j]
-				if e.outMaxAmt < amt || e.outMinHTLC > maxAmt ||
-					(e.outFlags != dirKnown && !(ownFlags && e.outFlags&dirKnown != 0)) {
-					continue
-				}
-				if x.visit(e.from, nk) {
-					if int(nk) == k {
-						cur = append(cur, e.from)
-					} else {
-						next = append(next, e.from)
+				if u == x.src && localSrc {
+					x.reachOwn(u, nk, &cur, &next)
+				} else {
+					for _, o := range g.outs[u] {
+						if o.maxAmt < amt || uint64(o.minHTLC) > maxAmt {
+							continue
+						}
+						if x.visit(o.to, nk) {
+							if int(nk) == k {
+								cur = append(cur, o.to)
+							} else {
+								next = append(next, o.to)
+							}
+						}
 					}
 				}
 			}
@@ -373,17 +378,46 @@ func (x *expander) reach(best float64) bool {
 				}
 			}
 		}
+		if best < 1 && s.reached[x.tgt].gen == s.gen && len(next) > 0 {
+			// Levels up to k are complete: every node not reached
+			// yet lies at level k+1 or beyond, a bound good enough
+			// for A*; walking the rest of the graph would cost
+			// more than it saves. (Without a bound, the pass is
+			// worth finishing for what it prunes.)
+			x.partial, x.beyond = true, uint8(k+1)
+			break
+		}
 		cur, next = next, cur[:0]
 	}
 	s.queue, s.queue2 = cur[:0], next[:0]
-	return s.reached[x.tgt] == s.gen
+	return s.reached[x.tgt].gen == s.gen
+}
+
+// reachOwn is the forward pass's step from our own node u (the source,
+// with live balances): its channels count whatever their disable bit says.
+func (x *expander) reachOwn(u uint32, nk uint8, cur, next *[]uint32) {
+	amt := uint64(x.q.Amount)
+	maxAmt := amt + uint64(x.q.FeeLimit)
+	for _, e := range x.f.g.in[u] {
+		// The reverse of an in-list entry is u's own direction.
+		if e.outFlags&dirKnown == 0 || e.outMaxAmt < amt || e.outMinHTLC > maxAmt {
+			continue
+		}
+		if x.visit(e.from, nk) {
+			if nk == 0 {
+				*cur = append(*cur, e.from)
+			} else {
+				*next = append(*next, e.from)
+			}
+		}
+	}
 }
 
 // visit records that the forward pass reached v at level k, and reports
 // whether that is news: v had not been reached, or only at a higher level.
 func (x *expander) visit(v uint32, k uint8) bool {
 	s := x.s
-	if s.reached[v] == s.gen && s.hops[v] <= k {
+	if m := s.reached[v]; m.gen == s.gen && m.k <= k {
 		return false
 	}
 	if len(s.ignored) > 0 {
@@ -391,7 +425,7 @@ func (x *expander) visit(v uint32, k uint8) bool {
 			return false
 		}
 	}
-	s.reached[v], s.hops[v] = s.gen, k
+	s.reached[v] = reachMark{gen: s.gen, k: k}
 	return true
 }
 
@@ -486,7 +520,7 @@ func (s *search) reset(n int) {
 		for i := range s.st {
 			s.st[i].gen = 0
 			s.hist[i] = 0
-			s.reached[i] = 0
+			s.reached[i] = reachMark{}
 		}
 		s.gen = 1
 	}
@@ -512,8 +546,7 @@ func (s *search) grow(n int) {
 		copy(st, s.st)
 		s.st = st
 		s.hist = append(s.hist, make([]uint32, len(st)-len(s.hist))...)
-		s.reached = append(s.reached, make([]uint32, len(st)-len(s.reached))...)
-		s.hops = append(s.hops, make([]uint8, len(st)-len(s.hops))...)
+		s.reached = append(s.reached, make([]reachMark, len(st)-len(s.reached))...)
 	}
 }
 
@@ -530,6 +563,11 @@ type expander struct {
 	// for the nodes without history; self is its node's index.
 	snap *Snapshot
 	self uint32
+
+	// partial is set when the forward pass stopped once it reached the
+	// target: the nodes it did not reach lie at level beyond or more.
+	partial bool
+	beyond  uint8
 }
 
 // expand relaxes every edge that ends at pivot.
@@ -613,7 +651,14 @@ func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 	}
 	// The hops still to go, from the source to from, lower the
 	// probability at least as much as the forward pass bounds.
-	bound := s.bound[s.hops[from]]
+	k := x.beyond
+	if m := s.reached[from]; m.gen == s.gen {
+		k = m.k
+	}
+	if int(k) >= len(s.bound) {
+		return
+	}
+	bound := s.bound[k]
 	if prob < x.f.cfg.MinProbability*bound {
 		return
 	}
@@ -663,7 +708,7 @@ func (x *expander) relax(pivot, edge uint32, e *inEdge) {
 func (x *expander) admits(from, pivot, edge uint32, e *inEdge, amt uint64) bool {
 	s, q := x.s, x.q
 	switch {
-	case from == x.tgt || s.reached[from] != s.gen:
+	case from == x.tgt || (s.reached[from].gen != s.gen && !x.partial):
 		// The target is where we start; a node the source cannot
 		// reach cannot be on the route.
 		return false
