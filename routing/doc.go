@@ -15,7 +15,9 @@
 // once gossip is stored, and today a gossmap file (ReadGossmap,
 // ParseNodeMap), Core Lightning's compact snapshot format, which the tests
 // and benchmarks use with the mainnet graph of ../shared/data. The mainnet
-// graph (17,324 nodes, 50,808 channels) takes about 14 MB of heap.
+// graph (17,324 nodes, 50,808 channels) takes about 17 MB of heap. Each
+// node also keeps, beside its in-list, a 16-byte summary of the reverse of
+// each entry (a direction leaving it) for the forward pass below.
 //
 // # Path finding
 //
@@ -36,22 +38,23 @@
 // treated as a remote node, as QueryRoutes does with source_pub_key. As in
 // lnd, the source pays no fee and adds no delta for its own channel.
 //
-// Two things make a search cheap on mainnet (about 1 ms a query where lnd
-// takes about 100 ms). A forward pass from the source first marks the
-// nodes it can reach over directions able to carry the amount; the
-// backward search skips every other node, and an unroutable query usually
-// ends there. The pass also counts, for each node, the fewest hops on the
-// way from the source that are sent by nodes without mission-control
-// history, whose probability is at most the a priori one: that bounds the
-// probability of the rest of any route through the node. The backward
-// search orders nodes by their cost so far with the probability term
-// divided by this bound (A*) rather than by the cost so far alone, so it
-// settles a few hundred nodes rather than most of the graph. Keys only
-// grow along a path, so a node settled is settled for good and the nodes
-// after it keep consistent amounts. On the mainnet queries it finds the
-// same routes as lnd's ordering (the tests compare it with plain
-// Dijkstra), and a few cheaper ones. Scratch space is kept between
-// queries.
+// Two things make a search cheap on mainnet (under half a millisecond of
+// CPU a query where lnd takes about 100 ms). A forward pass from the
+// source first marks, level by level, the nodes it can reach over
+// directions able to carry the amount; an unroutable query usually ends
+// there. For each node it counts the fewest hops on the way from the
+// source that are sent by nodes without mission-control history, whose
+// probability is at most the a priori one: that bounds the probability of
+// the rest of any route through the node. The pass stops once it has
+// reached the target and finished that level; the nodes it did not reach
+// get the next level as their bound. The backward search orders nodes by
+// their cost so far with the probability term divided by this bound (A*)
+// rather than by the cost so far alone, so it settles a few hundred nodes
+// rather than most of the graph. Keys only grow along a path, so a node
+// settled is settled for good and the nodes after it keep consistent
+// amounts. On the mainnet queries it finds routes no dearer than lnd's
+// ordering (the tests compare it with plain Dijkstra). Scratch space is
+// kept between queries.
 //
 // # Mission control
 //
