@@ -229,17 +229,36 @@ func (w *Wallet) txView(r *txRec, tipH int32) Transaction {
 // NewAddress hands out the next unused address of a type, on the receive
 // branch or (change) the change branch.
 func (w *Wallet) NewAddress(t AddressType, change bool) (btcutil.Address, error) {
-	if !t.valid() {
-		return nil, fmt.Errorf("unknown address type %d", t)
-	}
 	branch := branchReceive
 	if change {
 		branch = branchChange
+	}
+	return w.handOut(t, branch, false)
+}
+
+// CurrentAddress returns the last receive address of a type handed out if
+// nothing has paid it (nor any later address of its branch) yet, else a new
+// one: lnd's UNUSED_* address types.
+func (w *Wallet) CurrentAddress(t AddressType) (btcutil.Address, error) {
+	return w.handOut(t, branchReceive, true)
+}
+
+func (w *Wallet) handOut(t AddressType, branch uint8, reuse bool) (btcutil.Address, error) {
+	if !t.valid() {
+		return nil, fmt.Errorf("unknown address type %d", t)
 	}
 	w.mu.Lock()
 	var script []byte
 	var watch [][]byte
 	err := w.db.Update(func(tx *bolt.Tx) error {
+		id := [2]uint8{uint8(t), branch}
+		next := getUint32(tx.Bucket(bucketAddrs), id[:])
+		used := getUint32(tx.Bucket(bucketUsed), id[:])
+		if reuse && next > 0 && next-1 >= used {
+			var err error
+			script, err = w.scriptFor(derivation{Type: t, Branch: branch, Index: next - 1})
+			return err
+		}
 		var err error
 		_, script, err = w.nextAddress(tx, t, branch, true)
 		if err != nil {

@@ -208,9 +208,30 @@ func (w *Wallet) syncChain(ctx context.Context) error {
 			t = tip{Height: height, Hash: hash}
 		}
 		if !forked {
-			return nil
+			return w.loadTipTime(ctx, t)
 		}
 	}
+}
+
+// loadTipTime learns the time of the tip scanned before a restart (a
+// block connected since sets it), for the anti-fee-sniping lock time.
+func (w *Wallet) loadTipTime(ctx context.Context, t tip) error {
+	w.mu.Lock()
+	known := !w.tipTime.IsZero()
+	w.mu.Unlock()
+	if known || t.Height < 0 {
+		return nil
+	}
+	blk, err := w.cfg.Chain.Block(ctx, t.Hash)
+	if err != nil {
+		return fmt.Errorf("tip block %v: %w", t.Hash, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, hash, err := w.SyncedTo(); err == nil && hash == t.Hash {
+		w.tipTime = blk.Header.Timestamp
+	}
+	return nil
 }
 
 // newWalletLookback is how many blocks below the tip a new wallet's first
@@ -302,6 +323,7 @@ func (w *Wallet) connectBlock(blk *wire.MsgBlock, meta blockMeta) error {
 	if err != nil {
 		return err
 	}
+	w.tipTime = meta.Time
 	w.watch(watchScripts, watchOps)
 	return nil
 }
@@ -408,6 +430,7 @@ func (w *Wallet) disconnectTip(t tip) (tip, error) {
 	if err != nil {
 		return t, err
 	}
+	w.tipTime = time.Time{}
 	w.log.Info("block disconnected", "height", t.Height, "hash", t.Hash)
 	if prev.Height < 0 {
 		// Back before genesis: record "nothing scanned" explicitly.

@@ -109,6 +109,7 @@ type Wallet struct {
 	scripts  map[string]derivation
 	derived  map[[2]uint8]uint32     // scripts derived per (type, branch)
 	pubKeys  map[[33]byte]KeyLocator // Lightning keys handed out
+	tipTime  time.Time               // of the scanned tip; zero if not known yet
 
 	lifeMu  sync.Mutex // Start and Stop
 	running bool
