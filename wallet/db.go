@@ -15,7 +15,8 @@ import (
 // Database layout. Every value is a fixed binary encoding written by this
 // file; integers are big-endian.
 //
-//	meta     version, net, seed (sealed), insecure, birthday, tip, created
+//	meta     version, net, seed (sealed), insecure, birthday, tip, created,
+//	         pwchange (a password change in progress)
 //	addrs    [type, branch] -> next index to hand out
 //	used     [type, branch] -> highest used index + 1
 //	families family(4) -> next index
@@ -50,6 +51,10 @@ var (
 	keyBirthday = []byte("birthday")
 	keyTip      = []byte("tip")
 	keyCreated  = []byte("created")
+
+	// keyPasswordChange holds a password change in progress (see
+	// password.go).
+	keyPasswordChange = []byte("pwchange")
 )
 
 // keepBlocks is how many recent block hashes are kept to find a fork point.

@@ -18,7 +18,10 @@
 // is sealed with XChaCha20-Poly1305 under a key stretched from the
 // operator's password with scrypt, whose parameters are stored with the
 // ciphertext. A development wallet may be created without a password; it
-// is flagged as insecure.
+// is flagged as insecure. ChangePassword re-seals the seed together with a
+// linked store sealed under the same password (the daemon's macaroon root
+// keys) through a redo record, so that a crash never leaves the two under
+// different passwords (password.go).
 //
 // Chain. Start scans from the last block seen to the backend's best block,
 // first rolling back any blocks that left the best chain while the wallet

@@ -67,6 +67,12 @@ var (
 	// ErrCorruptDB: a record in the database does not parse.
 	ErrCorruptDB = errors.New("wallet database corrupt")
 
+	// ErrPasswordChangePending: a password change was interrupted (a
+	// crash, or a linked store that failed) and must be completed with
+	// FinishPasswordChange before the wallet unlocks or changes password
+	// again.
+	ErrPasswordChangePending = errors.New("a wallet password change is unfinished")
+
 	// ErrUnknownTx: the transaction is not in the wallet.
 	ErrUnknownTx = errors.New("unknown transaction")
 )

@@ -88,3 +88,21 @@ func FuzzParseAddress(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodePendingPassword(f *testing.F) {
+	seed, err := sealSeed(bytes.Repeat([]byte{3}, 64), []byte("pw"), ScryptParams{N: 2, R: 1, P: 1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add((&pendingPassword{Seed: seed, Linked: []byte("resealed store")}).encode())
+	f.Add((&pendingPassword{Seed: seed}).encode())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := decodePendingPassword(data)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(p.encode(), data) {
+			t.Fatal("decode/encode not symmetric")
+		}
+	})
+}

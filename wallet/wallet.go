@@ -321,14 +321,22 @@ func (w *Wallet) Insecure() bool {
 
 // Unlock decrypts the seed with password. ErrWrongPassword if it does
 // not open it. Unlocking an unlocked wallet checks the password again.
+// While a password change is unfinished (FinishPasswordChange) it is
+// ErrPasswordChangePending.
 func (w *Wallet) Unlock(password []byte) error {
 	var sealed []byte
+	var pending bool
 	err := w.db.View(func(tx *bolt.Tx) error {
-		sealed = append([]byte(nil), tx.Bucket(bucketMeta).Get(keySeed)...)
+		m := tx.Bucket(bucketMeta)
+		sealed = append([]byte(nil), m.Get(keySeed)...)
+		pending = m.Get(keyPasswordChange) != nil
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if pending {
+		return ErrPasswordChangePending
 	}
 	w.mu.Lock()
 	insecure := w.insecure
@@ -385,37 +393,6 @@ func (w *Wallet) unlockSeed(seed []byte) error {
 		return err
 	}
 	return nil
-}
-
-// ChangePassword re-seals the seed under a new password. It works locked
-// or unlocked; old must open the seed. An insecure wallet given a real
-// password becomes a normal one.
-func (w *Wallet) ChangePassword(old, new []byte) error {
-	if len(new) == 0 {
-		return errors.New("wallet: empty new password")
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		seed, err := openSeed(m.Get(keySeed), passwordOrDefault(old, w.insecure))
-		if err != nil {
-			return err
-		}
-		defer zero(seed)
-		sealed, err := sealSeed(seed, new, w.cfg.Scrypt)
-		if err != nil {
-			return err
-		}
-		if err := m.Put(keySeed, sealed); err != nil {
-			return err
-		}
-		if err := m.Delete(keyInsecure); err != nil {
-			return err
-		}
-		w.insecure = false
-		return nil
-	})
 }
 
 // Start follows the chain: it catches up from the last block scanned (or

@@ -109,10 +109,10 @@ func TestCreateOpenUnlock(t *testing.T) {
 			t.Fatalf("Unlock(%q): %v", pw, err)
 		}
 	}
-	if err := w.ChangePassword([]byte("nope"), []byte("new")); !errors.Is(err, ErrWrongPassword) {
+	if err := w.ChangePassword([]byte("nope"), []byte("new"), nil); !errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("ChangePassword with a wrong old one: %v", err)
 	}
-	if err := w.ChangePassword([]byte("s3cret"), []byte("n3w")); err != nil {
+	if err := w.ChangePassword([]byte("s3cret"), []byte("n3w"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Unlock([]byte("s3cret")); !errors.Is(err, ErrWrongPassword) {
@@ -193,7 +193,7 @@ func TestNoPasswordWallet(t *testing.T) {
 	if err := w.Unlock(nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.ChangePassword(nil, []byte("real")); err != nil {
+	if err := w.ChangePassword(nil, []byte("real"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if w.Insecure() {
