@@ -151,9 +151,17 @@ type Transaction struct {
 
 	// Own is set for transactions this wallet created.
 	Own bool
+
+	// Failed: it can no longer confirm (double spent, or dropped by the
+	// network); it no longer counts in the balance. FailedBy is the
+	// conflicting transaction when known.
+	Failed   bool
+	FailedBy chainhash.Hash
+	FailedAt time.Time
 }
 
-// Transactions returns the history, oldest first (unconfirmed last).
+// Transactions returns the history, oldest first (unconfirmed and failed
+// last).
 func (w *Wallet) Transactions() ([]Transaction, error) {
 	var out []Transaction
 	err := w.db.View(func(tx *bolt.Tx) error {
@@ -212,6 +220,11 @@ func (w *Wallet) txView(r *txRec, tipH int32) Transaction {
 		Timestamp:     time.Unix(r.Received, 0),
 		Label:         r.Label,
 		Own:           r.Ours,
+		Failed:        r.Failed,
+		FailedBy:      r.FailedBy,
+	}
+	if r.Failed {
+		t.FailedAt = time.Unix(r.FailedAt, 0)
 	}
 	if r.Height != unconfirmed {
 		t.BlockHeight = r.Height

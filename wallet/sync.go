@@ -43,9 +43,9 @@ func (w *Wallet) syncLoop(epochs *chain.BlockEpochs) {
 	var retry <-chan time.Time
 	events := epochs.Events
 
-	// Our unconfirmed transactions are rebroadcast at start and on every
-	// new tip: a backend restart empties btcd's mempool.
-	lastTip := chainhash.Hash{}
+	// After every pass our unconfirmed transactions are checked against
+	// the backend (checkUnmined): a backend restart empties btcd's
+	// mempool, a double spend makes one fail.
 	pass := func() {
 		if err := w.syncChain(ctx); err != nil {
 			if ctx.Err() != nil {
@@ -57,10 +57,7 @@ func (w *Wallet) syncLoop(epochs *chain.BlockEpochs) {
 			return
 		}
 		backoff, retry = 0, nil
-		if _, hash, err := w.SyncedTo(); err == nil && hash != lastTip {
-			lastTip = hash
-			w.rebroadcast(ctx)
-		}
+		w.checkUnmined(ctx)
 		select {
 		case w.synced <- struct{}{}:
 		default:
@@ -130,7 +127,7 @@ func (w *Wallet) addMempoolTx(msg *wire.MsgTx) error {
 	var newScripts [][]byte
 	var newOps []wire.OutPoint
 	err := w.db.Update(func(tx *bolt.Tx) error {
-		if r, err := getTxRec(tx, msg.TxHash()); err != nil || r != nil {
+		if r, err := getTxRec(tx, msg.TxHash()); err != nil || (r != nil && !r.Failed) {
 			return err // known; a block may already have confirmed it
 		}
 		res, err := w.addTx(tx, msg, nil, false, "")
@@ -288,6 +285,9 @@ func (w *Wallet) connectBlock(blk *wire.MsgBlock, meta blockMeta) error {
 	var watchScripts [][]byte
 	var watchOps []wire.OutPoint
 	err := w.db.Update(func(tx *bolt.Tx) error {
+		if err := w.failConflicts(tx, blk); err != nil {
+			return err
+		}
 		// Finding an output to an address moves the gap horizon, and
 		// the new scripts may be paid later in this same block: scan
 		// again until nothing new appears. addTx is idempotent.
@@ -532,9 +532,7 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 					return res, err
 				}
 				if u.Spender != txid {
-					w.log.Info("conflicting wallet transaction removed",
-						"txid", u.Spender, "by", txid)
-					if err := w.removeTx(tx, u.Spender); err != nil {
+					if err := w.failTx(tx, u.Spender, txid); err != nil {
 						return res, err
 					}
 				}
@@ -620,9 +618,11 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 		return res, nil
 	}
 	res.relevant = true
+	now := w.now().Unix()
 	r := &txRec{
 		Height:   height,
-		Received: w.now().Unix(),
+		Received: now,
+		LastSeen: now,
 		Ours:     ours,
 		Debit:    debit,
 		Credit:   credit,
@@ -668,15 +668,50 @@ func (w *Wallet) touches(msg *wire.MsgTx, coinbase bool, utxos, spent *bolt.Buck
 	return false
 }
 
-// removeTx deletes a wallet transaction that can no longer confirm (a
-// double spend won, or a coinbase was disconnected): its outputs are
-// removed, first removing the wallet transactions spending them, and the
-// wallet outputs it spent are unspent again. Called with mu held.
+// removeTx deletes a wallet transaction that was never valid or cannot
+// come back (a broadcast the backend refused, a disconnected coinbase):
+// its effects are undone (unwindTx) and wallet transactions spending its
+// outputs are removed too. Called with mu held.
 func (w *Wallet) removeTx(tx *bolt.Tx, txid chainhash.Hash) error {
 	r, err := getTxRec(tx, txid)
 	if err != nil || r == nil {
 		return err
 	}
+	if err := w.unwindTx(tx, r, func(child chainhash.Hash) error {
+		return w.removeTx(tx, child)
+	}); err != nil {
+		return err
+	}
+	return deleteTxRec(tx, txid)
+}
+
+// failTx marks an unconfirmed wallet transaction that can no longer
+// confirm as failed (by, when known, is the transaction that conflicts
+// with it): its effects are undone (unwindTx), wallet transactions
+// spending its outputs fail with it, and the record stays, flagged, in the
+// history. Called with mu held.
+func (w *Wallet) failTx(tx *bolt.Tx, txid, by chainhash.Hash) error {
+	r, err := getTxRec(tx, txid)
+	if err != nil || r == nil || r.Failed || r.Height != unconfirmed {
+		return err
+	}
+	if err := w.unwindTx(tx, r, func(child chainhash.Hash) error {
+		return w.failTx(tx, child, txid)
+	}); err != nil {
+		return err
+	}
+	r.Failed, r.FailedBy, r.FailedAt = true, by, w.now().Unix()
+	w.log.Warn("wallet transaction failed: it can no longer confirm",
+		"txid", txid, "conflict", by, "ours", r.Ours)
+	return putTxRec(tx, r)
+}
+
+// unwindTx undoes a transaction's effects on the wallet: its outputs are
+// dropped (after dropChild has dealt with each wallet transaction spending
+// one) and the wallet outputs it spent are unspent again. Called with mu
+// held.
+func (w *Wallet) unwindTx(tx *bolt.Tx, r *txRec, dropChild func(chainhash.Hash) error) error {
+	txid := r.Tx.TxHash()
 	utxos, spent := tx.Bucket(bucketUtxos), tx.Bucket(bucketSpent)
 	for i := range r.Tx.TxOut {
 		k := outpointKey(wire.OutPoint{Hash: txid, Index: uint32(i)})
@@ -686,7 +721,7 @@ func (w *Wallet) removeTx(tx *bolt.Tx, txid chainhash.Hash) error {
 				return err
 			}
 			if u.Spender != txid {
-				if err := w.removeTx(tx, u.Spender); err != nil {
+				if err := dropChild(u.Spender); err != nil {
 					return err
 				}
 			}
@@ -721,41 +756,177 @@ func (w *Wallet) removeTx(tx *bolt.Tx, txid chainhash.Hash) error {
 			return err
 		}
 	}
-	return tx.Bucket(bucketTxs).Delete(txid[:])
+	return nil
 }
 
-// rebroadcast hands every unconfirmed transaction the wallet made to the
-// backend again: one recorded just before a crash may never have left.
-func (w *Wallet) rebroadcast(ctx context.Context) {
-	var pending []*wire.MsgTx
+// checkUnmined follows the wallet's unconfirmed transactions in the
+// backend, as Bitcoin Core's wallet does: those the backend has are seen;
+// our own it lacks are broadcast again (one recorded just before a crash
+// may never have left, a backend restart empties its mempool). One still
+// missing after MempoolGrace has failed if an input is spent by another
+// transaction or no longer exists (a double spend, in a block or in the
+// mempool), or once missing for DropAfter although still valid (dropped by
+// every mempool, as Core's expiry does). Failing releases its inputs and
+// drops its outputs (failTx).
+func (w *Wallet) checkUnmined(ctx context.Context) {
+	var pending []*txRec
 	err := w.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTxs).ForEach(func(_, v []byte) error {
-			r, err := decodeTx(v)
+		var err error
+		pending, err = unminedTxs(tx)
+		return err
+	})
+	if err != nil {
+		w.log.Error("check unconfirmed transactions", "err", err)
+		return
+	}
+	byID := make(map[chainhash.Hash]*txRec, len(pending))
+	msgs := make([]*wire.MsgTx, 0, len(pending))
+	for _, r := range pending {
+		byID[r.Tx.TxHash()] = r
+		msgs = append(msgs, r.Tx)
+	}
+	now := w.now()
+	var seen, failed []chainhash.Hash
+	// Parents before children: a child broadcast first would be an
+	// orphan, and a child's fate follows its parent's.
+	for _, msg := range sortParentsFirst(msgs) {
+		r := byID[msg.TxHash()]
+		switch alive, gone := w.followUnmined(ctx, r, byID, now); {
+		case alive:
+			seen = append(seen, msg.TxHash())
+		case gone:
+			failed = append(failed, msg.TxHash())
+		}
+	}
+	if len(seen) == 0 && len(failed) == 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err = w.db.Update(func(tx *bolt.Tx) error {
+		for _, id := range seen {
+			r, err := getTxRec(tx, id)
 			if err != nil {
 				return err
 			}
-			if r.Ours && r.Height == unconfirmed {
-				pending = append(pending, r.Tx)
+			if r != nil && r.Height == unconfirmed && !r.Failed {
+				r.LastSeen = now.Unix()
+				if err := putTxRec(tx, r); err != nil {
+					return err
+				}
 			}
-			return nil
-		})
+		}
+		for _, id := range failed {
+			if err := w.failTx(tx, id, chainhash.Hash{}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		w.log.Error("rebroadcast: read transactions", "err", err)
-		return
+		w.log.Error("record unconfirmed transactions' state", "err", err)
 	}
-	// Parents before children: a child broadcast first would be an
-	// orphan.
-	for _, msg := range sortParentsFirst(pending) {
-		err := w.cfg.Chain.Broadcast(ctx, msg)
-		switch {
-		case err == nil:
-			w.log.Debug("rebroadcast", "txid", msg.TxHash())
-		case errors.Is(err, chain.ErrTxAlreadyKnown):
-		default:
-			w.log.Warn("rebroadcast failed", "txid", msg.TxHash(), "err", err)
+}
+
+// followUnmined asks the backend about one unconfirmed transaction:
+// alive if it has it (or accepts it again), gone if it can no longer
+// confirm. Neither: wait and ask again later.
+func (w *Wallet) followUnmined(ctx context.Context, r *txRec,
+	pending map[chainhash.Hash]*txRec, now time.Time) (alive, gone bool) {
+
+	id := r.Tx.TxHash()
+	_, err := w.cfg.Chain.RawTx(ctx, id)
+	if err == nil {
+		return true, false
+	}
+	if !errors.Is(err, chain.ErrTxNotFound) {
+		w.log.Debug("look up unconfirmed transaction", "txid", id, "err", err)
+		return false, false
+	}
+	var refusal error
+	if r.Ours {
+		err := w.cfg.Chain.Broadcast(ctx, r.Tx)
+		if err == nil || errors.Is(err, chain.ErrTxAlreadyKnown) {
+			w.log.Info("rebroadcast", "txid", id)
+			return true, false
+		}
+		refusal = err
+	}
+	missing := now.Sub(time.Unix(r.LastSeen, 0))
+	if missing < w.cfg.MempoolGrace {
+		return false, false
+	}
+	conflicted, err := w.inputsGone(ctx, r.Tx, pending)
+	if err != nil {
+		w.log.Debug("check inputs of unconfirmed transaction", "txid", id, "err", err)
+		return false, false
+	}
+	switch {
+	case conflicted:
+		return false, true
+	case missing >= w.cfg.DropAfter:
+		w.log.Warn("unconfirmed transaction missing from the backend for too long",
+			"txid", id, "missing", missing, "refusal", refusal)
+		return false, true
+	}
+	w.log.Info("unconfirmed transaction not in the backend's mempool, its "+
+		"inputs still unspent; keeping it", "txid", id, "refusal", refusal)
+	return false, false
+}
+
+// inputsGone reports whether an input of msg is spent by another
+// transaction (confirmed or in the mempool) or does not exist. Inputs
+// from the wallet's own unconfirmed transactions are not checked: a child
+// fails with its parent.
+func (w *Wallet) inputsGone(ctx context.Context, msg *wire.MsgTx,
+	pending map[chainhash.Hash]*txRec) (bool, error) {
+
+	for _, in := range msg.TxIn {
+		if _, ok := pending[in.PreviousOutPoint.Hash]; ok {
+			continue
+		}
+		out, err := w.cfg.Chain.UnspentOutput(ctx, in.PreviousOutPoint, true)
+		if err != nil {
+			return false, err
+		}
+		if out == nil {
+			return true, nil
 		}
 	}
+	return false, nil
+}
+
+// failConflicts fails every unconfirmed wallet transaction that a block
+// transaction double-spends, whether or not the input is the wallet's (an
+// incoming payment whose sender spent the same coins elsewhere is found
+// here; addTx finds those that spend the wallet's outputs). Called with mu
+// held.
+func (w *Wallet) failConflicts(tx *bolt.Tx, blk *wire.MsgBlock) error {
+	pending, err := unminedTxs(tx)
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	spends := make(map[wire.OutPoint]chainhash.Hash)
+	for _, r := range pending {
+		id := r.Tx.TxHash()
+		for _, in := range r.Tx.TxIn {
+			spends[in.PreviousOutPoint] = id
+		}
+	}
+	for _, msg := range blk.Transactions {
+		if blockchain.IsCoinBaseTx(msg) {
+			continue
+		}
+		id := msg.TxHash()
+		for _, in := range msg.TxIn {
+			if other, ok := spends[in.PreviousOutPoint]; ok && other != id {
+				if err := w.failTx(tx, other, id); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // sortParentsFirst orders transactions so that each comes after those of

@@ -30,6 +30,8 @@ type Chain interface {
 	RelayFeePerKW() chain.SatPerKWeight
 	WatchMempool(pkScripts [][]byte, outpoints []wire.OutPoint) error
 	RelevantTxs() <-chan *wire.MsgTx
+	RawTx(ctx context.Context, txid chainhash.Hash) (*wire.MsgTx, error)
+	UnspentOutput(ctx context.Context, op wire.OutPoint, includeMempool bool) (*wire.TxOut, error)
 }
 
 var _ Chain = chain.Backend(nil)
@@ -65,7 +67,24 @@ type Config struct {
 
 	// Now overrides time.Now (leases, timestamps).
 	Now func() time.Time
+
+	// MempoolGrace overrides DefaultMempoolGrace: how long an unconfirmed
+	// transaction may be missing from the backend before its inputs are
+	// checked for a double spend.
+	MempoolGrace time.Duration
+
+	// DropAfter overrides DefaultDropAfter: how long a transaction may be
+	// missing from the backend, though still valid, before it is given up
+	// as failed.
+	DropAfter time.Duration
 }
+
+// DefaultMempoolGrace is Config.MempoolGrace's default: about a block.
+const DefaultMempoolGrace = 10 * time.Minute
+
+// DefaultDropAfter is Config.DropAfter's default: Bitcoin Core's mempool
+// expiry (336 hours); a transaction no mempool keeps that long is gone.
+const DefaultDropAfter = 14 * 24 * time.Hour
 
 // CreateParams describes a new wallet.
 type CreateParams struct {
@@ -153,6 +172,12 @@ func newWallet(cfg Config, db *bolt.DB) *Wallet {
 	}
 	if cfg.Scrypt == (ScryptParams{}) {
 		cfg.Scrypt = DefaultScryptParams
+	}
+	if cfg.MempoolGrace <= 0 {
+		cfg.MempoolGrace = DefaultMempoolGrace
+	}
+	if cfg.DropAfter <= 0 {
+		cfg.DropAfter = DefaultDropAfter
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -289,12 +314,20 @@ func Open(cfg Config) (*Wallet, error) {
 		return nil, err
 	}
 	w := newWallet(cfg, db)
-	err = db.View(func(tx *bolt.Tx) error {
+	err = db.Update(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		if m == nil || m.Get(keySeed) == nil {
 			return ErrNoWallet
 		}
-		if v, _ := getInt32(m, keyVersion); v != dbVersion {
+		v, _ := getInt32(m, keyVersion)
+		if v == 1 {
+			if err := migrateV1(tx); err != nil {
+				return fmt.Errorf("migrate wallet database to version %d: %w",
+					dbVersion, err)
+			}
+			v = dbVersion
+		}
+		if v != dbVersion {
 			return fmt.Errorf("%w: schema version %d, this build knows %d",
 				ErrCorruptDB, v, dbVersion)
 		}

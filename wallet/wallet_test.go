@@ -331,8 +331,9 @@ func TestReorgBookkeeping(t *testing.T) {
 	if b := balance(t, w); b.Total() != 0 {
 		t.Fatalf("after double spend: %+v", b)
 	}
-	if _, err := w.Transaction(sent.TxHash()); !errors.Is(err, ErrUnknownTx) {
-		t.Fatalf("displaced tx still recorded: %v", err)
+	if tx, err := w.Transaction(sent.TxHash()); err != nil || !tx.Failed ||
+		tx.FailedBy != conflict.TxHash() || tx.Confirmations != 0 {
+		t.Fatalf("displaced tx not failed by the conflict: %+v %v", tx, err)
 	}
 
 	// A coinbase to the wallet that is reorged away disappears.

@@ -346,6 +346,12 @@ func (b *walletBackend) Transactions(_ context.Context, account string, start, e
 	}
 	out := make([]rpc.Transaction, 0, len(txs))
 	for _, t := range txs {
+		if t.Failed {
+			// lnd's btcwallet deletes a transaction a double spend
+			// displaced, and lnrpc.Transaction has no field to say
+			// it failed: it leaves the list as it does in lnd.
+			continue
+		}
 		confirmed := t.BlockHeight > 0
 		switch {
 		case confirmed && t.BlockHeight < start:
