@@ -104,3 +104,45 @@ func TestDoubleSpentSend(t *testing.T) {
 		t.Error("alice spent a coin she no longer has")
 	}
 }
+
+// TestSendSurvivesMempoolLoss: btcd restarts and forgets alice's
+// unconfirmed send (it keeps no mempool on disk). Alice does not give it
+// up: she broadcasts it again, as Core's wallet does, and it confirms,
+// with both balances right.
+func TestSendSurvivesMempoolLoss(t *testing.T) {
+	t.Parallel()
+	nw := harness.New(t)
+	alice := startNode(t, nw, "alice")
+	bob := startNode(t, nw, "bob")
+	const coin = 10_000_000
+	check(t, nw.Fund(alice, coin))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bobAddr, err := bob.NewAddress(ctx, lnrpc.AddressType_TAPROOT_PUBKEY)
+	check(t, err)
+	resp, err := alice.RPC.SendCoins(ctx, &lnrpc.SendCoinsRequest{
+		Addr: bobAddr.EncodeAddress(), Amount: 2_000_000, SatPerVbyte: 3,
+	})
+	check(t, err)
+	tx, err := nw.WaitTx(resp.Txid)
+	check(t, err)
+
+	check(t, nw.Btcd().Restart())
+	if n, err := nw.MempoolSize(); err != nil || n != 0 {
+		t.Fatalf("mempool after btcd's restart: %d transactions (%v)", n, err)
+	}
+	// A block (without the send, unless alice was quicker); alice's next
+	// pass puts it back.
+	_, err = nw.Mine(1)
+	check(t, err)
+	_, err = nw.WaitTx(resp.Txid)
+	check(t, err)
+	_, err = nw.Mine(1)
+	check(t, err)
+	check(t, bob.WaitConfirmedBalance(2_000_000))
+	check(t, alice.WaitConfirmedBalance(coin-2_000_000-tx.Fee))
+	if got := findTx(t, alice, resp.Txid); got == nil || got.NumConfirmations < 1 ||
+		got.BlockHash == "" {
+		t.Errorf("alice's record of the send: %v", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/btcsuite/btcd/mempool"
 	"github.com/btcsuite/btcd/txscript"
 
+	"lnd.xprv/internal/regtest"
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
 )
@@ -42,10 +43,21 @@ func TestNestedP2WKH(t *testing.T) {
 	if unused.EncodeAddress() != first.EncodeAddress() {
 		t.Errorf("unused np2wkh %s, want the unpaid %s", unused, first)
 	}
-	second, err := alice.NewAddress(ctx, lnrpc.AddressType_NESTED_PUBKEY_HASH)
+	// xlncli newaddress np2wkh --unused reaches the same address; without
+	// --unused it is the next one.
+	var cli struct {
+		Address string `json:"address"`
+	}
+	cliJSON(t, alice, &cli, append(alice.CLIArgs(), "newaddress", "--unused", "np2wkh")...)
+	if cli.Address != first.EncodeAddress() {
+		t.Errorf("xlncli newaddress --unused np2wkh: %s, want %s", cli.Address, first)
+	}
+	cliJSON(t, alice, &cli, append(alice.CLIArgs(), "newaddress", "np2wkh")...)
+	second, err := btcutil.DecodeAddress(cli.Address, regtest.Params)
 	check(t, err)
-	if second.EncodeAddress() == first.EncodeAddress() {
-		t.Fatal("NewAddress handed out the same np2wkh address twice")
+	if _, ok := second.(*btcutil.AddressScriptHash); !ok ||
+		second.EncodeAddress() == first.EncodeAddress() {
+		t.Fatalf("xlncli newaddress np2wkh: %s after %s", second, first)
 	}
 
 	const big, small = btcutil.Amount(50_000_000), btcutil.Amount(20_000_000)
