@@ -122,15 +122,16 @@ func (l *walletLoader) ChangePassword(_ context.Context, old, new []byte, linked
 
 // FinishPasswordChange completes a password change a crash interrupted,
 // before the wallet can be unlocked.
-func (l *walletLoader) FinishPasswordChange(ctx context.Context, linked rpc.LinkedSecrets) (bool, error) {
-	exists, err := l.WalletExists(ctx)
-	if err != nil || !exists {
-		return false, err
-	}
+func (l *walletLoader) FinishPasswordChange(_ context.Context, linked rpc.LinkedSecrets) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.w
 	if w == nil {
+		// Exists opens the file itself: only while we do not hold it.
+		exists, err := wallet.Exists(l.cfg.DBPath)
+		if err != nil || !exists {
+			return false, err
+		}
 		if w, err = wallet.Open(l.cfg); err != nil {
 			return false, mapWalletErr(err)
 		}
