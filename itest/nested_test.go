@@ -2,6 +2,7 @@ package itest
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -59,6 +60,15 @@ func TestNestedP2WKH(t *testing.T) {
 		second.EncodeAddress() == first.EncodeAddress() {
 		t.Fatalf("xlncli newaddress np2wkh: %s after %s", second, first)
 	}
+	// And over REST, at lnd's path with lnd's enum name.
+	var rest struct {
+		Address string `json:"address"`
+	}
+	admin := alice.AdminMacaroonPath()
+	restJSON(t, alice, http.MethodGet, "/v1/newaddress?type=UNUSED_NESTED_PUBKEY_HASH", nil, admin, &rest)
+	if rest.Address != second.EncodeAddress() {
+		t.Errorf("GET /v1/newaddress?type=UNUSED_NESTED_PUBKEY_HASH: %s, want %s", rest.Address, second)
+	}
 
 	const big, small = btcutil.Amount(50_000_000), btcutil.Amount(20_000_000)
 	_, err = nw.Btcd().SendToAddress(first, big)
@@ -78,6 +88,22 @@ func TestNestedP2WKH(t *testing.T) {
 		if u.AddressType != lnrpc.AddressType_NESTED_PUBKEY_HASH ||
 			(u.Address != first.EncodeAddress() && u.Address != second.EncodeAddress()) {
 			t.Errorf("unspent output %v, want np2wkh to %s or %s", u, first, second)
+		}
+	}
+
+	var restUtxos struct {
+		Utxos []struct {
+			AddressType string `json:"address_type"`
+			Address     string `json:"address"`
+		} `json:"utxos"`
+	}
+	restJSON(t, alice, http.MethodGet, "/v1/utxos?min_confs=1&max_confs=1000", nil, admin, &restUtxos)
+	if len(restUtxos.Utxos) != 2 {
+		t.Errorf("GET /v1/utxos: %+v", restUtxos)
+	}
+	for _, u := range restUtxos.Utxos {
+		if u.AddressType != "NESTED_PUBKEY_HASH" {
+			t.Errorf("GET /v1/utxos: %+v, want address_type NESTED_PUBKEY_HASH", u)
 		}
 	}
 
