@@ -75,6 +75,10 @@ var (
 
 	// ErrUnknownTx: the transaction is not in the wallet.
 	ErrUnknownTx = errors.New("unknown transaction")
+
+	// ErrTxConfirmed: the transaction is in a block, so it cannot be
+	// abandoned.
+	ErrTxConfirmed = errors.New("transaction is confirmed")
 )
 
 // InsufficientFundsError says how much was needed and how much could be

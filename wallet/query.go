@@ -320,3 +320,25 @@ func (w *Wallet) LabelTransaction(txid chainhash.Hash, label string) error {
 		return putTxRec(tx, r)
 	})
 }
+
+// AbandonTx gives up an unconfirmed wallet transaction the operator knows
+// will not confirm (lnd's WalletKit.RemoveTransaction, Core's
+// abandontransaction): it fails as a double-spent one does, with its
+// descendants, releasing its inputs. If the network mines it after all,
+// it comes back. A confirmed transaction cannot be abandoned.
+func (w *Wallet) AbandonTx(txid chainhash.Hash) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.db.Update(func(tx *bolt.Tx) error {
+		r, err := getTxRec(tx, txid)
+		switch {
+		case err != nil:
+			return err
+		case r == nil:
+			return fmt.Errorf("%w: %v", ErrUnknownTx, txid)
+		case r.Height != unconfirmed:
+			return fmt.Errorf("%w: %v is confirmed", ErrTxConfirmed, txid)
+		}
+		return w.failTx(tx, txid, chainhash.Hash{})
+	})
+}

@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -275,4 +276,46 @@ func TestMigrateV1(t *testing.T) {
 	if len(unmined) != 1 || unmined[0].Tx.TxHash() != sent.TxHash() {
 		t.Fatalf("unmined index after migration: %d entries", len(unmined))
 	}
+}
+
+// TestAbandonTx: abandoning an unconfirmed send fails it and its child
+// (a send spending its change), releasing the original coin; a confirmed
+// or unknown transaction is refused.
+func TestAbandonTx(t *testing.T) {
+	w, _, _, fund := clockedWallet(t)
+	parent := send(t, w, 300_000)
+	child, err := w.SendToAddress(context.Background(), mustExt(t, w), 100_000,
+		FeePreference{SatPerVByte: 2}, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if child.TxIn[0].PreviousOutPoint.Hash != parent.TxHash() {
+		t.Fatalf("child spends %v, not the parent's change", child.TxIn[0].PreviousOutPoint)
+	}
+	if err := w.AbandonTx(parent.TxHash()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []chainhash.Hash{parent.TxHash(), child.TxHash()} {
+		if !mustTx(t, w, id).Failed {
+			t.Fatalf("%v not failed", id)
+		}
+	}
+	if b := balance(t, w); b.Confirmed != 1_000_000 || b.Unconfirmed != 0 {
+		t.Fatalf("balance after abandoning: %+v", b)
+	}
+	if err := w.AbandonTx(fund.TxHash()); !errors.Is(err, ErrTxConfirmed) {
+		t.Fatalf("abandon a confirmed tx: %v", err)
+	}
+	if err := w.AbandonTx(chainhash.Hash{9}); !errors.Is(err, ErrUnknownTx) {
+		t.Fatalf("abandon an unknown tx: %v", err)
+	}
+}
+
+func mustExt(t *testing.T, w *Wallet) string {
+	t.Helper()
+	a, err := btcutil.NewAddressWitnessPubKeyHash(make([]byte, 20), w.cfg.Net)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.String()
 }
