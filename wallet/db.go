@@ -264,7 +264,7 @@ type txRec struct {
 	// Failed: it can no longer confirm (a conflicting transaction, or
 	// dropped by the network). Its effects on the wallet are undone; the
 	// record stays for the history. FailedBy is the conflicting
-	// transaction if known.
+	// transaction if known, or the failed parent of a descendant.
 	Failed   bool
 	FailedAt int64
 	FailedBy chainhash.Hash
