@@ -80,7 +80,7 @@ func (b *boltBackend) Update(f func(tx RwTx) error) error {
 		return ferr
 	})
 	if err != nil && ferr == nil {
-		return fmt.Errorf("kvdb: commit: %w", mapErr(err))
+		return fmt.Errorf("kvdb: update: %w", mapErr(err))
 	}
 	return err
 }

@@ -99,3 +99,12 @@ func TestOpenNotADatabase(t *testing.T) {
 		t.Errorf("open of a junk file: %v, want kvdb.ErrCorruptFile", err)
 	}
 }
+
+// FuzzBoltCursorModel runs the model test of kvdbtest from fuzzed seeds.
+func FuzzBoltCursorModel(f *testing.F) {
+	f.Add(uint64(9))
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		db, _ := openTest(t)
+		kvdbtest.CursorModel(t, db, seed)
+	})
+}

@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) kvdb.Backend) {
 		{"CursorOverEmptiedLeaves", testCursorOverEmptiedLeaves},
 		{"Sequence", testSequence},
 		{"AppendOnlyIsLayoutOnly", testAppendOnlyIsLayoutOnly},
+		{"CursorModel", testCursorModel},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open) })
 	}
