@@ -108,6 +108,8 @@ func mapErr(err error) error {
 		return ErrValueTooLarge
 	case errors.Is(err, berrors.ErrDatabaseNotOpen), errors.Is(err, berrors.ErrTxClosed):
 		return ErrClosed
+	case errors.Is(err, berrors.ErrTxNotWritable), errors.Is(err, berrors.ErrDatabaseReadOnly):
+		return ErrTxNotWritable
 	case errors.Is(err, berrors.ErrTimeout):
 		return ErrLocked
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
