@@ -150,6 +150,7 @@ var (
 	ErrKeyTooLarge       = errors.New("kvdb: key too large")
 	ErrValueTooLarge     = errors.New("kvdb: value too large")
 	ErrNoCursorPosition  = errors.New("kvdb: cursor is not on a key")
+	ErrTxNotWritable     = errors.New("kvdb: write in a read transaction")
 	ErrClosed            = errors.New("kvdb: database closed")
 	ErrLocked            = errors.New("kvdb: database file is locked by another process")
 	ErrCorruptFile       = errors.New("kvdb: not a valid database file")
