@@ -376,6 +376,22 @@ func (c *Channel) ReceiveUpdateFee(m *lnwire.UpdateFee) error {
 	if err := c.checkFeeRate(m.FeePerKw); err != nil {
 		return warnPeer(err)
 	}
+	// Consecutive update_fee messages not yet covered by a commitment
+	// collapse into the last one (the last rate wins anyway), so that a
+	// peer cannot grow the log without bound.
+	log := c.st.RemoteLog
+	if n := len(log); n > 0 && log[n-1].Index >= c.st.LocalCommit.RemoteLogIndex &&
+		c.pendingLocal == nil {
+
+		if prev, ok := log[n-1].Msg.(*lnwire.UpdateFee); ok {
+			log[n-1].Msg = m
+			if err := c.checkFeeUpdate(Remote); err != nil {
+				log[n-1].Msg = prev
+				return warnPeer(err)
+			}
+			return nil
+		}
+	}
 	c.appendUpdate(m, true, false)
 	if err := c.checkFeeUpdate(Remote); err != nil {
 		c.popUpdate(true)

@@ -99,17 +99,19 @@ func (c *Channel) ReceiveRevocation(m *lnwire.RevokeAndAck) (*Pending, error) {
 	if m.NextRevocationKey == nil {
 		return nil, failPeer(ErrNilKey)
 	}
+	// Everything that can fail comes before the revocation store
+	// changes.
+	revoked, err := c.revocationEntry(&st.RemoteCommit,
+		st.RemoteCurrentPoint)
+	if err != nil {
+		return nil, err
+	}
 	idx, err := shachain.IndexForCommitment(st.RemoteCommit.Number)
 	if err != nil {
 		return nil, failPeer(err)
 	}
 	if err := st.RevocationStore.Insert(idx, m.Revocation); err != nil {
 		return nil, failPeer(fmt.Errorf("%w: %v", ErrBadRevocation, err))
-	}
-	revoked, err := c.revocationEntry(&st.RemoteCommit,
-		st.RemoteCurrentPoint)
-	if err != nil {
-		return nil, err
 	}
 	before := c.bothCommitted()
 	st.RemoteCommit = st.PendingRemote.Commitment
