@@ -80,6 +80,10 @@ type HTLC struct {
 	AmountMsat  uint64
 	PaymentHash [32]byte
 	CltvExpiry  uint32
+
+	// OutputIndex is the HTLC's output in this commitment transaction,
+	// -1 if it was trimmed as dust.
+	OutputIndex int32
 }
 
 // ChannelCommitment is one commitment of one party: the state it encodes,
@@ -113,6 +117,13 @@ type ChannelCommitment struct {
 
 	// HTLCs are the HTLCs in flight.
 	HTLCs []HTLC
+
+	// ToLocalIndex and ToRemoteIndex are the outputs of the
+	// commitment owner's and the other party's balances (-1: trimmed),
+	// and ToLocalAmount and ToRemoteAmount their values: what a justice
+	// or sweep transaction needs without rebuilding the commitment.
+	ToLocalIndex, ToRemoteIndex   int32
+	ToLocalAmount, ToRemoteAmount btcutil.Amount
 
 	// CommitSig and HtlcSigs are the peer's signatures of our own
 	// commitment (zero for the peer's commitment).
@@ -219,4 +230,7 @@ func (c *OpenChannel) ChannelID() lnwire.ChannelID {
 // commitment, what a justice transaction for it needs.
 type ChannelUpdate struct {
 	State *OpenChannel
+
+	// Revoked, if set, is appended to the channel's revocation log.
+	Revoked *RevocationLogEntry
 }

@@ -288,7 +288,12 @@ func encodeCommit(e *encoder, c *ChannelCommitment) {
 		e.u64(h.AmountMsat)
 		e.b.Write(h.PaymentHash[:])
 		e.u32(h.CltvExpiry)
+		e.u32(uint32(h.OutputIndex))
 	}
+	e.u32(uint32(c.ToLocalIndex))
+	e.u32(uint32(c.ToRemoteIndex))
+	e.u64(uint64(c.ToLocalAmount))
+	e.u64(uint64(c.ToRemoteAmount))
 	e.b.Write(c.CommitSig[:])
 	e.u32(uint32(len(c.HtlcSigs)))
 	for _, s := range c.HtlcSigs {
@@ -416,7 +421,7 @@ func decodeConfig(d *decoder, c *ChannelConfig) {
 }
 
 // htlcSize is one encoded HTLC.
-const htlcSize = 8 + 1 + 8 + 32 + 4
+const htlcSize = 8 + 1 + 8 + 32 + 4 + 4
 
 func decodeCommit(d *decoder, c *ChannelCommitment) {
 	c.Number = d.u64()
@@ -434,8 +439,13 @@ func decodeCommit(d *decoder, c *ChannelCommitment) {
 		h := HTLC{ID: d.u64(), Incoming: d.bool(), AmountMsat: d.u64()}
 		copy(h.PaymentHash[:], d.take(32))
 		h.CltvExpiry = d.u32()
+		h.OutputIndex = int32(d.u32())
 		c.HTLCs = append(c.HTLCs, h)
 	}
+	c.ToLocalIndex = int32(d.u32())
+	c.ToRemoteIndex = int32(d.u32())
+	c.ToLocalAmount = d.amount()
+	c.ToRemoteAmount = d.amount()
 	c.CommitSig = d.sig()
 	n = d.count(64)
 	for i := 0; i < n; i++ {

@@ -95,7 +95,39 @@ func (d *DB) PersistChannel(ctx context.Context, u *ChannelUpdate) error {
 		return err
 	}
 	return d.Update(func(tx kvdb.RwTx) error {
-		return PutOpenChannel(tx, u.State)
+		if err := PutOpenChannel(tx, u.State); err != nil {
+			return err
+		}
+		if u.Revoked == nil {
+			return nil
+		}
+		return AppendRevocationLog(tx,
+			ChannelKey(u.State.FundingOutpoint), u.Revoked)
+	})
+}
+
+// CloseChannel deletes the open-channel record of the channel at op and
+// writes its close summary, in the caller's transaction. The revocation
+// log stays: a breach can still be punished after the close.
+func CloseChannel(tx kvdb.RwTx, op wire.OutPoint,
+	summary *ChannelCloseSummary) error {
+
+	if summary.ChanPoint != op {
+		return fmt.Errorf("close channel %v: summary is for %v", op,
+			summary.ChanPoint)
+	}
+	if err := DeleteOpenChannel(tx, op); err != nil {
+		return err
+	}
+	return PutClosedChannel(tx, summary)
+}
+
+// CloseChannel is CloseChannel in its own durable transaction.
+func (d *DB) CloseChannel(op wire.OutPoint,
+	summary *ChannelCloseSummary) error {
+
+	return d.Update(func(tx kvdb.RwTx) error {
+		return CloseChannel(tx, op, summary)
 	})
 }
 

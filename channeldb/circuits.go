@@ -1,6 +1,7 @@
 package channeldb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -74,6 +75,12 @@ func PutCircuit(tx kvdb.RwTx, c *PaymentCircuit) error {
 		return err
 	}
 	in := c.Incoming.bytes()
+	if c.Outgoing != nil {
+		if other := out.Get(c.Outgoing.bytes()); other != nil && !bytes.Equal(other, in) {
+			return fmt.Errorf("%w: circuit %v: outgoing %v is %x's",
+				ErrIndexConflict, c.Incoming, *c.Outgoing, other)
+		}
+	}
 	if err := unindexCircuit(b, out, in); err != nil {
 		return err
 	}

@@ -3,7 +3,7 @@ package channeldb
 import (
 	"bytes"
 	"errors"
-	"strings"
+	"fmt"
 	"testing"
 
 	"lnd.xprv/channeldb/kvdb"
@@ -56,15 +56,7 @@ func storedRecords() []storedRecord {
 	}
 }
 
-func hexs(b []byte) string {
-	const digits = "0123456789abcdef"
-	var s strings.Builder
-	for _, c := range b {
-		s.WriteByte(digits[c>>4])
-		s.WriteByte(digits[c&15])
-	}
-	return s.String()
-}
+func hexs(b []byte) string { return fmt.Sprintf("%x", b) }
 
 func recordBucket(tx kvdb.RwTx, path [][]byte) kvdb.RwBucket {
 	b := tx.ReadWriteBucket(path[0])

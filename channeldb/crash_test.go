@@ -85,7 +85,9 @@ func TestCrashDuringWrites(t *testing.T) {
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "channel.db")
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("kill times from seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 7))
 	var last uint64
 	for kill := 0; kill < 8; kill++ {
 		acked := runAndKill(t, dir, time.Duration(20+rng.IntN(300))*time.Millisecond)

@@ -2,6 +2,7 @@ package channeldb
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"lnd.xprv/channeldb/kvdb"
@@ -21,6 +22,13 @@ type Option func(*config)
 type config struct {
 	kvdb       []kvdb.Option
 	migrations []Migration
+	log        *slog.Logger
+}
+
+// WithLogger sets the logger (default: none); Open logs the migrations it
+// runs.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.log = l }
 }
 
 // WithNoSync turns fsync off. For tests only: a node that crashes may
@@ -58,7 +66,7 @@ func OpenBackend(backend kvdb.Backend, opts ...Option) (*DB, error) {
 }
 
 func newConfig(opts []Option) *config {
-	cfg := &config{migrations: migrations}
+	cfg := &config{migrations: migrations, log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(cfg)
 	}
@@ -66,7 +74,7 @@ func newConfig(opts []Option) *config {
 }
 
 func open(backend kvdb.Backend, cfg *config) (*DB, error) {
-	if err := migrate(backend, cfg.migrations); err != nil {
+	if err := migrate(backend, cfg.migrations, cfg.log); err != nil {
 		return nil, fmt.Errorf("channeldb: %w", err)
 	}
 	return &DB{backend: backend}, nil

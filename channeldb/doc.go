@@ -5,26 +5,38 @@
 // stores records; it decides nothing about them (no fee logic, no BOLT
 // checks).
 //
-// # Storage
+// # Storage and transactions
 //
 // The database is written against kvdb, a small transactional key-value
 // interface (nested buckets, cursors, sequences) whose default backend is
 // a bbolt file with fsync on: when Update returns nil the change is on
 // disk, so a caller persists state and only then sends the message that
-// commits it. Stores are functions over a transaction (PutLinkNode(tx,
-// ...)), so one Update can combine records of several stores, including
-// those other packages keep in their own top-level buckets through
-// (*DB).Backend.
+// commits it to it. WithNoSync exists for tests only.
+//
+// Stores are functions over a transaction (PutLinkNode(tx, ...),
+// AppendRevocationLog(tx, ...)), so one Update can combine records of
+// several stores, and records that other packages keep in their own
+// top-level buckets through (*DB).Backend: closing a channel deletes its
+// open-channel record and writes its summary in one transaction. A store
+// creates its buckets on first write; a read of a store never written
+// finds nothing (a not-found error or an empty list).
 //
 // Values read from kvdb are valid only inside their transaction; every
-// decoder here copies what it keeps.
+// decoder here copies what it keeps, so returned records outlive it.
 //
 // # Records
 //
-// Every record has an explicit binary encoding starting with a version
-// byte; integers are big-endian. A record that cannot be decoded gives a
-// *RecordError (matching ErrCorruptRecord) naming the record's kind and
-// its key, never a panic.
+// Every record is an explicit binary encoding that starts with a version
+// byte; integers are big-endian (varints where noted); no gob, no JSON.
+// A record that cannot be decoded (truncated, trailing bytes, an unknown
+// version or enum, a bad key) gives a *RecordError that matches
+// ErrCorruptRecord and names the record's kind and key, never a panic.
+// Keys:
+//
+//	channel point     36 bytes: funding txid, output index (4)
+//	pubkey            33 bytes, compressed
+//	short channel id  8 bytes (block 3, tx 3, output 2)
+//	circuit key       16 bytes: short channel id (8), HTLC id (8)
 //
 // # Schema version and migrations
 //
@@ -32,14 +44,142 @@
 //	    version -> uint32, the schema version
 //
 // A new database is stamped with the latest version. Opening an older one
-// runs the missing migrations in order in one transaction; a failing
-// migration leaves the file as it was. A database newer than the code is
-// refused (ErrDBNewer), naming both versions.
+// runs the missing migrations (numbered, consecutive) in order in one
+// transaction: a failing migration leaves the file as it was. A database
+// newer than the code is refused with ErrDBNewer, naming both versions;
+// a file with buckets but no version is refused too.
+//
+// # Link nodes
+//
+//	link-nodes/
+//	    pubkey -> version(1) network(4) last-seen unix s(8)
+//	              n(varint) n × address
+//	address: type(1) then IPv4 (1): ip(4) port(2); IPv6 (2): ip(16)
+//	         port(2); Tor v3 (4): onion name, 56 base32 chars, port(2)
+//
+// # Closed channels
+//
+//	closed-channels/
+//	    channel point -> version(1) short chan id(8) remote pubkey(33)
+//	                     capacity(8) closing txid(32) close height(4)
+//	                     settled balance(8) time-locked balance(8)
+//	                     close type(1) pending(1)
+//
+// Close types: 0 cooperative, 1 local force, 2 remote force, 3 breach,
+// 4 funding canceled, 5 abandoned. MarkChannelFullyResolved clears the
+// pending flag once every output of ours is resolved.
+//
+// # Pending channels
+//
+//	pending-channels/
+//	    pending chan id(32) -> version(1) role(1) state(1)
+//	                           peer pubkey(33) capacity(8) push msat(8)
+//	                           broadcast height(4) flags(1)
+//	                           [channel point(36)] [funding tx: n(varint) bytes]
+//	pending-channels-by-point/
+//	    channel point -> pending chan id(32)
+//
+// Flags: 1 channel point present, 2 funding tx present (we are the
+// funder). Roles: 0 funder, 1 fundee. States: 0 negotiating, 1 signed,
+// 2 broadcast, 3 confirmed. The funding flow owns their meaning; the
+// index follows the record when its channel point changes or it is
+// deleted.
 //
 // # Open channels
 //
-// The lnwallet state machine's records live here (written by lnwallet's
-// persistence, documented with them).
+//	open-chan-bucket/
+//	    <funding txid (32) || output index (4, BE)> -> OpenChannel record
+//
+// One record per open channel (channel.go, channel_codec.go, written by
+// channel_store.go): the whole state of lnwallet's channel state machine,
+// rewritten at every transition that commits us to something
+// (commitment_signed sent, revoke_and_ack sent or received), in the same
+// transaction as the revocation-log entry of a commitment the peer just
+// revoked (ChannelUpdate, (*DB).PersistChannel). It holds:
+//
+//   - static parameters: funding outpoint, capacity, channel type bits,
+//     initiator, short channel id and aliases, the peer's node key, and
+//     for each side its constraints (dust limit, reserve,
+//     htlc_minimum_msat, max_htlc_value_in_flight_msat,
+//     max_accepted_htlcs, to_self_delay), funding key and basepoints; for
+//     our side the wallet key locators instead of any private key;
+//   - the key locator of our revocation root: the shachain seed is
+//     re-derived from the wallet, never stored; our position in it is the
+//     local commitment number;
+//   - our current commitment with the peer's signatures, the peer's
+//     current commitment, and the one we signed and the peer has not yet
+//     revoked the previous one for (with the exact commitment_signed, for
+//     retransmission); each with its number, the prefix of each update
+//     log it includes, HTLC id counters, balances, fee rate, HTLCs, txid
+//     and output layout;
+//   - both update logs (the wire messages with their log indices) from
+//     the oldest update not yet in both commitments, and the counters;
+//   - the peer's current and next per-commitment points and its
+//     revocation store (shachain receiver, at most 49 secrets).
+//
+// The record starts with a version byte (1). Decoding errors wrap
+// ErrCorruptChannel in a *RecordError naming the channel point and the
+// part of the record (header, local config, local commitment, remote
+// update log, ...). CloseChannel deletes the record and writes the close
+// summary in one transaction; the revocation log is kept.
+//
+// # Revocation log
+//
+//	revocation-log/
+//	    channel key/                  (the caller's key: the channel point)
+//	        commit number(8, BE) -> version(1) commitment txid(32) flags(1)
+//	                                [to_remote: index(varint) amount(varint)]
+//	                                [to_local: index(varint) amount(varint)]
+//	                                n(varint) n × HTLC
+//	HTLC: output index(varint) incoming(1) payment hash(32)
+//	      amount sat(varint) cltv expiry(4)
+//
+// One entry per revoked commitment of the peer, holding only what a
+// justice transaction needs: which outputs to take and enough of each
+// HTLC to rebuild its script from the revocation key (itself derived from
+// the secret in the shachain store). Flags: 1 our output (to_remote)
+// present, 2 theirs (to_local). Commitment numbers are big-endian keys so
+// a cursor walks them in order; appends must grow, and the bucket is
+// packed densely (kvdb.AppendOnly). About 69 bytes a state with no HTLC,
+// 197 with 3, 515 with 10 (docs/benchmarks.md).
+//
+// # Circuits
+//
+//	circuits/
+//	    incoming circuit key -> version(1) has-outgoing(1)
+//	                            [outgoing circuit key(16)] incoming msat(8)
+//	                            outgoing msat(8) payment hash(32)
+//	                            error encrypter: n(varint) bytes (opaque)
+//	circuits-by-outgoing/
+//	    outgoing circuit key -> incoming circuit key
+//
+// # Forwarding packages
+//
+//	fwd-packages/
+//	    source short chan id/
+//	        commitment height(8) -> version(1) state(1)
+//	                                adds: n(varint) n × update
+//	                                settle/fails: n(varint) n × update
+//	                                ack filter(⌈adds/8⌉)
+//	                                settle/fail filter(⌈settle/fails/8⌉)
+//	update: log index(8) message: n(varint) bytes (lnwire, type included)
+//
+// Adds are update_add_htlc; settle/fails are update_fulfill_htlc,
+// update_fail_htlc or update_fail_malformed_htlc. Filter bit i (LSB
+// first) marks update i acknowledged. States: 0 locked in, 1 processed,
+// 2 completed.
+//
+// # Forwarding log
+//
+//	forwarding-log/
+//	    timestamp unix ns(8) -> version(1) incoming chan id(8)
+//	                            outgoing chan id(8) amount in msat(8)
+//	                            amount out msat(8)
+//
+// An event whose nanosecond is taken moves to the next free one, so no
+// event is lost. QueryForwardingLog pages through a time range as lnd's
+// ForwardingHistory does (index offset within the range, at most n
+// events, the offset to continue from).
 //
 // # Channel opening info
 //

@@ -26,6 +26,11 @@ var (
 	ErrRevocationLogNotFound  = errors.New("revocation log entry not found")
 	ErrCircuitNotFound        = errors.New("circuit not found")
 	ErrFwdPkgNotFound         = errors.New("forwarding package not found")
+
+	// ErrIndexConflict is returned for a record whose secondary key (a
+	// pending channel's channel point, a circuit's outgoing HTLC)
+	// already belongs to another record.
+	ErrIndexConflict = errors.New("secondary key already taken by another record")
 )
 
 // RecordError says which stored record failed to decode: its kind

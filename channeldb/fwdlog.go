@@ -42,6 +42,8 @@ func AddForwardingEvents(tx kvdb.RwTx, events []ForwardingEvent) error {
 	if err != nil {
 		return err
 	}
+	// Events arrive in time order, bar clock steps.
+	kvdb.AppendOnly(b)
 	for i := range events {
 		e := &events[i]
 		ts := tsNano(e.Timestamp)

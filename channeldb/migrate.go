@@ -3,6 +3,7 @@ package channeldb
 import (
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 
 	"lnd.xprv/channeldb/kvdb"
 )
@@ -59,7 +60,7 @@ func putVersion(tx kvdb.RwTx, v uint32) error {
 // migrate stamps a new database with the latest version, or runs the
 // migrations an older one lacks, in order, in one transaction: either
 // all of them apply or none.
-func migrate(backend kvdb.Backend, ms []Migration) error {
+func migrate(backend kvdb.Backend, ms []Migration, log *slog.Logger) error {
 	want := uint32(baseVersion)
 	for _, m := range ms {
 		if want++; m.Version != want {
@@ -86,6 +87,7 @@ func migrate(backend kvdb.Backend, ms []Migration) error {
 			if m.Version <= have {
 				continue
 			}
+			log.Info("running database migration", "version", m.Version, "name", m.Name)
 			if err := m.Migrate(tx); err != nil {
 				return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
 			}

@@ -85,6 +85,13 @@ func PutPendingChannel(tx kvdb.RwTx, p *PendingChannel) error {
 	if err != nil {
 		return err
 	}
+	if p.ChanPoint != nil {
+		if other := idx.Get(outpointKey(*p.ChanPoint)); other != nil &&
+			!bytes.Equal(other, p.PendingChanID[:]) {
+			return fmt.Errorf("%w: pending channel %x: channel point %v is %x's",
+				ErrIndexConflict, p.PendingChanID, *p.ChanPoint, other)
+		}
+	}
 	if err := unindexPending(b, idx, p.PendingChanID[:]); err != nil {
 		return err
 	}

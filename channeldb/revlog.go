@@ -86,6 +86,7 @@ func AppendRevocationLog(tx kvdb.RwTx, chanKey []byte, e *RevocationLogEntry) er
 	if err != nil {
 		return fmt.Errorf("revocation log %x: %w", chanKey, err)
 	}
+	kvdb.AppendOnly(b)
 	return b.Put(u64Key(e.CommitNum), v)
 }
 

@@ -156,6 +156,12 @@ func TestPendingChannels(t *testing.T) {
 		}
 		return nil
 	})
+	// Another pending channel cannot claim the same channel point.
+	other := samplePending()
+	other.PendingChanID[0] = 0xcc
+	if err := db.Update(func(tx kvdb.RwTx) error { return PutPendingChannel(tx, other) }); !errors.Is(err, ErrIndexConflict) {
+		t.Errorf("second pending channel on one channel point: %v", err)
+	}
 	// The funding outpoint changes (a re-funded flow): the old index
 	// entry goes.
 	oldPoint := *p.ChanPoint
@@ -270,6 +276,12 @@ func TestCircuits(t *testing.T) {
 		}
 		return nil
 	})
+	// Another circuit cannot claim the same outgoing HTLC.
+	thief := sampleCircuit()
+	thief.Incoming.HtlcID = 99
+	if err := db.Update(func(tx kvdb.RwTx) error { return PutCircuit(tx, thief) }); !errors.Is(err, ErrIndexConflict) {
+		t.Errorf("second circuit on one outgoing HTLC: %v", err)
+	}
 	update(t, db, func(tx kvdb.RwTx) error { return DeleteCircuit(tx, c.Incoming) })
 	view(t, db, func(tx kvdb.RTx) error {
 		if _, err := FetchCircuit(tx, c.Incoming); !errors.Is(err, ErrCircuitNotFound) {

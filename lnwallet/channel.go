@@ -78,6 +78,17 @@ type Channel struct {
 	// dataLoss is set once the peer proved our state is old: our
 	// commitment is revoked and must never be broadcast.
 	dataLoss bool
+
+	// points caches our last per_commitment_points by number: the one
+	// announced in a revoke_and_ack is needed again to check the next
+	// commitment_signed.
+	points [2]cachedPoint
+}
+
+// cachedPoint is one entry of Channel.points.
+type cachedPoint struct {
+	n     uint64
+	point *btcec.PublicKey
 }
 
 // NewChannel resumes a channel from its stored state, which the Channel
@@ -211,11 +222,18 @@ func (c *Channel) latestRemote() *channeldb.ChannelCommitment {
 
 // localPoint returns our per_commitment_point for commitment n.
 func (c *Channel) localPoint(n uint64) (*btcec.PublicKey, error) {
+	for _, cp := range c.points {
+		if cp.point != nil && cp.n == n {
+			return cp.point, nil
+		}
+	}
 	secret, err := c.cfg.Secrets.ForCommitment(n)
 	if err != nil {
 		return nil, err
 	}
-	return CommitPoint(secret), nil
+	point := CommitPoint(secret)
+	c.points[0], c.points[1] = c.points[1], cachedPoint{n, point}
+	return point, nil
 }
 
 // dropUncommitted forgets updates of either side not covered by a

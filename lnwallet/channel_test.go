@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/lnwire"
 )
 
@@ -13,6 +15,17 @@ type testNode struct {
 	ch    *Channel
 	store *memStore
 	p     *party
+
+	// db, if set, is where the node persists instead of store.
+	db Store
+}
+
+// backend returns where the node persists.
+func (n *testNode) backend() Store {
+	if n.db != nil {
+		return n.db
+	}
+	return n.store
 }
 
 func newNodePair(t testing.TB, ps pairSpec) (*testNode, *testNode) {
@@ -26,7 +39,8 @@ func newNodePair(t testing.TB, ps pairSpec) (*testNode, *testNode) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testNode{ca, &memStore{}, a}, &testNode{cb, &memStore{}, b}
+	return &testNode{ch: ca, store: &memStore{}, p: a},
+		&testNode{ch: cb, store: &memStore{}, p: b}
 }
 
 // receive hands one message to n the way a link would: updates are
@@ -68,7 +82,7 @@ func (n *testNode) receive(msg lnwire.Message) ([]lnwire.Message,
 	if err != nil {
 		return nil, nil, err
 	}
-	out, err := p.Persist(context.Background(), n.store)
+	out, err := p.Persist(context.Background(), n.backend())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -79,7 +93,7 @@ func (n *testNode) receive(msg lnwire.Message) ([]lnwire.Message,
 func (n *testNode) sign(t testing.TB) lnwire.Message {
 	t.Helper()
 	p, err := n.ch.SignNextCommitment()
-	out := persist(t, p, err, n.store)
+	out := persist(t, p, err, n.backend())
 	return out.Messages[0]
 }
 
@@ -187,5 +201,85 @@ func testCommitmentRound(t *testing.T, ct ChannelType) {
 	}
 	if alice.ch.st.LocalCommit.Number != 2 || bob.ch.st.LocalCommit.Number != 2 {
 		t.Fatal("wrong commitment numbers")
+	}
+}
+
+// TestRevocationLog runs rounds persisted to channeldb files and checks
+// that every revoked remote commitment is in the revocation log with its
+// txid and outputs, and that closing moves the channel to the closed
+// summaries in one transaction.
+func TestRevocationLog(t *testing.T) {
+	alice, bob := newNodePair(t, pairSpec{chanType: ChannelTypeAnchors,
+		capacity: 1_000_000, pushMsat: 300_000_000, feeRate: 2500,
+		seed: 13})
+	dbs := map[*testNode]*channeldb.DB{}
+	for _, n := range []*testNode{alice, bob} {
+		db, err := channeldb.Open(t.TempDir()+"/channel.db",
+			channeldb.WithNoSync())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		n.db, dbs[n] = db, db
+	}
+	signed := map[uint64]channeldb.ChannelCommitment{}
+	for i := uint64(1); i <= 4; i++ {
+		add, err := alice.ch.AddHTLC(addMsg(20_000_000*i, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob.exchange(t, add)
+		round(t, alice, bob)
+		rc := alice.ch.st.RemoteCommit
+		signed[rc.Number] = rc
+	}
+	st := alice.ch.st
+	var entries []*channeldb.RevocationLogEntry
+	err := dbs[alice].View(func(tx kvdb.RTx) error {
+		return channeldb.ForEachRevocationLog(tx,
+			channeldb.ChannelKey(st.FundingOutpoint),
+			func(e *channeldb.RevocationLogEntry) error {
+				entries = append(entries, e)
+				return nil
+			})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uint64(len(entries)) != st.RemoteCommit.Number {
+		t.Fatalf("%d revocation log entries for %d revoked commitments",
+			len(entries), st.RemoteCommit.Number)
+	}
+	for _, e := range entries {
+		c, ok := signed[e.CommitNum]
+		if !ok {
+			continue
+		}
+		if e.CommitTxID != c.TxID || len(e.HTLCs) != len(c.HTLCs) ||
+			e.TheirOutput == nil || e.OurOutput == nil ||
+			e.TheirOutput.Amount != c.ToLocalAmount {
+
+			t.Fatalf("entry %d does not describe the revoked "+
+				"commitment: %+v", e.CommitNum, e)
+		}
+	}
+
+	sum := &channeldb.ChannelCloseSummary{ChanPoint: st.FundingOutpoint,
+		Capacity: st.Capacity, CloseType: channeldb.CooperativeClose,
+		RemotePub: bob.p.cfg.FundingKey}
+	if err := dbs[alice].CloseChannel(st.FundingOutpoint, sum); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dbs[alice].FetchOpenChannel(st.FundingOutpoint); !errors.Is(
+		err, channeldb.ErrChannelNotFound) {
+
+		t.Fatalf("open record after close: %v", err)
+	}
+	err = dbs[alice].View(func(tx kvdb.RTx) error {
+		_, err := channeldb.FetchClosedChannel(tx, st.FundingOutpoint)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("closed summary: %v", err)
 	}
 }

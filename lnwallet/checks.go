@@ -143,19 +143,17 @@ func (c *Channel) dustExposure(v *channeldb.ChannelCommitment, owner Party,
 	return cost.TrimmedMsat, dust
 }
 
-// checkDust refuses a state in which h is trimmed on either commitment
-// and the trimmed total there exceeds the configured bound. With h nil
-// (a fee update) any excess is refused.
-func (c *Channel) checkDust(views [2]*channeldb.ChannelCommitment,
+// checkDust refuses owner's commitment v if h is trimmed on it and the
+// trimmed total exceeds the configured bound. With h nil (a fee update)
+// any excess is refused.
+func (c *Channel) checkDust(v *channeldb.ChannelCommitment, owner Party,
 	h *channeldb.HTLC) error {
 
-	for owner, v := range views {
-		total, isDust := c.dustExposure(v, Party(owner), h)
-		if (h == nil || isDust) && total > c.cfg.MaxDustExposureMsat {
-			return fmt.Errorf("%w: %d msat trimmed on the %v "+
-				"commitment, limit %d", ErrDustExposure, total,
-				Party(owner), c.cfg.MaxDustExposureMsat)
-		}
+	total, isDust := c.dustExposure(v, owner, h)
+	if (h == nil || isDust) && total > c.cfg.MaxDustExposureMsat {
+		return fmt.Errorf("%w: %d msat trimmed on the %v commitment, "+
+			"limit %d", ErrDustExposure, total, owner,
+			c.cfg.MaxDustExposureMsat)
 	}
 	return nil
 }

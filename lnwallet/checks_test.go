@@ -160,8 +160,20 @@ func TestUpdateFeeChecks(t *testing.T) {
 			t.Fatalf("ReceiveUpdateFee(%d): %v", rate, err)
 		}
 	}
-	// Alice holds 600,000 sat: a fee of 400,000 sat/kw is out of
-	// bounds; within bounds she must still afford it.
+	// A flood of update_fee collapses into one log entry.
+	for rate := uint32(3000); rate < 4000; rate++ {
+		msg.FeePerKw = rate
+		if err := bob.ch.ReceiveUpdateFee(msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(bob.ch.st.RemoteLog); n != 1 {
+		t.Fatalf("%d log entries after 1,000 update_fee", n)
+	}
+	if _, err := bob.ch.ChannelReestablish(); err != nil {
+		t.Fatal(err)
+	}
+
 	fee, err := alice.ch.UpdateFee(5000)
 	if err != nil {
 		t.Fatal(err)

@@ -43,7 +43,7 @@ func (c *Channel) SignNextCommitment() (*Pending, error) {
 	if err != nil {
 		return nil, err
 	}
-	next.TxID = tx.Tx.TxHash()
+	recordLayout(next, tx)
 	msg, err := commitSigMsg(c.chanID, sigs)
 	if err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func (c *Channel) ReceiveNewCommitment(m *lnwire.CommitSig) error {
 	if err != nil {
 		return failPeer(err)
 	}
-	next.TxID = tx.Tx.TxHash()
+	recordLayout(next, tx)
 	next.CommitSig = m.CommitSig
 	next.HtlcSigs = append([]lnwire.Sig(nil), m.HtlcSigs...)
 	c.pendingLocal = next
@@ -128,4 +128,23 @@ func parseCommitSig(m *lnwire.CommitSig) (*CommitSig, error) {
 		}
 	}
 	return cs, nil
+}
+
+// recordLayout notes in v where the commitment c built from it put each
+// balance and HTLC.
+func recordLayout(v *channeldb.ChannelCommitment, c *Commitment) {
+	v.TxID = c.Tx.TxHash()
+	v.ToLocalIndex, v.ToRemoteIndex = int32(c.ToLocalIndex),
+		int32(c.ToRemoteIndex)
+	v.ToLocalAmount, v.ToRemoteAmount = c.ToLocal, c.ToRemote
+	for i := range v.HTLCs {
+		v.HTLCs[i].OutputIndex = -1
+	}
+	for _, h := range c.HTLCs {
+		// The commitment's HTLCs carry the state's ids and
+		// directions (our point of view).
+		if i := findHTLC(v.HTLCs, h.ID, h.Incoming); i >= 0 {
+			v.HTLCs[i].OutputIndex = int32(h.OutputIndex)
+		}
+	}
 }

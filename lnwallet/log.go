@@ -39,18 +39,50 @@ func (c *Channel) popUpdate(remote bool) {
 	st.NextLocalLogIndex--
 }
 
-// views returns our and the peer's next commitments with every known
-// update applied.
-func (c *Channel) views() ([2]*channeldb.ChannelCommitment, error) {
-	l, err := c.nextLocalView()
-	if err != nil {
-		return [2]*channeldb.ChannelCommitment{}, err
+// viewSet holds the commitments an update is checked against, indexed by
+// owner: the next ones as they would be signed now, and the ones with
+// every known update applied. Our updates must fit both (a removal by the
+// peer we have not acknowledged frees nothing yet; an add of the peer's
+// we have not acknowledged will cost fees later); the peer's are checked
+// on our next commitment as it will be signed.
+type viewSet struct {
+	signed, all [2]*channeldb.ChannelCommitment
+}
+
+func (c *Channel) viewSet() (*viewSet, error) {
+	var (
+		vs  viewSet
+		err error
+	)
+	steps := []struct {
+		dst  **channeldb.ChannelCommitment
+		view func() (*channeldb.ChannelCommitment, error)
+	}{
+		{&vs.signed[Local], c.signedLocalView},
+		{&vs.signed[Remote], c.signedRemoteView},
+		{&vs.all[Local], c.nextLocalView},
+		{&vs.all[Remote], c.nextRemoteView},
 	}
-	r, err := c.nextRemoteView()
-	if err != nil {
-		return [2]*channeldb.ChannelCommitment{}, err
+	for _, s := range steps {
+		if *s.dst, err = s.view(); err != nil {
+			return nil, err
+		}
 	}
-	return [2]*channeldb.ChannelCommitment{l, r}, nil
+	return &vs, nil
+}
+
+// each calls f with every view of both owners until it fails.
+func (vs *viewSet) each(f func(v *channeldb.ChannelCommitment,
+	owner Party) error) error {
+
+	for _, set := range [][2]*channeldb.ChannelCommitment{vs.signed, vs.all} {
+		for owner, v := range set {
+			if err := f(v, Party(owner)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // AddHTLC offers an HTLC to the peer. ChanID and ID of add are set here;
@@ -78,21 +110,23 @@ func (c *Channel) AddHTLC(add *lnwire.UpdateAddHTLC) (*lnwire.UpdateAddHTLC,
 
 // checkOurAdd checks our just-appended add on both commitments.
 func (c *Channel) checkOurAdd(add *lnwire.UpdateAddHTLC) error {
-	views, err := c.views()
+	vs, err := c.viewSet()
 	if err != nil {
 		return err
 	}
-	if err := c.checkHTLCLimits(views[Remote], Local); err != nil {
-		return err
-	}
 	fc := fundsCheck{adder: Local, openerReserve: true, spikeBuffer: true}
-	for owner, v := range views {
-		if err := c.checkFunds(v, Party(owner), fc); err != nil {
+	h := channeldb.HTLC{AmountMsat: uint64(add.Amount)}
+	return vs.each(func(v *channeldb.ChannelCommitment, owner Party) error {
+		if owner == Remote {
+			if err := c.checkHTLCLimits(v, Local); err != nil {
+				return err
+			}
+		}
+		if err := c.checkFunds(v, owner, fc); err != nil {
 			return err
 		}
-	}
-	h := channeldb.HTLC{AmountMsat: uint64(add.Amount)}
-	return c.checkDust(views, &h)
+		return c.checkDust(v, owner, &h)
+	})
 }
 
 // ReceiveHTLC takes the peer's update_add_htlc.
@@ -126,20 +160,28 @@ func (c *Channel) ReceiveHTLC(add *lnwire.UpdateAddHTLC) error {
 // (the one BOLT 2 has the receiver check). Excess dust exposure does not
 // refuse the add: BOLT 2 has the HTLC failed once committed.
 func (c *Channel) checkTheirAdd(add *lnwire.UpdateAddHTLC) (bool, error) {
-	views, err := c.views()
+	vs, err := c.viewSet()
 	if err != nil {
 		return false, err
 	}
-	if err := c.checkHTLCLimits(views[Local], Remote); err != nil {
+	local := vs.signed[Local]
+	if err := c.checkHTLCLimits(local, Remote); err != nil {
 		return false, err
 	}
-	if err := c.checkFunds(views[Local], Local,
+	if err := c.checkFunds(local, Local,
 		fundsCheck{adder: Remote}); err != nil {
 
 		return false, err
 	}
+	// Dust exposure is judged with every known update: all of them may
+	// end up on chain together.
 	h := channeldb.HTLC{Incoming: true, AmountMsat: uint64(add.Amount)}
-	return c.checkDust(views, &h) != nil, nil
+	for owner, v := range vs.all {
+		if c.checkDust(v, Party(owner), &h) != nil {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // checkRemoval checks that the HTLC id offered by the peer (incoming) or
@@ -334,6 +376,22 @@ func (c *Channel) ReceiveUpdateFee(m *lnwire.UpdateFee) error {
 	if err := c.checkFeeRate(m.FeePerKw); err != nil {
 		return warnPeer(err)
 	}
+	// Consecutive update_fee messages not yet covered by a commitment
+	// collapse into the last one (the last rate wins anyway), so that a
+	// peer cannot grow the log without bound.
+	log := c.st.RemoteLog
+	if n := len(log); n > 0 && log[n-1].Index >= c.st.LocalCommit.RemoteLogIndex &&
+		c.pendingLocal == nil {
+
+		if prev, ok := log[n-1].Msg.(*lnwire.UpdateFee); ok {
+			log[n-1].Msg = m
+			if err := c.checkFeeUpdate(Remote); err != nil {
+				log[n-1].Msg = prev
+				return warnPeer(err)
+			}
+			return nil
+		}
+	}
 	c.appendUpdate(m, true, false)
 	if err := c.checkFeeUpdate(Remote); err != nil {
 		c.popUpdate(true)
@@ -346,21 +404,18 @@ func (c *Channel) ReceiveUpdateFee(m *lnwire.UpdateFee) error {
 // commitments (keeping its reserve when the update is ours) and, for our
 // update, that the dust exposure stays bounded.
 func (c *Channel) checkFeeUpdate(opener Party) error {
-	views, err := c.views()
+	vs, err := c.viewSet()
 	if err != nil {
 		return err
 	}
 	fc := fundsCheck{adder: opener}
-	for owner, v := range views {
-		if opener == Remote && Party(owner) != Local {
-			continue
-		}
-		if err := c.checkFunds(v, Party(owner), fc); err != nil {
+	if opener == Remote {
+		return c.checkFunds(vs.signed[Local], Local, fc)
+	}
+	return vs.each(func(v *channeldb.ChannelCommitment, owner Party) error {
+		if err := c.checkFunds(v, owner, fc); err != nil {
 			return err
 		}
-	}
-	if opener == Local {
-		return c.checkDust(views, nil)
-	}
-	return nil
+		return c.checkDust(v, owner, nil)
+	})
 }

@@ -142,7 +142,7 @@ func signInitial(t testing.TB, signer, owner *party, signerSt,
 	if err != nil {
 		t.Fatal(err)
 	}
-	signerSt.RemoteCommit.TxID = tx.Tx.TxHash()
+	recordLayout(&signerSt.RemoteCommit, tx)
 	ownerSt.LocalCommit.TxID = tx.Tx.TxHash()
 	msg, err := commitSigMsg(lnwire.ChannelID{}, sigs)
 	if err != nil {

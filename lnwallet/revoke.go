@@ -3,6 +3,10 @@ package lnwallet
 import (
 	"fmt"
 
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
 	"lnd.xprv/channeldb"
 	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/lnwire"
@@ -95,6 +99,13 @@ func (c *Channel) ReceiveRevocation(m *lnwire.RevokeAndAck) (*Pending, error) {
 	if m.NextRevocationKey == nil {
 		return nil, failPeer(ErrNilKey)
 	}
+	// Everything that can fail comes before the revocation store
+	// changes.
+	revoked, err := c.revocationEntry(&st.RemoteCommit,
+		st.RemoteCurrentPoint)
+	if err != nil {
+		return nil, err
+	}
 	idx, err := shachain.IndexForCommitment(st.RemoteCommit.Number)
 	if err != nil {
 		return nil, failPeer(err)
@@ -108,9 +119,50 @@ func (c *Channel) ReceiveRevocation(m *lnwire.RevokeAndAck) (*Pending, error) {
 	st.RemoteCurrentPoint = st.RemoteNextPoint
 	st.RemoteNextPoint = m.NextRevocationKey
 	res := c.settle(before)
-	p := c.newPending(channeldb.ChannelUpdate{})
+	p := c.newPending(channeldb.ChannelUpdate{Revoked: revoked})
 	p.out.Resolutions = res
 	return p, nil
+}
+
+// revocationEntry describes the peer's revoked commitment rc for the
+// revocation log: what a justice transaction needs. A commitment stored
+// without its layout (built elsewhere, e.g. the first one) is rebuilt.
+func (c *Channel) revocationEntry(rc *channeldb.ChannelCommitment,
+	point *btcec.PublicKey) (*channeldb.RevocationLogEntry, error) {
+
+	if rc.TxID == (chainhash.Hash{}) {
+		commit, err := NewCommitment(&c.params, Remote, point, spec(rc))
+		if err != nil {
+			return nil, err
+		}
+		recordLayout(rc, commit)
+	}
+	e := &channeldb.RevocationLogEntry{
+		CommitNum:  rc.Number,
+		CommitTxID: rc.TxID,
+	}
+	// On the peer's commitment, to_remote is ours, to_local theirs.
+	if rc.ToRemoteIndex >= 0 {
+		e.OurOutput = &channeldb.CommitOutput{
+			Index: uint32(rc.ToRemoteIndex), Amount: rc.ToRemoteAmount}
+	}
+	if rc.ToLocalIndex >= 0 {
+		e.TheirOutput = &channeldb.CommitOutput{
+			Index: uint32(rc.ToLocalIndex), Amount: rc.ToLocalAmount}
+	}
+	for _, h := range rc.HTLCs {
+		if h.OutputIndex < 0 {
+			continue
+		}
+		e.HTLCs = append(e.HTLCs, channeldb.RevokedHTLC{
+			OutputIndex: uint32(h.OutputIndex),
+			Incoming:    h.Incoming,
+			PaymentHash: h.PaymentHash,
+			Amount:      btcutil.Amount(h.AmountMsat / 1000),
+			CltvExpiry:  h.CltvExpiry,
+		})
+	}
+	return e, nil
 }
 
 // bothCommitted returns, for our log and the peer's, how many updates

@@ -1,7 +1,6 @@
 package lnwallet
 
 import (
-	"errors"
 	"fmt"
 	"math/rand"
 
@@ -50,16 +49,24 @@ func mirrored(a, b *channeldb.ChannelCommitment) error {
 	return nil
 }
 
+// commitsOf returns every commitment a channel holds.
+func commitsOf(ch *Channel) []*channeldb.ChannelCommitment {
+	st := ch.st
+	commits := []*channeldb.ChannelCommitment{&st.LocalCommit,
+		&st.RemoteCommit}
+	if st.PendingRemote != nil {
+		commits = append(commits, &st.PendingRemote.Commitment)
+	}
+	if ch.pendingLocal != nil {
+		commits = append(commits, ch.pendingLocal)
+	}
+	return commits
+}
+
 // check runs every invariant.
 func (s *sim) check() error {
 	for i, n := range s.nodes {
-		st := n.ch.st
-		commits := []*channeldb.ChannelCommitment{&st.LocalCommit,
-			&st.RemoteCommit}
-		if st.PendingRemote != nil {
-			commits = append(commits, &st.PendingRemote.Commitment)
-		}
-		for _, c := range commits {
+		for _, c := range commitsOf(n.ch) {
 			if err := s.conserved(c); err != nil {
 				return fmt.Errorf("side %d: %w", i, err)
 			}
@@ -292,10 +299,4 @@ func shrink(ops []simOp, fails func([]simOp) bool, budget int) []simOp {
 		}
 	}
 	return ops
-}
-
-// errIsSim reports whether err came from the simulation's checks.
-func errIsSim(err error) bool {
-	var se *simError
-	return errors.As(err, &se)
 }

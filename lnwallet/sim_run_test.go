@@ -17,7 +17,7 @@ import (
 var (
 	simSeed  = flag.Int64("sim.seed", 0, "seed of TestChannelSim (0: fixed default)")
 	simSteps = flag.Int("sim.steps", 100_000, "operations of TestChannelSim's "+
-		"anchors run (the static_remotekey run does a fifth)")
+		"anchors run (the static_remotekey run does a tenth)")
 )
 
 // TestChannelSim runs the two-party simulation for each channel type.
@@ -31,7 +31,7 @@ func TestChannelSim(t *testing.T) {
 		steps int
 	}{
 		{ChannelTypeAnchors, *simSteps},
-		{ChannelTypeStaticRemoteKey, *simSteps / 5},
+		{ChannelTypeStaticRemoteKey, *simSteps / 10},
 	} {
 		t.Run(run.ct.String(), func(t *testing.T) {
 			runSim(t, run.ct, seed, run.steps, boltStores(t))

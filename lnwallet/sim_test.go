@@ -77,7 +77,6 @@ type sim struct {
 	// wire[i] holds the messages in flight to node i, in order.
 	wire      [2][]lnwire.Message
 	capacity  uint64
-	warnings  int
 	checked   map[[2]uint64]bool // (owner, number) txids compared
 	revChecks map[[2]uint64]bool
 	preimages map[[32]byte][32]byte
@@ -195,17 +194,10 @@ func (s *sim) deliver(side int) {
 	msg := s.wire[side][0]
 	s.wire[side] = s.wire[side][1:]
 	n := s.nodes[side]
-	err := s.handle(side, n.ch, msg)
-	var pe *PeerError
-	switch {
-	case err == nil:
-	case errors.As(err, &pe) && !pe.FailChannel:
-		// A warning: BOLT 2 closes the connection, which forgets
-		// the offending update. Races between the two sides' updates
-		// (fees, reserves) can legitimately cause one.
-		s.warnings++
-		s.reconnect()
-	default:
+	// Both sides are honest: any violation, even one BOLT 2 answers
+	// with a warning, means the sender's checks and the receiver's
+	// disagree.
+	if err := s.handle(side, n.ch, msg); err != nil {
 		simFail("side %d receiving %v: %v", side, msg.MsgType(), err)
 	}
 }

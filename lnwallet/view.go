@@ -175,8 +175,26 @@ func spec(v *channeldb.ChannelCommitment) *CommitmentSpec {
 	return s
 }
 
-// nextLocalView is our next commitment as far as updates are known: the
-// view the peer's updates are checked against.
+// signedLocalView is the next commitment of ours the peer will sign: the
+// peer's updates so far, ours it acknowledged.
+func (c *Channel) signedLocalView() (*channeldb.ChannelCommitment, error) {
+	base := &c.st.LocalCommit
+	if c.pendingLocal != nil {
+		base = c.pendingLocal
+	}
+	return c.advance(base, max(base.LocalLogIndex,
+		c.st.RemoteCommit.LocalLogIndex), c.st.NextRemoteLogIndex)
+}
+
+// signedRemoteView is the peer's next commitment as we would sign it
+// now: our updates so far, the peer's we acknowledged. A removal by the
+// peer that we have not acknowledged is not in it.
+func (c *Channel) signedRemoteView() (*channeldb.ChannelCommitment, error) {
+	return c.advance(c.latestRemote(), c.st.NextLocalLogIndex,
+		c.st.LocalCommit.RemoteLogIndex)
+}
+
+// nextLocalView is our next commitment as far as updates are known.
 func (c *Channel) nextLocalView() (*channeldb.ChannelCommitment, error) {
 	base := &c.st.LocalCommit
 	if c.pendingLocal != nil {
@@ -186,7 +204,7 @@ func (c *Channel) nextLocalView() (*channeldb.ChannelCommitment, error) {
 }
 
 // nextRemoteView is the peer's next commitment as far as updates are
-// known: the view our updates are checked against.
+// known.
 func (c *Channel) nextRemoteView() (*channeldb.ChannelCommitment, error) {
 	return c.advance(c.latestRemote(), c.st.NextLocalLogIndex,
 		c.st.NextRemoteLogIndex)

@@ -80,7 +80,7 @@ func (b *boltBackend) Update(f func(tx RwTx) error) error {
 		return ferr
 	})
 	if err != nil && ferr == nil {
-		return fmt.Errorf("kvdb: commit: %w", mapErr(err))
+		return fmt.Errorf("kvdb: update: %w", mapErr(err))
 	}
 	return err
 }
@@ -108,6 +108,8 @@ func mapErr(err error) error {
 		return ErrValueTooLarge
 	case errors.Is(err, berrors.ErrDatabaseNotOpen), errors.Is(err, berrors.ErrTxClosed):
 		return ErrClosed
+	case errors.Is(err, berrors.ErrTxNotWritable), errors.Is(err, berrors.ErrDatabaseReadOnly):
+		return ErrTxNotWritable
 	case errors.Is(err, berrors.ErrTimeout):
 		return ErrLocked
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
@@ -323,3 +325,7 @@ func (c *boltCursor) Delete() error {
 	c.cur, c.deleted = nil, key
 	return nil
 }
+
+// appendOnly fills pages fully: a page split by an append then leaves a
+// full page behind rather than a half-empty one.
+func (b boltBucket) appendOnly() { b.b.FillPercent = 1.0 }

@@ -19,4 +19,11 @@
 //   - The function given to View or Update may run more than once on a
 //     backend that retries on conflict; keep its effects inside the
 //     transaction.
+//   - Keep transactions short and never open one inside another: bbolt
+//     grows its file only when no read transaction is open, so a View
+//     left running can stall every Update, and an Update waiting inside a
+//     View deadlocks.
+//
+// A new backend proves itself with the suite in kvdbtest
+// (kvdbtest.Run), which the bbolt backend passes.
 package kvdb

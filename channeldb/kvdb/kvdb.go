@@ -150,7 +150,19 @@ var (
 	ErrKeyTooLarge       = errors.New("kvdb: key too large")
 	ErrValueTooLarge     = errors.New("kvdb: value too large")
 	ErrNoCursorPosition  = errors.New("kvdb: cursor is not on a key")
+	ErrTxNotWritable     = errors.New("kvdb: write in a read transaction")
 	ErrClosed            = errors.New("kvdb: database closed")
 	ErrLocked            = errors.New("kvdb: database file is locked by another process")
 	ErrCorruptFile       = errors.New("kvdb: not a valid database file")
 )
+
+// AppendOnly tells the backend that keys are put in b, for the rest of
+// the transaction, only in increasing order, so it may pack them densely
+// (bbolt then fills pages instead of splitting them in half). It changes
+// only the layout on disk, never what reads return; a backend that has
+// no use for it ignores it.
+func AppendOnly(b RwBucket) {
+	if a, ok := b.(interface{ appendOnly() }); ok {
+		a.appendOnly()
+	}
+}

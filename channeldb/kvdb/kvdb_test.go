@@ -1,4 +1,4 @@
-package kvdb
+package kvdb_test
 
 import (
 	"bytes"
@@ -8,12 +8,15 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/channeldb/kvdb/kvdbtest"
 )
 
-func openTest(t *testing.T) (Backend, string) {
+func openTest(t *testing.T) (kvdb.Backend, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "sub", "test.db")
-	db, err := OpenBolt(path, WithNoSync())
+	db, err := kvdb.OpenBolt(path, kvdb.WithNoSync())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,210 +24,17 @@ func openTest(t *testing.T) (Backend, string) {
 	return db, path
 }
 
-func mustUpdate(t *testing.T, db Backend, f func(tx RwTx) error) {
+// TestBolt runs the backend suite over bbolt.
+func TestBolt(t *testing.T) {
+	kvdbtest.Run(t, func(t *testing.T) kvdb.Backend {
+		db, _ := openTest(t)
+		return db
+	})
+}
+
+func fill(t *testing.T, db kvdb.Backend, n int) {
 	t.Helper()
-	if err := db.Update(f); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestPutGetDelete(t *testing.T) {
-	db, _ := openTest(t)
-	key, val := []byte("k"), []byte("v1")
-	mustUpdate(t, db, func(tx RwTx) error {
-		b, err := tx.CreateTopLevelBucket([]byte("top"))
-		if err != nil {
-			return err
-		}
-		if err := b.Put(key, val); err != nil {
-			return err
-		}
-		// Put copies: changing the caller's slices changes nothing.
-		key[0], val[0] = 'x', 'x'
-		if err := b.Put([]byte("empty"), nil); err != nil {
-			return err
-		}
-		return nil
-	})
-	err := db.View(func(tx RTx) error {
-		b := tx.ReadBucket([]byte("top"))
-		if b == nil {
-			return errors.New("no bucket")
-		}
-		if got := b.Get([]byte("k")); !bytes.Equal(got, []byte("v1")) {
-			return fmt.Errorf("get k = %q", got)
-		}
-		if got := b.Get([]byte("empty")); got == nil || len(got) != 0 {
-			return fmt.Errorf("empty value read as %#v, want non-nil empty", got)
-		}
-		if got := b.Get([]byte("absent")); got != nil {
-			return fmt.Errorf("absent key read as %q", got)
-		}
-		if tx.ReadBucket([]byte("nope")) != nil {
-			return errors.New("absent bucket found")
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustUpdate(t, db, func(tx RwTx) error {
-		b := tx.ReadWriteBucket([]byte("top"))
-		if err := b.Delete([]byte("k")); err != nil {
-			return err
-		}
-		return b.Delete([]byte("never there"))
-	})
-	db.View(func(tx RTx) error {
-		if v := tx.ReadBucket([]byte("top")).Get([]byte("k")); v != nil {
-			t.Errorf("deleted key still reads %q", v)
-		}
-		return nil
-	})
-}
-
-func TestErrors(t *testing.T) {
-	db, _ := openTest(t)
-	mustUpdate(t, db, func(tx RwTx) error {
-		b, err := tx.CreateTopLevelBucket([]byte("top"))
-		if err != nil {
-			return err
-		}
-		if _, err := b.CreateBucket([]byte("nested")); err != nil {
-			return err
-		}
-		if err := b.Put([]byte("val"), []byte("x")); err != nil {
-			return err
-		}
-		cases := []struct {
-			name string
-			err  error
-			want error
-		}{
-			{"create existing bucket", second(b.CreateBucket([]byte("nested"))), ErrBucketExists},
-			{"create bucket on value", second(b.CreateBucket([]byte("val"))), ErrIncompatibleValue},
-			{"create-if-not-exists on value", second(b.CreateBucketIfNotExists([]byte("val"))), ErrIncompatibleValue},
-			{"put on bucket", b.Put([]byte("nested"), []byte("x")), ErrIncompatibleValue},
-			{"delete bucket as value", b.Delete([]byte("nested")), ErrIncompatibleValue},
-			{"delete value as bucket", b.DeleteNestedBucket([]byte("val")), ErrIncompatibleValue},
-			{"delete absent bucket", b.DeleteNestedBucket([]byte("none")), ErrBucketNotFound},
-			{"delete absent top bucket", tx.DeleteTopLevelBucket([]byte("none")), ErrBucketNotFound},
-			{"empty key", b.Put(nil, []byte("x")), ErrKeyRequired},
-			{"key too large", b.Put(make([]byte, 40000), nil), ErrKeyTooLarge},
-		}
-		for _, c := range cases {
-			if !errors.Is(c.err, c.want) {
-				t.Errorf("%s: err %v, want %v", c.name, c.err, c.want)
-			}
-		}
-		if b.Get([]byte("nested")) != nil {
-			t.Error("Get of a nested bucket is not nil")
-		}
-		if b.NestedReadBucket([]byte("val")) != nil {
-			t.Error("a value opened as a bucket")
-		}
-		return nil
-	})
-}
-
-func second[T any](_ T, err error) error { return err }
-
-func TestRollback(t *testing.T) {
-	db, _ := openTest(t)
-	boom := errors.New("boom")
-	err := db.Update(func(tx RwTx) error {
-		b, err := tx.CreateTopLevelBucket([]byte("top"))
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte("k"), []byte("v")); err != nil {
-			return err
-		}
-		return boom
-	})
-	if err != boom {
-		t.Fatalf("Update returned %v, want the function's error unchanged", err)
-	}
-	db.View(func(tx RTx) error {
-		if tx.ReadBucket([]byte("top")) != nil {
-			t.Error("rolled-back bucket exists")
-		}
-		return nil
-	})
-}
-
-func TestNestedBucketsAndForEach(t *testing.T) {
-	db, _ := openTest(t)
-	mustUpdate(t, db, func(tx RwTx) error {
-		top, err := tx.CreateTopLevelBucket([]byte("top"))
-		if err != nil {
-			return err
-		}
-		n, err := top.CreateBucketIfNotExists([]byte("b"))
-		if err != nil {
-			return err
-		}
-		if err := n.Put([]byte("deep"), []byte("1")); err != nil {
-			return err
-		}
-		if _, err := tx.CreateTopLevelBucket([]byte("other")); err != nil {
-			return err
-		}
-		if err := top.Put([]byte("a"), []byte("2")); err != nil {
-			return err
-		}
-		return top.Put([]byte("c"), []byte("3"))
-	})
-	db.View(func(tx RTx) error {
-		var got []string
-		tx.ReadBucket([]byte("top")).ForEach(func(k, v []byte) error {
-			got = append(got, fmt.Sprintf("%s=%v", k, v))
-			return nil
-		})
-		want := []string{"a=[50]", "b=[]", "c=[51]"}
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("ForEach %v, want %v", got, want)
-		}
-		var names []string
-		tx.ForEachBucket(func(name []byte) error {
-			names = append(names, string(name))
-			return nil
-		})
-		if fmt.Sprint(names) != "[other top]" {
-			t.Errorf("top-level buckets %v", names)
-		}
-		deep := tx.ReadBucket([]byte("top")).NestedReadBucket([]byte("b"))
-		if deep == nil || string(deep.Get([]byte("deep"))) != "1" {
-			t.Error("nested value lost")
-		}
-		stop := errors.New("stop")
-		n := 0
-		err := tx.ReadBucket([]byte("top")).ForEach(func(k, v []byte) error {
-			n++
-			return stop
-		})
-		if err != stop || n != 1 {
-			t.Errorf("ForEach did not stop: err %v after %d calls", err, n)
-		}
-		return nil
-	})
-	mustUpdate(t, db, func(tx RwTx) error {
-		if err := tx.ReadWriteBucket([]byte("top")).DeleteNestedBucket([]byte("b")); err != nil {
-			return err
-		}
-		return tx.DeleteTopLevelBucket([]byte("other"))
-	})
-	db.View(func(tx RTx) error {
-		if tx.ReadBucket([]byte("other")) != nil || tx.ReadBucket([]byte("top")).NestedReadBucket([]byte("b")) != nil {
-			t.Error("deleted buckets still there")
-		}
-		return nil
-	})
-}
-
-func fill(t *testing.T, db Backend, n int) {
-	t.Helper()
-	mustUpdate(t, db, func(tx RwTx) error {
+	err := db.Update(func(tx kvdb.RwTx) error {
 		b, err := tx.CreateTopLevelBucket([]byte("c"))
 		if err != nil {
 			return err
@@ -236,183 +46,43 @@ func fill(t *testing.T, db Backend, n int) {
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
-func TestCursor(t *testing.T) {
+func TestKeyTooLarge(t *testing.T) {
 	db, _ := openTest(t)
-	fill(t, db, 5) // k0000 k0002 k0004 k0006 k0008
-	db.View(func(tx RTx) error {
-		c := tx.ReadBucket([]byte("c")).ReadCursor()
-		if k, _ := c.Next(); k != nil {
-			t.Errorf("Next on an unplaced cursor = %s", k)
-		}
-		steps := []struct {
-			name string
-			move func() ([]byte, []byte)
-			want string
-		}{
-			{"First", c.First, "k0000"},
-			{"Next", c.Next, "k0002"},
-			{"Seek between", func() ([]byte, []byte) { return c.Seek([]byte("k0005")) }, "k0006"},
-			{"Prev", c.Prev, "k0004"},
-			{"Seek exact", func() ([]byte, []byte) { return c.Seek([]byte("k0008")) }, "k0008"},
-			{"Next past end", c.Next, ""},
-			{"Next stays off", c.Next, ""},
-			{"Last", c.Last, "k0008"},
-			{"Seek past end", func() ([]byte, []byte) { return c.Seek([]byte("z")) }, ""},
-			{"First again", c.First, "k0000"},
-			{"Prev past start", c.Prev, ""},
-		}
-		for _, s := range steps {
-			if k, _ := s.move(); string(k) != s.want {
-				t.Errorf("%s: %q, want %q", s.name, k, s.want)
-			}
-		}
-		return nil
-	})
-}
-
-func TestCursorDeleteWhileIterating(t *testing.T) {
-	db, _ := openTest(t)
-	// Enough keys to span several pages, where bbolt's own cursor would
-	// skip keys after a delete.
-	fill(t, db, 2000)
-	mustUpdate(t, db, func(tx RwTx) error {
-		c := tx.ReadWriteBucket([]byte("c")).ReadWriteCursor()
-		if err := c.Delete(); !errors.Is(err, ErrNoCursorPosition) {
-			t.Errorf("Delete on an unplaced cursor: %v", err)
-		}
-		n := 0
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if v[0]%2 == 0 {
-				if err := c.Delete(); err != nil {
-					return err
-				}
-			}
-			n++
-		}
-		if n != 2000 {
-			t.Errorf("visited %d keys while deleting, want 2000", n)
-		}
-		// Prev after Delete goes to the preceding key.
-		k, _ := c.Seek([]byte("k0006"))
-		if string(k) != "k0006" {
-			t.Fatalf("seek landed on %q", k)
-		}
-		if err := c.Delete(); err != nil {
-			return err
-		}
-		if k, _ := c.Prev(); string(k) != "k0002" {
-			t.Errorf("Prev after Delete = %q, want k0002", k)
-		}
-		return nil
-	})
-	db.View(func(tx RTx) error {
-		n := 0
-		tx.ReadBucket([]byte("c")).ForEach(func(k, v []byte) error {
-			if v[0]%2 == 0 {
-				t.Errorf("key %s should have been deleted", k)
-			}
-			n++
-			return nil
-		})
-		if n != 999 {
-			t.Errorf("%d keys left, want 999", n)
-		}
-		return nil
-	})
-	// Deleting every key from the end backwards.
-	mustUpdate(t, db, func(tx RwTx) error {
-		c := tx.ReadWriteBucket([]byte("c")).ReadWriteCursor()
-		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
-			if err := c.Delete(); err != nil {
-				return err
-			}
-		}
-		if k, _ := c.First(); k != nil {
-			t.Errorf("key %s left after deleting backwards", k)
-		}
-		return nil
-	})
-}
-
-// TestCursorOverEmptiedLeaves walks backwards over keys of whole pages
-// deleted in the same transaction, and asks for the last key of a bucket
-// emptied in it: bbolt's own cursor stops early on the first and loops
-// forever on the second.
-func TestCursorOverEmptiedLeaves(t *testing.T) {
-	db, _ := openTest(t)
-	fill(t, db, 2000)
-	mustUpdate(t, db, func(tx RwTx) error {
-		b := tx.ReadWriteBucket([]byte("c"))
-		for i := 500; i < 1500; i++ {
-			if err := b.Delete([]byte(fmt.Sprintf("k%04d", i*2))); err != nil {
-				return err
-			}
-		}
-		c := b.ReadCursor()
-		n := 0
-		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
-			n++
-		}
-		if n != 1000 {
-			t.Errorf("walked %d keys backwards, want 1000", n)
-		}
-		for i := 0; i < 2000; i++ {
-			if err := b.Delete([]byte(fmt.Sprintf("k%04d", i*2))); err != nil {
-				return err
-			}
-		}
-		if k, _ := c.Last(); k != nil {
-			t.Errorf("Last of an emptied bucket = %s", k)
-		}
-		return nil
-	})
-}
-
-func TestSequence(t *testing.T) {
-	db, _ := openTest(t)
-	mustUpdate(t, db, func(tx RwTx) error {
-		b, err := tx.CreateTopLevelBucket([]byte("s"))
+	err := db.Update(func(tx kvdb.RwTx) error {
+		b, err := tx.CreateTopLevelBucket([]byte("b"))
 		if err != nil {
 			return err
 		}
-		if b.Sequence() != 0 {
-			t.Errorf("new bucket sequence %d", b.Sequence())
-		}
-		for want := uint64(1); want <= 3; want++ {
-			if got, err := b.NextSequence(); err != nil || got != want {
-				t.Errorf("NextSequence = %d, %v, want %d", got, err, want)
-			}
-		}
-		return b.SetSequence(100)
+		return b.Put(make([]byte, 40000), nil)
 	})
-	db.View(func(tx RTx) error {
-		if s := tx.ReadBucket([]byte("s")).Sequence(); s != 100 {
-			t.Errorf("sequence after SetSequence = %d", s)
-		}
-		return nil
-	})
+	if !errors.Is(err, kvdb.ErrKeyTooLarge) {
+		t.Errorf("40,000-byte key: %v, want kvdb.ErrKeyTooLarge", err)
+	}
 }
 
 func TestReopenAndLock(t *testing.T) {
 	db, path := openTest(t)
 	fill(t, db, 3)
-	if _, err := OpenBolt(path, WithLockTimeout(50*time.Millisecond)); !errors.Is(err, ErrLocked) {
-		t.Errorf("second open of a locked file: %v, want ErrLocked", err)
+	if _, err := kvdb.OpenBolt(path, kvdb.WithLockTimeout(50*time.Millisecond)); !errors.Is(err, kvdb.ErrLocked) {
+		t.Errorf("second open of a locked file: %v, want kvdb.ErrLocked", err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.View(func(RTx) error { return nil }); !errors.Is(err, ErrClosed) {
-		t.Errorf("View after Close: %v, want ErrClosed", err)
+	if err := db.View(func(kvdb.RTx) error { return nil }); !errors.Is(err, kvdb.ErrClosed) {
+		t.Errorf("View after Close: %v, want kvdb.ErrClosed", err)
 	}
-	db2, err := OpenBolt(path)
+	db2, err := kvdb.OpenBolt(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db2.Close()
-	db2.View(func(tx RTx) error {
+	db2.View(func(tx kvdb.RTx) error {
 		if v := tx.ReadBucket([]byte("c")).Get([]byte("k0004")); !bytes.Equal(v, []byte{2}) {
 			t.Errorf("after reopen k0004 = %v", v)
 		}
@@ -425,7 +95,16 @@ func TestOpenNotADatabase(t *testing.T) {
 	if err := os.WriteFile(path, bytes.Repeat([]byte("junk"), 4096), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenBolt(path); !errors.Is(err, ErrCorruptFile) {
-		t.Errorf("open of a junk file: %v, want ErrCorruptFile", err)
+	if _, err := kvdb.OpenBolt(path); !errors.Is(err, kvdb.ErrCorruptFile) {
+		t.Errorf("open of a junk file: %v, want kvdb.ErrCorruptFile", err)
 	}
+}
+
+// FuzzBoltCursorModel runs the model test of kvdbtest from fuzzed seeds.
+func FuzzBoltCursorModel(f *testing.F) {
+	f.Add(uint64(9))
+	f.Fuzz(func(t *testing.T, seed uint64) {
+		db, _ := openTest(t)
+		kvdbtest.CursorModel(t, db, seed)
+	})
 }
