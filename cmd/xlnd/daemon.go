@@ -19,6 +19,8 @@ import (
 
 	"lnd.xprv/brontide"
 	"lnd.xprv/chain"
+	"lnd.xprv/channeldb"
+	"lnd.xprv/funding"
 	"lnd.xprv/internal/logging"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/peer"
@@ -74,6 +76,9 @@ type daemon struct {
 	rpc    *rpc.Server
 	wallet *wallet.Wallet
 	srv    *server.Server
+
+	chanDB  *channeldb.DB
+	funding *funding.Manager
 
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
@@ -188,7 +193,21 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 	}
 
+	if err := os.MkdirAll(filepath.Dir(cfg.channelDBPath()), 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	chanDB, err := channeldb.Open(cfg.channelDBPath())
+	if err != nil {
+		return fmt.Errorf("channel database: %w", err)
+	}
+	defer chanDB.Close()
+	d.chanDB = chanDB
+
 	gossip := routing.NewQueryResponder(*cfg.network.Params.GenesisHash, d.logs.Logger("GOSP"))
+	// Peer messages reach the funding manager once it exists; until
+	// then (the server is built first) they are gossip's.
+	var route func(p *peer.Peer, msg lnwire.Message)
+	var routeMu sync.RWMutex
 	d.srv, err = server.New(server.Config{
 		NodeKey:     nodeKey,
 		ChainHash:   *cfg.network.Params.GenesisHash,
@@ -200,7 +219,14 @@ func (d *daemon) run(ctx context.Context) error {
 		Logger:      d.logs.Logger("SRVR"),
 		PeerLogger:  d.logs.Logger("PEER"),
 		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) {
-			gossip.Handle(p, msg)
+			routeMu.RLock()
+			r := route
+			routeMu.RUnlock()
+			if r == nil {
+				gossip.Handle(p, msg)
+				return
+			}
+			r(p, msg)
 		},
 	})
 	if err != nil {
@@ -210,6 +236,24 @@ func (d *daemon) run(ctx context.Context) error {
 		return fmt.Errorf("--listen: %w", err)
 	}
 	defer d.srv.Stop()
+
+	d.funding, err = d.newFundingManager(chanDB)
+	if err != nil {
+		return err
+	}
+	routeMu.Lock()
+	route = peerMessages(d.funding, gossip, d.logs.Logger("FNDG"))
+	routeMu.Unlock()
+	if err := d.funding.Start(); err != nil {
+		return err
+	}
+	defer d.funding.Stop()
+	peerEvents, err := d.srv.SubscribePeerEvents()
+	if err != nil {
+		return err
+	}
+	defer peerEvents.Cancel()
+	go followPeers(peerEvents, d.funding)
 
 	backend := &rpc.Backend{
 		Info:   d,

@@ -17,6 +17,7 @@ var optionalFeatures = []lnwire.FeatureBit{
 	lnwire.AnchorsZeroFeeHtlcTxOptional,
 	lnwire.ShutdownAnySegwitOptional,
 	lnwire.WumboChannelsOptional,
+	lnwire.ScidAliasOptional,
 }
 
 // initFeatures is the feature vector xlnd sends in init, plus any bits a
