@@ -95,6 +95,9 @@ type Backend struct {
 	Peers  Peers
 	Wallet Wallet
 
+	// Channels serves the channel calls; nil answers Unimplemented.
+	Channels Channels
+
 	// Stop asks the daemon to shut down and returns at once. The RPC
 	// server itself is stopped by the daemon as part of its shutdown.
 	Stop func()

@@ -22,6 +22,10 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/GetTransactions":     read("onchain"),
 		"/lnrpc.Lightning/EstimateFee":         read("onchain"),
 		"/lnrpc.Lightning/SendCoins":           write("onchain"),
+		"/lnrpc.Lightning/OpenChannel":         {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
+		"/lnrpc.Lightning/OpenChannelSync":     {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
+		"/lnrpc.Lightning/PendingChannels":     read("offchain"),
+		"/lnrpc.Lightning/ListChannels":        read("offchain"),
 	}
 }
 

@@ -1,19 +1,26 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/funding"
 	"lnd.xprv/lnwallet"
+	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/peer"
 	"lnd.xprv/routing"
+	"lnd.xprv/rpc"
 	"lnd.xprv/server"
 )
 
@@ -135,4 +142,199 @@ func followPeers(sub *server.PeerEventSubscription, fm *funding.Manager) {
 			fm.PeerDisconnected(pub)
 		}
 	}
+}
+
+// channelsBackend is rpc.Channels over the funding manager and the
+// channel database.
+type channelsBackend struct {
+	d *daemon
+}
+
+func (c *channelsBackend) Open(ctx context.Context, p *rpc.OpenChannelParams) (
+	<-chan rpc.OpenEvent, [32]byte, error) {
+
+	d := c.d
+	req := funding.OpenRequest{Peer: p.Peer, LocalAmt: p.LocalAmt,
+		PushMsat: lnwire.NewMSatFromSatoshis(p.PushAmt), MinConfs: p.MinConfs,
+		Private: p.Private}
+	switch {
+	case p.SatPerVB > 0:
+		req.FundingFeeRate = chainfee.SatPerVByte(p.SatPerVB).FeePerKWeight()
+	case p.TargetConf > 0:
+		rate, err := d.chain.EstimateFeePerKW(ctx, uint32(p.TargetConf))
+		if err != nil {
+			return nil, [32]byte{}, err
+		}
+		req.FundingFeeRate = rate
+	}
+	switch p.CommitmentType {
+	case rpc.CommitmentAnchors:
+		t := lnwallet.ChannelTypeAnchors
+		req.ChannelType = &t
+	case rpc.CommitmentStaticRemoteKey:
+		t := lnwallet.ChannelTypeStaticRemoteKey
+		req.ChannelType = &t
+	}
+	if p.CloseAddress != "" {
+		addr, err := d.wallet.ParseAddress(p.CloseAddress)
+		if err != nil {
+			return nil, [32]byte{}, fmt.Errorf("close_address: %w", err)
+		}
+		if req.UpfrontShutdown, err = txscript.PayToAddrScript(addr); err != nil {
+			return nil, [32]byte{}, fmt.Errorf("close_address: %w", err)
+		}
+	}
+	updates, id, err := d.funding.OpenChannel(ctx, req)
+	if err != nil {
+		return nil, id, err
+	}
+	out := make(chan rpc.OpenEvent, 3)
+	go func() {
+		for {
+			select {
+			case u := <-updates:
+				ev := rpc.OpenEvent{Err: u.Err}
+				if u.Pending != nil {
+					op := u.Pending.ChanPoint
+					ev.Pending = &op
+				}
+				if u.Open != nil {
+					op := u.Open.ChanPoint
+					ev.Open = &op
+				}
+				out <- ev
+				if u.Err != nil || u.Open != nil {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, id, nil
+}
+
+func (c *channelsBackend) Pending(ctx context.Context) ([]rpc.PendingChannel, error) {
+	pending, err := c.d.funding.PendingChannels()
+	if err != nil {
+		return nil, err
+	}
+	_, height, err := c.d.chain.BestBlock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rpc.PendingChannel, 0, len(pending))
+	for _, p := range pending {
+		info, err := c.d.openInfo(p.ChanPoint)
+		if err != nil {
+			return nil, err
+		}
+		pc := rpc.PendingChannel{ChannelInfo: channelInfo(p.Channel, info)}
+		if p.State < channeldb.FundingConfirmed {
+			pc.ConfirmationsUntilActive = info.MinDepth
+			if !p.Initiator {
+				pc.FundingExpiryBlocks = int32(p.Height) + funding.MaxWaitBlocks - height
+			}
+		} else {
+			pc.ConfirmationHeight = p.Channel.ShortChannelID.BlockHeight
+		}
+		out = append(out, pc)
+	}
+	return out, nil
+}
+
+func (c *channelsBackend) List(context.Context) ([]rpc.ChannelInfo, error) {
+	d := c.d
+	open, err := d.chanDB.ListOpenChannels()
+	if err != nil {
+		return nil, err
+	}
+	pending, err := d.funding.PendingChannels()
+	if err != nil {
+		return nil, err
+	}
+	isPending := make(map[wire.OutPoint]bool, len(pending))
+	for _, p := range pending {
+		isPending[p.ChanPoint] = true
+	}
+	out := make([]rpc.ChannelInfo, 0, len(open))
+	for _, st := range open {
+		if isPending[st.FundingOutpoint] {
+			continue
+		}
+		info, err := d.openInfo(st.FundingOutpoint)
+		if err != nil {
+			return nil, err
+		}
+		ci := channelInfo(st, info)
+		ci.Active = d.srv.FindPeer([33]byte(st.RemoteNode.SerializeCompressed())) != nil
+		out = append(out, ci)
+	}
+	return out, nil
+}
+
+// openInfo reads a channel's opening info; channels without one (none
+// today) get an empty record.
+func (d *daemon) openInfo(op wire.OutPoint) (*channeldb.ChannelOpenInfo, error) {
+	var info *channeldb.ChannelOpenInfo
+	err := d.chanDB.View(func(tx kvdb.RTx) error {
+		var err error
+		info, err = channeldb.FetchChannelOpenInfo(tx, op)
+		return err
+	})
+	if errors.Is(err, channeldb.ErrOpenInfoNotFound) {
+		return &channeldb.ChannelOpenInfo{ChanPoint: op}, nil
+	}
+	return info, err
+}
+
+// channelInfo describes a stored channel as ListChannels does: balances
+// are the outputs of our current commitment, the opener's after the fee
+// and the anchors.
+func channelInfo(st *channeldb.OpenChannel, info *channeldb.ChannelOpenInfo) rpc.ChannelInfo {
+	t := lnwallet.ChannelType(st.ChanType)
+	lc := &st.LocalCommit
+	fee := lnwallet.CommitFee(t, chainfee.SatPerKWeight(lc.FeeRate), len(lc.HTLCs))
+	cost := fee
+	if t.HasAnchors() {
+		cost += 2 * lnwallet.AnchorValue
+	}
+	local := lnwire.MilliSatoshi(lc.LocalBalanceMsat).ToSatoshis()
+	remote := lnwire.MilliSatoshi(lc.RemoteBalanceMsat).ToSatoshis()
+	if st.IsInitiator {
+		local -= min(cost, local)
+	} else {
+		remote -= min(cost, remote)
+	}
+	ct := rpc.CommitmentStaticRemoteKey
+	if t.HasAnchors() {
+		ct = rpc.CommitmentAnchors
+	}
+	cons := func(c *channeldb.ChannelConstraints) rpc.ChannelConstraints {
+		return rpc.ChannelConstraints{CsvDelay: uint32(c.CsvDelay),
+			ChanReserve: c.ChanReserve, DustLimit: c.DustLimit,
+			MaxPendingMsat: c.MaxHtlcValueInFlightMsat, MinHtlcMsat: c.HtlcMinimumMsat,
+			MaxAcceptedHtlcs: uint32(c.MaxAcceptedHtlcs)}
+	}
+	ci := rpc.ChannelInfo{
+		RemotePubKey: st.RemoteNode, ChanPoint: st.FundingOutpoint,
+		ChanID: st.ShortChannelID.ToUint64(), Capacity: st.Capacity,
+		LocalBalance: local, RemoteBalance: remote, CommitFee: fee,
+		CommitWeight: lnwallet.CommitWeightFor(t, len(lc.HTLCs)),
+		FeePerKw:     int64(lc.FeeRate), NumUpdates: lc.Number,
+		Private: info.Private, Initiator: st.IsInitiator, CommitmentType: ct,
+		PushAmount: info.PushMsat.ToSatoshis(),
+		Local:      cons(&st.LocalConfig.ChannelConstraints),
+		Remote:     cons(&st.RemoteConfig.ChannelConstraints),
+	}
+	for _, a := range st.Aliases {
+		ci.AliasScids = append(ci.AliasScids, a.ToUint64())
+	}
+	if len(info.LocalShutdown) > 0 {
+		_, addrs, _, err := txscript.ExtractPkScriptAddrs(info.LocalShutdown, nil)
+		if err == nil && len(addrs) == 1 {
+			ci.CloseAddress = addrs[0].EncodeAddress()
+		}
+	}
+	return ci
 }

@@ -256,11 +256,12 @@ func (d *daemon) run(ctx context.Context) error {
 	go followPeers(peerEvents, d.funding)
 
 	backend := &rpc.Backend{
-		Info:   d,
-		Chain:  d,
-		Peers:  &peersBackend{srv: d.srv, cfg: cfg},
-		Wallet: &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
-		Stop:   d.requestStop,
+		Info:     d,
+		Chain:    d,
+		Peers:    &peersBackend{srv: d.srv, cfg: cfg},
+		Wallet:   &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
+		Channels: &channelsBackend{d: d},
+		Stop:     d.requestStop,
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"lnd.xprv/chain"
+	"lnd.xprv/funding"
 	"lnd.xprv/server"
 	"lnd.xprv/wallet"
 )
@@ -33,6 +34,13 @@ var errorCodes = []struct {
 	{chain.ErrBackendShutdown, codes.Unavailable},
 	{server.ErrServerShutdown, codes.Unavailable},
 	{server.ErrSelfConnect, codes.InvalidArgument},
+	{funding.ErrBadRequest, codes.InvalidArgument},
+	{funding.ErrPeerOffline, codes.FailedPrecondition},
+	{funding.ErrTooManyPending, codes.FailedPrecondition},
+	{funding.ErrPeerError, codes.FailedPrecondition},
+	{funding.ErrRefused, codes.FailedPrecondition},
+	{funding.ErrAborted, codes.Aborted},
+	{funding.ErrShuttingDown, codes.Unavailable},
 }
 
 // errorCode is rpc.Config.ErrorCode.

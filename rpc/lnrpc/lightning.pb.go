@@ -198,6 +198,110 @@ func (CoinSelectionStrategy) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{2}
 }
 
+type CommitmentType int32
+
+const (
+	CommitmentType_UNKNOWN_COMMITMENT_TYPE CommitmentType = 0
+	CommitmentType_LEGACY                  CommitmentType = 1
+	CommitmentType_STATIC_REMOTE_KEY       CommitmentType = 2
+	CommitmentType_ANCHORS                 CommitmentType = 3
+)
+
+// Enum value maps for CommitmentType.
+var (
+	CommitmentType_name = map[int32]string{
+		0: "UNKNOWN_COMMITMENT_TYPE",
+		1: "LEGACY",
+		2: "STATIC_REMOTE_KEY",
+		3: "ANCHORS",
+	}
+	CommitmentType_value = map[string]int32{
+		"UNKNOWN_COMMITMENT_TYPE": 0,
+		"LEGACY":                  1,
+		"STATIC_REMOTE_KEY":       2,
+		"ANCHORS":                 3,
+	}
+)
+
+func (x CommitmentType) Enum() *CommitmentType {
+	p := new(CommitmentType)
+	*p = x
+	return p
+}
+
+func (x CommitmentType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CommitmentType) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[3].Descriptor()
+}
+
+func (CommitmentType) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[3]
+}
+
+func (x CommitmentType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CommitmentType.Descriptor instead.
+func (CommitmentType) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{3}
+}
+
+type Initiator int32
+
+const (
+	Initiator_INITIATOR_UNKNOWN Initiator = 0
+	Initiator_INITIATOR_LOCAL   Initiator = 1
+	Initiator_INITIATOR_REMOTE  Initiator = 2
+	Initiator_INITIATOR_BOTH    Initiator = 3
+)
+
+// Enum value maps for Initiator.
+var (
+	Initiator_name = map[int32]string{
+		0: "INITIATOR_UNKNOWN",
+		1: "INITIATOR_LOCAL",
+		2: "INITIATOR_REMOTE",
+		3: "INITIATOR_BOTH",
+	}
+	Initiator_value = map[string]int32{
+		"INITIATOR_UNKNOWN": 0,
+		"INITIATOR_LOCAL":   1,
+		"INITIATOR_REMOTE":  2,
+		"INITIATOR_BOTH":    3,
+	}
+)
+
+func (x Initiator) Enum() *Initiator {
+	p := new(Initiator)
+	*p = x
+	return p
+}
+
+func (x Initiator) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Initiator) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[4].Descriptor()
+}
+
+func (Initiator) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[4]
+}
+
+func (x Initiator) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Initiator.Descriptor instead.
+func (Initiator) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{4}
+}
+
 type Peer_SyncType int32
 
 const (
@@ -234,11 +338,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[3].Descriptor()
+	return file_lightning_proto_enumTypes[5].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[3]
+	return &file_lightning_proto_enumTypes[5]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -280,11 +384,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[4].Descriptor()
+	return file_lightning_proto_enumTypes[6].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[4]
+	return &file_lightning_proto_enumTypes[6]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -2620,6 +2724,1258 @@ func (x *StopResponse) GetStatus() string {
 	return ""
 }
 
+type OpenChannelRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	SatPerVbyte uint64                 `protobuf:"varint,1,opt,name=sat_per_vbyte,json=satPerVbyte,proto3" json:"sat_per_vbyte,omitempty"`
+	NodePubkey  []byte                 `protobuf:"bytes,2,opt,name=node_pubkey,json=nodePubkey,proto3" json:"node_pubkey,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	NodePubkeyString   string `protobuf:"bytes,3,opt,name=node_pubkey_string,json=nodePubkeyString,proto3" json:"node_pubkey_string,omitempty"`
+	LocalFundingAmount int64  `protobuf:"varint,4,opt,name=local_funding_amount,json=localFundingAmount,proto3" json:"local_funding_amount,omitempty"`
+	PushSat            int64  `protobuf:"varint,5,opt,name=push_sat,json=pushSat,proto3" json:"push_sat,omitempty"`
+	TargetConf         int32  `protobuf:"varint,6,opt,name=target_conf,json=targetConf,proto3" json:"target_conf,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	SatPerByte       int64          `protobuf:"varint,7,opt,name=sat_per_byte,json=satPerByte,proto3" json:"sat_per_byte,omitempty"`
+	Private          bool           `protobuf:"varint,8,opt,name=private,proto3" json:"private,omitempty"`
+	MinConfs         int32          `protobuf:"varint,11,opt,name=min_confs,json=minConfs,proto3" json:"min_confs,omitempty"`
+	SpendUnconfirmed bool           `protobuf:"varint,12,opt,name=spend_unconfirmed,json=spendUnconfirmed,proto3" json:"spend_unconfirmed,omitempty"`
+	CloseAddress     string         `protobuf:"bytes,13,opt,name=close_address,json=closeAddress,proto3" json:"close_address,omitempty"`
+	CommitmentType   CommitmentType `protobuf:"varint,18,opt,name=commitment_type,json=commitmentType,proto3,enum=lnrpc.CommitmentType" json:"commitment_type,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *OpenChannelRequest) Reset() {
+	*x = OpenChannelRequest{}
+	mi := &file_lightning_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenChannelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenChannelRequest) ProtoMessage() {}
+
+func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenChannelRequest.ProtoReflect.Descriptor instead.
+func (*OpenChannelRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *OpenChannelRequest) GetSatPerVbyte() uint64 {
+	if x != nil {
+		return x.SatPerVbyte
+	}
+	return 0
+}
+
+func (x *OpenChannelRequest) GetNodePubkey() []byte {
+	if x != nil {
+		return x.NodePubkey
+	}
+	return nil
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *OpenChannelRequest) GetNodePubkeyString() string {
+	if x != nil {
+		return x.NodePubkeyString
+	}
+	return ""
+}
+
+func (x *OpenChannelRequest) GetLocalFundingAmount() int64 {
+	if x != nil {
+		return x.LocalFundingAmount
+	}
+	return 0
+}
+
+func (x *OpenChannelRequest) GetPushSat() int64 {
+	if x != nil {
+		return x.PushSat
+	}
+	return 0
+}
+
+func (x *OpenChannelRequest) GetTargetConf() int32 {
+	if x != nil {
+		return x.TargetConf
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *OpenChannelRequest) GetSatPerByte() int64 {
+	if x != nil {
+		return x.SatPerByte
+	}
+	return 0
+}
+
+func (x *OpenChannelRequest) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *OpenChannelRequest) GetMinConfs() int32 {
+	if x != nil {
+		return x.MinConfs
+	}
+	return 0
+}
+
+func (x *OpenChannelRequest) GetSpendUnconfirmed() bool {
+	if x != nil {
+		return x.SpendUnconfirmed
+	}
+	return false
+}
+
+func (x *OpenChannelRequest) GetCloseAddress() string {
+	if x != nil {
+		return x.CloseAddress
+	}
+	return ""
+}
+
+func (x *OpenChannelRequest) GetCommitmentType() CommitmentType {
+	if x != nil {
+		return x.CommitmentType
+	}
+	return CommitmentType_UNKNOWN_COMMITMENT_TYPE
+}
+
+type ChannelPoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to FundingTxid:
+	//
+	//	*ChannelPoint_FundingTxidBytes
+	//	*ChannelPoint_FundingTxidStr
+	FundingTxid   isChannelPoint_FundingTxid `protobuf_oneof:"funding_txid"`
+	OutputIndex   uint32                     `protobuf:"varint,3,opt,name=output_index,json=outputIndex,proto3" json:"output_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelPoint) Reset() {
+	*x = ChannelPoint{}
+	mi := &file_lightning_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelPoint) ProtoMessage() {}
+
+func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelPoint.ProtoReflect.Descriptor instead.
+func (*ChannelPoint) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ChannelPoint) GetFundingTxid() isChannelPoint_FundingTxid {
+	if x != nil {
+		return x.FundingTxid
+	}
+	return nil
+}
+
+func (x *ChannelPoint) GetFundingTxidBytes() []byte {
+	if x != nil {
+		if x, ok := x.FundingTxid.(*ChannelPoint_FundingTxidBytes); ok {
+			return x.FundingTxidBytes
+		}
+	}
+	return nil
+}
+
+func (x *ChannelPoint) GetFundingTxidStr() string {
+	if x != nil {
+		if x, ok := x.FundingTxid.(*ChannelPoint_FundingTxidStr); ok {
+			return x.FundingTxidStr
+		}
+	}
+	return ""
+}
+
+func (x *ChannelPoint) GetOutputIndex() uint32 {
+	if x != nil {
+		return x.OutputIndex
+	}
+	return 0
+}
+
+type isChannelPoint_FundingTxid interface {
+	isChannelPoint_FundingTxid()
+}
+
+type ChannelPoint_FundingTxidBytes struct {
+	FundingTxidBytes []byte `protobuf:"bytes,1,opt,name=funding_txid_bytes,json=fundingTxidBytes,proto3,oneof"`
+}
+
+type ChannelPoint_FundingTxidStr struct {
+	FundingTxidStr string `protobuf:"bytes,2,opt,name=funding_txid_str,json=fundingTxidStr,proto3,oneof"`
+}
+
+func (*ChannelPoint_FundingTxidBytes) isChannelPoint_FundingTxid() {}
+
+func (*ChannelPoint_FundingTxidStr) isChannelPoint_FundingTxid() {}
+
+type OpenStatusUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Update:
+	//
+	//	*OpenStatusUpdate_ChanPending
+	//	*OpenStatusUpdate_ChanOpen
+	Update        isOpenStatusUpdate_Update `protobuf_oneof:"update"`
+	PendingChanId []byte                    `protobuf:"bytes,4,opt,name=pending_chan_id,json=pendingChanId,proto3" json:"pending_chan_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenStatusUpdate) Reset() {
+	*x = OpenStatusUpdate{}
+	mi := &file_lightning_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenStatusUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenStatusUpdate) ProtoMessage() {}
+
+func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenStatusUpdate.ProtoReflect.Descriptor instead.
+func (*OpenStatusUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *OpenStatusUpdate) GetUpdate() isOpenStatusUpdate_Update {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *OpenStatusUpdate) GetChanPending() *PendingUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*OpenStatusUpdate_ChanPending); ok {
+			return x.ChanPending
+		}
+	}
+	return nil
+}
+
+func (x *OpenStatusUpdate) GetChanOpen() *ChannelOpenUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*OpenStatusUpdate_ChanOpen); ok {
+			return x.ChanOpen
+		}
+	}
+	return nil
+}
+
+func (x *OpenStatusUpdate) GetPendingChanId() []byte {
+	if x != nil {
+		return x.PendingChanId
+	}
+	return nil
+}
+
+type isOpenStatusUpdate_Update interface {
+	isOpenStatusUpdate_Update()
+}
+
+type OpenStatusUpdate_ChanPending struct {
+	ChanPending *PendingUpdate `protobuf:"bytes,1,opt,name=chan_pending,json=chanPending,proto3,oneof"`
+}
+
+type OpenStatusUpdate_ChanOpen struct {
+	ChanOpen *ChannelOpenUpdate `protobuf:"bytes,3,opt,name=chan_open,json=chanOpen,proto3,oneof"`
+}
+
+func (*OpenStatusUpdate_ChanPending) isOpenStatusUpdate_Update() {}
+
+func (*OpenStatusUpdate_ChanOpen) isOpenStatusUpdate_Update() {}
+
+type PendingUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Txid          []byte                 `protobuf:"bytes,1,opt,name=txid,proto3" json:"txid,omitempty"`
+	OutputIndex   uint32                 `protobuf:"varint,2,opt,name=output_index,json=outputIndex,proto3" json:"output_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PendingUpdate) Reset() {
+	*x = PendingUpdate{}
+	mi := &file_lightning_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingUpdate) ProtoMessage() {}
+
+func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingUpdate.ProtoReflect.Descriptor instead.
+func (*PendingUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *PendingUpdate) GetTxid() []byte {
+	if x != nil {
+		return x.Txid
+	}
+	return nil
+}
+
+func (x *PendingUpdate) GetOutputIndex() uint32 {
+	if x != nil {
+		return x.OutputIndex
+	}
+	return 0
+}
+
+type ChannelOpenUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ChannelPoint  *ChannelPoint          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelOpenUpdate) Reset() {
+	*x = ChannelOpenUpdate{}
+	mi := &file_lightning_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelOpenUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelOpenUpdate) ProtoMessage() {}
+
+func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelOpenUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelOpenUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ChannelOpenUpdate) GetChannelPoint() *ChannelPoint {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return nil
+}
+
+type PendingChannelsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	IncludeRawTx  bool                   `protobuf:"varint,1,opt,name=include_raw_tx,json=includeRawTx,proto3" json:"include_raw_tx,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PendingChannelsRequest) Reset() {
+	*x = PendingChannelsRequest{}
+	mi := &file_lightning_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsRequest) ProtoMessage() {}
+
+func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsRequest.ProtoReflect.Descriptor instead.
+func (*PendingChannelsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
+	if x != nil {
+		return x.IncludeRawTx
+	}
+	return false
+}
+
+type PendingChannelsResponse struct {
+	state               protoimpl.MessageState                        `protogen:"open.v1"`
+	TotalLimboBalance   int64                                         `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
+	PendingOpenChannels []*PendingChannelsResponse_PendingOpenChannel `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse) Reset() {
+	*x = PendingChannelsResponse{}
+	mi := &file_lightning_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse) ProtoMessage() {}
+
+func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
+	if x != nil {
+		return x.TotalLimboBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse) GetPendingOpenChannels() []*PendingChannelsResponse_PendingOpenChannel {
+	if x != nil {
+		return x.PendingOpenChannels
+	}
+	return nil
+}
+
+type ListChannelsRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	ActiveOnly      bool                   `protobuf:"varint,1,opt,name=active_only,json=activeOnly,proto3" json:"active_only,omitempty"`
+	InactiveOnly    bool                   `protobuf:"varint,2,opt,name=inactive_only,json=inactiveOnly,proto3" json:"inactive_only,omitempty"`
+	PublicOnly      bool                   `protobuf:"varint,3,opt,name=public_only,json=publicOnly,proto3" json:"public_only,omitempty"`
+	PrivateOnly     bool                   `protobuf:"varint,4,opt,name=private_only,json=privateOnly,proto3" json:"private_only,omitempty"`
+	Peer            []byte                 `protobuf:"bytes,5,opt,name=peer,proto3" json:"peer,omitempty"`
+	PeerAliasLookup bool                   `protobuf:"varint,6,opt,name=peer_alias_lookup,json=peerAliasLookup,proto3" json:"peer_alias_lookup,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ListChannelsRequest) Reset() {
+	*x = ListChannelsRequest{}
+	mi := &file_lightning_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListChannelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListChannelsRequest) ProtoMessage() {}
+
+func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
+func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ListChannelsRequest) GetActiveOnly() bool {
+	if x != nil {
+		return x.ActiveOnly
+	}
+	return false
+}
+
+func (x *ListChannelsRequest) GetInactiveOnly() bool {
+	if x != nil {
+		return x.InactiveOnly
+	}
+	return false
+}
+
+func (x *ListChannelsRequest) GetPublicOnly() bool {
+	if x != nil {
+		return x.PublicOnly
+	}
+	return false
+}
+
+func (x *ListChannelsRequest) GetPrivateOnly() bool {
+	if x != nil {
+		return x.PrivateOnly
+	}
+	return false
+}
+
+func (x *ListChannelsRequest) GetPeer() []byte {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
+}
+
+func (x *ListChannelsRequest) GetPeerAliasLookup() bool {
+	if x != nil {
+		return x.PeerAliasLookup
+	}
+	return false
+}
+
+type ListChannelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channels      []*Channel             `protobuf:"bytes,11,rep,name=channels,proto3" json:"channels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListChannelsResponse) Reset() {
+	*x = ListChannelsResponse{}
+	mi := &file_lightning_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListChannelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListChannelsResponse) ProtoMessage() {}
+
+func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
+func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListChannelsResponse) GetChannels() []*Channel {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+type ChannelConstraints struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	CsvDelay          uint32                 `protobuf:"varint,1,opt,name=csv_delay,json=csvDelay,proto3" json:"csv_delay,omitempty"`
+	ChanReserveSat    uint64                 `protobuf:"varint,2,opt,name=chan_reserve_sat,json=chanReserveSat,proto3" json:"chan_reserve_sat,omitempty"`
+	DustLimitSat      uint64                 `protobuf:"varint,3,opt,name=dust_limit_sat,json=dustLimitSat,proto3" json:"dust_limit_sat,omitempty"`
+	MaxPendingAmtMsat uint64                 `protobuf:"varint,4,opt,name=max_pending_amt_msat,json=maxPendingAmtMsat,proto3" json:"max_pending_amt_msat,omitempty"`
+	MinHtlcMsat       uint64                 `protobuf:"varint,5,opt,name=min_htlc_msat,json=minHtlcMsat,proto3" json:"min_htlc_msat,omitempty"`
+	MaxAcceptedHtlcs  uint32                 `protobuf:"varint,6,opt,name=max_accepted_htlcs,json=maxAcceptedHtlcs,proto3" json:"max_accepted_htlcs,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ChannelConstraints) Reset() {
+	*x = ChannelConstraints{}
+	mi := &file_lightning_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelConstraints) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelConstraints) ProtoMessage() {}
+
+func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelConstraints.ProtoReflect.Descriptor instead.
+func (*ChannelConstraints) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ChannelConstraints) GetCsvDelay() uint32 {
+	if x != nil {
+		return x.CsvDelay
+	}
+	return 0
+}
+
+func (x *ChannelConstraints) GetChanReserveSat() uint64 {
+	if x != nil {
+		return x.ChanReserveSat
+	}
+	return 0
+}
+
+func (x *ChannelConstraints) GetDustLimitSat() uint64 {
+	if x != nil {
+		return x.DustLimitSat
+	}
+	return 0
+}
+
+func (x *ChannelConstraints) GetMaxPendingAmtMsat() uint64 {
+	if x != nil {
+		return x.MaxPendingAmtMsat
+	}
+	return 0
+}
+
+func (x *ChannelConstraints) GetMinHtlcMsat() uint64 {
+	if x != nil {
+		return x.MinHtlcMsat
+	}
+	return 0
+}
+
+func (x *ChannelConstraints) GetMaxAcceptedHtlcs() uint32 {
+	if x != nil {
+		return x.MaxAcceptedHtlcs
+	}
+	return 0
+}
+
+type Channel struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Active                bool                   `protobuf:"varint,1,opt,name=active,proto3" json:"active,omitempty"`
+	RemotePubkey          string                 `protobuf:"bytes,2,opt,name=remote_pubkey,json=remotePubkey,proto3" json:"remote_pubkey,omitempty"`
+	ChannelPoint          string                 `protobuf:"bytes,3,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	ChanId                uint64                 `protobuf:"varint,4,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	Capacity              int64                  `protobuf:"varint,5,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	LocalBalance          int64                  `protobuf:"varint,6,opt,name=local_balance,json=localBalance,proto3" json:"local_balance,omitempty"`
+	RemoteBalance         int64                  `protobuf:"varint,7,opt,name=remote_balance,json=remoteBalance,proto3" json:"remote_balance,omitempty"`
+	CommitFee             int64                  `protobuf:"varint,8,opt,name=commit_fee,json=commitFee,proto3" json:"commit_fee,omitempty"`
+	CommitWeight          int64                  `protobuf:"varint,9,opt,name=commit_weight,json=commitWeight,proto3" json:"commit_weight,omitempty"`
+	FeePerKw              int64                  `protobuf:"varint,10,opt,name=fee_per_kw,json=feePerKw,proto3" json:"fee_per_kw,omitempty"`
+	UnsettledBalance      int64                  `protobuf:"varint,11,opt,name=unsettled_balance,json=unsettledBalance,proto3" json:"unsettled_balance,omitempty"`
+	TotalSatoshisSent     int64                  `protobuf:"varint,12,opt,name=total_satoshis_sent,json=totalSatoshisSent,proto3" json:"total_satoshis_sent,omitempty"`
+	TotalSatoshisReceived int64                  `protobuf:"varint,13,opt,name=total_satoshis_received,json=totalSatoshisReceived,proto3" json:"total_satoshis_received,omitempty"`
+	NumUpdates            uint64                 `protobuf:"varint,14,opt,name=num_updates,json=numUpdates,proto3" json:"num_updates,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	CsvDelay        uint32 `protobuf:"varint,16,opt,name=csv_delay,json=csvDelay,proto3" json:"csv_delay,omitempty"`
+	Private         bool   `protobuf:"varint,17,opt,name=private,proto3" json:"private,omitempty"`
+	Initiator       bool   `protobuf:"varint,18,opt,name=initiator,proto3" json:"initiator,omitempty"`
+	ChanStatusFlags string `protobuf:"bytes,19,opt,name=chan_status_flags,json=chanStatusFlags,proto3" json:"chan_status_flags,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	LocalChanReserveSat int64 `protobuf:"varint,20,opt,name=local_chan_reserve_sat,json=localChanReserveSat,proto3" json:"local_chan_reserve_sat,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	RemoteChanReserveSat int64 `protobuf:"varint,21,opt,name=remote_chan_reserve_sat,json=remoteChanReserveSat,proto3" json:"remote_chan_reserve_sat,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	StaticRemoteKey       bool                `protobuf:"varint,22,opt,name=static_remote_key,json=staticRemoteKey,proto3" json:"static_remote_key,omitempty"`
+	CommitmentType        CommitmentType      `protobuf:"varint,26,opt,name=commitment_type,json=commitmentType,proto3,enum=lnrpc.CommitmentType" json:"commitment_type,omitempty"`
+	Lifetime              int64               `protobuf:"varint,23,opt,name=lifetime,proto3" json:"lifetime,omitempty"`
+	Uptime                int64               `protobuf:"varint,24,opt,name=uptime,proto3" json:"uptime,omitempty"`
+	CloseAddress          string              `protobuf:"bytes,25,opt,name=close_address,json=closeAddress,proto3" json:"close_address,omitempty"`
+	PushAmountSat         uint64              `protobuf:"varint,27,opt,name=push_amount_sat,json=pushAmountSat,proto3" json:"push_amount_sat,omitempty"`
+	ThawHeight            uint32              `protobuf:"varint,28,opt,name=thaw_height,json=thawHeight,proto3" json:"thaw_height,omitempty"`
+	LocalConstraints      *ChannelConstraints `protobuf:"bytes,29,opt,name=local_constraints,json=localConstraints,proto3" json:"local_constraints,omitempty"`
+	RemoteConstraints     *ChannelConstraints `protobuf:"bytes,30,opt,name=remote_constraints,json=remoteConstraints,proto3" json:"remote_constraints,omitempty"`
+	AliasScids            []uint64            `protobuf:"varint,31,rep,packed,name=alias_scids,json=aliasScids,proto3" json:"alias_scids,omitempty"`
+	ZeroConf              bool                `protobuf:"varint,32,opt,name=zero_conf,json=zeroConf,proto3" json:"zero_conf,omitempty"`
+	ZeroConfConfirmedScid uint64              `protobuf:"varint,33,opt,name=zero_conf_confirmed_scid,json=zeroConfConfirmedScid,proto3" json:"zero_conf_confirmed_scid,omitempty"`
+	PeerAlias             string              `protobuf:"bytes,34,opt,name=peer_alias,json=peerAlias,proto3" json:"peer_alias,omitempty"`
+	PeerScidAlias         uint64              `protobuf:"varint,35,opt,name=peer_scid_alias,json=peerScidAlias,proto3" json:"peer_scid_alias,omitempty"`
+	Memo                  string              `protobuf:"bytes,36,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *Channel) Reset() {
+	*x = Channel{}
+	mi := &file_lightning_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Channel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Channel) ProtoMessage() {}
+
+func (x *Channel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Channel.ProtoReflect.Descriptor instead.
+func (*Channel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *Channel) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *Channel) GetRemotePubkey() string {
+	if x != nil {
+		return x.RemotePubkey
+	}
+	return ""
+}
+
+func (x *Channel) GetChannelPoint() string {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return ""
+}
+
+func (x *Channel) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *Channel) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *Channel) GetLocalBalance() int64 {
+	if x != nil {
+		return x.LocalBalance
+	}
+	return 0
+}
+
+func (x *Channel) GetRemoteBalance() int64 {
+	if x != nil {
+		return x.RemoteBalance
+	}
+	return 0
+}
+
+func (x *Channel) GetCommitFee() int64 {
+	if x != nil {
+		return x.CommitFee
+	}
+	return 0
+}
+
+func (x *Channel) GetCommitWeight() int64 {
+	if x != nil {
+		return x.CommitWeight
+	}
+	return 0
+}
+
+func (x *Channel) GetFeePerKw() int64 {
+	if x != nil {
+		return x.FeePerKw
+	}
+	return 0
+}
+
+func (x *Channel) GetUnsettledBalance() int64 {
+	if x != nil {
+		return x.UnsettledBalance
+	}
+	return 0
+}
+
+func (x *Channel) GetTotalSatoshisSent() int64 {
+	if x != nil {
+		return x.TotalSatoshisSent
+	}
+	return 0
+}
+
+func (x *Channel) GetTotalSatoshisReceived() int64 {
+	if x != nil {
+		return x.TotalSatoshisReceived
+	}
+	return 0
+}
+
+func (x *Channel) GetNumUpdates() uint64 {
+	if x != nil {
+		return x.NumUpdates
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Channel) GetCsvDelay() uint32 {
+	if x != nil {
+		return x.CsvDelay
+	}
+	return 0
+}
+
+func (x *Channel) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *Channel) GetInitiator() bool {
+	if x != nil {
+		return x.Initiator
+	}
+	return false
+}
+
+func (x *Channel) GetChanStatusFlags() string {
+	if x != nil {
+		return x.ChanStatusFlags
+	}
+	return ""
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Channel) GetLocalChanReserveSat() int64 {
+	if x != nil {
+		return x.LocalChanReserveSat
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Channel) GetRemoteChanReserveSat() int64 {
+	if x != nil {
+		return x.RemoteChanReserveSat
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Channel) GetStaticRemoteKey() bool {
+	if x != nil {
+		return x.StaticRemoteKey
+	}
+	return false
+}
+
+func (x *Channel) GetCommitmentType() CommitmentType {
+	if x != nil {
+		return x.CommitmentType
+	}
+	return CommitmentType_UNKNOWN_COMMITMENT_TYPE
+}
+
+func (x *Channel) GetLifetime() int64 {
+	if x != nil {
+		return x.Lifetime
+	}
+	return 0
+}
+
+func (x *Channel) GetUptime() int64 {
+	if x != nil {
+		return x.Uptime
+	}
+	return 0
+}
+
+func (x *Channel) GetCloseAddress() string {
+	if x != nil {
+		return x.CloseAddress
+	}
+	return ""
+}
+
+func (x *Channel) GetPushAmountSat() uint64 {
+	if x != nil {
+		return x.PushAmountSat
+	}
+	return 0
+}
+
+func (x *Channel) GetThawHeight() uint32 {
+	if x != nil {
+		return x.ThawHeight
+	}
+	return 0
+}
+
+func (x *Channel) GetLocalConstraints() *ChannelConstraints {
+	if x != nil {
+		return x.LocalConstraints
+	}
+	return nil
+}
+
+func (x *Channel) GetRemoteConstraints() *ChannelConstraints {
+	if x != nil {
+		return x.RemoteConstraints
+	}
+	return nil
+}
+
+func (x *Channel) GetAliasScids() []uint64 {
+	if x != nil {
+		return x.AliasScids
+	}
+	return nil
+}
+
+func (x *Channel) GetZeroConf() bool {
+	if x != nil {
+		return x.ZeroConf
+	}
+	return false
+}
+
+func (x *Channel) GetZeroConfConfirmedScid() uint64 {
+	if x != nil {
+		return x.ZeroConfConfirmedScid
+	}
+	return 0
+}
+
+func (x *Channel) GetPeerAlias() string {
+	if x != nil {
+		return x.PeerAlias
+	}
+	return ""
+}
+
+func (x *Channel) GetPeerScidAlias() uint64 {
+	if x != nil {
+		return x.PeerScidAlias
+	}
+	return 0
+}
+
+func (x *Channel) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+type PendingChannelsResponse_PendingChannel struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	RemoteNodePub        string                 `protobuf:"bytes,1,opt,name=remote_node_pub,json=remoteNodePub,proto3" json:"remote_node_pub,omitempty"`
+	ChannelPoint         string                 `protobuf:"bytes,2,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	Capacity             int64                  `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	LocalBalance         int64                  `protobuf:"varint,4,opt,name=local_balance,json=localBalance,proto3" json:"local_balance,omitempty"`
+	RemoteBalance        int64                  `protobuf:"varint,5,opt,name=remote_balance,json=remoteBalance,proto3" json:"remote_balance,omitempty"`
+	LocalChanReserveSat  int64                  `protobuf:"varint,6,opt,name=local_chan_reserve_sat,json=localChanReserveSat,proto3" json:"local_chan_reserve_sat,omitempty"`
+	RemoteChanReserveSat int64                  `protobuf:"varint,7,opt,name=remote_chan_reserve_sat,json=remoteChanReserveSat,proto3" json:"remote_chan_reserve_sat,omitempty"`
+	Initiator            Initiator              `protobuf:"varint,8,opt,name=initiator,proto3,enum=lnrpc.Initiator" json:"initiator,omitempty"`
+	CommitmentType       CommitmentType         `protobuf:"varint,9,opt,name=commitment_type,json=commitmentType,proto3,enum=lnrpc.CommitmentType" json:"commitment_type,omitempty"`
+	Private              bool                   `protobuf:"varint,12,opt,name=private,proto3" json:"private,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_PendingChannel) Reset() {
+	*x = PendingChannelsResponse_PendingChannel{}
+	mi := &file_lightning_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_PendingChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_PendingChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_PendingChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{41, 0}
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetRemoteNodePub() string {
+	if x != nil {
+		return x.RemoteNodePub
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetChannelPoint() string {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetLocalBalance() int64 {
+	if x != nil {
+		return x.LocalBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetRemoteBalance() int64 {
+	if x != nil {
+		return x.RemoteBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetLocalChanReserveSat() int64 {
+	if x != nil {
+		return x.LocalChanReserveSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetRemoteChanReserveSat() int64 {
+	if x != nil {
+		return x.RemoteChanReserveSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetInitiator() Initiator {
+	if x != nil {
+		return x.Initiator
+	}
+	return Initiator_INITIATOR_UNKNOWN
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetCommitmentType() CommitmentType {
+	if x != nil {
+		return x.CommitmentType
+	}
+	return CommitmentType_UNKNOWN_COMMITMENT_TYPE
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+type PendingChannelsResponse_PendingOpenChannel struct {
+	state                    protoimpl.MessageState                  `protogen:"open.v1"`
+	Channel                  *PendingChannelsResponse_PendingChannel `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	CommitFee                int64                                   `protobuf:"varint,4,opt,name=commit_fee,json=commitFee,proto3" json:"commit_fee,omitempty"`
+	CommitWeight             int64                                   `protobuf:"varint,5,opt,name=commit_weight,json=commitWeight,proto3" json:"commit_weight,omitempty"`
+	FeePerKw                 int64                                   `protobuf:"varint,6,opt,name=fee_per_kw,json=feePerKw,proto3" json:"fee_per_kw,omitempty"`
+	FundingExpiryBlocks      int32                                   `protobuf:"varint,3,opt,name=funding_expiry_blocks,json=fundingExpiryBlocks,proto3" json:"funding_expiry_blocks,omitempty"`
+	ConfirmationsUntilActive uint32                                  `protobuf:"varint,7,opt,name=confirmations_until_active,json=confirmationsUntilActive,proto3" json:"confirmations_until_active,omitempty"`
+	ConfirmationHeight       uint32                                  `protobuf:"varint,8,opt,name=confirmation_height,json=confirmationHeight,proto3" json:"confirmation_height,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
+	*x = PendingChannelsResponse_PendingOpenChannel{}
+	mi := &file_lightning_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_PendingOpenChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_PendingOpenChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{41, 1}
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetCommitFee() int64 {
+	if x != nil {
+		return x.CommitFee
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetCommitWeight() int64 {
+	if x != nil {
+		return x.CommitWeight
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetFeePerKw() int64 {
+	if x != nil {
+		return x.FeePerKw
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetFundingExpiryBlocks() int32 {
+	if x != nil {
+		return x.FundingExpiryBlocks
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationsUntilActive() uint32 {
+	if x != nil {
+		return x.ConfirmationsUntilActive
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationHeight() uint32 {
+	if x != nil {
+		return x.ConfirmationHeight
+	}
+	return 0
+}
+
 var File_lightning_proto protoreflect.FileDescriptor
 
 const file_lightning_proto_rawDesc = "" +
@@ -2832,7 +4188,126 @@ const file_lightning_proto_rawDesc = "" +
 	"\rsat_per_vbyte\x18\x03 \x01(\x04R\vsatPerVbyte\"\r\n" +
 	"\vStopRequest\"&\n" +
 	"\fStopResponse\x12\x16\n" +
-	"\x06status\x18\x01 \x01(\tR\x06status*\xac\x01\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"\xe8\x03\n" +
+	"\x12OpenChannelRequest\x12\"\n" +
+	"\rsat_per_vbyte\x18\x01 \x01(\x04R\vsatPerVbyte\x12\x1f\n" +
+	"\vnode_pubkey\x18\x02 \x01(\fR\n" +
+	"nodePubkey\x120\n" +
+	"\x12node_pubkey_string\x18\x03 \x01(\tB\x02\x18\x01R\x10nodePubkeyString\x120\n" +
+	"\x14local_funding_amount\x18\x04 \x01(\x03R\x12localFundingAmount\x12\x19\n" +
+	"\bpush_sat\x18\x05 \x01(\x03R\apushSat\x12\x1f\n" +
+	"\vtarget_conf\x18\x06 \x01(\x05R\n" +
+	"targetConf\x12$\n" +
+	"\fsat_per_byte\x18\a \x01(\x03B\x02\x18\x01R\n" +
+	"satPerByte\x12\x18\n" +
+	"\aprivate\x18\b \x01(\bR\aprivate\x12\x1b\n" +
+	"\tmin_confs\x18\v \x01(\x05R\bminConfs\x12+\n" +
+	"\x11spend_unconfirmed\x18\f \x01(\bR\x10spendUnconfirmed\x12#\n" +
+	"\rclose_address\x18\r \x01(\tR\fcloseAddress\x12>\n" +
+	"\x0fcommitment_type\x18\x12 \x01(\x0e2\x15.lnrpc.CommitmentTypeR\x0ecommitmentType\"\x9d\x01\n" +
+	"\fChannelPoint\x12.\n" +
+	"\x12funding_txid_bytes\x18\x01 \x01(\fH\x00R\x10fundingTxidBytes\x12*\n" +
+	"\x10funding_txid_str\x18\x02 \x01(\tH\x00R\x0efundingTxidStr\x12!\n" +
+	"\foutput_index\x18\x03 \x01(\rR\voutputIndexB\x0e\n" +
+	"\ffunding_txid\"\xb8\x01\n" +
+	"\x10OpenStatusUpdate\x129\n" +
+	"\fchan_pending\x18\x01 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\vchanPending\x127\n" +
+	"\tchan_open\x18\x03 \x01(\v2\x18.lnrpc.ChannelOpenUpdateH\x00R\bchanOpen\x12&\n" +
+	"\x0fpending_chan_id\x18\x04 \x01(\fR\rpendingChanIdB\b\n" +
+	"\x06update\"F\n" +
+	"\rPendingUpdate\x12\x12\n" +
+	"\x04txid\x18\x01 \x01(\fR\x04txid\x12!\n" +
+	"\foutput_index\x18\x02 \x01(\rR\voutputIndex\"M\n" +
+	"\x11ChannelOpenUpdate\x128\n" +
+	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\">\n" +
+	"\x16PendingChannelsRequest\x12$\n" +
+	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xd3\a\n" +
+	"\x17PendingChannelsResponse\x12.\n" +
+	"\x13total_limbo_balance\x18\x01 \x01(\x03R\x11totalLimboBalance\x12e\n" +
+	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x1a\xbb\x03\n" +
+	"\x0ePendingChannel\x12&\n" +
+	"\x0fremote_node_pub\x18\x01 \x01(\tR\rremoteNodePub\x12#\n" +
+	"\rchannel_point\x18\x02 \x01(\tR\fchannelPoint\x12\x1a\n" +
+	"\bcapacity\x18\x03 \x01(\x03R\bcapacity\x12#\n" +
+	"\rlocal_balance\x18\x04 \x01(\x03R\flocalBalance\x12%\n" +
+	"\x0eremote_balance\x18\x05 \x01(\x03R\rremoteBalance\x123\n" +
+	"\x16local_chan_reserve_sat\x18\x06 \x01(\x03R\x13localChanReserveSat\x125\n" +
+	"\x17remote_chan_reserve_sat\x18\a \x01(\x03R\x14remoteChanReserveSat\x12.\n" +
+	"\tinitiator\x18\b \x01(\x0e2\x10.lnrpc.InitiatorR\tinitiator\x12>\n" +
+	"\x0fcommitment_type\x18\t \x01(\x0e2\x15.lnrpc.CommitmentTypeR\x0ecommitmentType\x12\x18\n" +
+	"\aprivate\x18\f \x01(\bR\aprivate\x1a\xe2\x02\n" +
+	"\x12PendingOpenChannel\x12G\n" +
+	"\achannel\x18\x01 \x01(\v2-.lnrpc.PendingChannelsResponse.PendingChannelR\achannel\x12\x1d\n" +
+	"\n" +
+	"commit_fee\x18\x04 \x01(\x03R\tcommitFee\x12#\n" +
+	"\rcommit_weight\x18\x05 \x01(\x03R\fcommitWeight\x12\x1c\n" +
+	"\n" +
+	"fee_per_kw\x18\x06 \x01(\x03R\bfeePerKw\x122\n" +
+	"\x15funding_expiry_blocks\x18\x03 \x01(\x05R\x13fundingExpiryBlocks\x12<\n" +
+	"\x1aconfirmations_until_active\x18\a \x01(\rR\x18confirmationsUntilActive\x12/\n" +
+	"\x13confirmation_height\x18\b \x01(\rR\x12confirmationHeight\"\xdf\x01\n" +
+	"\x13ListChannelsRequest\x12\x1f\n" +
+	"\vactive_only\x18\x01 \x01(\bR\n" +
+	"activeOnly\x12#\n" +
+	"\rinactive_only\x18\x02 \x01(\bR\finactiveOnly\x12\x1f\n" +
+	"\vpublic_only\x18\x03 \x01(\bR\n" +
+	"publicOnly\x12!\n" +
+	"\fprivate_only\x18\x04 \x01(\bR\vprivateOnly\x12\x12\n" +
+	"\x04peer\x18\x05 \x01(\fR\x04peer\x12*\n" +
+	"\x11peer_alias_lookup\x18\x06 \x01(\bR\x0fpeerAliasLookup\"B\n" +
+	"\x14ListChannelsResponse\x12*\n" +
+	"\bchannels\x18\v \x03(\v2\x0e.lnrpc.ChannelR\bchannels\"\x84\x02\n" +
+	"\x12ChannelConstraints\x12\x1b\n" +
+	"\tcsv_delay\x18\x01 \x01(\rR\bcsvDelay\x12(\n" +
+	"\x10chan_reserve_sat\x18\x02 \x01(\x04R\x0echanReserveSat\x12$\n" +
+	"\x0edust_limit_sat\x18\x03 \x01(\x04R\fdustLimitSat\x12/\n" +
+	"\x14max_pending_amt_msat\x18\x04 \x01(\x04R\x11maxPendingAmtMsat\x12\"\n" +
+	"\rmin_htlc_msat\x18\x05 \x01(\x04R\vminHtlcMsat\x12,\n" +
+	"\x12max_accepted_htlcs\x18\x06 \x01(\rR\x10maxAcceptedHtlcs\"\xfb\n" +
+	"\n" +
+	"\aChannel\x12\x16\n" +
+	"\x06active\x18\x01 \x01(\bR\x06active\x12#\n" +
+	"\rremote_pubkey\x18\x02 \x01(\tR\fremotePubkey\x12#\n" +
+	"\rchannel_point\x18\x03 \x01(\tR\fchannelPoint\x12\x1b\n" +
+	"\achan_id\x18\x04 \x01(\x04B\x020\x01R\x06chanId\x12\x1a\n" +
+	"\bcapacity\x18\x05 \x01(\x03R\bcapacity\x12#\n" +
+	"\rlocal_balance\x18\x06 \x01(\x03R\flocalBalance\x12%\n" +
+	"\x0eremote_balance\x18\a \x01(\x03R\rremoteBalance\x12\x1d\n" +
+	"\n" +
+	"commit_fee\x18\b \x01(\x03R\tcommitFee\x12#\n" +
+	"\rcommit_weight\x18\t \x01(\x03R\fcommitWeight\x12\x1c\n" +
+	"\n" +
+	"fee_per_kw\x18\n" +
+	" \x01(\x03R\bfeePerKw\x12+\n" +
+	"\x11unsettled_balance\x18\v \x01(\x03R\x10unsettledBalance\x12.\n" +
+	"\x13total_satoshis_sent\x18\f \x01(\x03R\x11totalSatoshisSent\x126\n" +
+	"\x17total_satoshis_received\x18\r \x01(\x03R\x15totalSatoshisReceived\x12\x1f\n" +
+	"\vnum_updates\x18\x0e \x01(\x04R\n" +
+	"numUpdates\x12\x1f\n" +
+	"\tcsv_delay\x18\x10 \x01(\rB\x02\x18\x01R\bcsvDelay\x12\x18\n" +
+	"\aprivate\x18\x11 \x01(\bR\aprivate\x12\x1c\n" +
+	"\tinitiator\x18\x12 \x01(\bR\tinitiator\x12*\n" +
+	"\x11chan_status_flags\x18\x13 \x01(\tR\x0fchanStatusFlags\x127\n" +
+	"\x16local_chan_reserve_sat\x18\x14 \x01(\x03B\x02\x18\x01R\x13localChanReserveSat\x129\n" +
+	"\x17remote_chan_reserve_sat\x18\x15 \x01(\x03B\x02\x18\x01R\x14remoteChanReserveSat\x12.\n" +
+	"\x11static_remote_key\x18\x16 \x01(\bB\x02\x18\x01R\x0fstaticRemoteKey\x12>\n" +
+	"\x0fcommitment_type\x18\x1a \x01(\x0e2\x15.lnrpc.CommitmentTypeR\x0ecommitmentType\x12\x1a\n" +
+	"\blifetime\x18\x17 \x01(\x03R\blifetime\x12\x16\n" +
+	"\x06uptime\x18\x18 \x01(\x03R\x06uptime\x12#\n" +
+	"\rclose_address\x18\x19 \x01(\tR\fcloseAddress\x12&\n" +
+	"\x0fpush_amount_sat\x18\x1b \x01(\x04R\rpushAmountSat\x12\x1f\n" +
+	"\vthaw_height\x18\x1c \x01(\rR\n" +
+	"thawHeight\x12F\n" +
+	"\x11local_constraints\x18\x1d \x01(\v2\x19.lnrpc.ChannelConstraintsR\x10localConstraints\x12H\n" +
+	"\x12remote_constraints\x18\x1e \x01(\v2\x19.lnrpc.ChannelConstraintsR\x11remoteConstraints\x12\x1f\n" +
+	"\valias_scids\x18\x1f \x03(\x04R\n" +
+	"aliasScids\x12\x1b\n" +
+	"\tzero_conf\x18  \x01(\bR\bzeroConf\x127\n" +
+	"\x18zero_conf_confirmed_scid\x18! \x01(\x04R\x15zeroConfConfirmedScid\x12\x1d\n" +
+	"\n" +
+	"peer_alias\x18\" \x01(\tR\tpeerAlias\x12*\n" +
+	"\x0fpeer_scid_alias\x18# \x01(\x04B\x020\x01R\rpeerScidAlias\x12\x12\n" +
+	"\x04memo\x18$ \x01(\tR\x04memo*\xac\x01\n" +
 	"\vAddressType\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x00\x12\x16\n" +
 	"\x12NESTED_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -2854,7 +4329,18 @@ const file_lightning_proto_rawDesc = "" +
 	"\x15CoinSelectionStrategy\x12\x1e\n" +
 	"\x1aSTRATEGY_USE_GLOBAL_CONFIG\x10\x00\x12\x14\n" +
 	"\x10STRATEGY_LARGEST\x10\x01\x12\x13\n" +
-	"\x0fSTRATEGY_RANDOM\x10\x022\xc2\x06\n" +
+	"\x0fSTRATEGY_RANDOM\x10\x02*]\n" +
+	"\x0eCommitmentType\x12\x1b\n" +
+	"\x17UNKNOWN_COMMITMENT_TYPE\x10\x00\x12\n" +
+	"\n" +
+	"\x06LEGACY\x10\x01\x12\x15\n" +
+	"\x11STATIC_REMOTE_KEY\x10\x02\x12\v\n" +
+	"\aANCHORS\x10\x03*a\n" +
+	"\tInitiator\x12\x15\n" +
+	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
+	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
+	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
+	"\x0eINITIATOR_BOTH\x10\x032\xe5\b\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -2869,7 +4355,11 @@ const file_lightning_proto_rawDesc = "" +
 	"\x13SubscribePeerEvents\x12\x1c.lnrpc.PeerEventSubscription\x1a\x10.lnrpc.PeerEvent0\x01\x128\n" +
 	"\aGetInfo\x12\x15.lnrpc.GetInfoRequest\x1a\x16.lnrpc.GetInfoResponse\x125\n" +
 	"\n" +
-	"StopDaemon\x12\x12.lnrpc.StopRequest\x1a\x13.lnrpc.StopResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"StopDaemon\x12\x12.lnrpc.StopRequest\x1a\x13.lnrpc.StopResponse\x12A\n" +
+	"\x0fOpenChannelSync\x12\x19.lnrpc.OpenChannelRequest\x1a\x13.lnrpc.ChannelPoint\x12C\n" +
+	"\vOpenChannel\x12\x19.lnrpc.OpenChannelRequest\x1a\x17.lnrpc.OpenStatusUpdate0\x01\x12P\n" +
+	"\x0fPendingChannels\x12\x1d.lnrpc.PendingChannelsRequest\x1a\x1e.lnrpc.PendingChannelsResponse\x12G\n" +
+	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -2883,108 +4373,143 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),               // 0: lnrpc.AddressType
-	(OutputScriptType)(0),          // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),     // 2: lnrpc.CoinSelectionStrategy
-	(Peer_SyncType)(0),             // 3: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),       // 4: lnrpc.PeerEvent.EventType
-	(*GetInfoRequest)(nil),         // 5: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),        // 6: lnrpc.GetInfoResponse
-	(*Chain)(nil),                  // 7: lnrpc.Chain
-	(*Feature)(nil),                // 8: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),     // 9: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),       // 10: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),    // 11: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),  // 12: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil), // 13: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),       // 14: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),      // 15: lnrpc.ListPeersResponse
-	(*Peer)(nil),                   // 16: lnrpc.Peer
-	(*TimestampedError)(nil),       // 17: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),  // 18: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),              // 19: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),      // 20: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),     // 21: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),   // 22: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),  // 23: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),   // 24: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),     // 25: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),    // 26: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                   // 27: lnrpc.Utxo
-	(*OutPoint)(nil),               // 28: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil), // 29: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),     // 30: lnrpc.TransactionDetails
-	(*Transaction)(nil),            // 31: lnrpc.Transaction
-	(*OutputDetail)(nil),           // 32: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),       // 33: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),       // 34: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),      // 35: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),     // 36: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),    // 37: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),            // 38: lnrpc.StopRequest
-	(*StopResponse)(nil),           // 39: lnrpc.StopResponse
-	nil,                            // 40: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                            // 41: lnrpc.Peer.FeaturesEntry
-	nil,                            // 42: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                            // 43: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	(AddressType)(0),                               // 0: lnrpc.AddressType
+	(OutputScriptType)(0),                          // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0),                     // 2: lnrpc.CoinSelectionStrategy
+	(CommitmentType)(0),                            // 3: lnrpc.CommitmentType
+	(Initiator)(0),                                 // 4: lnrpc.Initiator
+	(Peer_SyncType)(0),                             // 5: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),                       // 6: lnrpc.PeerEvent.EventType
+	(*GetInfoRequest)(nil),                         // 7: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                        // 8: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                  // 9: lnrpc.Chain
+	(*Feature)(nil),                                // 10: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                     // 11: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                       // 12: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                    // 13: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                  // 14: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                 // 15: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                       // 16: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                      // 17: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                   // 18: lnrpc.Peer
+	(*TimestampedError)(nil),                       // 19: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                  // 20: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                              // 21: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                      // 22: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                     // 23: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                   // 24: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                  // 25: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                   // 26: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                     // 27: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                    // 28: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                   // 29: lnrpc.Utxo
+	(*OutPoint)(nil),                               // 30: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                 // 31: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                     // 32: lnrpc.TransactionDetails
+	(*Transaction)(nil),                            // 33: lnrpc.Transaction
+	(*OutputDetail)(nil),                           // 34: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                       // 35: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                       // 36: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                      // 37: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                     // 38: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                    // 39: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                            // 40: lnrpc.StopRequest
+	(*StopResponse)(nil),                           // 41: lnrpc.StopResponse
+	(*OpenChannelRequest)(nil),                     // 42: lnrpc.OpenChannelRequest
+	(*ChannelPoint)(nil),                           // 43: lnrpc.ChannelPoint
+	(*OpenStatusUpdate)(nil),                       // 44: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                          // 45: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                      // 46: lnrpc.ChannelOpenUpdate
+	(*PendingChannelsRequest)(nil),                 // 47: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                // 48: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                    // 49: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                   // 50: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                     // 51: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                // 52: lnrpc.Channel
+	nil,                                            // 53: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                            // 54: lnrpc.Peer.FeaturesEntry
+	nil,                                            // 55: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                            // 56: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	(*PendingChannelsResponse_PendingChannel)(nil), // 57: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 58: lnrpc.PendingChannelsResponse.PendingOpenChannel
 }
 var file_lightning_proto_depIdxs = []int32{
-	7,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	40, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	10, // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	16, // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	3,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	41, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	17, // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	4,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	9,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	53, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	12, // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	18, // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	5,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	54, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	19, // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	6,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,  // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	42, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	27, // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	55, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	29, // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,  // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	28, // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	31, // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	32, // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	33, // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	30, // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	33, // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	34, // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	35, // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,  // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,  // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	28, // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	43, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	30, // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	56, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,  // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	8,  // 21: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	8,  // 22: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	24, // 23: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	22, // 24: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	29, // 25: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	36, // 26: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	34, // 27: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	25, // 28: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	20, // 29: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	9,  // 30: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	12, // 31: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	14, // 32: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	18, // 33: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	5,  // 34: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	38, // 35: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	23, // 36: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	30, // 37: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	37, // 38: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	35, // 39: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	26, // 40: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	21, // 41: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	11, // 42: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	13, // 43: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	15, // 44: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	19, // 45: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	6,  // 46: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	39, // 47: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	36, // [36:48] is the sub-list for method output_type
-	24, // [24:36] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	3,  // 21: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
+	45, // 22: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	46, // 23: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	43, // 24: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	58, // 25: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	52, // 26: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	3,  // 27: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	51, // 28: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	51, // 29: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	10, // 30: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	10, // 31: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	26, // 32: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	4,  // 33: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	3,  // 34: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	57, // 35: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	24, // 36: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	31, // 37: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	38, // 38: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	36, // 39: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	27, // 40: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	22, // 41: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	11, // 42: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	14, // 43: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	16, // 44: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	20, // 45: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	7,  // 46: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	40, // 47: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	42, // 48: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	42, // 49: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	47, // 50: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	49, // 51: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	25, // 52: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	32, // 53: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	39, // 54: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	37, // 55: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	28, // 56: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	23, // 57: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	13, // 58: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	15, // 59: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	17, // 60: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	21, // 61: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	8,  // 62: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	41, // 63: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	43, // 64: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	44, // 65: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	48, // 66: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	50, // 67: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	52, // [52:68] is the sub-list for method output_type
+	36, // [36:52] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -2992,13 +4517,21 @@ func file_lightning_proto_init() {
 	if File_lightning_proto != nil {
 		return
 	}
+	file_lightning_proto_msgTypes[36].OneofWrappers = []any{
+		(*ChannelPoint_FundingTxidBytes)(nil),
+		(*ChannelPoint_FundingTxidStr)(nil),
+	}
+	file_lightning_proto_msgTypes[37].OneofWrappers = []any{
+		(*OpenStatusUpdate_ChanPending)(nil),
+		(*OpenStatusUpdate_ChanOpen)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   39,
+			NumEnums:      7,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

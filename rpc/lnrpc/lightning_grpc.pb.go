@@ -31,6 +31,10 @@ const (
 	Lightning_SubscribePeerEvents_FullMethodName = "/lnrpc.Lightning/SubscribePeerEvents"
 	Lightning_GetInfo_FullMethodName             = "/lnrpc.Lightning/GetInfo"
 	Lightning_StopDaemon_FullMethodName          = "/lnrpc.Lightning/StopDaemon"
+	Lightning_OpenChannelSync_FullMethodName     = "/lnrpc.Lightning/OpenChannelSync"
+	Lightning_OpenChannel_FullMethodName         = "/lnrpc.Lightning/OpenChannel"
+	Lightning_PendingChannels_FullMethodName     = "/lnrpc.Lightning/PendingChannels"
+	Lightning_ListChannels_FullMethodName        = "/lnrpc.Lightning/ListChannels"
 )
 
 // LightningClient is the client API for Lightning service.
@@ -67,6 +71,17 @@ type LightningClient interface {
 	GetInfo(ctx context.Context, in *GetInfoRequest, opts ...grpc.CallOption) (*GetInfoResponse, error)
 	// StopDaemon shuts the node down.
 	StopDaemon(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
+	// OpenChannelSync opens a channel and returns once its funding
+	// transaction is broadcast.
+	OpenChannelSync(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (*ChannelPoint, error)
+	// OpenChannel opens a channel and streams its progress: chan_pending
+	// once the funding transaction is broadcast, chan_open once the
+	// channel is open.
+	OpenChannel(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OpenStatusUpdate], error)
+	// PendingChannels lists the channels being opened.
+	PendingChannels(ctx context.Context, in *PendingChannelsRequest, opts ...grpc.CallOption) (*PendingChannelsResponse, error)
+	// ListChannels lists the open channels.
+	ListChannels(ctx context.Context, in *ListChannelsRequest, opts ...grpc.CallOption) (*ListChannelsResponse, error)
 }
 
 type lightningClient struct {
@@ -206,6 +221,55 @@ func (c *lightningClient) StopDaemon(ctx context.Context, in *StopRequest, opts 
 	return out, nil
 }
 
+func (c *lightningClient) OpenChannelSync(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (*ChannelPoint, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChannelPoint)
+	err := c.cc.Invoke(ctx, Lightning_OpenChannelSync_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) OpenChannel(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OpenStatusUpdate], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Lightning_ServiceDesc.Streams[1], Lightning_OpenChannel_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[OpenChannelRequest, OpenStatusUpdate]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_OpenChannelClient = grpc.ServerStreamingClient[OpenStatusUpdate]
+
+func (c *lightningClient) PendingChannels(ctx context.Context, in *PendingChannelsRequest, opts ...grpc.CallOption) (*PendingChannelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PendingChannelsResponse)
+	err := c.cc.Invoke(ctx, Lightning_PendingChannels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) ListChannels(ctx context.Context, in *ListChannelsRequest, opts ...grpc.CallOption) (*ListChannelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListChannelsResponse)
+	err := c.cc.Invoke(ctx, Lightning_ListChannels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LightningServer is the server API for Lightning service.
 // All implementations must embed UnimplementedLightningServer
 // for forward compatibility.
@@ -240,6 +304,17 @@ type LightningServer interface {
 	GetInfo(context.Context, *GetInfoRequest) (*GetInfoResponse, error)
 	// StopDaemon shuts the node down.
 	StopDaemon(context.Context, *StopRequest) (*StopResponse, error)
+	// OpenChannelSync opens a channel and returns once its funding
+	// transaction is broadcast.
+	OpenChannelSync(context.Context, *OpenChannelRequest) (*ChannelPoint, error)
+	// OpenChannel opens a channel and streams its progress: chan_pending
+	// once the funding transaction is broadcast, chan_open once the
+	// channel is open.
+	OpenChannel(*OpenChannelRequest, grpc.ServerStreamingServer[OpenStatusUpdate]) error
+	// PendingChannels lists the channels being opened.
+	PendingChannels(context.Context, *PendingChannelsRequest) (*PendingChannelsResponse, error)
+	// ListChannels lists the open channels.
+	ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error)
 	mustEmbedUnimplementedLightningServer()
 }
 
@@ -285,6 +360,18 @@ func (UnimplementedLightningServer) GetInfo(context.Context, *GetInfoRequest) (*
 }
 func (UnimplementedLightningServer) StopDaemon(context.Context, *StopRequest) (*StopResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method StopDaemon not implemented")
+}
+func (UnimplementedLightningServer) OpenChannelSync(context.Context, *OpenChannelRequest) (*ChannelPoint, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenChannelSync not implemented")
+}
+func (UnimplementedLightningServer) OpenChannel(*OpenChannelRequest, grpc.ServerStreamingServer[OpenStatusUpdate]) error {
+	return status.Error(codes.Unimplemented, "method OpenChannel not implemented")
+}
+func (UnimplementedLightningServer) PendingChannels(context.Context, *PendingChannelsRequest) (*PendingChannelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PendingChannels not implemented")
+}
+func (UnimplementedLightningServer) ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListChannels not implemented")
 }
 func (UnimplementedLightningServer) mustEmbedUnimplementedLightningServer() {}
 func (UnimplementedLightningServer) testEmbeddedByValue()                   {}
@@ -516,6 +603,71 @@ func _Lightning_StopDaemon_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Lightning_OpenChannelSync_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenChannelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).OpenChannelSync(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_OpenChannelSync_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).OpenChannelSync(ctx, req.(*OpenChannelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_OpenChannel_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(OpenChannelRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LightningServer).OpenChannel(m, &grpc.GenericServerStream[OpenChannelRequest, OpenStatusUpdate]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_OpenChannelServer = grpc.ServerStreamingServer[OpenStatusUpdate]
+
+func _Lightning_PendingChannels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PendingChannelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).PendingChannels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_PendingChannels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).PendingChannels(ctx, req.(*PendingChannelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_ListChannels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListChannelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).ListChannels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_ListChannels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).ListChannels(ctx, req.(*ListChannelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Lightning_ServiceDesc is the grpc.ServiceDesc for Lightning service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -567,11 +719,28 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "StopDaemon",
 			Handler:    _Lightning_StopDaemon_Handler,
 		},
+		{
+			MethodName: "OpenChannelSync",
+			Handler:    _Lightning_OpenChannelSync_Handler,
+		},
+		{
+			MethodName: "PendingChannels",
+			Handler:    _Lightning_PendingChannels_Handler,
+		},
+		{
+			MethodName: "ListChannels",
+			Handler:    _Lightning_ListChannels_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "SubscribePeerEvents",
 			Handler:       _Lightning_SubscribePeerEvents_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "OpenChannel",
+			Handler:       _Lightning_OpenChannel_Handler,
 			ServerStreams: true,
 		},
 	},
