@@ -30,6 +30,9 @@ func (a *app) commands() []command {
 		{"sendcoins", "Send bitcoin on-chain to an address.", "", &sendCoinsCmd{a: a}},
 		{"estimatefee", "Get fee estimates for sending bitcoin on-chain to multiple addresses: estimatefee '{\"addr\": amt, ...}'.", "", &estimateFeeCmd{a: a}},
 		{"stop", "Stop and shutdown the daemon.", "", &stopCmd{a: a}},
+		{"openchannel", "Open a channel to a node or an existing peer.", "", &openChannelCmd{a: a}},
+		{"listchannels", "List all open channels.", "", &listChannelsCmd{a: a}},
+		{"pendingchannels", "Display information pertaining to pending channels.", "", &pendingChannelsCmd{a: a}},
 	}
 }
 
