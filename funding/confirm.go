@@ -242,7 +242,26 @@ func (m *Manager) handleReady(a *after, peer *btcec.PublicKey,
 			return
 		}
 	}
-	m.maybeReady(a, op)
+	// Ours may not have reached the peer (sent while it was offline, or
+	// lost with a connection after a restart) and, once the channel is
+	// open, nothing here sends it again: repeat it now. A duplicate is
+	// harmless.
+	confirmed := w.rec.State == channeldb.FundingConfirmed
+	if m.maybeReady(a, op) && confirmed {
+		if err := m.sendReadyOf(a, st); err != nil {
+			m.log.Warn("channel_ready", "chan_point", op, "err", err)
+		}
+	}
+}
+
+// sendReadyOf queues our channel_ready of a loaded channel.
+func (m *Manager) sendReadyOf(a *after, st *channeldb.OpenChannel) error {
+	msg, err := ReadyMessage(m.cfg.Wallet, st)
+	if err != nil {
+		return err
+	}
+	a.send(st.RemoteNode, msg)
+	return nil
 }
 
 // isOpen reports whether an open channel (no longer pending) has id.
@@ -261,31 +280,32 @@ func (m *Manager) isOpen(id lnwire.ChannelID) bool {
 
 // maybeReady opens the channel once it is confirmed on our side and the
 // peer's channel_ready is in.
-func (m *Manager) maybeReady(a *after, op wire.OutPoint) {
+func (m *Manager) maybeReady(a *after, op wire.OutPoint) bool {
 	w := m.pending[op]
 	if w == nil || w.rec.State != channeldb.FundingConfirmed {
-		return
+		return false
 	}
 	st, _, err := m.load(op)
 	if err != nil || st.RemoteNextPoint == nil {
-		return
+		return false
 	}
 	ch, err := NewChannel(m.cfg.Wallet, st)
 	if err != nil {
 		m.log.Error("channel does not resume", "chan_point", op, "err", err)
-		return
+		return false
 	}
 	err = m.cfg.DB.Update(func(tx kvdb.RwTx) error {
 		return channeldb.DeletePendingChannel(tx, w.rec.PendingChanID)
 	})
 	if err != nil {
 		m.log.Error("persist open channel", "chan_point", op, "err", err)
-		return
+		return false
 	}
 	delete(m.pending, op)
 	m.log.Info("channel open", "chan_point", op, "peer", peerStr(st.RemoteNode))
 	notify(w.updates, Update{Open: &ChanOpen{ChanPoint: op}})
 	a.ready = append(a.ready, ch)
+	return true
 }
 
 // forget drops a channel we accepted whose funding transaction did not

@@ -93,7 +93,11 @@ func confirmAndReady(t *testing.T, net *network, a, b *node,
 	})
 	a.chain.confirm(tx, 7)
 	waitFor(t, "both channel_ready", func() bool { return queued(net) == 2 })
-	expectTypes(t, net.pump(), lnwire.MsgChannelReady, lnwire.MsgChannelReady)
+	// Each side repeats its channel_ready when the channel opens (in
+	// case the first was lost); the repeats are ignored without a
+	// warning.
+	expectTypes(t, net.pump(), lnwire.MsgChannelReady, lnwire.MsgChannelReady,
+		lnwire.MsgChannelReady, lnwire.MsgChannelReady)
 	return recvReady(t, a), recvReady(t, b)
 }
 
@@ -601,7 +605,8 @@ func TestRestartAfterConfirmation(t *testing.T) {
 	b.restart()
 	a.m.PeerConnected(b.pub())
 	b.m.PeerConnected(a.pub())
-	expectTypes(t, net.pump(), lnwire.MsgChannelReady, lnwire.MsgChannelReady)
+	expectTypes(t, net.pump(), lnwire.MsgChannelReady, lnwire.MsgChannelReady,
+		lnwire.MsgChannelReady, lnwire.MsgChannelReady)
 	checkPair(t, recvReady(t, a), recvReady(t, b), lnwallet.ChannelTypeAnchors)
 
 	// Only the opener's channel_ready arrived before the restart: the
@@ -620,6 +625,8 @@ func TestRestartAfterConfirmation(t *testing.T) {
 		}
 	}
 	cd := recvReady(t, d)
+	// d's repeated channel_ready is lost too, with the connection.
+	expectTypes(t, net2.take(), lnwire.MsgChannelReady)
 	c.restart()
 	c.m.PeerConnected(d.pub())
 	expectTypes(t, net2.pump(), lnwire.MsgChannelReady)
