@@ -18,7 +18,6 @@ import (
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
-	"lnd.xprv/peer"
 	"lnd.xprv/routing"
 	"lnd.xprv/rpc"
 	"lnd.xprv/server"
@@ -101,14 +100,25 @@ func channelMessage(msg lnwire.Message) (lnwire.ChannelID, bool) {
 	return lnwire.ChannelID{}, false
 }
 
+// msgPeer is what message routing needs of a peer; *peer.Peer has it.
+type msgPeer interface {
+	routing.Peer
+	IdentityKey() *btcec.PublicKey
+}
+
+// fundingHandler takes funding messages; *funding.Manager is one.
+type fundingHandler interface {
+	HandleMessage(peer *btcec.PublicKey, msg lnwire.Message) bool
+}
+
 // peerMessages routes what peers do not handle themselves: funding
 // messages to the funding manager; messages of open channels, which
 // nothing serves yet, get a warning (BOLT 1: never silence); the rest to
-// the gossip responder.
-func peerMessages(fm *funding.Manager, gossip *routing.QueryResponder,
-	log *slog.Logger) func(p *peer.Peer, msg lnwire.Message) {
+// gossip.
+func peerMessages(fm fundingHandler, gossip func(routing.Peer, lnwire.Message),
+	log *slog.Logger) func(p msgPeer, msg lnwire.Message) {
 
-	return func(p *peer.Peer, msg lnwire.Message) {
+	return func(p msgPeer, msg lnwire.Message) {
 		if fm.HandleMessage(p.IdentityKey(), msg) {
 			return
 		}
@@ -123,7 +133,7 @@ func peerMessages(fm *funding.Manager, gossip *routing.QueryResponder,
 			}
 			return
 		}
-		gossip.Handle(p, msg)
+		gossip(p, msg)
 	}
 }
 

@@ -206,7 +206,7 @@ func (d *daemon) run(ctx context.Context) error {
 	gossip := routing.NewQueryResponder(*cfg.network.Params.GenesisHash, d.logs.Logger("GOSP"))
 	// Peer messages reach the funding manager once it exists; until
 	// then (the server is built first) they are gossip's.
-	var route func(p *peer.Peer, msg lnwire.Message)
+	var route func(p msgPeer, msg lnwire.Message)
 	var routeMu sync.RWMutex
 	d.srv, err = server.New(server.Config{
 		NodeKey:     nodeKey,
@@ -242,7 +242,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	routeMu.Lock()
-	route = peerMessages(d.funding, gossip, d.logs.Logger("FNDG"))
+	route = peerMessages(d.funding, gossip.Handle, d.logs.Logger("FNDG"))
 	routeMu.Unlock()
 	if err := d.funding.Start(); err != nil {
 		return err
