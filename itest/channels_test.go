@@ -2,6 +2,7 @@ package itest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -169,16 +170,66 @@ func TestOpenChannelRestart(t *testing.T) {
 	check(t, nw.Fund(alice, 5_000_000))
 	check(t, nw.ConnectNodes(alice, bob, false))
 
-	_, point := openChannel(t, nw, alice, bob, lnrpc.CommitmentType_ANCHORS)
+	// Through xlncli, as an operator would.
+	cli := func(n *harness.Node, args ...string) ([]byte, error) {
+		return n.CLI(append(n.CLIArgs(), args...)...)
+	}
+	out, err := cli(alice, "openchannel", "--node_key", bob.PubKey(),
+		"--local_amt", fmt.Sprint(chanCap), "--push_amt", fmt.Sprint(chanPush),
+		"--channel_type", "anchors")
+	check(t, err)
+	var opened struct {
+		Txid string `json:"funding_txid"`
+	}
+	check(t, json.Unmarshal(out, &opened))
+	tx, err := nw.WaitTx(opened.Txid)
+	check(t, err)
+	point := ""
+	for i, o := range tx.Tx.TxOut {
+		if o.Value == chanCap {
+			point = fmt.Sprintf("%s:%d", opened.Txid, i)
+		}
+	}
 	waitPending(t, bob, point)
+	out, err = cli(bob, "pendingchannels")
+	check(t, err)
+	var pend struct {
+		Open []struct {
+			Channel struct {
+				Point     string `json:"channel_point"`
+				Initiator string `json:"initiator"`
+			} `json:"channel"`
+		} `json:"pending_open_channels"`
+	}
+	check(t, json.Unmarshal(out, &pend))
+	if len(pend.Open) != 1 || pend.Open[0].Channel.Point != point ||
+		pend.Open[0].Channel.Initiator != "INITIATOR_REMOTE" {
+
+		t.Fatalf("xlncli pendingchannels: %s", out)
+	}
 	check(t, alice.Restart())
 	check(t, bob.Restart())
 	for _, n := range []*harness.Node{alice, bob} {
 		waitPending(t, n, point)
 	}
-	_, err := nw.Mine(3)
+	_, err = nw.Mine(3)
 	check(t, err)
 	check(t, nw.ConnectNodes(alice, bob, false))
 	checkOpened(t, waitActive(t, alice, point), waitActive(t, bob, point),
 		lnrpc.CommitmentType_ANCHORS)
+	out, err = cli(alice, "listchannels")
+	check(t, err)
+	var list struct {
+		Channels []struct {
+			Point  string `json:"channel_point"`
+			Active bool   `json:"active"`
+			Remote string `json:"remote_balance"`
+		} `json:"channels"`
+	}
+	check(t, json.Unmarshal(out, &list))
+	if len(list.Channels) != 1 || list.Channels[0].Point != point ||
+		!list.Channels[0].Active || list.Channels[0].Remote != fmt.Sprint(chanPush) {
+
+		t.Fatalf("xlncli listchannels: %s", out)
+	}
 }
