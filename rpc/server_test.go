@@ -67,8 +67,8 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 			t.Errorf("%s requires nothing", m)
 		}
 	}
-	if len(seen) != 12+4+2 {
-		t.Errorf("%d methods in the descriptors, want 18", len(seen))
+	if len(seen) != 21+4+2 {
+		t.Errorf("%d methods in the descriptors, want 27", len(seen))
 	}
 }
 
