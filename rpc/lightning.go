@@ -30,6 +30,9 @@ const (
 	defaultConfTarget = 6
 	// maxLabelLen is lnd's limit on transaction labels.
 	maxLabelLen = 500
+	// labelExternal is lnd's label for a transaction sent through the API
+	// without a label of its own.
+	labelExternal = "external"
 	// maxConnectTimeout bounds ConnectPeer's timeout.
 	maxConnectTimeout = 24 * 60 * 60
 )
@@ -665,6 +668,10 @@ func (l *lightningService) SendCoins(ctx context.Context, req *lnrpc.SendCoinsRe
 	if len(req.Label) > maxLabelLen {
 		return nil, invalidf("label length: %d exceeds limit of %d", len(req.Label), maxLabelLen)
 	}
+	label := req.Label
+	if label == "" {
+		label = labelExternal
+	}
 	strategy, err := coinSelection(req.CoinSelectionStrategy)
 	if err != nil {
 		return nil, err
@@ -694,7 +701,7 @@ func (l *lightningService) SendCoins(ctx context.Context, req *lnrpc.SendCoinsRe
 		MinConfs:   confs,
 		Strategy:   strategy,
 		Inputs:     inputs,
-		Label:      req.Label,
+		Label:      label,
 	})
 	if err != nil {
 		return nil, l.s.toStatus(err)
