@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -179,5 +180,75 @@ func TestDebugLevelAndRecovery(t *testing.T) {
 	rec, _ = ln.GetRecoveryInfo(ctx, &lnrpc.GetRecoveryInfoRequest{})
 	if rec.RecoveryMode || rec.RecoveryFinished || rec.Progress != 0 {
 		t.Fatalf("no recovery: %v", rec)
+	}
+}
+
+// readSignedVectors reads message, signature, pubkey lines from a
+// testdata file.
+func readSignedVectors(t *testing.T, path string) [][3]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][3]string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			t.Fatalf("bad vector line %q", line)
+		}
+		out = append(out, [3]string{f[0], f[1], f[2]})
+	}
+	return out
+}
+
+// TestLndSignatures: signatures lnd made verify here and recover the
+// signer; the same signature over another message does not.
+func TestLndSignatures(t *testing.T) {
+	vectors := readSignedVectors(t, "testdata/lnd_signed_messages.txt")
+	if len(vectors) == 0 {
+		t.Fatal("no vectors")
+	}
+	for _, v := range vectors {
+		sig, err := zbase32.DecodeString(v[1])
+		if err != nil {
+			t.Fatalf("%q: %v", v[1], err)
+		}
+		if zbase32.EncodeToString(sig) != v[1] {
+			t.Fatalf("%q does not re-encode", v[1])
+		}
+		digest := messageDigest([]byte(v[0]), false)
+		pub, _, err := ecdsa.RecoverCompact(sig, digest[:])
+		if err != nil || hexKey(pub) != v[2] {
+			t.Fatalf("%q: recovered %v (%v), want %s", v[0], pub, err, v[2])
+		}
+		other := messageDigest([]byte(v[0]+"!"), false)
+		if pub, _, err := ecdsa.RecoverCompact(sig, other[:]); err == nil && hexKey(pub) == v[2] {
+			t.Fatalf("%q: signature verifies for another message", v[0])
+		}
+	}
+
+	// And through the RPC: VerifyMessage recovers the lnd node's key (not
+	// valid: no graph holds it).
+	h := newHarness(t, true)
+	priv, _ := btcec.NewPrivateKey()
+	b := h.node.backend()
+	b.Signer = keySigner{priv}
+	if _, err := lnrpc.NewWalletUnlockerClient(h.conn(nil)).UnlockWallet(t.Context(),
+		&lnrpc.UnlockWalletRequest{WalletPassword: []byte(testPassword)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.Activate(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vectors {
+		got, err := h.lightning(macaroons.ReadOnlyFile).VerifyMessage(t.Context(),
+			&lnrpc.VerifyMessageRequest{Msg: []byte(v[0]), Signature: v[1]})
+		if err != nil || got.Pubkey != v[2] || got.Valid {
+			t.Fatalf("VerifyMessage %q: %v, %v", v[0], got, err)
+		}
 	}
 }
