@@ -183,24 +183,31 @@ func TestDebugLevelAndRecovery(t *testing.T) {
 	}
 }
 
-// readSignedVectors reads message, signature, pubkey lines from a
-// testdata file.
-func readSignedVectors(t *testing.T, path string) [][3]string {
+// signedVector is a message, its zbase32 signature, the signer's key in
+// hex, and whether it was hashed once.
+type signedVector struct {
+	msg, sig, pub string
+	single        bool
+}
+
+// readSignedVectors reads tab-separated message, signature, pubkey lines
+// (and optionally "single" or "double") from a testdata file.
+func readSignedVectors(t *testing.T, path string) []signedVector {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out [][3]string
+	var out []signedVector
 	for _, line := range strings.Split(string(data), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
 		f := strings.Split(line, "\t")
-		if len(f) != 3 {
+		if len(f) < 3 || len(f) > 4 || len(f) == 4 && f[3] != "single" && f[3] != "double" {
 			t.Fatalf("bad vector line %q", line)
 		}
-		out = append(out, [3]string{f[0], f[1], f[2]})
+		out = append(out, signedVector{msg: f[0], sig: f[1], pub: f[2], single: len(f) == 4 && f[3] == "single"})
 	}
 	return out
 }
@@ -208,31 +215,32 @@ func readSignedVectors(t *testing.T, path string) [][3]string {
 // TestLndSignatures: signatures lnd made verify here and recover the
 // signer; the same signature over another message does not.
 func TestLndSignatures(t *testing.T) {
-	vectors := readSignedVectors(t, "testdata/lnd_signed_messages.txt")
-	if len(vectors) == 0 {
-		t.Fatal("no vectors")
+	vectors := append(readSignedVectors(t, "testdata/lnd_signed_messages.txt"),
+		readSignedVectors(t, "testdata/lnd_regtest_signatures.txt")...)
+	if len(vectors) != 7 {
+		t.Fatalf("%d vectors", len(vectors))
 	}
 	for _, v := range vectors {
-		sig, err := zbase32.DecodeString(v[1])
+		sig, err := zbase32.DecodeString(v.sig)
 		if err != nil {
-			t.Fatalf("%q: %v", v[1], err)
+			t.Fatalf("%q: %v", v.sig, err)
 		}
-		if zbase32.EncodeToString(sig) != v[1] {
-			t.Fatalf("%q does not re-encode", v[1])
+		if zbase32.EncodeToString(sig) != v.sig {
+			t.Fatalf("%q does not re-encode", v.sig)
 		}
-		digest := messageDigest([]byte(v[0]), false)
+		digest := messageDigest([]byte(v.msg), v.single)
 		pub, _, err := ecdsa.RecoverCompact(sig, digest[:])
-		if err != nil || hexKey(pub) != v[2] {
-			t.Fatalf("%q: recovered %v (%v), want %s", v[0], pub, err, v[2])
+		if err != nil || hexKey(pub) != v.pub {
+			t.Fatalf("%q: recovered %v (%v), want %s", v.msg, pub, err, v.pub)
 		}
-		other := messageDigest([]byte(v[0]+"!"), false)
-		if pub, _, err := ecdsa.RecoverCompact(sig, other[:]); err == nil && hexKey(pub) == v[2] {
-			t.Fatalf("%q: signature verifies for another message", v[0])
+		other := messageDigest([]byte(v.msg), !v.single)
+		if pub, _, err := ecdsa.RecoverCompact(sig, other[:]); err == nil && hexKey(pub) == v.pub {
+			t.Fatalf("%q: signature verifies with the other hashing", v.msg)
 		}
 	}
 
-	// And through the RPC: VerifyMessage recovers the lnd node's key (not
-	// valid: no graph holds it).
+	// And through the RPC: VerifyMessage (double hashing only, as lnd's)
+	// recovers the lnd node's key, not valid: no graph holds it.
 	h := newHarness(t, true)
 	priv, _ := btcec.NewPrivateKey()
 	b := h.node.backend()
@@ -245,10 +253,13 @@ func TestLndSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range vectors {
+		if v.single {
+			continue
+		}
 		got, err := h.lightning(macaroons.ReadOnlyFile).VerifyMessage(t.Context(),
-			&lnrpc.VerifyMessageRequest{Msg: []byte(v[0]), Signature: v[1]})
-		if err != nil || got.Pubkey != v[2] || got.Valid {
-			t.Fatalf("VerifyMessage %q: %v, %v", v[0], got, err)
+			&lnrpc.VerifyMessageRequest{Msg: []byte(v.msg), Signature: v.sig})
+		if err != nil || got.Pubkey != v.pub || got.Valid {
+			t.Fatalf("VerifyMessage %q: %v, %v", v.msg, got, err)
 		}
 	}
 }
