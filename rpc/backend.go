@@ -223,8 +223,9 @@ type PeerInfo struct {
 	SatSent   btcutil.Amount
 	SatRecv   btcutil.Amount
 	Inbound   bool
-	PingTime  time.Duration
-	SyncType  SyncType
+	// PingTime is the last ping's round trip, zero until the first pong.
+	PingTime time.Duration
+	SyncType SyncType
 	// Features the peer sent in its init message.
 	Features []Feature
 	// Errors and warnings the peer sent us, oldest first.

@@ -232,6 +232,15 @@ func (l *lightningService) ListPeers(ctx context.Context, req *lnrpc.ListPeersRe
 	return resp, nil
 }
 
+// pingMicros is ListPeers' ping_time: microseconds, or -1 before the first
+// pong, as lnd reports it.
+func pingMicros(d time.Duration) int64 {
+	if d <= 0 {
+		return -1
+	}
+	return d.Microseconds()
+}
+
 func marshalPeer(p *PeerInfo, latestError bool) *lnrpc.Peer {
 	out := &lnrpc.Peer{
 		Address:         p.Address,
@@ -240,7 +249,7 @@ func marshalPeer(p *PeerInfo, latestError bool) *lnrpc.Peer {
 		SatSent:         int64(p.SatSent),
 		SatRecv:         int64(p.SatRecv),
 		Inbound:         p.Inbound,
-		PingTime:        p.PingTime.Microseconds(),
+		PingTime:        pingMicros(p.PingTime),
 		SyncType:        lnrpc.Peer_SyncType(p.SyncType),
 		Features:        featureMap(p.Features),
 		Errors:          []*lnrpc.TimestampedError{},

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
@@ -261,5 +262,16 @@ func TestLndSignatures(t *testing.T) {
 		if err != nil || got.Pubkey != v.pub || got.Valid {
 			t.Fatalf("VerifyMessage %q: %v, %v", v.msg, got, err)
 		}
+	}
+}
+
+// TestPingTimeBeforePong: ListPeers' ping_time is -1 until the first pong,
+// as lnd reports it, then the round trip in microseconds.
+func TestPingTimeBeforePong(t *testing.T) {
+	if got := marshalPeer(&PeerInfo{}, true).PingTime; got != -1 {
+		t.Fatalf("ping_time before a pong = %d, want -1", got)
+	}
+	if got := marshalPeer(&PeerInfo{PingTime: 2500 * time.Microsecond}, true).PingTime; got != 2500 {
+		t.Fatalf("ping_time = %d, want 2500", got)
 	}
 }

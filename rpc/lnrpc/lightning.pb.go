@@ -1002,7 +1002,7 @@ type Peer struct {
 	SatSent   int64                  `protobuf:"varint,6,opt,name=sat_sent,json=satSent,proto3" json:"sat_sent,omitempty"`
 	SatRecv   int64                  `protobuf:"varint,7,opt,name=sat_recv,json=satRecv,proto3" json:"sat_recv,omitempty"`
 	Inbound   bool                   `protobuf:"varint,8,opt,name=inbound,proto3" json:"inbound,omitempty"`
-	// Last ping round trip in microseconds.
+	// Last ping round trip in microseconds; -1 before the first pong.
 	PingTime  int64               `protobuf:"varint,9,opt,name=ping_time,json=pingTime,proto3" json:"ping_time,omitempty"`
 	SyncType  Peer_SyncType       `protobuf:"varint,10,opt,name=sync_type,json=syncType,proto3,enum=lnrpc.Peer_SyncType" json:"sync_type,omitempty"`
 	Features  map[uint32]*Feature `protobuf:"bytes,11,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
