@@ -113,6 +113,13 @@ func (a *app) parser() *flags.Parser {
 	p := flags.NewParser(&a.opts, flags.HelpFlag|flags.PassDoubleDash)
 	p.Name = "xlncli"
 	p.LongDescription = "xlncli controls xlnd through its gRPC API, with lncli's commands, flags and JSON output."
+	// -v prints the version and runs nothing else, as lncli's.
+	p.CommandHandler = func(cmd flags.Commander, args []string) error {
+		if a.opts.Version || cmd == nil {
+			return nil
+		}
+		return cmd.Execute(args)
+	}
 	cmds := append(a.commands(), command{"help", "Shows a list of commands or help for one command: help [<command>].", "", &helpCmd{a: a}})
 	for _, c := range cmds {
 		cmd, err := p.AddCommand(c.name, c.short, c.long, c.data)

@@ -25,8 +25,10 @@ func TestLncliCommandsSorted(t *testing.T) {
 
 func TestHelpVersionAndUnknown(t *testing.T) {
 	e := newEnv(t)
-	for _, args := range [][]string{{"--version"}, {"-v"}} {
-		if out := e.mustCLI("", args...); !strings.HasPrefix(out, "xlncli version 0.20.0-beta xlnd-") {
+	// With a command too: the version only, the command not run (state
+	// would print the state).
+	for _, args := range [][]string{{"--version"}, {"-v"}, {"-v", "state"}} {
+		if out := e.mustCLI("", args...); !strings.HasPrefix(out, "xlncli version 0.20.0-beta xlnd-") || strings.Count(out, "\n") != 1 {
 			t.Errorf("%v: %q", args, out)
 		}
 	}
