@@ -2,9 +2,10 @@ package main
 
 import "slices"
 
-// lncliCommands are the top-level command names of lnd's lncli (v0.20),
-// sorted, so that xlncli can tell a command it does not have yet from a
-// typo.
+// lncliCommands are the top-level command names of lnd's lncli (lnd's
+// master source, 0.21.99-beta, cmd/commands), the sub-server groups'
+// (wallet, chain, peers, ...) included, sorted, so that xlncli can tell a
+// command it does not have yet from a typo.
 var lncliCommands = []string{
 	"abandonchannel", "addholdinvoice", "addinvoice", "autopilot",
 	"bakemacaroon", "batchopenchannel", "buildroute", "cancelinvoice",
