@@ -30,14 +30,14 @@ func (a *app) commands() []command {
 		{"sendcoins", "Send bitcoin on-chain to an address.", "", &sendCoinsCmd{a: a}},
 		{"estimatefee", "Get fee estimates for sending bitcoin on-chain to multiple addresses: estimatefee '{\"addr\": amt, ...}'.", "", &estimateFeeCmd{a: a}},
 		{"stop", "Stop and shutdown the daemon.", "", &stopCmd{a: a}},
-		{"getrecoveryinfo", "Display information about an ongoing recovery attempt.", "", &getRecoveryInfoCmd{a: a}},
-		{"debuglevel", "Set the debug level, or list the subsystems.", "", &debugLevelCmd{a: a}},
-		{"signmessage", "Sign a message with the node's private key.", "", &signMessageCmd{a: a}},
-		{"verifymessage", "Verify a message signed with the signature.", "", &verifyMessageCmd{a: a}},
-		{"bakemacaroon", "Bakes a new macaroon with the provided list of permissions and restrictions.", "", &bakeMacaroonCmd{a: a}},
-		{"listmacaroonids", "List all macaroons root key IDs in use.", "", &listMacaroonIDsCmd{a: a}},
-		{"deletemacaroonid", "Delete a specific macaroon ID, revoking every macaroon baked with it.", "", &deleteMacaroonIDCmd{a: a}},
-		{"listpermissions", "Lists all RPC method URIs and the macaroon permissions they require to be invoked.", "", &listPermissionsCmd{a: a}},
+		{"getrecoveryinfo", "Whether a restored wallet is still scanning the chain, and how far it is.", "", &getRecoveryInfoCmd{a: a}},
+		{"debuglevel", "Set log levels per subsystem at run time, or list the subsystems.", "", &debugLevelCmd{a: a}},
+		{"signmessage", "Sign a message with the node's identity key.", "", &signMessageCmd{a: a}},
+		{"verifymessage", "Check a signed message and recover the key that signed it.", "", &verifyMessageCmd{a: a}},
+		{"bakemacaroon", "Make a macaroon granting exactly the given permissions.", "", &bakeMacaroonCmd{a: a}},
+		{"listmacaroonids", "List the macaroon root key IDs.", "", &listMacaroonIDsCmd{a: a}},
+		{"deletemacaroonid", "Delete a macaroon root key ID, revoking every macaroon baked with it.", "", &deleteMacaroonIDCmd{a: a}},
+		{"listpermissions", "List every RPC method and the macaroon permissions it needs.", "", &listPermissionsCmd{a: a}},
 	}
 }
 
