@@ -67,8 +67,18 @@ var (
 	// ErrCorruptDB: a record in the database does not parse.
 	ErrCorruptDB = errors.New("wallet database corrupt")
 
+	// ErrPasswordChangePending: a password change was interrupted (a
+	// crash, or a linked store that failed) and must be completed with
+	// FinishPasswordChange before the wallet unlocks or changes password
+	// again.
+	ErrPasswordChangePending = errors.New("a wallet password change is unfinished")
+
 	// ErrUnknownTx: the transaction is not in the wallet.
 	ErrUnknownTx = errors.New("unknown transaction")
+
+	// ErrTxConfirmed: the transaction is in a block, so it cannot be
+	// abandoned.
+	ErrTxConfirmed = errors.New("transaction is confirmed")
 )
 
 // InsufficientFundsError says how much was needed and how much could be

@@ -213,56 +213,20 @@ func (s *Store) Reset(password []byte) error {
 }
 
 // ChangePassword re-encrypts every root key under newPassword, after
-// checking oldPassword, in one transaction. The store is unlocked
-// afterwards. With rotate every root key is replaced too, invalidating
-// every macaroon baked before (the ids stay).
+// checking oldPassword, in one transaction (Reseal, then Install). The
+// store is unlocked afterwards. With rotate every root key is replaced
+// too, invalidating every macaroon baked before (the ids stay). The daemon
+// changes the wallet's password and the store's together through Reseal
+// and Install instead.
 func (s *Store) ChangePassword(oldPassword, newPassword []byte, rotate bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketName)
-		rec := b.Get(encKeyName)
-		if rec == nil {
-			return fmt.Errorf("%w: no password set", ErrStoreLocked)
-		}
-		oldKey, err := deriveKey(oldPassword, rec)
-		if err != nil {
-			return err
-		}
-		if b.Get([]byte(DefaultRootKeyID)) == nil {
-			return fmt.Errorf("%w: no root key", ErrCorruptStore)
-		}
-		roots, err := openAll(b, oldKey)
-		if err != nil {
-			return err
-		}
-		if rotate {
-			for _, root := range roots {
-				if _, err := rand.Read(root); err != nil {
-					return err
-				}
-			}
-		}
-		newRec, newKey, err := newEncKey(newPassword, s.scryptN)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(encKeyName, newRec); err != nil {
-			return err
-		}
-		for id, root := range roots {
-			sealed, err := seal(newKey, root)
-			if err != nil {
-				return err
-			}
-			if err := b.Put([]byte(id), sealed); err != nil {
-				return err
-			}
-		}
-		s.forget()
-		s.encKey, s.roots = newKey, roots
-		return nil
-	})
+	r, err := s.Reseal(oldPassword, newPassword, rotate)
+	if err != nil {
+		return err
+	}
+	if err := s.Install(r); err != nil {
+		return err
+	}
+	return s.Unlock(newPassword)
 }
 
 // RootKey returns the decrypted root key stored under id: ErrStoreLocked
