@@ -9,19 +9,29 @@ import "lnd.xprv/rpc/macaroons"
 func Permissions() map[string][]macaroons.Op {
 	read := func(e string) []macaroons.Op { return []macaroons.Op{{Entity: e, Action: "read"}} }
 	write := func(e string) []macaroons.Op { return []macaroons.Op{{Entity: e, Action: "write"}} }
+	gen := func(e string) []macaroons.Op { return []macaroons.Op{{Entity: e, Action: "generate"}} }
 	return map[string][]macaroons.Op{
-		"/lnrpc.Lightning/GetInfo":             read("info"),
-		"/lnrpc.Lightning/StopDaemon":          write("info"),
-		"/lnrpc.Lightning/ConnectPeer":         write("peers"),
-		"/lnrpc.Lightning/DisconnectPeer":      write("peers"),
-		"/lnrpc.Lightning/ListPeers":           read("peers"),
-		"/lnrpc.Lightning/SubscribePeerEvents": read("peers"),
-		"/lnrpc.Lightning/NewAddress":          write("address"),
-		"/lnrpc.Lightning/WalletBalance":       read("onchain"),
-		"/lnrpc.Lightning/ListUnspent":         read("onchain"),
-		"/lnrpc.Lightning/GetTransactions":     read("onchain"),
-		"/lnrpc.Lightning/EstimateFee":         read("onchain"),
-		"/lnrpc.Lightning/SendCoins":           write("onchain"),
+		"/lnrpc.Lightning/GetInfo":                  read("info"),
+		"/lnrpc.Lightning/StopDaemon":               write("info"),
+		"/lnrpc.Lightning/ConnectPeer":              write("peers"),
+		"/lnrpc.Lightning/DisconnectPeer":           write("peers"),
+		"/lnrpc.Lightning/ListPeers":                read("peers"),
+		"/lnrpc.Lightning/SubscribePeerEvents":      read("peers"),
+		"/lnrpc.Lightning/NewAddress":               write("address"),
+		"/lnrpc.Lightning/WalletBalance":            read("onchain"),
+		"/lnrpc.Lightning/ListUnspent":              read("onchain"),
+		"/lnrpc.Lightning/GetTransactions":          read("onchain"),
+		"/lnrpc.Lightning/EstimateFee":              read("onchain"),
+		"/lnrpc.Lightning/SendCoins":                write("onchain"),
+		"/lnrpc.Lightning/GetRecoveryInfo":          read("info"),
+		"/lnrpc.Lightning/DebugLevel":               write("info"),
+		"/lnrpc.Lightning/SignMessage":              write("message"),
+		"/lnrpc.Lightning/VerifyMessage":            read("message"),
+		"/lnrpc.Lightning/BakeMacaroon":             gen("macaroon"),
+		"/lnrpc.Lightning/ListMacaroonIDs":          read("macaroon"),
+		"/lnrpc.Lightning/DeleteMacaroonID":         write("macaroon"),
+		"/lnrpc.Lightning/ListPermissions":          read("info"),
+		"/lnrpc.Lightning/CheckMacaroonPermissions": read("macaroon"),
 	}
 }
 

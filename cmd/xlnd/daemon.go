@@ -217,6 +217,10 @@ func (d *daemon) run(ctx context.Context) error {
 		Peers:  &peersBackend{srv: d.srv, cfg: cfg},
 		Wallet: &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
 		Stop:   d.requestStop,
+
+		Logs:     d.logs,
+		Recovery: &recovery{d: d},
+		Signer:   &nodeSigner{w: d.wallet},
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err
