@@ -233,4 +233,10 @@ type ChannelUpdate struct {
 
 	// Revoked, if set, is appended to the channel's revocation log.
 	Revoked *RevocationLogEntry
+
+	// FwdPkg, if set, holds the peer's updates that became irrevocably
+	// committed (adds to forward, settles and fails of HTLCs we
+	// offered), for the switch: written in the same transaction, so
+	// none is lost if the node stops before acting on them.
+	FwdPkg *FwdPkg
 }

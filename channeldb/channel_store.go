@@ -89,7 +89,8 @@ func DeleteOpenChannel(tx kvdb.RwTx, op wire.OutPoint) error {
 }
 
 // PersistChannel writes what one transition of the channel state machine
-// produced, in one durable transaction (lnwallet's Store).
+// produced (the state, a revocation-log entry, a forwarding package), in
+// one durable transaction (lnwallet's Store).
 func (d *DB) PersistChannel(ctx context.Context, u *ChannelUpdate) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -97,6 +98,11 @@ func (d *DB) PersistChannel(ctx context.Context, u *ChannelUpdate) error {
 	return d.Update(func(tx kvdb.RwTx) error {
 		if err := PutOpenChannel(tx, u.State); err != nil {
 			return err
+		}
+		if u.FwdPkg != nil {
+			if err := PutFwdPkg(tx, u.FwdPkg); err != nil {
+				return err
+			}
 		}
 		if u.Revoked == nil {
 			return nil

@@ -95,7 +95,8 @@
 // rewritten at every transition that commits us to something
 // (commitment_signed sent, revoke_and_ack sent or received), in the same
 // transaction as the revocation-log entry of a commitment the peer just
-// revoked (ChannelUpdate, (*DB).PersistChannel). It holds:
+// revoked and the forwarding package of the peer's updates that became
+// irrevocable (ChannelUpdate, (*DB).PersistChannel). It holds:
 //
 //   - static parameters: funding outpoint, capacity, channel type bits,
 //     initiator, short channel id and aliases, the peer's node key, and

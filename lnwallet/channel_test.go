@@ -264,6 +264,21 @@ func TestRevocationLog(t *testing.T) {
 		}
 	}
 
+	// Bob's locked-in adds are in forwarding packages, one per
+	// revocation that locked some in.
+	var adds int
+	err = dbs[bob].View(func(tx kvdb.RTx) error {
+		pkgs, err := channeldb.ListFwdPkgs(tx, bob.ch.st.ShortChannelID)
+		for _, p := range pkgs {
+			adds += len(p.Adds)
+		}
+		return err
+	})
+	if err != nil || adds != 4 {
+		t.Fatalf("forwarding packages hold %d adds (%v), want 4", adds,
+			err)
+	}
+
 	sum := &channeldb.ChannelCloseSummary{ChanPoint: st.FundingOutpoint,
 		Capacity: st.Capacity, CloseType: channeldb.CooperativeClose,
 		RemotePub: bob.p.cfg.FundingKey}

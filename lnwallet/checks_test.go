@@ -349,3 +349,31 @@ func TestDataLossProtect(t *testing.T) {
 		t.Fatalf("forged proof: %v", err)
 	}
 }
+
+// TestFirstCommitment: the funding flow's signatures of commitment 0 are
+// checked, and the records then produce a broadcastable commitment.
+func TestFirstCommitment(t *testing.T) {
+	a, b, sa, sb := newStates(t, pairSpec{chanType: ChannelTypeAnchors,
+		capacity: 1_000_000, pushMsat: 100_000_000, feeRate: 2500,
+		seed: 15})
+	sig, err := SignFirstCommitment(sa, a.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := sig
+	bad[40] ^= 1
+	if err := ReceiveFirstSignature(sb, b.config().Secrets, bad); !IsFatal(err) {
+		t.Fatalf("bad first signature: %v", err)
+	}
+	ch, err := NewChannel(sb, b.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := ch.LocalCommitTx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx.TxHash() != sa.RemoteCommit.TxID {
+		t.Fatal("the two sides recorded different commitment 0 txids")
+	}
+}

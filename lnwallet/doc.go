@@ -69,7 +69,9 @@
 //     only through Pending.Persist, which first writes the new state
 //     through the caller's Store and returns them once the Store says it
 //     is durable. Sending before persisting cannot be written by
-//     accident. Until the Pending is persisted the Channel refuses every
+//     accident. The peer's updates that became irrevocable travel in the
+//     same write as a forwarding package, so the switch finds them after
+//     a restart. Until the Pending is persisted the Channel refuses every
 //     other transition (ErrUnpersisted); if the Store fails, the Channel
 //     refuses everything (ErrChannelBroken) and must be reloaded from the
 //     store.

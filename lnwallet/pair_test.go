@@ -131,25 +131,20 @@ func newStates(t testing.TB, ps pairSpec) (a, b *party, sa,
 }
 
 // signInitial has signer sign the owner's commitment 0 (the funding
-// flow's funding_created/funding_signed).
+// flow's funding_created/funding_signed) and the owner check it.
 func signInitial(t testing.TB, signer, owner *party, signerSt,
 	ownerSt *channeldb.OpenChannel) {
 
 	t.Helper()
-	p := paramsOf(signerSt)
-	tx, sigs, err := SignRemoteCommitment(signer.signer, &p,
-		owner.point(0), spec(&signerSt.RemoteCommit))
+	sig, err := SignFirstCommitment(signerSt, signer.signer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recordLayout(&signerSt.RemoteCommit, tx)
-	ownerSt.LocalCommit.TxID = tx.Tx.TxHash()
-	msg, err := commitSigMsg(lnwire.ChannelID{}, sigs)
+	err = ReceiveFirstSignature(ownerSt, shachain.NewProducer(owner.seed),
+		sig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ownerSt.LocalCommit.CommitSig = msg.CommitSig
-	ownerSt.LocalCommit.HtlcSigs = msg.HtlcSigs
 }
 
 // memStore keeps the encoded state, as a database would.

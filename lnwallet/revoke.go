@@ -65,13 +65,13 @@ func (c *Channel) RevokeCurrentCommitment() (*Pending, error) {
 	before := c.bothCommitted()
 	st.LocalCommit = *c.pendingLocal
 	c.pendingLocal = nil
-	res := c.settle(before)
+	res, pkg := c.settle(before)
 	msg := &lnwire.RevokeAndAck{
 		ChanID:            c.chanID,
 		Revocation:        secret,
 		NextRevocationKey: nextPoint,
 	}
-	p := c.newPending(channeldb.ChannelUpdate{}, msg)
+	p := c.newPending(channeldb.ChannelUpdate{FwdPkg: pkg}, msg)
 	p.out.Resolutions = res
 	return p, nil
 }
@@ -118,8 +118,9 @@ func (c *Channel) ReceiveRevocation(m *lnwire.RevokeAndAck) (*Pending, error) {
 	st.PendingRemote = nil
 	st.RemoteCurrentPoint = st.RemoteNextPoint
 	st.RemoteNextPoint = m.NextRevocationKey
-	res := c.settle(before)
-	p := c.newPending(channeldb.ChannelUpdate{Revoked: revoked})
+	res, pkg := c.settle(before)
+	p := c.newPending(channeldb.ChannelUpdate{Revoked: revoked,
+		FwdPkg: pkg})
 	p.out.Resolutions = res
 	return p, nil
 }
@@ -176,11 +177,14 @@ func (c *Channel) bothCommitted() [2]uint64 {
 }
 
 // settle collects the updates that became committed on both sides since
-// before, then prunes them from the logs.
-func (c *Channel) settle(before [2]uint64) Resolutions {
+// before, then prunes them from the logs. The peer's among them also come
+// as a forwarding package, keyed by the peer's commitment number.
+func (c *Channel) settle(before [2]uint64) (Resolutions, *channeldb.FwdPkg) {
 	after := c.bothCommitted()
 	var res Resolutions
 	st := c.st
+	pkg := &channeldb.FwdPkg{Source: st.ShortChannelID,
+		Height: st.RemoteCommit.Number, State: channeldb.FwdLockedIn}
 	for i := before[Local]; i < after[Local]; i++ {
 		if u, ok := logEntry(st.LocalLog, i); ok &&
 			removalID(u.Msg) >= 0 {
@@ -193,19 +197,29 @@ func (c *Channel) settle(before [2]uint64) Resolutions {
 		if !ok {
 			continue
 		}
+		pu := channeldb.PkgUpdate{LogIndex: u.Index, Msg: u.Msg}
 		switch m := u.Msg.(type) {
 		case *lnwire.UpdateAddHTLC:
 			res.LockedIn = append(res.LockedIn,
 				LockedHTLC{Add: m, FailDust: u.FailDust})
+			pkg.Adds = append(pkg.Adds, pu)
 		case *lnwire.UpdateFulfillHTLC:
 			res.Settled = append(res.Settled, m)
+			pkg.SettleFails = append(pkg.SettleFails, pu)
 		case *lnwire.UpdateFailHTLC, *lnwire.UpdateFailMalformedHTLC:
 			res.Failed = append(res.Failed, m)
+			pkg.SettleFails = append(pkg.SettleFails, pu)
 		}
 	}
 	st.LocalLog = pruneLog(st.LocalLog, after[Local])
 	st.RemoteLog = pruneLog(st.RemoteLog, after[Remote])
-	return res
+	if len(pkg.Adds) == 0 && len(pkg.SettleFails) == 0 {
+		return res, nil
+	}
+	pkg.AckFilter = channeldb.NewPkgFilter(uint16(len(pkg.Adds)))
+	pkg.SettleFailFilter = channeldb.NewPkgFilter(
+		uint16(len(pkg.SettleFails)))
+	return res, pkg
 }
 
 // pruneLog drops the updates below index.

@@ -267,8 +267,10 @@ func genOp(r *rand.Rand) simOp {
 		op.Kind = opReconnect
 	case x < 985:
 		op.Kind = opRestart
-	default:
+	case x < 992:
 		op.Kind = opSignCrash
+	default:
+		op.Kind = opDeliverCrash
 	}
 	return op
 }

@@ -23,20 +23,22 @@ import (
 type opKind uint8
 
 const (
-	opDeliver   opKind = iota // deliver up to A messages to side
-	opAdd                     // side adds an HTLC of A msat, expiry B
-	opSettle                  // side settles its A-th settleable HTLC
-	opFail                    // side fails its A-th failable HTLC
-	opFee                     // side (if opener) proposes fee rate A
-	opSign                    // side signs
-	opReconnect               // the connection drops and comes back
-	opRestart                 // side restarts from its store
-	opSignCrash               // side signs, persists, and crashes unsent
+	opDeliver      opKind = iota // deliver up to A messages to side
+	opAdd                        // side adds an HTLC of A msat, expiry B
+	opSettle                     // side settles its A-th settleable HTLC
+	opFail                       // side fails its A-th failable HTLC
+	opFee                        // side (if opener) proposes fee rate A
+	opSign                       // side signs
+	opReconnect                  // the connection drops and comes back
+	opRestart                    // side restarts from its store
+	opSignCrash                  // side signs, persists, and crashes unsent
+	opDeliverCrash               // side answers a message, persists, crashes unsent
 	numOps
 )
 
 var opNames = [...]string{"opDeliver", "opAdd", "opSettle", "opFail",
-	"opFee", "opSign", "opReconnect", "opRestart", "opSignCrash"}
+	"opFee", "opSign", "opReconnect", "opRestart", "opSignCrash",
+	"opDeliverCrash"}
 
 // simOp is one recorded operation; its fields fully determine it.
 type simOp struct {
@@ -81,6 +83,9 @@ type sim struct {
 	revChecks map[[2]uint64]bool
 	preimages map[[32]byte][32]byte
 	stats     simStats
+
+	// crashNext makes the next persisted answer be lost unsent.
+	crashNext bool
 	ct        ChannelType
 }
 
@@ -232,6 +237,11 @@ func (s *sim) handle(side int, ch *Channel, msg lnwire.Message) error {
 		return err
 	}
 	out := s.persist(side, p)
+	if s.crashNext {
+		// Crash between persisting and sending.
+		s.crashNext = false
+		return nil
+	}
 	s.send(side, out.Messages...)
 	return nil
 }
@@ -318,6 +328,19 @@ func (s *sim) apply(op simOp, payment *uint64) {
 			}
 			s.send(side, out.Messages...)
 		}
+	case opDeliverCrash:
+		if len(s.wire[side]) == 0 {
+			return
+		}
+		s.crashNext = true
+		s.deliver(side)
+		if s.crashNext {
+			// Nothing was persisted and released: no crash.
+			s.crashNext = false
+			return
+		}
+		s.restart(side)
+		s.reconnect()
 	case opReconnect:
 		s.reconnect()
 	case opRestart:

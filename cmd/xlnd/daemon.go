@@ -262,6 +262,10 @@ func (d *daemon) run(ctx context.Context) error {
 		Wallet:   &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
 		Channels: &channelsBackend{d: d},
 		Stop:     d.requestStop,
+
+		Logs:     d.logs,
+		Recovery: &recovery{d: d},
+		Signer:   &nodeSigner{w: d.wallet},
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err

@@ -1106,7 +1106,7 @@ type Peer struct {
 	SatSent   int64                  `protobuf:"varint,6,opt,name=sat_sent,json=satSent,proto3" json:"sat_sent,omitempty"`
 	SatRecv   int64                  `protobuf:"varint,7,opt,name=sat_recv,json=satRecv,proto3" json:"sat_recv,omitempty"`
 	Inbound   bool                   `protobuf:"varint,8,opt,name=inbound,proto3" json:"inbound,omitempty"`
-	// Last ping round trip in microseconds.
+	// Last ping round trip in microseconds; -1 before the first pong.
 	PingTime  int64               `protobuf:"varint,9,opt,name=ping_time,json=pingTime,proto3" json:"ping_time,omitempty"`
 	SyncType  Peer_SyncType       `protobuf:"varint,10,opt,name=sync_type,json=syncType,proto3,enum=lnrpc.Peer_SyncType" json:"sync_type,omitempty"`
 	Features  map[uint32]*Feature `protobuf:"bytes,11,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -2724,6 +2724,987 @@ func (x *StopResponse) GetStatus() string {
 	return ""
 }
 
+type GetRecoveryInfoRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecoveryInfoRequest) Reset() {
+	*x = GetRecoveryInfoRequest{}
+	mi := &file_lightning_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecoveryInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecoveryInfoRequest) ProtoMessage() {}
+
+func (x *GetRecoveryInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecoveryInfoRequest.ProtoReflect.Descriptor instead.
+func (*GetRecoveryInfoRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{35}
+}
+
+type GetRecoveryInfoResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The wallet was restored and is (or was, since this start) scanning
+	// for its coins.
+	RecoveryMode bool `protobuf:"varint,1,opt,name=recovery_mode,json=recoveryMode,proto3" json:"recovery_mode,omitempty"`
+	// The scan has reached the tip.
+	RecoveryFinished bool `protobuf:"varint,2,opt,name=recovery_finished,json=recoveryFinished,proto3" json:"recovery_finished,omitempty"`
+	// Share of the chain scanned, 0 to 1.
+	Progress      float64 `protobuf:"fixed64,3,opt,name=progress,proto3" json:"progress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecoveryInfoResponse) Reset() {
+	*x = GetRecoveryInfoResponse{}
+	mi := &file_lightning_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecoveryInfoResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecoveryInfoResponse) ProtoMessage() {}
+
+func (x *GetRecoveryInfoResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecoveryInfoResponse.ProtoReflect.Descriptor instead.
+func (*GetRecoveryInfoResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GetRecoveryInfoResponse) GetRecoveryMode() bool {
+	if x != nil {
+		return x.RecoveryMode
+	}
+	return false
+}
+
+func (x *GetRecoveryInfoResponse) GetRecoveryFinished() bool {
+	if x != nil {
+		return x.RecoveryFinished
+	}
+	return false
+}
+
+func (x *GetRecoveryInfoResponse) GetProgress() float64 {
+	if x != nil {
+		return x.Progress
+	}
+	return 0
+}
+
+type DebugLevelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// List the subsystems instead of setting a level.
+	Show bool `protobuf:"varint,1,opt,name=show,proto3" json:"show,omitempty"`
+	// A level for all ("debug"), or subsystem=level pairs joined by commas
+	// ("PEER=trace,RPCS=info"), or both ("info,PEER=debug").
+	LevelSpec     string `protobuf:"bytes,2,opt,name=level_spec,json=levelSpec,proto3" json:"level_spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DebugLevelRequest) Reset() {
+	*x = DebugLevelRequest{}
+	mi := &file_lightning_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DebugLevelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DebugLevelRequest) ProtoMessage() {}
+
+func (x *DebugLevelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DebugLevelRequest.ProtoReflect.Descriptor instead.
+func (*DebugLevelRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *DebugLevelRequest) GetShow() bool {
+	if x != nil {
+		return x.Show
+	}
+	return false
+}
+
+func (x *DebugLevelRequest) GetLevelSpec() string {
+	if x != nil {
+		return x.LevelSpec
+	}
+	return ""
+}
+
+type DebugLevelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// With show: the subsystem names, space-separated.
+	SubSystems    string `protobuf:"bytes,1,opt,name=sub_systems,json=subSystems,proto3" json:"sub_systems,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DebugLevelResponse) Reset() {
+	*x = DebugLevelResponse{}
+	mi := &file_lightning_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DebugLevelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DebugLevelResponse) ProtoMessage() {}
+
+func (x *DebugLevelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DebugLevelResponse.ProtoReflect.Descriptor instead.
+func (*DebugLevelResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *DebugLevelResponse) GetSubSystems() string {
+	if x != nil {
+		return x.SubSystems
+	}
+	return ""
+}
+
+type SignMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message. Over REST, base64.
+	Msg []byte `protobuf:"bytes,1,opt,name=msg,proto3" json:"msg,omitempty"`
+	// Hash once with SHA-256 rather than twice.
+	SingleHash    bool `protobuf:"varint,2,opt,name=single_hash,json=singleHash,proto3" json:"single_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignMessageRequest) Reset() {
+	*x = SignMessageRequest{}
+	mi := &file_lightning_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignMessageRequest) ProtoMessage() {}
+
+func (x *SignMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignMessageRequest.ProtoReflect.Descriptor instead.
+func (*SignMessageRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SignMessageRequest) GetMsg() []byte {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *SignMessageRequest) GetSingleHash() bool {
+	if x != nil {
+		return x.SingleHash
+	}
+	return false
+}
+
+type SignMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The recoverable signature in zbase32.
+	Signature     string `protobuf:"bytes,1,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignMessageResponse) Reset() {
+	*x = SignMessageResponse{}
+	mi := &file_lightning_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignMessageResponse) ProtoMessage() {}
+
+func (x *SignMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignMessageResponse.ProtoReflect.Descriptor instead.
+func (*SignMessageResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SignMessageResponse) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type VerifyMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signed message. Over REST, base64.
+	Msg []byte `protobuf:"bytes,1,opt,name=msg,proto3" json:"msg,omitempty"`
+	// The zbase32 signature SignMessage returned.
+	Signature     string `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyMessageRequest) Reset() {
+	*x = VerifyMessageRequest{}
+	mi := &file_lightning_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyMessageRequest) ProtoMessage() {}
+
+func (x *VerifyMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyMessageRequest.ProtoReflect.Descriptor instead.
+func (*VerifyMessageRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *VerifyMessageRequest) GetMsg() []byte {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *VerifyMessageRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type VerifyMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signature is good and its key is a node this node knows.
+	Valid bool `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
+	// The recovered public key, compressed, in hex.
+	Pubkey        string `protobuf:"bytes,2,opt,name=pubkey,proto3" json:"pubkey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyMessageResponse) Reset() {
+	*x = VerifyMessageResponse{}
+	mi := &file_lightning_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyMessageResponse) ProtoMessage() {}
+
+func (x *VerifyMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyMessageResponse.ProtoReflect.Descriptor instead.
+func (*VerifyMessageResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *VerifyMessageResponse) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
+func (x *VerifyMessageResponse) GetPubkey() string {
+	if x != nil {
+		return x.Pubkey
+	}
+	return ""
+}
+
+type MacaroonPermission struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kind of thing acted on: onchain, offchain, address, message,
+	// peers, info, invoices, signer, macaroon, or uri.
+	Entity string `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
+	// read, write or generate; for the uri entity a full method name.
+	Action        string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MacaroonPermission) Reset() {
+	*x = MacaroonPermission{}
+	mi := &file_lightning_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MacaroonPermission) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MacaroonPermission) ProtoMessage() {}
+
+func (x *MacaroonPermission) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MacaroonPermission.ProtoReflect.Descriptor instead.
+func (*MacaroonPermission) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *MacaroonPermission) GetEntity() string {
+	if x != nil {
+		return x.Entity
+	}
+	return ""
+}
+
+func (x *MacaroonPermission) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+type MacaroonPermissionList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Permissions   []*MacaroonPermission  `protobuf:"bytes,1,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MacaroonPermissionList) Reset() {
+	*x = MacaroonPermissionList{}
+	mi := &file_lightning_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MacaroonPermissionList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MacaroonPermissionList) ProtoMessage() {}
+
+func (x *MacaroonPermissionList) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MacaroonPermissionList.ProtoReflect.Descriptor instead.
+func (*MacaroonPermissionList) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *MacaroonPermissionList) GetPermissions() []*MacaroonPermission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+type BakeMacaroonRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the macaroon grants.
+	Permissions []*MacaroonPermission `protobuf:"bytes,1,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// The root key to sign with (0, the default key, when unset). A new
+	// ID creates a root key.
+	RootKeyId uint64 `protobuf:"varint,2,opt,name=root_key_id,json=rootKeyId,proto3" json:"root_key_id,omitempty"`
+	// Accept entities and actions this node does not know.
+	AllowExternalPermissions bool `protobuf:"varint,3,opt,name=allow_external_permissions,json=allowExternalPermissions,proto3" json:"allow_external_permissions,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *BakeMacaroonRequest) Reset() {
+	*x = BakeMacaroonRequest{}
+	mi := &file_lightning_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BakeMacaroonRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BakeMacaroonRequest) ProtoMessage() {}
+
+func (x *BakeMacaroonRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BakeMacaroonRequest.ProtoReflect.Descriptor instead.
+func (*BakeMacaroonRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *BakeMacaroonRequest) GetPermissions() []*MacaroonPermission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *BakeMacaroonRequest) GetRootKeyId() uint64 {
+	if x != nil {
+		return x.RootKeyId
+	}
+	return 0
+}
+
+func (x *BakeMacaroonRequest) GetAllowExternalPermissions() bool {
+	if x != nil {
+		return x.AllowExternalPermissions
+	}
+	return false
+}
+
+type BakeMacaroonResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The macaroon in hex.
+	Macaroon      string `protobuf:"bytes,1,opt,name=macaroon,proto3" json:"macaroon,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BakeMacaroonResponse) Reset() {
+	*x = BakeMacaroonResponse{}
+	mi := &file_lightning_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BakeMacaroonResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BakeMacaroonResponse) ProtoMessage() {}
+
+func (x *BakeMacaroonResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BakeMacaroonResponse.ProtoReflect.Descriptor instead.
+func (*BakeMacaroonResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *BakeMacaroonResponse) GetMacaroon() string {
+	if x != nil {
+		return x.Macaroon
+	}
+	return ""
+}
+
+type ListMacaroonIDsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMacaroonIDsRequest) Reset() {
+	*x = ListMacaroonIDsRequest{}
+	mi := &file_lightning_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMacaroonIDsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMacaroonIDsRequest) ProtoMessage() {}
+
+func (x *ListMacaroonIDsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMacaroonIDsRequest.ProtoReflect.Descriptor instead.
+func (*ListMacaroonIDsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{47}
+}
+
+type ListMacaroonIDsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RootKeyIds    []uint64               `protobuf:"varint,1,rep,packed,name=root_key_ids,json=rootKeyIds,proto3" json:"root_key_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMacaroonIDsResponse) Reset() {
+	*x = ListMacaroonIDsResponse{}
+	mi := &file_lightning_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMacaroonIDsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMacaroonIDsResponse) ProtoMessage() {}
+
+func (x *ListMacaroonIDsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMacaroonIDsResponse.ProtoReflect.Descriptor instead.
+func (*ListMacaroonIDsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListMacaroonIDsResponse) GetRootKeyIds() []uint64 {
+	if x != nil {
+		return x.RootKeyIds
+	}
+	return nil
+}
+
+type DeleteMacaroonIDRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RootKeyId     uint64                 `protobuf:"varint,1,opt,name=root_key_id,json=rootKeyId,proto3" json:"root_key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMacaroonIDRequest) Reset() {
+	*x = DeleteMacaroonIDRequest{}
+	mi := &file_lightning_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMacaroonIDRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMacaroonIDRequest) ProtoMessage() {}
+
+func (x *DeleteMacaroonIDRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMacaroonIDRequest.ProtoReflect.Descriptor instead.
+func (*DeleteMacaroonIDRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *DeleteMacaroonIDRequest) GetRootKeyId() uint64 {
+	if x != nil {
+		return x.RootKeyId
+	}
+	return 0
+}
+
+type DeleteMacaroonIDResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when there was no such root key.
+	Deleted       bool `protobuf:"varint,1,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMacaroonIDResponse) Reset() {
+	*x = DeleteMacaroonIDResponse{}
+	mi := &file_lightning_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMacaroonIDResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMacaroonIDResponse) ProtoMessage() {}
+
+func (x *DeleteMacaroonIDResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMacaroonIDResponse.ProtoReflect.Descriptor instead.
+func (*DeleteMacaroonIDResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *DeleteMacaroonIDResponse) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
+type ListPermissionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPermissionsRequest) Reset() {
+	*x = ListPermissionsRequest{}
+	mi := &file_lightning_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPermissionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPermissionsRequest) ProtoMessage() {}
+
+func (x *ListPermissionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPermissionsRequest.ProtoReflect.Descriptor instead.
+func (*ListPermissionsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{51}
+}
+
+type ListPermissionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Full method name to the permissions it needs.
+	MethodPermissions map[string]*MacaroonPermissionList `protobuf:"bytes,1,rep,name=method_permissions,json=methodPermissions,proto3" json:"method_permissions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ListPermissionsResponse) Reset() {
+	*x = ListPermissionsResponse{}
+	mi := &file_lightning_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPermissionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPermissionsResponse) ProtoMessage() {}
+
+func (x *ListPermissionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPermissionsResponse.ProtoReflect.Descriptor instead.
+func (*ListPermissionsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListPermissionsResponse) GetMethodPermissions() map[string]*MacaroonPermissionList {
+	if x != nil {
+		return x.MethodPermissions
+	}
+	return nil
+}
+
+type CheckMacPermRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The macaroon, binary.
+	Macaroon []byte `protobuf:"bytes,1,opt,name=macaroon,proto3" json:"macaroon,omitempty"`
+	// The permissions to check it for.
+	Permissions []*MacaroonPermission `protobuf:"bytes,2,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// The method a uri permission may name.
+	FullMethod string `protobuf:"bytes,3,opt,name=fullMethod,proto3" json:"fullMethod,omitempty"`
+	// Check the permissions fullMethod needs instead of the listed ones.
+	CheckDefaultPermsFromFullMethod bool `protobuf:"varint,4,opt,name=check_default_perms_from_full_method,json=checkDefaultPermsFromFullMethod,proto3" json:"check_default_perms_from_full_method,omitempty"`
+	unknownFields                   protoimpl.UnknownFields
+	sizeCache                       protoimpl.SizeCache
+}
+
+func (x *CheckMacPermRequest) Reset() {
+	*x = CheckMacPermRequest{}
+	mi := &file_lightning_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckMacPermRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckMacPermRequest) ProtoMessage() {}
+
+func (x *CheckMacPermRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckMacPermRequest.ProtoReflect.Descriptor instead.
+func (*CheckMacPermRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *CheckMacPermRequest) GetMacaroon() []byte {
+	if x != nil {
+		return x.Macaroon
+	}
+	return nil
+}
+
+func (x *CheckMacPermRequest) GetPermissions() []*MacaroonPermission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *CheckMacPermRequest) GetFullMethod() string {
+	if x != nil {
+		return x.FullMethod
+	}
+	return ""
+}
+
+func (x *CheckMacPermRequest) GetCheckDefaultPermsFromFullMethod() bool {
+	if x != nil {
+		return x.CheckDefaultPermsFromFullMethod
+	}
+	return false
+}
+
+type CheckMacPermResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Valid         bool                   `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckMacPermResponse) Reset() {
+	*x = CheckMacPermResponse{}
+	mi := &file_lightning_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckMacPermResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckMacPermResponse) ProtoMessage() {}
+
+func (x *CheckMacPermResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckMacPermResponse.ProtoReflect.Descriptor instead.
+func (*CheckMacPermResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *CheckMacPermResponse) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
 type OpenChannelRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	SatPerVbyte uint64                 `protobuf:"varint,1,opt,name=sat_per_vbyte,json=satPerVbyte,proto3" json:"sat_per_vbyte,omitempty"`
@@ -2746,7 +3727,7 @@ type OpenChannelRequest struct {
 
 func (x *OpenChannelRequest) Reset() {
 	*x = OpenChannelRequest{}
-	mi := &file_lightning_proto_msgTypes[35]
+	mi := &file_lightning_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2758,7 +3739,7 @@ func (x *OpenChannelRequest) String() string {
 func (*OpenChannelRequest) ProtoMessage() {}
 
 func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[35]
+	mi := &file_lightning_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2771,7 +3752,7 @@ func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenChannelRequest.ProtoReflect.Descriptor instead.
 func (*OpenChannelRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{35}
+	return file_lightning_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *OpenChannelRequest) GetSatPerVbyte() uint64 {
@@ -2874,7 +3855,7 @@ type ChannelPoint struct {
 
 func (x *ChannelPoint) Reset() {
 	*x = ChannelPoint{}
-	mi := &file_lightning_proto_msgTypes[36]
+	mi := &file_lightning_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2886,7 +3867,7 @@ func (x *ChannelPoint) String() string {
 func (*ChannelPoint) ProtoMessage() {}
 
 func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[36]
+	mi := &file_lightning_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2899,7 +3880,7 @@ func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPoint.ProtoReflect.Descriptor instead.
 func (*ChannelPoint) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{36}
+	return file_lightning_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ChannelPoint) GetFundingTxid() isChannelPoint_FundingTxid {
@@ -2964,7 +3945,7 @@ type OpenStatusUpdate struct {
 
 func (x *OpenStatusUpdate) Reset() {
 	*x = OpenStatusUpdate{}
-	mi := &file_lightning_proto_msgTypes[37]
+	mi := &file_lightning_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2976,7 +3957,7 @@ func (x *OpenStatusUpdate) String() string {
 func (*OpenStatusUpdate) ProtoMessage() {}
 
 func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[37]
+	mi := &file_lightning_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2989,7 +3970,7 @@ func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenStatusUpdate.ProtoReflect.Descriptor instead.
 func (*OpenStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{37}
+	return file_lightning_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *OpenStatusUpdate) GetUpdate() isOpenStatusUpdate_Update {
@@ -3050,7 +4031,7 @@ type PendingUpdate struct {
 
 func (x *PendingUpdate) Reset() {
 	*x = PendingUpdate{}
-	mi := &file_lightning_proto_msgTypes[38]
+	mi := &file_lightning_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3062,7 +4043,7 @@ func (x *PendingUpdate) String() string {
 func (*PendingUpdate) ProtoMessage() {}
 
 func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[38]
+	mi := &file_lightning_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3075,7 +4056,7 @@ func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingUpdate.ProtoReflect.Descriptor instead.
 func (*PendingUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{38}
+	return file_lightning_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *PendingUpdate) GetTxid() []byte {
@@ -3101,7 +4082,7 @@ type ChannelOpenUpdate struct {
 
 func (x *ChannelOpenUpdate) Reset() {
 	*x = ChannelOpenUpdate{}
-	mi := &file_lightning_proto_msgTypes[39]
+	mi := &file_lightning_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3113,7 +4094,7 @@ func (x *ChannelOpenUpdate) String() string {
 func (*ChannelOpenUpdate) ProtoMessage() {}
 
 func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[39]
+	mi := &file_lightning_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3126,7 +4107,7 @@ func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpenUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelOpenUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{39}
+	return file_lightning_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ChannelOpenUpdate) GetChannelPoint() *ChannelPoint {
@@ -3145,7 +4126,7 @@ type PendingChannelsRequest struct {
 
 func (x *PendingChannelsRequest) Reset() {
 	*x = PendingChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[40]
+	mi := &file_lightning_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3157,7 +4138,7 @@ func (x *PendingChannelsRequest) String() string {
 func (*PendingChannelsRequest) ProtoMessage() {}
 
 func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[40]
+	mi := &file_lightning_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3170,7 +4151,7 @@ func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsRequest.ProtoReflect.Descriptor instead.
 func (*PendingChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{40}
+	return file_lightning_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
@@ -3190,7 +4171,7 @@ type PendingChannelsResponse struct {
 
 func (x *PendingChannelsResponse) Reset() {
 	*x = PendingChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[41]
+	mi := &file_lightning_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3202,7 +4183,7 @@ func (x *PendingChannelsResponse) String() string {
 func (*PendingChannelsResponse) ProtoMessage() {}
 
 func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[41]
+	mi := &file_lightning_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3215,7 +4196,7 @@ func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsResponse.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{41}
+	return file_lightning_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
@@ -3246,7 +4227,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[42]
+	mi := &file_lightning_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3258,7 +4239,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[42]
+	mi := &file_lightning_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3271,7 +4252,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{42}
+	return file_lightning_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListChannelsRequest) GetActiveOnly() bool {
@@ -3325,7 +4306,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[43]
+	mi := &file_lightning_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3337,7 +4318,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[43]
+	mi := &file_lightning_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3350,7 +4331,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{43}
+	return file_lightning_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ListChannelsResponse) GetChannels() []*Channel {
@@ -3374,7 +4355,7 @@ type ChannelConstraints struct {
 
 func (x *ChannelConstraints) Reset() {
 	*x = ChannelConstraints{}
-	mi := &file_lightning_proto_msgTypes[44]
+	mi := &file_lightning_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3386,7 +4367,7 @@ func (x *ChannelConstraints) String() string {
 func (*ChannelConstraints) ProtoMessage() {}
 
 func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[44]
+	mi := &file_lightning_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3399,7 +4380,7 @@ func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelConstraints.ProtoReflect.Descriptor instead.
 func (*ChannelConstraints) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{44}
+	return file_lightning_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ChannelConstraints) GetCsvDelay() uint32 {
@@ -3491,7 +4472,7 @@ type Channel struct {
 
 func (x *Channel) Reset() {
 	*x = Channel{}
-	mi := &file_lightning_proto_msgTypes[45]
+	mi := &file_lightning_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3503,7 +4484,7 @@ func (x *Channel) String() string {
 func (*Channel) ProtoMessage() {}
 
 func (x *Channel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[45]
+	mi := &file_lightning_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +4497,7 @@ func (x *Channel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Channel.ProtoReflect.Descriptor instead.
 func (*Channel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{45}
+	return file_lightning_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *Channel) GetActive() bool {
@@ -3786,7 +4767,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[50]
+	mi := &file_lightning_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3798,7 +4779,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[50]
+	mi := &file_lightning_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3811,7 +4792,7 @@ func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use PendingChannelsResponse_PendingChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{41, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{61, 0}
 }
 
 func (x *PendingChannelsResponse_PendingChannel) GetRemoteNodePub() string {
@@ -3899,7 +4880,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[51]
+	mi := &file_lightning_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3911,7 +4892,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[51]
+	mi := &file_lightning_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3924,7 +4905,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect
 
 // Deprecated: Use PendingChannelsResponse_PendingOpenChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingOpenChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{41, 1}
+	return file_lightning_proto_rawDescGZIP(), []int{61, 1}
 }
 
 func (x *PendingChannelsResponse_PendingOpenChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -4188,7 +5169,65 @@ const file_lightning_proto_rawDesc = "" +
 	"\rsat_per_vbyte\x18\x03 \x01(\x04R\vsatPerVbyte\"\r\n" +
 	"\vStopRequest\"&\n" +
 	"\fStopResponse\x12\x16\n" +
-	"\x06status\x18\x01 \x01(\tR\x06status\"\xe8\x03\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"\x18\n" +
+	"\x16GetRecoveryInfoRequest\"\x87\x01\n" +
+	"\x17GetRecoveryInfoResponse\x12#\n" +
+	"\rrecovery_mode\x18\x01 \x01(\bR\frecoveryMode\x12+\n" +
+	"\x11recovery_finished\x18\x02 \x01(\bR\x10recoveryFinished\x12\x1a\n" +
+	"\bprogress\x18\x03 \x01(\x01R\bprogress\"F\n" +
+	"\x11DebugLevelRequest\x12\x12\n" +
+	"\x04show\x18\x01 \x01(\bR\x04show\x12\x1d\n" +
+	"\n" +
+	"level_spec\x18\x02 \x01(\tR\tlevelSpec\"5\n" +
+	"\x12DebugLevelResponse\x12\x1f\n" +
+	"\vsub_systems\x18\x01 \x01(\tR\n" +
+	"subSystems\"G\n" +
+	"\x12SignMessageRequest\x12\x10\n" +
+	"\x03msg\x18\x01 \x01(\fR\x03msg\x12\x1f\n" +
+	"\vsingle_hash\x18\x02 \x01(\bR\n" +
+	"singleHash\"3\n" +
+	"\x13SignMessageResponse\x12\x1c\n" +
+	"\tsignature\x18\x01 \x01(\tR\tsignature\"F\n" +
+	"\x14VerifyMessageRequest\x12\x10\n" +
+	"\x03msg\x18\x01 \x01(\fR\x03msg\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\tR\tsignature\"E\n" +
+	"\x15VerifyMessageResponse\x12\x14\n" +
+	"\x05valid\x18\x01 \x01(\bR\x05valid\x12\x16\n" +
+	"\x06pubkey\x18\x02 \x01(\tR\x06pubkey\"D\n" +
+	"\x12MacaroonPermission\x12\x16\n" +
+	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\"U\n" +
+	"\x16MacaroonPermissionList\x12;\n" +
+	"\vpermissions\x18\x01 \x03(\v2\x19.lnrpc.MacaroonPermissionR\vpermissions\"\xb0\x01\n" +
+	"\x13BakeMacaroonRequest\x12;\n" +
+	"\vpermissions\x18\x01 \x03(\v2\x19.lnrpc.MacaroonPermissionR\vpermissions\x12\x1e\n" +
+	"\vroot_key_id\x18\x02 \x01(\x04R\trootKeyId\x12<\n" +
+	"\x1aallow_external_permissions\x18\x03 \x01(\bR\x18allowExternalPermissions\"2\n" +
+	"\x14BakeMacaroonResponse\x12\x1a\n" +
+	"\bmacaroon\x18\x01 \x01(\tR\bmacaroon\"\x18\n" +
+	"\x16ListMacaroonIDsRequest\";\n" +
+	"\x17ListMacaroonIDsResponse\x12 \n" +
+	"\froot_key_ids\x18\x01 \x03(\x04R\n" +
+	"rootKeyIds\"9\n" +
+	"\x17DeleteMacaroonIDRequest\x12\x1e\n" +
+	"\vroot_key_id\x18\x01 \x01(\x04R\trootKeyId\"4\n" +
+	"\x18DeleteMacaroonIDResponse\x12\x18\n" +
+	"\adeleted\x18\x01 \x01(\bR\adeleted\"\x18\n" +
+	"\x16ListPermissionsRequest\"\xe4\x01\n" +
+	"\x17ListPermissionsResponse\x12d\n" +
+	"\x12method_permissions\x18\x01 \x03(\v25.lnrpc.ListPermissionsResponse.MethodPermissionsEntryR\x11methodPermissions\x1ac\n" +
+	"\x16MethodPermissionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x123\n" +
+	"\x05value\x18\x02 \x01(\v2\x1d.lnrpc.MacaroonPermissionListR\x05value:\x028\x01\"\xdd\x01\n" +
+	"\x13CheckMacPermRequest\x12\x1a\n" +
+	"\bmacaroon\x18\x01 \x01(\fR\bmacaroon\x12;\n" +
+	"\vpermissions\x18\x02 \x03(\v2\x19.lnrpc.MacaroonPermissionR\vpermissions\x12\x1e\n" +
+	"\n" +
+	"fullMethod\x18\x03 \x01(\tR\n" +
+	"fullMethod\x12M\n" +
+	"$check_default_perms_from_full_method\x18\x04 \x01(\bR\x1fcheckDefaultPermsFromFullMethod\",\n" +
+	"\x14CheckMacPermResponse\x12\x14\n" +
+	"\x05valid\x18\x01 \x01(\bR\x05valid\"\xe8\x03\n" +
 	"\x12OpenChannelRequest\x12\"\n" +
 	"\rsat_per_vbyte\x18\x01 \x01(\x04R\vsatPerVbyte\x12\x1f\n" +
 	"\vnode_pubkey\x18\x02 \x01(\fR\n" +
@@ -4340,7 +5379,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
 	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
 	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
-	"\x0eINITIATOR_BOTH\x10\x032\xe5\b\n" +
+	"\x0eINITIATOR_BOTH\x10\x032\xa3\x0e\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -4355,7 +5394,17 @@ const file_lightning_proto_rawDesc = "" +
 	"\x13SubscribePeerEvents\x12\x1c.lnrpc.PeerEventSubscription\x1a\x10.lnrpc.PeerEvent0\x01\x128\n" +
 	"\aGetInfo\x12\x15.lnrpc.GetInfoRequest\x1a\x16.lnrpc.GetInfoResponse\x125\n" +
 	"\n" +
-	"StopDaemon\x12\x12.lnrpc.StopRequest\x1a\x13.lnrpc.StopResponse\x12A\n" +
+	"StopDaemon\x12\x12.lnrpc.StopRequest\x1a\x13.lnrpc.StopResponse\x12P\n" +
+	"\x0fGetRecoveryInfo\x12\x1d.lnrpc.GetRecoveryInfoRequest\x1a\x1e.lnrpc.GetRecoveryInfoResponse\x12A\n" +
+	"\n" +
+	"DebugLevel\x12\x18.lnrpc.DebugLevelRequest\x1a\x19.lnrpc.DebugLevelResponse\x12D\n" +
+	"\vSignMessage\x12\x19.lnrpc.SignMessageRequest\x1a\x1a.lnrpc.SignMessageResponse\x12J\n" +
+	"\rVerifyMessage\x12\x1b.lnrpc.VerifyMessageRequest\x1a\x1c.lnrpc.VerifyMessageResponse\x12G\n" +
+	"\fBakeMacaroon\x12\x1a.lnrpc.BakeMacaroonRequest\x1a\x1b.lnrpc.BakeMacaroonResponse\x12P\n" +
+	"\x0fListMacaroonIDs\x12\x1d.lnrpc.ListMacaroonIDsRequest\x1a\x1e.lnrpc.ListMacaroonIDsResponse\x12S\n" +
+	"\x10DeleteMacaroonID\x12\x1e.lnrpc.DeleteMacaroonIDRequest\x1a\x1f.lnrpc.DeleteMacaroonIDResponse\x12P\n" +
+	"\x0fListPermissions\x12\x1d.lnrpc.ListPermissionsRequest\x1a\x1e.lnrpc.ListPermissionsResponse\x12S\n" +
+	"\x18CheckMacaroonPermissions\x12\x1a.lnrpc.CheckMacPermRequest\x1a\x1b.lnrpc.CheckMacPermResponse\x12A\n" +
 	"\x0fOpenChannelSync\x12\x19.lnrpc.OpenChannelRequest\x1a\x13.lnrpc.ChannelPoint\x12C\n" +
 	"\vOpenChannel\x12\x19.lnrpc.OpenChannelRequest\x1a\x17.lnrpc.OpenStatusUpdate0\x01\x12P\n" +
 	"\x0fPendingChannels\x12\x1d.lnrpc.PendingChannelsRequest\x1a\x1e.lnrpc.PendingChannelsResponse\x12G\n" +
@@ -4374,79 +5423,100 @@ func file_lightning_proto_rawDescGZIP() []byte {
 }
 
 var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),                               // 0: lnrpc.AddressType
-	(OutputScriptType)(0),                          // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),                     // 2: lnrpc.CoinSelectionStrategy
-	(CommitmentType)(0),                            // 3: lnrpc.CommitmentType
-	(Initiator)(0),                                 // 4: lnrpc.Initiator
-	(Peer_SyncType)(0),                             // 5: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),                       // 6: lnrpc.PeerEvent.EventType
-	(*GetInfoRequest)(nil),                         // 7: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),                        // 8: lnrpc.GetInfoResponse
-	(*Chain)(nil),                                  // 9: lnrpc.Chain
-	(*Feature)(nil),                                // 10: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),                     // 11: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),                       // 12: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),                    // 13: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),                  // 14: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),                 // 15: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),                       // 16: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),                      // 17: lnrpc.ListPeersResponse
-	(*Peer)(nil),                                   // 18: lnrpc.Peer
-	(*TimestampedError)(nil),                       // 19: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),                  // 20: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                              // 21: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),                      // 22: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),                     // 23: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),                   // 24: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),                  // 25: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),                   // 26: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),                     // 27: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),                    // 28: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                                   // 29: lnrpc.Utxo
-	(*OutPoint)(nil),                               // 30: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),                 // 31: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),                     // 32: lnrpc.TransactionDetails
-	(*Transaction)(nil),                            // 33: lnrpc.Transaction
-	(*OutputDetail)(nil),                           // 34: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),                       // 35: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),                       // 36: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),                      // 37: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),                     // 38: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),                    // 39: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),                            // 40: lnrpc.StopRequest
-	(*StopResponse)(nil),                           // 41: lnrpc.StopResponse
-	(*OpenChannelRequest)(nil),                     // 42: lnrpc.OpenChannelRequest
-	(*ChannelPoint)(nil),                           // 43: lnrpc.ChannelPoint
-	(*OpenStatusUpdate)(nil),                       // 44: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),                          // 45: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),                      // 46: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),                 // 47: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),                // 48: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),                    // 49: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),                   // 50: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),                     // 51: lnrpc.ChannelConstraints
-	(*Channel)(nil),                                // 52: lnrpc.Channel
-	nil,                                            // 53: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                                            // 54: lnrpc.Peer.FeaturesEntry
-	nil,                                            // 55: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                                            // 56: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	(*PendingChannelsResponse_PendingChannel)(nil), // 57: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 58: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(AddressType)(0),                                   // 0: lnrpc.AddressType
+	(OutputScriptType)(0),                              // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0),                         // 2: lnrpc.CoinSelectionStrategy
+	(CommitmentType)(0),                                // 3: lnrpc.CommitmentType
+	(Initiator)(0),                                     // 4: lnrpc.Initiator
+	(Peer_SyncType)(0),                                 // 5: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),                           // 6: lnrpc.PeerEvent.EventType
+	(*GetInfoRequest)(nil),                             // 7: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                            // 8: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                      // 9: lnrpc.Chain
+	(*Feature)(nil),                                    // 10: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                         // 11: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                           // 12: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                        // 13: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                      // 14: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                     // 15: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                           // 16: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                          // 17: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                       // 18: lnrpc.Peer
+	(*TimestampedError)(nil),                           // 19: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                      // 20: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                                  // 21: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                          // 22: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                         // 23: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                       // 24: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                      // 25: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                       // 26: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                         // 27: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                        // 28: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                       // 29: lnrpc.Utxo
+	(*OutPoint)(nil),                                   // 30: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                     // 31: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                         // 32: lnrpc.TransactionDetails
+	(*Transaction)(nil),                                // 33: lnrpc.Transaction
+	(*OutputDetail)(nil),                               // 34: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                           // 35: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                           // 36: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                          // 37: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                         // 38: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                        // 39: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                                // 40: lnrpc.StopRequest
+	(*StopResponse)(nil),                               // 41: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),                     // 42: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),                    // 43: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),                          // 44: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),                         // 45: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),                         // 46: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),                        // 47: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),                       // 48: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),                      // 49: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),                         // 50: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),                     // 51: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),                        // 52: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),                       // 53: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),                     // 54: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),                    // 55: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),                    // 56: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),                   // 57: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),                     // 58: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),                    // 59: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),                        // 60: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),                       // 61: lnrpc.CheckMacPermResponse
+	(*OpenChannelRequest)(nil),                         // 62: lnrpc.OpenChannelRequest
+	(*ChannelPoint)(nil),                               // 63: lnrpc.ChannelPoint
+	(*OpenStatusUpdate)(nil),                           // 64: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                              // 65: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                          // 66: lnrpc.ChannelOpenUpdate
+	(*PendingChannelsRequest)(nil),                     // 67: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                    // 68: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                        // 69: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                       // 70: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                         // 71: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                    // 72: lnrpc.Channel
+	nil,                                                // 73: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                                // 74: lnrpc.Peer.FeaturesEntry
+	nil,                                                // 75: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                                // 76: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                                // 77: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),     // 78: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 79: lnrpc.PendingChannelsResponse.PendingOpenChannel
 }
 var file_lightning_proto_depIdxs = []int32{
 	9,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	53, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	73, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
 	12, // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
 	18, // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	5,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	54, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	74, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
 	19, // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	6,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,  // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	55, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	75, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
 	29, // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,  // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
 	30, // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
@@ -4456,60 +5526,83 @@ var file_lightning_proto_depIdxs = []int32{
 	1,  // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,  // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
 	30, // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	56, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	76, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,  // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	3,  // 21: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	45, // 22: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	46, // 23: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	43, // 24: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	58, // 25: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	52, // 26: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	3,  // 27: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	51, // 28: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	51, // 29: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	10, // 30: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	10, // 31: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	26, // 32: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	4,  // 33: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	3,  // 34: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	57, // 35: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	24, // 36: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	31, // 37: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	38, // 38: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	36, // 39: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	27, // 40: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	22, // 41: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	11, // 42: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	14, // 43: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	16, // 44: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	20, // 45: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	7,  // 46: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	40, // 47: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	42, // 48: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	42, // 49: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	47, // 50: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	49, // 51: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	25, // 52: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	32, // 53: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	39, // 54: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	37, // 55: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	28, // 56: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	23, // 57: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	13, // 58: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	15, // 59: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	17, // 60: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	21, // 61: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	8,  // 62: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	41, // 63: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	43, // 64: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	44, // 65: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	48, // 66: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	50, // 67: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	52, // [52:68] is the sub-list for method output_type
-	36, // [36:52] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	50, // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	50, // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	77, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	50, // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	3,  // 25: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
+	65, // 26: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	66, // 27: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	63, // 28: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	79, // 29: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	72, // 30: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	3,  // 31: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	71, // 32: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	71, // 33: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	10, // 34: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	10, // 35: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	26, // 36: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	51, // 37: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	4,  // 38: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	3,  // 39: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	78, // 40: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	24, // 41: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	31, // 42: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	38, // 43: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	36, // 44: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	27, // 45: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	22, // 46: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	11, // 47: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	14, // 48: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	16, // 49: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	20, // 50: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	7,  // 51: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	40, // 52: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	42, // 53: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	44, // 54: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	46, // 55: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	48, // 56: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	52, // 57: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	54, // 58: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	56, // 59: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	58, // 60: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	60, // 61: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	62, // 62: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	62, // 63: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	67, // 64: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	69, // 65: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	25, // 66: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	32, // 67: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	39, // 68: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	37, // 69: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	28, // 70: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	23, // 71: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	13, // 72: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	15, // 73: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	17, // 74: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	21, // 75: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	8,  // 76: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	41, // 77: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	43, // 78: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	45, // 79: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	47, // 80: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	49, // 81: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	53, // 82: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	55, // 83: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	57, // 84: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	59, // 85: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	61, // 86: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	63, // 87: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	64, // 88: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	68, // 89: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	70, // 90: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	66, // [66:91] is the sub-list for method output_type
+	41, // [41:66] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -4517,11 +5610,11 @@ func file_lightning_proto_init() {
 	if File_lightning_proto != nil {
 		return
 	}
-	file_lightning_proto_msgTypes[36].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[56].OneofWrappers = []any{
 		(*ChannelPoint_FundingTxidBytes)(nil),
 		(*ChannelPoint_FundingTxidStr)(nil),
 	}
-	file_lightning_proto_msgTypes[37].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[57].OneofWrappers = []any{
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
@@ -4531,7 +5624,7 @@ func file_lightning_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   52,
+			NumMessages:   73,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
