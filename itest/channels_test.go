@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
@@ -231,5 +234,50 @@ func TestOpenChannelRestart(t *testing.T) {
 		!list.Channels[0].Active || list.Channels[0].Remote != fmt.Sprint(chanPush) {
 
 		t.Fatalf("xlncli listchannels: %s", out)
+	}
+}
+
+// TestOpenChannelBadRequests: requests that cannot open a channel fail
+// with a status that says what to fix, and leave no coin locked.
+func TestOpenChannelBadRequests(t *testing.T) {
+	t.Parallel()
+	nw := harness.New(t)
+	alice := startNode(t, nw, "alice")
+	bob := startNode(t, nw, "bob")
+	carol := startNode(t, nw, "carol")
+	check(t, nw.Fund(alice, 1_000_000))
+	check(t, nw.ConnectNodes(alice, bob, false))
+
+	bobKey, err := hexPub(bob.PubKey())
+	check(t, err)
+	carolKey, err := hexPub(carol.PubKey())
+	check(t, err)
+	cases := []struct {
+		name string
+		req  *lnrpc.OpenChannelRequest
+		code codes.Code
+		text string
+	}{
+		{"below the minimum", &lnrpc.OpenChannelRequest{NodePubkey: bobKey,
+			LocalFundingAmount: 19_999}, codes.InvalidArgument, "below the minimum"},
+		{"above the maximum", &lnrpc.OpenChannelRequest{NodePubkey: bobKey,
+			LocalFundingAmount: 2_000_000_000}, codes.InvalidArgument, "above the maximum"},
+		{"push above the amount", &lnrpc.OpenChannelRequest{NodePubkey: bobKey,
+			LocalFundingAmount: 100_000, PushSat: 100_001}, codes.InvalidArgument, "push_sat"},
+		{"not connected", &lnrpc.OpenChannelRequest{NodePubkey: carolKey,
+			LocalFundingAmount: 100_000}, codes.FailedPrecondition, "not connected"},
+		{"not enough funds", &lnrpc.OpenChannelRequest{NodePubkey: bobKey,
+			LocalFundingAmount: 5_000_000}, codes.FailedPrecondition, "insufficient funds"},
+	}
+	for _, c := range cases {
+		_, err := alice.RPC.OpenChannelSync(context.Background(), c.req)
+		if status.Code(err) != c.code || !strings.Contains(err.Error(), c.text) {
+			t.Errorf("%s: %v, want %v containing %q", c.name, err, c.code, c.text)
+		}
+	}
+	bal, err := alice.Balance()
+	check(t, err)
+	if bal.LockedBalance != 0 || bal.ConfirmedBalance != 1_000_000 {
+		t.Fatalf("balance after refusals: %v", bal)
 	}
 }
