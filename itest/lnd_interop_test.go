@@ -206,6 +206,36 @@ func TestLndInterop(t *testing.T) {
 		}
 	})
 
+	// A reconnection: lnd sends channel_reestablish for its channel,
+	// which xlnd does not serve yet and answers with a warning. lnd must
+	// not close the channel over it.
+	t.Run("reconnect", func(t *testing.T) {
+		_, err := xl.RPC.DisconnectPeer(ctx, &lnrpc.DisconnectPeerRequest{PubKey: lnd.pub})
+		check(t, err)
+		check(t, xl.WaitNoPeer(lnd.pub))
+		_, err = xl.RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
+			Addr: &lnrpc.LightningAddress{Pubkey: lnd.pub, Host: lnd.p2p}})
+		check(t, err)
+		check(t, xl.WaitPeer(lnd.pub))
+		_, err = xl.WaitLogLine(harness.SyncTimeout, "Channel message without a link",
+			"channel_reestablish")
+		check(t, err)
+		var pend struct {
+			Force   []any `json:"pending_force_closing_channels"`
+			Waiting []any `json:"waiting_close_channels"`
+		}
+		check(t, lnd.lncli(&pend, "pendingchannels"))
+		var list struct {
+			Channels []lndChannel `json:"channels"`
+		}
+		check(t, lnd.lncli(&list, "listchannels"))
+		t.Logf("lnd after reconnecting: %d channels %+v, closing %d/%d",
+			len(list.Channels), list.Channels, len(pend.Force), len(pend.Waiting))
+		if len(pend.Force)+len(pend.Waiting) != 0 || len(list.Channels) != 1 {
+			t.Fatalf("lnd closed the channel over the warning")
+		}
+	})
+
 	for _, ct := range []lnrpc.CommitmentType{lnrpc.CommitmentType_ANCHORS,
 		lnrpc.CommitmentType_STATIC_REMOTE_KEY} {
 
