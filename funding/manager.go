@@ -99,6 +99,9 @@ func New(cfg Config) (*Manager, error) {
 	}, nil
 }
 
+// Name names the manager among the server's subsystems.
+func (m *Manager) Name() string { return "funding manager" }
+
 // Start releases coins of openings that never reached funding_signed and
 // resumes the persisted ones.
 func (m *Manager) Start() error {

@@ -204,50 +204,38 @@ func (d *daemon) run(ctx context.Context) error {
 	d.chanDB = chanDB
 
 	gossip := routing.NewQueryResponder(*cfg.network.Params.GenesisHash, d.logs.Logger("GOSP"))
-	// Peer messages reach the funding manager once it exists; until
-	// then (the server is built first) they are gossip's.
-	var route func(p msgPeer, msg lnwire.Message)
-	var routeMu sync.RWMutex
+	// The funding manager reaches peers through the server (d.srv, set
+	// below, before anything runs); the server starts it once its query
+	// loop runs and before it accepts peers.
+	d.funding, err = d.newFundingManager(chanDB)
+	if err != nil {
+		return err
+	}
+	route := peerMessages(d.funding, gossip.Handle, d.logs.Logger("FNDG"))
 	d.srv, err = server.New(server.Config{
-		NodeKey:     nodeKey,
-		ChainHash:   *cfg.network.Params.GenesisHash,
-		Features:    initFeatures(cfg.Dev.RequireFeatures),
-		Required:    requiredFeatures,
-		ListenAddrs: cfg.Listeners,
-		MaxInbound:  cfg.MaxInbound,
-		Dial:        dial,
-		Logger:      d.logs.Logger("SRVR"),
-		PeerLogger:  d.logs.Logger("PEER"),
-		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) {
-			routeMu.RLock()
-			r := route
-			routeMu.RUnlock()
-			if r == nil {
-				gossip.Handle(p, msg)
-				return
-			}
-			r(p, msg)
-		},
+		NodeKey:       nodeKey,
+		ChainHash:     *cfg.network.Params.GenesisHash,
+		Features:      initFeatures(cfg.Dev.RequireFeatures),
+		Required:      requiredFeatures,
+		ListenAddrs:   cfg.Listeners,
+		MaxInbound:    cfg.MaxInbound,
+		Dial:          dial,
+		Logger:        d.logs.Logger("SRVR"),
+		PeerLogger:    d.logs.Logger("PEER"),
+		Subsystems:    []server.Subsystem{d.funding},
+		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) { route(p, msg) },
 	})
 	if err != nil {
 		return err
 	}
 	if err := d.srv.Start(); err != nil {
-		return fmt.Errorf("--listen: %w", err)
+		if errors.Is(err, server.ErrListen) {
+			return fmt.Errorf("--listen: %w", err)
+		}
+		return err
 	}
 	defer d.srv.Stop()
 
-	d.funding, err = d.newFundingManager(chanDB)
-	if err != nil {
-		return err
-	}
-	routeMu.Lock()
-	route = peerMessages(d.funding, gossip.Handle, d.logs.Logger("FNDG"))
-	routeMu.Unlock()
-	if err := d.funding.Start(); err != nil {
-		return err
-	}
-	defer d.funding.Stop()
 	peerEvents, err := d.srv.SubscribePeerEvents()
 	if err != nil {
 		return err
