@@ -1,6 +1,7 @@
 package funding
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -110,11 +111,14 @@ func (m *Manager) confirmed(op wire.OutPoint, c *chain.TxConfirmation) {
 		m.log.Error("pending channel unreadable", "chan_point", op, "err", err)
 		return
 	}
-	if c.Tx != nil && (int(op.Index) >= len(c.Tx.TxOut) ||
-		c.Tx.TxOut[op.Index].Value != int64(st.Capacity)) {
-
-		m.log.Error("funding output does not match the channel; "+
-			"not using it", "chan_point", op)
+	if err := checkFundingOutput(st, c.Tx); err != nil {
+		// The opener announced an outpoint that does not fund this
+		// channel: it can never be used.
+		m.log.Error("funding output does not match the channel",
+			"chan_point", op, "err", err)
+		if w.rec.Role == channeldb.Fundee {
+			m.forgetLocked(op, w)
+		}
 		return
 	}
 	st.ShortChannelID = lnwire.ShortChannelID{BlockHeight: uint32(c.BlockHeight),
@@ -308,6 +312,29 @@ func (m *Manager) maybeReady(a *after, op wire.OutPoint) bool {
 	return true
 }
 
+// checkFundingOutput checks that the confirmed transaction pays the
+// channel's capacity to its 2-of-2 script at the channel's outpoint.
+func checkFundingOutput(st *channeldb.OpenChannel, tx *wire.MsgTx) error {
+	if tx == nil {
+		return nil // the backend did not give it; nothing to check
+	}
+	op := st.FundingOutpoint
+	if tx.TxHash() != op.Hash || int(op.Index) >= len(tx.TxOut) {
+		return fmt.Errorf("no output %v", op)
+	}
+	p := paramsOf(st)
+	_, pkScript, err := p.FundingScript()
+	if err != nil {
+		return err
+	}
+	out := tx.TxOut[op.Index]
+	if out.Value != int64(st.Capacity) || !bytes.Equal(out.PkScript, pkScript) {
+		return fmt.Errorf("output pays %d to %x, want %d to %x", out.Value,
+			out.PkScript, st.Capacity, pkScript)
+	}
+	return nil
+}
+
 // forget drops a channel we accepted whose funding transaction did not
 // confirm in time (BOLT 2: 2016 blocks).
 func (m *Manager) forget(op wire.OutPoint, height int32) {
@@ -317,6 +344,13 @@ func (m *Manager) forget(op wire.OutPoint, height int32) {
 	if w == nil {
 		return
 	}
+	m.log.Info("funding transaction never confirmed; forgetting the channel",
+		"chan_point", op, "height", height, "since", w.rec.BroadcastHeight)
+	m.forgetLocked(op, w)
+}
+
+// forgetLocked deletes every record of a pending channel.
+func (m *Manager) forgetLocked(op wire.OutPoint, w *watched) {
 	err := m.cfg.DB.Update(func(tx kvdb.RwTx) error {
 		if err := channeldb.DeletePendingChannel(tx, w.rec.PendingChanID); err != nil {
 			return err
@@ -331,8 +365,7 @@ func (m *Manager) forget(op wire.OutPoint, height int32) {
 		return
 	}
 	delete(m.pending, op)
-	m.log.Info("funding transaction never confirmed; channel forgotten",
-		"chan_point", op, "height", height, "since", w.rec.BroadcastHeight)
+	m.log.Info("pending channel forgotten", "chan_point", op)
 }
 
 // load reads a pending channel's state and opening info.

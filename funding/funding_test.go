@@ -679,3 +679,31 @@ func TestFundeeForgets(t *testing.T) {
 		t.Fatal("funder forgot its channel")
 	}
 }
+
+// TestWrongFundingOutput: a confirmed transaction that does not pay the
+// channel's 2-of-2 script its capacity never opens the channel; the
+// fundee forgets it.
+func TestWrongFundingOutput(t *testing.T) {
+	net, a, b := newPair(t)
+	_, tx := openToBroadcast(t, net, a, b, nil)
+	waitFor(t, "registrations", func() bool { return a.chain.registered(tx.TxHash()) == 2 })
+	bad := tx.Copy()
+	for _, o := range bad.TxOut {
+		if o.Value == testCap {
+			o.PkScript = append([]byte{0, 0x20}, make([]byte, 32)...)
+		}
+	}
+	// Delivered for the real txid, as a lying backend or a lying opener
+	// (an outpoint that is not the channel's) would make it look.
+	b.chain.confirmAs(tx.TxHash(), bad, 3)
+	waitFor(t, "the fundee to forget", func() bool {
+		p, _ := b.m.PendingChannels()
+		return len(p) == 0
+	})
+	if queued(net) != 0 {
+		t.Fatal("channel_ready sent for a wrong funding output")
+	}
+	if open, _ := b.db.ListOpenChannels(); len(open) != 0 {
+		t.Fatal("fundee kept the channel")
+	}
+}

@@ -229,9 +229,13 @@ func (c *fakeChain) EstimateFeePerKW(context.Context, uint32) (chain.SatPerKWeig
 
 // confirm reports tx at depth to every registration for it.
 func (c *fakeChain) confirm(tx *wire.MsgTx, txIndex uint32) {
+	c.confirmAs(tx.TxHash(), tx, txIndex)
+}
+
+// confirmAs reports tx as the transaction confirmed for txid.
+func (c *fakeChain) confirmAs(h chainhash.Hash, tx *wire.MsgTx, txIndex uint32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h := tx.TxHash()
 	for _, ch := range c.confs[h] {
 		ch <- &chain.TxConfirmation{Txid: h, BlockHeight: c.height + 1,
 			TxIndex: txIndex, Tx: tx}
