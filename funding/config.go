@@ -149,6 +149,11 @@ type Config struct {
 	// The Channel is the caller's from then on.
 	ChannelReady func(ch *lnwallet.Channel)
 
+	// ChannelPending, if set, is called once a new channel is persisted
+	// (funding_signed sent or received): the node now has a channel
+	// with the peer and keeps connecting to it.
+	ChannelPending func(st *channeldb.OpenChannel)
+
 	// NumConfs gives the minimum_depth we require as accepter, for a
 	// channel of that size and push; nil scales 1..6 with the size as
 	// lnd does.

@@ -148,6 +148,7 @@ func (m *Manager) handleCreated(a *after, peer *btcec.PublicKey,
 	delete(m.flows, f.id)
 	w := &watched{rec: rec}
 	m.pending[*rec.ChanPoint] = w
+	a.pending = append(a.pending, f.st)
 	a.send(peer, reply)
 	m.watch(*rec.ChanPoint, w)
 }

@@ -392,6 +392,7 @@ func (m *Manager) handleSigned(a *after, peer *btcec.PublicKey,
 	delete(m.flows, f.id)
 	w := &watched{rec: rec, updates: f.updates}
 	m.pending[*rec.ChanPoint] = w
+	a.pending = append(a.pending, f.st)
 	m.broadcast(w)
 	m.watch(*rec.ChanPoint, w)
 }

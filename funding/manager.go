@@ -154,8 +154,9 @@ type outMsg struct {
 
 // after are the effects of a step that run outside the lock, in order.
 type after struct {
-	msgs  []outMsg
-	ready []*lnwallet.Channel
+	msgs    []outMsg
+	pending []*channeldb.OpenChannel
+	ready   []*lnwallet.Channel
 }
 
 func (a *after) send(peer *btcec.PublicKey, msg lnwire.Message) {
@@ -163,6 +164,11 @@ func (a *after) send(peer *btcec.PublicKey, msg lnwire.Message) {
 }
 
 func (m *Manager) run(a *after) {
+	for _, st := range a.pending {
+		if m.cfg.ChannelPending != nil {
+			m.cfg.ChannelPending(st)
+		}
+	}
 	for _, o := range a.msgs {
 		if err := m.cfg.SendMessage(o.peer, o.msg); err != nil {
 			m.log.Warn("send failed", "peer", peerStr(o.peer),

@@ -163,8 +163,9 @@ func TestOpenChannel(t *testing.T) {
 }
 
 // TestOpenChannelRestart: both nodes restart between the broadcast of the
-// funding transaction and its confirmation; once they reconnect and the
-// blocks are mined, the channel is active on both sides.
+// funding transaction and its confirmation; the opener reconnects to its
+// channel peer on its own, and once the blocks are mined the channel is
+// active on both sides.
 func TestOpenChannelRestart(t *testing.T) {
 	t.Parallel()
 	nw := harness.New(t)
@@ -215,9 +216,11 @@ func TestOpenChannelRestart(t *testing.T) {
 	for _, n := range []*harness.Node{alice, bob} {
 		waitPending(t, n, point)
 	}
+	// Alice, who dialed bob, reconnects to her channel peer by herself.
+	check(t, alice.WaitPeer(bob.PubKey()))
+	check(t, bob.WaitPeer(alice.PubKey()))
 	_, err = nw.Mine(3)
 	check(t, err)
-	check(t, nw.ConnectNodes(alice, bob, false))
 	checkOpened(t, waitActive(t, alice, point), waitActive(t, bob, point),
 		lnrpc.CommitmentType_ANCHORS)
 	out, err = cli(alice, "listchannels")

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/brontide"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/funding"
@@ -66,6 +69,7 @@ func (d *daemon) newFundingManager(db *channeldb.DB) (*funding.Manager, error) {
 			d.log.Info("Channel open", "chan_point", st.FundingOutpoint,
 				"scid", st.ShortChannelID, "capacity", st.Capacity)
 		},
+		ChannelPending:    d.keepConnected,
 		NumConfs:          cfg.numConfs(),
 		MaxPendingPerPeer: cfg.MaxPendingChannels,
 		Logger:            d.logs.Logger("FNDG"),
@@ -347,4 +351,68 @@ func channelInfo(st *channeldb.OpenChannel, info *channeldb.ChannelOpenInfo) rpc
 		}
 	}
 	return ci
+}
+
+// linkConnTimeout bounds one persistent-connection request.
+const linkConnTimeout = time.Minute
+
+// keepConnected records the peer of a new channel as a link node and
+// makes the connection persistent: an outbound peer at the address we
+// dialed; an inbound one reconnects to us, so only its key is kept
+// (unless an address is known from before).
+func (d *daemon) keepConnected(st *channeldb.OpenChannel) {
+	pub := st.RemoteNode
+	node := &channeldb.LinkNode{Network: d.cfg.network.Params.Net,
+		IdentityPub: pub, LastSeen: time.Now().Truncate(time.Second)}
+	if p := d.srv.FindPeer([33]byte(pub.SerializeCompressed())); p != nil && !p.Inbound() {
+		node.Addresses = []net.Addr{p.Address()}
+	}
+	err := d.chanDB.Update(func(tx kvdb.RwTx) error {
+		if old, err := channeldb.FetchLinkNode(tx, pub); err == nil &&
+			len(node.Addresses) == 0 {
+
+			node.Addresses = old.Addresses
+		}
+		return channeldb.PutLinkNode(tx, node)
+	})
+	if err != nil {
+		d.log.Warn("link node not stored", "peer", fmt.Sprintf("%x",
+			pub.SerializeCompressed()), "err", err)
+		return
+	}
+	d.connectPersistent(node)
+}
+
+// connectPersistent has the server keep a connection to a link node.
+func (d *daemon) connectPersistent(n *channeldb.LinkNode) {
+	if len(n.Addresses) == 0 {
+		return
+	}
+	addr := &brontide.NetAddress{IdentityKey: n.IdentityPub, Address: n.Addresses[0]}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), linkConnTimeout)
+		defer cancel()
+		err := d.srv.ConnectToPeer(ctx, addr, true)
+		if err != nil && !errors.Is(err, server.ErrAlreadyConnected) {
+			d.log.Debug("connection to channel peer", "peer", addr, "err", err)
+		}
+	}()
+}
+
+// reconnectLinkNodes connects, persistently, to every peer we have
+// channels with.
+func (d *daemon) reconnectLinkNodes() error {
+	var nodes []*channeldb.LinkNode
+	err := d.chanDB.View(func(tx kvdb.RTx) error {
+		var err error
+		nodes, err = channeldb.ListLinkNodes(tx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("link nodes: %w", err)
+	}
+	for _, n := range nodes {
+		d.connectPersistent(n)
+	}
+	return nil
 }

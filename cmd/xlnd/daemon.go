@@ -242,6 +242,9 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	defer peerEvents.Cancel()
 	go followPeers(peerEvents, d.funding)
+	if err := d.reconnectLinkNodes(); err != nil {
+		return err
+	}
 
 	backend := &rpc.Backend{
 		Info:     d,
