@@ -248,37 +248,59 @@ func (w *Wallet) signInputs(tx *bolt.Tx, msg *wire.MsgTx) error {
 	fetcher := txscript.NewMultiPrevOutFetcher(prevs)
 	hashes := txscript.NewTxSigHashes(msg, fetcher)
 	for i, u := range recs {
-		priv, err := w.keys.walletKey(u.Deriv)
+		wit, err := w.signInput(msg, hashes, i, u)
 		if err != nil {
 			return err
-		}
-		var wit wire.TxWitness
-		switch u.Deriv.Type {
-		case AddressP2WPKH:
-			wit, err = txscript.WitnessSignature(msg, hashes, i,
-				int64(u.Value), u.PkScript, txscript.SigHashAll, priv, true)
-		case AddressP2TR:
-			wit, err = txscript.TaprootWitnessSignature(msg, hashes, i,
-				int64(u.Value), u.PkScript, txscript.SigHashDefault, priv)
-		default:
-			err = fmt.Errorf("%w: address type %v", ErrUnknownKey, u.Deriv.Type)
-		}
-		if err != nil {
-			return fmt.Errorf("sign input %d: %w", i, err)
 		}
 		msg.TxIn[i].Witness = wit
 	}
 	// Verify what we signed before anything leaves: a bad signature
 	// found here is a bug, found by the network it is a stuck payment.
 	for i, u := range recs {
-		vm, err := txscript.NewEngine(u.PkScript, msg, i,
-			txscript.StandardVerifyFlags, nil, hashes, int64(u.Value), fetcher)
-		if err != nil {
-			return fmt.Errorf("verify input %d: %w", i, err)
+		if err := verifyInput(msg, hashes, fetcher, i, u); err != nil {
+			return err
 		}
-		if err := vm.Execute(); err != nil {
-			return fmt.Errorf("verify input %d: %w", i, err)
-		}
+	}
+	return nil
+}
+
+// signInput returns the witness of input i, which spends the wallet
+// output u. Called with mu held and the wallet unlocked.
+func (w *Wallet) signInput(msg *wire.MsgTx, hashes *txscript.TxSigHashes,
+	i int, u *utxoRec) (wire.TxWitness, error) {
+
+	priv, err := w.keys.walletKey(u.Deriv)
+	if err != nil {
+		return nil, err
+	}
+	var wit wire.TxWitness
+	switch u.Deriv.Type {
+	case AddressP2WPKH:
+		wit, err = txscript.WitnessSignature(msg, hashes, i,
+			int64(u.Value), u.PkScript, txscript.SigHashAll, priv, true)
+	case AddressP2TR:
+		wit, err = txscript.TaprootWitnessSignature(msg, hashes, i,
+			int64(u.Value), u.PkScript, txscript.SigHashDefault, priv)
+	default:
+		err = fmt.Errorf("%w: address type %v", ErrUnknownKey, u.Deriv.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sign input %d: %w", i, err)
+	}
+	return wit, nil
+}
+
+// verifyInput runs the script of input i, which spends u.
+func verifyInput(msg *wire.MsgTx, hashes *txscript.TxSigHashes,
+	fetcher txscript.PrevOutputFetcher, i int, u *utxoRec) error {
+
+	vm, err := txscript.NewEngine(u.PkScript, msg, i,
+		txscript.StandardVerifyFlags, nil, hashes, int64(u.Value), fetcher)
+	if err != nil {
+		return fmt.Errorf("verify input %d: %w", i, err)
+	}
+	if err := vm.Execute(); err != nil {
+		return fmt.Errorf("verify input %d: %w", i, err)
 	}
 	return nil
 }

@@ -667,13 +667,19 @@ func TestRepublishConfirmed(t *testing.T) {
 	if err != nil || rec.Confirmations != 1 || rec.Label != "first" {
 		t.Fatalf("after republish: %+v %v", rec, err)
 	}
-	if err := w.LabelTransaction(sent.TxHash(), "relabelled"); err != nil {
+	if err := w.LabelTransaction(sent.TxHash(), "relabelled", false); !errors.Is(err, ErrLabelExists) {
+		t.Fatalf("relabel without overwrite: %v", err)
+	}
+	if rec, _ := w.Transaction(sent.TxHash()); rec.Label != "first" {
+		t.Fatalf("refused relabel changed the label to %q", rec.Label)
+	}
+	if err := w.LabelTransaction(sent.TxHash(), "relabelled", true); err != nil {
 		t.Fatal(err)
 	}
 	if rec, _ := w.Transaction(sent.TxHash()); rec.Label != "relabelled" || rec.Confirmations != 1 {
 		t.Fatalf("after relabel: %+v", rec)
 	}
-	if err := w.LabelTransaction(chainhash.Hash{7}, "x"); !errors.Is(err, ErrUnknownTx) {
+	if err := w.LabelTransaction(chainhash.Hash{7}, "x", true); !errors.Is(err, ErrUnknownTx) {
 		t.Fatalf("label of an unknown tx: %v", err)
 	}
 	if after := balance(t, w); after != before || after.Unconfirmed != 0 {

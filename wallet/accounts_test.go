@@ -1,0 +1,137 @@
+package wallet
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
+)
+
+// TestAccounts checks the account keys against the BIP 84 and BIP 86 test
+// vectors (account 0 of the "abandon ... about" mnemonic) and the counts of
+// addresses handed out.
+func TestAccounts(t *testing.T) {
+	cfg := testConfig(t, nil)
+	cfg.Net = &chaincfg.MainNetParams
+	w := mustCreate(t, cfg, CreateParams{Mnemonic: abandonMnemonic, Restore: true})
+	for range 3 {
+		if _, err := w.NewAddress(AddressP2WPKH, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.NewAddress(AddressP2WPKH, true); err != nil {
+		t.Fatal(err)
+	}
+	accts, err := w.Accounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Account{
+		{Type: AddressP2WPKH, Path: "m/84'/0'/0'", External: 3, Internal: 1,
+			XPub: "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"},
+		{Type: AddressP2TR, Path: "m/86'/0'/0'",
+			XPub: "xpub6BgBgsespWvERF3LHQu6CnqdvfEvtMcQjYrcRzx53QJjSxarj2afYWcLteoGVky7D3UKDP9QyrLprQ3VCECoY49yfdDEHGCtMMj92pReUsQ"},
+	}
+	if len(accts) != len(want) {
+		t.Fatalf("got %d accounts, want %d", len(accts), len(want))
+	}
+	for i := range want {
+		if accts[i] != want[i] {
+			t.Errorf("account %d:\n got %+v\nwant %+v", i, accts[i], want[i])
+		}
+	}
+
+	// Regtest: a vpub, coin type 1.
+	rcfg := testConfig(t, nil)
+	rw := mustCreate(t, rcfg, CreateParams{Mnemonic: abandonMnemonic, Restore: true})
+	accts, err = rw.Accounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := accts[0].XPub[:4]; got != "vpub" || accts[0].Path != "m/84'/1'/0'" {
+		t.Fatalf("regtest p2wpkh account %+v", accts[0])
+	}
+	if got := accts[1].XPub[:4]; got != "tpub" || accts[1].Path != "m/86'/1'/0'" {
+		t.Fatalf("regtest p2tr account %+v", accts[1])
+	}
+}
+
+// TestSignOwnInputs signs a transaction spending a P2WPKH and a P2TR
+// output of the wallet and one output of someone else.
+func TestSignOwnInputs(t *testing.T) {
+	c := newFakeChain()
+	w, _ := startedWallet(t, c, CreateParams{})
+	a1, _ := w.NewAddress(AddressP2WPKH, false)
+	a2, _ := w.NewAddress(AddressP2TR, false)
+	p1, p2 := payTo(t, a1, 100_000, 1), payTo(t, a2, 200_000, 2)
+	c.mine(p1, p2)
+	waitSynced(t, w, c.height())
+
+	foreign := wire.OutPoint{Hash: chainhash.Hash{0xfe}, Index: 3}
+	foreignOut := wire.NewTxOut(50_000, payTo(t, nil2(t), 1, 3).TxOut[0].PkScript)
+	msg := wire.NewMsgTx(2)
+	msg.AddTxIn(wire.NewTxIn(&foreign, nil, nil))
+	msg.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: p1.TxHash()}, nil, nil))
+	msg.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: p2.TxHash()}, nil, nil))
+	msg.AddTxOut(wire.NewTxOut(340_000, foreignOut.PkScript))
+
+	if _, err := w.SignOwnInputs(msg, nil); !errors.Is(err, ErrMissingPrevOut) {
+		t.Fatalf("without the foreign previous output: %v", err)
+	}
+	bad := map[wire.OutPoint]*wire.TxOut{foreign: foreignOut,
+		{Hash: p1.TxHash()}: wire.NewTxOut(1, p1.TxOut[0].PkScript)}
+	if _, err := w.SignOwnInputs(msg, bad); !errors.Is(err, ErrPrevOutMismatch) {
+		t.Fatalf("with a wrong amount for our input: %v", err)
+	}
+
+	prevs := map[wire.OutPoint]*wire.TxOut{foreign: foreignOut}
+	signed, err := w.SignOwnInputs(msg, prevs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(signed) != 2 || signed[0].Index != 1 || signed[0].Type != AddressP2WPKH ||
+		signed[1].Index != 2 || signed[1].Type != AddressP2TR {
+		t.Fatalf("signed %+v", signed)
+	}
+	for _, in := range msg.TxIn {
+		if len(in.Witness) != 0 {
+			t.Fatal("SignOwnInputs changed the transaction")
+		}
+	}
+	// The witnesses verify against the full set of previous outputs.
+	all := map[wire.OutPoint]*wire.TxOut{foreign: foreignOut,
+		{Hash: p1.TxHash()}: p1.TxOut[0], {Hash: p2.TxHash()}: p2.TxOut[0]}
+	fetcher := txscript.NewMultiPrevOutFetcher(all)
+	final := msg.Copy()
+	for _, s := range signed {
+		final.TxIn[s.Index].Witness = s.Witness
+	}
+	hashes := txscript.NewTxSigHashes(final, fetcher)
+	for _, s := range signed {
+		prev := all[final.TxIn[s.Index].PreviousOutPoint]
+		vm, err := txscript.NewEngine(prev.PkScript, final, s.Index,
+			txscript.StandardVerifyFlags, nil, hashes, prev.Value, fetcher)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := vm.Execute(); err != nil {
+			t.Fatalf("input %d: %v", s.Index, err)
+		}
+	}
+
+	// Nothing of ours: nothing signed.
+	only := wire.NewMsgTx(2)
+	only.AddTxIn(wire.NewTxIn(&foreign, nil, nil))
+	only.AddTxOut(wire.NewTxOut(40_000, foreignOut.PkScript))
+	if s, err := w.SignOwnInputs(only, prevs); err != nil || len(s) != 0 {
+		t.Fatalf("foreign-only: %v %v", s, err)
+	}
+
+	w.Stop()
+	if _, err := w.SignOwnInputs(msg, prevs); err == nil {
+		t.Fatal("signed after Stop")
+	}
+}
