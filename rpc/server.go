@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 
 	"lnd.xprv/internal/netparams"
@@ -84,12 +83,6 @@ type Config struct {
 	// service. With nil, the unlocker answers Unavailable and the daemon
 	// unlocks by calling Server.MarkUnlocked.
 	Loader WalletLoader
-
-	// ErrorCode picks the gRPC code for an error from the node that is
-	// neither a status error nor one of this package's sentinels (the
-	// wallet's "insufficient funds" is FailedPrecondition, a bad address
-	// InvalidArgument, ...). Nil: codes.Unknown, as lnd answers.
-	ErrorCode func(error) codes.Code
 
 	// Version and CommitHash are reported by GetInfo; Version defaults to
 	// DefaultVersion.

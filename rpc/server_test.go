@@ -3,7 +3,6 @@ package rpc
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -838,25 +837,15 @@ func TestInitWalletOverLeftovers(t *testing.T) {
 	}
 }
 
-func TestErrorCodeHook(t *testing.T) {
+// TestErrorCodeOverGRPC: a wallet error travels through the table to the
+// client with its code and its own message.
+func TestErrorCodeOverGRPC(t *testing.T) {
 	addr := "bcrt1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqdku202"
 	send := &lnrpc.SendCoinsRequest{Addr: addr, Amount: 999999}
 
 	h := newHarness(t, true)
 	h.unlockAndActivate()
 	_, err := h.lightning(macaroons.AdminFile).SendCoins(t.Context(), send)
-	wantCode(t, err, codes.Unknown)
-
-	h2 := newHarness(t, true, func(c *Config) {
-		c.ErrorCode = func(err error) codes.Code {
-			if errors.Is(err, errFakeFunds) {
-				return codes.FailedPrecondition
-			}
-			return codes.Unknown
-		}
-	})
-	h2.unlockAndActivate()
-	_, err = h2.lightning(macaroons.AdminFile).SendCoins(t.Context(), send)
 	wantCode(t, err, codes.FailedPrecondition)
 	if !strings.Contains(err.Error(), "insufficient funds") {
 		t.Fatalf("message lost: %v", err)
