@@ -96,6 +96,9 @@ func TestSignOwnInputs(t *testing.T) {
 		signed[1].Index != 2 || signed[1].Type != AddressP2TR {
 		t.Fatalf("signed %+v", signed)
 	}
+	if signed[0].PrevOut.Value != 100_000 || signed[1].PrevOut.Value != 200_000 {
+		t.Fatalf("previous outputs %+v %+v", signed[0].PrevOut, signed[1].PrevOut)
+	}
 	for _, in := range msg.TxIn {
 		if len(in.Witness) != 0 {
 			t.Fatal("SignOwnInputs changed the transaction")

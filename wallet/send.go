@@ -28,9 +28,14 @@ const DefaultLeaseDuration = 10 * time.Minute
 // target for the backend's estimator. The zero value means
 // DefaultConfTarget.
 type FeePreference struct {
-	SatPerVByte chain.SatPerVByte
-	ConfTarget  uint32
+	// SatPerKWeight, if set, is the rate exactly (lnd's sat_per_kw).
+	SatPerKWeight chain.SatPerKWeight
+	SatPerVByte   chain.SatPerVByte
+	ConfTarget    uint32
 }
+
+// maxSatPerVByte guards against typos in fee rates; it is not a policy.
+const maxSatPerVByte = 100_000
 
 // FeeRate resolves a fee preference. Rates below the backend's relay floor
 // are raised to it.
@@ -38,18 +43,21 @@ func (w *Wallet) FeeRate(ctx context.Context, pref FeePreference) (chain.SatPerK
 	if w.cfg.Chain == nil {
 		return 0, errors.New("wallet: no chain backend")
 	}
-	if pref.SatPerVByte < 0 {
-		return 0, fmt.Errorf("negative fee rate %v", pref.SatPerVByte)
+	if pref.SatPerVByte < 0 || pref.SatPerKWeight < 0 {
+		return 0, fmt.Errorf("negative fee rate %+v", pref)
 	}
-	const maxSatPerVByte = 100_000 // a typo guard, not a policy
-	if pref.SatPerVByte > maxSatPerVByte {
-		return 0, fmt.Errorf("fee rate %v above the %d sat/vB sanity limit",
-			pref.SatPerVByte, maxSatPerVByte)
+	if pref.SatPerVByte > maxSatPerVByte ||
+		pref.SatPerKWeight > chain.SatPerVByte(maxSatPerVByte).FeePerKWeight() {
+		return 0, fmt.Errorf("fee rate %+v above the %d sat/vB sanity limit",
+			pref, maxSatPerVByte)
 	}
 	var rate chain.SatPerKWeight
-	if pref.SatPerVByte > 0 {
+	switch {
+	case pref.SatPerKWeight > 0:
+		rate = pref.SatPerKWeight
+	case pref.SatPerVByte > 0:
 		rate = pref.SatPerVByte.FeePerKWeight()
-	} else {
+	default:
 		target := pref.ConfTarget
 		if target == 0 {
 			target = DefaultConfTarget

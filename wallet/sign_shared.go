@@ -14,6 +14,8 @@ import (
 type SignedInput struct {
 	Index int
 	Type  AddressType
+	// PrevOut is the wallet output the input spends.
+	PrevOut *wire.TxOut
 	// Witness spends the input: [signature, public key] for P2WPKH,
 	// [Schnorr signature] for a P2TR key path.
 	Witness wire.TxWitness
@@ -51,7 +53,8 @@ func (w *Wallet) SignOwnInputs(msg *wire.MsgTx,
 				return err
 			}
 			signed.TxIn[i].Witness = wit
-			out = append(out, SignedInput{Index: i, Type: u.Deriv.Type, Witness: wit})
+			out = append(out, SignedInput{Index: i, Type: u.Deriv.Type, Witness: wit,
+				PrevOut: wire.NewTxOut(int64(u.Value), u.PkScript)})
 		}
 		for _, s := range out {
 			if err := verifyInput(signed, hashes, fetcher, s.Index, recs[s.Index]); err != nil {

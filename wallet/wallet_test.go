@@ -641,6 +641,17 @@ func TestEstimateFeeMatchesSend(t *testing.T) {
 	if _, err := w.FeeRate(context.Background(), FeePreference{SatPerVByte: -1}); err == nil {
 		t.Fatal("negative rate accepted")
 	}
+	// A rate in sat/kw is taken exactly (no sat/vB rounding), above the
+	// floor, and wins over a conf target.
+	for _, c := range []struct{ in, want chain.SatPerKWeight }{{1234, 1234}, {100, chain.FeePerKwFloor}} {
+		r, err := w.FeeRate(context.Background(), FeePreference{SatPerKWeight: c.in, ConfTarget: 3})
+		if err != nil || r != c.want {
+			t.Fatalf("FeeRate(%v sat/kw) = %v %v, want %v", c.in, r, err, c.want)
+		}
+	}
+	if _, err := w.FeeRate(context.Background(), FeePreference{SatPerKWeight: 30_000_000}); err == nil {
+		t.Fatal("absurd sat/kw rate accepted")
+	}
 }
 
 // TestRepublishConfirmed: publishing a transaction that is already
