@@ -88,6 +88,12 @@ type Backend struct {
 	Peers  Peers
 	Wallet Wallet
 
+	// WalletKit serves the WalletKit service and Notifier the
+	// ChainNotifier service; either may be nil, and its calls then answer
+	// Unimplemented.
+	WalletKit WalletKit
+	Notifier  ChainNotifier
+
 	// Stop asks the daemon to shut down and returns at once. The RPC
 	// server itself is stopped by the daemon as part of its shutdown.
 	Stop func()

@@ -22,6 +22,9 @@ import (
 	"lnd.xprv/internal/netparams"
 	"lnd.xprv/rpc/cert"
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/chainrpc"
+	"lnd.xprv/rpc/lnrpc/verrpc"
+	"lnd.xprv/rpc/lnrpc/walletrpc"
 	"lnd.xprv/rpc/macaroons"
 )
 
@@ -232,6 +235,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	lnrpc.RegisterLightningServer(s.grpcServer, &lightningService{s: s})
 	lnrpc.RegisterWalletUnlockerServer(s.grpcServer, &unlockerService{s: s})
 	lnrpc.RegisterStateServer(s.grpcServer, &stateServer{s: s})
+	walletrpc.RegisterWalletKitServer(s.grpcServer, &walletKitService{s: s})
+	chainrpc.RegisterChainNotifierServer(s.grpcServer, &chainNotifierService{s: s})
+	verrpc.RegisterVersionerServer(s.grpcServer, &versionerService{s: s})
 
 	for _, addr := range s.cfg.RPCListen {
 		ln, err := net.Listen("tcp", addr)

@@ -19,6 +19,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/chainrpc"
+	"lnd.xprv/rpc/lnrpc/verrpc"
+	"lnd.xprv/rpc/lnrpc/walletrpc"
 	"lnd.xprv/rpc/macaroons"
 )
 
@@ -37,6 +40,8 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 	seen := make(map[string]bool)
 	files := []protoreflect.FileDescriptor{
 		lnrpc.File_lightning_proto, lnrpc.File_walletunlocker_proto, lnrpc.File_stateservice_proto,
+		walletrpc.File_walletrpc_walletkit_proto, chainrpc.File_chainrpc_chainnotifier_proto,
+		verrpc.File_verrpc_verrpc_proto,
 	}
 	for _, fd := range files {
 		for i := 0; i < fd.Services().Len(); i++ {
@@ -66,8 +71,8 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 			t.Errorf("%s requires nothing", m)
 		}
 	}
-	if len(seen) != 12+4+2 {
-		t.Errorf("%d methods in the descriptors, want 18", len(seen))
+	if want := 12 + 4 + 2 + 15 + 3 + 1; len(seen) != want {
+		t.Errorf("%d methods in the descriptors, want %d", len(seen), want)
 	}
 }
 

@@ -436,3 +436,12 @@ func (b *walletBackend) EstimateFee(ctx context.Context, req *rpc.FeeRequest) (*
 	}
 	return &rpc.FeeEstimate{Fee: fee, FeeRate: rate}, nil
 }
+
+// walletKit serves the WalletKit service: the wallet itself, and the relay
+// fee from the chain backend.
+type walletKit struct {
+	*wallet.Wallet
+	fees chain.FeeEstimator
+}
+
+func (k walletKit) RelayFeePerKW() chain.SatPerKWeight { return k.fees.RelayFeePerKW() }

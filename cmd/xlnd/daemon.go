@@ -207,11 +207,13 @@ func (d *daemon) run(ctx context.Context) error {
 	defer d.srv.Stop()
 
 	backend := &rpc.Backend{
-		Info:   d,
-		Chain:  d,
-		Peers:  &peersBackend{srv: d.srv, cfg: cfg},
-		Wallet: &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
-		Stop:   d.requestStop,
+		Info:      d,
+		Chain:     d,
+		Peers:     &peersBackend{srv: d.srv, cfg: cfg},
+		Wallet:    &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
+		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
+		Notifier:  d.chain,
+		Stop:      d.requestStop,
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err
