@@ -66,9 +66,13 @@ func parsePsbt(field string, raw []byte) (*psbt.Packet, error) {
 	if len(raw) > maxPsbtSize {
 		return nil, invalidf("%s is %d bytes, more than %d", field, len(raw), maxPsbtSize)
 	}
-	p, err := psbt.NewFromRawBytes(bytes.NewReader(raw), false)
+	r := bytes.NewReader(raw)
+	p, err := psbt.NewFromRawBytes(r, false)
 	if err != nil {
 		return nil, invalidf("%s is not a valid PSBT: %v", field, err)
+	}
+	if r.Len() != 0 {
+		return nil, invalidf("%s has %d bytes after the PSBT", field, r.Len())
 	}
 	if err := p.SanityCheck(); err != nil {
 		return nil, invalidf("%s is not a valid PSBT: %v", field, err)
