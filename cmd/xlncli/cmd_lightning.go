@@ -30,6 +30,8 @@ func (a *app) commands() []command {
 		{"sendcoins", "Send bitcoin on-chain to an address.", "", &sendCoinsCmd{a: a}},
 		{"estimatefee", "Get fee estimates for sending bitcoin on-chain to multiple addresses: estimatefee '{\"addr\": amt, ...}'.", "", &estimateFeeCmd{a: a}},
 		{"stop", "Stop and shutdown the daemon.", "", &stopCmd{a: a}},
+		{"version", "Display xlncli and xlnd version info.", "", &versionCmd{a: a}},
+		{"wallet", "Interact with the wallet.", "", newWalletCmd(a)},
 	}
 }
 
