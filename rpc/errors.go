@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"lnd.xprv/chain"
+	"lnd.xprv/rpc/macaroons"
 	"lnd.xprv/wallet"
 )
 
@@ -57,6 +58,11 @@ var errorCodes = []struct {
 	{wallet.ErrNoWallet, codes.FailedPrecondition},
 	{wallet.ErrLocked, codes.Unavailable},
 	{wallet.ErrShuttingDown, codes.Unavailable},
+
+	// The macaroon service's.
+	{macaroons.ErrPermissionDenied, codes.PermissionDenied},
+	{macaroons.ErrInvalidMacaroon, codes.Unauthenticated},
+	{macaroons.ErrStoreLocked, codes.Unavailable},
 
 	// The chain backend's.
 	{chain.ErrTxRejected, codes.FailedPrecondition},

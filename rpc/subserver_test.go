@@ -207,6 +207,13 @@ func TestChainNotifierStreamsRelease(t *testing.T) {
 			t.Fatalf("block %d, want %d", ev.Height, want)
 		}
 	}
+	// A reorg: the disconnected block is not sent, the new one at the
+	// same height is (the client sees the height not grow).
+	n.blocks <- chain.BlockEvent{Height: 101, Hash: chainhash.Hash{101}, Disconnected: true}
+	n.blocks <- chain.BlockEvent{Height: 101, Hash: chainhash.Hash{0xaa}}
+	if ev, err := blocks.Recv(); err != nil || ev.Height != 101 || ev.Hash[0] != 0xaa {
+		t.Fatalf("block after the reorg %v %v", ev, err)
+	}
 	waitCount(t, n, "blocks", 1)
 	cancel()
 	waitCount(t, n, "blocks", 0)
