@@ -108,7 +108,7 @@ func (s *Server) authorize(ctx context.Context, fullMethod string) error {
 	peerIP := s.clientIP(ctx, md)
 
 	err = s.macSvc.Verify(raw, fullMethod, required, peerIP)
-	switch code := Code(err); {
+	switch code := errorCode(err); {
 	case err == nil:
 		return nil
 	case errors.Is(err, macaroons.ErrStoreLocked):

@@ -74,9 +74,9 @@ var errorCodes = []struct {
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 }
 
-// Code returns the gRPC code of err: a status error's own code, else the
+// errorCode returns the gRPC code of err: a status error's own code, else the
 // first table row err matches, else Unknown (as lnd answers plain errors).
-func Code(err error) codes.Code {
+func errorCode(err error) codes.Code {
 	if err == nil {
 		return codes.OK
 	}
@@ -100,7 +100,7 @@ func (s *Server) toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	return status.Error(Code(err), err.Error())
+	return status.Error(errorCode(err), err.Error())
 }
 
 // Mark returns an error with err's text that also matches kind under

@@ -19,8 +19,8 @@ func TestErrorTable(t *testing.T) {
 	s := &Server{}
 	for _, row := range errorCodes {
 		err := fmt.Errorf("doing something: %w", row.err)
-		if got := Code(err); got != row.code {
-			t.Errorf("Code(%v) = %v, want %v", err, got, row.code)
+		if got := errorCode(err); got != row.code {
+			t.Errorf("errorCode(%v) = %v, want %v", err, got, row.code)
 		}
 		st, _ := status.FromError(s.toStatus(err))
 		if st.Code() != row.code || st.Message() != err.Error() {
@@ -48,8 +48,8 @@ func TestErrorCodes(t *testing.T) {
 		{errors.New("something else"), codes.Unknown},
 	}
 	for _, c := range cases {
-		if got := Code(c.err); got != c.want {
-			t.Errorf("Code(%v) = %v, want %v", c.err, got, c.want)
+		if got := errorCode(c.err); got != c.want {
+			t.Errorf("errorCode(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
 	// Marking keeps the text: lnd's clients match "already connected".
