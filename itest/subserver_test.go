@@ -216,13 +216,19 @@ func TestWalletKit(t *testing.T) {
 	if restKey.Raw != base64.StdEncoding.EncodeToString(k1.RawKeyBytes) {
 		t.Fatalf("REST DeriveKey %s, want %x", restKey.Raw, k1.RawKeyBytes)
 	}
+	var restNext struct {
+		Loc struct {
+			Index int `json:"key_index"`
+		} `json:"key_loc"`
+	}
+	restJSON(t, alice, "POST", "/v2/wallet/key/next", `{"key_family":43}`, alice.AdminMacaroonPath(), &restNext)
 	check(t, alice.Restart())
 	kit = walletKit(t, alice)
 	again, err := kit.DeriveKey(ctx, &signrpc.KeyLocator{KeyFamily: 42, KeyIndex: 1})
 	check(t, err)
 	k2, err := kit.DeriveNextKey(ctx, &walletrpc.KeyReq{KeyFamily: 42})
 	check(t, err)
-	if !bytes.Equal(again.RawKeyBytes, k1.RawKeyBytes) || k2.KeyLoc.KeyIndex != 2 {
+	if !bytes.Equal(again.RawKeyBytes, k1.RawKeyBytes) || k2.KeyLoc.KeyIndex != 2 || restNext.Loc.Index != 0 {
 		t.Fatalf("after restart: key 1 %x (was %x), next index %d", again.RawKeyBytes, k1.RawKeyBytes, k2.KeyLoc.KeyIndex)
 	}
 
@@ -341,7 +347,18 @@ func TestPsbtTwoWallets(t *testing.T) {
 		check(t, err)
 		return p
 	}
-	pa, pb := fund(akit), fund(bkit)
+	pa := fund(akit)
+	// Bob funds over REST.
+	var bobFunded struct {
+		Psbt string `json:"funded_psbt"`
+	}
+	restJSON(t, bob, "POST", "/v2/wallet/psbt/fund", map[string]any{
+		"raw":           map[string]any{"outputs": map[string]any{carolAddr.EncodeAddress(): "1500000"}},
+		"sat_per_vbyte": 3}, bob.AdminMacaroonPath(), &bobFunded)
+	rawB, err := base64.StdEncoding.DecodeString(bobFunded.Psbt)
+	check(t, err)
+	pb, err := psbt.NewFromRawBytes(bytes.NewReader(rawB), false)
+	check(t, err)
 
 	// One transaction: both parties' inputs and change, carol's output
 	// twice (3,000,000 in all).
@@ -376,12 +393,19 @@ func TestPsbtTwoWallets(t *testing.T) {
 			t.Fatalf("alice signed bob's input %d", i)
 		}
 	}
-	final, err := bkit.FinalizePsbt(ctx, &walletrpc.FinalizePsbtRequest{FundedPsbt: signed.SignedPsbt})
+	// Bob finalizes over REST.
+	var final struct {
+		RawFinalTx string `json:"raw_final_tx"`
+	}
+	restJSON(t, bob, "POST", "/v2/wallet/psbt/finalize",
+		map[string]string{"funded_psbt": base64.StdEncoding.EncodeToString(signed.SignedPsbt)},
+		bob.AdminMacaroonPath(), &final)
+	rawTx, err := base64.StdEncoding.DecodeString(final.RawFinalTx)
 	check(t, err)
-	_, err = bkit.PublishTransaction(ctx, &walletrpc.Transaction{TxHex: final.RawFinalTx, Label: "joint"})
+	_, err = bkit.PublishTransaction(ctx, &walletrpc.Transaction{TxHex: rawTx, Label: "joint"})
 	check(t, err)
 	tx := &wire.MsgTx{}
-	check(t, tx.Deserialize(bytes.NewReader(final.RawFinalTx)))
+	check(t, tx.Deserialize(bytes.NewReader(rawTx)))
 	_, err = nw.WaitTx(tx.TxHash().String())
 	check(t, err)
 	_, err = nw.Mine(1)
