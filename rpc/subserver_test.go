@@ -455,6 +455,9 @@ func TestPsbtBadInput(t *testing.T) {
 		len(res.LockedUtxos) != 1 || !bytes.Equal(res.LockedUtxos[0].Id, lndInternalLockID[:]) {
 		t.Fatalf("funded %v", res)
 	}
+	// A PSBT with no inputs is no transaction.
+	_, err = client.FinalizePsbt(t.Context(), &walletrpc.FinalizePsbtRequest{FundedPsbt: good})
+	wantCode(t, err, codes.InvalidArgument)
 	// Nothing of ours signed: finalizing fails as a precondition.
 	_, err = client.FinalizePsbt(t.Context(), &walletrpc.FinalizePsbtRequest{FundedPsbt: res.FundedPsbt})
 	wantCode(t, err, codes.FailedPrecondition)
@@ -470,6 +473,15 @@ func FuzzPsbtCalls(f *testing.F) {
 	f.Add(validPsbt(f))
 	f.Add([]byte("psbt\xff\x01\x00"))
 	f.Add([]byte{})
+	// A PSBT xlnd funded on regtest (lncli wallet psbt fund), and the same
+	// after lncli wallet psbt finalize.
+	for _, b64 := range []string{fundedRegtestPsbt, finalizedRegtestPsbt} {
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
 	srv := &Server{log: slog.New(slog.DiscardHandler), cfg: Config{}}
 	srv.backend.Store(&Backend{WalletKit: newFakeKit()})
 	k := &walletKitService{s: srv}
@@ -483,3 +495,14 @@ func FuzzPsbtCalls(f *testing.F) {
 		_, _ = k.PublishTransaction(ctx, &walletrpc.Transaction{TxHex: raw})
 	})
 }
+
+const (
+	fundedRegtestPsbt = "cHNidP8BAHECAAAAAZH0E9LaSNJV2GzDCoh/jwwSZDLjUlD6q8ogpYNaGqf9AAAAAAD/////" +
+		"AplSiQAAAAAAFgAUFvZPxRWscKTtABCcvlCN8jRa39lAQg8AAAAAABYAFAO5Kb/Dx6WKW/P+" +
+		"oHZiEb6j2dYqAAAAAAABAR+AlpgAAAAAABYAFB+M8lYSayDfuA9PLSheIRc1zqB5AAAA"
+	finalizedRegtestPsbt = "cHNidP8BAHECAAAAAZH0E9LaSNJV2GzDCoh/jwwSZDLjUlD6q8ogpYNaGqf9AAAAAAD/////" +
+		"AplSiQAAAAAAFgAUFvZPxRWscKTtABCcvlCN8jRa39lAQg8AAAAAABYAFAO5Kb/Dx6WKW/P+" +
+		"oHZiEb6j2dYqAAAAAAABAR+AlpgAAAAAABYAFB+M8lYSayDfuA9PLSheIRc1zqB5AQhrAkcw" +
+		"RAIgZHT/hPTRNWOICu0d1+2BC2R2kEPi31Q2cEcpjn/huDQCIEVpOCSBZy5fvfY67y2GWMDu" +
+		"2NsZbAAfKiPNd51x/Pn2ASEDfj/yKjqDSRqlOXCgzW96KGBHnNlG+3A8sOmYq+xtQowAAAA="
+)

@@ -207,6 +207,9 @@ func (k *walletKitService) FinalizePsbt(_ context.Context, req *walletrpc.Finali
 	if err != nil {
 		return nil, err
 	}
+	if len(p.UnsignedTx.TxIn) == 0 {
+		return nil, invalidf("funded_psbt has no inputs")
+	}
 	if _, err := signPacket(kit, p); err != nil {
 		return nil, k.s.toStatus(err)
 	}
