@@ -506,3 +506,34 @@ const (
 		"RAIgZHT/hPTRNWOICu0d1+2BC2R2kEPi31Q2cEcpjn/huDQCIEVpOCSBZy5fvfY67y2GWMDu" +
 		"2NsZbAAfKiPNd51x/Pn2ASEDfj/yKjqDSRqlOXCgzW96KGBHnNlG+3A8sOmYq+xtQowAAAA="
 )
+
+// TestStopEndsSubserverStreams: Stop ends open ChainNotifier streams and
+// their registrations are released.
+func TestStopEndsSubserverStreams(t *testing.T) {
+	h := newHarness(t, true)
+	_, n := activateSubservers(t, h)
+	client := chainrpc.NewChainNotifierClient(h.conn(h.macaroon(macaroons.AdminFile)))
+	blocks, err := client.RegisterBlockEpochNtfn(t.Context(), &chainrpc.BlockEpoch{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blocks.Recv(); err != nil {
+		t.Fatal(err)
+	}
+	spends, err := client.RegisterSpendNtfn(t.Context(), &chainrpc.SpendRequest{
+		Outpoint: &chainrpc.Outpoint{Hash: bytes.Repeat([]byte{3}, 32)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCount(t, n, "blocks", 1)
+	waitCount(t, n, "spends", 1)
+	h.srv.Stop()
+	if _, err := blocks.Recv(); err == nil {
+		t.Fatal("block stream open after Stop")
+	}
+	if _, err := spends.Recv(); err == nil {
+		t.Fatal("spend stream open after Stop")
+	}
+	waitCount(t, n, "blocks", 0)
+	waitCount(t, n, "spends", 0)
+}
