@@ -59,7 +59,7 @@ func TestLncliSubservers(t *testing.T) {
 		} `json:"accounts"`
 	}
 	decode(lncli("wallet", "accounts", "list"), &accts)
-	if len(accts.Accounts) != 2 {
+	if len(accts.Accounts) != 3 {
 		t.Fatalf("accounts %+v", accts)
 	}
 	var fee struct {

@@ -78,13 +78,17 @@ func TestWalletKit(t *testing.T) {
 	// Accounts: BIP 84 and BIP 86, regtest coin type, the same over REST.
 	accts, err := kit.ListAccounts(ctx, &walletrpc.ListAccountsRequest{})
 	check(t, err)
-	if len(accts.Accounts) != 2 ||
-		accts.Accounts[0].AddressType != walletrpc.AddressType_WITNESS_PUBKEY_HASH ||
-		accts.Accounts[0].DerivationPath != "m/84'/1'/0'" ||
-		!strings.HasPrefix(accts.Accounts[0].ExtendedPublicKey, "vpub") ||
-		accts.Accounts[1].AddressType != walletrpc.AddressType_TAPROOT_PUBKEY ||
-		accts.Accounts[1].DerivationPath != "m/86'/1'/0'" ||
-		!strings.HasPrefix(accts.Accounts[1].ExtendedPublicKey, "tpub") {
+	// lnd's order: BIP 49 (lnd's hybrid nested account), 84, 86.
+	if len(accts.Accounts) != 3 ||
+		accts.Accounts[0].AddressType != walletrpc.AddressType_HYBRID_NESTED_WITNESS_PUBKEY_HASH ||
+		accts.Accounts[0].DerivationPath != "m/49'/1'/0'" ||
+		!strings.HasPrefix(accts.Accounts[0].ExtendedPublicKey, "upub") ||
+		accts.Accounts[1].AddressType != walletrpc.AddressType_WITNESS_PUBKEY_HASH ||
+		accts.Accounts[1].DerivationPath != "m/84'/1'/0'" ||
+		!strings.HasPrefix(accts.Accounts[1].ExtendedPublicKey, "vpub") ||
+		accts.Accounts[2].AddressType != walletrpc.AddressType_TAPROOT_PUBKEY ||
+		accts.Accounts[2].DerivationPath != "m/86'/1'/0'" ||
+		!strings.HasPrefix(accts.Accounts[2].ExtendedPublicKey, "tpub") {
 		t.Fatalf("accounts %v", accts.Accounts)
 	}
 	var restAccts struct {
@@ -95,8 +99,8 @@ func TestWalletKit(t *testing.T) {
 		} `json:"accounts"`
 	}
 	restJSON(t, alice, "GET", "/v2/wallet/accounts", nil, alice.ReadOnlyMacaroonPath(), &restAccts)
-	if len(restAccts.Accounts) != 2 || restAccts.Accounts[1].AddressType != "TAPROOT_PUBKEY" ||
-		restAccts.Accounts[0].XPub != accts.Accounts[0].ExtendedPublicKey || restAccts.Accounts[0].Name != "default" {
+	if len(restAccts.Accounts) != 3 || restAccts.Accounts[2].AddressType != "TAPROOT_PUBKEY" ||
+		restAccts.Accounts[1].XPub != accts.Accounts[1].ExtendedPublicKey || restAccts.Accounts[0].Name != "default" {
 		t.Fatalf("REST accounts %+v", restAccts)
 	}
 
@@ -330,10 +334,28 @@ func TestPsbtTwoWallets(t *testing.T) {
 	bob := startNode(t, nw, "bob")
 	carol := startNode(t, nw, "carol")
 	check(t, nw.Fund(alice, 5_000_000))
-	check(t, nw.Fund(bob, 5_000_000))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	akit, bkit := walletKit(t, alice), walletKit(t, bob)
+	// Bob's coin is nested P2WPKH, so his inputs are finalized with a
+	// redeem script.
+	nested, err := bkit.NextAddr(ctx, &walletrpc.AddrRequest{Type: walletrpc.AddressType_NESTED_WITNESS_PUBKEY_HASH})
+	check(t, err)
+	nestedAddr, err := btcutil.DecodeAddress(nested.Addr, &chaincfg.RegressionNetParams)
+	check(t, err)
+	if _, ok := nestedAddr.(*btcutil.AddressScriptHash); !ok {
+		t.Fatalf("nested address %s is not P2SH", nested.Addr)
+	}
+	_, err = nw.Btcd().SendToAddress(nestedAddr, 5_000_000)
+	check(t, err)
+	_, err = nw.Mine(6)
+	check(t, err)
+	check(t, bob.WaitConfirmedBalance(5_000_000))
+	bu, err := bkit.ListUnspent(ctx, &walletrpc.ListUnspentRequest{MinConfs: 1})
+	check(t, err)
+	if len(bu.Utxos) != 1 || bu.Utxos[0].AddressType != lnrpc.AddressType_NESTED_PUBKEY_HASH {
+		t.Fatalf("bob's coins %v", bu.Utxos)
+	}
 
 	carolAddr, err := carol.NewAddress(ctx, lnrpc.AddressType_WITNESS_PUBKEY_HASH)
 	check(t, err)

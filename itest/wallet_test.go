@@ -123,6 +123,8 @@ func TestSendCoins(t *testing.T) {
 				}
 			}
 
+			tipAtSend, err := nw.TipHeight()
+			check(t, err)
 			resp, err := tc.from.RPC.SendCoins(ctx, &lnrpc.SendCoinsRequest{
 				Addr:        addr.EncodeAddress(),
 				Amount:      tc.amount,
@@ -133,6 +135,13 @@ func TestSendCoins(t *testing.T) {
 			check(t, err)
 			tx, err := nw.WaitTx(resp.Txid)
 			check(t, err)
+			checkAntiFeeSniping(t, tx, tipAtSend)
+			for _, out := range tx.Tx.TxOut {
+				// Change, as lnd makes it for SendCoins, is p2tr.
+				if !bytes.Equal(out.PkScript, pkScript) && !txscript.IsPayToTaproot(out.PkScript) {
+					t.Errorf("change output %x is not p2tr", out.PkScript)
+				}
+			}
 			t.Logf("tx %s: %d vB, fee %d sat (%.2f sat/vB), %d in, %d out",
 				resp.Txid, tx.VSize, tx.Fee, tx.FeeRate(), len(tx.Tx.TxIn), len(tx.Tx.TxOut))
 

@@ -7,8 +7,15 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"lnd.xprv/lnwire"
-	"lnd.xprv/peer"
 )
+
+// Peer is what the responder needs of the peer a query came from: who it
+// is, for the log, and a way to answer it. Declared here so that routing
+// never imports the peer package.
+type Peer interface {
+	PubKey() [33]byte
+	SendMessage(msgs ...lnwire.Message) error
+}
 
 // QueryResponder answers the gossip queries peers send because we signal
 // gossip_queries. With no channel graph yet, every answer is "nothing
@@ -56,8 +63,8 @@ func (g *QueryResponder) Reply(msg lnwire.Message) lnwire.Message {
 	return nil
 }
 
-// Handle answers msg from p; it fits server.Config.OnPeerMessage.
-func (g *QueryResponder) Handle(p *peer.Peer, msg lnwire.Message) {
+// Handle answers msg from p through p.
+func (g *QueryResponder) Handle(p Peer, msg lnwire.Message) {
 	r := g.Reply(msg)
 	if r == nil {
 		g.log.Debug("No handler for message; dropped", "peer", fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())

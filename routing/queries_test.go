@@ -2,9 +2,14 @@ package routing
 
 import (
 	"bytes"
+	"errors"
+	"go/parser"
+	"go/token"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg"
@@ -98,4 +103,64 @@ func TestQueryResponderAnswersQueries(t *testing.T) {
 			}
 		}
 	})
+}
+
+// sentTo records what the responder sends to one peer.
+type sentTo struct {
+	sent []lnwire.Message
+	err  error
+}
+
+func (p *sentTo) PubKey() [33]byte { return [33]byte{2} }
+
+func (p *sentTo) SendMessage(msgs ...lnwire.Message) error {
+	p.sent = append(p.sent, msgs...)
+	return p.err
+}
+
+func TestQueryResponderHandleRepliesToSender(t *testing.T) {
+	ours := *chaincfg.RegressionNetParams.GenesisHash
+	g := NewQueryResponder(ours, nil)
+
+	p := &sentTo{}
+	g.Handle(p, &lnwire.QueryShortChanIDs{ChainHash: ours})
+	want := &lnwire.ReplyShortChanIDsEnd{ChainHash: ours, Complete: 1}
+	if len(p.sent) != 1 || !reflect.DeepEqual(p.sent[0], want) {
+		t.Fatalf("sent %v, want one %+v", p.sent, want)
+	}
+
+	p = &sentTo{}
+	g.Handle(p, &lnwire.GossipTimestampRange{ChainHash: ours})
+	if len(p.sent) != 0 {
+		t.Fatalf("gossip_timestamp_filter answered with %v", p.sent)
+	}
+
+	// A peer that is gone: the error is logged, nothing panics.
+	p = &sentTo{err: errors.New("peer gone")}
+	g.Handle(p, &lnwire.QueryChannelRange{ChainHash: ours, NumBlocks: 1})
+	if len(p.sent) != 1 {
+		t.Fatalf("sent %d messages, want 1", len(p.sent))
+	}
+}
+
+// TestNoPeerImport holds the layering of ARCHITECTURE.md: routing is
+// handed what it needs and never imports peer or server.
+func TestNoPeerImport(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			switch strings.Trim(imp.Path.Value, `"`) {
+			case "lnd.xprv/peer", "lnd.xprv/server":
+				t.Errorf("%s imports %s", name, imp.Path.Value)
+			}
+		}
+	}
 }

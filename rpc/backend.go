@@ -63,9 +63,25 @@ type WalletLoader interface {
 	// password is wrong.
 	OpenWallet(ctx context.Context, password []byte, recoveryWindow int32) error
 
-	// ChangePassword re-encrypts the wallet and leaves it unlocked;
-	// ErrWrongPassword if old is wrong.
-	ChangePassword(ctx context.Context, old, new []byte) error
+	// ChangePassword re-encrypts the wallet, and linked's secrets (the
+	// macaroon root keys; nil without macaroons) in the same atomic
+	// change, and leaves the wallet unlocked; ErrWrongPassword if old is
+	// wrong.
+	ChangePassword(ctx context.Context, old, new []byte, linked LinkedSecrets) error
+
+	// FinishPasswordChange completes a password change that a crash
+	// interrupted, with the same linked store, and reports whether there
+	// was one. No wallet is not an error.
+	FinishPasswordChange(ctx context.Context, linked LinkedSecrets) (bool, error)
+}
+
+// LinkedSecrets is a store sealed with the wallet password that changes
+// password with the wallet, atomically: the wallet logs Reseal's result
+// before Install runs, and replays Install after a crash (wallet's
+// LinkedSecrets has the same methods).
+type LinkedSecrets interface {
+	Reseal(old, new []byte) ([]byte, error)
+	Install(resealed []byte) error
 }
 
 // CreateWalletParams are the inputs of WalletLoader.CreateWallet.

@@ -77,14 +77,29 @@ func (f *fakeLoader) OpenWallet(_ context.Context, password []byte, _ int32) err
 	return nil
 }
 
-func (f *fakeLoader) ChangePassword(_ context.Context, old, new []byte) error {
+// ChangePassword follows the wallet's protocol with linked: Reseal, then
+// (the commit point) Install and change.
+func (f *fakeLoader) ChangePassword(_ context.Context, old, new []byte, linked LinkedSecrets) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !bytes.Equal(old, f.password) {
 		return ErrWrongPassword
 	}
+	if linked != nil {
+		r, err := linked.Reseal(old, new)
+		if err != nil {
+			return err
+		}
+		if err := linked.Install(r); err != nil {
+			return err
+		}
+	}
 	f.password = new
 	return nil
+}
+
+func (f *fakeLoader) FinishPasswordChange(context.Context, LinkedSecrets) (bool, error) {
+	return false, nil
 }
 
 // fakeNode implements every Backend interface.

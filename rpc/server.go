@@ -212,6 +212,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		s.macSvc = macaroons.NewService(s.macStore, nil)
 	}
 
+	// A password change a crash interrupted is completed before anyone
+	// can unlock with either password.
+	if err := s.finishPasswordChange(ctx); err != nil {
+		return fmt.Errorf("rpc: %w", err)
+	}
+
 	// The initial state: the daemon may move it on with MarkUnlocked.
 	if s.cfg.Loader != nil {
 		exists, err := s.cfg.Loader.WalletExists(ctx)
@@ -397,6 +403,31 @@ func (s *Server) openMacaroons(password []byte, stateless, overwrite, fresh bool
 		return s.macSvc.BakeBinary(macaroons.AdminPermissions())
 	}
 	return s.macSvc.WriteDefaultFiles(context.Background(), s.cfg.MacaroonDir, overwrite)
+}
+
+// passwordLink is the macaroon store as the wallet's LinkedSecrets, nil
+// without macaroons.
+func (s *Server) passwordLink(rotate bool) LinkedSecrets {
+	if s.cfg.NoMacaroons || s.macStore == nil {
+		return nil
+	}
+	return macaroons.PasswordLink{Store: s.macStore, Rotate: rotate}
+}
+
+// finishPasswordChange completes an interrupted password change.
+func (s *Server) finishPasswordChange(ctx context.Context) error {
+	if s.cfg.Loader == nil {
+		return nil
+	}
+	done, err := s.cfg.Loader.FinishPasswordChange(ctx, s.passwordLink(false))
+	if err != nil {
+		return fmt.Errorf("complete the interrupted wallet password change: %w", err)
+	}
+	if done {
+		s.log.Warn("Completed a wallet password change interrupted by a crash: " +
+			"the new password now opens the wallet and the macaroons")
+	}
+	return nil
 }
 
 // loopbackTLS returns transport credentials for the REST gateway's own

@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/macaroons"
 )
 
 const (
@@ -142,6 +144,9 @@ func (u *unlockerService) UnlockWallet(ctx context.Context, req *lnrpc.UnlockWal
 	if err := u.stillLocked(); err != nil {
 		return nil, err
 	}
+	if err := u.s.finishPasswordChange(ctx); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
 	if err := l.OpenWallet(ctx, req.WalletPassword, req.RecoveryWindow); err != nil {
 		return nil, u.s.toStatus(err)
 	}
@@ -173,26 +178,22 @@ func (u *unlockerService) ChangePassword(ctx context.Context, req *lnrpc.ChangeP
 	if err := u.stillLocked(); err != nil {
 		return nil, err
 	}
-	if err := l.ChangePassword(ctx, req.CurrentPassword, req.NewPassword); err != nil {
+	if err := u.s.finishPasswordChange(ctx); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	// The wallet and the macaroon store change together or not at all.
+	link := u.s.passwordLink(req.NewMacaroonRootKey)
+	err = l.ChangePassword(ctx, req.CurrentPassword, req.NewPassword, link)
+	switch {
+	case errors.Is(err, macaroons.ErrWrongPassword), errors.Is(err, macaroons.ErrCorruptStore):
+		return nil, status.Errorf(codes.Internal, "password unchanged: the macaroon "+
+			"store refused the change: %v", err)
+	case err != nil:
 		return nil, u.s.toStatus(err)
 	}
 
 	var admin []byte
-	if !u.s.cfg.NoMacaroons {
-		err := u.s.macStore.ChangePassword(req.CurrentPassword, req.NewPassword, req.NewMacaroonRootKey)
-		if err != nil {
-			// Put the wallet back, so both keep one password.
-			if rerr := l.ChangePassword(ctx, req.NewPassword, req.CurrentPassword); rerr != nil {
-				u.s.log.Error("Wallet and macaroon store now have different passwords",
-					"store_err", err, "rollback_err", rerr)
-				return nil, status.Errorf(codes.Internal, "the wallet now uses the new "+
-					"password but the macaroon store could not be changed (%v) and the wallet "+
-					"could not be changed back (%v): unlock with the new password after "+
-					"removing macaroons.db, which regenerates the macaroons", err, rerr)
-			}
-			return nil, status.Errorf(codes.Internal, "password unchanged: the macaroon "+
-				"store refused the change: %v", err)
-		}
+	if link != nil {
 		// New files when the root key changed (the old ones are void).
 		admin, err = u.s.unlockMacaroons(req.NewPassword, req.StatelessInit, req.NewMacaroonRootKey)
 		if err != nil {

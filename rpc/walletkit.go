@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -217,7 +218,8 @@ func (k *walletKitService) DeriveKey(_ context.Context, req *signrpc.KeyLocator)
 }
 
 // walletAddressType maps WalletKit's address types to the wallet's, as
-// lnd does (UNKNOWN is P2WPKH).
+// lnd's NextAddr does (UNKNOWN is P2WPKH; the hybrid type names an account,
+// not an address).
 func walletAddressType(t walletrpc.AddressType) (wallet.AddressType, error) {
 	switch t {
 	case walletrpc.AddressType_UNKNOWN, walletrpc.AddressType_WITNESS_PUBKEY_HASH:
@@ -225,7 +227,7 @@ func walletAddressType(t walletrpc.AddressType) (wallet.AddressType, error) {
 	case walletrpc.AddressType_TAPROOT_PUBKEY:
 		return wallet.AddressP2TR, nil
 	case walletrpc.AddressType_NESTED_WITNESS_PUBKEY_HASH:
-		return 0, invalidf("nested p2wkh addresses are not supported; use p2wkh or p2tr")
+		return wallet.AddressNP2WPKH, nil
 	}
 	return 0, invalidf("invalid address type for next address: %v", t)
 }
@@ -256,11 +258,28 @@ func (k *walletKitService) NextAddr(_ context.Context, req *walletrpc.AddrReques
 	return &walletrpc.AddrResponse{Addr: addr.EncodeAddress()}, nil
 }
 
+// marshalAccountType names an account's type as lnd does. The nested
+// account is lnd's default hybrid one: nested P2WPKH receive addresses,
+// while change is never nested (the wallet pays change to P2WPKH or P2TR).
 func marshalAccountType(t wallet.AddressType) walletrpc.AddressType {
-	if t == wallet.AddressP2TR {
+	switch t {
+	case wallet.AddressP2TR:
 		return walletrpc.AddressType_TAPROOT_PUBKEY
+	case wallet.AddressNP2WPKH:
+		return walletrpc.AddressType_HYBRID_NESTED_WITNESS_PUBKEY_HASH
 	}
 	return walletrpc.AddressType_WITNESS_PUBKEY_HASH
+}
+
+// accountOrder is lnd's order of the default accounts (by BIP 43 purpose).
+func accountOrder(t wallet.AddressType) int {
+	switch t {
+	case wallet.AddressNP2WPKH:
+		return 0
+	case wallet.AddressP2WPKH:
+		return 1
+	}
+	return 2
 }
 
 func (k *walletKitService) ListAccounts(_ context.Context, req *walletrpc.ListAccountsRequest) (*walletrpc.ListAccountsResponse, error) {
@@ -272,6 +291,9 @@ func (k *walletKitService) ListAccounts(_ context.Context, req *walletrpc.ListAc
 	if err != nil {
 		return nil, k.s.toStatus(err)
 	}
+	sort.SliceStable(accts, func(i, j int) bool {
+		return accountOrder(accts[i].Type) < accountOrder(accts[j].Type)
+	})
 	resp := &walletrpc.ListAccountsResponse{Accounts: []*walletrpc.Account{}}
 	for _, a := range accts {
 		t := marshalAccountType(a.Type)

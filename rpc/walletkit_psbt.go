@@ -154,6 +154,10 @@ func signPacket(kit WalletKit, p *psbt.Packet) ([]uint32, error) {
 		case s.Type == wallet.AddressP2WPKH && len(s.Witness) == 2:
 			in.PartialSigs = addPartialSig(in.PartialSigs, &psbt.PartialSig{
 				PubKey: s.Witness[1], Signature: s.Witness[0]})
+		case s.Type == wallet.AddressNP2WPKH && len(s.Witness) == 2 && len(s.RedeemScript) > 0:
+			in.RedeemScript = s.RedeemScript
+			in.PartialSigs = addPartialSig(in.PartialSigs, &psbt.PartialSig{
+				PubKey: s.Witness[1], Signature: s.Witness[0]})
 		case s.Type == wallet.AddressP2TR && len(s.Witness) == 1:
 			in.TaprootKeySpendSig = s.Witness[0]
 		default:
@@ -326,8 +330,13 @@ func (k *walletKitService) FundPsbt(ctx context.Context, req *walletrpc.FundPsbt
 	if err := checkKitAccount(req.Account); err != nil {
 		return nil, err
 	}
-	if req.ChangeType != walletrpc.ChangeAddressType_CHANGE_ADDRESS_TYPE_UNSPECIFIED {
-		return nil, invalidf("change_type %v is not supported: change is p2wkh", req.ChangeType)
+	changeType := wallet.AddressP2WPKH
+	switch req.ChangeType {
+	case walletrpc.ChangeAddressType_CHANGE_ADDRESS_TYPE_UNSPECIFIED:
+	case walletrpc.ChangeAddressType_CHANGE_ADDRESS_TYPE_P2TR:
+		changeType = wallet.AddressP2TR
+	default:
+		return nil, invalidf("unknown change_type %v", req.ChangeType)
 	}
 	if _, err := coinSelection(req.CoinSelectionStrategy); err != nil {
 		return nil, err
@@ -362,7 +371,7 @@ func (k *walletKitService) FundPsbt(ctx context.Context, req *walletrpc.FundPsbt
 		return nil, k.s.toStatus(err)
 	}
 	funded, err := kit.Fund(ctx, wallet.FundRequest{Outputs: outs, FeeRate: rate,
-		MinConfs: confs, LockID: id, LeaseDuration: d})
+		MinConfs: confs, LockID: id, LeaseDuration: d, ChangeType: changeType})
 	if err != nil {
 		return nil, k.s.toStatus(err)
 	}

@@ -15,8 +15,9 @@ type Account struct {
 
 	// XPub is the account's extended public key. Its version bytes are
 	// those SLIP 132 gives the address type (vpub/zpub for P2WPKH,
-	// tpub/xpub for P2TR), as lnd shows them, so that another wallet
-	// importing it derives the same addresses.
+	// upub/ypub for nested P2WPKH, tpub/xpub for P2TR), as lnd shows
+	// them, so that another wallet importing it derives the same
+	// addresses.
 	XPub string
 
 	// Path is the account's derivation path, m/purpose'/coin'/0'.
@@ -28,11 +29,13 @@ type Account struct {
 	Internal uint32
 }
 
-// SLIP 132 version bytes of BIP 84 extended public keys.
-var (
-	zpubVersion = [4]byte{0x04, 0xb2, 0x47, 0x46}
-	vpubVersion = [4]byte{0x04, 0x5f, 0x1c, 0xf6}
-)
+// slip132Versions are the SLIP 132 version bytes of an account's
+// extended public key, on mainnet and on the test networks. P2TR keeps
+// BIP 32's xpub/tpub.
+var slip132Versions = map[AddressType][2][4]byte{
+	AddressP2WPKH:  {{0x04, 0xb2, 0x47, 0x46}, {0x04, 0x5f, 0x1c, 0xf6}}, // zpub, vpub
+	AddressNP2WPKH: {{0x04, 0x9d, 0x7c, 0xb2}, {0x04, 0x4a, 0x52, 0x62}}, // ypub, upub
+}
 
 // Accounts returns the wallet's accounts, one per address type, in the
 // order of addressTypes. The wallet must be unlocked.
@@ -104,10 +107,10 @@ func (k *keyRing) accountXPub(t AddressType) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if t == AddressP2WPKH {
-		version := vpubVersion
+	if versions, ok := slip132Versions[t]; ok {
+		version := versions[1]
 		if k.net.Net == chaincfg.MainNetParams.Net {
-			version = zpubVersion
+			version = versions[0]
 		}
 		if pub, err = pub.CloneWithVersion(version[:]); err != nil {
 			return "", err

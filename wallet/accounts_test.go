@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/btcsuite/btcd/btcutil/hdkeychain"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
@@ -34,6 +35,8 @@ func TestAccounts(t *testing.T) {
 			XPub: "zpub6rFR7y4Q2AijBEqTUquhVz398htDFrtymD9xYYfG1m4wAcvPhXNfE3EfH1r1ADqtfSdVCToUG868RvUUkgDKf31mGDtKsAYz2oz2AGutZYs"},
 		{Type: AddressP2TR, Path: "m/86'/0'/0'",
 			XPub: "xpub6BgBgsespWvERF3LHQu6CnqdvfEvtMcQjYrcRzx53QJjSxarj2afYWcLteoGVky7D3UKDP9QyrLprQ3VCECoY49yfdDEHGCtMMj92pReUsQ"},
+		{Type: AddressNP2WPKH, Path: "m/49'/0'/0'",
+			XPub: "ypub6Ww3ibxVfGzLrAH1PNcjyAWenMTbbAosGNB6VvmSEgytSER9azLDWCxoJwW7Ke7icmizBMXrzBx9979FfaHxHcrArf3zbeJJJUZPf663zsP"},
 	}
 	if len(accts) != len(want) {
 		t.Fatalf("got %d accounts, want %d", len(accts), len(want))
@@ -57,6 +60,32 @@ func TestAccounts(t *testing.T) {
 	if got := accts[1].XPub[:4]; got != "tpub" || accts[1].Path != "m/86'/1'/0'" {
 		t.Fatalf("regtest p2tr account %+v", accts[1])
 	}
+	// BIP 49's testnet vector: the account key, and the first receive
+	// address derived from it (m/49'/1'/0'/0/0).
+	const upub = "upub5EFU65HtV5TeiSHmZZm7FUffBGy8UKeqp7vw43jYbvZPpoVsgU93oac7Wk3u6moKegAEWtGNF8DehrnHtv21XXEMYRUocHqguyjknFHYfgY"
+	if accts[2].XPub != upub || accts[2].Path != "m/49'/1'/0'" {
+		t.Fatalf("regtest nested account %+v", accts[2])
+	}
+	key, err := hdkeychain.NewKeyFromString(accts[2].XPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []uint32{0, 0} {
+		if key, err = key.Derive(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub, err := key.ECPubKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := pkScriptFor(AddressNP2WPKH, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr := scriptAddress(script, rw); addr != "2Mww8dCYPUpKHofjgcXcBCEGmniw9CoaiD2" {
+		t.Fatalf("first address from the nested account key: %s", addr)
+	}
 }
 
 // TestSignOwnInputs signs a transaction spending a P2WPKH and a P2TR
@@ -66,8 +95,9 @@ func TestSignOwnInputs(t *testing.T) {
 	w, _ := startedWallet(t, c, CreateParams{})
 	a1, _ := w.NewAddress(AddressP2WPKH, false)
 	a2, _ := w.NewAddress(AddressP2TR, false)
-	p1, p2 := payTo(t, a1, 100_000, 1), payTo(t, a2, 200_000, 2)
-	c.mine(p1, p2)
+	a3, _ := w.NewAddress(AddressNP2WPKH, false)
+	p1, p2, p3 := payTo(t, a1, 100_000, 1), payTo(t, a2, 200_000, 2), payTo(t, a3, 300_000, 4)
+	c.mine(p1, p2, p3)
 	waitSynced(t, w, c.height())
 
 	foreign := wire.OutPoint{Hash: chainhash.Hash{0xfe}, Index: 3}
@@ -76,7 +106,8 @@ func TestSignOwnInputs(t *testing.T) {
 	msg.AddTxIn(wire.NewTxIn(&foreign, nil, nil))
 	msg.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: p1.TxHash()}, nil, nil))
 	msg.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: p2.TxHash()}, nil, nil))
-	msg.AddTxOut(wire.NewTxOut(340_000, foreignOut.PkScript))
+	msg.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: p3.TxHash()}, nil, nil))
+	msg.AddTxOut(wire.NewTxOut(640_000, foreignOut.PkScript))
 
 	if _, err := w.SignOwnInputs(msg, nil); !errors.Is(err, ErrMissingPrevOut) {
 		t.Fatalf("without the foreign previous output: %v", err)
@@ -92,8 +123,10 @@ func TestSignOwnInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(signed) != 2 || signed[0].Index != 1 || signed[0].Type != AddressP2WPKH ||
-		signed[1].Index != 2 || signed[1].Type != AddressP2TR {
+	if len(signed) != 3 || signed[0].Index != 1 || signed[0].Type != AddressP2WPKH ||
+		signed[1].Index != 2 || signed[1].Type != AddressP2TR ||
+		signed[2].Index != 3 || signed[2].Type != AddressNP2WPKH || len(signed[2].RedeemScript) != 22 ||
+		signed[0].RedeemScript != nil {
 		t.Fatalf("signed %+v", signed)
 	}
 	if signed[0].PrevOut.Value != 100_000 || signed[1].PrevOut.Value != 200_000 {
@@ -106,11 +139,18 @@ func TestSignOwnInputs(t *testing.T) {
 	}
 	// The witnesses verify against the full set of previous outputs.
 	all := map[wire.OutPoint]*wire.TxOut{foreign: foreignOut,
-		{Hash: p1.TxHash()}: p1.TxOut[0], {Hash: p2.TxHash()}: p2.TxOut[0]}
+		{Hash: p1.TxHash()}: p1.TxOut[0], {Hash: p2.TxHash()}: p2.TxOut[0], {Hash: p3.TxHash()}: p3.TxOut[0]}
 	fetcher := txscript.NewMultiPrevOutFetcher(all)
 	final := msg.Copy()
 	for _, s := range signed {
 		final.TxIn[s.Index].Witness = s.Witness
+		if s.RedeemScript != nil {
+			sigScript, err := txscript.NewScriptBuilder().AddData(s.RedeemScript).Script()
+			if err != nil {
+				t.Fatal(err)
+			}
+			final.TxIn[s.Index].SignatureScript = sigScript
+		}
 	}
 	hashes := txscript.NewTxSigHashes(final, fetcher)
 	for _, s := range signed {

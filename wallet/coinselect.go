@@ -5,6 +5,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/mempool"
+	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/chain"
@@ -25,6 +26,11 @@ const (
 	// length byte.
 	p2wpkhWitnessWeight = 1 + 1 + 72 + 1 + 33
 
+	// np2wpkhScriptSigWeight: the scriptSig of a BIP 49 input, one push
+	// of the 22-byte P2WPKH redeem script (23 bytes), counted at base
+	// weight. The empty script's length byte is in inputBaseWeight.
+	np2wpkhScriptSigWeight = 23 * 4
+
 	// p2trKeyWitnessWeight: item count and a 64-byte BIP 340 signature
 	// with SIGHASH_DEFAULT.
 	p2trKeyWitnessWeight = 1 + 1 + 64
@@ -39,10 +45,25 @@ const (
 
 // inputWeight is the full weight an input of the given type adds.
 func inputWeight(t AddressType) int64 {
-	if t == AddressP2TR {
+	switch t {
+	case AddressP2TR:
 		return inputBaseWeight + p2trKeyWitnessWeight
+	case AddressNP2WPKH:
+		return inputBaseWeight + np2wpkhScriptSigWeight + p2wpkhWitnessWeight
 	}
 	return inputBaseWeight + p2wpkhWitnessWeight
+}
+
+// scriptSpendWeight is the weight of spending one of the wallet's output
+// scripts later (the change output's cost of change).
+func scriptSpendWeight(pkScript []byte) int64 {
+	switch {
+	case txscript.IsPayToTaproot(pkScript):
+		return inputWeight(AddressP2TR)
+	case txscript.IsPayToScriptHash(pkScript):
+		return inputWeight(AddressNP2WPKH)
+	}
+	return inputWeight(AddressP2WPKH)
 }
 
 func varIntSize(n int) int64 { return int64(wire.VarIntSerializeSize(uint64(n))) }
@@ -120,7 +141,7 @@ func selectCoins(candidates []coin, outputs []*wire.TxOut,
 	baseFee := feeCeil(feeRate, noInputs)
 	changeOut := &wire.TxOut{PkScript: changeScript}
 	changeFee := feeCeil(feeRate, outputWeight(len(changeScript)))
-	costOfChange := changeFee + feeCeil(feeRate, inputWeight(AddressP2WPKH))
+	costOfChange := changeFee + feeCeil(feeRate, scriptSpendWeight(changeScript))
 
 	need := target + baseFee
 

@@ -15,17 +15,22 @@ import (
 // Database layout. Every value is a fixed binary encoding written by this
 // file; integers are big-endian.
 //
-//	meta     version, net, seed (sealed), insecure, birthday, tip, created
+//	meta     version, net, seed (sealed), insecure, birthday, tip, created,
+//	         pwchange (a password change in progress)
 //	addrs    [type, branch] -> next index to hand out
 //	used     [type, branch] -> highest used index + 1
 //	families family(4) -> next index
 //	scripts  pkScript -> type(1) branch(1) index(4)
 //	utxos    outpoint(36) -> utxo record
 //	spent    outpoint(36) -> utxo record, spender txid(32)
-//	txs      txid(32) -> tx record
+//	txs      txid(32) -> tx record (versioned, see txRec.encode)
+//	unmined  txid(32) -> nothing: the txs neither confirmed nor failed
 //	leases   outpoint(36) -> lock id(32) expiry unix(8)
 //	blocks   height(4) -> hash(32), the recent blocks scanned
-const dbVersion = 1
+//
+// Version 2 added the unmined index and versioned tx records with failure
+// and last-seen fields; Open migrates a version 1 database.
+const dbVersion = 2
 
 var (
 	bucketMeta     = []byte("meta")
@@ -38,10 +43,11 @@ var (
 	bucketTxs      = []byte("txs")
 	bucketLeases   = []byte("leases")
 	bucketBlocks   = []byte("blocks")
+	bucketUnmined  = []byte("unmined")
 
 	allBuckets = [][]byte{bucketMeta, bucketAddrs, bucketUsed,
 		bucketFamilies, bucketScripts, bucketUtxos, bucketSpent, bucketTxs,
-		bucketLeases, bucketBlocks}
+		bucketLeases, bucketBlocks, bucketUnmined}
 
 	keyVersion  = []byte("version")
 	keyNet      = []byte("net")
@@ -50,6 +56,10 @@ var (
 	keyBirthday = []byte("birthday")
 	keyTip      = []byte("tip")
 	keyCreated  = []byte("created")
+
+	// keyPasswordChange holds a password change in progress (see
+	// password.go).
+	keyPasswordChange = []byte("pwchange")
 )
 
 // keepBlocks is how many recent block hashes are kept to find a fork point.
@@ -246,11 +256,34 @@ type txRec struct {
 	Fee   btcutil.Amount
 	Label string
 	Tx    *wire.MsgTx
+
+	// LastSeen is when the backend last had it (mempool or chain, or it
+	// accepted a broadcast), unix seconds; see checkUnmined.
+	LastSeen int64
+
+	// Failed: it can no longer confirm (a conflicting transaction, or
+	// dropped by the network). Its effects on the wallet are undone; the
+	// record stays for the history. FailedBy is the conflicting
+	// transaction if known, or the failed parent of a descendant.
+	Failed   bool
+	FailedAt int64
+	FailedBy chainhash.Hash
 }
 
+const (
+	txRecVersion = 2
+
+	txFlagOurs   = 1
+	txFlagFailed = 2
+)
+
+// encode: version(1) height(4) block hash(32) block time(8) received(8)
+// flags(1) debit(8) credit(8) fee(8) last seen(8) failed at(8) failed
+// by(32) label length(2) label, then the transaction.
 func (r *txRec) encode() ([]byte, error) {
 	var buf bytes.Buffer
 	var b [8]byte
+	buf.WriteByte(txRecVersion)
 	buf.Write(u32(uint32(r.Height)))
 	buf.Write(r.BlockHash[:])
 	binary.BigEndian.PutUint64(b[:], uint64(r.BlockTime))
@@ -259,13 +292,18 @@ func (r *txRec) encode() ([]byte, error) {
 	buf.Write(b[:])
 	flags := byte(0)
 	if r.Ours {
-		flags |= 1
+		flags |= txFlagOurs
+	}
+	if r.Failed {
+		flags |= txFlagFailed
 	}
 	buf.WriteByte(flags)
-	for _, a := range []btcutil.Amount{r.Debit, r.Credit, r.Fee} {
+	for _, a := range []int64{int64(r.Debit), int64(r.Credit), int64(r.Fee),
+		r.LastSeen, r.FailedAt} {
 		binary.BigEndian.PutUint64(b[:], uint64(a))
 		buf.Write(b[:])
 	}
+	buf.Write(r.FailedBy[:])
 	if len(r.Label) > 0xffff {
 		return nil, fmt.Errorf("label too long (%d bytes)", len(r.Label))
 	}
@@ -279,6 +317,54 @@ func (r *txRec) encode() ([]byte, error) {
 }
 
 func decodeTx(v []byte) (*txRec, error) {
+	const fixed = 1 + 4 + 32 + 8 + 8 + 1 + 5*8 + 32 + 2
+	if len(v) < fixed {
+		return nil, fmt.Errorf("%w: tx record of %d bytes", ErrCorruptDB, len(v))
+	}
+	if v[0] != txRecVersion {
+		return nil, fmt.Errorf("%w: tx record version %d", ErrCorruptDB, v[0])
+	}
+	v = v[1:]
+	r := &txRec{Height: int32(binary.BigEndian.Uint32(v))}
+	copy(r.BlockHash[:], v[4:36])
+	r.BlockTime = int64(binary.BigEndian.Uint64(v[36:]))
+	r.Received = int64(binary.BigEndian.Uint64(v[44:]))
+	flags := v[52]
+	if flags&^(txFlagOurs|txFlagFailed) != 0 {
+		return nil, fmt.Errorf("%w: tx flags %#x", ErrCorruptDB, flags)
+	}
+	r.Ours = flags&txFlagOurs != 0
+	r.Failed = flags&txFlagFailed != 0
+	r.Debit = btcutil.Amount(binary.BigEndian.Uint64(v[53:]))
+	r.Credit = btcutil.Amount(binary.BigEndian.Uint64(v[61:]))
+	r.Fee = btcutil.Amount(binary.BigEndian.Uint64(v[69:]))
+	r.LastSeen = int64(binary.BigEndian.Uint64(v[77:]))
+	r.FailedAt = int64(binary.BigEndian.Uint64(v[85:]))
+	copy(r.FailedBy[:], v[93:125])
+	n := int(binary.BigEndian.Uint16(v[125:]))
+	return r, decodeTxTail(r, v[fixed-1:], n)
+}
+
+// decodeTxTail reads the label of n bytes and the transaction.
+func decodeTxTail(r *txRec, rest []byte, n int) error {
+	if len(rest) < n {
+		return fmt.Errorf("%w: tx record label", ErrCorruptDB)
+	}
+	r.Label = string(rest[:n])
+	r.Tx = new(wire.MsgTx)
+	rd := bytes.NewReader(rest[n:])
+	if err := r.Tx.Deserialize(rd); err != nil {
+		return fmt.Errorf("%w: tx record: %v", ErrCorruptDB, err)
+	}
+	if rd.Len() != 0 {
+		return fmt.Errorf("%w: tx record trailing bytes", ErrCorruptDB)
+	}
+	return nil
+}
+
+// decodeTxV1 reads a record of a version 1 database (no version byte, no
+// failure or last-seen fields), for the migration.
+func decodeTxV1(v []byte) (*txRec, error) {
 	const fixed = 4 + 32 + 8 + 8 + 1 + 24 + 2
 	if len(v) < fixed {
 		return nil, fmt.Errorf("%w: tx record of %d bytes", ErrCorruptDB, len(v))
@@ -294,21 +380,32 @@ func decodeTx(v []byte) (*txRec, error) {
 	r.Debit = btcutil.Amount(binary.BigEndian.Uint64(v[53:]))
 	r.Credit = btcutil.Amount(binary.BigEndian.Uint64(v[61:]))
 	r.Fee = btcutil.Amount(binary.BigEndian.Uint64(v[69:]))
+	r.LastSeen = r.Received
 	n := int(binary.BigEndian.Uint16(v[77:]))
-	rest := v[fixed:]
-	if len(rest) < n {
-		return nil, fmt.Errorf("%w: tx record label", ErrCorruptDB)
+	return r, decodeTxTail(r, v[fixed:], n)
+}
+
+// migrateV1 brings a version 1 database to version 2: tx records
+// re-encoded, the unmined index built. One transaction: all or nothing.
+func migrateV1(tx *bolt.Tx) error {
+	if err := createBuckets(tx); err != nil {
+		return err
 	}
-	r.Label = string(rest[:n])
-	r.Tx = new(wire.MsgTx)
-	rd := bytes.NewReader(rest[n:])
-	if err := r.Tx.Deserialize(rd); err != nil {
-		return nil, fmt.Errorf("%w: tx record: %v", ErrCorruptDB, err)
+	var recs []*txRec
+	err := tx.Bucket(bucketTxs).ForEach(func(_, v []byte) error {
+		r, err := decodeTxV1(v)
+		recs = append(recs, r)
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	if rd.Len() != 0 {
-		return nil, fmt.Errorf("%w: tx record trailing bytes", ErrCorruptDB)
+	for _, r := range recs {
+		if err := putTxRec(tx, r); err != nil {
+			return err
+		}
 	}
-	return r, nil
+	return tx.Bucket(bucketMeta).Put(keyVersion, u32(dbVersion))
 }
 
 func getTxRec(tx *bolt.Tx, txid chainhash.Hash) (*txRec, error) {
@@ -319,13 +416,50 @@ func getTxRec(tx *bolt.Tx, txid chainhash.Hash) (*txRec, error) {
 	return decodeTx(v)
 }
 
+// putTxRec stores a record and keeps the unmined index in step.
 func putTxRec(tx *bolt.Tx, r *txRec) error {
 	v, err := r.encode()
 	if err != nil {
 		return err
 	}
 	h := r.Tx.TxHash()
-	return tx.Bucket(bucketTxs).Put(h[:], v)
+	if err := tx.Bucket(bucketTxs).Put(h[:], v); err != nil {
+		return err
+	}
+	if r.Height == unconfirmed && !r.Failed {
+		return tx.Bucket(bucketUnmined).Put(h[:], nil)
+	}
+	return tx.Bucket(bucketUnmined).Delete(h[:])
+}
+
+// deleteTxRec removes a record and its index entry.
+func deleteTxRec(tx *bolt.Tx, txid chainhash.Hash) error {
+	if err := tx.Bucket(bucketUnmined).Delete(txid[:]); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketTxs).Delete(txid[:])
+}
+
+// unminedTxs returns the records neither confirmed nor failed.
+func unminedTxs(tx *bolt.Tx) ([]*txRec, error) {
+	var out []*txRec
+	err := tx.Bucket(bucketUnmined).ForEach(func(k, _ []byte) error {
+		var txid chainhash.Hash
+		if len(k) != len(txid) {
+			return fmt.Errorf("%w: unmined key", ErrCorruptDB)
+		}
+		copy(txid[:], k)
+		r, err := getTxRec(tx, txid)
+		if err != nil {
+			return err
+		}
+		if r == nil {
+			return fmt.Errorf("%w: unmined %v has no record", ErrCorruptDB, txid)
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
 }
 
 // lease is a lock on an output.

@@ -5,7 +5,8 @@
 // Keys. A 24-word BIP 39 mnemonic (plus an optional passphrase) gives the
 // BIP 32 master key. Wallet addresses follow BIP 84 (P2WPKH,
 // m/84'/coin'/0'/change/i) and, on request, BIP 86 (P2TR key-path,
-// m/86'/coin'/0'/change/i), with coin type 0 on mainnet and 1 on every test
+// m/86'/coin'/0'/change/i) and BIP 49 (P2SH-P2WPKH, lnd's np2wkh,
+// m/49'/coin'/0'/change/i), with coin type 0 on mainnet and 1 on every test
 // network. Lightning keys live on their own hardened branches as lnd lays
 // them out, m/1017'/coin'/family'/0/i, with lnd's family numbers (multisig
 // 0, revocation base 1, HTLC base 2, payment base 3, delay base 4,
@@ -18,7 +19,10 @@
 // is sealed with XChaCha20-Poly1305 under a key stretched from the
 // operator's password with scrypt, whose parameters are stored with the
 // ciphertext. A development wallet may be created without a password; it
-// is flagged as insecure.
+// is flagged as insecure. ChangePassword re-seals the seed together with a
+// linked store sealed under the same password (the daemon's macaroon root
+// keys) through a redo record, so that a crash never leaves the two under
+// different passwords (password.go).
 //
 // Chain. Start scans from the last block seen to the backend's best block,
 // first rolling back any blocks that left the best chain while the wallet
@@ -26,9 +30,14 @@
 // backend restarts need no special path. Each block is scanned for the
 // wallet's scripts (a gap-limit window of unused addresses past the last
 // used one on every branch) and for spends of its outputs. Transactions of
-// a disconnected block become unconfirmed; a coinbase is dropped; a
-// transaction displaced by a double spend is removed with its descendants.
+// a disconnected block become unconfirmed; a coinbase is dropped.
 // Unconfirmed transactions arrive through the backend's mempool watcher.
+// One that can no longer confirm fails, with its descendants: its inputs
+// are released and its outputs leave the balance, and the history keeps it
+// flagged. That is when a conflicting transaction spends one of its inputs
+// (in a block, or a replacement in the mempool), or when the backend has
+// lost it for a grace period and it is refused again with an input spent
+// or gone, or, still valid, refused for Core's mempool expiry (two weeks).
 //
 // Spending. Coin selection tries branch-and-bound for an exact match that
 // needs no change, then largest-first with change; a change amount that
@@ -36,6 +45,9 @@
 // a caller that signs and publishes later (a channel funding), so two such
 // flows never pick the same coin. Every transaction the wallet makes is
 // recorded (inputs spent, change added) before it is broadcast; the
-// wallet's own unconfirmed transactions are rebroadcast at every start, so
-// a crash between the two loses nothing.
+// wallet's own unconfirmed transactions that the backend does not have are
+// broadcast again after every sync pass, so a crash between the two loses
+// nothing. Sends carry Bitcoin Core's anti-fee-sniping lock time and
+// BIP 125 signalling sequences; change is P2TR for sends and P2WPKH (or
+// P2TR on request) for Fund, as in lnd.
 package wallet

@@ -67,6 +67,12 @@ var (
 	// ErrCorruptDB: a record in the database does not parse.
 	ErrCorruptDB = errors.New("wallet database corrupt")
 
+	// ErrPasswordChangePending: a password change was interrupted (a
+	// crash, or a linked store that failed) and must be completed with
+	// FinishPasswordChange before the wallet unlocks or changes password
+	// again.
+	ErrPasswordChangePending = errors.New("a wallet password change is unfinished")
+
 	// ErrUnknownTx: the transaction is not in the wallet.
 	ErrUnknownTx = errors.New("unknown transaction")
 
@@ -81,6 +87,10 @@ var (
 	// ErrPrevOutMismatch: the caller's previous output of a wallet input
 	// differs from the wallet's record of it.
 	ErrPrevOutMismatch = errors.New("previous output does not match the wallet's")
+
+	// ErrTxConfirmed: the transaction is in a block, so it cannot be
+	// abandoned.
+	ErrTxConfirmed = errors.New("transaction is confirmed")
 )
 
 // InsufficientFundsError says how much was needed and how much could be

@@ -23,13 +23,15 @@ type fakeChain struct {
 	relevant    chan *wire.MsgTx
 	broadcastFn func(*wire.MsgTx) error
 	broadcast   []*wire.MsgTx
+	pool        map[chainhash.Hash]*wire.MsgTx // the mempool
 	nonce       uint32
 	cbScript    []byte
 	epochErr    error // RegisterBlockEpochs fails while set
 }
 
 func newFakeChain() *fakeChain {
-	c := &fakeChain{relevant: make(chan *wire.MsgTx, 100)}
+	c := &fakeChain{relevant: make(chan *wire.MsgTx, 100),
+		pool: make(map[chainhash.Hash]*wire.MsgTx)}
 	c.mine() // genesis
 	return c
 }
@@ -79,6 +81,21 @@ func (c *fakeChain) mineLocked(txs ...*wire.MsgTx) chainhash.Hash {
 	}}
 	blk.Transactions = append([]*wire.MsgTx{c.coinbase(height)}, txs...)
 	c.blocks = append(c.blocks, blk)
+	// Mined transactions leave the mempool, and so do their conflicts.
+	spent := make(map[wire.OutPoint]bool)
+	for _, tx := range txs {
+		delete(c.pool, tx.TxHash())
+		for _, in := range tx.TxIn {
+			spent[in.PreviousOutPoint] = true
+		}
+	}
+	for id, tx := range c.pool {
+		for _, in := range tx.TxIn {
+			if spent[in.PreviousOutPoint] {
+				delete(c.pool, id)
+			}
+		}
+	}
 	h := blk.BlockHash()
 	hdr := blk.Header
 	c.notify(chain.BlockEvent{Height: height, Hash: h, Header: &hdr})
@@ -171,7 +188,100 @@ func (c *fakeChain) Broadcast(_ context.Context, tx *wire.MsgTx) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.broadcast = append(c.broadcast, tx)
+	id := tx.TxHash()
+	txs := make([]*wire.MsgTx, 0)
+	for _, b := range c.blocks {
+		txs = append(txs, b.Transactions...)
+	}
+	for _, other := range txs {
+		if other.TxHash() == id {
+			return chain.ErrTxAlreadyKnown
+		}
+	}
+	for _, other := range c.pool {
+		txs = append(txs, other)
+	}
+	for _, other := range txs {
+		if other.TxHash() == id {
+			continue
+		}
+		for _, oin := range other.TxIn {
+			for _, in := range tx.TxIn {
+				if in.PreviousOutPoint == oin.PreviousOutPoint {
+					return &chain.RejectError{Txid: id, Reason: "output already spent"}
+				}
+			}
+		}
+	}
+	c.pool[id] = tx
 	return nil
+}
+
+// evict drops a transaction from the mempool, as a full or restarted
+// mempool does.
+func (c *fakeChain) evict(txid chainhash.Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pool, txid)
+}
+
+// addToPool puts a transaction in the mempool without a broadcast (one
+// relayed from elsewhere).
+func (c *fakeChain) addToPool(tx *wire.MsgTx) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pool[tx.TxHash()] = tx
+}
+
+func (c *fakeChain) RawTx(_ context.Context, txid chainhash.Hash) (*wire.MsgTx, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if tx, ok := c.pool[txid]; ok {
+		return tx, nil
+	}
+	for _, b := range c.blocks {
+		for _, tx := range b.Transactions {
+			if tx.TxHash() == txid {
+				return tx, nil
+			}
+		}
+	}
+	return nil, chain.ErrTxNotFound
+}
+
+// UnspentOutput finds the output in the chain (and mempool) and checks
+// nothing there spends it. Outputs of transactions the fake chain never
+// saw (the tests' outside payers) count as existing and unspent unless
+// spent.
+func (c *fakeChain) UnspentOutput(_ context.Context, op wire.OutPoint,
+	includeMempool bool) (*wire.TxOut, error) {
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	txs := make([]*wire.MsgTx, 0)
+	for _, b := range c.blocks {
+		txs = append(txs, b.Transactions...)
+	}
+	if includeMempool {
+		for _, tx := range c.pool {
+			txs = append(txs, tx)
+		}
+	}
+	out := wire.NewTxOut(0, nil)
+	for _, tx := range txs {
+		if tx.TxHash() == op.Hash {
+			if int(op.Index) >= len(tx.TxOut) {
+				return nil, nil
+			}
+			out = tx.TxOut[op.Index]
+		}
+		for _, in := range tx.TxIn {
+			if in.PreviousOutPoint == op {
+				return nil, nil
+			}
+		}
+	}
+	return out, nil
 }
 
 func (c *fakeChain) EstimateFeePerKW(context.Context, uint32) (chain.SatPerKWeight, error) {

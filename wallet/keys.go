@@ -15,6 +15,7 @@ import (
 
 // Derivation purposes (BIP 43).
 const (
+	purposeBIP49     = 49   // P2SH-P2WPKH (nested segwit) accounts
 	purposeBIP84     = 84   // P2WPKH accounts
 	purposeBIP86     = 86   // P2TR key-path accounts
 	purposeLightning = 1017 // lnd's key families, m/1017'/coin'/family'/0/i
@@ -58,10 +59,14 @@ const (
 
 	// AddressP2TR: BIP 86 taproot key-path only, m/86'/coin'/0'/change/i.
 	AddressP2TR AddressType = 1
+
+	// AddressNP2WPKH: BIP 49 P2WPKH nested in P2SH (lnd's np2wkh),
+	// m/49'/coin'/0'/change/i.
+	AddressNP2WPKH AddressType = 2
 )
 
 // addressTypes lists every type the wallet scans for.
-var addressTypes = [...]AddressType{AddressP2WPKH, AddressP2TR}
+var addressTypes = [...]AddressType{AddressP2WPKH, AddressP2TR, AddressNP2WPKH}
 
 func (t AddressType) String() string {
 	switch t {
@@ -69,15 +74,22 @@ func (t AddressType) String() string {
 		return "p2wpkh"
 	case AddressP2TR:
 		return "p2tr"
+	case AddressNP2WPKH:
+		return "np2wpkh"
 	}
 	return fmt.Sprintf("addresstype(%d)", uint8(t))
 }
 
-func (t AddressType) valid() bool { return t == AddressP2WPKH || t == AddressP2TR }
+func (t AddressType) valid() bool {
+	return t == AddressP2WPKH || t == AddressP2TR || t == AddressNP2WPKH
+}
 
 func (t AddressType) purpose() uint32 {
-	if t == AddressP2TR {
+	switch t {
+	case AddressP2TR:
 		return purposeBIP86
+	case AddressNP2WPKH:
+		return purposeBIP49
 	}
 	return purposeBIP84
 }
@@ -212,13 +224,28 @@ func (k *keyRing) lock() {
 func pkScriptFor(t AddressType, pub *btcec.PublicKey) ([]byte, error) {
 	switch t {
 	case AddressP2WPKH:
-		return txscript.NewScriptBuilder().AddOp(txscript.OP_0).
-			AddData(btcutil.Hash160(pub.SerializeCompressed())).Script()
+		return witnessKeyHashScript(pub)
+	case AddressNP2WPKH:
+		// BIP 49: the P2WPKH program is the redeem script of a P2SH
+		// output.
+		redeem, err := witnessKeyHashScript(pub)
+		if err != nil {
+			return nil, err
+		}
+		return txscript.NewScriptBuilder().AddOp(txscript.OP_HASH160).
+			AddData(btcutil.Hash160(redeem)).AddOp(txscript.OP_EQUAL).Script()
 	case AddressP2TR:
 		// BIP 86: the output key commits to no script tree.
 		return txscript.PayToTaprootScript(txscript.ComputeTaprootKeyNoScript(pub))
 	}
 	return nil, fmt.Errorf("unknown address type %d", t)
+}
+
+// witnessKeyHashScript is the segwit v0 key-hash program of pub: a P2WPKH output
+// script, and the redeem script of a BIP 49 nested one.
+func witnessKeyHashScript(pub *btcec.PublicKey) ([]byte, error) {
+	return txscript.NewScriptBuilder().AddOp(txscript.OP_0).
+		AddData(btcutil.Hash160(pub.SerializeCompressed())).Script()
 }
 
 // ecdh returns SHA256 of the compressed shared point priv·pub, the

@@ -151,9 +151,17 @@ type Transaction struct {
 
 	// Own is set for transactions this wallet created.
 	Own bool
+
+	// Failed: it can no longer confirm (double spent, or dropped by the
+	// network); it no longer counts in the balance. FailedBy is the
+	// conflicting transaction when known.
+	Failed   bool
+	FailedBy chainhash.Hash
+	FailedAt time.Time
 }
 
-// Transactions returns the history, oldest first (unconfirmed last).
+// Transactions returns the history, oldest first (unconfirmed and failed
+// last).
 func (w *Wallet) Transactions() ([]Transaction, error) {
 	var out []Transaction
 	err := w.db.View(func(tx *bolt.Tx) error {
@@ -212,6 +220,11 @@ func (w *Wallet) txView(r *txRec, tipH int32) Transaction {
 		Timestamp:     time.Unix(r.Received, 0),
 		Label:         r.Label,
 		Own:           r.Ours,
+		Failed:        r.Failed,
+		FailedBy:      r.FailedBy,
+	}
+	if r.Failed {
+		t.FailedAt = time.Unix(r.FailedAt, 0)
 	}
 	if r.Height != unconfirmed {
 		t.BlockHeight = r.Height
@@ -229,17 +242,36 @@ func (w *Wallet) txView(r *txRec, tipH int32) Transaction {
 // NewAddress hands out the next unused address of a type, on the receive
 // branch or (change) the change branch.
 func (w *Wallet) NewAddress(t AddressType, change bool) (btcutil.Address, error) {
-	if !t.valid() {
-		return nil, fmt.Errorf("unknown address type %d", t)
-	}
 	branch := branchReceive
 	if change {
 		branch = branchChange
+	}
+	return w.handOut(t, branch, false)
+}
+
+// CurrentAddress returns the last receive address of a type handed out if
+// nothing has paid it (nor any later address of its branch) yet, else a new
+// one: lnd's UNUSED_* address types.
+func (w *Wallet) CurrentAddress(t AddressType) (btcutil.Address, error) {
+	return w.handOut(t, branchReceive, true)
+}
+
+func (w *Wallet) handOut(t AddressType, branch uint8, reuse bool) (btcutil.Address, error) {
+	if !t.valid() {
+		return nil, fmt.Errorf("unknown address type %d", t)
 	}
 	w.mu.Lock()
 	var script []byte
 	var watch [][]byte
 	err := w.db.Update(func(tx *bolt.Tx) error {
+		id := [2]uint8{uint8(t), branch}
+		next := getUint32(tx.Bucket(bucketAddrs), id[:])
+		used := getUint32(tx.Bucket(bucketUsed), id[:])
+		if reuse && next > 0 && next-1 >= used {
+			var err error
+			script, err = w.scriptFor(derivation{Type: t, Branch: branch, Index: next - 1})
+			return err
+		}
 		var err error
 		_, script, err = w.nextAddress(tx, t, branch, true)
 		if err != nil {
@@ -290,5 +322,27 @@ func (w *Wallet) LabelTransaction(txid chainhash.Hash, label string, overwrite b
 		}
 		r.Label = label
 		return putTxRec(tx, r)
+	})
+}
+
+// AbandonTx gives up an unconfirmed wallet transaction the operator knows
+// will not confirm (lnd's WalletKit.RemoveTransaction, Core's
+// abandontransaction): it fails as a double-spent one does, with its
+// descendants, releasing its inputs. If the network mines it after all,
+// it comes back. A confirmed transaction cannot be abandoned.
+func (w *Wallet) AbandonTx(txid chainhash.Hash) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.db.Update(func(tx *bolt.Tx) error {
+		r, err := getTxRec(tx, txid)
+		switch {
+		case err != nil:
+			return err
+		case r == nil:
+			return fmt.Errorf("%w: %v", ErrUnknownTx, txid)
+		case r.Height != unconfirmed:
+			return fmt.Errorf("%w: %v is confirmed", ErrTxConfirmed, txid)
+		}
+		return w.failTx(tx, txid, chainhash.Hash{})
 	})
 }

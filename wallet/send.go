@@ -10,6 +10,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/mempool"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 	bolt "go.etcd.io/bbolt"
@@ -207,29 +208,97 @@ func (w *Wallet) nextAddress(tx *bolt.Tx, t AddressType, branch uint8,
 }
 
 // buildTx assembles an unsigned transaction from a selection, placing the
-// change output (if any) at a random position. Returns the change index
-// or -1.
-func buildTx(sel *selection, outputs []*wire.TxOut, changeScript []byte) (*wire.MsgTx, int, error) {
+// change output (if any) at a random position, with lock time and every
+// input's sequence as given. Returns the change index or -1.
+func buildTx(sel *selection, outputs []*wire.TxOut, changeScript []byte,
+	lockTime, sequence uint32) (*wire.MsgTx, int, error) {
+
 	msg := wire.NewMsgTx(2)
+	msg.LockTime = lockTime
 	for _, c := range sel.Coins {
-		msg.AddTxIn(wire.NewTxIn(&c.OutPoint, nil, nil))
+		in := wire.NewTxIn(&c.OutPoint, nil, nil)
+		in.Sequence = sequence
+		msg.AddTxIn(in)
 	}
 	for _, o := range outputs {
 		msg.AddTxOut(wire.NewTxOut(o.Value, o.PkScript))
 	}
 	changeIdx := -1
 	if sel.Change > 0 {
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(outputs)+1)))
+		n, err := randInt(int64(len(outputs) + 1))
 		if err != nil {
 			return nil, 0, err
 		}
-		changeIdx = int(n.Int64())
+		changeIdx = int(n)
 		out := wire.NewTxOut(int64(sel.Change), changeScript)
 		msg.TxOut = append(msg.TxOut, nil)
 		copy(msg.TxOut[changeIdx+1:], msg.TxOut[changeIdx:])
 		msg.TxOut[changeIdx] = out
 	}
 	return msg, changeIdx, nil
+}
+
+// randInt is a uniform integer in [0, n) from crypto/rand.
+func randInt(n int64) (int64, error) {
+	v, err := rand.Int(rand.Reader, big.NewInt(n))
+	if err != nil {
+		return 0, err
+	}
+	return v.Int64(), nil
+}
+
+// Anti-fee-sniping, as Bitcoin Core's wallet does it (DiscourageFeeSniping).
+const (
+	// maxFeeSnipingTipAge: a tip older than this means the wallet is
+	// catching up, and the lock time is left at 0.
+	maxFeeSnipingTipAge = 8 * time.Hour
+
+	// feeSnipingBackdate: one transaction in feeSnipingOneIn gets a
+	// lock time up to feeSnipingBackdate-1 blocks below the tip.
+	feeSnipingBackdate = 100
+	feeSnipingOneIn    = 10
+
+	// sendSequence is the sequence of every input of a wallet send:
+	// not final, so that the lock time is enforced, and signalling
+	// BIP 125 replaceability, as Core's wallet does by default
+	// (walletrbf=1).
+	sendSequence = mempool.MaxRBFSequence
+)
+
+// feeSnipingLockTime is the nLockTime of a new send. The tip height makes
+// the transaction valid only in the next block, so a miner re-mining the
+// tip to take its fee gains nothing; one time in ten it is up to 99 blocks
+// lower, so that transactions whose sending was delayed do not stand out.
+// With no recent tip (the wallet catching up) it is 0, as in Core.
+func feeSnipingLockTime(tip int32, tipTime, now time.Time,
+	randn func(int64) (int64, error)) (uint32, error) {
+
+	if tip <= 0 || tipTime.IsZero() || now.Sub(tipTime) > maxFeeSnipingTipAge {
+		return 0, nil
+	}
+	lock := int64(tip)
+	n, err := randn(feeSnipingOneIn)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		back, err := randn(feeSnipingBackdate)
+		if err != nil {
+			return 0, err
+		}
+		lock = max(0, lock-back)
+	}
+	return uint32(lock), nil
+}
+
+// sendLockTime is feeSnipingLockTime at the wallet's tip. Called with mu
+// held.
+func (w *Wallet) sendLockTime(tx *bolt.Tx) (uint32, error) {
+	tipH, err := tipHeight(tx)
+	if err != nil {
+		return 0, err
+	}
+	return feeSnipingLockTime(tipH, w.tipTime, w.now(), randInt)
 }
 
 // signInputs signs every input of msg; each must spend a wallet output
@@ -256,11 +325,11 @@ func (w *Wallet) signInputs(tx *bolt.Tx, msg *wire.MsgTx) error {
 	fetcher := txscript.NewMultiPrevOutFetcher(prevs)
 	hashes := txscript.NewTxSigHashes(msg, fetcher)
 	for i, u := range recs {
-		wit, err := w.signInput(msg, hashes, i, u)
+		wit, sigScript, err := w.signInput(msg, hashes, i, u)
 		if err != nil {
 			return err
 		}
-		msg.TxIn[i].Witness = wit
+		msg.TxIn[i].Witness, msg.TxIn[i].SignatureScript = wit, sigScript
 	}
 	// Verify what we signed before anything leaves: a bad signature
 	// found here is a bug, found by the network it is a stuck payment.
@@ -272,20 +341,38 @@ func (w *Wallet) signInputs(tx *bolt.Tx, msg *wire.MsgTx) error {
 	return nil
 }
 
-// signInput returns the witness of input i, which spends the wallet
-// output u. Called with mu held and the wallet unlocked.
+// signInput returns the witness and scriptSig (nil unless nested) of
+// input i, which spends the wallet output u. msg is not changed. Called
+// with mu held and the wallet unlocked.
 func (w *Wallet) signInput(msg *wire.MsgTx, hashes *txscript.TxSigHashes,
-	i int, u *utxoRec) (wire.TxWitness, error) {
+	i int, u *utxoRec) (wire.TxWitness, []byte, error) {
 
 	priv, err := w.keys.walletKey(u.Deriv)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var wit wire.TxWitness
+	var (
+		wit       wire.TxWitness
+		sigScript []byte
+	)
 	switch u.Deriv.Type {
 	case AddressP2WPKH:
 		wit, err = txscript.WitnessSignature(msg, hashes, i,
 			int64(u.Value), u.PkScript, txscript.SigHashAll, priv, true)
+	case AddressNP2WPKH:
+		// BIP 49: the witness is P2WPKH's, and the scriptSig pushes
+		// the P2WPKH program as the redeem script, which is also the
+		// script signed for.
+		var redeem []byte
+		if redeem, err = witnessKeyHashScript(priv.PubKey()); err != nil {
+			break
+		}
+		wit, err = txscript.WitnessSignature(msg, hashes, i,
+			int64(u.Value), redeem, txscript.SigHashAll, priv, true)
+		if err != nil {
+			break
+		}
+		sigScript, err = txscript.NewScriptBuilder().AddData(redeem).Script()
 	case AddressP2TR:
 		wit, err = txscript.TaprootWitnessSignature(msg, hashes, i,
 			int64(u.Value), u.PkScript, txscript.SigHashDefault, priv)
@@ -293,9 +380,9 @@ func (w *Wallet) signInput(msg *wire.MsgTx, hashes *txscript.TxSigHashes,
 		err = fmt.Errorf("%w: address type %v", ErrUnknownKey, u.Deriv.Type)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sign input %d: %w", i, err)
+		return nil, nil, fmt.Errorf("sign input %d: %w", i, err)
 	}
-	return wit, nil
+	return wit, sigScript, nil
 }
 
 // verifyInput runs the script of input i, which spends u.
@@ -312,6 +399,13 @@ func verifyInput(msg *wire.MsgTx, hashes *txscript.TxSigHashes,
 	}
 	return nil
 }
+
+// sendChangeType is the change of SendOutputs: P2TR whatever the inputs,
+// as lnd's SendCoins and SendOutputs make it for the default account
+// (btcwallet falls back to the BIP 86 scope when no change scope is given).
+// lnd matches change to inputs only for a custom account of one type,
+// which xlnd does not have. Fund (lnd's FundPsbt) uses P2WPKH unless asked.
+const sendChangeType = AddressP2TR
 
 // SendOutputs pays outputs from coins at least minConfs deep, with change
 // back to the wallet, signs, records and broadcasts the transaction. The
@@ -332,7 +426,7 @@ func (w *Wallet) SendOutputs(ctx context.Context, outputs []*wire.TxOut,
 		if err != nil {
 			return nil, err
 		}
-		changeD, changeScript, err := w.nextAddress(tx, AddressP2WPKH,
+		changeD, changeScript, err := w.nextAddress(tx, sendChangeType,
 			branchChange, false)
 		if err != nil {
 			return nil, err
@@ -341,7 +435,11 @@ func (w *Wallet) SendOutputs(ctx context.Context, outputs []*wire.TxOut,
 		if err != nil {
 			return nil, err
 		}
-		msg, _, err := buildTx(sel, outputs, changeScript)
+		lockTime, err := w.sendLockTime(tx)
+		if err != nil {
+			return nil, err
+		}
+		msg, _, err := buildTx(sel, outputs, changeScript, lockTime, sendSequence)
 		if err != nil {
 			return nil, err
 		}
@@ -374,7 +472,7 @@ func (w *Wallet) EstimateFee(ctx context.Context, outputs []*wire.TxOut,
 		if err != nil {
 			return err
 		}
-		_, changeScript, err := w.nextAddress(tx, AddressP2WPKH, branchChange, false)
+		_, changeScript, err := w.nextAddress(tx, sendChangeType, branchChange, false)
 		if err != nil {
 			return err
 		}
@@ -431,7 +529,12 @@ func (w *Wallet) SendAll(ctx context.Context, address string,
 		if err != nil {
 			return nil, err
 		}
-		msg, _, err := buildTx(sel, []*wire.TxOut{wire.NewTxOut(int64(amt), script)}, nil)
+		lockTime, err := w.sendLockTime(tx)
+		if err != nil {
+			return nil, err
+		}
+		msg, _, err := buildTx(sel, []*wire.TxOut{wire.NewTxOut(int64(amt), script)},
+			nil, lockTime, sendSequence)
 		if err != nil {
 			return nil, err
 		}
@@ -486,6 +589,10 @@ type FundRequest struct {
 
 	// LeaseDuration defaults to DefaultLeaseDuration.
 	LeaseDuration time.Duration
+
+	// ChangeType is the type of the change output; the zero value is
+	// P2WPKH, lnd's FundPsbt default (CHANGE_ADDRESS_TYPE_UNSPECIFIED).
+	ChangeType AddressType
 }
 
 // FundedTx is an unsigned transaction whose inputs are leased to its
@@ -506,6 +613,9 @@ type FundedTx struct {
 func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
 	if err := validateOutputs(req.Outputs); err != nil {
 		return nil, err
+	}
+	if !req.ChangeType.valid() {
+		return nil, fmt.Errorf("unknown change type %d", req.ChangeType)
 	}
 	if w.cfg.Chain != nil {
 		req.FeeRate = max(req.FeeRate, w.cfg.Chain.RelayFeePerKW())
@@ -528,7 +638,7 @@ func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
 		if err != nil {
 			return err
 		}
-		changeD, changeScript, err := w.nextAddress(tx, AddressP2WPKH, branchChange, false)
+		changeD, changeScript, err := w.nextAddress(tx, req.ChangeType, branchChange, false)
 		if err != nil {
 			return err
 		}
@@ -536,7 +646,10 @@ func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
 		if err != nil {
 			return err
 		}
-		res.Tx, res.ChangeIndex, err = buildTx(sel, req.Outputs, changeScript)
+		// The caller signs and publishes: lock time and sequences are
+		// the plain ones of lnd's FundPsbt, for the caller to change.
+		res.Tx, res.ChangeIndex, err = buildTx(sel, req.Outputs, changeScript,
+			0, wire.MaxTxInSequenceNum)
 		if err != nil {
 			return err
 		}

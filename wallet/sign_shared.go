@@ -16,9 +16,12 @@ type SignedInput struct {
 	Type  AddressType
 	// PrevOut is the wallet output the input spends.
 	PrevOut *wire.TxOut
-	// Witness spends the input: [signature, public key] for P2WPKH,
-	// [Schnorr signature] for a P2TR key path.
+	// Witness spends the input: [signature, public key] for P2WPKH and
+	// nested P2WPKH, [Schnorr signature] for a P2TR key path.
 	Witness wire.TxWitness
+	// RedeemScript is, for nested P2WPKH, the P2WPKH program the
+	// input's scriptSig pushes; nil otherwise.
+	RedeemScript []byte
 }
 
 // SignOwnInputs signs the inputs of msg that spend the wallet's unspent
@@ -48,13 +51,21 @@ func (w *Wallet) SignOwnInputs(msg *wire.MsgTx,
 			if u == nil {
 				continue
 			}
-			wit, err := w.signInput(msg, hashes, i, u)
+			wit, sigScript, err := w.signInput(msg, hashes, i, u)
 			if err != nil {
 				return err
 			}
-			signed.TxIn[i].Witness = wit
-			out = append(out, SignedInput{Index: i, Type: u.Deriv.Type, Witness: wit,
-				PrevOut: wire.NewTxOut(int64(u.Value), u.PkScript)})
+			signed.TxIn[i].Witness, signed.TxIn[i].SignatureScript = wit, sigScript
+			in := SignedInput{Index: i, Type: u.Deriv.Type, Witness: wit,
+				PrevOut: wire.NewTxOut(int64(u.Value), u.PkScript)}
+			if sigScript != nil {
+				pushes, err := txscript.PushedData(sigScript)
+				if err != nil || len(pushes) != 1 {
+					return fmt.Errorf("input %d: scriptSig %x is not one push", i, sigScript)
+				}
+				in.RedeemScript = pushes[0]
+			}
+			out = append(out, in)
 		}
 		for _, s := range out {
 			if err := verifyInput(signed, hashes, fetcher, s.Index, recs[s.Index]); err != nil {

@@ -43,9 +43,9 @@ func (w *Wallet) syncLoop(epochs *chain.BlockEpochs) {
 	var retry <-chan time.Time
 	events := epochs.Events
 
-	// Our unconfirmed transactions are rebroadcast at start and on every
-	// new tip: a backend restart empties btcd's mempool.
-	lastTip := chainhash.Hash{}
+	// After every pass our unconfirmed transactions are checked against
+	// the backend (checkUnmined): a backend restart empties btcd's
+	// mempool, a double spend makes one fail.
 	pass := func() {
 		if err := w.syncChain(ctx); err != nil {
 			if ctx.Err() != nil {
@@ -57,10 +57,7 @@ func (w *Wallet) syncLoop(epochs *chain.BlockEpochs) {
 			return
 		}
 		backoff, retry = 0, nil
-		if _, hash, err := w.SyncedTo(); err == nil && hash != lastTip {
-			lastTip = hash
-			w.rebroadcast(ctx)
-		}
+		w.checkUnmined(ctx)
 		select {
 		case w.synced <- struct{}{}:
 		default:
@@ -130,7 +127,7 @@ func (w *Wallet) addMempoolTx(msg *wire.MsgTx) error {
 	var newScripts [][]byte
 	var newOps []wire.OutPoint
 	err := w.db.Update(func(tx *bolt.Tx) error {
-		if r, err := getTxRec(tx, msg.TxHash()); err != nil || r != nil {
+		if r, err := getTxRec(tx, msg.TxHash()); err != nil || (r != nil && !r.Failed) {
 			return err // known; a block may already have confirmed it
 		}
 		res, err := w.addTx(tx, msg, nil, false, "")
@@ -208,9 +205,30 @@ func (w *Wallet) syncChain(ctx context.Context) error {
 			t = tip{Height: height, Hash: hash}
 		}
 		if !forked {
-			return nil
+			return w.loadTipTime(ctx, t)
 		}
 	}
+}
+
+// loadTipTime learns the time of the tip scanned before a restart (a
+// block connected since sets it), for the anti-fee-sniping lock time.
+func (w *Wallet) loadTipTime(ctx context.Context, t tip) error {
+	w.mu.Lock()
+	known := !w.tipTime.IsZero()
+	w.mu.Unlock()
+	if known || t.Height < 0 {
+		return nil
+	}
+	blk, err := w.cfg.Chain.Block(ctx, t.Hash)
+	if err != nil {
+		return fmt.Errorf("tip block %v: %w", t.Hash, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, hash, err := w.SyncedTo(); err == nil && hash == t.Hash {
+		w.tipTime = blk.Header.Timestamp
+	}
+	return nil
 }
 
 // newWalletLookback is how many blocks below the tip a new wallet's first
@@ -267,6 +285,9 @@ func (w *Wallet) connectBlock(blk *wire.MsgBlock, meta blockMeta) error {
 	var watchScripts [][]byte
 	var watchOps []wire.OutPoint
 	err := w.db.Update(func(tx *bolt.Tx) error {
+		if err := w.failConflicts(tx, blk); err != nil {
+			return err
+		}
 		// Finding an output to an address moves the gap horizon, and
 		// the new scripts may be paid later in this same block: scan
 		// again until nothing new appears. addTx is idempotent.
@@ -302,6 +323,7 @@ func (w *Wallet) connectBlock(blk *wire.MsgBlock, meta blockMeta) error {
 	if err != nil {
 		return err
 	}
+	w.tipTime = meta.Time
 	w.watch(watchScripts, watchOps)
 	return nil
 }
@@ -408,6 +430,7 @@ func (w *Wallet) disconnectTip(t tip) (tip, error) {
 	if err != nil {
 		return t, err
 	}
+	w.tipTime = time.Time{}
 	w.log.Info("block disconnected", "height", t.Height, "hash", t.Hash)
 	if prev.Height < 0 {
 		// Back before genesis: record "nothing scanned" explicitly.
@@ -509,9 +532,7 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 					return res, err
 				}
 				if u.Spender != txid {
-					w.log.Info("conflicting wallet transaction removed",
-						"txid", u.Spender, "by", txid)
-					if err := w.removeTx(tx, u.Spender); err != nil {
+					if err := w.failTx(tx, u.Spender, txid); err != nil {
 						return res, err
 					}
 				}
@@ -597,9 +618,11 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 		return res, nil
 	}
 	res.relevant = true
+	now := w.now().Unix()
 	r := &txRec{
 		Height:   height,
-		Received: w.now().Unix(),
+		Received: now,
+		LastSeen: now,
 		Ours:     ours,
 		Debit:    debit,
 		Credit:   credit,
@@ -645,15 +668,29 @@ func (w *Wallet) touches(msg *wire.MsgTx, coinbase bool, utxos, spent *bolt.Buck
 	return false
 }
 
-// removeTx deletes a wallet transaction that can no longer confirm (a
-// double spend won, or a coinbase was disconnected): its outputs are
-// removed, first removing the wallet transactions spending them, and the
-// wallet outputs it spent are unspent again. Called with mu held.
+// removeTx deletes a wallet transaction that was never valid or cannot
+// come back (a broadcast the backend refused, a disconnected coinbase):
+// its effects are undone (unwindTx) and wallet transactions spending its
+// outputs are removed too. Called with mu held.
 func (w *Wallet) removeTx(tx *bolt.Tx, txid chainhash.Hash) error {
 	r, err := getTxRec(tx, txid)
 	if err != nil || r == nil {
 		return err
 	}
+	if err := w.unwindTx(tx, r, func(child chainhash.Hash) error {
+		return w.removeTx(tx, child)
+	}); err != nil {
+		return err
+	}
+	return deleteTxRec(tx, txid)
+}
+
+// unwindTx undoes a transaction's effects on the wallet: its outputs are
+// dropped (after dropChild has dealt with each wallet transaction spending
+// one) and the wallet outputs it spent are unspent again. Called with mu
+// held.
+func (w *Wallet) unwindTx(tx *bolt.Tx, r *txRec, dropChild func(chainhash.Hash) error) error {
+	txid := r.Tx.TxHash()
 	utxos, spent := tx.Bucket(bucketUtxos), tx.Bucket(bucketSpent)
 	for i := range r.Tx.TxOut {
 		k := outpointKey(wire.OutPoint{Hash: txid, Index: uint32(i)})
@@ -663,7 +700,7 @@ func (w *Wallet) removeTx(tx *bolt.Tx, txid chainhash.Hash) error {
 				return err
 			}
 			if u.Spender != txid {
-				if err := w.removeTx(tx, u.Spender); err != nil {
+				if err := dropChild(u.Spender); err != nil {
 					return err
 				}
 			}
@@ -698,41 +735,7 @@ func (w *Wallet) removeTx(tx *bolt.Tx, txid chainhash.Hash) error {
 			return err
 		}
 	}
-	return tx.Bucket(bucketTxs).Delete(txid[:])
-}
-
-// rebroadcast hands every unconfirmed transaction the wallet made to the
-// backend again: one recorded just before a crash may never have left.
-func (w *Wallet) rebroadcast(ctx context.Context) {
-	var pending []*wire.MsgTx
-	err := w.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTxs).ForEach(func(_, v []byte) error {
-			r, err := decodeTx(v)
-			if err != nil {
-				return err
-			}
-			if r.Ours && r.Height == unconfirmed {
-				pending = append(pending, r.Tx)
-			}
-			return nil
-		})
-	})
-	if err != nil {
-		w.log.Error("rebroadcast: read transactions", "err", err)
-		return
-	}
-	// Parents before children: a child broadcast first would be an
-	// orphan.
-	for _, msg := range sortParentsFirst(pending) {
-		err := w.cfg.Chain.Broadcast(ctx, msg)
-		switch {
-		case err == nil:
-			w.log.Debug("rebroadcast", "txid", msg.TxHash())
-		case errors.Is(err, chain.ErrTxAlreadyKnown):
-		default:
-			w.log.Warn("rebroadcast failed", "txid", msg.TxHash(), "err", err)
-		}
-	}
+	return nil
 }
 
 // sortParentsFirst orders transactions so that each comes after those of

@@ -30,6 +30,8 @@ type Chain interface {
 	RelayFeePerKW() chain.SatPerKWeight
 	WatchMempool(pkScripts [][]byte, outpoints []wire.OutPoint) error
 	RelevantTxs() <-chan *wire.MsgTx
+	RawTx(ctx context.Context, txid chainhash.Hash) (*wire.MsgTx, error)
+	UnspentOutput(ctx context.Context, op wire.OutPoint, includeMempool bool) (*wire.TxOut, error)
 }
 
 var _ Chain = chain.Backend(nil)
@@ -65,7 +67,24 @@ type Config struct {
 
 	// Now overrides time.Now (leases, timestamps).
 	Now func() time.Time
+
+	// MempoolGrace overrides DefaultMempoolGrace: how long an unconfirmed
+	// transaction may be missing from the backend before its inputs are
+	// checked for a double spend.
+	MempoolGrace time.Duration
+
+	// DropAfter overrides DefaultDropAfter: how long a transaction may be
+	// missing from the backend, though still valid, before it is given up
+	// as failed.
+	DropAfter time.Duration
 }
+
+// DefaultMempoolGrace is Config.MempoolGrace's default: about a block.
+const DefaultMempoolGrace = 10 * time.Minute
+
+// DefaultDropAfter is Config.DropAfter's default: Bitcoin Core's mempool
+// expiry (336 hours); a transaction no mempool keeps that long is gone.
+const DefaultDropAfter = 14 * 24 * time.Hour
 
 // CreateParams describes a new wallet.
 type CreateParams struct {
@@ -109,6 +128,7 @@ type Wallet struct {
 	scripts  map[string]derivation
 	derived  map[[2]uint8]uint32     // scripts derived per (type, branch)
 	pubKeys  map[[33]byte]KeyLocator // Lightning keys handed out
+	tipTime  time.Time               // of the scanned tip; zero if not known yet
 
 	lifeMu  sync.Mutex // Start and Stop
 	running bool
@@ -152,6 +172,12 @@ func newWallet(cfg Config, db *bolt.DB) *Wallet {
 	}
 	if cfg.Scrypt == (ScryptParams{}) {
 		cfg.Scrypt = DefaultScryptParams
+	}
+	if cfg.MempoolGrace <= 0 {
+		cfg.MempoolGrace = DefaultMempoolGrace
+	}
+	if cfg.DropAfter <= 0 {
+		cfg.DropAfter = DefaultDropAfter
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -288,12 +314,20 @@ func Open(cfg Config) (*Wallet, error) {
 		return nil, err
 	}
 	w := newWallet(cfg, db)
-	err = db.View(func(tx *bolt.Tx) error {
+	err = db.Update(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		if m == nil || m.Get(keySeed) == nil {
 			return ErrNoWallet
 		}
-		if v, _ := getInt32(m, keyVersion); v != dbVersion {
+		v, _ := getInt32(m, keyVersion)
+		if v == 1 {
+			if err := migrateV1(tx); err != nil {
+				return fmt.Errorf("migrate wallet database to version %d: %w",
+					dbVersion, err)
+			}
+			v = dbVersion
+		}
+		if v != dbVersion {
 			return fmt.Errorf("%w: schema version %d, this build knows %d",
 				ErrCorruptDB, v, dbVersion)
 		}
@@ -320,14 +354,22 @@ func (w *Wallet) Insecure() bool {
 
 // Unlock decrypts the seed with password. ErrWrongPassword if it does
 // not open it. Unlocking an unlocked wallet checks the password again.
+// While a password change is unfinished (FinishPasswordChange) it is
+// ErrPasswordChangePending.
 func (w *Wallet) Unlock(password []byte) error {
 	var sealed []byte
+	var pending bool
 	err := w.db.View(func(tx *bolt.Tx) error {
-		sealed = append([]byte(nil), tx.Bucket(bucketMeta).Get(keySeed)...)
+		m := tx.Bucket(bucketMeta)
+		sealed = append([]byte(nil), m.Get(keySeed)...)
+		pending = m.Get(keyPasswordChange) != nil
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if pending {
+		return ErrPasswordChangePending
 	}
 	w.mu.Lock()
 	insecure := w.insecure
@@ -384,37 +426,6 @@ func (w *Wallet) unlockSeed(seed []byte) error {
 		return err
 	}
 	return nil
-}
-
-// ChangePassword re-seals the seed under a new password. It works locked
-// or unlocked; old must open the seed. An insecure wallet given a real
-// password becomes a normal one.
-func (w *Wallet) ChangePassword(old, new []byte) error {
-	if len(new) == 0 {
-		return errors.New("wallet: empty new password")
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		seed, err := openSeed(m.Get(keySeed), passwordOrDefault(old, w.insecure))
-		if err != nil {
-			return err
-		}
-		defer zero(seed)
-		sealed, err := sealSeed(seed, new, w.cfg.Scrypt)
-		if err != nil {
-			return err
-		}
-		if err := m.Put(keySeed, sealed); err != nil {
-			return err
-		}
-		if err := m.Delete(keyInsecure); err != nil {
-			return err
-		}
-		w.insecure = false
-		return nil
-	})
 }
 
 // Start follows the chain: it catches up from the last block scanned (or

@@ -109,10 +109,10 @@ func TestCreateOpenUnlock(t *testing.T) {
 			t.Fatalf("Unlock(%q): %v", pw, err)
 		}
 	}
-	if err := w.ChangePassword([]byte("nope"), []byte("new")); !errors.Is(err, ErrWrongPassword) {
+	if err := w.ChangePassword([]byte("nope"), []byte("new"), nil); !errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("ChangePassword with a wrong old one: %v", err)
 	}
-	if err := w.ChangePassword([]byte("s3cret"), []byte("n3w")); err != nil {
+	if err := w.ChangePassword([]byte("s3cret"), []byte("n3w"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Unlock([]byte("s3cret")); !errors.Is(err, ErrWrongPassword) {
@@ -193,7 +193,7 @@ func TestNoPasswordWallet(t *testing.T) {
 	if err := w.Unlock(nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.ChangePassword(nil, []byte("real")); err != nil {
+	if err := w.ChangePassword(nil, []byte("real"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if w.Insecure() {
@@ -331,8 +331,9 @@ func TestReorgBookkeeping(t *testing.T) {
 	if b := balance(t, w); b.Total() != 0 {
 		t.Fatalf("after double spend: %+v", b)
 	}
-	if _, err := w.Transaction(sent.TxHash()); !errors.Is(err, ErrUnknownTx) {
-		t.Fatalf("displaced tx still recorded: %v", err)
+	if tx, err := w.Transaction(sent.TxHash()); err != nil || !tx.Failed ||
+		tx.FailedBy != conflict.TxHash() || tx.Confirmations != 0 {
+		t.Fatalf("displaced tx not failed by the conflict: %+v %v", tx, err)
 	}
 
 	// A coinbase to the wallet that is reorged away disappears.

@@ -59,8 +59,12 @@ func (n *node) OpenWallet(_ context.Context, pw []byte, _ int32) error {
 	return nil
 }
 
-func (n *node) ChangePassword(_ context.Context, old, new []byte) error {
+func (n *node) ChangePassword(_ context.Context, old, new []byte, _ rpc.LinkedSecrets) error {
 	return rpc.ErrWrongPassword
+}
+
+func (n *node) FinishPasswordChange(context.Context, rpc.LinkedSecrets) (bool, error) {
+	return false, nil
 }
 
 func (n *node) NodeInfo(context.Context) (*rpc.Info, error) {

@@ -230,7 +230,7 @@ func checkAccount(account string) error {
 	return nil
 }
 
-func (b *walletBackend) NewAddress(_ context.Context, typ rpc.AddressType, _ bool, account string) (btcutil.Address, error) {
+func (b *walletBackend) NewAddress(_ context.Context, typ rpc.AddressType, unused bool, account string) (btcutil.Address, error) {
 	if err := checkAccount(account); err != nil {
 		return nil, err
 	}
@@ -238,11 +238,15 @@ func (b *walletBackend) NewAddress(_ context.Context, typ rpc.AddressType, _ boo
 	switch typ {
 	case rpc.AddressP2WKH:
 		wt = wallet.AddressP2WPKH
+	case rpc.AddressNP2WKH:
+		wt = wallet.AddressNP2WPKH
 	case rpc.AddressP2TR:
 		wt = wallet.AddressP2TR
 	default:
-		return nil, fmt.Errorf("%w: nested p2wkh addresses are not supported; use p2wkh or p2tr",
-			wallet.ErrInvalidAddress)
+		return nil, fmt.Errorf("%w: address type %d", wallet.ErrInvalidAddress, typ)
+	}
+	if unused {
+		return b.w.CurrentAddress(wt)
 	}
 	return b.w.NewAddress(wt, false)
 }
@@ -278,8 +282,11 @@ func (b *walletBackend) Balance(_ context.Context, account string, minConfs int3
 }
 
 func rpcAddressType(t wallet.AddressType) rpc.AddressType {
-	if t == wallet.AddressP2TR {
+	switch t {
+	case wallet.AddressP2TR:
 		return rpc.AddressP2TR
+	case wallet.AddressNP2WPKH:
+		return rpc.AddressNP2WKH
 	}
 	return rpc.AddressP2WKH
 }
@@ -342,6 +349,12 @@ func (b *walletBackend) Transactions(_ context.Context, account string, start, e
 	}
 	out := make([]rpc.Transaction, 0, len(txs))
 	for _, t := range txs {
+		if t.Failed {
+			// lnd's btcwallet deletes a transaction a double spend
+			// displaced, and lnrpc.Transaction has no field to say
+			// it failed: it leaves the list as it does in lnd.
+			continue
+		}
 		confirmed := t.BlockHeight > 0
 		switch {
 		case confirmed && t.BlockHeight < start:

@@ -20,6 +20,8 @@ import (
 	"lnd.xprv/brontide"
 	"lnd.xprv/chain"
 	"lnd.xprv/internal/logging"
+	"lnd.xprv/lnwire"
+	"lnd.xprv/peer"
 	"lnd.xprv/routing"
 	"lnd.xprv/rpc"
 	"lnd.xprv/server"
@@ -185,6 +187,7 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 	}
 
+	gossip := routing.NewQueryResponder(*cfg.network.Params.GenesisHash, d.logs.Logger("GOSP"))
 	d.srv, err = server.New(server.Config{
 		NodeKey:     nodeKey,
 		ChainHash:   *cfg.network.Params.GenesisHash,
@@ -195,8 +198,9 @@ func (d *daemon) run(ctx context.Context) error {
 		Dial:        dial,
 		Logger:      d.logs.Logger("SRVR"),
 		PeerLogger:  d.logs.Logger("PEER"),
-		OnPeerMessage: routing.NewQueryResponder(*cfg.network.Params.GenesisHash,
-			d.logs.Logger("GOSP")).Handle,
+		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) {
+			gossip.Handle(p, msg)
+		},
 	})
 	if err != nil {
 		return err

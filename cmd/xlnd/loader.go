@@ -93,7 +93,7 @@ func (l *walletLoader) OpenWallet(_ context.Context, password []byte, _ int32) e
 	return nil
 }
 
-func (l *walletLoader) ChangePassword(_ context.Context, old, new []byte) error {
+func (l *walletLoader) ChangePassword(_ context.Context, old, new []byte, linked rpc.LinkedSecrets) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	w := l.w
@@ -103,9 +103,10 @@ func (l *walletLoader) ChangePassword(_ context.Context, old, new []byte) error 
 			return mapWalletErr(err)
 		}
 	}
-	// The wallet re-seals its seed whether locked or not; the daemon
+	// The wallet re-seals its seed, and the macaroon store's root keys
+	// in the same atomic change, whether locked or not; the daemon
 	// carries on with it unlocked.
-	err := w.ChangePassword(old, new)
+	err := w.ChangePassword(old, new, walletLink(linked))
 	if err == nil {
 		err = w.Unlock(new)
 	}
@@ -117,6 +118,34 @@ func (l *walletLoader) ChangePassword(_ context.Context, old, new []byte) error 
 	}
 	l.w = w
 	return nil
+}
+
+// FinishPasswordChange completes a password change a crash interrupted,
+// before the wallet can be unlocked.
+func (l *walletLoader) FinishPasswordChange(_ context.Context, linked rpc.LinkedSecrets) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.w
+	if w == nil {
+		// Exists opens the file itself: only while we do not hold it.
+		exists, err := wallet.Exists(l.cfg.DBPath)
+		if err != nil || !exists {
+			return false, err
+		}
+		if w, err = wallet.Open(l.cfg); err != nil {
+			return false, mapWalletErr(err)
+		}
+		defer w.Stop()
+	}
+	return w.FinishPasswordChange(walletLink(linked))
+}
+
+// walletLink keeps a nil interface nil across the conversion.
+func walletLink(linked rpc.LinkedSecrets) wallet.LinkedSecrets {
+	if linked == nil {
+		return nil
+	}
+	return linked
 }
 
 // opened returns the wallet once created or unlocked.

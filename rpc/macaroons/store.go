@@ -172,53 +172,20 @@ func (s *Store) Reset(password []byte) error {
 	return s.Unlock(password)
 }
 
-// ChangePassword re-encrypts the root key under newPassword, after checking
-// oldPassword. The store is unlocked afterwards. With rotate the root key is
-// replaced too, invalidating every macaroon baked before.
+// ChangePassword re-encrypts the root keys under newPassword, after
+// checking oldPassword. The store is unlocked afterwards. With rotate the
+// default root key is replaced too, invalidating every macaroon baked
+// from it. The daemon changes the wallet's password and the store's
+// together through Reseal and Install instead.
 func (s *Store) ChangePassword(oldPassword, newPassword []byte, rotate bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketName)
-		rec := b.Get(encKeyName)
-		if rec == nil {
-			return fmt.Errorf("%w: no password set", ErrStoreLocked)
-		}
-		oldKey, err := deriveKey(oldPassword, rec)
-		if err != nil {
-			return err
-		}
-		sealed := b.Get(defaultRootKeyID)
-		if sealed == nil {
-			return fmt.Errorf("%w: no root key", ErrCorruptStore)
-		}
-		root, err := open(oldKey, sealed)
-		if err != nil {
-			return err
-		}
-		if rotate {
-			root = make([]byte, RootKeyLen)
-			if _, err := rand.Read(root); err != nil {
-				return err
-			}
-		}
-		newRec, newKey, err := newEncKey(newPassword, s.scryptN)
-		if err != nil {
-			return err
-		}
-		newSealed, err := seal(newKey, root)
-		if err != nil {
-			return err
-		}
-		if err := b.Put(encKeyName, newRec); err != nil {
-			return err
-		}
-		if err := b.Put(defaultRootKeyID, newSealed); err != nil {
-			return err
-		}
-		s.encKey, s.rootKey = newKey, root
-		return nil
-	})
+	r, err := s.Reseal(oldPassword, newPassword, rotate)
+	if err != nil {
+		return err
+	}
+	if err := s.Install(r); err != nil {
+		return err
+	}
+	return s.Unlock(newPassword)
 }
 
 // RootKey returns the decrypted root key, or ErrStoreLocked.
