@@ -32,6 +32,7 @@ import (
 type fakeKit struct {
 	mu       sync.Mutex
 	released []wire.OutPoint
+	funds    []wallet.FundRequest
 	coin     wallet.Utxo
 	fee      btcutil.Amount
 }
@@ -82,6 +83,9 @@ func (k *fakeKit) SendOutputs(context.Context, []*wire.TxOut, wallet.FeePreferen
 
 // Fund spends the one coin to the outputs, change last.
 func (k *fakeKit) Fund(_ context.Context, req wallet.FundRequest) (*wallet.FundedTx, error) {
+	k.mu.Lock()
+	k.funds = append(k.funds, req)
+	k.mu.Unlock()
 	tx := wire.NewMsgTx(2)
 	tx.AddTxIn(wire.NewTxIn(&k.coin.OutPoint, nil, nil))
 	var paid int64
@@ -455,6 +459,19 @@ func TestPsbtBadInput(t *testing.T) {
 		len(res.LockedUtxos) != 1 || !bytes.Equal(res.LockedUtxos[0].Id, lndInternalLockID[:]) {
 		t.Fatalf("funded %v", res)
 	}
+	// change_type P2TR reaches the wallet; UNSPECIFIED is P2WPKH.
+	if _, err := client.FundPsbt(t.Context(), &walletrpc.FundPsbtRequest{
+		Template: &walletrpc.FundPsbtRequest_Psbt{Psbt: good}, Fees: fees,
+		ChangeType: walletrpc.ChangeAddressType_CHANGE_ADDRESS_TYPE_P2TR}); err != nil {
+		t.Fatal(err)
+	}
+	kit.mu.Lock()
+	n := len(kit.funds)
+	got := []wallet.AddressType{kit.funds[n-2].ChangeType, kit.funds[n-1].ChangeType}
+	kit.mu.Unlock()
+	if got[0] != wallet.AddressP2WPKH || got[1] != wallet.AddressP2TR {
+		t.Fatalf("change types asked of the wallet: %v", got)
+	}
 	// A PSBT with no inputs is no transaction.
 	_, err = client.FinalizePsbt(t.Context(), &walletrpc.FinalizePsbtRequest{FundedPsbt: good})
 	wantCode(t, err, codes.InvalidArgument)
@@ -536,4 +553,25 @@ func TestStopEndsSubserverStreams(t *testing.T) {
 	}
 	waitCount(t, n, "blocks", 0)
 	waitCount(t, n, "spends", 0)
+}
+
+func TestWalletAddressType(t *testing.T) {
+	cases := []struct {
+		in   walletrpc.AddressType
+		want wallet.AddressType
+		ok   bool
+	}{
+		{walletrpc.AddressType_UNKNOWN, wallet.AddressP2WPKH, true},
+		{walletrpc.AddressType_WITNESS_PUBKEY_HASH, wallet.AddressP2WPKH, true},
+		{walletrpc.AddressType_NESTED_WITNESS_PUBKEY_HASH, wallet.AddressNP2WPKH, true},
+		{walletrpc.AddressType_TAPROOT_PUBKEY, wallet.AddressP2TR, true},
+		{walletrpc.AddressType_HYBRID_NESTED_WITNESS_PUBKEY_HASH, 0, false},
+		{walletrpc.AddressType(99), 0, false},
+	}
+	for _, c := range cases {
+		got, err := walletAddressType(c.in)
+		if (err == nil) != c.ok || (c.ok && got != c.want) {
+			t.Errorf("walletAddressType(%v) = %v, %v", c.in, got, err)
+		}
+	}
 }
