@@ -320,7 +320,7 @@ func parseTx(field string, raw []byte) (*wire.MsgTx, error) {
 	if len(raw) == 0 {
 		return nil, invalidf("%s is empty", field)
 	}
-	tx, err := btcutilTx(raw)
+	tx, err := decodeTx(raw)
 	if err != nil {
 		return nil, invalidf("%s is not a transaction: %v", field, err)
 	}

@@ -28,8 +28,8 @@ const (
 	defaultMaxFeeRatio = 0.2
 )
 
-// btcutilTx decodes a serialized transaction, refusing trailing bytes.
-func btcutilTx(raw []byte) (*wire.MsgTx, error) {
+// decodeTx decodes a serialized transaction, refusing trailing bytes.
+func decodeTx(raw []byte) (*wire.MsgTx, error) {
 	tx := &wire.MsgTx{}
 	r := bytes.NewReader(raw)
 	if err := tx.Deserialize(r); err != nil {
