@@ -63,6 +63,7 @@ var errorCodes = []struct {
 	{macaroons.ErrPermissionDenied, codes.PermissionDenied},
 	{macaroons.ErrInvalidMacaroon, codes.Unauthenticated},
 	{macaroons.ErrStoreLocked, codes.Unavailable},
+	{macaroons.ErrDeletionForbidden, codes.InvalidArgument},
 
 	// The chain backend's.
 	{chain.ErrTxRejected, codes.FailedPrecondition},

@@ -218,6 +218,10 @@ func (d *daemon) run(ctx context.Context) error {
 		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
 		Notifier:  d.chain,
 		Stop:      d.requestStop,
+
+		Logs:     d.logs,
+		Recovery: &recovery{d: d},
+		Signer:   &nodeSigner{w: d.wallet},
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err
