@@ -236,11 +236,17 @@ func TestWalletKit(t *testing.T) {
 		t.Fatalf("after restart: key 1 %x (was %x), next index %d", again.RawKeyBytes, k1.RawKeyBytes, k2.KeyLoc.KeyIndex)
 	}
 
-	// A PSBT paying bob: template from outside, funded and signed by
-	// alice, finalized, published over REST; bob receives it.
+	// A PSBT paying bob: template from outside naming alice's taproot
+	// coin, funded (change added) and signed by alice, finalized,
+	// published over REST; bob receives it.
 	bobAddr, err := bob.NewAddress(ctx, lnrpc.AddressType_WITNESS_PUBKEY_HASH)
 	check(t, err)
+	trHash, err := chainhash.NewHashFromStr(op.TxidStr)
+	check(t, err)
+	trOut := wire.OutPoint{Hash: *trHash, Index: op.OutputIndex}
 	template := wire.NewMsgTx(2)
+	template.AddTxIn(wire.NewTxIn(&trOut, nil, nil))
+	template.TxIn[0].Sequence = wire.MaxTxInSequenceNum - 2 // signals RBF
 	template.AddTxOut(wire.NewTxOut(1_000_000, scriptOf(t, bobAddr.EncodeAddress())))
 	packet, err := psbt.NewFromUnsignedTx(template)
 	check(t, err)
@@ -250,7 +256,8 @@ func TestWalletKit(t *testing.T) {
 		Template: &walletrpc.FundPsbtRequest_Psbt{Psbt: tbuf.Bytes()},
 		Fees:     &walletrpc.FundPsbtRequest_SatPerVbyte{SatPerVbyte: 5}})
 	check(t, err)
-	if len(funded.LockedUtxos) == 0 || funded.ChangeOutputIndex < 0 {
+	if len(funded.LockedUtxos) != 1 || funded.LockedUtxos[0].Outpoint.TxidStr != op.TxidStr ||
+		funded.LockedUtxos[0].Outpoint.OutputIndex != op.OutputIndex || funded.ChangeOutputIndex < 0 {
 		t.Fatalf("funded %v", funded)
 	}
 	leases, err = kit.ListLeases(ctx, &walletrpc.ListLeasesRequest{})
@@ -267,6 +274,10 @@ func TestWalletKit(t *testing.T) {
 	check(t, err)
 	finalTx := &wire.MsgTx{}
 	check(t, finalTx.Deserialize(bytes.NewReader(final.RawFinalTx)))
+	if len(finalTx.TxIn) != 1 || finalTx.TxIn[0].PreviousOutPoint != trOut ||
+		finalTx.TxIn[0].Sequence != wire.MaxTxInSequenceNum-2 || len(finalTx.TxIn[0].Witness) != 1 {
+		t.Fatalf("final transaction's input %+v", finalTx.TxIn)
+	}
 	publish := map[string]string{"tx_hex": base64.StdEncoding.EncodeToString(final.RawFinalTx), "label": "psbt to bob"}
 	restJSON(t, alice, "POST", "/v2/wallet/tx", publish, alice.AdminMacaroonPath(), nil)
 	chainTx, err := nw.WaitTx(finalTx.TxHash().String())

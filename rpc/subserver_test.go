@@ -472,6 +472,29 @@ func TestPsbtBadInput(t *testing.T) {
 	if got[0] != wallet.AddressP2WPKH || got[1] != wallet.AddressP2TR {
 		t.Fatalf("change types asked of the wallet: %v", got)
 	}
+	// Inputs a raw template names reach the wallet in order; repeated or
+	// malformed ones are refused.
+	addr := "bcrt1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqdku202"
+	in1 := &lnrpc.OutPoint{TxidStr: strings.Repeat("11", 32), OutputIndex: 1}
+	in2 := &lnrpc.OutPoint{TxidStr: strings.Repeat("22", 32), OutputIndex: 0}
+	raw := func(ins ...*lnrpc.OutPoint) *walletrpc.FundPsbtRequest {
+		return &walletrpc.FundPsbtRequest{Fees: fees, Template: &walletrpc.FundPsbtRequest_Raw{
+			Raw: &walletrpc.TxTemplate{Inputs: ins, Outputs: map[string]uint64{addr: 10_000}}}}
+	}
+	if _, err := client.FundPsbt(t.Context(), raw(in2, in1)); err != nil {
+		t.Fatal(err)
+	}
+	kit.mu.Lock()
+	asked := kit.funds[len(kit.funds)-1].Inputs
+	kit.mu.Unlock()
+	if len(asked) != 2 || asked[0].Hash[0] != 0x22 || asked[1].Hash[0] != 0x11 || asked[1].Index != 1 {
+		t.Fatalf("inputs asked of the wallet: %v", asked)
+	}
+	_, err = client.FundPsbt(t.Context(), raw(in1, in1))
+	wantCode(t, err, codes.InvalidArgument)
+	_, err = client.FundPsbt(t.Context(), raw(&lnrpc.OutPoint{TxidStr: "zz"}))
+	wantCode(t, err, codes.InvalidArgument)
+
 	// A PSBT with no inputs is no transaction.
 	_, err = client.FinalizePsbt(t.Context(), &walletrpc.FinalizePsbtRequest{FundedPsbt: good})
 	wantCode(t, err, codes.InvalidArgument)

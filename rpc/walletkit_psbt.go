@@ -237,40 +237,51 @@ func (k *walletKitService) FinalizePsbt(_ context.Context, req *walletrpc.Finali
 	return &walletrpc.FinalizePsbtResponse{SignedPsbt: rawPsbt, RawFinalTx: rawTx}, nil
 }
 
-// fundTemplate returns the outputs a FundPsbt call asks to pay and, for a
-// PSBT template, the template.
-func (k *walletKitService) fundTemplate(req *walletrpc.FundPsbtRequest) ([]*wire.TxOut, *psbt.Packet, error) {
+// fundTemplate returns what a FundPsbt call asks to pay, the inputs it
+// names (if any: then exactly those fund it), and for a PSBT template, the
+// template.
+func (k *walletKitService) fundTemplate(req *walletrpc.FundPsbtRequest) ([]*wire.TxOut, []wire.OutPoint, *psbt.Packet, error) {
 	switch t := req.Template.(type) {
 	case *walletrpc.FundPsbtRequest_Psbt:
 		p, err := parsePsbt("psbt", t.Psbt)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		if len(p.UnsignedTx.TxIn) > 0 {
-			return nil, nil, invalidf("templates with inputs are not supported: " +
-				"xlnd selects every input itself")
+		var inputs []wire.OutPoint
+		for _, in := range p.UnsignedTx.TxIn {
+			inputs = append(inputs, in.PreviousOutPoint)
 		}
-		return p.UnsignedTx.TxOut, p, nil
+		return p.UnsignedTx.TxOut, inputs, p, nil
 
 	case *walletrpc.FundPsbtRequest_Raw:
 		if t.Raw == nil || len(t.Raw.Outputs) == 0 {
-			return nil, nil, invalidf("raw template has no outputs")
+			return nil, nil, nil, invalidf("raw template has no outputs")
 		}
-		if len(t.Raw.Inputs) > 0 {
-			return nil, nil, invalidf("templates with inputs are not supported: " +
-				"xlnd selects every input itself")
+		var inputs []wire.OutPoint
+		seen := make(map[wire.OutPoint]bool)
+		for _, in := range t.Raw.Inputs {
+			op, err := parseOutPoint(in)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if seen[op] {
+				return nil, nil, nil, invalidf("raw template names input %v twice", op)
+			}
+			seen[op] = true
+			inputs = append(inputs, op)
 		}
-		return k.rawOutputs(t.Raw.Outputs)
+		outs, err := k.rawOutputs(t.Raw.Outputs)
+		return outs, inputs, nil, err
 
 	case *walletrpc.FundPsbtRequest_CoinSelect:
-		return nil, nil, status.Error(codes.Unimplemented, "coin_select templates are not supported")
+		return nil, nil, nil, status.Error(codes.Unimplemented, "coin_select templates are not supported")
 	}
-	return nil, nil, invalidf("a psbt or raw template is required")
+	return nil, nil, nil, invalidf("a psbt or raw template is required")
 }
 
 // rawOutputs turns address → amount into outputs, in address order (a map
 // has none of its own).
-func (k *walletKitService) rawOutputs(m map[string]uint64) ([]*wire.TxOut, *psbt.Packet, error) {
+func (k *walletKitService) rawOutputs(m map[string]uint64) ([]*wire.TxOut, error) {
 	addrs := make([]string, 0, len(m))
 	for a := range m {
 		addrs = append(addrs, a)
@@ -280,18 +291,18 @@ func (k *walletKitService) rawOutputs(m map[string]uint64) ([]*wire.TxOut, *psbt
 	for _, a := range addrs {
 		addr, err := btcutil.DecodeAddress(a, k.s.cfg.Network.Params)
 		if err != nil || !addr.IsForNet(k.s.cfg.Network.Params) {
-			return nil, nil, invalidf("output address %q is not valid for %s", a, k.s.cfg.Network.Name)
+			return nil, invalidf("output address %q is not valid for %s", a, k.s.cfg.Network.Name)
 		}
 		script, err := txscript.PayToAddrScript(addr)
 		if err != nil {
-			return nil, nil, invalidf("output address %q: %v", a, err)
+			return nil, invalidf("output address %q: %v", a, err)
 		}
 		if m[a] > btcutil.MaxSatoshi {
-			return nil, nil, invalidf("output amount %d is out of range", m[a])
+			return nil, invalidf("output amount %d is out of range", m[a])
 		}
 		outs = append(outs, wire.NewTxOut(int64(m[a]), script))
 	}
-	return outs, nil, nil
+	return outs, nil
 }
 
 // fundFeeRate resolves FundPsbt's fee choice; one is required, as in lnd.
@@ -362,7 +373,7 @@ func (k *walletKitService) FundPsbt(ctx context.Context, req *walletrpc.FundPsbt
 	if err != nil {
 		return nil, err
 	}
-	outs, template, err := k.fundTemplate(req)
+	outs, inputs, template, err := k.fundTemplate(req)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +382,8 @@ func (k *walletKitService) FundPsbt(ctx context.Context, req *walletrpc.FundPsbt
 		return nil, k.s.toStatus(err)
 	}
 	funded, err := kit.Fund(ctx, wallet.FundRequest{Outputs: outs, FeeRate: rate,
-		MinConfs: confs, LockID: id, LeaseDuration: d, ChangeType: changeType})
+		MinConfs: confs, LockID: id, LeaseDuration: d, ChangeType: changeType,
+		Inputs: inputs})
 	if err != nil {
 		return nil, k.s.toStatus(err)
 	}
@@ -402,8 +414,19 @@ func fundedResponse(f *wallet.FundedTx, template *psbt.Packet, maxRatio float64)
 			f.Fee, maxRatio, btcutil.Amount(paid))
 	}
 	tx := f.Tx.Copy()
-	if template != nil && template.UnsignedTx.LockTime != 0 {
-		tx.LockTime = template.UnsignedTx.LockTime
+	if template != nil {
+		if template.UnsignedTx.LockTime != 0 {
+			tx.LockTime = template.UnsignedTx.LockTime
+		}
+		// Inputs the template named keep their sequence numbers (the
+		// wallet spends them in the template's order).
+		if in := template.UnsignedTx.TxIn; len(in) == len(tx.TxIn) {
+			for i := range in {
+				if in[i].PreviousOutPoint == tx.TxIn[i].PreviousOutPoint {
+					tx.TxIn[i].Sequence = in[i].Sequence
+				}
+			}
+		}
 	}
 	p, err := psbt.NewFromUnsignedTx(tx)
 	if err != nil {

@@ -1,9 +1,11 @@
 package wallet
 
 import (
+	"context"
 	"errors"
 	"testing"
 
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/btcutil/hdkeychain"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -176,5 +178,70 @@ func TestSignOwnInputs(t *testing.T) {
 	w.Stop()
 	if _, err := w.SignOwnInputs(msg, prevs); err == nil {
 		t.Fatal("signed after Stop")
+	}
+}
+
+// TestFundInputs: Fund with named inputs spends exactly those, in order,
+// with change, and refuses leased, unknown, repeated or too small ones.
+func TestFundInputs(t *testing.T) {
+	c := newFakeChain()
+	w, _ := startedWallet(t, c, CreateParams{})
+	var ops []wire.OutPoint
+	for i, amt := range []btcutil.Amount{100_000, 200_000, 300_000} {
+		a, _ := w.NewAddress(AddressP2WPKH, false)
+		p := payTo(t, a, amt, byte(10+i))
+		c.mine(p)
+		ops = append(ops, wire.OutPoint{Hash: p.TxHash()})
+	}
+	waitSynced(t, w, c.height())
+	ext := payTo(t, nil2(t), 1, 9).TxOut[0].PkScript
+	out := []*wire.TxOut{wire.NewTxOut(250_000, ext)}
+
+	f, err := w.Fund(context.Background(), FundRequest{Outputs: out, FeeRate: 1000,
+		MinConfs: 1, Inputs: []wire.OutPoint{ops[2], ops[0]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Tx.TxIn) != 2 || f.Tx.TxIn[0].PreviousOutPoint != ops[2] ||
+		f.Tx.TxIn[1].PreviousOutPoint != ops[0] || f.ChangeIndex < 0 {
+		t.Fatalf("funded %+v", f.Tx)
+	}
+	if change := f.Tx.TxOut[f.ChangeIndex].Value; btcutil.Amount(change)+f.Fee != 150_000 || f.Fee <= 0 {
+		t.Fatalf("change %d fee %v", change, f.Fee)
+	}
+	if err := w.SignTx(f.Tx); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		name   string
+		inputs []wire.OutPoint
+		want   error
+	}{
+		{"leased", []wire.OutPoint{ops[0]}, ErrOutputLeased},
+		{"unknown", []wire.OutPoint{{Index: 9}}, ErrUnknownOutput},
+		{"repeated", []wire.OutPoint{ops[1], ops[1]}, ErrUnknownOutput},
+		{"too small", []wire.OutPoint{ops[1]}, ErrInsufficientFunds},
+	}
+	for _, tc := range cases {
+		_, err := w.Fund(context.Background(), FundRequest{Outputs: out, FeeRate: 1000,
+			MinConfs: 1, Inputs: tc.inputs})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	// Nothing was leased by the refusals: ops[1] is still free.
+	if b := balance(t, w); b.Locked != 400_000 {
+		t.Fatalf("locked %v", b.Locked)
+	}
+
+	// A change below dust goes to the fee.
+	f, err = w.Fund(context.Background(), FundRequest{Outputs: []*wire.TxOut{wire.NewTxOut(199_700, ext)},
+		FeeRate: 253, MinConfs: 1, Inputs: []wire.OutPoint{ops[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.ChangeIndex != -1 || f.Fee != 300 {
+		t.Fatalf("dust change: index %d fee %v", f.ChangeIndex, f.Fee)
 	}
 }

@@ -593,6 +593,12 @@ type FundRequest struct {
 	// ChangeType is the type of the change output; the zero value is
 	// P2WPKH, lnd's FundPsbt default (CHANGE_ADDRESS_TYPE_UNSPECIFIED).
 	ChangeType AddressType
+
+	// Inputs, if any, are the coins to spend, all of them and no other,
+	// in this order (lnd's FundPsbt with a template that names inputs).
+	// Each must be a wallet output spendable now: MinConfs deep, mature,
+	// not leased.
+	Inputs []wire.OutPoint
 }
 
 // FundedTx is an unsigned transaction whose inputs are leased to its
@@ -642,7 +648,15 @@ func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
 		if err != nil {
 			return err
 		}
-		sel, err := selectCoins(coins, req.Outputs, req.FeeRate, changeScript)
+		var sel *selection
+		if len(req.Inputs) > 0 {
+			if coins, err = w.pickCoins(tx, coins, req.Inputs); err != nil {
+				return err
+			}
+			sel, err = spendExactly(coins, req.Outputs, req.FeeRate, changeScript)
+		} else {
+			sel, err = selectCoins(coins, req.Outputs, req.FeeRate, changeScript)
+		}
 		if err != nil {
 			return err
 		}
@@ -683,6 +697,35 @@ func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
 	}
 	w.watch(watch, nil)
 	return res, nil
+}
+
+// pickCoins returns the coins named by ops, in that order, from the
+// spendable ones. A coin not among them is leased (ErrOutputLeased) or
+// not a spendable wallet output (ErrUnknownOutput). Called with mu held.
+func (w *Wallet) pickCoins(tx *bolt.Tx, spendable []coin, ops []wire.OutPoint) ([]coin, error) {
+	byOutpoint := make(map[wire.OutPoint]coin, len(spendable))
+	for _, c := range spendable {
+		byOutpoint[c.OutPoint] = c
+	}
+	picked := make([]coin, 0, len(ops))
+	for _, op := range ops {
+		c, ok := byOutpoint[op]
+		if ok {
+			picked = append(picked, c)
+			delete(byOutpoint, op) // a second mention is refused below
+			continue
+		}
+		l, err := getLease(tx, op)
+		if err != nil {
+			return nil, err
+		}
+		if l != nil && w.now().Before(l.Expiry) {
+			return nil, fmt.Errorf("%w: %v until %v", ErrOutputLeased, op, l.Expiry)
+		}
+		return nil, fmt.Errorf("%w: %v is not a wallet output spendable now "+
+			"(or is named twice)", ErrUnknownOutput, op)
+	}
+	return picked, nil
 }
 
 // SignTx signs every input of msg. Each must spend an unspent wallet
