@@ -312,6 +312,7 @@ type psbtFundCmd struct {
 	a            *app
 	TemplatePsbt string `long:"template_psbt" description:"base64 PSBT whose outputs to fund (no inputs)"`
 	Outputs      string `long:"outputs" description:"JSON {\"address\": amount_sat, ...} of the outputs to fund"`
+	Inputs       string `long:"inputs" description:"JSON [\"txid:index\", ...]: the wallet coins to spend, all of them and no other (with --outputs)"`
 	ConfTarget   uint32 `long:"conf_target" description:"blocks the transaction should confirm within"`
 	SatPerVByte  uint64 `long:"sat_per_vbyte" description:"fee rate in sat/vbyte"`
 	SatPerKw     uint64 `long:"sat_per_kw" description:"fee rate in sat/kw"`
@@ -323,8 +324,8 @@ func (c *psbtFundCmd) request() (*walletrpc.FundPsbtRequest, error) {
 	req := &walletrpc.FundPsbtRequest{Account: c.Account, MinConfs: c.MinConfs,
 		SpendUnconfirmed: c.MinConfs == 0}
 	switch {
-	case c.TemplatePsbt != "" && c.Outputs != "":
-		return nil, errors.New("cannot set both --template_psbt and --outputs")
+	case c.TemplatePsbt != "" && (c.Outputs != "" || c.Inputs != ""):
+		return nil, errors.New("cannot set template_psbt and inputs/outputs flags at the same time")
 	case c.TemplatePsbt != "":
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(c.TemplatePsbt))
 		if err != nil {
@@ -336,7 +337,21 @@ func (c *psbtFundCmd) request() (*walletrpc.FundPsbtRequest, error) {
 		if err := json.Unmarshal([]byte(c.Outputs), &outs); err != nil {
 			return nil, fmt.Errorf("error parsing outputs JSON: %w", err)
 		}
-		req.Template = &walletrpc.FundPsbtRequest_Raw{Raw: &walletrpc.TxTemplate{Outputs: outs}}
+		tpl := &walletrpc.TxTemplate{Outputs: outs}
+		if c.Inputs != "" {
+			var ins []string
+			if err := json.Unmarshal([]byte(c.Inputs), &ins); err != nil {
+				return nil, fmt.Errorf("error parsing inputs JSON: %w", err)
+			}
+			for i, in := range ins {
+				op, err := parseUtxo(in)
+				if err != nil {
+					return nil, fmt.Errorf("error parsing UTXO outpoint %d: %w", i, err)
+				}
+				tpl.Inputs = append(tpl.Inputs, op)
+			}
+		}
+		req.Template = &walletrpc.FundPsbtRequest_Raw{Raw: tpl}
 	default:
 		return nil, errors.New("either --outputs or --template_psbt must be set")
 	}

@@ -145,6 +145,8 @@ func TestWalletAndVersionCommands(t *testing.T) {
 		{[]string{"wallet", "publishtx", "zz"}, "tx_hex"},
 		{[]string{"wallet", "psbt", "fund", "--outputs", `{"bcrt1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqdku202": 10000}`}, "FailedPrecondition"},
 		{[]string{"wallet", "psbt", "fund"}, "--outputs or --template_psbt"},
+		{[]string{"wallet", "psbt", "fund", "--outputs", `{"a": 1}`, "--inputs", `["nope"]`}, "UTXO outpoint 0"},
+		{[]string{"wallet", "psbt", "fund", "--template_psbt", "cHNidP8=", "--inputs", `[]`}, "at the same time"},
 		{[]string{"wallet", "psbt", "sign", "bm90IGEgcHNidA=="}, "InvalidArgument"},
 		{[]string{"wallet", "psbt", "finalize", "!!"}, "error parsing PSBT"},
 		{[]string{"wallet", "accounts", "list", "--address_type", "p2pkh"}, "invalid address type"},
