@@ -139,7 +139,6 @@ func (d *daemon) run(ctx context.Context) error {
 		RESTListen:      cfg.RESTListeners,
 		MacaroonDir:     cfg.chainDir(),
 		Loader:          d.loader,
-		ErrorCode:       errorCode,
 		Logger:          d.logs.Logger("RPCS"),
 	})
 	if err != nil {
@@ -247,12 +246,14 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 
 	backend := &rpc.Backend{
-		Info:     d,
-		Chain:    d,
-		Peers:    &peersBackend{srv: d.srv, cfg: cfg},
-		Wallet:   &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
-		Channels: &channelsBackend{d: d},
-		Stop:     d.requestStop,
+		Info:      d,
+		Chain:     d,
+		Peers:     &peersBackend{srv: d.srv, cfg: cfg},
+		Wallet:    &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
+		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
+		Notifier:  d.chain,
+		Channels:  &channelsBackend{d: d},
+		Stop:      d.requestStop,
 
 		Logs:     d.logs,
 		Recovery: &recovery{d: d},
