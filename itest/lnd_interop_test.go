@@ -28,6 +28,8 @@ type lndNode struct {
 	p2p, rpc string
 	cmd      *exec.Cmd
 	pub      string
+	nw       *harness.Network
+	out      *os.File
 }
 
 // startLnd starts the lnd binary named by XLND_LND_BIN (lncli beside it)
@@ -40,25 +42,34 @@ func startLnd(t *testing.T, nw *harness.Network) *lndNode {
 		t.Skip("XLND_LND_BIN names no lnd binary: interop with lnd not run")
 	}
 	l := &lndNode{t: t, bin: bin, cli: filepath.Join(filepath.Dir(bin), "lncli"),
-		dir: filepath.Join(nw.Dir(), "lnd"), p2p: freeAddr(t), rpc: freeAddr(t)}
-	b := nw.Btcd()
-	l.cmd = exec.Command(bin, "--lnddir="+l.dir, "--bitcoin.regtest",
+		dir: filepath.Join(nw.Dir(), "lnd"), p2p: freeAddr(t), rpc: freeAddr(t),
+		nw: nw}
+	out, err := os.Create(filepath.Join(nw.Dir(), "lnd.out"))
+	check(t, err)
+	l.out = out
+	t.Cleanup(func() {
+		l.kill()
+		out.Close()
+	})
+	l.start()
+	return l
+}
+
+// start runs lnd and waits until it is synced to the chain.
+func (l *lndNode) start() {
+	t := l.t
+	t.Helper()
+	b := l.nw.Btcd()
+	l.cmd = exec.Command(l.bin, "--lnddir="+l.dir, "--bitcoin.regtest",
 		"--bitcoin.node=btcd", "--btcd.rpchost="+b.RPCHost(),
 		"--btcd.rpcuser="+b.RPCUser(), "--btcd.rpcpass="+b.RPCPass(),
 		"--btcd.rpccert="+b.RPCCertPath(), "--noseedbackup",
 		"--listen="+l.p2p, "--rpclisten="+l.rpc, "--norest", "--nobootstrap",
 		"--debuglevel=debug", "--bitcoin.defaultchanconfs=3",
 		"--protocol.option-scid-alias", "--protocol.wumbo-channels")
-	out, err := os.Create(filepath.Join(nw.Dir(), "lnd.out"))
-	check(t, err)
-	l.cmd.Stdout, l.cmd.Stderr = out, out
+	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
 	check(t, l.cmd.Start())
-	t.Cleanup(func() {
-		_ = l.cmd.Process.Kill()
-		_, _ = l.cmd.Process.Wait()
-		out.Close()
-	})
-	err = harness.WaitFor(func() error {
+	err := harness.WaitFor(func() error {
 		var info struct {
 			Pub    string `json:"identity_pubkey"`
 			Synced bool   `json:"synced_to_chain"`
@@ -73,7 +84,14 @@ func startLnd(t *testing.T, nw *harness.Network) *lndNode {
 		return nil
 	}, harness.StartTimeout)
 	check(t, err)
-	return l
+}
+
+// kill ends the lnd process.
+func (l *lndNode) kill() {
+	if l.cmd != nil && l.cmd.Process != nil {
+		_ = l.cmd.Process.Kill()
+		_, _ = l.cmd.Process.Wait()
+	}
 }
 
 func freeAddr(t *testing.T) string {
@@ -272,6 +290,55 @@ func TestLndInterop(t *testing.T) {
 			}
 		})
 	}
+
+	// lnd is killed between the broadcast and the confirmations; xlnd,
+	// which dialed it, reconnects once it is back, and the channel opens
+	// on both sides (lnd's link then waits for channel_reestablish).
+	t.Run("lnd restarts while pending", func(t *testing.T) {
+		pub, err := hexPub(lnd.pub)
+		check(t, err)
+		resp, err := xl.RPC.OpenChannelSync(ctx, &lnrpc.OpenChannelRequest{
+			NodePubkey: pub, LocalFundingAmount: 400_000})
+		check(t, err)
+		txid, err := chainHash(resp.GetFundingTxidBytes())
+		check(t, err)
+		_, err = nw.WaitTx(txid)
+		check(t, err)
+		point := fmt.Sprintf("%s:%d", txid, resp.OutputIndex)
+		lnd.kill()
+		check(t, xl.WaitNoPeer(lnd.pub))
+		_, err = nw.Mine(6)
+		check(t, err)
+		lnd.start()
+		check(t, xl.WaitPeer(lnd.pub))
+		c := waitActive(t, xl, point)
+		// lnd opens the channel too (it is listed, no longer pending),
+		// but its link stays inactive: after its restart lnd starts
+		// every link with channel_reestablish, which xlnd does not serve
+		// yet (it answers a warning).
+		var lc lndChannel
+		err = harness.WaitFor(func() error {
+			var resp struct {
+				Channels []lndChannel `json:"channels"`
+			}
+			if err := lnd.lncli(&resp, "listchannels"); err != nil {
+				return err
+			}
+			for _, ch := range resp.Channels {
+				if ch.ChannelPoint == point {
+					lc = ch
+					return nil
+				}
+			}
+			return fmt.Errorf("lnd: %s not open", point)
+		}, harness.SyncTimeout)
+		check(t, err)
+		t.Logf("lnd after its restart: %+v", lc)
+		if fmt.Sprint(c.LocalBalance) != lc.RemoteBalance || lc.LocalBalance != "0" {
+			t.Fatalf("xlnd %d, lnd sees %s/%s", c.LocalBalance, lc.LocalBalance,
+				lc.RemoteBalance)
+		}
+	})
 }
 
 func netListen() (interface {
