@@ -1,0 +1,115 @@
+package channeldb
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+
+	"lnd.xprv/channeldb/kvdb"
+)
+
+// storedRecord is one record as a store writes it: where it lives, how
+// to write it and how to read it back through the store's own API.
+type storedRecord struct {
+	kind  string
+	path  [][]byte // buckets, top-level first
+	key   []byte
+	name  string // how errors name it
+	put   func(tx kvdb.RwTx) error
+	fetch func(tx kvdb.RTx) error
+}
+
+func storedRecords() []storedRecord {
+	ln, cl, pe, ci, fp := sampleLinkNode(), sampleClosed(), samplePending(), sampleCircuit(), sampleFwdPkg()
+	chanKey := outpointKey(sampleOutpoint(3))
+	rev := sampleRevLog(300, 3)
+	ev := sampleFwdEvent(1_700_000_000_000_000_000)
+	return []storedRecord{
+		{"link node", [][]byte{linkNodeBucket}, ln.IdentityPub.SerializeCompressed(),
+			hexs(ln.IdentityPub.SerializeCompressed()),
+			func(tx kvdb.RwTx) error { return PutLinkNode(tx, ln) },
+			func(tx kvdb.RTx) error { _, err := FetchLinkNode(tx, ln.IdentityPub); return err }},
+		{"closed channel", [][]byte{closedChanBucket}, outpointKey(cl.ChanPoint), cl.ChanPoint.String(),
+			func(tx kvdb.RwTx) error { return PutClosedChannel(tx, cl) },
+			func(tx kvdb.RTx) error { _, err := FetchClosedChannel(tx, cl.ChanPoint); return err }},
+		{"pending channel", [][]byte{pendingChanBucket}, pe.PendingChanID[:], hexs(pe.PendingChanID[:]),
+			func(tx kvdb.RwTx) error { return PutPendingChannel(tx, pe) },
+			func(tx kvdb.RTx) error { _, err := FetchPendingChannelByPoint(tx, *pe.ChanPoint); return err }},
+		{"revocation log entry", [][]byte{revLogBucket, chanKey}, u64Key(300),
+			"channel " + hexs(chanKey) + " commitment 300",
+			func(tx kvdb.RwTx) error { return AppendRevocationLog(tx, chanKey, rev) },
+			func(tx kvdb.RTx) error { _, err := FetchRevocationLog(tx, chanKey, 300); return err }},
+		{"circuit", [][]byte{circuitBucket}, ci.Incoming.bytes(), "incoming " + ci.Incoming.String(),
+			func(tx kvdb.RwTx) error { return PutCircuit(tx, ci) },
+			func(tx kvdb.RTx) error { _, err := FetchCircuitByOutgoing(tx, *ci.Outgoing); return err }},
+		{"forwarding package", [][]byte{fwdPkgBucket, u64Key(fp.Source.ToUint64())}, u64Key(fp.Height),
+			fp.Source.String() + " at 42",
+			func(tx kvdb.RwTx) error { return PutFwdPkg(tx, fp) },
+			func(tx kvdb.RTx) error { _, err := FetchFwdPkg(tx, fp.Source, fp.Height); return err }},
+		{"forwarding event", [][]byte{fwdLogBucket}, u64Key(tsNano(ev.Timestamp)), "2023-11-14T22:13:20Z",
+			func(tx kvdb.RwTx) error { return AddForwardingEvents(tx, []ForwardingEvent{ev}) },
+			func(tx kvdb.RTx) error {
+				_, err := QueryForwardingLog(tx, ForwardingLogQuery{End: ev.Timestamp, NumMax: 1})
+				return err
+			}},
+	}
+}
+
+func hexs(b []byte) string { return fmt.Sprintf("%x", b) }
+
+func recordBucket(tx kvdb.RwTx, path [][]byte) kvdb.RwBucket {
+	b := tx.ReadWriteBucket(path[0])
+	for _, p := range path[1:] {
+		b = b.NestedReadWriteBucket(p)
+	}
+	return b
+}
+
+// TestTruncatedRecords stores each kind of record, then cuts it at every
+// length, and at each expects the store's reader to return an error that
+// matches ErrCorruptRecord and names the record and its key. It also
+// flips the version byte and appends a byte.
+func TestTruncatedRecords(t *testing.T) {
+	for _, rec := range storedRecords() {
+		t.Run(rec.kind, func(t *testing.T) {
+			db, _ := openTestDB(t)
+			update(t, db, rec.put)
+			var full []byte
+			view(t, db, func(tx kvdb.RTx) error {
+				if err := rec.fetch(tx); err != nil {
+					t.Fatalf("intact record: %v", err)
+				}
+				b := tx.ReadBucket(rec.path[0])
+				for _, p := range rec.path[1:] {
+					b = b.NestedReadBucket(p)
+				}
+				full = bytes.Clone(b.Get(rec.key))
+				return nil
+			})
+			if len(full) == 0 {
+				t.Fatal("record not found where the layout says")
+			}
+			bad := [][]byte{append(bytes.Clone(full), 0), append([]byte{99}, full[1:]...)}
+			for n := 0; n < len(full); n++ {
+				bad = append(bad, full[:n])
+			}
+			for i, v := range bad {
+				update(t, db, func(tx kvdb.RwTx) error {
+					return recordBucket(tx, rec.path).Put(rec.key, v)
+				})
+				err := db.View(rec.fetch)
+				var re *RecordError
+				switch {
+				case !errors.Is(err, ErrCorruptRecord) || !errors.As(err, &re):
+					t.Fatalf("case %d (%d bytes): err %v, want a corrupt-record error", i, len(v), err)
+				case re.Kind != rec.kind || re.Key != rec.name:
+					t.Fatalf("case %d: error names %q %q, want %q %q", i, re.Kind, re.Key, rec.kind, rec.name)
+				}
+				if i == 1 && !errors.Is(err, ErrUnknownVersion) {
+					t.Errorf("version 99: %v, want ErrUnknownVersion", err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,150 @@
+// Package channeldb is everything the node keeps on disk about its
+// channels and their peers: link nodes, pending (opening) channels, open
+// channels, closed-channel summaries, the compact revocation log, the
+// switch's circuits and forwarding packages, and the forwarding log. It
+// stores records; it decides nothing about them (no fee logic, no BOLT
+// checks).
+//
+// # Storage and transactions
+//
+// The database is written against kvdb, a small transactional key-value
+// interface (nested buckets, cursors, sequences) whose default backend is
+// a bbolt file with fsync on: when Update returns nil the change is on
+// disk, so a caller persists state and only then sends the message that
+// commits it to it. WithNoSync exists for tests only.
+//
+// Stores are functions over a transaction (PutLinkNode(tx, ...),
+// AppendRevocationLog(tx, ...)), so one Update can combine records of
+// several stores, and records that other packages keep in their own
+// top-level buckets through (*DB).Backend: closing a channel deletes its
+// open-channel record and writes its summary in one transaction. A store
+// creates its buckets on first write; a read of a store never written
+// finds nothing (a not-found error or an empty list).
+//
+// Values read from kvdb are valid only inside their transaction; every
+// decoder here copies what it keeps, so returned records outlive it.
+//
+// # Records
+//
+// Every record is an explicit binary encoding that starts with a version
+// byte; integers are big-endian (varints where noted); no gob, no JSON.
+// A record that cannot be decoded (truncated, trailing bytes, an unknown
+// version or enum, a bad key) gives a *RecordError that matches
+// ErrCorruptRecord and names the record's kind and key, never a panic.
+// Keys:
+//
+//	channel point     36 bytes: funding txid, output index (4)
+//	pubkey            33 bytes, compressed
+//	short channel id  8 bytes (block 3, tx 3, output 2)
+//	circuit key       16 bytes: short channel id (8), HTLC id (8)
+//
+// # Schema version and migrations
+//
+//	meta/
+//	    version -> uint32, the schema version
+//
+// A new database is stamped with the latest version. Opening an older one
+// runs the missing migrations (numbered, consecutive) in order in one
+// transaction: a failing migration leaves the file as it was. A database
+// newer than the code is refused with ErrDBNewer, naming both versions;
+// a file with buckets but no version is refused too.
+//
+// # Link nodes
+//
+//	link-nodes/
+//	    pubkey -> version(1) network(4) last-seen unix s(8)
+//	              n(varint) n × address
+//	address: type(1) then IPv4 (1): ip(4) port(2); IPv6 (2): ip(16)
+//	         port(2); Tor v3 (4): onion name, 56 base32 chars, port(2)
+//
+// # Closed channels
+//
+//	closed-channels/
+//	    channel point -> version(1) short chan id(8) remote pubkey(33)
+//	                     capacity(8) closing txid(32) close height(4)
+//	                     settled balance(8) time-locked balance(8)
+//	                     close type(1) pending(1)
+//
+// Close types: 0 cooperative, 1 local force, 2 remote force, 3 breach,
+// 4 funding canceled, 5 abandoned. MarkChannelFullyResolved clears the
+// pending flag once every output of ours is resolved.
+//
+// # Pending channels
+//
+//	pending-channels/
+//	    pending chan id(32) -> version(1) role(1) state(1)
+//	                           peer pubkey(33) capacity(8) push msat(8)
+//	                           broadcast height(4) flags(1)
+//	                           [channel point(36)] [funding tx: n(varint) bytes]
+//	pending-channels-by-point/
+//	    channel point -> pending chan id(32)
+//
+// Flags: 1 channel point present, 2 funding tx present (we are the
+// funder). Roles: 0 funder, 1 fundee. States: 0 negotiating, 1 signed,
+// 2 broadcast, 3 confirmed. The funding flow owns their meaning; the
+// index follows the record when its channel point changes or it is
+// deleted.
+//
+// # Open channels
+//
+// The lnwallet state machine's records live here (written by its
+// persistence, in its own top-level bucket).
+//
+// # Revocation log
+//
+//	revocation-log/
+//	    channel key/                  (the caller's key: the channel point)
+//	        commit number(8, BE) -> version(1) commitment txid(32) flags(1)
+//	                                [to_remote: index(varint) amount(varint)]
+//	                                [to_local: index(varint) amount(varint)]
+//	                                n(varint) n × HTLC
+//	HTLC: output index(varint) incoming(1) payment hash(32)
+//	      amount sat(varint) cltv expiry(4)
+//
+// One entry per revoked commitment of the peer, holding only what a
+// justice transaction needs: which outputs to take and enough of each
+// HTLC to rebuild its script from the revocation key (itself derived from
+// the secret in the shachain store). Flags: 1 our output (to_remote)
+// present, 2 theirs (to_local). Commitment numbers are big-endian keys so
+// a cursor walks them in order; appends must grow, and the bucket is
+// packed densely (kvdb.AppendOnly). About 69 bytes a state with no HTLC,
+// 197 with 3, 515 with 10 (docs/benchmarks.md).
+//
+// # Circuits
+//
+//	circuits/
+//	    incoming circuit key -> version(1) has-outgoing(1)
+//	                            [outgoing circuit key(16)] incoming msat(8)
+//	                            outgoing msat(8) payment hash(32)
+//	                            error encrypter: n(varint) bytes (opaque)
+//	circuits-by-outgoing/
+//	    outgoing circuit key -> incoming circuit key
+//
+// # Forwarding packages
+//
+//	fwd-packages/
+//	    source short chan id/
+//	        commitment height(8) -> version(1) state(1)
+//	                                adds: n(varint) n × update
+//	                                settle/fails: n(varint) n × update
+//	                                ack filter(⌈adds/8⌉)
+//	                                settle/fail filter(⌈settle/fails/8⌉)
+//	update: log index(8) message: n(varint) bytes (lnwire, type included)
+//
+// Adds are update_add_htlc; settle/fails are update_fulfill_htlc,
+// update_fail_htlc or update_fail_malformed_htlc. Filter bit i (LSB
+// first) marks update i acknowledged. States: 0 locked in, 1 processed,
+// 2 completed.
+//
+// # Forwarding log
+//
+//	forwarding-log/
+//	    timestamp unix ns(8) -> version(1) incoming chan id(8)
+//	                            outgoing chan id(8) amount in msat(8)
+//	                            amount out msat(8)
+//
+// An event whose nanosecond is taken moves to the next free one, so no
+// event is lost. QueryForwardingLog pages through a time range as lnd's
+// ForwardingHistory does (index offset within the range, at most n
+// events, the offset to continue from).
+package channeldb
