@@ -254,6 +254,36 @@ func ForEachGraphChannel(tx kvdb.RTx, fn func(c *GraphChannel, updates [2]*lnwir
 	})
 }
 
+// ForEachGraphChannelInRange is ForEachGraphChannel over the channels
+// funded in blocks firstBlock to lastBlock, both included.
+func ForEachGraphChannelInRange(tx kvdb.RTx, firstBlock, lastBlock uint32,
+	fn func(c *GraphChannel, updates [2]*lnwire.ChannelUpdate) error) error {
+
+	b := tx.ReadBucket(graphChanBucket)
+	if b == nil || firstBlock > lastBlock {
+		return nil
+	}
+	end := uint64(lastBlock)<<40 | (1<<40 - 1)
+	cur := b.ReadCursor()
+	for k, v := cur.Seek(u64Key(uint64(firstBlock) << 40)); k != nil; k, v = cur.Next() {
+		if len(k) != 8 || beU64(k) > end {
+			break
+		}
+		c, err := decodeGraphChannel(k, v)
+		if err != nil {
+			return err
+		}
+		ups, err := fetchUpdates(tx, c.ID)
+		if err != nil {
+			return err
+		}
+		if err := fn(c, ups); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // DeleteGraphChannel removes a channel, its policies, its channel-point
 // index entry and any zombie mark. Removing an absent channel is not an
 // error.

@@ -204,3 +204,28 @@ func TestGraphStoreRefuses(t *testing.T) {
 		t.Error("announcement of another channel accepted")
 	}
 }
+
+func TestGraphChannelRange(t *testing.T) {
+	db, _ := openTestDB(t)
+	heights := []uint64{99, 100, 150, 200, 201}
+	update(t, db, func(tx kvdb.RwTx) error {
+		for i, h := range heights {
+			c := sampleGraphChannel(h<<40 | uint64(i)<<16)
+			c.ChanPoint.Index = uint32(i)
+			if err := PutGraphChannel(tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var got []uint32
+	view(t, db, func(tx kvdb.RTx) error {
+		return ForEachGraphChannelInRange(tx, 100, 200, func(c *GraphChannel, _ [2]*lnwire.ChannelUpdate) error {
+			got = append(got, c.ID.BlockHeight)
+			return nil
+		})
+	})
+	if len(got) != 3 || got[0] != 100 || got[2] != 200 {
+		t.Errorf("blocks %v, want [100 150 200]", got)
+	}
+}
