@@ -214,7 +214,7 @@ func nodeAnn(t testing.TB, k *btcec.PrivateKey, ts uint32, alias string) *lnwire
 	t.Helper()
 	al, _ := lnwire.NewNodeAlias(alias)
 	a := &lnwire.NodeAnnouncement{
-		Features: lnwire.NewRawFeatureVector(lnwire.GossipQueriesOptional),
+		Features:  lnwire.NewRawFeatureVector(lnwire.GossipQueriesOptional),
 		Timestamp: ts, NodeID: raw33(k), RGBColor: lnwire.RGB{1, 2, 3}, Alias: al,
 	}
 	data, err := a.DataToSign()
