@@ -1,0 +1,233 @@
+package routing
+
+import (
+	"context"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"lnd.xprv/lnwire"
+)
+
+// testNode is one side of two syncers wired to each other: its graph,
+// gossiper and syncer, and an inbox drained in order by a goroutine, as
+// a peer's read loop would.
+type testNode struct {
+	pub    [33]byte
+	graph  *ChannelGraph
+	gs     *Gossiper
+	syncer *Syncer
+	inbox  chan inMsg
+
+	mu   sync.Mutex
+	sent map[lnwire.MessageType]int
+}
+
+type inMsg struct {
+	from [33]byte
+	msg  lnwire.Message
+}
+
+func newTestNode(t *testing.T, pub byte, c *fakeChain, now func() time.Time, route func(to [33]byte, m inMsg)) *testNode {
+	g, _ := openTestGraph(t)
+	n := &testNode{pub: [33]byte{2, pub}, graph: g, inbox: make(chan inMsg, 100_000),
+		sent: make(map[lnwire.MessageType]int)}
+	n.gs = NewGossiper(GossiperConfig{ChainHash: testChain, Graph: g, Chain: c, Now: now})
+	n.syncer = NewSyncer(SyncerConfig{ChainHash: testChain, Graph: g, Gossiper: n.gs, Now: now,
+		TrickleDelay: time.Hour, QueryBatch: 7,
+		Send: func(to [33]byte, msgs ...lnwire.Message) error {
+			for _, m := range msgs {
+				// Through the wire encoding, as a peer sees it.
+				b, err := lnwire.Serialize(m)
+				if err != nil {
+					t.Errorf("encode %v: %v", m.MsgType(), err)
+					continue
+				}
+				dm, err := lnwire.ParseMessage(b)
+				if err != nil {
+					t.Errorf("decode %v: %v", m.MsgType(), err)
+					continue
+				}
+				n.mu.Lock()
+				n.sent[m.MsgType()]++
+				n.mu.Unlock()
+				route(to, inMsg{from: n.pub, msg: dm})
+			}
+			return nil
+		}})
+	if err := n.syncer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m := range n.inbox {
+			n.syncer.HandleMessage(context.Background(), m.from, m.msg)
+		}
+	}()
+	t.Cleanup(func() {
+		close(n.inbox)
+		<-done
+		n.syncer.Stop()
+	})
+	return n
+}
+
+func (n *testNode) sentCount(t lnwire.MessageType) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.sent[t]
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSyncersHistoricalSync wires two syncers to each other over the
+// wire encoding. A holds 25 channels (one of them with a newer update
+// than B's copy); B comes online to A, runs a historical sync
+// (query_channel_range, query_short_channel_ids in batches) and ends
+// with A's graph; then a new update reaching A trickles to B and not
+// back to its sender.
+func TestSyncersHistoricalSync(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	c := newFakeChain()
+	var nodes map[[33]byte]*testNode
+	route := func(to [33]byte, m inMsg) {
+		if n := nodes[to]; n != nil {
+			n.inbox <- m
+		}
+	}
+	a := newTestNode(t, 0xa, c, clock, route)
+	b := newTestNode(t, 0xb, c, clock, route)
+	nodes = map[[33]byte]*testNode{a.pub: a, b.pub: b}
+
+	ts := uint32(now.Unix()) - 100
+	var chans []*testChannel
+	for i := range 25 {
+		tc := fundChannel(t, c, byte(2*i+1), byte(2*i+2), 1_000_000+int64(i))
+		chans = append(chans, tc)
+		mustProcess(t, a.gs, tc.ann, tc.update(t, 0, ts, uint32(i)), tc.update(t, 1, ts, 7),
+			nodeAnn(t, tc.node1, ts, "n"))
+	}
+	// B already holds channel 0, with an older update.
+	mustProcess(t, b.gs, chans[0].ann, chans[0].update(t, 0, ts-50, 99))
+
+	a.syncer.PeerOnline(b.pub, true)
+	b.syncer.PeerOnline(a.pub, true)
+	waitFor(t, "both historical syncs", func() bool {
+		return a.syncer.SyncedPeers() == 1 && b.syncer.SyncedPeers() == 1
+	})
+	if n := b.graph.Cache().NumChannels(); n != 25 {
+		t.Fatalf("B has %d channels, want 25", n)
+	}
+	for i, tc := range chans {
+		_, pols, err := b.graph.Cache().Channel(tc.ann.ShortChannelID)
+		if err != nil || pols[0] == nil || pols[1] == nil || pols[0].FeeBaseMsat != uint32(i) {
+			t.Fatalf("channel %d on B: %+v %v", i, pols, err)
+		}
+		if _, err := b.graph.Node(tc.ann.NodeID1); err != nil {
+			t.Errorf("node of channel %d: %v", i, err)
+		}
+	}
+	// 24 unknown plus channel 0 (newer timestamps), 7 a query.
+	if q := b.sentCount(lnwire.MsgQueryShortChanIDs); q != 4 {
+		t.Errorf("B sent %d query_short_channel_ids, want 4", q)
+	}
+	if f := b.sentCount(lnwire.MsgGossipTimestampRange); f != 1 {
+		t.Errorf("B sent %d gossip_timestamp_filter", f)
+	}
+	// A asked B too and fetched nothing new.
+	if q := a.sentCount(lnwire.MsgQueryShortChanIDs); q != 0 {
+		t.Errorf("A sent %d query_short_channel_ids, want 0", q)
+	}
+
+	waitFor(t, "B's gossip_timestamp_filter on A", func() bool {
+		a.syncer.mu.Lock()
+		defer a.syncer.mu.Unlock()
+		return a.syncer.peers[b.pub].filter != nil
+	})
+	// A new update of channel 3 comes to A from a third peer: the
+	// trickle sends it to B, whose filter admits it.
+	third := [33]byte{2, 0xc}
+	a.syncer.PeerOnline(third, true)
+	a.syncer.HandleMessage(context.Background(), third, &lnwire.GossipTimestampRange{
+		ChainHash: testChain, FirstTimestamp: uint32(now.Unix()), TimestampRange: math.MaxUint32})
+	fresh := chans[3].update(t, 1, uint32(now.Unix()), 555)
+	a.syncer.HandleMessage(context.Background(), third, fresh)
+	before := a.sentCount(lnwire.MsgChannelUpdate)
+	a.syncer.Flush()
+	waitFor(t, "the trickled update on B", func() bool {
+		_, pols, _ := b.graph.Cache().Channel(chans[3].ann.ShortChannelID)
+		return pols[1] != nil && pols[1].FeeBaseMsat == 555
+	})
+	// Sent once: to B, not back to the third peer.
+	if n := a.sentCount(lnwire.MsgChannelUpdate) - before; n != 1 {
+		t.Errorf("trickle sent the update %d times, want 1", n)
+	}
+}
+
+// TestRangeReplies checks the replies to query_channel_range as lnd and
+// CLN check them: contiguous, covering the query exactly, no block split,
+// within the size limit, timestamps aligned with their IDs.
+func TestRangeReplies(t *testing.T) {
+	var entries []RangeEntry
+	for h := uint32(100); h < 3100; h++ {
+		for i := range 3 {
+			entries = append(entries, RangeEntry{ID: lnwire.ShortChannelID{BlockHeight: h, TxIndex: uint32(i)},
+				Timestamps: lnwire.ChanUpdateTimestamps{Timestamp1: h, Timestamp2: uint32(i)}})
+		}
+	}
+	opts := lnwire.QueryOptionTimestamps
+	for _, q := range []*lnwire.QueryChannelRange{
+		{ChainHash: testChain, FirstBlockHeight: 0, NumBlocks: math.MaxUint32, QueryOptions: &opts},
+		{ChainHash: testChain, FirstBlockHeight: 50, NumBlocks: 5000},
+		{ChainHash: testChain, FirstBlockHeight: 5000, NumBlocks: 10},
+	} {
+		var in []RangeEntry
+		for _, e := range entries {
+			if e.ID.BlockHeight >= q.FirstBlockHeight && e.ID.BlockHeight <= q.LastBlockHeight() {
+				in = append(in, e)
+			}
+		}
+		replies := RangeReplies(q, in)
+		next, total := q.FirstBlockHeight, 0
+		for i, r := range replies {
+			if r.FirstBlockHeight != next {
+				t.Fatalf("%d+%d: reply %d starts at %d, want %d", q.FirstBlockHeight, q.NumBlocks, i, r.FirstBlockHeight, next)
+			}
+			for j, id := range r.ShortChanIDs {
+				if id.BlockHeight < r.FirstBlockHeight || id.BlockHeight > r.LastBlockHeight() {
+					t.Fatalf("reply %d: %v outside %d+%d", i, id, r.FirstBlockHeight, r.NumBlocks)
+				}
+				if q.WantsTimestamps() && r.Timestamps[j].Timestamp1 != id.BlockHeight {
+					t.Fatalf("timestamps misaligned")
+				}
+			}
+			if !q.WantsTimestamps() && r.Timestamps != nil {
+				t.Error("timestamps not asked for")
+			}
+			b, err := lnwire.Serialize(r)
+			if err != nil || len(b) > 65535 {
+				t.Fatalf("reply %d: %d bytes, %v", i, len(b), err)
+			}
+			total += len(r.ShortChanIDs)
+			next = r.LastBlockHeight() + 1
+		}
+		if last := replies[len(replies)-1]; last.LastBlockHeight() != q.LastBlockHeight() {
+			t.Errorf("%d+%d: ends at %d", q.FirstBlockHeight, q.NumBlocks, last.LastBlockHeight())
+		}
+		if total != len(in) {
+			t.Errorf("%d channels reported, want %d", total, len(in))
+		}
+	}
+}
