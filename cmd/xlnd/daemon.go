@@ -74,6 +74,7 @@ type daemon struct {
 	rpc    *rpc.Server
 	wallet *wallet.Wallet
 	srv    *server.Server
+	graph  *routing.ChannelGraph
 
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
@@ -188,7 +189,15 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 	}
 
-	gossip := routing.NewQueryResponder(*cfg.network.Params.GenesisHash, d.logs.Logger("GOSP"))
+	gossip, err := openGossip(cfg, d.chain, func(pub [33]byte, msgs ...lnwire.Message) error {
+		return d.srv.SendToPeer(pub, msgs...)
+	}, d.logs.Logger("GOSP"))
+	if err != nil {
+		return fmt.Errorf("channel graph: %w", err)
+	}
+	d.graph = gossip.graph
+	defer gossip.db.Close()
+	peerLog := d.logs.Logger("PEER")
 	d.srv, err = server.New(server.Config{
 		NodeKey:     nodeKey,
 		ChainHash:   *cfg.network.Params.GenesisHash,
@@ -200,7 +209,10 @@ func (d *daemon) run(ctx context.Context) error {
 		Logger:      d.logs.Logger("SRVR"),
 		PeerLogger:  d.logs.Logger("PEER"),
 		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) {
-			gossip.Handle(p, msg)
+			if !gossip.handle(ctx, p.PubKey(), msg) {
+				peerLog.Debug("No handler for message; dropped", "peer",
+					fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
+			}
 		},
 	})
 	if err != nil {
@@ -210,6 +222,10 @@ func (d *daemon) run(ctx context.Context) error {
 		return fmt.Errorf("--listen: %w", err)
 	}
 	defer d.srv.Stop()
+	if err := gossip.start(ctx, d.srv); err != nil {
+		return fmt.Errorf("gossip: %w", err)
+	}
+	defer gossip.stop()
 
 	backend := &rpc.Backend{
 		Info:   d,
