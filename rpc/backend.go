@@ -95,6 +95,11 @@ type Backend struct {
 	Peers  Peers
 	Wallet Wallet
 
+	// Graph and Router serve the graph calls and QueryRoutes; nil
+	// answers Unavailable.
+	Graph  Graph
+	Router RouteFinder
+
 	// Stop asks the daemon to shut down and returns at once. The RPC
 	// server itself is stopped by the daemon as part of its shutdown.
 	Stop func()

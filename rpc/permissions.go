@@ -10,18 +10,24 @@ func Permissions() map[string][]macaroons.Op {
 	read := func(e string) []macaroons.Op { return []macaroons.Op{{Entity: e, Action: "read"}} }
 	write := func(e string) []macaroons.Op { return []macaroons.Op{{Entity: e, Action: "write"}} }
 	return map[string][]macaroons.Op{
-		"/lnrpc.Lightning/GetInfo":             read("info"),
-		"/lnrpc.Lightning/StopDaemon":          write("info"),
-		"/lnrpc.Lightning/ConnectPeer":         write("peers"),
-		"/lnrpc.Lightning/DisconnectPeer":      write("peers"),
-		"/lnrpc.Lightning/ListPeers":           read("peers"),
-		"/lnrpc.Lightning/SubscribePeerEvents": read("peers"),
-		"/lnrpc.Lightning/NewAddress":          write("address"),
-		"/lnrpc.Lightning/WalletBalance":       read("onchain"),
-		"/lnrpc.Lightning/ListUnspent":         read("onchain"),
-		"/lnrpc.Lightning/GetTransactions":     read("onchain"),
-		"/lnrpc.Lightning/EstimateFee":         read("onchain"),
-		"/lnrpc.Lightning/SendCoins":           write("onchain"),
+		"/lnrpc.Lightning/GetInfo":               read("info"),
+		"/lnrpc.Lightning/StopDaemon":            write("info"),
+		"/lnrpc.Lightning/ConnectPeer":           write("peers"),
+		"/lnrpc.Lightning/DisconnectPeer":        write("peers"),
+		"/lnrpc.Lightning/ListPeers":             read("peers"),
+		"/lnrpc.Lightning/SubscribePeerEvents":   read("peers"),
+		"/lnrpc.Lightning/NewAddress":            write("address"),
+		"/lnrpc.Lightning/WalletBalance":         read("onchain"),
+		"/lnrpc.Lightning/ListUnspent":           read("onchain"),
+		"/lnrpc.Lightning/GetTransactions":       read("onchain"),
+		"/lnrpc.Lightning/EstimateFee":           read("onchain"),
+		"/lnrpc.Lightning/SendCoins":             write("onchain"),
+		"/lnrpc.Lightning/DescribeGraph":         read("info"),
+		"/lnrpc.Lightning/GetNodeInfo":           read("info"),
+		"/lnrpc.Lightning/GetChanInfo":           read("info"),
+		"/lnrpc.Lightning/GetNetworkInfo":        read("info"),
+		"/lnrpc.Lightning/QueryRoutes":           read("info"),
+		"/lnrpc.Lightning/SubscribeChannelGraph": read("info"),
 	}
 }
 

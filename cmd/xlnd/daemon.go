@@ -233,6 +233,8 @@ func (d *daemon) run(ctx context.Context) error {
 		Peers:  &peersBackend{srv: d.srv, cfg: cfg},
 		Wallet: &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
 		Stop:   d.requestStop,
+		Graph:  gossip.graph,
+		Router: routing.NewFinder(gossip.graph.Cache(), routing.DefaultPathFindingConfig()),
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err
