@@ -14,7 +14,7 @@ import (
 )
 
 func (a *app) commands() []command {
-	return []command{
+	return append([]command{
 		{"create", "Initialize a wallet when starting xlnd for the first time.", createLong, &createCmd{a: a}},
 		{"unlock", "Unlock an encrypted wallet at startup.", "", &unlockCmd{a: a}},
 		{"changepassword", "Change an encrypted wallet's password at startup.", "", &changePasswordCmd{a: a}},
@@ -30,7 +30,7 @@ func (a *app) commands() []command {
 		{"sendcoins", "Send bitcoin on-chain to an address.", "", &sendCoinsCmd{a: a}},
 		{"estimatefee", "Get fee estimates for sending bitcoin on-chain to multiple addresses: estimatefee '{\"addr\": amt, ...}'.", "", &estimateFeeCmd{a: a}},
 		{"stop", "Stop and shutdown the daemon.", "", &stopCmd{a: a}},
-	}
+	}, a.graphCommands()...)
 }
 
 const createLong = `Create the wallet. Interactively: the password twice, then either an
