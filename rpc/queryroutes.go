@@ -20,6 +20,11 @@ type RouteFinder interface {
 	FindRoute(q *routing.Query) (*routing.Route, error)
 }
 
+// queryRoutesFinalCLTVDelta is the final hop's delta QueryRoutes uses
+// when none is given: lnd's default --bitcoin.timelockdelta (80), which
+// its QueryRoutes takes.
+const queryRoutesFinalCLTVDelta = 80
+
 // feeLimit100PercentUpTo is the amount up to which lnd's default fee
 // limit is the whole amount (base fees dominate small payments); above
 // it, 5%.
@@ -95,6 +100,7 @@ func (l *lightningService) routeQuery(ctx context.Context, b *Backend, g Graph, 
 		return nil, l.s.toStatus(err)
 	}
 	q := routing.DefaultQuery(source, target, amt, tip.Height)
+	q.FinalCLTVDelta = queryRoutesFinalCLTVDelta
 	if req.FinalCltvDelta != 0 {
 		q.FinalCLTVDelta = uint16(req.FinalCltvDelta)
 	}
