@@ -26,6 +26,10 @@ const (
 	// graph after a start (lnd keeps three active syncers).
 	DefaultHistoricalSyncs = 3
 
+	// DefaultSyncTimeout is how long a peer may take to answer one of
+	// our queries before its historical sync is abandoned.
+	DefaultSyncTimeout = 5 * time.Minute
+
 	// DefaultQueryBatch is how many short channel IDs one
 	// query_short_channel_ids asks for (lnd asks for 500).
 	DefaultQueryBatch = 500
@@ -40,6 +44,7 @@ type SyncerConfig struct {
 	Send      func(peer [33]byte, msgs ...lnwire.Message) error
 
 	TrickleDelay    time.Duration
+	SyncTimeout     time.Duration
 	HistoricalSyncs int
 	QueryBatch      int
 
@@ -92,7 +97,8 @@ type syncPeer struct {
 	rangeQ    *lnwire.QueryChannelRange
 	found     []RangeEntry
 	toQuery   []lnwire.ShortChannelID
-	requested int // channels asked for in the historical sync
+	requested int       // channels asked for in the historical sync
+	asked     time.Time // when our outstanding query went out
 }
 
 // batchKey names one piece of gossip in the trickle batch, so that a
@@ -114,6 +120,9 @@ type batchEntry struct {
 func NewSyncer(cfg SyncerConfig) *Syncer {
 	if cfg.TrickleDelay <= 0 {
 		cfg.TrickleDelay = DefaultTrickleDelay
+	}
+	if cfg.SyncTimeout <= 0 {
+		cfg.SyncTimeout = DefaultSyncTimeout
 	}
 	if cfg.HistoricalSyncs <= 0 {
 		cfg.HistoricalSyncs = DefaultHistoricalSyncs
@@ -158,6 +167,7 @@ func (s *Syncer) PeerOnline(pub [33]byte, gossipQueries bool) {
 	case s.historical < s.cfg.HistoricalSyncs:
 		s.historical++
 		p.state = syncWaitRange
+		p.asked = s.cfg.Now()
 		opts := lnwire.QueryOptionTimestamps
 		p.rangeQ = &lnwire.QueryChannelRange{ChainHash: s.cfg.ChainHash,
 			FirstBlockHeight: 0, NumBlocks: math.MaxUint32, QueryOptions: &opts}
@@ -269,10 +279,14 @@ func (s *Syncer) trickleLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.TrickleDelay)
 	defer t.Stop()
+	stall := time.NewTicker(s.cfg.SyncTimeout / 4)
+	defer stall.Stop()
 	for {
 		select {
 		case <-t.C:
 			s.Flush()
+		case <-stall.C:
+			s.AbandonStalled()
 		case <-s.quit:
 			return
 		}
@@ -558,6 +572,7 @@ func (s *Syncer) queryNext(from [33]byte) {
 			ShortChanIDs: append([]lnwire.ShortChannelID(nil), p.toQuery[:n]...)}
 		p.toQuery = p.toQuery[n:]
 		p.state = syncWaitSCIDs
+		p.asked = s.cfg.Now()
 	}
 	s.mu.Unlock()
 	s.send(from, msg)
@@ -577,6 +592,28 @@ func (s *Syncer) handleSCIDsEnd(from [33]byte, m *lnwire.ReplyShortChanIDsEnd) {
 		return
 	}
 	s.queryNext(from)
+}
+
+// AbandonStalled gives up the historical sync of every peer that has
+// left a query of ours unanswered for longer than the sync timeout: its
+// slot goes to the next peer that comes online, and it gets a
+// gossip_timestamp_filter like any other peer.
+func (s *Syncer) AbandonStalled() {
+	now := s.cfg.Now()
+	var stalled [][33]byte
+	s.mu.Lock()
+	for pub, p := range s.peers {
+		if (p.state == syncWaitRange || p.state == syncWaitSCIDs) && now.Sub(p.asked) > s.cfg.SyncTimeout {
+			p.state, p.found, p.toQuery = syncPassiveOnly, nil, nil
+			s.historical--
+			stalled = append(stalled, pub)
+		}
+	}
+	s.mu.Unlock()
+	for _, pub := range stalled {
+		s.log.Info("Historical sync abandoned: no answer", "peer", fmt.Sprintf("%x", pub))
+		s.send(pub, s.timestampFilter())
+	}
 }
 
 // SyncedPeers counts the peers whose historical sync is over, for

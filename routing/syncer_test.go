@@ -231,3 +231,40 @@ func TestRangeReplies(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncerAbandonsStalledPeer: a peer that never answers our
+// query_channel_range loses its historical sync after the timeout, gets
+// a gossip_timestamp_filter, and the next peer gets the historical sync.
+func TestSyncerAbandonsStalledPeer(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	g, _ := openTestGraph(t)
+	var mu sync.Mutex
+	sent := make(map[[33]byte][]lnwire.MessageType)
+	s := NewSyncer(SyncerConfig{ChainHash: testChain, Graph: g,
+		Gossiper:        NewGossiper(GossiperConfig{ChainHash: testChain, Graph: g, Chain: newFakeChain()}),
+		HistoricalSyncs: 1, SyncTimeout: time.Minute, Now: func() time.Time { return now },
+		Send: func(to [33]byte, msgs ...lnwire.Message) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, m := range msgs {
+				sent[to] = append(sent[to], m.MsgType())
+			}
+			return nil
+		}})
+	silent, next := [33]byte{2, 1}, [33]byte{2, 2}
+	s.PeerOnline(silent, true)
+	now = now.Add(30 * time.Second)
+	s.AbandonStalled()
+	if len(sent[silent]) != 1 {
+		t.Fatalf("abandoned before the timeout: %v", sent[silent])
+	}
+	now = now.Add(time.Minute)
+	s.AbandonStalled()
+	if got := sent[silent]; len(got) != 2 || got[0] != lnwire.MsgQueryChannelRange || got[1] != lnwire.MsgGossipTimestampRange {
+		t.Fatalf("silent peer got %v", got)
+	}
+	s.PeerOnline(next, true)
+	if got := sent[next]; len(got) != 1 || got[0] != lnwire.MsgQueryChannelRange {
+		t.Fatalf("next peer got %v, want a historical sync", got)
+	}
+}
