@@ -30,6 +30,11 @@ const (
 	// our queries before its historical sync is abandoned.
 	DefaultSyncTimeout = 5 * time.Minute
 
+	// DefaultInboxSize is how many messages of one peer may wait for
+	// the syncer: a reply to one query_short_channel_ids of 500
+	// channels is about 2,000.
+	DefaultInboxSize = 10_000
+
 	// DefaultQueryBatch is how many short channel IDs one
 	// query_short_channel_ids asks for (lnd asks for 500).
 	DefaultQueryBatch = 500
@@ -47,6 +52,7 @@ type SyncerConfig struct {
 	SyncTimeout     time.Duration
 	HistoricalSyncs int
 	QueryBatch      int
+	InboxSize       int
 
 	Now func() time.Time
 	Log *slog.Logger
@@ -69,9 +75,11 @@ type Syncer struct {
 	historical int // peers picked for a historical sync so far
 	batch      map[batchKey]batchEntry
 
-	quit chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	quit   chan struct{}
+	ctx    context.Context // cancelled by Stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
 }
 
 type syncState uint8
@@ -99,6 +107,11 @@ type syncPeer struct {
 	toQuery   []lnwire.ShortChannelID
 	requested int       // channels asked for in the historical sync
 	asked     time.Time // when our outstanding query went out
+
+	// inbox feeds the peer's worker (Enqueue); gone ends it.
+	inbox   chan lnwire.Message
+	gone    chan struct{}
+	dropped uint64
 }
 
 // batchKey names one piece of gossip in the trickle batch, so that a
@@ -127,6 +140,9 @@ func NewSyncer(cfg SyncerConfig) *Syncer {
 	if cfg.HistoricalSyncs <= 0 {
 		cfg.HistoricalSyncs = DefaultHistoricalSyncs
 	}
+	if cfg.InboxSize <= 0 {
+		cfg.InboxSize = DefaultInboxSize
+	}
 	if cfg.QueryBatch <= 0 {
 		cfg.QueryBatch = DefaultQueryBatch
 	}
@@ -136,8 +152,9 @@ func NewSyncer(cfg SyncerConfig) *Syncer {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Syncer{cfg: cfg, log: cfg.Log, peers: make(map[[33]byte]*syncPeer),
-		batch: make(map[batchKey]batchEntry), quit: make(chan struct{})}
+		batch: make(map[batchKey]batchEntry), quit: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 
 // Start runs the trickle loop.
@@ -149,7 +166,10 @@ func (s *Syncer) Start() error {
 
 // Stop ends the loop and waits for it. Safe to call more than once.
 func (s *Syncer) Stop() error {
-	s.once.Do(func() { close(s.quit) })
+	s.once.Do(func() {
+		close(s.quit)
+		s.cancel()
+	})
 	s.wg.Wait()
 	return nil
 }
@@ -186,8 +206,15 @@ func (s *Syncer) PeerOnline(pub [33]byte, gossipQueries bool) {
 func (s *Syncer) PeerOffline(pub [33]byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if p := s.peers[pub]; p != nil && (p.state == syncWaitRange || p.state == syncWaitSCIDs) {
+	p := s.peers[pub]
+	if p == nil {
+		return
+	}
+	if p.state == syncWaitRange || p.state == syncWaitSCIDs {
 		s.historical--
+	}
+	if p.gone != nil {
+		close(p.gone)
 	}
 	delete(s.peers, pub)
 }
@@ -212,6 +239,52 @@ func (s *Syncer) timestampFilter() *lnwire.GossipTimestampRange {
 func (s *Syncer) send(pub [33]byte, msgs ...lnwire.Message) {
 	if err := s.cfg.Send(pub, msgs...); err != nil {
 		s.log.Debug("Gossip not sent", "peer", fmt.Sprintf("%x", pub), "err", err)
+	}
+}
+
+// Enqueue hands a peer's gossip message to that peer's worker, which
+// handles the peer's messages in order (HandleMessage) off the caller's
+// goroutine: validation reads the chain, and a peer's read loop must not
+// wait for it. It never blocks; a message that finds the peer's queue
+// full is dropped and counted (false).
+func (s *Syncer) Enqueue(from [33]byte, msg lnwire.Message) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.quit:
+		return false
+	default:
+	}
+	p := s.peer(from)
+	if p.inbox == nil {
+		p.inbox = make(chan lnwire.Message, s.cfg.InboxSize)
+		p.gone = make(chan struct{})
+		s.wg.Add(1)
+		go s.worker(from, p.inbox, p.gone)
+	}
+	select {
+	case p.inbox <- msg:
+		return true
+	default:
+		p.dropped++
+		if p.dropped&(p.dropped-1) == 0 {
+			s.log.Warn("Gossip queue full; messages dropped", "peer", fmt.Sprintf("%x", from), "dropped", p.dropped)
+		}
+		return false
+	}
+}
+
+func (s *Syncer) worker(from [33]byte, inbox <-chan lnwire.Message, gone <-chan struct{}) {
+	defer s.wg.Done()
+	for {
+		select {
+		case msg := <-inbox:
+			s.HandleMessage(s.ctx, from, msg)
+		case <-gone:
+			return
+		case <-s.quit:
+			return
+		}
 	}
 }
 

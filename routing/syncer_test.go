@@ -11,14 +11,13 @@ import (
 )
 
 // testNode is one side of two syncers wired to each other: its graph,
-// gossiper and syncer, and an inbox drained in order by a goroutine, as
-// a peer's read loop would.
+// gossiper and syncer, fed through Syncer.Enqueue as a peer's read loop
+// feeds it.
 type testNode struct {
 	pub    [33]byte
 	graph  *ChannelGraph
 	gs     *Gossiper
 	syncer *Syncer
-	inbox  chan inMsg
 
 	mu   sync.Mutex
 	sent map[lnwire.MessageType]int
@@ -31,8 +30,7 @@ type inMsg struct {
 
 func newTestNode(t *testing.T, pub byte, c *fakeChain, now func() time.Time, route func(to [33]byte, m inMsg)) *testNode {
 	g, _ := openTestGraph(t)
-	n := &testNode{pub: [33]byte{2, pub}, graph: g, inbox: make(chan inMsg, 100_000),
-		sent: make(map[lnwire.MessageType]int)}
+	n := &testNode{pub: [33]byte{2, pub}, graph: g, sent: make(map[lnwire.MessageType]int)}
 	n.gs = NewGossiper(GossiperConfig{ChainHash: testChain, Graph: g, Chain: c, Now: now})
 	n.syncer = NewSyncer(SyncerConfig{ChainHash: testChain, Graph: g, Gossiper: n.gs, Now: now,
 		TrickleDelay: time.Hour, QueryBatch: 7,
@@ -59,18 +57,7 @@ func newTestNode(t *testing.T, pub byte, c *fakeChain, now func() time.Time, rou
 	if err := n.syncer.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for m := range n.inbox {
-			n.syncer.HandleMessage(context.Background(), m.from, m.msg)
-		}
-	}()
-	t.Cleanup(func() {
-		close(n.inbox)
-		<-done
-		n.syncer.Stop()
-	})
+	t.Cleanup(func() { n.syncer.Stop() })
 	return n
 }
 
@@ -104,7 +91,9 @@ func TestSyncersHistoricalSync(t *testing.T) {
 	var nodes map[[33]byte]*testNode
 	route := func(to [33]byte, m inMsg) {
 		if n := nodes[to]; n != nil {
-			n.inbox <- m
+			if !n.syncer.Enqueue(m.from, m.msg) {
+				t.Errorf("%v to %x dropped", m.msg.MsgType(), to)
+			}
 		}
 	}
 	a := newTestNode(t, 0xa, c, clock, route)
@@ -267,4 +256,31 @@ func TestSyncerAbandonsStalledPeer(t *testing.T) {
 	if got := sent[next]; len(got) != 1 || got[0] != lnwire.MsgQueryChannelRange {
 		t.Fatalf("next peer got %v, want a historical sync", got)
 	}
+}
+
+// TestSyncerInboxFull: a peer whose queue is full loses the message,
+// counted, and the caller is never blocked.
+func TestSyncerInboxFull(t *testing.T) {
+	g, _ := openTestGraph(t)
+	s := NewSyncer(SyncerConfig{ChainHash: testChain, Graph: g, InboxSize: 2,
+		Gossiper: NewGossiper(GossiperConfig{ChainHash: testChain, Graph: g, Chain: newFakeChain()}),
+		Send:     func([33]byte, ...lnwire.Message) error { return nil }})
+	// A queue with no worker behind it stands for a worker busy with
+	// a slow message.
+	s.mu.Lock()
+	p := s.peer([33]byte{2})
+	p.inbox = make(chan lnwire.Message, 2) // no worker yet: nothing drains it
+	p.gone = make(chan struct{})
+	s.mu.Unlock()
+	ok := 0
+	for range 5 {
+		if s.Enqueue([33]byte{2}, &lnwire.GossipTimestampRange{ChainHash: testChain}) {
+			ok++
+		}
+	}
+	if ok != 2 || p.dropped != 3 {
+		t.Errorf("%d queued, %d dropped; want 2 and 3", ok, p.dropped)
+	}
+	s.PeerOffline([33]byte{2})
+	s.Stop()
 }

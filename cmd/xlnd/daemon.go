@@ -209,7 +209,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Logger:      d.logs.Logger("SRVR"),
 		PeerLogger:  d.logs.Logger("PEER"),
 		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) {
-			if !gossip.handle(ctx, p.PubKey(), msg) {
+			if !gossip.handle(p.PubKey(), msg) {
 				peerLog.Debug("No handler for message; dropped", "peer",
 					fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
 			}

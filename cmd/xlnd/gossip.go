@@ -110,14 +110,14 @@ func (g *gossipSystem) stop() {
 	g.syncer.Stop()
 }
 
-// handle routes a peer's gossip message to the syncer; ok is false for
+// handle queues a peer's gossip message for the syncer; ok is false for
 // messages that are not gossip.
-func (g *gossipSystem) handle(ctx context.Context, from [33]byte, msg lnwire.Message) (ok bool) {
+func (g *gossipSystem) handle(from [33]byte, msg lnwire.Message) (ok bool) {
 	switch msg.(type) {
 	case *lnwire.ChannelAnnouncement, *lnwire.ChannelUpdate, *lnwire.NodeAnnouncement,
 		*lnwire.QueryChannelRange, *lnwire.ReplyChannelRange, *lnwire.QueryShortChanIDs,
 		*lnwire.ReplyShortChanIDsEnd, *lnwire.GossipTimestampRange:
-		g.syncer.HandleMessage(ctx, from, msg)
+		g.syncer.Enqueue(from, msg)
 		return true
 	}
 	return false
