@@ -104,6 +104,9 @@
 // query_short_channel_ids in batches for what we lack or hold older),
 // then sends each a gossip_timestamp_filter from now on; later peers get
 // the filter at once. Accepted gossip goes out to the other peers in a
-// batch every trickle delay (lnd's --trickledelay, 90 s). All of it is
-// sent through a closure: routing never imports the peer package.
+// batch every trickle delay (lnd's --trickledelay, 90 s). Each peer's
+// messages are handled in order by a worker of its own (Enqueue), off the
+// peer's read loop, through a bounded queue; a historical sync left
+// unanswered for five minutes is given up. All of it is sent through a
+// closure: routing never imports the peer package.
 package routing
