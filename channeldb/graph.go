@@ -506,6 +506,20 @@ func DecodeZombie(key, v []byte) (time.Time, error) {
 	return time.Unix(int64(at), 0), nil
 }
 
+// CountZombies counts the channels marked zombies.
+func CountZombies(tx kvdb.RTx) (int, error) {
+	b := tx.ReadBucket(graphZombieBucket)
+	if b == nil {
+		return 0, nil
+	}
+	n := 0
+	err := b.ForEach(func(_, _ []byte) error {
+		n++
+		return nil
+	})
+	return n, err
+}
+
 // UnmarkZombie resurrects a channel.
 func UnmarkZombie(tx kvdb.RwTx, id lnwire.ShortChannelID) error {
 	if b := tx.ReadWriteBucket(graphZombieBucket); b != nil {

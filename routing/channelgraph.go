@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
@@ -152,8 +153,22 @@ func (g *ChannelGraph) AddNode(ann *lnwire.NodeAnnouncement) error {
 func (g *ChannelGraph) RemoveChannels(ids []lnwire.ShortChannelID, tip *channeldb.PruneTip) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	var closed []ClosedChannel
 	err := g.db.Update(func(tx kvdb.RwTx) error {
+		closed = closed[:0]
 		for _, id := range ids {
+			c, err := channeldb.FetchGraphChannel(tx, id)
+			if errors.Is(err, channeldb.ErrGraphChannelNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			cc := ClosedChannel{ID: id, ChanPoint: c.ChanPoint, Capacity: c.Capacity}
+			if tip != nil {
+				cc.Height = tip.Height
+			}
+			closed = append(closed, cc)
 			if err := channeldb.DeleteGraphChannel(tx, id); err != nil {
 				return err
 			}
@@ -166,13 +181,32 @@ func (g *ChannelGraph) RemoveChannels(ids []lnwire.ShortChannelID, tip *channeld
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := g.cache.RemoveChannel(id); err != nil && !errors.Is(err, ErrUnknownChannel) {
+	for i := range closed {
+		if err := g.cache.RemoveChannel(closed[i].ID); err != nil && !errors.Is(err, ErrUnknownChannel) {
 			return err
 		}
-		g.subs.notify(GraphUpdate{Closed: &id})
+		g.subs.notify(GraphUpdate{Closed: &closed[i]})
 	}
 	return nil
+}
+
+// ClosedChannel is a channel removed from the graph because its funding
+// output was spent at Height.
+type ClosedChannel struct {
+	ID        lnwire.ShortChannelID
+	ChanPoint wire.OutPoint
+	Capacity  btcutil.Amount
+	Height    int32
+}
+
+// NumZombies counts the zombie channels.
+func (g *ChannelGraph) NumZombies() (int, error) {
+	var n int
+	err := g.db.View(func(tx kvdb.RTx) (err error) {
+		n, err = channeldb.CountZombies(tx)
+		return err
+	})
+	return n, err
 }
 
 // MarkZombies marks channels as zombies: kept on disk, gone from the
@@ -281,7 +315,7 @@ type GraphUpdate struct {
 	Node    *lnwire.NodeAnnouncement
 	Channel *channeldb.GraphChannel
 	Update  *lnwire.ChannelUpdate
-	Closed  *lnwire.ShortChannelID
+	Closed  *ClosedChannel
 }
 
 // GraphSubscription streams graph changes until Cancel.

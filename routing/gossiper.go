@@ -26,6 +26,13 @@ const (
 	// (about 150,000 messages) in a few minutes, not for a flood.
 	DefaultPeerRate  = 500.0
 	DefaultPeerBurst = 20_000
+
+	// DefaultUpdateInterval and DefaultUpdateBurst bound the updates
+	// of one channel direction, whoever relays them: lnd's
+	// --gossip.channel-update-interval (1 minute) and
+	// --gossip.max-channel-update-burst (10).
+	DefaultUpdateInterval = time.Minute
+	DefaultUpdateBurst    = 10
 )
 
 // GossiperConfig is what a Gossiper is built from.
@@ -44,6 +51,10 @@ type GossiperConfig struct {
 	// PeerRate (messages a second) and PeerBurst rate-limit each peer.
 	PeerRate  float64
 	PeerBurst int
+
+	// UpdateInterval and UpdateBurst rate-limit each channel direction.
+	UpdateInterval time.Duration
+	UpdateBurst    int
 
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -65,6 +76,10 @@ type Gossiper struct {
 
 	mu    sync.Mutex
 	peers map[[33]byte]*peerGossipStats
+
+	// directions rate-limits updates per channel direction (short
+	// channel ID << 1 | direction); guarded by process.
+	directions map[uint64]*tokenBucket
 
 	blocks blockCache
 }
@@ -89,6 +104,12 @@ func NewGossiper(cfg GossiperConfig) *Gossiper {
 	if cfg.PeerBurst <= 0 {
 		cfg.PeerBurst = DefaultPeerBurst
 	}
+	if cfg.UpdateInterval <= 0 {
+		cfg.UpdateInterval = DefaultUpdateInterval
+	}
+	if cfg.UpdateBurst <= 0 {
+		cfg.UpdateBurst = DefaultUpdateBurst
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -96,7 +117,7 @@ func NewGossiper(cfg GossiperConfig) *Gossiper {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Gossiper{cfg: cfg, log: cfg.Log, peers: make(map[[33]byte]*peerGossipStats),
-		blocks: blockCache{view: cfg.Chain}}
+		directions: make(map[uint64]*tokenBucket), blocks: blockCache{view: cfg.Chain}}
 }
 
 // BadGossip returns how many refused messages were the peer's fault, and
@@ -210,6 +231,9 @@ func (g *Gossiper) processChanUpdate(u *lnwire.ChannelUpdate) error {
 	if err := VerifyChannelUpdate(u, node, c.Capacity); err != nil {
 		return err
 	}
+	if !g.updateAllowed(u) {
+		return fmt.Errorf("update of %v/%d: %w", u.ShortChannelID, d, ErrUpdateRateLimited)
+	}
 	// A zombie comes back only with an update fresher than the zombie
 	// age; an old one proves nothing about the channel being alive.
 	if zombie && g.cfg.Now().Sub(time.Unix(int64(u.Timestamp), 0)) >= g.cfg.ZombieAge {
@@ -234,6 +258,19 @@ func (g *Gossiper) processNodeAnn(a *lnwire.NodeAnnouncement) error {
 		return err
 	}
 	return g.cfg.Graph.AddNode(a)
+}
+
+// updateAllowed takes a token from the update's direction. Caller holds
+// process.
+func (g *Gossiper) updateAllowed(u *lnwire.ChannelUpdate) bool {
+	key := u.ShortChannelID.ToUint64()<<1 | uint64(u.Direction())
+	b := g.directions[key]
+	if b == nil {
+		burst := float64(g.cfg.UpdateBurst)
+		b = &tokenBucket{rate: 1 / g.cfg.UpdateInterval.Seconds(), burst: burst, tokens: burst, last: g.cfg.Now()}
+		g.directions[key] = b
+	}
+	return b.take(g.cfg.Now())
 }
 
 // PruneBlock removes the channels whose funding output a block spends,

@@ -223,6 +223,8 @@ func TestGossipPrune(t *testing.T) {
 	mustProcess(t, gs, closing.ann, idle.ann, idle.update(t, 0, old, 1), idle.update(t, 1, old, 1),
 		live.ann, live.update(t, 0, old, 1), live.update(t, 1, fresh, 1))
 
+	sub := g.Subscribe()
+	defer sub.Cancel()
 	spender := wire.NewMsgTx(2)
 	op := closing.chanPoint()
 	spender.AddTxIn(wire.NewTxIn(&op, nil, nil))
@@ -237,6 +239,15 @@ func TestGossipPrune(t *testing.T) {
 	if _, _, err := g.Cache().Channel(closing.ann.ShortChannelID); !errors.Is(err, ErrUnknownChannel) {
 		t.Errorf("closed channel still cached: %v", err)
 	}
+	select {
+	case u := <-sub.Updates:
+		if u.Closed == nil || u.Closed.ID != closing.ann.ShortChannelID || u.Closed.Height != h ||
+			u.Closed.ChanPoint != op || u.Closed.Capacity != 1_000_000 {
+			t.Errorf("graph update %+v", u)
+		}
+	default:
+		t.Error("no graph update for the close")
+	}
 
 	if n, err := gs.PruneZombies(); err != nil || n != 1 {
 		t.Fatalf("zombies %d, %v", n, err)
@@ -246,6 +257,9 @@ func TestGossipPrune(t *testing.T) {
 	}
 	if g.Cache().NumChannels() != 1 {
 		t.Errorf("%d channels cached, want only the live one", g.Cache().NumChannels())
+	}
+	if n, err := g.NumZombies(); err != nil || n != 1 {
+		t.Errorf("%d zombies, %v", n, err)
 	}
 	// An update no fresher than the zombie age does not resurrect it.
 	if err := gs.ProcessRemote(context.Background(), peerA, idle.update(t, 0, old+1, 2)); !errors.Is(err, ErrStale) {
@@ -259,4 +273,30 @@ func TestGossipPrune(t *testing.T) {
 	if _, _, z, _ := g.Channel(idle.ann.ShortChannelID); z {
 		t.Error("still marked a zombie")
 	}
+}
+
+// TestGossipUpdateRateLimit: a channel direction gets UpdateBurst
+// updates at once, then one per interval; the other direction is not
+// affected, and the relaying peer is not blamed.
+func TestGossipUpdateRateLimit(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	g, _ := openTestGraph(t)
+	c := newFakeChain()
+	gs := NewGossiper(GossiperConfig{ChainHash: testChain, Graph: g, Chain: c,
+		UpdateInterval: time.Minute, UpdateBurst: 3, Now: func() time.Time { return now }})
+	tc := fundChannel(t, c, 1, 2, 1_000_000)
+	mustProcess(t, gs, tc.ann)
+	ts := uint32(now.Unix())
+	for i := range uint32(3) {
+		mustProcess(t, gs, tc.update(t, 0, ts+i, 1))
+	}
+	if err := gs.ProcessRemote(context.Background(), peerA, tc.update(t, 0, ts+3, 1)); !errors.Is(err, ErrUpdateRateLimited) {
+		t.Fatalf("fourth update: %v", err)
+	}
+	mustProcess(t, gs, tc.update(t, 1, ts, 1))
+	if bad, _ := gs.BadGossip(peerA); bad != 0 {
+		t.Errorf("peer blamed %d times", bad)
+	}
+	now = now.Add(time.Minute)
+	mustProcess(t, gs, tc.update(t, 0, ts+4, 1))
 }

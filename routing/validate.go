@@ -39,6 +39,9 @@ var (
 	ErrStale = errors.New("gossip not newer than held")
 	// ErrPremature: the funding transaction is not deep enough yet.
 	ErrPremature = errors.New("funding not deep enough yet")
+	// ErrUpdateRateLimited: a channel direction updated more often
+	// than the limit (the signer's doing, not the relaying peer's).
+	ErrUpdateRateLimited = errors.New("channel updates too frequent")
 	// ErrOrphan: an update or node announcement for a channel or node
 	// the graph does not know.
 	ErrOrphan = errors.New("gossip about an unknown channel or node")

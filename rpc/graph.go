@@ -31,6 +31,7 @@ type Graph interface {
 	ChannelByPoint(op wire.OutPoint) (lnwire.ShortChannelID, bool)
 	Subscribe() *routing.GraphSubscription
 	Cache() *routing.Graph
+	NumZombies() (int, error)
 }
 
 // Texts lnd answers with, which its clients match.
@@ -283,6 +284,11 @@ func (l *lightningService) GetNetworkInfo(ctx context.Context, _ *lnrpc.NetworkI
 	if err != nil {
 		return nil, l.s.toStatus(err)
 	}
+	zombies, err := g.NumZombies()
+	if err != nil {
+		return nil, l.s.toStatus(err)
+	}
+	out.NumZombieChans = uint64(zombies)
 	out.NumNodes = uint32(len(degree))
 	out.NumChannels = uint32(len(sizes))
 	var total uint64
@@ -362,7 +368,10 @@ func (l *lightningService) marshalGraphUpdate(g Graph, u routing.GraphUpdate) *l
 			ConnectingNode:  hex.EncodeToString(to[:]),
 		})
 	case u.Closed != nil:
-		out.ClosedChans = append(out.ClosedChans, &lnrpc.ClosedChannelUpdate{ChanId: u.Closed.ToUint64()})
+		out.ClosedChans = append(out.ClosedChans, &lnrpc.ClosedChannelUpdate{
+			ChanId: u.Closed.ID.ToUint64(), Capacity: int64(u.Closed.Capacity),
+			ClosedHeight: uint32(max(u.Closed.Height, 0)), ChanPoint: marshalChanPoint(u.Closed.ChanPoint),
+		})
 	default:
 		// A new channel shows with its first update, as in lnd.
 		return nil

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -31,7 +32,7 @@ type graphLine struct {
 	ops  [2]wire.OutPoint
 }
 
-func newGraphHarness(t *testing.T) (*harness, *graphLine) {
+func newGraphHarness(t *testing.T) (*harness, *graphLine, *routing.ChannelGraph) {
 	t.Helper()
 	db, err := channeldb.Open(filepath.Join(t.TempDir(), "channel.db"), channeldb.WithNoSync())
 	if err != nil {
@@ -88,11 +89,11 @@ func newGraphHarness(t *testing.T) (*harness, *graphLine) {
 	if err := h.srv.Activate(b); err != nil {
 		t.Fatal(err)
 	}
-	return h, &gl
+	return h, &gl, g
 }
 
 func TestGraphCalls(t *testing.T) {
-	h, gl := newGraphHarness(t)
+	h, gl, g := newGraphHarness(t)
 	ctx := t.Context()
 	ln := h.lightning(macaroons.ReadOnlyFile)
 	hexKey := func(i int) string { return hex.EncodeToString(gl.keys[i][:]) }
@@ -158,6 +159,44 @@ func TestGraphCalls(t *testing.T) {
 	_, err = ln.QueryRoutes(ctx, &lnrpc.QueryRoutesRequest{PubKey: hexKey(2), Amt: 1, AmtMsat: 1})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Errorf("amt and amt_msat: %v", err)
+	}
+
+	// A new policy reaches a SubscribeChannelGraph stream.
+	stream, err := ln.SubscribeChannelGraph(ctx, &lnrpc.GraphTopologySubscription{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The subscription starts when the server handles the call; keep
+	// updating until one arrives.
+	got := make(chan *lnrpc.GraphTopologyUpdate, 1)
+	go func() {
+		u, err := stream.Recv()
+		if err == nil {
+			got <- u
+		}
+		close(got)
+	}()
+	var upd *lnrpc.GraphTopologyUpdate
+	deadline := time.Now().Add(20 * time.Second)
+	for ts := uint32(1_700_000_100); upd == nil; ts++ {
+		if time.Now().After(deadline) {
+			t.Fatal("no graph update on the stream")
+		}
+		if err := g.UpdatePolicy(&lnwire.ChannelUpdate{ShortChannelID: gl.ids[0], Timestamp: ts,
+			MessageFlags: lnwire.MsgFlagMustBeOne, TimeLockDelta: 99, HtlcMaximumMsat: 1000}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case upd = <-got:
+			if upd == nil {
+				t.Fatal("stream ended")
+			}
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if len(upd.ChannelUpdates) != 1 || upd.ChannelUpdates[0].ChanId != gl.ids[0].ToUint64() ||
+		upd.ChannelUpdates[0].RoutingPolicy.TimeLockDelta != 99 {
+		t.Errorf("graph update %v", upd)
 	}
 
 	// lnd's REST path.
