@@ -235,6 +235,10 @@ func (d *daemon) run(ctx context.Context) error {
 		Stop:   d.requestStop,
 		Graph:  gossip.graph,
 		Router: routing.NewFinder(gossip.graph.Cache(), routing.DefaultPathFindingConfig()),
+
+		Logs:     d.logs,
+		Recovery: &recovery{d: d},
+		Signer:   &nodeSigner{w: d.wallet},
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err

@@ -1002,7 +1002,7 @@ type Peer struct {
 	SatSent   int64                  `protobuf:"varint,6,opt,name=sat_sent,json=satSent,proto3" json:"sat_sent,omitempty"`
 	SatRecv   int64                  `protobuf:"varint,7,opt,name=sat_recv,json=satRecv,proto3" json:"sat_recv,omitempty"`
 	Inbound   bool                   `protobuf:"varint,8,opt,name=inbound,proto3" json:"inbound,omitempty"`
-	// Last ping round trip in microseconds.
+	// Last ping round trip in microseconds; -1 before the first pong.
 	PingTime  int64               `protobuf:"varint,9,opt,name=ping_time,json=pingTime,proto3" json:"ping_time,omitempty"`
 	SyncType  Peer_SyncType       `protobuf:"varint,10,opt,name=sync_type,json=syncType,proto3,enum=lnrpc.Peer_SyncType" json:"sync_type,omitempty"`
 	Features  map[uint32]*Feature `protobuf:"bytes,11,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -2620,6 +2620,987 @@ func (x *StopResponse) GetStatus() string {
 	return ""
 }
 
+type GetRecoveryInfoRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecoveryInfoRequest) Reset() {
+	*x = GetRecoveryInfoRequest{}
+	mi := &file_lightning_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecoveryInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecoveryInfoRequest) ProtoMessage() {}
+
+func (x *GetRecoveryInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecoveryInfoRequest.ProtoReflect.Descriptor instead.
+func (*GetRecoveryInfoRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{35}
+}
+
+type GetRecoveryInfoResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The wallet was restored and is (or was, since this start) scanning
+	// for its coins.
+	RecoveryMode bool `protobuf:"varint,1,opt,name=recovery_mode,json=recoveryMode,proto3" json:"recovery_mode,omitempty"`
+	// The scan has reached the tip.
+	RecoveryFinished bool `protobuf:"varint,2,opt,name=recovery_finished,json=recoveryFinished,proto3" json:"recovery_finished,omitempty"`
+	// Share of the chain scanned, 0 to 1.
+	Progress      float64 `protobuf:"fixed64,3,opt,name=progress,proto3" json:"progress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecoveryInfoResponse) Reset() {
+	*x = GetRecoveryInfoResponse{}
+	mi := &file_lightning_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecoveryInfoResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecoveryInfoResponse) ProtoMessage() {}
+
+func (x *GetRecoveryInfoResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecoveryInfoResponse.ProtoReflect.Descriptor instead.
+func (*GetRecoveryInfoResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GetRecoveryInfoResponse) GetRecoveryMode() bool {
+	if x != nil {
+		return x.RecoveryMode
+	}
+	return false
+}
+
+func (x *GetRecoveryInfoResponse) GetRecoveryFinished() bool {
+	if x != nil {
+		return x.RecoveryFinished
+	}
+	return false
+}
+
+func (x *GetRecoveryInfoResponse) GetProgress() float64 {
+	if x != nil {
+		return x.Progress
+	}
+	return 0
+}
+
+type DebugLevelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// List the subsystems instead of setting a level.
+	Show bool `protobuf:"varint,1,opt,name=show,proto3" json:"show,omitempty"`
+	// A level for all ("debug"), or subsystem=level pairs joined by commas
+	// ("PEER=trace,RPCS=info"), or both ("info,PEER=debug").
+	LevelSpec     string `protobuf:"bytes,2,opt,name=level_spec,json=levelSpec,proto3" json:"level_spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DebugLevelRequest) Reset() {
+	*x = DebugLevelRequest{}
+	mi := &file_lightning_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DebugLevelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DebugLevelRequest) ProtoMessage() {}
+
+func (x *DebugLevelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DebugLevelRequest.ProtoReflect.Descriptor instead.
+func (*DebugLevelRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *DebugLevelRequest) GetShow() bool {
+	if x != nil {
+		return x.Show
+	}
+	return false
+}
+
+func (x *DebugLevelRequest) GetLevelSpec() string {
+	if x != nil {
+		return x.LevelSpec
+	}
+	return ""
+}
+
+type DebugLevelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// With show: the subsystem names, space-separated.
+	SubSystems    string `protobuf:"bytes,1,opt,name=sub_systems,json=subSystems,proto3" json:"sub_systems,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DebugLevelResponse) Reset() {
+	*x = DebugLevelResponse{}
+	mi := &file_lightning_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DebugLevelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DebugLevelResponse) ProtoMessage() {}
+
+func (x *DebugLevelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DebugLevelResponse.ProtoReflect.Descriptor instead.
+func (*DebugLevelResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *DebugLevelResponse) GetSubSystems() string {
+	if x != nil {
+		return x.SubSystems
+	}
+	return ""
+}
+
+type SignMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message. Over REST, base64.
+	Msg []byte `protobuf:"bytes,1,opt,name=msg,proto3" json:"msg,omitempty"`
+	// Hash once with SHA-256 rather than twice.
+	SingleHash    bool `protobuf:"varint,2,opt,name=single_hash,json=singleHash,proto3" json:"single_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignMessageRequest) Reset() {
+	*x = SignMessageRequest{}
+	mi := &file_lightning_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignMessageRequest) ProtoMessage() {}
+
+func (x *SignMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignMessageRequest.ProtoReflect.Descriptor instead.
+func (*SignMessageRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SignMessageRequest) GetMsg() []byte {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *SignMessageRequest) GetSingleHash() bool {
+	if x != nil {
+		return x.SingleHash
+	}
+	return false
+}
+
+type SignMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The recoverable signature in zbase32.
+	Signature     string `protobuf:"bytes,1,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignMessageResponse) Reset() {
+	*x = SignMessageResponse{}
+	mi := &file_lightning_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignMessageResponse) ProtoMessage() {}
+
+func (x *SignMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignMessageResponse.ProtoReflect.Descriptor instead.
+func (*SignMessageResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SignMessageResponse) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type VerifyMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signed message. Over REST, base64.
+	Msg []byte `protobuf:"bytes,1,opt,name=msg,proto3" json:"msg,omitempty"`
+	// The zbase32 signature SignMessage returned.
+	Signature     string `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyMessageRequest) Reset() {
+	*x = VerifyMessageRequest{}
+	mi := &file_lightning_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyMessageRequest) ProtoMessage() {}
+
+func (x *VerifyMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyMessageRequest.ProtoReflect.Descriptor instead.
+func (*VerifyMessageRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *VerifyMessageRequest) GetMsg() []byte {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *VerifyMessageRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type VerifyMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signature is good and its key is a node this node knows.
+	Valid bool `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
+	// The recovered public key, compressed, in hex.
+	Pubkey        string `protobuf:"bytes,2,opt,name=pubkey,proto3" json:"pubkey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyMessageResponse) Reset() {
+	*x = VerifyMessageResponse{}
+	mi := &file_lightning_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyMessageResponse) ProtoMessage() {}
+
+func (x *VerifyMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyMessageResponse.ProtoReflect.Descriptor instead.
+func (*VerifyMessageResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *VerifyMessageResponse) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
+func (x *VerifyMessageResponse) GetPubkey() string {
+	if x != nil {
+		return x.Pubkey
+	}
+	return ""
+}
+
+type MacaroonPermission struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kind of thing acted on: onchain, offchain, address, message,
+	// peers, info, invoices, signer, macaroon, or uri.
+	Entity string `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
+	// read, write or generate; for the uri entity a full method name.
+	Action        string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MacaroonPermission) Reset() {
+	*x = MacaroonPermission{}
+	mi := &file_lightning_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MacaroonPermission) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MacaroonPermission) ProtoMessage() {}
+
+func (x *MacaroonPermission) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MacaroonPermission.ProtoReflect.Descriptor instead.
+func (*MacaroonPermission) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *MacaroonPermission) GetEntity() string {
+	if x != nil {
+		return x.Entity
+	}
+	return ""
+}
+
+func (x *MacaroonPermission) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+type MacaroonPermissionList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Permissions   []*MacaroonPermission  `protobuf:"bytes,1,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MacaroonPermissionList) Reset() {
+	*x = MacaroonPermissionList{}
+	mi := &file_lightning_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MacaroonPermissionList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MacaroonPermissionList) ProtoMessage() {}
+
+func (x *MacaroonPermissionList) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MacaroonPermissionList.ProtoReflect.Descriptor instead.
+func (*MacaroonPermissionList) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *MacaroonPermissionList) GetPermissions() []*MacaroonPermission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+type BakeMacaroonRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the macaroon grants.
+	Permissions []*MacaroonPermission `protobuf:"bytes,1,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// The root key to sign with (0, the default key, when unset). A new
+	// ID creates a root key.
+	RootKeyId uint64 `protobuf:"varint,2,opt,name=root_key_id,json=rootKeyId,proto3" json:"root_key_id,omitempty"`
+	// Accept entities and actions this node does not know.
+	AllowExternalPermissions bool `protobuf:"varint,3,opt,name=allow_external_permissions,json=allowExternalPermissions,proto3" json:"allow_external_permissions,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *BakeMacaroonRequest) Reset() {
+	*x = BakeMacaroonRequest{}
+	mi := &file_lightning_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BakeMacaroonRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BakeMacaroonRequest) ProtoMessage() {}
+
+func (x *BakeMacaroonRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BakeMacaroonRequest.ProtoReflect.Descriptor instead.
+func (*BakeMacaroonRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *BakeMacaroonRequest) GetPermissions() []*MacaroonPermission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *BakeMacaroonRequest) GetRootKeyId() uint64 {
+	if x != nil {
+		return x.RootKeyId
+	}
+	return 0
+}
+
+func (x *BakeMacaroonRequest) GetAllowExternalPermissions() bool {
+	if x != nil {
+		return x.AllowExternalPermissions
+	}
+	return false
+}
+
+type BakeMacaroonResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The macaroon in hex.
+	Macaroon      string `protobuf:"bytes,1,opt,name=macaroon,proto3" json:"macaroon,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BakeMacaroonResponse) Reset() {
+	*x = BakeMacaroonResponse{}
+	mi := &file_lightning_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BakeMacaroonResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BakeMacaroonResponse) ProtoMessage() {}
+
+func (x *BakeMacaroonResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BakeMacaroonResponse.ProtoReflect.Descriptor instead.
+func (*BakeMacaroonResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *BakeMacaroonResponse) GetMacaroon() string {
+	if x != nil {
+		return x.Macaroon
+	}
+	return ""
+}
+
+type ListMacaroonIDsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMacaroonIDsRequest) Reset() {
+	*x = ListMacaroonIDsRequest{}
+	mi := &file_lightning_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMacaroonIDsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMacaroonIDsRequest) ProtoMessage() {}
+
+func (x *ListMacaroonIDsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMacaroonIDsRequest.ProtoReflect.Descriptor instead.
+func (*ListMacaroonIDsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{47}
+}
+
+type ListMacaroonIDsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RootKeyIds    []uint64               `protobuf:"varint,1,rep,packed,name=root_key_ids,json=rootKeyIds,proto3" json:"root_key_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMacaroonIDsResponse) Reset() {
+	*x = ListMacaroonIDsResponse{}
+	mi := &file_lightning_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMacaroonIDsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMacaroonIDsResponse) ProtoMessage() {}
+
+func (x *ListMacaroonIDsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMacaroonIDsResponse.ProtoReflect.Descriptor instead.
+func (*ListMacaroonIDsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListMacaroonIDsResponse) GetRootKeyIds() []uint64 {
+	if x != nil {
+		return x.RootKeyIds
+	}
+	return nil
+}
+
+type DeleteMacaroonIDRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RootKeyId     uint64                 `protobuf:"varint,1,opt,name=root_key_id,json=rootKeyId,proto3" json:"root_key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMacaroonIDRequest) Reset() {
+	*x = DeleteMacaroonIDRequest{}
+	mi := &file_lightning_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMacaroonIDRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMacaroonIDRequest) ProtoMessage() {}
+
+func (x *DeleteMacaroonIDRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMacaroonIDRequest.ProtoReflect.Descriptor instead.
+func (*DeleteMacaroonIDRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *DeleteMacaroonIDRequest) GetRootKeyId() uint64 {
+	if x != nil {
+		return x.RootKeyId
+	}
+	return 0
+}
+
+type DeleteMacaroonIDResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when there was no such root key.
+	Deleted       bool `protobuf:"varint,1,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMacaroonIDResponse) Reset() {
+	*x = DeleteMacaroonIDResponse{}
+	mi := &file_lightning_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMacaroonIDResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMacaroonIDResponse) ProtoMessage() {}
+
+func (x *DeleteMacaroonIDResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMacaroonIDResponse.ProtoReflect.Descriptor instead.
+func (*DeleteMacaroonIDResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *DeleteMacaroonIDResponse) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
+type ListPermissionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPermissionsRequest) Reset() {
+	*x = ListPermissionsRequest{}
+	mi := &file_lightning_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPermissionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPermissionsRequest) ProtoMessage() {}
+
+func (x *ListPermissionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPermissionsRequest.ProtoReflect.Descriptor instead.
+func (*ListPermissionsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{51}
+}
+
+type ListPermissionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Full method name to the permissions it needs.
+	MethodPermissions map[string]*MacaroonPermissionList `protobuf:"bytes,1,rep,name=method_permissions,json=methodPermissions,proto3" json:"method_permissions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ListPermissionsResponse) Reset() {
+	*x = ListPermissionsResponse{}
+	mi := &file_lightning_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPermissionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPermissionsResponse) ProtoMessage() {}
+
+func (x *ListPermissionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPermissionsResponse.ProtoReflect.Descriptor instead.
+func (*ListPermissionsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListPermissionsResponse) GetMethodPermissions() map[string]*MacaroonPermissionList {
+	if x != nil {
+		return x.MethodPermissions
+	}
+	return nil
+}
+
+type CheckMacPermRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The macaroon, binary.
+	Macaroon []byte `protobuf:"bytes,1,opt,name=macaroon,proto3" json:"macaroon,omitempty"`
+	// The permissions to check it for.
+	Permissions []*MacaroonPermission `protobuf:"bytes,2,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// The method a uri permission may name.
+	FullMethod string `protobuf:"bytes,3,opt,name=fullMethod,proto3" json:"fullMethod,omitempty"`
+	// Check the permissions fullMethod needs instead of the listed ones.
+	CheckDefaultPermsFromFullMethod bool `protobuf:"varint,4,opt,name=check_default_perms_from_full_method,json=checkDefaultPermsFromFullMethod,proto3" json:"check_default_perms_from_full_method,omitempty"`
+	unknownFields                   protoimpl.UnknownFields
+	sizeCache                       protoimpl.SizeCache
+}
+
+func (x *CheckMacPermRequest) Reset() {
+	*x = CheckMacPermRequest{}
+	mi := &file_lightning_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckMacPermRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckMacPermRequest) ProtoMessage() {}
+
+func (x *CheckMacPermRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckMacPermRequest.ProtoReflect.Descriptor instead.
+func (*CheckMacPermRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *CheckMacPermRequest) GetMacaroon() []byte {
+	if x != nil {
+		return x.Macaroon
+	}
+	return nil
+}
+
+func (x *CheckMacPermRequest) GetPermissions() []*MacaroonPermission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *CheckMacPermRequest) GetFullMethod() string {
+	if x != nil {
+		return x.FullMethod
+	}
+	return ""
+}
+
+func (x *CheckMacPermRequest) GetCheckDefaultPermsFromFullMethod() bool {
+	if x != nil {
+		return x.CheckDefaultPermsFromFullMethod
+	}
+	return false
+}
+
+type CheckMacPermResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Valid         bool                   `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckMacPermResponse) Reset() {
+	*x = CheckMacPermResponse{}
+	mi := &file_lightning_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckMacPermResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckMacPermResponse) ProtoMessage() {}
+
+func (x *CheckMacPermResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckMacPermResponse.ProtoReflect.Descriptor instead.
+func (*CheckMacPermResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *CheckMacPermResponse) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
 type ChannelGraphRequest struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	IncludeUnannounced bool                   `protobuf:"varint,1,opt,name=include_unannounced,json=includeUnannounced,proto3" json:"include_unannounced,omitempty"`
@@ -2630,7 +3611,7 @@ type ChannelGraphRequest struct {
 
 func (x *ChannelGraphRequest) Reset() {
 	*x = ChannelGraphRequest{}
-	mi := &file_lightning_proto_msgTypes[35]
+	mi := &file_lightning_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2642,7 +3623,7 @@ func (x *ChannelGraphRequest) String() string {
 func (*ChannelGraphRequest) ProtoMessage() {}
 
 func (x *ChannelGraphRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[35]
+	mi := &file_lightning_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2655,7 +3636,7 @@ func (x *ChannelGraphRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelGraphRequest.ProtoReflect.Descriptor instead.
 func (*ChannelGraphRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{35}
+	return file_lightning_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ChannelGraphRequest) GetIncludeUnannounced() bool {
@@ -2682,7 +3663,7 @@ type ChannelGraph struct {
 
 func (x *ChannelGraph) Reset() {
 	*x = ChannelGraph{}
-	mi := &file_lightning_proto_msgTypes[36]
+	mi := &file_lightning_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2694,7 +3675,7 @@ func (x *ChannelGraph) String() string {
 func (*ChannelGraph) ProtoMessage() {}
 
 func (x *ChannelGraph) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[36]
+	mi := &file_lightning_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +3688,7 @@ func (x *ChannelGraph) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelGraph.ProtoReflect.Descriptor instead.
 func (*ChannelGraph) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{36}
+	return file_lightning_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ChannelGraph) GetNodes() []*LightningNode {
@@ -2739,7 +3720,7 @@ type LightningNode struct {
 
 func (x *LightningNode) Reset() {
 	*x = LightningNode{}
-	mi := &file_lightning_proto_msgTypes[37]
+	mi := &file_lightning_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2751,7 +3732,7 @@ func (x *LightningNode) String() string {
 func (*LightningNode) ProtoMessage() {}
 
 func (x *LightningNode) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[37]
+	mi := &file_lightning_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2764,7 +3745,7 @@ func (x *LightningNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LightningNode.ProtoReflect.Descriptor instead.
 func (*LightningNode) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{37}
+	return file_lightning_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *LightningNode) GetLastUpdate() uint32 {
@@ -2826,7 +3807,7 @@ type NodeAddress struct {
 
 func (x *NodeAddress) Reset() {
 	*x = NodeAddress{}
-	mi := &file_lightning_proto_msgTypes[38]
+	mi := &file_lightning_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2838,7 +3819,7 @@ func (x *NodeAddress) String() string {
 func (*NodeAddress) ProtoMessage() {}
 
 func (x *NodeAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[38]
+	mi := &file_lightning_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2851,7 +3832,7 @@ func (x *NodeAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAddress.ProtoReflect.Descriptor instead.
 func (*NodeAddress) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{38}
+	return file_lightning_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *NodeAddress) GetNetwork() string {
@@ -2886,7 +3867,7 @@ type RoutingPolicy struct {
 
 func (x *RoutingPolicy) Reset() {
 	*x = RoutingPolicy{}
-	mi := &file_lightning_proto_msgTypes[39]
+	mi := &file_lightning_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2898,7 +3879,7 @@ func (x *RoutingPolicy) String() string {
 func (*RoutingPolicy) ProtoMessage() {}
 
 func (x *RoutingPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[39]
+	mi := &file_lightning_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2911,7 +3892,7 @@ func (x *RoutingPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RoutingPolicy.ProtoReflect.Descriptor instead.
 func (*RoutingPolicy) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{39}
+	return file_lightning_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *RoutingPolicy) GetTimeLockDelta() uint32 {
@@ -3002,7 +3983,7 @@ type ChannelEdge struct {
 
 func (x *ChannelEdge) Reset() {
 	*x = ChannelEdge{}
-	mi := &file_lightning_proto_msgTypes[40]
+	mi := &file_lightning_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3014,7 +3995,7 @@ func (x *ChannelEdge) String() string {
 func (*ChannelEdge) ProtoMessage() {}
 
 func (x *ChannelEdge) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[40]
+	mi := &file_lightning_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3027,7 +4008,7 @@ func (x *ChannelEdge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEdge.ProtoReflect.Descriptor instead.
 func (*ChannelEdge) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{40}
+	return file_lightning_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ChannelEdge) GetChannelId() uint64 {
@@ -3105,7 +4086,7 @@ type NodeInfoRequest struct {
 
 func (x *NodeInfoRequest) Reset() {
 	*x = NodeInfoRequest{}
-	mi := &file_lightning_proto_msgTypes[41]
+	mi := &file_lightning_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3117,7 +4098,7 @@ func (x *NodeInfoRequest) String() string {
 func (*NodeInfoRequest) ProtoMessage() {}
 
 func (x *NodeInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[41]
+	mi := &file_lightning_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3130,7 +4111,7 @@ func (x *NodeInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfoRequest.ProtoReflect.Descriptor instead.
 func (*NodeInfoRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{41}
+	return file_lightning_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *NodeInfoRequest) GetPubKey() string {
@@ -3166,7 +4147,7 @@ type NodeInfo struct {
 
 func (x *NodeInfo) Reset() {
 	*x = NodeInfo{}
-	mi := &file_lightning_proto_msgTypes[42]
+	mi := &file_lightning_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3178,7 +4159,7 @@ func (x *NodeInfo) String() string {
 func (*NodeInfo) ProtoMessage() {}
 
 func (x *NodeInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[42]
+	mi := &file_lightning_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3191,7 +4172,7 @@ func (x *NodeInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
 func (*NodeInfo) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{42}
+	return file_lightning_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *NodeInfo) GetNode() *LightningNode {
@@ -3233,7 +4214,7 @@ type ChanInfoRequest struct {
 
 func (x *ChanInfoRequest) Reset() {
 	*x = ChanInfoRequest{}
-	mi := &file_lightning_proto_msgTypes[43]
+	mi := &file_lightning_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3245,7 +4226,7 @@ func (x *ChanInfoRequest) String() string {
 func (*ChanInfoRequest) ProtoMessage() {}
 
 func (x *ChanInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[43]
+	mi := &file_lightning_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3258,7 +4239,7 @@ func (x *ChanInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChanInfoRequest.ProtoReflect.Descriptor instead.
 func (*ChanInfoRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{43}
+	return file_lightning_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ChanInfoRequest) GetChanId() uint64 {
@@ -3290,7 +4271,7 @@ type NetworkInfoRequest struct {
 
 func (x *NetworkInfoRequest) Reset() {
 	*x = NetworkInfoRequest{}
-	mi := &file_lightning_proto_msgTypes[44]
+	mi := &file_lightning_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3302,7 +4283,7 @@ func (x *NetworkInfoRequest) String() string {
 func (*NetworkInfoRequest) ProtoMessage() {}
 
 func (x *NetworkInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[44]
+	mi := &file_lightning_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3315,7 +4296,7 @@ func (x *NetworkInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInfoRequest.ProtoReflect.Descriptor instead.
 func (*NetworkInfoRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{44}
+	return file_lightning_proto_rawDescGZIP(), []int{64}
 }
 
 type NetworkInfo struct {
@@ -3337,7 +4318,7 @@ type NetworkInfo struct {
 
 func (x *NetworkInfo) Reset() {
 	*x = NetworkInfo{}
-	mi := &file_lightning_proto_msgTypes[45]
+	mi := &file_lightning_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3349,7 +4330,7 @@ func (x *NetworkInfo) String() string {
 func (*NetworkInfo) ProtoMessage() {}
 
 func (x *NetworkInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[45]
+	mi := &file_lightning_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3362,7 +4343,7 @@ func (x *NetworkInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkInfo.ProtoReflect.Descriptor instead.
 func (*NetworkInfo) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{45}
+	return file_lightning_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *NetworkInfo) GetGraphDiameter() uint32 {
@@ -3467,7 +4448,7 @@ type QueryRoutesRequest struct {
 
 func (x *QueryRoutesRequest) Reset() {
 	*x = QueryRoutesRequest{}
-	mi := &file_lightning_proto_msgTypes[46]
+	mi := &file_lightning_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3479,7 +4460,7 @@ func (x *QueryRoutesRequest) String() string {
 func (*QueryRoutesRequest) ProtoMessage() {}
 
 func (x *QueryRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[46]
+	mi := &file_lightning_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3492,7 +4473,7 @@ func (x *QueryRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryRoutesRequest.ProtoReflect.Descriptor instead.
 func (*QueryRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{46}
+	return file_lightning_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *QueryRoutesRequest) GetPubKey() string {
@@ -3618,7 +4599,7 @@ type NodePair struct {
 
 func (x *NodePair) Reset() {
 	*x = NodePair{}
-	mi := &file_lightning_proto_msgTypes[47]
+	mi := &file_lightning_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3630,7 +4611,7 @@ func (x *NodePair) String() string {
 func (*NodePair) ProtoMessage() {}
 
 func (x *NodePair) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[47]
+	mi := &file_lightning_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3643,7 +4624,7 @@ func (x *NodePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodePair.ProtoReflect.Descriptor instead.
 func (*NodePair) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{47}
+	return file_lightning_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *NodePair) GetFrom() []byte {
@@ -3670,7 +4651,7 @@ type EdgeLocator struct {
 
 func (x *EdgeLocator) Reset() {
 	*x = EdgeLocator{}
-	mi := &file_lightning_proto_msgTypes[48]
+	mi := &file_lightning_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3682,7 +4663,7 @@ func (x *EdgeLocator) String() string {
 func (*EdgeLocator) ProtoMessage() {}
 
 func (x *EdgeLocator) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[48]
+	mi := &file_lightning_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3695,7 +4676,7 @@ func (x *EdgeLocator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EdgeLocator.ProtoReflect.Descriptor instead.
 func (*EdgeLocator) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{48}
+	return file_lightning_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *EdgeLocator) GetChannelId() uint64 {
@@ -3726,7 +4707,7 @@ type FeeLimit struct {
 
 func (x *FeeLimit) Reset() {
 	*x = FeeLimit{}
-	mi := &file_lightning_proto_msgTypes[49]
+	mi := &file_lightning_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3738,7 +4719,7 @@ func (x *FeeLimit) String() string {
 func (*FeeLimit) ProtoMessage() {}
 
 func (x *FeeLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[49]
+	mi := &file_lightning_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3751,7 +4732,7 @@ func (x *FeeLimit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeLimit.ProtoReflect.Descriptor instead.
 func (*FeeLimit) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{49}
+	return file_lightning_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *FeeLimit) GetLimit() isFeeLimit_Limit {
@@ -3819,7 +4800,7 @@ type RouteHint struct {
 
 func (x *RouteHint) Reset() {
 	*x = RouteHint{}
-	mi := &file_lightning_proto_msgTypes[50]
+	mi := &file_lightning_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3831,7 +4812,7 @@ func (x *RouteHint) String() string {
 func (*RouteHint) ProtoMessage() {}
 
 func (x *RouteHint) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[50]
+	mi := &file_lightning_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3844,7 +4825,7 @@ func (x *RouteHint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteHint.ProtoReflect.Descriptor instead.
 func (*RouteHint) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{50}
+	return file_lightning_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *RouteHint) GetHopHints() []*HopHint {
@@ -3867,7 +4848,7 @@ type HopHint struct {
 
 func (x *HopHint) Reset() {
 	*x = HopHint{}
-	mi := &file_lightning_proto_msgTypes[51]
+	mi := &file_lightning_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3879,7 +4860,7 @@ func (x *HopHint) String() string {
 func (*HopHint) ProtoMessage() {}
 
 func (x *HopHint) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[51]
+	mi := &file_lightning_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3892,7 +4873,7 @@ func (x *HopHint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HopHint.ProtoReflect.Descriptor instead.
 func (*HopHint) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{51}
+	return file_lightning_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *HopHint) GetNodeId() string {
@@ -3940,7 +4921,7 @@ type QueryRoutesResponse struct {
 
 func (x *QueryRoutesResponse) Reset() {
 	*x = QueryRoutesResponse{}
-	mi := &file_lightning_proto_msgTypes[52]
+	mi := &file_lightning_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3952,7 +4933,7 @@ func (x *QueryRoutesResponse) String() string {
 func (*QueryRoutesResponse) ProtoMessage() {}
 
 func (x *QueryRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[52]
+	mi := &file_lightning_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3965,7 +4946,7 @@ func (x *QueryRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryRoutesResponse.ProtoReflect.Descriptor instead.
 func (*QueryRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{52}
+	return file_lightning_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *QueryRoutesResponse) GetRoutes() []*Route {
@@ -3998,7 +4979,7 @@ type Route struct {
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_lightning_proto_msgTypes[53]
+	mi := &file_lightning_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4010,7 +4991,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[53]
+	mi := &file_lightning_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4023,7 +5004,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{53}
+	return file_lightning_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *Route) GetTotalTimeLock() uint32 {
@@ -4093,7 +5074,7 @@ type Hop struct {
 
 func (x *Hop) Reset() {
 	*x = Hop{}
-	mi := &file_lightning_proto_msgTypes[54]
+	mi := &file_lightning_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4105,7 +5086,7 @@ func (x *Hop) String() string {
 func (*Hop) ProtoMessage() {}
 
 func (x *Hop) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[54]
+	mi := &file_lightning_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4118,7 +5099,7 @@ func (x *Hop) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hop.ProtoReflect.Descriptor instead.
 func (*Hop) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{54}
+	return file_lightning_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *Hop) GetChanId() uint64 {
@@ -4210,7 +5191,7 @@ type GraphTopologySubscription struct {
 
 func (x *GraphTopologySubscription) Reset() {
 	*x = GraphTopologySubscription{}
-	mi := &file_lightning_proto_msgTypes[55]
+	mi := &file_lightning_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4222,7 +5203,7 @@ func (x *GraphTopologySubscription) String() string {
 func (*GraphTopologySubscription) ProtoMessage() {}
 
 func (x *GraphTopologySubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[55]
+	mi := &file_lightning_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4235,7 +5216,7 @@ func (x *GraphTopologySubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GraphTopologySubscription.ProtoReflect.Descriptor instead.
 func (*GraphTopologySubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{55}
+	return file_lightning_proto_rawDescGZIP(), []int{75}
 }
 
 type GraphTopologyUpdate struct {
@@ -4249,7 +5230,7 @@ type GraphTopologyUpdate struct {
 
 func (x *GraphTopologyUpdate) Reset() {
 	*x = GraphTopologyUpdate{}
-	mi := &file_lightning_proto_msgTypes[56]
+	mi := &file_lightning_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4261,7 +5242,7 @@ func (x *GraphTopologyUpdate) String() string {
 func (*GraphTopologyUpdate) ProtoMessage() {}
 
 func (x *GraphTopologyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[56]
+	mi := &file_lightning_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4274,7 +5255,7 @@ func (x *GraphTopologyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GraphTopologyUpdate.ProtoReflect.Descriptor instead.
 func (*GraphTopologyUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{56}
+	return file_lightning_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *GraphTopologyUpdate) GetNodeUpdates() []*NodeUpdate {
@@ -4315,7 +5296,7 @@ type NodeUpdate struct {
 
 func (x *NodeUpdate) Reset() {
 	*x = NodeUpdate{}
-	mi := &file_lightning_proto_msgTypes[57]
+	mi := &file_lightning_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4327,7 +5308,7 @@ func (x *NodeUpdate) String() string {
 func (*NodeUpdate) ProtoMessage() {}
 
 func (x *NodeUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[57]
+	mi := &file_lightning_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4340,7 +5321,7 @@ func (x *NodeUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeUpdate.ProtoReflect.Descriptor instead.
 func (*NodeUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{57}
+	return file_lightning_proto_rawDescGZIP(), []int{77}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -4408,7 +5389,7 @@ type ChannelEdgeUpdate struct {
 
 func (x *ChannelEdgeUpdate) Reset() {
 	*x = ChannelEdgeUpdate{}
-	mi := &file_lightning_proto_msgTypes[58]
+	mi := &file_lightning_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4420,7 +5401,7 @@ func (x *ChannelEdgeUpdate) String() string {
 func (*ChannelEdgeUpdate) ProtoMessage() {}
 
 func (x *ChannelEdgeUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[58]
+	mi := &file_lightning_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4433,7 +5414,7 @@ func (x *ChannelEdgeUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEdgeUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelEdgeUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{58}
+	return file_lightning_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ChannelEdgeUpdate) GetChanId() uint64 {
@@ -4490,7 +5471,7 @@ type ClosedChannelUpdate struct {
 
 func (x *ClosedChannelUpdate) Reset() {
 	*x = ClosedChannelUpdate{}
-	mi := &file_lightning_proto_msgTypes[59]
+	mi := &file_lightning_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4502,7 +5483,7 @@ func (x *ClosedChannelUpdate) String() string {
 func (*ClosedChannelUpdate) ProtoMessage() {}
 
 func (x *ClosedChannelUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[59]
+	mi := &file_lightning_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4515,7 +5496,7 @@ func (x *ClosedChannelUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelUpdate.ProtoReflect.Descriptor instead.
 func (*ClosedChannelUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{59}
+	return file_lightning_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ClosedChannelUpdate) GetChanId() uint64 {
@@ -4560,7 +5541,7 @@ type ChannelPoint struct {
 
 func (x *ChannelPoint) Reset() {
 	*x = ChannelPoint{}
-	mi := &file_lightning_proto_msgTypes[60]
+	mi := &file_lightning_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4572,7 +5553,7 @@ func (x *ChannelPoint) String() string {
 func (*ChannelPoint) ProtoMessage() {}
 
 func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[60]
+	mi := &file_lightning_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4585,7 +5566,7 @@ func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPoint.ProtoReflect.Descriptor instead.
 func (*ChannelPoint) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{60}
+	return file_lightning_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ChannelPoint) GetFundingTxid() isChannelPoint_FundingTxid {
@@ -4848,7 +5829,65 @@ const file_lightning_proto_rawDesc = "" +
 	"\rsat_per_vbyte\x18\x03 \x01(\x04R\vsatPerVbyte\"\r\n" +
 	"\vStopRequest\"&\n" +
 	"\fStopResponse\x12\x16\n" +
-	"\x06status\x18\x01 \x01(\tR\x06status\"t\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"\x18\n" +
+	"\x16GetRecoveryInfoRequest\"\x87\x01\n" +
+	"\x17GetRecoveryInfoResponse\x12#\n" +
+	"\rrecovery_mode\x18\x01 \x01(\bR\frecoveryMode\x12+\n" +
+	"\x11recovery_finished\x18\x02 \x01(\bR\x10recoveryFinished\x12\x1a\n" +
+	"\bprogress\x18\x03 \x01(\x01R\bprogress\"F\n" +
+	"\x11DebugLevelRequest\x12\x12\n" +
+	"\x04show\x18\x01 \x01(\bR\x04show\x12\x1d\n" +
+	"\n" +
+	"level_spec\x18\x02 \x01(\tR\tlevelSpec\"5\n" +
+	"\x12DebugLevelResponse\x12\x1f\n" +
+	"\vsub_systems\x18\x01 \x01(\tR\n" +
+	"subSystems\"G\n" +
+	"\x12SignMessageRequest\x12\x10\n" +
+	"\x03msg\x18\x01 \x01(\fR\x03msg\x12\x1f\n" +
+	"\vsingle_hash\x18\x02 \x01(\bR\n" +
+	"singleHash\"3\n" +
+	"\x13SignMessageResponse\x12\x1c\n" +
+	"\tsignature\x18\x01 \x01(\tR\tsignature\"F\n" +
+	"\x14VerifyMessageRequest\x12\x10\n" +
+	"\x03msg\x18\x01 \x01(\fR\x03msg\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\tR\tsignature\"E\n" +
+	"\x15VerifyMessageResponse\x12\x14\n" +
+	"\x05valid\x18\x01 \x01(\bR\x05valid\x12\x16\n" +
+	"\x06pubkey\x18\x02 \x01(\tR\x06pubkey\"D\n" +
+	"\x12MacaroonPermission\x12\x16\n" +
+	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\"U\n" +
+	"\x16MacaroonPermissionList\x12;\n" +
+	"\vpermissions\x18\x01 \x03(\v2\x19.lnrpc.MacaroonPermissionR\vpermissions\"\xb0\x01\n" +
+	"\x13BakeMacaroonRequest\x12;\n" +
+	"\vpermissions\x18\x01 \x03(\v2\x19.lnrpc.MacaroonPermissionR\vpermissions\x12\x1e\n" +
+	"\vroot_key_id\x18\x02 \x01(\x04R\trootKeyId\x12<\n" +
+	"\x1aallow_external_permissions\x18\x03 \x01(\bR\x18allowExternalPermissions\"2\n" +
+	"\x14BakeMacaroonResponse\x12\x1a\n" +
+	"\bmacaroon\x18\x01 \x01(\tR\bmacaroon\"\x18\n" +
+	"\x16ListMacaroonIDsRequest\";\n" +
+	"\x17ListMacaroonIDsResponse\x12 \n" +
+	"\froot_key_ids\x18\x01 \x03(\x04R\n" +
+	"rootKeyIds\"9\n" +
+	"\x17DeleteMacaroonIDRequest\x12\x1e\n" +
+	"\vroot_key_id\x18\x01 \x01(\x04R\trootKeyId\"4\n" +
+	"\x18DeleteMacaroonIDResponse\x12\x18\n" +
+	"\adeleted\x18\x01 \x01(\bR\adeleted\"\x18\n" +
+	"\x16ListPermissionsRequest\"\xe4\x01\n" +
+	"\x17ListPermissionsResponse\x12d\n" +
+	"\x12method_permissions\x18\x01 \x03(\v25.lnrpc.ListPermissionsResponse.MethodPermissionsEntryR\x11methodPermissions\x1ac\n" +
+	"\x16MethodPermissionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x123\n" +
+	"\x05value\x18\x02 \x01(\v2\x1d.lnrpc.MacaroonPermissionListR\x05value:\x028\x01\"\xdd\x01\n" +
+	"\x13CheckMacPermRequest\x12\x1a\n" +
+	"\bmacaroon\x18\x01 \x01(\fR\bmacaroon\x12;\n" +
+	"\vpermissions\x18\x02 \x03(\v2\x19.lnrpc.MacaroonPermissionR\vpermissions\x12\x1e\n" +
+	"\n" +
+	"fullMethod\x18\x03 \x01(\tR\n" +
+	"fullMethod\x12M\n" +
+	"$check_default_perms_from_full_method\x18\x04 \x01(\bR\x1fcheckDefaultPermsFromFullMethod\",\n" +
+	"\x14CheckMacPermResponse\x12\x14\n" +
+	"\x05valid\x18\x01 \x01(\bR\x05valid\"t\n" +
 	"\x13ChannelGraphRequest\x12/\n" +
 	"\x13include_unannounced\x18\x01 \x01(\bR\x12includeUnannounced\x12,\n" +
 	"\x12include_auth_proof\x18\x02 \x01(\bR\x10includeAuthProof\"d\n" +
@@ -5062,7 +6101,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x15CoinSelectionStrategy\x12\x1e\n" +
 	"\x1aSTRATEGY_USE_GLOBAL_CONFIG\x10\x00\x12\x14\n" +
 	"\x10STRATEGY_LARGEST\x10\x01\x12\x13\n" +
-	"\x0fSTRATEGY_RANDOM\x10\x022\xd7\t\n" +
+	"\x0fSTRATEGY_RANDOM\x10\x022\x95\x0f\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -5077,7 +6116,17 @@ const file_lightning_proto_rawDesc = "" +
 	"\x13SubscribePeerEvents\x12\x1c.lnrpc.PeerEventSubscription\x1a\x10.lnrpc.PeerEvent0\x01\x128\n" +
 	"\aGetInfo\x12\x15.lnrpc.GetInfoRequest\x1a\x16.lnrpc.GetInfoResponse\x125\n" +
 	"\n" +
-	"StopDaemon\x12\x12.lnrpc.StopRequest\x1a\x13.lnrpc.StopResponse\x12@\n" +
+	"StopDaemon\x12\x12.lnrpc.StopRequest\x1a\x13.lnrpc.StopResponse\x12P\n" +
+	"\x0fGetRecoveryInfo\x12\x1d.lnrpc.GetRecoveryInfoRequest\x1a\x1e.lnrpc.GetRecoveryInfoResponse\x12A\n" +
+	"\n" +
+	"DebugLevel\x12\x18.lnrpc.DebugLevelRequest\x1a\x19.lnrpc.DebugLevelResponse\x12D\n" +
+	"\vSignMessage\x12\x19.lnrpc.SignMessageRequest\x1a\x1a.lnrpc.SignMessageResponse\x12J\n" +
+	"\rVerifyMessage\x12\x1b.lnrpc.VerifyMessageRequest\x1a\x1c.lnrpc.VerifyMessageResponse\x12G\n" +
+	"\fBakeMacaroon\x12\x1a.lnrpc.BakeMacaroonRequest\x1a\x1b.lnrpc.BakeMacaroonResponse\x12P\n" +
+	"\x0fListMacaroonIDs\x12\x1d.lnrpc.ListMacaroonIDsRequest\x1a\x1e.lnrpc.ListMacaroonIDsResponse\x12S\n" +
+	"\x10DeleteMacaroonID\x12\x1e.lnrpc.DeleteMacaroonIDRequest\x1a\x1f.lnrpc.DeleteMacaroonIDResponse\x12P\n" +
+	"\x0fListPermissions\x12\x1d.lnrpc.ListPermissionsRequest\x1a\x1e.lnrpc.ListPermissionsResponse\x12S\n" +
+	"\x18CheckMacaroonPermissions\x12\x1a.lnrpc.CheckMacPermRequest\x1a\x1b.lnrpc.CheckMacPermResponse\x12@\n" +
 	"\rDescribeGraph\x12\x1a.lnrpc.ChannelGraphRequest\x1a\x13.lnrpc.ChannelGraph\x126\n" +
 	"\vGetNodeInfo\x12\x16.lnrpc.NodeInfoRequest\x1a\x0f.lnrpc.NodeInfo\x129\n" +
 	"\vGetChanInfo\x12\x16.lnrpc.ChanInfoRequest\x1a\x12.lnrpc.ChannelEdge\x12?\n" +
@@ -5098,7 +6147,7 @@ func file_lightning_proto_rawDescGZIP() []byte {
 }
 
 var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 93)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),                  // 0: lnrpc.AddressType
 	(OutputScriptType)(0),             // 1: lnrpc.OutputScriptType
@@ -5140,55 +6189,76 @@ var file_lightning_proto_goTypes = []any{
 	(*EstimateFeeResponse)(nil),       // 37: lnrpc.EstimateFeeResponse
 	(*StopRequest)(nil),               // 38: lnrpc.StopRequest
 	(*StopResponse)(nil),              // 39: lnrpc.StopResponse
-	(*ChannelGraphRequest)(nil),       // 40: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),              // 41: lnrpc.ChannelGraph
-	(*LightningNode)(nil),             // 42: lnrpc.LightningNode
-	(*NodeAddress)(nil),               // 43: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),             // 44: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),               // 45: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),           // 46: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                  // 47: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),           // 48: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),        // 49: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),               // 50: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),        // 51: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                  // 52: lnrpc.NodePair
-	(*EdgeLocator)(nil),               // 53: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                  // 54: lnrpc.FeeLimit
-	(*RouteHint)(nil),                 // 55: lnrpc.RouteHint
-	(*HopHint)(nil),                   // 56: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),       // 57: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                     // 58: lnrpc.Route
-	(*Hop)(nil),                       // 59: lnrpc.Hop
-	(*GraphTopologySubscription)(nil), // 60: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),       // 61: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                // 62: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),         // 63: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),       // 64: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),              // 65: lnrpc.ChannelPoint
-	nil,                               // 66: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                               // 67: lnrpc.Peer.FeaturesEntry
-	nil,                               // 68: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                               // 69: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                               // 70: lnrpc.LightningNode.FeaturesEntry
-	nil,                               // 71: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                               // 72: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                               // 73: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                               // 74: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                               // 75: lnrpc.Hop.CustomRecordsEntry
-	nil,                               // 76: lnrpc.NodeUpdate.FeaturesEntry
+	(*GetRecoveryInfoRequest)(nil),    // 40: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),   // 41: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),         // 42: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),        // 43: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),        // 44: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),       // 45: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),      // 46: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),     // 47: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),        // 48: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),    // 49: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),       // 50: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),      // 51: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),    // 52: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),   // 53: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),   // 54: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),  // 55: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),    // 56: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),   // 57: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),       // 58: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),      // 59: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),       // 60: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),              // 61: lnrpc.ChannelGraph
+	(*LightningNode)(nil),             // 62: lnrpc.LightningNode
+	(*NodeAddress)(nil),               // 63: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),             // 64: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),               // 65: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),           // 66: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                  // 67: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),           // 68: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),        // 69: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),               // 70: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),        // 71: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                  // 72: lnrpc.NodePair
+	(*EdgeLocator)(nil),               // 73: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                  // 74: lnrpc.FeeLimit
+	(*RouteHint)(nil),                 // 75: lnrpc.RouteHint
+	(*HopHint)(nil),                   // 76: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),       // 77: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                     // 78: lnrpc.Route
+	(*Hop)(nil),                       // 79: lnrpc.Hop
+	(*GraphTopologySubscription)(nil), // 80: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),       // 81: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                // 82: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),         // 83: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),       // 84: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),              // 85: lnrpc.ChannelPoint
+	nil,                               // 86: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                               // 87: lnrpc.Peer.FeaturesEntry
+	nil,                               // 88: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                               // 89: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                               // 90: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                               // 91: lnrpc.LightningNode.FeaturesEntry
+	nil,                               // 92: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                               // 93: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                               // 94: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                               // 95: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                               // 96: lnrpc.Hop.CustomRecordsEntry
+	nil,                               // 97: lnrpc.NodeUpdate.FeaturesEntry
 }
 var file_lightning_proto_depIdxs = []int32{
 	7,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	66, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	86, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
 	10, // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
 	16, // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	3,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	67, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	87, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
 	17, // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	4,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,  // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	68, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	88, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
 	27, // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,  // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
 	28, // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
@@ -5198,82 +6268,105 @@ var file_lightning_proto_depIdxs = []int32{
 	1,  // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,  // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
 	28, // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	69, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	89, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,  // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	42, // 21: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	45, // 22: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	43, // 23: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	70, // 24: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	71, // 25: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	72, // 26: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	44, // 27: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	44, // 28: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	73, // 29: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	42, // 30: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	45, // 31: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	54, // 32: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	53, // 33: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	52, // 34: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	74, // 35: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	55, // 36: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	56, // 37: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	58, // 38: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	59, // 39: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	75, // 40: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	62, // 41: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	63, // 42: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	64, // 43: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	43, // 44: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	76, // 45: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	65, // 46: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	44, // 47: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	65, // 48: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	8,  // 49: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	8,  // 50: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	24, // 51: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	8,  // 52: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	8,  // 53: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	22, // 54: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	29, // 55: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	36, // 56: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	34, // 57: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	25, // 58: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	20, // 59: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	9,  // 60: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	12, // 61: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	14, // 62: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	18, // 63: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	5,  // 64: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	38, // 65: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	40, // 66: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	46, // 67: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	48, // 68: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	49, // 69: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	51, // 70: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	60, // 71: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	23, // 72: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	30, // 73: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	37, // 74: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	35, // 75: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	26, // 76: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	21, // 77: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	11, // 78: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	13, // 79: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	15, // 80: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	19, // 81: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	6,  // 82: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	39, // 83: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	41, // 84: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	47, // 85: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	45, // 86: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	50, // 87: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	57, // 88: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	61, // 89: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	72, // [72:90] is the sub-list for method output_type
-	54, // [54:72] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	48, // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	48, // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	90, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	48, // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	62, // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	65, // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	63, // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	91, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	92, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	93, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	64, // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	64, // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	94, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	62, // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	65, // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	74, // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	73, // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	72, // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	95, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	75, // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	76, // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	78, // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	79, // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	96, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	82, // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	83, // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	84, // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	63, // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	97, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	85, // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	64, // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	85, // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	8,  // 53: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	8,  // 54: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	24, // 55: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	49, // 56: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	8,  // 57: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	8,  // 58: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	22, // 59: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	29, // 60: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	36, // 61: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	34, // 62: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	25, // 63: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	20, // 64: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	9,  // 65: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	12, // 66: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	14, // 67: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	18, // 68: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	5,  // 69: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	38, // 70: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	40, // 71: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	42, // 72: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	44, // 73: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	46, // 74: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	50, // 75: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	52, // 76: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	54, // 77: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	56, // 78: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	58, // 79: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	60, // 80: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	66, // 81: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	68, // 82: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	69, // 83: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	71, // 84: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	80, // 85: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	23, // 86: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	30, // 87: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	37, // 88: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	35, // 89: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	26, // 90: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	21, // 91: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	11, // 92: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	13, // 93: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	15, // 94: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	19, // 95: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	6,  // 96: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	39, // 97: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	41, // 98: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	43, // 99: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	45, // 100: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	47, // 101: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	51, // 102: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	53, // 103: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	55, // 104: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	57, // 105: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	59, // 106: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	61, // 107: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	67, // 108: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	65, // 109: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	70, // 110: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	77, // 111: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	81, // 112: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	86, // [86:113] is the sub-list for method output_type
+	59, // [59:86] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -5281,12 +6374,12 @@ func file_lightning_proto_init() {
 	if File_lightning_proto != nil {
 		return
 	}
-	file_lightning_proto_msgTypes[49].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[69].OneofWrappers = []any{
 		(*FeeLimit_Fixed)(nil),
 		(*FeeLimit_FixedMsat)(nil),
 		(*FeeLimit_Percent)(nil),
 	}
-	file_lightning_proto_msgTypes[60].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[80].OneofWrappers = []any{
 		(*ChannelPoint_FundingTxidBytes)(nil),
 		(*ChannelPoint_FundingTxidStr)(nil),
 	}
@@ -5296,7 +6389,7 @@ func file_lightning_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   72,
+			NumMessages:   93,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
