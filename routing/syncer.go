@@ -72,7 +72,8 @@ type Syncer struct {
 
 	mu         sync.Mutex
 	peers      map[[33]byte]*syncPeer
-	historical int // peers picked for a historical sync so far
+	historical int  // peers picked for a historical sync so far
+	synced     bool // a historical sync has finished
 	batch      map[batchKey]batchEntry
 
 	quit   chan struct{}
@@ -637,6 +638,7 @@ func (s *Syncer) queryNext(from [33]byte) {
 	var msg lnwire.Message
 	if len(p.toQuery) == 0 {
 		p.state = syncDone
+		s.synced = true
 		msg = s.timestampFilter()
 		s.log.Info("Historical sync done", "peer", fmt.Sprintf("%x", from), "channels asked", p.requested)
 	} else {
@@ -689,8 +691,15 @@ func (s *Syncer) AbandonStalled() {
 	}
 }
 
-// SyncedPeers counts the peers whose historical sync is over, for
-// GetInfo's synced_to_graph.
+// Synced reports whether a historical sync with a peer has finished
+// since the start: GetInfo's synced_to_graph.
+func (s *Syncer) Synced() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.synced
+}
+
+// SyncedPeers counts the connected peers whose historical sync is over.
 func (s *Syncer) SyncedPeers() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()

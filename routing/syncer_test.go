@@ -116,6 +116,9 @@ func TestSyncersHistoricalSync(t *testing.T) {
 	waitFor(t, "both historical syncs", func() bool {
 		return a.syncer.SyncedPeers() == 1 && b.syncer.SyncedPeers() == 1
 	})
+	if !b.syncer.Synced() {
+		t.Error("B not synced after its historical sync")
+	}
 	if n := b.graph.Cache().NumChannels(); n != 25 {
 		t.Fatalf("B has %d channels, want 25", n)
 	}

@@ -75,6 +75,7 @@ type daemon struct {
 	wallet *wallet.Wallet
 	srv    *server.Server
 	graph  *routing.ChannelGraph
+	syncer *routing.Syncer
 
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
@@ -195,7 +196,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("channel graph: %w", err)
 	}
-	d.graph = gossip.graph
+	d.graph, d.syncer = gossip.graph, gossip.syncer
 	defer gossip.db.Close()
 	peerLog := d.logs.Logger("PEER")
 	d.srv, err = server.New(server.Config{
