@@ -113,6 +113,8 @@ type syncPeer struct {
 	inbox   chan lnwire.Message
 	gone    chan struct{}
 	dropped uint64
+
+	backlogBusy bool // a filter's backlog is being sent
 }
 
 // batchKey names one piece of gossip in the trickle batch, so that a
@@ -504,15 +506,24 @@ func (s *Syncer) handleFilter(from [33]byte, f *lnwire.GossipTimestampRange) {
 		return
 	}
 	fc := *f
+	// One backlog at a time per peer: a peer repeating its filter
+	// must not have the graph sent to it over and over at once.
+	s.mu.Lock()
+	busy := s.peer(from).backlogBusy
+	s.mu.Unlock()
 	var backlog []lnwire.Message
-	if f.TimestampRange != 0 {
+	if f.TimestampRange != 0 && !busy {
 		var err error
 		if backlog, err = s.backlog(&fc); err != nil {
 			s.log.Error("Graph read failed", "err", err)
 		}
 	}
 	s.mu.Lock()
-	s.peer(from).filter = &fc
+	p := s.peer(from)
+	p.filter = &fc
+	if len(backlog) > 0 {
+		p.backlogBusy = true
+	}
 	s.mu.Unlock()
 	if len(backlog) == 0 {
 		return
@@ -520,6 +531,11 @@ func (s *Syncer) handleFilter(from [33]byte, f *lnwire.GossipTimestampRange) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			p.backlogBusy = false
+			s.mu.Unlock()
+		}()
 		for len(backlog) > 0 {
 			select {
 			case <-s.quit:

@@ -287,3 +287,53 @@ func TestSyncerInboxFull(t *testing.T) {
 	s.PeerOffline([33]byte{2})
 	s.Stop()
 }
+
+// TestSyncerFilterBacklog: a gossip_timestamp_filter gets the gossip we
+// hold in its range (announcement before its updates, then node
+// announcements); a filter repeated while that backlog is still going
+// out sends no second copy.
+func TestSyncerFilterBacklog(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	g, _ := openTestGraph(t)
+	c := newFakeChain()
+	gs := NewGossiper(GossiperConfig{ChainHash: testChain, Graph: g, Chain: c, Now: clock})
+	tc := fundChannel(t, c, 1, 2, 1_000_000)
+	ts := uint32(now.Unix())
+	mustProcess(t, gs, tc.ann, tc.update(t, 0, ts-10, 1), tc.update(t, 1, ts-1000, 1), nodeAnn(t, tc.node1, ts-5, "n"))
+
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []lnwire.Message
+	s := NewSyncer(SyncerConfig{ChainHash: testChain, Graph: g, Gossiper: gs, Now: clock,
+		Send: func(_ [33]byte, msgs ...lnwire.Message) error {
+			<-release
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, msgs...)
+			return nil
+		}})
+	peer := [33]byte{2, 9}
+	filter := &lnwire.GossipTimestampRange{ChainHash: testChain, FirstTimestamp: ts - 100, TimestampRange: 200}
+	s.HandleMessage(context.Background(), peer, filter)
+	s.HandleMessage(context.Background(), peer, filter) // while the first backlog waits
+	close(release)
+	waitFor(t, "the backlog", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) >= 3
+	})
+	s.Stop()
+	want := []lnwire.MessageType{lnwire.MsgChannelAnnouncement, lnwire.MsgChannelUpdate, lnwire.MsgNodeAnnouncement}
+	if len(got) != len(want) {
+		t.Fatalf("sent %d messages, want %d", len(got), len(want))
+	}
+	for i, m := range got {
+		if m.MsgType() != want[i] {
+			t.Errorf("message %d is %v, want %v", i, m.MsgType(), want[i])
+		}
+	}
+	if u := got[1].(*lnwire.ChannelUpdate); u.Timestamp != ts-10 {
+		t.Errorf("update outside the range sent (timestamp %d)", u.Timestamp)
+	}
+}
