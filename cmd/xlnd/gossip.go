@@ -184,6 +184,16 @@ func (g *gossipSystem) blockLoop(epochs *chain.BlockEpochs) {
 				return
 			}
 			if ev.Disconnected {
+				// The prune tip steps back so that a restart
+				// re-reads the replacing blocks; the new best
+				// chain's blocks follow as connected events.
+				tip := channeldb.PruneTip{Height: ev.Height - 1}
+				if ev.Header != nil {
+					tip.Hash = ev.Header.PrevBlock
+				}
+				if err := g.graph.RemoveChannels(nil, &tip); err != nil {
+					g.log.Error("Prune tip not moved back", "height", ev.Height, "err", err)
+				}
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
