@@ -136,7 +136,6 @@ func (d *daemon) run(ctx context.Context) error {
 		RESTListen:      cfg.RESTListeners,
 		MacaroonDir:     cfg.chainDir(),
 		Loader:          d.loader,
-		ErrorCode:       errorCode,
 		Logger:          d.logs.Logger("RPCS"),
 	})
 	if err != nil {
@@ -229,13 +228,15 @@ func (d *daemon) run(ctx context.Context) error {
 	defer gossip.stop()
 
 	backend := &rpc.Backend{
-		Info:   d,
-		Chain:  d,
-		Peers:  &peersBackend{srv: d.srv, cfg: cfg},
-		Wallet: &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
-		Stop:   d.requestStop,
-		Graph:  gossip.graph,
-		Router: routing.NewFinder(gossip.graph.Cache(), routing.DefaultPathFindingConfig()),
+		Info:      d,
+		Chain:     d,
+		Peers:     &peersBackend{srv: d.srv, cfg: cfg},
+		Wallet:    &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
+		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
+		Notifier:  d.chain,
+		Stop:      d.requestStop,
+		Graph:     gossip.graph,
+		Router:    routing.NewFinder(gossip.graph.Cache(), routing.DefaultPathFindingConfig()),
 
 		Logs:     d.logs,
 		Recovery: &recovery{d: d},
