@@ -110,6 +110,11 @@ type Backend struct {
 	WalletKit WalletKit
 	Notifier  ChainNotifier
 
+	// Graph and Router serve the graph calls and QueryRoutes; nil
+	// answers Unavailable.
+	Graph  Graph
+	Router RouteFinder
+
 	// Channels serves the channel calls; nil answers Unimplemented.
 	Channels Channels
 

@@ -14,7 +14,7 @@ import (
 )
 
 func (a *app) commands() []command {
-	return []command{
+	return append([]command{
 		{"create", "Initialize a wallet when starting xlnd for the first time.", createLong, &createCmd{a: a}},
 		{"unlock", "Unlock an encrypted wallet at startup.", "", &unlockCmd{a: a}},
 		{"changepassword", "Change an encrypted wallet's password at startup.", "", &changePasswordCmd{a: a}},
@@ -43,7 +43,7 @@ func (a *app) commands() []command {
 		{"openchannel", "Open a channel to a node or an existing peer.", "", &openChannelCmd{a: a}},
 		{"listchannels", "List all open channels.", "", &listChannelsCmd{a: a}},
 		{"pendingchannels", "Display information pertaining to pending channels.", "", &pendingChannelsCmd{a: a}},
-	}
+	}, a.graphCommands()...)
 }
 
 const createLong = `Create the wallet. Interactively: the password twice, then either an

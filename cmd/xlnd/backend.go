@@ -65,6 +65,9 @@ func (d *daemon) NodeInfo(context.Context) (*rpc.Info, error) {
 		Color:               strings.ToLower(d.cfg.Color),
 		URIs:                uris,
 		Features:            rpcFeatures(initFeatures(d.cfg.Dev.RequireFeatures)),
+		// As lnd: true once a historical graph sync with a peer
+		// has finished.
+		SyncedToGraph: d.syncer != nil && d.syncer.Synced(),
 	}, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -21,15 +20,9 @@ import (
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
-	"lnd.xprv/routing"
 	"lnd.xprv/rpc"
 	"lnd.xprv/server"
 )
-
-// channelDBPath is lnd's place for channel.db.
-func (c *config) channelDBPath() string {
-	return filepath.Join(c.DataDir, "data", "graph", c.network.Name, "channel.db")
-}
 
 // numConfs is the minimum_depth we ask of openers: --defaultchanconfs if
 // set, 3 on regtest and simnet, else lnd's scaling with the channel size.
@@ -106,8 +99,9 @@ func channelMessage(msg lnwire.Message) (lnwire.ChannelID, bool) {
 
 // msgPeer is what message routing needs of a peer; *peer.Peer has it.
 type msgPeer interface {
-	routing.Peer
+	PubKey() [33]byte
 	IdentityKey() *btcec.PublicKey
+	SendMessage(msgs ...lnwire.Message) error
 }
 
 // fundingHandler takes funding messages; *funding.Manager is one.
@@ -119,7 +113,7 @@ type fundingHandler interface {
 // messages to the funding manager; messages of open channels, which
 // nothing serves yet, get a warning (BOLT 1: never silence); the rest to
 // gossip.
-func peerMessages(fm fundingHandler, gossip func(routing.Peer, lnwire.Message),
+func peerMessages(fm fundingHandler, gossip func(msgPeer, lnwire.Message),
 	log *slog.Logger) func(p msgPeer, msg lnwire.Message) {
 
 	return func(p msgPeer, msg lnwire.Message) {

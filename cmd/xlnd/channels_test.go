@@ -7,7 +7,6 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 
 	"lnd.xprv/lnwire"
-	"lnd.xprv/routing"
 )
 
 type fakePeer struct {
@@ -43,7 +42,7 @@ func TestPeerMessages(t *testing.T) {
 	p := &fakePeer{key: k}
 	fm := &fakeFunding{}
 	var gossiped []lnwire.Message
-	route := peerMessages(fm, func(_ routing.Peer, m lnwire.Message) {
+	route := peerMessages(fm, func(_ msgPeer, m lnwire.Message) {
 		gossiped = append(gossiped, m)
 	}, slog.New(slog.DiscardHandler))
 

@@ -76,6 +76,8 @@ type daemon struct {
 	rpc    *rpc.Server
 	wallet *wallet.Wallet
 	srv    *server.Server
+	graph  *routing.ChannelGraph
+	syncer *routing.Syncer
 
 	chanDB  *channeldb.DB
 	funding *funding.Manager
@@ -192,25 +194,31 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 	}
 
-	if err := os.MkdirAll(filepath.Dir(cfg.channelDBPath()), 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	chanDB, err := channeldb.Open(cfg.channelDBPath())
+	gossip, err := openGossip(cfg, d.chain, func(pub [33]byte, msgs ...lnwire.Message) error {
+		return d.srv.SendToPeer(pub, msgs...)
+	}, d.logs.Logger("GOSP"))
 	if err != nil {
-		return fmt.Errorf("channel database: %w", err)
+		return fmt.Errorf("channel graph: %w", err)
 	}
-	defer chanDB.Close()
-	d.chanDB = chanDB
+	d.graph, d.syncer = gossip.graph, gossip.syncer
+	defer gossip.db.Close()
+	// One channel.db holds the graph and the channels, as in lnd.
+	d.chanDB = gossip.db
+	peerLog := d.logs.Logger("PEER")
 
-	gossip := routing.NewQueryResponder(*cfg.network.Params.GenesisHash, d.logs.Logger("GOSP"))
 	// The funding manager reaches peers through the server (d.srv, set
 	// below, before anything runs); the server starts it once its query
 	// loop runs and before it accepts peers.
-	d.funding, err = d.newFundingManager(chanDB)
+	d.funding, err = d.newFundingManager(d.chanDB)
 	if err != nil {
 		return err
 	}
-	route := peerMessages(d.funding, gossip.Handle, d.logs.Logger("FNDG"))
+	route := peerMessages(d.funding, func(p msgPeer, msg lnwire.Message) {
+		if !gossip.handle(p.PubKey(), msg) {
+			peerLog.Debug("No handler for message; dropped", "peer",
+				fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
+		}
+	}, d.logs.Logger("FNDG"))
 	d.srv, err = server.New(server.Config{
 		NodeKey:       nodeKey,
 		ChainHash:     *cfg.network.Params.GenesisHash,
@@ -220,7 +228,7 @@ func (d *daemon) run(ctx context.Context) error {
 		MaxInbound:    cfg.MaxInbound,
 		Dial:          dial,
 		Logger:        d.logs.Logger("SRVR"),
-		PeerLogger:    d.logs.Logger("PEER"),
+		PeerLogger:    peerLog,
 		Subsystems:    []server.Subsystem{d.funding},
 		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) { route(p, msg) },
 	})
@@ -234,6 +242,10 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	defer d.srv.Stop()
+	if err := gossip.start(ctx, d.srv); err != nil {
+		return fmt.Errorf("gossip: %w", err)
+	}
+	defer gossip.stop()
 
 	peerEvents, err := d.srv.SubscribePeerEvents()
 	if err != nil {
@@ -254,6 +266,8 @@ func (d *daemon) run(ctx context.Context) error {
 		Notifier:  d.chain,
 		Channels:  &channelsBackend{d: d},
 		Stop:      d.requestStop,
+		Graph:     gossip.graph,
+		Router:    routing.NewFinder(gossip.graph.Cache(), routing.DefaultPathFindingConfig()),
 
 		Logs:     d.logs,
 		Recovery: &recovery{d: d},
