@@ -83,6 +83,10 @@ type Channel struct {
 	// announced in a revoke_and_ack is needed again to check the next
 	// commitment_signed.
 	points [2]cachedPoint
+
+	// revTables are the comb tables of each party's revocation
+	// basepoint (by Party), built on first use: 5 KB each.
+	revTables [2]*combTable
 }
 
 // cachedPoint is one entry of Channel.points.

@@ -206,7 +206,19 @@ func SignRemoteCommitment(s Signer, p *ChannelParams,
 	remoteCommitPoint *btcec.PublicKey,
 	spec *CommitmentSpec) (*Commitment, *CommitSig, error) {
 
-	c, err := NewCommitment(p, Remote, remoteCommitPoint, spec)
+	err := checkCommitmentInput(p, Remote, remoteCommitPoint, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return signRemoteCommitment(s, p, DeriveCommitmentKeys(p, Remote,
+		remoteCommitPoint), spec)
+}
+
+// signRemoteCommitment is SignRemoteCommitment with the keys derived.
+func signRemoteCommitment(s Signer, p *ChannelParams, keys *CommitmentKeys,
+	spec *CommitmentSpec) (*Commitment, *CommitSig, error) {
+
+	c, err := newCommitment(p, Remote, keys, spec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -226,7 +238,19 @@ func SignRemoteCommitment(s Signer, p *ChannelParams,
 func VerifyLocalCommitment(p *ChannelParams, localCommitPoint *btcec.PublicKey,
 	spec *CommitmentSpec, cs *CommitSig) (*Commitment, error) {
 
-	c, err := NewCommitment(p, Local, localCommitPoint, spec)
+	err := checkCommitmentInput(p, Local, localCommitPoint, spec)
+	if err != nil {
+		return nil, err
+	}
+	return verifyLocalCommitment(p, DeriveCommitmentKeys(p, Local,
+		localCommitPoint), spec, cs)
+}
+
+// verifyLocalCommitment is VerifyLocalCommitment with the keys derived.
+func verifyLocalCommitment(p *ChannelParams, keys *CommitmentKeys,
+	spec *CommitmentSpec, cs *CommitSig) (*Commitment, error) {
+
+	c, err := newCommitment(p, Local, keys, spec)
 	if err != nil {
 		return nil, err
 	}
