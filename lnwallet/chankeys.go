@@ -20,7 +20,8 @@ import (
 func (c *Channel) revTable(party Party) *combTable {
 	if c.revTables[party] == nil {
 		c.revTables[party] = newCombTable(
-			c.params.config(party).RevocationBasePoint)
+			c.params.config(party).RevocationBasePoint,
+			revCombTeeth)
 	}
 	return c.revTables[party]
 }

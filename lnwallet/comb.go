@@ -6,20 +6,22 @@ import (
 
 // This file holds a fixed-base multiplication table (Lim–Lee comb) for a
 // point a channel multiplies by a fresh scalar at every commitment: the
-// revocation basepoints. A general multiplication doubles about 130
-// times; the comb doubles combSpacing-1 times and adds as often, from a
-// table built once per Channel and kept in memory only.
+// revocation basepoints, and the peer's keys its signatures are checked
+// under. A general multiplication doubles about 130 times; a comb of t
+// teeth doubles ceil(256/t)-1 times and adds as often, from a table built
+// once per Channel and kept in memory only.
 
+// Comb widths: a table of t teeth holds 2^t-1 points of 80 bytes and
+// multiplies with ceil(256/t)-1 doublings and as many additions.
 const (
-	// combTeeth is the number of bits of the scalar read per column.
-	combTeeth = 6
+	// revCombTeeth is used for the revocation basepoints (5,040 bytes
+	// each, 42 doublings).
+	revCombTeeth = 6
 
-	// combSpacing is the distance between two teeth: the scalar's 256
-	// bits are read as combTeeth rows of combSpacing bits.
-	combSpacing = (256 + combTeeth - 1) / combTeeth
-
-	// combSize is the number of table entries (every nonzero column).
-	combSize = 1<<combTeeth - 1
+	// sigCombTeeth is used for the peer's funding key and HTLC
+	// basepoint, which check its signatures (2,480 bytes each, 51
+	// doublings), keeping a Channel's four tables under 16 KB.
+	sigCombTeeth = 5
 )
 
 // affinePoint is a point with Z = 1, stored without its Z.
@@ -27,27 +29,32 @@ type affinePoint struct {
 	x, y btcec.FieldVal
 }
 
-// combTable holds, for every nonzero column value j of combTeeth bits,
-// the sum of 2^(i·combSpacing)·B over the bits i set in j, in affine form
-// so that each addition is a mixed one. Its size is combSize·80 bytes
-// (5,040 bytes).
-type combTable [combSize]affinePoint
+// combTable holds, for every nonzero column value j of teeth bits, the
+// sum of 2^(i·spacing)·B over the bits i set in j, in affine form so that
+// each addition is a mixed one.
+type combTable struct {
+	teeth, spacing int
+	pts            []affinePoint
+}
 
-// newCombTable builds the table of base, which must not be the point at
-// infinity (a valid public key never is).
-func newCombTable(base *btcec.PublicKey) *combTable {
-	var rows [combTeeth]btcec.JacobianPoint
+// newCombTable builds the table of base with the given number of teeth
+// (2 to 8). base must not be the point at infinity (a valid public key
+// never is).
+func newCombTable(base *btcec.PublicKey, teeth int) *combTable {
+	t := &combTable{teeth: teeth, spacing: (256 + teeth - 1) / teeth,
+		pts: make([]affinePoint, 1<<teeth-1)}
+	rows := make([]btcec.JacobianPoint, teeth)
 	base.AsJacobian(&rows[0])
-	for i := 1; i < combTeeth; i++ {
+	for i := 1; i < teeth; i++ {
 		rows[i] = rows[i-1]
-		for j := 0; j < combSpacing; j++ {
+		for j := 0; j < t.spacing; j++ {
 			var d btcec.JacobianPoint
 			btcec.DoubleNonConst(&rows[i], &d)
 			rows[i] = d
 		}
 	}
-	var jac [combSize + 1]btcec.JacobianPoint
-	for j := 1; j <= combSize; j++ {
+	jac := make([]btcec.JacobianPoint, len(t.pts)+1)
+	for j := 1; j < len(jac); j++ {
 		low := j & -j
 		if j == low {
 			jac[j] = rows[bitIndex(low)]
@@ -55,8 +62,7 @@ func newCombTable(base *btcec.PublicKey) *combTable {
 		}
 		btcec.AddNonConst(&jac[j^low], &rows[bitIndex(low)], &jac[j])
 	}
-	t := new(combTable)
-	toAffine(jac[1:], t[:])
+	toAffine(jac[1:], t.pts)
 	return t
 }
 
@@ -114,18 +120,18 @@ func (t *combTable) mul(k *btcec.ModNScalar, result *btcec.JacobianPoint) {
 	// input, hence the two accumulators.
 	var acc, tmp, p btcec.JacobianPoint
 	p.Z.SetInt(1)
-	for col := combSpacing - 1; col >= 0; col-- {
+	for col := t.spacing - 1; col >= 0; col-- {
 		btcec.DoubleNonConst(&acc, &tmp)
 		j := 0
-		for i := 0; i < combTeeth; i++ {
-			j |= bit(i*combSpacing+col) << i
+		for i := 0; i < t.teeth; i++ {
+			j |= bit(i*t.spacing+col) << i
 		}
 		if j == 0 {
 			acc = tmp
 			continue
 		}
-		p.X.Set(&t[j-1].x)
-		p.Y.Set(&t[j-1].y)
+		p.X.Set(&t.pts[j-1].x)
+		p.Y.Set(&t.pts[j-1].y)
 		btcec.AddNonConst(&tmp, &p, &acc)
 	}
 	*result = acc

@@ -21,7 +21,7 @@ func TestCombTable(t *testing.T) {
 	edge[3].SetInt(1).Negate()
 	for n := 0; n < 20; n++ {
 		base := keyFrom(r).PubKey()
-		table := newCombTable(base)
+		table := newCombTable(base, 2+n%7)
 		var bj btcec.JacobianPoint
 		base.AsJacobian(&bj)
 		scalars := append([]btcec.ModNScalar(nil), edge[:]...)
@@ -73,7 +73,7 @@ func BenchmarkRevocationMult(b *testing.B) {
 			btcec.ScalarBaseMultNonConst(&k, &out)
 		}
 	})
-	table := newCombTable(base)
+	table := newCombTable(base, revCombTeeth)
 	b.Run("comb", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			table.mul(&k, &out)
@@ -81,7 +81,7 @@ func BenchmarkRevocationMult(b *testing.B) {
 	})
 	b.Run("build", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			newCombTable(base)
+			newCombTable(base, revCombTeeth)
 		}
 	})
 }

@@ -111,7 +111,8 @@ func (c *Channel) ReceiveNewCommitment(m *lnwire.CommitSig) error {
 	if err != nil {
 		return err
 	}
-	tx, err := verifyLocalCommitment(&c.params, keys, spec(next), sigs)
+	tx, err := verifyLocalCommitment(&c.params, keys, spec(next), sigs,
+		c.sigTables())
 	if err != nil {
 		return failPeer(err)
 	}
