@@ -34,7 +34,7 @@ func (c *Channel) commitKeys(owner Party, n uint64,
 	punisher := owner.Other()
 	k1, k2 := revocationTweaks(c.params.config(punisher).RevocationBasePoint,
 		point)
-	var a, b, sum btcec.JacobianPoint
+	var a, b btcec.JacobianPoint
 	c.revTable(punisher).mul(&k1, &a)
 	if owner == Local {
 		secret, err := c.cfg.Secrets.ForCommitment(n)
@@ -51,7 +51,53 @@ func (c *Channel) commitKeys(owner Party, n uint64,
 		point.AsJacobian(&p)
 		btcec.ScalarMultNonConst(&k2, &p, &b)
 	}
-	btcec.AddNonConst(&a, &b, &sum)
-	return commitmentKeys(&c.params, owner, point, pubFromJacobian(&sum)),
-		nil
+	// The keys, Jacobian until one shared inversion: revocation,
+	// to_local, the two HTLC keys, then a legacy to_remote.
+	var pts [5]btcec.JacobianPoint
+	btcec.AddNonConst(&a, &b, &pts[0])
+	own, other := c.params.config(owner), c.params.config(owner.Other())
+	tweakJacobian(own.DelayedPaymentBasePoint, point, &pts[1])
+	tweakJacobian(own.HtlcBasePoint, point, &pts[2])
+	tweakJacobian(other.HtlcBasePoint, point, &pts[3])
+	count := 4
+	if !c.params.Type.StaticRemoteKey() {
+		tweakJacobian(other.PaymentBasePoint, point, &pts[4])
+		count = 5
+	}
+	pubs := pubsFromJacobians(pts[:count])
+	k := &CommitmentKeys{
+		CommitPoint:      point,
+		RevocationKey:    pubs[0],
+		ToLocalKey:       pubs[1],
+		LocalHtlcKey:     pubs[2],
+		RemoteHtlcKey:    pubs[3],
+		ToRemoteKey:      other.PaymentBasePoint,
+		LocalFundingKey:  own.FundingKey,
+		RemoteFundingKey: other.FundingKey,
+	}
+	if count == 5 {
+		k.ToRemoteKey = pubs[4]
+	}
+	return k, nil
+}
+
+// pubsFromJacobians converts points to public keys with one field
+// inversion. A point at infinity (a key nobody can find) is converted
+// as pubFromJacobian does.
+func pubsFromJacobians(pts []btcec.JacobianPoint) []*btcec.PublicKey {
+	pubs := make([]*btcec.PublicKey, len(pts))
+	for i := range pts {
+		if pts[i].Z.IsZero() {
+			for i := range pts {
+				pubs[i] = pubFromJacobian(&pts[i])
+			}
+			return pubs
+		}
+	}
+	aff := make([]affinePoint, len(pts))
+	toAffine(pts, aff)
+	for i := range aff {
+		pubs[i] = btcec.NewPublicKey(&aff[i].x, &aff[i].y)
+	}
+	return pubs
 }

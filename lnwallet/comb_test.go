@@ -91,7 +91,7 @@ func BenchmarkRevocationMult(b *testing.B) {
 // commitments, for both channel types.
 func TestChannelCommitKeys(t *testing.T) {
 	for _, ct := range []ChannelType{ChannelTypeAnchors,
-		ChannelTypeStaticRemoteKey} {
+		ChannelTypeStaticRemoteKey, ChannelTypeLegacy} {
 
 		alice, bob := newNodePair(t, pairSpec{chanType: ct,
 			capacity: 1_000_000, feeRate: 253, seed: 5})

@@ -89,21 +89,11 @@ type CommitmentKeys struct {
 func DeriveCommitmentKeys(p *ChannelParams, owner Party,
 	commitPoint *btcec.PublicKey) *CommitmentKeys {
 
-	rev := DeriveRevocationPubKey(p.config(owner.Other()).RevocationBasePoint,
-		commitPoint)
-	return commitmentKeys(p, owner, commitPoint, rev)
-}
-
-// commitmentKeys completes owner's key set around its revocation key,
-// the one key whose derivation the Channel speeds up.
-func commitmentKeys(p *ChannelParams, owner Party, commitPoint,
-	revocationKey *btcec.PublicKey) *CommitmentKeys {
-
 	own, other := p.config(owner), p.config(owner.Other())
 	k := &CommitmentKeys{
 		CommitPoint:   commitPoint,
 		ToLocalKey:    TweakPubKey(own.DelayedPaymentBasePoint, commitPoint),
-		RevocationKey: revocationKey,
+		RevocationKey: DeriveRevocationPubKey(other.RevocationBasePoint, commitPoint),
 		LocalHtlcKey:  TweakPubKey(own.HtlcBasePoint, commitPoint),
 		RemoteHtlcKey: TweakPubKey(other.HtlcBasePoint, commitPoint),
 
