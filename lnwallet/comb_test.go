@@ -54,8 +54,9 @@ func TestCombTable(t *testing.T) {
 	}
 }
 
-// BenchmarkRevocationMult compares the revocation basepoint's share of
-// the revocation key: btcec's general multiplication and the comb.
+// BenchmarkRevocationMult compares the multiplications a commitment round
+// is made of: btcec's general and generator multiplications, and the
+// combs of the revocation basepoints (6 teeth) and of the peer's keys (5).
 func BenchmarkRevocationMult(b *testing.B) {
 	r := rand.New(rand.NewSource(7))
 	base := keyFrom(r).PubKey()
@@ -74,9 +75,15 @@ func BenchmarkRevocationMult(b *testing.B) {
 		}
 	})
 	table := newCombTable(base, revCombTeeth)
-	b.Run("comb", func(b *testing.B) {
+	b.Run("comb6", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			table.mul(&k, &out)
+		}
+	})
+	table5 := newCombTable(base, sigCombTeeth)
+	b.Run("comb5", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			table5.mul(&k, &out)
 		}
 	})
 	b.Run("build", func(b *testing.B) {
