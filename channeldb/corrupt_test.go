@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"lnd.xprv/channeldb/kvdb"
 )
@@ -25,7 +28,29 @@ func storedRecords() []storedRecord {
 	chanKey := outpointKey(sampleOutpoint(3))
 	rev := sampleRevLog(300, 3)
 	ev := sampleFwdEvent(1_700_000_000_000_000_000)
+	gn, gc := sampleNodeAnn(1, 100), sampleGraphChannel(800_000<<40|5<<16|1)
+	gu := sampleUpdate(gc.ID.ToUint64(), 1, 300)
 	return []storedRecord{
+		{"graph node", [][]byte{graphNodeBucket}, gn.NodeID[:], hexs(gn.NodeID[:]),
+			func(tx kvdb.RwTx) error { return PutGraphNode(tx, gn) },
+			func(tx kvdb.RTx) error { _, err := FetchGraphNode(tx, gn.NodeID); return err }},
+		{"graph channel", [][]byte{graphChanBucket}, u64Key(gc.ID.ToUint64()), gc.ID.String(),
+			func(tx kvdb.RwTx) error { return PutGraphChannel(tx, gc) },
+			func(tx kvdb.RTx) error { _, err := FetchGraphChannel(tx, gc.ID); return err }},
+		{"channel policy", [][]byte{graphPolicyBucket}, policyKey(gc.ID, 1), gc.ID.String() + "/1",
+			func(tx kvdb.RwTx) error {
+				if err := PutGraphChannel(tx, gc); err != nil {
+					return err
+				}
+				return PutChannelUpdate(tx, gu)
+			},
+			func(tx kvdb.RTx) error { _, err := FetchChannelUpdates(tx, gc.ID); return err }},
+		{"zombie", [][]byte{graphZombieBucket}, u64Key(gc.ID.ToUint64()), hexs(u64Key(gc.ID.ToUint64())),
+			func(tx kvdb.RwTx) error { return MarkZombie(tx, gc.ID, time.Unix(5, 0)) },
+			func(tx kvdb.RTx) error { _, _, err := ZombieSince(tx, gc.ID); return err }},
+		{"prune tip", [][]byte{graphMetaBucket}, pruneTipKey, string(pruneTipKey),
+			func(tx kvdb.RwTx) error { return PutPruneTip(tx, PruneTip{Height: 5, Hash: chainhash.Hash{1}}) },
+			func(tx kvdb.RTx) error { _, _, err := FetchPruneTip(tx); return err }},
 		{"link node", [][]byte{linkNodeBucket}, ln.IdentityPub.SerializeCompressed(),
 			hexs(ln.IdentityPub.SerializeCompressed()),
 			func(tx kvdb.RwTx) error { return PutLinkNode(tx, ln) },

@@ -181,4 +181,33 @@
 // event is lost. QueryForwardingLog pages through a time range as lnd's
 // ForwardingHistory does (index offset within the range, at most n
 // events, the offset to continue from).
+//
+// # Channel graph
+//
+//	graph-nodes/
+//	    pubkey -> version(1) node_announcement: n(varint) bytes
+//	graph-channels/
+//	    short chan id -> version(1) channel point(36) capacity sat(8)
+//	                     node 1(33) node 2(33) flags(1)
+//	                     [channel_announcement: n(varint) bytes]
+//	graph-channels-by-point/
+//	    channel point -> short chan id(8)
+//	graph-policies/
+//	    short chan id(8) direction(1) -> version(1)
+//	                                     channel_update: n(varint) bytes
+//	graph-zombies/
+//	    short chan id -> version(1) marked at unix s(8)
+//	graph-meta/
+//	    prune-tip -> version(1) height(4) block hash(32)
+//
+// Gossip messages are stored as received, in their wire encoding with
+// the type (what lnwire.Serialize writes), so that they are served to
+// peers byte for byte and their signatures stay checkable; readers get
+// them parsed, and a record whose message is not of its kind or does not
+// match its key is corrupt. Flags: 1 the channel_announcement is present
+// (a channel of ours not announced has none). Direction 0 is node 1's
+// update. A zombie keeps its records so that a fresh update can resurrect
+// it; DeleteGraphChannel removes a channel with its policies, index entry
+// and zombie mark. Which message is newer, valid or spent is gossip
+// validation's business, not the store's.
 package channeldb

@@ -26,6 +26,8 @@ var (
 	ErrRevocationLogNotFound  = errors.New("revocation log entry not found")
 	ErrCircuitNotFound        = errors.New("circuit not found")
 	ErrFwdPkgNotFound         = errors.New("forwarding package not found")
+	ErrGraphNodeNotFound      = errors.New("graph node not found")
+	ErrGraphChannelNotFound   = errors.New("graph channel not found")
 
 	// ErrIndexConflict is returned for a record whose secondary key (a
 	// pending channel's channel point, a circuit's outgoing HTLC)

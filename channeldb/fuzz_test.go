@@ -116,3 +116,45 @@ func FuzzDecodeForwardingEvent(f *testing.F) {
 			func(e *ForwardingEvent) ([]byte, error) { return encodeFwdEvent(e), nil }, true)
 	})
 }
+
+func FuzzDecodeGraphNode(f *testing.F) {
+	ann := sampleNodeAnn(1, 100)
+	f.Add(must(encodeGraphNode(&GraphNode{Announcement: ann})))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRecord(t, data, func(b []byte) (*GraphNode, error) { return DecodeGraphNode(ann.NodeID[:], b) },
+			encodeGraphNode, true)
+	})
+}
+
+func FuzzDecodeGraphChannel(f *testing.F) {
+	c := sampleGraphChannel(800_000<<40 | 5<<16 | 1)
+	key := u64Key(c.ID.ToUint64())
+	f.Add(must(encodeGraphChannel(c)))
+	c.Announcement = nil
+	f.Add(must(encodeGraphChannel(c)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRecord(t, data, func(b []byte) (*GraphChannel, error) { return DecodeGraphChannel(key, b) },
+			encodeGraphChannel, true)
+	})
+}
+
+func FuzzDecodeChannelUpdate(f *testing.F) {
+	u := sampleUpdate(800_000<<40|5<<16|1, 1, 300)
+	key := policyKey(u.ShortChannelID, 1)
+	f.Add(append([]byte{graphPolicyVersion, 0}, must(lnwire.Serialize(u))...))
+	enc := func(u *lnwire.ChannelUpdate) ([]byte, error) {
+		raw, err := lnwire.Serialize(u)
+		if err != nil {
+			return nil, err
+		}
+		w := recWriter{}
+		w.u8(graphPolicyVersion)
+		w.bytes(raw)
+		return w.b, nil
+	}
+	f.Add(must(enc(u)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRecord(t, data, func(b []byte) (*lnwire.ChannelUpdate, error) { return DecodeChannelUpdate(key, b) },
+			enc, true)
+	})
+}

@@ -1,7 +1,6 @@
-// Package routing holds the channel graph as path finding reads it, the
-// path finder, mission control, and the answers to peers' gossip queries.
-// Gossip validation and storage (channeldb), gossip sync and the payment
-// lifecycle will join them here.
+// Package routing holds the channel graph (stored in channeldb, cached as
+// path finding reads it), gossip validation and sync with peers, the path
+// finder and mission control. The payment lifecycle will join them here.
 //
 // # Graph
 //
@@ -71,12 +70,43 @@
 // query. Mission control persists every report through a Store
 // (EncodePairRecords gives the versioned bytes) before returning.
 //
-// # Gossip queries
+// # Channel graph and gossip
 //
-// A node that advertises gossip_queries owes its peers answers to their
-// queries (QueryResponder). BOLT 7 requires them, and lnd waits for them: a
-// peer it picked for its initial graph sync that never answers keeps its
-// synced_to_graph false until its next historical sync, an hour later.
-// The responder answers through the Peer interface declared here; routing
-// never imports the peer package.
+// ChannelGraph is the graph on disk (channeldb's graph buckets: signed
+// messages as received, a channel-point index, zombies, the prune tip)
+// with its Graph cache: every change is written to the store, then to
+// the cache, under one lock, and OpenChannelGraph refills the cache from
+// the store at start. Zombies stay on disk and out of the cache. Our own
+// channels enter through ChannelGraph.AddChannel (Announcement nil until
+// announced) and UpdatePolicy, like anyone's.
+//
+// Gossiper validates what peers send before it reaches the graph: the
+// four signatures of a channel_announcement and the funding output its
+// short channel ID names (found through ChainView, which chain.Source
+// satisfies: the block at that height, the transaction at that index,
+// an output paying the 2-of-2 P2WSH of the two bitcoin keys, unspent);
+// node_announcement and channel_update signatures; timestamps newer than
+// held; sane policies (htlc_maximum_msat present, at least
+// htlc_minimum_msat, at most the capacity). Refusals the sender is to
+// blame for match ErrBadGossip and are counted per peer; a token bucket
+// per peer drops floods. PruneBlock removes the channels a block's
+// inputs close; PruneZombies marks channels with no update for two weeks
+// in either direction, and a fresh update resurrects one.
+//
+// Syncer speaks BOLT 7's gossip queries with each peer. It answers
+// query_channel_range (replies covering the queried range exactly, no
+// block split, timestamps and checksums when asked, as lnd and CLN
+// require), query_short_channel_ids (announcement, updates, node
+// announcements, query flags honoured, then reply_short_channel_ids_end)
+// and gossip_timestamp_filter (what we hold in the range, then new gossip
+// within it). It runs a historical sync with the first three peers that
+// signal gossip_queries (query_channel_range over every block, then
+// query_short_channel_ids in batches for what we lack or hold older),
+// then sends each a gossip_timestamp_filter from now on; later peers get
+// the filter at once. Accepted gossip goes out to the other peers in a
+// batch every trickle delay (lnd's --trickledelay, 90 s). Each peer's
+// messages are handled in order by a worker of its own (Enqueue), off the
+// peer's read loop, through a bounded queue; a historical sync left
+// unanswered for five minutes is given up. All of it is sent through a
+// closure: routing never imports the peer package.
 package routing

@@ -407,3 +407,13 @@ func (g *Graph) NumChannels() int {
 	defer g.mu.RUnlock()
 	return len(g.chanIdx)
 }
+
+// Degree returns how many channels the graph holds of node v.
+func (g *Graph) Degree(v Vertex) int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if i, ok := g.nodeIdx[v]; ok {
+		return len(g.in[i])
+	}
+	return 0
+}

@@ -14,7 +14,7 @@ import (
 )
 
 func (a *app) commands() []command {
-	return []command{
+	return append([]command{
 		{"create", "Initialize a wallet when starting xlnd for the first time.", createLong, &createCmd{a: a}},
 		{"unlock", "Unlock an encrypted wallet at startup.", "", &unlockCmd{a: a}},
 		{"changepassword", "Change an encrypted wallet's password at startup.", "", &changePasswordCmd{a: a}},
@@ -38,7 +38,9 @@ func (a *app) commands() []command {
 		{"listmacaroonids", "List the macaroon root key IDs.", "", &listMacaroonIDsCmd{a: a}},
 		{"deletemacaroonid", "Delete a macaroon root key ID, revoking every macaroon baked with it.", "", &deleteMacaroonIDCmd{a: a}},
 		{"listpermissions", "List every RPC method and the macaroon permissions it needs.", "", &listPermissionsCmd{a: a}},
-	}
+		{"version", "Display xlncli and xlnd version info.", "", &versionCmd{a: a}},
+		{"wallet", "Interact with the wallet.", "", newWalletCmd(a)},
+	}, a.graphCommands()...)
 }
 
 const createLong = `Create the wallet. Interactively: the password twice, then either an

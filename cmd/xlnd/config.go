@@ -73,6 +73,8 @@ type config struct {
 	ExternalIPs   []string `long:"externalip" description:"address:port to advertise to peers (repeatable)"`
 	MaxInbound    int      `long:"maxinboundpeers" description:"most inbound peer connections held at once"`
 
+	TrickleDelay int `long:"trickledelay" description:"time in milliseconds between each release of gossip to peers (as lnd's --trickledelay)"`
+
 	Alias string `long:"alias" description:"node alias, at most 32 bytes"`
 	Color string `long:"color" description:"node color, #RRGGBB"`
 
@@ -102,6 +104,7 @@ func defaultConfig() config {
 		DebugLevel:     "info",
 		Network:        "mainnet",
 		MaxInbound:     100,
+		TrickleDelay:   90_000,
 		Color:          defaultColor,
 		Btcd: btcdConfig{
 			RPCCert: filepath.Join(btcutil.AppDataDir("btcd", false), "rpc.cert"),
@@ -244,6 +247,9 @@ func (c *config) validate() error {
 	}
 	if c.MaxLogFileSize < 1 {
 		return fmt.Errorf("--maxlogfilesize: %d (allowed: 1 MB or more)", c.MaxLogFileSize)
+	}
+	if c.TrickleDelay <= 0 {
+		return fmt.Errorf("--trickledelay: %d ms (allowed: 1 or more)", c.TrickleDelay)
 	}
 	if c.MaxInbound < 0 {
 		return fmt.Errorf("--maxinboundpeers: %d is negative (allowed: 0 or more)", c.MaxInbound)

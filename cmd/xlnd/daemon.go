@@ -74,6 +74,8 @@ type daemon struct {
 	rpc    *rpc.Server
 	wallet *wallet.Wallet
 	srv    *server.Server
+	graph  *routing.ChannelGraph
+	syncer *routing.Syncer
 
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
@@ -134,7 +136,6 @@ func (d *daemon) run(ctx context.Context) error {
 		RESTListen:      cfg.RESTListeners,
 		MacaroonDir:     cfg.chainDir(),
 		Loader:          d.loader,
-		ErrorCode:       errorCode,
 		Logger:          d.logs.Logger("RPCS"),
 	})
 	if err != nil {
@@ -188,7 +189,15 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 	}
 
-	gossip := routing.NewQueryResponder(*cfg.network.Params.GenesisHash, d.logs.Logger("GOSP"))
+	gossip, err := openGossip(cfg, d.chain, func(pub [33]byte, msgs ...lnwire.Message) error {
+		return d.srv.SendToPeer(pub, msgs...)
+	}, d.logs.Logger("GOSP"))
+	if err != nil {
+		return fmt.Errorf("channel graph: %w", err)
+	}
+	d.graph, d.syncer = gossip.graph, gossip.syncer
+	defer gossip.db.Close()
+	peerLog := d.logs.Logger("PEER")
 	d.srv, err = server.New(server.Config{
 		NodeKey:     nodeKey,
 		ChainHash:   *cfg.network.Params.GenesisHash,
@@ -200,7 +209,10 @@ func (d *daemon) run(ctx context.Context) error {
 		Logger:      d.logs.Logger("SRVR"),
 		PeerLogger:  d.logs.Logger("PEER"),
 		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) {
-			gossip.Handle(p, msg)
+			if !gossip.handle(p.PubKey(), msg) {
+				peerLog.Debug("No handler for message; dropped", "peer",
+					fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
+			}
 		},
 	})
 	if err != nil {
@@ -210,13 +222,21 @@ func (d *daemon) run(ctx context.Context) error {
 		return fmt.Errorf("--listen: %w", err)
 	}
 	defer d.srv.Stop()
+	if err := gossip.start(ctx, d.srv); err != nil {
+		return fmt.Errorf("gossip: %w", err)
+	}
+	defer gossip.stop()
 
 	backend := &rpc.Backend{
-		Info:   d,
-		Chain:  d,
-		Peers:  &peersBackend{srv: d.srv, cfg: cfg},
-		Wallet: &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
-		Stop:   d.requestStop,
+		Info:      d,
+		Chain:     d,
+		Peers:     &peersBackend{srv: d.srv, cfg: cfg},
+		Wallet:    &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
+		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
+		Notifier:  d.chain,
+		Stop:      d.requestStop,
+		Graph:     gossip.graph,
+		Router:    routing.NewFinder(gossip.graph.Cache(), routing.DefaultPathFindingConfig()),
 
 		Logs:     d.logs,
 		Recovery: &recovery{d: d},

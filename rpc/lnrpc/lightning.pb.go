@@ -3601,6 +3601,2022 @@ func (x *CheckMacPermResponse) GetValid() bool {
 	return false
 }
 
+type ChannelGraphRequest struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	IncludeUnannounced bool                   `protobuf:"varint,1,opt,name=include_unannounced,json=includeUnannounced,proto3" json:"include_unannounced,omitempty"`
+	IncludeAuthProof   bool                   `protobuf:"varint,2,opt,name=include_auth_proof,json=includeAuthProof,proto3" json:"include_auth_proof,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ChannelGraphRequest) Reset() {
+	*x = ChannelGraphRequest{}
+	mi := &file_lightning_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelGraphRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelGraphRequest) ProtoMessage() {}
+
+func (x *ChannelGraphRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelGraphRequest.ProtoReflect.Descriptor instead.
+func (*ChannelGraphRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ChannelGraphRequest) GetIncludeUnannounced() bool {
+	if x != nil {
+		return x.IncludeUnannounced
+	}
+	return false
+}
+
+func (x *ChannelGraphRequest) GetIncludeAuthProof() bool {
+	if x != nil {
+		return x.IncludeAuthProof
+	}
+	return false
+}
+
+type ChannelGraph struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nodes         []*LightningNode       `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	Edges         []*ChannelEdge         `protobuf:"bytes,2,rep,name=edges,proto3" json:"edges,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelGraph) Reset() {
+	*x = ChannelGraph{}
+	mi := &file_lightning_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelGraph) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelGraph) ProtoMessage() {}
+
+func (x *ChannelGraph) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelGraph.ProtoReflect.Descriptor instead.
+func (*ChannelGraph) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ChannelGraph) GetNodes() []*LightningNode {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
+func (x *ChannelGraph) GetEdges() []*ChannelEdge {
+	if x != nil {
+		return x.Edges
+	}
+	return nil
+}
+
+type LightningNode struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	LastUpdate    uint32                 `protobuf:"varint,1,opt,name=last_update,json=lastUpdate,proto3" json:"last_update,omitempty"`
+	PubKey        string                 `protobuf:"bytes,2,opt,name=pub_key,json=pubKey,proto3" json:"pub_key,omitempty"`
+	Alias         string                 `protobuf:"bytes,3,opt,name=alias,proto3" json:"alias,omitempty"`
+	Addresses     []*NodeAddress         `protobuf:"bytes,4,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	Color         string                 `protobuf:"bytes,5,opt,name=color,proto3" json:"color,omitempty"`
+	Features      map[uint32]*Feature    `protobuf:"bytes,6,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	CustomRecords map[uint64][]byte      `protobuf:"bytes,7,rep,name=custom_records,json=customRecords,proto3" json:"custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LightningNode) Reset() {
+	*x = LightningNode{}
+	mi := &file_lightning_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LightningNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LightningNode) ProtoMessage() {}
+
+func (x *LightningNode) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LightningNode.ProtoReflect.Descriptor instead.
+func (*LightningNode) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *LightningNode) GetLastUpdate() uint32 {
+	if x != nil {
+		return x.LastUpdate
+	}
+	return 0
+}
+
+func (x *LightningNode) GetPubKey() string {
+	if x != nil {
+		return x.PubKey
+	}
+	return ""
+}
+
+func (x *LightningNode) GetAlias() string {
+	if x != nil {
+		return x.Alias
+	}
+	return ""
+}
+
+func (x *LightningNode) GetAddresses() []*NodeAddress {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+func (x *LightningNode) GetColor() string {
+	if x != nil {
+		return x.Color
+	}
+	return ""
+}
+
+func (x *LightningNode) GetFeatures() map[uint32]*Feature {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *LightningNode) GetCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.CustomRecords
+	}
+	return nil
+}
+
+type NodeAddress struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Network       string                 `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	Addr          string                 `protobuf:"bytes,2,opt,name=addr,proto3" json:"addr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeAddress) Reset() {
+	*x = NodeAddress{}
+	mi := &file_lightning_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeAddress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeAddress) ProtoMessage() {}
+
+func (x *NodeAddress) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeAddress.ProtoReflect.Descriptor instead.
+func (*NodeAddress) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *NodeAddress) GetNetwork() string {
+	if x != nil {
+		return x.Network
+	}
+	return ""
+}
+
+func (x *NodeAddress) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+type RoutingPolicy struct {
+	state                   protoimpl.MessageState `protogen:"open.v1"`
+	TimeLockDelta           uint32                 `protobuf:"varint,1,opt,name=time_lock_delta,json=timeLockDelta,proto3" json:"time_lock_delta,omitempty"`
+	MinHtlc                 int64                  `protobuf:"varint,2,opt,name=min_htlc,json=minHtlc,proto3" json:"min_htlc,omitempty"`
+	FeeBaseMsat             int64                  `protobuf:"varint,3,opt,name=fee_base_msat,json=feeBaseMsat,proto3" json:"fee_base_msat,omitempty"`
+	FeeRateMilliMsat        int64                  `protobuf:"varint,4,opt,name=fee_rate_milli_msat,json=feeRateMilliMsat,proto3" json:"fee_rate_milli_msat,omitempty"`
+	Disabled                bool                   `protobuf:"varint,5,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	MaxHtlcMsat             uint64                 `protobuf:"varint,6,opt,name=max_htlc_msat,json=maxHtlcMsat,proto3" json:"max_htlc_msat,omitempty"`
+	LastUpdate              uint32                 `protobuf:"varint,7,opt,name=last_update,json=lastUpdate,proto3" json:"last_update,omitempty"`
+	CustomRecords           map[uint64][]byte      `protobuf:"bytes,8,rep,name=custom_records,json=customRecords,proto3" json:"custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	InboundFeeBaseMsat      int32                  `protobuf:"varint,9,opt,name=inbound_fee_base_msat,json=inboundFeeBaseMsat,proto3" json:"inbound_fee_base_msat,omitempty"`
+	InboundFeeRateMilliMsat int32                  `protobuf:"varint,10,opt,name=inbound_fee_rate_milli_msat,json=inboundFeeRateMilliMsat,proto3" json:"inbound_fee_rate_milli_msat,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *RoutingPolicy) Reset() {
+	*x = RoutingPolicy{}
+	mi := &file_lightning_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoutingPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoutingPolicy) ProtoMessage() {}
+
+func (x *RoutingPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoutingPolicy.ProtoReflect.Descriptor instead.
+func (*RoutingPolicy) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *RoutingPolicy) GetTimeLockDelta() uint32 {
+	if x != nil {
+		return x.TimeLockDelta
+	}
+	return 0
+}
+
+func (x *RoutingPolicy) GetMinHtlc() int64 {
+	if x != nil {
+		return x.MinHtlc
+	}
+	return 0
+}
+
+func (x *RoutingPolicy) GetFeeBaseMsat() int64 {
+	if x != nil {
+		return x.FeeBaseMsat
+	}
+	return 0
+}
+
+func (x *RoutingPolicy) GetFeeRateMilliMsat() int64 {
+	if x != nil {
+		return x.FeeRateMilliMsat
+	}
+	return 0
+}
+
+func (x *RoutingPolicy) GetDisabled() bool {
+	if x != nil {
+		return x.Disabled
+	}
+	return false
+}
+
+func (x *RoutingPolicy) GetMaxHtlcMsat() uint64 {
+	if x != nil {
+		return x.MaxHtlcMsat
+	}
+	return 0
+}
+
+func (x *RoutingPolicy) GetLastUpdate() uint32 {
+	if x != nil {
+		return x.LastUpdate
+	}
+	return 0
+}
+
+func (x *RoutingPolicy) GetCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.CustomRecords
+	}
+	return nil
+}
+
+func (x *RoutingPolicy) GetInboundFeeBaseMsat() int32 {
+	if x != nil {
+		return x.InboundFeeBaseMsat
+	}
+	return 0
+}
+
+func (x *RoutingPolicy) GetInboundFeeRateMilliMsat() int32 {
+	if x != nil {
+		return x.InboundFeeRateMilliMsat
+	}
+	return 0
+}
+
+type ChannelEdge struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ChannelId uint64                 `protobuf:"varint,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	ChanPoint string                 `protobuf:"bytes,2,opt,name=chan_point,json=chanPoint,proto3" json:"chan_point,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	LastUpdate    uint32            `protobuf:"varint,3,opt,name=last_update,json=lastUpdate,proto3" json:"last_update,omitempty"`
+	Node1Pub      string            `protobuf:"bytes,4,opt,name=node1_pub,json=node1Pub,proto3" json:"node1_pub,omitempty"`
+	Node2Pub      string            `protobuf:"bytes,5,opt,name=node2_pub,json=node2Pub,proto3" json:"node2_pub,omitempty"`
+	Capacity      int64             `protobuf:"varint,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Node1Policy   *RoutingPolicy    `protobuf:"bytes,7,opt,name=node1_policy,json=node1Policy,proto3" json:"node1_policy,omitempty"`
+	Node2Policy   *RoutingPolicy    `protobuf:"bytes,8,opt,name=node2_policy,json=node2Policy,proto3" json:"node2_policy,omitempty"`
+	CustomRecords map[uint64][]byte `protobuf:"bytes,9,rep,name=custom_records,json=customRecords,proto3" json:"custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelEdge) Reset() {
+	*x = ChannelEdge{}
+	mi := &file_lightning_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelEdge) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelEdge) ProtoMessage() {}
+
+func (x *ChannelEdge) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelEdge.ProtoReflect.Descriptor instead.
+func (*ChannelEdge) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ChannelEdge) GetChannelId() uint64 {
+	if x != nil {
+		return x.ChannelId
+	}
+	return 0
+}
+
+func (x *ChannelEdge) GetChanPoint() string {
+	if x != nil {
+		return x.ChanPoint
+	}
+	return ""
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *ChannelEdge) GetLastUpdate() uint32 {
+	if x != nil {
+		return x.LastUpdate
+	}
+	return 0
+}
+
+func (x *ChannelEdge) GetNode1Pub() string {
+	if x != nil {
+		return x.Node1Pub
+	}
+	return ""
+}
+
+func (x *ChannelEdge) GetNode2Pub() string {
+	if x != nil {
+		return x.Node2Pub
+	}
+	return ""
+}
+
+func (x *ChannelEdge) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *ChannelEdge) GetNode1Policy() *RoutingPolicy {
+	if x != nil {
+		return x.Node1Policy
+	}
+	return nil
+}
+
+func (x *ChannelEdge) GetNode2Policy() *RoutingPolicy {
+	if x != nil {
+		return x.Node2Policy
+	}
+	return nil
+}
+
+func (x *ChannelEdge) GetCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.CustomRecords
+	}
+	return nil
+}
+
+type NodeInfoRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	PubKey           string                 `protobuf:"bytes,1,opt,name=pub_key,json=pubKey,proto3" json:"pub_key,omitempty"`
+	IncludeChannels  bool                   `protobuf:"varint,2,opt,name=include_channels,json=includeChannels,proto3" json:"include_channels,omitempty"`
+	IncludeAuthProof bool                   `protobuf:"varint,3,opt,name=include_auth_proof,json=includeAuthProof,proto3" json:"include_auth_proof,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *NodeInfoRequest) Reset() {
+	*x = NodeInfoRequest{}
+	mi := &file_lightning_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeInfoRequest) ProtoMessage() {}
+
+func (x *NodeInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeInfoRequest.ProtoReflect.Descriptor instead.
+func (*NodeInfoRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *NodeInfoRequest) GetPubKey() string {
+	if x != nil {
+		return x.PubKey
+	}
+	return ""
+}
+
+func (x *NodeInfoRequest) GetIncludeChannels() bool {
+	if x != nil {
+		return x.IncludeChannels
+	}
+	return false
+}
+
+func (x *NodeInfoRequest) GetIncludeAuthProof() bool {
+	if x != nil {
+		return x.IncludeAuthProof
+	}
+	return false
+}
+
+type NodeInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          *LightningNode         `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	NumChannels   uint32                 `protobuf:"varint,2,opt,name=num_channels,json=numChannels,proto3" json:"num_channels,omitempty"`
+	TotalCapacity int64                  `protobuf:"varint,3,opt,name=total_capacity,json=totalCapacity,proto3" json:"total_capacity,omitempty"`
+	Channels      []*ChannelEdge         `protobuf:"bytes,4,rep,name=channels,proto3" json:"channels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeInfo) Reset() {
+	*x = NodeInfo{}
+	mi := &file_lightning_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeInfo) ProtoMessage() {}
+
+func (x *NodeInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeInfo.ProtoReflect.Descriptor instead.
+func (*NodeInfo) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *NodeInfo) GetNode() *LightningNode {
+	if x != nil {
+		return x.Node
+	}
+	return nil
+}
+
+func (x *NodeInfo) GetNumChannels() uint32 {
+	if x != nil {
+		return x.NumChannels
+	}
+	return 0
+}
+
+func (x *NodeInfo) GetTotalCapacity() int64 {
+	if x != nil {
+		return x.TotalCapacity
+	}
+	return 0
+}
+
+func (x *NodeInfo) GetChannels() []*ChannelEdge {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+type ChanInfoRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ChanId           uint64                 `protobuf:"varint,1,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	ChanPoint        string                 `protobuf:"bytes,2,opt,name=chan_point,json=chanPoint,proto3" json:"chan_point,omitempty"`
+	IncludeAuthProof bool                   `protobuf:"varint,3,opt,name=include_auth_proof,json=includeAuthProof,proto3" json:"include_auth_proof,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ChanInfoRequest) Reset() {
+	*x = ChanInfoRequest{}
+	mi := &file_lightning_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChanInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChanInfoRequest) ProtoMessage() {}
+
+func (x *ChanInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChanInfoRequest.ProtoReflect.Descriptor instead.
+func (*ChanInfoRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *ChanInfoRequest) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ChanInfoRequest) GetChanPoint() string {
+	if x != nil {
+		return x.ChanPoint
+	}
+	return ""
+}
+
+func (x *ChanInfoRequest) GetIncludeAuthProof() bool {
+	if x != nil {
+		return x.IncludeAuthProof
+	}
+	return false
+}
+
+type NetworkInfoRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkInfoRequest) Reset() {
+	*x = NetworkInfoRequest{}
+	mi := &file_lightning_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkInfoRequest) ProtoMessage() {}
+
+func (x *NetworkInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkInfoRequest.ProtoReflect.Descriptor instead.
+func (*NetworkInfoRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{64}
+}
+
+type NetworkInfo struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	GraphDiameter        uint32                 `protobuf:"varint,1,opt,name=graph_diameter,json=graphDiameter,proto3" json:"graph_diameter,omitempty"`
+	AvgOutDegree         float64                `protobuf:"fixed64,2,opt,name=avg_out_degree,json=avgOutDegree,proto3" json:"avg_out_degree,omitempty"`
+	MaxOutDegree         uint32                 `protobuf:"varint,3,opt,name=max_out_degree,json=maxOutDegree,proto3" json:"max_out_degree,omitempty"`
+	NumNodes             uint32                 `protobuf:"varint,4,opt,name=num_nodes,json=numNodes,proto3" json:"num_nodes,omitempty"`
+	NumChannels          uint32                 `protobuf:"varint,5,opt,name=num_channels,json=numChannels,proto3" json:"num_channels,omitempty"`
+	TotalNetworkCapacity int64                  `protobuf:"varint,6,opt,name=total_network_capacity,json=totalNetworkCapacity,proto3" json:"total_network_capacity,omitempty"`
+	AvgChannelSize       float64                `protobuf:"fixed64,7,opt,name=avg_channel_size,json=avgChannelSize,proto3" json:"avg_channel_size,omitempty"`
+	MinChannelSize       int64                  `protobuf:"varint,8,opt,name=min_channel_size,json=minChannelSize,proto3" json:"min_channel_size,omitempty"`
+	MaxChannelSize       int64                  `protobuf:"varint,9,opt,name=max_channel_size,json=maxChannelSize,proto3" json:"max_channel_size,omitempty"`
+	MedianChannelSizeSat int64                  `protobuf:"varint,10,opt,name=median_channel_size_sat,json=medianChannelSizeSat,proto3" json:"median_channel_size_sat,omitempty"`
+	NumZombieChans       uint64                 `protobuf:"varint,11,opt,name=num_zombie_chans,json=numZombieChans,proto3" json:"num_zombie_chans,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *NetworkInfo) Reset() {
+	*x = NetworkInfo{}
+	mi := &file_lightning_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkInfo) ProtoMessage() {}
+
+func (x *NetworkInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkInfo.ProtoReflect.Descriptor instead.
+func (*NetworkInfo) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *NetworkInfo) GetGraphDiameter() uint32 {
+	if x != nil {
+		return x.GraphDiameter
+	}
+	return 0
+}
+
+func (x *NetworkInfo) GetAvgOutDegree() float64 {
+	if x != nil {
+		return x.AvgOutDegree
+	}
+	return 0
+}
+
+func (x *NetworkInfo) GetMaxOutDegree() uint32 {
+	if x != nil {
+		return x.MaxOutDegree
+	}
+	return 0
+}
+
+func (x *NetworkInfo) GetNumNodes() uint32 {
+	if x != nil {
+		return x.NumNodes
+	}
+	return 0
+}
+
+func (x *NetworkInfo) GetNumChannels() uint32 {
+	if x != nil {
+		return x.NumChannels
+	}
+	return 0
+}
+
+func (x *NetworkInfo) GetTotalNetworkCapacity() int64 {
+	if x != nil {
+		return x.TotalNetworkCapacity
+	}
+	return 0
+}
+
+func (x *NetworkInfo) GetAvgChannelSize() float64 {
+	if x != nil {
+		return x.AvgChannelSize
+	}
+	return 0
+}
+
+func (x *NetworkInfo) GetMinChannelSize() int64 {
+	if x != nil {
+		return x.MinChannelSize
+	}
+	return 0
+}
+
+func (x *NetworkInfo) GetMaxChannelSize() int64 {
+	if x != nil {
+		return x.MaxChannelSize
+	}
+	return 0
+}
+
+func (x *NetworkInfo) GetMedianChannelSizeSat() int64 {
+	if x != nil {
+		return x.MedianChannelSizeSat
+	}
+	return 0
+}
+
+func (x *NetworkInfo) GetNumZombieChans() uint64 {
+	if x != nil {
+		return x.NumZombieChans
+	}
+	return 0
+}
+
+type QueryRoutesRequest struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	PubKey         string                 `protobuf:"bytes,1,opt,name=pub_key,json=pubKey,proto3" json:"pub_key,omitempty"`
+	Amt            int64                  `protobuf:"varint,2,opt,name=amt,proto3" json:"amt,omitempty"`
+	AmtMsat        int64                  `protobuf:"varint,12,opt,name=amt_msat,json=amtMsat,proto3" json:"amt_msat,omitempty"`
+	FinalCltvDelta int32                  `protobuf:"varint,4,opt,name=final_cltv_delta,json=finalCltvDelta,proto3" json:"final_cltv_delta,omitempty"`
+	FeeLimit       *FeeLimit              `protobuf:"bytes,5,opt,name=fee_limit,json=feeLimit,proto3" json:"fee_limit,omitempty"`
+	IgnoredNodes   [][]byte               `protobuf:"bytes,6,rep,name=ignored_nodes,json=ignoredNodes,proto3" json:"ignored_nodes,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	IgnoredEdges      []*EdgeLocator    `protobuf:"bytes,7,rep,name=ignored_edges,json=ignoredEdges,proto3" json:"ignored_edges,omitempty"`
+	SourcePubKey      string            `protobuf:"bytes,8,opt,name=source_pub_key,json=sourcePubKey,proto3" json:"source_pub_key,omitempty"`
+	UseMissionControl bool              `protobuf:"varint,9,opt,name=use_mission_control,json=useMissionControl,proto3" json:"use_mission_control,omitempty"`
+	IgnoredPairs      []*NodePair       `protobuf:"bytes,10,rep,name=ignored_pairs,json=ignoredPairs,proto3" json:"ignored_pairs,omitempty"`
+	CltvLimit         uint32            `protobuf:"varint,11,opt,name=cltv_limit,json=cltvLimit,proto3" json:"cltv_limit,omitempty"`
+	DestCustomRecords map[uint64][]byte `protobuf:"bytes,13,rep,name=dest_custom_records,json=destCustomRecords,proto3" json:"dest_custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	LastHopPubkey     []byte            `protobuf:"bytes,15,opt,name=last_hop_pubkey,json=lastHopPubkey,proto3" json:"last_hop_pubkey,omitempty"`
+	RouteHints        []*RouteHint      `protobuf:"bytes,16,rep,name=route_hints,json=routeHints,proto3" json:"route_hints,omitempty"`
+	TimePref          float64           `protobuf:"fixed64,18,opt,name=time_pref,json=timePref,proto3" json:"time_pref,omitempty"`
+	OutgoingChanIds   []uint64          `protobuf:"varint,20,rep,packed,name=outgoing_chan_ids,json=outgoingChanIds,proto3" json:"outgoing_chan_ids,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *QueryRoutesRequest) Reset() {
+	*x = QueryRoutesRequest{}
+	mi := &file_lightning_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryRoutesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryRoutesRequest) ProtoMessage() {}
+
+func (x *QueryRoutesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryRoutesRequest.ProtoReflect.Descriptor instead.
+func (*QueryRoutesRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *QueryRoutesRequest) GetPubKey() string {
+	if x != nil {
+		return x.PubKey
+	}
+	return ""
+}
+
+func (x *QueryRoutesRequest) GetAmt() int64 {
+	if x != nil {
+		return x.Amt
+	}
+	return 0
+}
+
+func (x *QueryRoutesRequest) GetAmtMsat() int64 {
+	if x != nil {
+		return x.AmtMsat
+	}
+	return 0
+}
+
+func (x *QueryRoutesRequest) GetFinalCltvDelta() int32 {
+	if x != nil {
+		return x.FinalCltvDelta
+	}
+	return 0
+}
+
+func (x *QueryRoutesRequest) GetFeeLimit() *FeeLimit {
+	if x != nil {
+		return x.FeeLimit
+	}
+	return nil
+}
+
+func (x *QueryRoutesRequest) GetIgnoredNodes() [][]byte {
+	if x != nil {
+		return x.IgnoredNodes
+	}
+	return nil
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *QueryRoutesRequest) GetIgnoredEdges() []*EdgeLocator {
+	if x != nil {
+		return x.IgnoredEdges
+	}
+	return nil
+}
+
+func (x *QueryRoutesRequest) GetSourcePubKey() string {
+	if x != nil {
+		return x.SourcePubKey
+	}
+	return ""
+}
+
+func (x *QueryRoutesRequest) GetUseMissionControl() bool {
+	if x != nil {
+		return x.UseMissionControl
+	}
+	return false
+}
+
+func (x *QueryRoutesRequest) GetIgnoredPairs() []*NodePair {
+	if x != nil {
+		return x.IgnoredPairs
+	}
+	return nil
+}
+
+func (x *QueryRoutesRequest) GetCltvLimit() uint32 {
+	if x != nil {
+		return x.CltvLimit
+	}
+	return 0
+}
+
+func (x *QueryRoutesRequest) GetDestCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.DestCustomRecords
+	}
+	return nil
+}
+
+func (x *QueryRoutesRequest) GetLastHopPubkey() []byte {
+	if x != nil {
+		return x.LastHopPubkey
+	}
+	return nil
+}
+
+func (x *QueryRoutesRequest) GetRouteHints() []*RouteHint {
+	if x != nil {
+		return x.RouteHints
+	}
+	return nil
+}
+
+func (x *QueryRoutesRequest) GetTimePref() float64 {
+	if x != nil {
+		return x.TimePref
+	}
+	return 0
+}
+
+func (x *QueryRoutesRequest) GetOutgoingChanIds() []uint64 {
+	if x != nil {
+		return x.OutgoingChanIds
+	}
+	return nil
+}
+
+type NodePair struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	From          []byte                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To            []byte                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodePair) Reset() {
+	*x = NodePair{}
+	mi := &file_lightning_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodePair) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodePair) ProtoMessage() {}
+
+func (x *NodePair) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodePair.ProtoReflect.Descriptor instead.
+func (*NodePair) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *NodePair) GetFrom() []byte {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *NodePair) GetTo() []byte {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+type EdgeLocator struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ChannelId        uint64                 `protobuf:"varint,1,opt,name=channel_id,json=channelId,proto3" json:"channel_id,omitempty"`
+	DirectionReverse bool                   `protobuf:"varint,2,opt,name=direction_reverse,json=directionReverse,proto3" json:"direction_reverse,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *EdgeLocator) Reset() {
+	*x = EdgeLocator{}
+	mi := &file_lightning_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EdgeLocator) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EdgeLocator) ProtoMessage() {}
+
+func (x *EdgeLocator) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EdgeLocator.ProtoReflect.Descriptor instead.
+func (*EdgeLocator) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *EdgeLocator) GetChannelId() uint64 {
+	if x != nil {
+		return x.ChannelId
+	}
+	return 0
+}
+
+func (x *EdgeLocator) GetDirectionReverse() bool {
+	if x != nil {
+		return x.DirectionReverse
+	}
+	return false
+}
+
+type FeeLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Limit:
+	//
+	//	*FeeLimit_Fixed
+	//	*FeeLimit_FixedMsat
+	//	*FeeLimit_Percent
+	Limit         isFeeLimit_Limit `protobuf_oneof:"limit"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeeLimit) Reset() {
+	*x = FeeLimit{}
+	mi := &file_lightning_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeeLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeeLimit) ProtoMessage() {}
+
+func (x *FeeLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeeLimit.ProtoReflect.Descriptor instead.
+func (*FeeLimit) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *FeeLimit) GetLimit() isFeeLimit_Limit {
+	if x != nil {
+		return x.Limit
+	}
+	return nil
+}
+
+func (x *FeeLimit) GetFixed() int64 {
+	if x != nil {
+		if x, ok := x.Limit.(*FeeLimit_Fixed); ok {
+			return x.Fixed
+		}
+	}
+	return 0
+}
+
+func (x *FeeLimit) GetFixedMsat() int64 {
+	if x != nil {
+		if x, ok := x.Limit.(*FeeLimit_FixedMsat); ok {
+			return x.FixedMsat
+		}
+	}
+	return 0
+}
+
+func (x *FeeLimit) GetPercent() int64 {
+	if x != nil {
+		if x, ok := x.Limit.(*FeeLimit_Percent); ok {
+			return x.Percent
+		}
+	}
+	return 0
+}
+
+type isFeeLimit_Limit interface {
+	isFeeLimit_Limit()
+}
+
+type FeeLimit_Fixed struct {
+	Fixed int64 `protobuf:"varint,1,opt,name=fixed,proto3,oneof"`
+}
+
+type FeeLimit_FixedMsat struct {
+	FixedMsat int64 `protobuf:"varint,3,opt,name=fixed_msat,json=fixedMsat,proto3,oneof"`
+}
+
+type FeeLimit_Percent struct {
+	Percent int64 `protobuf:"varint,2,opt,name=percent,proto3,oneof"`
+}
+
+func (*FeeLimit_Fixed) isFeeLimit_Limit() {}
+
+func (*FeeLimit_FixedMsat) isFeeLimit_Limit() {}
+
+func (*FeeLimit_Percent) isFeeLimit_Limit() {}
+
+type RouteHint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HopHints      []*HopHint             `protobuf:"bytes,1,rep,name=hop_hints,json=hopHints,proto3" json:"hop_hints,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouteHint) Reset() {
+	*x = RouteHint{}
+	mi := &file_lightning_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouteHint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouteHint) ProtoMessage() {}
+
+func (x *RouteHint) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouteHint.ProtoReflect.Descriptor instead.
+func (*RouteHint) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *RouteHint) GetHopHints() []*HopHint {
+	if x != nil {
+		return x.HopHints
+	}
+	return nil
+}
+
+type HopHint struct {
+	state                     protoimpl.MessageState `protogen:"open.v1"`
+	NodeId                    string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	ChanId                    uint64                 `protobuf:"varint,2,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	FeeBaseMsat               uint32                 `protobuf:"varint,3,opt,name=fee_base_msat,json=feeBaseMsat,proto3" json:"fee_base_msat,omitempty"`
+	FeeProportionalMillionths uint32                 `protobuf:"varint,4,opt,name=fee_proportional_millionths,json=feeProportionalMillionths,proto3" json:"fee_proportional_millionths,omitempty"`
+	CltvExpiryDelta           uint32                 `protobuf:"varint,5,opt,name=cltv_expiry_delta,json=cltvExpiryDelta,proto3" json:"cltv_expiry_delta,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *HopHint) Reset() {
+	*x = HopHint{}
+	mi := &file_lightning_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HopHint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HopHint) ProtoMessage() {}
+
+func (x *HopHint) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HopHint.ProtoReflect.Descriptor instead.
+func (*HopHint) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *HopHint) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *HopHint) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *HopHint) GetFeeBaseMsat() uint32 {
+	if x != nil {
+		return x.FeeBaseMsat
+	}
+	return 0
+}
+
+func (x *HopHint) GetFeeProportionalMillionths() uint32 {
+	if x != nil {
+		return x.FeeProportionalMillionths
+	}
+	return 0
+}
+
+func (x *HopHint) GetCltvExpiryDelta() uint32 {
+	if x != nil {
+		return x.CltvExpiryDelta
+	}
+	return 0
+}
+
+type QueryRoutesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Routes        []*Route               `protobuf:"bytes,1,rep,name=routes,proto3" json:"routes,omitempty"`
+	SuccessProb   float64                `protobuf:"fixed64,2,opt,name=success_prob,json=successProb,proto3" json:"success_prob,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueryRoutesResponse) Reset() {
+	*x = QueryRoutesResponse{}
+	mi := &file_lightning_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueryRoutesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueryRoutesResponse) ProtoMessage() {}
+
+func (x *QueryRoutesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueryRoutesResponse.ProtoReflect.Descriptor instead.
+func (*QueryRoutesResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *QueryRoutesResponse) GetRoutes() []*Route {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+func (x *QueryRoutesResponse) GetSuccessProb() float64 {
+	if x != nil {
+		return x.SuccessProb
+	}
+	return 0
+}
+
+type Route struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TotalTimeLock uint32                 `protobuf:"varint,1,opt,name=total_time_lock,json=totalTimeLock,proto3" json:"total_time_lock,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	TotalFees int64 `protobuf:"varint,2,opt,name=total_fees,json=totalFees,proto3" json:"total_fees,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	TotalAmt      int64  `protobuf:"varint,3,opt,name=total_amt,json=totalAmt,proto3" json:"total_amt,omitempty"`
+	Hops          []*Hop `protobuf:"bytes,4,rep,name=hops,proto3" json:"hops,omitempty"`
+	TotalFeesMsat int64  `protobuf:"varint,5,opt,name=total_fees_msat,json=totalFeesMsat,proto3" json:"total_fees_msat,omitempty"`
+	TotalAmtMsat  int64  `protobuf:"varint,6,opt,name=total_amt_msat,json=totalAmtMsat,proto3" json:"total_amt_msat,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Route) Reset() {
+	*x = Route{}
+	mi := &file_lightning_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Route) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Route) ProtoMessage() {}
+
+func (x *Route) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Route.ProtoReflect.Descriptor instead.
+func (*Route) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *Route) GetTotalTimeLock() uint32 {
+	if x != nil {
+		return x.TotalTimeLock
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Route) GetTotalFees() int64 {
+	if x != nil {
+		return x.TotalFees
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Route) GetTotalAmt() int64 {
+	if x != nil {
+		return x.TotalAmt
+	}
+	return 0
+}
+
+func (x *Route) GetHops() []*Hop {
+	if x != nil {
+		return x.Hops
+	}
+	return nil
+}
+
+func (x *Route) GetTotalFeesMsat() int64 {
+	if x != nil {
+		return x.TotalFeesMsat
+	}
+	return 0
+}
+
+func (x *Route) GetTotalAmtMsat() int64 {
+	if x != nil {
+		return x.TotalAmtMsat
+	}
+	return 0
+}
+
+type Hop struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	ChanId uint64                 `protobuf:"varint,1,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	ChanCapacity int64 `protobuf:"varint,2,opt,name=chan_capacity,json=chanCapacity,proto3" json:"chan_capacity,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	AmtToForward int64 `protobuf:"varint,3,opt,name=amt_to_forward,json=amtToForward,proto3" json:"amt_to_forward,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Fee              int64  `protobuf:"varint,4,opt,name=fee,proto3" json:"fee,omitempty"`
+	Expiry           uint32 `protobuf:"varint,5,opt,name=expiry,proto3" json:"expiry,omitempty"`
+	AmtToForwardMsat int64  `protobuf:"varint,6,opt,name=amt_to_forward_msat,json=amtToForwardMsat,proto3" json:"amt_to_forward_msat,omitempty"`
+	FeeMsat          int64  `protobuf:"varint,7,opt,name=fee_msat,json=feeMsat,proto3" json:"fee_msat,omitempty"`
+	PubKey           string `protobuf:"bytes,8,opt,name=pub_key,json=pubKey,proto3" json:"pub_key,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	TlvPayload    bool              `protobuf:"varint,9,opt,name=tlv_payload,json=tlvPayload,proto3" json:"tlv_payload,omitempty"`
+	CustomRecords map[uint64][]byte `protobuf:"bytes,11,rep,name=custom_records,json=customRecords,proto3" json:"custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Metadata      []byte            `protobuf:"bytes,13,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Hop) Reset() {
+	*x = Hop{}
+	mi := &file_lightning_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Hop) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Hop) ProtoMessage() {}
+
+func (x *Hop) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Hop.ProtoReflect.Descriptor instead.
+func (*Hop) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *Hop) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Hop) GetChanCapacity() int64 {
+	if x != nil {
+		return x.ChanCapacity
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Hop) GetAmtToForward() int64 {
+	if x != nil {
+		return x.AmtToForward
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Hop) GetFee() int64 {
+	if x != nil {
+		return x.Fee
+	}
+	return 0
+}
+
+func (x *Hop) GetExpiry() uint32 {
+	if x != nil {
+		return x.Expiry
+	}
+	return 0
+}
+
+func (x *Hop) GetAmtToForwardMsat() int64 {
+	if x != nil {
+		return x.AmtToForwardMsat
+	}
+	return 0
+}
+
+func (x *Hop) GetFeeMsat() int64 {
+	if x != nil {
+		return x.FeeMsat
+	}
+	return 0
+}
+
+func (x *Hop) GetPubKey() string {
+	if x != nil {
+		return x.PubKey
+	}
+	return ""
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Hop) GetTlvPayload() bool {
+	if x != nil {
+		return x.TlvPayload
+	}
+	return false
+}
+
+func (x *Hop) GetCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.CustomRecords
+	}
+	return nil
+}
+
+func (x *Hop) GetMetadata() []byte {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+type GraphTopologySubscription struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GraphTopologySubscription) Reset() {
+	*x = GraphTopologySubscription{}
+	mi := &file_lightning_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GraphTopologySubscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GraphTopologySubscription) ProtoMessage() {}
+
+func (x *GraphTopologySubscription) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GraphTopologySubscription.ProtoReflect.Descriptor instead.
+func (*GraphTopologySubscription) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{75}
+}
+
+type GraphTopologyUpdate struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	NodeUpdates    []*NodeUpdate          `protobuf:"bytes,1,rep,name=node_updates,json=nodeUpdates,proto3" json:"node_updates,omitempty"`
+	ChannelUpdates []*ChannelEdgeUpdate   `protobuf:"bytes,2,rep,name=channel_updates,json=channelUpdates,proto3" json:"channel_updates,omitempty"`
+	ClosedChans    []*ClosedChannelUpdate `protobuf:"bytes,3,rep,name=closed_chans,json=closedChans,proto3" json:"closed_chans,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GraphTopologyUpdate) Reset() {
+	*x = GraphTopologyUpdate{}
+	mi := &file_lightning_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GraphTopologyUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GraphTopologyUpdate) ProtoMessage() {}
+
+func (x *GraphTopologyUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GraphTopologyUpdate.ProtoReflect.Descriptor instead.
+func (*GraphTopologyUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *GraphTopologyUpdate) GetNodeUpdates() []*NodeUpdate {
+	if x != nil {
+		return x.NodeUpdates
+	}
+	return nil
+}
+
+func (x *GraphTopologyUpdate) GetChannelUpdates() []*ChannelEdgeUpdate {
+	if x != nil {
+		return x.ChannelUpdates
+	}
+	return nil
+}
+
+func (x *GraphTopologyUpdate) GetClosedChans() []*ClosedChannelUpdate {
+	if x != nil {
+		return x.ClosedChans
+	}
+	return nil
+}
+
+type NodeUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Addresses   []string `protobuf:"bytes,1,rep,name=addresses,proto3" json:"addresses,omitempty"`
+	IdentityKey string   `protobuf:"bytes,2,opt,name=identity_key,json=identityKey,proto3" json:"identity_key,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	GlobalFeatures []byte              `protobuf:"bytes,3,opt,name=global_features,json=globalFeatures,proto3" json:"global_features,omitempty"`
+	Alias          string              `protobuf:"bytes,4,opt,name=alias,proto3" json:"alias,omitempty"`
+	Color          string              `protobuf:"bytes,5,opt,name=color,proto3" json:"color,omitempty"`
+	NodeAddresses  []*NodeAddress      `protobuf:"bytes,7,rep,name=node_addresses,json=nodeAddresses,proto3" json:"node_addresses,omitempty"`
+	Features       map[uint32]*Feature `protobuf:"bytes,6,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *NodeUpdate) Reset() {
+	*x = NodeUpdate{}
+	mi := &file_lightning_proto_msgTypes[77]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeUpdate) ProtoMessage() {}
+
+func (x *NodeUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[77]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeUpdate.ProtoReflect.Descriptor instead.
+func (*NodeUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{77}
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *NodeUpdate) GetAddresses() []string {
+	if x != nil {
+		return x.Addresses
+	}
+	return nil
+}
+
+func (x *NodeUpdate) GetIdentityKey() string {
+	if x != nil {
+		return x.IdentityKey
+	}
+	return ""
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *NodeUpdate) GetGlobalFeatures() []byte {
+	if x != nil {
+		return x.GlobalFeatures
+	}
+	return nil
+}
+
+func (x *NodeUpdate) GetAlias() string {
+	if x != nil {
+		return x.Alias
+	}
+	return ""
+}
+
+func (x *NodeUpdate) GetColor() string {
+	if x != nil {
+		return x.Color
+	}
+	return ""
+}
+
+func (x *NodeUpdate) GetNodeAddresses() []*NodeAddress {
+	if x != nil {
+		return x.NodeAddresses
+	}
+	return nil
+}
+
+func (x *NodeUpdate) GetFeatures() map[uint32]*Feature {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+type ChannelEdgeUpdate struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	ChanId          uint64                 `protobuf:"varint,1,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	ChanPoint       *ChannelPoint          `protobuf:"bytes,2,opt,name=chan_point,json=chanPoint,proto3" json:"chan_point,omitempty"`
+	Capacity        int64                  `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	RoutingPolicy   *RoutingPolicy         `protobuf:"bytes,4,opt,name=routing_policy,json=routingPolicy,proto3" json:"routing_policy,omitempty"`
+	AdvertisingNode string                 `protobuf:"bytes,5,opt,name=advertising_node,json=advertisingNode,proto3" json:"advertising_node,omitempty"`
+	ConnectingNode  string                 `protobuf:"bytes,6,opt,name=connecting_node,json=connectingNode,proto3" json:"connecting_node,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ChannelEdgeUpdate) Reset() {
+	*x = ChannelEdgeUpdate{}
+	mi := &file_lightning_proto_msgTypes[78]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelEdgeUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelEdgeUpdate) ProtoMessage() {}
+
+func (x *ChannelEdgeUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[78]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelEdgeUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelEdgeUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{78}
+}
+
+func (x *ChannelEdgeUpdate) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ChannelEdgeUpdate) GetChanPoint() *ChannelPoint {
+	if x != nil {
+		return x.ChanPoint
+	}
+	return nil
+}
+
+func (x *ChannelEdgeUpdate) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *ChannelEdgeUpdate) GetRoutingPolicy() *RoutingPolicy {
+	if x != nil {
+		return x.RoutingPolicy
+	}
+	return nil
+}
+
+func (x *ChannelEdgeUpdate) GetAdvertisingNode() string {
+	if x != nil {
+		return x.AdvertisingNode
+	}
+	return ""
+}
+
+func (x *ChannelEdgeUpdate) GetConnectingNode() string {
+	if x != nil {
+		return x.ConnectingNode
+	}
+	return ""
+}
+
+type ClosedChannelUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ChanId        uint64                 `protobuf:"varint,1,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	Capacity      int64                  `protobuf:"varint,2,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	ClosedHeight  uint32                 `protobuf:"varint,3,opt,name=closed_height,json=closedHeight,proto3" json:"closed_height,omitempty"`
+	ChanPoint     *ChannelPoint          `protobuf:"bytes,4,opt,name=chan_point,json=chanPoint,proto3" json:"chan_point,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClosedChannelUpdate) Reset() {
+	*x = ClosedChannelUpdate{}
+	mi := &file_lightning_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClosedChannelUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClosedChannelUpdate) ProtoMessage() {}
+
+func (x *ClosedChannelUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClosedChannelUpdate.ProtoReflect.Descriptor instead.
+func (*ClosedChannelUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *ClosedChannelUpdate) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ClosedChannelUpdate) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *ClosedChannelUpdate) GetClosedHeight() uint32 {
+	if x != nil {
+		return x.ClosedHeight
+	}
+	return 0
+}
+
+func (x *ClosedChannelUpdate) GetChanPoint() *ChannelPoint {
+	if x != nil {
+		return x.ChanPoint
+	}
+	return nil
+}
+
+type ChannelPoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to FundingTxid:
+	//
+	//	*ChannelPoint_FundingTxidBytes
+	//	*ChannelPoint_FundingTxidStr
+	FundingTxid   isChannelPoint_FundingTxid `protobuf_oneof:"funding_txid"`
+	OutputIndex   uint32                     `protobuf:"varint,3,opt,name=output_index,json=outputIndex,proto3" json:"output_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelPoint) Reset() {
+	*x = ChannelPoint{}
+	mi := &file_lightning_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelPoint) ProtoMessage() {}
+
+func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelPoint.ProtoReflect.Descriptor instead.
+func (*ChannelPoint) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *ChannelPoint) GetFundingTxid() isChannelPoint_FundingTxid {
+	if x != nil {
+		return x.FundingTxid
+	}
+	return nil
+}
+
+func (x *ChannelPoint) GetFundingTxidBytes() []byte {
+	if x != nil {
+		if x, ok := x.FundingTxid.(*ChannelPoint_FundingTxidBytes); ok {
+			return x.FundingTxidBytes
+		}
+	}
+	return nil
+}
+
+func (x *ChannelPoint) GetFundingTxidStr() string {
+	if x != nil {
+		if x, ok := x.FundingTxid.(*ChannelPoint_FundingTxidStr); ok {
+			return x.FundingTxidStr
+		}
+	}
+	return ""
+}
+
+func (x *ChannelPoint) GetOutputIndex() uint32 {
+	if x != nil {
+		return x.OutputIndex
+	}
+	return 0
+}
+
+type isChannelPoint_FundingTxid interface {
+	isChannelPoint_FundingTxid()
+}
+
+type ChannelPoint_FundingTxidBytes struct {
+	FundingTxidBytes []byte `protobuf:"bytes,1,opt,name=funding_txid_bytes,json=fundingTxidBytes,proto3,oneof"`
+}
+
+type ChannelPoint_FundingTxidStr struct {
+	FundingTxidStr string `protobuf:"bytes,2,opt,name=funding_txid_str,json=fundingTxidStr,proto3,oneof"`
+}
+
+func (*ChannelPoint_FundingTxidBytes) isChannelPoint_FundingTxid() {}
+
+func (*ChannelPoint_FundingTxidStr) isChannelPoint_FundingTxid() {}
+
 var File_lightning_proto protoreflect.FileDescriptor
 
 const file_lightning_proto_rawDesc = "" +
@@ -3871,7 +5887,199 @@ const file_lightning_proto_rawDesc = "" +
 	"fullMethod\x12M\n" +
 	"$check_default_perms_from_full_method\x18\x04 \x01(\bR\x1fcheckDefaultPermsFromFullMethod\",\n" +
 	"\x14CheckMacPermResponse\x12\x14\n" +
-	"\x05valid\x18\x01 \x01(\bR\x05valid*\xac\x01\n" +
+	"\x05valid\x18\x01 \x01(\bR\x05valid\"t\n" +
+	"\x13ChannelGraphRequest\x12/\n" +
+	"\x13include_unannounced\x18\x01 \x01(\bR\x12includeUnannounced\x12,\n" +
+	"\x12include_auth_proof\x18\x02 \x01(\bR\x10includeAuthProof\"d\n" +
+	"\fChannelGraph\x12*\n" +
+	"\x05nodes\x18\x01 \x03(\v2\x14.lnrpc.LightningNodeR\x05nodes\x12(\n" +
+	"\x05edges\x18\x02 \x03(\v2\x12.lnrpc.ChannelEdgeR\x05edges\"\xc6\x03\n" +
+	"\rLightningNode\x12\x1f\n" +
+	"\vlast_update\x18\x01 \x01(\rR\n" +
+	"lastUpdate\x12\x17\n" +
+	"\apub_key\x18\x02 \x01(\tR\x06pubKey\x12\x14\n" +
+	"\x05alias\x18\x03 \x01(\tR\x05alias\x120\n" +
+	"\taddresses\x18\x04 \x03(\v2\x12.lnrpc.NodeAddressR\taddresses\x12\x14\n" +
+	"\x05color\x18\x05 \x01(\tR\x05color\x12>\n" +
+	"\bfeatures\x18\x06 \x03(\v2\".lnrpc.LightningNode.FeaturesEntryR\bfeatures\x12N\n" +
+	"\x0ecustom_records\x18\a \x03(\v2'.lnrpc.LightningNode.CustomRecordsEntryR\rcustomRecords\x1aK\n" +
+	"\rFeaturesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\rR\x03key\x12$\n" +
+	"\x05value\x18\x02 \x01(\v2\x0e.lnrpc.FeatureR\x05value:\x028\x01\x1a@\n" +
+	"\x12CustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\";\n" +
+	"\vNodeAddress\x12\x18\n" +
+	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x12\n" +
+	"\x04addr\x18\x02 \x01(\tR\x04addr\"\x89\x04\n" +
+	"\rRoutingPolicy\x12&\n" +
+	"\x0ftime_lock_delta\x18\x01 \x01(\rR\rtimeLockDelta\x12\x19\n" +
+	"\bmin_htlc\x18\x02 \x01(\x03R\aminHtlc\x12\"\n" +
+	"\rfee_base_msat\x18\x03 \x01(\x03R\vfeeBaseMsat\x12-\n" +
+	"\x13fee_rate_milli_msat\x18\x04 \x01(\x03R\x10feeRateMilliMsat\x12\x1a\n" +
+	"\bdisabled\x18\x05 \x01(\bR\bdisabled\x12\"\n" +
+	"\rmax_htlc_msat\x18\x06 \x01(\x04R\vmaxHtlcMsat\x12\x1f\n" +
+	"\vlast_update\x18\a \x01(\rR\n" +
+	"lastUpdate\x12N\n" +
+	"\x0ecustom_records\x18\b \x03(\v2'.lnrpc.RoutingPolicy.CustomRecordsEntryR\rcustomRecords\x121\n" +
+	"\x15inbound_fee_base_msat\x18\t \x01(\x05R\x12inboundFeeBaseMsat\x12<\n" +
+	"\x1binbound_fee_rate_milli_msat\x18\n" +
+	" \x01(\x05R\x17inboundFeeRateMilliMsat\x1a@\n" +
+	"\x12CustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xcc\x03\n" +
+	"\vChannelEdge\x12!\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\x04B\x020\x01R\tchannelId\x12\x1d\n" +
+	"\n" +
+	"chan_point\x18\x02 \x01(\tR\tchanPoint\x12#\n" +
+	"\vlast_update\x18\x03 \x01(\rB\x02\x18\x01R\n" +
+	"lastUpdate\x12\x1b\n" +
+	"\tnode1_pub\x18\x04 \x01(\tR\bnode1Pub\x12\x1b\n" +
+	"\tnode2_pub\x18\x05 \x01(\tR\bnode2Pub\x12\x1a\n" +
+	"\bcapacity\x18\x06 \x01(\x03R\bcapacity\x127\n" +
+	"\fnode1_policy\x18\a \x01(\v2\x14.lnrpc.RoutingPolicyR\vnode1Policy\x127\n" +
+	"\fnode2_policy\x18\b \x01(\v2\x14.lnrpc.RoutingPolicyR\vnode2Policy\x12L\n" +
+	"\x0ecustom_records\x18\t \x03(\v2%.lnrpc.ChannelEdge.CustomRecordsEntryR\rcustomRecords\x1a@\n" +
+	"\x12CustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x83\x01\n" +
+	"\x0fNodeInfoRequest\x12\x17\n" +
+	"\apub_key\x18\x01 \x01(\tR\x06pubKey\x12)\n" +
+	"\x10include_channels\x18\x02 \x01(\bR\x0fincludeChannels\x12,\n" +
+	"\x12include_auth_proof\x18\x03 \x01(\bR\x10includeAuthProof\"\xae\x01\n" +
+	"\bNodeInfo\x12(\n" +
+	"\x04node\x18\x01 \x01(\v2\x14.lnrpc.LightningNodeR\x04node\x12!\n" +
+	"\fnum_channels\x18\x02 \x01(\rR\vnumChannels\x12%\n" +
+	"\x0etotal_capacity\x18\x03 \x01(\x03R\rtotalCapacity\x12.\n" +
+	"\bchannels\x18\x04 \x03(\v2\x12.lnrpc.ChannelEdgeR\bchannels\"{\n" +
+	"\x0fChanInfoRequest\x12\x1b\n" +
+	"\achan_id\x18\x01 \x01(\x04B\x020\x01R\x06chanId\x12\x1d\n" +
+	"\n" +
+	"chan_point\x18\x02 \x01(\tR\tchanPoint\x12,\n" +
+	"\x12include_auth_proof\x18\x03 \x01(\bR\x10includeAuthProof\"\x14\n" +
+	"\x12NetworkInfoRequest\"\xd5\x03\n" +
+	"\vNetworkInfo\x12%\n" +
+	"\x0egraph_diameter\x18\x01 \x01(\rR\rgraphDiameter\x12$\n" +
+	"\x0eavg_out_degree\x18\x02 \x01(\x01R\favgOutDegree\x12$\n" +
+	"\x0emax_out_degree\x18\x03 \x01(\rR\fmaxOutDegree\x12\x1b\n" +
+	"\tnum_nodes\x18\x04 \x01(\rR\bnumNodes\x12!\n" +
+	"\fnum_channels\x18\x05 \x01(\rR\vnumChannels\x124\n" +
+	"\x16total_network_capacity\x18\x06 \x01(\x03R\x14totalNetworkCapacity\x12(\n" +
+	"\x10avg_channel_size\x18\a \x01(\x01R\x0eavgChannelSize\x12(\n" +
+	"\x10min_channel_size\x18\b \x01(\x03R\x0eminChannelSize\x12(\n" +
+	"\x10max_channel_size\x18\t \x01(\x03R\x0emaxChannelSize\x125\n" +
+	"\x17median_channel_size_sat\x18\n" +
+	" \x01(\x03R\x14medianChannelSizeSat\x12(\n" +
+	"\x10num_zombie_chans\x18\v \x01(\x04R\x0enumZombieChans\"\x97\x06\n" +
+	"\x12QueryRoutesRequest\x12\x17\n" +
+	"\apub_key\x18\x01 \x01(\tR\x06pubKey\x12\x10\n" +
+	"\x03amt\x18\x02 \x01(\x03R\x03amt\x12\x19\n" +
+	"\bamt_msat\x18\f \x01(\x03R\aamtMsat\x12(\n" +
+	"\x10final_cltv_delta\x18\x04 \x01(\x05R\x0efinalCltvDelta\x12,\n" +
+	"\tfee_limit\x18\x05 \x01(\v2\x0f.lnrpc.FeeLimitR\bfeeLimit\x12#\n" +
+	"\rignored_nodes\x18\x06 \x03(\fR\fignoredNodes\x12;\n" +
+	"\rignored_edges\x18\a \x03(\v2\x12.lnrpc.EdgeLocatorB\x02\x18\x01R\fignoredEdges\x12$\n" +
+	"\x0esource_pub_key\x18\b \x01(\tR\fsourcePubKey\x12.\n" +
+	"\x13use_mission_control\x18\t \x01(\bR\x11useMissionControl\x124\n" +
+	"\rignored_pairs\x18\n" +
+	" \x03(\v2\x0f.lnrpc.NodePairR\fignoredPairs\x12\x1d\n" +
+	"\n" +
+	"cltv_limit\x18\v \x01(\rR\tcltvLimit\x12`\n" +
+	"\x13dest_custom_records\x18\r \x03(\v20.lnrpc.QueryRoutesRequest.DestCustomRecordsEntryR\x11destCustomRecords\x12&\n" +
+	"\x0flast_hop_pubkey\x18\x0f \x01(\fR\rlastHopPubkey\x121\n" +
+	"\vroute_hints\x18\x10 \x03(\v2\x10.lnrpc.RouteHintR\n" +
+	"routeHints\x12\x1b\n" +
+	"\ttime_pref\x18\x12 \x01(\x01R\btimePref\x12*\n" +
+	"\x11outgoing_chan_ids\x18\x14 \x03(\x04R\x0foutgoingChanIds\x1aD\n" +
+	"\x16DestCustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01J\x04\b\x03\x10\x04J\x04\b\x0e\x10\x0f\".\n" +
+	"\bNodePair\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\fR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\fR\x02to\"]\n" +
+	"\vEdgeLocator\x12!\n" +
+	"\n" +
+	"channel_id\x18\x01 \x01(\x04B\x020\x01R\tchannelId\x12+\n" +
+	"\x11direction_reverse\x18\x02 \x01(\bR\x10directionReverse\"h\n" +
+	"\bFeeLimit\x12\x16\n" +
+	"\x05fixed\x18\x01 \x01(\x03H\x00R\x05fixed\x12\x1f\n" +
+	"\n" +
+	"fixed_msat\x18\x03 \x01(\x03H\x00R\tfixedMsat\x12\x1a\n" +
+	"\apercent\x18\x02 \x01(\x03H\x00R\apercentB\a\n" +
+	"\x05limit\"8\n" +
+	"\tRouteHint\x12+\n" +
+	"\thop_hints\x18\x01 \x03(\v2\x0e.lnrpc.HopHintR\bhopHints\"\xcf\x01\n" +
+	"\aHopHint\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
+	"\achan_id\x18\x02 \x01(\x04B\x020\x01R\x06chanId\x12\"\n" +
+	"\rfee_base_msat\x18\x03 \x01(\rR\vfeeBaseMsat\x12>\n" +
+	"\x1bfee_proportional_millionths\x18\x04 \x01(\rR\x19feeProportionalMillionths\x12*\n" +
+	"\x11cltv_expiry_delta\x18\x05 \x01(\rR\x0fcltvExpiryDelta\"^\n" +
+	"\x13QueryRoutesResponse\x12$\n" +
+	"\x06routes\x18\x01 \x03(\v2\f.lnrpc.RouteR\x06routes\x12!\n" +
+	"\fsuccess_prob\x18\x02 \x01(\x01R\vsuccessProb\"\xe1\x01\n" +
+	"\x05Route\x12&\n" +
+	"\x0ftotal_time_lock\x18\x01 \x01(\rR\rtotalTimeLock\x12!\n" +
+	"\n" +
+	"total_fees\x18\x02 \x01(\x03B\x02\x18\x01R\ttotalFees\x12\x1f\n" +
+	"\ttotal_amt\x18\x03 \x01(\x03B\x02\x18\x01R\btotalAmt\x12\x1e\n" +
+	"\x04hops\x18\x04 \x03(\v2\n" +
+	".lnrpc.HopR\x04hops\x12&\n" +
+	"\x0ftotal_fees_msat\x18\x05 \x01(\x03R\rtotalFeesMsat\x12$\n" +
+	"\x0etotal_amt_msat\x18\x06 \x01(\x03R\ftotalAmtMsat\"\xcf\x03\n" +
+	"\x03Hop\x12\x1b\n" +
+	"\achan_id\x18\x01 \x01(\x04B\x020\x01R\x06chanId\x12'\n" +
+	"\rchan_capacity\x18\x02 \x01(\x03B\x02\x18\x01R\fchanCapacity\x12(\n" +
+	"\x0eamt_to_forward\x18\x03 \x01(\x03B\x02\x18\x01R\famtToForward\x12\x14\n" +
+	"\x03fee\x18\x04 \x01(\x03B\x02\x18\x01R\x03fee\x12\x16\n" +
+	"\x06expiry\x18\x05 \x01(\rR\x06expiry\x12-\n" +
+	"\x13amt_to_forward_msat\x18\x06 \x01(\x03R\x10amtToForwardMsat\x12\x19\n" +
+	"\bfee_msat\x18\a \x01(\x03R\afeeMsat\x12\x17\n" +
+	"\apub_key\x18\b \x01(\tR\x06pubKey\x12#\n" +
+	"\vtlv_payload\x18\t \x01(\bB\x02\x18\x01R\n" +
+	"tlvPayload\x12D\n" +
+	"\x0ecustom_records\x18\v \x03(\v2\x1d.lnrpc.Hop.CustomRecordsEntryR\rcustomRecords\x12\x1a\n" +
+	"\bmetadata\x18\r \x01(\fR\bmetadata\x1a@\n" +
+	"\x12CustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x1b\n" +
+	"\x19GraphTopologySubscription\"\xcd\x01\n" +
+	"\x13GraphTopologyUpdate\x124\n" +
+	"\fnode_updates\x18\x01 \x03(\v2\x11.lnrpc.NodeUpdateR\vnodeUpdates\x12A\n" +
+	"\x0fchannel_updates\x18\x02 \x03(\v2\x18.lnrpc.ChannelEdgeUpdateR\x0echannelUpdates\x12=\n" +
+	"\fclosed_chans\x18\x03 \x03(\v2\x1a.lnrpc.ClosedChannelUpdateR\vclosedChans\"\xef\x02\n" +
+	"\n" +
+	"NodeUpdate\x12 \n" +
+	"\taddresses\x18\x01 \x03(\tB\x02\x18\x01R\taddresses\x12!\n" +
+	"\fidentity_key\x18\x02 \x01(\tR\videntityKey\x12+\n" +
+	"\x0fglobal_features\x18\x03 \x01(\fB\x02\x18\x01R\x0eglobalFeatures\x12\x14\n" +
+	"\x05alias\x18\x04 \x01(\tR\x05alias\x12\x14\n" +
+	"\x05color\x18\x05 \x01(\tR\x05color\x129\n" +
+	"\x0enode_addresses\x18\a \x03(\v2\x12.lnrpc.NodeAddressR\rnodeAddresses\x12;\n" +
+	"\bfeatures\x18\x06 \x03(\v2\x1f.lnrpc.NodeUpdate.FeaturesEntryR\bfeatures\x1aK\n" +
+	"\rFeaturesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\rR\x03key\x12$\n" +
+	"\x05value\x18\x02 \x01(\v2\x0e.lnrpc.FeatureR\x05value:\x028\x01\"\x91\x02\n" +
+	"\x11ChannelEdgeUpdate\x12\x1b\n" +
+	"\achan_id\x18\x01 \x01(\x04B\x020\x01R\x06chanId\x122\n" +
+	"\n" +
+	"chan_point\x18\x02 \x01(\v2\x13.lnrpc.ChannelPointR\tchanPoint\x12\x1a\n" +
+	"\bcapacity\x18\x03 \x01(\x03R\bcapacity\x12;\n" +
+	"\x0erouting_policy\x18\x04 \x01(\v2\x14.lnrpc.RoutingPolicyR\rroutingPolicy\x12)\n" +
+	"\x10advertising_node\x18\x05 \x01(\tR\x0fadvertisingNode\x12'\n" +
+	"\x0fconnecting_node\x18\x06 \x01(\tR\x0econnectingNode\"\xa7\x01\n" +
+	"\x13ClosedChannelUpdate\x12\x1b\n" +
+	"\achan_id\x18\x01 \x01(\x04B\x020\x01R\x06chanId\x12\x1a\n" +
+	"\bcapacity\x18\x02 \x01(\x03R\bcapacity\x12#\n" +
+	"\rclosed_height\x18\x03 \x01(\rR\fclosedHeight\x122\n" +
+	"\n" +
+	"chan_point\x18\x04 \x01(\v2\x13.lnrpc.ChannelPointR\tchanPoint\"\x9d\x01\n" +
+	"\fChannelPoint\x12.\n" +
+	"\x12funding_txid_bytes\x18\x01 \x01(\fH\x00R\x10fundingTxidBytes\x12*\n" +
+	"\x10funding_txid_str\x18\x02 \x01(\tH\x00R\x0efundingTxidStr\x12!\n" +
+	"\foutput_index\x18\x03 \x01(\rR\voutputIndexB\x0e\n" +
+	"\ffunding_txid*\xac\x01\n" +
 	"\vAddressType\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x00\x12\x16\n" +
 	"\x12NESTED_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -3893,7 +6101,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x15CoinSelectionStrategy\x12\x1e\n" +
 	"\x1aSTRATEGY_USE_GLOBAL_CONFIG\x10\x00\x12\x14\n" +
 	"\x10STRATEGY_LARGEST\x10\x01\x12\x13\n" +
-	"\x0fSTRATEGY_RANDOM\x10\x022\x80\f\n" +
+	"\x0fSTRATEGY_RANDOM\x10\x022\x95\x0f\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -3918,7 +6126,13 @@ const file_lightning_proto_rawDesc = "" +
 	"\x0fListMacaroonIDs\x12\x1d.lnrpc.ListMacaroonIDsRequest\x1a\x1e.lnrpc.ListMacaroonIDsResponse\x12S\n" +
 	"\x10DeleteMacaroonID\x12\x1e.lnrpc.DeleteMacaroonIDRequest\x1a\x1f.lnrpc.DeleteMacaroonIDResponse\x12P\n" +
 	"\x0fListPermissions\x12\x1d.lnrpc.ListPermissionsRequest\x1a\x1e.lnrpc.ListPermissionsResponse\x12S\n" +
-	"\x18CheckMacaroonPermissions\x12\x1a.lnrpc.CheckMacPermRequest\x1a\x1b.lnrpc.CheckMacPermResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"\x18CheckMacaroonPermissions\x12\x1a.lnrpc.CheckMacPermRequest\x1a\x1b.lnrpc.CheckMacPermResponse\x12@\n" +
+	"\rDescribeGraph\x12\x1a.lnrpc.ChannelGraphRequest\x1a\x13.lnrpc.ChannelGraph\x126\n" +
+	"\vGetNodeInfo\x12\x16.lnrpc.NodeInfoRequest\x1a\x0f.lnrpc.NodeInfo\x129\n" +
+	"\vGetChanInfo\x12\x16.lnrpc.ChanInfoRequest\x1a\x12.lnrpc.ChannelEdge\x12?\n" +
+	"\x0eGetNetworkInfo\x12\x19.lnrpc.NetworkInfoRequest\x1a\x12.lnrpc.NetworkInfo\x12D\n" +
+	"\vQueryRoutes\x12\x19.lnrpc.QueryRoutesRequest\x1a\x1a.lnrpc.QueryRoutesResponse\x12W\n" +
+	"\x15SubscribeChannelGraph\x12 .lnrpc.GraphTopologySubscription\x1a\x1a.lnrpc.GraphTopologyUpdate0\x01B\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -3933,85 +6147,118 @@ func file_lightning_proto_rawDescGZIP() []byte {
 }
 
 var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 93)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),                 // 0: lnrpc.AddressType
-	(OutputScriptType)(0),            // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),       // 2: lnrpc.CoinSelectionStrategy
-	(Peer_SyncType)(0),               // 3: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),         // 4: lnrpc.PeerEvent.EventType
-	(*GetInfoRequest)(nil),           // 5: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),          // 6: lnrpc.GetInfoResponse
-	(*Chain)(nil),                    // 7: lnrpc.Chain
-	(*Feature)(nil),                  // 8: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),       // 9: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),         // 10: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),      // 11: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),    // 12: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),   // 13: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),         // 14: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),        // 15: lnrpc.ListPeersResponse
-	(*Peer)(nil),                     // 16: lnrpc.Peer
-	(*TimestampedError)(nil),         // 17: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),    // 18: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                // 19: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),        // 20: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),       // 21: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),     // 22: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),    // 23: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),     // 24: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),       // 25: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),      // 26: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                     // 27: lnrpc.Utxo
-	(*OutPoint)(nil),                 // 28: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),   // 29: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),       // 30: lnrpc.TransactionDetails
-	(*Transaction)(nil),              // 31: lnrpc.Transaction
-	(*OutputDetail)(nil),             // 32: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),         // 33: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),         // 34: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),        // 35: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),       // 36: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),      // 37: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),              // 38: lnrpc.StopRequest
-	(*StopResponse)(nil),             // 39: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),   // 40: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),  // 41: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),        // 42: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),       // 43: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),       // 44: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),      // 45: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),     // 46: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),    // 47: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),       // 48: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),   // 49: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),      // 50: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),     // 51: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),   // 52: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),  // 53: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),  // 54: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil), // 55: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),   // 56: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),  // 57: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),      // 58: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),     // 59: lnrpc.CheckMacPermResponse
-	nil,                              // 60: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                              // 61: lnrpc.Peer.FeaturesEntry
-	nil,                              // 62: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                              // 63: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                              // 64: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	(AddressType)(0),                  // 0: lnrpc.AddressType
+	(OutputScriptType)(0),             // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0),        // 2: lnrpc.CoinSelectionStrategy
+	(Peer_SyncType)(0),                // 3: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),          // 4: lnrpc.PeerEvent.EventType
+	(*GetInfoRequest)(nil),            // 5: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),           // 6: lnrpc.GetInfoResponse
+	(*Chain)(nil),                     // 7: lnrpc.Chain
+	(*Feature)(nil),                   // 8: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),        // 9: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),          // 10: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),       // 11: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),     // 12: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),    // 13: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),          // 14: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),         // 15: lnrpc.ListPeersResponse
+	(*Peer)(nil),                      // 16: lnrpc.Peer
+	(*TimestampedError)(nil),          // 17: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),     // 18: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                 // 19: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),         // 20: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),        // 21: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),      // 22: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),     // 23: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),      // 24: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),        // 25: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),       // 26: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                      // 27: lnrpc.Utxo
+	(*OutPoint)(nil),                  // 28: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),    // 29: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),        // 30: lnrpc.TransactionDetails
+	(*Transaction)(nil),               // 31: lnrpc.Transaction
+	(*OutputDetail)(nil),              // 32: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),          // 33: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),          // 34: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),         // 35: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),        // 36: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),       // 37: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),               // 38: lnrpc.StopRequest
+	(*StopResponse)(nil),              // 39: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),    // 40: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),   // 41: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),         // 42: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),        // 43: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),        // 44: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),       // 45: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),      // 46: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),     // 47: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),        // 48: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),    // 49: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),       // 50: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),      // 51: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),    // 52: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),   // 53: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),   // 54: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),  // 55: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),    // 56: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),   // 57: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),       // 58: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),      // 59: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),       // 60: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),              // 61: lnrpc.ChannelGraph
+	(*LightningNode)(nil),             // 62: lnrpc.LightningNode
+	(*NodeAddress)(nil),               // 63: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),             // 64: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),               // 65: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),           // 66: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                  // 67: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),           // 68: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),        // 69: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),               // 70: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),        // 71: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                  // 72: lnrpc.NodePair
+	(*EdgeLocator)(nil),               // 73: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                  // 74: lnrpc.FeeLimit
+	(*RouteHint)(nil),                 // 75: lnrpc.RouteHint
+	(*HopHint)(nil),                   // 76: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),       // 77: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                     // 78: lnrpc.Route
+	(*Hop)(nil),                       // 79: lnrpc.Hop
+	(*GraphTopologySubscription)(nil), // 80: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),       // 81: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                // 82: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),         // 83: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),       // 84: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),              // 85: lnrpc.ChannelPoint
+	nil,                               // 86: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                               // 87: lnrpc.Peer.FeaturesEntry
+	nil,                               // 88: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                               // 89: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                               // 90: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                               // 91: lnrpc.LightningNode.FeaturesEntry
+	nil,                               // 92: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                               // 93: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                               // 94: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                               // 95: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                               // 96: lnrpc.Hop.CustomRecordsEntry
+	nil,                               // 97: lnrpc.NodeUpdate.FeaturesEntry
 }
 var file_lightning_proto_depIdxs = []int32{
 	7,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	60, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	86, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
 	10, // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
 	16, // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	3,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	61, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	87, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
 	17, // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	4,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,  // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	62, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	88, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
 	27, // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,  // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
 	28, // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
@@ -4021,63 +6268,105 @@ var file_lightning_proto_depIdxs = []int32{
 	1,  // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,  // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
 	28, // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	63, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	89, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,  // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
 	48, // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
 	48, // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	64, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	90, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
 	48, // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	8,  // 25: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	8,  // 26: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	24, // 27: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	49, // 28: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	22, // 29: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	29, // 30: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	36, // 31: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	34, // 32: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	25, // 33: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	20, // 34: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	9,  // 35: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	12, // 36: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	14, // 37: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	18, // 38: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	5,  // 39: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	38, // 40: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	40, // 41: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	42, // 42: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	44, // 43: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	46, // 44: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	50, // 45: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	52, // 46: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	54, // 47: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	56, // 48: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	58, // 49: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	23, // 50: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	30, // 51: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	37, // 52: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	35, // 53: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	26, // 54: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	21, // 55: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	11, // 56: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	13, // 57: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	15, // 58: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	19, // 59: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	6,  // 60: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	39, // 61: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	41, // 62: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	43, // 63: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	45, // 64: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	47, // 65: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	51, // 66: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	53, // 67: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	55, // 68: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	57, // 69: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	59, // 70: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	50, // [50:71] is the sub-list for method output_type
-	29, // [29:50] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	62, // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	65, // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	63, // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	91, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	92, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	93, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	64, // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	64, // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	94, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	62, // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	65, // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	74, // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	73, // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	72, // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	95, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	75, // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	76, // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	78, // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	79, // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	96, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	82, // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	83, // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	84, // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	63, // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	97, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	85, // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	64, // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	85, // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	8,  // 53: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	8,  // 54: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	24, // 55: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	49, // 56: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	8,  // 57: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	8,  // 58: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	22, // 59: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	29, // 60: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	36, // 61: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	34, // 62: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	25, // 63: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	20, // 64: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	9,  // 65: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	12, // 66: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	14, // 67: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	18, // 68: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	5,  // 69: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	38, // 70: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	40, // 71: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	42, // 72: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	44, // 73: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	46, // 74: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	50, // 75: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	52, // 76: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	54, // 77: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	56, // 78: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	58, // 79: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	60, // 80: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	66, // 81: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	68, // 82: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	69, // 83: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	71, // 84: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	80, // 85: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	23, // 86: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	30, // 87: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	37, // 88: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	35, // 89: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	26, // 90: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	21, // 91: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	11, // 92: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	13, // 93: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	15, // 94: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	19, // 95: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	6,  // 96: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	39, // 97: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	41, // 98: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	43, // 99: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	45, // 100: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	47, // 101: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	51, // 102: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	53, // 103: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	55, // 104: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	57, // 105: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	59, // 106: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	61, // 107: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	67, // 108: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	65, // 109: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	70, // 110: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	77, // 111: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	81, // 112: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	86, // [86:113] is the sub-list for method output_type
+	59, // [59:86] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -4085,13 +6374,22 @@ func file_lightning_proto_init() {
 	if File_lightning_proto != nil {
 		return
 	}
+	file_lightning_proto_msgTypes[69].OneofWrappers = []any{
+		(*FeeLimit_Fixed)(nil),
+		(*FeeLimit_FixedMsat)(nil),
+		(*FeeLimit_Percent)(nil),
+	}
+	file_lightning_proto_msgTypes[80].OneofWrappers = []any{
+		(*ChannelPoint_FundingTxidBytes)(nil),
+		(*ChannelPoint_FundingTxidStr)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   60,
+			NumMessages:   93,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -40,6 +40,12 @@ const (
 	Lightning_DeleteMacaroonID_FullMethodName         = "/lnrpc.Lightning/DeleteMacaroonID"
 	Lightning_ListPermissions_FullMethodName          = "/lnrpc.Lightning/ListPermissions"
 	Lightning_CheckMacaroonPermissions_FullMethodName = "/lnrpc.Lightning/CheckMacaroonPermissions"
+	Lightning_DescribeGraph_FullMethodName            = "/lnrpc.Lightning/DescribeGraph"
+	Lightning_GetNodeInfo_FullMethodName              = "/lnrpc.Lightning/GetNodeInfo"
+	Lightning_GetChanInfo_FullMethodName              = "/lnrpc.Lightning/GetChanInfo"
+	Lightning_GetNetworkInfo_FullMethodName           = "/lnrpc.Lightning/GetNetworkInfo"
+	Lightning_QueryRoutes_FullMethodName              = "/lnrpc.Lightning/QueryRoutes"
+	Lightning_SubscribeChannelGraph_FullMethodName    = "/lnrpc.Lightning/SubscribeChannelGraph"
 )
 
 // LightningClient is the client API for Lightning service.
@@ -101,6 +107,20 @@ type LightningClient interface {
 	// CheckMacaroonPermissions checks a macaroon against a set of
 	// permissions, as the node would for a call.
 	CheckMacaroonPermissions(ctx context.Context, in *CheckMacPermRequest, opts ...grpc.CallOption) (*CheckMacPermResponse, error)
+	// DescribeGraph returns the channel graph: every node and channel
+	// this node knows of, with both directions' policies.
+	DescribeGraph(ctx context.Context, in *ChannelGraphRequest, opts ...grpc.CallOption) (*ChannelGraph, error)
+	// GetNodeInfo describes one node of the graph.
+	GetNodeInfo(ctx context.Context, in *NodeInfoRequest, opts ...grpc.CallOption) (*NodeInfo, error)
+	// GetChanInfo describes one channel of the graph.
+	GetChanInfo(ctx context.Context, in *ChanInfoRequest, opts ...grpc.CallOption) (*ChannelEdge, error)
+	// GetNetworkInfo summarises the graph.
+	GetNetworkInfo(ctx context.Context, in *NetworkInfoRequest, opts ...grpc.CallOption) (*NetworkInfo, error)
+	// QueryRoutes finds a route to a node, from this node or from any
+	// node of the graph (source_pub_key).
+	QueryRoutes(ctx context.Context, in *QueryRoutesRequest, opts ...grpc.CallOption) (*QueryRoutesResponse, error)
+	// SubscribeChannelGraph streams changes of the graph.
+	SubscribeChannelGraph(ctx context.Context, in *GraphTopologySubscription, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GraphTopologyUpdate], error)
 }
 
 type lightningClient struct {
@@ -330,6 +350,75 @@ func (c *lightningClient) CheckMacaroonPermissions(ctx context.Context, in *Chec
 	return out, nil
 }
 
+func (c *lightningClient) DescribeGraph(ctx context.Context, in *ChannelGraphRequest, opts ...grpc.CallOption) (*ChannelGraph, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChannelGraph)
+	err := c.cc.Invoke(ctx, Lightning_DescribeGraph_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) GetNodeInfo(ctx context.Context, in *NodeInfoRequest, opts ...grpc.CallOption) (*NodeInfo, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NodeInfo)
+	err := c.cc.Invoke(ctx, Lightning_GetNodeInfo_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) GetChanInfo(ctx context.Context, in *ChanInfoRequest, opts ...grpc.CallOption) (*ChannelEdge, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChannelEdge)
+	err := c.cc.Invoke(ctx, Lightning_GetChanInfo_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) GetNetworkInfo(ctx context.Context, in *NetworkInfoRequest, opts ...grpc.CallOption) (*NetworkInfo, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetworkInfo)
+	err := c.cc.Invoke(ctx, Lightning_GetNetworkInfo_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) QueryRoutes(ctx context.Context, in *QueryRoutesRequest, opts ...grpc.CallOption) (*QueryRoutesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(QueryRoutesResponse)
+	err := c.cc.Invoke(ctx, Lightning_QueryRoutes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) SubscribeChannelGraph(ctx context.Context, in *GraphTopologySubscription, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GraphTopologyUpdate], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Lightning_ServiceDesc.Streams[1], Lightning_SubscribeChannelGraph_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[GraphTopologySubscription, GraphTopologyUpdate]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_SubscribeChannelGraphClient = grpc.ServerStreamingClient[GraphTopologyUpdate]
+
 // LightningServer is the server API for Lightning service.
 // All implementations must embed UnimplementedLightningServer
 // for forward compatibility.
@@ -389,6 +478,20 @@ type LightningServer interface {
 	// CheckMacaroonPermissions checks a macaroon against a set of
 	// permissions, as the node would for a call.
 	CheckMacaroonPermissions(context.Context, *CheckMacPermRequest) (*CheckMacPermResponse, error)
+	// DescribeGraph returns the channel graph: every node and channel
+	// this node knows of, with both directions' policies.
+	DescribeGraph(context.Context, *ChannelGraphRequest) (*ChannelGraph, error)
+	// GetNodeInfo describes one node of the graph.
+	GetNodeInfo(context.Context, *NodeInfoRequest) (*NodeInfo, error)
+	// GetChanInfo describes one channel of the graph.
+	GetChanInfo(context.Context, *ChanInfoRequest) (*ChannelEdge, error)
+	// GetNetworkInfo summarises the graph.
+	GetNetworkInfo(context.Context, *NetworkInfoRequest) (*NetworkInfo, error)
+	// QueryRoutes finds a route to a node, from this node or from any
+	// node of the graph (source_pub_key).
+	QueryRoutes(context.Context, *QueryRoutesRequest) (*QueryRoutesResponse, error)
+	// SubscribeChannelGraph streams changes of the graph.
+	SubscribeChannelGraph(*GraphTopologySubscription, grpc.ServerStreamingServer[GraphTopologyUpdate]) error
 	mustEmbedUnimplementedLightningServer()
 }
 
@@ -461,6 +564,24 @@ func (UnimplementedLightningServer) ListPermissions(context.Context, *ListPermis
 }
 func (UnimplementedLightningServer) CheckMacaroonPermissions(context.Context, *CheckMacPermRequest) (*CheckMacPermResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckMacaroonPermissions not implemented")
+}
+func (UnimplementedLightningServer) DescribeGraph(context.Context, *ChannelGraphRequest) (*ChannelGraph, error) {
+	return nil, status.Error(codes.Unimplemented, "method DescribeGraph not implemented")
+}
+func (UnimplementedLightningServer) GetNodeInfo(context.Context, *NodeInfoRequest) (*NodeInfo, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNodeInfo not implemented")
+}
+func (UnimplementedLightningServer) GetChanInfo(context.Context, *ChanInfoRequest) (*ChannelEdge, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetChanInfo not implemented")
+}
+func (UnimplementedLightningServer) GetNetworkInfo(context.Context, *NetworkInfoRequest) (*NetworkInfo, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNetworkInfo not implemented")
+}
+func (UnimplementedLightningServer) QueryRoutes(context.Context, *QueryRoutesRequest) (*QueryRoutesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method QueryRoutes not implemented")
+}
+func (UnimplementedLightningServer) SubscribeChannelGraph(*GraphTopologySubscription, grpc.ServerStreamingServer[GraphTopologyUpdate]) error {
+	return status.Error(codes.Unimplemented, "method SubscribeChannelGraph not implemented")
 }
 func (UnimplementedLightningServer) mustEmbedUnimplementedLightningServer() {}
 func (UnimplementedLightningServer) testEmbeddedByValue()                   {}
@@ -854,6 +975,107 @@ func _Lightning_CheckMacaroonPermissions_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Lightning_DescribeGraph_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChannelGraphRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).DescribeGraph(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_DescribeGraph_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).DescribeGraph(ctx, req.(*ChannelGraphRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_GetNodeInfo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NodeInfoRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).GetNodeInfo(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_GetNodeInfo_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).GetNodeInfo(ctx, req.(*NodeInfoRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_GetChanInfo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChanInfoRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).GetChanInfo(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_GetChanInfo_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).GetChanInfo(ctx, req.(*ChanInfoRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_GetNetworkInfo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NetworkInfoRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).GetNetworkInfo(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_GetNetworkInfo_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).GetNetworkInfo(ctx, req.(*NetworkInfoRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_QueryRoutes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(QueryRoutesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).QueryRoutes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_QueryRoutes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).QueryRoutes(ctx, req.(*QueryRoutesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_SubscribeChannelGraph_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(GraphTopologySubscription)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LightningServer).SubscribeChannelGraph(m, &grpc.GenericServerStream[GraphTopologySubscription, GraphTopologyUpdate]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_SubscribeChannelGraphServer = grpc.ServerStreamingServer[GraphTopologyUpdate]
+
 // Lightning_ServiceDesc is the grpc.ServiceDesc for Lightning service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -941,11 +1163,36 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "CheckMacaroonPermissions",
 			Handler:    _Lightning_CheckMacaroonPermissions_Handler,
 		},
+		{
+			MethodName: "DescribeGraph",
+			Handler:    _Lightning_DescribeGraph_Handler,
+		},
+		{
+			MethodName: "GetNodeInfo",
+			Handler:    _Lightning_GetNodeInfo_Handler,
+		},
+		{
+			MethodName: "GetChanInfo",
+			Handler:    _Lightning_GetChanInfo_Handler,
+		},
+		{
+			MethodName: "GetNetworkInfo",
+			Handler:    _Lightning_GetNetworkInfo_Handler,
+		},
+		{
+			MethodName: "QueryRoutes",
+			Handler:    _Lightning_QueryRoutes_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "SubscribePeerEvents",
 			Handler:       _Lightning_SubscribePeerEvents_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "SubscribeChannelGraph",
+			Handler:       _Lightning_SubscribeChannelGraph_Handler,
 			ServerStreams: true,
 		},
 	},
