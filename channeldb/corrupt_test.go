@@ -25,6 +25,8 @@ func storedRecords() []storedRecord {
 	chanKey := outpointKey(sampleOutpoint(3))
 	rev := sampleRevLog(300, 3)
 	ev := sampleFwdEvent(1_700_000_000_000_000_000)
+	inv := sampleInvoice(4)
+	inv.State = InvoiceOpen
 	return []storedRecord{
 		{"link node", [][]byte{linkNodeBucket}, ln.IdentityPub.SerializeCompressed(),
 			hexs(ln.IdentityPub.SerializeCompressed()),
@@ -53,6 +55,9 @@ func storedRecords() []storedRecord {
 				_, err := QueryForwardingLog(tx, ForwardingLogQuery{End: ev.Timestamp, NumMax: 1})
 				return err
 			}},
+		{"invoice", [][]byte{invoiceBucket}, inv.PaymentHash[:], hexs(inv.PaymentHash[:]),
+			func(tx kvdb.RwTx) error { _, err := AddInvoice(tx, inv); return err },
+			func(tx kvdb.RTx) error { _, err := FetchInvoiceByAddr(tx, inv.PaymentAddr); return err }},
 	}
 }
 
