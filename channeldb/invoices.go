@@ -310,8 +310,7 @@ func QueryInvoices(tx kvdb.RTx, q InvoiceQuery) (*InvoicePage, error) {
 	case q.Reversed && q.IndexOffset == 0:
 		k, v = c.Last()
 	case q.Reversed:
-		k, v = c.Seek(u64Key(q.IndexOffset))
-		if k == nil {
+		if k, _ = c.Seek(u64Key(q.IndexOffset)); k == nil {
 			k, v = c.Last()
 		} else {
 			k, v = c.Prev()
