@@ -58,7 +58,7 @@ fuzz:
 RPC_DIR := rpc/lnrpc
 rpc:
 	$(GO) build -o $(BIN)/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway
-	@for f in lightning walletunlocker stateservice; do \
+	@for f in lightning walletunlocker stateservice invoicesrpc/invoices; do \
 	  echo "== protoc $(RPC_DIR)/$$f.proto"; \
 	  protoc -I $(RPC_DIR) \
 	    --plugin=protoc-gen-go=$(BIN)/protoc-gen-go \

@@ -177,6 +177,9 @@ type NewInvoice struct {
 	Fallback btcutil.Address
 	// CltvDelta defaults to DefaultCltvDelta.
 	CltvDelta uint32
+	// RouteHints are the caller's own hints, written before those of
+	// Private.
+	RouteHints []bolt11.RouteHint
 	// Private adds route hints for our private channels.
 	Private bool
 }
@@ -300,6 +303,12 @@ func (r *Registry) paymentRequest(inv *channeldb.Invoice, n *NewInvoice) (string
 				n.Fallback, r.cfg.Net.Name)
 		}
 		b.Fields = append(b.Fields, bolt11.Fallback{Address: n.Fallback})
+	}
+	for _, h := range n.RouteHints {
+		if len(h) == 0 {
+			return "", fmt.Errorf("%w: an empty route hint", ErrInvalidInvoice)
+		}
+		b.Fields = append(b.Fields, h)
 	}
 	if n.Private {
 		for _, h := range r.cfg.RouteHints() {

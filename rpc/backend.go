@@ -94,6 +94,9 @@ type Backend struct {
 	Chain  ChainInfo
 	Peers  Peers
 	Wallet Wallet
+	// Invoices is the invoice registry; nil answers the invoice calls
+	// Unavailable.
+	Invoices Invoices
 
 	// Stop asks the daemon to shut down and returns at once. The RPC
 	// server itself is stopped by the daemon as part of its shutdown.

@@ -22,6 +22,17 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/GetTransactions":     read("onchain"),
 		"/lnrpc.Lightning/EstimateFee":         read("onchain"),
 		"/lnrpc.Lightning/SendCoins":           write("onchain"),
+
+		"/lnrpc.Lightning/AddInvoice":                  write("invoices"),
+		"/lnrpc.Lightning/LookupInvoice":               read("invoices"),
+		"/lnrpc.Lightning/ListInvoices":                read("invoices"),
+		"/lnrpc.Lightning/SubscribeInvoices":           read("invoices"),
+		"/lnrpc.Lightning/DecodePayReq":                read("offchain"),
+		"/invoicesrpc.Invoices/AddHoldInvoice":         write("invoices"),
+		"/invoicesrpc.Invoices/SettleInvoice":          write("invoices"),
+		"/invoicesrpc.Invoices/CancelInvoice":          write("invoices"),
+		"/invoicesrpc.Invoices/LookupInvoiceV2":        read("invoices"),
+		"/invoicesrpc.Invoices/SubscribeSingleInvoice": read("invoices"),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/invoicesrpc"
 )
 
 // RESTMarshaler is the JSON codec of the REST gateway, lnd's settings:
@@ -78,6 +79,9 @@ func (s *Server) startREST(tlsCfg *tls.Config) error {
 		return err
 	}
 	if err := lnrpc.RegisterStateHandler(ctx, mux, conn); err != nil {
+		return err
+	}
+	if err := invoicesrpc.RegisterInvoicesHandler(ctx, mux, conn); err != nil {
 		return err
 	}
 

@@ -23,6 +23,7 @@ import (
 	"lnd.xprv/internal/netparams"
 	"lnd.xprv/rpc/cert"
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/invoicesrpc"
 	"lnd.xprv/rpc/macaroons"
 )
 
@@ -245,6 +246,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	lnrpc.RegisterLightningServer(s.grpcServer, &lightningService{s: s})
 	lnrpc.RegisterWalletUnlockerServer(s.grpcServer, &unlockerService{s: s})
 	lnrpc.RegisterStateServer(s.grpcServer, &stateServer{s: s})
+	invoicesrpc.RegisterInvoicesServer(s.grpcServer, &invoicesService{s: s})
 
 	for _, addr := range s.cfg.RPCListen {
 		ln, err := net.Listen("tcp", addr)

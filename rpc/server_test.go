@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/invoicesrpc"
 	"lnd.xprv/rpc/macaroons"
 )
 
@@ -38,6 +39,7 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 	seen := make(map[string]bool)
 	files := []protoreflect.FileDescriptor{
 		lnrpc.File_lightning_proto, lnrpc.File_walletunlocker_proto, lnrpc.File_stateservice_proto,
+		invoicesrpc.File_invoicesrpc_invoices_proto,
 	}
 	for _, fd := range files {
 		for i := 0; i < fd.Services().Len(); i++ {
@@ -67,8 +69,8 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 			t.Errorf("%s requires nothing", m)
 		}
 	}
-	if len(seen) != 12+4+2 {
-		t.Errorf("%d methods in the descriptors, want 18", len(seen))
+	if len(seen) != 17+4+2+5 {
+		t.Errorf("%d methods in the descriptors, want 28", len(seen))
 	}
 }
 

@@ -198,6 +198,55 @@ func (CoinSelectionStrategy) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{2}
 }
 
+type InvoiceHTLCState int32
+
+const (
+	InvoiceHTLCState_ACCEPTED InvoiceHTLCState = 0
+	InvoiceHTLCState_SETTLED  InvoiceHTLCState = 1
+	InvoiceHTLCState_CANCELED InvoiceHTLCState = 2
+)
+
+// Enum value maps for InvoiceHTLCState.
+var (
+	InvoiceHTLCState_name = map[int32]string{
+		0: "ACCEPTED",
+		1: "SETTLED",
+		2: "CANCELED",
+	}
+	InvoiceHTLCState_value = map[string]int32{
+		"ACCEPTED": 0,
+		"SETTLED":  1,
+		"CANCELED": 2,
+	}
+)
+
+func (x InvoiceHTLCState) Enum() *InvoiceHTLCState {
+	p := new(InvoiceHTLCState)
+	*p = x
+	return p
+}
+
+func (x InvoiceHTLCState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InvoiceHTLCState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[3].Descriptor()
+}
+
+func (InvoiceHTLCState) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[3]
+}
+
+func (x InvoiceHTLCState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InvoiceHTLCState.Descriptor instead.
+func (InvoiceHTLCState) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{3}
+}
+
 type Peer_SyncType int32
 
 const (
@@ -234,11 +283,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[3].Descriptor()
+	return file_lightning_proto_enumTypes[4].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[3]
+	return &file_lightning_proto_enumTypes[4]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -280,11 +329,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[4].Descriptor()
+	return file_lightning_proto_enumTypes[5].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[4]
+	return &file_lightning_proto_enumTypes[5]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -294,6 +343,58 @@ func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
 // Deprecated: Use PeerEvent_EventType.Descriptor instead.
 func (PeerEvent_EventType) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{14, 0}
+}
+
+type Invoice_InvoiceState int32
+
+const (
+	Invoice_OPEN     Invoice_InvoiceState = 0
+	Invoice_SETTLED  Invoice_InvoiceState = 1
+	Invoice_CANCELED Invoice_InvoiceState = 2
+	Invoice_ACCEPTED Invoice_InvoiceState = 3
+)
+
+// Enum value maps for Invoice_InvoiceState.
+var (
+	Invoice_InvoiceState_name = map[int32]string{
+		0: "OPEN",
+		1: "SETTLED",
+		2: "CANCELED",
+		3: "ACCEPTED",
+	}
+	Invoice_InvoiceState_value = map[string]int32{
+		"OPEN":     0,
+		"SETTLED":  1,
+		"CANCELED": 2,
+		"ACCEPTED": 3,
+	}
+)
+
+func (x Invoice_InvoiceState) Enum() *Invoice_InvoiceState {
+	p := new(Invoice_InvoiceState)
+	*p = x
+	return p
+}
+
+func (x Invoice_InvoiceState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Invoice_InvoiceState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[6].Descriptor()
+}
+
+func (Invoice_InvoiceState) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[6]
+}
+
+func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Invoice_InvoiceState.Descriptor instead.
+func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{35, 0}
 }
 
 type GetInfoRequest struct {
@@ -2620,6 +2721,992 @@ func (x *StopResponse) GetStatus() string {
 	return ""
 }
 
+type Invoice struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Memo      string                 `protobuf:"bytes,1,opt,name=memo,proto3" json:"memo,omitempty"`
+	RPreimage []byte                 `protobuf:"bytes,3,opt,name=r_preimage,json=rPreimage,proto3" json:"r_preimage,omitempty"`
+	RHash     []byte                 `protobuf:"bytes,4,opt,name=r_hash,json=rHash,proto3" json:"r_hash,omitempty"`
+	Value     int64                  `protobuf:"varint,5,opt,name=value,proto3" json:"value,omitempty"`
+	ValueMsat int64                  `protobuf:"varint,23,opt,name=value_msat,json=valueMsat,proto3" json:"value_msat,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Settled         bool         `protobuf:"varint,6,opt,name=settled,proto3" json:"settled,omitempty"`
+	CreationDate    int64        `protobuf:"varint,7,opt,name=creation_date,json=creationDate,proto3" json:"creation_date,omitempty"`
+	SettleDate      int64        `protobuf:"varint,8,opt,name=settle_date,json=settleDate,proto3" json:"settle_date,omitempty"`
+	PaymentRequest  string       `protobuf:"bytes,9,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	DescriptionHash []byte       `protobuf:"bytes,10,opt,name=description_hash,json=descriptionHash,proto3" json:"description_hash,omitempty"`
+	Expiry          int64        `protobuf:"varint,11,opt,name=expiry,proto3" json:"expiry,omitempty"`
+	FallbackAddr    string       `protobuf:"bytes,12,opt,name=fallback_addr,json=fallbackAddr,proto3" json:"fallback_addr,omitempty"`
+	CltvExpiry      uint64       `protobuf:"varint,13,opt,name=cltv_expiry,json=cltvExpiry,proto3" json:"cltv_expiry,omitempty"`
+	RouteHints      []*RouteHint `protobuf:"bytes,14,rep,name=route_hints,json=routeHints,proto3" json:"route_hints,omitempty"`
+	Private         bool         `protobuf:"varint,15,opt,name=private,proto3" json:"private,omitempty"`
+	AddIndex        uint64       `protobuf:"varint,16,opt,name=add_index,json=addIndex,proto3" json:"add_index,omitempty"`
+	SettleIndex     uint64       `protobuf:"varint,17,opt,name=settle_index,json=settleIndex,proto3" json:"settle_index,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	AmtPaid       int64                `protobuf:"varint,18,opt,name=amt_paid,json=amtPaid,proto3" json:"amt_paid,omitempty"`
+	AmtPaidSat    int64                `protobuf:"varint,19,opt,name=amt_paid_sat,json=amtPaidSat,proto3" json:"amt_paid_sat,omitempty"`
+	AmtPaidMsat   int64                `protobuf:"varint,20,opt,name=amt_paid_msat,json=amtPaidMsat,proto3" json:"amt_paid_msat,omitempty"`
+	State         Invoice_InvoiceState `protobuf:"varint,21,opt,name=state,proto3,enum=lnrpc.Invoice_InvoiceState" json:"state,omitempty"`
+	Htlcs         []*InvoiceHTLC       `protobuf:"bytes,22,rep,name=htlcs,proto3" json:"htlcs,omitempty"`
+	Features      map[uint32]*Feature  `protobuf:"bytes,24,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	IsKeysend     bool                 `protobuf:"varint,25,opt,name=is_keysend,json=isKeysend,proto3" json:"is_keysend,omitempty"`
+	PaymentAddr   []byte               `protobuf:"bytes,26,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	IsAmp         bool                 `protobuf:"varint,27,opt,name=is_amp,json=isAmp,proto3" json:"is_amp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Invoice) Reset() {
+	*x = Invoice{}
+	mi := &file_lightning_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invoice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invoice) ProtoMessage() {}
+
+func (x *Invoice) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invoice.ProtoReflect.Descriptor instead.
+func (*Invoice) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *Invoice) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+func (x *Invoice) GetRPreimage() []byte {
+	if x != nil {
+		return x.RPreimage
+	}
+	return nil
+}
+
+func (x *Invoice) GetRHash() []byte {
+	if x != nil {
+		return x.RHash
+	}
+	return nil
+}
+
+func (x *Invoice) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *Invoice) GetValueMsat() int64 {
+	if x != nil {
+		return x.ValueMsat
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Invoice) GetSettled() bool {
+	if x != nil {
+		return x.Settled
+	}
+	return false
+}
+
+func (x *Invoice) GetCreationDate() int64 {
+	if x != nil {
+		return x.CreationDate
+	}
+	return 0
+}
+
+func (x *Invoice) GetSettleDate() int64 {
+	if x != nil {
+		return x.SettleDate
+	}
+	return 0
+}
+
+func (x *Invoice) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *Invoice) GetDescriptionHash() []byte {
+	if x != nil {
+		return x.DescriptionHash
+	}
+	return nil
+}
+
+func (x *Invoice) GetExpiry() int64 {
+	if x != nil {
+		return x.Expiry
+	}
+	return 0
+}
+
+func (x *Invoice) GetFallbackAddr() string {
+	if x != nil {
+		return x.FallbackAddr
+	}
+	return ""
+}
+
+func (x *Invoice) GetCltvExpiry() uint64 {
+	if x != nil {
+		return x.CltvExpiry
+	}
+	return 0
+}
+
+func (x *Invoice) GetRouteHints() []*RouteHint {
+	if x != nil {
+		return x.RouteHints
+	}
+	return nil
+}
+
+func (x *Invoice) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *Invoice) GetAddIndex() uint64 {
+	if x != nil {
+		return x.AddIndex
+	}
+	return 0
+}
+
+func (x *Invoice) GetSettleIndex() uint64 {
+	if x != nil {
+		return x.SettleIndex
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Invoice) GetAmtPaid() int64 {
+	if x != nil {
+		return x.AmtPaid
+	}
+	return 0
+}
+
+func (x *Invoice) GetAmtPaidSat() int64 {
+	if x != nil {
+		return x.AmtPaidSat
+	}
+	return 0
+}
+
+func (x *Invoice) GetAmtPaidMsat() int64 {
+	if x != nil {
+		return x.AmtPaidMsat
+	}
+	return 0
+}
+
+func (x *Invoice) GetState() Invoice_InvoiceState {
+	if x != nil {
+		return x.State
+	}
+	return Invoice_OPEN
+}
+
+func (x *Invoice) GetHtlcs() []*InvoiceHTLC {
+	if x != nil {
+		return x.Htlcs
+	}
+	return nil
+}
+
+func (x *Invoice) GetFeatures() map[uint32]*Feature {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *Invoice) GetIsKeysend() bool {
+	if x != nil {
+		return x.IsKeysend
+	}
+	return false
+}
+
+func (x *Invoice) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+func (x *Invoice) GetIsAmp() bool {
+	if x != nil {
+		return x.IsAmp
+	}
+	return false
+}
+
+type InvoiceHTLC struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	ChanId          uint64                 `protobuf:"varint,1,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	HtlcIndex       uint64                 `protobuf:"varint,2,opt,name=htlc_index,json=htlcIndex,proto3" json:"htlc_index,omitempty"`
+	AmtMsat         uint64                 `protobuf:"varint,3,opt,name=amt_msat,json=amtMsat,proto3" json:"amt_msat,omitempty"`
+	AcceptHeight    int32                  `protobuf:"varint,4,opt,name=accept_height,json=acceptHeight,proto3" json:"accept_height,omitempty"`
+	AcceptTime      int64                  `protobuf:"varint,5,opt,name=accept_time,json=acceptTime,proto3" json:"accept_time,omitempty"`
+	ResolveTime     int64                  `protobuf:"varint,6,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	ExpiryHeight    int32                  `protobuf:"varint,7,opt,name=expiry_height,json=expiryHeight,proto3" json:"expiry_height,omitempty"`
+	State           InvoiceHTLCState       `protobuf:"varint,8,opt,name=state,proto3,enum=lnrpc.InvoiceHTLCState" json:"state,omitempty"`
+	CustomRecords   map[uint64][]byte      `protobuf:"bytes,9,rep,name=custom_records,json=customRecords,proto3" json:"custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	MppTotalAmtMsat uint64                 `protobuf:"varint,10,opt,name=mpp_total_amt_msat,json=mppTotalAmtMsat,proto3" json:"mpp_total_amt_msat,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InvoiceHTLC) Reset() {
+	*x = InvoiceHTLC{}
+	mi := &file_lightning_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceHTLC) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceHTLC) ProtoMessage() {}
+
+func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceHTLC.ProtoReflect.Descriptor instead.
+func (*InvoiceHTLC) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *InvoiceHTLC) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetHtlcIndex() uint64 {
+	if x != nil {
+		return x.HtlcIndex
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetAmtMsat() uint64 {
+	if x != nil {
+		return x.AmtMsat
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetAcceptHeight() int32 {
+	if x != nil {
+		return x.AcceptHeight
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetAcceptTime() int64 {
+	if x != nil {
+		return x.AcceptTime
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetResolveTime() int64 {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetExpiryHeight() int32 {
+	if x != nil {
+		return x.ExpiryHeight
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetState() InvoiceHTLCState {
+	if x != nil {
+		return x.State
+	}
+	return InvoiceHTLCState_ACCEPTED
+}
+
+func (x *InvoiceHTLC) GetCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.CustomRecords
+	}
+	return nil
+}
+
+func (x *InvoiceHTLC) GetMppTotalAmtMsat() uint64 {
+	if x != nil {
+		return x.MppTotalAmtMsat
+	}
+	return 0
+}
+
+type RouteHint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HopHints      []*HopHint             `protobuf:"bytes,1,rep,name=hop_hints,json=hopHints,proto3" json:"hop_hints,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouteHint) Reset() {
+	*x = RouteHint{}
+	mi := &file_lightning_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouteHint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouteHint) ProtoMessage() {}
+
+func (x *RouteHint) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouteHint.ProtoReflect.Descriptor instead.
+func (*RouteHint) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RouteHint) GetHopHints() []*HopHint {
+	if x != nil {
+		return x.HopHints
+	}
+	return nil
+}
+
+type HopHint struct {
+	state                     protoimpl.MessageState `protogen:"open.v1"`
+	NodeId                    string                 `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	ChanId                    uint64                 `protobuf:"varint,2,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	FeeBaseMsat               uint32                 `protobuf:"varint,3,opt,name=fee_base_msat,json=feeBaseMsat,proto3" json:"fee_base_msat,omitempty"`
+	FeeProportionalMillionths uint32                 `protobuf:"varint,4,opt,name=fee_proportional_millionths,json=feeProportionalMillionths,proto3" json:"fee_proportional_millionths,omitempty"`
+	CltvExpiryDelta           uint32                 `protobuf:"varint,5,opt,name=cltv_expiry_delta,json=cltvExpiryDelta,proto3" json:"cltv_expiry_delta,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *HopHint) Reset() {
+	*x = HopHint{}
+	mi := &file_lightning_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HopHint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HopHint) ProtoMessage() {}
+
+func (x *HopHint) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HopHint.ProtoReflect.Descriptor instead.
+func (*HopHint) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *HopHint) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *HopHint) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *HopHint) GetFeeBaseMsat() uint32 {
+	if x != nil {
+		return x.FeeBaseMsat
+	}
+	return 0
+}
+
+func (x *HopHint) GetFeeProportionalMillionths() uint32 {
+	if x != nil {
+		return x.FeeProportionalMillionths
+	}
+	return 0
+}
+
+func (x *HopHint) GetCltvExpiryDelta() uint32 {
+	if x != nil {
+		return x.CltvExpiryDelta
+	}
+	return 0
+}
+
+type AddInvoiceResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	RHash          []byte                 `protobuf:"bytes,1,opt,name=r_hash,json=rHash,proto3" json:"r_hash,omitempty"`
+	PaymentRequest string                 `protobuf:"bytes,2,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	AddIndex       uint64                 `protobuf:"varint,16,opt,name=add_index,json=addIndex,proto3" json:"add_index,omitempty"`
+	PaymentAddr    []byte                 `protobuf:"bytes,17,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AddInvoiceResponse) Reset() {
+	*x = AddInvoiceResponse{}
+	mi := &file_lightning_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddInvoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddInvoiceResponse) ProtoMessage() {}
+
+func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddInvoiceResponse.ProtoReflect.Descriptor instead.
+func (*AddInvoiceResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *AddInvoiceResponse) GetRHash() []byte {
+	if x != nil {
+		return x.RHash
+	}
+	return nil
+}
+
+func (x *AddInvoiceResponse) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *AddInvoiceResponse) GetAddIndex() uint64 {
+	if x != nil {
+		return x.AddIndex
+	}
+	return 0
+}
+
+func (x *AddInvoiceResponse) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+type PaymentHash struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	RHashStr      string `protobuf:"bytes,1,opt,name=r_hash_str,json=rHashStr,proto3" json:"r_hash_str,omitempty"`
+	RHash         []byte `protobuf:"bytes,2,opt,name=r_hash,json=rHash,proto3" json:"r_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PaymentHash) Reset() {
+	*x = PaymentHash{}
+	mi := &file_lightning_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentHash) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentHash) ProtoMessage() {}
+
+func (x *PaymentHash) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentHash.ProtoReflect.Descriptor instead.
+func (*PaymentHash) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{40}
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *PaymentHash) GetRHashStr() string {
+	if x != nil {
+		return x.RHashStr
+	}
+	return ""
+}
+
+func (x *PaymentHash) GetRHash() []byte {
+	if x != nil {
+		return x.RHash
+	}
+	return nil
+}
+
+type ListInvoiceRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	PendingOnly       bool                   `protobuf:"varint,1,opt,name=pending_only,json=pendingOnly,proto3" json:"pending_only,omitempty"`
+	IndexOffset       uint64                 `protobuf:"varint,4,opt,name=index_offset,json=indexOffset,proto3" json:"index_offset,omitempty"`
+	NumMaxInvoices    uint64                 `protobuf:"varint,5,opt,name=num_max_invoices,json=numMaxInvoices,proto3" json:"num_max_invoices,omitempty"`
+	Reversed          bool                   `protobuf:"varint,6,opt,name=reversed,proto3" json:"reversed,omitempty"`
+	CreationDateStart uint64                 `protobuf:"varint,7,opt,name=creation_date_start,json=creationDateStart,proto3" json:"creation_date_start,omitempty"`
+	CreationDateEnd   uint64                 `protobuf:"varint,8,opt,name=creation_date_end,json=creationDateEnd,proto3" json:"creation_date_end,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ListInvoiceRequest) Reset() {
+	*x = ListInvoiceRequest{}
+	mi := &file_lightning_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvoiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvoiceRequest) ProtoMessage() {}
+
+func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvoiceRequest.ProtoReflect.Descriptor instead.
+func (*ListInvoiceRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ListInvoiceRequest) GetPendingOnly() bool {
+	if x != nil {
+		return x.PendingOnly
+	}
+	return false
+}
+
+func (x *ListInvoiceRequest) GetIndexOffset() uint64 {
+	if x != nil {
+		return x.IndexOffset
+	}
+	return 0
+}
+
+func (x *ListInvoiceRequest) GetNumMaxInvoices() uint64 {
+	if x != nil {
+		return x.NumMaxInvoices
+	}
+	return 0
+}
+
+func (x *ListInvoiceRequest) GetReversed() bool {
+	if x != nil {
+		return x.Reversed
+	}
+	return false
+}
+
+func (x *ListInvoiceRequest) GetCreationDateStart() uint64 {
+	if x != nil {
+		return x.CreationDateStart
+	}
+	return 0
+}
+
+func (x *ListInvoiceRequest) GetCreationDateEnd() uint64 {
+	if x != nil {
+		return x.CreationDateEnd
+	}
+	return 0
+}
+
+type ListInvoiceResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Invoices         []*Invoice             `protobuf:"bytes,1,rep,name=invoices,proto3" json:"invoices,omitempty"`
+	LastIndexOffset  uint64                 `protobuf:"varint,2,opt,name=last_index_offset,json=lastIndexOffset,proto3" json:"last_index_offset,omitempty"`
+	FirstIndexOffset uint64                 `protobuf:"varint,3,opt,name=first_index_offset,json=firstIndexOffset,proto3" json:"first_index_offset,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ListInvoiceResponse) Reset() {
+	*x = ListInvoiceResponse{}
+	mi := &file_lightning_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvoiceResponse) ProtoMessage() {}
+
+func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvoiceResponse.ProtoReflect.Descriptor instead.
+func (*ListInvoiceResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ListInvoiceResponse) GetInvoices() []*Invoice {
+	if x != nil {
+		return x.Invoices
+	}
+	return nil
+}
+
+func (x *ListInvoiceResponse) GetLastIndexOffset() uint64 {
+	if x != nil {
+		return x.LastIndexOffset
+	}
+	return 0
+}
+
+func (x *ListInvoiceResponse) GetFirstIndexOffset() uint64 {
+	if x != nil {
+		return x.FirstIndexOffset
+	}
+	return 0
+}
+
+type InvoiceSubscription struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AddIndex      uint64                 `protobuf:"varint,1,opt,name=add_index,json=addIndex,proto3" json:"add_index,omitempty"`
+	SettleIndex   uint64                 `protobuf:"varint,2,opt,name=settle_index,json=settleIndex,proto3" json:"settle_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvoiceSubscription) Reset() {
+	*x = InvoiceSubscription{}
+	mi := &file_lightning_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceSubscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceSubscription) ProtoMessage() {}
+
+func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceSubscription.ProtoReflect.Descriptor instead.
+func (*InvoiceSubscription) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *InvoiceSubscription) GetAddIndex() uint64 {
+	if x != nil {
+		return x.AddIndex
+	}
+	return 0
+}
+
+func (x *InvoiceSubscription) GetSettleIndex() uint64 {
+	if x != nil {
+		return x.SettleIndex
+	}
+	return 0
+}
+
+type PayReqString struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PayReq        string                 `protobuf:"bytes,1,opt,name=pay_req,json=payReq,proto3" json:"pay_req,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PayReqString) Reset() {
+	*x = PayReqString{}
+	mi := &file_lightning_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayReqString) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayReqString) ProtoMessage() {}
+
+func (x *PayReqString) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayReqString.ProtoReflect.Descriptor instead.
+func (*PayReqString) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *PayReqString) GetPayReq() string {
+	if x != nil {
+		return x.PayReq
+	}
+	return ""
+}
+
+type PayReq struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Destination     string                 `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	PaymentHash     string                 `protobuf:"bytes,2,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	NumSatoshis     int64                  `protobuf:"varint,3,opt,name=num_satoshis,json=numSatoshis,proto3" json:"num_satoshis,omitempty"`
+	Timestamp       int64                  `protobuf:"varint,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	Expiry          int64                  `protobuf:"varint,5,opt,name=expiry,proto3" json:"expiry,omitempty"`
+	Description     string                 `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
+	DescriptionHash string                 `protobuf:"bytes,7,opt,name=description_hash,json=descriptionHash,proto3" json:"description_hash,omitempty"`
+	FallbackAddr    string                 `protobuf:"bytes,8,opt,name=fallback_addr,json=fallbackAddr,proto3" json:"fallback_addr,omitempty"`
+	CltvExpiry      int64                  `protobuf:"varint,9,opt,name=cltv_expiry,json=cltvExpiry,proto3" json:"cltv_expiry,omitempty"`
+	RouteHints      []*RouteHint           `protobuf:"bytes,10,rep,name=route_hints,json=routeHints,proto3" json:"route_hints,omitempty"`
+	PaymentAddr     []byte                 `protobuf:"bytes,11,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	NumMsat         int64                  `protobuf:"varint,12,opt,name=num_msat,json=numMsat,proto3" json:"num_msat,omitempty"`
+	Features        map[uint32]*Feature    `protobuf:"bytes,13,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PayReq) Reset() {
+	*x = PayReq{}
+	mi := &file_lightning_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayReq) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayReq) ProtoMessage() {}
+
+func (x *PayReq) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayReq.ProtoReflect.Descriptor instead.
+func (*PayReq) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *PayReq) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *PayReq) GetPaymentHash() string {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return ""
+}
+
+func (x *PayReq) GetNumSatoshis() int64 {
+	if x != nil {
+		return x.NumSatoshis
+	}
+	return 0
+}
+
+func (x *PayReq) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *PayReq) GetExpiry() int64 {
+	if x != nil {
+		return x.Expiry
+	}
+	return 0
+}
+
+func (x *PayReq) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *PayReq) GetDescriptionHash() string {
+	if x != nil {
+		return x.DescriptionHash
+	}
+	return ""
+}
+
+func (x *PayReq) GetFallbackAddr() string {
+	if x != nil {
+		return x.FallbackAddr
+	}
+	return ""
+}
+
+func (x *PayReq) GetCltvExpiry() int64 {
+	if x != nil {
+		return x.CltvExpiry
+	}
+	return 0
+}
+
+func (x *PayReq) GetRouteHints() []*RouteHint {
+	if x != nil {
+		return x.RouteHints
+	}
+	return nil
+}
+
+func (x *PayReq) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+func (x *PayReq) GetNumMsat() int64 {
+	if x != nil {
+		return x.NumMsat
+	}
+	return 0
+}
+
+func (x *PayReq) GetFeatures() map[uint32]*Feature {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
 var File_lightning_proto protoreflect.FileDescriptor
 
 const file_lightning_proto_rawDesc = "" +
@@ -2832,7 +3919,120 @@ const file_lightning_proto_rawDesc = "" +
 	"\rsat_per_vbyte\x18\x03 \x01(\x04R\vsatPerVbyte\"\r\n" +
 	"\vStopRequest\"&\n" +
 	"\fStopResponse\x12\x16\n" +
-	"\x06status\x18\x01 \x01(\tR\x06status*\xac\x01\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"\x96\b\n" +
+	"\aInvoice\x12\x12\n" +
+	"\x04memo\x18\x01 \x01(\tR\x04memo\x12\x1d\n" +
+	"\n" +
+	"r_preimage\x18\x03 \x01(\fR\trPreimage\x12\x15\n" +
+	"\x06r_hash\x18\x04 \x01(\fR\x05rHash\x12\x14\n" +
+	"\x05value\x18\x05 \x01(\x03R\x05value\x12\x1d\n" +
+	"\n" +
+	"value_msat\x18\x17 \x01(\x03R\tvalueMsat\x12\x1c\n" +
+	"\asettled\x18\x06 \x01(\bB\x02\x18\x01R\asettled\x12#\n" +
+	"\rcreation_date\x18\a \x01(\x03R\fcreationDate\x12\x1f\n" +
+	"\vsettle_date\x18\b \x01(\x03R\n" +
+	"settleDate\x12'\n" +
+	"\x0fpayment_request\x18\t \x01(\tR\x0epaymentRequest\x12)\n" +
+	"\x10description_hash\x18\n" +
+	" \x01(\fR\x0fdescriptionHash\x12\x16\n" +
+	"\x06expiry\x18\v \x01(\x03R\x06expiry\x12#\n" +
+	"\rfallback_addr\x18\f \x01(\tR\ffallbackAddr\x12\x1f\n" +
+	"\vcltv_expiry\x18\r \x01(\x04R\n" +
+	"cltvExpiry\x121\n" +
+	"\vroute_hints\x18\x0e \x03(\v2\x10.lnrpc.RouteHintR\n" +
+	"routeHints\x12\x18\n" +
+	"\aprivate\x18\x0f \x01(\bR\aprivate\x12\x1b\n" +
+	"\tadd_index\x18\x10 \x01(\x04R\baddIndex\x12!\n" +
+	"\fsettle_index\x18\x11 \x01(\x04R\vsettleIndex\x12\x1d\n" +
+	"\bamt_paid\x18\x12 \x01(\x03B\x02\x18\x01R\aamtPaid\x12 \n" +
+	"\famt_paid_sat\x18\x13 \x01(\x03R\n" +
+	"amtPaidSat\x12\"\n" +
+	"\ramt_paid_msat\x18\x14 \x01(\x03R\vamtPaidMsat\x121\n" +
+	"\x05state\x18\x15 \x01(\x0e2\x1b.lnrpc.Invoice.InvoiceStateR\x05state\x12(\n" +
+	"\x05htlcs\x18\x16 \x03(\v2\x12.lnrpc.InvoiceHTLCR\x05htlcs\x128\n" +
+	"\bfeatures\x18\x18 \x03(\v2\x1c.lnrpc.Invoice.FeaturesEntryR\bfeatures\x12\x1d\n" +
+	"\n" +
+	"is_keysend\x18\x19 \x01(\bR\tisKeysend\x12!\n" +
+	"\fpayment_addr\x18\x1a \x01(\fR\vpaymentAddr\x12\x15\n" +
+	"\x06is_amp\x18\x1b \x01(\bR\x05isAmp\x1aK\n" +
+	"\rFeaturesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\rR\x03key\x12$\n" +
+	"\x05value\x18\x02 \x01(\v2\x0e.lnrpc.FeatureR\x05value:\x028\x01\"A\n" +
+	"\fInvoiceState\x12\b\n" +
+	"\x04OPEN\x10\x00\x12\v\n" +
+	"\aSETTLED\x10\x01\x12\f\n" +
+	"\bCANCELED\x10\x02\x12\f\n" +
+	"\bACCEPTED\x10\x03J\x04\b\x02\x10\x03\"\xde\x03\n" +
+	"\vInvoiceHTLC\x12\x1b\n" +
+	"\achan_id\x18\x01 \x01(\x04B\x020\x01R\x06chanId\x12\x1d\n" +
+	"\n" +
+	"htlc_index\x18\x02 \x01(\x04R\thtlcIndex\x12\x19\n" +
+	"\bamt_msat\x18\x03 \x01(\x04R\aamtMsat\x12#\n" +
+	"\raccept_height\x18\x04 \x01(\x05R\facceptHeight\x12\x1f\n" +
+	"\vaccept_time\x18\x05 \x01(\x03R\n" +
+	"acceptTime\x12!\n" +
+	"\fresolve_time\x18\x06 \x01(\x03R\vresolveTime\x12#\n" +
+	"\rexpiry_height\x18\a \x01(\x05R\fexpiryHeight\x12-\n" +
+	"\x05state\x18\b \x01(\x0e2\x17.lnrpc.InvoiceHTLCStateR\x05state\x12L\n" +
+	"\x0ecustom_records\x18\t \x03(\v2%.lnrpc.InvoiceHTLC.CustomRecordsEntryR\rcustomRecords\x12+\n" +
+	"\x12mpp_total_amt_msat\x18\n" +
+	" \x01(\x04R\x0fmppTotalAmtMsat\x1a@\n" +
+	"\x12CustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"8\n" +
+	"\tRouteHint\x12+\n" +
+	"\thop_hints\x18\x01 \x03(\v2\x0e.lnrpc.HopHintR\bhopHints\"\xcf\x01\n" +
+	"\aHopHint\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12\x1b\n" +
+	"\achan_id\x18\x02 \x01(\x04B\x020\x01R\x06chanId\x12\"\n" +
+	"\rfee_base_msat\x18\x03 \x01(\rR\vfeeBaseMsat\x12>\n" +
+	"\x1bfee_proportional_millionths\x18\x04 \x01(\rR\x19feeProportionalMillionths\x12*\n" +
+	"\x11cltv_expiry_delta\x18\x05 \x01(\rR\x0fcltvExpiryDelta\"\x94\x01\n" +
+	"\x12AddInvoiceResponse\x12\x15\n" +
+	"\x06r_hash\x18\x01 \x01(\fR\x05rHash\x12'\n" +
+	"\x0fpayment_request\x18\x02 \x01(\tR\x0epaymentRequest\x12\x1b\n" +
+	"\tadd_index\x18\x10 \x01(\x04R\baddIndex\x12!\n" +
+	"\fpayment_addr\x18\x11 \x01(\fR\vpaymentAddr\"F\n" +
+	"\vPaymentHash\x12 \n" +
+	"\n" +
+	"r_hash_str\x18\x01 \x01(\tB\x02\x18\x01R\brHashStr\x12\x15\n" +
+	"\x06r_hash\x18\x02 \x01(\fR\x05rHash\"\xfc\x01\n" +
+	"\x12ListInvoiceRequest\x12!\n" +
+	"\fpending_only\x18\x01 \x01(\bR\vpendingOnly\x12!\n" +
+	"\findex_offset\x18\x04 \x01(\x04R\vindexOffset\x12(\n" +
+	"\x10num_max_invoices\x18\x05 \x01(\x04R\x0enumMaxInvoices\x12\x1a\n" +
+	"\breversed\x18\x06 \x01(\bR\breversed\x12.\n" +
+	"\x13creation_date_start\x18\a \x01(\x04R\x11creationDateStart\x12*\n" +
+	"\x11creation_date_end\x18\b \x01(\x04R\x0fcreationDateEnd\"\x9b\x01\n" +
+	"\x13ListInvoiceResponse\x12*\n" +
+	"\binvoices\x18\x01 \x03(\v2\x0e.lnrpc.InvoiceR\binvoices\x12*\n" +
+	"\x11last_index_offset\x18\x02 \x01(\x04R\x0flastIndexOffset\x12,\n" +
+	"\x12first_index_offset\x18\x03 \x01(\x04R\x10firstIndexOffset\"U\n" +
+	"\x13InvoiceSubscription\x12\x1b\n" +
+	"\tadd_index\x18\x01 \x01(\x04R\baddIndex\x12!\n" +
+	"\fsettle_index\x18\x02 \x01(\x04R\vsettleIndex\"'\n" +
+	"\fPayReqString\x12\x17\n" +
+	"\apay_req\x18\x01 \x01(\tR\x06payReq\"\xb0\x04\n" +
+	"\x06PayReq\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12!\n" +
+	"\fpayment_hash\x18\x02 \x01(\tR\vpaymentHash\x12!\n" +
+	"\fnum_satoshis\x18\x03 \x01(\x03R\vnumSatoshis\x12\x1c\n" +
+	"\ttimestamp\x18\x04 \x01(\x03R\ttimestamp\x12\x16\n" +
+	"\x06expiry\x18\x05 \x01(\x03R\x06expiry\x12 \n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x12)\n" +
+	"\x10description_hash\x18\a \x01(\tR\x0fdescriptionHash\x12#\n" +
+	"\rfallback_addr\x18\b \x01(\tR\ffallbackAddr\x12\x1f\n" +
+	"\vcltv_expiry\x18\t \x01(\x03R\n" +
+	"cltvExpiry\x121\n" +
+	"\vroute_hints\x18\n" +
+	" \x03(\v2\x10.lnrpc.RouteHintR\n" +
+	"routeHints\x12!\n" +
+	"\fpayment_addr\x18\v \x01(\fR\vpaymentAddr\x12\x19\n" +
+	"\bnum_msat\x18\f \x01(\x03R\anumMsat\x127\n" +
+	"\bfeatures\x18\r \x03(\v2\x1b.lnrpc.PayReq.FeaturesEntryR\bfeatures\x1aK\n" +
+	"\rFeaturesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\rR\x03key\x12$\n" +
+	"\x05value\x18\x02 \x01(\v2\x0e.lnrpc.FeatureR\x05value:\x028\x01*\xac\x01\n" +
 	"\vAddressType\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x00\x12\x16\n" +
 	"\x12NESTED_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -2854,7 +4054,11 @@ const file_lightning_proto_rawDesc = "" +
 	"\x15CoinSelectionStrategy\x12\x1e\n" +
 	"\x1aSTRATEGY_USE_GLOBAL_CONFIG\x10\x00\x12\x14\n" +
 	"\x10STRATEGY_LARGEST\x10\x01\x12\x13\n" +
-	"\x0fSTRATEGY_RANDOM\x10\x022\xc2\x06\n" +
+	"\x0fSTRATEGY_RANDOM\x10\x02*;\n" +
+	"\x10InvoiceHTLCState\x12\f\n" +
+	"\bACCEPTED\x10\x00\x12\v\n" +
+	"\aSETTLED\x10\x01\x12\f\n" +
+	"\bCANCELED\x10\x022\xee\b\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -2869,7 +4073,13 @@ const file_lightning_proto_rawDesc = "" +
 	"\x13SubscribePeerEvents\x12\x1c.lnrpc.PeerEventSubscription\x1a\x10.lnrpc.PeerEvent0\x01\x128\n" +
 	"\aGetInfo\x12\x15.lnrpc.GetInfoRequest\x1a\x16.lnrpc.GetInfoResponse\x125\n" +
 	"\n" +
-	"StopDaemon\x12\x12.lnrpc.StopRequest\x1a\x13.lnrpc.StopResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"StopDaemon\x12\x12.lnrpc.StopRequest\x1a\x13.lnrpc.StopResponse\x127\n" +
+	"\n" +
+	"AddInvoice\x12\x0e.lnrpc.Invoice\x1a\x19.lnrpc.AddInvoiceResponse\x12E\n" +
+	"\fListInvoices\x12\x19.lnrpc.ListInvoiceRequest\x1a\x1a.lnrpc.ListInvoiceResponse\x123\n" +
+	"\rLookupInvoice\x12\x12.lnrpc.PaymentHash\x1a\x0e.lnrpc.Invoice\x12A\n" +
+	"\x11SubscribeInvoices\x12\x1a.lnrpc.InvoiceSubscription\x1a\x0e.lnrpc.Invoice0\x01\x122\n" +
+	"\fDecodePayReq\x12\x13.lnrpc.PayReqString\x1a\r.lnrpc.PayReqB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -2883,108 +4093,146 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),               // 0: lnrpc.AddressType
 	(OutputScriptType)(0),          // 1: lnrpc.OutputScriptType
 	(CoinSelectionStrategy)(0),     // 2: lnrpc.CoinSelectionStrategy
-	(Peer_SyncType)(0),             // 3: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),       // 4: lnrpc.PeerEvent.EventType
-	(*GetInfoRequest)(nil),         // 5: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),        // 6: lnrpc.GetInfoResponse
-	(*Chain)(nil),                  // 7: lnrpc.Chain
-	(*Feature)(nil),                // 8: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),     // 9: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),       // 10: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),    // 11: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),  // 12: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil), // 13: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),       // 14: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),      // 15: lnrpc.ListPeersResponse
-	(*Peer)(nil),                   // 16: lnrpc.Peer
-	(*TimestampedError)(nil),       // 17: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),  // 18: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),              // 19: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),      // 20: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),     // 21: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),   // 22: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),  // 23: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),   // 24: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),     // 25: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),    // 26: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                   // 27: lnrpc.Utxo
-	(*OutPoint)(nil),               // 28: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil), // 29: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),     // 30: lnrpc.TransactionDetails
-	(*Transaction)(nil),            // 31: lnrpc.Transaction
-	(*OutputDetail)(nil),           // 32: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),       // 33: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),       // 34: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),      // 35: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),     // 36: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),    // 37: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),            // 38: lnrpc.StopRequest
-	(*StopResponse)(nil),           // 39: lnrpc.StopResponse
-	nil,                            // 40: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                            // 41: lnrpc.Peer.FeaturesEntry
-	nil,                            // 42: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                            // 43: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	(InvoiceHTLCState)(0),          // 3: lnrpc.InvoiceHTLCState
+	(Peer_SyncType)(0),             // 4: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),       // 5: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),      // 6: lnrpc.Invoice.InvoiceState
+	(*GetInfoRequest)(nil),         // 7: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),        // 8: lnrpc.GetInfoResponse
+	(*Chain)(nil),                  // 9: lnrpc.Chain
+	(*Feature)(nil),                // 10: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),     // 11: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),       // 12: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),    // 13: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),  // 14: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil), // 15: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),       // 16: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),      // 17: lnrpc.ListPeersResponse
+	(*Peer)(nil),                   // 18: lnrpc.Peer
+	(*TimestampedError)(nil),       // 19: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),  // 20: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),              // 21: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),      // 22: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),     // 23: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),   // 24: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),  // 25: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),   // 26: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),     // 27: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),    // 28: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                   // 29: lnrpc.Utxo
+	(*OutPoint)(nil),               // 30: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil), // 31: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),     // 32: lnrpc.TransactionDetails
+	(*Transaction)(nil),            // 33: lnrpc.Transaction
+	(*OutputDetail)(nil),           // 34: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),       // 35: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),       // 36: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),      // 37: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),     // 38: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),    // 39: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),            // 40: lnrpc.StopRequest
+	(*StopResponse)(nil),           // 41: lnrpc.StopResponse
+	(*Invoice)(nil),                // 42: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),            // 43: lnrpc.InvoiceHTLC
+	(*RouteHint)(nil),              // 44: lnrpc.RouteHint
+	(*HopHint)(nil),                // 45: lnrpc.HopHint
+	(*AddInvoiceResponse)(nil),     // 46: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),            // 47: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),     // 48: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),    // 49: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),    // 50: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),           // 51: lnrpc.PayReqString
+	(*PayReq)(nil),                 // 52: lnrpc.PayReq
+	nil,                            // 53: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                            // 54: lnrpc.Peer.FeaturesEntry
+	nil,                            // 55: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                            // 56: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                            // 57: lnrpc.Invoice.FeaturesEntry
+	nil,                            // 58: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                            // 59: lnrpc.PayReq.FeaturesEntry
 }
 var file_lightning_proto_depIdxs = []int32{
-	7,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	40, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	10, // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	16, // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	3,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	41, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	17, // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	4,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	9,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	53, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	12, // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	18, // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	4,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	54, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	19, // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	5,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,  // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	42, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	27, // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	55, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	29, // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,  // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	28, // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	31, // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	32, // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	33, // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	30, // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	33, // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	34, // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	35, // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,  // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,  // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	28, // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	43, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	30, // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	56, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,  // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	8,  // 21: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	8,  // 22: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	24, // 23: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	22, // 24: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	29, // 25: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	36, // 26: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	34, // 27: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	25, // 28: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	20, // 29: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	9,  // 30: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	12, // 31: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	14, // 32: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	18, // 33: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	5,  // 34: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	38, // 35: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	23, // 36: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	30, // 37: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	37, // 38: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	35, // 39: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	26, // 40: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	21, // 41: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	11, // 42: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	13, // 43: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	15, // 44: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	19, // 45: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	6,  // 46: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	39, // 47: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	36, // [36:48] is the sub-list for method output_type
-	24, // [24:36] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	44, // 21: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	6,  // 22: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	43, // 23: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	57, // 24: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	3,  // 25: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
+	58, // 26: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	45, // 27: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	42, // 28: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	44, // 29: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	59, // 30: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	10, // 31: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	10, // 32: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	26, // 33: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	10, // 34: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	10, // 35: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	24, // 36: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	31, // 37: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	38, // 38: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	36, // 39: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	27, // 40: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	22, // 41: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	11, // 42: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	14, // 43: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	16, // 44: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	20, // 45: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	7,  // 46: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	40, // 47: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	42, // 48: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	48, // 49: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	47, // 50: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	50, // 51: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	51, // 52: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	25, // 53: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	32, // 54: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	39, // 55: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	37, // 56: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	28, // 57: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	23, // 58: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	13, // 59: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	15, // 60: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	17, // 61: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	21, // 62: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	8,  // 63: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	41, // 64: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	46, // 65: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	49, // 66: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	42, // 67: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	42, // 68: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	52, // 69: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	53, // [53:70] is the sub-list for method output_type
+	36, // [36:53] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -2997,8 +4245,8 @@ func file_lightning_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   39,
+			NumEnums:      7,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
