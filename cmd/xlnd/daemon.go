@@ -15,11 +15,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/lightningnetwork/lnd/tor"
 
 	"lnd.xprv/brontide"
 	"lnd.xprv/chain"
+	"lnd.xprv/channeldb"
 	"lnd.xprv/internal/logging"
+	"lnd.xprv/invoices"
+	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/peer"
 	"lnd.xprv/routing"
@@ -188,11 +192,17 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 	}
 
+	registry, err := d.startInvoices()
+	if err != nil {
+		return err
+	}
+	defer registry.Stop()
+
 	gossip := routing.NewQueryResponder(*cfg.network.Params.GenesisHash, d.logs.Logger("GOSP"))
 	d.srv, err = server.New(server.Config{
 		NodeKey:     nodeKey,
 		ChainHash:   *cfg.network.Params.GenesisHash,
-		Features:    initFeatures(cfg.Dev.RequireFeatures),
+		Features:    initFeatures(cfg),
 		Required:    requiredFeatures,
 		ListenAddrs: cfg.Listeners,
 		MaxInbound:  cfg.MaxInbound,
@@ -217,6 +227,8 @@ func (d *daemon) run(ctx context.Context) error {
 		Peers:  &peersBackend{srv: d.srv, cfg: cfg},
 		Wallet: &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
 		Stop:   d.requestStop,
+
+		Invoices: registry,
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err
@@ -232,6 +244,56 @@ func (d *daemon) run(ctx context.Context) error {
 		d.log.Info("StopDaemon requested, shutting down")
 	}
 	return nil
+}
+
+// startInvoices opens the channel database (created on first start) and
+// starts the invoice registry over it. The database is closed when the
+// registry has stopped.
+func (d *daemon) startInvoices() (*invoiceRegistry, error) {
+	cfg := d.cfg
+	if err := os.MkdirAll(cfg.graphDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	db, err := channeldb.Open(filepath.Join(cfg.graphDir(), "channel.db"),
+		channeldb.WithLogger(d.logs.Logger("CHDB")))
+	if err != nil {
+		return nil, err
+	}
+	w := d.wallet
+	reg := invoices.New(invoices.Config{
+		DB:  db,
+		Net: cfg.network.Params,
+		// The node key is derived for each signature and not kept.
+		Sign: func(hash []byte) ([]byte, error) {
+			priv, err := w.DerivePrivKey(wallet.KeyDescriptor{
+				KeyLocator: wallet.KeyLocator{Family: wallet.KeyFamilyNodeKey}})
+			if err != nil {
+				return nil, err
+			}
+			return ecdsa.SignCompact(priv, hash, true)
+		},
+		// No private channels yet: no hints.
+		RouteHints:    func() []bolt11.RouteHint { return nil },
+		AcceptKeysend: cfg.AcceptKeysend,
+		Log:           d.logs.Logger("INVC"),
+	})
+	if err := reg.Start(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &invoiceRegistry{Registry: reg, db: db}, nil
+}
+
+// invoiceRegistry is the registry with the database it owns here.
+type invoiceRegistry struct {
+	*invoices.Registry
+	db *channeldb.DB
+}
+
+// Stop stops the registry, then closes the database.
+func (r *invoiceRegistry) Stop() error {
+	r.Registry.Stop()
+	return r.db.Close()
 }
 
 // unlockAtStart opens the wallet without the WalletUnlocker service when
