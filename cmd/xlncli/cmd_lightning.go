@@ -29,6 +29,13 @@ func (a *app) commands() []command {
 		{"listchaintxns", "List transactions from the wallet.", "", &listChainTxnsCmd{a: a}},
 		{"sendcoins", "Send bitcoin on-chain to an address.", "", &sendCoinsCmd{a: a}},
 		{"estimatefee", "Get fee estimates for sending bitcoin on-chain to multiple addresses: estimatefee '{\"addr\": amt, ...}'.", "", &estimateFeeCmd{a: a}},
+		{"addinvoice", "Add a new invoice: addinvoice [value] [preimage].", "", &addInvoiceCmd{a: a}},
+		{"lookupinvoice", "Lookup an existing invoice by its payment hash.", "", &lookupInvoiceCmd{a: a}},
+		{"listinvoices", "List all invoices currently stored within the database (newest first unless --paginate-forwards).", "", &listInvoicesCmd{a: a}},
+		{"decodepayreq", "Decode a payment request.", "", &decodePayReqCmd{a: a}},
+		{"addholdinvoice", "Add a new hold invoice: addholdinvoice hash [amt].", "", &addHoldInvoiceCmd{a: a}},
+		{"settleinvoice", "Reveal a preimage and use it to settle the corresponding invoice.", "", &settleInvoiceCmd{a: a}},
+		{"cancelinvoice", "Cancels a (hold) invoice.", "", &cancelInvoiceCmd{a: a}},
 		{"stop", "Stop and shutdown the daemon.", "", &stopCmd{a: a}},
 	}
 }
