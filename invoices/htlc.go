@@ -14,6 +14,12 @@ import (
 
 // Payload is what the final hop's onion payload says about the payment.
 type Payload struct {
+	// AmtToForward and OutgoingCLTV are the payload's amt_to_forward and
+	// outgoing_cltv_value: the HTLC must carry at least as much, and
+	// expire no sooner (BOLT 4's final_incorrect_* failures).
+	AmtToForward lnwire.MilliSatoshi
+	OutgoingCLTV uint32
+
 	// MPP is the payment_data record: the invoice's payment_secret and
 	// the payment's total_msat. Nil if absent.
 	MPP *MPP
@@ -31,7 +37,8 @@ type MPP struct {
 // PayloadFromOnion takes what the registry needs from a decoded final
 // hop payload.
 func PayloadFromOnion(p *sphinx.HopPayload) Payload {
-	out := Payload{CustomRecords: p.CustomRecords}
+	out := Payload{CustomRecords: p.CustomRecords, AmtToForward: lnwire.MilliSatoshi(p.AmtToForward),
+		OutgoingCLTV: p.OutgoingCLTV}
 	if p.PaymentData != nil {
 		out.MPP = &MPP{PaymentAddr: p.PaymentData.PaymentSecret,
 			TotalMsat: lnwire.MilliSatoshi(p.PaymentData.TotalMsat)}
@@ -69,6 +76,9 @@ func (r *Registry) NotifyExitHopHtlc(hash [32]byte, amt lnwire.MilliSatoshi, exp
 	circuit channeldb.CircuitKey, payload Payload, resolve func(*Resolution)) (*Resolution, error) {
 
 	h := &htlcIn{hash: hash, amt: amt, expiry: expiry, height: currentHeight, circuit: circuit, payload: payload}
+	if res := h.checkOnion(); res != nil {
+		return res, nil
+	}
 	r.mu.Lock()
 	var (
 		res    *Resolution
@@ -132,6 +142,20 @@ type htlcIn struct {
 	height  uint32
 	circuit channeldb.CircuitKey
 	payload Payload
+}
+
+// checkOnion compares the HTLC with what the onion told the final hop
+// to expect; these failures name the HTLC's own value, not the invoice.
+func (h *htlcIn) checkOnion() *Resolution {
+	switch {
+	case h.amt < h.payload.AmtToForward:
+		return &Resolution{Circuit: h.circuit, Reason: "amount below amt_to_forward",
+			Failure: &sphinx.FailFinalIncorrectHtlcAmount{IncomingHtlcAmt: uint64(h.amt)}}
+	case h.expiry < h.payload.OutgoingCLTV:
+		return &Resolution{Circuit: h.circuit, Reason: "expiry below outgoing_cltv_value",
+			Failure: &sphinx.FailFinalIncorrectCltvExpiry{CltvExpiry: h.expiry}}
+	}
+	return nil
 }
 
 func (h *htlcIn) fail(reason string) *Resolution {
@@ -223,7 +247,9 @@ func (r *Registry) decide(inv *channeldb.Invoice, h *htlcIn) (*Resolution, []del
 			continue
 		}
 		if prev.MPPTotal != total {
-			return h.fail("htlc set total mismatch"), nil, false
+			// BOLT 4: the whole set fails.
+			return h.fail("htlc set total mismatch"),
+				cancelHTLCs(inv, now, failUnknown("htlc set total mismatch")), true
 		}
 		setSum += prev.Amount
 	}

@@ -322,6 +322,32 @@ func TestFinalHopRules(t *testing.T) {
 		{"total below the invoice", func(_ *channeldb.Invoice, in *htlc) { in.payload.MPP.TotalMsat = 99_000 }, false},
 		{"part beyond the total", func(_ *channeldb.Invoice, in *htlc) { in.amt = 100_001 }, true},
 	}
+	onion := []struct {
+		name   string
+		change func(in *htlc)
+		check  func(f sphinx.FailureMessage) bool
+	}{
+		{"amount below amt_to_forward", func(in *htlc) { in.payload.AmtToForward = in.amt + 1 },
+			func(f sphinx.FailureMessage) bool {
+				x, ok := f.(*sphinx.FailFinalIncorrectHtlcAmount)
+				return ok && x.IncomingHtlcAmt == 100_000
+			}},
+		{"expiry below outgoing_cltv_value", func(in *htlc) { in.payload.OutgoingCLTV = in.expiry + 1 },
+			func(f sphinx.FailureMessage) bool {
+				x, ok := f.(*sphinx.FailFinalIncorrectCltvExpiry)
+				return ok && x.CltvExpiry == testHeight+40
+			}},
+	}
+	for _, tc := range onion {
+		inv := fresh()
+		id++
+		in := payment(inv, id, 100_000, 100_000)
+		in.payload.AmtToForward, in.payload.OutgoingCLTV = in.amt, in.expiry
+		tc.change(&in)
+		if res := h.notify(in, later); res == nil || !tc.check(res.Failure) {
+			t.Errorf("%s: %+v", tc.name, res)
+		}
+	}
 	for _, tc := range tests {
 		inv := fresh()
 		id++
@@ -367,17 +393,36 @@ func TestMultiPart(t *testing.T) {
 	if res := h.notify(payment(inv, 1, 40_000, 100_000), later); res != nil {
 		t.Fatalf("first part resolved at once: %+v", res)
 	}
-	// A part naming another total is refused; the set keeps waiting.
-	wantUnknown(t, h.notify(payment(inv, 2, 60_000, 120_000), later), 60_000, testHeight)
 	if got := h.lookup(inv.PaymentHash); got.State != channeldb.InvoiceOpen || got.AmtPaid != 40_000 {
 		t.Fatalf("after one part: %+v", got)
 	}
-	wantSettle(t, h.notify(payment(inv, 3, 60_000, 100_000), later), *inv.Preimage)
-	wantSettle(t, later.next(t), *inv.Preimage)
+	if res := h.notify(payment(inv, 2, 20_000, 100_000), later); res != nil {
+		t.Fatalf("second part resolved at once: %+v", res)
+	}
+	wantSettle(t, h.notify(payment(inv, 3, 40_000, 100_000), later), *inv.Preimage)
+	for range 2 {
+		wantSettle(t, later.next(t), *inv.Preimage)
+	}
 	got := h.lookup(inv.PaymentHash)
-	if got.State != channeldb.InvoiceSettled || got.AmtPaid != 100_000 || len(got.HTLCs) != 2 {
+	if got.State != channeldb.InvoiceSettled || got.AmtPaid != 100_000 || len(got.HTLCs) != 3 {
 		t.Fatalf("settled: %+v", got)
 	}
+
+	// A part naming another total fails, and the held parts with it
+	// (BOLT 4: the whole set).
+	inv2 := h.add(NewInvoice{Value: 100_000})
+	if res := h.notify(payment(inv2, 10, 40_000, 100_000), later); res != nil {
+		t.Fatalf("first part resolved at once: %+v", res)
+	}
+	wantUnknown(t, h.notify(payment(inv2, 11, 60_000, 120_000), later), 60_000, testHeight)
+	wantUnknown(t, later.next(t), 40_000, testHeight)
+	if got := h.lookup(inv2.PaymentHash); got.State != channeldb.InvoiceOpen || got.AmtPaid != 0 ||
+		got.HTLCs[0].State != channeldb.HTLCCanceled {
+		t.Fatalf("after a mismatched part: %+v", got)
+	}
+	// A part beyond a complete set's total is refused before settling:
+	// the set is settled by the part that completes it.
+	wantSettle(t, h.notify(payment(inv2, 12, 100_000, 100_000), later), *inv2.Preimage)
 }
 
 func TestMultiPartTimeout(t *testing.T) {
@@ -659,5 +704,19 @@ func TestListInvoices(t *testing.T) {
 	page, err := h.reg.ListInvoices(context.Background(), channeldb.InvoiceQuery{IndexOffset: 1, NumMax: 2})
 	if err != nil || len(page.Invoices) != 2 || page.FirstIndexOffset != 2 || page.LastIndexOffset != 3 {
 		t.Fatalf("page %+v %v", page, err)
+	}
+}
+
+func TestPayloadFromOnion(t *testing.T) {
+	hp := &sphinx.HopPayload{AmtToForward: 5000, OutgoingCLTV: 700,
+		PaymentData:   &sphinx.PaymentData{PaymentSecret: [32]byte{3}, TotalMsat: 9000},
+		CustomRecords: map[uint64][]byte{sphinx.KeysendPreimageType: {1}}}
+	p := PayloadFromOnion(hp)
+	if p.AmtToForward != 5000 || p.OutgoingCLTV != 700 || p.MPP == nil || p.MPP.PaymentAddr != [32]byte{3} ||
+		p.MPP.TotalMsat != 9000 || len(p.CustomRecords[sphinx.KeysendPreimageType]) != 1 {
+		t.Fatalf("payload %+v", p)
+	}
+	if p := PayloadFromOnion(&sphinx.HopPayload{}); p.MPP != nil {
+		t.Fatalf("no payment_data gave %+v", p.MPP)
 	}
 }
