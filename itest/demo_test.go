@@ -10,15 +10,18 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"lnd.xprv/itest/harness"
 )
 
-// TestDemo builds itest/demo and runs it with -exit-after: it must print
-// the three nodes' getinfo and the xlncli command lines, exit 0 and remove
-// its directory.
+// TestDemo builds itest/demo and runs it: it must print the three nodes'
+// getinfo and, for each node, the command lines an operator tries next
+// (getinfo, listpeers, walletbalance, newaddress p2wkh) and a btcctl line,
+// each of which must work as printed while the demo runs. At Ctrl-C the
+// demo exits 0 and removes its directory.
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	if testing.Short() {
@@ -37,16 +40,61 @@ func TestDemo(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-exit-after=2s")
+	// -exit-after only bounds a demo this test fails to stop.
+	cmd := exec.CommandContext(ctx, bin, "-exit-after=4m")
 	cmd.Dir = root
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
+	stdout := &syncBuffer{ready: make(chan struct{})}
+	var stderr bytes.Buffer
+	cmd.Stdout = stdout
 	cmd.Stderr = &stderr
-	err = cmd.Run()
-	out := stdout.String()
-	if err != nil {
-		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.String())
+	check(t, cmd.Start())
+	select {
+	case <-stdout.ready:
+	case <-ctx.Done():
+		t.Fatalf("demo printed no command lines:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
+	out := stdout.String()
+
+	// Every printed command line works as printed, from the repository
+	// root (where make demo runs).
+	talk := out[strings.Index(out, "=== talk to the nodes ===\n"):strings.Index(out, "\n# logs\n")]
+	var ran []string
+	for _, line := range strings.Split(talk, "\n")[1:] {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		args := strings.Fields(line)
+		run := exec.CommandContext(ctx, args[0], args[1:]...)
+		run.Dir = root
+		var runOut, runErr bytes.Buffer
+		run.Stdout, run.Stderr = &runOut, &runErr
+		if err := run.Run(); err != nil || runErr.Len() != 0 {
+			t.Errorf("printed line %q: %v\nstdout: %s\nstderr: %s", line, err, runOut.String(), runErr.String())
+		}
+		last := args[len(args)-1]
+		if want := map[string]string{"listpeers": `"peers"`, "walletbalance": `"confirmed_balance"`,
+			"p2wkh": `"address": "bcrt1q`}[last]; want != "" && !strings.Contains(runOut.String(), want) {
+			t.Errorf("printed line %q printed %s, want %s", line, runOut.String(), want)
+		}
+		ran = append(ran, filepath.Base(args[0])+" "+strings.Join(args[len(args)-2:], " "))
+	}
+	for _, want := range []string{"listpeers", "walletbalance", "newaddress p2wkh", "generate 1"} {
+		n := 0
+		for _, r := range ran {
+			if strings.HasSuffix(r, " "+want) {
+				n++
+			}
+		}
+		if wantN := map[bool]int{true: 1, false: 3}[want == "generate 1"]; n != wantN {
+			t.Errorf("%d printed lines end in %q, want %d (ran %q)", n, want, wantN, ran)
+		}
+	}
+
+	check(t, cmd.Process.Signal(os.Interrupt))
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	out = stdout.String()
 
 	dir := regexp.MustCompile(`xlnd demo: files in (\S+)`).FindStringSubmatch(out)
 	if dir == nil {
@@ -89,7 +137,32 @@ func TestDemo(t *testing.T) {
 	if len(keys) != 3 {
 		t.Errorf("identity keys not distinct: %v", keys)
 	}
-	if !strings.Contains(out, "btcctl --regtest --rpcserver=") {
+	if !regexp.MustCompile(`btcctl --configfile=\S+/btcctl\.conf generate 1`).MatchString(out) {
 		t.Errorf("no btcctl command line:\n%s", out)
 	}
+}
+
+// syncBuffer collects a process's output and closes ready once the command
+// lines have been printed (the logs section follows them).
+type syncBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	ready chan struct{}
+	once  sync.Once
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	if strings.Contains(b.buf.String(), "\n# logs\n") {
+		b.once.Do(func() { close(b.ready) })
+	}
+	return n, err
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

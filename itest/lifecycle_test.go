@@ -3,6 +3,7 @@ package itest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -335,6 +336,24 @@ func TestRestoreFromSeed(t *testing.T) {
 		t.Errorf("restored identity %s, want %s", dave.PubKey(), before.pubKey)
 	}
 	check(t, dave.WaitConfirmedBalance(35_000_000))
+	// The restored wallet reports its recovery, finished once it has
+	// scanned to the tip; a wallet that was not restored reports none.
+	check(t, harness.WaitFor(func() error {
+		rec, err := dave.RPC.GetRecoveryInfo(ctx, &lnrpc.GetRecoveryInfoRequest{})
+		if err != nil {
+			return err
+		}
+		if !rec.RecoveryMode || !rec.RecoveryFinished || rec.Progress != 1 {
+			return fmt.Errorf("restored wallet's recovery info %v", rec)
+		}
+		return nil
+	}, 30*time.Second))
+	check(t, carol.Start())
+	rec, err := carol.RPC.GetRecoveryInfo(ctx, &lnrpc.GetRecoveryInfoRequest{})
+	check(t, err)
+	if rec.RecoveryMode || rec.RecoveryFinished || rec.Progress != 0 {
+		t.Errorf("recovery info of a wallet not restored: %v", rec)
+	}
 	after := snapshot(t, dave)
 	if after.utxos != before.utxos || !slices.Equal(after.txids, before.txids) {
 		t.Errorf("restored wallet differs:\nbefore %+v\nafter  %+v", before, after)

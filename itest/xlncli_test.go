@@ -42,8 +42,9 @@ type cliGetInfo struct {
 // TestXlncli drives nodes through bin/xlncli: getinfo with explicit paths
 // and with the default ones found from --lnddir and --network, connect and
 // listpeers, newaddress, walletbalance, estimatefee, sendcoins,
-// listchaintxns, listunspent, stop; and a password wallet made
-// with create --password_file and opened with unlock --stdin.
+// listchaintxns, listunspent, stop; before a wallet exists, getinfo's hint
+// to create it and create's hint at the script flags; and a password wallet
+// made with create --password_file and opened with unlock --stdin.
 func TestXlncli(t *testing.T) {
 	t.Parallel()
 	nw := harness.New(t)
@@ -165,6 +166,17 @@ func TestXlncli(t *testing.T) {
 	check(t, err)
 	_, err = carol.StartLocked()
 	check(t, err)
+	// Before the wallet exists: the CLI says so and how to create it, and
+	// create with no terminal and no input names the script flags.
+	discoveredCarol := []string{"--network=regtest", "--lnddir=" + carol.DataDir(), "--rpcserver=" + carol.RPCAddr()}
+	if _, err := carol.CLI(append(discoveredCarol, "getinfo")...); err == nil ||
+		!strings.Contains(err.Error(), "wallet does not exist yet") || !strings.Contains(err.Error(), "xlncli create") {
+		t.Errorf("getinfo before create: %v", err)
+	}
+	if _, err := carol.CLI(append(carol.CLIArgs(), "create")...); err == nil ||
+		!strings.Contains(err.Error(), "--password_file") {
+		t.Errorf("create without a terminal: %v", err)
+	}
 	pwFile := filepath.Join(carol.DataDir(), "password.txt")
 	check(t, os.WriteFile(pwFile, []byte(password+"\n"), 0o600))
 	var seed struct {

@@ -101,6 +101,57 @@ type Backend struct {
 	// Stop asks the daemon to shut down and returns at once. The RPC
 	// server itself is stopped by the daemon as part of its shutdown.
 	Stop func()
+
+	// The parts below are optional: a call that needs one the daemon
+	// did not give answers Unimplemented.
+
+	// Logs reads and sets the log levels (DebugLevel).
+	Logs Logs
+	// Recovery reports a restored wallet's rescan (GetRecoveryInfo).
+	Recovery Recovery
+	// Signer signs with the node's identity key (SignMessage,
+	// VerifyMessage).
+	Signer NodeSigner
+}
+
+// Logs reads and sets the daemon's per-subsystem log levels.
+type Logs interface {
+	// Subsystems lists the subsystem names, sorted.
+	Subsystems() []string
+	// Levels returns "SUB=level" pairs, sorted, level in lower case
+	// (trace, debug, info, warn, error, critical, off).
+	Levels() []string
+	// SetRunningLevels applies a spec: a level for every subsystem,
+	// SUB=level pairs, or both, comma-separated. A wrong level or an
+	// unknown subsystem changes nothing and is an error.
+	SetRunningLevels(spec string) error
+}
+
+// Recovery reports a restored wallet's rescan.
+type Recovery interface {
+	RecoveryInfo(ctx context.Context) (*RecoveryInfo, error)
+}
+
+// RecoveryInfo is the state of the wallet's rescan for a restored seed.
+type RecoveryInfo struct {
+	// Recovering: the wallet was restored from a seed at this start and
+	// rescans the chain for its coins.
+	Recovering bool
+	// Progress is the share of the rescan done, 0 to 1 (1 once the
+	// wallet has reached the tip).
+	Progress float64
+}
+
+// NodeSigner signs with the node's identity key, which stays in the
+// wallet.
+type NodeSigner interface {
+	// SignCompact returns the 65-byte recoverable signature of digest
+	// by the node key (header byte 31+recid, then r and s).
+	SignCompact(ctx context.Context, digest [32]byte) ([]byte, error)
+
+	// KnownNode reports whether pub is a node this node knows: itself,
+	// or a node in its channel graph.
+	KnownNode(ctx context.Context, pub *btcec.PublicKey) (bool, error)
 }
 
 // NodeInfo describes the node for GetInfo.
@@ -191,8 +242,9 @@ type PeerInfo struct {
 	SatSent   btcutil.Amount
 	SatRecv   btcutil.Amount
 	Inbound   bool
-	PingTime  time.Duration
-	SyncType  SyncType
+	// PingTime is the last ping's round trip, zero until the first pong.
+	PingTime time.Duration
+	SyncType SyncType
 	// Features the peer sent in its init message.
 	Features []Feature
 	// Errors and warnings the peer sent us, oldest first.

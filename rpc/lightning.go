@@ -30,6 +30,9 @@ const (
 	defaultConfTarget = 6
 	// maxLabelLen is lnd's limit on transaction labels.
 	maxLabelLen = 500
+	// labelExternal is lnd's label for a transaction sent through the API
+	// without a label of its own.
+	labelExternal = "external"
 	// maxConnectTimeout bounds ConnectPeer's timeout.
 	maxConnectTimeout = 24 * 60 * 60
 )
@@ -229,6 +232,15 @@ func (l *lightningService) ListPeers(ctx context.Context, req *lnrpc.ListPeersRe
 	return resp, nil
 }
 
+// pingMicros is ListPeers' ping_time: microseconds, or -1 before the first
+// pong, as lnd reports it.
+func pingMicros(d time.Duration) int64 {
+	if d <= 0 {
+		return -1
+	}
+	return d.Microseconds()
+}
+
 func marshalPeer(p *PeerInfo, latestError bool) *lnrpc.Peer {
 	out := &lnrpc.Peer{
 		Address:         p.Address,
@@ -237,7 +249,7 @@ func marshalPeer(p *PeerInfo, latestError bool) *lnrpc.Peer {
 		SatSent:         int64(p.SatSent),
 		SatRecv:         int64(p.SatRecv),
 		Inbound:         p.Inbound,
-		PingTime:        p.PingTime.Microseconds(),
+		PingTime:        pingMicros(p.PingTime),
 		SyncType:        lnrpc.Peer_SyncType(p.SyncType),
 		Features:        featureMap(p.Features),
 		Errors:          []*lnrpc.TimestampedError{},
@@ -665,6 +677,10 @@ func (l *lightningService) SendCoins(ctx context.Context, req *lnrpc.SendCoinsRe
 	if len(req.Label) > maxLabelLen {
 		return nil, invalidf("label length: %d exceeds limit of %d", len(req.Label), maxLabelLen)
 	}
+	label := req.Label
+	if label == "" {
+		label = labelExternal
+	}
 	strategy, err := coinSelection(req.CoinSelectionStrategy)
 	if err != nil {
 		return nil, err
@@ -694,7 +710,7 @@ func (l *lightningService) SendCoins(ctx context.Context, req *lnrpc.SendCoinsRe
 		MinConfs:   confs,
 		Strategy:   strategy,
 		Inputs:     inputs,
-		Label:      req.Label,
+		Label:      label,
 	})
 	if err != nil {
 		return nil, l.s.toStatus(err)

@@ -8,12 +8,17 @@ package rpc
 
 import (
 	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/btcsuite/btcd/btcec/v2"
+
+	"lnd.xprv/internal/logging"
 	"lnd.xprv/rpc/lnrpc"
 )
 
@@ -64,7 +69,17 @@ func TestLncliCompat(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lncli unlock: %v\n%s", err, out)
 	}
-	if err := h.srv.Activate(h.node.backend()); err != nil {
+	b := h.node.backend()
+	signer, err := btcec.NewPrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Signer = keySigner{signer}
+	logs := logging.New(io.Discard, slog.LevelInfo)
+	logs.Logger("PEER")
+	logs.Logger("RPCS")
+	b.Logs = logs
+	if err := h.srv.Activate(b); err != nil {
 		t.Fatal(err)
 	}
 
@@ -97,6 +112,43 @@ func TestLncliCompat(t *testing.T) {
 		t.Fatalf("send %+v", got)
 	}
 	mustJSON("estimatefee", `{"`+addr+`": 10000}`, "--conf_target", "3")
+
+	// Node-level calls: lncli's signature verifies here and one made by
+	// lnd verifies through lncli; macaroons baked, listed and revoked.
+	sig := mustJSON("signmessage", "from lncli")["signature"].(string)
+	if v := mustJSON("verifymessage", "from lncli", sig); v["valid"] != true || v["pubkey"] != hexKey(signer.PubKey()) {
+		t.Fatalf("verifymessage %v", v)
+	}
+	lndSig := readSignedVectors(t, "testdata/lnd_regtest_signatures.txt")[0]
+	if v := mustJSON("verifymessage", "--msg", lndSig.msg, "--sig", lndSig.sig); v["valid"] != false || v["pubkey"] != lndSig.pub {
+		t.Fatalf("verifymessage of lnd's signature %v", v)
+	}
+	macFile := h.dir + "/info.macaroon"
+	if out, err := lncli("", "bakemacaroon", "--root_key_id", "9", "--save_to", macFile, "info:read"); err != nil {
+		t.Fatalf("bakemacaroon: %v %s", err, out)
+	}
+	if pm := mustJSON("printmacaroon", "--macaroon_file", macFile); pm["root_key_id"] != "9" {
+		t.Fatalf("printmacaroon of the baked macaroon %v", pm)
+	}
+	if ids := mustJSON("listmacaroonids"); len(ids["root_key_ids"].([]any)) != 2 {
+		t.Fatalf("listmacaroonids %v", ids)
+	}
+	mustJSON("--macaroonpath", macFile, "getinfo")
+	if d := mustJSON("deletemacaroonid", "9"); d["deleted"] != true {
+		t.Fatalf("deletemacaroonid %v", d)
+	}
+	if out, err := lncli("", "--macaroonpath", macFile, "getinfo"); err == nil || !strings.Contains(out, "Unauthenticated") {
+		t.Fatalf("getinfo with a revoked macaroon: %v %s", err, out)
+	}
+	if p := mustJSON("listpermissions"); len(p["method_permissions"].(map[string]any)) != len(Permissions()) {
+		t.Fatalf("listpermissions %v", p)
+	}
+	if d := mustJSON("debuglevel", "--show"); d["sub_systems"] != "PEER RPCS" {
+		t.Fatalf("debuglevel --show %v", d)
+	}
+	if d := mustJSON("debuglevel", "--level", "PEER=debug"); d["sub_systems"] != "PEER=DBG, RPCS=INF" {
+		t.Fatalf("debuglevel --level %v", d)
+	}
 
 	// readonly cannot send.
 	out, err = lncli("", "--macaroonpath", h.paths.MacaroonDir+"/readonly.macaroon",

@@ -69,8 +69,8 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 			t.Errorf("%s requires nothing", m)
 		}
 	}
-	if len(seen) != 17+4+2+5 {
-		t.Errorf("%d methods in the descriptors, want 28", len(seen))
+	if len(seen) != 26+4+2+5 {
+		t.Errorf("%d methods in the descriptors, want 37", len(seen))
 	}
 }
 
@@ -510,10 +510,14 @@ func TestWalletCalls(t *testing.T) {
 	if _, err := ln.SendCoins(ctx, &lnrpc.SendCoinsRequest{Addr: addr, Amount: 5000, SatPerVbyte: 10}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ln.SendCoins(ctx, &lnrpc.SendCoinsRequest{Addr: addr, SendAll: true, SpendUnconfirmed: true}); err != nil {
+	if _, err := ln.SendCoins(ctx, &lnrpc.SendCoinsRequest{Addr: addr, SendAll: true, SpendUnconfirmed: true, Label: "mine"}); err != nil {
 		t.Fatal(err)
 	}
 	s0, s1 := h.node.sends[0], h.node.sends[1]
+	// lnd labels an API send without a label "external".
+	if s0.Label != "external" || s1.Label != "mine" {
+		t.Fatalf("labels %q, %q", s0.Label, s1.Label)
+	}
 	if s0.FeeRate != 2500 || s0.TargetConf != 0 || s0.MinConfs != 1 || s0.Amount != 5000 {
 		t.Fatalf("send 0 %+v", s0)
 	}

@@ -203,6 +203,18 @@ func (w *Wallet) SignDigest(loc KeyLocator, digest [32]byte) (*ecdsa.Signature, 
 	return ecdsa.Sign(priv, digest[:]), nil
 }
 
+// SignDigestCompact signs a 32-byte digest with a Lightning key as a
+// 65-byte recoverable signature (header 31+recovery id, r, s; the key is
+// compressed), the form of signed messages: the verifier recovers the key
+// from the signature.
+func (w *Wallet) SignDigestCompact(loc KeyLocator, digest [32]byte) ([]byte, error) {
+	priv, err := w.DerivePrivKey(KeyDescriptor{KeyLocator: loc})
+	if err != nil {
+		return nil, err
+	}
+	return ecdsa.SignCompact(priv, digest[:], true)
+}
+
 // SignDescriptor says how to sign one input of a transaction with a
 // Lightning key, as lnd's input.SignDescriptor.
 type SignDescriptor struct {

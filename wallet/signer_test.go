@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
@@ -140,6 +141,14 @@ func TestNodeKeyECDH(t *testing.T) {
 	}
 	if !sig.Verify(digest[:], nk.PubKey) {
 		t.Fatal("node signature does not verify")
+	}
+	compact, err := w.SignDigestCompact(nk.KeyLocator, digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, wasCompressed, err := ecdsa.RecoverCompact(compact, digest[:])
+	if err != nil || !wasCompressed || !rec.IsEqual(nk.PubKey) {
+		t.Fatalf("compact signature recovers %v (compressed %v, %v), want the node key", rec, wasCompressed, err)
 	}
 }
 

@@ -37,6 +37,14 @@ func (a *app) commands() []command {
 		{"settleinvoice", "Reveal a preimage and use it to settle the corresponding invoice.", "", &settleInvoiceCmd{a: a}},
 		{"cancelinvoice", "Cancels a (hold) invoice.", "", &cancelInvoiceCmd{a: a}},
 		{"stop", "Stop and shutdown the daemon.", "", &stopCmd{a: a}},
+		{"getrecoveryinfo", "Whether a restored wallet is still scanning the chain, and how far it is.", "", &getRecoveryInfoCmd{a: a}},
+		{"debuglevel", "Set log levels per subsystem at run time, or list the subsystems.", "", &debugLevelCmd{a: a}},
+		{"signmessage", "Sign a message with the node's identity key.", "", &signMessageCmd{a: a}},
+		{"verifymessage", "Check a signed message and recover the key that signed it.", "", &verifyMessageCmd{a: a}},
+		{"bakemacaroon", "Make a macaroon granting exactly the given permissions.", "", &bakeMacaroonCmd{a: a}},
+		{"listmacaroonids", "List the macaroon root key IDs.", "", &listMacaroonIDsCmd{a: a}},
+		{"deletemacaroonid", "Delete a macaroon root key ID, revoking every macaroon baked with it.", "", &deleteMacaroonIDCmd{a: a}},
+		{"listpermissions", "List every RPC method and the macaroon permissions it needs.", "", &listPermissionsCmd{a: a}},
 	}
 }
 
@@ -74,8 +82,10 @@ func (c *getInfoCmd) Execute(args []string) error {
 type connectCmd struct {
 	a       *app
 	Perm    bool          `long:"perm" description:"keep reconnecting to the peer"`
-	Timeout time.Duration `long:"timeout" description:"connection timeout (e.g. 30s); default the daemon's"`
+	Timeout time.Duration `long:"timeout" description:"timeout with its unit (30s, 2m); default: the daemon's"`
 }
+
+func (c *connectCmd) Usage() string { return "[connect-OPTIONS] <pubkey>@<host>[:port]" }
 
 func (c *connectCmd) Execute(args []string) error {
 	if len(args) != 1 {
@@ -106,6 +116,8 @@ type disconnectCmd struct {
 	a       *app
 	NodeKey string `long:"node_key" description:"the hex public key of the peer"`
 }
+
+func (c *disconnectCmd) Usage() string { return "[disconnect-OPTIONS] <pubkey>" }
 
 func (c *disconnectCmd) Execute(args []string) error {
 	key := c.NodeKey
@@ -148,6 +160,8 @@ type newAddressCmd struct {
 	Account string `long:"account" description:"the wallet account (default: the default account)"`
 	Unused  bool   `long:"unused" description:"reuse the last unused address instead of a new one"`
 }
+
+func (c *newAddressCmd) Usage() string { return "[newaddress-OPTIONS] p2wkh|np2wkh|p2tr" }
 
 func (c *newAddressCmd) Execute(args []string) error {
 	if len(args) != 1 {
@@ -343,6 +357,8 @@ func parseUtxo(s string) (*lnrpc.OutPoint, error) {
 	return &lnrpc.OutPoint{TxidStr: txid, OutputIndex: uint32(n)}, nil
 }
 
+func (c *sendCoinsCmd) Usage() string { return "[sendcoins-OPTIONS] [<addr> [<amt>]]" }
+
 func (c *sendCoinsCmd) Execute(args []string) error {
 	a := c.a
 	addr, amt := c.Addr, c.Amt
@@ -430,6 +446,10 @@ type estimateFeeCmd struct {
 	ConfTarget int32  `long:"conf_target" description:"blocks the transaction should confirm within"`
 	MinConfs   int32  `long:"min_confs" default:"1" description:"confirmations of the coins to spend"`
 	CoinSel    string `long:"coin_selection_strategy" description:"largest or random (default: the daemon's)"`
+}
+
+func (c *estimateFeeCmd) Usage() string {
+	return `[estimatefee-OPTIONS] '{"<addr>": <amt_sat>, ...}'`
 }
 
 func (c *estimateFeeCmd) Execute(args []string) error {

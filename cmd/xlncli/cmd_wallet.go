@@ -33,7 +33,27 @@ func readSecretFile(path string) ([]byte, error) {
 	return bytes.TrimRight(b, "\r\n"), nil
 }
 
+// seedWarning says what the words are, printed with every new seed.
+const seedWarning = "These 24 words are the only backup of this wallet. Write them down on paper and keep them " +
+	"safe and secret: without them the funds cannot be recovered if this machine is lost, and anyone " +
+	"who sees them can take the funds."
+
+// noTerminalHint replaces "unexpected end of input" when create's prompts
+// find no answer, as when run from a script.
+const noTerminalHint = "create asks for the password and shows the seed interactively, and its input ended. " +
+	"Run it in a terminal, or from a script: xlncli create --password_file FILE " +
+	"(prints the new seed once as JSON), with --mnemonic_file FILE to restore from 24 words " +
+	"and --passphrase_file FILE for a seed passphrase"
+
 func (c *createCmd) Execute(args []string) error {
+	err := c.execute(args)
+	if errors.Is(err, errEndOfInput) && c.PasswordFile == "" {
+		return errors.New(noTerminalHint)
+	}
+	return err
+}
+
+func (c *createCmd) execute(args []string) error {
 	a := c.a
 	if len(args) != 0 {
 		return fmt.Errorf("create takes no arguments, got %q", args)
@@ -121,8 +141,13 @@ func (c *createCmd) Execute(args []string) error {
 			if !ok {
 				return errors.New("wallet not created: write down the seed and run create again")
 			}
-		} else if err := a.printJSON(map[string][]string{"cipher_seed_mnemonic": words}); err != nil {
-			return err
+		} else {
+			// The warning goes to stderr so that stdout stays the
+			// JSON scripts parse.
+			fmt.Fprintf(a.err, "!!! %s !!!\n", seedWarning)
+			if err := a.printJSON(map[string][]string{"cipher_seed_mnemonic": words}); err != nil {
+				return err
+			}
 		}
 	}
 	resp, err := client.InitWallet(a.ctx, &lnrpc.InitWalletRequest{
@@ -147,6 +172,8 @@ func (c *createCmd) Execute(args []string) error {
 // showSeed prints the words once, numbered, as lncli does.
 func (a *app) showSeed(words []string) {
 	fmt.Fprintln(a.out, "\n!!!YOU MUST WRITE DOWN THIS SEED TO BE ABLE TO RESTORE THE WALLET!!!")
+	fmt.Fprintln(a.out)
+	fmt.Fprintln(a.out, seedWarning)
 	fmt.Fprintln(a.out)
 	fmt.Fprintln(a.out, "---------------BEGIN XLND CIPHER SEED---------------")
 	for i := 0; i < len(words); i += 4 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -103,6 +104,11 @@ func (a *app) dial(withMacaroon bool) (*grpc.ClientConn, error) {
 	}
 	if withMacaroon && !a.opts.NoMacaroons {
 		mac, err := a.loadMacaroon(macPath)
+		if errors.Is(err, os.ErrNotExist) && a.opts.MacaroonPath == "" {
+			if hint := a.stateHint(opts); hint != nil {
+				return nil, hint
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -139,4 +145,29 @@ func (a *app) unlocker(fn func(lnrpc.WalletUnlockerClient) error) error {
 	}
 	defer conn.Close()
 	return fn(lnrpc.NewWalletUnlockerClient(conn))
+}
+
+// stateHint explains a missing default macaroon from the daemon's state:
+// no wallet yet. It returns nil when the daemon cannot be asked or the
+// state explains nothing, leaving the network hint of loadMacaroon.
+func (a *app) stateHint(opts []grpc.DialOption) error {
+	conn, err := grpc.NewClient(a.opts.RPCServer, opts...)
+	if err != nil {
+		return nil
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(a.ctx, 5*time.Second)
+	defer cancel()
+	st, err := lnrpc.NewStateClient(conn).GetState(ctx, &lnrpc.GetStateRequest{})
+	if err != nil {
+		return nil
+	}
+	// Only a missing wallet explains a missing macaroon for sure: once a
+	// wallet exists its macaroons are on disk, so a missing one means
+	// another network's path.
+	if st.State == lnrpc.WalletState_NON_EXISTING {
+		return errors.New("the wallet does not exist yet: create it with `xlncli create` " +
+			"(xlnd waits for it; the macaroons are written then)")
+	}
+	return nil
 }

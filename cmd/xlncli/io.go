@@ -50,6 +50,9 @@ func (a *app) printJSON(v any) error {
 	return err
 }
 
+// errEndOfInput: the input ended before a prompt was answered.
+var errEndOfInput = errors.New("unexpected end of input")
+
 // lineReader reads lines from the input, shared by every prompt of one
 // command so buffered input is not lost between prompts.
 type lineReader struct{ r *bufio.Reader }
@@ -66,7 +69,7 @@ func (l *lineReader) readLine() (string, error) {
 	s, err := l.r.ReadString('\n')
 	if err != nil && !(errors.Is(err, io.EOF) && s != "") {
 		if errors.Is(err, io.EOF) {
-			return "", errors.New("unexpected end of input")
+			return "", errEndOfInput
 		}
 		return "", err
 	}

@@ -15,6 +15,8 @@ import (
 
 	flags "github.com/jessevdk/go-flags"
 	"golang.org/x/term"
+
+	"lnd.xprv/rpc"
 )
 
 // globalOptions are lncli's connection options.
@@ -29,6 +31,7 @@ type globalOptions struct {
 	MacaroonPath    string `long:"macaroonpath" description:"path to the macaroon; default <datadir>/data/chain/bitcoin/<network>/admin.macaroon"`
 	MacaroonTimeout int64  `long:"macaroontimeout" default:"60" description:"seconds the sent macaroon stays valid (time-before caveat)"`
 	MacaroonIP      string `long:"macaroonip" description:"lock the sent macaroon to this client IP (ipaddr caveat)"`
+	Version         bool   `long:"version" short:"v" description:"print the version"`
 }
 
 // app holds the options and the process's terminal streams, so tests can
@@ -66,34 +69,99 @@ func main() {
 func (a *app) run(args []string) int {
 	p := a.parser()
 	_, err := p.ParseArgs(args)
+	if a.opts.Version {
+		fmt.Fprintf(a.out, "xlncli version %s\n", rpc.DefaultVersion)
+		return 0
+	}
 	if err == nil {
 		return 0
 	}
 	var ferr *flags.Error
-	if errors.As(err, &ferr) && ferr.Type == flags.ErrHelp {
-		fmt.Fprintln(a.out, ferr.Message)
-		return 0
-	}
-	if errors.As(err, &ferr) && ferr.Type == flags.ErrCommandRequired {
-		p.WriteHelp(a.err)
-		return 1
+	if errors.As(err, &ferr) {
+		switch ferr.Type {
+		case flags.ErrHelp:
+			fmt.Fprintln(a.out, ferr.Message)
+			return 0
+		case flags.ErrCommandRequired:
+			p.WriteHelp(a.err)
+			return 1
+		case flags.ErrUnknownCommand:
+			fmt.Fprintf(a.err, "[xlncli] %v\n", unknownCommand(ferr.Message))
+			return 1
+		}
 	}
 	fmt.Fprintf(a.err, "[xlncli] %v\n", err)
 	return 1
+}
+
+// unknownCommand rewrites go-flags' unknown-command message: a command
+// lncli has is one this release does not have yet, not a typo.
+func unknownCommand(msg string) string {
+	const prefix = "Unknown command `"
+	name := ""
+	if strings.HasPrefix(msg, prefix) {
+		name, _, _ = strings.Cut(msg[len(prefix):], "'")
+	}
+	if name != "" && isLncliCommand(name) {
+		return fmt.Sprintf("%s is an lncli command that this release of xlncli does not have yet "+
+			"(xlncli --help lists the commands it has)", name)
+	}
+	return msg
 }
 
 func (a *app) parser() *flags.Parser {
 	p := flags.NewParser(&a.opts, flags.HelpFlag|flags.PassDoubleDash)
 	p.Name = "xlncli"
 	p.LongDescription = "xlncli controls xlnd through its gRPC API, with lncli's commands, flags and JSON output."
-	for _, c := range a.commands() {
+	// -v prints the version and runs nothing else, as lncli's.
+	p.CommandHandler = func(cmd flags.Commander, args []string) error {
+		if a.opts.Version || cmd == nil {
+			return nil
+		}
+		return cmd.Execute(args)
+	}
+	cmds := append(a.commands(), command{"help", "Shows a list of commands or help for one command: help [<command>].", "", &helpCmd{a: a}})
+	for _, c := range cmds {
 		cmd, err := p.AddCommand(c.name, c.short, c.long, c.data)
 		if err != nil {
 			panic(err) // a programming error in the tables below
 		}
 		cmd.ArgsRequired = false
+		if c.name == "help" {
+			cmd.Aliases = []string{"h"}
+		}
 	}
 	return p
+}
+
+// helpCmd is lncli's help command: help lists the commands, help <command>
+// shows that command's help.
+type helpCmd struct{ a *app }
+
+func (c *helpCmd) Usage() string { return "[<command>]" }
+
+func (c *helpCmd) Execute(args []string) error {
+	p := c.a.parser()
+	if len(args) == 0 {
+		p.WriteHelp(c.a.out)
+		return nil
+	}
+	if len(args) > 1 {
+		return fmt.Errorf("help takes at most one command, got %q", args)
+	}
+	if p.Find(args[0]) == nil {
+		if isLncliCommand(args[0]) {
+			return errors.New(unknownCommand("Unknown command `" + args[0] + "'"))
+		}
+		return fmt.Errorf("unknown command %q (xlncli --help lists the commands)", args[0])
+	}
+	_, err := p.ParseArgs([]string{args[0], "--help"})
+	var ferr *flags.Error
+	if errors.As(err, &ferr) && ferr.Type == flags.ErrHelp {
+		fmt.Fprintln(c.a.out, ferr.Message)
+		return nil
+	}
+	return err
 }
 
 type command struct {

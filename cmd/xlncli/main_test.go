@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,11 +15,13 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/internal/logging"
 	"lnd.xprv/internal/netparams"
 	"lnd.xprv/rpc"
 )
@@ -29,6 +33,7 @@ type node struct {
 	password []byte
 	mnemonic []string
 	identity *btcec.PublicKey
+	priv     *btcec.PrivateKey
 	sends    []*rpc.SendRequest
 	stopped  bool
 }
@@ -77,6 +82,14 @@ func (n *node) BestBlock(context.Context) (*rpc.BlockStamp, error) {
 }
 
 func (n *node) Synced(context.Context) (bool, error) { return true, nil }
+
+func (n *node) SignCompact(_ context.Context, digest [32]byte) ([]byte, error) {
+	return ecdsa.SignCompact(n.priv, digest[:], true)
+}
+
+func (n *node) KnownNode(_ context.Context, pub *btcec.PublicKey) (bool, error) {
+	return pub.IsEqual(n.identity), nil
+}
 
 func (n *node) Connect(context.Context, *btcec.PublicKey, string, bool) error { return nil }
 func (n *node) Disconnect(context.Context, *btcec.PublicKey) error            { return rpc.ErrPeerNotConnected }
@@ -133,7 +146,7 @@ func newEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{identity: priv.PubKey()}
+	n := &node{identity: priv.PubKey(), priv: priv}
 	srv, err := rpc.New(rpc.Config{
 		Network: network, TLSCertPath: p.TLSCert, TLSKeyPath: p.TLSKey,
 		RPCListen: []string{"127.0.0.1:0"}, MacaroonDir: p.MacaroonDir, Loader: n,
@@ -186,8 +199,14 @@ func (e *testEnv) createAndActivate() []string {
 	if err := json.Unmarshal([]byte(out), &seed); err != nil {
 		e.t.Fatalf("create output %q: %v", out, err)
 	}
+	logs := logging.New(io.Discard, slog.LevelInfo)
+	logs.Logger("PEER")
+	logs.Logger("RPCS")
 	err := e.srv.Activate(&rpc.Backend{Info: e.node, Chain: e.node, Peers: e.node, Wallet: e.node,
-		Stop: func() { e.node.mu.Lock(); e.node.stopped = true; e.node.mu.Unlock() }})
+		Stop:   func() { e.node.mu.Lock(); e.node.stopped = true; e.node.mu.Unlock() },
+		Logs:   logs,
+		Signer: e.node,
+	})
 	if err != nil {
 		e.t.Fatal(err)
 	}

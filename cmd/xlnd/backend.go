@@ -151,13 +151,15 @@ func (p *peersBackend) List(context.Context) ([]rpc.PeerInfo, error) {
 		st := pr.Stats()
 		hist := p.srv.History(pr.PubKey())
 		info := rpc.PeerInfo{
-			PubKey:          pr.IdentityKey(),
-			Address:         pr.Address().String(),
-			BytesSent:       st.BytesSent,
-			BytesRecv:       st.BytesRecv,
-			Inbound:         pr.Inbound(),
-			PingTime:        st.PingTime,
-			SyncType:        rpc.SyncUnknown,
+			PubKey:    pr.IdentityKey(),
+			Address:   pr.Address().String(),
+			BytesSent: st.BytesSent,
+			BytesRecv: st.BytesRecv,
+			Inbound:   pr.Inbound(),
+			PingTime:  st.PingTime,
+			// xlnd sends no gossip_timestamp_filter, so no peer
+			// sends it graph updates: lnd's passive sync.
+			SyncType:        rpc.SyncPassive,
 			Features:        rpcFeatures(pr.RemoteFeatures().RawFeatureVector),
 			FlapCount:       int32(hist.FlapCount),
 			LastFlap:        hist.LastFlap,

@@ -228,6 +228,9 @@ func (d *daemon) run(ctx context.Context) error {
 		Wallet: &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
 		Stop:   d.requestStop,
 
+		Logs:     d.logs,
+		Recovery: &recovery{d: d},
+		Signer:   &nodeSigner{w: d.wallet},
 		Invoices: registry,
 	}
 	if err := d.rpc.Activate(backend); err != nil {

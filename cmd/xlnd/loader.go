@@ -20,6 +20,9 @@ type walletLoader struct {
 
 	mu sync.Mutex
 	w  *wallet.Wallet
+	// restored: the wallet was created at this start from an existing
+	// seed, so it rescans the chain (GetRecoveryInfo).
+	restored bool
 }
 
 var _ rpc.WalletLoader = (*walletLoader)(nil)
@@ -61,7 +64,16 @@ func (l *walletLoader) CreateWallet(_ context.Context, p rpc.CreateWalletParams)
 		return mapWalletErr(err)
 	}
 	l.w = w
+	l.restored = p.Restore
 	return nil
+}
+
+// restoredNow reports whether the wallet was restored from a seed at this
+// start.
+func (l *walletLoader) restoredNow() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.restored
 }
 
 func (l *walletLoader) createInsecure() error {

@@ -117,7 +117,7 @@ func TestChangePasswordKill9(t *testing.T) {
 			if err := s.Unlock(oldPassword); err != nil {
 				t.Fatal(err)
 			}
-			root, _ := s.RootKey()
+			root, _ := s.RootKey(macaroons.DefaultRootKeyID)
 			root = append([]byte(nil), root...)
 			s.Close()
 
@@ -153,7 +153,7 @@ func TestChangePasswordKill9(t *testing.T) {
 			if err := s.Unlock(map[bool][]byte{true: newPassword, false: oldPassword}[tc.wantNew]); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := s.RootKey(); string(got) != string(root) {
+			if got, _ := s.RootKey(macaroons.DefaultRootKeyID); string(got) != string(root) {
 				t.Fatal("the root key changed")
 			}
 		})

@@ -2,6 +2,7 @@ package logging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -109,35 +110,10 @@ func (m *Manager) Logger(sub string) *slog.Logger {
 // A global level applies to every subsystem not named explicitly. Nothing
 // changes if any part of the spec is wrong.
 func (m *Manager) SetLevels(spec string) error {
-	var (
-		global    *slog.Level
-		perSystem = make(map[string]slog.Level)
-	)
-	for _, part := range strings.Split(spec, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		sub, lvl, found := strings.Cut(part, "=")
-		if !found {
-			l, err := ParseLevel(part)
-			if err != nil {
-				return err
-			}
-			global = &l
-			continue
-		}
-		sub = strings.TrimSpace(sub)
-		if sub == "" {
-			return fmt.Errorf("debuglevel %q: subsystem name missing", part)
-		}
-		l, err := ParseLevel(lvl)
-		if err != nil {
-			return fmt.Errorf("debuglevel %s: %w", sub, err)
-		}
-		perSystem[strings.ToUpper(sub)] = l
+	global, perSystem, err := parseSpec(spec)
+	if err != nil {
+		return err
 	}
-
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if global != nil {
@@ -158,6 +134,86 @@ func (m *Manager) SetLevels(spec string) error {
 		m.explicit[sub] = true
 	}
 	return nil
+}
+
+// SetRunningLevels applies a spec to a running daemon, as lnd's debuglevel
+// call does: a global level sets every subsystem (explicit levels set
+// before included), then the pairs apply. A subsystem that does not exist is
+// refused, since a typo would otherwise be silently ignored. Nothing
+// changes if any part of the spec is wrong.
+func (m *Manager) SetRunningLevels(spec string) error {
+	global, perSystem, err := parseSpec(spec)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for sub := range perSystem {
+		if _, ok := m.levels[sub]; !ok {
+			return fmt.Errorf("%w: %s (see debuglevel --show)", ErrUnknownSubsystem, sub)
+		}
+	}
+	if global != nil {
+		m.fallback = *global
+		for sub, lv := range m.levels {
+			lv.Set(*global)
+			delete(m.explicit, sub)
+		}
+	}
+	for sub, l := range perSystem {
+		m.levels[sub].Set(l)
+		m.explicit[sub] = true
+	}
+	return nil
+}
+
+// ErrUnknownSubsystem is returned for a level set on a subsystem that has no
+// logger.
+var ErrUnknownSubsystem = errors.New("unknown subsystem")
+
+// parseSpec splits a level spec into its global level (nil if none) and
+// its per-subsystem levels, names upper-cased.
+func parseSpec(spec string) (*slog.Level, map[string]slog.Level, error) {
+	var global *slog.Level
+	perSystem := make(map[string]slog.Level)
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		sub, lvl, found := strings.Cut(part, "=")
+		if !found {
+			l, err := ParseLevel(part)
+			if err != nil {
+				return nil, nil, err
+			}
+			global = &l
+			continue
+		}
+		sub = strings.TrimSpace(sub)
+		if sub == "" {
+			return nil, nil, fmt.Errorf("debuglevel %q: subsystem name missing", part)
+		}
+		l, err := ParseLevel(lvl)
+		if err != nil {
+			return nil, nil, fmt.Errorf("debuglevel %s: %w", sub, err)
+		}
+		perSystem[strings.ToUpper(sub)] = l
+	}
+	return global, perSystem, nil
+}
+
+// Subsystems returns the names of the subsystems that have a logger,
+// sorted.
+func (m *Manager) Subsystems() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.levels))
+	for sub := range m.levels {
+		out = append(out, sub)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Levels reports each known subsystem's level, sorted by name, as

@@ -3,6 +3,7 @@ package logging
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -62,5 +63,33 @@ func TestSetLevelsRejects(t *testing.T) {
 	// Nothing changed by the failed calls.
 	if got := strings.Join(m.Levels(), " "); got != "PEER=info" {
 		t.Fatalf("levels changed by rejected specs: %q", got)
+	}
+}
+
+func TestSetRunningLevels(t *testing.T) {
+	m := New(&bytes.Buffer{}, slog.LevelInfo)
+	m.Logger("PEER")
+	m.Logger("SRVR")
+	if err := m.SetLevels("PEER=trace"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetRunningLevels("NOPE=debug"); !errors.Is(err, ErrUnknownSubsystem) {
+		t.Fatalf("unknown subsystem: %v", err)
+	}
+	if err := m.SetRunningLevels("debug,NOPE=info"); err == nil {
+		t.Fatal("spec with an unknown subsystem accepted")
+	}
+	if got := strings.Join(m.Levels(), " "); got != "PEER=trace SRVR=info" {
+		t.Fatalf("levels changed by a rejected spec: %q", got)
+	}
+	// A global level overrides explicit ones at run time, as lnd's does.
+	if err := m.SetRunningLevels("warn,srvr=debug"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.Levels(), " "); got != "PEER=warn SRVR=debug" {
+		t.Fatalf("levels = %q", got)
+	}
+	if got := strings.Join(m.Subsystems(), " "); got != "PEER SRVR" {
+		t.Fatalf("subsystems = %q", got)
 	}
 }

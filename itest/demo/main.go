@@ -181,14 +181,28 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 		}
 		return p
 	}
+	// What an operator tries first on each node; the channel and payment
+	// commands join them as xlncli gets them.
+	operatorCommands := []string{"getinfo", "listpeers", "walletbalance", "newaddress p2wkh"}
 	fmt.Fprintf(out, "\n=== talk to the nodes ===\n")
 	for _, n := range nodes {
-		fmt.Fprintf(out, "# %s\n%s %s getinfo\n", n.Name(), rel(n.CLIPath()),
-			strings.Join(n.CLIArgs(), " "))
+		cli := rel(n.CLIPath()) + " " + strings.Join(n.CLIArgs(), " ")
+		fmt.Fprintf(out, "# %s\n", n.Name())
+		for _, cmd := range operatorCommands {
+			fmt.Fprintf(out, "%s %s\n", cli, cmd)
+		}
 	}
+	// btcctl reads ~/.btcctl/btcctl.conf and, missing it, complains about
+	// btcd's; a config file of its own keeps the line short and quiet.
 	b := nw.Btcd()
-	fmt.Fprintf(out, "\n# mine a block\n%s --regtest --rpcserver=%s --rpcuser=%s --rpcpass=%s --rpccert=%s generate 1\n",
-		rel(filepath.Join(nw.BinDir(), "btcctl")), b.RPCHost(), b.RPCUser(), b.RPCPass(), b.RPCCertPath())
+	conf := filepath.Join(nw.Dir(), "btcctl.conf")
+	confText := fmt.Sprintf("regtest=1\nrpcserver=%s\nrpcuser=%s\nrpcpass=%s\nrpccert=%s\n",
+		b.RPCHost(), b.RPCUser(), b.RPCPass(), b.RPCCertPath())
+	if err := os.WriteFile(conf, []byte(confText), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n# mine a block\n%s --configfile=%s generate 1\n",
+		rel(filepath.Join(nw.BinDir(), "btcctl")), conf)
 	fmt.Fprintf(out, "\n# logs\n")
 	for _, n := range nodes {
 		fmt.Fprintf(out, "%s: %s\n", n.Name(), n.LogPath())

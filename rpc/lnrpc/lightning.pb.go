@@ -394,7 +394,7 @@ func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Invoice_InvoiceState.Descriptor instead.
 func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{35, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{55, 0}
 }
 
 type GetInfoRequest struct {
@@ -1103,7 +1103,7 @@ type Peer struct {
 	SatSent   int64                  `protobuf:"varint,6,opt,name=sat_sent,json=satSent,proto3" json:"sat_sent,omitempty"`
 	SatRecv   int64                  `protobuf:"varint,7,opt,name=sat_recv,json=satRecv,proto3" json:"sat_recv,omitempty"`
 	Inbound   bool                   `protobuf:"varint,8,opt,name=inbound,proto3" json:"inbound,omitempty"`
-	// Last ping round trip in microseconds.
+	// Last ping round trip in microseconds; -1 before the first pong.
 	PingTime  int64               `protobuf:"varint,9,opt,name=ping_time,json=pingTime,proto3" json:"ping_time,omitempty"`
 	SyncType  Peer_SyncType       `protobuf:"varint,10,opt,name=sync_type,json=syncType,proto3,enum=lnrpc.Peer_SyncType" json:"sync_type,omitempty"`
 	Features  map[uint32]*Feature `protobuf:"bytes,11,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -2721,6 +2721,987 @@ func (x *StopResponse) GetStatus() string {
 	return ""
 }
 
+type GetRecoveryInfoRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecoveryInfoRequest) Reset() {
+	*x = GetRecoveryInfoRequest{}
+	mi := &file_lightning_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecoveryInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecoveryInfoRequest) ProtoMessage() {}
+
+func (x *GetRecoveryInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecoveryInfoRequest.ProtoReflect.Descriptor instead.
+func (*GetRecoveryInfoRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{35}
+}
+
+type GetRecoveryInfoResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The wallet was restored and is (or was, since this start) scanning
+	// for its coins.
+	RecoveryMode bool `protobuf:"varint,1,opt,name=recovery_mode,json=recoveryMode,proto3" json:"recovery_mode,omitempty"`
+	// The scan has reached the tip.
+	RecoveryFinished bool `protobuf:"varint,2,opt,name=recovery_finished,json=recoveryFinished,proto3" json:"recovery_finished,omitempty"`
+	// Share of the chain scanned, 0 to 1.
+	Progress      float64 `protobuf:"fixed64,3,opt,name=progress,proto3" json:"progress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecoveryInfoResponse) Reset() {
+	*x = GetRecoveryInfoResponse{}
+	mi := &file_lightning_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecoveryInfoResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecoveryInfoResponse) ProtoMessage() {}
+
+func (x *GetRecoveryInfoResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecoveryInfoResponse.ProtoReflect.Descriptor instead.
+func (*GetRecoveryInfoResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GetRecoveryInfoResponse) GetRecoveryMode() bool {
+	if x != nil {
+		return x.RecoveryMode
+	}
+	return false
+}
+
+func (x *GetRecoveryInfoResponse) GetRecoveryFinished() bool {
+	if x != nil {
+		return x.RecoveryFinished
+	}
+	return false
+}
+
+func (x *GetRecoveryInfoResponse) GetProgress() float64 {
+	if x != nil {
+		return x.Progress
+	}
+	return 0
+}
+
+type DebugLevelRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// List the subsystems instead of setting a level.
+	Show bool `protobuf:"varint,1,opt,name=show,proto3" json:"show,omitempty"`
+	// A level for all ("debug"), or subsystem=level pairs joined by commas
+	// ("PEER=trace,RPCS=info"), or both ("info,PEER=debug").
+	LevelSpec     string `protobuf:"bytes,2,opt,name=level_spec,json=levelSpec,proto3" json:"level_spec,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DebugLevelRequest) Reset() {
+	*x = DebugLevelRequest{}
+	mi := &file_lightning_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DebugLevelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DebugLevelRequest) ProtoMessage() {}
+
+func (x *DebugLevelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DebugLevelRequest.ProtoReflect.Descriptor instead.
+func (*DebugLevelRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *DebugLevelRequest) GetShow() bool {
+	if x != nil {
+		return x.Show
+	}
+	return false
+}
+
+func (x *DebugLevelRequest) GetLevelSpec() string {
+	if x != nil {
+		return x.LevelSpec
+	}
+	return ""
+}
+
+type DebugLevelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// With show: the subsystem names, space-separated.
+	SubSystems    string `protobuf:"bytes,1,opt,name=sub_systems,json=subSystems,proto3" json:"sub_systems,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DebugLevelResponse) Reset() {
+	*x = DebugLevelResponse{}
+	mi := &file_lightning_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DebugLevelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DebugLevelResponse) ProtoMessage() {}
+
+func (x *DebugLevelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DebugLevelResponse.ProtoReflect.Descriptor instead.
+func (*DebugLevelResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *DebugLevelResponse) GetSubSystems() string {
+	if x != nil {
+		return x.SubSystems
+	}
+	return ""
+}
+
+type SignMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The message. Over REST, base64.
+	Msg []byte `protobuf:"bytes,1,opt,name=msg,proto3" json:"msg,omitempty"`
+	// Hash once with SHA-256 rather than twice.
+	SingleHash    bool `protobuf:"varint,2,opt,name=single_hash,json=singleHash,proto3" json:"single_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignMessageRequest) Reset() {
+	*x = SignMessageRequest{}
+	mi := &file_lightning_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignMessageRequest) ProtoMessage() {}
+
+func (x *SignMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignMessageRequest.ProtoReflect.Descriptor instead.
+func (*SignMessageRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SignMessageRequest) GetMsg() []byte {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *SignMessageRequest) GetSingleHash() bool {
+	if x != nil {
+		return x.SingleHash
+	}
+	return false
+}
+
+type SignMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The recoverable signature in zbase32.
+	Signature     string `protobuf:"bytes,1,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignMessageResponse) Reset() {
+	*x = SignMessageResponse{}
+	mi := &file_lightning_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignMessageResponse) ProtoMessage() {}
+
+func (x *SignMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignMessageResponse.ProtoReflect.Descriptor instead.
+func (*SignMessageResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SignMessageResponse) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type VerifyMessageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signed message. Over REST, base64.
+	Msg []byte `protobuf:"bytes,1,opt,name=msg,proto3" json:"msg,omitempty"`
+	// The zbase32 signature SignMessage returned.
+	Signature     string `protobuf:"bytes,2,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyMessageRequest) Reset() {
+	*x = VerifyMessageRequest{}
+	mi := &file_lightning_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyMessageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyMessageRequest) ProtoMessage() {}
+
+func (x *VerifyMessageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyMessageRequest.ProtoReflect.Descriptor instead.
+func (*VerifyMessageRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *VerifyMessageRequest) GetMsg() []byte {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *VerifyMessageRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+type VerifyMessageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signature is good and its key is a node this node knows.
+	Valid bool `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
+	// The recovered public key, compressed, in hex.
+	Pubkey        string `protobuf:"bytes,2,opt,name=pubkey,proto3" json:"pubkey,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyMessageResponse) Reset() {
+	*x = VerifyMessageResponse{}
+	mi := &file_lightning_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyMessageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyMessageResponse) ProtoMessage() {}
+
+func (x *VerifyMessageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyMessageResponse.ProtoReflect.Descriptor instead.
+func (*VerifyMessageResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *VerifyMessageResponse) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
+func (x *VerifyMessageResponse) GetPubkey() string {
+	if x != nil {
+		return x.Pubkey
+	}
+	return ""
+}
+
+type MacaroonPermission struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kind of thing acted on: onchain, offchain, address, message,
+	// peers, info, invoices, signer, macaroon, or uri.
+	Entity string `protobuf:"bytes,1,opt,name=entity,proto3" json:"entity,omitempty"`
+	// read, write or generate; for the uri entity a full method name.
+	Action        string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MacaroonPermission) Reset() {
+	*x = MacaroonPermission{}
+	mi := &file_lightning_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MacaroonPermission) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MacaroonPermission) ProtoMessage() {}
+
+func (x *MacaroonPermission) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MacaroonPermission.ProtoReflect.Descriptor instead.
+func (*MacaroonPermission) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *MacaroonPermission) GetEntity() string {
+	if x != nil {
+		return x.Entity
+	}
+	return ""
+}
+
+func (x *MacaroonPermission) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+type MacaroonPermissionList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Permissions   []*MacaroonPermission  `protobuf:"bytes,1,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MacaroonPermissionList) Reset() {
+	*x = MacaroonPermissionList{}
+	mi := &file_lightning_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MacaroonPermissionList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MacaroonPermissionList) ProtoMessage() {}
+
+func (x *MacaroonPermissionList) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MacaroonPermissionList.ProtoReflect.Descriptor instead.
+func (*MacaroonPermissionList) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *MacaroonPermissionList) GetPermissions() []*MacaroonPermission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+type BakeMacaroonRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the macaroon grants.
+	Permissions []*MacaroonPermission `protobuf:"bytes,1,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// The root key to sign with (0, the default key, when unset). A new
+	// ID creates a root key.
+	RootKeyId uint64 `protobuf:"varint,2,opt,name=root_key_id,json=rootKeyId,proto3" json:"root_key_id,omitempty"`
+	// Accept entities and actions this node does not know.
+	AllowExternalPermissions bool `protobuf:"varint,3,opt,name=allow_external_permissions,json=allowExternalPermissions,proto3" json:"allow_external_permissions,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *BakeMacaroonRequest) Reset() {
+	*x = BakeMacaroonRequest{}
+	mi := &file_lightning_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BakeMacaroonRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BakeMacaroonRequest) ProtoMessage() {}
+
+func (x *BakeMacaroonRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BakeMacaroonRequest.ProtoReflect.Descriptor instead.
+func (*BakeMacaroonRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *BakeMacaroonRequest) GetPermissions() []*MacaroonPermission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *BakeMacaroonRequest) GetRootKeyId() uint64 {
+	if x != nil {
+		return x.RootKeyId
+	}
+	return 0
+}
+
+func (x *BakeMacaroonRequest) GetAllowExternalPermissions() bool {
+	if x != nil {
+		return x.AllowExternalPermissions
+	}
+	return false
+}
+
+type BakeMacaroonResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The macaroon in hex.
+	Macaroon      string `protobuf:"bytes,1,opt,name=macaroon,proto3" json:"macaroon,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BakeMacaroonResponse) Reset() {
+	*x = BakeMacaroonResponse{}
+	mi := &file_lightning_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BakeMacaroonResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BakeMacaroonResponse) ProtoMessage() {}
+
+func (x *BakeMacaroonResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BakeMacaroonResponse.ProtoReflect.Descriptor instead.
+func (*BakeMacaroonResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *BakeMacaroonResponse) GetMacaroon() string {
+	if x != nil {
+		return x.Macaroon
+	}
+	return ""
+}
+
+type ListMacaroonIDsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMacaroonIDsRequest) Reset() {
+	*x = ListMacaroonIDsRequest{}
+	mi := &file_lightning_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMacaroonIDsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMacaroonIDsRequest) ProtoMessage() {}
+
+func (x *ListMacaroonIDsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMacaroonIDsRequest.ProtoReflect.Descriptor instead.
+func (*ListMacaroonIDsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{47}
+}
+
+type ListMacaroonIDsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RootKeyIds    []uint64               `protobuf:"varint,1,rep,packed,name=root_key_ids,json=rootKeyIds,proto3" json:"root_key_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMacaroonIDsResponse) Reset() {
+	*x = ListMacaroonIDsResponse{}
+	mi := &file_lightning_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMacaroonIDsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMacaroonIDsResponse) ProtoMessage() {}
+
+func (x *ListMacaroonIDsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMacaroonIDsResponse.ProtoReflect.Descriptor instead.
+func (*ListMacaroonIDsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ListMacaroonIDsResponse) GetRootKeyIds() []uint64 {
+	if x != nil {
+		return x.RootKeyIds
+	}
+	return nil
+}
+
+type DeleteMacaroonIDRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RootKeyId     uint64                 `protobuf:"varint,1,opt,name=root_key_id,json=rootKeyId,proto3" json:"root_key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMacaroonIDRequest) Reset() {
+	*x = DeleteMacaroonIDRequest{}
+	mi := &file_lightning_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMacaroonIDRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMacaroonIDRequest) ProtoMessage() {}
+
+func (x *DeleteMacaroonIDRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMacaroonIDRequest.ProtoReflect.Descriptor instead.
+func (*DeleteMacaroonIDRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *DeleteMacaroonIDRequest) GetRootKeyId() uint64 {
+	if x != nil {
+		return x.RootKeyId
+	}
+	return 0
+}
+
+type DeleteMacaroonIDResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when there was no such root key.
+	Deleted       bool `protobuf:"varint,1,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMacaroonIDResponse) Reset() {
+	*x = DeleteMacaroonIDResponse{}
+	mi := &file_lightning_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMacaroonIDResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMacaroonIDResponse) ProtoMessage() {}
+
+func (x *DeleteMacaroonIDResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMacaroonIDResponse.ProtoReflect.Descriptor instead.
+func (*DeleteMacaroonIDResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *DeleteMacaroonIDResponse) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
+type ListPermissionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPermissionsRequest) Reset() {
+	*x = ListPermissionsRequest{}
+	mi := &file_lightning_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPermissionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPermissionsRequest) ProtoMessage() {}
+
+func (x *ListPermissionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPermissionsRequest.ProtoReflect.Descriptor instead.
+func (*ListPermissionsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{51}
+}
+
+type ListPermissionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Full method name to the permissions it needs.
+	MethodPermissions map[string]*MacaroonPermissionList `protobuf:"bytes,1,rep,name=method_permissions,json=methodPermissions,proto3" json:"method_permissions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ListPermissionsResponse) Reset() {
+	*x = ListPermissionsResponse{}
+	mi := &file_lightning_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPermissionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPermissionsResponse) ProtoMessage() {}
+
+func (x *ListPermissionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPermissionsResponse.ProtoReflect.Descriptor instead.
+func (*ListPermissionsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListPermissionsResponse) GetMethodPermissions() map[string]*MacaroonPermissionList {
+	if x != nil {
+		return x.MethodPermissions
+	}
+	return nil
+}
+
+type CheckMacPermRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The macaroon, binary.
+	Macaroon []byte `protobuf:"bytes,1,opt,name=macaroon,proto3" json:"macaroon,omitempty"`
+	// The permissions to check it for.
+	Permissions []*MacaroonPermission `protobuf:"bytes,2,rep,name=permissions,proto3" json:"permissions,omitempty"`
+	// The method a uri permission may name.
+	FullMethod string `protobuf:"bytes,3,opt,name=fullMethod,proto3" json:"fullMethod,omitempty"`
+	// Check the permissions fullMethod needs instead of the listed ones.
+	CheckDefaultPermsFromFullMethod bool `protobuf:"varint,4,opt,name=check_default_perms_from_full_method,json=checkDefaultPermsFromFullMethod,proto3" json:"check_default_perms_from_full_method,omitempty"`
+	unknownFields                   protoimpl.UnknownFields
+	sizeCache                       protoimpl.SizeCache
+}
+
+func (x *CheckMacPermRequest) Reset() {
+	*x = CheckMacPermRequest{}
+	mi := &file_lightning_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckMacPermRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckMacPermRequest) ProtoMessage() {}
+
+func (x *CheckMacPermRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckMacPermRequest.ProtoReflect.Descriptor instead.
+func (*CheckMacPermRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *CheckMacPermRequest) GetMacaroon() []byte {
+	if x != nil {
+		return x.Macaroon
+	}
+	return nil
+}
+
+func (x *CheckMacPermRequest) GetPermissions() []*MacaroonPermission {
+	if x != nil {
+		return x.Permissions
+	}
+	return nil
+}
+
+func (x *CheckMacPermRequest) GetFullMethod() string {
+	if x != nil {
+		return x.FullMethod
+	}
+	return ""
+}
+
+func (x *CheckMacPermRequest) GetCheckDefaultPermsFromFullMethod() bool {
+	if x != nil {
+		return x.CheckDefaultPermsFromFullMethod
+	}
+	return false
+}
+
+type CheckMacPermResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Valid         bool                   `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckMacPermResponse) Reset() {
+	*x = CheckMacPermResponse{}
+	mi := &file_lightning_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckMacPermResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckMacPermResponse) ProtoMessage() {}
+
+func (x *CheckMacPermResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckMacPermResponse.ProtoReflect.Descriptor instead.
+func (*CheckMacPermResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *CheckMacPermResponse) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
 type Invoice struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Memo      string                 `protobuf:"bytes,1,opt,name=memo,proto3" json:"memo,omitempty"`
@@ -2757,7 +3738,7 @@ type Invoice struct {
 
 func (x *Invoice) Reset() {
 	*x = Invoice{}
-	mi := &file_lightning_proto_msgTypes[35]
+	mi := &file_lightning_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2769,7 +3750,7 @@ func (x *Invoice) String() string {
 func (*Invoice) ProtoMessage() {}
 
 func (x *Invoice) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[35]
+	mi := &file_lightning_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2782,7 +3763,7 @@ func (x *Invoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invoice.ProtoReflect.Descriptor instead.
 func (*Invoice) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{35}
+	return file_lightning_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Invoice) GetMemo() string {
@@ -2987,7 +3968,7 @@ type InvoiceHTLC struct {
 
 func (x *InvoiceHTLC) Reset() {
 	*x = InvoiceHTLC{}
-	mi := &file_lightning_proto_msgTypes[36]
+	mi := &file_lightning_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2999,7 +3980,7 @@ func (x *InvoiceHTLC) String() string {
 func (*InvoiceHTLC) ProtoMessage() {}
 
 func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[36]
+	mi := &file_lightning_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3012,7 +3993,7 @@ func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHTLC.ProtoReflect.Descriptor instead.
 func (*InvoiceHTLC) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{36}
+	return file_lightning_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *InvoiceHTLC) GetChanId() uint64 {
@@ -3094,7 +4075,7 @@ type RouteHint struct {
 
 func (x *RouteHint) Reset() {
 	*x = RouteHint{}
-	mi := &file_lightning_proto_msgTypes[37]
+	mi := &file_lightning_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3106,7 +4087,7 @@ func (x *RouteHint) String() string {
 func (*RouteHint) ProtoMessage() {}
 
 func (x *RouteHint) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[37]
+	mi := &file_lightning_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3119,7 +4100,7 @@ func (x *RouteHint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteHint.ProtoReflect.Descriptor instead.
 func (*RouteHint) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{37}
+	return file_lightning_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RouteHint) GetHopHints() []*HopHint {
@@ -3142,7 +4123,7 @@ type HopHint struct {
 
 func (x *HopHint) Reset() {
 	*x = HopHint{}
-	mi := &file_lightning_proto_msgTypes[38]
+	mi := &file_lightning_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3154,7 +4135,7 @@ func (x *HopHint) String() string {
 func (*HopHint) ProtoMessage() {}
 
 func (x *HopHint) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[38]
+	mi := &file_lightning_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3167,7 +4148,7 @@ func (x *HopHint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HopHint.ProtoReflect.Descriptor instead.
 func (*HopHint) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{38}
+	return file_lightning_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *HopHint) GetNodeId() string {
@@ -3217,7 +4198,7 @@ type AddInvoiceResponse struct {
 
 func (x *AddInvoiceResponse) Reset() {
 	*x = AddInvoiceResponse{}
-	mi := &file_lightning_proto_msgTypes[39]
+	mi := &file_lightning_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3229,7 +4210,7 @@ func (x *AddInvoiceResponse) String() string {
 func (*AddInvoiceResponse) ProtoMessage() {}
 
 func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[39]
+	mi := &file_lightning_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3242,7 +4223,7 @@ func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddInvoiceResponse.ProtoReflect.Descriptor instead.
 func (*AddInvoiceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{39}
+	return file_lightning_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AddInvoiceResponse) GetRHash() []byte {
@@ -3284,7 +4265,7 @@ type PaymentHash struct {
 
 func (x *PaymentHash) Reset() {
 	*x = PaymentHash{}
-	mi := &file_lightning_proto_msgTypes[40]
+	mi := &file_lightning_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3296,7 +4277,7 @@ func (x *PaymentHash) String() string {
 func (*PaymentHash) ProtoMessage() {}
 
 func (x *PaymentHash) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[40]
+	mi := &file_lightning_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3309,7 +4290,7 @@ func (x *PaymentHash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PaymentHash.ProtoReflect.Descriptor instead.
 func (*PaymentHash) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{40}
+	return file_lightning_proto_rawDescGZIP(), []int{60}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -3341,7 +4322,7 @@ type ListInvoiceRequest struct {
 
 func (x *ListInvoiceRequest) Reset() {
 	*x = ListInvoiceRequest{}
-	mi := &file_lightning_proto_msgTypes[41]
+	mi := &file_lightning_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3353,7 +4334,7 @@ func (x *ListInvoiceRequest) String() string {
 func (*ListInvoiceRequest) ProtoMessage() {}
 
 func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[41]
+	mi := &file_lightning_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3366,7 +4347,7 @@ func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoiceRequest.ProtoReflect.Descriptor instead.
 func (*ListInvoiceRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{41}
+	return file_lightning_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ListInvoiceRequest) GetPendingOnly() bool {
@@ -3422,7 +4403,7 @@ type ListInvoiceResponse struct {
 
 func (x *ListInvoiceResponse) Reset() {
 	*x = ListInvoiceResponse{}
-	mi := &file_lightning_proto_msgTypes[42]
+	mi := &file_lightning_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3434,7 +4415,7 @@ func (x *ListInvoiceResponse) String() string {
 func (*ListInvoiceResponse) ProtoMessage() {}
 
 func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[42]
+	mi := &file_lightning_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3447,7 +4428,7 @@ func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoiceResponse.ProtoReflect.Descriptor instead.
 func (*ListInvoiceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{42}
+	return file_lightning_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ListInvoiceResponse) GetInvoices() []*Invoice {
@@ -3481,7 +4462,7 @@ type InvoiceSubscription struct {
 
 func (x *InvoiceSubscription) Reset() {
 	*x = InvoiceSubscription{}
-	mi := &file_lightning_proto_msgTypes[43]
+	mi := &file_lightning_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3493,7 +4474,7 @@ func (x *InvoiceSubscription) String() string {
 func (*InvoiceSubscription) ProtoMessage() {}
 
 func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[43]
+	mi := &file_lightning_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3506,7 +4487,7 @@ func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceSubscription.ProtoReflect.Descriptor instead.
 func (*InvoiceSubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{43}
+	return file_lightning_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *InvoiceSubscription) GetAddIndex() uint64 {
@@ -3532,7 +4513,7 @@ type PayReqString struct {
 
 func (x *PayReqString) Reset() {
 	*x = PayReqString{}
-	mi := &file_lightning_proto_msgTypes[44]
+	mi := &file_lightning_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3544,7 +4525,7 @@ func (x *PayReqString) String() string {
 func (*PayReqString) ProtoMessage() {}
 
 func (x *PayReqString) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[44]
+	mi := &file_lightning_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3557,7 +4538,7 @@ func (x *PayReqString) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayReqString.ProtoReflect.Descriptor instead.
 func (*PayReqString) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{44}
+	return file_lightning_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *PayReqString) GetPayReq() string {
@@ -3588,7 +4569,7 @@ type PayReq struct {
 
 func (x *PayReq) Reset() {
 	*x = PayReq{}
-	mi := &file_lightning_proto_msgTypes[45]
+	mi := &file_lightning_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3600,7 +4581,7 @@ func (x *PayReq) String() string {
 func (*PayReq) ProtoMessage() {}
 
 func (x *PayReq) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[45]
+	mi := &file_lightning_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3613,7 +4594,7 @@ func (x *PayReq) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayReq.ProtoReflect.Descriptor instead.
 func (*PayReq) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{45}
+	return file_lightning_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *PayReq) GetDestination() string {
@@ -3919,7 +4900,65 @@ const file_lightning_proto_rawDesc = "" +
 	"\rsat_per_vbyte\x18\x03 \x01(\x04R\vsatPerVbyte\"\r\n" +
 	"\vStopRequest\"&\n" +
 	"\fStopResponse\x12\x16\n" +
-	"\x06status\x18\x01 \x01(\tR\x06status\"\x96\b\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"\x18\n" +
+	"\x16GetRecoveryInfoRequest\"\x87\x01\n" +
+	"\x17GetRecoveryInfoResponse\x12#\n" +
+	"\rrecovery_mode\x18\x01 \x01(\bR\frecoveryMode\x12+\n" +
+	"\x11recovery_finished\x18\x02 \x01(\bR\x10recoveryFinished\x12\x1a\n" +
+	"\bprogress\x18\x03 \x01(\x01R\bprogress\"F\n" +
+	"\x11DebugLevelRequest\x12\x12\n" +
+	"\x04show\x18\x01 \x01(\bR\x04show\x12\x1d\n" +
+	"\n" +
+	"level_spec\x18\x02 \x01(\tR\tlevelSpec\"5\n" +
+	"\x12DebugLevelResponse\x12\x1f\n" +
+	"\vsub_systems\x18\x01 \x01(\tR\n" +
+	"subSystems\"G\n" +
+	"\x12SignMessageRequest\x12\x10\n" +
+	"\x03msg\x18\x01 \x01(\fR\x03msg\x12\x1f\n" +
+	"\vsingle_hash\x18\x02 \x01(\bR\n" +
+	"singleHash\"3\n" +
+	"\x13SignMessageResponse\x12\x1c\n" +
+	"\tsignature\x18\x01 \x01(\tR\tsignature\"F\n" +
+	"\x14VerifyMessageRequest\x12\x10\n" +
+	"\x03msg\x18\x01 \x01(\fR\x03msg\x12\x1c\n" +
+	"\tsignature\x18\x02 \x01(\tR\tsignature\"E\n" +
+	"\x15VerifyMessageResponse\x12\x14\n" +
+	"\x05valid\x18\x01 \x01(\bR\x05valid\x12\x16\n" +
+	"\x06pubkey\x18\x02 \x01(\tR\x06pubkey\"D\n" +
+	"\x12MacaroonPermission\x12\x16\n" +
+	"\x06entity\x18\x01 \x01(\tR\x06entity\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\"U\n" +
+	"\x16MacaroonPermissionList\x12;\n" +
+	"\vpermissions\x18\x01 \x03(\v2\x19.lnrpc.MacaroonPermissionR\vpermissions\"\xb0\x01\n" +
+	"\x13BakeMacaroonRequest\x12;\n" +
+	"\vpermissions\x18\x01 \x03(\v2\x19.lnrpc.MacaroonPermissionR\vpermissions\x12\x1e\n" +
+	"\vroot_key_id\x18\x02 \x01(\x04R\trootKeyId\x12<\n" +
+	"\x1aallow_external_permissions\x18\x03 \x01(\bR\x18allowExternalPermissions\"2\n" +
+	"\x14BakeMacaroonResponse\x12\x1a\n" +
+	"\bmacaroon\x18\x01 \x01(\tR\bmacaroon\"\x18\n" +
+	"\x16ListMacaroonIDsRequest\";\n" +
+	"\x17ListMacaroonIDsResponse\x12 \n" +
+	"\froot_key_ids\x18\x01 \x03(\x04R\n" +
+	"rootKeyIds\"9\n" +
+	"\x17DeleteMacaroonIDRequest\x12\x1e\n" +
+	"\vroot_key_id\x18\x01 \x01(\x04R\trootKeyId\"4\n" +
+	"\x18DeleteMacaroonIDResponse\x12\x18\n" +
+	"\adeleted\x18\x01 \x01(\bR\adeleted\"\x18\n" +
+	"\x16ListPermissionsRequest\"\xe4\x01\n" +
+	"\x17ListPermissionsResponse\x12d\n" +
+	"\x12method_permissions\x18\x01 \x03(\v25.lnrpc.ListPermissionsResponse.MethodPermissionsEntryR\x11methodPermissions\x1ac\n" +
+	"\x16MethodPermissionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x123\n" +
+	"\x05value\x18\x02 \x01(\v2\x1d.lnrpc.MacaroonPermissionListR\x05value:\x028\x01\"\xdd\x01\n" +
+	"\x13CheckMacPermRequest\x12\x1a\n" +
+	"\bmacaroon\x18\x01 \x01(\fR\bmacaroon\x12;\n" +
+	"\vpermissions\x18\x02 \x03(\v2\x19.lnrpc.MacaroonPermissionR\vpermissions\x12\x1e\n" +
+	"\n" +
+	"fullMethod\x18\x03 \x01(\tR\n" +
+	"fullMethod\x12M\n" +
+	"$check_default_perms_from_full_method\x18\x04 \x01(\bR\x1fcheckDefaultPermsFromFullMethod\",\n" +
+	"\x14CheckMacPermResponse\x12\x14\n" +
+	"\x05valid\x18\x01 \x01(\bR\x05valid\"\x96\b\n" +
 	"\aInvoice\x12\x12\n" +
 	"\x04memo\x18\x01 \x01(\tR\x04memo\x12\x1d\n" +
 	"\n" +
@@ -4058,7 +5097,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x10InvoiceHTLCState\x12\f\n" +
 	"\bACCEPTED\x10\x00\x12\v\n" +
 	"\aSETTLED\x10\x01\x12\f\n" +
-	"\bCANCELED\x10\x022\xee\b\n" +
+	"\bCANCELED\x10\x022\xac\x0e\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -4073,7 +5112,17 @@ const file_lightning_proto_rawDesc = "" +
 	"\x13SubscribePeerEvents\x12\x1c.lnrpc.PeerEventSubscription\x1a\x10.lnrpc.PeerEvent0\x01\x128\n" +
 	"\aGetInfo\x12\x15.lnrpc.GetInfoRequest\x1a\x16.lnrpc.GetInfoResponse\x125\n" +
 	"\n" +
-	"StopDaemon\x12\x12.lnrpc.StopRequest\x1a\x13.lnrpc.StopResponse\x127\n" +
+	"StopDaemon\x12\x12.lnrpc.StopRequest\x1a\x13.lnrpc.StopResponse\x12P\n" +
+	"\x0fGetRecoveryInfo\x12\x1d.lnrpc.GetRecoveryInfoRequest\x1a\x1e.lnrpc.GetRecoveryInfoResponse\x12A\n" +
+	"\n" +
+	"DebugLevel\x12\x18.lnrpc.DebugLevelRequest\x1a\x19.lnrpc.DebugLevelResponse\x12D\n" +
+	"\vSignMessage\x12\x19.lnrpc.SignMessageRequest\x1a\x1a.lnrpc.SignMessageResponse\x12J\n" +
+	"\rVerifyMessage\x12\x1b.lnrpc.VerifyMessageRequest\x1a\x1c.lnrpc.VerifyMessageResponse\x12G\n" +
+	"\fBakeMacaroon\x12\x1a.lnrpc.BakeMacaroonRequest\x1a\x1b.lnrpc.BakeMacaroonResponse\x12P\n" +
+	"\x0fListMacaroonIDs\x12\x1d.lnrpc.ListMacaroonIDsRequest\x1a\x1e.lnrpc.ListMacaroonIDsResponse\x12S\n" +
+	"\x10DeleteMacaroonID\x12\x1e.lnrpc.DeleteMacaroonIDRequest\x1a\x1f.lnrpc.DeleteMacaroonIDResponse\x12P\n" +
+	"\x0fListPermissions\x12\x1d.lnrpc.ListPermissionsRequest\x1a\x1e.lnrpc.ListPermissionsResponse\x12S\n" +
+	"\x18CheckMacaroonPermissions\x12\x1a.lnrpc.CheckMacPermRequest\x1a\x1b.lnrpc.CheckMacPermResponse\x127\n" +
 	"\n" +
 	"AddInvoice\x12\x0e.lnrpc.Invoice\x1a\x19.lnrpc.AddInvoiceResponse\x12E\n" +
 	"\fListInvoices\x12\x19.lnrpc.ListInvoiceRequest\x1a\x1a.lnrpc.ListInvoiceResponse\x123\n" +
@@ -4094,80 +5143,101 @@ func file_lightning_proto_rawDescGZIP() []byte {
 }
 
 var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 74)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),               // 0: lnrpc.AddressType
-	(OutputScriptType)(0),          // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),     // 2: lnrpc.CoinSelectionStrategy
-	(InvoiceHTLCState)(0),          // 3: lnrpc.InvoiceHTLCState
-	(Peer_SyncType)(0),             // 4: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),       // 5: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),      // 6: lnrpc.Invoice.InvoiceState
-	(*GetInfoRequest)(nil),         // 7: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),        // 8: lnrpc.GetInfoResponse
-	(*Chain)(nil),                  // 9: lnrpc.Chain
-	(*Feature)(nil),                // 10: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),     // 11: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),       // 12: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),    // 13: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),  // 14: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil), // 15: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),       // 16: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),      // 17: lnrpc.ListPeersResponse
-	(*Peer)(nil),                   // 18: lnrpc.Peer
-	(*TimestampedError)(nil),       // 19: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),  // 20: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),              // 21: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),      // 22: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),     // 23: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),   // 24: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),  // 25: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),   // 26: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),     // 27: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),    // 28: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                   // 29: lnrpc.Utxo
-	(*OutPoint)(nil),               // 30: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil), // 31: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),     // 32: lnrpc.TransactionDetails
-	(*Transaction)(nil),            // 33: lnrpc.Transaction
-	(*OutputDetail)(nil),           // 34: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),       // 35: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),       // 36: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),      // 37: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),     // 38: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),    // 39: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),            // 40: lnrpc.StopRequest
-	(*StopResponse)(nil),           // 41: lnrpc.StopResponse
-	(*Invoice)(nil),                // 42: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),            // 43: lnrpc.InvoiceHTLC
-	(*RouteHint)(nil),              // 44: lnrpc.RouteHint
-	(*HopHint)(nil),                // 45: lnrpc.HopHint
-	(*AddInvoiceResponse)(nil),     // 46: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),            // 47: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),     // 48: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),    // 49: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),    // 50: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),           // 51: lnrpc.PayReqString
-	(*PayReq)(nil),                 // 52: lnrpc.PayReq
-	nil,                            // 53: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                            // 54: lnrpc.Peer.FeaturesEntry
-	nil,                            // 55: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                            // 56: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                            // 57: lnrpc.Invoice.FeaturesEntry
-	nil,                            // 58: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                            // 59: lnrpc.PayReq.FeaturesEntry
+	(AddressType)(0),                 // 0: lnrpc.AddressType
+	(OutputScriptType)(0),            // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0),       // 2: lnrpc.CoinSelectionStrategy
+	(InvoiceHTLCState)(0),            // 3: lnrpc.InvoiceHTLCState
+	(Peer_SyncType)(0),               // 4: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),         // 5: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),        // 6: lnrpc.Invoice.InvoiceState
+	(*GetInfoRequest)(nil),           // 7: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),          // 8: lnrpc.GetInfoResponse
+	(*Chain)(nil),                    // 9: lnrpc.Chain
+	(*Feature)(nil),                  // 10: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),       // 11: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),         // 12: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),      // 13: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),    // 14: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),   // 15: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),         // 16: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),        // 17: lnrpc.ListPeersResponse
+	(*Peer)(nil),                     // 18: lnrpc.Peer
+	(*TimestampedError)(nil),         // 19: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),    // 20: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                // 21: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),        // 22: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),       // 23: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),     // 24: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),    // 25: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),     // 26: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),       // 27: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),      // 28: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                     // 29: lnrpc.Utxo
+	(*OutPoint)(nil),                 // 30: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),   // 31: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),       // 32: lnrpc.TransactionDetails
+	(*Transaction)(nil),              // 33: lnrpc.Transaction
+	(*OutputDetail)(nil),             // 34: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),         // 35: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),         // 36: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),        // 37: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),       // 38: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),      // 39: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),              // 40: lnrpc.StopRequest
+	(*StopResponse)(nil),             // 41: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),   // 42: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),  // 43: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),        // 44: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),       // 45: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),       // 46: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),      // 47: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),     // 48: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),    // 49: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),       // 50: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),   // 51: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),      // 52: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),     // 53: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),   // 54: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),  // 55: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),  // 56: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil), // 57: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),   // 58: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),  // 59: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),      // 60: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),     // 61: lnrpc.CheckMacPermResponse
+	(*Invoice)(nil),                  // 62: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),              // 63: lnrpc.InvoiceHTLC
+	(*RouteHint)(nil),                // 64: lnrpc.RouteHint
+	(*HopHint)(nil),                  // 65: lnrpc.HopHint
+	(*AddInvoiceResponse)(nil),       // 66: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),              // 67: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),       // 68: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),      // 69: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),      // 70: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),             // 71: lnrpc.PayReqString
+	(*PayReq)(nil),                   // 72: lnrpc.PayReq
+	nil,                              // 73: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                              // 74: lnrpc.Peer.FeaturesEntry
+	nil,                              // 75: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                              // 76: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                              // 77: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                              // 78: lnrpc.Invoice.FeaturesEntry
+	nil,                              // 79: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                              // 80: lnrpc.PayReq.FeaturesEntry
 }
 var file_lightning_proto_depIdxs = []int32{
 	9,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	53, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	73, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
 	12, // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
 	18, // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	4,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	54, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	74, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
 	19, // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	5,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,  // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	55, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	75, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
 	29, // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,  // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
 	30, // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
@@ -4177,62 +5247,85 @@ var file_lightning_proto_depIdxs = []int32{
 	1,  // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,  // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
 	30, // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	56, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	76, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,  // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	44, // 21: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
-	6,  // 22: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	43, // 23: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	57, // 24: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
-	3,  // 25: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	58, // 26: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	45, // 27: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	42, // 28: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	44, // 29: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	59, // 30: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
-	10, // 31: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	10, // 32: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	26, // 33: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	10, // 34: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	10, // 35: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	24, // 36: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	31, // 37: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	38, // 38: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	36, // 39: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	27, // 40: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	22, // 41: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	11, // 42: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	14, // 43: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	16, // 44: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	20, // 45: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	7,  // 46: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	40, // 47: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	42, // 48: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	48, // 49: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	47, // 50: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	50, // 51: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	51, // 52: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	25, // 53: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	32, // 54: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	39, // 55: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	37, // 56: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	28, // 57: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	23, // 58: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	13, // 59: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	15, // 60: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	17, // 61: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	21, // 62: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	8,  // 63: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	41, // 64: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	46, // 65: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	49, // 66: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	42, // 67: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	42, // 68: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	52, // 69: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	53, // [53:70] is the sub-list for method output_type
-	36, // [36:53] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	50, // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	50, // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	77, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	50, // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	64, // 25: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	6,  // 26: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	63, // 27: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	78, // 28: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	3,  // 29: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
+	79, // 30: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	65, // 31: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	62, // 32: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	64, // 33: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	80, // 34: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	10, // 35: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	10, // 36: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	26, // 37: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	51, // 38: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	10, // 39: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	10, // 40: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	24, // 41: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	31, // 42: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	38, // 43: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	36, // 44: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	27, // 45: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	22, // 46: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	11, // 47: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	14, // 48: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	16, // 49: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	20, // 50: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	7,  // 51: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	40, // 52: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	42, // 53: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	44, // 54: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	46, // 55: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	48, // 56: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	52, // 57: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	54, // 58: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	56, // 59: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	58, // 60: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	60, // 61: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	62, // 62: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	68, // 63: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	67, // 64: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	70, // 65: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	71, // 66: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	25, // 67: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	32, // 68: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	39, // 69: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	37, // 70: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	28, // 71: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	23, // 72: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	13, // 73: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	15, // 74: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	17, // 75: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	21, // 76: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	8,  // 77: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	41, // 78: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	43, // 79: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	45, // 80: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	47, // 81: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	49, // 82: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	53, // 83: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	55, // 84: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	57, // 85: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	59, // 86: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	61, // 87: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	66, // 88: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	69, // 89: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	62, // 90: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	62, // 91: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	72, // 92: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	67, // [67:93] is the sub-list for method output_type
+	41, // [41:67] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -4246,7 +5339,7 @@ func file_lightning_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   53,
+			NumMessages:   74,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

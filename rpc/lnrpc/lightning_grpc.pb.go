@@ -19,23 +19,32 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Lightning_WalletBalance_FullMethodName       = "/lnrpc.Lightning/WalletBalance"
-	Lightning_GetTransactions_FullMethodName     = "/lnrpc.Lightning/GetTransactions"
-	Lightning_EstimateFee_FullMethodName         = "/lnrpc.Lightning/EstimateFee"
-	Lightning_SendCoins_FullMethodName           = "/lnrpc.Lightning/SendCoins"
-	Lightning_ListUnspent_FullMethodName         = "/lnrpc.Lightning/ListUnspent"
-	Lightning_NewAddress_FullMethodName          = "/lnrpc.Lightning/NewAddress"
-	Lightning_ConnectPeer_FullMethodName         = "/lnrpc.Lightning/ConnectPeer"
-	Lightning_DisconnectPeer_FullMethodName      = "/lnrpc.Lightning/DisconnectPeer"
-	Lightning_ListPeers_FullMethodName           = "/lnrpc.Lightning/ListPeers"
-	Lightning_SubscribePeerEvents_FullMethodName = "/lnrpc.Lightning/SubscribePeerEvents"
-	Lightning_GetInfo_FullMethodName             = "/lnrpc.Lightning/GetInfo"
-	Lightning_StopDaemon_FullMethodName          = "/lnrpc.Lightning/StopDaemon"
-	Lightning_AddInvoice_FullMethodName          = "/lnrpc.Lightning/AddInvoice"
-	Lightning_ListInvoices_FullMethodName        = "/lnrpc.Lightning/ListInvoices"
-	Lightning_LookupInvoice_FullMethodName       = "/lnrpc.Lightning/LookupInvoice"
-	Lightning_SubscribeInvoices_FullMethodName   = "/lnrpc.Lightning/SubscribeInvoices"
-	Lightning_DecodePayReq_FullMethodName        = "/lnrpc.Lightning/DecodePayReq"
+	Lightning_WalletBalance_FullMethodName            = "/lnrpc.Lightning/WalletBalance"
+	Lightning_GetTransactions_FullMethodName          = "/lnrpc.Lightning/GetTransactions"
+	Lightning_EstimateFee_FullMethodName              = "/lnrpc.Lightning/EstimateFee"
+	Lightning_SendCoins_FullMethodName                = "/lnrpc.Lightning/SendCoins"
+	Lightning_ListUnspent_FullMethodName              = "/lnrpc.Lightning/ListUnspent"
+	Lightning_NewAddress_FullMethodName               = "/lnrpc.Lightning/NewAddress"
+	Lightning_ConnectPeer_FullMethodName              = "/lnrpc.Lightning/ConnectPeer"
+	Lightning_DisconnectPeer_FullMethodName           = "/lnrpc.Lightning/DisconnectPeer"
+	Lightning_ListPeers_FullMethodName                = "/lnrpc.Lightning/ListPeers"
+	Lightning_SubscribePeerEvents_FullMethodName      = "/lnrpc.Lightning/SubscribePeerEvents"
+	Lightning_GetInfo_FullMethodName                  = "/lnrpc.Lightning/GetInfo"
+	Lightning_StopDaemon_FullMethodName               = "/lnrpc.Lightning/StopDaemon"
+	Lightning_GetRecoveryInfo_FullMethodName          = "/lnrpc.Lightning/GetRecoveryInfo"
+	Lightning_DebugLevel_FullMethodName               = "/lnrpc.Lightning/DebugLevel"
+	Lightning_SignMessage_FullMethodName              = "/lnrpc.Lightning/SignMessage"
+	Lightning_VerifyMessage_FullMethodName            = "/lnrpc.Lightning/VerifyMessage"
+	Lightning_BakeMacaroon_FullMethodName             = "/lnrpc.Lightning/BakeMacaroon"
+	Lightning_ListMacaroonIDs_FullMethodName          = "/lnrpc.Lightning/ListMacaroonIDs"
+	Lightning_DeleteMacaroonID_FullMethodName         = "/lnrpc.Lightning/DeleteMacaroonID"
+	Lightning_ListPermissions_FullMethodName          = "/lnrpc.Lightning/ListPermissions"
+	Lightning_CheckMacaroonPermissions_FullMethodName = "/lnrpc.Lightning/CheckMacaroonPermissions"
+	Lightning_AddInvoice_FullMethodName               = "/lnrpc.Lightning/AddInvoice"
+	Lightning_ListInvoices_FullMethodName             = "/lnrpc.Lightning/ListInvoices"
+	Lightning_LookupInvoice_FullMethodName            = "/lnrpc.Lightning/LookupInvoice"
+	Lightning_SubscribeInvoices_FullMethodName        = "/lnrpc.Lightning/SubscribeInvoices"
+	Lightning_DecodePayReq_FullMethodName             = "/lnrpc.Lightning/DecodePayReq"
 )
 
 // LightningClient is the client API for Lightning service.
@@ -72,6 +81,31 @@ type LightningClient interface {
 	GetInfo(ctx context.Context, in *GetInfoRequest, opts ...grpc.CallOption) (*GetInfoResponse, error)
 	// StopDaemon shuts the node down.
 	StopDaemon(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
+	// GetRecoveryInfo says whether the wallet is rescanning the chain for
+	// a restored seed's coins, and how far it has got.
+	GetRecoveryInfo(ctx context.Context, in *GetRecoveryInfoRequest, opts ...grpc.CallOption) (*GetRecoveryInfoResponse, error)
+	// DebugLevel sets the log level of every subsystem or of named ones,
+	// or lists the subsystems.
+	DebugLevel(ctx context.Context, in *DebugLevelRequest, opts ...grpc.CallOption) (*DebugLevelResponse, error)
+	// SignMessage signs a message with the node's identity key, in the
+	// form that lnd and other Lightning nodes verify.
+	SignMessage(ctx context.Context, in *SignMessageRequest, opts ...grpc.CallOption) (*SignMessageResponse, error)
+	// VerifyMessage checks a signature made by SignMessage and recovers
+	// the key that made it.
+	VerifyMessage(ctx context.Context, in *VerifyMessageRequest, opts ...grpc.CallOption) (*VerifyMessageResponse, error)
+	// BakeMacaroon makes a macaroon granting exactly the given
+	// permissions, signed with the given root key.
+	BakeMacaroon(ctx context.Context, in *BakeMacaroonRequest, opts ...grpc.CallOption) (*BakeMacaroonResponse, error)
+	// ListMacaroonIDs lists the root key IDs in the macaroon store.
+	ListMacaroonIDs(ctx context.Context, in *ListMacaroonIDsRequest, opts ...grpc.CallOption) (*ListMacaroonIDsResponse, error)
+	// DeleteMacaroonID deletes a root key, revoking every macaroon signed
+	// with it.
+	DeleteMacaroonID(ctx context.Context, in *DeleteMacaroonIDRequest, opts ...grpc.CallOption) (*DeleteMacaroonIDResponse, error)
+	// ListPermissions maps every method to the permissions it needs.
+	ListPermissions(ctx context.Context, in *ListPermissionsRequest, opts ...grpc.CallOption) (*ListPermissionsResponse, error)
+	// CheckMacaroonPermissions checks a macaroon against a set of
+	// permissions, as the node would for a call.
+	CheckMacaroonPermissions(ctx context.Context, in *CheckMacPermRequest, opts ...grpc.CallOption) (*CheckMacPermResponse, error)
 	// AddInvoice creates an invoice: a BOLT 11 payment request signed by
 	// the node, kept in the invoice registry.
 	AddInvoice(ctx context.Context, in *Invoice, opts ...grpc.CallOption) (*AddInvoiceResponse, error)
@@ -223,6 +257,96 @@ func (c *lightningClient) StopDaemon(ctx context.Context, in *StopRequest, opts 
 	return out, nil
 }
 
+func (c *lightningClient) GetRecoveryInfo(ctx context.Context, in *GetRecoveryInfoRequest, opts ...grpc.CallOption) (*GetRecoveryInfoResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRecoveryInfoResponse)
+	err := c.cc.Invoke(ctx, Lightning_GetRecoveryInfo_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) DebugLevel(ctx context.Context, in *DebugLevelRequest, opts ...grpc.CallOption) (*DebugLevelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DebugLevelResponse)
+	err := c.cc.Invoke(ctx, Lightning_DebugLevel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) SignMessage(ctx context.Context, in *SignMessageRequest, opts ...grpc.CallOption) (*SignMessageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SignMessageResponse)
+	err := c.cc.Invoke(ctx, Lightning_SignMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) VerifyMessage(ctx context.Context, in *VerifyMessageRequest, opts ...grpc.CallOption) (*VerifyMessageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyMessageResponse)
+	err := c.cc.Invoke(ctx, Lightning_VerifyMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) BakeMacaroon(ctx context.Context, in *BakeMacaroonRequest, opts ...grpc.CallOption) (*BakeMacaroonResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BakeMacaroonResponse)
+	err := c.cc.Invoke(ctx, Lightning_BakeMacaroon_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) ListMacaroonIDs(ctx context.Context, in *ListMacaroonIDsRequest, opts ...grpc.CallOption) (*ListMacaroonIDsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMacaroonIDsResponse)
+	err := c.cc.Invoke(ctx, Lightning_ListMacaroonIDs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) DeleteMacaroonID(ctx context.Context, in *DeleteMacaroonIDRequest, opts ...grpc.CallOption) (*DeleteMacaroonIDResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteMacaroonIDResponse)
+	err := c.cc.Invoke(ctx, Lightning_DeleteMacaroonID_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) ListPermissions(ctx context.Context, in *ListPermissionsRequest, opts ...grpc.CallOption) (*ListPermissionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPermissionsResponse)
+	err := c.cc.Invoke(ctx, Lightning_ListPermissions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) CheckMacaroonPermissions(ctx context.Context, in *CheckMacPermRequest, opts ...grpc.CallOption) (*CheckMacPermResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckMacPermResponse)
+	err := c.cc.Invoke(ctx, Lightning_CheckMacaroonPermissions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *lightningClient) AddInvoice(ctx context.Context, in *Invoice, opts ...grpc.CallOption) (*AddInvoiceResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AddInvoiceResponse)
@@ -316,6 +440,31 @@ type LightningServer interface {
 	GetInfo(context.Context, *GetInfoRequest) (*GetInfoResponse, error)
 	// StopDaemon shuts the node down.
 	StopDaemon(context.Context, *StopRequest) (*StopResponse, error)
+	// GetRecoveryInfo says whether the wallet is rescanning the chain for
+	// a restored seed's coins, and how far it has got.
+	GetRecoveryInfo(context.Context, *GetRecoveryInfoRequest) (*GetRecoveryInfoResponse, error)
+	// DebugLevel sets the log level of every subsystem or of named ones,
+	// or lists the subsystems.
+	DebugLevel(context.Context, *DebugLevelRequest) (*DebugLevelResponse, error)
+	// SignMessage signs a message with the node's identity key, in the
+	// form that lnd and other Lightning nodes verify.
+	SignMessage(context.Context, *SignMessageRequest) (*SignMessageResponse, error)
+	// VerifyMessage checks a signature made by SignMessage and recovers
+	// the key that made it.
+	VerifyMessage(context.Context, *VerifyMessageRequest) (*VerifyMessageResponse, error)
+	// BakeMacaroon makes a macaroon granting exactly the given
+	// permissions, signed with the given root key.
+	BakeMacaroon(context.Context, *BakeMacaroonRequest) (*BakeMacaroonResponse, error)
+	// ListMacaroonIDs lists the root key IDs in the macaroon store.
+	ListMacaroonIDs(context.Context, *ListMacaroonIDsRequest) (*ListMacaroonIDsResponse, error)
+	// DeleteMacaroonID deletes a root key, revoking every macaroon signed
+	// with it.
+	DeleteMacaroonID(context.Context, *DeleteMacaroonIDRequest) (*DeleteMacaroonIDResponse, error)
+	// ListPermissions maps every method to the permissions it needs.
+	ListPermissions(context.Context, *ListPermissionsRequest) (*ListPermissionsResponse, error)
+	// CheckMacaroonPermissions checks a macaroon against a set of
+	// permissions, as the node would for a call.
+	CheckMacaroonPermissions(context.Context, *CheckMacPermRequest) (*CheckMacPermResponse, error)
 	// AddInvoice creates an invoice: a BOLT 11 payment request signed by
 	// the node, kept in the invoice registry.
 	AddInvoice(context.Context, *Invoice) (*AddInvoiceResponse, error)
@@ -373,6 +522,33 @@ func (UnimplementedLightningServer) GetInfo(context.Context, *GetInfoRequest) (*
 }
 func (UnimplementedLightningServer) StopDaemon(context.Context, *StopRequest) (*StopResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method StopDaemon not implemented")
+}
+func (UnimplementedLightningServer) GetRecoveryInfo(context.Context, *GetRecoveryInfoRequest) (*GetRecoveryInfoResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRecoveryInfo not implemented")
+}
+func (UnimplementedLightningServer) DebugLevel(context.Context, *DebugLevelRequest) (*DebugLevelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DebugLevel not implemented")
+}
+func (UnimplementedLightningServer) SignMessage(context.Context, *SignMessageRequest) (*SignMessageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SignMessage not implemented")
+}
+func (UnimplementedLightningServer) VerifyMessage(context.Context, *VerifyMessageRequest) (*VerifyMessageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyMessage not implemented")
+}
+func (UnimplementedLightningServer) BakeMacaroon(context.Context, *BakeMacaroonRequest) (*BakeMacaroonResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BakeMacaroon not implemented")
+}
+func (UnimplementedLightningServer) ListMacaroonIDs(context.Context, *ListMacaroonIDsRequest) (*ListMacaroonIDsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMacaroonIDs not implemented")
+}
+func (UnimplementedLightningServer) DeleteMacaroonID(context.Context, *DeleteMacaroonIDRequest) (*DeleteMacaroonIDResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteMacaroonID not implemented")
+}
+func (UnimplementedLightningServer) ListPermissions(context.Context, *ListPermissionsRequest) (*ListPermissionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPermissions not implemented")
+}
+func (UnimplementedLightningServer) CheckMacaroonPermissions(context.Context, *CheckMacPermRequest) (*CheckMacPermResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckMacaroonPermissions not implemented")
 }
 func (UnimplementedLightningServer) AddInvoice(context.Context, *Invoice) (*AddInvoiceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddInvoice not implemented")
@@ -619,6 +795,168 @@ func _Lightning_StopDaemon_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Lightning_GetRecoveryInfo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRecoveryInfoRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).GetRecoveryInfo(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_GetRecoveryInfo_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).GetRecoveryInfo(ctx, req.(*GetRecoveryInfoRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_DebugLevel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DebugLevelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).DebugLevel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_DebugLevel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).DebugLevel(ctx, req.(*DebugLevelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_SignMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SignMessageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).SignMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_SignMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).SignMessage(ctx, req.(*SignMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_VerifyMessage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyMessageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).VerifyMessage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_VerifyMessage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).VerifyMessage(ctx, req.(*VerifyMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_BakeMacaroon_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BakeMacaroonRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).BakeMacaroon(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_BakeMacaroon_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).BakeMacaroon(ctx, req.(*BakeMacaroonRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_ListMacaroonIDs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMacaroonIDsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).ListMacaroonIDs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_ListMacaroonIDs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).ListMacaroonIDs(ctx, req.(*ListMacaroonIDsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_DeleteMacaroonID_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteMacaroonIDRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).DeleteMacaroonID(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_DeleteMacaroonID_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).DeleteMacaroonID(ctx, req.(*DeleteMacaroonIDRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_ListPermissions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPermissionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).ListPermissions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_ListPermissions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).ListPermissions(ctx, req.(*ListPermissionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_CheckMacaroonPermissions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckMacPermRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).CheckMacaroonPermissions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_CheckMacaroonPermissions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).CheckMacaroonPermissions(ctx, req.(*CheckMacPermRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Lightning_AddInvoice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(Invoice)
 	if err := dec(in); err != nil {
@@ -752,6 +1090,42 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "StopDaemon",
 			Handler:    _Lightning_StopDaemon_Handler,
+		},
+		{
+			MethodName: "GetRecoveryInfo",
+			Handler:    _Lightning_GetRecoveryInfo_Handler,
+		},
+		{
+			MethodName: "DebugLevel",
+			Handler:    _Lightning_DebugLevel_Handler,
+		},
+		{
+			MethodName: "SignMessage",
+			Handler:    _Lightning_SignMessage_Handler,
+		},
+		{
+			MethodName: "VerifyMessage",
+			Handler:    _Lightning_VerifyMessage_Handler,
+		},
+		{
+			MethodName: "BakeMacaroon",
+			Handler:    _Lightning_BakeMacaroon_Handler,
+		},
+		{
+			MethodName: "ListMacaroonIDs",
+			Handler:    _Lightning_ListMacaroonIDs_Handler,
+		},
+		{
+			MethodName: "DeleteMacaroonID",
+			Handler:    _Lightning_DeleteMacaroonID_Handler,
+		},
+		{
+			MethodName: "ListPermissions",
+			Handler:    _Lightning_ListPermissions_Handler,
+		},
+		{
+			MethodName: "CheckMacaroonPermissions",
+			Handler:    _Lightning_CheckMacaroonPermissions_Handler,
 		},
 		{
 			MethodName: "AddInvoice",

@@ -73,13 +73,13 @@ func TestDecodeIDRejects(t *testing.T) {
 func TestStoreLifecycle(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "macaroons.db")
 	s := testStore(t, path)
-	if _, err := s.RootKey(); !errors.Is(err, ErrStoreLocked) {
+	if _, err := s.RootKey(DefaultRootKeyID); !errors.Is(err, ErrStoreLocked) {
 		t.Fatalf("locked store gave a key: %v", err)
 	}
 	if err := s.Unlock([]byte("password1")); err != nil {
 		t.Fatal(err)
 	}
-	key1, err := s.RootKey()
+	key1, err := s.RootKey(DefaultRootKeyID)
 	if err != nil || len(key1) != RootKeyLen {
 		t.Fatalf("root key %x, %v", key1, err)
 	}
@@ -110,7 +110,7 @@ func TestStoreLifecycle(t *testing.T) {
 	if err := s.Unlock([]byte("password1")); err != nil {
 		t.Fatal(err)
 	}
-	if key, _ := s.RootKey(); !bytes.Equal(key, key1) {
+	if key, _ := s.RootKey(DefaultRootKeyID); !bytes.Equal(key, key1) {
 		t.Fatal("root key changed across reopen")
 	}
 
@@ -120,7 +120,7 @@ func TestStoreLifecycle(t *testing.T) {
 	if err := s.ChangePassword([]byte("password1"), []byte("password2"), false); err != nil {
 		t.Fatal(err)
 	}
-	if key, _ := s.RootKey(); !bytes.Equal(key, key1) {
+	if key, _ := s.RootKey(DefaultRootKeyID); !bytes.Equal(key, key1) {
 		t.Fatal("password change replaced the root key")
 	}
 	if err := s.Unlock([]byte("password1")); !errors.Is(err, ErrWrongPassword) {
@@ -129,7 +129,7 @@ func TestStoreLifecycle(t *testing.T) {
 	if err := s.ChangePassword([]byte("password2"), []byte("password3"), true); err != nil {
 		t.Fatal(err)
 	}
-	key3, _ := s.RootKey()
+	key3, _ := s.RootKey(DefaultRootKeyID)
 	if bytes.Equal(key3, key1) {
 		t.Fatal("rotation kept the root key")
 	}
@@ -137,7 +137,7 @@ func TestStoreLifecycle(t *testing.T) {
 	if err := s.Reset([]byte("fresh")); err != nil {
 		t.Fatal(err)
 	}
-	if key, _ := s.RootKey(); bytes.Equal(key, key3) || len(key) != RootKeyLen {
+	if key, _ := s.RootKey(DefaultRootKeyID); bytes.Equal(key, key3) || len(key) != RootKeyLen {
 		t.Fatal("reset kept the root key")
 	}
 	if err := s.Unlock([]byte("password3")); !errors.Is(err, ErrWrongPassword) {
@@ -151,7 +151,12 @@ func TestStoreLifecycle(t *testing.T) {
 // fixedKey is a RootKeySource for verification tests.
 type fixedKey []byte
 
-func (k fixedKey) RootKey() ([]byte, error) { return k, nil }
+func (k fixedKey) RootKey(id string) ([]byte, error) {
+	if id != DefaultRootKeyID {
+		return nil, ErrUnknownRootKey
+	}
+	return k, nil
+}
 
 func TestVerify(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -266,5 +271,114 @@ func TestWriteDefaultFiles(t *testing.T) {
 	fresh, err := svc.WriteDefaultFiles(t.Context(), macDir, true)
 	if err != nil || bytes.Equal(fresh, admin) {
 		t.Fatalf("admin not rewritten with overwrite (%v)", err)
+	}
+}
+
+// TestRootKeyIDs: macaroons baked under another root key id verify until
+// that id is deleted, which revokes them all and no other; the keys are
+// encrypted on disk and survive a reopen and a password change.
+func TestRootKeyIDs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "macaroons.db")
+	s := testStore(t, path)
+	if _, err := s.CreateRootKey("1"); !errors.Is(err, ErrStoreLocked) {
+		t.Fatalf("create while locked: %v", err)
+	}
+	if err := s.Unlock([]byte("pw")); err != nil {
+		t.Fatal(err)
+	}
+	svc := NewService(s, nil)
+	read := []Op{{"info", "read"}}
+	bake := func(id string) []byte {
+		t.Helper()
+		mac, err := svc.BakeWithID(id, []Op{{"info", "read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := mac.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	if _, err := svc.BakeWithID("7", read); !errors.Is(err, ErrUnknownRootKey) {
+		t.Fatalf("bake with a missing id: %v", err)
+	}
+	key7, err := s.CreateRootKey("7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.CreateRootKey("7"); !bytes.Equal(again, key7) {
+		t.Fatal("CreateRootKey replaced an existing key")
+	}
+	if _, err := s.CreateRootKey("42"); err != nil {
+		t.Fatal(err)
+	}
+	def, seven, fortyTwo := bake(DefaultRootKeyID), bake("7"), bake("42")
+	for _, raw := range [][]byte{def, seven, fortyTwo} {
+		if err := svc.Verify(raw, "", read, nil); err != nil {
+			t.Fatalf("fresh macaroon rejected: %v", err)
+		}
+	}
+	if ids, _ := s.RootKeyIDs(); strings.Join(ids, ",") != "0,42,7" {
+		t.Fatalf("ids %v", ids)
+	}
+
+	// Encrypted at rest, kept across a reopen and a password change.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	disk, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(disk, key7) {
+		t.Fatal("root key 7 stored unencrypted")
+	}
+	s = testStore(t, path)
+	if err := s.ChangePassword([]byte("pw"), []byte("pw2"), false); err != nil {
+		t.Fatal(err)
+	}
+	svc = NewService(s, nil)
+	if err := svc.Verify(seven, "", read, nil); err != nil {
+		t.Fatalf("macaroon of id 7 after reopen and password change: %v", err)
+	}
+
+	// Deleting 7 revokes its macaroons and nothing else.
+	if ok, err := s.DeleteRootKey("7"); !ok || err != nil {
+		t.Fatalf("delete 7: %v, %v", ok, err)
+	}
+	if err := svc.Verify(seven, "", read, nil); !errors.Is(err, ErrInvalidMacaroon) {
+		t.Fatalf("revoked macaroon: %v", err)
+	}
+	for _, raw := range [][]byte{def, fortyTwo} {
+		if err := svc.Verify(raw, "", read, nil); err != nil {
+			t.Fatalf("other macaroon revoked too: %v", err)
+		}
+	}
+	if ok, err := s.DeleteRootKey("7"); ok || err != nil {
+		t.Fatalf("second delete: %v, %v", ok, err)
+	}
+	if _, err := s.DeleteRootKey(DefaultRootKeyID); !errors.Is(err, ErrDeletionForbidden) {
+		t.Fatalf("delete default: %v", err)
+	}
+	// A new key under a deleted id does not revive old macaroons.
+	if _, err := s.CreateRootKey("7"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Verify(seven, "", read, nil); !errors.Is(err, ErrInvalidMacaroon) {
+		t.Fatalf("macaroon revived by a new key under its id: %v", err)
+	}
+
+	// Rotation replaces every key.
+	if err := s.ChangePassword([]byte("pw2"), []byte("pw3"), true); err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range [][]byte{def, fortyTwo} {
+		if err := svc.Verify(raw, "", read, nil); !errors.Is(err, ErrInvalidMacaroon) {
+			t.Fatalf("macaroon survived rotation: %v", err)
+		}
+	}
+	if ids, _ := s.RootKeyIDs(); strings.Join(ids, ",") != "0,42,7" {
+		t.Fatalf("ids after rotation %v", ids)
 	}
 }

@@ -99,8 +99,8 @@ func decodeResealed(b []byte) (*resealed, error) {
 
 // Reseal checks oldPassword and returns every root key re-sealed under a
 // key derived from newPassword, encoded for Install; the store is not
-// changed. With rotate the default root key is replaced by a new random
-// one, which voids every macaroon baked from it once installed.
+// changed. With rotate every root key (the ids stay) is replaced by a new
+// random one, which voids every macaroon baked before once installed.
 func (s *Store) Reseal(oldPassword, newPassword []byte, rotate bool) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -128,7 +128,7 @@ func (s *Store) Reseal(oldPassword, newPassword []byte, rotate bool) ([]byte, er
 			if err != nil {
 				return fmt.Errorf("root key %q: %w", k, err)
 			}
-			if rotate && bytes.Equal(k, defaultRootKeyID) {
+			if rotate {
 				root = make([]byte, RootKeyLen)
 				if _, err := rand.Read(root); err != nil {
 					return err
@@ -144,7 +144,7 @@ func (s *Store) Reseal(oldPassword, newPassword []byte, rotate bool) ([]byte, er
 		if err != nil {
 			return err
 		}
-		if _, ok := r.RootKeys[string(defaultRootKeyID)]; !ok {
+		if _, ok := r.RootKeys[DefaultRootKeyID]; !ok {
 			return fmt.Errorf("%w: no root key", ErrCorruptStore)
 		}
 		return nil
@@ -198,7 +198,7 @@ func (s *Store) Install(resealedRecords []byte) error {
 	if err != nil {
 		return fmt.Errorf("install macaroon store records: %w", err)
 	}
-	s.encKey, s.rootKey = nil, nil
+	s.forget()
 	return nil
 }
 
@@ -206,7 +206,7 @@ func (s *Store) Install(resealedRecords []byte) error {
 // root keys change password with the seed, atomically.
 type PasswordLink struct {
 	Store *Store
-	// Rotate replaces the default root key in the change.
+	// Rotate replaces every root key in the change.
 	Rotate bool
 }
 

@@ -20,7 +20,7 @@ func TestResealInstall(t *testing.T) {
 	if err := s.Unlock(old); err != nil {
 		t.Fatal(err)
 	}
-	root, _ := s.RootKey()
+	root, _ := s.RootKey(DefaultRootKeyID)
 	root = append([]byte(nil), root...)
 
 	if _, err := s.Reseal([]byte("wrong"), next, false); !errors.Is(err, ErrWrongPassword) {
@@ -37,7 +37,7 @@ func TestResealInstall(t *testing.T) {
 		if err := s.Install(r); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.RootKey(); !errors.Is(err, ErrStoreLocked) {
+		if _, err := s.RootKey(DefaultRootKeyID); !errors.Is(err, ErrStoreLocked) {
 			t.Fatalf("store not locked after Install: %v", err)
 		}
 		if err := s.Unlock(old); !errors.Is(err, ErrWrongPassword) {
@@ -46,7 +46,7 @@ func TestResealInstall(t *testing.T) {
 		if err := s.Unlock(next); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.RootKey(); !bytes.Equal(got, root) {
+		if got, _ := s.RootKey(DefaultRootKeyID); !bytes.Equal(got, root) {
 			t.Fatal("root key changed without rotate")
 		}
 	}
@@ -61,7 +61,7 @@ func TestResealInstall(t *testing.T) {
 	if err := s.Unlock(old); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.RootKey(); bytes.Equal(got, root) {
+	if got, _ := s.RootKey(DefaultRootKeyID); bytes.Equal(got, root) {
 		t.Fatal("rotate kept the root key")
 	}
 	if err := s.Install([]byte{resealVersion, 3}); !errors.Is(err, ErrCorruptStore) {

@@ -43,9 +43,10 @@ var (
 	ErrPermissionDenied = errors.New("permission denied")
 )
 
-// RootKeySource yields the root key; *Store is one.
+// RootKeySource yields the root key stored under an id (ErrUnknownRootKey
+// if none); *Store is one.
 type RootKeySource interface {
-	RootKey() ([]byte, error)
+	RootKey(id string) ([]byte, error)
 }
 
 // Service bakes and verifies macaroons with the root key of a source.
@@ -62,9 +63,16 @@ func NewService(keys RootKeySource, now func() time.Time) *Service {
 	return &Service{keys: keys, now: now}
 }
 
-// Bake returns a new macaroon granting ops.
+// Bake returns a new macaroon granting ops, signed with the default root
+// key.
 func (s *Service) Bake(ops []Op) (*macaroon.Macaroon, error) {
-	root, err := s.keys.RootKey()
+	return s.BakeWithID(DefaultRootKeyID, ops)
+}
+
+// BakeWithID returns a new macaroon granting ops, signed with the root key
+// stored under rootKeyID (which must exist).
+func (s *Service) BakeWithID(rootKeyID string, ops []Op) (*macaroon.Macaroon, error) {
+	root, err := s.keys.RootKey(rootKeyID)
 	if err != nil {
 		return nil, err
 	}
@@ -72,18 +80,15 @@ func (s *Service) Bake(ops []Op) (*macaroon.Macaroon, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	id := ID{Nonce: nonce, StorageID: defaultRootKeyID, Ops: ops}
+	id := ID{Nonce: nonce, StorageID: []byte(rootKeyID), Ops: ops}
 	return macaroon.New(root, id.Encode(), Location, macaroon.V2)
 }
 
 // Verify checks the binary macaroon raw for a call to method needing
 // required, from a client at peer (nil if unknown). Errors wrap
 // ErrInvalidMacaroon or ErrPermissionDenied (or the store's ErrStoreLocked).
+// A macaroon whose root key was deleted is invalid.
 func (s *Service) Verify(raw []byte, method string, required []Op, peer net.IP) error {
-	root, err := s.keys.RootKey()
-	if err != nil {
-		return err
-	}
 	mac := &macaroon.Macaroon{}
 	if err := mac.UnmarshalBinary(raw); err != nil {
 		return fmt.Errorf("%w: cannot decode: %v", ErrInvalidMacaroon, err)
@@ -92,8 +97,12 @@ func (s *Service) Verify(raw []byte, method string, required []Op, peer net.IP) 
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidMacaroon, err)
 	}
-	if string(id.StorageID) != string(defaultRootKeyID) {
-		return fmt.Errorf("%w: unknown root key id %q", ErrInvalidMacaroon, id.StorageID)
+	root, err := s.keys.RootKey(string(id.StorageID))
+	switch {
+	case errors.Is(err, ErrUnknownRootKey):
+		return fmt.Errorf("%w: %v", ErrInvalidMacaroon, err)
+	case err != nil:
+		return err
 	}
 	now := s.now()
 	check := func(caveat string) error { return checkCaveat(caveat, now, peer) }
@@ -187,7 +196,12 @@ func (s *Service) WriteDefaultFiles(ctx context.Context, dir string, overwrite b
 
 // BakeBinary bakes a macaroon granting ops and serialises it.
 func (s *Service) BakeBinary(ops []Op) ([]byte, error) {
-	mac, err := s.Bake(ops)
+	return s.BakeBinaryWithID(DefaultRootKeyID, ops)
+}
+
+// BakeBinaryWithID is BakeWithID, serialised.
+func (s *Service) BakeBinaryWithID(rootKeyID string, ops []Op) ([]byte, error) {
+	mac, err := s.BakeWithID(rootKeyID, ops)
 	if err != nil {
 		return nil, err
 	}

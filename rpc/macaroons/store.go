@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -17,8 +19,10 @@ import (
 // RootKeyLen is the length of the root key.
 const RootKeyLen = 32
 
-// DefaultRootKeyID is the storage id of the root key, as lnd's.
-var defaultRootKeyID = []byte("0")
+// DefaultRootKeyID is the storage id of the root key of the default
+// macaroons (admin, readonly, invoice), as lnd's. Other ids are decimal
+// numbers too, chosen by whoever bakes (BakeMacaroon's root_key_id).
+const DefaultRootKeyID = "0"
 
 var (
 	bucketName = []byte("macrootkeys")
@@ -47,18 +51,28 @@ var (
 
 	// ErrCorruptStore is returned for records of the wrong shape.
 	ErrCorruptStore = errors.New("macaroon store record is corrupt")
+
+	// ErrUnknownRootKey is returned for a root key id the store does not
+	// hold (never created, or deleted: its macaroons are revoked).
+	ErrUnknownRootKey = errors.New("unknown macaroon root key id")
+
+	// ErrDeletionForbidden is returned for deleting the default root key,
+	// lnd's text.
+	ErrDeletionForbidden = errors.New("the specified ID cannot be deleted")
 )
 
-// Store keeps the encrypted root key in a bbolt file. It starts locked;
-// Unlock with the wallet password decrypts (or, the first time, creates) the
-// root key.
+// Store keeps the root keys, each encrypted, in a bbolt file, one record
+// per root key id beside the key derivation record. It starts locked;
+// Unlock with the wallet password decrypts every root key (and, the first
+// time, creates the default one).
 type Store struct {
 	db      *bolt.DB
 	scryptN int
 
-	mu      sync.RWMutex
-	encKey  *[32]byte
-	rootKey []byte
+	mu     sync.RWMutex
+	encKey *[32]byte
+	// roots are the decrypted root keys by id; nil while locked.
+	roots map[string][]byte
 }
 
 // OpenStore opens or creates the store file at path (mode 0600).
@@ -95,14 +109,14 @@ func OpenStoreN(path string, scryptN int) (*Store, error) {
 // Close closes the file and forgets the keys.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	s.encKey, s.rootKey = nil, nil
+	s.forget()
 	s.mu.Unlock()
 	return s.db.Close()
 }
 
-// Unlock derives the encryption key from password and decrypts the root
-// key. On a new store it records the key derivation parameters and creates a
-// random root key.
+// Unlock derives the encryption key from password and decrypts every root
+// key. On a new store it records the key derivation parameters and creates
+// the default root key.
 func (s *Store) Unlock(password []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -125,46 +139,72 @@ func (s *Store) Unlock(password []byte) error {
 				return err
 			}
 		}
-
-		sealed := b.Get(defaultRootKeyID)
-		var root []byte
-		if sealed == nil {
-			root = make([]byte, RootKeyLen)
-			if _, err := rand.Read(root); err != nil {
-				return err
-			}
-			sealed, err = seal(key, root)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(defaultRootKeyID, sealed); err != nil {
-				return err
-			}
-		} else {
-			root, err = open(key, sealed)
-			if err != nil {
+		if b.Get([]byte(DefaultRootKeyID)) == nil {
+			if err := putNewRootKey(b, key, DefaultRootKeyID); err != nil {
 				return err
 			}
 		}
-		s.encKey, s.rootKey = key, root
+		roots, err := openAll(b, key)
+		if err != nil {
+			return err
+		}
+		s.encKey, s.roots = key, roots
 		return nil
 	})
 }
 
-// Reset discards the root key and password record and creates both anew
-// under password: for a new wallet, whose credentials must not depend on
-// whatever an earlier wallet in the same directory left behind. Every
-// macaroon baked before stops working.
+// putNewRootKey stores a fresh random root key under id, sealed with key.
+func putNewRootKey(b *bolt.Bucket, key *[32]byte, id string) error {
+	root := make([]byte, RootKeyLen)
+	if _, err := rand.Read(root); err != nil {
+		return err
+	}
+	sealed, err := seal(key, root)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(id), sealed)
+}
+
+// openAll decrypts every root key record of b with key.
+func openAll(b *bolt.Bucket, key *[32]byte) (map[string][]byte, error) {
+	roots := make(map[string][]byte)
+	err := b.ForEach(func(k, v []byte) error {
+		if string(k) == string(encKeyName) {
+			return nil
+		}
+		root, err := open(key, v)
+		if err != nil {
+			return err
+		}
+		roots[string(k)] = root
+		return nil
+	})
+	return roots, err
+}
+
+// forget drops the decrypted keys. Called with mu held.
+func (s *Store) forget() {
+	for _, r := range s.roots {
+		clear(r)
+	}
+	s.encKey, s.roots = nil, nil
+}
+
+// Reset discards every root key and the password record and creates the
+// default root key anew under password: for a new wallet, whose
+// credentials must not depend on whatever an earlier wallet in the same
+// directory left behind. Every macaroon baked before stops working.
 func (s *Store) Reset(password []byte) error {
 	s.mu.Lock()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketName)
-		if err := b.Delete(encKeyName); err != nil {
+		if err := tx.DeleteBucket(bucketName); err != nil {
 			return err
 		}
-		return b.Delete(defaultRootKeyID)
+		_, err := tx.CreateBucket(bucketName)
+		return err
 	})
-	s.encKey, s.rootKey = nil, nil
+	s.forget()
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("reset macaroon store: %w", err)
@@ -172,11 +212,12 @@ func (s *Store) Reset(password []byte) error {
 	return s.Unlock(password)
 }
 
-// ChangePassword re-encrypts the root keys under newPassword, after
-// checking oldPassword. The store is unlocked afterwards. With rotate the
-// default root key is replaced too, invalidating every macaroon baked
-// from it. The daemon changes the wallet's password and the store's
-// together through Reseal and Install instead.
+// ChangePassword re-encrypts every root key under newPassword, after
+// checking oldPassword, in one transaction (Reseal, then Install). The
+// store is unlocked afterwards. With rotate every root key is replaced
+// too, invalidating every macaroon baked before (the ids stay). The daemon
+// changes the wallet's password and the store's together through Reseal
+// and Install instead.
 func (s *Store) ChangePassword(oldPassword, newPassword []byte, rotate bool) error {
 	r, err := s.Reseal(oldPassword, newPassword, rotate)
 	if err != nil {
@@ -188,14 +229,95 @@ func (s *Store) ChangePassword(oldPassword, newPassword []byte, rotate bool) err
 	return s.Unlock(newPassword)
 }
 
-// RootKey returns the decrypted root key, or ErrStoreLocked.
-func (s *Store) RootKey() ([]byte, error) {
+// RootKey returns the decrypted root key stored under id: ErrStoreLocked
+// while locked, ErrUnknownRootKey if there is none.
+func (s *Store) RootKey(id string) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.rootKey == nil {
+	if s.roots == nil {
 		return nil, ErrStoreLocked
 	}
-	return s.rootKey, nil
+	root, ok := s.roots[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownRootKey, id)
+	}
+	// A copy: the store wipes its own when a key is deleted or the
+	// store locked.
+	return slices.Clone(root), nil
+}
+
+// CreateRootKey makes sure a root key is stored under id, creating a random
+// one if there is none, and returns it. The new key is on disk, encrypted,
+// before it is returned.
+func (s *Store) CreateRootKey(id string) ([]byte, error) {
+	if id == "" || id == string(encKeyName) {
+		return nil, fmt.Errorf("root key id %q is reserved", id)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.roots == nil {
+		return nil, ErrStoreLocked
+	}
+	if root, ok := s.roots[id]; ok {
+		return slices.Clone(root), nil
+	}
+	var root []byte
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketName)
+		if err := putNewRootKey(b, s.encKey, id); err != nil {
+			return err
+		}
+		var err error
+		root, err = open(s.encKey, b.Get([]byte(id)))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create root key %q: %w", id, err)
+	}
+	s.roots[id] = root
+	return slices.Clone(root), nil
+}
+
+// RootKeyIDs lists the ids of the stored root keys, sorted.
+func (s *Store) RootKeyIDs() ([]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.roots == nil {
+		return nil, ErrStoreLocked
+	}
+	ids := make([]string, 0, len(s.roots))
+	for id := range s.roots {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// DeleteRootKey deletes the root key stored under id, revoking every
+// macaroon baked with it, and reports whether there was one. The default
+// root key cannot be deleted (ErrDeletionForbidden).
+func (s *Store) DeleteRootKey(id string) (bool, error) {
+	if id == DefaultRootKeyID || id == string(encKeyName) {
+		return false, ErrDeletionForbidden
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.roots == nil {
+		return false, ErrStoreLocked
+	}
+	root, ok := s.roots[id]
+	if !ok {
+		return false, nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketName).Delete([]byte(id))
+	})
+	if err != nil {
+		return false, fmt.Errorf("delete root key %q: %w", id, err)
+	}
+	clear(root)
+	delete(s.roots, id)
+	return true, nil
 }
 
 // newEncKey returns a fresh derivation record and the key it yields for
