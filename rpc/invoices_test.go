@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -174,6 +175,59 @@ func TestInvoiceRPCs(t *testing.T) {
 	resp = readJSON(t, h.rest("GET", "/v1/payreq/"+added.PaymentRequest, "", mac))
 	if resp["num_msat"] != "1500000" || resp["description"] != "tea" {
 		t.Fatalf("REST decode %v", resp)
+	}
+}
+
+// TestRESTInvoiceStreams: SubscribeInvoices and SubscribeSingleInvoice
+// over REST stream one {"result": invoice} line per update.
+func TestRESTInvoiceStreams(t *testing.T) {
+	h := newHarness(t, true)
+	reg, _ := h.withRegistry("regtest")
+	ctx := t.Context()
+	first, err := reg.AddInvoice(ctx, invoices.NewInvoice{Memo: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.AddInvoice(ctx, invoices.NewInvoice{Memo: "two"}); err != nil {
+		t.Fatal(err)
+	}
+	// The gateway answers a stream's headers with its first message, so
+	// each stream opens on one: a replay, or the current state.
+	mac := h.macaroon(macaroons.InvoiceFile)
+	all := bufio.NewReader(h.rest("GET", "/v1/invoices/subscribe?add_index=1", "", mac).Body)
+	one := bufio.NewReader(h.rest("GET", "/v2/invoices/subscribe/"+
+		base64.URLEncoding.EncodeToString(first.PaymentHash[:]), "", mac).Body)
+	next := func(rd *bufio.Reader) map[string]any {
+		t.Helper()
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read stream: %v", err)
+		}
+		var m struct {
+			Result map[string]any `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil || m.Result == nil {
+			t.Fatalf("stream line %q: %v", line, err)
+		}
+		return m.Result
+	}
+	if got := next(all); got["memo"] != "two" || got["add_index"] != "2" {
+		t.Fatalf("subscription's replay %v", got)
+	}
+	if got := next(one); got["memo"] != "one" || got["state"] != "OPEN" {
+		t.Fatalf("single invoice first %v", got)
+	}
+	if _, err := reg.AddInvoice(ctx, invoices.NewInvoice{Memo: "three"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(all); got["memo"] != "three" || got["add_index"] != "3" {
+		t.Fatalf("subscription's live add %v", got)
+	}
+	if err := reg.CancelInvoice(ctx, first.PaymentHash); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(one); got["state"] != "CANCELED" {
+		t.Fatalf("single invoice then %v", got)
 	}
 }
 
