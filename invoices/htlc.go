@@ -249,7 +249,7 @@ func (r *Registry) decide(inv *channeldb.Invoice, h *htlcIn) (*Resolution, []del
 		if prev.MPPTotal != total {
 			// BOLT 4: the whole set fails.
 			return h.fail("htlc set total mismatch"),
-				cancelHTLCs(inv, now, failUnknown("htlc set total mismatch")), true
+				cancelHTLCs(inv, now, failUnknown("htlc set total mismatch", h.height)), true
 		}
 		setSum += prev.Amount
 	}
@@ -322,12 +322,17 @@ func cancelHTLCs(inv *channeldb.Invoice, now time.Time, fail func(*channeldb.Inv
 	return out
 }
 
-// failUnknown fails an HTLC with incorrect_or_unknown_payment_details.
-func failUnknown(reason string) func(*channeldb.InvoiceHTLC) *Resolution {
+// failUnknown fails an HTLC with incorrect_or_unknown_payment_details
+// naming the current height, or the HTLC's accept height if that is not
+// known (zero).
+func failUnknown(reason string, height uint32) func(*channeldb.InvoiceHTLC) *Resolution {
 	return func(hl *channeldb.InvoiceHTLC) *Resolution {
+		h := height
+		if h == 0 {
+			h = hl.AcceptHeight
+		}
 		return &Resolution{Circuit: hl.Circuit, Reason: reason,
-			Failure: &sphinx.FailIncorrectOrUnknownPaymentDetails{HtlcMsat: uint64(hl.Amount),
-				Height: hl.AcceptHeight}}
+			Failure: &sphinx.FailIncorrectOrUnknownPaymentDetails{HtlcMsat: uint64(hl.Amount), Height: h}}
 	}
 }
 

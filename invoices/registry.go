@@ -67,6 +67,10 @@ type Config struct {
 	MPPTimeout time.Duration
 	// Clock overrides the wall clock.
 	Clock Clock
+	// BestHeight is the chain tip, named in the failures of HTLCs that
+	// CancelInvoice fails back; nil (or an error) names the height at
+	// which each was accepted.
+	BestHeight func() (uint32, error)
 	// Rand overrides crypto/rand for preimages and payment secrets.
 	Rand io.Reader
 	Log  *slog.Logger
@@ -392,8 +396,21 @@ func (r *Registry) CancelInvoice(ctx context.Context, hash [32]byte) error {
 			return nil, errNoChange
 		}
 		inv.State = channeldb.InvoiceCanceled
-		return cancelHTLCs(inv, now, failUnknown("invoice canceled")), nil
+		return cancelHTLCs(inv, now, failUnknown("invoice canceled", r.bestHeight())), nil
 	})
+}
+
+// bestHeight is Config.BestHeight's answer, or zero.
+func (r *Registry) bestHeight() uint32 {
+	if r.cfg.BestHeight == nil {
+		return 0
+	}
+	h, err := r.cfg.BestHeight()
+	if err != nil {
+		r.cfg.Log.Warn("best height unknown", "err", err)
+		return 0
+	}
+	return h
 }
 
 // errNoChange ends an update that has nothing to write.

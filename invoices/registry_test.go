@@ -452,7 +452,9 @@ func TestMultiPartTimeout(t *testing.T) {
 }
 
 func TestHoldInvoice(t *testing.T) {
-	h := newHarness(t, nil)
+	h := newHarness(t, func(c *Config) {
+		c.BestHeight = func() (uint32, error) { return testHeight + 7, nil }
+	})
 	ctx := context.Background()
 	pre := [32]byte{9, 9}
 	hash := sha256.Sum256(pre[:])
@@ -508,7 +510,8 @@ func TestHoldInvoice(t *testing.T) {
 	if err := h.reg.CancelInvoice(ctx, hash2); err != nil {
 		t.Fatal(err)
 	}
-	wantUnknown(t, later.next(t), 50_000, testHeight)
+	// The failure names the height at the cancel.
+	wantUnknown(t, later.next(t), 50_000, testHeight+7)
 	if got := h.lookup(hash2); got.State != channeldb.InvoiceCanceled || got.AmtPaid != 0 ||
 		got.HTLCs[0].State != channeldb.HTLCCanceled {
 		t.Fatalf("canceled: %+v", got)

@@ -278,7 +278,11 @@ func (d *daemon) startInvoices() (*invoiceRegistry, error) {
 		// No private channels yet: no hints.
 		RouteHints:    func() []bolt11.RouteHint { return nil },
 		AcceptKeysend: cfg.AcceptKeysend,
-		Log:           d.logs.Logger("INVC"),
+		BestHeight: func() (uint32, error) {
+			h, _, err := w.SyncedTo()
+			return uint32(h), err
+		},
+		Log: d.logs.Logger("INVC"),
 	})
 	if err := reg.Start(); err != nil {
 		db.Close()
