@@ -49,21 +49,35 @@ fuzz:
 	@for pkg in $$($(GO) list $(PKGS)); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg || exit 1; \
 	  done; \
 	done
 
 # Regenerate the gRPC, protobuf and REST gateway code from rpc/lnrpc/*.proto
-# (protoc from the system packages, the Go plugins pinned as tools in go.mod).
-RPC_DIR := rpc/lnrpc
+# and the sub-servers' rpc/lnrpc/<name>/*.proto (protoc from the system
+# packages, the Go plugins pinned as tools in go.mod). Every file is compiled
+# with rpc/lnrpc as the include root, as lnd lays its protos out, so that
+# walletkit.proto imports "lightning.proto" and "signrpc/signer.proto".
+RPC_DIR   := rpc/lnrpc
+# Files with a service and a .yaml of REST paths beside them.
+RPC_PROTOS := lightning walletunlocker stateservice walletrpc/walletkit \
+	chainrpc/chainnotifier verrpc/verrpc invoicesrpc/invoices
+# Files of messages only.
+RPC_MSG_PROTOS := signrpc/signer
+RPC_PLUGINS = --plugin=protoc-gen-go=$(BIN)/protoc-gen-go \
+	--plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc \
+	--plugin=protoc-gen-grpc-gateway=$(BIN)/protoc-gen-grpc-gateway
 rpc:
 	$(GO) build -o $(BIN)/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway
-	@for f in lightning walletunlocker stateservice invoicesrpc/invoices; do \
+	@for f in $(RPC_MSG_PROTOS); do \
 	  echo "== protoc $(RPC_DIR)/$$f.proto"; \
-	  protoc -I $(RPC_DIR) \
-	    --plugin=protoc-gen-go=$(BIN)/protoc-gen-go \
-	    --plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc \
-	    --plugin=protoc-gen-grpc-gateway=$(BIN)/protoc-gen-grpc-gateway \
+	  protoc -I $(RPC_DIR) $(RPC_PLUGINS) \
+	    --go_out=$(RPC_DIR) --go_opt=paths=source_relative \
+	    $(RPC_DIR)/$$f.proto || exit 1; \
+	done
+	@for f in $(RPC_PROTOS); do \
+	  echo "== protoc $(RPC_DIR)/$$f.proto"; \
+	  protoc -I $(RPC_DIR) $(RPC_PLUGINS) \
 	    --go_out=$(RPC_DIR) --go_opt=paths=source_relative \
 	    --go-grpc_out=$(RPC_DIR) --go-grpc_opt=paths=source_relative \
 	    --grpc-gateway_out=$(RPC_DIR) \

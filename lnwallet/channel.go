@@ -1,241 +1,274 @@
 package lnwallet
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
 	"github.com/btcsuite/btcd/btcec/v2"
-	"github.com/btcsuite/btcd/btcutil"
-	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/lnwallet/chainfee"
+	"lnd.xprv/lnwallet/shachain"
+	"lnd.xprv/lnwire"
 )
 
-// ChannelType selects the commitment format, as negotiated through
-// channel_type (BOLT 2) or the features of both peers.
-type ChannelType uint8
+// DefaultMaxDustExposureMsat is the dust-exposure bound used when Config
+// leaves it zero: 50,000 sat, the order of lnd's and CLN's defaults.
+const DefaultMaxDustExposureMsat = 50_000_000
 
-const (
-	// ChannelTypeLegacy is the original format: to_remote pays a key
-	// tweaked with the per-commitment point. It exists only so that the
-	// Appendix C vectors' legacy derivation can be reproduced; new
-	// channels must not use it.
-	ChannelTypeLegacy ChannelType = 0
+// DefaultMaxFeeRate is the highest feerate_per_kw accepted from the opener
+// when Config leaves it zero (1,000 sat/vB).
+const DefaultMaxFeeRate chainfee.SatPerKWeight = 250_000
 
-	// ChannelTypeStaticRemoteKey is option_static_remotekey: to_remote
-	// is a P2WPKH to the peer's payment_basepoint.
-	ChannelTypeStaticRemoteKey ChannelType = 1 << 0
+// MaxCltvExpiry bounds cltv_expiry: BOLT 2 requires it below 500000000 (a
+// block height, not a timestamp).
+const MaxCltvExpiry = 500_000_000
 
-	// ChannelTypeAnchors is option_anchors with zero-fee HTLC
-	// transactions (option_anchors_zero_fee_htlc_tx); it implies
-	// option_static_remotekey.
-	ChannelTypeAnchors ChannelType = 1 << 1
-)
+// MaxAcceptedHTLCsLimit is BOLT 2's upper bound on max_accepted_htlcs.
+const MaxAcceptedHTLCsLimit = 483
 
-// HasAnchors reports whether commitments carry anchor outputs, CSV-locked
-// remote outputs and zero-fee HTLC transactions.
-func (t ChannelType) HasAnchors() bool {
-	return t&ChannelTypeAnchors != 0
+// Config holds what a Channel needs besides its stored state: keys and
+// policy. Nothing in it does I/O.
+type Config struct {
+	// Signer signs with our funding key and basepoints.
+	Signer Signer
+
+	// Secrets produces our per-commitment secrets: a shachain.Producer
+	// whose seed the caller derives from the wallet key at the state's
+	// RevocationRoot.
+	Secrets SecretSource
+
+	// MaxDustExposureMsat bounds the value of trimmed HTLCs on either
+	// commitment (0: DefaultMaxDustExposureMsat).
+	MaxDustExposureMsat uint64
+
+	// MinFeeRate and MaxFeeRate bound the feerate_per_kw we accept in
+	// update_fee and send (0: chainfee.FeePerKwFloor and
+	// DefaultMaxFeeRate).
+	MinFeeRate, MaxFeeRate chainfee.SatPerKWeight
 }
 
-// StaticRemoteKey reports whether remotepubkey is the peer's
-// payment_basepoint rather than a per-commitment key.
-func (t ChannelType) StaticRemoteKey() bool {
-	return t&(ChannelTypeStaticRemoteKey|ChannelTypeAnchors) != 0
+// SecretSource gives our per_commitment_secret of a commitment number;
+// *shachain.Producer implements it.
+type SecretSource interface {
+	ForCommitment(commitNum uint64) ([32]byte, error)
 }
 
-func (t ChannelType) String() string {
-	switch {
-	case t.HasAnchors():
-		return "anchors_zero_fee_htlc_tx"
-	case t.StaticRemoteKey():
-		return "static_remotekey"
-	default:
-		return "legacy"
+// Channel is the state machine of one open channel (BOLT 2 normal
+// operation and reestablishment). It does no I/O and is not safe for
+// concurrent use; see the package documentation for the persist-then-send
+// contract.
+type Channel struct {
+	cfg    Config
+	st     *channeldb.OpenChannel
+	params ChannelParams
+	chanID lnwire.ChannelID
+
+	// pendingLocal is a commitment of ours the peer signed that we have
+	// not revoked the previous one for. It lives in memory only: if it
+	// is lost, the peer retransmits it on reconnection.
+	pendingLocal *channeldb.ChannelCommitment
+
+	// unpersisted is the last Pending, until persisted.
+	unpersisted *Pending
+
+	// broken is set when a Pending failed to persist.
+	broken bool
+
+	// dataLoss is set once the peer proved our state is old: our
+	// commitment is revoked and must never be broadcast.
+	dataLoss bool
+
+	// points caches our last per_commitment_points by number: the one
+	// announced in a revoke_and_ack is needed again to check the next
+	// commitment_signed.
+	points [2]cachedPoint
+}
+
+// cachedPoint is one entry of Channel.points.
+type cachedPoint struct {
+	n     uint64
+	point *btcec.PublicKey
+}
+
+// NewChannel resumes a channel from its stored state, which the Channel
+// takes ownership of. Updates the peer never received a commitment_signed
+// for are forgotten, as after any disconnection (BOLT 2).
+func NewChannel(st *channeldb.OpenChannel, cfg Config) (*Channel, error) {
+	if cfg.Signer == nil || cfg.Secrets == nil {
+		return nil, errors.New("lnwallet: channel needs a signer and " +
+			"its per-commitment secrets")
+	}
+	if cfg.MaxDustExposureMsat == 0 {
+		cfg.MaxDustExposureMsat = DefaultMaxDustExposureMsat
+	}
+	if cfg.MinFeeRate == 0 {
+		cfg.MinFeeRate = chainfee.FeePerKwFloor
+	}
+	if cfg.MaxFeeRate == 0 {
+		cfg.MaxFeeRate = DefaultMaxFeeRate
+	}
+	c := &Channel{
+		cfg:    cfg,
+		st:     st,
+		params: paramsOf(st),
+		chanID: st.ChannelID(),
+	}
+	if err := c.params.Validate(); err != nil {
+		return nil, fmt.Errorf("channel %v: %w", st.FundingOutpoint, err)
+	}
+	if st.RevocationStore == nil {
+		st.RevocationStore = shachain.NewStore()
+	}
+	if st.RemoteCurrentPoint == nil {
+		return nil, fmt.Errorf("channel %v: %w", st.FundingOutpoint,
+			ErrNilKey)
+	}
+	if err := c.checkLogs(); err != nil {
+		return nil, fmt.Errorf("channel %v: %w", st.FundingOutpoint, err)
+	}
+	c.dropUncommitted()
+	return c, nil
+}
+
+// paramsOf converts the stored static parameters for the BOLT 3 layer.
+func paramsOf(st *channeldb.OpenChannel) ChannelParams {
+	conv := func(c *channeldb.ChannelConfig) ChannelConfig {
+		return ChannelConfig{
+			DustLimit:               c.DustLimit,
+			ChanReserve:             c.ChanReserve,
+			CsvDelay:                c.CsvDelay,
+			FundingKey:              c.FundingKey,
+			RevocationBasePoint:     c.RevocationBasePoint,
+			PaymentBasePoint:        c.PaymentBasePoint,
+			DelayedPaymentBasePoint: c.DelayedPaymentBasePoint,
+			HtlcBasePoint:           c.HtlcBasePoint,
+		}
+	}
+	return ChannelParams{
+		FundingOutpoint: st.FundingOutpoint,
+		Capacity:        st.Capacity,
+		Type:            ChannelType(st.ChanType),
+		LocalIsOpener:   st.IsInitiator,
+		Local:           conv(&st.LocalConfig),
+		Remote:          conv(&st.RemoteConfig),
 	}
 }
 
-// Party names one side of a channel from our node's point of view.
-type Party uint8
+// checkLogs verifies that each update log is a contiguous run of indices
+// covering every update a commitment still needs, so that a damaged
+// record is refused on load rather than mis-applied later.
+func (c *Channel) checkLogs() error {
+	st := c.st
+	check := func(name string, log []channeldb.LogUpdate, next,
+		from uint64) error {
 
-const (
-	// Local is our node.
-	Local Party = iota
-	// Remote is the peer.
-	Remote
-)
-
-func (p Party) String() string {
-	if p == Local {
-		return "local"
+		if len(log) == 0 {
+			if from != next {
+				return fmt.Errorf("%s log empty, expected "+
+					"updates %d..%d", name, from, next)
+			}
+			return nil
+		}
+		if log[0].Index > from {
+			return fmt.Errorf("%s log starts at %d, need %d", name,
+				log[0].Index, from)
+		}
+		for i := range log {
+			if log[i].Index != log[0].Index+uint64(i) {
+				return fmt.Errorf("%s log not contiguous at %d",
+					name, log[i].Index)
+			}
+		}
+		if log[len(log)-1].Index+1 != next {
+			return fmt.Errorf("%s log ends at %d, next is %d", name,
+				log[len(log)-1].Index, next)
+		}
+		return nil
 	}
-	return "remote"
-}
-
-// Other returns the opposite party.
-func (p Party) Other() Party {
-	return 1 - p
-}
-
-// ChannelConfig is one party's half of the channel parameters, as exchanged
-// in open_channel/accept_channel.
-type ChannelConfig struct {
-	// DustLimit is this party's dust_limit_satoshis; it trims outputs
-	// of this party's commitment transactions.
-	DustLimit btcutil.Amount
-
-	// ChanReserve is the reserve this party must keep, as set by the
-	// other party. It does not shape transactions; it is carried for the
-	// state machine's checks.
-	ChanReserve btcutil.Amount
-
-	// CsvDelay is the to_self_delay applied to this party's own outputs
-	// (its to_local and HTLC transaction outputs); it is the value the
-	// OTHER party sent.
-	CsvDelay uint16
-
-	// FundingKey is this party's funding_pubkey.
-	FundingKey *btcec.PublicKey
-
-	// The basepoints (BOLT 2 open_channel).
-	RevocationBasePoint     *btcec.PublicKey
-	PaymentBasePoint        *btcec.PublicKey
-	DelayedPaymentBasePoint *btcec.PublicKey
-	HtlcBasePoint           *btcec.PublicKey
-}
-
-func (c *ChannelConfig) validate() error {
-	if err := checkKeys(c.FundingKey, c.RevocationBasePoint,
-		c.PaymentBasePoint, c.DelayedPaymentBasePoint,
-		c.HtlcBasePoint); err != nil {
-
+	rc := c.latestRemote()
+	if err := check("local", st.LocalLog, st.NextLocalLogIndex,
+		min(st.LocalCommit.LocalLogIndex, st.RemoteCommit.LocalLogIndex),
+	); err != nil {
 		return err
 	}
-	if c.CsvDelay == 0 {
-		return errors.New("zero to_self_delay")
+	if rc.LocalLogIndex > st.NextLocalLogIndex ||
+		st.LocalCommit.RemoteLogIndex > st.NextRemoteLogIndex {
+
+		return errors.New("commitment includes updates beyond its log")
+	}
+	return check("remote", st.RemoteLog, st.NextRemoteLogIndex,
+		min(st.LocalCommit.RemoteLogIndex, rc.RemoteLogIndex,
+			st.RemoteCommit.RemoteLogIndex))
+}
+
+// ChannelID returns the BOLT 2 channel_id.
+func (c *Channel) ChannelID() lnwire.ChannelID { return c.chanID }
+
+// Params returns the channel's static parameters.
+func (c *Channel) Params() *ChannelParams { return &c.params }
+
+// State returns the channel's state. It belongs to the Channel: read it,
+// never modify it.
+func (c *Channel) State() *channeldb.OpenChannel { return c.st }
+
+// latestRemote returns the peer's newest commitment we signed.
+func (c *Channel) latestRemote() *channeldb.ChannelCommitment {
+	if c.st.PendingRemote != nil {
+		return &c.st.PendingRemote.Commitment
+	}
+	return &c.st.RemoteCommit
+}
+
+// localPoint returns our per_commitment_point for commitment n.
+func (c *Channel) localPoint(n uint64) (*btcec.PublicKey, error) {
+	for _, cp := range c.points {
+		if cp.point != nil && cp.n == n {
+			return cp.point, nil
+		}
+	}
+	secret, err := c.cfg.Secrets.ForCommitment(n)
+	if err != nil {
+		return nil, err
+	}
+	point := CommitPoint(secret)
+	c.points[0], c.points[1] = c.points[1], cachedPoint{n, point}
+	return point, nil
+}
+
+// dropUncommitted forgets updates of either side not covered by a
+// commitment_signed the other side received, and a received commitment
+// not yet revoked (BOLT 2: "upon disconnection").
+func (c *Channel) dropUncommitted() {
+	st := c.st
+	rc := c.latestRemote()
+	st.LocalLog = truncateLog(st.LocalLog, rc.LocalLogIndex)
+	st.NextLocalLogIndex = rc.LocalLogIndex
+	st.NextLocalHtlcID = rc.LocalHtlcID
+	st.RemoteLog = truncateLog(st.RemoteLog, st.LocalCommit.RemoteLogIndex)
+	st.NextRemoteLogIndex = st.LocalCommit.RemoteLogIndex
+	st.NextRemoteHtlcID = st.LocalCommit.RemoteHtlcID
+	c.pendingLocal = nil
+}
+
+// truncateLog keeps the updates with index below end.
+func truncateLog(log []channeldb.LogUpdate, end uint64) []channeldb.LogUpdate {
+	for i := range log {
+		if log[i].Index >= end {
+			return log[:i]
+		}
+	}
+	return log
+}
+
+// ready refuses a transition while the previous one is unpersisted or
+// after a failed persist.
+func (c *Channel) ready() error {
+	if c.broken {
+		return ErrChannelBroken
+	}
+	if c.unpersisted != nil {
+		return ErrUnpersisted
 	}
 	return nil
-}
-
-// ChannelParams is everything about a channel that stays fixed across
-// commitments and shapes its transactions.
-type ChannelParams struct {
-	// FundingOutpoint is the funding transaction output every
-	// commitment spends.
-	FundingOutpoint wire.OutPoint
-
-	// Capacity is the funding output's value.
-	Capacity btcutil.Amount
-
-	// Type is the negotiated commitment format.
-	Type ChannelType
-
-	// LocalIsOpener reports that our node sent open_channel: it pays the
-	// commitment fee and the anchors, and its payment_basepoint comes
-	// first in the commitment number obscuring factor.
-	LocalIsOpener bool
-
-	// Local and Remote are each party's configuration.
-	Local, Remote ChannelConfig
-}
-
-// ErrInvalidParams is returned for incomplete or inconsistent channel
-// parameters.
-var ErrInvalidParams = errors.New("lnwallet: invalid channel parameters")
-
-// Validate checks that the parameters can build transactions.
-func (p *ChannelParams) Validate() error {
-	if err := p.Local.validate(); err != nil {
-		return fmt.Errorf("%w: local: %v", ErrInvalidParams, err)
-	}
-	if err := p.Remote.validate(); err != nil {
-		return fmt.Errorf("%w: remote: %v", ErrInvalidParams, err)
-	}
-	if p.Capacity <= 0 || p.Capacity > btcutil.MaxSatoshi {
-		return fmt.Errorf("%w: capacity %v", ErrInvalidParams,
-			p.Capacity)
-	}
-	if p.Type&^(ChannelTypeStaticRemoteKey|ChannelTypeAnchors) != 0 {
-		return fmt.Errorf("%w: unknown channel type %d",
-			ErrInvalidParams, p.Type)
-	}
-	return nil
-}
-
-// config returns the configuration of one party.
-func (p *ChannelParams) config(party Party) *ChannelConfig {
-	if party == Local {
-		return &p.Local
-	}
-	return &p.Remote
-}
-
-// opener returns the party that opened the channel.
-func (p *ChannelParams) opener() Party {
-	if p.LocalIsOpener {
-		return Local
-	}
-	return Remote
-}
-
-// FundingScript returns the funding output's witness script and P2WSH
-// output script.
-func (p *ChannelParams) FundingScript() (witnessScript, pkScript []byte,
-	err error) {
-
-	return FundingScript(p.Local.FundingKey, p.Remote.FundingKey)
-}
-
-// ObscuringFactor returns the lower 48 bits of
-// SHA256(opener payment_basepoint || accepter payment_basepoint), which is
-// XORed into commitment numbers.
-func (p *ChannelParams) ObscuringFactor() uint64 {
-	open, acc := p.Local.PaymentBasePoint, p.Remote.PaymentBasePoint
-	if !p.LocalIsOpener {
-		open, acc = acc, open
-	}
-	return ObscuringFactor(open, acc)
-}
-
-// ObscuringFactor returns the lower 48 bits of
-// SHA256(openerPaymentBase || accepterPaymentBase).
-func ObscuringFactor(openerPaymentBase,
-	accepterPaymentBase *btcec.PublicKey) uint64 {
-
-	h := sha256.New()
-	h.Write(openerPaymentBase.SerializeCompressed())
-	h.Write(accepterPaymentBase.SerializeCompressed())
-	sum := h.Sum(nil)
-	var b [8]byte
-	copy(b[2:], sum[26:32])
-	return binary.BigEndian.Uint64(b[:])
-}
-
-// maxCommitNumber is the largest 48-bit commitment number.
-const maxCommitNumber = 1<<48 - 1
-
-// ObscuredCommitmentLockTime splits an obscured commitment number into the
-// commitment transaction's locktime (0x20 then its lower 24 bits) and its
-// input sequence (0x80 then its upper 24 bits).
-func ObscuredCommitmentLockTime(commitNum, factor uint64) (lockTime,
-	sequence uint32) {
-
-	obscured := (commitNum ^ factor) & maxCommitNumber
-	lockTime = 0x20<<24 | uint32(obscured&0xffffff)
-	sequence = 0x80<<24 | uint32(obscured>>24)
-	return lockTime, sequence
-}
-
-// CommitNumberFromTx recovers the commitment number from a commitment
-// transaction's locktime and input sequence, e.g. to recognize a revoked
-// commitment on chain. ok is false if tx does not look like a commitment.
-func CommitNumberFromTx(tx *wire.MsgTx, factor uint64) (uint64, bool) {
-	if len(tx.TxIn) != 1 || tx.LockTime>>24 != 0x20 ||
-		tx.TxIn[0].Sequence>>24 != 0x80 {
-
-		return 0, false
-	}
-	obscured := uint64(tx.TxIn[0].Sequence&0xffffff)<<24 |
-		uint64(tx.LockTime&0xffffff)
-	return obscured ^ factor, true
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/wire"
 
-	"lnd.xprv/chain"
+	"lnd.xprv/lnwallet/chainfee"
 )
 
 // HTLC is one HTLC committed to in a channel, described from our node's
@@ -45,7 +45,7 @@ type CommitmentSpec struct {
 	Number uint64
 
 	// FeeRate is feerate_per_kw.
-	FeeRate chain.SatPerKWeight
+	FeeRate chainfee.SatPerKWeight
 
 	// LocalBalanceMsat and RemoteBalanceMsat are each party's balance
 	// (our node = Local), not counting HTLCs in flight, before the
@@ -142,7 +142,7 @@ type Commitment struct {
 	Number uint64
 
 	// FeeRate is the feerate the transaction was built with.
-	FeeRate chain.SatPerKWeight
+	FeeRate chainfee.SatPerKWeight
 
 	// Tx is the unsigned commitment transaction.
 	Tx *wire.MsgTx
@@ -282,28 +282,75 @@ func CommitmentCost(p *ChannelParams, owner Party,
 func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 	spec *CommitmentSpec) (*Commitment, error) {
 
-	if err := p.Validate(); err != nil {
+	if err := checkCommitmentInput(p, owner, commitPoint, spec); err != nil {
 		return nil, err
 	}
+	b := &commitBuilder{
+		p:     p,
+		owner: owner,
+		own:   p.config(owner),
+		spec:  spec,
+		c: &Commitment{
+			Owner:             owner,
+			Number:            spec.Number,
+			FeeRate:           spec.FeeRate,
+			Keys:              DeriveCommitmentKeys(p, owner, commitPoint),
+			ToLocalIndex:      -1,
+			ToRemoteIndex:     -1,
+			LocalAnchorIndex:  -1,
+			RemoteAnchorIndex: -1,
+		},
+	}
+	b.trimHTLCs()
+	toLocal, toRemote := b.chargeOpener()
+	steps := []func() error{
+		b.addHTLCOutputs,
+		func() error { return b.addToLocal(toLocal) },
+		func() error { return b.addToRemote(toRemote) },
+		b.addAnchors,
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	b.assemble()
+	if err := b.addSecondLevel(); err != nil {
+		return nil, err
+	}
+	return b.c, nil
+}
+
+// checkCommitmentInput rejects parameters and specs no commitment can be
+// built from.
+func checkCommitmentInput(p *ChannelParams, owner Party,
+	commitPoint *btcec.PublicKey, spec *CommitmentSpec) error {
+
+	if err := p.Validate(); err != nil {
+		return err
+	}
 	if owner != Local && owner != Remote {
-		return nil, fmt.Errorf("new commitment: unknown party %d", owner)
+		return fmt.Errorf("new commitment: unknown party %d", owner)
 	}
 	if commitPoint == nil {
-		return nil, fmt.Errorf("new commitment: %w", ErrNilKey)
+		return fmt.Errorf("new commitment: %w", ErrNilKey)
 	}
 	if spec.Number > maxCommitNumber {
-		return nil, fmt.Errorf("new commitment: number %d exceeds 48 "+
-			"bits", spec.Number)
+		return fmt.Errorf("new commitment: number %d exceeds 48 bits",
+			spec.Number)
 	}
 	if spec.FeeRate < 0 {
-		return nil, fmt.Errorf("new commitment: negative fee rate")
+		return fmt.Errorf("new commitment: negative fee rate")
 	}
+	return checkConservation(p.Capacity, spec)
+}
 
-	// Check that nothing creates money: balances plus HTLCs must not
-	// exceed the capacity (the rest, if any, is fee). Each addend is
-	// bounded so the running sum cannot overflow.
+// checkConservation checks that nothing creates money: balances plus
+// HTLCs must not exceed the capacity (the rest, if any, is fee). Each
+// addend is bounded so the running sum cannot overflow.
+func checkConservation(capacity btcutil.Amount, spec *CommitmentSpec) error {
 	const maxMsat = uint64(btcutil.MaxSatoshi) * 1000
-	capMsat := uint64(p.Capacity) * 1000
+	capMsat := uint64(capacity) * 1000
 	total := uint64(0)
 	add := func(a uint64) error {
 		if a > maxMsat {
@@ -317,178 +364,205 @@ func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 		return nil
 	}
 	if err := add(spec.LocalBalanceMsat); err != nil {
-		return nil, err
+		return err
 	}
 	if err := add(spec.RemoteBalanceMsat); err != nil {
-		return nil, err
+		return err
 	}
 	for i := range spec.HTLCs {
 		if err := add(spec.HTLCs[i].AmountMsat); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	t := p.Type
-	anchors := t.HasAnchors()
-	own := p.config(owner)
-	keys := DeriveCommitmentKeys(p, owner, commitPoint)
+// commitBuilder carries one NewCommitment call through its steps.
+type commitBuilder struct {
+	p     *ChannelParams
+	owner Party
+	own   *ChannelConfig
+	spec  *CommitmentSpec
+	c     *Commitment
 
-	c := &Commitment{
-		Owner:             owner,
-		Number:            spec.Number,
-		FeeRate:           spec.FeeRate,
-		Keys:              keys,
-		ToLocalIndex:      -1,
-		ToRemoteIndex:     -1,
-		LocalAnchorIndex:  -1,
-		RemoteAnchorIndex: -1,
-	}
+	untrimmed []CommitHTLC
+	outs      []output
+	haveLocal bool
+	haveRem   bool
+}
 
-	// Trim HTLCs with the owner's dust limit.
-	type pending struct {
-		htlc    HTLC
-		offered bool
-	}
-	var untrimmed []pending
-	for _, h := range spec.HTLCs {
-		offered := offeredBy(owner, &h)
-		if HTLCIsDust(t, offered, h.Amount(), spec.FeeRate,
-			own.DustLimit) {
+// trimHTLCs splits the spec's HTLCs by the owner's dust limit.
+func (b *commitBuilder) trimHTLCs() {
+	for _, h := range b.spec.HTLCs {
+		offered := offeredBy(b.owner, &h)
+		if HTLCIsDust(b.p.Type, offered, h.Amount(), b.spec.FeeRate,
+			b.own.DustLimit) {
 
-			c.Trimmed = append(c.Trimmed, h)
+			b.c.Trimmed = append(b.c.Trimmed, h)
 			continue
 		}
-		untrimmed = append(untrimmed, pending{h, offered})
+		b.untrimmed = append(b.untrimmed,
+			CommitHTLC{HTLC: h, Offered: offered})
 	}
+}
 
-	// Take the base fee and the anchors from the opener.
-	toLocalMsat, toRemoteMsat := spec.LocalBalanceMsat,
-		spec.RemoteBalanceMsat
-	if owner == Remote {
+// chargeOpener returns the owner's and the other party's balances in
+// satoshis after the base fee and the anchors are taken from the opener.
+func (b *commitBuilder) chargeOpener() (toLocal, toRemote btcutil.Amount) {
+	toLocalMsat, toRemoteMsat := b.spec.LocalBalanceMsat,
+		b.spec.RemoteBalanceMsat
+	if b.owner == Remote {
 		toLocalMsat, toRemoteMsat = toRemoteMsat, toLocalMsat
 	}
-	toLocal := btcutil.Amount(toLocalMsat / 1000)
-	toRemote := btcutil.Amount(toRemoteMsat / 1000)
-	c.BaseFee = CommitFee(t, spec.FeeRate, len(untrimmed))
-	charge := c.BaseFee
-	if anchors {
+	toLocal = btcutil.Amount(toLocalMsat / 1000)
+	toRemote = btcutil.Amount(toRemoteMsat / 1000)
+	b.c.BaseFee = CommitFee(b.p.Type, b.spec.FeeRate, len(b.untrimmed))
+	charge := b.c.BaseFee
+	if b.p.Type.HasAnchors() {
 		charge += 2 * AnchorValue
 	}
 	openerBal := &toLocal
-	if p.opener() != owner {
+	if b.p.opener() != b.owner {
 		openerBal = &toRemote
 	}
 	*openerBal -= charge
 	if *openerBal < 0 {
-		c.OpenerShortfall = -*openerBal
+		b.c.OpenerShortfall = -*openerBal
 		*openerBal = 0
 	}
+	return toLocal, toRemote
+}
 
-	var outs []output
-	for i, u := range untrimmed {
+// addHTLCOutputs adds an output per untrimmed HTLC.
+func (b *commitBuilder) addHTLCOutputs() error {
+	keys, anchors := b.c.Keys, b.p.Type.HasAnchors()
+	for i := range b.untrimmed {
+		u := &b.untrimmed[i]
 		var (
 			script []byte
 			err    error
 		)
-		if u.offered {
+		if u.Offered {
 			script, err = OfferedHTLCScript(keys.RevocationKey,
 				keys.LocalHtlcKey, keys.RemoteHtlcKey,
-				u.htlc.PaymentHash, anchors)
+				u.PaymentHash, anchors)
 		} else {
 			script, err = ReceivedHTLCScript(keys.RevocationKey,
 				keys.LocalHtlcKey, keys.RemoteHtlcKey,
-				u.htlc.PaymentHash, u.htlc.CltvExpiry, anchors)
+				u.PaymentHash, u.CltvExpiry, anchors)
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		c.HTLCs = append(c.HTLCs, CommitHTLC{
-			HTLC:          u.htlc,
-			Offered:       u.offered,
-			WitnessScript: script,
-		})
-		outs = append(outs, output{
-			txOut: wire.NewTxOut(int64(u.htlc.Amount()),
+		u.WitnessScript = script
+		b.outs = append(b.outs, output{
+			txOut: wire.NewTxOut(int64(u.Amount()),
 				WitnessScriptHash(script)),
-			cltv: u.htlc.CltvExpiry,
+			cltv: u.CltvExpiry,
 			kind: kindHTLC,
 			htlc: i,
 		})
 	}
+	b.c.HTLCs = b.untrimmed
+	return nil
+}
 
-	// A zero output is never produced, whatever the dust limit.
-	haveLocal := toLocal > 0 && toLocal >= own.DustLimit
-	haveRemote := toRemote > 0 && toRemote >= own.DustLimit
-	if haveLocal {
-		script, err := ToLocalScript(keys.RevocationKey,
-			keys.ToLocalKey, own.CsvDelay)
+// addToLocal adds the owner's delayed output unless it is dust (a zero
+// output is never produced, whatever the dust limit).
+func (b *commitBuilder) addToLocal(amt btcutil.Amount) error {
+	if amt <= 0 || amt < b.own.DustLimit {
+		return nil
+	}
+	keys := b.c.Keys
+	script, err := ToLocalScript(keys.RevocationKey, keys.ToLocalKey,
+		b.own.CsvDelay)
+	if err != nil {
+		return err
+	}
+	b.haveLocal = true
+	b.c.ToLocal, b.c.ToLocalScript = amt, script
+	b.outs = append(b.outs, output{
+		txOut: wire.NewTxOut(int64(amt), WitnessScriptHash(script)),
+		kind:  kindToLocal,
+	})
+	return nil
+}
+
+// addToRemote adds the other party's output unless it is dust.
+func (b *commitBuilder) addToRemote(amt btcutil.Amount) error {
+	if amt <= 0 || amt < b.own.DustLimit {
+		return nil
+	}
+	var pkScript []byte
+	if b.p.Type.HasAnchors() {
+		script, err := ToRemoteAnchorScript(b.c.Keys.ToRemoteKey)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		c.ToLocal, c.ToLocalScript = toLocal, script
-		outs = append(outs, output{
-			txOut: wire.NewTxOut(int64(toLocal),
-				WitnessScriptHash(script)),
-			kind: kindToLocal,
+		b.c.ToRemoteScript = script
+		pkScript = WitnessScriptHash(script)
+	} else {
+		pkScript = WitnessPubKeyHash(b.c.Keys.ToRemoteKey)
+		b.c.ToRemoteScript = pkScript
+	}
+	b.haveRem = true
+	b.c.ToRemote = amt
+	b.outs = append(b.outs, output{
+		txOut: wire.NewTxOut(int64(amt), pkScript),
+		kind:  kindToRemote,
+	})
+	return nil
+}
+
+// addAnchors adds each party's anchor if that party has an output or any
+// HTLC is untrimmed.
+func (b *commitBuilder) addAnchors() error {
+	if !b.p.Type.HasAnchors() {
+		return nil
+	}
+	ls, err := AnchorScript(b.c.Keys.LocalFundingKey)
+	if err != nil {
+		return err
+	}
+	rs, err := AnchorScript(b.c.Keys.RemoteFundingKey)
+	if err != nil {
+		return err
+	}
+	b.c.AnchorScripts = [2][]byte{ls, rs}
+	anyHTLC := len(b.untrimmed) > 0
+	if b.haveLocal || anyHTLC {
+		b.outs = append(b.outs, output{
+			txOut: wire.NewTxOut(int64(AnchorValue),
+				WitnessScriptHash(ls)),
+			kind: kindLocalAnchor,
 		})
 	}
-	if haveRemote {
-		var pkScript []byte
-		if anchors {
-			script, err := ToRemoteAnchorScript(keys.ToRemoteKey)
-			if err != nil {
-				return nil, err
-			}
-			c.ToRemoteScript = script
-			pkScript = WitnessScriptHash(script)
-		} else {
-			pkScript = WitnessPubKeyHash(keys.ToRemoteKey)
-			c.ToRemoteScript = pkScript
-		}
-		c.ToRemote = toRemote
-		outs = append(outs, output{
-			txOut: wire.NewTxOut(int64(toRemote), pkScript),
-			kind:  kindToRemote,
+	if b.haveRem || anyHTLC {
+		b.outs = append(b.outs, output{
+			txOut: wire.NewTxOut(int64(AnchorValue),
+				WitnessScriptHash(rs)),
+			kind: kindRemoteAnchor,
 		})
 	}
-	if anchors {
-		ls, err := AnchorScript(keys.LocalFundingKey)
-		if err != nil {
-			return nil, err
-		}
-		rs, err := AnchorScript(keys.RemoteFundingKey)
-		if err != nil {
-			return nil, err
-		}
-		c.AnchorScripts = [2][]byte{ls, rs}
-		if haveLocal || len(untrimmed) > 0 {
-			outs = append(outs, output{
-				txOut: wire.NewTxOut(int64(AnchorValue),
-					WitnessScriptHash(ls)),
-				kind: kindLocalAnchor,
-			})
-		}
-		if haveRemote || len(untrimmed) > 0 {
-			outs = append(outs, output{
-				txOut: wire.NewTxOut(int64(AnchorValue),
-					WitnessScriptHash(rs)),
-				kind: kindRemoteAnchor,
-			})
-		}
-	}
-	sortOutputs(outs)
+	return nil
+}
 
-	lockTime, sequence := ObscuredCommitmentLockTime(spec.Number,
-		p.ObscuringFactor())
+// assemble sorts the outputs into the transaction and records where each
+// landed; HTLCs end up in output order.
+func (b *commitBuilder) assemble() {
+	sortOutputs(b.outs)
+	lockTime, sequence := ObscuredCommitmentLockTime(b.spec.Number,
+		b.p.ObscuringFactor())
 	tx := wire.NewMsgTx(2)
 	tx.LockTime = lockTime
 	tx.AddTxIn(&wire.TxIn{
-		PreviousOutPoint: p.FundingOutpoint,
+		PreviousOutPoint: b.p.FundingOutpoint,
 		Sequence:         sequence,
 	})
+	c := b.c
 	var outSum btcutil.Amount
 	htlcOrder := make([]CommitHTLC, 0, len(c.HTLCs))
-	for i, o := range outs {
+	for i, o := range b.outs {
 		tx.AddTxOut(o.txOut)
 		outSum += btcutil.Amount(o.txOut.Value)
 		switch o.kind {
@@ -508,30 +582,33 @@ func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 	}
 	c.HTLCs = htlcOrder
 	c.Tx = tx
-	c.Fee = p.Capacity - outSum
+	c.Fee = b.p.Capacity - outSum
+}
 
-	// The second-level transactions spend the finished commitment and
-	// all pay to the owner's to_local script.
+// addSecondLevel builds the HTLC transactions, which spend the finished
+// commitment and all pay to the owner's to_local script.
+func (b *commitBuilder) addSecondLevel() error {
+	c := b.c
 	if len(c.HTLCs) == 0 {
-		return c, nil
+		return nil
 	}
 	secondScript := c.ToLocalScript
 	if secondScript == nil {
 		var err error
-		secondScript, err = ToLocalScript(keys.RevocationKey,
-			keys.ToLocalKey, own.CsvDelay)
+		secondScript, err = ToLocalScript(c.Keys.RevocationKey,
+			c.Keys.ToLocalKey, b.own.CsvDelay)
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
 	secondPkScript := WitnessScriptHash(secondScript)
-	commitHash := tx.TxHash()
+	commitHash := c.Tx.TxHash()
 	for i := range c.HTLCs {
 		h := &c.HTLCs[i]
-		h.SecondLevelTx = newSecondLevelTx(t,
+		h.SecondLevelTx = newSecondLevelTx(b.p.Type,
 			wire.OutPoint{Hash: commitHash, Index: h.OutputIndex},
-			h, spec.FeeRate, secondPkScript)
+			h, b.spec.FeeRate, secondPkScript)
 		h.SecondLevelScript = secondScript
 	}
-	return c, nil
+	return nil
 }

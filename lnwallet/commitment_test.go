@@ -14,7 +14,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/wire"
 
-	"lnd.xprv/chain"
+	"lnd.xprv/lnwallet/chainfee"
 )
 
 // testParty holds one side's secrets for unit tests.
@@ -81,7 +81,7 @@ func commitPointAt(seed byte, n uint64) (*btcec.PrivateKey, *btcec.PublicKey) {
 
 // testSpec builds a state with n HTLCs of varied sizes, half each way,
 // several sharing amount and hash to exercise the CLTV tie-break.
-func testSpec(n int, rate chain.SatPerKWeight) *CommitmentSpec {
+func testSpec(n int, rate chainfee.SatPerKWeight) *CommitmentSpec {
 	s := &CommitmentSpec{Number: 7, FeeRate: rate}
 	var inFlight uint64
 	for i := 0; i < n; i++ {
@@ -156,7 +156,7 @@ func TestSortOutputs(t *testing.T) {
 
 // TestFeeExample reproduces the worked example of BOLT 3 "Fees".
 func TestFeeExample(t *testing.T) {
-	const rate, dust = chain.SatPerKWeight(5000), btcutil.Amount(546)
+	const rate, dust = chainfee.SatPerKWeight(5000), btcutil.Amount(546)
 	typ := ChannelTypeStaticRemoteKey
 	if f := HTLCTimeoutFee(typ, rate); f != 3315 {
 		t.Errorf("HTLC-timeout fee %v", f)
@@ -228,7 +228,7 @@ func TestFeeExample(t *testing.T) {
 	}
 
 	// An absurd fee rate saturates instead of overflowing.
-	huge := chain.SatPerKWeight(1 << 62)
+	huge := chainfee.SatPerKWeight(1 << 62)
 	if f := CommitFee(typ, huge, 100000); f != btcutil.MaxSatoshi {
 		t.Errorf("saturated commitment fee %v", f)
 	}
@@ -516,7 +516,7 @@ func FuzzCommitment(f *testing.F) {
 		if typ&1 == 1 {
 			tp = tpB
 		}
-		spec := &CommitmentSpec{FeeRate: chain.SatPerKWeight(rate),
+		spec := &CommitmentSpec{FeeRate: chainfee.SatPerKWeight(rate),
 			Number: uint64(rate)}
 		var inFlight uint64
 		for i, b := range htlcs {

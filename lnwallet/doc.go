@@ -48,5 +48,52 @@
 // NewLegacyClosingTx and NewClosingTx build the mutual close transactions
 // of closing_signed and of option_simple_close.
 //
-// The package does no I/O and keeps no state between calls.
+// # The channel state machine
+//
+// Channel runs one open channel through BOLT 2's normal operation: both
+// update logs (AddHTLC, SettleHTLC, FailHTLC, MalformedFailHTLC,
+// UpdateFee and their Receive counterparts), commitment rounds
+// (SignNextCommitment, ReceiveNewCommitment, RevokeCurrentCommitment,
+// ReceiveRevocation) and reconnection (ChannelReestablish,
+// ReceiveReestablish). Its whole state is a channeldb.OpenChannel; it is
+// resumed with NewChannel from the stored record, a Signer and the
+// channel's shachain Producer.
+//
+// A Channel does no I/O: no goroutines, network, clock or database.
+// Every transition takes a message from the peer or a request of ours
+// and returns what to send. The contract with the caller is:
+//
+//   - A transition that commits us to something (commitment_signed,
+//     revoke_and_ack, the acceptance of a revocation) returns a *Pending.
+//     Its messages, and the HTLCs it irrevocably settled, are reachable
+//     only through Pending.Persist, which first writes the new state
+//     through the caller's Store and returns them once the Store says it
+//     is durable. Sending before persisting cannot be written by
+//     accident. The peer's updates that became irrevocable travel in the
+//     same write as a forwarding package, so the switch finds them after
+//     a restart. Until the Pending is persisted the Channel refuses every
+//     other transition (ErrUnpersisted); if the Store fails, the Channel
+//     refuses everything (ErrChannelBroken) and must be reloaded from the
+//     store.
+//   - update_* messages are returned directly and may be sent at once:
+//     they bind nobody until a commitment_signed covers them, and that is
+//     persisted (with the updates it covers) before it is released. BOLT
+//     2 has both sides forget updates no commitment_signed covered when
+//     the connection drops, and so does the Channel, in NewChannel and
+//     ChannelReestablish.
+//   - A received commitment_signed is held in memory until
+//     RevokeCurrentCommitment; the caller calls it right after
+//     ReceiveNewCommitment. If it is lost (a crash before the revocation
+//     is persisted), the peer retransmits the commitment on
+//     reconnection.
+//   - Retransmissions computed by ReceiveReestablish come from persisted
+//     state and are sent at once.
+//
+// Violations by the peer come back as *PeerError, whose FailChannel says
+// whether BOLT 2 calls for an error (fail the channel) or a warning
+// (close the connection; the offending update is forgotten). Our own
+// requests that break a rule are refused with the sentinel errors of
+// errors.go, which the peer's violations wrap too.
+//
+// The BOLT 3 transaction code above keeps no state between calls.
 package lnwallet

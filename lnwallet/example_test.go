@@ -7,8 +7,8 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/wire"
 
-	"lnd.xprv/chain"
 	"lnd.xprv/lnwallet"
+	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwallet/shachain"
 )
 
@@ -57,7 +57,7 @@ func Example_commitmentSigned() {
 	// The state, as Alice sees it: she offered Bob one HTLC.
 	spec := &lnwallet.CommitmentSpec{
 		Number:            1,
-		FeeRate:           chain.FeePerKwFloor,
+		FeeRate:           chainfee.FeePerKwFloor,
 		LocalBalanceMsat:  700_000_000,
 		RemoteBalanceMsat: 250_000_000,
 		HTLCs: []lnwallet.HTLC{{

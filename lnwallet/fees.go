@@ -3,7 +3,7 @@ package lnwallet
 import (
 	"github.com/btcsuite/btcd/btcutil"
 
-	"lnd.xprv/chain"
+	"lnd.xprv/lnwallet/chainfee"
 )
 
 // Expected weights from BOLT 3 Appendix A, used for fees whatever the real
@@ -30,7 +30,7 @@ const AnchorValue btcutil.Amount = 330
 
 // feeForWeight is rate·weight/1000, saturating at the 21M BTC supply so
 // that an absurd fee rate from a peer cannot overflow into a negative fee.
-func feeForWeight(rate chain.SatPerKWeight, weight int64) btcutil.Amount {
+func feeForWeight(rate chainfee.SatPerKWeight, weight int64) btcutil.Amount {
 	if rate <= 0 || weight <= 0 {
 		return 0
 	}
@@ -51,7 +51,7 @@ func CommitWeightFor(t ChannelType, numHTLCs int) int64 {
 }
 
 // CommitFee returns the base commitment fee the opener pays.
-func CommitFee(t ChannelType, rate chain.SatPerKWeight,
+func CommitFee(t ChannelType, rate chainfee.SatPerKWeight,
 	numHTLCs int) btcutil.Amount {
 
 	return feeForWeight(rate, CommitWeightFor(t, numHTLCs))
@@ -60,7 +60,7 @@ func CommitFee(t ChannelType, rate chain.SatPerKWeight,
 // HTLCTimeoutFee returns the fee of an HTLC-timeout transaction: zero with
 // option_anchors (the fee is brought in by the spender), else
 // feerate·663/1000.
-func HTLCTimeoutFee(t ChannelType, rate chain.SatPerKWeight) btcutil.Amount {
+func HTLCTimeoutFee(t ChannelType, rate chainfee.SatPerKWeight) btcutil.Amount {
 	if t.HasAnchors() {
 		return 0
 	}
@@ -69,7 +69,7 @@ func HTLCTimeoutFee(t ChannelType, rate chain.SatPerKWeight) btcutil.Amount {
 
 // HTLCSuccessFee returns the fee of an HTLC-success transaction: zero with
 // option_anchors, else feerate·703/1000.
-func HTLCSuccessFee(t ChannelType, rate chain.SatPerKWeight) btcutil.Amount {
+func HTLCSuccessFee(t ChannelType, rate chainfee.SatPerKWeight) btcutil.Amount {
 	if t.HasAnchors() {
 		return 0
 	}
@@ -82,7 +82,7 @@ func HTLCSuccessFee(t ChannelType, rate chain.SatPerKWeight) btcutil.Amount {
 // An HTLC whose second-stage output would be zero or less is always dust,
 // even with a (non-standard) zero dust limit.
 func HTLCIsDust(t ChannelType, offered bool, amount btcutil.Amount,
-	rate chain.SatPerKWeight, dustLimit btcutil.Amount) bool {
+	rate chainfee.SatPerKWeight, dustLimit btcutil.Amount) bool {
 
 	fee := HTLCSuccessFee(t, rate)
 	if offered {

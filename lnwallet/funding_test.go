@@ -9,7 +9,7 @@ import (
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
-	"lnd.xprv/chain"
+	"lnd.xprv/lnwallet/chainfee"
 )
 
 // TestAppendixB builds the funding transaction of BOLT 3 Appendix B from
@@ -77,7 +77,7 @@ func TestAppendixB(t *testing.T) {
 	}
 	tx.TxIn[0].SignatureScript = sigScript
 	weight := int64(tx.SerializeSizeStripped()*3 + tx.SerializeSize())
-	rate := chain.SatPerKWeight(atoi(t, h["feerate_per_kw"]))
+	rate := chainfee.SatPerKWeight(atoi(t, h["feerate_per_kw"]))
 	if got := rate.FeeForWeight(weight); got != fee {
 		t.Errorf("fee %v, want %v at %v for weight %d", fee, got, rate,
 			weight)

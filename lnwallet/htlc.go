@@ -4,7 +4,7 @@ import (
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
-	"lnd.xprv/chain"
+	"lnd.xprv/lnwallet/chainfee"
 )
 
 // This file builds the second-stage HTLC transactions of BOLT 3
@@ -15,7 +15,7 @@ import (
 // prevOut, paying to pkScript: the P2WSH of the owner's to_local-style
 // script, which is the same for every HTLC of a commitment.
 func newSecondLevelTx(t ChannelType, prevOut wire.OutPoint, htlc *CommitHTLC,
-	rate chain.SatPerKWeight, pkScript []byte) *wire.MsgTx {
+	rate chainfee.SatPerKWeight, pkScript []byte) *wire.MsgTx {
 
 	amount := htlc.Amount()
 	tx := wire.NewMsgTx(2)

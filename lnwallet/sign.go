@@ -138,7 +138,12 @@ func VerifyHTLCSigs(p *ChannelParams, c *Commitment,
 		return fmt.Errorf("%w: got %d, want %d", ErrSigCount, len(sigs),
 			len(c.HTLCs))
 	}
-	pub := TweakPubKey(p.Remote.HtlcBasePoint, c.Keys.CommitPoint)
+	// The peer's per-commitment HTLC key: remote_htlcpubkey of our own
+	// commitment, already derived with its keys.
+	pub := c.Keys.RemoteHtlcKey
+	if c.Owner != Local {
+		pub = TweakPubKey(p.Remote.HtlcBasePoint, c.Keys.CommitPoint)
+	}
 	check := func(i int) error {
 		desc := htlcSignDesc(p, c, i, Remote)
 		err := verify(c.HTLCs[i].SecondLevelTx, desc, pub, sigs[i])

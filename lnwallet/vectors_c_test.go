@@ -6,7 +6,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil"
 
-	"lnd.xprv/chain"
+	"lnd.xprv/lnwallet/chainfee"
 )
 
 // appendixCCase is one commitment of BOLT 3 Appendix C.
@@ -159,7 +159,7 @@ func TestAppendixC(t *testing.T) {
 		t.Run(vc.name, func(t *testing.T) {
 			spec := &CommitmentSpec{
 				Number:            tc.commitNumber,
-				FeeRate:           chain.SatPerKWeight(vc.feeRate),
+				FeeRate:           chainfee.SatPerKWeight(vc.feeRate),
 				LocalBalanceMsat:  vc.toLocalMsat,
 				RemoteBalanceMsat: vc.toRemoteMsat,
 				HTLCs:             tc.htlcSet(vc.name, vc.name != "simple commitment tx with no HTLCs"),

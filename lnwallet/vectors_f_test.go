@@ -7,7 +7,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil"
 
-	"lnd.xprv/chain"
+	"lnd.xprv/lnwallet/chainfee"
 )
 
 // appendixFCase is one entry of the JSON block of BOLT 3 Appendix F.
@@ -53,7 +53,7 @@ func TestAppendixF(t *testing.T) {
 
 			spec := &CommitmentSpec{
 				Number:            tc.commitNumber,
-				FeeRate:           chain.SatPerKWeight(vc.FeePerKw),
+				FeeRate:           chainfee.SatPerKWeight(vc.FeePerKw),
 				LocalBalanceMsat:  vc.LocalBalance,
 				RemoteBalanceMsat: vc.RemoteBalance,
 				HTLCs:             tc.htlcSet(vc.Name, vc.UseTestHtlcs),

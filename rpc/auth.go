@@ -108,17 +108,16 @@ func (s *Server) authorize(ctx context.Context, fullMethod string) error {
 	peerIP := s.clientIP(ctx, md)
 
 	err = s.macSvc.Verify(raw, fullMethod, required, peerIP)
-	switch {
+	switch code := errorCode(err); {
 	case err == nil:
 		return nil
-	case errors.Is(err, macaroons.ErrPermissionDenied):
-		return status.Error(codes.PermissionDenied, err.Error())
-	case errors.Is(err, macaroons.ErrInvalidMacaroon):
-		return status.Error(codes.Unauthenticated, err.Error())
 	case errors.Is(err, macaroons.ErrStoreLocked):
-		return status.Error(codes.Unavailable, msgWalletLocked)
-	default:
+		return status.Error(code, msgWalletLocked)
+	case code == codes.Unknown:
+		// The store failed, not the caller.
 		return status.Error(codes.Internal, err.Error())
+	default:
+		return status.Error(code, err.Error())
 	}
 }
 

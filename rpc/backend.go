@@ -31,6 +31,15 @@ var (
 
 	// ErrWrongPassword: the password does not open the wallet.
 	ErrWrongPassword = errors.New("invalid passphrase for master public key")
+
+	// ErrSelfConnect: ConnectPeer to our own node.
+	ErrSelfConnect = errors.New("cannot connect to self")
+
+	// ErrUnknownAccount: a wallet account other than "default".
+	ErrUnknownAccount = errors.New(`only the "default" account exists`)
+
+	// ErrShuttingDown: the node is stopping.
+	ErrShuttingDown = errors.New("node is shutting down")
 )
 
 // WalletLoader creates and opens the wallet before the node runs. The
@@ -97,6 +106,12 @@ type Backend struct {
 	// Invoices is the invoice registry; nil answers the invoice calls
 	// Unavailable.
 	Invoices Invoices
+
+	// WalletKit serves the WalletKit service and Notifier the
+	// ChainNotifier service; either may be nil, and its calls then answer
+	// Unimplemented.
+	WalletKit WalletKit
+	Notifier  ChainNotifier
 
 	// Stop asks the daemon to shut down and returns at once. The RPC
 	// server itself is stopped by the daemon as part of its shutdown.

@@ -1,10 +1,15 @@
 // Package rpc serves xlnd's gRPC API and its REST gateway, wire-compatible
-// with lnd's lnrpc for every call xlnd implements.
+// with lnd's lnrpc for every call xlnd implements, and with lnd's
+// sub-servers walletrpc.WalletKit, chainrpc.ChainNotifier and
+// verrpc.Versioner.
 //
 // It is a thin translation layer: requests are validated and turned into
 // calls on small interfaces declared here (WalletLoader before unlock, and a
-// Backend of NodeInfo, ChainInfo, Peers and Wallet after), whose answers are
-// turned back into lnrpc messages. The daemon implements the interfaces.
+// Backend of NodeInfo, ChainInfo, Peers, Wallet, WalletKit and
+// ChainNotifier after), whose answers are turned back into protobuf
+// messages. The daemon implements the interfaces. Errors become gRPC codes
+// through one table (errors.go) of this package's and the subsystems'
+// sentinel errors.
 //
 // A Server owns both listeners. gRPC runs over TLS (package rpc/cert);
 // the REST gateway listens on its own TLS socket and forwards each request
@@ -15,7 +20,7 @@
 // WalletUnlocker and State answering; once the wallet is created or
 // unlocked the macaroon root key is unlocked with the same password, the
 // daemon builds the node and calls Activate, and from then on the Lightning
-// service answers and WalletUnlocker refuses. Every Lightning call needs a
-// macaroon (metadata "macaroon", hex) granting the permissions listed in
+// service and the sub-servers answer and WalletUnlocker refuses. Every such
+// call needs a macaroon (metadata "macaroon", hex) granting the permissions listed in
 // Permissions.
 package rpc

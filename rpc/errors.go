@@ -6,6 +6,10 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"lnd.xprv/chain"
+	"lnd.xprv/rpc/macaroons"
+	"lnd.xprv/wallet"
 )
 
 // invalidf returns an InvalidArgument status; the message says what to fix.
@@ -13,25 +17,83 @@ func invalidf(format string, args ...any) error {
 	return status.Errorf(codes.InvalidArgument, format, args...)
 }
 
-// errorCodes maps this package's sentinel errors to status codes. The
-// message stays the error's own text, which lnd clients match.
+// errorCodes is the one table from the node's errors to gRPC codes: this
+// package's sentinels and those the subsystems export. A client learns
+// from the code whether to fix its request (InvalidArgument), wait or fund
+// the wallet (FailedPrecondition), retry (Unavailable) or look elsewhere
+// (NotFound). The message stays the error's own text, which lnd's clients
+// match. The first row an error matches (errors.Is) wins.
 var errorCodes = []struct {
 	err  error
 	code codes.Code
 }{
+	// This package's, which the daemon's adapters wrap or Mark.
 	{ErrAlreadyConnected, codes.AlreadyExists},
 	{ErrPeerNotConnected, codes.NotFound},
+	{ErrSelfConnect, codes.InvalidArgument},
+	{ErrUnknownAccount, codes.InvalidArgument},
+	{ErrShuttingDown, codes.Unavailable},
 	{ErrWalletExists, codes.AlreadyExists},
 	{ErrWalletNotFound, codes.FailedPrecondition},
 	{ErrWrongPassword, codes.InvalidArgument},
+
+	// The wallet's.
+	{wallet.ErrInvalidAddress, codes.InvalidArgument},
+	{wallet.ErrWrongNetwork, codes.InvalidArgument},
+	{wallet.ErrInvalidAmount, codes.InvalidArgument},
+	{wallet.ErrDustAmount, codes.InvalidArgument},
+	{wallet.ErrNoOutputs, codes.InvalidArgument},
+	{wallet.ErrInvalidMnemonic, codes.InvalidArgument},
+	{wallet.ErrWrongPassword, codes.InvalidArgument},
+	{wallet.ErrUnknownKey, codes.InvalidArgument},
+	{wallet.ErrMissingPrevOut, codes.InvalidArgument},
+	{wallet.ErrPrevOutMismatch, codes.InvalidArgument},
+	{wallet.ErrLockIDMismatch, codes.InvalidArgument},
+	{wallet.ErrUnknownOutput, codes.NotFound},
+	{wallet.ErrUnknownTx, codes.NotFound},
+	{wallet.ErrLabelExists, codes.AlreadyExists},
+	{wallet.ErrWalletExists, codes.AlreadyExists},
+	{wallet.ErrInsufficientFunds, codes.FailedPrecondition},
+	{wallet.ErrOutputLeased, codes.FailedPrecondition},
+	{wallet.ErrNoWallet, codes.FailedPrecondition},
+	{wallet.ErrLocked, codes.Unavailable},
+	{wallet.ErrShuttingDown, codes.Unavailable},
+
+	// The macaroon service's.
+	{macaroons.ErrPermissionDenied, codes.PermissionDenied},
+	{macaroons.ErrInvalidMacaroon, codes.Unauthenticated},
+	{macaroons.ErrStoreLocked, codes.Unavailable},
+	{macaroons.ErrDeletionForbidden, codes.InvalidArgument},
+
+	// The chain backend's.
+	{chain.ErrTxRejected, codes.FailedPrecondition},
+	{chain.ErrTxNotFound, codes.NotFound},
+	{chain.ErrBlockNotFound, codes.NotFound},
+	{chain.ErrBackendShutdown, codes.Unavailable},
+
 	{context.Canceled, codes.Canceled},
 	{context.DeadlineExceeded, codes.DeadlineExceeded},
 }
 
-// toStatus turns a backend error into a gRPC status error: a status error
-// passes through, this package's sentinels get their codes, then the
-// daemon's Config.ErrorCode decides, and the rest are Unknown (as lnd's
-// plain errors are).
+// errorCode returns the gRPC code of err: a status error's own code, else the
+// first table row err matches, else Unknown (as lnd answers plain errors).
+func errorCode(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code()
+	}
+	for _, m := range errorCodes {
+		if errors.Is(err, m.err) {
+			return m.code
+		}
+	}
+	return codes.Unknown
+}
+
+// toStatus turns a backend error into a gRPC status error with the code of
+// the table and the error's own text. A status error passes through.
 func (s *Server) toStatus(err error) error {
 	if err == nil {
 		return nil
@@ -39,14 +101,21 @@ func (s *Server) toStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	for _, m := range errorCodes {
-		if errors.Is(err, m.err) {
-			return status.Error(m.code, err.Error())
-		}
-	}
-	code := codes.Unknown
-	if s.cfg.ErrorCode != nil {
-		code = s.cfg.ErrorCode(err)
-	}
-	return status.Error(code, err.Error())
+	return status.Error(errorCode(err), err.Error())
 }
+
+// Mark returns an error with err's text that also matches kind under
+// errors.Is. The daemon marks a subsystem's error with the sentinel of
+// this package that names the condition (rpc may not import the server
+// package), rather than rewrite its text.
+func Mark(err, kind error) error {
+	if err == nil {
+		return nil
+	}
+	return &marked{err: err, kind: kind}
+}
+
+type marked struct{ err, kind error }
+
+func (m *marked) Error() string   { return m.err.Error() }
+func (m *marked) Unwrap() []error { return []error{m.err, m.kind} }

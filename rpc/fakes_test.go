@@ -27,6 +27,7 @@ import (
 	"lnd.xprv/internal/netparams"
 	"lnd.xprv/rpc/cert"
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/wallet"
 )
 
 const testPassword = "correct horse"
@@ -255,7 +256,7 @@ func (n *fakeNode) Transactions(context.Context, string, int32, int32) ([]Transa
 }
 
 // errFakeFunds is what the fake wallet answers for an amount of 999999.
-var errFakeFunds = errors.New("insufficient funds: need 999999")
+var errFakeFunds = &wallet.InsufficientFundsError{Needed: 999999}
 
 func (n *fakeNode) SendCoins(_ context.Context, req *SendRequest) (*chainhash.Hash, error) {
 	if req.Amount == 999999 {

@@ -97,13 +97,11 @@ func (l *lightningService) checkBakeOp(op macaroons.Op, help string) error {
 	return nil
 }
 
-// macStatus maps the macaroon store's errors.
+// macStatus is toStatus for the macaroon store's errors, with lnd's text
+// for a locked store.
 func (l *lightningService) macStatus(err error) error {
-	switch {
-	case errors.Is(err, macaroons.ErrStoreLocked):
+	if errors.Is(err, macaroons.ErrStoreLocked) {
 		return status.Error(codes.Unavailable, msgWalletLocked)
-	case errors.Is(err, macaroons.ErrDeletionForbidden):
-		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	return l.s.toStatus(err)
 }

@@ -2,7 +2,8 @@ package rpc
 
 import "lnd.xprv/rpc/macaroons"
 
-// Permissions returns, for every Lightning method, the macaroon ops it
+// Permissions returns, for every method of the Lightning service and the
+// sub-servers (WalletKit, ChainNotifier, Versioner), the macaroon ops it
 // needs (lnd's choices, so that macaroons baked for lnd mean the same here).
 // WalletUnlocker and State need no macaroon: the first runs before there is
 // a root key, the second reveals only the start-up state.
@@ -32,6 +33,28 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/DeleteMacaroonID":         write("macaroon"),
 		"/lnrpc.Lightning/ListPermissions":          read("info"),
 		"/lnrpc.Lightning/CheckMacaroonPermissions": read("macaroon"),
+
+		"/walletrpc.WalletKit/ListUnspent":        read("onchain"),
+		"/walletrpc.WalletKit/LeaseOutput":        write("onchain"),
+		"/walletrpc.WalletKit/ReleaseOutput":      write("onchain"),
+		"/walletrpc.WalletKit/ListLeases":         read("onchain"),
+		"/walletrpc.WalletKit/DeriveNextKey":      read("address"),
+		"/walletrpc.WalletKit/DeriveKey":          read("address"),
+		"/walletrpc.WalletKit/NextAddr":           read("address"),
+		"/walletrpc.WalletKit/ListAccounts":       read("onchain"),
+		"/walletrpc.WalletKit/PublishTransaction": write("onchain"),
+		"/walletrpc.WalletKit/SendOutputs":        write("onchain"),
+		"/walletrpc.WalletKit/EstimateFee":        read("onchain"),
+		"/walletrpc.WalletKit/LabelTransaction":   write("onchain"),
+		"/walletrpc.WalletKit/FundPsbt":           write("onchain"),
+		"/walletrpc.WalletKit/SignPsbt":           write("onchain"),
+		"/walletrpc.WalletKit/FinalizePsbt":       write("onchain"),
+
+		"/chainrpc.ChainNotifier/RegisterConfirmationsNtfn": read("onchain"),
+		"/chainrpc.ChainNotifier/RegisterSpendNtfn":         read("onchain"),
+		"/chainrpc.ChainNotifier/RegisterBlockEpochNtfn":    read("onchain"),
+
+		"/verrpc.Versioner/GetVersion": read("info"),
 
 		"/lnrpc.Lightning/AddInvoice":                  write("invoices"),
 		"/lnrpc.Lightning/LookupInvoice":               read("invoices"),

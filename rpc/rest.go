@@ -15,7 +15,10 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/chainrpc"
 	"lnd.xprv/rpc/lnrpc/invoicesrpc"
+	"lnd.xprv/rpc/lnrpc/verrpc"
+	"lnd.xprv/rpc/lnrpc/walletrpc"
 )
 
 // RESTMarshaler is the JSON codec of the REST gateway, lnd's settings:
@@ -72,17 +75,18 @@ func (s *Server) startREST(tlsCfg *tls.Config) error {
 		}),
 	)
 	ctx := context.Background()
-	if err := lnrpc.RegisterLightningHandler(ctx, mux, conn); err != nil {
-		return err
-	}
-	if err := lnrpc.RegisterWalletUnlockerHandler(ctx, mux, conn); err != nil {
-		return err
-	}
-	if err := lnrpc.RegisterStateHandler(ctx, mux, conn); err != nil {
-		return err
-	}
-	if err := invoicesrpc.RegisterInvoicesHandler(ctx, mux, conn); err != nil {
-		return err
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		lnrpc.RegisterLightningHandler,
+		lnrpc.RegisterWalletUnlockerHandler,
+		lnrpc.RegisterStateHandler,
+		walletrpc.RegisterWalletKitHandler,
+		chainrpc.RegisterChainNotifierHandler,
+		verrpc.RegisterVersionerHandler,
+		invoicesrpc.RegisterInvoicesHandler,
+	} {
+		if err := register(ctx, mux, conn); err != nil {
+			return err
+		}
 	}
 
 	for _, addr := range s.cfg.RESTListen {

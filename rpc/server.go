@@ -17,13 +17,15 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 
 	"lnd.xprv/internal/netparams"
 	"lnd.xprv/rpc/cert"
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/chainrpc"
 	"lnd.xprv/rpc/lnrpc/invoicesrpc"
+	"lnd.xprv/rpc/lnrpc/verrpc"
+	"lnd.xprv/rpc/lnrpc/walletrpc"
 	"lnd.xprv/rpc/macaroons"
 )
 
@@ -85,12 +87,6 @@ type Config struct {
 	// service. With nil, the unlocker answers Unavailable and the daemon
 	// unlocks by calling Server.MarkUnlocked.
 	Loader WalletLoader
-
-	// ErrorCode picks the gRPC code for an error from the node that is
-	// neither a status error nor one of this package's sentinels (the
-	// wallet's "insufficient funds" is FailedPrecondition, a bad address
-	// InvalidArgument, ...). Nil: codes.Unknown, as lnd answers.
-	ErrorCode func(error) codes.Code
 
 	// Version and CommitHash are reported by GetInfo; Version defaults to
 	// DefaultVersion.
@@ -246,6 +242,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	lnrpc.RegisterLightningServer(s.grpcServer, &lightningService{s: s})
 	lnrpc.RegisterWalletUnlockerServer(s.grpcServer, &unlockerService{s: s})
 	lnrpc.RegisterStateServer(s.grpcServer, &stateServer{s: s})
+	walletrpc.RegisterWalletKitServer(s.grpcServer, &walletKitService{s: s})
+	chainrpc.RegisterChainNotifierServer(s.grpcServer, &chainNotifierService{s: s})
+	verrpc.RegisterVersionerServer(s.grpcServer, &versionerService{s: s})
 	invoicesrpc.RegisterInvoicesServer(s.grpcServer, &invoicesService{s: s})
 
 	for _, addr := range s.cfg.RPCListen {

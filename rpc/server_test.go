@@ -3,7 +3,6 @@ package rpc
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -20,7 +19,10 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/chainrpc"
 	"lnd.xprv/rpc/lnrpc/invoicesrpc"
+	"lnd.xprv/rpc/lnrpc/verrpc"
+	"lnd.xprv/rpc/lnrpc/walletrpc"
 	"lnd.xprv/rpc/macaroons"
 )
 
@@ -39,6 +41,8 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 	seen := make(map[string]bool)
 	files := []protoreflect.FileDescriptor{
 		lnrpc.File_lightning_proto, lnrpc.File_walletunlocker_proto, lnrpc.File_stateservice_proto,
+		walletrpc.File_walletrpc_walletkit_proto, chainrpc.File_chainrpc_chainnotifier_proto,
+		verrpc.File_verrpc_verrpc_proto,
 		invoicesrpc.File_invoicesrpc_invoices_proto,
 	}
 	for _, fd := range files {
@@ -69,8 +73,8 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 			t.Errorf("%s requires nothing", m)
 		}
 	}
-	if len(seen) != 26+4+2+5 {
-		t.Errorf("%d methods in the descriptors, want 37", len(seen))
+	if want := 26 + 4 + 2 + 15 + 3 + 1 + 5; len(seen) != want {
+		t.Errorf("%d methods in the descriptors, want %d", len(seen), want)
 	}
 }
 
@@ -844,25 +848,15 @@ func TestInitWalletOverLeftovers(t *testing.T) {
 	}
 }
 
-func TestErrorCodeHook(t *testing.T) {
+// TestErrorCodeOverGRPC: a wallet error travels through the table to the
+// client with its code and its own message.
+func TestErrorCodeOverGRPC(t *testing.T) {
 	addr := "bcrt1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqdku202"
 	send := &lnrpc.SendCoinsRequest{Addr: addr, Amount: 999999}
 
 	h := newHarness(t, true)
 	h.unlockAndActivate()
 	_, err := h.lightning(macaroons.AdminFile).SendCoins(t.Context(), send)
-	wantCode(t, err, codes.Unknown)
-
-	h2 := newHarness(t, true, func(c *Config) {
-		c.ErrorCode = func(err error) codes.Code {
-			if errors.Is(err, errFakeFunds) {
-				return codes.FailedPrecondition
-			}
-			return codes.Unknown
-		}
-	})
-	h2.unlockAndActivate()
-	_, err = h2.lightning(macaroons.AdminFile).SendCoins(t.Context(), send)
 	wantCode(t, err, codes.FailedPrecondition)
 	if !strings.Contains(err.Error(), "insufficient funds") {
 		t.Fatalf("message lost: %v", err)

@@ -278,6 +278,33 @@ func branchAndBound(values []btcutil.Amount, lo, hi btcutil.Amount) []int {
 	return append([]int(nil), best...)
 }
 
+// spendExactly spends every one of coins to outputs, with a change output
+// paying changeScript when the rest is not dust (else it goes to the fee).
+// Coins that cannot pay outputs and the fee are an InsufficientFundsError.
+func spendExactly(coins []coin, outputs []*wire.TxOut,
+	feeRate chain.SatPerKWeight, changeScript []byte) (*selection, error) {
+
+	var target, total btcutil.Amount
+	for _, o := range outputs {
+		target += btcutil.Amount(o.Value)
+	}
+	weights := make([]int64, len(coins))
+	for i, c := range coins {
+		total += c.Value
+		weights[i] = c.Weight
+	}
+	withChange := append(append([]*wire.TxOut{}, outputs...), &wire.TxOut{PkScript: changeScript})
+	fee := txFee(feeRate, txWeight(weights, withChange))
+	if change := total - target - fee; change > 0 && !isDust(change, changeScript) {
+		return &selection{Coins: coins, Change: change, Fee: fee}, nil
+	}
+	fee = txFee(feeRate, txWeight(weights, outputs))
+	if total < target+fee {
+		return nil, &InsufficientFundsError{Needed: target + fee, Available: total}
+	}
+	return &selection{Coins: coins, Fee: total - target}, nil
+}
+
 // selectAll spends every candidate to one output paying pkScript.
 func selectAll(candidates []coin, pkScript []byte,
 	feeRate chain.SatPerKWeight) (*selection, btcutil.Amount, error) {

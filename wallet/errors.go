@@ -76,6 +76,18 @@ var (
 	// ErrUnknownTx: the transaction is not in the wallet.
 	ErrUnknownTx = errors.New("unknown transaction")
 
+	// ErrLabelExists: LabelTransaction without overwrite of a labelled
+	// transaction (lnd's text).
+	ErrLabelExists = errors.New("transaction already labelled")
+
+	// ErrMissingPrevOut: an input to sign alongside others whose previous
+	// output the caller did not give.
+	ErrMissingPrevOut = errors.New("previous output of input unknown")
+
+	// ErrPrevOutMismatch: the caller's previous output of a wallet input
+	// differs from the wallet's record of it.
+	ErrPrevOutMismatch = errors.New("previous output does not match the wallet's")
+
 	// ErrTxConfirmed: the transaction is in a block, so it cannot be
 	// abandoned.
 	ErrTxConfirmed = errors.New("transaction is confirmed")

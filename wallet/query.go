@@ -301,8 +301,9 @@ func (w *Wallet) IsOurScript(pkScript []byte) bool {
 	return ok
 }
 
-// LabelTransaction sets the label of a wallet transaction.
-func (w *Wallet) LabelTransaction(txid chainhash.Hash, label string) error {
+// LabelTransaction sets the label of a wallet transaction. A transaction
+// that has a label keeps it (ErrLabelExists) unless overwrite.
+func (w *Wallet) LabelTransaction(txid chainhash.Hash, label string, overwrite bool) error {
 	if len(label) > 0xffff {
 		return fmt.Errorf("label too long (%d bytes)", len(label))
 	}
@@ -315,6 +316,9 @@ func (w *Wallet) LabelTransaction(txid chainhash.Hash, label string) error {
 		}
 		if r == nil {
 			return fmt.Errorf("%w: %v", ErrUnknownTx, txid)
+		}
+		if r.Label != "" && !overwrite {
+			return fmt.Errorf("%w: %v", ErrLabelExists, txid)
 		}
 		r.Label = label
 		return putTxRec(tx, r)

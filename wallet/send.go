@@ -29,9 +29,14 @@ const DefaultLeaseDuration = 10 * time.Minute
 // target for the backend's estimator. The zero value means
 // DefaultConfTarget.
 type FeePreference struct {
-	SatPerVByte chain.SatPerVByte
-	ConfTarget  uint32
+	// SatPerKWeight, if set, is the rate exactly (lnd's sat_per_kw).
+	SatPerKWeight chain.SatPerKWeight
+	SatPerVByte   chain.SatPerVByte
+	ConfTarget    uint32
 }
+
+// maxSatPerVByte guards against typos in fee rates; it is not a policy.
+const maxSatPerVByte = 100_000
 
 // FeeRate resolves a fee preference. Rates below the backend's relay floor
 // are raised to it.
@@ -39,18 +44,21 @@ func (w *Wallet) FeeRate(ctx context.Context, pref FeePreference) (chain.SatPerK
 	if w.cfg.Chain == nil {
 		return 0, errors.New("wallet: no chain backend")
 	}
-	if pref.SatPerVByte < 0 {
-		return 0, fmt.Errorf("negative fee rate %v", pref.SatPerVByte)
+	if pref.SatPerVByte < 0 || pref.SatPerKWeight < 0 {
+		return 0, fmt.Errorf("negative fee rate %+v", pref)
 	}
-	const maxSatPerVByte = 100_000 // a typo guard, not a policy
-	if pref.SatPerVByte > maxSatPerVByte {
-		return 0, fmt.Errorf("fee rate %v above the %d sat/vB sanity limit",
-			pref.SatPerVByte, maxSatPerVByte)
+	if pref.SatPerVByte > maxSatPerVByte ||
+		pref.SatPerKWeight > chain.SatPerVByte(maxSatPerVByte).FeePerKWeight() {
+		return 0, fmt.Errorf("fee rate %+v above the %d sat/vB sanity limit",
+			pref, maxSatPerVByte)
 	}
 	var rate chain.SatPerKWeight
-	if pref.SatPerVByte > 0 {
+	switch {
+	case pref.SatPerKWeight > 0:
+		rate = pref.SatPerKWeight
+	case pref.SatPerVByte > 0:
 		rate = pref.SatPerVByte.FeePerKWeight()
-	} else {
+	default:
 		target := pref.ConfTarget
 		if target == 0 {
 			target = DefaultConfTarget
@@ -317,52 +325,77 @@ func (w *Wallet) signInputs(tx *bolt.Tx, msg *wire.MsgTx) error {
 	fetcher := txscript.NewMultiPrevOutFetcher(prevs)
 	hashes := txscript.NewTxSigHashes(msg, fetcher)
 	for i, u := range recs {
-		priv, err := w.keys.walletKey(u.Deriv)
+		wit, sigScript, err := w.signInput(msg, hashes, i, u)
 		if err != nil {
 			return err
 		}
-		var wit wire.TxWitness
-		switch u.Deriv.Type {
-		case AddressP2WPKH:
-			wit, err = txscript.WitnessSignature(msg, hashes, i,
-				int64(u.Value), u.PkScript, txscript.SigHashAll, priv, true)
-		case AddressNP2WPKH:
-			// BIP 49: the witness is P2WPKH's, and the scriptSig
-			// pushes the P2WPKH program as the redeem script, which
-			// is also the script signed for.
-			var redeem []byte
-			if redeem, err = witnessKeyHashScript(priv.PubKey()); err != nil {
-				break
-			}
-			wit, err = txscript.WitnessSignature(msg, hashes, i,
-				int64(u.Value), redeem, txscript.SigHashAll, priv, true)
-			if err != nil {
-				break
-			}
-			msg.TxIn[i].SignatureScript, err = txscript.NewScriptBuilder().
-				AddData(redeem).Script()
-		case AddressP2TR:
-			wit, err = txscript.TaprootWitnessSignature(msg, hashes, i,
-				int64(u.Value), u.PkScript, txscript.SigHashDefault, priv)
-		default:
-			err = fmt.Errorf("%w: address type %v", ErrUnknownKey, u.Deriv.Type)
-		}
-		if err != nil {
-			return fmt.Errorf("sign input %d: %w", i, err)
-		}
-		msg.TxIn[i].Witness = wit
+		msg.TxIn[i].Witness, msg.TxIn[i].SignatureScript = wit, sigScript
 	}
 	// Verify what we signed before anything leaves: a bad signature
 	// found here is a bug, found by the network it is a stuck payment.
 	for i, u := range recs {
-		vm, err := txscript.NewEngine(u.PkScript, msg, i,
-			txscript.StandardVerifyFlags, nil, hashes, int64(u.Value), fetcher)
+		if err := verifyInput(msg, hashes, fetcher, i, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// signInput returns the witness and scriptSig (nil unless nested) of
+// input i, which spends the wallet output u. msg is not changed. Called
+// with mu held and the wallet unlocked.
+func (w *Wallet) signInput(msg *wire.MsgTx, hashes *txscript.TxSigHashes,
+	i int, u *utxoRec) (wire.TxWitness, []byte, error) {
+
+	priv, err := w.keys.walletKey(u.Deriv)
+	if err != nil {
+		return nil, nil, err
+	}
+	var (
+		wit       wire.TxWitness
+		sigScript []byte
+	)
+	switch u.Deriv.Type {
+	case AddressP2WPKH:
+		wit, err = txscript.WitnessSignature(msg, hashes, i,
+			int64(u.Value), u.PkScript, txscript.SigHashAll, priv, true)
+	case AddressNP2WPKH:
+		// BIP 49: the witness is P2WPKH's, and the scriptSig pushes
+		// the P2WPKH program as the redeem script, which is also the
+		// script signed for.
+		var redeem []byte
+		if redeem, err = witnessKeyHashScript(priv.PubKey()); err != nil {
+			break
+		}
+		wit, err = txscript.WitnessSignature(msg, hashes, i,
+			int64(u.Value), redeem, txscript.SigHashAll, priv, true)
 		if err != nil {
-			return fmt.Errorf("verify input %d: %w", i, err)
+			break
 		}
-		if err := vm.Execute(); err != nil {
-			return fmt.Errorf("verify input %d: %w", i, err)
-		}
+		sigScript, err = txscript.NewScriptBuilder().AddData(redeem).Script()
+	case AddressP2TR:
+		wit, err = txscript.TaprootWitnessSignature(msg, hashes, i,
+			int64(u.Value), u.PkScript, txscript.SigHashDefault, priv)
+	default:
+		err = fmt.Errorf("%w: address type %v", ErrUnknownKey, u.Deriv.Type)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign input %d: %w", i, err)
+	}
+	return wit, sigScript, nil
+}
+
+// verifyInput runs the script of input i, which spends u.
+func verifyInput(msg *wire.MsgTx, hashes *txscript.TxSigHashes,
+	fetcher txscript.PrevOutputFetcher, i int, u *utxoRec) error {
+
+	vm, err := txscript.NewEngine(u.PkScript, msg, i,
+		txscript.StandardVerifyFlags, nil, hashes, int64(u.Value), fetcher)
+	if err != nil {
+		return fmt.Errorf("verify input %d: %w", i, err)
+	}
+	if err := vm.Execute(); err != nil {
+		return fmt.Errorf("verify input %d: %w", i, err)
 	}
 	return nil
 }
@@ -560,6 +593,12 @@ type FundRequest struct {
 	// ChangeType is the type of the change output; the zero value is
 	// P2WPKH, lnd's FundPsbt default (CHANGE_ADDRESS_TYPE_UNSPECIFIED).
 	ChangeType AddressType
+
+	// Inputs, if any, are the coins to spend, all of them and no other,
+	// in this order (lnd's FundPsbt with a template that names inputs).
+	// Each must be a wallet output spendable now: MinConfs deep, mature,
+	// not leased.
+	Inputs []wire.OutPoint
 }
 
 // FundedTx is an unsigned transaction whose inputs are leased to its
@@ -609,7 +648,15 @@ func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
 		if err != nil {
 			return err
 		}
-		sel, err := selectCoins(coins, req.Outputs, req.FeeRate, changeScript)
+		var sel *selection
+		if len(req.Inputs) > 0 {
+			if coins, err = w.pickCoins(tx, coins, req.Inputs); err != nil {
+				return err
+			}
+			sel, err = spendExactly(coins, req.Outputs, req.FeeRate, changeScript)
+		} else {
+			sel, err = selectCoins(coins, req.Outputs, req.FeeRate, changeScript)
+		}
 		if err != nil {
 			return err
 		}
@@ -650,6 +697,35 @@ func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
 	}
 	w.watch(watch, nil)
 	return res, nil
+}
+
+// pickCoins returns the coins named by ops, in that order, from the
+// spendable ones. A coin not among them is leased (ErrOutputLeased) or
+// not a spendable wallet output (ErrUnknownOutput). Called with mu held.
+func (w *Wallet) pickCoins(tx *bolt.Tx, spendable []coin, ops []wire.OutPoint) ([]coin, error) {
+	byOutpoint := make(map[wire.OutPoint]coin, len(spendable))
+	for _, c := range spendable {
+		byOutpoint[c.OutPoint] = c
+	}
+	picked := make([]coin, 0, len(ops))
+	for _, op := range ops {
+		c, ok := byOutpoint[op]
+		if ok {
+			picked = append(picked, c)
+			delete(byOutpoint, op) // a second mention is refused below
+			continue
+		}
+		l, err := getLease(tx, op)
+		if err != nil {
+			return nil, err
+		}
+		if l != nil && w.now().Before(l.Expiry) {
+			return nil, fmt.Errorf("%w: %v until %v", ErrOutputLeased, op, l.Expiry)
+		}
+		return nil, fmt.Errorf("%w: %v is not a wallet output spendable now "+
+			"(or is named twice)", ErrUnknownOutput, op)
+	}
+	return picked, nil
 }
 
 // SignTx signs every input of msg. Each must spend an unspent wallet

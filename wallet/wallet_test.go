@@ -642,6 +642,17 @@ func TestEstimateFeeMatchesSend(t *testing.T) {
 	if _, err := w.FeeRate(context.Background(), FeePreference{SatPerVByte: -1}); err == nil {
 		t.Fatal("negative rate accepted")
 	}
+	// A rate in sat/kw is taken exactly (no sat/vB rounding), above the
+	// floor, and wins over a conf target.
+	for _, c := range []struct{ in, want chain.SatPerKWeight }{{1234, 1234}, {100, chain.FeePerKwFloor}} {
+		r, err := w.FeeRate(context.Background(), FeePreference{SatPerKWeight: c.in, ConfTarget: 3})
+		if err != nil || r != c.want {
+			t.Fatalf("FeeRate(%v sat/kw) = %v %v, want %v", c.in, r, err, c.want)
+		}
+	}
+	if _, err := w.FeeRate(context.Background(), FeePreference{SatPerKWeight: 30_000_000}); err == nil {
+		t.Fatal("absurd sat/kw rate accepted")
+	}
 }
 
 // TestRepublishConfirmed: publishing a transaction that is already
@@ -668,13 +679,19 @@ func TestRepublishConfirmed(t *testing.T) {
 	if err != nil || rec.Confirmations != 1 || rec.Label != "first" {
 		t.Fatalf("after republish: %+v %v", rec, err)
 	}
-	if err := w.LabelTransaction(sent.TxHash(), "relabelled"); err != nil {
+	if err := w.LabelTransaction(sent.TxHash(), "relabelled", false); !errors.Is(err, ErrLabelExists) {
+		t.Fatalf("relabel without overwrite: %v", err)
+	}
+	if rec, _ := w.Transaction(sent.TxHash()); rec.Label != "first" {
+		t.Fatalf("refused relabel changed the label to %q", rec.Label)
+	}
+	if err := w.LabelTransaction(sent.TxHash(), "relabelled", true); err != nil {
 		t.Fatal(err)
 	}
 	if rec, _ := w.Transaction(sent.TxHash()); rec.Label != "relabelled" || rec.Confirmations != 1 {
 		t.Fatalf("after relabel: %+v", rec)
 	}
-	if err := w.LabelTransaction(chainhash.Hash{7}, "x"); !errors.Is(err, ErrUnknownTx) {
+	if err := w.LabelTransaction(chainhash.Hash{7}, "x", true); !errors.Is(err, ErrUnknownTx) {
 		t.Fatalf("label of an unknown tx: %v", err)
 	}
 	if after := balance(t, w); after != before || after.Unconfirmed != 0 {

@@ -45,6 +45,8 @@ func (a *app) commands() []command {
 		{"listmacaroonids", "List the macaroon root key IDs.", "", &listMacaroonIDsCmd{a: a}},
 		{"deletemacaroonid", "Delete a macaroon root key ID, revoking every macaroon baked with it.", "", &deleteMacaroonIDCmd{a: a}},
 		{"listpermissions", "List every RPC method and the macaroon permissions it needs.", "", &listPermissionsCmd{a: a}},
+		{"version", "Display xlncli and xlnd version info.", "", &versionCmd{a: a}},
+		{"wallet", "Interact with the wallet.", "", newWalletCmd(a)},
 	}
 }
 

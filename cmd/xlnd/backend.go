@@ -98,17 +98,22 @@ func (p *peersBackend) Connect(ctx context.Context, pub *btcec.PublicKey, host s
 		return err
 	}
 	err = p.srv.ConnectToPeer(ctx, &brontide.NetAddress{IdentityKey: pub, Address: addr}, perm)
-	if errors.Is(err, server.ErrAlreadyConnected) {
-		return alreadyConnected(err)
-	}
-	return err
+	return markServerErr(err)
 }
 
-// alreadyConnected re-labels the server's error for the RPC layer without
-// repeating its text: lnd says "already connected to peer: <pub>@<addr>".
-func alreadyConnected(err error) error {
-	detail := strings.TrimPrefix(err.Error(), server.ErrAlreadyConnected.Error()+": ")
-	return fmt.Errorf("%w: %s", rpc.ErrAlreadyConnected, detail)
+// markServerErr marks the server's errors with the rpc sentinels naming
+// their conditions; the text stays the server's, which is lnd's
+// ("already connected to peer: <pub>@<addr>").
+func markServerErr(err error) error {
+	switch {
+	case errors.Is(err, server.ErrAlreadyConnected):
+		return rpc.Mark(err, rpc.ErrAlreadyConnected)
+	case errors.Is(err, server.ErrSelfConnect):
+		return rpc.Mark(err, rpc.ErrSelfConnect)
+	case errors.Is(err, server.ErrServerShutdown):
+		return rpc.Mark(err, rpc.ErrShuttingDown)
+	}
+	return err
 }
 
 // resolve turns host[:port] into an address to dial: an onion address
@@ -141,7 +146,7 @@ func (p *peersBackend) Disconnect(_ context.Context, pub *btcec.PublicKey) error
 	if errors.Is(err, server.ErrNotConnected) {
 		return fmt.Errorf("%w: %x", rpc.ErrPeerNotConnected, pub.SerializeCompressed())
 	}
-	return err
+	return markServerErr(err)
 }
 
 func (p *peersBackend) List(context.Context) ([]rpc.PeerInfo, error) {
@@ -183,7 +188,7 @@ func (p *peersBackend) List(context.Context) ([]rpc.PeerInfo, error) {
 func (p *peersBackend) Subscribe(ctx context.Context) (<-chan rpc.PeerEvent, error) {
 	sub, err := p.srv.SubscribePeerEvents()
 	if err != nil {
-		return nil, err
+		return nil, markServerErr(err)
 	}
 	out := make(chan rpc.PeerEvent)
 	go func() {
@@ -219,12 +224,10 @@ type walletBackend struct {
 	maturity int32
 }
 
-// errAccounts: xlnd has one account, lnd's "default".
-var errAccounts = errors.New(`only the "default" account exists`)
-
+// checkAccount refuses any account but lnd's "default": xlnd has one.
 func checkAccount(account string) error {
 	if account != "" && account != "default" {
-		return fmt.Errorf("account %q: %w", account, errAccounts)
+		return fmt.Errorf("account %q: %w", account, rpc.ErrUnknownAccount)
 	}
 	return nil
 }
@@ -448,3 +451,12 @@ func (b *walletBackend) EstimateFee(ctx context.Context, req *rpc.FeeRequest) (*
 	}
 	return &rpc.FeeEstimate{Fee: fee, FeeRate: rate}, nil
 }
+
+// walletKit serves the WalletKit service: the wallet itself, and the relay
+// fee from the chain backend.
+type walletKit struct {
+	*wallet.Wallet
+	fees chain.FeeEstimator
+}
+
+func (k walletKit) RelayFeePerKW() chain.SatPerKWeight { return k.fees.RelayFeePerKW() }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -50,17 +49,32 @@ func TestSpendableMatchesLndListUnspent(t *testing.T) {
 	}
 }
 
-func TestAlreadyConnectedSaysItOnce(t *testing.T) {
-	srvErr := fmt.Errorf("%w: 02aa@127.0.0.1:9735", server.ErrAlreadyConnected)
-	err := alreadyConnected(srvErr)
-	if !errors.Is(err, rpc.ErrAlreadyConnected) {
-		t.Fatalf("%v does not wrap rpc.ErrAlreadyConnected", err)
+// TestMarkServerErr: the server's errors reach the rpc table marked with
+// its sentinels, their text (lnd's) said once and unchanged.
+func TestMarkServerErr(t *testing.T) {
+	cases := []struct {
+		err  error
+		kind error
+	}{
+		{fmt.Errorf("%w: 02aa@127.0.0.1:9735", server.ErrAlreadyConnected), rpc.ErrAlreadyConnected},
+		{server.ErrSelfConnect, rpc.ErrSelfConnect},
+		{server.ErrServerShutdown, rpc.ErrShuttingDown},
 	}
-	if want := "already connected to peer: 02aa@127.0.0.1:9735"; err.Error() != want {
-		t.Fatalf("error %q, want %q", err, want)
+	for _, c := range cases {
+		err := markServerErr(c.err)
+		if !errors.Is(err, c.kind) || !errors.Is(err, c.err) {
+			t.Errorf("%v not marked %v", err, c.kind)
+		}
+		if err.Error() != c.err.Error() {
+			t.Errorf("text changed: %q -> %q", c.err, err)
+		}
 	}
-	if n := strings.Count(err.Error(), "already connected"); n != 1 {
-		t.Fatalf("%q repeats itself", err)
+	if want := "already connected to peer: 02aa@127.0.0.1:9735"; markServerErr(cases[0].err).Error() != want {
+		t.Fatalf("error %q, want %q", markServerErr(cases[0].err), want)
+	}
+	other := errors.New("other")
+	if markServerErr(other) != other || markServerErr(nil) != nil {
+		t.Fatal("an unknown error was changed")
 	}
 }
 

@@ -138,7 +138,6 @@ func (d *daemon) run(ctx context.Context) error {
 		RESTListen:      cfg.RESTListeners,
 		MacaroonDir:     cfg.chainDir(),
 		Loader:          d.loader,
-		ErrorCode:       errorCode,
 		Logger:          d.logs.Logger("RPCS"),
 	})
 	if err != nil {
@@ -222,11 +221,13 @@ func (d *daemon) run(ctx context.Context) error {
 	defer d.srv.Stop()
 
 	backend := &rpc.Backend{
-		Info:   d,
-		Chain:  d,
-		Peers:  &peersBackend{srv: d.srv, cfg: cfg},
-		Wallet: &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
-		Stop:   d.requestStop,
+		Info:      d,
+		Chain:     d,
+		Peers:     &peersBackend{srv: d.srv, cfg: cfg},
+		Wallet:    &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
+		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
+		Notifier:  d.chain,
+		Stop:      d.requestStop,
 
 		Logs:     d.logs,
 		Recovery: &recovery{d: d},

@@ -77,6 +77,24 @@ func (n *Node) Conn(macPath string) (*grpc.ClientConn, error) {
 // message (sent as protojson) or any value encoding/json takes. It returns
 // the status code and the response body.
 func (n *Node) REST(method, path string, body any, macPath string) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := n.RESTStream(ctx, method, path, body, macPath)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return resp.StatusCode, data, fmt.Errorf("harness: REST %s %s: %w", method, path, err)
+	}
+	return resp.StatusCode, data, nil
+}
+
+// RESTStream is REST for a server stream: it returns the response as soon
+// as its headers arrive; the caller reads the body (one JSON message a
+// line) and closes it. The request lasts until ctx ends.
+func (n *Node) RESTStream(ctx context.Context, method, path string, body any, macPath string) (*http.Response, error) {
 	var payload []byte
 	var err error
 	switch b := body.(type) {
@@ -91,18 +109,16 @@ func (n *Node) REST(method, path string, body any, macPath string) (int, []byte,
 		payload, err = json.Marshal(b)
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("harness: REST body: %w", err)
+		return nil, fmt.Errorf("harness: REST body: %w", err)
 	}
 	tlsCfg, err := cert.ClientConfig(n.TLSCertPath())
 	if err != nil {
-		return 0, nil, fmt.Errorf("harness: %s: %w", n.Name(), err)
+		return nil, fmt.Errorf("harness: %s: %w", n.Name(), err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method,
 		"https://"+n.restAddr+path, bytes.NewReader(payload))
 	if err != nil {
-		return 0, nil, fmt.Errorf("harness: REST request: %w", err)
+		return nil, fmt.Errorf("harness: REST request: %w", err)
 	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -110,22 +126,17 @@ func (n *Node) REST(method, path string, body any, macPath string) (int, []byte,
 	if macPath != "" {
 		mac, err := os.ReadFile(macPath)
 		if err != nil {
-			return 0, nil, fmt.Errorf("harness: macaroon: %w", err)
+			return nil, fmt.Errorf("harness: macaroon: %w", err)
 		}
 		req.Header.Set("Grpc-Metadata-macaroon", hex.EncodeToString(mac))
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
-	defer client.CloseIdleConnections()
+	// One connection per request, closed with the body.
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, DisableKeepAlives: true}}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("harness: REST %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("harness: REST %s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return resp.StatusCode, data, fmt.Errorf("harness: REST %s %s: %w", method, path, err)
-	}
-	return resp.StatusCode, data, nil
+	return resp, nil
 }
 
 // CLIArgs are the xlncli options that reach this node explicitly: server,

@@ -1,0 +1,107 @@
+//go:build lnclicompat
+
+// Opt-in check that lnd's own lncli drives xlnd's sub-servers on a real
+// regtest node:
+//
+//	go build -o /tmp/lncli ./cmd/lncli   # in an lnd checkout
+//	LNCLI=/tmp/lncli go test -tags lnclicompat -run TestLncliSubservers ./itest/
+package itest
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"lnd.xprv/itest/harness"
+)
+
+func TestLncliSubservers(t *testing.T) {
+	bin := os.Getenv("LNCLI")
+	if bin == "" {
+		t.Fatal("set LNCLI to an lncli binary built from lnd's source")
+	}
+	nw := harness.New(t)
+	alice := startNode(t, nw, "alice")
+	bob := startNode(t, nw, "bob")
+	check(t, nw.Fund(alice, 10_000_000))
+	lncli := func(args ...string) []byte {
+		t.Helper()
+		full := append([]string{"--rpcserver", alice.RPCAddr(), "--tlscertpath", alice.TLSCertPath(),
+			"--macaroonpath", alice.AdminMacaroonPath()}, args...)
+		out, err := exec.CommandContext(t.Context(), bin, full...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("lncli %v: %v\n%s", args, err, out)
+		}
+		t.Logf("lncli %s:\n%s", strings.Join(args, " "), out)
+		return out
+	}
+	decode := func(out []byte, v any) {
+		t.Helper()
+		if err := json.Unmarshal(out, v); err != nil {
+			t.Fatalf("not JSON (%v): %s", err, out)
+		}
+	}
+
+	var ver struct {
+		Lnd struct {
+			Version string `json:"version"`
+		} `json:"lnd"`
+	}
+	decode(lncli("version"), &ver)
+	if !strings.HasPrefix(ver.Lnd.Version, "0.") {
+		t.Fatalf("version %+v", ver)
+	}
+	var accts struct {
+		Accounts []struct {
+			AddressType string `json:"address_type"`
+		} `json:"accounts"`
+	}
+	decode(lncli("wallet", "accounts", "list"), &accts)
+	if len(accts.Accounts) != 3 {
+		t.Fatalf("accounts %+v", accts)
+	}
+	var fee struct {
+		SatPerKw int64 `json:"sat_per_kw"`
+	}
+	decode(lncli("wallet", "estimatefeerate", "6"), &fee)
+	if fee.SatPerKw < 253 {
+		t.Fatalf("fee %+v", fee)
+	}
+
+	bobAddr, err := bob.NewAddress(t.Context(), 0)
+	check(t, err)
+	var funded struct {
+		Psbt  string `json:"psbt"`
+		Locks []struct {
+			Outpoint string `json:"outpoint"`
+		} `json:"locks"`
+	}
+	decode(lncli("wallet", "psbt", "fund", "--outputs", `{"`+bobAddr.EncodeAddress()+`": 1000000}`,
+		"--sat_per_vbyte", "3"), &funded)
+	var leases []struct {
+		Outpoint string `json:"outpoint"`
+	}
+	decode(lncli("wallet", "listleases"), &leases)
+	if len(leases) != len(funded.Locks) || len(leases) == 0 {
+		t.Fatalf("leases %+v for %+v", leases, funded.Locks)
+	}
+	var final struct {
+		FinalTx string `json:"final_tx"`
+	}
+	decode(lncli("wallet", "psbt", "finalize", funded.Psbt), &final)
+	var pub struct {
+		Txid string `json:"txid"`
+	}
+	decode(lncli("wallet", "publishtx", final.FinalTx, "--label", "via lncli"), &pub)
+	_, err = nw.WaitTx(pub.Txid)
+	check(t, err)
+	_, err = nw.Mine(1)
+	check(t, err)
+	check(t, bob.WaitConfirmedBalance(1_000_000))
+	lncli("wallet", "labeltx", "--overwrite", pub.Txid, "relabelled by lncli")
+	if tx := findTx(t, alice, pub.Txid); tx == nil || tx.Label != "relabelled by lncli" {
+		t.Fatalf("label %v", tx)
+	}
+}

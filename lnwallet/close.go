@@ -1,0 +1,41 @@
+package lnwallet
+
+import (
+	"fmt"
+
+	"github.com/btcsuite/btcd/wire"
+)
+
+// This file hands out our commitment for a unilateral close.
+
+// LocalCommitTx returns our current commitment, signed by both parties,
+// ready to broadcast for a force close. It refuses once the peer proved
+// with option_data_loss_protect that our state is old (ErrDataLoss):
+// broadcasting a revoked commitment would forfeit the channel.
+func (c *Channel) LocalCommitTx() (*wire.MsgTx, error) {
+	if c.dataLoss {
+		return nil, ErrDataLoss
+	}
+	lc := &c.st.LocalCommit
+	point, err := c.localPoint(lc.Number)
+	if err != nil {
+		return nil, err
+	}
+	commit, err := NewCommitment(&c.params, Local, point, spec(lc))
+	if err != nil {
+		return nil, err
+	}
+	if commit.Tx.TxHash() != lc.TxID {
+		return nil, fmt.Errorf("channel %v: rebuilt commitment %d does "+
+			"not match the one signed", c.st.FundingOutpoint, lc.Number)
+	}
+	remoteSig, err := lc.CommitSig.ToSignature()
+	if err != nil {
+		return nil, err
+	}
+	ourSig, err := SignCommitment(c.cfg.Signer, &c.params, commit)
+	if err != nil {
+		return nil, err
+	}
+	return SignedCommitmentTx(&c.params, commit, ourSig, remoteSig)
+}

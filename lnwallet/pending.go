@@ -1,0 +1,70 @@
+package lnwallet
+
+import (
+	"context"
+	"fmt"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/lnwire"
+)
+
+// Store persists a channel's state; channeldb implements it. Persist must
+// return only once the update is durable.
+type Store interface {
+	PersistChannel(ctx context.Context, u *channeldb.ChannelUpdate) error
+}
+
+// Pending is the outcome of a transition that commits us to something:
+// the state to persist, and the messages and HTLC resolutions that are
+// released only once it is persisted. Its fields are unexported so that
+// the messages cannot be reached any other way.
+type Pending struct {
+	ch     *Channel
+	update channeldb.ChannelUpdate
+	out    Outcome
+	done   bool
+}
+
+// Outcome is what a persisted transition releases.
+type Outcome struct {
+	// Messages are to be sent to the peer, in this order.
+	Messages []lnwire.Message
+
+	// Resolutions are the HTLC changes now irrevocably committed on
+	// both commitments, for the switch to act on.
+	Resolutions Resolutions
+}
+
+// newPending registers the transition's result with the channel, which
+// refuses further transitions until it is persisted.
+func (c *Channel) newPending(u channeldb.ChannelUpdate,
+	msgs ...lnwire.Message) *Pending {
+
+	u.State = c.st
+	p := &Pending{ch: c, update: u, out: Outcome{Messages: msgs}}
+	c.unpersisted = p
+	return p
+}
+
+// Persist writes the state through s and, once s reports it durable,
+// returns what the transition released. If s fails, nothing is released
+// and the channel refuses every further transition (ErrChannelBroken):
+// the caller must reload it from the store.
+func (p *Pending) Persist(ctx context.Context, s Store) (*Outcome, error) {
+	if p.done {
+		return nil, fmt.Errorf("lnwallet: pending state persisted twice")
+	}
+	c := p.ch
+	if c.unpersisted != p {
+		return nil, ErrChannelBroken
+	}
+	if err := s.PersistChannel(ctx, &p.update); err != nil {
+		c.broken = true
+		c.unpersisted = nil
+		return nil, fmt.Errorf("persist channel %v: %w",
+			c.st.FundingOutpoint, err)
+	}
+	p.done = true
+	c.unpersisted = nil
+	return &p.out, nil
+}
