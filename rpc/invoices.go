@@ -3,7 +3,6 @@ package rpc
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"time"
 
@@ -31,31 +30,6 @@ type Invoices interface {
 	SubscribeSingleInvoice(ctx context.Context, hash [32]byte) (*invoices.Subscription, error)
 	SettleInvoice(ctx context.Context, preimage [32]byte) error
 	CancelInvoice(ctx context.Context, hash [32]byte) error
-}
-
-// invoiceErrorCodes are the registry's and store's conditions, with
-// lnd's texts.
-var invoiceErrorCodes = []struct {
-	err  error
-	code codes.Code
-}{
-	{channeldb.ErrInvoiceNotFound, codes.NotFound},
-	{invoices.ErrInvoiceExists, codes.AlreadyExists},
-	{channeldb.ErrDuplicatePayAddr, codes.AlreadyExists},
-	{invoices.ErrInvalidInvoice, codes.InvalidArgument},
-	{invoices.ErrInvoiceAlreadySettled, codes.FailedPrecondition},
-	{invoices.ErrInvoiceAlreadyCanceled, codes.FailedPrecondition},
-	{invoices.ErrInvoiceStillOpen, codes.FailedPrecondition},
-	{invoices.ErrShuttingDown, codes.Unavailable},
-}
-
-func (s *Server) invoiceStatus(err error) error {
-	for _, m := range invoiceErrorCodes {
-		if errors.Is(err, m.err) {
-			return status.Error(m.code, err.Error())
-		}
-	}
-	return s.toStatus(err)
 }
 
 func (s *Server) registry() (Invoices, error) {
@@ -184,7 +158,7 @@ func (l *lightningService) AddInvoice(ctx context.Context, req *lnrpc.Invoice) (
 	}
 	inv, err := reg.AddInvoice(ctx, n)
 	if err != nil {
-		return nil, l.s.invoiceStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	return &lnrpc.AddInvoiceResponse{RHash: inv.PaymentHash[:], PaymentRequest: inv.PaymentRequest,
 		AddIndex: inv.AddIndex, PaymentAddr: inv.PaymentAddr[:]}, nil
@@ -218,7 +192,7 @@ func (l *lightningService) LookupInvoice(ctx context.Context, req *lnrpc.Payment
 	}
 	inv, err := reg.LookupInvoice(ctx, hash)
 	if err != nil {
-		return nil, l.s.invoiceStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	return l.s.marshalInvoice(inv)
 }
@@ -238,7 +212,7 @@ func (l *lightningService) ListInvoices(ctx context.Context, req *lnrpc.ListInvo
 	page, err := reg.ListInvoices(ctx, channeldb.InvoiceQuery{IndexOffset: req.IndexOffset,
 		NumMax: num, Reversed: req.Reversed, PendingOnly: req.PendingOnly})
 	if err != nil {
-		return nil, l.s.invoiceStatus(err)
+		return nil, l.s.toStatus(err)
 	}
 	resp := &lnrpc.ListInvoiceResponse{Invoices: []*lnrpc.Invoice{},
 		FirstIndexOffset: page.FirstIndexOffset, LastIndexOffset: page.LastIndexOffset}
@@ -259,7 +233,7 @@ func (l *lightningService) SubscribeInvoices(req *lnrpc.InvoiceSubscription, str
 	}
 	sub, err := reg.SubscribeInvoices(stream.Context(), req.AddIndex, req.SettleIndex)
 	if err != nil {
-		return l.s.invoiceStatus(err)
+		return l.s.toStatus(err)
 	}
 	return l.s.streamInvoices(stream.Context(), sub, stream.Send)
 }
@@ -449,7 +423,7 @@ func (v *invoicesService) AddHoldInvoice(ctx context.Context, req *invoicesrpc.A
 	}
 	inv, err := reg.AddHoldInvoice(ctx, [32]byte(req.Hash), n)
 	if err != nil {
-		return nil, v.s.invoiceStatus(err)
+		return nil, v.s.toStatus(err)
 	}
 	return &invoicesrpc.AddHoldInvoiceResp{PaymentRequest: inv.PaymentRequest, AddIndex: inv.AddIndex,
 		PaymentAddr: inv.PaymentAddr[:]}, nil
@@ -464,7 +438,7 @@ func (v *invoicesService) SettleInvoice(ctx context.Context, req *invoicesrpc.Se
 		return nil, invalidf("preimage must be exactly 32 bytes, is %d", len(req.Preimage))
 	}
 	if err := reg.SettleInvoice(ctx, [32]byte(req.Preimage)); err != nil {
-		return nil, v.s.invoiceStatus(err)
+		return nil, v.s.toStatus(err)
 	}
 	return &invoicesrpc.SettleInvoiceResp{}, nil
 }
@@ -479,7 +453,7 @@ func (v *invoicesService) CancelInvoice(ctx context.Context, req *invoicesrpc.Ca
 		return nil, err
 	}
 	if err := reg.CancelInvoice(ctx, hash); err != nil {
-		return nil, v.s.invoiceStatus(err)
+		return nil, v.s.toStatus(err)
 	}
 	return &invoicesrpc.CancelInvoiceResp{}, nil
 }
@@ -498,7 +472,7 @@ func (v *invoicesService) LookupInvoiceV2(ctx context.Context, req *invoicesrpc.
 		}
 		inv, err = reg.LookupInvoice(ctx, hash)
 		if err != nil {
-			return nil, v.s.invoiceStatus(err)
+			return nil, v.s.toStatus(err)
 		}
 	case *invoicesrpc.LookupInvoiceMsg_PaymentAddr:
 		if len(ref.PaymentAddr) != 32 {
@@ -506,7 +480,7 @@ func (v *invoicesService) LookupInvoiceV2(ctx context.Context, req *invoicesrpc.
 		}
 		inv, err = reg.LookupInvoiceByAddr(ctx, [32]byte(ref.PaymentAddr))
 		if err != nil {
-			return nil, v.s.invoiceStatus(err)
+			return nil, v.s.toStatus(err)
 		}
 	case *invoicesrpc.LookupInvoiceMsg_SetId:
 		return nil, status.Error(codes.Unimplemented, "AMP set ids are not supported")
@@ -532,7 +506,7 @@ func (v *invoicesService) SubscribeSingleInvoice(req *invoicesrpc.SubscribeSingl
 	}
 	sub, err := reg.SubscribeSingleInvoice(stream.Context(), hash)
 	if err != nil {
-		return v.s.invoiceStatus(err)
+		return v.s.toStatus(err)
 	}
 	return v.s.streamInvoices(stream.Context(), sub, stream.Send)
 }
