@@ -15,11 +15,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/lightningnetwork/lnd/tor"
 
 	"lnd.xprv/brontide"
 	"lnd.xprv/chain"
+	"lnd.xprv/channeldb"
 	"lnd.xprv/internal/logging"
+	"lnd.xprv/invoices"
+	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/peer"
 	"lnd.xprv/routing"
@@ -189,19 +193,33 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 	}
 
-	gossip, err := openGossip(cfg, d.chain, func(pub [33]byte, msgs ...lnwire.Message) error {
+	// One channel database for every store of the node (lnd's layout:
+	// <datadir>/data/graph/<network>/channel.db); bbolt allows one
+	// opener per file.
+	chanDB, err := d.openChannelDB()
+	if err != nil {
+		return err
+	}
+	defer chanDB.Close()
+
+	registry, err := d.startInvoices(chanDB)
+	if err != nil {
+		return err
+	}
+	defer registry.Stop()
+
+	gossip, err := openGossip(cfg, chanDB, d.chain, func(pub [33]byte, msgs ...lnwire.Message) error {
 		return d.srv.SendToPeer(pub, msgs...)
 	}, d.logs.Logger("GOSP"))
 	if err != nil {
 		return fmt.Errorf("channel graph: %w", err)
 	}
 	d.graph, d.syncer = gossip.graph, gossip.syncer
-	defer gossip.db.Close()
 	peerLog := d.logs.Logger("PEER")
 	d.srv, err = server.New(server.Config{
 		NodeKey:     nodeKey,
 		ChainHash:   *cfg.network.Params.GenesisHash,
-		Features:    initFeatures(cfg.Dev.RequireFeatures),
+		Features:    initFeatures(cfg),
 		Required:    requiredFeatures,
 		ListenAddrs: cfg.Listeners,
 		MaxInbound:  cfg.MaxInbound,
@@ -241,6 +259,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Logs:     d.logs,
 		Recovery: &recovery{d: d},
 		Signer:   &nodeSigner{w: d.wallet},
+		Invoices: registry,
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err
@@ -256,6 +275,50 @@ func (d *daemon) run(ctx context.Context) error {
 		d.log.Info("StopDaemon requested, shutting down")
 	}
 	return nil
+}
+
+// startInvoices starts the invoice registry over the channel database.
+func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
+	cfg := d.cfg
+	w := d.wallet
+	reg := invoices.New(invoices.Config{
+		DB:  db,
+		Net: cfg.network.Params,
+		// The node key is derived for each signature and not kept.
+		Sign: func(hash []byte) ([]byte, error) {
+			priv, err := w.DerivePrivKey(wallet.KeyDescriptor{
+				KeyLocator: wallet.KeyLocator{Family: wallet.KeyFamilyNodeKey}})
+			if err != nil {
+				return nil, err
+			}
+			return ecdsa.SignCompact(priv, hash, true)
+		},
+		// No private channels yet: no hints.
+		RouteHints:    func() []bolt11.RouteHint { return nil },
+		AcceptKeysend: cfg.AcceptKeysend,
+		BestHeight: func() (uint32, error) {
+			h, _, err := w.SyncedTo()
+			return uint32(h), err
+		},
+		Log: d.logs.Logger("INVC"),
+	})
+	if err := reg.Start(); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}
+
+// openChannelDB opens the node's channel database.
+func (d *daemon) openChannelDB() (*channeldb.DB, error) {
+	if err := os.MkdirAll(d.cfg.graphDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	db, err := channeldb.Open(filepath.Join(d.cfg.graphDir(), "channel.db"),
+		channeldb.WithLogger(d.logs.Logger("CHDB")))
+	if err != nil {
+		return nil, fmt.Errorf("channel database: %w", err)
+	}
+	return db, nil
 }
 
 // unlockAtStart opens the wallet without the WalletUnlocker service when

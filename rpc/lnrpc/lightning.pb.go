@@ -198,6 +198,55 @@ func (CoinSelectionStrategy) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{2}
 }
 
+type InvoiceHTLCState int32
+
+const (
+	InvoiceHTLCState_ACCEPTED InvoiceHTLCState = 0
+	InvoiceHTLCState_SETTLED  InvoiceHTLCState = 1
+	InvoiceHTLCState_CANCELED InvoiceHTLCState = 2
+)
+
+// Enum value maps for InvoiceHTLCState.
+var (
+	InvoiceHTLCState_name = map[int32]string{
+		0: "ACCEPTED",
+		1: "SETTLED",
+		2: "CANCELED",
+	}
+	InvoiceHTLCState_value = map[string]int32{
+		"ACCEPTED": 0,
+		"SETTLED":  1,
+		"CANCELED": 2,
+	}
+)
+
+func (x InvoiceHTLCState) Enum() *InvoiceHTLCState {
+	p := new(InvoiceHTLCState)
+	*p = x
+	return p
+}
+
+func (x InvoiceHTLCState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InvoiceHTLCState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[3].Descriptor()
+}
+
+func (InvoiceHTLCState) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[3]
+}
+
+func (x InvoiceHTLCState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InvoiceHTLCState.Descriptor instead.
+func (InvoiceHTLCState) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{3}
+}
+
 type Peer_SyncType int32
 
 const (
@@ -234,11 +283,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[3].Descriptor()
+	return file_lightning_proto_enumTypes[4].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[3]
+	return &file_lightning_proto_enumTypes[4]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -280,11 +329,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[4].Descriptor()
+	return file_lightning_proto_enumTypes[5].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[4]
+	return &file_lightning_proto_enumTypes[5]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -294,6 +343,58 @@ func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
 // Deprecated: Use PeerEvent_EventType.Descriptor instead.
 func (PeerEvent_EventType) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{14, 0}
+}
+
+type Invoice_InvoiceState int32
+
+const (
+	Invoice_OPEN     Invoice_InvoiceState = 0
+	Invoice_SETTLED  Invoice_InvoiceState = 1
+	Invoice_CANCELED Invoice_InvoiceState = 2
+	Invoice_ACCEPTED Invoice_InvoiceState = 3
+)
+
+// Enum value maps for Invoice_InvoiceState.
+var (
+	Invoice_InvoiceState_name = map[int32]string{
+		0: "OPEN",
+		1: "SETTLED",
+		2: "CANCELED",
+		3: "ACCEPTED",
+	}
+	Invoice_InvoiceState_value = map[string]int32{
+		"OPEN":     0,
+		"SETTLED":  1,
+		"CANCELED": 2,
+		"ACCEPTED": 3,
+	}
+)
+
+func (x Invoice_InvoiceState) Enum() *Invoice_InvoiceState {
+	p := new(Invoice_InvoiceState)
+	*p = x
+	return p
+}
+
+func (x Invoice_InvoiceState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Invoice_InvoiceState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[6].Descriptor()
+}
+
+func (Invoice_InvoiceState) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[6]
+}
+
+func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Invoice_InvoiceState.Descriptor instead.
+func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{81, 0}
 }
 
 type GetInfoRequest struct {
@@ -5617,6 +5718,872 @@ func (*ChannelPoint_FundingTxidBytes) isChannelPoint_FundingTxid() {}
 
 func (*ChannelPoint_FundingTxidStr) isChannelPoint_FundingTxid() {}
 
+type Invoice struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Memo      string                 `protobuf:"bytes,1,opt,name=memo,proto3" json:"memo,omitempty"`
+	RPreimage []byte                 `protobuf:"bytes,3,opt,name=r_preimage,json=rPreimage,proto3" json:"r_preimage,omitempty"`
+	RHash     []byte                 `protobuf:"bytes,4,opt,name=r_hash,json=rHash,proto3" json:"r_hash,omitempty"`
+	Value     int64                  `protobuf:"varint,5,opt,name=value,proto3" json:"value,omitempty"`
+	ValueMsat int64                  `protobuf:"varint,23,opt,name=value_msat,json=valueMsat,proto3" json:"value_msat,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Settled         bool         `protobuf:"varint,6,opt,name=settled,proto3" json:"settled,omitempty"`
+	CreationDate    int64        `protobuf:"varint,7,opt,name=creation_date,json=creationDate,proto3" json:"creation_date,omitempty"`
+	SettleDate      int64        `protobuf:"varint,8,opt,name=settle_date,json=settleDate,proto3" json:"settle_date,omitempty"`
+	PaymentRequest  string       `protobuf:"bytes,9,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	DescriptionHash []byte       `protobuf:"bytes,10,opt,name=description_hash,json=descriptionHash,proto3" json:"description_hash,omitempty"`
+	Expiry          int64        `protobuf:"varint,11,opt,name=expiry,proto3" json:"expiry,omitempty"`
+	FallbackAddr    string       `protobuf:"bytes,12,opt,name=fallback_addr,json=fallbackAddr,proto3" json:"fallback_addr,omitempty"`
+	CltvExpiry      uint64       `protobuf:"varint,13,opt,name=cltv_expiry,json=cltvExpiry,proto3" json:"cltv_expiry,omitempty"`
+	RouteHints      []*RouteHint `protobuf:"bytes,14,rep,name=route_hints,json=routeHints,proto3" json:"route_hints,omitempty"`
+	Private         bool         `protobuf:"varint,15,opt,name=private,proto3" json:"private,omitempty"`
+	AddIndex        uint64       `protobuf:"varint,16,opt,name=add_index,json=addIndex,proto3" json:"add_index,omitempty"`
+	SettleIndex     uint64       `protobuf:"varint,17,opt,name=settle_index,json=settleIndex,proto3" json:"settle_index,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	AmtPaid       int64                `protobuf:"varint,18,opt,name=amt_paid,json=amtPaid,proto3" json:"amt_paid,omitempty"`
+	AmtPaidSat    int64                `protobuf:"varint,19,opt,name=amt_paid_sat,json=amtPaidSat,proto3" json:"amt_paid_sat,omitempty"`
+	AmtPaidMsat   int64                `protobuf:"varint,20,opt,name=amt_paid_msat,json=amtPaidMsat,proto3" json:"amt_paid_msat,omitempty"`
+	State         Invoice_InvoiceState `protobuf:"varint,21,opt,name=state,proto3,enum=lnrpc.Invoice_InvoiceState" json:"state,omitempty"`
+	Htlcs         []*InvoiceHTLC       `protobuf:"bytes,22,rep,name=htlcs,proto3" json:"htlcs,omitempty"`
+	Features      map[uint32]*Feature  `protobuf:"bytes,24,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	IsKeysend     bool                 `protobuf:"varint,25,opt,name=is_keysend,json=isKeysend,proto3" json:"is_keysend,omitempty"`
+	PaymentAddr   []byte               `protobuf:"bytes,26,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	IsAmp         bool                 `protobuf:"varint,27,opt,name=is_amp,json=isAmp,proto3" json:"is_amp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Invoice) Reset() {
+	*x = Invoice{}
+	mi := &file_lightning_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invoice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invoice) ProtoMessage() {}
+
+func (x *Invoice) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invoice.ProtoReflect.Descriptor instead.
+func (*Invoice) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{81}
+}
+
+func (x *Invoice) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+func (x *Invoice) GetRPreimage() []byte {
+	if x != nil {
+		return x.RPreimage
+	}
+	return nil
+}
+
+func (x *Invoice) GetRHash() []byte {
+	if x != nil {
+		return x.RHash
+	}
+	return nil
+}
+
+func (x *Invoice) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *Invoice) GetValueMsat() int64 {
+	if x != nil {
+		return x.ValueMsat
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Invoice) GetSettled() bool {
+	if x != nil {
+		return x.Settled
+	}
+	return false
+}
+
+func (x *Invoice) GetCreationDate() int64 {
+	if x != nil {
+		return x.CreationDate
+	}
+	return 0
+}
+
+func (x *Invoice) GetSettleDate() int64 {
+	if x != nil {
+		return x.SettleDate
+	}
+	return 0
+}
+
+func (x *Invoice) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *Invoice) GetDescriptionHash() []byte {
+	if x != nil {
+		return x.DescriptionHash
+	}
+	return nil
+}
+
+func (x *Invoice) GetExpiry() int64 {
+	if x != nil {
+		return x.Expiry
+	}
+	return 0
+}
+
+func (x *Invoice) GetFallbackAddr() string {
+	if x != nil {
+		return x.FallbackAddr
+	}
+	return ""
+}
+
+func (x *Invoice) GetCltvExpiry() uint64 {
+	if x != nil {
+		return x.CltvExpiry
+	}
+	return 0
+}
+
+func (x *Invoice) GetRouteHints() []*RouteHint {
+	if x != nil {
+		return x.RouteHints
+	}
+	return nil
+}
+
+func (x *Invoice) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *Invoice) GetAddIndex() uint64 {
+	if x != nil {
+		return x.AddIndex
+	}
+	return 0
+}
+
+func (x *Invoice) GetSettleIndex() uint64 {
+	if x != nil {
+		return x.SettleIndex
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Invoice) GetAmtPaid() int64 {
+	if x != nil {
+		return x.AmtPaid
+	}
+	return 0
+}
+
+func (x *Invoice) GetAmtPaidSat() int64 {
+	if x != nil {
+		return x.AmtPaidSat
+	}
+	return 0
+}
+
+func (x *Invoice) GetAmtPaidMsat() int64 {
+	if x != nil {
+		return x.AmtPaidMsat
+	}
+	return 0
+}
+
+func (x *Invoice) GetState() Invoice_InvoiceState {
+	if x != nil {
+		return x.State
+	}
+	return Invoice_OPEN
+}
+
+func (x *Invoice) GetHtlcs() []*InvoiceHTLC {
+	if x != nil {
+		return x.Htlcs
+	}
+	return nil
+}
+
+func (x *Invoice) GetFeatures() map[uint32]*Feature {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *Invoice) GetIsKeysend() bool {
+	if x != nil {
+		return x.IsKeysend
+	}
+	return false
+}
+
+func (x *Invoice) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+func (x *Invoice) GetIsAmp() bool {
+	if x != nil {
+		return x.IsAmp
+	}
+	return false
+}
+
+type InvoiceHTLC struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	ChanId          uint64                 `protobuf:"varint,1,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	HtlcIndex       uint64                 `protobuf:"varint,2,opt,name=htlc_index,json=htlcIndex,proto3" json:"htlc_index,omitempty"`
+	AmtMsat         uint64                 `protobuf:"varint,3,opt,name=amt_msat,json=amtMsat,proto3" json:"amt_msat,omitempty"`
+	AcceptHeight    int32                  `protobuf:"varint,4,opt,name=accept_height,json=acceptHeight,proto3" json:"accept_height,omitempty"`
+	AcceptTime      int64                  `protobuf:"varint,5,opt,name=accept_time,json=acceptTime,proto3" json:"accept_time,omitempty"`
+	ResolveTime     int64                  `protobuf:"varint,6,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	ExpiryHeight    int32                  `protobuf:"varint,7,opt,name=expiry_height,json=expiryHeight,proto3" json:"expiry_height,omitempty"`
+	State           InvoiceHTLCState       `protobuf:"varint,8,opt,name=state,proto3,enum=lnrpc.InvoiceHTLCState" json:"state,omitempty"`
+	CustomRecords   map[uint64][]byte      `protobuf:"bytes,9,rep,name=custom_records,json=customRecords,proto3" json:"custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	MppTotalAmtMsat uint64                 `protobuf:"varint,10,opt,name=mpp_total_amt_msat,json=mppTotalAmtMsat,proto3" json:"mpp_total_amt_msat,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InvoiceHTLC) Reset() {
+	*x = InvoiceHTLC{}
+	mi := &file_lightning_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceHTLC) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceHTLC) ProtoMessage() {}
+
+func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceHTLC.ProtoReflect.Descriptor instead.
+func (*InvoiceHTLC) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *InvoiceHTLC) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetHtlcIndex() uint64 {
+	if x != nil {
+		return x.HtlcIndex
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetAmtMsat() uint64 {
+	if x != nil {
+		return x.AmtMsat
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetAcceptHeight() int32 {
+	if x != nil {
+		return x.AcceptHeight
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetAcceptTime() int64 {
+	if x != nil {
+		return x.AcceptTime
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetResolveTime() int64 {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetExpiryHeight() int32 {
+	if x != nil {
+		return x.ExpiryHeight
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetState() InvoiceHTLCState {
+	if x != nil {
+		return x.State
+	}
+	return InvoiceHTLCState_ACCEPTED
+}
+
+func (x *InvoiceHTLC) GetCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.CustomRecords
+	}
+	return nil
+}
+
+func (x *InvoiceHTLC) GetMppTotalAmtMsat() uint64 {
+	if x != nil {
+		return x.MppTotalAmtMsat
+	}
+	return 0
+}
+
+type AddInvoiceResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	RHash          []byte                 `protobuf:"bytes,1,opt,name=r_hash,json=rHash,proto3" json:"r_hash,omitempty"`
+	PaymentRequest string                 `protobuf:"bytes,2,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	AddIndex       uint64                 `protobuf:"varint,16,opt,name=add_index,json=addIndex,proto3" json:"add_index,omitempty"`
+	PaymentAddr    []byte                 `protobuf:"bytes,17,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AddInvoiceResponse) Reset() {
+	*x = AddInvoiceResponse{}
+	mi := &file_lightning_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddInvoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddInvoiceResponse) ProtoMessage() {}
+
+func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddInvoiceResponse.ProtoReflect.Descriptor instead.
+func (*AddInvoiceResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *AddInvoiceResponse) GetRHash() []byte {
+	if x != nil {
+		return x.RHash
+	}
+	return nil
+}
+
+func (x *AddInvoiceResponse) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *AddInvoiceResponse) GetAddIndex() uint64 {
+	if x != nil {
+		return x.AddIndex
+	}
+	return 0
+}
+
+func (x *AddInvoiceResponse) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+type PaymentHash struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	RHashStr      string `protobuf:"bytes,1,opt,name=r_hash_str,json=rHashStr,proto3" json:"r_hash_str,omitempty"`
+	RHash         []byte `protobuf:"bytes,2,opt,name=r_hash,json=rHash,proto3" json:"r_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PaymentHash) Reset() {
+	*x = PaymentHash{}
+	mi := &file_lightning_proto_msgTypes[84]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentHash) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentHash) ProtoMessage() {}
+
+func (x *PaymentHash) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[84]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentHash.ProtoReflect.Descriptor instead.
+func (*PaymentHash) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{84}
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *PaymentHash) GetRHashStr() string {
+	if x != nil {
+		return x.RHashStr
+	}
+	return ""
+}
+
+func (x *PaymentHash) GetRHash() []byte {
+	if x != nil {
+		return x.RHash
+	}
+	return nil
+}
+
+type ListInvoiceRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	PendingOnly       bool                   `protobuf:"varint,1,opt,name=pending_only,json=pendingOnly,proto3" json:"pending_only,omitempty"`
+	IndexOffset       uint64                 `protobuf:"varint,4,opt,name=index_offset,json=indexOffset,proto3" json:"index_offset,omitempty"`
+	NumMaxInvoices    uint64                 `protobuf:"varint,5,opt,name=num_max_invoices,json=numMaxInvoices,proto3" json:"num_max_invoices,omitempty"`
+	Reversed          bool                   `protobuf:"varint,6,opt,name=reversed,proto3" json:"reversed,omitempty"`
+	CreationDateStart uint64                 `protobuf:"varint,7,opt,name=creation_date_start,json=creationDateStart,proto3" json:"creation_date_start,omitempty"`
+	CreationDateEnd   uint64                 `protobuf:"varint,8,opt,name=creation_date_end,json=creationDateEnd,proto3" json:"creation_date_end,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ListInvoiceRequest) Reset() {
+	*x = ListInvoiceRequest{}
+	mi := &file_lightning_proto_msgTypes[85]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvoiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvoiceRequest) ProtoMessage() {}
+
+func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[85]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvoiceRequest.ProtoReflect.Descriptor instead.
+func (*ListInvoiceRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{85}
+}
+
+func (x *ListInvoiceRequest) GetPendingOnly() bool {
+	if x != nil {
+		return x.PendingOnly
+	}
+	return false
+}
+
+func (x *ListInvoiceRequest) GetIndexOffset() uint64 {
+	if x != nil {
+		return x.IndexOffset
+	}
+	return 0
+}
+
+func (x *ListInvoiceRequest) GetNumMaxInvoices() uint64 {
+	if x != nil {
+		return x.NumMaxInvoices
+	}
+	return 0
+}
+
+func (x *ListInvoiceRequest) GetReversed() bool {
+	if x != nil {
+		return x.Reversed
+	}
+	return false
+}
+
+func (x *ListInvoiceRequest) GetCreationDateStart() uint64 {
+	if x != nil {
+		return x.CreationDateStart
+	}
+	return 0
+}
+
+func (x *ListInvoiceRequest) GetCreationDateEnd() uint64 {
+	if x != nil {
+		return x.CreationDateEnd
+	}
+	return 0
+}
+
+type ListInvoiceResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Invoices         []*Invoice             `protobuf:"bytes,1,rep,name=invoices,proto3" json:"invoices,omitempty"`
+	LastIndexOffset  uint64                 `protobuf:"varint,2,opt,name=last_index_offset,json=lastIndexOffset,proto3" json:"last_index_offset,omitempty"`
+	FirstIndexOffset uint64                 `protobuf:"varint,3,opt,name=first_index_offset,json=firstIndexOffset,proto3" json:"first_index_offset,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ListInvoiceResponse) Reset() {
+	*x = ListInvoiceResponse{}
+	mi := &file_lightning_proto_msgTypes[86]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvoiceResponse) ProtoMessage() {}
+
+func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[86]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvoiceResponse.ProtoReflect.Descriptor instead.
+func (*ListInvoiceResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{86}
+}
+
+func (x *ListInvoiceResponse) GetInvoices() []*Invoice {
+	if x != nil {
+		return x.Invoices
+	}
+	return nil
+}
+
+func (x *ListInvoiceResponse) GetLastIndexOffset() uint64 {
+	if x != nil {
+		return x.LastIndexOffset
+	}
+	return 0
+}
+
+func (x *ListInvoiceResponse) GetFirstIndexOffset() uint64 {
+	if x != nil {
+		return x.FirstIndexOffset
+	}
+	return 0
+}
+
+type InvoiceSubscription struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AddIndex      uint64                 `protobuf:"varint,1,opt,name=add_index,json=addIndex,proto3" json:"add_index,omitempty"`
+	SettleIndex   uint64                 `protobuf:"varint,2,opt,name=settle_index,json=settleIndex,proto3" json:"settle_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvoiceSubscription) Reset() {
+	*x = InvoiceSubscription{}
+	mi := &file_lightning_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceSubscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceSubscription) ProtoMessage() {}
+
+func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceSubscription.ProtoReflect.Descriptor instead.
+func (*InvoiceSubscription) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *InvoiceSubscription) GetAddIndex() uint64 {
+	if x != nil {
+		return x.AddIndex
+	}
+	return 0
+}
+
+func (x *InvoiceSubscription) GetSettleIndex() uint64 {
+	if x != nil {
+		return x.SettleIndex
+	}
+	return 0
+}
+
+type PayReqString struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PayReq        string                 `protobuf:"bytes,1,opt,name=pay_req,json=payReq,proto3" json:"pay_req,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PayReqString) Reset() {
+	*x = PayReqString{}
+	mi := &file_lightning_proto_msgTypes[88]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayReqString) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayReqString) ProtoMessage() {}
+
+func (x *PayReqString) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[88]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayReqString.ProtoReflect.Descriptor instead.
+func (*PayReqString) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{88}
+}
+
+func (x *PayReqString) GetPayReq() string {
+	if x != nil {
+		return x.PayReq
+	}
+	return ""
+}
+
+type PayReq struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Destination     string                 `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	PaymentHash     string                 `protobuf:"bytes,2,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	NumSatoshis     int64                  `protobuf:"varint,3,opt,name=num_satoshis,json=numSatoshis,proto3" json:"num_satoshis,omitempty"`
+	Timestamp       int64                  `protobuf:"varint,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	Expiry          int64                  `protobuf:"varint,5,opt,name=expiry,proto3" json:"expiry,omitempty"`
+	Description     string                 `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
+	DescriptionHash string                 `protobuf:"bytes,7,opt,name=description_hash,json=descriptionHash,proto3" json:"description_hash,omitempty"`
+	FallbackAddr    string                 `protobuf:"bytes,8,opt,name=fallback_addr,json=fallbackAddr,proto3" json:"fallback_addr,omitempty"`
+	CltvExpiry      int64                  `protobuf:"varint,9,opt,name=cltv_expiry,json=cltvExpiry,proto3" json:"cltv_expiry,omitempty"`
+	RouteHints      []*RouteHint           `protobuf:"bytes,10,rep,name=route_hints,json=routeHints,proto3" json:"route_hints,omitempty"`
+	PaymentAddr     []byte                 `protobuf:"bytes,11,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	NumMsat         int64                  `protobuf:"varint,12,opt,name=num_msat,json=numMsat,proto3" json:"num_msat,omitempty"`
+	Features        map[uint32]*Feature    `protobuf:"bytes,13,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PayReq) Reset() {
+	*x = PayReq{}
+	mi := &file_lightning_proto_msgTypes[89]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayReq) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayReq) ProtoMessage() {}
+
+func (x *PayReq) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[89]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayReq.ProtoReflect.Descriptor instead.
+func (*PayReq) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{89}
+}
+
+func (x *PayReq) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *PayReq) GetPaymentHash() string {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return ""
+}
+
+func (x *PayReq) GetNumSatoshis() int64 {
+	if x != nil {
+		return x.NumSatoshis
+	}
+	return 0
+}
+
+func (x *PayReq) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *PayReq) GetExpiry() int64 {
+	if x != nil {
+		return x.Expiry
+	}
+	return 0
+}
+
+func (x *PayReq) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *PayReq) GetDescriptionHash() string {
+	if x != nil {
+		return x.DescriptionHash
+	}
+	return ""
+}
+
+func (x *PayReq) GetFallbackAddr() string {
+	if x != nil {
+		return x.FallbackAddr
+	}
+	return ""
+}
+
+func (x *PayReq) GetCltvExpiry() int64 {
+	if x != nil {
+		return x.CltvExpiry
+	}
+	return 0
+}
+
+func (x *PayReq) GetRouteHints() []*RouteHint {
+	if x != nil {
+		return x.RouteHints
+	}
+	return nil
+}
+
+func (x *PayReq) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+func (x *PayReq) GetNumMsat() int64 {
+	if x != nil {
+		return x.NumMsat
+	}
+	return 0
+}
+
+func (x *PayReq) GetFeatures() map[uint32]*Feature {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
 var File_lightning_proto protoreflect.FileDescriptor
 
 const file_lightning_proto_rawDesc = "" +
@@ -6079,7 +7046,112 @@ const file_lightning_proto_rawDesc = "" +
 	"\x12funding_txid_bytes\x18\x01 \x01(\fH\x00R\x10fundingTxidBytes\x12*\n" +
 	"\x10funding_txid_str\x18\x02 \x01(\tH\x00R\x0efundingTxidStr\x12!\n" +
 	"\foutput_index\x18\x03 \x01(\rR\voutputIndexB\x0e\n" +
-	"\ffunding_txid*\xac\x01\n" +
+	"\ffunding_txid\"\x96\b\n" +
+	"\aInvoice\x12\x12\n" +
+	"\x04memo\x18\x01 \x01(\tR\x04memo\x12\x1d\n" +
+	"\n" +
+	"r_preimage\x18\x03 \x01(\fR\trPreimage\x12\x15\n" +
+	"\x06r_hash\x18\x04 \x01(\fR\x05rHash\x12\x14\n" +
+	"\x05value\x18\x05 \x01(\x03R\x05value\x12\x1d\n" +
+	"\n" +
+	"value_msat\x18\x17 \x01(\x03R\tvalueMsat\x12\x1c\n" +
+	"\asettled\x18\x06 \x01(\bB\x02\x18\x01R\asettled\x12#\n" +
+	"\rcreation_date\x18\a \x01(\x03R\fcreationDate\x12\x1f\n" +
+	"\vsettle_date\x18\b \x01(\x03R\n" +
+	"settleDate\x12'\n" +
+	"\x0fpayment_request\x18\t \x01(\tR\x0epaymentRequest\x12)\n" +
+	"\x10description_hash\x18\n" +
+	" \x01(\fR\x0fdescriptionHash\x12\x16\n" +
+	"\x06expiry\x18\v \x01(\x03R\x06expiry\x12#\n" +
+	"\rfallback_addr\x18\f \x01(\tR\ffallbackAddr\x12\x1f\n" +
+	"\vcltv_expiry\x18\r \x01(\x04R\n" +
+	"cltvExpiry\x121\n" +
+	"\vroute_hints\x18\x0e \x03(\v2\x10.lnrpc.RouteHintR\n" +
+	"routeHints\x12\x18\n" +
+	"\aprivate\x18\x0f \x01(\bR\aprivate\x12\x1b\n" +
+	"\tadd_index\x18\x10 \x01(\x04R\baddIndex\x12!\n" +
+	"\fsettle_index\x18\x11 \x01(\x04R\vsettleIndex\x12\x1d\n" +
+	"\bamt_paid\x18\x12 \x01(\x03B\x02\x18\x01R\aamtPaid\x12 \n" +
+	"\famt_paid_sat\x18\x13 \x01(\x03R\n" +
+	"amtPaidSat\x12\"\n" +
+	"\ramt_paid_msat\x18\x14 \x01(\x03R\vamtPaidMsat\x121\n" +
+	"\x05state\x18\x15 \x01(\x0e2\x1b.lnrpc.Invoice.InvoiceStateR\x05state\x12(\n" +
+	"\x05htlcs\x18\x16 \x03(\v2\x12.lnrpc.InvoiceHTLCR\x05htlcs\x128\n" +
+	"\bfeatures\x18\x18 \x03(\v2\x1c.lnrpc.Invoice.FeaturesEntryR\bfeatures\x12\x1d\n" +
+	"\n" +
+	"is_keysend\x18\x19 \x01(\bR\tisKeysend\x12!\n" +
+	"\fpayment_addr\x18\x1a \x01(\fR\vpaymentAddr\x12\x15\n" +
+	"\x06is_amp\x18\x1b \x01(\bR\x05isAmp\x1aK\n" +
+	"\rFeaturesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\rR\x03key\x12$\n" +
+	"\x05value\x18\x02 \x01(\v2\x0e.lnrpc.FeatureR\x05value:\x028\x01\"A\n" +
+	"\fInvoiceState\x12\b\n" +
+	"\x04OPEN\x10\x00\x12\v\n" +
+	"\aSETTLED\x10\x01\x12\f\n" +
+	"\bCANCELED\x10\x02\x12\f\n" +
+	"\bACCEPTED\x10\x03J\x04\b\x02\x10\x03\"\xde\x03\n" +
+	"\vInvoiceHTLC\x12\x1b\n" +
+	"\achan_id\x18\x01 \x01(\x04B\x020\x01R\x06chanId\x12\x1d\n" +
+	"\n" +
+	"htlc_index\x18\x02 \x01(\x04R\thtlcIndex\x12\x19\n" +
+	"\bamt_msat\x18\x03 \x01(\x04R\aamtMsat\x12#\n" +
+	"\raccept_height\x18\x04 \x01(\x05R\facceptHeight\x12\x1f\n" +
+	"\vaccept_time\x18\x05 \x01(\x03R\n" +
+	"acceptTime\x12!\n" +
+	"\fresolve_time\x18\x06 \x01(\x03R\vresolveTime\x12#\n" +
+	"\rexpiry_height\x18\a \x01(\x05R\fexpiryHeight\x12-\n" +
+	"\x05state\x18\b \x01(\x0e2\x17.lnrpc.InvoiceHTLCStateR\x05state\x12L\n" +
+	"\x0ecustom_records\x18\t \x03(\v2%.lnrpc.InvoiceHTLC.CustomRecordsEntryR\rcustomRecords\x12+\n" +
+	"\x12mpp_total_amt_msat\x18\n" +
+	" \x01(\x04R\x0fmppTotalAmtMsat\x1a@\n" +
+	"\x12CustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x94\x01\n" +
+	"\x12AddInvoiceResponse\x12\x15\n" +
+	"\x06r_hash\x18\x01 \x01(\fR\x05rHash\x12'\n" +
+	"\x0fpayment_request\x18\x02 \x01(\tR\x0epaymentRequest\x12\x1b\n" +
+	"\tadd_index\x18\x10 \x01(\x04R\baddIndex\x12!\n" +
+	"\fpayment_addr\x18\x11 \x01(\fR\vpaymentAddr\"F\n" +
+	"\vPaymentHash\x12 \n" +
+	"\n" +
+	"r_hash_str\x18\x01 \x01(\tB\x02\x18\x01R\brHashStr\x12\x15\n" +
+	"\x06r_hash\x18\x02 \x01(\fR\x05rHash\"\xfc\x01\n" +
+	"\x12ListInvoiceRequest\x12!\n" +
+	"\fpending_only\x18\x01 \x01(\bR\vpendingOnly\x12!\n" +
+	"\findex_offset\x18\x04 \x01(\x04R\vindexOffset\x12(\n" +
+	"\x10num_max_invoices\x18\x05 \x01(\x04R\x0enumMaxInvoices\x12\x1a\n" +
+	"\breversed\x18\x06 \x01(\bR\breversed\x12.\n" +
+	"\x13creation_date_start\x18\a \x01(\x04R\x11creationDateStart\x12*\n" +
+	"\x11creation_date_end\x18\b \x01(\x04R\x0fcreationDateEnd\"\x9b\x01\n" +
+	"\x13ListInvoiceResponse\x12*\n" +
+	"\binvoices\x18\x01 \x03(\v2\x0e.lnrpc.InvoiceR\binvoices\x12*\n" +
+	"\x11last_index_offset\x18\x02 \x01(\x04R\x0flastIndexOffset\x12,\n" +
+	"\x12first_index_offset\x18\x03 \x01(\x04R\x10firstIndexOffset\"U\n" +
+	"\x13InvoiceSubscription\x12\x1b\n" +
+	"\tadd_index\x18\x01 \x01(\x04R\baddIndex\x12!\n" +
+	"\fsettle_index\x18\x02 \x01(\x04R\vsettleIndex\"'\n" +
+	"\fPayReqString\x12\x17\n" +
+	"\apay_req\x18\x01 \x01(\tR\x06payReq\"\xb0\x04\n" +
+	"\x06PayReq\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12!\n" +
+	"\fpayment_hash\x18\x02 \x01(\tR\vpaymentHash\x12!\n" +
+	"\fnum_satoshis\x18\x03 \x01(\x03R\vnumSatoshis\x12\x1c\n" +
+	"\ttimestamp\x18\x04 \x01(\x03R\ttimestamp\x12\x16\n" +
+	"\x06expiry\x18\x05 \x01(\x03R\x06expiry\x12 \n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x12)\n" +
+	"\x10description_hash\x18\a \x01(\tR\x0fdescriptionHash\x12#\n" +
+	"\rfallback_addr\x18\b \x01(\tR\ffallbackAddr\x12\x1f\n" +
+	"\vcltv_expiry\x18\t \x01(\x03R\n" +
+	"cltvExpiry\x121\n" +
+	"\vroute_hints\x18\n" +
+	" \x03(\v2\x10.lnrpc.RouteHintR\n" +
+	"routeHints\x12!\n" +
+	"\fpayment_addr\x18\v \x01(\fR\vpaymentAddr\x12\x19\n" +
+	"\bnum_msat\x18\f \x01(\x03R\anumMsat\x127\n" +
+	"\bfeatures\x18\r \x03(\v2\x1b.lnrpc.PayReq.FeaturesEntryR\bfeatures\x1aK\n" +
+	"\rFeaturesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\rR\x03key\x12$\n" +
+	"\x05value\x18\x02 \x01(\v2\x0e.lnrpc.FeatureR\x05value:\x028\x01*\xac\x01\n" +
 	"\vAddressType\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x00\x12\x16\n" +
 	"\x12NESTED_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -6101,7 +7173,11 @@ const file_lightning_proto_rawDesc = "" +
 	"\x15CoinSelectionStrategy\x12\x1e\n" +
 	"\x1aSTRATEGY_USE_GLOBAL_CONFIG\x10\x00\x12\x14\n" +
 	"\x10STRATEGY_LARGEST\x10\x01\x12\x13\n" +
-	"\x0fSTRATEGY_RANDOM\x10\x022\x95\x0f\n" +
+	"\x0fSTRATEGY_RANDOM\x10\x02*;\n" +
+	"\x10InvoiceHTLCState\x12\f\n" +
+	"\bACCEPTED\x10\x00\x12\v\n" +
+	"\aSETTLED\x10\x01\x12\f\n" +
+	"\bCANCELED\x10\x022\xc1\x11\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -6132,7 +7208,13 @@ const file_lightning_proto_rawDesc = "" +
 	"\vGetChanInfo\x12\x16.lnrpc.ChanInfoRequest\x1a\x12.lnrpc.ChannelEdge\x12?\n" +
 	"\x0eGetNetworkInfo\x12\x19.lnrpc.NetworkInfoRequest\x1a\x12.lnrpc.NetworkInfo\x12D\n" +
 	"\vQueryRoutes\x12\x19.lnrpc.QueryRoutesRequest\x1a\x1a.lnrpc.QueryRoutesResponse\x12W\n" +
-	"\x15SubscribeChannelGraph\x12 .lnrpc.GraphTopologySubscription\x1a\x1a.lnrpc.GraphTopologyUpdate0\x01B\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"\x15SubscribeChannelGraph\x12 .lnrpc.GraphTopologySubscription\x1a\x1a.lnrpc.GraphTopologyUpdate0\x01\x127\n" +
+	"\n" +
+	"AddInvoice\x12\x0e.lnrpc.Invoice\x1a\x19.lnrpc.AddInvoiceResponse\x12E\n" +
+	"\fListInvoices\x12\x19.lnrpc.ListInvoiceRequest\x1a\x1a.lnrpc.ListInvoiceResponse\x123\n" +
+	"\rLookupInvoice\x12\x12.lnrpc.PaymentHash\x1a\x0e.lnrpc.Invoice\x12A\n" +
+	"\x11SubscribeInvoices\x12\x1a.lnrpc.InvoiceSubscription\x1a\x0e.lnrpc.Invoice0\x01\x122\n" +
+	"\fDecodePayReq\x12\x13.lnrpc.PayReqString\x1a\r.lnrpc.PayReqB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -6146,227 +7228,262 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 93)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 105)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),                  // 0: lnrpc.AddressType
 	(OutputScriptType)(0),             // 1: lnrpc.OutputScriptType
 	(CoinSelectionStrategy)(0),        // 2: lnrpc.CoinSelectionStrategy
-	(Peer_SyncType)(0),                // 3: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),          // 4: lnrpc.PeerEvent.EventType
-	(*GetInfoRequest)(nil),            // 5: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),           // 6: lnrpc.GetInfoResponse
-	(*Chain)(nil),                     // 7: lnrpc.Chain
-	(*Feature)(nil),                   // 8: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),        // 9: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),          // 10: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),       // 11: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),     // 12: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),    // 13: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),          // 14: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),         // 15: lnrpc.ListPeersResponse
-	(*Peer)(nil),                      // 16: lnrpc.Peer
-	(*TimestampedError)(nil),          // 17: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),     // 18: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                 // 19: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),         // 20: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),        // 21: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),      // 22: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),     // 23: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),      // 24: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),        // 25: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),       // 26: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                      // 27: lnrpc.Utxo
-	(*OutPoint)(nil),                  // 28: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),    // 29: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),        // 30: lnrpc.TransactionDetails
-	(*Transaction)(nil),               // 31: lnrpc.Transaction
-	(*OutputDetail)(nil),              // 32: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),          // 33: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),          // 34: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),         // 35: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),        // 36: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),       // 37: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),               // 38: lnrpc.StopRequest
-	(*StopResponse)(nil),              // 39: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),    // 40: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),   // 41: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),         // 42: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),        // 43: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),        // 44: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),       // 45: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),      // 46: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),     // 47: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),        // 48: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),    // 49: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),       // 50: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),      // 51: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),    // 52: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),   // 53: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),   // 54: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),  // 55: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),    // 56: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),   // 57: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),       // 58: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),      // 59: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),       // 60: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),              // 61: lnrpc.ChannelGraph
-	(*LightningNode)(nil),             // 62: lnrpc.LightningNode
-	(*NodeAddress)(nil),               // 63: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),             // 64: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),               // 65: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),           // 66: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                  // 67: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),           // 68: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),        // 69: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),               // 70: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),        // 71: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                  // 72: lnrpc.NodePair
-	(*EdgeLocator)(nil),               // 73: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                  // 74: lnrpc.FeeLimit
-	(*RouteHint)(nil),                 // 75: lnrpc.RouteHint
-	(*HopHint)(nil),                   // 76: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),       // 77: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                     // 78: lnrpc.Route
-	(*Hop)(nil),                       // 79: lnrpc.Hop
-	(*GraphTopologySubscription)(nil), // 80: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),       // 81: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                // 82: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),         // 83: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),       // 84: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),              // 85: lnrpc.ChannelPoint
-	nil,                               // 86: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                               // 87: lnrpc.Peer.FeaturesEntry
-	nil,                               // 88: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                               // 89: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                               // 90: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                               // 91: lnrpc.LightningNode.FeaturesEntry
-	nil,                               // 92: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                               // 93: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                               // 94: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                               // 95: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                               // 96: lnrpc.Hop.CustomRecordsEntry
-	nil,                               // 97: lnrpc.NodeUpdate.FeaturesEntry
+	(InvoiceHTLCState)(0),             // 3: lnrpc.InvoiceHTLCState
+	(Peer_SyncType)(0),                // 4: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),          // 5: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),         // 6: lnrpc.Invoice.InvoiceState
+	(*GetInfoRequest)(nil),            // 7: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),           // 8: lnrpc.GetInfoResponse
+	(*Chain)(nil),                     // 9: lnrpc.Chain
+	(*Feature)(nil),                   // 10: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),        // 11: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),          // 12: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),       // 13: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),     // 14: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),    // 15: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),          // 16: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),         // 17: lnrpc.ListPeersResponse
+	(*Peer)(nil),                      // 18: lnrpc.Peer
+	(*TimestampedError)(nil),          // 19: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),     // 20: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                 // 21: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),         // 22: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),        // 23: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),      // 24: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),     // 25: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),      // 26: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),        // 27: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),       // 28: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                      // 29: lnrpc.Utxo
+	(*OutPoint)(nil),                  // 30: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),    // 31: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),        // 32: lnrpc.TransactionDetails
+	(*Transaction)(nil),               // 33: lnrpc.Transaction
+	(*OutputDetail)(nil),              // 34: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),          // 35: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),          // 36: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),         // 37: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),        // 38: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),       // 39: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),               // 40: lnrpc.StopRequest
+	(*StopResponse)(nil),              // 41: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),    // 42: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),   // 43: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),         // 44: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),        // 45: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),        // 46: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),       // 47: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),      // 48: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),     // 49: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),        // 50: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),    // 51: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),       // 52: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),      // 53: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),    // 54: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),   // 55: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),   // 56: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),  // 57: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),    // 58: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),   // 59: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),       // 60: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),      // 61: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),       // 62: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),              // 63: lnrpc.ChannelGraph
+	(*LightningNode)(nil),             // 64: lnrpc.LightningNode
+	(*NodeAddress)(nil),               // 65: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),             // 66: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),               // 67: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),           // 68: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                  // 69: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),           // 70: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),        // 71: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),               // 72: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),        // 73: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                  // 74: lnrpc.NodePair
+	(*EdgeLocator)(nil),               // 75: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                  // 76: lnrpc.FeeLimit
+	(*RouteHint)(nil),                 // 77: lnrpc.RouteHint
+	(*HopHint)(nil),                   // 78: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),       // 79: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                     // 80: lnrpc.Route
+	(*Hop)(nil),                       // 81: lnrpc.Hop
+	(*GraphTopologySubscription)(nil), // 82: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),       // 83: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                // 84: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),         // 85: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),       // 86: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),              // 87: lnrpc.ChannelPoint
+	(*Invoice)(nil),                   // 88: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),               // 89: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),        // 90: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),               // 91: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),        // 92: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),       // 93: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),       // 94: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),              // 95: lnrpc.PayReqString
+	(*PayReq)(nil),                    // 96: lnrpc.PayReq
+	nil,                               // 97: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                               // 98: lnrpc.Peer.FeaturesEntry
+	nil,                               // 99: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                               // 100: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                               // 101: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                               // 102: lnrpc.LightningNode.FeaturesEntry
+	nil,                               // 103: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                               // 104: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                               // 105: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                               // 106: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                               // 107: lnrpc.Hop.CustomRecordsEntry
+	nil,                               // 108: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                               // 109: lnrpc.Invoice.FeaturesEntry
+	nil,                               // 110: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                               // 111: lnrpc.PayReq.FeaturesEntry
 }
 var file_lightning_proto_depIdxs = []int32{
-	7,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	86, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	10, // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	16, // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	3,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	87, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	17, // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	4,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
-	0,  // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	88, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	27, // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
-	0,  // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	28, // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	31, // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	32, // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	33, // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
-	1,  // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
-	2,  // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	28, // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	89, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	2,  // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	48, // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	48, // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	90, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	48, // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	62, // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	65, // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	63, // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	91, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	92, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	93, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	64, // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	64, // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	94, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	62, // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	65, // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	74, // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	73, // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	72, // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	95, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	75, // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	76, // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	78, // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	79, // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	96, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	82, // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	83, // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	84, // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	63, // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	97, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	85, // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	64, // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	85, // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	8,  // 53: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	8,  // 54: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	24, // 55: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	49, // 56: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	8,  // 57: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	8,  // 58: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	22, // 59: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	29, // 60: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	36, // 61: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	34, // 62: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	25, // 63: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	20, // 64: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	9,  // 65: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	12, // 66: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	14, // 67: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	18, // 68: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	5,  // 69: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	38, // 70: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	40, // 71: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	42, // 72: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	44, // 73: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	46, // 74: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	50, // 75: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	52, // 76: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	54, // 77: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	56, // 78: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	58, // 79: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	60, // 80: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	66, // 81: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	68, // 82: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	69, // 83: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	71, // 84: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	80, // 85: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	23, // 86: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	30, // 87: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	37, // 88: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	35, // 89: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	26, // 90: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	21, // 91: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	11, // 92: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	13, // 93: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	15, // 94: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	19, // 95: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	6,  // 96: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	39, // 97: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	41, // 98: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	43, // 99: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	45, // 100: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	47, // 101: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	51, // 102: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	53, // 103: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	55, // 104: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	57, // 105: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	59, // 106: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	61, // 107: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	67, // 108: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	65, // 109: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	70, // 110: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	77, // 111: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	81, // 112: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	86, // [86:113] is the sub-list for method output_type
-	59, // [59:86] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	9,   // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	97,  // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	12,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	18,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	4,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	98,  // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	19,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	5,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
+	99,  // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	29,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
+	30,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	33,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	34,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	35,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
+	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
+	30,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	100, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
+	50,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	50,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	101, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	50,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	64,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	67,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	65,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	102, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	103, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	104, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	66,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	66,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	105, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	64,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	67,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	76,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	75,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	74,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	106, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	77,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	78,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	80,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	81,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	107, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	84,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	85,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	86,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	65,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	108, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	87,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	66,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	87,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	77,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	6,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	89,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	109, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	3,   // 57: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
+	110, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	88,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	77,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	111, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	10,  // 62: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	10,  // 63: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	26,  // 64: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	51,  // 65: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	10,  // 66: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	10,  // 67: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	10,  // 68: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	10,  // 69: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	24,  // 70: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	31,  // 71: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	38,  // 72: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	36,  // 73: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	27,  // 74: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	22,  // 75: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	11,  // 76: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	14,  // 77: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	16,  // 78: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	20,  // 79: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	7,   // 80: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	40,  // 81: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	42,  // 82: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	44,  // 83: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	46,  // 84: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	48,  // 85: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	52,  // 86: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	54,  // 87: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	56,  // 88: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	58,  // 89: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	60,  // 90: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	62,  // 91: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	68,  // 92: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	70,  // 93: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	71,  // 94: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	73,  // 95: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	82,  // 96: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	88,  // 97: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	92,  // 98: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	91,  // 99: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	94,  // 100: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	95,  // 101: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	25,  // 102: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	32,  // 103: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	39,  // 104: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	37,  // 105: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	28,  // 106: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	23,  // 107: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	13,  // 108: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	15,  // 109: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	17,  // 110: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	21,  // 111: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	8,   // 112: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	41,  // 113: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	43,  // 114: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	45,  // 115: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	47,  // 116: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	49,  // 117: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	53,  // 118: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	55,  // 119: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	57,  // 120: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	59,  // 121: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	61,  // 122: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	63,  // 123: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	69,  // 124: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	67,  // 125: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	72,  // 126: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	79,  // 127: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	83,  // 128: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	90,  // 129: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	93,  // 130: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	88,  // 131: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	88,  // 132: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	96,  // 133: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	102, // [102:134] is the sub-list for method output_type
+	70,  // [70:102] is the sub-list for method input_type
+	70,  // [70:70] is the sub-list for extension type_name
+	70,  // [70:70] is the sub-list for extension extendee
+	0,   // [0:70] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -6388,8 +7505,8 @@ func file_lightning_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   93,
+			NumEnums:      7,
+			NumMessages:   105,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
