@@ -30,6 +30,8 @@ func storedRecords() []storedRecord {
 	ev := sampleFwdEvent(1_700_000_000_000_000_000)
 	gn, gc := sampleNodeAnn(1, 100), sampleGraphChannel(800_000<<40|5<<16|1)
 	gu := sampleUpdate(gc.ID.ToUint64(), 1, 300)
+	inv := sampleInvoice(4)
+	inv.State = InvoiceOpen
 	return []storedRecord{
 		{"graph node", [][]byte{graphNodeBucket}, gn.NodeID[:], hexs(gn.NodeID[:]),
 			func(tx kvdb.RwTx) error { return PutGraphNode(tx, gn) },
@@ -78,6 +80,9 @@ func storedRecords() []storedRecord {
 				_, err := QueryForwardingLog(tx, ForwardingLogQuery{End: ev.Timestamp, NumMax: 1})
 				return err
 			}},
+		{"invoice", [][]byte{invoiceBucket}, inv.PaymentHash[:], hexs(inv.PaymentHash[:]),
+			func(tx kvdb.RwTx) error { _, err := AddInvoice(tx, inv); return err },
+			func(tx kvdb.RTx) error { _, err := FetchInvoiceByAddr(tx, inv.PaymentAddr); return err }},
 	}
 }
 

@@ -211,6 +211,37 @@
 // and zombie mark. Which message is newer, valid or spent is gossip
 // validation's business, not the store's.
 //
+// # Invoices
+//
+//	invoices/
+//	    payment hash(32) -> version(1) flags(1) [preimage(32)]
+//	                        payment addr(32) payment request: n(varint) bytes
+//	                        memo: n(varint) bytes value msat(8)
+//	                        creation unix s(8) settle unix s(8) expiry s(8)
+//	                        cltv delta(4) state(1) amount paid msat(8)
+//	                        add index(8) settle index(8) n(varint) n × HTLC
+//	invoice-add-index/
+//	    add index(8, BE) -> payment hash(32)
+//	invoice-settle-index/
+//	    settle index(8, BE) -> payment hash(32)
+//	invoice-payaddr-index/
+//	    payment addr(32) -> payment hash(32)
+//	HTLC: circuit key(16) amount msat(8) mpp total msat(8)
+//	      accept height(4) accept unix s(8) resolve unix s(8)
+//	      cltv expiry(4) state(1)
+//	      n(varint) n × custom record: type(varint) value: n(varint) bytes
+//
+// Flags: 1 preimage present (a hold invoice has none until settled),
+// 2 keysend, 4 AMP, 8 private (route hints). States are lnd's: 0 open,
+// 1 settled, 2 canceled, 3 accepted; HTLC states 0 accepted, 1 settled,
+// 2 canceled. Custom records are in ascending type order. The add index
+// is the add-index bucket's sequence, given by AddInvoice; the settle
+// index the settle-index bucket's, given by UpdateInvoice when an
+// invoice first becomes settled; both count from 1 and never reuse a
+// number, so SubscribeInvoices can replay from either and ListInvoices
+// page by add index. A keysend invoice has no payment address and no
+// entry in the payment address index; times of zero mean unset.
+//
 // # Channel opening info
 //
 //	channel-open-info/

@@ -58,3 +58,15 @@ func (e *RecordError) Unwrap() []error {
 func NewRecordError(kind, key string, err error) error {
 	return &RecordError{Kind: kind, Key: key, Err: err}
 }
+
+// Invoice store errors.
+var (
+	ErrInvoiceNotFound  = errors.New("unable to locate invoice")
+	ErrDuplicateInvoice = errors.New("invoice with payment hash already exists")
+	ErrDuplicatePayAddr = errors.New("invoice with payment addr already exists")
+	// ErrInvoiceFinal is returned for a change of state of a settled or
+	// canceled invoice.
+	ErrInvoiceFinal  = errors.New("invoice already settled or canceled")
+	ErrMemoTooLong   = errors.New("memo too long")
+	ErrPayReqTooLong = errors.New("payment request too long")
+)

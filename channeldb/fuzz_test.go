@@ -158,3 +158,16 @@ func FuzzDecodeChannelUpdate(f *testing.F) {
 			enc, true)
 	})
 }
+
+func FuzzDecodeInvoice(f *testing.F) {
+	inv := sampleInvoice(1)
+	inv.AddIndex, inv.SettleIndex = 7, 3
+	f.Add(must(encodeInvoice(inv)))
+	inv.Preimage, inv.HTLCs, inv.IsKeysend = nil, nil, true
+	f.Add(must(encodeInvoice(inv)))
+	key := inv.PaymentHash[:]
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRecord(t, data, func(b []byte) (*Invoice, error) { return DecodeInvoice(key, b) },
+			encodeInvoice, true)
+	})
+}

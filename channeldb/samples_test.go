@@ -138,3 +138,42 @@ func sampleFwdEvent(ts int64) ForwardingEvent {
 		AmtOut:         1_000_000,
 	}
 }
+
+func sampleInvoice(b byte) *Invoice {
+	pre := [32]byte{b, 0x77}
+	return &Invoice{
+		PaymentHash:    [32]byte{b, 0x55},
+		Preimage:       &pre,
+		PaymentAddr:    [32]byte{b, 0x66},
+		PaymentRequest: "lnbcrt10u1pj...sample",
+		Memo:           "coffee",
+		Value:          1_000_000,
+		CreationDate:   time.Unix(1_700_000_000, 0),
+		Expiry:         time.Hour,
+		CltvDelta:      80,
+		State:          InvoiceAccepted,
+		AmtPaid:        1_000_000,
+		IsAMP:          b%2 == 0,
+		HTLCs: []InvoiceHTLC{{
+			Circuit:      CircuitKey{ChanID: lnwire.NewShortChanIDFromInt(1 << 40), HtlcID: 3},
+			Amount:       600_000,
+			MPPTotal:     1_000_000,
+			AcceptHeight: 800_000,
+			AcceptTime:   time.Unix(1_700_000_100, 0),
+			Expiry:       800_100,
+			State:        HTLCAccepted,
+			CustomRecords: map[uint64][]byte{
+				65537: {1, 2}, 5482373484: pre[:],
+			},
+		}, {
+			Circuit:      CircuitKey{ChanID: lnwire.NewShortChanIDFromInt(2 << 40), HtlcID: 9},
+			Amount:       400_000,
+			MPPTotal:     1_000_000,
+			AcceptHeight: 800_001,
+			AcceptTime:   time.Unix(1_700_000_101, 0),
+			ResolveTime:  time.Unix(1_700_000_200, 0),
+			Expiry:       800_101,
+			State:        HTLCCanceled,
+		}},
+	}
+}

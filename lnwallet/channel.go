@@ -83,6 +83,14 @@ type Channel struct {
 	// announced in a revoke_and_ack is needed again to check the next
 	// commitment_signed.
 	points [2]cachedPoint
+
+	// revTables are the comb tables of each party's revocation
+	// basepoint (by Party), built on first use: 5 KB each.
+	revTables [2]*combTable
+
+	// peerTables are those of the peer's funding key and HTLC
+	// basepoint, built on first use: 2.4 KB each.
+	peerTables *sigTables
 }
 
 // cachedPoint is one entry of Channel.points.

@@ -38,8 +38,12 @@ func (c *Channel) SignNextCommitment() (*Pending, error) {
 		return nil, err
 	}
 	next.Number = base.Number + 1
-	tx, sigs, err := SignRemoteCommitment(c.cfg.Signer, &c.params,
-		st.RemoteNextPoint, spec(next))
+	keys, err := c.commitKeys(Remote, next.Number, st.RemoteNextPoint)
+	if err != nil {
+		return nil, err
+	}
+	tx, sigs, err := signRemoteCommitment(c.cfg.Signer, &c.params, keys,
+		spec(next))
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +107,12 @@ func (c *Channel) ReceiveNewCommitment(m *lnwire.CommitSig) error {
 	if err != nil {
 		return failPeer(err)
 	}
-	tx, err := VerifyLocalCommitment(&c.params, point, spec(next), sigs)
+	keys, err := c.commitKeys(Local, next.Number, point)
+	if err != nil {
+		return err
+	}
+	tx, err := verifyLocalCommitment(&c.params, keys, spec(next), sigs,
+		c.sigTables())
 	if err != nil {
 		return failPeer(err)
 	}

@@ -285,6 +285,27 @@ func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 	if err := checkCommitmentInput(p, owner, commitPoint, spec); err != nil {
 		return nil, err
 	}
+	return buildCommitment(p, owner, DeriveCommitmentKeys(p, owner,
+		commitPoint), spec)
+}
+
+// newCommitment is NewCommitment with the keys already derived, as the
+// Channel does with its precomputed tables (Channel.commitKeys).
+func newCommitment(p *ChannelParams, owner Party, keys *CommitmentKeys,
+	spec *CommitmentSpec) (*Commitment, error) {
+
+	err := checkCommitmentInput(p, owner, keys.CommitPoint, spec)
+	if err != nil {
+		return nil, err
+	}
+	return buildCommitment(p, owner, keys, spec)
+}
+
+// buildCommitment builds owner's commitment for spec with keys, once the
+// input is checked.
+func buildCommitment(p *ChannelParams, owner Party, keys *CommitmentKeys,
+	spec *CommitmentSpec) (*Commitment, error) {
+
 	b := &commitBuilder{
 		p:     p,
 		owner: owner,
@@ -294,7 +315,7 @@ func NewCommitment(p *ChannelParams, owner Party, commitPoint *btcec.PublicKey,
 			Owner:             owner,
 			Number:            spec.Number,
 			FeeRate:           spec.FeeRate,
-			Keys:              DeriveCommitmentKeys(p, owner, commitPoint),
+			Keys:              keys,
 			ToLocalIndex:      -1,
 			ToRemoteIndex:     -1,
 			LocalAnchorIndex:  -1,

@@ -50,12 +50,21 @@ func pubFromJacobian(j *btcec.JacobianPoint) *btcec.PublicKey {
 // local_delayedpubkey and remote_delayedpubkey (and the legacy remotepubkey
 // of channels without option_static_remotekey), depending on the basepoint.
 func TweakPubKey(basePoint, commitPoint *btcec.PublicKey) *btcec.PublicKey {
+	var sum btcec.JacobianPoint
+	tweakJacobian(basePoint, commitPoint, &sum)
+	return pubFromJacobian(&sum)
+}
+
+// tweakJacobian sets result to TweakPubKey's key in Jacobian form.
+func tweakJacobian(basePoint, commitPoint *btcec.PublicKey,
+	result *btcec.JacobianPoint) {
+
 	k := scalarFromHash(SingleTweak(commitPoint, basePoint))
-	var tG, sum btcec.JacobianPoint
+	var tG btcec.JacobianPoint
 	btcec.ScalarBaseMultNonConst(&k, &tG)
 	b := jacobian(basePoint)
-	btcec.AddNonConst(&b, &tG, &sum)
-	return pubFromJacobian(&sum)
+	// The affine point second: a mixed addition.
+	btcec.AddNonConst(&tG, &b, result)
 }
 
 // TweakPrivKey derives the private key matching TweakPubKey:

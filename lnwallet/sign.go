@@ -134,6 +134,13 @@ const parallelVerifyMin = 16
 func VerifyHTLCSigs(p *ChannelParams, c *Commitment,
 	sigs []*ecdsa.Signature) error {
 
+	return verifyHTLCSigs(p, c, sigs, nil)
+}
+
+// verifyHTLCSigs is VerifyHTLCSigs, with the peer's tables if not nil.
+func verifyHTLCSigs(p *ChannelParams, c *Commitment, sigs []*ecdsa.Signature,
+	tabs *sigTables) error {
+
 	if len(sigs) != len(c.HTLCs) {
 		return fmt.Errorf("%w: got %d, want %d", ErrSigCount, len(sigs),
 			len(c.HTLCs))
@@ -144,9 +151,25 @@ func VerifyHTLCSigs(p *ChannelParams, c *Commitment,
 	if c.Owner != Local {
 		pub = TweakPubKey(p.Remote.HtlcBasePoint, c.Keys.CommitPoint)
 	}
+	verifyOne := func(tx *wire.MsgTx, desc *SignDescriptor,
+		sig *ecdsa.Signature) error {
+
+		return verify(tx, desc, pub, sig)
+	}
+	if tabs != nil {
+		// The key is the peer's HTLC basepoint plus the tweak of
+		// this commitment (TweakPubKey).
+		tweak := scalarFromHash(SingleTweak(c.Keys.CommitPoint,
+			p.Remote.HtlcBasePoint))
+		verifyOne = func(tx *wire.MsgTx, desc *SignDescriptor,
+			sig *ecdsa.Signature) error {
+
+			return verifyWithTable(tx, desc, tabs.htlc, &tweak, sig)
+		}
+	}
 	check := func(i int) error {
 		desc := htlcSignDesc(p, c, i, Remote)
-		err := verify(c.HTLCs[i].SecondLevelTx, desc, pub, sigs[i])
+		err := verifyOne(c.HTLCs[i].SecondLevelTx, desc, sigs[i])
 		if err != nil {
 			return fmt.Errorf("HTLC output %d: %w",
 				c.HTLCs[i].OutputIndex, err)
@@ -206,7 +229,19 @@ func SignRemoteCommitment(s Signer, p *ChannelParams,
 	remoteCommitPoint *btcec.PublicKey,
 	spec *CommitmentSpec) (*Commitment, *CommitSig, error) {
 
-	c, err := NewCommitment(p, Remote, remoteCommitPoint, spec)
+	err := checkCommitmentInput(p, Remote, remoteCommitPoint, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return signRemoteCommitment(s, p, DeriveCommitmentKeys(p, Remote,
+		remoteCommitPoint), spec)
+}
+
+// signRemoteCommitment is SignRemoteCommitment with the keys derived.
+func signRemoteCommitment(s Signer, p *ChannelParams, keys *CommitmentKeys,
+	spec *CommitmentSpec) (*Commitment, *CommitSig, error) {
+
+	c, err := newCommitment(p, Remote, keys, spec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -226,17 +261,51 @@ func SignRemoteCommitment(s Signer, p *ChannelParams,
 func VerifyLocalCommitment(p *ChannelParams, localCommitPoint *btcec.PublicKey,
 	spec *CommitmentSpec, cs *CommitSig) (*Commitment, error) {
 
-	c, err := NewCommitment(p, Local, localCommitPoint, spec)
+	err := checkCommitmentInput(p, Local, localCommitPoint, spec)
 	if err != nil {
 		return nil, err
 	}
-	if err := VerifyCommitmentSig(p, c, cs.Sig); err != nil {
+	return verifyLocalCommitment(p, DeriveCommitmentKeys(p, Local,
+		localCommitPoint), spec, cs, nil)
+}
+
+// verifyLocalCommitment is VerifyLocalCommitment with the keys derived,
+// and the peer's tables if not nil.
+func verifyLocalCommitment(p *ChannelParams, keys *CommitmentKeys,
+	spec *CommitmentSpec, cs *CommitSig, tabs *sigTables) (*Commitment,
+	error) {
+
+	c, err := newCommitment(p, Local, keys, spec)
+	if err != nil {
 		return nil, err
 	}
-	if err := VerifyHTLCSigs(p, c, cs.HTLCSigs); err != nil {
+	if tabs == nil {
+		err = VerifyCommitmentSig(p, c, cs.Sig)
+	} else {
+		err = verifyCommitmentSigTable(p, c, cs.Sig, tabs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := verifyHTLCSigs(p, c, cs.HTLCSigs, tabs); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// verifyCommitmentSigTable is VerifyCommitmentSig with the peer's
+// funding key table.
+func verifyCommitmentSigTable(p *ChannelParams, c *Commitment,
+	sig *ecdsa.Signature, tabs *sigTables) error {
+
+	desc, err := fundingSignDesc(p, p.Remote.FundingKey)
+	if err != nil {
+		return err
+	}
+	if err := verifyWithTable(c.Tx, desc, tabs.funding, nil, sig); err != nil {
+		return fmt.Errorf("commitment %d: %w", c.Number, err)
+	}
+	return nil
 }
 
 // SignedCommitmentTx returns a copy of our commitment c with the funding

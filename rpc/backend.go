@@ -103,6 +103,9 @@ type Backend struct {
 	Chain  ChainInfo
 	Peers  Peers
 	Wallet Wallet
+	// Invoices is the invoice registry; nil answers the invoice calls
+	// Unavailable.
+	Invoices Invoices
 
 	// WalletKit serves the WalletKit service and Notifier the
 	// ChainNotifier service; either may be nil, and its calls then answer

@@ -1,12 +1,12 @@
 // Package rpc serves xlnd's gRPC API and its REST gateway, wire-compatible
 // with lnd's lnrpc for every call xlnd implements, and with lnd's
-// sub-servers walletrpc.WalletKit, chainrpc.ChainNotifier and
-// verrpc.Versioner.
+// sub-servers walletrpc.WalletKit, chainrpc.ChainNotifier,
+// verrpc.Versioner and invoicesrpc.Invoices.
 //
 // It is a thin translation layer: requests are validated and turned into
 // calls on small interfaces declared here (WalletLoader before unlock, and a
-// Backend of NodeInfo, ChainInfo, Peers, Wallet, WalletKit and
-// ChainNotifier after), whose answers are turned back into protobuf
+// Backend of NodeInfo, ChainInfo, Peers, Wallet, WalletKit,
+// ChainNotifier and Invoices after), whose answers are turned back into protobuf
 // messages. The daemon implements the interfaces. Errors become gRPC codes
 // through one table (errors.go) of this package's and the subsystems'
 // sentinel errors.

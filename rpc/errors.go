@@ -8,7 +8,9 @@ import (
 	"google.golang.org/grpc/status"
 
 	"lnd.xprv/chain"
+	"lnd.xprv/channeldb"
 	"lnd.xprv/funding"
+	"lnd.xprv/invoices"
 	"lnd.xprv/rpc/macaroons"
 	"lnd.xprv/wallet"
 )
@@ -65,6 +67,16 @@ var errorCodes = []struct {
 	{macaroons.ErrInvalidMacaroon, codes.Unauthenticated},
 	{macaroons.ErrStoreLocked, codes.Unavailable},
 	{macaroons.ErrDeletionForbidden, codes.InvalidArgument},
+
+	// The invoice registry's and its store's.
+	{channeldb.ErrInvoiceNotFound, codes.NotFound},
+	{invoices.ErrInvoiceExists, codes.AlreadyExists},
+	{channeldb.ErrDuplicatePayAddr, codes.AlreadyExists},
+	{invoices.ErrInvalidInvoice, codes.InvalidArgument},
+	{invoices.ErrInvoiceAlreadySettled, codes.FailedPrecondition},
+	{invoices.ErrInvoiceAlreadyCanceled, codes.FailedPrecondition},
+	{invoices.ErrInvoiceStillOpen, codes.FailedPrecondition},
+	{invoices.ErrShuttingDown, codes.Unavailable},
 
 	// The funding manager's.
 	{funding.ErrBadRequest, codes.InvalidArgument},

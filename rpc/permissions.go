@@ -65,6 +65,17 @@ func Permissions() map[string][]macaroons.Op {
 		"/chainrpc.ChainNotifier/RegisterBlockEpochNtfn":    read("onchain"),
 
 		"/verrpc.Versioner/GetVersion": read("info"),
+
+		"/lnrpc.Lightning/AddInvoice":                  write("invoices"),
+		"/lnrpc.Lightning/LookupInvoice":               read("invoices"),
+		"/lnrpc.Lightning/ListInvoices":                read("invoices"),
+		"/lnrpc.Lightning/SubscribeInvoices":           read("invoices"),
+		"/lnrpc.Lightning/DecodePayReq":                read("offchain"),
+		"/invoicesrpc.Invoices/AddHoldInvoice":         write("invoices"),
+		"/invoicesrpc.Invoices/SettleInvoice":          write("invoices"),
+		"/invoicesrpc.Invoices/CancelInvoice":          write("invoices"),
+		"/invoicesrpc.Invoices/LookupInvoiceV2":        read("invoices"),
+		"/invoicesrpc.Invoices/SubscribeSingleInvoice": read("invoices"),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/chainrpc"
+	"lnd.xprv/rpc/lnrpc/invoicesrpc"
 	"lnd.xprv/rpc/lnrpc/verrpc"
 	"lnd.xprv/rpc/lnrpc/walletrpc"
 )
@@ -81,6 +82,7 @@ func (s *Server) startREST(tlsCfg *tls.Config) error {
 		walletrpc.RegisterWalletKitHandler,
 		chainrpc.RegisterChainNotifierHandler,
 		verrpc.RegisterVersionerHandler,
+		invoicesrpc.RegisterInvoicesHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err

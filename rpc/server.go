@@ -23,6 +23,7 @@ import (
 	"lnd.xprv/rpc/cert"
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/chainrpc"
+	"lnd.xprv/rpc/lnrpc/invoicesrpc"
 	"lnd.xprv/rpc/lnrpc/verrpc"
 	"lnd.xprv/rpc/lnrpc/walletrpc"
 	"lnd.xprv/rpc/macaroons"
@@ -244,6 +245,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	walletrpc.RegisterWalletKitServer(s.grpcServer, &walletKitService{s: s})
 	chainrpc.RegisterChainNotifierServer(s.grpcServer, &chainNotifierService{s: s})
 	verrpc.RegisterVersionerServer(s.grpcServer, &versionerService{s: s})
+	invoicesrpc.RegisterInvoicesServer(s.grpcServer, &invoicesService{s: s})
 
 	for _, addr := range s.cfg.RPCListen {
 		ln, err := net.Listen("tcp", addr)

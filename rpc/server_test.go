@@ -20,6 +20,7 @@ import (
 
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/chainrpc"
+	"lnd.xprv/rpc/lnrpc/invoicesrpc"
 	"lnd.xprv/rpc/lnrpc/verrpc"
 	"lnd.xprv/rpc/lnrpc/walletrpc"
 	"lnd.xprv/rpc/macaroons"
@@ -42,6 +43,7 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 		lnrpc.File_lightning_proto, lnrpc.File_walletunlocker_proto, lnrpc.File_stateservice_proto,
 		walletrpc.File_walletrpc_walletkit_proto, chainrpc.File_chainrpc_chainnotifier_proto,
 		verrpc.File_verrpc_verrpc_proto,
+		invoicesrpc.File_invoicesrpc_invoices_proto,
 	}
 	for _, fd := range files {
 		for i := 0; i < fd.Services().Len(); i++ {
@@ -71,9 +73,10 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 			t.Errorf("%s requires nothing", m)
 		}
 	}
-	// Lightning's node, wallet, peer, graph and channel calls,
-	// WalletUnlocker's, State's, WalletKit's, ChainNotifier's, Versioner's.
-	if want := 21 + 6 + 4 + 4 + 2 + 15 + 3 + 1; len(seen) != want {
+	// Lightning's node, wallet and peer calls, its graph calls, its
+	// invoice calls, its channel calls; WalletUnlocker's, State's,
+	// WalletKit's, ChainNotifier's, Versioner's, Invoices'.
+	if want := 21 + 6 + 5 + 4 + 4 + 2 + 15 + 3 + 1 + 5; len(seen) != want {
 		t.Errorf("%d methods in the descriptors, want %d", len(seen), want)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"lnd.xprv/rpc"
 	"lnd.xprv/rpc/cert"
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/invoicesrpc"
 	"lnd.xprv/rpc/macaroons"
 )
 
@@ -124,6 +125,16 @@ func (a *app) lightning(fn func(lnrpc.LightningClient) error) error {
 	}
 	defer conn.Close()
 	return fn(lnrpc.NewLightningClient(conn))
+}
+
+// invoices runs fn with an Invoices sub-server client.
+func (a *app) invoices(fn func(invoicesrpc.InvoicesClient) error) error {
+	conn, err := a.dial(true)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return fn(invoicesrpc.NewInvoicesClient(conn))
 }
 
 // unlocker runs fn with a WalletUnlocker client (no macaroon).

@@ -15,7 +15,7 @@ import (
 )
 
 // printRespJSON prints m as lncli does: proto field names, every field,
-// four-space indent. protojson varies its whitespace on purpose, so the
+// bytes in hex, four-space indent. protojson varies its whitespace on purpose, so the
 // output is re-indented to be byte-stable for scripts.
 func (a *app) printRespJSON(m proto.Message) error {
 	b, err := protojson.MarshalOptions{
@@ -23,6 +23,9 @@ func (a *app) printRespJSON(m proto.Message) error {
 		EmitUnpopulated: true,
 	}.Marshal(m)
 	if err != nil {
+		return fmt.Errorf("unable to encode response: %w", err)
+	}
+	if b, err = hexBytesJSON(b, m.ProtoReflect().Descriptor()); err != nil {
 		return fmt.Errorf("unable to encode response: %w", err)
 	}
 	var compact, out bytes.Buffer

@@ -64,7 +64,7 @@ func (d *daemon) NodeInfo(context.Context) (*rpc.Info, error) {
 		Alias:               d.cfg.Alias,
 		Color:               strings.ToLower(d.cfg.Color),
 		URIs:                uris,
-		Features:            rpcFeatures(initFeatures(d.cfg.Dev.RequireFeatures)),
+		Features:            rpcFeatures(initFeatures(d.cfg)),
 		// As lnd: true once a historical graph sync with a peer
 		// has finished.
 		SyncedToGraph: d.syncer != nil && d.syncer.Synced(),

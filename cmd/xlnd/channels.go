@@ -56,7 +56,7 @@ func (d *daemon) newFundingManager(db *channeldb.DB) (*funding.Manager, error) {
 			}
 			return pr.RemoteFeatures(), true
 		},
-		LocalFeatures: lnwire.NewFeatureVector(initFeatures(cfg.Dev.RequireFeatures)),
+		LocalFeatures: lnwire.NewFeatureVector(initFeatures(cfg)),
 		ChannelReady: func(ch *lnwallet.Channel) {
 			st := ch.State()
 			d.log.Info("Channel open", "chan_point", st.FundingOutpoint,

@@ -86,6 +86,8 @@ type config struct {
 	TLSExtraIPs     []string `long:"tlsextraip" description:"extra IP for the RPC certificate (repeatable)"`
 	TLSExtraDomains []string `long:"tlsextradomain" description:"extra domain for the RPC certificate (repeatable)"`
 
+	AcceptKeysend bool `long:"accept-keysend" description:"accept spontaneous payments (keysend: the preimage in onion record 5482373484)"`
+
 	NoSeedBackup       bool   `long:"noseedbackup" description:"DEV ONLY: create a wallet with no password and no seed shown, at start"`
 	WalletPasswordFile string `long:"wallet-unlock-password-file" description:"unlock the wallet at start with the password in this file"`
 
@@ -123,6 +125,12 @@ func defaultConfig() config {
 // (lnd's layout, so lncli --lnddir finds them).
 func (c *config) chainDir() string {
 	return filepath.Join(c.DataDir, "data", "chain", "bitcoin", c.network.Name)
+}
+
+// graphDir holds the channel database of this network, channel.db, with
+// the invoices (lnd's layout: <datadir>/data/graph/<network>).
+func (c *config) graphDir() string {
+	return filepath.Join(c.DataDir, "data", "graph", c.network.Name)
 }
 
 // logFile is the rotated log of this network.

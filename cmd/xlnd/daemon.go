@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/lightningnetwork/lnd/tor"
 
 	"lnd.xprv/brontide"
@@ -22,6 +23,8 @@ import (
 	"lnd.xprv/channeldb"
 	"lnd.xprv/funding"
 	"lnd.xprv/internal/logging"
+	"lnd.xprv/invoices"
+	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/peer"
 	"lnd.xprv/routing"
@@ -194,16 +197,29 @@ func (d *daemon) run(ctx context.Context) error {
 		}
 	}
 
-	gossip, err := openGossip(cfg, d.chain, func(pub [33]byte, msgs ...lnwire.Message) error {
+	// One channel database for every store of the node (lnd's layout:
+	// <datadir>/data/graph/<network>/channel.db); bbolt allows one
+	// opener per file.
+	chanDB, err := d.openChannelDB()
+	if err != nil {
+		return err
+	}
+	defer chanDB.Close()
+
+	registry, err := d.startInvoices(chanDB)
+	if err != nil {
+		return err
+	}
+	defer registry.Stop()
+
+	gossip, err := openGossip(cfg, chanDB, d.chain, func(pub [33]byte, msgs ...lnwire.Message) error {
 		return d.srv.SendToPeer(pub, msgs...)
 	}, d.logs.Logger("GOSP"))
 	if err != nil {
 		return fmt.Errorf("channel graph: %w", err)
 	}
 	d.graph, d.syncer = gossip.graph, gossip.syncer
-	defer gossip.db.Close()
-	// One channel.db holds the graph and the channels, as in lnd.
-	d.chanDB = gossip.db
+	d.chanDB = chanDB
 	peerLog := d.logs.Logger("PEER")
 
 	// The funding manager reaches peers through the server (d.srv, set
@@ -222,7 +238,7 @@ func (d *daemon) run(ctx context.Context) error {
 	d.srv, err = server.New(server.Config{
 		NodeKey:       nodeKey,
 		ChainHash:     *cfg.network.Params.GenesisHash,
-		Features:      initFeatures(cfg.Dev.RequireFeatures),
+		Features:      initFeatures(cfg),
 		Required:      requiredFeatures,
 		ListenAddrs:   cfg.Listeners,
 		MaxInbound:    cfg.MaxInbound,
@@ -272,6 +288,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Logs:     d.logs,
 		Recovery: &recovery{d: d},
 		Signer:   &nodeSigner{w: d.wallet},
+		Invoices: registry,
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err
@@ -287,6 +304,50 @@ func (d *daemon) run(ctx context.Context) error {
 		d.log.Info("StopDaemon requested, shutting down")
 	}
 	return nil
+}
+
+// startInvoices starts the invoice registry over the channel database.
+func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
+	cfg := d.cfg
+	w := d.wallet
+	reg := invoices.New(invoices.Config{
+		DB:  db,
+		Net: cfg.network.Params,
+		// The node key is derived for each signature and not kept.
+		Sign: func(hash []byte) ([]byte, error) {
+			priv, err := w.DerivePrivKey(wallet.KeyDescriptor{
+				KeyLocator: wallet.KeyLocator{Family: wallet.KeyFamilyNodeKey}})
+			if err != nil {
+				return nil, err
+			}
+			return ecdsa.SignCompact(priv, hash, true)
+		},
+		// No private channels yet: no hints.
+		RouteHints:    func() []bolt11.RouteHint { return nil },
+		AcceptKeysend: cfg.AcceptKeysend,
+		BestHeight: func() (uint32, error) {
+			h, _, err := w.SyncedTo()
+			return uint32(h), err
+		},
+		Log: d.logs.Logger("INVC"),
+	})
+	if err := reg.Start(); err != nil {
+		return nil, err
+	}
+	return reg, nil
+}
+
+// openChannelDB opens the node's channel database.
+func (d *daemon) openChannelDB() (*channeldb.DB, error) {
+	if err := os.MkdirAll(d.cfg.graphDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	db, err := channeldb.Open(filepath.Join(d.cfg.graphDir(), "channel.db"),
+		channeldb.WithLogger(d.logs.Logger("CHDB")))
+	if err != nil {
+		return nil, fmt.Errorf("channel database: %w", err)
+	}
+	return db, nil
 }
 
 // unlockAtStart opens the wallet without the WalletUnlocker service when

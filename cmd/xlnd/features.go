@@ -20,14 +20,22 @@ var optionalFeatures = []lnwire.FeatureBit{
 	lnwire.ScidAliasOptional,
 }
 
-// initFeatures is the feature vector xlnd sends in init, plus any bits a
-// test asks it to require (--dev.requirefeature).
-func initFeatures(extraRequired []uint16) *lnwire.RawFeatureVector {
+// keysendOptional is bit 55, which lnd sets when it accepts keysend
+// payments (not a BOLT 9 bit).
+const keysendOptional lnwire.FeatureBit = 55
+
+// initFeatures is the feature vector xlnd sends in init: keysend's bit
+// with --accept-keysend, plus any bits a test asks it to require
+// (--dev.requirefeature).
+func initFeatures(cfg *config) *lnwire.RawFeatureVector {
 	fv := lnwire.NewRawFeatureVector(requiredFeatures...)
 	for _, b := range optionalFeatures {
 		fv.Set(b)
 	}
-	for _, b := range extraRequired {
+	if cfg.AcceptKeysend {
+		fv.Set(keysendOptional)
+	}
+	for _, b := range cfg.Dev.RequireFeatures {
 		fv.Set(lnwire.FeatureBit(b).Required())
 	}
 	return fv

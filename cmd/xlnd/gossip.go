@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -38,28 +36,12 @@ type gossipSystem struct {
 	wg   sync.WaitGroup
 }
 
-// graphDBPath is where the channel database lives: lnd's layout,
-// <datadir>/data/graph/<network>/channel.db.
-func (c *config) graphDBPath() string {
-	return filepath.Join(c.DataDir, "data", "graph", c.network.Name, "channel.db")
-}
+// openGossip fills the graph cache from the channel database.
+func openGossip(cfg *config, db *channeldb.DB, backend *chain.BtcdBackend,
+	send func([33]byte, ...lnwire.Message) error, log *slog.Logger) (*gossipSystem, error) {
 
-// openGossip opens the channel database and fills the graph cache from
-// it.
-func openGossip(cfg *config, backend *chain.BtcdBackend, send func([33]byte, ...lnwire.Message) error,
-	log *slog.Logger) (*gossipSystem, error) {
-
-	path := cfg.graphDBPath()
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("graph dir: %w", err)
-	}
-	db, err := channeldb.Open(path, channeldb.WithLogger(log))
-	if err != nil {
-		return nil, err
-	}
 	graph, err := routing.OpenChannelGraph(db)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	chainHash := *cfg.network.Params.GenesisHash

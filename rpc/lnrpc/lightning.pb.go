@@ -198,6 +198,55 @@ func (CoinSelectionStrategy) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{2}
 }
 
+type InvoiceHTLCState int32
+
+const (
+	InvoiceHTLCState_ACCEPTED InvoiceHTLCState = 0
+	InvoiceHTLCState_SETTLED  InvoiceHTLCState = 1
+	InvoiceHTLCState_CANCELED InvoiceHTLCState = 2
+)
+
+// Enum value maps for InvoiceHTLCState.
+var (
+	InvoiceHTLCState_name = map[int32]string{
+		0: "ACCEPTED",
+		1: "SETTLED",
+		2: "CANCELED",
+	}
+	InvoiceHTLCState_value = map[string]int32{
+		"ACCEPTED": 0,
+		"SETTLED":  1,
+		"CANCELED": 2,
+	}
+)
+
+func (x InvoiceHTLCState) Enum() *InvoiceHTLCState {
+	p := new(InvoiceHTLCState)
+	*p = x
+	return p
+}
+
+func (x InvoiceHTLCState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InvoiceHTLCState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[3].Descriptor()
+}
+
+func (InvoiceHTLCState) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[3]
+}
+
+func (x InvoiceHTLCState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InvoiceHTLCState.Descriptor instead.
+func (InvoiceHTLCState) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{3}
+}
+
 type CommitmentType int32
 
 const (
@@ -234,11 +283,11 @@ func (x CommitmentType) String() string {
 }
 
 func (CommitmentType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[3].Descriptor()
+	return file_lightning_proto_enumTypes[4].Descriptor()
 }
 
 func (CommitmentType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[3]
+	return &file_lightning_proto_enumTypes[4]
 }
 
 func (x CommitmentType) Number() protoreflect.EnumNumber {
@@ -247,7 +296,7 @@ func (x CommitmentType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CommitmentType.Descriptor instead.
 func (CommitmentType) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{3}
+	return file_lightning_proto_rawDescGZIP(), []int{4}
 }
 
 type Initiator int32
@@ -286,11 +335,11 @@ func (x Initiator) String() string {
 }
 
 func (Initiator) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[4].Descriptor()
+	return file_lightning_proto_enumTypes[5].Descriptor()
 }
 
 func (Initiator) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[4]
+	return &file_lightning_proto_enumTypes[5]
 }
 
 func (x Initiator) Number() protoreflect.EnumNumber {
@@ -299,7 +348,7 @@ func (x Initiator) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Initiator.Descriptor instead.
 func (Initiator) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{4}
+	return file_lightning_proto_rawDescGZIP(), []int{5}
 }
 
 type Peer_SyncType int32
@@ -338,11 +387,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[5].Descriptor()
+	return file_lightning_proto_enumTypes[6].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[5]
+	return &file_lightning_proto_enumTypes[6]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -384,11 +433,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[6].Descriptor()
+	return file_lightning_proto_enumTypes[7].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[6]
+	return &file_lightning_proto_enumTypes[7]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -398,6 +447,58 @@ func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
 // Deprecated: Use PeerEvent_EventType.Descriptor instead.
 func (PeerEvent_EventType) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{14, 0}
+}
+
+type Invoice_InvoiceState int32
+
+const (
+	Invoice_OPEN     Invoice_InvoiceState = 0
+	Invoice_SETTLED  Invoice_InvoiceState = 1
+	Invoice_CANCELED Invoice_InvoiceState = 2
+	Invoice_ACCEPTED Invoice_InvoiceState = 3
+)
+
+// Enum value maps for Invoice_InvoiceState.
+var (
+	Invoice_InvoiceState_name = map[int32]string{
+		0: "OPEN",
+		1: "SETTLED",
+		2: "CANCELED",
+		3: "ACCEPTED",
+	}
+	Invoice_InvoiceState_value = map[string]int32{
+		"OPEN":     0,
+		"SETTLED":  1,
+		"CANCELED": 2,
+		"ACCEPTED": 3,
+	}
+)
+
+func (x Invoice_InvoiceState) Enum() *Invoice_InvoiceState {
+	p := new(Invoice_InvoiceState)
+	*p = x
+	return p
+}
+
+func (x Invoice_InvoiceState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Invoice_InvoiceState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[8].Descriptor()
+}
+
+func (Invoice_InvoiceState) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[8]
+}
+
+func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Invoice_InvoiceState.Descriptor instead.
+func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{81, 0}
 }
 
 type GetInfoRequest struct {
@@ -5721,6 +5822,872 @@ func (*ChannelPoint_FundingTxidBytes) isChannelPoint_FundingTxid() {}
 
 func (*ChannelPoint_FundingTxidStr) isChannelPoint_FundingTxid() {}
 
+type Invoice struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Memo      string                 `protobuf:"bytes,1,opt,name=memo,proto3" json:"memo,omitempty"`
+	RPreimage []byte                 `protobuf:"bytes,3,opt,name=r_preimage,json=rPreimage,proto3" json:"r_preimage,omitempty"`
+	RHash     []byte                 `protobuf:"bytes,4,opt,name=r_hash,json=rHash,proto3" json:"r_hash,omitempty"`
+	Value     int64                  `protobuf:"varint,5,opt,name=value,proto3" json:"value,omitempty"`
+	ValueMsat int64                  `protobuf:"varint,23,opt,name=value_msat,json=valueMsat,proto3" json:"value_msat,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Settled         bool         `protobuf:"varint,6,opt,name=settled,proto3" json:"settled,omitempty"`
+	CreationDate    int64        `protobuf:"varint,7,opt,name=creation_date,json=creationDate,proto3" json:"creation_date,omitempty"`
+	SettleDate      int64        `protobuf:"varint,8,opt,name=settle_date,json=settleDate,proto3" json:"settle_date,omitempty"`
+	PaymentRequest  string       `protobuf:"bytes,9,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	DescriptionHash []byte       `protobuf:"bytes,10,opt,name=description_hash,json=descriptionHash,proto3" json:"description_hash,omitempty"`
+	Expiry          int64        `protobuf:"varint,11,opt,name=expiry,proto3" json:"expiry,omitempty"`
+	FallbackAddr    string       `protobuf:"bytes,12,opt,name=fallback_addr,json=fallbackAddr,proto3" json:"fallback_addr,omitempty"`
+	CltvExpiry      uint64       `protobuf:"varint,13,opt,name=cltv_expiry,json=cltvExpiry,proto3" json:"cltv_expiry,omitempty"`
+	RouteHints      []*RouteHint `protobuf:"bytes,14,rep,name=route_hints,json=routeHints,proto3" json:"route_hints,omitempty"`
+	Private         bool         `protobuf:"varint,15,opt,name=private,proto3" json:"private,omitempty"`
+	AddIndex        uint64       `protobuf:"varint,16,opt,name=add_index,json=addIndex,proto3" json:"add_index,omitempty"`
+	SettleIndex     uint64       `protobuf:"varint,17,opt,name=settle_index,json=settleIndex,proto3" json:"settle_index,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	AmtPaid       int64                `protobuf:"varint,18,opt,name=amt_paid,json=amtPaid,proto3" json:"amt_paid,omitempty"`
+	AmtPaidSat    int64                `protobuf:"varint,19,opt,name=amt_paid_sat,json=amtPaidSat,proto3" json:"amt_paid_sat,omitempty"`
+	AmtPaidMsat   int64                `protobuf:"varint,20,opt,name=amt_paid_msat,json=amtPaidMsat,proto3" json:"amt_paid_msat,omitempty"`
+	State         Invoice_InvoiceState `protobuf:"varint,21,opt,name=state,proto3,enum=lnrpc.Invoice_InvoiceState" json:"state,omitempty"`
+	Htlcs         []*InvoiceHTLC       `protobuf:"bytes,22,rep,name=htlcs,proto3" json:"htlcs,omitempty"`
+	Features      map[uint32]*Feature  `protobuf:"bytes,24,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	IsKeysend     bool                 `protobuf:"varint,25,opt,name=is_keysend,json=isKeysend,proto3" json:"is_keysend,omitempty"`
+	PaymentAddr   []byte               `protobuf:"bytes,26,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	IsAmp         bool                 `protobuf:"varint,27,opt,name=is_amp,json=isAmp,proto3" json:"is_amp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Invoice) Reset() {
+	*x = Invoice{}
+	mi := &file_lightning_proto_msgTypes[81]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invoice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invoice) ProtoMessage() {}
+
+func (x *Invoice) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[81]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invoice.ProtoReflect.Descriptor instead.
+func (*Invoice) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{81}
+}
+
+func (x *Invoice) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+func (x *Invoice) GetRPreimage() []byte {
+	if x != nil {
+		return x.RPreimage
+	}
+	return nil
+}
+
+func (x *Invoice) GetRHash() []byte {
+	if x != nil {
+		return x.RHash
+	}
+	return nil
+}
+
+func (x *Invoice) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *Invoice) GetValueMsat() int64 {
+	if x != nil {
+		return x.ValueMsat
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Invoice) GetSettled() bool {
+	if x != nil {
+		return x.Settled
+	}
+	return false
+}
+
+func (x *Invoice) GetCreationDate() int64 {
+	if x != nil {
+		return x.CreationDate
+	}
+	return 0
+}
+
+func (x *Invoice) GetSettleDate() int64 {
+	if x != nil {
+		return x.SettleDate
+	}
+	return 0
+}
+
+func (x *Invoice) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *Invoice) GetDescriptionHash() []byte {
+	if x != nil {
+		return x.DescriptionHash
+	}
+	return nil
+}
+
+func (x *Invoice) GetExpiry() int64 {
+	if x != nil {
+		return x.Expiry
+	}
+	return 0
+}
+
+func (x *Invoice) GetFallbackAddr() string {
+	if x != nil {
+		return x.FallbackAddr
+	}
+	return ""
+}
+
+func (x *Invoice) GetCltvExpiry() uint64 {
+	if x != nil {
+		return x.CltvExpiry
+	}
+	return 0
+}
+
+func (x *Invoice) GetRouteHints() []*RouteHint {
+	if x != nil {
+		return x.RouteHints
+	}
+	return nil
+}
+
+func (x *Invoice) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *Invoice) GetAddIndex() uint64 {
+	if x != nil {
+		return x.AddIndex
+	}
+	return 0
+}
+
+func (x *Invoice) GetSettleIndex() uint64 {
+	if x != nil {
+		return x.SettleIndex
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Invoice) GetAmtPaid() int64 {
+	if x != nil {
+		return x.AmtPaid
+	}
+	return 0
+}
+
+func (x *Invoice) GetAmtPaidSat() int64 {
+	if x != nil {
+		return x.AmtPaidSat
+	}
+	return 0
+}
+
+func (x *Invoice) GetAmtPaidMsat() int64 {
+	if x != nil {
+		return x.AmtPaidMsat
+	}
+	return 0
+}
+
+func (x *Invoice) GetState() Invoice_InvoiceState {
+	if x != nil {
+		return x.State
+	}
+	return Invoice_OPEN
+}
+
+func (x *Invoice) GetHtlcs() []*InvoiceHTLC {
+	if x != nil {
+		return x.Htlcs
+	}
+	return nil
+}
+
+func (x *Invoice) GetFeatures() map[uint32]*Feature {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
+func (x *Invoice) GetIsKeysend() bool {
+	if x != nil {
+		return x.IsKeysend
+	}
+	return false
+}
+
+func (x *Invoice) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+func (x *Invoice) GetIsAmp() bool {
+	if x != nil {
+		return x.IsAmp
+	}
+	return false
+}
+
+type InvoiceHTLC struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	ChanId          uint64                 `protobuf:"varint,1,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	HtlcIndex       uint64                 `protobuf:"varint,2,opt,name=htlc_index,json=htlcIndex,proto3" json:"htlc_index,omitempty"`
+	AmtMsat         uint64                 `protobuf:"varint,3,opt,name=amt_msat,json=amtMsat,proto3" json:"amt_msat,omitempty"`
+	AcceptHeight    int32                  `protobuf:"varint,4,opt,name=accept_height,json=acceptHeight,proto3" json:"accept_height,omitempty"`
+	AcceptTime      int64                  `protobuf:"varint,5,opt,name=accept_time,json=acceptTime,proto3" json:"accept_time,omitempty"`
+	ResolveTime     int64                  `protobuf:"varint,6,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	ExpiryHeight    int32                  `protobuf:"varint,7,opt,name=expiry_height,json=expiryHeight,proto3" json:"expiry_height,omitempty"`
+	State           InvoiceHTLCState       `protobuf:"varint,8,opt,name=state,proto3,enum=lnrpc.InvoiceHTLCState" json:"state,omitempty"`
+	CustomRecords   map[uint64][]byte      `protobuf:"bytes,9,rep,name=custom_records,json=customRecords,proto3" json:"custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	MppTotalAmtMsat uint64                 `protobuf:"varint,10,opt,name=mpp_total_amt_msat,json=mppTotalAmtMsat,proto3" json:"mpp_total_amt_msat,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InvoiceHTLC) Reset() {
+	*x = InvoiceHTLC{}
+	mi := &file_lightning_proto_msgTypes[82]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceHTLC) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceHTLC) ProtoMessage() {}
+
+func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[82]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceHTLC.ProtoReflect.Descriptor instead.
+func (*InvoiceHTLC) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{82}
+}
+
+func (x *InvoiceHTLC) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetHtlcIndex() uint64 {
+	if x != nil {
+		return x.HtlcIndex
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetAmtMsat() uint64 {
+	if x != nil {
+		return x.AmtMsat
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetAcceptHeight() int32 {
+	if x != nil {
+		return x.AcceptHeight
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetAcceptTime() int64 {
+	if x != nil {
+		return x.AcceptTime
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetResolveTime() int64 {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetExpiryHeight() int32 {
+	if x != nil {
+		return x.ExpiryHeight
+	}
+	return 0
+}
+
+func (x *InvoiceHTLC) GetState() InvoiceHTLCState {
+	if x != nil {
+		return x.State
+	}
+	return InvoiceHTLCState_ACCEPTED
+}
+
+func (x *InvoiceHTLC) GetCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.CustomRecords
+	}
+	return nil
+}
+
+func (x *InvoiceHTLC) GetMppTotalAmtMsat() uint64 {
+	if x != nil {
+		return x.MppTotalAmtMsat
+	}
+	return 0
+}
+
+type AddInvoiceResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	RHash          []byte                 `protobuf:"bytes,1,opt,name=r_hash,json=rHash,proto3" json:"r_hash,omitempty"`
+	PaymentRequest string                 `protobuf:"bytes,2,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	AddIndex       uint64                 `protobuf:"varint,16,opt,name=add_index,json=addIndex,proto3" json:"add_index,omitempty"`
+	PaymentAddr    []byte                 `protobuf:"bytes,17,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AddInvoiceResponse) Reset() {
+	*x = AddInvoiceResponse{}
+	mi := &file_lightning_proto_msgTypes[83]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddInvoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddInvoiceResponse) ProtoMessage() {}
+
+func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[83]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddInvoiceResponse.ProtoReflect.Descriptor instead.
+func (*AddInvoiceResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{83}
+}
+
+func (x *AddInvoiceResponse) GetRHash() []byte {
+	if x != nil {
+		return x.RHash
+	}
+	return nil
+}
+
+func (x *AddInvoiceResponse) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *AddInvoiceResponse) GetAddIndex() uint64 {
+	if x != nil {
+		return x.AddIndex
+	}
+	return 0
+}
+
+func (x *AddInvoiceResponse) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+type PaymentHash struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	RHashStr      string `protobuf:"bytes,1,opt,name=r_hash_str,json=rHashStr,proto3" json:"r_hash_str,omitempty"`
+	RHash         []byte `protobuf:"bytes,2,opt,name=r_hash,json=rHash,proto3" json:"r_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PaymentHash) Reset() {
+	*x = PaymentHash{}
+	mi := &file_lightning_proto_msgTypes[84]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentHash) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentHash) ProtoMessage() {}
+
+func (x *PaymentHash) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[84]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentHash.ProtoReflect.Descriptor instead.
+func (*PaymentHash) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{84}
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *PaymentHash) GetRHashStr() string {
+	if x != nil {
+		return x.RHashStr
+	}
+	return ""
+}
+
+func (x *PaymentHash) GetRHash() []byte {
+	if x != nil {
+		return x.RHash
+	}
+	return nil
+}
+
+type ListInvoiceRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	PendingOnly       bool                   `protobuf:"varint,1,opt,name=pending_only,json=pendingOnly,proto3" json:"pending_only,omitempty"`
+	IndexOffset       uint64                 `protobuf:"varint,4,opt,name=index_offset,json=indexOffset,proto3" json:"index_offset,omitempty"`
+	NumMaxInvoices    uint64                 `protobuf:"varint,5,opt,name=num_max_invoices,json=numMaxInvoices,proto3" json:"num_max_invoices,omitempty"`
+	Reversed          bool                   `protobuf:"varint,6,opt,name=reversed,proto3" json:"reversed,omitempty"`
+	CreationDateStart uint64                 `protobuf:"varint,7,opt,name=creation_date_start,json=creationDateStart,proto3" json:"creation_date_start,omitempty"`
+	CreationDateEnd   uint64                 `protobuf:"varint,8,opt,name=creation_date_end,json=creationDateEnd,proto3" json:"creation_date_end,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ListInvoiceRequest) Reset() {
+	*x = ListInvoiceRequest{}
+	mi := &file_lightning_proto_msgTypes[85]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvoiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvoiceRequest) ProtoMessage() {}
+
+func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[85]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvoiceRequest.ProtoReflect.Descriptor instead.
+func (*ListInvoiceRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{85}
+}
+
+func (x *ListInvoiceRequest) GetPendingOnly() bool {
+	if x != nil {
+		return x.PendingOnly
+	}
+	return false
+}
+
+func (x *ListInvoiceRequest) GetIndexOffset() uint64 {
+	if x != nil {
+		return x.IndexOffset
+	}
+	return 0
+}
+
+func (x *ListInvoiceRequest) GetNumMaxInvoices() uint64 {
+	if x != nil {
+		return x.NumMaxInvoices
+	}
+	return 0
+}
+
+func (x *ListInvoiceRequest) GetReversed() bool {
+	if x != nil {
+		return x.Reversed
+	}
+	return false
+}
+
+func (x *ListInvoiceRequest) GetCreationDateStart() uint64 {
+	if x != nil {
+		return x.CreationDateStart
+	}
+	return 0
+}
+
+func (x *ListInvoiceRequest) GetCreationDateEnd() uint64 {
+	if x != nil {
+		return x.CreationDateEnd
+	}
+	return 0
+}
+
+type ListInvoiceResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Invoices         []*Invoice             `protobuf:"bytes,1,rep,name=invoices,proto3" json:"invoices,omitempty"`
+	LastIndexOffset  uint64                 `protobuf:"varint,2,opt,name=last_index_offset,json=lastIndexOffset,proto3" json:"last_index_offset,omitempty"`
+	FirstIndexOffset uint64                 `protobuf:"varint,3,opt,name=first_index_offset,json=firstIndexOffset,proto3" json:"first_index_offset,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ListInvoiceResponse) Reset() {
+	*x = ListInvoiceResponse{}
+	mi := &file_lightning_proto_msgTypes[86]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvoiceResponse) ProtoMessage() {}
+
+func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[86]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvoiceResponse.ProtoReflect.Descriptor instead.
+func (*ListInvoiceResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{86}
+}
+
+func (x *ListInvoiceResponse) GetInvoices() []*Invoice {
+	if x != nil {
+		return x.Invoices
+	}
+	return nil
+}
+
+func (x *ListInvoiceResponse) GetLastIndexOffset() uint64 {
+	if x != nil {
+		return x.LastIndexOffset
+	}
+	return 0
+}
+
+func (x *ListInvoiceResponse) GetFirstIndexOffset() uint64 {
+	if x != nil {
+		return x.FirstIndexOffset
+	}
+	return 0
+}
+
+type InvoiceSubscription struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AddIndex      uint64                 `protobuf:"varint,1,opt,name=add_index,json=addIndex,proto3" json:"add_index,omitempty"`
+	SettleIndex   uint64                 `protobuf:"varint,2,opt,name=settle_index,json=settleIndex,proto3" json:"settle_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvoiceSubscription) Reset() {
+	*x = InvoiceSubscription{}
+	mi := &file_lightning_proto_msgTypes[87]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvoiceSubscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvoiceSubscription) ProtoMessage() {}
+
+func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[87]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvoiceSubscription.ProtoReflect.Descriptor instead.
+func (*InvoiceSubscription) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{87}
+}
+
+func (x *InvoiceSubscription) GetAddIndex() uint64 {
+	if x != nil {
+		return x.AddIndex
+	}
+	return 0
+}
+
+func (x *InvoiceSubscription) GetSettleIndex() uint64 {
+	if x != nil {
+		return x.SettleIndex
+	}
+	return 0
+}
+
+type PayReqString struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PayReq        string                 `protobuf:"bytes,1,opt,name=pay_req,json=payReq,proto3" json:"pay_req,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PayReqString) Reset() {
+	*x = PayReqString{}
+	mi := &file_lightning_proto_msgTypes[88]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayReqString) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayReqString) ProtoMessage() {}
+
+func (x *PayReqString) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[88]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayReqString.ProtoReflect.Descriptor instead.
+func (*PayReqString) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{88}
+}
+
+func (x *PayReqString) GetPayReq() string {
+	if x != nil {
+		return x.PayReq
+	}
+	return ""
+}
+
+type PayReq struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Destination     string                 `protobuf:"bytes,1,opt,name=destination,proto3" json:"destination,omitempty"`
+	PaymentHash     string                 `protobuf:"bytes,2,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	NumSatoshis     int64                  `protobuf:"varint,3,opt,name=num_satoshis,json=numSatoshis,proto3" json:"num_satoshis,omitempty"`
+	Timestamp       int64                  `protobuf:"varint,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	Expiry          int64                  `protobuf:"varint,5,opt,name=expiry,proto3" json:"expiry,omitempty"`
+	Description     string                 `protobuf:"bytes,6,opt,name=description,proto3" json:"description,omitempty"`
+	DescriptionHash string                 `protobuf:"bytes,7,opt,name=description_hash,json=descriptionHash,proto3" json:"description_hash,omitempty"`
+	FallbackAddr    string                 `protobuf:"bytes,8,opt,name=fallback_addr,json=fallbackAddr,proto3" json:"fallback_addr,omitempty"`
+	CltvExpiry      int64                  `protobuf:"varint,9,opt,name=cltv_expiry,json=cltvExpiry,proto3" json:"cltv_expiry,omitempty"`
+	RouteHints      []*RouteHint           `protobuf:"bytes,10,rep,name=route_hints,json=routeHints,proto3" json:"route_hints,omitempty"`
+	PaymentAddr     []byte                 `protobuf:"bytes,11,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	NumMsat         int64                  `protobuf:"varint,12,opt,name=num_msat,json=numMsat,proto3" json:"num_msat,omitempty"`
+	Features        map[uint32]*Feature    `protobuf:"bytes,13,rep,name=features,proto3" json:"features,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PayReq) Reset() {
+	*x = PayReq{}
+	mi := &file_lightning_proto_msgTypes[89]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayReq) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayReq) ProtoMessage() {}
+
+func (x *PayReq) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[89]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayReq.ProtoReflect.Descriptor instead.
+func (*PayReq) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{89}
+}
+
+func (x *PayReq) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *PayReq) GetPaymentHash() string {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return ""
+}
+
+func (x *PayReq) GetNumSatoshis() int64 {
+	if x != nil {
+		return x.NumSatoshis
+	}
+	return 0
+}
+
+func (x *PayReq) GetTimestamp() int64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *PayReq) GetExpiry() int64 {
+	if x != nil {
+		return x.Expiry
+	}
+	return 0
+}
+
+func (x *PayReq) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *PayReq) GetDescriptionHash() string {
+	if x != nil {
+		return x.DescriptionHash
+	}
+	return ""
+}
+
+func (x *PayReq) GetFallbackAddr() string {
+	if x != nil {
+		return x.FallbackAddr
+	}
+	return ""
+}
+
+func (x *PayReq) GetCltvExpiry() int64 {
+	if x != nil {
+		return x.CltvExpiry
+	}
+	return 0
+}
+
+func (x *PayReq) GetRouteHints() []*RouteHint {
+	if x != nil {
+		return x.RouteHints
+	}
+	return nil
+}
+
+func (x *PayReq) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+func (x *PayReq) GetNumMsat() int64 {
+	if x != nil {
+		return x.NumMsat
+	}
+	return 0
+}
+
+func (x *PayReq) GetFeatures() map[uint32]*Feature {
+	if x != nil {
+		return x.Features
+	}
+	return nil
+}
+
 type OpenChannelRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	SatPerVbyte uint64                 `protobuf:"varint,1,opt,name=sat_per_vbyte,json=satPerVbyte,proto3" json:"sat_per_vbyte,omitempty"`
@@ -5743,7 +6710,7 @@ type OpenChannelRequest struct {
 
 func (x *OpenChannelRequest) Reset() {
 	*x = OpenChannelRequest{}
-	mi := &file_lightning_proto_msgTypes[81]
+	mi := &file_lightning_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5755,7 +6722,7 @@ func (x *OpenChannelRequest) String() string {
 func (*OpenChannelRequest) ProtoMessage() {}
 
 func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[81]
+	mi := &file_lightning_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5768,7 +6735,7 @@ func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenChannelRequest.ProtoReflect.Descriptor instead.
 func (*OpenChannelRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{81}
+	return file_lightning_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *OpenChannelRequest) GetSatPerVbyte() uint64 {
@@ -5871,7 +6838,7 @@ type OpenStatusUpdate struct {
 
 func (x *OpenStatusUpdate) Reset() {
 	*x = OpenStatusUpdate{}
-	mi := &file_lightning_proto_msgTypes[82]
+	mi := &file_lightning_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5883,7 +6850,7 @@ func (x *OpenStatusUpdate) String() string {
 func (*OpenStatusUpdate) ProtoMessage() {}
 
 func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[82]
+	mi := &file_lightning_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5896,7 +6863,7 @@ func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenStatusUpdate.ProtoReflect.Descriptor instead.
 func (*OpenStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{82}
+	return file_lightning_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *OpenStatusUpdate) GetUpdate() isOpenStatusUpdate_Update {
@@ -5957,7 +6924,7 @@ type PendingUpdate struct {
 
 func (x *PendingUpdate) Reset() {
 	*x = PendingUpdate{}
-	mi := &file_lightning_proto_msgTypes[83]
+	mi := &file_lightning_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5969,7 +6936,7 @@ func (x *PendingUpdate) String() string {
 func (*PendingUpdate) ProtoMessage() {}
 
 func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[83]
+	mi := &file_lightning_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5982,7 +6949,7 @@ func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingUpdate.ProtoReflect.Descriptor instead.
 func (*PendingUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{83}
+	return file_lightning_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *PendingUpdate) GetTxid() []byte {
@@ -6008,7 +6975,7 @@ type ChannelOpenUpdate struct {
 
 func (x *ChannelOpenUpdate) Reset() {
 	*x = ChannelOpenUpdate{}
-	mi := &file_lightning_proto_msgTypes[84]
+	mi := &file_lightning_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6020,7 +6987,7 @@ func (x *ChannelOpenUpdate) String() string {
 func (*ChannelOpenUpdate) ProtoMessage() {}
 
 func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[84]
+	mi := &file_lightning_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6033,7 +7000,7 @@ func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpenUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelOpenUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{84}
+	return file_lightning_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ChannelOpenUpdate) GetChannelPoint() *ChannelPoint {
@@ -6052,7 +7019,7 @@ type PendingChannelsRequest struct {
 
 func (x *PendingChannelsRequest) Reset() {
 	*x = PendingChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[85]
+	mi := &file_lightning_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6064,7 +7031,7 @@ func (x *PendingChannelsRequest) String() string {
 func (*PendingChannelsRequest) ProtoMessage() {}
 
 func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[85]
+	mi := &file_lightning_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6077,7 +7044,7 @@ func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsRequest.ProtoReflect.Descriptor instead.
 func (*PendingChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{85}
+	return file_lightning_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
@@ -6097,7 +7064,7 @@ type PendingChannelsResponse struct {
 
 func (x *PendingChannelsResponse) Reset() {
 	*x = PendingChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[86]
+	mi := &file_lightning_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6109,7 +7076,7 @@ func (x *PendingChannelsResponse) String() string {
 func (*PendingChannelsResponse) ProtoMessage() {}
 
 func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[86]
+	mi := &file_lightning_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6122,7 +7089,7 @@ func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsResponse.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{86}
+	return file_lightning_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
@@ -6153,7 +7120,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[87]
+	mi := &file_lightning_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6165,7 +7132,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[87]
+	mi := &file_lightning_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6178,7 +7145,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{87}
+	return file_lightning_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ListChannelsRequest) GetActiveOnly() bool {
@@ -6232,7 +7199,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[88]
+	mi := &file_lightning_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6244,7 +7211,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[88]
+	mi := &file_lightning_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6257,7 +7224,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{88}
+	return file_lightning_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListChannelsResponse) GetChannels() []*Channel {
@@ -6281,7 +7248,7 @@ type ChannelConstraints struct {
 
 func (x *ChannelConstraints) Reset() {
 	*x = ChannelConstraints{}
-	mi := &file_lightning_proto_msgTypes[89]
+	mi := &file_lightning_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6293,7 +7260,7 @@ func (x *ChannelConstraints) String() string {
 func (*ChannelConstraints) ProtoMessage() {}
 
 func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[89]
+	mi := &file_lightning_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6306,7 +7273,7 @@ func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelConstraints.ProtoReflect.Descriptor instead.
 func (*ChannelConstraints) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{89}
+	return file_lightning_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ChannelConstraints) GetCsvDelay() uint32 {
@@ -6398,7 +7365,7 @@ type Channel struct {
 
 func (x *Channel) Reset() {
 	*x = Channel{}
-	mi := &file_lightning_proto_msgTypes[90]
+	mi := &file_lightning_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6410,7 +7377,7 @@ func (x *Channel) String() string {
 func (*Channel) ProtoMessage() {}
 
 func (x *Channel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[90]
+	mi := &file_lightning_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6423,7 +7390,7 @@ func (x *Channel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Channel.ProtoReflect.Descriptor instead.
 func (*Channel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{90}
+	return file_lightning_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *Channel) GetActive() bool {
@@ -6693,7 +7660,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6705,7 +7672,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6718,7 +7685,7 @@ func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use PendingChannelsResponse_PendingChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{86, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{95, 0}
 }
 
 func (x *PendingChannelsResponse_PendingChannel) GetRemoteNodePub() string {
@@ -6806,7 +7773,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6818,7 +7785,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6831,7 +7798,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect
 
 // Deprecated: Use PendingChannelsResponse_PendingOpenChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingOpenChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{86, 1}
+	return file_lightning_proto_rawDescGZIP(), []int{95, 1}
 }
 
 func (x *PendingChannelsResponse_PendingOpenChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -7345,7 +8312,112 @@ const file_lightning_proto_rawDesc = "" +
 	"\x12funding_txid_bytes\x18\x01 \x01(\fH\x00R\x10fundingTxidBytes\x12*\n" +
 	"\x10funding_txid_str\x18\x02 \x01(\tH\x00R\x0efundingTxidStr\x12!\n" +
 	"\foutput_index\x18\x03 \x01(\rR\voutputIndexB\x0e\n" +
-	"\ffunding_txid\"\xe8\x03\n" +
+	"\ffunding_txid\"\x96\b\n" +
+	"\aInvoice\x12\x12\n" +
+	"\x04memo\x18\x01 \x01(\tR\x04memo\x12\x1d\n" +
+	"\n" +
+	"r_preimage\x18\x03 \x01(\fR\trPreimage\x12\x15\n" +
+	"\x06r_hash\x18\x04 \x01(\fR\x05rHash\x12\x14\n" +
+	"\x05value\x18\x05 \x01(\x03R\x05value\x12\x1d\n" +
+	"\n" +
+	"value_msat\x18\x17 \x01(\x03R\tvalueMsat\x12\x1c\n" +
+	"\asettled\x18\x06 \x01(\bB\x02\x18\x01R\asettled\x12#\n" +
+	"\rcreation_date\x18\a \x01(\x03R\fcreationDate\x12\x1f\n" +
+	"\vsettle_date\x18\b \x01(\x03R\n" +
+	"settleDate\x12'\n" +
+	"\x0fpayment_request\x18\t \x01(\tR\x0epaymentRequest\x12)\n" +
+	"\x10description_hash\x18\n" +
+	" \x01(\fR\x0fdescriptionHash\x12\x16\n" +
+	"\x06expiry\x18\v \x01(\x03R\x06expiry\x12#\n" +
+	"\rfallback_addr\x18\f \x01(\tR\ffallbackAddr\x12\x1f\n" +
+	"\vcltv_expiry\x18\r \x01(\x04R\n" +
+	"cltvExpiry\x121\n" +
+	"\vroute_hints\x18\x0e \x03(\v2\x10.lnrpc.RouteHintR\n" +
+	"routeHints\x12\x18\n" +
+	"\aprivate\x18\x0f \x01(\bR\aprivate\x12\x1b\n" +
+	"\tadd_index\x18\x10 \x01(\x04R\baddIndex\x12!\n" +
+	"\fsettle_index\x18\x11 \x01(\x04R\vsettleIndex\x12\x1d\n" +
+	"\bamt_paid\x18\x12 \x01(\x03B\x02\x18\x01R\aamtPaid\x12 \n" +
+	"\famt_paid_sat\x18\x13 \x01(\x03R\n" +
+	"amtPaidSat\x12\"\n" +
+	"\ramt_paid_msat\x18\x14 \x01(\x03R\vamtPaidMsat\x121\n" +
+	"\x05state\x18\x15 \x01(\x0e2\x1b.lnrpc.Invoice.InvoiceStateR\x05state\x12(\n" +
+	"\x05htlcs\x18\x16 \x03(\v2\x12.lnrpc.InvoiceHTLCR\x05htlcs\x128\n" +
+	"\bfeatures\x18\x18 \x03(\v2\x1c.lnrpc.Invoice.FeaturesEntryR\bfeatures\x12\x1d\n" +
+	"\n" +
+	"is_keysend\x18\x19 \x01(\bR\tisKeysend\x12!\n" +
+	"\fpayment_addr\x18\x1a \x01(\fR\vpaymentAddr\x12\x15\n" +
+	"\x06is_amp\x18\x1b \x01(\bR\x05isAmp\x1aK\n" +
+	"\rFeaturesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\rR\x03key\x12$\n" +
+	"\x05value\x18\x02 \x01(\v2\x0e.lnrpc.FeatureR\x05value:\x028\x01\"A\n" +
+	"\fInvoiceState\x12\b\n" +
+	"\x04OPEN\x10\x00\x12\v\n" +
+	"\aSETTLED\x10\x01\x12\f\n" +
+	"\bCANCELED\x10\x02\x12\f\n" +
+	"\bACCEPTED\x10\x03J\x04\b\x02\x10\x03\"\xde\x03\n" +
+	"\vInvoiceHTLC\x12\x1b\n" +
+	"\achan_id\x18\x01 \x01(\x04B\x020\x01R\x06chanId\x12\x1d\n" +
+	"\n" +
+	"htlc_index\x18\x02 \x01(\x04R\thtlcIndex\x12\x19\n" +
+	"\bamt_msat\x18\x03 \x01(\x04R\aamtMsat\x12#\n" +
+	"\raccept_height\x18\x04 \x01(\x05R\facceptHeight\x12\x1f\n" +
+	"\vaccept_time\x18\x05 \x01(\x03R\n" +
+	"acceptTime\x12!\n" +
+	"\fresolve_time\x18\x06 \x01(\x03R\vresolveTime\x12#\n" +
+	"\rexpiry_height\x18\a \x01(\x05R\fexpiryHeight\x12-\n" +
+	"\x05state\x18\b \x01(\x0e2\x17.lnrpc.InvoiceHTLCStateR\x05state\x12L\n" +
+	"\x0ecustom_records\x18\t \x03(\v2%.lnrpc.InvoiceHTLC.CustomRecordsEntryR\rcustomRecords\x12+\n" +
+	"\x12mpp_total_amt_msat\x18\n" +
+	" \x01(\x04R\x0fmppTotalAmtMsat\x1a@\n" +
+	"\x12CustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x94\x01\n" +
+	"\x12AddInvoiceResponse\x12\x15\n" +
+	"\x06r_hash\x18\x01 \x01(\fR\x05rHash\x12'\n" +
+	"\x0fpayment_request\x18\x02 \x01(\tR\x0epaymentRequest\x12\x1b\n" +
+	"\tadd_index\x18\x10 \x01(\x04R\baddIndex\x12!\n" +
+	"\fpayment_addr\x18\x11 \x01(\fR\vpaymentAddr\"F\n" +
+	"\vPaymentHash\x12 \n" +
+	"\n" +
+	"r_hash_str\x18\x01 \x01(\tB\x02\x18\x01R\brHashStr\x12\x15\n" +
+	"\x06r_hash\x18\x02 \x01(\fR\x05rHash\"\xfc\x01\n" +
+	"\x12ListInvoiceRequest\x12!\n" +
+	"\fpending_only\x18\x01 \x01(\bR\vpendingOnly\x12!\n" +
+	"\findex_offset\x18\x04 \x01(\x04R\vindexOffset\x12(\n" +
+	"\x10num_max_invoices\x18\x05 \x01(\x04R\x0enumMaxInvoices\x12\x1a\n" +
+	"\breversed\x18\x06 \x01(\bR\breversed\x12.\n" +
+	"\x13creation_date_start\x18\a \x01(\x04R\x11creationDateStart\x12*\n" +
+	"\x11creation_date_end\x18\b \x01(\x04R\x0fcreationDateEnd\"\x9b\x01\n" +
+	"\x13ListInvoiceResponse\x12*\n" +
+	"\binvoices\x18\x01 \x03(\v2\x0e.lnrpc.InvoiceR\binvoices\x12*\n" +
+	"\x11last_index_offset\x18\x02 \x01(\x04R\x0flastIndexOffset\x12,\n" +
+	"\x12first_index_offset\x18\x03 \x01(\x04R\x10firstIndexOffset\"U\n" +
+	"\x13InvoiceSubscription\x12\x1b\n" +
+	"\tadd_index\x18\x01 \x01(\x04R\baddIndex\x12!\n" +
+	"\fsettle_index\x18\x02 \x01(\x04R\vsettleIndex\"'\n" +
+	"\fPayReqString\x12\x17\n" +
+	"\apay_req\x18\x01 \x01(\tR\x06payReq\"\xb0\x04\n" +
+	"\x06PayReq\x12 \n" +
+	"\vdestination\x18\x01 \x01(\tR\vdestination\x12!\n" +
+	"\fpayment_hash\x18\x02 \x01(\tR\vpaymentHash\x12!\n" +
+	"\fnum_satoshis\x18\x03 \x01(\x03R\vnumSatoshis\x12\x1c\n" +
+	"\ttimestamp\x18\x04 \x01(\x03R\ttimestamp\x12\x16\n" +
+	"\x06expiry\x18\x05 \x01(\x03R\x06expiry\x12 \n" +
+	"\vdescription\x18\x06 \x01(\tR\vdescription\x12)\n" +
+	"\x10description_hash\x18\a \x01(\tR\x0fdescriptionHash\x12#\n" +
+	"\rfallback_addr\x18\b \x01(\tR\ffallbackAddr\x12\x1f\n" +
+	"\vcltv_expiry\x18\t \x01(\x03R\n" +
+	"cltvExpiry\x121\n" +
+	"\vroute_hints\x18\n" +
+	" \x03(\v2\x10.lnrpc.RouteHintR\n" +
+	"routeHints\x12!\n" +
+	"\fpayment_addr\x18\v \x01(\fR\vpaymentAddr\x12\x19\n" +
+	"\bnum_msat\x18\f \x01(\x03R\anumMsat\x127\n" +
+	"\bfeatures\x18\r \x03(\v2\x1b.lnrpc.PayReq.FeaturesEntryR\bfeatures\x1aK\n" +
+	"\rFeaturesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\rR\x03key\x12$\n" +
+	"\x05value\x18\x02 \x01(\v2\x0e.lnrpc.FeatureR\x05value:\x028\x01\"\xe8\x03\n" +
 	"\x12OpenChannelRequest\x12\"\n" +
 	"\rsat_per_vbyte\x18\x01 \x01(\x04R\vsatPerVbyte\x12\x1f\n" +
 	"\vnode_pubkey\x18\x02 \x01(\fR\n" +
@@ -7481,7 +8553,11 @@ const file_lightning_proto_rawDesc = "" +
 	"\x15CoinSelectionStrategy\x12\x1e\n" +
 	"\x1aSTRATEGY_USE_GLOBAL_CONFIG\x10\x00\x12\x14\n" +
 	"\x10STRATEGY_LARGEST\x10\x01\x12\x13\n" +
-	"\x0fSTRATEGY_RANDOM\x10\x02*]\n" +
+	"\x0fSTRATEGY_RANDOM\x10\x02*;\n" +
+	"\x10InvoiceHTLCState\x12\f\n" +
+	"\bACCEPTED\x10\x00\x12\v\n" +
+	"\aSETTLED\x10\x01\x12\f\n" +
+	"\bCANCELED\x10\x02*]\n" +
 	"\x0eCommitmentType\x12\x1b\n" +
 	"\x17UNKNOWN_COMMITMENT_TYPE\x10\x00\x12\n" +
 	"\n" +
@@ -7492,7 +8568,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
 	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
 	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
-	"\x0eINITIATOR_BOTH\x10\x032\xb8\x11\n" +
+	"\x0eINITIATOR_BOTH\x10\x032\xe4\x13\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -7523,7 +8599,13 @@ const file_lightning_proto_rawDesc = "" +
 	"\vGetChanInfo\x12\x16.lnrpc.ChanInfoRequest\x1a\x12.lnrpc.ChannelEdge\x12?\n" +
 	"\x0eGetNetworkInfo\x12\x19.lnrpc.NetworkInfoRequest\x1a\x12.lnrpc.NetworkInfo\x12D\n" +
 	"\vQueryRoutes\x12\x19.lnrpc.QueryRoutesRequest\x1a\x1a.lnrpc.QueryRoutesResponse\x12W\n" +
-	"\x15SubscribeChannelGraph\x12 .lnrpc.GraphTopologySubscription\x1a\x1a.lnrpc.GraphTopologyUpdate0\x01\x12A\n" +
+	"\x15SubscribeChannelGraph\x12 .lnrpc.GraphTopologySubscription\x1a\x1a.lnrpc.GraphTopologyUpdate0\x01\x127\n" +
+	"\n" +
+	"AddInvoice\x12\x0e.lnrpc.Invoice\x1a\x19.lnrpc.AddInvoiceResponse\x12E\n" +
+	"\fListInvoices\x12\x19.lnrpc.ListInvoiceRequest\x1a\x1a.lnrpc.ListInvoiceResponse\x123\n" +
+	"\rLookupInvoice\x12\x12.lnrpc.PaymentHash\x1a\x0e.lnrpc.Invoice\x12A\n" +
+	"\x11SubscribeInvoices\x12\x1a.lnrpc.InvoiceSubscription\x1a\x0e.lnrpc.Invoice0\x01\x122\n" +
+	"\fDecodePayReq\x12\x13.lnrpc.PayReqString\x1a\r.lnrpc.PayReq\x12A\n" +
 	"\x0fOpenChannelSync\x12\x19.lnrpc.OpenChannelRequest\x1a\x13.lnrpc.ChannelPoint\x12C\n" +
 	"\vOpenChannel\x12\x19.lnrpc.OpenChannelRequest\x1a\x17.lnrpc.OpenStatusUpdate0\x01\x12P\n" +
 	"\x0fPendingChannels\x12\x1d.lnrpc.PendingChannelsRequest\x1a\x1e.lnrpc.PendingChannelsResponse\x12G\n" +
@@ -7541,261 +8623,296 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 105)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 117)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),                               // 0: lnrpc.AddressType
-	(OutputScriptType)(0),                          // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),                     // 2: lnrpc.CoinSelectionStrategy
-	(CommitmentType)(0),                            // 3: lnrpc.CommitmentType
-	(Initiator)(0),                                 // 4: lnrpc.Initiator
-	(Peer_SyncType)(0),                             // 5: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),                       // 6: lnrpc.PeerEvent.EventType
-	(*GetInfoRequest)(nil),                         // 7: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),                        // 8: lnrpc.GetInfoResponse
-	(*Chain)(nil),                                  // 9: lnrpc.Chain
-	(*Feature)(nil),                                // 10: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),                     // 11: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),                       // 12: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),                    // 13: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),                  // 14: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),                 // 15: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),                       // 16: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),                      // 17: lnrpc.ListPeersResponse
-	(*Peer)(nil),                                   // 18: lnrpc.Peer
-	(*TimestampedError)(nil),                       // 19: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),                  // 20: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                              // 21: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),                      // 22: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),                     // 23: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),                   // 24: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),                  // 25: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),                   // 26: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),                     // 27: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),                    // 28: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                                   // 29: lnrpc.Utxo
-	(*OutPoint)(nil),                               // 30: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),                 // 31: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),                     // 32: lnrpc.TransactionDetails
-	(*Transaction)(nil),                            // 33: lnrpc.Transaction
-	(*OutputDetail)(nil),                           // 34: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),                       // 35: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),                       // 36: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),                      // 37: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),                     // 38: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),                    // 39: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),                            // 40: lnrpc.StopRequest
-	(*StopResponse)(nil),                           // 41: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),                 // 42: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),                // 43: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),                      // 44: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),                     // 45: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),                     // 46: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),                    // 47: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),                   // 48: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),                  // 49: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),                     // 50: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),                 // 51: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),                    // 52: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),                   // 53: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),                 // 54: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),                // 55: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),                // 56: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),               // 57: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),                 // 58: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),                // 59: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),                    // 60: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),                   // 61: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),                    // 62: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),                           // 63: lnrpc.ChannelGraph
-	(*LightningNode)(nil),                          // 64: lnrpc.LightningNode
-	(*NodeAddress)(nil),                            // 65: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),                          // 66: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),                            // 67: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),                        // 68: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                               // 69: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),                        // 70: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),                     // 71: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),                            // 72: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),                     // 73: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                               // 74: lnrpc.NodePair
-	(*EdgeLocator)(nil),                            // 75: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                               // 76: lnrpc.FeeLimit
-	(*RouteHint)(nil),                              // 77: lnrpc.RouteHint
-	(*HopHint)(nil),                                // 78: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),                    // 79: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                                  // 80: lnrpc.Route
-	(*Hop)(nil),                                    // 81: lnrpc.Hop
-	(*GraphTopologySubscription)(nil),              // 82: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),                    // 83: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                             // 84: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),                      // 85: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),                    // 86: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),                           // 87: lnrpc.ChannelPoint
-	(*OpenChannelRequest)(nil),                     // 88: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),                       // 89: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),                          // 90: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),                      // 91: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),                 // 92: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),                // 93: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),                    // 94: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),                   // 95: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),                     // 96: lnrpc.ChannelConstraints
-	(*Channel)(nil),                                // 97: lnrpc.Channel
-	nil,                                            // 98: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                                            // 99: lnrpc.Peer.FeaturesEntry
-	nil,                                            // 100: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                                            // 101: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                                            // 102: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                                            // 103: lnrpc.LightningNode.FeaturesEntry
-	nil,                                            // 104: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                                            // 105: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                                            // 106: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                                            // 107: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                                            // 108: lnrpc.Hop.CustomRecordsEntry
-	nil,                                            // 109: lnrpc.NodeUpdate.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil), // 110: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 111: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(AddressType)(0),                  // 0: lnrpc.AddressType
+	(OutputScriptType)(0),             // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0),        // 2: lnrpc.CoinSelectionStrategy
+	(InvoiceHTLCState)(0),             // 3: lnrpc.InvoiceHTLCState
+	(CommitmentType)(0),               // 4: lnrpc.CommitmentType
+	(Initiator)(0),                    // 5: lnrpc.Initiator
+	(Peer_SyncType)(0),                // 6: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),          // 7: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),         // 8: lnrpc.Invoice.InvoiceState
+	(*GetInfoRequest)(nil),            // 9: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),           // 10: lnrpc.GetInfoResponse
+	(*Chain)(nil),                     // 11: lnrpc.Chain
+	(*Feature)(nil),                   // 12: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),        // 13: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),          // 14: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),       // 15: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),     // 16: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),    // 17: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),          // 18: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),         // 19: lnrpc.ListPeersResponse
+	(*Peer)(nil),                      // 20: lnrpc.Peer
+	(*TimestampedError)(nil),          // 21: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),     // 22: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                 // 23: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),         // 24: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),        // 25: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),      // 26: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),     // 27: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),      // 28: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),        // 29: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),       // 30: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                      // 31: lnrpc.Utxo
+	(*OutPoint)(nil),                  // 32: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),    // 33: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),        // 34: lnrpc.TransactionDetails
+	(*Transaction)(nil),               // 35: lnrpc.Transaction
+	(*OutputDetail)(nil),              // 36: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),          // 37: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),          // 38: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),         // 39: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),        // 40: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),       // 41: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),               // 42: lnrpc.StopRequest
+	(*StopResponse)(nil),              // 43: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),    // 44: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),   // 45: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),         // 46: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),        // 47: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),        // 48: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),       // 49: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),      // 50: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),     // 51: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),        // 52: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),    // 53: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),       // 54: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),      // 55: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),    // 56: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),   // 57: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),   // 58: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),  // 59: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),    // 60: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),   // 61: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),       // 62: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),      // 63: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),       // 64: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),              // 65: lnrpc.ChannelGraph
+	(*LightningNode)(nil),             // 66: lnrpc.LightningNode
+	(*NodeAddress)(nil),               // 67: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),             // 68: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),               // 69: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),           // 70: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                  // 71: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),           // 72: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),        // 73: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),               // 74: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),        // 75: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                  // 76: lnrpc.NodePair
+	(*EdgeLocator)(nil),               // 77: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                  // 78: lnrpc.FeeLimit
+	(*RouteHint)(nil),                 // 79: lnrpc.RouteHint
+	(*HopHint)(nil),                   // 80: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),       // 81: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                     // 82: lnrpc.Route
+	(*Hop)(nil),                       // 83: lnrpc.Hop
+	(*GraphTopologySubscription)(nil), // 84: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),       // 85: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                // 86: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),         // 87: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),       // 88: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),              // 89: lnrpc.ChannelPoint
+	(*Invoice)(nil),                   // 90: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),               // 91: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),        // 92: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),               // 93: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),        // 94: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),       // 95: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),       // 96: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),              // 97: lnrpc.PayReqString
+	(*PayReq)(nil),                    // 98: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),        // 99: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),          // 100: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),             // 101: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),         // 102: lnrpc.ChannelOpenUpdate
+	(*PendingChannelsRequest)(nil),    // 103: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),   // 104: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),       // 105: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),      // 106: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),        // 107: lnrpc.ChannelConstraints
+	(*Channel)(nil),                   // 108: lnrpc.Channel
+	nil,                               // 109: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                               // 110: lnrpc.Peer.FeaturesEntry
+	nil,                               // 111: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                               // 112: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                               // 113: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                               // 114: lnrpc.LightningNode.FeaturesEntry
+	nil,                               // 115: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                               // 116: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                               // 117: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                               // 118: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                               // 119: lnrpc.Hop.CustomRecordsEntry
+	nil,                               // 120: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                               // 121: lnrpc.Invoice.FeaturesEntry
+	nil,                               // 122: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                               // 123: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),     // 124: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 125: lnrpc.PendingChannelsResponse.PendingOpenChannel
 }
 var file_lightning_proto_depIdxs = []int32{
-	9,   // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	98,  // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	12,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	18,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	5,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	99,  // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	19,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	6,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	11,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	109, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	14,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	20,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	6,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	110, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	21,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	7,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	100, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	29,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	111, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	31,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	30,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	33,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	34,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	35,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	32,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	35,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	36,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	37,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	30,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	101, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	32,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	112, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	50,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	50,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	102, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	50,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	64,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	67,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	65,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	103, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	104, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	105, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	66,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	66,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	106, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	64,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	67,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	76,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	75,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	74,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	107, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	77,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	78,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	80,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	81,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	108, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	84,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	85,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	86,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	65,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	109, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	87,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	66,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	87,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	3,   // 53: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	90,  // 54: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	91,  // 55: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	87,  // 56: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	111, // 57: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	97,  // 58: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	3,   // 59: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	96,  // 60: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	96,  // 61: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	10,  // 62: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	10,  // 63: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	26,  // 64: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	51,  // 65: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	10,  // 66: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	10,  // 67: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	4,   // 68: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	3,   // 69: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	110, // 70: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	24,  // 71: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	31,  // 72: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	38,  // 73: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	36,  // 74: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	27,  // 75: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	22,  // 76: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	11,  // 77: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	14,  // 78: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	16,  // 79: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	20,  // 80: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	7,   // 81: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	40,  // 82: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	42,  // 83: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	44,  // 84: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	46,  // 85: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	48,  // 86: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	52,  // 87: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	54,  // 88: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	56,  // 89: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	58,  // 90: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	60,  // 91: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	62,  // 92: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	68,  // 93: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	70,  // 94: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	71,  // 95: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	73,  // 96: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	82,  // 97: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	88,  // 98: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	88,  // 99: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	92,  // 100: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	94,  // 101: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	25,  // 102: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	32,  // 103: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	39,  // 104: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	37,  // 105: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	28,  // 106: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	23,  // 107: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	13,  // 108: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	15,  // 109: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	17,  // 110: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	21,  // 111: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	8,   // 112: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	41,  // 113: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	43,  // 114: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	45,  // 115: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	47,  // 116: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	49,  // 117: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	53,  // 118: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	55,  // 119: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	57,  // 120: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	59,  // 121: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	61,  // 122: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	63,  // 123: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	69,  // 124: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	67,  // 125: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	72,  // 126: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	79,  // 127: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	83,  // 128: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	87,  // 129: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	89,  // 130: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	93,  // 131: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	95,  // 132: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	102, // [102:133] is the sub-list for method output_type
-	71,  // [71:102] is the sub-list for method input_type
-	71,  // [71:71] is the sub-list for extension type_name
-	71,  // [71:71] is the sub-list for extension extendee
-	0,   // [0:71] is the sub-list for field type_name
+	52,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	52,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	113, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	52,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	66,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	69,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	67,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	114, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	115, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	116, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	68,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	68,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	117, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	66,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	69,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	78,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	77,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	76,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	118, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	79,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	80,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	82,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	83,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	119, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	86,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	87,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	88,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	67,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	120, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	89,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	68,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	89,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	79,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	8,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	91,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	121, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	3,   // 57: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
+	122, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	90,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	79,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	123, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	4,   // 62: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
+	101, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	102, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	89,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	125, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	108, // 67: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	4,   // 68: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	107, // 69: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	107, // 70: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	12,  // 71: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	12,  // 72: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	28,  // 73: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	53,  // 74: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	12,  // 75: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	12,  // 76: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	12,  // 77: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	12,  // 78: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 79: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 80: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	124, // 81: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	26,  // 82: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	33,  // 83: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	40,  // 84: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	38,  // 85: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	29,  // 86: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	24,  // 87: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	13,  // 88: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	16,  // 89: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	18,  // 90: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	22,  // 91: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	9,   // 92: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	42,  // 93: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	44,  // 94: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	46,  // 95: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	48,  // 96: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	50,  // 97: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	54,  // 98: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	56,  // 99: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	58,  // 100: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	60,  // 101: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	62,  // 102: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	64,  // 103: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	70,  // 104: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	72,  // 105: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	73,  // 106: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	75,  // 107: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	84,  // 108: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	90,  // 109: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	94,  // 110: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	93,  // 111: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	96,  // 112: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	97,  // 113: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	99,  // 114: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	99,  // 115: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	103, // 116: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	105, // 117: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	27,  // 118: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	34,  // 119: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	41,  // 120: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	39,  // 121: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	30,  // 122: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	25,  // 123: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	15,  // 124: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	17,  // 125: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	19,  // 126: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	23,  // 127: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	10,  // 128: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	43,  // 129: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	45,  // 130: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	47,  // 131: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	49,  // 132: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	51,  // 133: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	55,  // 134: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	57,  // 135: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	59,  // 136: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	61,  // 137: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	63,  // 138: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	65,  // 139: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	71,  // 140: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	69,  // 141: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	74,  // 142: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	81,  // 143: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	85,  // 144: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	92,  // 145: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	95,  // 146: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	90,  // 147: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	90,  // 148: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	98,  // 149: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	89,  // 150: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	100, // 151: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	104, // 152: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	106, // 153: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	118, // [118:154] is the sub-list for method output_type
+	82,  // [82:118] is the sub-list for method input_type
+	82,  // [82:82] is the sub-list for extension type_name
+	82,  // [82:82] is the sub-list for extension extendee
+	0,   // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -7812,7 +8929,7 @@ func file_lightning_proto_init() {
 		(*ChannelPoint_FundingTxidBytes)(nil),
 		(*ChannelPoint_FundingTxidStr)(nil),
 	}
-	file_lightning_proto_msgTypes[82].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[91].OneofWrappers = []any{
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
@@ -7821,8 +8938,8 @@ func file_lightning_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   105,
+			NumEnums:      9,
+			NumMessages:   117,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -46,6 +46,11 @@ const (
 	Lightning_GetNetworkInfo_FullMethodName           = "/lnrpc.Lightning/GetNetworkInfo"
 	Lightning_QueryRoutes_FullMethodName              = "/lnrpc.Lightning/QueryRoutes"
 	Lightning_SubscribeChannelGraph_FullMethodName    = "/lnrpc.Lightning/SubscribeChannelGraph"
+	Lightning_AddInvoice_FullMethodName               = "/lnrpc.Lightning/AddInvoice"
+	Lightning_ListInvoices_FullMethodName             = "/lnrpc.Lightning/ListInvoices"
+	Lightning_LookupInvoice_FullMethodName            = "/lnrpc.Lightning/LookupInvoice"
+	Lightning_SubscribeInvoices_FullMethodName        = "/lnrpc.Lightning/SubscribeInvoices"
+	Lightning_DecodePayReq_FullMethodName             = "/lnrpc.Lightning/DecodePayReq"
 	Lightning_OpenChannelSync_FullMethodName          = "/lnrpc.Lightning/OpenChannelSync"
 	Lightning_OpenChannel_FullMethodName              = "/lnrpc.Lightning/OpenChannel"
 	Lightning_PendingChannels_FullMethodName          = "/lnrpc.Lightning/PendingChannels"
@@ -125,6 +130,18 @@ type LightningClient interface {
 	QueryRoutes(ctx context.Context, in *QueryRoutesRequest, opts ...grpc.CallOption) (*QueryRoutesResponse, error)
 	// SubscribeChannelGraph streams changes of the graph.
 	SubscribeChannelGraph(ctx context.Context, in *GraphTopologySubscription, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GraphTopologyUpdate], error)
+	// AddInvoice creates an invoice: a BOLT 11 payment request signed by
+	// the node, kept in the invoice registry.
+	AddInvoice(ctx context.Context, in *Invoice, opts ...grpc.CallOption) (*AddInvoiceResponse, error)
+	// ListInvoices pages through the invoices by add index.
+	ListInvoices(ctx context.Context, in *ListInvoiceRequest, opts ...grpc.CallOption) (*ListInvoiceResponse, error)
+	// LookupInvoice returns the invoice of a payment hash.
+	LookupInvoice(ctx context.Context, in *PaymentHash, opts ...grpc.CallOption) (*Invoice, error)
+	// SubscribeInvoices streams invoices as they are added and settled,
+	// first replaying those after the given add and settle indices.
+	SubscribeInvoices(ctx context.Context, in *InvoiceSubscription, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Invoice], error)
+	// DecodePayReq decodes a BOLT 11 payment request.
+	DecodePayReq(ctx context.Context, in *PayReqString, opts ...grpc.CallOption) (*PayReq, error)
 	// OpenChannelSync opens a channel and returns once its funding
 	// transaction is broadcast.
 	OpenChannelSync(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (*ChannelPoint, error)
@@ -434,6 +451,65 @@ func (c *lightningClient) SubscribeChannelGraph(ctx context.Context, in *GraphTo
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Lightning_SubscribeChannelGraphClient = grpc.ServerStreamingClient[GraphTopologyUpdate]
 
+func (c *lightningClient) AddInvoice(ctx context.Context, in *Invoice, opts ...grpc.CallOption) (*AddInvoiceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddInvoiceResponse)
+	err := c.cc.Invoke(ctx, Lightning_AddInvoice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) ListInvoices(ctx context.Context, in *ListInvoiceRequest, opts ...grpc.CallOption) (*ListInvoiceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInvoiceResponse)
+	err := c.cc.Invoke(ctx, Lightning_ListInvoices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) LookupInvoice(ctx context.Context, in *PaymentHash, opts ...grpc.CallOption) (*Invoice, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Invoice)
+	err := c.cc.Invoke(ctx, Lightning_LookupInvoice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) SubscribeInvoices(ctx context.Context, in *InvoiceSubscription, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Invoice], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Lightning_ServiceDesc.Streams[2], Lightning_SubscribeInvoices_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[InvoiceSubscription, Invoice]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_SubscribeInvoicesClient = grpc.ServerStreamingClient[Invoice]
+
+func (c *lightningClient) DecodePayReq(ctx context.Context, in *PayReqString, opts ...grpc.CallOption) (*PayReq, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PayReq)
+	err := c.cc.Invoke(ctx, Lightning_DecodePayReq_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *lightningClient) OpenChannelSync(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (*ChannelPoint, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ChannelPoint)
@@ -446,7 +522,7 @@ func (c *lightningClient) OpenChannelSync(ctx context.Context, in *OpenChannelRe
 
 func (c *lightningClient) OpenChannel(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OpenStatusUpdate], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Lightning_ServiceDesc.Streams[2], Lightning_OpenChannel_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Lightning_ServiceDesc.Streams[3], Lightning_OpenChannel_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -556,6 +632,18 @@ type LightningServer interface {
 	QueryRoutes(context.Context, *QueryRoutesRequest) (*QueryRoutesResponse, error)
 	// SubscribeChannelGraph streams changes of the graph.
 	SubscribeChannelGraph(*GraphTopologySubscription, grpc.ServerStreamingServer[GraphTopologyUpdate]) error
+	// AddInvoice creates an invoice: a BOLT 11 payment request signed by
+	// the node, kept in the invoice registry.
+	AddInvoice(context.Context, *Invoice) (*AddInvoiceResponse, error)
+	// ListInvoices pages through the invoices by add index.
+	ListInvoices(context.Context, *ListInvoiceRequest) (*ListInvoiceResponse, error)
+	// LookupInvoice returns the invoice of a payment hash.
+	LookupInvoice(context.Context, *PaymentHash) (*Invoice, error)
+	// SubscribeInvoices streams invoices as they are added and settled,
+	// first replaying those after the given add and settle indices.
+	SubscribeInvoices(*InvoiceSubscription, grpc.ServerStreamingServer[Invoice]) error
+	// DecodePayReq decodes a BOLT 11 payment request.
+	DecodePayReq(context.Context, *PayReqString) (*PayReq, error)
 	// OpenChannelSync opens a channel and returns once its funding
 	// transaction is broadcast.
 	OpenChannelSync(context.Context, *OpenChannelRequest) (*ChannelPoint, error)
@@ -657,6 +745,21 @@ func (UnimplementedLightningServer) QueryRoutes(context.Context, *QueryRoutesReq
 }
 func (UnimplementedLightningServer) SubscribeChannelGraph(*GraphTopologySubscription, grpc.ServerStreamingServer[GraphTopologyUpdate]) error {
 	return status.Error(codes.Unimplemented, "method SubscribeChannelGraph not implemented")
+}
+func (UnimplementedLightningServer) AddInvoice(context.Context, *Invoice) (*AddInvoiceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddInvoice not implemented")
+}
+func (UnimplementedLightningServer) ListInvoices(context.Context, *ListInvoiceRequest) (*ListInvoiceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListInvoices not implemented")
+}
+func (UnimplementedLightningServer) LookupInvoice(context.Context, *PaymentHash) (*Invoice, error) {
+	return nil, status.Error(codes.Unimplemented, "method LookupInvoice not implemented")
+}
+func (UnimplementedLightningServer) SubscribeInvoices(*InvoiceSubscription, grpc.ServerStreamingServer[Invoice]) error {
+	return status.Error(codes.Unimplemented, "method SubscribeInvoices not implemented")
+}
+func (UnimplementedLightningServer) DecodePayReq(context.Context, *PayReqString) (*PayReq, error) {
+	return nil, status.Error(codes.Unimplemented, "method DecodePayReq not implemented")
 }
 func (UnimplementedLightningServer) OpenChannelSync(context.Context, *OpenChannelRequest) (*ChannelPoint, error) {
 	return nil, status.Error(codes.Unimplemented, "method OpenChannelSync not implemented")
@@ -1163,6 +1266,89 @@ func _Lightning_SubscribeChannelGraph_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Lightning_SubscribeChannelGraphServer = grpc.ServerStreamingServer[GraphTopologyUpdate]
 
+func _Lightning_AddInvoice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Invoice)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).AddInvoice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_AddInvoice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).AddInvoice(ctx, req.(*Invoice))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_ListInvoices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInvoiceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).ListInvoices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_ListInvoices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).ListInvoices(ctx, req.(*ListInvoiceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_LookupInvoice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PaymentHash)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).LookupInvoice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_LookupInvoice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).LookupInvoice(ctx, req.(*PaymentHash))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_SubscribeInvoices_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(InvoiceSubscription)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LightningServer).SubscribeInvoices(m, &grpc.GenericServerStream[InvoiceSubscription, Invoice]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_SubscribeInvoicesServer = grpc.ServerStreamingServer[Invoice]
+
+func _Lightning_DecodePayReq_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PayReqString)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).DecodePayReq(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_DecodePayReq_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).DecodePayReq(ctx, req.(*PayReqString))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Lightning_OpenChannelSync_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(OpenChannelRequest)
 	if err := dec(in); err != nil {
@@ -1336,6 +1522,22 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Lightning_QueryRoutes_Handler,
 		},
 		{
+			MethodName: "AddInvoice",
+			Handler:    _Lightning_AddInvoice_Handler,
+		},
+		{
+			MethodName: "ListInvoices",
+			Handler:    _Lightning_ListInvoices_Handler,
+		},
+		{
+			MethodName: "LookupInvoice",
+			Handler:    _Lightning_LookupInvoice_Handler,
+		},
+		{
+			MethodName: "DecodePayReq",
+			Handler:    _Lightning_DecodePayReq_Handler,
+		},
+		{
 			MethodName: "OpenChannelSync",
 			Handler:    _Lightning_OpenChannelSync_Handler,
 		},
@@ -1357,6 +1559,11 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "SubscribeChannelGraph",
 			Handler:       _Lightning_SubscribeChannelGraph_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "SubscribeInvoices",
+			Handler:       _Lightning_SubscribeInvoices_Handler,
 			ServerStreams: true,
 		},
 		{

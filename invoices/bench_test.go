@@ -1,0 +1,39 @@
+package invoices
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/btcsuite/btcd/chaincfg"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/invoices/bolt11"
+)
+
+// BenchmarkAddAndSettle adds an invoice and settles it with one HTLC, on
+// a bbolt file with fsync on: two durable writes and a signature.
+func BenchmarkAddAndSettle(b *testing.B) {
+	db, err := channeldb.Open(filepath.Join(b.TempDir(), "channel.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	reg := New(Config{DB: db, Net: &chaincfg.RegressionNetParams, Sign: bolt11.KeySigner(nodeKey)})
+	if err := reg.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer reg.Stop()
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		inv, err := reg.AddInvoice(ctx, NewInvoice{Value: 1000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		in := payment(inv, uint64(i), 1000, 1000)
+		res, err := reg.NotifyExitHopHtlc(in.hash, in.amt, in.expiry, in.height, circuit(in.id), in.payload, nil)
+		if err != nil || res == nil || !res.Settled() {
+			b.Fatalf("%+v %v", res, err)
+		}
+	}
+}

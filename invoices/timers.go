@@ -1,0 +1,129 @@
+package invoices
+
+import (
+	"container/heap"
+	"context"
+	"time"
+
+	"lnd.xprv/channeldb"
+)
+
+// timer is a moment the registry must act on an invoice: fail the parts
+// of an incomplete multi-part payment, or cancel an expired invoice.
+type timer struct {
+	at   time.Time
+	hash [32]byte
+}
+
+// timerHeap orders timers by time. An entry is looked at again when it
+// fires, so a stale one (the invoice moved on) costs only a look-up.
+type timerHeap []timer
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
+}
+
+// scheduleLocked sets the next timer of an open invoice: the hold
+// deadline of its accepted parts, else its expiry.
+func (r *Registry) scheduleLocked(inv *channeldb.Invoice) {
+	if inv.State != channeldb.InvoiceOpen {
+		return
+	}
+	at, ok := holdDeadline(inv, r.cfg.MPPTimeout)
+	if !ok {
+		at = inv.CreationDate.Add(inv.Expiry)
+	}
+	heap.Push(&r.timers, timer{at: at, hash: inv.PaymentHash})
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// holdDeadline is when the parts of an incomplete set are failed: the
+// first part's accept time plus the timeout.
+func holdDeadline(inv *channeldb.Invoice, timeout time.Duration) (time.Time, bool) {
+	var first time.Time
+	for _, h := range inv.HTLCs {
+		if h.State == channeldb.HTLCAccepted && (first.IsZero() || h.AcceptTime.Before(first)) {
+			first = h.AcceptTime
+		}
+	}
+	return first.Add(timeout), !first.IsZero()
+}
+
+func (r *Registry) timerLoop() {
+	defer r.wg.Done()
+	for {
+		r.mu.Lock()
+		now := r.cfg.Clock.Now()
+		var due [][32]byte
+		for len(r.timers) > 0 && !r.timers[0].at.After(now) {
+			due = append(due, heap.Pop(&r.timers).(timer).hash)
+		}
+		var wait <-chan time.Time
+		if len(r.timers) > 0 {
+			wait = r.cfg.Clock.After(r.timers[0].at.Sub(now))
+		}
+		r.mu.Unlock()
+		for _, hash := range due {
+			r.onTimer(hash)
+		}
+		if len(due) > 0 {
+			continue
+		}
+		select {
+		case <-wait:
+		case <-r.wake:
+		case <-r.quit:
+			return
+		}
+	}
+}
+
+// onTimer fails the parts of an incomplete set whose deadline passed
+// (mpp_timeout), or cancels an invoice that expired unpaid.
+func (r *Registry) onTimer(hash [32]byte) {
+	changed := false
+	err := r.update(hash, func(inv *channeldb.Invoice, now time.Time) ([]delivery, error) {
+		changed = true
+		if inv.State != channeldb.InvoiceOpen {
+			changed = false
+			return nil, errNoChange
+		}
+		if at, ok := holdDeadline(inv, r.cfg.MPPTimeout); ok {
+			if now.Before(at) {
+				changed = false
+				return nil, errNoChange
+			}
+			return cancelHTLCs(inv, now, failMPPTimeout), nil
+		}
+		if now.Before(inv.CreationDate.Add(inv.Expiry)) {
+			changed = false
+			return nil, errNoChange
+		}
+		inv.State = channeldb.InvoiceCanceled
+		return nil, nil
+	})
+	if err != nil {
+		r.cfg.Log.Error("invoice timer", "hash", hash, "err", err)
+	}
+	// An invoice whose parts timed out stays open: watch its expiry.
+	// (A stale timer changed nothing; the change that made it stale set
+	// the next one.)
+	if !changed || err != nil {
+		return
+	}
+	if inv, err := r.LookupInvoice(context.Background(), hash); err == nil {
+		r.mu.Lock()
+		r.scheduleLocked(inv)
+		r.mu.Unlock()
+	}
+}
