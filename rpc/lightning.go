@@ -394,9 +394,15 @@ func (l *lightningService) ListUnspent(ctx context.Context, req *lnrpc.ListUnspe
 	if err != nil {
 		return nil, l.s.toStatus(err)
 	}
-	resp := &lnrpc.ListUnspentResponse{Utxos: make([]*lnrpc.Utxo, 0, len(utxos))}
+	return &lnrpc.ListUnspentResponse{Utxos: marshalUtxos(utxos)}, nil
+}
+
+// marshalUtxos gives the wallet's coins lnd's Utxo shape (Lightning's and
+// WalletKit's ListUnspent share it).
+func marshalUtxos(utxos []Utxo) []*lnrpc.Utxo {
+	out := make([]*lnrpc.Utxo, 0, len(utxos))
 	for _, u := range utxos {
-		out := &lnrpc.Utxo{
+		o := &lnrpc.Utxo{
 			AddressType:   marshalAddressType(u.Type),
 			AmountSat:     int64(u.Amount),
 			PkScript:      hex.EncodeToString(u.PkScript),
@@ -404,11 +410,11 @@ func (l *lightningService) ListUnspent(ctx context.Context, req *lnrpc.ListUnspe
 			Confirmations: u.Confirmations,
 		}
 		if u.Address != nil {
-			out.Address = u.Address.EncodeAddress()
+			o.Address = u.Address.EncodeAddress()
 		}
-		resp.Utxos = append(resp.Utxos, out)
+		out = append(out, o)
 	}
-	return resp, nil
+	return out
 }
 
 func marshalAddressType(t AddressType) lnrpc.AddressType {

@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"sort"
@@ -14,7 +13,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"lnd.xprv/chain"
-	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/signrpc"
 	"lnd.xprv/rpc/lnrpc/walletrpc"
 	"lnd.xprv/wallet"
@@ -66,21 +64,7 @@ func (k *walletKitService) ListUnspent(ctx context.Context, req *walletrpc.ListU
 	if err != nil {
 		return nil, k.s.toStatus(err)
 	}
-	resp := &walletrpc.ListUnspentResponse{Utxos: make([]*lnrpc.Utxo, 0, len(utxos))}
-	for _, u := range utxos {
-		out := &lnrpc.Utxo{
-			AddressType:   marshalAddressType(u.Type),
-			AmountSat:     int64(u.Amount),
-			PkScript:      hex.EncodeToString(u.PkScript),
-			Outpoint:      marshalOutPoint(u.OutPoint),
-			Confirmations: u.Confirmations,
-		}
-		if u.Address != nil {
-			out.Address = u.Address.EncodeAddress()
-		}
-		resp.Utxos = append(resp.Utxos, out)
-	}
-	return resp, nil
+	return &walletrpc.ListUnspentResponse{Utxos: marshalUtxos(utxos)}, nil
 }
 
 // lockID parses a lease id as lnd does: 32 bytes, not all zero.
