@@ -241,4 +241,18 @@
 // number, so SubscribeInvoices can replay from either and ListInvoices
 // page by add index. A keysend invoice has no payment address and no
 // entry in the payment address index; times of zero mean unset.
+//
+// # Mission control
+//
+//	mission-control/
+//	    from pubkey(33) to pubkey(33) -> version(1) fail unix ns(8)
+//	                                     fail amount msat(8)
+//	                                     success unix ns(8)
+//	                                     success amount msat(8)
+//
+// One record per directed node pair: the latest failure and success
+// routing's mission control learned for it (a time of 0: none).
+// ReplaceMissionControlResults makes a given set the whole of the bucket,
+// keeping only the newest N by their latest outcome (lnd keeps 1,000);
+// records whose key is not two distinct compressed keys are corrupt.
 package channeldb
