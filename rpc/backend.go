@@ -118,6 +118,11 @@ type Backend struct {
 	Graph  Graph
 	Router RouteFinder
 
+	// MissionControl serves the router sub-server's mission control
+	// calls and QueryRoutes' use_mission_control; nil answers
+	// Unavailable (QueryRoutes then scores no hop).
+	MissionControl MissionControl
+
 	// Stop asks the daemon to shut down and returns at once. The RPC
 	// server itself is stopped by the daemon as part of its shutdown.
 	Stop func()
