@@ -2,6 +2,8 @@ package rpc
 
 import (
 	"encoding/base64"
+	"encoding/hex"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -164,4 +166,63 @@ func TestRouterUnavailable(t *testing.T) {
 	_, err := routerrpc.NewRouterClient(h.conn(h.macaroon(macaroons.AdminFile))).
 		QueryMissionControl(t.Context(), &routerrpc.QueryMissionControlRequest{})
 	wantCode(t, err, codes.Unavailable)
+}
+
+// TestQueryRoutesMissionControl: QueryRoutes scores hops by mission
+// control only when use_mission_control is set, as lnd does.
+func TestQueryRoutesMissionControl(t *testing.T) {
+	h, gl, _ := newGraphHarness(t)
+	ctx := t.Context()
+	db, err := channeldb.Open(filepath.Join(h.dir, "mc.db"), channeldb.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	mc, err := routing.NewMissionControl(routing.MissionControlConfig{
+		Apriori: routing.DefaultAprioriConfig(), Store: routing.NewDBStore(db, 0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.node.backend()
+	b.Graph, b.Router = h.srv.backend.Load().Graph, h.srv.backend.Load().Router
+	b.MissionControl = mc
+	if err := h.srv.Activate(b); err != nil {
+		t.Fatal(err)
+	}
+	ln := h.lightning(macaroons.ReadOnlyFile)
+	key := func(i int) string { return hex.EncodeToString(gl.keys[i][:]) }
+	req := &lnrpc.QueryRoutesRequest{PubKey: key(2), Amt: 10_000, SourcePubKey: key(0)}
+
+	routes, err := ln.QueryRoutes(ctx, req)
+	if err != nil || routes.SuccessProb != 1 {
+		t.Fatalf("without mission control: %v %v", routes, err)
+	}
+	req.UseMissionControl = true
+	routes, err = ln.QueryRoutes(ctx, req)
+	if err != nil || math.Abs(routes.SuccessProb-0.36) > 1e-3 {
+		t.Fatalf("with mission control, two untried hops: %v %v", routes, err)
+	}
+
+	// b just failed to forward this amount to c: no route is likely.
+	var a, bv, c routing.Vertex
+	copy(a[:], gl.keys[0][:])
+	copy(bv[:], gl.keys[1][:])
+	copy(c[:], gl.keys[2][:])
+	r := routes.Routes[0]
+	rt := &routing.Route{SourcePubKey: a, TotalAmount: lnwire.MilliSatoshi(r.TotalAmtMsat), Hops: []routing.Hop{
+		{PubKey: bv, ChannelID: lnwire.NewShortChanIDFromInt(r.Hops[0].ChanId),
+			AmtToForward: lnwire.MilliSatoshi(r.Hops[0].AmtToForwardMsat)},
+		{PubKey: c, ChannelID: lnwire.NewShortChanIDFromInt(r.Hops[1].ChanId),
+			AmtToForward: lnwire.MilliSatoshi(r.Hops[1].AmtToForwardMsat)},
+	}}
+	if err := mc.ReportFailure(rt, 0, sphinx.CodeTemporaryChannelFailure); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ln.QueryRoutes(ctx, req)
+	wantCode(t, err, codes.NotFound)
+	req.UseMissionControl = false
+	if _, err := ln.QueryRoutes(ctx, req); err != nil {
+		t.Fatalf("without mission control after the failure: %v", err)
+	}
 }
