@@ -20,22 +20,6 @@ type RouteFinder interface {
 	FindRoute(q *routing.Query) (*routing.Route, error)
 }
 
-// MissionControl is what the node learned from payment outcomes
-// (routing.MissionControl).
-type MissionControl interface {
-	// QueryPairs lists every pair's result, ordered by pair.
-	QueryPairs() []routing.PairRecord
-	// Reset forgets every result, on disk too.
-	Reset() error
-	// Probability is the chance that from forwards amt to to now.
-	Probability(from, to routing.Vertex, amt lnwire.MilliSatoshi) float64
-	// Snapshot scores pairs as of now, for a path search.
-	Snapshot() *routing.Snapshot
-	// Estimators gives the estimator settings in use and the bound on
-	// pairs kept.
-	Estimators() (routing.AprioriConfig, *routing.BimodalConfig, int)
-}
-
 // queryRoutesFinalCLTVDelta is the final hop's delta QueryRoutes uses
 // when none is given: lnd's default --bitcoin.timelockdelta (80), which
 // its QueryRoutes takes.
