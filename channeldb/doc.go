@@ -242,6 +242,16 @@
 // page by add index. A keysend invoice has no payment address and no
 // entry in the payment address index; times of zero mean unset.
 //
+// # Channel opening info
+//
+//	channel-open-info/
+//	    <txid 32><index 4> -> version, private, push_msat u64,
+//	        minimum_depth u32, local and remote upfront shutdown scripts
+//	        (uvarint length + bytes), scid_alias
+//
+// What the funding flow negotiated that the state machine does not use
+// (ChannelOpenInfo), kept for as long as the channel.
+//
 // # Mission control
 //
 //	mission-control/

@@ -541,6 +541,11 @@ func (p *Peer) readLoop() {
 			}
 		case *lnwire.Error:
 			p.recordError(false, m.ChanID, m.Data)
+			// The owner of the channel it names (funding, for a
+			// channel being opened) must hear of it too.
+			if p.cfg.OnMessage != nil {
+				p.cfg.OnMessage(p, msg)
+			}
 		case *lnwire.Warning:
 			p.recordError(true, m.ChanID, m.Data)
 		case *lnwire.Init:

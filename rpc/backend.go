@@ -118,6 +118,9 @@ type Backend struct {
 	Graph  Graph
 	Router RouteFinder
 
+	// Channels serves the channel calls; nil answers Unimplemented.
+	Channels Channels
+
 	// MissionControl serves the router sub-server's mission control
 	// calls and QueryRoutes' use_mission_control; nil answers
 	// Unavailable (QueryRoutes then scores no hop).

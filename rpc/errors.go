@@ -9,6 +9,7 @@ import (
 
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
+	"lnd.xprv/funding"
 	"lnd.xprv/invoices"
 	"lnd.xprv/rpc/macaroons"
 	"lnd.xprv/wallet"
@@ -76,6 +77,15 @@ var errorCodes = []struct {
 	{invoices.ErrInvoiceAlreadyCanceled, codes.FailedPrecondition},
 	{invoices.ErrInvoiceStillOpen, codes.FailedPrecondition},
 	{invoices.ErrShuttingDown, codes.Unavailable},
+
+	// The funding manager's.
+	{funding.ErrBadRequest, codes.InvalidArgument},
+	{funding.ErrPeerOffline, codes.FailedPrecondition},
+	{funding.ErrTooManyPending, codes.FailedPrecondition},
+	{funding.ErrPeerError, codes.FailedPrecondition},
+	{funding.ErrRefused, codes.FailedPrecondition},
+	{funding.ErrAborted, codes.Aborted},
+	{funding.ErrShuttingDown, codes.Unavailable},
 
 	// The chain backend's.
 	{chain.ErrTxRejected, codes.FailedPrecondition},

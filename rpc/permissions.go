@@ -39,6 +39,10 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/GetNetworkInfo":           read("info"),
 		"/lnrpc.Lightning/QueryRoutes":              read("info"),
 		"/lnrpc.Lightning/SubscribeChannelGraph":    read("info"),
+		"/lnrpc.Lightning/OpenChannel":              {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
+		"/lnrpc.Lightning/OpenChannelSync":          {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
+		"/lnrpc.Lightning/PendingChannels":          read("offchain"),
+		"/lnrpc.Lightning/ListChannels":             read("offchain"),
 
 		"/walletrpc.WalletKit/ListUnspent":        read("onchain"),
 		"/walletrpc.WalletKit/LeaseOutput":        write("onchain"),

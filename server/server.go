@@ -72,12 +72,28 @@ type Config struct {
 	PingInterval time.Duration
 	PongTimeout  time.Duration
 
+	// Subsystems are started in this order, after the query loop and
+	// before the peer listeners, and stopped in reverse after the
+	// listeners close (the funding manager, then those later work adds:
+	// switch, nursery, breach arbiter, router).
+	Subsystems []Subsystem
+
 	// OnPeerMessage receives the messages peers do not handle themselves
 	// (funding, channel updates, gossip). Nil drops them.
 	OnPeerMessage func(p *peer.Peer, msg lnwire.Message)
 
 	Logger     *slog.Logger
 	PeerLogger *slog.Logger
+}
+
+// ErrListen wraps a failure to open a peer listener.
+var ErrListen = errors.New("listen")
+
+// Subsystem is a part of the node whose life the server orders.
+type Subsystem interface {
+	Name() string
+	Start() error
+	Stop() error
 }
 
 // PeerEventType says whether a peer came or went.
@@ -125,6 +141,9 @@ type Server struct {
 	// counts do. Peers write to it from their own goroutines.
 	historyMu sync.Mutex
 	history   map[[33]byte]*PeerHistory
+
+	// started are the subsystems running, in start order.
+	started []Subsystem
 
 	startOnce, stopOnce sync.Once
 	dialCtx             context.Context
@@ -181,7 +200,7 @@ func (s *Server) Start() error {
 					s.log.Debug("Inbound handshake failed", "remote", remote, "err", herr)
 				}))
 			if err != nil {
-				err = fmt.Errorf("listen on %s: %w", addr, err)
+				err = fmt.Errorf("%w on %s: %w", ErrListen, addr, err)
 				s.closeListeners()
 				return
 			}
@@ -192,6 +211,15 @@ func (s *Server) Start() error {
 		}
 		s.wg.Add(1)
 		go s.queryLoop()
+		if err = s.startSubsystems(); err != nil {
+			s.stopOnce.Do(func() {
+				close(s.quit)
+				s.cancelDials()
+				s.closeListeners()
+				s.wg.Wait()
+			})
+			return
+		}
 		s.listenersMu.Lock()
 		for _, l := range s.listeners {
 			s.wg.Add(1)
@@ -205,12 +233,39 @@ func (s *Server) Start() error {
 // Stop disconnects every peer and waits for every goroutine of the server.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
+		s.closeListeners()
+		s.stopSubsystems(len(s.started))
 		close(s.quit)
 		s.cancelDials()
-		s.closeListeners()
 		s.wg.Wait()
 	})
 	return nil
+}
+
+// startSubsystems starts the subsystems in order; on a failure those
+// started are stopped again, in reverse.
+func (s *Server) startSubsystems() error {
+	for _, sub := range s.cfg.Subsystems {
+		s.log.Debug("Starting subsystem", "name", sub.Name())
+		if err := sub.Start(); err != nil {
+			s.stopSubsystems(len(s.started))
+			return fmt.Errorf("start %s: %w", sub.Name(), err)
+		}
+		s.started = append(s.started, sub)
+	}
+	return nil
+}
+
+// stopSubsystems stops the first n started subsystems, last first.
+func (s *Server) stopSubsystems(n int) {
+	for i := n - 1; i >= 0; i-- {
+		sub := s.started[i]
+		if err := sub.Stop(); err != nil {
+			s.log.Warn("Subsystem did not stop cleanly", "name", sub.Name(),
+				"err", err)
+		}
+	}
+	s.started = s.started[:0]
 }
 
 func (s *Server) closeListeners() {

@@ -50,6 +50,9 @@ func (a *app) commands() []command {
 		{"listpermissions", "List every RPC method and the macaroon permissions it needs.", "", &listPermissionsCmd{a: a}},
 		{"version", "Display xlncli and xlnd version info.", "", &versionCmd{a: a}},
 		{"wallet", "Interact with the wallet.", "", newWalletCmd(a)},
+		{"openchannel", "Open a channel to a node or an existing peer.", "", &openChannelCmd{a: a}},
+		{"listchannels", "List all open channels.", "", &listChannelsCmd{a: a}},
+		{"pendingchannels", "Display information pertaining to pending channels.", "", &pendingChannelsCmd{a: a}},
 	}, a.graphCommands()...)
 }
 

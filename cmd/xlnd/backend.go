@@ -37,12 +37,34 @@ func (d *daemon) NodeInfo(context.Context) (*rpc.Info, error) {
 	for _, a := range d.nodeAddrs() {
 		uris = append(uris, pub+"@"+a)
 	}
+	var active, inactive, pending uint32
+	if d.funding != nil {
+		chans, err := (&channelsBackend{d: d}).List(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range chans {
+			if c.Active {
+				active++
+			} else {
+				inactive++
+			}
+		}
+		p, err := d.funding.PendingChannels()
+		if err != nil {
+			return nil, err
+		}
+		pending = uint32(len(p))
+	}
 	return &rpc.Info{
-		IdentityKey: key.PubKey,
-		Alias:       d.cfg.Alias,
-		Color:       strings.ToLower(d.cfg.Color),
-		URIs:        uris,
-		Features:    rpcFeatures(initFeatures(d.cfg)),
+		NumActiveChannels:   active,
+		NumInactiveChannels: inactive,
+		NumPendingChannels:  pending,
+		IdentityKey:         key.PubKey,
+		Alias:               d.cfg.Alias,
+		Color:               strings.ToLower(d.cfg.Color),
+		URIs:                uris,
+		Features:            rpcFeatures(initFeatures(d.cfg)),
 		// As lnd: true once a historical graph sync with a peer
 		// has finished.
 		SyncedToGraph: d.syncer != nil && d.syncer.Synced(),

@@ -75,6 +75,9 @@ type config struct {
 
 	TrickleDelay int `long:"trickledelay" description:"time in milliseconds between each release of gossip to peers (as lnd's --trickledelay)"`
 
+	DefaultChanConfs   int `long:"defaultchanconfs" description:"confirmations required of channels opened to us (0: 3 on regtest and simnet, else 1 to 6 by channel size, as lnd)"`
+	MaxPendingChannels int `long:"maxpendingchannels" description:"channels a peer may have pending with us at once"`
+
 	Alias string `long:"alias" description:"node alias, at most 32 bytes"`
 	Color string `long:"color" description:"node color, #RRGGBB"`
 

@@ -21,6 +21,7 @@ import (
 	"lnd.xprv/brontide"
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
+	"lnd.xprv/funding"
 	"lnd.xprv/internal/logging"
 	"lnd.xprv/invoices"
 	"lnd.xprv/invoices/bolt11"
@@ -80,6 +81,9 @@ type daemon struct {
 	srv    *server.Server
 	graph  *routing.ChannelGraph
 	syncer *routing.Syncer
+
+	chanDB  *channeldb.DB
+	funding *funding.Manager
 
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
@@ -215,39 +219,63 @@ func (d *daemon) run(ctx context.Context) error {
 		return fmt.Errorf("channel graph: %w", err)
 	}
 	d.graph, d.syncer = gossip.graph, gossip.syncer
+	d.chanDB = chanDB
 	mc, err := newMissionControl(chanDB, nodeKey.PubKey().SerializeCompressed(), d.logs.Logger("CRTR"))
 	if err != nil {
 		return err
 	}
 	peerLog := d.logs.Logger("PEER")
+
+	// The funding manager reaches peers through the server (d.srv, set
+	// below, before anything runs); the server starts it once its query
+	// loop runs and before it accepts peers.
+	d.funding, err = d.newFundingManager(d.chanDB)
+	if err != nil {
+		return err
+	}
+	route := peerMessages(d.funding, func(p msgPeer, msg lnwire.Message) {
+		if !gossip.handle(p.PubKey(), msg) {
+			peerLog.Debug("No handler for message; dropped", "peer",
+				fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
+		}
+	}, d.logs.Logger("FNDG"))
 	d.srv, err = server.New(server.Config{
-		NodeKey:     nodeKey,
-		ChainHash:   *cfg.network.Params.GenesisHash,
-		Features:    initFeatures(cfg),
-		Required:    requiredFeatures,
-		ListenAddrs: cfg.Listeners,
-		MaxInbound:  cfg.MaxInbound,
-		Dial:        dial,
-		Logger:      d.logs.Logger("SRVR"),
-		PeerLogger:  d.logs.Logger("PEER"),
-		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) {
-			if !gossip.handle(p.PubKey(), msg) {
-				peerLog.Debug("No handler for message; dropped", "peer",
-					fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
-			}
-		},
+		NodeKey:       nodeKey,
+		ChainHash:     *cfg.network.Params.GenesisHash,
+		Features:      initFeatures(cfg),
+		Required:      requiredFeatures,
+		ListenAddrs:   cfg.Listeners,
+		MaxInbound:    cfg.MaxInbound,
+		Dial:          dial,
+		Logger:        d.logs.Logger("SRVR"),
+		PeerLogger:    peerLog,
+		Subsystems:    []server.Subsystem{d.funding},
+		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) { route(p, msg) },
 	})
 	if err != nil {
 		return err
 	}
 	if err := d.srv.Start(); err != nil {
-		return fmt.Errorf("--listen: %w", err)
+		if errors.Is(err, server.ErrListen) {
+			return fmt.Errorf("--listen: %w", err)
+		}
+		return err
 	}
 	defer d.srv.Stop()
 	if err := gossip.start(ctx, d.srv); err != nil {
 		return fmt.Errorf("gossip: %w", err)
 	}
 	defer gossip.stop()
+
+	peerEvents, err := d.srv.SubscribePeerEvents()
+	if err != nil {
+		return err
+	}
+	defer peerEvents.Cancel()
+	go followPeers(peerEvents, d.funding)
+	if err := d.reconnectLinkNodes(); err != nil {
+		return err
+	}
 
 	backend := &rpc.Backend{
 		Info:      d,
@@ -256,6 +284,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Wallet:    &walletBackend{w: d.wallet, maturity: int32(cfg.network.Params.CoinbaseMaturity)},
 		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
 		Notifier:  d.chain,
+		Channels:  &channelsBackend{d: d},
 		Stop:      d.requestStop,
 		Graph:     gossip.graph,
 		Router:    routing.NewFinder(gossip.graph.Cache(), routing.DefaultPathFindingConfig()),

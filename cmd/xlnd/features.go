@@ -17,6 +17,7 @@ var optionalFeatures = []lnwire.FeatureBit{
 	lnwire.AnchorsZeroFeeHtlcTxOptional,
 	lnwire.ShutdownAnySegwitOptional,
 	lnwire.WumboChannelsOptional,
+	lnwire.ScidAliasOptional,
 }
 
 // keysendOptional is bit 55, which lnd sets when it accepts keysend

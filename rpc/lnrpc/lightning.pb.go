@@ -247,6 +247,110 @@ func (InvoiceHTLCState) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{3}
 }
 
+type CommitmentType int32
+
+const (
+	CommitmentType_UNKNOWN_COMMITMENT_TYPE CommitmentType = 0
+	CommitmentType_LEGACY                  CommitmentType = 1
+	CommitmentType_STATIC_REMOTE_KEY       CommitmentType = 2
+	CommitmentType_ANCHORS                 CommitmentType = 3
+)
+
+// Enum value maps for CommitmentType.
+var (
+	CommitmentType_name = map[int32]string{
+		0: "UNKNOWN_COMMITMENT_TYPE",
+		1: "LEGACY",
+		2: "STATIC_REMOTE_KEY",
+		3: "ANCHORS",
+	}
+	CommitmentType_value = map[string]int32{
+		"UNKNOWN_COMMITMENT_TYPE": 0,
+		"LEGACY":                  1,
+		"STATIC_REMOTE_KEY":       2,
+		"ANCHORS":                 3,
+	}
+)
+
+func (x CommitmentType) Enum() *CommitmentType {
+	p := new(CommitmentType)
+	*p = x
+	return p
+}
+
+func (x CommitmentType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CommitmentType) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[4].Descriptor()
+}
+
+func (CommitmentType) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[4]
+}
+
+func (x CommitmentType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CommitmentType.Descriptor instead.
+func (CommitmentType) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{4}
+}
+
+type Initiator int32
+
+const (
+	Initiator_INITIATOR_UNKNOWN Initiator = 0
+	Initiator_INITIATOR_LOCAL   Initiator = 1
+	Initiator_INITIATOR_REMOTE  Initiator = 2
+	Initiator_INITIATOR_BOTH    Initiator = 3
+)
+
+// Enum value maps for Initiator.
+var (
+	Initiator_name = map[int32]string{
+		0: "INITIATOR_UNKNOWN",
+		1: "INITIATOR_LOCAL",
+		2: "INITIATOR_REMOTE",
+		3: "INITIATOR_BOTH",
+	}
+	Initiator_value = map[string]int32{
+		"INITIATOR_UNKNOWN": 0,
+		"INITIATOR_LOCAL":   1,
+		"INITIATOR_REMOTE":  2,
+		"INITIATOR_BOTH":    3,
+	}
+)
+
+func (x Initiator) Enum() *Initiator {
+	p := new(Initiator)
+	*p = x
+	return p
+}
+
+func (x Initiator) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Initiator) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[5].Descriptor()
+}
+
+func (Initiator) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[5]
+}
+
+func (x Initiator) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Initiator.Descriptor instead.
+func (Initiator) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{5}
+}
+
 type Peer_SyncType int32
 
 const (
@@ -283,11 +387,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[4].Descriptor()
+	return file_lightning_proto_enumTypes[6].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[4]
+	return &file_lightning_proto_enumTypes[6]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -329,11 +433,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[5].Descriptor()
+	return file_lightning_proto_enumTypes[7].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[5]
+	return &file_lightning_proto_enumTypes[7]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -381,11 +485,11 @@ func (x Invoice_InvoiceState) String() string {
 }
 
 func (Invoice_InvoiceState) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[6].Descriptor()
+	return file_lightning_proto_enumTypes[8].Descriptor()
 }
 
 func (Invoice_InvoiceState) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[6]
+	return &file_lightning_proto_enumTypes[8]
 }
 
 func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
@@ -6584,6 +6688,1168 @@ func (x *PayReq) GetFeatures() map[uint32]*Feature {
 	return nil
 }
 
+type OpenChannelRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	SatPerVbyte uint64                 `protobuf:"varint,1,opt,name=sat_per_vbyte,json=satPerVbyte,proto3" json:"sat_per_vbyte,omitempty"`
+	NodePubkey  []byte                 `protobuf:"bytes,2,opt,name=node_pubkey,json=nodePubkey,proto3" json:"node_pubkey,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	NodePubkeyString   string `protobuf:"bytes,3,opt,name=node_pubkey_string,json=nodePubkeyString,proto3" json:"node_pubkey_string,omitempty"`
+	LocalFundingAmount int64  `protobuf:"varint,4,opt,name=local_funding_amount,json=localFundingAmount,proto3" json:"local_funding_amount,omitempty"`
+	PushSat            int64  `protobuf:"varint,5,opt,name=push_sat,json=pushSat,proto3" json:"push_sat,omitempty"`
+	TargetConf         int32  `protobuf:"varint,6,opt,name=target_conf,json=targetConf,proto3" json:"target_conf,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	SatPerByte       int64          `protobuf:"varint,7,opt,name=sat_per_byte,json=satPerByte,proto3" json:"sat_per_byte,omitempty"`
+	Private          bool           `protobuf:"varint,8,opt,name=private,proto3" json:"private,omitempty"`
+	MinConfs         int32          `protobuf:"varint,11,opt,name=min_confs,json=minConfs,proto3" json:"min_confs,omitempty"`
+	SpendUnconfirmed bool           `protobuf:"varint,12,opt,name=spend_unconfirmed,json=spendUnconfirmed,proto3" json:"spend_unconfirmed,omitempty"`
+	CloseAddress     string         `protobuf:"bytes,13,opt,name=close_address,json=closeAddress,proto3" json:"close_address,omitempty"`
+	CommitmentType   CommitmentType `protobuf:"varint,18,opt,name=commitment_type,json=commitmentType,proto3,enum=lnrpc.CommitmentType" json:"commitment_type,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *OpenChannelRequest) Reset() {
+	*x = OpenChannelRequest{}
+	mi := &file_lightning_proto_msgTypes[90]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenChannelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenChannelRequest) ProtoMessage() {}
+
+func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[90]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenChannelRequest.ProtoReflect.Descriptor instead.
+func (*OpenChannelRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{90}
+}
+
+func (x *OpenChannelRequest) GetSatPerVbyte() uint64 {
+	if x != nil {
+		return x.SatPerVbyte
+	}
+	return 0
+}
+
+func (x *OpenChannelRequest) GetNodePubkey() []byte {
+	if x != nil {
+		return x.NodePubkey
+	}
+	return nil
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *OpenChannelRequest) GetNodePubkeyString() string {
+	if x != nil {
+		return x.NodePubkeyString
+	}
+	return ""
+}
+
+func (x *OpenChannelRequest) GetLocalFundingAmount() int64 {
+	if x != nil {
+		return x.LocalFundingAmount
+	}
+	return 0
+}
+
+func (x *OpenChannelRequest) GetPushSat() int64 {
+	if x != nil {
+		return x.PushSat
+	}
+	return 0
+}
+
+func (x *OpenChannelRequest) GetTargetConf() int32 {
+	if x != nil {
+		return x.TargetConf
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *OpenChannelRequest) GetSatPerByte() int64 {
+	if x != nil {
+		return x.SatPerByte
+	}
+	return 0
+}
+
+func (x *OpenChannelRequest) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *OpenChannelRequest) GetMinConfs() int32 {
+	if x != nil {
+		return x.MinConfs
+	}
+	return 0
+}
+
+func (x *OpenChannelRequest) GetSpendUnconfirmed() bool {
+	if x != nil {
+		return x.SpendUnconfirmed
+	}
+	return false
+}
+
+func (x *OpenChannelRequest) GetCloseAddress() string {
+	if x != nil {
+		return x.CloseAddress
+	}
+	return ""
+}
+
+func (x *OpenChannelRequest) GetCommitmentType() CommitmentType {
+	if x != nil {
+		return x.CommitmentType
+	}
+	return CommitmentType_UNKNOWN_COMMITMENT_TYPE
+}
+
+type OpenStatusUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Update:
+	//
+	//	*OpenStatusUpdate_ChanPending
+	//	*OpenStatusUpdate_ChanOpen
+	Update        isOpenStatusUpdate_Update `protobuf_oneof:"update"`
+	PendingChanId []byte                    `protobuf:"bytes,4,opt,name=pending_chan_id,json=pendingChanId,proto3" json:"pending_chan_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenStatusUpdate) Reset() {
+	*x = OpenStatusUpdate{}
+	mi := &file_lightning_proto_msgTypes[91]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenStatusUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenStatusUpdate) ProtoMessage() {}
+
+func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[91]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenStatusUpdate.ProtoReflect.Descriptor instead.
+func (*OpenStatusUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{91}
+}
+
+func (x *OpenStatusUpdate) GetUpdate() isOpenStatusUpdate_Update {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *OpenStatusUpdate) GetChanPending() *PendingUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*OpenStatusUpdate_ChanPending); ok {
+			return x.ChanPending
+		}
+	}
+	return nil
+}
+
+func (x *OpenStatusUpdate) GetChanOpen() *ChannelOpenUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*OpenStatusUpdate_ChanOpen); ok {
+			return x.ChanOpen
+		}
+	}
+	return nil
+}
+
+func (x *OpenStatusUpdate) GetPendingChanId() []byte {
+	if x != nil {
+		return x.PendingChanId
+	}
+	return nil
+}
+
+type isOpenStatusUpdate_Update interface {
+	isOpenStatusUpdate_Update()
+}
+
+type OpenStatusUpdate_ChanPending struct {
+	ChanPending *PendingUpdate `protobuf:"bytes,1,opt,name=chan_pending,json=chanPending,proto3,oneof"`
+}
+
+type OpenStatusUpdate_ChanOpen struct {
+	ChanOpen *ChannelOpenUpdate `protobuf:"bytes,3,opt,name=chan_open,json=chanOpen,proto3,oneof"`
+}
+
+func (*OpenStatusUpdate_ChanPending) isOpenStatusUpdate_Update() {}
+
+func (*OpenStatusUpdate_ChanOpen) isOpenStatusUpdate_Update() {}
+
+type PendingUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Txid          []byte                 `protobuf:"bytes,1,opt,name=txid,proto3" json:"txid,omitempty"`
+	OutputIndex   uint32                 `protobuf:"varint,2,opt,name=output_index,json=outputIndex,proto3" json:"output_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PendingUpdate) Reset() {
+	*x = PendingUpdate{}
+	mi := &file_lightning_proto_msgTypes[92]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingUpdate) ProtoMessage() {}
+
+func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[92]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingUpdate.ProtoReflect.Descriptor instead.
+func (*PendingUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{92}
+}
+
+func (x *PendingUpdate) GetTxid() []byte {
+	if x != nil {
+		return x.Txid
+	}
+	return nil
+}
+
+func (x *PendingUpdate) GetOutputIndex() uint32 {
+	if x != nil {
+		return x.OutputIndex
+	}
+	return 0
+}
+
+type ChannelOpenUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ChannelPoint  *ChannelPoint          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelOpenUpdate) Reset() {
+	*x = ChannelOpenUpdate{}
+	mi := &file_lightning_proto_msgTypes[93]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelOpenUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelOpenUpdate) ProtoMessage() {}
+
+func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[93]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelOpenUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelOpenUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{93}
+}
+
+func (x *ChannelOpenUpdate) GetChannelPoint() *ChannelPoint {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return nil
+}
+
+type PendingChannelsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	IncludeRawTx  bool                   `protobuf:"varint,1,opt,name=include_raw_tx,json=includeRawTx,proto3" json:"include_raw_tx,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PendingChannelsRequest) Reset() {
+	*x = PendingChannelsRequest{}
+	mi := &file_lightning_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsRequest) ProtoMessage() {}
+
+func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsRequest.ProtoReflect.Descriptor instead.
+func (*PendingChannelsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{94}
+}
+
+func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
+	if x != nil {
+		return x.IncludeRawTx
+	}
+	return false
+}
+
+type PendingChannelsResponse struct {
+	state               protoimpl.MessageState                        `protogen:"open.v1"`
+	TotalLimboBalance   int64                                         `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
+	PendingOpenChannels []*PendingChannelsResponse_PendingOpenChannel `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse) Reset() {
+	*x = PendingChannelsResponse{}
+	mi := &file_lightning_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse) ProtoMessage() {}
+
+func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
+	if x != nil {
+		return x.TotalLimboBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse) GetPendingOpenChannels() []*PendingChannelsResponse_PendingOpenChannel {
+	if x != nil {
+		return x.PendingOpenChannels
+	}
+	return nil
+}
+
+type ListChannelsRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	ActiveOnly      bool                   `protobuf:"varint,1,opt,name=active_only,json=activeOnly,proto3" json:"active_only,omitempty"`
+	InactiveOnly    bool                   `protobuf:"varint,2,opt,name=inactive_only,json=inactiveOnly,proto3" json:"inactive_only,omitempty"`
+	PublicOnly      bool                   `protobuf:"varint,3,opt,name=public_only,json=publicOnly,proto3" json:"public_only,omitempty"`
+	PrivateOnly     bool                   `protobuf:"varint,4,opt,name=private_only,json=privateOnly,proto3" json:"private_only,omitempty"`
+	Peer            []byte                 `protobuf:"bytes,5,opt,name=peer,proto3" json:"peer,omitempty"`
+	PeerAliasLookup bool                   `protobuf:"varint,6,opt,name=peer_alias_lookup,json=peerAliasLookup,proto3" json:"peer_alias_lookup,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ListChannelsRequest) Reset() {
+	*x = ListChannelsRequest{}
+	mi := &file_lightning_proto_msgTypes[96]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListChannelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListChannelsRequest) ProtoMessage() {}
+
+func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[96]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
+func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{96}
+}
+
+func (x *ListChannelsRequest) GetActiveOnly() bool {
+	if x != nil {
+		return x.ActiveOnly
+	}
+	return false
+}
+
+func (x *ListChannelsRequest) GetInactiveOnly() bool {
+	if x != nil {
+		return x.InactiveOnly
+	}
+	return false
+}
+
+func (x *ListChannelsRequest) GetPublicOnly() bool {
+	if x != nil {
+		return x.PublicOnly
+	}
+	return false
+}
+
+func (x *ListChannelsRequest) GetPrivateOnly() bool {
+	if x != nil {
+		return x.PrivateOnly
+	}
+	return false
+}
+
+func (x *ListChannelsRequest) GetPeer() []byte {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
+}
+
+func (x *ListChannelsRequest) GetPeerAliasLookup() bool {
+	if x != nil {
+		return x.PeerAliasLookup
+	}
+	return false
+}
+
+type ListChannelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channels      []*Channel             `protobuf:"bytes,11,rep,name=channels,proto3" json:"channels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListChannelsResponse) Reset() {
+	*x = ListChannelsResponse{}
+	mi := &file_lightning_proto_msgTypes[97]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListChannelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListChannelsResponse) ProtoMessage() {}
+
+func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[97]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
+func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{97}
+}
+
+func (x *ListChannelsResponse) GetChannels() []*Channel {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+type ChannelConstraints struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	CsvDelay          uint32                 `protobuf:"varint,1,opt,name=csv_delay,json=csvDelay,proto3" json:"csv_delay,omitempty"`
+	ChanReserveSat    uint64                 `protobuf:"varint,2,opt,name=chan_reserve_sat,json=chanReserveSat,proto3" json:"chan_reserve_sat,omitempty"`
+	DustLimitSat      uint64                 `protobuf:"varint,3,opt,name=dust_limit_sat,json=dustLimitSat,proto3" json:"dust_limit_sat,omitempty"`
+	MaxPendingAmtMsat uint64                 `protobuf:"varint,4,opt,name=max_pending_amt_msat,json=maxPendingAmtMsat,proto3" json:"max_pending_amt_msat,omitempty"`
+	MinHtlcMsat       uint64                 `protobuf:"varint,5,opt,name=min_htlc_msat,json=minHtlcMsat,proto3" json:"min_htlc_msat,omitempty"`
+	MaxAcceptedHtlcs  uint32                 `protobuf:"varint,6,opt,name=max_accepted_htlcs,json=maxAcceptedHtlcs,proto3" json:"max_accepted_htlcs,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ChannelConstraints) Reset() {
+	*x = ChannelConstraints{}
+	mi := &file_lightning_proto_msgTypes[98]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelConstraints) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelConstraints) ProtoMessage() {}
+
+func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[98]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelConstraints.ProtoReflect.Descriptor instead.
+func (*ChannelConstraints) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{98}
+}
+
+func (x *ChannelConstraints) GetCsvDelay() uint32 {
+	if x != nil {
+		return x.CsvDelay
+	}
+	return 0
+}
+
+func (x *ChannelConstraints) GetChanReserveSat() uint64 {
+	if x != nil {
+		return x.ChanReserveSat
+	}
+	return 0
+}
+
+func (x *ChannelConstraints) GetDustLimitSat() uint64 {
+	if x != nil {
+		return x.DustLimitSat
+	}
+	return 0
+}
+
+func (x *ChannelConstraints) GetMaxPendingAmtMsat() uint64 {
+	if x != nil {
+		return x.MaxPendingAmtMsat
+	}
+	return 0
+}
+
+func (x *ChannelConstraints) GetMinHtlcMsat() uint64 {
+	if x != nil {
+		return x.MinHtlcMsat
+	}
+	return 0
+}
+
+func (x *ChannelConstraints) GetMaxAcceptedHtlcs() uint32 {
+	if x != nil {
+		return x.MaxAcceptedHtlcs
+	}
+	return 0
+}
+
+type Channel struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Active                bool                   `protobuf:"varint,1,opt,name=active,proto3" json:"active,omitempty"`
+	RemotePubkey          string                 `protobuf:"bytes,2,opt,name=remote_pubkey,json=remotePubkey,proto3" json:"remote_pubkey,omitempty"`
+	ChannelPoint          string                 `protobuf:"bytes,3,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	ChanId                uint64                 `protobuf:"varint,4,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	Capacity              int64                  `protobuf:"varint,5,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	LocalBalance          int64                  `protobuf:"varint,6,opt,name=local_balance,json=localBalance,proto3" json:"local_balance,omitempty"`
+	RemoteBalance         int64                  `protobuf:"varint,7,opt,name=remote_balance,json=remoteBalance,proto3" json:"remote_balance,omitempty"`
+	CommitFee             int64                  `protobuf:"varint,8,opt,name=commit_fee,json=commitFee,proto3" json:"commit_fee,omitempty"`
+	CommitWeight          int64                  `protobuf:"varint,9,opt,name=commit_weight,json=commitWeight,proto3" json:"commit_weight,omitempty"`
+	FeePerKw              int64                  `protobuf:"varint,10,opt,name=fee_per_kw,json=feePerKw,proto3" json:"fee_per_kw,omitempty"`
+	UnsettledBalance      int64                  `protobuf:"varint,11,opt,name=unsettled_balance,json=unsettledBalance,proto3" json:"unsettled_balance,omitempty"`
+	TotalSatoshisSent     int64                  `protobuf:"varint,12,opt,name=total_satoshis_sent,json=totalSatoshisSent,proto3" json:"total_satoshis_sent,omitempty"`
+	TotalSatoshisReceived int64                  `protobuf:"varint,13,opt,name=total_satoshis_received,json=totalSatoshisReceived,proto3" json:"total_satoshis_received,omitempty"`
+	NumUpdates            uint64                 `protobuf:"varint,14,opt,name=num_updates,json=numUpdates,proto3" json:"num_updates,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	CsvDelay        uint32 `protobuf:"varint,16,opt,name=csv_delay,json=csvDelay,proto3" json:"csv_delay,omitempty"`
+	Private         bool   `protobuf:"varint,17,opt,name=private,proto3" json:"private,omitempty"`
+	Initiator       bool   `protobuf:"varint,18,opt,name=initiator,proto3" json:"initiator,omitempty"`
+	ChanStatusFlags string `protobuf:"bytes,19,opt,name=chan_status_flags,json=chanStatusFlags,proto3" json:"chan_status_flags,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	LocalChanReserveSat int64 `protobuf:"varint,20,opt,name=local_chan_reserve_sat,json=localChanReserveSat,proto3" json:"local_chan_reserve_sat,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	RemoteChanReserveSat int64 `protobuf:"varint,21,opt,name=remote_chan_reserve_sat,json=remoteChanReserveSat,proto3" json:"remote_chan_reserve_sat,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	StaticRemoteKey       bool                `protobuf:"varint,22,opt,name=static_remote_key,json=staticRemoteKey,proto3" json:"static_remote_key,omitempty"`
+	CommitmentType        CommitmentType      `protobuf:"varint,26,opt,name=commitment_type,json=commitmentType,proto3,enum=lnrpc.CommitmentType" json:"commitment_type,omitempty"`
+	Lifetime              int64               `protobuf:"varint,23,opt,name=lifetime,proto3" json:"lifetime,omitempty"`
+	Uptime                int64               `protobuf:"varint,24,opt,name=uptime,proto3" json:"uptime,omitempty"`
+	CloseAddress          string              `protobuf:"bytes,25,opt,name=close_address,json=closeAddress,proto3" json:"close_address,omitempty"`
+	PushAmountSat         uint64              `protobuf:"varint,27,opt,name=push_amount_sat,json=pushAmountSat,proto3" json:"push_amount_sat,omitempty"`
+	ThawHeight            uint32              `protobuf:"varint,28,opt,name=thaw_height,json=thawHeight,proto3" json:"thaw_height,omitempty"`
+	LocalConstraints      *ChannelConstraints `protobuf:"bytes,29,opt,name=local_constraints,json=localConstraints,proto3" json:"local_constraints,omitempty"`
+	RemoteConstraints     *ChannelConstraints `protobuf:"bytes,30,opt,name=remote_constraints,json=remoteConstraints,proto3" json:"remote_constraints,omitempty"`
+	AliasScids            []uint64            `protobuf:"varint,31,rep,packed,name=alias_scids,json=aliasScids,proto3" json:"alias_scids,omitempty"`
+	ZeroConf              bool                `protobuf:"varint,32,opt,name=zero_conf,json=zeroConf,proto3" json:"zero_conf,omitempty"`
+	ZeroConfConfirmedScid uint64              `protobuf:"varint,33,opt,name=zero_conf_confirmed_scid,json=zeroConfConfirmedScid,proto3" json:"zero_conf_confirmed_scid,omitempty"`
+	PeerAlias             string              `protobuf:"bytes,34,opt,name=peer_alias,json=peerAlias,proto3" json:"peer_alias,omitempty"`
+	PeerScidAlias         uint64              `protobuf:"varint,35,opt,name=peer_scid_alias,json=peerScidAlias,proto3" json:"peer_scid_alias,omitempty"`
+	Memo                  string              `protobuf:"bytes,36,opt,name=memo,proto3" json:"memo,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *Channel) Reset() {
+	*x = Channel{}
+	mi := &file_lightning_proto_msgTypes[99]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Channel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Channel) ProtoMessage() {}
+
+func (x *Channel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[99]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Channel.ProtoReflect.Descriptor instead.
+func (*Channel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{99}
+}
+
+func (x *Channel) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *Channel) GetRemotePubkey() string {
+	if x != nil {
+		return x.RemotePubkey
+	}
+	return ""
+}
+
+func (x *Channel) GetChannelPoint() string {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return ""
+}
+
+func (x *Channel) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *Channel) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *Channel) GetLocalBalance() int64 {
+	if x != nil {
+		return x.LocalBalance
+	}
+	return 0
+}
+
+func (x *Channel) GetRemoteBalance() int64 {
+	if x != nil {
+		return x.RemoteBalance
+	}
+	return 0
+}
+
+func (x *Channel) GetCommitFee() int64 {
+	if x != nil {
+		return x.CommitFee
+	}
+	return 0
+}
+
+func (x *Channel) GetCommitWeight() int64 {
+	if x != nil {
+		return x.CommitWeight
+	}
+	return 0
+}
+
+func (x *Channel) GetFeePerKw() int64 {
+	if x != nil {
+		return x.FeePerKw
+	}
+	return 0
+}
+
+func (x *Channel) GetUnsettledBalance() int64 {
+	if x != nil {
+		return x.UnsettledBalance
+	}
+	return 0
+}
+
+func (x *Channel) GetTotalSatoshisSent() int64 {
+	if x != nil {
+		return x.TotalSatoshisSent
+	}
+	return 0
+}
+
+func (x *Channel) GetTotalSatoshisReceived() int64 {
+	if x != nil {
+		return x.TotalSatoshisReceived
+	}
+	return 0
+}
+
+func (x *Channel) GetNumUpdates() uint64 {
+	if x != nil {
+		return x.NumUpdates
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Channel) GetCsvDelay() uint32 {
+	if x != nil {
+		return x.CsvDelay
+	}
+	return 0
+}
+
+func (x *Channel) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+func (x *Channel) GetInitiator() bool {
+	if x != nil {
+		return x.Initiator
+	}
+	return false
+}
+
+func (x *Channel) GetChanStatusFlags() string {
+	if x != nil {
+		return x.ChanStatusFlags
+	}
+	return ""
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Channel) GetLocalChanReserveSat() int64 {
+	if x != nil {
+		return x.LocalChanReserveSat
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Channel) GetRemoteChanReserveSat() int64 {
+	if x != nil {
+		return x.RemoteChanReserveSat
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Channel) GetStaticRemoteKey() bool {
+	if x != nil {
+		return x.StaticRemoteKey
+	}
+	return false
+}
+
+func (x *Channel) GetCommitmentType() CommitmentType {
+	if x != nil {
+		return x.CommitmentType
+	}
+	return CommitmentType_UNKNOWN_COMMITMENT_TYPE
+}
+
+func (x *Channel) GetLifetime() int64 {
+	if x != nil {
+		return x.Lifetime
+	}
+	return 0
+}
+
+func (x *Channel) GetUptime() int64 {
+	if x != nil {
+		return x.Uptime
+	}
+	return 0
+}
+
+func (x *Channel) GetCloseAddress() string {
+	if x != nil {
+		return x.CloseAddress
+	}
+	return ""
+}
+
+func (x *Channel) GetPushAmountSat() uint64 {
+	if x != nil {
+		return x.PushAmountSat
+	}
+	return 0
+}
+
+func (x *Channel) GetThawHeight() uint32 {
+	if x != nil {
+		return x.ThawHeight
+	}
+	return 0
+}
+
+func (x *Channel) GetLocalConstraints() *ChannelConstraints {
+	if x != nil {
+		return x.LocalConstraints
+	}
+	return nil
+}
+
+func (x *Channel) GetRemoteConstraints() *ChannelConstraints {
+	if x != nil {
+		return x.RemoteConstraints
+	}
+	return nil
+}
+
+func (x *Channel) GetAliasScids() []uint64 {
+	if x != nil {
+		return x.AliasScids
+	}
+	return nil
+}
+
+func (x *Channel) GetZeroConf() bool {
+	if x != nil {
+		return x.ZeroConf
+	}
+	return false
+}
+
+func (x *Channel) GetZeroConfConfirmedScid() uint64 {
+	if x != nil {
+		return x.ZeroConfConfirmedScid
+	}
+	return 0
+}
+
+func (x *Channel) GetPeerAlias() string {
+	if x != nil {
+		return x.PeerAlias
+	}
+	return ""
+}
+
+func (x *Channel) GetPeerScidAlias() uint64 {
+	if x != nil {
+		return x.PeerScidAlias
+	}
+	return 0
+}
+
+func (x *Channel) GetMemo() string {
+	if x != nil {
+		return x.Memo
+	}
+	return ""
+}
+
+type PendingChannelsResponse_PendingChannel struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	RemoteNodePub        string                 `protobuf:"bytes,1,opt,name=remote_node_pub,json=remoteNodePub,proto3" json:"remote_node_pub,omitempty"`
+	ChannelPoint         string                 `protobuf:"bytes,2,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	Capacity             int64                  `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	LocalBalance         int64                  `protobuf:"varint,4,opt,name=local_balance,json=localBalance,proto3" json:"local_balance,omitempty"`
+	RemoteBalance        int64                  `protobuf:"varint,5,opt,name=remote_balance,json=remoteBalance,proto3" json:"remote_balance,omitempty"`
+	LocalChanReserveSat  int64                  `protobuf:"varint,6,opt,name=local_chan_reserve_sat,json=localChanReserveSat,proto3" json:"local_chan_reserve_sat,omitempty"`
+	RemoteChanReserveSat int64                  `protobuf:"varint,7,opt,name=remote_chan_reserve_sat,json=remoteChanReserveSat,proto3" json:"remote_chan_reserve_sat,omitempty"`
+	Initiator            Initiator              `protobuf:"varint,8,opt,name=initiator,proto3,enum=lnrpc.Initiator" json:"initiator,omitempty"`
+	CommitmentType       CommitmentType         `protobuf:"varint,9,opt,name=commitment_type,json=commitmentType,proto3,enum=lnrpc.CommitmentType" json:"commitment_type,omitempty"`
+	Private              bool                   `protobuf:"varint,12,opt,name=private,proto3" json:"private,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_PendingChannel) Reset() {
+	*x = PendingChannelsResponse_PendingChannel{}
+	mi := &file_lightning_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_PendingChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_PendingChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_PendingChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{95, 0}
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetRemoteNodePub() string {
+	if x != nil {
+		return x.RemoteNodePub
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetChannelPoint() string {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetLocalBalance() int64 {
+	if x != nil {
+		return x.LocalBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetRemoteBalance() int64 {
+	if x != nil {
+		return x.RemoteBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetLocalChanReserveSat() int64 {
+	if x != nil {
+		return x.LocalChanReserveSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetRemoteChanReserveSat() int64 {
+	if x != nil {
+		return x.RemoteChanReserveSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetInitiator() Initiator {
+	if x != nil {
+		return x.Initiator
+	}
+	return Initiator_INITIATOR_UNKNOWN
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetCommitmentType() CommitmentType {
+	if x != nil {
+		return x.CommitmentType
+	}
+	return CommitmentType_UNKNOWN_COMMITMENT_TYPE
+}
+
+func (x *PendingChannelsResponse_PendingChannel) GetPrivate() bool {
+	if x != nil {
+		return x.Private
+	}
+	return false
+}
+
+type PendingChannelsResponse_PendingOpenChannel struct {
+	state                    protoimpl.MessageState                  `protogen:"open.v1"`
+	Channel                  *PendingChannelsResponse_PendingChannel `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	CommitFee                int64                                   `protobuf:"varint,4,opt,name=commit_fee,json=commitFee,proto3" json:"commit_fee,omitempty"`
+	CommitWeight             int64                                   `protobuf:"varint,5,opt,name=commit_weight,json=commitWeight,proto3" json:"commit_weight,omitempty"`
+	FeePerKw                 int64                                   `protobuf:"varint,6,opt,name=fee_per_kw,json=feePerKw,proto3" json:"fee_per_kw,omitempty"`
+	FundingExpiryBlocks      int32                                   `protobuf:"varint,3,opt,name=funding_expiry_blocks,json=fundingExpiryBlocks,proto3" json:"funding_expiry_blocks,omitempty"`
+	ConfirmationsUntilActive uint32                                  `protobuf:"varint,7,opt,name=confirmations_until_active,json=confirmationsUntilActive,proto3" json:"confirmations_until_active,omitempty"`
+	ConfirmationHeight       uint32                                  `protobuf:"varint,8,opt,name=confirmation_height,json=confirmationHeight,proto3" json:"confirmation_height,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
+	*x = PendingChannelsResponse_PendingOpenChannel{}
+	mi := &file_lightning_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_PendingOpenChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_PendingOpenChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{95, 1}
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetCommitFee() int64 {
+	if x != nil {
+		return x.CommitFee
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetCommitWeight() int64 {
+	if x != nil {
+		return x.CommitWeight
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetFeePerKw() int64 {
+	if x != nil {
+		return x.FeePerKw
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetFundingExpiryBlocks() int32 {
+	if x != nil {
+		return x.FundingExpiryBlocks
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationsUntilActive() uint32 {
+	if x != nil {
+		return x.ConfirmationsUntilActive
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationHeight() uint32 {
+	if x != nil {
+		return x.ConfirmationHeight
+	}
+	return 0
+}
+
 var File_lightning_proto protoreflect.FileDescriptor
 
 const file_lightning_proto_rawDesc = "" +
@@ -7151,7 +8417,121 @@ const file_lightning_proto_rawDesc = "" +
 	"\bfeatures\x18\r \x03(\v2\x1b.lnrpc.PayReq.FeaturesEntryR\bfeatures\x1aK\n" +
 	"\rFeaturesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\rR\x03key\x12$\n" +
-	"\x05value\x18\x02 \x01(\v2\x0e.lnrpc.FeatureR\x05value:\x028\x01*\xac\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x0e.lnrpc.FeatureR\x05value:\x028\x01\"\xe8\x03\n" +
+	"\x12OpenChannelRequest\x12\"\n" +
+	"\rsat_per_vbyte\x18\x01 \x01(\x04R\vsatPerVbyte\x12\x1f\n" +
+	"\vnode_pubkey\x18\x02 \x01(\fR\n" +
+	"nodePubkey\x120\n" +
+	"\x12node_pubkey_string\x18\x03 \x01(\tB\x02\x18\x01R\x10nodePubkeyString\x120\n" +
+	"\x14local_funding_amount\x18\x04 \x01(\x03R\x12localFundingAmount\x12\x19\n" +
+	"\bpush_sat\x18\x05 \x01(\x03R\apushSat\x12\x1f\n" +
+	"\vtarget_conf\x18\x06 \x01(\x05R\n" +
+	"targetConf\x12$\n" +
+	"\fsat_per_byte\x18\a \x01(\x03B\x02\x18\x01R\n" +
+	"satPerByte\x12\x18\n" +
+	"\aprivate\x18\b \x01(\bR\aprivate\x12\x1b\n" +
+	"\tmin_confs\x18\v \x01(\x05R\bminConfs\x12+\n" +
+	"\x11spend_unconfirmed\x18\f \x01(\bR\x10spendUnconfirmed\x12#\n" +
+	"\rclose_address\x18\r \x01(\tR\fcloseAddress\x12>\n" +
+	"\x0fcommitment_type\x18\x12 \x01(\x0e2\x15.lnrpc.CommitmentTypeR\x0ecommitmentType\"\xb8\x01\n" +
+	"\x10OpenStatusUpdate\x129\n" +
+	"\fchan_pending\x18\x01 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\vchanPending\x127\n" +
+	"\tchan_open\x18\x03 \x01(\v2\x18.lnrpc.ChannelOpenUpdateH\x00R\bchanOpen\x12&\n" +
+	"\x0fpending_chan_id\x18\x04 \x01(\fR\rpendingChanIdB\b\n" +
+	"\x06update\"F\n" +
+	"\rPendingUpdate\x12\x12\n" +
+	"\x04txid\x18\x01 \x01(\fR\x04txid\x12!\n" +
+	"\foutput_index\x18\x02 \x01(\rR\voutputIndex\"M\n" +
+	"\x11ChannelOpenUpdate\x128\n" +
+	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\">\n" +
+	"\x16PendingChannelsRequest\x12$\n" +
+	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xd3\a\n" +
+	"\x17PendingChannelsResponse\x12.\n" +
+	"\x13total_limbo_balance\x18\x01 \x01(\x03R\x11totalLimboBalance\x12e\n" +
+	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x1a\xbb\x03\n" +
+	"\x0ePendingChannel\x12&\n" +
+	"\x0fremote_node_pub\x18\x01 \x01(\tR\rremoteNodePub\x12#\n" +
+	"\rchannel_point\x18\x02 \x01(\tR\fchannelPoint\x12\x1a\n" +
+	"\bcapacity\x18\x03 \x01(\x03R\bcapacity\x12#\n" +
+	"\rlocal_balance\x18\x04 \x01(\x03R\flocalBalance\x12%\n" +
+	"\x0eremote_balance\x18\x05 \x01(\x03R\rremoteBalance\x123\n" +
+	"\x16local_chan_reserve_sat\x18\x06 \x01(\x03R\x13localChanReserveSat\x125\n" +
+	"\x17remote_chan_reserve_sat\x18\a \x01(\x03R\x14remoteChanReserveSat\x12.\n" +
+	"\tinitiator\x18\b \x01(\x0e2\x10.lnrpc.InitiatorR\tinitiator\x12>\n" +
+	"\x0fcommitment_type\x18\t \x01(\x0e2\x15.lnrpc.CommitmentTypeR\x0ecommitmentType\x12\x18\n" +
+	"\aprivate\x18\f \x01(\bR\aprivate\x1a\xe2\x02\n" +
+	"\x12PendingOpenChannel\x12G\n" +
+	"\achannel\x18\x01 \x01(\v2-.lnrpc.PendingChannelsResponse.PendingChannelR\achannel\x12\x1d\n" +
+	"\n" +
+	"commit_fee\x18\x04 \x01(\x03R\tcommitFee\x12#\n" +
+	"\rcommit_weight\x18\x05 \x01(\x03R\fcommitWeight\x12\x1c\n" +
+	"\n" +
+	"fee_per_kw\x18\x06 \x01(\x03R\bfeePerKw\x122\n" +
+	"\x15funding_expiry_blocks\x18\x03 \x01(\x05R\x13fundingExpiryBlocks\x12<\n" +
+	"\x1aconfirmations_until_active\x18\a \x01(\rR\x18confirmationsUntilActive\x12/\n" +
+	"\x13confirmation_height\x18\b \x01(\rR\x12confirmationHeight\"\xdf\x01\n" +
+	"\x13ListChannelsRequest\x12\x1f\n" +
+	"\vactive_only\x18\x01 \x01(\bR\n" +
+	"activeOnly\x12#\n" +
+	"\rinactive_only\x18\x02 \x01(\bR\finactiveOnly\x12\x1f\n" +
+	"\vpublic_only\x18\x03 \x01(\bR\n" +
+	"publicOnly\x12!\n" +
+	"\fprivate_only\x18\x04 \x01(\bR\vprivateOnly\x12\x12\n" +
+	"\x04peer\x18\x05 \x01(\fR\x04peer\x12*\n" +
+	"\x11peer_alias_lookup\x18\x06 \x01(\bR\x0fpeerAliasLookup\"B\n" +
+	"\x14ListChannelsResponse\x12*\n" +
+	"\bchannels\x18\v \x03(\v2\x0e.lnrpc.ChannelR\bchannels\"\x84\x02\n" +
+	"\x12ChannelConstraints\x12\x1b\n" +
+	"\tcsv_delay\x18\x01 \x01(\rR\bcsvDelay\x12(\n" +
+	"\x10chan_reserve_sat\x18\x02 \x01(\x04R\x0echanReserveSat\x12$\n" +
+	"\x0edust_limit_sat\x18\x03 \x01(\x04R\fdustLimitSat\x12/\n" +
+	"\x14max_pending_amt_msat\x18\x04 \x01(\x04R\x11maxPendingAmtMsat\x12\"\n" +
+	"\rmin_htlc_msat\x18\x05 \x01(\x04R\vminHtlcMsat\x12,\n" +
+	"\x12max_accepted_htlcs\x18\x06 \x01(\rR\x10maxAcceptedHtlcs\"\xfb\n" +
+	"\n" +
+	"\aChannel\x12\x16\n" +
+	"\x06active\x18\x01 \x01(\bR\x06active\x12#\n" +
+	"\rremote_pubkey\x18\x02 \x01(\tR\fremotePubkey\x12#\n" +
+	"\rchannel_point\x18\x03 \x01(\tR\fchannelPoint\x12\x1b\n" +
+	"\achan_id\x18\x04 \x01(\x04B\x020\x01R\x06chanId\x12\x1a\n" +
+	"\bcapacity\x18\x05 \x01(\x03R\bcapacity\x12#\n" +
+	"\rlocal_balance\x18\x06 \x01(\x03R\flocalBalance\x12%\n" +
+	"\x0eremote_balance\x18\a \x01(\x03R\rremoteBalance\x12\x1d\n" +
+	"\n" +
+	"commit_fee\x18\b \x01(\x03R\tcommitFee\x12#\n" +
+	"\rcommit_weight\x18\t \x01(\x03R\fcommitWeight\x12\x1c\n" +
+	"\n" +
+	"fee_per_kw\x18\n" +
+	" \x01(\x03R\bfeePerKw\x12+\n" +
+	"\x11unsettled_balance\x18\v \x01(\x03R\x10unsettledBalance\x12.\n" +
+	"\x13total_satoshis_sent\x18\f \x01(\x03R\x11totalSatoshisSent\x126\n" +
+	"\x17total_satoshis_received\x18\r \x01(\x03R\x15totalSatoshisReceived\x12\x1f\n" +
+	"\vnum_updates\x18\x0e \x01(\x04R\n" +
+	"numUpdates\x12\x1f\n" +
+	"\tcsv_delay\x18\x10 \x01(\rB\x02\x18\x01R\bcsvDelay\x12\x18\n" +
+	"\aprivate\x18\x11 \x01(\bR\aprivate\x12\x1c\n" +
+	"\tinitiator\x18\x12 \x01(\bR\tinitiator\x12*\n" +
+	"\x11chan_status_flags\x18\x13 \x01(\tR\x0fchanStatusFlags\x127\n" +
+	"\x16local_chan_reserve_sat\x18\x14 \x01(\x03B\x02\x18\x01R\x13localChanReserveSat\x129\n" +
+	"\x17remote_chan_reserve_sat\x18\x15 \x01(\x03B\x02\x18\x01R\x14remoteChanReserveSat\x12.\n" +
+	"\x11static_remote_key\x18\x16 \x01(\bB\x02\x18\x01R\x0fstaticRemoteKey\x12>\n" +
+	"\x0fcommitment_type\x18\x1a \x01(\x0e2\x15.lnrpc.CommitmentTypeR\x0ecommitmentType\x12\x1a\n" +
+	"\blifetime\x18\x17 \x01(\x03R\blifetime\x12\x16\n" +
+	"\x06uptime\x18\x18 \x01(\x03R\x06uptime\x12#\n" +
+	"\rclose_address\x18\x19 \x01(\tR\fcloseAddress\x12&\n" +
+	"\x0fpush_amount_sat\x18\x1b \x01(\x04R\rpushAmountSat\x12\x1f\n" +
+	"\vthaw_height\x18\x1c \x01(\rR\n" +
+	"thawHeight\x12F\n" +
+	"\x11local_constraints\x18\x1d \x01(\v2\x19.lnrpc.ChannelConstraintsR\x10localConstraints\x12H\n" +
+	"\x12remote_constraints\x18\x1e \x01(\v2\x19.lnrpc.ChannelConstraintsR\x11remoteConstraints\x12\x1f\n" +
+	"\valias_scids\x18\x1f \x03(\x04R\n" +
+	"aliasScids\x12\x1b\n" +
+	"\tzero_conf\x18  \x01(\bR\bzeroConf\x127\n" +
+	"\x18zero_conf_confirmed_scid\x18! \x01(\x04R\x15zeroConfConfirmedScid\x12\x1d\n" +
+	"\n" +
+	"peer_alias\x18\" \x01(\tR\tpeerAlias\x12*\n" +
+	"\x0fpeer_scid_alias\x18# \x01(\x04B\x020\x01R\rpeerScidAlias\x12\x12\n" +
+	"\x04memo\x18$ \x01(\tR\x04memo*\xac\x01\n" +
 	"\vAddressType\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x00\x12\x16\n" +
 	"\x12NESTED_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -7177,7 +8557,18 @@ const file_lightning_proto_rawDesc = "" +
 	"\x10InvoiceHTLCState\x12\f\n" +
 	"\bACCEPTED\x10\x00\x12\v\n" +
 	"\aSETTLED\x10\x01\x12\f\n" +
-	"\bCANCELED\x10\x022\xc1\x11\n" +
+	"\bCANCELED\x10\x02*]\n" +
+	"\x0eCommitmentType\x12\x1b\n" +
+	"\x17UNKNOWN_COMMITMENT_TYPE\x10\x00\x12\n" +
+	"\n" +
+	"\x06LEGACY\x10\x01\x12\x15\n" +
+	"\x11STATIC_REMOTE_KEY\x10\x02\x12\v\n" +
+	"\aANCHORS\x10\x03*a\n" +
+	"\tInitiator\x12\x15\n" +
+	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
+	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
+	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
+	"\x0eINITIATOR_BOTH\x10\x032\xe4\x13\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -7214,7 +8605,11 @@ const file_lightning_proto_rawDesc = "" +
 	"\fListInvoices\x12\x19.lnrpc.ListInvoiceRequest\x1a\x1a.lnrpc.ListInvoiceResponse\x123\n" +
 	"\rLookupInvoice\x12\x12.lnrpc.PaymentHash\x1a\x0e.lnrpc.Invoice\x12A\n" +
 	"\x11SubscribeInvoices\x12\x1a.lnrpc.InvoiceSubscription\x1a\x0e.lnrpc.Invoice0\x01\x122\n" +
-	"\fDecodePayReq\x12\x13.lnrpc.PayReqString\x1a\r.lnrpc.PayReqB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"\fDecodePayReq\x12\x13.lnrpc.PayReqString\x1a\r.lnrpc.PayReq\x12A\n" +
+	"\x0fOpenChannelSync\x12\x19.lnrpc.OpenChannelRequest\x1a\x13.lnrpc.ChannelPoint\x12C\n" +
+	"\vOpenChannel\x12\x19.lnrpc.OpenChannelRequest\x1a\x17.lnrpc.OpenStatusUpdate0\x01\x12P\n" +
+	"\x0fPendingChannels\x12\x1d.lnrpc.PendingChannelsRequest\x1a\x1e.lnrpc.PendingChannelsResponse\x12G\n" +
+	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -7228,262 +8623,296 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 105)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 117)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),                  // 0: lnrpc.AddressType
 	(OutputScriptType)(0),             // 1: lnrpc.OutputScriptType
 	(CoinSelectionStrategy)(0),        // 2: lnrpc.CoinSelectionStrategy
 	(InvoiceHTLCState)(0),             // 3: lnrpc.InvoiceHTLCState
-	(Peer_SyncType)(0),                // 4: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),          // 5: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),         // 6: lnrpc.Invoice.InvoiceState
-	(*GetInfoRequest)(nil),            // 7: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),           // 8: lnrpc.GetInfoResponse
-	(*Chain)(nil),                     // 9: lnrpc.Chain
-	(*Feature)(nil),                   // 10: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),        // 11: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),          // 12: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),       // 13: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),     // 14: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),    // 15: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),          // 16: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),         // 17: lnrpc.ListPeersResponse
-	(*Peer)(nil),                      // 18: lnrpc.Peer
-	(*TimestampedError)(nil),          // 19: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),     // 20: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                 // 21: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),         // 22: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),        // 23: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),      // 24: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),     // 25: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),      // 26: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),        // 27: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),       // 28: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                      // 29: lnrpc.Utxo
-	(*OutPoint)(nil),                  // 30: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),    // 31: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),        // 32: lnrpc.TransactionDetails
-	(*Transaction)(nil),               // 33: lnrpc.Transaction
-	(*OutputDetail)(nil),              // 34: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),          // 35: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),          // 36: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),         // 37: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),        // 38: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),       // 39: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),               // 40: lnrpc.StopRequest
-	(*StopResponse)(nil),              // 41: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),    // 42: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),   // 43: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),         // 44: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),        // 45: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),        // 46: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),       // 47: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),      // 48: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),     // 49: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),        // 50: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),    // 51: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),       // 52: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),      // 53: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),    // 54: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),   // 55: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),   // 56: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),  // 57: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),    // 58: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),   // 59: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),       // 60: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),      // 61: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),       // 62: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),              // 63: lnrpc.ChannelGraph
-	(*LightningNode)(nil),             // 64: lnrpc.LightningNode
-	(*NodeAddress)(nil),               // 65: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),             // 66: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),               // 67: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),           // 68: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                  // 69: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),           // 70: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),        // 71: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),               // 72: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),        // 73: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                  // 74: lnrpc.NodePair
-	(*EdgeLocator)(nil),               // 75: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                  // 76: lnrpc.FeeLimit
-	(*RouteHint)(nil),                 // 77: lnrpc.RouteHint
-	(*HopHint)(nil),                   // 78: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),       // 79: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                     // 80: lnrpc.Route
-	(*Hop)(nil),                       // 81: lnrpc.Hop
-	(*GraphTopologySubscription)(nil), // 82: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),       // 83: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                // 84: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),         // 85: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),       // 86: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),              // 87: lnrpc.ChannelPoint
-	(*Invoice)(nil),                   // 88: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),               // 89: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),        // 90: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),               // 91: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),        // 92: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),       // 93: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),       // 94: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),              // 95: lnrpc.PayReqString
-	(*PayReq)(nil),                    // 96: lnrpc.PayReq
-	nil,                               // 97: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                               // 98: lnrpc.Peer.FeaturesEntry
-	nil,                               // 99: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                               // 100: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                               // 101: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                               // 102: lnrpc.LightningNode.FeaturesEntry
-	nil,                               // 103: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                               // 104: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                               // 105: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                               // 106: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                               // 107: lnrpc.Hop.CustomRecordsEntry
-	nil,                               // 108: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                               // 109: lnrpc.Invoice.FeaturesEntry
-	nil,                               // 110: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                               // 111: lnrpc.PayReq.FeaturesEntry
+	(CommitmentType)(0),               // 4: lnrpc.CommitmentType
+	(Initiator)(0),                    // 5: lnrpc.Initiator
+	(Peer_SyncType)(0),                // 6: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),          // 7: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),         // 8: lnrpc.Invoice.InvoiceState
+	(*GetInfoRequest)(nil),            // 9: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),           // 10: lnrpc.GetInfoResponse
+	(*Chain)(nil),                     // 11: lnrpc.Chain
+	(*Feature)(nil),                   // 12: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),        // 13: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),          // 14: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),       // 15: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),     // 16: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),    // 17: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),          // 18: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),         // 19: lnrpc.ListPeersResponse
+	(*Peer)(nil),                      // 20: lnrpc.Peer
+	(*TimestampedError)(nil),          // 21: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),     // 22: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                 // 23: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),         // 24: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),        // 25: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),      // 26: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),     // 27: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),      // 28: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),        // 29: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),       // 30: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                      // 31: lnrpc.Utxo
+	(*OutPoint)(nil),                  // 32: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),    // 33: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),        // 34: lnrpc.TransactionDetails
+	(*Transaction)(nil),               // 35: lnrpc.Transaction
+	(*OutputDetail)(nil),              // 36: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),          // 37: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),          // 38: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),         // 39: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),        // 40: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),       // 41: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),               // 42: lnrpc.StopRequest
+	(*StopResponse)(nil),              // 43: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),    // 44: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),   // 45: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),         // 46: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),        // 47: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),        // 48: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),       // 49: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),      // 50: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),     // 51: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),        // 52: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),    // 53: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),       // 54: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),      // 55: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),    // 56: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),   // 57: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),   // 58: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),  // 59: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),    // 60: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),   // 61: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),       // 62: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),      // 63: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),       // 64: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),              // 65: lnrpc.ChannelGraph
+	(*LightningNode)(nil),             // 66: lnrpc.LightningNode
+	(*NodeAddress)(nil),               // 67: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),             // 68: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),               // 69: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),           // 70: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                  // 71: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),           // 72: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),        // 73: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),               // 74: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),        // 75: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                  // 76: lnrpc.NodePair
+	(*EdgeLocator)(nil),               // 77: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                  // 78: lnrpc.FeeLimit
+	(*RouteHint)(nil),                 // 79: lnrpc.RouteHint
+	(*HopHint)(nil),                   // 80: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),       // 81: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                     // 82: lnrpc.Route
+	(*Hop)(nil),                       // 83: lnrpc.Hop
+	(*GraphTopologySubscription)(nil), // 84: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),       // 85: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                // 86: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),         // 87: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),       // 88: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),              // 89: lnrpc.ChannelPoint
+	(*Invoice)(nil),                   // 90: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),               // 91: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),        // 92: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),               // 93: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),        // 94: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),       // 95: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),       // 96: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),              // 97: lnrpc.PayReqString
+	(*PayReq)(nil),                    // 98: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),        // 99: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),          // 100: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),             // 101: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),         // 102: lnrpc.ChannelOpenUpdate
+	(*PendingChannelsRequest)(nil),    // 103: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),   // 104: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),       // 105: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),      // 106: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),        // 107: lnrpc.ChannelConstraints
+	(*Channel)(nil),                   // 108: lnrpc.Channel
+	nil,                               // 109: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                               // 110: lnrpc.Peer.FeaturesEntry
+	nil,                               // 111: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                               // 112: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                               // 113: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                               // 114: lnrpc.LightningNode.FeaturesEntry
+	nil,                               // 115: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                               // 116: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                               // 117: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                               // 118: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                               // 119: lnrpc.Hop.CustomRecordsEntry
+	nil,                               // 120: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                               // 121: lnrpc.Invoice.FeaturesEntry
+	nil,                               // 122: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                               // 123: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),     // 124: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 125: lnrpc.PendingChannelsResponse.PendingOpenChannel
 }
 var file_lightning_proto_depIdxs = []int32{
-	9,   // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	97,  // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	12,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	18,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	4,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	98,  // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	19,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	5,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	11,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	109, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	14,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	20,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	6,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	110, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	21,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	7,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	99,  // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	29,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	111, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	31,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	30,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	33,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	34,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	35,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	32,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	35,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	36,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	37,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	30,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	100, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	32,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	112, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	50,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	50,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	101, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	50,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	64,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	67,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	65,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	102, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	103, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	104, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	66,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	66,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	105, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	64,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	67,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	76,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	75,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	74,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	106, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	77,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	78,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	80,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	81,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	107, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	84,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	85,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	86,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	65,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	108, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	87,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	66,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	87,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	77,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
-	6,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	89,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	109, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	52,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	52,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	113, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	52,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	66,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	69,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	67,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	114, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	115, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	116, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	68,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	68,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	117, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	66,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	69,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	78,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	77,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	76,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	118, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	79,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	80,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	82,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	83,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	119, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	86,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	87,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	88,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	67,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	120, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	89,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	68,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	89,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	79,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	8,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	91,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	121, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 57: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	110, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	88,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	77,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	111, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
-	10,  // 62: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	10,  // 63: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	26,  // 64: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	51,  // 65: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	10,  // 66: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	10,  // 67: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	10,  // 68: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	10,  // 69: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	24,  // 70: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	31,  // 71: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	38,  // 72: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	36,  // 73: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	27,  // 74: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	22,  // 75: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	11,  // 76: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	14,  // 77: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	16,  // 78: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	20,  // 79: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	7,   // 80: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	40,  // 81: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	42,  // 82: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	44,  // 83: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	46,  // 84: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	48,  // 85: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	52,  // 86: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	54,  // 87: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	56,  // 88: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	58,  // 89: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	60,  // 90: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	62,  // 91: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	68,  // 92: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	70,  // 93: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	71,  // 94: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	73,  // 95: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	82,  // 96: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	88,  // 97: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	92,  // 98: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	91,  // 99: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	94,  // 100: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	95,  // 101: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	25,  // 102: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	32,  // 103: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	39,  // 104: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	37,  // 105: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	28,  // 106: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	23,  // 107: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	13,  // 108: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	15,  // 109: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	17,  // 110: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	21,  // 111: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	8,   // 112: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	41,  // 113: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	43,  // 114: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	45,  // 115: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	47,  // 116: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	49,  // 117: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	53,  // 118: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	55,  // 119: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	57,  // 120: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	59,  // 121: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	61,  // 122: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	63,  // 123: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	69,  // 124: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	67,  // 125: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	72,  // 126: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	79,  // 127: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	83,  // 128: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	90,  // 129: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	93,  // 130: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	88,  // 131: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	88,  // 132: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	96,  // 133: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	102, // [102:134] is the sub-list for method output_type
-	70,  // [70:102] is the sub-list for method input_type
-	70,  // [70:70] is the sub-list for extension type_name
-	70,  // [70:70] is the sub-list for extension extendee
-	0,   // [0:70] is the sub-list for field type_name
+	122, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	90,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	79,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	123, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	4,   // 62: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
+	101, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	102, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	89,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	125, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	108, // 67: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	4,   // 68: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	107, // 69: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	107, // 70: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	12,  // 71: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	12,  // 72: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	28,  // 73: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	53,  // 74: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	12,  // 75: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	12,  // 76: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	12,  // 77: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	12,  // 78: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 79: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 80: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	124, // 81: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	26,  // 82: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	33,  // 83: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	40,  // 84: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	38,  // 85: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	29,  // 86: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	24,  // 87: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	13,  // 88: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	16,  // 89: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	18,  // 90: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	22,  // 91: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	9,   // 92: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	42,  // 93: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	44,  // 94: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	46,  // 95: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	48,  // 96: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	50,  // 97: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	54,  // 98: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	56,  // 99: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	58,  // 100: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	60,  // 101: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	62,  // 102: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	64,  // 103: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	70,  // 104: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	72,  // 105: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	73,  // 106: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	75,  // 107: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	84,  // 108: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	90,  // 109: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	94,  // 110: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	93,  // 111: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	96,  // 112: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	97,  // 113: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	99,  // 114: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	99,  // 115: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	103, // 116: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	105, // 117: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	27,  // 118: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	34,  // 119: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	41,  // 120: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	39,  // 121: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	30,  // 122: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	25,  // 123: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	15,  // 124: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	17,  // 125: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	19,  // 126: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	23,  // 127: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	10,  // 128: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	43,  // 129: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	45,  // 130: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	47,  // 131: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	49,  // 132: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	51,  // 133: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	55,  // 134: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	57,  // 135: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	59,  // 136: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	61,  // 137: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	63,  // 138: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	65,  // 139: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	71,  // 140: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	69,  // 141: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	74,  // 142: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	81,  // 143: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	85,  // 144: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	92,  // 145: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	95,  // 146: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	90,  // 147: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	90,  // 148: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	98,  // 149: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	89,  // 150: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	100, // 151: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	104, // 152: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	106, // 153: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	118, // [118:154] is the sub-list for method output_type
+	82,  // [82:118] is the sub-list for method input_type
+	82,  // [82:82] is the sub-list for extension type_name
+	82,  // [82:82] is the sub-list for extension extendee
+	0,   // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -7500,13 +8929,17 @@ func file_lightning_proto_init() {
 		(*ChannelPoint_FundingTxidBytes)(nil),
 		(*ChannelPoint_FundingTxidStr)(nil),
 	}
+	file_lightning_proto_msgTypes[91].OneofWrappers = []any{
+		(*OpenStatusUpdate_ChanPending)(nil),
+		(*OpenStatusUpdate_ChanOpen)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   105,
+			NumEnums:      9,
+			NumMessages:   117,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

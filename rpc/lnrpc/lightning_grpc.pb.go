@@ -51,6 +51,10 @@ const (
 	Lightning_LookupInvoice_FullMethodName            = "/lnrpc.Lightning/LookupInvoice"
 	Lightning_SubscribeInvoices_FullMethodName        = "/lnrpc.Lightning/SubscribeInvoices"
 	Lightning_DecodePayReq_FullMethodName             = "/lnrpc.Lightning/DecodePayReq"
+	Lightning_OpenChannelSync_FullMethodName          = "/lnrpc.Lightning/OpenChannelSync"
+	Lightning_OpenChannel_FullMethodName              = "/lnrpc.Lightning/OpenChannel"
+	Lightning_PendingChannels_FullMethodName          = "/lnrpc.Lightning/PendingChannels"
+	Lightning_ListChannels_FullMethodName             = "/lnrpc.Lightning/ListChannels"
 )
 
 // LightningClient is the client API for Lightning service.
@@ -138,6 +142,17 @@ type LightningClient interface {
 	SubscribeInvoices(ctx context.Context, in *InvoiceSubscription, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Invoice], error)
 	// DecodePayReq decodes a BOLT 11 payment request.
 	DecodePayReq(ctx context.Context, in *PayReqString, opts ...grpc.CallOption) (*PayReq, error)
+	// OpenChannelSync opens a channel and returns once its funding
+	// transaction is broadcast.
+	OpenChannelSync(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (*ChannelPoint, error)
+	// OpenChannel opens a channel and streams its progress: chan_pending
+	// once the funding transaction is broadcast, chan_open once the
+	// channel is open.
+	OpenChannel(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OpenStatusUpdate], error)
+	// PendingChannels lists the channels being opened.
+	PendingChannels(ctx context.Context, in *PendingChannelsRequest, opts ...grpc.CallOption) (*PendingChannelsResponse, error)
+	// ListChannels lists the open channels.
+	ListChannels(ctx context.Context, in *ListChannelsRequest, opts ...grpc.CallOption) (*ListChannelsResponse, error)
 }
 
 type lightningClient struct {
@@ -495,6 +510,55 @@ func (c *lightningClient) DecodePayReq(ctx context.Context, in *PayReqString, op
 	return out, nil
 }
 
+func (c *lightningClient) OpenChannelSync(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (*ChannelPoint, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChannelPoint)
+	err := c.cc.Invoke(ctx, Lightning_OpenChannelSync_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) OpenChannel(ctx context.Context, in *OpenChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[OpenStatusUpdate], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Lightning_ServiceDesc.Streams[3], Lightning_OpenChannel_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[OpenChannelRequest, OpenStatusUpdate]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_OpenChannelClient = grpc.ServerStreamingClient[OpenStatusUpdate]
+
+func (c *lightningClient) PendingChannels(ctx context.Context, in *PendingChannelsRequest, opts ...grpc.CallOption) (*PendingChannelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PendingChannelsResponse)
+	err := c.cc.Invoke(ctx, Lightning_PendingChannels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) ListChannels(ctx context.Context, in *ListChannelsRequest, opts ...grpc.CallOption) (*ListChannelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListChannelsResponse)
+	err := c.cc.Invoke(ctx, Lightning_ListChannels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LightningServer is the server API for Lightning service.
 // All implementations must embed UnimplementedLightningServer
 // for forward compatibility.
@@ -580,6 +644,17 @@ type LightningServer interface {
 	SubscribeInvoices(*InvoiceSubscription, grpc.ServerStreamingServer[Invoice]) error
 	// DecodePayReq decodes a BOLT 11 payment request.
 	DecodePayReq(context.Context, *PayReqString) (*PayReq, error)
+	// OpenChannelSync opens a channel and returns once its funding
+	// transaction is broadcast.
+	OpenChannelSync(context.Context, *OpenChannelRequest) (*ChannelPoint, error)
+	// OpenChannel opens a channel and streams its progress: chan_pending
+	// once the funding transaction is broadcast, chan_open once the
+	// channel is open.
+	OpenChannel(*OpenChannelRequest, grpc.ServerStreamingServer[OpenStatusUpdate]) error
+	// PendingChannels lists the channels being opened.
+	PendingChannels(context.Context, *PendingChannelsRequest) (*PendingChannelsResponse, error)
+	// ListChannels lists the open channels.
+	ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error)
 	mustEmbedUnimplementedLightningServer()
 }
 
@@ -685,6 +760,18 @@ func (UnimplementedLightningServer) SubscribeInvoices(*InvoiceSubscription, grpc
 }
 func (UnimplementedLightningServer) DecodePayReq(context.Context, *PayReqString) (*PayReq, error) {
 	return nil, status.Error(codes.Unimplemented, "method DecodePayReq not implemented")
+}
+func (UnimplementedLightningServer) OpenChannelSync(context.Context, *OpenChannelRequest) (*ChannelPoint, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenChannelSync not implemented")
+}
+func (UnimplementedLightningServer) OpenChannel(*OpenChannelRequest, grpc.ServerStreamingServer[OpenStatusUpdate]) error {
+	return status.Error(codes.Unimplemented, "method OpenChannel not implemented")
+}
+func (UnimplementedLightningServer) PendingChannels(context.Context, *PendingChannelsRequest) (*PendingChannelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PendingChannels not implemented")
+}
+func (UnimplementedLightningServer) ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListChannels not implemented")
 }
 func (UnimplementedLightningServer) mustEmbedUnimplementedLightningServer() {}
 func (UnimplementedLightningServer) testEmbeddedByValue()                   {}
@@ -1262,6 +1349,71 @@ func _Lightning_DecodePayReq_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Lightning_OpenChannelSync_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenChannelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).OpenChannelSync(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_OpenChannelSync_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).OpenChannelSync(ctx, req.(*OpenChannelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_OpenChannel_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(OpenChannelRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LightningServer).OpenChannel(m, &grpc.GenericServerStream[OpenChannelRequest, OpenStatusUpdate]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_OpenChannelServer = grpc.ServerStreamingServer[OpenStatusUpdate]
+
+func _Lightning_PendingChannels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PendingChannelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).PendingChannels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_PendingChannels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).PendingChannels(ctx, req.(*PendingChannelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_ListChannels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListChannelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).ListChannels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_ListChannels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).ListChannels(ctx, req.(*ListChannelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Lightning_ServiceDesc is the grpc.ServiceDesc for Lightning service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1385,6 +1537,18 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "DecodePayReq",
 			Handler:    _Lightning_DecodePayReq_Handler,
 		},
+		{
+			MethodName: "OpenChannelSync",
+			Handler:    _Lightning_OpenChannelSync_Handler,
+		},
+		{
+			MethodName: "PendingChannels",
+			Handler:    _Lightning_PendingChannels_Handler,
+		},
+		{
+			MethodName: "ListChannels",
+			Handler:    _Lightning_ListChannels_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -1400,6 +1564,11 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "SubscribeInvoices",
 			Handler:       _Lightning_SubscribeInvoices_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "OpenChannel",
+			Handler:       _Lightning_OpenChannel_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -1,0 +1,111 @@
+package channeldb
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/lnwire"
+)
+
+// ChannelOpenInfo is what the opening negotiated that the state machine
+// does not need but the node does: whether the channel is announced, the
+// push, the depth waited for, and both upfront shutdown scripts (BOLT 2
+// option_upfront_shutdown_script), which a later shutdown must use.
+type ChannelOpenInfo struct {
+	ChanPoint wire.OutPoint
+
+	// Private is true when announce_channel was not set.
+	Private bool
+
+	// PushMsat is push_msat of open_channel.
+	PushMsat lnwire.MilliSatoshi
+
+	// MinDepth is the minimum_depth of accept_channel.
+	MinDepth uint32
+
+	// LocalShutdown and RemoteShutdown are the upfront shutdown scripts
+	// each side committed to, empty if none.
+	LocalShutdown  []byte
+	RemoteShutdown []byte
+
+	// ScidAlias says both peers support option_scid_alias.
+	ScidAlias bool
+}
+
+// ErrOpenInfoNotFound is returned for a channel without opening info.
+var ErrOpenInfoNotFound = errors.New("channel open info not found")
+
+var openInfoBucket = []byte("channel-open-info")
+
+const (
+	openInfoVersion = 1
+	// maxShutdownScript bounds a stored upfront shutdown script (BOLT 2
+	// scripts are at most 42 bytes; leave room for future types).
+	maxShutdownScript = 10_000
+)
+
+// PutChannelOpenInfo stores i, replacing an earlier record of its channel.
+func PutChannelOpenInfo(tx kvdb.RwTx, i *ChannelOpenInfo) error {
+	if len(i.LocalShutdown) > maxShutdownScript ||
+		len(i.RemoteShutdown) > maxShutdownScript {
+
+		return fmt.Errorf("open info %v: shutdown script too long", i.ChanPoint)
+	}
+	b, err := tx.CreateTopLevelBucket(openInfoBucket)
+	if err != nil {
+		return err
+	}
+	w := &recWriter{}
+	w.u8(openInfoVersion)
+	w.bool(i.Private)
+	w.u64(uint64(i.PushMsat))
+	w.u32(i.MinDepth)
+	w.bytes(i.LocalShutdown)
+	w.bytes(i.RemoteShutdown)
+	w.bool(i.ScidAlias)
+	return b.Put(outpointKey(i.ChanPoint), w.b)
+}
+
+// FetchChannelOpenInfo returns the opening info of a channel, or
+// ErrOpenInfoNotFound.
+func FetchChannelOpenInfo(tx kvdb.RTx, op wire.OutPoint) (*ChannelOpenInfo, error) {
+	b := tx.ReadBucket(openInfoBucket)
+	var v []byte
+	if b != nil {
+		v = b.Get(outpointKey(op))
+	}
+	if v == nil {
+		return nil, fmt.Errorf("%w: %v", ErrOpenInfoNotFound, op)
+	}
+	return DecodeChannelOpenInfo(op, v)
+}
+
+// DecodeChannelOpenInfo decodes a stored record of channel op.
+func DecodeChannelOpenInfo(op wire.OutPoint, v []byte) (*ChannelOpenInfo, error) {
+	r := &recReader{b: v}
+	r.version(openInfoVersion)
+	i := &ChannelOpenInfo{ChanPoint: op}
+	i.Private = r.bool("private")
+	i.PushMsat = lnwire.MilliSatoshi(r.u64("push"))
+	i.MinDepth = r.u32("min depth")
+	i.LocalShutdown = r.bytes(maxShutdownScript, "local shutdown script")
+	i.RemoteShutdown = r.bytes(maxShutdownScript, "remote shutdown script")
+	i.ScidAlias = r.bool("scid alias")
+	if err := r.finish("channel open info", op.String()); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// DeleteChannelOpenInfo removes a channel's opening info; removing an
+// absent one is not an error.
+func DeleteChannelOpenInfo(tx kvdb.RwTx, op wire.OutPoint) error {
+	b := tx.ReadWriteBucket(openInfoBucket)
+	if b == nil {
+		return nil
+	}
+	return b.Delete(outpointKey(op))
+}

@@ -1,0 +1,75 @@
+package channeldb
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/channeldb/kvdb"
+)
+
+func TestChannelOpenInfo(t *testing.T) {
+	db, _ := openTestDB(t)
+	op := wire.OutPoint{Hash: [32]byte{1, 2}, Index: 3}
+	in := &ChannelOpenInfo{ChanPoint: op, Private: true, PushMsat: 1234,
+		MinDepth: 3, LocalShutdown: []byte{0, 20, 1, 2},
+		RemoteShutdown: []byte{}, ScidAlias: true}
+	if err := db.Update(func(tx kvdb.RwTx) error {
+		return PutChannelOpenInfo(tx, in)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var got *ChannelOpenInfo
+	if err := db.View(func(tx kvdb.RTx) (err error) {
+		got, err = FetchChannelOpenInfo(tx, op)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, in) {
+		t.Fatalf("got %+v, want %+v", got, in)
+	}
+	if err := db.Update(func(tx kvdb.RwTx) error {
+		return DeleteChannelOpenInfo(tx, op)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err := db.View(func(tx kvdb.RTx) error {
+		_, err := FetchChannelOpenInfo(tx, op)
+		return err
+	})
+	if !errors.Is(err, ErrOpenInfoNotFound) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+// TestChannelOpenInfoCorrupt: every truncation is an error naming the
+// record, never a panic.
+func TestChannelOpenInfoCorrupt(t *testing.T) {
+	op := wire.OutPoint{Index: 1}
+	w := &recWriter{}
+	w.u8(openInfoVersion)
+	w.bool(false)
+	w.u64(5)
+	w.u32(3)
+	w.bytes([]byte{1, 2, 3})
+	w.bytes(nil)
+	w.bool(false)
+	if _, err := DecodeChannelOpenInfo(op, w.b); err != nil {
+		t.Fatal(err)
+	}
+	for n := range len(w.b) {
+		if _, err := DecodeChannelOpenInfo(op, w.b[:n]); !errors.Is(err, ErrCorruptRecord) {
+			t.Fatalf("length %d: err %v", n, err)
+		}
+	}
+}
+
+func FuzzDecodeChannelOpenInfo(f *testing.F) {
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 3, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = DecodeChannelOpenInfo(wire.OutPoint{}, b)
+	})
+}
