@@ -61,7 +61,8 @@ fuzz:
 RPC_DIR   := rpc/lnrpc
 # Files with a service and a .yaml of REST paths beside them.
 RPC_PROTOS := lightning walletunlocker stateservice walletrpc/walletkit \
-	chainrpc/chainnotifier verrpc/verrpc invoicesrpc/invoices
+	chainrpc/chainnotifier verrpc/verrpc invoicesrpc/invoices \
+	routerrpc/router
 # Files of messages only.
 RPC_MSG_PROTOS := signrpc/signer
 RPC_PLUGINS = --plugin=protoc-gen-go=$(BIN)/protoc-gen-go \

@@ -32,6 +32,7 @@ func storedRecords() []storedRecord {
 	gu := sampleUpdate(gc.ID.ToUint64(), 1, 300)
 	inv := sampleInvoice(4)
 	inv.State = InvoiceOpen
+	mc := sampleMCResult(1, 2, 1_800_000_000)
 	return []storedRecord{
 		{"graph node", [][]byte{graphNodeBucket}, gn.NodeID[:], hexs(gn.NodeID[:]),
 			func(tx kvdb.RwTx) error { return PutGraphNode(tx, gn) },
@@ -83,6 +84,9 @@ func storedRecords() []storedRecord {
 		{"invoice", [][]byte{invoiceBucket}, inv.PaymentHash[:], hexs(inv.PaymentHash[:]),
 			func(tx kvdb.RwTx) error { _, err := AddInvoice(tx, inv); return err },
 			func(tx kvdb.RTx) error { _, err := FetchInvoiceByAddr(tx, inv.PaymentAddr); return err }},
+		{"mission control result", [][]byte{missionControlBucket}, mcKey(&mc), hexs(mcKey(&mc)),
+			func(tx kvdb.RwTx) error { return ReplaceMissionControlResults(tx, []MissionControlResult{mc}, 0) },
+			func(tx kvdb.RTx) error { _, err := FetchMissionControlResults(tx); return err }},
 	}
 }
 

@@ -251,4 +251,18 @@
 //
 // What the funding flow negotiated that the state machine does not use
 // (ChannelOpenInfo), kept for as long as the channel.
+//
+// # Mission control
+//
+//	mission-control/
+//	    from pubkey(33) to pubkey(33) -> version(1) fail unix ns(8)
+//	                                     fail amount msat(8)
+//	                                     success unix ns(8)
+//	                                     success amount msat(8)
+//
+// One record per directed node pair: the latest failure and success
+// routing's mission control learned for it (a time of 0: none).
+// ReplaceMissionControlResults makes a given set the whole of the bucket,
+// keeping only the newest N by their latest outcome (lnd keeps 1,000);
+// records whose key is not two distinct compressed keys are corrupt.
 package channeldb

@@ -171,3 +171,14 @@ func FuzzDecodeInvoice(f *testing.F) {
 			encodeInvoice, true)
 	})
 }
+
+func FuzzDecodeMissionControlResult(f *testing.F) {
+	r := sampleMCResult(1, 2, 1_800_000_000)
+	key := mcKey(&r)
+	f.Add(must(encodeMCResult(&r)))
+	f.Add(must(encodeMCResult(&MissionControlResult{From: r.From, To: r.To})))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRecord(t, data, func(b []byte) (*MissionControlResult, error) { return DecodeMissionControlResult(key, b) },
+			encodeMCResult, true)
+	})
+}

@@ -13,7 +13,6 @@ package itest
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,14 +45,6 @@ type payReq struct {
 		IsRequired bool   `json:"is_required"`
 		IsKnown    bool   `json:"is_known"`
 	} `json:"features"`
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	check(t, err)
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func TestLndInvoices(t *testing.T) {

@@ -324,3 +324,14 @@ func (s *Snapshot) PairProbability(from, to Vertex, amt lnwire.MilliSatoshi, cap
 	}
 	return s.cfg.pairProbability(s.now, results, to, amt, capacity, from == s.self)
 }
+
+// Estimators returns the estimator settings in use: the apriori ones, and
+// the bimodal ones when those are used instead (else nil); and the bound
+// on pairs kept.
+func (m *MissionControl) Estimators() (apriori AprioriConfig, bimodal *BimodalConfig, maxPairs int) {
+	if m.cfg.Bimodal != nil {
+		b := *m.cfg.Bimodal
+		bimodal = &b
+	}
+	return m.cfg.Apriori, bimodal, m.cfg.MaxPairs
+}

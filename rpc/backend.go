@@ -121,6 +121,11 @@ type Backend struct {
 	// Channels serves the channel calls; nil answers Unimplemented.
 	Channels Channels
 
+	// MissionControl serves the router sub-server's mission control
+	// calls and QueryRoutes' use_mission_control; nil answers
+	// Unavailable (QueryRoutes then scores no hop).
+	MissionControl MissionControl
+
 	// Stop asks the daemon to shut down and returns at once. The RPC
 	// server itself is stopped by the daemon as part of its shutdown.
 	Stop func()

@@ -76,6 +76,11 @@ func Permissions() map[string][]macaroons.Op {
 		"/invoicesrpc.Invoices/CancelInvoice":          write("invoices"),
 		"/invoicesrpc.Invoices/LookupInvoiceV2":        read("invoices"),
 		"/invoicesrpc.Invoices/SubscribeSingleInvoice": read("invoices"),
+
+		"/routerrpc.Router/QueryMissionControl":     read("offchain"),
+		"/routerrpc.Router/GetMissionControlConfig": read("offchain"),
+		"/routerrpc.Router/QueryProbability":        read("offchain"),
+		"/routerrpc.Router/ResetMissionControl":     write("offchain"),
 	}
 }
 

@@ -160,6 +160,11 @@ func (l *lightningService) routeQuery(ctx context.Context, b *Backend, g Graph, 
 		return nil, err
 	}
 	q.ExtraEdges = hints
+	// Without mission control lnd scores every hop as certain; with it,
+	// by what payments taught.
+	if req.UseMissionControl && b.MissionControl != nil {
+		q.Estimator = b.MissionControl.Snapshot()
+	}
 	return &q, nil
 }
 

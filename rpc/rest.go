@@ -17,6 +17,7 @@ import (
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/chainrpc"
 	"lnd.xprv/rpc/lnrpc/invoicesrpc"
+	"lnd.xprv/rpc/lnrpc/routerrpc"
 	"lnd.xprv/rpc/lnrpc/verrpc"
 	"lnd.xprv/rpc/lnrpc/walletrpc"
 )
@@ -83,6 +84,7 @@ func (s *Server) startREST(tlsCfg *tls.Config) error {
 		chainrpc.RegisterChainNotifierHandler,
 		verrpc.RegisterVersionerHandler,
 		invoicesrpc.RegisterInvoicesHandler,
+		routerrpc.RegisterRouterHandler,
 	} {
 		if err := register(ctx, mux, conn); err != nil {
 			return err

@@ -24,6 +24,7 @@ import (
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/chainrpc"
 	"lnd.xprv/rpc/lnrpc/invoicesrpc"
+	"lnd.xprv/rpc/lnrpc/routerrpc"
 	"lnd.xprv/rpc/lnrpc/verrpc"
 	"lnd.xprv/rpc/lnrpc/walletrpc"
 	"lnd.xprv/rpc/macaroons"
@@ -246,6 +247,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	chainrpc.RegisterChainNotifierServer(s.grpcServer, &chainNotifierService{s: s})
 	verrpc.RegisterVersionerServer(s.grpcServer, &versionerService{s: s})
 	invoicesrpc.RegisterInvoicesServer(s.grpcServer, &invoicesService{s: s})
+	routerrpc.RegisterRouterServer(s.grpcServer, &routerService{s: s})
 
 	for _, addr := range s.cfg.RPCListen {
 		ln, err := net.Listen("tcp", addr)

@@ -21,6 +21,7 @@ import (
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/chainrpc"
 	"lnd.xprv/rpc/lnrpc/invoicesrpc"
+	"lnd.xprv/rpc/lnrpc/routerrpc"
 	"lnd.xprv/rpc/lnrpc/verrpc"
 	"lnd.xprv/rpc/lnrpc/walletrpc"
 	"lnd.xprv/rpc/macaroons"
@@ -44,6 +45,7 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 		walletrpc.File_walletrpc_walletkit_proto, chainrpc.File_chainrpc_chainnotifier_proto,
 		verrpc.File_verrpc_verrpc_proto,
 		invoicesrpc.File_invoicesrpc_invoices_proto,
+		routerrpc.File_routerrpc_router_proto,
 	}
 	for _, fd := range files {
 		for i := 0; i < fd.Services().Len(); i++ {
@@ -75,8 +77,8 @@ func TestPermissionsMatchDescriptors(t *testing.T) {
 	}
 	// Lightning's node, wallet and peer calls, its graph calls, its
 	// invoice calls, its channel calls; WalletUnlocker's, State's,
-	// WalletKit's, ChainNotifier's, Versioner's, Invoices'.
-	if want := 21 + 6 + 5 + 4 + 4 + 2 + 15 + 3 + 1 + 5; len(seen) != want {
+	// WalletKit's, ChainNotifier's, Versioner's, Invoices', Router's.
+	if want := 21 + 6 + 5 + 4 + 4 + 2 + 15 + 3 + 1 + 5 + 4; len(seen) != want {
 		t.Errorf("%d methods in the descriptors, want %d", len(seen), want)
 	}
 }

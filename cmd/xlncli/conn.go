@@ -18,6 +18,7 @@ import (
 	"lnd.xprv/rpc/cert"
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/invoicesrpc"
+	"lnd.xprv/rpc/lnrpc/routerrpc"
 	"lnd.xprv/rpc/macaroons"
 )
 
@@ -135,6 +136,16 @@ func (a *app) invoices(fn func(invoicesrpc.InvoicesClient) error) error {
 	}
 	defer conn.Close()
 	return fn(invoicesrpc.NewInvoicesClient(conn))
+}
+
+// router runs fn with a Router sub-server client.
+func (a *app) router(fn func(routerrpc.RouterClient) error) error {
+	conn, err := a.dial(true)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return fn(routerrpc.NewRouterClient(conn))
 }
 
 // unlocker runs fn with a WalletUnlocker client (no macaroon).

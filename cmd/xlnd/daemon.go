@@ -220,6 +220,10 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	d.graph, d.syncer = gossip.graph, gossip.syncer
 	d.chanDB = chanDB
+	mc, err := newMissionControl(chanDB, nodeKey.PubKey().SerializeCompressed(), d.logs.Logger("CRTR"))
+	if err != nil {
+		return err
+	}
 	peerLog := d.logs.Logger("PEER")
 
 	// The funding manager reaches peers through the server (d.srv, set
@@ -289,6 +293,8 @@ func (d *daemon) run(ctx context.Context) error {
 		Recovery: &recovery{d: d},
 		Signer:   &nodeSigner{w: d.wallet},
 		Invoices: registry,
+
+		MissionControl: mc,
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err
@@ -304,6 +310,23 @@ func (d *daemon) run(ctx context.Context) error {
 		d.log.Info("StopDaemon requested, shutting down")
 	}
 	return nil
+}
+
+// newMissionControl builds mission control over the results stored in
+// the channel database, with lnd's default estimator and bound.
+func newMissionControl(db *channeldb.DB, self []byte, log *slog.Logger) (*routing.MissionControl, error) {
+	var v routing.Vertex
+	copy(v[:], self)
+	mc, err := routing.NewMissionControl(routing.MissionControlConfig{
+		Self:    v,
+		Apriori: routing.DefaultAprioriConfig(),
+		Store:   routing.NewDBStore(db, routing.DefaultMaxPairResults),
+		Log:     log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mission control: %w", err)
+	}
+	return mc, nil
 }
 
 // startInvoices starts the invoice registry over the channel database.
