@@ -1,0 +1,307 @@
+package htlcswitch
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/lnwallet"
+	"lnd.xprv/lnwallet/shachain"
+	"lnd.xprv/lnwire"
+)
+
+// Test harness: two nodes of one channel, each with a real bbolt channel
+// database, whose links talk over in-memory connections.
+
+const capacity = btcutil.Amount(1_000_000)
+
+// side is one node of the test channel: its keys, its database file and
+// its running link.
+type side struct {
+	t      *testing.T
+	name   string
+	signer *lnwallet.PrivKeySigner
+	seed   [32]byte
+	idKey  *btcec.PrivateKey
+	cfg    channeldb.ChannelConfig
+	path   string
+	db     *channeldb.DB
+	op     wire.OutPoint
+	link   *Link
+}
+
+func key(r *rand.Rand) *btcec.PrivateKey {
+	var b [32]byte
+	r.Read(b[:])
+	k, _ := btcec.PrivKeyFromBytes(b[:])
+	return k
+}
+
+func newSide(t *testing.T, r *rand.Rand, name string) *side {
+	keys := make([]*btcec.PrivateKey, 5)
+	for i := range keys {
+		keys[i] = key(r)
+	}
+	s := &side{t: t, name: name, signer: lnwallet.NewPrivKeySigner(keys...),
+		idKey: key(r), path: filepath.Join(t.TempDir(), "channel.db")}
+	r.Read(s.seed[:])
+	s.cfg = channeldb.ChannelConfig{
+		ChannelConstraints: channeldb.ChannelConstraints{
+			DustLimit: 354, ChanReserve: capacity / 100,
+			HtlcMinimumMsat: 1, MaxHtlcValueInFlightMsat: uint64(capacity) * 1000,
+			MaxAcceptedHtlcs: 483, CsvDelay: 144,
+		},
+		FundingKey:              keys[0].PubKey(),
+		RevocationBasePoint:     keys[1].PubKey(),
+		PaymentBasePoint:        keys[2].PubKey(),
+		DelayedPaymentBasePoint: keys[3].PubKey(),
+		HtlcBasePoint:           keys[4].PubKey(),
+	}
+	return s
+}
+
+func (s *side) secrets() *shachain.Producer { return shachain.NewProducer(s.seed) }
+
+func (s *side) point(n uint64) *btcec.PublicKey {
+	secret, err := s.secrets().ForCommitment(n)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return lnwallet.CommitPoint(secret)
+}
+
+// newChannel builds both records of a new channel opened by a, each
+// commitment 0 signed by the other side (what funding_created and
+// funding_signed do), and stores each in its side's database.
+func newChannel(t *testing.T) (a, b *side) {
+	r := rand.New(rand.NewSource(7))
+	a, b = newSide(t, r, "alice"), newSide(t, r, "bob")
+	var op wire.OutPoint
+	r.Read(op.Hash[:])
+	scid := lnwire.NewShortChanIDFromInt(r.Uint64())
+	mk := func(me, them *side, opener bool, local, remote uint64) *channeldb.OpenChannel {
+		commit := channeldb.ChannelCommitment{LocalBalanceMsat: local,
+			RemoteBalanceMsat: remote, FeeRate: 2500}
+		return &channeldb.OpenChannel{
+			FundingOutpoint: op, Capacity: capacity,
+			ChanType:    uint8(lnwallet.ChannelTypeStaticRemoteKey),
+			IsInitiator: opener, ShortChannelID: scid,
+			RemoteNode:  them.idKey.PubKey(),
+			LocalConfig: me.cfg, RemoteConfig: them.cfg,
+			LocalCommit: commit, RemoteCommit: commit,
+			RemoteCurrentPoint: them.point(0), RemoteNextPoint: them.point(1),
+			RevocationStore: shachain.NewStore(),
+		}
+	}
+	total := uint64(capacity) * 1000
+	sa := mk(a, b, true, total-100_000_000, 100_000_000)
+	sb := mk(b, a, false, 100_000_000, total-100_000_000)
+	signFirst(t, a, b, sa, sb)
+	signFirst(t, b, a, sb, sa)
+	for _, x := range []struct {
+		s  *side
+		st *channeldb.OpenChannel
+	}{{a, sa}, {b, sb}} {
+		x.s.op = op
+		x.s.open()
+		err := x.s.db.PersistChannel(context.Background(),
+			&channeldb.ChannelUpdate{State: x.st})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b
+}
+
+func signFirst(t *testing.T, signer, owner *side, signerSt, ownerSt *channeldb.OpenChannel) {
+	t.Helper()
+	sig, err := lnwallet.SignFirstCommitment(signerSt, signer.signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lnwallet.ReceiveFirstSignature(ownerSt, owner.secrets(), sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// open opens the side's database file.
+func (s *side) open() {
+	s.t.Helper()
+	db, err := channeldb.Open(s.path)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.db = db
+	s.t.Cleanup(func() { _ = db.Close() })
+}
+
+// channel resumes the state machine from the stored record, as the
+// daemon does at start.
+func (s *side) channel() *lnwallet.Channel {
+	s.t.Helper()
+	st, err := s.db.FetchOpenChannel(s.op)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	ch, err := lnwallet.NewChannel(st, lnwallet.Config{Signer: s.signer,
+		Secrets: s.secrets()})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return ch
+}
+
+// readyMessage is our channel_ready, as funding.ReadyMessage builds it.
+func (s *side) readyMessage() (*lnwire.ChannelReady, error) {
+	return &lnwire.ChannelReady{ChanID: lnwire.NewChanIDFromOutPoint(s.op),
+		NextPerCommitmentPoint: s.point(1)}, nil
+}
+
+// startLink runs a link over the stored channel.
+func (s *side) startLink() {
+	s.t.Helper()
+	s.link = NewLink(LinkConfig{Channel: s.channel(), Store: s.db,
+		ReadyMessage: s.readyMessage, QueueSize: 4})
+	s.link.Start()
+	s.t.Cleanup(s.link.Stop)
+}
+
+// restart stops the link, closes and reopens the database, and starts a
+// new link from the stored record.
+func (s *side) restart() {
+	s.t.Helper()
+	s.link.Stop()
+	if err := s.db.Close(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.open()
+	s.startLink()
+}
+
+// copyFile copies a database file (taken while its DB is closed).
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// end is one side of an in-memory connection: what its owner sends goes
+// to the other side's link, as the peer's read loop would deliver it
+// (channel_ready to the funding manager, so only recorded here).
+type end struct {
+	mu     sync.Mutex
+	sent   []lnwire.Message
+	closed bool
+	remote *Link
+	back   *end
+}
+
+var errClosed = errors.New("connection closed")
+
+func (e *end) SendMessage(msgs ...lnwire.Message) error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return errClosed
+	}
+	e.sent = append(e.sent, msgs...)
+	e.mu.Unlock()
+	for _, m := range msgs {
+		switch m.(type) {
+		case *lnwire.ChannelReady, *lnwire.Warning, *lnwire.Error:
+			continue
+		}
+		if err := e.remote.HandleMessage(e.back, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// messages returns what was sent on this end.
+func (e *end) messages() []lnwire.Message {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]lnwire.Message(nil), e.sent...)
+}
+
+// conn is one connection between the two sides: ab is a's end.
+type conn struct{ ab, ba *end }
+
+// connect joins a and b; first says whose link hears of it first.
+func connect(t *testing.T, a, b *side, aFirst bool) *conn {
+	t.Helper()
+	ab, ba := &end{remote: b.link}, &end{remote: a.link}
+	ab.back, ba.back = ba, ab
+	if aFirst {
+		mustOK(t, a.link.PeerConnected(ab))
+		mustOK(t, b.link.PeerConnected(ba))
+	} else {
+		mustOK(t, b.link.PeerConnected(ba))
+		mustOK(t, a.link.PeerConnected(ab))
+	}
+	return &conn{ab, ba}
+}
+
+func (c *conn) close(t *testing.T, a, b *side) {
+	t.Helper()
+	for _, e := range []*end{c.ab, c.ba} {
+		e.mu.Lock()
+		e.closed = true
+		e.mu.Unlock()
+	}
+	mustOK(t, a.link.PeerDisconnected(c.ab))
+	mustOK(t, b.link.PeerDisconnected(c.ba))
+}
+
+func mustOK(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// eventually waits for cond, failing after a generous bound (a hang, not
+// a speed measure).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// settle waits until both links drained their queues and each end sent
+// at least n messages.
+func settle(t *testing.T, e *end, n int) []lnwire.Message {
+	t.Helper()
+	eventually(t, "messages", func() bool { return len(e.messages()) >= n })
+	return e.messages()
+}

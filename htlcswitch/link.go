@@ -1,0 +1,347 @@
+package htlcswitch
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/lnwallet"
+	"lnd.xprv/lnwire"
+)
+
+// DefaultQueueSize is the number of messages and connection events a link
+// holds before HandleMessage waits (back-pressure on the peer's read loop).
+const DefaultQueueSize = 64
+
+// ErrLinkStopped is returned by a link's calls after Stop.
+var ErrLinkStopped = errors.New("htlcswitch: link stopped")
+
+// Peer is one connection to the channel's peer. A new connection is a new
+// Peer: the link compares them to tell a reconnection from the same one.
+// *peer.Peer is one.
+type Peer interface {
+	SendMessage(msgs ...lnwire.Message) error
+}
+
+// LinkConfig is what a Link needs.
+type LinkConfig struct {
+	// Channel is the channel's state machine, the link's from now on.
+	Channel *lnwallet.Channel
+
+	// Store persists the channel's transitions that return a
+	// lnwallet.Pending (*channeldb.DB). Reestablishment has none: its
+	// retransmissions come from persisted state.
+	Store lnwallet.Store
+
+	// ReadyMessage returns our channel_ready, retransmitted when both
+	// channel_reestablish say next_commitment_number 1
+	// (funding.ReadyMessage).
+	ReadyMessage func() (*lnwire.ChannelReady, error)
+
+	// QueueSize bounds the link's queue (0: DefaultQueueSize).
+	QueueSize int
+
+	// Logger is the subsystem's logger (nil: discard).
+	Logger *slog.Logger
+}
+
+// event is one entry of the link's queue: a connection change or a
+// message received on a connection.
+type event struct {
+	kind eventKind
+	peer Peer
+	msg  lnwire.Message
+	done chan struct{} // evFlush: closed once handled
+}
+
+type eventKind uint8
+
+const (
+	evConnected eventKind = iota
+	evInSync
+	evDisconnected
+	evMessage
+	evFlush
+)
+
+// Link runs one open channel against its peer.
+type Link struct {
+	cfg    LinkConfig
+	ch     *lnwallet.Channel
+	chanID lnwire.ChannelID
+	op     wire.OutPoint
+	remote [33]byte
+	log    *slog.Logger
+
+	queue chan event
+	quit  chan struct{}
+	done  chan struct{}
+	start sync.Once
+	stop  sync.Once
+
+	active atomic.Bool
+
+	// Owned by the goroutine.
+	conn      Peer
+	sentReest *lnwire.ChannelReestablish
+	failed    bool // the channel is failed: never active again
+}
+
+// NewLink builds the link of a channel; Start runs it.
+func NewLink(cfg LinkConfig) *Link {
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = DefaultQueueSize
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st := cfg.Channel.State()
+	l := &Link{
+		cfg:    cfg,
+		ch:     cfg.Channel,
+		chanID: st.ChannelID(),
+		op:     st.FundingOutpoint,
+		queue:  make(chan event, cfg.QueueSize),
+		quit:   make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+	if st.RemoteNode != nil {
+		copy(l.remote[:], st.RemoteNode.SerializeCompressed())
+	}
+	l.log = log.With("chan_point", l.op)
+	return l
+}
+
+// ChanID is the channel's BOLT 2 channel_id.
+func (l *Link) ChanID() lnwire.ChannelID { return l.chanID }
+
+// ChanPoint is the channel's funding outpoint.
+func (l *Link) ChanPoint() wire.OutPoint { return l.op }
+
+// RemotePub is the peer's identity key, compressed.
+func (l *Link) RemotePub() [33]byte { return l.remote }
+
+// Active reports whether the channel is usable: its peer connected and
+// channel_reestablish exchanged on this connection without fault.
+func (l *Link) Active() bool { return l.active.Load() }
+
+// Start runs the link's goroutine.
+func (l *Link) Start() {
+	l.start.Do(func() { go l.run() })
+}
+
+// Stop ends the goroutine and waits for it; queued events are dropped.
+func (l *Link) Stop() {
+	l.stop.Do(func() { close(l.quit) })
+	l.start.Do(func() { close(l.done) })
+	<-l.done
+}
+
+// PeerConnected tells the link of a new connection to its peer: it sends
+// our channel_reestablish on it before anything else.
+func (l *Link) PeerConnected(p Peer) error {
+	return l.enqueue(event{kind: evConnected, peer: p})
+}
+
+// PeerInSync tells the link that the channel is already in sync on
+// connection p: the funding flow just exchanged channel_ready on it, so
+// the channel is active without a channel_reestablish.
+func (l *Link) PeerInSync(p Peer) error {
+	return l.enqueue(event{kind: evInSync, peer: p})
+}
+
+// PeerDisconnected tells the link that connection p ended.
+func (l *Link) PeerDisconnected(p Peer) error {
+	return l.enqueue(event{kind: evDisconnected, peer: p})
+}
+
+// HandleMessage queues a message of the channel received on connection p.
+// It waits while the queue is full.
+func (l *Link) HandleMessage(p Peer, msg lnwire.Message) error {
+	return l.enqueue(event{kind: evMessage, peer: p, msg: msg})
+}
+
+func (l *Link) enqueue(ev event) error {
+	select {
+	case <-l.quit:
+		return ErrLinkStopped
+	default:
+	}
+	select {
+	case l.queue <- ev:
+		return nil
+	case <-l.quit:
+		return ErrLinkStopped
+	}
+}
+
+func (l *Link) run() {
+	defer close(l.done)
+	for {
+		select {
+		case ev := <-l.queue:
+			l.handle(ev)
+		case <-l.quit:
+			l.active.Store(false)
+			return
+		}
+	}
+}
+
+func (l *Link) handle(ev event) {
+	switch ev.kind {
+	case evConnected:
+		l.connect(ev.peer)
+	case evInSync:
+		l.conn, l.sentReest = ev.peer, nil
+		l.active.Store(!l.failed)
+	case evDisconnected:
+		if ev.peer == l.conn {
+			l.disconnect()
+		}
+	case evFlush:
+		close(ev.done)
+	case evMessage:
+		if ev.peer != l.conn {
+			// The peer's first message on a connection we were not
+			// told of yet: the connection event is still on its way.
+			l.connect(ev.peer)
+		}
+		l.message(ev.msg)
+	}
+}
+
+// disconnect forgets the connection; the channel is inactive until the
+// next reestablishment.
+func (l *Link) disconnect() {
+	l.conn, l.sentReest = nil, nil
+	l.active.Store(false)
+}
+
+// connect starts the reestablishment on a new connection: our
+// channel_reestablish goes first.
+func (l *Link) connect(p Peer) {
+	if p == l.conn {
+		return
+	}
+	l.disconnect()
+	l.conn = p
+	msg, err := l.ch.ChannelReestablish()
+	if err != nil {
+		l.log.Error("channel_reestablish not built; channel stays inactive",
+			"err", err)
+		return
+	}
+	if err := p.SendMessage(msg); err != nil {
+		l.log.Debug("channel_reestablish not sent", "err", err)
+		return
+	}
+	l.sentReest = msg
+	l.log.Debug("channel_reestablish sent",
+		"next_commitment_number", msg.NextCommitmentNumber,
+		"next_revocation_number", msg.NextRevocationNumber)
+}
+
+// message handles one message of the channel from the current connection.
+func (l *Link) message(msg lnwire.Message) {
+	if m, ok := msg.(*lnwire.ChannelReestablish); ok {
+		l.reestablish(m)
+		return
+	}
+	if !l.active.Load() {
+		l.warn(fmt.Sprintf("%v before channel_reestablish completed",
+			msg.MsgType()))
+		return
+	}
+	// Normal operation waits for the switch: never ignore in silence.
+	l.log.Info("Channel update refused: no switch yet", "type", msg.MsgType())
+	l.warn(fmt.Sprintf("xlnd does not yet operate open channels: %v not "+
+		"handled", msg.MsgType()))
+}
+
+// reestablish processes the peer's channel_reestablish and, if it agrees
+// with our state, retransmits what it asks for and marks the channel
+// active.
+func (l *Link) reestablish(m *lnwire.ChannelReestablish) {
+	switch {
+	case l.failed:
+		l.fail("channel failed earlier; it stays closed to updates")
+		return
+	case l.sentReest == nil:
+		// Our own could not be sent: the connection is failing.
+		return
+	case l.active.Load():
+		l.warn("channel_reestablish received twice on one connection")
+		return
+	}
+	out, err := l.ch.ReceiveReestablish(m)
+	if err != nil {
+		l.refuse(err)
+		return
+	}
+	if m.NextCommitmentNumber == 1 && l.sentReest.NextCommitmentNumber == 1 {
+		ready, err := l.cfg.ReadyMessage()
+		if err != nil {
+			l.log.Error("channel_ready not rebuilt; channel stays "+
+				"inactive", "err", err)
+			return
+		}
+		out = append([]lnwire.Message{ready}, out...)
+	}
+	if len(out) > 0 {
+		if err := l.conn.SendMessage(out...); err != nil {
+			l.log.Debug("retransmission not sent", "err", err)
+			return
+		}
+	}
+	l.active.Store(true)
+	l.log.Info("Channel reestablished", "retransmitted", len(out))
+}
+
+// refuse answers a channel_reestablish the state machine rejected. A
+// fatal violation (including the peer's proof that our state is old)
+// fails the channel: error, and never active again in this process.
+func (l *Link) refuse(err error) {
+	var pe *lnwallet.PeerError
+	switch {
+	case errors.Is(err, lnwallet.ErrDataLoss):
+		l.failed = true
+		l.log.Error("Peer proved our channel state is old: we must not "+
+			"broadcast our commitment; waiting for the peer to close",
+			"err", err)
+		l.fail("xlnd lost channel state: please close the channel " +
+			"(we will not broadcast our commitment)")
+	case lnwallet.IsFatal(err):
+		l.failed = true
+		l.log.Error("channel_reestablish failed the channel", "err", err)
+		l.fail(err.Error())
+	case errors.As(err, &pe):
+		l.log.Warn("channel_reestablish refused", "err", err)
+		l.warn(err.Error())
+	default:
+		l.log.Error("channel_reestablish not processed", "err", err)
+		l.warn("internal error processing channel_reestablish")
+	}
+}
+
+func (l *Link) warn(text string) {
+	l.send(&lnwire.Warning{ChanID: l.chanID, Data: []byte(text)})
+}
+
+func (l *Link) fail(text string) {
+	l.send(&lnwire.Error{ChanID: l.chanID, Data: []byte(text)})
+}
+
+func (l *Link) send(msg lnwire.Message) {
+	if l.conn == nil {
+		return
+	}
+	if err := l.conn.SendMessage(msg); err != nil {
+		l.log.Debug("message not sent", "type", msg.MsgType(), "err", err)
+	}
+}
