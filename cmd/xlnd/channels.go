@@ -17,6 +17,7 @@ import (
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/funding"
+	"lnd.xprv/htlcswitch"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
@@ -61,6 +62,7 @@ func (d *daemon) newFundingManager(db *channeldb.DB) (*funding.Manager, error) {
 			st := ch.State()
 			d.log.Info("Channel open", "chan_point", st.FundingOutpoint,
 				"scid", st.ShortChannelID, "capacity", st.Capacity)
+			d.addReadyLink(ch)
 		},
 		ChannelPending:    d.keepConnected,
 		NumConfs:          cfg.numConfs(),
@@ -109,11 +111,17 @@ type fundingHandler interface {
 	HandleMessage(peer *btcec.PublicKey, msg lnwire.Message) bool
 }
 
+// linkRouter finds the link of an open channel; *htlcswitch.Links is one.
+type linkRouter interface {
+	Get(id lnwire.ChannelID) *htlcswitch.Link
+}
+
 // peerMessages routes what peers do not handle themselves: funding
-// messages to the funding manager; messages of open channels, which
-// nothing serves yet, get a warning (BOLT 1: never silence); the rest to
-// gossip.
-func peerMessages(fm fundingHandler, gossip func(msgPeer, lnwire.Message),
+// messages to the funding manager; messages of open channels to their
+// link, or, for a channel without one, a warning (BOLT 1: never silence);
+// the rest to gossip.
+func peerMessages(fm fundingHandler, links linkRouter,
+	gossip func(msgPeer, lnwire.Message),
 	log *slog.Logger) func(p msgPeer, msg lnwire.Message) {
 
 	return func(p msgPeer, msg lnwire.Message) {
@@ -121,11 +129,16 @@ func peerMessages(fm fundingHandler, gossip func(msgPeer, lnwire.Message),
 			return
 		}
 		if id, ok := channelMessage(msg); ok {
+			if l := links.Get(id); l != nil && l.RemotePub() == p.PubKey() {
+				if err := l.HandleMessage(p, msg); err == nil {
+					return
+				}
+			}
 			log.Info("Channel message without a link; warning sent",
 				"peer", fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
 			err := p.SendMessage(&lnwire.Warning{ChanID: id, Data: []byte(
-				fmt.Sprintf("xlnd does not yet operate open channels: %v "+
-					"not handled", msg.MsgType()))})
+				fmt.Sprintf("xlnd has no open channel %v with you: %v "+
+					"not handled", id, msg.MsgType()))})
 			if err != nil {
 				log.Debug("warning not sent", "err", err)
 			}
@@ -135,9 +148,12 @@ func peerMessages(fm fundingHandler, gossip func(msgPeer, lnwire.Message),
 	}
 }
 
-// followPeers tells the funding manager of peers coming and going, until
-// the subscription ends.
-func followPeers(sub *server.PeerEventSubscription, fm *funding.Manager) {
+// followPeers tells the funding manager and the links of peers coming
+// and going, until the subscription ends. A link hears of each
+// connection, and of its end, by the connection itself.
+func followPeers(sub *server.PeerEventSubscription, fm *funding.Manager,
+	srv *server.Server, links *htlcswitch.Links) {
+
 	for ev := range sub.Events() {
 		pub, err := btcec.ParsePubKey(ev.PubKey[:])
 		if err != nil {
@@ -146,6 +162,13 @@ func followPeers(sub *server.PeerEventSubscription, fm *funding.Manager) {
 		switch ev.Type {
 		case server.PeerOnline:
 			fm.PeerConnected(pub)
+			if p := srv.FindPeer(ev.PubKey); p != nil {
+				links.PeerConnected(ev.PubKey, p)
+				go func() {
+					<-p.Done()
+					links.PeerDisconnected(ev.PubKey, p)
+				}()
+			}
 		case server.PeerOffline:
 			fm.PeerDisconnected(pub)
 		}
@@ -275,7 +298,7 @@ func (c *channelsBackend) List(context.Context) ([]rpc.ChannelInfo, error) {
 			return nil, err
 		}
 		ci := channelInfo(st, info)
-		ci.Active = d.srv.FindPeer([33]byte(st.RemoteNode.SerializeCompressed())) != nil
+		ci.Active = d.links.Active(st.FundingOutpoint)
 		out = append(out, ci)
 	}
 	return out, nil

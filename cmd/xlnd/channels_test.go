@@ -6,6 +6,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 
+	"lnd.xprv/htlcswitch"
 	"lnd.xprv/lnwire"
 )
 
@@ -42,7 +43,7 @@ func TestPeerMessages(t *testing.T) {
 	p := &fakePeer{key: k}
 	fm := &fakeFunding{}
 	var gossiped []lnwire.Message
-	route := peerMessages(fm, func(_ msgPeer, m lnwire.Message) {
+	route := peerMessages(fm, htlcswitch.NewLinks(), func(_ msgPeer, m lnwire.Message) {
 		gossiped = append(gossiped, m)
 	}, slog.New(slog.DiscardHandler))
 

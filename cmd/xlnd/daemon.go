@@ -22,6 +22,7 @@ import (
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/funding"
+	"lnd.xprv/htlcswitch"
 	"lnd.xprv/internal/logging"
 	"lnd.xprv/invoices"
 	"lnd.xprv/invoices/bolt11"
@@ -84,6 +85,7 @@ type daemon struct {
 
 	chanDB  *channeldb.DB
 	funding *funding.Manager
+	links   *htlcswitch.Links
 
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
@@ -233,7 +235,15 @@ func (d *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	route := peerMessages(d.funding, func(p msgPeer, msg lnwire.Message) {
+	// Links exist before any peer connects, so that the first
+	// channel_reestablish of a peer finds its channel's link; they stop
+	// before the channel database closes.
+	d.links = htlcswitch.NewLinks()
+	defer d.links.Stop()
+	if err := d.startLinks(); err != nil {
+		return err
+	}
+	route := peerMessages(d.funding, d.links, func(p msgPeer, msg lnwire.Message) {
 		if !gossip.handle(p.PubKey(), msg) {
 			peerLog.Debug("No handler for message; dropped", "peer",
 				fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
@@ -272,7 +282,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	defer peerEvents.Cancel()
-	go followPeers(peerEvents, d.funding)
+	go followPeers(peerEvents, d.funding, d.srv, d.links)
 	if err := d.reconnectLinkNodes(); err != nil {
 		return err
 	}
