@@ -87,8 +87,9 @@ type Link struct {
 
 	// Owned by the goroutine.
 	conn      Peer
-	sentReest *lnwire.ChannelReestablish
-	failed    bool // the channel is failed: never active again
+	sentReest *lnwire.ChannelReestablish // ours, on conn
+	gotReest  bool                       // the peer's, on conn
+	failed    bool                       // never active again
 }
 
 // NewLink builds the link of a channel; Start runs it.
@@ -198,7 +199,8 @@ func (l *Link) handle(ev event) {
 	case evConnected:
 		l.connect(ev.peer)
 	case evInSync:
-		l.conn, l.sentReest = ev.peer, nil
+		l.disconnect()
+		l.conn = ev.peer
 		l.active.Store(!l.failed)
 	case evDisconnected:
 		if ev.peer == l.conn {
@@ -219,7 +221,7 @@ func (l *Link) handle(ev event) {
 // disconnect forgets the connection; the channel is inactive until the
 // next reestablishment.
 func (l *Link) disconnect() {
-	l.conn, l.sentReest = nil, nil
+	l.conn, l.sentReest, l.gotReest = nil, nil, false
 	l.active.Store(false)
 }
 
@@ -231,13 +233,18 @@ func (l *Link) connect(p Peer) {
 	}
 	l.disconnect()
 	l.conn = p
+	l.sendReestablish()
+}
+
+// sendReestablish sends our channel_reestablish on the connection.
+func (l *Link) sendReestablish() {
 	msg, err := l.ch.ChannelReestablish()
 	if err != nil {
 		l.log.Error("channel_reestablish not built; channel stays inactive",
 			"err", err)
 		return
 	}
-	if err := p.SendMessage(msg); err != nil {
+	if err := l.conn.SendMessage(msg); err != nil {
 		l.log.Debug("channel_reestablish not sent", "err", err)
 		return
 	}
@@ -268,15 +275,23 @@ func (l *Link) message(msg lnwire.Message) {
 // with our state, retransmits what it asks for and marks the channel
 // active.
 func (l *Link) reestablish(m *lnwire.ChannelReestablish) {
-	switch {
-	case l.failed:
-		l.fail("channel failed earlier; it stays closed to updates")
-		return
-	case l.sentReest == nil:
-		// Our own could not be sent: the connection is failing.
-		return
-	case l.active.Load():
+	if l.gotReest {
 		l.warn("channel_reestablish received twice on one connection")
+		return
+	}
+	l.gotReest = true
+	if l.sentReest == nil {
+		// A channel the funding flow just opened on this connection
+		// needs none, but the peer may resynchronise anyway (lnd does
+		// after a restart): ours still goes before anything else.
+		l.sendReestablish()
+		if l.sentReest == nil {
+			return
+		}
+	}
+	if l.failed {
+		l.active.Store(false)
+		l.fail("channel failed earlier; it stays closed to updates")
 		return
 	}
 	out, err := l.ch.ReceiveReestablish(m)

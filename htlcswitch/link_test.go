@@ -272,3 +272,29 @@ func TestStopUnblocks(t *testing.T) {
 		t.Fatalf("blocked HandleMessage returned %v, want ErrLinkStopped", err)
 	}
 }
+
+// TestReestablishAfterInSync: a channel the funding flow just opened is
+// active without a reestablish; if the peer sends one anyway, ours goes
+// out first and the channel stays active.
+func TestReestablishAfterInSync(t *testing.T) {
+	a, b := newChannel(t)
+	a.startLink()
+	b.startLink()
+	ab, ba := &end{remote: b.link}, &end{remote: a.link}
+	ab.back, ba.back = ba, ab
+	mustOK(t, a.link.PeerInSync(ab))
+	waitQuiet(t, a)
+	if !a.link.Active() || len(ab.messages()) != 0 {
+		t.Fatalf("in sync: active %v, sent %v", a.link.Active(), types(ab.messages()))
+	}
+	mustOK(t, b.link.PeerConnected(ba))
+	eventually(t, "both active", bothActive(a, b))
+	waitQuiet(t, a, b)
+	wantTypes(t, "alice", ab.messages(), lnwire.MsgChannelReestablish,
+		lnwire.MsgChannelReady)
+	// A second one on the same connection is a protocol violation.
+	mustOK(t, a.link.HandleMessage(ab, ba.messages()[0]))
+	waitQuiet(t, a)
+	wantTypes(t, "alice", ab.messages(), lnwire.MsgChannelReestablish,
+		lnwire.MsgChannelReady, lnwire.MsgWarning)
+}
