@@ -230,6 +230,9 @@ func (e *end) SendMessage(msgs ...lnwire.Message) error {
 	}
 	e.sent = append(e.sent, msgs...)
 	e.mu.Unlock()
+	if e.remote == nil {
+		return nil
+	}
 	for _, m := range msgs {
 		switch m.(type) {
 		case *lnwire.ChannelReady, *lnwire.Warning, *lnwire.Error:

@@ -298,3 +298,27 @@ func TestReestablishAfterInSync(t *testing.T) {
 	wantTypes(t, "alice", ab.messages(), lnwire.MsgChannelReestablish,
 		lnwire.MsgChannelReady, lnwire.MsgWarning)
 }
+
+// TestHeldReestablish: the peer's channel_reestablish came before the
+// funding flow handed the channel over; the new link answers it.
+func TestHeldReestablish(t *testing.T) {
+	a, b := newChannel(t)
+	links := NewLinks()
+	t.Cleanup(links.Stop)
+	la := NewLink(LinkConfig{Channel: a.channel(), Store: a.db,
+		ReadyMessage: a.readyMessage})
+	a.link = la
+	ab := &end{} // bob's side is only recorded
+	reest, err := b.channel().ChannelReestablish()
+	mustOK(t, err)
+	links.Hold(ab, reest)
+	if !links.AddReady(la, ab) || links.AddReady(la, ab) {
+		t.Fatal("AddReady: want true once, then false")
+	}
+	waitQuiet(t, a)
+	wantTypes(t, "alice", ab.messages(), lnwire.MsgChannelReestablish,
+		lnwire.MsgChannelReady)
+	if !la.Active() || !links.Active(a.op) {
+		t.Fatal("link not active after answering the held reestablish")
+	}
+}

@@ -15,12 +15,20 @@ type Links struct {
 	mu     sync.Mutex
 	byID   map[lnwire.ChannelID]*Link
 	byPeer map[[33]byte]map[lnwire.ChannelID]*Link
+	held   map[lnwire.ChannelID]heldReest
+}
+
+// heldReest is a channel_reestablish that came before its channel's link.
+type heldReest struct {
+	peer Peer
+	msg  *lnwire.ChannelReestablish
 }
 
 // NewLinks returns an empty set.
 func NewLinks() *Links {
 	return &Links{byID: map[lnwire.ChannelID]*Link{},
-		byPeer: map[[33]byte]map[lnwire.ChannelID]*Link{}}
+		byPeer: map[[33]byte]map[lnwire.ChannelID]*Link{},
+		held:   map[lnwire.ChannelID]heldReest{}}
 }
 
 // Add starts l and adds it. It reports false, and leaves l unstarted, if
@@ -39,6 +47,44 @@ func (s *Links) Add(l *Link) bool {
 		s.byPeer[l.remote] = m
 	}
 	m[l.chanID] = l
+	return true
+}
+
+// Hold keeps the channel_reestablish a peer sent on connection p for a
+// channel whose funding is completing (no link yet), for AddReady. The
+// caller holds only for channels it knows; one message per channel.
+func (s *Links) Hold(p Peer, m *lnwire.ChannelReestablish) {
+	s.mu.Lock()
+	l := s.byID[m.ChanID]
+	if l == nil {
+		s.held[m.ChanID] = heldReest{peer: p, msg: m}
+	}
+	s.mu.Unlock()
+	if l != nil {
+		// The link arrived meanwhile.
+		_ = l.HandleMessage(p, m)
+	}
+}
+
+// AddReady adds the link of a channel the funding flow just opened on
+// connection p (nil: the peer is away): the channel is in sync on it,
+// unless the peer already sent a channel_reestablish there, which the
+// link then answers.
+func (s *Links) AddReady(l *Link, p Peer) bool {
+	if !s.Add(l) {
+		return false
+	}
+	s.mu.Lock()
+	h, ok := s.held[l.chanID]
+	delete(s.held, l.chanID)
+	s.mu.Unlock()
+	if p == nil {
+		return true
+	}
+	_ = l.PeerInSync(p)
+	if ok && h.peer == p {
+		_ = l.HandleMessage(p, h.msg)
+	}
 	return true
 }
 

@@ -114,13 +114,18 @@ type fundingHandler interface {
 // linkRouter finds the link of an open channel; *htlcswitch.Links is one.
 type linkRouter interface {
 	Get(id lnwire.ChannelID) *htlcswitch.Link
+	Hold(p htlcswitch.Peer, m *lnwire.ChannelReestablish)
 }
 
 // peerMessages routes what peers do not handle themselves: funding
 // messages to the funding manager; messages of open channels to their
 // link, or, for a channel without one, a warning (BOLT 1: never silence);
 // the rest to gossip.
+//
+// A channel_reestablish for a channel still pending in funding (its peer
+// restarted and saw the confirmations first) is held for the link.
 func peerMessages(fm fundingHandler, links linkRouter,
+	pending func(pub [33]byte, id lnwire.ChannelID) bool,
 	gossip func(msgPeer, lnwire.Message),
 	log *slog.Logger) func(p msgPeer, msg lnwire.Message) {
 
@@ -133,6 +138,12 @@ func peerMessages(fm fundingHandler, links linkRouter,
 				if err := l.HandleMessage(p, msg); err == nil {
 					return
 				}
+			}
+			if re, ok := msg.(*lnwire.ChannelReestablish); ok &&
+				pending(p.PubKey(), id) {
+
+				links.Hold(p, re)
+				return
 			}
 			log.Info("Channel message without a link; warning sent",
 				"peer", fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())

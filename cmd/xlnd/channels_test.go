@@ -43,9 +43,10 @@ func TestPeerMessages(t *testing.T) {
 	p := &fakePeer{key: k}
 	fm := &fakeFunding{}
 	var gossiped []lnwire.Message
-	route := peerMessages(fm, htlcswitch.NewLinks(), func(_ msgPeer, m lnwire.Message) {
-		gossiped = append(gossiped, m)
-	}, slog.New(slog.DiscardHandler))
+	route := peerMessages(fm, htlcswitch.NewLinks(),
+		func([33]byte, lnwire.ChannelID) bool { return false }, func(_ msgPeer, m lnwire.Message) {
+			gossiped = append(gossiped, m)
+		}, slog.New(slog.DiscardHandler))
 
 	route(p, &lnwire.OpenChannel{})
 	chanID := lnwire.ChannelID{1, 2, 3}

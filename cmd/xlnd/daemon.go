@@ -243,7 +243,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.startLinks(); err != nil {
 		return err
 	}
-	route := peerMessages(d.funding, d.links, func(p msgPeer, msg lnwire.Message) {
+	route := peerMessages(d.funding, d.links, d.pendingWith, func(p msgPeer, msg lnwire.Message) {
 		if !gossip.handle(p.PubKey(), msg) {
 			peerLog.Debug("No handler for message; dropped", "peer",
 				fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())

@@ -64,20 +64,35 @@ func (d *daemon) resumeLink(st *channeldb.OpenChannel) error {
 
 // addReadyLink takes a channel the funding manager just opened: its
 // channel_ready went both ways on the current connection, so the link is
-// in sync on it without a channel_reestablish.
+// in sync on it (or answers the peer's channel_reestablish if it sent
+// one: lnd does after a restart).
 func (d *daemon) addReadyLink(ch *lnwallet.Channel) {
 	l := d.newLink(ch)
-	if !d.links.Add(l) {
-		return
+	var conn htlcswitch.Peer
+	if p := d.srv.FindPeer(l.RemotePub()); p != nil {
+		select {
+		case <-p.Done():
+		default:
+			conn = p
+		}
 	}
-	pub := l.RemotePub()
-	p := d.srv.FindPeer(pub)
-	if p == nil {
-		return
+	d.links.AddReady(l, conn)
+}
+
+// pendingWith reports whether id is a channel with peer pub that the
+// funding manager has not handed over yet.
+func (d *daemon) pendingWith(pub [33]byte, id lnwire.ChannelID) bool {
+	pending, err := d.funding.PendingChannels()
+	if err != nil {
+		return false
 	}
-	select {
-	case <-p.Done():
-	default:
-		_ = l.PeerInSync(p)
+	for _, p := range pending {
+		if lnwire.NewChanIDFromOutPoint(p.ChanPoint) == id &&
+			p.Channel.RemoteNode != nil &&
+			[33]byte(p.Channel.RemoteNode.SerializeCompressed()) == pub {
+
+			return true
+		}
 	}
+	return false
 }
