@@ -19,9 +19,8 @@ type MissionControl interface {
 	QueryPairs() []routing.PairRecord
 	// Reset forgets every result, on disk too.
 	Reset() error
-	// Probability is the chance that from forwards amt to to now.
-	Probability(from, to routing.Vertex, amt lnwire.MilliSatoshi) float64
-	// Snapshot scores pairs as of now, for a path search.
+	// Snapshot scores pairs as of now, for a path search and
+	// QueryProbability.
 	Snapshot() *routing.Snapshot
 	// Estimators gives the estimator settings in use and the bound on
 	// pairs kept.
