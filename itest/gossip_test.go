@@ -19,6 +19,7 @@ import (
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/routerrpc"
 )
 
 func gossipSign(t *testing.T, k *btcec.PrivateKey, data []byte) lnwire.Sig {
@@ -157,6 +158,17 @@ func TestGossipFromRawPeer(t *testing.T) {
 	_, err = node.WaitLogLine(harness.SyncTimeout, "Bad gossip dropped", "bad signature")
 	check(t, err)
 
+	// QueryProbability scores a direction of the channel as lnd does: the
+	// a priori 0.6 for an amount it can carry (far below the capacity),
+	// 0 above its htlc_maximum_msat.
+	n1, n2 := raw33(keys[0]), raw33(keys[1])
+	if p := queryProb(t, node, n1, n2, 10_000); p != 0.6 {
+		t.Fatalf("queryprob over the channel: %v", p)
+	}
+	if p := queryProb(t, node, n2, n1, capacity*1000/2+1); p != 0 {
+		t.Fatalf("queryprob above htlc_maximum_msat: %v", p)
+	}
+
 	// A restart keeps the graph.
 	check(t, node.Stop())
 	check(t, node.Start())
@@ -193,4 +205,18 @@ func TestGossipFromRawPeer(t *testing.T) {
 		}
 		return nil
 	}, harness.SyncTimeout))
+	if p := queryProb(t, node, n1, n2, 10_000); p != 0 {
+		t.Fatalf("queryprob after the close: %v", p)
+	}
+}
+
+// queryProb is routerrpc QueryProbability's answer on node.
+func queryProb(t *testing.T, node *harness.Node, from, to [33]byte, amtMsat int64) float64 {
+	t.Helper()
+	conn, err := node.Conn(node.ReadOnlyMacaroonPath())
+	check(t, err)
+	resp, err := routerrpc.NewRouterClient(conn).QueryProbability(t.Context(),
+		&routerrpc.QueryProbabilityRequest{FromNode: from[:], ToNode: to[:], AmtMsat: amtMsat})
+	check(t, err)
+	return resp.Probability
 }

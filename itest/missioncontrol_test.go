@@ -19,10 +19,12 @@ import (
 // TestMissionControl drives the router sub-server's mission control calls
 // on a real node through xlncli and gRPC: querymc on a fresh node lists
 // no pair, resetmc succeeds and prints nothing, queryprob for two random
-// node keys gives lnd's a priori 0.6 with no history, and the config is
-// lnd's default apriori one; all of it again after a restart. A result
-// written to the stopped node's channel database is there when it starts,
-// and a reset lasts across a restart.
+// node keys gives 0 with no history (lnd since 0.17: no channel between
+// them in the graph), and the config is lnd's default apriori one; all of
+// it again after a restart. A result written to the stopped node's channel
+// database is there when it starts (queryprob gives its history, and 0
+// for a pair with no channel), and a reset lasts across a restart.
+// TestGossipFromRawPeer scores a pair with a real channel.
 func TestMissionControl(t *testing.T) {
 	t.Parallel()
 	nw := harness.New(t)
@@ -55,7 +57,7 @@ func TestMissionControl(t *testing.T) {
 			} `json:"history"`
 		}
 		cliJSON(t, alice, &prob, cli("queryprob", randKey(), randKey(), "10000")...)
-		if prob.Probability != 0.6 || prob.History.FailTime != "0" || prob.History.SuccessTime != "0" {
+		if prob.Probability != 0 || prob.History.FailTime != "0" || prob.History.SuccessTime != "0" {
 			t.Fatalf("queryprob of an untried pair: %+v", prob)
 		}
 		if _, err := alice.CLI(cli("queryprob", "02ab", randKey(), "1")...); err == nil {
@@ -118,10 +120,15 @@ func TestMissionControl(t *testing.T) {
 	}
 	var prob struct {
 		Probability float64 `json:"probability"`
+		History     struct {
+			FailTime    string `json:"fail_time"`
+			FailAmtMsat string `json:"fail_amt_msat"`
+		} `json:"history"`
 	}
 	cliJSON(t, alice, &prob, cli("queryprob", from, to, "7000")...)
-	if prob.Probability >= 0.6 {
-		t.Fatalf("queryprob of a pair that failed a minute ago: %v", prob.Probability)
+	if prob.Probability != 0 || prob.History.FailAmtMsat != "7000000" ||
+		prob.History.FailTime != strconv.FormatInt(failAt.Unix(), 10) {
+		t.Fatalf("queryprob of a pair that failed a minute ago: %+v", prob)
 	}
 	out, err := alice.CLI(cli("resetmc")...)
 	check(t, err)

@@ -417,3 +417,31 @@ func (g *Graph) Degree(v Vertex) int {
 	}
 	return 0
 }
+
+// PairCapacity is the largest capacity among the channels whose direction
+// from -> to can carry amt (a policy known and enabled, htlc_minimum_msat
+// <= amt <= htlc_maximum_msat and the capacity), as lnd's unified edge
+// gives it; a channel of unknown capacity counts its htlc_maximum_msat.
+// ok is false when no such channel is in the graph.
+func (g *Graph) PairCapacity(from, to Vertex, amt lnwire.MilliSatoshi) (capacity btcutil.Amount, ok bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	fi, fok := g.nodeIdx[from]
+	ti, tok := g.nodeIdx[to]
+	if !fok || !tok {
+		return 0, false
+	}
+	var best uint64 // msat
+	for i := range g.in[ti] {
+		e := &g.in[ti][i]
+		if e.from != fi || !e.usable() || uint64(amt) < e.minHTLC || uint64(amt) > e.maxAmt {
+			continue
+		}
+		c := e.capacity
+		if c == 0 {
+			c = g.channels[e.ci].maxHTLC[e.dir]
+		}
+		best, ok = max(best, c), true
+	}
+	return lnwire.MilliSatoshi(best).ToSatoshis(), ok
+}

@@ -50,8 +50,12 @@ func TestGraphIncrementalUpdates(t *testing.T) {
 			if a == b {
 				continue
 			}
+			capacity := btcutil.Amount(rng.IntN(5_000_000))
+			if rng.IntN(8) == 0 {
+				capacity = 0 // unknown, as for a light client
+			}
 			c := &modelChan{info: ChannelInfo{ID: scid(next), Node1: vtx(a), Node2: vtx(b),
-				Capacity: btcutil.Amount(rng.IntN(5_000_000))}}
+				Capacity: capacity}}
 			next++
 			if err := g.AddChannel(c.info); err != nil {
 				t.Fatal(err)
@@ -133,6 +137,7 @@ func checkModel(t *testing.T, step int, g *Graph, model map[uint32]*modelChan) i
 			}
 		}
 	}
+	checkPairCapacity(t, step, g, model)
 	// The same routes as the fresh graph, between a few pairs.
 	fi, ff := NewFinder(g, DefaultPathFindingConfig()), NewFinder(fresh, DefaultPathFindingConfig())
 	found := 0
@@ -191,5 +196,46 @@ func TestPolicyFromUpdate(t *testing.T) {
 func TestInEdgeSize(t *testing.T) {
 	if n := unsafe.Sizeof(inEdge{}); n != 64 {
 		t.Errorf("inEdge is %d bytes, want 64", n)
+	}
+}
+
+// checkPairCapacity compares g.PairCapacity for every ordered pair of
+// nodes, at a few amounts, with lnd's rule applied to the model: the
+// largest capacity (htlc_maximum_msat where unknown) among enabled
+// directions whose htlc range and capacity admit the amount.
+func checkPairCapacity(t *testing.T, step int, g *Graph, model map[uint32]*modelChan) {
+	t.Helper()
+	for a := byte('a'); a < 'a'+12; a++ {
+		for b := byte('a'); b < 'a'+12; b++ {
+			for _, amt := range []lnwire.MilliSatoshi{1500, 1_000_000_000, 2_000_000_000} {
+				var want lnwire.MilliSatoshi
+				wantOK := false
+				for _, c := range model {
+					d := 0
+					switch {
+					case c.info.Node1 == vtx(a) && c.info.Node2 == vtx(b):
+					case c.info.Node2 == vtx(a) && c.info.Node1 == vtx(b):
+						d = 1
+					default:
+						continue
+					}
+					p := c.pols[d]
+					capMsat := lnwire.NewMSatFromSatoshis(c.info.Capacity)
+					if p == nil || p.Disabled || amt < p.MinHTLC || (p.MaxHTLC != 0 && amt > p.MaxHTLC) ||
+						(capMsat != 0 && amt > capMsat) {
+						continue
+					}
+					if capMsat == 0 {
+						capMsat = p.MaxHTLC
+					}
+					want, wantOK = max(want, capMsat), true
+				}
+				got, ok := g.PairCapacity(vtx(a), vtx(b), amt)
+				if ok != wantOK || got != want.ToSatoshis() {
+					t.Fatalf("step %d: %c->%c %v: capacity %v %v, want %v %v", step, a, b, amt, got, ok,
+						want.ToSatoshis(), wantOK)
+				}
+			}
+		}
 	}
 }

@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 
+	"github.com/btcsuite/btcd/btcutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -18,9 +19,8 @@ type MissionControl interface {
 	QueryPairs() []routing.PairRecord
 	// Reset forgets every result, on disk too.
 	Reset() error
-	// Probability is the chance that from forwards amt to to now.
-	Probability(from, to routing.Vertex, amt lnwire.MilliSatoshi) float64
-	// Snapshot scores pairs as of now, for a path search.
+	// Snapshot scores pairs as of now, for a path search and
+	// QueryProbability.
 	Snapshot() *routing.Snapshot
 	// Estimators gives the estimator settings in use and the bound on
 	// pairs kept.
@@ -91,9 +91,9 @@ func marshalPairData(r routing.PairResult) *routerrpc.PairData {
 	return d
 }
 
-// QueryProbability scores the pair with no channel capacity, so a pair
-// with no history gets the estimator's a priori chance. (lnd since 0.17
-// answers 0 for a pair with no channel between them in its graph.)
+// QueryProbability scores the pair as lnd (since 0.17) does: 0 unless the
+// graph has a channel from -> to whose direction can carry the amount, and
+// then the estimator's figure for the largest such channel's capacity.
 func (r *routerService) QueryProbability(_ context.Context, req *routerrpc.QueryProbabilityRequest) (*routerrpc.QueryProbabilityResponse, error) {
 	mc, err := r.s.missionControl()
 	if err != nil {
@@ -118,10 +118,28 @@ func (r *routerService) QueryProbability(_ context.Context, req *routerrpc.Query
 			break
 		}
 	}
+	var prob float64
+	if capacity, ok := r.s.pairCapacity(from, to, amt); ok {
+		prob = mc.Snapshot().PairProbability(from, to, amt, capacity)
+	}
 	return &routerrpc.QueryProbabilityResponse{
-		Probability: mc.Probability(from, to, amt),
+		Probability: prob,
 		History:     marshalPairData(hist),
 	}, nil
+}
+
+// pairCapacity is the capacity the estimator is given for from -> to at
+// amt (routing.Graph.PairCapacity); ok is false without a graph.
+func (s *Server) pairCapacity(from, to routing.Vertex, amt lnwire.MilliSatoshi) (btcutil.Amount, bool) {
+	b := s.backend.Load()
+	if b == nil || b.Graph == nil {
+		return 0, false
+	}
+	capacity, ok := b.Graph.Cache().PairCapacity(from, to, amt)
+	if !ok {
+		s.log.Debug("No usable channel for probability", "from", from, "to", to, "amt_msat", uint64(amt))
+	}
+	return capacity, ok
 }
 
 // minFailureRelaxIntervalSecs is lnd's default minimum_failure_relax_interval

@@ -97,14 +97,15 @@ func TestRouterMissionControlRPCs(t *testing.T) {
 		t.Fatalf("failed pair %v", failed)
 	}
 
-	// An untried pair scores lnd's a priori 0.6; the failed one less.
+	// With no channel between them in the graph (here no graph at all)
+	// a pair scores 0, as in lnd; the history is still given.
 	x, y := randVertex(t), randVertex(t)
 	p, err := ro.QueryProbability(ctx, &routerrpc.QueryProbabilityRequest{FromNode: x[:], ToNode: y[:], AmtMsat: 1000})
-	if err != nil || p.Probability != routing.DefaultAprioriHopProbability || p.History.FailTime != 0 {
+	if err != nil || p.Probability != 0 || p.History.FailTime != 0 {
 		t.Fatalf("untried pair: %v %v", p, err)
 	}
 	p, err = ro.QueryProbability(ctx, &routerrpc.QueryProbabilityRequest{FromNode: a[:], ToNode: b[:], AmtMsat: 2_000_000})
-	if err != nil || p.Probability >= routing.DefaultAprioriHopProbability || p.History.FailAmtMsat != 2_000_000 {
+	if err != nil || p.Probability != 0 || p.History.FailAmtMsat != 2_000_000 || p.History.FailTime != now.Unix() {
 		t.Fatalf("failed pair: %v %v", p, err)
 	}
 	_, err = ro.QueryProbability(ctx, &routerrpc.QueryProbabilityRequest{FromNode: x[:5], ToNode: y[:], AmtMsat: 1})
@@ -140,7 +141,7 @@ func TestRouterMissionControlRPCs(t *testing.T) {
 	}
 	resp = readJSON(t, h.rest("GET", "/v2/router/mc/probability/"+base64.URLEncoding.EncodeToString(x[:])+"/"+
 		base64.URLEncoding.EncodeToString(y[:])+"/1000", "", mac))
-	if resp["probability"] != 0.6 {
+	if resp["probability"] != float64(0) {
 		t.Fatalf("REST queryprob %v", resp)
 	}
 	resp = readJSON(t, h.rest("GET", "/v2/router/mc/probability/"+base64.URLEncoding.EncodeToString(a[:])+"/"+
@@ -224,5 +225,111 @@ func TestQueryRoutesMissionControl(t *testing.T) {
 	req.UseMissionControl = false
 	if _, err := ln.QueryRoutes(ctx, req); err != nil {
 		t.Fatalf("without mission control after the failure: %v", err)
+	}
+}
+
+// TestQueryProbabilityGraph: QueryProbability scores a pair by the
+// channel the graph has in that direction, as lnd: the estimator's figure
+// for the channel's capacity when the direction can carry the amount, 0
+// otherwise.
+func TestQueryProbabilityGraph(t *testing.T) {
+	h, gl, g := newGraphHarness(t)
+	ctx := t.Context()
+	now := time.Unix(1_800_000_000, 0)
+	db, err := channeldb.Open(filepath.Join(h.dir, "mc.db"), channeldb.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	mc, err := routing.NewMissionControl(routing.MissionControlConfig{
+		Apriori: routing.DefaultAprioriConfig(), Store: routing.NewDBStore(db, 0),
+		Clock: func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.node.backend()
+	b.Graph, b.Router = g, h.srv.backend.Load().Router
+	b.MissionControl = mc
+	if err := h.srv.Activate(b); err != nil {
+		t.Fatal(err)
+	}
+	ro := routerrpc.NewRouterClient(h.conn(h.macaroon(macaroons.ReadOnlyFile)))
+	var v [3]routing.Vertex
+	for i := range v {
+		copy(v[i][:], gl.keys[i][:])
+	}
+	// update sets the direction from v[i] to v[i+1] (or back, when rev)
+	// of channel i: htlc 1,000 msat up to the whole capacity.
+	update := func(i int, rev, disabled bool) {
+		t.Helper()
+		from, to := gl.keys[i], gl.keys[i+1]
+		if rev {
+			from, to = to, from
+		}
+		var flags lnwire.ChanUpdateChanFlags
+		if string(from[:]) > string(to[:]) {
+			flags |= lnwire.ChanFlagDirection
+		}
+		if disabled {
+			flags |= lnwire.ChanFlagDisabled
+		}
+		if err := g.UpdatePolicy(&lnwire.ChannelUpdate{ShortChannelID: gl.ids[i], Timestamp: 1_700_000_100,
+			MessageFlags: lnwire.MsgFlagMustBeOne, ChannelFlags: flags, TimeLockDelta: 40,
+			HtlcMinimumMsat: 1000, BaseFee: 1000, FeeRate: 100, HtlcMaximumMsat: 1_000_000_000}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prob := func(from, to routing.Vertex, amt int64) *routerrpc.QueryProbabilityResponse {
+		t.Helper()
+		p, err := ro.QueryProbability(ctx, &routerrpc.QueryProbabilityRequest{FromNode: from[:], ToNode: to[:], AmtMsat: amt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+	update(0, false, false)
+	for _, c := range []struct {
+		from, to routing.Vertex
+		amt      int64
+		want     float64
+	}{
+		{v[0], v[1], 10_000, 0.6},       // far below the capacity: the a priori chance
+		{v[0], v[1], 999_900_000, 0.45}, // at 0.9999 of the 1,000,000 sat: capacity factor 0.75
+		{v[0], v[1], 1_000_000_001, 0},  // above htlc_maximum_msat and the capacity
+		{v[0], v[1], 999, 0},            // below htlc_minimum_msat
+		{v[1], v[0], 600_000_000, 0},    // the other direction's htlc_maximum_msat is 500,000,000
+		{v[1], v[0], 10_000, 0.6},
+		{v[0], v[2], 10_000, 0}, // no channel between them
+	} {
+		if p := prob(c.from, c.to, c.amt); !near(p.Probability, c.want) {
+			t.Errorf("%x -> %x %d msat: %v, want %v", c.from[:3], c.to[:3], c.amt, p.Probability, c.want)
+		}
+	}
+
+	// v[1] just failed to forward 2,000,000 msat to v[2]: that pair
+	// scores 0 for it, and v[1]'s other pair half the a priori chance
+	// (weight 0.5 against one fresh failure).
+	rt := &routing.Route{SourcePubKey: v[0], TotalAmount: 2_001_000, Hops: []routing.Hop{
+		{PubKey: v[1], ChannelID: gl.ids[0], AmtToForward: 2_000_000},
+		{PubKey: v[2], ChannelID: gl.ids[1], AmtToForward: 2_000_000},
+	}}
+	if err := mc.ReportFailure(rt, 0, sphinx.CodeTemporaryChannelFailure); err != nil {
+		t.Fatal(err)
+	}
+	if p := prob(v[1], v[2], 2_000_000); p.Probability != 0 || p.History.FailAmtMsat != 2_000_000 ||
+		p.History.FailTime != now.Unix() {
+		t.Errorf("failed pair: %v", p)
+	}
+	if p := prob(v[1], v[0], 2_000_000); !near(p.Probability, 0.3) {
+		t.Errorf("failed node's other pair: %v", p)
+	}
+
+	// Disabling the direction leaves no usable channel.
+	update(0, true, true)
+	if p := prob(v[1], v[0], 10_000); p.Probability != 0 {
+		t.Errorf("disabled direction: %v", p)
 	}
 }
