@@ -293,7 +293,7 @@ func (c *fakeClock) advance(d time.Duration) {
 
 // node is one side: its manager, wallet, database file and what it sent.
 type node struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	key    *btcec.PrivateKey
 	w      *fakeWallet
@@ -330,14 +330,23 @@ func allFeatures() *lnwire.FeatureVector {
 		lnwire.WumboChannelsOptional))
 }
 
-func newNode(t *testing.T, net *network, name string, seed byte,
+func newNode(t testing.TB, net *network, name string, seed byte,
 	c *fakeChain, clk *fakeClock) *node {
+
+	t.Helper()
+	return newNodeWith(t, net, name, seed, c, clk, nil)
+}
+
+// newNodeWith is newNode with mod applied to every Config it starts with.
+func newNodeWith(t testing.TB, net *network, name string, seed byte,
+	c *fakeChain, clk *fakeClock, mod func(*Config)) *node {
 
 	t.Helper()
 	k, _ := btcec.PrivKeyFromBytes([]byte{seed, 1, 2, 3})
 	n := &node{t: t, name: name, key: k, w: newFakeWallet(seed, 5e6, 5e6, 30e6),
 		chain: c, clock: clk, dbPath: filepath.Join(t.TempDir(), name+".db"),
-		feats: allFeatures(), net: net, ready: make(chan *lnwallet.Channel, 10)}
+		feats: allFeatures(), net: net, ready: make(chan *lnwallet.Channel, 10),
+		cfgMod: mod}
 	net.mu.Lock()
 	net.nodes[[33]byte(k.PubKey().SerializeCompressed())] = n
 	net.mu.Unlock()
@@ -445,7 +454,7 @@ func (net *network) take() []envelope {
 	return q
 }
 
-func newPair(t *testing.T) (*network, *node, *node) {
+func newPair(t testing.TB) (*network, *node, *node) {
 	net := &network{nodes: map[[33]byte]*node{}}
 	c := newFakeChain()
 	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
@@ -453,7 +462,7 @@ func newPair(t *testing.T) (*network, *node, *node) {
 }
 
 // waitFor polls cond until it holds or a generous deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
