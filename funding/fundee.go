@@ -17,7 +17,7 @@ import (
 func (m *Manager) handleOpen(a *after, peer *btcec.PublicKey,
 	msg *lnwire.OpenChannel) {
 
-	if _, dup := m.flows[msg.PendingChannelID]; dup {
+	if m.pendingIDUsed(msg.PendingChannelID) {
 		m.refuseFlow(a, peer, msg.PendingChannelID,
 			refuse("temporary_channel_id already in use"))
 		return
@@ -50,6 +50,21 @@ func (m *Manager) handleOpen(a *after, peer *btcec.PublicKey,
 		UpfrontShutdownScript: o.shutdown,
 		ChannelType:           f.typeBits,
 	})
+}
+
+// pendingIDUsed reports whether id names a negotiation or a persisted
+// channel not yet open: the pending record is stored under that id, so a
+// second channel under it would overwrite the first's.
+func (m *Manager) pendingIDUsed(id [32]byte) bool {
+	if _, ok := m.flows[id]; ok {
+		return true
+	}
+	for _, w := range m.pending {
+		if w.rec.PendingChanID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Manager) openStep(peer *btcec.PublicKey,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/wire"
 
@@ -705,5 +706,53 @@ func TestWrongFundingOutput(t *testing.T) {
 	}
 	if open, _ := b.db.ListOpenChannels(); len(open) != 0 {
 		t.Fatal("fundee kept the channel")
+	}
+}
+
+// TestOpenReusingPendingID: a peer's open_channel may not reuse the
+// temporary id of a channel already persisted (here the one we opened to
+// it, whose id it knows): the pending record is keyed by that id, and a
+// second channel under it would overwrite the first's.
+func TestOpenReusingPendingID(t *testing.T) {
+	net := &network{nodes: map[[33]byte]*node{}}
+	c := newFakeChain()
+	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	twoPerPeer := func(cfg *Config) { cfg.MaxPendingPerPeer = 2 }
+	a := newNodeWith(t, net, "alice", 1, c, clk, twoPerPeer)
+	b := newNodeWith(t, net, "bob", 2, c, clk, twoPerPeer)
+	_, tx := openToBroadcast(t, net, a, b, nil)
+	p, err := a.m.PendingChannels()
+	if err != nil || len(p) != 1 {
+		t.Fatalf("pending %v, %v", p, err)
+	}
+	first := p[0].ChanPoint
+	var usedID [32]byte
+	for _, w := range a.m.pending {
+		usedID = w.rec.PendingChanID
+	}
+
+	// Bob opens to alice under the id of alice's channel.
+	open := capturedOpen(t, net, b, a)
+	f := b.m.flows[open.PendingChannelID]
+	delete(b.m.flows, f.id)
+	f.id = usedID
+	b.m.flows[usedID] = f
+	open.PendingChannelID = usedID
+	a.m.HandleMessage(b.pub(), open)
+	es := net.take()
+	if len(es) != 1 || es[0].msg.MsgType() != lnwire.MsgError {
+		t.Fatalf("alice answered %v, want an error", msgTypes(es))
+	}
+	if txt := errorText(t, es, usedID); !strings.Contains(txt, "already in use") {
+		t.Fatalf("error %q", txt)
+	}
+
+	// Alice's channel is still pending after a restart.
+	a.restart()
+	p, err = a.m.PendingChannels()
+	if err != nil || len(p) != 1 || p[0].ChanPoint != first ||
+		p[0].ChanPoint.Hash != tx.TxHash() {
+
+		t.Fatalf("after restart: pending %+v, %v", p, err)
 	}
 }
