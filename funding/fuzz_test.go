@@ -11,6 +11,8 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwire"
 )
@@ -42,7 +44,7 @@ const (
 	opMutate            // deliver it with a field replaced
 	opDrop              // drop it
 	opRaw               // decode bytes and hand them to a node
-	opReplay            // deliver a message seen before, mutated
+	opReplay            // deliver a message seen before, mutated, to either side
 	opDisconnect        // a node sees its peer disconnect
 	opConnect           // a node sees its peer connect
 	opOpen              // a node opens a channel to the other
@@ -136,8 +138,12 @@ func fuzzFunding(t *testing.T, data []byte) *fuzzRun {
 	net := &network{nodes: map[[33]byte]*node{}}
 	c := newFakeChain()
 	clk := &fakeClock{now: time.Unix(1_700_000_000, 0)}
-	// Channels that open are dropped: nothing reads them here.
-	noReady := func(cfg *Config) { cfg.ChannelReady = func(*lnwallet.Channel) {} }
+	// Channels that open are dropped: nothing reads them here. Two
+	// openings per peer let one flow meet a persisted one.
+	noReady := func(cfg *Config) {
+		cfg.ChannelReady = func(*lnwallet.Channel) {}
+		cfg.MaxPendingPerPeer = 2
+	}
 	r := &fuzzRun{t: t, net: net, in: &fuzzInput{data},
 		a:      newNodeWith(t, net, "alice", 1, c, clk, noReady),
 		b:      newNodeWith(t, net, "bob", 2, c, clk, noReady),
@@ -150,6 +156,8 @@ func fuzzFunding(t *testing.T, data []byte) *fuzzRun {
 	r.net.take()
 	r.checkBroadcasts(r.a)
 	r.checkBroadcasts(r.b)
+	r.checkPersisted(r.a)
+	r.checkPersisted(r.b)
 
 	r.a.m.PeerDisconnected(r.b.pub())
 	r.b.m.PeerDisconnected(r.a.pub())
@@ -211,7 +219,12 @@ func (r *fuzzRun) step() {
 	case opReplay:
 		if len(r.seen) > 0 {
 			e := r.seen[int(r.in.byte())%len(r.seen)]
-			r.deliver(e.from, e.to, r.mutate(e.msg))
+			from, to := e.from, e.to
+			if r.in.byte()&1 == 1 {
+				// Back to its sender: the peer knows our ids.
+				from, to = to, from
+			}
+			r.deliver(from, to, r.mutate(e.msg))
 		}
 	case opDisconnect:
 		n, p := r.pick()
@@ -418,6 +431,33 @@ func (r *fuzzRun) checkBroadcasts(n *node) {
 		if !ok {
 			r.t.Fatalf("%s broadcast %v without a valid funding_signed",
 				n.name, tx.TxHash())
+		}
+	}
+}
+
+// checkPersisted: every channel the manager holds as pending has its
+// pending record on disk, so that it is resumed after a restart.
+func (r *fuzzRun) checkPersisted(n *node) {
+	n.m.mu.Lock()
+	defer n.m.mu.Unlock()
+	var recs []*channeldb.PendingChannel
+	err := n.db.View(func(tx kvdb.RTx) error {
+		var err error
+		recs, err = channeldb.ListPendingChannels(tx)
+		return err
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	onDisk := map[wire.OutPoint]bool{}
+	for _, rec := range recs {
+		if rec.ChanPoint != nil {
+			onDisk[*rec.ChanPoint] = true
+		}
+	}
+	for op := range n.m.pending {
+		if !onDisk[op] {
+			r.t.Fatalf("%s: pending channel %v has no record on disk", n.name, op)
 		}
 	}
 }
