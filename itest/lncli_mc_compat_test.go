@@ -86,37 +86,9 @@ func TestLncliMissionControl(t *testing.T) {
 // of a pair with no channel between them in the graph (0, as lnd since
 // 0.17 answers, with an empty history).
 func TestLndMissionControl(t *testing.T) {
-	lndBin, lncliBin := os.Getenv("LND"), os.Getenv("LNCLI")
-	if lndBin == "" || lncliBin == "" {
-		t.Fatal("set LND and LNCLI to lnd and lncli built from lnd's source")
-	}
 	nw := harness.New(t)
 	alice := startNode(t, nw, "alice")
-	btcd := nw.Btcd()
-	lndDir := filepath.Join(nw.Dir(), "lnd")
-	rpcAddr := freeAddr(t)
-	cmd := exec.Command(lndBin, "--lnddir="+lndDir, "--bitcoin.regtest", "--bitcoin.node=btcd",
-		"--btcd.rpchost="+btcd.RPCHost(), "--btcd.rpcuser="+btcd.RPCUser(), "--btcd.rpcpass="+btcd.RPCPass(),
-		"--btcd.rpccert="+btcd.RPCCertPath(), "--noseedbackup", "--rpclisten="+rpcAddr, "--norest",
-		"--listen="+freeAddr(t), "--debuglevel=info")
-	logf, err := os.Create(filepath.Join(nw.Dir(), "lnd.out"))
-	check(t, err)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	check(t, cmd.Start())
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-	})
-	lndCLI := func(args ...string) ([]byte, error) {
-		full := append([]string{"--lnddir=" + lndDir, "--network=regtest", "--rpcserver=" + rpcAddr}, args...)
-		return exec.CommandContext(t.Context(), lncliBin, full...).CombinedOutput()
-	}
-	xlndCLI := func(args ...string) ([]byte, error) {
-		full := append([]string{"--rpcserver=" + alice.RPCAddr(), "--tlscertpath=" + alice.TLSCertPath(),
-			"--macaroonpath=" + alice.AdminMacaroonPath()}, args...)
-		return exec.CommandContext(t.Context(), lncliBin, full...).CombinedOutput()
-	}
+	lndCLI, xlndCLI := startLndBeside(t, nw, alice)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var info struct {

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -48,39 +47,9 @@ type payReq struct {
 }
 
 func TestLndInvoices(t *testing.T) {
-	lndBin, lncliBin := os.Getenv("LND"), os.Getenv("LNCLI")
-	if lndBin == "" || lncliBin == "" {
-		t.Fatal("set LND and LNCLI to lnd and lncli built from lnd's source")
-	}
 	nw := harness.New(t)
 	alice := startNode(t, nw, "alice")
-	btcd := nw.Btcd()
-
-	lndDir := filepath.Join(nw.Dir(), "lnd")
-	rpcAddr := freeAddr(t)
-	cmd := exec.Command(lndBin, "--lnddir="+lndDir, "--bitcoin.regtest", "--bitcoin.node=btcd",
-		"--btcd.rpchost="+btcd.RPCHost(), "--btcd.rpcuser="+btcd.RPCUser(), "--btcd.rpcpass="+btcd.RPCPass(),
-		"--btcd.rpccert="+btcd.RPCCertPath(), "--noseedbackup", "--rpclisten="+rpcAddr, "--norest",
-		"--listen="+freeAddr(t), "--debuglevel=info")
-	logf, err := os.Create(filepath.Join(nw.Dir(), "lnd.out"))
-	check(t, err)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	check(t, cmd.Start())
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		logf.Close()
-	})
-
-	lndCLI := func(args ...string) ([]byte, error) {
-		full := append([]string{"--lnddir=" + lndDir, "--network=regtest", "--rpcserver=" + rpcAddr}, args...)
-		return exec.CommandContext(t.Context(), lncliBin, full...).CombinedOutput()
-	}
-	xlndCLI := func(args ...string) ([]byte, error) {
-		full := append([]string{"--rpcserver=" + alice.RPCAddr(), "--tlscertpath=" + alice.TLSCertPath(),
-			"--macaroonpath=" + alice.AdminMacaroonPath()}, args...)
-		return exec.CommandContext(t.Context(), lncliBin, full...).CombinedOutput()
-	}
+	lndCLI, xlndCLI := startLndBeside(t, nw, alice)
 	run := func(name string, f func(...string) ([]byte, error), v any, args ...string) {
 		t.Helper()
 		out, err := f(args...)
