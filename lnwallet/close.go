@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/channeldb"
 )
 
 // This file hands out our commitment for a unilateral close.
@@ -39,3 +41,7 @@ func (c *Channel) LocalCommitTx() (*wire.MsgTx, error) {
 	}
 	return SignedCommitmentTx(&c.params, commit, ourSig, remoteSig)
 }
+
+// ParamsOf returns the static parameters of a stored channel, for
+// whoever resolves its outputs on chain after the state machine is gone.
+func ParamsOf(st *channeldb.OpenChannel) ChannelParams { return paramsOf(st) }

@@ -1,0 +1,278 @@
+package contractcourt
+
+import (
+	"fmt"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/lnwallet"
+	"lnd.xprv/lnwallet/shachain"
+)
+
+// SecretsFunc returns our per-commitment secrets of a channel from its
+// revocation root.
+type SecretsFunc func(root channeldb.KeyLocator) (lnwallet.SecretSource, error)
+
+// contract is a record with the keys of its commitment derived: what
+// every input spending one of its outputs is built from.
+type contract struct {
+	rec  *channeldb.ContractRecord
+	p    lnwallet.ChannelParams
+	keys *lnwallet.CommitmentKeys
+
+	// revSecret is the per-commitment secret of a revoked commitment:
+	// the tweak of our revocation basepoint (breach only).
+	revSecret *btcec.PrivateKey
+}
+
+// newContract derives the keys of rec's commitment.
+func newContract(rec *channeldb.ContractRecord, secrets SecretsFunc) (*contract, error) {
+	st := rec.Channel
+	c := &contract{rec: rec, p: lnwallet.ParamsOf(st)}
+	if err := c.p.Validate(); err != nil {
+		return nil, err
+	}
+	owner, point := lnwallet.Remote, st.RemoteCurrentPoint
+	switch rec.Kind {
+	case channeldb.ContractLocalCommit:
+		src, err := secrets(st.RevocationRoot)
+		if err != nil {
+			return nil, err
+		}
+		s, err := src.ForCommitment(rec.CommitNum)
+		if err != nil {
+			return nil, err
+		}
+		owner, point = lnwallet.Local, lnwallet.CommitPoint(s)
+	case channeldb.ContractRemotePending:
+		point = st.RemoteNextPoint
+	case channeldb.ContractBreach:
+		idx, err := shachain.IndexForCommitment(rec.CommitNum)
+		if err != nil {
+			return nil, err
+		}
+		s, err := st.RevocationStore.LookUp(idx)
+		if err != nil {
+			return nil, fmt.Errorf("secret of revoked commitment %d: %w",
+				rec.CommitNum, err)
+		}
+		c.revSecret, _ = btcec.PrivKeyFromBytes(s[:])
+		point = lnwallet.CommitPoint(s)
+	}
+	if point == nil {
+		return nil, fmt.Errorf("no per-commitment point for %v %d",
+			rec.Kind, rec.CommitNum)
+	}
+	c.keys = lnwallet.DeriveCommitmentKeys(&c.p, owner, point)
+	return c, nil
+}
+
+// outputs lists what is ours to take from the closing transaction, each
+// checked against the transaction itself: an output whose script we
+// cannot rebuild is left out rather than trusted.
+func (c *contract) outputs(revoked *channeldb.RevocationLogEntry) ([]channeldb.ContractOutput, error) {
+	st, tx := c.rec.Channel, c.rec.CloseTx
+	txid := tx.TxHash()
+	var outs []channeldb.ContractOutput
+	add := func(idx int32, amt btcutil.Amount, kind channeldb.OutputKind,
+		csv uint32, h *channeldb.RevokedHTLC) error {
+
+		if idx < 0 {
+			return nil
+		}
+		o := channeldb.ContractOutput{
+			OutPoint: wire.OutPoint{Hash: txid, Index: uint32(idx)},
+			Amount:   amt, Kind: kind, CSV: csv,
+		}
+		if h != nil {
+			o.Incoming, o.PaymentHash, o.CltvExpiry = h.Incoming,
+				h.PaymentHash, h.CltvExpiry
+		}
+		in, err := c.input(&o)
+		if err != nil {
+			return err
+		}
+		if int(idx) >= len(tx.TxOut) ||
+			tx.TxOut[idx].Value != int64(amt) ||
+			!equalScript(tx.TxOut[idx].PkScript, in.pkScript) {
+
+			return fmt.Errorf("%v output %d does not match the "+
+				"commitment", kind, idx)
+		}
+		outs = append(outs, o)
+		return nil
+	}
+	var remoteCSV uint32
+	if c.p.Type.HasAnchors() {
+		remoteCSV = 1
+	}
+	var err error
+	switch c.rec.Kind {
+	case channeldb.ContractLocalCommit:
+		lc := &st.LocalCommit
+		err = add(lc.ToLocalIndex, lc.ToLocalAmount,
+			channeldb.OutputToLocal, uint32(st.LocalConfig.CsvDelay), nil)
+	case channeldb.ContractRemoteCommit, channeldb.ContractRemotePending:
+		rc := &st.RemoteCommit
+		if c.rec.Kind == channeldb.ContractRemotePending {
+			rc = &st.PendingRemote.Commitment
+		}
+		err = add(rc.ToRemoteIndex, rc.ToRemoteAmount,
+			channeldb.OutputToRemote, remoteCSV, nil)
+	case channeldb.ContractBreach:
+		err = c.breachOutputs(revoked, add, remoteCSV)
+	}
+	return outs, err
+}
+
+// breachOutputs adds every output of a revoked commitment.
+func (c *contract) breachOutputs(e *channeldb.RevocationLogEntry,
+	add func(int32, btcutil.Amount, channeldb.OutputKind, uint32,
+		*channeldb.RevokedHTLC) error, remoteCSV uint32) error {
+
+	if e == nil {
+		return fmt.Errorf("breach of commitment %d without its "+
+			"revocation log", c.rec.CommitNum)
+	}
+	if o := e.OurOutput; o != nil {
+		if err := add(int32(o.Index), o.Amount,
+			channeldb.OutputToRemote, remoteCSV, nil); err != nil {
+			return err
+		}
+	}
+	if o := e.TheirOutput; o != nil {
+		if err := add(int32(o.Index), o.Amount,
+			channeldb.OutputRevokedToLocal, 0, nil); err != nil {
+			return err
+		}
+	}
+	for i := range e.HTLCs {
+		h := &e.HTLCs[i]
+		if err := add(int32(h.OutputIndex), h.Amount,
+			channeldb.OutputRevokedHTLC, 0, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func equalScript(a, b []byte) bool { return string(a) == string(b) }
+
+// input is how one output is spent.
+type input struct {
+	out      *channeldb.ContractOutput
+	pkScript []byte
+	desc     *lnwallet.SignDescriptor
+	witness  func(sig []byte) wire.TxWitness
+	sequence uint32
+}
+
+// input describes how to spend o with our keys.
+func (c *contract) input(o *channeldb.ContractOutput) (*input, error) {
+	st, k := c.rec.Channel, c.keys
+	local := &c.p.Local
+	in := &input{out: o, sequence: o.CSV}
+	var (
+		script []byte
+		err    error
+	)
+	switch o.Kind {
+	case channeldb.OutputToLocal:
+		script, err = lnwallet.ToLocalScript(k.RevocationKey, k.ToLocalKey,
+			st.LocalConfig.CsvDelay)
+		in.desc = &lnwallet.SignDescriptor{PubKey: local.DelayedPaymentBasePoint,
+			SingleTweak: lnwallet.SingleTweak(k.CommitPoint,
+				local.DelayedPaymentBasePoint)}
+		in.witness = func(sig []byte) wire.TxWitness {
+			return lnwallet.ToLocalDelayedWitness(script, sig)
+		}
+	case channeldb.OutputToRemote:
+		return c.toRemoteInput(in)
+	case channeldb.OutputRevokedToLocal, channeldb.OutputRevokedSecondLevel:
+		script, err = lnwallet.ToLocalScript(k.RevocationKey, k.ToLocalKey,
+			st.RemoteConfig.CsvDelay)
+		in.desc = c.revocationDesc()
+		in.witness = func(sig []byte) wire.TxWitness {
+			return lnwallet.ToLocalRevokeWitness(script, sig)
+		}
+	case channeldb.OutputRevokedHTLC:
+		anchors := c.p.Type.HasAnchors()
+		// On the peer's commitment, an HTLC it offered is one we
+		// received.
+		if o.Incoming {
+			script, err = lnwallet.OfferedHTLCScript(k.RevocationKey,
+				k.LocalHtlcKey, k.RemoteHtlcKey, o.PaymentHash, anchors)
+		} else {
+			script, err = lnwallet.ReceivedHTLCScript(k.RevocationKey,
+				k.LocalHtlcKey, k.RemoteHtlcKey, o.PaymentHash,
+				o.CltvExpiry, anchors)
+		}
+		in.desc = c.revocationDesc()
+		in.witness = func(sig []byte) wire.TxWitness {
+			return lnwallet.HTLCRevokeWitness(script, sig, k.RevocationKey)
+		}
+	default:
+		return nil, fmt.Errorf("cannot spend %v", o.Kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if (o.Kind == channeldb.OutputRevokedToLocal ||
+		o.Kind == channeldb.OutputRevokedHTLC ||
+		o.Kind == channeldb.OutputRevokedSecondLevel) && c.revSecret == nil {
+
+		return nil, fmt.Errorf("%v outside a breach", o.Kind)
+	}
+	in.desc.WitnessScript = script
+	in.desc.Value = o.Amount
+	in.pkScript = lnwallet.WitnessScriptHash(script)
+	return in, nil
+}
+
+// revocationDesc signs with our revocation basepoint tweaked by the
+// revoked commitment's secret.
+func (c *contract) revocationDesc() *lnwallet.SignDescriptor {
+	return &lnwallet.SignDescriptor{PubKey: c.p.Local.RevocationBasePoint,
+		DoubleTweak: c.revSecret}
+}
+
+// toRemoteInput spends our to_remote of the peer's commitment: our
+// payment basepoint (option_static_remotekey), behind a 1-block CSV with
+// anchors.
+func (c *contract) toRemoteInput(in *input) (*input, error) {
+	if !c.p.Type.StaticRemoteKey() {
+		return nil, fmt.Errorf("to_remote of a %v channel", c.p.Type)
+	}
+	key := c.p.Local.PaymentBasePoint
+	in.desc = &lnwallet.SignDescriptor{PubKey: key, Value: in.out.Amount}
+	if c.p.Type.HasAnchors() {
+		script, err := lnwallet.ToRemoteAnchorScript(key)
+		if err != nil {
+			return nil, err
+		}
+		in.desc.WitnessScript = script
+		in.pkScript = lnwallet.WitnessScriptHash(script)
+		in.witness = func(sig []byte) wire.TxWitness {
+			return lnwallet.ToRemoteAnchorWitness(script, sig)
+		}
+		return in, nil
+	}
+	// P2WPKH: the script code is the equivalent P2PKH script.
+	hash := btcutil.Hash160(key.SerializeCompressed())
+	code, err := txscript.NewScriptBuilder().AddOp(txscript.OP_DUP).
+		AddOp(txscript.OP_HASH160).AddData(hash).
+		AddOp(txscript.OP_EQUALVERIFY).AddOp(txscript.OP_CHECKSIG).Script()
+	if err != nil {
+		return nil, err
+	}
+	in.desc.WitnessScript = code
+	in.pkScript = lnwallet.WitnessPubKeyHash(key)
+	in.witness = func(sig []byte) wire.TxWitness {
+		return lnwallet.ToRemoteP2WPKHWitness(key, sig)
+	}
+	return in, nil
+}
