@@ -57,6 +57,9 @@ func (c *Court) forceClose(st *channeldb.OpenChannel, commitTx *wire.MsgTx) erro
 
 // fundingSpent handles the spend of a channel's funding output.
 func (c *Court) fundingSpent(op wire.OutPoint, d *chain.SpendDetail) {
+	// The spend's block is in the chain even if its epoch is still on
+	// its way.
+	c.height = max(c.height, d.SpendingHeight)
 	if err := c.handleFundingSpend(op, d); err != nil {
 		c.log.Error("Funding spend not resolved", "chan_point", op,
 			"txid", d.SpenderTxHash, "err", err)
@@ -227,6 +230,7 @@ func (c *Court) watchOutput(chanPoint wire.OutPoint, o *channeldb.ContractOutput
 // by the peer (a cheater's HTLC transaction, whose output is then taken
 // in turn).
 func (c *Court) outputSpent(chanPoint, op wire.OutPoint, d *chain.SpendDetail) {
+	c.height = max(c.height, d.SpendingHeight)
 	if err := c.handleOutputSpend(chanPoint, op, d); err != nil {
 		c.log.Error("Output spend not recorded", "outpoint", op, "err", err)
 	}
