@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/chain"
@@ -231,18 +230,6 @@ func (c *Court) do(f func()) error {
 	}
 }
 
-// post queues f for the court's goroutine without waiting.
-func (c *Court) post(f func()) {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		select {
-		case c.events <- f:
-		case <-c.quit:
-		}
-	}()
-}
-
 // Watch starts watching the funding output of a channel that just opened.
 func (c *Court) Watch(st *channeldb.OpenChannel) error {
 	return c.do(func() { c.watchFunding(st) })
@@ -353,12 +340,4 @@ func (c *Court) broadcast(tx *wire.MsgTx, what string) {
 		return
 	}
 	c.log.Info("Broadcast", "what", what, "txid", tx.TxHash())
-}
-
-// txidOf is the transaction id of tx, zero for nil.
-func txidOf(tx *wire.MsgTx) chainhash.Hash {
-	if tx == nil {
-		return chainhash.Hash{}
-	}
-	return tx.TxHash()
 }

@@ -343,4 +343,3 @@ func spends(tx *wire.MsgTx, op wire.OutPoint) bool {
 	}
 	return false
 }
-

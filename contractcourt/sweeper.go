@@ -216,4 +216,3 @@ func (c *Court) Height() int32 {
 func Maturity(rec *channeldb.ContractRecord, o *channeldb.ContractOutput) uint32 {
 	return maturity(rec, o)
 }
-
