@@ -165,6 +165,11 @@ func (c *Court) start() error {
 		return fmt.Errorf("contract court: %w", err)
 	}
 	for _, st := range open {
+		// A channel still being opened has no confirmed funding
+		// output yet: it is watched once open (Watch).
+		if st.ShortChannelID.BlockHeight == 0 {
+			continue
+		}
 		c.watchFunding(st)
 	}
 	for _, r := range recs {
@@ -230,9 +235,15 @@ func (c *Court) do(f func()) error {
 	}
 }
 
-// Watch starts watching the funding output of a channel that just opened.
-func (c *Court) Watch(st *channeldb.OpenChannel) error {
-	return c.do(func() { c.watchFunding(st) })
+// Watch starts watching the funding output of a channel that just
+// opened. It does not wait: the funding manager may call it before the
+// court started (Start watches every open channel anyway).
+func (c *Court) Watch(st *channeldb.OpenChannel) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		_ = c.do(func() { c.watchFunding(st) })
+	}()
 }
 
 // watchFunding registers for the spend of st's funding output.

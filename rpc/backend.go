@@ -121,6 +121,11 @@ type Backend struct {
 	// Channels serves the channel calls; nil answers Unimplemented.
 	Channels Channels
 
+	// Contracts serves force closes, the closing channels of
+	// PendingChannels and the sweeper's calls; nil answers
+	// Unimplemented (PendingChannels then lists openings only).
+	Contracts Contracts
+
 	// MissionControl serves the router sub-server's mission control
 	// calls and QueryRoutes' use_mission_control; nil answers
 	// Unavailable (QueryRoutes then scores no hop).

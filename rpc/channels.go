@@ -313,6 +313,9 @@ func (l *lightningService) PendingChannels(ctx context.Context,
 				ConfirmationHeight:       p.ConfirmationHeight,
 			})
 	}
+	if err := l.addClosing(ctx, resp); err != nil {
+		return nil, err
+	}
 	return resp, nil
 }
 

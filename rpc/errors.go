@@ -9,6 +9,7 @@ import (
 
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
+	"lnd.xprv/contractcourt"
 	"lnd.xprv/funding"
 	"lnd.xprv/invoices"
 	"lnd.xprv/rpc/macaroons"
@@ -86,6 +87,11 @@ var errorCodes = []struct {
 	{funding.ErrRefused, codes.FailedPrecondition},
 	{funding.ErrAborted, codes.Aborted},
 	{funding.ErrShuttingDown, codes.Unavailable},
+
+	// The contract court's.
+	{contractcourt.ErrAlreadyClosing, codes.FailedPrecondition},
+	{contractcourt.ErrNoSweep, codes.NotFound},
+	{channeldb.ErrChannelNotFound, codes.NotFound},
 
 	// The chain backend's.
 	{chain.ErrTxRejected, codes.FailedPrecondition},

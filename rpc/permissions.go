@@ -42,6 +42,7 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/OpenChannel":              {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
 		"/lnrpc.Lightning/OpenChannelSync":          {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
 		"/lnrpc.Lightning/PendingChannels":          read("offchain"),
+		"/lnrpc.Lightning/CloseChannel":             {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
 		"/lnrpc.Lightning/ListChannels":             read("offchain"),
 
 		"/walletrpc.WalletKit/ListUnspent":        read("onchain"),

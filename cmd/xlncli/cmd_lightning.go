@@ -53,6 +53,7 @@ func (a *app) commands() []command {
 		{"openchannel", "Open a channel to a node or an existing peer.", "", &openChannelCmd{a: a}},
 		{"listchannels", "List all open channels.", "", &listChannelsCmd{a: a}},
 		{"pendingchannels", "Display information pertaining to pending channels.", "", &pendingChannelsCmd{a: a}},
+		{"closechannel", "Close an existing channel (--force: broadcast our commitment).", "", &closeChannelCmd{a: a}},
 	}, a.graphCommands()...)
 }
 

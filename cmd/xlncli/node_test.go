@@ -64,7 +64,7 @@ func TestHelpVersionAndUnknown(t *testing.T) {
 		want string
 	}{
 		{[]string{"channelbalance"}, "channelbalance is an lncli command that this release of xlncli does not have yet"},
-		{[]string{"help", "closechannel"}, "closechannel is an lncli command that this release of xlncli does not have yet"},
+		{[]string{"help", "abandonchannel"}, "abandonchannel is an lncli command that this release of xlncli does not have yet"},
 		{[]string{"nosuchcommand"}, "Unknown command"},
 		{[]string{"help", "nosuchcommand"}, `unknown command "nosuchcommand"`},
 	}

@@ -21,6 +21,7 @@ import (
 	"lnd.xprv/brontide"
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
+	"lnd.xprv/contractcourt"
 	"lnd.xprv/funding"
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/internal/logging"
@@ -86,6 +87,7 @@ type daemon struct {
 	chanDB  *channeldb.DB
 	funding *funding.Manager
 	links   *htlcswitch.Links
+	court   *contractcourt.Court
 
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
@@ -243,6 +245,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.startLinks(); err != nil {
 		return err
 	}
+	d.court = d.newCourt()
 	route := peerMessages(d.funding, d.links, d.pendingWith, func(p msgPeer, msg lnwire.Message) {
 		if !gossip.handle(p.PubKey(), msg) {
 			peerLog.Debug("No handler for message; dropped", "peer",
@@ -259,7 +262,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Dial:          dial,
 		Logger:        d.logs.Logger("SRVR"),
 		PeerLogger:    peerLog,
-		Subsystems:    []server.Subsystem{d.funding},
+		Subsystems:    []server.Subsystem{d.funding, d.court},
 		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) { route(p, msg) },
 	})
 	if err != nil {
@@ -295,6 +298,7 @@ func (d *daemon) run(ctx context.Context) error {
 		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
 		Notifier:  d.chain,
 		Channels:  &channelsBackend{d: d},
+		Contracts: &contractsBackend{d: d},
 		Stop:      d.requestStop,
 		Graph:     gossip.graph,
 		Router:    routing.NewFinder(gossip.graph.Cache(), routing.DefaultPathFindingConfig()),

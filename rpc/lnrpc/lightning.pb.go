@@ -501,6 +501,55 @@ func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{81, 0}
 }
 
+type PendingChannelsResponse_ForceClosedChannel_AnchorState int32
+
+const (
+	PendingChannelsResponse_ForceClosedChannel_LIMBO     PendingChannelsResponse_ForceClosedChannel_AnchorState = 0
+	PendingChannelsResponse_ForceClosedChannel_RECOVERED PendingChannelsResponse_ForceClosedChannel_AnchorState = 1
+	PendingChannelsResponse_ForceClosedChannel_LOST      PendingChannelsResponse_ForceClosedChannel_AnchorState = 2
+)
+
+// Enum value maps for PendingChannelsResponse_ForceClosedChannel_AnchorState.
+var (
+	PendingChannelsResponse_ForceClosedChannel_AnchorState_name = map[int32]string{
+		0: "LIMBO",
+		1: "RECOVERED",
+		2: "LOST",
+	}
+	PendingChannelsResponse_ForceClosedChannel_AnchorState_value = map[string]int32{
+		"LIMBO":     0,
+		"RECOVERED": 1,
+		"LOST":      2,
+	}
+)
+
+func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) Enum() *PendingChannelsResponse_ForceClosedChannel_AnchorState {
+	p := new(PendingChannelsResponse_ForceClosedChannel_AnchorState)
+	*p = x
+	return p
+}
+
+func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PendingChannelsResponse_ForceClosedChannel_AnchorState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[9].Descriptor()
+}
+
+func (PendingChannelsResponse_ForceClosedChannel_AnchorState) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[9]
+}
+
+func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_ForceClosedChannel_AnchorState.Descriptor instead.
+func (PendingChannelsResponse_ForceClosedChannel_AnchorState) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{100, 4, 0}
+}
+
 type GetInfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -7010,6 +7059,386 @@ func (x *ChannelOpenUpdate) GetChannelPoint() *ChannelPoint {
 	return nil
 }
 
+type CloseChannelRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ChannelPoint *ChannelPoint          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	Force        bool                   `protobuf:"varint,2,opt,name=force,proto3" json:"force,omitempty"`
+	TargetConf   int32                  `protobuf:"varint,3,opt,name=target_conf,json=targetConf,proto3" json:"target_conf,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	SatPerByte      int64  `protobuf:"varint,4,opt,name=sat_per_byte,json=satPerByte,proto3" json:"sat_per_byte,omitempty"`
+	DeliveryAddress string `protobuf:"bytes,5,opt,name=delivery_address,json=deliveryAddress,proto3" json:"delivery_address,omitempty"`
+	SatPerVbyte     uint64 `protobuf:"varint,6,opt,name=sat_per_vbyte,json=satPerVbyte,proto3" json:"sat_per_vbyte,omitempty"`
+	MaxFeePerVbyte  uint64 `protobuf:"varint,7,opt,name=max_fee_per_vbyte,json=maxFeePerVbyte,proto3" json:"max_fee_per_vbyte,omitempty"`
+	NoWait          bool   `protobuf:"varint,8,opt,name=no_wait,json=noWait,proto3" json:"no_wait,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CloseChannelRequest) Reset() {
+	*x = CloseChannelRequest{}
+	mi := &file_lightning_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseChannelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseChannelRequest) ProtoMessage() {}
+
+func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseChannelRequest.ProtoReflect.Descriptor instead.
+func (*CloseChannelRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{94}
+}
+
+func (x *CloseChannelRequest) GetChannelPoint() *ChannelPoint {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return nil
+}
+
+func (x *CloseChannelRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+func (x *CloseChannelRequest) GetTargetConf() int32 {
+	if x != nil {
+		return x.TargetConf
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *CloseChannelRequest) GetSatPerByte() int64 {
+	if x != nil {
+		return x.SatPerByte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetDeliveryAddress() string {
+	if x != nil {
+		return x.DeliveryAddress
+	}
+	return ""
+}
+
+func (x *CloseChannelRequest) GetSatPerVbyte() uint64 {
+	if x != nil {
+		return x.SatPerVbyte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetMaxFeePerVbyte() uint64 {
+	if x != nil {
+		return x.MaxFeePerVbyte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetNoWait() bool {
+	if x != nil {
+		return x.NoWait
+	}
+	return false
+}
+
+type CloseStatusUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Update:
+	//
+	//	*CloseStatusUpdate_ClosePending
+	//	*CloseStatusUpdate_ChanClose
+	//	*CloseStatusUpdate_CloseInstant
+	Update        isCloseStatusUpdate_Update `protobuf_oneof:"update"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseStatusUpdate) Reset() {
+	*x = CloseStatusUpdate{}
+	mi := &file_lightning_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseStatusUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseStatusUpdate) ProtoMessage() {}
+
+func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseStatusUpdate.ProtoReflect.Descriptor instead.
+func (*CloseStatusUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *CloseStatusUpdate) GetUpdate() isCloseStatusUpdate_Update {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetClosePending() *PendingUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_ClosePending); ok {
+			return x.ClosePending
+		}
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetChanClose() *ChannelCloseUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_ChanClose); ok {
+			return x.ChanClose
+		}
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetCloseInstant() *InstantUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_CloseInstant); ok {
+			return x.CloseInstant
+		}
+	}
+	return nil
+}
+
+type isCloseStatusUpdate_Update interface {
+	isCloseStatusUpdate_Update()
+}
+
+type CloseStatusUpdate_ClosePending struct {
+	ClosePending *PendingUpdate `protobuf:"bytes,1,opt,name=close_pending,json=closePending,proto3,oneof"`
+}
+
+type CloseStatusUpdate_ChanClose struct {
+	ChanClose *ChannelCloseUpdate `protobuf:"bytes,3,opt,name=chan_close,json=chanClose,proto3,oneof"`
+}
+
+type CloseStatusUpdate_CloseInstant struct {
+	CloseInstant *InstantUpdate `protobuf:"bytes,4,opt,name=close_instant,json=closeInstant,proto3,oneof"`
+}
+
+func (*CloseStatusUpdate_ClosePending) isCloseStatusUpdate_Update() {}
+
+func (*CloseStatusUpdate_ChanClose) isCloseStatusUpdate_Update() {}
+
+func (*CloseStatusUpdate_CloseInstant) isCloseStatusUpdate_Update() {}
+
+type ChannelCloseUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClosingTxid   []byte                 `protobuf:"bytes,1,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	Success       bool                   `protobuf:"varint,2,opt,name=success,proto3" json:"success,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelCloseUpdate) Reset() {
+	*x = ChannelCloseUpdate{}
+	mi := &file_lightning_proto_msgTypes[96]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelCloseUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelCloseUpdate) ProtoMessage() {}
+
+func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[96]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelCloseUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelCloseUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{96}
+}
+
+func (x *ChannelCloseUpdate) GetClosingTxid() []byte {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return nil
+}
+
+func (x *ChannelCloseUpdate) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+type InstantUpdate struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	NumPendingHtlcs int32                  `protobuf:"varint,1,opt,name=num_pending_htlcs,json=numPendingHtlcs,proto3" json:"num_pending_htlcs,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InstantUpdate) Reset() {
+	*x = InstantUpdate{}
+	mi := &file_lightning_proto_msgTypes[97]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstantUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstantUpdate) ProtoMessage() {}
+
+func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[97]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstantUpdate.ProtoReflect.Descriptor instead.
+func (*InstantUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{97}
+}
+
+func (x *InstantUpdate) GetNumPendingHtlcs() int32 {
+	if x != nil {
+		return x.NumPendingHtlcs
+	}
+	return 0
+}
+
+type PendingHTLC struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Incoming          bool                   `protobuf:"varint,1,opt,name=incoming,proto3" json:"incoming,omitempty"`
+	Amount            int64                  `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	Outpoint          string                 `protobuf:"bytes,3,opt,name=outpoint,proto3" json:"outpoint,omitempty"`
+	MaturityHeight    uint32                 `protobuf:"varint,4,opt,name=maturity_height,json=maturityHeight,proto3" json:"maturity_height,omitempty"`
+	BlocksTilMaturity int32                  `protobuf:"varint,5,opt,name=blocks_til_maturity,json=blocksTilMaturity,proto3" json:"blocks_til_maturity,omitempty"`
+	Stage             uint32                 `protobuf:"varint,6,opt,name=stage,proto3" json:"stage,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *PendingHTLC) Reset() {
+	*x = PendingHTLC{}
+	mi := &file_lightning_proto_msgTypes[98]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingHTLC) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingHTLC) ProtoMessage() {}
+
+func (x *PendingHTLC) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[98]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingHTLC.ProtoReflect.Descriptor instead.
+func (*PendingHTLC) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{98}
+}
+
+func (x *PendingHTLC) GetIncoming() bool {
+	if x != nil {
+		return x.Incoming
+	}
+	return false
+}
+
+func (x *PendingHTLC) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *PendingHTLC) GetOutpoint() string {
+	if x != nil {
+		return x.Outpoint
+	}
+	return ""
+}
+
+func (x *PendingHTLC) GetMaturityHeight() uint32 {
+	if x != nil {
+		return x.MaturityHeight
+	}
+	return 0
+}
+
+func (x *PendingHTLC) GetBlocksTilMaturity() int32 {
+	if x != nil {
+		return x.BlocksTilMaturity
+	}
+	return 0
+}
+
+func (x *PendingHTLC) GetStage() uint32 {
+	if x != nil {
+		return x.Stage
+	}
+	return 0
+}
+
 type PendingChannelsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	IncludeRawTx  bool                   `protobuf:"varint,1,opt,name=include_raw_tx,json=includeRawTx,proto3" json:"include_raw_tx,omitempty"`
@@ -7019,7 +7448,7 @@ type PendingChannelsRequest struct {
 
 func (x *PendingChannelsRequest) Reset() {
 	*x = PendingChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[94]
+	mi := &file_lightning_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7031,7 +7460,7 @@ func (x *PendingChannelsRequest) String() string {
 func (*PendingChannelsRequest) ProtoMessage() {}
 
 func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[94]
+	mi := &file_lightning_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7044,7 +7473,7 @@ func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsRequest.ProtoReflect.Descriptor instead.
 func (*PendingChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{94}
+	return file_lightning_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
@@ -7055,16 +7484,18 @@ func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
 }
 
 type PendingChannelsResponse struct {
-	state               protoimpl.MessageState                        `protogen:"open.v1"`
-	TotalLimboBalance   int64                                         `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
-	PendingOpenChannels []*PendingChannelsResponse_PendingOpenChannel `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	state                       protoimpl.MessageState                         `protogen:"open.v1"`
+	TotalLimboBalance           int64                                          `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
+	PendingOpenChannels         []*PendingChannelsResponse_PendingOpenChannel  `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
+	PendingForceClosingChannels []*PendingChannelsResponse_ForceClosedChannel  `protobuf:"bytes,4,rep,name=pending_force_closing_channels,json=pendingForceClosingChannels,proto3" json:"pending_force_closing_channels,omitempty"`
+	WaitingCloseChannels        []*PendingChannelsResponse_WaitingCloseChannel `protobuf:"bytes,5,rep,name=waiting_close_channels,json=waitingCloseChannels,proto3" json:"waiting_close_channels,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *PendingChannelsResponse) Reset() {
 	*x = PendingChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[95]
+	mi := &file_lightning_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7076,7 +7507,7 @@ func (x *PendingChannelsResponse) String() string {
 func (*PendingChannelsResponse) ProtoMessage() {}
 
 func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[95]
+	mi := &file_lightning_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7089,7 +7520,7 @@ func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsResponse.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95}
+	return file_lightning_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
@@ -7102,6 +7533,20 @@ func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
 func (x *PendingChannelsResponse) GetPendingOpenChannels() []*PendingChannelsResponse_PendingOpenChannel {
 	if x != nil {
 		return x.PendingOpenChannels
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse) GetPendingForceClosingChannels() []*PendingChannelsResponse_ForceClosedChannel {
+	if x != nil {
+		return x.PendingForceClosingChannels
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse) GetWaitingCloseChannels() []*PendingChannelsResponse_WaitingCloseChannel {
+	if x != nil {
+		return x.WaitingCloseChannels
 	}
 	return nil
 }
@@ -7120,7 +7565,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[96]
+	mi := &file_lightning_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7132,7 +7577,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[96]
+	mi := &file_lightning_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7145,7 +7590,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{96}
+	return file_lightning_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *ListChannelsRequest) GetActiveOnly() bool {
@@ -7199,7 +7644,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[97]
+	mi := &file_lightning_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7211,7 +7656,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[97]
+	mi := &file_lightning_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7224,7 +7669,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97}
+	return file_lightning_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ListChannelsResponse) GetChannels() []*Channel {
@@ -7248,7 +7693,7 @@ type ChannelConstraints struct {
 
 func (x *ChannelConstraints) Reset() {
 	*x = ChannelConstraints{}
-	mi := &file_lightning_proto_msgTypes[98]
+	mi := &file_lightning_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7260,7 +7705,7 @@ func (x *ChannelConstraints) String() string {
 func (*ChannelConstraints) ProtoMessage() {}
 
 func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[98]
+	mi := &file_lightning_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7273,7 +7718,7 @@ func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelConstraints.ProtoReflect.Descriptor instead.
 func (*ChannelConstraints) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{98}
+	return file_lightning_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *ChannelConstraints) GetCsvDelay() uint32 {
@@ -7365,7 +7810,7 @@ type Channel struct {
 
 func (x *Channel) Reset() {
 	*x = Channel{}
-	mi := &file_lightning_proto_msgTypes[99]
+	mi := &file_lightning_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7377,7 +7822,7 @@ func (x *Channel) String() string {
 func (*Channel) ProtoMessage() {}
 
 func (x *Channel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[99]
+	mi := &file_lightning_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7390,7 +7835,7 @@ func (x *Channel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Channel.ProtoReflect.Descriptor instead.
 func (*Channel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{99}
+	return file_lightning_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *Channel) GetActive() bool {
@@ -7660,7 +8105,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7672,7 +8117,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7685,7 +8130,7 @@ func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use PendingChannelsResponse_PendingChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{100, 0}
 }
 
 func (x *PendingChannelsResponse_PendingChannel) GetRemoteNodePub() string {
@@ -7773,7 +8218,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7785,7 +8230,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7798,7 +8243,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect
 
 // Deprecated: Use PendingChannelsResponse_PendingOpenChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingOpenChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95, 1}
+	return file_lightning_proto_rawDescGZIP(), []int{100, 1}
 }
 
 func (x *PendingChannelsResponse_PendingOpenChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -7848,6 +8293,282 @@ func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationHeight() uin
 		return x.ConfirmationHeight
 	}
 	return 0
+}
+
+type PendingChannelsResponse_WaitingCloseChannel struct {
+	state                   protoimpl.MessageState                  `protogen:"open.v1"`
+	Channel                 *PendingChannelsResponse_PendingChannel `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	LimboBalance            int64                                   `protobuf:"varint,2,opt,name=limbo_balance,json=limboBalance,proto3" json:"limbo_balance,omitempty"`
+	Commitments             *PendingChannelsResponse_Commitments    `protobuf:"bytes,3,opt,name=commitments,proto3" json:"commitments,omitempty"`
+	ClosingTxid             string                                  `protobuf:"bytes,4,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	ClosingTxHex            string                                  `protobuf:"bytes,5,opt,name=closing_tx_hex,json=closingTxHex,proto3" json:"closing_tx_hex,omitempty"`
+	BlocksTilCloseConfirmed uint32                                  `protobuf:"varint,6,opt,name=blocks_til_close_confirmed,json=blocksTilCloseConfirmed,proto3" json:"blocks_til_close_confirmed,omitempty"`
+	CloseHeight             uint32                                  `protobuf:"varint,7,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
+	*x = PendingChannelsResponse_WaitingCloseChannel{}
+	mi := &file_lightning_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_WaitingCloseChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_WaitingCloseChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{100, 2}
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetLimboBalance() int64 {
+	if x != nil {
+		return x.LimboBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetCommitments() *PendingChannelsResponse_Commitments {
+	if x != nil {
+		return x.Commitments
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetClosingTxid() string {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetClosingTxHex() string {
+	if x != nil {
+		return x.ClosingTxHex
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetBlocksTilCloseConfirmed() uint32 {
+	if x != nil {
+		return x.BlocksTilCloseConfirmed
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetCloseHeight() uint32 {
+	if x != nil {
+		return x.CloseHeight
+	}
+	return 0
+}
+
+type PendingChannelsResponse_Commitments struct {
+	state                     protoimpl.MessageState `protogen:"open.v1"`
+	LocalTxid                 string                 `protobuf:"bytes,1,opt,name=local_txid,json=localTxid,proto3" json:"local_txid,omitempty"`
+	RemoteTxid                string                 `protobuf:"bytes,2,opt,name=remote_txid,json=remoteTxid,proto3" json:"remote_txid,omitempty"`
+	RemotePendingTxid         string                 `protobuf:"bytes,3,opt,name=remote_pending_txid,json=remotePendingTxid,proto3" json:"remote_pending_txid,omitempty"`
+	LocalCommitFeeSat         uint64                 `protobuf:"varint,4,opt,name=local_commit_fee_sat,json=localCommitFeeSat,proto3" json:"local_commit_fee_sat,omitempty"`
+	RemoteCommitFeeSat        uint64                 `protobuf:"varint,5,opt,name=remote_commit_fee_sat,json=remoteCommitFeeSat,proto3" json:"remote_commit_fee_sat,omitempty"`
+	RemotePendingCommitFeeSat uint64                 `protobuf:"varint,6,opt,name=remote_pending_commit_fee_sat,json=remotePendingCommitFeeSat,proto3" json:"remote_pending_commit_fee_sat,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_Commitments) Reset() {
+	*x = PendingChannelsResponse_Commitments{}
+	mi := &file_lightning_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_Commitments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_Commitments.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_Commitments) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{100, 3}
+}
+
+func (x *PendingChannelsResponse_Commitments) GetLocalTxid() string {
+	if x != nil {
+		return x.LocalTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemoteTxid() string {
+	if x != nil {
+		return x.RemoteTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemotePendingTxid() string {
+	if x != nil {
+		return x.RemotePendingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetLocalCommitFeeSat() uint64 {
+	if x != nil {
+		return x.LocalCommitFeeSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemoteCommitFeeSat() uint64 {
+	if x != nil {
+		return x.RemoteCommitFeeSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemotePendingCommitFeeSat() uint64 {
+	if x != nil {
+		return x.RemotePendingCommitFeeSat
+	}
+	return 0
+}
+
+type PendingChannelsResponse_ForceClosedChannel struct {
+	state             protoimpl.MessageState                                 `protogen:"open.v1"`
+	Channel           *PendingChannelsResponse_PendingChannel                `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	ClosingTxid       string                                                 `protobuf:"bytes,2,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	LimboBalance      int64                                                  `protobuf:"varint,3,opt,name=limbo_balance,json=limboBalance,proto3" json:"limbo_balance,omitempty"`
+	MaturityHeight    uint32                                                 `protobuf:"varint,4,opt,name=maturity_height,json=maturityHeight,proto3" json:"maturity_height,omitempty"`
+	BlocksTilMaturity int32                                                  `protobuf:"varint,5,opt,name=blocks_til_maturity,json=blocksTilMaturity,proto3" json:"blocks_til_maturity,omitempty"`
+	RecoveredBalance  int64                                                  `protobuf:"varint,6,opt,name=recovered_balance,json=recoveredBalance,proto3" json:"recovered_balance,omitempty"`
+	PendingHtlcs      []*PendingHTLC                                         `protobuf:"bytes,8,rep,name=pending_htlcs,json=pendingHtlcs,proto3" json:"pending_htlcs,omitempty"`
+	Anchor            PendingChannelsResponse_ForceClosedChannel_AnchorState `protobuf:"varint,9,opt,name=anchor,proto3,enum=lnrpc.PendingChannelsResponse_ForceClosedChannel_AnchorState" json:"anchor,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) Reset() {
+	*x = PendingChannelsResponse_ForceClosedChannel{}
+	mi := &file_lightning_proto_msgTypes[124]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_ForceClosedChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[124]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_ForceClosedChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_ForceClosedChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{100, 4}
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetClosingTxid() string {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetLimboBalance() int64 {
+	if x != nil {
+		return x.LimboBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetMaturityHeight() uint32 {
+	if x != nil {
+		return x.MaturityHeight
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetBlocksTilMaturity() int32 {
+	if x != nil {
+		return x.BlocksTilMaturity
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetRecoveredBalance() int64 {
+	if x != nil {
+		return x.RecoveredBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetPendingHtlcs() []*PendingHTLC {
+	if x != nil {
+		return x.PendingHtlcs
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetAnchor() PendingChannelsResponse_ForceClosedChannel_AnchorState {
+	if x != nil {
+		return x.Anchor
+	}
+	return PendingChannelsResponse_ForceClosedChannel_LIMBO
 }
 
 var File_lightning_proto protoreflect.FileDescriptor
@@ -8443,12 +9164,43 @@ const file_lightning_proto_rawDesc = "" +
 	"\x04txid\x18\x01 \x01(\fR\x04txid\x12!\n" +
 	"\foutput_index\x18\x02 \x01(\rR\voutputIndex\"M\n" +
 	"\x11ChannelOpenUpdate\x128\n" +
-	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\">\n" +
+	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\"\xbf\x02\n" +
+	"\x13CloseChannelRequest\x128\n" +
+	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\x12\x14\n" +
+	"\x05force\x18\x02 \x01(\bR\x05force\x12\x1f\n" +
+	"\vtarget_conf\x18\x03 \x01(\x05R\n" +
+	"targetConf\x12$\n" +
+	"\fsat_per_byte\x18\x04 \x01(\x03B\x02\x18\x01R\n" +
+	"satPerByte\x12)\n" +
+	"\x10delivery_address\x18\x05 \x01(\tR\x0fdeliveryAddress\x12\"\n" +
+	"\rsat_per_vbyte\x18\x06 \x01(\x04R\vsatPerVbyte\x12)\n" +
+	"\x11max_fee_per_vbyte\x18\a \x01(\x04R\x0emaxFeePerVbyte\x12\x17\n" +
+	"\ano_wait\x18\b \x01(\bR\x06noWait\"\xd3\x01\n" +
+	"\x11CloseStatusUpdate\x12;\n" +
+	"\rclose_pending\x18\x01 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\fclosePending\x12:\n" +
+	"\n" +
+	"chan_close\x18\x03 \x01(\v2\x19.lnrpc.ChannelCloseUpdateH\x00R\tchanClose\x12;\n" +
+	"\rclose_instant\x18\x04 \x01(\v2\x14.lnrpc.InstantUpdateH\x00R\fcloseInstantB\b\n" +
+	"\x06update\"Q\n" +
+	"\x12ChannelCloseUpdate\x12!\n" +
+	"\fclosing_txid\x18\x01 \x01(\fR\vclosingTxid\x12\x18\n" +
+	"\asuccess\x18\x02 \x01(\bR\asuccess\";\n" +
+	"\rInstantUpdate\x12*\n" +
+	"\x11num_pending_htlcs\x18\x01 \x01(\x05R\x0fnumPendingHtlcs\"\xcc\x01\n" +
+	"\vPendingHTLC\x12\x1a\n" +
+	"\bincoming\x18\x01 \x01(\bR\bincoming\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x03R\x06amount\x12\x1a\n" +
+	"\boutpoint\x18\x03 \x01(\tR\boutpoint\x12'\n" +
+	"\x0fmaturity_height\x18\x04 \x01(\rR\x0ematurityHeight\x12.\n" +
+	"\x13blocks_til_maturity\x18\x05 \x01(\x05R\x11blocksTilMaturity\x12\x14\n" +
+	"\x05stage\x18\x06 \x01(\rR\x05stage\">\n" +
 	"\x16PendingChannelsRequest\x12$\n" +
-	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xd3\a\n" +
+	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xc9\x12\n" +
 	"\x17PendingChannelsResponse\x12.\n" +
 	"\x13total_limbo_balance\x18\x01 \x01(\x03R\x11totalLimboBalance\x12e\n" +
-	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x1a\xbb\x03\n" +
+	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x12v\n" +
+	"\x1epending_force_closing_channels\x18\x04 \x03(\v21.lnrpc.PendingChannelsResponse.ForceClosedChannelR\x1bpendingForceClosingChannels\x12h\n" +
+	"\x16waiting_close_channels\x18\x05 \x03(\v22.lnrpc.PendingChannelsResponse.WaitingCloseChannelR\x14waitingCloseChannels\x1a\xbb\x03\n" +
 	"\x0ePendingChannel\x12&\n" +
 	"\x0fremote_node_pub\x18\x01 \x01(\tR\rremoteNodePub\x12#\n" +
 	"\rchannel_point\x18\x02 \x01(\tR\fchannelPoint\x12\x1a\n" +
@@ -8469,7 +9221,37 @@ const file_lightning_proto_rawDesc = "" +
 	"fee_per_kw\x18\x06 \x01(\x03R\bfeePerKw\x122\n" +
 	"\x15funding_expiry_blocks\x18\x03 \x01(\x05R\x13fundingExpiryBlocks\x12<\n" +
 	"\x1aconfirmations_until_active\x18\a \x01(\rR\x18confirmationsUntilActive\x12/\n" +
-	"\x13confirmation_height\x18\b \x01(\rR\x12confirmationHeight\"\xdf\x01\n" +
+	"\x13confirmation_height\x18\b \x01(\rR\x12confirmationHeight\x1a\xfa\x02\n" +
+	"\x13WaitingCloseChannel\x12G\n" +
+	"\achannel\x18\x01 \x01(\v2-.lnrpc.PendingChannelsResponse.PendingChannelR\achannel\x12#\n" +
+	"\rlimbo_balance\x18\x02 \x01(\x03R\flimboBalance\x12L\n" +
+	"\vcommitments\x18\x03 \x01(\v2*.lnrpc.PendingChannelsResponse.CommitmentsR\vcommitments\x12!\n" +
+	"\fclosing_txid\x18\x04 \x01(\tR\vclosingTxid\x12$\n" +
+	"\x0eclosing_tx_hex\x18\x05 \x01(\tR\fclosingTxHex\x12;\n" +
+	"\x1ablocks_til_close_confirmed\x18\x06 \x01(\rR\x17blocksTilCloseConfirmed\x12!\n" +
+	"\fclose_height\x18\a \x01(\rR\vcloseHeight\x1a\xa3\x02\n" +
+	"\vCommitments\x12\x1d\n" +
+	"\n" +
+	"local_txid\x18\x01 \x01(\tR\tlocalTxid\x12\x1f\n" +
+	"\vremote_txid\x18\x02 \x01(\tR\n" +
+	"remoteTxid\x12.\n" +
+	"\x13remote_pending_txid\x18\x03 \x01(\tR\x11remotePendingTxid\x12/\n" +
+	"\x14local_commit_fee_sat\x18\x04 \x01(\x04R\x11localCommitFeeSat\x121\n" +
+	"\x15remote_commit_fee_sat\x18\x05 \x01(\x04R\x12remoteCommitFeeSat\x12@\n" +
+	"\x1dremote_pending_commit_fee_sat\x18\x06 \x01(\x04R\x19remotePendingCommitFeeSat\x1a\xee\x03\n" +
+	"\x12ForceClosedChannel\x12G\n" +
+	"\achannel\x18\x01 \x01(\v2-.lnrpc.PendingChannelsResponse.PendingChannelR\achannel\x12!\n" +
+	"\fclosing_txid\x18\x02 \x01(\tR\vclosingTxid\x12#\n" +
+	"\rlimbo_balance\x18\x03 \x01(\x03R\flimboBalance\x12'\n" +
+	"\x0fmaturity_height\x18\x04 \x01(\rR\x0ematurityHeight\x12.\n" +
+	"\x13blocks_til_maturity\x18\x05 \x01(\x05R\x11blocksTilMaturity\x12+\n" +
+	"\x11recovered_balance\x18\x06 \x01(\x03R\x10recoveredBalance\x127\n" +
+	"\rpending_htlcs\x18\b \x03(\v2\x12.lnrpc.PendingHTLCR\fpendingHtlcs\x12U\n" +
+	"\x06anchor\x18\t \x01(\x0e2=.lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorStateR\x06anchor\"1\n" +
+	"\vAnchorState\x12\t\n" +
+	"\x05LIMBO\x10\x00\x12\r\n" +
+	"\tRECOVERED\x10\x01\x12\b\n" +
+	"\x04LOST\x10\x02\"\xdf\x01\n" +
 	"\x13ListChannelsRequest\x12\x1f\n" +
 	"\vactive_only\x18\x01 \x01(\bR\n" +
 	"activeOnly\x12#\n" +
@@ -8568,7 +9350,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
 	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
 	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
-	"\x0eINITIATOR_BOTH\x10\x032\xe4\x13\n" +
+	"\x0eINITIATOR_BOTH\x10\x032\xac\x14\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -8609,7 +9391,8 @@ const file_lightning_proto_rawDesc = "" +
 	"\x0fOpenChannelSync\x12\x19.lnrpc.OpenChannelRequest\x1a\x13.lnrpc.ChannelPoint\x12C\n" +
 	"\vOpenChannel\x12\x19.lnrpc.OpenChannelRequest\x1a\x17.lnrpc.OpenStatusUpdate0\x01\x12P\n" +
 	"\x0fPendingChannels\x12\x1d.lnrpc.PendingChannelsRequest\x1a\x1e.lnrpc.PendingChannelsResponse\x12G\n" +
-	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponse\x12F\n" +
+	"\fCloseChannel\x12\x1a.lnrpc.CloseChannelRequest\x1a\x18.lnrpc.CloseStatusUpdate0\x01B\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -8623,296 +9406,318 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 117)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 125)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),                  // 0: lnrpc.AddressType
-	(OutputScriptType)(0),             // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),        // 2: lnrpc.CoinSelectionStrategy
-	(InvoiceHTLCState)(0),             // 3: lnrpc.InvoiceHTLCState
-	(CommitmentType)(0),               // 4: lnrpc.CommitmentType
-	(Initiator)(0),                    // 5: lnrpc.Initiator
-	(Peer_SyncType)(0),                // 6: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),          // 7: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),         // 8: lnrpc.Invoice.InvoiceState
-	(*GetInfoRequest)(nil),            // 9: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),           // 10: lnrpc.GetInfoResponse
-	(*Chain)(nil),                     // 11: lnrpc.Chain
-	(*Feature)(nil),                   // 12: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),        // 13: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),          // 14: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),       // 15: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),     // 16: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),    // 17: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),          // 18: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),         // 19: lnrpc.ListPeersResponse
-	(*Peer)(nil),                      // 20: lnrpc.Peer
-	(*TimestampedError)(nil),          // 21: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),     // 22: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                 // 23: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),         // 24: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),        // 25: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),      // 26: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),     // 27: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),      // 28: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),        // 29: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),       // 30: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                      // 31: lnrpc.Utxo
-	(*OutPoint)(nil),                  // 32: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),    // 33: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),        // 34: lnrpc.TransactionDetails
-	(*Transaction)(nil),               // 35: lnrpc.Transaction
-	(*OutputDetail)(nil),              // 36: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),          // 37: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),          // 38: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),         // 39: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),        // 40: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),       // 41: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),               // 42: lnrpc.StopRequest
-	(*StopResponse)(nil),              // 43: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),    // 44: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),   // 45: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),         // 46: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),        // 47: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),        // 48: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),       // 49: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),      // 50: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),     // 51: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),        // 52: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),    // 53: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),       // 54: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),      // 55: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),    // 56: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),   // 57: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),   // 58: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),  // 59: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),    // 60: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),   // 61: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),       // 62: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),      // 63: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),       // 64: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),              // 65: lnrpc.ChannelGraph
-	(*LightningNode)(nil),             // 66: lnrpc.LightningNode
-	(*NodeAddress)(nil),               // 67: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),             // 68: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),               // 69: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),           // 70: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                  // 71: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),           // 72: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),        // 73: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),               // 74: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),        // 75: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                  // 76: lnrpc.NodePair
-	(*EdgeLocator)(nil),               // 77: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                  // 78: lnrpc.FeeLimit
-	(*RouteHint)(nil),                 // 79: lnrpc.RouteHint
-	(*HopHint)(nil),                   // 80: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),       // 81: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                     // 82: lnrpc.Route
-	(*Hop)(nil),                       // 83: lnrpc.Hop
-	(*GraphTopologySubscription)(nil), // 84: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),       // 85: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                // 86: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),         // 87: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),       // 88: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),              // 89: lnrpc.ChannelPoint
-	(*Invoice)(nil),                   // 90: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),               // 91: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),        // 92: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),               // 93: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),        // 94: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),       // 95: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),       // 96: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),              // 97: lnrpc.PayReqString
-	(*PayReq)(nil),                    // 98: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),        // 99: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),          // 100: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),             // 101: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),         // 102: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),    // 103: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),   // 104: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),       // 105: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),      // 106: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),        // 107: lnrpc.ChannelConstraints
-	(*Channel)(nil),                   // 108: lnrpc.Channel
-	nil,                               // 109: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                               // 110: lnrpc.Peer.FeaturesEntry
-	nil,                               // 111: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                               // 112: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                               // 113: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                               // 114: lnrpc.LightningNode.FeaturesEntry
-	nil,                               // 115: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                               // 116: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                               // 117: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                               // 118: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                               // 119: lnrpc.Hop.CustomRecordsEntry
-	nil,                               // 120: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                               // 121: lnrpc.Invoice.FeaturesEntry
-	nil,                               // 122: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                               // 123: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil),     // 124: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 125: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(AddressType)(0),           // 0: lnrpc.AddressType
+	(OutputScriptType)(0),      // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0), // 2: lnrpc.CoinSelectionStrategy
+	(InvoiceHTLCState)(0),      // 3: lnrpc.InvoiceHTLCState
+	(CommitmentType)(0),        // 4: lnrpc.CommitmentType
+	(Initiator)(0),             // 5: lnrpc.Initiator
+	(Peer_SyncType)(0),         // 6: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),   // 7: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),  // 8: lnrpc.Invoice.InvoiceState
+	(PendingChannelsResponse_ForceClosedChannel_AnchorState)(0), // 9: lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	(*GetInfoRequest)(nil),            // 10: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),           // 11: lnrpc.GetInfoResponse
+	(*Chain)(nil),                     // 12: lnrpc.Chain
+	(*Feature)(nil),                   // 13: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),        // 14: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),          // 15: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),       // 16: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),     // 17: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),    // 18: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),          // 19: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),         // 20: lnrpc.ListPeersResponse
+	(*Peer)(nil),                      // 21: lnrpc.Peer
+	(*TimestampedError)(nil),          // 22: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),     // 23: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                 // 24: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),         // 25: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),        // 26: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),      // 27: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),     // 28: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),      // 29: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),        // 30: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),       // 31: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                      // 32: lnrpc.Utxo
+	(*OutPoint)(nil),                  // 33: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),    // 34: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),        // 35: lnrpc.TransactionDetails
+	(*Transaction)(nil),               // 36: lnrpc.Transaction
+	(*OutputDetail)(nil),              // 37: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),          // 38: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),          // 39: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),         // 40: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),        // 41: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),       // 42: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),               // 43: lnrpc.StopRequest
+	(*StopResponse)(nil),              // 44: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),    // 45: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),   // 46: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),         // 47: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),        // 48: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),        // 49: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),       // 50: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),      // 51: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),     // 52: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),        // 53: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),    // 54: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),       // 55: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),      // 56: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),    // 57: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),   // 58: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),   // 59: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),  // 60: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),    // 61: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),   // 62: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),       // 63: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),      // 64: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),       // 65: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),              // 66: lnrpc.ChannelGraph
+	(*LightningNode)(nil),             // 67: lnrpc.LightningNode
+	(*NodeAddress)(nil),               // 68: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),             // 69: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),               // 70: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),           // 71: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                  // 72: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),           // 73: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),        // 74: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),               // 75: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),        // 76: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                  // 77: lnrpc.NodePair
+	(*EdgeLocator)(nil),               // 78: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                  // 79: lnrpc.FeeLimit
+	(*RouteHint)(nil),                 // 80: lnrpc.RouteHint
+	(*HopHint)(nil),                   // 81: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),       // 82: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                     // 83: lnrpc.Route
+	(*Hop)(nil),                       // 84: lnrpc.Hop
+	(*GraphTopologySubscription)(nil), // 85: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),       // 86: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                // 87: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),         // 88: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),       // 89: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),              // 90: lnrpc.ChannelPoint
+	(*Invoice)(nil),                   // 91: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),               // 92: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),        // 93: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),               // 94: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),        // 95: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),       // 96: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),       // 97: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),              // 98: lnrpc.PayReqString
+	(*PayReq)(nil),                    // 99: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),        // 100: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),          // 101: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),             // 102: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),         // 103: lnrpc.ChannelOpenUpdate
+	(*CloseChannelRequest)(nil),       // 104: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),         // 105: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),        // 106: lnrpc.ChannelCloseUpdate
+	(*InstantUpdate)(nil),             // 107: lnrpc.InstantUpdate
+	(*PendingHTLC)(nil),               // 108: lnrpc.PendingHTLC
+	(*PendingChannelsRequest)(nil),    // 109: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),   // 110: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),       // 111: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),      // 112: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),        // 113: lnrpc.ChannelConstraints
+	(*Channel)(nil),                   // 114: lnrpc.Channel
+	nil,                               // 115: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                               // 116: lnrpc.Peer.FeaturesEntry
+	nil,                               // 117: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                               // 118: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                               // 119: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                               // 120: lnrpc.LightningNode.FeaturesEntry
+	nil,                               // 121: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                               // 122: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                               // 123: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                               // 124: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                               // 125: lnrpc.Hop.CustomRecordsEntry
+	nil,                               // 126: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                               // 127: lnrpc.Invoice.FeaturesEntry
+	nil,                               // 128: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                               // 129: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),      // 130: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 131: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 132: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 133: lnrpc.PendingChannelsResponse.Commitments
+	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 134: lnrpc.PendingChannelsResponse.ForceClosedChannel
 }
 var file_lightning_proto_depIdxs = []int32{
-	11,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	109, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	14,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	20,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	12,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	115, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	15,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	21,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	6,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	110, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	21,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	116, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	22,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	7,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	111, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	31,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	117, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	32,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	32,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	35,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	36,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	37,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	33,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	36,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	37,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	38,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	32,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	112, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	33,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	118, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	52,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	52,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	113, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	52,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	66,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	69,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	67,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	114, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	115, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	116, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	68,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	68,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	117, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	66,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	69,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	78,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	77,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	76,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	118, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	79,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	80,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	82,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	83,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	119, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	86,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	87,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	88,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	67,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	120, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	89,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	68,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	89,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	79,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	53,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	53,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	119, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	53,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	67,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	70,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	68,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	120, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	121, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	122, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	69,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	69,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	123, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	67,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	70,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	79,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	78,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	77,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	124, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	80,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	81,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	83,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	84,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	125, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	87,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	88,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	89,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	68,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	126, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	90,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	69,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	90,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	80,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
 	8,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	91,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	121, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	92,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	127, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 57: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	122, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	90,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	79,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	123, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	128, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	91,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	80,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	129, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
 	4,   // 62: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	101, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	102, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	89,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	125, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	108, // 67: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	4,   // 68: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	107, // 69: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	107, // 70: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	12,  // 71: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 72: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	28,  // 73: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	53,  // 74: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	12,  // 75: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 76: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 77: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 78: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 79: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 80: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	124, // 81: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	26,  // 82: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	33,  // 83: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	40,  // 84: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	38,  // 85: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	29,  // 86: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	24,  // 87: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	13,  // 88: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	16,  // 89: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	18,  // 90: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	22,  // 91: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	9,   // 92: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	42,  // 93: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	44,  // 94: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	46,  // 95: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	48,  // 96: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	50,  // 97: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	54,  // 98: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	56,  // 99: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	58,  // 100: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	60,  // 101: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	62,  // 102: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	64,  // 103: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	70,  // 104: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	72,  // 105: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	73,  // 106: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	75,  // 107: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	84,  // 108: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	90,  // 109: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	94,  // 110: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	93,  // 111: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	96,  // 112: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	97,  // 113: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	99,  // 114: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	99,  // 115: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	103, // 116: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	105, // 117: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	27,  // 118: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	34,  // 119: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	41,  // 120: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	39,  // 121: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	30,  // 122: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	25,  // 123: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	15,  // 124: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	17,  // 125: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	19,  // 126: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	23,  // 127: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	10,  // 128: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	43,  // 129: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	45,  // 130: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	47,  // 131: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	49,  // 132: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	51,  // 133: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	55,  // 134: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	57,  // 135: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	59,  // 136: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	61,  // 137: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	63,  // 138: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	65,  // 139: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	71,  // 140: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	69,  // 141: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	74,  // 142: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	81,  // 143: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	85,  // 144: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	92,  // 145: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	95,  // 146: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	90,  // 147: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	90,  // 148: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	98,  // 149: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	89,  // 150: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	100, // 151: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	104, // 152: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	106, // 153: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	118, // [118:154] is the sub-list for method output_type
-	82,  // [82:118] is the sub-list for method input_type
-	82,  // [82:82] is the sub-list for extension type_name
-	82,  // [82:82] is the sub-list for extension extendee
-	0,   // [0:82] is the sub-list for field type_name
+	102, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	103, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	90,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	90,  // 66: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	102, // 67: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	106, // 68: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	107, // 69: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	131, // 70: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	134, // 71: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
+	132, // 72: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	114, // 73: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	4,   // 74: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	113, // 75: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	113, // 76: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	13,  // 77: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	13,  // 78: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	29,  // 79: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	54,  // 80: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	13,  // 81: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	13,  // 82: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	13,  // 83: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	13,  // 84: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 85: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 86: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	130, // 87: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	130, // 88: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	133, // 89: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	130, // 90: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	108, // 91: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
+	9,   // 92: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	27,  // 93: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	34,  // 94: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	41,  // 95: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	39,  // 96: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	30,  // 97: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	25,  // 98: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	14,  // 99: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	17,  // 100: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	19,  // 101: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	23,  // 102: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	10,  // 103: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	43,  // 104: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	45,  // 105: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	47,  // 106: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	49,  // 107: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	51,  // 108: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	55,  // 109: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	57,  // 110: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	59,  // 111: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	61,  // 112: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	63,  // 113: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	65,  // 114: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	71,  // 115: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	73,  // 116: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	74,  // 117: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	76,  // 118: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	85,  // 119: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	91,  // 120: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	95,  // 121: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	94,  // 122: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	97,  // 123: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	98,  // 124: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	100, // 125: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	100, // 126: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	109, // 127: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	111, // 128: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	104, // 129: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	28,  // 130: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	35,  // 131: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	42,  // 132: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	40,  // 133: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	31,  // 134: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	26,  // 135: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	16,  // 136: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	18,  // 137: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	20,  // 138: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	24,  // 139: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	11,  // 140: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	44,  // 141: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	46,  // 142: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	48,  // 143: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	50,  // 144: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	52,  // 145: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	56,  // 146: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	58,  // 147: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	60,  // 148: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	62,  // 149: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	64,  // 150: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	66,  // 151: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	72,  // 152: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	70,  // 153: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	75,  // 154: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	82,  // 155: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	86,  // 156: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	93,  // 157: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	96,  // 158: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	91,  // 159: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	91,  // 160: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	99,  // 161: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	90,  // 162: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	101, // 163: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	110, // 164: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	112, // 165: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	105, // 166: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	130, // [130:167] is the sub-list for method output_type
+	93,  // [93:130] is the sub-list for method input_type
+	93,  // [93:93] is the sub-list for extension type_name
+	93,  // [93:93] is the sub-list for extension extendee
+	0,   // [0:93] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -8933,13 +9738,18 @@ func file_lightning_proto_init() {
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
+	file_lightning_proto_msgTypes[95].OneofWrappers = []any{
+		(*CloseStatusUpdate_ClosePending)(nil),
+		(*CloseStatusUpdate_ChanClose)(nil),
+		(*CloseStatusUpdate_CloseInstant)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      9,
-			NumMessages:   117,
+			NumEnums:      10,
+			NumMessages:   125,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

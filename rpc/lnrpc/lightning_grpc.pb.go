@@ -55,6 +55,7 @@ const (
 	Lightning_OpenChannel_FullMethodName              = "/lnrpc.Lightning/OpenChannel"
 	Lightning_PendingChannels_FullMethodName          = "/lnrpc.Lightning/PendingChannels"
 	Lightning_ListChannels_FullMethodName             = "/lnrpc.Lightning/ListChannels"
+	Lightning_CloseChannel_FullMethodName             = "/lnrpc.Lightning/CloseChannel"
 )
 
 // LightningClient is the client API for Lightning service.
@@ -153,6 +154,10 @@ type LightningClient interface {
 	PendingChannels(ctx context.Context, in *PendingChannelsRequest, opts ...grpc.CallOption) (*PendingChannelsResponse, error)
 	// ListChannels lists the open channels.
 	ListChannels(ctx context.Context, in *ListChannelsRequest, opts ...grpc.CallOption) (*ListChannelsResponse, error)
+	// CloseChannel closes a channel and streams its progress:
+	// close_pending once the closing transaction is broadcast, chan_close
+	// once it confirms. With force, our commitment is broadcast.
+	CloseChannel(ctx context.Context, in *CloseChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CloseStatusUpdate], error)
 }
 
 type lightningClient struct {
@@ -559,6 +564,25 @@ func (c *lightningClient) ListChannels(ctx context.Context, in *ListChannelsRequ
 	return out, nil
 }
 
+func (c *lightningClient) CloseChannel(ctx context.Context, in *CloseChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CloseStatusUpdate], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Lightning_ServiceDesc.Streams[4], Lightning_CloseChannel_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CloseChannelRequest, CloseStatusUpdate]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_CloseChannelClient = grpc.ServerStreamingClient[CloseStatusUpdate]
+
 // LightningServer is the server API for Lightning service.
 // All implementations must embed UnimplementedLightningServer
 // for forward compatibility.
@@ -655,6 +679,10 @@ type LightningServer interface {
 	PendingChannels(context.Context, *PendingChannelsRequest) (*PendingChannelsResponse, error)
 	// ListChannels lists the open channels.
 	ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error)
+	// CloseChannel closes a channel and streams its progress:
+	// close_pending once the closing transaction is broadcast, chan_close
+	// once it confirms. With force, our commitment is broadcast.
+	CloseChannel(*CloseChannelRequest, grpc.ServerStreamingServer[CloseStatusUpdate]) error
 	mustEmbedUnimplementedLightningServer()
 }
 
@@ -772,6 +800,9 @@ func (UnimplementedLightningServer) PendingChannels(context.Context, *PendingCha
 }
 func (UnimplementedLightningServer) ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListChannels not implemented")
+}
+func (UnimplementedLightningServer) CloseChannel(*CloseChannelRequest, grpc.ServerStreamingServer[CloseStatusUpdate]) error {
+	return status.Error(codes.Unimplemented, "method CloseChannel not implemented")
 }
 func (UnimplementedLightningServer) mustEmbedUnimplementedLightningServer() {}
 func (UnimplementedLightningServer) testEmbeddedByValue()                   {}
@@ -1414,6 +1445,17 @@ func _Lightning_ListChannels_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Lightning_CloseChannel_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(CloseChannelRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LightningServer).CloseChannel(m, &grpc.GenericServerStream[CloseChannelRequest, CloseStatusUpdate]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_CloseChannelServer = grpc.ServerStreamingServer[CloseStatusUpdate]
+
 // Lightning_ServiceDesc is the grpc.ServiceDesc for Lightning service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1569,6 +1611,11 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "OpenChannel",
 			Handler:       _Lightning_OpenChannel_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "CloseChannel",
+			Handler:       _Lightning_CloseChannel_Handler,
 			ServerStreams: true,
 		},
 	},

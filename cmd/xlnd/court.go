@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/chain"
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/contractcourt"
+	"lnd.xprv/funding"
+	"lnd.xprv/lnwallet"
+	"lnd.xprv/lnwire"
+	"lnd.xprv/rpc"
+	"lnd.xprv/wallet"
+)
+
+// newCourt builds the contract court over the chain backend, the wallet
+// and the channel database.
+func (d *daemon) newCourt() *contractcourt.Court {
+	return contractcourt.New(contractcourt.Config{
+		DB:       d.chanDB,
+		Notifier: d.chain,
+		Fees:     d.chain,
+		BestHeight: func() (int32, error) {
+			_, h, err := d.chain.BestBlock(context.Background())
+			return h, err
+		},
+		Broadcast: d.chain.Broadcast,
+		Signer:    funding.Signer{W: d.wallet},
+		Secrets: func(root channeldb.KeyLocator) (lnwallet.SecretSource, error) {
+			return funding.ChannelSecrets(d.wallet, root)
+		},
+		SweepScript: func() ([]byte, error) {
+			addr, err := d.wallet.NewAddress(wallet.AddressP2WPKH, false)
+			if err != nil {
+				return nil, err
+			}
+			return txscript.PayToAddrScript(addr)
+		},
+		ChannelClosing: func(op wire.OutPoint) {
+			d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
+		},
+		CooperativeClose: d.cooperativeClosed,
+		Logger:           d.logs.Logger("CNCT"),
+	})
+}
+
+// cooperativeClosed records a mutual close seen on chain, unless the
+// close path already did: the summary is the same either way.
+func (d *daemon) cooperativeClosed(op wire.OutPoint, spend *chain.SpendDetail) {
+	err := d.chanDB.Update(func(tx kvdb.RwTx) error {
+		st, err := channeldb.FetchOpenChannel(tx, op)
+		if errors.Is(err, channeldb.ErrChannelNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var settled btcutil.Amount
+		for _, out := range spend.SpendingTx.TxOut {
+			if d.wallet.IsOurScript(out.PkScript) {
+				settled += btcutil.Amount(out.Value)
+			}
+		}
+		return channeldb.CloseChannel(tx, op, &channeldb.ChannelCloseSummary{
+			ChanPoint: op, ShortChanID: st.ShortChannelID,
+			RemotePub: st.RemoteNode, Capacity: st.Capacity,
+			ClosingTxID: spend.SpenderTxHash, CloseHeight: uint32(spend.SpendingHeight),
+			SettledBalance: settled, CloseType: channeldb.CooperativeClose,
+		})
+	})
+	if err != nil {
+		d.log.Error("Cooperative close not recorded", "chan_point", op, "err", err)
+	}
+}
+
+// contractsBackend is rpc.Contracts over the contract court.
+type contractsBackend struct {
+	d *daemon
+}
+
+// ForceClose stops the channel's link, so its state no longer moves,
+// and hands our commitment to the court. The link comes back if the
+// close is refused.
+func (c *contractsBackend) ForceClose(ctx context.Context, op wire.OutPoint) (chainhash.Hash, error) {
+	d := c.d
+	if d.pendingFunding(op) {
+		return chainhash.Hash{}, fmt.Errorf("channel %v is still being opened", op)
+	}
+	if _, err := d.chanDB.FetchOpenChannel(op); err != nil {
+		return chainhash.Hash{}, err
+	}
+	hadLink := d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
+	txid, err := d.forceClose(ctx, op)
+	if err != nil && hadLink {
+		if st, e := d.chanDB.FetchOpenChannel(op); e == nil {
+			if e := d.resumeLink(st); e != nil {
+				d.log.Error("Link not resumed", "chan_point", op, "err", e)
+			}
+		}
+	}
+	return txid, err
+}
+
+func (d *daemon) forceClose(ctx context.Context, op wire.OutPoint) (chainhash.Hash, error) {
+	st, err := d.chanDB.FetchOpenChannel(op)
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	// The state machine takes its copy; the court keeps this one.
+	stCopy, err := d.chanDB.FetchOpenChannel(op)
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	ch, err := funding.NewChannel(d.wallet, stCopy)
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	tx, err := ch.LocalCommitTx()
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	return d.court.ForceClose(ctx, st, tx)
+}
+
+// pendingFunding reports whether op is a channel the funding manager has
+// not handed over yet.
+func (d *daemon) pendingFunding(op wire.OutPoint) bool {
+	pending, err := d.funding.PendingChannels()
+	if err != nil {
+		return false
+	}
+	for _, p := range pending {
+		if p.ChanPoint == op {
+			return true
+		}
+	}
+	return false
+}
+
+// closedPoll is how often WaitClosed looks at the record.
+const closedPoll = 200 * time.Millisecond
+
+// WaitClosed returns once op's closing transaction confirmed.
+func (c *contractsBackend) WaitClosed(ctx context.Context, op wire.OutPoint) (chainhash.Hash, error) {
+	t := time.NewTicker(closedPoll)
+	defer t.Stop()
+	for {
+		var rec *channeldb.ContractRecord
+		err := c.d.chanDB.View(func(tx kvdb.RTx) error {
+			var err error
+			rec, err = channeldb.FetchContract(tx, op)
+			return err
+		})
+		if err != nil {
+			return chainhash.Hash{}, err
+		}
+		if rec.CloseHeight != 0 {
+			return rec.CloseTx.TxHash(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return chainhash.Hash{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Closing lists the unresolved contracts.
+func (c *contractsBackend) Closing(ctx context.Context) ([]rpc.ClosingChannel, int32, error) {
+	d := c.d
+	recs, err := d.court.Contracts()
+	if err != nil {
+		return nil, 0, err
+	}
+	_, height, err := d.chain.BestBlock(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []rpc.ClosingChannel
+	for _, rec := range recs {
+		if rec.Resolved {
+			continue
+		}
+		info, err := d.openInfo(rec.ChanPoint)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, closingChannel(rec, info))
+	}
+	return out, height, nil
+}
+
+// closingChannel describes a contract for PendingChannels.
+func closingChannel(rec *channeldb.ContractRecord, info *channeldb.ChannelOpenInfo) rpc.ClosingChannel {
+	st := rec.Channel
+	ci := channelInfo(st, info)
+	cc := rpc.ClosingChannel{
+		RemotePubKey: st.RemoteNode, ChanPoint: rec.ChanPoint,
+		Capacity: st.Capacity, LocalBalance: ci.LocalBalance,
+		RemoteBalance: ci.RemoteBalance, LocalReserve: ci.Local.ChanReserve,
+		RemoteReserve: ci.Remote.ChanReserve, Initiator: st.IsInitiator,
+		CommitmentType: ci.CommitmentType, Private: info.Private,
+		ClosingTxID: rec.CloseTx.TxHash(), CloseHeight: rec.CloseHeight,
+		Waiting: rec.CloseHeight == 0,
+	}
+	if cc.Waiting {
+		cc.LocalTxID, cc.RemoteTxID = st.LocalCommit.TxID, st.RemoteCommit.TxID
+		if st.PendingRemote != nil {
+			cc.RemotePendingTxID = st.PendingRemote.Commitment.TxID
+		}
+		if st.LocalCommit.ToLocalIndex >= 0 {
+			cc.LimboBalance = st.LocalCommit.ToLocalAmount
+		}
+		return cc
+	}
+	swept := map[chainhash.Hash]bool{}
+	for _, h := range rec.Sweeps {
+		swept[h] = true
+	}
+	for i := range rec.Outputs {
+		o := &rec.Outputs[i]
+		switch {
+		case !o.Resolved():
+			cc.LimboBalance += o.Amount
+			cc.MaturityHeight = max(cc.MaturityHeight, contractcourt.Maturity(rec, o))
+		case swept[o.SpentBy]:
+			cc.RecoveredBalance += o.Amount
+		}
+	}
+	return cc
+}

@@ -1,0 +1,228 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"lnd.xprv/rpc/lnrpc"
+)
+
+// Contracts is the contract court as the RPC layer sees it: force
+// closes, channels on their way to chain, and the sweeper.
+type Contracts interface {
+	// ForceClose broadcasts our commitment of the open channel op and
+	// returns its txid.
+	ForceClose(ctx context.Context, op wire.OutPoint) (chainhash.Hash, error)
+
+	// WaitClosed returns once the channel op's closing transaction
+	// confirmed, with its txid.
+	WaitClosed(ctx context.Context, op wire.OutPoint) (chainhash.Hash, error)
+
+	// Closing lists the channels that went to chain and are not fully
+	// resolved, and the chain height.
+	Closing(ctx context.Context) ([]ClosingChannel, int32, error)
+}
+
+// ClosingChannel is a channel on its way to chain.
+type ClosingChannel struct {
+	RemotePubKey *btcec.PublicKey
+	ChanPoint    wire.OutPoint
+	Capacity     btcutil.Amount
+	// LocalBalance and RemoteBalance are those of the commitment that
+	// went to chain.
+	LocalBalance, RemoteBalance btcutil.Amount
+	LocalReserve, RemoteReserve btcutil.Amount
+	Initiator                   bool
+	CommitmentType              CommitmentType
+	Private                     bool
+
+	ClosingTxID chainhash.Hash
+
+	// Waiting is set while our own commitment is unconfirmed.
+	Waiting bool
+	// LocalTxID, RemoteTxID and RemotePendingTxID are the commitments
+	// that may confirm (waiting only).
+	LocalTxID, RemoteTxID, RemotePendingTxID chainhash.Hash
+	CloseHeight                              uint32
+
+	// LimboBalance is ours not yet swept back, RecoveredBalance what is.
+	LimboBalance, RecoveredBalance btcutil.Amount
+	// MaturityHeight is when the last time-locked output matures.
+	MaturityHeight uint32
+}
+
+// contracts returns the contract court, or Unimplemented.
+func (l *lightningService) contracts() (Contracts, error) {
+	b, err := l.node()
+	if err != nil {
+		return nil, err
+	}
+	if b.Contracts == nil {
+		return nil, status.Error(codes.Unimplemented, "contract court not running")
+	}
+	return b.Contracts, nil
+}
+
+// chanPointOf converts a ChannelPoint of a request.
+func chanPointOf(cp *lnrpc.ChannelPoint) (wire.OutPoint, error) {
+	if cp == nil {
+		return wire.OutPoint{}, invalidf("channel_point is required")
+	}
+	var h chainhash.Hash
+	switch t := cp.FundingTxid.(type) {
+	case *lnrpc.ChannelPoint_FundingTxidBytes:
+		if len(t.FundingTxidBytes) != chainhash.HashSize {
+			return wire.OutPoint{}, invalidf("funding_txid_bytes: %d bytes",
+				len(t.FundingTxidBytes))
+		}
+		copy(h[:], t.FundingTxidBytes)
+	case *lnrpc.ChannelPoint_FundingTxidStr:
+		p, err := chainhash.NewHashFromStr(t.FundingTxidStr)
+		if err != nil {
+			return wire.OutPoint{}, invalidf("funding_txid_str: %v", err)
+		}
+		h = *p
+	default:
+		return wire.OutPoint{}, invalidf("channel_point without funding txid")
+	}
+	return wire.OutPoint{Hash: h, Index: cp.OutputIndex}, nil
+}
+
+// CloseChannel closes a channel. This file serves force closes; a
+// cooperative close is the close path's.
+func (l *lightningService) CloseChannel(req *lnrpc.CloseChannelRequest,
+	stream lnrpc.Lightning_CloseChannelServer) error {
+
+	if !req.Force {
+		return l.cooperativeClose(req, stream)
+	}
+	return l.forceCloseChannel(req, stream)
+}
+
+// cooperativeClose is served by the close path once it lands.
+func (l *lightningService) cooperativeClose(*lnrpc.CloseChannelRequest,
+	lnrpc.Lightning_CloseChannelServer) error {
+
+	return status.Error(codes.Unimplemented, "cooperative close is not implemented; use force")
+}
+
+// forceCloseChannel broadcasts our commitment, reports close_pending,
+// and (unless no_wait) chan_close once it confirms.
+func (l *lightningService) forceCloseChannel(req *lnrpc.CloseChannelRequest,
+	stream lnrpc.Lightning_CloseChannelServer) error {
+
+	c, err := l.contracts()
+	if err != nil {
+		return err
+	}
+	if req.DeliveryAddress != "" || req.SatPerVbyte != 0 || req.SatPerByte != 0 ||
+		req.TargetConf != 0 || req.MaxFeePerVbyte != 0 {
+
+		return invalidf("a force close takes no address or fee: " +
+			"the commitment's are fixed")
+	}
+	op, err := chanPointOf(req.ChannelPoint)
+	if err != nil {
+		return err
+	}
+	ctx := stream.Context()
+	txid, err := c.ForceClose(ctx, op)
+	if err != nil {
+		return l.s.toStatus(fmt.Errorf("force close %v: %w", op, err))
+	}
+	if req.NoWait {
+		return stream.Send(&lnrpc.CloseStatusUpdate{Update: &lnrpc.CloseStatusUpdate_CloseInstant{
+			CloseInstant: &lnrpc.InstantUpdate{}}})
+	}
+	err = stream.Send(&lnrpc.CloseStatusUpdate{Update: &lnrpc.CloseStatusUpdate_ClosePending{
+		ClosePending: &lnrpc.PendingUpdate{Txid: txid[:]}}})
+	if err != nil {
+		return err
+	}
+	closed, err := c.WaitClosed(ctx, op)
+	if err != nil {
+		return l.s.toStatus(err)
+	}
+	return stream.Send(&lnrpc.CloseStatusUpdate{Update: &lnrpc.CloseStatusUpdate_ChanClose{
+		ChanClose: &lnrpc.ChannelCloseUpdate{ClosingTxid: closed[:], Success: true}}})
+}
+
+// addClosing adds the channels on their way to chain to a
+// PendingChannels answer.
+func (l *lightningService) addClosing(ctx context.Context,
+	resp *lnrpc.PendingChannelsResponse) error {
+
+	b, err := l.node()
+	if err != nil || b.Contracts == nil {
+		return err
+	}
+	closing, height, err := b.Contracts.Closing(ctx)
+	if err != nil {
+		return l.s.toStatus(err)
+	}
+	for _, c := range closing {
+		ch := closingProto(&c)
+		if c.Waiting {
+			resp.WaitingCloseChannels = append(resp.WaitingCloseChannels,
+				&lnrpc.PendingChannelsResponse_WaitingCloseChannel{
+					Channel:      ch,
+					LimboBalance: int64(c.LimboBalance),
+					ClosingTxid:  c.ClosingTxID.String(),
+					Commitments: &lnrpc.PendingChannelsResponse_Commitments{
+						LocalTxid:         txidString(c.LocalTxID),
+						RemoteTxid:        txidString(c.RemoteTxID),
+						RemotePendingTxid: txidString(c.RemotePendingTxID),
+					},
+					BlocksTilCloseConfirmed: 1,
+				})
+			resp.TotalLimboBalance += int64(c.LimboBalance)
+			continue
+		}
+		fc := &lnrpc.PendingChannelsResponse_ForceClosedChannel{
+			Channel:          ch,
+			ClosingTxid:      c.ClosingTxID.String(),
+			LimboBalance:     int64(c.LimboBalance),
+			RecoveredBalance: int64(c.RecoveredBalance),
+			MaturityHeight:   c.MaturityHeight,
+		}
+		if c.MaturityHeight > 0 {
+			fc.BlocksTilMaturity = int32(c.MaturityHeight) - height
+		}
+		resp.PendingForceClosingChannels = append(resp.PendingForceClosingChannels, fc)
+		resp.TotalLimboBalance += int64(c.LimboBalance)
+	}
+	return nil
+}
+
+func txidString(h chainhash.Hash) string {
+	if h == (chainhash.Hash{}) {
+		return ""
+	}
+	return h.String()
+}
+
+func closingProto(c *ClosingChannel) *lnrpc.PendingChannelsResponse_PendingChannel {
+	init := lnrpc.Initiator_INITIATOR_REMOTE
+	if c.Initiator {
+		init = lnrpc.Initiator_INITIATOR_LOCAL
+	}
+	return &lnrpc.PendingChannelsResponse_PendingChannel{
+		RemoteNodePub:        pubHex(c.RemotePubKey),
+		ChannelPoint:         c.ChanPoint.String(),
+		Capacity:             int64(c.Capacity),
+		LocalBalance:         int64(c.LocalBalance),
+		RemoteBalance:        int64(c.RemoteBalance),
+		LocalChanReserveSat:  int64(c.LocalReserve),
+		RemoteChanReserveSat: int64(c.RemoteReserve),
+		Initiator:            init,
+		CommitmentType:       commitmentProto(c.CommitmentType),
+		Private:              c.Private,
+	}
+}
