@@ -71,93 +71,88 @@ func newContract(rec *channeldb.ContractRecord, secrets SecretsFunc) (*contract,
 	return c, nil
 }
 
-// outputs lists what is ours to take from the closing transaction, each
-// checked against the transaction itself: an output whose script we
-// cannot rebuild is left out rather than trusted.
+// outputs lists what is ours to take from the closing transaction. The
+// balances are found by their scripts, rebuilt from our keys, and HTLCs
+// by their recorded index checked against the script: nothing stored
+// about the layout is trusted blindly (the first commitment's layout is
+// not recorded by every funding flow).
 func (c *contract) outputs(revoked *channeldb.RevocationLogEntry) ([]channeldb.ContractOutput, error) {
-	st, tx := c.rec.Channel, c.rec.CloseTx
-	txid := tx.TxHash()
-	var outs []channeldb.ContractOutput
-	add := func(idx int32, amt btcutil.Amount, kind channeldb.OutputKind,
-		csv uint32, h *channeldb.RevokedHTLC) error {
-
-		if idx < 0 {
-			return nil
-		}
-		o := channeldb.ContractOutput{
-			OutPoint: wire.OutPoint{Hash: txid, Index: uint32(idx)},
-			Amount:   amt, Kind: kind, CSV: csv,
-		}
-		if h != nil {
-			o.Incoming, o.PaymentHash, o.CltvExpiry = h.Incoming,
-				h.PaymentHash, h.CltvExpiry
-		}
-		in, err := c.input(&o)
-		if err != nil {
-			return err
-		}
-		if int(idx) >= len(tx.TxOut) ||
-			tx.TxOut[idx].Value != int64(amt) ||
-			!equalScript(tx.TxOut[idx].PkScript, in.pkScript) {
-
-			return fmt.Errorf("%v output %d does not match the "+
-				"commitment", kind, idx)
-		}
-		outs = append(outs, o)
-		return nil
-	}
+	st := c.rec.Channel
 	var remoteCSV uint32
 	if c.p.Type.HasAnchors() {
 		remoteCSV = 1
 	}
-	var err error
 	switch c.rec.Kind {
 	case channeldb.ContractLocalCommit:
-		lc := &st.LocalCommit
-		err = add(lc.ToLocalIndex, lc.ToLocalAmount,
-			channeldb.OutputToLocal, uint32(st.LocalConfig.CsvDelay), nil)
+		return c.byScript(nil, channeldb.OutputToLocal,
+			uint32(st.LocalConfig.CsvDelay))
 	case channeldb.ContractRemoteCommit, channeldb.ContractRemotePending:
-		rc := &st.RemoteCommit
-		if c.rec.Kind == channeldb.ContractRemotePending {
-			rc = &st.PendingRemote.Commitment
-		}
-		err = add(rc.ToRemoteIndex, rc.ToRemoteAmount,
-			channeldb.OutputToRemote, remoteCSV, nil)
+		return c.byScript(nil, channeldb.OutputToRemote, remoteCSV)
 	case channeldb.ContractBreach:
-		err = c.breachOutputs(revoked, add, remoteCSV)
+		return c.breachOutputs(revoked, remoteCSV)
 	}
-	return outs, err
+	return nil, fmt.Errorf("unknown %v", c.rec.Kind)
 }
 
-// breachOutputs adds every output of a revoked commitment.
+// byScript appends to outs the output of the closing transaction paying
+// kind's script, if there is one.
+func (c *contract) byScript(outs []channeldb.ContractOutput, kind channeldb.OutputKind,
+	csv uint32) ([]channeldb.ContractOutput, error) {
+
+	tx := c.rec.CloseTx
+	probe := channeldb.ContractOutput{Kind: kind, CSV: csv}
+	in, err := c.input(&probe)
+	if err != nil {
+		return nil, err
+	}
+	for i, out := range tx.TxOut {
+		if equalScript(out.PkScript, in.pkScript) {
+			probe.OutPoint = wire.OutPoint{Hash: tx.TxHash(), Index: uint32(i)}
+			probe.Amount = btcutil.Amount(out.Value)
+			return append(outs, probe), nil
+		}
+	}
+	return outs, nil
+}
+
+// breachOutputs lists every output of a revoked commitment.
 func (c *contract) breachOutputs(e *channeldb.RevocationLogEntry,
-	add func(int32, btcutil.Amount, channeldb.OutputKind, uint32,
-		*channeldb.RevokedHTLC) error, remoteCSV uint32) error {
+	remoteCSV uint32) ([]channeldb.ContractOutput, error) {
 
 	if e == nil {
-		return fmt.Errorf("breach of commitment %d without its "+
+		return nil, fmt.Errorf("breach of commitment %d without its "+
 			"revocation log", c.rec.CommitNum)
 	}
-	if o := e.OurOutput; o != nil {
-		if err := add(int32(o.Index), o.Amount,
-			channeldb.OutputToRemote, remoteCSV, nil); err != nil {
-			return err
-		}
+	outs, err := c.byScript(nil, channeldb.OutputToRemote, remoteCSV)
+	if err != nil {
+		return nil, err
 	}
-	if o := e.TheirOutput; o != nil {
-		if err := add(int32(o.Index), o.Amount,
-			channeldb.OutputRevokedToLocal, 0, nil); err != nil {
-			return err
-		}
+	if outs, err = c.byScript(outs, channeldb.OutputRevokedToLocal, 0); err != nil {
+		return nil, err
 	}
+	tx := c.rec.CloseTx
 	for i := range e.HTLCs {
 		h := &e.HTLCs[i]
-		if err := add(int32(h.OutputIndex), h.Amount,
-			channeldb.OutputRevokedHTLC, 0, h); err != nil {
-			return err
+		o := channeldb.ContractOutput{
+			OutPoint: wire.OutPoint{Hash: tx.TxHash(), Index: h.OutputIndex},
+			Amount:   h.Amount, Kind: channeldb.OutputRevokedHTLC,
+			Incoming: h.Incoming, PaymentHash: h.PaymentHash,
+			CltvExpiry: h.CltvExpiry,
 		}
+		in, err := c.input(&o)
+		if err != nil {
+			return nil, err
+		}
+		idx := int(h.OutputIndex)
+		if idx >= len(tx.TxOut) || tx.TxOut[idx].Value != int64(h.Amount) ||
+			!equalScript(tx.TxOut[idx].PkScript, in.pkScript) {
+
+			return nil, fmt.Errorf("revoked HTLC output %d does not "+
+				"match the commitment", idx)
+		}
+		outs = append(outs, o)
 	}
-	return nil
+	return outs, nil
 }
 
 func equalScript(a, b []byte) bool { return string(a) == string(b) }

@@ -113,15 +113,15 @@ func (c *Court) handleFundingSpend(op wire.OutPoint, d *chain.SpendDetail) error
 		// A state we do not know (our data is behind): what can
 		// still be taken is our to_remote, found by its script.
 		return c.recordClose(st, d, &Classified{Kind: SpendRemote,
-			CommitNum: cl.CommitNum}, true)
+			CommitNum: cl.CommitNum})
 	}
-	return c.recordClose(st, d, cl, false)
+	return c.recordClose(st, d, cl)
 }
 
 // recordClose writes the contract of a confirmed commitment, closes the
 // channel, and starts resolving the outputs.
 func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
-	cl *Classified, unknown bool) error {
+	cl *Classified) error {
 
 	op := st.FundingOutpoint
 	rec := &channeldb.ContractRecord{ChanPoint: op,
@@ -132,11 +132,9 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 	if err != nil {
 		return err
 	}
-	if unknown {
-		rec.Outputs, err = ct.findToRemote()
-	} else {
-		rec.Outputs, err = ct.outputs(cl.Revoked)
-	}
+	// A state we do not know (unknown) is handled as the peer's: our
+	// to_remote is found by its script all the same.
+	rec.Outputs, err = ct.outputs(cl.Revoked)
 	if err != nil {
 		return err
 	}
@@ -165,29 +163,6 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 	}
 	c.sweepAll()
 	return nil
-}
-
-// findToRemote looks for our to_remote in a commitment of a state we
-// do not know, by its script (option_static_remotekey makes it fixed).
-func (ct *contract) findToRemote() ([]channeldb.ContractOutput, error) {
-	tx := ct.rec.CloseTx
-	var csv uint32
-	if ct.p.Type.HasAnchors() {
-		csv = 1
-	}
-	probe := &channeldb.ContractOutput{Kind: channeldb.OutputToRemote, CSV: csv}
-	in, err := ct.input(probe)
-	if err != nil {
-		return nil, err
-	}
-	for i, out := range tx.TxOut {
-		if equalScript(out.PkScript, in.pkScript) {
-			probe.OutPoint = wire.OutPoint{Hash: tx.TxHash(), Index: uint32(i)}
-			probe.Amount = btcutil.Amount(out.Value)
-			return []channeldb.ContractOutput{*probe}, nil
-		}
-	}
-	return nil, nil
 }
 
 // closeSummary is the closed-channel summary of a contract.

@@ -45,3 +45,8 @@ func (c *Channel) LocalCommitTx() (*wire.MsgTx, error) {
 // ParamsOf returns the static parameters of a stored channel, for
 // whoever resolves its outputs on chain after the state machine is gone.
 func ParamsOf(st *channeldb.OpenChannel) ChannelParams { return paramsOf(st) }
+
+// RecordLayout notes in v, the state c was built from, its transaction id
+// and where c put each balance and HTLC: what the funding flow stores for
+// the first commitments.
+func RecordLayout(v *channeldb.ChannelCommitment, c *Commitment) { recordLayout(v, c) }
