@@ -194,6 +194,10 @@ func TestForceClose(t *testing.T) {
 		{lnrpc.CommitmentType_STATIC_REMOTE_KEY, "alice"},
 	} {
 		t.Run(fmt.Sprintf("%v by %s", c.ct, c.closer), func(t *testing.T) {
+			// The last closer restarted: connect again.
+			if p, err := alice.Peer(bob.PubKey()); err != nil || p == nil {
+				check(t, nw.ConnectNodes(alice, bob, false))
+			}
 			point, ac, bc := openActive(t, nw, alice, bob, c.ct)
 			closer, other, cc, oc := alice, bob, ac, bc
 			if c.closer == "bob" {
