@@ -98,7 +98,9 @@ func (c *contractsBackend) ForceClose(ctx context.Context, op wire.OutPoint) (ch
 	if _, err := d.chanDB.FetchOpenChannel(op); err != nil {
 		return chainhash.Hash{}, err
 	}
-	hadLink := d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
+	id := lnwire.NewChanIDFromOutPoint(op)
+	hadLink := d.links.Get(id) != nil
+	d.links.Remove(id)
 	txid, err := d.forceClose(ctx, op)
 	if err != nil && hadLink {
 		if st, e := d.chanDB.FetchOpenChannel(op); e == nil {
