@@ -242,11 +242,13 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 			rec.Outputs = append(rec.Outputs, *follow)
 		}
 	}
-	if rec.SweepTx != nil && spends(rec.SweepTx, op) {
-		// That sweep can no longer confirm as built, whoever won.
-		if !ours {
-			rec.SweepTx = nil
-		}
+	if rec.SweepTx != nil && spends(rec.SweepTx, op) &&
+		(!ours || sweepDone(rec)) {
+
+		// Someone else's spend: that sweep can no longer confirm
+		// as built. Ours: once all its inputs are reported, the
+		// next sweep starts afresh.
+		rec.SweepTx = nil
 	}
 	if len(rec.Unresolved()) == 0 {
 		rec.Resolved, rec.SweepTx = true, nil
@@ -307,6 +309,18 @@ func (c *Court) secondLevel(rec *channeldb.ContractRecord,
 		}
 	}
 	return nil, nil
+}
+
+// sweepDone reports whether every input of rec's sweep is resolved.
+func sweepDone(rec *channeldb.ContractRecord) bool {
+	for _, in := range rec.SweepTx.TxIn {
+		for _, o := range rec.Outputs {
+			if o.OutPoint == in.PreviousOutPoint && !o.Resolved() {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // spends reports whether tx spends op.

@@ -64,6 +64,16 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 	if len(ready) == 0 {
 		return nil
 	}
+	if rec.SweepTx != nil {
+		// A sweep that confirmed has its other spends on their way:
+		// wait for them rather than build a conflicting one.
+		id := rec.SweepTx.TxHash()
+		for _, o := range rec.Outputs {
+			if o.SpentBy == id {
+				return nil
+			}
+		}
+	}
 	forced, bump := c.bumps[rec.ChanPoint]
 	if rec.SweepTx != nil && !bump && sameInputs(rec.SweepTx, ready) &&
 		c.height-int32(rec.SweepHeight) < c.cfg.BumpAfter {

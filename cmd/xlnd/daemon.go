@@ -316,6 +316,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	d.rpc.SetServerActive()
+	defer d.startBreachHook()()
 	d.log.Info("xlnd is active", "identity", fmt.Sprintf("%x",
 		nodeKey.PubKey().SerializeCompressed()))
 

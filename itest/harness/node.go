@@ -31,6 +31,10 @@ type NodeConfig struct {
 	// the first time, and unlocks it with UnlockWallet after that. Empty
 	// means a wallet with no password, created at start (--noseedbackup).
 	Password []byte
+
+	// Binary is the daemon's file in the bin directory: xlnd if empty
+	// (xlnd-breach is the test build that can be made to cheat).
+	Binary string
 }
 
 // Node is one xlnd process (or none, while stopped) with a fixed data
@@ -337,7 +341,11 @@ func (n *Node) startOnce() (lnrpc.WalletState, error) {
 	}
 	fmt.Fprintf(out, "==== harness: %s starting at %s\n", n.Name(),
 		time.Now().UTC().Format(time.RFC3339Nano))
-	cmd := exec.Command(filepath.Join(n.net.binDir, "xlnd"), n.Args()...)
+	bin := n.cfg.Binary
+	if bin == "" {
+		bin = "xlnd"
+	}
+	cmd := exec.Command(filepath.Join(n.net.binDir, bin), n.Args()...)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	setProcAttr(cmd)
