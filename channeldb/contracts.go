@@ -92,7 +92,29 @@ const (
 	// revocation key.
 	OutputRevokedSecondLevel
 
-	outputKindMax = OutputRevokedSecondLevel
+	// OutputHTLCTimeout is an HTLC we offered, on the peer's
+	// commitment: ours once it expires, spent directly.
+	OutputHTLCTimeout
+
+	// OutputHTLCSuccess is an HTLC the peer offered, on the peer's
+	// commitment: ours with its preimage, spent directly.
+	OutputHTLCSuccess
+
+	// OutputLocalHTLCTimeout is an HTLC we offered, on our commitment:
+	// spent by the HTLC-timeout transaction the peer signed, once it
+	// expires.
+	OutputLocalHTLCTimeout
+
+	// OutputLocalHTLCSuccess is an HTLC the peer offered, on our
+	// commitment: spent by the HTLC-success transaction with its
+	// preimage.
+	OutputLocalHTLCSuccess
+
+	// OutputSecondLevel is the output of our HTLC-timeout or
+	// HTLC-success transaction: ours after to_self_delay.
+	OutputSecondLevel
+
+	outputKindMax = OutputSecondLevel
 )
 
 func (k OutputKind) String() string {
@@ -109,6 +131,16 @@ func (k OutputKind) String() string {
 		return "revoked HTLC"
 	case OutputRevokedSecondLevel:
 		return "revoked HTLC transaction"
+	case OutputHTLCTimeout:
+		return "HTLC timeout"
+	case OutputHTLCSuccess:
+		return "HTLC success"
+	case OutputLocalHTLCTimeout:
+		return "HTLC-timeout transaction"
+	case OutputLocalHTLCSuccess:
+		return "HTLC-success transaction"
+	case OutputSecondLevel:
+		return "HTLC transaction output"
 	}
 	return fmt.Sprintf("output kind %d", uint8(k))
 }
@@ -119,8 +151,10 @@ type ContractOutput struct {
 	Amount   btcutil.Amount
 	Kind     OutputKind
 
-	// CSV is the relative lock of the spending input (0: none).
-	CSV uint32
+	// CSV is the relative lock of the spending input (0: none), counted
+	// from ConfHeight (0: the contract's CloseHeight).
+	CSV        uint32
+	ConfHeight uint32
 
 	// HTLC outputs: which HTLC, for its script.
 	Incoming    bool
@@ -199,7 +233,7 @@ const (
 	// outputs.
 	maxContractOutputs = 2 * 970
 	// minContractOutput is an output's smallest encoding.
-	minContractOutput = 36 + 1 + 1 + 1 + 1 + 32 + 4 + 32 + 4
+	minContractOutput = 36 + 1 + 1 + 1 + 4 + 1 + 32 + 4 + 32 + 4
 	// maxTxBytes bounds a stored transaction.
 	maxTxBytes = 400_000
 	// maxContractSweeps bounds the sweep history.
@@ -285,6 +319,7 @@ func EncodeContract(r *ContractRecord) ([]byte, error) {
 		w.uvarint(uint64(o.Amount))
 		w.u8(uint8(o.Kind))
 		w.uvarint(uint64(o.CSV))
+		w.u32(o.ConfHeight)
 		w.bool(o.Incoming)
 		w.raw(o.PaymentHash[:])
 		w.u32(o.CltvExpiry)
@@ -408,6 +443,7 @@ func readContractOutput(r *recReader) ContractOutput {
 		r.fail(fmt.Errorf("csv %d exceeds 16 bits", csv))
 	}
 	o.CSV = uint32(csv)
+	o.ConfHeight = r.u32("confirmation height")
 	o.Incoming = r.bool("HTLC direction")
 	o.PaymentHash = r.bytes32("payment hash")
 	o.CltvExpiry = r.u32("cltv expiry")

@@ -154,7 +154,8 @@
 //	                         has-sweep(1) [sweep tx: n(varint) bytes
 //	                         fee rate sat/kw(varint) height(4)]
 //	                         n(varint) n × sweep txid(32) resolved(1)
-//	output: outpoint(36) amount(varint) kind(1) csv(varint) incoming(1)
+//	output: outpoint(36) amount(varint) kind(1) csv(varint)
+//	        confirmation height(4) incoming(1)
 //	        payment hash(32) cltv expiry(4) spent by txid(32) height(4)
 //
 // One record per channel whose funding output was spent by a commitment

@@ -44,6 +44,11 @@ const (
 	// before it is replaced at a higher fee.
 	DefaultBumpAfter = 2
 
+	// DefaultIncomingDelta is how many blocks before an incoming HTLC
+	// expires we go to chain to claim it with its preimage (lnd's
+	// incoming broadcast delta).
+	DefaultIncomingDelta = 10
+
 	// broadcastTimeout bounds one broadcast.
 	broadcastTimeout = 30 * time.Second
 )
@@ -77,6 +82,23 @@ type Config struct {
 	// path records it. May be nil.
 	CooperativeClose func(op wire.OutPoint, spend *chain.SpendDetail)
 
+	// Preimage returns the preimage of a payment hash if we know it
+	// (invoices, HTLCs settled downstream); may be nil.
+	Preimage PreimageFunc
+
+	// OnPreimage hands upstream a preimage the peer revealed on chain
+	// claiming an HTLC we offered; it must be idempotent (a restart
+	// hands it again). May be nil.
+	OnPreimage func(hash, preimage [32]byte)
+
+	// GoToChain force-closes a channel whose HTLC nears its deadline:
+	// an outgoing one OutgoingGrace blocks past its expiry, an incoming
+	// one whose preimage we know IncomingDelta blocks before it. May be
+	// nil (no deadline watching).
+	GoToChain     func(op wire.OutPoint)
+	OutgoingGrace uint32
+	IncomingDelta uint32
+
 	// ConfTarget is the sweeps' confirmation target (0: default);
 	// BumpAfter the blocks before an unconfirmed sweep is replaced.
 	ConfTarget uint32
@@ -103,6 +125,9 @@ type Court struct {
 	funding  map[wire.OutPoint]func()
 	outWatch map[wire.OutPoint]func()
 	bumps    map[wire.OutPoint]chainfeeRate
+
+	// goneToChain holds the channels GoToChain was called for.
+	goneToChain map[wire.OutPoint]bool
 }
 
 // chainfeeRate is a fee rate requested through BumpFee for a channel.
@@ -116,6 +141,12 @@ func New(cfg Config) *Court {
 	if cfg.BumpAfter <= 0 {
 		cfg.BumpAfter = DefaultBumpAfter
 	}
+	if cfg.IncomingDelta == 0 {
+		cfg.IncomingDelta = DefaultIncomingDelta
+	}
+	if cfg.Preimage == nil {
+		cfg.Preimage = func([32]byte) ([32]byte, bool) { return [32]byte{}, false }
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +158,8 @@ func New(cfg Config) *Court {
 		funding:  map[wire.OutPoint]func(){},
 		outWatch: map[wire.OutPoint]func(){},
 		bumps:    map[wire.OutPoint]chainfeeRate{},
+
+		goneToChain: map[wire.OutPoint]bool{},
 	}
 }
 
@@ -210,6 +243,7 @@ func (c *Court) run(epochs *chain.BlockEpochs) {
 				continue
 			}
 			c.height = ev.Height
+			c.checkDeadlines()
 			c.sweepAll()
 		case f := <-c.events:
 			f()

@@ -1,6 +1,7 @@
 package contractcourt
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -27,12 +28,30 @@ type contract struct {
 	// revSecret is the per-commitment secret of a revoked commitment:
 	// the tweak of our revocation basepoint (breach only).
 	revSecret *btcec.PrivateKey
+
+	// commit is the closing commitment rebuilt from the stored state,
+	// with its HTLC outputs; nil when the state is not one we know.
+	commit *lnwallet.Commitment
+
+	// preimage looks up the preimage of a payment hash.
+	preimage PreimageFunc
 }
 
+// PreimageFunc returns the preimage of a payment hash, if known.
+type PreimageFunc func(hash [32]byte) ([32]byte, bool)
+
+// errNoPreimage is returned for an HTLC we cannot claim yet.
+var errNoPreimage = errors.New("contractcourt: preimage unknown")
+
 // newContract derives the keys of rec's commitment.
-func newContract(rec *channeldb.ContractRecord, secrets SecretsFunc) (*contract, error) {
+func newContract(rec *channeldb.ContractRecord, secrets SecretsFunc,
+	preimage PreimageFunc) (*contract, error) {
+
 	st := rec.Channel
-	c := &contract{rec: rec, p: lnwallet.ParamsOf(st)}
+	c := &contract{rec: rec, p: lnwallet.ParamsOf(st), preimage: preimage}
+	if c.preimage == nil {
+		c.preimage = func([32]byte) ([32]byte, bool) { return [32]byte{}, false }
+	}
 	if err := c.p.Validate(); err != nil {
 		return nil, err
 	}
@@ -68,7 +87,33 @@ func newContract(rec *channeldb.ContractRecord, secrets SecretsFunc) (*contract,
 			rec.Kind, rec.CommitNum)
 	}
 	c.keys = lnwallet.DeriveCommitmentKeys(&c.p, owner, point)
+	c.rebuild(owner, point)
 	return c, nil
+}
+
+// rebuild sets c.commit to the closing commitment rebuilt from the
+// stored state, if it is the one that confirmed.
+func (c *contract) rebuild(owner lnwallet.Party, point *btcec.PublicKey) {
+	st := c.rec.Channel
+	var v *channeldb.ChannelCommitment
+	switch c.rec.Kind {
+	case channeldb.ContractLocalCommit:
+		v = &st.LocalCommit
+	case channeldb.ContractRemoteCommit:
+		v = &st.RemoteCommit
+	case channeldb.ContractRemotePending:
+		if st.PendingRemote == nil {
+			return
+		}
+		v = &st.PendingRemote.Commitment
+	default:
+		return
+	}
+	commit, err := lnwallet.CommitmentOf(st, owner, v, point)
+	if err != nil || commit.Tx.TxHash() != c.rec.CloseTx.TxHash() {
+		return
+	}
+	c.commit = commit
 }
 
 // outputs lists what is ours to take from the closing transaction. The
@@ -84,14 +129,56 @@ func (c *contract) outputs(revoked *channeldb.RevocationLogEntry) ([]channeldb.C
 	}
 	switch c.rec.Kind {
 	case channeldb.ContractLocalCommit:
-		return c.byScript(nil, channeldb.OutputToLocal,
+		outs, err := c.byScript(nil, channeldb.OutputToLocal,
 			uint32(st.LocalConfig.CsvDelay))
+		if err != nil {
+			return nil, err
+		}
+		return c.htlcOutputs(outs, channeldb.OutputLocalHTLCTimeout,
+			channeldb.OutputLocalHTLCSuccess, 0)
 	case channeldb.ContractRemoteCommit, channeldb.ContractRemotePending:
-		return c.byScript(nil, channeldb.OutputToRemote, remoteCSV)
+		outs, err := c.byScript(nil, channeldb.OutputToRemote, remoteCSV)
+		if err != nil {
+			return nil, err
+		}
+		return c.htlcOutputs(outs, channeldb.OutputHTLCTimeout,
+			channeldb.OutputHTLCSuccess, remoteCSV)
 	case channeldb.ContractBreach:
 		return c.breachOutputs(revoked, remoteCSV)
 	}
 	return nil, fmt.Errorf("unknown %v", c.rec.Kind)
+}
+
+// htlcOutputs appends the HTLC outputs of the rebuilt commitment: ours
+// to time out (offered) or to claim (received), each checked against the
+// transaction.
+func (c *contract) htlcOutputs(outs []channeldb.ContractOutput, timeout,
+	success channeldb.OutputKind, csv uint32) ([]channeldb.ContractOutput, error) {
+
+	if c.commit == nil {
+		return outs, nil
+	}
+	tx := c.rec.CloseTx
+	for _, h := range c.commit.HTLCs {
+		kind := timeout
+		if h.Incoming {
+			kind = success
+		}
+		o := channeldb.ContractOutput{
+			OutPoint: wire.OutPoint{Hash: tx.TxHash(), Index: h.OutputIndex},
+			Amount:   h.Amount(), Kind: kind, CSV: csv, Incoming: h.Incoming,
+			PaymentHash: h.PaymentHash, CltvExpiry: h.CltvExpiry,
+		}
+		if int(h.OutputIndex) >= len(tx.TxOut) ||
+			!equalScript(tx.TxOut[h.OutputIndex].PkScript,
+				lnwallet.WitnessScriptHash(h.WitnessScript)) {
+
+			return nil, fmt.Errorf("HTLC output %d does not match "+
+				"the commitment", h.OutputIndex)
+		}
+		outs = append(outs, o)
+	}
+	return outs, nil
 }
 
 // byScript appends to outs the output of the closing transaction paying
@@ -176,7 +263,7 @@ func (c *contract) input(o *channeldb.ContractOutput) (*input, error) {
 		err    error
 	)
 	switch o.Kind {
-	case channeldb.OutputToLocal:
+	case channeldb.OutputToLocal, channeldb.OutputSecondLevel:
 		script, err = lnwallet.ToLocalScript(k.RevocationKey, k.ToLocalKey,
 			st.LocalConfig.CsvDelay)
 		in.desc = &lnwallet.SignDescriptor{PubKey: local.DelayedPaymentBasePoint,
@@ -210,6 +297,8 @@ func (c *contract) input(o *channeldb.ContractOutput) (*input, error) {
 		in.witness = func(sig []byte) wire.TxWitness {
 			return lnwallet.HTLCRevokeWitness(script, sig, k.RevocationKey)
 		}
+	case channeldb.OutputHTLCTimeout, channeldb.OutputHTLCSuccess:
+		return c.remoteHTLCInput(in)
 	default:
 		return nil, fmt.Errorf("cannot spend %v", o.Kind)
 	}
@@ -226,6 +315,81 @@ func (c *contract) input(o *channeldb.ContractOutput) (*input, error) {
 	in.desc.Value = o.Amount
 	in.pkScript = lnwallet.WitnessScriptHash(script)
 	return in, nil
+}
+
+// remoteHTLCInput spends an HTLC of the peer's commitment with our HTLC
+// key: one we offered after it expired, one they offered with its
+// preimage.
+func (c *contract) remoteHTLCInput(in *input) (*input, error) {
+	o, k := in.out, c.keys
+	anchors := c.p.Type.HasAnchors()
+	base := c.p.Local.HtlcBasePoint
+	in.desc = &lnwallet.SignDescriptor{PubKey: base,
+		SingleTweak: lnwallet.SingleTweak(k.CommitPoint, base), Value: o.Amount}
+	var (
+		script []byte
+		err    error
+	)
+	if o.Kind == channeldb.OutputHTLCTimeout {
+		// Ours, so received by the commitment's owner.
+		script, err = lnwallet.ReceivedHTLCScript(k.RevocationKey,
+			k.LocalHtlcKey, k.RemoteHtlcKey, o.PaymentHash, o.CltvExpiry,
+			anchors)
+		in.witness = func(sig []byte) wire.TxWitness {
+			return lnwallet.ReceivedHTLCRemoteTimeoutWitness(script, sig)
+		}
+	} else {
+		script, err = lnwallet.OfferedHTLCScript(k.RevocationKey,
+			k.LocalHtlcKey, k.RemoteHtlcKey, o.PaymentHash, anchors)
+		pre, ok := c.preimage(o.PaymentHash)
+		if !ok {
+			return nil, errNoPreimage
+		}
+		in.witness = func(sig []byte) wire.TxWitness {
+			return lnwallet.OfferedHTLCRemoteSuccessWitness(script, sig, pre)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	in.desc.WitnessScript = script
+	in.pkScript = lnwallet.WitnessScriptHash(script)
+	return in, nil
+}
+
+// htlcTx returns our signed HTLC-timeout or HTLC-success transaction of
+// an HTLC output of our commitment.
+func (c *contract) htlcTx(o *channeldb.ContractOutput, signer lnwallet.Signer) (*wire.MsgTx, error) {
+	if c.commit == nil {
+		return nil, errors.New("commitment not rebuilt")
+	}
+	st := c.rec.Channel
+	for i, h := range c.commit.HTLCs {
+		if h.OutputIndex != o.OutPoint.Index {
+			continue
+		}
+		if i >= len(st.LocalCommit.HtlcSigs) {
+			return nil, fmt.Errorf("no peer signature for HTLC output %d",
+				h.OutputIndex)
+		}
+		remote, err := st.LocalCommit.HtlcSigs[i].ToSignature()
+		if err != nil {
+			return nil, err
+		}
+		local, err := lnwallet.SignHTLC(signer, &c.p, c.commit, i)
+		if err != nil {
+			return nil, err
+		}
+		var pre [32]byte
+		if h.Incoming {
+			var ok bool
+			if pre, ok = c.preimage(h.PaymentHash); !ok {
+				return nil, errNoPreimage
+			}
+		}
+		return lnwallet.SignedHTLCTx(&c.p, c.commit, i, remote, local, pre)
+	}
+	return nil, fmt.Errorf("no HTLC at output %d", o.OutPoint.Index)
 }
 
 // revocationDesc signs with our revocation basepoint tweaked by the

@@ -2,6 +2,7 @@ package contractcourt
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -128,7 +129,7 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 		Kind: cl.Kind.contractKind(), CommitNum: cl.CommitNum,
 		CloseTx: d.SpendingTx, CloseHeight: uint32(d.SpendingHeight),
 		Channel: st}
-	ct, err := newContract(rec, c.cfg.Secrets)
+	ct, err := newContract(rec, c.cfg.Secrets, c.cfg.Preimage)
 	if err != nil {
 		return err
 	}
@@ -233,14 +234,26 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	c.log.Info("Contract output spent", "chan_point", chanPoint, "kind", o.Kind,
 		"outpoint", op, "by", d.SpenderTxHash, "ours", ours)
 	var follow *channeldb.ContractOutput
-	if !ours && o.Kind == channeldb.OutputRevokedHTLC {
-		follow, err = c.secondLevel(rec, d)
-		if err != nil {
-			return err
+	switch o.Kind {
+	case channeldb.OutputRevokedHTLC:
+		if !ours {
+			follow, err = c.secondLevel(rec, d, channeldb.OutputRevokedSecondLevel, 0)
 		}
-		if follow != nil {
-			rec.Outputs = append(rec.Outputs, *follow)
-		}
+	case channeldb.OutputLocalHTLCTimeout, channeldb.OutputLocalHTLCSuccess:
+		// Our HTLC transaction pays our delayed to_local script.
+		follow, err = c.secondLevel(rec, d, channeldb.OutputSecondLevel,
+			uint32(rec.Channel.LocalConfig.CsvDelay))
+	}
+	if err != nil {
+		return err
+	}
+	if follow != nil {
+		rec.Outputs = append(rec.Outputs, *follow)
+	}
+	if !ours && follow == nil && !o.Incoming && (o.Kind == channeldb.OutputHTLCTimeout ||
+		o.Kind == channeldb.OutputLocalHTLCTimeout) {
+
+		c.takePreimage(o, d)
 	}
 	if rec.SweepTx != nil && spends(rec.SweepTx, op) &&
 		(!ours || sweepDone(rec)) {
@@ -280,16 +293,18 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	return nil
 }
 
-// secondLevel finds the output of the cheater's HTLC transaction d,
-// which pays the revoked commitment's to_local script.
-func (c *Court) secondLevel(rec *channeldb.ContractRecord,
-	d *chain.SpendDetail) (*channeldb.ContractOutput, error) {
+// secondLevel finds the output of the HTLC transaction d (the cheater's
+// from a revoked commitment, or our own) paying kind's script, not yet
+// known.
+func (c *Court) secondLevel(rec *channeldb.ContractRecord, d *chain.SpendDetail,
+	kind channeldb.OutputKind, csv uint32) (*channeldb.ContractOutput, error) {
 
-	ct, err := newContract(rec, c.cfg.Secrets)
+	ct, err := newContract(rec, c.cfg.Secrets, c.cfg.Preimage)
 	if err != nil {
 		return nil, err
 	}
-	probe := &channeldb.ContractOutput{Kind: channeldb.OutputRevokedSecondLevel}
+	probe := &channeldb.ContractOutput{Kind: kind, CSV: csv,
+		ConfHeight: uint32(d.SpendingHeight)}
 	in, err := ct.input(probe)
 	if err != nil {
 		return nil, err
@@ -309,6 +324,28 @@ func (c *Court) secondLevel(rec *channeldb.ContractRecord,
 		}
 	}
 	return nil, nil
+}
+
+// takePreimage looks for the preimage of an HTLC we offered in the
+// witness of the peer's claim, and hands it upstream: the incoming HTLC
+// it pays for settles off chain.
+func (c *Court) takePreimage(o *channeldb.ContractOutput, d *chain.SpendDetail) {
+	if int(d.SpenderInputIndex) >= len(d.SpendingTx.TxIn) {
+		return
+	}
+	for _, item := range d.SpendingTx.TxIn[d.SpenderInputIndex].Witness {
+		if len(item) != 32 || sha256.Sum256(item) != o.PaymentHash {
+			continue
+		}
+		var pre [32]byte
+		copy(pre[:], item)
+		c.log.Info("Preimage taken from the chain", "outpoint", o.OutPoint,
+			"payment_hash", fmt.Sprintf("%x", o.PaymentHash))
+		if c.cfg.OnPreimage != nil {
+			c.cfg.OnPreimage(o.PaymentHash, pre)
+		}
+		return
+	}
 }
 
 // sweepDone reports whether every input of rec's sweep is resolved.

@@ -39,27 +39,57 @@ func (c *Court) sweepAll() {
 	}
 }
 
-// mature reports whether o can be spent in the next block.
+// mature reports whether o can be spent in the next block: its CSV
+// delay is over, an HTLC to time out has expired, an HTLC to claim has
+// its preimage.
 func (c *Court) mature(rec *channeldb.ContractRecord, o *channeldb.ContractOutput) bool {
+	switch o.Kind {
+	case channeldb.OutputHTLCTimeout, channeldb.OutputLocalHTLCTimeout:
+		if c.height < int32(o.CltvExpiry) {
+			return false
+		}
+	case channeldb.OutputHTLCSuccess, channeldb.OutputLocalHTLCSuccess:
+		if _, ok := c.cfg.Preimage(o.PaymentHash); !ok {
+			return false
+		}
+	}
 	if o.CSV == 0 {
 		return true
 	}
-	return int64(c.height)+1 >= int64(rec.CloseHeight)+int64(o.CSV)
+	return int64(c.height)+1 >= int64(maturity(rec, o))
 }
 
-// maturity is the height from which o can be in a block.
+// maturity is the height from which o's CSV delay lets it be in a block.
 func maturity(rec *channeldb.ContractRecord, o *channeldb.ContractOutput) uint32 {
-	return rec.CloseHeight + o.CSV
+	base := o.ConfHeight
+	if base == 0 {
+		base = rec.CloseHeight
+	}
+	return base + o.CSV
+}
+
+// secondLevel reports whether o is spent by a pre-signed HTLC
+// transaction of our commitment rather than by a sweep.
+func secondLevel(o *channeldb.ContractOutput) bool {
+	return o.Kind == channeldb.OutputLocalHTLCTimeout ||
+		o.Kind == channeldb.OutputLocalHTLCSuccess
 }
 
 // sweep builds, records and broadcasts the sweep of rec's mature
 // outputs, if the current one is missing, stale or overdue.
 func (c *Court) sweep(rec *channeldb.ContractRecord) error {
-	var ready []*channeldb.ContractOutput
+	var ready, htlcTxs []*channeldb.ContractOutput
 	for _, o := range rec.Unresolved() {
-		if c.mature(rec, o) {
+		switch {
+		case !c.mature(rec, o):
+		case secondLevel(o):
+			htlcTxs = append(htlcTxs, o)
+		default:
 			ready = append(ready, o)
 		}
+	}
+	if len(htlcTxs) > 0 {
+		c.broadcastHTLCTxs(rec, htlcTxs)
 	}
 	if len(ready) == 0 {
 		return nil
@@ -85,7 +115,7 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 	if err != nil {
 		return err
 	}
-	ct, err := newContract(rec, c.cfg.Secrets)
+	ct, err := newContract(rec, c.cfg.Secrets, c.cfg.Preimage)
 	if err != nil {
 		return err
 	}
@@ -123,6 +153,32 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 	}
 	c.broadcast(tx, what)
 	return nil
+}
+
+// broadcastHTLCTxs sends our signed HTLC-timeout and HTLC-success
+// transactions of outs, every block until they confirm (they are
+// rebuilt from the stored state, so nothing needs storing first).
+func (c *Court) broadcastHTLCTxs(rec *channeldb.ContractRecord, outs []*channeldb.ContractOutput) {
+	ct, err := newContract(rec, c.cfg.Secrets, c.cfg.Preimage)
+	if err != nil {
+		c.log.Error("HTLC transactions not built", "chan_point", rec.ChanPoint, "err", err)
+		return
+	}
+	if ct.p.Type.HasAnchors() {
+		// Zero-fee HTLC transactions need a wallet input for their
+		// fee, which the sweeper does not attach yet.
+		c.log.Error("HTLC transactions of an anchors channel need a fee input: "+
+			"not supported", "chan_point", rec.ChanPoint, "htlcs", len(outs))
+		return
+	}
+	for _, o := range outs {
+		tx, err := ct.htlcTx(o, c.cfg.Signer)
+		if err != nil {
+			c.log.Error("HTLC transaction not built", "outpoint", o.OutPoint, "err", err)
+			continue
+		}
+		c.broadcast(tx, o.Kind.String())
+	}
 }
 
 // sweepRate is the fee rate of a new sweep of rec: the estimate for its

@@ -3,6 +3,7 @@ package lnwallet
 import (
 	"fmt"
 
+	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
@@ -50,3 +51,13 @@ func ParamsOf(st *channeldb.OpenChannel) ChannelParams { return paramsOf(st) }
 // and where c put each balance and HTLC: what the funding flow stores for
 // the first commitments.
 func RecordLayout(v *channeldb.ChannelCommitment, c *Commitment) { recordLayout(v, c) }
+
+// CommitmentOf rebuilds owner's commitment of the stored state v, with
+// the owner's per_commitment_point: its HTLC outputs, their scripts and
+// second-level transactions, for resolving them on chain.
+func CommitmentOf(st *channeldb.OpenChannel, owner Party, v *channeldb.ChannelCommitment,
+	point *btcec.PublicKey) (*Commitment, error) {
+
+	p := paramsOf(st)
+	return NewCommitment(&p, owner, point, spec(v))
+}

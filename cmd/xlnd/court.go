@@ -16,6 +16,7 @@ import (
 	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/contractcourt"
 	"lnd.xprv/funding"
+	"lnd.xprv/invoices"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/rpc"
@@ -24,7 +25,7 @@ import (
 
 // newCourt builds the contract court over the chain backend, the wallet
 // and the channel database.
-func (d *daemon) newCourt() *contractcourt.Court {
+func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 	return contractcourt.New(contractcourt.Config{
 		DB:       d.chanDB,
 		Notifier: d.chain,
@@ -49,7 +50,27 @@ func (d *daemon) newCourt() *contractcourt.Court {
 			d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
 		},
 		CooperativeClose: d.cooperativeClosed,
-		Logger:           d.logs.Logger("CNCT"),
+		// Preimages we know: our invoices'. (Forwarded HTLCs settled
+		// downstream are the switch's to offer.)
+		Preimage: func(hash [32]byte) ([32]byte, bool) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			inv, err := registry.LookupInvoice(ctx, hash)
+			if err != nil || inv.Preimage == nil {
+				return [32]byte{}, false
+			}
+			return *inv.Preimage, true
+		},
+		GoToChain: func(op wire.OutPoint) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			b := &contractsBackend{d: d}
+			if _, err := b.ForceClose(ctx, op); err != nil {
+				d.log.Error("Force close for an HTLC deadline failed",
+					"chan_point", op, "err", err)
+			}
+		},
+		Logger: d.logs.Logger("CNCT"),
 	})
 }
 

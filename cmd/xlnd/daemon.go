@@ -247,7 +247,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.startLinks(); err != nil {
 		return err
 	}
-	d.court = d.newCourt()
+	d.court = d.newCourt(registry)
 	route := peerMessages(d.funding, d.links, d.pendingWith, func(p msgPeer, msg lnwire.Message) {
 		if !gossip.handle(p.PubKey(), msg) {
 			peerLog.Debug("No handler for message; dropped", "peer",
