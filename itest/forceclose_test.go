@@ -3,6 +3,7 @@ package itest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -10,6 +11,7 @@ import (
 
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/walletrpc"
 )
 
 // openActive opens a channel from a to b of type ct and waits until
@@ -255,6 +257,7 @@ func TestForceClose(t *testing.T) {
 			}
 			check(t, closer.Stop())
 			check(t, closer.Start())
+			localSweep = bumpSweep(t, nw, closer, toLocal, localSweep, cc.LocalBalance)
 			_, err = nw.Mine(1)
 			check(t, err)
 			waitResolved(t, closer, point)
@@ -264,4 +267,44 @@ func TestForceClose(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bumpSweep checks that PendingSweeps lists op, has xlncli bump its fee
+// to 50 sat/vB, and returns the replacement once it is in the mempool in
+// place of sweep; ListSweeps then lists both.
+func bumpSweep(t *testing.T, nw *harness.Network, n *harness.Node, op wire.OutPoint,
+	sweep *harness.ChainTx, amt int64) *harness.ChainTx {
+
+	t.Helper()
+	conn, err := n.Conn(n.AdminMacaroonPath())
+	check(t, err)
+	kit := walletrpc.NewWalletKitClient(conn)
+	ps, err := kit.PendingSweeps(t.Context(), &walletrpc.PendingSweepsRequest{})
+	check(t, err)
+	if len(ps.PendingSweeps) != 1 || ps.PendingSweeps[0].Outpoint.TxidStr != op.Hash.String() ||
+		ps.PendingSweeps[0].AmountSat != uint32(amt) || ps.PendingSweeps[0].SatPerVbyte == 0 ||
+		ps.PendingSweeps[0].WitnessType != walletrpc.WitnessType_COMMITMENT_TIME_LOCK {
+		t.Fatalf("pending sweeps: %v", ps.PendingSweeps)
+	}
+	_, err = n.CLI(append(n.CLIArgs(), "wallet", "bumpfee", "--sat_per_vbyte", "50", op.String())...)
+	check(t, err)
+	var bumped *harness.ChainTx
+	check(t, harness.WaitFor(func() error {
+		b := waitSpender(t, nw, op)
+		if b.Tx.TxHash() == sweep.Tx.TxHash() {
+			return fmt.Errorf("sweep %v not replaced yet", b.Tx.TxHash())
+		}
+		bumped = b
+		return nil
+	}, harness.SyncTimeout))
+	if bumped.FeeRate() < 49.5 || bumped.Fee <= sweep.Fee {
+		t.Fatalf("bumped sweep pays %d (%.1f sat/vB), first %d", bumped.Fee, bumped.FeeRate(), sweep.Fee)
+	}
+	ls, err := kit.ListSweeps(t.Context(), &walletrpc.ListSweepsRequest{})
+	check(t, err)
+	ids := strings.Join(ls.GetTransactionIds().TransactionIds, " ")
+	if !strings.Contains(ids, sweep.Tx.TxHash().String()) || !strings.Contains(ids, bumped.Tx.TxHash().String()) {
+		t.Fatalf("list sweeps: %s", ids)
+	}
+	return bumped
 }

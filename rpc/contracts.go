@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"lnd.xprv/chain"
 	"lnd.xprv/rpc/lnrpc"
 )
 
@@ -28,6 +29,31 @@ type Contracts interface {
 	// Closing lists the channels that went to chain and are not fully
 	// resolved, and the chain height.
 	Closing(ctx context.Context) ([]ClosingChannel, int32, error)
+
+	// PendingSweeps lists the outputs being swept or waiting for their
+	// time lock.
+	PendingSweeps(ctx context.Context) ([]PendingSweep, error)
+
+	// BumpFee replaces the sweep of op at rate (0: the estimate for
+	// targetConf, 0: the sweeper's target), at once.
+	BumpFee(ctx context.Context, op wire.OutPoint, rate chain.SatPerKWeight,
+		targetConf uint32) error
+
+	// ListSweeps lists every sweep transaction broadcast, oldest first.
+	ListSweeps(ctx context.Context) ([]chainhash.Hash, error)
+}
+
+// PendingSweep is an output the contract court is to take back.
+type PendingSweep struct {
+	OutPoint wire.OutPoint
+	Amount   btcutil.Amount
+	// WitnessType is lnd's walletrpc.WitnessType number.
+	WitnessType int32
+	// FeeRate is the rate of the current sweep (0: none yet).
+	FeeRate chain.SatPerKWeight
+	// Attempts counts the sweeps broadcast for it.
+	Attempts       uint32
+	MaturityHeight uint32
 }
 
 // ClosingChannel is a channel on its way to chain.

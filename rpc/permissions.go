@@ -46,6 +46,9 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/ListChannels":             read("offchain"),
 
 		"/walletrpc.WalletKit/ListUnspent":        read("onchain"),
+		"/walletrpc.WalletKit/PendingSweeps":      read("onchain"),
+		"/walletrpc.WalletKit/BumpFee":            write("onchain"),
+		"/walletrpc.WalletKit/ListSweeps":         read("onchain"),
 		"/walletrpc.WalletKit/LeaseOutput":        write("onchain"),
 		"/walletrpc.WalletKit/ReleaseOutput":      write("onchain"),
 		"/walletrpc.WalletKit/ListLeases":         read("onchain"),

@@ -261,3 +261,104 @@ func closingChannel(rec *channeldb.ContractRecord, info *channeldb.ChannelOpenIn
 	}
 	return cc
 }
+
+// witnessType is lnd's walletrpc.WitnessType number of an output.
+func witnessType(rec *channeldb.ContractRecord, o *channeldb.ContractOutput) int32 {
+	switch o.Kind {
+	case channeldb.OutputToLocal:
+		return 1 // COMMITMENT_TIME_LOCK
+	case channeldb.OutputToRemote:
+		if lnwallet.ChannelType(rec.Channel.ChanType).HasAnchors() {
+			return 15 // COMMITMENT_TO_REMOTE_CONFIRMED
+		}
+		return 14 // COMMITMENT_NO_DELAY_TWEAKLESS
+	case channeldb.OutputAnchor:
+		return 13 // COMMITMENT_ANCHOR
+	case channeldb.OutputRevokedToLocal:
+		return 3 // COMMITMENT_REVOKE
+	case channeldb.OutputRevokedHTLC:
+		if o.Incoming {
+			return 5 // HTLC_ACCEPTED_REVOKE
+		}
+		return 4 // HTLC_OFFERED_REVOKE
+	case channeldb.OutputRevokedSecondLevel:
+		return 10 // HTLC_SECOND_LEVEL_REVOKE
+	case channeldb.OutputHTLCTimeout:
+		return 8 // HTLC_OFFERED_REMOTE_TIMEOUT
+	case channeldb.OutputHTLCSuccess:
+		return 9 // HTLC_ACCEPTED_REMOTE_SUCCESS
+	case channeldb.OutputSecondLevel:
+		if o.Incoming {
+			return 7 // HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL
+		}
+		return 6 // HTLC_OFFERED_TIMEOUT_SECOND_LEVEL
+	}
+	return 0
+}
+
+// PendingSweeps lists the unresolved outputs the sweeper spends (our
+// pre-signed HTLC transactions are not sweeps).
+func (c *contractsBackend) PendingSweeps(context.Context) ([]rpc.PendingSweep, error) {
+	recs, err := c.d.court.Contracts()
+	if err != nil {
+		return nil, err
+	}
+	var out []rpc.PendingSweep
+	for _, rec := range recs {
+		if rec.Resolved || rec.CloseHeight == 0 {
+			continue
+		}
+		for _, o := range rec.Unresolved() {
+			if o.Kind == channeldb.OutputLocalHTLCTimeout || o.Kind == channeldb.OutputLocalHTLCSuccess {
+				continue
+			}
+			p := rpc.PendingSweep{OutPoint: o.OutPoint, Amount: o.Amount,
+				WitnessType: witnessType(rec, o), MaturityHeight: contractcourt.Maturity(rec, o)}
+			if rec.SweepTx != nil && spendsOutPoint(rec.SweepTx, o.OutPoint) {
+				p.FeeRate = chain.SatPerKWeight(rec.SweepFeeRate)
+				// Every sweep of the contract, replaced ones too.
+				p.Attempts = uint32(len(rec.Sweeps))
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func spendsOutPoint(tx *wire.MsgTx, op wire.OutPoint) bool {
+	for _, in := range tx.TxIn {
+		if in.PreviousOutPoint == op {
+			return true
+		}
+	}
+	return false
+}
+
+// BumpFee replaces the sweep of op.
+func (c *contractsBackend) BumpFee(ctx context.Context, op wire.OutPoint,
+	rate chain.SatPerKWeight, targetConf uint32) error {
+
+	if rate == 0 {
+		if targetConf == 0 {
+			targetConf = 1
+		}
+		var err error
+		if rate, err = c.d.chain.EstimateFeePerKW(ctx, targetConf); err != nil {
+			return err
+		}
+	}
+	return c.d.court.BumpFee(op, rate)
+}
+
+// ListSweeps lists every sweep broadcast, by contract then age.
+func (c *contractsBackend) ListSweeps(context.Context) ([]chainhash.Hash, error) {
+	recs, err := c.d.court.Contracts()
+	if err != nil {
+		return nil, err
+	}
+	var out []chainhash.Hash
+	for _, rec := range recs {
+		out = append(out, rec.Sweeps...)
+	}
+	return out, nil
+}
