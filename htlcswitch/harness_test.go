@@ -46,6 +46,9 @@ type node struct {
 
 	// batchDelay overrides the link's batch timer (0: default).
 	batchDelay time.Duration
+
+	// chanUpdate is the switch's Config.ChannelUpdate.
+	chanUpdate func(lnwire.ShortChannelID) (*lnwire.ChannelUpdate, error)
 }
 
 // side is a node's end of one test channel: its channel keys, the
@@ -228,7 +231,8 @@ func (s *node) startSwitch() {
 	mustOK(s.t, s.reg.Start())
 	s.sw = New(Config{DB: s.db, NodeKey: sphinx.PrivKeyECDH{Key: s.idKey},
 		ExitHop: s.reg, BestHeight: s.height.Load,
-		DefaultPolicy: DefaultForwardingPolicy(), BatchDelay: s.batchDelay})
+		DefaultPolicy: DefaultForwardingPolicy(), BatchDelay: s.batchDelay,
+		ChannelUpdate: s.chanUpdate})
 	mustOK(s.t, s.sw.Start())
 	sw, reg := s.sw, s.reg
 	s.t.Cleanup(func() { _ = sw.Stop(); _ = reg.Stop() })
