@@ -76,7 +76,7 @@ func TestForwardFailures(t *testing.T) {
 		{name: "incorrect_or_unknown_payment_details", sender: 1,
 			want: sphinx.CodeIncorrectOrUnknownPaymentDetails, unknown: true},
 		{name: "final_incorrect_cltv_expiry", sender: 1,
-			want: sphinx.CodeFinalIncorrectCltvExpiry,
+			want:  sphinx.CodeFinalIncorrectCltvExpiry,
 			carol: func(p *sphinx.HopPayload) { p.OutgoingCLTV++ }},
 		{name: "final_incorrect_htlc_amount", sender: 1,
 			want: sphinx.CodeFinalIncorrectHtlcAmount,
