@@ -1,0 +1,126 @@
+package itest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/itest/harness"
+	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/invoicesrpc"
+)
+
+// mineTo mines until the tip is at height.
+func mineTo(t *testing.T, nw *harness.Network, height int32) {
+	t.Helper()
+	tip, err := nw.TipHeight()
+	check(t, err)
+	if height > tip {
+		_, err = nw.Mine(int(height - tip))
+		check(t, err)
+	}
+}
+
+// TestForceCloseHTLC: mallory (the breachtest build, for its way to send
+// an HTLC) pays a hold invoice of alice over a static-remote-key
+// channel, and force-closes with the HTLC in flight. Alice takes her
+// to_remote at once; mallory's HTLC-timeout transaction goes out when the
+// HTLC expires, and after her delay she sweeps her to_local and the HTLC
+// transaction's output. Each wallet gains exactly its share less the
+// fees of the transactions it made.
+func TestForceCloseHTLC(t *testing.T) {
+	t.Parallel()
+	nw := harness.New(t)
+	alice := startNode(t, nw, "alice")
+	mallory, err := nw.AddNode(harness.NodeConfig{Name: "mallory", Binary: "xlnd-breach"})
+	check(t, err)
+	if err := mallory.Start(); err != nil {
+		t.Fatalf("start the breachtest build (make build makes bin/xlnd-breach): %v", err)
+	}
+	check(t, nw.Fund(mallory, 5_000_000))
+	check(t, nw.ConnectNodes(mallory, alice, false))
+	conn, err := alice.Conn(alice.AdminMacaroonPath())
+	check(t, err)
+	inv := invoicesrpc.NewInvoicesClient(conn)
+
+	point, mc, _ := openActive(t, nw, mallory, alice, lnrpc.CommitmentType_STATIC_REMOTE_KEY)
+	const htlcAmt = 200_000
+	sendHeld(t, mallory, alice, inv, point, htlcAmt)
+	check(t, harness.WaitFor(func() error {
+		c := waitActive(t, mallory, point)
+		if c.LocalBalance > mc.LocalBalance-htlcAmt {
+			return fmt.Errorf("mallory's commitment has no HTLC yet: %d", c.LocalBalance)
+		}
+		return nil
+	}, harness.SyncTimeout))
+	info, err := mallory.Info()
+	check(t, err)
+	expiry := int32(info.BlockHeight) + 100 // as sendHeld asked
+	aliceBefore := confirmedBalance(t, alice)
+	malloryBefore := confirmedBalance(t, mallory)
+
+	commit, _ := forceClose(t, nw, mallory, point)
+	if len(commit.Tx.TxOut) != 3 {
+		t.Fatalf("commitment has %d outputs, want to_local, to_remote and the HTLC", len(commit.Tx.TxOut))
+	}
+	toRemote := commitOutput(t, commit, chanPush)
+	htlcOut := commitOutput(t, commit, htlcAmt)
+	var toLocal wire.OutPoint
+	var toLocalAmt int64
+	for i, o := range commit.Tx.TxOut {
+		if o.Value != chanPush && o.Value != htlcAmt {
+			toLocal, toLocalAmt = wire.OutPoint{Hash: commit.Tx.TxHash(), Index: uint32(i)}, o.Value
+		}
+	}
+	_, err = nw.Mine(1)
+	check(t, err)
+	closedAt, err := nw.TipHeight()
+	check(t, err)
+
+	// Alice: her balance at once; the HTLC, whose preimage she does
+	// not have, stays in limbo until mallory times it out.
+	aliceSweep := waitSpender(t, nw, toRemote)
+	_, err = nw.Mine(1)
+	check(t, err)
+	if f := waitForceClosing(t, alice, point); f.LimboBalance != htlcAmt {
+		t.Fatalf("alice's limbo: %v", f)
+	}
+	if got := confirmedBalance(t, alice) - aliceBefore; got != chanPush-aliceSweep.Fee {
+		t.Fatalf("alice gained %d, want %d less a fee of %d", got, chanPush, aliceSweep.Fee)
+	}
+
+	// Mallory: the HTLC-timeout transaction at the expiry.
+	fc := waitForceClosing(t, mallory, point)
+	t.Logf("mallory force closing: %v", fc)
+	mineTo(t, nw, expiry-1)
+	if n, err := nw.MempoolSize(); err != nil || n != 0 {
+		t.Fatalf("mempool holds %d before the HTLC expired (%v)", n, err)
+	}
+	mineTo(t, nw, expiry)
+	htlcTx := waitSpender(t, nw, htlcOut)
+	if htlcTx.Tx.LockTime != uint32(expiry) || len(htlcTx.Tx.TxIn[0].Witness) != 5 {
+		t.Fatalf("HTLC-timeout: locktime %d", htlcTx.Tx.LockTime)
+	}
+	_, err = nw.Mine(1)
+	check(t, err)
+	waitResolved(t, alice, point)
+
+	// Her to_local, then the HTLC transaction's output, each after
+	// her delay.
+	csv := int32(mc.LocalConstraints.CsvDelay)
+	mineTo(t, nw, closedAt+csv-1)
+	s1 := waitSpender(t, nw, toLocal)
+	_, err = nw.Mine(1)
+	check(t, err)
+	mineTo(t, nw, expiry+1+csv-1)
+	s2 := waitSpender(t, nw, wire.OutPoint{Hash: htlcTx.Tx.TxHash(), Index: 0})
+	_, err = nw.Mine(1)
+	check(t, err)
+	waitResolved(t, mallory, point)
+	want := toLocalAmt + htlcAmt - htlcTx.Fee - s1.Fee - s2.Fee
+	if got := confirmedBalance(t, mallory) - malloryBefore; got != want {
+		t.Fatalf("mallory gained %d, want %d (to_local %d + HTLC %d less fees %d, %d, %d)",
+			got, want, toLocalAmt, htlcAmt, htlcTx.Fee, s1.Fee, s2.Fee)
+	}
+}
