@@ -92,7 +92,11 @@ func TestForceCloseHTLC(t *testing.T) {
 
 	// Mallory: the HTLC-timeout transaction at the expiry.
 	fc := waitForceClosing(t, mallory, point)
-	t.Logf("mallory force closing: %v", fc)
+	if len(fc.PendingHtlcs) != 1 || fc.PendingHtlcs[0].Incoming || fc.PendingHtlcs[0].Amount != htlcAmt ||
+		fc.PendingHtlcs[0].Stage != 1 || fc.PendingHtlcs[0].MaturityHeight != uint32(expiry) ||
+		fc.PendingHtlcs[0].Outpoint != htlcOut.String() {
+		t.Fatalf("mallory's pending HTLCs: %v", fc.PendingHtlcs)
+	}
 	mineTo(t, nw, expiry-1)
 	if n, err := nw.MempoolSize(); err != nil || n != 0 {
 		t.Fatalf("mempool holds %d before the HTLC expired (%v)", n, err)
@@ -105,6 +109,13 @@ func TestForceCloseHTLC(t *testing.T) {
 	_, err = nw.Mine(1)
 	check(t, err)
 	waitResolved(t, alice, point)
+	check(t, harness.WaitFor(func() error {
+		fc := waitForceClosing(t, mallory, point)
+		if len(fc.PendingHtlcs) != 1 || fc.PendingHtlcs[0].Stage != 2 {
+			return fmt.Errorf("mallory's pending HTLCs: %v", fc.PendingHtlcs)
+		}
+		return nil
+	}, harness.SyncTimeout))
 
 	// Her to_local, then the HTLC transaction's output, each after
 	// her delay.

@@ -82,6 +82,20 @@ type ClosingChannel struct {
 	LimboBalance, RecoveredBalance btcutil.Amount
 	// MaturityHeight is when the last time-locked output matures.
 	MaturityHeight uint32
+
+	// PendingHTLCs are the HTLC outputs not yet resolved.
+	PendingHTLCs []PendingHTLC
+}
+
+// PendingHTLC is an HTLC of a closing channel, as lnd's PendingHTLC.
+type PendingHTLC struct {
+	Incoming       bool
+	Amount         btcutil.Amount
+	OutPoint       wire.OutPoint
+	MaturityHeight uint32
+	// Stage is 1 on the commitment, 2 on our HTLC transaction's
+	// output.
+	Stage uint32
 }
 
 // contracts returns the contract court, or Unimplemented.
@@ -220,6 +234,12 @@ func (l *lightningService) addClosing(ctx context.Context,
 		}
 		if c.MaturityHeight > 0 {
 			fc.BlocksTilMaturity = int32(c.MaturityHeight) - height
+		}
+		for _, h := range c.PendingHTLCs {
+			fc.PendingHtlcs = append(fc.PendingHtlcs, &lnrpc.PendingHTLC{
+				Incoming: h.Incoming, Amount: int64(h.Amount),
+				Outpoint: h.OutPoint.String(), MaturityHeight: h.MaturityHeight,
+				BlocksTilMaturity: int32(h.MaturityHeight) - height, Stage: h.Stage})
 		}
 		resp.PendingForceClosingChannels = append(resp.PendingForceClosingChannels, fc)
 		resp.TotalLimboBalance += int64(c.LimboBalance)

@@ -255,6 +255,9 @@ func closingChannel(rec *channeldb.ContractRecord, info *channeldb.ChannelOpenIn
 		case !o.Resolved():
 			cc.LimboBalance += o.Amount
 			cc.MaturityHeight = max(cc.MaturityHeight, contractcourt.Maturity(rec, o))
+			if h, ok := pendingHTLC(rec, o); ok {
+				cc.PendingHTLCs = append(cc.PendingHTLCs, h)
+			}
 		case swept[o.SpentBy]:
 			cc.RecoveredBalance += o.Amount
 		}
@@ -361,4 +364,23 @@ func (c *contractsBackend) ListSweeps(context.Context) ([]chainhash.Hash, error)
 		out = append(out, rec.Sweeps...)
 	}
 	return out, nil
+}
+
+// pendingHTLC describes an unresolved HTLC output for PendingChannels:
+// stage 1 on the commitment (maturing at its expiry when we time it out),
+// stage 2 on our HTLC transaction's output (maturing after the delay).
+func pendingHTLC(rec *channeldb.ContractRecord, o *channeldb.ContractOutput) (rpc.PendingHTLC, bool) {
+	h := rpc.PendingHTLC{Incoming: o.Incoming, Amount: o.Amount, OutPoint: o.OutPoint,
+		MaturityHeight: contractcourt.Maturity(rec, o), Stage: 1}
+	switch o.Kind {
+	case channeldb.OutputHTLCTimeout, channeldb.OutputLocalHTLCTimeout:
+		h.MaturityHeight = max(h.MaturityHeight, o.CltvExpiry)
+	case channeldb.OutputHTLCSuccess, channeldb.OutputLocalHTLCSuccess,
+		channeldb.OutputRevokedHTLC:
+	case channeldb.OutputSecondLevel:
+		h.Stage = 2
+	default:
+		return h, false
+	}
+	return h, true
 }
