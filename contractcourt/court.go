@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/chain"
@@ -99,6 +100,15 @@ type Config struct {
 	OutgoingGrace uint32
 	IncomingDelta uint32
 
+	// AttachFee pays for a zero-fee HTLC transaction (option_anchors):
+	// it adds wallet inputs and a change output to tx so that they bring
+	// fee more than they cost at rate, and returns finish, which signs
+	// those inputs once the rest of tx is signed (prevOut is what tx's
+	// first input spends) and publishes tx through the wallet. May be
+	// nil: such transactions are then not sent.
+	AttachFee func(ctx context.Context, tx *wire.MsgTx, prevOut *wire.TxOut,
+		fee btcutil.Amount, rate chain.SatPerKWeight) (finish func(*wire.MsgTx) error, err error)
+
 	// ConfTarget is the sweeps' confirmation target (0: default);
 	// BumpAfter the blocks before an unconfirmed sweep is replaced.
 	ConfTarget uint32
@@ -128,6 +138,11 @@ type Court struct {
 
 	// goneToChain holds the channels GoToChain was called for.
 	goneToChain map[wire.OutPoint]bool
+
+	// funded holds the fee-paying HTLC transactions sent, by the HTLC
+	// output they spend, so that a block sends them again rather than
+	// spend more wallet coins.
+	funded map[wire.OutPoint]*wire.MsgTx
 }
 
 // chainfeeRate is a fee rate requested through BumpFee for a channel.
@@ -160,6 +175,7 @@ func New(cfg Config) *Court {
 		bumps:    map[wire.OutPoint]chainfeeRate{},
 
 		goneToChain: map[wire.OutPoint]bool{},
+		funded:      map[wire.OutPoint]*wire.MsgTx{},
 	}
 }
 

@@ -1,12 +1,17 @@
 package contractcourt
 
 import (
+	"context"
 	"crypto/sha256"
 	"sync"
 	"testing"
 
+	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/shachain"
@@ -236,4 +241,102 @@ func TestLocalCloseHTLCs(t *testing.T) {
 	checkSpends(t, s2, timeout)
 	f.spend(t, s2, 646)
 	record(t, a.db, st.FundingOutpoint, func(r *channeldb.ContractRecord) bool { return r.Resolved })
+}
+
+// TestLocalCloseHTLCsAnchors: with option_anchors the HTLC transactions
+// carry no fee: each gets a wallet input and change before our
+// SIGHASH_ALL signature, the peer's SINGLE|ANYONECANPAY one still
+// valid, and is sent once (a later block sends the same transaction).
+func TestLocalCloseHTLCsAnchors(t *testing.T) {
+	a, b := newPair(t, lnwallet.ChannelTypeAnchors, 8)
+	addHTLC(t, a, b, 50_000, 1) // ours, expires at 501
+	addHTLC(t, b, a, 20_000, 2) // theirs, expires at 502
+	st := a.stored(t)
+	ours, err := a.ch.LocalCommitTx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The wallet: coins of one key, one per HTLC transaction.
+	feeKey, _ := btcec.NewPrivateKey()
+	coinScript := lnwallet.WitnessPubKeyHash(feeKey.PubKey())
+	coins := wire.NewMsgTx(2)
+	coins.AddTxIn(&wire.TxIn{PreviousOutPoint: wire.OutPoint{Index: 7}})
+	for range 2 {
+		coins.AddTxOut(wire.NewTxOut(100_000, coinScript))
+	}
+	f := newFakeChain(399)
+	used := 0
+	c := New(Config{DB: a.db, Notifier: f, Fees: f,
+		BestHeight: func() (int32, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.height, nil
+		},
+		Broadcast: f.broadcast, Signer: a.signer, Secrets: a.secrets,
+		SweepScript: func() ([]byte, error) { return sweepScript, nil },
+		Preimage:    preimages(2),
+		AttachFee: func(_ context.Context, tx *wire.MsgTx, prev *wire.TxOut,
+			fee btcutil.Amount, rate chain.SatPerKWeight) (func(*wire.MsgTx) error, error) {
+
+			coin := wire.OutPoint{Hash: coins.TxHash(), Index: uint32(used)}
+			used++
+			idx := len(tx.TxIn)
+			tx.AddTxIn(&wire.TxIn{PreviousOutPoint: coin, Sequence: wire.MaxTxInSequenceNum})
+			// The coin and change cost about 500 sat at this rate.
+			tx.AddTxOut(wire.NewTxOut(100_000-int64(fee)-500, coinScript))
+			htlcIn := tx.TxIn[0].PreviousOutPoint
+			return func(final *wire.MsgTx) error {
+				prevs := txscript.NewMultiPrevOutFetcher(map[wire.OutPoint]*wire.TxOut{
+					htlcIn: prev, coin: coins.TxOut[coin.Index]})
+				wit, err := txscript.WitnessSignature(final, txscript.NewTxSigHashes(final, prevs),
+					idx, 100_000, coinScript, txscript.SigHashAll, feeKey, true)
+				if err != nil {
+					return err
+				}
+				final.TxIn[idx].Witness = wit
+				return f.broadcast(context.Background(), final)
+			}, nil
+		},
+	})
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	if _, err := c.ForceClose(t.Context(), st, ours); err != nil {
+		t.Fatal(err)
+	}
+	f.next(t) // the commitment
+	f.spend(t, ours, 400)
+	success := f.next(t)
+	checkSpends(t, success, ours, coins)
+	if len(success.TxIn) != 2 || len(success.TxOut) != 2 {
+		t.Fatalf("HTLC-success with %d inputs, %d outputs", len(success.TxIn), len(success.TxOut))
+	}
+	f.block(401)
+	if again := f.next(t); again.TxHash() != success.TxHash() {
+		t.Fatal("a later block funded the HTLC-success transaction again")
+	}
+	settled(t, a, f, st.FundingOutpoint, success, 402)
+	f.block(501)
+	timeout := f.next(t)
+	checkSpends(t, timeout, ours, coins)
+	if timeout.LockTime != 501 || timeout.TxIn[1].PreviousOutPoint.Index != 1 {
+		t.Fatalf("HTLC-timeout: locktime %d, fee input %v", timeout.LockTime,
+			timeout.TxIn[1].PreviousOutPoint)
+	}
+	settled(t, a, f, st.FundingOutpoint, timeout, 502)
+	rec := record(t, a.db, st.FundingOutpoint, func(r *channeldb.ContractRecord) bool {
+		n := 0
+		for _, o := range r.Outputs {
+			if o.Kind == channeldb.OutputSecondLevel {
+				n++
+			}
+		}
+		return n == 2
+	})
+	for _, o := range rec.Outputs {
+		if o.Kind == channeldb.OutputSecondLevel && o.OutPoint.Index != 0 {
+			t.Fatalf("second-level output %v: not the HTLC's", o.OutPoint)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
@@ -357,9 +358,20 @@ func (c *contract) remoteHTLCInput(in *input) (*input, error) {
 	return in, nil
 }
 
+// payFee adds what pays an HTLC transaction's fee (zero-fee HTLC
+// transactions of option_anchors) to tx, whose expected weight is
+// weight, and returns finish, which completes and publishes tx once our
+// HTLC signature is in.
+type payFee func(tx *wire.MsgTx, weight int64) (finish func(*wire.MsgTx) error, err error)
+
 // htlcTx returns our signed HTLC-timeout or HTLC-success transaction of
-// an HTLC output of our commitment.
-func (c *contract) htlcTx(o *channeldb.ContractOutput, signer lnwallet.Signer) (*wire.MsgTx, error) {
+// an HTLC output of our commitment. With pay (anchors), it adds the
+// inputs paying the fee before our SIGHASH_ALL signature, the peer's
+// SINGLE|ANYONECANPAY one allowing it, and publishes the result through
+// pay's finish.
+func (c *contract) htlcTx(o *channeldb.ContractOutput, signer lnwallet.Signer,
+	pay payFee) (*wire.MsgTx, error) {
+
 	if c.commit == nil {
 		return nil, errors.New("commitment not rebuilt")
 	}
@@ -376,10 +388,6 @@ func (c *contract) htlcTx(o *channeldb.ContractOutput, signer lnwallet.Signer) (
 		if err != nil {
 			return nil, err
 		}
-		local, err := lnwallet.SignHTLC(signer, &c.p, c.commit, i)
-		if err != nil {
-			return nil, err
-		}
 		var pre [32]byte
 		if h.Incoming {
 			var ok bool
@@ -387,9 +395,52 @@ func (c *contract) htlcTx(o *channeldb.ContractOutput, signer lnwallet.Signer) (
 				return nil, errNoPreimage
 			}
 		}
-		return lnwallet.SignedHTLCTx(&c.p, c.commit, i, remote, local, pre)
+		if pay == nil {
+			local, err := lnwallet.SignHTLC(signer, &c.p, c.commit, i)
+			if err != nil {
+				return nil, err
+			}
+			return lnwallet.SignedHTLCTx(&c.p, c.commit, i, remote, local, pre)
+		}
+		return c.fundedHTLCTx(&c.commit.HTLCs[i], remote, pre, signer, pay)
 	}
 	return nil, fmt.Errorf("no HTLC at output %d", o.OutPoint.Index)
+}
+
+// fundedHTLCTx builds a zero-fee HTLC transaction with pay's inputs and
+// signs it.
+func (c *contract) fundedHTLCTx(h *lnwallet.CommitHTLC, remote *ecdsa.Signature,
+	pre [32]byte, signer lnwallet.Signer, pay payFee) (*wire.MsgTx, error) {
+
+	tx := h.SecondLevelTx.Copy()
+	weight := int64(lnwallet.AnchorHTLCTimeoutWeight)
+	if !h.Offered {
+		weight = lnwallet.AnchorHTLCSuccessWeight
+	}
+	finish, err := pay(tx, weight)
+	if err != nil {
+		return nil, err
+	}
+	base := c.p.Local.HtlcBasePoint
+	sig, err := signer.SignOutputRaw(tx, &lnwallet.SignDescriptor{
+		PubKey: base, SingleTweak: lnwallet.SingleTweak(c.keys.CommitPoint, base),
+		WitnessScript: h.WitnessScript, Value: h.Amount(),
+		HashType: txscript.SigHashAll, InputIndex: 0,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rs := lnwallet.ScriptSig(remote, lnwallet.RemoteHTLCSigHashType(c.p.Type))
+	ls := lnwallet.ScriptSig(sig, txscript.SigHashAll)
+	if h.Offered {
+		tx.TxIn[0].Witness = lnwallet.HTLCTimeoutWitness(h.WitnessScript, rs, ls)
+	} else {
+		tx.TxIn[0].Witness = lnwallet.HTLCSuccessWitness(h.WitnessScript, rs, ls, pre)
+	}
+	if err := finish(tx); err != nil {
+		return nil, err
+	}
+	return tx, nil
 }
 
 // revocationDesc signs with our revocation basepoint tweaked by the

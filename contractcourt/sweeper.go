@@ -164,21 +164,51 @@ func (c *Court) broadcastHTLCTxs(rec *channeldb.ContractRecord, outs []*channeld
 		c.log.Error("HTLC transactions not built", "chan_point", rec.ChanPoint, "err", err)
 		return
 	}
-	if ct.p.Type.HasAnchors() {
-		// Zero-fee HTLC transactions need a wallet input for their
-		// fee, which the sweeper does not attach yet.
-		c.log.Error("HTLC transactions of an anchors channel need a fee input: "+
-			"not supported", "chan_point", rec.ChanPoint, "htlcs", len(outs))
-		return
-	}
 	for _, o := range outs {
-		tx, err := ct.htlcTx(o, c.cfg.Signer)
+		if ct.p.Type.HasAnchors() {
+			c.sendFundedHTLCTx(rec, ct, o)
+			continue
+		}
+		tx, err := ct.htlcTx(o, c.cfg.Signer, nil)
 		if err != nil {
 			c.log.Error("HTLC transaction not built", "outpoint", o.OutPoint, "err", err)
 			continue
 		}
 		c.broadcast(tx, o.Kind.String())
 	}
+}
+
+// sendFundedHTLCTx sends the zero-fee HTLC transaction of o (anchors)
+// with a wallet input paying its fee, once; later blocks send the same
+// transaction again.
+func (c *Court) sendFundedHTLCTx(rec *channeldb.ContractRecord, ct *contract,
+	o *channeldb.ContractOutput) {
+
+	if tx := c.funded[o.OutPoint]; tx != nil {
+		c.broadcast(tx, o.Kind.String())
+		return
+	}
+	if c.cfg.AttachFee == nil {
+		c.log.Error("HTLC transaction of an anchors channel not sent: no "+
+			"wallet to pay its fee", "outpoint", o.OutPoint)
+		return
+	}
+	tx, err := ct.htlcTx(o, c.cfg.Signer, func(tx *wire.MsgTx, weight int64) (func(*wire.MsgTx) error, error) {
+		rate, err := c.sweepRate(&channeldb.ContractRecord{Kind: rec.Kind}, 0)
+		if err != nil {
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), broadcastTimeout)
+		defer cancel()
+		prev := wire.NewTxOut(int64(o.Amount), rec.CloseTx.TxOut[o.OutPoint.Index].PkScript)
+		return c.cfg.AttachFee(ctx, tx, prev, rate.FeeForWeight(weight), rate)
+	})
+	if err != nil {
+		c.log.Error("HTLC transaction not sent", "outpoint", o.OutPoint, "err", err)
+		return
+	}
+	c.funded[o.OutPoint] = tx
+	c.log.Info("Sent", "what", o.Kind, "txid", tx.TxHash())
 }
 
 // sweepRate is the fee rate of a new sweep of rec: the estimate for its

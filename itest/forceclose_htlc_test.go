@@ -43,8 +43,19 @@ func TestForceCloseHTLC(t *testing.T) {
 	conn, err := alice.Conn(alice.AdminMacaroonPath())
 	check(t, err)
 	inv := invoicesrpc.NewInvoicesClient(conn)
+	for _, ct := range []lnrpc.CommitmentType{lnrpc.CommitmentType_STATIC_REMOTE_KEY,
+		lnrpc.CommitmentType_ANCHORS} {
 
-	point, mc, _ := openActive(t, nw, mallory, alice, lnrpc.CommitmentType_STATIC_REMOTE_KEY)
+		t.Run(ct.String(), func(t *testing.T) {
+			forceCloseHTLC(t, nw, mallory, alice, inv, ct)
+		})
+	}
+}
+
+func forceCloseHTLC(t *testing.T, nw *harness.Network, mallory, alice *harness.Node,
+	inv invoicesrpc.InvoicesClient, ct lnrpc.CommitmentType) {
+
+	point, mc, _ := openActive(t, nw, mallory, alice, ct)
 	const htlcAmt = 200_000
 	sendHeld(t, mallory, alice, inv, point, htlcAmt)
 	check(t, harness.WaitFor(func() error {
@@ -61,15 +72,20 @@ func TestForceCloseHTLC(t *testing.T) {
 	malloryBefore := confirmedBalance(t, mallory)
 
 	commit, _ := forceClose(t, nw, mallory, point)
-	if len(commit.Tx.TxOut) != 3 {
-		t.Fatalf("commitment has %d outputs, want to_local, to_remote and the HTLC", len(commit.Tx.TxOut))
+	anchors := 0
+	if ct == lnrpc.CommitmentType_ANCHORS {
+		anchors = 2
+	}
+	if len(commit.Tx.TxOut) != 3+anchors {
+		t.Fatalf("commitment has %d outputs, want to_local, to_remote, the HTLC and %d anchors",
+			len(commit.Tx.TxOut), anchors)
 	}
 	toRemote := commitOutput(t, commit, chanPush)
 	htlcOut := commitOutput(t, commit, htlcAmt)
 	var toLocal wire.OutPoint
 	var toLocalAmt int64
 	for i, o := range commit.Tx.TxOut {
-		if o.Value != chanPush && o.Value != htlcAmt {
+		if o.Value != chanPush && o.Value != htlcAmt && o.Value != 330 {
 			toLocal, toLocalAmt = wire.OutPoint{Hash: commit.Tx.TxHash(), Index: uint32(i)}, o.Value
 		}
 	}
@@ -106,6 +122,15 @@ func TestForceCloseHTLC(t *testing.T) {
 	if htlcTx.Tx.LockTime != uint32(expiry) || len(htlcTx.Tx.TxIn[0].Witness) != 5 {
 		t.Fatalf("HTLC-timeout: locktime %d", htlcTx.Tx.LockTime)
 	}
+	// With anchors the wallet paid the fee: a coin in, change out. The
+	// HTLC's own output is the first.
+	htlcTxOut := htlcTx.Tx.TxOut[0].Value
+	if anchors > 0 {
+		if len(htlcTx.Tx.TxIn) < 2 || len(htlcTx.Tx.TxOut) != 2 || htlcTxOut != htlcAmt {
+			t.Fatalf("anchors HTLC-timeout: %d inputs, %d outputs, pays %d", len(htlcTx.Tx.TxIn),
+				len(htlcTx.Tx.TxOut), htlcTxOut)
+		}
+	}
 	_, err = nw.Mine(1)
 	check(t, err)
 	waitResolved(t, alice, point)
@@ -129,6 +154,7 @@ func TestForceCloseHTLC(t *testing.T) {
 	_, err = nw.Mine(1)
 	check(t, err)
 	waitResolved(t, mallory, point)
+	// The HTLC transaction's fee, whoever paid it, and the sweeps'.
 	want := toLocalAmt + htlcAmt - htlcTx.Fee - s1.Fee - s2.Fee
 	if got := confirmedBalance(t, mallory) - malloryBefore; got != want {
 		t.Fatalf("mallory gained %d, want %d (to_local %d + HTLC %d less fees %d, %d, %d)",

@@ -70,7 +70,8 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 					"chan_point", op, "err", err)
 			}
 		},
-		Logger: d.logs.Logger("CNCT"),
+		AttachFee: d.attachFee,
+		Logger:    d.logs.Logger("CNCT"),
 	})
 }
 
@@ -383,4 +384,56 @@ func pendingHTLC(rec *channeldb.ContractRecord, o *channeldb.ContractOutput) (rp
 		return h, false
 	}
 	return h, true
+}
+
+// attachFee adds wallet coins and change to a zero-fee HTLC transaction
+// (option_anchors): the wallet funds a stand-in output worth fee at rate,
+// whose inputs and change are moved to tx; finish signs them and
+// publishes tx through the wallet, which records its coins spent.
+func (d *daemon) attachFee(ctx context.Context, tx *wire.MsgTx, prevOut *wire.TxOut,
+	fee btcutil.Amount, rate chain.SatPerKWeight) (func(*wire.MsgTx) error, error) {
+
+	addr, err := d.wallet.NewAddress(wallet.AddressP2WPKH, true)
+	if err != nil {
+		return nil, err
+	}
+	standIn, err := txscript.PayToAddrScript(addr)
+	if err != nil {
+		return nil, err
+	}
+	funded, err := d.wallet.Fund(ctx, wallet.FundRequest{
+		Outputs: []*wire.TxOut{wire.NewTxOut(int64(max(fee, 330)), standIn)},
+		FeeRate: rate, MinConfs: 1, ChangeType: wallet.AddressP2WPKH})
+	if err != nil {
+		return nil, fmt.Errorf("fund HTLC transaction fee: %w", err)
+	}
+	for _, in := range funded.Tx.TxIn {
+		tx.AddTxIn(&wire.TxIn{PreviousOutPoint: in.PreviousOutPoint,
+			Sequence: wire.MaxTxInSequenceNum})
+	}
+	if funded.ChangeIndex >= 0 {
+		tx.AddTxOut(funded.Tx.TxOut[funded.ChangeIndex])
+	}
+	first := tx.TxIn[0].PreviousOutPoint
+	return func(final *wire.MsgTx) error {
+		signed, err := d.wallet.SignOwnInputs(final,
+			map[wire.OutPoint]*wire.TxOut{first: prevOut})
+		if err != nil {
+			return err
+		}
+		for _, s := range signed {
+			final.TxIn[s.Index].Witness = s.Witness
+			if s.RedeemScript != nil {
+				push, err := txscript.NewScriptBuilder().AddData(s.RedeemScript).Script()
+				if err != nil {
+					return err
+				}
+				final.TxIn[s.Index].SignatureScript = push
+			}
+		}
+		// The caller's context ends with its call; publishing is ours.
+		pctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return d.wallet.PublishTx(pctx, final, "")
+	}, nil
 }
