@@ -13,36 +13,6 @@ import (
 	"lnd.xprv/rpc/lnrpc"
 )
 
-// lndClosed is a closedchannels entry as lncli prints it.
-type lndClosed struct {
-	ChannelPoint   string `json:"channel_point"`
-	CloseType      string `json:"close_type"`
-	SettledBalance string `json:"settled_balance"`
-	ClosingTxHash  string `json:"closing_tx_hash"`
-}
-
-// waitClosed waits until lnd lists point among its closed channels.
-func (l *lndNode) waitClosed(point string) lndClosed {
-	l.t.Helper()
-	var found lndClosed
-	check(l.t, harness.WaitFor(func() error {
-		var resp struct {
-			Channels []lndClosed `json:"channels"`
-		}
-		if err := l.lncli(&resp, "closedchannels"); err != nil {
-			return err
-		}
-		for _, c := range resp.Channels {
-			if c.ChannelPoint == point {
-				found = c
-				return nil
-			}
-		}
-		return fmt.Errorf("lnd: %s not closed", point)
-	}, harness.SyncTimeout))
-	return found
-}
-
 // TestLndForceClose (opt-in, XLND_LND_BIN): lnd force-closes a channel
 // with xlnd and xlnd takes its to_remote back; xlnd force-closes a
 // channel with lnd, lnd records a remote force close paying it what

@@ -162,7 +162,9 @@ func (l *lightningService) forceCloseChannel(req *lnrpc.CloseChannelRequest,
 	if err != nil {
 		return err
 	}
-	if req.DeliveryAddress != "" || req.SatPerVbyte != 0 || req.SatPerByte != 0 ||
+	//lint:ignore SA1019 deprecated in lnd, still sent by older clients.
+	oldRate := req.SatPerByte
+	if req.DeliveryAddress != "" || req.SatPerVbyte != 0 || oldRate != 0 ||
 		req.TargetConf != 0 || req.MaxFeePerVbyte != 0 {
 
 		return invalidf("a force close takes no address or fee: " +

@@ -40,8 +40,9 @@ func (k *walletKitService) PendingSweeps(ctx context.Context,
 		resp.PendingSweeps = append(resp.PendingSweeps, &walletrpc.PendingSweep{
 			Outpoint: &lnrpc.OutPoint{TxidBytes: p.OutPoint.Hash[:],
 				TxidStr: p.OutPoint.Hash.String(), OutputIndex: p.OutPoint.Index},
-			WitnessType:       walletrpc.WitnessType(p.WitnessType),
-			AmountSat:         uint32(p.Amount),
+			WitnessType: walletrpc.WitnessType(p.WitnessType),
+			AmountSat:   uint32(p.Amount),
+			//lint:ignore SA1019 deprecated in lnd, still read by older clients.
 			SatPerByte:        uint32(satPerVB),
 			SatPerVbyte:       satPerVB,
 			BroadcastAttempts: p.Attempts,
@@ -64,6 +65,7 @@ func (k *walletKitService) BumpFee(ctx context.Context,
 	}
 	satPerVB := req.SatPerVbyte
 	if satPerVB == 0 {
+		//lint:ignore SA1019 deprecated in lnd, still sent by older clients.
 		satPerVB = uint64(req.SatPerByte)
 	}
 	if satPerVB != 0 && req.TargetConf != 0 {
