@@ -340,3 +340,63 @@ func TestLocalCloseHTLCsAnchors(t *testing.T) {
 		}
 	}
 }
+
+// TestBreachSecondLevel: the cheater's HTLC-success transaction, from
+// the revoked commitment, confirms before our justice transaction; its
+// output is taken with the revocation key in a new justice transaction.
+func TestBreachSecondLevel(t *testing.T) {
+	a, b := newPair(t, lnwallet.ChannelTypeStaticRemoteKey, 9)
+	addHTLC(t, a, b, 50_000, 1) // offered to b, the cheater
+	old := b.stored(t)
+	oldTx, err := b.ch.LocalCommitTx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeRound(t, a, b, 3000)
+
+	// The cheater's HTLC-success transaction of the revoked state.
+	secret, _ := shachain.NewProducer(b.seed).ForCommitment(old.LocalCommit.Number)
+	commit, err := lnwallet.CommitmentOf(old, lnwallet.Local, &old.LocalCommit,
+		lnwallet.CommitPoint(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := lnwallet.ParamsOf(old)
+	local, err := lnwallet.SignHTLC(b.signer, &p, commit, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote, _ := old.LocalCommit.HtlcSigs[0].ToSignature()
+	success, err := lnwallet.SignedHTLCTx(&p, commit, 0, remote, local, [32]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	f := newFakeChain(199)
+	newCourt(t, a, f)
+	f.spend(t, oldTx, 200)
+	justice := f.next(t)
+	checkSpends(t, justice, oldTx)
+	if len(justice.TxIn) != 3 {
+		t.Fatalf("justice spends %d outputs", len(justice.TxIn))
+	}
+	// The cheater's transaction wins the HTLC output.
+	settled(t, a, f, old.FundingOutpoint, success, 201)
+	second := f.next(t)
+	checkSpends(t, second, oldTx, success)
+	var fromSuccess bool
+	for _, in := range second.TxIn {
+		if in.PreviousOutPoint.Hash == success.TxHash() {
+			fromSuccess = true
+		}
+		if in.PreviousOutPoint == success.TxIn[0].PreviousOutPoint {
+			t.Fatal("new justice transaction spends the HTLC output the cheater took")
+		}
+	}
+	if !fromSuccess || len(second.TxIn) != 3 {
+		t.Fatalf("new justice transaction spends %d outputs, the HTLC transaction's: %v",
+			len(second.TxIn), fromSuccess)
+	}
+	settled(t, a, f, old.FundingOutpoint, second, 202)
+	record(t, a.db, old.FundingOutpoint, func(r *channeldb.ContractRecord) bool { return r.Resolved })
+}

@@ -289,6 +289,12 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	}
 	if rec.Resolved {
 		c.log.Info("Channel fully resolved", "chan_point", chanPoint)
+		return nil
+	}
+	if !ours {
+		// The peer took an output (or an HTLC transaction of ours
+		// confirmed): sweep what is left now, not at the next block.
+		return c.sweep(rec)
 	}
 	return nil
 }
