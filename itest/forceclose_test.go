@@ -177,8 +177,8 @@ func confirmedBalance(t *testing.T, n *harness.Node) int64 {
 // the closer's to_local comes back after its CSV delay, the other side's
 // to_remote at once (one block with anchors), both through the sweeper,
 // and what each wallet gains is its balance less the sweep's fee. The
-// closer restarts with its commitment unconfirmed and again with its
-// sweep unconfirmed.
+// closer is killed (kill -9) with its commitment unconfirmed and again
+// with its sweep unconfirmed, which it then bumps.
 func TestForceClose(t *testing.T) {
 	t.Parallel()
 	nw := harness.New(t)
@@ -218,8 +218,9 @@ func TestForceClose(t *testing.T) {
 				t.Fatalf("waiting close: %v", w)
 			}
 
-			// The closer restarts before its commitment confirms.
-			check(t, closer.Stop())
+			// The closer crashes (kill -9) before its commitment
+			// confirms.
+			closer.Kill()
 			check(t, closer.Start())
 			_, err := nw.Mine(1)
 			check(t, err)
@@ -255,7 +256,7 @@ func TestForceClose(t *testing.T) {
 			if localSweep.Tx.TxIn[0].Sequence != uint32(csv) {
 				t.Fatalf("sweep sequence %d", localSweep.Tx.TxIn[0].Sequence)
 			}
-			check(t, closer.Stop())
+			closer.Kill()
 			check(t, closer.Start())
 			localSweep = bumpSweep(t, nw, closer, toLocal, localSweep, cc.LocalBalance)
 			_, err = nw.Mine(1)
