@@ -49,6 +49,73 @@ func TestForceCloseHTLC(t *testing.T) {
 		t.Run(ct.String(), func(t *testing.T) {
 			forceCloseHTLC(t, nw, mallory, alice, inv, ct)
 		})
+		t.Run(ct.String()+" by the receiver", func(t *testing.T) {
+			receiverForceCloses(t, nw, mallory, alice, inv, ct)
+		})
+	}
+}
+
+// receiverForceCloses: alice, holding mallory's HTLC without its
+// preimage, force-closes. Mallory takes her balance at once and the HTLC
+// straight from alice's commitment once it expires; alice her balance
+// after her delay.
+func receiverForceCloses(t *testing.T, nw *harness.Network, mallory, alice *harness.Node,
+	inv invoicesrpc.InvoicesClient, ct lnrpc.CommitmentType) {
+
+	point, mc, ac := openActive(t, nw, mallory, alice, ct)
+	const htlcAmt = 200_000
+	sendHeld(t, mallory, alice, inv, point, htlcAmt)
+	var mBal int64
+	check(t, harness.WaitFor(func() error {
+		c := waitActive(t, alice, point)
+		if c.RemoteBalance > mc.LocalBalance-htlcAmt {
+			return fmt.Errorf("alice's commitment has no HTLC yet: %d", c.RemoteBalance)
+		}
+		mBal = c.RemoteBalance
+		return nil
+	}, harness.SyncTimeout))
+	info, err := mallory.Info()
+	check(t, err)
+	expiry := int32(info.BlockHeight) + 100
+	aliceBefore := confirmedBalance(t, alice)
+	malloryBefore := confirmedBalance(t, mallory)
+
+	commit, _ := forceClose(t, nw, alice, point)
+	toLocal := commitOutput(t, commit, ac.LocalBalance)
+	toRemote := commitOutput(t, commit, mBal)
+	htlcOut := commitOutput(t, commit, htlcAmt)
+	_, err = nw.Mine(1)
+	check(t, err)
+	closedAt, err := nw.TipHeight()
+	check(t, err)
+
+	s1 := waitSpender(t, nw, toRemote)
+	_, err = nw.Mine(1)
+	check(t, err)
+	mineTo(t, nw, expiry-1)
+	if n, err := nw.MempoolSize(); err != nil || n != 0 {
+		t.Fatalf("mempool holds %d before the HTLC expired (%v)", n, err)
+	}
+	mineTo(t, nw, expiry)
+	s2 := waitSpender(t, nw, htlcOut)
+	if s2.Tx.LockTime < uint32(expiry) || len(s2.Tx.TxIn) != 1 {
+		t.Fatalf("HTLC timeout sweep: locktime %d, %d inputs", s2.Tx.LockTime, len(s2.Tx.TxIn))
+	}
+	_, err = nw.Mine(1)
+	check(t, err)
+	waitResolved(t, mallory, point)
+	if got, want := confirmedBalance(t, mallory)-malloryBefore, mBal+htlcAmt-s1.Fee-s2.Fee; got != want {
+		t.Fatalf("mallory gained %d, want %d", got, want)
+	}
+
+	csv := int32(ac.LocalConstraints.CsvDelay)
+	mineTo(t, nw, closedAt+csv-1)
+	s3 := waitSpender(t, nw, toLocal)
+	_, err = nw.Mine(1)
+	check(t, err)
+	waitResolved(t, alice, point)
+	if got := confirmedBalance(t, alice) - aliceBefore; got != ac.LocalBalance-s3.Fee {
+		t.Fatalf("alice gained %d, want %d less a fee of %d", got, ac.LocalBalance, s3.Fee)
 	}
 }
 
