@@ -143,6 +143,13 @@ type Court struct {
 	// output they spend, so that a block sends them again rather than
 	// spend more wallet coins.
 	funded map[wire.OutPoint]*wire.MsgTx
+
+	// waiting, cpfpAt and cpfpRate follow our unconfirmed commitments:
+	// the height first seen waiting, the height and rate of the last
+	// anchor child.
+	waiting  map[wire.OutPoint]int32
+	cpfpAt   map[wire.OutPoint]int32
+	cpfpRate map[wire.OutPoint]chain.SatPerKWeight
 }
 
 // chainfeeRate is a fee rate requested through BumpFee for a channel.
@@ -176,6 +183,9 @@ func New(cfg Config) *Court {
 
 		goneToChain: map[wire.OutPoint]bool{},
 		funded:      map[wire.OutPoint]*wire.MsgTx{},
+		waiting:     map[wire.OutPoint]int32{},
+		cpfpAt:      map[wire.OutPoint]int32{},
+		cpfpRate:    map[wire.OutPoint]chain.SatPerKWeight{},
 	}
 }
 
@@ -260,6 +270,7 @@ func (c *Court) run(epochs *chain.BlockEpochs) {
 			}
 			c.height = ev.Height
 			c.checkDeadlines()
+			c.cpfpAll()
 			c.sweepAll()
 		case f := <-c.events:
 			f()

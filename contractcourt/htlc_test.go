@@ -400,3 +400,88 @@ func TestBreachSecondLevel(t *testing.T) {
 	settled(t, a, f, old.FundingOutpoint, second, 202)
 	record(t, a.db, old.FundingOutpoint, func(r *channeldb.ContractRecord) bool { return r.Resolved })
 }
+
+// TestAnchorCPFP: our commitment waits in the mempool below the rate the
+// estimator now asks; after BumpAfter blocks a child spending our anchor
+// and a wallet coin brings the package to that rate. A commitment paying
+// enough is left alone.
+func TestAnchorCPFP(t *testing.T) {
+	a, b := newPair(t, lnwallet.ChannelTypeAnchors, 12)
+	feeRound(t, a, b, 3000)
+	st := a.stored(t)
+	commit, err := a.ch.LocalCommitTx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeKey, _ := btcec.NewPrivateKey()
+	coinScript := lnwallet.WitnessPubKeyHash(feeKey.PubKey())
+	coins := wire.NewMsgTx(2)
+	coins.AddTxIn(&wire.TxIn{PreviousOutPoint: wire.OutPoint{Index: 9}})
+	coins.AddTxOut(wire.NewTxOut(1_000_000, coinScript))
+	f := newFakeChain(299)
+	var paid btcutil.Amount
+	c := New(Config{DB: a.db, Notifier: f, Fees: f,
+		BestHeight: func() (int32, error) { return 299, nil },
+		Broadcast:  f.broadcast, Signer: a.signer, Secrets: a.secrets,
+		SweepScript: func() ([]byte, error) { return sweepScript, nil },
+		AttachFee: func(_ context.Context, tx *wire.MsgTx, prev *wire.TxOut,
+			fee btcutil.Amount, rate chain.SatPerKWeight) (func(*wire.MsgTx) error, error) {
+
+			coin := wire.OutPoint{Hash: coins.TxHash()}
+			tx.AddTxIn(&wire.TxIn{PreviousOutPoint: coin, Sequence: wire.MaxTxInSequenceNum})
+			// The coin and change, priced at rate.
+			own := rate.FeeForWeight(4*(41+31) + 110)
+			tx.AddTxOut(wire.NewTxOut(1_000_000-int64(fee+own), coinScript))
+			first := tx.TxIn[0].PreviousOutPoint
+			return func(final *wire.MsgTx) error {
+				prevs := txscript.NewMultiPrevOutFetcher(map[wire.OutPoint]*wire.TxOut{
+					first: prev, coin: coins.TxOut[0]})
+				wit, err := txscript.WitnessSignature(final, txscript.NewTxSigHashes(final, prevs),
+					1, 1_000_000, coinScript, txscript.SigHashAll, feeKey, true)
+				if err != nil {
+					return err
+				}
+				final.TxIn[1].Witness = wit
+				paid = fee + own
+				return f.broadcast(context.Background(), final)
+			}, nil
+		},
+	})
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	if _, err := c.ForceClose(t.Context(), st, commit); err != nil {
+		t.Fatal(err)
+	}
+	f.next(t)
+	// 3000 sat/kw is enough at first.
+	f.mu.Lock()
+	f.rate = 3000
+	f.mu.Unlock()
+	for h := int32(300); h <= 303; h++ {
+		f.block(h)
+	}
+	f.quiet(t)
+	// The estimate jumps.
+	f.mu.Lock()
+	f.rate = 20_000
+	f.mu.Unlock()
+	f.block(304)
+	child := f.next(t)
+	checkSpends(t, child, commit, coins)
+	if child.TxIn[0].PreviousOutPoint.Hash != commit.TxHash() {
+		t.Fatal("child does not spend the commitment")
+	}
+	var out btcutil.Amount
+	for _, o := range commit.TxOut {
+		out += btcutil.Amount(o.Value)
+	}
+	commitFee := st.Capacity - out
+	anchor := btcutil.Amount(commit.TxOut[child.TxIn[0].PreviousOutPoint.Index].Value)
+	pkgFee := commitFee + paid + anchor
+	pkgWeight := weight(commit) + weight(child)
+	if rate := int64(pkgFee) * 1000 / pkgWeight; rate < 20_000*99/100 {
+		t.Fatalf("package pays %d sat/kw (fee %v over %d wu)", rate, pkgFee, pkgWeight)
+	}
+}
