@@ -119,4 +119,3 @@ func (c *Court) cpfp(rec *channeldb.ContractRecord) error {
 		"commitment_fee", commitFee, "sat_per_kw", rate, "child", child.TxHash())
 	return nil
 }
-
