@@ -2,6 +2,7 @@ package itest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/wire"
@@ -198,6 +199,11 @@ func forceCloseHTLC(t *testing.T, nw *harness.Network, mallory, alice *harness.N
 				len(htlcTx.Tx.TxOut), htlcTxOut)
 		}
 	}
+	// Mallory crashes with her HTLC transaction in the mempool; after
+	// the restart it confirms all the same.
+	mallory.Kill()
+	check(t, mallory.Start())
+	reconnect(t, nw, mallory, alice)
 	_, err = nw.Mine(1)
 	check(t, err)
 	waitResolved(t, alice, point)
@@ -227,4 +233,16 @@ func forceCloseHTLC(t *testing.T, nw *harness.Network, mallory, alice *harness.N
 		t.Fatalf("mallory gained %d, want %d (to_local %d + HTLC %d less fees %d, %d, %d)",
 			got, want, toLocalAmt, htlcAmt, htlcTx.Fee, s1.Fee, s2.Fee)
 	}
+}
+
+// reconnect connects a to b unless they are (or just got) connected.
+func reconnect(t *testing.T, nw *harness.Network, a, b *harness.Node) {
+	t.Helper()
+	if p, err := a.Peer(b.PubKey()); err == nil && p != nil {
+		return
+	}
+	if err := nw.ConnectNodes(a, b, false); err != nil && !strings.Contains(err.Error(), "already connected") {
+		t.Fatal(err)
+	}
+	check(t, a.WaitPeer(b.PubKey()))
 }
