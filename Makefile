@@ -20,8 +20,14 @@ build: btcd
 
 # Every test: unit tests, BOLT vectors, and the integration tests that start
 # a real btcd and real xlnd processes.
-test: build
+test: build test-etcd
 	$(GO) test -count=1 -timeout 25m $(PKGS)
+
+# The channeldb suite again on a real etcd started in the test process
+# (the default run uses bbolt files).
+.PHONY: test-etcd
+test-etcd:
+	XLND_TEST_DB=etcd $(GO) test -count=1 -timeout 10m ./channeldb/
 
 # Integration tests only: a real btcd and real xlnd processes per scenario.
 .PHONY: itest
