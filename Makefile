@@ -23,11 +23,11 @@ build: btcd
 test: build test-etcd
 	$(GO) test -count=1 -timeout 25m $(PKGS)
 
-# The channeldb suite again on a real etcd started in the test process
-# (the default run uses bbolt files).
+# The channeldb and wallet suites again on a real etcd started in the
+# test process (the default run uses bbolt files).
 .PHONY: test-etcd
-test-etcd:
-	XLND_TEST_DB=etcd $(GO) test -count=1 -timeout 10m ./channeldb/
+test-etcd: btcd
+	XLND_TEST_DB=etcd $(GO) test -count=1 -timeout 10m ./channeldb/ ./wallet/
 
 # Integration tests only: a real btcd and real xlnd processes per scenario.
 .PHONY: itest
