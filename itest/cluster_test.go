@@ -3,6 +3,7 @@ package itest
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -161,6 +162,49 @@ func TestClusterFailover(t *testing.T) {
 	}
 	if logCount(t, b, "lost the cluster leadership") == 0 {
 		t.Fatal("the leader did not log why it stopped")
+	}
+	srv.Restart()
+}
+
+// TestEtcdBackendNode: a node with --db.backend=etcd and no cluster keeps
+// its wallet and channel database in etcd (nothing in its data dir) across
+// a restart; when etcd goes away at run time it stops; and with etcd
+// unreachable it refuses to start, in one line.
+func TestEtcdBackendNode(t *testing.T) {
+	t.Parallel()
+	srv := etcdtest.Start(t)
+	nw := harness.New(t)
+	n := startNode(t, nw, "solo", "--db.backend=etcd", "--db.etcd.host="+srv.Endpoint(),
+		"--db.etcd.disabletls", "--db.etcd.namespace=solo")
+	check(t, nw.Fund(n, 1_000_000))
+	check(t, n.Restart())
+	bal, err := n.Balance()
+	check(t, err)
+	if bal.ConfirmedBalance != 1_000_000 {
+		t.Fatalf("balance %d after restart, want 1000000", bal.ConfirmedBalance)
+	}
+	for _, f := range []string{"data/chain/bitcoin/regtest/wallet.db", "data/graph/regtest/channel.db"} {
+		if _, err := os.Stat(filepath.Join(n.DataDir(), f)); !os.IsNotExist(err) {
+			t.Errorf("%s exists on disk (%v): the store belongs in etcd", f, err)
+		}
+	}
+
+	srv.Stop()
+	st, err := n.WaitExit(harness.SyncTimeout)
+	check(t, err)
+	if st.Success() || logCount(t, n, "lost the connection to etcd") == 0 {
+		t.Fatalf("node without etcd exited with %v, want an error naming the lost connection", st)
+	}
+
+	// Still no etcd: the node says so and exits.
+	cmd := exec.Command(filepath.Join(nw.BinDir(), "xlnd"), n.Args()...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err = cmd.Run()
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if err == nil || len(lines) != 1 || !strings.Contains(lines[0], "--db.etcd.host") ||
+		!strings.Contains(lines[0], "unreachable") {
+		t.Fatalf("start without etcd: %v, stderr %q", err, stderr.String())
 	}
 	srv.Restart()
 }
