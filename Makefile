@@ -15,6 +15,12 @@ all: build
 btcd:
 	$(GO) build -o $(BIN)/ github.com/btcsuite/btcd github.com/btcsuite/btcd/cmd/btcctl
 
+# etcd, the version pinned in go.mod, for a node cluster (README: "A
+# two-node cluster on etcd"); the tests start their own etcd in-process.
+.PHONY: etcd
+etcd:
+	$(GO) build -o $(BIN)/etcd go.etcd.io/etcd/server/v3
+
 build: btcd
 	@if [ -d cmd ]; then $(GO) build -o $(BIN)/ ./cmd/...; fi
 
