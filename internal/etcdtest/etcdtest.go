@@ -15,6 +15,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 )
 
 // Server is an embedded etcd that can be stopped and started again on the
@@ -31,11 +32,20 @@ type Server struct {
 	clients  []*clientv3.Client
 }
 
+// Option changes a Server.
+type Option func(*Server)
+
+// WithFsync keeps etcd's fsync on, as in production (benchmarks).
+func WithFsync() Option { return func(s *Server) { s.noFsync = false } }
+
 // Start starts a server for the test; it stops when the test ends. fsync
-// is off: a test's data need not outlive a power cut.
-func Start(t testing.TB) *Server {
+// is off unless WithFsync: a test's data need not outlive a power cut.
+func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{t: t, dir: t.TempDir(), noFsync: true}
+	for _, o := range opts {
+		o(s)
+	}
 	s.client = url.URL{Scheme: "http", Host: freeAddr(t)}
 	s.peer = url.URL{Scheme: "http", Host: freeAddr(t)}
 	if err := s.start(); err != nil {
@@ -75,7 +85,8 @@ func (s *Server) start() error {
 	cfg.ListenPeerUrls = []url.URL{s.peer}
 	cfg.AdvertisePeerUrls = []url.URL{s.peer}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	cfg.LogLevel = "error"
+	// etcd logs its own shutdown as errors: keep test output clean.
+	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	cfg.UnsafeNoFsync = s.noFsync
 	// What the README asks of an operator's etcd: room for the node's
 	// large transactions.
@@ -122,6 +133,7 @@ func (s *Server) Client() *clientv3.Client {
 	c, err := clientv3.New(clientv3.Config{
 		Endpoints:   []string{s.Endpoint()},
 		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
 	})
 	if err != nil {
 		s.t.Fatal(err)
