@@ -180,7 +180,11 @@ func (b *bucket) CreateBucket(key []byte) (kvdb.RwBucket, error) {
 	}
 	b.t.put(b.prefix+string(key), []byte{tagBucket})
 	id := childID(b.id, key)
-	return &bucket{t: b.t, id: id, prefix: bucketPrefix(b.t.b, id)}, nil
+	n := &bucket{t: b.t, id: id, prefix: bucketPrefix(b.t.b, id)}
+	// No bucket, no keys under its prefix (deleting a bucket deletes
+	// its whole tree): nothing of the new bucket needs reading.
+	b.t.fresh[n.prefix] = true
+	return n, nil
 }
 
 func (b *bucket) CreateBucketIfNotExists(key []byte) (kvdb.RwBucket, error) {
@@ -274,7 +278,7 @@ func (b *bucket) ceil(from string, pg *pages) *entry {
 		from = "\x00" // the bare prefix is the sequence, not a key
 	}
 	var snapE *entry
-	if !t.dropped[b.prefix] {
+	if !t.unseen(b.prefix) {
 		for k := from; ; {
 			e := pg.ceil(b, k)
 			if e == nil {
@@ -306,7 +310,7 @@ func (b *bucket) ceil(from string, pg *pages) *entry {
 func (b *bucket) floor(below string, pg *pages) *entry {
 	t := b.t
 	var snapE *entry
-	if !t.dropped[b.prefix] {
+	if !t.unseen(b.prefix) {
 		for k := below; ; {
 			e := pg.floor(b, k)
 			if e == nil {

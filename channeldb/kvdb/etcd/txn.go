@@ -40,6 +40,9 @@ type txn struct {
 	// dropped are the prefixes of buckets deleted in this transaction:
 	// nothing of the snapshot under them is visible.
 	dropped map[string]bool
+	// fresh are the prefixes of buckets created in this transaction: the
+	// snapshot holds nothing under them.
+	fresh map[string]bool
 
 	points map[string]snap
 	// pages of each bucket's snapshot, by bucket prefix.
@@ -48,7 +51,7 @@ type txn struct {
 
 func newTxn(b *Backend, writable bool) *txn {
 	return &txn{b: b, writable: writable, writes: make(map[string]write),
-		dropped: make(map[string]bool), points: make(map[string]snap),
+		dropped: make(map[string]bool), fresh: make(map[string]bool), points: make(map[string]snap),
 		pages: make(map[string]*pages)}
 }
 
@@ -123,7 +126,7 @@ func (t *txn) read(key string, bucketPrefix string) []byte {
 		}
 		return w.val
 	}
-	if t.dropped[bucketPrefix] {
+	if t.unseen(bucketPrefix) {
 		return nil
 	}
 	v, _ := t.snapshot(key)
@@ -140,7 +143,7 @@ func (t *txn) put(key string, val []byte) {
 
 // del deletes key, which the caller has seen present.
 func (t *txn) del(key string, bucketPrefix string) {
-	if _, ok := t.writes[key]; ok && (t.dropped[bucketPrefix] || !t.inSnapshot(key)) {
+	if _, ok := t.writes[key]; ok && (t.unseen(bucketPrefix) || !t.inSnapshot(key)) {
 		// Written in this transaction only: forget the write.
 		i, _ := slices.BinarySearch(t.sorted, key)
 		t.sorted = slices.Delete(t.sorted, i, i+1)
@@ -205,6 +208,10 @@ func (t *txn) ops() []clientv3.Op {
 	}
 	return ops
 }
+
+// unseen reports whether the snapshot's keys under a bucket prefix are
+// out of the transaction's sight: the bucket was deleted or created in it.
+func (t *txn) unseen(prefix string) bool { return t.dropped[prefix] || t.fresh[prefix] }
 
 // prefixEnd is the first key after every key starting with p.
 func prefixEnd(p string) string {
