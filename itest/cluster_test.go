@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,8 +77,9 @@ func channelOf(t *testing.T, n *harness.Node, point string) *lnrpc.Channel {
 // with a third node (carol) as the peer. The leader opens a channel; it is
 // killed; the standby takes over within the session TTL, reconnects carol
 // and the channel resumes through channel_reestablish with the same
-// balances; the old leader, back, waits as the standby; and a leader cut
-// off from etcd for longer than the TTL stops.
+// balances; the old leader, back, waits as the standby; a leader paused
+// for longer than the TTL is replaced and, resumed, stops; and a leader
+// cut off from etcd for longer than the TTL stops.
 func TestClusterFailover(t *testing.T) {
 	t.Parallel()
 	srv := etcdtest.Start(t)
@@ -150,17 +152,31 @@ func TestClusterFailover(t *testing.T) {
 	// The old leader comes back and waits.
 	check(t, a.StartStandby())
 	checkStandby(t, a)
-	check(t, a.Stop())
+
+	// The leader pauses (SIGSTOP) for longer than the TTL, as a stalled
+	// machine would: a takes over. Resumed, b finds its lease gone and
+	// stops; the fence keeps it from writing meanwhile.
+	check(t, syscall.Kill(b.PID(), syscall.SIGSTOP))
+	check(t, a.WaitActive())
+	if a.PubKey() != identity {
+		t.Fatalf("%s's identity %s, want %s", a.Name(), a.PubKey(), identity)
+	}
+	check(t, syscall.Kill(b.PID(), syscall.SIGCONT))
+	st, err := b.WaitExit(harness.SyncTimeout)
+	check(t, err)
+	if st.Success() || logCount(t, b, "lost the cluster leadership") == 0 {
+		t.Fatalf("deposed leader exited with %v, want an error naming the lost leadership", st)
+	}
 
 	// The leader loses etcd for longer than the TTL: it must stop rather
 	// than go on with state it can no longer persist (nor keep exclusive).
 	srv.Stop()
-	st, err := b.WaitExit(time.Duration(clusterTTL)*time.Second + harness.SyncTimeout)
+	st, err = a.WaitExit(time.Duration(clusterTTL)*time.Second + harness.SyncTimeout)
 	check(t, err)
 	if st.Success() {
 		t.Fatalf("leader cut off from etcd exited with %v, want an error", st)
 	}
-	if logCount(t, b, "lost the cluster leadership") == 0 {
+	if logCount(t, a, "lost the cluster leadership") == 0 {
 		t.Fatal("the leader did not log why it stopped")
 	}
 	srv.Restart()
