@@ -79,7 +79,8 @@ func channelOf(t *testing.T, n *harness.Node, point string) *lnrpc.Channel {
 // and the channel resumes through channel_reestablish with the same
 // balances; the old leader, back, waits as the standby; a leader paused
 // for longer than the TTL is replaced and, resumed, stops; and a leader
-// cut off from etcd for longer than the TTL stops.
+// cut off from etcd for longer than the TTL stops while the standby waits
+// for etcd to come back and takes over.
 func TestClusterFailover(t *testing.T) {
 	t.Parallel()
 	srv := etcdtest.Start(t)
@@ -168,8 +169,12 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatalf("deposed leader exited with %v, want an error naming the lost leadership", st)
 	}
 
-	// The leader loses etcd for longer than the TTL: it must stop rather
-	// than go on with state it can no longer persist (nor keep exclusive).
+	// The cluster loses etcd for longer than the TTL: the leader must
+	// stop rather than go on with state it can no longer persist (nor
+	// keep exclusive); the standby waits for etcd and, once it is back,
+	// takes over.
+	check(t, b.StartStandby())
+	checkStandby(t, b)
 	srv.Stop()
 	st, err = a.WaitExit(time.Duration(clusterTTL)*time.Second + harness.SyncTimeout)
 	check(t, err)
@@ -179,7 +184,13 @@ func TestClusterFailover(t *testing.T) {
 	if logCount(t, a, "lost the cluster leadership") == 0 {
 		t.Fatal("the leader did not log why it stopped")
 	}
+	if !b.Running() {
+		t.Fatal("the standby stopped with etcd")
+	}
 	srv.Restart()
+	check(t, b.WaitActive())
+	waitActive(t, b, point)
+	waitActive(t, carol, point)
 }
 
 // TestEtcdBackendNode: a node with --db.backend=etcd and no cluster keeps

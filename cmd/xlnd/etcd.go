@@ -25,6 +25,10 @@ var (
 // leader election stops (with it, the session TTL decides).
 const etcdLostAfter = 15 * time.Second
 
+// campaignRetry is the pause before a standby campaigns again after
+// losing etcd.
+const campaignRetry = 2 * time.Second
+
 // fail stops the node with err (the first error wins).
 func (d *daemon) fail(err error) {
 	d.failOnce.Do(func() { d.failed <- err })
@@ -60,8 +64,9 @@ func (d *daemon) etcdDB(name string) kvdb.Backend {
 	return etcd.New(d.etcdCli, ns, opts...)
 }
 
-// lead campaigns and returns once this node leads the cluster; ok is
-// false if the node was asked to stop first. Meanwhile the RPC server
+// lead campaigns and returns once this node leads the cluster, through
+// any loss of etcd meanwhile; ok is false if the node was asked to stop
+// first. Meanwhile the RPC server
 // answers the State service only (WAITING_TO_START).
 func (d *daemon) lead(ctx context.Context) (ok bool, err error) {
 	c := d.cfg.Cluster
@@ -76,17 +81,26 @@ func (d *daemon) lead(ctx context.Context) (ok bool, err error) {
 		case <-ctx.Done():
 		}
 	}()
-	l, err := cluster.Campaign(ctx, cluster.Config{Client: d.etcdCli,
-		Prefix: c.EtcdElectionPrefix, ID: c.ID, TTL: c.LeaderSessionTTL,
-		Logger: d.logs.Logger("CLST")})
-	if ctx.Err() != nil {
-		return false, nil
+	for {
+		l, err := cluster.Campaign(ctx, cluster.Config{Client: d.etcdCli,
+			Prefix: c.EtcdElectionPrefix, ID: c.ID, TTL: c.LeaderSessionTTL,
+			Logger: d.logs.Logger("CLST")})
+		switch {
+		case ctx.Err() != nil:
+			return false, nil
+		case err == nil:
+			d.leader = l
+			return true, nil
+		}
+		// A standby that loses etcd keeps waiting for it: once etcd is
+		// back, the cluster needs a node to take over.
+		d.log.Warn("Campaign interrupted; campaigning again", "err", err)
+		select {
+		case <-time.After(campaignRetry):
+		case <-ctx.Done():
+			return false, nil
+		}
 	}
-	if err != nil {
-		return false, err
-	}
-	d.leader = l
-	return true, nil
 }
 
 // resign hands the lead over at once on a clean stop.
