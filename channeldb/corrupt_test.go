@@ -33,7 +33,11 @@ func storedRecords() []storedRecord {
 	inv := sampleInvoice(4)
 	inv.State = InvoiceOpen
 	mc := sampleMCResult(1, 2, 1_800_000_000)
+	cc := sampleCoopClose()
 	return []storedRecord{
+		{"coop close", [][]byte{coopCloseBucket}, outpointKey(cc.ChanPoint), cc.ChanPoint.String(),
+			func(tx kvdb.RwTx) error { return PutCoopClose(tx, cc) },
+			func(tx kvdb.RTx) error { _, err := FetchCoopClose(tx, cc.ChanPoint); return err }},
 		{"graph node", [][]byte{graphNodeBucket}, gn.NodeID[:], hexs(gn.NodeID[:]),
 			func(tx kvdb.RwTx) error { return PutGraphNode(tx, gn) },
 			func(tx kvdb.RTx) error { _, err := FetchGraphNode(tx, gn.NodeID); return err }},
