@@ -211,3 +211,30 @@ func (d *DB) CloseCooperatively(op wire.OutPoint,
 		return DeleteCoopClose(tx, op)
 	})
 }
+
+// FetchCoopClose reads the close in progress of op.
+func (d *DB) FetchCoopClose(op wire.OutPoint) (*CoopClose, error) {
+	var c *CoopClose
+	err := d.View(func(tx kvdb.RTx) error {
+		var err error
+		c, err = FetchCoopClose(tx, op)
+		return err
+	})
+	return c, err
+}
+
+// PutCoopClose stores c durably.
+func (d *DB) PutCoopClose(c *CoopClose) error {
+	return d.Update(func(tx kvdb.RwTx) error { return PutCoopClose(tx, c) })
+}
+
+// ListCoopCloses reads every close in progress.
+func (d *DB) ListCoopCloses() ([]*CoopClose, error) {
+	var out []*CoopClose
+	err := d.View(func(tx kvdb.RTx) error {
+		var err error
+		out, err = ListCoopCloses(tx)
+		return err
+	})
+	return out, err
+}

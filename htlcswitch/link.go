@@ -37,6 +37,10 @@ type LinkConfig struct {
 	// retransmissions come from persisted state.
 	Store lnwallet.Store
 
+	// Close, if set, lets the link close the channel cooperatively
+	// (link_close.go); without it shutdown gets a warning.
+	Close *CloseConfig
+
 	// ReadyMessage returns our channel_ready, retransmitted when both
 	// channel_reestablish say next_commitment_number 1
 	// (funding.ReadyMessage).
@@ -56,6 +60,7 @@ type event struct {
 	peer Peer
 	msg  lnwire.Message
 	done chan struct{} // evFlush: closed once handled
+	fn   func()        // evCall: run on the link's goroutine
 }
 
 type eventKind uint8
@@ -66,6 +71,7 @@ const (
 	evDisconnected
 	evMessage
 	evFlush
+	evCall
 )
 
 // Link runs one open channel against its peer.
@@ -85,11 +91,16 @@ type Link struct {
 
 	active atomic.Bool
 
+	// shutdown and waitingClose mirror the close in progress for
+	// readers off the goroutine (link_close.go).
+	shutdown, waitingClose atomic.Bool
+
 	// Owned by the goroutine.
 	conn      Peer
 	sentReest *lnwire.ChannelReestablish // ours, on conn
 	gotReest  bool                       // the peer's, on conn
 	failed    bool                       // never active again
+	closing   closeState                 // cooperative close
 }
 
 // NewLink builds the link of a channel; Start runs it.
@@ -183,6 +194,7 @@ func (l *Link) enqueue(ev event) error {
 
 func (l *Link) run() {
 	defer close(l.done)
+	l.loadClose()
 	for {
 		select {
 		case ev := <-l.queue:
@@ -208,6 +220,8 @@ func (l *Link) handle(ev event) {
 		}
 	case evFlush:
 		close(ev.done)
+	case evCall:
+		ev.fn()
 	case evMessage:
 		if ev.peer != l.conn {
 			// The peer's first message on a connection we were not
@@ -223,6 +237,7 @@ func (l *Link) handle(ev event) {
 func (l *Link) disconnect() {
 	l.conn, l.sentReest, l.gotReest = nil, nil, false
 	l.active.Store(false)
+	l.closeDisconnected()
 }
 
 // connect starts the reestablishment on a new connection: our
@@ -263,6 +278,9 @@ func (l *Link) message(msg lnwire.Message) {
 	if !l.active.Load() {
 		l.warn(fmt.Sprintf("%v before channel_reestablish completed",
 			msg.MsgType()))
+		return
+	}
+	if l.closeMessage(msg) {
 		return
 	}
 	// Normal operation waits for the switch: never ignore in silence.
@@ -316,6 +334,7 @@ func (l *Link) reestablish(m *lnwire.ChannelReestablish) {
 	}
 	l.active.Store(true)
 	l.log.Info("Channel reestablished", "retransmitted", len(out))
+	l.closeReconnected()
 }
 
 // refuse answers a channel_reestablish the state machine rejected. A

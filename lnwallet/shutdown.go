@@ -49,3 +49,9 @@ func (c *Channel) CloseTerms(localScript, remoteScript []byte) CloseTerms {
 
 // Signer returns the channel's signer, for its closing transactions.
 func (c *Channel) Signer() Signer { return c.cfg.Signer }
+
+// HasUnsignedLocalUpdates reports whether some update of ours waits for a
+// commitment_signed: BOLT 2 forbids sending shutdown then.
+func (c *Channel) HasUnsignedLocalUpdates() bool {
+	return c.st.NextLocalLogIndex > c.latestRemote().LocalLogIndex
+}
