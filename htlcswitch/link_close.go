@@ -506,3 +506,14 @@ func (s *Links) Remove(id lnwire.ChannelID) {
 		l.Stop()
 	}
 }
+
+// All returns every running link.
+func (s *Links) All() []*Link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Link, 0, len(s.byID))
+	for _, l := range s.byID {
+		out = append(out, l)
+	}
+	return out
+}

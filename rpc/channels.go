@@ -273,7 +273,7 @@ func pubHex(p *btcec.PublicKey) string {
 }
 
 func (l *lightningService) PendingChannels(ctx context.Context,
-	_ *lnrpc.PendingChannelsRequest) (*lnrpc.PendingChannelsResponse, error) {
+	req *lnrpc.PendingChannelsRequest) (*lnrpc.PendingChannelsResponse, error) {
 
 	ch, err := l.channels()
 	if err != nil {
@@ -312,6 +312,9 @@ func (l *lightningService) PendingChannels(ctx context.Context,
 				ConfirmationsUntilActive: p.ConfirmationsUntilActive,
 				ConfirmationHeight:       p.ConfirmationHeight,
 			})
+	}
+	if err := l.addWaitingClose(ctx, resp, req.IncludeRawTx); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }

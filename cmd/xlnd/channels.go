@@ -63,8 +63,12 @@ func (d *daemon) newFundingManager(db *channeldb.DB) (*funding.Manager, error) {
 			d.log.Info("Channel open", "chan_point", st.FundingOutpoint,
 				"scid", st.ShortChannelID, "capacity", st.Capacity)
 			d.addReadyLink(ch)
+			d.publishOpen(st)
 		},
-		ChannelPending:    d.keepConnected,
+		ChannelPending: func(st *channeldb.OpenChannel) {
+			d.keepConnected(st)
+			d.events.pendingOpen(st)
+		},
 		NumConfs:          cfg.numConfs(),
 		MaxPendingPerPeer: cfg.MaxPendingChannels,
 		Logger:            d.logs.Logger("FNDG"),
@@ -301,7 +305,7 @@ func (c *channelsBackend) List(context.Context) ([]rpc.ChannelInfo, error) {
 	}
 	out := make([]rpc.ChannelInfo, 0, len(open))
 	for _, st := range open {
-		if isPending[st.FundingOutpoint] {
+		if isPending[st.FundingOutpoint] || d.closer.waitingClose(st.FundingOutpoint) {
 			continue
 		}
 		info, err := d.openInfo(st.FundingOutpoint)

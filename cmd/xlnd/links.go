@@ -20,6 +20,7 @@ func (d *daemon) newLink(ch *lnwallet.Channel) *htlcswitch.Link {
 		ReadyMessage: func() (*lnwire.ChannelReady, error) {
 			return funding.ReadyMessage(d.wallet, st)
 		},
+		Close:  d.closer.linkConfig(st),
 		Logger: d.logs.Logger("HSWC"),
 	})
 }
@@ -40,7 +41,9 @@ func (d *daemon) startLinks() error {
 		isPending[lnwire.NewChanIDFromOutPoint(p.ChanPoint)] = true
 	}
 	for _, st := range open {
-		if isPending[st.ChannelID()] {
+		if isPending[st.ChannelID()] || d.closer.waitingClose(st.FundingOutpoint) {
+			// A channel waiting for its closing transaction takes
+			// no more messages; the closer watches it.
 			continue
 		}
 		if err := d.resumeLink(st); err != nil {
