@@ -73,3 +73,25 @@ func TestCoopCloseStore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestChanStatus(t *testing.T) {
+	db, _ := openTestDB(t)
+	op := sampleOutpoint(3)
+	if s, err := db.FetchChanStatus(op); err != nil || s != 0 || s.String() != "ChanStatusDefault" {
+		t.Fatalf("fresh status %v, %v", s, err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := db.AddChanStatus(op, ChanStatusLocalDataLoss); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := db.FetchChanStatus(op)
+	if err != nil || s != ChanStatusLocalDataLoss ||
+		s.String() != "ChanStatusBorked|ChanStatusLocalDataLoss" {
+
+		t.Fatalf("status %v, %v", s, err)
+	}
+	if s, _ := db.FetchChanStatus(sampleOutpoint(4)); s != 0 {
+		t.Fatal("status of another channel")
+	}
+}

@@ -37,6 +37,12 @@ type LinkConfig struct {
 	// retransmissions come from persisted state.
 	Store lnwallet.Store
 
+	// DataLoss says the peer proved earlier that our state is old (the
+	// stored mark): the link starts failed. MarkDataLoss stores that
+	// mark when a peer proves it (nil: not stored).
+	DataLoss     bool
+	MarkDataLoss func() error
+
 	// Close, if set, lets the link close the channel cooperatively
 	// (link_close.go); without it shutdown gets a warning.
 	Close *CloseConfig
@@ -121,6 +127,7 @@ func NewLink(cfg LinkConfig) *Link {
 		queue:  make(chan event, cfg.QueueSize),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
+		failed: cfg.DataLoss,
 	}
 	if st.RemoteNode != nil {
 		copy(l.remote[:], st.RemoteNode.SerializeCompressed())
@@ -345,6 +352,7 @@ func (l *Link) refuse(err error) {
 	switch {
 	case errors.Is(err, lnwallet.ErrDataLoss):
 		l.failed = true
+		l.markDataLoss()
 		l.log.Error("Peer proved our channel state is old: we must not "+
 			"broadcast our commitment; waiting for the peer to close",
 			"err", err)

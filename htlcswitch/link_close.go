@@ -165,12 +165,12 @@ func (l *Link) markShutdown() {
 func (l *Link) startClose(req *CloseRequest) error {
 	cc := l.cfg.Close
 	switch {
+	case l.failed:
+		return ErrChannelFailed
 	case cc == nil:
 		return errors.New("cooperative close not configured")
 	case l.closing.rec != nil:
 		return ErrAlreadyClosing
-	case l.failed:
-		return ErrChannelFailed
 	case !l.active.Load():
 		return ErrPeerInactive
 	}
@@ -516,4 +516,15 @@ func (s *Links) All() []*Link {
 		out = append(out, l)
 	}
 	return out
+}
+
+// markDataLoss stores that the peer proved our state old, so that the
+// channel stays failed and reported after a restart.
+func (l *Link) markDataLoss() {
+	if l.cfg.MarkDataLoss == nil {
+		return
+	}
+	if err := l.cfg.MarkDataLoss(); err != nil {
+		l.log.Error("Data loss not stored", "err", err)
+	}
 }

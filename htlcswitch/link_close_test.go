@@ -291,3 +291,64 @@ func TestShutdownRefused(t *testing.T) {
 		t.Fatalf("close while inactive: %v", err)
 	}
 }
+
+// startStatusLink runs a link that stores and reads the data-loss mark
+// in the side's database, as the daemon does.
+func (s *side) startStatusLink() {
+	s.t.Helper()
+	status, err := s.db.FetchChanStatus(s.op)
+	mustOK(s.t, err)
+	s.link = NewLink(LinkConfig{Channel: s.channel(), Store: s.db,
+		ReadyMessage: s.readyMessage, QueueSize: 16,
+		DataLoss: status&channeldb.ChanStatusLocalDataLoss != 0,
+		MarkDataLoss: func() error {
+			return s.db.AddChanStatus(s.op, channeldb.ChanStatusLocalDataLoss)
+		}})
+	s.link.Start()
+	s.t.Cleanup(s.link.Stop)
+}
+
+// TestDataLossMarked: a link that learns from the peer that our state is
+// old stores the mark; after a restart the channel stays failed even
+// before the peer says so again, and a close is refused.
+func TestDataLossMarked(t *testing.T) {
+	a, b := newChannel(t)
+	feeRound(t, a, b, 3000)
+	mustOK(t, a.db.Close())
+	backup := a.path + ".old"
+	copyFile(t, a.path, backup)
+	a.open()
+	feeRound(t, a, b, 4000)
+	mustOK(t, a.db.Close())
+	copyFile(t, backup, a.path)
+	a.open()
+
+	a.startStatusLink()
+	b.startLink()
+	c := connect(t, a, b, true)
+	settle(t, c.ab, 2)
+	waitQuiet(t, a, b)
+	status, err := a.db.FetchChanStatus(a.op)
+	mustOK(t, err)
+	if status&channeldb.ChanStatusLocalDataLoss == 0 {
+		t.Fatal("data loss not stored")
+	}
+	c.close(t, a, b)
+
+	// Restarted with the mark: the link is failed from the start.
+	a.link.Stop()
+	a.startStatusLink()
+	if err := a.link.Close(&CloseRequest{}); !errors.Is(err, ErrChannelFailed) {
+
+		t.Fatalf("close of a failed channel: %v", err)
+	}
+	c = connect(t, a, b, true)
+	settle(t, c.ab, 2)
+	waitQuiet(t, a, b)
+	if a.link.Active() {
+		t.Fatal("channel with lost state active after restart")
+	}
+	if got := c.ab.messages(); got[len(got)-1].MsgType() != lnwire.MsgError {
+		t.Fatalf("alice sent %v, want an error last", types(got))
+	}
+}

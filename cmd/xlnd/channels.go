@@ -314,6 +314,11 @@ func (c *channelsBackend) List(context.Context) ([]rpc.ChannelInfo, error) {
 		}
 		ci := channelInfo(st, info)
 		ci.Active = d.links.Active(st.FundingOutpoint)
+		status, err := d.chanDB.FetchChanStatus(st.FundingOutpoint)
+		if err != nil {
+			return nil, err
+		}
+		ci.StatusFlags = status.String()
 		out = append(out, ci)
 	}
 	return out, nil
@@ -376,6 +381,7 @@ func channelInfo(st *channeldb.OpenChannel, info *channeldb.ChannelOpenInfo) rpc
 	for _, a := range st.Aliases {
 		ci.AliasScids = append(ci.AliasScids, a.ToUint64())
 	}
+	ci.PeerScidAlias = info.PeerAlias.ToUint64()
 	if len(info.LocalShutdown) > 0 {
 		_, addrs, _, err := txscript.ExtractPkScriptAddrs(info.LocalShutdown, nil)
 		if err == nil && len(addrs) == 1 {

@@ -14,7 +14,19 @@ import (
 // the channel database.
 func (d *daemon) newLink(ch *lnwallet.Channel) *htlcswitch.Link {
 	st := ch.State()
+	op := st.FundingOutpoint
+	status, err := d.chanDB.FetchChanStatus(op)
+	if err != nil {
+		// Unreadable: treat the channel as failed rather than use it.
+		d.log.Error("Channel status not read; channel kept inactive",
+			"chan_point", op, "err", err)
+		status = channeldb.ChanStatusLocalDataLoss
+	}
 	return htlcswitch.NewLink(htlcswitch.LinkConfig{
+		DataLoss: status&channeldb.ChanStatusLocalDataLoss != 0,
+		MarkDataLoss: func() error {
+			return d.chanDB.AddChanStatus(op, channeldb.ChanStatusLocalDataLoss)
+		},
 		Channel: ch,
 		Store:   d.chanDB,
 		ReadyMessage: func() (*lnwire.ChannelReady, error) {
