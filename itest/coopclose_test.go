@@ -54,7 +54,7 @@ func waitingClose(t *testing.T, n *harness.Node, point string) string {
 		}
 		for _, w := range resp.WaitingCloseChannels {
 			if w.Channel.ChannelPoint == point && w.ClosingTxid != "" {
-				if w.ClosingTxHex == "" || w.LimboBalance != resp.TotalLimboBalance {
+				if w.ClosingTxHex == "" || w.LimboBalance > resp.TotalLimboBalance {
 					return fmt.Errorf("waiting close %v", w)
 				}
 				txid = w.ClosingTxid
