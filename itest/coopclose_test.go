@@ -6,10 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/txscript"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"lnd.xprv/internal/regtest"
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
 )
@@ -328,6 +331,50 @@ func TestCoopCloseBadRequests(t *testing.T) {
 	if !strings.Contains(string(out), `"local_balance"`) {
 		t.Fatalf("xlncli channelbalance: %s", out)
 	}
+
+	// A channel opened with an upfront shutdown address: another
+	// delivery address is refused, and the close pays the upfront one.
+	upfront, err := alice.NewAddress(t.Context(), lnrpc.AddressType_WITNESS_PUBKEY_HASH)
+	check(t, err)
+	bobKey, err := hexPub(bob.PubKey())
+	check(t, err)
+	cp, err := alice.RPC.OpenChannelSync(t.Context(), &lnrpc.OpenChannelRequest{
+		NodePubkey: bobKey, LocalFundingAmount: chanCap, CloseAddress: upfront.String()})
+	check(t, err)
+	fundTxid, err := chainhash.NewHash(cp.GetFundingTxidBytes())
+	check(t, err)
+	_, err = nw.WaitTx(fundTxid.String())
+	check(t, err)
+	point = fmt.Sprintf("%s:%d", fundTxid, cp.OutputIndex)
+	_, err = nw.Mine(3)
+	check(t, err)
+	if c := waitActive(t, alice, point); c.CloseAddress != upfront.String() {
+		t.Fatalf("close_address %q, want %q", c.CloseAddress, upfront)
+	}
+	waitActive(t, bob, point)
+	err = closeErr(&lnrpc.CloseChannelRequest{ChannelPoint: chanPointProto(t, point),
+		DeliveryAddress: addr.String()})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "upfront") {
+		t.Fatalf("close to another address than the upfront one: %v", err)
+	}
+	s, err := alice.RPC.CloseChannel(t.Context(), &lnrpc.CloseChannelRequest{
+		ChannelPoint: chanPointProto(t, point)})
+	check(t, err)
+	up, err := s.Recv()
+	check(t, err)
+	closeTxid, err := chainhash.NewHash(up.GetClosePending().GetTxid())
+	check(t, err)
+	tx, err = nw.WaitTx(closeTxid.String())
+	check(t, err)
+	upScript, err := txscriptPay(upfront.String())
+	check(t, err)
+	paid = false
+	for _, o := range tx.Tx.TxOut {
+		paid = paid || (string(o.PkScript) == string(upScript) && o.Value == chanCap-tx.Fee)
+	}
+	if !paid {
+		t.Fatalf("closing tx %v does not pay the upfront address", tx.Tx.TxOut)
+	}
 }
 
 // TestCoopCloseRestart: the accepter is killed while the close is being
@@ -384,4 +431,13 @@ func TestCoopCloseRestart(t *testing.T) {
 		t.Fatalf("closed by %s, not %s", sum.ClosingTxHash, txid)
 	}
 	waitClosed(t, bob, point)
+}
+
+// txscriptPay is the output script of a regtest address.
+func txscriptPay(addr string) ([]byte, error) {
+	a, err := btcutil.DecodeAddress(addr, regtest.Params)
+	if err != nil {
+		return nil, err
+	}
+	return txscript.PayToAddrScript(a)
 }

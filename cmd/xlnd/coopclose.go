@@ -395,7 +395,7 @@ func (c *closer) WaitingClose(context.Context) ([]rpc.WaitingCloseChannel, error
 			return nil, err
 		}
 		out = append(out, rpc.WaitingCloseChannel{
-			ChannelInfo: channelInfo(st, info), ClosingTx: rec.ClosingTx,
+			ChannelInfo: channelInfo(st, info, c.d.cfg.network.Params), ClosingTx: rec.ClosingTx,
 			Limbo: lnwallet.SettledBalance(rec.ClosingTx, rec.LocalScript)})
 	}
 	return out, nil
@@ -475,5 +475,5 @@ func (d *daemon) publishOpen(st *channeldb.OpenChannel) {
 		d.log.Warn("Open event without opening info", "err", err)
 		info = &channeldb.ChannelOpenInfo{ChanPoint: st.FundingOutpoint}
 	}
-	d.events.opened(channelInfo(st, info))
+	d.events.opened(channelInfo(st, info, d.cfg.network.Params))
 }
