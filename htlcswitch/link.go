@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/channeldb"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwire"
 )
@@ -27,15 +29,21 @@ type Peer interface {
 	SendMessage(msgs ...lnwire.Message) error
 }
 
+// disconnecter is a Peer that can close its connection: after a warning
+// BOLT 1 has us close it, and the peer's uncommitted updates are then
+// forgotten on both sides.
+type disconnecter interface {
+	Disconnect(reason error)
+}
+
 // LinkConfig is what a Link needs.
 type LinkConfig struct {
 	// Channel is the channel's state machine, the link's from now on.
 	Channel *lnwallet.Channel
 
-	// Store persists the channel's transitions that return a
-	// lnwallet.Pending (*channeldb.DB). Reestablishment has none: its
-	// retransmissions come from persisted state.
-	Store lnwallet.Store
+	// DB persists the channel's transitions, with the switch's records
+	// of each commitment round in the same transaction.
+	DB *channeldb.DB
 
 	// DataLoss says the peer proved earlier that our state is old (the
 	// stored mark): the link starts failed. MarkDataLoss stores that
@@ -95,13 +103,24 @@ type Link struct {
 	start sync.Once
 	stop  sync.Once
 
-	active atomic.Bool
+	active    atomic.Bool
+	broken    atomic.Bool // failed, for other goroutines
+	bandwidth atomic.Uint64
+
+	sw    *Switch // set when added to the switch's Links
+	scid  lnwire.ShortChannelID
+	mbox  *mailbox
+	batch batchConfig
 
 	// shutdown and waitingClose mirror the close in progress for
 	// readers off the goroutine (link_close.go).
 	shutdown, waitingClose atomic.Bool
 
 	// Owned by the goroutine.
+	ops    opState
+	timer  *time.Timer
+	timerC <-chan time.Time
+
 	conn      Peer
 	sentReest *lnwire.ChannelReestablish // ours, on conn
 	gotReest  bool                       // the peer's, on conn
@@ -124,6 +143,8 @@ func NewLink(cfg LinkConfig) *Link {
 		ch:     cfg.Channel,
 		chanID: st.ChannelID(),
 		op:     st.FundingOutpoint,
+		scid:   st.ShortChannelID,
+		mbox:   newMailbox(),
 		queue:  make(chan event, cfg.QueueSize),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
@@ -133,6 +154,7 @@ func NewLink(cfg LinkConfig) *Link {
 		copy(l.remote[:], st.RemoteNode.SerializeCompressed())
 	}
 	l.log = log.With("chan_point", l.op)
+	l.broken.Store(cfg.DataLoss)
 	return l
 }
 
@@ -202,12 +224,27 @@ func (l *Link) enqueue(ev event) error {
 func (l *Link) run() {
 	defer close(l.done)
 	l.loadClose()
+	l.batch = newBatchConfig(l.sw)
+	l.ops.init()
+	l.publishBandwidth()
+	hold := time.NewTicker(holdCheckInterval)
+	defer hold.Stop()
 	for {
 		select {
 		case ev := <-l.queue:
 			l.handle(ev)
+		case <-l.mbox.notify:
+			for _, it := range l.mbox.take() {
+				l.fromSwitch(it)
+			}
+		case <-l.timerC:
+			l.timerC = nil
+			l.commit()
+		case <-hold.C:
+			l.expireHeld()
 		case <-l.quit:
 			l.active.Store(false)
+			l.stopped()
 			return
 		}
 	}
@@ -220,7 +257,9 @@ func (l *Link) handle(ev event) {
 	case evInSync:
 		l.disconnect()
 		l.conn = ev.peer
-		l.active.Store(!l.failed)
+		if !l.failed {
+			l.activate()
+		}
 	case evDisconnected:
 		if ev.peer == l.conn {
 			l.disconnect()
@@ -244,6 +283,7 @@ func (l *Link) handle(ev event) {
 func (l *Link) disconnect() {
 	l.conn, l.sentReest, l.gotReest = nil, nil, false
 	l.active.Store(false)
+	l.dropUnsent()
 	l.closeDisconnected()
 }
 
@@ -287,13 +327,17 @@ func (l *Link) message(msg lnwire.Message) {
 			msg.MsgType()))
 		return
 	}
+	if l.failed {
+		l.fail("channel failed earlier; it stays closed to updates")
+		return
+	}
 	if l.closeMessage(msg) {
 		return
 	}
-	// Normal operation waits for the switch: never ignore in silence.
-	l.log.Info("Channel update refused: no switch yet", "type", msg.MsgType())
-	l.warn(fmt.Sprintf("xlnd does not yet operate open channels: %v not "+
-		"handled", msg.MsgType()))
+	l.update(msg)
+	// A commitment round may have cleared the last HTLC of a closing
+	// channel (link_close.go).
+	l.closeProgress()
 }
 
 // reestablish processes the peer's channel_reestablish and, if it agrees
@@ -339,8 +383,8 @@ func (l *Link) reestablish(m *lnwire.ChannelReestablish) {
 			return
 		}
 	}
-	l.active.Store(true)
 	l.log.Info("Channel reestablished", "retransmitted", len(out))
+	l.activate()
 	l.closeReconnected()
 }
 
@@ -352,6 +396,7 @@ func (l *Link) refuse(err error) {
 	switch {
 	case errors.Is(err, lnwallet.ErrDataLoss):
 		l.failed = true
+		l.broken.Store(true)
 		l.markDataLoss()
 		l.log.Error("Peer proved our channel state is old: we must not "+
 			"broadcast our commitment; waiting for the peer to close",
@@ -360,6 +405,7 @@ func (l *Link) refuse(err error) {
 			"(we will not broadcast our commitment)")
 	case lnwallet.IsFatal(err):
 		l.failed = true
+		l.broken.Store(true)
 		l.log.Error("channel_reestablish failed the channel", "err", err)
 		l.fail(err.Error())
 	case errors.As(err, &pe):
@@ -379,11 +425,12 @@ func (l *Link) fail(text string) {
 	l.send(&lnwire.Error{ChanID: l.chanID, Data: []byte(text)})
 }
 
-func (l *Link) send(msg lnwire.Message) {
-	if l.conn == nil {
+func (l *Link) send(msgs ...lnwire.Message) {
+	if l.conn == nil || len(msgs) == 0 {
 		return
 	}
-	if err := l.conn.SendMessage(msg); err != nil {
-		l.log.Debug("message not sent", "type", msg.MsgType(), "err", err)
+	if err := l.conn.SendMessage(msgs...); err != nil {
+		l.log.Debug("messages not sent", "first", msgs[0].MsgType(),
+			"n", len(msgs), "err", err)
 	}
 }

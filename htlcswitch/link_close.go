@@ -12,6 +12,7 @@ import (
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
+	"lnd.xprv/sphinx"
 )
 
 // This file is the link's part of a cooperative close (BOLT 2 "Channel
@@ -488,36 +489,6 @@ func (l *Link) closeDisconnected() {
 // WaitingClose reports whether a closing transaction was agreed.
 func (l *Link) WaitingClose() bool { return l.waitingClose.Load() }
 
-// Remove stops and removes the link of a closed channel.
-func (s *Links) Remove(id lnwire.ChannelID) {
-	s.mu.Lock()
-	l := s.byID[id]
-	delete(s.byID, id)
-	if l != nil {
-		if m := s.byPeer[l.remote]; m != nil {
-			delete(m, id)
-			if len(m) == 0 {
-				delete(s.byPeer, l.remote)
-			}
-		}
-	}
-	s.mu.Unlock()
-	if l != nil {
-		l.Stop()
-	}
-}
-
-// All returns every running link.
-func (s *Links) All() []*Link {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*Link, 0, len(s.byID))
-	for _, l := range s.byID {
-		out = append(out, l)
-	}
-	return out
-}
-
 // markDataLoss stores that the peer proved our state old, so that the
 // channel stays failed and reported after a restart.
 func (l *Link) markDataLoss() {
@@ -527,4 +498,16 @@ func (l *Link) markDataLoss() {
 	if err := l.cfg.MarkDataLoss(); err != nil {
 		l.log.Error("Data loss not stored", "err", err)
 	}
+}
+
+// closingRefuses fails an HTLC to forward that the peer added after our
+// shutdown (BOLT 2: "SHOULD fail to route any HTLC added after it has
+// sent shutdown").
+func (l *Link) closingRefuses(h *inHTLC) bool {
+	if l.closing.rec == nil || !l.closing.rec.ShutdownSent {
+		return false
+	}
+	l.log.Info("HTLC added after our shutdown not forwarded", "htlc_id", h.add.ID)
+	l.failHTLC(h, &sphinx.FailPermanentChannelFailure{})
+	return true
 }

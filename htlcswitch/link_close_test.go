@@ -1,6 +1,8 @@
 package htlcswitch
 
 import (
+	"context"
+	"crypto/sha256"
 	"errors"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/invoices"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
@@ -38,7 +41,10 @@ func (s *side) deliveryScript() []byte {
 // startCloseLink runs a link that can close cooperatively.
 func (s *side) startCloseLink(rec *closeRecorder, upfront []byte) {
 	s.t.Helper()
-	s.link = NewLink(LinkConfig{Channel: s.channel(), Store: s.db,
+	if s.sw == nil {
+		s.startSwitch()
+	}
+	s.link = NewLink(LinkConfig{Channel: s.channel(), DB: s.db,
 		ReadyMessage: s.readyMessage, QueueSize: 16,
 		Close: &CloseConfig{
 			Store:          s.db,
@@ -58,8 +64,21 @@ func (s *side) startCloseLink(rec *closeRecorder, upfront []byte) {
 				rec.mu.Unlock()
 			},
 		}})
-	s.link.Start()
-	s.t.Cleanup(s.link.Stop)
+	if !s.sw.Links().Add(s.link) {
+		s.t.Fatal("link added twice")
+	}
+}
+
+// restartClose restarts the side's node from its database file with a
+// closing link.
+func (s *side) restartClose(rec *closeRecorder) {
+	s.t.Helper()
+	mustOK(s.t, s.sw.Stop())
+	mustOK(s.t, s.reg.Stop())
+	mustOK(s.t, s.db.Close())
+	s.sw, s.reg = nil, nil
+	s.open()
+	s.startCloseLink(rec, nil)
 }
 
 // checkClosingTx checks that tx spends the funding output with valid
@@ -217,15 +236,8 @@ func TestCoopCloseRestart(t *testing.T) {
 	// shutdowns and the negotiation starts afresh with alice's limits.
 	ab.close()
 	ba.close()
-	for _, s := range []struct {
-		s *side
-		r *closeRecorder
-	}{{a, ra}, {b, rb}} {
-		s.s.link.Stop()
-		mustOK(t, s.s.db.Close())
-		s.s.open()
-		s.s.startCloseLink(s.r, nil)
-	}
+	a.restartClose(ra)
+	b.restartClose(rb)
 	c := connect(t, a, b, false)
 	eventually(t, "both agreed", func() bool {
 		return ra.agreedTx() != nil && rb.agreedTx() != nil
@@ -298,14 +310,18 @@ func (s *side) startStatusLink() {
 	s.t.Helper()
 	status, err := s.db.FetchChanStatus(s.op)
 	mustOK(s.t, err)
-	s.link = NewLink(LinkConfig{Channel: s.channel(), Store: s.db,
+	if s.sw == nil {
+		s.startSwitch()
+	}
+	s.link = NewLink(LinkConfig{Channel: s.channel(), DB: s.db,
 		ReadyMessage: s.readyMessage, QueueSize: 16,
 		DataLoss: status&channeldb.ChanStatusLocalDataLoss != 0,
 		MarkDataLoss: func() error {
 			return s.db.AddChanStatus(s.op, channeldb.ChanStatusLocalDataLoss)
 		}})
-	s.link.Start()
-	s.t.Cleanup(s.link.Stop)
+	if !s.sw.Links().Add(s.link) {
+		s.t.Fatal("link added twice")
+	}
 }
 
 // TestDataLossMarked: a link that learns from the peer that our state is
@@ -336,7 +352,11 @@ func TestDataLossMarked(t *testing.T) {
 	c.close(t, a, b)
 
 	// Restarted with the mark: the link is failed from the start.
-	a.link.Stop()
+	mustOK(t, a.sw.Stop())
+	mustOK(t, a.reg.Stop())
+	mustOK(t, a.db.Close())
+	a.sw, a.reg = nil, nil
+	a.open()
 	a.startStatusLink()
 	if err := a.link.Close(&CloseRequest{}); !errors.Is(err, ErrChannelFailed) {
 
@@ -350,5 +370,68 @@ func TestDataLossMarked(t *testing.T) {
 	}
 	if got := c.ab.messages(); got[len(got)-1].MsgType() != lnwire.MsgError {
 		t.Fatalf("alice sent %v, want an error last", types(got))
+	}
+}
+
+// TestCoopCloseWaitsForHTLCs: a close requested while an HTLC is held
+// exchanges shutdown at once, refuses new HTLCs, and negotiates only
+// once the HTLC is settled; the closing transaction pays the settled
+// balances.
+func TestCoopCloseWaitsForHTLCs(t *testing.T) {
+	a, b := newChannel(t)
+	ra, rb := &closeRecorder{}, &closeRecorder{}
+	a.startCloseLink(ra, nil)
+	b.startCloseLink(rb, nil)
+	connect(t, a, b, true)
+	eventually(t, "both active", bothActive(a, b))
+	ctx := context.Background()
+
+	const amt = lnwire.MilliSatoshi(10_000_000)
+	preimage := [32]byte{9}
+	hash := sha256.Sum256(preimage[:])
+	inv, err := b.reg.AddInvoice(ctx, invoices.NewInvoice{Memo: "hold",
+		Value: amt, Hash: &hash})
+	mustOK(t, err)
+	expiry := uint32(testHeight + 100)
+	pay := func(id uint64) {
+		blob, _ := routeOnion(t, inv.PaymentHash, []hopSpec{
+			{b.idKey.PubKey(), finalHop(inv, amt, expiry)}})
+		mustOK(t, a.sw.SendHTLC(a.scid, id, &lnwire.UpdateAddHTLC{Amount: amt,
+			PaymentHash: inv.PaymentHash, Expiry: expiry, OnionBlob: blob}))
+	}
+	pay(1)
+	eventually(t, "HTLC held by bob", func() bool {
+		got, err := b.reg.LookupInvoice(ctx, hash)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+
+	updates := make(chan CloseUpdate, 1)
+	mustOK(t, a.link.Close(&CloseRequest{Updates: updates}))
+	eventually(t, "both shutting down", func() bool {
+		return a.link.ShuttingDown() && b.link.ShuttingDown()
+	})
+	waitQuiet(t, a, b)
+	if ra.agreedTx() != nil || rb.agreedTx() != nil {
+		t.Fatal("negotiated with an HTLC pending")
+	}
+	// No new HTLC on a closing channel.
+	pay(2)
+	if res := waitResult(t, a, 2); res.Settled || res.LocalFailure == nil {
+		t.Fatalf("HTLC offered after shutdown: %+v", res)
+	}
+
+	mustOK(t, b.reg.SettleInvoice(ctx, preimage))
+	if res := waitResult(t, a, 1); !res.Settled {
+		t.Fatalf("held HTLC %+v, want settled", res)
+	}
+	eventually(t, "both agreed", func() bool {
+		return ra.agreedTx() != nil && rb.agreedTx() != nil
+	})
+	if u := <-updates; u.Err != nil || u.Tx.TxHash() != ra.agreedTx().TxHash() {
+		t.Fatalf("update %+v", u)
+	}
+	tx := ra.agreedTx()
+	if got := lnwallet.SettledBalance(tx, b.deliveryScript()); got != 100_000+amt.ToSatoshis() {
+		t.Fatalf("bob settles %v, want his balance plus the payment", got)
 	}
 }

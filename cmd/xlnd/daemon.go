@@ -85,6 +85,7 @@ type daemon struct {
 
 	chanDB  *channeldb.DB
 	funding *funding.Manager
+	sw      *htlcswitch.Switch
 	links   *htlcswitch.Links
 	closer  *closer
 	events  *chanEvents
@@ -240,7 +241,8 @@ func (d *daemon) run(ctx context.Context) error {
 	// Links exist before any peer connects, so that the first
 	// channel_reestablish of a peer finds its channel's link; they stop
 	// before the channel database closes, and the close watches first.
-	d.links = htlcswitch.NewLinks()
+	d.sw = d.newSwitch(nodeKey, registry)
+	d.links = d.sw.Links()
 	defer d.links.Stop()
 	d.events = newChanEvents(d.logs.Logger("CHCL"))
 	d.closer = newCloser(d, d.events)
@@ -264,7 +266,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Dial:          dial,
 		Logger:        d.logs.Logger("SRVR"),
 		PeerLogger:    peerLog,
-		Subsystems:    []server.Subsystem{d.funding},
+		Subsystems:    []server.Subsystem{d.funding, d.sw},
 		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) { route(p, msg) },
 	})
 	if err != nil {

@@ -28,7 +28,7 @@ func (d *daemon) newLink(ch *lnwallet.Channel) *htlcswitch.Link {
 			return d.chanDB.AddChanStatus(op, channeldb.ChanStatusLocalDataLoss)
 		},
 		Channel: ch,
-		Store:   d.chanDB,
+		DB:      d.chanDB,
 		ReadyMessage: func() (*lnwire.ChannelReady, error) {
 			return funding.ReadyMessage(d.wallet, st)
 		},
