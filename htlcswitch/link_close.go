@@ -452,8 +452,15 @@ func (l *Link) refuseClose(err error) {
 		l.log.Error("closing_signed fails the channel", "err", err)
 		l.fail(err.Error())
 	case errors.As(err, &pe):
+		// BOLT 2: a warning and the connection closed; the
+		// negotiation starts afresh on the next one.
 		l.log.Warn("closing_signed refused", "err", err)
 		l.warn(err.Error())
+		conn := l.conn
+		l.disconnect()
+		if d, ok := conn.(disconnecter); ok {
+			d.Disconnect(err)
+		}
 	default:
 		l.log.Error("closing_signed not processed", "err", err)
 		l.warn("internal error processing closing_signed")

@@ -121,6 +121,8 @@ func FeesForRate(t *CloseTerms, ideal, maxRate chainfee.SatPerKWeight) CloseFees
 	} else {
 		f.Max = 3 * f.Ideal
 	}
+	// A maximum below what relays could never close the channel.
+	f.Max = max(f.Max, f.Min)
 	f.Ideal = min(max(f.Ideal, f.Min), f.Max)
 	return f
 }

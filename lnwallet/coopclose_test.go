@@ -297,6 +297,10 @@ func TestFeesForRate(t *testing.T) {
 
 		t.Fatalf("fees %+v for weight %d", f, w)
 	}
+	// 1 sat/vB (250 sat/kw) is below the relay floor: raised to it.
+	if f := FeesForRate(terms, 250, 250); f.Max != f.Min || f.Ideal != f.Min {
+		t.Fatalf("fees below the floor: %+v", f)
+	}
 	f = FeesForRate(terms, 2500, 1000)
 	if f.Ideal != f.Max || f.Max != chainfee.SatPerKWeight(1000).FeeForWeight(w) {
 		t.Fatalf("ideal not capped at max: %+v", f)
