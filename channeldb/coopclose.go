@@ -12,12 +12,19 @@ import (
 )
 
 // The cooperative closes in progress: one record per channel from the
-// moment we send or receive shutdown, until the channel is closed.
+// moment we send or receive shutdown, until the channel is closed; then
+// the record moves to the closed bucket, where ClosedChannels finds who
+// opened and who closed the channel.
 //
 //	coop-close-bucket/
 //	    <channel point (36)> -> CoopClose record
+//	closed-coop-bucket/
+//	    <channel point (36)> -> CoopClose record
 
-var coopCloseBucket = []byte("coop-close-bucket")
+var (
+	coopCloseBucket  = []byte("coop-close-bucket")
+	closedCoopBucket = []byte("closed-coop-bucket")
+)
 
 // ErrCoopCloseNotFound is returned for a channel with no close in progress.
 var ErrCoopCloseNotFound = errors.New("cooperative close not found")
@@ -45,8 +52,10 @@ type CoopClose struct {
 	// received.
 	RemoteScript []byte
 
-	// LocallyInitiated is true when our operator asked for the close.
+	// LocallyInitiated is true when our operator asked for the close;
+	// LocalIsOpener when we opened the channel.
 	LocallyInitiated bool
+	LocalIsOpener    bool
 
 	// FeeRate and MaxFeeRate are the operator's limits in sat/kw (0:
 	// estimate, and lnd's default maximum).
@@ -76,6 +85,7 @@ func encodeCoopClose(c *CoopClose) ([]byte, error) {
 	w.bool(c.RemoteScript != nil)
 	w.bytes(c.RemoteScript)
 	w.bool(c.LocallyInitiated)
+	w.bool(c.LocalIsOpener)
 	w.u64(c.FeeRate)
 	w.u64(c.MaxFeeRate)
 	w.u32(c.HeightHint)
@@ -115,6 +125,7 @@ func DecodeCoopClose(key, v []byte) (*CoopClose, error) {
 		r.fail(errors.New("remote script without its flag"))
 	}
 	c.LocallyInitiated = r.bool("locally initiated")
+	c.LocalIsOpener = r.bool("local is opener")
 	c.FeeRate = r.u64("fee rate")
 	c.MaxFeeRate = r.u64("max fee rate")
 	c.HeightHint = r.u32("height hint")
@@ -192,7 +203,7 @@ func DeleteCoopClose(tx kvdb.RwTx, op wire.OutPoint) error {
 }
 
 // CloseCooperatively moves the channel at op to closed with summary and
-// forgets its close in progress, in one transaction. A channel already
+// its close in progress to the closed records, in one transaction. A channel already
 // closed with a summary is left as it is (another watcher of the funding
 // output may have closed it first): marking closed is idempotent.
 func (d *DB) CloseCooperatively(op wire.OutPoint,
@@ -208,8 +219,40 @@ func (d *DB) CloseCooperatively(op wire.OutPoint,
 		if err != nil {
 			return err
 		}
+		rec, err := FetchCoopClose(tx, op)
+		if errors.Is(err, ErrCoopCloseNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		v, err := encodeCoopClose(rec)
+		if err != nil {
+			return err
+		}
+		b, err := tx.CreateTopLevelBucket(closedCoopBucket)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(outpointKey(op), v); err != nil {
+			return err
+		}
 		return DeleteCoopClose(tx, op)
 	})
+}
+
+// FetchClosedCoop returns the record of a channel closed cooperatively,
+// or ErrCoopCloseNotFound.
+func FetchClosedCoop(tx kvdb.RTx, op wire.OutPoint) (*CoopClose, error) {
+	b := tx.ReadBucket(closedCoopBucket)
+	var v []byte
+	if b != nil {
+		v = b.Get(outpointKey(op))
+	}
+	if v == nil {
+		return nil, fmt.Errorf("%w: %v", ErrCoopCloseNotFound, op)
+	}
+	return DecodeCoopClose(outpointKey(op), v)
 }
 
 // FetchCoopClose reads the close in progress of op.

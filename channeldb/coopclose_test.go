@@ -2,6 +2,7 @@ package channeldb
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -59,6 +60,10 @@ func TestCoopCloseStore(t *testing.T) {
 	err = db.View(func(tx kvdb.RTx) error {
 		if _, err := FetchCoopClose(tx, c.ChanPoint); !errors.Is(err, ErrCoopCloseNotFound) {
 			return errors.New("close in progress kept")
+		}
+		done, err := FetchClosedCoop(tx, c.ChanPoint)
+		if err != nil || !done.LocallyInitiated || !done.LocalIsOpener {
+			return fmt.Errorf("closed record %+v, %v", done, err)
 		}
 		if _, err := FetchOpenChannel(tx, c.ChanPoint); !errors.Is(err, ErrChannelNotFound) {
 			return errors.New("open channel kept")

@@ -189,6 +189,7 @@ func sampleCoopClose() *CoopClose {
 		ShutdownSent:     true,
 		RemoteScript:     append([]byte{0, 32}, make([]byte, 32)...),
 		LocallyInitiated: true,
+		LocalIsOpener:    true,
 		FeeRate:          2500,
 		MaxFeeRate:       10_000,
 		HeightHint:       800_000,

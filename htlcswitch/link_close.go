@@ -181,6 +181,7 @@ func (l *Link) startClose(req *CloseRequest) error {
 	}
 	rec := &channeldb.CoopClose{ChanPoint: l.op, LocalScript: script,
 		ShutdownSent: true, LocallyInitiated: true,
+		LocalIsOpener: l.ch.Params().LocalIsOpener,
 		FeeRate: uint64(req.FeeRate), MaxFeeRate: uint64(req.MaxFeeRate),
 		HeightHint: cc.BestHeight()}
 	if err := cc.Store.PutCoopClose(rec); err != nil {
@@ -293,7 +294,8 @@ func (l *Link) receiveShutdown(m *lnwire.Shutdown) {
 			return
 		}
 		rec = &channeldb.CoopClose{ChanPoint: l.op, LocalScript: script,
-			HeightHint: cc.BestHeight()}
+			LocalIsOpener: l.ch.Params().LocalIsOpener,
+			HeightHint:    cc.BestHeight()}
 	}
 	next := *rec
 	next.RemoteScript = append([]byte{}, m.Address...)

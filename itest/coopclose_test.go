@@ -207,6 +207,16 @@ func TestCoopClose(t *testing.T) {
 			if sum.SettledBalance != want {
 				t.Fatalf("%s settled %d, want %d", n.Name(), sum.SettledBalance, want)
 			}
+			who := func(local bool) lnrpc.Initiator {
+				if local {
+					return lnrpc.Initiator_INITIATOR_LOCAL
+				}
+				return lnrpc.Initiator_INITIATOR_REMOTE
+			}
+			if sum.OpenInitiator != who(n == alice) || sum.CloseInitiator != who(n == c.closer) {
+				t.Fatalf("%s: initiators open %v close %v", n.Name(),
+					sum.OpenInitiator, sum.CloseInitiator)
+			}
 		}
 	}
 	// Force-closed filters exclude them; no filter lists all four.

@@ -71,7 +71,9 @@ type ClosedChannel struct {
 	Settled        btcutil.Amount
 	TimeLocked     btcutil.Amount
 	CloseType      CloseType
-	OpenInitiator  bool // we opened it
+	// OpenInitiator and CloseInitiator are lnd's Initiator values
+	// (0: unknown).
+	OpenInitiator  int32
 	CloseInitiator int32
 	AliasScids     []uint64
 	// LocalScript and RemoteScript are the delivery scripts of a
@@ -257,10 +259,6 @@ func chanCloseUpdate(c *ClosedChannel) *lnrpc.ChannelCloseUpdate {
 }
 
 func closedProto(c *ClosedChannel, chainHash string) *lnrpc.ChannelCloseSummary {
-	open := lnrpc.Initiator_INITIATOR_REMOTE
-	if c.OpenInitiator {
-		open = lnrpc.Initiator_INITIATOR_LOCAL
-	}
 	aliases := c.AliasScids
 	if aliases == nil {
 		aliases = []uint64{}
@@ -276,7 +274,7 @@ func closedProto(c *ClosedChannel, chainHash string) *lnrpc.ChannelCloseSummary 
 		SettledBalance:    int64(c.Settled),
 		TimeLockedBalance: int64(c.TimeLocked),
 		CloseType:         lnrpc.ChannelCloseSummary_ClosureType(c.CloseType),
-		OpenInitiator:     open,
+		OpenInitiator:     lnrpc.Initiator(c.OpenInitiator),
 		CloseInitiator:    lnrpc.Initiator(c.CloseInitiator),
 		AliasScids:        aliases,
 	}

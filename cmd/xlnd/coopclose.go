@@ -223,11 +223,9 @@ func (c *closer) spent(st *channeldb.OpenChannel, sp *chain.SpendDetail) {
 	c.log.Info("Channel closed cooperatively", "chan_point", op,
 		"closing_txid", sp.SpenderTxHash, "height", sp.SpendingHeight,
 		"settled", sum.SettledBalance)
-	closed := closedInfo(sum, st.IsInitiator)
-	closed.LocalScript, closed.RemoteScript = rec.LocalScript, remote
+	closed := closedInfo(sum, rec)
 	closed.LocalAmt = sum.SettledBalance
 	closed.RemoteAmt = lnwallet.SettledBalance(sp.SpendingTx, remote)
-	closed.CloseInitiator = initiator(rec.LocallyInitiated)
 	c.events.publish(rpc.ChannelEvent{Type: rpc.EventClosed, ChanPoint: op,
 		Closed: &closed})
 	c.events.publish(rpc.ChannelEvent{Type: rpc.EventFullyResolved, ChanPoint: op})
@@ -255,12 +253,21 @@ func (c *closer) finish(op wire.OutPoint, ev rpc.CloseEvent) {
 	}
 }
 
-func closedInfo(s *channeldb.ChannelCloseSummary, opener bool) rpc.ClosedChannel {
-	return rpc.ClosedChannel{ChanPoint: s.ChanPoint, ChanID: s.ShortChanID.ToUint64(),
+// closedInfo describes a closed channel; rec, the record of its
+// cooperative close (nil for another close), says who opened and who
+// closed it.
+func closedInfo(s *channeldb.ChannelCloseSummary, rec *channeldb.CoopClose) rpc.ClosedChannel {
+	c := rpc.ClosedChannel{ChanPoint: s.ChanPoint, ChanID: s.ShortChanID.ToUint64(),
 		ClosingTxID: s.ClosingTxID, RemotePubKey: s.RemotePub,
 		Capacity: s.Capacity, CloseHeight: s.CloseHeight,
 		Settled: s.SettledBalance, TimeLocked: s.TimeLockedBalance,
-		CloseType: rpc.CloseType(s.CloseType), OpenInitiator: opener}
+		CloseType: rpc.CloseType(s.CloseType)}
+	if rec != nil {
+		c.OpenInitiator = initiator(rec.LocalIsOpener)
+		c.CloseInitiator = initiator(rec.LocallyInitiated)
+		c.LocalScript, c.RemoteScript = rec.LocalScript, rec.RemoteScript
+	}
+	return c
 }
 
 // Close is rpc.ChannelCloser.
@@ -356,23 +363,25 @@ func (c *closer) dropWaiter(op wire.OutPoint, w chan rpc.CloseEvent) {
 
 // Closed is rpc.ChannelCloser.
 func (c *closer) Closed(context.Context) ([]rpc.ClosedChannel, error) {
-	var sums []*channeldb.ChannelCloseSummary
+	var out []rpc.ClosedChannel
 	err := c.d.chanDB.View(func(tx kvdb.RTx) error {
-		var err error
-		sums, err = channeldb.ListClosedChannels(tx, false)
-		return err
+		sums, err := channeldb.ListClosedChannels(tx, false)
+		if err != nil {
+			return err
+		}
+		out = make([]rpc.ClosedChannel, 0, len(sums))
+		for _, s := range sums {
+			// Who opened and closed is known for cooperative
+			// closes (INITIATOR_UNKNOWN otherwise).
+			rec, err := channeldb.FetchClosedCoop(tx, s.ChanPoint)
+			if err != nil && !errors.Is(err, channeldb.ErrCoopCloseNotFound) {
+				return err
+			}
+			out = append(out, closedInfo(s, rec))
+		}
+		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]rpc.ClosedChannel, 0, len(sums))
-	for _, s := range sums {
-		// The summary does not say who opened or closed: lnd's
-		// INITIATOR_UNKNOWN for both.
-		ci := closedInfo(s, false)
-		out = append(out, ci)
-	}
-	return out, nil
+	return out, err
 }
 
 // WaitingClose is rpc.ChannelCloser.
