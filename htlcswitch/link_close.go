@@ -182,7 +182,7 @@ func (l *Link) startClose(req *CloseRequest) error {
 	rec := &channeldb.CoopClose{ChanPoint: l.op, LocalScript: script,
 		ShutdownSent: true, LocallyInitiated: true,
 		LocalIsOpener: l.ch.Params().LocalIsOpener,
-		FeeRate: uint64(req.FeeRate), MaxFeeRate: uint64(req.MaxFeeRate),
+		FeeRate:       uint64(req.FeeRate), MaxFeeRate: uint64(req.MaxFeeRate),
 		HeightHint: cc.BestHeight()}
 	if err := cc.Store.PutCoopClose(rec); err != nil {
 		return fmt.Errorf("store close: %w", err)

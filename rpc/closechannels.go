@@ -62,15 +62,15 @@ type CloseType int32
 
 // ClosedChannel is a closed channel's summary.
 type ClosedChannel struct {
-	ChanPoint      wire.OutPoint
-	ChanID         uint64
-	ClosingTxID    chainhash.Hash
-	RemotePubKey   *btcec.PublicKey
-	Capacity       btcutil.Amount
-	CloseHeight    uint32
-	Settled        btcutil.Amount
-	TimeLocked     btcutil.Amount
-	CloseType      CloseType
+	ChanPoint    wire.OutPoint
+	ChanID       uint64
+	ClosingTxID  chainhash.Hash
+	RemotePubKey *btcec.PublicKey
+	Capacity     btcutil.Amount
+	CloseHeight  uint32
+	Settled      btcutil.Amount
+	TimeLocked   btcutil.Amount
+	CloseType    CloseType
 	// OpenInitiator and CloseInitiator are lnd's Initiator values
 	// (0: unknown).
 	OpenInitiator  int32
