@@ -103,7 +103,13 @@ func (c *closer) linkConfig(st *channeldb.OpenChannel) *htlcswitch.CloseConfig {
 		Started: c.watch,
 		Agreed: func(rec *channeldb.CoopClose) {
 			c.watch(rec)
-			c.broadcast(rec)
+			// Off the link's goroutine: its closing_signed goes
+			// out without waiting for the backend.
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				c.broadcast(rec)
+			}()
 		},
 	}
 }
