@@ -481,4 +481,67 @@ func testLndCoopClose(t *testing.T, nw *harness.Network, lnd *lndNode,
 			check(t, err)
 		})
 	}
+
+	// lnd's lncli reads xlnd's answers with lnd's own protos.
+	t.Run("lncli against xlnd", func(t *testing.T) {
+		run := func(v any, args ...string) {
+			t.Helper()
+			full := append([]string{"--rpcserver=" + xl.RPCAddr(),
+				"--tlscertpath=" + xl.TLSCertPath(),
+				"--macaroonpath=" + xl.AdminMacaroonPath()}, args...)
+			out, err := exec.CommandContext(t.Context(), lnd.cli, full...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("lncli %v: %v: %s", args, err, out)
+			}
+			check(t, json.Unmarshal(out, v))
+		}
+		var closed struct {
+			Channels []struct {
+				Point string `json:"channel_point"`
+				Type  string `json:"close_type"`
+				Open  string `json:"open_initiator"`
+				Close string `json:"close_initiator"`
+			} `json:"channels"`
+		}
+		run(&closed, "closedchannels", "--cooperative")
+		found := 0
+		for _, c := range closed.Channels {
+			switch c.Point {
+			case lndOpened, lndStatic:
+				found++
+				if c.Open != "INITIATOR_REMOTE" || c.Type != "COOPERATIVE_CLOSE" {
+					t.Errorf("lncli closedchannels on xlnd: %+v", c)
+				}
+			case xlndOpened[lnrpc.CommitmentType_STATIC_REMOTE_KEY]:
+				found++
+				if c.Open != "INITIATOR_LOCAL" || c.Close != "INITIATOR_LOCAL" {
+					t.Errorf("lncli closedchannels on xlnd: %+v", c)
+				}
+			}
+		}
+		if found != 3 {
+			t.Fatalf("lncli closedchannels on xlnd found %d of 3: %+v", found, closed)
+		}
+		var bal struct {
+			Local struct {
+				Sat string `json:"sat"`
+			} `json:"local_balance"`
+		}
+		run(&bal, "channelbalance")
+		var list struct {
+			Channels []lndChannel `json:"channels"`
+		}
+		run(&list, "listchannels")
+		var sum int64
+		for _, c := range list.Channels {
+			var v int64
+			_, err := fmt.Sscan(c.LocalBalance, &v)
+			check(t, err)
+			sum += v
+		}
+		if bal.Local.Sat != fmt.Sprint(sum) {
+			t.Fatalf("lncli channelbalance on xlnd %s, listchannels sums %d",
+				bal.Local.Sat, sum)
+		}
+	})
 }
