@@ -76,7 +76,7 @@ func TestChannelEvents(t *testing.T) {
 	check(t, err)
 	_, err = stream.Recv()
 	check(t, err)
-	_, err = nw.Mine(1)
+	_, err = nw.Mine(closeDepth)
 	check(t, err)
 	next(lnrpc.ChannelEventUpdate_CLOSED_CHANNEL, point)
 	next(lnrpc.ChannelEventUpdate_FULLY_RESOLVED_CHANNEL, point)

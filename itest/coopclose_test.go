@@ -17,6 +17,10 @@ import (
 	"lnd.xprv/rpc/lnrpc"
 )
 
+// closeDepth is the confirmations after which xlnd calls a cooperative
+// close of a small channel final.
+const closeDepth = 3
+
 // chanPointProto is a channel point "txid:index" for a request.
 func chanPointProto(t *testing.T, point string) *lnrpc.ChannelPoint {
 	t.Helper()
@@ -184,7 +188,25 @@ func TestCoopClose(t *testing.T) {
 			t.Fatalf("second close: %v", err)
 		}
 
+		// One block: confirmed, not yet final.
 		_, err = nw.Mine(1)
+		check(t, err)
+		err = harness.WaitFor(func() error {
+			resp, err := alice.RPC.PendingChannels(t.Context(), &lnrpc.PendingChannelsRequest{})
+			if err != nil {
+				return err
+			}
+			for _, w := range resp.WaitingCloseChannels {
+				if w.Channel.ChannelPoint == point &&
+					w.BlocksTilCloseConfirmed == closeDepth-1 && w.CloseHeight > 0 {
+
+					return nil
+				}
+			}
+			return fmt.Errorf("waiting close after one block: %v", resp.WaitingCloseChannels)
+		}, harness.SyncTimeout)
+		check(t, err)
+		_, err = nw.Mine(closeDepth - 1)
 		check(t, err)
 		up, err = stream.Recv()
 		check(t, err)
@@ -328,7 +350,7 @@ func TestCoopCloseBadRequests(t *testing.T) {
 	if !paid {
 		t.Fatalf("closing tx %v does not pay alice", tx.Tx.TxOut)
 	}
-	_, err = nw.Mine(1)
+	_, err = nw.Mine(closeDepth)
 	check(t, err)
 	waitClosed(t, bob, point)
 	out, err = alice.CLI(append(alice.CLIArgs(), "closedchannels", "--cooperative")...)
@@ -414,7 +436,7 @@ func TestCoopCloseRestart(t *testing.T) {
 	}
 	_, err = nw.WaitTx(txid)
 	check(t, err)
-	_, err = nw.Mine(1)
+	_, err = nw.Mine(closeDepth)
 	check(t, err)
 	waitClosed(t, alice, point)
 	waitClosed(t, bob, point)
@@ -434,7 +456,7 @@ func TestCoopCloseRestart(t *testing.T) {
 	}
 	_, err = nw.WaitTx(txid)
 	check(t, err)
-	_, err = nw.Mine(1)
+	_, err = nw.Mine(closeDepth)
 	check(t, err)
 	sum := waitClosed(t, alice, point)
 	if sum.ClosingTxHash != txid {

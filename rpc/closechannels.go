@@ -89,6 +89,10 @@ type WaitingCloseChannel struct {
 	ClosingTx *wire.MsgTx
 	// Limbo is our balance until the closing transaction confirms.
 	Limbo btcutil.Amount
+	// ConfirmsLeft is how many confirmations the close still needs;
+	// CloseHeight the block it first confirmed in (0: none yet).
+	ConfirmsLeft uint32
+	CloseHeight  uint32
 }
 
 // ChannelBalance sums the channels' balances in msat.
@@ -407,7 +411,8 @@ func waitingCloseProto(w *WaitingCloseChannel, rawTx bool) *lnrpc.PendingChannel
 		Channel:                 pendingChannelProto(&w.ChannelInfo),
 		LimboBalance:            int64(w.Limbo),
 		Commitments:             &lnrpc.PendingChannelsResponse_Commitments{},
-		BlocksTilCloseConfirmed: 1,
+		BlocksTilCloseConfirmed: w.ConfirmsLeft,
+		CloseHeight:             w.CloseHeight,
 	}
 	if w.ClosingTx != nil {
 		out.ClosingTxid = w.ClosingTx.TxHash().String()

@@ -8,12 +8,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/funding"
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
@@ -34,6 +36,17 @@ const defaultCloseConf = 6
 // closeTimeout bounds the chain calls of the close path.
 const closeTimeout = 30 * time.Second
 
+// minCloseConfs is the fewest confirmations after which a cooperative
+// close is final: shallow reorgs are the common ones (lnd's rule too).
+const minCloseConfs = 3
+
+// closeConfs is how deep a closing transaction must be before the
+// channel is closed: three blocks, up to six for large channels, as the
+// funding depth scales (lnd's CloseConfsForCapacity).
+func closeConfs(capacity btcutil.Amount) uint32 {
+	return max(minCloseConfs, funding.ScaleNumConfs(capacity, 0))
+}
+
 // closer follows the cooperative closes of the node.
 type closer struct {
 	d      *daemon
@@ -43,6 +56,7 @@ type closer struct {
 	mu       sync.Mutex
 	watching map[wire.OutPoint]bool
 	waiters  map[wire.OutPoint][]chan rpc.CloseEvent
+	depth    map[wire.OutPoint]closeDepth
 	quit     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -51,6 +65,7 @@ func newCloser(d *daemon, events *chanEvents) *closer {
 	return &closer{d: d, log: d.logs.Logger("CHCL"), events: events,
 		watching: map[wire.OutPoint]bool{},
 		waiters:  map[wire.OutPoint][]chan rpc.CloseEvent{},
+		depth:    map[wire.OutPoint]closeDepth{},
 		quit:     make(chan struct{})}
 }
 
@@ -197,8 +212,10 @@ func (c *closer) watch(rec *channeldb.CoopClose) {
 	}()
 }
 
-// spent moves a channel whose funding output a cooperative close spent
-// to closed; another spend is left to the chain watcher of force closes.
+// spent follows the spend of a closing channel's funding output: a
+// cooperative close is waited for until it is deep enough, then the
+// channel closed; another spend is left to the chain watcher of force
+// closes.
 func (c *closer) spent(st *channeldb.OpenChannel, sp *chain.SpendDetail) {
 	op := st.FundingOutpoint
 	if !lnwallet.IsCooperativeClose(sp.SpendingTx) {
@@ -208,6 +225,59 @@ func (c *closer) spent(st *channeldb.OpenChannel, sp *chain.SpendDetail) {
 			"force closed by %v", op, sp.SpenderTxHash)})
 		return
 	}
+	confs := closeConfs(st.Capacity)
+	c.setConfirmed(op, sp.SpendingHeight, confs-1)
+	c.log.Info("Closing transaction confirmed; waiting for its depth",
+		"chan_point", op, "closing_txid", sp.SpenderTxHash,
+		"height", sp.SpendingHeight, "confs", confs)
+	var pkScript []byte
+	if len(sp.SpendingTx.TxOut) > 0 {
+		pkScript = sp.SpendingTx.TxOut[0].PkScript
+	}
+	ev, err := c.d.chain.RegisterConfirmations(sp.SpenderTxHash, pkScript,
+		confs, sp.SpendingHeight)
+	if err != nil {
+		c.log.Error("Closing transaction not watched", "chan_point", op,
+			"err", err)
+		return
+	}
+	defer ev.Cancel()
+	for {
+		select {
+		case conf, ok := <-ev.Confirmed:
+			if !ok {
+				return
+			}
+			sp.SpendingHeight = conf.BlockHeight
+			c.closed(st, sp)
+			return
+		case n, ok := <-ev.Updates:
+			if ok && n <= confs {
+				c.setConfirmed(op, sp.SpendingHeight, confs-n)
+			}
+		case <-c.quit:
+			return
+		}
+	}
+}
+
+// setConfirmed records how far a closing transaction is from final, for
+// PendingChannels.
+func (c *closer) setConfirmed(op wire.OutPoint, height int32, left uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.depth[op] = closeDepth{height: uint32(max(height, 0)), left: left}
+}
+
+// closeDepth is where a confirmed closing transaction stands.
+type closeDepth struct {
+	height, left uint32
+}
+
+// closed moves a channel whose cooperative close is deep enough to
+// closed.
+func (c *closer) closed(st *channeldb.OpenChannel, sp *chain.SpendDetail) {
+	op := st.FundingOutpoint
 	rec, err := c.d.chanDB.FetchCoopClose(op)
 	if err != nil {
 		c.log.Error("Close in progress not read", "chan_point", op, "err", err)
@@ -226,6 +296,9 @@ func (c *closer) spent(st *channeldb.OpenChannel, sp *chain.SpendDetail) {
 		return
 	}
 	c.d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
+	c.mu.Lock()
+	delete(c.depth, op)
+	c.mu.Unlock()
 	c.log.Info("Channel closed cooperatively", "chan_point", op,
 		"closing_txid", sp.SpenderTxHash, "height", sp.SpendingHeight,
 		"settled", sum.SettledBalance)
@@ -409,9 +482,17 @@ func (c *closer) WaitingClose(context.Context) ([]rpc.WaitingCloseChannel, error
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rpc.WaitingCloseChannel{
+		w := rpc.WaitingCloseChannel{
 			ChannelInfo: channelInfo(st, info, c.d.cfg.network.Params), ClosingTx: rec.ClosingTx,
-			Limbo: lnwallet.SettledBalance(rec.ClosingTx, rec.LocalScript)})
+			Limbo:        lnwallet.SettledBalance(rec.ClosingTx, rec.LocalScript),
+			ConfirmsLeft: closeConfs(st.Capacity),
+		}
+		c.mu.Lock()
+		if d, ok := c.depth[rec.ChanPoint]; ok {
+			w.CloseHeight, w.ConfirmsLeft = d.height, d.left
+		}
+		c.mu.Unlock()
+		out = append(out, w)
 	}
 	return out, nil
 }

@@ -209,8 +209,8 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 			fmt.Fprintf(out, "%s %s\n", cliOf(n), cmd)
 		}
 	}
-	// Each channel closed cooperatively by its opener; a block (below)
-	// confirms the closes.
+	// Each channel closed cooperatively by its opener; the closes are
+	// final three blocks (the btcctl line below) later.
 	fmt.Fprintf(out, "\n# close the channels\n")
 	for i, pair := range pairs {
 		fmt.Fprintf(out, "%s closechannel --chan_point %s\n", cliOf(pair[0]), points[i])
