@@ -135,7 +135,7 @@ func TestBreach(t *testing.T) {
 
 	for _, withHTLC := range []bool{false, true} {
 		t.Run(fmt.Sprintf("htlc=%v", withHTLC), func(t *testing.T) {
-			point, _, ac := openActive(t, nw, mallory, alice, lnrpc.CommitmentType_ANCHORS)
+			point, _, ac := openActiveBoth(t, nw, mallory, alice, lnrpc.CommitmentType_ANCHORS)
 			var revoked *wire.MsgTx
 			if !withHTLC {
 				revoked = saveCommitment(t, mallory, point)

@@ -63,7 +63,7 @@ func TestForceCloseHTLC(t *testing.T) {
 func receiverForceCloses(t *testing.T, nw *harness.Network, mallory, alice *harness.Node,
 	inv invoicesrpc.InvoicesClient, ct lnrpc.CommitmentType) {
 
-	point, mc, ac := openActive(t, nw, mallory, alice, ct)
+	point, mc, ac := openActiveBoth(t, nw, mallory, alice, ct)
 	const htlcAmt = 200_000
 	sendHeld(t, mallory, alice, inv, point, htlcAmt)
 	var mBal int64
@@ -123,7 +123,7 @@ func receiverForceCloses(t *testing.T, nw *harness.Network, mallory, alice *harn
 func forceCloseHTLC(t *testing.T, nw *harness.Network, mallory, alice *harness.Node,
 	inv invoicesrpc.InvoicesClient, ct lnrpc.CommitmentType) {
 
-	point, mc, _ := openActive(t, nw, mallory, alice, ct)
+	point, mc, _ := openActiveBoth(t, nw, mallory, alice, ct)
 	const htlcAmt = 200_000
 	sendHeld(t, mallory, alice, inv, point, htlcAmt)
 	check(t, harness.WaitFor(func() error {

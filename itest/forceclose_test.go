@@ -14,9 +14,9 @@ import (
 	"lnd.xprv/rpc/lnrpc/walletrpc"
 )
 
-// openActive opens a channel from a to b of type ct and waits until
+// openActiveBoth opens a channel from a to b of type ct and waits until
 // both sides have it active.
-func openActive(t *testing.T, nw *harness.Network, a, b *harness.Node,
+func openActiveBoth(t *testing.T, nw *harness.Network, a, b *harness.Node,
 	ct lnrpc.CommitmentType) (string, *lnrpc.Channel, *lnrpc.Channel) {
 
 	t.Helper()
@@ -200,7 +200,7 @@ func TestForceClose(t *testing.T) {
 			if p, err := alice.Peer(bob.PubKey()); err != nil || p == nil {
 				check(t, nw.ConnectNodes(alice, bob, false))
 			}
-			point, ac, bc := openActive(t, nw, alice, bob, c.ct)
+			point, ac, bc := openActiveBoth(t, nw, alice, bob, c.ct)
 			closer, other, cc, oc := alice, bob, ac, bc
 			if c.closer == "bob" {
 				closer, other, cc, oc = bob, alice, bc, ac

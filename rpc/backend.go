@@ -121,6 +121,11 @@ type Backend struct {
 	// Channels serves the channel calls; nil answers Unimplemented.
 	Channels Channels
 
+	// Closer closes channels and serves ClosedChannels, ChannelBalance,
+	// SubscribeChannelEvents and PendingChannels' waiting_close; nil
+	// answers Unimplemented (and no waiting_close).
+	Closer ChannelCloser
+
 	// Contracts serves force closes, the closing channels of
 	// PendingChannels and the sweeper's calls; nil answers
 	// Unimplemented (PendingChannels then lists openings only).

@@ -110,33 +110,8 @@ func (l *lightningService) contracts() (Contracts, error) {
 	return b.Contracts, nil
 }
 
-// chanPointOf converts a ChannelPoint of a request.
-func chanPointOf(cp *lnrpc.ChannelPoint) (wire.OutPoint, error) {
-	if cp == nil {
-		return wire.OutPoint{}, invalidf("channel_point is required")
-	}
-	var h chainhash.Hash
-	switch t := cp.FundingTxid.(type) {
-	case *lnrpc.ChannelPoint_FundingTxidBytes:
-		if len(t.FundingTxidBytes) != chainhash.HashSize {
-			return wire.OutPoint{}, invalidf("funding_txid_bytes: %d bytes",
-				len(t.FundingTxidBytes))
-		}
-		copy(h[:], t.FundingTxidBytes)
-	case *lnrpc.ChannelPoint_FundingTxidStr:
-		p, err := chainhash.NewHashFromStr(t.FundingTxidStr)
-		if err != nil {
-			return wire.OutPoint{}, invalidf("funding_txid_str: %v", err)
-		}
-		h = *p
-	default:
-		return wire.OutPoint{}, invalidf("channel_point without funding txid")
-	}
-	return wire.OutPoint{Hash: h, Index: cp.OutputIndex}, nil
-}
-
-// CloseChannel closes a channel. This file serves force closes; a
-// cooperative close is the close path's.
+// CloseChannel closes a channel: with force through the contract court
+// (here), cooperatively through the close path (closechannels.go).
 func (l *lightningService) CloseChannel(req *lnrpc.CloseChannelRequest,
 	stream lnrpc.Lightning_CloseChannelServer) error {
 
@@ -144,13 +119,6 @@ func (l *lightningService) CloseChannel(req *lnrpc.CloseChannelRequest,
 		return l.cooperativeClose(req, stream)
 	}
 	return l.forceCloseChannel(req, stream)
-}
-
-// cooperativeClose is served by the close path once it lands.
-func (l *lightningService) cooperativeClose(*lnrpc.CloseChannelRequest,
-	lnrpc.Lightning_CloseChannelServer) error {
-
-	return status.Error(codes.Unimplemented, "cooperative close is not implemented; use force")
 }
 
 // forceCloseChannel broadcasts our commitment, reports close_pending,
@@ -170,7 +138,7 @@ func (l *lightningService) forceCloseChannel(req *lnrpc.CloseChannelRequest,
 		return invalidf("a force close takes no address or fee: " +
 			"the commitment's are fixed")
 	}
-	op, err := chanPointOf(req.ChannelPoint)
+	op, err := channelPointOf(req.ChannelPoint)
 	if err != nil {
 		return err
 	}

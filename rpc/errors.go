@@ -11,7 +11,9 @@ import (
 	"lnd.xprv/channeldb"
 	"lnd.xprv/contractcourt"
 	"lnd.xprv/funding"
+	"lnd.xprv/htlcswitch"
 	"lnd.xprv/invoices"
+	"lnd.xprv/lnwallet"
 	"lnd.xprv/rpc/macaroons"
 	"lnd.xprv/wallet"
 )
@@ -88,10 +90,17 @@ var errorCodes = []struct {
 	{funding.ErrAborted, codes.Aborted},
 	{funding.ErrShuttingDown, codes.Unavailable},
 
+	// A cooperative close's.
+	{channeldb.ErrChannelNotFound, codes.NotFound},
+	{htlcswitch.ErrAlreadyClosing, codes.FailedPrecondition},
+	{htlcswitch.ErrPeerInactive, codes.FailedPrecondition},
+	{htlcswitch.ErrChannelFailed, codes.FailedPrecondition},
+	{htlcswitch.ErrDeliveryScript, codes.InvalidArgument},
+	{lnwallet.ErrCloseFee, codes.FailedPrecondition},
+
 	// The contract court's.
 	{contractcourt.ErrAlreadyClosing, codes.FailedPrecondition},
 	{contractcourt.ErrNoSweep, codes.NotFound},
-	{channeldb.ErrChannelNotFound, codes.NotFound},
 
 	// The chain backend's.
 	{chain.ErrTxRejected, codes.FailedPrecondition},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
@@ -75,9 +76,15 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 	})
 }
 
-// cooperativeClosed records a mutual close seen on chain, unless the
-// close path already did: the summary is the same either way.
+// cooperativeClosed records a mutual close seen on chain that the close
+// path does not follow (it follows every close it agreed, until deep
+// enough); marking closed is idempotent on both sides.
 func (d *daemon) cooperativeClosed(op wire.OutPoint, spend *chain.SpendDetail) {
+	if d.closer != nil {
+		if _, err := d.chanDB.FetchCoopClose(op); err == nil {
+			return
+		}
+	}
 	err := d.chanDB.Update(func(tx kvdb.RwTx) error {
 		st, err := channeldb.FetchOpenChannel(tx, op)
 		if errors.Is(err, channeldb.ErrChannelNotFound) {
@@ -218,15 +225,17 @@ func (c *contractsBackend) Closing(ctx context.Context) ([]rpc.ClosingChannel, i
 		if err != nil {
 			return nil, 0, err
 		}
-		out = append(out, closingChannel(rec, info))
+		out = append(out, closingChannel(rec, info, d.cfg.network.Params))
 	}
 	return out, height, nil
 }
 
 // closingChannel describes a contract for PendingChannels.
-func closingChannel(rec *channeldb.ContractRecord, info *channeldb.ChannelOpenInfo) rpc.ClosingChannel {
+func closingChannel(rec *channeldb.ContractRecord, info *channeldb.ChannelOpenInfo,
+	net *chaincfg.Params) rpc.ClosingChannel {
+
 	st := rec.Channel
-	ci := channelInfo(st, info)
+	ci := channelInfo(st, info, net)
 	cc := rpc.ClosingChannel{
 		RemotePubKey: st.RemoteNode, ChanPoint: rec.ChanPoint,
 		Capacity: st.Capacity, LocalBalance: ci.LocalBalance,
