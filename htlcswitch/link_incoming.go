@@ -181,14 +181,26 @@ func (l *Link) decideAdds(adds []*inHTLC) {
 		}
 		return
 	}
+	var exits []exitHTLC
 	for i, p := range ok {
 		if replays[i] {
 			l.log.Warn("Replayed onion refused", "id", p.h.add.ID)
 			l.failHTLC(p.h, &sphinx.FailTemporaryChannelFailure{})
 			continue
 		}
-		l.decide(p.h, p.pkt)
+		if e := l.decide(p.h, p.pkt); e != nil {
+			exits = append(exits, *e)
+		}
 	}
+	if len(exits) > 0 {
+		l.exitHop(exits)
+	}
+}
+
+// exitHTLC is an HTLC that ends here, for the invoice registry.
+type exitHTLC struct {
+	h       *inHTLC
+	payload *sphinx.HopPayload
 }
 
 // malformed fails an HTLC whose onion we could not peel with
@@ -210,9 +222,7 @@ func (l *Link) malformed(h *inHTLC, err error) {
 	l.applyRemoval(&removal{htlcID: h.add.ID,
 		malformed: &lnwire.UpdateFailMalformedHTLC{
 			FailureCode: uint16(code), ShaOnionBlob: hash},
-		done: []func(kvdb.RwTx) error{func(tx kvdb.RwTx) error {
-			return ackPkg(tx, ref)
-		}}})
+		acks: []pkgRef{ref}})
 }
 
 // failHTLC fails an incoming HTLC with a failure of ours, encrypted for
@@ -225,14 +235,12 @@ func (l *Link) failHTLC(h *inHTLC, f sphinx.FailureMessage) {
 	}
 	ref := h.ref
 	l.applyRemoval(&removal{htlcID: h.add.ID, reason: reason,
-		done: []func(kvdb.RwTx) error{func(tx kvdb.RwTx) error {
-			return ackPkg(tx, ref)
-		}}})
+		acks: []pkgRef{ref}})
 }
 
-// decide hands on an HTLC whose onion was peeled: to the invoice
-// registry at the final hop, else to the switch.
-func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) {
+// decide hands on an HTLC whose onion was peeled to the switch, or
+// returns it when it ends here (for the invoice registry).
+func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) *exitHTLC {
 	payload, err := sphinx.DecodeHopPayload(pp.Payload)
 	if err == nil {
 		err = payload.Validate(pp.IsFinal(), h.add.BlindingPoint != nil)
@@ -243,20 +251,19 @@ func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) {
 			f = &sphinx.FailInvalidOnionPayload{}
 		}
 		l.failHTLC(h, f)
-		return
+		return nil
 	}
 	if h.add.BlindingPoint != nil || payload.EncryptedRecipientData != nil {
 		// Blinded routes are not supported yet.
 		l.failHTLC(h, &sphinx.FailInvalidOnionPayload{
 			Type: sphinx.TypeEncryptedRecipientData})
-		return
+		return nil
 	}
 	if pp.IsFinal() {
-		l.exitHop(h, payload)
-		return
+		return &exitHTLC{h: h, payload: payload}
 	}
 	if l.dustFailed(h) {
-		return
+		return nil
 	}
 	next := lnwire.NewShortChanIDFromInt(*payload.ShortChannelID)
 	pkt := &addPacket{
@@ -275,6 +282,7 @@ func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) {
 	// The incoming HTLC is the switch's now, until it comes back.
 	delete(l.ops.inflight, h.add.ID)
 	l.sw.forward(pkt, next)
+	return nil
 }
 
 // dustFailed fails an HTLC the state machine marked as pushing our dust
@@ -298,33 +306,43 @@ type exitResolved struct {
 	res *invoices.Resolution
 }
 
-// exitHop hands an HTLC that ends here to the invoice registry.
-func (l *Link) exitHop(h *inHTLC, payload *sphinx.HopPayload) {
+// exitHop hands the HTLCs that end here to the invoice registry, in one
+// batch.
+func (l *Link) exitHop(exits []exitHTLC) {
+	height := l.sw.cfg.BestHeight()
 	if l.sw.cfg.ExitHop == nil {
-		l.failHTLC(h, &sphinx.FailIncorrectOrUnknownPaymentDetails{
-			HtlcMsat: uint64(h.add.Amount), Height: l.sw.cfg.BestHeight()})
+		for _, e := range exits {
+			l.failHTLC(e.h, &sphinx.FailIncorrectOrUnknownPaymentDetails{
+				HtlcMsat: uint64(e.h.add.Amount), Height: height})
+		}
 		return
 	}
-	id := h.add.ID
-	key := channeldb.CircuitKey{ChanID: l.scid, HtlcID: id}
-	res, err := l.sw.cfg.ExitHop.NotifyExitHopHtlc(h.add.PaymentHash,
-		h.add.Amount, h.add.Expiry, l.sw.cfg.BestHeight(), key,
-		invoices.PayloadFromOnion(payload),
-		func(r *invoices.Resolution) {
-			l.mbox.push(&exitResolved{id: id, res: r})
-		})
+	batch := make([]invoices.ExitHTLC, len(exits))
+	for i, e := range exits {
+		id := e.h.add.ID
+		batch[i] = invoices.ExitHTLC{Hash: e.h.add.PaymentHash,
+			Amt: e.h.add.Amount, Expiry: e.h.add.Expiry,
+			Circuit: channeldb.CircuitKey{ChanID: l.scid, HtlcID: id},
+			Payload: invoices.PayloadFromOnion(e.payload),
+			Resolve: func(r *invoices.Resolution) {
+				l.mbox.push(&exitResolved{id: id, res: r})
+			}}
+	}
+	res, err := l.sw.cfg.ExitHop.NotifyExitHopHtlcs(height, batch)
 	if err != nil {
 		// Left unacknowledged: decided again at the next start.
-		l.log.Error("Invoice registry failed; HTLC decided at restart",
-			"id", id, "err", err)
+		l.log.Error("Invoice registry failed; HTLCs decided at restart",
+			"htlcs", len(exits), "err", err)
 		return
 	}
-	if res == nil {
-		h.held = true
-		l.log.Debug("HTLC held", "id", id)
-		return
+	for i, e := range exits {
+		if res[i] == nil {
+			e.h.held = true
+			l.log.Debug("HTLC held", "id", e.h.add.ID)
+			continue
+		}
+		l.resolveExit(e.h, res[i])
 	}
-	l.resolveExit(h, res)
 }
 
 func (l *Link) exitResolved(r *exitResolved) {
@@ -342,9 +360,7 @@ func (l *Link) resolveExit(h *inHTLC, res *invoices.Resolution) {
 		ref := h.ref
 		l.applyRemoval(&removal{htlcID: h.add.ID, settle: true,
 			preimage: *res.Preimage,
-			done: []func(kvdb.RwTx) error{func(tx kvdb.RwTx) error {
-				return ackPkg(tx, ref)
-			}}})
+			acks: []pkgRef{ref}})
 		return
 	}
 	f := res.Failure

@@ -333,13 +333,21 @@ func (l *Link) commit() {
 		l.failChannel("internal error")
 		return
 	}
-	var ops []func(kvdb.RwTx) error
+	var (
+		ops  []func(kvdb.RwTx) error
+		acks []pkgRef
+	)
 	for _, pkt := range l.ops.offered {
 		ops = append(ops, circuitOp(pkt))
+		if pkt.ack != nil {
+			acks = append(acks, *pkt.ack)
+		}
 	}
 	for _, rm := range l.ops.removing {
 		ops = append(ops, rm.done...)
+		acks = append(acks, rm.acks...)
 	}
+	ops = append(ops, func(tx kvdb.RwTx) error { return ackPkgs(tx, acks) })
 	out, err := l.persist(p, ops)
 	if err != nil {
 		l.log.Error("Commitment not persisted; channel stopped", "err", err)
@@ -362,8 +370,7 @@ func (l *Link) commit() {
 	l.publishBandwidth()
 }
 
-// circuitOp writes the circuit of an offered HTLC and acknowledges its
-// incoming package entry.
+// circuitOp writes the circuit of an offered HTLC.
 func circuitOp(pkt *addPacket) func(kvdb.RwTx) error {
 	c := &channeldb.PaymentCircuit{
 		Incoming:       pkt.in,
@@ -375,16 +382,7 @@ func circuitOp(pkt *addPacket) func(kvdb.RwTx) error {
 	if !pkt.local() {
 		c.ErrorEncrypter = append([]byte(nil), pkt.secret[:]...)
 	}
-	ack := pkt.ack
-	return func(tx kvdb.RwTx) error {
-		if err := channeldb.PutCircuit(tx, c); err != nil {
-			return err
-		}
-		if ack != nil {
-			return ackPkg(tx, *ack)
-		}
-		return nil
-	}
+	return func(tx kvdb.RwTx) error { return channeldb.PutCircuit(tx, c) }
 }
 
 // offer queues an HTLC for the link to add (from the switch).
@@ -511,7 +509,7 @@ func (l *Link) finishRemoval(rm *removal) {
 				return err
 			}
 		}
-		return nil
+		return ackPkgs(tx, rm.acks)
 	})
 	if err != nil {
 		l.log.Error("Removal records not written", "err", err)

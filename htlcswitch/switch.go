@@ -39,13 +39,12 @@ type AttemptResult struct {
 	FromFirstHop bool
 }
 
-// ExitHop decides the HTLCs that end at this node; *invoices.Registry is
-// one.
+// ExitHop decides the HTLCs that end at this node, a batch at a time
+// (one write for a commitment round's payments); *invoices.Registry is
+// one. A nil resolution holds the HTLC until its Resolve is called.
 type ExitHop interface {
-	NotifyExitHopHtlc(hash [32]byte, amt lnwire.MilliSatoshi,
-		expiry, currentHeight uint32, circuit channeldb.CircuitKey,
-		payload invoices.Payload,
-		resolve func(*invoices.Resolution)) (*invoices.Resolution, error)
+	NotifyExitHopHtlcs(currentHeight uint32,
+		htlcs []invoices.ExitHTLC) ([]*invoices.Resolution, error)
 }
 
 // Config is what the switch needs.
@@ -407,10 +406,7 @@ func (s *Switch) failAdd(pkt *addPacket, f sphinx.FailureMessage) {
 	}
 	rm := &removal{htlcID: pkt.in.HtlcID, reason: reason}
 	if pkt.ack != nil {
-		ref := *pkt.ack
-		rm.done = append(rm.done, func(tx kvdb.RwTx) error {
-			return ackPkg(tx, ref)
-		})
+		rm.acks = append(rm.acks, *pkt.ack)
 	}
 	l.resolveIncoming(rm)
 }
@@ -437,13 +433,14 @@ func (s *Switch) storeResults(list []attemptDone) {
 			if err != nil {
 				return err
 			}
+		}
+		var refs []pkgRef
+		for _, d := range list {
 			if d.ack != nil {
-				if err := ackPkg(tx, *d.ack); err != nil {
-					return err
-				}
+				refs = append(refs, *d.ack)
 			}
 		}
-		return nil
+		return ackPkgs(tx, refs)
 	})
 	if err != nil {
 		// The packages stay unacknowledged: the link redoes them
@@ -558,19 +555,17 @@ func (s *Switch) backward(pkt *addPacket, msg lnwire.Message, ack pkgRef) {
 		OutgoingChanID: out.ChanID, AmtIn: pkt.inAmount,
 		AmtOut: pkt.add.Amount}
 	settle := rm.settle
+	rm.acks = append(rm.acks, ack)
 	rm.done = append(rm.done, func(tx kvdb.RwTx) error {
 		if err := channeldb.DeleteCircuit(tx, in); err != nil {
 			return err
 		}
-		if settle {
-			ev.Timestamp = time.Now()
-			err := channeldb.AddForwardingEvents(tx,
-				[]channeldb.ForwardingEvent{ev})
-			if err != nil {
-				return err
-			}
+		if !settle {
+			return nil
 		}
-		return ackPkg(tx, ack)
+		ev.Timestamp = time.Now()
+		return channeldb.AddForwardingEvents(tx,
+			[]channeldb.ForwardingEvent{ev})
 	})
 	rm.after = append(rm.after, func() { s.forget(in, out) })
 	l := s.links.ByShortID(in.ChanID)

@@ -121,6 +121,10 @@ type Backend struct {
 	// Channels serves the channel calls; nil answers Unimplemented.
 	Channels Channels
 
+	// Forwarding serves FeeReport, UpdateChannelPolicy and
+	// ForwardingHistory; nil answers Unimplemented.
+	Forwarding Forwarding
+
 	// MissionControl serves the router sub-server's mission control
 	// calls and QueryRoutes' use_mission_control; nil answers
 	// Unavailable (QueryRoutes then scores no hop).

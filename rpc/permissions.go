@@ -43,6 +43,9 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/OpenChannelSync":          {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
 		"/lnrpc.Lightning/PendingChannels":          read("offchain"),
 		"/lnrpc.Lightning/ListChannels":             read("offchain"),
+		"/lnrpc.Lightning/FeeReport":                read("offchain"),
+		"/lnrpc.Lightning/UpdateChannelPolicy":      write("offchain"),
+		"/lnrpc.Lightning/ForwardingHistory":        read("offchain"),
 
 		"/walletrpc.WalletKit/ListUnspent":        read("onchain"),
 		"/walletrpc.WalletKit/LeaseOutput":        write("onchain"),

@@ -307,6 +307,8 @@ func (d *daemon) run(ctx context.Context) error {
 		Invoices: registry,
 
 		MissionControl: mc,
+
+		Forwarding: &forwardingBackend{d: d},
 	}
 	if err := d.rpc.Activate(backend); err != nil {
 		return err

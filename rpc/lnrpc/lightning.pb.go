@@ -351,6 +351,61 @@ func (Initiator) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{5}
 }
 
+type UpdateFailure int32
+
+const (
+	UpdateFailure_UPDATE_FAILURE_UNKNOWN           UpdateFailure = 0
+	UpdateFailure_UPDATE_FAILURE_PENDING           UpdateFailure = 1
+	UpdateFailure_UPDATE_FAILURE_NOT_FOUND         UpdateFailure = 2
+	UpdateFailure_UPDATE_FAILURE_INTERNAL_ERR      UpdateFailure = 3
+	UpdateFailure_UPDATE_FAILURE_INVALID_PARAMETER UpdateFailure = 4
+)
+
+// Enum value maps for UpdateFailure.
+var (
+	UpdateFailure_name = map[int32]string{
+		0: "UPDATE_FAILURE_UNKNOWN",
+		1: "UPDATE_FAILURE_PENDING",
+		2: "UPDATE_FAILURE_NOT_FOUND",
+		3: "UPDATE_FAILURE_INTERNAL_ERR",
+		4: "UPDATE_FAILURE_INVALID_PARAMETER",
+	}
+	UpdateFailure_value = map[string]int32{
+		"UPDATE_FAILURE_UNKNOWN":           0,
+		"UPDATE_FAILURE_PENDING":           1,
+		"UPDATE_FAILURE_NOT_FOUND":         2,
+		"UPDATE_FAILURE_INTERNAL_ERR":      3,
+		"UPDATE_FAILURE_INVALID_PARAMETER": 4,
+	}
+)
+
+func (x UpdateFailure) Enum() *UpdateFailure {
+	p := new(UpdateFailure)
+	*p = x
+	return p
+}
+
+func (x UpdateFailure) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (UpdateFailure) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[6].Descriptor()
+}
+
+func (UpdateFailure) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[6]
+}
+
+func (x UpdateFailure) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use UpdateFailure.Descriptor instead.
+func (UpdateFailure) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{6}
+}
+
 type Peer_SyncType int32
 
 const (
@@ -387,11 +442,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[6].Descriptor()
+	return file_lightning_proto_enumTypes[7].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[6]
+	return &file_lightning_proto_enumTypes[7]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -433,11 +488,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[7].Descriptor()
+	return file_lightning_proto_enumTypes[8].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[7]
+	return &file_lightning_proto_enumTypes[8]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -485,11 +540,11 @@ func (x Invoice_InvoiceState) String() string {
 }
 
 func (Invoice_InvoiceState) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[8].Descriptor()
+	return file_lightning_proto_enumTypes[9].Descriptor()
 }
 
 func (Invoice_InvoiceState) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[8]
+	return &file_lightning_proto_enumTypes[9]
 }
 
 func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
@@ -7642,6 +7697,812 @@ func (x *Channel) GetMemo() string {
 	return ""
 }
 
+type FeeReportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeeReportRequest) Reset() {
+	*x = FeeReportRequest{}
+	mi := &file_lightning_proto_msgTypes[100]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeeReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeeReportRequest) ProtoMessage() {}
+
+func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[100]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeeReportRequest.ProtoReflect.Descriptor instead.
+func (*FeeReportRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{100}
+}
+
+type ChannelFeeReport struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ChanId             uint64                 `protobuf:"varint,5,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	ChannelPoint       string                 `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	BaseFeeMsat        int64                  `protobuf:"varint,2,opt,name=base_fee_msat,json=baseFeeMsat,proto3" json:"base_fee_msat,omitempty"`
+	FeePerMil          int64                  `protobuf:"varint,3,opt,name=fee_per_mil,json=feePerMil,proto3" json:"fee_per_mil,omitempty"`
+	FeeRate            float64                `protobuf:"fixed64,4,opt,name=fee_rate,json=feeRate,proto3" json:"fee_rate,omitempty"`
+	InboundBaseFeeMsat int32                  `protobuf:"varint,6,opt,name=inbound_base_fee_msat,json=inboundBaseFeeMsat,proto3" json:"inbound_base_fee_msat,omitempty"`
+	InboundFeePerMil   int32                  `protobuf:"varint,7,opt,name=inbound_fee_per_mil,json=inboundFeePerMil,proto3" json:"inbound_fee_per_mil,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ChannelFeeReport) Reset() {
+	*x = ChannelFeeReport{}
+	mi := &file_lightning_proto_msgTypes[101]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelFeeReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelFeeReport) ProtoMessage() {}
+
+func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[101]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelFeeReport.ProtoReflect.Descriptor instead.
+func (*ChannelFeeReport) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{101}
+}
+
+func (x *ChannelFeeReport) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetChannelPoint() string {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return ""
+}
+
+func (x *ChannelFeeReport) GetBaseFeeMsat() int64 {
+	if x != nil {
+		return x.BaseFeeMsat
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetFeePerMil() int64 {
+	if x != nil {
+		return x.FeePerMil
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetFeeRate() float64 {
+	if x != nil {
+		return x.FeeRate
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetInboundBaseFeeMsat() int32 {
+	if x != nil {
+		return x.InboundBaseFeeMsat
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetInboundFeePerMil() int32 {
+	if x != nil {
+		return x.InboundFeePerMil
+	}
+	return 0
+}
+
+type FeeReportResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ChannelFees []*ChannelFeeReport    `protobuf:"bytes,1,rep,name=channel_fees,json=channelFees,proto3" json:"channel_fees,omitempty"`
+	// Fees earned, in satoshis, over the last 24 hours, 7 days and 30
+	// days.
+	DayFeeSum     uint64 `protobuf:"varint,2,opt,name=day_fee_sum,json=dayFeeSum,proto3" json:"day_fee_sum,omitempty"`
+	WeekFeeSum    uint64 `protobuf:"varint,3,opt,name=week_fee_sum,json=weekFeeSum,proto3" json:"week_fee_sum,omitempty"`
+	MonthFeeSum   uint64 `protobuf:"varint,4,opt,name=month_fee_sum,json=monthFeeSum,proto3" json:"month_fee_sum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeeReportResponse) Reset() {
+	*x = FeeReportResponse{}
+	mi := &file_lightning_proto_msgTypes[102]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeeReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeeReportResponse) ProtoMessage() {}
+
+func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[102]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeeReportResponse.ProtoReflect.Descriptor instead.
+func (*FeeReportResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{102}
+}
+
+func (x *FeeReportResponse) GetChannelFees() []*ChannelFeeReport {
+	if x != nil {
+		return x.ChannelFees
+	}
+	return nil
+}
+
+func (x *FeeReportResponse) GetDayFeeSum() uint64 {
+	if x != nil {
+		return x.DayFeeSum
+	}
+	return 0
+}
+
+func (x *FeeReportResponse) GetWeekFeeSum() uint64 {
+	if x != nil {
+		return x.WeekFeeSum
+	}
+	return 0
+}
+
+func (x *FeeReportResponse) GetMonthFeeSum() uint64 {
+	if x != nil {
+		return x.MonthFeeSum
+	}
+	return 0
+}
+
+type InboundFee struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BaseFeeMsat   int32                  `protobuf:"varint,1,opt,name=base_fee_msat,json=baseFeeMsat,proto3" json:"base_fee_msat,omitempty"`
+	FeeRatePpm    int32                  `protobuf:"varint,2,opt,name=fee_rate_ppm,json=feeRatePpm,proto3" json:"fee_rate_ppm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboundFee) Reset() {
+	*x = InboundFee{}
+	mi := &file_lightning_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboundFee) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboundFee) ProtoMessage() {}
+
+func (x *InboundFee) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboundFee.ProtoReflect.Descriptor instead.
+func (*InboundFee) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *InboundFee) GetBaseFeeMsat() int32 {
+	if x != nil {
+		return x.BaseFeeMsat
+	}
+	return 0
+}
+
+func (x *InboundFee) GetFeeRatePpm() int32 {
+	if x != nil {
+		return x.FeeRatePpm
+	}
+	return 0
+}
+
+type PolicyUpdateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Scope:
+	//
+	//	*PolicyUpdateRequest_Global
+	//	*PolicyUpdateRequest_ChanPoint
+	Scope       isPolicyUpdateRequest_Scope `protobuf_oneof:"scope"`
+	BaseFeeMsat int64                       `protobuf:"varint,3,opt,name=base_fee_msat,json=baseFeeMsat,proto3" json:"base_fee_msat,omitempty"`
+	// fee_rate is in parts of one (0.000001 is 1 ppm); fee_rate_ppm wins
+	// when set.
+	FeeRate              float64     `protobuf:"fixed64,4,opt,name=fee_rate,json=feeRate,proto3" json:"fee_rate,omitempty"`
+	FeeRatePpm           uint32      `protobuf:"varint,9,opt,name=fee_rate_ppm,json=feeRatePpm,proto3" json:"fee_rate_ppm,omitempty"`
+	TimeLockDelta        uint32      `protobuf:"varint,5,opt,name=time_lock_delta,json=timeLockDelta,proto3" json:"time_lock_delta,omitempty"`
+	MaxHtlcMsat          uint64      `protobuf:"varint,6,opt,name=max_htlc_msat,json=maxHtlcMsat,proto3" json:"max_htlc_msat,omitempty"`
+	MinHtlcMsat          uint64      `protobuf:"varint,7,opt,name=min_htlc_msat,json=minHtlcMsat,proto3" json:"min_htlc_msat,omitempty"`
+	MinHtlcMsatSpecified bool        `protobuf:"varint,8,opt,name=min_htlc_msat_specified,json=minHtlcMsatSpecified,proto3" json:"min_htlc_msat_specified,omitempty"`
+	InboundFee           *InboundFee `protobuf:"bytes,10,opt,name=inbound_fee,json=inboundFee,proto3" json:"inbound_fee,omitempty"`
+	CreateMissingEdge    bool        `protobuf:"varint,11,opt,name=create_missing_edge,json=createMissingEdge,proto3" json:"create_missing_edge,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *PolicyUpdateRequest) Reset() {
+	*x = PolicyUpdateRequest{}
+	mi := &file_lightning_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyUpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyUpdateRequest) ProtoMessage() {}
+
+func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyUpdateRequest.ProtoReflect.Descriptor instead.
+func (*PolicyUpdateRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *PolicyUpdateRequest) GetScope() isPolicyUpdateRequest_Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *PolicyUpdateRequest) GetGlobal() bool {
+	if x != nil {
+		if x, ok := x.Scope.(*PolicyUpdateRequest_Global); ok {
+			return x.Global
+		}
+	}
+	return false
+}
+
+func (x *PolicyUpdateRequest) GetChanPoint() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Scope.(*PolicyUpdateRequest_ChanPoint); ok {
+			return x.ChanPoint
+		}
+	}
+	return nil
+}
+
+func (x *PolicyUpdateRequest) GetBaseFeeMsat() int64 {
+	if x != nil {
+		return x.BaseFeeMsat
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetFeeRate() float64 {
+	if x != nil {
+		return x.FeeRate
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetFeeRatePpm() uint32 {
+	if x != nil {
+		return x.FeeRatePpm
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetTimeLockDelta() uint32 {
+	if x != nil {
+		return x.TimeLockDelta
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetMaxHtlcMsat() uint64 {
+	if x != nil {
+		return x.MaxHtlcMsat
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetMinHtlcMsat() uint64 {
+	if x != nil {
+		return x.MinHtlcMsat
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetMinHtlcMsatSpecified() bool {
+	if x != nil {
+		return x.MinHtlcMsatSpecified
+	}
+	return false
+}
+
+func (x *PolicyUpdateRequest) GetInboundFee() *InboundFee {
+	if x != nil {
+		return x.InboundFee
+	}
+	return nil
+}
+
+func (x *PolicyUpdateRequest) GetCreateMissingEdge() bool {
+	if x != nil {
+		return x.CreateMissingEdge
+	}
+	return false
+}
+
+type isPolicyUpdateRequest_Scope interface {
+	isPolicyUpdateRequest_Scope()
+}
+
+type PolicyUpdateRequest_Global struct {
+	Global bool `protobuf:"varint,1,opt,name=global,proto3,oneof"`
+}
+
+type PolicyUpdateRequest_ChanPoint struct {
+	ChanPoint *ChannelPoint `protobuf:"bytes,2,opt,name=chan_point,json=chanPoint,proto3,oneof"`
+}
+
+func (*PolicyUpdateRequest_Global) isPolicyUpdateRequest_Scope() {}
+
+func (*PolicyUpdateRequest_ChanPoint) isPolicyUpdateRequest_Scope() {}
+
+type FailedUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Outpoint      *OutPoint              `protobuf:"bytes,1,opt,name=outpoint,proto3" json:"outpoint,omitempty"`
+	Reason        UpdateFailure          `protobuf:"varint,2,opt,name=reason,proto3,enum=lnrpc.UpdateFailure" json:"reason,omitempty"`
+	UpdateError   string                 `protobuf:"bytes,3,opt,name=update_error,json=updateError,proto3" json:"update_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FailedUpdate) Reset() {
+	*x = FailedUpdate{}
+	mi := &file_lightning_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FailedUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FailedUpdate) ProtoMessage() {}
+
+func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FailedUpdate.ProtoReflect.Descriptor instead.
+func (*FailedUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *FailedUpdate) GetOutpoint() *OutPoint {
+	if x != nil {
+		return x.Outpoint
+	}
+	return nil
+}
+
+func (x *FailedUpdate) GetReason() UpdateFailure {
+	if x != nil {
+		return x.Reason
+	}
+	return UpdateFailure_UPDATE_FAILURE_UNKNOWN
+}
+
+func (x *FailedUpdate) GetUpdateError() string {
+	if x != nil {
+		return x.UpdateError
+	}
+	return ""
+}
+
+type PolicyUpdateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FailedUpdates []*FailedUpdate        `protobuf:"bytes,1,rep,name=failed_updates,json=failedUpdates,proto3" json:"failed_updates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PolicyUpdateResponse) Reset() {
+	*x = PolicyUpdateResponse{}
+	mi := &file_lightning_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyUpdateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyUpdateResponse) ProtoMessage() {}
+
+func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyUpdateResponse.ProtoReflect.Descriptor instead.
+func (*PolicyUpdateResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *PolicyUpdateResponse) GetFailedUpdates() []*FailedUpdate {
+	if x != nil {
+		return x.FailedUpdates
+	}
+	return nil
+}
+
+type ForwardingHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unix seconds; end_time 0 is now.
+	StartTime   uint64 `protobuf:"varint,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime     uint64 `protobuf:"varint,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	IndexOffset uint32 `protobuf:"varint,3,opt,name=index_offset,json=indexOffset,proto3" json:"index_offset,omitempty"`
+	// At most this many events (0: 100, as lnd).
+	NumMaxEvents    uint32   `protobuf:"varint,4,opt,name=num_max_events,json=numMaxEvents,proto3" json:"num_max_events,omitempty"`
+	PeerAliasLookup bool     `protobuf:"varint,5,opt,name=peer_alias_lookup,json=peerAliasLookup,proto3" json:"peer_alias_lookup,omitempty"`
+	IncomingChanIds []uint64 `protobuf:"varint,6,rep,packed,name=incoming_chan_ids,json=incomingChanIds,proto3" json:"incoming_chan_ids,omitempty"`
+	OutgoingChanIds []uint64 `protobuf:"varint,7,rep,packed,name=outgoing_chan_ids,json=outgoingChanIds,proto3" json:"outgoing_chan_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ForwardingHistoryRequest) Reset() {
+	*x = ForwardingHistoryRequest{}
+	mi := &file_lightning_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardingHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardingHistoryRequest) ProtoMessage() {}
+
+func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardingHistoryRequest.ProtoReflect.Descriptor instead.
+func (*ForwardingHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *ForwardingHistoryRequest) GetStartTime() uint64 {
+	if x != nil {
+		return x.StartTime
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetEndTime() uint64 {
+	if x != nil {
+		return x.EndTime
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetIndexOffset() uint32 {
+	if x != nil {
+		return x.IndexOffset
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetNumMaxEvents() uint32 {
+	if x != nil {
+		return x.NumMaxEvents
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetPeerAliasLookup() bool {
+	if x != nil {
+		return x.PeerAliasLookup
+	}
+	return false
+}
+
+func (x *ForwardingHistoryRequest) GetIncomingChanIds() []uint64 {
+	if x != nil {
+		return x.IncomingChanIds
+	}
+	return nil
+}
+
+func (x *ForwardingHistoryRequest) GetOutgoingChanIds() []uint64 {
+	if x != nil {
+		return x.OutgoingChanIds
+	}
+	return nil
+}
+
+type ForwardingEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Timestamp      uint64  `protobuf:"varint,1,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	ChanIdIn       uint64  `protobuf:"varint,2,opt,name=chan_id_in,json=chanIdIn,proto3" json:"chan_id_in,omitempty"`
+	ChanIdOut      uint64  `protobuf:"varint,4,opt,name=chan_id_out,json=chanIdOut,proto3" json:"chan_id_out,omitempty"`
+	AmtIn          uint64  `protobuf:"varint,5,opt,name=amt_in,json=amtIn,proto3" json:"amt_in,omitempty"`
+	AmtOut         uint64  `protobuf:"varint,6,opt,name=amt_out,json=amtOut,proto3" json:"amt_out,omitempty"`
+	Fee            uint64  `protobuf:"varint,7,opt,name=fee,proto3" json:"fee,omitempty"`
+	FeeMsat        uint64  `protobuf:"varint,8,opt,name=fee_msat,json=feeMsat,proto3" json:"fee_msat,omitempty"`
+	AmtInMsat      uint64  `protobuf:"varint,9,opt,name=amt_in_msat,json=amtInMsat,proto3" json:"amt_in_msat,omitempty"`
+	AmtOutMsat     uint64  `protobuf:"varint,10,opt,name=amt_out_msat,json=amtOutMsat,proto3" json:"amt_out_msat,omitempty"`
+	TimestampNs    uint64  `protobuf:"varint,11,opt,name=timestamp_ns,json=timestampNs,proto3" json:"timestamp_ns,omitempty"`
+	PeerAliasIn    string  `protobuf:"bytes,12,opt,name=peer_alias_in,json=peerAliasIn,proto3" json:"peer_alias_in,omitempty"`
+	PeerAliasOut   string  `protobuf:"bytes,13,opt,name=peer_alias_out,json=peerAliasOut,proto3" json:"peer_alias_out,omitempty"`
+	IncomingHtlcId *uint64 `protobuf:"varint,14,opt,name=incoming_htlc_id,json=incomingHtlcId,proto3,oneof" json:"incoming_htlc_id,omitempty"`
+	OutgoingHtlcId *uint64 `protobuf:"varint,15,opt,name=outgoing_htlc_id,json=outgoingHtlcId,proto3,oneof" json:"outgoing_htlc_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ForwardingEvent) Reset() {
+	*x = ForwardingEvent{}
+	mi := &file_lightning_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardingEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardingEvent) ProtoMessage() {}
+
+func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardingEvent.ProtoReflect.Descriptor instead.
+func (*ForwardingEvent) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{108}
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *ForwardingEvent) GetTimestamp() uint64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetChanIdIn() uint64 {
+	if x != nil {
+		return x.ChanIdIn
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetChanIdOut() uint64 {
+	if x != nil {
+		return x.ChanIdOut
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtIn() uint64 {
+	if x != nil {
+		return x.AmtIn
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtOut() uint64 {
+	if x != nil {
+		return x.AmtOut
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetFee() uint64 {
+	if x != nil {
+		return x.Fee
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetFeeMsat() uint64 {
+	if x != nil {
+		return x.FeeMsat
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtInMsat() uint64 {
+	if x != nil {
+		return x.AmtInMsat
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtOutMsat() uint64 {
+	if x != nil {
+		return x.AmtOutMsat
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetTimestampNs() uint64 {
+	if x != nil {
+		return x.TimestampNs
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetPeerAliasIn() string {
+	if x != nil {
+		return x.PeerAliasIn
+	}
+	return ""
+}
+
+func (x *ForwardingEvent) GetPeerAliasOut() string {
+	if x != nil {
+		return x.PeerAliasOut
+	}
+	return ""
+}
+
+func (x *ForwardingEvent) GetIncomingHtlcId() uint64 {
+	if x != nil && x.IncomingHtlcId != nil {
+		return *x.IncomingHtlcId
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetOutgoingHtlcId() uint64 {
+	if x != nil && x.OutgoingHtlcId != nil {
+		return *x.OutgoingHtlcId
+	}
+	return 0
+}
+
+type ForwardingHistoryResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ForwardingEvents []*ForwardingEvent     `protobuf:"bytes,1,rep,name=forwarding_events,json=forwardingEvents,proto3" json:"forwarding_events,omitempty"`
+	LastOffsetIndex  uint32                 `protobuf:"varint,2,opt,name=last_offset_index,json=lastOffsetIndex,proto3" json:"last_offset_index,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ForwardingHistoryResponse) Reset() {
+	*x = ForwardingHistoryResponse{}
+	mi := &file_lightning_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardingHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardingHistoryResponse) ProtoMessage() {}
+
+func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardingHistoryResponse.ProtoReflect.Descriptor instead.
+func (*ForwardingHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{109}
+}
+
+func (x *ForwardingHistoryResponse) GetForwardingEvents() []*ForwardingEvent {
+	if x != nil {
+		return x.ForwardingEvents
+	}
+	return nil
+}
+
+func (x *ForwardingHistoryResponse) GetLastOffsetIndex() uint32 {
+	if x != nil {
+		return x.LastOffsetIndex
+	}
+	return 0
+}
+
 type PendingChannelsResponse_PendingChannel struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	RemoteNodePub        string                 `protobuf:"bytes,1,opt,name=remote_node_pub,json=remoteNodePub,proto3" json:"remote_node_pub,omitempty"`
@@ -7660,7 +8521,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7672,7 +8533,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7773,7 +8634,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7785,7 +8646,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8531,7 +9392,82 @@ const file_lightning_proto_rawDesc = "" +
 	"\n" +
 	"peer_alias\x18\" \x01(\tR\tpeerAlias\x12*\n" +
 	"\x0fpeer_scid_alias\x18# \x01(\x04B\x020\x01R\rpeerScidAlias\x12\x12\n" +
-	"\x04memo\x18$ \x01(\tR\x04memo*\xac\x01\n" +
+	"\x04memo\x18$ \x01(\tR\x04memo\"\x12\n" +
+	"\x10FeeReportRequest\"\x95\x02\n" +
+	"\x10ChannelFeeReport\x12\x1b\n" +
+	"\achan_id\x18\x05 \x01(\x04B\x020\x01R\x06chanId\x12#\n" +
+	"\rchannel_point\x18\x01 \x01(\tR\fchannelPoint\x12\"\n" +
+	"\rbase_fee_msat\x18\x02 \x01(\x03R\vbaseFeeMsat\x12\x1e\n" +
+	"\vfee_per_mil\x18\x03 \x01(\x03R\tfeePerMil\x12\x19\n" +
+	"\bfee_rate\x18\x04 \x01(\x01R\afeeRate\x121\n" +
+	"\x15inbound_base_fee_msat\x18\x06 \x01(\x05R\x12inboundBaseFeeMsat\x12-\n" +
+	"\x13inbound_fee_per_mil\x18\a \x01(\x05R\x10inboundFeePerMil\"\xb5\x01\n" +
+	"\x11FeeReportResponse\x12:\n" +
+	"\fchannel_fees\x18\x01 \x03(\v2\x17.lnrpc.ChannelFeeReportR\vchannelFees\x12\x1e\n" +
+	"\vday_fee_sum\x18\x02 \x01(\x04R\tdayFeeSum\x12 \n" +
+	"\fweek_fee_sum\x18\x03 \x01(\x04R\n" +
+	"weekFeeSum\x12\"\n" +
+	"\rmonth_fee_sum\x18\x04 \x01(\x04R\vmonthFeeSum\"R\n" +
+	"\n" +
+	"InboundFee\x12\"\n" +
+	"\rbase_fee_msat\x18\x01 \x01(\x05R\vbaseFeeMsat\x12 \n" +
+	"\ffee_rate_ppm\x18\x02 \x01(\x05R\n" +
+	"feeRatePpm\"\xda\x03\n" +
+	"\x13PolicyUpdateRequest\x12\x18\n" +
+	"\x06global\x18\x01 \x01(\bH\x00R\x06global\x124\n" +
+	"\n" +
+	"chan_point\x18\x02 \x01(\v2\x13.lnrpc.ChannelPointH\x00R\tchanPoint\x12\"\n" +
+	"\rbase_fee_msat\x18\x03 \x01(\x03R\vbaseFeeMsat\x12\x19\n" +
+	"\bfee_rate\x18\x04 \x01(\x01R\afeeRate\x12 \n" +
+	"\ffee_rate_ppm\x18\t \x01(\rR\n" +
+	"feeRatePpm\x12&\n" +
+	"\x0ftime_lock_delta\x18\x05 \x01(\rR\rtimeLockDelta\x12\"\n" +
+	"\rmax_htlc_msat\x18\x06 \x01(\x04R\vmaxHtlcMsat\x12\"\n" +
+	"\rmin_htlc_msat\x18\a \x01(\x04R\vminHtlcMsat\x125\n" +
+	"\x17min_htlc_msat_specified\x18\b \x01(\bR\x14minHtlcMsatSpecified\x122\n" +
+	"\vinbound_fee\x18\n" +
+	" \x01(\v2\x11.lnrpc.InboundFeeR\n" +
+	"inboundFee\x12.\n" +
+	"\x13create_missing_edge\x18\v \x01(\bR\x11createMissingEdgeB\a\n" +
+	"\x05scope\"\x8c\x01\n" +
+	"\fFailedUpdate\x12+\n" +
+	"\boutpoint\x18\x01 \x01(\v2\x0f.lnrpc.OutPointR\boutpoint\x12,\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x14.lnrpc.UpdateFailureR\x06reason\x12!\n" +
+	"\fupdate_error\x18\x03 \x01(\tR\vupdateError\"R\n" +
+	"\x14PolicyUpdateResponse\x12:\n" +
+	"\x0efailed_updates\x18\x01 \x03(\v2\x13.lnrpc.FailedUpdateR\rfailedUpdates\"\xa1\x02\n" +
+	"\x18ForwardingHistoryRequest\x12\x1d\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\x04R\tstartTime\x12\x19\n" +
+	"\bend_time\x18\x02 \x01(\x04R\aendTime\x12!\n" +
+	"\findex_offset\x18\x03 \x01(\rR\vindexOffset\x12$\n" +
+	"\x0enum_max_events\x18\x04 \x01(\rR\fnumMaxEvents\x12*\n" +
+	"\x11peer_alias_lookup\x18\x05 \x01(\bR\x0fpeerAliasLookup\x12*\n" +
+	"\x11incoming_chan_ids\x18\x06 \x03(\x04R\x0fincomingChanIds\x12*\n" +
+	"\x11outgoing_chan_ids\x18\a \x03(\x04R\x0foutgoingChanIds\"\x8d\x04\n" +
+	"\x0fForwardingEvent\x12 \n" +
+	"\ttimestamp\x18\x01 \x01(\x04B\x02\x18\x01R\ttimestamp\x12 \n" +
+	"\n" +
+	"chan_id_in\x18\x02 \x01(\x04B\x020\x01R\bchanIdIn\x12\"\n" +
+	"\vchan_id_out\x18\x04 \x01(\x04B\x020\x01R\tchanIdOut\x12\x15\n" +
+	"\x06amt_in\x18\x05 \x01(\x04R\x05amtIn\x12\x17\n" +
+	"\aamt_out\x18\x06 \x01(\x04R\x06amtOut\x12\x10\n" +
+	"\x03fee\x18\a \x01(\x04R\x03fee\x12\x19\n" +
+	"\bfee_msat\x18\b \x01(\x04R\afeeMsat\x12\x1e\n" +
+	"\vamt_in_msat\x18\t \x01(\x04R\tamtInMsat\x12 \n" +
+	"\famt_out_msat\x18\n" +
+	" \x01(\x04R\n" +
+	"amtOutMsat\x12!\n" +
+	"\ftimestamp_ns\x18\v \x01(\x04R\vtimestampNs\x12\"\n" +
+	"\rpeer_alias_in\x18\f \x01(\tR\vpeerAliasIn\x12$\n" +
+	"\x0epeer_alias_out\x18\r \x01(\tR\fpeerAliasOut\x12-\n" +
+	"\x10incoming_htlc_id\x18\x0e \x01(\x04H\x00R\x0eincomingHtlcId\x88\x01\x01\x12-\n" +
+	"\x10outgoing_htlc_id\x18\x0f \x01(\x04H\x01R\x0eoutgoingHtlcId\x88\x01\x01B\x13\n" +
+	"\x11_incoming_htlc_idB\x13\n" +
+	"\x11_outgoing_htlc_id\"\x8c\x01\n" +
+	"\x19ForwardingHistoryResponse\x12C\n" +
+	"\x11forwarding_events\x18\x01 \x03(\v2\x16.lnrpc.ForwardingEventR\x10forwardingEvents\x12*\n" +
+	"\x11last_offset_index\x18\x02 \x01(\rR\x0flastOffsetIndex*\xac\x01\n" +
 	"\vAddressType\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x00\x12\x16\n" +
 	"\x12NESTED_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -8568,7 +9504,13 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
 	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
 	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
-	"\x0eINITIATOR_BOTH\x10\x032\xe4\x13\n" +
+	"\x0eINITIATOR_BOTH\x10\x03*\xac\x01\n" +
+	"\rUpdateFailure\x12\x1a\n" +
+	"\x16UPDATE_FAILURE_UNKNOWN\x10\x00\x12\x1a\n" +
+	"\x16UPDATE_FAILURE_PENDING\x10\x01\x12\x1c\n" +
+	"\x18UPDATE_FAILURE_NOT_FOUND\x10\x02\x12\x1f\n" +
+	"\x1bUPDATE_FAILURE_INTERNAL_ERR\x10\x03\x12$\n" +
+	" UPDATE_FAILURE_INVALID_PARAMETER\x10\x042\xcc\x15\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -8609,7 +9551,10 @@ const file_lightning_proto_rawDesc = "" +
 	"\x0fOpenChannelSync\x12\x19.lnrpc.OpenChannelRequest\x1a\x13.lnrpc.ChannelPoint\x12C\n" +
 	"\vOpenChannel\x12\x19.lnrpc.OpenChannelRequest\x1a\x17.lnrpc.OpenStatusUpdate0\x01\x12P\n" +
 	"\x0fPendingChannels\x12\x1d.lnrpc.PendingChannelsRequest\x1a\x1e.lnrpc.PendingChannelsResponse\x12G\n" +
-	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponse\x12>\n" +
+	"\tFeeReport\x12\x17.lnrpc.FeeReportRequest\x1a\x18.lnrpc.FeeReportResponse\x12N\n" +
+	"\x13UpdateChannelPolicy\x12\x1a.lnrpc.PolicyUpdateRequest\x1a\x1b.lnrpc.PolicyUpdateResponse\x12V\n" +
+	"\x11ForwardingHistory\x12\x1f.lnrpc.ForwardingHistoryRequest\x1a .lnrpc.ForwardingHistoryResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -8623,8 +9568,8 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 117)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 127)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),                  // 0: lnrpc.AddressType
 	(OutputScriptType)(0),             // 1: lnrpc.OutputScriptType
@@ -8632,287 +9577,311 @@ var file_lightning_proto_goTypes = []any{
 	(InvoiceHTLCState)(0),             // 3: lnrpc.InvoiceHTLCState
 	(CommitmentType)(0),               // 4: lnrpc.CommitmentType
 	(Initiator)(0),                    // 5: lnrpc.Initiator
-	(Peer_SyncType)(0),                // 6: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),          // 7: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),         // 8: lnrpc.Invoice.InvoiceState
-	(*GetInfoRequest)(nil),            // 9: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),           // 10: lnrpc.GetInfoResponse
-	(*Chain)(nil),                     // 11: lnrpc.Chain
-	(*Feature)(nil),                   // 12: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),        // 13: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),          // 14: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),       // 15: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),     // 16: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),    // 17: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),          // 18: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),         // 19: lnrpc.ListPeersResponse
-	(*Peer)(nil),                      // 20: lnrpc.Peer
-	(*TimestampedError)(nil),          // 21: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),     // 22: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                 // 23: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),         // 24: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),        // 25: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),      // 26: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),     // 27: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),      // 28: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),        // 29: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),       // 30: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                      // 31: lnrpc.Utxo
-	(*OutPoint)(nil),                  // 32: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),    // 33: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),        // 34: lnrpc.TransactionDetails
-	(*Transaction)(nil),               // 35: lnrpc.Transaction
-	(*OutputDetail)(nil),              // 36: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),          // 37: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),          // 38: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),         // 39: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),        // 40: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),       // 41: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),               // 42: lnrpc.StopRequest
-	(*StopResponse)(nil),              // 43: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),    // 44: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),   // 45: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),         // 46: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),        // 47: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),        // 48: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),       // 49: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),      // 50: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),     // 51: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),        // 52: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),    // 53: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),       // 54: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),      // 55: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),    // 56: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),   // 57: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),   // 58: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),  // 59: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),    // 60: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),   // 61: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),       // 62: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),      // 63: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),       // 64: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),              // 65: lnrpc.ChannelGraph
-	(*LightningNode)(nil),             // 66: lnrpc.LightningNode
-	(*NodeAddress)(nil),               // 67: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),             // 68: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),               // 69: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),           // 70: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                  // 71: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),           // 72: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),        // 73: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),               // 74: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),        // 75: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                  // 76: lnrpc.NodePair
-	(*EdgeLocator)(nil),               // 77: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                  // 78: lnrpc.FeeLimit
-	(*RouteHint)(nil),                 // 79: lnrpc.RouteHint
-	(*HopHint)(nil),                   // 80: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),       // 81: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                     // 82: lnrpc.Route
-	(*Hop)(nil),                       // 83: lnrpc.Hop
-	(*GraphTopologySubscription)(nil), // 84: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),       // 85: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                // 86: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),         // 87: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),       // 88: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),              // 89: lnrpc.ChannelPoint
-	(*Invoice)(nil),                   // 90: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),               // 91: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),        // 92: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),               // 93: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),        // 94: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),       // 95: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),       // 96: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),              // 97: lnrpc.PayReqString
-	(*PayReq)(nil),                    // 98: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),        // 99: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),          // 100: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),             // 101: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),         // 102: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),    // 103: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),   // 104: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),       // 105: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),      // 106: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),        // 107: lnrpc.ChannelConstraints
-	(*Channel)(nil),                   // 108: lnrpc.Channel
-	nil,                               // 109: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                               // 110: lnrpc.Peer.FeaturesEntry
-	nil,                               // 111: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                               // 112: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                               // 113: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                               // 114: lnrpc.LightningNode.FeaturesEntry
-	nil,                               // 115: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                               // 116: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                               // 117: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                               // 118: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                               // 119: lnrpc.Hop.CustomRecordsEntry
-	nil,                               // 120: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                               // 121: lnrpc.Invoice.FeaturesEntry
-	nil,                               // 122: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                               // 123: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil),     // 124: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 125: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(UpdateFailure)(0),                // 6: lnrpc.UpdateFailure
+	(Peer_SyncType)(0),                // 7: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),          // 8: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),         // 9: lnrpc.Invoice.InvoiceState
+	(*GetInfoRequest)(nil),            // 10: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),           // 11: lnrpc.GetInfoResponse
+	(*Chain)(nil),                     // 12: lnrpc.Chain
+	(*Feature)(nil),                   // 13: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),        // 14: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),          // 15: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),       // 16: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),     // 17: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),    // 18: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),          // 19: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),         // 20: lnrpc.ListPeersResponse
+	(*Peer)(nil),                      // 21: lnrpc.Peer
+	(*TimestampedError)(nil),          // 22: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),     // 23: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                 // 24: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),         // 25: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),        // 26: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),      // 27: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),     // 28: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),      // 29: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),        // 30: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),       // 31: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                      // 32: lnrpc.Utxo
+	(*OutPoint)(nil),                  // 33: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),    // 34: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),        // 35: lnrpc.TransactionDetails
+	(*Transaction)(nil),               // 36: lnrpc.Transaction
+	(*OutputDetail)(nil),              // 37: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),          // 38: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),          // 39: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),         // 40: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),        // 41: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),       // 42: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),               // 43: lnrpc.StopRequest
+	(*StopResponse)(nil),              // 44: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),    // 45: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),   // 46: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),         // 47: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),        // 48: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),        // 49: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),       // 50: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),      // 51: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),     // 52: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),        // 53: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),    // 54: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),       // 55: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),      // 56: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),    // 57: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),   // 58: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),   // 59: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),  // 60: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),    // 61: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),   // 62: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),       // 63: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),      // 64: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),       // 65: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),              // 66: lnrpc.ChannelGraph
+	(*LightningNode)(nil),             // 67: lnrpc.LightningNode
+	(*NodeAddress)(nil),               // 68: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),             // 69: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),               // 70: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),           // 71: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                  // 72: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),           // 73: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),        // 74: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),               // 75: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),        // 76: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                  // 77: lnrpc.NodePair
+	(*EdgeLocator)(nil),               // 78: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                  // 79: lnrpc.FeeLimit
+	(*RouteHint)(nil),                 // 80: lnrpc.RouteHint
+	(*HopHint)(nil),                   // 81: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),       // 82: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                     // 83: lnrpc.Route
+	(*Hop)(nil),                       // 84: lnrpc.Hop
+	(*GraphTopologySubscription)(nil), // 85: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),       // 86: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                // 87: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),         // 88: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),       // 89: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),              // 90: lnrpc.ChannelPoint
+	(*Invoice)(nil),                   // 91: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),               // 92: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),        // 93: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),               // 94: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),        // 95: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),       // 96: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),       // 97: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),              // 98: lnrpc.PayReqString
+	(*PayReq)(nil),                    // 99: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),        // 100: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),          // 101: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),             // 102: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),         // 103: lnrpc.ChannelOpenUpdate
+	(*PendingChannelsRequest)(nil),    // 104: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),   // 105: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),       // 106: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),      // 107: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),        // 108: lnrpc.ChannelConstraints
+	(*Channel)(nil),                   // 109: lnrpc.Channel
+	(*FeeReportRequest)(nil),          // 110: lnrpc.FeeReportRequest
+	(*ChannelFeeReport)(nil),          // 111: lnrpc.ChannelFeeReport
+	(*FeeReportResponse)(nil),         // 112: lnrpc.FeeReportResponse
+	(*InboundFee)(nil),                // 113: lnrpc.InboundFee
+	(*PolicyUpdateRequest)(nil),       // 114: lnrpc.PolicyUpdateRequest
+	(*FailedUpdate)(nil),              // 115: lnrpc.FailedUpdate
+	(*PolicyUpdateResponse)(nil),      // 116: lnrpc.PolicyUpdateResponse
+	(*ForwardingHistoryRequest)(nil),  // 117: lnrpc.ForwardingHistoryRequest
+	(*ForwardingEvent)(nil),           // 118: lnrpc.ForwardingEvent
+	(*ForwardingHistoryResponse)(nil), // 119: lnrpc.ForwardingHistoryResponse
+	nil,                               // 120: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                               // 121: lnrpc.Peer.FeaturesEntry
+	nil,                               // 122: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                               // 123: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                               // 124: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                               // 125: lnrpc.LightningNode.FeaturesEntry
+	nil,                               // 126: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                               // 127: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                               // 128: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                               // 129: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                               // 130: lnrpc.Hop.CustomRecordsEntry
+	nil,                               // 131: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                               // 132: lnrpc.Invoice.FeaturesEntry
+	nil,                               // 133: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                               // 134: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),     // 135: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 136: lnrpc.PendingChannelsResponse.PendingOpenChannel
 }
 var file_lightning_proto_depIdxs = []int32{
-	11,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	109, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	14,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	20,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	6,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	110, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	21,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	7,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	12,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	120, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	15,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	21,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	7,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	121, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	22,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	8,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	111, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	31,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	122, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	32,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	32,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	35,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	36,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	37,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	33,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	36,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	37,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	38,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	32,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	112, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	33,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	123, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	52,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	52,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	113, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	52,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	66,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	69,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	67,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	114, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	115, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	116, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	68,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	68,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	117, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	66,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	69,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	78,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	77,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	76,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	118, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	79,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	80,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	82,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	83,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	119, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	86,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	87,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	88,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	67,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	120, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	89,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	68,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	89,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	79,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
-	8,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	91,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	121, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	53,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	53,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	124, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	53,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	67,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	70,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	68,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	125, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	126, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	127, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	69,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	69,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	128, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	67,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	70,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	79,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	78,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	77,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	129, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	80,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	81,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	83,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	84,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	130, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	87,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	88,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	89,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	68,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	131, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	90,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	69,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	90,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	80,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	9,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	92,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	132, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 57: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	122, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	90,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	79,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	123, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	133, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	91,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	80,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	134, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
 	4,   // 62: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	101, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	102, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	89,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	125, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	108, // 67: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	102, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	103, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	90,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	136, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	109, // 67: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
 	4,   // 68: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	107, // 69: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	107, // 70: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	12,  // 71: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 72: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	28,  // 73: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	53,  // 74: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	12,  // 75: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 76: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 77: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 78: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 79: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 80: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	124, // 81: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	26,  // 82: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	33,  // 83: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	40,  // 84: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	38,  // 85: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	29,  // 86: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	24,  // 87: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	13,  // 88: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	16,  // 89: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	18,  // 90: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	22,  // 91: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	9,   // 92: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	42,  // 93: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	44,  // 94: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	46,  // 95: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	48,  // 96: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	50,  // 97: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	54,  // 98: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	56,  // 99: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	58,  // 100: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	60,  // 101: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	62,  // 102: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	64,  // 103: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	70,  // 104: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	72,  // 105: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	73,  // 106: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	75,  // 107: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	84,  // 108: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	90,  // 109: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	94,  // 110: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	93,  // 111: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	96,  // 112: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	97,  // 113: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	99,  // 114: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	99,  // 115: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	103, // 116: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	105, // 117: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	27,  // 118: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	34,  // 119: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	41,  // 120: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	39,  // 121: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	30,  // 122: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	25,  // 123: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	15,  // 124: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	17,  // 125: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	19,  // 126: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	23,  // 127: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	10,  // 128: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	43,  // 129: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	45,  // 130: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	47,  // 131: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	49,  // 132: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	51,  // 133: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	55,  // 134: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	57,  // 135: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	59,  // 136: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	61,  // 137: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	63,  // 138: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	65,  // 139: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	71,  // 140: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	69,  // 141: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	74,  // 142: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	81,  // 143: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	85,  // 144: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	92,  // 145: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	95,  // 146: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	90,  // 147: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	90,  // 148: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	98,  // 149: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	89,  // 150: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	100, // 151: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	104, // 152: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	106, // 153: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	118, // [118:154] is the sub-list for method output_type
-	82,  // [82:118] is the sub-list for method input_type
-	82,  // [82:82] is the sub-list for extension type_name
-	82,  // [82:82] is the sub-list for extension extendee
-	0,   // [0:82] is the sub-list for field type_name
+	108, // 69: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	108, // 70: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	111, // 71: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
+	90,  // 72: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
+	113, // 73: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
+	33,  // 74: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
+	6,   // 75: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
+	115, // 76: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
+	118, // 77: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
+	13,  // 78: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	13,  // 79: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	29,  // 80: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	54,  // 81: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	13,  // 82: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	13,  // 83: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	13,  // 84: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	13,  // 85: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 86: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 87: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	135, // 88: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	27,  // 89: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	34,  // 90: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	41,  // 91: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	39,  // 92: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	30,  // 93: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	25,  // 94: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	14,  // 95: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	17,  // 96: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	19,  // 97: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	23,  // 98: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	10,  // 99: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	43,  // 100: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	45,  // 101: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	47,  // 102: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	49,  // 103: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	51,  // 104: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	55,  // 105: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	57,  // 106: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	59,  // 107: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	61,  // 108: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	63,  // 109: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	65,  // 110: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	71,  // 111: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	73,  // 112: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	74,  // 113: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	76,  // 114: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	85,  // 115: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	91,  // 116: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	95,  // 117: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	94,  // 118: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	97,  // 119: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	98,  // 120: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	100, // 121: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	100, // 122: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	104, // 123: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	106, // 124: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	110, // 125: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
+	114, // 126: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
+	117, // 127: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
+	28,  // 128: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	35,  // 129: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	42,  // 130: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	40,  // 131: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	31,  // 132: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	26,  // 133: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	16,  // 134: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	18,  // 135: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	20,  // 136: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	24,  // 137: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	11,  // 138: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	44,  // 139: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	46,  // 140: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	48,  // 141: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	50,  // 142: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	52,  // 143: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	56,  // 144: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	58,  // 145: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	60,  // 146: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	62,  // 147: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	64,  // 148: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	66,  // 149: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	72,  // 150: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	70,  // 151: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	75,  // 152: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	82,  // 153: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	86,  // 154: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	93,  // 155: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	96,  // 156: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	91,  // 157: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	91,  // 158: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	99,  // 159: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	90,  // 160: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	101, // 161: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	105, // 162: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	107, // 163: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	112, // 164: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
+	116, // 165: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
+	119, // 166: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
+	128, // [128:167] is the sub-list for method output_type
+	89,  // [89:128] is the sub-list for method input_type
+	89,  // [89:89] is the sub-list for extension type_name
+	89,  // [89:89] is the sub-list for extension extendee
+	0,   // [0:89] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -8933,13 +9902,18 @@ func file_lightning_proto_init() {
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
+	file_lightning_proto_msgTypes[104].OneofWrappers = []any{
+		(*PolicyUpdateRequest_Global)(nil),
+		(*PolicyUpdateRequest_ChanPoint)(nil),
+	}
+	file_lightning_proto_msgTypes[108].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      9,
-			NumMessages:   117,
+			NumEnums:      10,
+			NumMessages:   127,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
