@@ -360,7 +360,7 @@ func (l *Link) resolveExit(h *inHTLC, res *invoices.Resolution) {
 		ref := h.ref
 		l.applyRemoval(&removal{htlcID: h.add.ID, settle: true,
 			preimage: *res.Preimage,
-			acks: []pkgRef{ref}})
+			acks:     []pkgRef{ref}})
 		return
 	}
 	f := res.Failure

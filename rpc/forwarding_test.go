@@ -151,7 +151,7 @@ func TestUpdateChannelPolicy(t *testing.T) {
 		t.Fatalf("global update: %v %+v", err, fw.updated)
 	}
 	resp, err := l.UpdateChannelPolicy(ctx, &lnrpc.PolicyUpdateRequest{
-		Scope: &lnrpc.PolicyUpdateRequest_ChanPoint{ChanPoint: chanPointProto(wire.OutPoint{Index: 9})},
+		Scope:         &lnrpc.PolicyUpdateRequest_ChanPoint{ChanPoint: chanPointProto(wire.OutPoint{Index: 9})},
 		TimeLockDelta: 40, FeeRatePpm: 3, MinHtlcMsat: 5, MinHtlcMsatSpecified: true})
 	if err != nil || len(resp.FailedUpdates) != 1 ||
 		resp.FailedUpdates[0].Reason != lnrpc.UpdateFailure_UPDATE_FAILURE_NOT_FOUND {
