@@ -53,6 +53,9 @@ func (a *app) commands() []command {
 		{"openchannel", "Open a channel to a node or an existing peer.", "", &openChannelCmd{a: a}},
 		{"listchannels", "List all open channels.", "", &listChannelsCmd{a: a}},
 		{"pendingchannels", "Display information pertaining to pending channels.", "", &pendingChannelsCmd{a: a}},
+		{"feereport", "Display the current fee policies of all active channels.", "", &feeReportCmd{a: a}},
+		{"updatechanpolicy", "Update the channel policy for all channels, or a single channel: updatechanpolicy base_fee_msat fee_rate time_lock_delta [channel_point].", "", &updateChanPolicyCmd{a: a}},
+		{"fwdinghistory", "Query the history of all forwarded HTLCs: fwdinghistory [start_time] [end_time] [index_offset] [max_events].", "", &fwdingHistoryCmd{a: a}},
 	}, a.graphCommands()...)
 }
 
