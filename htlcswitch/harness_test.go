@@ -47,6 +47,9 @@ type node struct {
 	// batchDelay overrides the link's batch timer (0: default).
 	batchDelay time.Duration
 
+	// noSync opens the database without fsync.
+	noSync bool
+
 	// chanUpdate is the switch's Config.ChannelUpdate.
 	chanUpdate func(lnwire.ShortChannelID) (*lnwire.ChannelUpdate, error)
 }
@@ -115,8 +118,15 @@ func (s *side) point(n uint64) *btcec.PublicKey {
 // commitment 0 signed by the other side (what funding_created and
 // funding_signed do), and stores each in its side's database.
 func newChannel(t testing.TB) (a, b *side) {
+	return newChannelSync(t, true)
+}
+
+// newChannelSync is newChannel with fsync on or off (off: for fuzzing,
+// where nothing is restarted).
+func newChannelSync(t testing.TB, sync bool) (a, b *side) {
 	r := rand.New(rand.NewSource(7))
 	a, b = newSide(t, r, "alice"), newSide(t, r, "bob")
+	a.noSync, b.noSync = !sync, !sync
 	openChannel(t, r, a, b)
 	return a, b
 }
@@ -188,7 +198,11 @@ func signFirst(t testing.TB, signer, owner *side, signerSt, ownerSt *channeldb.O
 // open opens the node's database file.
 func (s *node) open() {
 	s.t.Helper()
-	db, err := channeldb.Open(s.path)
+	var opts []channeldb.Option
+	if s.noSync {
+		opts = append(opts, channeldb.WithNoSync())
+	}
+	db, err := channeldb.Open(s.path, opts...)
 	if err != nil {
 		s.t.Fatal(err)
 	}
