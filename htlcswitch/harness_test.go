@@ -21,6 +21,7 @@ import (
 	"lnd.xprv/invoices"
 	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwallet"
+	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/sphinx"
@@ -46,6 +47,11 @@ type node struct {
 
 	// batchDelay overrides the link's batch timer (0: default).
 	batchDelay time.Duration
+
+	// feeEstimate is the switch's Config.FeeEstimate, checked every
+	// feeInterval.
+	feeEstimate func() (chainfee.SatPerKWeight, error)
+	feeInterval time.Duration
 
 	// noSync opens the database without fsync.
 	noSync bool
@@ -246,7 +252,8 @@ func (s *node) startSwitch() {
 	s.sw = New(Config{DB: s.db, NodeKey: sphinx.PrivKeyECDH{Key: s.idKey},
 		ExitHop: s.reg, BestHeight: s.height.Load,
 		DefaultPolicy: DefaultForwardingPolicy(), BatchDelay: s.batchDelay,
-		ChannelUpdate: s.chanUpdate})
+		ChannelUpdate: s.chanUpdate, FeeEstimate: s.feeEstimate,
+		FeeUpdateInterval: s.feeInterval})
 	mustOK(s.t, s.sw.Start())
 	sw, reg := s.sw, s.reg
 	s.t.Cleanup(func() { _ = sw.Stop(); _ = reg.Stop() })

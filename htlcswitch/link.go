@@ -214,6 +214,8 @@ func (l *Link) run() {
 	l.publishBandwidth()
 	hold := time.NewTicker(holdCheckInterval)
 	defer hold.Stop()
+	fee := time.NewTimer(l.feeInterval())
+	defer fee.Stop()
 	for {
 		select {
 		case ev := <-l.queue:
@@ -227,6 +229,9 @@ func (l *Link) run() {
 			l.commit()
 		case <-hold.C:
 			l.expireHeld()
+		case <-fee.C:
+			l.checkFee()
+			fee.Reset(l.feeInterval())
 		case <-l.quit:
 			l.active.Store(false)
 			l.stopped()

@@ -12,6 +12,7 @@ import (
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/invoices"
+	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/sphinx"
 )
@@ -75,8 +76,16 @@ type Config struct {
 	// stored (from --bitcoin.basefee and the rest).
 	DefaultPolicy ForwardingPolicy
 
+	// FeeEstimate is the chain's fee rate estimate for a commitment;
+	// the opener's links follow it with update_fee (nil: never).
+	FeeEstimate func() (chainfee.SatPerKWeight, error)
+
+	// FeeUpdateInterval is how often links check the estimate (0:
+	// DefaultFeeUpdateInterval).
+	FeeUpdateInterval time.Duration
+
 	// BatchDelay and BatchSize shape commitment rounds (0: the
-	// defaults, see link_batch.go).
+	// defaults, see link_update.go).
 	BatchDelay time.Duration
 	BatchSize  int
 

@@ -245,6 +245,36 @@ func TestLndInterop(t *testing.T) {
 		waitActive(t, xl, lndOpened)
 	})
 
+	// lnd pays an invoice of xlnd's over the channel lnd opened: xlnd's
+	// link runs the commitment rounds with lnd's, settles through the
+	// invoice registry, and both sides agree on the balances after.
+	t.Run("lnd pays xlnd", func(t *testing.T) {
+		if lndOpened == "" {
+			t.Skip("no channel: lnd opens failed")
+		}
+		before := waitActive(t, xl, lndOpened)
+		inv, err := xl.RPC.AddInvoice(ctx, &lnrpc.Invoice{Memo: "interop", Value: 12_345})
+		check(t, err)
+		check(t, lnd.lncli(nil, "payinvoice", "--force", "--json", inv.PaymentRequest))
+		got, err := xl.RPC.LookupInvoice(ctx, &lnrpc.PaymentHash{RHash: inv.RHash})
+		check(t, err)
+		if got.State != lnrpc.Invoice_SETTLED || got.AmtPaidSat != 12_345 {
+			t.Fatalf("invoice %v paid %d", got.State, got.AmtPaidSat)
+		}
+		err = harness.WaitFor(func() error {
+			c := waitActive(t, xl, lndOpened)
+			lc := lnd.waitActive(lndOpened)
+			if c.LocalBalance != before.LocalBalance+12_345 ||
+				fmt.Sprint(c.RemoteBalance) != lc.LocalBalance {
+
+				return fmt.Errorf("xlnd %d/%d, lnd %s", c.LocalBalance,
+					c.RemoteBalance, lc.LocalBalance)
+			}
+			return nil
+		}, harness.SyncTimeout)
+		check(t, err)
+	})
+
 	for _, ct := range []lnrpc.CommitmentType{lnrpc.CommitmentType_ANCHORS,
 		lnrpc.CommitmentType_STATIC_REMOTE_KEY} {
 

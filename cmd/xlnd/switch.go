@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/btcsuite/btcd/wire"
 
@@ -9,6 +10,7 @@ import (
 	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/invoices"
+	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/rpc"
 	"lnd.xprv/rpc/lnrpc"
@@ -33,9 +35,20 @@ func (d *daemon) newSwitch(nodeKey *wallet.NodeKeyECDH,
 			return uint32(h)
 		},
 		DefaultPolicy: d.cfg.forwardingPolicy(),
-		Logger:        d.logs.Logger("HSWC"),
+		// The commitment fee aims at confirmation within 3 blocks,
+		// as lnd's.
+		FeeEstimate: func() (chainfee.SatPerKWeight, error) {
+			ctx, cancel := context.WithTimeout(context.Background(),
+				feeEstimateTimeout)
+			defer cancel()
+			return d.chain.EstimateFeePerKW(ctx, 3)
+		},
+		Logger: d.logs.Logger("HSWC"),
 	})
 }
+
+// feeEstimateTimeout bounds a link's fee estimate query.
+const feeEstimateTimeout = 30 * time.Second
 
 // bitcoinConfig is the forwarding policy of new channels, with lnd's
 // flag names and defaults.
