@@ -400,6 +400,9 @@ func (l *Link) fromSwitch(it any) {
 		l.applyRemoval(v)
 	case *exitResolved:
 		l.exitResolved(v)
+	case func():
+		// Work that must run on the link's goroutine.
+		v()
 	}
 }
 
