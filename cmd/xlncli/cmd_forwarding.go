@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -184,6 +185,39 @@ var relTime = regexp.MustCompile(`^-\d{1,18}[smhdwMy]$`)
 
 var secondsPer = map[byte]int64{'s': 1, 'm': 60, 'h': 3600, 'd': 86400,
 	'w': 604800, 'M': 2630016, 'y': 31557600}
+
+// relativeTimes lets fwdinghistory take relative times as lncli does
+// (fwdinghistory -1w, --start_time -1d), which the flag parser would read
+// as options: after fwdinghistory, a relative time becomes --start_time=
+// or --end_time= (positionally, in that order).
+func relativeTimes(args []string) []string {
+	i := slices.Index(args, "fwdinghistory")
+	if i < 0 {
+		return args
+	}
+	out := append([]string(nil), args[:i+1]...)
+	rest := args[i+1:]
+	next := 0
+	names := []string{"--start_time", "--end_time"}
+	for j := 0; j < len(rest); j++ {
+		a := rest[j]
+		switch {
+		case (a == "--start_time" || a == "--end_time") && j+1 < len(rest) &&
+			relTime.MatchString(rest[j+1]):
+			out = append(out, a+"="+rest[j+1])
+			j++
+		case relTime.MatchString(a) && next < len(names):
+			out = append(out, names[next]+"="+a)
+			next++
+		default:
+			if !strings.HasPrefix(a, "-") {
+				next++
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
 
 // parseTime reads a unix timestamp or a time relative to now.
 func parseTime(s string, now time.Time) (uint64, error) {
