@@ -70,6 +70,9 @@ type side struct {
 	op     wire.OutPoint
 	scid   lnwire.ShortChannelID
 	link   *Link
+
+	// maxDust is the state machine's dust exposure bound (0: default).
+	maxDust uint64
 }
 
 func key(r *rand.Rand) *btcec.PrivateKey {
@@ -225,7 +228,7 @@ func (s *side) channel() *lnwallet.Channel {
 		s.t.Fatal(err)
 	}
 	ch, err := lnwallet.NewChannel(st, lnwallet.Config{Signer: s.signer,
-		Secrets: s.secrets()})
+		Secrets: s.secrets(), MaxDustExposureMsat: s.maxDust})
 	if err != nil {
 		s.t.Fatal(err)
 	}

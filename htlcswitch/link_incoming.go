@@ -259,11 +259,11 @@ func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) *exitHTLC {
 			Type: sphinx.TypeEncryptedRecipientData})
 		return nil
 	}
-	if pp.IsFinal() {
-		return &exitHTLC{h: h, payload: payload}
-	}
 	if l.dustFailed(h) {
 		return nil
+	}
+	if pp.IsFinal() {
+		return &exitHTLC{h: h, payload: payload}
 	}
 	next := lnwire.NewShortChanIDFromInt(*payload.ShortChannelID)
 	pkt := &addPacket{
@@ -286,18 +286,17 @@ func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) *exitHTLC {
 }
 
 // dustFailed fails an HTLC the state machine marked as pushing our dust
-// exposure over its bound (BOLT 2).
+// exposure over its bound (BOLT 2). The mark travels with the
+// resolutions only: an HTLC redone after a restart is judged again by
+// the next hop's checks instead.
 func (l *Link) dustFailed(h *inHTLC) bool {
-	for _, u := range l.ch.State().RemoteLog {
-		if m, ok := u.Msg.(*lnwire.UpdateAddHTLC); ok && m.ID == h.add.ID &&
-			u.FailDust {
-
-			l.failHTLC(h, &sphinx.FailTemporaryChannelFailure{
-				ChannelUpdate: l.sw.updateFor(l.scid)})
-			return true
-		}
+	if !l.ops.failDust[h.add.ID] {
+		return false
 	}
-	return false
+	delete(l.ops.failDust, h.add.ID)
+	l.failHTLC(h, &sphinx.FailTemporaryChannelFailure{
+		ChannelUpdate: l.sw.updateFor(l.scid)})
+	return true
 }
 
 // exitResolved is the registry's later decision on a held HTLC.

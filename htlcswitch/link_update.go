@@ -74,10 +74,17 @@ type opState struct {
 	// by id; held those the invoice registry holds.
 	inflight map[uint64]*inHTLC
 
+	// failDust are the peer's HTLCs the state machine marked to fail
+	// for dust exposure, until decided.
+	failDust map[uint64]bool
+
 	resumed bool // forwarding packages redone once
 }
 
-func (o *opState) init() { o.inflight = map[uint64]*inHTLC{} }
+func (o *opState) init() {
+	o.inflight = map[uint64]*inHTLC{}
+	o.failDust = map[uint64]bool{}
+}
 
 // inHTLC is an incoming HTLC being decided.
 type inHTLC struct {
@@ -238,6 +245,11 @@ func (l *Link) afterTransition(out *lnwallet.Outcome) {
 	r := &out.Resolutions
 	if len(r.LockedIn) == 0 && len(r.Settled) == 0 && len(r.Failed) == 0 {
 		return
+	}
+	for _, h := range r.LockedIn {
+		if h.FailDust {
+			l.ops.failDust[h.Add.ID] = true
+		}
 	}
 	height := l.ch.State().RemoteCommit.Number
 	var pkg *channeldb.FwdPkg

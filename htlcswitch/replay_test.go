@@ -139,3 +139,37 @@ func TestHeldHTLCExpires(t *testing.T) {
 		t.Fatalf("held HTLC failed with %v", df.Failure)
 	}
 }
+
+// TestDustExposureFails: an HTLC that takes the receiver's dust exposure
+// past its bound is failed back once locked in (BOLT 2), the one before
+// it settles.
+func TestDustExposureFails(t *testing.T) {
+	a, b := newChannel(t)
+	b.maxDust = 500_000 // msat: one 300 sat dust HTLC fits, two do not
+	a.startLink()
+	b.startLink()
+	connect(t, a, b, true)
+	eventually(t, "both active", bothActive(a, b))
+	const amt = lnwire.MilliSatoshi(300_000)
+	var circs []*sphinx.Circuit
+	for id := uint64(1); id <= 2; id++ {
+		inv := addInvoice(t, b, amt)
+		blob, circ := routeOnion(t, inv.PaymentHash, []hopSpec{
+			{b.idKey.PubKey(), finalHop(inv, amt, testHeight+100)}})
+		circs = append(circs, circ)
+		mustOK(t, a.sw.SendHTLC(a.scid, id, &lnwire.UpdateAddHTLC{Amount: amt,
+			PaymentHash: inv.PaymentHash, Expiry: testHeight + 100, OnionBlob: blob}))
+	}
+	if res := waitResult(t, a, 1); !res.Settled {
+		t.Fatalf("first dust HTLC: %+v", res)
+	}
+	res := waitResult(t, a, 2)
+	if res.Settled {
+		t.Fatal("second dust HTLC settled past the exposure bound")
+	}
+	df, err := circs[1].DecryptFailure(res.Reason, nil)
+	mustOK(t, err)
+	if df.Failure.Code() != sphinx.CodeTemporaryChannelFailure {
+		t.Fatalf("failed with %v", df.Failure)
+	}
+}
