@@ -1,6 +1,7 @@
 package htlcswitch
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,10 +16,15 @@ import (
 // what is measured is the switch, the links, the state machine, the
 // database and the invoice registry's exit-hop decision.
 func BenchmarkSwitchOneHop(b *testing.B) {
-	const (
-		amt    = lnwire.MilliSatoshi(1000)
-		window = 400
-	)
+	for _, window := range []int{120, 400} {
+		b.Run(fmt.Sprintf("window=%d", window), func(b *testing.B) {
+			benchOneHop(b, window)
+		})
+	}
+}
+
+func benchOneHop(b *testing.B, window int) {
+	const amt = lnwire.MilliSatoshi(1000)
 	a, bob := newChannel(b)
 	a.startLink()
 	bob.startLink()
