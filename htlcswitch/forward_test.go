@@ -54,6 +54,17 @@ func (l *line) restartBob(t *testing.T) {
 	l.connect(t)
 }
 
+// restartAll restarts the three nodes, each with HTLCs of the others.
+func (l *line) restartAll(t *testing.T) {
+	t.Helper()
+	l.ab.close(t, l.a, l.ba)
+	l.bcConn.close(t, l.bc, l.c)
+	l.a.node.restart()
+	l.ba.node.restart()
+	l.c.node.restart()
+	l.connect(t)
+}
+
 // viaBob is the add alice (or carol) sends to pay amt at the far end
 // through bob: bob's fee and time-lock delta added (default policy).
 func viaBob(t *testing.T, next lnwire.ShortChannelID, to *side,
@@ -221,6 +232,19 @@ func TestForwardRestartInFlight(t *testing.T) {
 		t.Fatalf("bob holds %d circuits, want %d", c, len(pays))
 	}
 	l.restartBob(t)
+	// The payers and payees too: the payees' registries hold the HTLCs
+	// again when their links redo the packages, the payers' switches
+	// reload the circuits of their attempts.
+	l.restartAll(t)
+	eventually(t, "held again", func() bool {
+		for _, p := range pays {
+			inv, err := p.to.reg.LookupInvoice(ctx, sha256.Sum256(p.preimage[:]))
+			if err != nil || inv.State != channeldb.InvoiceAccepted {
+				return false
+			}
+		}
+		return true
+	})
 	for i, p := range pays {
 		hash := sha256.Sum256(p.preimage[:])
 		if i%4 < 2 {
