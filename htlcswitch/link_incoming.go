@@ -16,8 +16,14 @@ import (
 // and again after a restart for whatever it had not finished (an entry
 // is acknowledged in the same write that makes its outcome durable).
 
+// resumeItem asks a link to redo its forwarding packages: the switch
+// sends it once its circuits are loaded, whether or not the peer is
+// connected (a preimage learnt downstream must reach the incoming
+// channel even if the downstream peer never comes back).
+type resumeItem struct{}
+
 // resume redoes the unacknowledged entries of the channel's forwarding
-// packages, once per process, when the channel first becomes active.
+// packages, once per process.
 func (l *Link) resume() {
 	if l.sw == nil {
 		return

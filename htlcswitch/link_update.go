@@ -94,15 +94,11 @@ type inHTLC struct {
 	held   bool
 }
 
-// activate makes the channel usable on the current connection: packages
-// left from the last run are redone once, removals waiting for the
-// connection are applied, and a round starts if one is due.
+// activate makes the channel usable on the current connection: removals
+// waiting for the connection are applied, and a round starts if one is
+// due.
 func (l *Link) activate() {
 	l.active.Store(true)
-	if !l.ops.resumed {
-		l.ops.resumed = true
-		l.resume()
-	}
 	waiting := l.ops.waiting
 	l.ops.waiting = nil
 	for _, rm := range waiting {
@@ -415,6 +411,11 @@ func (l *Link) fromSwitch(it any) {
 	case func():
 		// Work that must run on the link's goroutine.
 		v()
+	case resumeItem:
+		if !l.ops.resumed {
+			l.ops.resumed = true
+			l.resume()
+		}
 	}
 }
 

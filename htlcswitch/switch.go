@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/btcsuite/btcd/wire"
@@ -117,6 +118,7 @@ type Switch struct {
 	policies map[wire.OutPoint]ForwardingPolicy
 
 	start, stop sync.Once
+	started     atomic.Bool
 	startErr    error
 	quit        chan struct{}
 	wg          sync.WaitGroup
@@ -187,6 +189,12 @@ func (s *Switch) Start() error {
 		if err := s.loadPolicies(); err != nil {
 			s.startErr = err
 			return
+		}
+		// Links redo their forwarding packages only now that the
+		// circuits are loaded (links added later do at once).
+		s.started.Store(true)
+		for _, l := range s.links.All() {
+			l.mbox.push(resumeItem{})
 		}
 		s.log.Info("Switch started", "open_circuits", len(list))
 		s.wg.Add(1)
