@@ -28,7 +28,7 @@ func benchOneHop(b *testing.B, window int) {
 	a, bob := newChannel(b)
 	a.startLink()
 	bob.startLink()
-	connect(b, a, bob, true)
+	c := connect(b, a, bob, true)
 	eventually(b, "both active", bothActive(a, bob))
 
 	adds := make([]*lnwire.UpdateAddHTLC, b.N)
@@ -64,4 +64,11 @@ func benchOneHop(b *testing.B, window int) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "payments/s")
+	var sigs int
+	for _, m := range c.ab.messages() {
+		if m.MsgType() == lnwire.MsgCommitSig {
+			sigs++
+		}
+	}
+	b.ReportMetric(float64(b.N)/float64(sigs), "payments/round")
 }
