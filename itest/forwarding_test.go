@@ -2,6 +2,7 @@ package itest
 
 import (
 	"encoding/json"
+	"net/http"
 	"testing"
 
 	"lnd.xprv/itest/harness"
@@ -74,6 +75,31 @@ func TestForwardingPolicy(t *testing.T) {
 		rep.ChannelFees[0].FeePerMil != "300" || rep.ChannelFees[0].FeeRate != 0.0003 {
 		t.Fatalf("fee report after the update and a restart: %+v", rep)
 	}
+
+	// The same over REST, at lnd's paths; the readonly macaroon reads
+	// the report and may not change the policy.
+	var restRep report
+	restJSON(t, alice, http.MethodGet, "/v1/fees", nil, alice.ReadOnlyMacaroonPath(), &restRep)
+	if len(restRep.ChannelFees) != 1 || restRep.ChannelFees[0].BaseFeeMsat != "2500" {
+		t.Fatalf("GET /v1/fees: %+v", restRep)
+	}
+	update := map[string]any{"global": true, "base_fee_msat": "3000",
+		"fee_rate_ppm": 10, "time_lock_delta": 40}
+	code, _, err := alice.REST(http.MethodPost, "/v1/chanpolicy", update, alice.ReadOnlyMacaroonPath())
+	check(t, err)
+	if code != http.StatusForbidden && code != http.StatusUnauthorized {
+		t.Fatalf("POST /v1/chanpolicy with the readonly macaroon: HTTP %d", code)
+	}
+	restJSON(t, alice, http.MethodPost, "/v1/chanpolicy", update, alice.AdminMacaroonPath(), nil)
+	restJSON(t, alice, http.MethodGet, "/v1/fees", nil, alice.ReadOnlyMacaroonPath(), &restRep)
+	if restRep.ChannelFees[0].BaseFeeMsat != "3000" || restRep.ChannelFees[0].FeePerMil != "10" {
+		t.Fatalf("GET /v1/fees after POST /v1/chanpolicy: %+v", restRep)
+	}
+	var restHist struct {
+		Events []any `json:"forwarding_events"`
+	}
+	restJSON(t, alice, http.MethodPost, "/v1/switch", map[string]any{"num_max_events": 5},
+		alice.ReadOnlyMacaroonPath(), &restHist)
 
 	var hist struct {
 		Events     []any `json:"forwarding_events"`
