@@ -46,9 +46,15 @@
 // onion we cannot read, otherwise a BOLT 4 failure encrypted for the
 // origin. Each package entry is acknowledged in the same write that
 // makes its outcome durable, so after a restart the link redoes exactly
-// the entries that were not finished (an incoming HTLC is handed on once:
-// the circuit map refuses a second forward, the registry recognises a
-// replayed HTLC).
+// the entries that were not finished, as soon as the switch has loaded
+// its circuits and whether or not the peer is back (an incoming HTLC is
+// handed on once: the circuit map refuses a second forward, the registry
+// recognises a replayed HTLC; a preimage learnt downstream reaches the
+// incoming channel even if the downstream peer stays away).
+//
+// When we opened the channel, the link follows the chain's fee estimate
+// (Config.FeeEstimate) with update_fee once it moves by more than 10%,
+// anchor channels capped at MaxAnchorCommitFeeRate.
 //
 // A peer's violation that BOLT 2 answers with an error fails the
 // channel: the link sends the error and stays inactive; nothing is
