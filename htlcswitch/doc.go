@@ -37,9 +37,10 @@
 //
 // What the peer locks in comes as a forwarding package (written with the
 // revocation that locked it in). The link peels each incoming HTLC's
-// onion (sphinx), records it in the persistent replay log (entries kept
-// until the HTLC's expiry has passed, pruned by height), and hands it
-// on: to the invoice registry when we are the final hop (settle, fail,
+// onion (sphinx) as its update_add_htlc arrives, records it in the
+// persistent replay log with our revocation of the commitment covering
+// it (entries kept until the HTLC's expiry has passed, pruned by height),
+// and once it is locked in hands it on: to the invoice registry when we are the final hop (settle, fail,
 // or held until a hold invoice is settled or cancelled; a held HTLC is
 // failed back HoldExpiryDelta blocks before its expiry), to the switch
 // to forward, or back with a failure: update_fail_malformed_htlc for an

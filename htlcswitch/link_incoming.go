@@ -2,7 +2,6 @@ package htlcswitch
 
 import (
 	"crypto/sha256"
-	"errors"
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
@@ -145,26 +144,37 @@ type peeled struct {
 // them in the replay log in one write, and hands each on.
 func (l *Link) decideAdds(adds []*inHTLC) {
 	var (
-		ok     []peeled
-		hashes []sphinx.Hash256
-		cltvs  []uint32
-		keys   []channeldb.CircuitKey
+		ok      []peeled
+		replays []bool
+		fresh   []int // indexes in ok not yet in the replay log
+		hashes  []sphinx.Hash256
+		cltvs   []uint32
+		keys    []channeldb.CircuitKey
 	)
 	for _, h := range adds {
-		onion, err := sphinx.DecodeOnionPacket(h.add.OnionBlob[:])
-		if err == nil && l.sw.router == nil {
-			err = errors.New("no node key")
-		}
-		var pp *sphinx.ProcessedPacket
-		if err == nil {
-			pp, err = l.sw.router.Peel(onion, h.add.PaymentHash[:])
+		pre := l.takePeeled(h.add)
+		var (
+			pp  *sphinx.ProcessedPacket
+			err error
+		)
+		if pre != nil {
+			pp, err = pre.pp, pre.err
+		} else {
+			pp, err = l.peel(h.add)
 		}
 		if err != nil {
 			l.malformed(h, err)
 			continue
 		}
 		h.secret = pp.SharedSecret
+		if pre != nil && pre.recorded {
+			ok = append(ok, peeled{h: h, pkt: pp})
+			replays = append(replays, pre.replay)
+			continue
+		}
+		fresh = append(fresh, len(ok))
 		ok = append(ok, peeled{h: h, pkt: pp})
+		replays = append(replays, false)
 		hashes = append(hashes, pp.ReplayHash())
 		cltvs = append(cltvs, h.add.Expiry)
 		keys = append(keys, channeldb.CircuitKey{ChanID: l.scid,
@@ -173,19 +183,24 @@ func (l *Link) decideAdds(adds []*inHTLC) {
 	if len(ok) == 0 {
 		return
 	}
-	var replays []bool
-	err := l.cfg.DB.Update(func(tx kvdb.RwTx) error {
-		var err error
-		replays, err = replayCheck(tx, hashes, cltvs, keys)
-		return err
-	})
-	if err != nil {
-		// Decided at the next restart, from the package.
-		l.log.Error("Replay log not written", "err", err)
-		for _, p := range ok {
-			delete(l.ops.inflight, p.h.add.ID)
+	if len(fresh) > 0 {
+		var got []bool
+		err := l.cfg.DB.Update(func(tx kvdb.RwTx) error {
+			var err error
+			got, err = replayCheck(tx, hashes, cltvs, keys)
+			return err
+		})
+		if err != nil {
+			// Decided at the next restart, from the package.
+			l.log.Error("Replay log not written", "err", err)
+			for _, p := range ok {
+				delete(l.ops.inflight, p.h.add.ID)
+			}
+			return
 		}
-		return
+		for j, i := range fresh {
+			replays[i] = got[j]
+		}
 	}
 	var exits []exitHTLC
 	for i, p := range ok {

@@ -78,12 +78,17 @@ type opState struct {
 	// for dust exposure, until decided.
 	failDust map[uint64]bool
 
+	// peeled are the onions of the peer's adds, peeled on receipt
+	// (link_peel.go), by HTLC id.
+	peeled map[uint64]*prePeeled
+
 	resumed bool // forwarding packages redone once
 }
 
 func (o *opState) init() {
 	o.inflight = map[uint64]*inHTLC{}
 	o.failDust = map[uint64]bool{}
+	o.peeled = map[uint64]*prePeeled{}
 }
 
 // inHTLC is an incoming HTLC being decided.
@@ -118,6 +123,9 @@ func (l *Link) dropUnsent() {
 		return
 	}
 	offered := l.ops.offered
+	// The peer's uncommitted adds are forgotten too; the ids of those
+	// it did commit come back with the same onions.
+	clear(l.ops.peeled)
 	l.ops.waiting = append(l.ops.removing, l.ops.waiting...)
 	l.ops.outbox, l.ops.offered, l.ops.removing = nil, nil, nil
 	l.timerC = nil
@@ -139,7 +147,9 @@ func (l *Link) update(msg lnwire.Message) {
 	var err error
 	switch m := msg.(type) {
 	case *lnwire.UpdateAddHTLC:
-		err = l.ch.ReceiveHTLC(m)
+		if err = l.ch.ReceiveHTLC(m); err == nil {
+			l.prePeel(m)
+		}
 	case *lnwire.UpdateFulfillHTLC:
 		err = l.ch.ReceiveHTLCSettle(m)
 	case *lnwire.UpdateFailHTLC:
@@ -206,10 +216,16 @@ func (l *Link) receiveCommitSig(m *lnwire.CommitSig) error {
 	if err != nil {
 		return err
 	}
-	out, err := l.persist(p, nil)
+	var ops []func(kvdb.RwTx) error
+	record, recorded := l.recordPeeled()
+	if record != nil {
+		ops = append(ops, record)
+	}
+	out, err := l.persist(p, ops)
 	if err != nil {
 		return err
 	}
+	recorded()
 	l.send(out.Messages...)
 	l.ops.needSign = true
 	l.afterTransition(out)
