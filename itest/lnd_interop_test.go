@@ -255,7 +255,13 @@ func TestLndInterop(t *testing.T) {
 		before := waitActive(t, xl, lndOpened)
 		inv, err := xl.RPC.AddInvoice(ctx, &lnrpc.Invoice{Memo: "interop", Value: 12_345})
 		check(t, err)
-		check(t, lnd.lncli(nil, "payinvoice", "--force", "--json", inv.PaymentRequest))
+		// Right after a reconnection lnd may list the channel active
+		// before its link takes payments (it then fails the payment
+		// with insufficient_balance without sending anything): retry.
+		err = harness.WaitFor(func() error {
+			return lnd.lncli(nil, "payinvoice", "--force", "--json", inv.PaymentRequest)
+		}, harness.SyncTimeout)
+		check(t, err)
 		got, err := xl.RPC.LookupInvoice(ctx, &lnrpc.PaymentHash{RHash: inv.RHash})
 		check(t, err)
 		if got.State != lnrpc.Invoice_SETTLED || got.AmtPaidSat != 12_345 {
