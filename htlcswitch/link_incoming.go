@@ -286,6 +286,9 @@ func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) *exitHTLC {
 	if pp.IsFinal() {
 		return &exitHTLC{h: h, payload: payload}
 	}
+	if l.closingRefuses(h) {
+		return nil
+	}
 	next := lnwire.NewShortChanIDFromInt(*payload.ShortChannelID)
 	pkt := &addPacket{
 		in:       channeldb.CircuitKey{ChanID: l.scid, HtlcID: h.add.ID},

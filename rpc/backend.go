@@ -121,6 +121,11 @@ type Backend struct {
 	// Channels serves the channel calls; nil answers Unimplemented.
 	Channels Channels
 
+	// Closer closes channels and serves ClosedChannels, ChannelBalance,
+	// SubscribeChannelEvents and PendingChannels' waiting_close; nil
+	// answers Unimplemented (and no waiting_close).
+	Closer ChannelCloser
+
 	// Forwarding serves FeeReport, UpdateChannelPolicy and
 	// ForwardingHistory; nil answers Unimplemented.
 	Forwarding Forwarding

@@ -556,6 +556,128 @@ func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{81, 0}
 }
 
+type ChannelCloseSummary_ClosureType int32
+
+const (
+	ChannelCloseSummary_COOPERATIVE_CLOSE  ChannelCloseSummary_ClosureType = 0
+	ChannelCloseSummary_LOCAL_FORCE_CLOSE  ChannelCloseSummary_ClosureType = 1
+	ChannelCloseSummary_REMOTE_FORCE_CLOSE ChannelCloseSummary_ClosureType = 2
+	ChannelCloseSummary_BREACH_CLOSE       ChannelCloseSummary_ClosureType = 3
+	ChannelCloseSummary_FUNDING_CANCELED   ChannelCloseSummary_ClosureType = 4
+	ChannelCloseSummary_ABANDONED          ChannelCloseSummary_ClosureType = 5
+)
+
+// Enum value maps for ChannelCloseSummary_ClosureType.
+var (
+	ChannelCloseSummary_ClosureType_name = map[int32]string{
+		0: "COOPERATIVE_CLOSE",
+		1: "LOCAL_FORCE_CLOSE",
+		2: "REMOTE_FORCE_CLOSE",
+		3: "BREACH_CLOSE",
+		4: "FUNDING_CANCELED",
+		5: "ABANDONED",
+	}
+	ChannelCloseSummary_ClosureType_value = map[string]int32{
+		"COOPERATIVE_CLOSE":  0,
+		"LOCAL_FORCE_CLOSE":  1,
+		"REMOTE_FORCE_CLOSE": 2,
+		"BREACH_CLOSE":       3,
+		"FUNDING_CANCELED":   4,
+		"ABANDONED":          5,
+	}
+)
+
+func (x ChannelCloseSummary_ClosureType) Enum() *ChannelCloseSummary_ClosureType {
+	p := new(ChannelCloseSummary_ClosureType)
+	*p = x
+	return p
+}
+
+func (x ChannelCloseSummary_ClosureType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChannelCloseSummary_ClosureType) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[10].Descriptor()
+}
+
+func (ChannelCloseSummary_ClosureType) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[10]
+}
+
+func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChannelCloseSummary_ClosureType.Descriptor instead.
+func (ChannelCloseSummary_ClosureType) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{107, 0}
+}
+
+type ChannelEventUpdate_UpdateType int32
+
+const (
+	ChannelEventUpdate_OPEN_CHANNEL            ChannelEventUpdate_UpdateType = 0
+	ChannelEventUpdate_CLOSED_CHANNEL          ChannelEventUpdate_UpdateType = 1
+	ChannelEventUpdate_ACTIVE_CHANNEL          ChannelEventUpdate_UpdateType = 2
+	ChannelEventUpdate_INACTIVE_CHANNEL        ChannelEventUpdate_UpdateType = 3
+	ChannelEventUpdate_PENDING_OPEN_CHANNEL    ChannelEventUpdate_UpdateType = 4
+	ChannelEventUpdate_FULLY_RESOLVED_CHANNEL  ChannelEventUpdate_UpdateType = 5
+	ChannelEventUpdate_CHANNEL_FUNDING_TIMEOUT ChannelEventUpdate_UpdateType = 6
+	ChannelEventUpdate_CHANNEL_UPDATE          ChannelEventUpdate_UpdateType = 7
+)
+
+// Enum value maps for ChannelEventUpdate_UpdateType.
+var (
+	ChannelEventUpdate_UpdateType_name = map[int32]string{
+		0: "OPEN_CHANNEL",
+		1: "CLOSED_CHANNEL",
+		2: "ACTIVE_CHANNEL",
+		3: "INACTIVE_CHANNEL",
+		4: "PENDING_OPEN_CHANNEL",
+		5: "FULLY_RESOLVED_CHANNEL",
+		6: "CHANNEL_FUNDING_TIMEOUT",
+		7: "CHANNEL_UPDATE",
+	}
+	ChannelEventUpdate_UpdateType_value = map[string]int32{
+		"OPEN_CHANNEL":            0,
+		"CLOSED_CHANNEL":          1,
+		"ACTIVE_CHANNEL":          2,
+		"INACTIVE_CHANNEL":        3,
+		"PENDING_OPEN_CHANNEL":    4,
+		"FULLY_RESOLVED_CHANNEL":  5,
+		"CHANNEL_FUNDING_TIMEOUT": 6,
+		"CHANNEL_UPDATE":          7,
+	}
+)
+
+func (x ChannelEventUpdate_UpdateType) Enum() *ChannelEventUpdate_UpdateType {
+	p := new(ChannelEventUpdate_UpdateType)
+	*p = x
+	return p
+}
+
+func (x ChannelEventUpdate_UpdateType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChannelEventUpdate_UpdateType) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[11].Descriptor()
+}
+
+func (ChannelEventUpdate_UpdateType) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[11]
+}
+
+func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChannelEventUpdate_UpdateType.Descriptor instead.
+func (ChannelEventUpdate_UpdateType) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{112, 0}
+}
+
 type GetInfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -6973,6 +7095,8 @@ type PendingUpdate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Txid          []byte                 `protobuf:"bytes,1,opt,name=txid,proto3" json:"txid,omitempty"`
 	OutputIndex   uint32                 `protobuf:"varint,2,opt,name=output_index,json=outputIndex,proto3" json:"output_index,omitempty"`
+	FeePerVbyte   int64                  `protobuf:"varint,3,opt,name=fee_per_vbyte,json=feePerVbyte,proto3" json:"fee_per_vbyte,omitempty"`
+	LocalCloseTx  bool                   `protobuf:"varint,4,opt,name=local_close_tx,json=localCloseTx,proto3" json:"local_close_tx,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7019,6 +7143,20 @@ func (x *PendingUpdate) GetOutputIndex() uint32 {
 		return x.OutputIndex
 	}
 	return 0
+}
+
+func (x *PendingUpdate) GetFeePerVbyte() int64 {
+	if x != nil {
+		return x.FeePerVbyte
+	}
+	return 0
+}
+
+func (x *PendingUpdate) GetLocalCloseTx() bool {
+	if x != nil {
+		return x.LocalCloseTx
+	}
+	return false
 }
 
 type ChannelOpenUpdate struct {
@@ -7110,11 +7248,12 @@ func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
 }
 
 type PendingChannelsResponse struct {
-	state               protoimpl.MessageState                        `protogen:"open.v1"`
-	TotalLimboBalance   int64                                         `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
-	PendingOpenChannels []*PendingChannelsResponse_PendingOpenChannel `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	state                protoimpl.MessageState                         `protogen:"open.v1"`
+	TotalLimboBalance    int64                                          `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
+	PendingOpenChannels  []*PendingChannelsResponse_PendingOpenChannel  `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
+	WaitingCloseChannels []*PendingChannelsResponse_WaitingCloseChannel `protobuf:"bytes,5,rep,name=waiting_close_channels,json=waitingCloseChannels,proto3" json:"waiting_close_channels,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *PendingChannelsResponse) Reset() {
@@ -7157,6 +7296,13 @@ func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
 func (x *PendingChannelsResponse) GetPendingOpenChannels() []*PendingChannelsResponse_PendingOpenChannel {
 	if x != nil {
 		return x.PendingOpenChannels
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse) GetWaitingCloseChannels() []*PendingChannelsResponse_WaitingCloseChannel {
+	if x != nil {
+		return x.WaitingCloseChannels
 	}
 	return nil
 }
@@ -7697,6 +7843,1055 @@ func (x *Channel) GetMemo() string {
 	return ""
 }
 
+type CloseChannelRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ChannelPoint *ChannelPoint          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	// Force closes are not served yet.
+	Force      bool  `protobuf:"varint,2,opt,name=force,proto3" json:"force,omitempty"`
+	TargetConf int32 `protobuf:"varint,3,opt,name=target_conf,json=targetConf,proto3" json:"target_conf,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	SatPerByte int64 `protobuf:"varint,4,opt,name=sat_per_byte,json=satPerByte,proto3" json:"sat_per_byte,omitempty"`
+	// Where our funds go; must be the upfront shutdown address if the
+	// channel has one.
+	DeliveryAddress string `protobuf:"bytes,5,opt,name=delivery_address,json=deliveryAddress,proto3" json:"delivery_address,omitempty"`
+	SatPerVbyte     uint64 `protobuf:"varint,6,opt,name=sat_per_vbyte,json=satPerVbyte,proto3" json:"sat_per_vbyte,omitempty"`
+	MaxFeePerVbyte  uint64 `protobuf:"varint,7,opt,name=max_fee_per_vbyte,json=maxFeePerVbyte,proto3" json:"max_fee_per_vbyte,omitempty"`
+	NoWait          bool   `protobuf:"varint,8,opt,name=no_wait,json=noWait,proto3" json:"no_wait,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CloseChannelRequest) Reset() {
+	*x = CloseChannelRequest{}
+	mi := &file_lightning_proto_msgTypes[100]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseChannelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseChannelRequest) ProtoMessage() {}
+
+func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[100]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseChannelRequest.ProtoReflect.Descriptor instead.
+func (*CloseChannelRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{100}
+}
+
+func (x *CloseChannelRequest) GetChannelPoint() *ChannelPoint {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return nil
+}
+
+func (x *CloseChannelRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+func (x *CloseChannelRequest) GetTargetConf() int32 {
+	if x != nil {
+		return x.TargetConf
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *CloseChannelRequest) GetSatPerByte() int64 {
+	if x != nil {
+		return x.SatPerByte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetDeliveryAddress() string {
+	if x != nil {
+		return x.DeliveryAddress
+	}
+	return ""
+}
+
+func (x *CloseChannelRequest) GetSatPerVbyte() uint64 {
+	if x != nil {
+		return x.SatPerVbyte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetMaxFeePerVbyte() uint64 {
+	if x != nil {
+		return x.MaxFeePerVbyte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetNoWait() bool {
+	if x != nil {
+		return x.NoWait
+	}
+	return false
+}
+
+type CloseStatusUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Update:
+	//
+	//	*CloseStatusUpdate_ClosePending
+	//	*CloseStatusUpdate_ChanClose
+	//	*CloseStatusUpdate_CloseInstant
+	Update        isCloseStatusUpdate_Update `protobuf_oneof:"update"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseStatusUpdate) Reset() {
+	*x = CloseStatusUpdate{}
+	mi := &file_lightning_proto_msgTypes[101]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseStatusUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseStatusUpdate) ProtoMessage() {}
+
+func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[101]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseStatusUpdate.ProtoReflect.Descriptor instead.
+func (*CloseStatusUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{101}
+}
+
+func (x *CloseStatusUpdate) GetUpdate() isCloseStatusUpdate_Update {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetClosePending() *PendingUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_ClosePending); ok {
+			return x.ClosePending
+		}
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetChanClose() *ChannelCloseUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_ChanClose); ok {
+			return x.ChanClose
+		}
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetCloseInstant() *InstantUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_CloseInstant); ok {
+			return x.CloseInstant
+		}
+	}
+	return nil
+}
+
+type isCloseStatusUpdate_Update interface {
+	isCloseStatusUpdate_Update()
+}
+
+type CloseStatusUpdate_ClosePending struct {
+	ClosePending *PendingUpdate `protobuf:"bytes,1,opt,name=close_pending,json=closePending,proto3,oneof"`
+}
+
+type CloseStatusUpdate_ChanClose struct {
+	ChanClose *ChannelCloseUpdate `protobuf:"bytes,3,opt,name=chan_close,json=chanClose,proto3,oneof"`
+}
+
+type CloseStatusUpdate_CloseInstant struct {
+	CloseInstant *InstantUpdate `protobuf:"bytes,4,opt,name=close_instant,json=closeInstant,proto3,oneof"`
+}
+
+func (*CloseStatusUpdate_ClosePending) isCloseStatusUpdate_Update() {}
+
+func (*CloseStatusUpdate_ChanClose) isCloseStatusUpdate_Update() {}
+
+func (*CloseStatusUpdate_CloseInstant) isCloseStatusUpdate_Update() {}
+
+type ChannelCloseUpdate struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	ClosingTxid       []byte                 `protobuf:"bytes,1,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	Success           bool                   `protobuf:"varint,2,opt,name=success,proto3" json:"success,omitempty"`
+	LocalCloseOutput  *CloseOutput           `protobuf:"bytes,3,opt,name=local_close_output,json=localCloseOutput,proto3" json:"local_close_output,omitempty"`
+	RemoteCloseOutput *CloseOutput           `protobuf:"bytes,4,opt,name=remote_close_output,json=remoteCloseOutput,proto3" json:"remote_close_output,omitempty"`
+	AdditionalOutputs []*CloseOutput         `protobuf:"bytes,5,rep,name=additional_outputs,json=additionalOutputs,proto3" json:"additional_outputs,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ChannelCloseUpdate) Reset() {
+	*x = ChannelCloseUpdate{}
+	mi := &file_lightning_proto_msgTypes[102]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelCloseUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelCloseUpdate) ProtoMessage() {}
+
+func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[102]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelCloseUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelCloseUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{102}
+}
+
+func (x *ChannelCloseUpdate) GetClosingTxid() []byte {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return nil
+}
+
+func (x *ChannelCloseUpdate) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+func (x *ChannelCloseUpdate) GetLocalCloseOutput() *CloseOutput {
+	if x != nil {
+		return x.LocalCloseOutput
+	}
+	return nil
+}
+
+func (x *ChannelCloseUpdate) GetRemoteCloseOutput() *CloseOutput {
+	if x != nil {
+		return x.RemoteCloseOutput
+	}
+	return nil
+}
+
+func (x *ChannelCloseUpdate) GetAdditionalOutputs() []*CloseOutput {
+	if x != nil {
+		return x.AdditionalOutputs
+	}
+	return nil
+}
+
+type CloseOutput struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	AmountSat         int64                  `protobuf:"varint,1,opt,name=amount_sat,json=amountSat,proto3" json:"amount_sat,omitempty"`
+	PkScript          []byte                 `protobuf:"bytes,2,opt,name=pk_script,json=pkScript,proto3" json:"pk_script,omitempty"`
+	IsLocal           bool                   `protobuf:"varint,3,opt,name=is_local,json=isLocal,proto3" json:"is_local,omitempty"`
+	CustomChannelData []byte                 `protobuf:"bytes,4,opt,name=custom_channel_data,json=customChannelData,proto3" json:"custom_channel_data,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CloseOutput) Reset() {
+	*x = CloseOutput{}
+	mi := &file_lightning_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseOutput) ProtoMessage() {}
+
+func (x *CloseOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseOutput.ProtoReflect.Descriptor instead.
+func (*CloseOutput) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *CloseOutput) GetAmountSat() int64 {
+	if x != nil {
+		return x.AmountSat
+	}
+	return 0
+}
+
+func (x *CloseOutput) GetPkScript() []byte {
+	if x != nil {
+		return x.PkScript
+	}
+	return nil
+}
+
+func (x *CloseOutput) GetIsLocal() bool {
+	if x != nil {
+		return x.IsLocal
+	}
+	return false
+}
+
+func (x *CloseOutput) GetCustomChannelData() []byte {
+	if x != nil {
+		return x.CustomChannelData
+	}
+	return nil
+}
+
+type InstantUpdate struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	NumPendingHtlcs int32                  `protobuf:"varint,1,opt,name=num_pending_htlcs,json=numPendingHtlcs,proto3" json:"num_pending_htlcs,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InstantUpdate) Reset() {
+	*x = InstantUpdate{}
+	mi := &file_lightning_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstantUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstantUpdate) ProtoMessage() {}
+
+func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstantUpdate.ProtoReflect.Descriptor instead.
+func (*InstantUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *InstantUpdate) GetNumPendingHtlcs() int32 {
+	if x != nil {
+		return x.NumPendingHtlcs
+	}
+	return 0
+}
+
+type ClosedChannelsRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Cooperative     bool                   `protobuf:"varint,1,opt,name=cooperative,proto3" json:"cooperative,omitempty"`
+	LocalForce      bool                   `protobuf:"varint,2,opt,name=local_force,json=localForce,proto3" json:"local_force,omitempty"`
+	RemoteForce     bool                   `protobuf:"varint,3,opt,name=remote_force,json=remoteForce,proto3" json:"remote_force,omitempty"`
+	Breach          bool                   `protobuf:"varint,4,opt,name=breach,proto3" json:"breach,omitempty"`
+	FundingCanceled bool                   `protobuf:"varint,5,opt,name=funding_canceled,json=fundingCanceled,proto3" json:"funding_canceled,omitempty"`
+	Abandoned       bool                   `protobuf:"varint,6,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ClosedChannelsRequest) Reset() {
+	*x = ClosedChannelsRequest{}
+	mi := &file_lightning_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClosedChannelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClosedChannelsRequest) ProtoMessage() {}
+
+func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClosedChannelsRequest.ProtoReflect.Descriptor instead.
+func (*ClosedChannelsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *ClosedChannelsRequest) GetCooperative() bool {
+	if x != nil {
+		return x.Cooperative
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetLocalForce() bool {
+	if x != nil {
+		return x.LocalForce
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetRemoteForce() bool {
+	if x != nil {
+		return x.RemoteForce
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetBreach() bool {
+	if x != nil {
+		return x.Breach
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetFundingCanceled() bool {
+	if x != nil {
+		return x.FundingCanceled
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetAbandoned() bool {
+	if x != nil {
+		return x.Abandoned
+	}
+	return false
+}
+
+type ClosedChannelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channels      []*ChannelCloseSummary `protobuf:"bytes,1,rep,name=channels,proto3" json:"channels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClosedChannelsResponse) Reset() {
+	*x = ClosedChannelsResponse{}
+	mi := &file_lightning_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClosedChannelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClosedChannelsResponse) ProtoMessage() {}
+
+func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClosedChannelsResponse.ProtoReflect.Descriptor instead.
+func (*ClosedChannelsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *ClosedChannelsResponse) GetChannels() []*ChannelCloseSummary {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+type ChannelCloseSummary struct {
+	state                 protoimpl.MessageState          `protogen:"open.v1"`
+	ChannelPoint          string                          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	ChanId                uint64                          `protobuf:"varint,2,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	ChainHash             string                          `protobuf:"bytes,3,opt,name=chain_hash,json=chainHash,proto3" json:"chain_hash,omitempty"`
+	ClosingTxHash         string                          `protobuf:"bytes,4,opt,name=closing_tx_hash,json=closingTxHash,proto3" json:"closing_tx_hash,omitempty"`
+	RemotePubkey          string                          `protobuf:"bytes,5,opt,name=remote_pubkey,json=remotePubkey,proto3" json:"remote_pubkey,omitempty"`
+	Capacity              int64                           `protobuf:"varint,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	CloseHeight           uint32                          `protobuf:"varint,7,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
+	SettledBalance        int64                           `protobuf:"varint,8,opt,name=settled_balance,json=settledBalance,proto3" json:"settled_balance,omitempty"`
+	TimeLockedBalance     int64                           `protobuf:"varint,9,opt,name=time_locked_balance,json=timeLockedBalance,proto3" json:"time_locked_balance,omitempty"`
+	CloseType             ChannelCloseSummary_ClosureType `protobuf:"varint,10,opt,name=close_type,json=closeType,proto3,enum=lnrpc.ChannelCloseSummary_ClosureType" json:"close_type,omitempty"`
+	OpenInitiator         Initiator                       `protobuf:"varint,11,opt,name=open_initiator,json=openInitiator,proto3,enum=lnrpc.Initiator" json:"open_initiator,omitempty"`
+	CloseInitiator        Initiator                       `protobuf:"varint,12,opt,name=close_initiator,json=closeInitiator,proto3,enum=lnrpc.Initiator" json:"close_initiator,omitempty"`
+	AliasScids            []uint64                        `protobuf:"varint,14,rep,packed,name=alias_scids,json=aliasScids,proto3" json:"alias_scids,omitempty"`
+	ZeroConfConfirmedScid uint64                          `protobuf:"varint,15,opt,name=zero_conf_confirmed_scid,json=zeroConfConfirmedScid,proto3" json:"zero_conf_confirmed_scid,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *ChannelCloseSummary) Reset() {
+	*x = ChannelCloseSummary{}
+	mi := &file_lightning_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelCloseSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelCloseSummary) ProtoMessage() {}
+
+func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelCloseSummary.ProtoReflect.Descriptor instead.
+func (*ChannelCloseSummary) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *ChannelCloseSummary) GetChannelPoint() string {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetChainHash() string {
+	if x != nil {
+		return x.ChainHash
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetClosingTxHash() string {
+	if x != nil {
+		return x.ClosingTxHash
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetRemotePubkey() string {
+	if x != nil {
+		return x.RemotePubkey
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetCloseHeight() uint32 {
+	if x != nil {
+		return x.CloseHeight
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetSettledBalance() int64 {
+	if x != nil {
+		return x.SettledBalance
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetTimeLockedBalance() int64 {
+	if x != nil {
+		return x.TimeLockedBalance
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetCloseType() ChannelCloseSummary_ClosureType {
+	if x != nil {
+		return x.CloseType
+	}
+	return ChannelCloseSummary_COOPERATIVE_CLOSE
+}
+
+func (x *ChannelCloseSummary) GetOpenInitiator() Initiator {
+	if x != nil {
+		return x.OpenInitiator
+	}
+	return Initiator_INITIATOR_UNKNOWN
+}
+
+func (x *ChannelCloseSummary) GetCloseInitiator() Initiator {
+	if x != nil {
+		return x.CloseInitiator
+	}
+	return Initiator_INITIATOR_UNKNOWN
+}
+
+func (x *ChannelCloseSummary) GetAliasScids() []uint64 {
+	if x != nil {
+		return x.AliasScids
+	}
+	return nil
+}
+
+func (x *ChannelCloseSummary) GetZeroConfConfirmedScid() uint64 {
+	if x != nil {
+		return x.ZeroConfConfirmedScid
+	}
+	return 0
+}
+
+type ChannelBalanceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelBalanceRequest) Reset() {
+	*x = ChannelBalanceRequest{}
+	mi := &file_lightning_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelBalanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelBalanceRequest) ProtoMessage() {}
+
+func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelBalanceRequest.ProtoReflect.Descriptor instead.
+func (*ChannelBalanceRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{108}
+}
+
+type ChannelBalanceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Balance int64 `protobuf:"varint,1,opt,name=balance,proto3" json:"balance,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	PendingOpenBalance       int64   `protobuf:"varint,2,opt,name=pending_open_balance,json=pendingOpenBalance,proto3" json:"pending_open_balance,omitempty"`
+	LocalBalance             *Amount `protobuf:"bytes,3,opt,name=local_balance,json=localBalance,proto3" json:"local_balance,omitempty"`
+	RemoteBalance            *Amount `protobuf:"bytes,4,opt,name=remote_balance,json=remoteBalance,proto3" json:"remote_balance,omitempty"`
+	UnsettledLocalBalance    *Amount `protobuf:"bytes,5,opt,name=unsettled_local_balance,json=unsettledLocalBalance,proto3" json:"unsettled_local_balance,omitempty"`
+	UnsettledRemoteBalance   *Amount `protobuf:"bytes,6,opt,name=unsettled_remote_balance,json=unsettledRemoteBalance,proto3" json:"unsettled_remote_balance,omitempty"`
+	PendingOpenLocalBalance  *Amount `protobuf:"bytes,7,opt,name=pending_open_local_balance,json=pendingOpenLocalBalance,proto3" json:"pending_open_local_balance,omitempty"`
+	PendingOpenRemoteBalance *Amount `protobuf:"bytes,8,opt,name=pending_open_remote_balance,json=pendingOpenRemoteBalance,proto3" json:"pending_open_remote_balance,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *ChannelBalanceResponse) Reset() {
+	*x = ChannelBalanceResponse{}
+	mi := &file_lightning_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelBalanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelBalanceResponse) ProtoMessage() {}
+
+func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelBalanceResponse.ProtoReflect.Descriptor instead.
+func (*ChannelBalanceResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{109}
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *ChannelBalanceResponse) GetBalance() int64 {
+	if x != nil {
+		return x.Balance
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *ChannelBalanceResponse) GetPendingOpenBalance() int64 {
+	if x != nil {
+		return x.PendingOpenBalance
+	}
+	return 0
+}
+
+func (x *ChannelBalanceResponse) GetLocalBalance() *Amount {
+	if x != nil {
+		return x.LocalBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetRemoteBalance() *Amount {
+	if x != nil {
+		return x.RemoteBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetUnsettledLocalBalance() *Amount {
+	if x != nil {
+		return x.UnsettledLocalBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetUnsettledRemoteBalance() *Amount {
+	if x != nil {
+		return x.UnsettledRemoteBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetPendingOpenLocalBalance() *Amount {
+	if x != nil {
+		return x.PendingOpenLocalBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetPendingOpenRemoteBalance() *Amount {
+	if x != nil {
+		return x.PendingOpenRemoteBalance
+	}
+	return nil
+}
+
+type Amount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sat           uint64                 `protobuf:"varint,1,opt,name=sat,proto3" json:"sat,omitempty"`
+	Msat          uint64                 `protobuf:"varint,2,opt,name=msat,proto3" json:"msat,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Amount) Reset() {
+	*x = Amount{}
+	mi := &file_lightning_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Amount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Amount) ProtoMessage() {}
+
+func (x *Amount) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Amount.ProtoReflect.Descriptor instead.
+func (*Amount) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *Amount) GetSat() uint64 {
+	if x != nil {
+		return x.Sat
+	}
+	return 0
+}
+
+func (x *Amount) GetMsat() uint64 {
+	if x != nil {
+		return x.Msat
+	}
+	return 0
+}
+
+type ChannelEventSubscription struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelEventSubscription) Reset() {
+	*x = ChannelEventSubscription{}
+	mi := &file_lightning_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelEventSubscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelEventSubscription) ProtoMessage() {}
+
+func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelEventSubscription.ProtoReflect.Descriptor instead.
+func (*ChannelEventSubscription) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{111}
+}
+
+type ChannelEventUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Channel:
+	//
+	//	*ChannelEventUpdate_OpenChannel
+	//	*ChannelEventUpdate_ClosedChannel
+	//	*ChannelEventUpdate_ActiveChannel
+	//	*ChannelEventUpdate_InactiveChannel
+	//	*ChannelEventUpdate_PendingOpenChannel
+	//	*ChannelEventUpdate_FullyResolvedChannel
+	Channel       isChannelEventUpdate_Channel  `protobuf_oneof:"channel"`
+	Type          ChannelEventUpdate_UpdateType `protobuf:"varint,5,opt,name=type,proto3,enum=lnrpc.ChannelEventUpdate_UpdateType" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelEventUpdate) Reset() {
+	*x = ChannelEventUpdate{}
+	mi := &file_lightning_proto_msgTypes[112]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelEventUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelEventUpdate) ProtoMessage() {}
+
+func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[112]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelEventUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelEventUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{112}
+}
+
+func (x *ChannelEventUpdate) GetChannel() isChannelEventUpdate_Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetOpenChannel() *Channel {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_OpenChannel); ok {
+			return x.OpenChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetClosedChannel() *ChannelCloseSummary {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_ClosedChannel); ok {
+			return x.ClosedChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetActiveChannel() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_ActiveChannel); ok {
+			return x.ActiveChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetInactiveChannel() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_InactiveChannel); ok {
+			return x.InactiveChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetPendingOpenChannel() *PendingUpdate {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_PendingOpenChannel); ok {
+			return x.PendingOpenChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetFullyResolvedChannel() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_FullyResolvedChannel); ok {
+			return x.FullyResolvedChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetType() ChannelEventUpdate_UpdateType {
+	if x != nil {
+		return x.Type
+	}
+	return ChannelEventUpdate_OPEN_CHANNEL
+}
+
+type isChannelEventUpdate_Channel interface {
+	isChannelEventUpdate_Channel()
+}
+
+type ChannelEventUpdate_OpenChannel struct {
+	OpenChannel *Channel `protobuf:"bytes,1,opt,name=open_channel,json=openChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_ClosedChannel struct {
+	ClosedChannel *ChannelCloseSummary `protobuf:"bytes,2,opt,name=closed_channel,json=closedChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_ActiveChannel struct {
+	ActiveChannel *ChannelPoint `protobuf:"bytes,3,opt,name=active_channel,json=activeChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_InactiveChannel struct {
+	InactiveChannel *ChannelPoint `protobuf:"bytes,4,opt,name=inactive_channel,json=inactiveChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_PendingOpenChannel struct {
+	PendingOpenChannel *PendingUpdate `protobuf:"bytes,6,opt,name=pending_open_channel,json=pendingOpenChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_FullyResolvedChannel struct {
+	FullyResolvedChannel *ChannelPoint `protobuf:"bytes,7,opt,name=fully_resolved_channel,json=fullyResolvedChannel,proto3,oneof"`
+}
+
+func (*ChannelEventUpdate_OpenChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_ClosedChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_ActiveChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_InactiveChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_PendingOpenChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_FullyResolvedChannel) isChannelEventUpdate_Channel() {}
+
 type FeeReportRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -7705,7 +8900,7 @@ type FeeReportRequest struct {
 
 func (x *FeeReportRequest) Reset() {
 	*x = FeeReportRequest{}
-	mi := &file_lightning_proto_msgTypes[100]
+	mi := &file_lightning_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7717,7 +8912,7 @@ func (x *FeeReportRequest) String() string {
 func (*FeeReportRequest) ProtoMessage() {}
 
 func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[100]
+	mi := &file_lightning_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7730,7 +8925,7 @@ func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportRequest.ProtoReflect.Descriptor instead.
 func (*FeeReportRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{100}
+	return file_lightning_proto_rawDescGZIP(), []int{113}
 }
 
 type ChannelFeeReport struct {
@@ -7748,7 +8943,7 @@ type ChannelFeeReport struct {
 
 func (x *ChannelFeeReport) Reset() {
 	*x = ChannelFeeReport{}
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7760,7 +8955,7 @@ func (x *ChannelFeeReport) String() string {
 func (*ChannelFeeReport) ProtoMessage() {}
 
 func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7773,7 +8968,7 @@ func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelFeeReport.ProtoReflect.Descriptor instead.
 func (*ChannelFeeReport) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{101}
+	return file_lightning_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *ChannelFeeReport) GetChanId() uint64 {
@@ -7839,7 +9034,7 @@ type FeeReportResponse struct {
 
 func (x *FeeReportResponse) Reset() {
 	*x = FeeReportResponse{}
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7851,7 +9046,7 @@ func (x *FeeReportResponse) String() string {
 func (*FeeReportResponse) ProtoMessage() {}
 
 func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7864,7 +9059,7 @@ func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportResponse.ProtoReflect.Descriptor instead.
 func (*FeeReportResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{102}
+	return file_lightning_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *FeeReportResponse) GetChannelFees() []*ChannelFeeReport {
@@ -7905,7 +9100,7 @@ type InboundFee struct {
 
 func (x *InboundFee) Reset() {
 	*x = InboundFee{}
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7917,7 +9112,7 @@ func (x *InboundFee) String() string {
 func (*InboundFee) ProtoMessage() {}
 
 func (x *InboundFee) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7930,7 +9125,7 @@ func (x *InboundFee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboundFee.ProtoReflect.Descriptor instead.
 func (*InboundFee) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{103}
+	return file_lightning_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *InboundFee) GetBaseFeeMsat() int32 {
@@ -7971,7 +9166,7 @@ type PolicyUpdateRequest struct {
 
 func (x *PolicyUpdateRequest) Reset() {
 	*x = PolicyUpdateRequest{}
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7983,7 +9178,7 @@ func (x *PolicyUpdateRequest) String() string {
 func (*PolicyUpdateRequest) ProtoMessage() {}
 
 func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7996,7 +9191,7 @@ func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateRequest.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{104}
+	return file_lightning_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *PolicyUpdateRequest) GetScope() isPolicyUpdateRequest_Scope {
@@ -8114,7 +9309,7 @@ type FailedUpdate struct {
 
 func (x *FailedUpdate) Reset() {
 	*x = FailedUpdate{}
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8126,7 +9321,7 @@ func (x *FailedUpdate) String() string {
 func (*FailedUpdate) ProtoMessage() {}
 
 func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8139,7 +9334,7 @@ func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedUpdate.ProtoReflect.Descriptor instead.
 func (*FailedUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{105}
+	return file_lightning_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *FailedUpdate) GetOutpoint() *OutPoint {
@@ -8172,7 +9367,7 @@ type PolicyUpdateResponse struct {
 
 func (x *PolicyUpdateResponse) Reset() {
 	*x = PolicyUpdateResponse{}
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8184,7 +9379,7 @@ func (x *PolicyUpdateResponse) String() string {
 func (*PolicyUpdateResponse) ProtoMessage() {}
 
 func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8197,7 +9392,7 @@ func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateResponse.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{106}
+	return file_lightning_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *PolicyUpdateResponse) GetFailedUpdates() []*FailedUpdate {
@@ -8224,7 +9419,7 @@ type ForwardingHistoryRequest struct {
 
 func (x *ForwardingHistoryRequest) Reset() {
 	*x = ForwardingHistoryRequest{}
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8236,7 +9431,7 @@ func (x *ForwardingHistoryRequest) String() string {
 func (*ForwardingHistoryRequest) ProtoMessage() {}
 
 func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8249,7 +9444,7 @@ func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryRequest.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{107}
+	return file_lightning_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *ForwardingHistoryRequest) GetStartTime() uint64 {
@@ -8324,7 +9519,7 @@ type ForwardingEvent struct {
 
 func (x *ForwardingEvent) Reset() {
 	*x = ForwardingEvent{}
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8336,7 +9531,7 @@ func (x *ForwardingEvent) String() string {
 func (*ForwardingEvent) ProtoMessage() {}
 
 func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8349,7 +9544,7 @@ func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingEvent.ProtoReflect.Descriptor instead.
 func (*ForwardingEvent) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{108}
+	return file_lightning_proto_rawDescGZIP(), []int{121}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -8461,7 +9656,7 @@ type ForwardingHistoryResponse struct {
 
 func (x *ForwardingHistoryResponse) Reset() {
 	*x = ForwardingHistoryResponse{}
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8473,7 +9668,7 @@ func (x *ForwardingHistoryResponse) String() string {
 func (*ForwardingHistoryResponse) ProtoMessage() {}
 
 func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8486,7 +9681,7 @@ func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{109}
+	return file_lightning_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *ForwardingHistoryResponse) GetForwardingEvents() []*ForwardingEvent {
@@ -8521,7 +9716,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8533,7 +9728,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8634,7 +9829,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[126]
+	mi := &file_lightning_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8646,7 +9841,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[126]
+	mi := &file_lightning_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8707,6 +9902,182 @@ func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationsUntilActive
 func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationHeight() uint32 {
 	if x != nil {
 		return x.ConfirmationHeight
+	}
+	return 0
+}
+
+type PendingChannelsResponse_WaitingCloseChannel struct {
+	state                   protoimpl.MessageState                  `protogen:"open.v1"`
+	Channel                 *PendingChannelsResponse_PendingChannel `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	LimboBalance            int64                                   `protobuf:"varint,2,opt,name=limbo_balance,json=limboBalance,proto3" json:"limbo_balance,omitempty"`
+	Commitments             *PendingChannelsResponse_Commitments    `protobuf:"bytes,3,opt,name=commitments,proto3" json:"commitments,omitempty"`
+	ClosingTxid             string                                  `protobuf:"bytes,4,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	ClosingTxHex            string                                  `protobuf:"bytes,5,opt,name=closing_tx_hex,json=closingTxHex,proto3" json:"closing_tx_hex,omitempty"`
+	BlocksTilCloseConfirmed uint32                                  `protobuf:"varint,6,opt,name=blocks_til_close_confirmed,json=blocksTilCloseConfirmed,proto3" json:"blocks_til_close_confirmed,omitempty"`
+	CloseHeight             uint32                                  `protobuf:"varint,7,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
+	*x = PendingChannelsResponse_WaitingCloseChannel{}
+	mi := &file_lightning_proto_msgTypes[140]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[140]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_WaitingCloseChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_WaitingCloseChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{95, 2}
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetLimboBalance() int64 {
+	if x != nil {
+		return x.LimboBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetCommitments() *PendingChannelsResponse_Commitments {
+	if x != nil {
+		return x.Commitments
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetClosingTxid() string {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetClosingTxHex() string {
+	if x != nil {
+		return x.ClosingTxHex
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetBlocksTilCloseConfirmed() uint32 {
+	if x != nil {
+		return x.BlocksTilCloseConfirmed
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetCloseHeight() uint32 {
+	if x != nil {
+		return x.CloseHeight
+	}
+	return 0
+}
+
+type PendingChannelsResponse_Commitments struct {
+	state                     protoimpl.MessageState `protogen:"open.v1"`
+	LocalTxid                 string                 `protobuf:"bytes,1,opt,name=local_txid,json=localTxid,proto3" json:"local_txid,omitempty"`
+	RemoteTxid                string                 `protobuf:"bytes,2,opt,name=remote_txid,json=remoteTxid,proto3" json:"remote_txid,omitempty"`
+	RemotePendingTxid         string                 `protobuf:"bytes,3,opt,name=remote_pending_txid,json=remotePendingTxid,proto3" json:"remote_pending_txid,omitempty"`
+	LocalCommitFeeSat         uint64                 `protobuf:"varint,4,opt,name=local_commit_fee_sat,json=localCommitFeeSat,proto3" json:"local_commit_fee_sat,omitempty"`
+	RemoteCommitFeeSat        uint64                 `protobuf:"varint,5,opt,name=remote_commit_fee_sat,json=remoteCommitFeeSat,proto3" json:"remote_commit_fee_sat,omitempty"`
+	RemotePendingCommitFeeSat uint64                 `protobuf:"varint,6,opt,name=remote_pending_commit_fee_sat,json=remotePendingCommitFeeSat,proto3" json:"remote_pending_commit_fee_sat,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_Commitments) Reset() {
+	*x = PendingChannelsResponse_Commitments{}
+	mi := &file_lightning_proto_msgTypes[141]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_Commitments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[141]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_Commitments.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_Commitments) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{95, 3}
+}
+
+func (x *PendingChannelsResponse_Commitments) GetLocalTxid() string {
+	if x != nil {
+		return x.LocalTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemoteTxid() string {
+	if x != nil {
+		return x.RemoteTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemotePendingTxid() string {
+	if x != nil {
+		return x.RemotePendingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetLocalCommitFeeSat() uint64 {
+	if x != nil {
+		return x.LocalCommitFeeSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemoteCommitFeeSat() uint64 {
+	if x != nil {
+		return x.RemoteCommitFeeSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemotePendingCommitFeeSat() uint64 {
+	if x != nil {
+		return x.RemotePendingCommitFeeSat
 	}
 	return 0
 }
@@ -9299,17 +10670,20 @@ const file_lightning_proto_rawDesc = "" +
 	"\fchan_pending\x18\x01 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\vchanPending\x127\n" +
 	"\tchan_open\x18\x03 \x01(\v2\x18.lnrpc.ChannelOpenUpdateH\x00R\bchanOpen\x12&\n" +
 	"\x0fpending_chan_id\x18\x04 \x01(\fR\rpendingChanIdB\b\n" +
-	"\x06update\"F\n" +
+	"\x06update\"\x90\x01\n" +
 	"\rPendingUpdate\x12\x12\n" +
 	"\x04txid\x18\x01 \x01(\fR\x04txid\x12!\n" +
-	"\foutput_index\x18\x02 \x01(\rR\voutputIndex\"M\n" +
+	"\foutput_index\x18\x02 \x01(\rR\voutputIndex\x12\"\n" +
+	"\rfee_per_vbyte\x18\x03 \x01(\x03R\vfeePerVbyte\x12$\n" +
+	"\x0elocal_close_tx\x18\x04 \x01(\bR\flocalCloseTx\"M\n" +
 	"\x11ChannelOpenUpdate\x128\n" +
 	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\">\n" +
 	"\x16PendingChannelsRequest\x12$\n" +
-	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xd3\a\n" +
+	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xe0\r\n" +
 	"\x17PendingChannelsResponse\x12.\n" +
 	"\x13total_limbo_balance\x18\x01 \x01(\x03R\x11totalLimboBalance\x12e\n" +
-	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x1a\xbb\x03\n" +
+	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x12h\n" +
+	"\x16waiting_close_channels\x18\x05 \x03(\v22.lnrpc.PendingChannelsResponse.WaitingCloseChannelR\x14waitingCloseChannels\x1a\xbb\x03\n" +
 	"\x0ePendingChannel\x12&\n" +
 	"\x0fremote_node_pub\x18\x01 \x01(\tR\rremoteNodePub\x12#\n" +
 	"\rchannel_point\x18\x02 \x01(\tR\fchannelPoint\x12\x1a\n" +
@@ -9330,7 +10704,24 @@ const file_lightning_proto_rawDesc = "" +
 	"fee_per_kw\x18\x06 \x01(\x03R\bfeePerKw\x122\n" +
 	"\x15funding_expiry_blocks\x18\x03 \x01(\x05R\x13fundingExpiryBlocks\x12<\n" +
 	"\x1aconfirmations_until_active\x18\a \x01(\rR\x18confirmationsUntilActive\x12/\n" +
-	"\x13confirmation_height\x18\b \x01(\rR\x12confirmationHeight\"\xdf\x01\n" +
+	"\x13confirmation_height\x18\b \x01(\rR\x12confirmationHeight\x1a\xfa\x02\n" +
+	"\x13WaitingCloseChannel\x12G\n" +
+	"\achannel\x18\x01 \x01(\v2-.lnrpc.PendingChannelsResponse.PendingChannelR\achannel\x12#\n" +
+	"\rlimbo_balance\x18\x02 \x01(\x03R\flimboBalance\x12L\n" +
+	"\vcommitments\x18\x03 \x01(\v2*.lnrpc.PendingChannelsResponse.CommitmentsR\vcommitments\x12!\n" +
+	"\fclosing_txid\x18\x04 \x01(\tR\vclosingTxid\x12$\n" +
+	"\x0eclosing_tx_hex\x18\x05 \x01(\tR\fclosingTxHex\x12;\n" +
+	"\x1ablocks_til_close_confirmed\x18\x06 \x01(\rR\x17blocksTilCloseConfirmed\x12!\n" +
+	"\fclose_height\x18\a \x01(\rR\vcloseHeight\x1a\xa3\x02\n" +
+	"\vCommitments\x12\x1d\n" +
+	"\n" +
+	"local_txid\x18\x01 \x01(\tR\tlocalTxid\x12\x1f\n" +
+	"\vremote_txid\x18\x02 \x01(\tR\n" +
+	"remoteTxid\x12.\n" +
+	"\x13remote_pending_txid\x18\x03 \x01(\tR\x11remotePendingTxid\x12/\n" +
+	"\x14local_commit_fee_sat\x18\x04 \x01(\x04R\x11localCommitFeeSat\x121\n" +
+	"\x15remote_commit_fee_sat\x18\x05 \x01(\x04R\x12remoteCommitFeeSat\x12@\n" +
+	"\x1dremote_pending_commit_fee_sat\x18\x06 \x01(\x04R\x19remotePendingCommitFeeSat\"\xdf\x01\n" +
 	"\x13ListChannelsRequest\x12\x1f\n" +
 	"\vactive_only\x18\x01 \x01(\bR\n" +
 	"activeOnly\x12#\n" +
@@ -9392,7 +10783,107 @@ const file_lightning_proto_rawDesc = "" +
 	"\n" +
 	"peer_alias\x18\" \x01(\tR\tpeerAlias\x12*\n" +
 	"\x0fpeer_scid_alias\x18# \x01(\x04B\x020\x01R\rpeerScidAlias\x12\x12\n" +
-	"\x04memo\x18$ \x01(\tR\x04memo\"\x12\n" +
+	"\x04memo\x18$ \x01(\tR\x04memo\"\xbf\x02\n" +
+	"\x13CloseChannelRequest\x128\n" +
+	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\x12\x14\n" +
+	"\x05force\x18\x02 \x01(\bR\x05force\x12\x1f\n" +
+	"\vtarget_conf\x18\x03 \x01(\x05R\n" +
+	"targetConf\x12$\n" +
+	"\fsat_per_byte\x18\x04 \x01(\x03B\x02\x18\x01R\n" +
+	"satPerByte\x12)\n" +
+	"\x10delivery_address\x18\x05 \x01(\tR\x0fdeliveryAddress\x12\"\n" +
+	"\rsat_per_vbyte\x18\x06 \x01(\x04R\vsatPerVbyte\x12)\n" +
+	"\x11max_fee_per_vbyte\x18\a \x01(\x04R\x0emaxFeePerVbyte\x12\x17\n" +
+	"\ano_wait\x18\b \x01(\bR\x06noWait\"\xd3\x01\n" +
+	"\x11CloseStatusUpdate\x12;\n" +
+	"\rclose_pending\x18\x01 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\fclosePending\x12:\n" +
+	"\n" +
+	"chan_close\x18\x03 \x01(\v2\x19.lnrpc.ChannelCloseUpdateH\x00R\tchanClose\x12;\n" +
+	"\rclose_instant\x18\x04 \x01(\v2\x14.lnrpc.InstantUpdateH\x00R\fcloseInstantB\b\n" +
+	"\x06update\"\x9a\x02\n" +
+	"\x12ChannelCloseUpdate\x12!\n" +
+	"\fclosing_txid\x18\x01 \x01(\fR\vclosingTxid\x12\x18\n" +
+	"\asuccess\x18\x02 \x01(\bR\asuccess\x12@\n" +
+	"\x12local_close_output\x18\x03 \x01(\v2\x12.lnrpc.CloseOutputR\x10localCloseOutput\x12B\n" +
+	"\x13remote_close_output\x18\x04 \x01(\v2\x12.lnrpc.CloseOutputR\x11remoteCloseOutput\x12A\n" +
+	"\x12additional_outputs\x18\x05 \x03(\v2\x12.lnrpc.CloseOutputR\x11additionalOutputs\"\x94\x01\n" +
+	"\vCloseOutput\x12\x1d\n" +
+	"\n" +
+	"amount_sat\x18\x01 \x01(\x03R\tamountSat\x12\x1b\n" +
+	"\tpk_script\x18\x02 \x01(\fR\bpkScript\x12\x19\n" +
+	"\bis_local\x18\x03 \x01(\bR\aisLocal\x12.\n" +
+	"\x13custom_channel_data\x18\x04 \x01(\fR\x11customChannelData\";\n" +
+	"\rInstantUpdate\x12*\n" +
+	"\x11num_pending_htlcs\x18\x01 \x01(\x05R\x0fnumPendingHtlcs\"\xde\x01\n" +
+	"\x15ClosedChannelsRequest\x12 \n" +
+	"\vcooperative\x18\x01 \x01(\bR\vcooperative\x12\x1f\n" +
+	"\vlocal_force\x18\x02 \x01(\bR\n" +
+	"localForce\x12!\n" +
+	"\fremote_force\x18\x03 \x01(\bR\vremoteForce\x12\x16\n" +
+	"\x06breach\x18\x04 \x01(\bR\x06breach\x12)\n" +
+	"\x10funding_canceled\x18\x05 \x01(\bR\x0ffundingCanceled\x12\x1c\n" +
+	"\tabandoned\x18\x06 \x01(\bR\tabandoned\"P\n" +
+	"\x16ClosedChannelsResponse\x126\n" +
+	"\bchannels\x18\x01 \x03(\v2\x1a.lnrpc.ChannelCloseSummaryR\bchannels\"\x81\x06\n" +
+	"\x13ChannelCloseSummary\x12#\n" +
+	"\rchannel_point\x18\x01 \x01(\tR\fchannelPoint\x12\x1b\n" +
+	"\achan_id\x18\x02 \x01(\x04B\x020\x01R\x06chanId\x12\x1d\n" +
+	"\n" +
+	"chain_hash\x18\x03 \x01(\tR\tchainHash\x12&\n" +
+	"\x0fclosing_tx_hash\x18\x04 \x01(\tR\rclosingTxHash\x12#\n" +
+	"\rremote_pubkey\x18\x05 \x01(\tR\fremotePubkey\x12\x1a\n" +
+	"\bcapacity\x18\x06 \x01(\x03R\bcapacity\x12!\n" +
+	"\fclose_height\x18\a \x01(\rR\vcloseHeight\x12'\n" +
+	"\x0fsettled_balance\x18\b \x01(\x03R\x0esettledBalance\x12.\n" +
+	"\x13time_locked_balance\x18\t \x01(\x03R\x11timeLockedBalance\x12E\n" +
+	"\n" +
+	"close_type\x18\n" +
+	" \x01(\x0e2&.lnrpc.ChannelCloseSummary.ClosureTypeR\tcloseType\x127\n" +
+	"\x0eopen_initiator\x18\v \x01(\x0e2\x10.lnrpc.InitiatorR\ropenInitiator\x129\n" +
+	"\x0fclose_initiator\x18\f \x01(\x0e2\x10.lnrpc.InitiatorR\x0ecloseInitiator\x12\x1f\n" +
+	"\valias_scids\x18\x0e \x03(\x04R\n" +
+	"aliasScids\x12;\n" +
+	"\x18zero_conf_confirmed_scid\x18\x0f \x01(\x04B\x020\x01R\x15zeroConfConfirmedScid\"\x8a\x01\n" +
+	"\vClosureType\x12\x15\n" +
+	"\x11COOPERATIVE_CLOSE\x10\x00\x12\x15\n" +
+	"\x11LOCAL_FORCE_CLOSE\x10\x01\x12\x16\n" +
+	"\x12REMOTE_FORCE_CLOSE\x10\x02\x12\x10\n" +
+	"\fBREACH_CLOSE\x10\x03\x12\x14\n" +
+	"\x10FUNDING_CANCELED\x10\x04\x12\r\n" +
+	"\tABANDONED\x10\x05\"\x17\n" +
+	"\x15ChannelBalanceRequest\"\x80\x04\n" +
+	"\x16ChannelBalanceResponse\x12\x1c\n" +
+	"\abalance\x18\x01 \x01(\x03B\x02\x18\x01R\abalance\x124\n" +
+	"\x14pending_open_balance\x18\x02 \x01(\x03B\x02\x18\x01R\x12pendingOpenBalance\x122\n" +
+	"\rlocal_balance\x18\x03 \x01(\v2\r.lnrpc.AmountR\flocalBalance\x124\n" +
+	"\x0eremote_balance\x18\x04 \x01(\v2\r.lnrpc.AmountR\rremoteBalance\x12E\n" +
+	"\x17unsettled_local_balance\x18\x05 \x01(\v2\r.lnrpc.AmountR\x15unsettledLocalBalance\x12G\n" +
+	"\x18unsettled_remote_balance\x18\x06 \x01(\v2\r.lnrpc.AmountR\x16unsettledRemoteBalance\x12J\n" +
+	"\x1apending_open_local_balance\x18\a \x01(\v2\r.lnrpc.AmountR\x17pendingOpenLocalBalance\x12L\n" +
+	"\x1bpending_open_remote_balance\x18\b \x01(\v2\r.lnrpc.AmountR\x18pendingOpenRemoteBalance\".\n" +
+	"\x06Amount\x12\x10\n" +
+	"\x03sat\x18\x01 \x01(\x04R\x03sat\x12\x12\n" +
+	"\x04msat\x18\x02 \x01(\x04R\x04msat\"\x1a\n" +
+	"\x18ChannelEventSubscription\"\xb0\x05\n" +
+	"\x12ChannelEventUpdate\x123\n" +
+	"\fopen_channel\x18\x01 \x01(\v2\x0e.lnrpc.ChannelH\x00R\vopenChannel\x12C\n" +
+	"\x0eclosed_channel\x18\x02 \x01(\v2\x1a.lnrpc.ChannelCloseSummaryH\x00R\rclosedChannel\x12<\n" +
+	"\x0eactive_channel\x18\x03 \x01(\v2\x13.lnrpc.ChannelPointH\x00R\ractiveChannel\x12@\n" +
+	"\x10inactive_channel\x18\x04 \x01(\v2\x13.lnrpc.ChannelPointH\x00R\x0finactiveChannel\x12H\n" +
+	"\x14pending_open_channel\x18\x06 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\x12pendingOpenChannel\x12K\n" +
+	"\x16fully_resolved_channel\x18\a \x01(\v2\x13.lnrpc.ChannelPointH\x00R\x14fullyResolvedChannel\x128\n" +
+	"\x04type\x18\x05 \x01(\x0e2$.lnrpc.ChannelEventUpdate.UpdateTypeR\x04type\"\xc3\x01\n" +
+	"\n" +
+	"UpdateType\x12\x10\n" +
+	"\fOPEN_CHANNEL\x10\x00\x12\x12\n" +
+	"\x0eCLOSED_CHANNEL\x10\x01\x12\x12\n" +
+	"\x0eACTIVE_CHANNEL\x10\x02\x12\x14\n" +
+	"\x10INACTIVE_CHANNEL\x10\x03\x12\x18\n" +
+	"\x14PENDING_OPEN_CHANNEL\x10\x04\x12\x1a\n" +
+	"\x16FULLY_RESOLVED_CHANNEL\x10\x05\x12\x1b\n" +
+	"\x17CHANNEL_FUNDING_TIMEOUT\x10\x06\x12\x12\n" +
+	"\x0eCHANNEL_UPDATE\x10\aB\t\n" +
+	"\achannel\"\x12\n" +
 	"\x10FeeReportRequest\"\x95\x02\n" +
 	"\x10ChannelFeeReport\x12\x1b\n" +
 	"\achan_id\x18\x05 \x01(\x04B\x020\x01R\x06chanId\x12#\n" +
@@ -9510,7 +11001,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x16UPDATE_FAILURE_PENDING\x10\x01\x12\x1c\n" +
 	"\x18UPDATE_FAILURE_NOT_FOUND\x10\x02\x12\x1f\n" +
 	"\x1bUPDATE_FAILURE_INTERNAL_ERR\x10\x03\x12$\n" +
-	" UPDATE_FAILURE_INVALID_PARAMETER\x10\x042\xcc\x15\n" +
+	" UPDATE_FAILURE_INVALID_PARAMETER\x10\x042\x8a\x18\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -9551,7 +11042,11 @@ const file_lightning_proto_rawDesc = "" +
 	"\x0fOpenChannelSync\x12\x19.lnrpc.OpenChannelRequest\x1a\x13.lnrpc.ChannelPoint\x12C\n" +
 	"\vOpenChannel\x12\x19.lnrpc.OpenChannelRequest\x1a\x17.lnrpc.OpenStatusUpdate0\x01\x12P\n" +
 	"\x0fPendingChannels\x12\x1d.lnrpc.PendingChannelsRequest\x1a\x1e.lnrpc.PendingChannelsResponse\x12G\n" +
-	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponse\x12>\n" +
+	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponse\x12F\n" +
+	"\fCloseChannel\x12\x1a.lnrpc.CloseChannelRequest\x1a\x18.lnrpc.CloseStatusUpdate0\x01\x12M\n" +
+	"\x0eClosedChannels\x12\x1c.lnrpc.ClosedChannelsRequest\x1a\x1d.lnrpc.ClosedChannelsResponse\x12M\n" +
+	"\x0eChannelBalance\x12\x1c.lnrpc.ChannelBalanceRequest\x1a\x1d.lnrpc.ChannelBalanceResponse\x12V\n" +
+	"\x16SubscribeChannelEvents\x12\x1f.lnrpc.ChannelEventSubscription\x1a\x19.lnrpc.ChannelEventUpdate0\x01\x12>\n" +
 	"\tFeeReport\x12\x17.lnrpc.FeeReportRequest\x1a\x18.lnrpc.FeeReportResponse\x12N\n" +
 	"\x13UpdateChannelPolicy\x12\x1a.lnrpc.PolicyUpdateRequest\x1a\x1b.lnrpc.PolicyUpdateResponse\x12V\n" +
 	"\x11ForwardingHistory\x12\x1f.lnrpc.ForwardingHistoryRequest\x1a .lnrpc.ForwardingHistoryResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
@@ -9568,320 +11063,372 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 10)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 127)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 142)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),                  // 0: lnrpc.AddressType
-	(OutputScriptType)(0),             // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),        // 2: lnrpc.CoinSelectionStrategy
-	(InvoiceHTLCState)(0),             // 3: lnrpc.InvoiceHTLCState
-	(CommitmentType)(0),               // 4: lnrpc.CommitmentType
-	(Initiator)(0),                    // 5: lnrpc.Initiator
-	(UpdateFailure)(0),                // 6: lnrpc.UpdateFailure
-	(Peer_SyncType)(0),                // 7: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),          // 8: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),         // 9: lnrpc.Invoice.InvoiceState
-	(*GetInfoRequest)(nil),            // 10: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),           // 11: lnrpc.GetInfoResponse
-	(*Chain)(nil),                     // 12: lnrpc.Chain
-	(*Feature)(nil),                   // 13: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),        // 14: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),          // 15: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),       // 16: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),     // 17: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),    // 18: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),          // 19: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),         // 20: lnrpc.ListPeersResponse
-	(*Peer)(nil),                      // 21: lnrpc.Peer
-	(*TimestampedError)(nil),          // 22: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),     // 23: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                 // 24: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),         // 25: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),        // 26: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),      // 27: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),     // 28: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),      // 29: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),        // 30: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),       // 31: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                      // 32: lnrpc.Utxo
-	(*OutPoint)(nil),                  // 33: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),    // 34: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),        // 35: lnrpc.TransactionDetails
-	(*Transaction)(nil),               // 36: lnrpc.Transaction
-	(*OutputDetail)(nil),              // 37: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),          // 38: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),          // 39: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),         // 40: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),        // 41: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),       // 42: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),               // 43: lnrpc.StopRequest
-	(*StopResponse)(nil),              // 44: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),    // 45: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),   // 46: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),         // 47: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),        // 48: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),        // 49: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),       // 50: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),      // 51: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),     // 52: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),        // 53: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),    // 54: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),       // 55: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),      // 56: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),    // 57: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),   // 58: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),   // 59: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),  // 60: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),    // 61: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),   // 62: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),       // 63: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),      // 64: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),       // 65: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),              // 66: lnrpc.ChannelGraph
-	(*LightningNode)(nil),             // 67: lnrpc.LightningNode
-	(*NodeAddress)(nil),               // 68: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),             // 69: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),               // 70: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),           // 71: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                  // 72: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),           // 73: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),        // 74: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),               // 75: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),        // 76: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                  // 77: lnrpc.NodePair
-	(*EdgeLocator)(nil),               // 78: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                  // 79: lnrpc.FeeLimit
-	(*RouteHint)(nil),                 // 80: lnrpc.RouteHint
-	(*HopHint)(nil),                   // 81: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),       // 82: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                     // 83: lnrpc.Route
-	(*Hop)(nil),                       // 84: lnrpc.Hop
-	(*GraphTopologySubscription)(nil), // 85: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),       // 86: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                // 87: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),         // 88: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),       // 89: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),              // 90: lnrpc.ChannelPoint
-	(*Invoice)(nil),                   // 91: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),               // 92: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),        // 93: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),               // 94: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),        // 95: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),       // 96: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),       // 97: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),              // 98: lnrpc.PayReqString
-	(*PayReq)(nil),                    // 99: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),        // 100: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),          // 101: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),             // 102: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),         // 103: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),    // 104: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),   // 105: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),       // 106: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),      // 107: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),        // 108: lnrpc.ChannelConstraints
-	(*Channel)(nil),                   // 109: lnrpc.Channel
-	(*FeeReportRequest)(nil),          // 110: lnrpc.FeeReportRequest
-	(*ChannelFeeReport)(nil),          // 111: lnrpc.ChannelFeeReport
-	(*FeeReportResponse)(nil),         // 112: lnrpc.FeeReportResponse
-	(*InboundFee)(nil),                // 113: lnrpc.InboundFee
-	(*PolicyUpdateRequest)(nil),       // 114: lnrpc.PolicyUpdateRequest
-	(*FailedUpdate)(nil),              // 115: lnrpc.FailedUpdate
-	(*PolicyUpdateResponse)(nil),      // 116: lnrpc.PolicyUpdateResponse
-	(*ForwardingHistoryRequest)(nil),  // 117: lnrpc.ForwardingHistoryRequest
-	(*ForwardingEvent)(nil),           // 118: lnrpc.ForwardingEvent
-	(*ForwardingHistoryResponse)(nil), // 119: lnrpc.ForwardingHistoryResponse
-	nil,                               // 120: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                               // 121: lnrpc.Peer.FeaturesEntry
-	nil,                               // 122: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                               // 123: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                               // 124: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                               // 125: lnrpc.LightningNode.FeaturesEntry
-	nil,                               // 126: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                               // 127: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                               // 128: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                               // 129: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                               // 130: lnrpc.Hop.CustomRecordsEntry
-	nil,                               // 131: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                               // 132: lnrpc.Invoice.FeaturesEntry
-	nil,                               // 133: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                               // 134: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil),     // 135: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 136: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(AddressType)(0),                               // 0: lnrpc.AddressType
+	(OutputScriptType)(0),                          // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0),                     // 2: lnrpc.CoinSelectionStrategy
+	(InvoiceHTLCState)(0),                          // 3: lnrpc.InvoiceHTLCState
+	(CommitmentType)(0),                            // 4: lnrpc.CommitmentType
+	(Initiator)(0),                                 // 5: lnrpc.Initiator
+	(UpdateFailure)(0),                             // 6: lnrpc.UpdateFailure
+	(Peer_SyncType)(0),                             // 7: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),                       // 8: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),                      // 9: lnrpc.Invoice.InvoiceState
+	(ChannelCloseSummary_ClosureType)(0),           // 10: lnrpc.ChannelCloseSummary.ClosureType
+	(ChannelEventUpdate_UpdateType)(0),             // 11: lnrpc.ChannelEventUpdate.UpdateType
+	(*GetInfoRequest)(nil),                         // 12: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                        // 13: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                  // 14: lnrpc.Chain
+	(*Feature)(nil),                                // 15: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                     // 16: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                       // 17: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                    // 18: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                  // 19: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                 // 20: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                       // 21: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                      // 22: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                   // 23: lnrpc.Peer
+	(*TimestampedError)(nil),                       // 24: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                  // 25: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                              // 26: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                      // 27: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                     // 28: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                   // 29: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                  // 30: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                   // 31: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                     // 32: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                    // 33: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                   // 34: lnrpc.Utxo
+	(*OutPoint)(nil),                               // 35: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                 // 36: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                     // 37: lnrpc.TransactionDetails
+	(*Transaction)(nil),                            // 38: lnrpc.Transaction
+	(*OutputDetail)(nil),                           // 39: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                       // 40: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                       // 41: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                      // 42: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                     // 43: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                    // 44: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                            // 45: lnrpc.StopRequest
+	(*StopResponse)(nil),                           // 46: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),                 // 47: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),                // 48: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),                      // 49: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),                     // 50: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),                     // 51: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),                    // 52: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),                   // 53: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),                  // 54: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),                     // 55: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),                 // 56: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),                    // 57: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),                   // 58: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),                 // 59: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),                // 60: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),                // 61: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),               // 62: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),                 // 63: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),                // 64: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),                    // 65: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),                   // 66: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),                    // 67: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),                           // 68: lnrpc.ChannelGraph
+	(*LightningNode)(nil),                          // 69: lnrpc.LightningNode
+	(*NodeAddress)(nil),                            // 70: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),                          // 71: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),                            // 72: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),                        // 73: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                               // 74: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),                        // 75: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),                     // 76: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),                            // 77: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),                     // 78: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                               // 79: lnrpc.NodePair
+	(*EdgeLocator)(nil),                            // 80: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                               // 81: lnrpc.FeeLimit
+	(*RouteHint)(nil),                              // 82: lnrpc.RouteHint
+	(*HopHint)(nil),                                // 83: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),                    // 84: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                                  // 85: lnrpc.Route
+	(*Hop)(nil),                                    // 86: lnrpc.Hop
+	(*GraphTopologySubscription)(nil),              // 87: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),                    // 88: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                             // 89: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),                      // 90: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),                    // 91: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),                           // 92: lnrpc.ChannelPoint
+	(*Invoice)(nil),                                // 93: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),                            // 94: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),                     // 95: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),                            // 96: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),                     // 97: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),                    // 98: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),                    // 99: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),                           // 100: lnrpc.PayReqString
+	(*PayReq)(nil),                                 // 101: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),                     // 102: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),                       // 103: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                          // 104: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                      // 105: lnrpc.ChannelOpenUpdate
+	(*PendingChannelsRequest)(nil),                 // 106: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                // 107: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                    // 108: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                   // 109: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                     // 110: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                // 111: lnrpc.Channel
+	(*CloseChannelRequest)(nil),                    // 112: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),                      // 113: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),                     // 114: lnrpc.ChannelCloseUpdate
+	(*CloseOutput)(nil),                            // 115: lnrpc.CloseOutput
+	(*InstantUpdate)(nil),                          // 116: lnrpc.InstantUpdate
+	(*ClosedChannelsRequest)(nil),                  // 117: lnrpc.ClosedChannelsRequest
+	(*ClosedChannelsResponse)(nil),                 // 118: lnrpc.ClosedChannelsResponse
+	(*ChannelCloseSummary)(nil),                    // 119: lnrpc.ChannelCloseSummary
+	(*ChannelBalanceRequest)(nil),                  // 120: lnrpc.ChannelBalanceRequest
+	(*ChannelBalanceResponse)(nil),                 // 121: lnrpc.ChannelBalanceResponse
+	(*Amount)(nil),                                 // 122: lnrpc.Amount
+	(*ChannelEventSubscription)(nil),               // 123: lnrpc.ChannelEventSubscription
+	(*ChannelEventUpdate)(nil),                     // 124: lnrpc.ChannelEventUpdate
+	(*FeeReportRequest)(nil),                       // 125: lnrpc.FeeReportRequest
+	(*ChannelFeeReport)(nil),                       // 126: lnrpc.ChannelFeeReport
+	(*FeeReportResponse)(nil),                      // 127: lnrpc.FeeReportResponse
+	(*InboundFee)(nil),                             // 128: lnrpc.InboundFee
+	(*PolicyUpdateRequest)(nil),                    // 129: lnrpc.PolicyUpdateRequest
+	(*FailedUpdate)(nil),                           // 130: lnrpc.FailedUpdate
+	(*PolicyUpdateResponse)(nil),                   // 131: lnrpc.PolicyUpdateResponse
+	(*ForwardingHistoryRequest)(nil),               // 132: lnrpc.ForwardingHistoryRequest
+	(*ForwardingEvent)(nil),                        // 133: lnrpc.ForwardingEvent
+	(*ForwardingHistoryResponse)(nil),              // 134: lnrpc.ForwardingHistoryResponse
+	nil,                                            // 135: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                            // 136: lnrpc.Peer.FeaturesEntry
+	nil,                                            // 137: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                            // 138: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                            // 139: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                            // 140: lnrpc.LightningNode.FeaturesEntry
+	nil,                                            // 141: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                            // 142: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                            // 143: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                            // 144: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                            // 145: lnrpc.Hop.CustomRecordsEntry
+	nil,                                            // 146: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                            // 147: lnrpc.Invoice.FeaturesEntry
+	nil,                                            // 148: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                            // 149: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil), // 150: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 151: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 152: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 153: lnrpc.PendingChannelsResponse.Commitments
 }
 var file_lightning_proto_depIdxs = []int32{
-	12,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	120, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	15,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	21,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	14,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	135, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	17,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	23,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	7,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	121, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	22,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	136, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	24,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	8,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	122, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	32,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	137, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	34,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	33,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	36,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	37,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	38,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	35,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	38,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	39,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	40,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	33,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	123, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	35,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	138, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	53,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	53,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	124, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	53,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	67,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	70,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	68,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	125, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	126, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	127, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	69,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	69,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	128, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	67,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	70,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	79,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	78,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	77,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	129, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	80,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	81,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	83,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	84,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	130, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	87,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	88,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	89,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	68,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	131, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	90,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	69,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	90,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	80,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	55,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	55,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	139, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	55,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	69,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	72,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	70,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	140, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	141, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	142, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	71,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	71,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	143, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	69,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	72,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	81,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	80,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	79,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	144, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	82,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	83,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	85,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	86,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	145, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	89,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	90,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	91,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	70,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	146, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	92,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	71,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	92,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	82,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
 	9,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	92,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	132, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	94,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	147, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 57: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	133, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	91,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	80,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	134, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	148, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	93,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	82,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	149, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
 	4,   // 62: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	102, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	103, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	90,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	136, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	109, // 67: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	4,   // 68: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	108, // 69: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	108, // 70: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	111, // 71: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
-	90,  // 72: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
-	113, // 73: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
-	33,  // 74: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
-	6,   // 75: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
-	115, // 76: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
-	118, // 77: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
-	13,  // 78: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	13,  // 79: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	29,  // 80: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	54,  // 81: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	13,  // 82: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	13,  // 83: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	13,  // 84: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	13,  // 85: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 86: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 87: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	135, // 88: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	27,  // 89: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	34,  // 90: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	41,  // 91: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	39,  // 92: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	30,  // 93: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	25,  // 94: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	14,  // 95: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	17,  // 96: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	19,  // 97: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	23,  // 98: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	10,  // 99: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	43,  // 100: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	45,  // 101: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	47,  // 102: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	49,  // 103: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	51,  // 104: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	55,  // 105: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	57,  // 106: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	59,  // 107: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	61,  // 108: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	63,  // 109: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	65,  // 110: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	71,  // 111: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	73,  // 112: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	74,  // 113: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	76,  // 114: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	85,  // 115: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	91,  // 116: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	95,  // 117: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	94,  // 118: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	97,  // 119: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	98,  // 120: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	100, // 121: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	100, // 122: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	104, // 123: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	106, // 124: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	110, // 125: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
-	114, // 126: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
-	117, // 127: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
-	28,  // 128: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	35,  // 129: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	42,  // 130: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	40,  // 131: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	31,  // 132: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	26,  // 133: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	16,  // 134: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	18,  // 135: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	20,  // 136: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	24,  // 137: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	11,  // 138: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	44,  // 139: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	46,  // 140: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	48,  // 141: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	50,  // 142: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	52,  // 143: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	56,  // 144: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	58,  // 145: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	60,  // 146: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	62,  // 147: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	64,  // 148: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	66,  // 149: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	72,  // 150: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	70,  // 151: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	75,  // 152: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	82,  // 153: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	86,  // 154: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	93,  // 155: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	96,  // 156: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	91,  // 157: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	91,  // 158: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	99,  // 159: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	90,  // 160: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	101, // 161: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	105, // 162: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	107, // 163: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	112, // 164: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
-	116, // 165: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
-	119, // 166: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
-	128, // [128:167] is the sub-list for method output_type
-	89,  // [89:128] is the sub-list for method input_type
-	89,  // [89:89] is the sub-list for extension type_name
-	89,  // [89:89] is the sub-list for extension extendee
-	0,   // [0:89] is the sub-list for field type_name
+	104, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	105, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	92,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	151, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	152, // 67: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	111, // 68: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	4,   // 69: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	110, // 70: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	110, // 71: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	92,  // 72: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	104, // 73: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	114, // 74: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	116, // 75: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	115, // 76: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
+	115, // 77: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
+	115, // 78: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
+	119, // 79: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
+	10,  // 80: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
+	5,   // 81: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
+	5,   // 82: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
+	122, // 83: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
+	122, // 84: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
+	122, // 85: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
+	122, // 86: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
+	122, // 87: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
+	122, // 88: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
+	111, // 89: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
+	119, // 90: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
+	92,  // 91: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
+	92,  // 92: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
+	104, // 93: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
+	92,  // 94: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
+	11,  // 95: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
+	126, // 96: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
+	92,  // 97: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
+	128, // 98: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
+	35,  // 99: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
+	6,   // 100: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
+	130, // 101: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
+	133, // 102: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
+	15,  // 103: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	15,  // 104: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	31,  // 105: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	56,  // 106: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	15,  // 107: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	15,  // 108: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	15,  // 109: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	15,  // 110: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 111: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 112: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	150, // 113: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	150, // 114: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	153, // 115: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	29,  // 116: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	36,  // 117: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	43,  // 118: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	41,  // 119: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	32,  // 120: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	27,  // 121: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	16,  // 122: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	19,  // 123: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	21,  // 124: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	25,  // 125: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	12,  // 126: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	45,  // 127: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	47,  // 128: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	49,  // 129: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	51,  // 130: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	53,  // 131: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	57,  // 132: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	59,  // 133: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	61,  // 134: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	63,  // 135: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	65,  // 136: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	67,  // 137: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	73,  // 138: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	75,  // 139: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	76,  // 140: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	78,  // 141: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	87,  // 142: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	93,  // 143: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	97,  // 144: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	96,  // 145: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	99,  // 146: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	100, // 147: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	102, // 148: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	102, // 149: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	106, // 150: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	108, // 151: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	112, // 152: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	117, // 153: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
+	120, // 154: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
+	123, // 155: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
+	125, // 156: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
+	129, // 157: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
+	132, // 158: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
+	30,  // 159: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	37,  // 160: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	44,  // 161: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	42,  // 162: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	33,  // 163: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	28,  // 164: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	18,  // 165: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	20,  // 166: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	22,  // 167: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	26,  // 168: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	13,  // 169: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	46,  // 170: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	48,  // 171: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	50,  // 172: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	52,  // 173: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	54,  // 174: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	58,  // 175: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	60,  // 176: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	62,  // 177: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	64,  // 178: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	66,  // 179: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	68,  // 180: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	74,  // 181: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	72,  // 182: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	77,  // 183: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	84,  // 184: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	88,  // 185: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	95,  // 186: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	98,  // 187: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	93,  // 188: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	93,  // 189: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	101, // 190: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	92,  // 191: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	103, // 192: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	107, // 193: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	109, // 194: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	113, // 195: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	118, // 196: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
+	121, // 197: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
+	124, // 198: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
+	127, // 199: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
+	131, // 200: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
+	134, // 201: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
+	159, // [159:202] is the sub-list for method output_type
+	116, // [116:159] is the sub-list for method input_type
+	116, // [116:116] is the sub-list for extension type_name
+	116, // [116:116] is the sub-list for extension extendee
+	0,   // [0:116] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -9902,18 +11449,31 @@ func file_lightning_proto_init() {
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
-	file_lightning_proto_msgTypes[104].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[101].OneofWrappers = []any{
+		(*CloseStatusUpdate_ClosePending)(nil),
+		(*CloseStatusUpdate_ChanClose)(nil),
+		(*CloseStatusUpdate_CloseInstant)(nil),
+	}
+	file_lightning_proto_msgTypes[112].OneofWrappers = []any{
+		(*ChannelEventUpdate_OpenChannel)(nil),
+		(*ChannelEventUpdate_ClosedChannel)(nil),
+		(*ChannelEventUpdate_ActiveChannel)(nil),
+		(*ChannelEventUpdate_InactiveChannel)(nil),
+		(*ChannelEventUpdate_PendingOpenChannel)(nil),
+		(*ChannelEventUpdate_FullyResolvedChannel)(nil),
+	}
+	file_lightning_proto_msgTypes[117].OneofWrappers = []any{
 		(*PolicyUpdateRequest_Global)(nil),
 		(*PolicyUpdateRequest_ChanPoint)(nil),
 	}
-	file_lightning_proto_msgTypes[108].OneofWrappers = []any{}
+	file_lightning_proto_msgTypes[121].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      10,
-			NumMessages:   127,
+			NumEnums:      12,
+			NumMessages:   142,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
