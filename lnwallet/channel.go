@@ -8,6 +8,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/lnwallet/chainfee"
+	"lnd.xprv/lnwallet/internal/vartime"
 	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/lnwire"
 )
@@ -85,11 +86,11 @@ type Channel struct {
 	points [2]cachedPoint
 
 	// revTables are the comb tables of each party's revocation
-	// basepoint (by Party), built on first use: 5 KB each.
-	revTables [2]*combTable
+	// basepoint (by Party), built on first use: 4 KB each.
+	revTables [2]*vartime.Table
 
 	// peerTables are those of the peer's funding key and HTLC
-	// basepoint, built on first use: 2.4 KB each.
+	// basepoint, built on first use: 2 KB each.
 	peerTables *sigTables
 }
 

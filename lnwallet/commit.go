@@ -38,10 +38,7 @@ func (c *Channel) SignNextCommitment() (*Pending, error) {
 		return nil, err
 	}
 	next.Number = base.Number + 1
-	keys, err := c.commitKeys(Remote, next.Number, st.RemoteNextPoint)
-	if err != nil {
-		return nil, err
-	}
+	keys := c.commitKeys(Remote, st.RemoteNextPoint)
 	tx, sigs, err := signRemoteCommitment(c.cfg.Signer, &c.params, keys,
 		spec(next))
 	if err != nil {
@@ -107,10 +104,7 @@ func (c *Channel) ReceiveNewCommitment(m *lnwire.CommitSig) error {
 	if err != nil {
 		return failPeer(err)
 	}
-	keys, err := c.commitKeys(Local, next.Number, point)
-	if err != nil {
-		return err
-	}
+	keys := c.commitKeys(Local, point)
 	tx, err := verifyLocalCommitment(&c.params, keys, spec(next), sigs,
 		c.sigTables())
 	if err != nil {

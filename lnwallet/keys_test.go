@@ -1,6 +1,7 @@
 package lnwallet
 
 import (
+	"math/rand"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -89,6 +90,42 @@ func TestKeyPairsMatch(t *testing.T) {
 			DeriveRevocationPubKey(base.PubKey(), commit.PubKey())) {
 
 			t.Fatal("revocation key pair mismatch")
+		}
+	}
+}
+
+// TestCommitPointChecks checks CommitPoint against btcec.PrivKeyFromBytes
+// and revealedPointIs against CommitPoint, for random secrets and the
+// edges: zero, the order (reduced to zero), above the order, all ones.
+func TestCommitPointChecks(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	var secrets [][32]byte
+	var order, above, ones [32]byte
+	btcec.S256().N.FillBytes(order[:])
+	above = order
+	above[31]++
+	for i := range ones {
+		ones[i] = 0xff
+	}
+	secrets = append(secrets, [32]byte{}, order, above, ones)
+	for i := 0; i < 30; i++ {
+		var s [32]byte
+		r.Read(s[:])
+		secrets = append(secrets, s)
+	}
+	other := CommitPoint([32]byte{1})
+	for _, s := range secrets {
+		_, want := btcec.PrivKeyFromBytes(s[:])
+		got := CommitPoint(s)
+		if !got.IsEqual(want) {
+			t.Fatalf("CommitPoint(%x) differs", s)
+		}
+		valid := want.IsOnCurve()
+		if revealedPointIs(s, want) != valid {
+			t.Fatalf("revealedPointIs(%x) != %v", s, valid)
+		}
+		if revealedPointIs(s, other) != (valid && want.IsEqual(other)) {
+			t.Fatalf("revealedPointIs(%x, other point)", s)
 		}
 	}
 }

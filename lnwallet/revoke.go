@@ -92,7 +92,7 @@ func (c *Channel) ReceiveRevocation(m *lnwire.RevokeAndAck) (*Pending, error) {
 	if st.PendingRemote == nil {
 		return nil, failPeer(ErrUnexpectedRevoke)
 	}
-	if !CommitPoint(m.Revocation).IsEqual(st.RemoteCurrentPoint) {
+	if !revealedPointIs(m.Revocation, st.RemoteCurrentPoint) {
 		return nil, failPeer(fmt.Errorf("%w: commitment %d",
 			ErrBadRevocation, st.RemoteCommit.Number))
 	}
