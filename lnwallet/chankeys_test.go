@@ -29,7 +29,11 @@ func TestChannelCommitKeys(t *testing.T) {
 						rand.NewSource(int64(n)))).PubKey()},
 				}
 				for _, tc := range cases {
-					got := ch.commitKeys(tc.owner, tc.point)
+					got, err := ch.commitKeys(tc.owner, n,
+						tc.point)
+					if err != nil {
+						t.Fatal(err)
+					}
 					want := btcecCommitKeys(&ch.params,
 						tc.owner, tc.point)
 					if !keysEqual(got, want) {

@@ -38,7 +38,10 @@ func (c *Channel) SignNextCommitment() (*Pending, error) {
 		return nil, err
 	}
 	next.Number = base.Number + 1
-	keys := c.commitKeys(Remote, st.RemoteNextPoint)
+	keys, err := c.commitKeys(Remote, next.Number, st.RemoteNextPoint)
+	if err != nil {
+		return nil, err
+	}
 	tx, sigs, err := signRemoteCommitment(c.cfg.Signer, &c.params, keys,
 		spec(next))
 	if err != nil {
@@ -104,7 +107,10 @@ func (c *Channel) ReceiveNewCommitment(m *lnwire.CommitSig) error {
 	if err != nil {
 		return failPeer(err)
 	}
-	keys := c.commitKeys(Local, point)
+	keys, err := c.commitKeys(Local, next.Number, point)
+	if err != nil {
+		return err
+	}
 	tx, err := verifyLocalCommitment(&c.params, keys, spec(next), sigs,
 		c.sigTables())
 	if err != nil {

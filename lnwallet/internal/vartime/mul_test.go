@@ -104,6 +104,8 @@ func TestMul(t *testing.T) {
 			var got Jacobian
 			Mul(&p, &k, &got)
 			sameAs(t, "Mul", &got, &want)
+			conv := FromJacobian(&want)
+			sameAs(t, "FromJacobian", &conv, &want)
 			table.Mul(&k, &got)
 			sameAs(t, "Table.Mul", &got, &want)
 		}

@@ -26,6 +26,22 @@ func FromPubKey(pub *btcec.PublicKey) Point {
 	return p
 }
 
+// FromJacobian converts btcec's Jacobian point (infinity: Z ≡ 0 or
+// X = Y = 0, as btcec marks it).
+func FromJacobian(j *btcec.JacobianPoint) Jacobian {
+	var r Jacobian
+	if (j.X.IsZero() && j.Y.IsZero()) || j.Z.IsZero() {
+		return r
+	}
+	x, y, z := j.X, j.Y, j.Z
+	xb, yb, zb := x.Normalize().Bytes(), y.Normalize().Bytes(),
+		z.Normalize().Bytes()
+	r.x.setBytes(xb)
+	r.y.setBytes(yb)
+	r.z.setBytes(zb)
+	return r
+}
+
 // PubKey converts p to a public key.
 func (p *Point) PubKey() *btcec.PublicKey {
 	xb, yb := p.x.bytes(), p.y.bytes()
