@@ -90,7 +90,7 @@ type Channel struct {
 	revTables [2]*vartime.Table
 
 	// peerTables are those of the peer's funding key and HTLC
-	// basepoint, built on first use: 2 KB each.
+	// basepoint, built on first use: 4 KB each.
 	peerTables *sigTables
 }
 

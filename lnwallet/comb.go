@@ -19,9 +19,9 @@ const (
 	revCombTeeth = 6
 
 	// sigCombTeeth is used for the peer's funding key and HTLC
-	// basepoint, which check its signatures (1,984 bytes each, 51
-	// doublings), keeping a Channel's four tables under 12 KB.
-	sigCombTeeth = 5
+	// basepoint, which check its signatures (4,032 bytes each, 42
+	// doublings), keeping a Channel's four tables at 16 KB.
+	sigCombTeeth = 6
 )
 
 // revTable returns the comb table of party's revocation basepoint,

@@ -131,9 +131,9 @@ func mac(a, b, c, d uint64) (uint64, uint64) {
 	hi, lo := bits.Mul64(b, c)
 	var k uint64
 	lo, k = bits.Add64(lo, a, 0)
-	hi += k
+	hi, _ = bits.Add64(hi, 0, k)
 	lo, k = bits.Add64(lo, d, 0)
-	hi += k
+	hi, _ = bits.Add64(hi, 0, k)
 	return hi, lo
 }
 
