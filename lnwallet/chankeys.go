@@ -34,7 +34,7 @@ func (c *Channel) commitKeys(owner Party, n uint64,
 	var b vartime.Jacobian
 	c.revTable(punisher).Mul(&k1, &pts[0])
 	if owner == Local {
-		secret, err := c.cfg.Secrets.ForCommitment(n)
+		secret, err := c.secret(n)
 		if err != nil {
 			return nil, err
 		}

@@ -54,7 +54,7 @@ func (c *Channel) RevokeCurrentCommitment() (*Pending, error) {
 	}
 	st := c.st
 	old := st.LocalCommit.Number
-	secret, err := c.cfg.Secrets.ForCommitment(old)
+	secret, err := c.secret(old)
 	if err != nil {
 		return nil, err
 	}

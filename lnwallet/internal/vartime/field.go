@@ -157,7 +157,25 @@ func (z *fe) mul(x, y *fe) *fe {
 	c, r4 = mac(r4, x3, y1, c)
 	c, r5 = mac(r5, x3, y2, c)
 	r7, r6 := mac(r6, x3, y3, c)
-	z.reduce(r0, r1, r2, r3, r4, r5, r6, r7)
+	{
+		// Reduction, written out in mul and square alike: r =
+		// lo + hi·2^256 ≡ lo + hi·pc; the carry c < 2^34 out of
+		// that is c·pc < 2^67; a carry out of 2^256 then leaves t
+		// below 2^67, so adding pc for it carries at most into t1.
+		c, t0 := mac(r0, r4, pc, 0)
+		c, t1 := mac(r1, r5, pc, c)
+		c, t2 := mac(r2, r6, pc, c)
+		c, t3 := mac(r3, r7, pc, c)
+		hi, lo := bits.Mul64(c, pc)
+		var k uint64
+		t0, k = bits.Add64(t0, lo, 0)
+		t1, k = bits.Add64(t1, hi, k)
+		t2, k = bits.Add64(t2, 0, k)
+		t3, k = bits.Add64(t3, 0, k)
+		t0, k = bits.Add64(t0, pc&-k, 0)
+		t1 += k
+		z[0], z[1], z[2], z[3] = t0, t1, t2, t3
+	}
 	return z
 }
 
@@ -191,30 +209,26 @@ func (z *fe) square(x *fe) *fe {
 	h, l = bits.Mul64(x3, x3)
 	r6, k = bits.Add64(r6, l, k)
 	r7, _ = bits.Add64(r7, h, k)
-	z.reduce(r0, r1, r2, r3, r4, r5, r6, r7)
+	{
+		// Reduction, written out in mul and square alike: r =
+		// lo + hi·2^256 ≡ lo + hi·pc; the carry c < 2^34 out of
+		// that is c·pc < 2^67; a carry out of 2^256 then leaves t
+		// below 2^67, so adding pc for it carries at most into t1.
+		c, t0 := mac(r0, r4, pc, 0)
+		c, t1 := mac(r1, r5, pc, c)
+		c, t2 := mac(r2, r6, pc, c)
+		c, t3 := mac(r3, r7, pc, c)
+		hi, lo := bits.Mul64(c, pc)
+		var k uint64
+		t0, k = bits.Add64(t0, lo, 0)
+		t1, k = bits.Add64(t1, hi, k)
+		t2, k = bits.Add64(t2, 0, k)
+		t3, k = bits.Add64(t3, 0, k)
+		t0, k = bits.Add64(t0, pc&-k, 0)
+		t1 += k
+		z[0], z[1], z[2], z[3] = t0, t1, t2, t3
+	}
 	return z
-}
-
-// reduce sets z to the 512-bit r0..r7 (little-endian limbs) mod p,
-// below 2^256.
-func (z *fe) reduce(r0, r1, r2, r3, r4, r5, r6, r7 uint64) {
-	// r = lo + hi·2^256 ≡ lo + hi·pc.
-	c, t0 := mac(r0, r4, pc, 0)
-	c, t1 := mac(r1, r5, pc, c)
-	c, t2 := mac(r2, r6, pc, c)
-	c, t3 := mac(r3, r7, pc, c)
-	// c < 2^34: c·2^256 ≡ c·pc < 2^67.
-	hi, lo := bits.Mul64(c, pc)
-	var k uint64
-	t0, k = bits.Add64(t0, lo, 0)
-	t1, k = bits.Add64(t1, hi, k)
-	t2, k = bits.Add64(t2, 0, k)
-	t3, k = bits.Add64(t3, 0, k)
-	// A carry out leaves t below 2^67: adding pc for it carries at
-	// most into t1.
-	t0, k = bits.Add64(t0, pc&-k, 0)
-	t1 += k
-	z[0], z[1], z[2], z[3] = t0, t1, t2, t3
 }
 
 // sqrn sets z = x^(2^n).

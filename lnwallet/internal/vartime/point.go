@@ -62,9 +62,16 @@ func (r *Jacobian) SetPoint(p *Point) {
 // PubKey converts r to a public key; infinity (a key nobody can find)
 // becomes the invalid key (0, 0), as btcec converts it.
 func (r *Jacobian) PubKey() *btcec.PublicKey {
-	out := make([]Point, 1)
-	ToAffine([]Jacobian{*r}, out)
-	return out[0].PubKey()
+	var p Point
+	if !r.IsInfinity() {
+		var zInv, zInv2, zInv3 fe
+		zInv.inverse(&r.z)
+		zInv2.square(&zInv)
+		zInv3.mul(&zInv2, &zInv)
+		p.x.mul(&r.x, &zInv2)
+		p.y.mul(&r.y, &zInv3)
+	}
+	return p.PubKey()
 }
 
 // Equals reports whether r is the point of pub, without an inversion.
