@@ -75,45 +75,51 @@ func (z *fe) equal(x *fe) bool {
 	return a == b
 }
 
-// addCarry adds c·pc (c a carry out of 2^256, 0 or 1, or a small
-// multiple) into z, twice if that carries again.
-func (z *fe) addCarry(c uint64) {
-	for c != 0 {
-		var k uint64
-		z[0], k = bits.Add64(z[0], c*pc, 0)
-		z[1], k = bits.Add64(z[1], 0, k)
-		z[2], k = bits.Add64(z[2], 0, k)
-		z[3], k = bits.Add64(z[3], 0, k)
-		c = k
-	}
-}
-
 // add sets z = x + y.
 func (z *fe) add(x, y *fe) *fe {
-	var c uint64
-	z[0], c = bits.Add64(x[0], y[0], 0)
-	z[1], c = bits.Add64(x[1], y[1], c)
-	z[2], c = bits.Add64(x[2], y[2], c)
-	z[3], c = bits.Add64(x[3], y[3], c)
-	z.addCarry(c)
+	var k uint64
+	z0, c := bits.Add64(x[0], y[0], 0)
+	z1, c := bits.Add64(x[1], y[1], c)
+	z2, c := bits.Add64(x[2], y[2], c)
+	z3, c := bits.Add64(x[3], y[3], c)
+	// A carry out of 2^256 is worth pc. Folding it in without a
+	// branch (half the sums carry); it carries again only when both
+	// inputs were within pc of 2^256, which the loop handles.
+	z0, k = bits.Add64(z0, pc&-c, 0)
+	z1, k = bits.Add64(z1, 0, k)
+	z2, k = bits.Add64(z2, 0, k)
+	z3, k = bits.Add64(z3, 0, k)
+	for k != 0 {
+		z0, k = bits.Add64(z0, pc, 0)
+		z1, k = bits.Add64(z1, 0, k)
+		z2, k = bits.Add64(z2, 0, k)
+		z3, k = bits.Add64(z3, 0, k)
+	}
+	z[0], z[1], z[2], z[3] = z0, z1, z2, z3
 	return z
 }
 
 // sub sets z = x - y.
 func (z *fe) sub(x, y *fe) *fe {
-	var b uint64
-	z[0], b = bits.Sub64(x[0], y[0], 0)
-	z[1], b = bits.Sub64(x[1], y[1], b)
-	z[2], b = bits.Sub64(x[2], y[2], b)
-	z[3], b = bits.Sub64(x[3], y[3], b)
-	// A borrow wrapped z to x - y + 2^256: subtract pc to get x - y + p,
-	// again if that borrows too.
-	for b != 0 {
-		z[0], b = bits.Sub64(z[0], pc, 0)
-		z[1], b = bits.Sub64(z[1], 0, b)
-		z[2], b = bits.Sub64(z[2], 0, b)
-		z[3], b = bits.Sub64(z[3], 0, b)
+	var k uint64
+	z0, b := bits.Sub64(x[0], y[0], 0)
+	z1, b := bits.Sub64(x[1], y[1], b)
+	z2, b := bits.Sub64(x[2], y[2], b)
+	z3, b := bits.Sub64(x[3], y[3], b)
+	// A borrow wrapped z to x - y + 2^256: subtracting pc gives
+	// x - y + p, without a branch; that borrows again only when y
+	// exceeded x by more than 2^256 - pc, which the loop handles.
+	z0, k = bits.Sub64(z0, pc&-b, 0)
+	z1, k = bits.Sub64(z1, 0, k)
+	z2, k = bits.Sub64(z2, 0, k)
+	z3, k = bits.Sub64(z3, 0, k)
+	for k != 0 {
+		z0, k = bits.Sub64(z0, pc, 0)
+		z1, k = bits.Sub64(z1, 0, k)
+		z2, k = bits.Sub64(z2, 0, k)
+		z3, k = bits.Sub64(z3, 0, k)
 	}
+	z[0], z[1], z[2], z[3] = z0, z1, z2, z3
 	return z
 }
 
