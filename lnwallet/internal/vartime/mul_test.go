@@ -168,7 +168,7 @@ func TestAddEdges(t *testing.T) {
 
 func BenchmarkBaseMul(b *testing.B) {
 	r := rand.New(rand.NewSource(5))
-	k := testScalars(r, 1)[11]
+	k := testScalars(r, 2)[12]
 	var out Jacobian
 	BaseMul(&k, &out)
 	b.ResetTimer()
@@ -179,7 +179,7 @@ func BenchmarkBaseMul(b *testing.B) {
 
 func BenchmarkMul(b *testing.B) {
 	r := rand.New(rand.NewSource(5))
-	k := testScalars(r, 1)[11]
+	k := testScalars(r, 2)[12]
 	p := FromPubKey(randPub(r))
 	var out Jacobian
 	for i := 0; i < b.N; i++ {
@@ -189,7 +189,7 @@ func BenchmarkMul(b *testing.B) {
 
 func BenchmarkTableMul6(b *testing.B) {
 	r := rand.New(rand.NewSource(5))
-	k := testScalars(r, 1)[11]
+	k := testScalars(r, 2)[12]
 	t := NewTable(randPub(r), 6)
 	var out Jacobian
 	b.ResetTimer()
@@ -200,7 +200,7 @@ func BenchmarkTableMul6(b *testing.B) {
 
 func BenchmarkBtcecBaseMul(b *testing.B) {
 	r := rand.New(rand.NewSource(5))
-	k := testScalars(r, 1)[11]
+	k := testScalars(r, 2)[12]
 	var out btcec.JacobianPoint
 	for i := 0; i < b.N; i++ {
 		btcec.ScalarBaseMultNonConst(&k, &out)
@@ -209,7 +209,7 @@ func BenchmarkBtcecBaseMul(b *testing.B) {
 
 func BenchmarkBtcecMul(b *testing.B) {
 	r := rand.New(rand.NewSource(5))
-	k := testScalars(r, 1)[11]
+	k := testScalars(r, 2)[12]
 	var pj, out btcec.JacobianPoint
 	randPub(r).AsJacobian(&pj)
 	for i := 0; i < b.N; i++ {
@@ -248,5 +248,11 @@ func TestGLV(t *testing.T) {
 		if sum.Cmp(new(big.Int).SetBytes(kb[:])) != 0 {
 			t.Fatalf("split of %x does not recombine", kb)
 		}
+	}
+}
+
+func BenchmarkGeneratorTable(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		buildGeneratorTable()
 	}
 }
