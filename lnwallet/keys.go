@@ -16,10 +16,28 @@ import (
 // added to a basepoint (or its secret) to get a per-commitment key. It is
 // what SignDescriptor.SingleTweak carries.
 func SingleTweak(commitPoint, basePoint *btcec.PublicKey) []byte {
-	h := sha256.New()
-	h.Write(commitPoint.SerializeCompressed())
-	h.Write(basePoint.SerializeCompressed())
-	return h.Sum(nil)
+	h := hashPoints(commitPoint, basePoint)
+	return h[:]
+}
+
+// hashPoints returns SHA256(a || b) of the compressed encodings.
+func hashPoints(a, b *btcec.PublicKey) [32]byte {
+	var buf [66]byte
+	putCompressed(buf[:33], a)
+	putCompressed(buf[33:], b)
+	return sha256.Sum256(buf[:])
+}
+
+// putCompressed writes pub's 33-byte compressed encoding to b, as
+// SerializeCompressed does, without allocating.
+func putCompressed(b []byte, pub *btcec.PublicKey) {
+	var j btcec.JacobianPoint
+	pub.AsJacobian(&j)
+	b[0] = 0x02
+	if j.Y.IsOdd() {
+		b[0] = 0x03
+	}
+	j.X.PutBytesUnchecked(b[1:])
 }
 
 // scalarFromHash reduces a 32-byte hash modulo the group order. A hash at or
@@ -71,10 +89,8 @@ func TweakPrivKey(baseSecret *btcec.PrivateKey,
 func revocationTweaks(revBase, commitPoint *btcec.PublicKey) (btcec.ModNScalar,
 	btcec.ModNScalar) {
 
-	rb := revBase.SerializeCompressed()
-	cp := commitPoint.SerializeCompressed()
-	h1 := sha256.Sum256(append(append([]byte{}, rb...), cp...))
-	h2 := sha256.Sum256(append(append([]byte{}, cp...), rb...))
+	h1 := hashPoints(revBase, commitPoint)
+	h2 := hashPoints(commitPoint, revBase)
 	return scalarFromHash(h1[:]), scalarFromHash(h2[:])
 }
 

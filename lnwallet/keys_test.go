@@ -129,3 +129,25 @@ func TestCommitPointChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestPutCompressed checks putCompressed against SerializeCompressed for
+// keys with even and odd Y.
+func TestPutCompressed(t *testing.T) {
+	r := rand.New(rand.NewSource(10))
+	odd := 0
+	for i := 0; i < 40; i++ {
+		pub := keyFrom(r).PubKey()
+		var b [33]byte
+		putCompressed(b[:], pub)
+		want := pub.SerializeCompressed()
+		if string(b[:]) != string(want) {
+			t.Fatalf("putCompressed(%x) = %x", want, b)
+		}
+		if b[0] == 0x03 {
+			odd++
+		}
+	}
+	if odd == 0 || odd == 40 {
+		t.Fatalf("%d of 40 keys with odd Y: both parities not covered", odd)
+	}
+}

@@ -19,10 +19,12 @@ type Jacobian struct {
 func FromPubKey(pub *btcec.PublicKey) Point {
 	var j btcec.JacobianPoint
 	pub.AsJacobian(&j)
-	xb, yb := j.X.Bytes(), j.Y.Bytes()
+	var xb, yb [32]byte
+	j.X.PutBytes(&xb)
+	j.Y.PutBytes(&yb)
 	var p Point
-	p.x.setBytes(xb)
-	p.y.setBytes(yb)
+	p.x.setBytes(&xb)
+	p.y.setBytes(&yb)
 	return p
 }
 
