@@ -129,7 +129,7 @@ type keyRing struct {
 	mu       sync.Mutex
 	master   *hdkeychain.ExtendedKey
 	branches map[[3]uint32]*hdkeychain.ExtendedKey
-	family   map[KeyLocator]btcec.PrivateKey
+	family   map[KeyLocator]*btcec.PrivateKey
 }
 
 func newKeyRing(seed []byte, net *chaincfg.Params) (*keyRing, error) {
@@ -142,7 +142,7 @@ func newKeyRing(seed []byte, net *chaincfg.Params) (*keyRing, error) {
 		coinType: coinType(net),
 		master:   master,
 		branches: make(map[[3]uint32]*hdkeychain.ExtendedKey),
-		family:   make(map[KeyLocator]btcec.PrivateKey),
+		family:   make(map[KeyLocator]*btcec.PrivateKey),
 	}, nil
 }
 
@@ -210,7 +210,11 @@ func (k *keyRing) walletKey(d derivation) (*btcec.PrivateKey, error) {
 // the caller may keep or zero.
 func (k *keyRing) familyKey(loc KeyLocator) (*btcec.PrivateKey, error) {
 	k.mu.Lock()
-	priv, ok := k.family[loc]
+	cached, ok := k.family[loc]
+	var priv btcec.PrivateKey
+	if ok {
+		priv = *cached
+	}
 	k.mu.Unlock()
 	if ok {
 		return &priv, nil
@@ -226,7 +230,8 @@ func (k *keyRing) familyKey(loc KeyLocator) (*btcec.PrivateKey, error) {
 		// Locked meanwhile: keep nothing.
 		return nil, ErrLocked
 	}
-	k.family[loc] = *derived
+	kept := *derived
+	k.family[loc] = &kept
 	return derived, nil
 }
 
@@ -242,7 +247,7 @@ func (k *keyRing) lock() {
 		delete(k.branches, id)
 	}
 	for loc, priv := range k.family {
-		priv.Key.Zero()
+		priv.Zero()
 		delete(k.family, loc)
 	}
 	k.master = nil

@@ -188,9 +188,13 @@ func TestFamilyKeyCache(t *testing.T) {
 	if len(kr.family) != 1 {
 		t.Fatalf("%d cached keys, want 1", len(kr.family))
 	}
+	kept := kr.family[loc]
 	kr.lock()
 	if len(kr.family) != 0 {
 		t.Fatal("lock kept family keys")
+	}
+	if !kept.Key.IsZero() {
+		t.Fatal("lock did not zero a cached key")
 	}
 	if _, err := kr.familyKey(loc); !errors.Is(err, ErrLocked) {
 		t.Fatalf("locked ring: %v", err)
