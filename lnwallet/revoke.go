@@ -54,7 +54,7 @@ func (c *Channel) RevokeCurrentCommitment() (*Pending, error) {
 	}
 	st := c.st
 	old := st.LocalCommit.Number
-	secret, err := c.cfg.Secrets.ForCommitment(old)
+	secret, err := c.secret(old)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (c *Channel) ReceiveRevocation(m *lnwire.RevokeAndAck) (*Pending, error) {
 	if st.PendingRemote == nil {
 		return nil, failPeer(ErrUnexpectedRevoke)
 	}
-	if !CommitPoint(m.Revocation).IsEqual(st.RemoteCurrentPoint) {
+	if !revealedPointIs(m.Revocation, st.RemoteCurrentPoint) {
 		return nil, failPeer(fmt.Errorf("%w: commitment %d",
 			ErrBadRevocation, st.RemoteCommit.Number))
 	}
