@@ -38,6 +38,9 @@ type fakeWallet struct {
 	coins     map[wire.OutPoint]btcutil.Amount
 	leases    map[wire.OutPoint]wallet.LockID
 	published []*wire.MsgTx
+
+	// node, if set, is the node key (family 6, index 0).
+	node *btcec.PrivateKey
 }
 
 func newFakeWallet(seed byte, coins ...btcutil.Amount) *fakeWallet {
@@ -76,6 +79,9 @@ func (w *fakeWallet) DerivePrivKey(d wallet.KeyDescriptor) (*btcec.PrivateKey, e
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if d.PubKey == nil {
+		if d.Family == wallet.KeyFamilyNodeKey && d.Index == 0 && w.node != nil {
+			return w.node, nil
+		}
 		return w.key(d.KeyLocator), nil
 	}
 	if k, ok := w.keys[[33]byte(d.PubKey.SerializeCompressed())]; ok {
