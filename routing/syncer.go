@@ -314,13 +314,29 @@ func (s *Syncer) HandleMessage(ctx context.Context, from [33]byte, msg lnwire.Me
 func (s *Syncer) handleGossip(ctx context.Context, from [33]byte, msg lnwire.Message) {
 	err := s.cfg.Gossiper.ProcessRemote(ctx, from, msg)
 	switch {
-	case err == nil:
+	case err == nil && s.relayable(msg):
 		s.enqueue(from, msg)
+	case err == nil:
 	case errors.Is(err, ErrBadGossip):
 		s.log.Info("Bad gossip dropped", "peer", fmt.Sprintf("%x", from), "type", msg.MsgType(), "err", err)
 	default:
 		s.log.Debug("Gossip not applied", "peer", fmt.Sprintf("%x", from), "type", msg.MsgType(), "err", err)
 	}
+}
+
+// relayable reports whether accepted gossip may go to other peers: not
+// an update of a channel that is not announced (a peer's update of our
+// private channel) or one that asks not to be (BOLT 7 dont_forward).
+func (s *Syncer) relayable(msg lnwire.Message) bool {
+	u, ok := msg.(*lnwire.ChannelUpdate)
+	if !ok {
+		return true
+	}
+	if u.MessageFlags&lnwire.MsgFlagDontForward != 0 {
+		return false
+	}
+	c, _, _, err := s.cfg.Graph.Channel(u.ShortChannelID)
+	return err == nil && c.Announcement != nil
 }
 
 // Broadcast queues gossip of our own (or accepted elsewhere) for the

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"lnd.xprv/channeldb"
 	"lnd.xprv/lnwire"
 )
 
@@ -332,5 +333,58 @@ func TestSyncerFilterBacklog(t *testing.T) {
 	}
 	if u := got[1].(*lnwire.ChannelUpdate); u.Timestamp != ts-10 {
 		t.Errorf("update outside the range sent (timestamp %d)", u.Timestamp)
+	}
+}
+
+// TestSyncerKeepsPrivateUpdates: a peer's update of a channel that is
+// not announced (our private channel), or one marked dont_forward, is
+// taken into the graph and never relayed; a public one is.
+func TestSyncerKeepsPrivateUpdates(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := newFakeChain()
+	var mu sync.Mutex
+	relayed := 0
+	n := newTestNode(t, 1, c, func() time.Time { return now }, func(to [33]byte, m inMsg) {
+		if m.msg.MsgType() == lnwire.MsgChannelUpdate {
+			mu.Lock()
+			relayed++
+			mu.Unlock()
+		}
+	})
+	other := [33]byte{2, 0x77}
+	n.syncer.PeerOnline(other, false) // wants everything
+
+	priv := fundChannel(t, c, 1, 2, 1_000_000)
+	err := n.graph.AddChannel(&channeldb.GraphChannel{ID: priv.ann.ShortChannelID,
+		ChanPoint: priv.chanPoint(), Capacity: 1_000_000, Node1: priv.ann.NodeID1, Node2: priv.ann.NodeID2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := uint32(now.Unix())
+	u := priv.update(t, 0, ts, 1000)
+	n.syncer.HandleMessage(context.Background(), peerA, u)
+	pub := fundChannel(t, c, 3, 4, 1_000_000)
+	dontFwd := pub.update(t, 0, ts, 1000)
+	dontFwd.MessageFlags |= lnwire.MsgFlagDontForward
+	resign(t, dontFwd, pub.node1)
+	for _, m := range []lnwire.Message{pub.ann, dontFwd} {
+		n.syncer.HandleMessage(context.Background(), peerA, m)
+	}
+	n.syncer.Flush()
+	_, ups, _, err := n.graph.Channel(priv.ann.ShortChannelID)
+	if err != nil || ups[0] == nil {
+		t.Fatalf("private update not taken: %v", err)
+	}
+	mu.Lock()
+	if relayed != 0 {
+		t.Fatalf("%d private updates relayed", relayed)
+	}
+	mu.Unlock()
+	n.syncer.HandleMessage(context.Background(), peerA, pub.update(t, 1, ts, 1000))
+	n.syncer.Flush()
+	mu.Lock()
+	defer mu.Unlock()
+	if relayed != 1 {
+		t.Fatalf("%d public updates relayed, want 1", relayed)
 	}
 }
