@@ -388,3 +388,50 @@ func TestSyncerKeepsPrivateUpdates(t *testing.T) {
 		t.Fatalf("%d public updates relayed, want 1", relayed)
 	}
 }
+
+// TestSyncerWaitsForPeerOnline: a peer's query that arrives before the
+// news that the peer is online (when, as in the server, nothing can be
+// sent to it yet) is answered once the news comes, so both historical
+// syncs finish.
+func TestSyncerWaitsForPeerOnline(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	c := newFakeChain()
+	var (
+		mu      sync.Mutex
+		nodes   map[[33]byte]*testNode
+		online  = map[[2][33]byte]bool{} // {node, peer}: node knows peer online
+		dropped int
+	)
+	route := func(to [33]byte, m inMsg) {
+		mu.Lock()
+		n, up := nodes[to], online[[2][33]byte{m.from, to}]
+		if !up {
+			dropped++
+		}
+		mu.Unlock()
+		if n != nil && up {
+			n.syncer.Enqueue(m.from, m.msg)
+		}
+	}
+	a := newTestNode(t, 0xa, c, clock, route)
+	b := newTestNode(t, 0xb, c, clock, route)
+	mu.Lock()
+	nodes = map[[33]byte]*testNode{a.pub: a, b.pub: b}
+	online[[2][33]byte{a.pub, b.pub}] = true
+	mu.Unlock()
+	a.syncer.PeerOnline(b.pub, true)
+	time.Sleep(50 * time.Millisecond) // B's worker would answer now, and fail
+	mu.Lock()
+	online[[2][33]byte{b.pub, a.pub}] = true
+	mu.Unlock()
+	b.syncer.PeerOnline(a.pub, true)
+	waitFor(t, "both historical syncs", func() bool {
+		return a.syncer.SyncedPeers() == 1 && b.syncer.SyncedPeers() == 1
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if dropped != 0 {
+		t.Fatalf("%d messages sent to a peer not known online", dropped)
+	}
+}
