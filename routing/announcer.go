@@ -415,6 +415,10 @@ func (a *Announcer) Announce(op wire.OutPoint, ann *lnwire.ChannelAnnouncement) 
 		return err
 	}
 	a.mu.Lock()
+	first := true
+	for _, o := range a.chans {
+		first = first && !o.announced
+	}
 	c.announced = true
 	disabled := c.update != nil && c.update.IsDisabled()
 	a.mu.Unlock()
@@ -422,6 +426,15 @@ func (a *Announcer) Announce(op wire.OutPoint, ann *lnwire.ChannelAnnouncement) 
 	a.cfg.Broadcast(ann)
 	if err := a.resign(c, disabled, true); err != nil {
 		return err
+	}
+	// With our first public channel our node announcement is signed
+	// anew: peers filter gossip by timestamp (gossip_timestamp_filter)
+	// from when they connected, and one signed at our start would not
+	// reach them.
+	if first {
+		if _, err := a.refreshNode(true); err != nil {
+			return err
+		}
 	}
 	if node := a.NodeAnnouncement(); node != nil {
 		a.cfg.Broadcast(node)
