@@ -21,20 +21,18 @@ import (
 	"lnd.xprv/wallet"
 )
 
-// lnd's forwarding policy defaults (--bitcoin.basefee, --bitcoin.feerate,
-// --bitcoin.timelockdelta, --bitcoin.minhtlcout). The switch owns the
-// policy of each channel; until its store is wired, every channel
-// announces these.
-const (
-	defaultBaseFeeMsat   = 1000
-	defaultFeeRatePPM    = 1
-	defaultTimeLockDelta = 80
-	defaultMinHTLCOut    = 1000
-)
-
-func defaultPolicy(wire.OutPoint) (routing.ChannelPolicy, error) {
-	return routing.ChannelPolicy{BaseFee: defaultBaseFeeMsat, FeeRate: defaultFeeRatePPM,
-		TimeLockDelta: defaultTimeLockDelta, MinHTLC: defaultMinHTLCOut}, nil
+// policyOf reads a channel's forwarding policy from the switch, which
+// owns it.
+func (d *daemon) policyOf(op wire.OutPoint) (routing.ChannelPolicy, error) {
+	if d.sw == nil {
+		return routing.ChannelPolicy{}, errors.New("switch not running")
+	}
+	p := d.sw.Policy(op)
+	if p.TimeLockDelta > 0xffff {
+		return routing.ChannelPolicy{}, fmt.Errorf("time lock delta %d does not fit a channel_update", p.TimeLockDelta)
+	}
+	return routing.ChannelPolicy{BaseFee: p.BaseFee, FeeRate: p.FeeRatePPM,
+		TimeLockDelta: uint16(p.TimeLockDelta), MinHTLC: p.MinHTLC, MaxHTLC: p.MaxHTLC}, nil
 }
 
 // announcing wires our own gossip: the announcement_signatures exchange
@@ -72,7 +70,7 @@ func (d *daemon) newAnnouncing(g *gossipSystem, self [33]byte) *announcing {
 		},
 		Broadcast:      g.syncer.Broadcast,
 		SendToPeer:     send,
-		Policy:         defaultPolicy,
+		Policy:         d.policyOf,
 		Node:           func() routing.NodeInfo { return d.nodeInfo(self) },
 		DisableTimeout: cfg.ChanDisableTimeout,
 		EnableTimeout:  cfg.ChanEnableTimeout,

@@ -25,7 +25,11 @@ func (d *daemon) newSwitch(nodeKey *wallet.NodeKeyECDH,
 			return uint32(h)
 		},
 		DefaultPolicy: d.cfg.forwardingPolicy(),
-		Logger:        d.logs.Logger("HSWC"),
+		// Our channel_updates are the announcer's: the latest for
+		// failure messages, signed anew when a policy changes.
+		ChannelUpdate:  d.announcing.ann.ChannelUpdate,
+		OnPolicyUpdate: d.announcing.ann.PolicyChanged,
+		Logger:         d.logs.Logger("HSWC"),
 	})
 }
 
