@@ -588,14 +588,18 @@ func (s *Syncer) handleFilter(from [33]byte, f *lnwire.GossipTimestampRange) {
 
 // backlog is the gossip we hold within a filter's range: each channel
 // with an update in it (announcement and updates), then the node
-// announcements in it.
+// announcements in it of nodes with an announced channel (BOLT 7: no
+// other node is of interest; and a node with only private channels,
+// ours included, is not to be made known by us).
 func (s *Syncer) backlog(f *lnwire.GossipTimestampRange) ([]lnwire.Message, error) {
 	p := syncPeer{queries: true, filter: f}
 	var msgs []lnwire.Message
+	public := make(map[[33]byte]bool)
 	err := s.cfg.Graph.ForEachChannel(0, 1<<24-1, func(c *channeldb.GraphChannel, ups [2]*lnwire.ChannelUpdate) error {
 		if c.Announcement == nil {
 			return nil
 		}
+		public[c.Node1], public[c.Node2] = true, true
 		var fresh []lnwire.Message
 		for _, u := range ups {
 			if u != nil && p.wants(u.Timestamp) {
@@ -611,7 +615,7 @@ func (s *Syncer) backlog(f *lnwire.GossipTimestampRange) ([]lnwire.Message, erro
 		return nil, err
 	}
 	err = s.cfg.Graph.ForEachNode(func(a *lnwire.NodeAnnouncement) error {
-		if p.wants(a.Timestamp) {
+		if public[a.NodeID] && p.wants(a.Timestamp) {
 			msgs = append(msgs, a)
 		}
 		return nil

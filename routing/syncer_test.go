@@ -302,6 +302,16 @@ func TestSyncerFilterBacklog(t *testing.T) {
 	tc := fundChannel(t, c, 1, 2, 1_000_000)
 	ts := uint32(now.Unix())
 	mustProcess(t, gs, tc.ann, tc.update(t, 0, ts-10, 1), tc.update(t, 1, ts-1000, 1), nodeAnn(t, tc.node1, ts-5, "n"))
+	// A node with only a private channel: its announcement is not
+	// served.
+	priv := fundChannel(t, c, 3, 4, 1_000_000)
+	if err := g.AddChannel(&channeldb.GraphChannel{ID: priv.ann.ShortChannelID, ChanPoint: priv.chanPoint(),
+		Capacity: 1_000_000, Node1: priv.ann.NodeID1, Node2: priv.ann.NodeID2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddNode(nodeAnn(t, priv.node1, ts-5, "private")); err != nil {
+		t.Fatal(err)
+	}
 
 	release := make(chan struct{})
 	var mu sync.Mutex
