@@ -83,7 +83,7 @@ type annChan struct {
 	deep     bool
 	remote   *channeldb.AnnounceSigs
 	done     bool // handed to Announced
-	answered bool // answered the peer's on this connection
+	answered bool // ours went to the peer on this connection
 	cancel   func()
 }
 
@@ -210,7 +210,6 @@ func (a *Announcements) deepEnough(op wire.OutPoint) {
 	// may have sent its own before we were deep (then this is the
 	// answer it is owed).
 	send := c.remote == nil || !c.answered
-	c.answered = c.answered || c.remote != nil
 	a.mu.Unlock()
 	a.log.Info("Funding deep enough to announce the channel", "chan_point", op,
 		"scid", c.st.ShortChannelID)
@@ -220,7 +219,8 @@ func (a *Announcements) deepEnough(op wire.OutPoint) {
 	a.maybeComplete(c)
 }
 
-// sendOurs sends our announcement_signatures to the channel's peer.
+// sendOurs sends our announcement_signatures to the channel's peer; once
+// they are out on a connection, the peer's need no answer on it.
 func (a *Announcements) sendOurs(c *annChan) {
 	msg, err := a.ourSigs(c.st)
 	if err != nil {
@@ -230,7 +230,11 @@ func (a *Announcements) sendOurs(c *annChan) {
 	if err := a.cfg.SendMessage(c.st.RemoteNode, msg); err != nil {
 		a.log.Debug("Announcement signatures not sent; will be on reconnection",
 			"chan_point", c.st.FundingOutpoint, "err", err)
+		return
 	}
+	a.mu.Lock()
+	c.answered = true
+	a.mu.Unlock()
 }
 
 // PeerConnected sends our signatures of every deep channel with the peer
@@ -308,7 +312,6 @@ func (a *Announcements) HandleMessage(peer *btcec.PublicKey, m *lnwire.AnnounceS
 	a.mu.Lock()
 	c.remote = sigs
 	answer := c.deep && !c.answered
-	c.answered = c.answered || answer
 	a.mu.Unlock()
 	if answer {
 		a.sendOurs(c)
