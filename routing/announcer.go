@@ -123,6 +123,12 @@ type Announcer struct {
 	cfg AnnouncerConfig
 	log *slog.Logger
 
+	// signing orders every signing of an update or node announcement
+	// with its storing and publishing: two signed in the same second
+	// from the same predecessor would share a timestamp with different
+	// contents, which BOLT 7 lets peers punish.
+	signing sync.Mutex
+
 	mu      sync.Mutex
 	chans   map[wire.OutPoint]*ownChan
 	byID    map[lnwire.ShortChannelID]*ownChan // real scid and aliases
@@ -230,6 +236,8 @@ func (a *Announcer) NodeAnnouncement() *lnwire.NodeAnnouncement {
 // says changed, or (force) it is to be refreshed; it goes into our
 // graph. It reports whether a new one was signed.
 func (a *Announcer) refreshNode(force bool) (bool, error) {
+	a.signing.Lock()
+	defer a.signing.Unlock()
 	info := a.cfg.Node()
 	want := &lnwire.NodeAnnouncement{
 		Features: info.Features, NodeID: a.cfg.Self, RGBColor: info.Color,
@@ -492,6 +500,8 @@ func sameUpdate(x, y *lnwire.ChannelUpdate) bool {
 // unless (force false) the one held says the same; a new one is stored
 // in our graph and published.
 func (a *Announcer) resign(c *ownChan, disabled, force bool) error {
+	a.signing.Lock()
+	defer a.signing.Unlock()
 	p, err := a.cfg.Policy(c.ChanPoint)
 	if err != nil {
 		return fmt.Errorf("policy of %v: %w", c.ChanPoint, err)

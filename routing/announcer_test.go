@@ -345,3 +345,39 @@ func TestAnnouncerPrivateChannel(t *testing.T) {
 		t.Fatalf("private channel refreshed in public: %v", types(bcast))
 	}
 }
+
+// TestAnnouncerConcurrentUpdates: policy changes and status samples at
+// once, all in the same second, give updates with distinct, increasing
+// timestamps.
+func TestAnnouncerConcurrentUpdates(t *testing.T) {
+	h := newAnnouncerHarness(t, false)
+	if err := h.a.Announce(h.tc.chanPoint(), h.tc.ann); err != nil {
+		t.Fatal(err)
+	}
+	h.take()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.mu.Lock()
+			h.policy.BaseFee = lnwire.MilliSatoshi(2000 + i)
+			h.mu.Unlock()
+			h.a.PolicyChanged([]wire.OutPoint{h.tc.chanPoint()})
+		}()
+	}
+	wg.Wait()
+	bcast, _ := h.take()
+	seen := map[uint32]bool{}
+	var last uint32
+	for _, m := range bcast {
+		u := h.ours(m)
+		if seen[u.Timestamp] || u.Timestamp <= last {
+			t.Fatalf("timestamp %d repeated or going back (last %d)", u.Timestamp, last)
+		}
+		seen[u.Timestamp], last = true, u.Timestamp
+	}
+	if len(bcast) == 0 {
+		t.Fatal("no update signed")
+	}
+}
