@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"lnd.xprv/itest/harness"
@@ -203,4 +204,115 @@ func lndHasOurPolicy(t *testing.T, lnd *lndNode, xl *harness.Node, chanID uint64
 		return nil
 	}, harness.SyncTimeout)
 	check(t, err)
+}
+
+// checkClosedPruned starts a second xlnd node connected to xl alone,
+// which learns both channels by its historical sync; then lnd
+// force-closes the channel at closed and the spend is mined: the
+// channel leaves lnd's graph and both xlnd nodes', kept stays.
+func checkClosedPruned(t *testing.T, nw *harness.Network, lnd *lndNode, xl *harness.Node, closed, kept string) {
+	t.Helper()
+	xl2 := startNode(t, nw, "xl2", announceArgs...)
+	check(t, nw.ConnectNodes(xl2, xl, false))
+	points := func(n *harness.Node) (map[string]bool, error) {
+		g, err := n.RPC.DescribeGraph(context.Background(), &lnrpc.ChannelGraphRequest{})
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]bool{}
+		for _, e := range g.Edges {
+			if e.Node1Policy != nil && e.Node2Policy != nil {
+				m[e.ChanPoint] = true
+			}
+		}
+		return m, nil
+	}
+	err := harness.WaitFor(func() error {
+		m, err := points(xl2)
+		if err != nil {
+			return err
+		}
+		if !m[closed] || !m[kept] {
+			return fmt.Errorf("xl2 has not synced the channels: %v", m)
+		}
+		return nil
+	}, harness.SyncTimeout)
+	check(t, err)
+	txid, idx, ok := strings.Cut(closed, ":")
+	if !ok {
+		t.Fatalf("channel point %q", closed)
+	}
+	// lncli prints a line of text before its JSON here: the closing
+	// transaction is read from pendingchannels.
+	check(t, lnd.lncli(nil, "closechannel", "--force", txid, idx))
+	var closing string
+	err = harness.WaitFor(func() error {
+		var pending struct {
+			Waiting []struct {
+				Channel struct {
+					ChannelPoint string `json:"channel_point"`
+				} `json:"channel"`
+				ClosingTxid string `json:"closing_txid"`
+			} `json:"waiting_close_channels"`
+		}
+		if err := lnd.lncli(&pending, "pendingchannels"); err != nil {
+			return err
+		}
+		for _, w := range pending.Waiting {
+			if w.Channel.ChannelPoint == closed && w.ClosingTxid != "" {
+				closing = w.ClosingTxid
+				return nil
+			}
+		}
+		return fmt.Errorf("lnd is not closing %s", closed)
+	}, harness.SyncTimeout)
+	check(t, err)
+	if _, err := nw.WaitTx(closing); err != nil {
+		t.Fatal(err)
+	}
+	_, err = nw.Mine(1)
+	check(t, err)
+	err = harness.WaitFor(func() error {
+		var lg lndGraph
+		if err := lnd.lncli(&lg, "describegraph"); err != nil {
+			return err
+		}
+		xg, err := xl.RPC.DescribeGraph(context.Background(), &lnrpc.ChannelGraphRequest{})
+		if err != nil {
+			return err
+		}
+		has := func(points []string, p string) bool {
+			for _, q := range points {
+				if q == p {
+					return true
+				}
+			}
+			return false
+		}
+		var lp, xp []string
+		for _, e := range lg.Edges {
+			lp = append(lp, e.ChanPoint)
+		}
+		for _, e := range xg.Edges {
+			xp = append(xp, e.ChanPoint)
+		}
+		switch {
+		case has(lp, closed) || has(xp, closed):
+			return fmt.Errorf("closed channel still in lnd's graph (%v) or xlnd's (%v)", has(lp, closed), has(xp, closed))
+		case !has(lp, kept) || !has(xp, kept):
+			return fmt.Errorf("open channel gone from lnd's graph (%v) or xlnd's (%v)", !has(lp, kept), !has(xp, kept))
+		}
+		m, err := points(xl2)
+		if err != nil {
+			return err
+		}
+		if m[closed] || !m[kept] {
+			return fmt.Errorf("xl2's channels: %v", m)
+		}
+		return nil
+	}, harness.SyncTimeout)
+	check(t, err)
+	if _, err := xl.WaitLogLine(harness.SyncTimeout, "Pruned closed channels"); err != nil {
+		t.Fatal(err)
+	}
 }
