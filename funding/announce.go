@@ -35,9 +35,11 @@ var ErrBadAnnounceSigs = errors.New("announcement_signatures do not verify")
 type AnnounceConfig struct {
 	ChainHash chainhash.Hash
 
-	// Wallet re-derives our node key and our funding keys to sign.
-	Wallet interface {
-		DerivePrivKey(d wallet.KeyDescriptor) (*btcec.PrivateKey, error)
+	// NodeKey is our node's public key; Wallet signs with it and with
+	// our funding keys, which stay in the wallet.
+	NodeKey [33]byte
+	Wallet  interface {
+		SignDigest(loc wallet.KeyLocator, digest [32]byte) (*ecdsa.Signature, error)
 	}
 
 	// Chain tells when a funding transaction is AnnounceConfs deep.
@@ -358,30 +360,15 @@ func (a *Announcements) maybeComplete(c *annChan) {
 	}
 }
 
-// ourNode is our node key's public half, serialized.
-func (a *Announcements) ourNode() ([33]byte, *btcec.PrivateKey, error) {
-	priv, err := a.cfg.Wallet.DerivePrivKey(wallet.KeyDescriptor{
-		KeyLocator: wallet.KeyLocator{Family: wallet.KeyFamilyNodeKey}})
-	if err != nil {
-		return [33]byte{}, nil, fmt.Errorf("node key: %w", err)
-	}
-	return [33]byte(priv.PubKey().SerializeCompressed()), priv, nil
-}
-
 func (a *Announcements) weAreNode1(ann *lnwire.ChannelAnnouncement) bool {
-	self, _, err := a.ourNode()
-	return err == nil && self == ann.NodeID1
+	return a.cfg.NodeKey == ann.NodeID1
 }
 
 // unsigned builds the channel's channel_announcement without signatures:
 // node_id_1 the lesser node key, each bitcoin key its node's funding key,
 // no features (none of BOLT 9's apply to channels).
 func (a *Announcements) unsigned(st *channeldb.OpenChannel) (*lnwire.ChannelAnnouncement, error) {
-	self, _, err := a.ourNode()
-	if err != nil {
-		return nil, err
-	}
-	return UnsignedAnnouncement(a.cfg.ChainHash, st, self), nil
+	return UnsignedAnnouncement(a.cfg.ChainHash, st, a.cfg.NodeKey), nil
 }
 
 // UnsignedAnnouncement is a channel's channel_announcement without its
@@ -407,7 +394,8 @@ func UnsignedAnnouncement(chainHash chainhash.Hash, st *channeldb.OpenChannel,
 	return ann
 }
 
-// sign signs ann with our node key and our funding key.
+// sign signs ann with our node key and our funding key, each checked
+// against the key it must verify with.
 func (a *Announcements) sign(st *channeldb.OpenChannel,
 	ann *lnwire.ChannelAnnouncement) (nodeSig, btcSig lnwire.Sig, err error) {
 
@@ -415,23 +403,34 @@ func (a *Announcements) sign(st *channeldb.OpenChannel,
 	if err != nil {
 		return nodeSig, btcSig, err
 	}
-	digest := chainhash.DoubleHashB(data)
-	_, nodePriv, err := a.ourNode()
+	digest := chainhash.DoubleHashH(data)
+	nodeKey, err := btcec.ParsePubKey(a.cfg.NodeKey[:])
 	if err != nil {
-		return nodeSig, btcSig, err
+		return nodeSig, btcSig, fmt.Errorf("node key: %w", err)
 	}
 	loc := st.LocalConfig.FundingKeyLoc
-	fundPriv, err := a.cfg.Wallet.DerivePrivKey(wallet.KeyDescriptor{
-		KeyLocator: wallet.KeyLocator{Family: wallet.KeyFamily(loc.Family), Index: loc.Index},
-		PubKey:     st.LocalConfig.FundingKey})
-	if err != nil {
-		return nodeSig, btcSig, fmt.Errorf("funding key: %w", err)
+	keys := []struct {
+		loc wallet.KeyLocator
+		pub *btcec.PublicKey
+		out *lnwire.Sig
+	}{
+		{wallet.KeyLocator{Family: wallet.KeyFamilyNodeKey}, nodeKey, &nodeSig},
+		{wallet.KeyLocator{Family: wallet.KeyFamily(loc.Family), Index: loc.Index},
+			st.LocalConfig.FundingKey, &btcSig},
 	}
-	if nodeSig, err = lnwire.NewSigFromSignature(ecdsa.Sign(nodePriv, digest)); err != nil {
-		return nodeSig, btcSig, err
+	for _, k := range keys {
+		sig, err := a.cfg.Wallet.SignDigest(k.loc, digest)
+		if err != nil {
+			return nodeSig, btcSig, fmt.Errorf("sign with key %d/%d: %w", k.loc.Family, k.loc.Index, err)
+		}
+		if !sig.Verify(digest[:], k.pub) {
+			return nodeSig, btcSig, fmt.Errorf("key %d/%d is not the channel's", k.loc.Family, k.loc.Index)
+		}
+		if *k.out, err = lnwire.NewSigFromSignature(sig); err != nil {
+			return nodeSig, btcSig, err
+		}
 	}
-	btcSig, err = lnwire.NewSigFromSignature(ecdsa.Sign(fundPriv, digest))
-	return nodeSig, btcSig, err
+	return nodeSig, btcSig, nil
 }
 
 // ourSigs is our announcement_signatures of a channel.

@@ -38,6 +38,7 @@ func (s *annSide) start(t *testing.T) {
 	t.Helper()
 	s.a = NewAnnouncements(AnnounceConfig{
 		ChainHash: *chaincfg.RegressionNetParams.GenesisHash,
+		NodeKey:   [33]byte(s.n.key.PubKey().SerializeCompressed()),
 		Wallet:    s.n.w, Chain: s.n.chain, DB: s.n.db,
 		SendMessage: func(_ *btcec.PublicKey, msg lnwire.Message) error {
 			s.mu.Lock()

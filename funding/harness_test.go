@@ -90,6 +90,14 @@ func (w *fakeWallet) DerivePrivKey(d wallet.KeyDescriptor) (*btcec.PrivateKey, e
 	return nil, wallet.ErrUnknownKey
 }
 
+func (w *fakeWallet) SignDigest(loc wallet.KeyLocator, digest [32]byte) (*ecdsa.Signature, error) {
+	k, err := w.DerivePrivKey(wallet.KeyDescriptor{KeyLocator: loc})
+	if err != nil {
+		return nil, err
+	}
+	return ecdsa.Sign(k, digest[:]), nil
+}
+
 func (w *fakeWallet) SignOutputRaw(tx *wire.MsgTx, d *wallet.SignDescriptor) (*ecdsa.Signature, error) {
 	k, err := w.DerivePrivKey(d.KeyDesc)
 	if err != nil {

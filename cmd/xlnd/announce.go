@@ -79,6 +79,7 @@ func (d *daemon) newAnnouncing(g *gossipSystem, self [33]byte) *announcing {
 	})
 	a.sigs = funding.NewAnnouncements(funding.AnnounceConfig{
 		ChainHash: *cfg.network.Params.GenesisHash,
+		NodeKey:   self,
 		Wallet:    d.wallet,
 		Chain:     d.chain,
 		DB:        d.chanDB,
