@@ -223,10 +223,7 @@ func (a *announcing) followCloses(sub *routing.GraphSubscription) {
 // default: the first 10 bytes of the node key in hex), the color, the
 // --externalip addresses and our onion services, our features.
 func (d *daemon) nodeInfo(self [33]byte) routing.NodeInfo {
-	alias := d.cfg.Alias
-	if alias == "" {
-		alias = hex.EncodeToString(self[:10])
-	}
+	alias := d.alias(self)
 	al, err := lnwire.NewNodeAlias(alias)
 	if err != nil {
 		d.log.Warn("Alias not announced", "alias", alias, "err", err)
@@ -245,6 +242,15 @@ func (d *daemon) nodeInfo(self [33]byte) routing.NodeInfo {
 		addrs = append(addrs, a)
 	}
 	return routing.NodeInfo{Alias: al, Color: color, Addresses: addrs, Features: initFeatures(d.cfg)}
+}
+
+// alias is --alias, or lnd's default: the first 10 bytes of the node key
+// in hex.
+func (d *daemon) alias(self [33]byte) string {
+	if d.cfg.Alias != "" {
+		return d.cfg.Alias
+	}
+	return hex.EncodeToString(self[:10])
 }
 
 // parseNodeAddr turns host:port into a node_announcement address: an IP,
