@@ -86,7 +86,7 @@
 // satisfies: the block at that height, the transaction at that index,
 // an output paying the 2-of-2 P2WSH of the two bitcoin keys, unspent);
 // node_announcement and channel_update signatures; timestamps newer than
-// held; sane policies (htlc_maximum_msat present, at least
+// held (and an update's no more than two weeks ahead, as lnd); sane policies (htlc_maximum_msat present, at least
 // htlc_minimum_msat, at most the capacity). Refusals the sender is to
 // blame for match ErrBadGossip and are counted per peer; a token bucket
 // per peer drops floods. PruneBlock removes the channels a block's
