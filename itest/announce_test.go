@@ -6,6 +6,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
 )
@@ -161,7 +163,9 @@ func buildTopology(t *testing.T, nw *harness.Network, names []string, chans []ed
 // TestAnnounceLine: four nodes in a line, each connected to its
 // neighbours only. Once the channels are 6 deep every node's graph holds
 // every node (with its alias) and every channel with both ends' policies,
-// relayed hop by hop; GetNodeInfo agrees; a restart keeps the graph.
+// relayed hop by hop; GetNodeInfo agrees; a restart keeps the graph; a
+// channel closed cooperatively leaves every graph once its closing
+// transaction is mined.
 func TestAnnounceLine(t *testing.T) {
 	t.Parallel()
 	nw := harness.New(t)
@@ -191,6 +195,43 @@ func TestAnnounceLine(t *testing.T) {
 		if e := s.edges[point]; e == nil || e.Node1Policy == nil || e.Node2Policy == nil {
 			t.Fatalf("after a restart dave's %s is %v", point, e)
 		}
+	}
+
+	// bob closes his channel with carol: once the closing transaction
+	// is mined, the channel is gone from every graph.
+	var closed string
+	for point, e := range points {
+		if e == (edge{"bob", "carol"}) {
+			closed = point
+		}
+	}
+	stream, err := nodes[1].RPC.CloseChannel(t.Context(), &lnrpc.CloseChannelRequest{
+		ChannelPoint: chanPointProto(t, closed)})
+	check(t, err)
+	up, err := stream.Recv()
+	check(t, err)
+	if up.GetClosePending() == nil {
+		t.Fatalf("first update %v, want close_pending", up)
+	}
+	txid, err := chainhash.NewHash(up.GetClosePending().Txid)
+	check(t, err)
+	_, err = nw.WaitTx(txid.String())
+	check(t, err)
+	_, err = nw.Mine(1)
+	check(t, err)
+	delete(points, closed)
+	for _, n := range nodes {
+		err := harness.WaitFor(func() error {
+			s, err := describe(n)
+			if err != nil {
+				return err
+			}
+			if s.edges[closed] != nil || len(s.edges) != len(points) {
+				return fmt.Errorf("%s still has %d channels, the closed one: %v", n.Name(), len(s.edges), s.edges[closed] != nil)
+			}
+			return nil
+		}, harness.SyncTimeout)
+		check(t, err)
 	}
 }
 
