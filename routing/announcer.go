@@ -147,6 +147,7 @@ type Announcer struct {
 type ownChan struct {
 	LocalChannel
 	announced bool
+	closing   bool                  // disabled for good: a close began
 	update    *lnwire.ChannelUpdate // latest signed, nil before the first
 }
 
@@ -394,6 +395,23 @@ func (a *Announcer) RemoveChannel(op wire.OutPoint) {
 	}
 }
 
+// ChannelClosing disables a channel for good once its close has begun
+// (BOLT 7: an update with the disable bit before the on-chain
+// settlement): no status change enables it again.
+func (a *Announcer) ChannelClosing(op wire.OutPoint) {
+	a.mu.Lock()
+	c := a.chans[op]
+	if c == nil || c.closing {
+		a.mu.Unlock()
+		return
+	}
+	c.closing = true
+	a.mu.Unlock()
+	if err := a.resign(c, true, false); err != nil {
+		a.log.Error("Closing channel not disabled", "chan_point", op, "err", err)
+	}
+}
+
 // Announce makes a channel public with its complete
 // channel_announcement: stored in our graph, and broadcast with our
 // channel_update (signed anew for the public) and node_announcement.
@@ -629,7 +647,7 @@ func (a *Announcer) SampleStatus() {
 	var changes []change
 	a.mu.Lock()
 	for _, c := range a.chans {
-		if c.update == nil {
+		if c.update == nil || c.closing {
 			continue
 		}
 		p, seen := a.peers[c.Peer]

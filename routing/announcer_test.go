@@ -381,3 +381,25 @@ func TestAnnouncerConcurrentUpdates(t *testing.T) {
 		t.Fatal("no update signed")
 	}
 }
+
+// TestAnnouncerClosing: a channel whose close began is announced
+// disabled and stays so, its peer online or not.
+func TestAnnouncerClosing(t *testing.T) {
+	h := newAnnouncerHarness(t, false)
+	if err := h.a.Announce(h.tc.chanPoint(), h.tc.ann); err != nil {
+		t.Fatal(err)
+	}
+	h.a.PeerOnline(h.peer)
+	h.take()
+	h.a.ChannelClosing(h.tc.chanPoint())
+	bcast, _ := h.take()
+	if len(bcast) != 1 || !h.ours(bcast[0]).IsDisabled() {
+		t.Fatalf("closing: broadcast %v", types(bcast))
+	}
+	h.advance(2 * DefaultChanEnableTimeout)
+	h.a.SampleStatus()
+	h.a.ChannelClosing(h.tc.chanPoint())
+	if bcast, _ := h.take(); len(bcast) != 0 {
+		t.Fatalf("a closing channel changed status: %v", types(bcast))
+	}
+}

@@ -189,6 +189,14 @@ func (a *announcing) peerOffline(pub *btcec.PublicKey) {
 	a.ann.PeerOffline([33]byte(pub.SerializeCompressed()))
 }
 
+// closing: a close of the channel began (our shutdown or the peer's):
+// no announcement_signatures go out for it any more (BOLT 7), and it is
+// announced disabled.
+func (a *announcing) closing(op wire.OutPoint) {
+	a.sigs.Forget(op)
+	a.ann.ChannelClosing(op)
+}
+
 // handle takes a peer's announcement_signatures; false for any other
 // message.
 func (a *announcing) handle(p msgPeer, msg lnwire.Message) bool {
