@@ -27,4 +27,12 @@
 // sends channel_ready again when the peer reconnects, and the accepter
 // forgets a channel whose funding transaction has not confirmed within
 // MaxWaitBlocks blocks.
+//
+// Announcements runs BOLT 7's announcement_signatures exchange for the
+// open public channels: ours once the funding transaction is 6 deep
+// (signed by the wallet with the node key and our funding key), again
+// on each reconnection until the peer's are in, and in answer to the
+// peer's when ours have not gone on the connection. The peer's are
+// checked against the channel's announcement and persisted; with both
+// halves the channel_announcement is handed on to be published.
 package funding

@@ -64,6 +64,7 @@ func (d *daemon) newFundingManager(db *channeldb.DB) (*funding.Manager, error) {
 			d.log.Info("Channel open", "chan_point", st.FundingOutpoint,
 				"scid", st.ShortChannelID, "capacity", st.Capacity)
 			d.addReadyLink(ch)
+			d.announcing.channelOpened(st)
 			d.publishOpen(st)
 		},
 		ChannelPending: func(st *channeldb.OpenChannel) {
@@ -164,11 +165,17 @@ func peerMessages(fm fundingHandler, links linkRouter,
 	}
 }
 
+// peerWatcher hears of peers after the links: *announcing is one.
+type peerWatcher interface {
+	peerOnline(pub *btcec.PublicKey)
+	peerOffline(pub *btcec.PublicKey)
+}
+
 // followPeers tells the funding manager and the links of peers coming
-// and going, until the subscription ends. A link hears of each
+// and going, then w, until the subscription ends. A link hears of each
 // connection, and of its end, by the connection itself.
 func followPeers(sub *server.PeerEventSubscription, fm *funding.Manager,
-	srv *server.Server, links *htlcswitch.Links) {
+	srv *server.Server, links *htlcswitch.Links, w peerWatcher) {
 
 	for ev := range sub.Events() {
 		pub, err := btcec.ParsePubKey(ev.PubKey[:])
@@ -185,8 +192,10 @@ func followPeers(sub *server.PeerEventSubscription, fm *funding.Manager,
 					links.PeerDisconnected(ev.PubKey, p)
 				}()
 			}
+			w.peerOnline(pub)
 		case server.PeerOffline:
 			fm.PeerDisconnected(pub)
+			w.peerOffline(pub)
 		}
 	}
 }

@@ -93,6 +93,9 @@ type daemon struct {
 	closer  *closer
 	events  *chanEvents
 
+	// announcing publishes our own node and channels.
+	announcing *announcing
+
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
 
@@ -269,6 +272,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	peerLog := d.logs.Logger("PEER")
+	d.announcing = d.newAnnouncing(gossip, [33]byte(nodeKey.PubKey().SerializeCompressed()))
 
 	// The funding manager reaches peers through the server (d.srv, set
 	// below, before anything runs); the server starts it once its query
@@ -290,7 +294,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	route := peerMessages(d.funding, d.links, d.pendingWith, func(p msgPeer, msg lnwire.Message) {
-		if !gossip.handle(p.PubKey(), msg) {
+		if !d.announcing.handle(p, msg) && !gossip.handle(p.PubKey(), msg) {
 			peerLog.Debug("No handler for message; dropped", "peer",
 				fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
 		}
@@ -322,13 +326,17 @@ func (d *daemon) run(ctx context.Context) error {
 		return fmt.Errorf("gossip: %w", err)
 	}
 	defer gossip.stop()
+	if err := d.announcing.start(gossip); err != nil {
+		return err
+	}
+	defer d.announcing.stop()
 
 	peerEvents, err := d.srv.SubscribePeerEvents()
 	if err != nil {
 		return err
 	}
 	defer peerEvents.Cancel()
-	go followPeers(peerEvents, d.funding, d.srv, d.links)
+	go followPeers(peerEvents, d.funding, d.srv, d.links, d.announcing)
 	if err := d.closer.resume(); err != nil {
 		return err
 	}
