@@ -13,6 +13,7 @@ import (
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwire"
 )
@@ -143,6 +144,7 @@ func (m *Manager) confirmed(op wire.OutPoint, c *chain.TxConfirmation) {
 		m.log.Error("persist confirmation", "chan_point", op, "err", err)
 		return
 	}
+	crashpoint.Hit(crashpoint.FundingConfirmed)
 	w.rec = &rec
 	m.log.Info("funding transaction confirmed", "chan_point", op,
 		"scid", st.ShortChannelID)
@@ -245,6 +247,7 @@ func (m *Manager) handleReady(a *after, peer *btcec.PublicKey,
 			m.log.Error("persist channel_ready", "chan_point", op, "err", err)
 			return
 		}
+		crashpoint.Hit(crashpoint.FundingReadyReceived)
 	}
 	// Ours may not have reached the peer (sent while it was offline, or
 	// lost with a connection after a restart) and, once the channel is
@@ -305,6 +308,7 @@ func (m *Manager) maybeReady(a *after, op wire.OutPoint) bool {
 		m.log.Error("persist open channel", "chan_point", op, "err", err)
 		return false
 	}
+	crashpoint.Hit(crashpoint.FundingOpen)
 	delete(m.pending, op)
 	m.log.Info("channel open", "chan_point", op, "peer", peerStr(st.RemoteNode))
 	notify(w.updates, Update{Open: &ChanOpen{ChanPoint: op}})

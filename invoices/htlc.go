@@ -120,6 +120,7 @@ func (r *Registry) NotifyExitHopHtlc(hash [32]byte, amt lnwire.MilliSatoshi, exp
 		r.notifyLocked(added)
 	}
 	if stored != nil {
+		crashIfSettled(stored)
 		r.notifyLocked(stored)
 		r.scheduleLocked(stored)
 	}
