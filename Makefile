@@ -22,11 +22,24 @@ build: btcd
 # a real btcd and real xlnd processes.
 test: build
 	$(GO) test -count=1 -timeout 25m $(PKGS)
+	$(MAKE) crashtest
 
 # Integration tests only: a real btcd and real xlnd processes per scenario.
 .PHONY: itest
 itest: build
 	$(GO) test -count=1 -timeout 20m ./itest/...
+
+# The crash test: xlnd built with crash points (-tags crashpoint, never
+# in bin/xlnd) is killed at every persisted step and restarted; see
+# docs/crashtest.md. It prints how many points it exercised.
+CRASH_BIN := $(BIN)/crashpoint
+.PHONY: crashtest
+crashtest:
+	$(GO) build -tags crashpoint -o $(CRASH_BIN)/ ./cmd/xlnd ./cmd/xlncli \
+	  github.com/btcsuite/btcd
+	$(GO) test -count=1 -tags crashpoint ./internal/crashpoint
+	XLND_BIN_DIR=$(CRASH_BIN) $(GO) test -count=1 -timeout 10m \
+	  -tags crashpoint -run '^TestCrashPoints$$' -v ./itest
 
 # Three funded, connected xlnd nodes on a regtest btcd, until Ctrl-C
 # (built, not go run: go run exits 1 on Ctrl-C whatever the demo does).
