@@ -58,6 +58,13 @@ type crashScenario struct {
 	// mine: blocks are mined before the point is reached (the point
 	// follows the confirmation).
 	mine bool
+
+	// peerFirst: the victim is stopped (SIGSTOP) while the blocks are
+	// mined and resumed once the peer sent its channel_ready, so that
+	// it has the peer's channel_ready before its own confirmation: the
+	// channel opens at the confirmation, with our channel_ready still
+	// unsent when the point kills us.
+	peerFirst bool
 }
 
 // crashScenarios are the funding flow's points for each role that
@@ -70,11 +77,15 @@ var crashScenarios = []crashScenario{
 	{point: crashpoint.FundingBeforeBroadcast, victim: opener, opens: true},
 	{point: crashpoint.FundingAfterBroadcast, victim: opener, opens: true},
 	{point: crashpoint.FundingConfirmed, victim: opener, opens: true, mine: true},
+	{point: crashpoint.FundingConfirmed, victim: opener, opens: true, mine: true, peerFirst: true},
 	{point: crashpoint.FundingReadyReceived, victim: opener, opens: true, mine: true},
 	{point: crashpoint.FundingOpen, victim: opener, opens: true, mine: true},
+	{point: crashpoint.FundingOpen, victim: opener, opens: true, mine: true, peerFirst: true},
 	{point: crashpoint.FundingConfirmed, victim: accepter, opens: true, mine: true},
+	{point: crashpoint.FundingConfirmed, victim: accepter, opens: true, mine: true, peerFirst: true},
 	{point: crashpoint.FundingReadyReceived, victim: accepter, opens: true, mine: true},
 	{point: crashpoint.FundingOpen, victim: accepter, opens: true, mine: true},
+	{point: crashpoint.FundingOpen, victim: accepter, opens: true, mine: true, peerFirst: true},
 	{point: crashpoint.FundingSignedPersisted, victim: accepter},
 }
 
@@ -95,6 +106,9 @@ func TestCrashPoints(t *testing.T) {
 	reached := make(map[crashpoint.Point]bool)
 	for _, sc := range crashScenarios {
 		name := fmt.Sprintf("%s/%s", sc.victim, sc.point)
+		if sc.peerFirst {
+			name += "/peer-ready-first"
+		}
 		start := time.Now()
 		runCrashScenario(t, nw, alice, bob, sc)
 		reached[sc.point] = true
@@ -168,9 +182,9 @@ func runCrashScenario(t *testing.T, nw *harness.Network, alice, bob *harness.Nod
 	sc crashScenario) {
 
 	t.Helper()
-	victim := alice
+	victim, peer := alice, bob
 	if sc.victim == accepter {
-		victim = bob
+		victim, peer = bob, alice
 	}
 	before := map[*harness.Node]int64{alice: nodeTotal(t, alice), bob: nodeTotal(t, bob)}
 	chansBefore := len(listChannels(t, alice))
@@ -190,8 +204,7 @@ func runCrashScenario(t *testing.T, nw *harness.Network, alice, bob *harness.Nod
 	var fundingTxid string
 	if sc.mine {
 		fundingTxid = waitFundingTx(t, nw, alice)
-		_, err := nw.Btcd().Generate(3)
-		check(t, err)
+		mineForCrash(t, nw, victim, peer, fundingTxid, sc.peerFirst)
 	}
 	waitCrashed(t, victim, sc.point)
 
@@ -215,6 +228,29 @@ func runCrashScenario(t *testing.T, nw *harness.Network, alice, bob *harness.Nod
 	default:
 		checkAccepterForgets(t, nw, alice, bob, before, chansBefore)
 	}
+}
+
+// mineForCrash mines the funding transaction's three blocks. With
+// peerFirst the victim sleeps (SIGSTOP) until the peer has seen them and
+// sent its channel_ready.
+func mineForCrash(t *testing.T, nw *harness.Network, victim, peer *harness.Node,
+	txid string, peerFirst bool) {
+
+	t.Helper()
+	if peerFirst {
+		check(t, victim.Signal(syscall.SIGSTOP))
+	}
+	_, err := nw.Btcd().Generate(3)
+	check(t, err)
+	if !peerFirst {
+		return
+	}
+	_, err = peer.WaitLogLine(harness.SyncTimeout, "funding transaction confirmed", txid)
+	check(t, err)
+	// The log line comes just before channel_ready is queued to the
+	// peer connection; nothing outside the process shows it leave.
+	time.Sleep(200 * time.Millisecond)
+	check(t, victim.Signal(syscall.SIGCONT))
 }
 
 // waitCrashed waits for the victim to die at the point: by SIGKILL, with
@@ -329,6 +365,11 @@ func checkCrashOpened(t *testing.T, nw *harness.Network, alice, bob *harness.Nod
 		bob:   before[bob] + crashChanPush,
 	}
 	checkTotals(t, want)
+	for _, n := range []*harness.Node{alice, bob} {
+		if len(n.LogLines("pending channel reestablished", txid)) > 0 {
+			t.Logf("%s answered a channel_reestablish for the channel while pending", n.Name())
+		}
+	}
 }
 
 // checkNoTrace: no channel, nothing pending, no coin locked, every
