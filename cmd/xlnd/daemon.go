@@ -168,6 +168,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if d.wallet == nil {
 		return errors.New("wallet unlocked but not open")
 	}
+	releaseStartupMemory(d.log)
 
 	if err := d.chain.Start(); err != nil {
 		return fmt.Errorf("chain backend at %s: %w", cfg.Btcd.RPCHost, err)
