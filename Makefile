@@ -41,6 +41,15 @@ crashtest:
 	XLND_BIN_DIR=$(CRASH_BIN) $(GO) test -count=1 -timeout 10m \
 	  -tags crashpoint -run '^TestCrashPoints$$' -v ./itest
 
+# Payment throughput through the REST API, one hop and two hops (see
+# docs/benchmarks.md). With LND=/path/to/lnd (built by the operator;
+# nothing of lnd is in this repository) lnd is measured in the same run.
+# BENCHFLAGS: -n payments, -c concurrent payers, -impl, -shapes.
+.PHONY: bench-pay
+bench-pay: build
+	$(GO) build -o $(BIN)/xlnd-benchpay ./itest/benchpay
+	$(BIN)/xlnd-benchpay $(BENCHFLAGS)
+
 # Three funded, connected xlnd nodes on a regtest btcd, until Ctrl-C
 # (built, not go run: go run exits 1 on Ctrl-C whatever the demo does).
 demo: build
