@@ -66,6 +66,20 @@ const (
 	CommitRevocationReceived Point = "commit-revocation-received"
 )
 
+// The switch (package htlcswitch). A circuit is written with the
+// commitment_signed that offers its HTLC: CommitSigned covers "after the
+// circuit is written and before the HTLC is forwarded".
+const (
+	// SwitchResolutionReceived: a settle or fail of a forwarded HTLC,
+	// irrevocable on the outgoing channel, is handed to the incoming
+	// link and not yet committed there.
+	SwitchResolutionReceived Point = "switch-resolution-received"
+
+	// SwitchResultStored: the results of our own attempts are persisted
+	// (their circuits deleted) and their waiters not yet woken.
+	SwitchResultStored Point = "switch-result-stored"
+)
+
 // The invoice registry (package invoices).
 const (
 	// InvoiceSettled: an invoice is persisted as settled and the HTLCs
@@ -83,17 +97,15 @@ type Info struct {
 	Waits string
 }
 
-// waitPayments: no HTLC crosses a channel until the switch, the link's
-// commitment rounds and the payment RPCs are on main.
-const waitPayments = "payments (switch, link commitment rounds, SendPaymentV2)"
+// waitPayments: the links run commitment rounds and the switch carries
+// HTLCs, but nothing starts a payment until SendPaymentV2 is on main.
+const waitPayments = "payments (SendPaymentV2)"
 
-// All lists every point in flow order. The switch and the payment
-// lifecycle add theirs here as they land (see docs/crashtest.md):
-// after a circuit is written and before the HTLC is forwarded, after a
-// settle or fail reaches the incoming link and before it is committed,
-// after a payment attempt is written and before its HTLC leaves, after
-// an attempt's result is known and before it is recorded; and the
-// cooperative close.
+// All lists every point in flow order. The payment lifecycle and the
+// cooperative close add theirs here as they land (see
+// docs/crashtest.md): after a payment attempt is written and before its
+// HTLC leaves, after an attempt's result is known and before it is
+// recorded; the close's persisted steps.
 func All() []Info {
 	return []Info{
 		{Point: FundingCreated},
@@ -107,6 +119,8 @@ func All() []Info {
 		{Point: CommitReceived, Waits: waitPayments},
 		{Point: CommitRevoked, Waits: waitPayments},
 		{Point: CommitRevocationReceived, Waits: waitPayments},
+		{Point: SwitchResolutionReceived, Waits: waitPayments},
+		{Point: SwitchResultStored, Waits: waitPayments},
 		{Point: InvoiceSettled, Waits: waitPayments},
 	}
 }
