@@ -261,23 +261,27 @@ func (m *Manager) handleReady(a *after, peer *btcec.PublicKey,
 	}
 }
 
-// handleReestablish answers the peer's channel_reestablish for a channel
-// still pending here: both sides signed its first commitment, so it is a
+// Reestablish answers the peer's channel_reestablish for a channel still
+// pending here: both sides signed its first commitment, so it is a
 // channel that BOLT 2 reestablishes on every reconnection. The peer may
-// have opened it already (it got our channel_ready, we did not get its,
-// or a crash lost ours after the channel opened on its side); its link
-// waits for our channel_reestablish before it retransmits channel_ready.
-// We answer with ours, and with our channel_ready if the funding
-// transaction is deep enough here (next_commitment_number 1 on both
-// sides). It reports false for a channel that is not pending with the
+// have opened it already (it got our channel_ready and we did not get
+// its, or a crash lost ours after the channel opened on its side); its
+// link waits for our channel_reestablish before it retransmits
+// channel_ready. The replies are ours, then our channel_ready if the
+// funding transaction is deep enough here (next_commitment_number 1 on
+// both sides); the caller sends them on the connection the message came
+// from (the peer's first messages may arrive before the node lists it
+// as connected). It reports false for a channel not pending with the
 // peer, or a message not about a first commitment: the caller routes it
 // on (to the link, once the channel has one).
-func (m *Manager) handleReestablish(a *after, peer *btcec.PublicKey,
-	msg *lnwire.ChannelReestablish) bool {
+func (m *Manager) Reestablish(peer *btcec.PublicKey,
+	msg *lnwire.ChannelReestablish) ([]lnwire.Message, bool) {
 
 	if msg.NextCommitmentNumber != 1 || msg.NextRevocationNumber != 0 {
-		return false
+		return nil, false
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	var op wire.OutPoint
 	var w *watched
 	for cand, cw := range m.pending {
@@ -287,31 +291,34 @@ func (m *Manager) handleReestablish(a *after, peer *btcec.PublicKey,
 		}
 	}
 	if w == nil || !w.rec.PeerPub.IsEqual(peer) {
-		return false
+		return nil, false
 	}
 	st, _, err := m.load(op)
 	if err != nil {
 		m.log.Error("pending channel unreadable", "chan_point", op, "err", err)
-		return true
+		return nil, true
 	}
 	ch, err := NewChannel(m.cfg.Wallet, st)
 	if err != nil {
 		m.log.Error("channel does not resume", "chan_point", op, "err", err)
-		return true
+		return nil, true
 	}
 	ours, err := ch.ChannelReestablish()
 	if err != nil {
 		m.log.Error("channel_reestablish", "chan_point", op, "err", err)
-		return true
+		return nil, true
 	}
-	a.send(peer, ours)
+	replies := []lnwire.Message{ours}
 	if w.rec.State == channeldb.FundingConfirmed {
-		if err := m.sendReadyOf(a, st); err != nil {
+		ready, err := ReadyMessage(m.cfg.Wallet, st)
+		if err != nil {
 			m.log.Warn("channel_ready", "chan_point", op, "err", err)
+		} else {
+			replies = append(replies, ready)
 		}
 	}
 	m.log.Info("pending channel reestablished", "chan_point", op)
-	return true
+	return replies, true
 }
 
 // sendReadyOf queues our channel_ready of a loaded channel.

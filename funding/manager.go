@@ -183,9 +183,9 @@ func (m *Manager) run(a *after) {
 }
 
 // HandleMessage takes a funding message from a peer: open_channel,
-// accept_channel, funding_created, funding_signed, channel_ready, the
-// channel_reestablish of a channel still pending, and error/warning about
-// a pending channel. It reports whether the message was the manager's.
+// accept_channel, funding_created, funding_signed, channel_ready, and
+// error/warning about a pending channel. It reports whether the message
+// was the manager's. (A channel_reestablish goes to Reestablish.)
 func (m *Manager) HandleMessage(peer *btcec.PublicKey, msg lnwire.Message) bool {
 	var a after
 	m.mu.Lock()
@@ -204,11 +204,6 @@ func (m *Manager) HandleMessage(peer *btcec.PublicKey, msg lnwire.Message) bool 
 		m.handleSigned(&a, peer, msg)
 	case *lnwire.ChannelReady:
 		m.handleReady(&a, peer, msg)
-	case *lnwire.ChannelReestablish:
-		if !m.handleReestablish(&a, peer, msg) {
-			m.mu.Unlock()
-			return false
-		}
 	case *lnwire.Error:
 		m.handlePeerError(peer, msg.ChanID, msg.Data)
 	default:

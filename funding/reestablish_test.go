@@ -40,12 +40,14 @@ func TestReadyLostAfterOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !b.m.HandleMessage(a.pub(), reest) {
+	replies, ok := b.m.Reestablish(a.pub(), reest)
+	if !ok {
 		t.Fatal("b did not take the reestablish of its pending channel")
 	}
-	es := net.take()
-	expectTypes(t, es, lnwire.MsgChannelReestablish, lnwire.MsgChannelReady)
-	theirs := es[0].msg.(*lnwire.ChannelReestablish)
+	if len(replies) != 2 || replies[1].MsgType() != lnwire.MsgChannelReady {
+		t.Fatalf("b replied %v, want channel_reestablish and channel_ready", replies)
+	}
+	theirs := replies[0].(*lnwire.ChannelReestablish)
 	if _, err := ca.ReceiveReestablish(theirs); err != nil {
 		t.Fatalf("a's channel refuses b's channel_reestablish: %v", err)
 	}
@@ -67,7 +69,7 @@ func TestReadyLostAfterOpen(t *testing.T) {
 // manager's.
 func TestReestablishNotPending(t *testing.T) {
 	net, a, b := newPair(t)
-	if a.m.HandleMessage(b.pub(), &lnwire.ChannelReestablish{NextCommitmentNumber: 1}) {
+	if _, ok := a.m.Reestablish(b.pub(), &lnwire.ChannelReestablish{NextCommitmentNumber: 1}); ok {
 		t.Fatal("took a channel_reestablish of an unknown channel")
 	}
 	openToBroadcast(t, net, a, b, nil)
@@ -76,16 +78,26 @@ func TestReestablishNotPending(t *testing.T) {
 		t.Fatalf("pending %v, %v", pend, err)
 	}
 	id := lnwire.NewChanIDFromOutPoint(pend[0].ChanPoint)
-	if a.m.HandleMessage(b.pub(), &lnwire.ChannelReestablish{ChanID: id,
-		NextCommitmentNumber: 2, NextRevocationNumber: 1}) {
+	if _, ok := a.m.Reestablish(b.pub(), &lnwire.ChannelReestablish{ChanID: id,
+		NextCommitmentNumber: 2, NextRevocationNumber: 1}); ok {
 
 		t.Fatal("took a channel_reestablish past the first commitment")
 	}
-	if !a.m.HandleMessage(b.pub(), &lnwire.ChannelReestablish{ChanID: id,
-		NextCommitmentNumber: 1}) {
+	if _, ok := a.m.Reestablish(a.pub(), &lnwire.ChannelReestablish{ChanID: id,
+		NextCommitmentNumber: 1}); ok {
 
+		t.Fatal("took another peer's channel_reestablish")
+	}
+	replies, ok := a.m.Reestablish(b.pub(), &lnwire.ChannelReestablish{ChanID: id,
+		NextCommitmentNumber: 1})
+	if !ok {
 		t.Fatal("did not take the pending channel's channel_reestablish")
 	}
 	// Not yet confirmed: our channel_reestablish, no channel_ready.
-	expectTypes(t, net.take(), lnwire.MsgChannelReestablish)
+	if len(replies) != 1 || replies[0].MsgType() != lnwire.MsgChannelReestablish {
+		t.Fatalf("replies %v, want our channel_reestablish only", replies)
+	}
+	if queued(net) != 0 {
+		t.Fatal("the manager sent the replies itself")
+	}
 }

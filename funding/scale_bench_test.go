@@ -82,13 +82,13 @@ func loadAsAtStart(b *testing.B, w *wallet.Wallet, path string) (*channeldb.DB,
 	if err != nil {
 		b.Fatal(err)
 	}
-	links := htlcswitch.NewLinks()
+	links := htlcswitch.New(htlcswitch.Config{DB: db}).Links()
 	for _, st := range open {
 		ch, err := NewChannel(w, st)
 		if err != nil {
 			b.Fatal(err)
 		}
-		links.Add(htlcswitch.NewLink(htlcswitch.LinkConfig{Channel: ch, Store: db}))
+		links.Add(htlcswitch.NewLink(htlcswitch.LinkConfig{Channel: ch, DB: db}))
 	}
 	return db, links, len(open)
 }
