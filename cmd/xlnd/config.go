@@ -96,6 +96,7 @@ type config struct {
 	Dev  devConfig  `group:"dev" namespace:"dev"`
 
 	Bitcoin bitcoinConfig `group:"bitcoin" namespace:"bitcoin"`
+	Pprof   pprofConfig   `group:"pprof" namespace:"pprof"`
 
 	// Derived by loadConfig.
 	network *netparams.Network

@@ -110,6 +110,11 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.chainDir(), 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	stopProfiler, err := startProfiler(cfg, d.log)
+	if err != nil {
+		return err
+	}
+	defer stopProfiler()
 
 	btcdCert, err := os.ReadFile(cfg.Btcd.RPCCert)
 	if err != nil {

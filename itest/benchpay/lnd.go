@@ -18,9 +18,9 @@ import (
 // of lnd is in this repository) on btcd, in dir, and returns its REST
 // API once it answers. Its output goes to dir/lnd.out.
 func startLnd(ctx context.Context, bin, dir, name string, btcd *regtest.Btcd,
-	conns int) (*restNode, error) {
+	conns int, profile bool) (*restNode, error) {
 
-	ports := make([]string, 3)
+	ports := make([]string, 4)
 	for i := range ports {
 		p, err := freePort()
 		if err != nil {
@@ -28,7 +28,7 @@ func startLnd(ctx context.Context, bin, dir, name string, btcd *regtest.Btcd,
 		}
 		ports[i] = p
 	}
-	rpcAddr, restAddr, p2pAddr := ports[0], ports[1], ports[2]
+	rpcAddr, restAddr, p2pAddr, profAddr := ports[0], ports[1], ports[2], ports[3]
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -36,15 +36,19 @@ func startLnd(ctx context.Context, bin, dir, name string, btcd *regtest.Btcd,
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--lnddir="+dir, "--bitcoin.regtest",
-		"--bitcoin.node=btcd", "--btcd.rpchost="+btcd.RPCHost(),
-		"--btcd.rpcuser="+btcd.RPCUser(), "--btcd.rpcpass="+btcd.RPCPass(),
-		"--btcd.rpccert="+btcd.RPCCertPath(), "--noseedbackup",
-		"--rpclisten="+rpcAddr, "--restlisten="+restAddr,
-		"--listen="+p2pAddr, "--alias="+name, "--debuglevel=info",
+	args := []string{"--lnddir=" + dir, "--bitcoin.regtest",
+		"--bitcoin.node=btcd", "--btcd.rpchost=" + btcd.RPCHost(),
+		"--btcd.rpcuser=" + btcd.RPCUser(), "--btcd.rpcpass=" + btcd.RPCPass(),
+		"--btcd.rpccert=" + btcd.RPCCertPath(), "--noseedbackup",
+		"--rpclisten=" + rpcAddr, "--restlisten=" + restAddr,
+		"--listen=" + p2pAddr, "--alias=" + name, "--debuglevel=info",
 		// Gossip at once, not every 90 s: the two-hop shape needs
 		// alice to learn bob's channel to carol.
-		"--trickledelay=50")
+		"--trickledelay=50"}
+	if profile {
+		args = append(args, profileArgs(profAddr)...)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {
@@ -96,6 +100,9 @@ func startLnd(ctx context.Context, bin, dir, name string, btcd *regtest.Btcd,
 		return nil, fmt.Errorf("lnd %s: %w", name, err)
 	}
 	n.stopped = stop
+	if profile {
+		n.pprof = profAddr
+	}
 	return n, nil
 }
 

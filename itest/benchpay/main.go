@@ -45,6 +45,7 @@ type config struct {
 	shapes  []string
 	lnd     string
 	keep    bool
+	prof    *profiler
 }
 
 func main() {
@@ -57,9 +58,18 @@ func main() {
 	flag.StringVar(&impls, "impl", "xlnd,lnd", "implementations to measure (lnd only if $LND is set)")
 	flag.StringVar(&shapes, "shapes", "1hop,2hop", "shapes to measure")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the directory (logs, data)")
+	profDir := flag.String("profile", "", "write the nodes' CPU, block and mutex profiles of each load to this directory")
+	profSecs := flag.Int("profile-seconds", 10, "length of each CPU profile, from the start of the load")
 	flag.Parse()
 	cfg.impls, cfg.shapes = strings.Split(impls, ","), strings.Split(shapes, ",")
 	cfg.lnd = os.Getenv("LND")
+	if *profDir != "" {
+		if err := os.MkdirAll(*profDir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		cfg.prof = &profiler{dir: *profDir, seconds: *profSecs}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -98,13 +108,14 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) int {
 		var n *trio
 		switch impl {
 		case "xlnd":
-			n, err = startXlnd(nw, cfg.c)
+			n, err = startXlnd(nw, cfg.c, cfg.prof != nil)
 		case "lnd":
 			if cfg.lnd == "" {
 				logf("benchpay: $LND not set: lnd not measured")
 				continue
 			}
-			n, err = startLnds(ctx, cfg.lnd, filepath.Join(dir, "lnd"), c, cfg.c)
+			n, err = startLnds(ctx, cfg.lnd, filepath.Join(dir, "lnd"), c, cfg.c,
+				cfg.prof != nil)
 			if n != nil {
 				for _, node := range n.nodes() {
 					stops = append(stops, node.stopped)
@@ -142,7 +153,13 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) int {
 				continue
 			}
 			logf("benchpay: %s %s: %d payments, %d payers", n.impl, name, cfg.n, cfg.c)
-			r := runLoad(ctx, n.impl, s, cfg.n, cfg.c, cfg.timeout)
+			var r *result
+			files := cfg.prof.during(ctx, name, n.nodes(), func() {
+				r = runLoad(ctx, n.impl, s, cfg.n, cfg.c, cfg.timeout)
+			})
+			for _, f := range files {
+				logf("benchpay: profile %s (go tool pprof -top %s)", f, f)
+			}
 			results = append(results, r)
 			if r.firstErr != nil {
 				logf("benchpay: %s %s: first failure: %v", n.impl, name, r.firstErr)
@@ -226,11 +243,20 @@ func report(out io.Writer, results []*result) {
 }
 
 // startXlnd starts alice, bob and carol as xlnd processes.
-func startXlnd(nw *harness.Network, conns int) (*trio, error) {
+func startXlnd(nw *harness.Network, conns int, profile bool) (*trio, error) {
 	n := &trio{impl: "xlnd"}
 	for _, p := range []**restNode{&n.alice, &n.bob, &n.carol} {
 		name := [...]string{"alice", "bob", "carol"}[len(nw.Nodes())]
-		node, err := nw.NewNode(name)
+		var args []string
+		var prof string
+		if profile {
+			var err error
+			if prof, err = freePort(); err != nil {
+				return nil, err
+			}
+			args = profileArgs(prof)
+		}
+		node, err := nw.NewNode(name, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -239,17 +265,20 @@ func startXlnd(nw *harness.Network, conns int) (*trio, error) {
 		if err != nil {
 			return nil, err
 		}
+		(*p).pprof = prof
 	}
 	return n, nil
 }
 
 // startLnds starts alice, bob and carol as lnd processes.
-func startLnds(ctx context.Context, bin, dir string, c *chain, conns int) (*trio, error) {
+func startLnds(ctx context.Context, bin, dir string, c *chain, conns int,
+	profile bool) (*trio, error) {
 	n := &trio{impl: "lnd"}
 	var errs []error
 	for i, p := range []**restNode{&n.alice, &n.bob, &n.carol} {
 		name := [...]string{"alice", "bob", "carol"}[i]
-		node, err := startLnd(ctx, bin, filepath.Join(dir, name), name, c.btcd, conns)
+		node, err := startLnd(ctx, bin, filepath.Join(dir, name), name, c.btcd,
+			conns, profile)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -26,6 +26,7 @@ type restNode struct {
 	client  *http.Client
 	pubKey  string
 	stopped func() error
+	pprof   string // host:port of its profiler, "" if none
 }
 
 func newRESTNode(name, restAddr, p2pAddr, certPath, macPath string,
