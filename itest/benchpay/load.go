@@ -18,6 +18,7 @@ type shape struct {
 	payer  *restNode
 	payee  *restNode
 	amtSat int64
+	hints  bool // invoices carry route hints (the payee's private channel)
 }
 
 // result is one run of the load.
@@ -51,8 +52,10 @@ func payOne(ctx context.Context, s shape, timeout time.Duration) (time.Duration,
 	var inv struct {
 		PaymentRequest string `json:"payment_request"`
 	}
-	err := s.payee.do(ctx, "POST", "/v1/invoices",
-		map[string]any{"value": strconv.FormatInt(s.amtSat, 10)}, &inv)
+	err := s.payee.do(ctx, "POST", "/v1/invoices", map[string]any{
+		"value":   strconv.FormatInt(s.amtSat, 10),
+		"private": s.hints,
+	}, &inv)
 	if err != nil {
 		return 0, err
 	}
