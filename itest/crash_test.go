@@ -5,6 +5,7 @@ package itest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -264,7 +265,14 @@ func mineForCrash(t *testing.T, nw *harness.Network, victim, peer *harness.Node,
 	// The log line comes just before channel_ready is queued to the
 	// peer connection; nothing outside the process shows it leave.
 	time.Sleep(200 * time.Millisecond)
-	check(t, victim.Signal(syscall.SIGCONT))
+	// The ordering is a best effort: a victim that reached its point
+	// anyway (it saw the blocks before it stopped) has died already,
+	// and the outcome is checked the same.
+	if err := victim.Signal(syscall.SIGCONT); err != nil &&
+		!errors.Is(err, os.ErrProcessDone) {
+
+		t.Fatal(err)
+	}
 }
 
 // waitCrashed waits for the victim to die at the point: by SIGKILL, with
