@@ -33,7 +33,14 @@ func storedRecords() []storedRecord {
 	inv := sampleInvoice(4)
 	inv.State = InvoiceOpen
 	mc := sampleMCResult(1, 2, 1_800_000_000)
+	cc := sampleCoopClose()
 	return []storedRecord{
+		{"channel status", [][]byte{chanStatusBucket}, outpointKey(cc.ChanPoint), cc.ChanPoint.String(),
+			func(tx kvdb.RwTx) error { return AddChanStatus(tx, cc.ChanPoint, ChanStatusLocalDataLoss) },
+			func(tx kvdb.RTx) error { _, err := FetchChanStatus(tx, cc.ChanPoint); return err }},
+		{"coop close", [][]byte{coopCloseBucket}, outpointKey(cc.ChanPoint), cc.ChanPoint.String(),
+			func(tx kvdb.RwTx) error { return PutCoopClose(tx, cc) },
+			func(tx kvdb.RTx) error { _, err := FetchCoopClose(tx, cc.ChanPoint); return err }},
 		{"graph node", [][]byte{graphNodeBucket}, gn.NodeID[:], hexs(gn.NodeID[:]),
 			func(tx kvdb.RwTx) error { return PutGraphNode(tx, gn) },
 			func(tx kvdb.RTx) error { _, err := FetchGraphNode(tx, gn.NodeID); return err }},

@@ -87,6 +87,8 @@ type daemon struct {
 	funding *funding.Manager
 	sw      *htlcswitch.Switch
 	links   *htlcswitch.Links
+	closer  *closer
+	events  *chanEvents
 
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
@@ -244,10 +246,13 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	// Links exist before any peer connects, so that the first
 	// channel_reestablish of a peer finds its channel's link; they stop
-	// before the channel database closes.
+	// before the channel database closes, and the close watches first.
 	d.sw = d.newSwitch(nodeKey, registry)
 	d.links = d.sw.Links()
 	defer d.links.Stop()
+	d.events = newChanEvents(d.logs.Logger("CHCL"))
+	d.closer = newCloser(d, d.events)
+	defer d.closer.stop()
 	if err := d.startLinks(); err != nil {
 		return err
 	}
@@ -291,6 +296,12 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	defer peerEvents.Cancel()
 	go followPeers(peerEvents, d.funding, d.srv, d.links)
+	if err := d.closer.resume(); err != nil {
+		return err
+	}
+	activityDone := make(chan struct{})
+	defer close(activityDone)
+	go d.events.followActivity(d.links, activityDone)
 	if err := d.reconnectLinkNodes(); err != nil {
 		return err
 	}
@@ -303,6 +314,7 @@ func (d *daemon) run(ctx context.Context) error {
 		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
 		Notifier:  d.chain,
 		Channels:  &channelsBackend{d: d},
+		Closer:    d.closer,
 		Stop:      d.requestStop,
 		Graph:     gossip.graph,
 		Router:    routing.NewFinder(gossip.graph.Cache(), routing.DefaultPathFindingConfig()),

@@ -501,6 +501,128 @@ func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{81, 0}
 }
 
+type ChannelCloseSummary_ClosureType int32
+
+const (
+	ChannelCloseSummary_COOPERATIVE_CLOSE  ChannelCloseSummary_ClosureType = 0
+	ChannelCloseSummary_LOCAL_FORCE_CLOSE  ChannelCloseSummary_ClosureType = 1
+	ChannelCloseSummary_REMOTE_FORCE_CLOSE ChannelCloseSummary_ClosureType = 2
+	ChannelCloseSummary_BREACH_CLOSE       ChannelCloseSummary_ClosureType = 3
+	ChannelCloseSummary_FUNDING_CANCELED   ChannelCloseSummary_ClosureType = 4
+	ChannelCloseSummary_ABANDONED          ChannelCloseSummary_ClosureType = 5
+)
+
+// Enum value maps for ChannelCloseSummary_ClosureType.
+var (
+	ChannelCloseSummary_ClosureType_name = map[int32]string{
+		0: "COOPERATIVE_CLOSE",
+		1: "LOCAL_FORCE_CLOSE",
+		2: "REMOTE_FORCE_CLOSE",
+		3: "BREACH_CLOSE",
+		4: "FUNDING_CANCELED",
+		5: "ABANDONED",
+	}
+	ChannelCloseSummary_ClosureType_value = map[string]int32{
+		"COOPERATIVE_CLOSE":  0,
+		"LOCAL_FORCE_CLOSE":  1,
+		"REMOTE_FORCE_CLOSE": 2,
+		"BREACH_CLOSE":       3,
+		"FUNDING_CANCELED":   4,
+		"ABANDONED":          5,
+	}
+)
+
+func (x ChannelCloseSummary_ClosureType) Enum() *ChannelCloseSummary_ClosureType {
+	p := new(ChannelCloseSummary_ClosureType)
+	*p = x
+	return p
+}
+
+func (x ChannelCloseSummary_ClosureType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChannelCloseSummary_ClosureType) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[9].Descriptor()
+}
+
+func (ChannelCloseSummary_ClosureType) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[9]
+}
+
+func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChannelCloseSummary_ClosureType.Descriptor instead.
+func (ChannelCloseSummary_ClosureType) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{107, 0}
+}
+
+type ChannelEventUpdate_UpdateType int32
+
+const (
+	ChannelEventUpdate_OPEN_CHANNEL            ChannelEventUpdate_UpdateType = 0
+	ChannelEventUpdate_CLOSED_CHANNEL          ChannelEventUpdate_UpdateType = 1
+	ChannelEventUpdate_ACTIVE_CHANNEL          ChannelEventUpdate_UpdateType = 2
+	ChannelEventUpdate_INACTIVE_CHANNEL        ChannelEventUpdate_UpdateType = 3
+	ChannelEventUpdate_PENDING_OPEN_CHANNEL    ChannelEventUpdate_UpdateType = 4
+	ChannelEventUpdate_FULLY_RESOLVED_CHANNEL  ChannelEventUpdate_UpdateType = 5
+	ChannelEventUpdate_CHANNEL_FUNDING_TIMEOUT ChannelEventUpdate_UpdateType = 6
+	ChannelEventUpdate_CHANNEL_UPDATE          ChannelEventUpdate_UpdateType = 7
+)
+
+// Enum value maps for ChannelEventUpdate_UpdateType.
+var (
+	ChannelEventUpdate_UpdateType_name = map[int32]string{
+		0: "OPEN_CHANNEL",
+		1: "CLOSED_CHANNEL",
+		2: "ACTIVE_CHANNEL",
+		3: "INACTIVE_CHANNEL",
+		4: "PENDING_OPEN_CHANNEL",
+		5: "FULLY_RESOLVED_CHANNEL",
+		6: "CHANNEL_FUNDING_TIMEOUT",
+		7: "CHANNEL_UPDATE",
+	}
+	ChannelEventUpdate_UpdateType_value = map[string]int32{
+		"OPEN_CHANNEL":            0,
+		"CLOSED_CHANNEL":          1,
+		"ACTIVE_CHANNEL":          2,
+		"INACTIVE_CHANNEL":        3,
+		"PENDING_OPEN_CHANNEL":    4,
+		"FULLY_RESOLVED_CHANNEL":  5,
+		"CHANNEL_FUNDING_TIMEOUT": 6,
+		"CHANNEL_UPDATE":          7,
+	}
+)
+
+func (x ChannelEventUpdate_UpdateType) Enum() *ChannelEventUpdate_UpdateType {
+	p := new(ChannelEventUpdate_UpdateType)
+	*p = x
+	return p
+}
+
+func (x ChannelEventUpdate_UpdateType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChannelEventUpdate_UpdateType) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[10].Descriptor()
+}
+
+func (ChannelEventUpdate_UpdateType) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[10]
+}
+
+func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChannelEventUpdate_UpdateType.Descriptor instead.
+func (ChannelEventUpdate_UpdateType) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{112, 0}
+}
+
 type GetInfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -6918,6 +7040,8 @@ type PendingUpdate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Txid          []byte                 `protobuf:"bytes,1,opt,name=txid,proto3" json:"txid,omitempty"`
 	OutputIndex   uint32                 `protobuf:"varint,2,opt,name=output_index,json=outputIndex,proto3" json:"output_index,omitempty"`
+	FeePerVbyte   int64                  `protobuf:"varint,3,opt,name=fee_per_vbyte,json=feePerVbyte,proto3" json:"fee_per_vbyte,omitempty"`
+	LocalCloseTx  bool                   `protobuf:"varint,4,opt,name=local_close_tx,json=localCloseTx,proto3" json:"local_close_tx,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6964,6 +7088,20 @@ func (x *PendingUpdate) GetOutputIndex() uint32 {
 		return x.OutputIndex
 	}
 	return 0
+}
+
+func (x *PendingUpdate) GetFeePerVbyte() int64 {
+	if x != nil {
+		return x.FeePerVbyte
+	}
+	return 0
+}
+
+func (x *PendingUpdate) GetLocalCloseTx() bool {
+	if x != nil {
+		return x.LocalCloseTx
+	}
+	return false
 }
 
 type ChannelOpenUpdate struct {
@@ -7055,11 +7193,12 @@ func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
 }
 
 type PendingChannelsResponse struct {
-	state               protoimpl.MessageState                        `protogen:"open.v1"`
-	TotalLimboBalance   int64                                         `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
-	PendingOpenChannels []*PendingChannelsResponse_PendingOpenChannel `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	state                protoimpl.MessageState                         `protogen:"open.v1"`
+	TotalLimboBalance    int64                                          `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
+	PendingOpenChannels  []*PendingChannelsResponse_PendingOpenChannel  `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
+	WaitingCloseChannels []*PendingChannelsResponse_WaitingCloseChannel `protobuf:"bytes,5,rep,name=waiting_close_channels,json=waitingCloseChannels,proto3" json:"waiting_close_channels,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *PendingChannelsResponse) Reset() {
@@ -7102,6 +7241,13 @@ func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
 func (x *PendingChannelsResponse) GetPendingOpenChannels() []*PendingChannelsResponse_PendingOpenChannel {
 	if x != nil {
 		return x.PendingOpenChannels
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse) GetWaitingCloseChannels() []*PendingChannelsResponse_WaitingCloseChannel {
+	if x != nil {
+		return x.WaitingCloseChannels
 	}
 	return nil
 }
@@ -7642,6 +7788,1055 @@ func (x *Channel) GetMemo() string {
 	return ""
 }
 
+type CloseChannelRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ChannelPoint *ChannelPoint          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	// Force closes are not served yet.
+	Force      bool  `protobuf:"varint,2,opt,name=force,proto3" json:"force,omitempty"`
+	TargetConf int32 `protobuf:"varint,3,opt,name=target_conf,json=targetConf,proto3" json:"target_conf,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	SatPerByte int64 `protobuf:"varint,4,opt,name=sat_per_byte,json=satPerByte,proto3" json:"sat_per_byte,omitempty"`
+	// Where our funds go; must be the upfront shutdown address if the
+	// channel has one.
+	DeliveryAddress string `protobuf:"bytes,5,opt,name=delivery_address,json=deliveryAddress,proto3" json:"delivery_address,omitempty"`
+	SatPerVbyte     uint64 `protobuf:"varint,6,opt,name=sat_per_vbyte,json=satPerVbyte,proto3" json:"sat_per_vbyte,omitempty"`
+	MaxFeePerVbyte  uint64 `protobuf:"varint,7,opt,name=max_fee_per_vbyte,json=maxFeePerVbyte,proto3" json:"max_fee_per_vbyte,omitempty"`
+	NoWait          bool   `protobuf:"varint,8,opt,name=no_wait,json=noWait,proto3" json:"no_wait,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CloseChannelRequest) Reset() {
+	*x = CloseChannelRequest{}
+	mi := &file_lightning_proto_msgTypes[100]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseChannelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseChannelRequest) ProtoMessage() {}
+
+func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[100]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseChannelRequest.ProtoReflect.Descriptor instead.
+func (*CloseChannelRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{100}
+}
+
+func (x *CloseChannelRequest) GetChannelPoint() *ChannelPoint {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return nil
+}
+
+func (x *CloseChannelRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+func (x *CloseChannelRequest) GetTargetConf() int32 {
+	if x != nil {
+		return x.TargetConf
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *CloseChannelRequest) GetSatPerByte() int64 {
+	if x != nil {
+		return x.SatPerByte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetDeliveryAddress() string {
+	if x != nil {
+		return x.DeliveryAddress
+	}
+	return ""
+}
+
+func (x *CloseChannelRequest) GetSatPerVbyte() uint64 {
+	if x != nil {
+		return x.SatPerVbyte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetMaxFeePerVbyte() uint64 {
+	if x != nil {
+		return x.MaxFeePerVbyte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetNoWait() bool {
+	if x != nil {
+		return x.NoWait
+	}
+	return false
+}
+
+type CloseStatusUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Update:
+	//
+	//	*CloseStatusUpdate_ClosePending
+	//	*CloseStatusUpdate_ChanClose
+	//	*CloseStatusUpdate_CloseInstant
+	Update        isCloseStatusUpdate_Update `protobuf_oneof:"update"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseStatusUpdate) Reset() {
+	*x = CloseStatusUpdate{}
+	mi := &file_lightning_proto_msgTypes[101]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseStatusUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseStatusUpdate) ProtoMessage() {}
+
+func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[101]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseStatusUpdate.ProtoReflect.Descriptor instead.
+func (*CloseStatusUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{101}
+}
+
+func (x *CloseStatusUpdate) GetUpdate() isCloseStatusUpdate_Update {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetClosePending() *PendingUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_ClosePending); ok {
+			return x.ClosePending
+		}
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetChanClose() *ChannelCloseUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_ChanClose); ok {
+			return x.ChanClose
+		}
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetCloseInstant() *InstantUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_CloseInstant); ok {
+			return x.CloseInstant
+		}
+	}
+	return nil
+}
+
+type isCloseStatusUpdate_Update interface {
+	isCloseStatusUpdate_Update()
+}
+
+type CloseStatusUpdate_ClosePending struct {
+	ClosePending *PendingUpdate `protobuf:"bytes,1,opt,name=close_pending,json=closePending,proto3,oneof"`
+}
+
+type CloseStatusUpdate_ChanClose struct {
+	ChanClose *ChannelCloseUpdate `protobuf:"bytes,3,opt,name=chan_close,json=chanClose,proto3,oneof"`
+}
+
+type CloseStatusUpdate_CloseInstant struct {
+	CloseInstant *InstantUpdate `protobuf:"bytes,4,opt,name=close_instant,json=closeInstant,proto3,oneof"`
+}
+
+func (*CloseStatusUpdate_ClosePending) isCloseStatusUpdate_Update() {}
+
+func (*CloseStatusUpdate_ChanClose) isCloseStatusUpdate_Update() {}
+
+func (*CloseStatusUpdate_CloseInstant) isCloseStatusUpdate_Update() {}
+
+type ChannelCloseUpdate struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	ClosingTxid       []byte                 `protobuf:"bytes,1,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	Success           bool                   `protobuf:"varint,2,opt,name=success,proto3" json:"success,omitempty"`
+	LocalCloseOutput  *CloseOutput           `protobuf:"bytes,3,opt,name=local_close_output,json=localCloseOutput,proto3" json:"local_close_output,omitempty"`
+	RemoteCloseOutput *CloseOutput           `protobuf:"bytes,4,opt,name=remote_close_output,json=remoteCloseOutput,proto3" json:"remote_close_output,omitempty"`
+	AdditionalOutputs []*CloseOutput         `protobuf:"bytes,5,rep,name=additional_outputs,json=additionalOutputs,proto3" json:"additional_outputs,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ChannelCloseUpdate) Reset() {
+	*x = ChannelCloseUpdate{}
+	mi := &file_lightning_proto_msgTypes[102]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelCloseUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelCloseUpdate) ProtoMessage() {}
+
+func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[102]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelCloseUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelCloseUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{102}
+}
+
+func (x *ChannelCloseUpdate) GetClosingTxid() []byte {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return nil
+}
+
+func (x *ChannelCloseUpdate) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+func (x *ChannelCloseUpdate) GetLocalCloseOutput() *CloseOutput {
+	if x != nil {
+		return x.LocalCloseOutput
+	}
+	return nil
+}
+
+func (x *ChannelCloseUpdate) GetRemoteCloseOutput() *CloseOutput {
+	if x != nil {
+		return x.RemoteCloseOutput
+	}
+	return nil
+}
+
+func (x *ChannelCloseUpdate) GetAdditionalOutputs() []*CloseOutput {
+	if x != nil {
+		return x.AdditionalOutputs
+	}
+	return nil
+}
+
+type CloseOutput struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	AmountSat         int64                  `protobuf:"varint,1,opt,name=amount_sat,json=amountSat,proto3" json:"amount_sat,omitempty"`
+	PkScript          []byte                 `protobuf:"bytes,2,opt,name=pk_script,json=pkScript,proto3" json:"pk_script,omitempty"`
+	IsLocal           bool                   `protobuf:"varint,3,opt,name=is_local,json=isLocal,proto3" json:"is_local,omitempty"`
+	CustomChannelData []byte                 `protobuf:"bytes,4,opt,name=custom_channel_data,json=customChannelData,proto3" json:"custom_channel_data,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CloseOutput) Reset() {
+	*x = CloseOutput{}
+	mi := &file_lightning_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseOutput) ProtoMessage() {}
+
+func (x *CloseOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseOutput.ProtoReflect.Descriptor instead.
+func (*CloseOutput) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *CloseOutput) GetAmountSat() int64 {
+	if x != nil {
+		return x.AmountSat
+	}
+	return 0
+}
+
+func (x *CloseOutput) GetPkScript() []byte {
+	if x != nil {
+		return x.PkScript
+	}
+	return nil
+}
+
+func (x *CloseOutput) GetIsLocal() bool {
+	if x != nil {
+		return x.IsLocal
+	}
+	return false
+}
+
+func (x *CloseOutput) GetCustomChannelData() []byte {
+	if x != nil {
+		return x.CustomChannelData
+	}
+	return nil
+}
+
+type InstantUpdate struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	NumPendingHtlcs int32                  `protobuf:"varint,1,opt,name=num_pending_htlcs,json=numPendingHtlcs,proto3" json:"num_pending_htlcs,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InstantUpdate) Reset() {
+	*x = InstantUpdate{}
+	mi := &file_lightning_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstantUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstantUpdate) ProtoMessage() {}
+
+func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstantUpdate.ProtoReflect.Descriptor instead.
+func (*InstantUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *InstantUpdate) GetNumPendingHtlcs() int32 {
+	if x != nil {
+		return x.NumPendingHtlcs
+	}
+	return 0
+}
+
+type ClosedChannelsRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Cooperative     bool                   `protobuf:"varint,1,opt,name=cooperative,proto3" json:"cooperative,omitempty"`
+	LocalForce      bool                   `protobuf:"varint,2,opt,name=local_force,json=localForce,proto3" json:"local_force,omitempty"`
+	RemoteForce     bool                   `protobuf:"varint,3,opt,name=remote_force,json=remoteForce,proto3" json:"remote_force,omitempty"`
+	Breach          bool                   `protobuf:"varint,4,opt,name=breach,proto3" json:"breach,omitempty"`
+	FundingCanceled bool                   `protobuf:"varint,5,opt,name=funding_canceled,json=fundingCanceled,proto3" json:"funding_canceled,omitempty"`
+	Abandoned       bool                   `protobuf:"varint,6,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ClosedChannelsRequest) Reset() {
+	*x = ClosedChannelsRequest{}
+	mi := &file_lightning_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClosedChannelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClosedChannelsRequest) ProtoMessage() {}
+
+func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClosedChannelsRequest.ProtoReflect.Descriptor instead.
+func (*ClosedChannelsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *ClosedChannelsRequest) GetCooperative() bool {
+	if x != nil {
+		return x.Cooperative
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetLocalForce() bool {
+	if x != nil {
+		return x.LocalForce
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetRemoteForce() bool {
+	if x != nil {
+		return x.RemoteForce
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetBreach() bool {
+	if x != nil {
+		return x.Breach
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetFundingCanceled() bool {
+	if x != nil {
+		return x.FundingCanceled
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetAbandoned() bool {
+	if x != nil {
+		return x.Abandoned
+	}
+	return false
+}
+
+type ClosedChannelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channels      []*ChannelCloseSummary `protobuf:"bytes,1,rep,name=channels,proto3" json:"channels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClosedChannelsResponse) Reset() {
+	*x = ClosedChannelsResponse{}
+	mi := &file_lightning_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClosedChannelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClosedChannelsResponse) ProtoMessage() {}
+
+func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClosedChannelsResponse.ProtoReflect.Descriptor instead.
+func (*ClosedChannelsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *ClosedChannelsResponse) GetChannels() []*ChannelCloseSummary {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+type ChannelCloseSummary struct {
+	state                 protoimpl.MessageState          `protogen:"open.v1"`
+	ChannelPoint          string                          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	ChanId                uint64                          `protobuf:"varint,2,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	ChainHash             string                          `protobuf:"bytes,3,opt,name=chain_hash,json=chainHash,proto3" json:"chain_hash,omitempty"`
+	ClosingTxHash         string                          `protobuf:"bytes,4,opt,name=closing_tx_hash,json=closingTxHash,proto3" json:"closing_tx_hash,omitempty"`
+	RemotePubkey          string                          `protobuf:"bytes,5,opt,name=remote_pubkey,json=remotePubkey,proto3" json:"remote_pubkey,omitempty"`
+	Capacity              int64                           `protobuf:"varint,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	CloseHeight           uint32                          `protobuf:"varint,7,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
+	SettledBalance        int64                           `protobuf:"varint,8,opt,name=settled_balance,json=settledBalance,proto3" json:"settled_balance,omitempty"`
+	TimeLockedBalance     int64                           `protobuf:"varint,9,opt,name=time_locked_balance,json=timeLockedBalance,proto3" json:"time_locked_balance,omitempty"`
+	CloseType             ChannelCloseSummary_ClosureType `protobuf:"varint,10,opt,name=close_type,json=closeType,proto3,enum=lnrpc.ChannelCloseSummary_ClosureType" json:"close_type,omitempty"`
+	OpenInitiator         Initiator                       `protobuf:"varint,11,opt,name=open_initiator,json=openInitiator,proto3,enum=lnrpc.Initiator" json:"open_initiator,omitempty"`
+	CloseInitiator        Initiator                       `protobuf:"varint,12,opt,name=close_initiator,json=closeInitiator,proto3,enum=lnrpc.Initiator" json:"close_initiator,omitempty"`
+	AliasScids            []uint64                        `protobuf:"varint,14,rep,packed,name=alias_scids,json=aliasScids,proto3" json:"alias_scids,omitempty"`
+	ZeroConfConfirmedScid uint64                          `protobuf:"varint,15,opt,name=zero_conf_confirmed_scid,json=zeroConfConfirmedScid,proto3" json:"zero_conf_confirmed_scid,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *ChannelCloseSummary) Reset() {
+	*x = ChannelCloseSummary{}
+	mi := &file_lightning_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelCloseSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelCloseSummary) ProtoMessage() {}
+
+func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelCloseSummary.ProtoReflect.Descriptor instead.
+func (*ChannelCloseSummary) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *ChannelCloseSummary) GetChannelPoint() string {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetChainHash() string {
+	if x != nil {
+		return x.ChainHash
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetClosingTxHash() string {
+	if x != nil {
+		return x.ClosingTxHash
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetRemotePubkey() string {
+	if x != nil {
+		return x.RemotePubkey
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetCloseHeight() uint32 {
+	if x != nil {
+		return x.CloseHeight
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetSettledBalance() int64 {
+	if x != nil {
+		return x.SettledBalance
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetTimeLockedBalance() int64 {
+	if x != nil {
+		return x.TimeLockedBalance
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetCloseType() ChannelCloseSummary_ClosureType {
+	if x != nil {
+		return x.CloseType
+	}
+	return ChannelCloseSummary_COOPERATIVE_CLOSE
+}
+
+func (x *ChannelCloseSummary) GetOpenInitiator() Initiator {
+	if x != nil {
+		return x.OpenInitiator
+	}
+	return Initiator_INITIATOR_UNKNOWN
+}
+
+func (x *ChannelCloseSummary) GetCloseInitiator() Initiator {
+	if x != nil {
+		return x.CloseInitiator
+	}
+	return Initiator_INITIATOR_UNKNOWN
+}
+
+func (x *ChannelCloseSummary) GetAliasScids() []uint64 {
+	if x != nil {
+		return x.AliasScids
+	}
+	return nil
+}
+
+func (x *ChannelCloseSummary) GetZeroConfConfirmedScid() uint64 {
+	if x != nil {
+		return x.ZeroConfConfirmedScid
+	}
+	return 0
+}
+
+type ChannelBalanceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelBalanceRequest) Reset() {
+	*x = ChannelBalanceRequest{}
+	mi := &file_lightning_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelBalanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelBalanceRequest) ProtoMessage() {}
+
+func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelBalanceRequest.ProtoReflect.Descriptor instead.
+func (*ChannelBalanceRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{108}
+}
+
+type ChannelBalanceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Balance int64 `protobuf:"varint,1,opt,name=balance,proto3" json:"balance,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	PendingOpenBalance       int64   `protobuf:"varint,2,opt,name=pending_open_balance,json=pendingOpenBalance,proto3" json:"pending_open_balance,omitempty"`
+	LocalBalance             *Amount `protobuf:"bytes,3,opt,name=local_balance,json=localBalance,proto3" json:"local_balance,omitempty"`
+	RemoteBalance            *Amount `protobuf:"bytes,4,opt,name=remote_balance,json=remoteBalance,proto3" json:"remote_balance,omitempty"`
+	UnsettledLocalBalance    *Amount `protobuf:"bytes,5,opt,name=unsettled_local_balance,json=unsettledLocalBalance,proto3" json:"unsettled_local_balance,omitempty"`
+	UnsettledRemoteBalance   *Amount `protobuf:"bytes,6,opt,name=unsettled_remote_balance,json=unsettledRemoteBalance,proto3" json:"unsettled_remote_balance,omitempty"`
+	PendingOpenLocalBalance  *Amount `protobuf:"bytes,7,opt,name=pending_open_local_balance,json=pendingOpenLocalBalance,proto3" json:"pending_open_local_balance,omitempty"`
+	PendingOpenRemoteBalance *Amount `protobuf:"bytes,8,opt,name=pending_open_remote_balance,json=pendingOpenRemoteBalance,proto3" json:"pending_open_remote_balance,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *ChannelBalanceResponse) Reset() {
+	*x = ChannelBalanceResponse{}
+	mi := &file_lightning_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelBalanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelBalanceResponse) ProtoMessage() {}
+
+func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelBalanceResponse.ProtoReflect.Descriptor instead.
+func (*ChannelBalanceResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{109}
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *ChannelBalanceResponse) GetBalance() int64 {
+	if x != nil {
+		return x.Balance
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *ChannelBalanceResponse) GetPendingOpenBalance() int64 {
+	if x != nil {
+		return x.PendingOpenBalance
+	}
+	return 0
+}
+
+func (x *ChannelBalanceResponse) GetLocalBalance() *Amount {
+	if x != nil {
+		return x.LocalBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetRemoteBalance() *Amount {
+	if x != nil {
+		return x.RemoteBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetUnsettledLocalBalance() *Amount {
+	if x != nil {
+		return x.UnsettledLocalBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetUnsettledRemoteBalance() *Amount {
+	if x != nil {
+		return x.UnsettledRemoteBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetPendingOpenLocalBalance() *Amount {
+	if x != nil {
+		return x.PendingOpenLocalBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetPendingOpenRemoteBalance() *Amount {
+	if x != nil {
+		return x.PendingOpenRemoteBalance
+	}
+	return nil
+}
+
+type Amount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sat           uint64                 `protobuf:"varint,1,opt,name=sat,proto3" json:"sat,omitempty"`
+	Msat          uint64                 `protobuf:"varint,2,opt,name=msat,proto3" json:"msat,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Amount) Reset() {
+	*x = Amount{}
+	mi := &file_lightning_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Amount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Amount) ProtoMessage() {}
+
+func (x *Amount) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Amount.ProtoReflect.Descriptor instead.
+func (*Amount) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *Amount) GetSat() uint64 {
+	if x != nil {
+		return x.Sat
+	}
+	return 0
+}
+
+func (x *Amount) GetMsat() uint64 {
+	if x != nil {
+		return x.Msat
+	}
+	return 0
+}
+
+type ChannelEventSubscription struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelEventSubscription) Reset() {
+	*x = ChannelEventSubscription{}
+	mi := &file_lightning_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelEventSubscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelEventSubscription) ProtoMessage() {}
+
+func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelEventSubscription.ProtoReflect.Descriptor instead.
+func (*ChannelEventSubscription) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{111}
+}
+
+type ChannelEventUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Channel:
+	//
+	//	*ChannelEventUpdate_OpenChannel
+	//	*ChannelEventUpdate_ClosedChannel
+	//	*ChannelEventUpdate_ActiveChannel
+	//	*ChannelEventUpdate_InactiveChannel
+	//	*ChannelEventUpdate_PendingOpenChannel
+	//	*ChannelEventUpdate_FullyResolvedChannel
+	Channel       isChannelEventUpdate_Channel  `protobuf_oneof:"channel"`
+	Type          ChannelEventUpdate_UpdateType `protobuf:"varint,5,opt,name=type,proto3,enum=lnrpc.ChannelEventUpdate_UpdateType" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelEventUpdate) Reset() {
+	*x = ChannelEventUpdate{}
+	mi := &file_lightning_proto_msgTypes[112]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelEventUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelEventUpdate) ProtoMessage() {}
+
+func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[112]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelEventUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelEventUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{112}
+}
+
+func (x *ChannelEventUpdate) GetChannel() isChannelEventUpdate_Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetOpenChannel() *Channel {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_OpenChannel); ok {
+			return x.OpenChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetClosedChannel() *ChannelCloseSummary {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_ClosedChannel); ok {
+			return x.ClosedChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetActiveChannel() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_ActiveChannel); ok {
+			return x.ActiveChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetInactiveChannel() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_InactiveChannel); ok {
+			return x.InactiveChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetPendingOpenChannel() *PendingUpdate {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_PendingOpenChannel); ok {
+			return x.PendingOpenChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetFullyResolvedChannel() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_FullyResolvedChannel); ok {
+			return x.FullyResolvedChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetType() ChannelEventUpdate_UpdateType {
+	if x != nil {
+		return x.Type
+	}
+	return ChannelEventUpdate_OPEN_CHANNEL
+}
+
+type isChannelEventUpdate_Channel interface {
+	isChannelEventUpdate_Channel()
+}
+
+type ChannelEventUpdate_OpenChannel struct {
+	OpenChannel *Channel `protobuf:"bytes,1,opt,name=open_channel,json=openChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_ClosedChannel struct {
+	ClosedChannel *ChannelCloseSummary `protobuf:"bytes,2,opt,name=closed_channel,json=closedChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_ActiveChannel struct {
+	ActiveChannel *ChannelPoint `protobuf:"bytes,3,opt,name=active_channel,json=activeChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_InactiveChannel struct {
+	InactiveChannel *ChannelPoint `protobuf:"bytes,4,opt,name=inactive_channel,json=inactiveChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_PendingOpenChannel struct {
+	PendingOpenChannel *PendingUpdate `protobuf:"bytes,6,opt,name=pending_open_channel,json=pendingOpenChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_FullyResolvedChannel struct {
+	FullyResolvedChannel *ChannelPoint `protobuf:"bytes,7,opt,name=fully_resolved_channel,json=fullyResolvedChannel,proto3,oneof"`
+}
+
+func (*ChannelEventUpdate_OpenChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_ClosedChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_ActiveChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_InactiveChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_PendingOpenChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_FullyResolvedChannel) isChannelEventUpdate_Channel() {}
+
 type PendingChannelsResponse_PendingChannel struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	RemoteNodePub        string                 `protobuf:"bytes,1,opt,name=remote_node_pub,json=remoteNodePub,proto3" json:"remote_node_pub,omitempty"`
@@ -7660,7 +8855,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7672,7 +8867,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7773,7 +8968,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7785,7 +8980,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7846,6 +9041,182 @@ func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationsUntilActive
 func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationHeight() uint32 {
 	if x != nil {
 		return x.ConfirmationHeight
+	}
+	return 0
+}
+
+type PendingChannelsResponse_WaitingCloseChannel struct {
+	state                   protoimpl.MessageState                  `protogen:"open.v1"`
+	Channel                 *PendingChannelsResponse_PendingChannel `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	LimboBalance            int64                                   `protobuf:"varint,2,opt,name=limbo_balance,json=limboBalance,proto3" json:"limbo_balance,omitempty"`
+	Commitments             *PendingChannelsResponse_Commitments    `protobuf:"bytes,3,opt,name=commitments,proto3" json:"commitments,omitempty"`
+	ClosingTxid             string                                  `protobuf:"bytes,4,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	ClosingTxHex            string                                  `protobuf:"bytes,5,opt,name=closing_tx_hex,json=closingTxHex,proto3" json:"closing_tx_hex,omitempty"`
+	BlocksTilCloseConfirmed uint32                                  `protobuf:"varint,6,opt,name=blocks_til_close_confirmed,json=blocksTilCloseConfirmed,proto3" json:"blocks_til_close_confirmed,omitempty"`
+	CloseHeight             uint32                                  `protobuf:"varint,7,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
+	*x = PendingChannelsResponse_WaitingCloseChannel{}
+	mi := &file_lightning_proto_msgTypes[130]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[130]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_WaitingCloseChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_WaitingCloseChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{95, 2}
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetLimboBalance() int64 {
+	if x != nil {
+		return x.LimboBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetCommitments() *PendingChannelsResponse_Commitments {
+	if x != nil {
+		return x.Commitments
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetClosingTxid() string {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetClosingTxHex() string {
+	if x != nil {
+		return x.ClosingTxHex
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetBlocksTilCloseConfirmed() uint32 {
+	if x != nil {
+		return x.BlocksTilCloseConfirmed
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetCloseHeight() uint32 {
+	if x != nil {
+		return x.CloseHeight
+	}
+	return 0
+}
+
+type PendingChannelsResponse_Commitments struct {
+	state                     protoimpl.MessageState `protogen:"open.v1"`
+	LocalTxid                 string                 `protobuf:"bytes,1,opt,name=local_txid,json=localTxid,proto3" json:"local_txid,omitempty"`
+	RemoteTxid                string                 `protobuf:"bytes,2,opt,name=remote_txid,json=remoteTxid,proto3" json:"remote_txid,omitempty"`
+	RemotePendingTxid         string                 `protobuf:"bytes,3,opt,name=remote_pending_txid,json=remotePendingTxid,proto3" json:"remote_pending_txid,omitempty"`
+	LocalCommitFeeSat         uint64                 `protobuf:"varint,4,opt,name=local_commit_fee_sat,json=localCommitFeeSat,proto3" json:"local_commit_fee_sat,omitempty"`
+	RemoteCommitFeeSat        uint64                 `protobuf:"varint,5,opt,name=remote_commit_fee_sat,json=remoteCommitFeeSat,proto3" json:"remote_commit_fee_sat,omitempty"`
+	RemotePendingCommitFeeSat uint64                 `protobuf:"varint,6,opt,name=remote_pending_commit_fee_sat,json=remotePendingCommitFeeSat,proto3" json:"remote_pending_commit_fee_sat,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_Commitments) Reset() {
+	*x = PendingChannelsResponse_Commitments{}
+	mi := &file_lightning_proto_msgTypes[131]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_Commitments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[131]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_Commitments.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_Commitments) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{95, 3}
+}
+
+func (x *PendingChannelsResponse_Commitments) GetLocalTxid() string {
+	if x != nil {
+		return x.LocalTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemoteTxid() string {
+	if x != nil {
+		return x.RemoteTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemotePendingTxid() string {
+	if x != nil {
+		return x.RemotePendingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetLocalCommitFeeSat() uint64 {
+	if x != nil {
+		return x.LocalCommitFeeSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemoteCommitFeeSat() uint64 {
+	if x != nil {
+		return x.RemoteCommitFeeSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemotePendingCommitFeeSat() uint64 {
+	if x != nil {
+		return x.RemotePendingCommitFeeSat
 	}
 	return 0
 }
@@ -8438,17 +9809,20 @@ const file_lightning_proto_rawDesc = "" +
 	"\fchan_pending\x18\x01 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\vchanPending\x127\n" +
 	"\tchan_open\x18\x03 \x01(\v2\x18.lnrpc.ChannelOpenUpdateH\x00R\bchanOpen\x12&\n" +
 	"\x0fpending_chan_id\x18\x04 \x01(\fR\rpendingChanIdB\b\n" +
-	"\x06update\"F\n" +
+	"\x06update\"\x90\x01\n" +
 	"\rPendingUpdate\x12\x12\n" +
 	"\x04txid\x18\x01 \x01(\fR\x04txid\x12!\n" +
-	"\foutput_index\x18\x02 \x01(\rR\voutputIndex\"M\n" +
+	"\foutput_index\x18\x02 \x01(\rR\voutputIndex\x12\"\n" +
+	"\rfee_per_vbyte\x18\x03 \x01(\x03R\vfeePerVbyte\x12$\n" +
+	"\x0elocal_close_tx\x18\x04 \x01(\bR\flocalCloseTx\"M\n" +
 	"\x11ChannelOpenUpdate\x128\n" +
 	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\">\n" +
 	"\x16PendingChannelsRequest\x12$\n" +
-	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xd3\a\n" +
+	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xe0\r\n" +
 	"\x17PendingChannelsResponse\x12.\n" +
 	"\x13total_limbo_balance\x18\x01 \x01(\x03R\x11totalLimboBalance\x12e\n" +
-	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x1a\xbb\x03\n" +
+	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x12h\n" +
+	"\x16waiting_close_channels\x18\x05 \x03(\v22.lnrpc.PendingChannelsResponse.WaitingCloseChannelR\x14waitingCloseChannels\x1a\xbb\x03\n" +
 	"\x0ePendingChannel\x12&\n" +
 	"\x0fremote_node_pub\x18\x01 \x01(\tR\rremoteNodePub\x12#\n" +
 	"\rchannel_point\x18\x02 \x01(\tR\fchannelPoint\x12\x1a\n" +
@@ -8469,7 +9843,24 @@ const file_lightning_proto_rawDesc = "" +
 	"fee_per_kw\x18\x06 \x01(\x03R\bfeePerKw\x122\n" +
 	"\x15funding_expiry_blocks\x18\x03 \x01(\x05R\x13fundingExpiryBlocks\x12<\n" +
 	"\x1aconfirmations_until_active\x18\a \x01(\rR\x18confirmationsUntilActive\x12/\n" +
-	"\x13confirmation_height\x18\b \x01(\rR\x12confirmationHeight\"\xdf\x01\n" +
+	"\x13confirmation_height\x18\b \x01(\rR\x12confirmationHeight\x1a\xfa\x02\n" +
+	"\x13WaitingCloseChannel\x12G\n" +
+	"\achannel\x18\x01 \x01(\v2-.lnrpc.PendingChannelsResponse.PendingChannelR\achannel\x12#\n" +
+	"\rlimbo_balance\x18\x02 \x01(\x03R\flimboBalance\x12L\n" +
+	"\vcommitments\x18\x03 \x01(\v2*.lnrpc.PendingChannelsResponse.CommitmentsR\vcommitments\x12!\n" +
+	"\fclosing_txid\x18\x04 \x01(\tR\vclosingTxid\x12$\n" +
+	"\x0eclosing_tx_hex\x18\x05 \x01(\tR\fclosingTxHex\x12;\n" +
+	"\x1ablocks_til_close_confirmed\x18\x06 \x01(\rR\x17blocksTilCloseConfirmed\x12!\n" +
+	"\fclose_height\x18\a \x01(\rR\vcloseHeight\x1a\xa3\x02\n" +
+	"\vCommitments\x12\x1d\n" +
+	"\n" +
+	"local_txid\x18\x01 \x01(\tR\tlocalTxid\x12\x1f\n" +
+	"\vremote_txid\x18\x02 \x01(\tR\n" +
+	"remoteTxid\x12.\n" +
+	"\x13remote_pending_txid\x18\x03 \x01(\tR\x11remotePendingTxid\x12/\n" +
+	"\x14local_commit_fee_sat\x18\x04 \x01(\x04R\x11localCommitFeeSat\x121\n" +
+	"\x15remote_commit_fee_sat\x18\x05 \x01(\x04R\x12remoteCommitFeeSat\x12@\n" +
+	"\x1dremote_pending_commit_fee_sat\x18\x06 \x01(\x04R\x19remotePendingCommitFeeSat\"\xdf\x01\n" +
 	"\x13ListChannelsRequest\x12\x1f\n" +
 	"\vactive_only\x18\x01 \x01(\bR\n" +
 	"activeOnly\x12#\n" +
@@ -8531,7 +9922,107 @@ const file_lightning_proto_rawDesc = "" +
 	"\n" +
 	"peer_alias\x18\" \x01(\tR\tpeerAlias\x12*\n" +
 	"\x0fpeer_scid_alias\x18# \x01(\x04B\x020\x01R\rpeerScidAlias\x12\x12\n" +
-	"\x04memo\x18$ \x01(\tR\x04memo*\xac\x01\n" +
+	"\x04memo\x18$ \x01(\tR\x04memo\"\xbf\x02\n" +
+	"\x13CloseChannelRequest\x128\n" +
+	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\x12\x14\n" +
+	"\x05force\x18\x02 \x01(\bR\x05force\x12\x1f\n" +
+	"\vtarget_conf\x18\x03 \x01(\x05R\n" +
+	"targetConf\x12$\n" +
+	"\fsat_per_byte\x18\x04 \x01(\x03B\x02\x18\x01R\n" +
+	"satPerByte\x12)\n" +
+	"\x10delivery_address\x18\x05 \x01(\tR\x0fdeliveryAddress\x12\"\n" +
+	"\rsat_per_vbyte\x18\x06 \x01(\x04R\vsatPerVbyte\x12)\n" +
+	"\x11max_fee_per_vbyte\x18\a \x01(\x04R\x0emaxFeePerVbyte\x12\x17\n" +
+	"\ano_wait\x18\b \x01(\bR\x06noWait\"\xd3\x01\n" +
+	"\x11CloseStatusUpdate\x12;\n" +
+	"\rclose_pending\x18\x01 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\fclosePending\x12:\n" +
+	"\n" +
+	"chan_close\x18\x03 \x01(\v2\x19.lnrpc.ChannelCloseUpdateH\x00R\tchanClose\x12;\n" +
+	"\rclose_instant\x18\x04 \x01(\v2\x14.lnrpc.InstantUpdateH\x00R\fcloseInstantB\b\n" +
+	"\x06update\"\x9a\x02\n" +
+	"\x12ChannelCloseUpdate\x12!\n" +
+	"\fclosing_txid\x18\x01 \x01(\fR\vclosingTxid\x12\x18\n" +
+	"\asuccess\x18\x02 \x01(\bR\asuccess\x12@\n" +
+	"\x12local_close_output\x18\x03 \x01(\v2\x12.lnrpc.CloseOutputR\x10localCloseOutput\x12B\n" +
+	"\x13remote_close_output\x18\x04 \x01(\v2\x12.lnrpc.CloseOutputR\x11remoteCloseOutput\x12A\n" +
+	"\x12additional_outputs\x18\x05 \x03(\v2\x12.lnrpc.CloseOutputR\x11additionalOutputs\"\x94\x01\n" +
+	"\vCloseOutput\x12\x1d\n" +
+	"\n" +
+	"amount_sat\x18\x01 \x01(\x03R\tamountSat\x12\x1b\n" +
+	"\tpk_script\x18\x02 \x01(\fR\bpkScript\x12\x19\n" +
+	"\bis_local\x18\x03 \x01(\bR\aisLocal\x12.\n" +
+	"\x13custom_channel_data\x18\x04 \x01(\fR\x11customChannelData\";\n" +
+	"\rInstantUpdate\x12*\n" +
+	"\x11num_pending_htlcs\x18\x01 \x01(\x05R\x0fnumPendingHtlcs\"\xde\x01\n" +
+	"\x15ClosedChannelsRequest\x12 \n" +
+	"\vcooperative\x18\x01 \x01(\bR\vcooperative\x12\x1f\n" +
+	"\vlocal_force\x18\x02 \x01(\bR\n" +
+	"localForce\x12!\n" +
+	"\fremote_force\x18\x03 \x01(\bR\vremoteForce\x12\x16\n" +
+	"\x06breach\x18\x04 \x01(\bR\x06breach\x12)\n" +
+	"\x10funding_canceled\x18\x05 \x01(\bR\x0ffundingCanceled\x12\x1c\n" +
+	"\tabandoned\x18\x06 \x01(\bR\tabandoned\"P\n" +
+	"\x16ClosedChannelsResponse\x126\n" +
+	"\bchannels\x18\x01 \x03(\v2\x1a.lnrpc.ChannelCloseSummaryR\bchannels\"\x81\x06\n" +
+	"\x13ChannelCloseSummary\x12#\n" +
+	"\rchannel_point\x18\x01 \x01(\tR\fchannelPoint\x12\x1b\n" +
+	"\achan_id\x18\x02 \x01(\x04B\x020\x01R\x06chanId\x12\x1d\n" +
+	"\n" +
+	"chain_hash\x18\x03 \x01(\tR\tchainHash\x12&\n" +
+	"\x0fclosing_tx_hash\x18\x04 \x01(\tR\rclosingTxHash\x12#\n" +
+	"\rremote_pubkey\x18\x05 \x01(\tR\fremotePubkey\x12\x1a\n" +
+	"\bcapacity\x18\x06 \x01(\x03R\bcapacity\x12!\n" +
+	"\fclose_height\x18\a \x01(\rR\vcloseHeight\x12'\n" +
+	"\x0fsettled_balance\x18\b \x01(\x03R\x0esettledBalance\x12.\n" +
+	"\x13time_locked_balance\x18\t \x01(\x03R\x11timeLockedBalance\x12E\n" +
+	"\n" +
+	"close_type\x18\n" +
+	" \x01(\x0e2&.lnrpc.ChannelCloseSummary.ClosureTypeR\tcloseType\x127\n" +
+	"\x0eopen_initiator\x18\v \x01(\x0e2\x10.lnrpc.InitiatorR\ropenInitiator\x129\n" +
+	"\x0fclose_initiator\x18\f \x01(\x0e2\x10.lnrpc.InitiatorR\x0ecloseInitiator\x12\x1f\n" +
+	"\valias_scids\x18\x0e \x03(\x04R\n" +
+	"aliasScids\x12;\n" +
+	"\x18zero_conf_confirmed_scid\x18\x0f \x01(\x04B\x020\x01R\x15zeroConfConfirmedScid\"\x8a\x01\n" +
+	"\vClosureType\x12\x15\n" +
+	"\x11COOPERATIVE_CLOSE\x10\x00\x12\x15\n" +
+	"\x11LOCAL_FORCE_CLOSE\x10\x01\x12\x16\n" +
+	"\x12REMOTE_FORCE_CLOSE\x10\x02\x12\x10\n" +
+	"\fBREACH_CLOSE\x10\x03\x12\x14\n" +
+	"\x10FUNDING_CANCELED\x10\x04\x12\r\n" +
+	"\tABANDONED\x10\x05\"\x17\n" +
+	"\x15ChannelBalanceRequest\"\x80\x04\n" +
+	"\x16ChannelBalanceResponse\x12\x1c\n" +
+	"\abalance\x18\x01 \x01(\x03B\x02\x18\x01R\abalance\x124\n" +
+	"\x14pending_open_balance\x18\x02 \x01(\x03B\x02\x18\x01R\x12pendingOpenBalance\x122\n" +
+	"\rlocal_balance\x18\x03 \x01(\v2\r.lnrpc.AmountR\flocalBalance\x124\n" +
+	"\x0eremote_balance\x18\x04 \x01(\v2\r.lnrpc.AmountR\rremoteBalance\x12E\n" +
+	"\x17unsettled_local_balance\x18\x05 \x01(\v2\r.lnrpc.AmountR\x15unsettledLocalBalance\x12G\n" +
+	"\x18unsettled_remote_balance\x18\x06 \x01(\v2\r.lnrpc.AmountR\x16unsettledRemoteBalance\x12J\n" +
+	"\x1apending_open_local_balance\x18\a \x01(\v2\r.lnrpc.AmountR\x17pendingOpenLocalBalance\x12L\n" +
+	"\x1bpending_open_remote_balance\x18\b \x01(\v2\r.lnrpc.AmountR\x18pendingOpenRemoteBalance\".\n" +
+	"\x06Amount\x12\x10\n" +
+	"\x03sat\x18\x01 \x01(\x04R\x03sat\x12\x12\n" +
+	"\x04msat\x18\x02 \x01(\x04R\x04msat\"\x1a\n" +
+	"\x18ChannelEventSubscription\"\xb0\x05\n" +
+	"\x12ChannelEventUpdate\x123\n" +
+	"\fopen_channel\x18\x01 \x01(\v2\x0e.lnrpc.ChannelH\x00R\vopenChannel\x12C\n" +
+	"\x0eclosed_channel\x18\x02 \x01(\v2\x1a.lnrpc.ChannelCloseSummaryH\x00R\rclosedChannel\x12<\n" +
+	"\x0eactive_channel\x18\x03 \x01(\v2\x13.lnrpc.ChannelPointH\x00R\ractiveChannel\x12@\n" +
+	"\x10inactive_channel\x18\x04 \x01(\v2\x13.lnrpc.ChannelPointH\x00R\x0finactiveChannel\x12H\n" +
+	"\x14pending_open_channel\x18\x06 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\x12pendingOpenChannel\x12K\n" +
+	"\x16fully_resolved_channel\x18\a \x01(\v2\x13.lnrpc.ChannelPointH\x00R\x14fullyResolvedChannel\x128\n" +
+	"\x04type\x18\x05 \x01(\x0e2$.lnrpc.ChannelEventUpdate.UpdateTypeR\x04type\"\xc3\x01\n" +
+	"\n" +
+	"UpdateType\x12\x10\n" +
+	"\fOPEN_CHANNEL\x10\x00\x12\x12\n" +
+	"\x0eCLOSED_CHANNEL\x10\x01\x12\x12\n" +
+	"\x0eACTIVE_CHANNEL\x10\x02\x12\x14\n" +
+	"\x10INACTIVE_CHANNEL\x10\x03\x12\x18\n" +
+	"\x14PENDING_OPEN_CHANNEL\x10\x04\x12\x1a\n" +
+	"\x16FULLY_RESOLVED_CHANNEL\x10\x05\x12\x1b\n" +
+	"\x17CHANNEL_FUNDING_TIMEOUT\x10\x06\x12\x12\n" +
+	"\x0eCHANNEL_UPDATE\x10\aB\t\n" +
+	"\achannel*\xac\x01\n" +
 	"\vAddressType\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x00\x12\x16\n" +
 	"\x12NESTED_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -8568,7 +10059,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
 	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
 	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
-	"\x0eINITIATOR_BOTH\x10\x032\xe4\x13\n" +
+	"\x0eINITIATOR_BOTH\x10\x032\xa2\x16\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -8609,7 +10100,11 @@ const file_lightning_proto_rawDesc = "" +
 	"\x0fOpenChannelSync\x12\x19.lnrpc.OpenChannelRequest\x1a\x13.lnrpc.ChannelPoint\x12C\n" +
 	"\vOpenChannel\x12\x19.lnrpc.OpenChannelRequest\x1a\x17.lnrpc.OpenStatusUpdate0\x01\x12P\n" +
 	"\x0fPendingChannels\x12\x1d.lnrpc.PendingChannelsRequest\x1a\x1e.lnrpc.PendingChannelsResponse\x12G\n" +
-	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponse\x12F\n" +
+	"\fCloseChannel\x12\x1a.lnrpc.CloseChannelRequest\x1a\x18.lnrpc.CloseStatusUpdate0\x01\x12M\n" +
+	"\x0eClosedChannels\x12\x1c.lnrpc.ClosedChannelsRequest\x1a\x1d.lnrpc.ClosedChannelsResponse\x12M\n" +
+	"\x0eChannelBalance\x12\x1c.lnrpc.ChannelBalanceRequest\x1a\x1d.lnrpc.ChannelBalanceResponse\x12V\n" +
+	"\x16SubscribeChannelEvents\x12\x1f.lnrpc.ChannelEventSubscription\x1a\x19.lnrpc.ChannelEventUpdate0\x01B\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -8623,296 +10118,348 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 117)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 11)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 132)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),                  // 0: lnrpc.AddressType
-	(OutputScriptType)(0),             // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),        // 2: lnrpc.CoinSelectionStrategy
-	(InvoiceHTLCState)(0),             // 3: lnrpc.InvoiceHTLCState
-	(CommitmentType)(0),               // 4: lnrpc.CommitmentType
-	(Initiator)(0),                    // 5: lnrpc.Initiator
-	(Peer_SyncType)(0),                // 6: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),          // 7: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),         // 8: lnrpc.Invoice.InvoiceState
-	(*GetInfoRequest)(nil),            // 9: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),           // 10: lnrpc.GetInfoResponse
-	(*Chain)(nil),                     // 11: lnrpc.Chain
-	(*Feature)(nil),                   // 12: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),        // 13: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),          // 14: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),       // 15: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),     // 16: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),    // 17: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),          // 18: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),         // 19: lnrpc.ListPeersResponse
-	(*Peer)(nil),                      // 20: lnrpc.Peer
-	(*TimestampedError)(nil),          // 21: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),     // 22: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                 // 23: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),         // 24: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),        // 25: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),      // 26: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),     // 27: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),      // 28: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),        // 29: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),       // 30: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                      // 31: lnrpc.Utxo
-	(*OutPoint)(nil),                  // 32: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),    // 33: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),        // 34: lnrpc.TransactionDetails
-	(*Transaction)(nil),               // 35: lnrpc.Transaction
-	(*OutputDetail)(nil),              // 36: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),          // 37: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),          // 38: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),         // 39: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),        // 40: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),       // 41: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),               // 42: lnrpc.StopRequest
-	(*StopResponse)(nil),              // 43: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),    // 44: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),   // 45: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),         // 46: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),        // 47: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),        // 48: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),       // 49: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),      // 50: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),     // 51: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),        // 52: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),    // 53: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),       // 54: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),      // 55: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),    // 56: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),   // 57: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),   // 58: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),  // 59: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),    // 60: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),   // 61: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),       // 62: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),      // 63: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),       // 64: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),              // 65: lnrpc.ChannelGraph
-	(*LightningNode)(nil),             // 66: lnrpc.LightningNode
-	(*NodeAddress)(nil),               // 67: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),             // 68: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),               // 69: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),           // 70: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                  // 71: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),           // 72: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),        // 73: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),               // 74: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),        // 75: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                  // 76: lnrpc.NodePair
-	(*EdgeLocator)(nil),               // 77: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                  // 78: lnrpc.FeeLimit
-	(*RouteHint)(nil),                 // 79: lnrpc.RouteHint
-	(*HopHint)(nil),                   // 80: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),       // 81: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                     // 82: lnrpc.Route
-	(*Hop)(nil),                       // 83: lnrpc.Hop
-	(*GraphTopologySubscription)(nil), // 84: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),       // 85: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                // 86: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),         // 87: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),       // 88: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),              // 89: lnrpc.ChannelPoint
-	(*Invoice)(nil),                   // 90: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),               // 91: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),        // 92: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),               // 93: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),        // 94: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),       // 95: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),       // 96: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),              // 97: lnrpc.PayReqString
-	(*PayReq)(nil),                    // 98: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),        // 99: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),          // 100: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),             // 101: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),         // 102: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),    // 103: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),   // 104: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),       // 105: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),      // 106: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),        // 107: lnrpc.ChannelConstraints
-	(*Channel)(nil),                   // 108: lnrpc.Channel
-	nil,                               // 109: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                               // 110: lnrpc.Peer.FeaturesEntry
-	nil,                               // 111: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                               // 112: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                               // 113: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                               // 114: lnrpc.LightningNode.FeaturesEntry
-	nil,                               // 115: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                               // 116: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                               // 117: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                               // 118: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                               // 119: lnrpc.Hop.CustomRecordsEntry
-	nil,                               // 120: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                               // 121: lnrpc.Invoice.FeaturesEntry
-	nil,                               // 122: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                               // 123: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil),     // 124: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 125: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(AddressType)(0),                               // 0: lnrpc.AddressType
+	(OutputScriptType)(0),                          // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0),                     // 2: lnrpc.CoinSelectionStrategy
+	(InvoiceHTLCState)(0),                          // 3: lnrpc.InvoiceHTLCState
+	(CommitmentType)(0),                            // 4: lnrpc.CommitmentType
+	(Initiator)(0),                                 // 5: lnrpc.Initiator
+	(Peer_SyncType)(0),                             // 6: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),                       // 7: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),                      // 8: lnrpc.Invoice.InvoiceState
+	(ChannelCloseSummary_ClosureType)(0),           // 9: lnrpc.ChannelCloseSummary.ClosureType
+	(ChannelEventUpdate_UpdateType)(0),             // 10: lnrpc.ChannelEventUpdate.UpdateType
+	(*GetInfoRequest)(nil),                         // 11: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                        // 12: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                  // 13: lnrpc.Chain
+	(*Feature)(nil),                                // 14: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                     // 15: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                       // 16: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                    // 17: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                  // 18: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                 // 19: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                       // 20: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                      // 21: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                   // 22: lnrpc.Peer
+	(*TimestampedError)(nil),                       // 23: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                  // 24: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                              // 25: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                      // 26: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                     // 27: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                   // 28: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                  // 29: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                   // 30: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                     // 31: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                    // 32: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                   // 33: lnrpc.Utxo
+	(*OutPoint)(nil),                               // 34: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                 // 35: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                     // 36: lnrpc.TransactionDetails
+	(*Transaction)(nil),                            // 37: lnrpc.Transaction
+	(*OutputDetail)(nil),                           // 38: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                       // 39: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                       // 40: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                      // 41: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                     // 42: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                    // 43: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                            // 44: lnrpc.StopRequest
+	(*StopResponse)(nil),                           // 45: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),                 // 46: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),                // 47: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),                      // 48: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),                     // 49: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),                     // 50: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),                    // 51: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),                   // 52: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),                  // 53: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),                     // 54: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),                 // 55: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),                    // 56: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),                   // 57: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),                 // 58: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),                // 59: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),                // 60: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),               // 61: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),                 // 62: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),                // 63: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),                    // 64: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),                   // 65: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),                    // 66: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),                           // 67: lnrpc.ChannelGraph
+	(*LightningNode)(nil),                          // 68: lnrpc.LightningNode
+	(*NodeAddress)(nil),                            // 69: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),                          // 70: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),                            // 71: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),                        // 72: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                               // 73: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),                        // 74: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),                     // 75: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),                            // 76: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),                     // 77: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                               // 78: lnrpc.NodePair
+	(*EdgeLocator)(nil),                            // 79: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                               // 80: lnrpc.FeeLimit
+	(*RouteHint)(nil),                              // 81: lnrpc.RouteHint
+	(*HopHint)(nil),                                // 82: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),                    // 83: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                                  // 84: lnrpc.Route
+	(*Hop)(nil),                                    // 85: lnrpc.Hop
+	(*GraphTopologySubscription)(nil),              // 86: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),                    // 87: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                             // 88: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),                      // 89: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),                    // 90: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),                           // 91: lnrpc.ChannelPoint
+	(*Invoice)(nil),                                // 92: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),                            // 93: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),                     // 94: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),                            // 95: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),                     // 96: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),                    // 97: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),                    // 98: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),                           // 99: lnrpc.PayReqString
+	(*PayReq)(nil),                                 // 100: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),                     // 101: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),                       // 102: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                          // 103: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                      // 104: lnrpc.ChannelOpenUpdate
+	(*PendingChannelsRequest)(nil),                 // 105: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                // 106: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                    // 107: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                   // 108: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                     // 109: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                // 110: lnrpc.Channel
+	(*CloseChannelRequest)(nil),                    // 111: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),                      // 112: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),                     // 113: lnrpc.ChannelCloseUpdate
+	(*CloseOutput)(nil),                            // 114: lnrpc.CloseOutput
+	(*InstantUpdate)(nil),                          // 115: lnrpc.InstantUpdate
+	(*ClosedChannelsRequest)(nil),                  // 116: lnrpc.ClosedChannelsRequest
+	(*ClosedChannelsResponse)(nil),                 // 117: lnrpc.ClosedChannelsResponse
+	(*ChannelCloseSummary)(nil),                    // 118: lnrpc.ChannelCloseSummary
+	(*ChannelBalanceRequest)(nil),                  // 119: lnrpc.ChannelBalanceRequest
+	(*ChannelBalanceResponse)(nil),                 // 120: lnrpc.ChannelBalanceResponse
+	(*Amount)(nil),                                 // 121: lnrpc.Amount
+	(*ChannelEventSubscription)(nil),               // 122: lnrpc.ChannelEventSubscription
+	(*ChannelEventUpdate)(nil),                     // 123: lnrpc.ChannelEventUpdate
+	nil,                                            // 124: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                            // 125: lnrpc.Peer.FeaturesEntry
+	nil,                                            // 126: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                            // 127: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                            // 128: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                            // 129: lnrpc.LightningNode.FeaturesEntry
+	nil,                                            // 130: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                            // 131: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                            // 132: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                            // 133: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                            // 134: lnrpc.Hop.CustomRecordsEntry
+	nil,                                            // 135: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                            // 136: lnrpc.Invoice.FeaturesEntry
+	nil,                                            // 137: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                            // 138: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil), // 139: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 140: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 141: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 142: lnrpc.PendingChannelsResponse.Commitments
 }
 var file_lightning_proto_depIdxs = []int32{
-	11,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	109, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	14,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	20,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	13,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	124, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	16,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	22,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	6,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	110, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	21,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	125, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	23,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	7,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	111, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	31,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	126, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	33,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	32,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	35,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	36,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	37,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	34,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	37,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	38,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	39,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	32,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	112, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	34,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	127, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	52,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	52,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	113, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	52,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	66,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	69,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	67,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	114, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	115, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	116, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	68,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	68,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	117, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	66,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	69,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	78,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	77,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	76,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	118, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	79,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	80,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	82,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	83,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	119, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	86,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	87,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	88,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	67,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	120, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	89,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	68,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	89,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	79,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	54,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	54,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	128, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	54,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	68,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	71,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	69,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	129, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	130, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	131, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	70,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	70,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	132, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	68,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	71,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	80,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	79,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	78,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	133, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	81,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	82,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	84,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	85,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	134, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	88,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	89,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	90,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	69,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	135, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	91,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	70,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	91,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	81,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
 	8,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	91,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	121, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	93,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	136, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 57: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	122, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	90,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	79,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	123, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	137, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	92,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	81,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	138, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
 	4,   // 62: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	101, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	102, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	89,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	125, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	108, // 67: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	4,   // 68: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	107, // 69: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	107, // 70: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	12,  // 71: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 72: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	28,  // 73: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	53,  // 74: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	12,  // 75: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 76: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 77: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 78: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 79: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 80: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	124, // 81: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	26,  // 82: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	33,  // 83: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	40,  // 84: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	38,  // 85: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	29,  // 86: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	24,  // 87: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	13,  // 88: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	16,  // 89: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	18,  // 90: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	22,  // 91: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	9,   // 92: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	42,  // 93: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	44,  // 94: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	46,  // 95: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	48,  // 96: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	50,  // 97: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	54,  // 98: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	56,  // 99: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	58,  // 100: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	60,  // 101: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	62,  // 102: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	64,  // 103: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	70,  // 104: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	72,  // 105: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	73,  // 106: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	75,  // 107: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	84,  // 108: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	90,  // 109: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	94,  // 110: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	93,  // 111: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	96,  // 112: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	97,  // 113: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	99,  // 114: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	99,  // 115: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	103, // 116: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	105, // 117: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	27,  // 118: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	34,  // 119: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	41,  // 120: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	39,  // 121: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	30,  // 122: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	25,  // 123: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	15,  // 124: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	17,  // 125: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	19,  // 126: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	23,  // 127: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	10,  // 128: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	43,  // 129: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	45,  // 130: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	47,  // 131: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	49,  // 132: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	51,  // 133: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	55,  // 134: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	57,  // 135: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	59,  // 136: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	61,  // 137: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	63,  // 138: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	65,  // 139: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	71,  // 140: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	69,  // 141: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	74,  // 142: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	81,  // 143: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	85,  // 144: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	92,  // 145: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	95,  // 146: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	90,  // 147: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	90,  // 148: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	98,  // 149: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	89,  // 150: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	100, // 151: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	104, // 152: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	106, // 153: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	118, // [118:154] is the sub-list for method output_type
-	82,  // [82:118] is the sub-list for method input_type
-	82,  // [82:82] is the sub-list for extension type_name
-	82,  // [82:82] is the sub-list for extension extendee
-	0,   // [0:82] is the sub-list for field type_name
+	103, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	104, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	91,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	140, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	141, // 67: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	110, // 68: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	4,   // 69: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	109, // 70: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	109, // 71: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	91,  // 72: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	103, // 73: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	113, // 74: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	115, // 75: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	114, // 76: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
+	114, // 77: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
+	114, // 78: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
+	118, // 79: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
+	9,   // 80: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
+	5,   // 81: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
+	5,   // 82: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
+	121, // 83: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
+	121, // 84: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
+	121, // 85: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
+	121, // 86: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
+	121, // 87: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
+	121, // 88: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
+	110, // 89: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
+	118, // 90: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
+	91,  // 91: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
+	91,  // 92: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
+	103, // 93: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
+	91,  // 94: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
+	10,  // 95: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
+	14,  // 96: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	14,  // 97: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	30,  // 98: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	55,  // 99: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	14,  // 100: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	14,  // 101: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	14,  // 102: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	14,  // 103: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 104: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 105: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	139, // 106: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	139, // 107: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	142, // 108: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	28,  // 109: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	35,  // 110: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	42,  // 111: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	40,  // 112: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	31,  // 113: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	26,  // 114: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	15,  // 115: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	18,  // 116: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	20,  // 117: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	24,  // 118: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	11,  // 119: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	44,  // 120: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	46,  // 121: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	48,  // 122: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	50,  // 123: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	52,  // 124: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	56,  // 125: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	58,  // 126: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	60,  // 127: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	62,  // 128: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	64,  // 129: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	66,  // 130: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	72,  // 131: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	74,  // 132: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	75,  // 133: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	77,  // 134: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	86,  // 135: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	92,  // 136: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	96,  // 137: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	95,  // 138: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	98,  // 139: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	99,  // 140: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	101, // 141: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	101, // 142: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	105, // 143: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	107, // 144: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	111, // 145: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	116, // 146: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
+	119, // 147: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
+	122, // 148: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
+	29,  // 149: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	36,  // 150: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	43,  // 151: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	41,  // 152: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	32,  // 153: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	27,  // 154: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	17,  // 155: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	19,  // 156: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	21,  // 157: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	25,  // 158: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	12,  // 159: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	45,  // 160: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	47,  // 161: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	49,  // 162: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	51,  // 163: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	53,  // 164: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	57,  // 165: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	59,  // 166: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	61,  // 167: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	63,  // 168: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	65,  // 169: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	67,  // 170: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	73,  // 171: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	71,  // 172: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	76,  // 173: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	83,  // 174: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	87,  // 175: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	94,  // 176: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	97,  // 177: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	92,  // 178: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	92,  // 179: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	100, // 180: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	91,  // 181: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	102, // 182: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	106, // 183: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	108, // 184: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	112, // 185: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	117, // 186: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
+	120, // 187: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
+	123, // 188: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
+	149, // [149:189] is the sub-list for method output_type
+	109, // [109:149] is the sub-list for method input_type
+	109, // [109:109] is the sub-list for extension type_name
+	109, // [109:109] is the sub-list for extension extendee
+	0,   // [0:109] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -8933,13 +10480,26 @@ func file_lightning_proto_init() {
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
+	file_lightning_proto_msgTypes[101].OneofWrappers = []any{
+		(*CloseStatusUpdate_ClosePending)(nil),
+		(*CloseStatusUpdate_ChanClose)(nil),
+		(*CloseStatusUpdate_CloseInstant)(nil),
+	}
+	file_lightning_proto_msgTypes[112].OneofWrappers = []any{
+		(*ChannelEventUpdate_OpenChannel)(nil),
+		(*ChannelEventUpdate_ClosedChannel)(nil),
+		(*ChannelEventUpdate_ActiveChannel)(nil),
+		(*ChannelEventUpdate_InactiveChannel)(nil),
+		(*ChannelEventUpdate_PendingOpenChannel)(nil),
+		(*ChannelEventUpdate_FullyResolvedChannel)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      9,
-			NumMessages:   117,
+			NumEnums:      11,
+			NumMessages:   132,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
