@@ -431,10 +431,10 @@ func checkAccepterForgets(t *testing.T, nw *harness.Network, alice, bob *harness
 	checkNoTrace(t, nw, alice, bob, before, chansBefore)
 }
 
-// checkSettled: on both nodes nothing is pending, no coin is locked,
-// and every open channel's funding output is unspent: no channel was
-// closed, by force or otherwise. (Once the close RPCs land, their
-// waiting_close and pending_force_closing lists join this check.)
+// checkSettled: on both nodes nothing is pending (opening or waiting to
+// close), no coin is locked, no channel is closed, and every open
+// channel's funding output is unspent: no channel was closed, by force
+// or otherwise.
 func checkSettled(t *testing.T, nw *harness.Network, nodes ...*harness.Node) {
 	t.Helper()
 	for _, n := range nodes {
@@ -443,7 +443,7 @@ func checkSettled(t *testing.T, nw *harness.Network, nodes ...*harness.Node) {
 			if err != nil {
 				return err
 			}
-			if k := len(resp.PendingOpenChannels); k != 0 {
+			if k := len(resp.PendingOpenChannels) + len(resp.WaitingCloseChannels); k != 0 {
 				return fmt.Errorf("%s: %d channels pending: %v", n.Name(), k, resp)
 			}
 			bal, err := n.Balance()
@@ -456,6 +456,11 @@ func checkSettled(t *testing.T, nw *harness.Network, nodes ...*harness.Node) {
 			return nil
 		}, harness.SyncTimeout)
 		check(t, err)
+		closed, err := n.RPC.ClosedChannels(context.Background(), &lnrpc.ClosedChannelsRequest{})
+		check(t, err)
+		if len(closed.Channels) != 0 {
+			t.Fatalf("%s: channels closed: %v", n.Name(), closed.Channels)
+		}
 		for _, c := range listChannels(t, n) {
 			txid, idx, _ := strings.Cut(c.ChannelPoint, ":")
 			hash, err := chainhash.NewHashFromStr(txid)
