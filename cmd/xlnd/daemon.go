@@ -17,10 +17,12 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/lightningnetwork/lnd/tor"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"lnd.xprv/brontide"
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
+	"lnd.xprv/cluster"
 	"lnd.xprv/funding"
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/internal/logging"
@@ -59,7 +61,8 @@ func run(args []string) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 
-	d := &daemon{cfg: cfg, logs: logs, log: logs.Logger("XLND"), stopReq: make(chan struct{})}
+	d := &daemon{cfg: cfg, logs: logs, log: logs.Logger("XLND"), stopReq: make(chan struct{}),
+		failed: make(chan error, 1)}
 	err = d.run(ctx)
 	if err != nil {
 		d.log.Error("xlnd stopped with an error", "err", err)
@@ -95,6 +98,15 @@ type daemon struct {
 
 	stopReq  chan struct{}
 	stopOnce sync.Once
+
+	// etcdCli is the etcd client with --db.backend=etcd; leader is the
+	// won election with --cluster.enable-leader-election.
+	etcdCli *clientv3.Client
+	leader  *cluster.Leader
+	// failed carries the error that stops a running node (etcd or the
+	// leadership lost).
+	failed   chan error
+	failOnce sync.Once
 }
 
 // requestStop is the StopDaemon RPC: it returns at once.
@@ -117,6 +129,12 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	defer stopProfiler()
+	if err := d.connectEtcd(ctx); err != nil {
+		return err
+	}
+	if d.etcdCli != nil {
+		defer d.etcdCli.Close()
+	}
 
 	btcdCert, err := os.ReadFile(cfg.Btcd.RPCCert)
 	if err != nil {
@@ -141,6 +159,10 @@ func (d *daemon) run(ctx context.Context) error {
 		Logger: d.logs.Logger("WLLT"),
 	}}
 	defer d.loader.close()
+	election := cfg.Cluster.EnableLeaderElection
+	if d.etcdCli != nil && !election {
+		d.loader.cfg.DB = d.etcdDB("wallet")
+	}
 
 	// The RPC server comes first: the wallet is created or unlocked
 	// through it.
@@ -155,6 +177,7 @@ func (d *daemon) run(ctx context.Context) error {
 		MacaroonDir:     cfg.chainDir(),
 		Loader:          d.loader,
 		Logger:          d.logs.Logger("RPCS"),
+		WaitToStart:     election,
 	})
 	if err != nil {
 		return err
@@ -163,6 +186,22 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	defer d.rpc.Stop()
+
+	if election {
+		if ok, err := d.lead(ctx); !ok {
+			return err
+		}
+		defer d.resign()
+		d.loader.cfg.DB = d.etcdDB("wallet")
+		if err := d.rpc.Proceed(ctx); err != nil {
+			return err
+		}
+	}
+	if d.etcdCli != nil {
+		quit := make(chan struct{})
+		defer close(quit)
+		go d.watchEtcd(quit)
+	}
 
 	if err := d.unlockAtStart(ctx); err != nil {
 		return err
@@ -338,6 +377,9 @@ func (d *daemon) run(ctx context.Context) error {
 		d.log.Info("Signal received, shutting down")
 	case <-d.stopReq:
 		d.log.Info("StopDaemon requested, shutting down")
+	case err := <-d.failed:
+		d.log.Error("Shutting down", "err", err)
+		return err
 	}
 	return nil
 }
@@ -392,6 +434,14 @@ func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
 
 // openChannelDB opens the node's channel database.
 func (d *daemon) openChannelDB() (*channeldb.DB, error) {
+	if d.etcdCli != nil {
+		db, err := channeldb.OpenBackend(d.etcdDB("channeldb"),
+			channeldb.WithLogger(d.logs.Logger("CHDB")))
+		if err != nil {
+			return nil, fmt.Errorf("channel database in etcd: %w", err)
+		}
+		return db, nil
+	}
 	if err := os.MkdirAll(d.cfg.graphDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
