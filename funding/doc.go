@@ -26,7 +26,10 @@
 // for the funding transaction's confirmations (the opener rebroadcasts it),
 // sends channel_ready again when the peer reconnects, and the accepter
 // forgets a channel whose funding transaction has not confirmed within
-// MaxWaitBlocks blocks.
+// MaxWaitBlocks blocks. A peer that opened the channel while ours was
+// still pending (our channel_ready was lost, in a crash or with a
+// connection) sends channel_reestablish from its link; Reestablish
+// answers it, so that the peer's link retransmits its channel_ready.
 //
 // Announcements runs BOLT 7's announcement_signatures exchange for the
 // open public channels: ours once the funding transaction is 6 deep

@@ -12,6 +12,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/invoices"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
@@ -465,6 +466,7 @@ func (s *Switch) storeResults(list []attemptDone) {
 		s.log.Error("Attempt results not stored", "err", err)
 		return
 	}
+	crashpoint.Hit(crashpoint.SwitchResultStored)
 	s.mu.Lock()
 	var wake []func()
 	for _, d := range list {
@@ -593,6 +595,7 @@ func (s *Switch) backward(pkt *addPacket, msg lnwire.Message, ack pkgRef) {
 			"incoming", in, "settle", settle)
 		return
 	}
+	crashpoint.Hit(crashpoint.SwitchResolutionReceived)
 	l.resolveIncoming(rm)
 }
 

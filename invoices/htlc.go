@@ -148,6 +148,7 @@ func (r *Registry) NotifyExitHopHtlcs(currentHeight uint32, hs []ExitHTLC) ([]*R
 		r.notifyLocked(inv)
 	}
 	for _, inv := range changed {
+		crashIfSettled(inv)
 		r.notifyLocked(inv)
 		r.scheduleLocked(inv)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/lnwire"
 )
@@ -71,7 +72,8 @@ func (c *Channel) RevokeCurrentCommitment() (*Pending, error) {
 		Revocation:        secret,
 		NextRevocationKey: nextPoint,
 	}
-	p := c.newPending(channeldb.ChannelUpdate{FwdPkg: pkg}, msg)
+	p := c.newPending(crashpoint.CommitRevoked,
+		channeldb.ChannelUpdate{FwdPkg: pkg}, msg)
 	p.out.Resolutions = res
 	return p, nil
 }
@@ -119,8 +121,8 @@ func (c *Channel) ReceiveRevocation(m *lnwire.RevokeAndAck) (*Pending, error) {
 	st.RemoteCurrentPoint = st.RemoteNextPoint
 	st.RemoteNextPoint = m.NextRevocationKey
 	res, pkg := c.settle(before)
-	p := c.newPending(channeldb.ChannelUpdate{Revoked: revoked,
-		FwdPkg: pkg})
+	p := c.newPending(crashpoint.CommitRevocationReceived,
+		channeldb.ChannelUpdate{Revoked: revoked, FwdPkg: pkg})
 	p.out.Resolutions = res
 	return p, nil
 }

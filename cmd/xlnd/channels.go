@@ -115,6 +115,8 @@ type msgPeer interface {
 // fundingHandler takes funding messages; *funding.Manager is one.
 type fundingHandler interface {
 	HandleMessage(peer *btcec.PublicKey, msg lnwire.Message) bool
+	Reestablish(peer *btcec.PublicKey, msg *lnwire.ChannelReestablish) (
+		[]lnwire.Message, bool)
 }
 
 // linkRouter finds the link of an open channel; *htlcswitch.Links is one.
@@ -128,8 +130,10 @@ type linkRouter interface {
 // link, or, for a channel without one, a warning (BOLT 1: never silence);
 // the rest to gossip.
 //
-// A channel_reestablish for a channel still pending in funding (its peer
-// restarted and saw the confirmations first) is held for the link.
+// A channel_reestablish for a channel still pending in funding is
+// answered by the funding manager, so that a peer that opened the channel
+// retransmits its channel_ready; one that arrives while the channel is
+// being handed to its link is held for the link.
 func peerMessages(fm fundingHandler, links linkRouter,
 	pending func(pub [33]byte, id lnwire.ChannelID) bool,
 	gossip func(msgPeer, lnwire.Message),
@@ -138,6 +142,16 @@ func peerMessages(fm fundingHandler, links linkRouter,
 	return func(p msgPeer, msg lnwire.Message) {
 		if fm.HandleMessage(p.IdentityKey(), msg) {
 			return
+		}
+		if re, ok := msg.(*lnwire.ChannelReestablish); ok {
+			// A channel still pending here answers on the
+			// connection it was asked on.
+			if replies, ok := fm.Reestablish(p.IdentityKey(), re); ok {
+				if err := p.SendMessage(replies...); err != nil {
+					log.Debug("channel_reestablish not answered", "err", err)
+				}
+				return
+			}
 		}
 		if id, ok := channelMessage(msg); ok {
 			if l := links.Get(id); l != nil && l.RemotePub() == p.PubKey() {

@@ -102,6 +102,7 @@ type config struct {
 	Dev  devConfig  `group:"dev" namespace:"dev"`
 
 	Bitcoin bitcoinConfig `group:"bitcoin" namespace:"bitcoin"`
+	Pprof   pprofConfig   `group:"pprof" namespace:"pprof"`
 
 	DB      dbConfig      `group:"db" namespace:"db"`
 	Cluster clusterConfig `group:"cluster" namespace:"cluster"`

@@ -127,6 +127,11 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.chainDir(), 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	stopProfiler, err := startProfiler(cfg, d.log)
+	if err != nil {
+		return err
+	}
+	defer stopProfiler()
 	if err := d.connectEtcd(ctx); err != nil {
 		return err
 	}
@@ -213,6 +218,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if d.wallet == nil {
 		return errors.New("wallet unlocked but not open")
 	}
+	releaseStartupMemory(d.log)
 
 	if err := d.chain.Start(); err != nil {
 		return fmt.Errorf("chain backend at %s: %w", cfg.Btcd.RPCHost, err)
