@@ -131,6 +131,10 @@ type Backend struct {
 	// Unimplemented (PendingChannels then lists openings only).
 	Contracts Contracts
 
+	// Forwarding serves FeeReport, UpdateChannelPolicy and
+	// ForwardingHistory; nil answers Unimplemented.
+	Forwarding Forwarding
+
 	// MissionControl serves the router sub-server's mission control
 	// calls and QueryRoutes' use_mission_control; nil answers
 	// Unavailable (QueryRoutes then scores no hop).

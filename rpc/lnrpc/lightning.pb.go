@@ -351,6 +351,61 @@ func (Initiator) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{5}
 }
 
+type UpdateFailure int32
+
+const (
+	UpdateFailure_UPDATE_FAILURE_UNKNOWN           UpdateFailure = 0
+	UpdateFailure_UPDATE_FAILURE_PENDING           UpdateFailure = 1
+	UpdateFailure_UPDATE_FAILURE_NOT_FOUND         UpdateFailure = 2
+	UpdateFailure_UPDATE_FAILURE_INTERNAL_ERR      UpdateFailure = 3
+	UpdateFailure_UPDATE_FAILURE_INVALID_PARAMETER UpdateFailure = 4
+)
+
+// Enum value maps for UpdateFailure.
+var (
+	UpdateFailure_name = map[int32]string{
+		0: "UPDATE_FAILURE_UNKNOWN",
+		1: "UPDATE_FAILURE_PENDING",
+		2: "UPDATE_FAILURE_NOT_FOUND",
+		3: "UPDATE_FAILURE_INTERNAL_ERR",
+		4: "UPDATE_FAILURE_INVALID_PARAMETER",
+	}
+	UpdateFailure_value = map[string]int32{
+		"UPDATE_FAILURE_UNKNOWN":           0,
+		"UPDATE_FAILURE_PENDING":           1,
+		"UPDATE_FAILURE_NOT_FOUND":         2,
+		"UPDATE_FAILURE_INTERNAL_ERR":      3,
+		"UPDATE_FAILURE_INVALID_PARAMETER": 4,
+	}
+)
+
+func (x UpdateFailure) Enum() *UpdateFailure {
+	p := new(UpdateFailure)
+	*p = x
+	return p
+}
+
+func (x UpdateFailure) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (UpdateFailure) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[6].Descriptor()
+}
+
+func (UpdateFailure) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[6]
+}
+
+func (x UpdateFailure) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use UpdateFailure.Descriptor instead.
+func (UpdateFailure) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{6}
+}
+
 type Peer_SyncType int32
 
 const (
@@ -387,11 +442,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[6].Descriptor()
+	return file_lightning_proto_enumTypes[7].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[6]
+	return &file_lightning_proto_enumTypes[7]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -433,11 +488,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[7].Descriptor()
+	return file_lightning_proto_enumTypes[8].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[7]
+	return &file_lightning_proto_enumTypes[8]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -485,11 +540,11 @@ func (x Invoice_InvoiceState) String() string {
 }
 
 func (Invoice_InvoiceState) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[8].Descriptor()
+	return file_lightning_proto_enumTypes[9].Descriptor()
 }
 
 func (Invoice_InvoiceState) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[8]
+	return &file_lightning_proto_enumTypes[9]
 }
 
 func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
@@ -534,11 +589,11 @@ func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) String() string 
 }
 
 func (PendingChannelsResponse_ForceClosedChannel_AnchorState) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[9].Descriptor()
+	return file_lightning_proto_enumTypes[10].Descriptor()
 }
 
 func (PendingChannelsResponse_ForceClosedChannel_AnchorState) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[9]
+	return &file_lightning_proto_enumTypes[10]
 }
 
 func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) Number() protoreflect.EnumNumber {
@@ -592,11 +647,11 @@ func (x ChannelCloseSummary_ClosureType) String() string {
 }
 
 func (ChannelCloseSummary_ClosureType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[10].Descriptor()
+	return file_lightning_proto_enumTypes[11].Descriptor()
 }
 
 func (ChannelCloseSummary_ClosureType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[10]
+	return &file_lightning_proto_enumTypes[11]
 }
 
 func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
@@ -656,11 +711,11 @@ func (x ChannelEventUpdate_UpdateType) String() string {
 }
 
 func (ChannelEventUpdate_UpdateType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[11].Descriptor()
+	return file_lightning_proto_enumTypes[12].Descriptor()
 }
 
 func (ChannelEventUpdate_UpdateType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[11]
+	return &file_lightning_proto_enumTypes[12]
 }
 
 func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
@@ -8978,6 +9033,812 @@ func (*ChannelEventUpdate_PendingOpenChannel) isChannelEventUpdate_Channel() {}
 
 func (*ChannelEventUpdate_FullyResolvedChannel) isChannelEventUpdate_Channel() {}
 
+type FeeReportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeeReportRequest) Reset() {
+	*x = FeeReportRequest{}
+	mi := &file_lightning_proto_msgTypes[114]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeeReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeeReportRequest) ProtoMessage() {}
+
+func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[114]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeeReportRequest.ProtoReflect.Descriptor instead.
+func (*FeeReportRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{114}
+}
+
+type ChannelFeeReport struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ChanId             uint64                 `protobuf:"varint,5,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	ChannelPoint       string                 `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	BaseFeeMsat        int64                  `protobuf:"varint,2,opt,name=base_fee_msat,json=baseFeeMsat,proto3" json:"base_fee_msat,omitempty"`
+	FeePerMil          int64                  `protobuf:"varint,3,opt,name=fee_per_mil,json=feePerMil,proto3" json:"fee_per_mil,omitempty"`
+	FeeRate            float64                `protobuf:"fixed64,4,opt,name=fee_rate,json=feeRate,proto3" json:"fee_rate,omitempty"`
+	InboundBaseFeeMsat int32                  `protobuf:"varint,6,opt,name=inbound_base_fee_msat,json=inboundBaseFeeMsat,proto3" json:"inbound_base_fee_msat,omitempty"`
+	InboundFeePerMil   int32                  `protobuf:"varint,7,opt,name=inbound_fee_per_mil,json=inboundFeePerMil,proto3" json:"inbound_fee_per_mil,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ChannelFeeReport) Reset() {
+	*x = ChannelFeeReport{}
+	mi := &file_lightning_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelFeeReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelFeeReport) ProtoMessage() {}
+
+func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelFeeReport.ProtoReflect.Descriptor instead.
+func (*ChannelFeeReport) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{115}
+}
+
+func (x *ChannelFeeReport) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetChannelPoint() string {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return ""
+}
+
+func (x *ChannelFeeReport) GetBaseFeeMsat() int64 {
+	if x != nil {
+		return x.BaseFeeMsat
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetFeePerMil() int64 {
+	if x != nil {
+		return x.FeePerMil
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetFeeRate() float64 {
+	if x != nil {
+		return x.FeeRate
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetInboundBaseFeeMsat() int32 {
+	if x != nil {
+		return x.InboundBaseFeeMsat
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetInboundFeePerMil() int32 {
+	if x != nil {
+		return x.InboundFeePerMil
+	}
+	return 0
+}
+
+type FeeReportResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ChannelFees []*ChannelFeeReport    `protobuf:"bytes,1,rep,name=channel_fees,json=channelFees,proto3" json:"channel_fees,omitempty"`
+	// Fees earned, in satoshis, over the last 24 hours, 7 days and 30
+	// days.
+	DayFeeSum     uint64 `protobuf:"varint,2,opt,name=day_fee_sum,json=dayFeeSum,proto3" json:"day_fee_sum,omitempty"`
+	WeekFeeSum    uint64 `protobuf:"varint,3,opt,name=week_fee_sum,json=weekFeeSum,proto3" json:"week_fee_sum,omitempty"`
+	MonthFeeSum   uint64 `protobuf:"varint,4,opt,name=month_fee_sum,json=monthFeeSum,proto3" json:"month_fee_sum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeeReportResponse) Reset() {
+	*x = FeeReportResponse{}
+	mi := &file_lightning_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeeReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeeReportResponse) ProtoMessage() {}
+
+func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeeReportResponse.ProtoReflect.Descriptor instead.
+func (*FeeReportResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *FeeReportResponse) GetChannelFees() []*ChannelFeeReport {
+	if x != nil {
+		return x.ChannelFees
+	}
+	return nil
+}
+
+func (x *FeeReportResponse) GetDayFeeSum() uint64 {
+	if x != nil {
+		return x.DayFeeSum
+	}
+	return 0
+}
+
+func (x *FeeReportResponse) GetWeekFeeSum() uint64 {
+	if x != nil {
+		return x.WeekFeeSum
+	}
+	return 0
+}
+
+func (x *FeeReportResponse) GetMonthFeeSum() uint64 {
+	if x != nil {
+		return x.MonthFeeSum
+	}
+	return 0
+}
+
+type InboundFee struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BaseFeeMsat   int32                  `protobuf:"varint,1,opt,name=base_fee_msat,json=baseFeeMsat,proto3" json:"base_fee_msat,omitempty"`
+	FeeRatePpm    int32                  `protobuf:"varint,2,opt,name=fee_rate_ppm,json=feeRatePpm,proto3" json:"fee_rate_ppm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboundFee) Reset() {
+	*x = InboundFee{}
+	mi := &file_lightning_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboundFee) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboundFee) ProtoMessage() {}
+
+func (x *InboundFee) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboundFee.ProtoReflect.Descriptor instead.
+func (*InboundFee) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{117}
+}
+
+func (x *InboundFee) GetBaseFeeMsat() int32 {
+	if x != nil {
+		return x.BaseFeeMsat
+	}
+	return 0
+}
+
+func (x *InboundFee) GetFeeRatePpm() int32 {
+	if x != nil {
+		return x.FeeRatePpm
+	}
+	return 0
+}
+
+type PolicyUpdateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Scope:
+	//
+	//	*PolicyUpdateRequest_Global
+	//	*PolicyUpdateRequest_ChanPoint
+	Scope       isPolicyUpdateRequest_Scope `protobuf_oneof:"scope"`
+	BaseFeeMsat int64                       `protobuf:"varint,3,opt,name=base_fee_msat,json=baseFeeMsat,proto3" json:"base_fee_msat,omitempty"`
+	// fee_rate is in parts of one (0.000001 is 1 ppm); fee_rate_ppm wins
+	// when set.
+	FeeRate              float64     `protobuf:"fixed64,4,opt,name=fee_rate,json=feeRate,proto3" json:"fee_rate,omitempty"`
+	FeeRatePpm           uint32      `protobuf:"varint,9,opt,name=fee_rate_ppm,json=feeRatePpm,proto3" json:"fee_rate_ppm,omitempty"`
+	TimeLockDelta        uint32      `protobuf:"varint,5,opt,name=time_lock_delta,json=timeLockDelta,proto3" json:"time_lock_delta,omitempty"`
+	MaxHtlcMsat          uint64      `protobuf:"varint,6,opt,name=max_htlc_msat,json=maxHtlcMsat,proto3" json:"max_htlc_msat,omitempty"`
+	MinHtlcMsat          uint64      `protobuf:"varint,7,opt,name=min_htlc_msat,json=minHtlcMsat,proto3" json:"min_htlc_msat,omitempty"`
+	MinHtlcMsatSpecified bool        `protobuf:"varint,8,opt,name=min_htlc_msat_specified,json=minHtlcMsatSpecified,proto3" json:"min_htlc_msat_specified,omitempty"`
+	InboundFee           *InboundFee `protobuf:"bytes,10,opt,name=inbound_fee,json=inboundFee,proto3" json:"inbound_fee,omitempty"`
+	CreateMissingEdge    bool        `protobuf:"varint,11,opt,name=create_missing_edge,json=createMissingEdge,proto3" json:"create_missing_edge,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *PolicyUpdateRequest) Reset() {
+	*x = PolicyUpdateRequest{}
+	mi := &file_lightning_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyUpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyUpdateRequest) ProtoMessage() {}
+
+func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyUpdateRequest.ProtoReflect.Descriptor instead.
+func (*PolicyUpdateRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *PolicyUpdateRequest) GetScope() isPolicyUpdateRequest_Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *PolicyUpdateRequest) GetGlobal() bool {
+	if x != nil {
+		if x, ok := x.Scope.(*PolicyUpdateRequest_Global); ok {
+			return x.Global
+		}
+	}
+	return false
+}
+
+func (x *PolicyUpdateRequest) GetChanPoint() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Scope.(*PolicyUpdateRequest_ChanPoint); ok {
+			return x.ChanPoint
+		}
+	}
+	return nil
+}
+
+func (x *PolicyUpdateRequest) GetBaseFeeMsat() int64 {
+	if x != nil {
+		return x.BaseFeeMsat
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetFeeRate() float64 {
+	if x != nil {
+		return x.FeeRate
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetFeeRatePpm() uint32 {
+	if x != nil {
+		return x.FeeRatePpm
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetTimeLockDelta() uint32 {
+	if x != nil {
+		return x.TimeLockDelta
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetMaxHtlcMsat() uint64 {
+	if x != nil {
+		return x.MaxHtlcMsat
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetMinHtlcMsat() uint64 {
+	if x != nil {
+		return x.MinHtlcMsat
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetMinHtlcMsatSpecified() bool {
+	if x != nil {
+		return x.MinHtlcMsatSpecified
+	}
+	return false
+}
+
+func (x *PolicyUpdateRequest) GetInboundFee() *InboundFee {
+	if x != nil {
+		return x.InboundFee
+	}
+	return nil
+}
+
+func (x *PolicyUpdateRequest) GetCreateMissingEdge() bool {
+	if x != nil {
+		return x.CreateMissingEdge
+	}
+	return false
+}
+
+type isPolicyUpdateRequest_Scope interface {
+	isPolicyUpdateRequest_Scope()
+}
+
+type PolicyUpdateRequest_Global struct {
+	Global bool `protobuf:"varint,1,opt,name=global,proto3,oneof"`
+}
+
+type PolicyUpdateRequest_ChanPoint struct {
+	ChanPoint *ChannelPoint `protobuf:"bytes,2,opt,name=chan_point,json=chanPoint,proto3,oneof"`
+}
+
+func (*PolicyUpdateRequest_Global) isPolicyUpdateRequest_Scope() {}
+
+func (*PolicyUpdateRequest_ChanPoint) isPolicyUpdateRequest_Scope() {}
+
+type FailedUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Outpoint      *OutPoint              `protobuf:"bytes,1,opt,name=outpoint,proto3" json:"outpoint,omitempty"`
+	Reason        UpdateFailure          `protobuf:"varint,2,opt,name=reason,proto3,enum=lnrpc.UpdateFailure" json:"reason,omitempty"`
+	UpdateError   string                 `protobuf:"bytes,3,opt,name=update_error,json=updateError,proto3" json:"update_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FailedUpdate) Reset() {
+	*x = FailedUpdate{}
+	mi := &file_lightning_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FailedUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FailedUpdate) ProtoMessage() {}
+
+func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FailedUpdate.ProtoReflect.Descriptor instead.
+func (*FailedUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *FailedUpdate) GetOutpoint() *OutPoint {
+	if x != nil {
+		return x.Outpoint
+	}
+	return nil
+}
+
+func (x *FailedUpdate) GetReason() UpdateFailure {
+	if x != nil {
+		return x.Reason
+	}
+	return UpdateFailure_UPDATE_FAILURE_UNKNOWN
+}
+
+func (x *FailedUpdate) GetUpdateError() string {
+	if x != nil {
+		return x.UpdateError
+	}
+	return ""
+}
+
+type PolicyUpdateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FailedUpdates []*FailedUpdate        `protobuf:"bytes,1,rep,name=failed_updates,json=failedUpdates,proto3" json:"failed_updates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PolicyUpdateResponse) Reset() {
+	*x = PolicyUpdateResponse{}
+	mi := &file_lightning_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyUpdateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyUpdateResponse) ProtoMessage() {}
+
+func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyUpdateResponse.ProtoReflect.Descriptor instead.
+func (*PolicyUpdateResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{120}
+}
+
+func (x *PolicyUpdateResponse) GetFailedUpdates() []*FailedUpdate {
+	if x != nil {
+		return x.FailedUpdates
+	}
+	return nil
+}
+
+type ForwardingHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unix seconds; end_time 0 is now.
+	StartTime   uint64 `protobuf:"varint,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime     uint64 `protobuf:"varint,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	IndexOffset uint32 `protobuf:"varint,3,opt,name=index_offset,json=indexOffset,proto3" json:"index_offset,omitempty"`
+	// At most this many events (0: 100, as lnd).
+	NumMaxEvents    uint32   `protobuf:"varint,4,opt,name=num_max_events,json=numMaxEvents,proto3" json:"num_max_events,omitempty"`
+	PeerAliasLookup bool     `protobuf:"varint,5,opt,name=peer_alias_lookup,json=peerAliasLookup,proto3" json:"peer_alias_lookup,omitempty"`
+	IncomingChanIds []uint64 `protobuf:"varint,6,rep,packed,name=incoming_chan_ids,json=incomingChanIds,proto3" json:"incoming_chan_ids,omitempty"`
+	OutgoingChanIds []uint64 `protobuf:"varint,7,rep,packed,name=outgoing_chan_ids,json=outgoingChanIds,proto3" json:"outgoing_chan_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ForwardingHistoryRequest) Reset() {
+	*x = ForwardingHistoryRequest{}
+	mi := &file_lightning_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardingHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardingHistoryRequest) ProtoMessage() {}
+
+func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardingHistoryRequest.ProtoReflect.Descriptor instead.
+func (*ForwardingHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *ForwardingHistoryRequest) GetStartTime() uint64 {
+	if x != nil {
+		return x.StartTime
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetEndTime() uint64 {
+	if x != nil {
+		return x.EndTime
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetIndexOffset() uint32 {
+	if x != nil {
+		return x.IndexOffset
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetNumMaxEvents() uint32 {
+	if x != nil {
+		return x.NumMaxEvents
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetPeerAliasLookup() bool {
+	if x != nil {
+		return x.PeerAliasLookup
+	}
+	return false
+}
+
+func (x *ForwardingHistoryRequest) GetIncomingChanIds() []uint64 {
+	if x != nil {
+		return x.IncomingChanIds
+	}
+	return nil
+}
+
+func (x *ForwardingHistoryRequest) GetOutgoingChanIds() []uint64 {
+	if x != nil {
+		return x.OutgoingChanIds
+	}
+	return nil
+}
+
+type ForwardingEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Timestamp      uint64  `protobuf:"varint,1,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	ChanIdIn       uint64  `protobuf:"varint,2,opt,name=chan_id_in,json=chanIdIn,proto3" json:"chan_id_in,omitempty"`
+	ChanIdOut      uint64  `protobuf:"varint,4,opt,name=chan_id_out,json=chanIdOut,proto3" json:"chan_id_out,omitempty"`
+	AmtIn          uint64  `protobuf:"varint,5,opt,name=amt_in,json=amtIn,proto3" json:"amt_in,omitempty"`
+	AmtOut         uint64  `protobuf:"varint,6,opt,name=amt_out,json=amtOut,proto3" json:"amt_out,omitempty"`
+	Fee            uint64  `protobuf:"varint,7,opt,name=fee,proto3" json:"fee,omitempty"`
+	FeeMsat        uint64  `protobuf:"varint,8,opt,name=fee_msat,json=feeMsat,proto3" json:"fee_msat,omitempty"`
+	AmtInMsat      uint64  `protobuf:"varint,9,opt,name=amt_in_msat,json=amtInMsat,proto3" json:"amt_in_msat,omitempty"`
+	AmtOutMsat     uint64  `protobuf:"varint,10,opt,name=amt_out_msat,json=amtOutMsat,proto3" json:"amt_out_msat,omitempty"`
+	TimestampNs    uint64  `protobuf:"varint,11,opt,name=timestamp_ns,json=timestampNs,proto3" json:"timestamp_ns,omitempty"`
+	PeerAliasIn    string  `protobuf:"bytes,12,opt,name=peer_alias_in,json=peerAliasIn,proto3" json:"peer_alias_in,omitempty"`
+	PeerAliasOut   string  `protobuf:"bytes,13,opt,name=peer_alias_out,json=peerAliasOut,proto3" json:"peer_alias_out,omitempty"`
+	IncomingHtlcId *uint64 `protobuf:"varint,14,opt,name=incoming_htlc_id,json=incomingHtlcId,proto3,oneof" json:"incoming_htlc_id,omitempty"`
+	OutgoingHtlcId *uint64 `protobuf:"varint,15,opt,name=outgoing_htlc_id,json=outgoingHtlcId,proto3,oneof" json:"outgoing_htlc_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ForwardingEvent) Reset() {
+	*x = ForwardingEvent{}
+	mi := &file_lightning_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardingEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardingEvent) ProtoMessage() {}
+
+func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardingEvent.ProtoReflect.Descriptor instead.
+func (*ForwardingEvent) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{122}
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *ForwardingEvent) GetTimestamp() uint64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetChanIdIn() uint64 {
+	if x != nil {
+		return x.ChanIdIn
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetChanIdOut() uint64 {
+	if x != nil {
+		return x.ChanIdOut
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtIn() uint64 {
+	if x != nil {
+		return x.AmtIn
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtOut() uint64 {
+	if x != nil {
+		return x.AmtOut
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetFee() uint64 {
+	if x != nil {
+		return x.Fee
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetFeeMsat() uint64 {
+	if x != nil {
+		return x.FeeMsat
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtInMsat() uint64 {
+	if x != nil {
+		return x.AmtInMsat
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtOutMsat() uint64 {
+	if x != nil {
+		return x.AmtOutMsat
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetTimestampNs() uint64 {
+	if x != nil {
+		return x.TimestampNs
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetPeerAliasIn() string {
+	if x != nil {
+		return x.PeerAliasIn
+	}
+	return ""
+}
+
+func (x *ForwardingEvent) GetPeerAliasOut() string {
+	if x != nil {
+		return x.PeerAliasOut
+	}
+	return ""
+}
+
+func (x *ForwardingEvent) GetIncomingHtlcId() uint64 {
+	if x != nil && x.IncomingHtlcId != nil {
+		return *x.IncomingHtlcId
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetOutgoingHtlcId() uint64 {
+	if x != nil && x.OutgoingHtlcId != nil {
+		return *x.OutgoingHtlcId
+	}
+	return 0
+}
+
+type ForwardingHistoryResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ForwardingEvents []*ForwardingEvent     `protobuf:"bytes,1,rep,name=forwarding_events,json=forwardingEvents,proto3" json:"forwarding_events,omitempty"`
+	LastOffsetIndex  uint32                 `protobuf:"varint,2,opt,name=last_offset_index,json=lastOffsetIndex,proto3" json:"last_offset_index,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ForwardingHistoryResponse) Reset() {
+	*x = ForwardingHistoryResponse{}
+	mi := &file_lightning_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardingHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardingHistoryResponse) ProtoMessage() {}
+
+func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardingHistoryResponse.ProtoReflect.Descriptor instead.
+func (*ForwardingHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{123}
+}
+
+func (x *ForwardingHistoryResponse) GetForwardingEvents() []*ForwardingEvent {
+	if x != nil {
+		return x.ForwardingEvents
+	}
+	return nil
+}
+
+func (x *ForwardingHistoryResponse) GetLastOffsetIndex() uint32 {
+	if x != nil {
+		return x.LastOffsetIndex
+	}
+	return 0
+}
+
 type PendingChannelsResponse_PendingChannel struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	RemoteNodePub        string                 `protobuf:"bytes,1,opt,name=remote_node_pub,json=remoteNodePub,proto3" json:"remote_node_pub,omitempty"`
@@ -8996,7 +9857,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9008,7 +9869,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9109,7 +9970,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[130]
+	mi := &file_lightning_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9121,7 +9982,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[130]
+	mi := &file_lightning_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9201,7 +10062,7 @@ type PendingChannelsResponse_WaitingCloseChannel struct {
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
 	*x = PendingChannelsResponse_WaitingCloseChannel{}
-	mi := &file_lightning_proto_msgTypes[131]
+	mi := &file_lightning_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9213,7 +10074,7 @@ func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
 func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[131]
+	mi := &file_lightning_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9292,7 +10153,7 @@ type PendingChannelsResponse_Commitments struct {
 
 func (x *PendingChannelsResponse_Commitments) Reset() {
 	*x = PendingChannelsResponse_Commitments{}
-	mi := &file_lightning_proto_msgTypes[132]
+	mi := &file_lightning_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9304,7 +10165,7 @@ func (x *PendingChannelsResponse_Commitments) String() string {
 func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[132]
+	mi := &file_lightning_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9378,7 +10239,7 @@ type PendingChannelsResponse_ForceClosedChannel struct {
 
 func (x *PendingChannelsResponse_ForceClosedChannel) Reset() {
 	*x = PendingChannelsResponse_ForceClosedChannel{}
-	mi := &file_lightning_proto_msgTypes[133]
+	mi := &file_lightning_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9390,7 +10251,7 @@ func (x *PendingChannelsResponse_ForceClosedChannel) String() string {
 func (*PendingChannelsResponse_ForceClosedChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_ForceClosedChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[133]
+	mi := &file_lightning_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10284,7 +11145,82 @@ const file_lightning_proto_rawDesc = "" +
 	"\x16FULLY_RESOLVED_CHANNEL\x10\x05\x12\x1b\n" +
 	"\x17CHANNEL_FUNDING_TIMEOUT\x10\x06\x12\x12\n" +
 	"\x0eCHANNEL_UPDATE\x10\aB\t\n" +
-	"\achannel*\xac\x01\n" +
+	"\achannel\"\x12\n" +
+	"\x10FeeReportRequest\"\x95\x02\n" +
+	"\x10ChannelFeeReport\x12\x1b\n" +
+	"\achan_id\x18\x05 \x01(\x04B\x020\x01R\x06chanId\x12#\n" +
+	"\rchannel_point\x18\x01 \x01(\tR\fchannelPoint\x12\"\n" +
+	"\rbase_fee_msat\x18\x02 \x01(\x03R\vbaseFeeMsat\x12\x1e\n" +
+	"\vfee_per_mil\x18\x03 \x01(\x03R\tfeePerMil\x12\x19\n" +
+	"\bfee_rate\x18\x04 \x01(\x01R\afeeRate\x121\n" +
+	"\x15inbound_base_fee_msat\x18\x06 \x01(\x05R\x12inboundBaseFeeMsat\x12-\n" +
+	"\x13inbound_fee_per_mil\x18\a \x01(\x05R\x10inboundFeePerMil\"\xb5\x01\n" +
+	"\x11FeeReportResponse\x12:\n" +
+	"\fchannel_fees\x18\x01 \x03(\v2\x17.lnrpc.ChannelFeeReportR\vchannelFees\x12\x1e\n" +
+	"\vday_fee_sum\x18\x02 \x01(\x04R\tdayFeeSum\x12 \n" +
+	"\fweek_fee_sum\x18\x03 \x01(\x04R\n" +
+	"weekFeeSum\x12\"\n" +
+	"\rmonth_fee_sum\x18\x04 \x01(\x04R\vmonthFeeSum\"R\n" +
+	"\n" +
+	"InboundFee\x12\"\n" +
+	"\rbase_fee_msat\x18\x01 \x01(\x05R\vbaseFeeMsat\x12 \n" +
+	"\ffee_rate_ppm\x18\x02 \x01(\x05R\n" +
+	"feeRatePpm\"\xda\x03\n" +
+	"\x13PolicyUpdateRequest\x12\x18\n" +
+	"\x06global\x18\x01 \x01(\bH\x00R\x06global\x124\n" +
+	"\n" +
+	"chan_point\x18\x02 \x01(\v2\x13.lnrpc.ChannelPointH\x00R\tchanPoint\x12\"\n" +
+	"\rbase_fee_msat\x18\x03 \x01(\x03R\vbaseFeeMsat\x12\x19\n" +
+	"\bfee_rate\x18\x04 \x01(\x01R\afeeRate\x12 \n" +
+	"\ffee_rate_ppm\x18\t \x01(\rR\n" +
+	"feeRatePpm\x12&\n" +
+	"\x0ftime_lock_delta\x18\x05 \x01(\rR\rtimeLockDelta\x12\"\n" +
+	"\rmax_htlc_msat\x18\x06 \x01(\x04R\vmaxHtlcMsat\x12\"\n" +
+	"\rmin_htlc_msat\x18\a \x01(\x04R\vminHtlcMsat\x125\n" +
+	"\x17min_htlc_msat_specified\x18\b \x01(\bR\x14minHtlcMsatSpecified\x122\n" +
+	"\vinbound_fee\x18\n" +
+	" \x01(\v2\x11.lnrpc.InboundFeeR\n" +
+	"inboundFee\x12.\n" +
+	"\x13create_missing_edge\x18\v \x01(\bR\x11createMissingEdgeB\a\n" +
+	"\x05scope\"\x8c\x01\n" +
+	"\fFailedUpdate\x12+\n" +
+	"\boutpoint\x18\x01 \x01(\v2\x0f.lnrpc.OutPointR\boutpoint\x12,\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x14.lnrpc.UpdateFailureR\x06reason\x12!\n" +
+	"\fupdate_error\x18\x03 \x01(\tR\vupdateError\"R\n" +
+	"\x14PolicyUpdateResponse\x12:\n" +
+	"\x0efailed_updates\x18\x01 \x03(\v2\x13.lnrpc.FailedUpdateR\rfailedUpdates\"\xa1\x02\n" +
+	"\x18ForwardingHistoryRequest\x12\x1d\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\x04R\tstartTime\x12\x19\n" +
+	"\bend_time\x18\x02 \x01(\x04R\aendTime\x12!\n" +
+	"\findex_offset\x18\x03 \x01(\rR\vindexOffset\x12$\n" +
+	"\x0enum_max_events\x18\x04 \x01(\rR\fnumMaxEvents\x12*\n" +
+	"\x11peer_alias_lookup\x18\x05 \x01(\bR\x0fpeerAliasLookup\x12*\n" +
+	"\x11incoming_chan_ids\x18\x06 \x03(\x04R\x0fincomingChanIds\x12*\n" +
+	"\x11outgoing_chan_ids\x18\a \x03(\x04R\x0foutgoingChanIds\"\x8d\x04\n" +
+	"\x0fForwardingEvent\x12 \n" +
+	"\ttimestamp\x18\x01 \x01(\x04B\x02\x18\x01R\ttimestamp\x12 \n" +
+	"\n" +
+	"chan_id_in\x18\x02 \x01(\x04B\x020\x01R\bchanIdIn\x12\"\n" +
+	"\vchan_id_out\x18\x04 \x01(\x04B\x020\x01R\tchanIdOut\x12\x15\n" +
+	"\x06amt_in\x18\x05 \x01(\x04R\x05amtIn\x12\x17\n" +
+	"\aamt_out\x18\x06 \x01(\x04R\x06amtOut\x12\x10\n" +
+	"\x03fee\x18\a \x01(\x04R\x03fee\x12\x19\n" +
+	"\bfee_msat\x18\b \x01(\x04R\afeeMsat\x12\x1e\n" +
+	"\vamt_in_msat\x18\t \x01(\x04R\tamtInMsat\x12 \n" +
+	"\famt_out_msat\x18\n" +
+	" \x01(\x04R\n" +
+	"amtOutMsat\x12!\n" +
+	"\ftimestamp_ns\x18\v \x01(\x04R\vtimestampNs\x12\"\n" +
+	"\rpeer_alias_in\x18\f \x01(\tR\vpeerAliasIn\x12$\n" +
+	"\x0epeer_alias_out\x18\r \x01(\tR\fpeerAliasOut\x12-\n" +
+	"\x10incoming_htlc_id\x18\x0e \x01(\x04H\x00R\x0eincomingHtlcId\x88\x01\x01\x12-\n" +
+	"\x10outgoing_htlc_id\x18\x0f \x01(\x04H\x01R\x0eoutgoingHtlcId\x88\x01\x01B\x13\n" +
+	"\x11_incoming_htlc_idB\x13\n" +
+	"\x11_outgoing_htlc_id\"\x8c\x01\n" +
+	"\x19ForwardingHistoryResponse\x12C\n" +
+	"\x11forwarding_events\x18\x01 \x03(\v2\x16.lnrpc.ForwardingEventR\x10forwardingEvents\x12*\n" +
+	"\x11last_offset_index\x18\x02 \x01(\rR\x0flastOffsetIndex*\xac\x01\n" +
 	"\vAddressType\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x00\x12\x16\n" +
 	"\x12NESTED_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -10321,7 +11257,13 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
 	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
 	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
-	"\x0eINITIATOR_BOTH\x10\x032\xa2\x16\n" +
+	"\x0eINITIATOR_BOTH\x10\x03*\xac\x01\n" +
+	"\rUpdateFailure\x12\x1a\n" +
+	"\x16UPDATE_FAILURE_UNKNOWN\x10\x00\x12\x1a\n" +
+	"\x16UPDATE_FAILURE_PENDING\x10\x01\x12\x1c\n" +
+	"\x18UPDATE_FAILURE_NOT_FOUND\x10\x02\x12\x1f\n" +
+	"\x1bUPDATE_FAILURE_INTERNAL_ERR\x10\x03\x12$\n" +
+	" UPDATE_FAILURE_INVALID_PARAMETER\x10\x042\x8a\x18\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -10366,7 +11308,10 @@ const file_lightning_proto_rawDesc = "" +
 	"\fCloseChannel\x12\x1a.lnrpc.CloseChannelRequest\x1a\x18.lnrpc.CloseStatusUpdate0\x01\x12M\n" +
 	"\x0eClosedChannels\x12\x1c.lnrpc.ClosedChannelsRequest\x1a\x1d.lnrpc.ClosedChannelsResponse\x12M\n" +
 	"\x0eChannelBalance\x12\x1c.lnrpc.ChannelBalanceRequest\x1a\x1d.lnrpc.ChannelBalanceResponse\x12V\n" +
-	"\x16SubscribeChannelEvents\x12\x1f.lnrpc.ChannelEventSubscription\x1a\x19.lnrpc.ChannelEventUpdate0\x01B\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"\x16SubscribeChannelEvents\x12\x1f.lnrpc.ChannelEventSubscription\x1a\x19.lnrpc.ChannelEventUpdate0\x01\x12>\n" +
+	"\tFeeReport\x12\x17.lnrpc.FeeReportRequest\x1a\x18.lnrpc.FeeReportResponse\x12N\n" +
+	"\x13UpdateChannelPolicy\x12\x1a.lnrpc.PolicyUpdateRequest\x1a\x1b.lnrpc.PolicyUpdateResponse\x12V\n" +
+	"\x11ForwardingHistory\x12\x1f.lnrpc.ForwardingHistoryRequest\x1a .lnrpc.ForwardingHistoryResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -10380,8 +11325,8 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 134)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 13)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 144)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),           // 0: lnrpc.AddressType
 	(OutputScriptType)(0),      // 1: lnrpc.OutputScriptType
@@ -10389,346 +11334,370 @@ var file_lightning_proto_goTypes = []any{
 	(InvoiceHTLCState)(0),      // 3: lnrpc.InvoiceHTLCState
 	(CommitmentType)(0),        // 4: lnrpc.CommitmentType
 	(Initiator)(0),             // 5: lnrpc.Initiator
-	(Peer_SyncType)(0),         // 6: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),   // 7: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),  // 8: lnrpc.Invoice.InvoiceState
-	(PendingChannelsResponse_ForceClosedChannel_AnchorState)(0), // 9: lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
-	(ChannelCloseSummary_ClosureType)(0),                        // 10: lnrpc.ChannelCloseSummary.ClosureType
-	(ChannelEventUpdate_UpdateType)(0),                          // 11: lnrpc.ChannelEventUpdate.UpdateType
-	(*GetInfoRequest)(nil),                                      // 12: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),                                     // 13: lnrpc.GetInfoResponse
-	(*Chain)(nil),                                               // 14: lnrpc.Chain
-	(*Feature)(nil),                                             // 15: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),                                  // 16: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),                                    // 17: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),                                 // 18: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),                               // 19: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),                              // 20: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),                                    // 21: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),                                   // 22: lnrpc.ListPeersResponse
-	(*Peer)(nil),                                                // 23: lnrpc.Peer
-	(*TimestampedError)(nil),                                    // 24: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),                               // 25: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                                           // 26: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),                                   // 27: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),                                  // 28: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),                                // 29: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),                               // 30: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),                                // 31: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),                                  // 32: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),                                 // 33: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                                                // 34: lnrpc.Utxo
-	(*OutPoint)(nil),                                            // 35: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),                              // 36: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),                                  // 37: lnrpc.TransactionDetails
-	(*Transaction)(nil),                                         // 38: lnrpc.Transaction
-	(*OutputDetail)(nil),                                        // 39: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),                                    // 40: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),                                    // 41: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),                                   // 42: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),                                  // 43: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),                                 // 44: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),                                         // 45: lnrpc.StopRequest
-	(*StopResponse)(nil),                                        // 46: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),                              // 47: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),                             // 48: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),                                   // 49: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),                                  // 50: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),                                  // 51: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),                                 // 52: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),                                // 53: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),                               // 54: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),                                  // 55: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),                              // 56: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),                                 // 57: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),                                // 58: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),                              // 59: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),                             // 60: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),                             // 61: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),                            // 62: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),                              // 63: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),                             // 64: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),                                 // 65: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),                                // 66: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),                                 // 67: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),                                        // 68: lnrpc.ChannelGraph
-	(*LightningNode)(nil),                                       // 69: lnrpc.LightningNode
-	(*NodeAddress)(nil),                                         // 70: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),                                       // 71: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),                                         // 72: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),                                     // 73: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                                            // 74: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),                                     // 75: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),                                  // 76: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),                                         // 77: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),                                  // 78: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                                            // 79: lnrpc.NodePair
-	(*EdgeLocator)(nil),                                         // 80: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                                            // 81: lnrpc.FeeLimit
-	(*RouteHint)(nil),                                           // 82: lnrpc.RouteHint
-	(*HopHint)(nil),                                             // 83: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),                                 // 84: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                                               // 85: lnrpc.Route
-	(*Hop)(nil),                                                 // 86: lnrpc.Hop
-	(*GraphTopologySubscription)(nil),                           // 87: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),                                 // 88: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                                          // 89: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),                                   // 90: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),                                 // 91: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),                                        // 92: lnrpc.ChannelPoint
-	(*Invoice)(nil),                                             // 93: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),                                         // 94: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),                                  // 95: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),                                         // 96: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),                                  // 97: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),                                 // 98: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),                                 // 99: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),                                        // 100: lnrpc.PayReqString
-	(*PayReq)(nil),                                              // 101: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),                                  // 102: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),                                    // 103: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),                                       // 104: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),                                   // 105: lnrpc.ChannelOpenUpdate
-	(*PendingHTLC)(nil),                                         // 106: lnrpc.PendingHTLC
-	(*PendingChannelsRequest)(nil),                              // 107: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),                             // 108: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),                                 // 109: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),                                // 110: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),                                  // 111: lnrpc.ChannelConstraints
-	(*Channel)(nil),                                             // 112: lnrpc.Channel
-	(*CloseChannelRequest)(nil),                                 // 113: lnrpc.CloseChannelRequest
-	(*CloseStatusUpdate)(nil),                                   // 114: lnrpc.CloseStatusUpdate
-	(*ChannelCloseUpdate)(nil),                                  // 115: lnrpc.ChannelCloseUpdate
-	(*CloseOutput)(nil),                                         // 116: lnrpc.CloseOutput
-	(*InstantUpdate)(nil),                                       // 117: lnrpc.InstantUpdate
-	(*ClosedChannelsRequest)(nil),                               // 118: lnrpc.ClosedChannelsRequest
-	(*ClosedChannelsResponse)(nil),                              // 119: lnrpc.ClosedChannelsResponse
-	(*ChannelCloseSummary)(nil),                                 // 120: lnrpc.ChannelCloseSummary
-	(*ChannelBalanceRequest)(nil),                               // 121: lnrpc.ChannelBalanceRequest
-	(*ChannelBalanceResponse)(nil),                              // 122: lnrpc.ChannelBalanceResponse
-	(*Amount)(nil),                                              // 123: lnrpc.Amount
-	(*ChannelEventSubscription)(nil),                            // 124: lnrpc.ChannelEventSubscription
-	(*ChannelEventUpdate)(nil),                                  // 125: lnrpc.ChannelEventUpdate
-	nil,                                                         // 126: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                                                         // 127: lnrpc.Peer.FeaturesEntry
-	nil,                                                         // 128: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                                                         // 129: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                                                         // 130: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                                                         // 131: lnrpc.LightningNode.FeaturesEntry
-	nil,                                                         // 132: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                                                         // 133: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                                                         // 134: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                                                         // 135: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                                                         // 136: lnrpc.Hop.CustomRecordsEntry
-	nil,                                                         // 137: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                                                         // 138: lnrpc.Invoice.FeaturesEntry
-	nil,                                                         // 139: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                                                         // 140: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil),              // 141: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 142: lnrpc.PendingChannelsResponse.PendingOpenChannel
-	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 143: lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	(*PendingChannelsResponse_Commitments)(nil),         // 144: lnrpc.PendingChannelsResponse.Commitments
-	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 145: lnrpc.PendingChannelsResponse.ForceClosedChannel
+	(UpdateFailure)(0),         // 6: lnrpc.UpdateFailure
+	(Peer_SyncType)(0),         // 7: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),   // 8: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),  // 9: lnrpc.Invoice.InvoiceState
+	(PendingChannelsResponse_ForceClosedChannel_AnchorState)(0), // 10: lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	(ChannelCloseSummary_ClosureType)(0),                        // 11: lnrpc.ChannelCloseSummary.ClosureType
+	(ChannelEventUpdate_UpdateType)(0),                          // 12: lnrpc.ChannelEventUpdate.UpdateType
+	(*GetInfoRequest)(nil),                                      // 13: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                                     // 14: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                               // 15: lnrpc.Chain
+	(*Feature)(nil),                                             // 16: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                                  // 17: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                                    // 18: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                                 // 19: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                               // 20: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                              // 21: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                                    // 22: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                                   // 23: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                                // 24: lnrpc.Peer
+	(*TimestampedError)(nil),                                    // 25: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                               // 26: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                                           // 27: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                                   // 28: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                                  // 29: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                                // 30: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                               // 31: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                                // 32: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                                  // 33: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                                 // 34: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                                // 35: lnrpc.Utxo
+	(*OutPoint)(nil),                                            // 36: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                              // 37: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                                  // 38: lnrpc.TransactionDetails
+	(*Transaction)(nil),                                         // 39: lnrpc.Transaction
+	(*OutputDetail)(nil),                                        // 40: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                                    // 41: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                                    // 42: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                                   // 43: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                                  // 44: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                                 // 45: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                                         // 46: lnrpc.StopRequest
+	(*StopResponse)(nil),                                        // 47: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),                              // 48: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),                             // 49: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),                                   // 50: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),                                  // 51: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),                                  // 52: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),                                 // 53: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),                                // 54: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),                               // 55: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),                                  // 56: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),                              // 57: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),                                 // 58: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),                                // 59: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),                              // 60: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),                             // 61: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),                             // 62: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),                            // 63: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),                              // 64: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),                             // 65: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),                                 // 66: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),                                // 67: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),                                 // 68: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),                                        // 69: lnrpc.ChannelGraph
+	(*LightningNode)(nil),                                       // 70: lnrpc.LightningNode
+	(*NodeAddress)(nil),                                         // 71: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),                                       // 72: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),                                         // 73: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),                                     // 74: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                                            // 75: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),                                     // 76: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),                                  // 77: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),                                         // 78: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),                                  // 79: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                                            // 80: lnrpc.NodePair
+	(*EdgeLocator)(nil),                                         // 81: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                                            // 82: lnrpc.FeeLimit
+	(*RouteHint)(nil),                                           // 83: lnrpc.RouteHint
+	(*HopHint)(nil),                                             // 84: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),                                 // 85: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                                               // 86: lnrpc.Route
+	(*Hop)(nil),                                                 // 87: lnrpc.Hop
+	(*GraphTopologySubscription)(nil),                           // 88: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),                                 // 89: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                                          // 90: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),                                   // 91: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),                                 // 92: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),                                        // 93: lnrpc.ChannelPoint
+	(*Invoice)(nil),                                             // 94: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),                                         // 95: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),                                  // 96: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),                                         // 97: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),                                  // 98: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),                                 // 99: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),                                 // 100: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),                                        // 101: lnrpc.PayReqString
+	(*PayReq)(nil),                                              // 102: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),                                  // 103: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),                                    // 104: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                                       // 105: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                                   // 106: lnrpc.ChannelOpenUpdate
+	(*PendingHTLC)(nil),                                         // 107: lnrpc.PendingHTLC
+	(*PendingChannelsRequest)(nil),                              // 108: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                             // 109: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                                 // 110: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                                // 111: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                                  // 112: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                             // 113: lnrpc.Channel
+	(*CloseChannelRequest)(nil),                                 // 114: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),                                   // 115: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),                                  // 116: lnrpc.ChannelCloseUpdate
+	(*CloseOutput)(nil),                                         // 117: lnrpc.CloseOutput
+	(*InstantUpdate)(nil),                                       // 118: lnrpc.InstantUpdate
+	(*ClosedChannelsRequest)(nil),                               // 119: lnrpc.ClosedChannelsRequest
+	(*ClosedChannelsResponse)(nil),                              // 120: lnrpc.ClosedChannelsResponse
+	(*ChannelCloseSummary)(nil),                                 // 121: lnrpc.ChannelCloseSummary
+	(*ChannelBalanceRequest)(nil),                               // 122: lnrpc.ChannelBalanceRequest
+	(*ChannelBalanceResponse)(nil),                              // 123: lnrpc.ChannelBalanceResponse
+	(*Amount)(nil),                                              // 124: lnrpc.Amount
+	(*ChannelEventSubscription)(nil),                            // 125: lnrpc.ChannelEventSubscription
+	(*ChannelEventUpdate)(nil),                                  // 126: lnrpc.ChannelEventUpdate
+	(*FeeReportRequest)(nil),                                    // 127: lnrpc.FeeReportRequest
+	(*ChannelFeeReport)(nil),                                    // 128: lnrpc.ChannelFeeReport
+	(*FeeReportResponse)(nil),                                   // 129: lnrpc.FeeReportResponse
+	(*InboundFee)(nil),                                          // 130: lnrpc.InboundFee
+	(*PolicyUpdateRequest)(nil),                                 // 131: lnrpc.PolicyUpdateRequest
+	(*FailedUpdate)(nil),                                        // 132: lnrpc.FailedUpdate
+	(*PolicyUpdateResponse)(nil),                                // 133: lnrpc.PolicyUpdateResponse
+	(*ForwardingHistoryRequest)(nil),                            // 134: lnrpc.ForwardingHistoryRequest
+	(*ForwardingEvent)(nil),                                     // 135: lnrpc.ForwardingEvent
+	(*ForwardingHistoryResponse)(nil),                           // 136: lnrpc.ForwardingHistoryResponse
+	nil,                                                         // 137: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                                         // 138: lnrpc.Peer.FeaturesEntry
+	nil,                                                         // 139: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                                         // 140: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                                         // 141: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                                         // 142: lnrpc.LightningNode.FeaturesEntry
+	nil,                                                         // 143: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                                         // 144: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                                         // 145: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                                         // 146: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                                         // 147: lnrpc.Hop.CustomRecordsEntry
+	nil,                                                         // 148: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                                         // 149: lnrpc.Invoice.FeaturesEntry
+	nil,                                                         // 150: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                                         // 151: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),              // 152: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 153: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 154: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 155: lnrpc.PendingChannelsResponse.Commitments
+	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 156: lnrpc.PendingChannelsResponse.ForceClosedChannel
 }
 var file_lightning_proto_depIdxs = []int32{
-	14,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	126, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	17,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	23,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	6,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	127, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	24,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	7,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	15,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	137, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	18,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	24,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	7,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	138, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	25,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	8,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	128, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	34,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	139, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	35,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	35,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	38,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	39,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	40,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	36,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	39,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	40,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	41,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	35,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	129, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	36,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	140, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	55,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	55,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	130, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	55,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	69,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	72,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	70,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	131, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	132, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	133, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	71,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	71,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	134, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	69,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	72,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	81,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	80,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	79,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	135, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	82,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	83,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	85,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	86,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	136, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	89,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	90,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	91,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	70,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	137, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	92,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	71,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	92,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	82,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
-	8,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	94,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	138, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	56,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	56,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	141, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	56,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	70,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	73,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	71,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	142, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	143, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	144, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	72,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	72,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	145, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	70,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	73,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	82,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	81,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	80,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	146, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	83,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	84,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	86,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	87,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	147, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	90,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	91,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	92,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	71,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	148, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	93,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	72,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	93,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	83,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	9,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	95,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	149, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 57: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	139, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	93,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	82,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	140, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	150, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	94,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	83,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	151, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
 	4,   // 62: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	104, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	105, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	92,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	142, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	145, // 67: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
-	143, // 68: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	112, // 69: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	105, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	106, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	93,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	153, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	156, // 67: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
+	154, // 68: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	113, // 69: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
 	4,   // 70: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	111, // 71: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	111, // 72: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	92,  // 73: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
-	104, // 74: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
-	115, // 75: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
-	117, // 76: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
-	116, // 77: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
-	116, // 78: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
-	116, // 79: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
-	120, // 80: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
-	10,  // 81: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
+	112, // 71: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	112, // 72: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	93,  // 73: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	105, // 74: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	116, // 75: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	118, // 76: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	117, // 77: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
+	117, // 78: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
+	117, // 79: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
+	121, // 80: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
+	11,  // 81: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
 	5,   // 82: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
 	5,   // 83: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
-	123, // 84: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
-	123, // 85: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
-	123, // 86: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
-	123, // 87: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
-	123, // 88: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
-	123, // 89: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
-	112, // 90: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
-	120, // 91: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
-	92,  // 92: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
-	92,  // 93: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
-	104, // 94: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
-	92,  // 95: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
-	11,  // 96: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
-	15,  // 97: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	15,  // 98: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	31,  // 99: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	56,  // 100: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	15,  // 101: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	15,  // 102: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	15,  // 103: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	15,  // 104: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 105: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 106: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	141, // 107: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	141, // 108: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	144, // 109: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
-	141, // 110: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	106, // 111: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
-	9,   // 112: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
-	29,  // 113: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	36,  // 114: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	43,  // 115: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	41,  // 116: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	32,  // 117: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	27,  // 118: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	16,  // 119: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	19,  // 120: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	21,  // 121: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	25,  // 122: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	12,  // 123: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	45,  // 124: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	47,  // 125: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	49,  // 126: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	51,  // 127: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	53,  // 128: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	57,  // 129: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	59,  // 130: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	61,  // 131: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	63,  // 132: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	65,  // 133: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	67,  // 134: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	73,  // 135: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	75,  // 136: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	76,  // 137: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	78,  // 138: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	87,  // 139: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	93,  // 140: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	97,  // 141: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	96,  // 142: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	99,  // 143: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	100, // 144: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	102, // 145: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	102, // 146: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	107, // 147: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	109, // 148: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	113, // 149: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
-	118, // 150: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
-	121, // 151: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
-	124, // 152: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
-	30,  // 153: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	37,  // 154: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	44,  // 155: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	42,  // 156: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	33,  // 157: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	28,  // 158: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	18,  // 159: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	20,  // 160: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	22,  // 161: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	26,  // 162: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	13,  // 163: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	46,  // 164: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	48,  // 165: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	50,  // 166: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	52,  // 167: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	54,  // 168: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	58,  // 169: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	60,  // 170: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	62,  // 171: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	64,  // 172: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	66,  // 173: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	68,  // 174: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	74,  // 175: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	72,  // 176: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	77,  // 177: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	84,  // 178: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	88,  // 179: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	95,  // 180: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	98,  // 181: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	93,  // 182: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	93,  // 183: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	101, // 184: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	92,  // 185: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	103, // 186: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	108, // 187: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	110, // 188: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	114, // 189: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
-	119, // 190: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
-	122, // 191: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
-	125, // 192: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
-	153, // [153:193] is the sub-list for method output_type
-	113, // [113:153] is the sub-list for method input_type
-	113, // [113:113] is the sub-list for extension type_name
-	113, // [113:113] is the sub-list for extension extendee
-	0,   // [0:113] is the sub-list for field type_name
+	124, // 84: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
+	124, // 85: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
+	124, // 86: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
+	124, // 87: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
+	124, // 88: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
+	124, // 89: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
+	113, // 90: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
+	121, // 91: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
+	93,  // 92: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
+	93,  // 93: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
+	105, // 94: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
+	93,  // 95: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
+	12,  // 96: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
+	128, // 97: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
+	93,  // 98: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
+	130, // 99: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
+	36,  // 100: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
+	6,   // 101: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
+	132, // 102: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
+	135, // 103: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
+	16,  // 104: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	16,  // 105: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	32,  // 106: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	57,  // 107: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	16,  // 108: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	16,  // 109: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	16,  // 110: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	16,  // 111: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 112: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 113: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	152, // 114: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	152, // 115: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	155, // 116: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	152, // 117: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	107, // 118: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
+	10,  // 119: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	30,  // 120: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	37,  // 121: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	44,  // 122: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	42,  // 123: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	33,  // 124: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	28,  // 125: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	17,  // 126: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	20,  // 127: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	22,  // 128: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	26,  // 129: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	13,  // 130: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	46,  // 131: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	48,  // 132: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	50,  // 133: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	52,  // 134: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	54,  // 135: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	58,  // 136: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	60,  // 137: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	62,  // 138: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	64,  // 139: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	66,  // 140: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	68,  // 141: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	74,  // 142: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	76,  // 143: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	77,  // 144: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	79,  // 145: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	88,  // 146: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	94,  // 147: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	98,  // 148: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	97,  // 149: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	100, // 150: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	101, // 151: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	103, // 152: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	103, // 153: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	108, // 154: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	110, // 155: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	114, // 156: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	119, // 157: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
+	122, // 158: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
+	125, // 159: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
+	127, // 160: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
+	131, // 161: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
+	134, // 162: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
+	31,  // 163: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	38,  // 164: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	45,  // 165: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	43,  // 166: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	34,  // 167: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	29,  // 168: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	19,  // 169: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	21,  // 170: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	23,  // 171: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	27,  // 172: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	14,  // 173: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	47,  // 174: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	49,  // 175: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	51,  // 176: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	53,  // 177: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	55,  // 178: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	59,  // 179: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	61,  // 180: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	63,  // 181: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	65,  // 182: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	67,  // 183: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	69,  // 184: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	75,  // 185: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	73,  // 186: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	78,  // 187: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	85,  // 188: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	89,  // 189: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	96,  // 190: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	99,  // 191: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	94,  // 192: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	94,  // 193: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	102, // 194: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	93,  // 195: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	104, // 196: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	109, // 197: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	111, // 198: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	115, // 199: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	120, // 200: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
+	123, // 201: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
+	126, // 202: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
+	129, // 203: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
+	133, // 204: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
+	136, // 205: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
+	163, // [163:206] is the sub-list for method output_type
+	120, // [120:163] is the sub-list for method input_type
+	120, // [120:120] is the sub-list for extension type_name
+	120, // [120:120] is the sub-list for extension extendee
+	0,   // [0:120] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -10762,13 +11731,18 @@ func file_lightning_proto_init() {
 		(*ChannelEventUpdate_PendingOpenChannel)(nil),
 		(*ChannelEventUpdate_FullyResolvedChannel)(nil),
 	}
+	file_lightning_proto_msgTypes[118].OneofWrappers = []any{
+		(*PolicyUpdateRequest_Global)(nil),
+		(*PolicyUpdateRequest_ChanPoint)(nil),
+	}
+	file_lightning_proto_msgTypes[122].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      12,
-			NumMessages:   134,
+			NumEnums:      13,
+			NumMessages:   144,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
