@@ -101,12 +101,6 @@ func (s *Switch) claimSettle(in channeldb.CircuitKey) bool {
 	return true
 }
 
-func (s *Switch) unclaimSettle(in channeldb.CircuitKey) {
-	s.mu.Lock()
-	delete(s.settling, in)
-	s.mu.Unlock()
-}
-
 // loadKnownSettles finds, at start, the forwarded circuits still open
 // whose preimage we know: their settle was learnt but not yet written
 // with the incoming commitment. Each incoming link settles them once it
