@@ -33,7 +33,19 @@ func storedRecords() []storedRecord {
 	inv := sampleInvoice(4)
 	inv.State = InvoiceOpen
 	mc := sampleMCResult(1, 2, 1_800_000_000)
+	pay, att := samplePaymentCreation(5), sampleAttempt(7, true)
+	putPayment := func(tx kvdb.RwTx) error {
+		if _, err := InitPayment(tx, pay); err != nil {
+			return err
+		}
+		return RegisterAttempt(tx, pay.PaymentHash, att)
+	}
+	fetchPayment := func(tx kvdb.RTx) error { _, err := FetchPayment(tx, pay.PaymentHash); return err }
 	return []storedRecord{
+		{"payment", [][]byte{paymentsBucket, pay.PaymentHash[:]}, payInfoKey, hexs(pay.PaymentHash[:]),
+			putPayment, fetchPayment},
+		{"payment attempt", [][]byte{paymentsBucket, pay.PaymentHash[:], payAttemptsKey}, u64Key(7), "7",
+			putPayment, fetchPayment},
 		{"graph node", [][]byte{graphNodeBucket}, gn.NodeID[:], hexs(gn.NodeID[:]),
 			func(tx kvdb.RwTx) error { return PutGraphNode(tx, gn) },
 			func(tx kvdb.RTx) error { _, err := FetchGraphNode(tx, gn.NodeID); return err }},
