@@ -442,10 +442,17 @@ func (x *expander) prepare() error {
 	s.extraEdges = append(s.extraEdges[:0], make([]inEdge, len(q.ExtraEdges))...)
 	for i := range q.ExtraEdges {
 		e := &q.ExtraEdges[i]
-		// Our own channels are in the graph with live balances; a hint
-		// naming one is stale or malformed (lnd skips them too).
-		if (q.LocalBandwidth != nil && e.From == q.Source) || e.From == e.To {
+		// Our own channels in the graph are judged by their live
+		// balances; a hint naming one is stale or malformed (lnd skips
+		// them too). One of ours the graph lacks (not announced) may be
+		// given as an extra edge and is judged the same way.
+		if e.From == e.To {
 			continue
+		}
+		if q.LocalBandwidth != nil && e.From == q.Source {
+			if _, inGraph := g.chanIdx[e.ChannelID.ToUint64()]; inGraph {
+				continue
+			}
 		}
 		var ends [2]uint32
 		for j, v := range [2]Vertex{e.From, e.To} {

@@ -75,6 +75,10 @@ type PaymentRouterConfig struct {
 	// neither.
 	MissionControl *MissionControl
 	Dispatcher     Dispatcher
+	// LocalChannels lists our open channels the graph may lack (not
+	// announced, or not yet): each from Self to the peer, with its
+	// capacity. Nil for none.
+	LocalChannels func() []ExtraEdge
 	// BestHeight is the chain tip's height, which routes' expiries
 	// start from.
 	BestHeight func() (uint32, error)

@@ -295,6 +295,9 @@ func (l *lifecycle) findRoute(amt, budget lnwire.MilliSatoshi) (*Route, error) {
 	for id := range st.ignoredChans {
 		q.IgnoredChannels = append(q.IgnoredChannels, id)
 	}
+	if l.r.cfg.LocalChannels != nil {
+		q.ExtraEdges = append(q.ExtraEdges, l.r.cfg.LocalChannels()...)
+	}
 	used := make(map[lnwire.ShortChannelID]bool)
 	for _, e := range req.RouteHints {
 		if o, ok := st.overrides[e.ChannelID]; ok {

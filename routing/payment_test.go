@@ -441,3 +441,49 @@ func TestSendToRouteMPP(t *testing.T) {
 		t.Fatalf("status %v", p.Status())
 	}
 }
+
+// TestPaymentOverPrivateChannels pays with no graph at all: our channel
+// to a, unannounced, and the invoice's hint for a's private channel to c
+// (alice -> bob -> carol, carol's channel private).
+func TestPaymentOverPrivateChannels(t *testing.T) {
+	pt := newPayTest(t)
+	const bal = 5_000_000_000
+	scratch := NewGraph() // the fake network's channels, kept out of pt.g
+	pt.net.addChannel(scratch, 1, pt.self, pt.a, bal, bal, Policy{})
+	pt.net.addChannel(scratch, 3, pt.a, pt.c, bal, bal, Policy{FeeBaseMsat: 1000, FeeRatePPM: 10, CLTVDelta: 40})
+	r := NewPaymentRouter(PaymentRouterConfig{
+		DB: pt.db, Self: pt.self.v, Graph: pt.g, PathFinding: DefaultPathFindingConfig(),
+		MissionControl: pt.mc, Dispatcher: pt.net.dispatcher(),
+		BestHeight: func() (uint32, error) { return testHeight, nil },
+		LocalChannels: func() []ExtraEdge {
+			return []ExtraEdge{{From: pt.self.v, To: pt.a.v, ChannelID: lnwire.NewShortChanIDFromInt(1), Capacity: 10_000_000}}
+		},
+	})
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop() })
+	req := pt.invoice(11, 100_000_000)
+	req.RouteHints = []ExtraEdge{{From: pt.a.v, To: pt.c.v, ChannelID: lnwire.NewShortChanIDFromInt(3),
+		Policy: Policy{FeeBaseMsat: 1000, FeeRatePPM: 10, CLTVDelta: 40}}}
+	if err := r.SendPayment(req); err != nil {
+		t.Fatal(err)
+	}
+	p := until(t, r, req.PaymentHash, final)
+	if p.Status() != channeldb.StatusSucceeded || len(p.Attempts) != 1 {
+		t.Fatalf("status %v with %d attempts", p.Status(), len(p.Attempts))
+	}
+	if fee := p.Attempts[0].Route.TotalAmount - req.Amount; fee != 2000 {
+		t.Fatalf("fee %v, want 1000 + 10 ppm of 100,000 sat", fee)
+	}
+	// Our channel's live balance counts: with too little, no route.
+	pt.net.chans[lnwire.NewShortChanIDFromInt(1)].bal[pt.self.v] = 1000
+	req2 := pt.invoice(12, 100_000_000)
+	req2.RouteHints = req.RouteHints
+	if err := r.SendPayment(req2); err != nil {
+		t.Fatal(err)
+	}
+	if p := until(t, r, req2.PaymentHash, final); *p.FailureReason != channeldb.FailureReasonNoRoute || len(p.Attempts) != 0 {
+		t.Fatalf("over a drained channel: %v with %d attempts", p.FailureReason, len(p.Attempts))
+	}
+}
