@@ -67,9 +67,9 @@ func interpretFailure(a *channeldb.HTLCAttempt, res *AttemptResult, st *retrySta
 
 	switch {
 	case res.LocalFailure != nil && !res.FromFirstHop:
-		// Our own node refused it: that channel is out for this
-		// payment; nobody else is to blame.
-		rec.Reason = channeldb.HTLCFailInternal
+		// Our own node refused it (source index 0): that channel is
+		// out for this payment; nobody else is to blame.
+		rec.Reason = channeldb.HTLCFailMessage
 		rec.Message = sphinx.EncodeFailureMessage(res.LocalFailure)
 		st.ignoredChans[rt.Hops[0].ChannelID] = struct{}{}
 		return out

@@ -487,3 +487,34 @@ func TestPaymentOverPrivateChannels(t *testing.T) {
 		t.Fatalf("over a drained channel: %v with %d attempts", p.FailureReason, len(p.Attempts))
 	}
 }
+
+// TestBuildRoute builds a route through given nodes and pays over it.
+func TestBuildRoute(t *testing.T) {
+	pt := newPayTest(t)
+	pt.twoRoutes()
+	r := pt.router()
+	req := pt.invoice(13, 100_000_000)
+	rt, err := r.BuildRoute(req.Amount, 40, nil, []Vertex{pt.b.v, pt.c.v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := DefaultQuery(pt.self.v, pt.c.v, req.Amount, testHeight)
+	q.FinalCLTVDelta = 40
+	q.OutgoingChannels = []lnwire.ShortChannelID{lnwire.NewShortChanIDFromInt(2)}
+	want, err := NewFinder(pt.g, DefaultPathFindingConfig()).FindRoute(&q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.TotalAmount != want.TotalAmount || rt.TotalTimeLock != want.TotalTimeLock || len(rt.Hops) != 2 ||
+		rt.Hops[0] != want.Hops[0] || rt.Hops[1] != want.Hops[1] {
+		t.Fatalf("built %+v, path finder %+v", rt, want)
+	}
+	a, err := r.SendToRoute(context.Background(), req.PaymentHash, rt,
+		FinalHop{MPP: &channeldb.MPPRecord{PaymentAddr: *req.PaymentAddr, TotalMsat: req.Amount}}, false)
+	if err != nil || a.Settle == nil {
+		t.Fatalf("paying the built route: %v %+v", err, a)
+	}
+	if _, err := r.BuildRoute(req.Amount, 40, nil, []Vertex{pt.c.v}); !errors.Is(err, ErrNoChannel) {
+		t.Fatalf("no channel to c: %v", err)
+	}
+}
