@@ -11,6 +11,7 @@ import (
 	"lnd.xprv/channeldb"
 	"lnd.xprv/funding"
 	"lnd.xprv/invoices"
+	"lnd.xprv/routing"
 	"lnd.xprv/rpc/macaroons"
 	"lnd.xprv/wallet"
 )
@@ -77,6 +78,14 @@ var errorCodes = []struct {
 	{invoices.ErrInvoiceAlreadyCanceled, codes.FailedPrecondition},
 	{invoices.ErrInvoiceStillOpen, codes.FailedPrecondition},
 	{invoices.ErrShuttingDown, codes.Unavailable},
+
+	// The payments store's and the payment router's.
+	{channeldb.ErrAlreadyPaid, codes.AlreadyExists},
+	{channeldb.ErrPaymentInFlight, codes.AlreadyExists},
+	{channeldb.ErrPaymentExists, codes.AlreadyExists},
+	{channeldb.ErrPaymentNotInitiated, codes.NotFound},
+	{routing.ErrBadQuery, codes.InvalidArgument},
+	{routing.ErrRouterStopped, codes.Unavailable},
 
 	// The funding manager's.
 	{funding.ErrBadRequest, codes.InvalidArgument},

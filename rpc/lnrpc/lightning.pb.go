@@ -351,6 +351,188 @@ func (Initiator) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{5}
 }
 
+type FeatureBit int32
+
+const (
+	FeatureBit_DATALOSS_PROTECT_REQ        FeatureBit = 0
+	FeatureBit_DATALOSS_PROTECT_OPT        FeatureBit = 1
+	FeatureBit_INITIAL_ROUING_SYNC         FeatureBit = 3
+	FeatureBit_UPFRONT_SHUTDOWN_SCRIPT_REQ FeatureBit = 4
+	FeatureBit_UPFRONT_SHUTDOWN_SCRIPT_OPT FeatureBit = 5
+	FeatureBit_GOSSIP_QUERIES_REQ          FeatureBit = 6
+	FeatureBit_GOSSIP_QUERIES_OPT          FeatureBit = 7
+	FeatureBit_TLV_ONION_REQ               FeatureBit = 8
+	FeatureBit_TLV_ONION_OPT               FeatureBit = 9
+	FeatureBit_EXT_GOSSIP_QUERIES_REQ      FeatureBit = 10
+	FeatureBit_EXT_GOSSIP_QUERIES_OPT      FeatureBit = 11
+	FeatureBit_STATIC_REMOTE_KEY_REQ       FeatureBit = 12
+	FeatureBit_STATIC_REMOTE_KEY_OPT       FeatureBit = 13
+	FeatureBit_PAYMENT_ADDR_REQ            FeatureBit = 14
+	FeatureBit_PAYMENT_ADDR_OPT            FeatureBit = 15
+	FeatureBit_MPP_REQ                     FeatureBit = 16
+	FeatureBit_MPP_OPT                     FeatureBit = 17
+	FeatureBit_WUMBO_CHANNELS_REQ          FeatureBit = 18
+	FeatureBit_WUMBO_CHANNELS_OPT          FeatureBit = 19
+	FeatureBit_ANCHORS_REQ                 FeatureBit = 20
+	FeatureBit_ANCHORS_OPT                 FeatureBit = 21
+	FeatureBit_ANCHORS_ZERO_FEE_HTLC_REQ   FeatureBit = 22
+	FeatureBit_ANCHORS_ZERO_FEE_HTLC_OPT   FeatureBit = 23
+	FeatureBit_ROUTE_BLINDING_REQUIRED     FeatureBit = 24
+	FeatureBit_ROUTE_BLINDING_OPTIONAL     FeatureBit = 25
+	FeatureBit_AMP_REQ                     FeatureBit = 30
+	FeatureBit_AMP_OPT                     FeatureBit = 31
+)
+
+// Enum value maps for FeatureBit.
+var (
+	FeatureBit_name = map[int32]string{
+		0:  "DATALOSS_PROTECT_REQ",
+		1:  "DATALOSS_PROTECT_OPT",
+		3:  "INITIAL_ROUING_SYNC",
+		4:  "UPFRONT_SHUTDOWN_SCRIPT_REQ",
+		5:  "UPFRONT_SHUTDOWN_SCRIPT_OPT",
+		6:  "GOSSIP_QUERIES_REQ",
+		7:  "GOSSIP_QUERIES_OPT",
+		8:  "TLV_ONION_REQ",
+		9:  "TLV_ONION_OPT",
+		10: "EXT_GOSSIP_QUERIES_REQ",
+		11: "EXT_GOSSIP_QUERIES_OPT",
+		12: "STATIC_REMOTE_KEY_REQ",
+		13: "STATIC_REMOTE_KEY_OPT",
+		14: "PAYMENT_ADDR_REQ",
+		15: "PAYMENT_ADDR_OPT",
+		16: "MPP_REQ",
+		17: "MPP_OPT",
+		18: "WUMBO_CHANNELS_REQ",
+		19: "WUMBO_CHANNELS_OPT",
+		20: "ANCHORS_REQ",
+		21: "ANCHORS_OPT",
+		22: "ANCHORS_ZERO_FEE_HTLC_REQ",
+		23: "ANCHORS_ZERO_FEE_HTLC_OPT",
+		24: "ROUTE_BLINDING_REQUIRED",
+		25: "ROUTE_BLINDING_OPTIONAL",
+		30: "AMP_REQ",
+		31: "AMP_OPT",
+	}
+	FeatureBit_value = map[string]int32{
+		"DATALOSS_PROTECT_REQ":        0,
+		"DATALOSS_PROTECT_OPT":        1,
+		"INITIAL_ROUING_SYNC":         3,
+		"UPFRONT_SHUTDOWN_SCRIPT_REQ": 4,
+		"UPFRONT_SHUTDOWN_SCRIPT_OPT": 5,
+		"GOSSIP_QUERIES_REQ":          6,
+		"GOSSIP_QUERIES_OPT":          7,
+		"TLV_ONION_REQ":               8,
+		"TLV_ONION_OPT":               9,
+		"EXT_GOSSIP_QUERIES_REQ":      10,
+		"EXT_GOSSIP_QUERIES_OPT":      11,
+		"STATIC_REMOTE_KEY_REQ":       12,
+		"STATIC_REMOTE_KEY_OPT":       13,
+		"PAYMENT_ADDR_REQ":            14,
+		"PAYMENT_ADDR_OPT":            15,
+		"MPP_REQ":                     16,
+		"MPP_OPT":                     17,
+		"WUMBO_CHANNELS_REQ":          18,
+		"WUMBO_CHANNELS_OPT":          19,
+		"ANCHORS_REQ":                 20,
+		"ANCHORS_OPT":                 21,
+		"ANCHORS_ZERO_FEE_HTLC_REQ":   22,
+		"ANCHORS_ZERO_FEE_HTLC_OPT":   23,
+		"ROUTE_BLINDING_REQUIRED":     24,
+		"ROUTE_BLINDING_OPTIONAL":     25,
+		"AMP_REQ":                     30,
+		"AMP_OPT":                     31,
+	}
+)
+
+func (x FeatureBit) Enum() *FeatureBit {
+	p := new(FeatureBit)
+	*p = x
+	return p
+}
+
+func (x FeatureBit) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FeatureBit) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[6].Descriptor()
+}
+
+func (FeatureBit) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[6]
+}
+
+func (x FeatureBit) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FeatureBit.Descriptor instead.
+func (FeatureBit) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{6}
+}
+
+type PaymentFailureReason int32
+
+const (
+	PaymentFailureReason_FAILURE_REASON_NONE                      PaymentFailureReason = 0
+	PaymentFailureReason_FAILURE_REASON_TIMEOUT                   PaymentFailureReason = 1
+	PaymentFailureReason_FAILURE_REASON_NO_ROUTE                  PaymentFailureReason = 2
+	PaymentFailureReason_FAILURE_REASON_ERROR                     PaymentFailureReason = 3
+	PaymentFailureReason_FAILURE_REASON_INCORRECT_PAYMENT_DETAILS PaymentFailureReason = 4
+	PaymentFailureReason_FAILURE_REASON_INSUFFICIENT_BALANCE      PaymentFailureReason = 5
+	PaymentFailureReason_FAILURE_REASON_CANCELED                  PaymentFailureReason = 6
+)
+
+// Enum value maps for PaymentFailureReason.
+var (
+	PaymentFailureReason_name = map[int32]string{
+		0: "FAILURE_REASON_NONE",
+		1: "FAILURE_REASON_TIMEOUT",
+		2: "FAILURE_REASON_NO_ROUTE",
+		3: "FAILURE_REASON_ERROR",
+		4: "FAILURE_REASON_INCORRECT_PAYMENT_DETAILS",
+		5: "FAILURE_REASON_INSUFFICIENT_BALANCE",
+		6: "FAILURE_REASON_CANCELED",
+	}
+	PaymentFailureReason_value = map[string]int32{
+		"FAILURE_REASON_NONE":                      0,
+		"FAILURE_REASON_TIMEOUT":                   1,
+		"FAILURE_REASON_NO_ROUTE":                  2,
+		"FAILURE_REASON_ERROR":                     3,
+		"FAILURE_REASON_INCORRECT_PAYMENT_DETAILS": 4,
+		"FAILURE_REASON_INSUFFICIENT_BALANCE":      5,
+		"FAILURE_REASON_CANCELED":                  6,
+	}
+)
+
+func (x PaymentFailureReason) Enum() *PaymentFailureReason {
+	p := new(PaymentFailureReason)
+	*p = x
+	return p
+}
+
+func (x PaymentFailureReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PaymentFailureReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[7].Descriptor()
+}
+
+func (PaymentFailureReason) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[7]
+}
+
+func (x PaymentFailureReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PaymentFailureReason.Descriptor instead.
+func (PaymentFailureReason) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{7}
+}
+
 type Peer_SyncType int32
 
 const (
@@ -387,11 +569,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[6].Descriptor()
+	return file_lightning_proto_enumTypes[8].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[6]
+	return &file_lightning_proto_enumTypes[8]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -433,11 +615,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[7].Descriptor()
+	return file_lightning_proto_enumTypes[9].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[7]
+	return &file_lightning_proto_enumTypes[9]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -485,11 +667,11 @@ func (x Invoice_InvoiceState) String() string {
 }
 
 func (Invoice_InvoiceState) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[8].Descriptor()
+	return file_lightning_proto_enumTypes[10].Descriptor()
 }
 
 func (Invoice_InvoiceState) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[8]
+	return &file_lightning_proto_enumTypes[10]
 }
 
 func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
@@ -498,7 +680,239 @@ func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Invoice_InvoiceState.Descriptor instead.
 func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{81, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{82, 0}
+}
+
+type Payment_PaymentStatus int32
+
+const (
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Payment_UNKNOWN   Payment_PaymentStatus = 0
+	Payment_IN_FLIGHT Payment_PaymentStatus = 1
+	Payment_SUCCEEDED Payment_PaymentStatus = 2
+	Payment_FAILED    Payment_PaymentStatus = 3
+	Payment_INITIATED Payment_PaymentStatus = 4
+)
+
+// Enum value maps for Payment_PaymentStatus.
+var (
+	Payment_PaymentStatus_name = map[int32]string{
+		0: "UNKNOWN",
+		1: "IN_FLIGHT",
+		2: "SUCCEEDED",
+		3: "FAILED",
+		4: "INITIATED",
+	}
+	Payment_PaymentStatus_value = map[string]int32{
+		"UNKNOWN":   0,
+		"IN_FLIGHT": 1,
+		"SUCCEEDED": 2,
+		"FAILED":    3,
+		"INITIATED": 4,
+	}
+)
+
+func (x Payment_PaymentStatus) Enum() *Payment_PaymentStatus {
+	p := new(Payment_PaymentStatus)
+	*p = x
+	return p
+}
+
+func (x Payment_PaymentStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Payment_PaymentStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[11].Descriptor()
+}
+
+func (Payment_PaymentStatus) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[11]
+}
+
+func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Payment_PaymentStatus.Descriptor instead.
+func (Payment_PaymentStatus) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{103, 0}
+}
+
+type HTLCAttempt_HTLCStatus int32
+
+const (
+	HTLCAttempt_IN_FLIGHT HTLCAttempt_HTLCStatus = 0
+	HTLCAttempt_SUCCEEDED HTLCAttempt_HTLCStatus = 1
+	HTLCAttempt_FAILED    HTLCAttempt_HTLCStatus = 2
+)
+
+// Enum value maps for HTLCAttempt_HTLCStatus.
+var (
+	HTLCAttempt_HTLCStatus_name = map[int32]string{
+		0: "IN_FLIGHT",
+		1: "SUCCEEDED",
+		2: "FAILED",
+	}
+	HTLCAttempt_HTLCStatus_value = map[string]int32{
+		"IN_FLIGHT": 0,
+		"SUCCEEDED": 1,
+		"FAILED":    2,
+	}
+)
+
+func (x HTLCAttempt_HTLCStatus) Enum() *HTLCAttempt_HTLCStatus {
+	p := new(HTLCAttempt_HTLCStatus)
+	*p = x
+	return p
+}
+
+func (x HTLCAttempt_HTLCStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HTLCAttempt_HTLCStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[12].Descriptor()
+}
+
+func (HTLCAttempt_HTLCStatus) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[12]
+}
+
+func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HTLCAttempt_HTLCStatus.Descriptor instead.
+func (HTLCAttempt_HTLCStatus) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{104, 0}
+}
+
+type Failure_FailureCode int32
+
+const (
+	Failure_RESERVED                             Failure_FailureCode = 0
+	Failure_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS Failure_FailureCode = 1
+	Failure_INCORRECT_PAYMENT_AMOUNT             Failure_FailureCode = 2
+	Failure_FINAL_INCORRECT_CLTV_EXPIRY          Failure_FailureCode = 3
+	Failure_FINAL_INCORRECT_HTLC_AMOUNT          Failure_FailureCode = 4
+	Failure_FINAL_EXPIRY_TOO_SOON                Failure_FailureCode = 5
+	Failure_INVALID_REALM                        Failure_FailureCode = 6
+	Failure_EXPIRY_TOO_SOON                      Failure_FailureCode = 7
+	Failure_INVALID_ONION_VERSION                Failure_FailureCode = 8
+	Failure_INVALID_ONION_HMAC                   Failure_FailureCode = 9
+	Failure_INVALID_ONION_KEY                    Failure_FailureCode = 10
+	Failure_AMOUNT_BELOW_MINIMUM                 Failure_FailureCode = 11
+	Failure_FEE_INSUFFICIENT                     Failure_FailureCode = 12
+	Failure_INCORRECT_CLTV_EXPIRY                Failure_FailureCode = 13
+	Failure_CHANNEL_DISABLED                     Failure_FailureCode = 14
+	Failure_TEMPORARY_CHANNEL_FAILURE            Failure_FailureCode = 15
+	Failure_REQUIRED_NODE_FEATURE_MISSING        Failure_FailureCode = 16
+	Failure_REQUIRED_CHANNEL_FEATURE_MISSING     Failure_FailureCode = 17
+	Failure_UNKNOWN_NEXT_PEER                    Failure_FailureCode = 18
+	Failure_TEMPORARY_NODE_FAILURE               Failure_FailureCode = 19
+	Failure_PERMANENT_NODE_FAILURE               Failure_FailureCode = 20
+	Failure_PERMANENT_CHANNEL_FAILURE            Failure_FailureCode = 21
+	Failure_EXPIRY_TOO_FAR                       Failure_FailureCode = 22
+	Failure_MPP_TIMEOUT                          Failure_FailureCode = 23
+	Failure_INVALID_ONION_PAYLOAD                Failure_FailureCode = 24
+	Failure_INVALID_ONION_BLINDING               Failure_FailureCode = 25
+	Failure_INTERNAL_FAILURE                     Failure_FailureCode = 997
+	Failure_UNKNOWN_FAILURE                      Failure_FailureCode = 998
+	Failure_UNREADABLE_FAILURE                   Failure_FailureCode = 999
+)
+
+// Enum value maps for Failure_FailureCode.
+var (
+	Failure_FailureCode_name = map[int32]string{
+		0:   "RESERVED",
+		1:   "INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS",
+		2:   "INCORRECT_PAYMENT_AMOUNT",
+		3:   "FINAL_INCORRECT_CLTV_EXPIRY",
+		4:   "FINAL_INCORRECT_HTLC_AMOUNT",
+		5:   "FINAL_EXPIRY_TOO_SOON",
+		6:   "INVALID_REALM",
+		7:   "EXPIRY_TOO_SOON",
+		8:   "INVALID_ONION_VERSION",
+		9:   "INVALID_ONION_HMAC",
+		10:  "INVALID_ONION_KEY",
+		11:  "AMOUNT_BELOW_MINIMUM",
+		12:  "FEE_INSUFFICIENT",
+		13:  "INCORRECT_CLTV_EXPIRY",
+		14:  "CHANNEL_DISABLED",
+		15:  "TEMPORARY_CHANNEL_FAILURE",
+		16:  "REQUIRED_NODE_FEATURE_MISSING",
+		17:  "REQUIRED_CHANNEL_FEATURE_MISSING",
+		18:  "UNKNOWN_NEXT_PEER",
+		19:  "TEMPORARY_NODE_FAILURE",
+		20:  "PERMANENT_NODE_FAILURE",
+		21:  "PERMANENT_CHANNEL_FAILURE",
+		22:  "EXPIRY_TOO_FAR",
+		23:  "MPP_TIMEOUT",
+		24:  "INVALID_ONION_PAYLOAD",
+		25:  "INVALID_ONION_BLINDING",
+		997: "INTERNAL_FAILURE",
+		998: "UNKNOWN_FAILURE",
+		999: "UNREADABLE_FAILURE",
+	}
+	Failure_FailureCode_value = map[string]int32{
+		"RESERVED":                             0,
+		"INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS": 1,
+		"INCORRECT_PAYMENT_AMOUNT":             2,
+		"FINAL_INCORRECT_CLTV_EXPIRY":          3,
+		"FINAL_INCORRECT_HTLC_AMOUNT":          4,
+		"FINAL_EXPIRY_TOO_SOON":                5,
+		"INVALID_REALM":                        6,
+		"EXPIRY_TOO_SOON":                      7,
+		"INVALID_ONION_VERSION":                8,
+		"INVALID_ONION_HMAC":                   9,
+		"INVALID_ONION_KEY":                    10,
+		"AMOUNT_BELOW_MINIMUM":                 11,
+		"FEE_INSUFFICIENT":                     12,
+		"INCORRECT_CLTV_EXPIRY":                13,
+		"CHANNEL_DISABLED":                     14,
+		"TEMPORARY_CHANNEL_FAILURE":            15,
+		"REQUIRED_NODE_FEATURE_MISSING":        16,
+		"REQUIRED_CHANNEL_FEATURE_MISSING":     17,
+		"UNKNOWN_NEXT_PEER":                    18,
+		"TEMPORARY_NODE_FAILURE":               19,
+		"PERMANENT_NODE_FAILURE":               20,
+		"PERMANENT_CHANNEL_FAILURE":            21,
+		"EXPIRY_TOO_FAR":                       22,
+		"MPP_TIMEOUT":                          23,
+		"INVALID_ONION_PAYLOAD":                24,
+		"INVALID_ONION_BLINDING":               25,
+		"INTERNAL_FAILURE":                     997,
+		"UNKNOWN_FAILURE":                      998,
+		"UNREADABLE_FAILURE":                   999,
+	}
+)
+
+func (x Failure_FailureCode) Enum() *Failure_FailureCode {
+	p := new(Failure_FailureCode)
+	*p = x
+	return p
+}
+
+func (x Failure_FailureCode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Failure_FailureCode) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[13].Descriptor()
+}
+
+func (Failure_FailureCode) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[13]
+}
+
+func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Failure_FailureCode.Descriptor instead.
+func (Failure_FailureCode) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{111, 0}
 }
 
 type GetInfoRequest struct {
@@ -5271,6 +5685,7 @@ type Hop struct {
 	PubKey           string `protobuf:"bytes,8,opt,name=pub_key,json=pubKey,proto3" json:"pub_key,omitempty"`
 	// Deprecated: Marked as deprecated in lightning.proto.
 	TlvPayload    bool              `protobuf:"varint,9,opt,name=tlv_payload,json=tlvPayload,proto3" json:"tlv_payload,omitempty"`
+	MppRecord     *MPPRecord        `protobuf:"bytes,10,opt,name=mpp_record,json=mppRecord,proto3" json:"mpp_record,omitempty"`
 	CustomRecords map[uint64][]byte `protobuf:"bytes,11,rep,name=custom_records,json=customRecords,proto3" json:"custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Metadata      []byte            `protobuf:"bytes,13,opt,name=metadata,proto3" json:"metadata,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -5374,6 +5789,13 @@ func (x *Hop) GetTlvPayload() bool {
 	return false
 }
 
+func (x *Hop) GetMppRecord() *MPPRecord {
+	if x != nil {
+		return x.MppRecord
+	}
+	return nil
+}
+
 func (x *Hop) GetCustomRecords() map[uint64][]byte {
 	if x != nil {
 		return x.CustomRecords
@@ -5388,6 +5810,59 @@ func (x *Hop) GetMetadata() []byte {
 	return nil
 }
 
+// MPPRecord is BOLT 4's payment_data of a route's final hop.
+type MPPRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PaymentAddr   []byte                 `protobuf:"bytes,11,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	TotalAmtMsat  int64                  `protobuf:"varint,10,opt,name=total_amt_msat,json=totalAmtMsat,proto3" json:"total_amt_msat,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MPPRecord) Reset() {
+	*x = MPPRecord{}
+	mi := &file_lightning_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MPPRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MPPRecord) ProtoMessage() {}
+
+func (x *MPPRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MPPRecord.ProtoReflect.Descriptor instead.
+func (*MPPRecord) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *MPPRecord) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+func (x *MPPRecord) GetTotalAmtMsat() int64 {
+	if x != nil {
+		return x.TotalAmtMsat
+	}
+	return 0
+}
+
 type GraphTopologySubscription struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -5396,7 +5871,7 @@ type GraphTopologySubscription struct {
 
 func (x *GraphTopologySubscription) Reset() {
 	*x = GraphTopologySubscription{}
-	mi := &file_lightning_proto_msgTypes[75]
+	mi := &file_lightning_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5408,7 +5883,7 @@ func (x *GraphTopologySubscription) String() string {
 func (*GraphTopologySubscription) ProtoMessage() {}
 
 func (x *GraphTopologySubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[75]
+	mi := &file_lightning_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5421,7 +5896,7 @@ func (x *GraphTopologySubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GraphTopologySubscription.ProtoReflect.Descriptor instead.
 func (*GraphTopologySubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{75}
+	return file_lightning_proto_rawDescGZIP(), []int{76}
 }
 
 type GraphTopologyUpdate struct {
@@ -5435,7 +5910,7 @@ type GraphTopologyUpdate struct {
 
 func (x *GraphTopologyUpdate) Reset() {
 	*x = GraphTopologyUpdate{}
-	mi := &file_lightning_proto_msgTypes[76]
+	mi := &file_lightning_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5447,7 +5922,7 @@ func (x *GraphTopologyUpdate) String() string {
 func (*GraphTopologyUpdate) ProtoMessage() {}
 
 func (x *GraphTopologyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[76]
+	mi := &file_lightning_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5460,7 +5935,7 @@ func (x *GraphTopologyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GraphTopologyUpdate.ProtoReflect.Descriptor instead.
 func (*GraphTopologyUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{76}
+	return file_lightning_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *GraphTopologyUpdate) GetNodeUpdates() []*NodeUpdate {
@@ -5501,7 +5976,7 @@ type NodeUpdate struct {
 
 func (x *NodeUpdate) Reset() {
 	*x = NodeUpdate{}
-	mi := &file_lightning_proto_msgTypes[77]
+	mi := &file_lightning_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5513,7 +5988,7 @@ func (x *NodeUpdate) String() string {
 func (*NodeUpdate) ProtoMessage() {}
 
 func (x *NodeUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[77]
+	mi := &file_lightning_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5526,7 +6001,7 @@ func (x *NodeUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeUpdate.ProtoReflect.Descriptor instead.
 func (*NodeUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{77}
+	return file_lightning_proto_rawDescGZIP(), []int{78}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -5594,7 +6069,7 @@ type ChannelEdgeUpdate struct {
 
 func (x *ChannelEdgeUpdate) Reset() {
 	*x = ChannelEdgeUpdate{}
-	mi := &file_lightning_proto_msgTypes[78]
+	mi := &file_lightning_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5606,7 +6081,7 @@ func (x *ChannelEdgeUpdate) String() string {
 func (*ChannelEdgeUpdate) ProtoMessage() {}
 
 func (x *ChannelEdgeUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[78]
+	mi := &file_lightning_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5619,7 +6094,7 @@ func (x *ChannelEdgeUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEdgeUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelEdgeUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{78}
+	return file_lightning_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ChannelEdgeUpdate) GetChanId() uint64 {
@@ -5676,7 +6151,7 @@ type ClosedChannelUpdate struct {
 
 func (x *ClosedChannelUpdate) Reset() {
 	*x = ClosedChannelUpdate{}
-	mi := &file_lightning_proto_msgTypes[79]
+	mi := &file_lightning_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5688,7 +6163,7 @@ func (x *ClosedChannelUpdate) String() string {
 func (*ClosedChannelUpdate) ProtoMessage() {}
 
 func (x *ClosedChannelUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[79]
+	mi := &file_lightning_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5701,7 +6176,7 @@ func (x *ClosedChannelUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelUpdate.ProtoReflect.Descriptor instead.
 func (*ClosedChannelUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{79}
+	return file_lightning_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ClosedChannelUpdate) GetChanId() uint64 {
@@ -5746,7 +6221,7 @@ type ChannelPoint struct {
 
 func (x *ChannelPoint) Reset() {
 	*x = ChannelPoint{}
-	mi := &file_lightning_proto_msgTypes[80]
+	mi := &file_lightning_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5758,7 +6233,7 @@ func (x *ChannelPoint) String() string {
 func (*ChannelPoint) ProtoMessage() {}
 
 func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[80]
+	mi := &file_lightning_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5771,7 +6246,7 @@ func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPoint.ProtoReflect.Descriptor instead.
 func (*ChannelPoint) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{80}
+	return file_lightning_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ChannelPoint) GetFundingTxid() isChannelPoint_FundingTxid {
@@ -5858,7 +6333,7 @@ type Invoice struct {
 
 func (x *Invoice) Reset() {
 	*x = Invoice{}
-	mi := &file_lightning_proto_msgTypes[81]
+	mi := &file_lightning_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5870,7 +6345,7 @@ func (x *Invoice) String() string {
 func (*Invoice) ProtoMessage() {}
 
 func (x *Invoice) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[81]
+	mi := &file_lightning_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5883,7 +6358,7 @@ func (x *Invoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invoice.ProtoReflect.Descriptor instead.
 func (*Invoice) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{81}
+	return file_lightning_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *Invoice) GetMemo() string {
@@ -6088,7 +6563,7 @@ type InvoiceHTLC struct {
 
 func (x *InvoiceHTLC) Reset() {
 	*x = InvoiceHTLC{}
-	mi := &file_lightning_proto_msgTypes[82]
+	mi := &file_lightning_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6100,7 +6575,7 @@ func (x *InvoiceHTLC) String() string {
 func (*InvoiceHTLC) ProtoMessage() {}
 
 func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[82]
+	mi := &file_lightning_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6113,7 +6588,7 @@ func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHTLC.ProtoReflect.Descriptor instead.
 func (*InvoiceHTLC) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{82}
+	return file_lightning_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *InvoiceHTLC) GetChanId() uint64 {
@@ -6198,7 +6673,7 @@ type AddInvoiceResponse struct {
 
 func (x *AddInvoiceResponse) Reset() {
 	*x = AddInvoiceResponse{}
-	mi := &file_lightning_proto_msgTypes[83]
+	mi := &file_lightning_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6210,7 +6685,7 @@ func (x *AddInvoiceResponse) String() string {
 func (*AddInvoiceResponse) ProtoMessage() {}
 
 func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[83]
+	mi := &file_lightning_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6223,7 +6698,7 @@ func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddInvoiceResponse.ProtoReflect.Descriptor instead.
 func (*AddInvoiceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{83}
+	return file_lightning_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *AddInvoiceResponse) GetRHash() []byte {
@@ -6265,7 +6740,7 @@ type PaymentHash struct {
 
 func (x *PaymentHash) Reset() {
 	*x = PaymentHash{}
-	mi := &file_lightning_proto_msgTypes[84]
+	mi := &file_lightning_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6277,7 +6752,7 @@ func (x *PaymentHash) String() string {
 func (*PaymentHash) ProtoMessage() {}
 
 func (x *PaymentHash) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[84]
+	mi := &file_lightning_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6290,7 +6765,7 @@ func (x *PaymentHash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PaymentHash.ProtoReflect.Descriptor instead.
 func (*PaymentHash) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{84}
+	return file_lightning_proto_rawDescGZIP(), []int{85}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -6322,7 +6797,7 @@ type ListInvoiceRequest struct {
 
 func (x *ListInvoiceRequest) Reset() {
 	*x = ListInvoiceRequest{}
-	mi := &file_lightning_proto_msgTypes[85]
+	mi := &file_lightning_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6334,7 +6809,7 @@ func (x *ListInvoiceRequest) String() string {
 func (*ListInvoiceRequest) ProtoMessage() {}
 
 func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[85]
+	mi := &file_lightning_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6347,7 +6822,7 @@ func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoiceRequest.ProtoReflect.Descriptor instead.
 func (*ListInvoiceRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{85}
+	return file_lightning_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ListInvoiceRequest) GetPendingOnly() bool {
@@ -6403,7 +6878,7 @@ type ListInvoiceResponse struct {
 
 func (x *ListInvoiceResponse) Reset() {
 	*x = ListInvoiceResponse{}
-	mi := &file_lightning_proto_msgTypes[86]
+	mi := &file_lightning_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6415,7 +6890,7 @@ func (x *ListInvoiceResponse) String() string {
 func (*ListInvoiceResponse) ProtoMessage() {}
 
 func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[86]
+	mi := &file_lightning_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6428,7 +6903,7 @@ func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoiceResponse.ProtoReflect.Descriptor instead.
 func (*ListInvoiceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{86}
+	return file_lightning_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ListInvoiceResponse) GetInvoices() []*Invoice {
@@ -6462,7 +6937,7 @@ type InvoiceSubscription struct {
 
 func (x *InvoiceSubscription) Reset() {
 	*x = InvoiceSubscription{}
-	mi := &file_lightning_proto_msgTypes[87]
+	mi := &file_lightning_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6474,7 +6949,7 @@ func (x *InvoiceSubscription) String() string {
 func (*InvoiceSubscription) ProtoMessage() {}
 
 func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[87]
+	mi := &file_lightning_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6487,7 +6962,7 @@ func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceSubscription.ProtoReflect.Descriptor instead.
 func (*InvoiceSubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{87}
+	return file_lightning_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *InvoiceSubscription) GetAddIndex() uint64 {
@@ -6513,7 +6988,7 @@ type PayReqString struct {
 
 func (x *PayReqString) Reset() {
 	*x = PayReqString{}
-	mi := &file_lightning_proto_msgTypes[88]
+	mi := &file_lightning_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6525,7 +7000,7 @@ func (x *PayReqString) String() string {
 func (*PayReqString) ProtoMessage() {}
 
 func (x *PayReqString) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[88]
+	mi := &file_lightning_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6538,7 +7013,7 @@ func (x *PayReqString) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayReqString.ProtoReflect.Descriptor instead.
 func (*PayReqString) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{88}
+	return file_lightning_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *PayReqString) GetPayReq() string {
@@ -6569,7 +7044,7 @@ type PayReq struct {
 
 func (x *PayReq) Reset() {
 	*x = PayReq{}
-	mi := &file_lightning_proto_msgTypes[89]
+	mi := &file_lightning_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6581,7 +7056,7 @@ func (x *PayReq) String() string {
 func (*PayReq) ProtoMessage() {}
 
 func (x *PayReq) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[89]
+	mi := &file_lightning_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6594,7 +7069,7 @@ func (x *PayReq) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayReq.ProtoReflect.Descriptor instead.
 func (*PayReq) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{89}
+	return file_lightning_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *PayReq) GetDestination() string {
@@ -6710,7 +7185,7 @@ type OpenChannelRequest struct {
 
 func (x *OpenChannelRequest) Reset() {
 	*x = OpenChannelRequest{}
-	mi := &file_lightning_proto_msgTypes[90]
+	mi := &file_lightning_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6722,7 +7197,7 @@ func (x *OpenChannelRequest) String() string {
 func (*OpenChannelRequest) ProtoMessage() {}
 
 func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[90]
+	mi := &file_lightning_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6735,7 +7210,7 @@ func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenChannelRequest.ProtoReflect.Descriptor instead.
 func (*OpenChannelRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{90}
+	return file_lightning_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *OpenChannelRequest) GetSatPerVbyte() uint64 {
@@ -6838,7 +7313,7 @@ type OpenStatusUpdate struct {
 
 func (x *OpenStatusUpdate) Reset() {
 	*x = OpenStatusUpdate{}
-	mi := &file_lightning_proto_msgTypes[91]
+	mi := &file_lightning_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6850,7 +7325,7 @@ func (x *OpenStatusUpdate) String() string {
 func (*OpenStatusUpdate) ProtoMessage() {}
 
 func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[91]
+	mi := &file_lightning_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6863,7 +7338,7 @@ func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenStatusUpdate.ProtoReflect.Descriptor instead.
 func (*OpenStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{91}
+	return file_lightning_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *OpenStatusUpdate) GetUpdate() isOpenStatusUpdate_Update {
@@ -6924,7 +7399,7 @@ type PendingUpdate struct {
 
 func (x *PendingUpdate) Reset() {
 	*x = PendingUpdate{}
-	mi := &file_lightning_proto_msgTypes[92]
+	mi := &file_lightning_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6936,7 +7411,7 @@ func (x *PendingUpdate) String() string {
 func (*PendingUpdate) ProtoMessage() {}
 
 func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[92]
+	mi := &file_lightning_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6949,7 +7424,7 @@ func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingUpdate.ProtoReflect.Descriptor instead.
 func (*PendingUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{92}
+	return file_lightning_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *PendingUpdate) GetTxid() []byte {
@@ -6975,7 +7450,7 @@ type ChannelOpenUpdate struct {
 
 func (x *ChannelOpenUpdate) Reset() {
 	*x = ChannelOpenUpdate{}
-	mi := &file_lightning_proto_msgTypes[93]
+	mi := &file_lightning_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6987,7 +7462,7 @@ func (x *ChannelOpenUpdate) String() string {
 func (*ChannelOpenUpdate) ProtoMessage() {}
 
 func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[93]
+	mi := &file_lightning_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7000,7 +7475,7 @@ func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpenUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelOpenUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{93}
+	return file_lightning_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ChannelOpenUpdate) GetChannelPoint() *ChannelPoint {
@@ -7019,7 +7494,7 @@ type PendingChannelsRequest struct {
 
 func (x *PendingChannelsRequest) Reset() {
 	*x = PendingChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[94]
+	mi := &file_lightning_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7031,7 +7506,7 @@ func (x *PendingChannelsRequest) String() string {
 func (*PendingChannelsRequest) ProtoMessage() {}
 
 func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[94]
+	mi := &file_lightning_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7044,7 +7519,7 @@ func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsRequest.ProtoReflect.Descriptor instead.
 func (*PendingChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{94}
+	return file_lightning_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
@@ -7064,7 +7539,7 @@ type PendingChannelsResponse struct {
 
 func (x *PendingChannelsResponse) Reset() {
 	*x = PendingChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[95]
+	mi := &file_lightning_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7076,7 +7551,7 @@ func (x *PendingChannelsResponse) String() string {
 func (*PendingChannelsResponse) ProtoMessage() {}
 
 func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[95]
+	mi := &file_lightning_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7089,7 +7564,7 @@ func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsResponse.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95}
+	return file_lightning_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
@@ -7120,7 +7595,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[96]
+	mi := &file_lightning_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7132,7 +7607,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[96]
+	mi := &file_lightning_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7145,7 +7620,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{96}
+	return file_lightning_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListChannelsRequest) GetActiveOnly() bool {
@@ -7199,7 +7674,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[97]
+	mi := &file_lightning_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7211,7 +7686,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[97]
+	mi := &file_lightning_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7224,7 +7699,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97}
+	return file_lightning_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ListChannelsResponse) GetChannels() []*Channel {
@@ -7248,7 +7723,7 @@ type ChannelConstraints struct {
 
 func (x *ChannelConstraints) Reset() {
 	*x = ChannelConstraints{}
-	mi := &file_lightning_proto_msgTypes[98]
+	mi := &file_lightning_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7260,7 +7735,7 @@ func (x *ChannelConstraints) String() string {
 func (*ChannelConstraints) ProtoMessage() {}
 
 func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[98]
+	mi := &file_lightning_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7273,7 +7748,7 @@ func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelConstraints.ProtoReflect.Descriptor instead.
 func (*ChannelConstraints) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{98}
+	return file_lightning_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ChannelConstraints) GetCsvDelay() uint32 {
@@ -7365,7 +7840,7 @@ type Channel struct {
 
 func (x *Channel) Reset() {
 	*x = Channel{}
-	mi := &file_lightning_proto_msgTypes[99]
+	mi := &file_lightning_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7377,7 +7852,7 @@ func (x *Channel) String() string {
 func (*Channel) ProtoMessage() {}
 
 func (x *Channel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[99]
+	mi := &file_lightning_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7390,7 +7865,7 @@ func (x *Channel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Channel.ProtoReflect.Descriptor instead.
 func (*Channel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{99}
+	return file_lightning_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *Channel) GetActive() bool {
@@ -7642,6 +8117,1105 @@ func (x *Channel) GetMemo() string {
 	return ""
 }
 
+type SendRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Dest  []byte                 `protobuf:"bytes,1,opt,name=dest,proto3" json:"dest,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	DestString  string `protobuf:"bytes,2,opt,name=dest_string,json=destString,proto3" json:"dest_string,omitempty"`
+	Amt         int64  `protobuf:"varint,3,opt,name=amt,proto3" json:"amt,omitempty"`
+	AmtMsat     int64  `protobuf:"varint,12,opt,name=amt_msat,json=amtMsat,proto3" json:"amt_msat,omitempty"`
+	PaymentHash []byte `protobuf:"bytes,4,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	PaymentHashString string            `protobuf:"bytes,5,opt,name=payment_hash_string,json=paymentHashString,proto3" json:"payment_hash_string,omitempty"`
+	PaymentRequest    string            `protobuf:"bytes,6,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	FinalCltvDelta    int32             `protobuf:"varint,7,opt,name=final_cltv_delta,json=finalCltvDelta,proto3" json:"final_cltv_delta,omitempty"`
+	FeeLimit          *FeeLimit         `protobuf:"bytes,8,opt,name=fee_limit,json=feeLimit,proto3" json:"fee_limit,omitempty"`
+	OutgoingChanId    uint64            `protobuf:"varint,9,opt,name=outgoing_chan_id,json=outgoingChanId,proto3" json:"outgoing_chan_id,omitempty"`
+	LastHopPubkey     []byte            `protobuf:"bytes,13,opt,name=last_hop_pubkey,json=lastHopPubkey,proto3" json:"last_hop_pubkey,omitempty"`
+	CltvLimit         uint32            `protobuf:"varint,10,opt,name=cltv_limit,json=cltvLimit,proto3" json:"cltv_limit,omitempty"`
+	DestCustomRecords map[uint64][]byte `protobuf:"bytes,11,rep,name=dest_custom_records,json=destCustomRecords,proto3" json:"dest_custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	AllowSelfPayment  bool              `protobuf:"varint,14,opt,name=allow_self_payment,json=allowSelfPayment,proto3" json:"allow_self_payment,omitempty"`
+	DestFeatures      []FeatureBit      `protobuf:"varint,15,rep,packed,name=dest_features,json=destFeatures,proto3,enum=lnrpc.FeatureBit" json:"dest_features,omitempty"`
+	PaymentAddr       []byte            `protobuf:"bytes,16,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SendRequest) Reset() {
+	*x = SendRequest{}
+	mi := &file_lightning_proto_msgTypes[101]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendRequest) ProtoMessage() {}
+
+func (x *SendRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[101]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
+func (*SendRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{101}
+}
+
+func (x *SendRequest) GetDest() []byte {
+	if x != nil {
+		return x.Dest
+	}
+	return nil
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *SendRequest) GetDestString() string {
+	if x != nil {
+		return x.DestString
+	}
+	return ""
+}
+
+func (x *SendRequest) GetAmt() int64 {
+	if x != nil {
+		return x.Amt
+	}
+	return 0
+}
+
+func (x *SendRequest) GetAmtMsat() int64 {
+	if x != nil {
+		return x.AmtMsat
+	}
+	return 0
+}
+
+func (x *SendRequest) GetPaymentHash() []byte {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return nil
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *SendRequest) GetPaymentHashString() string {
+	if x != nil {
+		return x.PaymentHashString
+	}
+	return ""
+}
+
+func (x *SendRequest) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *SendRequest) GetFinalCltvDelta() int32 {
+	if x != nil {
+		return x.FinalCltvDelta
+	}
+	return 0
+}
+
+func (x *SendRequest) GetFeeLimit() *FeeLimit {
+	if x != nil {
+		return x.FeeLimit
+	}
+	return nil
+}
+
+func (x *SendRequest) GetOutgoingChanId() uint64 {
+	if x != nil {
+		return x.OutgoingChanId
+	}
+	return 0
+}
+
+func (x *SendRequest) GetLastHopPubkey() []byte {
+	if x != nil {
+		return x.LastHopPubkey
+	}
+	return nil
+}
+
+func (x *SendRequest) GetCltvLimit() uint32 {
+	if x != nil {
+		return x.CltvLimit
+	}
+	return 0
+}
+
+func (x *SendRequest) GetDestCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.DestCustomRecords
+	}
+	return nil
+}
+
+func (x *SendRequest) GetAllowSelfPayment() bool {
+	if x != nil {
+		return x.AllowSelfPayment
+	}
+	return false
+}
+
+func (x *SendRequest) GetDestFeatures() []FeatureBit {
+	if x != nil {
+		return x.DestFeatures
+	}
+	return nil
+}
+
+func (x *SendRequest) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+type SendResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PaymentError    string                 `protobuf:"bytes,1,opt,name=payment_error,json=paymentError,proto3" json:"payment_error,omitempty"`
+	PaymentPreimage []byte                 `protobuf:"bytes,2,opt,name=payment_preimage,json=paymentPreimage,proto3" json:"payment_preimage,omitempty"`
+	PaymentRoute    *Route                 `protobuf:"bytes,3,opt,name=payment_route,json=paymentRoute,proto3" json:"payment_route,omitempty"`
+	PaymentHash     []byte                 `protobuf:"bytes,4,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SendResponse) Reset() {
+	*x = SendResponse{}
+	mi := &file_lightning_proto_msgTypes[102]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendResponse) ProtoMessage() {}
+
+func (x *SendResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[102]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
+func (*SendResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{102}
+}
+
+func (x *SendResponse) GetPaymentError() string {
+	if x != nil {
+		return x.PaymentError
+	}
+	return ""
+}
+
+func (x *SendResponse) GetPaymentPreimage() []byte {
+	if x != nil {
+		return x.PaymentPreimage
+	}
+	return nil
+}
+
+func (x *SendResponse) GetPaymentRoute() *Route {
+	if x != nil {
+		return x.PaymentRoute
+	}
+	return nil
+}
+
+func (x *SendResponse) GetPaymentHash() []byte {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return nil
+}
+
+type Payment struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	PaymentHash string                 `protobuf:"bytes,1,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Value int64 `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	CreationDate int64 `protobuf:"varint,3,opt,name=creation_date,json=creationDate,proto3" json:"creation_date,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Fee                   int64                 `protobuf:"varint,5,opt,name=fee,proto3" json:"fee,omitempty"`
+	PaymentPreimage       string                `protobuf:"bytes,6,opt,name=payment_preimage,json=paymentPreimage,proto3" json:"payment_preimage,omitempty"`
+	ValueSat              int64                 `protobuf:"varint,7,opt,name=value_sat,json=valueSat,proto3" json:"value_sat,omitempty"`
+	ValueMsat             int64                 `protobuf:"varint,8,opt,name=value_msat,json=valueMsat,proto3" json:"value_msat,omitempty"`
+	PaymentRequest        string                `protobuf:"bytes,9,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	Status                Payment_PaymentStatus `protobuf:"varint,10,opt,name=status,proto3,enum=lnrpc.Payment_PaymentStatus" json:"status,omitempty"`
+	FeeSat                int64                 `protobuf:"varint,11,opt,name=fee_sat,json=feeSat,proto3" json:"fee_sat,omitempty"`
+	FeeMsat               int64                 `protobuf:"varint,12,opt,name=fee_msat,json=feeMsat,proto3" json:"fee_msat,omitempty"`
+	CreationTimeNs        int64                 `protobuf:"varint,13,opt,name=creation_time_ns,json=creationTimeNs,proto3" json:"creation_time_ns,omitempty"`
+	Htlcs                 []*HTLCAttempt        `protobuf:"bytes,14,rep,name=htlcs,proto3" json:"htlcs,omitempty"`
+	PaymentIndex          uint64                `protobuf:"varint,15,opt,name=payment_index,json=paymentIndex,proto3" json:"payment_index,omitempty"`
+	FailureReason         PaymentFailureReason  `protobuf:"varint,16,opt,name=failure_reason,json=failureReason,proto3,enum=lnrpc.PaymentFailureReason" json:"failure_reason,omitempty"`
+	FirstHopCustomRecords map[uint64][]byte     `protobuf:"bytes,17,rep,name=first_hop_custom_records,json=firstHopCustomRecords,proto3" json:"first_hop_custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *Payment) Reset() {
+	*x = Payment{}
+	mi := &file_lightning_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Payment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Payment) ProtoMessage() {}
+
+func (x *Payment) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Payment.ProtoReflect.Descriptor instead.
+func (*Payment) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *Payment) GetPaymentHash() string {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return ""
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Payment) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Payment) GetCreationDate() int64 {
+	if x != nil {
+		return x.CreationDate
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Payment) GetFee() int64 {
+	if x != nil {
+		return x.Fee
+	}
+	return 0
+}
+
+func (x *Payment) GetPaymentPreimage() string {
+	if x != nil {
+		return x.PaymentPreimage
+	}
+	return ""
+}
+
+func (x *Payment) GetValueSat() int64 {
+	if x != nil {
+		return x.ValueSat
+	}
+	return 0
+}
+
+func (x *Payment) GetValueMsat() int64 {
+	if x != nil {
+		return x.ValueMsat
+	}
+	return 0
+}
+
+func (x *Payment) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *Payment) GetStatus() Payment_PaymentStatus {
+	if x != nil {
+		return x.Status
+	}
+	return Payment_UNKNOWN
+}
+
+func (x *Payment) GetFeeSat() int64 {
+	if x != nil {
+		return x.FeeSat
+	}
+	return 0
+}
+
+func (x *Payment) GetFeeMsat() int64 {
+	if x != nil {
+		return x.FeeMsat
+	}
+	return 0
+}
+
+func (x *Payment) GetCreationTimeNs() int64 {
+	if x != nil {
+		return x.CreationTimeNs
+	}
+	return 0
+}
+
+func (x *Payment) GetHtlcs() []*HTLCAttempt {
+	if x != nil {
+		return x.Htlcs
+	}
+	return nil
+}
+
+func (x *Payment) GetPaymentIndex() uint64 {
+	if x != nil {
+		return x.PaymentIndex
+	}
+	return 0
+}
+
+func (x *Payment) GetFailureReason() PaymentFailureReason {
+	if x != nil {
+		return x.FailureReason
+	}
+	return PaymentFailureReason_FAILURE_REASON_NONE
+}
+
+func (x *Payment) GetFirstHopCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.FirstHopCustomRecords
+	}
+	return nil
+}
+
+type HTLCAttempt struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AttemptId     uint64                 `protobuf:"varint,7,opt,name=attempt_id,json=attemptId,proto3" json:"attempt_id,omitempty"`
+	Status        HTLCAttempt_HTLCStatus `protobuf:"varint,1,opt,name=status,proto3,enum=lnrpc.HTLCAttempt_HTLCStatus" json:"status,omitempty"`
+	Route         *Route                 `protobuf:"bytes,2,opt,name=route,proto3" json:"route,omitempty"`
+	AttemptTimeNs int64                  `protobuf:"varint,3,opt,name=attempt_time_ns,json=attemptTimeNs,proto3" json:"attempt_time_ns,omitempty"`
+	ResolveTimeNs int64                  `protobuf:"varint,4,opt,name=resolve_time_ns,json=resolveTimeNs,proto3" json:"resolve_time_ns,omitempty"`
+	Failure       *Failure               `protobuf:"bytes,5,opt,name=failure,proto3" json:"failure,omitempty"`
+	Preimage      []byte                 `protobuf:"bytes,6,opt,name=preimage,proto3" json:"preimage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTLCAttempt) Reset() {
+	*x = HTLCAttempt{}
+	mi := &file_lightning_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTLCAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTLCAttempt) ProtoMessage() {}
+
+func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTLCAttempt.ProtoReflect.Descriptor instead.
+func (*HTLCAttempt) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *HTLCAttempt) GetAttemptId() uint64 {
+	if x != nil {
+		return x.AttemptId
+	}
+	return 0
+}
+
+func (x *HTLCAttempt) GetStatus() HTLCAttempt_HTLCStatus {
+	if x != nil {
+		return x.Status
+	}
+	return HTLCAttempt_IN_FLIGHT
+}
+
+func (x *HTLCAttempt) GetRoute() *Route {
+	if x != nil {
+		return x.Route
+	}
+	return nil
+}
+
+func (x *HTLCAttempt) GetAttemptTimeNs() int64 {
+	if x != nil {
+		return x.AttemptTimeNs
+	}
+	return 0
+}
+
+func (x *HTLCAttempt) GetResolveTimeNs() int64 {
+	if x != nil {
+		return x.ResolveTimeNs
+	}
+	return 0
+}
+
+func (x *HTLCAttempt) GetFailure() *Failure {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
+}
+
+func (x *HTLCAttempt) GetPreimage() []byte {
+	if x != nil {
+		return x.Preimage
+	}
+	return nil
+}
+
+type ListPaymentsRequest struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	IncludeIncomplete  bool                   `protobuf:"varint,1,opt,name=include_incomplete,json=includeIncomplete,proto3" json:"include_incomplete,omitempty"`
+	IndexOffset        uint64                 `protobuf:"varint,2,opt,name=index_offset,json=indexOffset,proto3" json:"index_offset,omitempty"`
+	MaxPayments        uint64                 `protobuf:"varint,3,opt,name=max_payments,json=maxPayments,proto3" json:"max_payments,omitempty"`
+	Reversed           bool                   `protobuf:"varint,4,opt,name=reversed,proto3" json:"reversed,omitempty"`
+	CountTotalPayments bool                   `protobuf:"varint,5,opt,name=count_total_payments,json=countTotalPayments,proto3" json:"count_total_payments,omitempty"`
+	CreationDateStart  uint64                 `protobuf:"varint,6,opt,name=creation_date_start,json=creationDateStart,proto3" json:"creation_date_start,omitempty"`
+	CreationDateEnd    uint64                 `protobuf:"varint,7,opt,name=creation_date_end,json=creationDateEnd,proto3" json:"creation_date_end,omitempty"`
+	OmitHops           bool                   `protobuf:"varint,8,opt,name=omit_hops,json=omitHops,proto3" json:"omit_hops,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ListPaymentsRequest) Reset() {
+	*x = ListPaymentsRequest{}
+	mi := &file_lightning_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPaymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPaymentsRequest) ProtoMessage() {}
+
+func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
+func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *ListPaymentsRequest) GetIncludeIncomplete() bool {
+	if x != nil {
+		return x.IncludeIncomplete
+	}
+	return false
+}
+
+func (x *ListPaymentsRequest) GetIndexOffset() uint64 {
+	if x != nil {
+		return x.IndexOffset
+	}
+	return 0
+}
+
+func (x *ListPaymentsRequest) GetMaxPayments() uint64 {
+	if x != nil {
+		return x.MaxPayments
+	}
+	return 0
+}
+
+func (x *ListPaymentsRequest) GetReversed() bool {
+	if x != nil {
+		return x.Reversed
+	}
+	return false
+}
+
+func (x *ListPaymentsRequest) GetCountTotalPayments() bool {
+	if x != nil {
+		return x.CountTotalPayments
+	}
+	return false
+}
+
+func (x *ListPaymentsRequest) GetCreationDateStart() uint64 {
+	if x != nil {
+		return x.CreationDateStart
+	}
+	return 0
+}
+
+func (x *ListPaymentsRequest) GetCreationDateEnd() uint64 {
+	if x != nil {
+		return x.CreationDateEnd
+	}
+	return 0
+}
+
+func (x *ListPaymentsRequest) GetOmitHops() bool {
+	if x != nil {
+		return x.OmitHops
+	}
+	return false
+}
+
+type ListPaymentsResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Payments         []*Payment             `protobuf:"bytes,1,rep,name=payments,proto3" json:"payments,omitempty"`
+	FirstIndexOffset uint64                 `protobuf:"varint,2,opt,name=first_index_offset,json=firstIndexOffset,proto3" json:"first_index_offset,omitempty"`
+	LastIndexOffset  uint64                 `protobuf:"varint,3,opt,name=last_index_offset,json=lastIndexOffset,proto3" json:"last_index_offset,omitempty"`
+	TotalNumPayments uint64                 `protobuf:"varint,4,opt,name=total_num_payments,json=totalNumPayments,proto3" json:"total_num_payments,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ListPaymentsResponse) Reset() {
+	*x = ListPaymentsResponse{}
+	mi := &file_lightning_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPaymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPaymentsResponse) ProtoMessage() {}
+
+func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
+func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *ListPaymentsResponse) GetPayments() []*Payment {
+	if x != nil {
+		return x.Payments
+	}
+	return nil
+}
+
+func (x *ListPaymentsResponse) GetFirstIndexOffset() uint64 {
+	if x != nil {
+		return x.FirstIndexOffset
+	}
+	return 0
+}
+
+func (x *ListPaymentsResponse) GetLastIndexOffset() uint64 {
+	if x != nil {
+		return x.LastIndexOffset
+	}
+	return 0
+}
+
+func (x *ListPaymentsResponse) GetTotalNumPayments() uint64 {
+	if x != nil {
+		return x.TotalNumPayments
+	}
+	return 0
+}
+
+type DeletePaymentRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PaymentHash     []byte                 `protobuf:"bytes,1,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	FailedHtlcsOnly bool                   `protobuf:"varint,2,opt,name=failed_htlcs_only,json=failedHtlcsOnly,proto3" json:"failed_htlcs_only,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeletePaymentRequest) Reset() {
+	*x = DeletePaymentRequest{}
+	mi := &file_lightning_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePaymentRequest) ProtoMessage() {}
+
+func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePaymentRequest.ProtoReflect.Descriptor instead.
+func (*DeletePaymentRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *DeletePaymentRequest) GetPaymentHash() []byte {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return nil
+}
+
+func (x *DeletePaymentRequest) GetFailedHtlcsOnly() bool {
+	if x != nil {
+		return x.FailedHtlcsOnly
+	}
+	return false
+}
+
+type DeleteAllPaymentsRequest struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	FailedPaymentsOnly bool                   `protobuf:"varint,1,opt,name=failed_payments_only,json=failedPaymentsOnly,proto3" json:"failed_payments_only,omitempty"`
+	FailedHtlcsOnly    bool                   `protobuf:"varint,2,opt,name=failed_htlcs_only,json=failedHtlcsOnly,proto3" json:"failed_htlcs_only,omitempty"`
+	AllPayments        bool                   `protobuf:"varint,3,opt,name=all_payments,json=allPayments,proto3" json:"all_payments,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DeleteAllPaymentsRequest) Reset() {
+	*x = DeleteAllPaymentsRequest{}
+	mi := &file_lightning_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAllPaymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAllPaymentsRequest) ProtoMessage() {}
+
+func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAllPaymentsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAllPaymentsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{108}
+}
+
+func (x *DeleteAllPaymentsRequest) GetFailedPaymentsOnly() bool {
+	if x != nil {
+		return x.FailedPaymentsOnly
+	}
+	return false
+}
+
+func (x *DeleteAllPaymentsRequest) GetFailedHtlcsOnly() bool {
+	if x != nil {
+		return x.FailedHtlcsOnly
+	}
+	return false
+}
+
+func (x *DeleteAllPaymentsRequest) GetAllPayments() bool {
+	if x != nil {
+		return x.AllPayments
+	}
+	return false
+}
+
+type DeletePaymentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePaymentResponse) Reset() {
+	*x = DeletePaymentResponse{}
+	mi := &file_lightning_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePaymentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePaymentResponse) ProtoMessage() {}
+
+func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePaymentResponse.ProtoReflect.Descriptor instead.
+func (*DeletePaymentResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{109}
+}
+
+func (x *DeletePaymentResponse) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+type DeleteAllPaymentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAllPaymentsResponse) Reset() {
+	*x = DeleteAllPaymentsResponse{}
+	mi := &file_lightning_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAllPaymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAllPaymentsResponse) ProtoMessage() {}
+
+func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAllPaymentsResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAllPaymentsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *DeleteAllPaymentsResponse) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+// Failure is a failed HTLC's BOLT 4 failure, as the sender read it.
+type Failure struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Code               Failure_FailureCode    `protobuf:"varint,1,opt,name=code,proto3,enum=lnrpc.Failure_FailureCode" json:"code,omitempty"`
+	ChannelUpdate      *ChannelUpdate         `protobuf:"bytes,3,opt,name=channel_update,json=channelUpdate,proto3" json:"channel_update,omitempty"`
+	HtlcMsat           uint64                 `protobuf:"varint,4,opt,name=htlc_msat,json=htlcMsat,proto3" json:"htlc_msat,omitempty"`
+	OnionSha_256       []byte                 `protobuf:"bytes,5,opt,name=onion_sha_256,json=onionSha256,proto3" json:"onion_sha_256,omitempty"`
+	CltvExpiry         uint32                 `protobuf:"varint,6,opt,name=cltv_expiry,json=cltvExpiry,proto3" json:"cltv_expiry,omitempty"`
+	Flags              uint32                 `protobuf:"varint,7,opt,name=flags,proto3" json:"flags,omitempty"`
+	FailureSourceIndex uint32                 `protobuf:"varint,8,opt,name=failure_source_index,json=failureSourceIndex,proto3" json:"failure_source_index,omitempty"`
+	Height             uint32                 `protobuf:"varint,9,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Failure) Reset() {
+	*x = Failure{}
+	mi := &file_lightning_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Failure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Failure) ProtoMessage() {}
+
+func (x *Failure) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Failure.ProtoReflect.Descriptor instead.
+func (*Failure) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *Failure) GetCode() Failure_FailureCode {
+	if x != nil {
+		return x.Code
+	}
+	return Failure_RESERVED
+}
+
+func (x *Failure) GetChannelUpdate() *ChannelUpdate {
+	if x != nil {
+		return x.ChannelUpdate
+	}
+	return nil
+}
+
+func (x *Failure) GetHtlcMsat() uint64 {
+	if x != nil {
+		return x.HtlcMsat
+	}
+	return 0
+}
+
+func (x *Failure) GetOnionSha_256() []byte {
+	if x != nil {
+		return x.OnionSha_256
+	}
+	return nil
+}
+
+func (x *Failure) GetCltvExpiry() uint32 {
+	if x != nil {
+		return x.CltvExpiry
+	}
+	return 0
+}
+
+func (x *Failure) GetFlags() uint32 {
+	if x != nil {
+		return x.Flags
+	}
+	return 0
+}
+
+func (x *Failure) GetFailureSourceIndex() uint32 {
+	if x != nil {
+		return x.FailureSourceIndex
+	}
+	return 0
+}
+
+func (x *Failure) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+type ChannelUpdate struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Signature       []byte                 `protobuf:"bytes,1,opt,name=signature,proto3" json:"signature,omitempty"`
+	ChainHash       []byte                 `protobuf:"bytes,2,opt,name=chain_hash,json=chainHash,proto3" json:"chain_hash,omitempty"`
+	ChanId          uint64                 `protobuf:"varint,3,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	Timestamp       uint32                 `protobuf:"varint,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	MessageFlags    uint32                 `protobuf:"varint,10,opt,name=message_flags,json=messageFlags,proto3" json:"message_flags,omitempty"`
+	ChannelFlags    uint32                 `protobuf:"varint,5,opt,name=channel_flags,json=channelFlags,proto3" json:"channel_flags,omitempty"`
+	TimeLockDelta   uint32                 `protobuf:"varint,6,opt,name=time_lock_delta,json=timeLockDelta,proto3" json:"time_lock_delta,omitempty"`
+	HtlcMinimumMsat uint64                 `protobuf:"varint,7,opt,name=htlc_minimum_msat,json=htlcMinimumMsat,proto3" json:"htlc_minimum_msat,omitempty"`
+	BaseFee         uint32                 `protobuf:"varint,8,opt,name=base_fee,json=baseFee,proto3" json:"base_fee,omitempty"`
+	FeeRate         uint32                 `protobuf:"varint,9,opt,name=fee_rate,json=feeRate,proto3" json:"fee_rate,omitempty"`
+	HtlcMaximumMsat uint64                 `protobuf:"varint,11,opt,name=htlc_maximum_msat,json=htlcMaximumMsat,proto3" json:"htlc_maximum_msat,omitempty"`
+	ExtraOpaqueData []byte                 `protobuf:"bytes,12,opt,name=extra_opaque_data,json=extraOpaqueData,proto3" json:"extra_opaque_data,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ChannelUpdate) Reset() {
+	*x = ChannelUpdate{}
+	mi := &file_lightning_proto_msgTypes[112]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelUpdate) ProtoMessage() {}
+
+func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[112]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{112}
+}
+
+func (x *ChannelUpdate) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *ChannelUpdate) GetChainHash() []byte {
+	if x != nil {
+		return x.ChainHash
+	}
+	return nil
+}
+
+func (x *ChannelUpdate) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetTimestamp() uint32 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetMessageFlags() uint32 {
+	if x != nil {
+		return x.MessageFlags
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetChannelFlags() uint32 {
+	if x != nil {
+		return x.ChannelFlags
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetTimeLockDelta() uint32 {
+	if x != nil {
+		return x.TimeLockDelta
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetHtlcMinimumMsat() uint64 {
+	if x != nil {
+		return x.HtlcMinimumMsat
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetBaseFee() uint32 {
+	if x != nil {
+		return x.BaseFee
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetFeeRate() uint32 {
+	if x != nil {
+		return x.FeeRate
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetHtlcMaximumMsat() uint64 {
+	if x != nil {
+		return x.HtlcMaximumMsat
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetExtraOpaqueData() []byte {
+	if x != nil {
+		return x.ExtraOpaqueData
+	}
+	return nil
+}
+
 type PendingChannelsResponse_PendingChannel struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	RemoteNodePub        string                 `protobuf:"bytes,1,opt,name=remote_node_pub,json=remoteNodePub,proto3" json:"remote_node_pub,omitempty"`
@@ -7660,7 +9234,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7672,7 +9246,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7685,7 +9259,7 @@ func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use PendingChannelsResponse_PendingChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{96, 0}
 }
 
 func (x *PendingChannelsResponse_PendingChannel) GetRemoteNodePub() string {
@@ -7773,7 +9347,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7785,7 +9359,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7798,7 +9372,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect
 
 // Deprecated: Use PendingChannelsResponse_PendingOpenChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingOpenChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95, 1}
+	return file_lightning_proto_rawDescGZIP(), []int{96, 1}
 }
 
 func (x *PendingChannelsResponse_PendingOpenChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -8260,7 +9834,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x04hops\x18\x04 \x03(\v2\n" +
 	".lnrpc.HopR\x04hops\x12&\n" +
 	"\x0ftotal_fees_msat\x18\x05 \x01(\x03R\rtotalFeesMsat\x12$\n" +
-	"\x0etotal_amt_msat\x18\x06 \x01(\x03R\ftotalAmtMsat\"\xcf\x03\n" +
+	"\x0etotal_amt_msat\x18\x06 \x01(\x03R\ftotalAmtMsat\"\x80\x04\n" +
 	"\x03Hop\x12\x1b\n" +
 	"\achan_id\x18\x01 \x01(\x04B\x020\x01R\x06chanId\x12'\n" +
 	"\rchan_capacity\x18\x02 \x01(\x03B\x02\x18\x01R\fchanCapacity\x12(\n" +
@@ -8271,12 +9845,19 @@ const file_lightning_proto_rawDesc = "" +
 	"\bfee_msat\x18\a \x01(\x03R\afeeMsat\x12\x17\n" +
 	"\apub_key\x18\b \x01(\tR\x06pubKey\x12#\n" +
 	"\vtlv_payload\x18\t \x01(\bB\x02\x18\x01R\n" +
-	"tlvPayload\x12D\n" +
+	"tlvPayload\x12/\n" +
+	"\n" +
+	"mpp_record\x18\n" +
+	" \x01(\v2\x10.lnrpc.MPPRecordR\tmppRecord\x12D\n" +
 	"\x0ecustom_records\x18\v \x03(\v2\x1d.lnrpc.Hop.CustomRecordsEntryR\rcustomRecords\x12\x1a\n" +
 	"\bmetadata\x18\r \x01(\fR\bmetadata\x1a@\n" +
 	"\x12CustomRecordsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x1b\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"T\n" +
+	"\tMPPRecord\x12!\n" +
+	"\fpayment_addr\x18\v \x01(\fR\vpaymentAddr\x12$\n" +
+	"\x0etotal_amt_msat\x18\n" +
+	" \x01(\x03R\ftotalAmtMsat\"\x1b\n" +
 	"\x19GraphTopologySubscription\"\xcd\x01\n" +
 	"\x13GraphTopologyUpdate\x124\n" +
 	"\fnode_updates\x18\x01 \x03(\v2\x11.lnrpc.NodeUpdateR\vnodeUpdates\x12A\n" +
@@ -8531,7 +10112,160 @@ const file_lightning_proto_rawDesc = "" +
 	"\n" +
 	"peer_alias\x18\" \x01(\tR\tpeerAlias\x12*\n" +
 	"\x0fpeer_scid_alias\x18# \x01(\x04B\x020\x01R\rpeerScidAlias\x12\x12\n" +
-	"\x04memo\x18$ \x01(\tR\x04memo*\xac\x01\n" +
+	"\x04memo\x18$ \x01(\tR\x04memo\"\xea\x05\n" +
+	"\vSendRequest\x12\x12\n" +
+	"\x04dest\x18\x01 \x01(\fR\x04dest\x12#\n" +
+	"\vdest_string\x18\x02 \x01(\tB\x02\x18\x01R\n" +
+	"destString\x12\x10\n" +
+	"\x03amt\x18\x03 \x01(\x03R\x03amt\x12\x19\n" +
+	"\bamt_msat\x18\f \x01(\x03R\aamtMsat\x12!\n" +
+	"\fpayment_hash\x18\x04 \x01(\fR\vpaymentHash\x122\n" +
+	"\x13payment_hash_string\x18\x05 \x01(\tB\x02\x18\x01R\x11paymentHashString\x12'\n" +
+	"\x0fpayment_request\x18\x06 \x01(\tR\x0epaymentRequest\x12(\n" +
+	"\x10final_cltv_delta\x18\a \x01(\x05R\x0efinalCltvDelta\x12,\n" +
+	"\tfee_limit\x18\b \x01(\v2\x0f.lnrpc.FeeLimitR\bfeeLimit\x12,\n" +
+	"\x10outgoing_chan_id\x18\t \x01(\x04B\x020\x01R\x0eoutgoingChanId\x12&\n" +
+	"\x0flast_hop_pubkey\x18\r \x01(\fR\rlastHopPubkey\x12\x1d\n" +
+	"\n" +
+	"cltv_limit\x18\n" +
+	" \x01(\rR\tcltvLimit\x12Y\n" +
+	"\x13dest_custom_records\x18\v \x03(\v2).lnrpc.SendRequest.DestCustomRecordsEntryR\x11destCustomRecords\x12,\n" +
+	"\x12allow_self_payment\x18\x0e \x01(\bR\x10allowSelfPayment\x126\n" +
+	"\rdest_features\x18\x0f \x03(\x0e2\x11.lnrpc.FeatureBitR\fdestFeatures\x12!\n" +
+	"\fpayment_addr\x18\x10 \x01(\fR\vpaymentAddr\x1aD\n" +
+	"\x16DestCustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xb4\x01\n" +
+	"\fSendResponse\x12#\n" +
+	"\rpayment_error\x18\x01 \x01(\tR\fpaymentError\x12)\n" +
+	"\x10payment_preimage\x18\x02 \x01(\fR\x0fpaymentPreimage\x121\n" +
+	"\rpayment_route\x18\x03 \x01(\v2\f.lnrpc.RouteR\fpaymentRoute\x12!\n" +
+	"\fpayment_hash\x18\x04 \x01(\fR\vpaymentHash\"\xcb\x06\n" +
+	"\aPayment\x12!\n" +
+	"\fpayment_hash\x18\x01 \x01(\tR\vpaymentHash\x12\x18\n" +
+	"\x05value\x18\x02 \x01(\x03B\x02\x18\x01R\x05value\x12'\n" +
+	"\rcreation_date\x18\x03 \x01(\x03B\x02\x18\x01R\fcreationDate\x12\x14\n" +
+	"\x03fee\x18\x05 \x01(\x03B\x02\x18\x01R\x03fee\x12)\n" +
+	"\x10payment_preimage\x18\x06 \x01(\tR\x0fpaymentPreimage\x12\x1b\n" +
+	"\tvalue_sat\x18\a \x01(\x03R\bvalueSat\x12\x1d\n" +
+	"\n" +
+	"value_msat\x18\b \x01(\x03R\tvalueMsat\x12'\n" +
+	"\x0fpayment_request\x18\t \x01(\tR\x0epaymentRequest\x124\n" +
+	"\x06status\x18\n" +
+	" \x01(\x0e2\x1c.lnrpc.Payment.PaymentStatusR\x06status\x12\x17\n" +
+	"\afee_sat\x18\v \x01(\x03R\x06feeSat\x12\x19\n" +
+	"\bfee_msat\x18\f \x01(\x03R\afeeMsat\x12(\n" +
+	"\x10creation_time_ns\x18\r \x01(\x03R\x0ecreationTimeNs\x12(\n" +
+	"\x05htlcs\x18\x0e \x03(\v2\x12.lnrpc.HTLCAttemptR\x05htlcs\x12#\n" +
+	"\rpayment_index\x18\x0f \x01(\x04R\fpaymentIndex\x12B\n" +
+	"\x0efailure_reason\x18\x10 \x01(\x0e2\x1b.lnrpc.PaymentFailureReasonR\rfailureReason\x12b\n" +
+	"\x18first_hop_custom_records\x18\x11 \x03(\v2).lnrpc.Payment.FirstHopCustomRecordsEntryR\x15firstHopCustomRecords\x1aH\n" +
+	"\x1aFirstHopCustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"Y\n" +
+	"\rPaymentStatus\x12\x0f\n" +
+	"\aUNKNOWN\x10\x00\x1a\x02\b\x01\x12\r\n" +
+	"\tIN_FLIGHT\x10\x01\x12\r\n" +
+	"\tSUCCEEDED\x10\x02\x12\n" +
+	"\n" +
+	"\x06FAILED\x10\x03\x12\r\n" +
+	"\tINITIATED\x10\x04J\x04\b\x04\x10\x05\"\xd5\x02\n" +
+	"\vHTLCAttempt\x12\x1d\n" +
+	"\n" +
+	"attempt_id\x18\a \x01(\x04R\tattemptId\x125\n" +
+	"\x06status\x18\x01 \x01(\x0e2\x1d.lnrpc.HTLCAttempt.HTLCStatusR\x06status\x12\"\n" +
+	"\x05route\x18\x02 \x01(\v2\f.lnrpc.RouteR\x05route\x12&\n" +
+	"\x0fattempt_time_ns\x18\x03 \x01(\x03R\rattemptTimeNs\x12&\n" +
+	"\x0fresolve_time_ns\x18\x04 \x01(\x03R\rresolveTimeNs\x12(\n" +
+	"\afailure\x18\x05 \x01(\v2\x0e.lnrpc.FailureR\afailure\x12\x1a\n" +
+	"\bpreimage\x18\x06 \x01(\fR\bpreimage\"6\n" +
+	"\n" +
+	"HTLCStatus\x12\r\n" +
+	"\tIN_FLIGHT\x10\x00\x12\r\n" +
+	"\tSUCCEEDED\x10\x01\x12\n" +
+	"\n" +
+	"\x06FAILED\x10\x02\"\xd1\x02\n" +
+	"\x13ListPaymentsRequest\x12-\n" +
+	"\x12include_incomplete\x18\x01 \x01(\bR\x11includeIncomplete\x12!\n" +
+	"\findex_offset\x18\x02 \x01(\x04R\vindexOffset\x12!\n" +
+	"\fmax_payments\x18\x03 \x01(\x04R\vmaxPayments\x12\x1a\n" +
+	"\breversed\x18\x04 \x01(\bR\breversed\x120\n" +
+	"\x14count_total_payments\x18\x05 \x01(\bR\x12countTotalPayments\x12.\n" +
+	"\x13creation_date_start\x18\x06 \x01(\x04R\x11creationDateStart\x12*\n" +
+	"\x11creation_date_end\x18\a \x01(\x04R\x0fcreationDateEnd\x12\x1b\n" +
+	"\tomit_hops\x18\b \x01(\bR\bomitHops\"\xca\x01\n" +
+	"\x14ListPaymentsResponse\x12*\n" +
+	"\bpayments\x18\x01 \x03(\v2\x0e.lnrpc.PaymentR\bpayments\x12,\n" +
+	"\x12first_index_offset\x18\x02 \x01(\x04R\x10firstIndexOffset\x12*\n" +
+	"\x11last_index_offset\x18\x03 \x01(\x04R\x0flastIndexOffset\x12,\n" +
+	"\x12total_num_payments\x18\x04 \x01(\x04R\x10totalNumPayments\"e\n" +
+	"\x14DeletePaymentRequest\x12!\n" +
+	"\fpayment_hash\x18\x01 \x01(\fR\vpaymentHash\x12*\n" +
+	"\x11failed_htlcs_only\x18\x02 \x01(\bR\x0ffailedHtlcsOnly\"\x9b\x01\n" +
+	"\x18DeleteAllPaymentsRequest\x120\n" +
+	"\x14failed_payments_only\x18\x01 \x01(\bR\x12failedPaymentsOnly\x12*\n" +
+	"\x11failed_htlcs_only\x18\x02 \x01(\bR\x0ffailedHtlcsOnly\x12!\n" +
+	"\fall_payments\x18\x03 \x01(\bR\vallPayments\"/\n" +
+	"\x15DeletePaymentResponse\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"3\n" +
+	"\x19DeleteAllPaymentsResponse\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"\xcc\b\n" +
+	"\aFailure\x12.\n" +
+	"\x04code\x18\x01 \x01(\x0e2\x1a.lnrpc.Failure.FailureCodeR\x04code\x12;\n" +
+	"\x0echannel_update\x18\x03 \x01(\v2\x14.lnrpc.ChannelUpdateR\rchannelUpdate\x12\x1b\n" +
+	"\thtlc_msat\x18\x04 \x01(\x04R\bhtlcMsat\x12\"\n" +
+	"\ronion_sha_256\x18\x05 \x01(\fR\vonionSha256\x12\x1f\n" +
+	"\vcltv_expiry\x18\x06 \x01(\rR\n" +
+	"cltvExpiry\x12\x14\n" +
+	"\x05flags\x18\a \x01(\rR\x05flags\x120\n" +
+	"\x14failure_source_index\x18\b \x01(\rR\x12failureSourceIndex\x12\x16\n" +
+	"\x06height\x18\t \x01(\rR\x06height\"\x8b\x06\n" +
+	"\vFailureCode\x12\f\n" +
+	"\bRESERVED\x10\x00\x12(\n" +
+	"$INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS\x10\x01\x12\x1c\n" +
+	"\x18INCORRECT_PAYMENT_AMOUNT\x10\x02\x12\x1f\n" +
+	"\x1bFINAL_INCORRECT_CLTV_EXPIRY\x10\x03\x12\x1f\n" +
+	"\x1bFINAL_INCORRECT_HTLC_AMOUNT\x10\x04\x12\x19\n" +
+	"\x15FINAL_EXPIRY_TOO_SOON\x10\x05\x12\x11\n" +
+	"\rINVALID_REALM\x10\x06\x12\x13\n" +
+	"\x0fEXPIRY_TOO_SOON\x10\a\x12\x19\n" +
+	"\x15INVALID_ONION_VERSION\x10\b\x12\x16\n" +
+	"\x12INVALID_ONION_HMAC\x10\t\x12\x15\n" +
+	"\x11INVALID_ONION_KEY\x10\n" +
+	"\x12\x18\n" +
+	"\x14AMOUNT_BELOW_MINIMUM\x10\v\x12\x14\n" +
+	"\x10FEE_INSUFFICIENT\x10\f\x12\x19\n" +
+	"\x15INCORRECT_CLTV_EXPIRY\x10\r\x12\x14\n" +
+	"\x10CHANNEL_DISABLED\x10\x0e\x12\x1d\n" +
+	"\x19TEMPORARY_CHANNEL_FAILURE\x10\x0f\x12!\n" +
+	"\x1dREQUIRED_NODE_FEATURE_MISSING\x10\x10\x12$\n" +
+	" REQUIRED_CHANNEL_FEATURE_MISSING\x10\x11\x12\x15\n" +
+	"\x11UNKNOWN_NEXT_PEER\x10\x12\x12\x1a\n" +
+	"\x16TEMPORARY_NODE_FAILURE\x10\x13\x12\x1a\n" +
+	"\x16PERMANENT_NODE_FAILURE\x10\x14\x12\x1d\n" +
+	"\x19PERMANENT_CHANNEL_FAILURE\x10\x15\x12\x12\n" +
+	"\x0eEXPIRY_TOO_FAR\x10\x16\x12\x0f\n" +
+	"\vMPP_TIMEOUT\x10\x17\x12\x19\n" +
+	"\x15INVALID_ONION_PAYLOAD\x10\x18\x12\x1a\n" +
+	"\x16INVALID_ONION_BLINDING\x10\x19\x12\x15\n" +
+	"\x10INTERNAL_FAILURE\x10\xe5\a\x12\x14\n" +
+	"\x0fUNKNOWN_FAILURE\x10\xe6\a\x12\x17\n" +
+	"\x12UNREADABLE_FAILURE\x10\xe7\aJ\x04\b\x02\x10\x03\"\xb3\x03\n" +
+	"\rChannelUpdate\x12\x1c\n" +
+	"\tsignature\x18\x01 \x01(\fR\tsignature\x12\x1d\n" +
+	"\n" +
+	"chain_hash\x18\x02 \x01(\fR\tchainHash\x12\x1b\n" +
+	"\achan_id\x18\x03 \x01(\x04B\x020\x01R\x06chanId\x12\x1c\n" +
+	"\ttimestamp\x18\x04 \x01(\rR\ttimestamp\x12#\n" +
+	"\rmessage_flags\x18\n" +
+	" \x01(\rR\fmessageFlags\x12#\n" +
+	"\rchannel_flags\x18\x05 \x01(\rR\fchannelFlags\x12&\n" +
+	"\x0ftime_lock_delta\x18\x06 \x01(\rR\rtimeLockDelta\x12*\n" +
+	"\x11htlc_minimum_msat\x18\a \x01(\x04R\x0fhtlcMinimumMsat\x12\x19\n" +
+	"\bbase_fee\x18\b \x01(\rR\abaseFee\x12\x19\n" +
+	"\bfee_rate\x18\t \x01(\rR\afeeRate\x12*\n" +
+	"\x11htlc_maximum_msat\x18\v \x01(\x04R\x0fhtlcMaximumMsat\x12*\n" +
+	"\x11extra_opaque_data\x18\f \x01(\fR\x0fextraOpaqueData*\xac\x01\n" +
 	"\vAddressType\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x00\x12\x16\n" +
 	"\x12NESTED_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -8568,7 +10302,45 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
 	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
 	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
-	"\x0eINITIATOR_BOTH\x10\x032\xe4\x13\n" +
+	"\x0eINITIATOR_BOTH\x10\x03*\x89\x05\n" +
+	"\n" +
+	"FeatureBit\x12\x18\n" +
+	"\x14DATALOSS_PROTECT_REQ\x10\x00\x12\x18\n" +
+	"\x14DATALOSS_PROTECT_OPT\x10\x01\x12\x17\n" +
+	"\x13INITIAL_ROUING_SYNC\x10\x03\x12\x1f\n" +
+	"\x1bUPFRONT_SHUTDOWN_SCRIPT_REQ\x10\x04\x12\x1f\n" +
+	"\x1bUPFRONT_SHUTDOWN_SCRIPT_OPT\x10\x05\x12\x16\n" +
+	"\x12GOSSIP_QUERIES_REQ\x10\x06\x12\x16\n" +
+	"\x12GOSSIP_QUERIES_OPT\x10\a\x12\x11\n" +
+	"\rTLV_ONION_REQ\x10\b\x12\x11\n" +
+	"\rTLV_ONION_OPT\x10\t\x12\x1a\n" +
+	"\x16EXT_GOSSIP_QUERIES_REQ\x10\n" +
+	"\x12\x1a\n" +
+	"\x16EXT_GOSSIP_QUERIES_OPT\x10\v\x12\x19\n" +
+	"\x15STATIC_REMOTE_KEY_REQ\x10\f\x12\x19\n" +
+	"\x15STATIC_REMOTE_KEY_OPT\x10\r\x12\x14\n" +
+	"\x10PAYMENT_ADDR_REQ\x10\x0e\x12\x14\n" +
+	"\x10PAYMENT_ADDR_OPT\x10\x0f\x12\v\n" +
+	"\aMPP_REQ\x10\x10\x12\v\n" +
+	"\aMPP_OPT\x10\x11\x12\x16\n" +
+	"\x12WUMBO_CHANNELS_REQ\x10\x12\x12\x16\n" +
+	"\x12WUMBO_CHANNELS_OPT\x10\x13\x12\x0f\n" +
+	"\vANCHORS_REQ\x10\x14\x12\x0f\n" +
+	"\vANCHORS_OPT\x10\x15\x12\x1d\n" +
+	"\x19ANCHORS_ZERO_FEE_HTLC_REQ\x10\x16\x12\x1d\n" +
+	"\x19ANCHORS_ZERO_FEE_HTLC_OPT\x10\x17\x12\x1b\n" +
+	"\x17ROUTE_BLINDING_REQUIRED\x10\x18\x12\x1b\n" +
+	"\x17ROUTE_BLINDING_OPTIONAL\x10\x19\x12\v\n" +
+	"\aAMP_REQ\x10\x1e\x12\v\n" +
+	"\aAMP_OPT\x10\x1f*\xf6\x01\n" +
+	"\x14PaymentFailureReason\x12\x17\n" +
+	"\x13FAILURE_REASON_NONE\x10\x00\x12\x1a\n" +
+	"\x16FAILURE_REASON_TIMEOUT\x10\x01\x12\x1b\n" +
+	"\x17FAILURE_REASON_NO_ROUTE\x10\x02\x12\x18\n" +
+	"\x14FAILURE_REASON_ERROR\x10\x03\x12,\n" +
+	"(FAILURE_REASON_INCORRECT_PAYMENT_DETAILS\x10\x04\x12'\n" +
+	"#FAILURE_REASON_INSUFFICIENT_BALANCE\x10\x05\x12\x1b\n" +
+	"\x17FAILURE_REASON_CANCELED\x10\x062\x8d\x16\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -8609,7 +10381,11 @@ const file_lightning_proto_rawDesc = "" +
 	"\x0fOpenChannelSync\x12\x19.lnrpc.OpenChannelRequest\x1a\x13.lnrpc.ChannelPoint\x12C\n" +
 	"\vOpenChannel\x12\x19.lnrpc.OpenChannelRequest\x1a\x17.lnrpc.OpenStatusUpdate0\x01\x12P\n" +
 	"\x0fPendingChannels\x12\x1d.lnrpc.PendingChannelsRequest\x1a\x1e.lnrpc.PendingChannelsResponse\x12G\n" +
-	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponse\x12:\n" +
+	"\x0fSendPaymentSync\x12\x12.lnrpc.SendRequest\x1a\x13.lnrpc.SendResponse\x12G\n" +
+	"\fListPayments\x12\x1a.lnrpc.ListPaymentsRequest\x1a\x1b.lnrpc.ListPaymentsResponse\x12J\n" +
+	"\rDeletePayment\x12\x1b.lnrpc.DeletePaymentRequest\x1a\x1c.lnrpc.DeletePaymentResponse\x12V\n" +
+	"\x11DeleteAllPayments\x12\x1f.lnrpc.DeleteAllPaymentsRequest\x1a .lnrpc.DeleteAllPaymentsResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -8623,296 +10399,339 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 117)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 132)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),                  // 0: lnrpc.AddressType
-	(OutputScriptType)(0),             // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),        // 2: lnrpc.CoinSelectionStrategy
-	(InvoiceHTLCState)(0),             // 3: lnrpc.InvoiceHTLCState
-	(CommitmentType)(0),               // 4: lnrpc.CommitmentType
-	(Initiator)(0),                    // 5: lnrpc.Initiator
-	(Peer_SyncType)(0),                // 6: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),          // 7: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),         // 8: lnrpc.Invoice.InvoiceState
-	(*GetInfoRequest)(nil),            // 9: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),           // 10: lnrpc.GetInfoResponse
-	(*Chain)(nil),                     // 11: lnrpc.Chain
-	(*Feature)(nil),                   // 12: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),        // 13: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),          // 14: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),       // 15: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),     // 16: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),    // 17: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),          // 18: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),         // 19: lnrpc.ListPeersResponse
-	(*Peer)(nil),                      // 20: lnrpc.Peer
-	(*TimestampedError)(nil),          // 21: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),     // 22: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                 // 23: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),         // 24: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),        // 25: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),      // 26: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),     // 27: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),      // 28: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),        // 29: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),       // 30: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                      // 31: lnrpc.Utxo
-	(*OutPoint)(nil),                  // 32: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),    // 33: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),        // 34: lnrpc.TransactionDetails
-	(*Transaction)(nil),               // 35: lnrpc.Transaction
-	(*OutputDetail)(nil),              // 36: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),          // 37: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),          // 38: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),         // 39: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),        // 40: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),       // 41: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),               // 42: lnrpc.StopRequest
-	(*StopResponse)(nil),              // 43: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),    // 44: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),   // 45: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),         // 46: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),        // 47: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),        // 48: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),       // 49: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),      // 50: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),     // 51: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),        // 52: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),    // 53: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),       // 54: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),      // 55: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),    // 56: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),   // 57: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),   // 58: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),  // 59: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),    // 60: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),   // 61: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),       // 62: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),      // 63: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),       // 64: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),              // 65: lnrpc.ChannelGraph
-	(*LightningNode)(nil),             // 66: lnrpc.LightningNode
-	(*NodeAddress)(nil),               // 67: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),             // 68: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),               // 69: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),           // 70: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                  // 71: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),           // 72: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),        // 73: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),               // 74: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),        // 75: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                  // 76: lnrpc.NodePair
-	(*EdgeLocator)(nil),               // 77: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                  // 78: lnrpc.FeeLimit
-	(*RouteHint)(nil),                 // 79: lnrpc.RouteHint
-	(*HopHint)(nil),                   // 80: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),       // 81: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                     // 82: lnrpc.Route
-	(*Hop)(nil),                       // 83: lnrpc.Hop
-	(*GraphTopologySubscription)(nil), // 84: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),       // 85: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                // 86: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),         // 87: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),       // 88: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),              // 89: lnrpc.ChannelPoint
-	(*Invoice)(nil),                   // 90: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),               // 91: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),        // 92: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),               // 93: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),        // 94: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),       // 95: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),       // 96: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),              // 97: lnrpc.PayReqString
-	(*PayReq)(nil),                    // 98: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),        // 99: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),          // 100: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),             // 101: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),         // 102: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),    // 103: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),   // 104: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),       // 105: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),      // 106: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),        // 107: lnrpc.ChannelConstraints
-	(*Channel)(nil),                   // 108: lnrpc.Channel
-	nil,                               // 109: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                               // 110: lnrpc.Peer.FeaturesEntry
-	nil,                               // 111: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                               // 112: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                               // 113: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                               // 114: lnrpc.LightningNode.FeaturesEntry
-	nil,                               // 115: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                               // 116: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                               // 117: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                               // 118: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                               // 119: lnrpc.Hop.CustomRecordsEntry
-	nil,                               // 120: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                               // 121: lnrpc.Invoice.FeaturesEntry
-	nil,                               // 122: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                               // 123: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil),     // 124: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 125: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(AddressType)(0),                               // 0: lnrpc.AddressType
+	(OutputScriptType)(0),                          // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0),                     // 2: lnrpc.CoinSelectionStrategy
+	(InvoiceHTLCState)(0),                          // 3: lnrpc.InvoiceHTLCState
+	(CommitmentType)(0),                            // 4: lnrpc.CommitmentType
+	(Initiator)(0),                                 // 5: lnrpc.Initiator
+	(FeatureBit)(0),                                // 6: lnrpc.FeatureBit
+	(PaymentFailureReason)(0),                      // 7: lnrpc.PaymentFailureReason
+	(Peer_SyncType)(0),                             // 8: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),                       // 9: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),                      // 10: lnrpc.Invoice.InvoiceState
+	(Payment_PaymentStatus)(0),                     // 11: lnrpc.Payment.PaymentStatus
+	(HTLCAttempt_HTLCStatus)(0),                    // 12: lnrpc.HTLCAttempt.HTLCStatus
+	(Failure_FailureCode)(0),                       // 13: lnrpc.Failure.FailureCode
+	(*GetInfoRequest)(nil),                         // 14: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                        // 15: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                  // 16: lnrpc.Chain
+	(*Feature)(nil),                                // 17: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                     // 18: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                       // 19: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                    // 20: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                  // 21: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                 // 22: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                       // 23: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                      // 24: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                   // 25: lnrpc.Peer
+	(*TimestampedError)(nil),                       // 26: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                  // 27: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                              // 28: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                      // 29: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                     // 30: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                   // 31: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                  // 32: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                   // 33: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                     // 34: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                    // 35: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                   // 36: lnrpc.Utxo
+	(*OutPoint)(nil),                               // 37: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                 // 38: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                     // 39: lnrpc.TransactionDetails
+	(*Transaction)(nil),                            // 40: lnrpc.Transaction
+	(*OutputDetail)(nil),                           // 41: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                       // 42: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                       // 43: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                      // 44: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                     // 45: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                    // 46: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                            // 47: lnrpc.StopRequest
+	(*StopResponse)(nil),                           // 48: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),                 // 49: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),                // 50: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),                      // 51: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),                     // 52: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),                     // 53: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),                    // 54: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),                   // 55: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),                  // 56: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),                     // 57: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),                 // 58: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),                    // 59: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),                   // 60: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),                 // 61: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),                // 62: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),                // 63: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),               // 64: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),                 // 65: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),                // 66: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),                    // 67: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),                   // 68: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),                    // 69: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),                           // 70: lnrpc.ChannelGraph
+	(*LightningNode)(nil),                          // 71: lnrpc.LightningNode
+	(*NodeAddress)(nil),                            // 72: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),                          // 73: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),                            // 74: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),                        // 75: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                               // 76: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),                        // 77: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),                     // 78: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),                            // 79: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),                     // 80: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                               // 81: lnrpc.NodePair
+	(*EdgeLocator)(nil),                            // 82: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                               // 83: lnrpc.FeeLimit
+	(*RouteHint)(nil),                              // 84: lnrpc.RouteHint
+	(*HopHint)(nil),                                // 85: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),                    // 86: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                                  // 87: lnrpc.Route
+	(*Hop)(nil),                                    // 88: lnrpc.Hop
+	(*MPPRecord)(nil),                              // 89: lnrpc.MPPRecord
+	(*GraphTopologySubscription)(nil),              // 90: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),                    // 91: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                             // 92: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),                      // 93: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),                    // 94: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),                           // 95: lnrpc.ChannelPoint
+	(*Invoice)(nil),                                // 96: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),                            // 97: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),                     // 98: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),                            // 99: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),                     // 100: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),                    // 101: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),                    // 102: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),                           // 103: lnrpc.PayReqString
+	(*PayReq)(nil),                                 // 104: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),                     // 105: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),                       // 106: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                          // 107: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                      // 108: lnrpc.ChannelOpenUpdate
+	(*PendingChannelsRequest)(nil),                 // 109: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                // 110: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                    // 111: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                   // 112: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                     // 113: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                // 114: lnrpc.Channel
+	(*SendRequest)(nil),                            // 115: lnrpc.SendRequest
+	(*SendResponse)(nil),                           // 116: lnrpc.SendResponse
+	(*Payment)(nil),                                // 117: lnrpc.Payment
+	(*HTLCAttempt)(nil),                            // 118: lnrpc.HTLCAttempt
+	(*ListPaymentsRequest)(nil),                    // 119: lnrpc.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),                   // 120: lnrpc.ListPaymentsResponse
+	(*DeletePaymentRequest)(nil),                   // 121: lnrpc.DeletePaymentRequest
+	(*DeleteAllPaymentsRequest)(nil),               // 122: lnrpc.DeleteAllPaymentsRequest
+	(*DeletePaymentResponse)(nil),                  // 123: lnrpc.DeletePaymentResponse
+	(*DeleteAllPaymentsResponse)(nil),              // 124: lnrpc.DeleteAllPaymentsResponse
+	(*Failure)(nil),                                // 125: lnrpc.Failure
+	(*ChannelUpdate)(nil),                          // 126: lnrpc.ChannelUpdate
+	nil,                                            // 127: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                            // 128: lnrpc.Peer.FeaturesEntry
+	nil,                                            // 129: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                            // 130: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                            // 131: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                            // 132: lnrpc.LightningNode.FeaturesEntry
+	nil,                                            // 133: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                            // 134: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                            // 135: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                            // 136: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                            // 137: lnrpc.Hop.CustomRecordsEntry
+	nil,                                            // 138: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                            // 139: lnrpc.Invoice.FeaturesEntry
+	nil,                                            // 140: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                            // 141: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil), // 142: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 143: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	nil, // 144: lnrpc.SendRequest.DestCustomRecordsEntry
+	nil, // 145: lnrpc.Payment.FirstHopCustomRecordsEntry
 }
 var file_lightning_proto_depIdxs = []int32{
-	11,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	109, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	14,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	20,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	6,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	110, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	21,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	7,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	16,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	127, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	19,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	25,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	8,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	128, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	26,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	9,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	111, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	31,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	129, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	36,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	32,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	35,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	36,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	37,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	37,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	40,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	41,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	42,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	32,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	112, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	37,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	130, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	52,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	52,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	113, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	52,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	66,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	69,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	67,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	114, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	115, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	116, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	68,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	68,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	117, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	66,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	69,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	78,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	77,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	76,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	118, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	79,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	80,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	82,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	83,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	119, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	86,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	87,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	88,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	67,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	120, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	89,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	68,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	89,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	79,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
-	8,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	91,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	121, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
-	3,   // 57: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	122, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	90,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	79,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	123, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
-	4,   // 62: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	101, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	102, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	89,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	125, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	108, // 67: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	4,   // 68: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	107, // 69: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	107, // 70: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	12,  // 71: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 72: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	28,  // 73: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	53,  // 74: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	12,  // 75: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 76: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 77: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	12,  // 78: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 79: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 80: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	124, // 81: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	26,  // 82: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	33,  // 83: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	40,  // 84: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	38,  // 85: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	29,  // 86: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	24,  // 87: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	13,  // 88: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	16,  // 89: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	18,  // 90: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	22,  // 91: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	9,   // 92: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	42,  // 93: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	44,  // 94: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	46,  // 95: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	48,  // 96: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	50,  // 97: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	54,  // 98: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	56,  // 99: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	58,  // 100: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	60,  // 101: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	62,  // 102: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	64,  // 103: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	70,  // 104: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	72,  // 105: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	73,  // 106: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	75,  // 107: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	84,  // 108: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	90,  // 109: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	94,  // 110: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	93,  // 111: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	96,  // 112: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	97,  // 113: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	99,  // 114: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	99,  // 115: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	103, // 116: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	105, // 117: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	27,  // 118: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	34,  // 119: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	41,  // 120: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	39,  // 121: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	30,  // 122: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	25,  // 123: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	15,  // 124: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	17,  // 125: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	19,  // 126: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	23,  // 127: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	10,  // 128: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	43,  // 129: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	45,  // 130: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	47,  // 131: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	49,  // 132: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	51,  // 133: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	55,  // 134: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	57,  // 135: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	59,  // 136: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	61,  // 137: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	63,  // 138: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	65,  // 139: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	71,  // 140: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	69,  // 141: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	74,  // 142: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	81,  // 143: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	85,  // 144: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	92,  // 145: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	95,  // 146: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	90,  // 147: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	90,  // 148: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	98,  // 149: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	89,  // 150: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	100, // 151: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	104, // 152: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	106, // 153: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	118, // [118:154] is the sub-list for method output_type
-	82,  // [82:118] is the sub-list for method input_type
-	82,  // [82:82] is the sub-list for extension type_name
-	82,  // [82:82] is the sub-list for extension extendee
-	0,   // [0:82] is the sub-list for field type_name
+	57,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	57,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	131, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	57,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	71,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	74,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	72,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	132, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	133, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	134, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	73,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	73,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	135, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	71,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	74,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	83,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	82,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	81,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	136, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	84,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	85,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	87,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	88,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	89,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
+	137, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	92,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	93,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	94,  // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	72,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	138, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	95,  // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	73,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	95,  // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	84,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	10,  // 55: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	97,  // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	139, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	3,   // 58: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
+	140, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	96,  // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	84,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	141, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	4,   // 63: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
+	107, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	108, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	95,  // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	143, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	114, // 68: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	4,   // 69: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	113, // 70: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	113, // 71: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	83,  // 72: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	144, // 73: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
+	6,   // 74: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
+	87,  // 75: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
+	11,  // 76: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
+	118, // 77: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
+	7,   // 78: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
+	145, // 79: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
+	12,  // 80: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
+	87,  // 81: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
+	125, // 82: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
+	117, // 83: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
+	13,  // 84: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
+	126, // 85: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
+	17,  // 86: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	17,  // 87: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	33,  // 88: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	58,  // 89: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	17,  // 90: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	17,  // 91: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	17,  // 92: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	17,  // 93: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 94: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 95: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	142, // 96: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	31,  // 97: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	38,  // 98: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	45,  // 99: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	43,  // 100: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	34,  // 101: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	29,  // 102: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	18,  // 103: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	21,  // 104: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	23,  // 105: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	27,  // 106: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	14,  // 107: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	47,  // 108: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	49,  // 109: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	51,  // 110: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	53,  // 111: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	55,  // 112: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	59,  // 113: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	61,  // 114: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	63,  // 115: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	65,  // 116: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	67,  // 117: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	69,  // 118: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	75,  // 119: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	77,  // 120: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	78,  // 121: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	80,  // 122: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	90,  // 123: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	96,  // 124: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	100, // 125: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	99,  // 126: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	102, // 127: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	103, // 128: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	105, // 129: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	105, // 130: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	109, // 131: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	111, // 132: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	115, // 133: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
+	119, // 134: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
+	121, // 135: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
+	122, // 136: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
+	32,  // 137: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	39,  // 138: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	46,  // 139: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	44,  // 140: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	35,  // 141: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	30,  // 142: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	20,  // 143: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	22,  // 144: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	24,  // 145: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	28,  // 146: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	15,  // 147: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	48,  // 148: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	50,  // 149: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	52,  // 150: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	54,  // 151: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	56,  // 152: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	60,  // 153: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	62,  // 154: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	64,  // 155: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	66,  // 156: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	68,  // 157: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	70,  // 158: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	76,  // 159: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	74,  // 160: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	79,  // 161: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	86,  // 162: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	91,  // 163: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	98,  // 164: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	101, // 165: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	96,  // 166: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	96,  // 167: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	104, // 168: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	95,  // 169: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	106, // 170: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	110, // 171: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	112, // 172: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	116, // 173: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
+	120, // 174: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
+	123, // 175: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
+	124, // 176: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
+	137, // [137:177] is the sub-list for method output_type
+	97,  // [97:137] is the sub-list for method input_type
+	97,  // [97:97] is the sub-list for extension type_name
+	97,  // [97:97] is the sub-list for extension extendee
+	0,   // [0:97] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -8925,11 +10744,11 @@ func file_lightning_proto_init() {
 		(*FeeLimit_FixedMsat)(nil),
 		(*FeeLimit_Percent)(nil),
 	}
-	file_lightning_proto_msgTypes[80].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[81].OneofWrappers = []any{
 		(*ChannelPoint_FundingTxidBytes)(nil),
 		(*ChannelPoint_FundingTxidStr)(nil),
 	}
-	file_lightning_proto_msgTypes[91].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[92].OneofWrappers = []any{
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
@@ -8938,8 +10757,8 @@ func file_lightning_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      9,
-			NumMessages:   117,
+			NumEnums:      14,
+			NumMessages:   132,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

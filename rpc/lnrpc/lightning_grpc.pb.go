@@ -55,6 +55,10 @@ const (
 	Lightning_OpenChannel_FullMethodName              = "/lnrpc.Lightning/OpenChannel"
 	Lightning_PendingChannels_FullMethodName          = "/lnrpc.Lightning/PendingChannels"
 	Lightning_ListChannels_FullMethodName             = "/lnrpc.Lightning/ListChannels"
+	Lightning_SendPaymentSync_FullMethodName          = "/lnrpc.Lightning/SendPaymentSync"
+	Lightning_ListPayments_FullMethodName             = "/lnrpc.Lightning/ListPayments"
+	Lightning_DeletePayment_FullMethodName            = "/lnrpc.Lightning/DeletePayment"
+	Lightning_DeleteAllPayments_FullMethodName        = "/lnrpc.Lightning/DeleteAllPayments"
 )
 
 // LightningClient is the client API for Lightning service.
@@ -153,6 +157,21 @@ type LightningClient interface {
 	PendingChannels(ctx context.Context, in *PendingChannelsRequest, opts ...grpc.CallOption) (*PendingChannelsResponse, error)
 	// ListChannels lists the open channels.
 	ListChannels(ctx context.Context, in *ListChannelsRequest, opts ...grpc.CallOption) (*ListChannelsResponse, error)
+	// lncli: `sendpayment`
+	// SendPaymentSync pays and waits for the outcome. As lnd's, a failed
+	// payment is a response with payment_error set, not a gRPC error.
+	SendPaymentSync(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error)
+	// lncli: `listpayments`
+	// ListPayments pages through the payments this node sent.
+	ListPayments(ctx context.Context, in *ListPaymentsRequest, opts ...grpc.CallOption) (*ListPaymentsResponse, error)
+	// lncli: `deletepayments`
+	// DeletePayment deletes a payment that is not in flight, or its
+	// failed HTLCs.
+	DeletePayment(ctx context.Context, in *DeletePaymentRequest, opts ...grpc.CallOption) (*DeletePaymentResponse, error)
+	// lncli: `deletepayments --all`
+	// DeleteAllPayments deletes every payment not in flight, or only the
+	// failed ones, or their failed HTLCs.
+	DeleteAllPayments(ctx context.Context, in *DeleteAllPaymentsRequest, opts ...grpc.CallOption) (*DeleteAllPaymentsResponse, error)
 }
 
 type lightningClient struct {
@@ -559,6 +578,46 @@ func (c *lightningClient) ListChannels(ctx context.Context, in *ListChannelsRequ
 	return out, nil
 }
 
+func (c *lightningClient) SendPaymentSync(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendResponse)
+	err := c.cc.Invoke(ctx, Lightning_SendPaymentSync_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) ListPayments(ctx context.Context, in *ListPaymentsRequest, opts ...grpc.CallOption) (*ListPaymentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPaymentsResponse)
+	err := c.cc.Invoke(ctx, Lightning_ListPayments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) DeletePayment(ctx context.Context, in *DeletePaymentRequest, opts ...grpc.CallOption) (*DeletePaymentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeletePaymentResponse)
+	err := c.cc.Invoke(ctx, Lightning_DeletePayment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) DeleteAllPayments(ctx context.Context, in *DeleteAllPaymentsRequest, opts ...grpc.CallOption) (*DeleteAllPaymentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAllPaymentsResponse)
+	err := c.cc.Invoke(ctx, Lightning_DeleteAllPayments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LightningServer is the server API for Lightning service.
 // All implementations must embed UnimplementedLightningServer
 // for forward compatibility.
@@ -655,6 +714,21 @@ type LightningServer interface {
 	PendingChannels(context.Context, *PendingChannelsRequest) (*PendingChannelsResponse, error)
 	// ListChannels lists the open channels.
 	ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error)
+	// lncli: `sendpayment`
+	// SendPaymentSync pays and waits for the outcome. As lnd's, a failed
+	// payment is a response with payment_error set, not a gRPC error.
+	SendPaymentSync(context.Context, *SendRequest) (*SendResponse, error)
+	// lncli: `listpayments`
+	// ListPayments pages through the payments this node sent.
+	ListPayments(context.Context, *ListPaymentsRequest) (*ListPaymentsResponse, error)
+	// lncli: `deletepayments`
+	// DeletePayment deletes a payment that is not in flight, or its
+	// failed HTLCs.
+	DeletePayment(context.Context, *DeletePaymentRequest) (*DeletePaymentResponse, error)
+	// lncli: `deletepayments --all`
+	// DeleteAllPayments deletes every payment not in flight, or only the
+	// failed ones, or their failed HTLCs.
+	DeleteAllPayments(context.Context, *DeleteAllPaymentsRequest) (*DeleteAllPaymentsResponse, error)
 	mustEmbedUnimplementedLightningServer()
 }
 
@@ -772,6 +846,18 @@ func (UnimplementedLightningServer) PendingChannels(context.Context, *PendingCha
 }
 func (UnimplementedLightningServer) ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListChannels not implemented")
+}
+func (UnimplementedLightningServer) SendPaymentSync(context.Context, *SendRequest) (*SendResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendPaymentSync not implemented")
+}
+func (UnimplementedLightningServer) ListPayments(context.Context, *ListPaymentsRequest) (*ListPaymentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPayments not implemented")
+}
+func (UnimplementedLightningServer) DeletePayment(context.Context, *DeletePaymentRequest) (*DeletePaymentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeletePayment not implemented")
+}
+func (UnimplementedLightningServer) DeleteAllPayments(context.Context, *DeleteAllPaymentsRequest) (*DeleteAllPaymentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAllPayments not implemented")
 }
 func (UnimplementedLightningServer) mustEmbedUnimplementedLightningServer() {}
 func (UnimplementedLightningServer) testEmbeddedByValue()                   {}
@@ -1414,6 +1500,78 @@ func _Lightning_ListChannels_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Lightning_SendPaymentSync_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).SendPaymentSync(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_SendPaymentSync_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).SendPaymentSync(ctx, req.(*SendRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_ListPayments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPaymentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).ListPayments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_ListPayments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).ListPayments(ctx, req.(*ListPaymentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_DeletePayment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePaymentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).DeletePayment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_DeletePayment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).DeletePayment(ctx, req.(*DeletePaymentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_DeleteAllPayments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAllPaymentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).DeleteAllPayments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_DeleteAllPayments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).DeleteAllPayments(ctx, req.(*DeleteAllPaymentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Lightning_ServiceDesc is the grpc.ServiceDesc for Lightning service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1548,6 +1706,22 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListChannels",
 			Handler:    _Lightning_ListChannels_Handler,
+		},
+		{
+			MethodName: "SendPaymentSync",
+			Handler:    _Lightning_SendPaymentSync_Handler,
+		},
+		{
+			MethodName: "ListPayments",
+			Handler:    _Lightning_ListPayments_Handler,
+		},
+		{
+			MethodName: "DeletePayment",
+			Handler:    _Lightning_DeletePayment_Handler,
+		},
+		{
+			MethodName: "DeleteAllPayments",
+			Handler:    _Lightning_DeleteAllPayments_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
