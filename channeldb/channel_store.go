@@ -96,20 +96,27 @@ func (d *DB) PersistChannel(ctx context.Context, u *ChannelUpdate) error {
 		return err
 	}
 	return d.Update(func(tx kvdb.RwTx) error {
-		if err := PutOpenChannel(tx, u.State); err != nil {
+		return PutChannelTransition(tx, u)
+	})
+}
+
+// PutChannelTransition is PersistChannel in the caller's transaction, so that
+// the switch can write its own records (circuits, acknowledgements) in
+// the same durable write as the channel's transition.
+func PutChannelTransition(tx kvdb.RwTx, u *ChannelUpdate) error {
+	if err := PutOpenChannel(tx, u.State); err != nil {
+		return err
+	}
+	if u.FwdPkg != nil {
+		if err := PutFwdPkg(tx, u.FwdPkg); err != nil {
 			return err
 		}
-		if u.FwdPkg != nil {
-			if err := PutFwdPkg(tx, u.FwdPkg); err != nil {
-				return err
-			}
-		}
-		if u.Revoked == nil {
-			return nil
-		}
-		return AppendRevocationLog(tx,
-			ChannelKey(u.State.FundingOutpoint), u.Revoked)
-	})
+	}
+	if u.Revoked == nil {
+		return nil
+	}
+	return AppendRevocationLog(tx,
+		ChannelKey(u.State.FundingOutpoint), u.Revoked)
 }
 
 // CloseChannel deletes the open-channel record of the channel at op and

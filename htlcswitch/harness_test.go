@@ -8,17 +8,22 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/invoices"
+	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/lnwire"
+	"lnd.xprv/sphinx"
 )
 
 // Test harness: two nodes of one channel, each with a real bbolt channel
@@ -38,7 +43,14 @@ type side struct {
 	path   string
 	db     *channeldb.DB
 	op     wire.OutPoint
+	scid   lnwire.ShortChannelID
 	link   *Link
+	sw     *Switch
+	reg    *invoices.Registry
+	height atomic.Uint32
+
+	// batchDelay overrides the link's batch timer (0: default).
+	batchDelay time.Duration
 }
 
 func key(r *rand.Rand) *btcec.PrivateKey {
@@ -55,6 +67,7 @@ func newSide(t *testing.T, r *rand.Rand, name string) *side {
 	}
 	s := &side{t: t, name: name, signer: lnwallet.NewPrivKeySigner(keys...),
 		idKey: key(r), path: filepath.Join(t.TempDir(), "channel.db")}
+	s.height.Store(testHeight)
 	r.Read(s.seed[:])
 	s.cfg = channeldb.ChannelConfig{
 		ChannelConstraints: channeldb.ChannelConstraints{
@@ -114,6 +127,7 @@ func newChannel(t *testing.T) (a, b *side) {
 		st *channeldb.OpenChannel
 	}{{a, sa}, {b, sb}} {
 		x.s.op = op
+		x.s.scid = scid
 		x.s.open()
 		err := x.s.db.PersistChannel(context.Background(),
 			&channeldb.ChannelUpdate{State: x.st})
@@ -168,23 +182,48 @@ func (s *side) readyMessage() (*lnwire.ChannelReady, error) {
 		NextPerCommitmentPoint: s.point(1)}, nil
 }
 
-// startLink runs a link over the stored channel.
-func (s *side) startLink() {
+// testHeight is the chain height the nodes of a test see.
+const testHeight = 1000
+
+// startSwitch starts the side's invoice registry and switch over its
+// database.
+func (s *side) startSwitch() {
 	s.t.Helper()
-	s.link = NewLink(LinkConfig{Channel: s.channel(), Store: s.db,
-		ReadyMessage: s.readyMessage, QueueSize: 4})
-	s.link.Start()
-	s.t.Cleanup(s.link.Stop)
+	s.reg = invoices.New(invoices.Config{DB: s.db,
+		Net: &chaincfg.RegressionNetParams, Sign: bolt11.KeySigner(s.idKey),
+		BestHeight: func() (uint32, error) { return s.height.Load(), nil }})
+	mustOK(s.t, s.reg.Start())
+	s.sw = New(Config{DB: s.db, NodeKey: sphinx.PrivKeyECDH{Key: s.idKey},
+		ExitHop: s.reg, BestHeight: s.height.Load,
+		DefaultPolicy: DefaultForwardingPolicy(), BatchDelay: s.batchDelay})
+	mustOK(s.t, s.sw.Start())
+	sw, reg := s.sw, s.reg
+	s.t.Cleanup(func() { _ = sw.Stop(); _ = reg.Stop() })
 }
 
-// restart stops the link, closes and reopens the database, and starts a
-// new link from the stored record.
+// startLink runs a link over the stored channel, in the side's switch.
+func (s *side) startLink() {
+	s.t.Helper()
+	if s.sw == nil {
+		s.startSwitch()
+	}
+	s.link = NewLink(LinkConfig{Channel: s.channel(), DB: s.db,
+		ReadyMessage: s.readyMessage, QueueSize: 4})
+	if !s.sw.Links().Add(s.link) {
+		s.t.Fatal("link added twice")
+	}
+}
+
+// restart stops the switch and its links, closes and reopens the
+// database, and starts a new switch and link from the stored records.
 func (s *side) restart() {
 	s.t.Helper()
-	s.link.Stop()
+	mustOK(s.t, s.sw.Stop())
+	mustOK(s.t, s.reg.Stop())
 	if err := s.db.Close(); err != nil {
 		s.t.Fatal(err)
 	}
+	s.sw, s.reg = nil, nil
 	s.open()
 	s.startLink()
 }

@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/channeldb"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwire"
 )
@@ -27,15 +29,21 @@ type Peer interface {
 	SendMessage(msgs ...lnwire.Message) error
 }
 
+// disconnecter is a Peer that can close its connection: after a warning
+// BOLT 1 has us close it, and the peer's uncommitted updates are then
+// forgotten on both sides.
+type disconnecter interface {
+	Disconnect(reason error)
+}
+
 // LinkConfig is what a Link needs.
 type LinkConfig struct {
 	// Channel is the channel's state machine, the link's from now on.
 	Channel *lnwallet.Channel
 
-	// Store persists the channel's transitions that return a
-	// lnwallet.Pending (*channeldb.DB). Reestablishment has none: its
-	// retransmissions come from persisted state.
-	Store lnwallet.Store
+	// DB persists the channel's transitions, with the switch's records
+	// of each commitment round in the same transaction.
+	DB *channeldb.DB
 
 	// ReadyMessage returns our channel_ready, retransmitted when both
 	// channel_reestablish say next_commitment_number 1
@@ -83,9 +91,19 @@ type Link struct {
 	start sync.Once
 	stop  sync.Once
 
-	active atomic.Bool
+	active    atomic.Bool
+	bandwidth atomic.Uint64
+
+	sw    *Switch // set when added to the switch's Links
+	scid  lnwire.ShortChannelID
+	mbox  *mailbox
+	batch batchConfig
 
 	// Owned by the goroutine.
+	ops    opState
+	timer  *time.Timer
+	timerC <-chan time.Time
+
 	conn      Peer
 	sentReest *lnwire.ChannelReestablish // ours, on conn
 	gotReest  bool                       // the peer's, on conn
@@ -107,6 +125,8 @@ func NewLink(cfg LinkConfig) *Link {
 		ch:     cfg.Channel,
 		chanID: st.ChannelID(),
 		op:     st.FundingOutpoint,
+		scid:   st.ShortChannelID,
+		mbox:   newMailbox(),
 		queue:  make(chan event, cfg.QueueSize),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
@@ -183,12 +203,27 @@ func (l *Link) enqueue(ev event) error {
 
 func (l *Link) run() {
 	defer close(l.done)
+	l.batch = newBatchConfig(l.sw)
+	l.ops.init()
+	l.publishBandwidth()
+	hold := time.NewTicker(holdCheckInterval)
+	defer hold.Stop()
 	for {
 		select {
 		case ev := <-l.queue:
 			l.handle(ev)
+		case <-l.mbox.notify:
+			for _, it := range l.mbox.take() {
+				l.fromSwitch(it)
+			}
+		case <-l.timerC:
+			l.timerC = nil
+			l.commit()
+		case <-hold.C:
+			l.expireHeld()
 		case <-l.quit:
 			l.active.Store(false)
+			l.stopped()
 			return
 		}
 	}
@@ -201,7 +236,9 @@ func (l *Link) handle(ev event) {
 	case evInSync:
 		l.disconnect()
 		l.conn = ev.peer
-		l.active.Store(!l.failed)
+		if !l.failed {
+			l.activate()
+		}
 	case evDisconnected:
 		if ev.peer == l.conn {
 			l.disconnect()
@@ -223,6 +260,7 @@ func (l *Link) handle(ev event) {
 func (l *Link) disconnect() {
 	l.conn, l.sentReest, l.gotReest = nil, nil, false
 	l.active.Store(false)
+	l.dropUnsent()
 }
 
 // connect starts the reestablishment on a new connection: our
@@ -265,10 +303,11 @@ func (l *Link) message(msg lnwire.Message) {
 			msg.MsgType()))
 		return
 	}
-	// Normal operation waits for the switch: never ignore in silence.
-	l.log.Info("Channel update refused: no switch yet", "type", msg.MsgType())
-	l.warn(fmt.Sprintf("xlnd does not yet operate open channels: %v not "+
-		"handled", msg.MsgType()))
+	if l.failed {
+		l.fail("channel failed earlier; it stays closed to updates")
+		return
+	}
+	l.update(msg)
 }
 
 // reestablish processes the peer's channel_reestablish and, if it agrees
@@ -314,8 +353,8 @@ func (l *Link) reestablish(m *lnwire.ChannelReestablish) {
 			return
 		}
 	}
-	l.active.Store(true)
 	l.log.Info("Channel reestablished", "retransmitted", len(out))
+	l.activate()
 }
 
 // refuse answers a channel_reestablish the state machine rejected. A
@@ -352,11 +391,12 @@ func (l *Link) fail(text string) {
 	l.send(&lnwire.Error{ChanID: l.chanID, Data: []byte(text)})
 }
 
-func (l *Link) send(msg lnwire.Message) {
-	if l.conn == nil {
+func (l *Link) send(msgs ...lnwire.Message) {
+	if l.conn == nil || len(msgs) == 0 {
 		return
 	}
-	if err := l.conn.SendMessage(msg); err != nil {
-		l.log.Debug("message not sent", "type", msg.MsgType(), "err", err)
+	if err := l.conn.SendMessage(msgs...); err != nil {
+		l.log.Debug("messages not sent", "first", msgs[0].MsgType(),
+			"n", len(msgs), "err", err)
 	}
 }

@@ -192,9 +192,21 @@ func TestRetransmission(t *testing.T) {
 		t.Fatalf("reestablish %d/%d, want 2/1", re.NextCommitmentNumber,
 			re.NextRevocationNumber)
 	}
-	// Until the switch exists, bob answers the updates with warnings.
+	// Bob completes the round: he revokes and signs, alice revokes.
+	settle(t, c.ab, 4)
+	waitQuiet(t, a, b)
 	wantTypes(t, "bob", c.ba.messages(), lnwire.MsgChannelReestablish,
-		lnwire.MsgWarning, lnwire.MsgWarning)
+		lnwire.MsgRevokeAndAck, lnwire.MsgCommitSig)
+	wantTypes(t, "alice", c.ab.messages(), lnwire.MsgChannelReestablish,
+		lnwire.MsgUpdateFee, lnwire.MsgCommitSig, lnwire.MsgRevokeAndAck)
+	for _, s := range []*side{a, b} {
+		st, err := s.db.FetchOpenChannel(s.op)
+		mustOK(t, err)
+		if st.LocalCommit.FeeRate != 3500 || st.RemoteCommit.FeeRate != 3500 {
+			t.Fatalf("%s: fee rates %d/%d after the round, want 3500",
+				s.name, st.LocalCommit.FeeRate, st.RemoteCommit.FeeRate)
+		}
+	}
 }
 
 // TestDataLoss: a node restored from an old copy of its database learns
@@ -242,26 +254,32 @@ func TestDataLoss(t *testing.T) {
 	}
 }
 
-func TestUpdateGetsWarning(t *testing.T) {
+// TestBadUpdateGetsWarning: an update_add_htlc out of order is refused
+// with a warning and the connection is given up (BOLT 2: the update is
+// forgotten and the channel resumes on reconnection).
+func TestBadUpdateGetsWarning(t *testing.T) {
 	a, b := newChannel(t)
 	a.startLink()
 	b.startLink()
 	c := connect(t, a, b, true)
 	eventually(t, "both active", bothActive(a, b))
 	waitQuiet(t, a, b)
-	add := &lnwire.UpdateAddHTLC{ChanID: a.link.ChanID(), Amount: 1000}
+	add := &lnwire.UpdateAddHTLC{ChanID: a.link.ChanID(), ID: 5, Amount: 1000}
 	mustOK(t, a.link.HandleMessage(c.ab, add))
 	waitQuiet(t, a)
 	wantTypes(t, "alice", c.ab.messages(), lnwire.MsgChannelReestablish,
 		lnwire.MsgChannelReady, lnwire.MsgWarning)
-	if !a.link.Active() {
-		t.Fatal("a refused update deactivated the channel")
+	if a.link.Active() {
+		t.Fatal("channel still active on the connection after a warning")
 	}
+	c.close(t, a, b)
+	connect(t, a, b, true)
+	eventually(t, "both active again", bothActive(a, b))
 }
 
 func TestStopUnblocks(t *testing.T) {
 	a, _ := newChannel(t)
-	l := NewLink(LinkConfig{Channel: a.channel(), Store: a.db,
+	l := NewLink(LinkConfig{Channel: a.channel(), DB: a.db,
 		ReadyMessage: a.readyMessage, QueueSize: 1})
 	// Never started: the queue fills, and Stop releases the waiter.
 	mustOK(t, l.HandleMessage(closer(nil), &lnwire.UpdateFee{}))
@@ -303,9 +321,9 @@ func TestReestablishAfterInSync(t *testing.T) {
 // funding flow handed the channel over; the new link answers it.
 func TestHeldReestablish(t *testing.T) {
 	a, b := newChannel(t)
-	links := NewLinks()
+	links := New(Config{DB: a.db}).Links()
 	t.Cleanup(links.Stop)
-	la := NewLink(LinkConfig{Channel: a.channel(), Store: a.db,
+	la := NewLink(LinkConfig{Channel: a.channel(), DB: a.db,
 		ReadyMessage: a.readyMessage})
 	a.link = la
 	ab := &end{} // bob's side is only recorded

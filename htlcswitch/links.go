@@ -8,12 +8,14 @@ import (
 	"lnd.xprv/lnwire"
 )
 
-// Links is the set of running links, found by channel and by peer. The
-// switch will own it; today the daemon routes peer events and channel
+// Links is the switch's set of running links, found by channel, by short
+// channel id and by peer. The daemon routes peer events and channel
 // messages through it.
 type Links struct {
+	sw     *Switch
 	mu     sync.Mutex
 	byID   map[lnwire.ChannelID]*Link
+	bySCID map[lnwire.ShortChannelID]*Link
 	byPeer map[[33]byte]map[lnwire.ChannelID]*Link
 	held   map[lnwire.ChannelID]heldReest
 }
@@ -24,9 +26,10 @@ type heldReest struct {
 	msg  *lnwire.ChannelReestablish
 }
 
-// NewLinks returns an empty set.
-func NewLinks() *Links {
-	return &Links{byID: map[lnwire.ChannelID]*Link{},
+// newLinks returns the empty set of switch sw.
+func newLinks(sw *Switch) *Links {
+	return &Links{sw: sw, byID: map[lnwire.ChannelID]*Link{},
+		bySCID: map[lnwire.ShortChannelID]*Link{},
 		byPeer: map[[33]byte]map[lnwire.ChannelID]*Link{},
 		held:   map[lnwire.ChannelID]heldReest{}}
 }
@@ -39,8 +42,10 @@ func (s *Links) Add(l *Link) bool {
 	if _, ok := s.byID[l.chanID]; ok {
 		return false
 	}
+	l.sw = s.sw
 	l.Start()
 	s.byID[l.chanID] = l
+	s.bySCID[l.scid] = l
 	m := s.byPeer[l.remote]
 	if m == nil {
 		m = map[lnwire.ChannelID]*Link{}
@@ -95,6 +100,39 @@ func (s *Links) Get(id lnwire.ChannelID) *Link {
 	return s.byID[id]
 }
 
+// ByShortID returns the link of the channel scid, or nil.
+func (s *Links) ByShortID(scid lnwire.ShortChannelID) *Link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bySCID[scid]
+}
+
+// Remove stops the link of a channel (closed, or closing) and forgets it.
+func (s *Links) Remove(id lnwire.ChannelID) {
+	s.mu.Lock()
+	l := s.byID[id]
+	if l != nil {
+		delete(s.byID, id)
+		delete(s.bySCID, l.scid)
+		delete(s.byPeer[l.remote], id)
+	}
+	s.mu.Unlock()
+	if l != nil {
+		l.Stop()
+	}
+}
+
+// All returns every link.
+func (s *Links) All() []*Link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Link, 0, len(s.byID))
+	for _, l := range s.byID {
+		out = append(out, l)
+	}
+	return out
+}
+
 // Active reports whether the channel at op has an active link.
 func (s *Links) Active(op wire.OutPoint) bool {
 	l := s.Get(lnwire.NewChanIDFromOutPoint(op))
@@ -131,6 +169,7 @@ func (s *Links) Stop() {
 	s.mu.Lock()
 	links := s.byID
 	s.byID = map[lnwire.ChannelID]*Link{}
+	s.bySCID = map[lnwire.ShortChannelID]*Link{}
 	s.byPeer = map[[33]byte]map[lnwire.ChannelID]*Link{}
 	s.mu.Unlock()
 	for _, l := range links {

@@ -43,7 +43,7 @@ func TestPeerMessages(t *testing.T) {
 	p := &fakePeer{key: k}
 	fm := &fakeFunding{}
 	var gossiped []lnwire.Message
-	route := peerMessages(fm, htlcswitch.NewLinks(),
+	route := peerMessages(fm, htlcswitch.New(htlcswitch.Config{}).Links(),
 		func([33]byte, lnwire.ChannelID) bool { return false }, func(_ msgPeer, m lnwire.Message) {
 			gossiped = append(gossiped, m)
 		}, slog.New(slog.DiscardHandler))

@@ -95,6 +95,8 @@ type config struct {
 	Tor  torConfig  `group:"tor" namespace:"tor"`
 	Dev  devConfig  `group:"dev" namespace:"dev"`
 
+	Bitcoin bitcoinConfig `group:"bitcoin" namespace:"bitcoin"`
+
 	// Derived by loadConfig.
 	network *netparams.Network
 }
@@ -114,6 +116,7 @@ func defaultConfig() config {
 		Btcd: btcdConfig{
 			RPCCert: filepath.Join(btcutil.AppDataDir("btcd", false), "rpc.cert"),
 		},
+		Bitcoin: defaultBitcoinConfig(),
 		Tor: torConfig{
 			SOCKS:   "localhost:9050",
 			Control: "localhost:9051",

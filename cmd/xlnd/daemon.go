@@ -85,6 +85,7 @@ type daemon struct {
 
 	chanDB  *channeldb.DB
 	funding *funding.Manager
+	sw      *htlcswitch.Switch
 	links   *htlcswitch.Links
 
 	// onionAddrs are the onion services published for the peer port.
@@ -238,7 +239,8 @@ func (d *daemon) run(ctx context.Context) error {
 	// Links exist before any peer connects, so that the first
 	// channel_reestablish of a peer finds its channel's link; they stop
 	// before the channel database closes.
-	d.links = htlcswitch.NewLinks()
+	d.sw = d.newSwitch(nodeKey, registry)
+	d.links = d.sw.Links()
 	defer d.links.Stop()
 	if err := d.startLinks(); err != nil {
 		return err
@@ -259,7 +261,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Dial:          dial,
 		Logger:        d.logs.Logger("SRVR"),
 		PeerLogger:    peerLog,
-		Subsystems:    []server.Subsystem{d.funding},
+		Subsystems:    []server.Subsystem{d.funding, d.sw},
 		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) { route(p, msg) },
 	})
 	if err != nil {

@@ -16,7 +16,7 @@ func (d *daemon) newLink(ch *lnwallet.Channel) *htlcswitch.Link {
 	st := ch.State()
 	return htlcswitch.NewLink(htlcswitch.LinkConfig{
 		Channel: ch,
-		Store:   d.chanDB,
+		DB:      d.chanDB,
 		ReadyMessage: func() (*lnwire.ChannelReady, error) {
 			return funding.ReadyMessage(d.wallet, st)
 		},

@@ -1,0 +1,78 @@
+package htlcswitch
+
+import (
+	"errors"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/lnwire"
+	"lnd.xprv/sphinx"
+)
+
+// localSource is the short channel id under which the circuits of HTLCs
+// we originate are keyed, with the attempt id as HTLC id (no channel has
+// the zero id).
+var localSource = lnwire.ShortChannelID{}
+
+// pkgRef names one update of a forwarding package.
+type pkgRef struct {
+	source lnwire.ShortChannelID
+	height uint64
+	index  uint16
+	settle bool // among the settle/fails, else among the adds
+}
+
+// ackPkg sets ref's bit in its package, deleting the package once every
+// bit is set. A missing package was completed earlier.
+func ackPkg(tx kvdb.RwTx, ref pkgRef) error {
+	p, err := channeldb.FetchFwdPkg(tx, ref.source, ref.height)
+	if errors.Is(err, channeldb.ErrFwdPkgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if ref.settle {
+		p.SettleFailFilter.Set(ref.index)
+	} else {
+		p.AckFilter.Set(ref.index)
+	}
+	if p.AckFilter.IsFull() && p.SettleFailFilter.IsFull() {
+		return channeldb.DeleteFwdPkg(tx, ref.source, ref.height)
+	}
+	return channeldb.PutFwdPkg(tx, p)
+}
+
+// addPacket is an HTLC for a link to offer: forwarded from another
+// channel, or originated here (in.ChanID == localSource).
+type addPacket struct {
+	in  channeldb.CircuitKey
+	add *lnwire.UpdateAddHTLC
+
+	// Of the incoming HTLC (forwards only): its amount, its onion's
+	// shared secret (to encrypt a failure), and its package entry,
+	// acknowledged when the circuit is written.
+	inAmount lnwire.MilliSatoshi
+	inExpiry uint32
+	secret   sphinx.Hash256
+	ack      *pkgRef
+
+	// outgoing is set by the link that offered it.
+	outgoing *channeldb.CircuitKey
+}
+
+func (p *addPacket) local() bool { return p.in.ChanID == localSource }
+
+// removal is what a link must do to one of the peer's HTLCs it holds:
+// settle it with a preimage or fail it with an encrypted reason
+// (or, malformed, with update_fail_malformed_htlc). done is written in
+// the same transaction as the commitment that includes the removal.
+type removal struct {
+	htlcID    uint64
+	settle    bool
+	preimage  [32]byte
+	reason    []byte
+	malformed *lnwire.UpdateFailMalformedHTLC
+	done      []func(kvdb.RwTx) error
+	after     []func()
+}
