@@ -53,7 +53,7 @@ func (a *app) commands() []command {
 		{"openchannel", "Open a channel to a node or an existing peer.", "", &openChannelCmd{a: a}},
 		{"listchannels", "List all open channels.", "", &listChannelsCmd{a: a}},
 		{"pendingchannels", "Display information pertaining to pending channels.", "", &pendingChannelsCmd{a: a}},
-	}, a.graphCommands()...)
+	}, append(a.graphCommands(), a.paymentCommands()...)...)
 }
 
 const createLong = `Create the wallet. Interactively: the password twice, then either an
