@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,6 +176,10 @@ func TestPaymentsOverTwoHops(t *testing.T) {
 	// bob restarts with an HTLC in flight through him; it resolves.
 	delivered += l.restartForwarder(t)
 
+	// alice restarts with her payment in flight; it resumes and
+	// resolves.
+	delivered += l.restartSender(t)
+
 	// Balances: carol got what was delivered, bob exactly alice's fees.
 	list, err := l.alice.RPC.ListPayments(ctx, &lnrpc.ListPaymentsRequest{IncludeIncomplete: true, MaxPayments: 100})
 	check(t, err)
@@ -296,6 +303,10 @@ func (l *line) nextHopOffline(t *testing.T) {
 	a := sendToRoute(t, l.alice, hash[:], l.route(t, 100_000, nil))
 	wantAttemptFailure(t, "next hop offline", a, 1,
 		lnrpc.Failure_TEMPORARY_CHANNEL_FAILURE, lnrpc.Failure_UNKNOWN_NEXT_PEER)
+	// Mission control now holds bob -> carol failed for any larger
+	// amount: alice would find no route for a while. Forget it.
+	_, err := router(t, l.alice).ResetMissionControl(t.Context(), &routerrpc.ResetMissionControlRequest{})
+	check(t, err)
 	check(t, l.carol.Start())
 	waitActive(t, l.bob, l.bc.ChannelPoint)
 	waitActive(t, l.carol, l.bc.ChannelPoint)
@@ -399,4 +410,54 @@ func TestPayMPPBySendToRoute(t *testing.T) {
 			t.Fatalf("channel %s: bob holds %d sat", ch.ChannelPoint, remote)
 		}
 	}
+}
+
+// restartSender: alice's HTLC is held at carol when alice restarts; her
+// payment resumes from the store, and settles when carol settles. It
+// returns the sat delivered.
+func (l *line) restartSender(t *testing.T) int64 {
+	ctx := t.Context()
+	inv := invoicesClient(t, l.carol)
+	pre := sha256.Sum256([]byte("sender restarts"))
+	hash := sha256.Sum256(pre[:])
+	hold, err := inv.AddHoldInvoice(ctx, &invoicesrpc.AddHoldInvoiceRequest{Hash: hash[:], Value: 300})
+	check(t, err)
+	sctx, cancel := context.WithCancel(ctx)
+	stream, err := router(t, l.alice).SendPaymentV2(sctx, &routerrpc.SendPaymentRequest{
+		PaymentRequest: hold.PaymentRequest, RouteHints: l.hint(), TimeoutSeconds: 60, FeeLimitSat: 10})
+	check(t, err)
+	waitInvoiceState(t, l.carol, hash[:], lnrpc.Invoice_ACCEPTED)
+	cancel()
+	_ = stream
+	check(t, l.alice.Stop())
+	check(t, l.alice.Start())
+	track, err := router(t, l.alice).TrackPaymentV2(ctx, &routerrpc.TrackPaymentRequest{PaymentHash: hash[:]})
+	check(t, err)
+	first, err := track.Recv()
+	check(t, err)
+	if first.Status != lnrpc.Payment_IN_FLIGHT || len(first.Htlcs) != 1 {
+		t.Fatalf("after alice's restart: %v", first)
+	}
+	// alice cannot pay the hash again while it is in flight.
+	_, err = pay(t, l.alice, &routerrpc.SendPaymentRequest{PaymentRequest: hold.PaymentRequest, RouteHints: l.hint()})
+	if err == nil || !strings.Contains(err.Error(), "payment is in transition") {
+		t.Fatalf("paying a hash in flight: %v", err)
+	}
+	waitActive(t, l.alice, l.ab.ChannelPoint)
+	_, err = inv.SettleInvoice(ctx, &invoicesrpc.SettleInvoiceMsg{Preimage: pre[:]})
+	check(t, err)
+	var last *lnrpc.Payment
+	for {
+		p, err := track.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		check(t, err)
+		last = p
+	}
+	if last == nil || last.Status != lnrpc.Payment_SUCCEEDED || last.PaymentPreimage != hex.EncodeToString(pre[:]) ||
+		len(last.Htlcs) != 1 {
+		t.Fatalf("resumed payment: %v", last)
+	}
+	return 300
 }
