@@ -31,26 +31,36 @@ import (
 
 const capacity = btcutil.Amount(1_000_000)
 
-// side is one node of the test channel: its keys, its database file and
-// its running link.
-type side struct {
+// node is one test node: its identity, its database file, its switch and
+// invoice registry, and its sides (one per channel).
+type node struct {
 	t      *testing.T
 	name   string
-	signer *lnwallet.PrivKeySigner
-	seed   [32]byte
 	idKey  *btcec.PrivateKey
-	cfg    channeldb.ChannelConfig
 	path   string
 	db     *channeldb.DB
-	op     wire.OutPoint
-	scid   lnwire.ShortChannelID
-	link   *Link
 	sw     *Switch
 	reg    *invoices.Registry
 	height atomic.Uint32
+	sides  []*side
 
 	// batchDelay overrides the link's batch timer (0: default).
 	batchDelay time.Duration
+
+	// chanUpdate is the switch's Config.ChannelUpdate.
+	chanUpdate func(lnwire.ShortChannelID) (*lnwire.ChannelUpdate, error)
+}
+
+// side is a node's end of one test channel: its channel keys, the
+// channel and its running link.
+type side struct {
+	*node
+	signer *lnwallet.PrivKeySigner
+	seed   [32]byte
+	cfg    channeldb.ChannelConfig
+	op     wire.OutPoint
+	scid   lnwire.ShortChannelID
+	link   *Link
 }
 
 func key(r *rand.Rand) *btcec.PrivateKey {
@@ -61,13 +71,20 @@ func key(r *rand.Rand) *btcec.PrivateKey {
 }
 
 func newSide(t *testing.T, r *rand.Rand, name string) *side {
+	n := &node{t: t, name: name, idKey: key(r),
+		path: filepath.Join(t.TempDir(), "channel.db")}
+	n.height.Store(testHeight)
+	return n.newSide(r)
+}
+
+// newSide makes the node's end of another channel, with fresh keys.
+func (n *node) newSide(r *rand.Rand) *side {
 	keys := make([]*btcec.PrivateKey, 5)
 	for i := range keys {
 		keys[i] = key(r)
 	}
-	s := &side{t: t, name: name, signer: lnwallet.NewPrivKeySigner(keys...),
-		idKey: key(r), path: filepath.Join(t.TempDir(), "channel.db")}
-	s.height.Store(testHeight)
+	s := &side{node: n, signer: lnwallet.NewPrivKeySigner(keys...)}
+	n.sides = append(n.sides, s)
 	r.Read(s.seed[:])
 	s.cfg = channeldb.ChannelConfig{
 		ChannelConstraints: channeldb.ChannelConstraints{
@@ -100,6 +117,24 @@ func (s *side) point(n uint64) *btcec.PublicKey {
 func newChannel(t *testing.T) (a, b *side) {
 	r := rand.New(rand.NewSource(7))
 	a, b = newSide(t, r, "alice"), newSide(t, r, "bob")
+	openChannel(t, r, a, b)
+	return a, b
+}
+
+// newLine builds alice -- bob -- carol: bob's sides are ba (to alice)
+// and bc (to carol), each channel opened by its left node.
+func newLine(t *testing.T) (a, ba, bc, c *side) {
+	r := rand.New(rand.NewSource(8))
+	a, ba = newSide(t, r, "alice"), newSide(t, r, "bob")
+	openChannel(t, r, a, ba)
+	bc = ba.node.newSide(r)
+	c = newSide(t, r, "carol")
+	openChannel(t, r, bc, c)
+	return a, ba, bc, c
+}
+
+// openChannel opens a channel from a to b, in their databases.
+func openChannel(t *testing.T, r *rand.Rand, a, b *side) {
 	var op wire.OutPoint
 	r.Read(op.Hash[:])
 	scid := lnwire.NewShortChanIDFromInt(r.Uint64())
@@ -128,14 +163,15 @@ func newChannel(t *testing.T) (a, b *side) {
 	}{{a, sa}, {b, sb}} {
 		x.s.op = op
 		x.s.scid = scid
-		x.s.open()
+		if x.s.db == nil {
+			x.s.open()
+		}
 		err := x.s.db.PersistChannel(context.Background(),
 			&channeldb.ChannelUpdate{State: x.st})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	return a, b
 }
 
 func signFirst(t *testing.T, signer, owner *side, signerSt, ownerSt *channeldb.OpenChannel) {
@@ -149,8 +185,8 @@ func signFirst(t *testing.T, signer, owner *side, signerSt, ownerSt *channeldb.O
 	}
 }
 
-// open opens the side's database file.
-func (s *side) open() {
+// open opens the node's database file.
+func (s *node) open() {
 	s.t.Helper()
 	db, err := channeldb.Open(s.path)
 	if err != nil {
@@ -187,7 +223,7 @@ const testHeight = 1000
 
 // startSwitch starts the side's invoice registry and switch over its
 // database.
-func (s *side) startSwitch() {
+func (s *node) startSwitch() {
 	s.t.Helper()
 	s.reg = invoices.New(invoices.Config{DB: s.db,
 		Net: &chaincfg.RegressionNetParams, Sign: bolt11.KeySigner(s.idKey),
@@ -195,7 +231,8 @@ func (s *side) startSwitch() {
 	mustOK(s.t, s.reg.Start())
 	s.sw = New(Config{DB: s.db, NodeKey: sphinx.PrivKeyECDH{Key: s.idKey},
 		ExitHop: s.reg, BestHeight: s.height.Load,
-		DefaultPolicy: DefaultForwardingPolicy(), BatchDelay: s.batchDelay})
+		DefaultPolicy: DefaultForwardingPolicy(), BatchDelay: s.batchDelay,
+		ChannelUpdate: s.chanUpdate})
 	mustOK(s.t, s.sw.Start())
 	sw, reg := s.sw, s.reg
 	s.t.Cleanup(func() { _ = sw.Stop(); _ = reg.Stop() })
@@ -214,9 +251,9 @@ func (s *side) startLink() {
 	}
 }
 
-// restart stops the switch and its links, closes and reopens the
-// database, and starts a new switch and link from the stored records.
-func (s *side) restart() {
+// restart stops the node's switch and its links, closes and reopens the
+// database, and starts a new switch and links from the stored records.
+func (s *node) restart() {
 	s.t.Helper()
 	mustOK(s.t, s.sw.Stop())
 	mustOK(s.t, s.reg.Stop())
@@ -225,7 +262,11 @@ func (s *side) restart() {
 	}
 	s.sw, s.reg = nil, nil
 	s.open()
-	s.startLink()
+	for _, x := range s.sides {
+		if x.link != nil {
+			x.startLink()
+		}
+	}
 }
 
 // copyFile copies a database file (taken while its DB is closed).

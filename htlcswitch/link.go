@@ -92,6 +92,7 @@ type Link struct {
 	stop  sync.Once
 
 	active    atomic.Bool
+	broken    atomic.Bool // failed, for other goroutines
 	bandwidth atomic.Uint64
 
 	sw    *Switch // set when added to the switch's Links
@@ -365,6 +366,7 @@ func (l *Link) refuse(err error) {
 	switch {
 	case errors.Is(err, lnwallet.ErrDataLoss):
 		l.failed = true
+		l.broken.Store(true)
 		l.log.Error("Peer proved our channel state is old: we must not "+
 			"broadcast our commitment; waiting for the peer to close",
 			"err", err)
@@ -372,6 +374,7 @@ func (l *Link) refuse(err error) {
 			"(we will not broadcast our commitment)")
 	case lnwallet.IsFatal(err):
 		l.failed = true
+		l.broken.Store(true)
 		l.log.Error("channel_reestablish failed the channel", "err", err)
 		l.fail(err.Error())
 	case errors.As(err, &pe):

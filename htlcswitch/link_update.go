@@ -188,6 +188,7 @@ func (l *Link) peerError(msg lnwire.Message, err error) {
 func (l *Link) failChannel(text string) {
 	l.fail(text)
 	l.failed = true
+	l.broken.Store(true)
 	l.active.Store(false)
 	l.dropUnsent()
 }
@@ -441,12 +442,14 @@ func (l *Link) unavailable() sphinx.FailureMessage {
 // reads only what is safe to.
 func (l *Link) checkForward(pkt *addPacket) sphinx.FailureMessage {
 	sw := l.sw
-	if l.failed {
+	if l.broken.Load() {
 		return &sphinx.FailPermanentChannelFailure{}
 	}
 	update := sw.updateFor(l.scid)
 	if !l.Active() {
-		return &sphinx.FailTemporaryChannelFailure{ChannelUpdate: update}
+		// The peer is away: the channel is disabled for now (its
+		// channel_update will say so once gossiped).
+		return &sphinx.FailChannelDisabled{ChannelUpdate: update}
 	}
 	pol := sw.policy(l.op)
 	f := checkPolicy(&pol, &forwardCheck{inAmt: pkt.inAmount,
