@@ -66,7 +66,8 @@ func (l *lndNode) start() {
 		"--btcd.rpccert="+b.RPCCertPath(), "--noseedbackup",
 		"--listen="+l.p2p, "--rpclisten="+l.rpc, "--norest", "--nobootstrap",
 		"--debuglevel=debug", "--bitcoin.defaultchanconfs=3",
-		"--protocol.option-scid-alias", "--protocol.wumbo-channels")
+		"--protocol.option-scid-alias", "--protocol.wumbo-channels",
+		"--accept-keysend")
 	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
 	check(t, l.cmd.Start())
 	err := harness.WaitFor(func() error {

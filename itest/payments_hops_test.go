@@ -302,7 +302,7 @@ func (l *line) nextHopOffline(t *testing.T) {
 	hash := sha256.Sum256([]byte("carol is away"))
 	a := sendToRoute(t, l.alice, hash[:], l.route(t, 100_000, nil))
 	wantAttemptFailure(t, "next hop offline", a, 1,
-		lnrpc.Failure_TEMPORARY_CHANNEL_FAILURE, lnrpc.Failure_UNKNOWN_NEXT_PEER)
+		lnrpc.Failure_CHANNEL_DISABLED, lnrpc.Failure_TEMPORARY_CHANNEL_FAILURE, lnrpc.Failure_UNKNOWN_NEXT_PEER)
 	// Mission control now holds bob -> carol failed for any larger
 	// amount: alice would find no route for a while. Forget it.
 	_, err := router(t, l.alice).ResetMissionControl(t.Context(), &routerrpc.ResetMissionControlRequest{})
