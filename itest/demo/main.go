@@ -1,9 +1,11 @@
 // Command demo starts a small regtest Lightning network on this machine: a
 // btcd and three xlnd nodes (alice, bob, carol) in a temporary directory,
-// each funded from mined coins, alice connected to bob and bob to carol. It
-// prints each node's getinfo and the xlncli command lines that reach each
-// node, then runs until Ctrl-C (or -exit-after), stops everything and
-// removes the directory.
+// each funded from mined coins, alice connected to bob and bob to carol, a
+// channel from alice to bob and a private one from bob to carol. alice pays
+// carol across bob. It prints the payment, each node's getinfo and the
+// xlncli command lines that reach each node and make more payments, then
+// runs until Ctrl-C (or -exit-after), stops everything and removes the
+// directory.
 //
 // Run it with make demo, which builds bin/xlnd, bin/xlncli and bin/btcd
 // first.
@@ -131,7 +133,9 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, err := nw.NewNode(name)
+		// Every node takes keysend payments, so that the printed
+		// sendpayment --keysend lines work.
+		n, err := nw.NewNode(name, "--accept-keysend")
 		if err != nil {
 			return err
 		}
@@ -153,6 +157,15 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 			return err
 		}
 		logf("demo: %s connected to %s (persistent)", pair[0].Name(), pair[1].Name())
+	}
+
+	_, bc, err := openChannels(ctx, nw, alice, bob, carol, logf)
+	if err != nil {
+		return err
+	}
+	pay, err := payCarol(ctx, alice, bob, carol, bc, out, logf)
+	if err != nil {
+		return err
 	}
 
 	// lncli's layout: protojson's field names, re-indented (protojson
@@ -181,8 +194,8 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 		}
 		return p
 	}
-	// What an operator tries first on each node; the channel and payment
-	// commands join them as xlncli gets them.
+	// What an operator tries first on each node; the payment commands
+	// follow.
 	operatorCommands := []string{"getinfo", "listpeers", "walletbalance", "newaddress p2wkh"}
 	fmt.Fprintf(out, "\n=== talk to the nodes ===\n")
 	for _, n := range nodes {
@@ -192,6 +205,15 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 			fmt.Fprintf(out, "%s %s\n", cli, cmd)
 		}
 	}
+	aliceCLI := rel(alice.CLIPath()) + " " + strings.Join(alice.CLIArgs(), " ")
+	carolCLI := rel(carol.CLIPath()) + " " + strings.Join(carol.CLIArgs(), " ")
+	fmt.Fprintf(out, "\n# payments: alice pays carol's invoice across bob, keysends to bob, lists\n")
+	fmt.Fprintf(out, "%s payinvoice --force %s\n", aliceCLI, pay.carolInvoice)
+	fmt.Fprintf(out, "%s sendpayment --dest %s --amt 100 --keysend\n", aliceCLI, bob.PubKey())
+	fmt.Fprintf(out, "%s listpayments\n", aliceCLI)
+	fmt.Fprintf(out, "%s listinvoices\n", carolCLI)
+	fmt.Fprintf(out, "%s listchannels\n", aliceCLI)
+
 	// btcctl reads ~/.btcctl/btcctl.conf and, missing it, complains about
 	// btcd's; a config file of its own keeps the line short and quiet.
 	b := nw.Btcd()
