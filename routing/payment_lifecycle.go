@@ -226,7 +226,7 @@ func (l *lifecycle) launch(p *channeldb.Payment) (bool, *channeldb.FailureReason
 	var rt *Route
 	for {
 		if amt < remaining && (!split || parts+2 > maxParts) {
-			return false, reason(channeldb.FailureReasonNoRoute), nil
+			return false, l.noRoute(remaining), nil
 		}
 		var err error
 		rt, err = l.findRoute(amt, budget)
@@ -237,7 +237,7 @@ func (l *lifecycle) launch(p *channeldb.Payment) (bool, *channeldb.FailureReason
 			return false, nil, err
 		}
 		if !split || amt/2 < MinShardAmount {
-			return false, reason(channeldb.FailureReasonNoRoute), nil
+			return false, l.noRoute(remaining), nil
 		}
 		amt /= 2
 	}
@@ -316,4 +316,23 @@ func (l *lifecycle) findRoute(amt, budget lnwire.MilliSatoshi) (*Route, error) {
 		}
 	}
 	return l.r.finder.FindRoute(&q)
+}
+
+// noRoute is why no route carries remaining: our channels together
+// cannot send it (INSUFFICIENT_BALANCE, as lnd says), or no path can.
+func (l *lifecycle) noRoute(remaining lnwire.MilliSatoshi) *channeldb.FailureReason {
+	cfg := l.r.cfg
+	if cfg.LocalChannels == nil || cfg.Dispatcher.Bandwidth == nil {
+		return reason(channeldb.FailureReasonNoRoute)
+	}
+	bw := l.r.localBandwidth(l.sentOver)
+	var total lnwire.MilliSatoshi
+	for _, e := range cfg.LocalChannels() {
+		b, _ := bw(e.ChannelID, remaining)
+		total += b
+	}
+	if total < remaining {
+		return reason(channeldb.FailureReasonInsufficientBalance)
+	}
+	return reason(channeldb.FailureReasonNoRoute)
 }

@@ -476,14 +476,15 @@ func TestPaymentOverPrivateChannels(t *testing.T) {
 	if fee := p.Attempts[0].Route.TotalAmount - req.Amount; fee != 2000 {
 		t.Fatalf("fee %v, want 1000 + 10 ppm of 100,000 sat", fee)
 	}
-	// Our channel's live balance counts: with too little, no route.
+	// Our channel's live balance counts: with too little, no route, for
+	// want of balance.
 	pt.net.chans[lnwire.NewShortChanIDFromInt(1)].bal[pt.self.v] = 1000
 	req2 := pt.invoice(12, 100_000_000)
 	req2.RouteHints = req.RouteHints
 	if err := r.SendPayment(req2); err != nil {
 		t.Fatal(err)
 	}
-	if p := until(t, r, req2.PaymentHash, final); *p.FailureReason != channeldb.FailureReasonNoRoute || len(p.Attempts) != 0 {
+	if p := until(t, r, req2.PaymentHash, final); *p.FailureReason != channeldb.FailureReasonInsufficientBalance || len(p.Attempts) != 0 {
 		t.Fatalf("over a drained channel: %v with %d attempts", p.FailureReason, len(p.Attempts))
 	}
 }
