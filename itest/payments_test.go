@@ -1,9 +1,11 @@
 package itest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -219,6 +221,8 @@ func TestPayInvoiceOneChannel(t *testing.T) {
 		t.Fatalf("track stream not closed after the final state: %v", err)
 	}
 
+	xlncliPayments(t, alice, bob, inv.RHash)
+
 	// Keysend the other way: alice did not ask for keysend
 	// (--accept-keysend), so she refuses it as a payment for an unknown
 	// hash, and bob sees the code from her (index 1).
@@ -230,4 +234,88 @@ func TestPayInvoiceOneChannel(t *testing.T) {
 		DestCustomRecords: map[uint64][]byte{5482373484: pre[:]}},
 		lnrpc.PaymentFailureReason_FAILURE_REASON_INCORRECT_PAYMENT_DETAILS,
 		lnrpc.Failure_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS, 1)
+}
+
+// xlncliPayments drives alice's payment commands through bin/xlncli:
+// listpayments, trackpayment, payinvoice, buildroute piped into
+// sendtoroute, estimateroutefee and deletepayments.
+func xlncliPayments(t *testing.T, alice, bob *harness.Node, paid []byte) {
+	t.Helper()
+	cli := func(v any, args ...string) {
+		t.Helper()
+		cliJSON(t, alice, v, append(alice.CLIArgs(), args...)...)
+	}
+	var list struct {
+		Payments []struct {
+			PaymentHash string `json:"payment_hash"`
+			Status      string `json:"status"`
+		} `json:"payments"`
+	}
+	cli(&list, "listpayments")
+	if len(list.Payments) != 1 || list.Payments[0].PaymentHash != hex.EncodeToString(paid) ||
+		list.Payments[0].Status != "SUCCEEDED" {
+		t.Fatalf("xlncli listpayments: %+v", list)
+	}
+	var tracked struct {
+		Status string `json:"status"`
+	}
+	cli(&tracked, "trackpayment", "--json", hex.EncodeToString(paid)) // final already: one update
+	if tracked.Status != "SUCCEEDED" {
+		t.Fatalf("xlncli trackpayment: %+v", tracked)
+	}
+
+	inv, err := bob.RPC.AddInvoice(t.Context(), &lnrpc.Invoice{Value: 500})
+	check(t, err)
+	var paidNow struct {
+		Status string `json:"status"`
+		Value  string `json:"value_sat"`
+	}
+	// --json prints every update, as lncli's: the last is the outcome.
+	out, err := alice.CLI(append(alice.CLIArgs(), "payinvoice", "-f", "--json", inv.PaymentRequest)...)
+	check(t, err)
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		check(t, dec.Decode(&paidNow))
+	}
+	if paidNow.Status != "SUCCEEDED" || paidNow.Value != "500" {
+		t.Fatalf("xlncli payinvoice: %+v", paidNow)
+	}
+
+	out, err = alice.CLI(append(alice.CLIArgs(), "buildroute", "--amt", "100", "--hops", bob.PubKey())...)
+	check(t, err)
+	unknown := sha256.Sum256([]byte("no invoice"))
+	var attempt struct {
+		Status  string `json:"status"`
+		Failure struct {
+			Code  string `json:"code"`
+			Index int    `json:"failure_source_index"`
+		} `json:"failure"`
+	}
+	got, err := alice.CLIInput(out, append(alice.CLIArgs(), "sendtoroute", "--payment_hash",
+		hex.EncodeToString(unknown[:]), "--routes", "-")...)
+	check(t, err)
+	if err := json.Unmarshal(got, &attempt); err != nil {
+		t.Fatalf("sendtoroute: %v\n%s", err, got)
+	}
+	if attempt.Status != "FAILED" || attempt.Failure.Code != "INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS" ||
+		attempt.Failure.Index != 1 {
+		t.Fatalf("xlncli sendtoroute: %s", got)
+	}
+
+	bpub := bob.PubKey()
+	var fee struct {
+		Fee   string `json:"routing_fee_msat"`
+		Delay string `json:"time_lock_delay"`
+	}
+	cli(&fee, "estimateroutefee", "--dest", bpub, "--amt", "100")
+	if fee.Fee != "0" || fee.Delay != "83" {
+		t.Fatalf("xlncli estimateroutefee: %+v", fee)
+	}
+	var del struct {
+		Status string `json:"status"`
+	}
+	cli(&del, "deletepayments", "--all")
+	if del.Status != "1 payments deleted, failed_htlcs_only=false" {
+		t.Fatalf("xlncli deletepayments --all: %+v", del)
+	}
 }
