@@ -97,36 +97,44 @@ func TestLndPaymentsInterop(t *testing.T) {
 	lndx2 := lnd.openTo(t, x2, 500_000, 50_000)
 	x1x2 := openActive(t, nw, x1, x2, chanOpts{push: 50_000, private: true})
 
-	t.Run("xlnd pays lnd's invoice", func(t *testing.T) {
-		var inv struct {
-			PayReq string `json:"payment_request"`
-			RHash  string `json:"r_hash"`
-		}
-		check(t, lnd.lncli(&inv, "addinvoice", "--amt", "1000", "--memo", "from xlnd"))
-		p := mustPay(t, x1, &routerrpc.SendPaymentRequest{PaymentRequest: inv.PayReq})
-		var looked struct {
-			State   string `json:"state"`
-			AmtPaid string `json:"amt_paid_sat"`
-		}
-		check(t, lnd.lncli(&looked, "lookupinvoice", inv.RHash))
-		if looked.State != "SETTLED" || looked.AmtPaid != "1000" || p.FeeMsat != 0 {
-			t.Fatalf("lnd's invoice %+v, payment %v", looked, p)
-		}
-	})
+	// Each way over each channel: the one xlnd opened and the one lnd
+	// opened.
+	for _, ch := range []*lnrpc.Channel{x1lnd, lndx1} {
+		t.Run("xlnd pays lnd's invoice over "+ch.ChannelPoint, func(t *testing.T) {
+			var inv struct {
+				PayReq string `json:"payment_request"`
+				RHash  string `json:"r_hash"`
+			}
+			check(t, lnd.lncli(&inv, "addinvoice", "--amt", "1000", "--memo", "from xlnd"))
+			p := mustPay(t, x1, &routerrpc.SendPaymentRequest{PaymentRequest: inv.PayReq,
+				OutgoingChanIds: []uint64{ch.ChanId}})
+			var looked struct {
+				State   string `json:"state"`
+				AmtPaid string `json:"amt_paid_sat"`
+			}
+			check(t, lnd.lncli(&looked, "lookupinvoice", inv.RHash))
+			if looked.State != "SETTLED" || looked.AmtPaid != "1000" || p.FeeMsat != 0 ||
+				p.Htlcs[0].Route.Hops[0].ChanId != ch.ChanId {
+				t.Fatalf("lnd's invoice %+v, payment %v", looked, p)
+			}
+		})
 
-	t.Run("lnd pays xlnd's invoice", func(t *testing.T) {
-		inv, err := x1.RPC.AddInvoice(ctx, &lnrpc.Invoice{Value: 2000, Memo: "from lnd"})
-		check(t, err)
-		var p lndPayment
-		check(t, lnd.lncli(&p, "payinvoice", "--force", "--json", inv.PaymentRequest))
-		if p.Status != "SUCCEEDED" {
-			t.Fatalf("lnd's payment %+v", p)
-		}
-		settled := waitSettled(t, x1, inv.RHash)
-		if settled.AmtPaidSat != 2000 || fmt.Sprintf("%x", settled.RPreimage) != p.Preimage {
-			t.Fatalf("xlnd's invoice %v", settled)
-		}
-	})
+		t.Run("lnd pays xlnd's invoice over "+ch.ChannelPoint, func(t *testing.T) {
+			inv, err := x1.RPC.AddInvoice(ctx, &lnrpc.Invoice{Value: 2000, Memo: "from lnd"})
+			check(t, err)
+			var p lndPayment
+			check(t, lnd.lncli(&p, "payinvoice", "--force", "--json",
+				"--outgoing_chan_id", strconv.FormatUint(ch.ChanId, 10), inv.PaymentRequest))
+			if p.Status != "SUCCEEDED" {
+				t.Fatalf("lnd's payment %+v", p)
+			}
+			settled := waitSettled(t, x1, inv.RHash)
+			if settled.AmtPaidSat != 2000 || fmt.Sprintf("%x", settled.RPreimage) != p.Preimage ||
+				len(settled.Htlcs) != 1 || settled.Htlcs[0].ChanId != ch.ChanId {
+				t.Fatalf("xlnd's invoice %v", settled)
+			}
+		})
+	}
 
 	t.Run("keysend xlnd to lnd", func(t *testing.T) {
 		pre := sha256.Sum256([]byte("keysend to lnd"))
