@@ -586,7 +586,7 @@ func marshalPayment(p *channeldb.Payment) *lnrpc.Payment {
 		ValueMsat:       int64(p.Info.Value),
 		PaymentPreimage: hex.EncodeToString(pre[:]),
 		PaymentRequest:  p.Info.PaymentRequest,
-		Status:          lnrpc.Payment_PaymentStatus(p.Status()),
+		Status:          paymentStatus(p.Status()),
 		FeeSat:          int64(fee.ToSatoshis()),
 		FeeMsat:         int64(fee),
 		CreationTimeNs:  timeNano(p.Info.CreationTime),
@@ -603,6 +603,17 @@ func marshalPayment(p *channeldb.Payment) *lnrpc.Payment {
 		out.FailureReason = lnrpc.PaymentFailureReason(*p.FailureReason)
 	}
 	return out
+}
+
+// paymentStatus is lnd's reading of a status: a payment with no attempt
+// yet is IN_FLIGHT (lnd reports INITIATED only with
+// --routerrpc.usestatusinitiated, off by default, and apps know the four
+// older values).
+func paymentStatus(s channeldb.PaymentStatus) lnrpc.Payment_PaymentStatus {
+	if s == channeldb.StatusInitiated {
+		return lnrpc.Payment_IN_FLIGHT
+	}
+	return lnrpc.Payment_PaymentStatus(s)
 }
 
 func timeNano(t time.Time) int64 {
