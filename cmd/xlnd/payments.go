@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -92,11 +93,13 @@ func (d *daemon) localChannels(self routing.Vertex) func() []routing.ExtraEdge {
 	}
 }
 
-// privateRouteHints are the route hints of a private invoice, as lnd
-// selects them: our private channels whose link is active and whose
+// privateRouteHints are the route hints of a private invoice of amt, as
+// lnd selects them: our private channels whose link is active and whose
 // peer's channel_update (its policy towards us) we hold, most inbound
-// balance first, at most 20.
-func (d *daemon) privateRouteHints() []bolt11.RouteHint {
+// balance first, until they cover twice the amount (all, for an invoice
+// of any amount), at most 20 with the caller's own, none twice; in random
+// order.
+func (d *daemon) privateRouteHints(amt lnwire.MilliSatoshi, forced []bolt11.RouteHint) []bolt11.RouteHint {
 	if d.graph == nil || d.chanDB == nil || d.links == nil {
 		return nil
 	}
@@ -105,11 +108,7 @@ func (d *daemon) privateRouteHints() []bolt11.RouteHint {
 		d.log.Error("Open channels not listed for route hints", "err", err)
 		return nil
 	}
-	type cand struct {
-		hint    bolt11.HopHint
-		inbound lnwire.MilliSatoshi
-	}
-	var cands []cand
+	var cands []hintCandidate
 	for _, st := range open {
 		if st.ShortChannelID.ToUint64() == 0 || !d.links.Active(st.FundingOutpoint) {
 			continue
@@ -122,13 +121,48 @@ func (d *daemon) privateRouteHints() []bolt11.RouteHint {
 		if !ok {
 			continue
 		}
-		cands = append(cands, cand{h, lnwire.MilliSatoshi(st.LocalCommit.RemoteBalanceMsat)})
+		cands = append(cands, hintCandidate{h, lnwire.MilliSatoshi(st.LocalCommit.RemoteBalanceMsat)})
+	}
+	return selectHopHints(cands, amt, forced)
+}
+
+// hintCandidate is a private channel that can be hinted, with the
+// balance the peer can send us over it.
+type hintCandidate struct {
+	hint    bolt11.HopHint
+	inbound lnwire.MilliSatoshi
+}
+
+// hopHintFactor is how much inbound the hints should cover, as a multiple
+// of the amount (lnd's 2, leeway for peers gone offline).
+const hopHintFactor = 2
+
+// selectHopHints applies lnd's selection to the candidates.
+func selectHopHints(cands []hintCandidate, amt lnwire.MilliSatoshi, forced []bolt11.RouteHint) []bolt11.RouteHint {
+	left := maxHopHints - len(forced)
+	named := make(map[bolt11.ShortChannelID]bool)
+	for _, h := range forced {
+		if len(h) > 0 {
+			named[h[0].ChannelID] = true
+		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].inbound > cands[j].inbound })
+	target := amt * hopHintFactor
+	var covered lnwire.MilliSatoshi
 	var hints []bolt11.RouteHint
-	for i := 0; i < len(cands) && i < maxHopHints; i++ {
-		hints = append(hints, bolt11.RouteHint{cands[i].hint})
+	for _, c := range cands {
+		if left <= 0 || (target != 0 && covered >= target) {
+			break
+		}
+		if named[c.hint.ChannelID] {
+			continue
+		}
+		named[c.hint.ChannelID] = true
+		hints = append(hints, bolt11.RouteHint{c.hint})
+		covered += c.inbound
+		left--
 	}
+	rand.Shuffle(len(hints), func(i, j int) { hints[i], hints[j] = hints[j], hints[i] })
 	return hints
 }
 
