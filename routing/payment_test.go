@@ -251,6 +251,8 @@ func TestPaymentUsesFailureUpdate(t *testing.T) {
 	}
 }
 
+// TestPaymentFeeLimit: no route within the fee limit or the CLTV limit
+// fails the payment with no attempt.
 func TestPaymentFeeLimit(t *testing.T) {
 	pt := newPayTest(t)
 	pt.twoRoutes()
@@ -263,6 +265,25 @@ func TestPaymentFeeLimit(t *testing.T) {
 	p := until(t, r, req.PaymentHash, final)
 	if p.Status() != channeldb.StatusFailed || *p.FailureReason != channeldb.FailureReasonNoRoute || len(p.Attempts) != 0 {
 		t.Fatalf("status %v reason %v attempts %d", p.Status(), p.FailureReason, len(p.Attempts))
+	}
+
+	// The CLTV limit: every route locks 40 + 40 blocks.
+	req = pt.invoice(14, 100_000_000)
+	req.CLTVLimit = 79
+	if err := r.SendPayment(req); err != nil {
+		t.Fatal(err)
+	}
+	if p := until(t, r, req.PaymentHash, final); *p.FailureReason != channeldb.FailureReasonNoRoute || len(p.Attempts) != 0 {
+		t.Fatalf("under a CLTV limit of 79: %v with %d attempts", p.FailureReason, len(p.Attempts))
+	}
+	req = pt.invoice(15, 100_000_000)
+	req.CLTVLimit = 80
+	if err := r.SendPayment(req); err != nil {
+		t.Fatal(err)
+	}
+	if p := until(t, r, req.PaymentHash, final); p.Status() != channeldb.StatusSucceeded ||
+		p.Attempts[0].Route.TotalTimeLock != testHeight+80 {
+		t.Fatalf("under a CLTV limit of 80: %v", p.Status())
 	}
 }
 
