@@ -384,3 +384,48 @@ func TestSendPaymentV2REST(t *testing.T) {
 		t.Fatalf("stream %q", lines)
 	}
 }
+
+// TestTrackPayments streams the changes of every payment made after it
+// starts, each payment's last state its final one.
+func TestTrackPayments(t *testing.T) {
+	h := newHarness(t, true)
+	_, peer := h.withPayments()
+	ctx := t.Context()
+	router := routerrpc.NewRouterClient(h.conn(h.macaroon("admin.macaroon")))
+	stream, err := router.TrackPayments(ctx, &routerrpc.TrackPaymentsRequest{NoInflightUpdates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The subscription is in place once the server sent the stream's
+	// headers; a payment before that could be missed.
+	if _, err := stream.Header(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]lnrpc.Payment_PaymentStatus{}
+	for i, ok := range []bool{true, false} {
+		pre := [32]byte{byte(20 + i)}
+		req := keysendRequest(peer, pre, 100)
+		if !ok {
+			req.DestCustomRecords = nil // not a keysend: the peer refuses it
+		}
+		pay, err := router.SendPaymentV2(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		collect(t, pay.Recv)
+		hash := sha256.Sum256(pre[:])
+		want[hex.EncodeToString(hash[:])] = map[bool]lnrpc.Payment_PaymentStatus{
+			true: lnrpc.Payment_SUCCEEDED, false: lnrpc.Payment_FAILED}[ok]
+	}
+	for len(want) > 0 {
+		p, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, ok := want[p.PaymentHash]
+		if !ok || p.Status != st {
+			t.Fatalf("update %v, want one of %v", p, want)
+		}
+		delete(want, p.PaymentHash)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcutil"
+	"google.golang.org/grpc/metadata"
 
 	"lnd.xprv/lnwire"
 	"lnd.xprv/routing"
@@ -75,6 +76,11 @@ func (r *routerService) TrackPayments(req *routerrpc.TrackPaymentsRequest, strea
 	}
 	sub := pay.SubscribeAll()
 	defer sub.Close()
+	// Headers now tell the client the subscription is in place (a
+	// payment started after Header returns is seen).
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
 	for {
 		p, err := sub.Next(stream.Context())
 		if err != nil {
