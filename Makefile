@@ -15,13 +15,25 @@ all: build
 btcd:
 	$(GO) build -o $(BIN)/ github.com/btcsuite/btcd github.com/btcsuite/btcd/cmd/btcctl
 
+# etcd, the version pinned in go.mod, for a node cluster (README: "A
+# two-node cluster on etcd"); the tests start their own etcd in-process.
+.PHONY: etcd
+etcd:
+	$(GO) build -o $(BIN)/etcd go.etcd.io/etcd/server/v3
+
 build: btcd
 	@if [ -d cmd ]; then $(GO) build -o $(BIN)/ ./cmd/...; fi
 
 # Every test: unit tests, BOLT vectors, and the integration tests that start
 # a real btcd and real xlnd processes.
-test: build
+test: build test-etcd
 	$(GO) test -count=1 -timeout 25m $(PKGS)
+
+# The channeldb and wallet suites again on a real etcd started in the
+# test process (the default run uses bbolt files).
+.PHONY: test-etcd
+test-etcd: btcd
+	XLND_TEST_DB=etcd $(GO) test -count=1 -timeout 10m ./channeldb/ ./wallet/
 
 # Integration tests only: a real btcd and real xlnd processes per scenario.
 .PHONY: itest

@@ -9,6 +9,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/channeldb/kvdb/etcd"
+	"lnd.xprv/internal/etcdtest"
 )
 
 // BenchmarkUpdateRound is one Update with fsync on writing what a
@@ -35,6 +37,25 @@ func BenchmarkUpdateRound(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(size), "value-bytes/round")
+}
+
+// BenchmarkUpdateRoundEtcd is BenchmarkUpdateRound on a real etcd (one
+// member in the test process, fsync on, over loopback): the cost of a
+// commitment round's write for a node of a cluster.
+func BenchmarkUpdateRoundEtcd(b *testing.B) {
+	srv := etcdtest.Start(b, etcdtest.WithFsync())
+	db, err := OpenBackend(etcd.New(srv.Client(), "bench/"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 1; i <= b.N; i++ {
+		if err := db.Update(func(tx kvdb.RwTx) error { return crashRound(tx, uint64(i)) }); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // roundSize is the encoded size of one crashRound's values.

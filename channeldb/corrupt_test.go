@@ -41,11 +41,18 @@ func storedRecords() []storedRecord {
 		return RegisterAttempt(tx, pay.PaymentHash, att)
 	}
 	fetchPayment := func(tx kvdb.RTx) error { _, err := FetchPayment(tx, pay.PaymentHash); return err }
+	cc := sampleCoopClose()
 	return []storedRecord{
 		{"payment", [][]byte{paymentsBucket, pay.PaymentHash[:]}, payInfoKey, hexs(pay.PaymentHash[:]),
 			putPayment, fetchPayment},
 		{"payment attempt", [][]byte{paymentsBucket, pay.PaymentHash[:], payAttemptsKey}, u64Key(7), "7",
 			putPayment, fetchPayment},
+		{"channel status", [][]byte{chanStatusBucket}, outpointKey(cc.ChanPoint), cc.ChanPoint.String(),
+			func(tx kvdb.RwTx) error { return AddChanStatus(tx, cc.ChanPoint, ChanStatusLocalDataLoss) },
+			func(tx kvdb.RTx) error { _, err := FetchChanStatus(tx, cc.ChanPoint); return err }},
+		{"coop close", [][]byte{coopCloseBucket}, outpointKey(cc.ChanPoint), cc.ChanPoint.String(),
+			func(tx kvdb.RwTx) error { return PutCoopClose(tx, cc) },
+			func(tx kvdb.RTx) error { _, err := FetchCoopClose(tx, cc.ChanPoint); return err }},
 		{"graph node", [][]byte{graphNodeBucket}, gn.NodeID[:], hexs(gn.NodeID[:]),
 			func(tx kvdb.RwTx) error { return PutGraphNode(tx, gn) },
 			func(tx kvdb.RTx) error { _, err := FetchGraphNode(tx, gn.NodeID); return err }},

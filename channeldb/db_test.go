@@ -1,26 +1,49 @@
 package channeldb
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/channeldb/kvdb/etcd"
+	"lnd.xprv/internal/etcdtest"
 )
 
-// openTestDB opens a new database in a temporary directory, fsync off.
-func openTestDB(t testing.TB) (*DB, string) {
+// testBackendEnv names the backend the store tests run on: unset or
+// "bolt" for a bbolt file, "etcd" for a real etcd started in the test
+// process (make test-etcd).
+const testBackendEnv = "XLND_TEST_DB"
+
+// openTestDB opens a new, empty database, fsync off, on the backend
+// testBackendEnv names. reopen opens it again after a Close, as a
+// restarted node would.
+func openTestDB(t testing.TB) (db *DB, reopen func(...Option) (*DB, error)) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "channel.db")
-	db, err := Open(path, WithNoSync())
+	switch os.Getenv(testBackendEnv) {
+	case "", "bolt":
+		path := filepath.Join(t.TempDir(), "channel.db")
+		reopen = func(opts ...Option) (*DB, error) {
+			return Open(path, append([]Option{WithNoSync()}, opts...)...)
+		}
+	case "etcd":
+		cli := etcdtest.Start(t).Client()
+		reopen = func(opts ...Option) (*DB, error) {
+			return OpenBackend(etcd.New(cli, "channeldb/"), opts...)
+		}
+	default:
+		t.Fatalf("%s=%q: want bolt or etcd", testBackendEnv, os.Getenv(testBackendEnv))
+	}
+	db, err := reopen()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, path
+	return db, reopen
 }
 
 func TestOpenStampsVersion(t *testing.T) {
-	db, path := openTestDB(t)
+	db, reopen := openTestDB(t)
 	check := func(db *DB) {
 		t.Helper()
 		err := db.View(func(tx kvdb.RTx) error {
@@ -41,7 +64,7 @@ func TestOpenStampsVersion(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := Open(path)
+	db, err := reopen()
 	if err != nil {
 		t.Fatal(err)
 	}

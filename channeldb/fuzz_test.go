@@ -61,6 +61,18 @@ func FuzzDecodeClosedChannel(f *testing.F) {
 	})
 }
 
+func FuzzDecodeCoopClose(f *testing.F) {
+	c := sampleCoopClose()
+	key := outpointKey(c.ChanPoint)
+	f.Add(must(encodeCoopClose(c)))
+	c.ClosingTx, c.RemoteScript = nil, nil
+	f.Add(must(encodeCoopClose(c)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzRecord(t, data, func(b []byte) (*CoopClose, error) { return DecodeCoopClose(key, b) },
+			encodeCoopClose, true)
+	})
+}
+
 func FuzzDecodePendingChannel(f *testing.F) {
 	p := samplePending()
 	f.Add(must(encodePending(p)))

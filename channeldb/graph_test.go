@@ -84,7 +84,7 @@ func serial(t *testing.T, m lnwire.Message) []byte {
 // zombie mark and the prune tip, closes the file, reopens it and reads
 // every record back byte for byte.
 func TestGraphStoreRestart(t *testing.T) {
-	db, path := openTestDB(t)
+	db, reopen := openTestDB(t)
 	node := sampleNodeAnn(1, 100)
 	ch := sampleGraphChannel(800_000<<40 | 5<<16 | 1)
 	ups := [2]*lnwire.ChannelUpdate{sampleUpdate(ch.ID.ToUint64(), 0, 200), sampleUpdate(ch.ID.ToUint64(), 1, 201)}
@@ -107,7 +107,7 @@ func TestGraphStoreRestart(t *testing.T) {
 		return PutPruneTip(tx, tip)
 	})
 	db.Close()
-	db, err := Open(path, WithNoSync())
+	db, err := reopen()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,7 +82,7 @@ func TestInvoiceAddFetch(t *testing.T) {
 }
 
 func TestInvoiceSettleIndex(t *testing.T) {
-	db, path := openTestDB(t)
+	db, reopen := openTestDB(t)
 	invs := addInvoices(t, db, 4)
 	settle := func(inv *Invoice) {
 		update(t, db, func(tx kvdb.RwTx) error {
@@ -109,7 +109,7 @@ func TestInvoiceSettleIndex(t *testing.T) {
 	update(t, db, func(tx kvdb.RwTx) error { return UpdateInvoice(tx, invs[1]) })
 
 	db.Close()
-	db, err := Open(path, WithNoSync())
+	db, err := reopen()
 	if err != nil {
 		t.Fatal(err)
 	}

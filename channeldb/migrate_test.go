@@ -172,10 +172,10 @@ func TestMigrationRollsBack(t *testing.T) {
 }
 
 func TestRefuseNewerDatabase(t *testing.T) {
-	db, path := openTestDB(t)
+	db, reopen := openTestDB(t)
 	update(t, db, func(tx kvdb.RwTx) error { return putVersion(tx, 99) })
 	db.Close()
-	_, err := Open(path, WithNoSync())
+	_, err := reopen()
 	want := fmt.Sprintf("version 99, this code knows up to %d", latestVersion(migrations))
 	if !errors.Is(err, ErrDBNewer) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("open of a newer database: %v", err)

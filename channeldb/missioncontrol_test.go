@@ -39,7 +39,7 @@ func sameMCResults(t *testing.T, got, want []MissionControlResult) {
 // reopens it and reads them back; a replacement drops the pairs not in
 // it, and the bound keeps the newest.
 func TestMissionControlResultsReopen(t *testing.T) {
-	db, path := openTestDB(t)
+	db, reopen := openTestDB(t)
 	none := MissionControlResult{}
 	copy(none.From[:], samplePub(1).SerializeCompressed())
 	copy(none.To[:], samplePub(4).SerializeCompressed())
@@ -48,7 +48,7 @@ func TestMissionControlResultsReopen(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := Open(path)
+	db, err := reopen()
 	if err != nil {
 		t.Fatal(err)
 	}

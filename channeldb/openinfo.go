@@ -33,6 +33,10 @@ type ChannelOpenInfo struct {
 
 	// ScidAlias says both peers support option_scid_alias.
 	ScidAlias bool
+
+	// PeerAlias is the alias the peer sent in channel_ready, by which it
+	// knows the channel (zero: none).
+	PeerAlias lnwire.ShortChannelID
 }
 
 // ErrOpenInfoNotFound is returned for a channel without opening info.
@@ -41,7 +45,9 @@ var ErrOpenInfoNotFound = errors.New("channel open info not found")
 var openInfoBucket = []byte("channel-open-info")
 
 const (
-	openInfoVersion = 1
+	// openInfoVersion 2 adds the peer's alias; version 1 records are
+	// read as having none.
+	openInfoVersion = 2
 	// maxShutdownScript bounds a stored upfront shutdown script (BOLT 2
 	// scripts are at most 42 bytes; leave room for future types).
 	maxShutdownScript = 10_000
@@ -66,6 +72,7 @@ func PutChannelOpenInfo(tx kvdb.RwTx, i *ChannelOpenInfo) error {
 	w.bytes(i.LocalShutdown)
 	w.bytes(i.RemoteShutdown)
 	w.bool(i.ScidAlias)
+	w.u64(i.PeerAlias.ToUint64())
 	return b.Put(outpointKey(i.ChanPoint), w.b)
 }
 
@@ -86,7 +93,11 @@ func FetchChannelOpenInfo(tx kvdb.RTx, op wire.OutPoint) (*ChannelOpenInfo, erro
 // DecodeChannelOpenInfo decodes a stored record of channel op.
 func DecodeChannelOpenInfo(op wire.OutPoint, v []byte) (*ChannelOpenInfo, error) {
 	r := &recReader{b: v}
-	r.version(openInfoVersion)
+	version := r.u8("version")
+	if r.err == nil && version != 1 && version != openInfoVersion {
+		r.fail(fmt.Errorf("%w %d (this code writes %d)", ErrUnknownVersion,
+			version, openInfoVersion))
+	}
 	i := &ChannelOpenInfo{ChanPoint: op}
 	i.Private = r.bool("private")
 	i.PushMsat = lnwire.MilliSatoshi(r.u64("push"))
@@ -94,6 +105,9 @@ func DecodeChannelOpenInfo(op wire.OutPoint, v []byte) (*ChannelOpenInfo, error)
 	i.LocalShutdown = r.bytes(maxShutdownScript, "local shutdown script")
 	i.RemoteShutdown = r.bytes(maxShutdownScript, "remote shutdown script")
 	i.ScidAlias = r.bool("scid alias")
+	if version >= 2 {
+		i.PeerAlias = lnwire.NewShortChanIDFromInt(r.u64("peer alias"))
+	}
 	if err := r.finish("channel open info", op.String()); err != nil {
 		return nil, err
 	}

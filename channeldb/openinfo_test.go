@@ -8,6 +8,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/lnwire"
 )
 
 func TestChannelOpenInfo(t *testing.T) {
@@ -15,7 +16,8 @@ func TestChannelOpenInfo(t *testing.T) {
 	op := wire.OutPoint{Hash: [32]byte{1, 2}, Index: 3}
 	in := &ChannelOpenInfo{ChanPoint: op, Private: true, PushMsat: 1234,
 		MinDepth: 3, LocalShutdown: []byte{0, 20, 1, 2},
-		RemoteShutdown: []byte{}, ScidAlias: true}
+		RemoteShutdown: []byte{}, ScidAlias: true,
+		PeerAlias: lnwire.NewShortChanIDFromInt(16_000_000<<40 | 7)}
 	if err := db.Update(func(tx kvdb.RwTx) error {
 		return PutChannelOpenInfo(tx, in)
 	}); err != nil {
@@ -57,8 +59,14 @@ func TestChannelOpenInfoCorrupt(t *testing.T) {
 	w.bytes([]byte{1, 2, 3})
 	w.bytes(nil)
 	w.bool(false)
+	w.u64(16_000_000<<40 | 7)
 	if _, err := DecodeChannelOpenInfo(op, w.b); err != nil {
 		t.Fatal(err)
+	}
+	// A version 1 record, without the peer's alias, still reads.
+	v1 := append([]byte{1}, w.b[1:len(w.b)-8]...)
+	if i, err := DecodeChannelOpenInfo(op, v1); err != nil || i.PeerAlias.ToUint64() != 0 {
+		t.Fatalf("version 1 record: %+v, %v", i, err)
 	}
 	for n := range len(w.b) {
 		if _, err := DecodeChannelOpenInfo(op, w.b[:n]); !errors.Is(err, ErrCorruptRecord) {

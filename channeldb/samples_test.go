@@ -177,3 +177,23 @@ func sampleInvoice(b byte) *Invoice {
 		}},
 	}
 }
+
+func sampleCoopClose() *CoopClose {
+	tx := wire.NewMsgTx(2)
+	tx.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: chainhash.Hash{8}, Index: 0}, nil,
+		[][]byte{nil, {1, 2}, {3, 4}, {5}}))
+	tx.AddTxOut(wire.NewTxOut(400_000, append([]byte{0, 20}, make([]byte, 20)...)))
+	return &CoopClose{
+		ChanPoint:        sampleOutpoint(8),
+		LocalScript:      append([]byte{0, 20}, make([]byte, 20)...),
+		ShutdownSent:     true,
+		RemoteScript:     append([]byte{0, 32}, make([]byte, 32)...),
+		LocallyInitiated: true,
+		LocalIsOpener:    true,
+		FeeRate:          2500,
+		MaxFeeRate:       10_000,
+		HeightHint:       800_000,
+		ClosingTx:        tx,
+		Fee:              1200,
+	}
+}

@@ -231,14 +231,26 @@ func (m *Manager) handleReady(a *after, peer *btcec.PublicKey,
 			Data: []byte("channel_ready for another peer's channel")})
 		return
 	}
-	st, _, err := m.load(op)
+	st, info, err := m.load(op)
 	if err != nil {
 		m.log.Error("pending channel unreadable", "chan_point", op, "err", err)
 		return
 	}
-	if st.RemoteNextPoint == nil {
-		st.RemoteNextPoint = msg.NextPerCommitmentPoint
+	// The peer's alias is kept when option_scid_alias was negotiated:
+	// it is the scid the peer knows the channel by.
+	peerAlias := info.ScidAlias && msg.AliasScid != nil &&
+		*msg.AliasScid != info.PeerAlias
+	if st.RemoteNextPoint == nil || peerAlias {
+		if st.RemoteNextPoint == nil {
+			st.RemoteNextPoint = msg.NextPerCommitmentPoint
+		}
+		if peerAlias {
+			info.PeerAlias = *msg.AliasScid
+		}
 		err := m.cfg.DB.Update(func(tx kvdb.RwTx) error {
+			if err := channeldb.PutChannelOpenInfo(tx, info); err != nil {
+				return err
+			}
 			return channeldb.PutOpenChannel(tx, st)
 		})
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwire"
 )
@@ -126,6 +128,22 @@ func TestOpenChannel(t *testing.T) {
 				open, err := n.db.ListOpenChannels()
 				if err != nil || len(open) != 1 {
 					t.Fatalf("%s: open %d, %v", n.name, len(open), err)
+				}
+			}
+			// Each side keeps the alias the other sent in
+			// channel_ready.
+			for _, x := range []struct {
+				n    *node
+				peer *lnwallet.Channel
+			}{{a, cb}, {b, ca}} {
+				var info *channeldb.ChannelOpenInfo
+				err := x.n.db.View(func(tx kvdb.RTx) (err error) {
+					info, err = channeldb.FetchChannelOpenInfo(tx,
+						ca.State().FundingOutpoint)
+					return err
+				})
+				if err != nil || info.PeerAlias != x.peer.State().Aliases[0] {
+					t.Fatalf("%s: peer alias %v, %v", x.n.name, info, err)
 				}
 			}
 		})

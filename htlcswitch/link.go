@@ -45,6 +45,16 @@ type LinkConfig struct {
 	// of each commitment round in the same transaction.
 	DB *channeldb.DB
 
+	// DataLoss says the peer proved earlier that our state is old (the
+	// stored mark): the link starts failed. MarkDataLoss stores that
+	// mark when a peer proves it (nil: not stored).
+	DataLoss     bool
+	MarkDataLoss func() error
+
+	// Close, if set, lets the link close the channel cooperatively
+	// (link_close.go); without it shutdown gets a warning.
+	Close *CloseConfig
+
 	// ReadyMessage returns our channel_ready, retransmitted when both
 	// channel_reestablish say next_commitment_number 1
 	// (funding.ReadyMessage).
@@ -64,6 +74,7 @@ type event struct {
 	peer Peer
 	msg  lnwire.Message
 	done chan struct{} // evFlush: closed once handled
+	fn   func()        // evCall: run on the link's goroutine
 }
 
 type eventKind uint8
@@ -74,6 +85,7 @@ const (
 	evDisconnected
 	evMessage
 	evFlush
+	evCall
 )
 
 // Link runs one open channel against its peer.
@@ -100,6 +112,10 @@ type Link struct {
 	mbox  *mailbox
 	batch batchConfig
 
+	// shutdown and waitingClose mirror the close in progress for
+	// readers off the goroutine (link_close.go).
+	shutdown, waitingClose atomic.Bool
+
 	// Owned by the goroutine.
 	ops    opState
 	timer  *time.Timer
@@ -109,6 +125,7 @@ type Link struct {
 	sentReest *lnwire.ChannelReestablish // ours, on conn
 	gotReest  bool                       // the peer's, on conn
 	failed    bool                       // never active again
+	closing   closeState                 // cooperative close
 }
 
 // NewLink builds the link of a channel; Start runs it.
@@ -131,11 +148,13 @@ func NewLink(cfg LinkConfig) *Link {
 		queue:  make(chan event, cfg.QueueSize),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
+		failed: cfg.DataLoss,
 	}
 	if st.RemoteNode != nil {
 		copy(l.remote[:], st.RemoteNode.SerializeCompressed())
 	}
 	l.log = log.With("chan_point", l.op)
+	l.broken.Store(cfg.DataLoss)
 	return l
 }
 
@@ -204,6 +223,7 @@ func (l *Link) enqueue(ev event) error {
 
 func (l *Link) run() {
 	defer close(l.done)
+	l.loadClose()
 	l.batch = newBatchConfig(l.sw)
 	l.ops.init()
 	l.publishBandwidth()
@@ -246,6 +266,8 @@ func (l *Link) handle(ev event) {
 		}
 	case evFlush:
 		close(ev.done)
+	case evCall:
+		ev.fn()
 	case evMessage:
 		if ev.peer != l.conn {
 			// The peer's first message on a connection we were not
@@ -262,6 +284,7 @@ func (l *Link) disconnect() {
 	l.conn, l.sentReest, l.gotReest = nil, nil, false
 	l.active.Store(false)
 	l.dropUnsent()
+	l.closeDisconnected()
 }
 
 // connect starts the reestablishment on a new connection: our
@@ -308,7 +331,13 @@ func (l *Link) message(msg lnwire.Message) {
 		l.fail("channel failed earlier; it stays closed to updates")
 		return
 	}
+	if l.closeMessage(msg) {
+		return
+	}
 	l.update(msg)
+	// A commitment round may have cleared the last HTLC of a closing
+	// channel (link_close.go).
+	l.closeProgress()
 }
 
 // reestablish processes the peer's channel_reestablish and, if it agrees
@@ -356,6 +385,7 @@ func (l *Link) reestablish(m *lnwire.ChannelReestablish) {
 	}
 	l.log.Info("Channel reestablished", "retransmitted", len(out))
 	l.activate()
+	l.closeReconnected()
 }
 
 // refuse answers a channel_reestablish the state machine rejected. A
@@ -367,6 +397,7 @@ func (l *Link) refuse(err error) {
 	case errors.Is(err, lnwallet.ErrDataLoss):
 		l.failed = true
 		l.broken.Store(true)
+		l.markDataLoss()
 		l.log.Error("Peer proved our channel state is old: we must not "+
 			"broadcast our commitment; waiting for the peer to close",
 			"err", err)

@@ -255,7 +255,7 @@ func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) {
 		l.exitHop(h, payload)
 		return
 	}
-	if l.dustFailed(h) {
+	if l.dustFailed(h) || l.closingRefuses(h) {
 		return
 	}
 	next := lnwire.NewShortChanIDFromInt(*payload.ShortChannelID)

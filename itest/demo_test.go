@@ -18,9 +18,10 @@ import (
 )
 
 // TestDemo builds itest/demo and runs it: it must print the three nodes'
-// getinfo and, for each node, the command lines an operator tries next
-// (getinfo, listpeers, walletbalance, newaddress p2wkh) and a btcctl line,
-// each of which must work as printed while the demo runs. At Ctrl-C the
+// getinfo (two active channels each) and, for each node, the command lines
+// an operator tries next (getinfo, listpeers, walletbalance, newaddress
+// p2wkh, the channel listings), a closechannel line for each channel and a
+// btcctl line, each of which must work as printed while the demo runs. At Ctrl-C the
 // demo exits 0 and removes its directory.
 func TestDemo(t *testing.T) {
 	t.Parallel()
@@ -73,8 +74,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("printed line %q: %v\nstdout: %s\nstderr: %s", line, err, runOut.String(), runErr.String())
 		}
 		last := args[len(args)-1]
-		if want := map[string]string{"listpeers": `"peers"`, "walletbalance": `"confirmed_balance"`,
-			"p2wkh": `"address": "bcrt1q`}[last]; want != "" && !strings.Contains(runOut.String(), want) {
+		want := map[string]string{"listpeers": `"peers"`, "walletbalance": `"confirmed_balance"`,
+			"p2wkh": `"address": "bcrt1q`, "listchannels": `"active": true`,
+			"channelbalance": `"local_balance"`, "closedchannels": `"channels"`,
+			"pendingchannels": `"pending_open_channels"`}[last]
+		if strings.Contains(line, " closechannel ") {
+			want = `"closing_txid"`
+		}
+		if want != "" && !strings.Contains(runOut.String(), want) {
 			t.Errorf("printed line %q printed %s, want %s", line, runOut.String(), want)
 		}
 		if strings.Contains(line, " payinvoice ") || strings.HasSuffix(line, " --keysend") {
@@ -85,7 +92,8 @@ func TestDemo(t *testing.T) {
 		}
 		ran = append(ran, filepath.Base(args[0])+" "+strings.Join(args[len(args)-2:], " "))
 	}
-	for _, want := range []string{"listpeers", "walletbalance", "newaddress p2wkh", "generate 1"} {
+	for _, want := range []string{"listpeers", "walletbalance", "newaddress p2wkh",
+		"listchannels", "channelbalance", "closedchannels", "generate 1"} {
 		n := 0
 		for _, r := range ran {
 			if strings.HasSuffix(r, " "+want) {
@@ -130,7 +138,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%s's getinfo is not JSON: %v", name, err)
 			continue
 		}
-		wantPeers := map[string]int{"alice": 1, "bob": 2, "carol": 1}[name]
+		wantPeers := 2 // a triangle
+		var chans struct {
+			Active int `json:"num_active_channels"`
+		}
+		_ = json.NewDecoder(strings.NewReader(out[i+len(marker):])).Decode(&chans)
+		if chans.Active != 2 {
+			t.Errorf("%s: %d active channels in getinfo, want 2", name, chans.Active)
+		}
 		if info.Alias != name || len(info.IdentityPubkey) != 66 || info.NumPeers != wantPeers || len(info.URIs) != 1 {
 			t.Errorf("%s's getinfo: %+v (want %d peers)", name, info, wantPeers)
 		}

@@ -104,15 +104,24 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
-// lncli runs lncli and decodes its JSON output into v (nil: ignored).
-func (l *lndNode) lncli(v any, args ...string) error {
+// lncliOutput runs lncli and returns what it printed.
+func (l *lndNode) lncliOutput(args ...string) ([]byte, error) {
 	full := append([]string{"--lnddir=" + l.dir, "--network=regtest",
 		"--rpcserver=" + l.rpc}, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, l.cli, full...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("lncli %s: %w: %s", strings.Join(args, " "), err, out)
+		return nil, fmt.Errorf("lncli %s: %w: %s", strings.Join(args, " "), err, out)
+	}
+	return out, nil
+}
+
+// lncli runs lncli and decodes its JSON output into v (nil: ignored).
+func (l *lndNode) lncli(v any, args ...string) error {
+	out, err := l.lncliOutput(args...)
+	if err != nil {
+		return err
 	}
 	if v == nil {
 		return nil
@@ -246,6 +255,7 @@ func TestLndInterop(t *testing.T) {
 		waitActive(t, xl, lndOpened)
 	})
 
+	xlndOpened := map[lnrpc.CommitmentType]string{}
 	for _, ct := range []lnrpc.CommitmentType{lnrpc.CommitmentType_ANCHORS,
 		lnrpc.CommitmentType_STATIC_REMOTE_KEY} {
 
@@ -269,6 +279,7 @@ func TestLndInterop(t *testing.T) {
 			point := fmt.Sprintf("%s:%d", txid, p.OutputIndex)
 			_, err = nw.Mine(6)
 			check(t, err)
+			xlndOpened[ct] = point
 			c := waitActive(t, xl, point)
 			lc := lnd.waitActive(point)
 			t.Logf("xlnd: %+v", c)
@@ -335,6 +346,8 @@ func TestLndInterop(t *testing.T) {
 			}
 		}
 	})
+
+	testLndCoopClose(t, nw, lnd, xl, lndOpened, xlndOpened)
 }
 
 func netListen() (interface {
@@ -350,4 +363,186 @@ func chainHash(b []byte) (string, error) {
 		return "", err
 	}
 	return h.String(), nil
+}
+
+// testLndCoopClose closes channels cooperatively between xlnd and lnd:
+// each side closes one channel of each type, the opener being lnd in one
+// case and xlnd in the other. Both see the channel closed with the same
+// closing transaction, paying each its balance.
+func testLndCoopClose(t *testing.T, nw *harness.Network, lnd *lndNode,
+	xl *harness.Node, lndOpened string, xlndOpened map[lnrpc.CommitmentType]string) {
+
+	// A channel of the other type opened by lnd.
+	var lndStatic string
+	t.Run("lnd opens tweakless", func(t *testing.T) {
+		var open struct {
+			Txid string `json:"funding_txid"`
+		}
+		check(t, lnd.lncli(&open, "openchannel", "--node_key", xl.PubKey(),
+			"--local_amt", "300000", "--push_amt", "30000", "--channel_type", "tweakless"))
+		tx, err := nw.WaitTx(open.Txid)
+		check(t, err)
+		for i, out := range tx.Tx.TxOut {
+			if out.Value == 300_000 {
+				lndStatic = fmt.Sprintf("%s:%d", open.Txid, i)
+			}
+		}
+		_, err = nw.Mine(6)
+		check(t, err)
+		waitActive(t, xl, lndStatic)
+		lnd.waitActive(lndStatic)
+	})
+
+	for _, c := range []struct {
+		name, point string
+		byLnd       bool
+	}{
+		{"xlnd closes lnd's anchors channel", lndOpened, false},
+		{"lnd closes lnd's tweakless channel", lndStatic, true},
+		{"lnd closes xlnd's anchors channel", xlndOpened[lnrpc.CommitmentType_ANCHORS], true},
+		{"xlnd closes xlnd's tweakless channel", xlndOpened[lnrpc.CommitmentType_STATIC_REMOTE_KEY], false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if c.point == "" {
+				t.Skip("no channel: its opening failed above")
+			}
+			before := waitActive(t, xl, c.point)
+			var txid string
+			if c.byLnd {
+				// lncli prints a line of text before the JSON.
+				raw, err := lnd.lncliOutput("closechannel", "--chan_point", c.point)
+				check(t, err)
+				var out struct {
+					Txid string `json:"closing_txid"`
+				}
+				i := strings.IndexByte(string(raw), '{')
+				if i < 0 {
+					t.Fatalf("lncli closechannel: %s", raw)
+				}
+				check(t, json.Unmarshal(raw[i:], &out))
+				txid = out.Txid
+			} else {
+				stream, err := xl.RPC.CloseChannel(context.Background(),
+					&lnrpc.CloseChannelRequest{ChannelPoint: chanPointProto(t, c.point)})
+				check(t, err)
+				up, err := stream.Recv()
+				check(t, err)
+				if up.GetClosePending() == nil {
+					t.Fatalf("update %v, want close_pending", up)
+				}
+				txid, err = chainHash(up.GetClosePending().Txid)
+				check(t, err)
+			}
+			tx, err := nw.WaitTx(txid)
+			check(t, err)
+			if got := waitingClose(t, xl, c.point); got != txid {
+				t.Fatalf("xlnd waits for %s, lnd broadcast %s", got, txid)
+			}
+			t.Logf("closing tx %s: fee %d sat, %.2f sat/vB", txid, tx.Fee, tx.FeeRate())
+			// lnd waits for a few confirmations before it calls a
+			// cooperative close final.
+			_, err = nw.Mine(6)
+			check(t, err)
+			sum := waitClosed(t, xl, c.point)
+			if sum.ClosingTxHash != txid {
+				t.Fatalf("xlnd closed with %s, not %s", sum.ClosingTxHash, txid)
+			}
+			want := before.LocalBalance
+			if before.Initiator {
+				want += before.CommitFee - tx.Fee
+				if before.CommitmentType == lnrpc.CommitmentType_ANCHORS {
+					want += 2 * 330
+				}
+			}
+			if sum.SettledBalance != want {
+				t.Fatalf("xlnd settled %d, want %d (channel %+v, fee %d)",
+					sum.SettledBalance, want, before, tx.Fee)
+			}
+			err = harness.WaitFor(func() error {
+				var resp struct {
+					Channels []struct {
+						Point string `json:"channel_point"`
+						Txid  string `json:"closing_tx_hash"`
+						Type  string `json:"close_type"`
+					} `json:"channels"`
+				}
+				if err := lnd.lncli(&resp, "closedchannels"); err != nil {
+					return err
+				}
+				for _, ch := range resp.Channels {
+					if ch.Point == c.point {
+						if ch.Txid != txid || ch.Type != "COOPERATIVE_CLOSE" {
+							return fmt.Errorf("lnd: %+v", ch)
+						}
+						return nil
+					}
+				}
+				return fmt.Errorf("lnd: %s not closed", c.point)
+			}, harness.SyncTimeout)
+			check(t, err)
+		})
+	}
+
+	// lnd's lncli reads xlnd's answers with lnd's own protos.
+	t.Run("lncli against xlnd", func(t *testing.T) {
+		run := func(v any, args ...string) {
+			t.Helper()
+			full := append([]string{"--rpcserver=" + xl.RPCAddr(),
+				"--tlscertpath=" + xl.TLSCertPath(),
+				"--macaroonpath=" + xl.AdminMacaroonPath()}, args...)
+			out, err := exec.CommandContext(t.Context(), lnd.cli, full...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("lncli %v: %v: %s", args, err, out)
+			}
+			check(t, json.Unmarshal(out, v))
+		}
+		var closed struct {
+			Channels []struct {
+				Point string `json:"channel_point"`
+				Type  string `json:"close_type"`
+				Open  string `json:"open_initiator"`
+				Close string `json:"close_initiator"`
+			} `json:"channels"`
+		}
+		run(&closed, "closedchannels", "--cooperative")
+		found := 0
+		for _, c := range closed.Channels {
+			switch c.Point {
+			case lndOpened, lndStatic:
+				found++
+				if c.Open != "INITIATOR_REMOTE" || c.Type != "COOPERATIVE_CLOSE" {
+					t.Errorf("lncli closedchannels on xlnd: %+v", c)
+				}
+			case xlndOpened[lnrpc.CommitmentType_STATIC_REMOTE_KEY]:
+				found++
+				if c.Open != "INITIATOR_LOCAL" || c.Close != "INITIATOR_LOCAL" {
+					t.Errorf("lncli closedchannels on xlnd: %+v", c)
+				}
+			}
+		}
+		if found != 3 {
+			t.Fatalf("lncli closedchannels on xlnd found %d of 3: %+v", found, closed)
+		}
+		var bal struct {
+			Local struct {
+				Sat string `json:"sat"`
+			} `json:"local_balance"`
+		}
+		run(&bal, "channelbalance")
+		var list struct {
+			Channels []lndChannel `json:"channels"`
+		}
+		run(&list, "listchannels")
+		var sum int64
+		for _, c := range list.Channels {
+			var v int64
+			_, err := fmt.Sscan(c.LocalBalance, &v)
+			check(t, err)
+			sum += v
+		}
+		if bal.Local.Sat != fmt.Sprint(sum) {
+			t.Fatalf("lncli channelbalance on xlnd %s, listchannels sums %d",
+				bal.Local.Sat, sum)
+		}
+	})
 }

@@ -95,7 +95,7 @@ func TestLndPaymentsInterop(t *testing.T) {
 	x1lnd := openToLnd(t, nw, x1, lnd, 600_000, 60_000)
 	lndx1 := lnd.openTo(t, x1, 500_000, 50_000)
 	lndx2 := lnd.openTo(t, x2, 500_000, 50_000)
-	x1x2 := openActive(t, nw, x1, x2, chanOpts{push: 50_000, private: true})
+	x1x2 := openPayChannel(t, nw, x1, x2, chanOpts{push: 50_000, private: true})
 
 	// Each way over each channel: the one xlnd opened and the one lnd
 	// opened.

@@ -48,8 +48,8 @@ func newLine(t *testing.T, carolArgs ...string) *line {
 	check(t, nw.Fund(l.bob, 5_000_000))
 	check(t, nw.ConnectNodes(l.alice, l.bob, true))
 	check(t, nw.ConnectNodes(l.bob, l.carol, true))
-	l.ab = openActive(t, nw, l.alice, l.bob, chanOpts{})
-	l.bc = openActive(t, nw, l.bob, l.carol, chanOpts{private: true})
+	l.ab = openPayChannel(t, nw, l.alice, l.bob, chanOpts{})
+	l.bc = openPayChannel(t, nw, l.bob, l.carol, chanOpts{private: true})
 	return l
 }
 
@@ -362,8 +362,8 @@ func TestPayMPPBySendToRoute(t *testing.T) {
 	bob := startNode(t, nw, "bob")
 	check(t, nw.Fund(alice, 5_000_000))
 	check(t, nw.ConnectNodes(alice, bob, true))
-	ch1 := openActive(t, nw, alice, bob, chanOpts{})
-	ch2 := openActive(t, nw, alice, bob, chanOpts{})
+	ch1 := openPayChannel(t, nw, alice, bob, chanOpts{})
+	ch2 := openPayChannel(t, nw, alice, bob, chanOpts{})
 	ctx := t.Context()
 	inv, err := bob.RPC.AddInvoice(ctx, &lnrpc.Invoice{Value: 200_000})
 	check(t, err)

@@ -32,9 +32,9 @@ type chanOpts struct {
 	private bool
 }
 
-// openActive has a open a channel to b, mines it and waits until both
+// openPayChannel has a open a channel to b, mines it and waits until both
 // list it active; it returns the channel as a sees it.
-func openActive(t *testing.T, nw *harness.Network, a, b *harness.Node, o chanOpts) *lnrpc.Channel {
+func openPayChannel(t *testing.T, nw *harness.Network, a, b *harness.Node, o chanOpts) *lnrpc.Channel {
 	t.Helper()
 	pub, err := hexPub(b.PubKey())
 	check(t, err)
@@ -176,7 +176,7 @@ func TestPayInvoiceOneChannel(t *testing.T) {
 	bob := startNode(t, nw, "bob")
 	check(t, nw.Fund(alice, 5_000_000))
 	check(t, nw.ConnectNodes(alice, bob, true))
-	ch := openActive(t, nw, alice, bob, chanOpts{push: 100_000})
+	ch := openPayChannel(t, nw, alice, bob, chanOpts{push: 100_000})
 	ctx := t.Context()
 
 	inv, err := bob.RPC.AddInvoice(ctx, &lnrpc.Invoice{Memo: "coffee", Value: 10_000})

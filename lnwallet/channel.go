@@ -79,6 +79,10 @@ type Channel struct {
 	// commitment is revoked and must never be broadcast.
 	dataLoss bool
 
+	// shutdownSent and shutdownRecv record the shutdown messages of a
+	// cooperative close: no HTLC is added after either (shutdown.go).
+	shutdownSent, shutdownRecv bool
+
 	// points caches our last per_commitment_points by number: the one
 	// announced in a revoke_and_ack is needed again to check the next
 	// commitment_signed.

@@ -93,6 +93,9 @@ func (c *Channel) AddHTLC(add *lnwire.UpdateAddHTLC) (*lnwire.UpdateAddHTLC,
 	if err := c.ready(); err != nil {
 		return nil, err
 	}
+	if err := c.addAllowed(Local); err != nil {
+		return nil, err
+	}
 	amt := uint64(add.Amount)
 	if err := c.checkAddBasics(Local, amt, add.Expiry); err != nil {
 		return nil, err
@@ -136,6 +139,9 @@ func (c *Channel) ReceiveHTLC(add *lnwire.UpdateAddHTLC) error {
 	}
 	if add.ChanID != c.chanID {
 		return warnPeer(ErrWrongChannel)
+	}
+	if err := c.addAllowed(Remote); err != nil {
+		return warnPeer(err)
 	}
 	if add.ID != c.st.NextRemoteHtlcID {
 		return warnPeer(fmt.Errorf("%w: got %d, want %d", ErrHTLCID,

@@ -121,6 +121,11 @@ type Backend struct {
 	// Channels serves the channel calls; nil answers Unimplemented.
 	Channels Channels
 
+	// Closer closes channels and serves ClosedChannels, ChannelBalance,
+	// SubscribeChannelEvents and PendingChannels' waiting_close; nil
+	// answers Unimplemented (and no waiting_close).
+	Closer ChannelCloser
+
 	// MissionControl serves the router sub-server's mission control
 	// calls and QueryRoutes' use_mission_control; nil answers
 	// Unavailable (QueryRoutes then scores no hop).

@@ -89,7 +89,10 @@ type ChannelInfo struct {
 	PushAmount     btcutil.Amount
 	Local, Remote  ChannelConstraints
 	AliasScids     []uint64
+	PeerScidAlias  uint64
 	CloseAddress   string
+	// StatusFlags is lnd's chan_status_flags ("": ChanStatusDefault).
+	StatusFlags string
 }
 
 // PendingChannel is a channel being opened.
@@ -273,7 +276,7 @@ func pubHex(p *btcec.PublicKey) string {
 }
 
 func (l *lightningService) PendingChannels(ctx context.Context,
-	_ *lnrpc.PendingChannelsRequest) (*lnrpc.PendingChannelsResponse, error) {
+	req *lnrpc.PendingChannelsRequest) (*lnrpc.PendingChannelsResponse, error) {
 
 	ch, err := l.channels()
 	if err != nil {
@@ -312,6 +315,9 @@ func (l *lightningService) PendingChannels(ctx context.Context,
 				ConfirmationsUntilActive: p.ConfirmationsUntilActive,
 				ConfirmationHeight:       p.ConfirmationHeight,
 			})
+	}
+	if err := l.addWaitingClose(ctx, resp, req.IncludeRawTx); err != nil {
+		return nil, err
 	}
 	return resp, nil
 }
@@ -374,13 +380,14 @@ func channelProto(c *ChannelInfo) *lnrpc.Channel {
 		NumUpdates:        c.NumUpdates,
 		Private:           c.Private,
 		Initiator:         c.Initiator,
-		ChanStatusFlags:   "ChanStatusDefault",
+		ChanStatusFlags:   c.StatusFlags,
 		CommitmentType:    commitmentProto(c.CommitmentType),
 		CloseAddress:      c.CloseAddress,
 		PushAmountSat:     uint64(c.PushAmount),
 		LocalConstraints:  constraintsProto(c.Local),
 		RemoteConstraints: constraintsProto(c.Remote),
 		AliasScids:        c.AliasScids,
+		PeerScidAlias:     c.PeerScidAlias,
 	}
 	//lint:ignore SA1019 deprecated in lnd, but apps still read them.
 	out.CsvDelay = c.Local.CsvDelay
@@ -392,6 +399,9 @@ func channelProto(c *ChannelInfo) *lnrpc.Channel {
 	out.StaticRemoteKey = c.CommitmentType != CommitmentUnknown
 	if out.AliasScids == nil {
 		out.AliasScids = []uint64{}
+	}
+	if out.ChanStatusFlags == "" {
+		out.ChanStatusFlags = "ChanStatusDefault"
 	}
 	return out
 }

@@ -10,7 +10,9 @@ import (
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/funding"
+	"lnd.xprv/htlcswitch"
 	"lnd.xprv/invoices"
+	"lnd.xprv/lnwallet"
 	"lnd.xprv/routing"
 	"lnd.xprv/rpc/macaroons"
 	"lnd.xprv/wallet"
@@ -95,6 +97,14 @@ var errorCodes = []struct {
 	{funding.ErrRefused, codes.FailedPrecondition},
 	{funding.ErrAborted, codes.Aborted},
 	{funding.ErrShuttingDown, codes.Unavailable},
+
+	// A cooperative close's.
+	{channeldb.ErrChannelNotFound, codes.NotFound},
+	{htlcswitch.ErrAlreadyClosing, codes.FailedPrecondition},
+	{htlcswitch.ErrPeerInactive, codes.FailedPrecondition},
+	{htlcswitch.ErrChannelFailed, codes.FailedPrecondition},
+	{htlcswitch.ErrDeliveryScript, codes.InvalidArgument},
+	{lnwallet.ErrCloseFee, codes.FailedPrecondition},
 
 	// The chain backend's.
 	{chain.ErrTxRejected, codes.FailedPrecondition},

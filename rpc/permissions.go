@@ -43,6 +43,10 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/OpenChannelSync":          {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
 		"/lnrpc.Lightning/PendingChannels":          read("offchain"),
 		"/lnrpc.Lightning/ListChannels":             read("offchain"),
+		"/lnrpc.Lightning/CloseChannel":             {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
+		"/lnrpc.Lightning/ClosedChannels":           read("offchain"),
+		"/lnrpc.Lightning/ChannelBalance":           read("offchain"),
+		"/lnrpc.Lightning/SubscribeChannelEvents":   read("offchain"),
 
 		"/walletrpc.WalletKit/ListUnspent":        read("onchain"),
 		"/walletrpc.WalletKit/LeaseOutput":        write("onchain"),

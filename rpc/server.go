@@ -97,6 +97,11 @@ type Config struct {
 	// Logger for the subsystem; nil discards.
 	Logger *slog.Logger
 
+	// WaitToStart keeps the server in WAITING_TO_START, serving the
+	// State service only and leaving the wallet alone, until Proceed (a
+	// standby node of a cluster, until it leads).
+	WaitToStart bool
+
 	// scryptN overrides the macaroon store's key derivation cost (tests).
 	scryptN int
 }
@@ -214,22 +219,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		s.macSvc = macaroons.NewService(s.macStore, nil)
 	}
 
-	// A password change a crash interrupted is completed before anyone
-	// can unlock with either password.
-	if err := s.finishPasswordChange(ctx); err != nil {
-		return fmt.Errorf("rpc: %w", err)
-	}
-
-	// The initial state: the daemon may move it on with MarkUnlocked.
-	if s.cfg.Loader != nil {
-		exists, err := s.cfg.Loader.WalletExists(ctx)
-		if err != nil {
-			return fmt.Errorf("rpc: check for wallet: %w", err)
-		}
-		if exists {
-			s.state.set(lnrpc.WalletState_LOCKED)
-		} else {
-			s.state.set(lnrpc.WalletState_NON_EXISTING)
+	if !s.cfg.WaitToStart {
+		if err := s.Proceed(ctx); err != nil {
+			return err
 		}
 	}
 
@@ -270,6 +262,31 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if len(s.cfg.RESTListen) > 0 {
 		if err := s.startREST(tlsCfg); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// Proceed leaves WAITING_TO_START: it completes a password change a crash
+// interrupted, then moves to LOCKED or NON_EXISTING as the wallet exists
+// or not. Start calls it unless Config.WaitToStart.
+func (s *Server) Proceed(ctx context.Context) error {
+	// A password change a crash interrupted is completed before anyone
+	// can unlock with either password.
+	if err := s.finishPasswordChange(ctx); err != nil {
+		return fmt.Errorf("rpc: %w", err)
+	}
+
+	// The initial state: the daemon may move it on with MarkUnlocked.
+	if s.cfg.Loader != nil {
+		exists, err := s.cfg.Loader.WalletExists(ctx)
+		if err != nil {
+			return fmt.Errorf("rpc: check for wallet: %w", err)
+		}
+		if exists {
+			s.state.set(lnrpc.WalletState_LOCKED)
+		} else {
+			s.state.set(lnrpc.WalletState_NON_EXISTING)
 		}
 	}
 	return nil

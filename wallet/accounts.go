@@ -5,7 +5,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcutil/hdkeychain"
 	"github.com/btcsuite/btcd/chaincfg"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 )
 
 // Account is one BIP 44 style account of the wallet, m/purpose'/coin'/0',
@@ -58,7 +58,7 @@ func (w *Wallet) Accounts() ([]Account, error) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	err = w.db.View(func(tx *bolt.Tx) error {
+	err = w.db.View(func(tx kvdb.RTx) error {
 		for i := range out {
 			out[i].External = handedOut(tx, out[i].Type, branchReceive)
 			out[i].Internal = handedOut(tx, out[i].Type, branchChange)
@@ -70,10 +70,10 @@ func (w *Wallet) Accounts() ([]Account, error) {
 
 // handedOut is the next index of a branch: addresses below it were handed
 // out or seen used.
-func handedOut(tx *bolt.Tx, t AddressType, branch uint8) uint32 {
+func handedOut(tx kvdb.RTx, t AddressType, branch uint8) uint32 {
 	id := [2]uint8{uint8(t), branch}
-	return max(getUint32(tx.Bucket(bucketAddrs), id[:]),
-		getUint32(tx.Bucket(bucketUsed), id[:]))
+	return max(getUint32(tx.ReadBucket(bucketAddrs), id[:]),
+		getUint32(tx.ReadBucket(bucketUsed), id[:]))
 }
 
 // accountXPub returns the serialized extended public key of the account

@@ -98,7 +98,7 @@ func TestCreateRefusesAezeed(t *testing.T) {
 	if !errors.Is(err, ErrAezeedMnemonic) {
 		t.Fatalf("Create with an aezeed: %v", err)
 	}
-	if ok, err := Exists(cfg.DBPath); err != nil || ok {
+	if ok, err := Exists(cfg); err != nil || ok {
 		t.Fatalf("a wallet was left behind (exists %v, %v)", ok, err)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 )
 
 func benchWallet(b *testing.B) (*Wallet, *fakeChain) {
@@ -100,7 +100,7 @@ func BenchmarkSignTx(b *testing.B) {
 	tx.AddTxOut(wire.NewTxOut(1_500_000, p2trScript))
 	b.ReportAllocs()
 	for b.Loop() {
-		err := w.db.View(func(dbtx *bolt.Tx) error { return w.signInputs(dbtx, tx) })
+		err := w.db.View(func(dbtx kvdb.RTx) error { return w.signInputs(dbtx, tx) })
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 )
 
 // Database layout. Every value is a fixed binary encoding written by this
@@ -71,17 +71,31 @@ const keepBlocks = 1000
 // block.
 const unconfirmed int32 = -1
 
-func openDB(path string) (*bolt.DB, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+// openStore returns cfg.DB, or opens the bbolt file at cfg.DBPath; the
+// function returned closes only what openStore opened.
+func openStore(cfg Config) (kvdb.Backend, func() error, error) {
+	if cfg.DB != nil {
+		return cfg.DB, func() error { return nil }, nil
+	}
+	db, err := openDB(cfg.DBPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, db.Close, nil
+}
+
+// openDB opens the bbolt file at path (fsync on, as kvdb does by default).
+func openDB(path string) (kvdb.Backend, error) {
+	db, err := kvdb.OpenBolt(path, kvdb.WithLockTimeout(2*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("open wallet db %s: %w", path, err)
 	}
 	return db, nil
 }
 
-func createBuckets(tx *bolt.Tx) error {
+func createBuckets(tx kvdb.RwTx) error {
 	for _, b := range allBuckets {
-		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+		if _, err := tx.CreateTopLevelBucket(b); err != nil {
 			return err
 		}
 	}
@@ -117,8 +131,8 @@ type tip struct {
 	Hash   chainhash.Hash
 }
 
-func getTip(tx *bolt.Tx) (tip, bool, error) {
-	v := tx.Bucket(bucketMeta).Get(keyTip)
+func getTip(tx kvdb.RTx) (tip, bool, error) {
+	v := tx.ReadBucket(bucketMeta).Get(keyTip)
 	if v == nil {
 		return tip{}, false, nil
 	}
@@ -131,14 +145,14 @@ func getTip(tx *bolt.Tx) (tip, bool, error) {
 	return t, true, nil
 }
 
-func putTip(tx *bolt.Tx, t tip) error {
+func putTip(tx kvdb.RwTx, t tip) error {
 	v := make([]byte, 36)
 	binary.BigEndian.PutUint32(v, uint32(t.Height))
 	copy(v[4:], t.Hash[:])
-	if err := tx.Bucket(bucketMeta).Put(keyTip, v); err != nil {
+	if err := tx.ReadWriteBucket(bucketMeta).Put(keyTip, v); err != nil {
 		return err
 	}
-	b := tx.Bucket(bucketBlocks)
+	b := tx.ReadWriteBucket(bucketBlocks)
 	if err := b.Put(u32(uint32(t.Height)), t.Hash[:]); err != nil {
 		return err
 	}
@@ -149,9 +163,9 @@ func putTip(tx *bolt.Tx, t tip) error {
 }
 
 // blockHashAt returns the stored hash of the scanned block at height.
-func blockHashAt(tx *bolt.Tx, height int32) (chainhash.Hash, bool) {
+func blockHashAt(tx kvdb.RwTx, height int32) (chainhash.Hash, bool) {
 	var h chainhash.Hash
-	v := tx.Bucket(bucketBlocks).Get(u32(uint32(height)))
+	v := tx.ReadWriteBucket(bucketBlocks).Get(u32(uint32(height)))
 	if len(v) != 32 {
 		return h, false
 	}
@@ -159,7 +173,7 @@ func blockHashAt(tx *bolt.Tx, height int32) (chainhash.Hash, bool) {
 	return h, true
 }
 
-func getInt32(b *bolt.Bucket, k []byte) (int32, bool) {
+func getInt32(b kvdb.RBucket, k []byte) (int32, bool) {
 	v := b.Get(k)
 	if len(v) != 4 {
 		return 0, false
@@ -167,7 +181,7 @@ func getInt32(b *bolt.Bucket, k []byte) (int32, bool) {
 	return int32(binary.BigEndian.Uint32(v)), true
 }
 
-func getUint32(b *bolt.Bucket, k []byte) uint32 {
+func getUint32(b kvdb.RBucket, k []byte) uint32 {
 	v := b.Get(k)
 	if len(v) != 4 {
 		return 0
@@ -387,12 +401,12 @@ func decodeTxV1(v []byte) (*txRec, error) {
 
 // migrateV1 brings a version 1 database to version 2: tx records
 // re-encoded, the unmined index built. One transaction: all or nothing.
-func migrateV1(tx *bolt.Tx) error {
+func migrateV1(tx kvdb.RwTx) error {
 	if err := createBuckets(tx); err != nil {
 		return err
 	}
 	var recs []*txRec
-	err := tx.Bucket(bucketTxs).ForEach(func(_, v []byte) error {
+	err := tx.ReadWriteBucket(bucketTxs).ForEach(func(_, v []byte) error {
 		r, err := decodeTxV1(v)
 		recs = append(recs, r)
 		return err
@@ -405,11 +419,11 @@ func migrateV1(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	return tx.Bucket(bucketMeta).Put(keyVersion, u32(dbVersion))
+	return tx.ReadWriteBucket(bucketMeta).Put(keyVersion, u32(dbVersion))
 }
 
-func getTxRec(tx *bolt.Tx, txid chainhash.Hash) (*txRec, error) {
-	v := tx.Bucket(bucketTxs).Get(txid[:])
+func getTxRec(tx kvdb.RTx, txid chainhash.Hash) (*txRec, error) {
+	v := tx.ReadBucket(bucketTxs).Get(txid[:])
 	if v == nil {
 		return nil, nil
 	}
@@ -417,33 +431,33 @@ func getTxRec(tx *bolt.Tx, txid chainhash.Hash) (*txRec, error) {
 }
 
 // putTxRec stores a record and keeps the unmined index in step.
-func putTxRec(tx *bolt.Tx, r *txRec) error {
+func putTxRec(tx kvdb.RwTx, r *txRec) error {
 	v, err := r.encode()
 	if err != nil {
 		return err
 	}
 	h := r.Tx.TxHash()
-	if err := tx.Bucket(bucketTxs).Put(h[:], v); err != nil {
+	if err := tx.ReadWriteBucket(bucketTxs).Put(h[:], v); err != nil {
 		return err
 	}
 	if r.Height == unconfirmed && !r.Failed {
-		return tx.Bucket(bucketUnmined).Put(h[:], nil)
+		return tx.ReadWriteBucket(bucketUnmined).Put(h[:], nil)
 	}
-	return tx.Bucket(bucketUnmined).Delete(h[:])
+	return tx.ReadWriteBucket(bucketUnmined).Delete(h[:])
 }
 
 // deleteTxRec removes a record and its index entry.
-func deleteTxRec(tx *bolt.Tx, txid chainhash.Hash) error {
-	if err := tx.Bucket(bucketUnmined).Delete(txid[:]); err != nil {
+func deleteTxRec(tx kvdb.RwTx, txid chainhash.Hash) error {
+	if err := tx.ReadWriteBucket(bucketUnmined).Delete(txid[:]); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketTxs).Delete(txid[:])
+	return tx.ReadWriteBucket(bucketTxs).Delete(txid[:])
 }
 
 // unminedTxs returns the records neither confirmed nor failed.
-func unminedTxs(tx *bolt.Tx) ([]*txRec, error) {
+func unminedTxs(tx kvdb.RTx) ([]*txRec, error) {
 	var out []*txRec
-	err := tx.Bucket(bucketUnmined).ForEach(func(k, _ []byte) error {
+	err := tx.ReadBucket(bucketUnmined).ForEach(func(k, _ []byte) error {
 		var txid chainhash.Hash
 		if len(k) != len(txid) {
 			return fmt.Errorf("%w: unmined key", ErrCorruptDB)
@@ -468,8 +482,8 @@ type lease struct {
 	Expiry time.Time
 }
 
-func getLease(tx *bolt.Tx, op wire.OutPoint) (*lease, error) {
-	v := tx.Bucket(bucketLeases).Get(outpointKey(op))
+func getLease(tx kvdb.RTx, op wire.OutPoint) (*lease, error) {
+	v := tx.ReadBucket(bucketLeases).Get(outpointKey(op))
 	if v == nil {
 		return nil, nil
 	}
@@ -481,11 +495,11 @@ func getLease(tx *bolt.Tx, op wire.OutPoint) (*lease, error) {
 	return l, nil
 }
 
-func putLease(tx *bolt.Tx, op wire.OutPoint, l lease) error {
+func putLease(tx kvdb.RwTx, op wire.OutPoint, l lease) error {
 	v := make([]byte, 40)
 	copy(v, l.ID[:])
 	binary.BigEndian.PutUint64(v[32:], uint64(l.Expiry.Unix()))
-	return tx.Bucket(bucketLeases).Put(outpointKey(op), v)
+	return tx.ReadWriteBucket(bucketLeases).Put(outpointKey(op), v)
 }
 
 func encodeDeriv(d derivation) []byte {

@@ -15,7 +15,9 @@
 // node key is used through ECDH and SignDigest, channel keys through
 // SignOutputRaw with BOLT 3's single and double tweaks.
 //
-// Storage. Everything is in one bbolt file (wallet.db, fsync on). The seed
+// Storage. Everything is in one kvdb database: the bbolt file wallet.db
+// (fsync on) by default, or an etcd namespace (Config.DB) so that a
+// standby node of a cluster holds the wallet too. The seed
 // is sealed with XChaCha20-Poly1305 under a key stretched from the
 // operator's password with scrypt, whose parameters are stored with the
 // ciphertext. A development wallet may be created without a password; it

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 )
 
 // LinkedSecrets is another store whose secrets are sealed with the wallet
@@ -85,8 +85,8 @@ func decodePendingPassword(v []byte) (*pendingPassword, error) {
 	return p, nil
 }
 
-func getPendingPassword(tx *bolt.Tx) (*pendingPassword, error) {
-	v := tx.Bucket(bucketMeta).Get(keyPasswordChange)
+func getPendingPassword(tx kvdb.RTx) (*pendingPassword, error) {
+	v := tx.ReadBucket(bucketMeta).Get(keyPasswordChange)
 	if v == nil {
 		return nil, nil
 	}
@@ -106,8 +106,8 @@ func (w *Wallet) ChangePassword(old, new []byte, linked LinkedSecrets) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var sealedOld []byte
-	err := w.db.View(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
+	err := w.db.View(func(tx kvdb.RTx) error {
+		m := tx.ReadBucket(bucketMeta)
 		if m.Get(keyPasswordChange) != nil {
 			return ErrPasswordChangePending
 		}
@@ -132,8 +132,8 @@ func (w *Wallet) ChangePassword(old, new []byte, linked LinkedSecrets) error {
 		}
 	}
 	// The commit point.
-	err = w.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keyPasswordChange, p.encode())
+	err = w.db.Update(func(tx kvdb.RwTx) error {
+		return tx.ReadWriteBucket(bucketMeta).Put(keyPasswordChange, p.encode())
 	})
 	if err != nil {
 		return err
@@ -153,8 +153,8 @@ func (w *Wallet) completePasswordChange(p *pendingPassword, linked LinkedSecrets
 				ErrPasswordChangePending, err)
 		}
 	}
-	err := w.db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
+	err := w.db.Update(func(tx kvdb.RwTx) error {
+		m := tx.ReadWriteBucket(bucketMeta)
 		if err := m.Put(keySeed, p.Seed); err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (w *Wallet) FinishPasswordChange(linked LinkedSecrets) (bool, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var p *pendingPassword
-	err := w.db.View(func(tx *bolt.Tx) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
 		var err error
 		p, err = getPendingPassword(tx)
 		return err

@@ -9,7 +9,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 )
 
 // Utxo is an unspent output of the wallet.
@@ -59,12 +59,12 @@ func scriptAddress(pkScript []byte, w *Wallet) string {
 func (w *Wallet) ListUnspent(minConfs, maxConfs int32) ([]Utxo, error) {
 	now := w.now()
 	var out []Utxo
-	err := w.db.View(func(tx *bolt.Tx) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
 		tipH, err := tipHeight(tx)
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketUtxos).ForEach(func(k, v []byte) error {
+		return tx.ReadBucket(bucketUtxos).ForEach(func(k, v []byte) error {
 			op, err := parseOutpointKey(k)
 			if err != nil {
 				return err
@@ -164,12 +164,12 @@ type Transaction struct {
 // last).
 func (w *Wallet) Transactions() ([]Transaction, error) {
 	var out []Transaction
-	err := w.db.View(func(tx *bolt.Tx) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
 		tipH, err := tipHeight(tx)
 		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketTxs).ForEach(func(_, v []byte) error {
+		return tx.ReadBucket(bucketTxs).ForEach(func(_, v []byte) error {
 			r, err := decodeTx(v)
 			if err != nil {
 				return err
@@ -194,7 +194,7 @@ func (w *Wallet) Transactions() ([]Transaction, error) {
 // Transaction returns one wallet transaction, or ErrUnknownTx.
 func (w *Wallet) Transaction(txid chainhash.Hash) (Transaction, error) {
 	var t Transaction
-	err := w.db.View(func(tx *bolt.Tx) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
 		r, err := getTxRec(tx, txid)
 		if err != nil {
 			return err
@@ -263,17 +263,17 @@ func (w *Wallet) handOut(t AddressType, branch uint8, reuse bool) (btcutil.Addre
 	w.mu.Lock()
 	var script []byte
 	var watch [][]byte
-	err := w.db.Update(func(tx *bolt.Tx) error {
+	err := w.updateIndexed(func(tx kvdb.RwTx) error {
 		id := [2]uint8{uint8(t), branch}
-		next := getUint32(tx.Bucket(bucketAddrs), id[:])
-		used := getUint32(tx.Bucket(bucketUsed), id[:])
+		next := getUint32(tx.ReadWriteBucket(bucketAddrs), id[:])
+		used := getUint32(tx.ReadWriteBucket(bucketUsed), id[:])
 		if reuse && next > 0 && next-1 >= used {
 			var err error
 			script, err = w.scriptFor(derivation{Type: t, Branch: branch, Index: next - 1})
 			return err
 		}
 		var err error
-		_, script, err = w.nextAddress(tx, t, branch, true)
+		_, script, err = w.nextAddress(tx, t, branch)
 		if err != nil {
 			return err
 		}
@@ -309,7 +309,7 @@ func (w *Wallet) LabelTransaction(txid chainhash.Hash, label string, overwrite b
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.db.Update(func(tx *bolt.Tx) error {
+	return w.db.Update(func(tx kvdb.RwTx) error {
 		r, err := getTxRec(tx, txid)
 		if err != nil {
 			return err
@@ -333,7 +333,7 @@ func (w *Wallet) LabelTransaction(txid chainhash.Hash, label string, overwrite b
 func (w *Wallet) AbandonTx(txid chainhash.Hash) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.db.Update(func(tx *bolt.Tx) error {
+	return w.db.Update(func(tx kvdb.RwTx) error {
 		r, err := getTxRec(tx, txid)
 		switch {
 		case err != nil:

@@ -13,7 +13,7 @@ import (
 	"github.com/btcsuite/btcd/mempool"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 
 	"lnd.xprv/chain"
 )
@@ -126,7 +126,7 @@ func validateOutputs(outs []*wire.TxOut) error {
 }
 
 // tipHeight returns the height of the last scanned block (-1 if none).
-func tipHeight(tx *bolt.Tx) (int32, error) {
+func tipHeight(tx kvdb.RTx) (int32, error) {
 	t, ok, err := getTip(tx)
 	if err != nil || !ok {
 		return -1, err
@@ -144,14 +144,14 @@ func confirmations(height, tip int32) int32 {
 
 // spendable returns the wallet's outputs that may be spent now: at least
 // minConfs deep, mature if coinbase, not leased.
-func (w *Wallet) spendable(tx *bolt.Tx, minConfs int32) ([]coin, error) {
+func (w *Wallet) spendable(tx kvdb.RTx, minConfs int32) ([]coin, error) {
 	tipH, err := tipHeight(tx)
 	if err != nil {
 		return nil, err
 	}
 	now := w.now()
 	var coins []coin
-	err = tx.Bucket(bucketUtxos).ForEach(func(k, v []byte) error {
+	err = tx.ReadBucket(bucketUtxos).ForEach(func(k, v []byte) error {
 		op, err := parseOutpointKey(k)
 		if err != nil {
 			return err
@@ -181,16 +181,14 @@ func (w *Wallet) spendable(tx *bolt.Tx, minConfs int32) ([]coin, error) {
 	return coins, err
 }
 
-// nextAddress returns the next unused derivation of a branch, advancing
-// the counter if bump. Called with mu held.
-func (w *Wallet) nextAddress(tx *bolt.Tx, t AddressType, branch uint8,
-	bump bool) (derivation, []byte, error) {
-
+// peekAddress returns the next unused derivation of a branch. Called
+// with mu held.
+func (w *Wallet) peekAddress(tx kvdb.RTx, t AddressType, branch uint8) (derivation, []byte, error) {
 	id := [2]uint8{uint8(t), branch}
 	// Never hand out an address seen used on chain (a restored wallet
 	// knows of use before it hands anything out).
-	idx := max(getUint32(tx.Bucket(bucketAddrs), id[:]),
-		getUint32(tx.Bucket(bucketUsed), id[:]))
+	idx := max(getUint32(tx.ReadBucket(bucketAddrs), id[:]),
+		getUint32(tx.ReadBucket(bucketUsed), id[:]))
 	if idx >= hardened {
 		return derivation{}, nil, errors.New("address index space exhausted")
 	}
@@ -199,10 +197,18 @@ func (w *Wallet) nextAddress(tx *bolt.Tx, t AddressType, branch uint8,
 	if err != nil {
 		return d, nil, err
 	}
-	if bump {
-		if err := tx.Bucket(bucketAddrs).Put(id[:], u32(idx+1)); err != nil {
-			return d, nil, err
-		}
+	return d, script, nil
+}
+
+// nextAddress is peekAddress that also advances the branch's counter.
+func (w *Wallet) nextAddress(tx kvdb.RwTx, t AddressType, branch uint8) (derivation, []byte, error) {
+	d, script, err := w.peekAddress(tx, t, branch)
+	if err != nil {
+		return d, nil, err
+	}
+	id := [2]uint8{uint8(t), branch}
+	if err := tx.ReadWriteBucket(bucketAddrs).Put(id[:], u32(d.Index+1)); err != nil {
+		return d, nil, err
 	}
 	return d, script, nil
 }
@@ -293,7 +299,7 @@ func feeSnipingLockTime(tip int32, tipTime, now time.Time,
 
 // sendLockTime is feeSnipingLockTime at the wallet's tip. Called with mu
 // held.
-func (w *Wallet) sendLockTime(tx *bolt.Tx) (uint32, error) {
+func (w *Wallet) sendLockTime(tx kvdb.RwTx) (uint32, error) {
 	tipH, err := tipHeight(tx)
 	if err != nil {
 		return 0, err
@@ -303,14 +309,14 @@ func (w *Wallet) sendLockTime(tx *bolt.Tx) (uint32, error) {
 
 // signInputs signs every input of msg; each must spend a wallet output
 // (unspent, or leased to the caller). Called with mu held.
-func (w *Wallet) signInputs(tx *bolt.Tx, msg *wire.MsgTx) error {
+func (w *Wallet) signInputs(tx kvdb.RTx, msg *wire.MsgTx) error {
 	if w.keys == nil {
 		return ErrLocked
 	}
 	prevs := make(map[wire.OutPoint]*wire.TxOut, len(msg.TxIn))
 	recs := make([]*utxoRec, len(msg.TxIn))
 	for i, in := range msg.TxIn {
-		v := tx.Bucket(bucketUtxos).Get(outpointKey(in.PreviousOutPoint))
+		v := tx.ReadBucket(bucketUtxos).Get(outpointKey(in.PreviousOutPoint))
 		if v == nil {
 			return fmt.Errorf("%w: input %d spends %v", ErrUnknownOutput,
 				i, in.PreviousOutPoint)
@@ -421,13 +427,13 @@ func (w *Wallet) SendOutputs(ctx context.Context, outputs []*wire.TxOut,
 	if err != nil {
 		return nil, err
 	}
-	return w.sendRecorded(ctx, label, func(tx *bolt.Tx) (*wire.MsgTx, error) {
+	return w.sendRecorded(ctx, label, func(tx kvdb.RwTx) (*wire.MsgTx, error) {
 		coins, err := w.spendable(tx, minConfs)
 		if err != nil {
 			return nil, err
 		}
-		changeD, changeScript, err := w.nextAddress(tx, sendChangeType,
-			branchChange, false)
+		changeD, changeScript, err := w.peekAddress(tx, sendChangeType,
+			branchChange)
 		if err != nil {
 			return nil, err
 		}
@@ -444,7 +450,7 @@ func (w *Wallet) SendOutputs(ctx context.Context, outputs []*wire.TxOut,
 			return nil, err
 		}
 		if sel.Change > 0 {
-			if _, _, err := w.nextAddress(tx, changeD.Type, changeD.Branch, true); err != nil {
+			if _, _, err := w.nextAddress(tx, changeD.Type, changeD.Branch); err != nil {
 				return nil, err
 			}
 		}
@@ -467,12 +473,12 @@ func (w *Wallet) EstimateFee(ctx context.Context, outputs []*wire.TxOut,
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var total btcutil.Amount
-	err = w.db.View(func(tx *bolt.Tx) error {
+	err = w.db.View(func(tx kvdb.RTx) error {
 		coins, err := w.spendable(tx, minConfs)
 		if err != nil {
 			return err
 		}
-		_, changeScript, err := w.nextAddress(tx, sendChangeType, branchChange, false)
+		_, changeScript, err := w.peekAddress(tx, sendChangeType, branchChange)
 		if err != nil {
 			return err
 		}
@@ -520,7 +526,7 @@ func (w *Wallet) SendAll(ctx context.Context, address string,
 	if err != nil {
 		return nil, err
 	}
-	return w.sendRecorded(ctx, label, func(tx *bolt.Tx) (*wire.MsgTx, error) {
+	return w.sendRecorded(ctx, label, func(tx kvdb.RwTx) (*wire.MsgTx, error) {
 		coins, err := w.spendable(tx, minConfs)
 		if err != nil {
 			return nil, err
@@ -558,7 +564,7 @@ func (w *Wallet) broadcastRecorded(ctx context.Context, msg *wire.MsgTx) error {
 	case errors.Is(err, chain.ErrTxRejected):
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if rerr := w.db.Update(func(tx *bolt.Tx) error {
+		if rerr := w.db.Update(func(tx kvdb.RwTx) error {
 			// Only an unconfirmed record is undone: a refusal of a
 			// transaction the chain already holds changes nothing.
 			r, err := getTxRec(tx, msg.TxHash())
@@ -639,12 +645,12 @@ func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
 	defer w.mu.Unlock()
 	res := &FundedTx{LockID: req.LockID, Expiry: w.now().Add(req.LeaseDuration)}
 	var watch [][]byte
-	err := w.db.Update(func(tx *bolt.Tx) error {
+	err := w.updateIndexed(func(tx kvdb.RwTx) error {
 		coins, err := w.spendable(tx, req.MinConfs)
 		if err != nil {
 			return err
 		}
-		changeD, changeScript, err := w.nextAddress(tx, req.ChangeType, branchChange, false)
+		changeD, changeScript, err := w.peekAddress(tx, req.ChangeType, branchChange)
 		if err != nil {
 			return err
 		}
@@ -669,7 +675,7 @@ func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
 		}
 		res.Fee = sel.Fee
 		if sel.Change > 0 {
-			if _, _, err := w.nextAddress(tx, changeD.Type, changeD.Branch, true); err != nil {
+			if _, _, err := w.nextAddress(tx, changeD.Type, changeD.Branch); err != nil {
 				return err
 			}
 			// The change output is the wallet's from now on, so a
@@ -702,7 +708,7 @@ func (w *Wallet) Fund(ctx context.Context, req FundRequest) (*FundedTx, error) {
 // pickCoins returns the coins named by ops, in that order, from the
 // spendable ones. A coin not among them is leased (ErrOutputLeased) or
 // not a spendable wallet output (ErrUnknownOutput). Called with mu held.
-func (w *Wallet) pickCoins(tx *bolt.Tx, spendable []coin, ops []wire.OutPoint) ([]coin, error) {
+func (w *Wallet) pickCoins(tx kvdb.RwTx, spendable []coin, ops []wire.OutPoint) ([]coin, error) {
 	byOutpoint := make(map[wire.OutPoint]coin, len(spendable))
 	for _, c := range spendable {
 		byOutpoint[c.OutPoint] = c
@@ -733,14 +739,14 @@ func (w *Wallet) pickCoins(tx *bolt.Tx, spendable []coin, ops []wire.OutPoint) (
 func (w *Wallet) SignTx(msg *wire.MsgTx) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.db.View(func(tx *bolt.Tx) error { return w.signInputs(tx, msg) })
+	return w.db.View(func(tx kvdb.RTx) error { return w.signInputs(tx, msg) })
 }
 
 // PublishTx records a signed transaction (its wallet inputs spent, its
 // wallet outputs added, unconfirmed) and then broadcasts it. A refusal by
 // the backend undoes the record.
 func (w *Wallet) PublishTx(ctx context.Context, msg *wire.MsgTx, label string) error {
-	_, err := w.sendRecorded(ctx, label, func(*bolt.Tx) (*wire.MsgTx, error) {
+	_, err := w.sendRecorded(ctx, label, func(kvdb.RwTx) (*wire.MsgTx, error) {
 		return msg, nil
 	})
 	return err
@@ -753,7 +759,7 @@ func (w *Wallet) PublishTx(ctx context.Context, msg *wire.MsgTx, label string) e
 // rebroadcast at the next start; a refusal by the backend undoes the
 // record.
 func (w *Wallet) sendRecorded(ctx context.Context, label string,
-	build func(tx *bolt.Tx) (*wire.MsgTx, error)) (*wire.MsgTx, error) {
+	build func(tx kvdb.RwTx) (*wire.MsgTx, error)) (*wire.MsgTx, error) {
 
 	w.mu.Lock()
 	var (
@@ -761,7 +767,7 @@ func (w *Wallet) sendRecorded(ctx context.Context, label string,
 		watch [][]byte
 		ops   []wire.OutPoint
 	)
-	err := w.db.Update(func(tx *bolt.Tx) error {
+	err := w.updateIndexed(func(tx kvdb.RwTx) error {
 		var err error
 		if msg, err = build(tx); err != nil {
 			return err
@@ -792,8 +798,8 @@ func (w *Wallet) LeaseOutput(id LockID, op wire.OutPoint, duration time.Duration
 	expiry := w.now().Add(duration)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	err := w.db.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketUtxos).Get(outpointKey(op)) == nil {
+	err := w.db.Update(func(tx kvdb.RwTx) error {
+		if tx.ReadWriteBucket(bucketUtxos).Get(outpointKey(op)) == nil {
 			return fmt.Errorf("%w: %v", ErrUnknownOutput, op)
 		}
 		l, err := getLease(tx, op)
@@ -813,7 +819,7 @@ func (w *Wallet) LeaseOutput(id LockID, op wire.OutPoint, duration time.Duration
 func (w *Wallet) ReleaseOutput(id LockID, op wire.OutPoint) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.db.Update(func(tx *bolt.Tx) error {
+	return w.db.Update(func(tx kvdb.RwTx) error {
 		l, err := getLease(tx, op)
 		if err != nil || l == nil {
 			return err
@@ -821,7 +827,7 @@ func (w *Wallet) ReleaseOutput(id LockID, op wire.OutPoint) error {
 		if l.ID != id && w.now().Before(l.Expiry) {
 			return fmt.Errorf("%w: %v", ErrLockIDMismatch, op)
 		}
-		return tx.Bucket(bucketLeases).Delete(outpointKey(op))
+		return tx.ReadWriteBucket(bucketLeases).Delete(outpointKey(op))
 	})
 }
 
@@ -838,8 +844,8 @@ type Lease struct {
 func (w *Wallet) ListLeases() ([]Lease, error) {
 	now := w.now()
 	var out []Lease
-	err := w.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketLeases).ForEach(func(k, _ []byte) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
+		return tx.ReadBucket(bucketLeases).ForEach(func(k, _ []byte) error {
 			op, err := parseOutpointKey(k)
 			if err != nil {
 				return err
@@ -848,7 +854,7 @@ func (w *Wallet) ListLeases() ([]Lease, error) {
 			if err != nil || !now.Before(l.Expiry) {
 				return err
 			}
-			v := tx.Bucket(bucketUtxos).Get(k)
+			v := tx.ReadBucket(bucketUtxos).Get(k)
 			if v == nil {
 				return nil
 			}

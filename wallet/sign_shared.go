@@ -6,7 +6,7 @@ import (
 
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 )
 
 // SignedInput is the wallet's signature for one input of a transaction it
@@ -39,7 +39,7 @@ func (w *Wallet) SignOwnInputs(msg *wire.MsgTx,
 		return nil, ErrLocked
 	}
 	var out []SignedInput
-	err := w.db.View(func(tx *bolt.Tx) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
 		prevs, recs, err := w.sharedPrevOuts(tx, msg, prevOuts)
 		if err != nil {
 			return err
@@ -83,7 +83,7 @@ func (w *Wallet) SignOwnInputs(msg *wire.MsgTx,
 // sharedPrevOuts returns the previous output of every input of msg, and
 // the wallet's record for each input that spends a wallet output (nil for
 // the others).
-func (w *Wallet) sharedPrevOuts(tx *bolt.Tx, msg *wire.MsgTx,
+func (w *Wallet) sharedPrevOuts(tx kvdb.RTx, msg *wire.MsgTx,
 	given map[wire.OutPoint]*wire.TxOut) (map[wire.OutPoint]*wire.TxOut, []*utxoRec, error) {
 
 	prevs := make(map[wire.OutPoint]*wire.TxOut, len(msg.TxIn))
@@ -94,7 +94,7 @@ func (w *Wallet) sharedPrevOuts(tx *bolt.Tx, msg *wire.MsgTx,
 			return nil, nil, fmt.Errorf("input %d spends %v twice", i, op)
 		}
 		theirs := given[op]
-		v := tx.Bucket(bucketUtxos).Get(outpointKey(op))
+		v := tx.ReadBucket(bucketUtxos).Get(outpointKey(op))
 		if v == nil {
 			if theirs == nil {
 				return nil, nil, fmt.Errorf("%w: input %d spends %v",

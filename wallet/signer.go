@@ -9,7 +9,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 )
 
 // keyRing returns the key ring, or ErrLocked.
@@ -55,8 +55,8 @@ func (w *Wallet) DeriveNextKey(f KeyFamily) (KeyDescriptor, error) {
 	}
 	var idx uint32
 	w.mu.Lock()
-	err := w.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketFamilies)
+	err := w.db.Update(func(tx kvdb.RwTx) error {
+		b := tx.ReadWriteBucket(bucketFamilies)
 		idx = getUint32(b, u32(uint32(f)))
 		if idx >= hardened {
 			return fmt.Errorf("key family %d exhausted", f)
@@ -123,8 +123,8 @@ func (w *Wallet) findKey(k *keyRing, pub *btcec.PublicKey) (KeyLocator, error) {
 		return loc, nil
 	}
 	next := make(map[KeyFamily]uint32)
-	err := w.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketFamilies).ForEach(func(k, v []byte) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
+		return tx.ReadBucket(bucketFamilies).ForEach(func(k, v []byte) error {
 			if len(k) == 4 && len(v) == 4 {
 				next[KeyFamily(binary.BigEndian.Uint32(k))] = binary.BigEndian.Uint32(v)
 			}

@@ -11,7 +11,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 
 	"lnd.xprv/chain"
 )
@@ -126,7 +126,7 @@ func (w *Wallet) addMempoolTx(msg *wire.MsgTx) error {
 	w.mu.Lock()
 	var newScripts [][]byte
 	var newOps []wire.OutPoint
-	err := w.db.Update(func(tx *bolt.Tx) error {
+	err := w.updateIndexed(func(tx kvdb.RwTx) error {
 		if r, err := getTxRec(tx, msg.TxHash()); err != nil || (r != nil && !r.Failed) {
 			return err // known; a block may already have confirmed it
 		}
@@ -243,10 +243,10 @@ func (w *Wallet) initialTip(ctx context.Context, bestHash chainhash.Hash,
 	var t tip
 	var found bool
 	var birthday int32
-	err := w.db.View(func(tx *bolt.Tx) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
 		var err error
 		t, found, err = getTip(tx)
-		birthday, _ = getInt32(tx.Bucket(bucketMeta), keyBirthday)
+		birthday, _ = getInt32(tx.ReadBucket(bucketMeta), keyBirthday)
 		return err
 	})
 	if err != nil || found {
@@ -274,7 +274,7 @@ func (w *Wallet) initialTip(ctx context.Context, bestHash chainhash.Hash,
 	w.log.Info("wallet sync starts", "height", t.Height, "hash", t.Hash)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return t, w.db.Update(func(tx *bolt.Tx) error { return putTip(tx, t) })
+	return t, w.db.Update(func(tx kvdb.RwTx) error { return putTip(tx, t) })
 }
 
 // connectBlock scans a block for the wallet's scripts and outpoints and
@@ -284,7 +284,7 @@ func (w *Wallet) connectBlock(blk *wire.MsgBlock, meta blockMeta) error {
 	defer w.mu.Unlock()
 	var watchScripts [][]byte
 	var watchOps []wire.OutPoint
-	err := w.db.Update(func(tx *bolt.Tx) error {
+	err := w.updateIndexed(func(tx kvdb.RwTx) error {
 		if err := w.failConflicts(tx, blk); err != nil {
 			return err
 		}
@@ -335,8 +335,8 @@ const pruneInterval = 144
 // pruneSpent forgets spent wallet outputs whose spending transaction
 // confirmed at or below cutoff: no reorg the wallet handles can bring them
 // back, and the history keeps the amounts. Called with mu held.
-func pruneSpent(tx *bolt.Tx, cutoff int32) error {
-	spent := tx.Bucket(bucketSpent)
+func pruneSpent(tx kvdb.RwTx, cutoff int32) error {
+	spent := tx.ReadWriteBucket(bucketSpent)
 	var drop [][]byte
 	err := spent.ForEach(func(k, v []byte) error {
 		u, err := decodeUtxo(v, true)
@@ -370,9 +370,9 @@ func (w *Wallet) disconnectTip(t tip) (tip, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var prev tip
-	err := w.db.Update(func(tx *bolt.Tx) error {
+	err := w.db.Update(func(tx kvdb.RwTx) error {
 		var inBlock []*txRec
-		err := tx.Bucket(bucketTxs).ForEach(func(_, v []byte) error {
+		err := tx.ReadWriteBucket(bucketTxs).ForEach(func(_, v []byte) error {
 			r, err := decodeTx(v)
 			if err != nil {
 				return err
@@ -412,7 +412,7 @@ func (w *Wallet) disconnectTip(t tip) (tip, error) {
 				return err
 			}
 		}
-		tx.Bucket(bucketBlocks).Delete(u32(uint32(t.Height)))
+		tx.ReadWriteBucket(bucketBlocks).Delete(u32(uint32(t.Height)))
 		prev.Height = t.Height - 1
 		if prev.Height >= 0 {
 			h, ok := blockHashAt(tx, prev.Height)
@@ -423,7 +423,7 @@ func (w *Wallet) disconnectTip(t tip) (tip, error) {
 			prev.Hash = h
 		}
 		if prev.Height < 0 {
-			return tx.Bucket(bucketMeta).Delete(keyTip)
+			return tx.ReadWriteBucket(bucketMeta).Delete(keyTip)
 		}
 		return putTip(tx, prev)
 	})
@@ -441,14 +441,14 @@ func (w *Wallet) disconnectTip(t tip) (tip, error) {
 
 // setOutputsHeight updates the height of the wallet outputs a transaction
 // created, spent or not.
-func setOutputsHeight(tx *bolt.Tx, txid chainhash.Hash, msg *wire.MsgTx, height int32) error {
+func setOutputsHeight(tx kvdb.RwTx, txid chainhash.Hash, msg *wire.MsgTx, height int32) error {
 	for i := range msg.TxOut {
 		k := outpointKey(wire.OutPoint{Hash: txid, Index: uint32(i)})
 		for _, b := range []struct {
 			name    []byte
 			spender bool
 		}{{bucketUtxos, false}, {bucketSpent, true}} {
-			v := tx.Bucket(b.name).Get(k)
+			v := tx.ReadWriteBucket(b.name).Get(k)
 			if v == nil {
 				continue
 			}
@@ -457,7 +457,7 @@ func setOutputsHeight(tx *bolt.Tx, txid chainhash.Hash, msg *wire.MsgTx, height 
 				return err
 			}
 			u.Height = height
-			if err := tx.Bucket(b.name).Put(k, u.encode(b.spender)); err != nil {
+			if err := tx.ReadWriteBucket(b.name).Put(k, u.encode(b.spender)); err != nil {
 				return err
 			}
 		}
@@ -478,7 +478,7 @@ type addResult struct {
 // unconfirmed when meta is nil). A wallet transaction that spends the same
 // output is a conflict and is removed with its descendants. Calling it again
 // for the same transaction and block changes nothing. Called with mu held.
-func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
+func (w *Wallet) addTx(tx kvdb.RwTx, msg *wire.MsgTx, meta *blockMeta,
 	ours bool, label string) (addResult, error) {
 
 	var res addResult
@@ -488,7 +488,7 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 		return res, err
 	}
 	coinbase := blockchain.IsCoinBaseTx(msg)
-	utxos, spent := tx.Bucket(bucketUtxos), tx.Bucket(bucketSpent)
+	utxos, spent := tx.ReadWriteBucket(bucketUtxos), tx.ReadWriteBucket(bucketSpent)
 
 	// The common case, a block full of other people's transactions:
 	// nothing known, no output of ours, no input spending ours.
@@ -549,7 +549,7 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 				if err := utxos.Delete(k); err != nil {
 					return res, err
 				}
-				tx.Bucket(bucketLeases).Delete(k)
+				tx.ReadWriteBucket(bucketLeases).Delete(k)
 			}
 			if v := spent.Get(k); v != nil {
 				u, err := decodeUtxo(v, true)
@@ -650,7 +650,7 @@ func (w *Wallet) addTx(tx *bolt.Tx, msg *wire.MsgTx, meta *blockMeta,
 
 // touches reports whether msg pays a wallet script or spends a wallet
 // output (unspent, or spent by another wallet transaction).
-func (w *Wallet) touches(msg *wire.MsgTx, coinbase bool, utxos, spent *bolt.Bucket) bool {
+func (w *Wallet) touches(msg *wire.MsgTx, coinbase bool, utxos, spent kvdb.RwBucket) bool {
 	for _, out := range msg.TxOut {
 		if _, ok := w.scripts[string(out.PkScript)]; ok {
 			return true
@@ -672,7 +672,7 @@ func (w *Wallet) touches(msg *wire.MsgTx, coinbase bool, utxos, spent *bolt.Buck
 // come back (a broadcast the backend refused, a disconnected coinbase):
 // its effects are undone (unwindTx) and wallet transactions spending its
 // outputs are removed too. Called with mu held.
-func (w *Wallet) removeTx(tx *bolt.Tx, txid chainhash.Hash) error {
+func (w *Wallet) removeTx(tx kvdb.RwTx, txid chainhash.Hash) error {
 	r, err := getTxRec(tx, txid)
 	if err != nil || r == nil {
 		return err
@@ -689,9 +689,9 @@ func (w *Wallet) removeTx(tx *bolt.Tx, txid chainhash.Hash) error {
 // dropped (after dropChild has dealt with each wallet transaction spending
 // one) and the wallet outputs it spent are unspent again. Called with mu
 // held.
-func (w *Wallet) unwindTx(tx *bolt.Tx, r *txRec, dropChild func(chainhash.Hash) error) error {
+func (w *Wallet) unwindTx(tx kvdb.RwTx, r *txRec, dropChild func(chainhash.Hash) error) error {
 	txid := r.Tx.TxHash()
-	utxos, spent := tx.Bucket(bucketUtxos), tx.Bucket(bucketSpent)
+	utxos, spent := tx.ReadWriteBucket(bucketUtxos), tx.ReadWriteBucket(bucketSpent)
 	for i := range r.Tx.TxOut {
 		k := outpointKey(wire.OutPoint{Hash: txid, Index: uint32(i)})
 		if v := spent.Get(k); v != nil {
@@ -711,7 +711,7 @@ func (w *Wallet) unwindTx(tx *bolt.Tx, r *txRec, dropChild func(chainhash.Hash) 
 		if err := utxos.Delete(k); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketLeases).Delete(k); err != nil {
+		if err := tx.ReadWriteBucket(bucketLeases).Delete(k); err != nil {
 			return err
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/btcsuite/btcd/blockchain"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 
 	"lnd.xprv/chain"
 )
@@ -24,7 +24,7 @@ import (
 // with it): its effects are undone (unwindTx), wallet transactions
 // spending its outputs fail with it, and the record stays, flagged, in the
 // history. Called with mu held.
-func (w *Wallet) failTx(tx *bolt.Tx, txid, by chainhash.Hash) error {
+func (w *Wallet) failTx(tx kvdb.RwTx, txid, by chainhash.Hash) error {
 	r, err := getTxRec(tx, txid)
 	if err != nil || r == nil || r.Failed || r.Height != unconfirmed {
 		return err
@@ -51,7 +51,7 @@ func (w *Wallet) failTx(tx *bolt.Tx, txid, by chainhash.Hash) error {
 // drops its outputs (failTx).
 func (w *Wallet) checkUnmined(ctx context.Context) {
 	var pending []*txRec
-	err := w.db.View(func(tx *bolt.Tx) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
 		var err error
 		pending, err = unminedTxs(tx)
 		return err
@@ -84,7 +84,7 @@ func (w *Wallet) checkUnmined(ctx context.Context) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	err = w.db.Update(func(tx *bolt.Tx) error {
+	err = w.db.Update(func(tx kvdb.RwTx) error {
 		for _, id := range seen {
 			r, err := getTxRec(tx, id)
 			if err != nil {
@@ -182,7 +182,7 @@ func (w *Wallet) inputsGone(ctx context.Context, msg *wire.MsgTx,
 // incoming payment whose sender spent the same coins elsewhere is found
 // here; addTx finds those that spend the wallet's outputs). Called with mu
 // held.
-func (w *Wallet) failConflicts(tx *bolt.Tx, blk *wire.MsgBlock) error {
+func (w *Wallet) failConflicts(tx kvdb.RwTx, blk *wire.MsgBlock) error {
 	pending, err := unminedTxs(tx)
 	if err != nil || len(pending) == 0 {
 		return err

@@ -10,7 +10,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 
 	"lnd.xprv/chain"
 )
@@ -216,13 +216,13 @@ func TestMigrateV1(t *testing.T) {
 	w.Stop()
 
 	// Downgrade the file to version 1.
-	db, err := openDB(cfg.DBPath)
+	db, closeDB, err := openStore(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	err = db.Update(func(tx kvdb.RwTx) error {
 		var recs []*txRec
-		if err := tx.Bucket(bucketTxs).ForEach(func(_, v []byte) error {
+		if err := tx.ReadWriteBucket(bucketTxs).ForEach(func(_, v []byte) error {
 			r, err := decodeTx(v)
 			recs = append(recs, r)
 			return err
@@ -231,16 +231,16 @@ func TestMigrateV1(t *testing.T) {
 		}
 		for _, r := range recs {
 			id := r.Tx.TxHash()
-			if err := tx.Bucket(bucketTxs).Put(id[:], encodeTxV1(t, r)); err != nil {
+			if err := tx.ReadWriteBucket(bucketTxs).Put(id[:], encodeTxV1(t, r)); err != nil {
 				return err
 			}
 		}
-		if err := tx.DeleteBucket(bucketUnmined); err != nil {
+		if err := tx.DeleteTopLevelBucket(bucketUnmined); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMeta).Put(keyVersion, u32(1))
+		return tx.ReadWriteBucket(bucketMeta).Put(keyVersion, u32(1))
 	})
-	db.Close()
+	closeDB()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func TestMigrateV1(t *testing.T) {
 		}
 	}
 	var unmined []*txRec
-	if err := w2.db.View(func(tx *bolt.Tx) error {
+	if err := w2.db.View(func(tx kvdb.RTx) error {
 		unmined, err = unminedTxs(tx)
 		return err
 	}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,7 +14,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 
 	"lnd.xprv/chain"
 )
@@ -48,6 +49,11 @@ const DefaultConfTarget = 6
 type Config struct {
 	// DBPath is the bbolt file, normally <datadir>/wallet.db.
 	DBPath string
+
+	// DB, when set, is the wallet's database instead of the file at
+	// DBPath (an etcd namespace, so that a standby node holds the
+	// wallet too). The caller owns it: Stop does not close it.
+	DB kvdb.Backend
 
 	// Net is the network; it picks the coin type and address encoding.
 	Net *chaincfg.Params
@@ -116,8 +122,10 @@ type CreateParams struct {
 type Wallet struct {
 	cfg Config
 	log *slog.Logger
-	db  *bolt.DB
-	now func() time.Time
+	db  kvdb.Backend
+	// closeDB closes db if the wallet opened it.
+	closeDB func() error
+	now     func() time.Time
 
 	// mu serializes every change of wallet state: database writes that
 	// depend on earlier reads (coin selection and recording a spend,
@@ -143,22 +151,24 @@ type Wallet struct {
 	beforeBroadcast func(*wire.MsgTx) error
 }
 
-// Exists reports whether dbPath holds a wallet. Call it before Open: the
-// database is locked while a wallet has it open.
-func Exists(dbPath string) (bool, error) {
-	if _, err := os.Stat(dbPath); errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	} else if err != nil {
-		return false, err
+// Exists reports whether cfg's database holds a wallet. Call it before
+// Open: a bbolt file is locked while a wallet has it open.
+func Exists(cfg Config) (bool, error) {
+	if cfg.DB == nil {
+		if _, err := os.Stat(cfg.DBPath); errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
 	}
-	db, err := openDB(dbPath)
+	db, closeDB, err := openStore(cfg)
 	if err != nil {
 		return false, err
 	}
-	defer db.Close()
+	defer closeDB()
 	found := false
-	err = db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketMeta); b != nil && b.Get(keySeed) != nil {
+	err = db.View(func(tx kvdb.RTx) error {
+		if b := tx.ReadBucket(bucketMeta); b != nil && b.Get(keySeed) != nil {
 			found = true
 		}
 		return nil
@@ -166,7 +176,7 @@ func Exists(dbPath string) (bool, error) {
 	return found, err
 }
 
-func newWallet(cfg Config, db *bolt.DB) *Wallet {
+func newWallet(cfg Config, db kvdb.Backend, closeDB func() error) *Wallet {
 	if cfg.GapLimit == 0 {
 		cfg.GapLimit = DefaultGapLimit
 	}
@@ -191,6 +201,7 @@ func newWallet(cfg Config, db *bolt.DB) *Wallet {
 		cfg:     cfg,
 		log:     log,
 		db:      db,
+		closeDB: closeDB,
 		now:     now,
 		scripts: make(map[string]derivation),
 		derived: make(map[[2]uint8]uint32),
@@ -240,31 +251,33 @@ func Create(cfg Config, p CreateParams) (*Wallet, string, error) {
 	}
 	defer zero(seed)
 
-	if err := os.MkdirAll(filepath.Dir(cfg.DBPath), 0o700); err != nil {
-		return nil, "", err
+	if cfg.DB == nil {
+		if err := os.MkdirAll(filepath.Dir(cfg.DBPath), 0o700); err != nil {
+			return nil, "", err
+		}
 	}
-	db, err := openDB(cfg.DBPath)
+	db, closeDB, err := openStore(cfg)
 	if err != nil {
 		return nil, "", err
 	}
-	w := newWallet(cfg, db)
+	w := newWallet(cfg, db, closeDB)
 	sealed, err := sealSeed(seed, password, w.cfg.Scrypt)
 	if err != nil {
-		db.Close()
+		closeDB()
 		return nil, "", err
 	}
 	birthday := int32(-1) // a new wallet starts at the tip
 	if p.Restore {
 		birthday = p.BirthdayHeight
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketMeta); b != nil && b.Get(keySeed) != nil {
+	err = db.Update(func(tx kvdb.RwTx) error {
+		if b := tx.ReadWriteBucket(bucketMeta); b != nil && b.Get(keySeed) != nil {
 			return ErrWalletExists
 		}
 		if err := createBuckets(tx); err != nil {
 			return err
 		}
-		m := tx.Bucket(bucketMeta)
+		m := tx.ReadWriteBucket(bucketMeta)
 		if err := m.Put(keyVersion, u32(dbVersion)); err != nil {
 			return err
 		}
@@ -285,12 +298,12 @@ func Create(cfg Config, p CreateParams) (*Wallet, string, error) {
 		return m.Put(keyCreated, u32(uint32(w.now().Unix())))
 	})
 	if err != nil {
-		db.Close()
+		closeDB()
 		return nil, "", err
 	}
 	w.insecure = p.NoPassword
 	if err := w.unlockSeed(seed); err != nil {
-		db.Close()
+		closeDB()
 		return nil, "", err
 	}
 	w.log.Info("wallet created", "net", cfg.Net.Name, "restore", p.Restore,
@@ -303,19 +316,21 @@ func Open(cfg Config) (*Wallet, error) {
 	if cfg.Net == nil {
 		return nil, errors.New("wallet: no network")
 	}
-	if _, err := os.Stat(cfg.DBPath); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, ErrNoWallet
+	if cfg.DB == nil {
+		if _, err := os.Stat(cfg.DBPath); err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, ErrNoWallet
+			}
+			return nil, err
 		}
-		return nil, err
 	}
-	db, err := openDB(cfg.DBPath)
+	db, closeDB, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
-	w := newWallet(cfg, db)
-	err = db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
+	w := newWallet(cfg, db, closeDB)
+	err = db.Update(func(tx kvdb.RwTx) error {
+		m := tx.ReadWriteBucket(bucketMeta)
 		if m == nil || m.Get(keySeed) == nil {
 			return ErrNoWallet
 		}
@@ -339,7 +354,7 @@ func Open(cfg Config) (*Wallet, error) {
 		return nil
 	})
 	if err != nil {
-		db.Close()
+		closeDB()
 		return nil, err
 	}
 	return w, nil
@@ -359,8 +374,8 @@ func (w *Wallet) Insecure() bool {
 func (w *Wallet) Unlock(password []byte) error {
 	var sealed []byte
 	var pending bool
-	err := w.db.View(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
+	err := w.db.View(func(tx kvdb.RTx) error {
+		m := tx.ReadBucket(bucketMeta)
 		sealed = append([]byte(nil), m.Get(keySeed)...)
 		pending = m.Get(keyPasswordChange) != nil
 		return nil
@@ -401,8 +416,8 @@ func (w *Wallet) unlockSeed(seed []byte) error {
 		return nil
 	}
 	w.keys = keys
-	err = w.db.Update(func(tx *bolt.Tx) error {
-		err := tx.Bucket(bucketScripts).ForEach(func(k, v []byte) error {
+	err = w.updateIndexed(func(tx kvdb.RwTx) error {
+		err := tx.ReadWriteBucket(bucketScripts).ForEach(func(k, v []byte) error {
 			d, err := decodeDeriv(v)
 			if err != nil {
 				return err
@@ -483,7 +498,7 @@ func (w *Wallet) Stop() error {
 		w.keys = nil
 	}
 	w.mu.Unlock()
-	return w.db.Close()
+	return w.closeDB()
 }
 
 // ctx returns a context cancelled when the wallet stops.
@@ -499,16 +514,47 @@ func (w *Wallet) ctx() (context.Context, context.CancelFunc) {
 	return ctx, cancel
 }
 
+// updateIndexed is db.Update for functions that add to the in-memory
+// script index (extendHorizon). A run of f that does not commit, because
+// it failed or because a replicated backend runs f again after a
+// conflict, would leave the index ahead of the database: each new run,
+// and a failure, first puts the index back as it was. Called with mu
+// held.
+func (w *Wallet) updateIndexed(f func(tx kvdb.RwTx) error) error {
+	derived := maps.Clone(w.derived)
+	runs := 0
+	err := w.db.Update(func(tx kvdb.RwTx) error {
+		if runs++; runs > 1 {
+			w.resetIndex(derived)
+		}
+		return f(tx)
+	})
+	if err != nil {
+		w.resetIndex(derived)
+	}
+	return err
+}
+
+// resetIndex forgets the scripts derived past derived.
+func (w *Wallet) resetIndex(derived map[[2]uint8]uint32) {
+	for s, d := range w.scripts {
+		if d.Index >= derived[[2]uint8{uint8(d.Type), d.Branch}] {
+			delete(w.scripts, s)
+		}
+	}
+	w.derived = maps.Clone(derived)
+}
+
 // extendHorizon derives and stores scripts so that every branch has
 // GapLimit unused addresses watched past max(next handed out, highest
 // used + 1). Called with mu held. Returns the scripts it added.
-func (w *Wallet) extendHorizon(tx *bolt.Tx) ([][]byte, error) {
+func (w *Wallet) extendHorizon(tx kvdb.RwTx) ([][]byte, error) {
 	var added [][]byte
 	for _, t := range addressTypes {
 		for _, br := range []uint8{branchReceive, branchChange} {
 			id := [2]uint8{uint8(t), br}
-			next := getUint32(tx.Bucket(bucketAddrs), id[:])
-			used := getUint32(tx.Bucket(bucketUsed), id[:])
+			next := getUint32(tx.ReadWriteBucket(bucketAddrs), id[:])
+			used := getUint32(tx.ReadWriteBucket(bucketUsed), id[:])
 			horizon := max(next, used) + w.cfg.GapLimit
 			for i := w.derived[id]; i < horizon; i++ {
 				d := derivation{Type: t, Branch: br, Index: i}
@@ -516,7 +562,7 @@ func (w *Wallet) extendHorizon(tx *bolt.Tx) ([][]byte, error) {
 				if err != nil {
 					return nil, err
 				}
-				if err := tx.Bucket(bucketScripts).Put(script, encodeDeriv(d)); err != nil {
+				if err := tx.ReadWriteBucket(bucketScripts).Put(script, encodeDeriv(d)); err != nil {
 					return nil, err
 				}
 				w.scripts[string(script)] = d
@@ -542,10 +588,10 @@ func (w *Wallet) scriptFor(d derivation) ([]byte, error) {
 
 // markUsed records that the address d received funds, moving the
 // horizon. Called with mu held.
-func (w *Wallet) markUsed(tx *bolt.Tx, d derivation) error {
+func (w *Wallet) markUsed(tx kvdb.RwTx, d derivation) error {
 	id := [2]uint8{uint8(d.Type), d.Branch}
-	if used := getUint32(tx.Bucket(bucketUsed), id[:]); d.Index+1 > used {
-		return tx.Bucket(bucketUsed).Put(id[:], u32(d.Index+1))
+	if used := getUint32(tx.ReadWriteBucket(bucketUsed), id[:]); d.Index+1 > used {
+		return tx.ReadWriteBucket(bucketUsed).Put(id[:], u32(d.Index+1))
 	}
 	return nil
 }
@@ -560,8 +606,8 @@ func (w *Wallet) watchAll() error {
 	}
 	w.mu.Unlock()
 	var ops []wire.OutPoint
-	err := w.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketUtxos).ForEach(func(k, _ []byte) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
+		return tx.ReadBucket(bucketUtxos).ForEach(func(k, _ []byte) error {
 			op, err := parseOutpointKey(k)
 			ops = append(ops, op)
 			return err
@@ -595,7 +641,7 @@ func (w *Wallet) watch(scripts [][]byte, ops []wire.OutPoint) {
 // before the first scan.
 func (w *Wallet) SyncedTo() (int32, chainhash.Hash, error) {
 	var t tip
-	err := w.db.View(func(tx *bolt.Tx) error {
+	err := w.db.View(func(tx kvdb.RTx) error {
 		var found bool
 		var err error
 		t, found, err = getTip(tx)

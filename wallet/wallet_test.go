@@ -3,6 +3,7 @@ package wallet
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -13,22 +14,37 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
-	bolt "go.etcd.io/bbolt"
+	"lnd.xprv/channeldb/kvdb"
 
 	"lnd.xprv/chain"
+	"lnd.xprv/channeldb/kvdb/etcd"
+	"lnd.xprv/internal/etcdtest"
 )
 
 const abandonMnemonic = "abandon abandon abandon abandon abandon abandon " +
 	"abandon abandon abandon abandon abandon about"
 
+// testBackendEnv names the database the wallet tests run on: unset or
+// "bolt" for a bbolt file, "etcd" for a real etcd started in the test
+// process (make test-etcd).
+const testBackendEnv = "XLND_TEST_DB"
+
 func testConfig(t *testing.T, c Chain) Config {
 	t.Helper()
-	return Config{
+	cfg := Config{
 		DBPath: filepath.Join(t.TempDir(), "wallet.db"),
 		Net:    &chaincfg.RegressionNetParams,
 		Chain:  c,
 		Scrypt: testScrypt,
 	}
+	switch os.Getenv(testBackendEnv) {
+	case "", "bolt":
+	case "etcd":
+		cfg.DB = etcd.New(etcdtest.Start(t).Client(), "wallet/")
+	default:
+		t.Fatalf("%s=%q: want bolt or etcd", testBackendEnv, os.Getenv(testBackendEnv))
+	}
+	return cfg
 }
 
 func mustCreate(t *testing.T, cfg Config, p CreateParams) *Wallet {
@@ -89,7 +105,7 @@ func TestCreateOpenUnlock(t *testing.T) {
 	if _, _, err := Create(cfg, CreateParams{Password: []byte("x")}); !errors.Is(err, ErrWalletExists) {
 		t.Fatalf("Create over a wallet: %v", err)
 	}
-	if ok, err := Exists(cfg.DBPath); err != nil || !ok {
+	if ok, err := Exists(cfg); err != nil || !ok {
 		t.Fatalf("Exists: %v %v", ok, err)
 	}
 
@@ -718,7 +734,9 @@ func TestPruneSpent(t *testing.T) {
 	before := balance(t, w)
 	txsBefore, _ := w.Transactions()
 	count := func() (n int) {
-		w.db.View(func(tx *bolt.Tx) error { n = tx.Bucket(bucketSpent).Stats().KeyN; return nil })
+		w.db.View(func(tx kvdb.RTx) error {
+			return tx.ReadBucket(bucketSpent).ForEach(func(_, _ []byte) error { n++; return nil })
+		})
 		return n
 	}
 	if count() != 1 {
@@ -727,7 +745,7 @@ func TestPruneSpent(t *testing.T) {
 	prune := func(cutoff int32) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if err := w.db.Update(func(tx *bolt.Tx) error { return pruneSpent(tx, cutoff) }); err != nil {
+		if err := w.db.Update(func(tx kvdb.RwTx) error { return pruneSpent(tx, cutoff) }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -25,5 +25,6 @@
 //     View deadlocks.
 //
 // A new backend proves itself with the suite in kvdbtest
-// (kvdbtest.Run), which the bbolt backend passes.
+// (kvdbtest.Run), which the bbolt backend and the etcd backend
+// (package kvdb/etcd, for a node cluster) pass.
 package kvdb

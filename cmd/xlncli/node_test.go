@@ -63,8 +63,8 @@ func TestHelpVersionAndUnknown(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"channelbalance"}, "channelbalance is an lncli command that this release of xlncli does not have yet"},
-		{[]string{"help", "closechannel"}, "closechannel is an lncli command that this release of xlncli does not have yet"},
+		{[]string{"exportchanbackup"}, "exportchanbackup is an lncli command that this release of xlncli does not have yet"},
+		{[]string{"help", "restorechanbackup"}, "restorechanbackup is an lncli command that this release of xlncli does not have yet"},
 		{[]string{"nosuchcommand"}, "Unknown command"},
 		{[]string{"help", "nosuchcommand"}, `unknown command "nosuchcommand"`},
 	}

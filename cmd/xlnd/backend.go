@@ -55,6 +55,9 @@ func (d *daemon) NodeInfo(context.Context) (*rpc.Info, error) {
 			return nil, err
 		}
 		pending = uint32(len(p))
+		if w, err := d.closer.WaitingClose(context.Background()); err == nil {
+			pending += uint32(len(w))
+		}
 	}
 	return &rpc.Info{
 		NumActiveChannels:   active,

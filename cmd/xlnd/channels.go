@@ -10,6 +10,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
@@ -63,8 +64,12 @@ func (d *daemon) newFundingManager(db *channeldb.DB) (*funding.Manager, error) {
 			d.log.Info("Channel open", "chan_point", st.FundingOutpoint,
 				"scid", st.ShortChannelID, "capacity", st.Capacity)
 			d.addReadyLink(ch)
+			d.publishOpen(st)
 		},
-		ChannelPending:    d.keepConnected,
+		ChannelPending: func(st *channeldb.OpenChannel) {
+			d.keepConnected(st)
+			d.events.pendingOpen(st)
+		},
 		NumConfs:          cfg.numConfs(),
 		MaxPendingPerPeer: cfg.MaxPendingChannels,
 		Logger:            d.logs.Logger("FNDG"),
@@ -271,7 +276,7 @@ func (c *channelsBackend) Pending(ctx context.Context) ([]rpc.PendingChannel, er
 		if err != nil {
 			return nil, err
 		}
-		pc := rpc.PendingChannel{ChannelInfo: channelInfo(p.Channel, info)}
+		pc := rpc.PendingChannel{ChannelInfo: channelInfo(p.Channel, info, c.d.cfg.network.Params)}
 		if p.State < channeldb.FundingConfirmed {
 			pc.ConfirmationsUntilActive = info.MinDepth
 			if !p.Initiator {
@@ -301,15 +306,20 @@ func (c *channelsBackend) List(context.Context) ([]rpc.ChannelInfo, error) {
 	}
 	out := make([]rpc.ChannelInfo, 0, len(open))
 	for _, st := range open {
-		if isPending[st.FundingOutpoint] {
+		if isPending[st.FundingOutpoint] || d.closer.waitingClose(st.FundingOutpoint) {
 			continue
 		}
 		info, err := d.openInfo(st.FundingOutpoint)
 		if err != nil {
 			return nil, err
 		}
-		ci := channelInfo(st, info)
+		ci := channelInfo(st, info, d.cfg.network.Params)
 		ci.Active = d.links.Active(st.FundingOutpoint)
+		status, err := d.chanDB.FetchChanStatus(st.FundingOutpoint)
+		if err != nil {
+			return nil, err
+		}
+		ci.StatusFlags = status.String()
 		out = append(out, ci)
 	}
 	return out, nil
@@ -333,7 +343,8 @@ func (d *daemon) openInfo(op wire.OutPoint) (*channeldb.ChannelOpenInfo, error) 
 // channelInfo describes a stored channel as ListChannels does: balances
 // are the outputs of our current commitment, the opener's after the fee
 // and the anchors.
-func channelInfo(st *channeldb.OpenChannel, info *channeldb.ChannelOpenInfo) rpc.ChannelInfo {
+func channelInfo(st *channeldb.OpenChannel, info *channeldb.ChannelOpenInfo,
+	net *chaincfg.Params) rpc.ChannelInfo {
 	t := lnwallet.ChannelType(st.ChanType)
 	lc := &st.LocalCommit
 	fee := lnwallet.CommitFee(t, chainfee.SatPerKWeight(lc.FeeRate), len(lc.HTLCs))
@@ -372,8 +383,9 @@ func channelInfo(st *channeldb.OpenChannel, info *channeldb.ChannelOpenInfo) rpc
 	for _, a := range st.Aliases {
 		ci.AliasScids = append(ci.AliasScids, a.ToUint64())
 	}
+	ci.PeerScidAlias = info.PeerAlias.ToUint64()
 	if len(info.LocalShutdown) > 0 {
-		_, addrs, _, err := txscript.ExtractPkScriptAddrs(info.LocalShutdown, nil)
+		_, addrs, _, err := txscript.ExtractPkScriptAddrs(info.LocalShutdown, net)
 		if err == nil && len(addrs) == 1 {
 			ci.CloseAddress = addrs[0].EncodeAddress()
 		}

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/chaincfg"
 
+	"lnd.xprv/channeldb"
 	"lnd.xprv/htlcswitch"
+	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwire"
 )
 
@@ -74,5 +79,20 @@ func TestPeerMessages(t *testing.T) {
 	}
 	if len(gossiped) != 1 {
 		t.Fatalf("gossip got %d", len(gossiped))
+	}
+}
+
+// TestChannelInfoCloseAddress: an upfront shutdown script shows as its
+// address (a witness script once made the address decoding panic).
+func TestChannelInfoCloseAddress(t *testing.T) {
+	script := append([]byte{0, 20}, bytes.Repeat([]byte{7}, 20)...)
+	st := &channeldb.OpenChannel{ChanType: uint8(lnwallet.ChannelTypeAnchors),
+		IsInitiator: true, Capacity: 1_000_000,
+		LocalCommit: channeldb.ChannelCommitment{LocalBalanceMsat: 1_000_000_000}}
+	info := &channeldb.ChannelOpenInfo{LocalShutdown: script,
+		PeerAlias: lnwire.NewShortChanIDFromInt(99)}
+	ci := channelInfo(st, info, &chaincfg.RegressionNetParams)
+	if !strings.HasPrefix(ci.CloseAddress, "bcrt1q") || ci.PeerScidAlias != 99 {
+		t.Fatalf("close address %q, peer alias %d", ci.CloseAddress, ci.PeerScidAlias)
 	}
 }

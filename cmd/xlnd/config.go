@@ -97,6 +97,9 @@ type config struct {
 
 	Bitcoin bitcoinConfig `group:"bitcoin" namespace:"bitcoin"`
 
+	DB      dbConfig      `group:"db" namespace:"db"`
+	Cluster clusterConfig `group:"cluster" namespace:"cluster"`
+
 	// Derived by loadConfig.
 	network *netparams.Network
 }
@@ -121,6 +124,8 @@ func defaultConfig() config {
 			SOCKS:   "localhost:9050",
 			Control: "localhost:9051",
 		},
+		DB:      defaultDBConfig(),
+		Cluster: defaultClusterConfig(),
 	}
 }
 
@@ -338,6 +343,9 @@ func (c *config) validate() error {
 		if b >= 1024 {
 			return fmt.Errorf("--dev.requirefeature: bit %d (allowed: below 1024)", b)
 		}
+	}
+	if err := c.validateDB(); err != nil {
+		return err
 	}
 	if c.Tor.PrivateKeyPath == "" {
 		c.Tor.PrivateKeyPath = filepath.Join(c.DataDir, "v3_onion_private_key")

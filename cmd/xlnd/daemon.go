@@ -17,10 +17,12 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/lightningnetwork/lnd/tor"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"lnd.xprv/brontide"
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
+	"lnd.xprv/cluster"
 	"lnd.xprv/funding"
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/internal/logging"
@@ -58,7 +60,8 @@ func run(args []string) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 
-	d := &daemon{cfg: cfg, logs: logs, log: logs.Logger("XLND"), stopReq: make(chan struct{})}
+	d := &daemon{cfg: cfg, logs: logs, log: logs.Logger("XLND"), stopReq: make(chan struct{}),
+		failed: make(chan error, 1)}
 	err = d.run(ctx)
 	if err != nil {
 		d.log.Error("xlnd stopped with an error", "err", err)
@@ -86,12 +89,23 @@ type daemon struct {
 	funding *funding.Manager
 	sw      *htlcswitch.Switch
 	links   *htlcswitch.Links
+	closer  *closer
+	events  *chanEvents
 
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
 
 	stopReq  chan struct{}
 	stopOnce sync.Once
+
+	// etcdCli is the etcd client with --db.backend=etcd; leader is the
+	// won election with --cluster.enable-leader-election.
+	etcdCli *clientv3.Client
+	leader  *cluster.Leader
+	// failed carries the error that stops a running node (etcd or the
+	// leadership lost).
+	failed   chan error
+	failOnce sync.Once
 }
 
 // requestStop is the StopDaemon RPC: it returns at once.
@@ -108,6 +122,12 @@ func (d *daemon) run(ctx context.Context) error {
 
 	if err := os.MkdirAll(cfg.chainDir(), 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
+	}
+	if err := d.connectEtcd(ctx); err != nil {
+		return err
+	}
+	if d.etcdCli != nil {
+		defer d.etcdCli.Close()
 	}
 
 	btcdCert, err := os.ReadFile(cfg.Btcd.RPCCert)
@@ -133,6 +153,10 @@ func (d *daemon) run(ctx context.Context) error {
 		Logger: d.logs.Logger("WLLT"),
 	}}
 	defer d.loader.close()
+	election := cfg.Cluster.EnableLeaderElection
+	if d.etcdCli != nil && !election {
+		d.loader.cfg.DB = d.etcdDB("wallet")
+	}
 
 	// The RPC server comes first: the wallet is created or unlocked
 	// through it.
@@ -147,6 +171,7 @@ func (d *daemon) run(ctx context.Context) error {
 		MacaroonDir:     cfg.chainDir(),
 		Loader:          d.loader,
 		Logger:          d.logs.Logger("RPCS"),
+		WaitToStart:     election,
 	})
 	if err != nil {
 		return err
@@ -155,6 +180,22 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	defer d.rpc.Stop()
+
+	if election {
+		if ok, err := d.lead(ctx); !ok {
+			return err
+		}
+		defer d.resign()
+		d.loader.cfg.DB = d.etcdDB("wallet")
+		if err := d.rpc.Proceed(ctx); err != nil {
+			return err
+		}
+	}
+	if d.etcdCli != nil {
+		quit := make(chan struct{})
+		defer close(quit)
+		go d.watchEtcd(quit)
+	}
 
 	if err := d.unlockAtStart(ctx); err != nil {
 		return err
@@ -237,10 +278,13 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	// Links exist before any peer connects, so that the first
 	// channel_reestablish of a peer finds its channel's link; they stop
-	// before the channel database closes.
+	// before the channel database closes, and the close watches first.
 	d.sw = d.newSwitch(nodeKey, registry)
 	d.links = d.sw.Links()
 	defer d.links.Stop()
+	d.events = newChanEvents(d.logs.Logger("CHCL"))
+	d.closer = newCloser(d, d.events)
+	defer d.closer.stop()
 	if err := d.startLinks(); err != nil {
 		return err
 	}
@@ -294,6 +338,12 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	defer peerEvents.Cancel()
 	go followPeers(peerEvents, d.funding, d.srv, d.links)
+	if err := d.closer.resume(); err != nil {
+		return err
+	}
+	activityDone := make(chan struct{})
+	defer close(activityDone)
+	go d.events.followActivity(d.links, activityDone)
 	if err := d.reconnectLinkNodes(); err != nil {
 		return err
 	}
@@ -306,6 +356,7 @@ func (d *daemon) run(ctx context.Context) error {
 		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
 		Notifier:  d.chain,
 		Channels:  &channelsBackend{d: d},
+		Closer:    d.closer,
 		Stop:      d.requestStop,
 		Graph:     gossip.graph,
 		Router:    routing.NewFinder(gossip.graph.Cache(), routing.DefaultPathFindingConfig()),
@@ -330,6 +381,9 @@ func (d *daemon) run(ctx context.Context) error {
 		d.log.Info("Signal received, shutting down")
 	case <-d.stopReq:
 		d.log.Info("StopDaemon requested, shutting down")
+	case err := <-d.failed:
+		d.log.Error("Shutting down", "err", err)
+		return err
 	}
 	return nil
 }
@@ -383,6 +437,14 @@ func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
 
 // openChannelDB opens the node's channel database.
 func (d *daemon) openChannelDB() (*channeldb.DB, error) {
+	if d.etcdCli != nil {
+		db, err := channeldb.OpenBackend(d.etcdDB("channeldb"),
+			channeldb.WithLogger(d.logs.Logger("CHDB")))
+		if err != nil {
+			return nil, fmt.Errorf("channel database in etcd: %w", err)
+		}
+		return db, nil
+	}
 	if err := os.MkdirAll(d.cfg.graphDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}

@@ -14,12 +14,25 @@ import (
 // the channel database.
 func (d *daemon) newLink(ch *lnwallet.Channel) *htlcswitch.Link {
 	st := ch.State()
+	op := st.FundingOutpoint
+	status, err := d.chanDB.FetchChanStatus(op)
+	if err != nil {
+		// Unreadable: treat the channel as failed rather than use it.
+		d.log.Error("Channel status not read; channel kept inactive",
+			"chan_point", op, "err", err)
+		status = channeldb.ChanStatusLocalDataLoss
+	}
 	return htlcswitch.NewLink(htlcswitch.LinkConfig{
+		DataLoss: status&channeldb.ChanStatusLocalDataLoss != 0,
+		MarkDataLoss: func() error {
+			return d.chanDB.AddChanStatus(op, channeldb.ChanStatusLocalDataLoss)
+		},
 		Channel: ch,
 		DB:      d.chanDB,
 		ReadyMessage: func() (*lnwire.ChannelReady, error) {
 			return funding.ReadyMessage(d.wallet, st)
 		},
+		Close:  d.closer.linkConfig(st),
 		Logger: d.logs.Logger("HSWC"),
 	})
 }
@@ -40,7 +53,9 @@ func (d *daemon) startLinks() error {
 		isPending[lnwire.NewChanIDFromOutPoint(p.ChanPoint)] = true
 	}
 	for _, st := range open {
-		if isPending[st.ChannelID()] {
+		if isPending[st.ChannelID()] || d.closer.waitingClose(st.FundingOutpoint) {
+			// A channel waiting for its closing transaction takes
+			// no more messages; the closer watches it.
 			continue
 		}
 		if err := d.resumeLink(st); err != nil {

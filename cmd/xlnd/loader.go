@@ -28,7 +28,7 @@ type walletLoader struct {
 var _ rpc.WalletLoader = (*walletLoader)(nil)
 
 func (l *walletLoader) WalletExists(context.Context) (bool, error) {
-	return wallet.Exists(l.cfg.DBPath)
+	return wallet.Exists(l.cfg)
 }
 
 func (l *walletLoader) NewMnemonic(_ context.Context, entropy []byte) ([]string, error) {
@@ -140,7 +140,7 @@ func (l *walletLoader) FinishPasswordChange(_ context.Context, linked rpc.Linked
 	w := l.w
 	if w == nil {
 		// Exists opens the file itself: only while we do not hold it.
-		exists, err := wallet.Exists(l.cfg.DBPath)
+		exists, err := wallet.Exists(l.cfg)
 		if err != nil || !exists {
 			return false, err
 		}

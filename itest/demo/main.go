@@ -1,11 +1,11 @@
 // Command demo starts a small regtest Lightning network on this machine: a
 // btcd and three xlnd nodes (alice, bob, carol) in a temporary directory,
-// each funded from mined coins, alice connected to bob and bob to carol, a
-// channel from alice to bob and a private one from bob to carol. alice pays
+// each funded from mined coins, connected in a triangle (alice to bob, bob
+// to carol, carol to alice), each opening a channel to the next; alice pays
 // carol across bob. It prints the payment, each node's getinfo and the
-// xlncli command lines that reach each node and make more payments, then
-// runs until Ctrl-C (or -exit-after), stops everything and removes the
-// directory.
+// xlncli command lines that reach each node, make more payments, list its
+// channels and close them, then runs until Ctrl-C (or -exit-after), stops
+// everything and removes the directory.
 //
 // Run it with make demo, which builds bin/xlnd, bin/xlncli and bin/btcd
 // first.
@@ -26,13 +26,21 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"lnd.xprv/itest/harness"
+	"lnd.xprv/rpc/lnrpc"
 )
 
 // fundAmount is what each node gets from the miner, in satoshis.
 const fundAmount = 100_000_000
+
+// The demo's channels: capacity and push, in satoshis.
+const (
+	chanAmount = 5_000_000
+	chanPush   = 1_000_000
+)
 
 func main() {
 	exitAfter := flag.Duration("exit-after", 0,
@@ -152,18 +160,27 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 		logf("demo: %s funded with %d sat", n.Name(), fundAmount)
 	}
 	alice, bob, carol := nodes[0], nodes[1], nodes[2]
-	for _, pair := range [][2]*harness.Node{{alice, bob}, {bob, carol}} {
+	pairs := [][2]*harness.Node{{alice, bob}, {bob, carol}, {carol, alice}}
+	for _, pair := range pairs {
 		if err := nw.ConnectNodes(pair[0], pair[1], true); err != nil {
 			return err
 		}
 		logf("demo: %s connected to %s (persistent)", pair[0].Name(), pair[1].Name())
 	}
-
-	_, bc, err := openChannels(ctx, nw, alice, bob, carol, logf)
+	points, err := openChannels(ctx, nw, pairs, logf)
 	if err != nil {
 		return err
 	}
-	pay, err := payCarol(ctx, alice, bob, carol, bc, out, logf)
+
+	ab, err := chanID(ctx, alice, points[0])
+	if err != nil {
+		return err
+	}
+	bc, err := chanID(ctx, carol, points[1])
+	if err != nil {
+		return err
+	}
+	pay, err := payCarol(ctx, alice, bob, carol, ab, bc, out, logf)
 	if err != nil {
 		return err
 	}
@@ -194,26 +211,33 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 		}
 		return p
 	}
-	// What an operator tries first on each node; the payment commands
-	// follow.
-	operatorCommands := []string{"getinfo", "listpeers", "walletbalance", "newaddress p2wkh"}
+	// What an operator tries first on each node; the payment and close
+	// lines follow.
+	operatorCommands := []string{"getinfo", "listpeers", "walletbalance", "newaddress p2wkh",
+		"listchannels", "pendingchannels", "channelbalance", "closedchannels"}
 	fmt.Fprintf(out, "\n=== talk to the nodes ===\n")
+	cliOf := func(n *harness.Node) string {
+		return rel(n.CLIPath()) + " " + strings.Join(n.CLIArgs(), " ")
+	}
 	for _, n := range nodes {
-		cli := rel(n.CLIPath()) + " " + strings.Join(n.CLIArgs(), " ")
 		fmt.Fprintf(out, "# %s\n", n.Name())
 		for _, cmd := range operatorCommands {
-			fmt.Fprintf(out, "%s %s\n", cli, cmd)
+			fmt.Fprintf(out, "%s %s\n", cliOf(n), cmd)
 		}
 	}
-	aliceCLI := rel(alice.CLIPath()) + " " + strings.Join(alice.CLIArgs(), " ")
-	carolCLI := rel(carol.CLIPath()) + " " + strings.Join(carol.CLIArgs(), " ")
+	aliceCLI, carolCLI := cliOf(alice), cliOf(carol)
 	fmt.Fprintf(out, "\n# payments: alice pays carol's invoice across bob, keysends to bob, lists\n")
 	fmt.Fprintf(out, "%s payinvoice --force %s\n", aliceCLI, pay.carolInvoice)
 	fmt.Fprintf(out, "%s sendpayment --dest %s --amt 100 --keysend\n", aliceCLI, bob.PubKey())
 	fmt.Fprintf(out, "%s listpayments\n", aliceCLI)
 	fmt.Fprintf(out, "%s listinvoices\n", carolCLI)
-	fmt.Fprintf(out, "%s listchannels\n", aliceCLI)
 
+	// Each channel closed cooperatively by its opener; the closes are
+	// final three blocks (the btcctl line below) later.
+	fmt.Fprintf(out, "\n# close the channels\n")
+	for i, pair := range pairs {
+		fmt.Fprintf(out, "%s closechannel --chan_point %s\n", cliOf(pair[0]), points[i])
+	}
 	// btcctl reads ~/.btcctl/btcctl.conf and, missing it, complains about
 	// btcd's; a config file of its own keeps the line short and quiet.
 	b := nw.Btcd()
@@ -231,4 +255,62 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 	}
 	fmt.Fprintln(out)
 	return nil
+}
+
+// openChannels opens a channel from the first node of each pair to the
+// second, mines the blocks that confirm them, and waits until every
+// channel is active on both sides. It returns the channel points.
+func openChannels(ctx context.Context, nw *harness.Network, pairs [][2]*harness.Node,
+	logf func(string, ...any)) ([]string, error) {
+
+	var points []string
+	for _, pair := range pairs {
+		from, to := pair[0], pair[1]
+		pub, err := hexDecode(to.PubKey())
+		if err != nil {
+			return nil, err
+		}
+		cp, err := from.RPC.OpenChannelSync(ctx, &lnrpc.OpenChannelRequest{
+			NodePubkey: pub, LocalFundingAmount: chanAmount, PushSat: chanPush})
+		if err != nil {
+			return nil, fmt.Errorf("%s opens to %s: %w", from.Name(), to.Name(), err)
+		}
+		txid, err := chainhash.NewHash(cp.GetFundingTxidBytes())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := nw.WaitTx(txid.String()); err != nil {
+			return nil, err
+		}
+		points = append(points, fmt.Sprintf("%s:%d", txid, cp.OutputIndex))
+		logf("demo: %s opened a channel to %s: %s", from.Name(), to.Name(), points[len(points)-1])
+	}
+	if _, err := nw.Mine(6); err != nil {
+		return nil, err
+	}
+	for _, pair := range pairs {
+		for _, n := range pair {
+			err := harness.WaitFor(func() error {
+				resp, err := n.RPC.ListChannels(ctx, &lnrpc.ListChannelsRequest{ActiveOnly: true})
+				if err != nil {
+					return err
+				}
+				if len(resp.Channels) != 2 {
+					return fmt.Errorf("%s: %d active channels", n.Name(), len(resp.Channels))
+				}
+				return nil
+			}, harness.SyncTimeout)
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	logf("demo: the channels are active")
+	return points, nil
+}
+
+func hexDecode(s string) ([]byte, error) {
+	b := make([]byte, len(s)/2)
+	_, err := fmt.Sscanf(s, "%x", &b)
+	return b, err
 }

@@ -2,112 +2,51 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/routerrpc"
 )
 
-// Channels of the demo: alice -> bob public, bob -> carol private.
-const (
-	demoChanAmt = 10_000_000
-	demoPayAmt  = 1_000
-)
+// demoPayAmt is what alice pays carol across bob, in sat.
+const demoPayAmt = 1_000
 
 // payment is what the demo leaves for the operator: an invoice of carol's
-// still to pay and the route hint that reaches her.
+// still to pay.
 type payment struct {
 	carolInvoice string
 }
 
-// openChannels opens alice -> bob and bob -> carol (private), mines them
-// and waits until all four ends are active.
-func openChannels(ctx context.Context, nw *harness.Network, alice, bob, carol *harness.Node,
-	logf func(string, ...any)) (ab, bc *lnrpc.Channel, err error) {
-
-	open := func(a, b *harness.Node, private bool) (string, error) {
-		pub, err := hex.DecodeString(b.PubKey())
-		if err != nil {
-			return "", err
-		}
-		resp, err := a.RPC.OpenChannelSync(ctx, &lnrpc.OpenChannelRequest{NodePubkey: pub,
-			LocalFundingAmount: demoChanAmt, Private: private})
-		if err != nil {
-			return "", fmt.Errorf("%s opens to %s: %w", a.Name(), b.Name(), err)
-		}
-		txid, err := chainhash.NewHash(resp.GetFundingTxidBytes())
-		if err != nil {
-			return "", err
-		}
-		if _, err := nw.WaitTx(txid.String()); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%v:%d", txid, resp.OutputIndex), nil
-	}
-	abPoint, err := open(alice, bob, false)
+// chanID is the short channel id of n's channel at point.
+func chanID(ctx context.Context, n *harness.Node, point string) (uint64, error) {
+	resp, err := n.RPC.ListChannels(ctx, &lnrpc.ListChannelsRequest{})
 	if err != nil {
-		return nil, nil, err
+		return 0, err
 	}
-	bcPoint, err := open(bob, carol, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := nw.Mine(6); err != nil {
-		return nil, nil, err
-	}
-	active := func(n *harness.Node, point string) (*lnrpc.Channel, error) {
-		var found *lnrpc.Channel
-		err := harness.WaitFor(func() error {
-			resp, err := n.RPC.ListChannels(ctx, &lnrpc.ListChannelsRequest{})
-			if err != nil {
-				return err
-			}
-			for _, c := range resp.Channels {
-				if c.ChannelPoint == point && c.Active {
-					found = c
-					return nil
-				}
-			}
-			return fmt.Errorf("%s: channel %s not active yet", n.Name(), point)
-		}, harness.SyncTimeout)
-		return found, err
-	}
-	for _, w := range []struct {
-		n     *harness.Node
-		point string
-	}{{alice, abPoint}, {bob, abPoint}, {bob, bcPoint}, {carol, bcPoint}} {
-		c, err := active(w.n, w.point)
-		if err != nil {
-			return nil, nil, err
-		}
-		switch {
-		case w.n == alice:
-			ab = c
-		case w.n == carol:
-			bc = c
+	for _, c := range resp.Channels {
+		if c.ChannelPoint == point {
+			return c.ChanId, nil
 		}
 	}
-	logf("demo: channels open: alice -> bob %s, bob -> carol %s (private)", abPoint, bcPoint)
-	return ab, bc, nil
+	return 0, fmt.Errorf("%s has no channel %s", n.Name(), point)
 }
 
-// carolHint is bob's side of his private channel to carol, as a route
-// hint in carol's invoices (bob's forwarding policy: xlnd's defaults).
-func carolHint(bob *harness.Node, bc *lnrpc.Channel) []*lnrpc.RouteHint {
-	return []*lnrpc.RouteHint{{HopHints: []*lnrpc.HopHint{{NodeId: bob.PubKey(), ChanId: bc.ChanId,
+// carolHint is bob's side of his channel to carol, as a route hint in
+// carol's invoices (bob's forwarding policy: xlnd's defaults), for
+// payers that do not know the channel from gossip.
+func carolHint(bob *harness.Node, bc uint64) []*lnrpc.RouteHint {
+	return []*lnrpc.RouteHint{{HopHints: []*lnrpc.HopHint{{NodeId: bob.PubKey(), ChanId: bc,
 		FeeBaseMsat: 1000, FeeProportionalMillionths: 1, CltvExpiryDelta: 80}}}}
 }
 
-// payCarol has alice pay an invoice of carol's across bob, prints the
+// payCarol has alice pay an invoice of carol's across bob (over alice's
+// channel ab, carol's own channel to alice left aside), prints the
 // payment, and returns a second invoice of carol's for the operator.
-func payCarol(ctx context.Context, alice, bob, carol *harness.Node, bc *lnrpc.Channel,
+func payCarol(ctx context.Context, alice, bob, carol *harness.Node, ab, bc uint64,
 	out io.Writer, logf func(string, ...any)) (*payment, error) {
 
 	inv, err := carol.RPC.AddInvoice(ctx, &lnrpc.Invoice{Memo: "demo", Value: demoPayAmt,
@@ -122,7 +61,8 @@ func payCarol(ctx context.Context, alice, bob, carol *harness.Node, bc *lnrpc.Ch
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	stream, err := routerrpc.NewRouterClient(conn).SendPaymentV2(pctx, &routerrpc.SendPaymentRequest{
-		PaymentRequest: inv.PaymentRequest, TimeoutSeconds: 60, FeeLimitSat: 10})
+		PaymentRequest: inv.PaymentRequest, TimeoutSeconds: 60, FeeLimitSat: 10,
+		OutgoingChanIds: []uint64{ab}})
 	if err != nil {
 		return nil, err
 	}

@@ -313,7 +313,7 @@ func (n *Node) StartLocked() (lnrpc.WalletState, error) {
 	// may take one first. Until the node was active once, try new ports
 	// then; after that, peers know its address and it must keep it.
 	for attempt := 0; ; attempt++ {
-		state, err := n.startOnce()
+		state, err := n.startOnce(false)
 		if err == nil || attempt == 2 || !n.mayMove() || !n.portClash() {
 			return state, err
 		}
@@ -324,7 +324,9 @@ func (n *Node) StartLocked() (lnrpc.WalletState, error) {
 	}
 }
 
-func (n *Node) startOnce() (lnrpc.WalletState, error) {
+// startOnce starts the process and waits for its State service; standby:
+// a cluster node that answers WAITING_TO_START until it leads.
+func (n *Node) startOnce(standby bool) (lnrpc.WalletState, error) {
 	n.net.mu.Lock()
 	closed := n.net.closed
 	n.net.mu.Unlock()
@@ -358,7 +360,7 @@ func (n *Node) startOnce() (lnrpc.WalletState, error) {
 	n.net.logf("%s: started pid %d (p2p %s, rpc %s, rest %s)", n.Name(),
 		cmd.Process.Pid, n.p2pAddr, n.rpcAddr, n.restAddr)
 
-	state, err := n.connect(p)
+	state, err := n.connect(p, standby)
 	if err != nil {
 		n.Kill()
 		return 0, err
@@ -367,8 +369,9 @@ func (n *Node) startOnce() (lnrpc.WalletState, error) {
 }
 
 // connect waits for the certificate, dials, and waits until the State
-// service answers with a state the node's kind can be at before unlock.
-func (n *Node) connect(p *process) (lnrpc.WalletState, error) {
+// service answers with a state the node's kind can be at before unlock
+// (a standby: any state).
+func (n *Node) connect(p *process, standby bool) (lnrpc.WalletState, error) {
 	deadline := time.Now().Add(StartTimeout)
 	if err := n.waitProc(p, deadline, func() error {
 		_, err := os.Stat(n.TLSCertPath())
@@ -393,7 +396,7 @@ func (n *Node) connect(p *process) (lnrpc.WalletState, error) {
 			return err
 		}
 		state = resp.State
-		if state == lnrpc.WalletState_WAITING_TO_START {
+		if state == lnrpc.WalletState_WAITING_TO_START && !standby {
 			return errors.New("waiting to start")
 		}
 		return nil
@@ -402,6 +405,21 @@ func (n *Node) connect(p *process) (lnrpc.WalletState, error) {
 		return 0, fmt.Errorf("harness: %s: State.GetState: %w", n.Name(), err)
 	}
 	return state, nil
+}
+
+// StartStandby starts a node of a cluster (--cluster.enable-leader-election)
+// and returns once its State service answers, whatever the state: a
+// standby stays in WAITING_TO_START until it leads. WaitActive waits for
+// it to take over.
+func (n *Node) StartStandby() error {
+	n.mu.Lock()
+	running := n.proc != nil
+	n.mu.Unlock()
+	if running {
+		return fmt.Errorf("harness: %s is already running", n.Name())
+	}
+	_, err := n.startOnce(true)
+	return err
 }
 
 // waitProc polls cond until it holds, the deadline passes or the process

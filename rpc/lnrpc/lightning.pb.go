@@ -683,6 +683,128 @@ func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{82, 0}
 }
 
+type ChannelCloseSummary_ClosureType int32
+
+const (
+	ChannelCloseSummary_COOPERATIVE_CLOSE  ChannelCloseSummary_ClosureType = 0
+	ChannelCloseSummary_LOCAL_FORCE_CLOSE  ChannelCloseSummary_ClosureType = 1
+	ChannelCloseSummary_REMOTE_FORCE_CLOSE ChannelCloseSummary_ClosureType = 2
+	ChannelCloseSummary_BREACH_CLOSE       ChannelCloseSummary_ClosureType = 3
+	ChannelCloseSummary_FUNDING_CANCELED   ChannelCloseSummary_ClosureType = 4
+	ChannelCloseSummary_ABANDONED          ChannelCloseSummary_ClosureType = 5
+)
+
+// Enum value maps for ChannelCloseSummary_ClosureType.
+var (
+	ChannelCloseSummary_ClosureType_name = map[int32]string{
+		0: "COOPERATIVE_CLOSE",
+		1: "LOCAL_FORCE_CLOSE",
+		2: "REMOTE_FORCE_CLOSE",
+		3: "BREACH_CLOSE",
+		4: "FUNDING_CANCELED",
+		5: "ABANDONED",
+	}
+	ChannelCloseSummary_ClosureType_value = map[string]int32{
+		"COOPERATIVE_CLOSE":  0,
+		"LOCAL_FORCE_CLOSE":  1,
+		"REMOTE_FORCE_CLOSE": 2,
+		"BREACH_CLOSE":       3,
+		"FUNDING_CANCELED":   4,
+		"ABANDONED":          5,
+	}
+)
+
+func (x ChannelCloseSummary_ClosureType) Enum() *ChannelCloseSummary_ClosureType {
+	p := new(ChannelCloseSummary_ClosureType)
+	*p = x
+	return p
+}
+
+func (x ChannelCloseSummary_ClosureType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChannelCloseSummary_ClosureType) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[11].Descriptor()
+}
+
+func (ChannelCloseSummary_ClosureType) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[11]
+}
+
+func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChannelCloseSummary_ClosureType.Descriptor instead.
+func (ChannelCloseSummary_ClosureType) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{108, 0}
+}
+
+type ChannelEventUpdate_UpdateType int32
+
+const (
+	ChannelEventUpdate_OPEN_CHANNEL            ChannelEventUpdate_UpdateType = 0
+	ChannelEventUpdate_CLOSED_CHANNEL          ChannelEventUpdate_UpdateType = 1
+	ChannelEventUpdate_ACTIVE_CHANNEL          ChannelEventUpdate_UpdateType = 2
+	ChannelEventUpdate_INACTIVE_CHANNEL        ChannelEventUpdate_UpdateType = 3
+	ChannelEventUpdate_PENDING_OPEN_CHANNEL    ChannelEventUpdate_UpdateType = 4
+	ChannelEventUpdate_FULLY_RESOLVED_CHANNEL  ChannelEventUpdate_UpdateType = 5
+	ChannelEventUpdate_CHANNEL_FUNDING_TIMEOUT ChannelEventUpdate_UpdateType = 6
+	ChannelEventUpdate_CHANNEL_UPDATE          ChannelEventUpdate_UpdateType = 7
+)
+
+// Enum value maps for ChannelEventUpdate_UpdateType.
+var (
+	ChannelEventUpdate_UpdateType_name = map[int32]string{
+		0: "OPEN_CHANNEL",
+		1: "CLOSED_CHANNEL",
+		2: "ACTIVE_CHANNEL",
+		3: "INACTIVE_CHANNEL",
+		4: "PENDING_OPEN_CHANNEL",
+		5: "FULLY_RESOLVED_CHANNEL",
+		6: "CHANNEL_FUNDING_TIMEOUT",
+		7: "CHANNEL_UPDATE",
+	}
+	ChannelEventUpdate_UpdateType_value = map[string]int32{
+		"OPEN_CHANNEL":            0,
+		"CLOSED_CHANNEL":          1,
+		"ACTIVE_CHANNEL":          2,
+		"INACTIVE_CHANNEL":        3,
+		"PENDING_OPEN_CHANNEL":    4,
+		"FULLY_RESOLVED_CHANNEL":  5,
+		"CHANNEL_FUNDING_TIMEOUT": 6,
+		"CHANNEL_UPDATE":          7,
+	}
+)
+
+func (x ChannelEventUpdate_UpdateType) Enum() *ChannelEventUpdate_UpdateType {
+	p := new(ChannelEventUpdate_UpdateType)
+	*p = x
+	return p
+}
+
+func (x ChannelEventUpdate_UpdateType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChannelEventUpdate_UpdateType) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[12].Descriptor()
+}
+
+func (ChannelEventUpdate_UpdateType) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[12]
+}
+
+func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChannelEventUpdate_UpdateType.Descriptor instead.
+func (ChannelEventUpdate_UpdateType) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{113, 0}
+}
+
 type Payment_PaymentStatus int32
 
 const (
@@ -723,11 +845,11 @@ func (x Payment_PaymentStatus) String() string {
 }
 
 func (Payment_PaymentStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[11].Descriptor()
+	return file_lightning_proto_enumTypes[13].Descriptor()
 }
 
 func (Payment_PaymentStatus) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[11]
+	return &file_lightning_proto_enumTypes[13]
 }
 
 func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
@@ -736,7 +858,7 @@ func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Payment_PaymentStatus.Descriptor instead.
 func (Payment_PaymentStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{103, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{116, 0}
 }
 
 type HTLCAttempt_HTLCStatus int32
@@ -772,11 +894,11 @@ func (x HTLCAttempt_HTLCStatus) String() string {
 }
 
 func (HTLCAttempt_HTLCStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[12].Descriptor()
+	return file_lightning_proto_enumTypes[14].Descriptor()
 }
 
 func (HTLCAttempt_HTLCStatus) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[12]
+	return &file_lightning_proto_enumTypes[14]
 }
 
 func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
@@ -785,7 +907,7 @@ func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HTLCAttempt_HTLCStatus.Descriptor instead.
 func (HTLCAttempt_HTLCStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{104, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{117, 0}
 }
 
 type Failure_FailureCode int32
@@ -899,11 +1021,11 @@ func (x Failure_FailureCode) String() string {
 }
 
 func (Failure_FailureCode) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[13].Descriptor()
+	return file_lightning_proto_enumTypes[15].Descriptor()
 }
 
 func (Failure_FailureCode) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[13]
+	return &file_lightning_proto_enumTypes[15]
 }
 
 func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
@@ -912,7 +1034,7 @@ func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Failure_FailureCode.Descriptor instead.
 func (Failure_FailureCode) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{111, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{124, 0}
 }
 
 type GetInfoRequest struct {
@@ -7393,6 +7515,8 @@ type PendingUpdate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Txid          []byte                 `protobuf:"bytes,1,opt,name=txid,proto3" json:"txid,omitempty"`
 	OutputIndex   uint32                 `protobuf:"varint,2,opt,name=output_index,json=outputIndex,proto3" json:"output_index,omitempty"`
+	FeePerVbyte   int64                  `protobuf:"varint,3,opt,name=fee_per_vbyte,json=feePerVbyte,proto3" json:"fee_per_vbyte,omitempty"`
+	LocalCloseTx  bool                   `protobuf:"varint,4,opt,name=local_close_tx,json=localCloseTx,proto3" json:"local_close_tx,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7439,6 +7563,20 @@ func (x *PendingUpdate) GetOutputIndex() uint32 {
 		return x.OutputIndex
 	}
 	return 0
+}
+
+func (x *PendingUpdate) GetFeePerVbyte() int64 {
+	if x != nil {
+		return x.FeePerVbyte
+	}
+	return 0
+}
+
+func (x *PendingUpdate) GetLocalCloseTx() bool {
+	if x != nil {
+		return x.LocalCloseTx
+	}
+	return false
 }
 
 type ChannelOpenUpdate struct {
@@ -7530,11 +7668,12 @@ func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
 }
 
 type PendingChannelsResponse struct {
-	state               protoimpl.MessageState                        `protogen:"open.v1"`
-	TotalLimboBalance   int64                                         `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
-	PendingOpenChannels []*PendingChannelsResponse_PendingOpenChannel `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	state                protoimpl.MessageState                         `protogen:"open.v1"`
+	TotalLimboBalance    int64                                          `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
+	PendingOpenChannels  []*PendingChannelsResponse_PendingOpenChannel  `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
+	WaitingCloseChannels []*PendingChannelsResponse_WaitingCloseChannel `protobuf:"bytes,5,rep,name=waiting_close_channels,json=waitingCloseChannels,proto3" json:"waiting_close_channels,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *PendingChannelsResponse) Reset() {
@@ -7577,6 +7716,13 @@ func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
 func (x *PendingChannelsResponse) GetPendingOpenChannels() []*PendingChannelsResponse_PendingOpenChannel {
 	if x != nil {
 		return x.PendingOpenChannels
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse) GetWaitingCloseChannels() []*PendingChannelsResponse_WaitingCloseChannel {
+	if x != nil {
+		return x.WaitingCloseChannels
 	}
 	return nil
 }
@@ -8117,6 +8263,1055 @@ func (x *Channel) GetMemo() string {
 	return ""
 }
 
+type CloseChannelRequest struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ChannelPoint *ChannelPoint          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	// Force closes are not served yet.
+	Force      bool  `protobuf:"varint,2,opt,name=force,proto3" json:"force,omitempty"`
+	TargetConf int32 `protobuf:"varint,3,opt,name=target_conf,json=targetConf,proto3" json:"target_conf,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	SatPerByte int64 `protobuf:"varint,4,opt,name=sat_per_byte,json=satPerByte,proto3" json:"sat_per_byte,omitempty"`
+	// Where our funds go; must be the upfront shutdown address if the
+	// channel has one.
+	DeliveryAddress string `protobuf:"bytes,5,opt,name=delivery_address,json=deliveryAddress,proto3" json:"delivery_address,omitempty"`
+	SatPerVbyte     uint64 `protobuf:"varint,6,opt,name=sat_per_vbyte,json=satPerVbyte,proto3" json:"sat_per_vbyte,omitempty"`
+	MaxFeePerVbyte  uint64 `protobuf:"varint,7,opt,name=max_fee_per_vbyte,json=maxFeePerVbyte,proto3" json:"max_fee_per_vbyte,omitempty"`
+	NoWait          bool   `protobuf:"varint,8,opt,name=no_wait,json=noWait,proto3" json:"no_wait,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CloseChannelRequest) Reset() {
+	*x = CloseChannelRequest{}
+	mi := &file_lightning_proto_msgTypes[101]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseChannelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseChannelRequest) ProtoMessage() {}
+
+func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[101]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseChannelRequest.ProtoReflect.Descriptor instead.
+func (*CloseChannelRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{101}
+}
+
+func (x *CloseChannelRequest) GetChannelPoint() *ChannelPoint {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return nil
+}
+
+func (x *CloseChannelRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+func (x *CloseChannelRequest) GetTargetConf() int32 {
+	if x != nil {
+		return x.TargetConf
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *CloseChannelRequest) GetSatPerByte() int64 {
+	if x != nil {
+		return x.SatPerByte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetDeliveryAddress() string {
+	if x != nil {
+		return x.DeliveryAddress
+	}
+	return ""
+}
+
+func (x *CloseChannelRequest) GetSatPerVbyte() uint64 {
+	if x != nil {
+		return x.SatPerVbyte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetMaxFeePerVbyte() uint64 {
+	if x != nil {
+		return x.MaxFeePerVbyte
+	}
+	return 0
+}
+
+func (x *CloseChannelRequest) GetNoWait() bool {
+	if x != nil {
+		return x.NoWait
+	}
+	return false
+}
+
+type CloseStatusUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Update:
+	//
+	//	*CloseStatusUpdate_ClosePending
+	//	*CloseStatusUpdate_ChanClose
+	//	*CloseStatusUpdate_CloseInstant
+	Update        isCloseStatusUpdate_Update `protobuf_oneof:"update"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseStatusUpdate) Reset() {
+	*x = CloseStatusUpdate{}
+	mi := &file_lightning_proto_msgTypes[102]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseStatusUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseStatusUpdate) ProtoMessage() {}
+
+func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[102]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseStatusUpdate.ProtoReflect.Descriptor instead.
+func (*CloseStatusUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{102}
+}
+
+func (x *CloseStatusUpdate) GetUpdate() isCloseStatusUpdate_Update {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetClosePending() *PendingUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_ClosePending); ok {
+			return x.ClosePending
+		}
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetChanClose() *ChannelCloseUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_ChanClose); ok {
+			return x.ChanClose
+		}
+	}
+	return nil
+}
+
+func (x *CloseStatusUpdate) GetCloseInstant() *InstantUpdate {
+	if x != nil {
+		if x, ok := x.Update.(*CloseStatusUpdate_CloseInstant); ok {
+			return x.CloseInstant
+		}
+	}
+	return nil
+}
+
+type isCloseStatusUpdate_Update interface {
+	isCloseStatusUpdate_Update()
+}
+
+type CloseStatusUpdate_ClosePending struct {
+	ClosePending *PendingUpdate `protobuf:"bytes,1,opt,name=close_pending,json=closePending,proto3,oneof"`
+}
+
+type CloseStatusUpdate_ChanClose struct {
+	ChanClose *ChannelCloseUpdate `protobuf:"bytes,3,opt,name=chan_close,json=chanClose,proto3,oneof"`
+}
+
+type CloseStatusUpdate_CloseInstant struct {
+	CloseInstant *InstantUpdate `protobuf:"bytes,4,opt,name=close_instant,json=closeInstant,proto3,oneof"`
+}
+
+func (*CloseStatusUpdate_ClosePending) isCloseStatusUpdate_Update() {}
+
+func (*CloseStatusUpdate_ChanClose) isCloseStatusUpdate_Update() {}
+
+func (*CloseStatusUpdate_CloseInstant) isCloseStatusUpdate_Update() {}
+
+type ChannelCloseUpdate struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	ClosingTxid       []byte                 `protobuf:"bytes,1,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	Success           bool                   `protobuf:"varint,2,opt,name=success,proto3" json:"success,omitempty"`
+	LocalCloseOutput  *CloseOutput           `protobuf:"bytes,3,opt,name=local_close_output,json=localCloseOutput,proto3" json:"local_close_output,omitempty"`
+	RemoteCloseOutput *CloseOutput           `protobuf:"bytes,4,opt,name=remote_close_output,json=remoteCloseOutput,proto3" json:"remote_close_output,omitempty"`
+	AdditionalOutputs []*CloseOutput         `protobuf:"bytes,5,rep,name=additional_outputs,json=additionalOutputs,proto3" json:"additional_outputs,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ChannelCloseUpdate) Reset() {
+	*x = ChannelCloseUpdate{}
+	mi := &file_lightning_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelCloseUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelCloseUpdate) ProtoMessage() {}
+
+func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelCloseUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelCloseUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *ChannelCloseUpdate) GetClosingTxid() []byte {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return nil
+}
+
+func (x *ChannelCloseUpdate) GetSuccess() bool {
+	if x != nil {
+		return x.Success
+	}
+	return false
+}
+
+func (x *ChannelCloseUpdate) GetLocalCloseOutput() *CloseOutput {
+	if x != nil {
+		return x.LocalCloseOutput
+	}
+	return nil
+}
+
+func (x *ChannelCloseUpdate) GetRemoteCloseOutput() *CloseOutput {
+	if x != nil {
+		return x.RemoteCloseOutput
+	}
+	return nil
+}
+
+func (x *ChannelCloseUpdate) GetAdditionalOutputs() []*CloseOutput {
+	if x != nil {
+		return x.AdditionalOutputs
+	}
+	return nil
+}
+
+type CloseOutput struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	AmountSat         int64                  `protobuf:"varint,1,opt,name=amount_sat,json=amountSat,proto3" json:"amount_sat,omitempty"`
+	PkScript          []byte                 `protobuf:"bytes,2,opt,name=pk_script,json=pkScript,proto3" json:"pk_script,omitempty"`
+	IsLocal           bool                   `protobuf:"varint,3,opt,name=is_local,json=isLocal,proto3" json:"is_local,omitempty"`
+	CustomChannelData []byte                 `protobuf:"bytes,4,opt,name=custom_channel_data,json=customChannelData,proto3" json:"custom_channel_data,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CloseOutput) Reset() {
+	*x = CloseOutput{}
+	mi := &file_lightning_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseOutput) ProtoMessage() {}
+
+func (x *CloseOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseOutput.ProtoReflect.Descriptor instead.
+func (*CloseOutput) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *CloseOutput) GetAmountSat() int64 {
+	if x != nil {
+		return x.AmountSat
+	}
+	return 0
+}
+
+func (x *CloseOutput) GetPkScript() []byte {
+	if x != nil {
+		return x.PkScript
+	}
+	return nil
+}
+
+func (x *CloseOutput) GetIsLocal() bool {
+	if x != nil {
+		return x.IsLocal
+	}
+	return false
+}
+
+func (x *CloseOutput) GetCustomChannelData() []byte {
+	if x != nil {
+		return x.CustomChannelData
+	}
+	return nil
+}
+
+type InstantUpdate struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	NumPendingHtlcs int32                  `protobuf:"varint,1,opt,name=num_pending_htlcs,json=numPendingHtlcs,proto3" json:"num_pending_htlcs,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InstantUpdate) Reset() {
+	*x = InstantUpdate{}
+	mi := &file_lightning_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstantUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstantUpdate) ProtoMessage() {}
+
+func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstantUpdate.ProtoReflect.Descriptor instead.
+func (*InstantUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *InstantUpdate) GetNumPendingHtlcs() int32 {
+	if x != nil {
+		return x.NumPendingHtlcs
+	}
+	return 0
+}
+
+type ClosedChannelsRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Cooperative     bool                   `protobuf:"varint,1,opt,name=cooperative,proto3" json:"cooperative,omitempty"`
+	LocalForce      bool                   `protobuf:"varint,2,opt,name=local_force,json=localForce,proto3" json:"local_force,omitempty"`
+	RemoteForce     bool                   `protobuf:"varint,3,opt,name=remote_force,json=remoteForce,proto3" json:"remote_force,omitempty"`
+	Breach          bool                   `protobuf:"varint,4,opt,name=breach,proto3" json:"breach,omitempty"`
+	FundingCanceled bool                   `protobuf:"varint,5,opt,name=funding_canceled,json=fundingCanceled,proto3" json:"funding_canceled,omitempty"`
+	Abandoned       bool                   `protobuf:"varint,6,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ClosedChannelsRequest) Reset() {
+	*x = ClosedChannelsRequest{}
+	mi := &file_lightning_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClosedChannelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClosedChannelsRequest) ProtoMessage() {}
+
+func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClosedChannelsRequest.ProtoReflect.Descriptor instead.
+func (*ClosedChannelsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *ClosedChannelsRequest) GetCooperative() bool {
+	if x != nil {
+		return x.Cooperative
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetLocalForce() bool {
+	if x != nil {
+		return x.LocalForce
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetRemoteForce() bool {
+	if x != nil {
+		return x.RemoteForce
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetBreach() bool {
+	if x != nil {
+		return x.Breach
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetFundingCanceled() bool {
+	if x != nil {
+		return x.FundingCanceled
+	}
+	return false
+}
+
+func (x *ClosedChannelsRequest) GetAbandoned() bool {
+	if x != nil {
+		return x.Abandoned
+	}
+	return false
+}
+
+type ClosedChannelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Channels      []*ChannelCloseSummary `protobuf:"bytes,1,rep,name=channels,proto3" json:"channels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClosedChannelsResponse) Reset() {
+	*x = ClosedChannelsResponse{}
+	mi := &file_lightning_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClosedChannelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClosedChannelsResponse) ProtoMessage() {}
+
+func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClosedChannelsResponse.ProtoReflect.Descriptor instead.
+func (*ClosedChannelsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *ClosedChannelsResponse) GetChannels() []*ChannelCloseSummary {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+type ChannelCloseSummary struct {
+	state                 protoimpl.MessageState          `protogen:"open.v1"`
+	ChannelPoint          string                          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	ChanId                uint64                          `protobuf:"varint,2,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	ChainHash             string                          `protobuf:"bytes,3,opt,name=chain_hash,json=chainHash,proto3" json:"chain_hash,omitempty"`
+	ClosingTxHash         string                          `protobuf:"bytes,4,opt,name=closing_tx_hash,json=closingTxHash,proto3" json:"closing_tx_hash,omitempty"`
+	RemotePubkey          string                          `protobuf:"bytes,5,opt,name=remote_pubkey,json=remotePubkey,proto3" json:"remote_pubkey,omitempty"`
+	Capacity              int64                           `protobuf:"varint,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	CloseHeight           uint32                          `protobuf:"varint,7,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
+	SettledBalance        int64                           `protobuf:"varint,8,opt,name=settled_balance,json=settledBalance,proto3" json:"settled_balance,omitempty"`
+	TimeLockedBalance     int64                           `protobuf:"varint,9,opt,name=time_locked_balance,json=timeLockedBalance,proto3" json:"time_locked_balance,omitempty"`
+	CloseType             ChannelCloseSummary_ClosureType `protobuf:"varint,10,opt,name=close_type,json=closeType,proto3,enum=lnrpc.ChannelCloseSummary_ClosureType" json:"close_type,omitempty"`
+	OpenInitiator         Initiator                       `protobuf:"varint,11,opt,name=open_initiator,json=openInitiator,proto3,enum=lnrpc.Initiator" json:"open_initiator,omitempty"`
+	CloseInitiator        Initiator                       `protobuf:"varint,12,opt,name=close_initiator,json=closeInitiator,proto3,enum=lnrpc.Initiator" json:"close_initiator,omitempty"`
+	AliasScids            []uint64                        `protobuf:"varint,14,rep,packed,name=alias_scids,json=aliasScids,proto3" json:"alias_scids,omitempty"`
+	ZeroConfConfirmedScid uint64                          `protobuf:"varint,15,opt,name=zero_conf_confirmed_scid,json=zeroConfConfirmedScid,proto3" json:"zero_conf_confirmed_scid,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *ChannelCloseSummary) Reset() {
+	*x = ChannelCloseSummary{}
+	mi := &file_lightning_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelCloseSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelCloseSummary) ProtoMessage() {}
+
+func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelCloseSummary.ProtoReflect.Descriptor instead.
+func (*ChannelCloseSummary) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{108}
+}
+
+func (x *ChannelCloseSummary) GetChannelPoint() string {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetChainHash() string {
+	if x != nil {
+		return x.ChainHash
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetClosingTxHash() string {
+	if x != nil {
+		return x.ClosingTxHash
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetRemotePubkey() string {
+	if x != nil {
+		return x.RemotePubkey
+	}
+	return ""
+}
+
+func (x *ChannelCloseSummary) GetCapacity() int64 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetCloseHeight() uint32 {
+	if x != nil {
+		return x.CloseHeight
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetSettledBalance() int64 {
+	if x != nil {
+		return x.SettledBalance
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetTimeLockedBalance() int64 {
+	if x != nil {
+		return x.TimeLockedBalance
+	}
+	return 0
+}
+
+func (x *ChannelCloseSummary) GetCloseType() ChannelCloseSummary_ClosureType {
+	if x != nil {
+		return x.CloseType
+	}
+	return ChannelCloseSummary_COOPERATIVE_CLOSE
+}
+
+func (x *ChannelCloseSummary) GetOpenInitiator() Initiator {
+	if x != nil {
+		return x.OpenInitiator
+	}
+	return Initiator_INITIATOR_UNKNOWN
+}
+
+func (x *ChannelCloseSummary) GetCloseInitiator() Initiator {
+	if x != nil {
+		return x.CloseInitiator
+	}
+	return Initiator_INITIATOR_UNKNOWN
+}
+
+func (x *ChannelCloseSummary) GetAliasScids() []uint64 {
+	if x != nil {
+		return x.AliasScids
+	}
+	return nil
+}
+
+func (x *ChannelCloseSummary) GetZeroConfConfirmedScid() uint64 {
+	if x != nil {
+		return x.ZeroConfConfirmedScid
+	}
+	return 0
+}
+
+type ChannelBalanceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelBalanceRequest) Reset() {
+	*x = ChannelBalanceRequest{}
+	mi := &file_lightning_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelBalanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelBalanceRequest) ProtoMessage() {}
+
+func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelBalanceRequest.ProtoReflect.Descriptor instead.
+func (*ChannelBalanceRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{109}
+}
+
+type ChannelBalanceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Balance int64 `protobuf:"varint,1,opt,name=balance,proto3" json:"balance,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	PendingOpenBalance       int64   `protobuf:"varint,2,opt,name=pending_open_balance,json=pendingOpenBalance,proto3" json:"pending_open_balance,omitempty"`
+	LocalBalance             *Amount `protobuf:"bytes,3,opt,name=local_balance,json=localBalance,proto3" json:"local_balance,omitempty"`
+	RemoteBalance            *Amount `protobuf:"bytes,4,opt,name=remote_balance,json=remoteBalance,proto3" json:"remote_balance,omitempty"`
+	UnsettledLocalBalance    *Amount `protobuf:"bytes,5,opt,name=unsettled_local_balance,json=unsettledLocalBalance,proto3" json:"unsettled_local_balance,omitempty"`
+	UnsettledRemoteBalance   *Amount `protobuf:"bytes,6,opt,name=unsettled_remote_balance,json=unsettledRemoteBalance,proto3" json:"unsettled_remote_balance,omitempty"`
+	PendingOpenLocalBalance  *Amount `protobuf:"bytes,7,opt,name=pending_open_local_balance,json=pendingOpenLocalBalance,proto3" json:"pending_open_local_balance,omitempty"`
+	PendingOpenRemoteBalance *Amount `protobuf:"bytes,8,opt,name=pending_open_remote_balance,json=pendingOpenRemoteBalance,proto3" json:"pending_open_remote_balance,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *ChannelBalanceResponse) Reset() {
+	*x = ChannelBalanceResponse{}
+	mi := &file_lightning_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelBalanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelBalanceResponse) ProtoMessage() {}
+
+func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelBalanceResponse.ProtoReflect.Descriptor instead.
+func (*ChannelBalanceResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{110}
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *ChannelBalanceResponse) GetBalance() int64 {
+	if x != nil {
+		return x.Balance
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *ChannelBalanceResponse) GetPendingOpenBalance() int64 {
+	if x != nil {
+		return x.PendingOpenBalance
+	}
+	return 0
+}
+
+func (x *ChannelBalanceResponse) GetLocalBalance() *Amount {
+	if x != nil {
+		return x.LocalBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetRemoteBalance() *Amount {
+	if x != nil {
+		return x.RemoteBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetUnsettledLocalBalance() *Amount {
+	if x != nil {
+		return x.UnsettledLocalBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetUnsettledRemoteBalance() *Amount {
+	if x != nil {
+		return x.UnsettledRemoteBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetPendingOpenLocalBalance() *Amount {
+	if x != nil {
+		return x.PendingOpenLocalBalance
+	}
+	return nil
+}
+
+func (x *ChannelBalanceResponse) GetPendingOpenRemoteBalance() *Amount {
+	if x != nil {
+		return x.PendingOpenRemoteBalance
+	}
+	return nil
+}
+
+type Amount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Sat           uint64                 `protobuf:"varint,1,opt,name=sat,proto3" json:"sat,omitempty"`
+	Msat          uint64                 `protobuf:"varint,2,opt,name=msat,proto3" json:"msat,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Amount) Reset() {
+	*x = Amount{}
+	mi := &file_lightning_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Amount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Amount) ProtoMessage() {}
+
+func (x *Amount) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Amount.ProtoReflect.Descriptor instead.
+func (*Amount) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *Amount) GetSat() uint64 {
+	if x != nil {
+		return x.Sat
+	}
+	return 0
+}
+
+func (x *Amount) GetMsat() uint64 {
+	if x != nil {
+		return x.Msat
+	}
+	return 0
+}
+
+type ChannelEventSubscription struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelEventSubscription) Reset() {
+	*x = ChannelEventSubscription{}
+	mi := &file_lightning_proto_msgTypes[112]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelEventSubscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelEventSubscription) ProtoMessage() {}
+
+func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[112]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelEventSubscription.ProtoReflect.Descriptor instead.
+func (*ChannelEventSubscription) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{112}
+}
+
+type ChannelEventUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Channel:
+	//
+	//	*ChannelEventUpdate_OpenChannel
+	//	*ChannelEventUpdate_ClosedChannel
+	//	*ChannelEventUpdate_ActiveChannel
+	//	*ChannelEventUpdate_InactiveChannel
+	//	*ChannelEventUpdate_PendingOpenChannel
+	//	*ChannelEventUpdate_FullyResolvedChannel
+	Channel       isChannelEventUpdate_Channel  `protobuf_oneof:"channel"`
+	Type          ChannelEventUpdate_UpdateType `protobuf:"varint,5,opt,name=type,proto3,enum=lnrpc.ChannelEventUpdate_UpdateType" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelEventUpdate) Reset() {
+	*x = ChannelEventUpdate{}
+	mi := &file_lightning_proto_msgTypes[113]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelEventUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelEventUpdate) ProtoMessage() {}
+
+func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[113]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelEventUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelEventUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{113}
+}
+
+func (x *ChannelEventUpdate) GetChannel() isChannelEventUpdate_Channel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetOpenChannel() *Channel {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_OpenChannel); ok {
+			return x.OpenChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetClosedChannel() *ChannelCloseSummary {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_ClosedChannel); ok {
+			return x.ClosedChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetActiveChannel() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_ActiveChannel); ok {
+			return x.ActiveChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetInactiveChannel() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_InactiveChannel); ok {
+			return x.InactiveChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetPendingOpenChannel() *PendingUpdate {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_PendingOpenChannel); ok {
+			return x.PendingOpenChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetFullyResolvedChannel() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Channel.(*ChannelEventUpdate_FullyResolvedChannel); ok {
+			return x.FullyResolvedChannel
+		}
+	}
+	return nil
+}
+
+func (x *ChannelEventUpdate) GetType() ChannelEventUpdate_UpdateType {
+	if x != nil {
+		return x.Type
+	}
+	return ChannelEventUpdate_OPEN_CHANNEL
+}
+
+type isChannelEventUpdate_Channel interface {
+	isChannelEventUpdate_Channel()
+}
+
+type ChannelEventUpdate_OpenChannel struct {
+	OpenChannel *Channel `protobuf:"bytes,1,opt,name=open_channel,json=openChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_ClosedChannel struct {
+	ClosedChannel *ChannelCloseSummary `protobuf:"bytes,2,opt,name=closed_channel,json=closedChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_ActiveChannel struct {
+	ActiveChannel *ChannelPoint `protobuf:"bytes,3,opt,name=active_channel,json=activeChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_InactiveChannel struct {
+	InactiveChannel *ChannelPoint `protobuf:"bytes,4,opt,name=inactive_channel,json=inactiveChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_PendingOpenChannel struct {
+	PendingOpenChannel *PendingUpdate `protobuf:"bytes,6,opt,name=pending_open_channel,json=pendingOpenChannel,proto3,oneof"`
+}
+
+type ChannelEventUpdate_FullyResolvedChannel struct {
+	FullyResolvedChannel *ChannelPoint `protobuf:"bytes,7,opt,name=fully_resolved_channel,json=fullyResolvedChannel,proto3,oneof"`
+}
+
+func (*ChannelEventUpdate_OpenChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_ClosedChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_ActiveChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_InactiveChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_PendingOpenChannel) isChannelEventUpdate_Channel() {}
+
+func (*ChannelEventUpdate_FullyResolvedChannel) isChannelEventUpdate_Channel() {}
+
 type SendRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Dest  []byte                 `protobuf:"bytes,1,opt,name=dest,proto3" json:"dest,omitempty"`
@@ -8143,7 +9338,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8155,7 +9350,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8168,7 +9363,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{101}
+	return file_lightning_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *SendRequest) GetDest() []byte {
@@ -8297,7 +9492,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8309,7 +9504,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8322,7 +9517,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{102}
+	return file_lightning_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *SendResponse) GetPaymentError() string {
@@ -8380,7 +9575,7 @@ type Payment struct {
 
 func (x *Payment) Reset() {
 	*x = Payment{}
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8392,7 +9587,7 @@ func (x *Payment) String() string {
 func (*Payment) ProtoMessage() {}
 
 func (x *Payment) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8405,7 +9600,7 @@ func (x *Payment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payment.ProtoReflect.Descriptor instead.
 func (*Payment) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{103}
+	return file_lightning_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *Payment) GetPaymentHash() string {
@@ -8538,7 +9733,7 @@ type HTLCAttempt struct {
 
 func (x *HTLCAttempt) Reset() {
 	*x = HTLCAttempt{}
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8550,7 +9745,7 @@ func (x *HTLCAttempt) String() string {
 func (*HTLCAttempt) ProtoMessage() {}
 
 func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8563,7 +9758,7 @@ func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTLCAttempt.ProtoReflect.Descriptor instead.
 func (*HTLCAttempt) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{104}
+	return file_lightning_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *HTLCAttempt) GetAttemptId() uint64 {
@@ -8631,7 +9826,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8643,7 +9838,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8656,7 +9851,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{105}
+	return file_lightning_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *ListPaymentsRequest) GetIncludeIncomplete() bool {
@@ -8727,7 +9922,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8739,7 +9934,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8752,7 +9947,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{106}
+	return file_lightning_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *ListPaymentsResponse) GetPayments() []*Payment {
@@ -8793,7 +9988,7 @@ type DeletePaymentRequest struct {
 
 func (x *DeletePaymentRequest) Reset() {
 	*x = DeletePaymentRequest{}
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8805,7 +10000,7 @@ func (x *DeletePaymentRequest) String() string {
 func (*DeletePaymentRequest) ProtoMessage() {}
 
 func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8818,7 +10013,7 @@ func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentRequest.ProtoReflect.Descriptor instead.
 func (*DeletePaymentRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{107}
+	return file_lightning_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *DeletePaymentRequest) GetPaymentHash() []byte {
@@ -8846,7 +10041,7 @@ type DeleteAllPaymentsRequest struct {
 
 func (x *DeleteAllPaymentsRequest) Reset() {
 	*x = DeleteAllPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8858,7 +10053,7 @@ func (x *DeleteAllPaymentsRequest) String() string {
 func (*DeleteAllPaymentsRequest) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8871,7 +10066,7 @@ func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{108}
+	return file_lightning_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *DeleteAllPaymentsRequest) GetFailedPaymentsOnly() bool {
@@ -8904,7 +10099,7 @@ type DeletePaymentResponse struct {
 
 func (x *DeletePaymentResponse) Reset() {
 	*x = DeletePaymentResponse{}
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8916,7 +10111,7 @@ func (x *DeletePaymentResponse) String() string {
 func (*DeletePaymentResponse) ProtoMessage() {}
 
 func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8929,7 +10124,7 @@ func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentResponse.ProtoReflect.Descriptor instead.
 func (*DeletePaymentResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{109}
+	return file_lightning_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *DeletePaymentResponse) GetStatus() string {
@@ -8948,7 +10143,7 @@ type DeleteAllPaymentsResponse struct {
 
 func (x *DeleteAllPaymentsResponse) Reset() {
 	*x = DeleteAllPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8960,7 +10155,7 @@ func (x *DeleteAllPaymentsResponse) String() string {
 func (*DeleteAllPaymentsResponse) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8973,7 +10168,7 @@ func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{110}
+	return file_lightning_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *DeleteAllPaymentsResponse) GetStatus() string {
@@ -9000,7 +10195,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9012,7 +10207,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9025,7 +10220,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{111}
+	return file_lightning_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *Failure) GetCode() Failure_FailureCode {
@@ -9104,7 +10299,7 @@ type ChannelUpdate struct {
 
 func (x *ChannelUpdate) Reset() {
 	*x = ChannelUpdate{}
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9116,7 +10311,7 @@ func (x *ChannelUpdate) String() string {
 func (*ChannelUpdate) ProtoMessage() {}
 
 func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9129,7 +10324,7 @@ func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{112}
+	return file_lightning_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *ChannelUpdate) GetSignature() []byte {
@@ -9234,7 +10429,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[128]
+	mi := &file_lightning_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9246,7 +10441,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[128]
+	mi := &file_lightning_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9347,7 +10542,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9359,7 +10554,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9420,6 +10615,182 @@ func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationsUntilActive
 func (x *PendingChannelsResponse_PendingOpenChannel) GetConfirmationHeight() uint32 {
 	if x != nil {
 		return x.ConfirmationHeight
+	}
+	return 0
+}
+
+type PendingChannelsResponse_WaitingCloseChannel struct {
+	state                   protoimpl.MessageState                  `protogen:"open.v1"`
+	Channel                 *PendingChannelsResponse_PendingChannel `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	LimboBalance            int64                                   `protobuf:"varint,2,opt,name=limbo_balance,json=limboBalance,proto3" json:"limbo_balance,omitempty"`
+	Commitments             *PendingChannelsResponse_Commitments    `protobuf:"bytes,3,opt,name=commitments,proto3" json:"commitments,omitempty"`
+	ClosingTxid             string                                  `protobuf:"bytes,4,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	ClosingTxHex            string                                  `protobuf:"bytes,5,opt,name=closing_tx_hex,json=closingTxHex,proto3" json:"closing_tx_hex,omitempty"`
+	BlocksTilCloseConfirmed uint32                                  `protobuf:"varint,6,opt,name=blocks_til_close_confirmed,json=blocksTilCloseConfirmed,proto3" json:"blocks_til_close_confirmed,omitempty"`
+	CloseHeight             uint32                                  `protobuf:"varint,7,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
+	*x = PendingChannelsResponse_WaitingCloseChannel{}
+	mi := &file_lightning_proto_msgTypes[143]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[143]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_WaitingCloseChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_WaitingCloseChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{96, 2}
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetLimboBalance() int64 {
+	if x != nil {
+		return x.LimboBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetCommitments() *PendingChannelsResponse_Commitments {
+	if x != nil {
+		return x.Commitments
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetClosingTxid() string {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetClosingTxHex() string {
+	if x != nil {
+		return x.ClosingTxHex
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetBlocksTilCloseConfirmed() uint32 {
+	if x != nil {
+		return x.BlocksTilCloseConfirmed
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_WaitingCloseChannel) GetCloseHeight() uint32 {
+	if x != nil {
+		return x.CloseHeight
+	}
+	return 0
+}
+
+type PendingChannelsResponse_Commitments struct {
+	state                     protoimpl.MessageState `protogen:"open.v1"`
+	LocalTxid                 string                 `protobuf:"bytes,1,opt,name=local_txid,json=localTxid,proto3" json:"local_txid,omitempty"`
+	RemoteTxid                string                 `protobuf:"bytes,2,opt,name=remote_txid,json=remoteTxid,proto3" json:"remote_txid,omitempty"`
+	RemotePendingTxid         string                 `protobuf:"bytes,3,opt,name=remote_pending_txid,json=remotePendingTxid,proto3" json:"remote_pending_txid,omitempty"`
+	LocalCommitFeeSat         uint64                 `protobuf:"varint,4,opt,name=local_commit_fee_sat,json=localCommitFeeSat,proto3" json:"local_commit_fee_sat,omitempty"`
+	RemoteCommitFeeSat        uint64                 `protobuf:"varint,5,opt,name=remote_commit_fee_sat,json=remoteCommitFeeSat,proto3" json:"remote_commit_fee_sat,omitempty"`
+	RemotePendingCommitFeeSat uint64                 `protobuf:"varint,6,opt,name=remote_pending_commit_fee_sat,json=remotePendingCommitFeeSat,proto3" json:"remote_pending_commit_fee_sat,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_Commitments) Reset() {
+	*x = PendingChannelsResponse_Commitments{}
+	mi := &file_lightning_proto_msgTypes[144]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_Commitments) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[144]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_Commitments.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_Commitments) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{96, 3}
+}
+
+func (x *PendingChannelsResponse_Commitments) GetLocalTxid() string {
+	if x != nil {
+		return x.LocalTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemoteTxid() string {
+	if x != nil {
+		return x.RemoteTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemotePendingTxid() string {
+	if x != nil {
+		return x.RemotePendingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_Commitments) GetLocalCommitFeeSat() uint64 {
+	if x != nil {
+		return x.LocalCommitFeeSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemoteCommitFeeSat() uint64 {
+	if x != nil {
+		return x.RemoteCommitFeeSat
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_Commitments) GetRemotePendingCommitFeeSat() uint64 {
+	if x != nil {
+		return x.RemotePendingCommitFeeSat
 	}
 	return 0
 }
@@ -10019,17 +11390,20 @@ const file_lightning_proto_rawDesc = "" +
 	"\fchan_pending\x18\x01 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\vchanPending\x127\n" +
 	"\tchan_open\x18\x03 \x01(\v2\x18.lnrpc.ChannelOpenUpdateH\x00R\bchanOpen\x12&\n" +
 	"\x0fpending_chan_id\x18\x04 \x01(\fR\rpendingChanIdB\b\n" +
-	"\x06update\"F\n" +
+	"\x06update\"\x90\x01\n" +
 	"\rPendingUpdate\x12\x12\n" +
 	"\x04txid\x18\x01 \x01(\fR\x04txid\x12!\n" +
-	"\foutput_index\x18\x02 \x01(\rR\voutputIndex\"M\n" +
+	"\foutput_index\x18\x02 \x01(\rR\voutputIndex\x12\"\n" +
+	"\rfee_per_vbyte\x18\x03 \x01(\x03R\vfeePerVbyte\x12$\n" +
+	"\x0elocal_close_tx\x18\x04 \x01(\bR\flocalCloseTx\"M\n" +
 	"\x11ChannelOpenUpdate\x128\n" +
 	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\">\n" +
 	"\x16PendingChannelsRequest\x12$\n" +
-	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xd3\a\n" +
+	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xe0\r\n" +
 	"\x17PendingChannelsResponse\x12.\n" +
 	"\x13total_limbo_balance\x18\x01 \x01(\x03R\x11totalLimboBalance\x12e\n" +
-	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x1a\xbb\x03\n" +
+	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x12h\n" +
+	"\x16waiting_close_channels\x18\x05 \x03(\v22.lnrpc.PendingChannelsResponse.WaitingCloseChannelR\x14waitingCloseChannels\x1a\xbb\x03\n" +
 	"\x0ePendingChannel\x12&\n" +
 	"\x0fremote_node_pub\x18\x01 \x01(\tR\rremoteNodePub\x12#\n" +
 	"\rchannel_point\x18\x02 \x01(\tR\fchannelPoint\x12\x1a\n" +
@@ -10050,7 +11424,24 @@ const file_lightning_proto_rawDesc = "" +
 	"fee_per_kw\x18\x06 \x01(\x03R\bfeePerKw\x122\n" +
 	"\x15funding_expiry_blocks\x18\x03 \x01(\x05R\x13fundingExpiryBlocks\x12<\n" +
 	"\x1aconfirmations_until_active\x18\a \x01(\rR\x18confirmationsUntilActive\x12/\n" +
-	"\x13confirmation_height\x18\b \x01(\rR\x12confirmationHeight\"\xdf\x01\n" +
+	"\x13confirmation_height\x18\b \x01(\rR\x12confirmationHeight\x1a\xfa\x02\n" +
+	"\x13WaitingCloseChannel\x12G\n" +
+	"\achannel\x18\x01 \x01(\v2-.lnrpc.PendingChannelsResponse.PendingChannelR\achannel\x12#\n" +
+	"\rlimbo_balance\x18\x02 \x01(\x03R\flimboBalance\x12L\n" +
+	"\vcommitments\x18\x03 \x01(\v2*.lnrpc.PendingChannelsResponse.CommitmentsR\vcommitments\x12!\n" +
+	"\fclosing_txid\x18\x04 \x01(\tR\vclosingTxid\x12$\n" +
+	"\x0eclosing_tx_hex\x18\x05 \x01(\tR\fclosingTxHex\x12;\n" +
+	"\x1ablocks_til_close_confirmed\x18\x06 \x01(\rR\x17blocksTilCloseConfirmed\x12!\n" +
+	"\fclose_height\x18\a \x01(\rR\vcloseHeight\x1a\xa3\x02\n" +
+	"\vCommitments\x12\x1d\n" +
+	"\n" +
+	"local_txid\x18\x01 \x01(\tR\tlocalTxid\x12\x1f\n" +
+	"\vremote_txid\x18\x02 \x01(\tR\n" +
+	"remoteTxid\x12.\n" +
+	"\x13remote_pending_txid\x18\x03 \x01(\tR\x11remotePendingTxid\x12/\n" +
+	"\x14local_commit_fee_sat\x18\x04 \x01(\x04R\x11localCommitFeeSat\x121\n" +
+	"\x15remote_commit_fee_sat\x18\x05 \x01(\x04R\x12remoteCommitFeeSat\x12@\n" +
+	"\x1dremote_pending_commit_fee_sat\x18\x06 \x01(\x04R\x19remotePendingCommitFeeSat\"\xdf\x01\n" +
 	"\x13ListChannelsRequest\x12\x1f\n" +
 	"\vactive_only\x18\x01 \x01(\bR\n" +
 	"activeOnly\x12#\n" +
@@ -10112,7 +11503,107 @@ const file_lightning_proto_rawDesc = "" +
 	"\n" +
 	"peer_alias\x18\" \x01(\tR\tpeerAlias\x12*\n" +
 	"\x0fpeer_scid_alias\x18# \x01(\x04B\x020\x01R\rpeerScidAlias\x12\x12\n" +
-	"\x04memo\x18$ \x01(\tR\x04memo\"\xea\x05\n" +
+	"\x04memo\x18$ \x01(\tR\x04memo\"\xbf\x02\n" +
+	"\x13CloseChannelRequest\x128\n" +
+	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\x12\x14\n" +
+	"\x05force\x18\x02 \x01(\bR\x05force\x12\x1f\n" +
+	"\vtarget_conf\x18\x03 \x01(\x05R\n" +
+	"targetConf\x12$\n" +
+	"\fsat_per_byte\x18\x04 \x01(\x03B\x02\x18\x01R\n" +
+	"satPerByte\x12)\n" +
+	"\x10delivery_address\x18\x05 \x01(\tR\x0fdeliveryAddress\x12\"\n" +
+	"\rsat_per_vbyte\x18\x06 \x01(\x04R\vsatPerVbyte\x12)\n" +
+	"\x11max_fee_per_vbyte\x18\a \x01(\x04R\x0emaxFeePerVbyte\x12\x17\n" +
+	"\ano_wait\x18\b \x01(\bR\x06noWait\"\xd3\x01\n" +
+	"\x11CloseStatusUpdate\x12;\n" +
+	"\rclose_pending\x18\x01 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\fclosePending\x12:\n" +
+	"\n" +
+	"chan_close\x18\x03 \x01(\v2\x19.lnrpc.ChannelCloseUpdateH\x00R\tchanClose\x12;\n" +
+	"\rclose_instant\x18\x04 \x01(\v2\x14.lnrpc.InstantUpdateH\x00R\fcloseInstantB\b\n" +
+	"\x06update\"\x9a\x02\n" +
+	"\x12ChannelCloseUpdate\x12!\n" +
+	"\fclosing_txid\x18\x01 \x01(\fR\vclosingTxid\x12\x18\n" +
+	"\asuccess\x18\x02 \x01(\bR\asuccess\x12@\n" +
+	"\x12local_close_output\x18\x03 \x01(\v2\x12.lnrpc.CloseOutputR\x10localCloseOutput\x12B\n" +
+	"\x13remote_close_output\x18\x04 \x01(\v2\x12.lnrpc.CloseOutputR\x11remoteCloseOutput\x12A\n" +
+	"\x12additional_outputs\x18\x05 \x03(\v2\x12.lnrpc.CloseOutputR\x11additionalOutputs\"\x94\x01\n" +
+	"\vCloseOutput\x12\x1d\n" +
+	"\n" +
+	"amount_sat\x18\x01 \x01(\x03R\tamountSat\x12\x1b\n" +
+	"\tpk_script\x18\x02 \x01(\fR\bpkScript\x12\x19\n" +
+	"\bis_local\x18\x03 \x01(\bR\aisLocal\x12.\n" +
+	"\x13custom_channel_data\x18\x04 \x01(\fR\x11customChannelData\";\n" +
+	"\rInstantUpdate\x12*\n" +
+	"\x11num_pending_htlcs\x18\x01 \x01(\x05R\x0fnumPendingHtlcs\"\xde\x01\n" +
+	"\x15ClosedChannelsRequest\x12 \n" +
+	"\vcooperative\x18\x01 \x01(\bR\vcooperative\x12\x1f\n" +
+	"\vlocal_force\x18\x02 \x01(\bR\n" +
+	"localForce\x12!\n" +
+	"\fremote_force\x18\x03 \x01(\bR\vremoteForce\x12\x16\n" +
+	"\x06breach\x18\x04 \x01(\bR\x06breach\x12)\n" +
+	"\x10funding_canceled\x18\x05 \x01(\bR\x0ffundingCanceled\x12\x1c\n" +
+	"\tabandoned\x18\x06 \x01(\bR\tabandoned\"P\n" +
+	"\x16ClosedChannelsResponse\x126\n" +
+	"\bchannels\x18\x01 \x03(\v2\x1a.lnrpc.ChannelCloseSummaryR\bchannels\"\x81\x06\n" +
+	"\x13ChannelCloseSummary\x12#\n" +
+	"\rchannel_point\x18\x01 \x01(\tR\fchannelPoint\x12\x1b\n" +
+	"\achan_id\x18\x02 \x01(\x04B\x020\x01R\x06chanId\x12\x1d\n" +
+	"\n" +
+	"chain_hash\x18\x03 \x01(\tR\tchainHash\x12&\n" +
+	"\x0fclosing_tx_hash\x18\x04 \x01(\tR\rclosingTxHash\x12#\n" +
+	"\rremote_pubkey\x18\x05 \x01(\tR\fremotePubkey\x12\x1a\n" +
+	"\bcapacity\x18\x06 \x01(\x03R\bcapacity\x12!\n" +
+	"\fclose_height\x18\a \x01(\rR\vcloseHeight\x12'\n" +
+	"\x0fsettled_balance\x18\b \x01(\x03R\x0esettledBalance\x12.\n" +
+	"\x13time_locked_balance\x18\t \x01(\x03R\x11timeLockedBalance\x12E\n" +
+	"\n" +
+	"close_type\x18\n" +
+	" \x01(\x0e2&.lnrpc.ChannelCloseSummary.ClosureTypeR\tcloseType\x127\n" +
+	"\x0eopen_initiator\x18\v \x01(\x0e2\x10.lnrpc.InitiatorR\ropenInitiator\x129\n" +
+	"\x0fclose_initiator\x18\f \x01(\x0e2\x10.lnrpc.InitiatorR\x0ecloseInitiator\x12\x1f\n" +
+	"\valias_scids\x18\x0e \x03(\x04R\n" +
+	"aliasScids\x12;\n" +
+	"\x18zero_conf_confirmed_scid\x18\x0f \x01(\x04B\x020\x01R\x15zeroConfConfirmedScid\"\x8a\x01\n" +
+	"\vClosureType\x12\x15\n" +
+	"\x11COOPERATIVE_CLOSE\x10\x00\x12\x15\n" +
+	"\x11LOCAL_FORCE_CLOSE\x10\x01\x12\x16\n" +
+	"\x12REMOTE_FORCE_CLOSE\x10\x02\x12\x10\n" +
+	"\fBREACH_CLOSE\x10\x03\x12\x14\n" +
+	"\x10FUNDING_CANCELED\x10\x04\x12\r\n" +
+	"\tABANDONED\x10\x05\"\x17\n" +
+	"\x15ChannelBalanceRequest\"\x80\x04\n" +
+	"\x16ChannelBalanceResponse\x12\x1c\n" +
+	"\abalance\x18\x01 \x01(\x03B\x02\x18\x01R\abalance\x124\n" +
+	"\x14pending_open_balance\x18\x02 \x01(\x03B\x02\x18\x01R\x12pendingOpenBalance\x122\n" +
+	"\rlocal_balance\x18\x03 \x01(\v2\r.lnrpc.AmountR\flocalBalance\x124\n" +
+	"\x0eremote_balance\x18\x04 \x01(\v2\r.lnrpc.AmountR\rremoteBalance\x12E\n" +
+	"\x17unsettled_local_balance\x18\x05 \x01(\v2\r.lnrpc.AmountR\x15unsettledLocalBalance\x12G\n" +
+	"\x18unsettled_remote_balance\x18\x06 \x01(\v2\r.lnrpc.AmountR\x16unsettledRemoteBalance\x12J\n" +
+	"\x1apending_open_local_balance\x18\a \x01(\v2\r.lnrpc.AmountR\x17pendingOpenLocalBalance\x12L\n" +
+	"\x1bpending_open_remote_balance\x18\b \x01(\v2\r.lnrpc.AmountR\x18pendingOpenRemoteBalance\".\n" +
+	"\x06Amount\x12\x10\n" +
+	"\x03sat\x18\x01 \x01(\x04R\x03sat\x12\x12\n" +
+	"\x04msat\x18\x02 \x01(\x04R\x04msat\"\x1a\n" +
+	"\x18ChannelEventSubscription\"\xb0\x05\n" +
+	"\x12ChannelEventUpdate\x123\n" +
+	"\fopen_channel\x18\x01 \x01(\v2\x0e.lnrpc.ChannelH\x00R\vopenChannel\x12C\n" +
+	"\x0eclosed_channel\x18\x02 \x01(\v2\x1a.lnrpc.ChannelCloseSummaryH\x00R\rclosedChannel\x12<\n" +
+	"\x0eactive_channel\x18\x03 \x01(\v2\x13.lnrpc.ChannelPointH\x00R\ractiveChannel\x12@\n" +
+	"\x10inactive_channel\x18\x04 \x01(\v2\x13.lnrpc.ChannelPointH\x00R\x0finactiveChannel\x12H\n" +
+	"\x14pending_open_channel\x18\x06 \x01(\v2\x14.lnrpc.PendingUpdateH\x00R\x12pendingOpenChannel\x12K\n" +
+	"\x16fully_resolved_channel\x18\a \x01(\v2\x13.lnrpc.ChannelPointH\x00R\x14fullyResolvedChannel\x128\n" +
+	"\x04type\x18\x05 \x01(\x0e2$.lnrpc.ChannelEventUpdate.UpdateTypeR\x04type\"\xc3\x01\n" +
+	"\n" +
+	"UpdateType\x12\x10\n" +
+	"\fOPEN_CHANNEL\x10\x00\x12\x12\n" +
+	"\x0eCLOSED_CHANNEL\x10\x01\x12\x12\n" +
+	"\x0eACTIVE_CHANNEL\x10\x02\x12\x14\n" +
+	"\x10INACTIVE_CHANNEL\x10\x03\x12\x18\n" +
+	"\x14PENDING_OPEN_CHANNEL\x10\x04\x12\x1a\n" +
+	"\x16FULLY_RESOLVED_CHANNEL\x10\x05\x12\x1b\n" +
+	"\x17CHANNEL_FUNDING_TIMEOUT\x10\x06\x12\x12\n" +
+	"\x0eCHANNEL_UPDATE\x10\aB\t\n" +
+	"\achannel\"\xea\x05\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04dest\x18\x01 \x01(\fR\x04dest\x12#\n" +
 	"\vdest_string\x18\x02 \x01(\tB\x02\x18\x01R\n" +
@@ -10340,7 +11831,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x14FAILURE_REASON_ERROR\x10\x03\x12,\n" +
 	"(FAILURE_REASON_INCORRECT_PAYMENT_DETAILS\x10\x04\x12'\n" +
 	"#FAILURE_REASON_INSUFFICIENT_BALANCE\x10\x05\x12\x1b\n" +
-	"\x17FAILURE_REASON_CANCELED\x10\x062\x8d\x16\n" +
+	"\x17FAILURE_REASON_CANCELED\x10\x062\xcb\x18\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -10381,7 +11872,11 @@ const file_lightning_proto_rawDesc = "" +
 	"\x0fOpenChannelSync\x12\x19.lnrpc.OpenChannelRequest\x1a\x13.lnrpc.ChannelPoint\x12C\n" +
 	"\vOpenChannel\x12\x19.lnrpc.OpenChannelRequest\x1a\x17.lnrpc.OpenStatusUpdate0\x01\x12P\n" +
 	"\x0fPendingChannels\x12\x1d.lnrpc.PendingChannelsRequest\x1a\x1e.lnrpc.PendingChannelsResponse\x12G\n" +
-	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponse\x12:\n" +
+	"\fListChannels\x12\x1a.lnrpc.ListChannelsRequest\x1a\x1b.lnrpc.ListChannelsResponse\x12F\n" +
+	"\fCloseChannel\x12\x1a.lnrpc.CloseChannelRequest\x1a\x18.lnrpc.CloseStatusUpdate0\x01\x12M\n" +
+	"\x0eClosedChannels\x12\x1c.lnrpc.ClosedChannelsRequest\x1a\x1d.lnrpc.ClosedChannelsResponse\x12M\n" +
+	"\x0eChannelBalance\x12\x1c.lnrpc.ChannelBalanceRequest\x1a\x1d.lnrpc.ChannelBalanceResponse\x12V\n" +
+	"\x16SubscribeChannelEvents\x12\x1f.lnrpc.ChannelEventSubscription\x1a\x19.lnrpc.ChannelEventUpdate0\x01\x12:\n" +
 	"\x0fSendPaymentSync\x12\x12.lnrpc.SendRequest\x1a\x13.lnrpc.SendResponse\x12G\n" +
 	"\fListPayments\x12\x1a.lnrpc.ListPaymentsRequest\x1a\x1b.lnrpc.ListPaymentsResponse\x12J\n" +
 	"\rDeletePayment\x12\x1b.lnrpc.DeletePaymentRequest\x1a\x1c.lnrpc.DeletePaymentResponse\x12V\n" +
@@ -10399,8 +11894,8 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 14)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 132)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 147)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),                               // 0: lnrpc.AddressType
 	(OutputScriptType)(0),                          // 1: lnrpc.OutputScriptType
@@ -10413,325 +11908,377 @@ var file_lightning_proto_goTypes = []any{
 	(Peer_SyncType)(0),                             // 8: lnrpc.Peer.SyncType
 	(PeerEvent_EventType)(0),                       // 9: lnrpc.PeerEvent.EventType
 	(Invoice_InvoiceState)(0),                      // 10: lnrpc.Invoice.InvoiceState
-	(Payment_PaymentStatus)(0),                     // 11: lnrpc.Payment.PaymentStatus
-	(HTLCAttempt_HTLCStatus)(0),                    // 12: lnrpc.HTLCAttempt.HTLCStatus
-	(Failure_FailureCode)(0),                       // 13: lnrpc.Failure.FailureCode
-	(*GetInfoRequest)(nil),                         // 14: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),                        // 15: lnrpc.GetInfoResponse
-	(*Chain)(nil),                                  // 16: lnrpc.Chain
-	(*Feature)(nil),                                // 17: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),                     // 18: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),                       // 19: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),                    // 20: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),                  // 21: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),                 // 22: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),                       // 23: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),                      // 24: lnrpc.ListPeersResponse
-	(*Peer)(nil),                                   // 25: lnrpc.Peer
-	(*TimestampedError)(nil),                       // 26: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),                  // 27: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                              // 28: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),                      // 29: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),                     // 30: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),                   // 31: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),                  // 32: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),                   // 33: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),                     // 34: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),                    // 35: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                                   // 36: lnrpc.Utxo
-	(*OutPoint)(nil),                               // 37: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),                 // 38: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),                     // 39: lnrpc.TransactionDetails
-	(*Transaction)(nil),                            // 40: lnrpc.Transaction
-	(*OutputDetail)(nil),                           // 41: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),                       // 42: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),                       // 43: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),                      // 44: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),                     // 45: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),                    // 46: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),                            // 47: lnrpc.StopRequest
-	(*StopResponse)(nil),                           // 48: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),                 // 49: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),                // 50: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),                      // 51: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),                     // 52: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),                     // 53: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),                    // 54: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),                   // 55: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),                  // 56: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),                     // 57: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),                 // 58: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),                    // 59: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),                   // 60: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),                 // 61: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),                // 62: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),                // 63: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),               // 64: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),                 // 65: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),                // 66: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),                    // 67: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),                   // 68: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),                    // 69: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),                           // 70: lnrpc.ChannelGraph
-	(*LightningNode)(nil),                          // 71: lnrpc.LightningNode
-	(*NodeAddress)(nil),                            // 72: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),                          // 73: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),                            // 74: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),                        // 75: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                               // 76: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),                        // 77: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),                     // 78: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),                            // 79: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),                     // 80: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                               // 81: lnrpc.NodePair
-	(*EdgeLocator)(nil),                            // 82: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                               // 83: lnrpc.FeeLimit
-	(*RouteHint)(nil),                              // 84: lnrpc.RouteHint
-	(*HopHint)(nil),                                // 85: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),                    // 86: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                                  // 87: lnrpc.Route
-	(*Hop)(nil),                                    // 88: lnrpc.Hop
-	(*MPPRecord)(nil),                              // 89: lnrpc.MPPRecord
-	(*GraphTopologySubscription)(nil),              // 90: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),                    // 91: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                             // 92: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),                      // 93: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),                    // 94: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),                           // 95: lnrpc.ChannelPoint
-	(*Invoice)(nil),                                // 96: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),                            // 97: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),                     // 98: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),                            // 99: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),                     // 100: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),                    // 101: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),                    // 102: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),                           // 103: lnrpc.PayReqString
-	(*PayReq)(nil),                                 // 104: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),                     // 105: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),                       // 106: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),                          // 107: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),                      // 108: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),                 // 109: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),                // 110: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),                    // 111: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),                   // 112: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),                     // 113: lnrpc.ChannelConstraints
-	(*Channel)(nil),                                // 114: lnrpc.Channel
-	(*SendRequest)(nil),                            // 115: lnrpc.SendRequest
-	(*SendResponse)(nil),                           // 116: lnrpc.SendResponse
-	(*Payment)(nil),                                // 117: lnrpc.Payment
-	(*HTLCAttempt)(nil),                            // 118: lnrpc.HTLCAttempt
-	(*ListPaymentsRequest)(nil),                    // 119: lnrpc.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),                   // 120: lnrpc.ListPaymentsResponse
-	(*DeletePaymentRequest)(nil),                   // 121: lnrpc.DeletePaymentRequest
-	(*DeleteAllPaymentsRequest)(nil),               // 122: lnrpc.DeleteAllPaymentsRequest
-	(*DeletePaymentResponse)(nil),                  // 123: lnrpc.DeletePaymentResponse
-	(*DeleteAllPaymentsResponse)(nil),              // 124: lnrpc.DeleteAllPaymentsResponse
-	(*Failure)(nil),                                // 125: lnrpc.Failure
-	(*ChannelUpdate)(nil),                          // 126: lnrpc.ChannelUpdate
-	nil,                                            // 127: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                                            // 128: lnrpc.Peer.FeaturesEntry
-	nil,                                            // 129: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                                            // 130: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                                            // 131: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                                            // 132: lnrpc.LightningNode.FeaturesEntry
-	nil,                                            // 133: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                                            // 134: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                                            // 135: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                                            // 136: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                                            // 137: lnrpc.Hop.CustomRecordsEntry
-	nil,                                            // 138: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                                            // 139: lnrpc.Invoice.FeaturesEntry
-	nil,                                            // 140: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                                            // 141: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil), // 142: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil), // 143: lnrpc.PendingChannelsResponse.PendingOpenChannel
-	nil, // 144: lnrpc.SendRequest.DestCustomRecordsEntry
-	nil, // 145: lnrpc.Payment.FirstHopCustomRecordsEntry
+	(ChannelCloseSummary_ClosureType)(0),           // 11: lnrpc.ChannelCloseSummary.ClosureType
+	(ChannelEventUpdate_UpdateType)(0),             // 12: lnrpc.ChannelEventUpdate.UpdateType
+	(Payment_PaymentStatus)(0),                     // 13: lnrpc.Payment.PaymentStatus
+	(HTLCAttempt_HTLCStatus)(0),                    // 14: lnrpc.HTLCAttempt.HTLCStatus
+	(Failure_FailureCode)(0),                       // 15: lnrpc.Failure.FailureCode
+	(*GetInfoRequest)(nil),                         // 16: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                        // 17: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                  // 18: lnrpc.Chain
+	(*Feature)(nil),                                // 19: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                     // 20: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                       // 21: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                    // 22: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                  // 23: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                 // 24: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                       // 25: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                      // 26: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                   // 27: lnrpc.Peer
+	(*TimestampedError)(nil),                       // 28: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                  // 29: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                              // 30: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                      // 31: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                     // 32: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                   // 33: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                  // 34: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                   // 35: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                     // 36: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                    // 37: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                   // 38: lnrpc.Utxo
+	(*OutPoint)(nil),                               // 39: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                 // 40: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                     // 41: lnrpc.TransactionDetails
+	(*Transaction)(nil),                            // 42: lnrpc.Transaction
+	(*OutputDetail)(nil),                           // 43: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                       // 44: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                       // 45: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                      // 46: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                     // 47: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                    // 48: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                            // 49: lnrpc.StopRequest
+	(*StopResponse)(nil),                           // 50: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),                 // 51: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),                // 52: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),                      // 53: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),                     // 54: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),                     // 55: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),                    // 56: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),                   // 57: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),                  // 58: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),                     // 59: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),                 // 60: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),                    // 61: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),                   // 62: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),                 // 63: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),                // 64: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),                // 65: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),               // 66: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),                 // 67: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),                // 68: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),                    // 69: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),                   // 70: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),                    // 71: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),                           // 72: lnrpc.ChannelGraph
+	(*LightningNode)(nil),                          // 73: lnrpc.LightningNode
+	(*NodeAddress)(nil),                            // 74: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),                          // 75: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),                            // 76: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),                        // 77: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                               // 78: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),                        // 79: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),                     // 80: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),                            // 81: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),                     // 82: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                               // 83: lnrpc.NodePair
+	(*EdgeLocator)(nil),                            // 84: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                               // 85: lnrpc.FeeLimit
+	(*RouteHint)(nil),                              // 86: lnrpc.RouteHint
+	(*HopHint)(nil),                                // 87: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),                    // 88: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                                  // 89: lnrpc.Route
+	(*Hop)(nil),                                    // 90: lnrpc.Hop
+	(*MPPRecord)(nil),                              // 91: lnrpc.MPPRecord
+	(*GraphTopologySubscription)(nil),              // 92: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),                    // 93: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                             // 94: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),                      // 95: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),                    // 96: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),                           // 97: lnrpc.ChannelPoint
+	(*Invoice)(nil),                                // 98: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),                            // 99: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),                     // 100: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),                            // 101: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),                     // 102: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),                    // 103: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),                    // 104: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),                           // 105: lnrpc.PayReqString
+	(*PayReq)(nil),                                 // 106: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),                     // 107: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),                       // 108: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                          // 109: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                      // 110: lnrpc.ChannelOpenUpdate
+	(*PendingChannelsRequest)(nil),                 // 111: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                // 112: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                    // 113: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                   // 114: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                     // 115: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                // 116: lnrpc.Channel
+	(*CloseChannelRequest)(nil),                    // 117: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),                      // 118: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),                     // 119: lnrpc.ChannelCloseUpdate
+	(*CloseOutput)(nil),                            // 120: lnrpc.CloseOutput
+	(*InstantUpdate)(nil),                          // 121: lnrpc.InstantUpdate
+	(*ClosedChannelsRequest)(nil),                  // 122: lnrpc.ClosedChannelsRequest
+	(*ClosedChannelsResponse)(nil),                 // 123: lnrpc.ClosedChannelsResponse
+	(*ChannelCloseSummary)(nil),                    // 124: lnrpc.ChannelCloseSummary
+	(*ChannelBalanceRequest)(nil),                  // 125: lnrpc.ChannelBalanceRequest
+	(*ChannelBalanceResponse)(nil),                 // 126: lnrpc.ChannelBalanceResponse
+	(*Amount)(nil),                                 // 127: lnrpc.Amount
+	(*ChannelEventSubscription)(nil),               // 128: lnrpc.ChannelEventSubscription
+	(*ChannelEventUpdate)(nil),                     // 129: lnrpc.ChannelEventUpdate
+	(*SendRequest)(nil),                            // 130: lnrpc.SendRequest
+	(*SendResponse)(nil),                           // 131: lnrpc.SendResponse
+	(*Payment)(nil),                                // 132: lnrpc.Payment
+	(*HTLCAttempt)(nil),                            // 133: lnrpc.HTLCAttempt
+	(*ListPaymentsRequest)(nil),                    // 134: lnrpc.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),                   // 135: lnrpc.ListPaymentsResponse
+	(*DeletePaymentRequest)(nil),                   // 136: lnrpc.DeletePaymentRequest
+	(*DeleteAllPaymentsRequest)(nil),               // 137: lnrpc.DeleteAllPaymentsRequest
+	(*DeletePaymentResponse)(nil),                  // 138: lnrpc.DeletePaymentResponse
+	(*DeleteAllPaymentsResponse)(nil),              // 139: lnrpc.DeleteAllPaymentsResponse
+	(*Failure)(nil),                                // 140: lnrpc.Failure
+	(*ChannelUpdate)(nil),                          // 141: lnrpc.ChannelUpdate
+	nil,                                            // 142: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                            // 143: lnrpc.Peer.FeaturesEntry
+	nil,                                            // 144: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                            // 145: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                            // 146: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                            // 147: lnrpc.LightningNode.FeaturesEntry
+	nil,                                            // 148: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                            // 149: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                            // 150: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                            // 151: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                            // 152: lnrpc.Hop.CustomRecordsEntry
+	nil,                                            // 153: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                            // 154: lnrpc.Invoice.FeaturesEntry
+	nil,                                            // 155: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                            // 156: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil), // 157: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 158: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 159: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 160: lnrpc.PendingChannelsResponse.Commitments
+	nil, // 161: lnrpc.SendRequest.DestCustomRecordsEntry
+	nil, // 162: lnrpc.Payment.FirstHopCustomRecordsEntry
 }
 var file_lightning_proto_depIdxs = []int32{
-	16,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	127, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	19,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	25,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	18,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	142, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	21,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	27,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	8,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	128, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	26,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	143, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	28,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	9,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	129, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	36,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	144, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	38,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	37,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	40,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	41,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	42,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	39,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	42,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	43,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	44,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	37,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	130, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	39,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	145, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	57,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	57,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	131, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	57,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	71,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	74,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	72,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	132, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	133, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	134, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	73,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	73,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	135, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	71,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	74,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	83,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	82,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	81,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	136, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	84,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	85,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	87,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	88,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	89,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
-	137, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	92,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	93,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	94,  // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	72,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	138, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	95,  // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	73,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	95,  // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	84,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	59,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	59,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	146, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	59,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	73,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	76,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	74,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	147, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	148, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	149, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	75,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	75,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	150, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	73,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	76,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	85,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	84,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	83,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	151, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	86,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	87,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	89,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	90,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	91,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
+	152, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	94,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	95,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	96,  // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	74,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	153, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	97,  // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	75,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	97,  // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	86,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
 	10,  // 55: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	97,  // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	139, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	99,  // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	154, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 58: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	140, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	96,  // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	84,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	141, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	155, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	98,  // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	86,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	156, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
 	4,   // 63: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	107, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	108, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	95,  // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	143, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	114, // 68: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	4,   // 69: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	113, // 70: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	113, // 71: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	83,  // 72: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	144, // 73: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
-	6,   // 74: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
-	87,  // 75: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
-	11,  // 76: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
-	118, // 77: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
-	7,   // 78: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
-	145, // 79: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
-	12,  // 80: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
-	87,  // 81: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
-	125, // 82: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
-	117, // 83: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
-	13,  // 84: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
-	126, // 85: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
-	17,  // 86: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	17,  // 87: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	33,  // 88: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	58,  // 89: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	17,  // 90: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	17,  // 91: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	17,  // 92: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	17,  // 93: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 94: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 95: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	142, // 96: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	31,  // 97: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	38,  // 98: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	45,  // 99: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	43,  // 100: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	34,  // 101: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	29,  // 102: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	18,  // 103: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	21,  // 104: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	23,  // 105: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	27,  // 106: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	14,  // 107: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	47,  // 108: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	49,  // 109: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	51,  // 110: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	53,  // 111: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	55,  // 112: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	59,  // 113: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	61,  // 114: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	63,  // 115: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	65,  // 116: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	67,  // 117: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	69,  // 118: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	75,  // 119: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	77,  // 120: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	78,  // 121: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	80,  // 122: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	90,  // 123: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	96,  // 124: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	100, // 125: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	99,  // 126: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	102, // 127: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	103, // 128: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	105, // 129: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	105, // 130: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	109, // 131: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	111, // 132: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	115, // 133: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
-	119, // 134: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
-	121, // 135: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
-	122, // 136: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
-	32,  // 137: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	39,  // 138: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	46,  // 139: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	44,  // 140: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	35,  // 141: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	30,  // 142: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	20,  // 143: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	22,  // 144: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	24,  // 145: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	28,  // 146: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	15,  // 147: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	48,  // 148: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	50,  // 149: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	52,  // 150: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	54,  // 151: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	56,  // 152: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	60,  // 153: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	62,  // 154: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	64,  // 155: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	66,  // 156: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	68,  // 157: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	70,  // 158: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	76,  // 159: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	74,  // 160: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	79,  // 161: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	86,  // 162: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	91,  // 163: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	98,  // 164: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	101, // 165: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	96,  // 166: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	96,  // 167: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	104, // 168: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	95,  // 169: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	106, // 170: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	110, // 171: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	112, // 172: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	116, // 173: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
-	120, // 174: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
-	123, // 175: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
-	124, // 176: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
-	137, // [137:177] is the sub-list for method output_type
-	97,  // [97:137] is the sub-list for method input_type
-	97,  // [97:97] is the sub-list for extension type_name
-	97,  // [97:97] is the sub-list for extension extendee
-	0,   // [0:97] is the sub-list for field type_name
+	109, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	110, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	97,  // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	158, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	159, // 68: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	116, // 69: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	4,   // 70: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	115, // 71: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	115, // 72: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	97,  // 73: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	109, // 74: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	119, // 75: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	121, // 76: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	120, // 77: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
+	120, // 78: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
+	120, // 79: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
+	124, // 80: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
+	11,  // 81: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
+	5,   // 82: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
+	5,   // 83: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
+	127, // 84: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
+	127, // 85: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
+	127, // 86: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
+	127, // 87: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
+	127, // 88: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
+	127, // 89: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
+	116, // 90: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
+	124, // 91: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
+	97,  // 92: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
+	97,  // 93: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
+	109, // 94: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
+	97,  // 95: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
+	12,  // 96: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
+	85,  // 97: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	161, // 98: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
+	6,   // 99: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
+	89,  // 100: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
+	13,  // 101: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
+	133, // 102: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
+	7,   // 103: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
+	162, // 104: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
+	14,  // 105: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
+	89,  // 106: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
+	140, // 107: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
+	132, // 108: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
+	15,  // 109: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
+	141, // 110: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
+	19,  // 111: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	19,  // 112: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	35,  // 113: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	60,  // 114: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	19,  // 115: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	19,  // 116: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	19,  // 117: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	19,  // 118: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 119: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 120: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	157, // 121: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	157, // 122: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	160, // 123: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	33,  // 124: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	40,  // 125: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	47,  // 126: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	45,  // 127: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	36,  // 128: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	31,  // 129: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	20,  // 130: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	23,  // 131: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	25,  // 132: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	29,  // 133: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	16,  // 134: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	49,  // 135: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	51,  // 136: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	53,  // 137: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	55,  // 138: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	57,  // 139: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	61,  // 140: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	63,  // 141: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	65,  // 142: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	67,  // 143: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	69,  // 144: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	71,  // 145: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	77,  // 146: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	79,  // 147: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	80,  // 148: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	82,  // 149: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	92,  // 150: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	98,  // 151: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	102, // 152: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	101, // 153: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	104, // 154: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	105, // 155: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	107, // 156: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	107, // 157: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	111, // 158: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	113, // 159: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	117, // 160: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	122, // 161: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
+	125, // 162: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
+	128, // 163: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
+	130, // 164: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
+	134, // 165: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
+	136, // 166: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
+	137, // 167: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
+	34,  // 168: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	41,  // 169: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	48,  // 170: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	46,  // 171: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	37,  // 172: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	32,  // 173: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	22,  // 174: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	24,  // 175: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	26,  // 176: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	30,  // 177: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	17,  // 178: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	50,  // 179: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	52,  // 180: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	54,  // 181: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	56,  // 182: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	58,  // 183: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	62,  // 184: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	64,  // 185: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	66,  // 186: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	68,  // 187: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	70,  // 188: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	72,  // 189: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	78,  // 190: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	76,  // 191: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	81,  // 192: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	88,  // 193: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	93,  // 194: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	100, // 195: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	103, // 196: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	98,  // 197: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	98,  // 198: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	106, // 199: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	97,  // 200: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	108, // 201: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	112, // 202: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	114, // 203: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	118, // 204: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	123, // 205: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
+	126, // 206: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
+	129, // 207: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
+	131, // 208: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
+	135, // 209: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
+	138, // 210: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
+	139, // 211: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
+	168, // [168:212] is the sub-list for method output_type
+	124, // [124:168] is the sub-list for method input_type
+	124, // [124:124] is the sub-list for extension type_name
+	124, // [124:124] is the sub-list for extension extendee
+	0,   // [0:124] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -10752,13 +12299,26 @@ func file_lightning_proto_init() {
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
+	file_lightning_proto_msgTypes[102].OneofWrappers = []any{
+		(*CloseStatusUpdate_ClosePending)(nil),
+		(*CloseStatusUpdate_ChanClose)(nil),
+		(*CloseStatusUpdate_CloseInstant)(nil),
+	}
+	file_lightning_proto_msgTypes[113].OneofWrappers = []any{
+		(*ChannelEventUpdate_OpenChannel)(nil),
+		(*ChannelEventUpdate_ClosedChannel)(nil),
+		(*ChannelEventUpdate_ActiveChannel)(nil),
+		(*ChannelEventUpdate_InactiveChannel)(nil),
+		(*ChannelEventUpdate_PendingOpenChannel)(nil),
+		(*ChannelEventUpdate_FullyResolvedChannel)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      14,
-			NumMessages:   132,
+			NumEnums:      16,
+			NumMessages:   147,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

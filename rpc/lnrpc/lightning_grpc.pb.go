@@ -55,6 +55,10 @@ const (
 	Lightning_OpenChannel_FullMethodName              = "/lnrpc.Lightning/OpenChannel"
 	Lightning_PendingChannels_FullMethodName          = "/lnrpc.Lightning/PendingChannels"
 	Lightning_ListChannels_FullMethodName             = "/lnrpc.Lightning/ListChannels"
+	Lightning_CloseChannel_FullMethodName             = "/lnrpc.Lightning/CloseChannel"
+	Lightning_ClosedChannels_FullMethodName           = "/lnrpc.Lightning/ClosedChannels"
+	Lightning_ChannelBalance_FullMethodName           = "/lnrpc.Lightning/ChannelBalance"
+	Lightning_SubscribeChannelEvents_FullMethodName   = "/lnrpc.Lightning/SubscribeChannelEvents"
 	Lightning_SendPaymentSync_FullMethodName          = "/lnrpc.Lightning/SendPaymentSync"
 	Lightning_ListPayments_FullMethodName             = "/lnrpc.Lightning/ListPayments"
 	Lightning_DeletePayment_FullMethodName            = "/lnrpc.Lightning/DeletePayment"
@@ -157,6 +161,17 @@ type LightningClient interface {
 	PendingChannels(ctx context.Context, in *PendingChannelsRequest, opts ...grpc.CallOption) (*PendingChannelsResponse, error)
 	// ListChannels lists the open channels.
 	ListChannels(ctx context.Context, in *ListChannelsRequest, opts ...grpc.CallOption) (*ListChannelsResponse, error)
+	// CloseChannel closes a channel cooperatively and streams its
+	// progress: close_pending once the closing transaction is agreed and
+	// broadcast, chan_close once it confirms.
+	CloseChannel(ctx context.Context, in *CloseChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CloseStatusUpdate], error)
+	// ClosedChannels lists the closed channels, filtered by close type.
+	ClosedChannels(ctx context.Context, in *ClosedChannelsRequest, opts ...grpc.CallOption) (*ClosedChannelsResponse, error)
+	// ChannelBalance sums the balances of the open and pending channels.
+	ChannelBalance(ctx context.Context, in *ChannelBalanceRequest, opts ...grpc.CallOption) (*ChannelBalanceResponse, error)
+	// SubscribeChannelEvents streams channels being opened, opened,
+	// becoming active or inactive, closed and fully resolved.
+	SubscribeChannelEvents(ctx context.Context, in *ChannelEventSubscription, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ChannelEventUpdate], error)
 	// lncli: `sendpayment`
 	// SendPaymentSync pays and waits for the outcome. As lnd's, a failed
 	// payment is a response with payment_error set, not a gRPC error.
@@ -578,6 +593,64 @@ func (c *lightningClient) ListChannels(ctx context.Context, in *ListChannelsRequ
 	return out, nil
 }
 
+func (c *lightningClient) CloseChannel(ctx context.Context, in *CloseChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CloseStatusUpdate], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Lightning_ServiceDesc.Streams[4], Lightning_CloseChannel_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CloseChannelRequest, CloseStatusUpdate]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_CloseChannelClient = grpc.ServerStreamingClient[CloseStatusUpdate]
+
+func (c *lightningClient) ClosedChannels(ctx context.Context, in *ClosedChannelsRequest, opts ...grpc.CallOption) (*ClosedChannelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClosedChannelsResponse)
+	err := c.cc.Invoke(ctx, Lightning_ClosedChannels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) ChannelBalance(ctx context.Context, in *ChannelBalanceRequest, opts ...grpc.CallOption) (*ChannelBalanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChannelBalanceResponse)
+	err := c.cc.Invoke(ctx, Lightning_ChannelBalance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) SubscribeChannelEvents(ctx context.Context, in *ChannelEventSubscription, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ChannelEventUpdate], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Lightning_ServiceDesc.Streams[5], Lightning_SubscribeChannelEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ChannelEventSubscription, ChannelEventUpdate]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_SubscribeChannelEventsClient = grpc.ServerStreamingClient[ChannelEventUpdate]
+
 func (c *lightningClient) SendPaymentSync(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SendResponse)
@@ -714,6 +787,17 @@ type LightningServer interface {
 	PendingChannels(context.Context, *PendingChannelsRequest) (*PendingChannelsResponse, error)
 	// ListChannels lists the open channels.
 	ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error)
+	// CloseChannel closes a channel cooperatively and streams its
+	// progress: close_pending once the closing transaction is agreed and
+	// broadcast, chan_close once it confirms.
+	CloseChannel(*CloseChannelRequest, grpc.ServerStreamingServer[CloseStatusUpdate]) error
+	// ClosedChannels lists the closed channels, filtered by close type.
+	ClosedChannels(context.Context, *ClosedChannelsRequest) (*ClosedChannelsResponse, error)
+	// ChannelBalance sums the balances of the open and pending channels.
+	ChannelBalance(context.Context, *ChannelBalanceRequest) (*ChannelBalanceResponse, error)
+	// SubscribeChannelEvents streams channels being opened, opened,
+	// becoming active or inactive, closed and fully resolved.
+	SubscribeChannelEvents(*ChannelEventSubscription, grpc.ServerStreamingServer[ChannelEventUpdate]) error
 	// lncli: `sendpayment`
 	// SendPaymentSync pays and waits for the outcome. As lnd's, a failed
 	// payment is a response with payment_error set, not a gRPC error.
@@ -846,6 +930,18 @@ func (UnimplementedLightningServer) PendingChannels(context.Context, *PendingCha
 }
 func (UnimplementedLightningServer) ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListChannels not implemented")
+}
+func (UnimplementedLightningServer) CloseChannel(*CloseChannelRequest, grpc.ServerStreamingServer[CloseStatusUpdate]) error {
+	return status.Error(codes.Unimplemented, "method CloseChannel not implemented")
+}
+func (UnimplementedLightningServer) ClosedChannels(context.Context, *ClosedChannelsRequest) (*ClosedChannelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClosedChannels not implemented")
+}
+func (UnimplementedLightningServer) ChannelBalance(context.Context, *ChannelBalanceRequest) (*ChannelBalanceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChannelBalance not implemented")
+}
+func (UnimplementedLightningServer) SubscribeChannelEvents(*ChannelEventSubscription, grpc.ServerStreamingServer[ChannelEventUpdate]) error {
+	return status.Error(codes.Unimplemented, "method SubscribeChannelEvents not implemented")
 }
 func (UnimplementedLightningServer) SendPaymentSync(context.Context, *SendRequest) (*SendResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SendPaymentSync not implemented")
@@ -1500,6 +1596,64 @@ func _Lightning_ListChannels_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Lightning_CloseChannel_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(CloseChannelRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LightningServer).CloseChannel(m, &grpc.GenericServerStream[CloseChannelRequest, CloseStatusUpdate]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_CloseChannelServer = grpc.ServerStreamingServer[CloseStatusUpdate]
+
+func _Lightning_ClosedChannels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ClosedChannelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).ClosedChannels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_ClosedChannels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).ClosedChannels(ctx, req.(*ClosedChannelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_ChannelBalance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChannelBalanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).ChannelBalance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_ChannelBalance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).ChannelBalance(ctx, req.(*ChannelBalanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_SubscribeChannelEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ChannelEventSubscription)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LightningServer).SubscribeChannelEvents(m, &grpc.GenericServerStream[ChannelEventSubscription, ChannelEventUpdate]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Lightning_SubscribeChannelEventsServer = grpc.ServerStreamingServer[ChannelEventUpdate]
+
 func _Lightning_SendPaymentSync_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SendRequest)
 	if err := dec(in); err != nil {
@@ -1708,6 +1862,14 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Lightning_ListChannels_Handler,
 		},
 		{
+			MethodName: "ClosedChannels",
+			Handler:    _Lightning_ClosedChannels_Handler,
+		},
+		{
+			MethodName: "ChannelBalance",
+			Handler:    _Lightning_ChannelBalance_Handler,
+		},
+		{
 			MethodName: "SendPaymentSync",
 			Handler:    _Lightning_SendPaymentSync_Handler,
 		},
@@ -1743,6 +1905,16 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "OpenChannel",
 			Handler:       _Lightning_OpenChannel_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "CloseChannel",
+			Handler:       _Lightning_CloseChannel_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "SubscribeChannelEvents",
+			Handler:       _Lightning_SubscribeChannelEvents_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/htlcswitch"
+	"lnd.xprv/rpc"
+)
+
+// chanEventQueue is how many events a slow SubscribeChannelEvents client
+// may lag behind before it misses some.
+const chanEventQueue = 256
+
+// chanEvents fans channel events out to SubscribeChannelEvents clients.
+type chanEvents struct {
+	log  *slog.Logger
+	mu   sync.Mutex
+	next uint64
+	subs map[uint64]chan rpc.ChannelEvent
+}
+
+func newChanEvents(log *slog.Logger) *chanEvents {
+	return &chanEvents{log: log, subs: map[uint64]chan rpc.ChannelEvent{}}
+}
+
+// subscribe streams events until ctx ends.
+func (e *chanEvents) subscribe(ctx context.Context) <-chan rpc.ChannelEvent {
+	ch := make(chan rpc.ChannelEvent, chanEventQueue)
+	e.mu.Lock()
+	id := e.next
+	e.next++
+	e.subs[id] = ch
+	e.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		e.mu.Lock()
+		delete(e.subs, id)
+		close(ch)
+		e.mu.Unlock()
+	}()
+	return ch
+}
+
+// publish hands ev to every client; one whose queue is full misses it.
+func (e *chanEvents) publish(ev rpc.ChannelEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ch := range e.subs {
+		select {
+		case ch <- ev:
+		default:
+			e.log.Warn("Channel event dropped for a slow subscriber",
+				"type", ev.Type, "chan_point", ev.ChanPoint)
+		}
+	}
+}
+
+// activityPoll is how often link activity is sampled for events.
+const activityPoll = 250 * time.Millisecond
+
+// followActivity publishes active and inactive events as links come and
+// go, until quit. Activity is sampled: the link has no event hook yet.
+func (e *chanEvents) followActivity(links *htlcswitch.Links, quit <-chan struct{}) {
+	last := map[wire.OutPoint]bool{}
+	t := time.NewTicker(activityPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-quit:
+			return
+		}
+		seen := map[wire.OutPoint]bool{}
+		for _, l := range links.All() {
+			op := l.ChanPoint()
+			active := l.Active() && !l.WaitingClose()
+			seen[op] = true
+			if was, ok := last[op]; ok && was == active {
+				continue
+			} else if !ok && !active {
+				last[op] = false
+				continue
+			}
+			last[op] = active
+			typ := rpc.EventInactive
+			if active {
+				typ = rpc.EventActive
+			}
+			e.publish(rpc.ChannelEvent{Type: typ, ChanPoint: op})
+		}
+		for op, was := range last {
+			if !seen[op] {
+				if was {
+					e.publish(rpc.ChannelEvent{Type: rpc.EventInactive, ChanPoint: op})
+				}
+				delete(last, op)
+			}
+		}
+	}
+}
+
+// pendingOpen and opened publish the funding manager's steps.
+func (e *chanEvents) pendingOpen(st *channeldb.OpenChannel) {
+	e.publish(rpc.ChannelEvent{Type: rpc.EventPendingOpen, ChanPoint: st.FundingOutpoint})
+}
+
+func (e *chanEvents) opened(info rpc.ChannelInfo) {
+	e.publish(rpc.ChannelEvent{Type: rpc.EventOpen, ChanPoint: info.ChanPoint, Open: &info})
+}
