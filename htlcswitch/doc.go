@@ -37,18 +37,25 @@
 //
 // What the peer locks in comes as a forwarding package (written with the
 // revocation that locked it in). The link peels each incoming HTLC's
-// onion (sphinx), records it in the persistent replay log (entries kept
-// until the HTLC's expiry has passed, pruned by height), and hands it
-// on: to the invoice registry when we are the final hop (settle, fail,
+// onion (sphinx) as its update_add_htlc arrives, records it in the
+// persistent replay log with our revocation of the commitment covering
+// it (entries kept until the HTLC's expiry has passed, pruned by height),
+// and once it is locked in hands it on: to the invoice registry when we are the final hop (settle, fail,
 // or held until a hold invoice is settled or cancelled; a held HTLC is
 // failed back HoldExpiryDelta blocks before its expiry), to the switch
 // to forward, or back with a failure: update_fail_malformed_htlc for an
 // onion we cannot read, otherwise a BOLT 4 failure encrypted for the
 // origin. Each package entry is acknowledged in the same write that
 // makes its outcome durable, so after a restart the link redoes exactly
-// the entries that were not finished (an incoming HTLC is handed on once:
-// the circuit map refuses a second forward, the registry recognises a
-// replayed HTLC).
+// the entries that were not finished, as soon as the switch has loaded
+// its circuits and whether or not the peer is back (an incoming HTLC is
+// handed on once: the circuit map refuses a second forward, the registry
+// recognises a replayed HTLC; a preimage learnt downstream reaches the
+// incoming channel even if the downstream peer stays away).
+//
+// When we opened the channel, the link follows the chain's fee estimate
+// (Config.FeeEstimate) with update_fee once it moves by more than 10%,
+// anchor channels capped at MaxAnchorCommitFeeRate.
 //
 // A peer's violation that BOLT 2 answers with an error fails the
 // channel: the link sends the error and stays inactive; nothing is

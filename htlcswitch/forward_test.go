@@ -54,6 +54,17 @@ func (l *line) restartBob(t *testing.T) {
 	l.connect(t)
 }
 
+// restartAll restarts the three nodes, each with HTLCs of the others.
+func (l *line) restartAll(t *testing.T) {
+	t.Helper()
+	l.ab.close(t, l.a, l.ba)
+	l.bcConn.close(t, l.bc, l.c)
+	l.a.node.restart()
+	l.ba.node.restart()
+	l.c.node.restart()
+	l.connect(t)
+}
+
 // viaBob is the add alice (or carol) sends to pay amt at the far end
 // through bob: bob's fee and time-lock delta added (default policy).
 func viaBob(t *testing.T, next lnwire.ShortChannelID, to *side,
@@ -221,6 +232,19 @@ func TestForwardRestartInFlight(t *testing.T) {
 		t.Fatalf("bob holds %d circuits, want %d", c, len(pays))
 	}
 	l.restartBob(t)
+	// The payers and payees too: the payees' registries hold the HTLCs
+	// again when their links redo the packages, the payers' switches
+	// reload the circuits of their attempts.
+	l.restartAll(t)
+	eventually(t, "held again", func() bool {
+		for _, p := range pays {
+			inv, err := p.to.reg.LookupInvoice(ctx, sha256.Sum256(p.preimage[:]))
+			if err != nil || inv.State != channeldb.InvoiceAccepted {
+				return false
+			}
+		}
+		return true
+	})
 	for i, p := range pays {
 		hash := sha256.Sum256(p.preimage[:])
 		if i%4 < 2 {
@@ -346,4 +370,43 @@ func TestForwardRestartBurst(t *testing.T) {
 		c, p := openRecords(t, l.ba.node)
 		return c == 0 && p == 0
 	})
+}
+
+// TestSettleAfterRestartWithoutNextPeer: bob learns the preimage from
+// carol while alice is away, then restarts; carol stays away. Bob's link
+// to carol redoes its package from disk, so alice's HTLC is settled as
+// soon as she is back.
+func TestSettleAfterRestartWithoutNextPeer(t *testing.T) {
+	l := startLine(t)
+	ctx := context.Background()
+	const amt = lnwire.MilliSatoshi(2_000_000)
+	var preimage [32]byte
+	preimage[0] = 42
+	hash := sha256.Sum256(preimage[:])
+	inv, err := l.c.reg.AddHoldInvoice(ctx, hash, invoices.NewInvoice{Memo: "hold", Value: amt})
+	mustOK(t, err)
+	add := viaBob(t, l.bc.scid, l.c, finalHop(inv, amt, testHeight+100), hash)
+	mustOK(t, l.a.sw.SendHTLC(l.a.scid, 1, add))
+	eventually(t, "held at carol", func() bool {
+		got, err := l.c.reg.LookupInvoice(ctx, hash)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+	l.ab.close(t, l.a, l.ba)
+	mustOK(t, l.c.reg.SettleInvoice(ctx, preimage))
+	// Bob's HTLC to carol is gone once her settle is irrevocable.
+	eventually(t, "carol's settle locked in at bob", func() bool {
+		waitQuiet(t, l.bc, l.c)
+		st, err := l.bc.db.FetchOpenChannel(l.bc.op)
+		return err == nil && len(st.LocalCommit.HTLCs)+len(st.RemoteCommit.HTLCs) == 0
+	})
+	l.bcConn.close(t, l.bc, l.c)
+	l.ba.node.restart()
+	l.ab = connect(t, l.a, l.ba, true)
+	res := waitResult(t, l.a, 1)
+	if !res.Settled || res.Preimage != preimage {
+		t.Fatalf("result %+v, want settled", res)
+	}
+	if evs := forwardingLog(t, l.ba.node); len(evs) != 1 {
+		t.Fatalf("bob logged %d forwards, want 1", len(evs))
+	}
 }

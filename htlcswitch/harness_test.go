@@ -21,6 +21,7 @@ import (
 	"lnd.xprv/invoices"
 	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwallet"
+	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/sphinx"
@@ -34,7 +35,7 @@ const capacity = btcutil.Amount(1_000_000)
 // node is one test node: its identity, its database file, its switch and
 // invoice registry, and its sides (one per channel).
 type node struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	idKey  *btcec.PrivateKey
 	path   string
@@ -46,6 +47,14 @@ type node struct {
 
 	// batchDelay overrides the link's batch timer (0: default).
 	batchDelay time.Duration
+
+	// feeEstimate is the switch's Config.FeeEstimate, checked every
+	// feeInterval.
+	feeEstimate func() (chainfee.SatPerKWeight, error)
+	feeInterval time.Duration
+
+	// noSync opens the database without fsync.
+	noSync bool
 
 	// chanUpdate is the switch's Config.ChannelUpdate.
 	chanUpdate func(lnwire.ShortChannelID) (*lnwire.ChannelUpdate, error)
@@ -61,6 +70,9 @@ type side struct {
 	op     wire.OutPoint
 	scid   lnwire.ShortChannelID
 	link   *Link
+
+	// maxDust is the state machine's dust exposure bound (0: default).
+	maxDust uint64
 }
 
 func key(r *rand.Rand) *btcec.PrivateKey {
@@ -70,7 +82,7 @@ func key(r *rand.Rand) *btcec.PrivateKey {
 	return k
 }
 
-func newSide(t *testing.T, r *rand.Rand, name string) *side {
+func newSide(t testing.TB, r *rand.Rand, name string) *side {
 	n := &node{t: t, name: name, idKey: key(r),
 		path: filepath.Join(t.TempDir(), "channel.db")}
 	n.height.Store(testHeight)
@@ -114,16 +126,23 @@ func (s *side) point(n uint64) *btcec.PublicKey {
 // newChannel builds both records of a new channel opened by a, each
 // commitment 0 signed by the other side (what funding_created and
 // funding_signed do), and stores each in its side's database.
-func newChannel(t *testing.T) (a, b *side) {
+func newChannel(t testing.TB) (a, b *side) {
+	return newChannelSync(t, true)
+}
+
+// newChannelSync is newChannel with fsync on or off (off: for fuzzing,
+// where nothing is restarted).
+func newChannelSync(t testing.TB, sync bool) (a, b *side) {
 	r := rand.New(rand.NewSource(7))
 	a, b = newSide(t, r, "alice"), newSide(t, r, "bob")
+	a.noSync, b.noSync = !sync, !sync
 	openChannel(t, r, a, b)
 	return a, b
 }
 
 // newLine builds alice -- bob -- carol: bob's sides are ba (to alice)
 // and bc (to carol), each channel opened by its left node.
-func newLine(t *testing.T) (a, ba, bc, c *side) {
+func newLine(t testing.TB) (a, ba, bc, c *side) {
 	r := rand.New(rand.NewSource(8))
 	a, ba = newSide(t, r, "alice"), newSide(t, r, "bob")
 	openChannel(t, r, a, ba)
@@ -134,7 +153,7 @@ func newLine(t *testing.T) (a, ba, bc, c *side) {
 }
 
 // openChannel opens a channel from a to b, in their databases.
-func openChannel(t *testing.T, r *rand.Rand, a, b *side) {
+func openChannel(t testing.TB, r *rand.Rand, a, b *side) {
 	var op wire.OutPoint
 	r.Read(op.Hash[:])
 	scid := lnwire.NewShortChanIDFromInt(r.Uint64())
@@ -174,7 +193,7 @@ func openChannel(t *testing.T, r *rand.Rand, a, b *side) {
 	}
 }
 
-func signFirst(t *testing.T, signer, owner *side, signerSt, ownerSt *channeldb.OpenChannel) {
+func signFirst(t testing.TB, signer, owner *side, signerSt, ownerSt *channeldb.OpenChannel) {
 	t.Helper()
 	sig, err := lnwallet.SignFirstCommitment(signerSt, signer.signer)
 	if err != nil {
@@ -188,7 +207,11 @@ func signFirst(t *testing.T, signer, owner *side, signerSt, ownerSt *channeldb.O
 // open opens the node's database file.
 func (s *node) open() {
 	s.t.Helper()
-	db, err := channeldb.Open(s.path)
+	var opts []channeldb.Option
+	if s.noSync {
+		opts = append(opts, channeldb.WithNoSync())
+	}
+	db, err := channeldb.Open(s.path, opts...)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -205,7 +228,7 @@ func (s *side) channel() *lnwallet.Channel {
 		s.t.Fatal(err)
 	}
 	ch, err := lnwallet.NewChannel(st, lnwallet.Config{Signer: s.signer,
-		Secrets: s.secrets()})
+		Secrets: s.secrets(), MaxDustExposureMsat: s.maxDust})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -232,7 +255,8 @@ func (s *node) startSwitch() {
 	s.sw = New(Config{DB: s.db, NodeKey: sphinx.PrivKeyECDH{Key: s.idKey},
 		ExitHop: s.reg, BestHeight: s.height.Load,
 		DefaultPolicy: DefaultForwardingPolicy(), BatchDelay: s.batchDelay,
-		ChannelUpdate: s.chanUpdate})
+		ChannelUpdate: s.chanUpdate, FeeEstimate: s.feeEstimate,
+		FeeUpdateInterval: s.feeInterval})
 	mustOK(s.t, s.sw.Start())
 	sw, reg := s.sw, s.reg
 	s.t.Cleanup(func() { _ = sw.Stop(); _ = reg.Stop() })
@@ -245,7 +269,7 @@ func (s *side) startLink() {
 		s.startSwitch()
 	}
 	s.link = NewLink(LinkConfig{Channel: s.channel(), DB: s.db,
-		ReadyMessage: s.readyMessage, QueueSize: 4})
+		ReadyMessage: s.readyMessage})
 	if !s.sw.Links().Add(s.link) {
 		s.t.Fatal("link added twice")
 	}
@@ -270,7 +294,7 @@ func (s *node) restart() {
 }
 
 // copyFile copies a database file (taken while its DB is closed).
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	in, err := os.Open(from)
 	if err != nil {
@@ -336,7 +360,7 @@ func (e *end) messages() []lnwire.Message {
 type conn struct{ ab, ba *end }
 
 // connect joins a and b; first says whose link hears of it first.
-func connect(t *testing.T, a, b *side, aFirst bool) *conn {
+func connect(t testing.TB, a, b *side, aFirst bool) *conn {
 	t.Helper()
 	ab, ba := &end{remote: b.link}, &end{remote: a.link}
 	ab.back, ba.back = ba, ab
@@ -350,7 +374,7 @@ func connect(t *testing.T, a, b *side, aFirst bool) *conn {
 	return &conn{ab, ba}
 }
 
-func (c *conn) close(t *testing.T, a, b *side) {
+func (c *conn) close(t testing.TB, a, b *side) {
 	t.Helper()
 	for _, e := range []*end{c.ab, c.ba} {
 		e.mu.Lock()
@@ -361,7 +385,7 @@ func (c *conn) close(t *testing.T, a, b *side) {
 	mustOK(t, b.link.PeerDisconnected(c.ba))
 }
 
-func mustOK(t *testing.T, err error) {
+func mustOK(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -370,7 +394,7 @@ func mustOK(t *testing.T, err error) {
 
 // eventually waits for cond, failing after a generous bound (a hang, not
 // a speed measure).
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -383,7 +407,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 // settle waits until both links drained their queues and each end sent
 // at least n messages.
-func settle(t *testing.T, e *end, n int) []lnwire.Message {
+func settle(t testing.TB, e *end, n int) []lnwire.Message {
 	t.Helper()
 	eventually(t, "messages", func() bool { return len(e.messages()) >= n })
 	return e.messages()

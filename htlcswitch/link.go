@@ -17,7 +17,12 @@ import (
 
 // DefaultQueueSize is the number of messages and connection events a link
 // holds before HandleMessage waits (back-pressure on the peer's read loop).
-const DefaultQueueSize = 64
+// It is above what a peer may legitimately send before it needs an answer
+// from us (483 adds, as many removals, an update_fee and a round's
+// commitment_signed and revoke_and_ack): were the queue to fill with
+// legitimate traffic while our link waits to write to that same peer,
+// both sides would wait on each other.
+const DefaultQueueSize = 2048
 
 // ErrLinkStopped is returned by a link's calls after Stop.
 var ErrLinkStopped = errors.New("htlcswitch: link stopped")
@@ -229,6 +234,8 @@ func (l *Link) run() {
 	l.publishBandwidth()
 	hold := time.NewTicker(holdCheckInterval)
 	defer hold.Stop()
+	fee := time.NewTimer(l.feeInterval())
+	defer fee.Stop()
 	for {
 		select {
 		case ev := <-l.queue:
@@ -242,6 +249,9 @@ func (l *Link) run() {
 			l.commit()
 		case <-hold.C:
 			l.expireHeld()
+		case <-fee.C:
+			l.checkFee()
+			fee.Reset(l.feeInterval())
 		case <-l.quit:
 			l.active.Store(false)
 			l.stopped()

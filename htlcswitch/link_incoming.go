@@ -2,7 +2,6 @@ package htlcswitch
 
 import (
 	"crypto/sha256"
-	"errors"
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
@@ -16,8 +15,14 @@ import (
 // and again after a restart for whatever it had not finished (an entry
 // is acknowledged in the same write that makes its outcome durable).
 
+// resumeItem asks a link to redo its forwarding packages: the switch
+// sends it once its circuits are loaded, whether or not the peer is
+// connected (a preimage learnt downstream must reach the incoming
+// channel even if the downstream peer never comes back).
+type resumeItem struct{}
+
 // resume redoes the unacknowledged entries of the channel's forwarding
-// packages, once per process, when the channel first becomes active.
+// packages, once per process.
 func (l *Link) resume() {
 	if l.sw == nil {
 		return
@@ -139,26 +144,37 @@ type peeled struct {
 // them in the replay log in one write, and hands each on.
 func (l *Link) decideAdds(adds []*inHTLC) {
 	var (
-		ok     []peeled
-		hashes []sphinx.Hash256
-		cltvs  []uint32
-		keys   []channeldb.CircuitKey
+		ok      []peeled
+		replays []bool
+		fresh   []int // indexes in ok not yet in the replay log
+		hashes  []sphinx.Hash256
+		cltvs   []uint32
+		keys    []channeldb.CircuitKey
 	)
 	for _, h := range adds {
-		onion, err := sphinx.DecodeOnionPacket(h.add.OnionBlob[:])
-		if err == nil && l.sw.router == nil {
-			err = errors.New("no node key")
-		}
-		var pp *sphinx.ProcessedPacket
-		if err == nil {
-			pp, err = l.sw.router.Peel(onion, h.add.PaymentHash[:])
+		pre := l.takePeeled(h.add)
+		var (
+			pp  *sphinx.ProcessedPacket
+			err error
+		)
+		if pre != nil {
+			pp, err = pre.pp, pre.err
+		} else {
+			pp, err = l.peel(h.add)
 		}
 		if err != nil {
 			l.malformed(h, err)
 			continue
 		}
 		h.secret = pp.SharedSecret
+		if pre != nil && pre.recorded {
+			ok = append(ok, peeled{h: h, pkt: pp})
+			replays = append(replays, pre.replay)
+			continue
+		}
+		fresh = append(fresh, len(ok))
 		ok = append(ok, peeled{h: h, pkt: pp})
+		replays = append(replays, false)
 		hashes = append(hashes, pp.ReplayHash())
 		cltvs = append(cltvs, h.add.Expiry)
 		keys = append(keys, channeldb.CircuitKey{ChanID: l.scid,
@@ -167,28 +183,45 @@ func (l *Link) decideAdds(adds []*inHTLC) {
 	if len(ok) == 0 {
 		return
 	}
-	var replays []bool
-	err := l.cfg.DB.Update(func(tx kvdb.RwTx) error {
-		var err error
-		replays, err = replayCheck(tx, hashes, cltvs, keys)
-		return err
-	})
-	if err != nil {
-		// Decided at the next restart, from the package.
-		l.log.Error("Replay log not written", "err", err)
-		for _, p := range ok {
-			delete(l.ops.inflight, p.h.add.ID)
+	if len(fresh) > 0 {
+		var got []bool
+		err := l.cfg.DB.Update(func(tx kvdb.RwTx) error {
+			var err error
+			got, err = replayCheck(tx, hashes, cltvs, keys)
+			return err
+		})
+		if err != nil {
+			// Decided at the next restart, from the package.
+			l.log.Error("Replay log not written", "err", err)
+			for _, p := range ok {
+				delete(l.ops.inflight, p.h.add.ID)
+			}
+			return
 		}
-		return
+		for j, i := range fresh {
+			replays[i] = got[j]
+		}
 	}
+	var exits []exitHTLC
 	for i, p := range ok {
 		if replays[i] {
 			l.log.Warn("Replayed onion refused", "id", p.h.add.ID)
 			l.failHTLC(p.h, &sphinx.FailTemporaryChannelFailure{})
 			continue
 		}
-		l.decide(p.h, p.pkt)
+		if e := l.decide(p.h, p.pkt); e != nil {
+			exits = append(exits, *e)
+		}
 	}
+	if len(exits) > 0 {
+		l.exitHop(exits)
+	}
+}
+
+// exitHTLC is an HTLC that ends here, for the invoice registry.
+type exitHTLC struct {
+	h       *inHTLC
+	payload *sphinx.HopPayload
 }
 
 // malformed fails an HTLC whose onion we could not peel with
@@ -210,9 +243,7 @@ func (l *Link) malformed(h *inHTLC, err error) {
 	l.applyRemoval(&removal{htlcID: h.add.ID,
 		malformed: &lnwire.UpdateFailMalformedHTLC{
 			FailureCode: uint16(code), ShaOnionBlob: hash},
-		done: []func(kvdb.RwTx) error{func(tx kvdb.RwTx) error {
-			return ackPkg(tx, ref)
-		}}})
+		acks: []pkgRef{ref}})
 }
 
 // failHTLC fails an incoming HTLC with a failure of ours, encrypted for
@@ -225,14 +256,12 @@ func (l *Link) failHTLC(h *inHTLC, f sphinx.FailureMessage) {
 	}
 	ref := h.ref
 	l.applyRemoval(&removal{htlcID: h.add.ID, reason: reason,
-		done: []func(kvdb.RwTx) error{func(tx kvdb.RwTx) error {
-			return ackPkg(tx, ref)
-		}}})
+		acks: []pkgRef{ref}})
 }
 
-// decide hands on an HTLC whose onion was peeled: to the invoice
-// registry at the final hop, else to the switch.
-func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) {
+// decide hands on an HTLC whose onion was peeled to the switch, or
+// returns it when it ends here (for the invoice registry).
+func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) *exitHTLC {
 	payload, err := sphinx.DecodeHopPayload(pp.Payload)
 	if err == nil {
 		err = payload.Validate(pp.IsFinal(), h.add.BlindingPoint != nil)
@@ -243,20 +272,22 @@ func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) {
 			f = &sphinx.FailInvalidOnionPayload{}
 		}
 		l.failHTLC(h, f)
-		return
+		return nil
 	}
 	if h.add.BlindingPoint != nil || payload.EncryptedRecipientData != nil {
 		// Blinded routes are not supported yet.
 		l.failHTLC(h, &sphinx.FailInvalidOnionPayload{
 			Type: sphinx.TypeEncryptedRecipientData})
-		return
+		return nil
+	}
+	if l.dustFailed(h) {
+		return nil
 	}
 	if pp.IsFinal() {
-		l.exitHop(h, payload)
-		return
+		return &exitHTLC{h: h, payload: payload}
 	}
-	if l.dustFailed(h) || l.closingRefuses(h) {
-		return
+	if l.closingRefuses(h) {
+		return nil
 	}
 	next := lnwire.NewShortChanIDFromInt(*payload.ShortChannelID)
 	pkt := &addPacket{
@@ -275,21 +306,21 @@ func (l *Link) decide(h *inHTLC, pp *sphinx.ProcessedPacket) {
 	// The incoming HTLC is the switch's now, until it comes back.
 	delete(l.ops.inflight, h.add.ID)
 	l.sw.forward(pkt, next)
+	return nil
 }
 
 // dustFailed fails an HTLC the state machine marked as pushing our dust
-// exposure over its bound (BOLT 2).
+// exposure over its bound (BOLT 2). The mark travels with the
+// resolutions only: an HTLC redone after a restart is judged again by
+// the next hop's checks instead.
 func (l *Link) dustFailed(h *inHTLC) bool {
-	for _, u := range l.ch.State().RemoteLog {
-		if m, ok := u.Msg.(*lnwire.UpdateAddHTLC); ok && m.ID == h.add.ID &&
-			u.FailDust {
-
-			l.failHTLC(h, &sphinx.FailTemporaryChannelFailure{
-				ChannelUpdate: l.sw.updateFor(l.scid)})
-			return true
-		}
+	if !l.ops.failDust[h.add.ID] {
+		return false
 	}
-	return false
+	delete(l.ops.failDust, h.add.ID)
+	l.failHTLC(h, &sphinx.FailTemporaryChannelFailure{
+		ChannelUpdate: l.sw.updateFor(l.scid)})
+	return true
 }
 
 // exitResolved is the registry's later decision on a held HTLC.
@@ -298,33 +329,43 @@ type exitResolved struct {
 	res *invoices.Resolution
 }
 
-// exitHop hands an HTLC that ends here to the invoice registry.
-func (l *Link) exitHop(h *inHTLC, payload *sphinx.HopPayload) {
+// exitHop hands the HTLCs that end here to the invoice registry, in one
+// batch.
+func (l *Link) exitHop(exits []exitHTLC) {
+	height := l.sw.cfg.BestHeight()
 	if l.sw.cfg.ExitHop == nil {
-		l.failHTLC(h, &sphinx.FailIncorrectOrUnknownPaymentDetails{
-			HtlcMsat: uint64(h.add.Amount), Height: l.sw.cfg.BestHeight()})
+		for _, e := range exits {
+			l.failHTLC(e.h, &sphinx.FailIncorrectOrUnknownPaymentDetails{
+				HtlcMsat: uint64(e.h.add.Amount), Height: height})
+		}
 		return
 	}
-	id := h.add.ID
-	key := channeldb.CircuitKey{ChanID: l.scid, HtlcID: id}
-	res, err := l.sw.cfg.ExitHop.NotifyExitHopHtlc(h.add.PaymentHash,
-		h.add.Amount, h.add.Expiry, l.sw.cfg.BestHeight(), key,
-		invoices.PayloadFromOnion(payload),
-		func(r *invoices.Resolution) {
-			l.mbox.push(&exitResolved{id: id, res: r})
-		})
+	batch := make([]invoices.ExitHTLC, len(exits))
+	for i, e := range exits {
+		id := e.h.add.ID
+		batch[i] = invoices.ExitHTLC{Hash: e.h.add.PaymentHash,
+			Amt: e.h.add.Amount, Expiry: e.h.add.Expiry,
+			Circuit: channeldb.CircuitKey{ChanID: l.scid, HtlcID: id},
+			Payload: invoices.PayloadFromOnion(e.payload),
+			Resolve: func(r *invoices.Resolution) {
+				l.mbox.push(&exitResolved{id: id, res: r})
+			}}
+	}
+	res, err := l.sw.cfg.ExitHop.NotifyExitHopHtlcs(height, batch)
 	if err != nil {
 		// Left unacknowledged: decided again at the next start.
-		l.log.Error("Invoice registry failed; HTLC decided at restart",
-			"id", id, "err", err)
+		l.log.Error("Invoice registry failed; HTLCs decided at restart",
+			"htlcs", len(exits), "err", err)
 		return
 	}
-	if res == nil {
-		h.held = true
-		l.log.Debug("HTLC held", "id", id)
-		return
+	for i, e := range exits {
+		if res[i] == nil {
+			e.h.held = true
+			l.log.Debug("HTLC held", "id", e.h.add.ID)
+			continue
+		}
+		l.resolveExit(e.h, res[i])
 	}
-	l.resolveExit(h, res)
 }
 
 func (l *Link) exitResolved(r *exitResolved) {
@@ -342,9 +383,7 @@ func (l *Link) resolveExit(h *inHTLC, res *invoices.Resolution) {
 		ref := h.ref
 		l.applyRemoval(&removal{htlcID: h.add.ID, settle: true,
 			preimage: *res.Preimage,
-			done: []func(kvdb.RwTx) error{func(tx kvdb.RwTx) error {
-				return ackPkg(tx, ref)
-			}}})
+			acks:     []pkgRef{ref}})
 		return
 	}
 	f := res.Failure

@@ -74,10 +74,22 @@ type opState struct {
 	// by id; held those the invoice registry holds.
 	inflight map[uint64]*inHTLC
 
+	// failDust are the peer's HTLCs the state machine marked to fail
+	// for dust exposure, until decided.
+	failDust map[uint64]bool
+
+	// peeled are the onions of the peer's adds, peeled on receipt
+	// (link_peel.go), by HTLC id.
+	peeled map[uint64]*prePeeled
+
 	resumed bool // forwarding packages redone once
 }
 
-func (o *opState) init() { o.inflight = map[uint64]*inHTLC{} }
+func (o *opState) init() {
+	o.inflight = map[uint64]*inHTLC{}
+	o.failDust = map[uint64]bool{}
+	o.peeled = map[uint64]*prePeeled{}
+}
 
 // inHTLC is an incoming HTLC being decided.
 type inHTLC struct {
@@ -87,15 +99,11 @@ type inHTLC struct {
 	held   bool
 }
 
-// activate makes the channel usable on the current connection: packages
-// left from the last run are redone once, removals waiting for the
-// connection are applied, and a round starts if one is due.
+// activate makes the channel usable on the current connection: removals
+// waiting for the connection are applied, and a round starts if one is
+// due.
 func (l *Link) activate() {
 	l.active.Store(true)
-	if !l.ops.resumed {
-		l.ops.resumed = true
-		l.resume()
-	}
 	waiting := l.ops.waiting
 	l.ops.waiting = nil
 	for _, rm := range waiting {
@@ -115,6 +123,9 @@ func (l *Link) dropUnsent() {
 		return
 	}
 	offered := l.ops.offered
+	// The peer's uncommitted adds are forgotten too; the ids of those
+	// it did commit come back with the same onions.
+	clear(l.ops.peeled)
 	l.ops.waiting = append(l.ops.removing, l.ops.waiting...)
 	l.ops.outbox, l.ops.offered, l.ops.removing = nil, nil, nil
 	l.timerC = nil
@@ -136,7 +147,9 @@ func (l *Link) update(msg lnwire.Message) {
 	var err error
 	switch m := msg.(type) {
 	case *lnwire.UpdateAddHTLC:
-		err = l.ch.ReceiveHTLC(m)
+		if err = l.ch.ReceiveHTLC(m); err == nil {
+			l.prePeel(m)
+		}
 	case *lnwire.UpdateFulfillHTLC:
 		err = l.ch.ReceiveHTLCSettle(m)
 	case *lnwire.UpdateFailHTLC:
@@ -203,10 +216,16 @@ func (l *Link) receiveCommitSig(m *lnwire.CommitSig) error {
 	if err != nil {
 		return err
 	}
-	out, err := l.persist(p, nil)
+	var ops []func(kvdb.RwTx) error
+	record, recorded := l.recordPeeled()
+	if record != nil {
+		ops = append(ops, record)
+	}
+	out, err := l.persist(p, ops)
 	if err != nil {
 		return err
 	}
+	recorded()
 	l.send(out.Messages...)
 	l.ops.needSign = true
 	l.afterTransition(out)
@@ -238,6 +257,11 @@ func (l *Link) afterTransition(out *lnwallet.Outcome) {
 	r := &out.Resolutions
 	if len(r.LockedIn) == 0 && len(r.Settled) == 0 && len(r.Failed) == 0 {
 		return
+	}
+	for _, h := range r.LockedIn {
+		if h.FailDust {
+			l.ops.failDust[h.Add.ID] = true
+		}
 	}
 	height := l.ch.State().RemoteCommit.Number
 	var pkg *channeldb.FwdPkg
@@ -333,13 +357,21 @@ func (l *Link) commit() {
 		l.failChannel("internal error")
 		return
 	}
-	var ops []func(kvdb.RwTx) error
+	var (
+		ops  []func(kvdb.RwTx) error
+		acks []pkgRef
+	)
 	for _, pkt := range l.ops.offered {
 		ops = append(ops, circuitOp(pkt))
+		if pkt.ack != nil {
+			acks = append(acks, *pkt.ack)
+		}
 	}
 	for _, rm := range l.ops.removing {
 		ops = append(ops, rm.done...)
+		acks = append(acks, rm.acks...)
 	}
+	ops = append(ops, func(tx kvdb.RwTx) error { return ackPkgs(tx, acks) })
 	out, err := l.persist(p, ops)
 	if err != nil {
 		l.log.Error("Commitment not persisted; channel stopped", "err", err)
@@ -362,8 +394,7 @@ func (l *Link) commit() {
 	l.publishBandwidth()
 }
 
-// circuitOp writes the circuit of an offered HTLC and acknowledges its
-// incoming package entry.
+// circuitOp writes the circuit of an offered HTLC.
 func circuitOp(pkt *addPacket) func(kvdb.RwTx) error {
 	c := &channeldb.PaymentCircuit{
 		Incoming:       pkt.in,
@@ -375,16 +406,7 @@ func circuitOp(pkt *addPacket) func(kvdb.RwTx) error {
 	if !pkt.local() {
 		c.ErrorEncrypter = append([]byte(nil), pkt.secret[:]...)
 	}
-	ack := pkt.ack
-	return func(tx kvdb.RwTx) error {
-		if err := channeldb.PutCircuit(tx, c); err != nil {
-			return err
-		}
-		if ack != nil {
-			return ackPkg(tx, *ack)
-		}
-		return nil
-	}
+	return func(tx kvdb.RwTx) error { return channeldb.PutCircuit(tx, c) }
 }
 
 // offer queues an HTLC for the link to add (from the switch).
@@ -402,6 +424,14 @@ func (l *Link) fromSwitch(it any) {
 		l.applyRemoval(v)
 	case *exitResolved:
 		l.exitResolved(v)
+	case func():
+		// Work that must run on the link's goroutine.
+		v()
+	case resumeItem:
+		if !l.ops.resumed {
+			l.ops.resumed = true
+			l.resume()
+		}
 	}
 }
 
@@ -511,7 +541,7 @@ func (l *Link) finishRemoval(rm *removal) {
 				return err
 			}
 		}
-		return nil
+		return ackPkgs(tx, rm.acks)
 	})
 	if err != nil {
 		l.log.Error("Removal records not written", "err", err)

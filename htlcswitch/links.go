@@ -52,6 +52,9 @@ func (s *Links) Add(l *Link) bool {
 		s.byPeer[l.remote] = m
 	}
 	m[l.chanID] = l
+	if s.sw != nil && s.sw.started.Load() {
+		l.mbox.push(resumeItem{})
+	}
 	return true
 }
 

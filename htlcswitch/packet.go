@@ -25,22 +25,55 @@ type pkgRef struct {
 // ackPkg sets ref's bit in its package, deleting the package once every
 // bit is set. A missing package was completed earlier.
 func ackPkg(tx kvdb.RwTx, ref pkgRef) error {
-	p, err := channeldb.FetchFwdPkg(tx, ref.source, ref.height)
-	if errors.Is(err, channeldb.ErrFwdPkgNotFound) {
+	return ackPkgs(tx, []pkgRef{ref})
+}
+
+// pkgKey names a forwarding package.
+type pkgKey struct {
+	source lnwire.ShortChannelID
+	height uint64
+}
+
+// ackPkgs sets the bits of refs, reading and writing each package once
+// (a round acknowledges many entries of one package).
+func ackPkgs(tx kvdb.RwTx, refs []pkgRef) error {
+	if len(refs) == 0 {
 		return nil
 	}
-	if err != nil {
-		return err
+	byPkg := map[pkgKey][]pkgRef{}
+	var order []pkgKey
+	for _, r := range refs {
+		k := pkgKey{r.source, r.height}
+		if _, ok := byPkg[k]; !ok {
+			order = append(order, k)
+		}
+		byPkg[k] = append(byPkg[k], r)
 	}
-	if ref.settle {
-		p.SettleFailFilter.Set(ref.index)
-	} else {
-		p.AckFilter.Set(ref.index)
+	for _, k := range order {
+		p, err := channeldb.FetchFwdPkg(tx, k.source, k.height)
+		if errors.Is(err, channeldb.ErrFwdPkgNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range byPkg[k] {
+			if r.settle {
+				p.SettleFailFilter.Set(r.index)
+			} else {
+				p.AckFilter.Set(r.index)
+			}
+		}
+		if p.AckFilter.IsFull() && p.SettleFailFilter.IsFull() {
+			err = channeldb.DeleteFwdPkg(tx, k.source, k.height)
+		} else {
+			err = channeldb.PutFwdPkg(tx, p)
+		}
+		if err != nil {
+			return err
+		}
 	}
-	if p.AckFilter.IsFull() && p.SettleFailFilter.IsFull() {
-		return channeldb.DeleteFwdPkg(tx, ref.source, ref.height)
-	}
-	return channeldb.PutFwdPkg(tx, p)
+	return nil
 }
 
 // addPacket is an HTLC for a link to offer: forwarded from another
@@ -65,14 +98,16 @@ func (p *addPacket) local() bool { return p.in.ChanID == localSource }
 
 // removal is what a link must do to one of the peer's HTLCs it holds:
 // settle it with a preimage or fail it with an encrypted reason
-// (or, malformed, with update_fail_malformed_htlc). done is written in
-// the same transaction as the commitment that includes the removal.
+// (or, malformed, with update_fail_malformed_htlc). acks and done are
+// written in the same transaction as the commitment that includes the
+// removal.
 type removal struct {
 	htlcID    uint64
 	settle    bool
 	preimage  [32]byte
 	reason    []byte
 	malformed *lnwire.UpdateFailMalformedHTLC
+	acks      []pkgRef // package entries the removal completes
 	done      []func(kvdb.RwTx) error
 	after     []func()
 }

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/invoices"
+	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/sphinx"
 )
@@ -39,13 +42,12 @@ type AttemptResult struct {
 	FromFirstHop bool
 }
 
-// ExitHop decides the HTLCs that end at this node; *invoices.Registry is
-// one.
+// ExitHop decides the HTLCs that end at this node, a batch at a time
+// (one write for a commitment round's payments); *invoices.Registry is
+// one. A nil resolution holds the HTLC until its Resolve is called.
 type ExitHop interface {
-	NotifyExitHopHtlc(hash [32]byte, amt lnwire.MilliSatoshi,
-		expiry, currentHeight uint32, circuit channeldb.CircuitKey,
-		payload invoices.Payload,
-		resolve func(*invoices.Resolution)) (*invoices.Resolution, error)
+	NotifyExitHopHtlcs(currentHeight uint32,
+		htlcs []invoices.ExitHTLC) ([]*invoices.Resolution, error)
 }
 
 // Config is what the switch needs.
@@ -76,8 +78,16 @@ type Config struct {
 	// stored (from --bitcoin.basefee and the rest).
 	DefaultPolicy ForwardingPolicy
 
+	// FeeEstimate is the chain's fee rate estimate for a commitment;
+	// the opener's links follow it with update_fee (nil: never).
+	FeeEstimate func() (chainfee.SatPerKWeight, error)
+
+	// FeeUpdateInterval is how often links check the estimate (0:
+	// DefaultFeeUpdateInterval).
+	FeeUpdateInterval time.Duration
+
 	// BatchDelay and BatchSize shape commitment rounds (0: the
-	// defaults, see link_batch.go).
+	// defaults, see link_update.go).
 	BatchDelay time.Duration
 	BatchSize  int
 
@@ -109,6 +119,7 @@ type Switch struct {
 	policies map[wire.OutPoint]ForwardingPolicy
 
 	start, stop sync.Once
+	started     atomic.Bool
 	startErr    error
 	quit        chan struct{}
 	wg          sync.WaitGroup
@@ -179,6 +190,12 @@ func (s *Switch) Start() error {
 		if err := s.loadPolicies(); err != nil {
 			s.startErr = err
 			return
+		}
+		// Links redo their forwarding packages only now that the
+		// circuits are loaded (links added later do at once).
+		s.started.Store(true)
+		for _, l := range s.links.All() {
+			l.mbox.push(resumeItem{})
 		}
 		s.log.Info("Switch started", "open_circuits", len(list))
 		s.wg.Add(1)
@@ -407,10 +424,7 @@ func (s *Switch) failAdd(pkt *addPacket, f sphinx.FailureMessage) {
 	}
 	rm := &removal{htlcID: pkt.in.HtlcID, reason: reason}
 	if pkt.ack != nil {
-		ref := *pkt.ack
-		rm.done = append(rm.done, func(tx kvdb.RwTx) error {
-			return ackPkg(tx, ref)
-		})
+		rm.acks = append(rm.acks, *pkt.ack)
 	}
 	l.resolveIncoming(rm)
 }
@@ -437,13 +451,14 @@ func (s *Switch) storeResults(list []attemptDone) {
 			if err != nil {
 				return err
 			}
+		}
+		var refs []pkgRef
+		for _, d := range list {
 			if d.ack != nil {
-				if err := ackPkg(tx, *d.ack); err != nil {
-					return err
-				}
+				refs = append(refs, *d.ack)
 			}
 		}
-		return nil
+		return ackPkgs(tx, refs)
 	})
 	if err != nil {
 		// The packages stay unacknowledged: the link redoes them
@@ -451,6 +466,7 @@ func (s *Switch) storeResults(list []attemptDone) {
 		s.log.Error("Attempt results not stored", "err", err)
 		return
 	}
+	crashpoint.Hit(crashpoint.SwitchResultStored)
 	s.mu.Lock()
 	var wake []func()
 	for _, d := range list {
@@ -558,19 +574,17 @@ func (s *Switch) backward(pkt *addPacket, msg lnwire.Message, ack pkgRef) {
 		OutgoingChanID: out.ChanID, AmtIn: pkt.inAmount,
 		AmtOut: pkt.add.Amount}
 	settle := rm.settle
+	rm.acks = append(rm.acks, ack)
 	rm.done = append(rm.done, func(tx kvdb.RwTx) error {
 		if err := channeldb.DeleteCircuit(tx, in); err != nil {
 			return err
 		}
-		if settle {
-			ev.Timestamp = time.Now()
-			err := channeldb.AddForwardingEvents(tx,
-				[]channeldb.ForwardingEvent{ev})
-			if err != nil {
-				return err
-			}
+		if !settle {
+			return nil
 		}
-		return ackPkg(tx, ack)
+		ev.Timestamp = time.Now()
+		return channeldb.AddForwardingEvents(tx,
+			[]channeldb.ForwardingEvent{ev})
 	})
 	rm.after = append(rm.after, func() { s.forget(in, out) })
 	l := s.links.ByShortID(in.ChanID)
@@ -581,6 +595,7 @@ func (s *Switch) backward(pkt *addPacket, msg lnwire.Message, ack pkgRef) {
 			"incoming", in, "settle", settle)
 		return
 	}
+	crashpoint.Hit(crashpoint.SwitchResolutionReceived)
 	l.resolveIncoming(rm)
 }
 

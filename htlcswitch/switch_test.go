@@ -23,7 +23,7 @@ type hopSpec struct {
 
 // routeOnion builds the onion of a route and the circuit the origin
 // keeps to decrypt failures.
-func routeOnion(t *testing.T, hash [32]byte, hops []hopSpec) ([lnwire.OnionPacketSize]byte, *sphinx.Circuit) {
+func routeOnion(t testing.TB, hash [32]byte, hops []hopSpec) ([lnwire.OnionPacketSize]byte, *sphinx.Circuit) {
 	t.Helper()
 	session, err := btcec.NewPrivateKey()
 	mustOK(t, err)
@@ -52,7 +52,7 @@ func finalHop(inv *channeldb.Invoice, amt lnwire.MilliSatoshi, expiry uint32) sp
 }
 
 // waitResult waits for an attempt's result.
-func waitResult(t *testing.T, s *side, id uint64) AttemptResult {
+func waitResult(t testing.TB, s *side, id uint64) AttemptResult {
 	t.Helper()
 	ch, err := s.sw.GetAttemptResult(id)
 	mustOK(t, err)
@@ -65,7 +65,7 @@ func waitResult(t *testing.T, s *side, id uint64) AttemptResult {
 	return AttemptResult{}
 }
 
-func addInvoice(t *testing.T, s *side, amt lnwire.MilliSatoshi) *channeldb.Invoice {
+func addInvoice(t testing.TB, s *side, amt lnwire.MilliSatoshi) *channeldb.Invoice {
 	t.Helper()
 	inv, err := s.reg.AddInvoice(context.Background(),
 		invoices.NewInvoice{Memo: "test", Value: amt})

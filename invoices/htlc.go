@@ -75,64 +75,128 @@ type delivery struct {
 func (r *Registry) NotifyExitHopHtlc(hash [32]byte, amt lnwire.MilliSatoshi, expiry, currentHeight uint32,
 	circuit channeldb.CircuitKey, payload Payload, resolve func(*Resolution)) (*Resolution, error) {
 
-	h := &htlcIn{hash: hash, amt: amt, expiry: expiry, height: currentHeight, circuit: circuit, payload: payload}
-	if res := h.checkOnion(); res != nil {
-		return res, nil
+	res, err := r.NotifyExitHopHtlcs(currentHeight, []ExitHTLC{{Hash: hash,
+		Amt: amt, Expiry: expiry, Circuit: circuit, Payload: payload,
+		Resolve: resolve}})
+	if err != nil {
+		return nil, err
+	}
+	return res[0], nil
+}
+
+// ExitHTLC is one HTLC that ends here, as NotifyExitHopHtlc takes it.
+type ExitHTLC struct {
+	Hash    [32]byte
+	Amt     lnwire.MilliSatoshi
+	Expiry  uint32
+	Circuit channeldb.CircuitKey
+	Payload Payload
+	Resolve func(*Resolution)
+}
+
+// NotifyExitHopHtlcs is NotifyExitHopHtlc for the HTLCs a link locked in
+// together: every decision is persisted in one transaction, so that a
+// commitment round of many payments costs one write. The i-th
+// Resolution answers hs[i] (nil: held).
+func (r *Registry) NotifyExitHopHtlcs(currentHeight uint32, hs []ExitHTLC) ([]*Resolution, error) {
+	out := make([]*Resolution, len(hs))
+	var todo []int
+	for i := range hs {
+		e := &hs[i]
+		h := &htlcIn{hash: e.Hash, amt: e.Amt, expiry: e.Expiry,
+			height: currentHeight, circuit: e.Circuit, payload: e.Payload}
+		if res := h.checkOnion(); res != nil {
+			out[i] = res
+			continue
+		}
+		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return out, nil
 	}
 	r.mu.Lock()
 	var (
-		res    *Resolution
-		others []delivery
-		added  *channeldb.Invoice
-		stored *channeldb.Invoice
+		others         []delivery
+		added, changed []*channeldb.Invoice
 	)
 	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
-		res, others, added, stored = nil, nil, nil, nil
-		inv, err := channeldb.FetchInvoice(tx, hash)
-		if errors.Is(err, channeldb.ErrInvoiceNotFound) {
-			if inv, res = r.keysendInvoice(h); res != nil {
-				return nil
-			}
-			if _, err := channeldb.AddInvoice(tx, inv); err != nil {
+		others, added, changed = nil, nil, nil
+		for _, i := range todo {
+			e := &hs[i]
+			h := &htlcIn{hash: e.Hash, amt: e.Amt, expiry: e.Expiry,
+				height: currentHeight, circuit: e.Circuit, payload: e.Payload}
+			res, more, add, stored, err := r.decideInTx(tx, h)
+			if err != nil {
 				return err
 			}
-			added = inv.Copy()
-		} else if err != nil {
-			return err
+			out[i] = res
+			others = append(others, more...)
+			if add != nil {
+				added = append(added, add)
+			}
+			if stored != nil {
+				changed = append(changed, stored)
+			}
 		}
-		if prev := findHTLC(inv, circuit); prev != nil {
-			res = replayed(inv, prev, h)
-			return nil
-		}
-		var changed bool
-		res, others, changed = r.decide(inv, h)
-		if !changed {
-			return nil
-		}
-		stored = inv
-		return channeldb.UpdateInvoice(tx, inv)
+		return nil
 	})
 	if err != nil {
 		r.mu.Unlock()
-		return nil, fmt.Errorf("htlc %v for %x: %w", circuit, hash, err)
+		return nil, fmt.Errorf("%d htlcs from %v: %w", len(todo), hs[todo[0]].Circuit, err)
 	}
-	if added != nil {
-		r.notifyLocked(added)
+	for _, inv := range added {
+		r.notifyLocked(inv)
 	}
-	if stored != nil {
-		r.notifyLocked(stored)
-		r.scheduleLocked(stored)
+	for _, inv := range changed {
+		crashIfSettled(inv)
+		r.notifyLocked(inv)
+		r.scheduleLocked(inv)
 	}
-	if res == nil {
-		r.held[circuit] = resolve
+	for _, i := range todo {
+		if out[i] == nil {
+			r.held[hs[i].Circuit] = hs[i].Resolve
+		}
 	}
 	fns := r.takeHeldLocked(others)
 	r.mu.Unlock()
 	runDeliveries(fns)
-	if res != nil {
-		r.cfg.Log.Debug("htlc resolved", "circuit", circuit, "settled", res.Settled(), "reason", res.Reason)
+	for _, i := range todo {
+		if res := out[i]; res != nil {
+			r.cfg.Log.Debug("htlc resolved", "circuit", hs[i].Circuit, "settled", res.Settled(), "reason", res.Reason)
+		}
 	}
-	return res, nil
+	return out, nil
+}
+
+// decideInTx decides one HTLC in the caller's transaction: its
+// resolution (nil: held), the resolutions it releases for HTLCs held
+// earlier, and the invoice it added (keysend) or changed.
+func (r *Registry) decideInTx(tx kvdb.RwTx, h *htlcIn) (res *Resolution, others []delivery,
+	added, stored *channeldb.Invoice, err error) {
+
+	inv, err := channeldb.FetchInvoice(tx, h.hash)
+	if errors.Is(err, channeldb.ErrInvoiceNotFound) {
+		if inv, res = r.keysendInvoice(h); res != nil {
+			return res, nil, nil, nil, nil
+		}
+		if _, err := channeldb.AddInvoice(tx, inv); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		added = inv.Copy()
+	} else if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if prev := findHTLC(inv, h.circuit); prev != nil {
+		return replayed(inv, prev, h), nil, added, nil, nil
+	}
+	res, others, changed := r.decide(inv, h)
+	if !changed {
+		return res, others, added, nil, nil
+	}
+	if err := channeldb.UpdateInvoice(tx, inv); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return res, others, added, inv, nil
 }
 
 type htlcIn struct {

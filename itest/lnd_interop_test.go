@@ -67,7 +67,7 @@ func (l *lndNode) start() {
 		"--listen="+l.p2p, "--rpclisten="+l.rpc, "--norest", "--nobootstrap",
 		"--debuglevel=debug", "--bitcoin.defaultchanconfs=3",
 		"--protocol.option-scid-alias", "--protocol.wumbo-channels",
-		"--accept-keysend")
+		"--accept-keysend", "--trickledelay=500")
 	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
 	check(t, l.cmd.Start())
 	err := harness.WaitFor(func() error {
@@ -171,7 +171,7 @@ func (l *lndNode) waitActive(point string) lndChannel {
 func TestLndInterop(t *testing.T) {
 	nw := harness.New(t)
 	lnd := startLnd(t, nw)
-	xl := startNode(t, nw, "xl")
+	xl := startNode(t, nw, "xl", announceArgs...)
 	check(t, nw.Fund(xl, 5_000_000))
 
 	var addr struct {
@@ -255,6 +255,42 @@ func TestLndInterop(t *testing.T) {
 		waitActive(t, xl, lndOpened)
 	})
 
+	// lnd pays an invoice of xlnd's over the channel lnd opened: xlnd's
+	// link runs the commitment rounds with lnd's, settles through the
+	// invoice registry, and both sides agree on the balances after.
+	t.Run("lnd pays xlnd", func(t *testing.T) {
+		if lndOpened == "" {
+			t.Skip("no channel: lnd opens failed")
+		}
+		before := waitActive(t, xl, lndOpened)
+		inv, err := xl.RPC.AddInvoice(ctx, &lnrpc.Invoice{Memo: "interop", Value: 12_345})
+		check(t, err)
+		// Right after a reconnection lnd may list the channel active
+		// before its link takes payments (it then fails the payment
+		// with insufficient_balance without sending anything): retry.
+		err = harness.WaitFor(func() error {
+			return lnd.lncli(nil, "payinvoice", "--force", "--json", inv.PaymentRequest)
+		}, harness.SyncTimeout)
+		check(t, err)
+		got, err := xl.RPC.LookupInvoice(ctx, &lnrpc.PaymentHash{RHash: inv.RHash})
+		check(t, err)
+		if got.State != lnrpc.Invoice_SETTLED || got.AmtPaidSat != 12_345 {
+			t.Fatalf("invoice %v paid %d", got.State, got.AmtPaidSat)
+		}
+		err = harness.WaitFor(func() error {
+			c := waitActive(t, xl, lndOpened)
+			lc := lnd.waitActive(lndOpened)
+			if c.LocalBalance != before.LocalBalance+12_345 ||
+				fmt.Sprint(c.RemoteBalance) != lc.LocalBalance {
+
+				return fmt.Errorf("xlnd %d/%d, lnd %s", c.LocalBalance,
+					c.RemoteBalance, lc.LocalBalance)
+			}
+			return nil
+		}, harness.SyncTimeout)
+		check(t, err)
+	})
+
 	xlndOpened := map[lnrpc.CommitmentType]string{}
 	for _, ct := range []lnrpc.CommitmentType{lnrpc.CommitmentType_ANCHORS,
 		lnrpc.CommitmentType_STATIC_REMOTE_KEY} {
@@ -293,6 +329,17 @@ func TestLndInterop(t *testing.T) {
 			}
 		})
 	}
+
+	// Each side announces the channels and its node; each graph holds
+	// the other's, and the two agree on every policy. The channels are
+	// opened here and confirmed as on a real chain: open at 3 blocks,
+	// announced at 6. (Mined 6 at once, lnd sometimes drops our update
+	// for good: see graphInteropChannels.)
+	var graphPoints []string
+	t.Run("graph", func(t *testing.T) {
+		graphPoints = graphInteropChannels(t, nw, lnd, xl)
+		checkGraphInterop(t, lnd, xl, graphPoints)
+	})
 
 	// lnd is killed between the broadcast and the confirmations; xlnd,
 	// which dialed it, reconnects once it is back, and the channel opens
@@ -348,6 +395,16 @@ func TestLndInterop(t *testing.T) {
 	})
 
 	testLndCoopClose(t, nw, lnd, xl, lndOpened, xlndOpened)
+
+	// lnd force-closes one of the announced channels (xlnd has no
+	// force close yet): once the spend is mined, the channel leaves
+	// every graph.
+	t.Run("graph prunes a closed channel", func(t *testing.T) {
+		if len(graphPoints) != 2 {
+			t.Skip("no announced channel: the graph subtest failed")
+		}
+		checkClosedPruned(t, nw, lnd, xl, graphPoints[1], graphPoints[0])
+	})
 }
 
 func netListen() (interface {

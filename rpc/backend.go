@@ -126,6 +126,10 @@ type Backend struct {
 	// answers Unimplemented (and no waiting_close).
 	Closer ChannelCloser
 
+	// Forwarding serves FeeReport, UpdateChannelPolicy and
+	// ForwardingHistory; nil answers Unimplemented.
+	Forwarding Forwarding
+
 	// MissionControl serves the router sub-server's mission control
 	// calls and QueryRoutes' use_mission_control; nil answers
 	// Unavailable (QueryRoutes then scores no hop).

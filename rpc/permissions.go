@@ -47,6 +47,9 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/ClosedChannels":           read("offchain"),
 		"/lnrpc.Lightning/ChannelBalance":           read("offchain"),
 		"/lnrpc.Lightning/SubscribeChannelEvents":   read("offchain"),
+		"/lnrpc.Lightning/FeeReport":                read("offchain"),
+		"/lnrpc.Lightning/UpdateChannelPolicy":      write("offchain"),
+		"/lnrpc.Lightning/ForwardingHistory":        read("offchain"),
 
 		"/walletrpc.WalletKit/ListUnspent":        read("onchain"),
 		"/walletrpc.WalletKit/LeaseOutput":        write("onchain"),

@@ -68,7 +68,7 @@ func main() {
 // run parses args and executes one command; it returns the exit code.
 func (a *app) run(args []string) int {
 	p := a.parser()
-	_, err := p.ParseArgs(args)
+	_, err := p.ParseArgs(relativeTimes(args))
 	if a.opts.Version {
 		fmt.Fprintf(a.out, "xlncli version %s\n", rpc.DefaultVersion)
 		return 0

@@ -1,9 +1,19 @@
 package main
 
 import (
+	"context"
+	"time"
+
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/invoices"
+	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
+	"lnd.xprv/rpc"
+	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/wallet"
 )
 
@@ -25,9 +35,24 @@ func (d *daemon) newSwitch(nodeKey *wallet.NodeKeyECDH,
 			return uint32(h)
 		},
 		DefaultPolicy: d.cfg.forwardingPolicy(),
-		Logger:        d.logs.Logger("HSWC"),
+		// The commitment fee aims at confirmation within 3 blocks,
+		// as lnd's.
+		FeeEstimate: func() (chainfee.SatPerKWeight, error) {
+			ctx, cancel := context.WithTimeout(context.Background(),
+				feeEstimateTimeout)
+			defer cancel()
+			return d.chain.EstimateFeePerKW(ctx, 3)
+		},
+		// Our channel_updates are the announcer's: the latest for
+		// failure messages, signed anew when a policy changes.
+		ChannelUpdate:  d.announcing.ann.ChannelUpdate,
+		OnPolicyUpdate: d.announcing.ann.PolicyChanged,
+		Logger:         d.logs.Logger("HSWC"),
 	})
 }
+
+// feeEstimateTimeout bounds a link's fee estimate query.
+const feeEstimateTimeout = 30 * time.Second
 
 // bitcoinConfig is the forwarding policy of new channels, with lnd's
 // flag names and defaults.
@@ -54,4 +79,106 @@ func (c *config) forwardingPolicy() htlcswitch.ForwardingPolicy {
 		TimeLockDelta: c.Bitcoin.TimeLockDelta,
 		MinHTLC:       lnwire.MilliSatoshi(c.Bitcoin.MinHTLCOut),
 	}
+}
+
+// forwardingBackend serves the forwarding calls from the switch and the
+// channel database.
+type forwardingBackend struct{ d *daemon }
+
+// openChannels are the channels the funding flow handed over.
+func (f *forwardingBackend) openChannels() ([]*channeldb.OpenChannel, error) {
+	open, err := f.d.chanDB.ListOpenChannels()
+	if err != nil {
+		return nil, err
+	}
+	pending, err := f.d.funding.PendingChannels()
+	if err != nil {
+		return nil, err
+	}
+	isPending := make(map[wire.OutPoint]bool, len(pending))
+	for _, p := range pending {
+		isPending[p.ChanPoint] = true
+	}
+	out := open[:0]
+	for _, st := range open {
+		if !isPending[st.FundingOutpoint] {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+func (f *forwardingBackend) Policies(context.Context) ([]rpc.ChannelPolicy, error) {
+	open, err := f.openChannels()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rpc.ChannelPolicy, 0, len(open))
+	for _, st := range open {
+		p := f.d.sw.Policy(st.FundingOutpoint)
+		out = append(out, rpc.ChannelPolicy{
+			ChanPoint: st.FundingOutpoint, ChanID: st.ShortChannelID.ToUint64(),
+			BaseFeeMsat: uint64(p.BaseFee), FeeRatePPM: p.FeeRatePPM,
+			TimeLockDelta: p.TimeLockDelta, MinHTLCMsat: uint64(p.MinHTLC),
+			MaxHTLCMsat: uint64(p.MaxHTLC)})
+	}
+	return out, nil
+}
+
+func (f *forwardingBackend) UpdatePolicies(_ context.Context, op *wire.OutPoint,
+	u rpc.PolicyUpdate) ([]rpc.FailedPolicyUpdate, error) {
+
+	open, err := f.openChannels()
+	if err != nil {
+		return nil, err
+	}
+	var failed []rpc.FailedPolicyUpdate
+	set := map[wire.OutPoint]htlcswitch.ForwardingPolicy{}
+	for _, st := range open {
+		if op != nil && st.FundingOutpoint != *op {
+			continue
+		}
+		p := f.d.sw.Policy(st.FundingOutpoint)
+		p.BaseFee = lnwire.MilliSatoshi(u.BaseFeeMsat)
+		p.FeeRatePPM = u.FeeRatePPM
+		p.TimeLockDelta = u.TimeLockDelta
+		if u.MinHTLCMsat != nil {
+			p.MinHTLC = lnwire.MilliSatoshi(*u.MinHTLCMsat)
+		}
+		if u.MaxHTLCMsat != 0 {
+			if u.MaxHTLCMsat > uint64(st.Capacity)*1000 {
+				failed = append(failed, rpc.FailedPolicyUpdate{
+					ChanPoint: st.FundingOutpoint,
+					Reason:    lnrpc.UpdateFailure_UPDATE_FAILURE_INVALID_PARAMETER,
+					Err:       "max_htlc_msat above the channel's capacity"})
+				continue
+			}
+			p.MaxHTLC = lnwire.MilliSatoshi(u.MaxHTLCMsat)
+		}
+		set[st.FundingOutpoint] = p
+	}
+	if op != nil && len(set) == 0 && len(failed) == 0 {
+		failed = append(failed, rpc.FailedPolicyUpdate{ChanPoint: *op,
+			Reason: lnrpc.UpdateFailure_UPDATE_FAILURE_NOT_FOUND,
+			Err:    "not found"})
+	}
+	if len(set) == 0 {
+		return failed, nil
+	}
+	if err := f.d.sw.SetPolicies(set); err != nil {
+		return nil, err
+	}
+	return failed, nil
+}
+
+func (f *forwardingBackend) Forwards(_ context.Context,
+	q channeldb.ForwardingLogQuery) (*channeldb.ForwardingLogPage, error) {
+
+	var page *channeldb.ForwardingLogPage
+	err := f.d.chanDB.View(func(tx kvdb.RTx) error {
+		var err error
+		page, err = channeldb.QueryForwardingLog(tx, q)
+		return err
+	})
+	return page, err
 }

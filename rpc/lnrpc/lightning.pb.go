@@ -351,6 +351,61 @@ func (Initiator) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{5}
 }
 
+type UpdateFailure int32
+
+const (
+	UpdateFailure_UPDATE_FAILURE_UNKNOWN           UpdateFailure = 0
+	UpdateFailure_UPDATE_FAILURE_PENDING           UpdateFailure = 1
+	UpdateFailure_UPDATE_FAILURE_NOT_FOUND         UpdateFailure = 2
+	UpdateFailure_UPDATE_FAILURE_INTERNAL_ERR      UpdateFailure = 3
+	UpdateFailure_UPDATE_FAILURE_INVALID_PARAMETER UpdateFailure = 4
+)
+
+// Enum value maps for UpdateFailure.
+var (
+	UpdateFailure_name = map[int32]string{
+		0: "UPDATE_FAILURE_UNKNOWN",
+		1: "UPDATE_FAILURE_PENDING",
+		2: "UPDATE_FAILURE_NOT_FOUND",
+		3: "UPDATE_FAILURE_INTERNAL_ERR",
+		4: "UPDATE_FAILURE_INVALID_PARAMETER",
+	}
+	UpdateFailure_value = map[string]int32{
+		"UPDATE_FAILURE_UNKNOWN":           0,
+		"UPDATE_FAILURE_PENDING":           1,
+		"UPDATE_FAILURE_NOT_FOUND":         2,
+		"UPDATE_FAILURE_INTERNAL_ERR":      3,
+		"UPDATE_FAILURE_INVALID_PARAMETER": 4,
+	}
+)
+
+func (x UpdateFailure) Enum() *UpdateFailure {
+	p := new(UpdateFailure)
+	*p = x
+	return p
+}
+
+func (x UpdateFailure) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (UpdateFailure) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[6].Descriptor()
+}
+
+func (UpdateFailure) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[6]
+}
+
+func (x UpdateFailure) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use UpdateFailure.Descriptor instead.
+func (UpdateFailure) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{6}
+}
+
 type FeatureBit int32
 
 const (
@@ -456,11 +511,11 @@ func (x FeatureBit) String() string {
 }
 
 func (FeatureBit) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[6].Descriptor()
+	return file_lightning_proto_enumTypes[7].Descriptor()
 }
 
 func (FeatureBit) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[6]
+	return &file_lightning_proto_enumTypes[7]
 }
 
 func (x FeatureBit) Number() protoreflect.EnumNumber {
@@ -469,7 +524,7 @@ func (x FeatureBit) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FeatureBit.Descriptor instead.
 func (FeatureBit) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{6}
+	return file_lightning_proto_rawDescGZIP(), []int{7}
 }
 
 type PaymentFailureReason int32
@@ -517,11 +572,11 @@ func (x PaymentFailureReason) String() string {
 }
 
 func (PaymentFailureReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[7].Descriptor()
+	return file_lightning_proto_enumTypes[8].Descriptor()
 }
 
 func (PaymentFailureReason) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[7]
+	return &file_lightning_proto_enumTypes[8]
 }
 
 func (x PaymentFailureReason) Number() protoreflect.EnumNumber {
@@ -530,7 +585,7 @@ func (x PaymentFailureReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PaymentFailureReason.Descriptor instead.
 func (PaymentFailureReason) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{7}
+	return file_lightning_proto_rawDescGZIP(), []int{8}
 }
 
 type Peer_SyncType int32
@@ -569,11 +624,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[8].Descriptor()
+	return file_lightning_proto_enumTypes[9].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[8]
+	return &file_lightning_proto_enumTypes[9]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -615,11 +670,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[9].Descriptor()
+	return file_lightning_proto_enumTypes[10].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[9]
+	return &file_lightning_proto_enumTypes[10]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -667,11 +722,11 @@ func (x Invoice_InvoiceState) String() string {
 }
 
 func (Invoice_InvoiceState) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[10].Descriptor()
+	return file_lightning_proto_enumTypes[11].Descriptor()
 }
 
 func (Invoice_InvoiceState) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[10]
+	return &file_lightning_proto_enumTypes[11]
 }
 
 func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
@@ -725,11 +780,11 @@ func (x ChannelCloseSummary_ClosureType) String() string {
 }
 
 func (ChannelCloseSummary_ClosureType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[11].Descriptor()
+	return file_lightning_proto_enumTypes[12].Descriptor()
 }
 
 func (ChannelCloseSummary_ClosureType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[11]
+	return &file_lightning_proto_enumTypes[12]
 }
 
 func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
@@ -789,11 +844,11 @@ func (x ChannelEventUpdate_UpdateType) String() string {
 }
 
 func (ChannelEventUpdate_UpdateType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[12].Descriptor()
+	return file_lightning_proto_enumTypes[13].Descriptor()
 }
 
 func (ChannelEventUpdate_UpdateType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[12]
+	return &file_lightning_proto_enumTypes[13]
 }
 
 func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
@@ -845,11 +900,11 @@ func (x Payment_PaymentStatus) String() string {
 }
 
 func (Payment_PaymentStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[13].Descriptor()
+	return file_lightning_proto_enumTypes[14].Descriptor()
 }
 
 func (Payment_PaymentStatus) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[13]
+	return &file_lightning_proto_enumTypes[14]
 }
 
 func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
@@ -858,7 +913,7 @@ func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Payment_PaymentStatus.Descriptor instead.
 func (Payment_PaymentStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{116, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{126, 0}
 }
 
 type HTLCAttempt_HTLCStatus int32
@@ -894,11 +949,11 @@ func (x HTLCAttempt_HTLCStatus) String() string {
 }
 
 func (HTLCAttempt_HTLCStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[14].Descriptor()
+	return file_lightning_proto_enumTypes[15].Descriptor()
 }
 
 func (HTLCAttempt_HTLCStatus) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[14]
+	return &file_lightning_proto_enumTypes[15]
 }
 
 func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
@@ -907,7 +962,7 @@ func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HTLCAttempt_HTLCStatus.Descriptor instead.
 func (HTLCAttempt_HTLCStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{117, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{127, 0}
 }
 
 type Failure_FailureCode int32
@@ -1021,11 +1076,11 @@ func (x Failure_FailureCode) String() string {
 }
 
 func (Failure_FailureCode) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[15].Descriptor()
+	return file_lightning_proto_enumTypes[16].Descriptor()
 }
 
 func (Failure_FailureCode) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[15]
+	return &file_lightning_proto_enumTypes[16]
 }
 
 func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
@@ -1034,7 +1089,7 @@ func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Failure_FailureCode.Descriptor instead.
 func (Failure_FailureCode) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{124, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{134, 0}
 }
 
 type GetInfoRequest struct {
@@ -9312,6 +9367,812 @@ func (*ChannelEventUpdate_PendingOpenChannel) isChannelEventUpdate_Channel() {}
 
 func (*ChannelEventUpdate_FullyResolvedChannel) isChannelEventUpdate_Channel() {}
 
+type FeeReportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeeReportRequest) Reset() {
+	*x = FeeReportRequest{}
+	mi := &file_lightning_proto_msgTypes[114]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeeReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeeReportRequest) ProtoMessage() {}
+
+func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[114]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeeReportRequest.ProtoReflect.Descriptor instead.
+func (*FeeReportRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{114}
+}
+
+type ChannelFeeReport struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	ChanId             uint64                 `protobuf:"varint,5,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	ChannelPoint       string                 `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	BaseFeeMsat        int64                  `protobuf:"varint,2,opt,name=base_fee_msat,json=baseFeeMsat,proto3" json:"base_fee_msat,omitempty"`
+	FeePerMil          int64                  `protobuf:"varint,3,opt,name=fee_per_mil,json=feePerMil,proto3" json:"fee_per_mil,omitempty"`
+	FeeRate            float64                `protobuf:"fixed64,4,opt,name=fee_rate,json=feeRate,proto3" json:"fee_rate,omitempty"`
+	InboundBaseFeeMsat int32                  `protobuf:"varint,6,opt,name=inbound_base_fee_msat,json=inboundBaseFeeMsat,proto3" json:"inbound_base_fee_msat,omitempty"`
+	InboundFeePerMil   int32                  `protobuf:"varint,7,opt,name=inbound_fee_per_mil,json=inboundFeePerMil,proto3" json:"inbound_fee_per_mil,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ChannelFeeReport) Reset() {
+	*x = ChannelFeeReport{}
+	mi := &file_lightning_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelFeeReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelFeeReport) ProtoMessage() {}
+
+func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelFeeReport.ProtoReflect.Descriptor instead.
+func (*ChannelFeeReport) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{115}
+}
+
+func (x *ChannelFeeReport) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetChannelPoint() string {
+	if x != nil {
+		return x.ChannelPoint
+	}
+	return ""
+}
+
+func (x *ChannelFeeReport) GetBaseFeeMsat() int64 {
+	if x != nil {
+		return x.BaseFeeMsat
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetFeePerMil() int64 {
+	if x != nil {
+		return x.FeePerMil
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetFeeRate() float64 {
+	if x != nil {
+		return x.FeeRate
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetInboundBaseFeeMsat() int32 {
+	if x != nil {
+		return x.InboundBaseFeeMsat
+	}
+	return 0
+}
+
+func (x *ChannelFeeReport) GetInboundFeePerMil() int32 {
+	if x != nil {
+		return x.InboundFeePerMil
+	}
+	return 0
+}
+
+type FeeReportResponse struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ChannelFees []*ChannelFeeReport    `protobuf:"bytes,1,rep,name=channel_fees,json=channelFees,proto3" json:"channel_fees,omitempty"`
+	// Fees earned, in satoshis, over the last 24 hours, 7 days and 30
+	// days.
+	DayFeeSum     uint64 `protobuf:"varint,2,opt,name=day_fee_sum,json=dayFeeSum,proto3" json:"day_fee_sum,omitempty"`
+	WeekFeeSum    uint64 `protobuf:"varint,3,opt,name=week_fee_sum,json=weekFeeSum,proto3" json:"week_fee_sum,omitempty"`
+	MonthFeeSum   uint64 `protobuf:"varint,4,opt,name=month_fee_sum,json=monthFeeSum,proto3" json:"month_fee_sum,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FeeReportResponse) Reset() {
+	*x = FeeReportResponse{}
+	mi := &file_lightning_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeeReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeeReportResponse) ProtoMessage() {}
+
+func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeeReportResponse.ProtoReflect.Descriptor instead.
+func (*FeeReportResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *FeeReportResponse) GetChannelFees() []*ChannelFeeReport {
+	if x != nil {
+		return x.ChannelFees
+	}
+	return nil
+}
+
+func (x *FeeReportResponse) GetDayFeeSum() uint64 {
+	if x != nil {
+		return x.DayFeeSum
+	}
+	return 0
+}
+
+func (x *FeeReportResponse) GetWeekFeeSum() uint64 {
+	if x != nil {
+		return x.WeekFeeSum
+	}
+	return 0
+}
+
+func (x *FeeReportResponse) GetMonthFeeSum() uint64 {
+	if x != nil {
+		return x.MonthFeeSum
+	}
+	return 0
+}
+
+type InboundFee struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	BaseFeeMsat   int32                  `protobuf:"varint,1,opt,name=base_fee_msat,json=baseFeeMsat,proto3" json:"base_fee_msat,omitempty"`
+	FeeRatePpm    int32                  `protobuf:"varint,2,opt,name=fee_rate_ppm,json=feeRatePpm,proto3" json:"fee_rate_ppm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InboundFee) Reset() {
+	*x = InboundFee{}
+	mi := &file_lightning_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InboundFee) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InboundFee) ProtoMessage() {}
+
+func (x *InboundFee) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InboundFee.ProtoReflect.Descriptor instead.
+func (*InboundFee) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{117}
+}
+
+func (x *InboundFee) GetBaseFeeMsat() int32 {
+	if x != nil {
+		return x.BaseFeeMsat
+	}
+	return 0
+}
+
+func (x *InboundFee) GetFeeRatePpm() int32 {
+	if x != nil {
+		return x.FeeRatePpm
+	}
+	return 0
+}
+
+type PolicyUpdateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Scope:
+	//
+	//	*PolicyUpdateRequest_Global
+	//	*PolicyUpdateRequest_ChanPoint
+	Scope       isPolicyUpdateRequest_Scope `protobuf_oneof:"scope"`
+	BaseFeeMsat int64                       `protobuf:"varint,3,opt,name=base_fee_msat,json=baseFeeMsat,proto3" json:"base_fee_msat,omitempty"`
+	// fee_rate is in parts of one (0.000001 is 1 ppm); fee_rate_ppm wins
+	// when set.
+	FeeRate              float64     `protobuf:"fixed64,4,opt,name=fee_rate,json=feeRate,proto3" json:"fee_rate,omitempty"`
+	FeeRatePpm           uint32      `protobuf:"varint,9,opt,name=fee_rate_ppm,json=feeRatePpm,proto3" json:"fee_rate_ppm,omitempty"`
+	TimeLockDelta        uint32      `protobuf:"varint,5,opt,name=time_lock_delta,json=timeLockDelta,proto3" json:"time_lock_delta,omitempty"`
+	MaxHtlcMsat          uint64      `protobuf:"varint,6,opt,name=max_htlc_msat,json=maxHtlcMsat,proto3" json:"max_htlc_msat,omitempty"`
+	MinHtlcMsat          uint64      `protobuf:"varint,7,opt,name=min_htlc_msat,json=minHtlcMsat,proto3" json:"min_htlc_msat,omitempty"`
+	MinHtlcMsatSpecified bool        `protobuf:"varint,8,opt,name=min_htlc_msat_specified,json=minHtlcMsatSpecified,proto3" json:"min_htlc_msat_specified,omitempty"`
+	InboundFee           *InboundFee `protobuf:"bytes,10,opt,name=inbound_fee,json=inboundFee,proto3" json:"inbound_fee,omitempty"`
+	CreateMissingEdge    bool        `protobuf:"varint,11,opt,name=create_missing_edge,json=createMissingEdge,proto3" json:"create_missing_edge,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *PolicyUpdateRequest) Reset() {
+	*x = PolicyUpdateRequest{}
+	mi := &file_lightning_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyUpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyUpdateRequest) ProtoMessage() {}
+
+func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyUpdateRequest.ProtoReflect.Descriptor instead.
+func (*PolicyUpdateRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *PolicyUpdateRequest) GetScope() isPolicyUpdateRequest_Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *PolicyUpdateRequest) GetGlobal() bool {
+	if x != nil {
+		if x, ok := x.Scope.(*PolicyUpdateRequest_Global); ok {
+			return x.Global
+		}
+	}
+	return false
+}
+
+func (x *PolicyUpdateRequest) GetChanPoint() *ChannelPoint {
+	if x != nil {
+		if x, ok := x.Scope.(*PolicyUpdateRequest_ChanPoint); ok {
+			return x.ChanPoint
+		}
+	}
+	return nil
+}
+
+func (x *PolicyUpdateRequest) GetBaseFeeMsat() int64 {
+	if x != nil {
+		return x.BaseFeeMsat
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetFeeRate() float64 {
+	if x != nil {
+		return x.FeeRate
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetFeeRatePpm() uint32 {
+	if x != nil {
+		return x.FeeRatePpm
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetTimeLockDelta() uint32 {
+	if x != nil {
+		return x.TimeLockDelta
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetMaxHtlcMsat() uint64 {
+	if x != nil {
+		return x.MaxHtlcMsat
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetMinHtlcMsat() uint64 {
+	if x != nil {
+		return x.MinHtlcMsat
+	}
+	return 0
+}
+
+func (x *PolicyUpdateRequest) GetMinHtlcMsatSpecified() bool {
+	if x != nil {
+		return x.MinHtlcMsatSpecified
+	}
+	return false
+}
+
+func (x *PolicyUpdateRequest) GetInboundFee() *InboundFee {
+	if x != nil {
+		return x.InboundFee
+	}
+	return nil
+}
+
+func (x *PolicyUpdateRequest) GetCreateMissingEdge() bool {
+	if x != nil {
+		return x.CreateMissingEdge
+	}
+	return false
+}
+
+type isPolicyUpdateRequest_Scope interface {
+	isPolicyUpdateRequest_Scope()
+}
+
+type PolicyUpdateRequest_Global struct {
+	Global bool `protobuf:"varint,1,opt,name=global,proto3,oneof"`
+}
+
+type PolicyUpdateRequest_ChanPoint struct {
+	ChanPoint *ChannelPoint `protobuf:"bytes,2,opt,name=chan_point,json=chanPoint,proto3,oneof"`
+}
+
+func (*PolicyUpdateRequest_Global) isPolicyUpdateRequest_Scope() {}
+
+func (*PolicyUpdateRequest_ChanPoint) isPolicyUpdateRequest_Scope() {}
+
+type FailedUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Outpoint      *OutPoint              `protobuf:"bytes,1,opt,name=outpoint,proto3" json:"outpoint,omitempty"`
+	Reason        UpdateFailure          `protobuf:"varint,2,opt,name=reason,proto3,enum=lnrpc.UpdateFailure" json:"reason,omitempty"`
+	UpdateError   string                 `protobuf:"bytes,3,opt,name=update_error,json=updateError,proto3" json:"update_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FailedUpdate) Reset() {
+	*x = FailedUpdate{}
+	mi := &file_lightning_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FailedUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FailedUpdate) ProtoMessage() {}
+
+func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FailedUpdate.ProtoReflect.Descriptor instead.
+func (*FailedUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *FailedUpdate) GetOutpoint() *OutPoint {
+	if x != nil {
+		return x.Outpoint
+	}
+	return nil
+}
+
+func (x *FailedUpdate) GetReason() UpdateFailure {
+	if x != nil {
+		return x.Reason
+	}
+	return UpdateFailure_UPDATE_FAILURE_UNKNOWN
+}
+
+func (x *FailedUpdate) GetUpdateError() string {
+	if x != nil {
+		return x.UpdateError
+	}
+	return ""
+}
+
+type PolicyUpdateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FailedUpdates []*FailedUpdate        `protobuf:"bytes,1,rep,name=failed_updates,json=failedUpdates,proto3" json:"failed_updates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PolicyUpdateResponse) Reset() {
+	*x = PolicyUpdateResponse{}
+	mi := &file_lightning_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PolicyUpdateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PolicyUpdateResponse) ProtoMessage() {}
+
+func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PolicyUpdateResponse.ProtoReflect.Descriptor instead.
+func (*PolicyUpdateResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{120}
+}
+
+func (x *PolicyUpdateResponse) GetFailedUpdates() []*FailedUpdate {
+	if x != nil {
+		return x.FailedUpdates
+	}
+	return nil
+}
+
+type ForwardingHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unix seconds; end_time 0 is now.
+	StartTime   uint64 `protobuf:"varint,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	EndTime     uint64 `protobuf:"varint,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	IndexOffset uint32 `protobuf:"varint,3,opt,name=index_offset,json=indexOffset,proto3" json:"index_offset,omitempty"`
+	// At most this many events (0: 100, as lnd).
+	NumMaxEvents    uint32   `protobuf:"varint,4,opt,name=num_max_events,json=numMaxEvents,proto3" json:"num_max_events,omitempty"`
+	PeerAliasLookup bool     `protobuf:"varint,5,opt,name=peer_alias_lookup,json=peerAliasLookup,proto3" json:"peer_alias_lookup,omitempty"`
+	IncomingChanIds []uint64 `protobuf:"varint,6,rep,packed,name=incoming_chan_ids,json=incomingChanIds,proto3" json:"incoming_chan_ids,omitempty"`
+	OutgoingChanIds []uint64 `protobuf:"varint,7,rep,packed,name=outgoing_chan_ids,json=outgoingChanIds,proto3" json:"outgoing_chan_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ForwardingHistoryRequest) Reset() {
+	*x = ForwardingHistoryRequest{}
+	mi := &file_lightning_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardingHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardingHistoryRequest) ProtoMessage() {}
+
+func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardingHistoryRequest.ProtoReflect.Descriptor instead.
+func (*ForwardingHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *ForwardingHistoryRequest) GetStartTime() uint64 {
+	if x != nil {
+		return x.StartTime
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetEndTime() uint64 {
+	if x != nil {
+		return x.EndTime
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetIndexOffset() uint32 {
+	if x != nil {
+		return x.IndexOffset
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetNumMaxEvents() uint32 {
+	if x != nil {
+		return x.NumMaxEvents
+	}
+	return 0
+}
+
+func (x *ForwardingHistoryRequest) GetPeerAliasLookup() bool {
+	if x != nil {
+		return x.PeerAliasLookup
+	}
+	return false
+}
+
+func (x *ForwardingHistoryRequest) GetIncomingChanIds() []uint64 {
+	if x != nil {
+		return x.IncomingChanIds
+	}
+	return nil
+}
+
+func (x *ForwardingHistoryRequest) GetOutgoingChanIds() []uint64 {
+	if x != nil {
+		return x.OutgoingChanIds
+	}
+	return nil
+}
+
+type ForwardingEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Timestamp      uint64  `protobuf:"varint,1,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	ChanIdIn       uint64  `protobuf:"varint,2,opt,name=chan_id_in,json=chanIdIn,proto3" json:"chan_id_in,omitempty"`
+	ChanIdOut      uint64  `protobuf:"varint,4,opt,name=chan_id_out,json=chanIdOut,proto3" json:"chan_id_out,omitempty"`
+	AmtIn          uint64  `protobuf:"varint,5,opt,name=amt_in,json=amtIn,proto3" json:"amt_in,omitempty"`
+	AmtOut         uint64  `protobuf:"varint,6,opt,name=amt_out,json=amtOut,proto3" json:"amt_out,omitempty"`
+	Fee            uint64  `protobuf:"varint,7,opt,name=fee,proto3" json:"fee,omitempty"`
+	FeeMsat        uint64  `protobuf:"varint,8,opt,name=fee_msat,json=feeMsat,proto3" json:"fee_msat,omitempty"`
+	AmtInMsat      uint64  `protobuf:"varint,9,opt,name=amt_in_msat,json=amtInMsat,proto3" json:"amt_in_msat,omitempty"`
+	AmtOutMsat     uint64  `protobuf:"varint,10,opt,name=amt_out_msat,json=amtOutMsat,proto3" json:"amt_out_msat,omitempty"`
+	TimestampNs    uint64  `protobuf:"varint,11,opt,name=timestamp_ns,json=timestampNs,proto3" json:"timestamp_ns,omitempty"`
+	PeerAliasIn    string  `protobuf:"bytes,12,opt,name=peer_alias_in,json=peerAliasIn,proto3" json:"peer_alias_in,omitempty"`
+	PeerAliasOut   string  `protobuf:"bytes,13,opt,name=peer_alias_out,json=peerAliasOut,proto3" json:"peer_alias_out,omitempty"`
+	IncomingHtlcId *uint64 `protobuf:"varint,14,opt,name=incoming_htlc_id,json=incomingHtlcId,proto3,oneof" json:"incoming_htlc_id,omitempty"`
+	OutgoingHtlcId *uint64 `protobuf:"varint,15,opt,name=outgoing_htlc_id,json=outgoingHtlcId,proto3,oneof" json:"outgoing_htlc_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ForwardingEvent) Reset() {
+	*x = ForwardingEvent{}
+	mi := &file_lightning_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardingEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardingEvent) ProtoMessage() {}
+
+func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardingEvent.ProtoReflect.Descriptor instead.
+func (*ForwardingEvent) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{122}
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *ForwardingEvent) GetTimestamp() uint64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetChanIdIn() uint64 {
+	if x != nil {
+		return x.ChanIdIn
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetChanIdOut() uint64 {
+	if x != nil {
+		return x.ChanIdOut
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtIn() uint64 {
+	if x != nil {
+		return x.AmtIn
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtOut() uint64 {
+	if x != nil {
+		return x.AmtOut
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetFee() uint64 {
+	if x != nil {
+		return x.Fee
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetFeeMsat() uint64 {
+	if x != nil {
+		return x.FeeMsat
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtInMsat() uint64 {
+	if x != nil {
+		return x.AmtInMsat
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetAmtOutMsat() uint64 {
+	if x != nil {
+		return x.AmtOutMsat
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetTimestampNs() uint64 {
+	if x != nil {
+		return x.TimestampNs
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetPeerAliasIn() string {
+	if x != nil {
+		return x.PeerAliasIn
+	}
+	return ""
+}
+
+func (x *ForwardingEvent) GetPeerAliasOut() string {
+	if x != nil {
+		return x.PeerAliasOut
+	}
+	return ""
+}
+
+func (x *ForwardingEvent) GetIncomingHtlcId() uint64 {
+	if x != nil && x.IncomingHtlcId != nil {
+		return *x.IncomingHtlcId
+	}
+	return 0
+}
+
+func (x *ForwardingEvent) GetOutgoingHtlcId() uint64 {
+	if x != nil && x.OutgoingHtlcId != nil {
+		return *x.OutgoingHtlcId
+	}
+	return 0
+}
+
+type ForwardingHistoryResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ForwardingEvents []*ForwardingEvent     `protobuf:"bytes,1,rep,name=forwarding_events,json=forwardingEvents,proto3" json:"forwarding_events,omitempty"`
+	LastOffsetIndex  uint32                 `protobuf:"varint,2,opt,name=last_offset_index,json=lastOffsetIndex,proto3" json:"last_offset_index,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ForwardingHistoryResponse) Reset() {
+	*x = ForwardingHistoryResponse{}
+	mi := &file_lightning_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardingHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardingHistoryResponse) ProtoMessage() {}
+
+func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardingHistoryResponse.ProtoReflect.Descriptor instead.
+func (*ForwardingHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{123}
+}
+
+func (x *ForwardingHistoryResponse) GetForwardingEvents() []*ForwardingEvent {
+	if x != nil {
+		return x.ForwardingEvents
+	}
+	return nil
+}
+
+func (x *ForwardingHistoryResponse) GetLastOffsetIndex() uint32 {
+	if x != nil {
+		return x.LastOffsetIndex
+	}
+	return 0
+}
+
 type SendRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Dest  []byte                 `protobuf:"bytes,1,opt,name=dest,proto3" json:"dest,omitempty"`
@@ -9338,7 +10199,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9350,7 +10211,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9363,7 +10224,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{114}
+	return file_lightning_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *SendRequest) GetDest() []byte {
@@ -9492,7 +10353,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9504,7 +10365,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9517,7 +10378,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{115}
+	return file_lightning_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *SendResponse) GetPaymentError() string {
@@ -9575,7 +10436,7 @@ type Payment struct {
 
 func (x *Payment) Reset() {
 	*x = Payment{}
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9587,7 +10448,7 @@ func (x *Payment) String() string {
 func (*Payment) ProtoMessage() {}
 
 func (x *Payment) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9600,7 +10461,7 @@ func (x *Payment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payment.ProtoReflect.Descriptor instead.
 func (*Payment) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{116}
+	return file_lightning_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *Payment) GetPaymentHash() string {
@@ -9733,7 +10594,7 @@ type HTLCAttempt struct {
 
 func (x *HTLCAttempt) Reset() {
 	*x = HTLCAttempt{}
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9745,7 +10606,7 @@ func (x *HTLCAttempt) String() string {
 func (*HTLCAttempt) ProtoMessage() {}
 
 func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9758,7 +10619,7 @@ func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTLCAttempt.ProtoReflect.Descriptor instead.
 func (*HTLCAttempt) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{117}
+	return file_lightning_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *HTLCAttempt) GetAttemptId() uint64 {
@@ -9826,7 +10687,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9838,7 +10699,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9851,7 +10712,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{118}
+	return file_lightning_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *ListPaymentsRequest) GetIncludeIncomplete() bool {
@@ -9922,7 +10783,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9934,7 +10795,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9947,7 +10808,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{119}
+	return file_lightning_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *ListPaymentsResponse) GetPayments() []*Payment {
@@ -9988,7 +10849,7 @@ type DeletePaymentRequest struct {
 
 func (x *DeletePaymentRequest) Reset() {
 	*x = DeletePaymentRequest{}
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10000,7 +10861,7 @@ func (x *DeletePaymentRequest) String() string {
 func (*DeletePaymentRequest) ProtoMessage() {}
 
 func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10013,7 +10874,7 @@ func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentRequest.ProtoReflect.Descriptor instead.
 func (*DeletePaymentRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{120}
+	return file_lightning_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *DeletePaymentRequest) GetPaymentHash() []byte {
@@ -10041,7 +10902,7 @@ type DeleteAllPaymentsRequest struct {
 
 func (x *DeleteAllPaymentsRequest) Reset() {
 	*x = DeleteAllPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10053,7 +10914,7 @@ func (x *DeleteAllPaymentsRequest) String() string {
 func (*DeleteAllPaymentsRequest) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10066,7 +10927,7 @@ func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{121}
+	return file_lightning_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *DeleteAllPaymentsRequest) GetFailedPaymentsOnly() bool {
@@ -10099,7 +10960,7 @@ type DeletePaymentResponse struct {
 
 func (x *DeletePaymentResponse) Reset() {
 	*x = DeletePaymentResponse{}
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10111,7 +10972,7 @@ func (x *DeletePaymentResponse) String() string {
 func (*DeletePaymentResponse) ProtoMessage() {}
 
 func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10124,7 +10985,7 @@ func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentResponse.ProtoReflect.Descriptor instead.
 func (*DeletePaymentResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{122}
+	return file_lightning_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *DeletePaymentResponse) GetStatus() string {
@@ -10143,7 +11004,7 @@ type DeleteAllPaymentsResponse struct {
 
 func (x *DeleteAllPaymentsResponse) Reset() {
 	*x = DeleteAllPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[123]
+	mi := &file_lightning_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10155,7 +11016,7 @@ func (x *DeleteAllPaymentsResponse) String() string {
 func (*DeleteAllPaymentsResponse) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[123]
+	mi := &file_lightning_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10168,7 +11029,7 @@ func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{123}
+	return file_lightning_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *DeleteAllPaymentsResponse) GetStatus() string {
@@ -10195,7 +11056,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_lightning_proto_msgTypes[124]
+	mi := &file_lightning_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10207,7 +11068,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[124]
+	mi := &file_lightning_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10220,7 +11081,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{124}
+	return file_lightning_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *Failure) GetCode() Failure_FailureCode {
@@ -10299,7 +11160,7 @@ type ChannelUpdate struct {
 
 func (x *ChannelUpdate) Reset() {
 	*x = ChannelUpdate{}
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10311,7 +11172,7 @@ func (x *ChannelUpdate) String() string {
 func (*ChannelUpdate) ProtoMessage() {}
 
 func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10324,7 +11185,7 @@ func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{125}
+	return file_lightning_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *ChannelUpdate) GetSignature() []byte {
@@ -10429,7 +11290,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[141]
+	mi := &file_lightning_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10441,7 +11302,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[141]
+	mi := &file_lightning_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10542,7 +11403,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[142]
+	mi := &file_lightning_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10554,7 +11415,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[142]
+	mi := &file_lightning_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10634,7 +11495,7 @@ type PendingChannelsResponse_WaitingCloseChannel struct {
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
 	*x = PendingChannelsResponse_WaitingCloseChannel{}
-	mi := &file_lightning_proto_msgTypes[143]
+	mi := &file_lightning_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10646,7 +11507,7 @@ func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
 func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[143]
+	mi := &file_lightning_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10725,7 +11586,7 @@ type PendingChannelsResponse_Commitments struct {
 
 func (x *PendingChannelsResponse_Commitments) Reset() {
 	*x = PendingChannelsResponse_Commitments{}
-	mi := &file_lightning_proto_msgTypes[144]
+	mi := &file_lightning_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10737,7 +11598,7 @@ func (x *PendingChannelsResponse_Commitments) String() string {
 func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[144]
+	mi := &file_lightning_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11603,7 +12464,82 @@ const file_lightning_proto_rawDesc = "" +
 	"\x16FULLY_RESOLVED_CHANNEL\x10\x05\x12\x1b\n" +
 	"\x17CHANNEL_FUNDING_TIMEOUT\x10\x06\x12\x12\n" +
 	"\x0eCHANNEL_UPDATE\x10\aB\t\n" +
-	"\achannel\"\xea\x05\n" +
+	"\achannel\"\x12\n" +
+	"\x10FeeReportRequest\"\x95\x02\n" +
+	"\x10ChannelFeeReport\x12\x1b\n" +
+	"\achan_id\x18\x05 \x01(\x04B\x020\x01R\x06chanId\x12#\n" +
+	"\rchannel_point\x18\x01 \x01(\tR\fchannelPoint\x12\"\n" +
+	"\rbase_fee_msat\x18\x02 \x01(\x03R\vbaseFeeMsat\x12\x1e\n" +
+	"\vfee_per_mil\x18\x03 \x01(\x03R\tfeePerMil\x12\x19\n" +
+	"\bfee_rate\x18\x04 \x01(\x01R\afeeRate\x121\n" +
+	"\x15inbound_base_fee_msat\x18\x06 \x01(\x05R\x12inboundBaseFeeMsat\x12-\n" +
+	"\x13inbound_fee_per_mil\x18\a \x01(\x05R\x10inboundFeePerMil\"\xb5\x01\n" +
+	"\x11FeeReportResponse\x12:\n" +
+	"\fchannel_fees\x18\x01 \x03(\v2\x17.lnrpc.ChannelFeeReportR\vchannelFees\x12\x1e\n" +
+	"\vday_fee_sum\x18\x02 \x01(\x04R\tdayFeeSum\x12 \n" +
+	"\fweek_fee_sum\x18\x03 \x01(\x04R\n" +
+	"weekFeeSum\x12\"\n" +
+	"\rmonth_fee_sum\x18\x04 \x01(\x04R\vmonthFeeSum\"R\n" +
+	"\n" +
+	"InboundFee\x12\"\n" +
+	"\rbase_fee_msat\x18\x01 \x01(\x05R\vbaseFeeMsat\x12 \n" +
+	"\ffee_rate_ppm\x18\x02 \x01(\x05R\n" +
+	"feeRatePpm\"\xda\x03\n" +
+	"\x13PolicyUpdateRequest\x12\x18\n" +
+	"\x06global\x18\x01 \x01(\bH\x00R\x06global\x124\n" +
+	"\n" +
+	"chan_point\x18\x02 \x01(\v2\x13.lnrpc.ChannelPointH\x00R\tchanPoint\x12\"\n" +
+	"\rbase_fee_msat\x18\x03 \x01(\x03R\vbaseFeeMsat\x12\x19\n" +
+	"\bfee_rate\x18\x04 \x01(\x01R\afeeRate\x12 \n" +
+	"\ffee_rate_ppm\x18\t \x01(\rR\n" +
+	"feeRatePpm\x12&\n" +
+	"\x0ftime_lock_delta\x18\x05 \x01(\rR\rtimeLockDelta\x12\"\n" +
+	"\rmax_htlc_msat\x18\x06 \x01(\x04R\vmaxHtlcMsat\x12\"\n" +
+	"\rmin_htlc_msat\x18\a \x01(\x04R\vminHtlcMsat\x125\n" +
+	"\x17min_htlc_msat_specified\x18\b \x01(\bR\x14minHtlcMsatSpecified\x122\n" +
+	"\vinbound_fee\x18\n" +
+	" \x01(\v2\x11.lnrpc.InboundFeeR\n" +
+	"inboundFee\x12.\n" +
+	"\x13create_missing_edge\x18\v \x01(\bR\x11createMissingEdgeB\a\n" +
+	"\x05scope\"\x8c\x01\n" +
+	"\fFailedUpdate\x12+\n" +
+	"\boutpoint\x18\x01 \x01(\v2\x0f.lnrpc.OutPointR\boutpoint\x12,\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x14.lnrpc.UpdateFailureR\x06reason\x12!\n" +
+	"\fupdate_error\x18\x03 \x01(\tR\vupdateError\"R\n" +
+	"\x14PolicyUpdateResponse\x12:\n" +
+	"\x0efailed_updates\x18\x01 \x03(\v2\x13.lnrpc.FailedUpdateR\rfailedUpdates\"\xa1\x02\n" +
+	"\x18ForwardingHistoryRequest\x12\x1d\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\x04R\tstartTime\x12\x19\n" +
+	"\bend_time\x18\x02 \x01(\x04R\aendTime\x12!\n" +
+	"\findex_offset\x18\x03 \x01(\rR\vindexOffset\x12$\n" +
+	"\x0enum_max_events\x18\x04 \x01(\rR\fnumMaxEvents\x12*\n" +
+	"\x11peer_alias_lookup\x18\x05 \x01(\bR\x0fpeerAliasLookup\x12*\n" +
+	"\x11incoming_chan_ids\x18\x06 \x03(\x04R\x0fincomingChanIds\x12*\n" +
+	"\x11outgoing_chan_ids\x18\a \x03(\x04R\x0foutgoingChanIds\"\x8d\x04\n" +
+	"\x0fForwardingEvent\x12 \n" +
+	"\ttimestamp\x18\x01 \x01(\x04B\x02\x18\x01R\ttimestamp\x12 \n" +
+	"\n" +
+	"chan_id_in\x18\x02 \x01(\x04B\x020\x01R\bchanIdIn\x12\"\n" +
+	"\vchan_id_out\x18\x04 \x01(\x04B\x020\x01R\tchanIdOut\x12\x15\n" +
+	"\x06amt_in\x18\x05 \x01(\x04R\x05amtIn\x12\x17\n" +
+	"\aamt_out\x18\x06 \x01(\x04R\x06amtOut\x12\x10\n" +
+	"\x03fee\x18\a \x01(\x04R\x03fee\x12\x19\n" +
+	"\bfee_msat\x18\b \x01(\x04R\afeeMsat\x12\x1e\n" +
+	"\vamt_in_msat\x18\t \x01(\x04R\tamtInMsat\x12 \n" +
+	"\famt_out_msat\x18\n" +
+	" \x01(\x04R\n" +
+	"amtOutMsat\x12!\n" +
+	"\ftimestamp_ns\x18\v \x01(\x04R\vtimestampNs\x12\"\n" +
+	"\rpeer_alias_in\x18\f \x01(\tR\vpeerAliasIn\x12$\n" +
+	"\x0epeer_alias_out\x18\r \x01(\tR\fpeerAliasOut\x12-\n" +
+	"\x10incoming_htlc_id\x18\x0e \x01(\x04H\x00R\x0eincomingHtlcId\x88\x01\x01\x12-\n" +
+	"\x10outgoing_htlc_id\x18\x0f \x01(\x04H\x01R\x0eoutgoingHtlcId\x88\x01\x01B\x13\n" +
+	"\x11_incoming_htlc_idB\x13\n" +
+	"\x11_outgoing_htlc_id\"\x8c\x01\n" +
+	"\x19ForwardingHistoryResponse\x12C\n" +
+	"\x11forwarding_events\x18\x01 \x03(\v2\x16.lnrpc.ForwardingEventR\x10forwardingEvents\x12*\n" +
+	"\x11last_offset_index\x18\x02 \x01(\rR\x0flastOffsetIndex\"\xea\x05\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04dest\x18\x01 \x01(\fR\x04dest\x12#\n" +
 	"\vdest_string\x18\x02 \x01(\tB\x02\x18\x01R\n" +
@@ -11793,7 +12729,13 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
 	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
 	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
-	"\x0eINITIATOR_BOTH\x10\x03*\x89\x05\n" +
+	"\x0eINITIATOR_BOTH\x10\x03*\xac\x01\n" +
+	"\rUpdateFailure\x12\x1a\n" +
+	"\x16UPDATE_FAILURE_UNKNOWN\x10\x00\x12\x1a\n" +
+	"\x16UPDATE_FAILURE_PENDING\x10\x01\x12\x1c\n" +
+	"\x18UPDATE_FAILURE_NOT_FOUND\x10\x02\x12\x1f\n" +
+	"\x1bUPDATE_FAILURE_INTERNAL_ERR\x10\x03\x12$\n" +
+	" UPDATE_FAILURE_INVALID_PARAMETER\x10\x04*\x89\x05\n" +
 	"\n" +
 	"FeatureBit\x12\x18\n" +
 	"\x14DATALOSS_PROTECT_REQ\x10\x00\x12\x18\n" +
@@ -11831,7 +12773,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x14FAILURE_REASON_ERROR\x10\x03\x12,\n" +
 	"(FAILURE_REASON_INCORRECT_PAYMENT_DETAILS\x10\x04\x12'\n" +
 	"#FAILURE_REASON_INSUFFICIENT_BALANCE\x10\x05\x12\x1b\n" +
-	"\x17FAILURE_REASON_CANCELED\x10\x062\xcb\x18\n" +
+	"\x17FAILURE_REASON_CANCELED\x10\x062\xb3\x1a\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -11876,7 +12818,10 @@ const file_lightning_proto_rawDesc = "" +
 	"\fCloseChannel\x12\x1a.lnrpc.CloseChannelRequest\x1a\x18.lnrpc.CloseStatusUpdate0\x01\x12M\n" +
 	"\x0eClosedChannels\x12\x1c.lnrpc.ClosedChannelsRequest\x1a\x1d.lnrpc.ClosedChannelsResponse\x12M\n" +
 	"\x0eChannelBalance\x12\x1c.lnrpc.ChannelBalanceRequest\x1a\x1d.lnrpc.ChannelBalanceResponse\x12V\n" +
-	"\x16SubscribeChannelEvents\x12\x1f.lnrpc.ChannelEventSubscription\x1a\x19.lnrpc.ChannelEventUpdate0\x01\x12:\n" +
+	"\x16SubscribeChannelEvents\x12\x1f.lnrpc.ChannelEventSubscription\x1a\x19.lnrpc.ChannelEventUpdate0\x01\x12>\n" +
+	"\tFeeReport\x12\x17.lnrpc.FeeReportRequest\x1a\x18.lnrpc.FeeReportResponse\x12N\n" +
+	"\x13UpdateChannelPolicy\x12\x1a.lnrpc.PolicyUpdateRequest\x1a\x1b.lnrpc.PolicyUpdateResponse\x12V\n" +
+	"\x11ForwardingHistory\x12\x1f.lnrpc.ForwardingHistoryRequest\x1a .lnrpc.ForwardingHistoryResponse\x12:\n" +
 	"\x0fSendPaymentSync\x12\x12.lnrpc.SendRequest\x1a\x13.lnrpc.SendResponse\x12G\n" +
 	"\fListPayments\x12\x1a.lnrpc.ListPaymentsRequest\x1a\x1b.lnrpc.ListPaymentsResponse\x12J\n" +
 	"\rDeletePayment\x12\x1b.lnrpc.DeletePaymentRequest\x1a\x1c.lnrpc.DeletePaymentResponse\x12V\n" +
@@ -11894,8 +12839,8 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 16)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 147)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 157)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),                               // 0: lnrpc.AddressType
 	(OutputScriptType)(0),                          // 1: lnrpc.OutputScriptType
@@ -11903,382 +12848,406 @@ var file_lightning_proto_goTypes = []any{
 	(InvoiceHTLCState)(0),                          // 3: lnrpc.InvoiceHTLCState
 	(CommitmentType)(0),                            // 4: lnrpc.CommitmentType
 	(Initiator)(0),                                 // 5: lnrpc.Initiator
-	(FeatureBit)(0),                                // 6: lnrpc.FeatureBit
-	(PaymentFailureReason)(0),                      // 7: lnrpc.PaymentFailureReason
-	(Peer_SyncType)(0),                             // 8: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),                       // 9: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),                      // 10: lnrpc.Invoice.InvoiceState
-	(ChannelCloseSummary_ClosureType)(0),           // 11: lnrpc.ChannelCloseSummary.ClosureType
-	(ChannelEventUpdate_UpdateType)(0),             // 12: lnrpc.ChannelEventUpdate.UpdateType
-	(Payment_PaymentStatus)(0),                     // 13: lnrpc.Payment.PaymentStatus
-	(HTLCAttempt_HTLCStatus)(0),                    // 14: lnrpc.HTLCAttempt.HTLCStatus
-	(Failure_FailureCode)(0),                       // 15: lnrpc.Failure.FailureCode
-	(*GetInfoRequest)(nil),                         // 16: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),                        // 17: lnrpc.GetInfoResponse
-	(*Chain)(nil),                                  // 18: lnrpc.Chain
-	(*Feature)(nil),                                // 19: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),                     // 20: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),                       // 21: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),                    // 22: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),                  // 23: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),                 // 24: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),                       // 25: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),                      // 26: lnrpc.ListPeersResponse
-	(*Peer)(nil),                                   // 27: lnrpc.Peer
-	(*TimestampedError)(nil),                       // 28: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),                  // 29: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                              // 30: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),                      // 31: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),                     // 32: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),                   // 33: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),                  // 34: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),                   // 35: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),                     // 36: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),                    // 37: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                                   // 38: lnrpc.Utxo
-	(*OutPoint)(nil),                               // 39: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),                 // 40: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),                     // 41: lnrpc.TransactionDetails
-	(*Transaction)(nil),                            // 42: lnrpc.Transaction
-	(*OutputDetail)(nil),                           // 43: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),                       // 44: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),                       // 45: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),                      // 46: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),                     // 47: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),                    // 48: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),                            // 49: lnrpc.StopRequest
-	(*StopResponse)(nil),                           // 50: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),                 // 51: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),                // 52: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),                      // 53: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),                     // 54: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),                     // 55: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),                    // 56: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),                   // 57: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),                  // 58: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),                     // 59: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),                 // 60: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),                    // 61: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),                   // 62: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),                 // 63: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),                // 64: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),                // 65: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),               // 66: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),                 // 67: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),                // 68: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),                    // 69: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),                   // 70: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),                    // 71: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),                           // 72: lnrpc.ChannelGraph
-	(*LightningNode)(nil),                          // 73: lnrpc.LightningNode
-	(*NodeAddress)(nil),                            // 74: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),                          // 75: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),                            // 76: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),                        // 77: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                               // 78: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),                        // 79: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),                     // 80: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),                            // 81: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),                     // 82: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                               // 83: lnrpc.NodePair
-	(*EdgeLocator)(nil),                            // 84: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                               // 85: lnrpc.FeeLimit
-	(*RouteHint)(nil),                              // 86: lnrpc.RouteHint
-	(*HopHint)(nil),                                // 87: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),                    // 88: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                                  // 89: lnrpc.Route
-	(*Hop)(nil),                                    // 90: lnrpc.Hop
-	(*MPPRecord)(nil),                              // 91: lnrpc.MPPRecord
-	(*GraphTopologySubscription)(nil),              // 92: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),                    // 93: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                             // 94: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),                      // 95: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),                    // 96: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),                           // 97: lnrpc.ChannelPoint
-	(*Invoice)(nil),                                // 98: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),                            // 99: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),                     // 100: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),                            // 101: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),                     // 102: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),                    // 103: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),                    // 104: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),                           // 105: lnrpc.PayReqString
-	(*PayReq)(nil),                                 // 106: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),                     // 107: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),                       // 108: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),                          // 109: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),                      // 110: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),                 // 111: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),                // 112: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),                    // 113: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),                   // 114: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),                     // 115: lnrpc.ChannelConstraints
-	(*Channel)(nil),                                // 116: lnrpc.Channel
-	(*CloseChannelRequest)(nil),                    // 117: lnrpc.CloseChannelRequest
-	(*CloseStatusUpdate)(nil),                      // 118: lnrpc.CloseStatusUpdate
-	(*ChannelCloseUpdate)(nil),                     // 119: lnrpc.ChannelCloseUpdate
-	(*CloseOutput)(nil),                            // 120: lnrpc.CloseOutput
-	(*InstantUpdate)(nil),                          // 121: lnrpc.InstantUpdate
-	(*ClosedChannelsRequest)(nil),                  // 122: lnrpc.ClosedChannelsRequest
-	(*ClosedChannelsResponse)(nil),                 // 123: lnrpc.ClosedChannelsResponse
-	(*ChannelCloseSummary)(nil),                    // 124: lnrpc.ChannelCloseSummary
-	(*ChannelBalanceRequest)(nil),                  // 125: lnrpc.ChannelBalanceRequest
-	(*ChannelBalanceResponse)(nil),                 // 126: lnrpc.ChannelBalanceResponse
-	(*Amount)(nil),                                 // 127: lnrpc.Amount
-	(*ChannelEventSubscription)(nil),               // 128: lnrpc.ChannelEventSubscription
-	(*ChannelEventUpdate)(nil),                     // 129: lnrpc.ChannelEventUpdate
-	(*SendRequest)(nil),                            // 130: lnrpc.SendRequest
-	(*SendResponse)(nil),                           // 131: lnrpc.SendResponse
-	(*Payment)(nil),                                // 132: lnrpc.Payment
-	(*HTLCAttempt)(nil),                            // 133: lnrpc.HTLCAttempt
-	(*ListPaymentsRequest)(nil),                    // 134: lnrpc.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),                   // 135: lnrpc.ListPaymentsResponse
-	(*DeletePaymentRequest)(nil),                   // 136: lnrpc.DeletePaymentRequest
-	(*DeleteAllPaymentsRequest)(nil),               // 137: lnrpc.DeleteAllPaymentsRequest
-	(*DeletePaymentResponse)(nil),                  // 138: lnrpc.DeletePaymentResponse
-	(*DeleteAllPaymentsResponse)(nil),              // 139: lnrpc.DeleteAllPaymentsResponse
-	(*Failure)(nil),                                // 140: lnrpc.Failure
-	(*ChannelUpdate)(nil),                          // 141: lnrpc.ChannelUpdate
-	nil,                                            // 142: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                                            // 143: lnrpc.Peer.FeaturesEntry
-	nil,                                            // 144: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                                            // 145: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                                            // 146: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                                            // 147: lnrpc.LightningNode.FeaturesEntry
-	nil,                                            // 148: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                                            // 149: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                                            // 150: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                                            // 151: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                                            // 152: lnrpc.Hop.CustomRecordsEntry
-	nil,                                            // 153: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                                            // 154: lnrpc.Invoice.FeaturesEntry
-	nil,                                            // 155: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                                            // 156: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil), // 157: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 158: lnrpc.PendingChannelsResponse.PendingOpenChannel
-	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 159: lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	(*PendingChannelsResponse_Commitments)(nil),         // 160: lnrpc.PendingChannelsResponse.Commitments
-	nil, // 161: lnrpc.SendRequest.DestCustomRecordsEntry
-	nil, // 162: lnrpc.Payment.FirstHopCustomRecordsEntry
+	(UpdateFailure)(0),                             // 6: lnrpc.UpdateFailure
+	(FeatureBit)(0),                                // 7: lnrpc.FeatureBit
+	(PaymentFailureReason)(0),                      // 8: lnrpc.PaymentFailureReason
+	(Peer_SyncType)(0),                             // 9: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),                       // 10: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),                      // 11: lnrpc.Invoice.InvoiceState
+	(ChannelCloseSummary_ClosureType)(0),           // 12: lnrpc.ChannelCloseSummary.ClosureType
+	(ChannelEventUpdate_UpdateType)(0),             // 13: lnrpc.ChannelEventUpdate.UpdateType
+	(Payment_PaymentStatus)(0),                     // 14: lnrpc.Payment.PaymentStatus
+	(HTLCAttempt_HTLCStatus)(0),                    // 15: lnrpc.HTLCAttempt.HTLCStatus
+	(Failure_FailureCode)(0),                       // 16: lnrpc.Failure.FailureCode
+	(*GetInfoRequest)(nil),                         // 17: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                        // 18: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                  // 19: lnrpc.Chain
+	(*Feature)(nil),                                // 20: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                     // 21: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                       // 22: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                    // 23: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                  // 24: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                 // 25: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                       // 26: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                      // 27: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                   // 28: lnrpc.Peer
+	(*TimestampedError)(nil),                       // 29: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                  // 30: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                              // 31: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                      // 32: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                     // 33: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                   // 34: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                  // 35: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                   // 36: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                     // 37: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                    // 38: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                   // 39: lnrpc.Utxo
+	(*OutPoint)(nil),                               // 40: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                 // 41: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                     // 42: lnrpc.TransactionDetails
+	(*Transaction)(nil),                            // 43: lnrpc.Transaction
+	(*OutputDetail)(nil),                           // 44: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                       // 45: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                       // 46: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                      // 47: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                     // 48: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                    // 49: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                            // 50: lnrpc.StopRequest
+	(*StopResponse)(nil),                           // 51: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),                 // 52: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),                // 53: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),                      // 54: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),                     // 55: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),                     // 56: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),                    // 57: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),                   // 58: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),                  // 59: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),                     // 60: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),                 // 61: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),                    // 62: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),                   // 63: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),                 // 64: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),                // 65: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),                // 66: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),               // 67: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),                 // 68: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),                // 69: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),                    // 70: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),                   // 71: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),                    // 72: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),                           // 73: lnrpc.ChannelGraph
+	(*LightningNode)(nil),                          // 74: lnrpc.LightningNode
+	(*NodeAddress)(nil),                            // 75: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),                          // 76: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),                            // 77: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),                        // 78: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                               // 79: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),                        // 80: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),                     // 81: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),                            // 82: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),                     // 83: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                               // 84: lnrpc.NodePair
+	(*EdgeLocator)(nil),                            // 85: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                               // 86: lnrpc.FeeLimit
+	(*RouteHint)(nil),                              // 87: lnrpc.RouteHint
+	(*HopHint)(nil),                                // 88: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),                    // 89: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                                  // 90: lnrpc.Route
+	(*Hop)(nil),                                    // 91: lnrpc.Hop
+	(*MPPRecord)(nil),                              // 92: lnrpc.MPPRecord
+	(*GraphTopologySubscription)(nil),              // 93: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),                    // 94: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                             // 95: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),                      // 96: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),                    // 97: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),                           // 98: lnrpc.ChannelPoint
+	(*Invoice)(nil),                                // 99: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),                            // 100: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),                     // 101: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),                            // 102: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),                     // 103: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),                    // 104: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),                    // 105: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),                           // 106: lnrpc.PayReqString
+	(*PayReq)(nil),                                 // 107: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),                     // 108: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),                       // 109: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                          // 110: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                      // 111: lnrpc.ChannelOpenUpdate
+	(*PendingChannelsRequest)(nil),                 // 112: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                // 113: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                    // 114: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                   // 115: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                     // 116: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                // 117: lnrpc.Channel
+	(*CloseChannelRequest)(nil),                    // 118: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),                      // 119: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),                     // 120: lnrpc.ChannelCloseUpdate
+	(*CloseOutput)(nil),                            // 121: lnrpc.CloseOutput
+	(*InstantUpdate)(nil),                          // 122: lnrpc.InstantUpdate
+	(*ClosedChannelsRequest)(nil),                  // 123: lnrpc.ClosedChannelsRequest
+	(*ClosedChannelsResponse)(nil),                 // 124: lnrpc.ClosedChannelsResponse
+	(*ChannelCloseSummary)(nil),                    // 125: lnrpc.ChannelCloseSummary
+	(*ChannelBalanceRequest)(nil),                  // 126: lnrpc.ChannelBalanceRequest
+	(*ChannelBalanceResponse)(nil),                 // 127: lnrpc.ChannelBalanceResponse
+	(*Amount)(nil),                                 // 128: lnrpc.Amount
+	(*ChannelEventSubscription)(nil),               // 129: lnrpc.ChannelEventSubscription
+	(*ChannelEventUpdate)(nil),                     // 130: lnrpc.ChannelEventUpdate
+	(*FeeReportRequest)(nil),                       // 131: lnrpc.FeeReportRequest
+	(*ChannelFeeReport)(nil),                       // 132: lnrpc.ChannelFeeReport
+	(*FeeReportResponse)(nil),                      // 133: lnrpc.FeeReportResponse
+	(*InboundFee)(nil),                             // 134: lnrpc.InboundFee
+	(*PolicyUpdateRequest)(nil),                    // 135: lnrpc.PolicyUpdateRequest
+	(*FailedUpdate)(nil),                           // 136: lnrpc.FailedUpdate
+	(*PolicyUpdateResponse)(nil),                   // 137: lnrpc.PolicyUpdateResponse
+	(*ForwardingHistoryRequest)(nil),               // 138: lnrpc.ForwardingHistoryRequest
+	(*ForwardingEvent)(nil),                        // 139: lnrpc.ForwardingEvent
+	(*ForwardingHistoryResponse)(nil),              // 140: lnrpc.ForwardingHistoryResponse
+	(*SendRequest)(nil),                            // 141: lnrpc.SendRequest
+	(*SendResponse)(nil),                           // 142: lnrpc.SendResponse
+	(*Payment)(nil),                                // 143: lnrpc.Payment
+	(*HTLCAttempt)(nil),                            // 144: lnrpc.HTLCAttempt
+	(*ListPaymentsRequest)(nil),                    // 145: lnrpc.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),                   // 146: lnrpc.ListPaymentsResponse
+	(*DeletePaymentRequest)(nil),                   // 147: lnrpc.DeletePaymentRequest
+	(*DeleteAllPaymentsRequest)(nil),               // 148: lnrpc.DeleteAllPaymentsRequest
+	(*DeletePaymentResponse)(nil),                  // 149: lnrpc.DeletePaymentResponse
+	(*DeleteAllPaymentsResponse)(nil),              // 150: lnrpc.DeleteAllPaymentsResponse
+	(*Failure)(nil),                                // 151: lnrpc.Failure
+	(*ChannelUpdate)(nil),                          // 152: lnrpc.ChannelUpdate
+	nil,                                            // 153: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                            // 154: lnrpc.Peer.FeaturesEntry
+	nil,                                            // 155: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                            // 156: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                            // 157: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                            // 158: lnrpc.LightningNode.FeaturesEntry
+	nil,                                            // 159: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                            // 160: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                            // 161: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                            // 162: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                            // 163: lnrpc.Hop.CustomRecordsEntry
+	nil,                                            // 164: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                            // 165: lnrpc.Invoice.FeaturesEntry
+	nil,                                            // 166: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                            // 167: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil), // 168: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 169: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 170: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 171: lnrpc.PendingChannelsResponse.Commitments
+	nil, // 172: lnrpc.SendRequest.DestCustomRecordsEntry
+	nil, // 173: lnrpc.Payment.FirstHopCustomRecordsEntry
 }
 var file_lightning_proto_depIdxs = []int32{
-	18,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	142, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	21,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	27,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	8,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	143, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	28,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	9,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	19,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	153, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	22,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	28,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	9,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	154, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	29,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	10,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	144, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	38,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	155, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	39,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	39,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	42,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	43,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	44,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	40,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	43,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	44,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	45,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	39,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	145, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	40,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	156, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	59,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	59,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	146, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	59,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	73,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	76,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	74,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	147, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	148, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	149, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	75,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	75,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	150, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	73,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	76,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	85,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	84,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	83,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	151, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	86,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	87,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	89,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	90,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	91,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
-	152, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	94,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	95,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	96,  // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	74,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	153, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	97,  // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	75,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	97,  // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	86,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
-	10,  // 55: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	99,  // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	154, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	60,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	60,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	157, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	60,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	74,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	77,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	75,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	158, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	159, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	160, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	76,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	76,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	161, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	74,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	77,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	86,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	85,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	84,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	162, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	87,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	88,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	90,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	91,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	92,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
+	163, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	95,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	96,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	97,  // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	75,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	164, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	98,  // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	76,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	98,  // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	87,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	11,  // 55: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	100, // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	165, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 58: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	155, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	98,  // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	86,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	156, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	166, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	99,  // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	87,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	167, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
 	4,   // 63: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	109, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	110, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	97,  // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	158, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	159, // 68: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	116, // 69: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	110, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	111, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	98,  // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	169, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	170, // 68: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	117, // 69: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
 	4,   // 70: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	115, // 71: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	115, // 72: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	97,  // 73: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
-	109, // 74: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
-	119, // 75: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
-	121, // 76: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
-	120, // 77: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
-	120, // 78: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
-	120, // 79: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
-	124, // 80: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
-	11,  // 81: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
+	116, // 71: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	116, // 72: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	98,  // 73: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	110, // 74: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	120, // 75: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	122, // 76: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	121, // 77: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
+	121, // 78: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
+	121, // 79: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
+	125, // 80: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
+	12,  // 81: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
 	5,   // 82: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
 	5,   // 83: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
-	127, // 84: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
-	127, // 85: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
-	127, // 86: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
-	127, // 87: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
-	127, // 88: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
-	127, // 89: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
-	116, // 90: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
-	124, // 91: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
-	97,  // 92: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
-	97,  // 93: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
-	109, // 94: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
-	97,  // 95: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
-	12,  // 96: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
-	85,  // 97: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	161, // 98: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
-	6,   // 99: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
-	89,  // 100: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
-	13,  // 101: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
-	133, // 102: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
-	7,   // 103: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
-	162, // 104: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
-	14,  // 105: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
-	89,  // 106: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
-	140, // 107: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
-	132, // 108: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
-	15,  // 109: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
-	141, // 110: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
-	19,  // 111: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	19,  // 112: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	35,  // 113: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	60,  // 114: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	19,  // 115: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	19,  // 116: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	19,  // 117: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	19,  // 118: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 119: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 120: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	157, // 121: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	157, // 122: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	160, // 123: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
-	33,  // 124: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	40,  // 125: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	47,  // 126: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	45,  // 127: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	36,  // 128: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	31,  // 129: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	20,  // 130: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	23,  // 131: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	25,  // 132: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	29,  // 133: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	16,  // 134: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	49,  // 135: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	51,  // 136: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	53,  // 137: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	55,  // 138: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	57,  // 139: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	61,  // 140: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	63,  // 141: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	65,  // 142: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	67,  // 143: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	69,  // 144: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	71,  // 145: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	77,  // 146: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	79,  // 147: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	80,  // 148: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	82,  // 149: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	92,  // 150: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	98,  // 151: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	102, // 152: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	101, // 153: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	104, // 154: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	105, // 155: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	107, // 156: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	107, // 157: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	111, // 158: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	113, // 159: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	117, // 160: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
-	122, // 161: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
-	125, // 162: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
-	128, // 163: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
-	130, // 164: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
-	134, // 165: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
-	136, // 166: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
-	137, // 167: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
-	34,  // 168: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	41,  // 169: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	48,  // 170: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	46,  // 171: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	37,  // 172: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	32,  // 173: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	22,  // 174: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	24,  // 175: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	26,  // 176: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	30,  // 177: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	17,  // 178: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	50,  // 179: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	52,  // 180: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	54,  // 181: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	56,  // 182: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	58,  // 183: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	62,  // 184: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	64,  // 185: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	66,  // 186: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	68,  // 187: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	70,  // 188: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	72,  // 189: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	78,  // 190: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	76,  // 191: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	81,  // 192: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	88,  // 193: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	93,  // 194: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	100, // 195: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	103, // 196: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	98,  // 197: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	98,  // 198: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	106, // 199: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	97,  // 200: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	108, // 201: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	112, // 202: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	114, // 203: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	118, // 204: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
-	123, // 205: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
-	126, // 206: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
-	129, // 207: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
-	131, // 208: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
-	135, // 209: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
-	138, // 210: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
-	139, // 211: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
-	168, // [168:212] is the sub-list for method output_type
-	124, // [124:168] is the sub-list for method input_type
-	124, // [124:124] is the sub-list for extension type_name
-	124, // [124:124] is the sub-list for extension extendee
-	0,   // [0:124] is the sub-list for field type_name
+	128, // 84: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
+	128, // 85: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
+	128, // 86: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
+	128, // 87: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
+	128, // 88: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
+	128, // 89: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
+	117, // 90: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
+	125, // 91: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
+	98,  // 92: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
+	98,  // 93: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
+	110, // 94: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
+	98,  // 95: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
+	13,  // 96: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
+	132, // 97: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
+	98,  // 98: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
+	134, // 99: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
+	40,  // 100: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
+	6,   // 101: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
+	136, // 102: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
+	139, // 103: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
+	86,  // 104: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	172, // 105: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
+	7,   // 106: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
+	90,  // 107: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
+	14,  // 108: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
+	144, // 109: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
+	8,   // 110: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
+	173, // 111: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
+	15,  // 112: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
+	90,  // 113: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
+	151, // 114: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
+	143, // 115: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
+	16,  // 116: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
+	152, // 117: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
+	20,  // 118: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	20,  // 119: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	36,  // 120: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	61,  // 121: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	20,  // 122: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	20,  // 123: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	20,  // 124: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	20,  // 125: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 126: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 127: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	168, // 128: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	168, // 129: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	171, // 130: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	34,  // 131: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	41,  // 132: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	48,  // 133: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	46,  // 134: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	37,  // 135: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	32,  // 136: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	21,  // 137: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	24,  // 138: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	26,  // 139: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	30,  // 140: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	17,  // 141: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	50,  // 142: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	52,  // 143: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	54,  // 144: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	56,  // 145: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	58,  // 146: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	62,  // 147: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	64,  // 148: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	66,  // 149: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	68,  // 150: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	70,  // 151: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	72,  // 152: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	78,  // 153: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	80,  // 154: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	81,  // 155: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	83,  // 156: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	93,  // 157: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	99,  // 158: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	103, // 159: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	102, // 160: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	105, // 161: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	106, // 162: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	108, // 163: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	108, // 164: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	112, // 165: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	114, // 166: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	118, // 167: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	123, // 168: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
+	126, // 169: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
+	129, // 170: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
+	131, // 171: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
+	135, // 172: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
+	138, // 173: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
+	141, // 174: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
+	145, // 175: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
+	147, // 176: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
+	148, // 177: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
+	35,  // 178: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	42,  // 179: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	49,  // 180: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	47,  // 181: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	38,  // 182: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	33,  // 183: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	23,  // 184: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	25,  // 185: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	27,  // 186: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	31,  // 187: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	18,  // 188: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	51,  // 189: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	53,  // 190: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	55,  // 191: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	57,  // 192: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	59,  // 193: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	63,  // 194: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	65,  // 195: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	67,  // 196: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	69,  // 197: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	71,  // 198: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	73,  // 199: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	79,  // 200: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	77,  // 201: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	82,  // 202: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	89,  // 203: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	94,  // 204: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	101, // 205: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	104, // 206: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	99,  // 207: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	99,  // 208: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	107, // 209: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	98,  // 210: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	109, // 211: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	113, // 212: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	115, // 213: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	119, // 214: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	124, // 215: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
+	127, // 216: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
+	130, // 217: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
+	133, // 218: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
+	137, // 219: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
+	140, // 220: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
+	142, // 221: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
+	146, // 222: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
+	149, // 223: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
+	150, // 224: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
+	178, // [178:225] is the sub-list for method output_type
+	131, // [131:178] is the sub-list for method input_type
+	131, // [131:131] is the sub-list for extension type_name
+	131, // [131:131] is the sub-list for extension extendee
+	0,   // [0:131] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -12312,13 +13281,18 @@ func file_lightning_proto_init() {
 		(*ChannelEventUpdate_PendingOpenChannel)(nil),
 		(*ChannelEventUpdate_FullyResolvedChannel)(nil),
 	}
+	file_lightning_proto_msgTypes[118].OneofWrappers = []any{
+		(*PolicyUpdateRequest_Global)(nil),
+		(*PolicyUpdateRequest_ChanPoint)(nil),
+	}
+	file_lightning_proto_msgTypes[122].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      16,
-			NumMessages:   147,
+			NumEnums:      17,
+			NumMessages:   157,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -59,6 +59,9 @@ const (
 	Lightning_ClosedChannels_FullMethodName           = "/lnrpc.Lightning/ClosedChannels"
 	Lightning_ChannelBalance_FullMethodName           = "/lnrpc.Lightning/ChannelBalance"
 	Lightning_SubscribeChannelEvents_FullMethodName   = "/lnrpc.Lightning/SubscribeChannelEvents"
+	Lightning_FeeReport_FullMethodName                = "/lnrpc.Lightning/FeeReport"
+	Lightning_UpdateChannelPolicy_FullMethodName      = "/lnrpc.Lightning/UpdateChannelPolicy"
+	Lightning_ForwardingHistory_FullMethodName        = "/lnrpc.Lightning/ForwardingHistory"
 	Lightning_SendPaymentSync_FullMethodName          = "/lnrpc.Lightning/SendPaymentSync"
 	Lightning_ListPayments_FullMethodName             = "/lnrpc.Lightning/ListPayments"
 	Lightning_DeletePayment_FullMethodName            = "/lnrpc.Lightning/DeletePayment"
@@ -172,6 +175,14 @@ type LightningClient interface {
 	// SubscribeChannelEvents streams channels being opened, opened,
 	// becoming active or inactive, closed and fully resolved.
 	SubscribeChannelEvents(ctx context.Context, in *ChannelEventSubscription, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ChannelEventUpdate], error)
+	// FeeReport gives the forwarding policy of each channel and the fees
+	// earned over the last day, week and month.
+	FeeReport(ctx context.Context, in *FeeReportRequest, opts ...grpc.CallOption) (*FeeReportResponse, error)
+	// UpdateChannelPolicy changes the forwarding policy of every channel
+	// or of one.
+	UpdateChannelPolicy(ctx context.Context, in *PolicyUpdateRequest, opts ...grpc.CallOption) (*PolicyUpdateResponse, error)
+	// ForwardingHistory pages through the forwarding log.
+	ForwardingHistory(ctx context.Context, in *ForwardingHistoryRequest, opts ...grpc.CallOption) (*ForwardingHistoryResponse, error)
 	// lncli: `sendpayment`
 	// SendPaymentSync pays and waits for the outcome. As lnd's, a failed
 	// payment is a response with payment_error set, not a gRPC error.
@@ -651,6 +662,36 @@ func (c *lightningClient) SubscribeChannelEvents(ctx context.Context, in *Channe
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Lightning_SubscribeChannelEventsClient = grpc.ServerStreamingClient[ChannelEventUpdate]
 
+func (c *lightningClient) FeeReport(ctx context.Context, in *FeeReportRequest, opts ...grpc.CallOption) (*FeeReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(FeeReportResponse)
+	err := c.cc.Invoke(ctx, Lightning_FeeReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) UpdateChannelPolicy(ctx context.Context, in *PolicyUpdateRequest, opts ...grpc.CallOption) (*PolicyUpdateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PolicyUpdateResponse)
+	err := c.cc.Invoke(ctx, Lightning_UpdateChannelPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) ForwardingHistory(ctx context.Context, in *ForwardingHistoryRequest, opts ...grpc.CallOption) (*ForwardingHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForwardingHistoryResponse)
+	err := c.cc.Invoke(ctx, Lightning_ForwardingHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *lightningClient) SendPaymentSync(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SendResponse)
@@ -798,6 +839,14 @@ type LightningServer interface {
 	// SubscribeChannelEvents streams channels being opened, opened,
 	// becoming active or inactive, closed and fully resolved.
 	SubscribeChannelEvents(*ChannelEventSubscription, grpc.ServerStreamingServer[ChannelEventUpdate]) error
+	// FeeReport gives the forwarding policy of each channel and the fees
+	// earned over the last day, week and month.
+	FeeReport(context.Context, *FeeReportRequest) (*FeeReportResponse, error)
+	// UpdateChannelPolicy changes the forwarding policy of every channel
+	// or of one.
+	UpdateChannelPolicy(context.Context, *PolicyUpdateRequest) (*PolicyUpdateResponse, error)
+	// ForwardingHistory pages through the forwarding log.
+	ForwardingHistory(context.Context, *ForwardingHistoryRequest) (*ForwardingHistoryResponse, error)
 	// lncli: `sendpayment`
 	// SendPaymentSync pays and waits for the outcome. As lnd's, a failed
 	// payment is a response with payment_error set, not a gRPC error.
@@ -942,6 +991,15 @@ func (UnimplementedLightningServer) ChannelBalance(context.Context, *ChannelBala
 }
 func (UnimplementedLightningServer) SubscribeChannelEvents(*ChannelEventSubscription, grpc.ServerStreamingServer[ChannelEventUpdate]) error {
 	return status.Error(codes.Unimplemented, "method SubscribeChannelEvents not implemented")
+}
+func (UnimplementedLightningServer) FeeReport(context.Context, *FeeReportRequest) (*FeeReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FeeReport not implemented")
+}
+func (UnimplementedLightningServer) UpdateChannelPolicy(context.Context, *PolicyUpdateRequest) (*PolicyUpdateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateChannelPolicy not implemented")
+}
+func (UnimplementedLightningServer) ForwardingHistory(context.Context, *ForwardingHistoryRequest) (*ForwardingHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForwardingHistory not implemented")
 }
 func (UnimplementedLightningServer) SendPaymentSync(context.Context, *SendRequest) (*SendResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SendPaymentSync not implemented")
@@ -1654,6 +1712,60 @@ func _Lightning_SubscribeChannelEvents_Handler(srv interface{}, stream grpc.Serv
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Lightning_SubscribeChannelEventsServer = grpc.ServerStreamingServer[ChannelEventUpdate]
 
+func _Lightning_FeeReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FeeReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).FeeReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_FeeReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).FeeReport(ctx, req.(*FeeReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_UpdateChannelPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PolicyUpdateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).UpdateChannelPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_UpdateChannelPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).UpdateChannelPolicy(ctx, req.(*PolicyUpdateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_ForwardingHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForwardingHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).ForwardingHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_ForwardingHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).ForwardingHistory(ctx, req.(*ForwardingHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Lightning_SendPaymentSync_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SendRequest)
 	if err := dec(in); err != nil {
@@ -1868,6 +1980,18 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ChannelBalance",
 			Handler:    _Lightning_ChannelBalance_Handler,
+		},
+		{
+			MethodName: "FeeReport",
+			Handler:    _Lightning_FeeReport_Handler,
+		},
+		{
+			MethodName: "UpdateChannelPolicy",
+			Handler:    _Lightning_UpdateChannelPolicy_Handler,
+		},
+		{
+			MethodName: "ForwardingHistory",
+			Handler:    _Lightning_ForwardingHistory_Handler,
 		},
 		{
 			MethodName: "SendPaymentSync",
