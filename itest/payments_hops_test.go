@@ -122,7 +122,7 @@ func totalLocal(t *testing.T, n *harness.Node) int64 {
 // the BOLT 4 failures of the final hop seen at the sender, hold invoices
 // settled and canceled, the next hop offline, and the forwarding node
 // restarted with HTLCs in flight; the balances of the three add up, bob
-// keeping exactly the fees alice paid.
+// keeping exactly the fees alice paid, which his fwdinghistory shows.
 func TestPaymentsOverTwoHops(t *testing.T) {
 	t.Parallel()
 	l := newLine(t, "--accept-keysend")
@@ -192,6 +192,16 @@ func TestPaymentsOverTwoHops(t *testing.T) {
 	}
 	if sent != delivered*1000 {
 		t.Fatalf("alice's payments sent %d msat, carol was to get %d sat", sent, delivered)
+	}
+	// bob's forwarding log holds exactly those fees.
+	fwd, err := l.bob.RPC.ForwardingHistory(ctx, &lnrpc.ForwardingHistoryRequest{NumMaxEvents: 1000})
+	check(t, err)
+	var logged int64
+	for _, ev := range fwd.ForwardingEvents {
+		logged += int64(ev.FeeMsat)
+	}
+	if logged != fees {
+		t.Fatalf("bob's fwdinghistory shows %d msat of fees, alice paid %d", logged, fees)
 	}
 	err = harness.WaitFor(func() error {
 		da := aliceStart - totalLocal(t, l.alice)
