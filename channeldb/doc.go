@@ -144,6 +144,29 @@
 // packed densely (kvdb.AppendOnly). About 69 bytes a state with no HTLC,
 // 197 with 3, 515 with 10 (docs/benchmarks.md).
 //
+// # Contract court
+//
+//	contract-court/
+//	    channel point(36) -> version(1) kind(1) commit number(8)
+//	                         closing tx: n(varint) bytes close height(4)
+//	                         channel: n(varint) open-channel record
+//	                         n(varint) n × output
+//	                         has-sweep(1) [sweep tx: n(varint) bytes
+//	                         fee rate sat/kw(varint) height(4)]
+//	                         n(varint) n × sweep txid(32) resolved(1)
+//	output: outpoint(36) amount(varint) kind(1) csv(varint)
+//	        confirmation height(4) incoming(1)
+//	        payment hash(32) cltv expiry(4) spent by txid(32) height(4)
+//
+// One record per channel whose funding output was spent by a commitment
+// (or is about to be, by our own force close: the record, with the
+// signed commitment, is written before it is broadcast). Kinds: 1 our
+// commitment, 2 the peer's current, 3 the peer's pending, 4 a revoked one
+// (breach). It carries the channel's state as it was when it went to
+// chain, so that the outputs' scripts can be rebuilt after a restart;
+// the open-channel record is deleted in the same transaction. The sweep
+// transaction is stored before each broadcast (and each fee bump).
+//
 // # Circuits
 //
 //	circuits/

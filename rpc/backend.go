@@ -126,6 +126,11 @@ type Backend struct {
 	// answers Unimplemented (and no waiting_close).
 	Closer ChannelCloser
 
+	// Contracts serves force closes, the closing channels of
+	// PendingChannels and the sweeper's calls; nil answers
+	// Unimplemented (PendingChannels then lists openings only).
+	Contracts Contracts
+
 	// Forwarding serves FeeReport, UpdateChannelPolicy and
 	// ForwardingHistory; nil answers Unimplemented.
 	Forwarding Forwarding

@@ -9,6 +9,7 @@ import (
 
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
+	"lnd.xprv/contractcourt"
 	"lnd.xprv/funding"
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/invoices"
@@ -105,6 +106,10 @@ var errorCodes = []struct {
 	{htlcswitch.ErrChannelFailed, codes.FailedPrecondition},
 	{htlcswitch.ErrDeliveryScript, codes.InvalidArgument},
 	{lnwallet.ErrCloseFee, codes.FailedPrecondition},
+
+	// The contract court's.
+	{contractcourt.ErrAlreadyClosing, codes.FailedPrecondition},
+	{contractcourt.ErrNoSweep, codes.NotFound},
 
 	// The chain backend's.
 	{chain.ErrTxRejected, codes.FailedPrecondition},

@@ -23,6 +23,7 @@ import (
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/cluster"
+	"lnd.xprv/contractcourt"
 	"lnd.xprv/funding"
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/internal/logging"
@@ -89,6 +90,7 @@ type daemon struct {
 	funding *funding.Manager
 	sw      *htlcswitch.Switch
 	links   *htlcswitch.Links
+	court   *contractcourt.Court
 	closer  *closer
 	events  *chanEvents
 
@@ -298,6 +300,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.startLinks(); err != nil {
 		return err
 	}
+	d.court = d.newCourt(registry)
 	route := peerMessages(d.funding, d.links, d.pendingWith, func(p msgPeer, msg lnwire.Message) {
 		if !d.announcing.handle(p, msg) && !gossip.handle(p.PubKey(), msg) {
 			peerLog.Debug("No handler for message; dropped", "peer",
@@ -314,7 +317,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Dial:          dial,
 		Logger:        d.logs.Logger("SRVR"),
 		PeerLogger:    peerLog,
-		Subsystems:    []server.Subsystem{d.funding, d.sw},
+		Subsystems:    []server.Subsystem{d.funding, d.sw, d.court},
 		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) { route(p, msg) },
 	})
 	if err != nil {
@@ -370,6 +373,7 @@ func (d *daemon) run(ctx context.Context) error {
 		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
 		Notifier:  d.chain,
 		Channels:  &channelsBackend{d: d},
+		Contracts: &contractsBackend{d: d},
 		Closer:    d.closer,
 		Stop:      d.requestStop,
 		Graph:     gossip.graph,
@@ -389,6 +393,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	d.rpc.SetServerActive()
+	defer d.startBreachHook()()
 	d.log.Info("xlnd is active", "identity", fmt.Sprintf("%x",
 		nodeKey.PubKey().SerializeCompressed()))
 

@@ -738,6 +738,55 @@ func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{82, 0}
 }
 
+type PendingChannelsResponse_ForceClosedChannel_AnchorState int32
+
+const (
+	PendingChannelsResponse_ForceClosedChannel_LIMBO     PendingChannelsResponse_ForceClosedChannel_AnchorState = 0
+	PendingChannelsResponse_ForceClosedChannel_RECOVERED PendingChannelsResponse_ForceClosedChannel_AnchorState = 1
+	PendingChannelsResponse_ForceClosedChannel_LOST      PendingChannelsResponse_ForceClosedChannel_AnchorState = 2
+)
+
+// Enum value maps for PendingChannelsResponse_ForceClosedChannel_AnchorState.
+var (
+	PendingChannelsResponse_ForceClosedChannel_AnchorState_name = map[int32]string{
+		0: "LIMBO",
+		1: "RECOVERED",
+		2: "LOST",
+	}
+	PendingChannelsResponse_ForceClosedChannel_AnchorState_value = map[string]int32{
+		"LIMBO":     0,
+		"RECOVERED": 1,
+		"LOST":      2,
+	}
+)
+
+func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) Enum() *PendingChannelsResponse_ForceClosedChannel_AnchorState {
+	p := new(PendingChannelsResponse_ForceClosedChannel_AnchorState)
+	*p = x
+	return p
+}
+
+func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PendingChannelsResponse_ForceClosedChannel_AnchorState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[12].Descriptor()
+}
+
+func (PendingChannelsResponse_ForceClosedChannel_AnchorState) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[12]
+}
+
+func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_ForceClosedChannel_AnchorState.Descriptor instead.
+func (PendingChannelsResponse_ForceClosedChannel_AnchorState) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{97, 4, 0}
+}
+
 type ChannelCloseSummary_ClosureType int32
 
 const (
@@ -780,11 +829,11 @@ func (x ChannelCloseSummary_ClosureType) String() string {
 }
 
 func (ChannelCloseSummary_ClosureType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[12].Descriptor()
+	return file_lightning_proto_enumTypes[13].Descriptor()
 }
 
 func (ChannelCloseSummary_ClosureType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[12]
+	return &file_lightning_proto_enumTypes[13]
 }
 
 func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
@@ -793,7 +842,7 @@ func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChannelCloseSummary_ClosureType.Descriptor instead.
 func (ChannelCloseSummary_ClosureType) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{108, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{109, 0}
 }
 
 type ChannelEventUpdate_UpdateType int32
@@ -844,11 +893,11 @@ func (x ChannelEventUpdate_UpdateType) String() string {
 }
 
 func (ChannelEventUpdate_UpdateType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[13].Descriptor()
+	return file_lightning_proto_enumTypes[14].Descriptor()
 }
 
 func (ChannelEventUpdate_UpdateType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[13]
+	return &file_lightning_proto_enumTypes[14]
 }
 
 func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
@@ -857,7 +906,7 @@ func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChannelEventUpdate_UpdateType.Descriptor instead.
 func (ChannelEventUpdate_UpdateType) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{113, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{114, 0}
 }
 
 type Payment_PaymentStatus int32
@@ -900,11 +949,11 @@ func (x Payment_PaymentStatus) String() string {
 }
 
 func (Payment_PaymentStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[14].Descriptor()
+	return file_lightning_proto_enumTypes[15].Descriptor()
 }
 
 func (Payment_PaymentStatus) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[14]
+	return &file_lightning_proto_enumTypes[15]
 }
 
 func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
@@ -913,7 +962,7 @@ func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Payment_PaymentStatus.Descriptor instead.
 func (Payment_PaymentStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{126, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{127, 0}
 }
 
 type HTLCAttempt_HTLCStatus int32
@@ -949,11 +998,11 @@ func (x HTLCAttempt_HTLCStatus) String() string {
 }
 
 func (HTLCAttempt_HTLCStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[15].Descriptor()
+	return file_lightning_proto_enumTypes[16].Descriptor()
 }
 
 func (HTLCAttempt_HTLCStatus) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[15]
+	return &file_lightning_proto_enumTypes[16]
 }
 
 func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
@@ -962,7 +1011,7 @@ func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HTLCAttempt_HTLCStatus.Descriptor instead.
 func (HTLCAttempt_HTLCStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{127, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{128, 0}
 }
 
 type Failure_FailureCode int32
@@ -1076,11 +1125,11 @@ func (x Failure_FailureCode) String() string {
 }
 
 func (Failure_FailureCode) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[16].Descriptor()
+	return file_lightning_proto_enumTypes[17].Descriptor()
 }
 
 func (Failure_FailureCode) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[16]
+	return &file_lightning_proto_enumTypes[17]
 }
 
 func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
@@ -1089,7 +1138,7 @@ func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Failure_FailureCode.Descriptor instead.
 func (Failure_FailureCode) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{134, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{135, 0}
 }
 
 type GetInfoRequest struct {
@@ -7678,6 +7727,90 @@ func (x *ChannelOpenUpdate) GetChannelPoint() *ChannelPoint {
 	return nil
 }
 
+type PendingHTLC struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Incoming          bool                   `protobuf:"varint,1,opt,name=incoming,proto3" json:"incoming,omitempty"`
+	Amount            int64                  `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	Outpoint          string                 `protobuf:"bytes,3,opt,name=outpoint,proto3" json:"outpoint,omitempty"`
+	MaturityHeight    uint32                 `protobuf:"varint,4,opt,name=maturity_height,json=maturityHeight,proto3" json:"maturity_height,omitempty"`
+	BlocksTilMaturity int32                  `protobuf:"varint,5,opt,name=blocks_til_maturity,json=blocksTilMaturity,proto3" json:"blocks_til_maturity,omitempty"`
+	Stage             uint32                 `protobuf:"varint,6,opt,name=stage,proto3" json:"stage,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *PendingHTLC) Reset() {
+	*x = PendingHTLC{}
+	mi := &file_lightning_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingHTLC) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingHTLC) ProtoMessage() {}
+
+func (x *PendingHTLC) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingHTLC.ProtoReflect.Descriptor instead.
+func (*PendingHTLC) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *PendingHTLC) GetIncoming() bool {
+	if x != nil {
+		return x.Incoming
+	}
+	return false
+}
+
+func (x *PendingHTLC) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *PendingHTLC) GetOutpoint() string {
+	if x != nil {
+		return x.Outpoint
+	}
+	return ""
+}
+
+func (x *PendingHTLC) GetMaturityHeight() uint32 {
+	if x != nil {
+		return x.MaturityHeight
+	}
+	return 0
+}
+
+func (x *PendingHTLC) GetBlocksTilMaturity() int32 {
+	if x != nil {
+		return x.BlocksTilMaturity
+	}
+	return 0
+}
+
+func (x *PendingHTLC) GetStage() uint32 {
+	if x != nil {
+		return x.Stage
+	}
+	return 0
+}
+
 type PendingChannelsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	IncludeRawTx  bool                   `protobuf:"varint,1,opt,name=include_raw_tx,json=includeRawTx,proto3" json:"include_raw_tx,omitempty"`
@@ -7687,7 +7820,7 @@ type PendingChannelsRequest struct {
 
 func (x *PendingChannelsRequest) Reset() {
 	*x = PendingChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[95]
+	mi := &file_lightning_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7699,7 +7832,7 @@ func (x *PendingChannelsRequest) String() string {
 func (*PendingChannelsRequest) ProtoMessage() {}
 
 func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[95]
+	mi := &file_lightning_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7712,7 +7845,7 @@ func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsRequest.ProtoReflect.Descriptor instead.
 func (*PendingChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95}
+	return file_lightning_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
@@ -7723,17 +7856,18 @@ func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
 }
 
 type PendingChannelsResponse struct {
-	state                protoimpl.MessageState                         `protogen:"open.v1"`
-	TotalLimboBalance    int64                                          `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
-	PendingOpenChannels  []*PendingChannelsResponse_PendingOpenChannel  `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
-	WaitingCloseChannels []*PendingChannelsResponse_WaitingCloseChannel `protobuf:"bytes,5,rep,name=waiting_close_channels,json=waitingCloseChannels,proto3" json:"waiting_close_channels,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	state                       protoimpl.MessageState                         `protogen:"open.v1"`
+	TotalLimboBalance           int64                                          `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
+	PendingOpenChannels         []*PendingChannelsResponse_PendingOpenChannel  `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
+	PendingForceClosingChannels []*PendingChannelsResponse_ForceClosedChannel  `protobuf:"bytes,4,rep,name=pending_force_closing_channels,json=pendingForceClosingChannels,proto3" json:"pending_force_closing_channels,omitempty"`
+	WaitingCloseChannels        []*PendingChannelsResponse_WaitingCloseChannel `protobuf:"bytes,5,rep,name=waiting_close_channels,json=waitingCloseChannels,proto3" json:"waiting_close_channels,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *PendingChannelsResponse) Reset() {
 	*x = PendingChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[96]
+	mi := &file_lightning_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7745,7 +7879,7 @@ func (x *PendingChannelsResponse) String() string {
 func (*PendingChannelsResponse) ProtoMessage() {}
 
 func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[96]
+	mi := &file_lightning_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7758,7 +7892,7 @@ func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsResponse.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{96}
+	return file_lightning_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
@@ -7771,6 +7905,13 @@ func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
 func (x *PendingChannelsResponse) GetPendingOpenChannels() []*PendingChannelsResponse_PendingOpenChannel {
 	if x != nil {
 		return x.PendingOpenChannels
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse) GetPendingForceClosingChannels() []*PendingChannelsResponse_ForceClosedChannel {
+	if x != nil {
+		return x.PendingForceClosingChannels
 	}
 	return nil
 }
@@ -7796,7 +7937,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[97]
+	mi := &file_lightning_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7808,7 +7949,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[97]
+	mi := &file_lightning_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7821,7 +7962,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97}
+	return file_lightning_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ListChannelsRequest) GetActiveOnly() bool {
@@ -7875,7 +8016,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[98]
+	mi := &file_lightning_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7887,7 +8028,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[98]
+	mi := &file_lightning_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7900,7 +8041,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{98}
+	return file_lightning_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ListChannelsResponse) GetChannels() []*Channel {
@@ -7924,7 +8065,7 @@ type ChannelConstraints struct {
 
 func (x *ChannelConstraints) Reset() {
 	*x = ChannelConstraints{}
-	mi := &file_lightning_proto_msgTypes[99]
+	mi := &file_lightning_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7936,7 +8077,7 @@ func (x *ChannelConstraints) String() string {
 func (*ChannelConstraints) ProtoMessage() {}
 
 func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[99]
+	mi := &file_lightning_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7949,7 +8090,7 @@ func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelConstraints.ProtoReflect.Descriptor instead.
 func (*ChannelConstraints) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{99}
+	return file_lightning_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *ChannelConstraints) GetCsvDelay() uint32 {
@@ -8041,7 +8182,7 @@ type Channel struct {
 
 func (x *Channel) Reset() {
 	*x = Channel{}
-	mi := &file_lightning_proto_msgTypes[100]
+	mi := &file_lightning_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8053,7 +8194,7 @@ func (x *Channel) String() string {
 func (*Channel) ProtoMessage() {}
 
 func (x *Channel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[100]
+	mi := &file_lightning_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8066,7 +8207,7 @@ func (x *Channel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Channel.ProtoReflect.Descriptor instead.
 func (*Channel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{100}
+	return file_lightning_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *Channel) GetActive() bool {
@@ -8321,7 +8462,7 @@ func (x *Channel) GetMemo() string {
 type CloseChannelRequest struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	ChannelPoint *ChannelPoint          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
-	// Force closes are not served yet.
+	// Broadcast our commitment: a unilateral close (contract court).
 	Force      bool  `protobuf:"varint,2,opt,name=force,proto3" json:"force,omitempty"`
 	TargetConf int32 `protobuf:"varint,3,opt,name=target_conf,json=targetConf,proto3" json:"target_conf,omitempty"`
 	// Deprecated: Marked as deprecated in lightning.proto.
@@ -8338,7 +8479,7 @@ type CloseChannelRequest struct {
 
 func (x *CloseChannelRequest) Reset() {
 	*x = CloseChannelRequest{}
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8350,7 +8491,7 @@ func (x *CloseChannelRequest) String() string {
 func (*CloseChannelRequest) ProtoMessage() {}
 
 func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8363,7 +8504,7 @@ func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseChannelRequest.ProtoReflect.Descriptor instead.
 func (*CloseChannelRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{101}
+	return file_lightning_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *CloseChannelRequest) GetChannelPoint() *ChannelPoint {
@@ -8437,7 +8578,7 @@ type CloseStatusUpdate struct {
 
 func (x *CloseStatusUpdate) Reset() {
 	*x = CloseStatusUpdate{}
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8449,7 +8590,7 @@ func (x *CloseStatusUpdate) String() string {
 func (*CloseStatusUpdate) ProtoMessage() {}
 
 func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8462,7 +8603,7 @@ func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStatusUpdate.ProtoReflect.Descriptor instead.
 func (*CloseStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{102}
+	return file_lightning_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *CloseStatusUpdate) GetUpdate() isCloseStatusUpdate_Update {
@@ -8534,7 +8675,7 @@ type ChannelCloseUpdate struct {
 
 func (x *ChannelCloseUpdate) Reset() {
 	*x = ChannelCloseUpdate{}
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8546,7 +8687,7 @@ func (x *ChannelCloseUpdate) String() string {
 func (*ChannelCloseUpdate) ProtoMessage() {}
 
 func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8559,7 +8700,7 @@ func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelCloseUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelCloseUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{103}
+	return file_lightning_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *ChannelCloseUpdate) GetClosingTxid() []byte {
@@ -8609,7 +8750,7 @@ type CloseOutput struct {
 
 func (x *CloseOutput) Reset() {
 	*x = CloseOutput{}
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8621,7 +8762,7 @@ func (x *CloseOutput) String() string {
 func (*CloseOutput) ProtoMessage() {}
 
 func (x *CloseOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8634,7 +8775,7 @@ func (x *CloseOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseOutput.ProtoReflect.Descriptor instead.
 func (*CloseOutput) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{104}
+	return file_lightning_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *CloseOutput) GetAmountSat() int64 {
@@ -8674,7 +8815,7 @@ type InstantUpdate struct {
 
 func (x *InstantUpdate) Reset() {
 	*x = InstantUpdate{}
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8686,7 +8827,7 @@ func (x *InstantUpdate) String() string {
 func (*InstantUpdate) ProtoMessage() {}
 
 func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8699,7 +8840,7 @@ func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstantUpdate.ProtoReflect.Descriptor instead.
 func (*InstantUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{105}
+	return file_lightning_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *InstantUpdate) GetNumPendingHtlcs() int32 {
@@ -8723,7 +8864,7 @@ type ClosedChannelsRequest struct {
 
 func (x *ClosedChannelsRequest) Reset() {
 	*x = ClosedChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8735,7 +8876,7 @@ func (x *ClosedChannelsRequest) String() string {
 func (*ClosedChannelsRequest) ProtoMessage() {}
 
 func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8748,7 +8889,7 @@ func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ClosedChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{106}
+	return file_lightning_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *ClosedChannelsRequest) GetCooperative() bool {
@@ -8802,7 +8943,7 @@ type ClosedChannelsResponse struct {
 
 func (x *ClosedChannelsResponse) Reset() {
 	*x = ClosedChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8814,7 +8955,7 @@ func (x *ClosedChannelsResponse) String() string {
 func (*ClosedChannelsResponse) ProtoMessage() {}
 
 func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8827,7 +8968,7 @@ func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ClosedChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{107}
+	return file_lightning_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *ClosedChannelsResponse) GetChannels() []*ChannelCloseSummary {
@@ -8859,7 +9000,7 @@ type ChannelCloseSummary struct {
 
 func (x *ChannelCloseSummary) Reset() {
 	*x = ChannelCloseSummary{}
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8871,7 +9012,7 @@ func (x *ChannelCloseSummary) String() string {
 func (*ChannelCloseSummary) ProtoMessage() {}
 
 func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8884,7 +9025,7 @@ func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelCloseSummary.ProtoReflect.Descriptor instead.
 func (*ChannelCloseSummary) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{108}
+	return file_lightning_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ChannelCloseSummary) GetChannelPoint() string {
@@ -8993,7 +9134,7 @@ type ChannelBalanceRequest struct {
 
 func (x *ChannelBalanceRequest) Reset() {
 	*x = ChannelBalanceRequest{}
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9005,7 +9146,7 @@ func (x *ChannelBalanceRequest) String() string {
 func (*ChannelBalanceRequest) ProtoMessage() {}
 
 func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9018,7 +9159,7 @@ func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBalanceRequest.ProtoReflect.Descriptor instead.
 func (*ChannelBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{109}
+	return file_lightning_proto_rawDescGZIP(), []int{110}
 }
 
 type ChannelBalanceResponse struct {
@@ -9039,7 +9180,7 @@ type ChannelBalanceResponse struct {
 
 func (x *ChannelBalanceResponse) Reset() {
 	*x = ChannelBalanceResponse{}
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9051,7 +9192,7 @@ func (x *ChannelBalanceResponse) String() string {
 func (*ChannelBalanceResponse) ProtoMessage() {}
 
 func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9064,7 +9205,7 @@ func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBalanceResponse.ProtoReflect.Descriptor instead.
 func (*ChannelBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{110}
+	return file_lightning_proto_rawDescGZIP(), []int{111}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -9135,7 +9276,7 @@ type Amount struct {
 
 func (x *Amount) Reset() {
 	*x = Amount{}
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9147,7 +9288,7 @@ func (x *Amount) String() string {
 func (*Amount) ProtoMessage() {}
 
 func (x *Amount) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9160,7 +9301,7 @@ func (x *Amount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Amount.ProtoReflect.Descriptor instead.
 func (*Amount) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{111}
+	return file_lightning_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *Amount) GetSat() uint64 {
@@ -9185,7 +9326,7 @@ type ChannelEventSubscription struct {
 
 func (x *ChannelEventSubscription) Reset() {
 	*x = ChannelEventSubscription{}
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9197,7 +9338,7 @@ func (x *ChannelEventSubscription) String() string {
 func (*ChannelEventSubscription) ProtoMessage() {}
 
 func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9210,7 +9351,7 @@ func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEventSubscription.ProtoReflect.Descriptor instead.
 func (*ChannelEventSubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{112}
+	return file_lightning_proto_rawDescGZIP(), []int{113}
 }
 
 type ChannelEventUpdate struct {
@@ -9231,7 +9372,7 @@ type ChannelEventUpdate struct {
 
 func (x *ChannelEventUpdate) Reset() {
 	*x = ChannelEventUpdate{}
-	mi := &file_lightning_proto_msgTypes[113]
+	mi := &file_lightning_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9243,7 +9384,7 @@ func (x *ChannelEventUpdate) String() string {
 func (*ChannelEventUpdate) ProtoMessage() {}
 
 func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[113]
+	mi := &file_lightning_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9256,7 +9397,7 @@ func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEventUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelEventUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{113}
+	return file_lightning_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *ChannelEventUpdate) GetChannel() isChannelEventUpdate_Channel {
@@ -9375,7 +9516,7 @@ type FeeReportRequest struct {
 
 func (x *FeeReportRequest) Reset() {
 	*x = FeeReportRequest{}
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9387,7 +9528,7 @@ func (x *FeeReportRequest) String() string {
 func (*FeeReportRequest) ProtoMessage() {}
 
 func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9400,7 +9541,7 @@ func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportRequest.ProtoReflect.Descriptor instead.
 func (*FeeReportRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{114}
+	return file_lightning_proto_rawDescGZIP(), []int{115}
 }
 
 type ChannelFeeReport struct {
@@ -9418,7 +9559,7 @@ type ChannelFeeReport struct {
 
 func (x *ChannelFeeReport) Reset() {
 	*x = ChannelFeeReport{}
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9430,7 +9571,7 @@ func (x *ChannelFeeReport) String() string {
 func (*ChannelFeeReport) ProtoMessage() {}
 
 func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9443,7 +9584,7 @@ func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelFeeReport.ProtoReflect.Descriptor instead.
 func (*ChannelFeeReport) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{115}
+	return file_lightning_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *ChannelFeeReport) GetChanId() uint64 {
@@ -9509,7 +9650,7 @@ type FeeReportResponse struct {
 
 func (x *FeeReportResponse) Reset() {
 	*x = FeeReportResponse{}
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9521,7 +9662,7 @@ func (x *FeeReportResponse) String() string {
 func (*FeeReportResponse) ProtoMessage() {}
 
 func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9534,7 +9675,7 @@ func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportResponse.ProtoReflect.Descriptor instead.
 func (*FeeReportResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{116}
+	return file_lightning_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *FeeReportResponse) GetChannelFees() []*ChannelFeeReport {
@@ -9575,7 +9716,7 @@ type InboundFee struct {
 
 func (x *InboundFee) Reset() {
 	*x = InboundFee{}
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9587,7 +9728,7 @@ func (x *InboundFee) String() string {
 func (*InboundFee) ProtoMessage() {}
 
 func (x *InboundFee) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9600,7 +9741,7 @@ func (x *InboundFee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboundFee.ProtoReflect.Descriptor instead.
 func (*InboundFee) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{117}
+	return file_lightning_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *InboundFee) GetBaseFeeMsat() int32 {
@@ -9641,7 +9782,7 @@ type PolicyUpdateRequest struct {
 
 func (x *PolicyUpdateRequest) Reset() {
 	*x = PolicyUpdateRequest{}
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9653,7 +9794,7 @@ func (x *PolicyUpdateRequest) String() string {
 func (*PolicyUpdateRequest) ProtoMessage() {}
 
 func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9666,7 +9807,7 @@ func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateRequest.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{118}
+	return file_lightning_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *PolicyUpdateRequest) GetScope() isPolicyUpdateRequest_Scope {
@@ -9784,7 +9925,7 @@ type FailedUpdate struct {
 
 func (x *FailedUpdate) Reset() {
 	*x = FailedUpdate{}
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9796,7 +9937,7 @@ func (x *FailedUpdate) String() string {
 func (*FailedUpdate) ProtoMessage() {}
 
 func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9809,7 +9950,7 @@ func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedUpdate.ProtoReflect.Descriptor instead.
 func (*FailedUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{119}
+	return file_lightning_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *FailedUpdate) GetOutpoint() *OutPoint {
@@ -9842,7 +9983,7 @@ type PolicyUpdateResponse struct {
 
 func (x *PolicyUpdateResponse) Reset() {
 	*x = PolicyUpdateResponse{}
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9854,7 +9995,7 @@ func (x *PolicyUpdateResponse) String() string {
 func (*PolicyUpdateResponse) ProtoMessage() {}
 
 func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9867,7 +10008,7 @@ func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateResponse.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{120}
+	return file_lightning_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *PolicyUpdateResponse) GetFailedUpdates() []*FailedUpdate {
@@ -9894,7 +10035,7 @@ type ForwardingHistoryRequest struct {
 
 func (x *ForwardingHistoryRequest) Reset() {
 	*x = ForwardingHistoryRequest{}
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9906,7 +10047,7 @@ func (x *ForwardingHistoryRequest) String() string {
 func (*ForwardingHistoryRequest) ProtoMessage() {}
 
 func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9919,7 +10060,7 @@ func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryRequest.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{121}
+	return file_lightning_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *ForwardingHistoryRequest) GetStartTime() uint64 {
@@ -9994,7 +10135,7 @@ type ForwardingEvent struct {
 
 func (x *ForwardingEvent) Reset() {
 	*x = ForwardingEvent{}
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10006,7 +10147,7 @@ func (x *ForwardingEvent) String() string {
 func (*ForwardingEvent) ProtoMessage() {}
 
 func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10019,7 +10160,7 @@ func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingEvent.ProtoReflect.Descriptor instead.
 func (*ForwardingEvent) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{122}
+	return file_lightning_proto_rawDescGZIP(), []int{123}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -10131,7 +10272,7 @@ type ForwardingHistoryResponse struct {
 
 func (x *ForwardingHistoryResponse) Reset() {
 	*x = ForwardingHistoryResponse{}
-	mi := &file_lightning_proto_msgTypes[123]
+	mi := &file_lightning_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10143,7 +10284,7 @@ func (x *ForwardingHistoryResponse) String() string {
 func (*ForwardingHistoryResponse) ProtoMessage() {}
 
 func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[123]
+	mi := &file_lightning_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10156,7 +10297,7 @@ func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{123}
+	return file_lightning_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *ForwardingHistoryResponse) GetForwardingEvents() []*ForwardingEvent {
@@ -10199,7 +10340,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_lightning_proto_msgTypes[124]
+	mi := &file_lightning_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10211,7 +10352,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[124]
+	mi := &file_lightning_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10224,7 +10365,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{124}
+	return file_lightning_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *SendRequest) GetDest() []byte {
@@ -10353,7 +10494,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10365,7 +10506,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10378,7 +10519,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{125}
+	return file_lightning_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *SendResponse) GetPaymentError() string {
@@ -10436,7 +10577,7 @@ type Payment struct {
 
 func (x *Payment) Reset() {
 	*x = Payment{}
-	mi := &file_lightning_proto_msgTypes[126]
+	mi := &file_lightning_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10448,7 +10589,7 @@ func (x *Payment) String() string {
 func (*Payment) ProtoMessage() {}
 
 func (x *Payment) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[126]
+	mi := &file_lightning_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10461,7 +10602,7 @@ func (x *Payment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payment.ProtoReflect.Descriptor instead.
 func (*Payment) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{126}
+	return file_lightning_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *Payment) GetPaymentHash() string {
@@ -10594,7 +10735,7 @@ type HTLCAttempt struct {
 
 func (x *HTLCAttempt) Reset() {
 	*x = HTLCAttempt{}
-	mi := &file_lightning_proto_msgTypes[127]
+	mi := &file_lightning_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10606,7 +10747,7 @@ func (x *HTLCAttempt) String() string {
 func (*HTLCAttempt) ProtoMessage() {}
 
 func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[127]
+	mi := &file_lightning_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10619,7 +10760,7 @@ func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTLCAttempt.ProtoReflect.Descriptor instead.
 func (*HTLCAttempt) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{127}
+	return file_lightning_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *HTLCAttempt) GetAttemptId() uint64 {
@@ -10687,7 +10828,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[128]
+	mi := &file_lightning_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10699,7 +10840,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[128]
+	mi := &file_lightning_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10712,7 +10853,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{128}
+	return file_lightning_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *ListPaymentsRequest) GetIncludeIncomplete() bool {
@@ -10783,7 +10924,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10795,7 +10936,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10808,7 +10949,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{129}
+	return file_lightning_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *ListPaymentsResponse) GetPayments() []*Payment {
@@ -10849,7 +10990,7 @@ type DeletePaymentRequest struct {
 
 func (x *DeletePaymentRequest) Reset() {
 	*x = DeletePaymentRequest{}
-	mi := &file_lightning_proto_msgTypes[130]
+	mi := &file_lightning_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10861,7 +11002,7 @@ func (x *DeletePaymentRequest) String() string {
 func (*DeletePaymentRequest) ProtoMessage() {}
 
 func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[130]
+	mi := &file_lightning_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10874,7 +11015,7 @@ func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentRequest.ProtoReflect.Descriptor instead.
 func (*DeletePaymentRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{130}
+	return file_lightning_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *DeletePaymentRequest) GetPaymentHash() []byte {
@@ -10902,7 +11043,7 @@ type DeleteAllPaymentsRequest struct {
 
 func (x *DeleteAllPaymentsRequest) Reset() {
 	*x = DeleteAllPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[131]
+	mi := &file_lightning_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10914,7 +11055,7 @@ func (x *DeleteAllPaymentsRequest) String() string {
 func (*DeleteAllPaymentsRequest) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[131]
+	mi := &file_lightning_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10927,7 +11068,7 @@ func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{131}
+	return file_lightning_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *DeleteAllPaymentsRequest) GetFailedPaymentsOnly() bool {
@@ -10960,7 +11101,7 @@ type DeletePaymentResponse struct {
 
 func (x *DeletePaymentResponse) Reset() {
 	*x = DeletePaymentResponse{}
-	mi := &file_lightning_proto_msgTypes[132]
+	mi := &file_lightning_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10972,7 +11113,7 @@ func (x *DeletePaymentResponse) String() string {
 func (*DeletePaymentResponse) ProtoMessage() {}
 
 func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[132]
+	mi := &file_lightning_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10985,7 +11126,7 @@ func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentResponse.ProtoReflect.Descriptor instead.
 func (*DeletePaymentResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{132}
+	return file_lightning_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *DeletePaymentResponse) GetStatus() string {
@@ -11004,7 +11145,7 @@ type DeleteAllPaymentsResponse struct {
 
 func (x *DeleteAllPaymentsResponse) Reset() {
 	*x = DeleteAllPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[133]
+	mi := &file_lightning_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11016,7 +11157,7 @@ func (x *DeleteAllPaymentsResponse) String() string {
 func (*DeleteAllPaymentsResponse) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[133]
+	mi := &file_lightning_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11029,7 +11170,7 @@ func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{133}
+	return file_lightning_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *DeleteAllPaymentsResponse) GetStatus() string {
@@ -11056,7 +11197,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_lightning_proto_msgTypes[134]
+	mi := &file_lightning_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11068,7 +11209,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[134]
+	mi := &file_lightning_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11081,7 +11222,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{134}
+	return file_lightning_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *Failure) GetCode() Failure_FailureCode {
@@ -11160,7 +11301,7 @@ type ChannelUpdate struct {
 
 func (x *ChannelUpdate) Reset() {
 	*x = ChannelUpdate{}
-	mi := &file_lightning_proto_msgTypes[135]
+	mi := &file_lightning_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11172,7 +11313,7 @@ func (x *ChannelUpdate) String() string {
 func (*ChannelUpdate) ProtoMessage() {}
 
 func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[135]
+	mi := &file_lightning_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11185,7 +11326,7 @@ func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{135}
+	return file_lightning_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *ChannelUpdate) GetSignature() []byte {
@@ -11290,7 +11431,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[151]
+	mi := &file_lightning_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11302,7 +11443,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[151]
+	mi := &file_lightning_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11315,7 +11456,7 @@ func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use PendingChannelsResponse_PendingChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{96, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{97, 0}
 }
 
 func (x *PendingChannelsResponse_PendingChannel) GetRemoteNodePub() string {
@@ -11403,7 +11544,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[152]
+	mi := &file_lightning_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11415,7 +11556,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[152]
+	mi := &file_lightning_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11428,7 +11569,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect
 
 // Deprecated: Use PendingChannelsResponse_PendingOpenChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingOpenChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{96, 1}
+	return file_lightning_proto_rawDescGZIP(), []int{97, 1}
 }
 
 func (x *PendingChannelsResponse_PendingOpenChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -11495,7 +11636,7 @@ type PendingChannelsResponse_WaitingCloseChannel struct {
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
 	*x = PendingChannelsResponse_WaitingCloseChannel{}
-	mi := &file_lightning_proto_msgTypes[153]
+	mi := &file_lightning_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11507,7 +11648,7 @@ func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
 func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[153]
+	mi := &file_lightning_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11520,7 +11661,7 @@ func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflec
 
 // Deprecated: Use PendingChannelsResponse_WaitingCloseChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_WaitingCloseChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{96, 2}
+	return file_lightning_proto_rawDescGZIP(), []int{97, 2}
 }
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -11586,7 +11727,7 @@ type PendingChannelsResponse_Commitments struct {
 
 func (x *PendingChannelsResponse_Commitments) Reset() {
 	*x = PendingChannelsResponse_Commitments{}
-	mi := &file_lightning_proto_msgTypes[154]
+	mi := &file_lightning_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11598,7 +11739,7 @@ func (x *PendingChannelsResponse_Commitments) String() string {
 func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[154]
+	mi := &file_lightning_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11611,7 +11752,7 @@ func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use PendingChannelsResponse_Commitments.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_Commitments) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{96, 3}
+	return file_lightning_proto_rawDescGZIP(), []int{97, 3}
 }
 
 func (x *PendingChannelsResponse_Commitments) GetLocalTxid() string {
@@ -11654,6 +11795,106 @@ func (x *PendingChannelsResponse_Commitments) GetRemotePendingCommitFeeSat() uin
 		return x.RemotePendingCommitFeeSat
 	}
 	return 0
+}
+
+type PendingChannelsResponse_ForceClosedChannel struct {
+	state             protoimpl.MessageState                                 `protogen:"open.v1"`
+	Channel           *PendingChannelsResponse_PendingChannel                `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	ClosingTxid       string                                                 `protobuf:"bytes,2,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	LimboBalance      int64                                                  `protobuf:"varint,3,opt,name=limbo_balance,json=limboBalance,proto3" json:"limbo_balance,omitempty"`
+	MaturityHeight    uint32                                                 `protobuf:"varint,4,opt,name=maturity_height,json=maturityHeight,proto3" json:"maturity_height,omitempty"`
+	BlocksTilMaturity int32                                                  `protobuf:"varint,5,opt,name=blocks_til_maturity,json=blocksTilMaturity,proto3" json:"blocks_til_maturity,omitempty"`
+	RecoveredBalance  int64                                                  `protobuf:"varint,6,opt,name=recovered_balance,json=recoveredBalance,proto3" json:"recovered_balance,omitempty"`
+	PendingHtlcs      []*PendingHTLC                                         `protobuf:"bytes,8,rep,name=pending_htlcs,json=pendingHtlcs,proto3" json:"pending_htlcs,omitempty"`
+	Anchor            PendingChannelsResponse_ForceClosedChannel_AnchorState `protobuf:"varint,9,opt,name=anchor,proto3,enum=lnrpc.PendingChannelsResponse_ForceClosedChannel_AnchorState" json:"anchor,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) Reset() {
+	*x = PendingChannelsResponse_ForceClosedChannel{}
+	mi := &file_lightning_proto_msgTypes[156]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_ForceClosedChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[156]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_ForceClosedChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_ForceClosedChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{97, 4}
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetClosingTxid() string {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetLimboBalance() int64 {
+	if x != nil {
+		return x.LimboBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetMaturityHeight() uint32 {
+	if x != nil {
+		return x.MaturityHeight
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetBlocksTilMaturity() int32 {
+	if x != nil {
+		return x.BlocksTilMaturity
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetRecoveredBalance() int64 {
+	if x != nil {
+		return x.RecoveredBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetPendingHtlcs() []*PendingHTLC {
+	if x != nil {
+		return x.PendingHtlcs
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetAnchor() PendingChannelsResponse_ForceClosedChannel_AnchorState {
+	if x != nil {
+		return x.Anchor
+	}
+	return PendingChannelsResponse_ForceClosedChannel_LIMBO
 }
 
 var File_lightning_proto protoreflect.FileDescriptor
@@ -12258,12 +12499,20 @@ const file_lightning_proto_rawDesc = "" +
 	"\rfee_per_vbyte\x18\x03 \x01(\x03R\vfeePerVbyte\x12$\n" +
 	"\x0elocal_close_tx\x18\x04 \x01(\bR\flocalCloseTx\"M\n" +
 	"\x11ChannelOpenUpdate\x128\n" +
-	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\">\n" +
+	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\"\xcc\x01\n" +
+	"\vPendingHTLC\x12\x1a\n" +
+	"\bincoming\x18\x01 \x01(\bR\bincoming\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x03R\x06amount\x12\x1a\n" +
+	"\boutpoint\x18\x03 \x01(\tR\boutpoint\x12'\n" +
+	"\x0fmaturity_height\x18\x04 \x01(\rR\x0ematurityHeight\x12.\n" +
+	"\x13blocks_til_maturity\x18\x05 \x01(\x05R\x11blocksTilMaturity\x12\x14\n" +
+	"\x05stage\x18\x06 \x01(\rR\x05stage\">\n" +
 	"\x16PendingChannelsRequest\x12$\n" +
-	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xe0\r\n" +
+	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xc9\x12\n" +
 	"\x17PendingChannelsResponse\x12.\n" +
 	"\x13total_limbo_balance\x18\x01 \x01(\x03R\x11totalLimboBalance\x12e\n" +
-	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x12h\n" +
+	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x12v\n" +
+	"\x1epending_force_closing_channels\x18\x04 \x03(\v21.lnrpc.PendingChannelsResponse.ForceClosedChannelR\x1bpendingForceClosingChannels\x12h\n" +
 	"\x16waiting_close_channels\x18\x05 \x03(\v22.lnrpc.PendingChannelsResponse.WaitingCloseChannelR\x14waitingCloseChannels\x1a\xbb\x03\n" +
 	"\x0ePendingChannel\x12&\n" +
 	"\x0fremote_node_pub\x18\x01 \x01(\tR\rremoteNodePub\x12#\n" +
@@ -12302,7 +12551,20 @@ const file_lightning_proto_rawDesc = "" +
 	"\x13remote_pending_txid\x18\x03 \x01(\tR\x11remotePendingTxid\x12/\n" +
 	"\x14local_commit_fee_sat\x18\x04 \x01(\x04R\x11localCommitFeeSat\x121\n" +
 	"\x15remote_commit_fee_sat\x18\x05 \x01(\x04R\x12remoteCommitFeeSat\x12@\n" +
-	"\x1dremote_pending_commit_fee_sat\x18\x06 \x01(\x04R\x19remotePendingCommitFeeSat\"\xdf\x01\n" +
+	"\x1dremote_pending_commit_fee_sat\x18\x06 \x01(\x04R\x19remotePendingCommitFeeSat\x1a\xee\x03\n" +
+	"\x12ForceClosedChannel\x12G\n" +
+	"\achannel\x18\x01 \x01(\v2-.lnrpc.PendingChannelsResponse.PendingChannelR\achannel\x12!\n" +
+	"\fclosing_txid\x18\x02 \x01(\tR\vclosingTxid\x12#\n" +
+	"\rlimbo_balance\x18\x03 \x01(\x03R\flimboBalance\x12'\n" +
+	"\x0fmaturity_height\x18\x04 \x01(\rR\x0ematurityHeight\x12.\n" +
+	"\x13blocks_til_maturity\x18\x05 \x01(\x05R\x11blocksTilMaturity\x12+\n" +
+	"\x11recovered_balance\x18\x06 \x01(\x03R\x10recoveredBalance\x127\n" +
+	"\rpending_htlcs\x18\b \x03(\v2\x12.lnrpc.PendingHTLCR\fpendingHtlcs\x12U\n" +
+	"\x06anchor\x18\t \x01(\x0e2=.lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorStateR\x06anchor\"1\n" +
+	"\vAnchorState\x12\t\n" +
+	"\x05LIMBO\x10\x00\x12\r\n" +
+	"\tRECOVERED\x10\x01\x12\b\n" +
+	"\x04LOST\x10\x02\"\xdf\x01\n" +
 	"\x13ListChannelsRequest\x12\x1f\n" +
 	"\vactive_only\x18\x01 \x01(\bR\n" +
 	"activeOnly\x12#\n" +
@@ -12839,415 +13101,422 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 17)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 157)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 18)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 159)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),                               // 0: lnrpc.AddressType
-	(OutputScriptType)(0),                          // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),                     // 2: lnrpc.CoinSelectionStrategy
-	(InvoiceHTLCState)(0),                          // 3: lnrpc.InvoiceHTLCState
-	(CommitmentType)(0),                            // 4: lnrpc.CommitmentType
-	(Initiator)(0),                                 // 5: lnrpc.Initiator
-	(UpdateFailure)(0),                             // 6: lnrpc.UpdateFailure
-	(FeatureBit)(0),                                // 7: lnrpc.FeatureBit
-	(PaymentFailureReason)(0),                      // 8: lnrpc.PaymentFailureReason
-	(Peer_SyncType)(0),                             // 9: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),                       // 10: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),                      // 11: lnrpc.Invoice.InvoiceState
-	(ChannelCloseSummary_ClosureType)(0),           // 12: lnrpc.ChannelCloseSummary.ClosureType
-	(ChannelEventUpdate_UpdateType)(0),             // 13: lnrpc.ChannelEventUpdate.UpdateType
-	(Payment_PaymentStatus)(0),                     // 14: lnrpc.Payment.PaymentStatus
-	(HTLCAttempt_HTLCStatus)(0),                    // 15: lnrpc.HTLCAttempt.HTLCStatus
-	(Failure_FailureCode)(0),                       // 16: lnrpc.Failure.FailureCode
-	(*GetInfoRequest)(nil),                         // 17: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),                        // 18: lnrpc.GetInfoResponse
-	(*Chain)(nil),                                  // 19: lnrpc.Chain
-	(*Feature)(nil),                                // 20: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),                     // 21: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),                       // 22: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),                    // 23: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),                  // 24: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),                 // 25: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),                       // 26: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),                      // 27: lnrpc.ListPeersResponse
-	(*Peer)(nil),                                   // 28: lnrpc.Peer
-	(*TimestampedError)(nil),                       // 29: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),                  // 30: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                              // 31: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),                      // 32: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),                     // 33: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),                   // 34: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),                  // 35: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),                   // 36: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),                     // 37: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),                    // 38: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                                   // 39: lnrpc.Utxo
-	(*OutPoint)(nil),                               // 40: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),                 // 41: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),                     // 42: lnrpc.TransactionDetails
-	(*Transaction)(nil),                            // 43: lnrpc.Transaction
-	(*OutputDetail)(nil),                           // 44: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),                       // 45: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),                       // 46: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),                      // 47: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),                     // 48: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),                    // 49: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),                            // 50: lnrpc.StopRequest
-	(*StopResponse)(nil),                           // 51: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),                 // 52: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),                // 53: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),                      // 54: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),                     // 55: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),                     // 56: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),                    // 57: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),                   // 58: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),                  // 59: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),                     // 60: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),                 // 61: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),                    // 62: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),                   // 63: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),                 // 64: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),                // 65: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),                // 66: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),               // 67: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),                 // 68: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),                // 69: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),                    // 70: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),                   // 71: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),                    // 72: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),                           // 73: lnrpc.ChannelGraph
-	(*LightningNode)(nil),                          // 74: lnrpc.LightningNode
-	(*NodeAddress)(nil),                            // 75: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),                          // 76: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),                            // 77: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),                        // 78: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                               // 79: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),                        // 80: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),                     // 81: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),                            // 82: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),                     // 83: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                               // 84: lnrpc.NodePair
-	(*EdgeLocator)(nil),                            // 85: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                               // 86: lnrpc.FeeLimit
-	(*RouteHint)(nil),                              // 87: lnrpc.RouteHint
-	(*HopHint)(nil),                                // 88: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),                    // 89: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                                  // 90: lnrpc.Route
-	(*Hop)(nil),                                    // 91: lnrpc.Hop
-	(*MPPRecord)(nil),                              // 92: lnrpc.MPPRecord
-	(*GraphTopologySubscription)(nil),              // 93: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),                    // 94: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                             // 95: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),                      // 96: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),                    // 97: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),                           // 98: lnrpc.ChannelPoint
-	(*Invoice)(nil),                                // 99: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),                            // 100: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),                     // 101: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),                            // 102: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),                     // 103: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),                    // 104: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),                    // 105: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),                           // 106: lnrpc.PayReqString
-	(*PayReq)(nil),                                 // 107: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),                     // 108: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),                       // 109: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),                          // 110: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),                      // 111: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),                 // 112: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),                // 113: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),                    // 114: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),                   // 115: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),                     // 116: lnrpc.ChannelConstraints
-	(*Channel)(nil),                                // 117: lnrpc.Channel
-	(*CloseChannelRequest)(nil),                    // 118: lnrpc.CloseChannelRequest
-	(*CloseStatusUpdate)(nil),                      // 119: lnrpc.CloseStatusUpdate
-	(*ChannelCloseUpdate)(nil),                     // 120: lnrpc.ChannelCloseUpdate
-	(*CloseOutput)(nil),                            // 121: lnrpc.CloseOutput
-	(*InstantUpdate)(nil),                          // 122: lnrpc.InstantUpdate
-	(*ClosedChannelsRequest)(nil),                  // 123: lnrpc.ClosedChannelsRequest
-	(*ClosedChannelsResponse)(nil),                 // 124: lnrpc.ClosedChannelsResponse
-	(*ChannelCloseSummary)(nil),                    // 125: lnrpc.ChannelCloseSummary
-	(*ChannelBalanceRequest)(nil),                  // 126: lnrpc.ChannelBalanceRequest
-	(*ChannelBalanceResponse)(nil),                 // 127: lnrpc.ChannelBalanceResponse
-	(*Amount)(nil),                                 // 128: lnrpc.Amount
-	(*ChannelEventSubscription)(nil),               // 129: lnrpc.ChannelEventSubscription
-	(*ChannelEventUpdate)(nil),                     // 130: lnrpc.ChannelEventUpdate
-	(*FeeReportRequest)(nil),                       // 131: lnrpc.FeeReportRequest
-	(*ChannelFeeReport)(nil),                       // 132: lnrpc.ChannelFeeReport
-	(*FeeReportResponse)(nil),                      // 133: lnrpc.FeeReportResponse
-	(*InboundFee)(nil),                             // 134: lnrpc.InboundFee
-	(*PolicyUpdateRequest)(nil),                    // 135: lnrpc.PolicyUpdateRequest
-	(*FailedUpdate)(nil),                           // 136: lnrpc.FailedUpdate
-	(*PolicyUpdateResponse)(nil),                   // 137: lnrpc.PolicyUpdateResponse
-	(*ForwardingHistoryRequest)(nil),               // 138: lnrpc.ForwardingHistoryRequest
-	(*ForwardingEvent)(nil),                        // 139: lnrpc.ForwardingEvent
-	(*ForwardingHistoryResponse)(nil),              // 140: lnrpc.ForwardingHistoryResponse
-	(*SendRequest)(nil),                            // 141: lnrpc.SendRequest
-	(*SendResponse)(nil),                           // 142: lnrpc.SendResponse
-	(*Payment)(nil),                                // 143: lnrpc.Payment
-	(*HTLCAttempt)(nil),                            // 144: lnrpc.HTLCAttempt
-	(*ListPaymentsRequest)(nil),                    // 145: lnrpc.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),                   // 146: lnrpc.ListPaymentsResponse
-	(*DeletePaymentRequest)(nil),                   // 147: lnrpc.DeletePaymentRequest
-	(*DeleteAllPaymentsRequest)(nil),               // 148: lnrpc.DeleteAllPaymentsRequest
-	(*DeletePaymentResponse)(nil),                  // 149: lnrpc.DeletePaymentResponse
-	(*DeleteAllPaymentsResponse)(nil),              // 150: lnrpc.DeleteAllPaymentsResponse
-	(*Failure)(nil),                                // 151: lnrpc.Failure
-	(*ChannelUpdate)(nil),                          // 152: lnrpc.ChannelUpdate
-	nil,                                            // 153: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                                            // 154: lnrpc.Peer.FeaturesEntry
-	nil,                                            // 155: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                                            // 156: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                                            // 157: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                                            // 158: lnrpc.LightningNode.FeaturesEntry
-	nil,                                            // 159: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                                            // 160: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                                            // 161: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                                            // 162: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                                            // 163: lnrpc.Hop.CustomRecordsEntry
-	nil,                                            // 164: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                                            // 165: lnrpc.Invoice.FeaturesEntry
-	nil,                                            // 166: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                                            // 167: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil), // 168: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 169: lnrpc.PendingChannelsResponse.PendingOpenChannel
-	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 170: lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	(*PendingChannelsResponse_Commitments)(nil),         // 171: lnrpc.PendingChannelsResponse.Commitments
-	nil, // 172: lnrpc.SendRequest.DestCustomRecordsEntry
-	nil, // 173: lnrpc.Payment.FirstHopCustomRecordsEntry
+	(AddressType)(0),           // 0: lnrpc.AddressType
+	(OutputScriptType)(0),      // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0), // 2: lnrpc.CoinSelectionStrategy
+	(InvoiceHTLCState)(0),      // 3: lnrpc.InvoiceHTLCState
+	(CommitmentType)(0),        // 4: lnrpc.CommitmentType
+	(Initiator)(0),             // 5: lnrpc.Initiator
+	(UpdateFailure)(0),         // 6: lnrpc.UpdateFailure
+	(FeatureBit)(0),            // 7: lnrpc.FeatureBit
+	(PaymentFailureReason)(0),  // 8: lnrpc.PaymentFailureReason
+	(Peer_SyncType)(0),         // 9: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),   // 10: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),  // 11: lnrpc.Invoice.InvoiceState
+	(PendingChannelsResponse_ForceClosedChannel_AnchorState)(0), // 12: lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	(ChannelCloseSummary_ClosureType)(0),                        // 13: lnrpc.ChannelCloseSummary.ClosureType
+	(ChannelEventUpdate_UpdateType)(0),                          // 14: lnrpc.ChannelEventUpdate.UpdateType
+	(Payment_PaymentStatus)(0),                                  // 15: lnrpc.Payment.PaymentStatus
+	(HTLCAttempt_HTLCStatus)(0),                                 // 16: lnrpc.HTLCAttempt.HTLCStatus
+	(Failure_FailureCode)(0),                                    // 17: lnrpc.Failure.FailureCode
+	(*GetInfoRequest)(nil),                                      // 18: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                                     // 19: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                               // 20: lnrpc.Chain
+	(*Feature)(nil),                                             // 21: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                                  // 22: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                                    // 23: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                                 // 24: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                               // 25: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                              // 26: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                                    // 27: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                                   // 28: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                                // 29: lnrpc.Peer
+	(*TimestampedError)(nil),                                    // 30: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                               // 31: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                                           // 32: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                                   // 33: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                                  // 34: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                                // 35: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                               // 36: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                                // 37: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                                  // 38: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                                 // 39: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                                // 40: lnrpc.Utxo
+	(*OutPoint)(nil),                                            // 41: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                              // 42: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                                  // 43: lnrpc.TransactionDetails
+	(*Transaction)(nil),                                         // 44: lnrpc.Transaction
+	(*OutputDetail)(nil),                                        // 45: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                                    // 46: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                                    // 47: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                                   // 48: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                                  // 49: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                                 // 50: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                                         // 51: lnrpc.StopRequest
+	(*StopResponse)(nil),                                        // 52: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),                              // 53: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),                             // 54: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),                                   // 55: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),                                  // 56: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),                                  // 57: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),                                 // 58: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),                                // 59: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),                               // 60: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),                                  // 61: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),                              // 62: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),                                 // 63: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),                                // 64: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),                              // 65: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),                             // 66: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),                             // 67: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),                            // 68: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),                              // 69: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),                             // 70: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),                                 // 71: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),                                // 72: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),                                 // 73: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),                                        // 74: lnrpc.ChannelGraph
+	(*LightningNode)(nil),                                       // 75: lnrpc.LightningNode
+	(*NodeAddress)(nil),                                         // 76: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),                                       // 77: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),                                         // 78: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),                                     // 79: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                                            // 80: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),                                     // 81: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),                                  // 82: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),                                         // 83: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),                                  // 84: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                                            // 85: lnrpc.NodePair
+	(*EdgeLocator)(nil),                                         // 86: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                                            // 87: lnrpc.FeeLimit
+	(*RouteHint)(nil),                                           // 88: lnrpc.RouteHint
+	(*HopHint)(nil),                                             // 89: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),                                 // 90: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                                               // 91: lnrpc.Route
+	(*Hop)(nil),                                                 // 92: lnrpc.Hop
+	(*MPPRecord)(nil),                                           // 93: lnrpc.MPPRecord
+	(*GraphTopologySubscription)(nil),                           // 94: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),                                 // 95: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                                          // 96: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),                                   // 97: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),                                 // 98: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),                                        // 99: lnrpc.ChannelPoint
+	(*Invoice)(nil),                                             // 100: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),                                         // 101: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),                                  // 102: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),                                         // 103: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),                                  // 104: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),                                 // 105: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),                                 // 106: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),                                        // 107: lnrpc.PayReqString
+	(*PayReq)(nil),                                              // 108: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),                                  // 109: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),                                    // 110: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                                       // 111: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                                   // 112: lnrpc.ChannelOpenUpdate
+	(*PendingHTLC)(nil),                                         // 113: lnrpc.PendingHTLC
+	(*PendingChannelsRequest)(nil),                              // 114: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                             // 115: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                                 // 116: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                                // 117: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                                  // 118: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                             // 119: lnrpc.Channel
+	(*CloseChannelRequest)(nil),                                 // 120: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),                                   // 121: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),                                  // 122: lnrpc.ChannelCloseUpdate
+	(*CloseOutput)(nil),                                         // 123: lnrpc.CloseOutput
+	(*InstantUpdate)(nil),                                       // 124: lnrpc.InstantUpdate
+	(*ClosedChannelsRequest)(nil),                               // 125: lnrpc.ClosedChannelsRequest
+	(*ClosedChannelsResponse)(nil),                              // 126: lnrpc.ClosedChannelsResponse
+	(*ChannelCloseSummary)(nil),                                 // 127: lnrpc.ChannelCloseSummary
+	(*ChannelBalanceRequest)(nil),                               // 128: lnrpc.ChannelBalanceRequest
+	(*ChannelBalanceResponse)(nil),                              // 129: lnrpc.ChannelBalanceResponse
+	(*Amount)(nil),                                              // 130: lnrpc.Amount
+	(*ChannelEventSubscription)(nil),                            // 131: lnrpc.ChannelEventSubscription
+	(*ChannelEventUpdate)(nil),                                  // 132: lnrpc.ChannelEventUpdate
+	(*FeeReportRequest)(nil),                                    // 133: lnrpc.FeeReportRequest
+	(*ChannelFeeReport)(nil),                                    // 134: lnrpc.ChannelFeeReport
+	(*FeeReportResponse)(nil),                                   // 135: lnrpc.FeeReportResponse
+	(*InboundFee)(nil),                                          // 136: lnrpc.InboundFee
+	(*PolicyUpdateRequest)(nil),                                 // 137: lnrpc.PolicyUpdateRequest
+	(*FailedUpdate)(nil),                                        // 138: lnrpc.FailedUpdate
+	(*PolicyUpdateResponse)(nil),                                // 139: lnrpc.PolicyUpdateResponse
+	(*ForwardingHistoryRequest)(nil),                            // 140: lnrpc.ForwardingHistoryRequest
+	(*ForwardingEvent)(nil),                                     // 141: lnrpc.ForwardingEvent
+	(*ForwardingHistoryResponse)(nil),                           // 142: lnrpc.ForwardingHistoryResponse
+	(*SendRequest)(nil),                                         // 143: lnrpc.SendRequest
+	(*SendResponse)(nil),                                        // 144: lnrpc.SendResponse
+	(*Payment)(nil),                                             // 145: lnrpc.Payment
+	(*HTLCAttempt)(nil),                                         // 146: lnrpc.HTLCAttempt
+	(*ListPaymentsRequest)(nil),                                 // 147: lnrpc.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),                                // 148: lnrpc.ListPaymentsResponse
+	(*DeletePaymentRequest)(nil),                                // 149: lnrpc.DeletePaymentRequest
+	(*DeleteAllPaymentsRequest)(nil),                            // 150: lnrpc.DeleteAllPaymentsRequest
+	(*DeletePaymentResponse)(nil),                               // 151: lnrpc.DeletePaymentResponse
+	(*DeleteAllPaymentsResponse)(nil),                           // 152: lnrpc.DeleteAllPaymentsResponse
+	(*Failure)(nil),                                             // 153: lnrpc.Failure
+	(*ChannelUpdate)(nil),                                       // 154: lnrpc.ChannelUpdate
+	nil,                                                         // 155: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                                         // 156: lnrpc.Peer.FeaturesEntry
+	nil,                                                         // 157: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                                         // 158: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                                         // 159: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                                         // 160: lnrpc.LightningNode.FeaturesEntry
+	nil,                                                         // 161: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                                         // 162: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                                         // 163: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                                         // 164: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                                         // 165: lnrpc.Hop.CustomRecordsEntry
+	nil,                                                         // 166: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                                         // 167: lnrpc.Invoice.FeaturesEntry
+	nil,                                                         // 168: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                                         // 169: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),              // 170: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 171: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 172: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 173: lnrpc.PendingChannelsResponse.Commitments
+	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 174: lnrpc.PendingChannelsResponse.ForceClosedChannel
+	nil, // 175: lnrpc.SendRequest.DestCustomRecordsEntry
+	nil, // 176: lnrpc.Payment.FirstHopCustomRecordsEntry
 }
 var file_lightning_proto_depIdxs = []int32{
-	19,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	153, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	22,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	28,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	20,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	155, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	23,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	29,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	9,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	154, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	29,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	156, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	30,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	10,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	155, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	39,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	157, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	40,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	40,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	43,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	44,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	45,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	41,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	44,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	45,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	46,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	40,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	156, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	41,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	158, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	60,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	60,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	157, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	60,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	74,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	77,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	75,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	158, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	159, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	160, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	76,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	76,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	161, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	74,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	77,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	86,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	85,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	84,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	162, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	87,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	88,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	90,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	91,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	92,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
-	163, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	95,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	96,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	97,  // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	75,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	164, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	98,  // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	76,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	98,  // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	87,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	61,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	61,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	159, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	61,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	75,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	78,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	76,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	160, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	161, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	162, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	77,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	77,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	163, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	75,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	78,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	87,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	86,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	85,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	164, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	88,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	89,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	91,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	92,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	93,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
+	165, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	96,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	97,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	98,  // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	76,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	166, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	99,  // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	77,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	99,  // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	88,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
 	11,  // 55: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	100, // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	165, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	101, // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	167, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 58: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	166, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	99,  // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	87,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	167, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	168, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	100, // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	88,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	169, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
 	4,   // 63: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	110, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	111, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	98,  // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	169, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	170, // 68: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	117, // 69: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	4,   // 70: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	116, // 71: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	116, // 72: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	98,  // 73: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
-	110, // 74: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
-	120, // 75: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
-	122, // 76: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
-	121, // 77: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
-	121, // 78: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
-	121, // 79: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
-	125, // 80: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
-	12,  // 81: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
-	5,   // 82: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
-	5,   // 83: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
-	128, // 84: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
-	128, // 85: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
-	128, // 86: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
-	128, // 87: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
-	128, // 88: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
-	128, // 89: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
-	117, // 90: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
-	125, // 91: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
-	98,  // 92: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
-	98,  // 93: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
-	110, // 94: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
-	98,  // 95: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
-	13,  // 96: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
-	132, // 97: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
-	98,  // 98: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
-	134, // 99: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
-	40,  // 100: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
-	6,   // 101: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
-	136, // 102: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
-	139, // 103: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
-	86,  // 104: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	172, // 105: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
-	7,   // 106: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
-	90,  // 107: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
-	14,  // 108: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
-	144, // 109: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
-	8,   // 110: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
-	173, // 111: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
-	15,  // 112: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
-	90,  // 113: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
-	151, // 114: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
-	143, // 115: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
-	16,  // 116: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
-	152, // 117: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
-	20,  // 118: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	20,  // 119: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	36,  // 120: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	61,  // 121: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	20,  // 122: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	20,  // 123: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	20,  // 124: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	20,  // 125: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 126: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 127: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	168, // 128: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	168, // 129: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	171, // 130: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
-	34,  // 131: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	41,  // 132: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	48,  // 133: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	46,  // 134: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	37,  // 135: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	32,  // 136: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	21,  // 137: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	24,  // 138: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	26,  // 139: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	30,  // 140: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	17,  // 141: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	50,  // 142: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	52,  // 143: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	54,  // 144: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	56,  // 145: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	58,  // 146: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	62,  // 147: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	64,  // 148: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	66,  // 149: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	68,  // 150: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	70,  // 151: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	72,  // 152: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	78,  // 153: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	80,  // 154: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	81,  // 155: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	83,  // 156: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	93,  // 157: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	99,  // 158: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	103, // 159: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	102, // 160: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	105, // 161: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	106, // 162: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	108, // 163: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	108, // 164: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	112, // 165: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	114, // 166: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	118, // 167: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
-	123, // 168: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
-	126, // 169: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
-	129, // 170: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
-	131, // 171: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
-	135, // 172: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
-	138, // 173: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
-	141, // 174: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
-	145, // 175: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
-	147, // 176: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
-	148, // 177: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
-	35,  // 178: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	42,  // 179: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	49,  // 180: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	47,  // 181: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	38,  // 182: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	33,  // 183: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	23,  // 184: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	25,  // 185: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	27,  // 186: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	31,  // 187: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	18,  // 188: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	51,  // 189: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	53,  // 190: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	55,  // 191: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	57,  // 192: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	59,  // 193: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	63,  // 194: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	65,  // 195: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	67,  // 196: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	69,  // 197: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	71,  // 198: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	73,  // 199: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	79,  // 200: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	77,  // 201: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	82,  // 202: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	89,  // 203: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	94,  // 204: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	101, // 205: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	104, // 206: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	99,  // 207: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	99,  // 208: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	107, // 209: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	98,  // 210: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	109, // 211: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	113, // 212: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	115, // 213: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	119, // 214: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
-	124, // 215: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
-	127, // 216: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
-	130, // 217: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
-	133, // 218: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
-	137, // 219: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
-	140, // 220: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
-	142, // 221: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
-	146, // 222: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
-	149, // 223: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
-	150, // 224: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
-	178, // [178:225] is the sub-list for method output_type
-	131, // [131:178] is the sub-list for method input_type
-	131, // [131:131] is the sub-list for extension type_name
-	131, // [131:131] is the sub-list for extension extendee
-	0,   // [0:131] is the sub-list for field type_name
+	111, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	112, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	99,  // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	171, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	174, // 68: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
+	172, // 69: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	119, // 70: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	4,   // 71: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	118, // 72: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	118, // 73: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	99,  // 74: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	111, // 75: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	122, // 76: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	124, // 77: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	123, // 78: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
+	123, // 79: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
+	123, // 80: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
+	127, // 81: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
+	13,  // 82: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
+	5,   // 83: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
+	5,   // 84: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
+	130, // 85: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
+	130, // 86: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
+	130, // 87: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
+	130, // 88: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
+	130, // 89: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
+	130, // 90: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
+	119, // 91: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
+	127, // 92: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
+	99,  // 93: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
+	99,  // 94: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
+	111, // 95: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
+	99,  // 96: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
+	14,  // 97: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
+	134, // 98: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
+	99,  // 99: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
+	136, // 100: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
+	41,  // 101: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
+	6,   // 102: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
+	138, // 103: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
+	141, // 104: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
+	87,  // 105: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	175, // 106: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
+	7,   // 107: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
+	91,  // 108: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
+	15,  // 109: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
+	146, // 110: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
+	8,   // 111: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
+	176, // 112: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
+	16,  // 113: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
+	91,  // 114: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
+	153, // 115: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
+	145, // 116: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
+	17,  // 117: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
+	154, // 118: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
+	21,  // 119: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	21,  // 120: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	37,  // 121: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	62,  // 122: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	21,  // 123: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	21,  // 124: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	21,  // 125: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	21,  // 126: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 127: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 128: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	170, // 129: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	170, // 130: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	173, // 131: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	170, // 132: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	113, // 133: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
+	12,  // 134: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	35,  // 135: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	42,  // 136: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	49,  // 137: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	47,  // 138: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	38,  // 139: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	33,  // 140: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	22,  // 141: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	25,  // 142: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	27,  // 143: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	31,  // 144: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	18,  // 145: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	51,  // 146: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	53,  // 147: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	55,  // 148: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	57,  // 149: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	59,  // 150: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	63,  // 151: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	65,  // 152: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	67,  // 153: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	69,  // 154: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	71,  // 155: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	73,  // 156: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	79,  // 157: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	81,  // 158: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	82,  // 159: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	84,  // 160: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	94,  // 161: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	100, // 162: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	104, // 163: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	103, // 164: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	106, // 165: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	107, // 166: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	109, // 167: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	109, // 168: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	114, // 169: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	116, // 170: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	120, // 171: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	125, // 172: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
+	128, // 173: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
+	131, // 174: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
+	133, // 175: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
+	137, // 176: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
+	140, // 177: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
+	143, // 178: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
+	147, // 179: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
+	149, // 180: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
+	150, // 181: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
+	36,  // 182: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	43,  // 183: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	50,  // 184: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	48,  // 185: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	39,  // 186: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	34,  // 187: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	24,  // 188: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	26,  // 189: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	28,  // 190: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	32,  // 191: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	19,  // 192: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	52,  // 193: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	54,  // 194: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	56,  // 195: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	58,  // 196: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	60,  // 197: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	64,  // 198: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	66,  // 199: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	68,  // 200: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	70,  // 201: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	72,  // 202: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	74,  // 203: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	80,  // 204: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	78,  // 205: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	83,  // 206: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	90,  // 207: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	95,  // 208: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	102, // 209: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	105, // 210: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	100, // 211: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	100, // 212: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	108, // 213: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	99,  // 214: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	110, // 215: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	115, // 216: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	117, // 217: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	121, // 218: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	126, // 219: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
+	129, // 220: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
+	132, // 221: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
+	135, // 222: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
+	139, // 223: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
+	142, // 224: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
+	144, // 225: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
+	148, // 226: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
+	151, // 227: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
+	152, // 228: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
+	182, // [182:229] is the sub-list for method output_type
+	135, // [135:182] is the sub-list for method input_type
+	135, // [135:135] is the sub-list for extension type_name
+	135, // [135:135] is the sub-list for extension extendee
+	0,   // [0:135] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -13268,12 +13537,12 @@ func file_lightning_proto_init() {
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
-	file_lightning_proto_msgTypes[102].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[103].OneofWrappers = []any{
 		(*CloseStatusUpdate_ClosePending)(nil),
 		(*CloseStatusUpdate_ChanClose)(nil),
 		(*CloseStatusUpdate_CloseInstant)(nil),
 	}
-	file_lightning_proto_msgTypes[113].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[114].OneofWrappers = []any{
 		(*ChannelEventUpdate_OpenChannel)(nil),
 		(*ChannelEventUpdate_ClosedChannel)(nil),
 		(*ChannelEventUpdate_ActiveChannel)(nil),
@@ -13281,18 +13550,18 @@ func file_lightning_proto_init() {
 		(*ChannelEventUpdate_PendingOpenChannel)(nil),
 		(*ChannelEventUpdate_FullyResolvedChannel)(nil),
 	}
-	file_lightning_proto_msgTypes[118].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[119].OneofWrappers = []any{
 		(*PolicyUpdateRequest_Global)(nil),
 		(*PolicyUpdateRequest_ChanPoint)(nil),
 	}
-	file_lightning_proto_msgTypes[122].OneofWrappers = []any{}
+	file_lightning_proto_msgTypes[123].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      17,
-			NumMessages:   157,
+			NumEnums:      18,
+			NumMessages:   159,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -164,9 +164,10 @@ type LightningClient interface {
 	PendingChannels(ctx context.Context, in *PendingChannelsRequest, opts ...grpc.CallOption) (*PendingChannelsResponse, error)
 	// ListChannels lists the open channels.
 	ListChannels(ctx context.Context, in *ListChannelsRequest, opts ...grpc.CallOption) (*ListChannelsResponse, error)
-	// CloseChannel closes a channel cooperatively and streams its
-	// progress: close_pending once the closing transaction is agreed and
-	// broadcast, chan_close once it confirms.
+	// CloseChannel closes a channel and streams its progress:
+	// close_pending once the closing transaction is broadcast (agreed
+	// with the peer, or with force our commitment), chan_close once it
+	// confirms.
 	CloseChannel(ctx context.Context, in *CloseChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CloseStatusUpdate], error)
 	// ClosedChannels lists the closed channels, filtered by close type.
 	ClosedChannels(ctx context.Context, in *ClosedChannelsRequest, opts ...grpc.CallOption) (*ClosedChannelsResponse, error)
@@ -828,9 +829,10 @@ type LightningServer interface {
 	PendingChannels(context.Context, *PendingChannelsRequest) (*PendingChannelsResponse, error)
 	// ListChannels lists the open channels.
 	ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error)
-	// CloseChannel closes a channel cooperatively and streams its
-	// progress: close_pending once the closing transaction is agreed and
-	// broadcast, chan_close once it confirms.
+	// CloseChannel closes a channel and streams its progress:
+	// close_pending once the closing transaction is broadcast (agreed
+	// with the peer, or with force our commitment), chan_close once it
+	// confirms.
 	CloseChannel(*CloseChannelRequest, grpc.ServerStreamingServer[CloseStatusUpdate]) error
 	// ClosedChannels lists the closed channels, filtered by close type.
 	ClosedChannels(context.Context, *ClosedChannelsRequest) (*ClosedChannelsResponse, error)
