@@ -12,6 +12,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwire"
 )
 
@@ -254,6 +255,7 @@ func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*cha
 	if err != nil {
 		return nil, err
 	}
+	crashpoint.Hit(crashpoint.PaymentAttemptRegistered)
 	return a, nil
 }
 
@@ -261,6 +263,18 @@ func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*cha
 // interpretFailure reads it (failing the payment when that is
 // terminal). It returns the payment and the failure's reading.
 func (r *PaymentRouter) resolve(hash [32]byte, a *channeldb.HTLCAttempt, res *AttemptResult,
+	st *retryState) (*channeldb.Payment, *failureOutcome, error) {
+
+	crashpoint.Hit(crashpoint.PaymentResultKnown)
+	p, out, err := r.record(hash, a, res, st)
+	if err == nil {
+		crashpoint.Hit(crashpoint.PaymentResultRecorded)
+	}
+	return p, out, err
+}
+
+// record writes an attempt's result (resolve's work).
+func (r *PaymentRouter) record(hash [32]byte, a *channeldb.HTLCAttempt, res *AttemptResult,
 	st *retryState) (*channeldb.Payment, *failureOutcome, error) {
 
 	now := r.cfg.Clock()
