@@ -298,4 +298,38 @@
 // ReplaceMissionControlResults makes a given set the whole of the bucket,
 // keeping only the newest N by their latest outcome (lnd keeps 1,000);
 // records whose key is not two distinct compressed keys are corrupt.
+//
+// # Payments
+//
+//	payments/
+//	    payment hash(32)/
+//	        info -> version(1) value msat(8) creation unix ns(8)
+//	                payment request: n(varint) bytes
+//	        seq  -> sequence number(8, BE)
+//	        fail -> version(1) failure reason(1)       (once given up)
+//	        attempts/
+//	            attempt id(8, BE) -> version(1) flags(1) session key(32)
+//	                attempt unix ns(8) source(33) total msat(8)
+//	                total time lock(4) n(varint) n × hop
+//	                [settle: preimage(32) unix ns(8)]
+//	                [failure: kind(1) source index(4)
+//	                          message: n(varint) bytes unix ns(8)]
+//	payments-index/
+//	    sequence number(8, BE) -> payment hash(32)
+//	payment-attempt-ids/        (only its sequence: the next attempt id)
+//	hop: pubkey(33) scid(8) amount msat(8) time lock(4) flags(1)
+//	     [mpp: payment addr(32) total msat(8)]
+//	     n(varint) n × custom record: type(varint) value: n(varint) bytes
+//
+// The control tower of the payment lifecycle. An attempt is registered
+// before its HTLC is handed to the switch, so that after a crash every
+// HTLC that may have left is known and its result is asked for. Attempt
+// flags: 1 settled, 2 failed (never both). A payment's status is derived
+// as lnd derives it: in flight while an attempt is, succeeded once one
+// settled, failed once it has a failure reason (lnrpc's numbering) and
+// nothing in flight, initiated before its first attempt. InitPayment
+// refuses a hash succeeded (ErrAlreadyPaid), in flight
+// (ErrPaymentInFlight) or initiated (ErrPaymentExists), and replaces a
+// failed one with a fresh sequence number; attempt ids are unique across
+// payments, as the switch keys its results on them.
 package channeldb

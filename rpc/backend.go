@@ -140,6 +140,10 @@ type Backend struct {
 	// Unavailable (QueryRoutes then scores no hop).
 	MissionControl MissionControl
 
+	// Payments sends and tracks payments (SendPaymentV2 and the other
+	// payment calls); nil answers Unavailable.
+	Payments Payments
+
 	// Stop asks the daemon to shut down and returns at once. The RPC
 	// server itself is stopped by the daemon as part of its shutdown.
 	Stop func()

@@ -14,6 +14,7 @@ import (
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/invoices"
 	"lnd.xprv/lnwallet"
+	"lnd.xprv/routing"
 	"lnd.xprv/rpc/macaroons"
 	"lnd.xprv/wallet"
 )
@@ -80,6 +81,14 @@ var errorCodes = []struct {
 	{invoices.ErrInvoiceAlreadyCanceled, codes.FailedPrecondition},
 	{invoices.ErrInvoiceStillOpen, codes.FailedPrecondition},
 	{invoices.ErrShuttingDown, codes.Unavailable},
+
+	// The payments store's and the payment router's.
+	{channeldb.ErrAlreadyPaid, codes.AlreadyExists},
+	{channeldb.ErrPaymentInFlight, codes.AlreadyExists},
+	{channeldb.ErrPaymentExists, codes.AlreadyExists},
+	{channeldb.ErrPaymentNotInitiated, codes.NotFound},
+	{routing.ErrBadQuery, codes.InvalidArgument},
+	{routing.ErrRouterStopped, codes.Unavailable},
 
 	// The funding manager's.
 	{funding.ErrBadRequest, codes.InvalidArgument},

@@ -91,6 +91,17 @@ func Permissions() map[string][]macaroons.Op {
 		"/routerrpc.Router/GetMissionControlConfig": read("offchain"),
 		"/routerrpc.Router/QueryProbability":        read("offchain"),
 		"/routerrpc.Router/ResetMissionControl":     write("offchain"),
+
+		"/lnrpc.Lightning/SendPaymentSync":   write("offchain"),
+		"/lnrpc.Lightning/ListPayments":      read("offchain"),
+		"/lnrpc.Lightning/DeletePayment":     write("offchain"),
+		"/lnrpc.Lightning/DeleteAllPayments": write("offchain"),
+		"/routerrpc.Router/SendPaymentV2":    write("offchain"),
+		"/routerrpc.Router/TrackPaymentV2":   read("offchain"),
+		"/routerrpc.Router/TrackPayments":    read("offchain"),
+		"/routerrpc.Router/SendToRouteV2":    write("offchain"),
+		"/routerrpc.Router/BuildRoute":       read("offchain"),
+		"/routerrpc.Router/EstimateRouteFee": read("offchain"),
 	}
 }
 

@@ -59,7 +59,7 @@ func (a *app) commands() []command {
 		{"feereport", "Display the current fee policies of all active channels.", "", &feeReportCmd{a: a}},
 		{"updatechanpolicy", "Update the channel policy for all channels, or a single channel: updatechanpolicy base_fee_msat fee_rate time_lock_delta [channel_point].", "", &updateChanPolicyCmd{a: a}},
 		{"fwdinghistory", "Query the history of all forwarded HTLCs: fwdinghistory [start_time] [end_time] [index_offset] [max_events].", "", &fwdingHistoryCmd{a: a}},
-	}, a.graphCommands()...)
+	}, append(a.graphCommands(), a.paymentCommands()...)...)
 }
 
 const createLong = `Create the wallet. Interactively: the password twice, then either an

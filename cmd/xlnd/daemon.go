@@ -28,7 +28,6 @@ import (
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/internal/logging"
 	"lnd.xprv/invoices"
-	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/peer"
 	"lnd.xprv/routing"
@@ -340,6 +339,16 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	defer d.announcing.stop()
 
+	// Payments resume once the switch runs (it knows which attempts
+	// left before), and stop before it.
+	payDone := make(chan struct{})
+	defer close(payDone)
+	payments := d.newPaymentRouter(routing.Vertex(nodeKey.PubKey().SerializeCompressed()), mc, payDone)
+	if err := payments.Start(); err != nil {
+		return err
+	}
+	defer payments.Stop()
+
 	peerEvents, err := d.srv.SubscribePeerEvents()
 	if err != nil {
 		return err
@@ -376,6 +385,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Invoices: registry,
 
 		MissionControl: mc,
+		Payments:       payments,
 
 		Forwarding: &forwardingBackend{d: d},
 	}
@@ -432,8 +442,7 @@ func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
 			}
 			return ecdsa.SignCompact(priv, hash, true)
 		},
-		// No private channels yet: no hints.
-		RouteHints:    func() []bolt11.RouteHint { return nil },
+		RouteHints:    d.privateRouteHints,
 		AcceptKeysend: cfg.AcceptKeysend,
 		BestHeight: func() (uint32, error) {
 			h, _, err := w.SyncedTo()
