@@ -216,7 +216,8 @@ func (l *Link) receiveCommitSig(m *lnwire.CommitSig) error {
 	if err != nil {
 		return err
 	}
-	var ops []func(kvdb.RwTx) error
+	fold := l.foldResults()
+	ops := []func(kvdb.RwTx) error{fold.op}
 	record, recorded := l.recordPeeled()
 	if record != nil {
 		ops = append(ops, record)
@@ -228,7 +229,7 @@ func (l *Link) receiveCommitSig(m *lnwire.CommitSig) error {
 	recorded()
 	l.send(out.Messages...)
 	l.ops.needSign = true
-	l.afterTransition(out)
+	l.afterTransition(out, fold)
 	l.commit()
 	return nil
 }
@@ -239,21 +240,62 @@ func (l *Link) receiveRevocation(m *lnwire.RevokeAndAck) error {
 	if err != nil {
 		return err
 	}
-	out, err := l.persist(p, nil)
+	fold := l.foldResults()
+	out, err := l.persist(p, []func(kvdb.RwTx) error{fold.op})
 	if err != nil {
 		return err
 	}
-	l.afterTransition(out)
+	l.afterTransition(out, fold)
 	if len(l.ops.outbox) > 0 || l.ops.needSign {
 		l.commit()
 	}
 	return nil
 }
 
+// folded is what a transition's write did with the forwarding package
+// it wrote: the package, and the results of our attempts it carried,
+// stored with it.
+type folded struct {
+	op    func(kvdb.RwTx) error
+	pkg   *channeldb.FwdPkg
+	local []attemptDone
+}
+
+// foldResults returns the record that, in the write of a transition,
+// reads the forwarding package that transition wrote and stores the
+// results of our attempts it resolves: an attempt's result is durable
+// with the revocation that made it irrevocable, not one write later.
+func (l *Link) foldResults() *folded {
+	f := &folded{}
+	f.op = func(tx kvdb.RwTx) error {
+		// A backend may run the transaction again (etcd).
+		f.pkg, f.local = nil, nil
+		height := l.ch.State().RemoteCommit.Number
+		pkg, err := channeldb.FetchFwdPkg(tx, l.scid, height)
+		if errors.Is(err, channeldb.ErrFwdPkgNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		f.pkg = pkg
+		if l.sw == nil {
+			return nil
+		}
+		f.local = l.sw.localResults(pkg)
+		return putResults(tx, f.local)
+	}
+	return f
+}
+
 // afterTransition acts on a persisted transition's resolutions: the
+// results of our attempts stored with it are delivered, the rest of the
 // forwarding package it wrote is processed.
-func (l *Link) afterTransition(out *lnwallet.Outcome) {
+func (l *Link) afterTransition(out *lnwallet.Outcome, f *folded) {
 	l.publishBandwidth()
+	if l.sw != nil {
+		l.sw.delivered(f.local)
+	}
 	r := &out.Resolutions
 	if len(r.LockedIn) == 0 && len(r.Settled) == 0 && len(r.Failed) == 0 {
 		return
@@ -263,19 +305,12 @@ func (l *Link) afterTransition(out *lnwallet.Outcome) {
 			l.ops.failDust[h.Add.ID] = true
 		}
 	}
-	height := l.ch.State().RemoteCommit.Number
-	var pkg *channeldb.FwdPkg
-	err := l.cfg.DB.View(func(tx kvdb.RTx) error {
-		var err error
-		pkg, err = channeldb.FetchFwdPkg(tx, l.scid, height)
-		return err
-	})
-	if err != nil {
-		l.log.Error("Forwarding package not read; redone at restart",
-			"height", height, "err", err)
+	if f.pkg == nil {
+		l.log.Error("Forwarding package not found; redone at restart",
+			"height", l.ch.State().RemoteCommit.Number)
 		return
 	}
-	l.processPackage(pkg, false)
+	l.processPackage(f.pkg, false)
 }
 
 // persist writes a transition with extra records in one transaction.
