@@ -8,6 +8,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/invoices"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
@@ -82,6 +83,11 @@ type opState struct {
 	// (link_peel.go), by HTLC id.
 	peeled map[uint64]*prePeeled
 
+	// decided are the registry's decisions on exit-hop HTLCs made in
+	// the write that locked them in (link_fold.go), by HTLC id; nil
+	// for one held.
+	decided map[uint64]*invoices.Resolution
+
 	resumed bool // forwarding packages redone once
 }
 
@@ -89,6 +95,7 @@ func (o *opState) init() {
 	o.inflight = map[uint64]*inHTLC{}
 	o.failDust = map[uint64]bool{}
 	o.peeled = map[uint64]*prePeeled{}
+	o.decided = map[uint64]*invoices.Resolution{}
 }
 
 // inHTLC is an incoming HTLC being decided.
@@ -216,13 +223,14 @@ func (l *Link) receiveCommitSig(m *lnwire.CommitSig) error {
 	if err != nil {
 		return err
 	}
-	fold := l.foldResults()
-	ops := []func(kvdb.RwTx) error{fold.op}
 	record, recorded := l.recordPeeled()
+	var ops []func(kvdb.RwTx) error
 	if record != nil {
 		ops = append(ops, record)
 	}
-	out, err := l.persist(p, ops)
+	fold := l.foldPackage(p)
+	out, err := l.persist(p, append(ops, fold.op))
+	l.finishFold(fold, err == nil)
 	if err != nil {
 		return err
 	}
@@ -240,8 +248,9 @@ func (l *Link) receiveRevocation(m *lnwire.RevokeAndAck) error {
 	if err != nil {
 		return err
 	}
-	fold := l.foldResults()
+	fold := l.foldPackage(p)
 	out, err := l.persist(p, []func(kvdb.RwTx) error{fold.op})
+	l.finishFold(fold, err == nil)
 	if err != nil {
 		return err
 	}
@@ -250,42 +259,6 @@ func (l *Link) receiveRevocation(m *lnwire.RevokeAndAck) error {
 		l.commit()
 	}
 	return nil
-}
-
-// folded is what a transition's write did with the forwarding package
-// it wrote: the package, and the results of our attempts it carried,
-// stored with it.
-type folded struct {
-	op    func(kvdb.RwTx) error
-	pkg   *channeldb.FwdPkg
-	local []attemptDone
-}
-
-// foldResults returns the record that, in the write of a transition,
-// reads the forwarding package that transition wrote and stores the
-// results of our attempts it resolves: an attempt's result is durable
-// with the revocation that made it irrevocable, not one write later.
-func (l *Link) foldResults() *folded {
-	f := &folded{}
-	f.op = func(tx kvdb.RwTx) error {
-		// A backend may run the transaction again (etcd).
-		f.pkg, f.local = nil, nil
-		height := l.ch.State().RemoteCommit.Number
-		pkg, err := channeldb.FetchFwdPkg(tx, l.scid, height)
-		if errors.Is(err, channeldb.ErrFwdPkgNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		f.pkg = pkg
-		if l.sw == nil {
-			return nil
-		}
-		f.local = l.sw.localResults(pkg)
-		return putResults(tx, f.local)
-	}
-	return f
 }
 
 // afterTransition acts on a persisted transition's resolutions: the

@@ -68,3 +68,8 @@ func (p *Pending) Persist(ctx context.Context, s Store) (*Outcome, error) {
 	c.unpersisted = nil
 	return &p.out, nil
 }
+
+// Resolutions are the HTLC changes the transition commits irrevocably,
+// known before it is persisted so that the caller can write its records
+// of them in the same transaction; its messages stay with Persist.
+func (p *Pending) Resolutions() *Resolutions { return &p.out.Resolutions }
