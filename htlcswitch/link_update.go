@@ -213,13 +213,15 @@ func (l *Link) failChannel(text string) {
 	l.dropUnsent()
 }
 
-// receiveCommitSig takes the peer's commitment_signed, persists our
-// revocation and sends it, then acts on what it locked in.
+// receiveCommitSig takes the peer's commitment_signed and answers it:
+// our revocation and, in the same write, our signature of the peer's
+// next commitment (with the records of our updates it covers) when we
+// may sign; then acts on what the revocation locked in.
 func (l *Link) receiveCommitSig(m *lnwire.CommitSig) error {
 	if err := l.ch.ReceiveNewCommitment(m); err != nil {
 		return err
 	}
-	p, err := l.ch.RevokeCurrentCommitment()
+	p, signed, err := l.ch.RevokeAndSign()
 	if err != nil {
 		return err
 	}
@@ -229,14 +231,24 @@ func (l *Link) receiveCommitSig(m *lnwire.CommitSig) error {
 		ops = append(ops, record)
 	}
 	fold := l.foldPackage(p)
-	out, err := l.persist(p, append(ops, fold.op))
+	ops = append(ops, fold.op)
+	if signed {
+		ops = append(ops, l.roundRecords()...)
+	}
+	out, err := l.persist(p, ops)
 	l.finishFold(fold, err == nil)
 	if err != nil {
 		return err
 	}
 	recorded()
-	l.send(out.Messages...)
-	l.ops.needSign = true
+	if signed {
+		// revoke_and_ack, then our updates and commitment_signed.
+		l.send(out.Messages[0])
+		l.signed(out.Messages[1:])
+	} else {
+		l.send(out.Messages...)
+		l.ops.needSign = true
+	}
 	l.afterTransition(out, fold)
 	l.commit()
 	return nil
@@ -365,6 +377,19 @@ func (l *Link) commit() {
 		l.failChannel("internal error")
 		return
 	}
+	out, err := l.persist(p, l.roundRecords())
+	if err != nil {
+		l.log.Error("Commitment not persisted; channel stopped", "err", err)
+		l.failChannel("internal error")
+		return
+	}
+	l.signed(out.Messages)
+}
+
+// roundRecords are the records written with our commitment_signed: the
+// circuits of our adds, the records and acknowledgements of our
+// removals.
+func (l *Link) roundRecords() []func(kvdb.RwTx) error {
 	var (
 		ops  []func(kvdb.RwTx) error
 		acks []pkgRef
@@ -379,14 +404,13 @@ func (l *Link) commit() {
 		ops = append(ops, rm.done...)
 		acks = append(acks, rm.acks...)
 	}
-	ops = append(ops, func(tx kvdb.RwTx) error { return ackPkgs(tx, acks) })
-	out, err := l.persist(p, ops)
-	if err != nil {
-		l.log.Error("Commitment not persisted; channel stopped", "err", err)
-		l.failChannel("internal error")
-		return
-	}
-	msgs := append(l.ops.outbox, out.Messages...)
+	return append(ops, func(tx kvdb.RwTx) error { return ackPkgs(tx, acks) })
+}
+
+// signed sends our updates and the commitment_signed (sig) covering
+// them, now persisted with their records, and acts on them.
+func (l *Link) signed(sig []lnwire.Message) {
+	msgs := append(l.ops.outbox, sig...)
 	offered, removing := l.ops.offered, l.ops.removing
 	l.ops.outbox, l.ops.offered, l.ops.removing = nil, nil, nil
 	l.ops.needSign = false
