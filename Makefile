@@ -28,6 +28,7 @@ build: btcd
 # a real btcd and real xlnd processes.
 test: build test-etcd
 	$(GO) test -count=1 -timeout 25m $(PKGS)
+	$(MAKE) crashtest
 
 # The channeldb and wallet suites again on a real etcd started in the
 # test process (the default run uses bbolt files).
@@ -39,6 +40,27 @@ test-etcd: btcd
 .PHONY: itest
 itest: build
 	$(GO) test -count=1 -timeout 20m ./itest/...
+
+# The crash test: xlnd built with crash points (-tags crashpoint, never
+# in bin/xlnd) is killed at every persisted step and restarted; see
+# docs/crashtest.md. It prints how many points it exercised.
+CRASH_BIN := $(BIN)/crashpoint
+.PHONY: crashtest
+crashtest:
+	$(GO) build -tags crashpoint -o $(CRASH_BIN)/ ./cmd/xlnd ./cmd/xlncli \
+	  github.com/btcsuite/btcd
+	$(GO) test -count=1 -tags crashpoint ./internal/crashpoint
+	XLND_BIN_DIR=$(CRASH_BIN) $(GO) test -count=1 -timeout 10m \
+	  -tags crashpoint -run '^TestCrashPoints$$' -v ./itest
+
+# Payment throughput through the REST API, one hop and two hops (see
+# docs/benchmarks.md). With LND=/path/to/lnd (built by the operator;
+# nothing of lnd is in this repository) lnd is measured in the same run.
+# BENCHFLAGS: -n payments, -c concurrent payers, -impl, -shapes.
+.PHONY: bench-pay
+bench-pay: build
+	$(GO) build -o $(BIN)/xlnd-benchpay ./itest/benchpay
+	$(BIN)/xlnd-benchpay $(BENCHFLAGS)
 
 # Three funded, connected xlnd nodes on a regtest btcd, until Ctrl-C
 # (built, not go run: go run exits 1 on Ctrl-C whatever the demo does).

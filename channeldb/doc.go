@@ -252,6 +252,16 @@
 // What the funding flow negotiated that the state machine does not use
 // (ChannelOpenInfo), kept for as long as the channel.
 //
+// # Announcement signatures
+//
+//	channel-announce-sigs/
+//	    <txid 32><index 4> -> version(1) short channel id(8)
+//	        node signature(64) bitcoin signature(64)
+//
+// The peer's announcement_signatures of a public channel (AnnounceSigs):
+// with ours, re-derived from the wallet, they rebuild the channel's
+// channel_announcement after a restart.
+//
 // # Mission control
 //
 //	mission-control/

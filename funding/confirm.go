@@ -13,6 +13,7 @@ import (
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwire"
 )
@@ -143,6 +144,7 @@ func (m *Manager) confirmed(op wire.OutPoint, c *chain.TxConfirmation) {
 		m.log.Error("persist confirmation", "chan_point", op, "err", err)
 		return
 	}
+	crashpoint.Hit(crashpoint.FundingConfirmed)
 	w.rec = &rec
 	m.log.Info("funding transaction confirmed", "chan_point", op,
 		"scid", st.ShortChannelID)
@@ -257,6 +259,7 @@ func (m *Manager) handleReady(a *after, peer *btcec.PublicKey,
 			m.log.Error("persist channel_ready", "chan_point", op, "err", err)
 			return
 		}
+		crashpoint.Hit(crashpoint.FundingReadyReceived)
 	}
 	// Ours may not have reached the peer (sent while it was offline, or
 	// lost with a connection after a restart) and, once the channel is
@@ -268,6 +271,66 @@ func (m *Manager) handleReady(a *after, peer *btcec.PublicKey,
 			m.log.Warn("channel_ready", "chan_point", op, "err", err)
 		}
 	}
+}
+
+// Reestablish answers the peer's channel_reestablish for a channel still
+// pending here: both sides signed its first commitment, so it is a
+// channel that BOLT 2 reestablishes on every reconnection. The peer may
+// have opened it already (it got our channel_ready and we did not get
+// its, or a crash lost ours after the channel opened on its side); its
+// link waits for our channel_reestablish before it retransmits
+// channel_ready. The replies are ours, then our channel_ready if the
+// funding transaction is deep enough here (next_commitment_number 1 on
+// both sides); the caller sends them on the connection the message came
+// from (the peer's first messages may arrive before the node lists it
+// as connected). It reports false for a channel not pending with the
+// peer, or a message not about a first commitment: the caller routes it
+// on (to the link, once the channel has one).
+func (m *Manager) Reestablish(peer *btcec.PublicKey,
+	msg *lnwire.ChannelReestablish) ([]lnwire.Message, bool) {
+
+	if msg.NextCommitmentNumber != 1 || msg.NextRevocationNumber != 0 {
+		return nil, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var op wire.OutPoint
+	var w *watched
+	for cand, cw := range m.pending {
+		if lnwire.NewChanIDFromOutPoint(cand) == msg.ChanID {
+			op, w = cand, cw
+			break
+		}
+	}
+	if w == nil || !w.rec.PeerPub.IsEqual(peer) {
+		return nil, false
+	}
+	st, _, err := m.load(op)
+	if err != nil {
+		m.log.Error("pending channel unreadable", "chan_point", op, "err", err)
+		return nil, true
+	}
+	ch, err := NewChannel(m.cfg.Wallet, st)
+	if err != nil {
+		m.log.Error("channel does not resume", "chan_point", op, "err", err)
+		return nil, true
+	}
+	ours, err := ch.ChannelReestablish()
+	if err != nil {
+		m.log.Error("channel_reestablish", "chan_point", op, "err", err)
+		return nil, true
+	}
+	replies := []lnwire.Message{ours}
+	if w.rec.State == channeldb.FundingConfirmed {
+		ready, err := ReadyMessage(m.cfg.Wallet, st)
+		if err != nil {
+			m.log.Warn("channel_ready", "chan_point", op, "err", err)
+		} else {
+			replies = append(replies, ready)
+		}
+	}
+	m.log.Info("pending channel reestablished", "chan_point", op)
+	return replies, true
 }
 
 // sendReadyOf queues our channel_ready of a loaded channel.
@@ -317,6 +380,7 @@ func (m *Manager) maybeReady(a *after, op wire.OutPoint) bool {
 		m.log.Error("persist open channel", "chan_point", op, "err", err)
 		return false
 	}
+	crashpoint.Hit(crashpoint.FundingOpen)
 	delete(m.pending, op)
 	m.log.Info("channel open", "chan_point", op, "peer", peerStr(st.RemoteNode))
 	notify(w.updates, Update{Open: &ChanOpen{ChanPoint: op}})

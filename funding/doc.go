@@ -26,5 +26,16 @@
 // for the funding transaction's confirmations (the opener rebroadcasts it),
 // sends channel_ready again when the peer reconnects, and the accepter
 // forgets a channel whose funding transaction has not confirmed within
-// MaxWaitBlocks blocks.
+// MaxWaitBlocks blocks. A peer that opened the channel while ours was
+// still pending (our channel_ready was lost, in a crash or with a
+// connection) sends channel_reestablish from its link; Reestablish
+// answers it, so that the peer's link retransmits its channel_ready.
+//
+// Announcements runs BOLT 7's announcement_signatures exchange for the
+// open public channels: ours once the funding transaction is 6 deep
+// (signed by the wallet with the node key and our funding key), again
+// on each reconnection until the peer's are in, and in answer to the
+// peer's when ours have not gone on the connection. The peer's are
+// checked against the channel's announcement and persisted; with both
+// halves the channel_announcement is handed on to be published.
 package funding

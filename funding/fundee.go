@@ -8,6 +8,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwire"
 )
@@ -160,6 +161,7 @@ func (m *Manager) handleCreated(a *after, peer *btcec.PublicKey,
 		m.dropFlow(f.id, f, err)
 		return
 	}
+	crashpoint.Hit(crashpoint.FundingSignedPersisted)
 	delete(m.flows, f.id)
 	w := &watched{rec: rec}
 	m.pending[*rec.ChanPoint] = w

@@ -12,6 +12,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
@@ -280,6 +281,7 @@ func (m *Manager) handleAccept(a *after, peer *btcec.PublicKey,
 		m.dropFlow(f.id, f, err)
 		return
 	}
+	crashpoint.Hit(crashpoint.FundingCreated)
 	a.send(peer, m.fundingCreated(f))
 }
 
@@ -393,6 +395,7 @@ func (m *Manager) handleSigned(a *after, peer *btcec.PublicKey,
 	w := &watched{rec: rec, updates: f.updates}
 	m.pending[*rec.ChanPoint] = w
 	a.pending = append(a.pending, f.st)
+	crashpoint.Hit(crashpoint.FundingBeforeBroadcast)
 	m.broadcast(w)
 	m.watch(*rec.ChanPoint, w)
 }
@@ -489,6 +492,7 @@ func (m *Manager) broadcast(w *watched) {
 		w.updates = nil
 		return
 	}
+	crashpoint.Hit(crashpoint.FundingAfterBroadcast)
 	w.rec.State = channeldb.FundingBroadcast
 	if err := m.putPending(w.rec); err != nil {
 		m.log.Error("persist pending channel", "chan_point", op, "err", err)

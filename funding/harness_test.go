@@ -38,6 +38,9 @@ type fakeWallet struct {
 	coins     map[wire.OutPoint]btcutil.Amount
 	leases    map[wire.OutPoint]wallet.LockID
 	published []*wire.MsgTx
+
+	// node, if set, is the node key (family 6, index 0).
+	node *btcec.PrivateKey
 }
 
 func newFakeWallet(seed byte, coins ...btcutil.Amount) *fakeWallet {
@@ -76,12 +79,23 @@ func (w *fakeWallet) DerivePrivKey(d wallet.KeyDescriptor) (*btcec.PrivateKey, e
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if d.PubKey == nil {
+		if d.Family == wallet.KeyFamilyNodeKey && d.Index == 0 && w.node != nil {
+			return w.node, nil
+		}
 		return w.key(d.KeyLocator), nil
 	}
 	if k, ok := w.keys[[33]byte(d.PubKey.SerializeCompressed())]; ok {
 		return k, nil
 	}
 	return nil, wallet.ErrUnknownKey
+}
+
+func (w *fakeWallet) SignDigest(loc wallet.KeyLocator, digest [32]byte) (*ecdsa.Signature, error) {
+	k, err := w.DerivePrivKey(wallet.KeyDescriptor{KeyLocator: loc})
+	if err != nil {
+		return nil, err
+	}
+	return ecdsa.Sign(k, digest[:]), nil
 }
 
 func (w *fakeWallet) SignOutputRaw(tx *wire.MsgTx, d *wallet.SignDescriptor) (*ecdsa.Signature, error) {

@@ -185,7 +185,7 @@ func (m *Manager) run(a *after) {
 // HandleMessage takes a funding message from a peer: open_channel,
 // accept_channel, funding_created, funding_signed, channel_ready, and
 // error/warning about a pending channel. It reports whether the message
-// was the manager's.
+// was the manager's. (A channel_reestablish goes to Reestablish.)
 func (m *Manager) HandleMessage(peer *btcec.PublicKey, msg lnwire.Message) bool {
 	var a after
 	m.mu.Lock()

@@ -12,6 +12,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/invoices"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
@@ -506,6 +507,7 @@ func (s *Switch) delivered(list []attemptDone) {
 	if len(list) == 0 {
 		return
 	}
+	crashpoint.Hit(crashpoint.SwitchResultStored)
 	s.mu.Lock()
 	var wake []func()
 	for _, d := range list {
@@ -634,6 +636,7 @@ func (s *Switch) backward(pkt *addPacket, msg lnwire.Message, ack pkgRef) {
 			"incoming", in, "settle", settle)
 		return
 	}
+	crashpoint.Hit(crashpoint.SwitchResolutionReceived)
 	l.resolveIncoming(rm)
 }
 

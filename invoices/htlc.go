@@ -200,6 +200,7 @@ func (d *ExitDecisions) Committed() []*Resolution {
 		r.notifyLocked(inv)
 	}
 	for _, inv := range d.changed {
+		crashIfSettled(inv)
 		r.notifyLocked(inv)
 		r.scheduleLocked(inv)
 	}

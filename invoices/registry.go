@@ -16,6 +16,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwire"
 )
@@ -436,6 +437,7 @@ func (r *Registry) update(hash [32]byte, change func(*channeldb.Invoice, time.Ti
 	})
 	var fns []func()
 	if err == nil {
+		crashIfSettled(inv)
 		r.notifyLocked(inv)
 		fns = r.takeHeldLocked(out)
 	}
@@ -448,4 +450,12 @@ func (r *Registry) update(hash [32]byte, change func(*channeldb.Invoice, time.Ti
 	}
 	runDeliveries(fns)
 	return nil
+}
+
+// crashIfSettled is the crash point of an invoice just persisted as
+// settled, before its HTLCs are fulfilled (internal/crashpoint).
+func crashIfSettled(inv *channeldb.Invoice) {
+	if inv.State == channeldb.InvoiceSettled {
+		crashpoint.Hit(crashpoint.InvoiceSettled)
+	}
 }

@@ -119,22 +119,30 @@ func benchRound(b *testing.B, a, z *testNode) {
 // in the next. Figures are per round; cpu-ns/round counts the CPU time of
 // all threads (large HTLC sets are verified in parallel), so it is the
 // figure to hold against the 1 ms target. "bbolt" persists every state
-// to a channeldb file with fsync on, as a node does.
+// to a channeldb file with fsync on, as a node does. "signer=wallet"
+// signs with the wallet (keys handed out by a real wallet file, named by
+// public key as funding.Signer does), the production signer;
+// "signer=keys" with a PrivKeySigner.
 func BenchmarkCommitmentRound(b *testing.B) {
 	for _, store := range []string{"memory", "bbolt"} {
-		for _, n := range []int{1, 100} {
-			b.Run(fmt.Sprintf("store=%s/htlcs=%d", store, n),
-				func(b *testing.B) {
-					benchCommitmentRound(b, n, store == "bbolt")
+		for _, signer := range []string{"wallet", "keys"} {
+			for _, n := range []int{1, 100} {
+				name := fmt.Sprintf("store=%s/signer=%s/htlcs=%d",
+					store, signer, n)
+				b.Run(name, func(b *testing.B) {
+					benchCommitmentRound(b, n,
+						store == "bbolt",
+						signer == "wallet")
 				})
+			}
 		}
 	}
 }
 
-func benchCommitmentRound(b *testing.B, n int, bolt bool) {
+func benchCommitmentRound(b *testing.B, n int, bolt, wallet bool) {
 	alice, bob := newNodePair(b, pairSpec{chanType: ChannelTypeAnchors,
 		capacity: 100_000_000, pushMsat: 20_000_000_000, feeRate: 2500,
-		seed: 12})
+		seed: 12, wallet: wallet})
 	if bolt {
 		for _, node := range []*testNode{alice, bob} {
 			db, err := channeldb.Open(b.TempDir() + "/channel.db")

@@ -2,6 +2,8 @@ package lnwallet
 
 import (
 	"github.com/btcsuite/btcd/btcec/v2"
+
+	"lnd.xprv/lnwallet/internal/vartime"
 )
 
 // This file derives a Channel's per-commitment keys faster than
@@ -11,20 +13,12 @@ import (
 //
 // the first term multiplies a point fixed for the channel's life, so a
 // comb table built once per Channel (in memory only) replaces the general
-// multiplication; and on our own commitment the second term is
-// (per_commitment_secret·k2)·G, a multiplication of the generator, whose
-// tables btcec already has.
-
-// revTable returns the comb table of party's revocation basepoint,
-// building it on first use.
-func (c *Channel) revTable(party Party) *combTable {
-	if c.revTables[party] == nil {
-		c.revTables[party] = newCombTable(
-			c.params.config(party).RevocationBasePoint,
-			revCombTeeth)
-	}
-	return c.revTables[party]
-}
+// multiplication; on our own commitment the second term is
+// (per_commitment_secret·k2)·G, a generator multiplication, cheaper than
+// multiplying the point. The inputs of everything else are public
+// (basepoints, the per_commitment_point, hashes of them), so it runs on
+// vartime; the one product with our secret runs on btcec, as btcec's own
+// signing multiplies its secret nonce.
 
 // commitKeys returns the keys of owner's commitment number n, whose
 // per_commitment_point is point (ours is derived again from the secret).
@@ -34,27 +28,30 @@ func (c *Channel) commitKeys(owner Party, n uint64,
 	punisher := owner.Other()
 	k1, k2 := revocationTweaks(c.params.config(punisher).RevocationBasePoint,
 		point)
-	var a, b btcec.JacobianPoint
-	c.revTable(punisher).mul(&k1, &a)
+	// The keys, Jacobian until one shared inversion: revocation,
+	// to_local, the two HTLC keys, then a legacy to_remote.
+	var pts [5]vartime.Jacobian
+	var b vartime.Jacobian
+	c.revTable(punisher).Mul(&k1, &pts[0])
 	if owner == Local {
-		secret, err := c.cfg.Secrets.ForCommitment(n)
+		secret, err := c.secret(n)
 		if err != nil {
 			return nil, err
 		}
-		// PrivKeyFromBytes, behind CommitPoint, reduces the same way.
+		// Reduced as CommitPoint reduces it.
 		var s btcec.ModNScalar
-		s.SetByteSlice(secret[:])
+		s.SetBytes(&secret)
 		k2.Mul(&s)
-		btcec.ScalarBaseMultNonConst(&k2, &b)
+		s.Zero()
+		var sg btcec.JacobianPoint
+		btcec.ScalarBaseMultNonConst(&k2, &sg)
+		k2.Zero()
+		b = vartime.FromJacobian(&sg)
 	} else {
-		var p btcec.JacobianPoint
-		point.AsJacobian(&p)
-		btcec.ScalarMultNonConst(&k2, &p, &b)
+		commitPoint := vartime.FromPubKey(point)
+		vartime.Mul(&commitPoint, &k2, &b)
 	}
-	// The keys, Jacobian until one shared inversion: revocation,
-	// to_local, the two HTLC keys, then a legacy to_remote.
-	var pts [5]btcec.JacobianPoint
-	btcec.AddNonConst(&a, &b, &pts[0])
+	pts[0].Add(&pts[0], &b)
 	own, other := c.params.config(owner), c.params.config(owner.Other())
 	tweakJacobian(own.DelayedPaymentBasePoint, point, &pts[1])
 	tweakJacobian(own.HtlcBasePoint, point, &pts[2])
@@ -64,7 +61,7 @@ func (c *Channel) commitKeys(owner Party, n uint64,
 		tweakJacobian(other.PaymentBasePoint, point, &pts[4])
 		count = 5
 	}
-	pubs := pubsFromJacobians(pts[:count])
+	pubs := vartime.PubKeys(pts[:count])
 	k := &CommitmentKeys{
 		CommitPoint:      point,
 		RevocationKey:    pubs[0],
@@ -79,25 +76,4 @@ func (c *Channel) commitKeys(owner Party, n uint64,
 		k.ToRemoteKey = pubs[4]
 	}
 	return k, nil
-}
-
-// pubsFromJacobians converts points to public keys with one field
-// inversion. A point at infinity (a key nobody can find) is converted
-// as pubFromJacobian does.
-func pubsFromJacobians(pts []btcec.JacobianPoint) []*btcec.PublicKey {
-	pubs := make([]*btcec.PublicKey, len(pts))
-	for i := range pts {
-		if pts[i].Z.IsZero() {
-			for i := range pts {
-				pubs[i] = pubFromJacobian(&pts[i])
-			}
-			return pubs
-		}
-	}
-	aff := make([]affinePoint, len(pts))
-	toAffine(pts, aff)
-	for i := range aff {
-		pubs[i] = btcec.NewPublicKey(&aff[i].x, &aff[i].y)
-	}
-	return pubs
 }

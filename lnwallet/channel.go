@@ -8,6 +8,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/lnwallet/chainfee"
+	"lnd.xprv/lnwallet/internal/vartime"
 	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/lnwire"
 )
@@ -88,13 +89,27 @@ type Channel struct {
 	// commitment_signed.
 	points [2]cachedPoint
 
+	// secrets caches our last per_commitment_secrets by number: each
+	// is needed three times (for the point announced, for the
+	// revocation key of our commitment, and to revoke it), and one
+	// costs up to 48 SHA256 from the shachain seed, which the
+	// Channel holds anyway.
+	secrets [3]cachedSecret
+
 	// revTables are the comb tables of each party's revocation
-	// basepoint (by Party), built on first use: 5 KB each.
-	revTables [2]*combTable
+	// basepoint (by Party), built on first use: 4 KB each.
+	revTables [2]*vartime.Table
 
 	// peerTables are those of the peer's funding key and HTLC
-	// basepoint, built on first use: 2.4 KB each.
+	// basepoint, built on first use: 4 KB each.
 	peerTables *sigTables
+}
+
+// cachedSecret is one entry of Channel.secrets.
+type cachedSecret struct {
+	n      uint64
+	ok     bool
+	secret [32]byte
 }
 
 // cachedPoint is one entry of Channel.points.
@@ -239,13 +254,29 @@ func (c *Channel) localPoint(n uint64) (*btcec.PublicKey, error) {
 			return cp.point, nil
 		}
 	}
-	secret, err := c.cfg.Secrets.ForCommitment(n)
+	secret, err := c.secret(n)
 	if err != nil {
 		return nil, err
 	}
 	point := CommitPoint(secret)
 	c.points[0], c.points[1] = c.points[1], cachedPoint{n, point}
 	return point, nil
+}
+
+// secret returns our per_commitment_secret for commitment n.
+func (c *Channel) secret(n uint64) ([32]byte, error) {
+	for _, cs := range c.secrets {
+		if cs.ok && cs.n == n {
+			return cs.secret, nil
+		}
+	}
+	secret, err := c.cfg.Secrets.ForCommitment(n)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	c.secrets[0], c.secrets[1] = c.secrets[1], c.secrets[2]
+	c.secrets[2] = cachedSecret{n: n, ok: true, secret: secret}
+	return secret, nil
 }
 
 // dropUncommitted forgets updates of either side not covered by a

@@ -4,6 +4,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwire"
 )
 
@@ -57,7 +58,7 @@ func (c *Channel) SignNextCommitment() (*Pending, error) {
 		CommitSig:     msg,
 		SignedAtLocal: st.LocalCommit.Number,
 	}
-	return c.newPending(channeldb.ChannelUpdate{}, msg), nil
+	return c.newPending(crashpoint.CommitSigned, channeldb.ChannelUpdate{}, msg), nil
 }
 
 // commitSigMsg converts signatures to commitment_signed.
@@ -120,6 +121,7 @@ func (c *Channel) ReceiveNewCommitment(m *lnwire.CommitSig) error {
 	next.CommitSig = m.CommitSig
 	next.HtlcSigs = append([]lnwire.Sig(nil), m.HtlcSigs...)
 	c.pendingLocal = next
+	crashpoint.Hit(crashpoint.CommitReceived)
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+
+	"lnd.xprv/lnwallet/internal/vartime"
 )
 
 // This file holds the BOLT 3 "Key Derivation" rules: every per-commitment
@@ -14,10 +16,28 @@ import (
 // added to a basepoint (or its secret) to get a per-commitment key. It is
 // what SignDescriptor.SingleTweak carries.
 func SingleTweak(commitPoint, basePoint *btcec.PublicKey) []byte {
-	h := sha256.New()
-	h.Write(commitPoint.SerializeCompressed())
-	h.Write(basePoint.SerializeCompressed())
-	return h.Sum(nil)
+	h := hashPoints(commitPoint, basePoint)
+	return h[:]
+}
+
+// hashPoints returns SHA256(a || b) of the compressed encodings.
+func hashPoints(a, b *btcec.PublicKey) [32]byte {
+	var buf [66]byte
+	putCompressed(buf[:33], a)
+	putCompressed(buf[33:], b)
+	return sha256.Sum256(buf[:])
+}
+
+// putCompressed writes pub's 33-byte compressed encoding to b, as
+// SerializeCompressed does, without allocating.
+func putCompressed(b []byte, pub *btcec.PublicKey) {
+	var j btcec.JacobianPoint
+	pub.AsJacobian(&j)
+	b[0] = 0x02
+	if j.Y.IsOdd() {
+		b[0] = 0x03
+	}
+	j.X.PutBytesUnchecked(b[1:])
 }
 
 // scalarFromHash reduces a 32-byte hash modulo the group order. A hash at or
@@ -29,19 +49,6 @@ func scalarFromHash(h []byte) btcec.ModNScalar {
 	return s
 }
 
-// jacobian converts a public key to Jacobian form.
-func jacobian(pub *btcec.PublicKey) btcec.JacobianPoint {
-	var j btcec.JacobianPoint
-	pub.AsJacobian(&j)
-	return j
-}
-
-// pubFromJacobian converts a Jacobian point back to a public key.
-func pubFromJacobian(j *btcec.JacobianPoint) *btcec.PublicKey {
-	j.ToAffine()
-	return btcec.NewPublicKey(&j.X, &j.Y)
-}
-
 // TweakPubKey derives a per-commitment public key from a basepoint:
 //
 //	pubkey = basepoint + SHA256(per_commitment_point || basepoint)·G
@@ -50,21 +57,20 @@ func pubFromJacobian(j *btcec.JacobianPoint) *btcec.PublicKey {
 // local_delayedpubkey and remote_delayedpubkey (and the legacy remotepubkey
 // of channels without option_static_remotekey), depending on the basepoint.
 func TweakPubKey(basePoint, commitPoint *btcec.PublicKey) *btcec.PublicKey {
-	var sum btcec.JacobianPoint
+	var sum vartime.Jacobian
 	tweakJacobian(basePoint, commitPoint, &sum)
-	return pubFromJacobian(&sum)
+	return sum.PubKey()
 }
 
-// tweakJacobian sets result to TweakPubKey's key in Jacobian form.
+// tweakJacobian sets result to TweakPubKey's key in Jacobian form. The
+// basepoint and the tweak (a hash of public keys) are public.
 func tweakJacobian(basePoint, commitPoint *btcec.PublicKey,
-	result *btcec.JacobianPoint) {
+	result *vartime.Jacobian) {
 
 	k := scalarFromHash(SingleTweak(commitPoint, basePoint))
-	var tG btcec.JacobianPoint
-	btcec.ScalarBaseMultNonConst(&k, &tG)
-	b := jacobian(basePoint)
-	// The affine point second: a mixed addition.
-	btcec.AddNonConst(&tG, &b, result)
+	b := vartime.FromPubKey(basePoint)
+	vartime.BaseMul(&k, result)
+	result.AddPoint(result, &b)
 }
 
 // TweakPrivKey derives the private key matching TweakPubKey:
@@ -83,10 +89,8 @@ func TweakPrivKey(baseSecret *btcec.PrivateKey,
 func revocationTweaks(revBase, commitPoint *btcec.PublicKey) (btcec.ModNScalar,
 	btcec.ModNScalar) {
 
-	rb := revBase.SerializeCompressed()
-	cp := commitPoint.SerializeCompressed()
-	h1 := sha256.Sum256(append(append([]byte{}, rb...), cp...))
-	h2 := sha256.Sum256(append(append([]byte{}, cp...), rb...))
+	h1 := hashPoints(revBase, commitPoint)
+	h2 := hashPoints(commitPoint, revBase)
 	return scalarFromHash(h1[:]), scalarFromHash(h2[:])
 }
 
@@ -99,13 +103,14 @@ func revocationTweaks(revBase, commitPoint *btcec.PublicKey) (btcec.ModNScalar,
 func DeriveRevocationPubKey(revBase,
 	commitPoint *btcec.PublicKey) *btcec.PublicKey {
 
+	// Public points and public hashes: vartime throughout.
 	k1, k2 := revocationTweaks(revBase, commitPoint)
-	rb, cp := jacobian(revBase), jacobian(commitPoint)
-	var a, b, sum btcec.JacobianPoint
-	btcec.ScalarMultNonConst(&k1, &rb, &a)
-	btcec.ScalarMultNonConst(&k2, &cp, &b)
-	btcec.AddNonConst(&a, &b, &sum)
-	return pubFromJacobian(&sum)
+	rb, cp := vartime.FromPubKey(revBase), vartime.FromPubKey(commitPoint)
+	var a, b vartime.Jacobian
+	vartime.Mul(&rb, &k1, &a)
+	vartime.Mul(&cp, &k2, &b)
+	a.Add(&a, &b)
+	return a.PubKey()
 }
 
 // DeriveRevocationPrivKey derives the revocation private key once the
@@ -124,8 +129,26 @@ func DeriveRevocationPrivKey(revBaseSecret,
 }
 
 // CommitPoint returns per_commitment_point = per_commitment_secret·G for a
-// 32-byte per-commitment secret.
+// 32-byte per-commitment secret (reduced modulo the order, as
+// btcec.PrivKeyFromBytes reduces it). The secret may be one not yet
+// revealed, so this is btcec's multiplication, not vartime's.
 func CommitPoint(secret [32]byte) *btcec.PublicKey {
-	_, pub := btcec.PrivKeyFromBytes(secret[:])
-	return pub
+	var k btcec.ModNScalar
+	k.SetBytes(&secret)
+	var p btcec.JacobianPoint
+	btcec.ScalarBaseMultNonConst(&k, &p)
+	k.Zero()
+	p.ToAffine()
+	return btcec.NewPublicKey(&p.X, &p.Y)
+}
+
+// revealedPointIs reports whether a revealed per_commitment_secret is
+// the secret of point: the secret is public once revealed, so vartime
+// checks it, comparing without converting to affine.
+func revealedPointIs(secret [32]byte, point *btcec.PublicKey) bool {
+	var k btcec.ModNScalar
+	k.SetBytes(&secret)
+	var p vartime.Jacobian
+	vartime.BaseMul(&k, &p)
+	return p.Equals(point)
 }

@@ -1,6 +1,7 @@
 package lnwallet
 
 import (
+	"math/rand"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -90,5 +91,63 @@ func TestKeyPairsMatch(t *testing.T) {
 
 			t.Fatal("revocation key pair mismatch")
 		}
+	}
+}
+
+// TestCommitPointChecks checks CommitPoint against btcec.PrivKeyFromBytes
+// and revealedPointIs against CommitPoint, for random secrets and the
+// edges: zero, the order (reduced to zero), above the order, all ones.
+func TestCommitPointChecks(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	var secrets [][32]byte
+	var order, above, ones [32]byte
+	btcec.S256().N.FillBytes(order[:])
+	above = order
+	above[31]++
+	for i := range ones {
+		ones[i] = 0xff
+	}
+	secrets = append(secrets, [32]byte{}, order, above, ones)
+	for i := 0; i < 30; i++ {
+		var s [32]byte
+		r.Read(s[:])
+		secrets = append(secrets, s)
+	}
+	other := CommitPoint([32]byte{1})
+	for _, s := range secrets {
+		_, want := btcec.PrivKeyFromBytes(s[:])
+		got := CommitPoint(s)
+		if !got.IsEqual(want) {
+			t.Fatalf("CommitPoint(%x) differs", s)
+		}
+		valid := want.IsOnCurve()
+		if revealedPointIs(s, want) != valid {
+			t.Fatalf("revealedPointIs(%x) != %v", s, valid)
+		}
+		if revealedPointIs(s, other) != (valid && want.IsEqual(other)) {
+			t.Fatalf("revealedPointIs(%x, other point)", s)
+		}
+	}
+}
+
+// TestPutCompressed checks putCompressed against SerializeCompressed for
+// keys with even and odd Y.
+func TestPutCompressed(t *testing.T) {
+	r := rand.New(rand.NewSource(10))
+	odd := 0
+	for i := 0; i < 40; i++ {
+		pub := keyFrom(r).PubKey()
+		var b [33]byte
+		putCompressed(b[:], pub)
+		want := pub.SerializeCompressed()
+		if string(b[:]) != string(want) {
+			t.Fatalf("putCompressed(%x) = %x", want, b)
+		}
+		if b[0] == 0x03 {
+			odd++
+		}
+	}
+	if odd == 0 || odd == 40 {
+		t.Fatalf("%d of 40 keys with odd Y: both parities not covered", odd)
 	}
 }

@@ -21,7 +21,7 @@ import (
 
 // party holds one side's keys: what the wallet would re-derive.
 type party struct {
-	signer *PrivKeySigner
+	signer Signer
 	seed   [32]byte
 	cfg    channeldb.ChannelConfig
 }
@@ -71,6 +71,10 @@ type pairSpec struct {
 	feeRate   uint32
 	seed      int64
 	constrain func(*channeldb.ChannelConstraints)
+
+	// wallet gives both parties keys from a real wallet, which signs
+	// (the production signer) instead of a PrivKeySigner.
+	wallet bool
 }
 
 func defaultConstraints(capacity btcutil.Amount) channeldb.ChannelConstraints {
@@ -95,7 +99,11 @@ func newStates(t testing.TB, ps pairSpec) (a, b *party, sa,
 	if ps.constrain != nil {
 		ps.constrain(&cons)
 	}
-	a, b = newParty(r, cons), newParty(r, cons)
+	if ps.wallet {
+		a, b = newWalletParty(t, r, cons), newWalletParty(t, r, cons)
+	} else {
+		a, b = newParty(r, cons), newParty(r, cons)
+	}
 	var op wire.OutPoint
 	r.Read(op.Hash[:])
 	op.Index = uint32(r.Intn(4))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwire"
 )
 
@@ -23,6 +24,10 @@ type Pending struct {
 	update channeldb.ChannelUpdate
 	out    Outcome
 	done   bool
+
+	// point is the crash point between the state being durable and
+	// the outcome being released (see internal/crashpoint).
+	point crashpoint.Point
 }
 
 // Outcome is what a persisted transition releases.
@@ -37,11 +42,11 @@ type Outcome struct {
 
 // newPending registers the transition's result with the channel, which
 // refuses further transitions until it is persisted.
-func (c *Channel) newPending(u channeldb.ChannelUpdate,
+func (c *Channel) newPending(point crashpoint.Point, u channeldb.ChannelUpdate,
 	msgs ...lnwire.Message) *Pending {
 
 	u.State = c.st
-	p := &Pending{ch: c, update: u, out: Outcome{Messages: msgs}}
+	p := &Pending{ch: c, update: u, out: Outcome{Messages: msgs}, point: point}
 	c.unpersisted = p
 	return p
 }
@@ -66,6 +71,7 @@ func (p *Pending) Persist(ctx context.Context, s Store) (*Outcome, error) {
 	}
 	p.done = true
 	c.unpersisted = nil
+	crashAt(p.point)
 	return &p.out, nil
 }
 
@@ -73,3 +79,19 @@ func (p *Pending) Persist(ctx context.Context, s Store) (*Outcome, error) {
 // known before it is persisted so that the caller can write its records
 // of them in the same transaction; its messages stay with Persist.
 func (p *Pending) Resolutions() *Resolutions { return &p.out.Resolutions }
+
+// crashAt is the crash point of the transition just persisted: one call
+// per point, so that each is hit at one place (internal/crashpoint).
+func crashAt(p crashpoint.Point) {
+	if !crashpoint.Enabled {
+		return
+	}
+	switch p {
+	case crashpoint.CommitSigned:
+		crashpoint.Hit(crashpoint.CommitSigned)
+	case crashpoint.CommitRevoked:
+		crashpoint.Hit(crashpoint.CommitRevoked)
+	case crashpoint.CommitRevocationReceived:
+		crashpoint.Hit(crashpoint.CommitRevocationReceived)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/lnwire"
 )
@@ -54,7 +55,7 @@ func (c *Channel) RevokeCurrentCommitment() (*Pending, error) {
 	}
 	st := c.st
 	old := st.LocalCommit.Number
-	secret, err := c.cfg.Secrets.ForCommitment(old)
+	secret, err := c.secret(old)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +72,8 @@ func (c *Channel) RevokeCurrentCommitment() (*Pending, error) {
 		Revocation:        secret,
 		NextRevocationKey: nextPoint,
 	}
-	p := c.newPending(channeldb.ChannelUpdate{FwdPkg: pkg}, msg)
+	p := c.newPending(crashpoint.CommitRevoked,
+		channeldb.ChannelUpdate{FwdPkg: pkg}, msg)
 	p.out.Resolutions = res
 	return p, nil
 }
@@ -92,7 +94,7 @@ func (c *Channel) ReceiveRevocation(m *lnwire.RevokeAndAck) (*Pending, error) {
 	if st.PendingRemote == nil {
 		return nil, failPeer(ErrUnexpectedRevoke)
 	}
-	if !CommitPoint(m.Revocation).IsEqual(st.RemoteCurrentPoint) {
+	if !revealedPointIs(m.Revocation, st.RemoteCurrentPoint) {
 		return nil, failPeer(fmt.Errorf("%w: commitment %d",
 			ErrBadRevocation, st.RemoteCommit.Number))
 	}
@@ -119,8 +121,8 @@ func (c *Channel) ReceiveRevocation(m *lnwire.RevokeAndAck) (*Pending, error) {
 	st.RemoteCurrentPoint = st.RemoteNextPoint
 	st.RemoteNextPoint = m.NextRevocationKey
 	res, pkg := c.settle(before)
-	p := c.newPending(channeldb.ChannelUpdate{Revoked: revoked,
-		FwdPkg: pkg})
+	p := c.newPending(crashpoint.CommitRevocationReceived,
+		channeldb.ChannelUpdate{Revoked: revoked, FwdPkg: pkg})
 	p.out.Resolutions = res
 	return p, nil
 }

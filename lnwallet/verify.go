@@ -5,6 +5,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/lnwallet/internal/vartime"
 	"lnd.xprv/lnwire"
 )
 
@@ -17,12 +18,13 @@ import (
 //	u1·G + u2·Q = (u1 + u2·t)·G + u2·B
 //
 // one generator multiplication and one comb multiplication instead of a
-// generator and a general multiplication.
+// generator and a general multiplication. Everything in a verification is
+// public (the key, the signature, the hash), so it runs on vartime.
 
 // sigTables are the comb tables of the peer's keys.
 type sigTables struct {
-	funding *combTable
-	htlc    *combTable
+	funding *vartime.Table
+	htlc    *vartime.Table
 }
 
 // sigTables returns the tables of the peer's keys, building them on first
@@ -30,26 +32,37 @@ type sigTables struct {
 func (c *Channel) sigTables() *sigTables {
 	if c.peerTables == nil {
 		c.peerTables = &sigTables{
-			funding: newCombTable(c.params.Remote.FundingKey,
+			funding: vartime.NewTable(c.params.Remote.FundingKey,
 				sigCombTeeth),
-			htlc: newCombTable(c.params.Remote.HtlcBasePoint,
+			htlc: vartime.NewTable(c.params.Remote.HtlcBasePoint,
 				sigCombTeeth),
 		}
 	}
 	return c.peerTables
 }
 
-// orderAsField is the group order as a field element.
-var orderAsField = func() btcec.FieldVal {
-	var f btcec.FieldVal
-	f.SetByteSlice(btcec.S256().N.Bytes())
-	return f
+// orderBytes is the group order n, big-endian.
+var orderBytes = func() [32]byte {
+	var b [32]byte
+	btcec.S256().N.FillBytes(b[:])
+	return b
+}()
+
+// primeMinusOrder is p - n: an r below it may also be the X of a point
+// whose X is r + n.
+var primeMinusOrder = func() [32]byte {
+	var b [32]byte
+	d := btcec.S256().P
+	d = d.Sub(d, btcec.S256().N)
+	d.FillBytes(b[:])
+	return b
 }()
 
 // verifyWithTable checks sig over desc's input of tx against the key
 // B + tweak·G, B the table's point (tweak nil: B itself).
-func verifyWithTable(tx *wire.MsgTx, desc *SignDescriptor, table *combTable,
-	tweak *btcec.ModNScalar, sig *ecdsa.Signature) error {
+func verifyWithTable(tx *wire.MsgTx, desc *SignDescriptor,
+	table *vartime.Table, tweak *btcec.ModNScalar,
+	sig *ecdsa.Signature) error {
 
 	if sig == nil {
 		return ErrInvalidSignature
@@ -66,7 +79,7 @@ func verifyWithTable(tx *wire.MsgTx, desc *SignDescriptor, table *combTable,
 
 // ecdsaVerifyComb is ECDSA verification (SEC 1, 4.1.4) of sig over hash
 // for the key B + tweak·G.
-func ecdsaVerifyComb(hash []byte, sig *ecdsa.Signature, table *combTable,
+func ecdsaVerifyComb(hash []byte, sig *ecdsa.Signature, table *vartime.Table,
 	tweak *btcec.ModNScalar) bool {
 
 	// R and S as scalars; Serialize gives the canonical (low) S, which
@@ -91,27 +104,40 @@ func ecdsaVerifyComb(hash []byte, sig *ecdsa.Signature, table *combTable,
 		t.Mul2(&u2, tweak)
 		u1.Add(&t)
 	}
-	var a, b, x btcec.JacobianPoint
-	btcec.ScalarBaseMultNonConst(&u1, &a)
-	table.mul(&u2, &b)
-	btcec.AddNonConst(&a, &b, &x)
-	if (x.X.IsZero() && x.Y.IsZero()) || x.Z.IsZero() {
-		return false
-	}
-	// x's affine X is X/Z²: compare X with r·Z², and with (r+n)·Z²
-	// when r+n is still below the field prime.
-	var z2, rf, cmp btcec.FieldVal
-	z2.SquareVal(&x.Z)
+	var a, b vartime.Jacobian
+	vartime.BaseMul(&u1, &a)
+	table.Mul(&u2, &b)
+	a.Add(&a, &b)
+	// The point's affine X, reduced mod n, must be r: X is r, or r + n
+	// when that is still below p.
 	rb := r.Bytes()
-	rf.SetBytes(&rb)
-	x.X.Normalize()
-	if cmp.Mul2(&rf, &z2).Normalize(); cmp.Equals(&x.X) {
+	if a.HasAffineX(&rb) {
 		return true
 	}
-	if rf.IsGtOrEqPrimeMinusOrder() {
+	if !lessThan(&rb, &primeMinusOrder) {
 		return false
 	}
-	rf.Add(&orderAsField)
-	cmp.Mul2(&rf, &z2).Normalize()
-	return cmp.Equals(&x.X)
+	return a.HasAffineX(addBytes(&rb, &orderBytes))
+}
+
+// lessThan reports whether the big-endian a < b.
+func lessThan(a, b *[32]byte) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// addBytes returns the big-endian a + b (which must not overflow).
+func addBytes(a, b *[32]byte) *[32]byte {
+	var out [32]byte
+	carry := 0
+	for i := 31; i >= 0; i-- {
+		v := int(a[i]) + int(b[i]) + carry
+		out[i] = byte(v)
+		carry = v >> 8
+	}
+	return &out
 }

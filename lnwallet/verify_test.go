@@ -7,6 +7,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 
+	"lnd.xprv/lnwallet/internal/vartime"
 	"lnd.xprv/lnwire"
 )
 
@@ -17,7 +18,7 @@ func TestVerifyComb(t *testing.T) {
 	r := rand.New(rand.NewSource(11))
 	for n := 0; n < 30; n++ {
 		base := keyFrom(r)
-		table := newCombTable(base.PubKey(), sigCombTeeth)
+		table := vartime.NewTable(base.PubKey(), sigCombTeeth)
 		var tweak *btcec.ModNScalar
 		priv := base
 		if n%2 == 1 {

@@ -86,7 +86,7 @@
 // satisfies: the block at that height, the transaction at that index,
 // an output paying the 2-of-2 P2WSH of the two bitcoin keys, unspent);
 // node_announcement and channel_update signatures; timestamps newer than
-// held; sane policies (htlc_maximum_msat present, at least
+// held (and an update's no more than two weeks ahead, as lnd); sane policies (htlc_maximum_msat present, at least
 // htlc_minimum_msat, at most the capacity). Refusals the sender is to
 // blame for match ErrBadGossip and are counted per peer; a token bucket
 // per peer drops floods. PruneBlock removes the channels a block's
@@ -109,4 +109,22 @@
 // peer's read loop, through a bounded queue; a historical sync left
 // unanswered for five minutes is given up. All of it is sent through a
 // closure: routing never imports the peer package.
+//
+// # Our own gossip
+//
+// Announcer signs and publishes what this node says of itself: its
+// node_announcement (alias, color, addresses, features; signed anew when
+// any of them changes and with the first public channel, so that peers'
+// timestamp filters let it through), each public channel's
+// channel_announcement once funding has both halves of it, and a
+// channel_update per channel from the forwarding policy it reads
+// through a closure. Updates of a channel not announced carry
+// dont_forward and go to the peer alone; the others are broadcast
+// through the Syncer's trickle. A channel whose peer has been away for
+// the disable timeout (lnd's 20 minutes) is announced disabled, and
+// enabled again once the peer has been back for the enable timeout (19
+// minutes); public updates and the node announcement are signed anew
+// once a day, long before peers would prune them. Updates are signed one
+// at a time with strictly increasing timestamps, and stored in our own
+// graph before they leave.
 package routing

@@ -220,6 +220,12 @@ func (g *Gossiper) processChanUpdate(u *lnwire.ChannelUpdate) error {
 		return err
 	}
 	d := u.Direction()
+	// An update stamped further ahead than the zombie age would keep
+	// every honest update of its direction out until then (lnd refuses
+	// it too, and blames the sender).
+	if ahead := time.Unix(int64(u.Timestamp), 0).Sub(g.cfg.Now()); ahead > g.cfg.ZombieAge {
+		return fmt.Errorf("update of %v/%d %v ahead: %w", u.ShortChannelID, d, ahead, ErrFarFuture)
+	}
 	if old := ups[d]; old != nil && u.Timestamp <= old.Timestamp {
 		return fmt.Errorf("update of %v/%d at %d, held %d: %w", u.ShortChannelID, d,
 			u.Timestamp, old.Timestamp, ErrStale)

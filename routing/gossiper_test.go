@@ -152,6 +152,7 @@ func TestGossipRefuses(t *testing.T) {
 		{"update of unknown channel", orphan, ErrOrphan, false},
 		{"node without channel", lonely, ErrOrphan, false},
 		{"node_announcement bad signature", forgedNode, ErrBadSignature, true},
+		{"update far in the future", good.update(t, 1, ts+15*24*3600, 5), ErrFarFuture, true},
 	}
 	var wantBad uint64
 	for _, tc := range cases {

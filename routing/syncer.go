@@ -109,10 +109,14 @@ type syncPeer struct {
 	requested int       // channels asked for in the historical sync
 	asked     time.Time // when our outstanding query went out
 
-	// inbox feeds the peer's worker (Enqueue); gone ends it.
-	inbox   chan lnwire.Message
-	gone    chan struct{}
-	dropped uint64
+	// inbox feeds the peer's worker (Enqueue); gone ends it. The
+	// worker starts on the inbox once online is closed (PeerOnline):
+	// before that the peer is not reachable for our replies.
+	inbox    chan lnwire.Message
+	gone     chan struct{}
+	online   chan struct{}
+	isOnline bool
+	dropped  uint64
 
 	backlogBusy bool // a filter's backlog is being sent
 }
@@ -184,6 +188,10 @@ func (s *Syncer) PeerOnline(pub [33]byte, gossipQueries bool) {
 	s.mu.Lock()
 	p := s.peer(pub)
 	p.queries = gossipQueries
+	if !p.isOnline {
+		p.isOnline = true
+		close(p.online)
+	}
 	var msg lnwire.Message
 	switch {
 	case !gossipQueries:
@@ -199,6 +207,8 @@ func (s *Syncer) PeerOnline(pub [33]byte, gossipQueries bool) {
 		msg = s.timestampFilter()
 	}
 	s.mu.Unlock()
+	s.log.Debug("Peer online", "peer", fmt.Sprintf("%x", pub), "gossip_queries", gossipQueries,
+		"first", msg != nil && msg.MsgType() == lnwire.MsgQueryChannelRange)
 	if msg != nil {
 		s.send(pub, msg)
 	}
@@ -228,7 +238,8 @@ func (s *Syncer) PeerOffline(pub [33]byte) {
 func (s *Syncer) peer(pub [33]byte) *syncPeer {
 	p := s.peers[pub]
 	if p == nil {
-		p = &syncPeer{pub: pub, queries: true, state: syncPassiveOnly}
+		p = &syncPeer{pub: pub, queries: true, state: syncPassiveOnly,
+			online: make(chan struct{})}
 		s.peers[pub] = p
 	}
 	return p
@@ -248,8 +259,9 @@ func (s *Syncer) send(pub [33]byte, msgs ...lnwire.Message) {
 // Enqueue hands a peer's gossip message to that peer's worker, which
 // handles the peer's messages in order (HandleMessage) off the caller's
 // goroutine: validation reads the chain, and a peer's read loop must not
-// wait for it. It never blocks; a message that finds the peer's queue
-// full is dropped and counted (false).
+// wait for it. The worker starts once PeerOnline names the peer. It
+// never blocks; a message that finds the peer's queue full is dropped
+// and counted (false).
 func (s *Syncer) Enqueue(from [33]byte, msg lnwire.Message) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -263,7 +275,7 @@ func (s *Syncer) Enqueue(from [33]byte, msg lnwire.Message) bool {
 		p.inbox = make(chan lnwire.Message, s.cfg.InboxSize)
 		p.gone = make(chan struct{})
 		s.wg.Add(1)
-		go s.worker(from, p.inbox, p.gone)
+		go s.worker(from, p.inbox, p.gone, p.online)
 	}
 	select {
 	case p.inbox <- msg:
@@ -277,8 +289,17 @@ func (s *Syncer) Enqueue(from [33]byte, msg lnwire.Message) bool {
 	}
 }
 
-func (s *Syncer) worker(from [33]byte, inbox <-chan lnwire.Message, gone <-chan struct{}) {
+func (s *Syncer) worker(from [33]byte, inbox <-chan lnwire.Message, gone, online <-chan struct{}) {
 	defer s.wg.Done()
+	// A peer's first messages may come before the news that it is
+	// online, when our replies could not reach it yet.
+	select {
+	case <-online:
+	case <-gone:
+		return
+	case <-s.quit:
+		return
+	}
 	for {
 		select {
 		case msg := <-inbox:
@@ -314,13 +335,29 @@ func (s *Syncer) HandleMessage(ctx context.Context, from [33]byte, msg lnwire.Me
 func (s *Syncer) handleGossip(ctx context.Context, from [33]byte, msg lnwire.Message) {
 	err := s.cfg.Gossiper.ProcessRemote(ctx, from, msg)
 	switch {
-	case err == nil:
+	case err == nil && s.relayable(msg):
 		s.enqueue(from, msg)
+	case err == nil:
 	case errors.Is(err, ErrBadGossip):
 		s.log.Info("Bad gossip dropped", "peer", fmt.Sprintf("%x", from), "type", msg.MsgType(), "err", err)
 	default:
 		s.log.Debug("Gossip not applied", "peer", fmt.Sprintf("%x", from), "type", msg.MsgType(), "err", err)
 	}
+}
+
+// relayable reports whether accepted gossip may go to other peers: not
+// an update of a channel that is not announced (a peer's update of our
+// private channel) or one that asks not to be (BOLT 7 dont_forward).
+func (s *Syncer) relayable(msg lnwire.Message) bool {
+	u, ok := msg.(*lnwire.ChannelUpdate)
+	if !ok {
+		return true
+	}
+	if u.MessageFlags&lnwire.MsgFlagDontForward != 0 {
+		return false
+	}
+	c, _, _, err := s.cfg.Graph.Channel(u.ShortChannelID)
+	return err == nil && c.Announcement != nil
 }
 
 // Broadcast queues gossip of our own (or accepted elsewhere) for the
@@ -551,14 +588,18 @@ func (s *Syncer) handleFilter(from [33]byte, f *lnwire.GossipTimestampRange) {
 
 // backlog is the gossip we hold within a filter's range: each channel
 // with an update in it (announcement and updates), then the node
-// announcements in it.
+// announcements in it of nodes with an announced channel (BOLT 7: no
+// other node is of interest; and a node with only private channels,
+// ours included, is not to be made known by us).
 func (s *Syncer) backlog(f *lnwire.GossipTimestampRange) ([]lnwire.Message, error) {
 	p := syncPeer{queries: true, filter: f}
 	var msgs []lnwire.Message
+	public := make(map[[33]byte]bool)
 	err := s.cfg.Graph.ForEachChannel(0, 1<<24-1, func(c *channeldb.GraphChannel, ups [2]*lnwire.ChannelUpdate) error {
 		if c.Announcement == nil {
 			return nil
 		}
+		public[c.Node1], public[c.Node2] = true, true
 		var fresh []lnwire.Message
 		for _, u := range ups {
 			if u != nil && p.wants(u.Timestamp) {
@@ -574,7 +615,7 @@ func (s *Syncer) backlog(f *lnwire.GossipTimestampRange) ([]lnwire.Message, erro
 		return nil, err
 	}
 	err = s.cfg.Graph.ForEachNode(func(a *lnwire.NodeAnnouncement) error {
-		if p.wants(a.Timestamp) {
+		if public[a.NodeID] && p.wants(a.Timestamp) {
 			msgs = append(msgs, a)
 		}
 		return nil

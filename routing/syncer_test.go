@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"lnd.xprv/channeldb"
 	"lnd.xprv/lnwire"
 )
 
@@ -301,6 +302,16 @@ func TestSyncerFilterBacklog(t *testing.T) {
 	tc := fundChannel(t, c, 1, 2, 1_000_000)
 	ts := uint32(now.Unix())
 	mustProcess(t, gs, tc.ann, tc.update(t, 0, ts-10, 1), tc.update(t, 1, ts-1000, 1), nodeAnn(t, tc.node1, ts-5, "n"))
+	// A node with only a private channel: its announcement is not
+	// served.
+	priv := fundChannel(t, c, 3, 4, 1_000_000)
+	if err := g.AddChannel(&channeldb.GraphChannel{ID: priv.ann.ShortChannelID, ChanPoint: priv.chanPoint(),
+		Capacity: 1_000_000, Node1: priv.ann.NodeID1, Node2: priv.ann.NodeID2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddNode(nodeAnn(t, priv.node1, ts-5, "private")); err != nil {
+		t.Fatal(err)
+	}
 
 	release := make(chan struct{})
 	var mu sync.Mutex
@@ -332,5 +343,105 @@ func TestSyncerFilterBacklog(t *testing.T) {
 	}
 	if u := got[1].(*lnwire.ChannelUpdate); u.Timestamp != ts-10 {
 		t.Errorf("update outside the range sent (timestamp %d)", u.Timestamp)
+	}
+}
+
+// TestSyncerKeepsPrivateUpdates: a peer's update of a channel that is
+// not announced (our private channel), or one marked dont_forward, is
+// taken into the graph and never relayed; a public one is.
+func TestSyncerKeepsPrivateUpdates(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	c := newFakeChain()
+	var mu sync.Mutex
+	relayed := 0
+	n := newTestNode(t, 1, c, func() time.Time { return now }, func(to [33]byte, m inMsg) {
+		if m.msg.MsgType() == lnwire.MsgChannelUpdate {
+			mu.Lock()
+			relayed++
+			mu.Unlock()
+		}
+	})
+	other := [33]byte{2, 0x77}
+	n.syncer.PeerOnline(other, false) // wants everything
+
+	priv := fundChannel(t, c, 1, 2, 1_000_000)
+	err := n.graph.AddChannel(&channeldb.GraphChannel{ID: priv.ann.ShortChannelID,
+		ChanPoint: priv.chanPoint(), Capacity: 1_000_000, Node1: priv.ann.NodeID1, Node2: priv.ann.NodeID2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := uint32(now.Unix())
+	u := priv.update(t, 0, ts, 1000)
+	n.syncer.HandleMessage(context.Background(), peerA, u)
+	pub := fundChannel(t, c, 3, 4, 1_000_000)
+	dontFwd := pub.update(t, 0, ts, 1000)
+	dontFwd.MessageFlags |= lnwire.MsgFlagDontForward
+	resign(t, dontFwd, pub.node1)
+	for _, m := range []lnwire.Message{pub.ann, dontFwd} {
+		n.syncer.HandleMessage(context.Background(), peerA, m)
+	}
+	n.syncer.Flush()
+	_, ups, _, err := n.graph.Channel(priv.ann.ShortChannelID)
+	if err != nil || ups[0] == nil {
+		t.Fatalf("private update not taken: %v", err)
+	}
+	mu.Lock()
+	if relayed != 0 {
+		t.Fatalf("%d private updates relayed", relayed)
+	}
+	mu.Unlock()
+	n.syncer.HandleMessage(context.Background(), peerA, pub.update(t, 1, ts, 1000))
+	n.syncer.Flush()
+	mu.Lock()
+	defer mu.Unlock()
+	if relayed != 1 {
+		t.Fatalf("%d public updates relayed, want 1", relayed)
+	}
+}
+
+// TestSyncerWaitsForPeerOnline: a peer's query that arrives before the
+// news that the peer is online (when, as in the server, nothing can be
+// sent to it yet) is answered once the news comes, so both historical
+// syncs finish.
+func TestSyncerWaitsForPeerOnline(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { return now }
+	c := newFakeChain()
+	var (
+		mu      sync.Mutex
+		nodes   map[[33]byte]*testNode
+		online  = map[[2][33]byte]bool{} // {node, peer}: node knows peer online
+		dropped int
+	)
+	route := func(to [33]byte, m inMsg) {
+		mu.Lock()
+		n, up := nodes[to], online[[2][33]byte{m.from, to}]
+		if !up {
+			dropped++
+		}
+		mu.Unlock()
+		if n != nil && up {
+			n.syncer.Enqueue(m.from, m.msg)
+		}
+	}
+	a := newTestNode(t, 0xa, c, clock, route)
+	b := newTestNode(t, 0xb, c, clock, route)
+	mu.Lock()
+	nodes = map[[33]byte]*testNode{a.pub: a, b.pub: b}
+	online[[2][33]byte{a.pub, b.pub}] = true
+	mu.Unlock()
+	a.syncer.PeerOnline(b.pub, true)
+	time.Sleep(50 * time.Millisecond) // B's worker would answer now, and fail
+	mu.Lock()
+	online[[2][33]byte{b.pub, a.pub}] = true
+	mu.Unlock()
+	b.syncer.PeerOnline(a.pub, true)
+	waitFor(t, "both historical syncs", func() bool {
+		return a.syncer.SyncedPeers() == 1 && b.syncer.SyncedPeers() == 1
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if dropped != 0 {
+		t.Fatalf("%d messages sent to a peer not known online", dropped)
 	}
 }

@@ -29,6 +29,7 @@ var (
 	ErrNoFunding     = fmt.Errorf("%w: no such funding output", ErrBadGossip)
 	ErrBadPolicy     = fmt.Errorf("%w: insane policy", ErrBadGossip)
 	ErrRateLimited   = fmt.Errorf("%w: peer rate-limited", ErrBadGossip)
+	ErrFarFuture     = fmt.Errorf("%w: timestamp too far in the future", ErrBadGossip)
 
 	// ErrWrongChain: gossip about another chain, ignored.
 	ErrWrongChain = errors.New("gossip for another chain")

@@ -118,7 +118,10 @@ func coinType(net *chaincfg.Params) uint32 {
 
 // keyRing derives every key of the wallet from the BIP 32 master key. The
 // branch-level extended keys are cached; each address or family key is one
-// non-hardened step below them.
+// non-hardened step below them. Lightning family keys are cached too: a
+// channel signs with the same few keys at every commitment, and deriving
+// one costs a hash and a curve multiplication. The cache holds nothing a
+// cached branch key could not derive, and lock zeroes it.
 type keyRing struct {
 	net      *chaincfg.Params
 	coinType uint32
@@ -126,6 +129,7 @@ type keyRing struct {
 	mu       sync.Mutex
 	master   *hdkeychain.ExtendedKey
 	branches map[[3]uint32]*hdkeychain.ExtendedKey
+	family   map[KeyLocator]*btcec.PrivateKey
 }
 
 func newKeyRing(seed []byte, net *chaincfg.Params) (*keyRing, error) {
@@ -138,6 +142,7 @@ func newKeyRing(seed []byte, net *chaincfg.Params) (*keyRing, error) {
 		coinType: coinType(net),
 		master:   master,
 		branches: make(map[[3]uint32]*hdkeychain.ExtendedKey),
+		family:   make(map[KeyLocator]*btcec.PrivateKey),
 	}, nil
 }
 
@@ -201,9 +206,33 @@ func (k *keyRing) walletKey(d derivation) (*btcec.PrivateKey, error) {
 	return k.child(d.Type.purpose(), 0, uint32(d.Branch), d.Index)
 }
 
-// familyKey returns the private key of a Lightning key locator.
+// familyKey returns the private key of a Lightning key locator: a copy
+// the caller may keep or zero.
 func (k *keyRing) familyKey(loc KeyLocator) (*btcec.PrivateKey, error) {
-	return k.child(purposeLightning, uint32(loc.Family), 0, loc.Index)
+	k.mu.Lock()
+	cached, ok := k.family[loc]
+	var priv btcec.PrivateKey
+	if ok {
+		priv = *cached
+	}
+	k.mu.Unlock()
+	if ok {
+		return &priv, nil
+	}
+	derived, err := k.child(purposeLightning, uint32(loc.Family), 0,
+		loc.Index)
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.master == nil {
+		// Locked meanwhile: keep nothing.
+		return nil, ErrLocked
+	}
+	kept := *derived
+	k.family[loc] = &kept
+	return derived, nil
 }
 
 // lock forgets every private key.
@@ -216,6 +245,10 @@ func (k *keyRing) lock() {
 	for id, b := range k.branches {
 		b.Zero()
 		delete(k.branches, id)
+	}
+	for loc, priv := range k.family {
+		priv.Zero()
+		delete(k.family, loc)
 	}
 	k.master = nil
 }

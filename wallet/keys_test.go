@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"testing"
 
@@ -158,6 +159,45 @@ func TestLightningKeyPaths(t *testing.T) {
 	if coinType(&chaincfg.TestNet3Params) != 1 || coinType(&chaincfg.SigNetParams) != 1 ||
 		coinType(&chaincfg.MainNetParams) != 0 {
 		t.Fatal("coin types")
+	}
+}
+
+// TestFamilyKeyCache checks that cached family keys are the derived
+// ones, that a caller zeroing its copy does not reach the cache, and that
+// lock forgets them.
+func TestFamilyKeyCache(t *testing.T) {
+	seed := bytes.Repeat([]byte{0x17}, 64)
+	kr, err := newKeyRing(seed, &chaincfg.RegressionNetParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := KeyLocator{KeyFamilyHtlcBase, 4}
+	first, err := kr.familyKey(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := first.Serialize()
+	first.Zero()
+	again, err := kr.familyKey(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Serialize(), want) {
+		t.Fatal("cached key differs from the derived one")
+	}
+	if len(kr.family) != 1 {
+		t.Fatalf("%d cached keys, want 1", len(kr.family))
+	}
+	kept := kr.family[loc]
+	kr.lock()
+	if len(kr.family) != 0 {
+		t.Fatal("lock kept family keys")
+	}
+	if !kept.Key.IsZero() {
+		t.Fatal("lock did not zero a cached key")
+	}
+	if _, err := kr.familyKey(loc); !errors.Is(err, ErrLocked) {
+		t.Fatalf("locked ring: %v", err)
 	}
 }
 

@@ -84,6 +84,13 @@ func (w *Wallet) DerivePrivKey(desc KeyDescriptor) (*btcec.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
+	if desc.PubKey != nil {
+		// A key handed out before: its locator, without deriving
+		// the descriptor's to compare.
+		if loc, ok := w.knownKey(desc.PubKey); ok {
+			return k.familyKey(loc)
+		}
+	}
 	priv, err := k.familyKey(desc.KeyLocator)
 	if err != nil {
 		return nil, err
@@ -112,14 +119,19 @@ func (w *Wallet) rememberKey(loc KeyLocator, pub *btcec.PublicKey) {
 	w.mu.Unlock()
 }
 
-// findKey returns the locator of a Lightning public key of this wallet.
-func (w *Wallet) findKey(k *keyRing, pub *btcec.PublicKey) (KeyLocator, error) {
+// knownKey returns the locator pub was derived at, if remembered.
+func (w *Wallet) knownKey(pub *btcec.PublicKey) (KeyLocator, bool) {
 	var id [33]byte
 	copy(id[:], pub.SerializeCompressed())
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	loc, ok := w.pubKeys[id]
-	w.mu.Unlock()
-	if ok {
+	return loc, ok
+}
+
+// findKey returns the locator of a Lightning public key of this wallet.
+func (w *Wallet) findKey(k *keyRing, pub *btcec.PublicKey) (KeyLocator, error) {
+	if loc, ok := w.knownKey(pub); ok {
 		return loc, nil
 	}
 	next := make(map[KeyFamily]uint32)
@@ -138,7 +150,8 @@ func (w *Wallet) findKey(k *keyRing, pub *btcec.PublicKey) (KeyLocator, error) {
 		limit := next[f] + keySearchWindow
 		for i := uint32(0); i < limit; i++ {
 			l := KeyLocator{Family: f, Index: i}
-			priv, err := k.familyKey(l)
+			// Uncached: most keys searched are not ours to keep.
+			priv, err := k.child(purposeLightning, uint32(f), 0, i)
 			if err != nil {
 				return KeyLocator{}, err
 			}

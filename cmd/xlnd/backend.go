@@ -64,7 +64,7 @@ func (d *daemon) NodeInfo(context.Context) (*rpc.Info, error) {
 		NumInactiveChannels: inactive,
 		NumPendingChannels:  pending,
 		IdentityKey:         key.PubKey,
-		Alias:               d.cfg.Alias,
+		Alias:               d.alias([33]byte(key.PubKey.SerializeCompressed())),
 		Color:               strings.ToLower(d.cfg.Color),
 		URIs:                uris,
 		Features:            rpcFeatures(initFeatures(d.cfg)),

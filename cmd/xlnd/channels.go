@@ -64,6 +64,7 @@ func (d *daemon) newFundingManager(db *channeldb.DB) (*funding.Manager, error) {
 			d.log.Info("Channel open", "chan_point", st.FundingOutpoint,
 				"scid", st.ShortChannelID, "capacity", st.Capacity)
 			d.addReadyLink(ch)
+			d.announcing.channelOpened(st)
 			d.publishOpen(st)
 		},
 		ChannelPending: func(st *channeldb.OpenChannel) {
@@ -114,6 +115,8 @@ type msgPeer interface {
 // fundingHandler takes funding messages; *funding.Manager is one.
 type fundingHandler interface {
 	HandleMessage(peer *btcec.PublicKey, msg lnwire.Message) bool
+	Reestablish(peer *btcec.PublicKey, msg *lnwire.ChannelReestablish) (
+		[]lnwire.Message, bool)
 }
 
 // linkRouter finds the link of an open channel; *htlcswitch.Links is one.
@@ -127,8 +130,10 @@ type linkRouter interface {
 // link, or, for a channel without one, a warning (BOLT 1: never silence);
 // the rest to gossip.
 //
-// A channel_reestablish for a channel still pending in funding (its peer
-// restarted and saw the confirmations first) is held for the link.
+// A channel_reestablish for a channel still pending in funding is
+// answered by the funding manager, so that a peer that opened the channel
+// retransmits its channel_ready; one that arrives while the channel is
+// being handed to its link is held for the link.
 func peerMessages(fm fundingHandler, links linkRouter,
 	pending func(pub [33]byte, id lnwire.ChannelID) bool,
 	gossip func(msgPeer, lnwire.Message),
@@ -137,6 +142,16 @@ func peerMessages(fm fundingHandler, links linkRouter,
 	return func(p msgPeer, msg lnwire.Message) {
 		if fm.HandleMessage(p.IdentityKey(), msg) {
 			return
+		}
+		if re, ok := msg.(*lnwire.ChannelReestablish); ok {
+			// A channel still pending here answers on the
+			// connection it was asked on.
+			if replies, ok := fm.Reestablish(p.IdentityKey(), re); ok {
+				if err := p.SendMessage(replies...); err != nil {
+					log.Debug("channel_reestablish not answered", "err", err)
+				}
+				return
+			}
 		}
 		if id, ok := channelMessage(msg); ok {
 			if l := links.Get(id); l != nil && l.RemotePub() == p.PubKey() {
@@ -164,11 +179,17 @@ func peerMessages(fm fundingHandler, links linkRouter,
 	}
 }
 
+// peerWatcher hears of peers after the links: *announcing is one.
+type peerWatcher interface {
+	peerOnline(pub *btcec.PublicKey)
+	peerOffline(pub *btcec.PublicKey)
+}
+
 // followPeers tells the funding manager and the links of peers coming
-// and going, until the subscription ends. A link hears of each
+// and going, then w, until the subscription ends. A link hears of each
 // connection, and of its end, by the connection itself.
 func followPeers(sub *server.PeerEventSubscription, fm *funding.Manager,
-	srv *server.Server, links *htlcswitch.Links) {
+	srv *server.Server, links *htlcswitch.Links, w peerWatcher) {
 
 	for ev := range sub.Events() {
 		pub, err := btcec.ParsePubKey(ev.PubKey[:])
@@ -185,8 +206,10 @@ func followPeers(sub *server.PeerEventSubscription, fm *funding.Manager,
 					links.PeerDisconnected(ev.PubKey, p)
 				}()
 			}
+			w.peerOnline(pub)
 		case server.PeerOffline:
 			fm.PeerDisconnected(pub)
+			w.peerOffline(pub)
 		}
 	}
 }

@@ -31,6 +31,12 @@ func (p *fakePeer) SendMessage(msgs ...lnwire.Message) error {
 
 type fakeFunding struct{ got []lnwire.Message }
 
+func (f *fakeFunding) Reestablish(*btcec.PublicKey, *lnwire.ChannelReestablish) (
+	[]lnwire.Message, bool) {
+
+	return nil, false
+}
+
 func (f *fakeFunding) HandleMessage(_ *btcec.PublicKey, msg lnwire.Message) bool {
 	switch msg.(type) {
 	case *lnwire.OpenChannel, *lnwire.ChannelReady:

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/btcsuite/btcd/btcutil"
@@ -18,6 +19,7 @@ import (
 
 	"lnd.xprv/internal/logging"
 	"lnd.xprv/internal/netparams"
+	"lnd.xprv/routing"
 )
 
 const (
@@ -75,6 +77,10 @@ type config struct {
 
 	TrickleDelay int `long:"trickledelay" description:"time in milliseconds between each release of gossip to peers (as lnd's --trickledelay)"`
 
+	ChanEnableTimeout        time.Duration `long:"chan-enable-timeout" description:"how long a peer must stay connected before its channels we announced disabled are enabled again"`
+	ChanDisableTimeout       time.Duration `long:"chan-disable-timeout" description:"how long a peer must be offline before its channels are announced disabled"`
+	ChanStatusSampleInterval time.Duration `long:"chan-status-sample-interval" description:"how often peers' presence is checked against those timeouts"`
+
 	DefaultChanConfs   int `long:"defaultchanconfs" description:"confirmations required of channels opened to us (0: 3 on regtest and simnet, else 1 to 6 by channel size, as lnd)"`
 	MaxPendingChannels int `long:"maxpendingchannels" description:"channels a peer may have pending with us at once"`
 
@@ -96,6 +102,7 @@ type config struct {
 	Dev  devConfig  `group:"dev" namespace:"dev"`
 
 	Bitcoin bitcoinConfig `group:"bitcoin" namespace:"bitcoin"`
+	Pprof   pprofConfig   `group:"pprof" namespace:"pprof"`
 
 	DB      dbConfig      `group:"db" namespace:"db"`
 	Cluster clusterConfig `group:"cluster" namespace:"cluster"`
@@ -115,7 +122,11 @@ func defaultConfig() config {
 		Network:        "mainnet",
 		MaxInbound:     100,
 		TrickleDelay:   90_000,
-		Color:          defaultColor,
+
+		ChanEnableTimeout:        routing.DefaultChanEnableTimeout,
+		ChanDisableTimeout:       routing.DefaultChanDisableTimeout,
+		ChanStatusSampleInterval: routing.DefaultChanStatusSampleInterval,
+		Color:                    defaultColor,
 		Btcd: btcdConfig{
 			RPCCert: filepath.Join(btcutil.AppDataDir("btcd", false), "rpc.cert"),
 		},
@@ -269,6 +280,10 @@ func (c *config) validate() error {
 	}
 	if c.TrickleDelay <= 0 {
 		return fmt.Errorf("--trickledelay: %d ms (allowed: 1 or more)", c.TrickleDelay)
+	}
+	if err := validateAnnounceTimeouts(c.ChanEnableTimeout, c.ChanDisableTimeout,
+		c.ChanStatusSampleInterval); err != nil {
+		return err
 	}
 	if c.MaxInbound < 0 {
 		return fmt.Errorf("--maxinboundpeers: %d is negative (allowed: 0 or more)", c.MaxInbound)

@@ -115,7 +115,10 @@ func (c *closer) linkConfig(st *channeldb.OpenChannel) *htlcswitch.CloseConfig {
 			}
 			return uint32(h)
 		},
-		Started: c.watch,
+		Started: func(rec *channeldb.CoopClose) {
+			c.watch(rec)
+			d.announcing.closing(rec.ChanPoint)
+		},
 		Agreed: func(rec *channeldb.CoopClose) {
 			c.watch(rec)
 			// Off the link's goroutine: its closing_signed goes

@@ -93,6 +93,9 @@ type daemon struct {
 	closer  *closer
 	events  *chanEvents
 
+	// announcing publishes our own node and channels.
+	announcing *announcing
+
 	// onionAddrs are the onion services published for the peer port.
 	onionAddrs []string
 
@@ -124,6 +127,11 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.chainDir(), 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	stopProfiler, err := startProfiler(cfg, d.log)
+	if err != nil {
+		return err
+	}
+	defer stopProfiler()
 	if err := d.connectEtcd(ctx); err != nil {
 		return err
 	}
@@ -210,6 +218,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if d.wallet == nil {
 		return errors.New("wallet unlocked but not open")
 	}
+	releaseStartupMemory(d.log)
 
 	if err := d.chain.Start(); err != nil {
 		return fmt.Errorf("chain backend at %s: %w", cfg.Btcd.RPCHost, err)
@@ -269,6 +278,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	peerLog := d.logs.Logger("PEER")
+	d.announcing = d.newAnnouncing(gossip, [33]byte(nodeKey.PubKey().SerializeCompressed()))
 
 	// The funding manager reaches peers through the server (d.srv, set
 	// below, before anything runs); the server starts it once its query
@@ -290,7 +300,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	route := peerMessages(d.funding, d.links, d.pendingWith, func(p msgPeer, msg lnwire.Message) {
-		if !gossip.handle(p.PubKey(), msg) {
+		if !d.announcing.handle(p, msg) && !gossip.handle(p.PubKey(), msg) {
 			peerLog.Debug("No handler for message; dropped", "peer",
 				fmt.Sprintf("%x", p.PubKey()), "type", msg.MsgType())
 		}
@@ -322,13 +332,17 @@ func (d *daemon) run(ctx context.Context) error {
 		return fmt.Errorf("gossip: %w", err)
 	}
 	defer gossip.stop()
+	if err := d.announcing.start(gossip); err != nil {
+		return err
+	}
+	defer d.announcing.stop()
 
 	peerEvents, err := d.srv.SubscribePeerEvents()
 	if err != nil {
 		return err
 	}
 	defer peerEvents.Cancel()
-	go followPeers(peerEvents, d.funding, d.srv, d.links)
+	go followPeers(peerEvents, d.funding, d.srv, d.links, d.announcing)
 	if err := d.closer.resume(); err != nil {
 		return err
 	}

@@ -43,7 +43,11 @@ func (d *daemon) newSwitch(nodeKey *wallet.NodeKeyECDH,
 			defer cancel()
 			return d.chain.EstimateFeePerKW(ctx, 3)
 		},
-		Logger: d.logs.Logger("HSWC"),
+		// Our channel_updates are the announcer's: the latest for
+		// failure messages, signed anew when a policy changes.
+		ChannelUpdate:  d.announcing.ann.ChannelUpdate,
+		OnPolicyUpdate: d.announcing.ann.PolicyChanged,
+		Logger:         d.logs.Logger("HSWC"),
 	})
 }
 

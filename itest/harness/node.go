@@ -31,6 +31,10 @@ type NodeConfig struct {
 	// the first time, and unlocks it with UnlockWallet after that. Empty
 	// means a wallet with no password, created at start (--noseedbackup).
 	Password []byte
+
+	// Env holds KEY=VALUE pairs added to the process's environment
+	// (the harness's own is inherited).
+	Env []string
 }
 
 // Node is one xlnd process (or none, while stopped) with a fixed data
@@ -108,12 +112,21 @@ func (n *Node) SetExtraArgs(args ...string) {
 	n.cfg.ExtraArgs = append([]string(nil), args...)
 }
 
+// SetEnv replaces the variables added to xlnd's environment from the
+// next start on (none: the harness's environment only).
+func (n *Node) SetEnv(env ...string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cfg.Env = append([]string(nil), env...)
+}
+
 // Config is the node's configuration.
 func (n *Node) Config() NodeConfig {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	cfg := n.cfg
 	cfg.ExtraArgs = append([]string(nil), cfg.ExtraArgs...)
+	cfg.Env = append([]string(nil), cfg.Env...)
 	return cfg
 }
 
@@ -342,6 +355,9 @@ func (n *Node) startOnce(standby bool) (lnrpc.WalletState, error) {
 	cmd := exec.Command(filepath.Join(n.net.binDir, "xlnd"), n.Args()...)
 	cmd.Stdout = out
 	cmd.Stderr = out
+	if env := n.Config().Env; len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {
 		out.Close()

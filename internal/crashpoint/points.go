@@ -1,0 +1,136 @@
+package crashpoint
+
+// Point names one persisted step.
+type Point string
+
+// EnvVar chooses, in a crashpoint build, the point at which the process
+// kills itself.
+const EnvVar = "XLND_CRASHPOINT"
+
+// Marker starts the line a crashpoint build writes to stderr just before
+// it kills itself; the point's name follows.
+const Marker = "xlnd crashpoint reached: "
+
+// The funding flow (package funding), opener and accepter.
+const (
+	// FundingCreated: the opener built funding_created (its signature of
+	// the peer's first commitment; the coins leased in the wallet) and
+	// has not sent it. Nothing of the channel is on disk but the lease.
+	FundingCreated Point = "funding-created"
+
+	// FundingSignedPersisted: the accepter persisted the channel and
+	// has not sent funding_signed.
+	FundingSignedPersisted Point = "funding-signed-persisted"
+
+	// FundingBeforeBroadcast: the opener checked funding_signed and
+	// persisted the channel with its signed funding transaction, and
+	// has not broadcast it.
+	FundingBeforeBroadcast Point = "funding-before-broadcast"
+
+	// FundingAfterBroadcast: the funding transaction is broadcast and
+	// the record that says so not yet written.
+	FundingAfterBroadcast Point = "funding-after-broadcast"
+
+	// FundingConfirmed: the funding transaction's confirmation (the
+	// short channel id) is persisted and our channel_ready not sent.
+	FundingConfirmed Point = "funding-confirmed"
+
+	// FundingReadyReceived: the peer's channel_ready (its second
+	// per-commitment point) is persisted.
+	FundingReadyReceived Point = "funding-ready-received"
+
+	// FundingOpen: the channel is open on disk (its pending record
+	// deleted) and not yet handed to the link and switch.
+	FundingOpen Point = "funding-open"
+)
+
+// The commitment round (package lnwallet: the points are in the state
+// machine's transitions and in Pending.Persist, so that any link that
+// drives the channel reaches them).
+const (
+	// CommitSigned: our commitment_signed is persisted (the peer's next
+	// commitment) and not sent.
+	CommitSigned Point = "commit-signed"
+
+	// CommitReceived: the peer's commitment_signed is checked and held,
+	// and we have not revoked: nothing of it is on disk yet.
+	CommitReceived Point = "commit-received"
+
+	// CommitRevoked: our new commitment and our revocation of the
+	// previous one are persisted and revoke_and_ack is not sent.
+	CommitRevoked Point = "commit-revoked"
+
+	// CommitRevocationReceived: the peer's revoke_and_ack is persisted
+	// (the revocation log, the forwarding package) and its resolutions
+	// not handed on.
+	CommitRevocationReceived Point = "commit-revocation-received"
+)
+
+// The switch (package htlcswitch). A circuit is written with the
+// commitment_signed that offers its HTLC: CommitSigned covers "after the
+// circuit is written and before the HTLC is forwarded".
+const (
+	// SwitchResolutionReceived: a settle or fail of a forwarded HTLC,
+	// irrevocable on the outgoing channel, is handed to the incoming
+	// link and not yet committed there.
+	SwitchResolutionReceived Point = "switch-resolution-received"
+
+	// SwitchResultStored: the results of our own attempts are persisted
+	// (their circuits deleted) and their waiters not yet woken.
+	SwitchResultStored Point = "switch-result-stored"
+)
+
+// The invoice registry (package invoices).
+const (
+	// InvoiceSettled: an invoice is persisted as settled and the HTLCs
+	// that pay it not yet fulfilled.
+	InvoiceSettled Point = "invoice-settled"
+)
+
+// Info describes a point for the crash test.
+type Info struct {
+	Point Point
+
+	// Waits names what the running node needs before a scenario can
+	// reach the point (empty: reachable on main now). The crash test
+	// requires every point without Waits to be exercised.
+	Waits string
+}
+
+// waitPayments: the links run commitment rounds and the switch carries
+// HTLCs, but nothing starts a payment until SendPaymentV2 is on main.
+const waitPayments = "payments (SendPaymentV2)"
+
+// All lists every point in flow order. The payment lifecycle and the
+// cooperative close add theirs here as they land (see
+// docs/crashtest.md): after a payment attempt is written and before its
+// HTLC leaves, after an attempt's result is known and before it is
+// recorded; the close's persisted steps.
+func All() []Info {
+	return []Info{
+		{Point: FundingCreated},
+		{Point: FundingSignedPersisted},
+		{Point: FundingBeforeBroadcast},
+		{Point: FundingAfterBroadcast},
+		{Point: FundingConfirmed},
+		{Point: FundingReadyReceived},
+		{Point: FundingOpen},
+		{Point: CommitSigned, Waits: waitPayments},
+		{Point: CommitReceived, Waits: waitPayments},
+		{Point: CommitRevoked, Waits: waitPayments},
+		{Point: CommitRevocationReceived, Waits: waitPayments},
+		{Point: SwitchResolutionReceived, Waits: waitPayments},
+		{Point: SwitchResultStored, Waits: waitPayments},
+		{Point: InvoiceSettled, Waits: waitPayments},
+	}
+}
+
+// Lookup returns the point named name, if it is declared.
+func Lookup(name string) (Info, bool) {
+	for _, i := range All() {
+		if string(i.Point) == name {
+			return i, true
+		}
+	}
+	return Info{}, false
+}

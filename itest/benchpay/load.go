@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// shape is one measured topology: payer pays invoices of payee.
+type shape struct {
+	name   string
+	payer  *restNode
+	payee  *restNode
+	amtSat int64
+	hints  bool // invoices carry route hints (the payee's private channel)
+}
+
+// result is one run of the load.
+type result struct {
+	impl, shape string
+	n, c        int
+	ok, failed  int
+	elapsed     time.Duration
+	latencies   []time.Duration // of the payments that succeeded
+	firstErr    error
+}
+
+func (r *result) perSecond() float64 {
+	return float64(r.ok) / r.elapsed.Seconds()
+}
+
+// quantile is the q-th latency (0..1) of the successful payments.
+func (r *result) quantile(q float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	i := int(q * float64(len(r.latencies)-1))
+	return r.latencies[i]
+}
+
+// payOne has the payee issue an invoice (POST /v1/invoices) and the
+// payer pay it (POST /v2/router/send, streamed until the payment is
+// final), as an app does. The latency is the payment's: from the send
+// to its final status.
+func payOne(ctx context.Context, s shape, timeout time.Duration) (time.Duration, error) {
+	var inv struct {
+		PaymentRequest string `json:"payment_request"`
+	}
+	err := s.payee.do(ctx, "POST", "/v1/invoices", map[string]any{
+		"value":   strconv.FormatInt(s.amtSat, 10),
+		"private": s.hints,
+	}, &inv)
+	if err != nil {
+		return 0, err
+	}
+	if inv.PaymentRequest == "" {
+		return 0, errors.New("invoice without payment_request")
+	}
+	start := time.Now()
+	req := map[string]any{
+		"payment_request": inv.PaymentRequest,
+		"timeout_seconds": int(timeout.Seconds()),
+		"fee_limit_sat":   "100",
+	}
+	var final string
+	var reason string
+	err = s.payer.stream(ctx, "POST", "/v2/router/send", req, func(line []byte) (bool, error) {
+		var msg struct {
+			Result *struct {
+				Status        string `json:"status"`
+				FailureReason string `json:"failure_reason"`
+			} `json:"result"`
+			Error *struct {
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(line, &msg); err != nil {
+			return true, fmt.Errorf("stream line %q: %w", line, err)
+		}
+		if msg.Error != nil {
+			return true, fmt.Errorf("send: %s", msg.Error.Message)
+		}
+		if msg.Result == nil {
+			return false, nil
+		}
+		switch msg.Result.Status {
+		case "SUCCEEDED", "FAILED":
+			final, reason = msg.Result.Status, msg.Result.FailureReason
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if final != "SUCCEEDED" {
+		return 0, fmt.Errorf("payment %s: %s", final, reason)
+	}
+	return time.Since(start), nil
+}
+
+// runLoad makes n payments with c concurrent payers and measures them.
+// Failed payments count against the rate: it is successes per second of
+// the whole run.
+func runLoad(ctx context.Context, impl string, s shape, n, c int,
+	timeout time.Duration) *result {
+
+	r := &result{impl: impl, shape: s.name, n: n, c: c}
+	var (
+		next atomic.Int64
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+	)
+	start := time.Now()
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				pctx, cancel := context.WithTimeout(ctx, timeout+30*time.Second)
+				lat, err := payOne(pctx, s, timeout)
+				cancel()
+				mu.Lock()
+				if err != nil {
+					r.failed++
+					if r.firstErr == nil {
+						r.firstErr = err
+					}
+				} else {
+					r.ok++
+					r.latencies = append(r.latencies, lat)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	r.elapsed = time.Since(start)
+	slices.Sort(r.latencies)
+	return r
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"lnd.xprv/rpc/cert"
+)
+
+// restNode is one node's REST API as an app reaches it: HTTPS with the
+// node's certificate, the admin macaroon in a header, and a pool of
+// kept-alive connections shared by every payer.
+type restNode struct {
+	name    string
+	addr    string // host:port of the REST listener
+	p2p     string // host:port of the peer port
+	mac     string // hex admin macaroon
+	client  *http.Client
+	pubKey  string
+	stopped func() error
+	pprof   string // host:port of its profiler, "" if none
+}
+
+func newRESTNode(name, restAddr, p2pAddr, certPath, macPath string,
+	conns int) (*restNode, error) {
+
+	tlsCfg, err := cert.ClientConfig(certPath)
+	if err != nil {
+		return nil, err
+	}
+	mac, err := os.ReadFile(macPath)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{TLSClientConfig: tlsCfg, MaxIdleConns: conns,
+		MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute}
+	return &restNode{name: name, addr: restAddr, p2p: p2pAddr,
+		mac: hex.EncodeToString(mac), client: &http.Client{Transport: tr}}, nil
+}
+
+// do sends a JSON request and decodes a JSON answer into out (nil:
+// discard). A status other than 200 is an error carrying the body.
+func (n *restNode) do(ctx context.Context, method, path string, body, out any) error {
+	resp, err := n.send(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s %s: %w", n.name, method, path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s %s: HTTP %d: %s", n.name, method, path,
+			resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s %s: %w", n.name, method, path, err)
+	}
+	return nil
+}
+
+func (n *restNode) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
+	var payload io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		payload = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "https://"+n.addr+path, payload)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Grpc-Metadata-macaroon", n.mac)
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s %s: %w", n.name, method, path, err)
+	}
+	return resp, nil
+}
+
+// stream sends a request whose answer is a server stream (one JSON
+// object a line, as the REST gateway writes them) and calls each with
+// every line until each returns true or the stream ends.
+func (n *restNode) stream(ctx context.Context, method, path string, body any,
+	each func(line []byte) (bool, error)) error {
+
+	resp, err := n.send(ctx, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return fmt.Errorf("%s %s %s: HTTP %d: %s", n.name, method, path,
+			resp.StatusCode, bytes.TrimSpace(data))
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		done, err := each(sc.Bytes())
+		if err != nil || done {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s %s %s: %w", n.name, method, path, err)
+	}
+	return fmt.Errorf("%s %s %s: stream ended without a final answer",
+		n.name, method, path)
+}

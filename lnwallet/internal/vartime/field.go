@@ -1,0 +1,270 @@
+package vartime
+
+import (
+	"math/bits"
+)
+
+// fe is a field element mod p = 2^256 - 2^32 - 977 in four little-endian
+// 64-bit limbs. Operations keep it below 2^256 but not necessarily below
+// p; normalize reduces it fully before a comparison or an encoding.
+type fe [4]uint64
+
+// pc is 2^256 - p: reducing mod p turns a carry out of 2^256 into + pc.
+const pc = 0x1000003d1
+
+// feP is p.
+var feP = fe{0xfffffffefffffc2f, 0xffffffffffffffff, 0xffffffffffffffff,
+	0xffffffffffffffff}
+
+// setBytes sets z to the big-endian b (which may be ≥ p: it is reduced
+// lazily).
+func (z *fe) setBytes(b *[32]byte) *fe {
+	for i := 0; i < 4; i++ {
+		o := 24 - 8*i
+		z[i] = uint64(b[o])<<56 | uint64(b[o+1])<<48 |
+			uint64(b[o+2])<<40 | uint64(b[o+3])<<32 |
+			uint64(b[o+4])<<24 | uint64(b[o+5])<<16 |
+			uint64(b[o+6])<<8 | uint64(b[o+7])
+	}
+	return z
+}
+
+// bytes returns z fully reduced, big-endian.
+func (z *fe) bytes() [32]byte {
+	n := *z
+	n.normalize()
+	var b [32]byte
+	for i := 0; i < 4; i++ {
+		o := 24 - 8*i
+		v := n[i]
+		for j := 7; j >= 0; j-- {
+			b[o+j] = byte(v)
+			v >>= 8
+		}
+	}
+	return b
+}
+
+// normalize reduces z below p.
+func (z *fe) normalize() {
+	// z ≥ p exactly when z + pc carries out of 2^256, and then z - p
+	// is that sum's low 256 bits (z < 2^256 < 2p: once is enough).
+	var t fe
+	var c uint64
+	t[0], c = bits.Add64(z[0], pc, 0)
+	t[1], c = bits.Add64(z[1], 0, c)
+	t[2], c = bits.Add64(z[2], 0, c)
+	t[3], c = bits.Add64(z[3], 0, c)
+	if c != 0 {
+		*z = t
+	}
+}
+
+// isZero reports whether z ≡ 0.
+func (z *fe) isZero() bool {
+	n := *z
+	n.normalize()
+	return n[0]|n[1]|n[2]|n[3] == 0
+}
+
+// equal reports whether z ≡ x.
+func (z *fe) equal(x *fe) bool {
+	a, b := *z, *x
+	a.normalize()
+	b.normalize()
+	return a == b
+}
+
+// add sets z = x + y.
+func (z *fe) add(x, y *fe) *fe {
+	var k uint64
+	z0, c := bits.Add64(x[0], y[0], 0)
+	z1, c := bits.Add64(x[1], y[1], c)
+	z2, c := bits.Add64(x[2], y[2], c)
+	z3, c := bits.Add64(x[3], y[3], c)
+	// A carry out of 2^256 is worth pc. Folding it in without a
+	// branch (half the sums carry); it carries again only when both
+	// inputs were within pc of 2^256, which the loop handles.
+	z0, k = bits.Add64(z0, pc&-c, 0)
+	z1, k = bits.Add64(z1, 0, k)
+	z2, k = bits.Add64(z2, 0, k)
+	z3, k = bits.Add64(z3, 0, k)
+	for k != 0 {
+		z0, k = bits.Add64(z0, pc, 0)
+		z1, k = bits.Add64(z1, 0, k)
+		z2, k = bits.Add64(z2, 0, k)
+		z3, k = bits.Add64(z3, 0, k)
+	}
+	z[0], z[1], z[2], z[3] = z0, z1, z2, z3
+	return z
+}
+
+// sub sets z = x - y.
+func (z *fe) sub(x, y *fe) *fe {
+	var k uint64
+	z0, b := bits.Sub64(x[0], y[0], 0)
+	z1, b := bits.Sub64(x[1], y[1], b)
+	z2, b := bits.Sub64(x[2], y[2], b)
+	z3, b := bits.Sub64(x[3], y[3], b)
+	// A borrow wrapped z to x - y + 2^256: subtracting pc gives
+	// x - y + p, without a branch; that borrows again only when y
+	// exceeded x by more than 2^256 - pc, which the loop handles.
+	z0, k = bits.Sub64(z0, pc&-b, 0)
+	z1, k = bits.Sub64(z1, 0, k)
+	z2, k = bits.Sub64(z2, 0, k)
+	z3, k = bits.Sub64(z3, 0, k)
+	for k != 0 {
+		z0, k = bits.Sub64(z0, pc, 0)
+		z1, k = bits.Sub64(z1, 0, k)
+		z2, k = bits.Sub64(z2, 0, k)
+		z3, k = bits.Sub64(z3, 0, k)
+	}
+	z[0], z[1], z[2], z[3] = z0, z1, z2, z3
+	return z
+}
+
+// neg sets z = -x.
+func (z *fe) neg(x *fe) *fe {
+	var zero fe
+	return z.sub(&zero, x)
+}
+
+// double sets z = 2x.
+func (z *fe) double(x *fe) *fe { return z.add(x, x) }
+
+// mac returns a + b·c + d as (hi, lo); it cannot overflow 128 bits.
+func mac(a, b, c, d uint64) (uint64, uint64) {
+	hi, lo := bits.Mul64(b, c)
+	var k uint64
+	lo, k = bits.Add64(lo, a, 0)
+	hi, _ = bits.Add64(hi, 0, k)
+	lo, k = bits.Add64(lo, d, 0)
+	hi, _ = bits.Add64(hi, 0, k)
+	return hi, lo
+}
+
+// mul sets z = x·y.
+func (z *fe) mul(x, y *fe) *fe {
+	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
+	y0, y1, y2, y3 := y[0], y[1], y[2], y[3]
+	c, r0 := mac(0, x0, y0, 0)
+	c, r1 := mac(0, x0, y1, c)
+	c, r2 := mac(0, x0, y2, c)
+	r4, r3 := mac(0, x0, y3, c)
+	c, r1 = mac(r1, x1, y0, 0)
+	c, r2 = mac(r2, x1, y1, c)
+	c, r3 = mac(r3, x1, y2, c)
+	r5, r4 := mac(r4, x1, y3, c)
+	c, r2 = mac(r2, x2, y0, 0)
+	c, r3 = mac(r3, x2, y1, c)
+	c, r4 = mac(r4, x2, y2, c)
+	r6, r5 := mac(r5, x2, y3, c)
+	c, r3 = mac(r3, x3, y0, 0)
+	c, r4 = mac(r4, x3, y1, c)
+	c, r5 = mac(r5, x3, y2, c)
+	r7, r6 := mac(r6, x3, y3, c)
+	{
+		// Reduction, written out in mul and square alike: r =
+		// lo + hi·2^256 ≡ lo + hi·pc; the carry c < 2^34 out of
+		// that is c·pc < 2^67; a carry out of 2^256 then leaves t
+		// below 2^67, so adding pc for it carries at most into t1.
+		c, t0 := mac(r0, r4, pc, 0)
+		c, t1 := mac(r1, r5, pc, c)
+		c, t2 := mac(r2, r6, pc, c)
+		c, t3 := mac(r3, r7, pc, c)
+		hi, lo := bits.Mul64(c, pc)
+		var k uint64
+		t0, k = bits.Add64(t0, lo, 0)
+		t1, k = bits.Add64(t1, hi, k)
+		t2, k = bits.Add64(t2, 0, k)
+		t3, k = bits.Add64(t3, 0, k)
+		t0, k = bits.Add64(t0, pc&-k, 0)
+		t1 += k
+		z[0], z[1], z[2], z[3] = t0, t1, t2, t3
+	}
+	return z
+}
+
+// square sets z = x².
+func (z *fe) square(x *fe) *fe {
+	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
+	// The cross products x_i·x_j (i < j) once, doubled, then the
+	// squares on the diagonal.
+	c, r1 := mac(0, x0, x1, 0)
+	c, r2 := mac(0, x0, x2, c)
+	r4, r3 := mac(0, x0, x3, c)
+	c, r3 = mac(r3, x1, x2, 0)
+	r5, r4 := mac(r4, x1, x3, c)
+	r6, r5 := mac(r5, x2, x3, 0)
+	r7 := r6 >> 63
+	r6 = r6<<1 | r5>>63
+	r5 = r5<<1 | r4>>63
+	r4 = r4<<1 | r3>>63
+	r3 = r3<<1 | r2>>63
+	r2 = r2<<1 | r1>>63
+	r1 <<= 1
+	var k uint64
+	h, r0 := bits.Mul64(x0, x0)
+	r1, k = bits.Add64(r1, h, 0)
+	h, l := bits.Mul64(x1, x1)
+	r2, k = bits.Add64(r2, l, k)
+	r3, k = bits.Add64(r3, h, k)
+	h, l = bits.Mul64(x2, x2)
+	r4, k = bits.Add64(r4, l, k)
+	r5, k = bits.Add64(r5, h, k)
+	h, l = bits.Mul64(x3, x3)
+	r6, k = bits.Add64(r6, l, k)
+	r7, _ = bits.Add64(r7, h, k)
+	{
+		// Reduction, written out in mul and square alike: r =
+		// lo + hi·2^256 ≡ lo + hi·pc; the carry c < 2^34 out of
+		// that is c·pc < 2^67; a carry out of 2^256 then leaves t
+		// below 2^67, so adding pc for it carries at most into t1.
+		c, t0 := mac(r0, r4, pc, 0)
+		c, t1 := mac(r1, r5, pc, c)
+		c, t2 := mac(r2, r6, pc, c)
+		c, t3 := mac(r3, r7, pc, c)
+		hi, lo := bits.Mul64(c, pc)
+		var k uint64
+		t0, k = bits.Add64(t0, lo, 0)
+		t1, k = bits.Add64(t1, hi, k)
+		t2, k = bits.Add64(t2, 0, k)
+		t3, k = bits.Add64(t3, 0, k)
+		t0, k = bits.Add64(t0, pc&-k, 0)
+		t1 += k
+		z[0], z[1], z[2], z[3] = t0, t1, t2, t3
+	}
+	return z
+}
+
+// sqrn sets z = x^(2^n).
+func (z *fe) sqrn(x *fe, n int) *fe {
+	*z = *x
+	for i := 0; i < n; i++ {
+		z.square(z)
+	}
+	return z
+}
+
+// inverse sets z = 1/x (0 for 0), as x^(p-2) by the addition chain of
+// libsecp256k1's field inversion: 255 squarings and 15 multiplications.
+func (z *fe) inverse(x *fe) *fe {
+	var x2, x3, x6, x9, x11, x22, x44, x88, x176, x220, x223, t fe
+	x2.square(x).mul(&x2, x)
+	x3.square(&x2).mul(&x3, x)
+	x6.sqrn(&x3, 3).mul(&x6, &x3)
+	x9.sqrn(&x6, 3).mul(&x9, &x3)
+	x11.sqrn(&x9, 2).mul(&x11, &x2)
+	x22.sqrn(&x11, 11).mul(&x22, &x11)
+	x44.sqrn(&x22, 22).mul(&x44, &x22)
+	x88.sqrn(&x44, 44).mul(&x88, &x44)
+	x176.sqrn(&x88, 88).mul(&x176, &x88)
+	x220.sqrn(&x176, 44).mul(&x220, &x44)
+	x223.sqrn(&x220, 3).mul(&x223, &x3)
+	t.sqrn(&x223, 23).mul(&t, &x22)
+	t.sqrn(&t, 5).mul(&t, x)
+	t.sqrn(&t, 3).mul(&t, &x2)
+	t.sqrn(&t, 2).mul(&t, x)
+	*z = t
+	return z
+}

@@ -1,0 +1,138 @@
+package vartime
+
+import (
+	"math/big"
+	"math/rand"
+	"testing"
+)
+
+var bigP, _ = new(big.Int).SetString(
+	"fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f", 16)
+
+func (z *fe) big() *big.Int {
+	b := z.bytes()
+	return new(big.Int).SetBytes(b[:])
+}
+
+// raw is z's value as stored (not reduced), for checking the bound.
+func (z *fe) raw() *big.Int {
+	v := new(big.Int)
+	for i := 3; i >= 0; i-- {
+		v.Lsh(v, 64).Or(v, new(big.Int).SetUint64(z[i]))
+	}
+	return v
+}
+
+// testElements are random elements and the edges: 0, 1, p-1, p, p+1,
+// 2^256-1 and values with all limbs at their extremes.
+func testElements(r *rand.Rand, n int) []fe {
+	out := []fe{{}, {1}, feP, {0xffffffffffffffff, 0xffffffffffffffff,
+		0xffffffffffffffff, 0xffffffffffffffff}, {0, 0, 0, 1 << 63},
+		{pc, 0, 0, 0}, {0xffffffffffffffff, 0, 0xffffffffffffffff, 0}}
+	pm1, pp1 := feP, feP
+	pm1[0]--
+	pp1[0]++
+	out = append(out, pm1, pp1)
+	for i := 0; i < n; i++ {
+		var z fe
+		for j := range z {
+			z[j] = r.Uint64()
+			switch r.Intn(6) {
+			case 0:
+				z[j] = 0xffffffffffffffff
+			case 1:
+				z[j] = 0
+			}
+		}
+		out = append(out, z)
+	}
+	return out
+}
+
+// TestField checks every operation against math/big on random and edge
+// elements, including unreduced inputs in [p, 2^256).
+func TestField(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	els := testElements(r, 300)
+	mod := func(v *big.Int) *big.Int { return v.Mod(v, bigP) }
+	check := func(op string, got *fe, want *big.Int, a, b *fe) {
+		t.Helper()
+		if got.raw().BitLen() > 256 {
+			t.Fatalf("%s out of range", op)
+		}
+		if got.big().Cmp(mod(want)) != 0 {
+			t.Fatalf("%s(%x, %x) = %x, want %x", op, *a, *b,
+				got.big(), mod(want))
+		}
+	}
+	for i := range els {
+		a := &els[i]
+		ab := a.raw()
+		var z fe
+		check("square", z.square(a), new(big.Int).Mul(ab, ab), a, a)
+		check("neg", z.neg(a), new(big.Int).Neg(ab), a, a)
+		check("double", z.double(a), new(big.Int).Lsh(ab, 1), a, a)
+		if !a.isZero() {
+			var one fe
+			one.mul(z.inverse(a), a)
+			if one.big().Cmp(big.NewInt(1)) != 0 {
+				t.Fatalf("inverse(%x) wrong", *a)
+			}
+		}
+		if got := a.isZero(); got != (mod(new(big.Int).Set(ab)).Sign() == 0) {
+			t.Fatalf("isZero(%x) = %v", *a, got)
+		}
+		for j := range els {
+			b := &els[j]
+			bb := b.raw()
+			check("mul", z.mul(a, b), new(big.Int).Mul(ab, bb), a, b)
+			check("add", z.add(a, b), new(big.Int).Add(ab, bb), a, b)
+			check("sub", z.sub(a, b), new(big.Int).Sub(ab, bb), a, b)
+			want := mod(new(big.Int).Set(ab)).Cmp(
+				mod(new(big.Int).Set(bb))) == 0
+			if a.equal(b) != want {
+				t.Fatalf("equal(%x, %x) != %v", *a, *b, want)
+			}
+		}
+		// Aliased operands.
+		z = *a
+		check("mul aliased", z.mul(&z, &z), new(big.Int).Mul(ab, ab), a, a)
+		z = *a
+		check("sub aliased", z.sub(&z, &z), new(big.Int), a, a)
+	}
+}
+
+// TestFieldBytes checks the big-endian encoding round trip.
+func TestFieldBytes(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for _, z := range testElements(r, 50) {
+		b := z.bytes()
+		var back fe
+		back.setBytes(&b)
+		if !back.equal(&z) || back.big().Cmp(new(big.Int).SetBytes(b[:])) != 0 {
+			t.Fatalf("round trip of %x", z)
+		}
+	}
+}
+
+func BenchmarkFieldMul(b *testing.B) {
+	x := fe{1, 2, 3, 4}
+	y := fe{0xffffffffffffffff, 5, 6, 0xffffffffffffff}
+	for i := 0; i < b.N; i++ {
+		x.mul(&x, &y)
+	}
+}
+
+func BenchmarkFieldSquare(b *testing.B) {
+	x := fe{1, 2, 3, 4}
+	for i := 0; i < b.N; i++ {
+		x.square(&x)
+	}
+}
+
+func BenchmarkFieldInverse(b *testing.B) {
+	x := fe{1, 2, 3, 4}
+	for i := 0; i < b.N; i++ {
+		x.inverse(&x)
+	}
+}

@@ -1,0 +1,250 @@
+package vartime
+
+import (
+	"sync"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+)
+
+// baseTable holds, for each byte position i of a scalar and each nonzero
+// byte value v, v·2^(8i)·G in affine form: 32 × 255 points, 512 KiB,
+// built on first use and never changed.
+type baseTable [32][255]Point
+
+var generatorTable = sync.OnceValue(buildGeneratorTable)
+
+// buildGeneratorTable computes the table: about 8,200 mixed additions
+// and one batched inversion.
+func buildGeneratorTable() *baseTable {
+	var g btcec.JacobianPoint
+	var one btcec.ModNScalar
+	one.SetInt(1)
+	btcec.ScalarBaseMultNonConst(&one, &g)
+	g.ToAffine()
+	xb, yb := g.X.Bytes(), g.Y.Bytes()
+	var base Point
+	base.x.setBytes(xb)
+	base.y.setBytes(yb)
+
+	jac := make([]Jacobian, 32*255)
+	for i := 0; i < 32; i++ {
+		row := jac[i*255 : (i+1)*255]
+		row[0].SetPoint(&base)
+		for v := 1; v < 255; v++ {
+			row[v].AddPoint(&row[v-1], &base)
+		}
+		// The next row's base: 256·base = 255·base + base.
+		var next Jacobian
+		next.AddPoint(&row[254], &base)
+		out := make([]Point, 1)
+		ToAffine([]Jacobian{next}, out)
+		base = out[0]
+	}
+	t := new(baseTable)
+	flat := make([]Point, len(jac))
+	ToAffine(jac, flat)
+	for i := 0; i < 32; i++ {
+		copy(t[i][:], flat[i*255:(i+1)*255])
+	}
+	return t
+}
+
+// BaseMul sets r = k·G: one mixed addition per nonzero byte of k, no
+// doubling. Variable time: k must be public.
+func BaseMul(k *btcec.ModNScalar, r *Jacobian) {
+	t := generatorTable()
+	b := k.Bytes()
+	var acc Jacobian
+	for i := 0; i < 32; i++ {
+		if v := b[31-i]; v != 0 {
+			acc.AddPoint(&acc, &t[i][v-1])
+		}
+	}
+	*r = acc
+}
+
+// wnafWidth is the window of Mul: 8 precomputed odd multiples of each
+// half.
+const wnafWidth = 5
+
+// Mul sets r = k·p: k split as k1 + k2·λ (GLV), then a width-5 wNAF of
+// both halves with shared doublings (about 129 doublings and 2 × 22
+// additions). Variable time: k and p must be public.
+func Mul(p *Point, k *btcec.ModNScalar, r *Jacobian) {
+	k1, k2 := splitK(k)
+	// Odd multiples p, 3p, …, 15p of ±p for k1; λ of them, (β·X, Y,
+	// Z), are those of ±λp for k2.
+	base := *p
+	neg1 := k1.Sign() < 0
+	if neg1 {
+		k1.Neg(k1)
+		base.y.neg(&base.y)
+	}
+	var odd1, odd2 [1 << (wnafWidth - 2)]Jacobian
+	var p2 Jacobian
+	odd1[0].SetPoint(&base)
+	p2.Double(&odd1[0])
+	for i := 1; i < len(odd1); i++ {
+		odd1[i].Add(&odd1[i-1], &p2)
+	}
+	// odd1 holds multiples of ±p; those of k2's sign times λp are λ
+	// of them, negated when the signs differ.
+	neg2 := k2.Sign() < 0
+	if neg2 {
+		k2.Neg(k2)
+	}
+	flip := neg1 != neg2
+	for i := range odd2 {
+		odd2[i].x.mul(&odd1[i].x, &glvBeta)
+		odd2[i].y, odd2[i].z = odd1[i].y, odd1[i].z
+		if flip {
+			odd2[i].y.neg(&odd2[i].y)
+		}
+	}
+	d1, d2 := wnafBig(k1), wnafBig(k2)
+	var acc Jacobian
+	for i := max(len(d1), len(d2)) - 1; i >= 0; i-- {
+		acc.Double(&acc)
+		if i < len(d1) {
+			addDigit(&acc, odd1[:], d1[i])
+		}
+		if i < len(d2) {
+			addDigit(&acc, odd2[:], d2[i])
+		}
+	}
+	*r = acc
+}
+
+// addDigit adds d·P to acc, odd holding P, 3P, 5P, ….
+func addDigit(acc *Jacobian, odd []Jacobian, d int8) {
+	switch {
+	case d > 0:
+		acc.Add(acc, &odd[d>>1])
+	case d < 0:
+		var neg Jacobian
+		neg.Neg(&odd[(-d)>>1])
+		acc.Add(acc, &neg)
+	}
+}
+
+// wnafBytes returns the width-5 non-adjacent form of the big-endian b,
+// least significant digit first: odd digits in (-16, 16), each followed
+// by at least four zeros.
+func wnafBytes(b *[32]byte) []int8 {
+	// n holds k in five little-endian limbs (one spare for the carry
+	// of a negative digit).
+	var n [5]uint64
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 8; j++ {
+			n[i] = n[i]<<8 | uint64(b[24-8*i+j])
+		}
+	}
+	digits := make([]int8, 0, 257)
+	for n[0]|n[1]|n[2]|n[3]|n[4] != 0 {
+		var d int8
+		if n[0]&1 == 1 {
+			d = int8(n[0] & (1<<wnafWidth - 1))
+			if d >= 1<<(wnafWidth-1) {
+				d -= 1 << wnafWidth
+			}
+			// n -= d.
+			if d > 0 {
+				sub := uint64(d)
+				for i := range n {
+					old := n[i]
+					n[i] -= sub
+					if old >= sub {
+						break
+					}
+					sub = 1
+				}
+			} else {
+				add := uint64(-d)
+				for i := range n {
+					n[i] += add
+					if n[i] >= add {
+						break
+					}
+					add = 1
+				}
+			}
+		}
+		digits = append(digits, d)
+		for i := 0; i < 4; i++ {
+			n[i] = n[i]>>1 | n[i+1]<<63
+		}
+		n[4] >>= 1
+	}
+	return digits
+}
+
+// Table is a Lim–Lee comb for multiplying one fixed point: a table of t
+// teeth holds 2^t-1 affine points and multiplies with ceil(256/t)-1
+// doublings and as many mixed additions. Variable time: scalars must be
+// public.
+type Table struct {
+	teeth, spacing int
+	pts            []Point
+}
+
+// NewTable builds the comb of base with 2 to 8 teeth. Building costs
+// about 256 doublings and 2^teeth additions.
+func NewTable(base *btcec.PublicKey, teeth int) *Table {
+	t := &Table{teeth: teeth, spacing: (256 + teeth - 1) / teeth,
+		pts: make([]Point, 1<<teeth-1)}
+	// rows[i] = 2^(i·spacing)·base.
+	rows := make([]Jacobian, teeth)
+	b := FromPubKey(base)
+	rows[0].SetPoint(&b)
+	for i := 1; i < teeth; i++ {
+		rows[i] = rows[i-1]
+		for j := 0; j < t.spacing; j++ {
+			rows[i].Double(&rows[i])
+		}
+	}
+	// jac[j] is the sum of rows[i] over the bits i of j.
+	jac := make([]Jacobian, len(t.pts)+1)
+	for j := 1; j < len(jac); j++ {
+		low := j & -j
+		if j == low {
+			jac[j] = rows[bitIndex(low)]
+			continue
+		}
+		jac[j].Add(&jac[j^low], &rows[bitIndex(low)])
+	}
+	ToAffine(jac[1:], t.pts)
+	return t
+}
+
+// bitIndex returns the index of the single bit set in v.
+func bitIndex(v int) int {
+	i := 0
+	for v > 1 {
+		v >>= 1
+		i++
+	}
+	return i
+}
+
+// Mul sets r = k·B.
+func (t *Table) Mul(k *btcec.ModNScalar, r *Jacobian) {
+	b := k.Bytes()
+	bit := func(n int) int {
+		if n >= 256 {
+			return 0
+		}
+		return int(b[31-n/8]>>(n%8)) & 1
+	}
+	var acc Jacobian
+	for col := t.spacing - 1; col >= 0; col-- {
+		acc.Double(&acc)
+		j := 0
+		for i := 0; i < t.teeth; i++ {
+			j |= bit(i*t.spacing+col) << i
+		}
+		if j != 0 {
+			acc.AddPoint(&acc, &t.pts[j-1])
+		}
+	}
+	*r = acc
+}
