@@ -23,6 +23,9 @@ etcd:
 
 build: btcd
 	@if [ -d cmd ]; then $(GO) build -o $(BIN)/ ./cmd/...; fi
+	@# A test build that can be made to broadcast a revoked commitment
+	@# (itest breach scenarios); never the release binary.
+	@if [ -d cmd ]; then $(GO) build -tags breachtest -o $(BIN)/xlnd-breach ./cmd/xlnd; fi
 
 # Every test: unit tests, BOLT vectors, and the integration tests that start
 # a real btcd and real xlnd processes.

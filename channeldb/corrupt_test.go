@@ -33,8 +33,20 @@ func storedRecords() []storedRecord {
 	inv := sampleInvoice(4)
 	inv.State = InvoiceOpen
 	mc := sampleMCResult(1, 2, 1_800_000_000)
+	pay, att := samplePaymentCreation(5), sampleAttempt(7, true)
+	putPayment := func(tx kvdb.RwTx) error {
+		if _, err := InitPayment(tx, pay); err != nil {
+			return err
+		}
+		return RegisterAttempt(tx, pay.PaymentHash, att)
+	}
+	fetchPayment := func(tx kvdb.RTx) error { _, err := FetchPayment(tx, pay.PaymentHash); return err }
 	cc := sampleCoopClose()
 	return []storedRecord{
+		{"payment", [][]byte{paymentsBucket, pay.PaymentHash[:]}, payInfoKey, hexs(pay.PaymentHash[:]),
+			putPayment, fetchPayment},
+		{"payment attempt", [][]byte{paymentsBucket, pay.PaymentHash[:], payAttemptsKey}, u64Key(7), "7",
+			putPayment, fetchPayment},
 		{"channel status", [][]byte{chanStatusBucket}, outpointKey(cc.ChanPoint), cc.ChanPoint.String(),
 			func(tx kvdb.RwTx) error { return AddChanStatus(tx, cc.ChanPoint, ChanStatusLocalDataLoss) },
 			func(tx kvdb.RTx) error { _, err := FetchChanStatus(tx, cc.ChanPoint); return err }},

@@ -144,6 +144,29 @@
 // packed densely (kvdb.AppendOnly). About 69 bytes a state with no HTLC,
 // 197 with 3, 515 with 10 (docs/benchmarks.md).
 //
+// # Contract court
+//
+//	contract-court/
+//	    channel point(36) -> version(1) kind(1) commit number(8)
+//	                         closing tx: n(varint) bytes close height(4)
+//	                         channel: n(varint) open-channel record
+//	                         n(varint) n × output
+//	                         has-sweep(1) [sweep tx: n(varint) bytes
+//	                         fee rate sat/kw(varint) height(4)]
+//	                         n(varint) n × sweep txid(32) resolved(1)
+//	output: outpoint(36) amount(varint) kind(1) csv(varint)
+//	        confirmation height(4) incoming(1)
+//	        payment hash(32) cltv expiry(4) spent by txid(32) height(4)
+//
+// One record per channel whose funding output was spent by a commitment
+// (or is about to be, by our own force close: the record, with the
+// signed commitment, is written before it is broadcast). Kinds: 1 our
+// commitment, 2 the peer's current, 3 the peer's pending, 4 a revoked one
+// (breach). It carries the channel's state as it was when it went to
+// chain, so that the outputs' scripts can be rebuilt after a restart;
+// the open-channel record is deleted in the same transaction. The sweep
+// transaction is stored before each broadcast (and each fee bump).
+//
 // # Circuits
 //
 //	circuits/
@@ -275,4 +298,38 @@
 // ReplaceMissionControlResults makes a given set the whole of the bucket,
 // keeping only the newest N by their latest outcome (lnd keeps 1,000);
 // records whose key is not two distinct compressed keys are corrupt.
+//
+// # Payments
+//
+//	payments/
+//	    payment hash(32)/
+//	        info -> version(1) value msat(8) creation unix ns(8)
+//	                payment request: n(varint) bytes
+//	        seq  -> sequence number(8, BE)
+//	        fail -> version(1) failure reason(1)       (once given up)
+//	        attempts/
+//	            attempt id(8, BE) -> version(1) flags(1) session key(32)
+//	                attempt unix ns(8) source(33) total msat(8)
+//	                total time lock(4) n(varint) n × hop
+//	                [settle: preimage(32) unix ns(8)]
+//	                [failure: kind(1) source index(4)
+//	                          message: n(varint) bytes unix ns(8)]
+//	payments-index/
+//	    sequence number(8, BE) -> payment hash(32)
+//	payment-attempt-ids/        (only its sequence: the next attempt id)
+//	hop: pubkey(33) scid(8) amount msat(8) time lock(4) flags(1)
+//	     [mpp: payment addr(32) total msat(8)]
+//	     n(varint) n × custom record: type(varint) value: n(varint) bytes
+//
+// The control tower of the payment lifecycle. An attempt is registered
+// before its HTLC is handed to the switch, so that after a crash every
+// HTLC that may have left is known and its result is asked for. Attempt
+// flags: 1 settled, 2 failed (never both). A payment's status is derived
+// as lnd derives it: in flight while an attempt is, succeeded once one
+// settled, failed once it has a failure reason (lnrpc's numbering) and
+// nothing in flight, initiated before its first attempt. InitPayment
+// refuses a hash succeeded (ErrAlreadyPaid), in flight
+// (ErrPaymentInFlight) or initiated (ErrPaymentExists), and replaces a
+// failed one with a fresh sequence number; attempt ids are unique across
+// payments, as the switch keys its results on them.
 package channeldb

@@ -192,14 +192,14 @@ func (m *Manager) createdStep(f *flow, msg *lnwire.FundingCreated) (
 	if err != nil {
 		return nil, nil, refuse("funding_created: %v", err)
 	}
-	f.st.LocalCommit.TxID = c.Tx.TxHash()
+	lnwallet.RecordLayout(&f.st.LocalCommit, c)
 	f.st.LocalCommit.CommitSig = msg.CommitSig
 	rc, ours, err := lnwallet.SignRemoteCommitment(Signer{W: m.cfg.Wallet}, &p,
 		f.theirs.firstPoint, initialSpec(f.st))
 	if err != nil {
 		return nil, nil, err
 	}
-	f.st.RemoteCommit.TxID = rc.Tx.TxHash()
+	lnwallet.RecordLayout(&f.st.RemoteCommit, rc)
 	wsig, err := lnwire.NewSigFromSignature(ours.Sig)
 	if err != nil {
 		return nil, nil, err

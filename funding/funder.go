@@ -341,7 +341,7 @@ func (m *Manager) acceptStep(f *flow, msg *lnwire.AcceptChannel) error {
 	if err != nil {
 		return refuse("their first commitment: %v", err)
 	}
-	f.st.RemoteCommit.TxID = c.Tx.TxHash()
+	lnwallet.RecordLayout(&f.st.RemoteCommit, c)
 	ws, err := lnwire.NewSigFromSignature(sig.Sig)
 	if err != nil {
 		return err
@@ -417,7 +417,7 @@ func (m *Manager) signedStep(f *flow, msg *lnwire.FundingSigned) (
 	if err != nil {
 		return nil, refuse("funding_signed: %v", err)
 	}
-	f.st.LocalCommit.TxID = c.Tx.TxHash()
+	lnwallet.RecordLayout(&f.st.LocalCommit, c)
 	f.st.LocalCommit.CommitSig = msg.CommitSig
 	if err := m.checkState(f.st); err != nil {
 		return nil, err

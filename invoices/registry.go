@@ -59,9 +59,10 @@ type Config struct {
 	Net *chaincfg.Params
 	// Sign signs payment requests with the node key.
 	Sign bolt11.Signer
-	// RouteHints returns the hints for a private invoice: routes to us
-	// over our private channels. Nil gives none.
-	RouteHints func() []bolt11.RouteHint
+	// RouteHints returns the hints for a private invoice of amt (0: any
+	// amount): routes to us over our private channels, beside forced,
+	// the caller's own hints (which it does not repeat). Nil gives none.
+	RouteHints func(amt lnwire.MilliSatoshi, forced []bolt11.RouteHint) []bolt11.RouteHint
 	// AcceptKeysend admits spontaneous payments (--accept-keysend).
 	AcceptKeysend bool
 	// MPPTimeout overrides DefaultMPPTimeout.
@@ -115,7 +116,7 @@ func New(cfg Config) *Registry {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.RouteHints == nil {
-		cfg.RouteHints = func() []bolt11.RouteHint { return nil }
+		cfg.RouteHints = func(lnwire.MilliSatoshi, []bolt11.RouteHint) []bolt11.RouteHint { return nil }
 	}
 	return &Registry{
 		cfg:  cfg,
@@ -316,7 +317,7 @@ func (r *Registry) paymentRequest(inv *channeldb.Invoice, n *NewInvoice) (string
 		b.Fields = append(b.Fields, h)
 	}
 	if n.Private {
-		for _, h := range r.cfg.RouteHints() {
+		for _, h := range r.cfg.RouteHints(n.Value, n.RouteHints) {
 			b.Fields = append(b.Fields, h)
 		}
 	}

@@ -207,7 +207,9 @@ func TestAddInvoicePaymentRequest(t *testing.T) {
 	hint := bolt11.RouteHint{{NodeID: nodeKey.PubKey(), ChannelID: bolt11.NewShortChannelID(700, 1, 0),
 		FeeBaseMSat: 1000, FeeProportionalMillionths: 1, CLTVExpiryDelta: 40}}
 	h := newHarness(t, func(c *Config) {
-		c.RouteHints = func() []bolt11.RouteHint { return []bolt11.RouteHint{hint} }
+		c.RouteHints = func(lnwire.MilliSatoshi, []bolt11.RouteHint) []bolt11.RouteHint {
+			return []bolt11.RouteHint{hint}
+		}
 	})
 	fallback, err := btcutil.DecodeAddress("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080", &chaincfg.RegressionNetParams)
 	if err != nil {

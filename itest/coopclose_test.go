@@ -300,8 +300,8 @@ func TestCoopCloseBadRequests(t *testing.T) {
 		{"mainnet delivery address", &lnrpc.CloseChannelRequest{ChannelPoint: chanPointProto(t, point),
 			DeliveryAddress: "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"},
 			codes.InvalidArgument, "invalid delivery address"},
-		{"force", &lnrpc.CloseChannelRequest{ChannelPoint: chanPointProto(t, point), Force: true},
-			codes.Unimplemented, "force close"},
+		{"force with a fee", &lnrpc.CloseChannelRequest{ChannelPoint: chanPointProto(t, point), Force: true,
+			SatPerVbyte: 5}, codes.InvalidArgument, "force close takes no address or fee"},
 		{"rate above max", &lnrpc.CloseChannelRequest{ChannelPoint: chanPointProto(t, point),
 			SatPerVbyte: 20, MaxFeePerVbyte: 5}, codes.InvalidArgument, "max_fee_per_vbyte"},
 	}

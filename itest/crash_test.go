@@ -15,10 +15,6 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/emptypb"
 
 	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/itest/harness"
@@ -124,9 +120,11 @@ func TestCrashPoints(t *testing.T) {
 			t.FailNow()
 		}
 	}
-	if ran != len(crashScenarios) {
-		t.Logf("%d of %d scenarios selected: coverage not checked", ran,
-			len(crashScenarios))
+	t.Run("payments", func(t *testing.T) {
+		ran += runPaymentCrashes(t, reached)
+	})
+	if total := len(crashScenarios) + len(payCrashScenarios); ran != total {
+		t.Logf("%d of %d scenarios selected: coverage not checked", ran, total)
 		return
 	}
 
@@ -141,14 +139,13 @@ func TestCrashPoints(t *testing.T) {
 		}
 	}
 	fmt.Printf("crashtest: %d of %d crash points exercised in %d scenarios\n",
-		len(reached), len(crashpoint.All()), len(crashScenarios))
+		len(reached), len(crashpoint.All()), ran)
 	for _, w := range waiting {
 		fmt.Printf("crashtest: not reachable yet: %s\n", w)
 	}
 	if len(missing) > 0 {
 		t.Fatalf("crash points never reached: %s", strings.Join(missing, ", "))
 	}
-	requirePaymentPointsWait(t, alice)
 }
 
 // requireBinaryHasPoints checks that the xlnd under test was built with
@@ -162,32 +159,6 @@ func requireBinaryHasPoints(t *testing.T, nw *harness.Network) {
 	if !bytes.Contains(bin, []byte(crashpoint.Marker)) {
 		t.Fatalf("%s has no crash points: build it with -tags crashpoint "+
 			"(make crashtest)", path)
-	}
-}
-
-// requirePaymentPointsWait fails once the node answers SendPaymentV2:
-// then the points waiting for payments are reachable and this test must
-// grow the payment scenarios that reach them. The call is made by name
-// (an empty request) so that this file compiles before the method is in
-// the proto.
-func requirePaymentPointsWait(t *testing.T, n *harness.Node) {
-	t.Helper()
-	conn, err := n.Conn(n.AdminMacaroonPath())
-	check(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	stream, err := conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true},
-		"/routerrpc.Router/SendPaymentV2")
-	if err == nil {
-		if err = stream.SendMsg(&emptypb.Empty{}); err == nil {
-			if err = stream.CloseSend(); err == nil {
-				err = stream.RecvMsg(&emptypb.Empty{})
-			}
-		}
-	}
-	if status.Code(err) != codes.Unimplemented {
-		t.Fatalf("SendPaymentV2 answers (%v): payments have landed; add the "+
-			"scenarios that reach the points waiting for them", err)
 	}
 }
 

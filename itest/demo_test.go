@@ -60,6 +60,7 @@ func TestDemo(t *testing.T) {
 	// root (where make demo runs).
 	talk := out[strings.Index(out, "=== talk to the nodes ===\n"):strings.Index(out, "\n# logs\n")]
 	var ran []string
+	paid := 0
 	for _, line := range strings.Split(talk, "\n")[1:] {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -82,6 +83,12 @@ func TestDemo(t *testing.T) {
 		}
 		if want != "" && !strings.Contains(runOut.String(), want) {
 			t.Errorf("printed line %q printed %s, want %s", line, runOut.String(), want)
+		}
+		if strings.Contains(line, " payinvoice ") || strings.HasSuffix(line, " --keysend") {
+			if !strings.Contains(runOut.String(), "Payment status: SUCCEEDED") {
+				t.Errorf("printed line %q did not pay: %s", line, runOut.String())
+			}
+			paid++
 		}
 		ran = append(ran, filepath.Base(args[0])+" "+strings.Join(args[len(args)-2:], " "))
 	}
@@ -151,6 +158,14 @@ func TestDemo(t *testing.T) {
 	}
 	if len(keys) != 3 {
 		t.Errorf("identity keys not distinct: %v", keys)
+	}
+	// alice paid carol across bob, and the printed payment lines paid
+	// again (carol's second invoice, a keysend to bob).
+	if !strings.Contains(out, "=== payment alice -> bob -> carol ===\nstatus: SUCCEEDED\n") {
+		t.Errorf("no payment from alice to carol:\n%s", out)
+	}
+	if paid != 2 {
+		t.Errorf("%d printed payment lines paid, want 2 (payinvoice, sendpayment --keysend)", paid)
 	}
 	if !regexp.MustCompile(`btcctl --configfile=\S+/btcctl\.conf generate 1`).MatchString(out) {
 		t.Errorf("no btcctl command line:\n%s", out)

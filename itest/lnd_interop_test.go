@@ -67,7 +67,7 @@ func (l *lndNode) start() {
 		"--listen="+l.p2p, "--rpclisten="+l.rpc, "--norest", "--nobootstrap",
 		"--debuglevel=debug", "--bitcoin.defaultchanconfs=3",
 		"--protocol.option-scid-alias", "--protocol.wumbo-channels",
-		"--trickledelay=500")
+		"--accept-keysend", "--trickledelay=500")
 	l.cmd.Stdout, l.cmd.Stderr = l.out, l.out
 	check(t, l.cmd.Start())
 	err := harness.WaitFor(func() error {

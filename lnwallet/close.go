@@ -3,7 +3,10 @@ package lnwallet
 import (
 	"fmt"
 
+	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/channeldb"
 )
 
 // This file hands out our commitment for a unilateral close.
@@ -38,4 +41,23 @@ func (c *Channel) LocalCommitTx() (*wire.MsgTx, error) {
 		return nil, err
 	}
 	return SignedCommitmentTx(&c.params, commit, ourSig, remoteSig)
+}
+
+// ParamsOf returns the static parameters of a stored channel, for
+// whoever resolves its outputs on chain after the state machine is gone.
+func ParamsOf(st *channeldb.OpenChannel) ChannelParams { return paramsOf(st) }
+
+// RecordLayout notes in v, the state c was built from, its transaction id
+// and where c put each balance and HTLC: what the funding flow stores for
+// the first commitments.
+func RecordLayout(v *channeldb.ChannelCommitment, c *Commitment) { recordLayout(v, c) }
+
+// CommitmentOf rebuilds owner's commitment of the stored state v, with
+// the owner's per_commitment_point: its HTLC outputs, their scripts and
+// second-level transactions, for resolving them on chain.
+func CommitmentOf(st *channeldb.OpenChannel, owner Party, v *channeldb.ChannelCommitment,
+	point *btcec.PublicKey) (*Commitment, error) {
+
+	p := paramsOf(st)
+	return NewCommitment(&p, owner, point, spec(v))
 }

@@ -133,7 +133,9 @@ func (c *Channel) ReceiveRevocation(m *lnwire.RevokeAndAck) (*Pending, error) {
 func (c *Channel) revocationEntry(rc *channeldb.ChannelCommitment,
 	point *btcec.PublicKey) (*channeldb.RevocationLogEntry, error) {
 
-	if rc.TxID == (chainhash.Hash{}) {
+	// An unset layout has both balances at index 0.
+	noLayout := rc.ToLocalIndex == rc.ToRemoteIndex && rc.ToLocalIndex >= 0
+	if rc.TxID == (chainhash.Hash{}) || noLayout {
 		commit, err := NewCommitment(&c.params, Remote, point, spec(rc))
 		if err != nil {
 			return nil, err

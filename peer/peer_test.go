@@ -115,26 +115,33 @@ func (r *remote) recv() lnwire.Message {
 	// Messages written before a close are still delivered.
 	select {
 	case b := <-r.conn.in:
-		msg, err := lnwire.ReadMessage(bytes.NewReader(b))
-		if err != nil {
-			r.t.Fatal(err)
-		}
-		return msg
+		return r.decode(b)
 	default:
 	}
 	select {
 	case b := <-r.conn.in:
-		msg, err := lnwire.ReadMessage(bytes.NewReader(b))
-		if err != nil {
-			r.t.Fatal(err)
-		}
-		return msg
+		return r.decode(b)
 	case <-r.conn.closed:
-		return nil
+		// Both may have become ready at once: select picks either.
+		select {
+		case b := <-r.conn.in:
+			return r.decode(b)
+		default:
+			return nil
+		}
 	case <-time.After(5 * time.Second):
 		r.t.Fatal("no message from the peer")
 		return nil
 	}
+}
+
+func (r *remote) decode(b []byte) lnwire.Message {
+	r.t.Helper()
+	msg, err := lnwire.ReadMessage(bytes.NewReader(b))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return msg
 }
 
 var (

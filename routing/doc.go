@@ -1,6 +1,6 @@
 // Package routing holds the channel graph (stored in channeldb, cached as
 // path finding reads it), gossip validation and sync with peers, the path
-// finder and mission control. The payment lifecycle will join them here.
+// finder, mission control and the payment lifecycle.
 //
 // # Graph
 //
@@ -127,4 +127,33 @@
 // once a day, long before peers would prune them. Updates are signed one
 // at a time with strictly increasing timestamps, and stored in our own
 // graph before they leave.
+//
+// # Payments
+//
+// PaymentRouter sends payments. SendPayment stores the payment
+// (channeldb's payments store refuses a hash paid or in flight) and a
+// goroutine of its own drives it: a route from the Finder over the graph
+// cache, our channels judged by the switch's live bandwidth less what
+// the payment already has out on them, the invoice's route hints; each
+// attempt stored with its session key before its HTLC is handed to the
+// switch (Dispatcher, closures of the switch's calls, so that routing
+// does not import htlcswitch); the result decrypted with the session
+// key. BOLT 4's origin rules decide what a failure means: the recipient
+// failing it ends the payment (incorrect_or_unknown_payment_details as
+// INCORRECT_PAYMENT_DETAILS), except mpp_timeout; an intermediate node's
+// failure is reported to mission control against the pair it names, and
+// a channel_update it carries is used for this payment's retries only
+// (the channel is ignored in the graph and re-added with the new policy
+// as an extra edge), never written to the graph; a failure that no hop's
+// key opens excludes the route's pairs for this payment; a refusal by
+// our own node excludes that channel. The payment retries until it
+// succeeds, no route is left within its fee and CLTV limits, or its
+// timeout passes. With a payment address and max_parts above one, an
+// amount no single route carries is halved (down to 10,000 sat) into
+// shards, each carrying payment_data with the total. At Start every
+// payment left in flight resumes: each attempt in flight is handed to
+// the switch again (which refuses one it has seen, and sends one that a
+// crash kept from leaving) and its result awaited; resumed payments make
+// no new attempts. Subscribe and SubscribeAll follow payments' stored
+// states (TrackPaymentV2, TrackPayments); SendToRoute is SendToRouteV2.
 package routing

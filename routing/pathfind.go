@@ -103,6 +103,11 @@ type Query struct {
 	IgnoredNodes []Vertex
 	IgnoredPairs []NodePair
 
+	// IgnoredChannels are graph channels the route may not use (in
+	// either direction). An extra edge with the same ID stays usable:
+	// a payment replaces a channel's policy for its retries that way.
+	IgnoredChannels []lnwire.ShortChannelID
+
 	// ExtraEdges add private channels for this query (route hints).
 	ExtraEdges []ExtraEdge
 
@@ -217,6 +222,7 @@ type search struct {
 	ignored    map[uint32]struct{}
 	pairs      map[[2]uint32]struct{}
 	outgoing   map[uint64]struct{}
+	chans      map[uint64]struct{}
 	extraIn    map[uint32][]int
 	extraNodes map[Vertex]uint32
 	extraEdges []inEdge
@@ -436,10 +442,17 @@ func (x *expander) prepare() error {
 	s.extraEdges = append(s.extraEdges[:0], make([]inEdge, len(q.ExtraEdges))...)
 	for i := range q.ExtraEdges {
 		e := &q.ExtraEdges[i]
-		// Our own channels are in the graph with live balances; a hint
-		// naming one is stale or malformed (lnd skips them too).
-		if (q.LocalBandwidth != nil && e.From == q.Source) || e.From == e.To {
+		// Our own channels in the graph are judged by their live
+		// balances; a hint naming one is stale or malformed (lnd skips
+		// them too). One of ours the graph lacks (not announced) may be
+		// given as an extra edge and is judged the same way.
+		if e.From == e.To {
 			continue
+		}
+		if q.LocalBandwidth != nil && e.From == q.Source {
+			if _, inGraph := g.chanIdx[e.ChannelID.ToUint64()]; inGraph {
+				continue
+			}
 		}
 		var ends [2]uint32
 		for j, v := range [2]Vertex{e.From, e.To} {
@@ -489,6 +502,9 @@ func (x *expander) prepare() error {
 	for _, c := range q.OutgoingChannels {
 		s.outgoing[c.ToUint64()] = struct{}{}
 	}
+	for _, c := range q.IgnoredChannels {
+		s.chans[c.ToUint64()] = struct{}{}
+	}
 	if snap, ok := q.Estimator.(*Snapshot); ok && snap != nil {
 		x.snap = snap
 		if i, ok := x.index(snap.self); ok {
@@ -529,12 +545,14 @@ func (s *search) reset(n int) {
 		s.ignored = make(map[uint32]struct{})
 		s.pairs = make(map[[2]uint32]struct{})
 		s.outgoing = make(map[uint64]struct{})
+		s.chans = make(map[uint64]struct{})
 		s.extraIn = make(map[uint32][]int)
 		s.extraNodes = make(map[Vertex]uint32)
 	}
 	clear(s.ignored)
 	clear(s.pairs)
 	clear(s.outgoing)
+	clear(s.chans)
 	clear(s.extraIn)
 	clear(s.extraNodes)
 	s.virtual = s.virtual[:0]
@@ -728,6 +746,11 @@ func (x *expander) admits(from, pivot, edge uint32, e *inEdge, amt uint64) bool 
 	}
 	if len(s.pairs) > 0 {
 		if _, ok := s.pairs[[2]uint32{from, pivot}]; ok {
+			return false
+		}
+	}
+	if len(s.chans) > 0 && edge&extraFlag == 0 {
+		if _, ok := s.chans[x.edgeID(edge).ToUint64()]; ok {
 			return false
 		}
 	}

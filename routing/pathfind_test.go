@@ -441,3 +441,32 @@ func TestFindRouteConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestFindRouteIgnoredChannels: an ignored channel is skipped, and an
+// extra edge with its ID replaces its policy for the query.
+func TestFindRouteIgnoredChannels(t *testing.T) {
+	g := buildGraph(t,
+		testChan{id: 1, a: 1, b: 2, capSat: 1e6, ab: pol(0, 0, 10), ba: pol(0, 0, 10)},
+		testChan{id: 2, a: 2, b: 3, capSat: 1e6, ab: pol(100, 0, 10), ba: pol(100, 0, 10)},
+		testChan{id: 3, a: 2, b: 3, capSat: 1e6, ab: pol(500, 0, 10), ba: pol(500, 0, 10)},
+	)
+	f := NewFinder(g, DefaultPathFindingConfig())
+	q := query(1, 3, 10_000)
+	r, err := f.FindRoute(&q)
+	if err != nil || r.Hops[1].ChannelID != scid(2) {
+		t.Fatalf("cheapest: %v %+v", err, r)
+	}
+	q.IgnoredChannels = []lnwire.ShortChannelID{scid(2)}
+	if r, err = f.FindRoute(&q); err != nil || r.Hops[1].ChannelID != scid(3) {
+		t.Fatalf("channel 2 ignored: %v %+v", err, r)
+	}
+	// Channel 2 at a dearer policy, for this query only.
+	q.ExtraEdges = []ExtraEdge{{From: vtx(2), To: vtx(3), ChannelID: scid(2), Policy: *pol(300, 0, 10)}}
+	if r, err = f.FindRoute(&q); err != nil || r.Hops[1].ChannelID != scid(2) || r.TotalFees() != 300 {
+		t.Fatalf("channel 2 replaced: %v %+v", err, r)
+	}
+	q.ExtraEdges[0].Policy = *pol(900, 0, 10)
+	if r, err = f.FindRoute(&q); err != nil || r.Hops[1].ChannelID != scid(3) {
+		t.Fatalf("channel 2 replaced by a dearer policy: %v %+v", err, r)
+	}
+}

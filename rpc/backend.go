@@ -126,6 +126,11 @@ type Backend struct {
 	// answers Unimplemented (and no waiting_close).
 	Closer ChannelCloser
 
+	// Contracts serves force closes, the closing channels of
+	// PendingChannels and the sweeper's calls; nil answers
+	// Unimplemented (PendingChannels then lists openings only).
+	Contracts Contracts
+
 	// Forwarding serves FeeReport, UpdateChannelPolicy and
 	// ForwardingHistory; nil answers Unimplemented.
 	Forwarding Forwarding
@@ -134,6 +139,10 @@ type Backend struct {
 	// calls and QueryRoutes' use_mission_control; nil answers
 	// Unavailable (QueryRoutes then scores no hop).
 	MissionControl MissionControl
+
+	// Payments sends and tracks payments (SendPaymentV2 and the other
+	// payment calls); nil answers Unavailable.
+	Payments Payments
 
 	// Stop asks the daemon to shut down and returns at once. The RPC
 	// server itself is stopped by the daemon as part of its shutdown.

@@ -319,6 +319,9 @@ func (l *lightningService) PendingChannels(ctx context.Context,
 	if err := l.addWaitingClose(ctx, resp, req.IncludeRawTx); err != nil {
 		return nil, err
 	}
+	if err := l.addClosing(ctx, resp); err != nil {
+		return nil, err
+	}
 	return resp, nil
 }
 

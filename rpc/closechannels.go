@@ -203,7 +203,8 @@ func closeParams(req *lnrpc.CloseChannelRequest) (*CloseChannelParams, error) {
 	return p, nil
 }
 
-func (l *lightningService) CloseChannel(req *lnrpc.CloseChannelRequest,
+// cooperativeClose is CloseChannel without force (see contracts.go).
+func (l *lightningService) cooperativeClose(req *lnrpc.CloseChannelRequest,
 	stream lnrpc.Lightning_CloseChannelServer) error {
 
 	c, err := l.closer()

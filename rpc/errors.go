@@ -9,10 +9,12 @@ import (
 
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
+	"lnd.xprv/contractcourt"
 	"lnd.xprv/funding"
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/invoices"
 	"lnd.xprv/lnwallet"
+	"lnd.xprv/routing"
 	"lnd.xprv/rpc/macaroons"
 	"lnd.xprv/wallet"
 )
@@ -80,6 +82,14 @@ var errorCodes = []struct {
 	{invoices.ErrInvoiceStillOpen, codes.FailedPrecondition},
 	{invoices.ErrShuttingDown, codes.Unavailable},
 
+	// The payments store's and the payment router's.
+	{channeldb.ErrAlreadyPaid, codes.AlreadyExists},
+	{channeldb.ErrPaymentInFlight, codes.AlreadyExists},
+	{channeldb.ErrPaymentExists, codes.AlreadyExists},
+	{channeldb.ErrPaymentNotInitiated, codes.NotFound},
+	{routing.ErrBadQuery, codes.InvalidArgument},
+	{routing.ErrRouterStopped, codes.Unavailable},
+
 	// The funding manager's.
 	{funding.ErrBadRequest, codes.InvalidArgument},
 	{funding.ErrPeerOffline, codes.FailedPrecondition},
@@ -96,6 +106,10 @@ var errorCodes = []struct {
 	{htlcswitch.ErrChannelFailed, codes.FailedPrecondition},
 	{htlcswitch.ErrDeliveryScript, codes.InvalidArgument},
 	{lnwallet.ErrCloseFee, codes.FailedPrecondition},
+
+	// The contract court's.
+	{contractcourt.ErrAlreadyClosing, codes.FailedPrecondition},
+	{contractcourt.ErrNoSweep, codes.NotFound},
 
 	// The chain backend's.
 	{chain.ErrTxRejected, codes.FailedPrecondition},

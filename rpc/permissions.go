@@ -42,8 +42,8 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/OpenChannel":              {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
 		"/lnrpc.Lightning/OpenChannelSync":          {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
 		"/lnrpc.Lightning/PendingChannels":          read("offchain"),
-		"/lnrpc.Lightning/ListChannels":             read("offchain"),
 		"/lnrpc.Lightning/CloseChannel":             {{Entity: "onchain", Action: "write"}, {Entity: "offchain", Action: "write"}},
+		"/lnrpc.Lightning/ListChannels":             read("offchain"),
 		"/lnrpc.Lightning/ClosedChannels":           read("offchain"),
 		"/lnrpc.Lightning/ChannelBalance":           read("offchain"),
 		"/lnrpc.Lightning/SubscribeChannelEvents":   read("offchain"),
@@ -52,6 +52,9 @@ func Permissions() map[string][]macaroons.Op {
 		"/lnrpc.Lightning/ForwardingHistory":        read("offchain"),
 
 		"/walletrpc.WalletKit/ListUnspent":        read("onchain"),
+		"/walletrpc.WalletKit/PendingSweeps":      read("onchain"),
+		"/walletrpc.WalletKit/BumpFee":            write("onchain"),
+		"/walletrpc.WalletKit/ListSweeps":         read("onchain"),
 		"/walletrpc.WalletKit/LeaseOutput":        write("onchain"),
 		"/walletrpc.WalletKit/ReleaseOutput":      write("onchain"),
 		"/walletrpc.WalletKit/ListLeases":         read("onchain"),
@@ -88,6 +91,17 @@ func Permissions() map[string][]macaroons.Op {
 		"/routerrpc.Router/GetMissionControlConfig": read("offchain"),
 		"/routerrpc.Router/QueryProbability":        read("offchain"),
 		"/routerrpc.Router/ResetMissionControl":     write("offchain"),
+
+		"/lnrpc.Lightning/SendPaymentSync":   write("offchain"),
+		"/lnrpc.Lightning/ListPayments":      read("offchain"),
+		"/lnrpc.Lightning/DeletePayment":     write("offchain"),
+		"/lnrpc.Lightning/DeleteAllPayments": write("offchain"),
+		"/routerrpc.Router/SendPaymentV2":    write("offchain"),
+		"/routerrpc.Router/TrackPaymentV2":   read("offchain"),
+		"/routerrpc.Router/TrackPayments":    read("offchain"),
+		"/routerrpc.Router/SendToRouteV2":    write("offchain"),
+		"/routerrpc.Router/BuildRoute":       read("offchain"),
+		"/routerrpc.Router/EstimateRouteFee": read("offchain"),
 	}
 }
 

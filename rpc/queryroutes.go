@@ -268,7 +268,10 @@ func marshalRoute(g Graph, r *routing.Route) *lnrpc.Route {
 		hop.Fee = int64(r.HopFee(i).ToSatoshis())
 		//lint:ignore SA1019 see above
 		hop.TlvPayload = true
-		if info, _, err := g.Cache().Channel(h.ChannelID); err == nil {
+		if g == nil {
+			// No graph to ask the capacity of (BuildRoute's caller
+			// may have none).
+		} else if info, _, err := g.Cache().Channel(h.ChannelID); err == nil {
 			//lint:ignore SA1019 see above
 			hop.ChanCapacity = int64(info.Capacity)
 		}

@@ -187,11 +187,13 @@ func (w *Wallet) failConflicts(tx kvdb.RwTx, blk *wire.MsgBlock) error {
 	if err != nil || len(pending) == 0 {
 		return err
 	}
-	spends := make(map[wire.OutPoint]chainhash.Hash)
+	// Several unconfirmed transactions may spend one outpoint (a
+	// replacement and the transaction it replaced): keep them all.
+	spends := make(map[wire.OutPoint][]chainhash.Hash)
 	for _, r := range pending {
 		id := r.Tx.TxHash()
 		for _, in := range r.Tx.TxIn {
-			spends[in.PreviousOutPoint] = id
+			spends[in.PreviousOutPoint] = append(spends[in.PreviousOutPoint], id)
 		}
 	}
 	for _, msg := range blk.Transactions {
@@ -200,7 +202,10 @@ func (w *Wallet) failConflicts(tx kvdb.RwTx, blk *wire.MsgBlock) error {
 		}
 		id := msg.TxHash()
 		for _, in := range msg.TxIn {
-			if other, ok := spends[in.PreviousOutPoint]; ok && other != id {
+			for _, other := range spends[in.PreviousOutPoint] {
+				if other == id {
+					continue
+				}
 				if err := w.failTx(tx, other, id); err != nil {
 					return err
 				}

@@ -123,6 +123,35 @@ func TestIncomingDoubleSpentInBlock(t *testing.T) {
 	}
 }
 
+// TestIncomingReplacedThenMined: two unconfirmed payments to the wallet
+// spend the same coin that is not the wallet's (a sweep and its
+// fee-bumped replacement, both seen in the mempool); when the
+// replacement confirms, the replaced one fails instead of staying
+// unconfirmed forever.
+func TestIncomingReplacedThenMined(t *testing.T) {
+	w, c, _, _ := clockedWallet(t)
+	addr, _ := w.NewAddress(AddressP2WPKH, false)
+	first := payTo(t, addr, 40_000, 78)
+	pkScript := first.TxOut[0].PkScript
+	repl := conflictOf(first, 39_000)
+	repl.TxOut[0].PkScript = pkScript
+	c.relevant <- first
+	waitFor(t, "first seen", func() bool { return balance(t, w).Unconfirmed == 40_000 })
+	c.relevant <- repl
+	waitFor(t, "replacement seen", func() bool {
+		_, err := w.Transaction(repl.TxHash())
+		return err == nil
+	})
+	c.mine(repl)
+	waitSynced(t, w, c.height())
+	if b := balance(t, w); b.Unconfirmed != 0 || b.Confirmed != 1_039_000 {
+		t.Fatalf("balance after the replacement confirmed: %+v", b)
+	}
+	if tx := mustTx(t, w, first.TxHash()); !tx.Failed {
+		t.Fatalf("replaced payment not failed: %+v", tx)
+	}
+}
+
 // TestDroppedSend walks a send through the backend losing it: evicted and
 // still valid, it is rebroadcast and lives; missing and refused while its
 // coin is spent by another transaction the wallet never saw, it fails only

@@ -138,7 +138,7 @@ type closeChannelCmd struct {
 	FundingTxid  string  `long:"funding_txid" description:"the txid of the channel's funding transaction"`
 	OutputIndex  *uint32 `long:"output_index" description:"the output index for the funding output of the funding transaction"`
 	ChanPoint    string  `long:"chan_point" description:"the channel point of the channel to close (txid:index)"`
-	Force        bool    `long:"force" description:"attempt an uncooperative closure (not served yet)"`
+	Force        bool    `long:"force" description:"broadcast our commitment: a unilateral close"`
 	Block        bool    `long:"block" description:"wait until the channel is closed"`
 	ConfTarget   int32   `long:"conf_target" description:"the number of blocks the closing transaction should confirm in"`
 	SatPerVByte  uint64  `long:"sat_per_vbyte" description:"the fee rate of the closing transaction, in sat/vbyte"`

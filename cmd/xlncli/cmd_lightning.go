@@ -53,13 +53,13 @@ func (a *app) commands() []command {
 		{"openchannel", "Open a channel to a node or an existing peer.", "", &openChannelCmd{a: a}},
 		{"listchannels", "List all open channels.", "", &listChannelsCmd{a: a}},
 		{"pendingchannels", "Display information pertaining to pending channels.", "", &pendingChannelsCmd{a: a}},
-		{"closechannel", "Close an existing channel.", "[funding_txid [output_index]]", &closeChannelCmd{a: a}},
+		{"closechannel", "Close an existing channel (--force: broadcast our commitment).", "[funding_txid [output_index]]", &closeChannelCmd{a: a}},
 		{"closedchannels", "List all closed channels.", "", &closedChannelsCmd{a: a}},
 		{"channelbalance", "Returns the sum of the total available channel balance across all open channels.", "", &channelBalanceCmd{a: a}},
 		{"feereport", "Display the current fee policies of all active channels.", "", &feeReportCmd{a: a}},
 		{"updatechanpolicy", "Update the channel policy for all channels, or a single channel: updatechanpolicy base_fee_msat fee_rate time_lock_delta [channel_point].", "", &updateChanPolicyCmd{a: a}},
 		{"fwdinghistory", "Query the history of all forwarded HTLCs: fwdinghistory [start_time] [end_time] [index_offset] [max_events].", "", &fwdingHistoryCmd{a: a}},
-	}, a.graphCommands()...)
+	}, append(a.graphCommands(), a.paymentCommands()...)...)
 }
 
 const createLong = `Create the wallet. Interactively: the password twice, then either an

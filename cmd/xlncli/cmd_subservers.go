@@ -91,6 +91,9 @@ type walletCmd struct {
 	ListLeases      listLeasesCmd      `command:"listleases" description:"Return a list of currently held leases."`
 	Psbt            psbtCmd            `command:"psbt" description:"Interact with partially signed bitcoin transactions (PSBTs)."`
 	Accounts        accountsCmd        `command:"accounts" description:"Interact with wallet accounts."`
+	PendingSweeps   pendingSweepsCmd   `command:"pendingsweeps" description:"List all outputs that are pending to be swept within lnd's sweeper."`
+	BumpFee         bumpFeeCmd         `command:"bumpfee" description:"Bumps the fee of the sweep of an output: bumpfee <outpoint>."`
+	ListSweeps      listSweepsCmd      `command:"listsweeps" description:"Lists all sweeps that have been published by our node."`
 }
 
 type psbtCmd struct {
@@ -109,6 +112,7 @@ func newWalletCmd(a *app) *walletCmd {
 	w.LeaseOutput.a, w.ReleaseOutput.a, w.ListLeases.a = a, a, a
 	w.Psbt.Fund.a, w.Psbt.Sign.a, w.Psbt.Finalize.a = a, a, a
 	w.Accounts.List.a = a
+	w.PendingSweeps.a, w.BumpFee.a, w.ListSweeps.a = a, a, a
 	return w
 }
 

@@ -64,6 +64,7 @@ func (d *daemon) newFundingManager(db *channeldb.DB) (*funding.Manager, error) {
 			d.log.Info("Channel open", "chan_point", st.FundingOutpoint,
 				"scid", st.ShortChannelID, "capacity", st.Capacity)
 			d.addReadyLink(ch)
+			d.court.Watch(st)
 			d.announcing.channelOpened(st)
 			d.publishOpen(st)
 		},

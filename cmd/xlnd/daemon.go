@@ -23,11 +23,11 @@ import (
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/cluster"
+	"lnd.xprv/contractcourt"
 	"lnd.xprv/funding"
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/internal/logging"
 	"lnd.xprv/invoices"
-	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/peer"
 	"lnd.xprv/routing"
@@ -90,6 +90,7 @@ type daemon struct {
 	funding *funding.Manager
 	sw      *htlcswitch.Switch
 	links   *htlcswitch.Links
+	court   *contractcourt.Court
 	closer  *closer
 	events  *chanEvents
 
@@ -299,6 +300,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.startLinks(); err != nil {
 		return err
 	}
+	d.court = d.newCourt(registry)
 	route := peerMessages(d.funding, d.links, d.pendingWith, func(p msgPeer, msg lnwire.Message) {
 		if !d.announcing.handle(p, msg) && !gossip.handle(p.PubKey(), msg) {
 			peerLog.Debug("No handler for message; dropped", "peer",
@@ -315,7 +317,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Dial:          dial,
 		Logger:        d.logs.Logger("SRVR"),
 		PeerLogger:    peerLog,
-		Subsystems:    []server.Subsystem{d.funding, d.sw},
+		Subsystems:    []server.Subsystem{d.funding, d.sw, d.court},
 		OnPeerMessage: func(p *peer.Peer, msg lnwire.Message) { route(p, msg) },
 	})
 	if err != nil {
@@ -336,6 +338,16 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	defer d.announcing.stop()
+
+	// Payments resume once the switch runs (it knows which attempts
+	// left before), and stop before it.
+	payDone := make(chan struct{})
+	defer close(payDone)
+	payments := d.newPaymentRouter(routing.Vertex(nodeKey.PubKey().SerializeCompressed()), mc, payDone)
+	if err := payments.Start(); err != nil {
+		return err
+	}
+	defer payments.Stop()
 
 	peerEvents, err := d.srv.SubscribePeerEvents()
 	if err != nil {
@@ -361,6 +373,7 @@ func (d *daemon) run(ctx context.Context) error {
 		WalletKit: walletKit{Wallet: d.wallet, fees: d.chain},
 		Notifier:  d.chain,
 		Channels:  &channelsBackend{d: d},
+		Contracts: &contractsBackend{d: d},
 		Closer:    d.closer,
 		Stop:      d.requestStop,
 		Graph:     gossip.graph,
@@ -372,6 +385,7 @@ func (d *daemon) run(ctx context.Context) error {
 		Invoices: registry,
 
 		MissionControl: mc,
+		Payments:       payments,
 
 		Forwarding: &forwardingBackend{d: d},
 	}
@@ -379,6 +393,7 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	d.rpc.SetServerActive()
+	defer d.startBreachHook()()
 	d.log.Info("xlnd is active", "identity", fmt.Sprintf("%x",
 		nodeKey.PubKey().SerializeCompressed()))
 
@@ -427,8 +442,7 @@ func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
 			}
 			return ecdsa.SignCompact(priv, hash, true)
 		},
-		// No private channels yet: no hints.
-		RouteHints:    func() []bolt11.RouteHint { return nil },
+		RouteHints:    d.privateRouteHints,
 		AcceptKeysend: cfg.AcceptKeysend,
 		BestHeight: func() (uint32, error) {
 			h, _, err := w.SyncedTo()

@@ -80,6 +80,21 @@ const (
 	SwitchResultStored Point = "switch-result-stored"
 )
 
+// The payment lifecycle (package routing).
+const (
+	// PaymentAttemptRegistered: an attempt is persisted with its route
+	// and session key, and its HTLC not handed to the switch.
+	PaymentAttemptRegistered Point = "payment-attempt-registered"
+
+	// PaymentResultKnown: an attempt's result came from the switch
+	// (where it is persisted) and the payment has not recorded it.
+	PaymentResultKnown Point = "payment-result-known"
+
+	// PaymentResultRecorded: the payment recorded the attempt's result
+	// (settled, failed, or the payment failed) and has not acted on it.
+	PaymentResultRecorded Point = "payment-result-recorded"
+)
+
 // The invoice registry (package invoices).
 const (
 	// InvoiceSettled: an invoice is persisted as settled and the HTLCs
@@ -97,10 +112,6 @@ type Info struct {
 	Waits string
 }
 
-// waitPayments: the links run commitment rounds and the switch carries
-// HTLCs, but nothing starts a payment until SendPaymentV2 is on main.
-const waitPayments = "payments (SendPaymentV2)"
-
 // All lists every point in flow order. The payment lifecycle and the
 // cooperative close add theirs here as they land (see
 // docs/crashtest.md): after a payment attempt is written and before its
@@ -115,13 +126,16 @@ func All() []Info {
 		{Point: FundingConfirmed},
 		{Point: FundingReadyReceived},
 		{Point: FundingOpen},
-		{Point: CommitSigned, Waits: waitPayments},
-		{Point: CommitReceived, Waits: waitPayments},
-		{Point: CommitRevoked, Waits: waitPayments},
-		{Point: CommitRevocationReceived, Waits: waitPayments},
-		{Point: SwitchResolutionReceived, Waits: waitPayments},
-		{Point: SwitchResultStored, Waits: waitPayments},
-		{Point: InvoiceSettled, Waits: waitPayments},
+		{Point: CommitSigned},
+		{Point: CommitReceived},
+		{Point: CommitRevoked},
+		{Point: CommitRevocationReceived},
+		{Point: SwitchResolutionReceived},
+		{Point: SwitchResultStored},
+		{Point: PaymentAttemptRegistered},
+		{Point: PaymentResultKnown},
+		{Point: PaymentResultRecorded},
+		{Point: InvoiceSettled},
 	}
 }
 

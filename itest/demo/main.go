@@ -1,10 +1,11 @@
 // Command demo starts a small regtest Lightning network on this machine: a
 // btcd and three xlnd nodes (alice, bob, carol) in a temporary directory,
 // each funded from mined coins, connected in a triangle (alice to bob, bob
-// to carol, carol to alice), each opening a channel to the next. It
-// prints each node's getinfo and the xlncli command lines that reach each
-// node, list its channels and close them, then runs until Ctrl-C (or
-// -exit-after), stops everything and removes the directory.
+// to carol, carol to alice), each opening a channel to the next; alice pays
+// carol across bob. It prints the payment, each node's getinfo and the
+// xlncli command lines that reach each node, make more payments, list its
+// channels and close them, then runs until Ctrl-C (or -exit-after), stops
+// everything and removes the directory.
 //
 // Run it with make demo, which builds bin/xlnd, bin/xlncli and bin/btcd
 // first.
@@ -140,7 +141,9 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, err := nw.NewNode(name)
+		// Every node takes keysend payments, so that the printed
+		// sendpayment --keysend lines work.
+		n, err := nw.NewNode(name, "--accept-keysend")
 		if err != nil {
 			return err
 		}
@@ -165,6 +168,19 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 		logf("demo: %s connected to %s (persistent)", pair[0].Name(), pair[1].Name())
 	}
 	points, err := openChannels(ctx, nw, pairs, logf)
+	if err != nil {
+		return err
+	}
+
+	ab, err := chanID(ctx, alice, points[0])
+	if err != nil {
+		return err
+	}
+	bc, err := chanID(ctx, carol, points[1])
+	if err != nil {
+		return err
+	}
+	pay, err := payCarol(ctx, alice, bob, carol, ab, bc, out, logf)
 	if err != nil {
 		return err
 	}
@@ -195,8 +211,8 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 		}
 		return p
 	}
-	// What an operator tries first on each node; the channel and payment
-	// commands join them as xlncli gets them.
+	// What an operator tries first on each node; the payment and close
+	// lines follow.
 	operatorCommands := []string{"getinfo", "listpeers", "walletbalance", "newaddress p2wkh",
 		"listchannels", "pendingchannels", "channelbalance", "closedchannels"}
 	fmt.Fprintf(out, "\n=== talk to the nodes ===\n")
@@ -209,6 +225,13 @@ func setUp(ctx context.Context, nw *harness.Network, out io.Writer, logf func(st
 			fmt.Fprintf(out, "%s %s\n", cliOf(n), cmd)
 		}
 	}
+	aliceCLI, carolCLI := cliOf(alice), cliOf(carol)
+	fmt.Fprintf(out, "\n# payments: alice pays carol's invoice across bob, keysends to bob, lists\n")
+	fmt.Fprintf(out, "%s payinvoice --force %s\n", aliceCLI, pay.carolInvoice)
+	fmt.Fprintf(out, "%s sendpayment --dest %s --amt 100 --keysend\n", aliceCLI, bob.PubKey())
+	fmt.Fprintf(out, "%s listpayments\n", aliceCLI)
+	fmt.Fprintf(out, "%s listinvoices\n", carolCLI)
+
 	// Each channel closed cooperatively by its opener; the closes are
 	// final three blocks (the btcctl line below) later.
 	fmt.Fprintf(out, "\n# close the channels\n")

@@ -32,6 +32,10 @@ type NodeConfig struct {
 	// means a wallet with no password, created at start (--noseedbackup).
 	Password []byte
 
+	// Binary is the daemon's file in the bin directory: xlnd if empty
+	// (xlnd-breach is the test build that can be made to cheat).
+	Binary string
+
 	// Env holds KEY=VALUE pairs added to the process's environment
 	// (the harness's own is inherited).
 	Env []string
@@ -352,7 +356,11 @@ func (n *Node) startOnce(standby bool) (lnrpc.WalletState, error) {
 	}
 	fmt.Fprintf(out, "==== harness: %s starting at %s\n", n.Name(),
 		time.Now().UTC().Format(time.RFC3339Nano))
-	cmd := exec.Command(filepath.Join(n.net.binDir, "xlnd"), n.Args()...)
+	bin := n.cfg.Binary
+	if bin == "" {
+		bin = "xlnd"
+	}
+	cmd := exec.Command(filepath.Join(n.net.binDir, bin), n.Args()...)
 	cmd.Stdout = out
 	cmd.Stderr = out
 	if env := n.Config().Env; len(env) > 0 {

@@ -406,6 +406,188 @@ func (UpdateFailure) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{6}
 }
 
+type FeatureBit int32
+
+const (
+	FeatureBit_DATALOSS_PROTECT_REQ        FeatureBit = 0
+	FeatureBit_DATALOSS_PROTECT_OPT        FeatureBit = 1
+	FeatureBit_INITIAL_ROUING_SYNC         FeatureBit = 3
+	FeatureBit_UPFRONT_SHUTDOWN_SCRIPT_REQ FeatureBit = 4
+	FeatureBit_UPFRONT_SHUTDOWN_SCRIPT_OPT FeatureBit = 5
+	FeatureBit_GOSSIP_QUERIES_REQ          FeatureBit = 6
+	FeatureBit_GOSSIP_QUERIES_OPT          FeatureBit = 7
+	FeatureBit_TLV_ONION_REQ               FeatureBit = 8
+	FeatureBit_TLV_ONION_OPT               FeatureBit = 9
+	FeatureBit_EXT_GOSSIP_QUERIES_REQ      FeatureBit = 10
+	FeatureBit_EXT_GOSSIP_QUERIES_OPT      FeatureBit = 11
+	FeatureBit_STATIC_REMOTE_KEY_REQ       FeatureBit = 12
+	FeatureBit_STATIC_REMOTE_KEY_OPT       FeatureBit = 13
+	FeatureBit_PAYMENT_ADDR_REQ            FeatureBit = 14
+	FeatureBit_PAYMENT_ADDR_OPT            FeatureBit = 15
+	FeatureBit_MPP_REQ                     FeatureBit = 16
+	FeatureBit_MPP_OPT                     FeatureBit = 17
+	FeatureBit_WUMBO_CHANNELS_REQ          FeatureBit = 18
+	FeatureBit_WUMBO_CHANNELS_OPT          FeatureBit = 19
+	FeatureBit_ANCHORS_REQ                 FeatureBit = 20
+	FeatureBit_ANCHORS_OPT                 FeatureBit = 21
+	FeatureBit_ANCHORS_ZERO_FEE_HTLC_REQ   FeatureBit = 22
+	FeatureBit_ANCHORS_ZERO_FEE_HTLC_OPT   FeatureBit = 23
+	FeatureBit_ROUTE_BLINDING_REQUIRED     FeatureBit = 24
+	FeatureBit_ROUTE_BLINDING_OPTIONAL     FeatureBit = 25
+	FeatureBit_AMP_REQ                     FeatureBit = 30
+	FeatureBit_AMP_OPT                     FeatureBit = 31
+)
+
+// Enum value maps for FeatureBit.
+var (
+	FeatureBit_name = map[int32]string{
+		0:  "DATALOSS_PROTECT_REQ",
+		1:  "DATALOSS_PROTECT_OPT",
+		3:  "INITIAL_ROUING_SYNC",
+		4:  "UPFRONT_SHUTDOWN_SCRIPT_REQ",
+		5:  "UPFRONT_SHUTDOWN_SCRIPT_OPT",
+		6:  "GOSSIP_QUERIES_REQ",
+		7:  "GOSSIP_QUERIES_OPT",
+		8:  "TLV_ONION_REQ",
+		9:  "TLV_ONION_OPT",
+		10: "EXT_GOSSIP_QUERIES_REQ",
+		11: "EXT_GOSSIP_QUERIES_OPT",
+		12: "STATIC_REMOTE_KEY_REQ",
+		13: "STATIC_REMOTE_KEY_OPT",
+		14: "PAYMENT_ADDR_REQ",
+		15: "PAYMENT_ADDR_OPT",
+		16: "MPP_REQ",
+		17: "MPP_OPT",
+		18: "WUMBO_CHANNELS_REQ",
+		19: "WUMBO_CHANNELS_OPT",
+		20: "ANCHORS_REQ",
+		21: "ANCHORS_OPT",
+		22: "ANCHORS_ZERO_FEE_HTLC_REQ",
+		23: "ANCHORS_ZERO_FEE_HTLC_OPT",
+		24: "ROUTE_BLINDING_REQUIRED",
+		25: "ROUTE_BLINDING_OPTIONAL",
+		30: "AMP_REQ",
+		31: "AMP_OPT",
+	}
+	FeatureBit_value = map[string]int32{
+		"DATALOSS_PROTECT_REQ":        0,
+		"DATALOSS_PROTECT_OPT":        1,
+		"INITIAL_ROUING_SYNC":         3,
+		"UPFRONT_SHUTDOWN_SCRIPT_REQ": 4,
+		"UPFRONT_SHUTDOWN_SCRIPT_OPT": 5,
+		"GOSSIP_QUERIES_REQ":          6,
+		"GOSSIP_QUERIES_OPT":          7,
+		"TLV_ONION_REQ":               8,
+		"TLV_ONION_OPT":               9,
+		"EXT_GOSSIP_QUERIES_REQ":      10,
+		"EXT_GOSSIP_QUERIES_OPT":      11,
+		"STATIC_REMOTE_KEY_REQ":       12,
+		"STATIC_REMOTE_KEY_OPT":       13,
+		"PAYMENT_ADDR_REQ":            14,
+		"PAYMENT_ADDR_OPT":            15,
+		"MPP_REQ":                     16,
+		"MPP_OPT":                     17,
+		"WUMBO_CHANNELS_REQ":          18,
+		"WUMBO_CHANNELS_OPT":          19,
+		"ANCHORS_REQ":                 20,
+		"ANCHORS_OPT":                 21,
+		"ANCHORS_ZERO_FEE_HTLC_REQ":   22,
+		"ANCHORS_ZERO_FEE_HTLC_OPT":   23,
+		"ROUTE_BLINDING_REQUIRED":     24,
+		"ROUTE_BLINDING_OPTIONAL":     25,
+		"AMP_REQ":                     30,
+		"AMP_OPT":                     31,
+	}
+)
+
+func (x FeatureBit) Enum() *FeatureBit {
+	p := new(FeatureBit)
+	*p = x
+	return p
+}
+
+func (x FeatureBit) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FeatureBit) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[7].Descriptor()
+}
+
+func (FeatureBit) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[7]
+}
+
+func (x FeatureBit) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FeatureBit.Descriptor instead.
+func (FeatureBit) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{7}
+}
+
+type PaymentFailureReason int32
+
+const (
+	PaymentFailureReason_FAILURE_REASON_NONE                      PaymentFailureReason = 0
+	PaymentFailureReason_FAILURE_REASON_TIMEOUT                   PaymentFailureReason = 1
+	PaymentFailureReason_FAILURE_REASON_NO_ROUTE                  PaymentFailureReason = 2
+	PaymentFailureReason_FAILURE_REASON_ERROR                     PaymentFailureReason = 3
+	PaymentFailureReason_FAILURE_REASON_INCORRECT_PAYMENT_DETAILS PaymentFailureReason = 4
+	PaymentFailureReason_FAILURE_REASON_INSUFFICIENT_BALANCE      PaymentFailureReason = 5
+	PaymentFailureReason_FAILURE_REASON_CANCELED                  PaymentFailureReason = 6
+)
+
+// Enum value maps for PaymentFailureReason.
+var (
+	PaymentFailureReason_name = map[int32]string{
+		0: "FAILURE_REASON_NONE",
+		1: "FAILURE_REASON_TIMEOUT",
+		2: "FAILURE_REASON_NO_ROUTE",
+		3: "FAILURE_REASON_ERROR",
+		4: "FAILURE_REASON_INCORRECT_PAYMENT_DETAILS",
+		5: "FAILURE_REASON_INSUFFICIENT_BALANCE",
+		6: "FAILURE_REASON_CANCELED",
+	}
+	PaymentFailureReason_value = map[string]int32{
+		"FAILURE_REASON_NONE":                      0,
+		"FAILURE_REASON_TIMEOUT":                   1,
+		"FAILURE_REASON_NO_ROUTE":                  2,
+		"FAILURE_REASON_ERROR":                     3,
+		"FAILURE_REASON_INCORRECT_PAYMENT_DETAILS": 4,
+		"FAILURE_REASON_INSUFFICIENT_BALANCE":      5,
+		"FAILURE_REASON_CANCELED":                  6,
+	}
+)
+
+func (x PaymentFailureReason) Enum() *PaymentFailureReason {
+	p := new(PaymentFailureReason)
+	*p = x
+	return p
+}
+
+func (x PaymentFailureReason) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PaymentFailureReason) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[8].Descriptor()
+}
+
+func (PaymentFailureReason) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[8]
+}
+
+func (x PaymentFailureReason) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PaymentFailureReason.Descriptor instead.
+func (PaymentFailureReason) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{8}
+}
+
 type Peer_SyncType int32
 
 const (
@@ -442,11 +624,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[7].Descriptor()
+	return file_lightning_proto_enumTypes[9].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[7]
+	return &file_lightning_proto_enumTypes[9]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -488,11 +670,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[8].Descriptor()
+	return file_lightning_proto_enumTypes[10].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[8]
+	return &file_lightning_proto_enumTypes[10]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -540,11 +722,11 @@ func (x Invoice_InvoiceState) String() string {
 }
 
 func (Invoice_InvoiceState) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[9].Descriptor()
+	return file_lightning_proto_enumTypes[11].Descriptor()
 }
 
 func (Invoice_InvoiceState) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[9]
+	return &file_lightning_proto_enumTypes[11]
 }
 
 func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
@@ -553,7 +735,56 @@ func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Invoice_InvoiceState.Descriptor instead.
 func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{81, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{82, 0}
+}
+
+type PendingChannelsResponse_ForceClosedChannel_AnchorState int32
+
+const (
+	PendingChannelsResponse_ForceClosedChannel_LIMBO     PendingChannelsResponse_ForceClosedChannel_AnchorState = 0
+	PendingChannelsResponse_ForceClosedChannel_RECOVERED PendingChannelsResponse_ForceClosedChannel_AnchorState = 1
+	PendingChannelsResponse_ForceClosedChannel_LOST      PendingChannelsResponse_ForceClosedChannel_AnchorState = 2
+)
+
+// Enum value maps for PendingChannelsResponse_ForceClosedChannel_AnchorState.
+var (
+	PendingChannelsResponse_ForceClosedChannel_AnchorState_name = map[int32]string{
+		0: "LIMBO",
+		1: "RECOVERED",
+		2: "LOST",
+	}
+	PendingChannelsResponse_ForceClosedChannel_AnchorState_value = map[string]int32{
+		"LIMBO":     0,
+		"RECOVERED": 1,
+		"LOST":      2,
+	}
+)
+
+func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) Enum() *PendingChannelsResponse_ForceClosedChannel_AnchorState {
+	p := new(PendingChannelsResponse_ForceClosedChannel_AnchorState)
+	*p = x
+	return p
+}
+
+func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PendingChannelsResponse_ForceClosedChannel_AnchorState) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[12].Descriptor()
+}
+
+func (PendingChannelsResponse_ForceClosedChannel_AnchorState) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[12]
+}
+
+func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_ForceClosedChannel_AnchorState.Descriptor instead.
+func (PendingChannelsResponse_ForceClosedChannel_AnchorState) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{97, 4, 0}
 }
 
 type ChannelCloseSummary_ClosureType int32
@@ -598,11 +829,11 @@ func (x ChannelCloseSummary_ClosureType) String() string {
 }
 
 func (ChannelCloseSummary_ClosureType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[10].Descriptor()
+	return file_lightning_proto_enumTypes[13].Descriptor()
 }
 
 func (ChannelCloseSummary_ClosureType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[10]
+	return &file_lightning_proto_enumTypes[13]
 }
 
 func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
@@ -611,7 +842,7 @@ func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChannelCloseSummary_ClosureType.Descriptor instead.
 func (ChannelCloseSummary_ClosureType) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{107, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{109, 0}
 }
 
 type ChannelEventUpdate_UpdateType int32
@@ -662,11 +893,11 @@ func (x ChannelEventUpdate_UpdateType) String() string {
 }
 
 func (ChannelEventUpdate_UpdateType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[11].Descriptor()
+	return file_lightning_proto_enumTypes[14].Descriptor()
 }
 
 func (ChannelEventUpdate_UpdateType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[11]
+	return &file_lightning_proto_enumTypes[14]
 }
 
 func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
@@ -675,7 +906,239 @@ func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChannelEventUpdate_UpdateType.Descriptor instead.
 func (ChannelEventUpdate_UpdateType) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{112, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{114, 0}
+}
+
+type Payment_PaymentStatus int32
+
+const (
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Payment_UNKNOWN   Payment_PaymentStatus = 0
+	Payment_IN_FLIGHT Payment_PaymentStatus = 1
+	Payment_SUCCEEDED Payment_PaymentStatus = 2
+	Payment_FAILED    Payment_PaymentStatus = 3
+	Payment_INITIATED Payment_PaymentStatus = 4
+)
+
+// Enum value maps for Payment_PaymentStatus.
+var (
+	Payment_PaymentStatus_name = map[int32]string{
+		0: "UNKNOWN",
+		1: "IN_FLIGHT",
+		2: "SUCCEEDED",
+		3: "FAILED",
+		4: "INITIATED",
+	}
+	Payment_PaymentStatus_value = map[string]int32{
+		"UNKNOWN":   0,
+		"IN_FLIGHT": 1,
+		"SUCCEEDED": 2,
+		"FAILED":    3,
+		"INITIATED": 4,
+	}
+)
+
+func (x Payment_PaymentStatus) Enum() *Payment_PaymentStatus {
+	p := new(Payment_PaymentStatus)
+	*p = x
+	return p
+}
+
+func (x Payment_PaymentStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Payment_PaymentStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[15].Descriptor()
+}
+
+func (Payment_PaymentStatus) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[15]
+}
+
+func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Payment_PaymentStatus.Descriptor instead.
+func (Payment_PaymentStatus) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{127, 0}
+}
+
+type HTLCAttempt_HTLCStatus int32
+
+const (
+	HTLCAttempt_IN_FLIGHT HTLCAttempt_HTLCStatus = 0
+	HTLCAttempt_SUCCEEDED HTLCAttempt_HTLCStatus = 1
+	HTLCAttempt_FAILED    HTLCAttempt_HTLCStatus = 2
+)
+
+// Enum value maps for HTLCAttempt_HTLCStatus.
+var (
+	HTLCAttempt_HTLCStatus_name = map[int32]string{
+		0: "IN_FLIGHT",
+		1: "SUCCEEDED",
+		2: "FAILED",
+	}
+	HTLCAttempt_HTLCStatus_value = map[string]int32{
+		"IN_FLIGHT": 0,
+		"SUCCEEDED": 1,
+		"FAILED":    2,
+	}
+)
+
+func (x HTLCAttempt_HTLCStatus) Enum() *HTLCAttempt_HTLCStatus {
+	p := new(HTLCAttempt_HTLCStatus)
+	*p = x
+	return p
+}
+
+func (x HTLCAttempt_HTLCStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (HTLCAttempt_HTLCStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[16].Descriptor()
+}
+
+func (HTLCAttempt_HTLCStatus) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[16]
+}
+
+func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use HTLCAttempt_HTLCStatus.Descriptor instead.
+func (HTLCAttempt_HTLCStatus) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{128, 0}
+}
+
+type Failure_FailureCode int32
+
+const (
+	Failure_RESERVED                             Failure_FailureCode = 0
+	Failure_INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS Failure_FailureCode = 1
+	Failure_INCORRECT_PAYMENT_AMOUNT             Failure_FailureCode = 2
+	Failure_FINAL_INCORRECT_CLTV_EXPIRY          Failure_FailureCode = 3
+	Failure_FINAL_INCORRECT_HTLC_AMOUNT          Failure_FailureCode = 4
+	Failure_FINAL_EXPIRY_TOO_SOON                Failure_FailureCode = 5
+	Failure_INVALID_REALM                        Failure_FailureCode = 6
+	Failure_EXPIRY_TOO_SOON                      Failure_FailureCode = 7
+	Failure_INVALID_ONION_VERSION                Failure_FailureCode = 8
+	Failure_INVALID_ONION_HMAC                   Failure_FailureCode = 9
+	Failure_INVALID_ONION_KEY                    Failure_FailureCode = 10
+	Failure_AMOUNT_BELOW_MINIMUM                 Failure_FailureCode = 11
+	Failure_FEE_INSUFFICIENT                     Failure_FailureCode = 12
+	Failure_INCORRECT_CLTV_EXPIRY                Failure_FailureCode = 13
+	Failure_CHANNEL_DISABLED                     Failure_FailureCode = 14
+	Failure_TEMPORARY_CHANNEL_FAILURE            Failure_FailureCode = 15
+	Failure_REQUIRED_NODE_FEATURE_MISSING        Failure_FailureCode = 16
+	Failure_REQUIRED_CHANNEL_FEATURE_MISSING     Failure_FailureCode = 17
+	Failure_UNKNOWN_NEXT_PEER                    Failure_FailureCode = 18
+	Failure_TEMPORARY_NODE_FAILURE               Failure_FailureCode = 19
+	Failure_PERMANENT_NODE_FAILURE               Failure_FailureCode = 20
+	Failure_PERMANENT_CHANNEL_FAILURE            Failure_FailureCode = 21
+	Failure_EXPIRY_TOO_FAR                       Failure_FailureCode = 22
+	Failure_MPP_TIMEOUT                          Failure_FailureCode = 23
+	Failure_INVALID_ONION_PAYLOAD                Failure_FailureCode = 24
+	Failure_INVALID_ONION_BLINDING               Failure_FailureCode = 25
+	Failure_INTERNAL_FAILURE                     Failure_FailureCode = 997
+	Failure_UNKNOWN_FAILURE                      Failure_FailureCode = 998
+	Failure_UNREADABLE_FAILURE                   Failure_FailureCode = 999
+)
+
+// Enum value maps for Failure_FailureCode.
+var (
+	Failure_FailureCode_name = map[int32]string{
+		0:   "RESERVED",
+		1:   "INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS",
+		2:   "INCORRECT_PAYMENT_AMOUNT",
+		3:   "FINAL_INCORRECT_CLTV_EXPIRY",
+		4:   "FINAL_INCORRECT_HTLC_AMOUNT",
+		5:   "FINAL_EXPIRY_TOO_SOON",
+		6:   "INVALID_REALM",
+		7:   "EXPIRY_TOO_SOON",
+		8:   "INVALID_ONION_VERSION",
+		9:   "INVALID_ONION_HMAC",
+		10:  "INVALID_ONION_KEY",
+		11:  "AMOUNT_BELOW_MINIMUM",
+		12:  "FEE_INSUFFICIENT",
+		13:  "INCORRECT_CLTV_EXPIRY",
+		14:  "CHANNEL_DISABLED",
+		15:  "TEMPORARY_CHANNEL_FAILURE",
+		16:  "REQUIRED_NODE_FEATURE_MISSING",
+		17:  "REQUIRED_CHANNEL_FEATURE_MISSING",
+		18:  "UNKNOWN_NEXT_PEER",
+		19:  "TEMPORARY_NODE_FAILURE",
+		20:  "PERMANENT_NODE_FAILURE",
+		21:  "PERMANENT_CHANNEL_FAILURE",
+		22:  "EXPIRY_TOO_FAR",
+		23:  "MPP_TIMEOUT",
+		24:  "INVALID_ONION_PAYLOAD",
+		25:  "INVALID_ONION_BLINDING",
+		997: "INTERNAL_FAILURE",
+		998: "UNKNOWN_FAILURE",
+		999: "UNREADABLE_FAILURE",
+	}
+	Failure_FailureCode_value = map[string]int32{
+		"RESERVED":                             0,
+		"INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS": 1,
+		"INCORRECT_PAYMENT_AMOUNT":             2,
+		"FINAL_INCORRECT_CLTV_EXPIRY":          3,
+		"FINAL_INCORRECT_HTLC_AMOUNT":          4,
+		"FINAL_EXPIRY_TOO_SOON":                5,
+		"INVALID_REALM":                        6,
+		"EXPIRY_TOO_SOON":                      7,
+		"INVALID_ONION_VERSION":                8,
+		"INVALID_ONION_HMAC":                   9,
+		"INVALID_ONION_KEY":                    10,
+		"AMOUNT_BELOW_MINIMUM":                 11,
+		"FEE_INSUFFICIENT":                     12,
+		"INCORRECT_CLTV_EXPIRY":                13,
+		"CHANNEL_DISABLED":                     14,
+		"TEMPORARY_CHANNEL_FAILURE":            15,
+		"REQUIRED_NODE_FEATURE_MISSING":        16,
+		"REQUIRED_CHANNEL_FEATURE_MISSING":     17,
+		"UNKNOWN_NEXT_PEER":                    18,
+		"TEMPORARY_NODE_FAILURE":               19,
+		"PERMANENT_NODE_FAILURE":               20,
+		"PERMANENT_CHANNEL_FAILURE":            21,
+		"EXPIRY_TOO_FAR":                       22,
+		"MPP_TIMEOUT":                          23,
+		"INVALID_ONION_PAYLOAD":                24,
+		"INVALID_ONION_BLINDING":               25,
+		"INTERNAL_FAILURE":                     997,
+		"UNKNOWN_FAILURE":                      998,
+		"UNREADABLE_FAILURE":                   999,
+	}
+)
+
+func (x Failure_FailureCode) Enum() *Failure_FailureCode {
+	p := new(Failure_FailureCode)
+	*p = x
+	return p
+}
+
+func (x Failure_FailureCode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Failure_FailureCode) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[17].Descriptor()
+}
+
+func (Failure_FailureCode) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[17]
+}
+
+func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Failure_FailureCode.Descriptor instead.
+func (Failure_FailureCode) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{135, 0}
 }
 
 type GetInfoRequest struct {
@@ -5448,6 +5911,7 @@ type Hop struct {
 	PubKey           string `protobuf:"bytes,8,opt,name=pub_key,json=pubKey,proto3" json:"pub_key,omitempty"`
 	// Deprecated: Marked as deprecated in lightning.proto.
 	TlvPayload    bool              `protobuf:"varint,9,opt,name=tlv_payload,json=tlvPayload,proto3" json:"tlv_payload,omitempty"`
+	MppRecord     *MPPRecord        `protobuf:"bytes,10,opt,name=mpp_record,json=mppRecord,proto3" json:"mpp_record,omitempty"`
 	CustomRecords map[uint64][]byte `protobuf:"bytes,11,rep,name=custom_records,json=customRecords,proto3" json:"custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Metadata      []byte            `protobuf:"bytes,13,opt,name=metadata,proto3" json:"metadata,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -5551,6 +6015,13 @@ func (x *Hop) GetTlvPayload() bool {
 	return false
 }
 
+func (x *Hop) GetMppRecord() *MPPRecord {
+	if x != nil {
+		return x.MppRecord
+	}
+	return nil
+}
+
 func (x *Hop) GetCustomRecords() map[uint64][]byte {
 	if x != nil {
 		return x.CustomRecords
@@ -5565,6 +6036,59 @@ func (x *Hop) GetMetadata() []byte {
 	return nil
 }
 
+// MPPRecord is BOLT 4's payment_data of a route's final hop.
+type MPPRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PaymentAddr   []byte                 `protobuf:"bytes,11,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	TotalAmtMsat  int64                  `protobuf:"varint,10,opt,name=total_amt_msat,json=totalAmtMsat,proto3" json:"total_amt_msat,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MPPRecord) Reset() {
+	*x = MPPRecord{}
+	mi := &file_lightning_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MPPRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MPPRecord) ProtoMessage() {}
+
+func (x *MPPRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MPPRecord.ProtoReflect.Descriptor instead.
+func (*MPPRecord) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *MPPRecord) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+func (x *MPPRecord) GetTotalAmtMsat() int64 {
+	if x != nil {
+		return x.TotalAmtMsat
+	}
+	return 0
+}
+
 type GraphTopologySubscription struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -5573,7 +6097,7 @@ type GraphTopologySubscription struct {
 
 func (x *GraphTopologySubscription) Reset() {
 	*x = GraphTopologySubscription{}
-	mi := &file_lightning_proto_msgTypes[75]
+	mi := &file_lightning_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5585,7 +6109,7 @@ func (x *GraphTopologySubscription) String() string {
 func (*GraphTopologySubscription) ProtoMessage() {}
 
 func (x *GraphTopologySubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[75]
+	mi := &file_lightning_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5598,7 +6122,7 @@ func (x *GraphTopologySubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GraphTopologySubscription.ProtoReflect.Descriptor instead.
 func (*GraphTopologySubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{75}
+	return file_lightning_proto_rawDescGZIP(), []int{76}
 }
 
 type GraphTopologyUpdate struct {
@@ -5612,7 +6136,7 @@ type GraphTopologyUpdate struct {
 
 func (x *GraphTopologyUpdate) Reset() {
 	*x = GraphTopologyUpdate{}
-	mi := &file_lightning_proto_msgTypes[76]
+	mi := &file_lightning_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5624,7 +6148,7 @@ func (x *GraphTopologyUpdate) String() string {
 func (*GraphTopologyUpdate) ProtoMessage() {}
 
 func (x *GraphTopologyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[76]
+	mi := &file_lightning_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5637,7 +6161,7 @@ func (x *GraphTopologyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GraphTopologyUpdate.ProtoReflect.Descriptor instead.
 func (*GraphTopologyUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{76}
+	return file_lightning_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *GraphTopologyUpdate) GetNodeUpdates() []*NodeUpdate {
@@ -5678,7 +6202,7 @@ type NodeUpdate struct {
 
 func (x *NodeUpdate) Reset() {
 	*x = NodeUpdate{}
-	mi := &file_lightning_proto_msgTypes[77]
+	mi := &file_lightning_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5690,7 +6214,7 @@ func (x *NodeUpdate) String() string {
 func (*NodeUpdate) ProtoMessage() {}
 
 func (x *NodeUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[77]
+	mi := &file_lightning_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5703,7 +6227,7 @@ func (x *NodeUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeUpdate.ProtoReflect.Descriptor instead.
 func (*NodeUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{77}
+	return file_lightning_proto_rawDescGZIP(), []int{78}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -5771,7 +6295,7 @@ type ChannelEdgeUpdate struct {
 
 func (x *ChannelEdgeUpdate) Reset() {
 	*x = ChannelEdgeUpdate{}
-	mi := &file_lightning_proto_msgTypes[78]
+	mi := &file_lightning_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5783,7 +6307,7 @@ func (x *ChannelEdgeUpdate) String() string {
 func (*ChannelEdgeUpdate) ProtoMessage() {}
 
 func (x *ChannelEdgeUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[78]
+	mi := &file_lightning_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5796,7 +6320,7 @@ func (x *ChannelEdgeUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEdgeUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelEdgeUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{78}
+	return file_lightning_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ChannelEdgeUpdate) GetChanId() uint64 {
@@ -5853,7 +6377,7 @@ type ClosedChannelUpdate struct {
 
 func (x *ClosedChannelUpdate) Reset() {
 	*x = ClosedChannelUpdate{}
-	mi := &file_lightning_proto_msgTypes[79]
+	mi := &file_lightning_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5865,7 +6389,7 @@ func (x *ClosedChannelUpdate) String() string {
 func (*ClosedChannelUpdate) ProtoMessage() {}
 
 func (x *ClosedChannelUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[79]
+	mi := &file_lightning_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5878,7 +6402,7 @@ func (x *ClosedChannelUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelUpdate.ProtoReflect.Descriptor instead.
 func (*ClosedChannelUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{79}
+	return file_lightning_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ClosedChannelUpdate) GetChanId() uint64 {
@@ -5923,7 +6447,7 @@ type ChannelPoint struct {
 
 func (x *ChannelPoint) Reset() {
 	*x = ChannelPoint{}
-	mi := &file_lightning_proto_msgTypes[80]
+	mi := &file_lightning_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5935,7 +6459,7 @@ func (x *ChannelPoint) String() string {
 func (*ChannelPoint) ProtoMessage() {}
 
 func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[80]
+	mi := &file_lightning_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5948,7 +6472,7 @@ func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPoint.ProtoReflect.Descriptor instead.
 func (*ChannelPoint) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{80}
+	return file_lightning_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ChannelPoint) GetFundingTxid() isChannelPoint_FundingTxid {
@@ -6035,7 +6559,7 @@ type Invoice struct {
 
 func (x *Invoice) Reset() {
 	*x = Invoice{}
-	mi := &file_lightning_proto_msgTypes[81]
+	mi := &file_lightning_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6047,7 +6571,7 @@ func (x *Invoice) String() string {
 func (*Invoice) ProtoMessage() {}
 
 func (x *Invoice) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[81]
+	mi := &file_lightning_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6060,7 +6584,7 @@ func (x *Invoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invoice.ProtoReflect.Descriptor instead.
 func (*Invoice) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{81}
+	return file_lightning_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *Invoice) GetMemo() string {
@@ -6265,7 +6789,7 @@ type InvoiceHTLC struct {
 
 func (x *InvoiceHTLC) Reset() {
 	*x = InvoiceHTLC{}
-	mi := &file_lightning_proto_msgTypes[82]
+	mi := &file_lightning_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6277,7 +6801,7 @@ func (x *InvoiceHTLC) String() string {
 func (*InvoiceHTLC) ProtoMessage() {}
 
 func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[82]
+	mi := &file_lightning_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6290,7 +6814,7 @@ func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHTLC.ProtoReflect.Descriptor instead.
 func (*InvoiceHTLC) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{82}
+	return file_lightning_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *InvoiceHTLC) GetChanId() uint64 {
@@ -6375,7 +6899,7 @@ type AddInvoiceResponse struct {
 
 func (x *AddInvoiceResponse) Reset() {
 	*x = AddInvoiceResponse{}
-	mi := &file_lightning_proto_msgTypes[83]
+	mi := &file_lightning_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6387,7 +6911,7 @@ func (x *AddInvoiceResponse) String() string {
 func (*AddInvoiceResponse) ProtoMessage() {}
 
 func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[83]
+	mi := &file_lightning_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6400,7 +6924,7 @@ func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddInvoiceResponse.ProtoReflect.Descriptor instead.
 func (*AddInvoiceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{83}
+	return file_lightning_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *AddInvoiceResponse) GetRHash() []byte {
@@ -6442,7 +6966,7 @@ type PaymentHash struct {
 
 func (x *PaymentHash) Reset() {
 	*x = PaymentHash{}
-	mi := &file_lightning_proto_msgTypes[84]
+	mi := &file_lightning_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6454,7 +6978,7 @@ func (x *PaymentHash) String() string {
 func (*PaymentHash) ProtoMessage() {}
 
 func (x *PaymentHash) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[84]
+	mi := &file_lightning_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6467,7 +6991,7 @@ func (x *PaymentHash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PaymentHash.ProtoReflect.Descriptor instead.
 func (*PaymentHash) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{84}
+	return file_lightning_proto_rawDescGZIP(), []int{85}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -6499,7 +7023,7 @@ type ListInvoiceRequest struct {
 
 func (x *ListInvoiceRequest) Reset() {
 	*x = ListInvoiceRequest{}
-	mi := &file_lightning_proto_msgTypes[85]
+	mi := &file_lightning_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6511,7 +7035,7 @@ func (x *ListInvoiceRequest) String() string {
 func (*ListInvoiceRequest) ProtoMessage() {}
 
 func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[85]
+	mi := &file_lightning_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6524,7 +7048,7 @@ func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoiceRequest.ProtoReflect.Descriptor instead.
 func (*ListInvoiceRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{85}
+	return file_lightning_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ListInvoiceRequest) GetPendingOnly() bool {
@@ -6580,7 +7104,7 @@ type ListInvoiceResponse struct {
 
 func (x *ListInvoiceResponse) Reset() {
 	*x = ListInvoiceResponse{}
-	mi := &file_lightning_proto_msgTypes[86]
+	mi := &file_lightning_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6592,7 +7116,7 @@ func (x *ListInvoiceResponse) String() string {
 func (*ListInvoiceResponse) ProtoMessage() {}
 
 func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[86]
+	mi := &file_lightning_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6605,7 +7129,7 @@ func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoiceResponse.ProtoReflect.Descriptor instead.
 func (*ListInvoiceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{86}
+	return file_lightning_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ListInvoiceResponse) GetInvoices() []*Invoice {
@@ -6639,7 +7163,7 @@ type InvoiceSubscription struct {
 
 func (x *InvoiceSubscription) Reset() {
 	*x = InvoiceSubscription{}
-	mi := &file_lightning_proto_msgTypes[87]
+	mi := &file_lightning_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6651,7 +7175,7 @@ func (x *InvoiceSubscription) String() string {
 func (*InvoiceSubscription) ProtoMessage() {}
 
 func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[87]
+	mi := &file_lightning_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6664,7 +7188,7 @@ func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceSubscription.ProtoReflect.Descriptor instead.
 func (*InvoiceSubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{87}
+	return file_lightning_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *InvoiceSubscription) GetAddIndex() uint64 {
@@ -6690,7 +7214,7 @@ type PayReqString struct {
 
 func (x *PayReqString) Reset() {
 	*x = PayReqString{}
-	mi := &file_lightning_proto_msgTypes[88]
+	mi := &file_lightning_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6702,7 +7226,7 @@ func (x *PayReqString) String() string {
 func (*PayReqString) ProtoMessage() {}
 
 func (x *PayReqString) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[88]
+	mi := &file_lightning_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6715,7 +7239,7 @@ func (x *PayReqString) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayReqString.ProtoReflect.Descriptor instead.
 func (*PayReqString) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{88}
+	return file_lightning_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *PayReqString) GetPayReq() string {
@@ -6746,7 +7270,7 @@ type PayReq struct {
 
 func (x *PayReq) Reset() {
 	*x = PayReq{}
-	mi := &file_lightning_proto_msgTypes[89]
+	mi := &file_lightning_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6758,7 +7282,7 @@ func (x *PayReq) String() string {
 func (*PayReq) ProtoMessage() {}
 
 func (x *PayReq) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[89]
+	mi := &file_lightning_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6771,7 +7295,7 @@ func (x *PayReq) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayReq.ProtoReflect.Descriptor instead.
 func (*PayReq) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{89}
+	return file_lightning_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *PayReq) GetDestination() string {
@@ -6887,7 +7411,7 @@ type OpenChannelRequest struct {
 
 func (x *OpenChannelRequest) Reset() {
 	*x = OpenChannelRequest{}
-	mi := &file_lightning_proto_msgTypes[90]
+	mi := &file_lightning_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6899,7 +7423,7 @@ func (x *OpenChannelRequest) String() string {
 func (*OpenChannelRequest) ProtoMessage() {}
 
 func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[90]
+	mi := &file_lightning_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6912,7 +7436,7 @@ func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenChannelRequest.ProtoReflect.Descriptor instead.
 func (*OpenChannelRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{90}
+	return file_lightning_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *OpenChannelRequest) GetSatPerVbyte() uint64 {
@@ -7015,7 +7539,7 @@ type OpenStatusUpdate struct {
 
 func (x *OpenStatusUpdate) Reset() {
 	*x = OpenStatusUpdate{}
-	mi := &file_lightning_proto_msgTypes[91]
+	mi := &file_lightning_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7027,7 +7551,7 @@ func (x *OpenStatusUpdate) String() string {
 func (*OpenStatusUpdate) ProtoMessage() {}
 
 func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[91]
+	mi := &file_lightning_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7040,7 +7564,7 @@ func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenStatusUpdate.ProtoReflect.Descriptor instead.
 func (*OpenStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{91}
+	return file_lightning_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *OpenStatusUpdate) GetUpdate() isOpenStatusUpdate_Update {
@@ -7103,7 +7627,7 @@ type PendingUpdate struct {
 
 func (x *PendingUpdate) Reset() {
 	*x = PendingUpdate{}
-	mi := &file_lightning_proto_msgTypes[92]
+	mi := &file_lightning_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7115,7 +7639,7 @@ func (x *PendingUpdate) String() string {
 func (*PendingUpdate) ProtoMessage() {}
 
 func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[92]
+	mi := &file_lightning_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7128,7 +7652,7 @@ func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingUpdate.ProtoReflect.Descriptor instead.
 func (*PendingUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{92}
+	return file_lightning_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *PendingUpdate) GetTxid() []byte {
@@ -7168,7 +7692,7 @@ type ChannelOpenUpdate struct {
 
 func (x *ChannelOpenUpdate) Reset() {
 	*x = ChannelOpenUpdate{}
-	mi := &file_lightning_proto_msgTypes[93]
+	mi := &file_lightning_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7180,7 +7704,7 @@ func (x *ChannelOpenUpdate) String() string {
 func (*ChannelOpenUpdate) ProtoMessage() {}
 
 func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[93]
+	mi := &file_lightning_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7193,7 +7717,7 @@ func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpenUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelOpenUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{93}
+	return file_lightning_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ChannelOpenUpdate) GetChannelPoint() *ChannelPoint {
@@ -7201,6 +7725,90 @@ func (x *ChannelOpenUpdate) GetChannelPoint() *ChannelPoint {
 		return x.ChannelPoint
 	}
 	return nil
+}
+
+type PendingHTLC struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Incoming          bool                   `protobuf:"varint,1,opt,name=incoming,proto3" json:"incoming,omitempty"`
+	Amount            int64                  `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	Outpoint          string                 `protobuf:"bytes,3,opt,name=outpoint,proto3" json:"outpoint,omitempty"`
+	MaturityHeight    uint32                 `protobuf:"varint,4,opt,name=maturity_height,json=maturityHeight,proto3" json:"maturity_height,omitempty"`
+	BlocksTilMaturity int32                  `protobuf:"varint,5,opt,name=blocks_til_maturity,json=blocksTilMaturity,proto3" json:"blocks_til_maturity,omitempty"`
+	Stage             uint32                 `protobuf:"varint,6,opt,name=stage,proto3" json:"stage,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *PendingHTLC) Reset() {
+	*x = PendingHTLC{}
+	mi := &file_lightning_proto_msgTypes[95]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingHTLC) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingHTLC) ProtoMessage() {}
+
+func (x *PendingHTLC) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[95]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingHTLC.ProtoReflect.Descriptor instead.
+func (*PendingHTLC) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{95}
+}
+
+func (x *PendingHTLC) GetIncoming() bool {
+	if x != nil {
+		return x.Incoming
+	}
+	return false
+}
+
+func (x *PendingHTLC) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *PendingHTLC) GetOutpoint() string {
+	if x != nil {
+		return x.Outpoint
+	}
+	return ""
+}
+
+func (x *PendingHTLC) GetMaturityHeight() uint32 {
+	if x != nil {
+		return x.MaturityHeight
+	}
+	return 0
+}
+
+func (x *PendingHTLC) GetBlocksTilMaturity() int32 {
+	if x != nil {
+		return x.BlocksTilMaturity
+	}
+	return 0
+}
+
+func (x *PendingHTLC) GetStage() uint32 {
+	if x != nil {
+		return x.Stage
+	}
+	return 0
 }
 
 type PendingChannelsRequest struct {
@@ -7212,7 +7820,7 @@ type PendingChannelsRequest struct {
 
 func (x *PendingChannelsRequest) Reset() {
 	*x = PendingChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[94]
+	mi := &file_lightning_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7224,7 +7832,7 @@ func (x *PendingChannelsRequest) String() string {
 func (*PendingChannelsRequest) ProtoMessage() {}
 
 func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[94]
+	mi := &file_lightning_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7237,7 +7845,7 @@ func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsRequest.ProtoReflect.Descriptor instead.
 func (*PendingChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{94}
+	return file_lightning_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
@@ -7248,17 +7856,18 @@ func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
 }
 
 type PendingChannelsResponse struct {
-	state                protoimpl.MessageState                         `protogen:"open.v1"`
-	TotalLimboBalance    int64                                          `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
-	PendingOpenChannels  []*PendingChannelsResponse_PendingOpenChannel  `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
-	WaitingCloseChannels []*PendingChannelsResponse_WaitingCloseChannel `protobuf:"bytes,5,rep,name=waiting_close_channels,json=waitingCloseChannels,proto3" json:"waiting_close_channels,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	state                       protoimpl.MessageState                         `protogen:"open.v1"`
+	TotalLimboBalance           int64                                          `protobuf:"varint,1,opt,name=total_limbo_balance,json=totalLimboBalance,proto3" json:"total_limbo_balance,omitempty"`
+	PendingOpenChannels         []*PendingChannelsResponse_PendingOpenChannel  `protobuf:"bytes,2,rep,name=pending_open_channels,json=pendingOpenChannels,proto3" json:"pending_open_channels,omitempty"`
+	PendingForceClosingChannels []*PendingChannelsResponse_ForceClosedChannel  `protobuf:"bytes,4,rep,name=pending_force_closing_channels,json=pendingForceClosingChannels,proto3" json:"pending_force_closing_channels,omitempty"`
+	WaitingCloseChannels        []*PendingChannelsResponse_WaitingCloseChannel `protobuf:"bytes,5,rep,name=waiting_close_channels,json=waitingCloseChannels,proto3" json:"waiting_close_channels,omitempty"`
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *PendingChannelsResponse) Reset() {
 	*x = PendingChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[95]
+	mi := &file_lightning_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7270,7 +7879,7 @@ func (x *PendingChannelsResponse) String() string {
 func (*PendingChannelsResponse) ProtoMessage() {}
 
 func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[95]
+	mi := &file_lightning_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7283,7 +7892,7 @@ func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsResponse.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95}
+	return file_lightning_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
@@ -7296,6 +7905,13 @@ func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
 func (x *PendingChannelsResponse) GetPendingOpenChannels() []*PendingChannelsResponse_PendingOpenChannel {
 	if x != nil {
 		return x.PendingOpenChannels
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse) GetPendingForceClosingChannels() []*PendingChannelsResponse_ForceClosedChannel {
+	if x != nil {
+		return x.PendingForceClosingChannels
 	}
 	return nil
 }
@@ -7321,7 +7937,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[96]
+	mi := &file_lightning_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7333,7 +7949,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[96]
+	mi := &file_lightning_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7346,7 +7962,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{96}
+	return file_lightning_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ListChannelsRequest) GetActiveOnly() bool {
@@ -7400,7 +8016,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[97]
+	mi := &file_lightning_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7412,7 +8028,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[97]
+	mi := &file_lightning_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7425,7 +8041,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97}
+	return file_lightning_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ListChannelsResponse) GetChannels() []*Channel {
@@ -7449,7 +8065,7 @@ type ChannelConstraints struct {
 
 func (x *ChannelConstraints) Reset() {
 	*x = ChannelConstraints{}
-	mi := &file_lightning_proto_msgTypes[98]
+	mi := &file_lightning_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7461,7 +8077,7 @@ func (x *ChannelConstraints) String() string {
 func (*ChannelConstraints) ProtoMessage() {}
 
 func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[98]
+	mi := &file_lightning_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7474,7 +8090,7 @@ func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelConstraints.ProtoReflect.Descriptor instead.
 func (*ChannelConstraints) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{98}
+	return file_lightning_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *ChannelConstraints) GetCsvDelay() uint32 {
@@ -7566,7 +8182,7 @@ type Channel struct {
 
 func (x *Channel) Reset() {
 	*x = Channel{}
-	mi := &file_lightning_proto_msgTypes[99]
+	mi := &file_lightning_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7578,7 +8194,7 @@ func (x *Channel) String() string {
 func (*Channel) ProtoMessage() {}
 
 func (x *Channel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[99]
+	mi := &file_lightning_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7591,7 +8207,7 @@ func (x *Channel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Channel.ProtoReflect.Descriptor instead.
 func (*Channel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{99}
+	return file_lightning_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *Channel) GetActive() bool {
@@ -7846,7 +8462,7 @@ func (x *Channel) GetMemo() string {
 type CloseChannelRequest struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	ChannelPoint *ChannelPoint          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
-	// Force closes are not served yet.
+	// Broadcast our commitment: a unilateral close (contract court).
 	Force      bool  `protobuf:"varint,2,opt,name=force,proto3" json:"force,omitempty"`
 	TargetConf int32 `protobuf:"varint,3,opt,name=target_conf,json=targetConf,proto3" json:"target_conf,omitempty"`
 	// Deprecated: Marked as deprecated in lightning.proto.
@@ -7863,7 +8479,7 @@ type CloseChannelRequest struct {
 
 func (x *CloseChannelRequest) Reset() {
 	*x = CloseChannelRequest{}
-	mi := &file_lightning_proto_msgTypes[100]
+	mi := &file_lightning_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7875,7 +8491,7 @@ func (x *CloseChannelRequest) String() string {
 func (*CloseChannelRequest) ProtoMessage() {}
 
 func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[100]
+	mi := &file_lightning_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7888,7 +8504,7 @@ func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseChannelRequest.ProtoReflect.Descriptor instead.
 func (*CloseChannelRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{100}
+	return file_lightning_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *CloseChannelRequest) GetChannelPoint() *ChannelPoint {
@@ -7962,7 +8578,7 @@ type CloseStatusUpdate struct {
 
 func (x *CloseStatusUpdate) Reset() {
 	*x = CloseStatusUpdate{}
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7974,7 +8590,7 @@ func (x *CloseStatusUpdate) String() string {
 func (*CloseStatusUpdate) ProtoMessage() {}
 
 func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7987,7 +8603,7 @@ func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStatusUpdate.ProtoReflect.Descriptor instead.
 func (*CloseStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{101}
+	return file_lightning_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *CloseStatusUpdate) GetUpdate() isCloseStatusUpdate_Update {
@@ -8059,7 +8675,7 @@ type ChannelCloseUpdate struct {
 
 func (x *ChannelCloseUpdate) Reset() {
 	*x = ChannelCloseUpdate{}
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8071,7 +8687,7 @@ func (x *ChannelCloseUpdate) String() string {
 func (*ChannelCloseUpdate) ProtoMessage() {}
 
 func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8084,7 +8700,7 @@ func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelCloseUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelCloseUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{102}
+	return file_lightning_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *ChannelCloseUpdate) GetClosingTxid() []byte {
@@ -8134,7 +8750,7 @@ type CloseOutput struct {
 
 func (x *CloseOutput) Reset() {
 	*x = CloseOutput{}
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8146,7 +8762,7 @@ func (x *CloseOutput) String() string {
 func (*CloseOutput) ProtoMessage() {}
 
 func (x *CloseOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8159,7 +8775,7 @@ func (x *CloseOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseOutput.ProtoReflect.Descriptor instead.
 func (*CloseOutput) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{103}
+	return file_lightning_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *CloseOutput) GetAmountSat() int64 {
@@ -8199,7 +8815,7 @@ type InstantUpdate struct {
 
 func (x *InstantUpdate) Reset() {
 	*x = InstantUpdate{}
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8211,7 +8827,7 @@ func (x *InstantUpdate) String() string {
 func (*InstantUpdate) ProtoMessage() {}
 
 func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8224,7 +8840,7 @@ func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstantUpdate.ProtoReflect.Descriptor instead.
 func (*InstantUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{104}
+	return file_lightning_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *InstantUpdate) GetNumPendingHtlcs() int32 {
@@ -8248,7 +8864,7 @@ type ClosedChannelsRequest struct {
 
 func (x *ClosedChannelsRequest) Reset() {
 	*x = ClosedChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8260,7 +8876,7 @@ func (x *ClosedChannelsRequest) String() string {
 func (*ClosedChannelsRequest) ProtoMessage() {}
 
 func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8273,7 +8889,7 @@ func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ClosedChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{105}
+	return file_lightning_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *ClosedChannelsRequest) GetCooperative() bool {
@@ -8327,7 +8943,7 @@ type ClosedChannelsResponse struct {
 
 func (x *ClosedChannelsResponse) Reset() {
 	*x = ClosedChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8339,7 +8955,7 @@ func (x *ClosedChannelsResponse) String() string {
 func (*ClosedChannelsResponse) ProtoMessage() {}
 
 func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8352,7 +8968,7 @@ func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ClosedChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{106}
+	return file_lightning_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *ClosedChannelsResponse) GetChannels() []*ChannelCloseSummary {
@@ -8384,7 +9000,7 @@ type ChannelCloseSummary struct {
 
 func (x *ChannelCloseSummary) Reset() {
 	*x = ChannelCloseSummary{}
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8396,7 +9012,7 @@ func (x *ChannelCloseSummary) String() string {
 func (*ChannelCloseSummary) ProtoMessage() {}
 
 func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8409,7 +9025,7 @@ func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelCloseSummary.ProtoReflect.Descriptor instead.
 func (*ChannelCloseSummary) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{107}
+	return file_lightning_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ChannelCloseSummary) GetChannelPoint() string {
@@ -8518,7 +9134,7 @@ type ChannelBalanceRequest struct {
 
 func (x *ChannelBalanceRequest) Reset() {
 	*x = ChannelBalanceRequest{}
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8530,7 +9146,7 @@ func (x *ChannelBalanceRequest) String() string {
 func (*ChannelBalanceRequest) ProtoMessage() {}
 
 func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8543,7 +9159,7 @@ func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBalanceRequest.ProtoReflect.Descriptor instead.
 func (*ChannelBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{108}
+	return file_lightning_proto_rawDescGZIP(), []int{110}
 }
 
 type ChannelBalanceResponse struct {
@@ -8564,7 +9180,7 @@ type ChannelBalanceResponse struct {
 
 func (x *ChannelBalanceResponse) Reset() {
 	*x = ChannelBalanceResponse{}
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8576,7 +9192,7 @@ func (x *ChannelBalanceResponse) String() string {
 func (*ChannelBalanceResponse) ProtoMessage() {}
 
 func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8589,7 +9205,7 @@ func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBalanceResponse.ProtoReflect.Descriptor instead.
 func (*ChannelBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{109}
+	return file_lightning_proto_rawDescGZIP(), []int{111}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -8660,7 +9276,7 @@ type Amount struct {
 
 func (x *Amount) Reset() {
 	*x = Amount{}
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8672,7 +9288,7 @@ func (x *Amount) String() string {
 func (*Amount) ProtoMessage() {}
 
 func (x *Amount) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8685,7 +9301,7 @@ func (x *Amount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Amount.ProtoReflect.Descriptor instead.
 func (*Amount) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{110}
+	return file_lightning_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *Amount) GetSat() uint64 {
@@ -8710,7 +9326,7 @@ type ChannelEventSubscription struct {
 
 func (x *ChannelEventSubscription) Reset() {
 	*x = ChannelEventSubscription{}
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8722,7 +9338,7 @@ func (x *ChannelEventSubscription) String() string {
 func (*ChannelEventSubscription) ProtoMessage() {}
 
 func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8735,7 +9351,7 @@ func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEventSubscription.ProtoReflect.Descriptor instead.
 func (*ChannelEventSubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{111}
+	return file_lightning_proto_rawDescGZIP(), []int{113}
 }
 
 type ChannelEventUpdate struct {
@@ -8756,7 +9372,7 @@ type ChannelEventUpdate struct {
 
 func (x *ChannelEventUpdate) Reset() {
 	*x = ChannelEventUpdate{}
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8768,7 +9384,7 @@ func (x *ChannelEventUpdate) String() string {
 func (*ChannelEventUpdate) ProtoMessage() {}
 
 func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8781,7 +9397,7 @@ func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEventUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelEventUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{112}
+	return file_lightning_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *ChannelEventUpdate) GetChannel() isChannelEventUpdate_Channel {
@@ -8900,7 +9516,7 @@ type FeeReportRequest struct {
 
 func (x *FeeReportRequest) Reset() {
 	*x = FeeReportRequest{}
-	mi := &file_lightning_proto_msgTypes[113]
+	mi := &file_lightning_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8912,7 +9528,7 @@ func (x *FeeReportRequest) String() string {
 func (*FeeReportRequest) ProtoMessage() {}
 
 func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[113]
+	mi := &file_lightning_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8925,7 +9541,7 @@ func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportRequest.ProtoReflect.Descriptor instead.
 func (*FeeReportRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{113}
+	return file_lightning_proto_rawDescGZIP(), []int{115}
 }
 
 type ChannelFeeReport struct {
@@ -8943,7 +9559,7 @@ type ChannelFeeReport struct {
 
 func (x *ChannelFeeReport) Reset() {
 	*x = ChannelFeeReport{}
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8955,7 +9571,7 @@ func (x *ChannelFeeReport) String() string {
 func (*ChannelFeeReport) ProtoMessage() {}
 
 func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8968,7 +9584,7 @@ func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelFeeReport.ProtoReflect.Descriptor instead.
 func (*ChannelFeeReport) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{114}
+	return file_lightning_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *ChannelFeeReport) GetChanId() uint64 {
@@ -9034,7 +9650,7 @@ type FeeReportResponse struct {
 
 func (x *FeeReportResponse) Reset() {
 	*x = FeeReportResponse{}
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9046,7 +9662,7 @@ func (x *FeeReportResponse) String() string {
 func (*FeeReportResponse) ProtoMessage() {}
 
 func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9059,7 +9675,7 @@ func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportResponse.ProtoReflect.Descriptor instead.
 func (*FeeReportResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{115}
+	return file_lightning_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *FeeReportResponse) GetChannelFees() []*ChannelFeeReport {
@@ -9100,7 +9716,7 @@ type InboundFee struct {
 
 func (x *InboundFee) Reset() {
 	*x = InboundFee{}
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9112,7 +9728,7 @@ func (x *InboundFee) String() string {
 func (*InboundFee) ProtoMessage() {}
 
 func (x *InboundFee) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9125,7 +9741,7 @@ func (x *InboundFee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboundFee.ProtoReflect.Descriptor instead.
 func (*InboundFee) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{116}
+	return file_lightning_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *InboundFee) GetBaseFeeMsat() int32 {
@@ -9166,7 +9782,7 @@ type PolicyUpdateRequest struct {
 
 func (x *PolicyUpdateRequest) Reset() {
 	*x = PolicyUpdateRequest{}
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9178,7 +9794,7 @@ func (x *PolicyUpdateRequest) String() string {
 func (*PolicyUpdateRequest) ProtoMessage() {}
 
 func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9191,7 +9807,7 @@ func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateRequest.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{117}
+	return file_lightning_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *PolicyUpdateRequest) GetScope() isPolicyUpdateRequest_Scope {
@@ -9309,7 +9925,7 @@ type FailedUpdate struct {
 
 func (x *FailedUpdate) Reset() {
 	*x = FailedUpdate{}
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9321,7 +9937,7 @@ func (x *FailedUpdate) String() string {
 func (*FailedUpdate) ProtoMessage() {}
 
 func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9334,7 +9950,7 @@ func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedUpdate.ProtoReflect.Descriptor instead.
 func (*FailedUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{118}
+	return file_lightning_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *FailedUpdate) GetOutpoint() *OutPoint {
@@ -9367,7 +9983,7 @@ type PolicyUpdateResponse struct {
 
 func (x *PolicyUpdateResponse) Reset() {
 	*x = PolicyUpdateResponse{}
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9379,7 +9995,7 @@ func (x *PolicyUpdateResponse) String() string {
 func (*PolicyUpdateResponse) ProtoMessage() {}
 
 func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9392,7 +10008,7 @@ func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateResponse.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{119}
+	return file_lightning_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *PolicyUpdateResponse) GetFailedUpdates() []*FailedUpdate {
@@ -9419,7 +10035,7 @@ type ForwardingHistoryRequest struct {
 
 func (x *ForwardingHistoryRequest) Reset() {
 	*x = ForwardingHistoryRequest{}
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9431,7 +10047,7 @@ func (x *ForwardingHistoryRequest) String() string {
 func (*ForwardingHistoryRequest) ProtoMessage() {}
 
 func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9444,7 +10060,7 @@ func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryRequest.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{120}
+	return file_lightning_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *ForwardingHistoryRequest) GetStartTime() uint64 {
@@ -9519,7 +10135,7 @@ type ForwardingEvent struct {
 
 func (x *ForwardingEvent) Reset() {
 	*x = ForwardingEvent{}
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9531,7 +10147,7 @@ func (x *ForwardingEvent) String() string {
 func (*ForwardingEvent) ProtoMessage() {}
 
 func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9544,7 +10160,7 @@ func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingEvent.ProtoReflect.Descriptor instead.
 func (*ForwardingEvent) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{121}
+	return file_lightning_proto_rawDescGZIP(), []int{123}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -9656,7 +10272,7 @@ type ForwardingHistoryResponse struct {
 
 func (x *ForwardingHistoryResponse) Reset() {
 	*x = ForwardingHistoryResponse{}
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9668,7 +10284,7 @@ func (x *ForwardingHistoryResponse) String() string {
 func (*ForwardingHistoryResponse) ProtoMessage() {}
 
 func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9681,7 +10297,7 @@ func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{122}
+	return file_lightning_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *ForwardingHistoryResponse) GetForwardingEvents() []*ForwardingEvent {
@@ -9696,6 +10312,1105 @@ func (x *ForwardingHistoryResponse) GetLastOffsetIndex() uint32 {
 		return x.LastOffsetIndex
 	}
 	return 0
+}
+
+type SendRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Dest  []byte                 `protobuf:"bytes,1,opt,name=dest,proto3" json:"dest,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	DestString  string `protobuf:"bytes,2,opt,name=dest_string,json=destString,proto3" json:"dest_string,omitempty"`
+	Amt         int64  `protobuf:"varint,3,opt,name=amt,proto3" json:"amt,omitempty"`
+	AmtMsat     int64  `protobuf:"varint,12,opt,name=amt_msat,json=amtMsat,proto3" json:"amt_msat,omitempty"`
+	PaymentHash []byte `protobuf:"bytes,4,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	PaymentHashString string            `protobuf:"bytes,5,opt,name=payment_hash_string,json=paymentHashString,proto3" json:"payment_hash_string,omitempty"`
+	PaymentRequest    string            `protobuf:"bytes,6,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	FinalCltvDelta    int32             `protobuf:"varint,7,opt,name=final_cltv_delta,json=finalCltvDelta,proto3" json:"final_cltv_delta,omitempty"`
+	FeeLimit          *FeeLimit         `protobuf:"bytes,8,opt,name=fee_limit,json=feeLimit,proto3" json:"fee_limit,omitempty"`
+	OutgoingChanId    uint64            `protobuf:"varint,9,opt,name=outgoing_chan_id,json=outgoingChanId,proto3" json:"outgoing_chan_id,omitempty"`
+	LastHopPubkey     []byte            `protobuf:"bytes,13,opt,name=last_hop_pubkey,json=lastHopPubkey,proto3" json:"last_hop_pubkey,omitempty"`
+	CltvLimit         uint32            `protobuf:"varint,10,opt,name=cltv_limit,json=cltvLimit,proto3" json:"cltv_limit,omitempty"`
+	DestCustomRecords map[uint64][]byte `protobuf:"bytes,11,rep,name=dest_custom_records,json=destCustomRecords,proto3" json:"dest_custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	AllowSelfPayment  bool              `protobuf:"varint,14,opt,name=allow_self_payment,json=allowSelfPayment,proto3" json:"allow_self_payment,omitempty"`
+	DestFeatures      []FeatureBit      `protobuf:"varint,15,rep,packed,name=dest_features,json=destFeatures,proto3,enum=lnrpc.FeatureBit" json:"dest_features,omitempty"`
+	PaymentAddr       []byte            `protobuf:"bytes,16,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SendRequest) Reset() {
+	*x = SendRequest{}
+	mi := &file_lightning_proto_msgTypes[125]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendRequest) ProtoMessage() {}
+
+func (x *SendRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[125]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
+func (*SendRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{125}
+}
+
+func (x *SendRequest) GetDest() []byte {
+	if x != nil {
+		return x.Dest
+	}
+	return nil
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *SendRequest) GetDestString() string {
+	if x != nil {
+		return x.DestString
+	}
+	return ""
+}
+
+func (x *SendRequest) GetAmt() int64 {
+	if x != nil {
+		return x.Amt
+	}
+	return 0
+}
+
+func (x *SendRequest) GetAmtMsat() int64 {
+	if x != nil {
+		return x.AmtMsat
+	}
+	return 0
+}
+
+func (x *SendRequest) GetPaymentHash() []byte {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return nil
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *SendRequest) GetPaymentHashString() string {
+	if x != nil {
+		return x.PaymentHashString
+	}
+	return ""
+}
+
+func (x *SendRequest) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *SendRequest) GetFinalCltvDelta() int32 {
+	if x != nil {
+		return x.FinalCltvDelta
+	}
+	return 0
+}
+
+func (x *SendRequest) GetFeeLimit() *FeeLimit {
+	if x != nil {
+		return x.FeeLimit
+	}
+	return nil
+}
+
+func (x *SendRequest) GetOutgoingChanId() uint64 {
+	if x != nil {
+		return x.OutgoingChanId
+	}
+	return 0
+}
+
+func (x *SendRequest) GetLastHopPubkey() []byte {
+	if x != nil {
+		return x.LastHopPubkey
+	}
+	return nil
+}
+
+func (x *SendRequest) GetCltvLimit() uint32 {
+	if x != nil {
+		return x.CltvLimit
+	}
+	return 0
+}
+
+func (x *SendRequest) GetDestCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.DestCustomRecords
+	}
+	return nil
+}
+
+func (x *SendRequest) GetAllowSelfPayment() bool {
+	if x != nil {
+		return x.AllowSelfPayment
+	}
+	return false
+}
+
+func (x *SendRequest) GetDestFeatures() []FeatureBit {
+	if x != nil {
+		return x.DestFeatures
+	}
+	return nil
+}
+
+func (x *SendRequest) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+type SendResponse struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PaymentError    string                 `protobuf:"bytes,1,opt,name=payment_error,json=paymentError,proto3" json:"payment_error,omitempty"`
+	PaymentPreimage []byte                 `protobuf:"bytes,2,opt,name=payment_preimage,json=paymentPreimage,proto3" json:"payment_preimage,omitempty"`
+	PaymentRoute    *Route                 `protobuf:"bytes,3,opt,name=payment_route,json=paymentRoute,proto3" json:"payment_route,omitempty"`
+	PaymentHash     []byte                 `protobuf:"bytes,4,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SendResponse) Reset() {
+	*x = SendResponse{}
+	mi := &file_lightning_proto_msgTypes[126]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendResponse) ProtoMessage() {}
+
+func (x *SendResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[126]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
+func (*SendResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{126}
+}
+
+func (x *SendResponse) GetPaymentError() string {
+	if x != nil {
+		return x.PaymentError
+	}
+	return ""
+}
+
+func (x *SendResponse) GetPaymentPreimage() []byte {
+	if x != nil {
+		return x.PaymentPreimage
+	}
+	return nil
+}
+
+func (x *SendResponse) GetPaymentRoute() *Route {
+	if x != nil {
+		return x.PaymentRoute
+	}
+	return nil
+}
+
+func (x *SendResponse) GetPaymentHash() []byte {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return nil
+}
+
+type Payment struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	PaymentHash string                 `protobuf:"bytes,1,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Value int64 `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	CreationDate int64 `protobuf:"varint,3,opt,name=creation_date,json=creationDate,proto3" json:"creation_date,omitempty"`
+	// Deprecated: Marked as deprecated in lightning.proto.
+	Fee                   int64                 `protobuf:"varint,5,opt,name=fee,proto3" json:"fee,omitempty"`
+	PaymentPreimage       string                `protobuf:"bytes,6,opt,name=payment_preimage,json=paymentPreimage,proto3" json:"payment_preimage,omitempty"`
+	ValueSat              int64                 `protobuf:"varint,7,opt,name=value_sat,json=valueSat,proto3" json:"value_sat,omitempty"`
+	ValueMsat             int64                 `protobuf:"varint,8,opt,name=value_msat,json=valueMsat,proto3" json:"value_msat,omitempty"`
+	PaymentRequest        string                `protobuf:"bytes,9,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	Status                Payment_PaymentStatus `protobuf:"varint,10,opt,name=status,proto3,enum=lnrpc.Payment_PaymentStatus" json:"status,omitempty"`
+	FeeSat                int64                 `protobuf:"varint,11,opt,name=fee_sat,json=feeSat,proto3" json:"fee_sat,omitempty"`
+	FeeMsat               int64                 `protobuf:"varint,12,opt,name=fee_msat,json=feeMsat,proto3" json:"fee_msat,omitempty"`
+	CreationTimeNs        int64                 `protobuf:"varint,13,opt,name=creation_time_ns,json=creationTimeNs,proto3" json:"creation_time_ns,omitempty"`
+	Htlcs                 []*HTLCAttempt        `protobuf:"bytes,14,rep,name=htlcs,proto3" json:"htlcs,omitempty"`
+	PaymentIndex          uint64                `protobuf:"varint,15,opt,name=payment_index,json=paymentIndex,proto3" json:"payment_index,omitempty"`
+	FailureReason         PaymentFailureReason  `protobuf:"varint,16,opt,name=failure_reason,json=failureReason,proto3,enum=lnrpc.PaymentFailureReason" json:"failure_reason,omitempty"`
+	FirstHopCustomRecords map[uint64][]byte     `protobuf:"bytes,17,rep,name=first_hop_custom_records,json=firstHopCustomRecords,proto3" json:"first_hop_custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *Payment) Reset() {
+	*x = Payment{}
+	mi := &file_lightning_proto_msgTypes[127]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Payment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Payment) ProtoMessage() {}
+
+func (x *Payment) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[127]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Payment.ProtoReflect.Descriptor instead.
+func (*Payment) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{127}
+}
+
+func (x *Payment) GetPaymentHash() string {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return ""
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Payment) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Payment) GetCreationDate() int64 {
+	if x != nil {
+		return x.CreationDate
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in lightning.proto.
+func (x *Payment) GetFee() int64 {
+	if x != nil {
+		return x.Fee
+	}
+	return 0
+}
+
+func (x *Payment) GetPaymentPreimage() string {
+	if x != nil {
+		return x.PaymentPreimage
+	}
+	return ""
+}
+
+func (x *Payment) GetValueSat() int64 {
+	if x != nil {
+		return x.ValueSat
+	}
+	return 0
+}
+
+func (x *Payment) GetValueMsat() int64 {
+	if x != nil {
+		return x.ValueMsat
+	}
+	return 0
+}
+
+func (x *Payment) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *Payment) GetStatus() Payment_PaymentStatus {
+	if x != nil {
+		return x.Status
+	}
+	return Payment_UNKNOWN
+}
+
+func (x *Payment) GetFeeSat() int64 {
+	if x != nil {
+		return x.FeeSat
+	}
+	return 0
+}
+
+func (x *Payment) GetFeeMsat() int64 {
+	if x != nil {
+		return x.FeeMsat
+	}
+	return 0
+}
+
+func (x *Payment) GetCreationTimeNs() int64 {
+	if x != nil {
+		return x.CreationTimeNs
+	}
+	return 0
+}
+
+func (x *Payment) GetHtlcs() []*HTLCAttempt {
+	if x != nil {
+		return x.Htlcs
+	}
+	return nil
+}
+
+func (x *Payment) GetPaymentIndex() uint64 {
+	if x != nil {
+		return x.PaymentIndex
+	}
+	return 0
+}
+
+func (x *Payment) GetFailureReason() PaymentFailureReason {
+	if x != nil {
+		return x.FailureReason
+	}
+	return PaymentFailureReason_FAILURE_REASON_NONE
+}
+
+func (x *Payment) GetFirstHopCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.FirstHopCustomRecords
+	}
+	return nil
+}
+
+type HTLCAttempt struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AttemptId     uint64                 `protobuf:"varint,7,opt,name=attempt_id,json=attemptId,proto3" json:"attempt_id,omitempty"`
+	Status        HTLCAttempt_HTLCStatus `protobuf:"varint,1,opt,name=status,proto3,enum=lnrpc.HTLCAttempt_HTLCStatus" json:"status,omitempty"`
+	Route         *Route                 `protobuf:"bytes,2,opt,name=route,proto3" json:"route,omitempty"`
+	AttemptTimeNs int64                  `protobuf:"varint,3,opt,name=attempt_time_ns,json=attemptTimeNs,proto3" json:"attempt_time_ns,omitempty"`
+	ResolveTimeNs int64                  `protobuf:"varint,4,opt,name=resolve_time_ns,json=resolveTimeNs,proto3" json:"resolve_time_ns,omitempty"`
+	Failure       *Failure               `protobuf:"bytes,5,opt,name=failure,proto3" json:"failure,omitempty"`
+	Preimage      []byte                 `protobuf:"bytes,6,opt,name=preimage,proto3" json:"preimage,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTLCAttempt) Reset() {
+	*x = HTLCAttempt{}
+	mi := &file_lightning_proto_msgTypes[128]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTLCAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTLCAttempt) ProtoMessage() {}
+
+func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[128]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTLCAttempt.ProtoReflect.Descriptor instead.
+func (*HTLCAttempt) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{128}
+}
+
+func (x *HTLCAttempt) GetAttemptId() uint64 {
+	if x != nil {
+		return x.AttemptId
+	}
+	return 0
+}
+
+func (x *HTLCAttempt) GetStatus() HTLCAttempt_HTLCStatus {
+	if x != nil {
+		return x.Status
+	}
+	return HTLCAttempt_IN_FLIGHT
+}
+
+func (x *HTLCAttempt) GetRoute() *Route {
+	if x != nil {
+		return x.Route
+	}
+	return nil
+}
+
+func (x *HTLCAttempt) GetAttemptTimeNs() int64 {
+	if x != nil {
+		return x.AttemptTimeNs
+	}
+	return 0
+}
+
+func (x *HTLCAttempt) GetResolveTimeNs() int64 {
+	if x != nil {
+		return x.ResolveTimeNs
+	}
+	return 0
+}
+
+func (x *HTLCAttempt) GetFailure() *Failure {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
+}
+
+func (x *HTLCAttempt) GetPreimage() []byte {
+	if x != nil {
+		return x.Preimage
+	}
+	return nil
+}
+
+type ListPaymentsRequest struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	IncludeIncomplete  bool                   `protobuf:"varint,1,opt,name=include_incomplete,json=includeIncomplete,proto3" json:"include_incomplete,omitempty"`
+	IndexOffset        uint64                 `protobuf:"varint,2,opt,name=index_offset,json=indexOffset,proto3" json:"index_offset,omitempty"`
+	MaxPayments        uint64                 `protobuf:"varint,3,opt,name=max_payments,json=maxPayments,proto3" json:"max_payments,omitempty"`
+	Reversed           bool                   `protobuf:"varint,4,opt,name=reversed,proto3" json:"reversed,omitempty"`
+	CountTotalPayments bool                   `protobuf:"varint,5,opt,name=count_total_payments,json=countTotalPayments,proto3" json:"count_total_payments,omitempty"`
+	CreationDateStart  uint64                 `protobuf:"varint,6,opt,name=creation_date_start,json=creationDateStart,proto3" json:"creation_date_start,omitempty"`
+	CreationDateEnd    uint64                 `protobuf:"varint,7,opt,name=creation_date_end,json=creationDateEnd,proto3" json:"creation_date_end,omitempty"`
+	OmitHops           bool                   `protobuf:"varint,8,opt,name=omit_hops,json=omitHops,proto3" json:"omit_hops,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ListPaymentsRequest) Reset() {
+	*x = ListPaymentsRequest{}
+	mi := &file_lightning_proto_msgTypes[129]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPaymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPaymentsRequest) ProtoMessage() {}
+
+func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[129]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
+func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{129}
+}
+
+func (x *ListPaymentsRequest) GetIncludeIncomplete() bool {
+	if x != nil {
+		return x.IncludeIncomplete
+	}
+	return false
+}
+
+func (x *ListPaymentsRequest) GetIndexOffset() uint64 {
+	if x != nil {
+		return x.IndexOffset
+	}
+	return 0
+}
+
+func (x *ListPaymentsRequest) GetMaxPayments() uint64 {
+	if x != nil {
+		return x.MaxPayments
+	}
+	return 0
+}
+
+func (x *ListPaymentsRequest) GetReversed() bool {
+	if x != nil {
+		return x.Reversed
+	}
+	return false
+}
+
+func (x *ListPaymentsRequest) GetCountTotalPayments() bool {
+	if x != nil {
+		return x.CountTotalPayments
+	}
+	return false
+}
+
+func (x *ListPaymentsRequest) GetCreationDateStart() uint64 {
+	if x != nil {
+		return x.CreationDateStart
+	}
+	return 0
+}
+
+func (x *ListPaymentsRequest) GetCreationDateEnd() uint64 {
+	if x != nil {
+		return x.CreationDateEnd
+	}
+	return 0
+}
+
+func (x *ListPaymentsRequest) GetOmitHops() bool {
+	if x != nil {
+		return x.OmitHops
+	}
+	return false
+}
+
+type ListPaymentsResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Payments         []*Payment             `protobuf:"bytes,1,rep,name=payments,proto3" json:"payments,omitempty"`
+	FirstIndexOffset uint64                 `protobuf:"varint,2,opt,name=first_index_offset,json=firstIndexOffset,proto3" json:"first_index_offset,omitempty"`
+	LastIndexOffset  uint64                 `protobuf:"varint,3,opt,name=last_index_offset,json=lastIndexOffset,proto3" json:"last_index_offset,omitempty"`
+	TotalNumPayments uint64                 `protobuf:"varint,4,opt,name=total_num_payments,json=totalNumPayments,proto3" json:"total_num_payments,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ListPaymentsResponse) Reset() {
+	*x = ListPaymentsResponse{}
+	mi := &file_lightning_proto_msgTypes[130]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPaymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPaymentsResponse) ProtoMessage() {}
+
+func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[130]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
+func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{130}
+}
+
+func (x *ListPaymentsResponse) GetPayments() []*Payment {
+	if x != nil {
+		return x.Payments
+	}
+	return nil
+}
+
+func (x *ListPaymentsResponse) GetFirstIndexOffset() uint64 {
+	if x != nil {
+		return x.FirstIndexOffset
+	}
+	return 0
+}
+
+func (x *ListPaymentsResponse) GetLastIndexOffset() uint64 {
+	if x != nil {
+		return x.LastIndexOffset
+	}
+	return 0
+}
+
+func (x *ListPaymentsResponse) GetTotalNumPayments() uint64 {
+	if x != nil {
+		return x.TotalNumPayments
+	}
+	return 0
+}
+
+type DeletePaymentRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PaymentHash     []byte                 `protobuf:"bytes,1,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	FailedHtlcsOnly bool                   `protobuf:"varint,2,opt,name=failed_htlcs_only,json=failedHtlcsOnly,proto3" json:"failed_htlcs_only,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *DeletePaymentRequest) Reset() {
+	*x = DeletePaymentRequest{}
+	mi := &file_lightning_proto_msgTypes[131]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePaymentRequest) ProtoMessage() {}
+
+func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[131]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePaymentRequest.ProtoReflect.Descriptor instead.
+func (*DeletePaymentRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{131}
+}
+
+func (x *DeletePaymentRequest) GetPaymentHash() []byte {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return nil
+}
+
+func (x *DeletePaymentRequest) GetFailedHtlcsOnly() bool {
+	if x != nil {
+		return x.FailedHtlcsOnly
+	}
+	return false
+}
+
+type DeleteAllPaymentsRequest struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	FailedPaymentsOnly bool                   `protobuf:"varint,1,opt,name=failed_payments_only,json=failedPaymentsOnly,proto3" json:"failed_payments_only,omitempty"`
+	FailedHtlcsOnly    bool                   `protobuf:"varint,2,opt,name=failed_htlcs_only,json=failedHtlcsOnly,proto3" json:"failed_htlcs_only,omitempty"`
+	AllPayments        bool                   `protobuf:"varint,3,opt,name=all_payments,json=allPayments,proto3" json:"all_payments,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *DeleteAllPaymentsRequest) Reset() {
+	*x = DeleteAllPaymentsRequest{}
+	mi := &file_lightning_proto_msgTypes[132]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAllPaymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAllPaymentsRequest) ProtoMessage() {}
+
+func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[132]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAllPaymentsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAllPaymentsRequest) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{132}
+}
+
+func (x *DeleteAllPaymentsRequest) GetFailedPaymentsOnly() bool {
+	if x != nil {
+		return x.FailedPaymentsOnly
+	}
+	return false
+}
+
+func (x *DeleteAllPaymentsRequest) GetFailedHtlcsOnly() bool {
+	if x != nil {
+		return x.FailedHtlcsOnly
+	}
+	return false
+}
+
+func (x *DeleteAllPaymentsRequest) GetAllPayments() bool {
+	if x != nil {
+		return x.AllPayments
+	}
+	return false
+}
+
+type DeletePaymentResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeletePaymentResponse) Reset() {
+	*x = DeletePaymentResponse{}
+	mi := &file_lightning_proto_msgTypes[133]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeletePaymentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeletePaymentResponse) ProtoMessage() {}
+
+func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[133]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeletePaymentResponse.ProtoReflect.Descriptor instead.
+func (*DeletePaymentResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{133}
+}
+
+func (x *DeletePaymentResponse) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+type DeleteAllPaymentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAllPaymentsResponse) Reset() {
+	*x = DeleteAllPaymentsResponse{}
+	mi := &file_lightning_proto_msgTypes[134]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAllPaymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAllPaymentsResponse) ProtoMessage() {}
+
+func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[134]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAllPaymentsResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAllPaymentsResponse) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{134}
+}
+
+func (x *DeleteAllPaymentsResponse) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+// Failure is a failed HTLC's BOLT 4 failure, as the sender read it.
+type Failure struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Code               Failure_FailureCode    `protobuf:"varint,1,opt,name=code,proto3,enum=lnrpc.Failure_FailureCode" json:"code,omitempty"`
+	ChannelUpdate      *ChannelUpdate         `protobuf:"bytes,3,opt,name=channel_update,json=channelUpdate,proto3" json:"channel_update,omitempty"`
+	HtlcMsat           uint64                 `protobuf:"varint,4,opt,name=htlc_msat,json=htlcMsat,proto3" json:"htlc_msat,omitempty"`
+	OnionSha_256       []byte                 `protobuf:"bytes,5,opt,name=onion_sha_256,json=onionSha256,proto3" json:"onion_sha_256,omitempty"`
+	CltvExpiry         uint32                 `protobuf:"varint,6,opt,name=cltv_expiry,json=cltvExpiry,proto3" json:"cltv_expiry,omitempty"`
+	Flags              uint32                 `protobuf:"varint,7,opt,name=flags,proto3" json:"flags,omitempty"`
+	FailureSourceIndex uint32                 `protobuf:"varint,8,opt,name=failure_source_index,json=failureSourceIndex,proto3" json:"failure_source_index,omitempty"`
+	Height             uint32                 `protobuf:"varint,9,opt,name=height,proto3" json:"height,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Failure) Reset() {
+	*x = Failure{}
+	mi := &file_lightning_proto_msgTypes[135]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Failure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Failure) ProtoMessage() {}
+
+func (x *Failure) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[135]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Failure.ProtoReflect.Descriptor instead.
+func (*Failure) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{135}
+}
+
+func (x *Failure) GetCode() Failure_FailureCode {
+	if x != nil {
+		return x.Code
+	}
+	return Failure_RESERVED
+}
+
+func (x *Failure) GetChannelUpdate() *ChannelUpdate {
+	if x != nil {
+		return x.ChannelUpdate
+	}
+	return nil
+}
+
+func (x *Failure) GetHtlcMsat() uint64 {
+	if x != nil {
+		return x.HtlcMsat
+	}
+	return 0
+}
+
+func (x *Failure) GetOnionSha_256() []byte {
+	if x != nil {
+		return x.OnionSha_256
+	}
+	return nil
+}
+
+func (x *Failure) GetCltvExpiry() uint32 {
+	if x != nil {
+		return x.CltvExpiry
+	}
+	return 0
+}
+
+func (x *Failure) GetFlags() uint32 {
+	if x != nil {
+		return x.Flags
+	}
+	return 0
+}
+
+func (x *Failure) GetFailureSourceIndex() uint32 {
+	if x != nil {
+		return x.FailureSourceIndex
+	}
+	return 0
+}
+
+func (x *Failure) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+type ChannelUpdate struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Signature       []byte                 `protobuf:"bytes,1,opt,name=signature,proto3" json:"signature,omitempty"`
+	ChainHash       []byte                 `protobuf:"bytes,2,opt,name=chain_hash,json=chainHash,proto3" json:"chain_hash,omitempty"`
+	ChanId          uint64                 `protobuf:"varint,3,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	Timestamp       uint32                 `protobuf:"varint,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	MessageFlags    uint32                 `protobuf:"varint,10,opt,name=message_flags,json=messageFlags,proto3" json:"message_flags,omitempty"`
+	ChannelFlags    uint32                 `protobuf:"varint,5,opt,name=channel_flags,json=channelFlags,proto3" json:"channel_flags,omitempty"`
+	TimeLockDelta   uint32                 `protobuf:"varint,6,opt,name=time_lock_delta,json=timeLockDelta,proto3" json:"time_lock_delta,omitempty"`
+	HtlcMinimumMsat uint64                 `protobuf:"varint,7,opt,name=htlc_minimum_msat,json=htlcMinimumMsat,proto3" json:"htlc_minimum_msat,omitempty"`
+	BaseFee         uint32                 `protobuf:"varint,8,opt,name=base_fee,json=baseFee,proto3" json:"base_fee,omitempty"`
+	FeeRate         uint32                 `protobuf:"varint,9,opt,name=fee_rate,json=feeRate,proto3" json:"fee_rate,omitempty"`
+	HtlcMaximumMsat uint64                 `protobuf:"varint,11,opt,name=htlc_maximum_msat,json=htlcMaximumMsat,proto3" json:"htlc_maximum_msat,omitempty"`
+	ExtraOpaqueData []byte                 `protobuf:"bytes,12,opt,name=extra_opaque_data,json=extraOpaqueData,proto3" json:"extra_opaque_data,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ChannelUpdate) Reset() {
+	*x = ChannelUpdate{}
+	mi := &file_lightning_proto_msgTypes[136]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelUpdate) ProtoMessage() {}
+
+func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[136]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelUpdate.ProtoReflect.Descriptor instead.
+func (*ChannelUpdate) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{136}
+}
+
+func (x *ChannelUpdate) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+func (x *ChannelUpdate) GetChainHash() []byte {
+	if x != nil {
+		return x.ChainHash
+	}
+	return nil
+}
+
+func (x *ChannelUpdate) GetChanId() uint64 {
+	if x != nil {
+		return x.ChanId
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetTimestamp() uint32 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetMessageFlags() uint32 {
+	if x != nil {
+		return x.MessageFlags
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetChannelFlags() uint32 {
+	if x != nil {
+		return x.ChannelFlags
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetTimeLockDelta() uint32 {
+	if x != nil {
+		return x.TimeLockDelta
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetHtlcMinimumMsat() uint64 {
+	if x != nil {
+		return x.HtlcMinimumMsat
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetBaseFee() uint32 {
+	if x != nil {
+		return x.BaseFee
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetFeeRate() uint32 {
+	if x != nil {
+		return x.FeeRate
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetHtlcMaximumMsat() uint64 {
+	if x != nil {
+		return x.HtlcMaximumMsat
+	}
+	return 0
+}
+
+func (x *ChannelUpdate) GetExtraOpaqueData() []byte {
+	if x != nil {
+		return x.ExtraOpaqueData
+	}
+	return nil
 }
 
 type PendingChannelsResponse_PendingChannel struct {
@@ -9716,7 +11431,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[138]
+	mi := &file_lightning_proto_msgTypes[152]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9728,7 +11443,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[138]
+	mi := &file_lightning_proto_msgTypes[152]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9741,7 +11456,7 @@ func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use PendingChannelsResponse_PendingChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{97, 0}
 }
 
 func (x *PendingChannelsResponse_PendingChannel) GetRemoteNodePub() string {
@@ -9829,7 +11544,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[139]
+	mi := &file_lightning_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9841,7 +11556,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[139]
+	mi := &file_lightning_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9854,7 +11569,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect
 
 // Deprecated: Use PendingChannelsResponse_PendingOpenChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingOpenChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95, 1}
+	return file_lightning_proto_rawDescGZIP(), []int{97, 1}
 }
 
 func (x *PendingChannelsResponse_PendingOpenChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -9921,7 +11636,7 @@ type PendingChannelsResponse_WaitingCloseChannel struct {
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
 	*x = PendingChannelsResponse_WaitingCloseChannel{}
-	mi := &file_lightning_proto_msgTypes[140]
+	mi := &file_lightning_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9933,7 +11648,7 @@ func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
 func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[140]
+	mi := &file_lightning_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9946,7 +11661,7 @@ func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflec
 
 // Deprecated: Use PendingChannelsResponse_WaitingCloseChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_WaitingCloseChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95, 2}
+	return file_lightning_proto_rawDescGZIP(), []int{97, 2}
 }
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -10012,7 +11727,7 @@ type PendingChannelsResponse_Commitments struct {
 
 func (x *PendingChannelsResponse_Commitments) Reset() {
 	*x = PendingChannelsResponse_Commitments{}
-	mi := &file_lightning_proto_msgTypes[141]
+	mi := &file_lightning_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10024,7 +11739,7 @@ func (x *PendingChannelsResponse_Commitments) String() string {
 func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[141]
+	mi := &file_lightning_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10037,7 +11752,7 @@ func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use PendingChannelsResponse_Commitments.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_Commitments) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95, 3}
+	return file_lightning_proto_rawDescGZIP(), []int{97, 3}
 }
 
 func (x *PendingChannelsResponse_Commitments) GetLocalTxid() string {
@@ -10080,6 +11795,106 @@ func (x *PendingChannelsResponse_Commitments) GetRemotePendingCommitFeeSat() uin
 		return x.RemotePendingCommitFeeSat
 	}
 	return 0
+}
+
+type PendingChannelsResponse_ForceClosedChannel struct {
+	state             protoimpl.MessageState                                 `protogen:"open.v1"`
+	Channel           *PendingChannelsResponse_PendingChannel                `protobuf:"bytes,1,opt,name=channel,proto3" json:"channel,omitempty"`
+	ClosingTxid       string                                                 `protobuf:"bytes,2,opt,name=closing_txid,json=closingTxid,proto3" json:"closing_txid,omitempty"`
+	LimboBalance      int64                                                  `protobuf:"varint,3,opt,name=limbo_balance,json=limboBalance,proto3" json:"limbo_balance,omitempty"`
+	MaturityHeight    uint32                                                 `protobuf:"varint,4,opt,name=maturity_height,json=maturityHeight,proto3" json:"maturity_height,omitempty"`
+	BlocksTilMaturity int32                                                  `protobuf:"varint,5,opt,name=blocks_til_maturity,json=blocksTilMaturity,proto3" json:"blocks_til_maturity,omitempty"`
+	RecoveredBalance  int64                                                  `protobuf:"varint,6,opt,name=recovered_balance,json=recoveredBalance,proto3" json:"recovered_balance,omitempty"`
+	PendingHtlcs      []*PendingHTLC                                         `protobuf:"bytes,8,rep,name=pending_htlcs,json=pendingHtlcs,proto3" json:"pending_htlcs,omitempty"`
+	Anchor            PendingChannelsResponse_ForceClosedChannel_AnchorState `protobuf:"varint,9,opt,name=anchor,proto3,enum=lnrpc.PendingChannelsResponse_ForceClosedChannel_AnchorState" json:"anchor,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) Reset() {
+	*x = PendingChannelsResponse_ForceClosedChannel{}
+	mi := &file_lightning_proto_msgTypes[156]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingChannelsResponse_ForceClosedChannel) ProtoMessage() {}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[156]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingChannelsResponse_ForceClosedChannel.ProtoReflect.Descriptor instead.
+func (*PendingChannelsResponse_ForceClosedChannel) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{97, 4}
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetClosingTxid() string {
+	if x != nil {
+		return x.ClosingTxid
+	}
+	return ""
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetLimboBalance() int64 {
+	if x != nil {
+		return x.LimboBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetMaturityHeight() uint32 {
+	if x != nil {
+		return x.MaturityHeight
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetBlocksTilMaturity() int32 {
+	if x != nil {
+		return x.BlocksTilMaturity
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetRecoveredBalance() int64 {
+	if x != nil {
+		return x.RecoveredBalance
+	}
+	return 0
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetPendingHtlcs() []*PendingHTLC {
+	if x != nil {
+		return x.PendingHtlcs
+	}
+	return nil
+}
+
+func (x *PendingChannelsResponse_ForceClosedChannel) GetAnchor() PendingChannelsResponse_ForceClosedChannel_AnchorState {
+	if x != nil {
+		return x.Anchor
+	}
+	return PendingChannelsResponse_ForceClosedChannel_LIMBO
 }
 
 var File_lightning_proto protoreflect.FileDescriptor
@@ -10492,7 +12307,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x04hops\x18\x04 \x03(\v2\n" +
 	".lnrpc.HopR\x04hops\x12&\n" +
 	"\x0ftotal_fees_msat\x18\x05 \x01(\x03R\rtotalFeesMsat\x12$\n" +
-	"\x0etotal_amt_msat\x18\x06 \x01(\x03R\ftotalAmtMsat\"\xcf\x03\n" +
+	"\x0etotal_amt_msat\x18\x06 \x01(\x03R\ftotalAmtMsat\"\x80\x04\n" +
 	"\x03Hop\x12\x1b\n" +
 	"\achan_id\x18\x01 \x01(\x04B\x020\x01R\x06chanId\x12'\n" +
 	"\rchan_capacity\x18\x02 \x01(\x03B\x02\x18\x01R\fchanCapacity\x12(\n" +
@@ -10503,12 +12318,19 @@ const file_lightning_proto_rawDesc = "" +
 	"\bfee_msat\x18\a \x01(\x03R\afeeMsat\x12\x17\n" +
 	"\apub_key\x18\b \x01(\tR\x06pubKey\x12#\n" +
 	"\vtlv_payload\x18\t \x01(\bB\x02\x18\x01R\n" +
-	"tlvPayload\x12D\n" +
+	"tlvPayload\x12/\n" +
+	"\n" +
+	"mpp_record\x18\n" +
+	" \x01(\v2\x10.lnrpc.MPPRecordR\tmppRecord\x12D\n" +
 	"\x0ecustom_records\x18\v \x03(\v2\x1d.lnrpc.Hop.CustomRecordsEntryR\rcustomRecords\x12\x1a\n" +
 	"\bmetadata\x18\r \x01(\fR\bmetadata\x1a@\n" +
 	"\x12CustomRecordsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x1b\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"T\n" +
+	"\tMPPRecord\x12!\n" +
+	"\fpayment_addr\x18\v \x01(\fR\vpaymentAddr\x12$\n" +
+	"\x0etotal_amt_msat\x18\n" +
+	" \x01(\x03R\ftotalAmtMsat\"\x1b\n" +
 	"\x19GraphTopologySubscription\"\xcd\x01\n" +
 	"\x13GraphTopologyUpdate\x124\n" +
 	"\fnode_updates\x18\x01 \x03(\v2\x11.lnrpc.NodeUpdateR\vnodeUpdates\x12A\n" +
@@ -10677,12 +12499,20 @@ const file_lightning_proto_rawDesc = "" +
 	"\rfee_per_vbyte\x18\x03 \x01(\x03R\vfeePerVbyte\x12$\n" +
 	"\x0elocal_close_tx\x18\x04 \x01(\bR\flocalCloseTx\"M\n" +
 	"\x11ChannelOpenUpdate\x128\n" +
-	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\">\n" +
+	"\rchannel_point\x18\x01 \x01(\v2\x13.lnrpc.ChannelPointR\fchannelPoint\"\xcc\x01\n" +
+	"\vPendingHTLC\x12\x1a\n" +
+	"\bincoming\x18\x01 \x01(\bR\bincoming\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x03R\x06amount\x12\x1a\n" +
+	"\boutpoint\x18\x03 \x01(\tR\boutpoint\x12'\n" +
+	"\x0fmaturity_height\x18\x04 \x01(\rR\x0ematurityHeight\x12.\n" +
+	"\x13blocks_til_maturity\x18\x05 \x01(\x05R\x11blocksTilMaturity\x12\x14\n" +
+	"\x05stage\x18\x06 \x01(\rR\x05stage\">\n" +
 	"\x16PendingChannelsRequest\x12$\n" +
-	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xe0\r\n" +
+	"\x0einclude_raw_tx\x18\x01 \x01(\bR\fincludeRawTx\"\xc9\x12\n" +
 	"\x17PendingChannelsResponse\x12.\n" +
 	"\x13total_limbo_balance\x18\x01 \x01(\x03R\x11totalLimboBalance\x12e\n" +
-	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x12h\n" +
+	"\x15pending_open_channels\x18\x02 \x03(\v21.lnrpc.PendingChannelsResponse.PendingOpenChannelR\x13pendingOpenChannels\x12v\n" +
+	"\x1epending_force_closing_channels\x18\x04 \x03(\v21.lnrpc.PendingChannelsResponse.ForceClosedChannelR\x1bpendingForceClosingChannels\x12h\n" +
 	"\x16waiting_close_channels\x18\x05 \x03(\v22.lnrpc.PendingChannelsResponse.WaitingCloseChannelR\x14waitingCloseChannels\x1a\xbb\x03\n" +
 	"\x0ePendingChannel\x12&\n" +
 	"\x0fremote_node_pub\x18\x01 \x01(\tR\rremoteNodePub\x12#\n" +
@@ -10721,7 +12551,20 @@ const file_lightning_proto_rawDesc = "" +
 	"\x13remote_pending_txid\x18\x03 \x01(\tR\x11remotePendingTxid\x12/\n" +
 	"\x14local_commit_fee_sat\x18\x04 \x01(\x04R\x11localCommitFeeSat\x121\n" +
 	"\x15remote_commit_fee_sat\x18\x05 \x01(\x04R\x12remoteCommitFeeSat\x12@\n" +
-	"\x1dremote_pending_commit_fee_sat\x18\x06 \x01(\x04R\x19remotePendingCommitFeeSat\"\xdf\x01\n" +
+	"\x1dremote_pending_commit_fee_sat\x18\x06 \x01(\x04R\x19remotePendingCommitFeeSat\x1a\xee\x03\n" +
+	"\x12ForceClosedChannel\x12G\n" +
+	"\achannel\x18\x01 \x01(\v2-.lnrpc.PendingChannelsResponse.PendingChannelR\achannel\x12!\n" +
+	"\fclosing_txid\x18\x02 \x01(\tR\vclosingTxid\x12#\n" +
+	"\rlimbo_balance\x18\x03 \x01(\x03R\flimboBalance\x12'\n" +
+	"\x0fmaturity_height\x18\x04 \x01(\rR\x0ematurityHeight\x12.\n" +
+	"\x13blocks_til_maturity\x18\x05 \x01(\x05R\x11blocksTilMaturity\x12+\n" +
+	"\x11recovered_balance\x18\x06 \x01(\x03R\x10recoveredBalance\x127\n" +
+	"\rpending_htlcs\x18\b \x03(\v2\x12.lnrpc.PendingHTLCR\fpendingHtlcs\x12U\n" +
+	"\x06anchor\x18\t \x01(\x0e2=.lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorStateR\x06anchor\"1\n" +
+	"\vAnchorState\x12\t\n" +
+	"\x05LIMBO\x10\x00\x12\r\n" +
+	"\tRECOVERED\x10\x01\x12\b\n" +
+	"\x04LOST\x10\x02\"\xdf\x01\n" +
 	"\x13ListChannelsRequest\x12\x1f\n" +
 	"\vactive_only\x18\x01 \x01(\bR\n" +
 	"activeOnly\x12#\n" +
@@ -10958,7 +12801,160 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11_outgoing_htlc_id\"\x8c\x01\n" +
 	"\x19ForwardingHistoryResponse\x12C\n" +
 	"\x11forwarding_events\x18\x01 \x03(\v2\x16.lnrpc.ForwardingEventR\x10forwardingEvents\x12*\n" +
-	"\x11last_offset_index\x18\x02 \x01(\rR\x0flastOffsetIndex*\xac\x01\n" +
+	"\x11last_offset_index\x18\x02 \x01(\rR\x0flastOffsetIndex\"\xea\x05\n" +
+	"\vSendRequest\x12\x12\n" +
+	"\x04dest\x18\x01 \x01(\fR\x04dest\x12#\n" +
+	"\vdest_string\x18\x02 \x01(\tB\x02\x18\x01R\n" +
+	"destString\x12\x10\n" +
+	"\x03amt\x18\x03 \x01(\x03R\x03amt\x12\x19\n" +
+	"\bamt_msat\x18\f \x01(\x03R\aamtMsat\x12!\n" +
+	"\fpayment_hash\x18\x04 \x01(\fR\vpaymentHash\x122\n" +
+	"\x13payment_hash_string\x18\x05 \x01(\tB\x02\x18\x01R\x11paymentHashString\x12'\n" +
+	"\x0fpayment_request\x18\x06 \x01(\tR\x0epaymentRequest\x12(\n" +
+	"\x10final_cltv_delta\x18\a \x01(\x05R\x0efinalCltvDelta\x12,\n" +
+	"\tfee_limit\x18\b \x01(\v2\x0f.lnrpc.FeeLimitR\bfeeLimit\x12,\n" +
+	"\x10outgoing_chan_id\x18\t \x01(\x04B\x020\x01R\x0eoutgoingChanId\x12&\n" +
+	"\x0flast_hop_pubkey\x18\r \x01(\fR\rlastHopPubkey\x12\x1d\n" +
+	"\n" +
+	"cltv_limit\x18\n" +
+	" \x01(\rR\tcltvLimit\x12Y\n" +
+	"\x13dest_custom_records\x18\v \x03(\v2).lnrpc.SendRequest.DestCustomRecordsEntryR\x11destCustomRecords\x12,\n" +
+	"\x12allow_self_payment\x18\x0e \x01(\bR\x10allowSelfPayment\x126\n" +
+	"\rdest_features\x18\x0f \x03(\x0e2\x11.lnrpc.FeatureBitR\fdestFeatures\x12!\n" +
+	"\fpayment_addr\x18\x10 \x01(\fR\vpaymentAddr\x1aD\n" +
+	"\x16DestCustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\xb4\x01\n" +
+	"\fSendResponse\x12#\n" +
+	"\rpayment_error\x18\x01 \x01(\tR\fpaymentError\x12)\n" +
+	"\x10payment_preimage\x18\x02 \x01(\fR\x0fpaymentPreimage\x121\n" +
+	"\rpayment_route\x18\x03 \x01(\v2\f.lnrpc.RouteR\fpaymentRoute\x12!\n" +
+	"\fpayment_hash\x18\x04 \x01(\fR\vpaymentHash\"\xcb\x06\n" +
+	"\aPayment\x12!\n" +
+	"\fpayment_hash\x18\x01 \x01(\tR\vpaymentHash\x12\x18\n" +
+	"\x05value\x18\x02 \x01(\x03B\x02\x18\x01R\x05value\x12'\n" +
+	"\rcreation_date\x18\x03 \x01(\x03B\x02\x18\x01R\fcreationDate\x12\x14\n" +
+	"\x03fee\x18\x05 \x01(\x03B\x02\x18\x01R\x03fee\x12)\n" +
+	"\x10payment_preimage\x18\x06 \x01(\tR\x0fpaymentPreimage\x12\x1b\n" +
+	"\tvalue_sat\x18\a \x01(\x03R\bvalueSat\x12\x1d\n" +
+	"\n" +
+	"value_msat\x18\b \x01(\x03R\tvalueMsat\x12'\n" +
+	"\x0fpayment_request\x18\t \x01(\tR\x0epaymentRequest\x124\n" +
+	"\x06status\x18\n" +
+	" \x01(\x0e2\x1c.lnrpc.Payment.PaymentStatusR\x06status\x12\x17\n" +
+	"\afee_sat\x18\v \x01(\x03R\x06feeSat\x12\x19\n" +
+	"\bfee_msat\x18\f \x01(\x03R\afeeMsat\x12(\n" +
+	"\x10creation_time_ns\x18\r \x01(\x03R\x0ecreationTimeNs\x12(\n" +
+	"\x05htlcs\x18\x0e \x03(\v2\x12.lnrpc.HTLCAttemptR\x05htlcs\x12#\n" +
+	"\rpayment_index\x18\x0f \x01(\x04R\fpaymentIndex\x12B\n" +
+	"\x0efailure_reason\x18\x10 \x01(\x0e2\x1b.lnrpc.PaymentFailureReasonR\rfailureReason\x12b\n" +
+	"\x18first_hop_custom_records\x18\x11 \x03(\v2).lnrpc.Payment.FirstHopCustomRecordsEntryR\x15firstHopCustomRecords\x1aH\n" +
+	"\x1aFirstHopCustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"Y\n" +
+	"\rPaymentStatus\x12\x0f\n" +
+	"\aUNKNOWN\x10\x00\x1a\x02\b\x01\x12\r\n" +
+	"\tIN_FLIGHT\x10\x01\x12\r\n" +
+	"\tSUCCEEDED\x10\x02\x12\n" +
+	"\n" +
+	"\x06FAILED\x10\x03\x12\r\n" +
+	"\tINITIATED\x10\x04J\x04\b\x04\x10\x05\"\xd5\x02\n" +
+	"\vHTLCAttempt\x12\x1d\n" +
+	"\n" +
+	"attempt_id\x18\a \x01(\x04R\tattemptId\x125\n" +
+	"\x06status\x18\x01 \x01(\x0e2\x1d.lnrpc.HTLCAttempt.HTLCStatusR\x06status\x12\"\n" +
+	"\x05route\x18\x02 \x01(\v2\f.lnrpc.RouteR\x05route\x12&\n" +
+	"\x0fattempt_time_ns\x18\x03 \x01(\x03R\rattemptTimeNs\x12&\n" +
+	"\x0fresolve_time_ns\x18\x04 \x01(\x03R\rresolveTimeNs\x12(\n" +
+	"\afailure\x18\x05 \x01(\v2\x0e.lnrpc.FailureR\afailure\x12\x1a\n" +
+	"\bpreimage\x18\x06 \x01(\fR\bpreimage\"6\n" +
+	"\n" +
+	"HTLCStatus\x12\r\n" +
+	"\tIN_FLIGHT\x10\x00\x12\r\n" +
+	"\tSUCCEEDED\x10\x01\x12\n" +
+	"\n" +
+	"\x06FAILED\x10\x02\"\xd1\x02\n" +
+	"\x13ListPaymentsRequest\x12-\n" +
+	"\x12include_incomplete\x18\x01 \x01(\bR\x11includeIncomplete\x12!\n" +
+	"\findex_offset\x18\x02 \x01(\x04R\vindexOffset\x12!\n" +
+	"\fmax_payments\x18\x03 \x01(\x04R\vmaxPayments\x12\x1a\n" +
+	"\breversed\x18\x04 \x01(\bR\breversed\x120\n" +
+	"\x14count_total_payments\x18\x05 \x01(\bR\x12countTotalPayments\x12.\n" +
+	"\x13creation_date_start\x18\x06 \x01(\x04R\x11creationDateStart\x12*\n" +
+	"\x11creation_date_end\x18\a \x01(\x04R\x0fcreationDateEnd\x12\x1b\n" +
+	"\tomit_hops\x18\b \x01(\bR\bomitHops\"\xca\x01\n" +
+	"\x14ListPaymentsResponse\x12*\n" +
+	"\bpayments\x18\x01 \x03(\v2\x0e.lnrpc.PaymentR\bpayments\x12,\n" +
+	"\x12first_index_offset\x18\x02 \x01(\x04R\x10firstIndexOffset\x12*\n" +
+	"\x11last_index_offset\x18\x03 \x01(\x04R\x0flastIndexOffset\x12,\n" +
+	"\x12total_num_payments\x18\x04 \x01(\x04R\x10totalNumPayments\"e\n" +
+	"\x14DeletePaymentRequest\x12!\n" +
+	"\fpayment_hash\x18\x01 \x01(\fR\vpaymentHash\x12*\n" +
+	"\x11failed_htlcs_only\x18\x02 \x01(\bR\x0ffailedHtlcsOnly\"\x9b\x01\n" +
+	"\x18DeleteAllPaymentsRequest\x120\n" +
+	"\x14failed_payments_only\x18\x01 \x01(\bR\x12failedPaymentsOnly\x12*\n" +
+	"\x11failed_htlcs_only\x18\x02 \x01(\bR\x0ffailedHtlcsOnly\x12!\n" +
+	"\fall_payments\x18\x03 \x01(\bR\vallPayments\"/\n" +
+	"\x15DeletePaymentResponse\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"3\n" +
+	"\x19DeleteAllPaymentsResponse\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"\xcc\b\n" +
+	"\aFailure\x12.\n" +
+	"\x04code\x18\x01 \x01(\x0e2\x1a.lnrpc.Failure.FailureCodeR\x04code\x12;\n" +
+	"\x0echannel_update\x18\x03 \x01(\v2\x14.lnrpc.ChannelUpdateR\rchannelUpdate\x12\x1b\n" +
+	"\thtlc_msat\x18\x04 \x01(\x04R\bhtlcMsat\x12\"\n" +
+	"\ronion_sha_256\x18\x05 \x01(\fR\vonionSha256\x12\x1f\n" +
+	"\vcltv_expiry\x18\x06 \x01(\rR\n" +
+	"cltvExpiry\x12\x14\n" +
+	"\x05flags\x18\a \x01(\rR\x05flags\x120\n" +
+	"\x14failure_source_index\x18\b \x01(\rR\x12failureSourceIndex\x12\x16\n" +
+	"\x06height\x18\t \x01(\rR\x06height\"\x8b\x06\n" +
+	"\vFailureCode\x12\f\n" +
+	"\bRESERVED\x10\x00\x12(\n" +
+	"$INCORRECT_OR_UNKNOWN_PAYMENT_DETAILS\x10\x01\x12\x1c\n" +
+	"\x18INCORRECT_PAYMENT_AMOUNT\x10\x02\x12\x1f\n" +
+	"\x1bFINAL_INCORRECT_CLTV_EXPIRY\x10\x03\x12\x1f\n" +
+	"\x1bFINAL_INCORRECT_HTLC_AMOUNT\x10\x04\x12\x19\n" +
+	"\x15FINAL_EXPIRY_TOO_SOON\x10\x05\x12\x11\n" +
+	"\rINVALID_REALM\x10\x06\x12\x13\n" +
+	"\x0fEXPIRY_TOO_SOON\x10\a\x12\x19\n" +
+	"\x15INVALID_ONION_VERSION\x10\b\x12\x16\n" +
+	"\x12INVALID_ONION_HMAC\x10\t\x12\x15\n" +
+	"\x11INVALID_ONION_KEY\x10\n" +
+	"\x12\x18\n" +
+	"\x14AMOUNT_BELOW_MINIMUM\x10\v\x12\x14\n" +
+	"\x10FEE_INSUFFICIENT\x10\f\x12\x19\n" +
+	"\x15INCORRECT_CLTV_EXPIRY\x10\r\x12\x14\n" +
+	"\x10CHANNEL_DISABLED\x10\x0e\x12\x1d\n" +
+	"\x19TEMPORARY_CHANNEL_FAILURE\x10\x0f\x12!\n" +
+	"\x1dREQUIRED_NODE_FEATURE_MISSING\x10\x10\x12$\n" +
+	" REQUIRED_CHANNEL_FEATURE_MISSING\x10\x11\x12\x15\n" +
+	"\x11UNKNOWN_NEXT_PEER\x10\x12\x12\x1a\n" +
+	"\x16TEMPORARY_NODE_FAILURE\x10\x13\x12\x1a\n" +
+	"\x16PERMANENT_NODE_FAILURE\x10\x14\x12\x1d\n" +
+	"\x19PERMANENT_CHANNEL_FAILURE\x10\x15\x12\x12\n" +
+	"\x0eEXPIRY_TOO_FAR\x10\x16\x12\x0f\n" +
+	"\vMPP_TIMEOUT\x10\x17\x12\x19\n" +
+	"\x15INVALID_ONION_PAYLOAD\x10\x18\x12\x1a\n" +
+	"\x16INVALID_ONION_BLINDING\x10\x19\x12\x15\n" +
+	"\x10INTERNAL_FAILURE\x10\xe5\a\x12\x14\n" +
+	"\x0fUNKNOWN_FAILURE\x10\xe6\a\x12\x17\n" +
+	"\x12UNREADABLE_FAILURE\x10\xe7\aJ\x04\b\x02\x10\x03\"\xb3\x03\n" +
+	"\rChannelUpdate\x12\x1c\n" +
+	"\tsignature\x18\x01 \x01(\fR\tsignature\x12\x1d\n" +
+	"\n" +
+	"chain_hash\x18\x02 \x01(\fR\tchainHash\x12\x1b\n" +
+	"\achan_id\x18\x03 \x01(\x04B\x020\x01R\x06chanId\x12\x1c\n" +
+	"\ttimestamp\x18\x04 \x01(\rR\ttimestamp\x12#\n" +
+	"\rmessage_flags\x18\n" +
+	" \x01(\rR\fmessageFlags\x12#\n" +
+	"\rchannel_flags\x18\x05 \x01(\rR\fchannelFlags\x12&\n" +
+	"\x0ftime_lock_delta\x18\x06 \x01(\rR\rtimeLockDelta\x12*\n" +
+	"\x11htlc_minimum_msat\x18\a \x01(\x04R\x0fhtlcMinimumMsat\x12\x19\n" +
+	"\bbase_fee\x18\b \x01(\rR\abaseFee\x12\x19\n" +
+	"\bfee_rate\x18\t \x01(\rR\afeeRate\x12*\n" +
+	"\x11htlc_maximum_msat\x18\v \x01(\x04R\x0fhtlcMaximumMsat\x12*\n" +
+	"\x11extra_opaque_data\x18\f \x01(\fR\x0fextraOpaqueData*\xac\x01\n" +
 	"\vAddressType\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x00\x12\x16\n" +
 	"\x12NESTED_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -11001,7 +12997,45 @@ const file_lightning_proto_rawDesc = "" +
 	"\x16UPDATE_FAILURE_PENDING\x10\x01\x12\x1c\n" +
 	"\x18UPDATE_FAILURE_NOT_FOUND\x10\x02\x12\x1f\n" +
 	"\x1bUPDATE_FAILURE_INTERNAL_ERR\x10\x03\x12$\n" +
-	" UPDATE_FAILURE_INVALID_PARAMETER\x10\x042\x8a\x18\n" +
+	" UPDATE_FAILURE_INVALID_PARAMETER\x10\x04*\x89\x05\n" +
+	"\n" +
+	"FeatureBit\x12\x18\n" +
+	"\x14DATALOSS_PROTECT_REQ\x10\x00\x12\x18\n" +
+	"\x14DATALOSS_PROTECT_OPT\x10\x01\x12\x17\n" +
+	"\x13INITIAL_ROUING_SYNC\x10\x03\x12\x1f\n" +
+	"\x1bUPFRONT_SHUTDOWN_SCRIPT_REQ\x10\x04\x12\x1f\n" +
+	"\x1bUPFRONT_SHUTDOWN_SCRIPT_OPT\x10\x05\x12\x16\n" +
+	"\x12GOSSIP_QUERIES_REQ\x10\x06\x12\x16\n" +
+	"\x12GOSSIP_QUERIES_OPT\x10\a\x12\x11\n" +
+	"\rTLV_ONION_REQ\x10\b\x12\x11\n" +
+	"\rTLV_ONION_OPT\x10\t\x12\x1a\n" +
+	"\x16EXT_GOSSIP_QUERIES_REQ\x10\n" +
+	"\x12\x1a\n" +
+	"\x16EXT_GOSSIP_QUERIES_OPT\x10\v\x12\x19\n" +
+	"\x15STATIC_REMOTE_KEY_REQ\x10\f\x12\x19\n" +
+	"\x15STATIC_REMOTE_KEY_OPT\x10\r\x12\x14\n" +
+	"\x10PAYMENT_ADDR_REQ\x10\x0e\x12\x14\n" +
+	"\x10PAYMENT_ADDR_OPT\x10\x0f\x12\v\n" +
+	"\aMPP_REQ\x10\x10\x12\v\n" +
+	"\aMPP_OPT\x10\x11\x12\x16\n" +
+	"\x12WUMBO_CHANNELS_REQ\x10\x12\x12\x16\n" +
+	"\x12WUMBO_CHANNELS_OPT\x10\x13\x12\x0f\n" +
+	"\vANCHORS_REQ\x10\x14\x12\x0f\n" +
+	"\vANCHORS_OPT\x10\x15\x12\x1d\n" +
+	"\x19ANCHORS_ZERO_FEE_HTLC_REQ\x10\x16\x12\x1d\n" +
+	"\x19ANCHORS_ZERO_FEE_HTLC_OPT\x10\x17\x12\x1b\n" +
+	"\x17ROUTE_BLINDING_REQUIRED\x10\x18\x12\x1b\n" +
+	"\x17ROUTE_BLINDING_OPTIONAL\x10\x19\x12\v\n" +
+	"\aAMP_REQ\x10\x1e\x12\v\n" +
+	"\aAMP_OPT\x10\x1f*\xf6\x01\n" +
+	"\x14PaymentFailureReason\x12\x17\n" +
+	"\x13FAILURE_REASON_NONE\x10\x00\x12\x1a\n" +
+	"\x16FAILURE_REASON_TIMEOUT\x10\x01\x12\x1b\n" +
+	"\x17FAILURE_REASON_NO_ROUTE\x10\x02\x12\x18\n" +
+	"\x14FAILURE_REASON_ERROR\x10\x03\x12,\n" +
+	"(FAILURE_REASON_INCORRECT_PAYMENT_DETAILS\x10\x04\x12'\n" +
+	"#FAILURE_REASON_INSUFFICIENT_BALANCE\x10\x05\x12\x1b\n" +
+	"\x17FAILURE_REASON_CANCELED\x10\x062\xb3\x1a\n" +
 	"\tLightning\x12J\n" +
 	"\rWalletBalance\x12\x1b.lnrpc.WalletBalanceRequest\x1a\x1c.lnrpc.WalletBalanceResponse\x12K\n" +
 	"\x0fGetTransactions\x12\x1d.lnrpc.GetTransactionsRequest\x1a\x19.lnrpc.TransactionDetails\x12D\n" +
@@ -11049,7 +13083,11 @@ const file_lightning_proto_rawDesc = "" +
 	"\x16SubscribeChannelEvents\x12\x1f.lnrpc.ChannelEventSubscription\x1a\x19.lnrpc.ChannelEventUpdate0\x01\x12>\n" +
 	"\tFeeReport\x12\x17.lnrpc.FeeReportRequest\x1a\x18.lnrpc.FeeReportResponse\x12N\n" +
 	"\x13UpdateChannelPolicy\x12\x1a.lnrpc.PolicyUpdateRequest\x1a\x1b.lnrpc.PolicyUpdateResponse\x12V\n" +
-	"\x11ForwardingHistory\x12\x1f.lnrpc.ForwardingHistoryRequest\x1a .lnrpc.ForwardingHistoryResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
+	"\x11ForwardingHistory\x12\x1f.lnrpc.ForwardingHistoryRequest\x1a .lnrpc.ForwardingHistoryResponse\x12:\n" +
+	"\x0fSendPaymentSync\x12\x12.lnrpc.SendRequest\x1a\x13.lnrpc.SendResponse\x12G\n" +
+	"\fListPayments\x12\x1a.lnrpc.ListPaymentsRequest\x1a\x1b.lnrpc.ListPaymentsResponse\x12J\n" +
+	"\rDeletePayment\x12\x1b.lnrpc.DeletePaymentRequest\x1a\x1c.lnrpc.DeletePaymentResponse\x12V\n" +
+	"\x11DeleteAllPayments\x12\x1f.lnrpc.DeleteAllPaymentsRequest\x1a .lnrpc.DeleteAllPaymentsResponseB\x14Z\x12lnd.xprv/rpc/lnrpcb\x06proto3"
 
 var (
 	file_lightning_proto_rawDescOnce sync.Once
@@ -11063,372 +13101,422 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 142)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 18)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 159)
 var file_lightning_proto_goTypes = []any{
-	(AddressType)(0),                               // 0: lnrpc.AddressType
-	(OutputScriptType)(0),                          // 1: lnrpc.OutputScriptType
-	(CoinSelectionStrategy)(0),                     // 2: lnrpc.CoinSelectionStrategy
-	(InvoiceHTLCState)(0),                          // 3: lnrpc.InvoiceHTLCState
-	(CommitmentType)(0),                            // 4: lnrpc.CommitmentType
-	(Initiator)(0),                                 // 5: lnrpc.Initiator
-	(UpdateFailure)(0),                             // 6: lnrpc.UpdateFailure
-	(Peer_SyncType)(0),                             // 7: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),                       // 8: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),                      // 9: lnrpc.Invoice.InvoiceState
-	(ChannelCloseSummary_ClosureType)(0),           // 10: lnrpc.ChannelCloseSummary.ClosureType
-	(ChannelEventUpdate_UpdateType)(0),             // 11: lnrpc.ChannelEventUpdate.UpdateType
-	(*GetInfoRequest)(nil),                         // 12: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),                        // 13: lnrpc.GetInfoResponse
-	(*Chain)(nil),                                  // 14: lnrpc.Chain
-	(*Feature)(nil),                                // 15: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),                     // 16: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),                       // 17: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),                    // 18: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),                  // 19: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),                 // 20: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),                       // 21: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),                      // 22: lnrpc.ListPeersResponse
-	(*Peer)(nil),                                   // 23: lnrpc.Peer
-	(*TimestampedError)(nil),                       // 24: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),                  // 25: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                              // 26: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),                      // 27: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),                     // 28: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),                   // 29: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),                  // 30: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),                   // 31: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),                     // 32: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),                    // 33: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                                   // 34: lnrpc.Utxo
-	(*OutPoint)(nil),                               // 35: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),                 // 36: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),                     // 37: lnrpc.TransactionDetails
-	(*Transaction)(nil),                            // 38: lnrpc.Transaction
-	(*OutputDetail)(nil),                           // 39: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),                       // 40: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),                       // 41: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),                      // 42: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),                     // 43: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),                    // 44: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),                            // 45: lnrpc.StopRequest
-	(*StopResponse)(nil),                           // 46: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),                 // 47: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),                // 48: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),                      // 49: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),                     // 50: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),                     // 51: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),                    // 52: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),                   // 53: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),                  // 54: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),                     // 55: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),                 // 56: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),                    // 57: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),                   // 58: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),                 // 59: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),                // 60: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),                // 61: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),               // 62: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),                 // 63: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),                // 64: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),                    // 65: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),                   // 66: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),                    // 67: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),                           // 68: lnrpc.ChannelGraph
-	(*LightningNode)(nil),                          // 69: lnrpc.LightningNode
-	(*NodeAddress)(nil),                            // 70: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),                          // 71: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),                            // 72: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),                        // 73: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                               // 74: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),                        // 75: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),                     // 76: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),                            // 77: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),                     // 78: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                               // 79: lnrpc.NodePair
-	(*EdgeLocator)(nil),                            // 80: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                               // 81: lnrpc.FeeLimit
-	(*RouteHint)(nil),                              // 82: lnrpc.RouteHint
-	(*HopHint)(nil),                                // 83: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),                    // 84: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                                  // 85: lnrpc.Route
-	(*Hop)(nil),                                    // 86: lnrpc.Hop
-	(*GraphTopologySubscription)(nil),              // 87: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),                    // 88: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                             // 89: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),                      // 90: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),                    // 91: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),                           // 92: lnrpc.ChannelPoint
-	(*Invoice)(nil),                                // 93: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),                            // 94: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),                     // 95: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),                            // 96: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),                     // 97: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),                    // 98: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),                    // 99: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),                           // 100: lnrpc.PayReqString
-	(*PayReq)(nil),                                 // 101: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),                     // 102: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),                       // 103: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),                          // 104: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),                      // 105: lnrpc.ChannelOpenUpdate
-	(*PendingChannelsRequest)(nil),                 // 106: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),                // 107: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),                    // 108: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),                   // 109: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),                     // 110: lnrpc.ChannelConstraints
-	(*Channel)(nil),                                // 111: lnrpc.Channel
-	(*CloseChannelRequest)(nil),                    // 112: lnrpc.CloseChannelRequest
-	(*CloseStatusUpdate)(nil),                      // 113: lnrpc.CloseStatusUpdate
-	(*ChannelCloseUpdate)(nil),                     // 114: lnrpc.ChannelCloseUpdate
-	(*CloseOutput)(nil),                            // 115: lnrpc.CloseOutput
-	(*InstantUpdate)(nil),                          // 116: lnrpc.InstantUpdate
-	(*ClosedChannelsRequest)(nil),                  // 117: lnrpc.ClosedChannelsRequest
-	(*ClosedChannelsResponse)(nil),                 // 118: lnrpc.ClosedChannelsResponse
-	(*ChannelCloseSummary)(nil),                    // 119: lnrpc.ChannelCloseSummary
-	(*ChannelBalanceRequest)(nil),                  // 120: lnrpc.ChannelBalanceRequest
-	(*ChannelBalanceResponse)(nil),                 // 121: lnrpc.ChannelBalanceResponse
-	(*Amount)(nil),                                 // 122: lnrpc.Amount
-	(*ChannelEventSubscription)(nil),               // 123: lnrpc.ChannelEventSubscription
-	(*ChannelEventUpdate)(nil),                     // 124: lnrpc.ChannelEventUpdate
-	(*FeeReportRequest)(nil),                       // 125: lnrpc.FeeReportRequest
-	(*ChannelFeeReport)(nil),                       // 126: lnrpc.ChannelFeeReport
-	(*FeeReportResponse)(nil),                      // 127: lnrpc.FeeReportResponse
-	(*InboundFee)(nil),                             // 128: lnrpc.InboundFee
-	(*PolicyUpdateRequest)(nil),                    // 129: lnrpc.PolicyUpdateRequest
-	(*FailedUpdate)(nil),                           // 130: lnrpc.FailedUpdate
-	(*PolicyUpdateResponse)(nil),                   // 131: lnrpc.PolicyUpdateResponse
-	(*ForwardingHistoryRequest)(nil),               // 132: lnrpc.ForwardingHistoryRequest
-	(*ForwardingEvent)(nil),                        // 133: lnrpc.ForwardingEvent
-	(*ForwardingHistoryResponse)(nil),              // 134: lnrpc.ForwardingHistoryResponse
-	nil,                                            // 135: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                                            // 136: lnrpc.Peer.FeaturesEntry
-	nil,                                            // 137: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                                            // 138: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                                            // 139: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                                            // 140: lnrpc.LightningNode.FeaturesEntry
-	nil,                                            // 141: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                                            // 142: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                                            // 143: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                                            // 144: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                                            // 145: lnrpc.Hop.CustomRecordsEntry
-	nil,                                            // 146: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                                            // 147: lnrpc.Invoice.FeaturesEntry
-	nil,                                            // 148: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                                            // 149: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil), // 150: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 151: lnrpc.PendingChannelsResponse.PendingOpenChannel
-	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 152: lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	(*PendingChannelsResponse_Commitments)(nil),         // 153: lnrpc.PendingChannelsResponse.Commitments
+	(AddressType)(0),           // 0: lnrpc.AddressType
+	(OutputScriptType)(0),      // 1: lnrpc.OutputScriptType
+	(CoinSelectionStrategy)(0), // 2: lnrpc.CoinSelectionStrategy
+	(InvoiceHTLCState)(0),      // 3: lnrpc.InvoiceHTLCState
+	(CommitmentType)(0),        // 4: lnrpc.CommitmentType
+	(Initiator)(0),             // 5: lnrpc.Initiator
+	(UpdateFailure)(0),         // 6: lnrpc.UpdateFailure
+	(FeatureBit)(0),            // 7: lnrpc.FeatureBit
+	(PaymentFailureReason)(0),  // 8: lnrpc.PaymentFailureReason
+	(Peer_SyncType)(0),         // 9: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),   // 10: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),  // 11: lnrpc.Invoice.InvoiceState
+	(PendingChannelsResponse_ForceClosedChannel_AnchorState)(0), // 12: lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	(ChannelCloseSummary_ClosureType)(0),                        // 13: lnrpc.ChannelCloseSummary.ClosureType
+	(ChannelEventUpdate_UpdateType)(0),                          // 14: lnrpc.ChannelEventUpdate.UpdateType
+	(Payment_PaymentStatus)(0),                                  // 15: lnrpc.Payment.PaymentStatus
+	(HTLCAttempt_HTLCStatus)(0),                                 // 16: lnrpc.HTLCAttempt.HTLCStatus
+	(Failure_FailureCode)(0),                                    // 17: lnrpc.Failure.FailureCode
+	(*GetInfoRequest)(nil),                                      // 18: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                                     // 19: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                               // 20: lnrpc.Chain
+	(*Feature)(nil),                                             // 21: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                                  // 22: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                                    // 23: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                                 // 24: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                               // 25: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                              // 26: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                                    // 27: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                                   // 28: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                                // 29: lnrpc.Peer
+	(*TimestampedError)(nil),                                    // 30: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                               // 31: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                                           // 32: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                                   // 33: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                                  // 34: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                                // 35: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                               // 36: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                                // 37: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                                  // 38: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                                 // 39: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                                // 40: lnrpc.Utxo
+	(*OutPoint)(nil),                                            // 41: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                              // 42: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                                  // 43: lnrpc.TransactionDetails
+	(*Transaction)(nil),                                         // 44: lnrpc.Transaction
+	(*OutputDetail)(nil),                                        // 45: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                                    // 46: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                                    // 47: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                                   // 48: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                                  // 49: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                                 // 50: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                                         // 51: lnrpc.StopRequest
+	(*StopResponse)(nil),                                        // 52: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),                              // 53: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),                             // 54: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),                                   // 55: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),                                  // 56: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),                                  // 57: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),                                 // 58: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),                                // 59: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),                               // 60: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),                                  // 61: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),                              // 62: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),                                 // 63: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),                                // 64: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),                              // 65: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),                             // 66: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),                             // 67: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),                            // 68: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),                              // 69: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),                             // 70: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),                                 // 71: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),                                // 72: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),                                 // 73: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),                                        // 74: lnrpc.ChannelGraph
+	(*LightningNode)(nil),                                       // 75: lnrpc.LightningNode
+	(*NodeAddress)(nil),                                         // 76: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),                                       // 77: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),                                         // 78: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),                                     // 79: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                                            // 80: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),                                     // 81: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),                                  // 82: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),                                         // 83: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),                                  // 84: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                                            // 85: lnrpc.NodePair
+	(*EdgeLocator)(nil),                                         // 86: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                                            // 87: lnrpc.FeeLimit
+	(*RouteHint)(nil),                                           // 88: lnrpc.RouteHint
+	(*HopHint)(nil),                                             // 89: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),                                 // 90: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                                               // 91: lnrpc.Route
+	(*Hop)(nil),                                                 // 92: lnrpc.Hop
+	(*MPPRecord)(nil),                                           // 93: lnrpc.MPPRecord
+	(*GraphTopologySubscription)(nil),                           // 94: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),                                 // 95: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                                          // 96: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),                                   // 97: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),                                 // 98: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),                                        // 99: lnrpc.ChannelPoint
+	(*Invoice)(nil),                                             // 100: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),                                         // 101: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),                                  // 102: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),                                         // 103: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),                                  // 104: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),                                 // 105: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),                                 // 106: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),                                        // 107: lnrpc.PayReqString
+	(*PayReq)(nil),                                              // 108: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),                                  // 109: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),                                    // 110: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                                       // 111: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                                   // 112: lnrpc.ChannelOpenUpdate
+	(*PendingHTLC)(nil),                                         // 113: lnrpc.PendingHTLC
+	(*PendingChannelsRequest)(nil),                              // 114: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                             // 115: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                                 // 116: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                                // 117: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                                  // 118: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                             // 119: lnrpc.Channel
+	(*CloseChannelRequest)(nil),                                 // 120: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),                                   // 121: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),                                  // 122: lnrpc.ChannelCloseUpdate
+	(*CloseOutput)(nil),                                         // 123: lnrpc.CloseOutput
+	(*InstantUpdate)(nil),                                       // 124: lnrpc.InstantUpdate
+	(*ClosedChannelsRequest)(nil),                               // 125: lnrpc.ClosedChannelsRequest
+	(*ClosedChannelsResponse)(nil),                              // 126: lnrpc.ClosedChannelsResponse
+	(*ChannelCloseSummary)(nil),                                 // 127: lnrpc.ChannelCloseSummary
+	(*ChannelBalanceRequest)(nil),                               // 128: lnrpc.ChannelBalanceRequest
+	(*ChannelBalanceResponse)(nil),                              // 129: lnrpc.ChannelBalanceResponse
+	(*Amount)(nil),                                              // 130: lnrpc.Amount
+	(*ChannelEventSubscription)(nil),                            // 131: lnrpc.ChannelEventSubscription
+	(*ChannelEventUpdate)(nil),                                  // 132: lnrpc.ChannelEventUpdate
+	(*FeeReportRequest)(nil),                                    // 133: lnrpc.FeeReportRequest
+	(*ChannelFeeReport)(nil),                                    // 134: lnrpc.ChannelFeeReport
+	(*FeeReportResponse)(nil),                                   // 135: lnrpc.FeeReportResponse
+	(*InboundFee)(nil),                                          // 136: lnrpc.InboundFee
+	(*PolicyUpdateRequest)(nil),                                 // 137: lnrpc.PolicyUpdateRequest
+	(*FailedUpdate)(nil),                                        // 138: lnrpc.FailedUpdate
+	(*PolicyUpdateResponse)(nil),                                // 139: lnrpc.PolicyUpdateResponse
+	(*ForwardingHistoryRequest)(nil),                            // 140: lnrpc.ForwardingHistoryRequest
+	(*ForwardingEvent)(nil),                                     // 141: lnrpc.ForwardingEvent
+	(*ForwardingHistoryResponse)(nil),                           // 142: lnrpc.ForwardingHistoryResponse
+	(*SendRequest)(nil),                                         // 143: lnrpc.SendRequest
+	(*SendResponse)(nil),                                        // 144: lnrpc.SendResponse
+	(*Payment)(nil),                                             // 145: lnrpc.Payment
+	(*HTLCAttempt)(nil),                                         // 146: lnrpc.HTLCAttempt
+	(*ListPaymentsRequest)(nil),                                 // 147: lnrpc.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),                                // 148: lnrpc.ListPaymentsResponse
+	(*DeletePaymentRequest)(nil),                                // 149: lnrpc.DeletePaymentRequest
+	(*DeleteAllPaymentsRequest)(nil),                            // 150: lnrpc.DeleteAllPaymentsRequest
+	(*DeletePaymentResponse)(nil),                               // 151: lnrpc.DeletePaymentResponse
+	(*DeleteAllPaymentsResponse)(nil),                           // 152: lnrpc.DeleteAllPaymentsResponse
+	(*Failure)(nil),                                             // 153: lnrpc.Failure
+	(*ChannelUpdate)(nil),                                       // 154: lnrpc.ChannelUpdate
+	nil,                                                         // 155: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                                         // 156: lnrpc.Peer.FeaturesEntry
+	nil,                                                         // 157: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                                         // 158: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                                         // 159: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                                         // 160: lnrpc.LightningNode.FeaturesEntry
+	nil,                                                         // 161: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                                         // 162: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                                         // 163: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                                         // 164: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                                         // 165: lnrpc.Hop.CustomRecordsEntry
+	nil,                                                         // 166: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                                         // 167: lnrpc.Invoice.FeaturesEntry
+	nil,                                                         // 168: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                                         // 169: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),              // 170: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 171: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 172: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 173: lnrpc.PendingChannelsResponse.Commitments
+	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 174: lnrpc.PendingChannelsResponse.ForceClosedChannel
+	nil, // 175: lnrpc.SendRequest.DestCustomRecordsEntry
+	nil, // 176: lnrpc.Payment.FirstHopCustomRecordsEntry
 }
 var file_lightning_proto_depIdxs = []int32{
-	14,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	135, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	17,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	23,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	7,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	136, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	24,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	8,   // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	20,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	155, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	23,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	29,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	9,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	156, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	30,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	10,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	137, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	34,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	157, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	40,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	35,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	38,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	39,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	40,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	41,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	44,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	45,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	46,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	35,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	138, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	41,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	158, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	55,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	55,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	139, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	55,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	69,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	72,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	70,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	140, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	141, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	142, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	71,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	71,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	143, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	69,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	72,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	81,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	80,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	79,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	144, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	82,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	83,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	85,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	86,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	145, // 44: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	89,  // 45: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	90,  // 46: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	91,  // 47: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	70,  // 48: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	146, // 49: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	92,  // 50: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	71,  // 51: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	92,  // 52: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	82,  // 53: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
-	9,   // 54: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	94,  // 55: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	147, // 56: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
-	3,   // 57: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	148, // 58: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	93,  // 59: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	82,  // 60: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	149, // 61: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
-	4,   // 62: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	104, // 63: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	105, // 64: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	92,  // 65: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	151, // 66: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	152, // 67: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	111, // 68: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	4,   // 69: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	110, // 70: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	110, // 71: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	92,  // 72: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
-	104, // 73: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
-	114, // 74: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
-	116, // 75: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
-	115, // 76: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
-	115, // 77: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
-	115, // 78: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
-	119, // 79: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
-	10,  // 80: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
-	5,   // 81: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
-	5,   // 82: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
-	122, // 83: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
-	122, // 84: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
-	122, // 85: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
-	122, // 86: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
-	122, // 87: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
-	122, // 88: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
-	111, // 89: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
-	119, // 90: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
-	92,  // 91: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
-	92,  // 92: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
-	104, // 93: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
-	92,  // 94: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
-	11,  // 95: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
-	126, // 96: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
-	92,  // 97: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
-	128, // 98: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
-	35,  // 99: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
-	6,   // 100: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
-	130, // 101: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
-	133, // 102: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
-	15,  // 103: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	15,  // 104: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	31,  // 105: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	56,  // 106: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	15,  // 107: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	15,  // 108: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	15,  // 109: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	15,  // 110: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 111: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 112: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	150, // 113: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	150, // 114: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	153, // 115: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
-	29,  // 116: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	36,  // 117: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	43,  // 118: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	41,  // 119: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	32,  // 120: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	27,  // 121: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	16,  // 122: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	19,  // 123: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	21,  // 124: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	25,  // 125: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	12,  // 126: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	45,  // 127: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	47,  // 128: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	49,  // 129: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	51,  // 130: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	53,  // 131: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	57,  // 132: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	59,  // 133: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	61,  // 134: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	63,  // 135: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	65,  // 136: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	67,  // 137: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	73,  // 138: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	75,  // 139: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	76,  // 140: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	78,  // 141: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	87,  // 142: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	93,  // 143: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	97,  // 144: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	96,  // 145: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	99,  // 146: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	100, // 147: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	102, // 148: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	102, // 149: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	106, // 150: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	108, // 151: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	112, // 152: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
-	117, // 153: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
-	120, // 154: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
-	123, // 155: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
-	125, // 156: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
-	129, // 157: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
-	132, // 158: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
-	30,  // 159: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	37,  // 160: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	44,  // 161: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	42,  // 162: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	33,  // 163: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	28,  // 164: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	18,  // 165: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	20,  // 166: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	22,  // 167: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	26,  // 168: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	13,  // 169: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	46,  // 170: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	48,  // 171: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	50,  // 172: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	52,  // 173: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	54,  // 174: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	58,  // 175: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	60,  // 176: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	62,  // 177: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	64,  // 178: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	66,  // 179: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	68,  // 180: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	74,  // 181: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	72,  // 182: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	77,  // 183: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	84,  // 184: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	88,  // 185: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	95,  // 186: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	98,  // 187: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	93,  // 188: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	93,  // 189: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	101, // 190: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	92,  // 191: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	103, // 192: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	107, // 193: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	109, // 194: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	113, // 195: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
-	118, // 196: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
-	121, // 197: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
-	124, // 198: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
-	127, // 199: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
-	131, // 200: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
-	134, // 201: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
-	159, // [159:202] is the sub-list for method output_type
-	116, // [116:159] is the sub-list for method input_type
-	116, // [116:116] is the sub-list for extension type_name
-	116, // [116:116] is the sub-list for extension extendee
-	0,   // [0:116] is the sub-list for field type_name
+	61,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	61,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	159, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	61,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	75,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	78,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	76,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	160, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	161, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	162, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	77,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	77,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	163, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	75,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	78,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	87,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	86,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	85,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	164, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	88,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	89,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	91,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	92,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	93,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
+	165, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	96,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	97,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	98,  // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	76,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	166, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	99,  // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	77,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	99,  // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	88,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	11,  // 55: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	101, // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	167, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	3,   // 58: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
+	168, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	100, // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	88,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	169, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	4,   // 63: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
+	111, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	112, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	99,  // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	171, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	174, // 68: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
+	172, // 69: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	119, // 70: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	4,   // 71: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	118, // 72: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	118, // 73: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	99,  // 74: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	111, // 75: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	122, // 76: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	124, // 77: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	123, // 78: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
+	123, // 79: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
+	123, // 80: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
+	127, // 81: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
+	13,  // 82: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
+	5,   // 83: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
+	5,   // 84: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
+	130, // 85: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
+	130, // 86: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
+	130, // 87: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
+	130, // 88: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
+	130, // 89: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
+	130, // 90: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
+	119, // 91: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
+	127, // 92: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
+	99,  // 93: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
+	99,  // 94: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
+	111, // 95: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
+	99,  // 96: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
+	14,  // 97: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
+	134, // 98: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
+	99,  // 99: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
+	136, // 100: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
+	41,  // 101: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
+	6,   // 102: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
+	138, // 103: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
+	141, // 104: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
+	87,  // 105: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	175, // 106: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
+	7,   // 107: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
+	91,  // 108: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
+	15,  // 109: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
+	146, // 110: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
+	8,   // 111: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
+	176, // 112: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
+	16,  // 113: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
+	91,  // 114: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
+	153, // 115: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
+	145, // 116: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
+	17,  // 117: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
+	154, // 118: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
+	21,  // 119: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	21,  // 120: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	37,  // 121: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	62,  // 122: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	21,  // 123: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	21,  // 124: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	21,  // 125: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	21,  // 126: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 127: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 128: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	170, // 129: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	170, // 130: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	173, // 131: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	170, // 132: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	113, // 133: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
+	12,  // 134: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	35,  // 135: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	42,  // 136: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	49,  // 137: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	47,  // 138: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	38,  // 139: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	33,  // 140: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	22,  // 141: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	25,  // 142: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	27,  // 143: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	31,  // 144: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	18,  // 145: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	51,  // 146: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	53,  // 147: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	55,  // 148: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	57,  // 149: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	59,  // 150: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	63,  // 151: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	65,  // 152: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	67,  // 153: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	69,  // 154: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	71,  // 155: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	73,  // 156: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	79,  // 157: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	81,  // 158: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	82,  // 159: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	84,  // 160: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	94,  // 161: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	100, // 162: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	104, // 163: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	103, // 164: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	106, // 165: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	107, // 166: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	109, // 167: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	109, // 168: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	114, // 169: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	116, // 170: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	120, // 171: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	125, // 172: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
+	128, // 173: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
+	131, // 174: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
+	133, // 175: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
+	137, // 176: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
+	140, // 177: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
+	143, // 178: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
+	147, // 179: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
+	149, // 180: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
+	150, // 181: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
+	36,  // 182: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	43,  // 183: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	50,  // 184: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	48,  // 185: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	39,  // 186: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	34,  // 187: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	24,  // 188: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	26,  // 189: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	28,  // 190: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	32,  // 191: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	19,  // 192: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	52,  // 193: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	54,  // 194: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	56,  // 195: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	58,  // 196: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	60,  // 197: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	64,  // 198: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	66,  // 199: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	68,  // 200: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	70,  // 201: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	72,  // 202: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	74,  // 203: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	80,  // 204: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	78,  // 205: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	83,  // 206: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	90,  // 207: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	95,  // 208: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	102, // 209: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	105, // 210: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	100, // 211: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	100, // 212: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	108, // 213: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	99,  // 214: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	110, // 215: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	115, // 216: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	117, // 217: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	121, // 218: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	126, // 219: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
+	129, // 220: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
+	132, // 221: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
+	135, // 222: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
+	139, // 223: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
+	142, // 224: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
+	144, // 225: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
+	148, // 226: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
+	151, // 227: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
+	152, // 228: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
+	182, // [182:229] is the sub-list for method output_type
+	135, // [135:182] is the sub-list for method input_type
+	135, // [135:135] is the sub-list for extension type_name
+	135, // [135:135] is the sub-list for extension extendee
+	0,   // [0:135] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -11441,20 +13529,20 @@ func file_lightning_proto_init() {
 		(*FeeLimit_FixedMsat)(nil),
 		(*FeeLimit_Percent)(nil),
 	}
-	file_lightning_proto_msgTypes[80].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[81].OneofWrappers = []any{
 		(*ChannelPoint_FundingTxidBytes)(nil),
 		(*ChannelPoint_FundingTxidStr)(nil),
 	}
-	file_lightning_proto_msgTypes[91].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[92].OneofWrappers = []any{
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
-	file_lightning_proto_msgTypes[101].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[103].OneofWrappers = []any{
 		(*CloseStatusUpdate_ClosePending)(nil),
 		(*CloseStatusUpdate_ChanClose)(nil),
 		(*CloseStatusUpdate_CloseInstant)(nil),
 	}
-	file_lightning_proto_msgTypes[112].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[114].OneofWrappers = []any{
 		(*ChannelEventUpdate_OpenChannel)(nil),
 		(*ChannelEventUpdate_ClosedChannel)(nil),
 		(*ChannelEventUpdate_ActiveChannel)(nil),
@@ -11462,18 +13550,18 @@ func file_lightning_proto_init() {
 		(*ChannelEventUpdate_PendingOpenChannel)(nil),
 		(*ChannelEventUpdate_FullyResolvedChannel)(nil),
 	}
-	file_lightning_proto_msgTypes[117].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[119].OneofWrappers = []any{
 		(*PolicyUpdateRequest_Global)(nil),
 		(*PolicyUpdateRequest_ChanPoint)(nil),
 	}
-	file_lightning_proto_msgTypes[121].OneofWrappers = []any{}
+	file_lightning_proto_msgTypes[123].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      12,
-			NumMessages:   142,
+			NumEnums:      18,
+			NumMessages:   159,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

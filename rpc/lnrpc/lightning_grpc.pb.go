@@ -62,6 +62,10 @@ const (
 	Lightning_FeeReport_FullMethodName                = "/lnrpc.Lightning/FeeReport"
 	Lightning_UpdateChannelPolicy_FullMethodName      = "/lnrpc.Lightning/UpdateChannelPolicy"
 	Lightning_ForwardingHistory_FullMethodName        = "/lnrpc.Lightning/ForwardingHistory"
+	Lightning_SendPaymentSync_FullMethodName          = "/lnrpc.Lightning/SendPaymentSync"
+	Lightning_ListPayments_FullMethodName             = "/lnrpc.Lightning/ListPayments"
+	Lightning_DeletePayment_FullMethodName            = "/lnrpc.Lightning/DeletePayment"
+	Lightning_DeleteAllPayments_FullMethodName        = "/lnrpc.Lightning/DeleteAllPayments"
 )
 
 // LightningClient is the client API for Lightning service.
@@ -160,9 +164,10 @@ type LightningClient interface {
 	PendingChannels(ctx context.Context, in *PendingChannelsRequest, opts ...grpc.CallOption) (*PendingChannelsResponse, error)
 	// ListChannels lists the open channels.
 	ListChannels(ctx context.Context, in *ListChannelsRequest, opts ...grpc.CallOption) (*ListChannelsResponse, error)
-	// CloseChannel closes a channel cooperatively and streams its
-	// progress: close_pending once the closing transaction is agreed and
-	// broadcast, chan_close once it confirms.
+	// CloseChannel closes a channel and streams its progress:
+	// close_pending once the closing transaction is broadcast (agreed
+	// with the peer, or with force our commitment), chan_close once it
+	// confirms.
 	CloseChannel(ctx context.Context, in *CloseChannelRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CloseStatusUpdate], error)
 	// ClosedChannels lists the closed channels, filtered by close type.
 	ClosedChannels(ctx context.Context, in *ClosedChannelsRequest, opts ...grpc.CallOption) (*ClosedChannelsResponse, error)
@@ -179,6 +184,21 @@ type LightningClient interface {
 	UpdateChannelPolicy(ctx context.Context, in *PolicyUpdateRequest, opts ...grpc.CallOption) (*PolicyUpdateResponse, error)
 	// ForwardingHistory pages through the forwarding log.
 	ForwardingHistory(ctx context.Context, in *ForwardingHistoryRequest, opts ...grpc.CallOption) (*ForwardingHistoryResponse, error)
+	// lncli: `sendpayment`
+	// SendPaymentSync pays and waits for the outcome. As lnd's, a failed
+	// payment is a response with payment_error set, not a gRPC error.
+	SendPaymentSync(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error)
+	// lncli: `listpayments`
+	// ListPayments pages through the payments this node sent.
+	ListPayments(ctx context.Context, in *ListPaymentsRequest, opts ...grpc.CallOption) (*ListPaymentsResponse, error)
+	// lncli: `deletepayments`
+	// DeletePayment deletes a payment that is not in flight, or its
+	// failed HTLCs.
+	DeletePayment(ctx context.Context, in *DeletePaymentRequest, opts ...grpc.CallOption) (*DeletePaymentResponse, error)
+	// lncli: `deletepayments --all`
+	// DeleteAllPayments deletes every payment not in flight, or only the
+	// failed ones, or their failed HTLCs.
+	DeleteAllPayments(ctx context.Context, in *DeleteAllPaymentsRequest, opts ...grpc.CallOption) (*DeleteAllPaymentsResponse, error)
 }
 
 type lightningClient struct {
@@ -673,6 +693,46 @@ func (c *lightningClient) ForwardingHistory(ctx context.Context, in *ForwardingH
 	return out, nil
 }
 
+func (c *lightningClient) SendPaymentSync(ctx context.Context, in *SendRequest, opts ...grpc.CallOption) (*SendResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendResponse)
+	err := c.cc.Invoke(ctx, Lightning_SendPaymentSync_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) ListPayments(ctx context.Context, in *ListPaymentsRequest, opts ...grpc.CallOption) (*ListPaymentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPaymentsResponse)
+	err := c.cc.Invoke(ctx, Lightning_ListPayments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) DeletePayment(ctx context.Context, in *DeletePaymentRequest, opts ...grpc.CallOption) (*DeletePaymentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeletePaymentResponse)
+	err := c.cc.Invoke(ctx, Lightning_DeletePayment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *lightningClient) DeleteAllPayments(ctx context.Context, in *DeleteAllPaymentsRequest, opts ...grpc.CallOption) (*DeleteAllPaymentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAllPaymentsResponse)
+	err := c.cc.Invoke(ctx, Lightning_DeleteAllPayments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // LightningServer is the server API for Lightning service.
 // All implementations must embed UnimplementedLightningServer
 // for forward compatibility.
@@ -769,9 +829,10 @@ type LightningServer interface {
 	PendingChannels(context.Context, *PendingChannelsRequest) (*PendingChannelsResponse, error)
 	// ListChannels lists the open channels.
 	ListChannels(context.Context, *ListChannelsRequest) (*ListChannelsResponse, error)
-	// CloseChannel closes a channel cooperatively and streams its
-	// progress: close_pending once the closing transaction is agreed and
-	// broadcast, chan_close once it confirms.
+	// CloseChannel closes a channel and streams its progress:
+	// close_pending once the closing transaction is broadcast (agreed
+	// with the peer, or with force our commitment), chan_close once it
+	// confirms.
 	CloseChannel(*CloseChannelRequest, grpc.ServerStreamingServer[CloseStatusUpdate]) error
 	// ClosedChannels lists the closed channels, filtered by close type.
 	ClosedChannels(context.Context, *ClosedChannelsRequest) (*ClosedChannelsResponse, error)
@@ -788,6 +849,21 @@ type LightningServer interface {
 	UpdateChannelPolicy(context.Context, *PolicyUpdateRequest) (*PolicyUpdateResponse, error)
 	// ForwardingHistory pages through the forwarding log.
 	ForwardingHistory(context.Context, *ForwardingHistoryRequest) (*ForwardingHistoryResponse, error)
+	// lncli: `sendpayment`
+	// SendPaymentSync pays and waits for the outcome. As lnd's, a failed
+	// payment is a response with payment_error set, not a gRPC error.
+	SendPaymentSync(context.Context, *SendRequest) (*SendResponse, error)
+	// lncli: `listpayments`
+	// ListPayments pages through the payments this node sent.
+	ListPayments(context.Context, *ListPaymentsRequest) (*ListPaymentsResponse, error)
+	// lncli: `deletepayments`
+	// DeletePayment deletes a payment that is not in flight, or its
+	// failed HTLCs.
+	DeletePayment(context.Context, *DeletePaymentRequest) (*DeletePaymentResponse, error)
+	// lncli: `deletepayments --all`
+	// DeleteAllPayments deletes every payment not in flight, or only the
+	// failed ones, or their failed HTLCs.
+	DeleteAllPayments(context.Context, *DeleteAllPaymentsRequest) (*DeleteAllPaymentsResponse, error)
 	mustEmbedUnimplementedLightningServer()
 }
 
@@ -926,6 +1002,18 @@ func (UnimplementedLightningServer) UpdateChannelPolicy(context.Context, *Policy
 }
 func (UnimplementedLightningServer) ForwardingHistory(context.Context, *ForwardingHistoryRequest) (*ForwardingHistoryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ForwardingHistory not implemented")
+}
+func (UnimplementedLightningServer) SendPaymentSync(context.Context, *SendRequest) (*SendResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendPaymentSync not implemented")
+}
+func (UnimplementedLightningServer) ListPayments(context.Context, *ListPaymentsRequest) (*ListPaymentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPayments not implemented")
+}
+func (UnimplementedLightningServer) DeletePayment(context.Context, *DeletePaymentRequest) (*DeletePaymentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeletePayment not implemented")
+}
+func (UnimplementedLightningServer) DeleteAllPayments(context.Context, *DeleteAllPaymentsRequest) (*DeleteAllPaymentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAllPayments not implemented")
 }
 func (UnimplementedLightningServer) mustEmbedUnimplementedLightningServer() {}
 func (UnimplementedLightningServer) testEmbeddedByValue()                   {}
@@ -1680,6 +1768,78 @@ func _Lightning_ForwardingHistory_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Lightning_SendPaymentSync_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).SendPaymentSync(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_SendPaymentSync_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).SendPaymentSync(ctx, req.(*SendRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_ListPayments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPaymentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).ListPayments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_ListPayments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).ListPayments(ctx, req.(*ListPaymentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_DeletePayment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeletePaymentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).DeletePayment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_DeletePayment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).DeletePayment(ctx, req.(*DeletePaymentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Lightning_DeleteAllPayments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAllPaymentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LightningServer).DeleteAllPayments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Lightning_DeleteAllPayments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LightningServer).DeleteAllPayments(ctx, req.(*DeleteAllPaymentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Lightning_ServiceDesc is the grpc.ServiceDesc for Lightning service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1834,6 +1994,22 @@ var Lightning_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ForwardingHistory",
 			Handler:    _Lightning_ForwardingHistory_Handler,
+		},
+		{
+			MethodName: "SendPaymentSync",
+			Handler:    _Lightning_SendPaymentSync_Handler,
+		},
+		{
+			MethodName: "ListPayments",
+			Handler:    _Lightning_ListPayments_Handler,
+		},
+		{
+			MethodName: "DeletePayment",
+			Handler:    _Lightning_DeletePayment_Handler,
+		},
+		{
+			MethodName: "DeleteAllPayments",
+			Handler:    _Lightning_DeleteAllPayments_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -9,6 +9,7 @@ package routerrpc
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	lnrpc "lnd.xprv/rpc/lnrpc"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -858,11 +859,667 @@ func (x *QueryProbabilityResponse) GetHistory() *PairData {
 	return nil
 }
 
+type SendPaymentRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	Dest                  []byte                 `protobuf:"bytes,1,opt,name=dest,proto3" json:"dest,omitempty"`
+	Amt                   int64                  `protobuf:"varint,2,opt,name=amt,proto3" json:"amt,omitempty"`
+	PaymentHash           []byte                 `protobuf:"bytes,3,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	FinalCltvDelta        int32                  `protobuf:"varint,4,opt,name=final_cltv_delta,json=finalCltvDelta,proto3" json:"final_cltv_delta,omitempty"`
+	PaymentRequest        string                 `protobuf:"bytes,5,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	TimeoutSeconds        int32                  `protobuf:"varint,6,opt,name=timeout_seconds,json=timeoutSeconds,proto3" json:"timeout_seconds,omitempty"`
+	FeeLimitSat           int64                  `protobuf:"varint,7,opt,name=fee_limit_sat,json=feeLimitSat,proto3" json:"fee_limit_sat,omitempty"`
+	CltvLimit             int32                  `protobuf:"varint,9,opt,name=cltv_limit,json=cltvLimit,proto3" json:"cltv_limit,omitempty"`
+	RouteHints            []*lnrpc.RouteHint     `protobuf:"bytes,10,rep,name=route_hints,json=routeHints,proto3" json:"route_hints,omitempty"`
+	DestCustomRecords     map[uint64][]byte      `protobuf:"bytes,11,rep,name=dest_custom_records,json=destCustomRecords,proto3" json:"dest_custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	AmtMsat               int64                  `protobuf:"varint,12,opt,name=amt_msat,json=amtMsat,proto3" json:"amt_msat,omitempty"`
+	FeeLimitMsat          int64                  `protobuf:"varint,13,opt,name=fee_limit_msat,json=feeLimitMsat,proto3" json:"fee_limit_msat,omitempty"`
+	LastHopPubkey         []byte                 `protobuf:"bytes,14,opt,name=last_hop_pubkey,json=lastHopPubkey,proto3" json:"last_hop_pubkey,omitempty"`
+	AllowSelfPayment      bool                   `protobuf:"varint,15,opt,name=allow_self_payment,json=allowSelfPayment,proto3" json:"allow_self_payment,omitempty"`
+	DestFeatures          []lnrpc.FeatureBit     `protobuf:"varint,16,rep,packed,name=dest_features,json=destFeatures,proto3,enum=lnrpc.FeatureBit" json:"dest_features,omitempty"`
+	MaxParts              uint32                 `protobuf:"varint,17,opt,name=max_parts,json=maxParts,proto3" json:"max_parts,omitempty"`
+	NoInflightUpdates     bool                   `protobuf:"varint,18,opt,name=no_inflight_updates,json=noInflightUpdates,proto3" json:"no_inflight_updates,omitempty"`
+	OutgoingChanIds       []uint64               `protobuf:"varint,19,rep,packed,name=outgoing_chan_ids,json=outgoingChanIds,proto3" json:"outgoing_chan_ids,omitempty"`
+	PaymentAddr           []byte                 `protobuf:"bytes,20,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	MaxShardSizeMsat      uint64                 `protobuf:"varint,21,opt,name=max_shard_size_msat,json=maxShardSizeMsat,proto3" json:"max_shard_size_msat,omitempty"`
+	Amp                   bool                   `protobuf:"varint,22,opt,name=amp,proto3" json:"amp,omitempty"`
+	TimePref              float64                `protobuf:"fixed64,23,opt,name=time_pref,json=timePref,proto3" json:"time_pref,omitempty"`
+	Cancelable            bool                   `protobuf:"varint,24,opt,name=cancelable,proto3" json:"cancelable,omitempty"`
+	FirstHopCustomRecords map[uint64][]byte      `protobuf:"bytes,25,rep,name=first_hop_custom_records,json=firstHopCustomRecords,proto3" json:"first_hop_custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *SendPaymentRequest) Reset() {
+	*x = SendPaymentRequest{}
+	mi := &file_routerrpc_router_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendPaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendPaymentRequest) ProtoMessage() {}
+
+func (x *SendPaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_routerrpc_router_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendPaymentRequest.ProtoReflect.Descriptor instead.
+func (*SendPaymentRequest) Descriptor() ([]byte, []int) {
+	return file_routerrpc_router_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SendPaymentRequest) GetDest() []byte {
+	if x != nil {
+		return x.Dest
+	}
+	return nil
+}
+
+func (x *SendPaymentRequest) GetAmt() int64 {
+	if x != nil {
+		return x.Amt
+	}
+	return 0
+}
+
+func (x *SendPaymentRequest) GetPaymentHash() []byte {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return nil
+}
+
+func (x *SendPaymentRequest) GetFinalCltvDelta() int32 {
+	if x != nil {
+		return x.FinalCltvDelta
+	}
+	return 0
+}
+
+func (x *SendPaymentRequest) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *SendPaymentRequest) GetTimeoutSeconds() int32 {
+	if x != nil {
+		return x.TimeoutSeconds
+	}
+	return 0
+}
+
+func (x *SendPaymentRequest) GetFeeLimitSat() int64 {
+	if x != nil {
+		return x.FeeLimitSat
+	}
+	return 0
+}
+
+func (x *SendPaymentRequest) GetCltvLimit() int32 {
+	if x != nil {
+		return x.CltvLimit
+	}
+	return 0
+}
+
+func (x *SendPaymentRequest) GetRouteHints() []*lnrpc.RouteHint {
+	if x != nil {
+		return x.RouteHints
+	}
+	return nil
+}
+
+func (x *SendPaymentRequest) GetDestCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.DestCustomRecords
+	}
+	return nil
+}
+
+func (x *SendPaymentRequest) GetAmtMsat() int64 {
+	if x != nil {
+		return x.AmtMsat
+	}
+	return 0
+}
+
+func (x *SendPaymentRequest) GetFeeLimitMsat() int64 {
+	if x != nil {
+		return x.FeeLimitMsat
+	}
+	return 0
+}
+
+func (x *SendPaymentRequest) GetLastHopPubkey() []byte {
+	if x != nil {
+		return x.LastHopPubkey
+	}
+	return nil
+}
+
+func (x *SendPaymentRequest) GetAllowSelfPayment() bool {
+	if x != nil {
+		return x.AllowSelfPayment
+	}
+	return false
+}
+
+func (x *SendPaymentRequest) GetDestFeatures() []lnrpc.FeatureBit {
+	if x != nil {
+		return x.DestFeatures
+	}
+	return nil
+}
+
+func (x *SendPaymentRequest) GetMaxParts() uint32 {
+	if x != nil {
+		return x.MaxParts
+	}
+	return 0
+}
+
+func (x *SendPaymentRequest) GetNoInflightUpdates() bool {
+	if x != nil {
+		return x.NoInflightUpdates
+	}
+	return false
+}
+
+func (x *SendPaymentRequest) GetOutgoingChanIds() []uint64 {
+	if x != nil {
+		return x.OutgoingChanIds
+	}
+	return nil
+}
+
+func (x *SendPaymentRequest) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+func (x *SendPaymentRequest) GetMaxShardSizeMsat() uint64 {
+	if x != nil {
+		return x.MaxShardSizeMsat
+	}
+	return 0
+}
+
+func (x *SendPaymentRequest) GetAmp() bool {
+	if x != nil {
+		return x.Amp
+	}
+	return false
+}
+
+func (x *SendPaymentRequest) GetTimePref() float64 {
+	if x != nil {
+		return x.TimePref
+	}
+	return 0
+}
+
+func (x *SendPaymentRequest) GetCancelable() bool {
+	if x != nil {
+		return x.Cancelable
+	}
+	return false
+}
+
+func (x *SendPaymentRequest) GetFirstHopCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.FirstHopCustomRecords
+	}
+	return nil
+}
+
+type TrackPaymentRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	PaymentHash       []byte                 `protobuf:"bytes,1,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	NoInflightUpdates bool                   `protobuf:"varint,2,opt,name=no_inflight_updates,json=noInflightUpdates,proto3" json:"no_inflight_updates,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TrackPaymentRequest) Reset() {
+	*x = TrackPaymentRequest{}
+	mi := &file_routerrpc_router_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrackPaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrackPaymentRequest) ProtoMessage() {}
+
+func (x *TrackPaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_routerrpc_router_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrackPaymentRequest.ProtoReflect.Descriptor instead.
+func (*TrackPaymentRequest) Descriptor() ([]byte, []int) {
+	return file_routerrpc_router_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TrackPaymentRequest) GetPaymentHash() []byte {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return nil
+}
+
+func (x *TrackPaymentRequest) GetNoInflightUpdates() bool {
+	if x != nil {
+		return x.NoInflightUpdates
+	}
+	return false
+}
+
+type TrackPaymentsRequest struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	NoInflightUpdates bool                   `protobuf:"varint,1,opt,name=no_inflight_updates,json=noInflightUpdates,proto3" json:"no_inflight_updates,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *TrackPaymentsRequest) Reset() {
+	*x = TrackPaymentsRequest{}
+	mi := &file_routerrpc_router_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TrackPaymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TrackPaymentsRequest) ProtoMessage() {}
+
+func (x *TrackPaymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_routerrpc_router_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TrackPaymentsRequest.ProtoReflect.Descriptor instead.
+func (*TrackPaymentsRequest) Descriptor() ([]byte, []int) {
+	return file_routerrpc_router_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *TrackPaymentsRequest) GetNoInflightUpdates() bool {
+	if x != nil {
+		return x.NoInflightUpdates
+	}
+	return false
+}
+
+type RouteFeeRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Dest            []byte                 `protobuf:"bytes,1,opt,name=dest,proto3" json:"dest,omitempty"`
+	AmtSat          int64                  `protobuf:"varint,2,opt,name=amt_sat,json=amtSat,proto3" json:"amt_sat,omitempty"`
+	PaymentRequest  string                 `protobuf:"bytes,3,opt,name=payment_request,json=paymentRequest,proto3" json:"payment_request,omitempty"`
+	Timeout         uint32                 `protobuf:"varint,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	OutgoingChanIds []uint64               `protobuf:"varint,5,rep,packed,name=outgoing_chan_ids,json=outgoingChanIds,proto3" json:"outgoing_chan_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RouteFeeRequest) Reset() {
+	*x = RouteFeeRequest{}
+	mi := &file_routerrpc_router_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouteFeeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouteFeeRequest) ProtoMessage() {}
+
+func (x *RouteFeeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_routerrpc_router_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouteFeeRequest.ProtoReflect.Descriptor instead.
+func (*RouteFeeRequest) Descriptor() ([]byte, []int) {
+	return file_routerrpc_router_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *RouteFeeRequest) GetDest() []byte {
+	if x != nil {
+		return x.Dest
+	}
+	return nil
+}
+
+func (x *RouteFeeRequest) GetAmtSat() int64 {
+	if x != nil {
+		return x.AmtSat
+	}
+	return 0
+}
+
+func (x *RouteFeeRequest) GetPaymentRequest() string {
+	if x != nil {
+		return x.PaymentRequest
+	}
+	return ""
+}
+
+func (x *RouteFeeRequest) GetTimeout() uint32 {
+	if x != nil {
+		return x.Timeout
+	}
+	return 0
+}
+
+func (x *RouteFeeRequest) GetOutgoingChanIds() []uint64 {
+	if x != nil {
+		return x.OutgoingChanIds
+	}
+	return nil
+}
+
+type RouteFeeResponse struct {
+	state          protoimpl.MessageState     `protogen:"open.v1"`
+	RoutingFeeMsat int64                      `protobuf:"varint,1,opt,name=routing_fee_msat,json=routingFeeMsat,proto3" json:"routing_fee_msat,omitempty"`
+	TimeLockDelay  int64                      `protobuf:"varint,2,opt,name=time_lock_delay,json=timeLockDelay,proto3" json:"time_lock_delay,omitempty"`
+	FailureReason  lnrpc.PaymentFailureReason `protobuf:"varint,5,opt,name=failure_reason,json=failureReason,proto3,enum=lnrpc.PaymentFailureReason" json:"failure_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RouteFeeResponse) Reset() {
+	*x = RouteFeeResponse{}
+	mi := &file_routerrpc_router_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouteFeeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouteFeeResponse) ProtoMessage() {}
+
+func (x *RouteFeeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_routerrpc_router_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouteFeeResponse.ProtoReflect.Descriptor instead.
+func (*RouteFeeResponse) Descriptor() ([]byte, []int) {
+	return file_routerrpc_router_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RouteFeeResponse) GetRoutingFeeMsat() int64 {
+	if x != nil {
+		return x.RoutingFeeMsat
+	}
+	return 0
+}
+
+func (x *RouteFeeResponse) GetTimeLockDelay() int64 {
+	if x != nil {
+		return x.TimeLockDelay
+	}
+	return 0
+}
+
+func (x *RouteFeeResponse) GetFailureReason() lnrpc.PaymentFailureReason {
+	if x != nil {
+		return x.FailureReason
+	}
+	return lnrpc.PaymentFailureReason(0)
+}
+
+type SendToRouteRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	PaymentHash           []byte                 `protobuf:"bytes,1,opt,name=payment_hash,json=paymentHash,proto3" json:"payment_hash,omitempty"`
+	Route                 *lnrpc.Route           `protobuf:"bytes,2,opt,name=route,proto3" json:"route,omitempty"`
+	SkipTempErr           bool                   `protobuf:"varint,3,opt,name=skip_temp_err,json=skipTempErr,proto3" json:"skip_temp_err,omitempty"`
+	FirstHopCustomRecords map[uint64][]byte      `protobuf:"bytes,4,rep,name=first_hop_custom_records,json=firstHopCustomRecords,proto3" json:"first_hop_custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *SendToRouteRequest) Reset() {
+	*x = SendToRouteRequest{}
+	mi := &file_routerrpc_router_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendToRouteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendToRouteRequest) ProtoMessage() {}
+
+func (x *SendToRouteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_routerrpc_router_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendToRouteRequest.ProtoReflect.Descriptor instead.
+func (*SendToRouteRequest) Descriptor() ([]byte, []int) {
+	return file_routerrpc_router_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SendToRouteRequest) GetPaymentHash() []byte {
+	if x != nil {
+		return x.PaymentHash
+	}
+	return nil
+}
+
+func (x *SendToRouteRequest) GetRoute() *lnrpc.Route {
+	if x != nil {
+		return x.Route
+	}
+	return nil
+}
+
+func (x *SendToRouteRequest) GetSkipTempErr() bool {
+	if x != nil {
+		return x.SkipTempErr
+	}
+	return false
+}
+
+func (x *SendToRouteRequest) GetFirstHopCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.FirstHopCustomRecords
+	}
+	return nil
+}
+
+type BuildRouteRequest struct {
+	state                 protoimpl.MessageState `protogen:"open.v1"`
+	AmtMsat               int64                  `protobuf:"varint,1,opt,name=amt_msat,json=amtMsat,proto3" json:"amt_msat,omitempty"`
+	FinalCltvDelta        int32                  `protobuf:"varint,2,opt,name=final_cltv_delta,json=finalCltvDelta,proto3" json:"final_cltv_delta,omitempty"`
+	OutgoingChanId        uint64                 `protobuf:"varint,3,opt,name=outgoing_chan_id,json=outgoingChanId,proto3" json:"outgoing_chan_id,omitempty"`
+	HopPubkeys            [][]byte               `protobuf:"bytes,4,rep,name=hop_pubkeys,json=hopPubkeys,proto3" json:"hop_pubkeys,omitempty"`
+	PaymentAddr           []byte                 `protobuf:"bytes,5,opt,name=payment_addr,json=paymentAddr,proto3" json:"payment_addr,omitempty"`
+	FirstHopCustomRecords map[uint64][]byte      `protobuf:"bytes,6,rep,name=first_hop_custom_records,json=firstHopCustomRecords,proto3" json:"first_hop_custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *BuildRouteRequest) Reset() {
+	*x = BuildRouteRequest{}
+	mi := &file_routerrpc_router_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildRouteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildRouteRequest) ProtoMessage() {}
+
+func (x *BuildRouteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_routerrpc_router_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildRouteRequest.ProtoReflect.Descriptor instead.
+func (*BuildRouteRequest) Descriptor() ([]byte, []int) {
+	return file_routerrpc_router_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *BuildRouteRequest) GetAmtMsat() int64 {
+	if x != nil {
+		return x.AmtMsat
+	}
+	return 0
+}
+
+func (x *BuildRouteRequest) GetFinalCltvDelta() int32 {
+	if x != nil {
+		return x.FinalCltvDelta
+	}
+	return 0
+}
+
+func (x *BuildRouteRequest) GetOutgoingChanId() uint64 {
+	if x != nil {
+		return x.OutgoingChanId
+	}
+	return 0
+}
+
+func (x *BuildRouteRequest) GetHopPubkeys() [][]byte {
+	if x != nil {
+		return x.HopPubkeys
+	}
+	return nil
+}
+
+func (x *BuildRouteRequest) GetPaymentAddr() []byte {
+	if x != nil {
+		return x.PaymentAddr
+	}
+	return nil
+}
+
+func (x *BuildRouteRequest) GetFirstHopCustomRecords() map[uint64][]byte {
+	if x != nil {
+		return x.FirstHopCustomRecords
+	}
+	return nil
+}
+
+type BuildRouteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Route         *lnrpc.Route           `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BuildRouteResponse) Reset() {
+	*x = BuildRouteResponse{}
+	mi := &file_routerrpc_router_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildRouteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildRouteResponse) ProtoMessage() {}
+
+func (x *BuildRouteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_routerrpc_router_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildRouteResponse.ProtoReflect.Descriptor instead.
+func (*BuildRouteResponse) Descriptor() ([]byte, []int) {
+	return file_routerrpc_router_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *BuildRouteResponse) GetRoute() *lnrpc.Route {
+	if x != nil {
+		return x.Route
+	}
+	return nil
+}
+
 var File_routerrpc_router_proto protoreflect.FileDescriptor
 
 const file_routerrpc_router_proto_rawDesc = "" +
 	"\n" +
-	"\x16routerrpc/router.proto\x12\trouterrpc\"\x1c\n" +
+	"\x16routerrpc/router.proto\x12\trouterrpc\x1a\x0flightning.proto\"\x1c\n" +
 	"\x1aResetMissionControlRequest\"\x1d\n" +
 	"\x1bResetMissionControlResponse\"\x1c\n" +
 	"\x1aQueryMissionControlRequest\"Q\n" +
@@ -914,12 +1571,91 @@ const file_routerrpc_router_proto_rawDesc = "" +
 	"\bamt_msat\x18\x03 \x01(\x03R\aamtMsat\"k\n" +
 	"\x18QueryProbabilityResponse\x12 \n" +
 	"\vprobability\x18\x01 \x01(\x01R\vprobability\x12-\n" +
-	"\ahistory\x18\x02 \x01(\v2\x13.routerrpc.PairDataR\ahistory2\xa3\x03\n" +
+	"\ahistory\x18\x02 \x01(\v2\x13.routerrpc.PairDataR\ahistory\"\xa7\t\n" +
+	"\x12SendPaymentRequest\x12\x12\n" +
+	"\x04dest\x18\x01 \x01(\fR\x04dest\x12\x10\n" +
+	"\x03amt\x18\x02 \x01(\x03R\x03amt\x12!\n" +
+	"\fpayment_hash\x18\x03 \x01(\fR\vpaymentHash\x12(\n" +
+	"\x10final_cltv_delta\x18\x04 \x01(\x05R\x0efinalCltvDelta\x12'\n" +
+	"\x0fpayment_request\x18\x05 \x01(\tR\x0epaymentRequest\x12'\n" +
+	"\x0ftimeout_seconds\x18\x06 \x01(\x05R\x0etimeoutSeconds\x12\"\n" +
+	"\rfee_limit_sat\x18\a \x01(\x03R\vfeeLimitSat\x12\x1d\n" +
+	"\n" +
+	"cltv_limit\x18\t \x01(\x05R\tcltvLimit\x121\n" +
+	"\vroute_hints\x18\n" +
+	" \x03(\v2\x10.lnrpc.RouteHintR\n" +
+	"routeHints\x12d\n" +
+	"\x13dest_custom_records\x18\v \x03(\v24.routerrpc.SendPaymentRequest.DestCustomRecordsEntryR\x11destCustomRecords\x12\x19\n" +
+	"\bamt_msat\x18\f \x01(\x03R\aamtMsat\x12$\n" +
+	"\x0efee_limit_msat\x18\r \x01(\x03R\ffeeLimitMsat\x12&\n" +
+	"\x0flast_hop_pubkey\x18\x0e \x01(\fR\rlastHopPubkey\x12,\n" +
+	"\x12allow_self_payment\x18\x0f \x01(\bR\x10allowSelfPayment\x126\n" +
+	"\rdest_features\x18\x10 \x03(\x0e2\x11.lnrpc.FeatureBitR\fdestFeatures\x12\x1b\n" +
+	"\tmax_parts\x18\x11 \x01(\rR\bmaxParts\x12.\n" +
+	"\x13no_inflight_updates\x18\x12 \x01(\bR\x11noInflightUpdates\x12*\n" +
+	"\x11outgoing_chan_ids\x18\x13 \x03(\x04R\x0foutgoingChanIds\x12!\n" +
+	"\fpayment_addr\x18\x14 \x01(\fR\vpaymentAddr\x12-\n" +
+	"\x13max_shard_size_msat\x18\x15 \x01(\x04R\x10maxShardSizeMsat\x12\x10\n" +
+	"\x03amp\x18\x16 \x01(\bR\x03amp\x12\x1b\n" +
+	"\ttime_pref\x18\x17 \x01(\x01R\btimePref\x12\x1e\n" +
+	"\n" +
+	"cancelable\x18\x18 \x01(\bR\n" +
+	"cancelable\x12q\n" +
+	"\x18first_hop_custom_records\x18\x19 \x03(\v28.routerrpc.SendPaymentRequest.FirstHopCustomRecordsEntryR\x15firstHopCustomRecords\x1aD\n" +
+	"\x16DestCustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\x1aH\n" +
+	"\x1aFirstHopCustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01J\x04\b\b\x10\t\"h\n" +
+	"\x13TrackPaymentRequest\x12!\n" +
+	"\fpayment_hash\x18\x01 \x01(\fR\vpaymentHash\x12.\n" +
+	"\x13no_inflight_updates\x18\x02 \x01(\bR\x11noInflightUpdates\"F\n" +
+	"\x14TrackPaymentsRequest\x12.\n" +
+	"\x13no_inflight_updates\x18\x01 \x01(\bR\x11noInflightUpdates\"\xad\x01\n" +
+	"\x0fRouteFeeRequest\x12\x12\n" +
+	"\x04dest\x18\x01 \x01(\fR\x04dest\x12\x17\n" +
+	"\aamt_sat\x18\x02 \x01(\x03R\x06amtSat\x12'\n" +
+	"\x0fpayment_request\x18\x03 \x01(\tR\x0epaymentRequest\x12\x18\n" +
+	"\atimeout\x18\x04 \x01(\rR\atimeout\x12*\n" +
+	"\x11outgoing_chan_ids\x18\x05 \x03(\x04R\x0foutgoingChanIds\"\xa8\x01\n" +
+	"\x10RouteFeeResponse\x12(\n" +
+	"\x10routing_fee_msat\x18\x01 \x01(\x03R\x0eroutingFeeMsat\x12&\n" +
+	"\x0ftime_lock_delay\x18\x02 \x01(\x03R\rtimeLockDelay\x12B\n" +
+	"\x0efailure_reason\x18\x05 \x01(\x0e2\x1b.lnrpc.PaymentFailureReasonR\rfailureReason\"\xbc\x02\n" +
+	"\x12SendToRouteRequest\x12!\n" +
+	"\fpayment_hash\x18\x01 \x01(\fR\vpaymentHash\x12\"\n" +
+	"\x05route\x18\x02 \x01(\v2\f.lnrpc.RouteR\x05route\x12\"\n" +
+	"\rskip_temp_err\x18\x03 \x01(\bR\vskipTempErr\x12q\n" +
+	"\x18first_hop_custom_records\x18\x04 \x03(\v28.routerrpc.SendToRouteRequest.FirstHopCustomRecordsEntryR\x15firstHopCustomRecords\x1aH\n" +
+	"\x1aFirstHopCustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"\x86\x03\n" +
+	"\x11BuildRouteRequest\x12\x19\n" +
+	"\bamt_msat\x18\x01 \x01(\x03R\aamtMsat\x12(\n" +
+	"\x10final_cltv_delta\x18\x02 \x01(\x05R\x0efinalCltvDelta\x12,\n" +
+	"\x10outgoing_chan_id\x18\x03 \x01(\x04B\x020\x01R\x0eoutgoingChanId\x12\x1f\n" +
+	"\vhop_pubkeys\x18\x04 \x03(\fR\n" +
+	"hopPubkeys\x12!\n" +
+	"\fpayment_addr\x18\x05 \x01(\fR\vpaymentAddr\x12p\n" +
+	"\x18first_hop_custom_records\x18\x06 \x03(\v27.routerrpc.BuildRouteRequest.FirstHopCustomRecordsEntryR\x15firstHopCustomRecords\x1aH\n" +
+	"\x1aFirstHopCustomRecordsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"8\n" +
+	"\x12BuildRouteResponse\x12\"\n" +
+	"\x05route\x18\x01 \x01(\v2\f.lnrpc.RouteR\x05route2\xc9\x06\n" +
 	"\x06Router\x12d\n" +
 	"\x13ResetMissionControl\x12%.routerrpc.ResetMissionControlRequest\x1a&.routerrpc.ResetMissionControlResponse\x12d\n" +
 	"\x13QueryMissionControl\x12%.routerrpc.QueryMissionControlRequest\x1a&.routerrpc.QueryMissionControlResponse\x12p\n" +
 	"\x17GetMissionControlConfig\x12).routerrpc.GetMissionControlConfigRequest\x1a*.routerrpc.GetMissionControlConfigResponse\x12[\n" +
-	"\x10QueryProbability\x12\".routerrpc.QueryProbabilityRequest\x1a#.routerrpc.QueryProbabilityResponseB\x1eZ\x1clnd.xprv/rpc/lnrpc/routerrpcb\x06proto3"
+	"\x10QueryProbability\x12\".routerrpc.QueryProbabilityRequest\x1a#.routerrpc.QueryProbabilityResponse\x12@\n" +
+	"\rSendPaymentV2\x12\x1d.routerrpc.SendPaymentRequest\x1a\x0e.lnrpc.Payment0\x01\x12B\n" +
+	"\x0eTrackPaymentV2\x12\x1e.routerrpc.TrackPaymentRequest\x1a\x0e.lnrpc.Payment0\x01\x12B\n" +
+	"\rTrackPayments\x12\x1f.routerrpc.TrackPaymentsRequest\x1a\x0e.lnrpc.Payment0\x01\x12K\n" +
+	"\x10EstimateRouteFee\x12\x1a.routerrpc.RouteFeeRequest\x1a\x1b.routerrpc.RouteFeeResponse\x12B\n" +
+	"\rSendToRouteV2\x12\x1d.routerrpc.SendToRouteRequest\x1a\x12.lnrpc.HTLCAttempt\x12I\n" +
+	"\n" +
+	"BuildRoute\x12\x1c.routerrpc.BuildRouteRequest\x1a\x1d.routerrpc.BuildRouteResponseB\x1eZ\x1clnd.xprv/rpc/lnrpc/routerrpcb\x06proto3"
 
 var (
 	file_routerrpc_router_proto_rawDescOnce sync.Once
@@ -934,7 +1670,7 @@ func file_routerrpc_router_proto_rawDescGZIP() []byte {
 }
 
 var file_routerrpc_router_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_routerrpc_router_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_routerrpc_router_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_routerrpc_router_proto_goTypes = []any{
 	(MissionControlConfig_ProbabilityModel)(0), // 0: routerrpc.MissionControlConfig.ProbabilityModel
 	(*ResetMissionControlRequest)(nil),         // 1: routerrpc.ResetMissionControlRequest
@@ -950,6 +1686,24 @@ var file_routerrpc_router_proto_goTypes = []any{
 	(*AprioriParameters)(nil),                  // 11: routerrpc.AprioriParameters
 	(*QueryProbabilityRequest)(nil),            // 12: routerrpc.QueryProbabilityRequest
 	(*QueryProbabilityResponse)(nil),           // 13: routerrpc.QueryProbabilityResponse
+	(*SendPaymentRequest)(nil),                 // 14: routerrpc.SendPaymentRequest
+	(*TrackPaymentRequest)(nil),                // 15: routerrpc.TrackPaymentRequest
+	(*TrackPaymentsRequest)(nil),               // 16: routerrpc.TrackPaymentsRequest
+	(*RouteFeeRequest)(nil),                    // 17: routerrpc.RouteFeeRequest
+	(*RouteFeeResponse)(nil),                   // 18: routerrpc.RouteFeeResponse
+	(*SendToRouteRequest)(nil),                 // 19: routerrpc.SendToRouteRequest
+	(*BuildRouteRequest)(nil),                  // 20: routerrpc.BuildRouteRequest
+	(*BuildRouteResponse)(nil),                 // 21: routerrpc.BuildRouteResponse
+	nil,                                        // 22: routerrpc.SendPaymentRequest.DestCustomRecordsEntry
+	nil,                                        // 23: routerrpc.SendPaymentRequest.FirstHopCustomRecordsEntry
+	nil,                                        // 24: routerrpc.SendToRouteRequest.FirstHopCustomRecordsEntry
+	nil,                                        // 25: routerrpc.BuildRouteRequest.FirstHopCustomRecordsEntry
+	(*lnrpc.RouteHint)(nil),                    // 26: lnrpc.RouteHint
+	(lnrpc.FeatureBit)(0),                      // 27: lnrpc.FeatureBit
+	(lnrpc.PaymentFailureReason)(0),            // 28: lnrpc.PaymentFailureReason
+	(*lnrpc.Route)(nil),                        // 29: lnrpc.Route
+	(*lnrpc.Payment)(nil),                      // 30: lnrpc.Payment
+	(*lnrpc.HTLCAttempt)(nil),                  // 31: lnrpc.HTLCAttempt
 }
 var file_routerrpc_router_proto_depIdxs = []int32{
 	5,  // 0: routerrpc.QueryMissionControlResponse.pairs:type_name -> routerrpc.PairHistory
@@ -959,19 +1713,40 @@ var file_routerrpc_router_proto_depIdxs = []int32{
 	11, // 4: routerrpc.MissionControlConfig.apriori:type_name -> routerrpc.AprioriParameters
 	10, // 5: routerrpc.MissionControlConfig.bimodal:type_name -> routerrpc.BimodalParameters
 	6,  // 6: routerrpc.QueryProbabilityResponse.history:type_name -> routerrpc.PairData
-	1,  // 7: routerrpc.Router.ResetMissionControl:input_type -> routerrpc.ResetMissionControlRequest
-	3,  // 8: routerrpc.Router.QueryMissionControl:input_type -> routerrpc.QueryMissionControlRequest
-	7,  // 9: routerrpc.Router.GetMissionControlConfig:input_type -> routerrpc.GetMissionControlConfigRequest
-	12, // 10: routerrpc.Router.QueryProbability:input_type -> routerrpc.QueryProbabilityRequest
-	2,  // 11: routerrpc.Router.ResetMissionControl:output_type -> routerrpc.ResetMissionControlResponse
-	4,  // 12: routerrpc.Router.QueryMissionControl:output_type -> routerrpc.QueryMissionControlResponse
-	8,  // 13: routerrpc.Router.GetMissionControlConfig:output_type -> routerrpc.GetMissionControlConfigResponse
-	13, // 14: routerrpc.Router.QueryProbability:output_type -> routerrpc.QueryProbabilityResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	26, // 7: routerrpc.SendPaymentRequest.route_hints:type_name -> lnrpc.RouteHint
+	22, // 8: routerrpc.SendPaymentRequest.dest_custom_records:type_name -> routerrpc.SendPaymentRequest.DestCustomRecordsEntry
+	27, // 9: routerrpc.SendPaymentRequest.dest_features:type_name -> lnrpc.FeatureBit
+	23, // 10: routerrpc.SendPaymentRequest.first_hop_custom_records:type_name -> routerrpc.SendPaymentRequest.FirstHopCustomRecordsEntry
+	28, // 11: routerrpc.RouteFeeResponse.failure_reason:type_name -> lnrpc.PaymentFailureReason
+	29, // 12: routerrpc.SendToRouteRequest.route:type_name -> lnrpc.Route
+	24, // 13: routerrpc.SendToRouteRequest.first_hop_custom_records:type_name -> routerrpc.SendToRouteRequest.FirstHopCustomRecordsEntry
+	25, // 14: routerrpc.BuildRouteRequest.first_hop_custom_records:type_name -> routerrpc.BuildRouteRequest.FirstHopCustomRecordsEntry
+	29, // 15: routerrpc.BuildRouteResponse.route:type_name -> lnrpc.Route
+	1,  // 16: routerrpc.Router.ResetMissionControl:input_type -> routerrpc.ResetMissionControlRequest
+	3,  // 17: routerrpc.Router.QueryMissionControl:input_type -> routerrpc.QueryMissionControlRequest
+	7,  // 18: routerrpc.Router.GetMissionControlConfig:input_type -> routerrpc.GetMissionControlConfigRequest
+	12, // 19: routerrpc.Router.QueryProbability:input_type -> routerrpc.QueryProbabilityRequest
+	14, // 20: routerrpc.Router.SendPaymentV2:input_type -> routerrpc.SendPaymentRequest
+	15, // 21: routerrpc.Router.TrackPaymentV2:input_type -> routerrpc.TrackPaymentRequest
+	16, // 22: routerrpc.Router.TrackPayments:input_type -> routerrpc.TrackPaymentsRequest
+	17, // 23: routerrpc.Router.EstimateRouteFee:input_type -> routerrpc.RouteFeeRequest
+	19, // 24: routerrpc.Router.SendToRouteV2:input_type -> routerrpc.SendToRouteRequest
+	20, // 25: routerrpc.Router.BuildRoute:input_type -> routerrpc.BuildRouteRequest
+	2,  // 26: routerrpc.Router.ResetMissionControl:output_type -> routerrpc.ResetMissionControlResponse
+	4,  // 27: routerrpc.Router.QueryMissionControl:output_type -> routerrpc.QueryMissionControlResponse
+	8,  // 28: routerrpc.Router.GetMissionControlConfig:output_type -> routerrpc.GetMissionControlConfigResponse
+	13, // 29: routerrpc.Router.QueryProbability:output_type -> routerrpc.QueryProbabilityResponse
+	30, // 30: routerrpc.Router.SendPaymentV2:output_type -> lnrpc.Payment
+	30, // 31: routerrpc.Router.TrackPaymentV2:output_type -> lnrpc.Payment
+	30, // 32: routerrpc.Router.TrackPayments:output_type -> lnrpc.Payment
+	18, // 33: routerrpc.Router.EstimateRouteFee:output_type -> routerrpc.RouteFeeResponse
+	31, // 34: routerrpc.Router.SendToRouteV2:output_type -> lnrpc.HTLCAttempt
+	21, // 35: routerrpc.Router.BuildRoute:output_type -> routerrpc.BuildRouteResponse
+	26, // [26:36] is the sub-list for method output_type
+	16, // [16:26] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_routerrpc_router_proto_init() }
@@ -989,7 +1764,7 @@ func file_routerrpc_router_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_routerrpc_router_proto_rawDesc), len(file_routerrpc_router_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

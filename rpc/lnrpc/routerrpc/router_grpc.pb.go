@@ -11,6 +11,7 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	lnrpc "lnd.xprv/rpc/lnrpc"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -23,6 +24,12 @@ const (
 	Router_QueryMissionControl_FullMethodName     = "/routerrpc.Router/QueryMissionControl"
 	Router_GetMissionControlConfig_FullMethodName = "/routerrpc.Router/GetMissionControlConfig"
 	Router_QueryProbability_FullMethodName        = "/routerrpc.Router/QueryProbability"
+	Router_SendPaymentV2_FullMethodName           = "/routerrpc.Router/SendPaymentV2"
+	Router_TrackPaymentV2_FullMethodName          = "/routerrpc.Router/TrackPaymentV2"
+	Router_TrackPayments_FullMethodName           = "/routerrpc.Router/TrackPayments"
+	Router_EstimateRouteFee_FullMethodName        = "/routerrpc.Router/EstimateRouteFee"
+	Router_SendToRouteV2_FullMethodName           = "/routerrpc.Router/SendToRouteV2"
+	Router_BuildRoute_FullMethodName              = "/routerrpc.Router/BuildRoute"
 )
 
 // RouterClient is the client API for Router service.
@@ -50,6 +57,26 @@ type RouterClient interface {
 	// an amount to another, with no channel capacity taken into account,
 	// and what mission control holds for the pair.
 	QueryProbability(ctx context.Context, in *QueryProbabilityRequest, opts ...grpc.CallOption) (*QueryProbabilityResponse, error)
+	// lncli: `payinvoice`, `sendpayment`
+	// SendPaymentV2 pays and streams the payment's states until it
+	// succeeds or fails.
+	SendPaymentV2(ctx context.Context, in *SendPaymentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[lnrpc.Payment], error)
+	// lncli: `trackpayment`
+	// TrackPaymentV2 streams a payment's states, the current one first.
+	TrackPaymentV2(ctx context.Context, in *TrackPaymentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[lnrpc.Payment], error)
+	// TrackPayments streams the states of every payment from now on.
+	TrackPayments(ctx context.Context, in *TrackPaymentsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[lnrpc.Payment], error)
+	// lncli: `estimateroutefee`
+	// EstimateRouteFee gives the fee and time lock of the route a
+	// payment would take.
+	EstimateRouteFee(ctx context.Context, in *RouteFeeRequest, opts ...grpc.CallOption) (*RouteFeeResponse, error)
+	// lncli: `sendtoroute`
+	// SendToRouteV2 sends one HTLC over the given route and waits for its
+	// outcome.
+	SendToRouteV2(ctx context.Context, in *SendToRouteRequest, opts ...grpc.CallOption) (*lnrpc.HTLCAttempt, error)
+	// lncli: `buildroute`
+	// BuildRoute builds a route through the given nodes for an amount.
+	BuildRoute(ctx context.Context, in *BuildRouteRequest, opts ...grpc.CallOption) (*BuildRouteResponse, error)
 }
 
 type routerClient struct {
@@ -100,6 +127,93 @@ func (c *routerClient) QueryProbability(ctx context.Context, in *QueryProbabilit
 	return out, nil
 }
 
+func (c *routerClient) SendPaymentV2(ctx context.Context, in *SendPaymentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[lnrpc.Payment], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Router_ServiceDesc.Streams[0], Router_SendPaymentV2_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SendPaymentRequest, lnrpc.Payment]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Router_SendPaymentV2Client = grpc.ServerStreamingClient[lnrpc.Payment]
+
+func (c *routerClient) TrackPaymentV2(ctx context.Context, in *TrackPaymentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[lnrpc.Payment], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Router_ServiceDesc.Streams[1], Router_TrackPaymentV2_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[TrackPaymentRequest, lnrpc.Payment]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Router_TrackPaymentV2Client = grpc.ServerStreamingClient[lnrpc.Payment]
+
+func (c *routerClient) TrackPayments(ctx context.Context, in *TrackPaymentsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[lnrpc.Payment], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Router_ServiceDesc.Streams[2], Router_TrackPayments_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[TrackPaymentsRequest, lnrpc.Payment]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Router_TrackPaymentsClient = grpc.ServerStreamingClient[lnrpc.Payment]
+
+func (c *routerClient) EstimateRouteFee(ctx context.Context, in *RouteFeeRequest, opts ...grpc.CallOption) (*RouteFeeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RouteFeeResponse)
+	err := c.cc.Invoke(ctx, Router_EstimateRouteFee_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routerClient) SendToRouteV2(ctx context.Context, in *SendToRouteRequest, opts ...grpc.CallOption) (*lnrpc.HTLCAttempt, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(lnrpc.HTLCAttempt)
+	err := c.cc.Invoke(ctx, Router_SendToRouteV2_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *routerClient) BuildRoute(ctx context.Context, in *BuildRouteRequest, opts ...grpc.CallOption) (*BuildRouteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BuildRouteResponse)
+	err := c.cc.Invoke(ctx, Router_BuildRoute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RouterServer is the server API for Router service.
 // All implementations must embed UnimplementedRouterServer
 // for forward compatibility.
@@ -125,6 +239,26 @@ type RouterServer interface {
 	// an amount to another, with no channel capacity taken into account,
 	// and what mission control holds for the pair.
 	QueryProbability(context.Context, *QueryProbabilityRequest) (*QueryProbabilityResponse, error)
+	// lncli: `payinvoice`, `sendpayment`
+	// SendPaymentV2 pays and streams the payment's states until it
+	// succeeds or fails.
+	SendPaymentV2(*SendPaymentRequest, grpc.ServerStreamingServer[lnrpc.Payment]) error
+	// lncli: `trackpayment`
+	// TrackPaymentV2 streams a payment's states, the current one first.
+	TrackPaymentV2(*TrackPaymentRequest, grpc.ServerStreamingServer[lnrpc.Payment]) error
+	// TrackPayments streams the states of every payment from now on.
+	TrackPayments(*TrackPaymentsRequest, grpc.ServerStreamingServer[lnrpc.Payment]) error
+	// lncli: `estimateroutefee`
+	// EstimateRouteFee gives the fee and time lock of the route a
+	// payment would take.
+	EstimateRouteFee(context.Context, *RouteFeeRequest) (*RouteFeeResponse, error)
+	// lncli: `sendtoroute`
+	// SendToRouteV2 sends one HTLC over the given route and waits for its
+	// outcome.
+	SendToRouteV2(context.Context, *SendToRouteRequest) (*lnrpc.HTLCAttempt, error)
+	// lncli: `buildroute`
+	// BuildRoute builds a route through the given nodes for an amount.
+	BuildRoute(context.Context, *BuildRouteRequest) (*BuildRouteResponse, error)
 	mustEmbedUnimplementedRouterServer()
 }
 
@@ -146,6 +280,24 @@ func (UnimplementedRouterServer) GetMissionControlConfig(context.Context, *GetMi
 }
 func (UnimplementedRouterServer) QueryProbability(context.Context, *QueryProbabilityRequest) (*QueryProbabilityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method QueryProbability not implemented")
+}
+func (UnimplementedRouterServer) SendPaymentV2(*SendPaymentRequest, grpc.ServerStreamingServer[lnrpc.Payment]) error {
+	return status.Error(codes.Unimplemented, "method SendPaymentV2 not implemented")
+}
+func (UnimplementedRouterServer) TrackPaymentV2(*TrackPaymentRequest, grpc.ServerStreamingServer[lnrpc.Payment]) error {
+	return status.Error(codes.Unimplemented, "method TrackPaymentV2 not implemented")
+}
+func (UnimplementedRouterServer) TrackPayments(*TrackPaymentsRequest, grpc.ServerStreamingServer[lnrpc.Payment]) error {
+	return status.Error(codes.Unimplemented, "method TrackPayments not implemented")
+}
+func (UnimplementedRouterServer) EstimateRouteFee(context.Context, *RouteFeeRequest) (*RouteFeeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method EstimateRouteFee not implemented")
+}
+func (UnimplementedRouterServer) SendToRouteV2(context.Context, *SendToRouteRequest) (*lnrpc.HTLCAttempt, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendToRouteV2 not implemented")
+}
+func (UnimplementedRouterServer) BuildRoute(context.Context, *BuildRouteRequest) (*BuildRouteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BuildRoute not implemented")
 }
 func (UnimplementedRouterServer) mustEmbedUnimplementedRouterServer() {}
 func (UnimplementedRouterServer) testEmbeddedByValue()                {}
@@ -240,6 +392,93 @@ func _Router_QueryProbability_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Router_SendPaymentV2_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(SendPaymentRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RouterServer).SendPaymentV2(m, &grpc.GenericServerStream[SendPaymentRequest, lnrpc.Payment]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Router_SendPaymentV2Server = grpc.ServerStreamingServer[lnrpc.Payment]
+
+func _Router_TrackPaymentV2_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(TrackPaymentRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RouterServer).TrackPaymentV2(m, &grpc.GenericServerStream[TrackPaymentRequest, lnrpc.Payment]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Router_TrackPaymentV2Server = grpc.ServerStreamingServer[lnrpc.Payment]
+
+func _Router_TrackPayments_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(TrackPaymentsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(RouterServer).TrackPayments(m, &grpc.GenericServerStream[TrackPaymentsRequest, lnrpc.Payment]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Router_TrackPaymentsServer = grpc.ServerStreamingServer[lnrpc.Payment]
+
+func _Router_EstimateRouteFee_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RouteFeeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RouterServer).EstimateRouteFee(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Router_EstimateRouteFee_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RouterServer).EstimateRouteFee(ctx, req.(*RouteFeeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Router_SendToRouteV2_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendToRouteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RouterServer).SendToRouteV2(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Router_SendToRouteV2_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RouterServer).SendToRouteV2(ctx, req.(*SendToRouteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Router_BuildRoute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BuildRouteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RouterServer).BuildRoute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Router_BuildRoute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RouterServer).BuildRoute(ctx, req.(*BuildRouteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Router_ServiceDesc is the grpc.ServiceDesc for Router service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -263,7 +502,35 @@ var Router_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "QueryProbability",
 			Handler:    _Router_QueryProbability_Handler,
 		},
+		{
+			MethodName: "EstimateRouteFee",
+			Handler:    _Router_EstimateRouteFee_Handler,
+		},
+		{
+			MethodName: "SendToRouteV2",
+			Handler:    _Router_SendToRouteV2_Handler,
+		},
+		{
+			MethodName: "BuildRoute",
+			Handler:    _Router_BuildRoute_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "SendPaymentV2",
+			Handler:       _Router_SendPaymentV2_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "TrackPaymentV2",
+			Handler:       _Router_TrackPaymentV2_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "TrackPayments",
+			Handler:       _Router_TrackPayments_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "routerrpc/router.proto",
 }

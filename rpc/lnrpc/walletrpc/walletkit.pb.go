@@ -124,6 +124,100 @@ func (ChangeAddressType) EnumDescriptor() ([]byte, []int) {
 	return file_walletrpc_walletkit_proto_rawDescGZIP(), []int{1}
 }
 
+type WitnessType int32
+
+const (
+	WitnessType_UNKNOWN_WITNESS                                    WitnessType = 0
+	WitnessType_COMMITMENT_TIME_LOCK                               WitnessType = 1
+	WitnessType_COMMITMENT_NO_DELAY                                WitnessType = 2
+	WitnessType_COMMITMENT_REVOKE                                  WitnessType = 3
+	WitnessType_HTLC_OFFERED_REVOKE                                WitnessType = 4
+	WitnessType_HTLC_ACCEPTED_REVOKE                               WitnessType = 5
+	WitnessType_HTLC_OFFERED_TIMEOUT_SECOND_LEVEL                  WitnessType = 6
+	WitnessType_HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL                 WitnessType = 7
+	WitnessType_HTLC_OFFERED_REMOTE_TIMEOUT                        WitnessType = 8
+	WitnessType_HTLC_ACCEPTED_REMOTE_SUCCESS                       WitnessType = 9
+	WitnessType_HTLC_SECOND_LEVEL_REVOKE                           WitnessType = 10
+	WitnessType_WITNESS_KEY_HASH                                   WitnessType = 11
+	WitnessType_NESTED_WITNESS_KEY_HASH                            WitnessType = 12
+	WitnessType_COMMITMENT_ANCHOR                                  WitnessType = 13
+	WitnessType_COMMITMENT_NO_DELAY_TWEAKLESS                      WitnessType = 14
+	WitnessType_COMMITMENT_TO_REMOTE_CONFIRMED                     WitnessType = 15
+	WitnessType_HTLC_OFFERED_TIMEOUT_SECOND_LEVEL_INPUT_CONFIRMED  WitnessType = 16
+	WitnessType_HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL_INPUT_CONFIRMED WitnessType = 17
+)
+
+// Enum value maps for WitnessType.
+var (
+	WitnessType_name = map[int32]string{
+		0:  "UNKNOWN_WITNESS",
+		1:  "COMMITMENT_TIME_LOCK",
+		2:  "COMMITMENT_NO_DELAY",
+		3:  "COMMITMENT_REVOKE",
+		4:  "HTLC_OFFERED_REVOKE",
+		5:  "HTLC_ACCEPTED_REVOKE",
+		6:  "HTLC_OFFERED_TIMEOUT_SECOND_LEVEL",
+		7:  "HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL",
+		8:  "HTLC_OFFERED_REMOTE_TIMEOUT",
+		9:  "HTLC_ACCEPTED_REMOTE_SUCCESS",
+		10: "HTLC_SECOND_LEVEL_REVOKE",
+		11: "WITNESS_KEY_HASH",
+		12: "NESTED_WITNESS_KEY_HASH",
+		13: "COMMITMENT_ANCHOR",
+		14: "COMMITMENT_NO_DELAY_TWEAKLESS",
+		15: "COMMITMENT_TO_REMOTE_CONFIRMED",
+		16: "HTLC_OFFERED_TIMEOUT_SECOND_LEVEL_INPUT_CONFIRMED",
+		17: "HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL_INPUT_CONFIRMED",
+	}
+	WitnessType_value = map[string]int32{
+		"UNKNOWN_WITNESS":                                    0,
+		"COMMITMENT_TIME_LOCK":                               1,
+		"COMMITMENT_NO_DELAY":                                2,
+		"COMMITMENT_REVOKE":                                  3,
+		"HTLC_OFFERED_REVOKE":                                4,
+		"HTLC_ACCEPTED_REVOKE":                               5,
+		"HTLC_OFFERED_TIMEOUT_SECOND_LEVEL":                  6,
+		"HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL":                 7,
+		"HTLC_OFFERED_REMOTE_TIMEOUT":                        8,
+		"HTLC_ACCEPTED_REMOTE_SUCCESS":                       9,
+		"HTLC_SECOND_LEVEL_REVOKE":                           10,
+		"WITNESS_KEY_HASH":                                   11,
+		"NESTED_WITNESS_KEY_HASH":                            12,
+		"COMMITMENT_ANCHOR":                                  13,
+		"COMMITMENT_NO_DELAY_TWEAKLESS":                      14,
+		"COMMITMENT_TO_REMOTE_CONFIRMED":                     15,
+		"HTLC_OFFERED_TIMEOUT_SECOND_LEVEL_INPUT_CONFIRMED":  16,
+		"HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL_INPUT_CONFIRMED": 17,
+	}
+)
+
+func (x WitnessType) Enum() *WitnessType {
+	p := new(WitnessType)
+	*p = x
+	return p
+}
+
+func (x WitnessType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WitnessType) Descriptor() protoreflect.EnumDescriptor {
+	return file_walletrpc_walletkit_proto_enumTypes[2].Descriptor()
+}
+
+func (WitnessType) Type() protoreflect.EnumType {
+	return &file_walletrpc_walletkit_proto_enumTypes[2]
+}
+
+func (x WitnessType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WitnessType.Descriptor instead.
+func (WitnessType) EnumDescriptor() ([]byte, []int) {
+	return file_walletrpc_walletkit_proto_rawDescGZIP(), []int{2}
+}
+
 type ListUnspentRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	MinConfs int32                  `protobuf:"varint,1,opt,name=min_confs,json=minConfs,proto3" json:"min_confs,omitempty"`
@@ -2020,6 +2114,578 @@ func (x *ListLeasesResponse) GetLockedUtxos() []*UtxoLease {
 	return nil
 }
 
+type PendingSweep struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Outpoint    *lnrpc.OutPoint        `protobuf:"bytes,1,opt,name=outpoint,proto3" json:"outpoint,omitempty"`
+	WitnessType WitnessType            `protobuf:"varint,2,opt,name=witness_type,json=witnessType,proto3,enum=walletrpc.WitnessType" json:"witness_type,omitempty"`
+	AmountSat   uint32                 `protobuf:"varint,3,opt,name=amount_sat,json=amountSat,proto3" json:"amount_sat,omitempty"`
+	// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+	SatPerByte        uint32 `protobuf:"varint,4,opt,name=sat_per_byte,json=satPerByte,proto3" json:"sat_per_byte,omitempty"`
+	BroadcastAttempts uint32 `protobuf:"varint,5,opt,name=broadcast_attempts,json=broadcastAttempts,proto3" json:"broadcast_attempts,omitempty"`
+	// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+	NextBroadcastHeight uint32 `protobuf:"varint,6,opt,name=next_broadcast_height,json=nextBroadcastHeight,proto3" json:"next_broadcast_height,omitempty"`
+	// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+	Force bool `protobuf:"varint,7,opt,name=force,proto3" json:"force,omitempty"`
+	// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+	RequestedConfTarget uint32 `protobuf:"varint,8,opt,name=requested_conf_target,json=requestedConfTarget,proto3" json:"requested_conf_target,omitempty"`
+	// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+	RequestedSatPerByte  uint32 `protobuf:"varint,9,opt,name=requested_sat_per_byte,json=requestedSatPerByte,proto3" json:"requested_sat_per_byte,omitempty"`
+	SatPerVbyte          uint64 `protobuf:"varint,10,opt,name=sat_per_vbyte,json=satPerVbyte,proto3" json:"sat_per_vbyte,omitempty"`
+	RequestedSatPerVbyte uint64 `protobuf:"varint,11,opt,name=requested_sat_per_vbyte,json=requestedSatPerVbyte,proto3" json:"requested_sat_per_vbyte,omitempty"`
+	Immediate            bool   `protobuf:"varint,12,opt,name=immediate,proto3" json:"immediate,omitempty"`
+	Budget               uint64 `protobuf:"varint,13,opt,name=budget,proto3" json:"budget,omitempty"`
+	DeadlineHeight       uint32 `protobuf:"varint,14,opt,name=deadline_height,json=deadlineHeight,proto3" json:"deadline_height,omitempty"`
+	MaturityHeight       uint32 `protobuf:"varint,15,opt,name=maturity_height,json=maturityHeight,proto3" json:"maturity_height,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *PendingSweep) Reset() {
+	*x = PendingSweep{}
+	mi := &file_walletrpc_walletkit_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingSweep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingSweep) ProtoMessage() {}
+
+func (x *PendingSweep) ProtoReflect() protoreflect.Message {
+	mi := &file_walletrpc_walletkit_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingSweep.ProtoReflect.Descriptor instead.
+func (*PendingSweep) Descriptor() ([]byte, []int) {
+	return file_walletrpc_walletkit_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PendingSweep) GetOutpoint() *lnrpc.OutPoint {
+	if x != nil {
+		return x.Outpoint
+	}
+	return nil
+}
+
+func (x *PendingSweep) GetWitnessType() WitnessType {
+	if x != nil {
+		return x.WitnessType
+	}
+	return WitnessType_UNKNOWN_WITNESS
+}
+
+func (x *PendingSweep) GetAmountSat() uint32 {
+	if x != nil {
+		return x.AmountSat
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+func (x *PendingSweep) GetSatPerByte() uint32 {
+	if x != nil {
+		return x.SatPerByte
+	}
+	return 0
+}
+
+func (x *PendingSweep) GetBroadcastAttempts() uint32 {
+	if x != nil {
+		return x.BroadcastAttempts
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+func (x *PendingSweep) GetNextBroadcastHeight() uint32 {
+	if x != nil {
+		return x.NextBroadcastHeight
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+func (x *PendingSweep) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+func (x *PendingSweep) GetRequestedConfTarget() uint32 {
+	if x != nil {
+		return x.RequestedConfTarget
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+func (x *PendingSweep) GetRequestedSatPerByte() uint32 {
+	if x != nil {
+		return x.RequestedSatPerByte
+	}
+	return 0
+}
+
+func (x *PendingSweep) GetSatPerVbyte() uint64 {
+	if x != nil {
+		return x.SatPerVbyte
+	}
+	return 0
+}
+
+func (x *PendingSweep) GetRequestedSatPerVbyte() uint64 {
+	if x != nil {
+		return x.RequestedSatPerVbyte
+	}
+	return 0
+}
+
+func (x *PendingSweep) GetImmediate() bool {
+	if x != nil {
+		return x.Immediate
+	}
+	return false
+}
+
+func (x *PendingSweep) GetBudget() uint64 {
+	if x != nil {
+		return x.Budget
+	}
+	return 0
+}
+
+func (x *PendingSweep) GetDeadlineHeight() uint32 {
+	if x != nil {
+		return x.DeadlineHeight
+	}
+	return 0
+}
+
+func (x *PendingSweep) GetMaturityHeight() uint32 {
+	if x != nil {
+		return x.MaturityHeight
+	}
+	return 0
+}
+
+type PendingSweepsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PendingSweepsRequest) Reset() {
+	*x = PendingSweepsRequest{}
+	mi := &file_walletrpc_walletkit_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingSweepsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingSweepsRequest) ProtoMessage() {}
+
+func (x *PendingSweepsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_walletrpc_walletkit_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingSweepsRequest.ProtoReflect.Descriptor instead.
+func (*PendingSweepsRequest) Descriptor() ([]byte, []int) {
+	return file_walletrpc_walletkit_proto_rawDescGZIP(), []int{32}
+}
+
+type PendingSweepsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PendingSweeps []*PendingSweep        `protobuf:"bytes,1,rep,name=pending_sweeps,json=pendingSweeps,proto3" json:"pending_sweeps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PendingSweepsResponse) Reset() {
+	*x = PendingSweepsResponse{}
+	mi := &file_walletrpc_walletkit_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PendingSweepsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PendingSweepsResponse) ProtoMessage() {}
+
+func (x *PendingSweepsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_walletrpc_walletkit_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PendingSweepsResponse.ProtoReflect.Descriptor instead.
+func (*PendingSweepsResponse) Descriptor() ([]byte, []int) {
+	return file_walletrpc_walletkit_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *PendingSweepsResponse) GetPendingSweeps() []*PendingSweep {
+	if x != nil {
+		return x.PendingSweeps
+	}
+	return nil
+}
+
+type BumpFeeRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Outpoint   *lnrpc.OutPoint        `protobuf:"bytes,1,opt,name=outpoint,proto3" json:"outpoint,omitempty"`
+	TargetConf uint32                 `protobuf:"varint,2,opt,name=target_conf,json=targetConf,proto3" json:"target_conf,omitempty"`
+	// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+	SatPerByte uint32 `protobuf:"varint,3,opt,name=sat_per_byte,json=satPerByte,proto3" json:"sat_per_byte,omitempty"`
+	// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+	Force         bool   `protobuf:"varint,4,opt,name=force,proto3" json:"force,omitempty"`
+	SatPerVbyte   uint64 `protobuf:"varint,5,opt,name=sat_per_vbyte,json=satPerVbyte,proto3" json:"sat_per_vbyte,omitempty"`
+	Immediate     bool   `protobuf:"varint,6,opt,name=immediate,proto3" json:"immediate,omitempty"`
+	Budget        uint64 `protobuf:"varint,7,opt,name=budget,proto3" json:"budget,omitempty"`
+	DeadlineDelta uint32 `protobuf:"varint,8,opt,name=deadline_delta,json=deadlineDelta,proto3" json:"deadline_delta,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BumpFeeRequest) Reset() {
+	*x = BumpFeeRequest{}
+	mi := &file_walletrpc_walletkit_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BumpFeeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BumpFeeRequest) ProtoMessage() {}
+
+func (x *BumpFeeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_walletrpc_walletkit_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BumpFeeRequest.ProtoReflect.Descriptor instead.
+func (*BumpFeeRequest) Descriptor() ([]byte, []int) {
+	return file_walletrpc_walletkit_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *BumpFeeRequest) GetOutpoint() *lnrpc.OutPoint {
+	if x != nil {
+		return x.Outpoint
+	}
+	return nil
+}
+
+func (x *BumpFeeRequest) GetTargetConf() uint32 {
+	if x != nil {
+		return x.TargetConf
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+func (x *BumpFeeRequest) GetSatPerByte() uint32 {
+	if x != nil {
+		return x.SatPerByte
+	}
+	return 0
+}
+
+// Deprecated: Marked as deprecated in walletrpc/walletkit.proto.
+func (x *BumpFeeRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
+}
+
+func (x *BumpFeeRequest) GetSatPerVbyte() uint64 {
+	if x != nil {
+		return x.SatPerVbyte
+	}
+	return 0
+}
+
+func (x *BumpFeeRequest) GetImmediate() bool {
+	if x != nil {
+		return x.Immediate
+	}
+	return false
+}
+
+func (x *BumpFeeRequest) GetBudget() uint64 {
+	if x != nil {
+		return x.Budget
+	}
+	return 0
+}
+
+func (x *BumpFeeRequest) GetDeadlineDelta() uint32 {
+	if x != nil {
+		return x.DeadlineDelta
+	}
+	return 0
+}
+
+type BumpFeeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BumpFeeResponse) Reset() {
+	*x = BumpFeeResponse{}
+	mi := &file_walletrpc_walletkit_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BumpFeeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BumpFeeResponse) ProtoMessage() {}
+
+func (x *BumpFeeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_walletrpc_walletkit_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BumpFeeResponse.ProtoReflect.Descriptor instead.
+func (*BumpFeeResponse) Descriptor() ([]byte, []int) {
+	return file_walletrpc_walletkit_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *BumpFeeResponse) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+type ListSweepsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Verbose       bool                   `protobuf:"varint,1,opt,name=verbose,proto3" json:"verbose,omitempty"`
+	StartHeight   int32                  `protobuf:"varint,2,opt,name=start_height,json=startHeight,proto3" json:"start_height,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSweepsRequest) Reset() {
+	*x = ListSweepsRequest{}
+	mi := &file_walletrpc_walletkit_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSweepsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSweepsRequest) ProtoMessage() {}
+
+func (x *ListSweepsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_walletrpc_walletkit_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSweepsRequest.ProtoReflect.Descriptor instead.
+func (*ListSweepsRequest) Descriptor() ([]byte, []int) {
+	return file_walletrpc_walletkit_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListSweepsRequest) GetVerbose() bool {
+	if x != nil {
+		return x.Verbose
+	}
+	return false
+}
+
+func (x *ListSweepsRequest) GetStartHeight() int32 {
+	if x != nil {
+		return x.StartHeight
+	}
+	return 0
+}
+
+type ListSweepsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Sweeps:
+	//
+	//	*ListSweepsResponse_TransactionDetails
+	//	*ListSweepsResponse_TransactionIds
+	Sweeps        isListSweepsResponse_Sweeps `protobuf_oneof:"sweeps"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSweepsResponse) Reset() {
+	*x = ListSweepsResponse{}
+	mi := &file_walletrpc_walletkit_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSweepsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSweepsResponse) ProtoMessage() {}
+
+func (x *ListSweepsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_walletrpc_walletkit_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSweepsResponse.ProtoReflect.Descriptor instead.
+func (*ListSweepsResponse) Descriptor() ([]byte, []int) {
+	return file_walletrpc_walletkit_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListSweepsResponse) GetSweeps() isListSweepsResponse_Sweeps {
+	if x != nil {
+		return x.Sweeps
+	}
+	return nil
+}
+
+func (x *ListSweepsResponse) GetTransactionDetails() *lnrpc.TransactionDetails {
+	if x != nil {
+		if x, ok := x.Sweeps.(*ListSweepsResponse_TransactionDetails); ok {
+			return x.TransactionDetails
+		}
+	}
+	return nil
+}
+
+func (x *ListSweepsResponse) GetTransactionIds() *ListSweepsResponse_TransactionIDs {
+	if x != nil {
+		if x, ok := x.Sweeps.(*ListSweepsResponse_TransactionIds); ok {
+			return x.TransactionIds
+		}
+	}
+	return nil
+}
+
+type isListSweepsResponse_Sweeps interface {
+	isListSweepsResponse_Sweeps()
+}
+
+type ListSweepsResponse_TransactionDetails struct {
+	TransactionDetails *lnrpc.TransactionDetails `protobuf:"bytes,1,opt,name=transaction_details,json=transactionDetails,proto3,oneof"`
+}
+
+type ListSweepsResponse_TransactionIds struct {
+	TransactionIds *ListSweepsResponse_TransactionIDs `protobuf:"bytes,2,opt,name=transaction_ids,json=transactionIds,proto3,oneof"`
+}
+
+func (*ListSweepsResponse_TransactionDetails) isListSweepsResponse_Sweeps() {}
+
+func (*ListSweepsResponse_TransactionIds) isListSweepsResponse_Sweeps() {}
+
+type ListSweepsResponse_TransactionIDs struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	TransactionIds []string               `protobuf:"bytes,1,rep,name=transaction_ids,json=transactionIds,proto3" json:"transaction_ids,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListSweepsResponse_TransactionIDs) Reset() {
+	*x = ListSweepsResponse_TransactionIDs{}
+	mi := &file_walletrpc_walletkit_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSweepsResponse_TransactionIDs) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSweepsResponse_TransactionIDs) ProtoMessage() {}
+
+func (x *ListSweepsResponse_TransactionIDs) ProtoReflect() protoreflect.Message {
+	mi := &file_walletrpc_walletkit_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSweepsResponse_TransactionIDs.ProtoReflect.Descriptor instead.
+func (*ListSweepsResponse_TransactionIDs) Descriptor() ([]byte, []int) {
+	return file_walletrpc_walletkit_proto_rawDescGZIP(), []int{37, 0}
+}
+
+func (x *ListSweepsResponse_TransactionIDs) GetTransactionIds() []string {
+	if x != nil {
+		return x.TransactionIds
+	}
+	return nil
+}
+
 var File_walletrpc_walletkit_proto protoreflect.FileDescriptor
 
 const file_walletrpc_walletkit_proto_rawDesc = "" +
@@ -2164,7 +2830,51 @@ const file_walletrpc_walletkit_proto_rawDesc = "" +
 	"rawFinalTx\"\x13\n" +
 	"\x11ListLeasesRequest\"M\n" +
 	"\x12ListLeasesResponse\x127\n" +
-	"\flocked_utxos\x18\x01 \x03(\v2\x14.walletrpc.UtxoLeaseR\vlockedUtxos*\x8e\x01\n" +
+	"\flocked_utxos\x18\x01 \x03(\v2\x14.walletrpc.UtxoLeaseR\vlockedUtxos\"\x90\x05\n" +
+	"\fPendingSweep\x12+\n" +
+	"\boutpoint\x18\x01 \x01(\v2\x0f.lnrpc.OutPointR\boutpoint\x129\n" +
+	"\fwitness_type\x18\x02 \x01(\x0e2\x16.walletrpc.WitnessTypeR\vwitnessType\x12\x1d\n" +
+	"\n" +
+	"amount_sat\x18\x03 \x01(\rR\tamountSat\x12$\n" +
+	"\fsat_per_byte\x18\x04 \x01(\rB\x02\x18\x01R\n" +
+	"satPerByte\x12-\n" +
+	"\x12broadcast_attempts\x18\x05 \x01(\rR\x11broadcastAttempts\x126\n" +
+	"\x15next_broadcast_height\x18\x06 \x01(\rB\x02\x18\x01R\x13nextBroadcastHeight\x12\x18\n" +
+	"\x05force\x18\a \x01(\bB\x02\x18\x01R\x05force\x126\n" +
+	"\x15requested_conf_target\x18\b \x01(\rB\x02\x18\x01R\x13requestedConfTarget\x127\n" +
+	"\x16requested_sat_per_byte\x18\t \x01(\rB\x02\x18\x01R\x13requestedSatPerByte\x12\"\n" +
+	"\rsat_per_vbyte\x18\n" +
+	" \x01(\x04R\vsatPerVbyte\x125\n" +
+	"\x17requested_sat_per_vbyte\x18\v \x01(\x04R\x14requestedSatPerVbyte\x12\x1c\n" +
+	"\timmediate\x18\f \x01(\bR\timmediate\x12\x16\n" +
+	"\x06budget\x18\r \x01(\x04R\x06budget\x12'\n" +
+	"\x0fdeadline_height\x18\x0e \x01(\rR\x0edeadlineHeight\x12'\n" +
+	"\x0fmaturity_height\x18\x0f \x01(\rR\x0ematurityHeight\"\x16\n" +
+	"\x14PendingSweepsRequest\"W\n" +
+	"\x15PendingSweepsResponse\x12>\n" +
+	"\x0epending_sweeps\x18\x01 \x03(\v2\x17.walletrpc.PendingSweepR\rpendingSweeps\"\x9f\x02\n" +
+	"\x0eBumpFeeRequest\x12+\n" +
+	"\boutpoint\x18\x01 \x01(\v2\x0f.lnrpc.OutPointR\boutpoint\x12\x1f\n" +
+	"\vtarget_conf\x18\x02 \x01(\rR\n" +
+	"targetConf\x12$\n" +
+	"\fsat_per_byte\x18\x03 \x01(\rB\x02\x18\x01R\n" +
+	"satPerByte\x12\x18\n" +
+	"\x05force\x18\x04 \x01(\bB\x02\x18\x01R\x05force\x12\"\n" +
+	"\rsat_per_vbyte\x18\x05 \x01(\x04R\vsatPerVbyte\x12\x1c\n" +
+	"\timmediate\x18\x06 \x01(\bR\timmediate\x12\x16\n" +
+	"\x06budget\x18\a \x01(\x04R\x06budget\x12%\n" +
+	"\x0edeadline_delta\x18\b \x01(\rR\rdeadlineDelta\")\n" +
+	"\x0fBumpFeeResponse\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"P\n" +
+	"\x11ListSweepsRequest\x12\x18\n" +
+	"\averbose\x18\x01 \x01(\bR\averbose\x12!\n" +
+	"\fstart_height\x18\x02 \x01(\x05R\vstartHeight\"\x80\x02\n" +
+	"\x12ListSweepsResponse\x12L\n" +
+	"\x13transaction_details\x18\x01 \x01(\v2\x19.lnrpc.TransactionDetailsH\x00R\x12transactionDetails\x12W\n" +
+	"\x0ftransaction_ids\x18\x02 \x01(\v2,.walletrpc.ListSweepsResponse.TransactionIDsH\x00R\x0etransactionIds\x1a9\n" +
+	"\x0eTransactionIDs\x12'\n" +
+	"\x0ftransaction_ids\x18\x01 \x03(\tR\x0etransactionIdsB\b\n" +
+	"\x06sweeps*\x8e\x01\n" +
 	"\vAddressType\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\x17\n" +
 	"\x13WITNESS_PUBKEY_HASH\x10\x01\x12\x1e\n" +
@@ -2173,7 +2883,28 @@ const file_walletrpc_walletkit_proto_rawDesc = "" +
 	"\x0eTAPROOT_PUBKEY\x10\x04*V\n" +
 	"\x11ChangeAddressType\x12#\n" +
 	"\x1fCHANGE_ADDRESS_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
-	"\x18CHANGE_ADDRESS_TYPE_P2TR\x10\x012\xe8\b\n" +
+	"\x18CHANGE_ADDRESS_TYPE_P2TR\x10\x01*\xcf\x04\n" +
+	"\vWitnessType\x12\x13\n" +
+	"\x0fUNKNOWN_WITNESS\x10\x00\x12\x18\n" +
+	"\x14COMMITMENT_TIME_LOCK\x10\x01\x12\x17\n" +
+	"\x13COMMITMENT_NO_DELAY\x10\x02\x12\x15\n" +
+	"\x11COMMITMENT_REVOKE\x10\x03\x12\x17\n" +
+	"\x13HTLC_OFFERED_REVOKE\x10\x04\x12\x18\n" +
+	"\x14HTLC_ACCEPTED_REVOKE\x10\x05\x12%\n" +
+	"!HTLC_OFFERED_TIMEOUT_SECOND_LEVEL\x10\x06\x12&\n" +
+	"\"HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL\x10\a\x12\x1f\n" +
+	"\x1bHTLC_OFFERED_REMOTE_TIMEOUT\x10\b\x12 \n" +
+	"\x1cHTLC_ACCEPTED_REMOTE_SUCCESS\x10\t\x12\x1c\n" +
+	"\x18HTLC_SECOND_LEVEL_REVOKE\x10\n" +
+	"\x12\x14\n" +
+	"\x10WITNESS_KEY_HASH\x10\v\x12\x1b\n" +
+	"\x17NESTED_WITNESS_KEY_HASH\x10\f\x12\x15\n" +
+	"\x11COMMITMENT_ANCHOR\x10\r\x12!\n" +
+	"\x1dCOMMITMENT_NO_DELAY_TWEAKLESS\x10\x0e\x12\"\n" +
+	"\x1eCOMMITMENT_TO_REMOTE_CONFIRMED\x10\x0f\x125\n" +
+	"1HTLC_OFFERED_TIMEOUT_SECOND_LEVEL_INPUT_CONFIRMED\x10\x10\x126\n" +
+	"2HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL_INPUT_CONFIRMED\x10\x112\xc9\n" +
+	"\n" +
 	"\tWalletKit\x12L\n" +
 	"\vListUnspent\x12\x1d.walletrpc.ListUnspentRequest\x1a\x1e.walletrpc.ListUnspentResponse\x12L\n" +
 	"\vLeaseOutput\x12\x1d.walletrpc.LeaseOutputRequest\x1a\x1e.walletrpc.LeaseOutputResponse\x12R\n" +
@@ -2190,7 +2921,11 @@ const file_walletrpc_walletkit_proto_rawDesc = "" +
 	"\x10LabelTransaction\x12\".walletrpc.LabelTransactionRequest\x1a#.walletrpc.LabelTransactionResponse\x12C\n" +
 	"\bFundPsbt\x12\x1a.walletrpc.FundPsbtRequest\x1a\x1b.walletrpc.FundPsbtResponse\x12C\n" +
 	"\bSignPsbt\x12\x1a.walletrpc.SignPsbtRequest\x1a\x1b.walletrpc.SignPsbtResponse\x12O\n" +
-	"\fFinalizePsbt\x12\x1e.walletrpc.FinalizePsbtRequest\x1a\x1f.walletrpc.FinalizePsbtResponseB\x1eZ\x1clnd.xprv/rpc/lnrpc/walletrpcb\x06proto3"
+	"\fFinalizePsbt\x12\x1e.walletrpc.FinalizePsbtRequest\x1a\x1f.walletrpc.FinalizePsbtResponse\x12R\n" +
+	"\rPendingSweeps\x12\x1f.walletrpc.PendingSweepsRequest\x1a .walletrpc.PendingSweepsResponse\x12@\n" +
+	"\aBumpFee\x12\x19.walletrpc.BumpFeeRequest\x1a\x1a.walletrpc.BumpFeeResponse\x12I\n" +
+	"\n" +
+	"ListSweeps\x12\x1c.walletrpc.ListSweepsRequest\x1a\x1d.walletrpc.ListSweepsResponseB\x1eZ\x1clnd.xprv/rpc/lnrpc/walletrpcb\x06proto3"
 
 var (
 	file_walletrpc_walletkit_proto_rawDescOnce sync.Once
@@ -2204,104 +2939,126 @@ func file_walletrpc_walletkit_proto_rawDescGZIP() []byte {
 	return file_walletrpc_walletkit_proto_rawDescData
 }
 
-var file_walletrpc_walletkit_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_walletrpc_walletkit_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_walletrpc_walletkit_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_walletrpc_walletkit_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_walletrpc_walletkit_proto_goTypes = []any{
-	(AddressType)(0),                 // 0: walletrpc.AddressType
-	(ChangeAddressType)(0),           // 1: walletrpc.ChangeAddressType
-	(*ListUnspentRequest)(nil),       // 2: walletrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),      // 3: walletrpc.ListUnspentResponse
-	(*LeaseOutputRequest)(nil),       // 4: walletrpc.LeaseOutputRequest
-	(*LeaseOutputResponse)(nil),      // 5: walletrpc.LeaseOutputResponse
-	(*ReleaseOutputRequest)(nil),     // 6: walletrpc.ReleaseOutputRequest
-	(*ReleaseOutputResponse)(nil),    // 7: walletrpc.ReleaseOutputResponse
-	(*KeyReq)(nil),                   // 8: walletrpc.KeyReq
-	(*AddrRequest)(nil),              // 9: walletrpc.AddrRequest
-	(*AddrResponse)(nil),             // 10: walletrpc.AddrResponse
-	(*Account)(nil),                  // 11: walletrpc.Account
-	(*ListAccountsRequest)(nil),      // 12: walletrpc.ListAccountsRequest
-	(*ListAccountsResponse)(nil),     // 13: walletrpc.ListAccountsResponse
-	(*Transaction)(nil),              // 14: walletrpc.Transaction
-	(*PublishResponse)(nil),          // 15: walletrpc.PublishResponse
-	(*SendOutputsRequest)(nil),       // 16: walletrpc.SendOutputsRequest
-	(*SendOutputsResponse)(nil),      // 17: walletrpc.SendOutputsResponse
-	(*EstimateFeeRequest)(nil),       // 18: walletrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),      // 19: walletrpc.EstimateFeeResponse
-	(*LabelTransactionRequest)(nil),  // 20: walletrpc.LabelTransactionRequest
-	(*LabelTransactionResponse)(nil), // 21: walletrpc.LabelTransactionResponse
-	(*FundPsbtRequest)(nil),          // 22: walletrpc.FundPsbtRequest
-	(*FundPsbtResponse)(nil),         // 23: walletrpc.FundPsbtResponse
-	(*TxTemplate)(nil),               // 24: walletrpc.TxTemplate
-	(*PsbtCoinSelect)(nil),           // 25: walletrpc.PsbtCoinSelect
-	(*UtxoLease)(nil),                // 26: walletrpc.UtxoLease
-	(*SignPsbtRequest)(nil),          // 27: walletrpc.SignPsbtRequest
-	(*SignPsbtResponse)(nil),         // 28: walletrpc.SignPsbtResponse
-	(*FinalizePsbtRequest)(nil),      // 29: walletrpc.FinalizePsbtRequest
-	(*FinalizePsbtResponse)(nil),     // 30: walletrpc.FinalizePsbtResponse
-	(*ListLeasesRequest)(nil),        // 31: walletrpc.ListLeasesRequest
-	(*ListLeasesResponse)(nil),       // 32: walletrpc.ListLeasesResponse
-	nil,                              // 33: walletrpc.TxTemplate.OutputsEntry
-	(*lnrpc.Utxo)(nil),               // 34: lnrpc.Utxo
-	(*lnrpc.OutPoint)(nil),           // 35: lnrpc.OutPoint
-	(*signrpc.TxOut)(nil),            // 36: signrpc.TxOut
-	(lnrpc.CoinSelectionStrategy)(0), // 37: lnrpc.CoinSelectionStrategy
-	(*signrpc.KeyLocator)(nil),       // 38: signrpc.KeyLocator
-	(*signrpc.KeyDescriptor)(nil),    // 39: signrpc.KeyDescriptor
+	(AddressType)(0),                          // 0: walletrpc.AddressType
+	(ChangeAddressType)(0),                    // 1: walletrpc.ChangeAddressType
+	(WitnessType)(0),                          // 2: walletrpc.WitnessType
+	(*ListUnspentRequest)(nil),                // 3: walletrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),               // 4: walletrpc.ListUnspentResponse
+	(*LeaseOutputRequest)(nil),                // 5: walletrpc.LeaseOutputRequest
+	(*LeaseOutputResponse)(nil),               // 6: walletrpc.LeaseOutputResponse
+	(*ReleaseOutputRequest)(nil),              // 7: walletrpc.ReleaseOutputRequest
+	(*ReleaseOutputResponse)(nil),             // 8: walletrpc.ReleaseOutputResponse
+	(*KeyReq)(nil),                            // 9: walletrpc.KeyReq
+	(*AddrRequest)(nil),                       // 10: walletrpc.AddrRequest
+	(*AddrResponse)(nil),                      // 11: walletrpc.AddrResponse
+	(*Account)(nil),                           // 12: walletrpc.Account
+	(*ListAccountsRequest)(nil),               // 13: walletrpc.ListAccountsRequest
+	(*ListAccountsResponse)(nil),              // 14: walletrpc.ListAccountsResponse
+	(*Transaction)(nil),                       // 15: walletrpc.Transaction
+	(*PublishResponse)(nil),                   // 16: walletrpc.PublishResponse
+	(*SendOutputsRequest)(nil),                // 17: walletrpc.SendOutputsRequest
+	(*SendOutputsResponse)(nil),               // 18: walletrpc.SendOutputsResponse
+	(*EstimateFeeRequest)(nil),                // 19: walletrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),               // 20: walletrpc.EstimateFeeResponse
+	(*LabelTransactionRequest)(nil),           // 21: walletrpc.LabelTransactionRequest
+	(*LabelTransactionResponse)(nil),          // 22: walletrpc.LabelTransactionResponse
+	(*FundPsbtRequest)(nil),                   // 23: walletrpc.FundPsbtRequest
+	(*FundPsbtResponse)(nil),                  // 24: walletrpc.FundPsbtResponse
+	(*TxTemplate)(nil),                        // 25: walletrpc.TxTemplate
+	(*PsbtCoinSelect)(nil),                    // 26: walletrpc.PsbtCoinSelect
+	(*UtxoLease)(nil),                         // 27: walletrpc.UtxoLease
+	(*SignPsbtRequest)(nil),                   // 28: walletrpc.SignPsbtRequest
+	(*SignPsbtResponse)(nil),                  // 29: walletrpc.SignPsbtResponse
+	(*FinalizePsbtRequest)(nil),               // 30: walletrpc.FinalizePsbtRequest
+	(*FinalizePsbtResponse)(nil),              // 31: walletrpc.FinalizePsbtResponse
+	(*ListLeasesRequest)(nil),                 // 32: walletrpc.ListLeasesRequest
+	(*ListLeasesResponse)(nil),                // 33: walletrpc.ListLeasesResponse
+	(*PendingSweep)(nil),                      // 34: walletrpc.PendingSweep
+	(*PendingSweepsRequest)(nil),              // 35: walletrpc.PendingSweepsRequest
+	(*PendingSweepsResponse)(nil),             // 36: walletrpc.PendingSweepsResponse
+	(*BumpFeeRequest)(nil),                    // 37: walletrpc.BumpFeeRequest
+	(*BumpFeeResponse)(nil),                   // 38: walletrpc.BumpFeeResponse
+	(*ListSweepsRequest)(nil),                 // 39: walletrpc.ListSweepsRequest
+	(*ListSweepsResponse)(nil),                // 40: walletrpc.ListSweepsResponse
+	nil,                                       // 41: walletrpc.TxTemplate.OutputsEntry
+	(*ListSweepsResponse_TransactionIDs)(nil), // 42: walletrpc.ListSweepsResponse.TransactionIDs
+	(*lnrpc.Utxo)(nil),                        // 43: lnrpc.Utxo
+	(*lnrpc.OutPoint)(nil),                    // 44: lnrpc.OutPoint
+	(*signrpc.TxOut)(nil),                     // 45: signrpc.TxOut
+	(lnrpc.CoinSelectionStrategy)(0),          // 46: lnrpc.CoinSelectionStrategy
+	(*lnrpc.TransactionDetails)(nil),          // 47: lnrpc.TransactionDetails
+	(*signrpc.KeyLocator)(nil),                // 48: signrpc.KeyLocator
+	(*signrpc.KeyDescriptor)(nil),             // 49: signrpc.KeyDescriptor
 }
 var file_walletrpc_walletkit_proto_depIdxs = []int32{
-	34, // 0: walletrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
-	35, // 1: walletrpc.LeaseOutputRequest.outpoint:type_name -> lnrpc.OutPoint
-	35, // 2: walletrpc.ReleaseOutputRequest.outpoint:type_name -> lnrpc.OutPoint
+	43, // 0: walletrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	44, // 1: walletrpc.LeaseOutputRequest.outpoint:type_name -> lnrpc.OutPoint
+	44, // 2: walletrpc.ReleaseOutputRequest.outpoint:type_name -> lnrpc.OutPoint
 	0,  // 3: walletrpc.AddrRequest.type:type_name -> walletrpc.AddressType
 	0,  // 4: walletrpc.Account.address_type:type_name -> walletrpc.AddressType
 	0,  // 5: walletrpc.ListAccountsRequest.address_type:type_name -> walletrpc.AddressType
-	11, // 6: walletrpc.ListAccountsResponse.accounts:type_name -> walletrpc.Account
-	36, // 7: walletrpc.SendOutputsRequest.outputs:type_name -> signrpc.TxOut
-	37, // 8: walletrpc.SendOutputsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	24, // 9: walletrpc.FundPsbtRequest.raw:type_name -> walletrpc.TxTemplate
-	25, // 10: walletrpc.FundPsbtRequest.coin_select:type_name -> walletrpc.PsbtCoinSelect
+	12, // 6: walletrpc.ListAccountsResponse.accounts:type_name -> walletrpc.Account
+	45, // 7: walletrpc.SendOutputsRequest.outputs:type_name -> signrpc.TxOut
+	46, // 8: walletrpc.SendOutputsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
+	25, // 9: walletrpc.FundPsbtRequest.raw:type_name -> walletrpc.TxTemplate
+	26, // 10: walletrpc.FundPsbtRequest.coin_select:type_name -> walletrpc.PsbtCoinSelect
 	1,  // 11: walletrpc.FundPsbtRequest.change_type:type_name -> walletrpc.ChangeAddressType
-	37, // 12: walletrpc.FundPsbtRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	26, // 13: walletrpc.FundPsbtResponse.locked_utxos:type_name -> walletrpc.UtxoLease
-	35, // 14: walletrpc.TxTemplate.inputs:type_name -> lnrpc.OutPoint
-	33, // 15: walletrpc.TxTemplate.outputs:type_name -> walletrpc.TxTemplate.OutputsEntry
-	35, // 16: walletrpc.UtxoLease.outpoint:type_name -> lnrpc.OutPoint
-	26, // 17: walletrpc.ListLeasesResponse.locked_utxos:type_name -> walletrpc.UtxoLease
-	2,  // 18: walletrpc.WalletKit.ListUnspent:input_type -> walletrpc.ListUnspentRequest
-	4,  // 19: walletrpc.WalletKit.LeaseOutput:input_type -> walletrpc.LeaseOutputRequest
-	6,  // 20: walletrpc.WalletKit.ReleaseOutput:input_type -> walletrpc.ReleaseOutputRequest
-	31, // 21: walletrpc.WalletKit.ListLeases:input_type -> walletrpc.ListLeasesRequest
-	8,  // 22: walletrpc.WalletKit.DeriveNextKey:input_type -> walletrpc.KeyReq
-	38, // 23: walletrpc.WalletKit.DeriveKey:input_type -> signrpc.KeyLocator
-	9,  // 24: walletrpc.WalletKit.NextAddr:input_type -> walletrpc.AddrRequest
-	12, // 25: walletrpc.WalletKit.ListAccounts:input_type -> walletrpc.ListAccountsRequest
-	14, // 26: walletrpc.WalletKit.PublishTransaction:input_type -> walletrpc.Transaction
-	16, // 27: walletrpc.WalletKit.SendOutputs:input_type -> walletrpc.SendOutputsRequest
-	18, // 28: walletrpc.WalletKit.EstimateFee:input_type -> walletrpc.EstimateFeeRequest
-	20, // 29: walletrpc.WalletKit.LabelTransaction:input_type -> walletrpc.LabelTransactionRequest
-	22, // 30: walletrpc.WalletKit.FundPsbt:input_type -> walletrpc.FundPsbtRequest
-	27, // 31: walletrpc.WalletKit.SignPsbt:input_type -> walletrpc.SignPsbtRequest
-	29, // 32: walletrpc.WalletKit.FinalizePsbt:input_type -> walletrpc.FinalizePsbtRequest
-	3,  // 33: walletrpc.WalletKit.ListUnspent:output_type -> walletrpc.ListUnspentResponse
-	5,  // 34: walletrpc.WalletKit.LeaseOutput:output_type -> walletrpc.LeaseOutputResponse
-	7,  // 35: walletrpc.WalletKit.ReleaseOutput:output_type -> walletrpc.ReleaseOutputResponse
-	32, // 36: walletrpc.WalletKit.ListLeases:output_type -> walletrpc.ListLeasesResponse
-	39, // 37: walletrpc.WalletKit.DeriveNextKey:output_type -> signrpc.KeyDescriptor
-	39, // 38: walletrpc.WalletKit.DeriveKey:output_type -> signrpc.KeyDescriptor
-	10, // 39: walletrpc.WalletKit.NextAddr:output_type -> walletrpc.AddrResponse
-	13, // 40: walletrpc.WalletKit.ListAccounts:output_type -> walletrpc.ListAccountsResponse
-	15, // 41: walletrpc.WalletKit.PublishTransaction:output_type -> walletrpc.PublishResponse
-	17, // 42: walletrpc.WalletKit.SendOutputs:output_type -> walletrpc.SendOutputsResponse
-	19, // 43: walletrpc.WalletKit.EstimateFee:output_type -> walletrpc.EstimateFeeResponse
-	21, // 44: walletrpc.WalletKit.LabelTransaction:output_type -> walletrpc.LabelTransactionResponse
-	23, // 45: walletrpc.WalletKit.FundPsbt:output_type -> walletrpc.FundPsbtResponse
-	28, // 46: walletrpc.WalletKit.SignPsbt:output_type -> walletrpc.SignPsbtResponse
-	30, // 47: walletrpc.WalletKit.FinalizePsbt:output_type -> walletrpc.FinalizePsbtResponse
-	33, // [33:48] is the sub-list for method output_type
-	18, // [18:33] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	46, // 12: walletrpc.FundPsbtRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
+	27, // 13: walletrpc.FundPsbtResponse.locked_utxos:type_name -> walletrpc.UtxoLease
+	44, // 14: walletrpc.TxTemplate.inputs:type_name -> lnrpc.OutPoint
+	41, // 15: walletrpc.TxTemplate.outputs:type_name -> walletrpc.TxTemplate.OutputsEntry
+	44, // 16: walletrpc.UtxoLease.outpoint:type_name -> lnrpc.OutPoint
+	27, // 17: walletrpc.ListLeasesResponse.locked_utxos:type_name -> walletrpc.UtxoLease
+	44, // 18: walletrpc.PendingSweep.outpoint:type_name -> lnrpc.OutPoint
+	2,  // 19: walletrpc.PendingSweep.witness_type:type_name -> walletrpc.WitnessType
+	34, // 20: walletrpc.PendingSweepsResponse.pending_sweeps:type_name -> walletrpc.PendingSweep
+	44, // 21: walletrpc.BumpFeeRequest.outpoint:type_name -> lnrpc.OutPoint
+	47, // 22: walletrpc.ListSweepsResponse.transaction_details:type_name -> lnrpc.TransactionDetails
+	42, // 23: walletrpc.ListSweepsResponse.transaction_ids:type_name -> walletrpc.ListSweepsResponse.TransactionIDs
+	3,  // 24: walletrpc.WalletKit.ListUnspent:input_type -> walletrpc.ListUnspentRequest
+	5,  // 25: walletrpc.WalletKit.LeaseOutput:input_type -> walletrpc.LeaseOutputRequest
+	7,  // 26: walletrpc.WalletKit.ReleaseOutput:input_type -> walletrpc.ReleaseOutputRequest
+	32, // 27: walletrpc.WalletKit.ListLeases:input_type -> walletrpc.ListLeasesRequest
+	9,  // 28: walletrpc.WalletKit.DeriveNextKey:input_type -> walletrpc.KeyReq
+	48, // 29: walletrpc.WalletKit.DeriveKey:input_type -> signrpc.KeyLocator
+	10, // 30: walletrpc.WalletKit.NextAddr:input_type -> walletrpc.AddrRequest
+	13, // 31: walletrpc.WalletKit.ListAccounts:input_type -> walletrpc.ListAccountsRequest
+	15, // 32: walletrpc.WalletKit.PublishTransaction:input_type -> walletrpc.Transaction
+	17, // 33: walletrpc.WalletKit.SendOutputs:input_type -> walletrpc.SendOutputsRequest
+	19, // 34: walletrpc.WalletKit.EstimateFee:input_type -> walletrpc.EstimateFeeRequest
+	21, // 35: walletrpc.WalletKit.LabelTransaction:input_type -> walletrpc.LabelTransactionRequest
+	23, // 36: walletrpc.WalletKit.FundPsbt:input_type -> walletrpc.FundPsbtRequest
+	28, // 37: walletrpc.WalletKit.SignPsbt:input_type -> walletrpc.SignPsbtRequest
+	30, // 38: walletrpc.WalletKit.FinalizePsbt:input_type -> walletrpc.FinalizePsbtRequest
+	35, // 39: walletrpc.WalletKit.PendingSweeps:input_type -> walletrpc.PendingSweepsRequest
+	37, // 40: walletrpc.WalletKit.BumpFee:input_type -> walletrpc.BumpFeeRequest
+	39, // 41: walletrpc.WalletKit.ListSweeps:input_type -> walletrpc.ListSweepsRequest
+	4,  // 42: walletrpc.WalletKit.ListUnspent:output_type -> walletrpc.ListUnspentResponse
+	6,  // 43: walletrpc.WalletKit.LeaseOutput:output_type -> walletrpc.LeaseOutputResponse
+	8,  // 44: walletrpc.WalletKit.ReleaseOutput:output_type -> walletrpc.ReleaseOutputResponse
+	33, // 45: walletrpc.WalletKit.ListLeases:output_type -> walletrpc.ListLeasesResponse
+	49, // 46: walletrpc.WalletKit.DeriveNextKey:output_type -> signrpc.KeyDescriptor
+	49, // 47: walletrpc.WalletKit.DeriveKey:output_type -> signrpc.KeyDescriptor
+	11, // 48: walletrpc.WalletKit.NextAddr:output_type -> walletrpc.AddrResponse
+	14, // 49: walletrpc.WalletKit.ListAccounts:output_type -> walletrpc.ListAccountsResponse
+	16, // 50: walletrpc.WalletKit.PublishTransaction:output_type -> walletrpc.PublishResponse
+	18, // 51: walletrpc.WalletKit.SendOutputs:output_type -> walletrpc.SendOutputsResponse
+	20, // 52: walletrpc.WalletKit.EstimateFee:output_type -> walletrpc.EstimateFeeResponse
+	22, // 53: walletrpc.WalletKit.LabelTransaction:output_type -> walletrpc.LabelTransactionResponse
+	24, // 54: walletrpc.WalletKit.FundPsbt:output_type -> walletrpc.FundPsbtResponse
+	29, // 55: walletrpc.WalletKit.SignPsbt:output_type -> walletrpc.SignPsbtResponse
+	31, // 56: walletrpc.WalletKit.FinalizePsbt:output_type -> walletrpc.FinalizePsbtResponse
+	36, // 57: walletrpc.WalletKit.PendingSweeps:output_type -> walletrpc.PendingSweepsResponse
+	38, // 58: walletrpc.WalletKit.BumpFee:output_type -> walletrpc.BumpFeeResponse
+	40, // 59: walletrpc.WalletKit.ListSweeps:output_type -> walletrpc.ListSweepsResponse
+	42, // [42:60] is the sub-list for method output_type
+	24, // [24:42] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_walletrpc_walletkit_proto_init() }
@@ -2321,13 +3078,17 @@ func file_walletrpc_walletkit_proto_init() {
 		(*PsbtCoinSelect_ExistingOutputIndex)(nil),
 		(*PsbtCoinSelect_Add)(nil),
 	}
+	file_walletrpc_walletkit_proto_msgTypes[37].OneofWrappers = []any{
+		(*ListSweepsResponse_TransactionDetails)(nil),
+		(*ListSweepsResponse_TransactionIds)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_walletrpc_walletkit_proto_rawDesc), len(file_walletrpc_walletkit_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   32,
+			NumEnums:      3,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

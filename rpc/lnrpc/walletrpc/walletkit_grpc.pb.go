@@ -35,6 +35,9 @@ const (
 	WalletKit_FundPsbt_FullMethodName           = "/walletrpc.WalletKit/FundPsbt"
 	WalletKit_SignPsbt_FullMethodName           = "/walletrpc.WalletKit/SignPsbt"
 	WalletKit_FinalizePsbt_FullMethodName       = "/walletrpc.WalletKit/FinalizePsbt"
+	WalletKit_PendingSweeps_FullMethodName      = "/walletrpc.WalletKit/PendingSweeps"
+	WalletKit_BumpFee_FullMethodName            = "/walletrpc.WalletKit/BumpFee"
+	WalletKit_ListSweeps_FullMethodName         = "/walletrpc.WalletKit/ListSweeps"
 )
 
 // WalletKitClient is the client API for WalletKit service.
@@ -87,6 +90,15 @@ type WalletKitClient interface {
 	// returns the transaction ready to broadcast. Every input not ours must
 	// already carry its signatures.
 	FinalizePsbt(ctx context.Context, in *FinalizePsbtRequest, opts ...grpc.CallOption) (*FinalizePsbtResponse, error)
+	// PendingSweeps lists the outputs the contract court is sweeping
+	// (or will sweep once their time lock is over).
+	PendingSweeps(ctx context.Context, in *PendingSweepsRequest, opts ...grpc.CallOption) (*PendingSweepsResponse, error)
+	// BumpFee replaces the sweep spending an output at a higher fee rate
+	// (sat_per_vbyte, or the estimate for target_conf), at once.
+	BumpFee(ctx context.Context, in *BumpFeeRequest, opts ...grpc.CallOption) (*BumpFeeResponse, error)
+	// ListSweeps lists the sweep transactions broadcast, replaced ones
+	// included.
+	ListSweeps(ctx context.Context, in *ListSweepsRequest, opts ...grpc.CallOption) (*ListSweepsResponse, error)
 }
 
 type walletKitClient struct {
@@ -247,6 +259,36 @@ func (c *walletKitClient) FinalizePsbt(ctx context.Context, in *FinalizePsbtRequ
 	return out, nil
 }
 
+func (c *walletKitClient) PendingSweeps(ctx context.Context, in *PendingSweepsRequest, opts ...grpc.CallOption) (*PendingSweepsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PendingSweepsResponse)
+	err := c.cc.Invoke(ctx, WalletKit_PendingSweeps_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *walletKitClient) BumpFee(ctx context.Context, in *BumpFeeRequest, opts ...grpc.CallOption) (*BumpFeeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BumpFeeResponse)
+	err := c.cc.Invoke(ctx, WalletKit_BumpFee_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *walletKitClient) ListSweeps(ctx context.Context, in *ListSweepsRequest, opts ...grpc.CallOption) (*ListSweepsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSweepsResponse)
+	err := c.cc.Invoke(ctx, WalletKit_ListSweeps_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WalletKitServer is the server API for WalletKit service.
 // All implementations must embed UnimplementedWalletKitServer
 // for forward compatibility.
@@ -297,6 +339,15 @@ type WalletKitServer interface {
 	// returns the transaction ready to broadcast. Every input not ours must
 	// already carry its signatures.
 	FinalizePsbt(context.Context, *FinalizePsbtRequest) (*FinalizePsbtResponse, error)
+	// PendingSweeps lists the outputs the contract court is sweeping
+	// (or will sweep once their time lock is over).
+	PendingSweeps(context.Context, *PendingSweepsRequest) (*PendingSweepsResponse, error)
+	// BumpFee replaces the sweep spending an output at a higher fee rate
+	// (sat_per_vbyte, or the estimate for target_conf), at once.
+	BumpFee(context.Context, *BumpFeeRequest) (*BumpFeeResponse, error)
+	// ListSweeps lists the sweep transactions broadcast, replaced ones
+	// included.
+	ListSweeps(context.Context, *ListSweepsRequest) (*ListSweepsResponse, error)
 	mustEmbedUnimplementedWalletKitServer()
 }
 
@@ -351,6 +402,15 @@ func (UnimplementedWalletKitServer) SignPsbt(context.Context, *SignPsbtRequest) 
 }
 func (UnimplementedWalletKitServer) FinalizePsbt(context.Context, *FinalizePsbtRequest) (*FinalizePsbtResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method FinalizePsbt not implemented")
+}
+func (UnimplementedWalletKitServer) PendingSweeps(context.Context, *PendingSweepsRequest) (*PendingSweepsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PendingSweeps not implemented")
+}
+func (UnimplementedWalletKitServer) BumpFee(context.Context, *BumpFeeRequest) (*BumpFeeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BumpFee not implemented")
+}
+func (UnimplementedWalletKitServer) ListSweeps(context.Context, *ListSweepsRequest) (*ListSweepsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSweeps not implemented")
 }
 func (UnimplementedWalletKitServer) mustEmbedUnimplementedWalletKitServer() {}
 func (UnimplementedWalletKitServer) testEmbeddedByValue()                   {}
@@ -643,6 +703,60 @@ func _WalletKit_FinalizePsbt_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WalletKit_PendingSweeps_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PendingSweepsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WalletKitServer).PendingSweeps(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WalletKit_PendingSweeps_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WalletKitServer).PendingSweeps(ctx, req.(*PendingSweepsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WalletKit_BumpFee_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BumpFeeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WalletKitServer).BumpFee(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WalletKit_BumpFee_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WalletKitServer).BumpFee(ctx, req.(*BumpFeeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WalletKit_ListSweeps_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSweepsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WalletKitServer).ListSweeps(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WalletKit_ListSweeps_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WalletKitServer).ListSweeps(ctx, req.(*ListSweepsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WalletKit_ServiceDesc is the grpc.ServiceDesc for WalletKit service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -709,6 +823,18 @@ var WalletKit_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "FinalizePsbt",
 			Handler:    _WalletKit_FinalizePsbt_Handler,
+		},
+		{
+			MethodName: "PendingSweeps",
+			Handler:    _WalletKit_PendingSweeps_Handler,
+		},
+		{
+			MethodName: "BumpFee",
+			Handler:    _WalletKit_BumpFee_Handler,
+		},
+		{
+			MethodName: "ListSweeps",
+			Handler:    _WalletKit_ListSweeps_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

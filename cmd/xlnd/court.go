@@ -1,0 +1,448 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/txscript"
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/chain"
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/contractcourt"
+	"lnd.xprv/funding"
+	"lnd.xprv/invoices"
+	"lnd.xprv/lnwallet"
+	"lnd.xprv/lnwire"
+	"lnd.xprv/rpc"
+	"lnd.xprv/wallet"
+)
+
+// newCourt builds the contract court over the chain backend, the wallet
+// and the channel database.
+func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
+	return contractcourt.New(contractcourt.Config{
+		DB:       d.chanDB,
+		Notifier: d.chain,
+		Fees:     d.chain,
+		BestHeight: func() (int32, error) {
+			_, h, err := d.chain.BestBlock(context.Background())
+			return h, err
+		},
+		Broadcast: d.chain.Broadcast,
+		Signer:    funding.Signer{W: d.wallet},
+		Secrets: func(root channeldb.KeyLocator) (lnwallet.SecretSource, error) {
+			return funding.ChannelSecrets(d.wallet, root)
+		},
+		SweepScript: func() ([]byte, error) {
+			addr, err := d.wallet.NewAddress(wallet.AddressP2WPKH, false)
+			if err != nil {
+				return nil, err
+			}
+			return txscript.PayToAddrScript(addr)
+		},
+		ChannelClosing: func(op wire.OutPoint) {
+			d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
+		},
+		CooperativeClose: d.cooperativeClosed,
+		// Preimages we know: our invoices'. (Forwarded HTLCs settled
+		// downstream are the switch's to offer.)
+		Preimage: func(hash [32]byte) ([32]byte, bool) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			inv, err := registry.LookupInvoice(ctx, hash)
+			if err != nil || inv.Preimage == nil {
+				return [32]byte{}, false
+			}
+			return *inv.Preimage, true
+		},
+		GoToChain: func(op wire.OutPoint) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			b := &contractsBackend{d: d}
+			if _, err := b.ForceClose(ctx, op); err != nil {
+				d.log.Error("Force close for an HTLC deadline failed",
+					"chan_point", op, "err", err)
+			}
+		},
+		AttachFee: d.attachFee,
+		Logger:    d.logs.Logger("CNCT"),
+	})
+}
+
+// cooperativeClosed records a mutual close seen on chain that the close
+// path does not follow (it follows every close it agreed, until deep
+// enough); marking closed is idempotent on both sides.
+func (d *daemon) cooperativeClosed(op wire.OutPoint, spend *chain.SpendDetail) {
+	if d.closer != nil {
+		if _, err := d.chanDB.FetchCoopClose(op); err == nil {
+			return
+		}
+	}
+	err := d.chanDB.Update(func(tx kvdb.RwTx) error {
+		st, err := channeldb.FetchOpenChannel(tx, op)
+		if errors.Is(err, channeldb.ErrChannelNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var settled btcutil.Amount
+		for _, out := range spend.SpendingTx.TxOut {
+			if d.wallet.IsOurScript(out.PkScript) {
+				settled += btcutil.Amount(out.Value)
+			}
+		}
+		return channeldb.CloseChannel(tx, op, &channeldb.ChannelCloseSummary{
+			ChanPoint: op, ShortChanID: st.ShortChannelID,
+			RemotePub: st.RemoteNode, Capacity: st.Capacity,
+			ClosingTxID: spend.SpenderTxHash, CloseHeight: uint32(spend.SpendingHeight),
+			SettledBalance: settled, CloseType: channeldb.CooperativeClose,
+		})
+	})
+	if err != nil {
+		d.log.Error("Cooperative close not recorded", "chan_point", op, "err", err)
+	}
+}
+
+// contractsBackend is rpc.Contracts over the contract court.
+type contractsBackend struct {
+	d *daemon
+}
+
+// ForceClose stops the channel's link, so its state no longer moves,
+// and hands our commitment to the court. The link comes back if the
+// close is refused.
+func (c *contractsBackend) ForceClose(ctx context.Context, op wire.OutPoint) (chainhash.Hash, error) {
+	d := c.d
+	if d.pendingFunding(op) {
+		return chainhash.Hash{}, fmt.Errorf("channel %v is still being opened", op)
+	}
+	if _, err := d.chanDB.FetchOpenChannel(op); err != nil {
+		return chainhash.Hash{}, err
+	}
+	id := lnwire.NewChanIDFromOutPoint(op)
+	hadLink := d.links.Get(id) != nil
+	d.links.Remove(id)
+	txid, err := d.forceClose(ctx, op)
+	if err != nil && hadLink {
+		if st, e := d.chanDB.FetchOpenChannel(op); e == nil {
+			if e := d.resumeLink(st); e != nil {
+				d.log.Error("Link not resumed", "chan_point", op, "err", e)
+			}
+		}
+	}
+	return txid, err
+}
+
+func (d *daemon) forceClose(ctx context.Context, op wire.OutPoint) (chainhash.Hash, error) {
+	st, err := d.chanDB.FetchOpenChannel(op)
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	// The state machine takes its copy; the court keeps this one.
+	stCopy, err := d.chanDB.FetchOpenChannel(op)
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	ch, err := funding.NewChannel(d.wallet, stCopy)
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	tx, err := ch.LocalCommitTx()
+	if err != nil {
+		return chainhash.Hash{}, err
+	}
+	return d.court.ForceClose(ctx, st, tx)
+}
+
+// pendingFunding reports whether op is a channel the funding manager has
+// not handed over yet.
+func (d *daemon) pendingFunding(op wire.OutPoint) bool {
+	pending, err := d.funding.PendingChannels()
+	if err != nil {
+		return false
+	}
+	for _, p := range pending {
+		if p.ChanPoint == op {
+			return true
+		}
+	}
+	return false
+}
+
+// closedPoll is how often WaitClosed looks at the record.
+const closedPoll = 200 * time.Millisecond
+
+// WaitClosed returns once op's closing transaction confirmed.
+func (c *contractsBackend) WaitClosed(ctx context.Context, op wire.OutPoint) (chainhash.Hash, error) {
+	t := time.NewTicker(closedPoll)
+	defer t.Stop()
+	for {
+		var rec *channeldb.ContractRecord
+		err := c.d.chanDB.View(func(tx kvdb.RTx) error {
+			var err error
+			rec, err = channeldb.FetchContract(tx, op)
+			return err
+		})
+		if err != nil {
+			return chainhash.Hash{}, err
+		}
+		if rec.CloseHeight != 0 {
+			return rec.CloseTx.TxHash(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return chainhash.Hash{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Closing lists the unresolved contracts.
+func (c *contractsBackend) Closing(ctx context.Context) ([]rpc.ClosingChannel, int32, error) {
+	d := c.d
+	recs, err := d.court.Contracts()
+	if err != nil {
+		return nil, 0, err
+	}
+	_, height, err := d.chain.BestBlock(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []rpc.ClosingChannel
+	for _, rec := range recs {
+		if rec.Resolved {
+			continue
+		}
+		info, err := d.openInfo(rec.ChanPoint)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, closingChannel(rec, info, d.cfg.network.Params))
+	}
+	return out, height, nil
+}
+
+// closingChannel describes a contract for PendingChannels.
+func closingChannel(rec *channeldb.ContractRecord, info *channeldb.ChannelOpenInfo,
+	net *chaincfg.Params) rpc.ClosingChannel {
+
+	st := rec.Channel
+	ci := channelInfo(st, info, net)
+	cc := rpc.ClosingChannel{
+		RemotePubKey: st.RemoteNode, ChanPoint: rec.ChanPoint,
+		Capacity: st.Capacity, LocalBalance: ci.LocalBalance,
+		RemoteBalance: ci.RemoteBalance, LocalReserve: ci.Local.ChanReserve,
+		RemoteReserve: ci.Remote.ChanReserve, Initiator: st.IsInitiator,
+		CommitmentType: ci.CommitmentType, Private: info.Private,
+		ClosingTxID: rec.CloseTx.TxHash(), CloseHeight: rec.CloseHeight,
+		Waiting: rec.CloseHeight == 0,
+	}
+	if cc.Waiting {
+		cc.LocalTxID, cc.RemoteTxID = st.LocalCommit.TxID, st.RemoteCommit.TxID
+		if st.PendingRemote != nil {
+			cc.RemotePendingTxID = st.PendingRemote.Commitment.TxID
+		}
+		if st.LocalCommit.ToLocalIndex >= 0 {
+			cc.LimboBalance = st.LocalCommit.ToLocalAmount
+		}
+		return cc
+	}
+	swept := map[chainhash.Hash]bool{}
+	for _, h := range rec.Sweeps {
+		swept[h] = true
+	}
+	for i := range rec.Outputs {
+		o := &rec.Outputs[i]
+		switch {
+		case !o.Resolved():
+			cc.LimboBalance += o.Amount
+			cc.MaturityHeight = max(cc.MaturityHeight, contractcourt.Maturity(rec, o))
+			if h, ok := pendingHTLC(rec, o); ok {
+				cc.PendingHTLCs = append(cc.PendingHTLCs, h)
+			}
+		case swept[o.SpentBy]:
+			cc.RecoveredBalance += o.Amount
+		}
+	}
+	return cc
+}
+
+// witnessType is lnd's walletrpc.WitnessType number of an output.
+func witnessType(rec *channeldb.ContractRecord, o *channeldb.ContractOutput) int32 {
+	switch o.Kind {
+	case channeldb.OutputToLocal:
+		return 1 // COMMITMENT_TIME_LOCK
+	case channeldb.OutputToRemote:
+		if lnwallet.ChannelType(rec.Channel.ChanType).HasAnchors() {
+			return 15 // COMMITMENT_TO_REMOTE_CONFIRMED
+		}
+		return 14 // COMMITMENT_NO_DELAY_TWEAKLESS
+	case channeldb.OutputAnchor:
+		return 13 // COMMITMENT_ANCHOR
+	case channeldb.OutputRevokedToLocal:
+		return 3 // COMMITMENT_REVOKE
+	case channeldb.OutputRevokedHTLC:
+		if o.Incoming {
+			return 5 // HTLC_ACCEPTED_REVOKE
+		}
+		return 4 // HTLC_OFFERED_REVOKE
+	case channeldb.OutputRevokedSecondLevel:
+		return 10 // HTLC_SECOND_LEVEL_REVOKE
+	case channeldb.OutputHTLCTimeout:
+		return 8 // HTLC_OFFERED_REMOTE_TIMEOUT
+	case channeldb.OutputHTLCSuccess:
+		return 9 // HTLC_ACCEPTED_REMOTE_SUCCESS
+	case channeldb.OutputSecondLevel:
+		if o.Incoming {
+			return 7 // HTLC_ACCEPTED_SUCCESS_SECOND_LEVEL
+		}
+		return 6 // HTLC_OFFERED_TIMEOUT_SECOND_LEVEL
+	}
+	return 0
+}
+
+// PendingSweeps lists the unresolved outputs the sweeper spends (our
+// pre-signed HTLC transactions are not sweeps).
+func (c *contractsBackend) PendingSweeps(context.Context) ([]rpc.PendingSweep, error) {
+	recs, err := c.d.court.Contracts()
+	if err != nil {
+		return nil, err
+	}
+	var out []rpc.PendingSweep
+	for _, rec := range recs {
+		if rec.Resolved || rec.CloseHeight == 0 {
+			continue
+		}
+		for _, o := range rec.Unresolved() {
+			if o.Kind == channeldb.OutputLocalHTLCTimeout || o.Kind == channeldb.OutputLocalHTLCSuccess {
+				continue
+			}
+			p := rpc.PendingSweep{OutPoint: o.OutPoint, Amount: o.Amount,
+				WitnessType: witnessType(rec, o), MaturityHeight: contractcourt.Maturity(rec, o)}
+			if rec.SweepTx != nil && spendsOutPoint(rec.SweepTx, o.OutPoint) {
+				p.FeeRate = chain.SatPerKWeight(rec.SweepFeeRate)
+				// Every sweep of the contract, replaced ones too.
+				p.Attempts = uint32(len(rec.Sweeps))
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func spendsOutPoint(tx *wire.MsgTx, op wire.OutPoint) bool {
+	for _, in := range tx.TxIn {
+		if in.PreviousOutPoint == op {
+			return true
+		}
+	}
+	return false
+}
+
+// BumpFee replaces the sweep of op.
+func (c *contractsBackend) BumpFee(ctx context.Context, op wire.OutPoint,
+	rate chain.SatPerKWeight, targetConf uint32) error {
+
+	if rate == 0 {
+		if targetConf == 0 {
+			targetConf = 1
+		}
+		var err error
+		if rate, err = c.d.chain.EstimateFeePerKW(ctx, targetConf); err != nil {
+			return err
+		}
+	}
+	return c.d.court.BumpFee(op, rate)
+}
+
+// ListSweeps lists every sweep broadcast, by contract then age.
+func (c *contractsBackend) ListSweeps(context.Context) ([]chainhash.Hash, error) {
+	recs, err := c.d.court.Contracts()
+	if err != nil {
+		return nil, err
+	}
+	var out []chainhash.Hash
+	for _, rec := range recs {
+		out = append(out, rec.Sweeps...)
+	}
+	return out, nil
+}
+
+// pendingHTLC describes an unresolved HTLC output for PendingChannels:
+// stage 1 on the commitment (maturing at its expiry when we time it out),
+// stage 2 on our HTLC transaction's output (maturing after the delay).
+func pendingHTLC(rec *channeldb.ContractRecord, o *channeldb.ContractOutput) (rpc.PendingHTLC, bool) {
+	h := rpc.PendingHTLC{Incoming: o.Incoming, Amount: o.Amount, OutPoint: o.OutPoint,
+		MaturityHeight: contractcourt.Maturity(rec, o), Stage: 1}
+	switch o.Kind {
+	case channeldb.OutputHTLCTimeout, channeldb.OutputLocalHTLCTimeout:
+		h.MaturityHeight = max(h.MaturityHeight, o.CltvExpiry)
+	case channeldb.OutputHTLCSuccess, channeldb.OutputLocalHTLCSuccess,
+		channeldb.OutputRevokedHTLC:
+	case channeldb.OutputSecondLevel:
+		h.Stage = 2
+	default:
+		return h, false
+	}
+	return h, true
+}
+
+// attachFee adds wallet coins and change to a zero-fee HTLC transaction
+// (option_anchors): the wallet funds a stand-in output worth fee at rate,
+// whose inputs and change are moved to tx; finish signs them and
+// publishes tx through the wallet, which records its coins spent.
+func (d *daemon) attachFee(ctx context.Context, tx *wire.MsgTx, prevOut *wire.TxOut,
+	fee btcutil.Amount, rate chain.SatPerKWeight) (func(*wire.MsgTx) error, error) {
+
+	addr, err := d.wallet.NewAddress(wallet.AddressP2WPKH, true)
+	if err != nil {
+		return nil, err
+	}
+	standIn, err := txscript.PayToAddrScript(addr)
+	if err != nil {
+		return nil, err
+	}
+	funded, err := d.wallet.Fund(ctx, wallet.FundRequest{
+		Outputs: []*wire.TxOut{wire.NewTxOut(int64(max(fee, 330)), standIn)},
+		FeeRate: rate, MinConfs: 1, ChangeType: wallet.AddressP2WPKH})
+	if err != nil {
+		return nil, fmt.Errorf("fund HTLC transaction fee: %w", err)
+	}
+	for _, in := range funded.Tx.TxIn {
+		tx.AddTxIn(&wire.TxIn{PreviousOutPoint: in.PreviousOutPoint,
+			Sequence: wire.MaxTxInSequenceNum})
+	}
+	if funded.ChangeIndex >= 0 {
+		tx.AddTxOut(funded.Tx.TxOut[funded.ChangeIndex])
+	}
+	first := tx.TxIn[0].PreviousOutPoint
+	return func(final *wire.MsgTx) error {
+		signed, err := d.wallet.SignOwnInputs(final,
+			map[wire.OutPoint]*wire.TxOut{first: prevOut})
+		if err != nil {
+			return err
+		}
+		for _, s := range signed {
+			final.TxIn[s.Index].Witness = s.Witness
+			if s.RedeemScript != nil {
+				push, err := txscript.NewScriptBuilder().AddData(s.RedeemScript).Script()
+				if err != nil {
+					return err
+				}
+				final.TxIn[s.Index].SignatureScript = push
+			}
+		}
+		// The caller's context ends with its call; publishing is ours.
+		pctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return d.wallet.PublishTx(pctx, final, "")
+	}, nil
+}

@@ -1,0 +1,415 @@
+package contractcourt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/chain"
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/lnwallet"
+)
+
+// Errors callers branch on.
+var (
+	// ErrShutdown is returned by calls made after Stop.
+	ErrShutdown = errors.New("contractcourt: shutting down")
+
+	// ErrAlreadyClosing is returned by ForceClose for a channel that
+	// already went to chain.
+	ErrAlreadyClosing = errors.New("contractcourt: channel already closing")
+
+	// ErrNoSweep is returned by BumpFee for an outpoint the court is
+	// not sweeping.
+	ErrNoSweep = errors.New("contractcourt: outpoint is not being swept")
+)
+
+// Defaults of Config.
+const (
+	// DefaultConfTarget is the confirmation target of sweeps without a
+	// deadline (to_local, to_remote).
+	DefaultConfTarget = 6
+
+	// breachConfTarget is that of a justice transaction: the cheater's
+	// to_self_delay is the deadline.
+	breachConfTarget = 2
+
+	// DefaultBumpAfter is how many blocks a sweep may stay unconfirmed
+	// before it is replaced at a higher fee.
+	DefaultBumpAfter = 2
+
+	// DefaultIncomingDelta is how many blocks before an incoming HTLC
+	// expires we go to chain to claim it with its preimage (lnd's
+	// incoming broadcast delta).
+	DefaultIncomingDelta = 10
+
+	// broadcastTimeout bounds one broadcast.
+	broadcastTimeout = 30 * time.Second
+)
+
+// Config is what the court needs from the node.
+type Config struct {
+	DB       *channeldb.DB
+	Notifier chain.Notifier
+	Fees     chain.FeeEstimator
+
+	// BestHeight returns the height of the chain tip.
+	BestHeight func() (int32, error)
+
+	// Broadcast publishes a transaction; ErrTxAlreadyKnown is success.
+	Broadcast func(ctx context.Context, tx *wire.MsgTx) error
+
+	// Signer signs with our channel keys; Secrets gives a channel's
+	// per-commitment secrets.
+	Signer  lnwallet.Signer
+	Secrets SecretsFunc
+
+	// SweepScript returns a fresh wallet output script for a sweep.
+	SweepScript func() ([]byte, error)
+
+	// ChannelClosing is called when a channel's funding output is
+	// spent, before its state is read: the daemon stops its link, so the
+	// state no longer moves. May be nil.
+	ChannelClosing func(op wire.OutPoint)
+
+	// CooperativeClose hands on a mutual close seen on chain; the close
+	// path records it. May be nil.
+	CooperativeClose func(op wire.OutPoint, spend *chain.SpendDetail)
+
+	// Preimage returns the preimage of a payment hash if we know it
+	// (invoices, HTLCs settled downstream); may be nil.
+	Preimage PreimageFunc
+
+	// OnPreimage hands upstream a preimage the peer revealed on chain
+	// claiming an HTLC we offered; it must be idempotent (a restart
+	// hands it again). May be nil.
+	OnPreimage func(hash, preimage [32]byte)
+
+	// GoToChain force-closes a channel whose HTLC nears its deadline:
+	// an outgoing one OutgoingGrace blocks past its expiry, an incoming
+	// one whose preimage we know IncomingDelta blocks before it. May be
+	// nil (no deadline watching).
+	GoToChain     func(op wire.OutPoint)
+	OutgoingGrace uint32
+	IncomingDelta uint32
+
+	// AttachFee pays for a zero-fee HTLC transaction (option_anchors):
+	// it adds wallet inputs and a change output to tx so that they bring
+	// fee more than they cost at rate, and returns finish, which signs
+	// those inputs once the rest of tx is signed (prevOut is what tx's
+	// first input spends) and publishes tx through the wallet. May be
+	// nil: such transactions are then not sent.
+	AttachFee func(ctx context.Context, tx *wire.MsgTx, prevOut *wire.TxOut,
+		fee btcutil.Amount, rate chain.SatPerKWeight) (finish func(*wire.MsgTx) error, err error)
+
+	// ConfTarget is the sweeps' confirmation target (0: default);
+	// BumpAfter the blocks before an unconfirmed sweep is replaced.
+	ConfTarget uint32
+	BumpAfter  int32
+
+	Logger *slog.Logger
+}
+
+// Court watches every channel's funding output and resolves the
+// contracts of those that went to chain. All its state changes happen on
+// one goroutine; the others only forward events to it.
+type Court struct {
+	cfg Config
+	log *slog.Logger
+
+	events chan func()
+	quit   chan struct{}
+	wg     sync.WaitGroup
+
+	startOnce, stopOnce sync.Once
+
+	// Owned by the run goroutine.
+	height   int32
+	funding  map[wire.OutPoint]func()
+	outWatch map[wire.OutPoint]func()
+	bumps    map[wire.OutPoint]chainfeeRate
+
+	// goneToChain holds the channels GoToChain was called for.
+	goneToChain map[wire.OutPoint]bool
+
+	// funded holds the fee-paying HTLC transactions sent, by the HTLC
+	// output they spend, so that a block sends them again rather than
+	// spend more wallet coins.
+	funded map[wire.OutPoint]*wire.MsgTx
+
+	// waiting, cpfpAt and cpfpRate follow our unconfirmed commitments:
+	// the height first seen waiting, the height and rate of the last
+	// anchor child.
+	waiting  map[wire.OutPoint]int32
+	cpfpAt   map[wire.OutPoint]int32
+	cpfpRate map[wire.OutPoint]chain.SatPerKWeight
+}
+
+// chainfeeRate is a fee rate requested through BumpFee for a channel.
+type chainfeeRate = chain.SatPerKWeight
+
+// New returns a court; Start begins watching.
+func New(cfg Config) *Court {
+	if cfg.ConfTarget == 0 {
+		cfg.ConfTarget = DefaultConfTarget
+	}
+	if cfg.BumpAfter <= 0 {
+		cfg.BumpAfter = DefaultBumpAfter
+	}
+	if cfg.IncomingDelta == 0 {
+		cfg.IncomingDelta = DefaultIncomingDelta
+	}
+	if cfg.Preimage == nil {
+		cfg.Preimage = func([32]byte) ([32]byte, bool) { return [32]byte{}, false }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Court{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		events:   make(chan func()),
+		quit:     make(chan struct{}),
+		funding:  map[wire.OutPoint]func(){},
+		outWatch: map[wire.OutPoint]func(){},
+		bumps:    map[wire.OutPoint]chainfeeRate{},
+
+		goneToChain: map[wire.OutPoint]bool{},
+		funded:      map[wire.OutPoint]*wire.MsgTx{},
+		waiting:     map[wire.OutPoint]int32{},
+		cpfpAt:      map[wire.OutPoint]int32{},
+		cpfpRate:    map[wire.OutPoint]chain.SatPerKWeight{},
+	}
+}
+
+// Name implements server.Subsystem.
+func (c *Court) Name() string { return "contract court" }
+
+// Start watches every open channel and resumes every unresolved contract.
+func (c *Court) Start() error {
+	var err error
+	c.startOnce.Do(func() { err = c.start() })
+	return err
+}
+
+func (c *Court) start() error {
+	h, err := c.cfg.BestHeight()
+	if err != nil {
+		return fmt.Errorf("contract court: best height: %w", err)
+	}
+	c.height = h
+	epochs, err := c.cfg.Notifier.RegisterBlockEpochs()
+	if err != nil {
+		return fmt.Errorf("contract court: %w", err)
+	}
+	open, err := c.cfg.DB.ListOpenChannels()
+	if err != nil {
+		epochs.Cancel()
+		return fmt.Errorf("contract court: %w", err)
+	}
+	var recs []*channeldb.ContractRecord
+	err = c.cfg.DB.View(func(tx kvdb.RTx) error {
+		recs, err = channeldb.ListContracts(tx)
+		return err
+	})
+	if err != nil {
+		epochs.Cancel()
+		return fmt.Errorf("contract court: %w", err)
+	}
+	for _, st := range open {
+		// A channel still being opened has no confirmed funding
+		// output yet: it is watched once open (Watch).
+		if st.ShortChannelID.BlockHeight == 0 {
+			continue
+		}
+		c.watchFunding(st)
+	}
+	for _, r := range recs {
+		c.resume(r)
+	}
+	c.wg.Add(1)
+	go c.run(epochs)
+	return nil
+}
+
+// Stop ends every goroutine and registration.
+func (c *Court) Stop() error {
+	c.stopOnce.Do(func() {
+		close(c.quit)
+		c.wg.Wait()
+		for _, cancel := range c.funding {
+			cancel()
+		}
+		for _, cancel := range c.outWatch {
+			cancel()
+		}
+	})
+	return nil
+}
+
+func (c *Court) run(epochs *chain.BlockEpochs) {
+	defer c.wg.Done()
+	defer epochs.Cancel()
+	c.sweepAll()
+	for {
+		select {
+		case ev, ok := <-epochs.Events:
+			if !ok {
+				return
+			}
+			if ev.Disconnected {
+				c.height = ev.Height - 1
+				continue
+			}
+			c.height = ev.Height
+			c.checkDeadlines()
+			c.cpfpAll()
+			c.sweepAll()
+		case f := <-c.events:
+			f()
+		case <-c.quit:
+			return
+		}
+	}
+}
+
+// do runs f on the court's goroutine and waits for it.
+func (c *Court) do(f func()) error {
+	done := make(chan struct{})
+	select {
+	case c.events <- func() { f(); close(done) }:
+	case <-c.quit:
+		return ErrShutdown
+	}
+	select {
+	case <-done:
+		return nil
+	case <-c.quit:
+		return ErrShutdown
+	}
+}
+
+// Watch starts watching the funding output of a channel that just
+// opened. It does not wait: the funding manager may call it before the
+// court started (Start watches every open channel anyway).
+func (c *Court) Watch(st *channeldb.OpenChannel) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		_ = c.do(func() { c.watchFunding(st) })
+	}()
+}
+
+// watchFunding registers for the spend of st's funding output.
+func (c *Court) watchFunding(st *channeldb.OpenChannel) {
+	op := st.FundingOutpoint
+	if _, ok := c.funding[op]; ok {
+		return
+	}
+	p := lnwallet.ParamsOf(st)
+	_, pkScript, err := p.FundingScript()
+	if err != nil {
+		c.log.Error("Channel not watched", "chan_point", op, "err", err)
+		return
+	}
+	ev, err := c.cfg.Notifier.RegisterSpend(op, pkScript,
+		int32(st.ShortChannelID.BlockHeight))
+	if err != nil {
+		c.log.Error("Channel not watched", "chan_point", op, "err", err)
+		return
+	}
+	c.funding[op] = ev.Cancel
+	c.forward(ev, func(d *chain.SpendDetail) { c.fundingSpent(op, d) })
+}
+
+// forward hands each spend of ev to the court's goroutine.
+func (c *Court) forward(ev *chain.SpendEvent, f func(*chain.SpendDetail)) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			select {
+			case d, ok := <-ev.Spend:
+				if !ok {
+					return
+				}
+				select {
+				case c.events <- func() { f(d) }:
+				case <-c.quit:
+					return
+				}
+			case <-c.quit:
+				return
+			}
+		}
+	}()
+}
+
+// unwatchFunding drops the funding registration of op.
+func (c *Court) unwatchFunding(op wire.OutPoint) {
+	if cancel, ok := c.funding[op]; ok {
+		cancel()
+		delete(c.funding, op)
+	}
+}
+
+// fetch reads the contract record of op, nil if none.
+func (c *Court) fetch(op wire.OutPoint) (*channeldb.ContractRecord, error) {
+	var rec *channeldb.ContractRecord
+	err := c.cfg.DB.View(func(tx kvdb.RTx) error {
+		var err error
+		rec, err = channeldb.FetchContract(tx, op)
+		return err
+	})
+	if errors.Is(err, channeldb.ErrContractNotFound) {
+		return nil, nil
+	}
+	return rec, err
+}
+
+// put writes rec.
+func (c *Court) put(rec *channeldb.ContractRecord) error {
+	return c.cfg.DB.Update(func(tx kvdb.RwTx) error {
+		return channeldb.PutContract(tx, rec)
+	})
+}
+
+// resume carries an unresolved contract on after a restart.
+func (c *Court) resume(rec *channeldb.ContractRecord) {
+	if rec.Resolved {
+		return
+	}
+	if rec.CloseHeight == 0 {
+		// Our commitment went out and has not confirmed: send it
+		// again and wait for whatever spends the funding output.
+		c.broadcast(rec.CloseTx, "commitment")
+		c.watchFunding(rec.Channel)
+		return
+	}
+	for _, o := range rec.Unresolved() {
+		c.watchOutput(rec.ChanPoint, o, int32(rec.CloseHeight))
+	}
+	if rec.SweepTx != nil {
+		c.broadcast(rec.SweepTx, "sweep")
+	}
+}
+
+// broadcast publishes tx, logging the outcome.
+func (c *Court) broadcast(tx *wire.MsgTx, what string) {
+	ctx, cancel := context.WithTimeout(context.Background(), broadcastTimeout)
+	defer cancel()
+	err := c.cfg.Broadcast(ctx, tx)
+	if err != nil && !errors.Is(err, chain.ErrTxAlreadyKnown) {
+		c.log.Warn("Broadcast refused", "what", what, "txid", tx.TxHash(),
+			"err", err)
+		return
+	}
+	c.log.Info("Broadcast", "what", what, "txid", tx.TxHash())
+}

@@ -1,0 +1,377 @@
+package contractcourt
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
+
+	"lnd.xprv/chain"
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
+)
+
+// ForceClose records our signed commitment for the channel st (whose
+// link the caller stopped) and broadcasts it. The record is written, and
+// the open channel removed, before the broadcast: after a crash the
+// commitment is sent again.
+func (c *Court) ForceClose(ctx context.Context, st *channeldb.OpenChannel,
+	commitTx *wire.MsgTx) (chainhash.Hash, error) {
+
+	var err error
+	if e := c.do(func() { err = c.forceClose(st, commitTx) }); e != nil {
+		return chainhash.Hash{}, e
+	}
+	return commitTx.TxHash(), err
+}
+
+func (c *Court) forceClose(st *channeldb.OpenChannel, commitTx *wire.MsgTx) error {
+	op := st.FundingOutpoint
+	if commitTx.TxHash() != st.LocalCommit.TxID {
+		return fmt.Errorf("force close %v: transaction is not our "+
+			"current commitment", op)
+	}
+	rec := &channeldb.ContractRecord{ChanPoint: op,
+		Kind: channeldb.ContractLocalCommit, CommitNum: st.LocalCommit.Number,
+		CloseTx: commitTx, Channel: st}
+	err := c.cfg.DB.Update(func(tx kvdb.RwTx) error {
+		if _, err := channeldb.FetchContract(tx, op); err == nil {
+			return fmt.Errorf("%w: %v", ErrAlreadyClosing, op)
+		}
+		if err := channeldb.PutContract(tx, rec); err != nil {
+			return err
+		}
+		return channeldb.DeleteOpenChannel(tx, op)
+	})
+	if err != nil {
+		return err
+	}
+	c.log.Info("Force closing", "chan_point", op, "txid", commitTx.TxHash())
+	c.watchFunding(st)
+	c.broadcast(commitTx, "commitment")
+	return nil
+}
+
+// fundingSpent handles the spend of a channel's funding output.
+func (c *Court) fundingSpent(op wire.OutPoint, d *chain.SpendDetail) {
+	// The spend's block is in the chain even if its epoch is still on
+	// its way.
+	c.height = max(c.height, d.SpendingHeight)
+	if err := c.handleFundingSpend(op, d); err != nil {
+		c.log.Error("Funding spend not resolved", "chan_point", op,
+			"txid", d.SpenderTxHash, "err", err)
+	}
+}
+
+func (c *Court) handleFundingSpend(op wire.OutPoint, d *chain.SpendDetail) error {
+	if c.cfg.ChannelClosing != nil {
+		c.cfg.ChannelClosing(op)
+	}
+	rec, err := c.fetch(op)
+	if err != nil {
+		return err
+	}
+	var st *channeldb.OpenChannel
+	switch {
+	case rec != nil && rec.CloseHeight != 0:
+		// Seen before (a reorg delivered it again).
+		return nil
+	case rec != nil:
+		st = rec.Channel
+	default:
+		st, err = c.cfg.DB.FetchOpenChannel(op)
+		if err != nil {
+			return err
+		}
+	}
+	key := channeldb.ChannelKey(op)
+	cl, err := Classify(st, d.SpendingTx, func(n uint64) (*channeldb.RevocationLogEntry, error) {
+		var e *channeldb.RevocationLogEntry
+		err := c.cfg.DB.View(func(tx kvdb.RTx) error {
+			var err error
+			e, err = channeldb.FetchRevocationLog(tx, key, n)
+			return err
+		})
+		return e, err
+	})
+	if err != nil {
+		return err
+	}
+	c.log.Info("Funding output spent", "chan_point", op, "kind", cl.Kind,
+		"txid", d.SpenderTxHash, "height", d.SpendingHeight)
+	c.unwatchFunding(op)
+	switch cl.Kind {
+	case SpendCooperative:
+		if c.cfg.CooperativeClose != nil {
+			c.cfg.CooperativeClose(op, d)
+		}
+		return nil
+	case SpendUnknown:
+		// A state we do not know (our data is behind): what can
+		// still be taken is our to_remote, found by its script.
+		return c.recordClose(st, d, &Classified{Kind: SpendRemote,
+			CommitNum: cl.CommitNum})
+	}
+	return c.recordClose(st, d, cl)
+}
+
+// recordClose writes the contract of a confirmed commitment, closes the
+// channel, and starts resolving the outputs.
+func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
+	cl *Classified) error {
+
+	op := st.FundingOutpoint
+	rec := &channeldb.ContractRecord{ChanPoint: op,
+		Kind: cl.Kind.contractKind(), CommitNum: cl.CommitNum,
+		CloseTx: d.SpendingTx, CloseHeight: uint32(d.SpendingHeight),
+		Channel: st}
+	ct, err := newContract(rec, c.cfg.Secrets, c.cfg.Preimage)
+	if err != nil {
+		return err
+	}
+	// A state we do not know (unknown) is handled as the peer's: our
+	// to_remote is found by its script all the same.
+	rec.Outputs, err = ct.outputs(cl.Revoked)
+	if err != nil {
+		return err
+	}
+	sum := closeSummary(rec)
+	rec.Resolved = len(rec.Outputs) == 0
+	err = c.cfg.DB.Update(func(tx kvdb.RwTx) error {
+		if err := channeldb.PutContract(tx, rec); err != nil {
+			return err
+		}
+		err := channeldb.DeleteOpenChannel(tx, op)
+		if err != nil && !errors.Is(err, channeldb.ErrChannelNotFound) {
+			return err
+		}
+		return channeldb.PutClosedChannel(tx, sum)
+	})
+	if err != nil {
+		return err
+	}
+	if rec.Kind == channeldb.ContractBreach {
+		c.log.Warn("Breach: the peer broadcast a revoked commitment; "+
+			"taking every output", "chan_point", op,
+			"commitment", rec.CommitNum, "outputs", len(rec.Outputs))
+	}
+	for i := range rec.Outputs {
+		c.watchOutput(op, &rec.Outputs[i], int32(rec.CloseHeight))
+	}
+	c.sweepAll()
+	return nil
+}
+
+// closeSummary is the closed-channel summary of a contract.
+func closeSummary(rec *channeldb.ContractRecord) *channeldb.ChannelCloseSummary {
+	st := rec.Channel
+	s := &channeldb.ChannelCloseSummary{ChanPoint: rec.ChanPoint,
+		ShortChanID: st.ShortChannelID, RemotePub: st.RemoteNode,
+		Capacity: st.Capacity, ClosingTxID: rec.CloseTx.TxHash(),
+		CloseHeight: rec.CloseHeight, CloseType: rec.Kind.CloseType(),
+		IsPending: len(rec.Outputs) > 0}
+	for _, o := range rec.Outputs {
+		if o.CSV > 1 {
+			s.TimeLockedBalance += o.Amount
+		} else {
+			s.SettledBalance += o.Amount
+		}
+	}
+	return s
+}
+
+// watchOutput registers for the spend of one output to resolve.
+func (c *Court) watchOutput(chanPoint wire.OutPoint, o *channeldb.ContractOutput,
+	hint int32) {
+
+	op := o.OutPoint
+	if _, ok := c.outWatch[op]; ok {
+		return
+	}
+	// Full-node backends need no script; the notifier takes nil.
+	ev, err := c.cfg.Notifier.RegisterSpend(op, nil, hint)
+	if err != nil {
+		c.log.Error("Output not watched", "outpoint", op, "err", err)
+		return
+	}
+	c.outWatch[op] = ev.Cancel
+	c.forward(ev, func(d *chain.SpendDetail) { c.outputSpent(chanPoint, op, d) })
+}
+
+// outputSpent records the spend of a contract output: by our sweep, or
+// by the peer (a cheater's HTLC transaction, whose output is then taken
+// in turn).
+func (c *Court) outputSpent(chanPoint, op wire.OutPoint, d *chain.SpendDetail) {
+	c.height = max(c.height, d.SpendingHeight)
+	if err := c.handleOutputSpend(chanPoint, op, d); err != nil {
+		c.log.Error("Output spend not recorded", "outpoint", op, "err", err)
+	}
+}
+
+func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDetail) error {
+	rec, err := c.fetch(chanPoint)
+	if err != nil || rec == nil {
+		return err
+	}
+	var o *channeldb.ContractOutput
+	for i := range rec.Outputs {
+		if rec.Outputs[i].OutPoint == op {
+			o = &rec.Outputs[i]
+		}
+	}
+	if o == nil || o.Resolved() {
+		return nil
+	}
+	o.SpentBy, o.SpentHeight = d.SpenderTxHash, uint32(d.SpendingHeight)
+	ours := false
+	for _, h := range rec.Sweeps {
+		ours = ours || h == d.SpenderTxHash
+	}
+	c.log.Info("Contract output spent", "chan_point", chanPoint, "kind", o.Kind,
+		"outpoint", op, "by", d.SpenderTxHash, "ours", ours)
+	var follow *channeldb.ContractOutput
+	switch o.Kind {
+	case channeldb.OutputRevokedHTLC:
+		if !ours {
+			follow, err = c.secondLevel(rec, d, channeldb.OutputRevokedSecondLevel, 0)
+		}
+	case channeldb.OutputLocalHTLCTimeout, channeldb.OutputLocalHTLCSuccess:
+		// Our HTLC transaction pays our delayed to_local script.
+		follow, err = c.secondLevel(rec, d, channeldb.OutputSecondLevel,
+			uint32(rec.Channel.LocalConfig.CsvDelay))
+	}
+	if err != nil {
+		return err
+	}
+	if follow != nil {
+		rec.Outputs = append(rec.Outputs, *follow)
+	}
+	if !ours && follow == nil && !o.Incoming && (o.Kind == channeldb.OutputHTLCTimeout ||
+		o.Kind == channeldb.OutputLocalHTLCTimeout) {
+
+		c.takePreimage(o, d)
+	}
+	if rec.SweepTx != nil && spends(rec.SweepTx, op) &&
+		(!ours || sweepDone(rec)) {
+
+		// Someone else's spend: that sweep can no longer confirm
+		// as built. Ours: once all its inputs are reported, the
+		// next sweep starts afresh.
+		rec.SweepTx = nil
+	}
+	if len(rec.Unresolved()) == 0 {
+		rec.Resolved, rec.SweepTx = true, nil
+	}
+	err = c.cfg.DB.Update(func(tx kvdb.RwTx) error {
+		if err := channeldb.PutContract(tx, rec); err != nil {
+			return err
+		}
+		if rec.Resolved {
+			return channeldb.MarkChannelFullyResolved(tx, chanPoint)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if cancel, ok := c.outWatch[op]; ok {
+		cancel()
+		delete(c.outWatch, op)
+	}
+	if follow != nil {
+		c.log.Warn("Cheater's HTLC transaction confirmed; taking its "+
+			"output", "chan_point", chanPoint, "outpoint", follow.OutPoint)
+		c.watchOutput(chanPoint, follow, d.SpendingHeight)
+	}
+	if rec.Resolved {
+		c.log.Info("Channel fully resolved", "chan_point", chanPoint)
+		return nil
+	}
+	if !ours {
+		// The peer took an output (or an HTLC transaction of ours
+		// confirmed): sweep what is left now, not at the next block.
+		return c.sweep(rec)
+	}
+	return nil
+}
+
+// secondLevel finds the output of the HTLC transaction d (the cheater's
+// from a revoked commitment, or our own) paying kind's script, not yet
+// known.
+func (c *Court) secondLevel(rec *channeldb.ContractRecord, d *chain.SpendDetail,
+	kind channeldb.OutputKind, csv uint32) (*channeldb.ContractOutput, error) {
+
+	ct, err := newContract(rec, c.cfg.Secrets, c.cfg.Preimage)
+	if err != nil {
+		return nil, err
+	}
+	probe := &channeldb.ContractOutput{Kind: kind, CSV: csv,
+		ConfHeight: uint32(d.SpendingHeight)}
+	in, err := ct.input(probe)
+	if err != nil {
+		return nil, err
+	}
+	for i, out := range d.SpendingTx.TxOut {
+		if !equalScript(out.PkScript, in.pkScript) {
+			continue
+		}
+		o := wire.OutPoint{Hash: d.SpenderTxHash, Index: uint32(i)}
+		known := false
+		for _, x := range rec.Outputs {
+			known = known || x.OutPoint == o
+		}
+		if !known {
+			probe.OutPoint, probe.Amount = o, btcutil.Amount(out.Value)
+			return probe, nil
+		}
+	}
+	return nil, nil
+}
+
+// takePreimage looks for the preimage of an HTLC we offered in the
+// witness of the peer's claim, and hands it upstream: the incoming HTLC
+// it pays for settles off chain.
+func (c *Court) takePreimage(o *channeldb.ContractOutput, d *chain.SpendDetail) {
+	if int(d.SpenderInputIndex) >= len(d.SpendingTx.TxIn) {
+		return
+	}
+	for _, item := range d.SpendingTx.TxIn[d.SpenderInputIndex].Witness {
+		if len(item) != 32 || sha256.Sum256(item) != o.PaymentHash {
+			continue
+		}
+		var pre [32]byte
+		copy(pre[:], item)
+		c.log.Info("Preimage taken from the chain", "outpoint", o.OutPoint,
+			"payment_hash", fmt.Sprintf("%x", o.PaymentHash))
+		if c.cfg.OnPreimage != nil {
+			c.cfg.OnPreimage(o.PaymentHash, pre)
+		}
+		return
+	}
+}
+
+// sweepDone reports whether every input of rec's sweep is resolved.
+func sweepDone(rec *channeldb.ContractRecord) bool {
+	for _, in := range rec.SweepTx.TxIn {
+		for _, o := range rec.Outputs {
+			if o.OutPoint == in.PreviousOutPoint && !o.Resolved() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// spends reports whether tx spends op.
+func spends(tx *wire.MsgTx, op wire.OutPoint) bool {
+	for _, in := range tx.TxIn {
+		if in.PreviousOutPoint == op {
+			return true
+		}
+	}
+	return false
+}

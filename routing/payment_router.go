@@ -1,0 +1,406 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
+	"lnd.xprv/lnwire"
+)
+
+// PaymentRouter sends payments: it finds routes, persists each attempt
+// before its HTLC leaves, learns from what comes back and retries until
+// the payment succeeds, no route is left or its time is up. At start it
+// resumes every payment left in flight.
+type PaymentRouter struct {
+	cfg    PaymentRouterConfig
+	finder *Finder
+	log    *slog.Logger
+
+	mu   sync.Mutex
+	subs map[uint64]*PaymentSubscription
+	next uint64
+
+	start, stop sync.Once
+	quit        chan struct{}
+	wg          sync.WaitGroup
+}
+
+// NewPaymentRouter builds a router from cfg.
+func NewPaymentRouter(cfg PaymentRouterConfig) *PaymentRouter {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.SessionKey == nil {
+		cfg.SessionKey = btcec.NewPrivateKey
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &PaymentRouter{
+		cfg:    cfg,
+		finder: NewFinder(cfg.Graph, cfg.PathFinding),
+		log:    cfg.Log,
+		subs:   make(map[uint64]*PaymentSubscription),
+		quit:   make(chan struct{}),
+	}
+}
+
+// Start resumes every payment that is not final: each attempt in flight
+// is re-handed to the switch (which refuses it if it left before, and
+// sends it if the crash came first) and its result awaited; no new
+// attempt is made for a resumed payment. Stored results of finished
+// attempts are then cleaned.
+func (r *PaymentRouter) Start() error {
+	var err error
+	r.start.Do(func() { err = r.resume() })
+	return err
+}
+
+func (r *PaymentRouter) resume() error {
+	var inflight []*channeldb.Payment
+	err := r.cfg.DB.View(func(tx kvdb.RTx) error {
+		var err error
+		inflight, err = channeldb.FetchInFlightPayments(tx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("routing: load payments in flight: %w", err)
+	}
+	keep := make(map[uint64]struct{})
+	for _, p := range inflight {
+		for i := range p.Attempts {
+			if p.Attempts[i].InFlight() {
+				keep[p.Attempts[i].AttemptID] = struct{}{}
+			}
+		}
+	}
+	if r.cfg.Dispatcher.CleanAttemptResults != nil {
+		if err := r.cfg.Dispatcher.CleanAttemptResults(keep); err != nil {
+			return fmt.Errorf("routing: clean attempt results: %w", err)
+		}
+	}
+	for _, p := range inflight {
+		l := r.newLifecycle(p.Info.PaymentHash, nil)
+		for i := range p.Attempts {
+			if a := &p.Attempts[i]; a.InFlight() {
+				if err := l.redispatch(a); err != nil {
+					return err
+				}
+			}
+		}
+		r.log.Info("Payment resumed", "hash", fmt.Sprintf("%x", p.Info.PaymentHash),
+			"attempts_in_flight", l.pending)
+		r.wg.Add(1)
+		go l.run()
+	}
+	return nil
+}
+
+// Stop stops every payment's goroutine; payments in flight stay so and
+// resume at the next Start.
+func (r *PaymentRouter) Stop() error {
+	r.stop.Do(func() {
+		close(r.quit)
+		r.wg.Wait()
+	})
+	return nil
+}
+
+// SendPayment starts paying req and returns once the payment is stored:
+// ErrAlreadyPaid, ErrPaymentInFlight or ErrPaymentExists (channeldb's)
+// for a hash paid or being paid. Follow it with Subscribe.
+func (r *PaymentRouter) SendPayment(req *PaymentRequest) error {
+	if err := req.validate(); err != nil {
+		return err
+	}
+	select {
+	case <-r.quit:
+		return ErrRouterStopped
+	default:
+	}
+	info := &channeldb.PaymentCreation{
+		PaymentHash:    req.PaymentHash,
+		Value:          req.Amount,
+		CreationTime:   r.cfg.Clock(),
+		PaymentRequest: req.PayReq,
+	}
+	var p *channeldb.Payment
+	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
+		if _, err := channeldb.InitPayment(tx, info); err != nil {
+			return err
+		}
+		var err error
+		p, err = channeldb.FetchPayment(tx, req.PaymentHash)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.notify(p)
+	l := r.newLifecycle(req.PaymentHash, req)
+	if req.Timeout > 0 {
+		l.deadline = info.CreationTime.Add(req.Timeout)
+	}
+	r.wg.Add(1)
+	go l.run()
+	return nil
+}
+
+// FetchPayment returns the stored payment for hash.
+func (r *PaymentRouter) FetchPayment(hash [32]byte) (*channeldb.Payment, error) {
+	var p *channeldb.Payment
+	err := r.cfg.DB.View(func(tx kvdb.RTx) error {
+		var err error
+		p, err = channeldb.FetchPayment(tx, hash)
+		return err
+	})
+	return p, err
+}
+
+// update runs f in a transaction and tells subscribers what the payment
+// became.
+func (r *PaymentRouter) update(f func(tx kvdb.RwTx) (*channeldb.Payment, error)) (*channeldb.Payment, error) {
+	var p *channeldb.Payment
+	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
+		var err error
+		p, err = f(tx)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.notify(p)
+	return p, nil
+}
+
+// localBandwidth is the live bandwidth of our channel less what this
+// payment sent over it and has no result for yet (the link may not count
+// it yet). A channel with no active link carries nothing.
+func (r *PaymentRouter) localBandwidth(pending map[lnwire.ShortChannelID]lnwire.MilliSatoshi) func(
+	lnwire.ShortChannelID, lnwire.MilliSatoshi) (lnwire.MilliSatoshi, bool) {
+
+	if r.cfg.Dispatcher.Bandwidth == nil {
+		return nil
+	}
+	return func(id lnwire.ShortChannelID, _ lnwire.MilliSatoshi) (lnwire.MilliSatoshi, bool) {
+		bw, ok := r.cfg.Dispatcher.Bandwidth(id)
+		if !ok {
+			return 0, true
+		}
+		if p := pending[id]; p < bw {
+			return bw - p, true
+		}
+		return 0, true
+	}
+}
+
+// dispatch hands an attempt's HTLC to the switch. ErrDuplicateAttempt
+// means it left before: its result is what to wait for.
+func (r *PaymentRouter) dispatch(hash [32]byte, a *channeldb.HTLCAttempt) error {
+	sessionKey, _ := btcec.PrivKeyFromBytes(a.SessionKey[:])
+	blob, _, err := buildOnion(&a.Route, hash, sessionKey)
+	if err != nil {
+		return err
+	}
+	htlc := &lnwire.UpdateAddHTLC{
+		Amount:      a.Route.TotalAmount,
+		PaymentHash: hash,
+		Expiry:      a.Route.TotalTimeLock,
+		OnionBlob:   blob,
+	}
+	err = r.cfg.Dispatcher.SendHTLC(a.Route.Hops[0].ChannelID, a.AttemptID, htlc)
+	if errors.Is(err, ErrDuplicateAttempt) {
+		return nil
+	}
+	return err
+}
+
+// register stores a new attempt over rt, with a fresh id and session key,
+// before anything is sent.
+func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*channeldb.HTLCAttempt, error) {
+	key, err := r.cfg.SessionKey()
+	if err != nil {
+		return nil, err
+	}
+	a := &channeldb.HTLCAttempt{
+		SessionKey:  [32]byte(key.Key.Bytes()),
+		Route:       dbRoute(rt, final),
+		AttemptTime: r.cfg.Clock(),
+	}
+	// The onion must build before the attempt is stored: a stored
+	// attempt is one that may have left.
+	if _, _, err := buildOnion(&a.Route, hash, key); err != nil {
+		return nil, fmt.Errorf("routing: onion: %w", err)
+	}
+	_, err = r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		id, err := channeldb.NextAttemptID(tx)
+		if err != nil {
+			return nil, err
+		}
+		a.AttemptID = id
+		if err := channeldb.RegisterAttempt(tx, hash, a); err != nil {
+			return nil, err
+		}
+		return channeldb.FetchPayment(tx, hash)
+	})
+	if err != nil {
+		return nil, err
+	}
+	crashpoint.Hit(crashpoint.PaymentAttemptRegistered)
+	return a, nil
+}
+
+// resolve records an attempt's result: settled, or failed as
+// interpretFailure reads it (failing the payment when that is
+// terminal). It returns the payment and the failure's reading.
+func (r *PaymentRouter) resolve(hash [32]byte, a *channeldb.HTLCAttempt, res *AttemptResult,
+	st *retryState) (*channeldb.Payment, *failureOutcome, error) {
+
+	crashpoint.Hit(crashpoint.PaymentResultKnown)
+	p, out, err := r.record(hash, a, res, st)
+	if err == nil {
+		crashpoint.Hit(crashpoint.PaymentResultRecorded)
+	}
+	return p, out, err
+}
+
+// record writes an attempt's result (resolve's work).
+func (r *PaymentRouter) record(hash [32]byte, a *channeldb.HTLCAttempt, res *AttemptResult,
+	st *retryState) (*channeldb.Payment, *failureOutcome, error) {
+
+	now := r.cfg.Clock()
+	if res.Settled {
+		if r.cfg.MissionControl != nil {
+			if err := r.cfg.MissionControl.ReportSuccess(RouteFromDB(&a.Route)); err != nil {
+				r.log.Warn("Mission control report failed", "err", err)
+			}
+		}
+		p, err := r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+			return channeldb.SettleAttempt(tx, hash, a.AttemptID,
+				&channeldb.HTLCSettle{Preimage: res.Preimage, SettleTime: now})
+		})
+		return p, nil, err
+	}
+	out := interpretFailure(a, res, st, r.cfg.MissionControl, now, r.log)
+	p, err := r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		p, err := channeldb.FailAttempt(tx, hash, a.AttemptID, out.record)
+		if err != nil || out.terminal == nil || p.FailureReason != nil {
+			return p, err
+		}
+		return channeldb.FailPayment(tx, hash, *out.terminal)
+	})
+	return p, &out, err
+}
+
+// failPayment gives the payment up, if it has no reason yet.
+func (r *PaymentRouter) failPayment(hash [32]byte, why channeldb.FailureReason) error {
+	_, err := r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		p, err := channeldb.FetchPayment(tx, hash)
+		if err != nil || p.FailureReason != nil {
+			return p, err
+		}
+		return channeldb.FailPayment(tx, hash, why)
+	})
+	return err
+}
+
+// SendToRoute sends one HTLC over rt for hash and waits for its outcome,
+// as lnd's SendToRouteV2: the payment is created for the MPP total (or
+// rt's amount), or, for a further part of an MPP payment, joined. A
+// failed attempt fails the payment unless skipTempErr and the failure
+// is not terminal.
+func (r *PaymentRouter) SendToRoute(ctx context.Context, hash [32]byte, rt *Route, final FinalHop,
+	skipTempErr bool) (*channeldb.HTLCAttempt, error) {
+
+	if len(rt.Hops) == 0 {
+		return nil, fmt.Errorf("%w: empty route", ErrBadQuery)
+	}
+	value := rt.ReceiverAmt()
+	if final.MPP != nil {
+		value = final.MPP.TotalMsat
+	}
+	info := &channeldb.PaymentCreation{PaymentHash: hash, Value: value, CreationTime: r.cfg.Clock()}
+	_, err := r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		if _, err := channeldb.InitPayment(tx, info); err != nil {
+			return nil, err
+		}
+		return channeldb.FetchPayment(tx, hash)
+	})
+	switch {
+	case final.MPP != nil && (errors.Is(err, channeldb.ErrPaymentInFlight) ||
+		errors.Is(err, channeldb.ErrPaymentExists)):
+		// Another part of the same payment.
+	case err != nil:
+		return nil, err
+	}
+	a, err := r.register(hash, rt, final)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.dispatch(hash, a); err != nil {
+		return nil, r.dispatchFailed(hash, a, err)
+	}
+	ch, err := r.cfg.Dispatcher.GetAttemptResult(a.AttemptID)
+	if err != nil {
+		return nil, err
+	}
+	var res AttemptResult
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-r.quit:
+		return nil, ErrRouterStopped
+	}
+	p, out, err := r.resolve(hash, a, &res, newRetryState())
+	if err != nil {
+		return nil, err
+	}
+	done := attemptOf(p, a.AttemptID)
+	if out != nil && (out.terminal != nil || !skipTempErr) {
+		why := channeldb.FailureReasonError
+		if out.terminal != nil {
+			why = *out.terminal
+		}
+		if err := r.failPayment(hash, why); err != nil {
+			return nil, err
+		}
+	}
+	return done, nil
+}
+
+// dispatchFailed records an attempt the switch would not take (it did
+// not leave) and fails the payment.
+func (r *PaymentRouter) dispatchFailed(hash [32]byte, a *channeldb.HTLCAttempt, cause error) error {
+	r.log.Error("HTLC not dispatched", "attempt", a.AttemptID, "err", cause)
+	_, err := r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		p, err := channeldb.FailAttempt(tx, hash, a.AttemptID,
+			&channeldb.HTLCFailure{Reason: channeldb.HTLCFailInternal, FailTime: r.cfg.Clock()})
+		if err != nil || p.FailureReason != nil {
+			return p, err
+		}
+		return channeldb.FailPayment(tx, hash, channeldb.FailureReasonError)
+	})
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("routing: dispatch attempt %d: %w", a.AttemptID, cause)
+}
+
+func attemptOf(p *channeldb.Payment, id uint64) *channeldb.HTLCAttempt {
+	for i := range p.Attempts {
+		if p.Attempts[i].AttemptID == id {
+			return &p.Attempts[i]
+		}
+	}
+	return nil
+}
