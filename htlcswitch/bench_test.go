@@ -48,6 +48,7 @@ func benchOneHop(b *testing.B, window int) {
 		results[i] = ch
 	}
 
+	aw0, bw0 := a.writes.Load(), bob.writes.Load()
 	b.ResetTimer()
 	start := time.Now()
 	next := 0
@@ -63,6 +64,7 @@ func benchOneHop(b *testing.B, window int) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
+	aw, bw := a.writes.Load()-aw0, bob.writes.Load()-bw0
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "payments/s")
 	var sigs int
 	for _, m := range c.ab.messages() {
@@ -71,4 +73,8 @@ func benchOneHop(b *testing.B, window int) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/float64(sigs), "payments/round")
+	// A payment takes two of alice's rounds (its add's, its fulfil's):
+	// writes per round on each side.
+	b.ReportMetric(float64(aw)/float64(sigs), "alice-writes/round")
+	b.ReportMetric(float64(bw)/float64(sigs), "bob-writes/round")
 }

@@ -33,7 +33,11 @@
 // HTLC). Every lnwallet.Pending is persisted before its messages leave,
 // and the switch's records of the round go in the same transaction:
 // the circuits of the HTLCs we offer, and the acknowledgements of the
-// HTLCs we remove.
+// HTLCs we remove. Our answer to the peer's commitment_signed, our
+// revocation and our own signature, is one write; the results of our
+// attempts and the invoice registry's decisions on the HTLCs that end
+// here go in the write of the transition that makes them irrevocable
+// (link_fold.go).
 //
 // What the peer locks in comes as a forwarding package (written with the
 // revocation that locked it in). The link peels each incoming HTLC's

@@ -18,6 +18,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/invoices"
 	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwallet"
@@ -55,6 +56,10 @@ type node struct {
 
 	// noSync opens the database without fsync.
 	noSync bool
+
+	// writes counts the database's read-write transactions (each an
+	// fsync unless noSync), for the benchmarks.
+	writes atomic.Int64
 
 	// chanUpdate is the switch's Config.ChannelUpdate.
 	chanUpdate func(lnwire.ShortChannelID) (*lnwire.ChannelUpdate, error)
@@ -207,11 +212,15 @@ func signFirst(t testing.TB, signer, owner *side, signerSt, ownerSt *channeldb.O
 // open opens the node's database file.
 func (s *node) open() {
 	s.t.Helper()
-	var opts []channeldb.Option
+	var opts []kvdb.Option
 	if s.noSync {
-		opts = append(opts, channeldb.WithNoSync())
+		opts = append(opts, kvdb.WithNoSync())
 	}
-	db, err := channeldb.Open(s.path, opts...)
+	backend, err := kvdb.OpenBolt(s.path, opts...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	db, err := channeldb.OpenBackend(countingBackend{backend, &s.writes})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -411,4 +420,15 @@ func settle(t testing.TB, e *end, n int) []lnwire.Message {
 	t.Helper()
 	eventually(t, "messages", func() bool { return len(e.messages()) >= n })
 	return e.messages()
+}
+
+// countingBackend counts the read-write transactions of a backend.
+type countingBackend struct {
+	kvdb.Backend
+	n *atomic.Int64
+}
+
+func (b countingBackend) Update(f func(tx kvdb.RwTx) error) error {
+	b.n.Add(1)
+	return b.Backend.Update(f)
 }

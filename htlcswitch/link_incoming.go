@@ -340,6 +340,10 @@ func (l *Link) exitHop(exits []exitHTLC) {
 		}
 		return
 	}
+	exits = l.takeDecided(exits)
+	if len(exits) == 0 {
+		return
+	}
 	batch := make([]invoices.ExitHTLC, len(exits))
 	for i, e := range exits {
 		id := e.h.add.ID
@@ -366,6 +370,30 @@ func (l *Link) exitHop(exits []exitHTLC) {
 		}
 		l.resolveExit(e.h, res[i])
 	}
+}
+
+// takeDecided acts on the registry's decisions made in the write that
+// locked the HTLCs in, and returns the exits left to decide.
+func (l *Link) takeDecided(exits []exitHTLC) []exitHTLC {
+	if len(l.ops.decided) == 0 {
+		return exits
+	}
+	left := exits[:0:0]
+	for _, e := range exits {
+		res, ok := l.ops.decided[e.h.add.ID]
+		if !ok {
+			left = append(left, e)
+			continue
+		}
+		delete(l.ops.decided, e.h.add.ID)
+		if res == nil {
+			e.h.held = true
+			l.log.Debug("HTLC held", "id", e.h.add.ID)
+			continue
+		}
+		l.resolveExit(e.h, res)
+	}
+	return left
 }
 
 func (l *Link) exitResolved(r *exitResolved) {

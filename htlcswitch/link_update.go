@@ -8,6 +8,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/invoices"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
@@ -82,6 +83,11 @@ type opState struct {
 	// (link_peel.go), by HTLC id.
 	peeled map[uint64]*prePeeled
 
+	// decided are the registry's decisions on exit-hop HTLCs made in
+	// the write that locked them in (link_fold.go), by HTLC id; nil
+	// for one held.
+	decided map[uint64]*invoices.Resolution
+
 	resumed bool // forwarding packages redone once
 }
 
@@ -89,6 +95,7 @@ func (o *opState) init() {
 	o.inflight = map[uint64]*inHTLC{}
 	o.failDust = map[uint64]bool{}
 	o.peeled = map[uint64]*prePeeled{}
+	o.decided = map[uint64]*invoices.Resolution{}
 }
 
 // inHTLC is an incoming HTLC being decided.
@@ -206,29 +213,43 @@ func (l *Link) failChannel(text string) {
 	l.dropUnsent()
 }
 
-// receiveCommitSig takes the peer's commitment_signed, persists our
-// revocation and sends it, then acts on what it locked in.
+// receiveCommitSig takes the peer's commitment_signed and answers it:
+// our revocation and, in the same write, our signature of the peer's
+// next commitment (with the records of our updates it covers) when we
+// may sign; then acts on what the revocation locked in.
 func (l *Link) receiveCommitSig(m *lnwire.CommitSig) error {
 	if err := l.ch.ReceiveNewCommitment(m); err != nil {
 		return err
 	}
-	p, err := l.ch.RevokeCurrentCommitment()
+	p, signed, err := l.ch.RevokeAndSign()
 	if err != nil {
 		return err
 	}
-	var ops []func(kvdb.RwTx) error
 	record, recorded := l.recordPeeled()
+	var ops []func(kvdb.RwTx) error
 	if record != nil {
 		ops = append(ops, record)
 	}
+	fold := l.foldPackage(p)
+	ops = append(ops, fold.op)
+	if signed {
+		ops = append(ops, l.roundRecords()...)
+	}
 	out, err := l.persist(p, ops)
+	l.finishFold(fold, err == nil)
 	if err != nil {
 		return err
 	}
 	recorded()
-	l.send(out.Messages...)
-	l.ops.needSign = true
-	l.afterTransition(out)
+	if signed {
+		// revoke_and_ack, then our updates and commitment_signed.
+		l.send(out.Messages[0])
+		l.signed(out.Messages[1:])
+	} else {
+		l.send(out.Messages...)
+		l.ops.needSign = true
+	}
+	l.afterTransition(out, fold)
 	l.commit()
 	return nil
 }
@@ -239,11 +260,13 @@ func (l *Link) receiveRevocation(m *lnwire.RevokeAndAck) error {
 	if err != nil {
 		return err
 	}
-	out, err := l.persist(p, nil)
+	fold := l.foldPackage(p)
+	out, err := l.persist(p, []func(kvdb.RwTx) error{fold.op})
+	l.finishFold(fold, err == nil)
 	if err != nil {
 		return err
 	}
-	l.afterTransition(out)
+	l.afterTransition(out, fold)
 	if len(l.ops.outbox) > 0 || l.ops.needSign {
 		l.commit()
 	}
@@ -251,9 +274,13 @@ func (l *Link) receiveRevocation(m *lnwire.RevokeAndAck) error {
 }
 
 // afterTransition acts on a persisted transition's resolutions: the
+// results of our attempts stored with it are delivered, the rest of the
 // forwarding package it wrote is processed.
-func (l *Link) afterTransition(out *lnwallet.Outcome) {
+func (l *Link) afterTransition(out *lnwallet.Outcome, f *folded) {
 	l.publishBandwidth()
+	if l.sw != nil {
+		l.sw.delivered(f.local)
+	}
 	r := &out.Resolutions
 	if len(r.LockedIn) == 0 && len(r.Settled) == 0 && len(r.Failed) == 0 {
 		return
@@ -263,19 +290,12 @@ func (l *Link) afterTransition(out *lnwallet.Outcome) {
 			l.ops.failDust[h.Add.ID] = true
 		}
 	}
-	height := l.ch.State().RemoteCommit.Number
-	var pkg *channeldb.FwdPkg
-	err := l.cfg.DB.View(func(tx kvdb.RTx) error {
-		var err error
-		pkg, err = channeldb.FetchFwdPkg(tx, l.scid, height)
-		return err
-	})
-	if err != nil {
-		l.log.Error("Forwarding package not read; redone at restart",
-			"height", height, "err", err)
+	if f.pkg == nil {
+		l.log.Error("Forwarding package not found; redone at restart",
+			"height", l.ch.State().RemoteCommit.Number)
 		return
 	}
-	l.processPackage(pkg, false)
+	l.processPackage(f.pkg, false)
 }
 
 // persist writes a transition with extra records in one transaction.
@@ -357,6 +377,19 @@ func (l *Link) commit() {
 		l.failChannel("internal error")
 		return
 	}
+	out, err := l.persist(p, l.roundRecords())
+	if err != nil {
+		l.log.Error("Commitment not persisted; channel stopped", "err", err)
+		l.failChannel("internal error")
+		return
+	}
+	l.signed(out.Messages)
+}
+
+// roundRecords are the records written with our commitment_signed: the
+// circuits of our adds, the records and acknowledgements of our
+// removals.
+func (l *Link) roundRecords() []func(kvdb.RwTx) error {
 	var (
 		ops  []func(kvdb.RwTx) error
 		acks []pkgRef
@@ -371,14 +404,13 @@ func (l *Link) commit() {
 		ops = append(ops, rm.done...)
 		acks = append(acks, rm.acks...)
 	}
-	ops = append(ops, func(tx kvdb.RwTx) error { return ackPkgs(tx, acks) })
-	out, err := l.persist(p, ops)
-	if err != nil {
-		l.log.Error("Commitment not persisted; channel stopped", "err", err)
-		l.failChannel("internal error")
-		return
-	}
-	msgs := append(l.ops.outbox, out.Messages...)
+	return append(ops, func(tx kvdb.RwTx) error { return ackPkgs(tx, acks) })
+}
+
+// signed sends our updates and the commitment_signed (sig) covering
+// them, now persisted with their records, and acts on them.
+func (l *Link) signed(sig []lnwire.Message) {
+	msgs := append(l.ops.outbox, sig...)
 	offered, removing := l.ops.offered, l.ops.removing
 	l.ops.outbox, l.ops.offered, l.ops.removing = nil, nil, nil
 	l.ops.needSign = false

@@ -453,28 +453,69 @@ type attemptDone struct {
 // circuits, and wakes their waiters.
 func (s *Switch) storeResults(list []attemptDone) {
 	err := s.cfg.DB.Update(func(tx kvdb.RwTx) error {
-		for _, d := range list {
-			if err := putResult(tx, d.id, d.res); err != nil {
-				return err
-			}
-			err := channeldb.DeleteCircuit(tx, channeldb.CircuitKey{
-				ChanID: localSource, HtlcID: d.id})
-			if err != nil {
-				return err
-			}
-		}
-		var refs []pkgRef
-		for _, d := range list {
-			if d.ack != nil {
-				refs = append(refs, *d.ack)
-			}
-		}
-		return ackPkgs(tx, refs)
+		return putResults(tx, list)
 	})
 	if err != nil {
 		// The packages stay unacknowledged: the link redoes them
 		// at its next start.
 		s.log.Error("Attempt results not stored", "err", err)
+		return
+	}
+	s.delivered(list)
+}
+
+// putResults writes results of our attempts in tx, with the deletion of
+// their circuits and the acknowledgement of the package entries that
+// carried them.
+func putResults(tx kvdb.RwTx, list []attemptDone) error {
+	var refs []pkgRef
+	for _, d := range list {
+		if err := putResult(tx, d.id, d.res); err != nil {
+			return err
+		}
+		err := channeldb.DeleteCircuit(tx, channeldb.CircuitKey{
+			ChanID: localSource, HtlcID: d.id})
+		if err != nil {
+			return err
+		}
+		if d.ack != nil {
+			refs = append(refs, *d.ack)
+		}
+	}
+	return ackPkgs(tx, refs)
+}
+
+// localResults takes from a forwarding package the settles and fails
+// that resolve attempts of ours, for their results to be written with
+// the package (putResults); it marks them acknowledged in pkg, so that
+// processing pkg afterwards leaves them alone.
+func (s *Switch) localResults(pkg *channeldb.FwdPkg) []attemptDone {
+	var list []attemptDone
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, u := range pkg.SettleFails {
+		if pkg.SettleFailFilter.Contains(uint16(i)) {
+			continue
+		}
+		out := channeldb.CircuitKey{ChanID: pkg.Source,
+			HtlcID: removalHTLCID(u.Msg)}
+		c := s.byOut[out]
+		if c == nil || !c.pkt.local() {
+			continue
+		}
+		pkg.SettleFailFilter.Set(uint16(i))
+		list = append(list, attemptDone{id: c.pkt.in.HtlcID,
+			res: attemptResult(u.Msg), out: &out,
+			ack: &pkgRef{source: pkg.Source, height: pkg.Height,
+				index: uint16(i), settle: true}})
+	}
+	return list
+}
+
+// delivered forgets the circuits of results on disk and wakes their
+// waiters.
+func (s *Switch) delivered(list []attemptDone) {
+	if len(list) == 0 {
 		return
 	}
 	crashpoint.Hit(crashpoint.SwitchResultStored)

@@ -11,4 +11,7 @@ var (
 	ErrBadPreimage            = errors.New("preimage does not match the payment hash")
 	ErrInvalidInvoice         = errors.New("invalid invoice")
 	ErrShuttingDown           = errors.New("invoice registry shutting down")
+
+	// ErrRegistryBusy is ExitDecisions.Decide declining to wait.
+	ErrRegistryBusy = errors.New("invoice registry busy")
 )

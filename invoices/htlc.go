@@ -99,73 +99,135 @@ type ExitHTLC struct {
 // commitment round of many payments costs one write. The i-th
 // Resolution answers hs[i] (nil: held).
 func (r *Registry) NotifyExitHopHtlcs(currentHeight uint32, hs []ExitHTLC) ([]*Resolution, error) {
-	out := make([]*Resolution, len(hs))
-	var todo []int
-	for i := range hs {
-		e := &hs[i]
-		h := &htlcIn{hash: e.Hash, amt: e.Amt, expiry: e.Expiry,
-			height: currentHeight, circuit: e.Circuit, payload: e.Payload}
-		if res := h.checkOnion(); res != nil {
-			out[i] = res
-			continue
-		}
-		todo = append(todo, i)
-	}
-	if len(todo) == 0 {
-		return out, nil
+	d := r.NewExitDecisions(currentHeight, hs)
+	if len(d.todo) == 0 {
+		return d.out, nil
 	}
 	r.mu.Lock()
-	var (
-		others         []delivery
-		added, changed []*channeldb.Invoice
-	)
-	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
-		others, added, changed = nil, nil, nil
-		for _, i := range todo {
-			e := &hs[i]
-			h := &htlcIn{hash: e.Hash, amt: e.Amt, expiry: e.Expiry,
-				height: currentHeight, circuit: e.Circuit, payload: e.Payload}
-			res, more, add, stored, err := r.decideInTx(tx, h)
-			if err != nil {
-				return err
-			}
-			out[i] = res
-			others = append(others, more...)
-			if add != nil {
-				added = append(added, add)
-			}
-			if stored != nil {
-				changed = append(changed, stored)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		r.mu.Unlock()
-		return nil, fmt.Errorf("%d htlcs from %v: %w", len(todo), hs[todo[0]].Circuit, err)
+	d.locked = true
+	if err := r.cfg.DB.Update(d.decide); err != nil {
+		d.Abort()
+		return nil, fmt.Errorf("%d htlcs from %v: %w", len(d.todo),
+			hs[d.todo[0]].Circuit, err)
 	}
-	for _, inv := range added {
+	return d.Committed(), nil
+}
+
+// ExitDecisions are NotifyExitHopHtlcs made in the caller's transaction,
+// so that they are durable with what the caller writes there (a link:
+// the commitment transition that locked the HTLCs in). Decide them in
+// the transaction, then call Committed once it has committed, or Abort
+// if it did not.
+type ExitDecisions struct {
+	r      *Registry
+	height uint32
+	hs     []ExitHTLC
+	out    []*Resolution
+	todo   []int // indexes of hs the store decides
+
+	locked         bool // r.mu held until Committed or Abort
+	others         []delivery
+	added, changed []*channeldb.Invoice
+}
+
+// NewExitDecisions prepares the decisions on hs at currentHeight.
+func (r *Registry) NewExitDecisions(currentHeight uint32, hs []ExitHTLC) *ExitDecisions {
+	d := &ExitDecisions{r: r, height: currentHeight, hs: hs,
+		out: make([]*Resolution, len(hs))}
+	for i := range hs {
+		if res := d.htlc(i).checkOnion(); res != nil {
+			d.out[i] = res
+			continue
+		}
+		d.todo = append(d.todo, i)
+	}
+	return d
+}
+
+func (d *ExitDecisions) htlc(i int) *htlcIn {
+	e := &d.hs[i]
+	return &htlcIn{hash: e.Hash, amt: e.Amt, expiry: e.Expiry,
+		height: d.height, circuit: e.Circuit, payload: e.Payload}
+}
+
+// Decide makes the decisions in tx (again, if a backend runs the
+// transaction again). It returns ErrRegistryBusy, having written
+// nothing, when another of the registry's calls is under way: those
+// take the database's write lock after the registry's, which the
+// caller of Decide already holds, so waiting could deadlock. The caller
+// then decides the HTLCs later with NotifyExitHopHtlcs.
+func (d *ExitDecisions) Decide(tx kvdb.RwTx) error {
+	if len(d.todo) == 0 {
+		return nil
+	}
+	if !d.locked {
+		if !d.r.mu.TryLock() {
+			return ErrRegistryBusy
+		}
+		d.locked = true
+	}
+	return d.decide(tx)
+}
+
+func (d *ExitDecisions) decide(tx kvdb.RwTx) error {
+	d.others, d.added, d.changed = nil, nil, nil
+	for _, i := range d.todo {
+		res, more, add, stored, err := d.r.decideInTx(tx, d.htlc(i))
+		if err != nil {
+			return err
+		}
+		d.out[i] = res
+		d.others = append(d.others, more...)
+		if add != nil {
+			d.added = append(d.added, add)
+		}
+		if stored != nil {
+			d.changed = append(d.changed, stored)
+		}
+	}
+	return nil
+}
+
+// Committed acts on decisions now durable (subscribers notified, held
+// HTLCs registered, earlier held HTLCs answered) and returns them: the
+// i-th Resolution answers the i-th HTLC (nil: held).
+func (d *ExitDecisions) Committed() []*Resolution {
+	if !d.locked {
+		return d.out
+	}
+	r := d.r
+	for _, inv := range d.added {
 		r.notifyLocked(inv)
 	}
-	for _, inv := range changed {
+	for _, inv := range d.changed {
 		crashIfSettled(inv)
 		r.notifyLocked(inv)
 		r.scheduleLocked(inv)
 	}
-	for _, i := range todo {
-		if out[i] == nil {
-			r.held[hs[i].Circuit] = hs[i].Resolve
+	for _, i := range d.todo {
+		if d.out[i] == nil {
+			r.held[d.hs[i].Circuit] = d.hs[i].Resolve
 		}
 	}
-	fns := r.takeHeldLocked(others)
+	fns := r.takeHeldLocked(d.others)
+	d.locked = false
 	r.mu.Unlock()
 	runDeliveries(fns)
-	for _, i := range todo {
-		if res := out[i]; res != nil {
-			r.cfg.Log.Debug("htlc resolved", "circuit", hs[i].Circuit, "settled", res.Settled(), "reason", res.Reason)
+	for _, i := range d.todo {
+		if res := d.out[i]; res != nil {
+			r.cfg.Log.Debug("htlc resolved", "circuit", d.hs[i].Circuit,
+				"settled", res.Settled(), "reason", res.Reason)
 		}
 	}
-	return out, nil
+	return d.out
+}
+
+// Abort forgets decisions whose transaction did not commit.
+func (d *ExitDecisions) Abort() {
+	if d.locked {
+		d.locked = false
+		d.r.mu.Unlock()
+	}
 }
 
 // decideInTx decides one HTLC in the caller's transaction: its

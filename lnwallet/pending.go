@@ -75,6 +75,11 @@ func (p *Pending) Persist(ctx context.Context, s Store) (*Outcome, error) {
 	return &p.out, nil
 }
 
+// Resolutions are the HTLC changes the transition commits irrevocably,
+// known before it is persisted so that the caller can write its records
+// of them in the same transaction; its messages stay with Persist.
+func (p *Pending) Resolutions() *Resolutions { return &p.out.Resolutions }
+
 // crashAt is the crash point of the transition just persisted: one call
 // per point, so that each is hit at one place (internal/crashpoint).
 func crashAt(p crashpoint.Point) {
