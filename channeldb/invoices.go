@@ -476,14 +476,8 @@ func encodeInvoiceHTLC(w *recWriter, h *InvoiceHTLC) error {
 	w.u64(unixOrZero(h.ResolveTime))
 	w.u32(h.Expiry)
 	w.u8(uint8(h.State))
-	w.uvarint(uint64(len(h.CustomRecords)))
-	for _, typ := range slices.Sorted(maps.Keys(h.CustomRecords)) {
-		v := h.CustomRecords[typ]
-		if len(v) > maxCustomRecordSize {
-			return fmt.Errorf("htlc %v: custom record %d of %d bytes", h.Circuit, typ, len(v))
-		}
-		w.uvarint(typ)
-		w.bytes(v)
+	if err := w.customRecords(h.CustomRecords); err != nil {
+		return fmt.Errorf("htlc %v: %w", h.Circuit, err)
 	}
 	return nil
 }
@@ -558,11 +552,36 @@ func decodeInvoiceHTLC(r *recReader) InvoiceHTLC {
 	if r.err == nil && h.State > HTLCCanceled {
 		r.fail(fmt.Errorf("unknown %v", h.State))
 	}
+	h.CustomRecords = r.customRecords()
+	return h
+}
+
+// customRecords writes an HTLC's custom TLV records, in type order.
+func (w *recWriter) customRecords(recs map[uint64][]byte) error {
+	if len(recs) > maxCustomRecords {
+		return fmt.Errorf("%d custom records", len(recs))
+	}
+	w.uvarint(uint64(len(recs)))
+	for _, typ := range slices.Sorted(maps.Keys(recs)) {
+		v := recs[typ]
+		if len(v) > maxCustomRecordSize {
+			return fmt.Errorf("custom record %d of %d bytes", typ, len(v))
+		}
+		w.uvarint(typ)
+		w.bytes(v)
+	}
+	return nil
+}
+
+// customRecords reads what recWriter.customRecords wrote: nil when there
+// are none; types strictly increasing.
+func (r *recReader) customRecords() map[uint64][]byte {
 	n := r.count(2, "custom records")
 	if n > maxCustomRecords {
 		r.fail(fmt.Errorf("%d custom records", n))
 		n = 0
 	}
+	var recs map[uint64][]byte
 	var last uint64
 	for i := 0; i < n && r.err == nil; i++ {
 		typ := r.uvarint("custom record type")
@@ -572,16 +591,16 @@ func decodeInvoiceHTLC(r *recReader) InvoiceHTLC {
 		}
 		last = typ
 		if r.err == nil {
-			if h.CustomRecords == nil {
-				h.CustomRecords = make(map[uint64][]byte, n)
+			if recs == nil {
+				recs = make(map[uint64][]byte, n)
 			}
 			if v == nil {
 				v = []byte{}
 			}
-			h.CustomRecords[typ] = v
+			recs[typ] = v
 		}
 	}
-	return h
+	return recs
 }
 
 // maxDurationSecs is the longest time.Duration in whole seconds.

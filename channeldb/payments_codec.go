@@ -3,7 +3,6 @@ package channeldb
 import (
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 
@@ -127,16 +126,7 @@ func encodeHop(w *recWriter, h *PaymentHop) error {
 	} else {
 		w.u8(0)
 	}
-	w.uvarint(uint64(len(h.CustomRecords)))
-	for _, typ := range slices.Sorted(maps.Keys(h.CustomRecords)) {
-		v := h.CustomRecords[typ]
-		if len(v) > maxCustomRecordSize {
-			return fmt.Errorf("custom record %d of %d bytes", typ, len(v))
-		}
-		w.uvarint(typ)
-		w.bytes(v)
-	}
-	return nil
+	return w.customRecords(h.CustomRecords)
 }
 
 // DecodeAttempt decodes an attempt record stored under key (its attempt
@@ -200,29 +190,7 @@ func decodeHop(r *recReader) PaymentHop {
 	case flags != 0:
 		r.fail(fmt.Errorf("bad hop flags %#x", flags))
 	}
-	n := r.count(2, "custom records")
-	if n > maxCustomRecords {
-		r.fail(fmt.Errorf("%d custom records", n))
-		n = 0
-	}
-	var last uint64
-	for i := 0; i < n && r.err == nil; i++ {
-		typ := r.uvarint("custom record type")
-		v := r.bytes(maxCustomRecordSize, "custom record")
-		if r.err == nil && i > 0 && typ <= last {
-			r.fail(fmt.Errorf("custom record %d out of order", typ))
-		}
-		last = typ
-		if r.err == nil {
-			if h.CustomRecords == nil {
-				h.CustomRecords = make(map[uint64][]byte, n)
-			}
-			if v == nil {
-				v = []byte{}
-			}
-			h.CustomRecords[typ] = v
-		}
-	}
+	h.CustomRecords = r.customRecords()
 	return h
 }
 
