@@ -57,8 +57,8 @@ type lndPayment struct {
 func TestLndPaymentsInterop(t *testing.T) {
 	nw := harness.New(t)
 	lnd := startLnd(t, nw)
-	x1 := startNode(t, nw, "x1", "--accept-keysend")
-	x2 := startNode(t, nw, "x2")
+	x1 := startNode(t, nw, "x1", append([]string{"--accept-keysend"}, announceArgs...)...)
+	x2 := startNode(t, nw, "x2", announceArgs...)
 	check(t, nw.Fund(x1, 5_000_000))
 	var addr struct {
 		Address string `json:"address"`
@@ -199,6 +199,95 @@ func TestLndPaymentsInterop(t *testing.T) {
 			t.Fatalf("lnd's payment through xlnd %+v", p)
 		}
 		waitSettled(t, x2, inv.RHash)
+	})
+
+	testPayAcrossLndGraph(t, nw, x1, x2, lnd, x1lnd, lndx1, lndx2)
+}
+
+// testPayAcrossLndGraph pays across each implementation with routes from
+// gossip alone: x1 pays x2 through lnd (lnd's channel to x2 learnt from
+// lnd's announcements), x1 forwards lnd's payment to itself (lnd → x1 →
+// lnd), and lnd pays x2 through x1 over a public channel x1 opens to x2
+// (learnt from xlnd's). No invoice carries a hint; the
+// outgoing channel keeps each payer off its direct channel.
+func testPayAcrossLndGraph(t *testing.T, nw *harness.Network, x1, x2 *harness.Node, lnd *lndNode, x1lnd, lndx1, lndx2 *lnrpc.Channel) {
+	t.Run("xlnd pays across lnd from the graph", func(t *testing.T) {
+		err := harness.WaitFor(func() error {
+			e, err := x1.RPC.GetChanInfo(t.Context(), &lnrpc.ChanInfoRequest{ChanId: lndx2.ChanId})
+			if err != nil {
+				return err
+			}
+			p := e.Node1Policy
+			if e.Node2Pub == lnd.pub {
+				p = e.Node2Policy
+			}
+			if p == nil {
+				return fmt.Errorf("x1 lacks lnd's policy of %d", lndx2.ChanId)
+			}
+			return nil
+		}, harness.SyncTimeout)
+		check(t, err)
+		inv, err := x2.RPC.AddInvoice(t.Context(), &lnrpc.Invoice{Value: 5000})
+		check(t, err)
+		p := mustPay(t, x1, &routerrpc.SendPaymentRequest{PaymentRequest: inv.PaymentRequest,
+			OutgoingChanIds: []uint64{x1lnd.ChanId}})
+		last := p.Htlcs[len(p.Htlcs)-1].Route
+		if len(last.Hops) != 2 || last.Hops[0].PubKey != lnd.pub || last.Hops[1].ChanId != lndx2.ChanId {
+			t.Fatalf("payment across lnd went %v", last)
+		}
+		waitSettled(t, x2, inv.RHash)
+	})
+
+	t.Run("xlnd forwards lnd to lnd", func(t *testing.T) {
+		// lnd pays its own invoice out over its channel to x1 and back
+		// over x1's channel to it: x1 forwards between two channels
+		// with lnd.
+		lndHasOurPolicy(t, lnd, x1, x1lnd.ChanId)
+		var inv struct {
+			PayReq string `json:"payment_request"`
+			RHash  string `json:"r_hash"`
+		}
+		check(t, lnd.lncli(&inv, "addinvoice", "--amt", "7000"))
+		var p lndPayment
+		err := harness.WaitFor(func() error {
+			return lnd.lncli(&p, "payinvoice", "--force", "--json", "--allow_self_payment",
+				"--outgoing_chan_id", strconv.FormatUint(lndx1.ChanId, 10),
+				"--last_hop", x1.PubKey(), inv.PayReq)
+		}, harness.SyncTimeout)
+		check(t, err)
+		if p.Status != "SUCCEEDED" || p.FeeMsat != "1007" {
+			t.Fatalf("lnd's circular payment through xlnd %+v", p)
+		}
+		var looked struct {
+			State string `json:"state"`
+		}
+		check(t, lnd.lncli(&looked, "lookupinvoice", inv.RHash))
+		if looked.State != "SETTLED" {
+			t.Fatalf("lnd's own invoice %+v", looked)
+		}
+	})
+
+	t.Run("lnd pays across xlnd from the graph", func(t *testing.T) {
+		x1x2 := openPayChannel(t, nw, x1, x2, chanOpts{push: 50_000})
+		lndHasOurPolicy(t, lnd, x1, x1x2.ChanId)
+		inv, err := x2.RPC.AddInvoice(t.Context(), &lnrpc.Invoice{Value: 6000})
+		check(t, err)
+		if len(inv.PaymentRequest) == 0 {
+			t.Fatal("no payment request")
+		}
+		var p lndPayment
+		err = harness.WaitFor(func() error {
+			return lnd.lncli(&p, "payinvoice", "--force", "--json",
+				"--outgoing_chan_id", strconv.FormatUint(lndx1.ChanId, 10), inv.PaymentRequest)
+		}, harness.SyncTimeout)
+		check(t, err)
+		if p.Status != "SUCCEEDED" || p.FeeMsat != "1006" {
+			t.Fatalf("lnd's payment across xlnd %+v", p)
+		}
+		settled := waitSettled(t, x2, inv.RHash)
+		if len(settled.Htlcs) != 1 || settled.Htlcs[0].ChanId != x1x2.ChanId {
+			t.Fatalf("x2's invoice paid over %v, want the public channel %d", settled.Htlcs, x1x2.ChanId)
+		}
 	})
 }
 
