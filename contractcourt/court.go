@@ -84,13 +84,16 @@ type Config struct {
 	CooperativeClose func(op wire.OutPoint, spend *chain.SpendDetail)
 
 	// Preimage returns the preimage of a payment hash if we know it
-	// (invoices, HTLCs settled downstream); may be nil.
+	// (our invoices); may be nil. The preimages the switch learnt
+	// downstream (channeldb.PutPreimages) are looked up first.
 	Preimage PreimageFunc
 
 	// OnPreimage hands upstream a preimage the peer revealed on chain
-	// claiming an HTLC we offered; it must be idempotent (a restart
-	// hands it again). May be nil.
-	OnPreimage func(hash, preimage [32]byte)
+	// claiming an HTLC we offered on chanPoint, and returns once it is
+	// persisted; it must be idempotent (a restart hands it again). On
+	// an error the spend is not recorded, so a restart hands it again.
+	// May be nil.
+	OnPreimage func(chanPoint wire.OutPoint, hash, preimage [32]byte) error
 
 	// GoToChain force-closes a channel whose HTLC nears its deadline:
 	// an outgoing one OutgoingGrace blocks past its expiry, an incoming
@@ -166,12 +169,10 @@ func New(cfg Config) *Court {
 	if cfg.IncomingDelta == 0 {
 		cfg.IncomingDelta = DefaultIncomingDelta
 	}
-	if cfg.Preimage == nil {
-		cfg.Preimage = func([32]byte) ([32]byte, bool) { return [32]byte{}, false }
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Preimage = storedPreimages(cfg.DB, cfg.Preimage, cfg.Logger)
 	return &Court{
 		cfg:      cfg,
 		log:      cfg.Logger,

@@ -14,7 +14,14 @@
 // batched per channel, priced from the fee estimator for their deadline,
 // and replaced at a higher fee (RBF) while they stay unconfirmed.
 //
+// An incoming HTLC is claimed with its preimage when we know it: from
+// the preimages the switch learnt downstream (channeldb's store) or from
+// Config.Preimage (our invoices). When the peer claims an HTLC we
+// offered with its preimage, the preimage is taken from its witness and
+// handed to Config.OnPreimage (the switch settles the incoming HTLC
+// upstream) before the spend is recorded.
+//
 // The package does no wiring of its own: the daemon hands it the chain
 // notifier, the signer, the wallet's sweep address and closures to stop a
-// channel's link and to hand on a cooperative close.
+// channel's link, to hand on a cooperative close and a preimage.
 package contractcourt

@@ -36,7 +36,7 @@ func hashOf(n byte) [32]byte {
 }
 
 func courtWith(t *testing.T, n *node, f *fakeChain, pre PreimageFunc,
-	onPre func(h, p [32]byte)) *Court {
+	onPre func(op wire.OutPoint, h, p [32]byte) error) *Court {
 
 	t.Helper()
 	c := New(Config{DB: n.db, Notifier: f, Fees: f,
@@ -153,10 +153,14 @@ func TestPreimageFromChain(t *testing.T) {
 		got [][2][32]byte
 	)
 	f := newFakeChain(399)
-	courtWith(t, a, f, preimages(), func(h, p [32]byte) {
+	courtWith(t, a, f, preimages(), func(op wire.OutPoint, h, p [32]byte) error {
+		if op != bst.FundingOutpoint {
+			t.Errorf("preimage handed on for %v, want %v", op, bst.FundingOutpoint)
+		}
 		mu.Lock()
 		got = append(got, [2][32]byte{h, p})
 		mu.Unlock()
+		return nil
 	})
 	f.spend(t, theirs, 400)
 	f.next(t) // to_remote

@@ -3,6 +3,7 @@ package contractcourt
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
@@ -11,6 +12,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/shachain"
 )
@@ -485,4 +487,34 @@ func (c *contract) toRemoteInput(in *input) (*input, error) {
 		return lnwallet.ToRemoteP2WPKHWitness(key, sig)
 	}
 	return in, nil
+}
+
+// storedPreimages looks a payment hash up among the preimages the switch
+// learnt downstream (a forwarded HTLC settled off chain or claimed on
+// chain), then through next (nil: nothing more is known).
+func storedPreimages(db *channeldb.DB, next PreimageFunc, log *slog.Logger) PreimageFunc {
+	return func(hash [32]byte) ([32]byte, bool) {
+		var (
+			p  [32]byte
+			ok bool
+		)
+		if db != nil {
+			err := db.View(func(tx kvdb.RTx) error {
+				var err error
+				p, ok, err = channeldb.FetchPreimage(tx, hash)
+				return err
+			})
+			if err != nil {
+				log.Error("Preimage not read", "payment_hash",
+					fmt.Sprintf("%x", hash), "err", err)
+			}
+			if ok {
+				return p, true
+			}
+		}
+		if next == nil {
+			return [32]byte{}, false
+		}
+		return next(hash)
+	}
 }

@@ -253,7 +253,11 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	if !ours && follow == nil && !o.Incoming && (o.Kind == channeldb.OutputHTLCTimeout ||
 		o.Kind == channeldb.OutputLocalHTLCTimeout) {
 
-		c.takePreimage(o, d)
+		// Handed on before the output is recorded as spent: should
+		// it fail, the spend is handled again after a restart.
+		if err := c.takePreimage(chanPoint, o, d); err != nil {
+			return err
+		}
 	}
 	if rec.SweepTx != nil && spends(rec.SweepTx, op) &&
 		(!ours || sweepDone(rec)) {
@@ -335,9 +339,11 @@ func (c *Court) secondLevel(rec *channeldb.ContractRecord, d *chain.SpendDetail,
 // takePreimage looks for the preimage of an HTLC we offered in the
 // witness of the peer's claim, and hands it upstream: the incoming HTLC
 // it pays for settles off chain.
-func (c *Court) takePreimage(o *channeldb.ContractOutput, d *chain.SpendDetail) {
+func (c *Court) takePreimage(chanPoint wire.OutPoint, o *channeldb.ContractOutput,
+	d *chain.SpendDetail) error {
+
 	if int(d.SpenderInputIndex) >= len(d.SpendingTx.TxIn) {
-		return
+		return nil
 	}
 	for _, item := range d.SpendingTx.TxIn[d.SpenderInputIndex].Witness {
 		if len(item) != 32 || sha256.Sum256(item) != o.PaymentHash {
@@ -347,11 +353,16 @@ func (c *Court) takePreimage(o *channeldb.ContractOutput, d *chain.SpendDetail) 
 		copy(pre[:], item)
 		c.log.Info("Preimage taken from the chain", "outpoint", o.OutPoint,
 			"payment_hash", fmt.Sprintf("%x", o.PaymentHash))
-		if c.cfg.OnPreimage != nil {
-			c.cfg.OnPreimage(o.PaymentHash, pre)
+		if c.cfg.OnPreimage == nil {
+			return nil
 		}
-		return
+		if err := c.cfg.OnPreimage(chanPoint, o.PaymentHash, pre); err != nil {
+			return fmt.Errorf("contractcourt: hand on the preimage of %x: %w",
+				o.PaymentHash, err)
+		}
+		return nil
 	}
+	return nil
 }
 
 // sweepDone reports whether every input of rec's sweep is resolved.

@@ -80,4 +80,17 @@
 // settled forward is written to the forwarding log with its fee.
 // Policies are kept per channel point in the database; a channel without
 // one uses Config.DefaultPolicy.
+//
+// # Preimages
+//
+// The preimage of a forwarded HTLC settled downstream is stored
+// (channeldb.PutPreimages) before the incoming HTLC is settled, so the
+// contract court can claim the incoming HTLC on chain should its channel
+// get there first. SettleFromChain is the court's way in when the peer
+// claims one of our HTLCs on chain with the preimage: the preimage is
+// stored, then the incoming HTLC is settled as an off-chain fulfil would
+// settle it (an attempt of ours gets the result Settled). At start, an
+// open circuit whose preimage is stored is settled again once its
+// incoming link is added; a settle that arrives both ways is applied
+// once.
 package htlcswitch

@@ -54,6 +54,8 @@ func (s *Links) Add(l *Link) bool {
 	m[l.chanID] = l
 	if s.sw != nil && s.sw.started.Load() {
 		l.mbox.push(resumeItem{})
+		sw := s.sw
+		l.mbox.push(func() { sw.replaySettles(l.scid) })
 	}
 	return true
 }

@@ -118,6 +118,11 @@ type Switch struct {
 	waiters  map[uint64][]chan AttemptResult
 	policies map[wire.OutPoint]ForwardingPolicy
 
+	// settling holds the incoming HTLCs handed to their link to settle;
+	// known the settles to replay after a restart (chainsettle.go).
+	settling map[channeldb.CircuitKey]struct{}
+	known    map[lnwire.ShortChannelID][]knownSettle
+
 	start, stop sync.Once
 	started     atomic.Bool
 	startErr    error
@@ -142,6 +147,8 @@ func New(cfg Config) *Switch {
 		byOut:    map[channeldb.CircuitKey]*circuit{},
 		waiters:  map[uint64][]chan AttemptResult{},
 		policies: map[wire.OutPoint]ForwardingPolicy{},
+		settling: map[channeldb.CircuitKey]struct{}{},
+		known:    map[lnwire.ShortChannelID][]knownSettle{},
 		quit:     make(chan struct{}),
 	}
 	s.links = newLinks(s)
@@ -166,7 +173,10 @@ func (s *Switch) Start() error {
 		err := s.cfg.DB.View(func(tx kvdb.RTx) error {
 			var err error
 			list, err = channeldb.ListCircuits(tx)
-			return err
+			if err != nil {
+				return err
+			}
+			return s.loadKnownSettles(tx, list)
 		})
 		if err != nil {
 			s.startErr = fmt.Errorf("htlcswitch: load circuits: %w", err)
@@ -196,6 +206,7 @@ func (s *Switch) Start() error {
 		s.started.Store(true)
 		for _, l := range s.links.All() {
 			l.mbox.push(resumeItem{})
+			l.mbox.push(func() { s.replaySettles(l.scid) })
 		}
 		s.log.Info("Switch started", "open_circuits", len(list))
 		s.wg.Add(1)
@@ -501,6 +512,12 @@ type downstream struct {
 // resolveOutgoing carries settles and fails of outgoing HTLCs back: to
 // the attempt's result, or to the incoming link.
 func (s *Switch) resolveOutgoing(list []downstream) {
+	if err := s.storeForwardedPreimages(list); err != nil {
+		// Nothing is acknowledged: the link redoes them at its
+		// next start.
+		s.log.Error("Preimages not stored", "err", err)
+		return
+	}
 	var local []attemptDone
 	for _, d := range list {
 		s.mu.Lock()
@@ -574,7 +591,10 @@ func (s *Switch) backward(pkt *addPacket, msg lnwire.Message, ack pkgRef) {
 		OutgoingChanID: out.ChanID, AmtIn: pkt.inAmount,
 		AmtOut: pkt.add.Amount}
 	settle := rm.settle
-	rm.acks = append(rm.acks, ack)
+	if ack != (pkgRef{}) {
+		// A settle from the chain has no package entry.
+		rm.acks = append(rm.acks, ack)
+	}
 	rm.done = append(rm.done, func(tx kvdb.RwTx) error {
 		if err := channeldb.DeleteCircuit(tx, in); err != nil {
 			return err
@@ -595,6 +615,16 @@ func (s *Switch) backward(pkt *addPacket, msg lnwire.Message, ack pkgRef) {
 			"incoming", in, "settle", settle)
 		return
 	}
+	if settle && !s.claimSettle(in) {
+		// Already being settled (the preimage came both off chain
+		// and on chain): only this package entry is left, and the
+		// preimage is stored.
+		s.log.Debug("Incoming HTLC already being settled", "incoming", in)
+		if len(rm.acks) > 0 {
+			s.dbAck(func(tx kvdb.RwTx) error { return ackPkgs(tx, rm.acks) })
+		}
+		return
+	}
 	crashpoint.Hit(crashpoint.SwitchResolutionReceived)
 	l.resolveIncoming(rm)
 }
@@ -604,6 +634,7 @@ func (s *Switch) forget(in, out channeldb.CircuitKey) {
 	s.mu.Lock()
 	delete(s.byIn, in)
 	delete(s.byOut, out)
+	delete(s.settling, in)
 	s.mu.Unlock()
 }
 

@@ -51,8 +51,9 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 			d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
 		},
 		CooperativeClose: d.cooperativeClosed,
-		// Preimages we know: our invoices'. (Forwarded HTLCs settled
-		// downstream are the switch's to offer.)
+		// Preimages we know: our invoices'. (Those of forwarded HTLCs
+		// settled downstream the court finds in the switch's store.)
+		OnPreimage: d.settleFromChain,
 		Preimage: func(hash [32]byte) ([32]byte, bool) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -445,4 +446,30 @@ func (d *daemon) attachFee(ctx context.Context, tx *wire.MsgTx, prevOut *wire.Tx
 		defer cancel()
 		return d.wallet.PublishTx(pctx, final, "")
 	}, nil
+}
+
+// settleFromChain hands the switch a preimage the peer revealed on chain
+// claiming an HTLC we offered on chanPoint: the incoming HTLC settles
+// upstream (or our payment attempt succeeds).
+func (d *daemon) settleFromChain(chanPoint wire.OutPoint, hash, preimage [32]byte) error {
+	var rec *channeldb.ContractRecord
+	err := d.chanDB.View(func(tx kvdb.RTx) error {
+		var err error
+		rec, err = channeldb.FetchContract(tx, chanPoint)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if rec.Channel == nil {
+		return fmt.Errorf("contract of %v has no channel state", chanPoint)
+	}
+	n, err := d.sw.SettleFromChain(rec.Channel.ShortChannelID, preimage)
+	if err != nil {
+		return err
+	}
+	d.log.Info("Preimage from the chain handed to the switch",
+		"chan_point", chanPoint, "payment_hash", fmt.Sprintf("%x", hash),
+		"htlcs", n)
+	return nil
 }

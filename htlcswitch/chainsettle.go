@@ -1,0 +1,152 @@
+package htlcswitch
+
+import (
+	"crypto/sha256"
+	"fmt"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/lnwire"
+)
+
+// SettleFromChain settles upstream the HTLCs we offered on channel out
+// that pay preimage's hash: the contract court saw the peer claim one on
+// chain with the preimage. A forwarded HTLC's incoming HTLC is settled
+// off chain exactly as a downstream update_fulfill_htlc would settle it;
+// an attempt of ours gets the result Settled. The preimage is persisted
+// before anything is handed on, so a restart settles what this call
+// did not finish; a second call, or the same settle arriving off chain,
+// changes nothing. It returns the number of HTLCs it found.
+func (s *Switch) SettleFromChain(out lnwire.ShortChannelID, preimage [32]byte) (int, error) {
+	err := s.cfg.DB.Update(func(tx kvdb.RwTx) error {
+		return channeldb.PutPreimages(tx, [][32]byte{preimage})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("htlcswitch: store preimage: %w", err)
+	}
+	hash := sha256.Sum256(preimage[:])
+	s.mu.Lock()
+	var pkts []*addPacket
+	for k, c := range s.byOut {
+		if k.ChanID == out && c.pkt.add.PaymentHash == hash {
+			pkts = append(pkts, c.pkt)
+		}
+	}
+	s.mu.Unlock()
+	var local []attemptDone
+	for _, p := range pkts {
+		if p.local() {
+			local = append(local, attemptDone{id: p.in.HtlcID,
+				res: &AttemptResult{Settled: true, Preimage: preimage},
+				out: p.outgoing})
+			continue
+		}
+		s.log.Info("Settling upstream with a preimage from the chain",
+			"incoming", p.in, "outgoing", *p.outgoing)
+		s.backward(p, &lnwire.UpdateFulfillHTLC{PaymentPreimage: preimage},
+			pkgRef{})
+	}
+	if len(local) > 0 {
+		s.storeResults(local)
+	}
+	return len(pkts), nil
+}
+
+// Preimage returns a preimage the switch learnt downstream (off chain or
+// on chain), for the contract court to claim an incoming HTLC on chain.
+func (s *Switch) Preimage(hash [32]byte) ([32]byte, bool, error) {
+	var (
+		p  [32]byte
+		ok bool
+	)
+	err := s.cfg.DB.View(func(tx kvdb.RTx) error {
+		var err error
+		p, ok, err = channeldb.FetchPreimage(tx, hash)
+		return err
+	})
+	return p, ok, err
+}
+
+// storeForwardedPreimages persists the preimages of forwarded HTLCs
+// settled downstream, before their incoming HTLCs are settled: should
+// the incoming channel go to chain first, the court claims them there.
+func (s *Switch) storeForwardedPreimages(list []downstream) error {
+	var pres [][32]byte
+	s.mu.Lock()
+	for _, d := range list {
+		m, ok := d.msg.(*lnwire.UpdateFulfillHTLC)
+		if c := s.byOut[d.out]; ok && c != nil && !c.pkt.local() {
+			pres = append(pres, m.PaymentPreimage)
+		}
+	}
+	s.mu.Unlock()
+	if len(pres) == 0 {
+		return nil
+	}
+	return s.cfg.DB.Update(func(tx kvdb.RwTx) error {
+		return channeldb.PutPreimages(tx, pres)
+	})
+}
+
+// claimSettle marks the incoming HTLC in as being settled through its
+// link; false if it already is (the same settle came off chain and on
+// chain). The mark goes with the circuit (forget).
+func (s *Switch) claimSettle(in channeldb.CircuitKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.settling[in]; ok {
+		return false
+	}
+	s.settling[in] = struct{}{}
+	return true
+}
+
+// loadKnownSettles finds, at start, the forwarded circuits still open
+// whose preimage we know: their settle was learnt but not yet written
+// with the incoming commitment. Each incoming link settles them once it
+// is added (replaySettles).
+func (s *Switch) loadKnownSettles(tx kvdb.RTx, list []*channeldb.PaymentCircuit) error {
+	for _, c := range list {
+		if c.Outgoing == nil || c.Incoming.ChanID == localSource {
+			continue
+		}
+		p, ok, err := channeldb.FetchPreimage(tx, c.PaymentHash)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.known[c.Incoming.ChanID] = append(s.known[c.Incoming.ChanID],
+				knownSettle{in: c.Incoming, preimage: p})
+		}
+	}
+	return nil
+}
+
+// knownSettle is an incoming HTLC to settle after a restart.
+type knownSettle struct {
+	in       channeldb.CircuitKey
+	preimage [32]byte
+}
+
+// replaySettles settles the incoming HTLCs of channel scid whose
+// preimage was learnt before the restart; it runs on the link's
+// goroutine after its forwarding packages were resumed.
+func (s *Switch) replaySettles(scid lnwire.ShortChannelID) {
+	s.mu.Lock()
+	list := s.known[scid]
+	delete(s.known, scid)
+	var pkts []*addPacket
+	var pres [][32]byte
+	for _, k := range list {
+		if c := s.byIn[k.in]; c != nil && c.pkt.outgoing != nil {
+			pkts, pres = append(pkts, c.pkt), append(pres, k.preimage)
+		}
+	}
+	s.mu.Unlock()
+	for i, p := range pkts {
+		s.log.Info("Settling upstream with a preimage learnt before the "+
+			"restart", "incoming", p.in, "outgoing", *p.outgoing)
+		s.backward(p, &lnwire.UpdateFulfillHTLC{PaymentPreimage: pres[i]},
+			pkgRef{})
+	}
+}

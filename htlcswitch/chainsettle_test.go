@@ -1,0 +1,185 @@
+package htlcswitch
+
+import (
+	"context"
+	"crypto/sha256"
+	"testing"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/invoices"
+	"lnd.xprv/lnwire"
+)
+
+// holdThroughBob has alice pay a hold invoice of carol's through bob
+// (attempt 1) and waits until carol holds it.
+func holdThroughBob(t *testing.T, l *line, preimage [32]byte,
+	amt lnwire.MilliSatoshi) *lnwire.UpdateAddHTLC {
+
+	t.Helper()
+	ctx := context.Background()
+	hash := sha256.Sum256(preimage[:])
+	inv, err := l.c.reg.AddHoldInvoice(ctx, hash,
+		invoices.NewInvoice{Memo: "hold", Value: amt})
+	mustOK(t, err)
+	add := viaBob(t, l.bc.scid, l.c, finalHop(inv, amt, testHeight+100), hash)
+	mustOK(t, l.a.sw.SendHTLC(l.a.scid, 1, add))
+	eventually(t, "held at carol", func() bool {
+		got, err := l.c.reg.LookupInvoice(ctx, hash)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+	return add
+}
+
+// TestSettleFromChainForwarded: bob's HTLC to carol is claimed on chain
+// (the court hands bob's switch the preimage) while alice is away; bob
+// restarts before alice's HTLC is settled; then carol's settle arrives
+// off chain too. Alice's HTLC is settled exactly once: her attempt is
+// settled with the preimage, she pays once, bob logs one forward and
+// keeps no circuit or package.
+func TestSettleFromChainForwarded(t *testing.T) {
+	l := startLine(t)
+	ctx := context.Background()
+	const amt = lnwire.MilliSatoshi(3_000_000)
+	preimage := [32]byte{7, 7}
+	hash := sha256.Sum256(preimage[:])
+	aBefore := localBalance(t, l.a)
+	add := holdThroughBob(t, l, preimage, amt)
+
+	l.ab.close(t, l.a, l.ba)
+	l.bcConn.close(t, l.bc, l.c)
+	if _, ok, _ := l.ba.sw.Preimage(hash); ok {
+		t.Fatal("bob knows the preimage before it was revealed")
+	}
+	n, err := l.ba.sw.SettleFromChain(l.bc.scid, preimage)
+	mustOK(t, err)
+	if n != 1 {
+		t.Fatalf("settled %d HTLCs from the chain, want 1", n)
+	}
+	// A second hand-off (the court after a restart) changes nothing.
+	_, err = l.ba.sw.SettleFromChain(l.bc.scid, preimage)
+	mustOK(t, err)
+	if p, ok, err := l.ba.sw.Preimage(hash); err != nil || !ok || p != preimage {
+		t.Fatalf("bob's stored preimage: %x %v %v", p, ok, err)
+	}
+	// Alice is away: the settle waits in bob's link when he restarts.
+	l.ba.node.restart()
+	if c, _ := openRecords(t, l.ba.node); c != 1 {
+		t.Fatalf("bob holds %d circuits after the restart, want 1", c)
+	}
+	if p, ok, err := l.ba.sw.Preimage(hash); err != nil || !ok || p != preimage {
+		t.Fatalf("bob's stored preimage after the restart: %x %v %v", p, ok, err)
+	}
+	// Carol settles off chain as well.
+	l.bcConn = connect(t, l.bc, l.c, true)
+	mustOK(t, l.c.reg.SettleInvoice(ctx, preimage))
+	eventually(t, "carol's settle locked in at bob", func() bool {
+		waitQuiet(t, l.bc, l.c)
+		st, err := l.bc.db.FetchOpenChannel(l.bc.op)
+		return err == nil && len(st.LocalCommit.HTLCs)+len(st.RemoteCommit.HTLCs) == 0
+	})
+	l.ab = connect(t, l.a, l.ba, true)
+	res := waitResult(t, l.a, 1)
+	if !res.Settled || res.Preimage != preimage {
+		t.Fatalf("result %+v, want settled", res)
+	}
+	l.noHTLCs(t)
+	if got, want := localBalance(t, l.a), aBefore-uint64(add.Amount); got != want {
+		t.Fatalf("alice's balance %d, want %d", got, want)
+	}
+	evs := forwardingLog(t, l.ba.node)
+	if len(evs) != 1 || evs[0].AmtIn != add.Amount || evs[0].AmtOut != amt {
+		t.Fatalf("bob's forwarding log %+v, want one forward", evs)
+	}
+	eventually(t, "bob's records cleared", func() bool {
+		c, p := openRecords(t, l.ba.node)
+		return c == 0 && p == 0
+	})
+}
+
+// TestSettleFromChainAttempt: alice's own HTLC to bob is claimed on
+// chain: her attempt's result becomes settled with the preimage, and
+// the later off-chain settle is only acknowledged. Bob, who learnt the
+// preimage off chain, has it stored for his court.
+func TestSettleFromChainAttempt(t *testing.T) {
+	l := startLine(t)
+	ctx := context.Background()
+	const amt = lnwire.MilliSatoshi(2_000_000)
+	preimage := [32]byte{9, 1}
+	hash := sha256.Sum256(preimage[:])
+	aBefore := localBalance(t, l.a)
+	add := holdThroughBob(t, l, preimage, amt)
+
+	// An unrelated channel or hash settles nothing.
+	n, err := l.a.sw.SettleFromChain(l.bc.scid, preimage)
+	mustOK(t, err)
+	if n != 0 {
+		t.Fatalf("settled %d HTLCs on another channel", n)
+	}
+	n, err = l.a.sw.SettleFromChain(l.a.scid, [32]byte{1})
+	mustOK(t, err)
+	if n != 0 {
+		t.Fatalf("settled %d HTLCs of another hash", n)
+	}
+
+	n, err = l.a.sw.SettleFromChain(l.a.scid, preimage)
+	mustOK(t, err)
+	if n != 1 {
+		t.Fatalf("settled %d attempts from the chain, want 1", n)
+	}
+	res := waitResult(t, l.a, 1)
+	if !res.Settled || res.Preimage != preimage {
+		t.Fatalf("result %+v, want settled", res)
+	}
+	if _, ok, _ := l.ba.sw.Preimage(hash); ok {
+		t.Fatal("bob knows the preimage before carol settled")
+	}
+	mustOK(t, l.c.reg.SettleInvoice(ctx, preimage))
+	l.noHTLCs(t)
+	if p, ok, err := l.ba.sw.Preimage(hash); err != nil || !ok || p != preimage {
+		t.Fatalf("bob's stored preimage: %x %v %v", p, ok, err)
+	}
+	res = waitResult(t, l.a, 1)
+	if !res.Settled || res.Preimage != preimage {
+		t.Fatalf("result after the off-chain settle %+v", res)
+	}
+	if got, want := localBalance(t, l.a), aBefore-uint64(add.Amount); got != want {
+		t.Fatalf("alice's balance %d, want %d", got, want)
+	}
+	eventually(t, "alice's records cleared", func() bool {
+		c, p := openRecords(t, l.a.node)
+		return c == 0 && p == 0
+	})
+}
+
+// TestSettleFromChainRestart: bob learns the preimage only from the
+// chain, with alice and carol away, and restarts before alice is back;
+// carol never comes back (her channel is on chain). Alice's HTLC is
+// settled from the stored preimage once she reconnects.
+func TestSettleFromChainRestart(t *testing.T) {
+	l := startLine(t)
+	const amt = lnwire.MilliSatoshi(1_500_000)
+	preimage := [32]byte{5, 5, 5}
+	add := holdThroughBob(t, l, preimage, amt)
+
+	l.ab.close(t, l.a, l.ba)
+	l.bcConn.close(t, l.bc, l.c)
+	n, err := l.ba.sw.SettleFromChain(l.bc.scid, preimage)
+	mustOK(t, err)
+	if n != 1 {
+		t.Fatalf("settled %d HTLCs from the chain, want 1", n)
+	}
+	l.ba.node.restart()
+	l.ab = connect(t, l.a, l.ba, true)
+	res := waitResult(t, l.a, 1)
+	if !res.Settled || res.Preimage != preimage {
+		t.Fatalf("result %+v, want settled", res)
+	}
+	evs := forwardingLog(t, l.ba.node)
+	if len(evs) != 1 || evs[0].AmtIn != add.Amount || evs[0].AmtOut != amt {
+		t.Fatalf("bob's forwarding log %+v, want one forward", evs)
+	}
+	eventually(t, "bob's circuit removed", func() bool {
+		c, _ := openRecords(t, l.ba.node)
+		return c == 0
+	})
+}
