@@ -2,6 +2,7 @@ package itest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"lnd.xprv/internal/etcdtest"
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/routerrpc"
 )
 
 // clusterTTL is the leader session TTL of the cluster tests, in seconds:
@@ -73,11 +75,76 @@ func channelOf(t *testing.T, n *harness.Node, point string) *lnrpc.Channel {
 	return nil
 }
 
+// sideBalances is what one side of the cluster test's channel holds: its
+// balances in the channel and its confirmed on-chain wallet balance.
+type sideBalances struct{ local, remote, wallet int64 }
+
+// balancesOf returns n's balances in the channel at point and its wallet.
+func balancesOf(t *testing.T, n *harness.Node, point string) sideBalances {
+	t.Helper()
+	c := channelOf(t, n, point)
+	w, err := n.Balance()
+	check(t, err)
+	return sideBalances{c.LocalBalance, c.RemoteBalance, w.ConfirmedBalance}
+}
+
+// payBothWays has the leader pay an invoice of toCarol sat from carol, and
+// carol pay fromCarol, an invoice of the cluster's, over their channel at
+// point. Both invoices settle, neither payment pays a fee, and once the
+// commitments settle each side's channel balance has moved by exactly
+// the difference while neither wallet moved.
+func payBothWays(t *testing.T, leader, carol *harness.Node, point string, toCarol int64,
+	fromCarol *lnrpc.AddInvoiceResponse) {
+
+	t.Helper()
+	ctx := t.Context()
+	inv, err := leader.RPC.LookupInvoice(ctx, &lnrpc.PaymentHash{RHash: fromCarol.RHash})
+	check(t, err)
+	in := inv.Value
+	lBefore, cBefore := balancesOf(t, leader, point), balancesOf(t, carol, point)
+
+	cInv, err := carol.RPC.AddInvoice(ctx, &lnrpc.Invoice{Memo: "to carol", Value: toCarol})
+	check(t, err)
+	for _, p := range []struct {
+		payer, payee *harness.Node
+		req          string
+		hash         []byte
+		amt          int64
+	}{
+		{leader, carol, cInv.PaymentRequest, cInv.RHash, toCarol},
+		{carol, leader, fromCarol.PaymentRequest, fromCarol.RHash, in},
+	} {
+		got := mustPay(t, p.payer, &routerrpc.SendPaymentRequest{PaymentRequest: p.req})
+		if got.ValueSat != p.amt || got.FeeMsat != 0 {
+			t.Fatalf("%s paid %d sat with %d msat fee, want %d and none",
+				p.payer.Name(), got.ValueSat, got.FeeMsat, p.amt)
+		}
+		if s := waitSettled(t, p.payee, p.hash); s.AmtPaidSat != p.amt {
+			t.Fatalf("%s's invoice settled with %d sat, want %d", p.payee.Name(), s.AmtPaidSat, p.amt)
+		}
+	}
+
+	net := in - toCarol
+	lWant := sideBalances{lBefore.local + net, lBefore.remote - net, lBefore.wallet}
+	cWant := sideBalances{cBefore.local - net, cBefore.remote + net, cBefore.wallet}
+	err = harness.WaitFor(func() error {
+		l, c := balancesOf(t, leader, point), balancesOf(t, carol, point)
+		if l != lWant || c != cWant {
+			return fmt.Errorf("%s %+v (want %+v), carol %+v (want %+v)",
+				leader.Name(), l, lWant, c, cWant)
+		}
+		return nil
+	}, harness.SyncTimeout)
+	check(t, err)
+}
+
 // TestClusterFailover runs two xlnd processes as one node over a real etcd,
-// with a third node (carol) as the peer. The leader opens a channel; it is
-// killed; the standby takes over within the session TTL, reconnects carol
-// and the channel resumes through channel_reestablish with the same
-// balances; the old leader, back, waits as the standby; a leader paused
+// with a third node (carol) as the peer. The leader opens a channel and
+// pays carol and is paid by her; it is killed; the standby takes over
+// within the session TTL, reconnects carol and the channel resumes through
+// channel_reestablish with the same balances; payments go on both ways,
+// channel and wallet balances on both sides exactly what they explain;
+// the old leader, back, waits as the standby; a leader paused
 // for longer than the TTL is replaced and, resumed, stops; and a leader
 // cut off from etcd for longer than the TTL stops while the standby waits
 // for etcd to come back and takes over.
@@ -110,6 +177,14 @@ func TestClusterFailover(t *testing.T) {
 	check(t, err)
 	waitActive(t, a, point)
 	waitActive(t, carol, point)
+
+	// Payments both ways through the first leader; a second invoice of
+	// the cluster's, made now, is paid only after the failover.
+	ctx := t.Context()
+	paidBefore := mustInvoice(t, a, 3_000)
+	payBothWays(t, a, carol, point, 10_000, paidBefore)
+	carried := mustInvoice(t, a, 7_000)
+
 	before := channelOf(t, carol, point)
 	leaderBefore := channelOf(t, a, point)
 	walletBefore, err := a.Balance()
@@ -147,6 +222,27 @@ func TestClusterFailover(t *testing.T) {
 	check(t, err)
 	if walletAfter.ConfirmedBalance != walletBefore.ConfirmedBalance {
 		t.Fatalf("wallet balance %d after failover, was %d", walletAfter.ConfirmedBalance,
+			walletBefore.ConfirmedBalance)
+	}
+
+	// Payments go on both ways through the new leader, which pays from the
+	// cluster's state in etcd, settles the invoice the old leader made and
+	// lists the old leader's payment. Carol's side now holds exactly the
+	// push and what the payments moved.
+	payBothWays(t, b, carol, point, 20_000, carried)
+	if got := channelOf(t, carol, point).LocalBalance; got != chanPush+10_000-3_000+20_000-7_000 {
+		t.Fatalf("carol holds %d in the channel, not what the push and payments explain", got)
+	}
+	list, err := b.RPC.ListPayments(ctx, &lnrpc.ListPaymentsRequest{IncludeIncomplete: true})
+	check(t, err)
+	if len(list.Payments) != 2 || list.Payments[0].Status != lnrpc.Payment_SUCCEEDED ||
+		list.Payments[0].ValueSat != 10_000 || list.Payments[1].Status != lnrpc.Payment_SUCCEEDED {
+		t.Fatalf("the new leader lists payments %v, want the old leader's and its own", list.Payments)
+	}
+	walletAfter, err = b.Balance()
+	check(t, err)
+	if walletAfter.ConfirmedBalance != walletBefore.ConfirmedBalance {
+		t.Fatalf("wallet balance %d after payments, was %d", walletAfter.ConfirmedBalance,
 			walletBefore.ConfirmedBalance)
 	}
 
@@ -191,6 +287,18 @@ func TestClusterFailover(t *testing.T) {
 	check(t, b.WaitActive())
 	waitActive(t, b, point)
 	waitActive(t, carol, point)
+
+	// In the cluster's fourth term, after three leaders killed, paused
+	// or cut off, the channel still pays both ways with exact balances.
+	payBothWays(t, b, carol, point, 4_000, mustInvoice(t, b, 1_000))
+}
+
+// mustInvoice adds an invoice of amt sat to n.
+func mustInvoice(t *testing.T, n *harness.Node, amt int64) *lnrpc.AddInvoiceResponse {
+	t.Helper()
+	inv, err := n.RPC.AddInvoice(t.Context(), &lnrpc.Invoice{Memo: "to the cluster", Value: amt})
+	check(t, err)
+	return inv
 }
 
 // TestEtcdBackendNode: a node with --db.backend=etcd and no cluster keeps

@@ -12,6 +12,10 @@
 // operator built, lnd in the same run on the same btcd, so that the
 // figures sit side by side. Nothing of lnd is in this repository.
 //
+// With -payer-db=etcd, xlnd's alice (the payer of both shapes) keeps her
+// databases in an etcd the tool starts in its own process (fsync on), as
+// a node of a cluster does: --db.backend=etcd.
+//
 // Run it with make bench-pay (BENCHFLAGS="-n 5000 -c 100").
 package main
 
@@ -45,6 +49,7 @@ type config struct {
 	shapes  []string
 	lnd     string
 	keep    bool
+	payerDB string
 	prof    *profiler
 }
 
@@ -58,6 +63,7 @@ func main() {
 	flag.StringVar(&impls, "impl", "xlnd,lnd", "implementations to measure (lnd only if $LND is set)")
 	flag.StringVar(&shapes, "shapes", "1hop,2hop", "shapes to measure")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the directory (logs, data)")
+	flag.StringVar(&cfg.payerDB, "payer-db", "bolt", "xlnd alice's database: bolt, or etcd (started by the tool)")
 	profDir := flag.String("profile", "", "write the nodes' CPU, block and mutex profiles of each load to this directory")
 	profSecs := flag.Int("profile-seconds", 10, "length of each CPU profile, from the start of the load")
 	flag.Parse()
@@ -93,11 +99,13 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) int {
 	c := &chain{btcd: nw.Btcd()}
 	var nets []*trio
 	var stops []func() error
+	stopEtcd := func() {}
 	defer func() {
 		for _, s := range stops {
 			_ = s()
 		}
 		_ = nw.Stop()
+		stopEtcd() // after alice: she stops if etcd goes first
 		if cfg.keep {
 			logf("benchpay: files kept in %s", dir)
 		} else {
@@ -108,7 +116,11 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) int {
 		var n *trio
 		switch impl {
 		case "xlnd":
-			n, err = startXlnd(nw, cfg.c, cfg.prof != nil)
+			var payerArgs []string
+			payerArgs, stopEtcd, err = payerDBArgs(cfg.payerDB, filepath.Join(dir, "etcd"))
+			if err == nil {
+				n, err = startXlnd(nw, cfg.c, cfg.prof != nil, payerArgs)
+			}
 		case "lnd":
 			if cfg.lnd == "" {
 				logf("benchpay: $LND not set: lnd not measured")
@@ -241,11 +253,17 @@ func report(out io.Writer, results []*result) {
 }
 
 // startXlnd starts alice, bob and carol as xlnd processes.
-func startXlnd(nw *harness.Network, conns int, profile bool) (*trio, error) {
+func startXlnd(nw *harness.Network, conns int, profile bool, payerArgs []string) (*trio, error) {
 	n := &trio{impl: "xlnd"}
+	if len(payerArgs) > 0 {
+		n.impl = "xlnd (alice on etcd)"
+	}
 	for _, p := range []**restNode{&n.alice, &n.bob, &n.carol} {
 		name := [...]string{"alice", "bob", "carol"}[len(nw.Nodes())]
 		var args []string
+		if name == "alice" {
+			args = append(args, payerArgs...)
+		}
 		var prof string
 		if profile {
 			var err error
@@ -292,4 +310,22 @@ func startLnds(ctx context.Context, bin, dir string, c *chain, conns int,
 		return nil, errors.Join(errs...)
 	}
 	return n, nil
+}
+
+// payerDBArgs returns alice's options for her database db and how to
+// stop what it started: nothing for the default bbolt files; for etcd, an
+// etcd with its data in dir.
+func payerDBArgs(db, dir string) ([]string, func(), error) {
+	switch db {
+	case "bolt", "":
+		return nil, func() {}, nil
+	case "etcd":
+		endpoint, stop, err := startEtcd(dir)
+		if err != nil {
+			return nil, func() {}, err
+		}
+		return []string{"--db.backend=etcd", "--db.etcd.host=" + endpoint,
+			"--db.etcd.disabletls", "--db.etcd.namespace=benchpay"}, stop, nil
+	}
+	return nil, func() {}, fmt.Errorf("unknown -payer-db %q (bolt or etcd)", db)
 }
