@@ -46,8 +46,16 @@ type MissionControlConfig struct {
 	Apriori AprioriConfig
 	Bimodal *BimodalConfig
 
-	// Store persists results; every report is saved before it returns.
+	// Store persists results.
 	Store Store
+
+	// FlushInterval, when positive, batches saves: a report only marks
+	// the results changed, and they are saved at most once per interval
+	// while Start's goroutine runs, and by Stop (lnd's
+	// --routerrpc.mcflushinterval). A crash loses at most an interval of
+	// history, which only guides path finding. Zero saves every report
+	// before it returns.
+	FlushInterval time.Duration
 
 	// Clock gives the time of reports. Nil means time.Now.
 	Clock func() time.Time
@@ -66,6 +74,12 @@ type MissionControl struct {
 
 	mu      sync.Mutex
 	results map[Vertex]map[Vertex]PairResult // from, then to
+	dirty   bool                             // reports not saved yet
+
+	quit  chan struct{}
+	done  chan struct{}
+	start sync.Once
+	stop  sync.Once
 }
 
 // NewMissionControl loads the stored results.
@@ -95,7 +109,8 @@ func NewMissionControl(cfg MissionControlConfig) (*MissionControl, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load mission control: %w", err)
 	}
-	m := &MissionControl{cfg: cfg, results: make(map[Vertex]map[Vertex]PairResult)}
+	m := &MissionControl{cfg: cfg, results: make(map[Vertex]map[Vertex]PairResult),
+		quit: make(chan struct{}), done: make(chan struct{})}
 	for _, r := range recs {
 		m.set(r.From, r.To, r.PairResult)
 	}
@@ -120,6 +135,62 @@ func (m *MissionControl) ReportSuccess(rt *Route) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.successes(rt, len(rt.Hops), now)
+	return m.reportedLocked()
+}
+
+// reportedLocked saves a report's results now, or marks them for the
+// next flush when saves are batched.
+func (m *MissionControl) reportedLocked() error {
+	if m.cfg.FlushInterval > 0 {
+		m.dirty = true
+		return nil
+	}
+	return m.saveLocked()
+}
+
+// Start runs the flushes of batched saves (FlushInterval > 0).
+func (m *MissionControl) Start() error {
+	m.start.Do(func() {
+		if m.cfg.FlushInterval <= 0 {
+			close(m.done)
+			return
+		}
+		go m.flushLoop()
+	})
+	return nil
+}
+
+// Stop ends the flushes and saves what is not saved yet.
+func (m *MissionControl) Stop() error {
+	m.stop.Do(func() { close(m.quit) })
+	m.start.Do(func() { close(m.done) })
+	<-m.done
+	return m.flush()
+}
+
+func (m *MissionControl) flushLoop() {
+	defer close(m.done)
+	t := time.NewTicker(m.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := m.flush(); err != nil {
+				m.cfg.Log.Error("Mission control not saved", "err", err)
+			}
+		case <-m.quit:
+			return
+		}
+	}
+}
+
+// flush saves the results if a report changed them since the last save.
+func (m *MissionControl) flush() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirty {
+		return nil
+	}
 	return m.saveLocked()
 }
 
@@ -164,7 +235,7 @@ func (m *MissionControl) ReportFailure(rt *Route, failingHop int, code sphinx.Fa
 		m.failure(rt, failingHop+1, amt, now)
 	}
 	m.cfg.Log.Debug("Payment failure recorded", "hop", failingHop, "code", code)
-	return m.saveLocked()
+	return m.reportedLocked()
 }
 
 // checkRoute rejects a route mission control cannot learn from.
@@ -273,6 +344,7 @@ func (m *MissionControl) saveLocked() error {
 	if err := m.cfg.Store.Save(recs); err != nil {
 		return fmt.Errorf("save mission control: %w", err)
 	}
+	m.dirty = false
 	return nil
 }
 

@@ -325,3 +325,63 @@ func TestPairRecordsEncoding(t *testing.T) {
 		t.Error("encoding not deterministic")
 	}
 }
+
+// TestMissionControlBatchesSaves: with a flush interval, reports are not
+// saved one by one: the ticker saves once what many reports changed, and
+// Stop saves the rest, so a restart loads every result.
+func TestMissionControlBatchesSaves(t *testing.T) {
+	store := &memStore{}
+	clock := &testClock{now: time.Unix(1_800_000_000, 0)}
+	mc, err := NewMissionControl(MissionControlConfig{Apriori: DefaultAprioriConfig(),
+		Store: store, Clock: clock.Now, FlushInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if err := mc.ReportSuccess(testRoute()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		store.mu.Lock()
+		saves := store.saves
+		store.mu.Unlock()
+		if saves > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("100 reports never flushed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	store.mu.Lock()
+	if store.saves >= 100 {
+		t.Fatalf("%d saves for 100 reports", store.saves)
+	}
+	store.mu.Unlock()
+
+	// What the last reports changed reaches the store at Stop.
+	if err := mc.ReportFailure(testRoute(), 1, sphinx.CodeFeeInsufficient); err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	after := newTestMC(t, store, clock).QueryPairs()
+	want := mc.QueryPairs()
+	if len(after) != len(want) || len(want) != 3 {
+		t.Fatalf("%d pairs after restart, want %d (3)", len(after), len(want))
+	}
+	for i := range want {
+		if !after[i].FailTime.Equal(want[i].FailTime) || after[i].FailAmt != want[i].FailAmt {
+			t.Fatalf("pair %d after restart %+v, want %+v", i, after[i], want[i])
+		}
+	}
+	if err := mc.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+}

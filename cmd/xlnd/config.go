@@ -107,6 +107,8 @@ type config struct {
 	DB      dbConfig      `group:"db" namespace:"db"`
 	Cluster clusterConfig `group:"cluster" namespace:"cluster"`
 
+	Routerrpc routerrpcConfig `group:"routerrpc" namespace:"routerrpc"`
+
 	// Derived by loadConfig.
 	network *netparams.Network
 }
@@ -135,9 +137,15 @@ func defaultConfig() config {
 			SOCKS:   "localhost:9050",
 			Control: "localhost:9051",
 		},
-		DB:      defaultDBConfig(),
-		Cluster: defaultClusterConfig(),
+		DB:        defaultDBConfig(),
+		Cluster:   defaultClusterConfig(),
+		Routerrpc: routerrpcConfig{MCFlushInterval: time.Second},
 	}
+}
+
+// routerrpcConfig holds the router's options, with lnd's names.
+type routerrpcConfig struct {
+	MCFlushInterval time.Duration `long:"mcflushinterval" description:"how often mission control's results are saved (they are also saved at shutdown); 0 saves after every payment attempt"`
 }
 
 // chainDir is where the wallet and the macaroons of this network live

@@ -274,10 +274,21 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	d.graph, d.syncer = gossip.graph, gossip.syncer
 	d.chanDB = chanDB
-	mc, err := newMissionControl(chanDB, nodeKey.PubKey().SerializeCompressed(), d.logs.Logger("CRTR"))
+	mc, err := newMissionControl(chanDB, nodeKey.PubKey().SerializeCompressed(),
+		d.cfg.Routerrpc.MCFlushInterval, d.logs.Logger("CRTR"))
 	if err != nil {
 		return err
 	}
+	// Stopped before the channel database closes: Stop saves what the
+	// last reports changed.
+	if err := mc.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		if err := mc.Stop(); err != nil {
+			d.log.Error("Mission control not saved at shutdown", "err", err)
+		}
+	}()
 	peerLog := d.logs.Logger("PEER")
 	d.announcing = d.newAnnouncing(gossip, [33]byte(nodeKey.PubKey().SerializeCompressed()))
 
@@ -411,14 +422,15 @@ func (d *daemon) run(ctx context.Context) error {
 
 // newMissionControl builds mission control over the results stored in
 // the channel database, with lnd's default estimator and bound.
-func newMissionControl(db *channeldb.DB, self []byte, log *slog.Logger) (*routing.MissionControl, error) {
+func newMissionControl(db *channeldb.DB, self []byte, flush time.Duration, log *slog.Logger) (*routing.MissionControl, error) {
 	var v routing.Vertex
 	copy(v[:], self)
 	mc, err := routing.NewMissionControl(routing.MissionControlConfig{
-		Self:    v,
-		Apriori: routing.DefaultAprioriConfig(),
-		Store:   routing.NewDBStore(db, routing.DefaultMaxPairResults),
-		Log:     log,
+		Self:          v,
+		Apriori:       routing.DefaultAprioriConfig(),
+		Store:         routing.NewDBStore(db, routing.DefaultMaxPairResults),
+		FlushInterval: flush,
+		Log:           log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mission control: %w", err)
