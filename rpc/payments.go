@@ -531,38 +531,17 @@ func unmarshalRoute(r *lnrpc.Route, self routing.Vertex) (*routing.Route, routin
 	return out, final, nil
 }
 
-// marshalDBRoute is a stored route as lnrpc.Route.
+// marshalDBRoute is a stored route as lnrpc.Route: marshalRoute's
+// fields, with each hop's custom records and MPP record.
 func marshalDBRoute(r *channeldb.PaymentRoute) *lnrpc.Route {
-	rt := routing.RouteFromDB(r)
-	out := &lnrpc.Route{
-		TotalTimeLock: r.TotalTimeLock,
-		TotalFeesMsat: int64(rt.TotalFees()),
-		TotalAmtMsat:  int64(r.TotalAmount),
-	}
-	//lint:ignore SA1019 lnd still fills the sat fields
-	out.TotalFees = int64(rt.TotalFees().ToSatoshis())
-	//lint:ignore SA1019 see above
-	out.TotalAmt = int64(r.TotalAmount.ToSatoshis())
+	out := marshalRoute(nil, routing.RouteFromDB(r))
 	for i, h := range r.Hops {
-		hop := &lnrpc.Hop{
-			ChanId:           h.ChannelID.ToUint64(),
-			Expiry:           h.OutgoingTimeLock,
-			AmtToForwardMsat: int64(h.AmtToForward),
-			FeeMsat:          int64(rt.HopFee(i)),
-			PubKey:           hex.EncodeToString(h.PubKey[:]),
-			CustomRecords:    h.CustomRecords,
-		}
-		//lint:ignore SA1019 see above
-		hop.AmtToForward = int64(h.AmtToForward.ToSatoshis())
-		//lint:ignore SA1019 see above
-		hop.Fee = int64(rt.HopFee(i).ToSatoshis())
-		//lint:ignore SA1019 see above
-		hop.TlvPayload = true
+		hop := out.Hops[i]
+		hop.CustomRecords = h.CustomRecords
 		if h.MPP != nil {
 			hop.MppRecord = &lnrpc.MPPRecord{PaymentAddr: clone32(h.MPP.PaymentAddr),
 				TotalAmtMsat: int64(h.MPP.TotalMsat)}
 		}
-		out.Hops = append(out.Hops, hop)
 	}
 	return out
 }
