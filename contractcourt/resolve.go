@@ -259,13 +259,19 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 			return err
 		}
 	}
-	if rec.SweepTx != nil && spends(rec.SweepTx, op) &&
-		(!ours || sweepDone(rec)) {
-
-		// Someone else's spend: that sweep can no longer confirm
-		// as built. Ours: once all its inputs are reported, the
-		// next sweep starts afresh.
-		rec.SweepTx = nil
+	conflicted := false
+	if rec.SweepTx != nil && spends(rec.SweepTx, op) {
+		switch {
+		case rec.SweepTx.TxHash() != d.SpenderTxHash:
+			// Someone else's spend, or an earlier sweep of ours
+			// that confirmed in the block that had us replace
+			// it: this sweep can no longer confirm as built.
+			rec.SweepTx, conflicted = nil, true
+		case sweepDone(rec):
+			// Ours: once all its inputs are reported, the next
+			// sweep starts afresh.
+			rec.SweepTx = nil
+		}
 	}
 	if len(rec.Unresolved()) == 0 {
 		rec.Resolved, rec.SweepTx = true, nil
@@ -295,9 +301,10 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 		c.log.Info("Channel fully resolved", "chan_point", chanPoint)
 		return nil
 	}
-	if !ours {
+	if !ours || conflicted {
 		// The peer took an output (or an HTLC transaction of ours
-		// confirmed): sweep what is left now, not at the next block.
+		// confirmed, or a sweep of ours its replacement was built
+		// on): sweep what is left now, not at the next block.
 		return c.sweep(rec)
 	}
 	return nil
