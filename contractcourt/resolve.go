@@ -259,6 +259,13 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 			return err
 		}
 	}
+	if timedOut(o, ours, follow) && c.cfg.OnTimeout != nil {
+		// As a preimage: handed on before the spend is recorded.
+		if err := c.cfg.OnTimeout(chanPoint, o.PaymentHash, o.Amount); err != nil {
+			return fmt.Errorf("contractcourt: fail upstream %x: %w",
+				o.PaymentHash, err)
+		}
+	}
 	conflicted := false
 	if rec.SweepTx != nil && spends(rec.SweepTx, op) {
 		switch {
@@ -341,6 +348,19 @@ func (c *Court) secondLevel(rec *channeldb.ContractRecord, d *chain.SpendDetail,
 		}
 	}
 	return nil, nil
+}
+
+// timedOut reports whether the spend of o is our timeout of an HTLC we
+// offered: our sweep of it from the peer's commitment, or our
+// HTLC-timeout transaction (whose output we then follow) on ours.
+func timedOut(o *channeldb.ContractOutput, ours bool, follow *channeldb.ContractOutput) bool {
+	switch o.Kind {
+	case channeldb.OutputHTLCTimeout:
+		return ours
+	case channeldb.OutputLocalHTLCTimeout:
+		return follow != nil
+	}
+	return false
 }
 
 // takePreimage looks for the preimage of an HTLC we offered in the
