@@ -50,6 +50,14 @@ const (
 	// incoming broadcast delta).
 	DefaultIncomingDelta = 10
 
+	// DefaultFinalDepth is how deep the last transaction resolving a
+	// contract must be before the contract is final: BOLT 5's
+	// "irrevocably resolved" (100 blocks, the coinbase maturity, far
+	// beyond any known fork). Until then every spend of the funding
+	// output and of each output stays watched, and a reorg that takes
+	// one out is undone.
+	DefaultFinalDepth = 100
+
 	// broadcastTimeout bounds one broadcast.
 	broadcastTimeout = 30 * time.Second
 )
@@ -117,6 +125,10 @@ type Config struct {
 	ConfTarget uint32
 	BumpAfter  int32
 
+	// FinalDepth is the confirmations the last resolving transaction
+	// of a contract needs before it is marked resolved (0: default).
+	FinalDepth uint32
+
 	Logger *slog.Logger
 }
 
@@ -138,6 +150,11 @@ type Court struct {
 	funding  map[wire.OutPoint]func()
 	outWatch map[wire.OutPoint]func()
 	bumps    map[wire.OutPoint]chainfeeRate
+
+	// coopSeen holds the height of the cooperative closes seen, whose
+	// funding spend stays watched until FinalDepth in case a reorg
+	// takes it out.
+	coopSeen map[wire.OutPoint]int32
 
 	// goneToChain holds the channels GoToChain was called for.
 	goneToChain map[wire.OutPoint]bool
@@ -166,6 +183,9 @@ func New(cfg Config) *Court {
 	if cfg.BumpAfter <= 0 {
 		cfg.BumpAfter = DefaultBumpAfter
 	}
+	if cfg.FinalDepth == 0 {
+		cfg.FinalDepth = DefaultFinalDepth
+	}
 	if cfg.IncomingDelta == 0 {
 		cfg.IncomingDelta = DefaultIncomingDelta
 	}
@@ -181,6 +201,7 @@ func New(cfg Config) *Court {
 		funding:  map[wire.OutPoint]func(){},
 		outWatch: map[wire.OutPoint]func(){},
 		bumps:    map[wire.OutPoint]chainfeeRate{},
+		coopSeen: map[wire.OutPoint]int32{},
 
 		goneToChain: map[wire.OutPoint]bool{},
 		funded:      map[wire.OutPoint]*wire.MsgTx{},
@@ -273,6 +294,7 @@ func (c *Court) run(epochs *chain.BlockEpochs) {
 			c.checkDeadlines()
 			c.cpfpAll()
 			c.sweepAll()
+			c.finalizeAll()
 		case f := <-c.events:
 			f()
 		case <-c.quit:
@@ -327,30 +349,57 @@ func (c *Court) watchFunding(st *channeldb.OpenChannel) {
 		return
 	}
 	c.funding[op] = ev.Cancel
-	c.forward(ev, func(d *chain.SpendDetail) { c.fundingSpent(op, d) })
+	c.forward(ev, func(d *chain.SpendDetail) { c.fundingSpent(op, d) },
+		func() { c.fundingReorged(op) })
 }
 
-// forward hands each spend of ev to the court's goroutine.
-func (c *Court) forward(ev *chain.SpendEvent, f func(*chain.SpendDetail)) {
+// forward hands each spend of ev, and each reorg that takes it out, to
+// the court's goroutine. The notifier alternates them (a spend, its
+// reorg, the next spend), but from two channels: reading them in turn
+// keeps that order.
+func (c *Court) forward(ev *chain.SpendEvent, spent func(*chain.SpendDetail),
+	reorged func()) {
+
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		for {
+			var d *chain.SpendDetail
 			select {
-			case d, ok := <-ev.Spend:
+			case s, ok := <-ev.Spend:
 				if !ok {
 					return
 				}
-				select {
-				case c.events <- func() { f(d) }:
-				case <-c.quit:
+				d = s
+			case <-c.quit:
+				return
+			}
+			if !c.send(func() { spent(d) }) {
+				return
+			}
+			select {
+			case _, ok := <-ev.Reorged:
+				if !ok {
 					return
 				}
 			case <-c.quit:
 				return
 			}
+			if !c.send(reorged) {
+				return
+			}
 		}
 	}()
+}
+
+// send hands f to the court's goroutine; false once it stops.
+func (c *Court) send(f func()) bool {
+	select {
+	case c.events <- f:
+		return true
+	case <-c.quit:
+		return false
+	}
 }
 
 // unwatchFunding drops the funding registration of op.
@@ -387,19 +436,35 @@ func (c *Court) resume(rec *channeldb.ContractRecord) {
 	if rec.Resolved {
 		return
 	}
+	c.watchFunding(rec.Channel)
 	if rec.CloseHeight == 0 {
-		// Our commitment went out and has not confirmed: send it
-		// again and wait for whatever spends the funding output.
-		c.broadcast(rec.CloseTx, "commitment")
-		c.watchFunding(rec.Channel)
+		// Our commitment went out (or the one that confirmed was
+		// reorged out) and has not confirmed: send it again and wait
+		// for whatever spends the funding output.
+		c.rebroadcastClose(rec)
 		return
 	}
-	for _, o := range rec.Unresolved() {
-		c.watchOutput(rec.ChanPoint, o, int32(rec.CloseHeight))
+	// Spent outputs too: until the contract is final, a reorg may take
+	// their spends out. The notifier hands the spends in the chain
+	// again at once.
+	for i := range rec.Outputs {
+		o := &rec.Outputs[i]
+		c.watchOutput(rec.ChanPoint, o, int32(max(rec.CloseHeight, o.ConfHeight)))
 	}
-	if rec.SweepTx != nil {
+	if rec.SweepTx != nil && !sweepDone(rec) {
 		c.broadcast(rec.SweepTx, "sweep")
 	}
+}
+
+// rebroadcastClose sends the commitment of a contract waiting for its
+// closing transaction: ours, or the peer's current one that a reorg
+// took out (valid, and the close we already planned for). A revoked
+// commitment is never sent: the peer's cheat is its own to publish.
+func (c *Court) rebroadcastClose(rec *channeldb.ContractRecord) {
+	if rec.Kind == channeldb.ContractBreach {
+		return
+	}
+	c.broadcast(rec.CloseTx, "commitment")
 }
 
 // broadcast publishes tx, logging the outcome.
