@@ -97,7 +97,12 @@ func (c *Court) handleOutputReorg(chanPoint, op wire.OutPoint) error {
 	}
 	spender := o.SpentBy
 	c.unspend(rec, o)
+	// Our sweep goes out again once all its inputs are reported
+	// unspent (each comes on its own).
 	resend := rec.SweepTx != nil && rec.SweepTx.TxHash() == spender
+	for _, x := range rec.Outputs {
+		resend = resend && x.SpentBy != spender
+	}
 	if resend {
 		// Sent again now: not a stale sweep to replace yet.
 		rec.SweepHeight = uint32(max(c.height, 0))
