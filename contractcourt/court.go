@@ -74,6 +74,12 @@ type Config struct {
 	// Broadcast publishes a transaction; ErrTxAlreadyKnown is success.
 	Broadcast func(ctx context.Context, tx *wire.MsgTx) error
 
+	// Unspent reports whether op is an unspent output of the best
+	// chain (mempool spends aside). At start it tells a closing or
+	// resolving transaction that a reorg took out while the node was
+	// down, which no notification reports. May be nil (not checked).
+	Unspent func(ctx context.Context, op wire.OutPoint) (bool, error)
+
 	// Signer signs with our channel keys; Secrets gives a channel's
 	// per-commitment secrets.
 	Signer  lnwallet.Signer
@@ -156,6 +162,10 @@ type Court struct {
 	// takes it out.
 	coopSeen map[wire.OutPoint]int32
 
+	// resend holds the contracts whose closing transaction a reorg
+	// took out: their commitment is sent again every block.
+	resend map[wire.OutPoint]bool
+
 	// goneToChain holds the channels GoToChain was called for.
 	goneToChain map[wire.OutPoint]bool
 
@@ -202,6 +212,7 @@ func New(cfg Config) *Court {
 		outWatch: map[wire.OutPoint]func(){},
 		bumps:    map[wire.OutPoint]chainfeeRate{},
 		coopSeen: map[wire.OutPoint]int32{},
+		resend:   map[wire.OutPoint]bool{},
 
 		goneToChain: map[wire.OutPoint]bool{},
 		funded:      map[wire.OutPoint]*wire.MsgTx{},
@@ -291,6 +302,7 @@ func (c *Court) run(epochs *chain.BlockEpochs) {
 				continue
 			}
 			c.height = ev.Height
+			c.resendCloses()
 			c.checkDeadlines()
 			c.cpfpAll()
 			c.sweepAll()
@@ -436,6 +448,16 @@ func (c *Court) resume(rec *channeldb.ContractRecord) {
 	if rec.Resolved {
 		return
 	}
+	if rec.CloseHeight != 0 && c.reorgedWhileDown(rec) {
+		c.log.Warn("Closing transaction left the chain while the node "+
+			"was down; waiting for the funding output to be spent again",
+			"chan_point", rec.ChanPoint, "txid", rec.CloseTx.TxHash())
+		if err := c.unclose(rec); err != nil {
+			c.log.Error("Contract not reset", "chan_point", rec.ChanPoint,
+				"err", err)
+			return
+		}
+	}
 	c.watchFunding(rec.Channel)
 	if rec.CloseHeight == 0 {
 		// Our commitment went out (or the one that confirmed was
@@ -453,6 +475,55 @@ func (c *Court) resume(rec *channeldb.ContractRecord) {
 	}
 	if rec.SweepTx != nil && !sweepDone(rec) {
 		c.broadcast(rec.SweepTx, "sweep")
+	}
+}
+
+// reorgedWhileDown reports whether rec's funding output, spent by its
+// closing transaction, is unspent in the chain again; an output spent by
+// a transaction a reorg took out is marked unspent. Errors count as no.
+func (c *Court) reorgedWhileDown(rec *channeldb.ContractRecord) bool {
+	if c.cfg.Unspent == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), broadcastTimeout)
+	defer cancel()
+	if ok, err := c.cfg.Unspent(ctx, rec.ChanPoint); err != nil || ok {
+		return err == nil
+	}
+	changed := false
+	for i := 0; i < len(rec.Outputs); i++ {
+		o := &rec.Outputs[i]
+		if !o.Resolved() {
+			continue
+		}
+		if ok, err := c.cfg.Unspent(ctx, o.OutPoint); err != nil || !ok {
+			continue
+		}
+		c.log.Warn("Spend of a contract output left the chain while the "+
+			"node was down", "outpoint", o.OutPoint, "txid", o.SpentBy)
+		c.unspend(rec, o)
+		changed, i = true, -1 // outputs moved: look again
+	}
+	if changed {
+		if err := c.put(rec); err != nil {
+			c.log.Error("Contract not updated", "chan_point", rec.ChanPoint,
+				"err", err)
+		}
+	}
+	return false
+}
+
+// resendCloses sends again, every block, the commitments a reorg took
+// out until one confirms: the backend may not have kept them in its
+// mempool.
+func (c *Court) resendCloses() {
+	for op := range c.resend {
+		rec, err := c.fetch(op)
+		if err != nil || rec == nil || rec.Resolved || rec.CloseHeight != 0 {
+			delete(c.resend, op)
+			continue
+		}
+		c.rebroadcastClose(rec)
 	}
 }
 

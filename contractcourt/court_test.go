@@ -169,9 +169,9 @@ func (f *fakeChain) quiet(t *testing.T) {
 // sweepScript is the test wallet's address: a P2WPKH script.
 var sweepScript = append([]byte{0, 20}, make([]byte, 20)...)
 
-func newCourt(t *testing.T, n *node, f *fakeChain) *Court {
+func newCourt(t *testing.T, n *node, f *fakeChain, opts ...func(*Config)) *Court {
 	t.Helper()
-	c := New(Config{DB: n.db, Notifier: f, Fees: f, FinalDepth: f.finalDepth,
+	cfg := Config{DB: n.db, Notifier: f, Fees: f, FinalDepth: f.finalDepth,
 		BestHeight: func() (int32, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -184,7 +184,11 @@ func newCourt(t *testing.T, n *node, f *fakeChain) *Court {
 			f.mu.Unlock()
 			return sweepScript, nil
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c := New(cfg)
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -70,6 +70,7 @@ func (c *Court) unclose(rec *channeldb.ContractRecord) error {
 	rec.SweepTx, rec.SweepFeeRate, rec.SweepHeight = nil, 0, 0
 	delete(c.waiting, rec.ChanPoint)
 	delete(c.bumps, rec.ChanPoint)
+	c.resend[rec.ChanPoint] = true
 	return c.cfg.DB.Update(func(tx kvdb.RwTx) error {
 		if err := channeldb.PutContract(tx, rec); err != nil {
 			return err

@@ -1,6 +1,7 @@
 package contractcourt
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -80,8 +81,12 @@ func TestReorgLocalCommitment(t *testing.T) {
 				t.Fatal("funding output no longer watched")
 			}
 
-			// The peer's commitment wins the race in the new branch.
+			// Sent again each block until one confirms; the peer's
+			// commitment wins the race in the new branch.
 			f.block(300)
+			if got := f.next(t); got.TxHash() != ours.TxHash() {
+				t.Fatalf("sent %v at the next block, want our commitment", got.TxHash())
+			}
 			f.spend(t, theirs, 301)
 			rec = record(t, a.db, op, func(r *channeldb.ContractRecord) bool { return r.CloseHeight == 301 })
 			if rec.Kind != channeldb.ContractRemoteCommit {
@@ -232,10 +237,9 @@ func TestReorgJustice(t *testing.T) {
 	}
 	f.reorg(t, old)
 	record(t, a.db, op, func(r *channeldb.ContractRecord) bool { return r.CloseHeight == 0 })
-	f.quiet(t)
 	noSummary(t, a.db, op)
-
 	f.block(201)
+	f.quiet(t)
 	f.spend(t, old, 202)
 	j2 := f.next(t)
 	checkSpends(t, j2, old)
@@ -425,4 +429,56 @@ func TestReorgCooperative(t *testing.T) {
 		t.Fatalf("cooperative close handed on %d times", coops)
 	}
 	mu.Unlock()
+}
+
+// TestReorgWhileDown: reorgs while the node was down, that no
+// notification reports, are found at start from the chain's unspent
+// outputs: a sweep's spend, then the commitment itself.
+func TestReorgWhileDown(t *testing.T) {
+	a, b := newPair(t, lnwallet.ChannelTypeStaticRemoteKey, 18)
+	feeRound(t, a, b, 3000)
+	theirs, _ := a.ch.LocalCommitTx()
+	op := theirs.TxIn[0].PreviousOutPoint
+	f := newFakeChain(499)
+	f.finalDepth = 10
+	c := newCourt(t, b, f)
+	f.spend(t, theirs, 500)
+	sweep := f.next(t)
+	settled(t, b, f, op, sweep, 501)
+	c.Stop()
+
+	var mu sync.Mutex
+	unspent := map[wire.OutPoint]bool{sweep.TxIn[0].PreviousOutPoint: true}
+	withUnspent := func(cfg *Config) {
+		cfg.Unspent = func(_ context.Context, o wire.OutPoint) (bool, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return unspent[o], nil
+		}
+	}
+	c = newCourt(t, b, f, withUnspent)
+	if got := f.next(t); got.TxHash() != sweep.TxHash() {
+		t.Fatalf("sent %v, want the sweep again", got.TxHash())
+	}
+	rec := record(t, b.db, op, func(*channeldb.ContractRecord) bool { return true })
+	if rec.Outputs[0].Resolved() || rec.CloseHeight != 500 {
+		t.Fatalf("record %+v", rec)
+	}
+	c.Stop()
+
+	mu.Lock()
+	unspent[op] = true
+	mu.Unlock()
+	newCourt(t, b, f, withUnspent)
+	if got := f.next(t); got.TxHash() != theirs.TxHash() {
+		t.Fatalf("sent %v, want the peer's commitment again", got.TxHash())
+	}
+	rec = record(t, b.db, op, func(*channeldb.ContractRecord) bool { return true })
+	if rec.CloseHeight != 0 || len(rec.Outputs) != 0 {
+		t.Fatalf("record %+v", rec)
+	}
+	noSummary(t, b.db, op)
+	if !f.watched(op) {
+		t.Fatal("funding output not watched")
+	}
 }

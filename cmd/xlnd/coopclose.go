@@ -205,6 +205,7 @@ func (c *closer) watch(rec *channeldb.CoopClose) {
 	go func() {
 		defer c.wg.Done()
 		defer ev.Cancel()
+		var blocks <-chan chain.BlockEvent
 		for {
 			select {
 			case sp, ok := <-ev.Spend:
@@ -213,7 +214,25 @@ func (c *closer) watch(rec *channeldb.CoopClose) {
 				}
 				// Reorged out before its depth: wait for the
 				// next spend (the same transaction again, or
-				// a commitment).
+				// a commitment), sending ours each block: the
+				// backend may not have kept it.
+				if blocks == nil {
+					if e, err := c.d.chain.RegisterBlockEpochs(); err == nil {
+						defer e.Cancel()
+						blocks = e.Events
+					}
+				}
+			case b, ok := <-blocks:
+				if !ok {
+					blocks = nil
+					continue
+				}
+				if b.Disconnected {
+					continue
+				}
+				if rec, err := c.d.chanDB.FetchCoopClose(op); err == nil && rec.ClosingTx != nil {
+					c.broadcast(rec)
+				}
 			case <-c.quit:
 				return
 			}
@@ -277,15 +296,6 @@ func (c *closer) spent(st *channeldb.OpenChannel, sp *chain.SpendDetail,
 			c.mu.Lock()
 			delete(c.depth, op)
 			c.mu.Unlock()
-			c.wg.Add(1)
-			go func() {
-				// Back to the mempool, unless something else
-				// took its place.
-				defer c.wg.Done()
-				if rec, err := c.d.chanDB.FetchCoopClose(op); err == nil && rec.ClosingTx != nil {
-					c.broadcast(rec)
-				}
-			}()
 			return false
 		case <-c.quit:
 			return true

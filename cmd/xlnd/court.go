@@ -36,7 +36,11 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 			return h, err
 		},
 		Broadcast: d.chain.Broadcast,
-		Signer:    funding.Signer{W: d.wallet},
+		Unspent: func(ctx context.Context, op wire.OutPoint) (bool, error) {
+			out, err := d.chain.UnspentOutput(ctx, op, false)
+			return out != nil, err
+		},
+		Signer: funding.Signer{W: d.wallet},
 		Secrets: func(root channeldb.KeyLocator) (lnwallet.SecretSource, error) {
 			return funding.ChannelSecrets(d.wallet, root)
 		},
