@@ -213,3 +213,41 @@ func (c *Court) finalizeAll() {
 		}
 	}
 }
+
+// moveClose records that rec's closing transaction, seen again, is now
+// at height (a reorg while the node was down moved it): CSV maturities
+// count from there.
+func (c *Court) moveClose(rec *channeldb.ContractRecord, height int32) error {
+	if rec.Resolved || height <= 0 || rec.CloseHeight == uint32(height) {
+		return nil
+	}
+	c.log.Warn("Closing transaction moved to another block", "chan_point",
+		rec.ChanPoint, "height", height, "was", rec.CloseHeight)
+	rec.CloseHeight = uint32(height)
+	return c.cfg.DB.Update(func(tx kvdb.RwTx) error {
+		if err := channeldb.PutContract(tx, rec); err != nil {
+			return err
+		}
+		return channeldb.PutClosedChannel(tx, closeSummary(rec))
+	})
+}
+
+// moveSpend records that o's spend, seen again, is now at height, and
+// so is every output of its transaction.
+func (c *Court) moveSpend(rec *channeldb.ContractRecord, o *channeldb.ContractOutput,
+	height int32) error {
+
+	if rec.Resolved || height <= 0 || o.SpentHeight == uint32(height) {
+		return nil
+	}
+	c.log.Warn("Spend of a contract output moved to another block",
+		"outpoint", o.OutPoint, "txid", o.SpentBy, "height", height,
+		"was", o.SpentHeight)
+	o.SpentHeight = uint32(height)
+	for i := range rec.Outputs {
+		if rec.Outputs[i].OutPoint.Hash == o.SpentBy {
+			rec.Outputs[i].ConfHeight = uint32(height)
+		}
+	}
+	return c.put(rec)
+}

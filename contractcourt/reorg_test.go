@@ -482,3 +482,45 @@ func TestReorgWhileDown(t *testing.T) {
 		t.Fatal("funding output not watched")
 	}
 }
+
+// TestMovedWhileDown: our commitment and our HTLC transaction, seen
+// again after a restart in other blocks (a reorg while the node was down
+// moved them), have their heights and so their CSV maturities moved.
+func TestMovedWhileDown(t *testing.T) {
+	a, b := newPair(t, lnwallet.ChannelTypeStaticRemoteKey, 19)
+	addHTLC(t, b, a, 20_000, 2)
+	st := a.stored(t)
+	op := st.FundingOutpoint
+	ours, _ := a.ch.LocalCommitTx()
+	f := newFakeChain(399)
+	f.finalDepth = 10
+	c := courtWith(t, a, f, preimages(2), nil)
+	if _, err := c.ForceClose(t.Context(), st, ours); err != nil {
+		t.Fatal(err)
+	}
+	f.next(t)
+	f.spend(t, ours, 400)
+	success := f.next(t)
+	settled(t, a, f, op, success, 401)
+	c.Stop()
+
+	courtWith(t, a, f, preimages(2), nil)
+	f.spend(t, ours, 403)
+	f.spend(t, success, 404)
+	rec := record(t, a.db, op, func(r *channeldb.ContractRecord) bool {
+		for _, o := range r.Outputs {
+			if o.Kind == channeldb.OutputSecondLevel {
+				return r.CloseHeight == 403 && o.ConfHeight == 404
+			}
+		}
+		return false
+	})
+	for _, o := range rec.Outputs {
+		if o.Kind == channeldb.OutputToLocal && Maturity(rec, &o) != 403+144 {
+			t.Fatalf("to_local matures at %d", Maturity(rec, &o))
+		}
+	}
+	if s := closed(t, a.db, op); s.CloseHeight != 403 {
+		t.Fatalf("summary at %d", s.CloseHeight)
+	}
+}

@@ -78,8 +78,9 @@ func (c *Court) handleFundingSpend(op wire.OutPoint, d *chain.SpendDetail) error
 	var st *channeldb.OpenChannel
 	switch {
 	case rec != nil && rec.CloseHeight != 0 && rec.CloseTx.TxHash() == d.SpenderTxHash:
-		// Seen before: a restart registered again.
-		return nil
+		// Seen before: a restart registered again. At another
+		// height if a reorg moved it while the node was down.
+		return c.moveClose(rec, d.SpendingHeight)
 	case rec != nil && rec.CloseHeight != 0:
 		// Another transaction: a reorg we did not see (the node was
 		// down) replaced ours. Undo, then take the new one.
@@ -239,10 +240,13 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 		return err
 	}
 	o := findOutput(rec, op)
-	if o == nil || o.SpentBy == d.SpenderTxHash {
-		// Not ours to follow, or seen before: a restart registered
-		// again.
+	if o == nil {
 		return nil
+	}
+	if o.SpentBy == d.SpenderTxHash {
+		// Seen before: a restart registered again. At another
+		// height if a reorg moved it while the node was down.
+		return c.moveSpend(rec, o, d.SpendingHeight)
 	}
 	if o.Resolved() {
 		// Spent by another transaction: a reorg we did not see (the
