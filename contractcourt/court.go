@@ -344,6 +344,23 @@ func (c *Court) Watch(st *channeldb.OpenChannel) {
 
 // watchFunding registers for the spend of st's funding output.
 func (c *Court) watchFunding(st *channeldb.OpenChannel) {
+	c.watchFundingFrom(st, int32(st.ShortChannelID.BlockHeight))
+}
+
+// rescanMargin is how far below a recorded spend the notifier looks for
+// it again after a restart: a reorg while the node was down may have
+// moved it a little lower. (The notifier scans blocks only for an output
+// already spent, from the hint to the tip.)
+const rescanMargin = 6
+
+// rescanHint is the height hint for a spend recorded at height.
+func rescanHint(height uint32, floor int32) int32 {
+	return max(int32(height)-rescanMargin, floor)
+}
+
+// watchFundingFrom registers for the spend of st's funding output from
+// height hint.
+func (c *Court) watchFundingFrom(st *channeldb.OpenChannel, hint int32) {
 	op := st.FundingOutpoint
 	if _, ok := c.funding[op]; ok {
 		return
@@ -354,8 +371,7 @@ func (c *Court) watchFunding(st *channeldb.OpenChannel) {
 		c.log.Error("Channel not watched", "chan_point", op, "err", err)
 		return
 	}
-	ev, err := c.cfg.Notifier.RegisterSpend(op, pkScript,
-		int32(st.ShortChannelID.BlockHeight))
+	ev, err := c.cfg.Notifier.RegisterSpend(op, pkScript, hint)
 	if err != nil {
 		c.log.Error("Channel not watched", "chan_point", op, "err", err)
 		return
@@ -458,7 +474,12 @@ func (c *Court) resume(rec *channeldb.ContractRecord) {
 			return
 		}
 	}
-	c.watchFunding(rec.Channel)
+	fundingHeight := int32(rec.Channel.ShortChannelID.BlockHeight)
+	if rec.CloseHeight == 0 {
+		c.watchFunding(rec.Channel)
+	} else {
+		c.watchFundingFrom(rec.Channel, rescanHint(rec.CloseHeight, fundingHeight))
+	}
 	if rec.CloseHeight == 0 {
 		// Our commitment went out (or the one that confirmed was
 		// reorged out) and has not confirmed: send it again and wait
@@ -471,7 +492,11 @@ func (c *Court) resume(rec *channeldb.ContractRecord) {
 	// again at once.
 	for i := range rec.Outputs {
 		o := &rec.Outputs[i]
-		c.watchOutput(rec.ChanPoint, o, int32(max(rec.CloseHeight, o.ConfHeight)))
+		hint := int32(max(rec.CloseHeight, o.ConfHeight))
+		if o.Resolved() {
+			hint = rescanHint(o.SpentHeight, hint)
+		}
+		c.watchOutput(rec.ChanPoint, o, hint)
 	}
 	if rec.SweepTx != nil && !sweepDone(rec) {
 		c.broadcast(rec.SweepTx, "sweep")
