@@ -267,6 +267,8 @@ func (c *Court) start() error {
 	for _, r := range recs {
 		c.resume(r)
 	}
+	c.log.Info("Contract court started", "final_depth", c.cfg.FinalDepth,
+		"contracts", len(recs))
 	c.wg.Add(1)
 	go c.run(epochs)
 	return nil
