@@ -2,6 +2,8 @@ package itest
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,6 +194,37 @@ func TestReorgForceClose(t *testing.T) {
 	if got := confirmedBalance(t, alice) - aliceBefore; got != ac.LocalBalance-localSweep.Fee {
 		t.Fatalf("alice gained %d, want %d less a fee of %d", got, ac.LocalBalance, localSweep.Fee)
 	}
+
+	// Final (watches dropped) once the sweep is 100 blocks deep, not
+	// a block before.
+	swept, err := nw.TipHeight()
+	check(t, err)
+	_, err = nw.Mine(98)
+	check(t, err)
+	if fullyResolved(t, alice, point) {
+		t.Fatalf("final at a depth of 99")
+	}
+	_, err = nw.Mine(1)
+	check(t, err)
+	check(t, harness.WaitFor(func() error {
+		if !fullyResolved(t, alice, point) {
+			return fmt.Errorf("not final at a depth of 100 (sweep at %d)", swept)
+		}
+		return nil
+	}, harness.SyncTimeout))
+}
+
+// fullyResolved reports whether n logged point's contract final.
+func fullyResolved(t *testing.T, n *harness.Node, point string) bool {
+	t.Helper()
+	b, err := os.ReadFile(n.LogPath())
+	check(t, err)
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "Channel fully resolved") && strings.Contains(l, point) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestReorgBreach: mallory broadcasts a revoked commitment; alice's
