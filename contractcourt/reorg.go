@@ -8,6 +8,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/lnwallet"
 )
 
 // This file undoes what a reorg takes out of the chain (BOLT 5: "MUST be
@@ -19,7 +20,7 @@ import (
 //     waiting for a spend of the funding output (which may now be another
 //     commitment, or a cooperative close), its outputs and closed-channel
 //     summary dropped; our commitment, or the peer's current one, is sent
-//     again.
+//     again every block until one confirms (after a revoked one, ours).
 //   - An output's spend reorged out: the output is unspent again, the
 //     outputs of the reorged transaction (an HTLC transaction's) are
 //     dropped, our sweep or justice transaction is sent again as signed,
@@ -52,6 +53,15 @@ func (c *Court) handleFundingReorg(op wire.OutPoint) error {
 	if err := c.unclose(rec); err != nil {
 		return err
 	}
+	if rec.Kind == channeldb.ContractBreach {
+		// The revoked commitment is the cheater's to publish again;
+		// ours closes the channel should it not come back (it
+		// conflicts with it, so cannot displace it from a mempool).
+		if err := c.switchToOurs(rec); err != nil {
+			c.log.Error("Our commitment not built", "chan_point", op,
+				"err", err)
+		}
+	}
 	c.log.Warn("Closing transaction reorged out; waiting for the funding "+
 		"output to be spent again", "chan_point", op, "kind", rec.Kind,
 		"txid", txid, "height", height)
@@ -77,6 +87,41 @@ func (c *Court) unclose(rec *channeldb.ContractRecord) error {
 		}
 		return channeldb.DeleteClosedChannel(tx, rec.ChanPoint)
 	})
+}
+
+// switchToOurs makes our current commitment of rec's channel the one
+// rec waits for.
+func (c *Court) switchToOurs(rec *channeldb.ContractRecord) error {
+	// The state machine takes a copy: rec keeps the state as it went
+	// to chain.
+	raw, err := channeldb.EncodeOpenChannel(rec.Channel)
+	if err != nil {
+		return err
+	}
+	st, err := channeldb.DecodeOpenChannel(raw)
+	if err != nil {
+		return err
+	}
+	src, err := c.cfg.Secrets(st.RevocationRoot)
+	if err != nil {
+		return err
+	}
+	ch, err := lnwallet.NewChannel(st, lnwallet.Config{Signer: c.cfg.Signer,
+		Secrets: src})
+	if err != nil {
+		return err
+	}
+	tx, err := ch.LocalCommitTx()
+	if err != nil {
+		return err
+	}
+	if tx.TxHash() != rec.Channel.LocalCommit.TxID {
+		return fmt.Errorf("built %v, our commitment is %v", tx.TxHash(),
+			rec.Channel.LocalCommit.TxID)
+	}
+	rec.Kind, rec.CommitNum, rec.CloseTx = channeldb.ContractLocalCommit,
+		rec.Channel.LocalCommit.Number, tx
+	return c.put(rec)
 }
 
 // outputReorged handles the reorg of the spend of output op.

@@ -214,9 +214,10 @@ func TestReorgSweepRestart(t *testing.T) {
 }
 
 // TestReorgJustice: the justice transaction is reorged out and sent
-// again; then the revoked commitment itself is reorged out (nothing is
-// sent: a revoked commitment is the cheater's to publish) and confirms
-// again, and a new justice transaction takes it.
+// again; then the revoked commitment itself is reorged out: a revoked
+// commitment is the cheater's to publish, our own commitment is sent
+// instead each block. The revoked one confirms again, and a new justice
+// transaction takes it.
 func TestReorgJustice(t *testing.T) {
 	a, b := newPair(t, lnwallet.ChannelTypeAnchors, 14)
 	addHTLC(t, a, b, 50_000, 1)
@@ -235,16 +236,28 @@ func TestReorgJustice(t *testing.T) {
 	if got := f.next(t); got.TxHash() != j1.TxHash() {
 		t.Fatalf("sent %v, want the justice transaction again", got.TxHash())
 	}
+	ours, err := a.ch.LocalCommitTx()
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.reorg(t, old)
-	record(t, a.db, op, func(r *channeldb.ContractRecord) bool { return r.CloseHeight == 0 })
+	rec := record(t, a.db, op, func(r *channeldb.ContractRecord) bool { return r.CloseHeight == 0 })
 	noSummary(t, a.db, op)
+	if got := f.next(t); got.TxHash() != ours.TxHash() {
+		t.Fatalf("sent %v, want our commitment", got.TxHash())
+	}
+	if rec.Kind != channeldb.ContractLocalCommit || rec.CloseTx.TxHash() != ours.TxHash() {
+		t.Fatalf("waiting for %v %v", rec.Kind, rec.CloseTx.TxHash())
+	}
 	f.block(201)
-	f.quiet(t)
+	if got := f.next(t); got.TxHash() != ours.TxHash() {
+		t.Fatalf("sent %v at the next block, want our commitment", got.TxHash())
+	}
 	f.spend(t, old, 202)
 	j2 := f.next(t)
 	checkSpends(t, j2, old)
 	settled(t, a, f, op, j2, 203)
-	rec := record(t, a.db, op, func(r *channeldb.ContractRecord) bool { return true })
+	rec = record(t, a.db, op, func(r *channeldb.ContractRecord) bool { return true })
 	if rec.Kind != channeldb.ContractBreach || rec.CloseHeight != 202 || len(rec.Sweeps) < 2 ||
 		rec.Sweeps[0] != j1.TxHash() {
 		t.Fatalf("record %v at %d, sweeps %v", rec.Kind, rec.CloseHeight, rec.Sweeps)
