@@ -240,7 +240,9 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 		return err
 	}
 	o := findOutput(rec, op)
-	if o == nil {
+	if o == nil || rec.Resolved {
+		// Not ours to follow, or final: a spend in flight when its
+		// watch was dropped.
 		return nil
 	}
 	if o.SpentBy == d.SpenderTxHash {
