@@ -187,42 +187,39 @@ func loadAverage() string {
 
 func report(out io.Writer, peers []*peersResult, chans *chansResult, loadStart, loadEnd string) {
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "impl\tstate\tRSS\tpeak RSS\tlive heap\theap in use\tstacks\truntime\tgoroutines\t")
+	fmt.Fprintln(w, "impl\tstate\tRSS\tanon\tfile\tpeak RSS\tlive heap\theap in use\tstacks\truntime\tgoroutines\t")
 	row := func(impl, state string, s sample) {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", impl, state, mib(s.rss),
-			mib(s.hwm), mib(s.heapAlloc), mib(s.heapInuse), mib(s.stack), mib(s.runtime),
-			s.goroutines)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", impl, state,
+			mib(s.rss), mib(s.rssAnon), mib(s.rssFile), mib(s.hwm), mib(s.heapAlloc),
+			mib(s.heapInuse), mib(s.stack), mib(s.runtime), s.goroutines)
+	}
+	// per is the cost of one of n (peers, channels): loaded less idle.
+	per := func(impl, what string, n int, idle, loaded sample) {
+		kib := func(a, b int64) string {
+			return fmt.Sprintf("%.1f KiB", float64(b-a)/float64(n)/1024)
+		}
+		fmt.Fprintf(w, "%s\tper %s\t%s\t%s\t%s\t\t%s\t%s\t%s\t\t%.1f\t\n", impl, what,
+			kib(idle.rss, loaded.rss), kib(idle.rssAnon, loaded.rssAnon),
+			kib(idle.rssFile, loaded.rssFile), kib(idle.heapAlloc, loaded.heapAlloc),
+			kib(idle.heapInuse, loaded.heapInuse), kib(idle.stack, loaded.stack),
+			float64(loaded.goroutines-idle.goroutines)/float64(n))
 	}
 	for _, r := range peers {
 		if r.err != nil {
-			fmt.Fprintf(w, "%s\t%d peers\tnot measured\t\t\t\t\t\t\t\n", r.impl, r.n)
+			fmt.Fprintf(w, "%s\t%d peers\tnot measured\t\t\t\t\t\t\t\t\t\n", r.impl, r.n)
 			continue
 		}
 		row(r.impl, "idle", r.idle)
 		row(r.impl, fmt.Sprintf("%d peers", r.n), r.loaded)
-		per := func(a, b int64) string {
-			return fmt.Sprintf("%.1f KiB", float64(b-a)/float64(r.n)/1024)
-		}
-		fmt.Fprintf(w, "%s\tper peer\t%s\t\t%s\t%s\t%s\t\t%.1f\t\n", r.impl,
-			per(r.idle.rss, r.loaded.rss), per(r.idle.heapAlloc, r.loaded.heapAlloc),
-			per(r.idle.heapInuse, r.loaded.heapInuse), per(r.idle.stack, r.loaded.stack),
-			float64(r.loaded.goroutines-r.idle.goroutines)/float64(r.n))
+		per(r.impl, "peer", r.n, r.idle, r.loaded)
 	}
 	if chans != nil {
 		if chans.err != nil {
-			fmt.Fprintf(w, "xlnd\t%d channels\tnot measured\t\t\t\t\t\t\t\n", chans.n)
+			fmt.Fprintf(w, "xlnd\t%d channels\tnot measured\t\t\t\t\t\t\t\t\t\n", chans.n)
 		} else {
 			row("xlnd", "idle (channel node)", chans.idle)
 			row("xlnd", fmt.Sprintf("%d channels", chans.n), chans.loaded)
-			per := func(a, b int64) string {
-				return fmt.Sprintf("%.1f KiB", float64(b-a)/float64(chans.n)/1024)
-			}
-			fmt.Fprintf(w, "xlnd\tper channel\t%s\t\t%s\t%s\t%s\t\t%.1f\t\n",
-				per(chans.idle.rss, chans.loaded.rss),
-				per(chans.idle.heapAlloc, chans.loaded.heapAlloc),
-				per(chans.idle.heapInuse, chans.loaded.heapInuse),
-				per(chans.idle.stack, chans.loaded.stack),
-				float64(chans.loaded.goroutines-chans.idle.goroutines)/float64(chans.n))
+			per("xlnd", "channel", chans.n, chans.idle, chans.loaded)
 		}
 	}
 	w.Flush()

@@ -16,8 +16,12 @@ import (
 // sample is a running node's memory at one moment.
 type sample struct {
 	// rss and hwm are the resident set now and its peak since the
-	// process started (VmRSS and VmHWM of /proc/<pid>/status), bytes.
-	rss, hwm int64
+	// process started (VmRSS and VmHWM of /proc/<pid>/status), bytes;
+	// rssAnon and rssFile split rss into the process's own memory and
+	// the pages of files it maps (bbolt maps its database files: pages
+	// it read are resident but belong to the page cache, which the
+	// kernel reclaims under pressure).
+	rss, hwm, rssAnon, rssFile int64
 
 	// heapAlloc is the live heap right after a collection (the heap
 	// profile's HeapAlloc, asked for with gc=1); heapInuse the spans
@@ -40,6 +44,7 @@ func measure(ctx context.Context, pid int, pprofAddr string) (sample, error) {
 		return s, err
 	}
 	s.rss, s.hwm = status["VmRSS"], status["VmHWM"]
+	s.rssAnon, s.rssFile = status["RssAnon"], status["RssFile"]
 	heap, err := get(ctx, "http://"+pprofAddr+"/debug/pprof/heap?gc=1&debug=1")
 	if err != nil {
 		return s, fmt.Errorf("heap profile: %w", err)

@@ -101,8 +101,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (s sample) String() string {
-	return fmt.Sprintf("RSS %s (peak %s), live heap %s (in use %s), stacks %s, "+
-		"runtime %s, %d goroutines", mib(s.rss), mib(s.hwm), mib(s.heapAlloc),
+	return fmt.Sprintf("RSS %s (anonymous %s, file %s; peak %s), live heap %s "+
+		"(in use %s), stacks %s, runtime %s, %d goroutines", mib(s.rss),
+		mib(s.rssAnon), mib(s.rssFile), mib(s.hwm), mib(s.heapAlloc),
 		mib(s.heapInuse), mib(s.stack), mib(s.runtime), s.goroutines)
 }
 
