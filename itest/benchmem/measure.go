@@ -129,11 +129,13 @@ func memStats(profile []byte) map[string]int64 {
 }
 
 // saveProfiles writes the node's heap profile (after a collection) to
-// <prefix>.heap.pprof, for go tool pprof, and its goroutines grouped by
+// <prefix>.heap.pprof, for go tool pprof, the same as text with the
+// runtime's MemStats to <prefix>.heap.txt, and its goroutines grouped by
 // stack to <prefix>.goroutines.txt.
 func saveProfiles(ctx context.Context, pprofAddr, prefix string) error {
 	for _, f := range []struct{ query, suffix string }{
 		{"heap?gc=1", ".heap.pprof"},
+		{"heap?debug=1", ".heap.txt"}, // ends with the runtime's MemStats
 		{"goroutine?debug=1", ".goroutines.txt"},
 	} {
 		b, err := get(ctx, "http://"+pprofAddr+"/debug/pprof/"+f.query)
