@@ -7,7 +7,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 
-	"lnd.xprv/lnwallet/internal/vartime"
+	"lnd.xprv/internal/vartime"
 	"lnd.xprv/lnwire"
 )
 
