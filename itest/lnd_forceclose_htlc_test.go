@@ -62,8 +62,6 @@ type fcScene struct {
 	htlcs  []*heldHTLC
 	commit *harness.ChainTx
 	spends map[chainhash.Hash]*harness.ChainTx // each tx after the commitment
-	xlBal  int64                               // xlnd's confirmed wallet balance before the close
-	lndBal int64                               // lnd's
 }
 
 // hold makes every HTLC of s pending: each payee holds it on a hold
@@ -148,8 +146,6 @@ func (s *fcScene) hold() {
 		}
 		t.Logf("HTLC %s: %d sat, expiry %d, to lnd %v", h.name, h.amt, h.expiry, h.toLnd)
 	}
-	s.xlBal = confirmedBalance(t, s.xl)
-	s.lndBal = s.lnd.confirmedBalance()
 }
 
 func (s *fcScene) waitLndInvoice(h *heldHTLC, state string) {
@@ -366,19 +362,21 @@ func (s *fcScene) agree(xlType lnrpc.ChannelCloseSummary_ClosureType, lndType st
 
 // conserved checks that what the commitment paid out went to the two
 // wallets less the fees of the transactions that moved it, counting what
-// no one took (anchors left alone) as still on chain.
+// no one took (anchors left alone) as still on chain. What each wallet
+// gained is the sum of what each of those transactions did to it, as the
+// node lists them (outputs to the wallet less wallet coins spent): the
+// wallets' balances also move with sweeps of the channels closed before.
 func (s *fcScene) conserved() {
 	t := s.t
 	t.Helper()
-	xlGain := confirmedBalance(t, s.xl) - s.xlBal
-	lndGain := s.lnd.confirmedBalance() - s.lndBal
 	var fees int64
 	for _, tx := range s.spends {
 		fees += tx.Fee
 	}
 	c := s.nw.Btcd().Client()
-	var left int64
+	var left, paid int64
 	for i, o := range s.commit.Tx.TxOut {
+		paid += o.Value
 		res, err := c.GetTxOut(ptr(s.commit.Tx.TxHash()), uint32(i), false)
 		check(t, err)
 		if res != nil {
@@ -386,41 +384,62 @@ func (s *fcScene) conserved() {
 			left += o.Value
 		}
 	}
-	var paid int64
-	for _, o := range s.commit.Tx.TxOut {
-		paid += o.Value
-	}
+	// Each wallet lists the last block's transactions once it has
+	// synced to it.
+	var xlGain, lndGain int64
+	err := harness.WaitFor(func() error {
+		xlGain, lndGain = s.xlGains(), s.lndGains()
+		if xlGain+lndGain+fees+left != paid {
+			return fmt.Errorf("not conserved: %d + %d + %d + %d != %d",
+				xlGain, lndGain, fees, left, paid)
+		}
+		return nil
+	}, harness.SyncTimeout)
 	t.Logf("commitment paid %d: xlnd gained %d, lnd %d, fees %d over %d transactions, %d left on chain",
 		paid, xlGain, lndGain, fees, len(s.spends), left)
-	if xlGain+lndGain+fees+left != paid {
-		t.Fatalf("not conserved: %d + %d + %d + %d != %d", xlGain, lndGain, fees, left, paid)
+	check(t, err)
+}
+
+// xlGains sums xlnd's amounts of the transactions after the commitment.
+func (s *fcScene) xlGains() int64 {
+	s.t.Helper()
+	resp, err := s.xl.RPC.GetTransactions(s.t.Context(), &lnrpc.GetTransactionsRequest{})
+	check(s.t, err)
+	amt := map[string]int64{}
+	for _, tx := range resp.Transactions {
+		amt[tx.TxHash] = tx.Amount
 	}
+	var sum int64
+	for h := range s.spends {
+		sum += amt[h.String()]
+	}
+	return sum
+}
+
+// lndGains sums lnd's amounts of the transactions after the commitment.
+func (s *fcScene) lndGains() int64 {
+	s.t.Helper()
+	var resp struct {
+		Txs []struct {
+			Hash   string `json:"tx_hash"`
+			Amount string `json:"amount"`
+		} `json:"transactions"`
+	}
+	check(s.t, s.lnd.lncli(&resp, "listchaintxns"))
+	amt := map[string]int64{}
+	for _, tx := range resp.Txs {
+		v, err := strconv.ParseInt(tx.Amount, 10, 64)
+		check(s.t, err)
+		amt[tx.Hash] = v
+	}
+	var sum int64
+	for h := range s.spends {
+		sum += amt[h.String()]
+	}
+	return sum
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// confirmedBalance is lnd's confirmed wallet balance once nothing is
-// unconfirmed.
-func (l *lndNode) confirmedBalance() int64 {
-	l.t.Helper()
-	var bal int64
-	check(l.t, harness.WaitFor(func() error {
-		var b struct {
-			Confirmed   string `json:"confirmed_balance"`
-			Unconfirmed string `json:"unconfirmed_balance"`
-		}
-		if err := l.lncli(&b, "walletbalance"); err != nil {
-			return err
-		}
-		if b.Unconfirmed != "0" {
-			return fmt.Errorf("lnd: unconfirmed %s", b.Unconfirmed)
-		}
-		var err error
-		bal, err = strconv.ParseInt(b.Confirmed, 10, 64)
-		return err
-	}, harness.SyncTimeout))
-	return bal
-}
 
 // lndFundsAgain keeps lnd's wallet in coins: a channel open and its
 // HTLC transactions (anchors: fees from the wallet) spend them.
