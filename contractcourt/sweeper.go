@@ -9,6 +9,7 @@ import (
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 )
 
 // This file is the sweeper: every block, the mature outputs of each
@@ -144,12 +145,14 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 	if err := c.put(rec); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.SweepRecorded)
 	c.log.Info("Sweeping", "chan_point", rec.ChanPoint, "kind", rec.Kind,
 		"inputs", len(inputs), "fee", fee, "sat_per_kw", rate,
 		"txid", tx.TxHash())
 	what := "sweep"
 	if rec.Kind == channeldb.ContractBreach {
 		what = "justice transaction"
+		crashpoint.Hit(crashpoint.JusticeRecorded)
 	}
 	c.broadcast(tx, what)
 	return nil
