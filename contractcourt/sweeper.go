@@ -140,7 +140,7 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 		return err
 	}
 	rec.SweepTx, rec.SweepFeeRate, rec.SweepHeight = tx, uint64(rate),
-		uint32(c.height)
+		c.tipHeight()
 	rec.Sweeps = append(rec.Sweeps, tx.TxHash())
 	if err := c.put(rec); err != nil {
 		return err
@@ -156,6 +156,19 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 	}
 	c.broadcast(tx, what)
 	return nil
+}
+
+// tipHeight is the chain's tip as the backend reports it, or the last
+// block the court handled if that is higher or the backend cannot say.
+// A sweep is dated by it, not by the block being handled: blocks mined
+// before the broadcast, which the court may still be catching up with,
+// cannot confirm it and must not count toward replacing it.
+func (c *Court) tipHeight() uint32 {
+	h, err := c.cfg.BestHeight()
+	if err != nil {
+		return uint32(c.height)
+	}
+	return uint32(max(h, c.height))
 }
 
 // broadcastHTLCTxs sends our signed HTLC-timeout and HTLC-success
