@@ -223,6 +223,7 @@ func (c *Court) sendFundedHTLCTx(rec *channeldb.ContractRecord, ct *contract,
 		c.log.Error("HTLC transaction not sent", "outpoint", o.OutPoint, "err", err)
 		return
 	}
+	crashpoint.Hit(crashpoint.HTLCTxPublished)
 	c.funded[o.OutPoint] = tx
 	c.log.Info("Sent", "what", o.Kind, "txid", tx.TxHash())
 }

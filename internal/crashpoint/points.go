@@ -155,6 +155,14 @@ const (
 	// broadcast.
 	SweepRecorded Point = "sweep-recorded"
 
+	// HTLCTxPublished: our second-level HTLC transaction of an anchors
+	// channel, whose fee a wallet coin pays, is recorded by the wallet
+	// (the coin spent) and broadcast, and the court has not noted it:
+	// after a restart it builds the transaction again. (Without
+	// anchors the transaction is rebuilt from the contract and sent
+	// every block; nothing of it is persisted.)
+	HTLCTxPublished Point = "htlc-tx-published"
+
 	// JusticeRecorded: a justice transaction is persisted with the
 	// contract and not broadcast.
 	JusticeRecorded Point = "justice-recorded"
@@ -197,17 +205,18 @@ func All() []Info {
 		{Point: PaymentResultKnown},
 		{Point: PaymentResultRecorded},
 		{Point: InvoiceSettled},
-		{Point: CloseShutdownPersisted, Waits: "its crash test scenario"},
-		{Point: CloseShutdownReceived, Waits: "its crash test scenario"},
-		{Point: CloseAgreed, Waits: "its crash test scenario"},
-		{Point: CloseConfirmed, Waits: "its crash test scenario"},
-		{Point: ForceCloseRecorded, Waits: "its crash test scenario"},
-		{Point: ForceCloseBroadcast, Waits: "its crash test scenario"},
-		{Point: CommitmentConfirmed, Waits: "its crash test scenario"},
-		{Point: BreachDetected, Waits: "its crash test scenario"},
-		{Point: SweepRecorded, Waits: "its crash test scenario"},
-		{Point: JusticeRecorded, Waits: "its crash test scenario"},
-		{Point: OutputResolved, Waits: "its crash test scenario"},
+		{Point: CloseShutdownPersisted},
+		{Point: CloseShutdownReceived},
+		{Point: CloseAgreed},
+		{Point: CloseConfirmed},
+		{Point: ForceCloseRecorded},
+		{Point: ForceCloseBroadcast},
+		{Point: CommitmentConfirmed},
+		{Point: BreachDetected},
+		{Point: SweepRecorded},
+		{Point: HTLCTxPublished},
+		{Point: JusticeRecorded},
+		{Point: OutputResolved},
 	}
 }
 
