@@ -46,6 +46,7 @@ type chainCrashScenario struct {
 var forceCrashScenarios = []chainCrashScenario{
 	{point: crashpoint.ForceCloseRecorded, victim: "alice"},
 	{point: crashpoint.ForceCloseBroadcast, victim: "alice"},
+	{point: crashpoint.CommitmentConfirmed, victim: "alice"},
 	{point: crashpoint.CommitmentConfirmed, victim: "bob"},
 	// Bob's to_remote is swept as the commitment confirms (one block
 	// of CSV with anchors); alice's to_local after its delay.
@@ -76,8 +77,8 @@ func runForceCrash(t *testing.T, nw *harness.Network, alice, bob *harness.Node,
 	victim := map[string]*harness.Node{"alice": alice, "bob": bob}[sc.victim]
 	victim.SetEnv(crashpoint.EnvVar + "=" + string(sc.point))
 	check(t, victim.Restart())
-	point := crashChannel(t, nw, alice, bob)
 	ensureConnected(t, nw, alice, bob)
+	point := crashChannel(t, nw, alice, bob)
 	waitActive(t, alice, point)
 	var htlcAmt int64
 	if sc.htlc {

@@ -119,12 +119,13 @@ func runCloseCrash(t *testing.T, nw *harness.Network, alice, bob *harness.Node,
 	})
 }
 
-// crashChannel returns an active channel of alice with bob, opening one
-// if the earlier scenarios left none.
+// crashChannel returns an open channel alice opened with bob (the
+// caller waits until it is active), opening one if the earlier
+// scenarios left none.
 func crashChannel(t *testing.T, nw *harness.Network, alice, bob *harness.Node) string {
 	t.Helper()
 	for _, c := range listChannels(t, alice) {
-		if c.Active && c.RemotePubkey == bob.PubKey() && c.Initiator {
+		if c.RemotePubkey == bob.PubKey() && c.Initiator {
 			return c.ChannelPoint
 		}
 	}
