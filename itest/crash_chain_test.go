@@ -14,6 +14,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/contractcourt"
 	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
@@ -44,6 +45,9 @@ type chainCrashScenario struct {
 }
 
 var forceCrashScenarios = []chainCrashScenario{
+	// First, while no other contract of alice's can become final
+	// meanwhile: the point is then reached for this close.
+	{point: crashpoint.ContractFinal, victim: "alice"},
 	{point: crashpoint.ForceCloseRecorded, victim: "alice"},
 	{point: crashpoint.ForceCloseBroadcast, victim: "alice"},
 	{point: crashpoint.CommitmentConfirmed, victim: "alice"},
@@ -156,8 +160,15 @@ func driveChain(t *testing.T, nw *harness.Network, victim *harness.Node,
 			idle = time.Now()
 			continue
 		}
-		if crashed && resolvedOn(point, nodes) == nil {
-			return
+		if resolvedOn(point, nodes) == nil {
+			if crashed {
+				return
+			}
+			// Every output spent and the victim still up: its
+			// point comes with the contract's final depth.
+			mineLive(t, nw, contractcourt.DefaultFinalDepth)
+			idle = time.Now()
+			continue
 		}
 		n, err := nw.MempoolSize()
 		check(t, err)

@@ -172,6 +172,11 @@ const (
 	// what follows from it (the next output watched, the next sweep)
 	// not started.
 	OutputResolved Point = "output-resolved"
+
+	// ContractFinal: the last transaction resolving a contract is deep
+	// enough (the court's final depth) and the contract is persisted
+	// final, the channel fully resolved; its watches are not dropped.
+	ContractFinal Point = "contract-final"
 )
 
 // Info describes a point for the crash test.
@@ -217,6 +222,7 @@ func All() []Info {
 		{Point: HTLCTxPublished},
 		{Point: JusticeRecorded},
 		{Point: OutputResolved},
+		{Point: ContractFinal},
 	}
 }
 
