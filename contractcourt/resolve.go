@@ -13,6 +13,7 @@ import (
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 )
 
 // ForceClose records our signed commitment for the channel st (whose
@@ -50,9 +51,11 @@ func (c *Court) forceClose(st *channeldb.OpenChannel, commitTx *wire.MsgTx) erro
 	if err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.ForceCloseRecorded)
 	c.log.Info("Force closing", "chan_point", op, "txid", commitTx.TxHash())
 	c.watchFunding(st)
 	c.broadcast(commitTx, "commitment")
+	crashpoint.Hit(crashpoint.ForceCloseBroadcast)
 	return nil
 }
 
@@ -172,10 +175,12 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 	if err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.CommitmentConfirmed)
 	if rec.Kind == channeldb.ContractBreach {
 		c.log.Warn("Breach: the peer broadcast a revoked commitment; "+
 			"taking every output", "chan_point", op,
 			"commitment", rec.CommitNum, "outputs", len(rec.Outputs))
+		crashpoint.Hit(crashpoint.BreachDetected)
 	}
 	for i := range rec.Outputs {
 		c.watchOutput(op, &rec.Outputs[i], int32(rec.CloseHeight))
@@ -302,6 +307,7 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	if err := c.put(rec); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.OutputResolved)
 	// The output stays watched until the contract is final: a reorg
 	// may take this spend out.
 	if follow != nil {

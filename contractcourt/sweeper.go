@@ -9,6 +9,7 @@ import (
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 )
 
 // This file is the sweeper: every block, the mature outputs of each
@@ -144,20 +145,35 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 		return err
 	}
 	rec.SweepTx, rec.SweepFeeRate, rec.SweepHeight = tx, uint64(rate),
-		uint32(c.height)
+		c.tipHeight()
 	rec.Sweeps = append(rec.Sweeps, tx.TxHash())
 	if err := c.put(rec); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.SweepRecorded)
 	c.log.Info("Sweeping", "chan_point", rec.ChanPoint, "kind", rec.Kind,
 		"inputs", len(inputs), "fee", fee, "sat_per_kw", rate,
 		"txid", tx.TxHash())
 	what := "sweep"
 	if rec.Kind == channeldb.ContractBreach {
 		what = "justice transaction"
+		crashpoint.Hit(crashpoint.JusticeRecorded)
 	}
 	c.broadcast(tx, what)
 	return nil
+}
+
+// tipHeight is the chain's tip as the backend reports it, or the last
+// block the court handled if that is higher or the backend cannot say.
+// A sweep is dated by it, not by the block being handled: blocks mined
+// before the broadcast, which the court may still be catching up with,
+// cannot confirm it and must not count toward replacing it.
+func (c *Court) tipHeight() uint32 {
+	h, err := c.cfg.BestHeight()
+	if err != nil {
+		return uint32(c.height)
+	}
+	return uint32(max(h, c.height))
 }
 
 // broadcastHTLCTxs sends our signed HTLC-timeout and HTLC-success
@@ -212,6 +228,7 @@ func (c *Court) sendFundedHTLCTx(rec *channeldb.ContractRecord, ct *contract,
 		c.log.Error("HTLC transaction not sent", "outpoint", o.OutPoint, "err", err)
 		return
 	}
+	crashpoint.Hit(crashpoint.HTLCTxPublished)
 	c.funded[o.OutPoint] = tx
 	c.log.Info("Sent", "what", o.Kind, "txid", tx.TxHash())
 }

@@ -17,6 +17,7 @@ import (
 	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/funding"
 	"lnd.xprv/htlcswitch"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
@@ -337,6 +338,7 @@ func (c *closer) closed(st *channeldb.OpenChannel, sp *chain.SpendDetail) {
 		c.log.Error("Channel not marked closed", "chan_point", op, "err", err)
 		return
 	}
+	crashpoint.Hit(crashpoint.CloseConfirmed)
 	c.d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
 	c.mu.Lock()
 	delete(c.depth, op)
