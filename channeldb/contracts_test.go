@@ -34,8 +34,8 @@ func sampleContract(t testing.TB) *ContractRecord {
 				Kind: OutputAnchor, Abandoned: true},
 		},
 		SweepTx: sweep, SweepFeeRate: 2500,
-		SweepHeight:  956,
-		Sweeps:       []chainhash.Hash{sweep.TxHash()},
+		SweepHeight: 956,
+		Sweeps:      []chainhash.Hash{sweep.TxHash()},
 	}
 }
 
