@@ -112,6 +112,13 @@ type Config struct {
 	AttachFee func(ctx context.Context, tx *wire.MsgTx, prevOut *wire.TxOut,
 		fee btcutil.Amount, rate chain.SatPerKWeight) (finish func(*wire.MsgTx) error, err error)
 
+	// ChannelClosed is called once a commitment of a channel confirmed
+	// and the channel's close summary is stored (lnd's closed channel
+	// event), ChannelResolved once every output of it is resolved
+	// (lnd's fully resolved event). Either may be nil.
+	ChannelClosed   func(op wire.OutPoint)
+	ChannelResolved func(op wire.OutPoint)
+
 	// ConfTarget is the sweeps' confirmation target (0: default);
 	// BumpAfter the blocks before an unconfirmed sweep is replaced.
 	ConfTarget uint32
@@ -137,7 +144,7 @@ type Court struct {
 	height   int32
 	funding  map[wire.OutPoint]func()
 	outWatch map[wire.OutPoint]func()
-	bumps    map[wire.OutPoint]chainfeeRate
+	bumps    map[wire.OutPoint]bool
 
 	// goneToChain holds the channels GoToChain was called for.
 	goneToChain map[wire.OutPoint]bool
@@ -154,9 +161,6 @@ type Court struct {
 	cpfpAt   map[wire.OutPoint]int32
 	cpfpRate map[wire.OutPoint]chain.SatPerKWeight
 }
-
-// chainfeeRate is a fee rate requested through BumpFee for a channel.
-type chainfeeRate = chain.SatPerKWeight
 
 // New returns a court; Start begins watching.
 func New(cfg Config) *Court {
@@ -180,7 +184,7 @@ func New(cfg Config) *Court {
 		quit:     make(chan struct{}),
 		funding:  map[wire.OutPoint]func(){},
 		outWatch: map[wire.OutPoint]func(){},
-		bumps:    map[wire.OutPoint]chainfeeRate{},
+		bumps:    map[wire.OutPoint]bool{},
 
 		goneToChain: map[wire.OutPoint]bool{},
 		funded:      map[wire.OutPoint]*wire.MsgTx{},

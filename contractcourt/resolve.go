@@ -154,6 +154,10 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 	if err != nil {
 		return err
 	}
+	c.closed(op)
+	if rec.Resolved {
+		c.fullyResolved(op)
+	}
 	if rec.Kind == channeldb.ContractBreach {
 		c.log.Warn("Breach: the peer broadcast a revoked commitment; "+
 			"taking every output", "chan_point", op,
@@ -175,6 +179,9 @@ func closeSummary(rec *channeldb.ContractRecord) *channeldb.ChannelCloseSummary 
 		CloseHeight: rec.CloseHeight, CloseType: rec.Kind.CloseType(),
 		IsPending: len(rec.Outputs) > 0}
 	for _, o := range rec.Outputs {
+		if o.Kind == channeldb.OutputAnchor {
+			continue
+		}
 		if o.CSV > 1 {
 			s.TimeLockedBalance += o.Amount
 		} else {
@@ -293,11 +300,13 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	}
 	if rec.Resolved {
 		c.log.Info("Channel fully resolved", "chan_point", chanPoint)
+		c.fullyResolved(chanPoint)
 		return nil
 	}
-	if !ours {
+	if !ours || onlyAnchors(rec) {
 		// The peer took an output (or an HTLC transaction of ours
-		// confirmed): sweep what is left now, not at the next block.
+		// confirmed), or only our anchor is left: sweep (or abandon)
+		// what is left now, not at the next block.
 		return c.sweep(rec)
 	}
 	return nil

@@ -327,7 +327,10 @@ func (c *contractsBackend) PendingSweeps(context.Context) ([]rpc.PendingSweep, e
 				continue
 			}
 			p := rpc.PendingSweep{OutPoint: o.OutPoint, Amount: o.Amount,
-				WitnessType: witnessType(rec, o), MaturityHeight: contractcourt.Maturity(rec, o)}
+				WitnessType: witnessType(rec, o), MaturityHeight: contractcourt.Maturity(rec, o),
+				Budget: contractcourt.Budget(o), DeadlineHeight: o.Sweep.DeadlineHeight,
+				RequestedRate: chain.SatPerKWeight(o.Sweep.StartRate),
+				Immediate:     o.Sweep.Immediate}
 			if rec.SweepTx != nil && spendsOutPoint(rec.SweepTx, o.OutPoint) {
 				p.FeeRate = chain.SatPerKWeight(rec.SweepFeeRate)
 				// Every sweep of the contract, replaced ones too.
@@ -348,20 +351,21 @@ func spendsOutPoint(tx *wire.MsgTx, op wire.OutPoint) bool {
 	return false
 }
 
-// BumpFee replaces the sweep of op.
+// BumpFee sets the fee parameters of the sweep of op: a target
+// conf is turned into its estimate, the starting rate.
 func (c *contractsBackend) BumpFee(ctx context.Context, op wire.OutPoint,
-	rate chain.SatPerKWeight, targetConf uint32) error {
+	req rpc.SweepBump) error {
 
-	if rate == 0 {
-		if targetConf == 0 {
-			targetConf = 1
-		}
+	rate := req.StartRate
+	if req.TargetConf != 0 {
 		var err error
-		if rate, err = c.d.chain.EstimateFeePerKW(ctx, targetConf); err != nil {
+		if rate, err = c.d.chain.EstimateFeePerKW(ctx, req.TargetConf); err != nil {
 			return err
 		}
 	}
-	return c.d.court.BumpFee(op, rate)
+	return c.d.court.BumpFee(op, contractcourt.SweepRequest{StartRate: rate,
+		Budget: req.Budget, DeadlineDelta: req.DeadlineDelta,
+		Immediate: req.Immediate})
 }
 
 // ListSweeps lists every sweep broadcast, by contract then age.
