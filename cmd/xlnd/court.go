@@ -47,9 +47,9 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 			}
 			return txscript.PayToAddrScript(addr)
 		},
-		ChannelClosing: func(op wire.OutPoint) {
-			d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
-		},
+		ChannelClosing:  d.removeLink,
+		ChannelClosed:   d.forceClosed,
+		ChannelResolved: d.forceResolved,
 		CooperativeClose: d.cooperativeClosed,
 		// Preimages we know: our invoices'. (Those of forwarded HTLCs
 		// settled downstream the court finds in the switch's store.)
@@ -75,6 +75,53 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 		AttachFee: d.attachFee,
 		Logger:    d.logs.Logger("CNCT"),
 	})
+}
+
+// removeLink stops the link of a closing channel, and reports it
+// inactive at once (before the close's own events).
+func (d *daemon) removeLink(op wire.OutPoint) {
+	d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
+	d.events.linkGone(op)
+}
+
+// forceClosed publishes lnd's closed channel event once a commitment of
+// the channel op confirmed, with its stored close summary.
+func (d *daemon) forceClosed(op wire.OutPoint) {
+	var info rpc.ClosedChannel
+	err := d.chanDB.View(func(tx kvdb.RTx) error {
+		s, err := channeldb.FetchClosedChannel(tx, op)
+		if err != nil {
+			return err
+		}
+		rec, err := channeldb.FetchContract(tx, op)
+		if err != nil {
+			return err
+		}
+		info = closedInfo(s, nil)
+		forceInitiators(&info, rec)
+		return nil
+	})
+	if err != nil {
+		d.log.Error("Closed channel event not sent", "chan_point", op, "err", err)
+		return
+	}
+	d.events.publish(rpc.ChannelEvent{Type: rpc.EventClosed, ChanPoint: op, Closed: &info})
+}
+
+// forceResolved publishes lnd's fully resolved channel event once every
+// output of a force-closed channel is resolved.
+func (d *daemon) forceResolved(op wire.OutPoint) {
+	d.events.publish(rpc.ChannelEvent{Type: rpc.EventFullyResolved, ChanPoint: op})
+}
+
+// forceInitiators sets who opened and who closed a channel that went to
+// chain: we closed it if our commitment confirmed.
+func forceInitiators(c *rpc.ClosedChannel, rec *channeldb.ContractRecord) {
+	if rec == nil || rec.Channel == nil {
+		return
+	}
+	c.OpenInitiator = initiator(rec.Channel.IsInitiator)
+	c.CloseInitiator = initiator(rec.Kind == channeldb.ContractLocalCommit)
 }
 
 // cooperativeClosed records a mutual close seen on chain that the close
@@ -130,7 +177,7 @@ func (c *contractsBackend) ForceClose(ctx context.Context, op wire.OutPoint) (ch
 	}
 	id := lnwire.NewChanIDFromOutPoint(op)
 	hadLink := d.links.Get(id) != nil
-	d.links.Remove(id)
+	d.removeLink(op)
 	txid, err := d.forceClose(ctx, op)
 	if err != nil && hadLink {
 		if st, e := d.chanDB.FetchOpenChannel(op); e == nil {
