@@ -47,9 +47,9 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 			}
 			return txscript.PayToAddrScript(addr)
 		},
-		ChannelClosing:  d.removeLink,
-		ChannelClosed:   d.forceClosed,
-		ChannelResolved: d.forceResolved,
+		ChannelClosing:   d.removeLink,
+		ChannelClosed:    d.forceClosed,
+		ChannelResolved:  d.forceResolved,
 		CooperativeClose: d.cooperativeClosed,
 		// Preimages we know: our invoices'. (Those of forwarded HTLCs
 		// settled downstream the court finds in the switch's store.)
