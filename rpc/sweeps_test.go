@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 the deprecated fields are what older clients send.
+
 package rpc
 
 import (
