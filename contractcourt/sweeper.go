@@ -357,19 +357,21 @@ type feePlan struct {
 	deadlineFrom uint32
 }
 
-// planFee gathers the parameters of outs: the highest starting rate
-// asked for (else the estimate for the deadline, else for the default
-// target) and the earliest deadline.
+// planFee gathers the parameters of outs: the highest of their starting
+// rates (the one asked for, else the estimate for the deadline, else for
+// the default target) and the earliest deadline.
 func (c *Court) planFee(rec *channeldb.ContractRecord, outs []*channeldb.ContractOutput) (feePlan, error) {
 	var plan feePlan
+	estimated := false
 	for _, o := range outs {
 		p := &o.Sweep
 		plan.start = max(plan.start, chain.SatPerKWeight(p.StartRate))
+		estimated = estimated || p.StartRate == 0
 		if p.DeadlineHeight != 0 && (plan.deadline == 0 || p.DeadlineHeight < plan.deadline) {
 			plan.deadline, plan.deadlineFrom = p.DeadlineHeight, p.StartHeight
 		}
 	}
-	if plan.start != 0 {
+	if !estimated {
 		return plan, nil
 	}
 	var target uint32
@@ -377,7 +379,7 @@ func (c *Court) planFee(rec *channeldb.ContractRecord, outs []*channeldb.Contrac
 		target = uint32(max(int64(plan.deadline)-int64(c.height), 1))
 	}
 	rate, err := c.estimate(rec, target)
-	plan.start = rate
+	plan.start = max(plan.start, rate)
 	return plan, err
 }
 
