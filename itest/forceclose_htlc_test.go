@@ -167,7 +167,7 @@ func forceCloseHTLC(t *testing.T, nw *harness.Network, mallory, alice *harness.N
 	aliceSweep := waitSpender(t, nw, toRemote)
 	_, err = nw.Mine(1)
 	check(t, err)
-	if f := waitForceClosing(t, alice, point); f.LimboBalance != htlcAmt {
+	if f := waitForceClosing(t, alice, point); f.LimboBalance != htlcAmt+anchorAmount(ct) {
 		t.Fatalf("alice's limbo: %v", f)
 	}
 	if got := confirmedBalance(t, alice) - aliceBefore; got != chanPush-aliceSweep.Fee {
