@@ -124,6 +124,17 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 			}
 		}
 	}
+	alone := len(ready) == 0
+	exclusive := int64(c.height)+1 < int64(rec.CloseHeight)+anchorCSV
+	if !alone && !exclusive {
+		anchors = nil
+	}
+	if len(anchors) == 0 && rec.SweepTx != nil && !c.sweepDue(rec, ready, feePlan{}) &&
+		!hasDeadline(ready) {
+
+		// Nothing to decide: spare the fee estimate.
+		return nil
+	}
 	ct, err := newContract(rec, c.cfg.Secrets, c.cfg.Preimage)
 	if err != nil {
 		return err
@@ -140,15 +151,12 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 		}
 		inputs = append(inputs, in)
 	}
-	alone := len(ready) == 0
-	exclusive := int64(c.height)+1 < int64(rec.CloseHeight)+anchorCSV
 	for _, o := range anchors {
 		in, err := ct.input(o)
 		if err != nil {
 			return err
 		}
-		worth := o.Amount > plan.start.FeeForWeight(inputWeight(in))
-		if alone || (exclusive && worth) {
+		if alone || o.Amount > plan.start.FeeForWeight(inputWeight(in)) {
 			inputs = append(inputs, in)
 		}
 	}
@@ -208,6 +216,16 @@ func onlyAnchors(rec *channeldb.ContractRecord) bool {
 		}
 	}
 	return len(left) > 0
+}
+
+// hasDeadline reports whether one of outs has a deadline.
+func hasDeadline(outs []*channeldb.ContractOutput) bool {
+	for _, o := range outs {
+		if o.Sweep.DeadlineHeight != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // sweepDue reports whether a sweep of chosen should be built now: there
