@@ -125,7 +125,7 @@ func TestSweepBumpDeadline(t *testing.T) {
 		t.Fatalf("fee at the deadline %d, budget %d", prev.Fee, budget)
 	}
 	ps := pendingSweep(pendingSweeps(t, bob), toRemote)
-	// The rate is the fee over the weight: within a sat/vB of btcd's
+	// The rate is the fee over the weight: within 2 sat/vB of btcd's
 	// (which rounds the vsize up) either way.
 	if ps == nil || ps.BroadcastAttempts != 4 || math.Abs(float64(ps.SatPerVbyte)-prev.FeeRate()) > 2 {
 		t.Fatalf("pending sweep at the deadline %v (last %.1f sat/vB)", ps, prev.FeeRate())
