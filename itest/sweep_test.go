@@ -221,6 +221,32 @@ func TestSweepAnchor(t *testing.T) {
 			t.Fatalf("anchor %v was spent", a)
 		}
 	}
+	// ClosedChannels says what became of each: the balance claimed by
+	// its sweep, the anchor abandoned.
+	for _, c := range []struct {
+		n     *harness.Node
+		sweep *harness.ChainTx
+		typ   lnrpc.ChannelCloseSummary_ClosureType
+	}{
+		{alice, aliceSweep, lnrpc.ChannelCloseSummary_LOCAL_FORCE_CLOSE},
+		{bob, bobSweep, lnrpc.ChannelCloseSummary_REMOTE_FORCE_CLOSE},
+	} {
+		cl, err := c.n.RPC.ClosedChannels(t.Context(), &lnrpc.ClosedChannelsRequest{})
+		check(t, err)
+		if len(cl.Channels) != 1 || cl.Channels[0].CloseType != c.typ {
+			t.Fatalf("%s: closed channels %v", c.n.Name(), cl.Channels)
+		}
+		got := map[lnrpc.ResolutionType]*lnrpc.Resolution{}
+		for _, r := range cl.Channels[0].Resolutions {
+			got[r.ResolutionType] = r
+		}
+		commitRes, anchorRes := got[lnrpc.ResolutionType_COMMIT], got[lnrpc.ResolutionType_ANCHOR]
+		if len(got) != 2 || commitRes.Outcome != lnrpc.ResolutionOutcome_CLAIMED ||
+			commitRes.SweepTxid != c.sweep.Tx.TxHash().String() ||
+			anchorRes.Outcome != lnrpc.ResolutionOutcome_ABANDONED || anchorRes.AmountSat != 330 {
+			t.Fatalf("%s: resolutions %v", c.n.Name(), cl.Channels[0].Resolutions)
+		}
+	}
 	aliceGain := confirmedBalance(t, alice) - aliceBefore
 	bobGain := confirmedBalance(t, bob) - bobBefore
 	if aliceGain != ac.LocalBalance-aliceSweep.Fee || bobGain != bc.LocalBalance-bobSweep.Fee {

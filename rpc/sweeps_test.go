@@ -6,10 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"lnd.xprv/chain"
+	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/walletrpc"
 )
 
@@ -56,5 +59,29 @@ func TestSweepBump(t *testing.T) {
 		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), c.err) {
 			t.Errorf("%s: %v, want InvalidArgument %q", c.name, err, c.err)
 		}
+	}
+}
+
+// TestClosedProtoResolutions: a force close's resolutions go out as
+// lnd's, the sweep txid only when there is one.
+func TestClosedProtoResolutions(t *testing.T) {
+	op := wire.OutPoint{Hash: chainhash.Hash{7}, Index: 2}
+	c := &ClosedChannel{ChanPoint: op, CloseType: 1, Resolutions: []Resolution{
+		{Type: 1, Outcome: 3, OutPoint: op, Amount: 330},
+		{Type: 4, Outcome: 1, OutPoint: op, Amount: 9_000, SweepTxID: chainhash.Hash{8}},
+	}}
+	p := closedProto(c, "")
+	if len(p.Resolutions) != 2 {
+		t.Fatalf("resolutions %v", p.Resolutions)
+	}
+	a, b := p.Resolutions[0], p.Resolutions[1]
+	if a.ResolutionType != lnrpc.ResolutionType_ANCHOR || a.Outcome != lnrpc.ResolutionOutcome_ABANDONED ||
+		a.SweepTxid != "" || a.AmountSat != 330 || a.Outpoint.TxidStr != op.Hash.String() ||
+		a.Outpoint.OutputIndex != 2 {
+		t.Errorf("anchor %v", a)
+	}
+	if b.ResolutionType != lnrpc.ResolutionType_COMMIT || b.Outcome != lnrpc.ResolutionOutcome_CLAIMED ||
+		b.SweepTxid != (chainhash.Hash{8}).String() {
+		t.Errorf("commit %v", b)
 	}
 }

@@ -454,7 +454,8 @@ func (c *closer) Closed(context.Context) ([]rpc.ClosedChannel, error) {
 		out = make([]rpc.ClosedChannel, 0, len(sums))
 		for _, s := range sums {
 			// Who opened and closed: from the close record of a
-			// cooperative close, the contract of a force close.
+			// cooperative close, the contract of a force close
+			// (with what became of each output).
 			rec, err := channeldb.FetchClosedCoop(tx, s.ChanPoint)
 			if err != nil && !errors.Is(err, channeldb.ErrCoopCloseNotFound) {
 				return err
@@ -467,7 +468,7 @@ func (c *closer) Closed(context.Context) ([]rpc.ClosedChannel, error) {
 				if err != nil && !errors.Is(err, channeldb.ErrContractNotFound) {
 					return err
 				}
-				forceInitiators(&info, ct)
+				forceDetails(&info, ct)
 			}
 			out = append(out, info)
 		}

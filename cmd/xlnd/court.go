@@ -98,7 +98,7 @@ func (d *daemon) forceClosed(op wire.OutPoint) {
 			return err
 		}
 		info = closedInfo(s, nil)
-		forceInitiators(&info, rec)
+		forceDetails(&info, rec)
 		return nil
 	})
 	if err != nil {
@@ -114,14 +114,79 @@ func (d *daemon) forceResolved(op wire.OutPoint) {
 	d.events.publish(rpc.ChannelEvent{Type: rpc.EventFullyResolved, ChanPoint: op})
 }
 
-// forceInitiators sets who opened and who closed a channel that went to
-// chain: we closed it if our commitment confirmed.
-func forceInitiators(c *rpc.ClosedChannel, rec *channeldb.ContractRecord) {
+// forceDetails sets who opened and who closed a channel that went to
+// chain (we closed it if our commitment confirmed), and what became of
+// each output of ours settled on chain.
+func forceDetails(c *rpc.ClosedChannel, rec *channeldb.ContractRecord) {
 	if rec == nil || rec.Channel == nil {
 		return
 	}
 	c.OpenInitiator = initiator(rec.Channel.IsInitiator)
 	c.CloseInitiator = initiator(rec.Kind == channeldb.ContractLocalCommit)
+	c.Resolutions = resolutions(rec)
+}
+
+// lnd's ResolutionType and ResolutionOutcome numbers.
+const (
+	resAnchor, resIncoming, resOutgoing, resCommit = 1, 2, 3, 4
+
+	outClaimed, outUnclaimed, outAbandoned, outFirstStage, outTimeout = 1, 2, 3, 4, 5
+)
+
+// resolutions describes the settled outputs of rec as lnd does: our
+// sweep claimed it (timed it out, for an HTLC we offered), our HTLC
+// transaction took it to its second stage, someone else spent it, or we
+// left it on chain (an anchor not worth its fee).
+func resolutions(rec *channeldb.ContractRecord) []rpc.Resolution {
+	ours := map[chainhash.Hash]bool{}
+	for _, h := range rec.Sweeps {
+		ours[h] = true
+	}
+	// Our HTLC transactions (those whose output we follow), and
+	// whether each claimed an incoming HTLC (the stored second-level
+	// output does not say).
+	htlcTxs := map[chainhash.Hash]bool{}
+	incoming := map[chainhash.Hash]bool{}
+	for _, o := range rec.Outputs {
+		if o.Kind == channeldb.OutputSecondLevel {
+			htlcTxs[o.OutPoint.Hash] = true
+		}
+		if o.Kind == channeldb.OutputLocalHTLCSuccess && o.Resolved() {
+			incoming[o.SpentBy] = true
+		}
+	}
+	var out []rpc.Resolution
+	for i := range rec.Outputs {
+		o := &rec.Outputs[i]
+		if !o.Resolved() {
+			continue
+		}
+		r := rpc.Resolution{Type: resCommit, OutPoint: o.OutPoint, Amount: o.Amount}
+		switch o.Kind {
+		case channeldb.OutputAnchor:
+			r.Type = resAnchor
+		case channeldb.OutputToLocal, channeldb.OutputToRemote, channeldb.OutputRevokedToLocal:
+		default:
+			r.Type = resOutgoing
+			if o.Incoming || (o.Kind == channeldb.OutputSecondLevel && incoming[o.OutPoint.Hash]) {
+				r.Type = resIncoming
+			}
+		}
+		switch {
+		case o.Abandoned:
+			r.Outcome = outAbandoned
+		case ours[o.SpentBy] && r.Type == resOutgoing && rec.Kind != channeldb.ContractBreach:
+			r.Outcome, r.SweepTxID = outTimeout, o.SpentBy
+		case ours[o.SpentBy]:
+			r.Outcome, r.SweepTxID = outClaimed, o.SpentBy
+		case htlcTxs[o.SpentBy]:
+			r.Outcome, r.SweepTxID = outFirstStage, o.SpentBy
+		default:
+			r.Outcome = outUnclaimed
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // cooperativeClosed records a mutual close seen on chain that the close
