@@ -114,6 +114,12 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 	if len(ready) == 0 && (others > 0 || len(anchors) == 0) {
 		return nil
 	}
+	confirmed := rec.SweepTx
+	if rec.SweepTx != nil && sweepDone(rec) {
+		// Confirmed (kept only to be sent again after a reorg): the
+		// next sweep starts afresh.
+		rec.SweepTx = nil
+	}
 	if rec.SweepTx != nil {
 		// A sweep that confirmed has its other spends on their way:
 		// wait for them rather than build a conflicting one.
@@ -181,6 +187,9 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 	case alone && errors.Is(err, ErrUneconomical) &&
 		(rec.SweepTx == nil || !spends(rec.SweepTx, anchors[0].OutPoint)):
 
+		// No new sweep: the confirmed one stays recorded, to be
+		// sent again should a reorg take it out.
+		rec.SweepTx = confirmed
 		return c.abandon(rec, anchors, err)
 	case errors.Is(err, errNoReplacement):
 		c.log.Debug("Sweep kept: its budget allows no replacement",
@@ -246,43 +255,28 @@ func (c *Court) sweepDue(rec *channeldb.ContractRecord, chosen []*channeldb.Cont
 }
 
 // abandon gives up the anchors of rec, which cost more to sweep than they
-// are worth, and resolves the contract if nothing else is left.
+// are worth: nothing else of the contract is left, so it is settled (and
+// final once its last spend is deep enough).
 func (c *Court) abandon(rec *channeldb.ContractRecord, anchors []*channeldb.ContractOutput,
 	why error) error {
 
 	for _, o := range anchors {
 		o.Abandoned = true
 	}
-	rec.Resolved = len(rec.Unresolved()) == 0
-	if rec.Resolved {
-		rec.SweepTx = nil
-	}
-	err := c.cfg.DB.Update(func(tx kvdb.RwTx) error {
-		if err := channeldb.PutContract(tx, rec); err != nil {
-			return err
-		}
-		if rec.Resolved {
-			return channeldb.MarkChannelFullyResolved(tx, rec.ChanPoint)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := c.put(rec); err != nil {
 		return err
 	}
 	for _, o := range anchors {
 		c.log.Info("Anchor left on chain: not worth its sweep",
 			"chan_point", rec.ChanPoint, "outpoint", o.OutPoint,
 			"amount", o.Amount, "reason", why)
-		if cancel, ok := c.outWatch[o.OutPoint]; ok {
-			cancel()
-			delete(c.outWatch, o.OutPoint)
-		}
+		c.unwatchOutput(o.OutPoint)
 	}
-	if rec.Resolved {
-		c.log.Info("Channel fully resolved", "chan_point", rec.ChanPoint)
+	if len(rec.Unresolved()) == 0 {
 		c.fullyResolved(rec.ChanPoint)
 	}
-	return nil
+	_, err := c.finalize(rec)
+	return err
 }
 
 // broadcastHTLCTxs sends our signed HTLC-timeout and HTLC-success

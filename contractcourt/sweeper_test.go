@@ -39,7 +39,7 @@ func (e *events) list() []string {
 // courtEvents is newCourt with the close hooks recorded in ev.
 func courtEvents(t *testing.T, n *node, f *fakeChain, ev *events) *Court {
 	t.Helper()
-	c := New(Config{DB: n.db, Notifier: f, Fees: f,
+	c := New(Config{DB: n.db, Notifier: f, Fees: f, FinalDepth: f.finalDepth,
 		BestHeight: func() (int32, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
