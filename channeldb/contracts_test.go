@@ -135,6 +135,9 @@ func FuzzDecodeContract(f *testing.F) {
 	r := sampleContract(f)
 	key := outpointKey(r.ChanPoint)
 	f.Add(must(EncodeContract(r)))
+	r.Outputs[0].Sweep = SweepParams{Budget: 5_000, DeadlineHeight: 900,
+		StartHeight: 880, StartRate: 2_530, Immediate: true}
+	f.Add(must(EncodeContract(r)))
 	r.SweepTx, r.Sweeps, r.Outputs = nil, nil, nil
 	f.Add(must(EncodeContract(r)))
 	f.Fuzz(func(t *testing.T, data []byte) {
