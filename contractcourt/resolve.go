@@ -176,6 +176,10 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 		return err
 	}
 	crashpoint.Hit(crashpoint.CommitmentConfirmed)
+	c.closed(op)
+	if len(rec.Outputs) == 0 {
+		c.fullyResolved(op) // nothing of ours to take
+	}
 	if rec.Kind == channeldb.ContractBreach {
 		c.log.Warn("Breach: the peer broadcast a revoked commitment; "+
 			"taking every output", "chan_point", op,
@@ -201,6 +205,9 @@ func closeSummary(rec *channeldb.ContractRecord) *channeldb.ChannelCloseSummary 
 		CloseHeight: rec.CloseHeight, CloseType: rec.Kind.CloseType(),
 		IsPending: true}
 	for _, o := range rec.Outputs {
+		if o.Kind == channeldb.OutputAnchor {
+			continue
+		}
 		if o.CSV > 1 {
 			s.TimeLockedBalance += o.Amount
 		} else {
@@ -315,12 +322,18 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 			"chan_point", chanPoint, "outpoint", follow.OutPoint)
 		c.watchOutput(chanPoint, follow, d.SpendingHeight)
 	}
+	if len(rec.Unresolved()) == 0 {
+		// Every output of ours is settled: lnd's fully resolved
+		// event (the record itself is final once deep enough).
+		c.fullyResolved(chanPoint)
+	}
 	if done, err := c.finalize(rec); err != nil || done {
 		return err
 	}
-	if !ours {
+	if !ours || onlyAnchors(rec) {
 		// The peer took an output (or an HTLC transaction of ours
-		// confirmed): sweep what is left now, not at the next block.
+		// confirmed), or only our anchor is left: sweep (or abandon)
+		// what is left now, not at the next block.
 		return c.sweep(rec)
 	}
 	return nil
