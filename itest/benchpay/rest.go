@@ -95,6 +95,18 @@ func (n *restNode) send(ctx context.Context, method, path string, body any) (*ht
 	return resp, nil
 }
 
+// drainLimit bounds what drain reads of an answer nobody needs.
+const drainLimit = 1 << 20
+
+// drain reads what is left of a body up to drainLimit, so that closing it
+// returns the connection to the pool: a body closed before its end closes
+// the connection, and the next request pays for a new TLS handshake. The
+// server ends a payment's stream once it is final, so this reads at most
+// the end of the chunked body.
+func drain(body io.Reader) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+}
+
 // stream sends a request whose answer is a server stream (one JSON
 // object a line, as the REST gateway writes them) and calls each with
 // every line until each returns true or the stream ends.
@@ -115,8 +127,12 @@ func (n *restNode) stream(ctx context.Context, method, path string, body any,
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
 		done, err := each(sc.Bytes())
-		if err != nil || done {
+		if err != nil {
 			return err
+		}
+		if done {
+			drain(resp.Body)
+			return nil
 		}
 	}
 	if err := sc.Err(); err != nil {
