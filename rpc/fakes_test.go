@@ -150,6 +150,10 @@ func (n *fakeNode) backend() *Backend {
 	}}
 }
 
+func (n *fakeNode) IdentityKey(context.Context) (*btcec.PublicKey, error) {
+	return n.identity, nil
+}
+
 func (n *fakeNode) NodeInfo(context.Context) (*Info, error) {
 	return &Info{
 		IdentityKey: n.identity,
