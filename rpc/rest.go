@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/chainrpc"
@@ -28,7 +29,7 @@ import (
 // strings, enums as names, bytes as base64. Input accepts either name
 // style, numbers or strings for integers, and ignores unknown fields.
 func RESTMarshaler() runtime.Marshaler {
-	return &runtime.JSONPb{
+	return restJSON{&runtime.JSONPb{
 		MarshalOptions: protojson.MarshalOptions{
 			UseProtoNames:   true,
 			EmitUnpopulated: true,
@@ -36,7 +37,37 @@ func RESTMarshaler() runtime.Marshaler {
 		UnmarshalOptions: protojson.UnmarshalOptions{
 			DiscardUnknown: true,
 		},
+	}}
+}
+
+// restJSON is the gateway's JSONPb with a direct path for the chunks of a
+// server stream. The gateway hands each streamed message over as
+// {"result": msg} in a map, which JSONPb marshals by reflection and
+// encoding/json: the message's JSON re-read, checked and compacted, for
+// every payment update a client follows. The same object is written here
+// around the message's JSON as JSONPb makes it.
+type restJSON struct {
+	*runtime.JSONPb
+}
+
+// streamResultPrefix opens a stream chunk.
+const streamResultPrefix = `{"result":`
+
+// Marshal implements runtime.Marshaler.
+func (m restJSON) Marshal(v any) ([]byte, error) {
+	if chunk, ok := v.(map[string]any); ok && len(chunk) == 1 {
+		if msg, ok := chunk["result"].(proto.Message); ok {
+			b, err := m.JSONPb.Marshal(msg)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]byte, 0, len(streamResultPrefix)+len(b)+1)
+			out = append(out, streamResultPrefix...)
+			out = append(out, b...)
+			return append(out, '}'), nil
+		}
 	}
+	return m.JSONPb.Marshal(v)
 }
 
 // restHeaderMatcher forwards the macaroon header (Grpc-Metadata-macaroon,
