@@ -172,6 +172,11 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) int {
 			for _, f := range files {
 				logf("benchpay: profile %s (go tool pprof -top %s)", f, f)
 			}
+			if len(files) > 0 {
+				w := time.Duration(cfg.prof.seconds) * time.Second
+				logf("benchpay: %s %s: %d payments succeeded in the CPU profiles' %v "+
+					"(CPU per payment: a profile's samples over this)", n.impl, name, r.settledWithin(w), w)
+			}
 			results = append(results, r)
 			if r.firstErr != nil {
 				logf("benchpay: %s %s: first failure: %v", n.impl, name, r.firstErr)
