@@ -82,8 +82,10 @@ func restHeaderMatcher(key string) (string, bool) {
 }
 
 // gatewayBuffer is the buffer of each direction of the gateway's
-// in-process connection to the gRPC server.
-const gatewayBuffer = 1 << 20
+// in-process connection to the gRPC server: a writer blocks while it is
+// full, so it bounds memory, not message sizes; the node keeps it resident
+// once traffic has gone round it.
+const gatewayBuffer = 256 << 10
 
 // startREST starts the gateway listeners, forwarding to the gRPC server
 // over an in-process connection: the same TLS and HTTP/2 as a client's,
