@@ -109,7 +109,7 @@ func (s *Server) startREST(tlsCfg *tls.Config) error {
 			s.log.Error("gRPC server stopped", "addr", "in-process gateway", "err", err)
 		}
 	}()
-	conn, err := grpc.NewClient("passthrough:///"+host,
+	conn, err := grpc.NewClient("passthrough:///xlnd-rest-gateway",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 			return ln.DialContext(ctx)
 		}),
