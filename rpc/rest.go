@@ -1,8 +1,10 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -43,9 +45,9 @@ func RESTMarshaler() runtime.Marshaler {
 // restJSON is the gateway's JSONPb with a direct path for the chunks of a
 // server stream. The gateway hands each streamed message over as
 // {"result": msg} in a map, which JSONPb marshals by reflection and
-// encoding/json: the message's JSON re-read, checked and compacted, for
-// every payment update a client follows. The same object is written here
-// around the message's JSON as JSONPb makes it.
+// encoding/json, for every payment update a client follows. The same
+// bytes are written here: the message's JSON, compacted as encoding/json
+// compacts it (protojson varies its spacing), inside the same object.
 type restJSON struct {
 	*runtime.JSONPb
 }
@@ -61,10 +63,14 @@ func (m restJSON) Marshal(v any) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			out := make([]byte, 0, len(streamResultPrefix)+len(b)+1)
-			out = append(out, streamResultPrefix...)
-			out = append(out, b...)
-			return append(out, '}'), nil
+			var out bytes.Buffer
+			out.Grow(len(streamResultPrefix) + len(b) + 1)
+			out.WriteString(streamResultPrefix)
+			if err := json.Compact(&out, b); err != nil {
+				return nil, err
+			}
+			out.WriteByte('}')
+			return out.Bytes(), nil
 		}
 	}
 	return m.JSONPb.Marshal(v)
