@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"lnd.xprv/rpc/cert"
@@ -93,6 +94,22 @@ func (n *restNode) send(ctx context.Context, method, path string, body any) (*ht
 		return nil, fmt.Errorf("%s %s %s: %w", n.name, method, path, err)
 	}
 	return resp, nil
+}
+
+// openConns fills the node's connection pool with up to n connections:
+// n concurrent GetInfo calls, each on a connection of its own while the
+// others are in flight. A call that fails only leaves a connection
+// fewer.
+func (n *restNode) openConns(ctx context.Context, conns int) {
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = n.do(ctx, http.MethodGet, "/v1/getinfo", nil, nil)
+		}()
+	}
+	wg.Wait()
 }
 
 // drainLimit bounds what drain reads of an answer nobody needs.
