@@ -30,6 +30,7 @@ import (
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/internal/logging"
 	"lnd.xprv/invoices"
+	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/peer"
 	"lnd.xprv/routing"
@@ -447,6 +448,7 @@ func newMissionControl(db *channeldb.DB, self []byte, flush time.Duration, log *
 func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
 	cfg := d.cfg
 	w := d.wallet
+	private := newPrivateChannels(d.listPrivateChannels)
 	reg := invoices.New(invoices.Config{
 		DB:  db,
 		Net: cfg.network.Params,
@@ -459,7 +461,9 @@ func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
 			}
 			return ecdsa.SignCompact(priv, hash, true)
 		},
-		RouteHints:    d.privateRouteHints,
+		RouteHints: func(amt lnwire.MilliSatoshi, forced []bolt11.RouteHint) []bolt11.RouteHint {
+			return d.privateRouteHints(private, amt, forced)
+		},
 		AcceptKeysend: cfg.AcceptKeysend,
 		BestHeight: func() (uint32, error) {
 			h, _, err := w.SyncedTo()
