@@ -65,6 +65,17 @@ bench-pay: build
 	$(GO) build -o $(BIN)/xlnd-benchpay ./itest/benchpay
 	$(BIN)/xlnd-benchpay $(BENCHFLAGS)
 
+# The memory of a running node (itest/benchmem; see docs/benchmarks.md):
+# resident size, live heap and goroutines idle, with 500 peers connected
+# over BOLT 8, and after a restart with 1,000 open channels. With
+# LND=/path/to/lnd (built by the operator) lnd is measured idle and with
+# the peers in the same run.
+# BENCHFLAGS: -peers, -channels, -states, -settle, -impl, -profile DIR.
+.PHONY: bench-mem
+bench-mem: build
+	$(GO) build -o $(BIN)/xlnd-benchmem ./itest/benchmem
+	$(BIN)/xlnd-benchmem $(BENCHFLAGS)
+
 # Three funded, connected xlnd nodes on a regtest btcd, until Ctrl-C
 # (built, not go run: go run exits 1 on Ctrl-C whatever the demo does).
 demo: build
