@@ -52,6 +52,9 @@ CRASH_BIN := $(BIN)/crashpoint
 crashtest:
 	$(GO) build -tags crashpoint -o $(CRASH_BIN)/ ./cmd/xlnd ./cmd/xlncli \
 	  github.com/btcsuite/btcd
+	@# The cheater of the breach scenarios: the breachtest build, which
+	@# keeps old commitments to broadcast (the victim is the crash build).
+	$(GO) build -tags breachtest -o $(CRASH_BIN)/xlnd-breach ./cmd/xlnd
 	$(GO) test -count=1 -tags crashpoint ./internal/crashpoint
 	XLND_BIN_DIR=$(CRASH_BIN) $(GO) test -count=1 -timeout 10m \
 	  -tags crashpoint -run '^TestCrashPoints$$' -v ./itest

@@ -439,8 +439,6 @@ func (s *fcScene) lndGains() int64 {
 	return sum
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // lndFundsAgain keeps lnd's wallet in coins: a channel open and its
 // HTLC transactions (anchors: fees from the wallet) spend them.
 func lndFundsAgain(t *testing.T, nw *harness.Network, lnd *lndNode) {

@@ -203,33 +203,42 @@ func (r *PaymentRouter) localBandwidth(pending map[lnwire.ShortChannelID]lnwire.
 	}
 }
 
-// dispatch hands an attempt's HTLC to the switch. ErrDuplicateAttempt
-// means it left before: its result is what to wait for.
-func (r *PaymentRouter) dispatch(hash [32]byte, a *channeldb.HTLCAttempt) error {
-	sessionKey, _ := btcec.PrivKeyFromBytes(a.SessionKey[:])
-	blob, _, err := buildOnion(&a.Route, hash, sessionKey)
-	if err != nil {
-		return err
-	}
+// dispatch hands an attempt's HTLC, with the onion register built, to
+// the switch. ErrDuplicateAttempt means it left before: its result is
+// what to wait for.
+func (r *PaymentRouter) dispatch(hash [32]byte, a *channeldb.HTLCAttempt, onion *[lnwire.OnionPacketSize]byte) error {
 	htlc := &lnwire.UpdateAddHTLC{
 		Amount:      a.Route.TotalAmount,
 		PaymentHash: hash,
 		Expiry:      a.Route.TotalTimeLock,
-		OnionBlob:   blob,
+		OnionBlob:   *onion,
 	}
-	err = r.cfg.Dispatcher.SendHTLC(a.Route.Hops[0].ChannelID, a.AttemptID, htlc)
+	err := r.cfg.Dispatcher.SendHTLC(a.Route.Hops[0].ChannelID, a.AttemptID, htlc)
 	if errors.Is(err, ErrDuplicateAttempt) {
 		return nil
 	}
 	return err
 }
 
+// redispatch hands a resumed attempt to the switch again, with its onion
+// rebuilt from the stored route and session key (the same bytes: the
+// session key fixes every byte of the onion).
+func (r *PaymentRouter) redispatch(hash [32]byte, a *channeldb.HTLCAttempt) error {
+	onion, err := buildOnion(&a.Route, hash, sessionKey(a))
+	if err != nil {
+		return err
+	}
+	return r.dispatch(hash, a, onion)
+}
+
 // register stores a new attempt over rt, with a fresh id and session key,
-// before anything is sent.
-func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*channeldb.HTLCAttempt, error) {
+// before anything is sent. It returns the attempt's onion for dispatch.
+func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*channeldb.HTLCAttempt,
+	*[lnwire.OnionPacketSize]byte, error) {
+
 	key, err := r.cfg.SessionKey()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a := &channeldb.HTLCAttempt{
 		SessionKey:  [32]byte(key.Key.Bytes()),
@@ -238,8 +247,9 @@ func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*cha
 	}
 	// The onion must build before the attempt is stored: a stored
 	// attempt is one that may have left.
-	if _, _, err := buildOnion(&a.Route, hash, key); err != nil {
-		return nil, fmt.Errorf("routing: onion: %w", err)
+	onion, err := buildOnion(&a.Route, hash, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("routing: onion: %w", err)
 	}
 	_, err = r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
 		id, err := channeldb.NextAttemptID(tx)
@@ -253,10 +263,10 @@ func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*cha
 		return channeldb.FetchPayment(tx, hash)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	crashpoint.Hit(crashpoint.PaymentAttemptRegistered)
-	return a, nil
+	return a, onion, nil
 }
 
 // resolve records an attempt's result: settled, or failed as
@@ -342,11 +352,11 @@ func (r *PaymentRouter) SendToRoute(ctx context.Context, hash [32]byte, rt *Rout
 	case err != nil:
 		return nil, err
 	}
-	a, err := r.register(hash, rt, final)
+	a, onion, err := r.register(hash, rt, final)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.dispatch(hash, a); err != nil {
+	if err := r.dispatch(hash, a, onion); err != nil {
 		return nil, r.dispatchFailed(hash, a, err)
 	}
 	ch, err := r.cfg.Dispatcher.GetAttemptResult(a.AttemptID)

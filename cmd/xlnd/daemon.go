@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/lightningnetwork/lnd/tor"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -103,6 +105,9 @@ type daemon struct {
 
 	stopReq  chan struct{}
 	stopOnce sync.Once
+
+	// identity is the node's public key once derived (IdentityKey).
+	identity atomic.Pointer[btcec.PublicKey]
 
 	// etcdCli is the etcd client with --db.backend=etcd; leader is the
 	// won election with --cluster.enable-leader-election.

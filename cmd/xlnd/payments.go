@@ -75,19 +75,19 @@ func (d *daemon) newPaymentRouter(self routing.Vertex, mc *routing.MissionContro
 // graph lacks are used as edges from us).
 func (d *daemon) localChannels(self routing.Vertex) func() []routing.ExtraEdge {
 	return func() []routing.ExtraEdge {
-		open, err := d.chanDB.ListOpenChannels()
+		// Only the records' heads: this runs for every payment.
+		open, err := d.chanDB.ListChannelHeads()
 		if err != nil {
 			d.log.Error("Open channels not listed for path finding", "err", err)
 			return nil
 		}
 		var out []routing.ExtraEdge
-		for _, st := range open {
-			if st.ShortChannelID.ToUint64() == 0 {
+		for _, h := range open {
+			if h.ShortChannelID.ToUint64() == 0 {
 				continue
 			}
-			out = append(out, routing.ExtraEdge{From: self,
-				To:        routing.Vertex(st.RemoteNode.SerializeCompressed()),
-				ChannelID: st.ShortChannelID, Capacity: st.Capacity})
+			out = append(out, routing.ExtraEdge{From: self, To: routing.Vertex(h.RemoteNode),
+				ChannelID: h.ShortChannelID, Capacity: h.Capacity})
 		}
 		return out
 	}
