@@ -62,6 +62,9 @@ type fcScene struct {
 	htlcs  []*heldHTLC
 	commit *harness.ChainTx
 	spends map[chainhash.Hash]*harness.ChainTx // each tx after the commitment
+	// want is the resolution xlnd's closedchannels should give each
+	// HTLC output: "TYPE OUTCOME sweep_txid".
+	want map[wire.OutPoint]string
 }
 
 // hold makes every HTLC of s pending: each payee holds it on a hold
@@ -323,13 +326,28 @@ func (s *fcScene) agree(xlType lnrpc.ChannelCloseSummary_ClosureType, lndType st
 			return err
 		}
 		for _, c := range resp.Channels {
-			if c.ChannelPoint == s.point {
-				mine = c
-				return nil
+			if c.ChannelPoint != s.point {
+				continue
 			}
+			mine = c
+			got := map[wire.OutPoint]string{}
+			for _, r := range c.Resolutions {
+				op := parseOutPoint(t, fmt.Sprintf("%s:%d", r.Outpoint.GetTxidStr(), r.Outpoint.GetOutputIndex()))
+				got[op] = fmt.Sprintf("%v %v %s", r.ResolutionType, r.Outcome, r.SweepTxid)
+			}
+			for op, w := range s.want {
+				if got[op] != w {
+					return fmt.Errorf("xlnd's resolution of %v: %q, want %q", op, got[op], w)
+				}
+			}
+			return nil
 		}
 		return fmt.Errorf("xlnd lists no closed %s", s.point)
 	}, harness.SyncTimeout))
+	for _, r := range mine.Resolutions {
+		t.Logf("xlnd's resolution: %v %v %s:%d %d sat, sweep %s", r.ResolutionType, r.Outcome,
+			r.Outpoint.GetTxidStr(), r.Outpoint.GetOutputIndex(), r.AmountSat, r.SweepTxid)
+	}
 	if mine.ClosingTxHash != closing || mine.CloseType != xlType {
 		t.Fatalf("xlnd's closed channel %v, want %v by %s", mine, xlType, closing)
 	}
@@ -565,6 +583,11 @@ func lndClosesWithHTLCs(t *testing.T, nw *harness.Network, lnd *lndNode, xl *har
 	s.lndSweptAt("lnd's second-level sweep", wire.OutPoint{Hash: success.Tx.TxHash(), Index: 0}, successAt+csv-1)
 	s.mine(1)
 	s.lndPendingGone()
+	s.want = map[wire.OutPoint]string{
+		xlSettles.out:  "INCOMING_HTLC CLAIMED " + claim.Tx.TxHash().String(),
+		timesOut.out:   "OUTGOING_HTLC TIMEOUT " + refund.Tx.TxHash().String(),
+		lndSettles.out: "OUTGOING_HTLC UNCLAIMED ",
+	}
 	s.agree(lnrpc.ChannelCloseSummary_REMOTE_FORCE_CLOSE, "LOCAL_FORCE_CLOSE")
 	s.conserved()
 }
@@ -595,6 +618,9 @@ func xlndClosesWithHTLCs(t *testing.T, nw *harness.Network, lnd *lndNode, xl *ha
 
 	lndFundsAgain(t, nw, lnd)
 	s := &fcScene{t: t, nw: nw, lnd: lnd, xl: xl, inv: invoicesClient(t, xl)}
+	// lnd refuses channels while it catches up with the blocks mined
+	// before ("Synchronizing blockchain").
+	lnd.waitSynced()
 	pub, err := hexPub(lnd.pub)
 	check(t, err)
 	resp, err := xl.RPC.OpenChannelSync(t.Context(), &lnrpc.OpenChannelRequest{
@@ -681,6 +707,11 @@ func xlndClosesWithHTLCs(t *testing.T, nw *harness.Network, lnd *lndNode, xl *ha
 	s.mine(1)
 	waitResolved(t, xl, s.point)
 	s.lndPendingGone()
+	s.want = map[wire.OutPoint]string{
+		xlSettles.out:  "INCOMING_HTLC FIRST_STAGE " + success.Tx.TxHash().String(),
+		timesOut.out:   "OUTGOING_HTLC FIRST_STAGE " + timeout.Tx.TxHash().String(),
+		lndSettles.out: "OUTGOING_HTLC UNCLAIMED ",
+	}
 	s.agree(lnrpc.ChannelCloseSummary_LOCAL_FORCE_CLOSE, "REMOTE_FORCE_CLOSE")
 	s.conserved()
 }
@@ -831,4 +862,26 @@ func (s *fcScene) restartLnd() {
 	if s.commit == nil {
 		s.lnd.waitActive(s.point)
 	}
+}
+
+// waitSynced waits until lnd is synced to the network's tip.
+func (l *lndNode) waitSynced() {
+	l.t.Helper()
+	check(l.t, harness.WaitFor(func() error {
+		var info struct {
+			Synced bool  `json:"synced_to_chain"`
+			Height int32 `json:"block_height"`
+		}
+		if err := l.lncli(&info, "getinfo"); err != nil {
+			return err
+		}
+		tip, err := l.nw.TipHeight()
+		if err != nil {
+			return err
+		}
+		if !info.Synced || info.Height != tip {
+			return fmt.Errorf("lnd at %d (synced %v), tip %d", info.Height, info.Synced, tip)
+		}
+		return nil
+	}, harness.SyncTimeout))
 }
