@@ -105,7 +105,7 @@ func (r *Registry) NotifyExitHopHtlcs(currentHeight uint32, hs []ExitHTLC) ([]*R
 	}
 	r.mu.Lock()
 	d.locked = true
-	if err := r.cfg.DB.Update(d.decide); err != nil {
+	if err := r.cfg.DB.Batch(d.decide); err != nil {
 		d.Abort()
 		return nil, fmt.Errorf("%d htlcs from %v: %w", len(d.todo),
 			hs[d.todo[0]].Circuit, err)

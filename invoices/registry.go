@@ -199,7 +199,9 @@ func (r *Registry) AddInvoice(ctx context.Context, n NewInvoice) (*channeldb.Inv
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err = r.cfg.DB.Update(func(tx kvdb.RwTx) error {
+	err = r.cfg.DB.Batch(func(tx kvdb.RwTx) error {
+		// Set by a run that rolled back (the write may run again).
+		inv.AddIndex = 0
 		_, err := channeldb.AddInvoice(tx, inv)
 		return err
 	})
@@ -426,7 +428,7 @@ func (r *Registry) update(hash [32]byte, change func(*channeldb.Invoice, time.Ti
 		inv *channeldb.Invoice
 		out []delivery
 	)
-	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
+	err := r.cfg.DB.Batch(func(tx kvdb.RwTx) error {
 		var err error
 		if inv, err = channeldb.FetchInvoice(tx, hash); err != nil {
 			return err

@@ -134,7 +134,7 @@ func (r *PaymentRouter) SendPayment(req *PaymentRequest) error {
 		PaymentRequest: req.PayReq,
 	}
 	var p *channeldb.Payment
-	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
+	err := r.cfg.DB.Batch(func(tx kvdb.RwTx) error {
 		if _, err := channeldb.InitPayment(tx, info); err != nil {
 			return err
 		}
@@ -166,11 +166,12 @@ func (r *PaymentRouter) FetchPayment(hash [32]byte) (*channeldb.Payment, error) 
 	return p, err
 }
 
-// update runs f in a transaction and tells subscribers what the payment
-// became.
+// update runs f in a transaction shared with other payments' writes
+// (kvdb's Batch: f may run more than once, and sets nothing but p) and
+// tells subscribers what the payment became.
 func (r *PaymentRouter) update(f func(tx kvdb.RwTx) (*channeldb.Payment, error)) (*channeldb.Payment, error) {
 	var p *channeldb.Payment
-	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
+	err := r.cfg.DB.Batch(func(tx kvdb.RwTx) error {
 		var err error
 		p, err = f(tx)
 		return err
