@@ -118,6 +118,10 @@ func (r *PaymentRouter) Stop() error {
 // SendPayment starts paying req and returns once the payment is stored:
 // ErrAlreadyPaid, ErrPaymentInFlight or ErrPaymentExists (channeldb's)
 // for a hash paid or being paid. Follow it with Subscribe.
+//
+// The payment is stored with its first attempt, in one write, before
+// that attempt's HTLC leaves; a payment that gets no attempt (no route)
+// is stored failed, in one write too.
 func (r *PaymentRouter) SendPayment(req *PaymentRequest) error {
 	if err := req.validate(); err != nil {
 		return err
@@ -133,27 +137,36 @@ func (r *PaymentRouter) SendPayment(req *PaymentRequest) error {
 		CreationTime:   r.cfg.Clock(),
 		PaymentRequest: req.PayReq,
 	}
-	var p *channeldb.Payment
-	err := r.cfg.DB.Batch(func(tx kvdb.RwTx) error {
-		if _, err := channeldb.InitPayment(tx, info); err != nil {
-			return err
-		}
-		var err error
-		p, err = channeldb.FetchPayment(tx, req.PaymentHash)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	r.notify(p)
 	l := r.newLifecycle(req.PaymentHash, req)
+	l.create = info
 	if req.Timeout > 0 {
 		l.deadline = info.CreationTime.Add(req.Timeout)
+	}
+	if err := l.first(); err != nil {
+		return err
 	}
 	r.wg.Add(1)
 	go l.run()
 	return nil
 }
+
+// createFailed stores a new payment that got no attempt, failed for why.
+func (r *PaymentRouter) createFailed(info *channeldb.PaymentCreation, why channeldb.FailureReason) error {
+	_, err := r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		if _, err := channeldb.InitPayment(tx, info); err != nil {
+			return nil, err
+		}
+		return channeldb.FailPayment(tx, info.PaymentHash, why)
+	})
+	return err
+}
+
+// creationError is the refusal to store a new payment (its hash paid or
+// being paid), from the write of its first attempt.
+type creationError struct{ err error }
+
+func (e *creationError) Error() string { return e.err.Error() }
+func (e *creationError) Unwrap() error { return e.err }
 
 // FetchPayment returns the stored payment for hash.
 func (r *PaymentRouter) FetchPayment(hash [32]byte) (*channeldb.Payment, error) {
@@ -228,6 +241,14 @@ func (r *PaymentRouter) dispatch(hash [32]byte, a *channeldb.HTLCAttempt) error 
 // register stores a new attempt over rt, with a fresh id and session key,
 // before anything is sent.
 func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*channeldb.HTLCAttempt, error) {
+	return r.registerWith(hash, rt, final, nil)
+}
+
+// registerWith is register, creating the payment from create in the
+// same write when it is not nil (a *creationError if it cannot be).
+func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
+	create *channeldb.PaymentCreation) (*channeldb.HTLCAttempt, error) {
+
 	key, err := r.cfg.SessionKey()
 	if err != nil {
 		return nil, err
@@ -243,6 +264,11 @@ func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*cha
 		return nil, fmt.Errorf("routing: onion: %w", err)
 	}
 	_, err = r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		if create != nil {
+			if _, err := channeldb.InitPayment(tx, create); err != nil {
+				return nil, &creationError{err}
+			}
+		}
 		id, err := channeldb.NextAttemptID(tx)
 		if err != nil {
 			return nil, err
