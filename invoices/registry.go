@@ -135,9 +135,9 @@ func New(cfg Config) *Registry {
 		cfg:   cfg,
 		added: make(map[uint64]*channeldb.Invoice),
 		held:  make(map[channeldb.CircuitKey]func(*Resolution)),
-		subs: make(map[uint64]*subscriber),
-		wake: make(chan struct{}, 1),
-		quit: make(chan struct{}),
+		subs:  make(map[uint64]*subscriber),
+		wake:  make(chan struct{}, 1),
+		quit:  make(chan struct{}),
 	}
 	r.addDone = sync.NewCond(&r.mu)
 	return r
