@@ -30,7 +30,10 @@ import "errors"
 // until Batch has returned. Update is kept for the rest, rare or long
 // writes (migrations, the wallet, funding, closing), which then run
 // exactly once and alone on bbolt and never make others run again.
-// A backend without group commit (etcd) runs Batch as Update.
+// On bbolt a batch starts as soon as no other is committing, so a lone
+// writer waits for nobody, and under load a batch forms during the
+// commit before it. A backend without group commit (etcd) runs Batch as
+// Update.
 type Backend interface {
 	View(f func(tx RTx) error) error
 	Update(f func(tx RwTx) error) error
