@@ -27,7 +27,10 @@ import "errors"
 // transaction; and again, with the others, after a batch-mate failed):
 // f must start from scratch each time, reset whatever it sets outside
 // the transaction, and leave side effects (notifications, channel sends)
-// until Batch has returned. Update is kept for the rest, rare or long
+// until Batch has returned. Nor may f wait for a lock that a caller of
+// Batch may hold while it waits: that caller's batch-mates, f among
+// them, run before it returns (take such a lock with TryLock, as the
+// invoice registry's exit decisions do). Update is kept for the rest, rare or long
 // writes (migrations, the wallet, funding, closing), which then run
 // exactly once and alone on bbolt and never make others run again.
 // On bbolt a batch starts as soon as no other is committing, so a lone
