@@ -272,7 +272,7 @@ func (l *lifecycle) launch(p *channeldb.Payment) (bool, *channeldb.FailureReason
 	if req.PaymentAddr != nil {
 		final.MPP = &channeldb.MPPRecord{PaymentAddr: *req.PaymentAddr, TotalMsat: req.Amount}
 	}
-	a, err := l.r.registerWith(l.hash, rt, final, l.create)
+	a, err := l.r.registerWith(l.hash, rt, final, l.create, false)
 	if err != nil {
 		return false, nil, err
 	}

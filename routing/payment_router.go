@@ -241,13 +241,15 @@ func (r *PaymentRouter) dispatch(hash [32]byte, a *channeldb.HTLCAttempt) error 
 // register stores a new attempt over rt, with a fresh id and session key,
 // before anything is sent.
 func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*channeldb.HTLCAttempt, error) {
-	return r.registerWith(hash, rt, final, nil)
+	return r.registerWith(hash, rt, final, nil, false)
 }
 
 // registerWith is register, creating the payment from create in the
-// same write when it is not nil (a *creationError if it cannot be).
+// same write when it is not nil (a *creationError if it cannot be). With
+// join, a payment that exists and takes attempts (in flight, or stored
+// with none yet) is joined instead: a further part of an MPP payment.
 func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
-	create *channeldb.PaymentCreation) (*channeldb.HTLCAttempt, error) {
+	create *channeldb.PaymentCreation, join bool) (*channeldb.HTLCAttempt, error) {
 
 	key, err := r.cfg.SessionKey()
 	if err != nil {
@@ -265,7 +267,11 @@ func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
 	}
 	_, err = r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
 		if create != nil {
-			if _, err := channeldb.InitPayment(tx, create); err != nil {
+			// InitPayment refuses these before it writes anything.
+			_, err := channeldb.InitPayment(tx, create)
+			joined := join && (errors.Is(err, channeldb.ErrPaymentInFlight) ||
+				errors.Is(err, channeldb.ErrPaymentExists))
+			if err != nil && !joined {
 				return nil, &creationError{err}
 			}
 		}
@@ -356,20 +362,13 @@ func (r *PaymentRouter) SendToRoute(ctx context.Context, hash [32]byte, rt *Rout
 		value = final.MPP.TotalMsat
 	}
 	info := &channeldb.PaymentCreation{PaymentHash: hash, Value: value, CreationTime: r.cfg.Clock()}
-	_, err := r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
-		if _, err := channeldb.InitPayment(tx, info); err != nil {
-			return nil, err
-		}
-		return channeldb.FetchPayment(tx, hash)
-	})
-	switch {
-	case final.MPP != nil && (errors.Is(err, channeldb.ErrPaymentInFlight) ||
-		errors.Is(err, channeldb.ErrPaymentExists)):
-		// Another part of the same payment.
-	case err != nil:
-		return nil, err
+	// Created, or joined by another part of the same MPP payment, in
+	// the attempt's write.
+	a, err := r.registerWith(hash, rt, final, info, final.MPP != nil)
+	var ce *creationError
+	if errors.As(err, &ce) {
+		return nil, ce.err
 	}
-	a, err := r.register(hash, rt, final)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"context"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -119,5 +120,40 @@ func TestSendPaymentNoRouteOneWrite(t *testing.T) {
 	// A failed payment's hash may be paid again.
 	if err := r.SendPayment(req); err != nil {
 		t.Errorf("second payment of a failed hash: %v", err)
+	}
+}
+
+// TestSendToRouteOneWriteBeforeHTLC: SendToRoute too stores the payment
+// with its attempt in one write, and a second part of an MPP payment
+// joins it in its own one write: two parts, each attempt and result,
+// are four writes.
+func TestSendToRouteOneWriteBeforeHTLC(t *testing.T) {
+	pt := newPayTest(t)
+	pt.net.addChannel(pt.g, 10, pt.self, pt.c, 600_000_000, 600_000_000, Policy{CLTVDelta: 40})
+	pt.net.addChannel(pt.g, 11, pt.self, pt.c, 600_000_000, 600_000_000, Policy{CLTVDelta: 40})
+	r, writes := countedRouter(pt, pt.net.dispatcher())
+	req := pt.invoice(10, 1_000_000_000)
+	final := FinalHop{MPP: &channeldb.MPPRecord{PaymentAddr: *req.PaymentAddr, TotalMsat: req.Amount}}
+	var wg sync.WaitGroup
+	for _, scid := range []uint64{10, 11} {
+		rt := &Route{SourcePubKey: pt.self.v, TotalAmount: req.Amount / 2, TotalTimeLock: testHeight + 40,
+			Hops: []Hop{{PubKey: pt.c.v, ChannelID: lnwire.NewShortChanIDFromInt(scid),
+				AmtToForward: req.Amount / 2, OutgoingTimeLock: testHeight + 40}}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := r.SendToRoute(context.Background(), req.PaymentHash, rt, final, false)
+			if err != nil || a.Settle == nil {
+				t.Errorf("part over %d: %v %+v", scid, err, a)
+			}
+		}()
+	}
+	wg.Wait()
+	p, err := r.FetchPayment(req.PaymentHash)
+	if err != nil || p.Status() != channeldb.StatusSucceeded || len(p.Attempts) != 2 {
+		t.Fatalf("payment %v %v", p, err)
+	}
+	if n := writes.Load(); n != 4 {
+		t.Errorf("%d writes for two parts, want 4", n)
 	}
 }
