@@ -278,6 +278,12 @@ func TestBatchRandom(t *testing.T) {
 	}
 }
 
+// FuzzBatch runs TestBatchRandom's check from fuzzed seeds.
+func FuzzBatch(f *testing.F) {
+	f.Add(uint64(7))
+	f.Fuzz(func(t *testing.T, seed uint64) { batchRandom(t, seed) })
+}
+
 func batchRandom(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	db, _ := openBatchTest(t, WithNoSync(), WithBatch(1+rng.IntN(16), time.Duration(rng.IntN(200))*time.Microsecond))
