@@ -93,6 +93,16 @@ func FetchClosedChannel(tx kvdb.RTx, chanPoint wire.OutPoint) (*ChannelCloseSumm
 	return DecodeClosedChannel(key, v)
 }
 
+// DeleteClosedChannel removes the summary of chanPoint, if any: the
+// closing transaction it describes left the chain in a reorg.
+func DeleteClosedChannel(tx kvdb.RwTx, chanPoint wire.OutPoint) error {
+	b := tx.ReadWriteBucket(closedChanBucket)
+	if b == nil {
+		return nil
+	}
+	return b.Delete(outpointKey(chanPoint))
+}
+
 // MarkChannelFullyResolved clears IsPending of chanPoint's summary.
 func MarkChannelFullyResolved(tx kvdb.RwTx, chanPoint wire.OutPoint) error {
 	s, err := FetchClosedChannel(tx, chanPoint)

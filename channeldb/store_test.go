@@ -122,6 +122,16 @@ func TestClosedChannels(t *testing.T) {
 	}); !errors.Is(err, ErrClosedChannelNotFound) {
 		t.Errorf("resolve of an unknown close: %v", err)
 	}
+	// A reorg takes a closing transaction out: its summary goes.
+	update(t, db, func(tx kvdb.RwTx) error { return DeleteClosedChannel(tx, s.ChanPoint) })
+	update(t, db, func(tx kvdb.RwTx) error { return DeleteClosedChannel(tx, sampleOutpoint(99)) })
+	view(t, db, func(tx kvdb.RTx) error {
+		all, err := ListClosedChannels(tx, false)
+		if _, e := FetchClosedChannel(tx, s.ChanPoint); !errors.Is(e, ErrClosedChannelNotFound) || err != nil || len(all) != 1 {
+			t.Errorf("after delete: %d left, fetch %v (%v)", len(all), e, err)
+		}
+		return nil
+	})
 }
 
 func TestPendingChannels(t *testing.T) {

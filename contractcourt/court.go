@@ -50,6 +50,14 @@ const (
 	// incoming broadcast delta).
 	DefaultIncomingDelta = 10
 
+	// DefaultFinalDepth is how deep the last transaction resolving a
+	// contract must be before the contract is final: BOLT 5's
+	// "irrevocably resolved" (100 blocks, the coinbase maturity, far
+	// beyond any known fork). Until then every spend of the funding
+	// output and of each output stays watched, and a reorg that takes
+	// one out is undone.
+	DefaultFinalDepth = 100
+
 	// broadcastTimeout bounds one broadcast.
 	broadcastTimeout = 30 * time.Second
 )
@@ -65,6 +73,12 @@ type Config struct {
 
 	// Broadcast publishes a transaction; ErrTxAlreadyKnown is success.
 	Broadcast func(ctx context.Context, tx *wire.MsgTx) error
+
+	// Unspent reports whether op is an unspent output of the best
+	// chain (mempool spends aside). At start it tells a closing or
+	// resolving transaction that a reorg took out while the node was
+	// down, which no notification reports. May be nil (not checked).
+	Unspent func(ctx context.Context, op wire.OutPoint) (bool, error)
 
 	// Signer signs with our channel keys; Secrets gives a channel's
 	// per-commitment secrets.
@@ -117,6 +131,10 @@ type Config struct {
 	ConfTarget uint32
 	BumpAfter  int32
 
+	// FinalDepth is the confirmations the last resolving transaction
+	// of a contract needs before it is marked resolved (0: default).
+	FinalDepth uint32
+
 	Logger *slog.Logger
 }
 
@@ -138,6 +156,15 @@ type Court struct {
 	funding  map[wire.OutPoint]func()
 	outWatch map[wire.OutPoint]func()
 	bumps    map[wire.OutPoint]chainfeeRate
+
+	// coopSeen holds the height of the cooperative closes seen, whose
+	// funding spend stays watched until FinalDepth in case a reorg
+	// takes it out.
+	coopSeen map[wire.OutPoint]int32
+
+	// resend holds the contracts whose closing transaction a reorg
+	// took out: their commitment is sent again every block.
+	resend map[wire.OutPoint]bool
 
 	// goneToChain holds the channels GoToChain was called for.
 	goneToChain map[wire.OutPoint]bool
@@ -166,6 +193,9 @@ func New(cfg Config) *Court {
 	if cfg.BumpAfter <= 0 {
 		cfg.BumpAfter = DefaultBumpAfter
 	}
+	if cfg.FinalDepth == 0 {
+		cfg.FinalDepth = DefaultFinalDepth
+	}
 	if cfg.IncomingDelta == 0 {
 		cfg.IncomingDelta = DefaultIncomingDelta
 	}
@@ -181,6 +211,8 @@ func New(cfg Config) *Court {
 		funding:  map[wire.OutPoint]func(){},
 		outWatch: map[wire.OutPoint]func(){},
 		bumps:    map[wire.OutPoint]chainfeeRate{},
+		coopSeen: map[wire.OutPoint]int32{},
+		resend:   map[wire.OutPoint]bool{},
 
 		goneToChain: map[wire.OutPoint]bool{},
 		funded:      map[wire.OutPoint]*wire.MsgTx{},
@@ -235,6 +267,8 @@ func (c *Court) start() error {
 	for _, r := range recs {
 		c.resume(r)
 	}
+	c.log.Info("Contract court started", "final_depth", c.cfg.FinalDepth,
+		"contracts", len(recs))
 	c.wg.Add(1)
 	go c.run(epochs)
 	return nil
@@ -270,9 +304,11 @@ func (c *Court) run(epochs *chain.BlockEpochs) {
 				continue
 			}
 			c.height = ev.Height
+			c.resendCloses()
 			c.checkDeadlines()
 			c.cpfpAll()
 			c.sweepAll()
+			c.finalizeAll()
 		case f := <-c.events:
 			f()
 		case <-c.quit:
@@ -310,6 +346,23 @@ func (c *Court) Watch(st *channeldb.OpenChannel) {
 
 // watchFunding registers for the spend of st's funding output.
 func (c *Court) watchFunding(st *channeldb.OpenChannel) {
+	c.watchFundingFrom(st, int32(st.ShortChannelID.BlockHeight))
+}
+
+// rescanMargin is how far below a recorded spend the notifier looks for
+// it again after a restart: a reorg while the node was down may have
+// moved it a little lower. (The notifier scans blocks only for an output
+// already spent, from the hint to the tip.)
+const rescanMargin = 6
+
+// rescanHint is the height hint for a spend recorded at height.
+func rescanHint(height uint32, floor int32) int32 {
+	return max(int32(height)-rescanMargin, floor)
+}
+
+// watchFundingFrom registers for the spend of st's funding output from
+// height hint.
+func (c *Court) watchFundingFrom(st *channeldb.OpenChannel, hint int32) {
 	op := st.FundingOutpoint
 	if _, ok := c.funding[op]; ok {
 		return
@@ -320,37 +373,63 @@ func (c *Court) watchFunding(st *channeldb.OpenChannel) {
 		c.log.Error("Channel not watched", "chan_point", op, "err", err)
 		return
 	}
-	ev, err := c.cfg.Notifier.RegisterSpend(op, pkScript,
-		int32(st.ShortChannelID.BlockHeight))
+	ev, err := c.cfg.Notifier.RegisterSpend(op, pkScript, hint)
 	if err != nil {
 		c.log.Error("Channel not watched", "chan_point", op, "err", err)
 		return
 	}
 	c.funding[op] = ev.Cancel
-	c.forward(ev, func(d *chain.SpendDetail) { c.fundingSpent(op, d) })
+	c.forward(ev, func(d *chain.SpendDetail) { c.fundingSpent(op, d) },
+		func() { c.fundingReorged(op) })
 }
 
-// forward hands each spend of ev to the court's goroutine.
-func (c *Court) forward(ev *chain.SpendEvent, f func(*chain.SpendDetail)) {
+// forward hands each spend of ev, and each reorg that takes it out, to
+// the court's goroutine. The notifier alternates them (a spend, its
+// reorg, the next spend), but from two channels: reading them in turn
+// keeps that order.
+func (c *Court) forward(ev *chain.SpendEvent, spent func(*chain.SpendDetail),
+	reorged func()) {
+
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		for {
+			var d *chain.SpendDetail
 			select {
-			case d, ok := <-ev.Spend:
+			case s, ok := <-ev.Spend:
 				if !ok {
 					return
 				}
-				select {
-				case c.events <- func() { f(d) }:
-				case <-c.quit:
+				d = s
+			case <-c.quit:
+				return
+			}
+			if !c.send(func() { spent(d) }) {
+				return
+			}
+			select {
+			case _, ok := <-ev.Reorged:
+				if !ok {
 					return
 				}
 			case <-c.quit:
 				return
 			}
+			if !c.send(reorged) {
+				return
+			}
 		}
 	}()
+}
+
+// send hands f to the court's goroutine; false once it stops.
+func (c *Court) send(f func()) bool {
+	select {
+	case c.events <- f:
+		return true
+	case <-c.quit:
+		return false
+	}
 }
 
 // unwatchFunding drops the funding registration of op.
@@ -387,19 +466,103 @@ func (c *Court) resume(rec *channeldb.ContractRecord) {
 	if rec.Resolved {
 		return
 	}
+	if rec.CloseHeight != 0 && c.reorgedWhileDown(rec) {
+		c.log.Warn("Closing transaction left the chain while the node "+
+			"was down; waiting for the funding output to be spent again",
+			"chan_point", rec.ChanPoint, "txid", rec.CloseTx.TxHash())
+		if err := c.unclose(rec); err != nil {
+			c.log.Error("Contract not reset", "chan_point", rec.ChanPoint,
+				"err", err)
+			return
+		}
+	}
+	fundingHeight := int32(rec.Channel.ShortChannelID.BlockHeight)
 	if rec.CloseHeight == 0 {
-		// Our commitment went out and has not confirmed: send it
-		// again and wait for whatever spends the funding output.
-		c.broadcast(rec.CloseTx, "commitment")
 		c.watchFunding(rec.Channel)
+	} else {
+		c.watchFundingFrom(rec.Channel, rescanHint(rec.CloseHeight, fundingHeight))
+	}
+	if rec.CloseHeight == 0 {
+		// Our commitment went out (or the one that confirmed was
+		// reorged out) and has not confirmed: send it again and wait
+		// for whatever spends the funding output.
+		c.rebroadcastClose(rec)
 		return
 	}
-	for _, o := range rec.Unresolved() {
-		c.watchOutput(rec.ChanPoint, o, int32(rec.CloseHeight))
+	// Spent outputs too: until the contract is final, a reorg may take
+	// their spends out. The notifier hands the spends in the chain
+	// again at once.
+	for i := range rec.Outputs {
+		o := &rec.Outputs[i]
+		hint := int32(max(rec.CloseHeight, o.ConfHeight))
+		if o.Resolved() {
+			hint = rescanHint(o.SpentHeight, hint)
+		}
+		c.watchOutput(rec.ChanPoint, o, hint)
 	}
-	if rec.SweepTx != nil {
+	if rec.SweepTx != nil && !sweepDone(rec) {
 		c.broadcast(rec.SweepTx, "sweep")
 	}
+}
+
+// reorgedWhileDown reports whether rec's funding output, spent by its
+// closing transaction, is unspent in the chain again; an output spent by
+// a transaction a reorg took out is marked unspent. Errors count as no.
+func (c *Court) reorgedWhileDown(rec *channeldb.ContractRecord) bool {
+	if c.cfg.Unspent == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), broadcastTimeout)
+	defer cancel()
+	if ok, err := c.cfg.Unspent(ctx, rec.ChanPoint); err != nil || ok {
+		return err == nil
+	}
+	changed := false
+	for i := 0; i < len(rec.Outputs); i++ {
+		o := &rec.Outputs[i]
+		if !o.Resolved() {
+			continue
+		}
+		if ok, err := c.cfg.Unspent(ctx, o.OutPoint); err != nil || !ok {
+			continue
+		}
+		c.log.Warn("Spend of a contract output left the chain while the "+
+			"node was down", "outpoint", o.OutPoint, "txid", o.SpentBy)
+		c.unspend(rec, o)
+		changed, i = true, -1 // outputs moved: look again
+	}
+	if changed {
+		if err := c.put(rec); err != nil {
+			c.log.Error("Contract not updated", "chan_point", rec.ChanPoint,
+				"err", err)
+		}
+	}
+	return false
+}
+
+// resendCloses sends again, every block, the commitments a reorg took
+// out until one confirms: the backend may not have kept them in its
+// mempool.
+func (c *Court) resendCloses() {
+	for op := range c.resend {
+		rec, err := c.fetch(op)
+		if err != nil || rec == nil || rec.Resolved || rec.CloseHeight != 0 {
+			delete(c.resend, op)
+			continue
+		}
+		c.rebroadcastClose(rec)
+	}
+}
+
+// rebroadcastClose sends the commitment of a contract waiting for its
+// closing transaction: ours, or the peer's current one that a reorg
+// took out (valid, and the close we already planned for). A revoked
+// commitment is never sent: the peer's cheat is its own to publish.
+func (c *Court) rebroadcastClose(rec *channeldb.ContractRecord) {
+	if rec.Kind == channeldb.ContractBreach {
+		return
+	}
+	c.broadcast(rec.CloseTx, "commitment")
 }
 
 // broadcast publishes tx, logging the outcome.

@@ -17,22 +17,32 @@ import (
 	"lnd.xprv/lnwallet"
 )
 
-// fakeChain is the chain as the court's unit tests drive it: spends and
-// blocks are delivered when the test says so.
+// fakeChain is the chain as the court's unit tests drive it: spends,
+// reorgs and blocks are delivered when the test says so.
 type fakeChain struct {
 	mu      sync.Mutex
-	spends  map[wire.OutPoint]chan *chain.SpendDetail
+	spends  map[wire.OutPoint]*fakeSpend
 	epochs  chan chain.BlockEvent
 	height  int32
 	sent    chan *wire.MsgTx
 	rate    chain.SatPerKWeight
 	scripts int
+
+	// finalDepth is the courts' FinalDepth: 1 (final at once) unless
+	// a test follows reorgs.
+	finalDepth uint32
+}
+
+// fakeSpend is one spend registration.
+type fakeSpend struct {
+	spend   chan *chain.SpendDetail
+	reorged chan struct{}
 }
 
 func newFakeChain(height int32) *fakeChain {
-	return &fakeChain{spends: map[wire.OutPoint]chan *chain.SpendDetail{},
+	return &fakeChain{spends: map[wire.OutPoint]*fakeSpend{},
 		epochs: make(chan chain.BlockEvent, 1000), height: height,
-		sent: make(chan *wire.MsgTx, 100), rate: 2500}
+		sent: make(chan *wire.MsgTx, 100), rate: 2500, finalDepth: 1}
 }
 
 func (f *fakeChain) RegisterBlockEpochs() (*chain.BlockEpochs, error) {
@@ -48,10 +58,11 @@ func (f *fakeChain) RegisterConfirmations(chainhash.Hash, []byte, uint32,
 func (f *fakeChain) RegisterSpend(op wire.OutPoint, _ []byte, _ int32) (*chain.SpendEvent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ch := make(chan *chain.SpendDetail, 4)
+	ch := &fakeSpend{spend: make(chan *chain.SpendDetail, 4),
+		reorged: make(chan struct{}, 4)}
 	f.spends[op] = ch
 	var once sync.Once
-	return &chain.SpendEvent{Spend: ch, Cancel: func() {
+	return &chain.SpendEvent{Spend: ch.spend, Reorged: ch.reorged, Cancel: func() {
 		once.Do(func() {
 			f.mu.Lock()
 			if f.spends[op] == ch {
@@ -76,7 +87,7 @@ func (f *fakeChain) spend(t *testing.T, tx *wire.MsgTx, height int32) {
 	n := 0
 	for i, in := range tx.TxIn {
 		if ch := f.spends[in.PreviousOutPoint]; ch != nil {
-			ch <- &chain.SpendDetail{SpentOutPoint: in.PreviousOutPoint,
+			ch.spend <- &chain.SpendDetail{SpentOutPoint: in.PreviousOutPoint,
 				SpenderTxHash: tx.TxHash(), SpendingTx: tx,
 				SpenderInputIndex: uint32(i), SpendingHeight: height}
 			n++
@@ -85,6 +96,32 @@ func (f *fakeChain) spend(t *testing.T, tx *wire.MsgTx, height int32) {
 	if n == 0 {
 		t.Fatalf("no watched input in %v", tx.TxHash())
 	}
+}
+
+// reorg tells the watchers of tx's inputs that its block left the
+// chain.
+func (f *fakeChain) reorg(t *testing.T, tx *wire.MsgTx) {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, in := range tx.TxIn {
+		if ch := f.spends[in.PreviousOutPoint]; ch != nil {
+			ch.reorged <- struct{}{}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no watched input in %v", tx.TxHash())
+	}
+}
+
+// disconnect reports the tip at h disconnected.
+func (f *fakeChain) disconnect(h int32) {
+	f.mu.Lock()
+	f.height = h - 1
+	f.mu.Unlock()
+	f.epochs <- chain.BlockEvent{Height: h, Disconnected: true}
 }
 
 func (f *fakeChain) block(h int32) {
@@ -132,9 +169,9 @@ func (f *fakeChain) quiet(t *testing.T) {
 // sweepScript is the test wallet's address: a P2WPKH script.
 var sweepScript = append([]byte{0, 20}, make([]byte, 20)...)
 
-func newCourt(t *testing.T, n *node, f *fakeChain) *Court {
+func newCourt(t *testing.T, n *node, f *fakeChain, opts ...func(*Config)) *Court {
 	t.Helper()
-	c := New(Config{DB: n.db, Notifier: f, Fees: f,
+	cfg := Config{DB: n.db, Notifier: f, Fees: f, FinalDepth: f.finalDepth,
 		BestHeight: func() (int32, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -147,7 +184,11 @@ func newCourt(t *testing.T, n *node, f *fakeChain) *Court {
 			f.mu.Unlock()
 			return sweepScript, nil
 		},
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	c := New(cfg)
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +448,7 @@ func TestRemoteClose(t *testing.T) {
 			feeRound(t, a, b, 3000)
 			f := newFakeChain(499)
 			var closing []wire.OutPoint
-			c := New(Config{DB: b.db, Notifier: f, Fees: f,
+			c := New(Config{DB: b.db, Notifier: f, Fees: f, FinalDepth: f.finalDepth,
 				BestHeight: func() (int32, error) { return 499, nil },
 				Broadcast:  f.broadcast, Signer: b.signer, Secrets: b.secrets,
 				SweepScript:    func() ([]byte, error) { return sweepScript, nil },

@@ -36,7 +36,7 @@ func TestGoToChain(t *testing.T) {
 				defer mu.Unlock()
 				return len(went)
 			}
-			ct := New(Config{DB: a.db, Notifier: f, Fees: f,
+			ct := New(Config{DB: a.db, Notifier: f, Fees: f, FinalDepth: f.finalDepth,
 				BestHeight: func() (int32, error) { return 400, nil },
 				Broadcast:  f.broadcast, Signer: a.signer, Secrets: a.secrets,
 				SweepScript: func() ([]byte, error) { return sweepScript, nil },

@@ -21,6 +21,14 @@
 // handed to Config.OnPreimage (the switch settles the incoming HTLC
 // upstream) before the spend is recorded.
 //
+// Nothing is final at one confirmation (BOLT 5, "irrevocably
+// resolved"): a contract is marked resolved, its watches dropped and its
+// closed-channel summary made final only once its last resolving
+// transaction is Config.FinalDepth deep (DefaultFinalDepth, 100 blocks).
+// Until then a reorg that takes out the closing commitment, an HTLC
+// transaction, a sweep or the justice transaction is undone and the
+// output resolved again (reorg.go).
+//
 // The package does no wiring of its own: the daemon hands it the chain
 // notifier, the signer, the wallet's sweep address and closures to stop a
 // channel's link, to hand on a cooperative close and a preimage.

@@ -39,7 +39,7 @@ func courtWith(t *testing.T, n *node, f *fakeChain, pre PreimageFunc,
 	onPre func(op wire.OutPoint, h, p [32]byte) error) *Court {
 
 	t.Helper()
-	c := New(Config{DB: n.db, Notifier: f, Fees: f,
+	c := New(Config{DB: n.db, Notifier: f, Fees: f, FinalDepth: f.finalDepth,
 		BestHeight: func() (int32, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -270,7 +270,7 @@ func TestLocalCloseHTLCsAnchors(t *testing.T) {
 	}
 	f := newFakeChain(399)
 	used := 0
-	c := New(Config{DB: a.db, Notifier: f, Fees: f,
+	c := New(Config{DB: a.db, Notifier: f, Fees: f, FinalDepth: f.finalDepth,
 		BestHeight: func() (int32, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -424,7 +424,7 @@ func TestAnchorCPFP(t *testing.T) {
 	coins.AddTxOut(wire.NewTxOut(1_000_000, coinScript))
 	f := newFakeChain(299)
 	var paid btcutil.Amount
-	c := New(Config{DB: a.db, Notifier: f, Fees: f,
+	c := New(Config{DB: a.db, Notifier: f, Fees: f, FinalDepth: f.finalDepth,
 		BestHeight: func() (int32, error) { return 299, nil },
 		Broadcast:  f.broadcast, Signer: a.signer, Secrets: a.secrets,
 		SweepScript: func() ([]byte, error) { return sweepScript, nil },

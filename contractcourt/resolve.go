@@ -77,9 +77,21 @@ func (c *Court) handleFundingSpend(op wire.OutPoint, d *chain.SpendDetail) error
 	}
 	var st *channeldb.OpenChannel
 	switch {
+	case rec != nil && rec.CloseHeight != 0 && rec.CloseTx.TxHash() == d.SpenderTxHash:
+		// Seen before: a restart registered again. At another
+		// height if a reorg moved it while the node was down.
+		return c.moveClose(rec, d.SpendingHeight)
 	case rec != nil && rec.CloseHeight != 0:
-		// Seen before (a reorg delivered it again).
-		return nil
+		// Another transaction: a reorg we did not see (the node was
+		// down) replaced ours. Undo, then take the new one.
+		if rec.Resolved {
+			return fmt.Errorf("final contract %v: funding output "+
+				"now spent by %v", op, d.SpenderTxHash)
+		}
+		if err := c.unclose(rec); err != nil {
+			return err
+		}
+		st = rec.Channel
 	case rec != nil:
 		st = rec.Channel
 	default:
@@ -103,9 +115,11 @@ func (c *Court) handleFundingSpend(op wire.OutPoint, d *chain.SpendDetail) error
 	}
 	c.log.Info("Funding output spent", "chan_point", op, "kind", cl.Kind,
 		"txid", d.SpenderTxHash, "height", d.SpendingHeight)
-	c.unwatchFunding(op)
+	// The funding spend stays watched until final: a reorg may take it
+	// out.
 	switch cl.Kind {
 	case SpendCooperative:
+		c.coopSeen[op] = d.SpendingHeight
 		if c.cfg.CooperativeClose != nil {
 			c.cfg.CooperativeClose(op, d)
 		}
@@ -114,21 +128,26 @@ func (c *Court) handleFundingSpend(op wire.OutPoint, d *chain.SpendDetail) error
 		// A state we do not know (our data is behind): what can
 		// still be taken is our to_remote, found by its script.
 		return c.recordClose(st, d, &Classified{Kind: SpendRemote,
-			CommitNum: cl.CommitNum})
+			CommitNum: cl.CommitNum}, rec)
 	}
-	return c.recordClose(st, d, cl)
+	return c.recordClose(st, d, cl, rec)
 }
 
 // recordClose writes the contract of a confirmed commitment, closes the
-// channel, and starts resolving the outputs.
+// channel, and starts resolving the outputs. prev is the record it
+// replaces (our force close waiting, or a close a reorg took out), nil if
+// none: its sweep history is kept.
 func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
-	cl *Classified) error {
+	cl *Classified, prev *channeldb.ContractRecord) error {
 
 	op := st.FundingOutpoint
 	rec := &channeldb.ContractRecord{ChanPoint: op,
 		Kind: cl.Kind.contractKind(), CommitNum: cl.CommitNum,
 		CloseTx: d.SpendingTx, CloseHeight: uint32(d.SpendingHeight),
 		Channel: st}
+	if prev != nil {
+		rec.Sweeps = prev.Sweeps
+	}
 	ct, err := newContract(rec, c.cfg.Secrets, c.cfg.Preimage)
 	if err != nil {
 		return err
@@ -140,7 +159,6 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 		return err
 	}
 	sum := closeSummary(rec)
-	rec.Resolved = len(rec.Outputs) == 0
 	err = c.cfg.DB.Update(func(tx kvdb.RwTx) error {
 		if err := channeldb.PutContract(tx, rec); err != nil {
 			return err
@@ -162,6 +180,9 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 	for i := range rec.Outputs {
 		c.watchOutput(op, &rec.Outputs[i], int32(rec.CloseHeight))
 	}
+	if _, err := c.finalize(rec); err != nil {
+		return err
+	}
 	c.sweepAll()
 	return nil
 }
@@ -173,7 +194,7 @@ func closeSummary(rec *channeldb.ContractRecord) *channeldb.ChannelCloseSummary 
 		ShortChanID: st.ShortChannelID, RemotePub: st.RemoteNode,
 		Capacity: st.Capacity, ClosingTxID: rec.CloseTx.TxHash(),
 		CloseHeight: rec.CloseHeight, CloseType: rec.Kind.CloseType(),
-		IsPending: len(rec.Outputs) > 0}
+		IsPending: true}
 	for _, o := range rec.Outputs {
 		if o.CSV > 1 {
 			s.TimeLockedBalance += o.Amount
@@ -199,7 +220,8 @@ func (c *Court) watchOutput(chanPoint wire.OutPoint, o *channeldb.ContractOutput
 		return
 	}
 	c.outWatch[op] = ev.Cancel
-	c.forward(ev, func(d *chain.SpendDetail) { c.outputSpent(chanPoint, op, d) })
+	c.forward(ev, func(d *chain.SpendDetail) { c.outputSpent(chanPoint, op, d) },
+		func() { c.outputReorged(chanPoint, op) })
 }
 
 // outputSpent records the spend of a contract output: by our sweep, or
@@ -217,14 +239,25 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	if err != nil || rec == nil {
 		return err
 	}
-	var o *channeldb.ContractOutput
-	for i := range rec.Outputs {
-		if rec.Outputs[i].OutPoint == op {
-			o = &rec.Outputs[i]
-		}
-	}
-	if o == nil || o.Resolved() {
+	o := findOutput(rec, op)
+	if o == nil || rec.Resolved {
+		// Not ours to follow, or final: a spend in flight when its
+		// watch was dropped.
 		return nil
+	}
+	if o.SpentBy == d.SpenderTxHash {
+		// Seen before: a restart registered again. At another
+		// height if a reorg moved it while the node was down.
+		return c.moveSpend(rec, o, d.SpendingHeight)
+	}
+	if o.Resolved() {
+		// Spent by another transaction: a reorg we did not see (the
+		// node was down) replaced it. Undo, then take the new one.
+		spender := o.SpentBy
+		c.unspend(rec, o)
+		if o = findOutput(rec, op); o == nil {
+			return fmt.Errorf("output %v gone with the spend %v", op, spender)
+		}
 	}
 	o.SpentBy, o.SpentHeight = d.SpenderTxHash, uint32(d.SpendingHeight)
 	ours := false
@@ -259,41 +292,25 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 			return err
 		}
 	}
-	if rec.SweepTx != nil && spends(rec.SweepTx, op) &&
-		(!ours || sweepDone(rec)) {
-
+	if rec.SweepTx != nil && spends(rec.SweepTx, op) && !ours {
 		// Someone else's spend: that sweep can no longer confirm
-		// as built. Ours: once all its inputs are reported, the
+		// as built. Ours stays recorded, to be sent again should a
+		// reorg take it out; once all its inputs are reported, the
 		// next sweep starts afresh.
 		rec.SweepTx = nil
 	}
-	if len(rec.Unresolved()) == 0 {
-		rec.Resolved, rec.SweepTx = true, nil
-	}
-	err = c.cfg.DB.Update(func(tx kvdb.RwTx) error {
-		if err := channeldb.PutContract(tx, rec); err != nil {
-			return err
-		}
-		if rec.Resolved {
-			return channeldb.MarkChannelFullyResolved(tx, chanPoint)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := c.put(rec); err != nil {
 		return err
 	}
-	if cancel, ok := c.outWatch[op]; ok {
-		cancel()
-		delete(c.outWatch, op)
-	}
+	// The output stays watched until the contract is final: a reorg
+	// may take this spend out.
 	if follow != nil {
-		c.log.Warn("Cheater's HTLC transaction confirmed; taking its "+
-			"output", "chan_point", chanPoint, "outpoint", follow.OutPoint)
+		c.log.Warn("HTLC transaction confirmed; taking its output",
+			"chan_point", chanPoint, "outpoint", follow.OutPoint)
 		c.watchOutput(chanPoint, follow, d.SpendingHeight)
 	}
-	if rec.Resolved {
-		c.log.Info("Channel fully resolved", "chan_point", chanPoint)
-		return nil
+	if done, err := c.finalize(rec); err != nil || done {
+		return err
 	}
 	if !ours {
 		// The peer took an output (or an HTLC transaction of ours
@@ -361,6 +378,16 @@ func (c *Court) takePreimage(chanPoint wire.OutPoint, o *channeldb.ContractOutpu
 				o.PaymentHash, err)
 		}
 		return nil
+	}
+	return nil
+}
+
+// findOutput returns rec's output op, nil if it has none.
+func findOutput(rec *channeldb.ContractRecord, op wire.OutPoint) *channeldb.ContractOutput {
+	for i := range rec.Outputs {
+		if rec.Outputs[i].OutPoint == op {
+			return &rec.Outputs[i]
+		}
 	}
 	return nil
 }

@@ -94,6 +94,11 @@ func (c *Court) sweep(rec *channeldb.ContractRecord) error {
 	if len(ready) == 0 {
 		return nil
 	}
+	if rec.SweepTx != nil && sweepDone(rec) {
+		// Confirmed (kept only to be sent again after a reorg): the
+		// next sweep starts afresh.
+		rec.SweepTx = nil
+	}
 	if rec.SweepTx != nil {
 		// A sweep that confirmed has its other spends on their way:
 		// wait for them rather than build a conflicting one.

@@ -167,9 +167,14 @@ func forceCloseHTLC(t *testing.T, nw *harness.Network, mallory, alice *harness.N
 	aliceSweep := waitSpender(t, nw, toRemote)
 	_, err = nw.Mine(1)
 	check(t, err)
-	if f := waitForceClosing(t, alice, point); f.LimboBalance != htlcAmt {
-		t.Fatalf("alice's limbo: %v", f)
-	}
+	// The block is synced before the court records the spend in it:
+	// wait for that.
+	check(t, harness.WaitFor(func() error {
+		if f := waitForceClosing(t, alice, point); f.LimboBalance != htlcAmt {
+			return fmt.Errorf("alice's limbo: %v", f)
+		}
+		return nil
+	}, harness.SyncTimeout))
 	if got := confirmedBalance(t, alice) - aliceBefore; got != chanPush-aliceSweep.Fee {
 		t.Fatalf("alice gained %d, want %d less a fee of %d", got, chanPush, aliceSweep.Fee)
 	}

@@ -205,12 +205,37 @@ func (c *closer) watch(rec *channeldb.CoopClose) {
 	go func() {
 		defer c.wg.Done()
 		defer ev.Cancel()
-		select {
-		case sp, ok := <-ev.Spend:
-			if ok {
-				c.spent(st, sp)
+		var blocks <-chan chain.BlockEvent
+		for {
+			select {
+			case sp, ok := <-ev.Spend:
+				if !ok || c.spent(st, sp, ev.Reorged) {
+					return
+				}
+				// Reorged out before its depth: wait for the
+				// next spend (the same transaction again, or
+				// a commitment), sending ours each block: the
+				// backend may not have kept it.
+				if blocks == nil {
+					if e, err := c.d.chain.RegisterBlockEpochs(); err == nil {
+						defer e.Cancel()
+						blocks = e.Events
+					}
+				}
+			case b, ok := <-blocks:
+				if !ok {
+					blocks = nil
+					continue
+				}
+				if b.Disconnected {
+					continue
+				}
+				if rec, err := c.d.chanDB.FetchCoopClose(op); err == nil && rec.ClosingTx != nil {
+					c.broadcast(rec)
+				}
+			case <-c.quit:
+				return
 			}
-		case <-c.quit:
 		}
 	}()
 }
@@ -218,15 +243,18 @@ func (c *closer) watch(rec *channeldb.CoopClose) {
 // spent follows the spend of a closing channel's funding output: a
 // cooperative close is waited for until it is deep enough, then the
 // channel closed; another spend is left to the chain watcher of force
-// closes.
-func (c *closer) spent(st *channeldb.OpenChannel, sp *chain.SpendDetail) {
+// closes. It reports false if reorged fired first: the spend left the
+// chain before it was deep enough.
+func (c *closer) spent(st *channeldb.OpenChannel, sp *chain.SpendDetail,
+	reorged <-chan struct{}) bool {
+
 	op := st.FundingOutpoint
 	if !lnwallet.IsCooperativeClose(sp.SpendingTx) {
 		c.log.Warn("Funding output spent by a commitment, not a "+
 			"cooperative close", "chan_point", op, "txid", sp.SpenderTxHash)
 		c.finish(op, rpc.CloseEvent{Err: fmt.Errorf("channel %v was "+
 			"force closed by %v", op, sp.SpenderTxHash)})
-		return
+		return true
 	}
 	confs := closeConfs(st.Capacity)
 	c.setConfirmed(op, sp.SpendingHeight, confs-1)
@@ -242,24 +270,35 @@ func (c *closer) spent(st *channeldb.OpenChannel, sp *chain.SpendDetail) {
 	if err != nil {
 		c.log.Error("Closing transaction not watched", "chan_point", op,
 			"err", err)
-		return
+		return true
 	}
 	defer ev.Cancel()
 	for {
 		select {
 		case conf, ok := <-ev.Confirmed:
 			if !ok {
-				return
+				return true
 			}
 			sp.SpendingHeight = conf.BlockHeight
 			c.closed(st, sp)
-			return
+			return true
 		case n, ok := <-ev.Updates:
 			if ok && n <= confs {
 				c.setConfirmed(op, sp.SpendingHeight, confs-n)
 			}
+		case _, ok := <-reorged:
+			if !ok {
+				return true
+			}
+			c.log.Warn("Closing transaction reorged out before its "+
+				"depth; waiting for the funding output to be spent "+
+				"again", "chan_point", op, "closing_txid", sp.SpenderTxHash)
+			c.mu.Lock()
+			delete(c.depth, op)
+			c.mu.Unlock()
+			return false
 		case <-c.quit:
-			return
+			return true
 		}
 	}
 }

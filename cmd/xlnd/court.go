@@ -36,7 +36,11 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 			return h, err
 		},
 		Broadcast: d.chain.Broadcast,
-		Signer:    funding.Signer{W: d.wallet},
+		Unspent: func(ctx context.Context, op wire.OutPoint) (bool, error) {
+			out, err := d.chain.UnspentOutput(ctx, op, false)
+			return out != nil, err
+		},
+		Signer: funding.Signer{W: d.wallet},
 		Secrets: func(root channeldb.KeyLocator) (lnwallet.SecretSource, error) {
 			return funding.ChannelSecrets(d.wallet, root)
 		},
@@ -219,7 +223,11 @@ func (c *contractsBackend) Closing(ctx context.Context) ([]rpc.ClosingChannel, i
 	}
 	var out []rpc.ClosingChannel
 	for _, rec := range recs {
-		if rec.Resolved {
+		// Listed while anything is in limbo (as lnd does). The court
+		// keeps watching a contract whose outputs are all spent until
+		// its final depth, and lists it again should a reorg take a
+		// spend out.
+		if rec.Resolved || (rec.CloseHeight != 0 && len(rec.Unresolved()) == 0) {
 			continue
 		}
 		info, err := d.openInfo(rec.ChanPoint)
