@@ -52,6 +52,9 @@ CRASH_BIN := $(BIN)/crashpoint
 crashtest:
 	$(GO) build -tags crashpoint -o $(CRASH_BIN)/ ./cmd/xlnd ./cmd/xlncli \
 	  github.com/btcsuite/btcd
+	@# The cheater of the breach scenarios: the breachtest build, which
+	@# keeps old commitments to broadcast (the victim is the crash build).
+	$(GO) build -tags breachtest -o $(CRASH_BIN)/xlnd-breach ./cmd/xlnd
 	$(GO) test -count=1 -tags crashpoint ./internal/crashpoint
 	XLND_BIN_DIR=$(CRASH_BIN) $(GO) test -count=1 -timeout 10m \
 	  -tags crashpoint -run '^TestCrashPoints$$' -v ./itest
@@ -64,6 +67,17 @@ crashtest:
 bench-pay: build
 	$(GO) build -o $(BIN)/xlnd-benchpay ./itest/benchpay
 	$(BIN)/xlnd-benchpay $(BENCHFLAGS)
+
+# The memory of a running node (itest/benchmem; see docs/benchmarks.md):
+# resident size, live heap and goroutines idle, with 500 peers connected
+# over BOLT 8, and after a restart with 1,000 open channels. With
+# LND=/path/to/lnd (built by the operator) lnd is measured idle and with
+# the peers in the same run.
+# BENCHFLAGS: -peers, -channels, -states, -settle, -impl, -profile DIR.
+.PHONY: bench-mem
+bench-mem: build
+	$(GO) build -o $(BIN)/xlnd-benchmem ./itest/benchmem
+	$(BIN)/xlnd-benchmem $(BENCHFLAGS)
 
 # Three funded, connected xlnd nodes on a regtest btcd, until Ctrl-C
 # (built, not go run: go run exits 1 on Ctrl-C whatever the demo does).

@@ -128,6 +128,55 @@ func TestPipeOrderAndStop(t *testing.T) {
 	p.push(2) // after stop: dropped, no panic
 }
 
+// TestPipeIdle: a pipe runs no goroutine while nothing is queued, before
+// its first item and after its items were taken, and delivers in order
+// across such pauses.
+func TestPipeIdle(t *testing.T) {
+	p := newPipe[int]()
+	defer p.stop()
+	running := func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.running
+	}
+	if running() {
+		t.Fatal("a new pipe runs a goroutine")
+	}
+	for round := range 3 {
+		for i := range 10 {
+			p.push(round*10 + i)
+		}
+		for i := range 10 {
+			select {
+			case got := <-p.out:
+				if got != round*10+i {
+					t.Fatalf("got %d, want %d", got, round*10+i)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("item %d not delivered", round*10+i)
+			}
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for running() {
+			if time.Now().After(deadline) {
+				t.Fatal("the goroutine outlives the items it delivered")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// TestPipeStopWhileDelivering: stop returns while an item waits for a
+// reader, and closes the channel.
+func TestPipeStopWhileDelivering(t *testing.T) {
+	p := newPipe[int]()
+	p.push(1)
+	p.push(2)
+	p.stop()
+	for range p.out {
+	}
+}
+
 func TestConfRegMatch(t *testing.T) {
 	script := []byte{0x00, 0x14, 1, 2, 3}
 	tx1 := wire.NewMsgTx(2)

@@ -165,10 +165,43 @@ type ContractOutput struct {
 	// zero until then; SpentHeight its block.
 	SpentBy     chainhash.Hash
 	SpentHeight uint32
+
+	// Abandoned is set for an output left on chain because taking it
+	// costs more than it is worth (our anchor once nothing else of the
+	// contract is left to sweep it with): it no longer holds the
+	// contract open.
+	Abandoned bool
+
+	// Sweep holds the fee parameters asked for through BumpFee.
+	Sweep SweepParams
 }
 
-// Resolved reports whether the output was spent on chain.
-func (o *ContractOutput) Resolved() bool { return o.SpentBy != chainhash.Hash{} }
+// SweepParams are the fee parameters of one output's sweep (lnd's
+// sweeper parameters). The zero value asks for the sweeper's defaults.
+type SweepParams struct {
+	// Budget is the most this output's share of a sweep's fee may be
+	// (0: the default).
+	Budget btcutil.Amount
+
+	// DeadlineHeight is the height by which the sweep should confirm
+	// (0: none); the fee rate rises from the starting rate at
+	// StartHeight to the budget's at DeadlineHeight.
+	DeadlineHeight uint32
+	StartHeight    uint32
+
+	// StartRate is the requested starting fee rate in sat/kw (0: the
+	// estimate).
+	StartRate uint64
+
+	// Immediate asks for the sweep at once rather than at the next block.
+	Immediate bool
+}
+
+// Resolved reports whether the output needs nothing more: spent on
+// chain, or abandoned.
+func (o *ContractOutput) Resolved() bool {
+	return o.SpentBy != chainhash.Hash{} || o.Abandoned
+}
 
 // ContractRecord is the contract court's record of one channel.
 type ContractRecord struct {
@@ -226,7 +259,9 @@ var contractBucket = []byte("contract-court")
 var ErrContractNotFound = errors.New("contract record not found")
 
 const (
-	contractVersion = 1
+	// contractVersion 2 added each output's abandoned flag and sweep
+	// parameters; version 1 records are read with neither.
+	contractVersion = 2
 
 	// maxContractOutputs bounds a record: every output of a commitment
 	// (two balances, two anchors, 966 HTLCs) and as many second-level
@@ -325,6 +360,18 @@ func EncodeContract(r *ContractRecord) ([]byte, error) {
 		w.u32(o.CltvExpiry)
 		w.raw(o.SpentBy[:])
 		w.u32(o.SpentHeight)
+		var flags uint8
+		if o.Abandoned {
+			flags |= outputAbandoned
+		}
+		if o.Sweep.Immediate {
+			flags |= outputImmediate
+		}
+		w.u8(flags)
+		w.uvarint(uint64(o.Sweep.Budget))
+		w.u32(o.Sweep.DeadlineHeight)
+		w.u32(o.Sweep.StartHeight)
+		w.uvarint(o.Sweep.StartRate)
 	}
 	w.bool(r.SweepTx != nil)
 	if r.SweepTx != nil {
@@ -387,7 +434,11 @@ func DecodeContract(key, v []byte) (*ContractRecord, error) {
 			fmt.Errorf("key of %d bytes", len(key)))
 	}
 	r := recReader{b: v}
-	r.version(contractVersion)
+	version := r.u8("version")
+	if r.err == nil && version != 1 && version != contractVersion {
+		r.fail(fmt.Errorf("%w %d (this code writes %d)", ErrUnknownVersion,
+			version, contractVersion))
+	}
 	c := &ContractRecord{ChanPoint: op}
 	c.Kind = ContractKind(r.u8("kind"))
 	if r.err == nil && (c.Kind < ContractLocalCommit || c.Kind > ContractBreach) {
@@ -410,7 +461,7 @@ func DecodeContract(key, v []byte) (*ContractRecord, error) {
 		r.fail(fmt.Errorf("%d outputs, at most %d", n, maxContractOutputs))
 	}
 	for i := 0; i < n && r.err == nil; i++ {
-		c.Outputs = append(c.Outputs, readContractOutput(&r))
+		c.Outputs = append(c.Outputs, readContractOutput(&r, version))
 	}
 	if r.bool("sweep flag") {
 		c.SweepTx = readTx(&r, "sweep tx")
@@ -431,7 +482,14 @@ func DecodeContract(key, v []byte) (*ContractRecord, error) {
 	return c, nil
 }
 
-func readContractOutput(r *recReader) ContractOutput {
+// Flags of a stored output (version 2).
+const (
+	outputAbandoned uint8 = 1 << iota
+	outputImmediate
+	outputFlagsKnown = outputAbandoned | outputImmediate
+)
+
+func readContractOutput(r *recReader, version uint8) ContractOutput {
 	o := ContractOutput{OutPoint: r.outpoint("output")}
 	o.Amount = r.varAmount("output amount")
 	o.Kind = OutputKind(r.u8("output kind"))
@@ -449,5 +507,18 @@ func readContractOutput(r *recReader) ContractOutput {
 	o.CltvExpiry = r.u32("cltv expiry")
 	o.SpentBy = r.hash("spending txid")
 	o.SpentHeight = r.u32("spend height")
+	if version < 2 {
+		return o
+	}
+	flags := r.u8("output flags")
+	if r.err == nil && flags&^outputFlagsKnown != 0 {
+		r.fail(fmt.Errorf("unknown output flags %#x", flags))
+	}
+	o.Abandoned = flags&outputAbandoned != 0
+	o.Sweep.Immediate = flags&outputImmediate != 0
+	o.Sweep.Budget = r.varAmount("sweep budget")
+	o.Sweep.DeadlineHeight = r.u32("sweep deadline")
+	o.Sweep.StartHeight = r.u32("sweep start height")
+	o.Sweep.StartRate = r.uvarint("sweep start rate")
 	return o
 }

@@ -1,6 +1,7 @@
 package channeldb
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -29,11 +30,12 @@ func sampleContract(t testing.TB) *ContractRecord {
 			{OutPoint: wire.OutPoint{Hash: chainhash.Hash{9}, Index: 3}, Amount: 5_000,
 				Kind: OutputRevokedHTLC, Incoming: true, PaymentHash: [32]byte{7},
 				CltvExpiry: 900, SpentBy: chainhash.Hash{0xee}, SpentHeight: 815},
+			{OutPoint: wire.OutPoint{Hash: chainhash.Hash{9}, Index: 0}, Amount: 330,
+				Kind: OutputAnchor, Abandoned: true},
 		},
-		SweepTx:      sweep,
-		SweepFeeRate: 2500,
-		SweepHeight:  956,
-		Sweeps:       []chainhash.Hash{sweep.TxHash()},
+		SweepTx: sweep, SweepFeeRate: 2500,
+		SweepHeight: 956,
+		Sweeps:      []chainhash.Hash{sweep.TxHash()},
 	}
 }
 
@@ -77,9 +79,64 @@ func TestContracts(t *testing.T) {
 	}
 }
 
+// TestContractSweepParams: an output's sweep parameters and abandoned
+// flag are kept, and a version 1 record (without them) still reads.
+func TestContractSweepParams(t *testing.T) {
+	r := sampleContract(t)
+	r.Outputs[0].Sweep = SweepParams{Budget: 5_000, DeadlineHeight: 900,
+		StartHeight: 880, StartRate: 2_530, Immediate: true}
+	enc, err := EncodeContract(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeContract(outpointKey(r.ChanPoint), enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Outputs[0].Sweep != r.Outputs[0].Sweep || !got.Outputs[2].Abandoned ||
+		got.Outputs[1].Abandoned || got.Outputs[1].Sweep != (SweepParams{}) {
+		t.Fatalf("read back %+v", got.Outputs)
+	}
+	if !got.Outputs[2].Resolved() || len(got.Unresolved()) != 1 {
+		t.Fatalf("an abandoned output is resolved: %+v", got.Unresolved())
+	}
+
+	// Version 1: the same record with one output and no extension.
+	r.Outputs = r.Outputs[1:2]
+	v2, err := EncodeContract(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := r.Outputs[0].OutPoint
+	at := bytes.Index(v2, outpointKey(op))
+	if at < 0 {
+		t.Fatal("output not found in the encoding")
+	}
+	// outpoint, amount (2-byte varint), kind, csv (1), conf height,
+	// direction, hash, expiry, spender, spend height; then 11 bytes
+	// of version 2 (flags, budget, deadline, start, rate).
+	end := at + 36 + 2 + 1 + 1 + 4 + 1 + 32 + 4 + 32 + 4
+	v1 := append(append([]byte{1}, v2[1:end]...), v2[end+11:]...)
+	old, err := DecodeContract(outpointKey(r.ChanPoint), v1)
+	if err != nil {
+		t.Fatalf("version 1 record: %v", err)
+	}
+	if old.Outputs[0].OutPoint != op || old.Outputs[0].SpentBy != r.Outputs[0].SpentBy ||
+		old.Outputs[0].Abandoned || old.SweepTx.TxHash() != r.SweepTx.TxHash() {
+		t.Fatalf("version 1 read as %+v", old.Outputs)
+	}
+	v1[0] = 3
+	if _, err := DecodeContract(outpointKey(r.ChanPoint), v1); !errors.Is(err, ErrUnknownVersion) {
+		t.Fatalf("version 3: %v", err)
+	}
+}
+
 func FuzzDecodeContract(f *testing.F) {
 	r := sampleContract(f)
 	key := outpointKey(r.ChanPoint)
+	f.Add(must(EncodeContract(r)))
+	r.Outputs[0].Sweep = SweepParams{Budget: 5_000, DeadlineHeight: 900,
+		StartHeight: 880, StartRate: 2_530, Immediate: true}
 	f.Add(must(EncodeContract(r)))
 	r.SweepTx, r.Sweeps, r.Outputs = nil, nil, nil
 	f.Add(must(EncodeContract(r)))

@@ -126,6 +126,13 @@ type Config struct {
 	AttachFee func(ctx context.Context, tx *wire.MsgTx, prevOut *wire.TxOut,
 		fee btcutil.Amount, rate chain.SatPerKWeight) (finish func(*wire.MsgTx) error, err error)
 
+	// ChannelClosed is called once a commitment of a channel confirmed
+	// and the channel's close summary is stored (lnd's closed channel
+	// event), ChannelResolved once every output of it is resolved
+	// (lnd's fully resolved event). Either may be nil.
+	ChannelClosed   func(op wire.OutPoint)
+	ChannelResolved func(op wire.OutPoint)
+
 	// ConfTarget is the sweeps' confirmation target (0: default);
 	// BumpAfter the blocks before an unconfirmed sweep is replaced.
 	ConfTarget uint32
@@ -155,7 +162,7 @@ type Court struct {
 	height   int32
 	funding  map[wire.OutPoint]func()
 	outWatch map[wire.OutPoint]func()
-	bumps    map[wire.OutPoint]chainfeeRate
+	bumps    map[wire.OutPoint]bool
 
 	// coopSeen holds the height of the cooperative closes seen, whose
 	// funding spend stays watched until FinalDepth in case a reorg
@@ -182,9 +189,6 @@ type Court struct {
 	cpfpRate map[wire.OutPoint]chain.SatPerKWeight
 }
 
-// chainfeeRate is a fee rate requested through BumpFee for a channel.
-type chainfeeRate = chain.SatPerKWeight
-
 // New returns a court; Start begins watching.
 func New(cfg Config) *Court {
 	if cfg.ConfTarget == 0 {
@@ -210,7 +214,7 @@ func New(cfg Config) *Court {
 		quit:     make(chan struct{}),
 		funding:  map[wire.OutPoint]func(){},
 		outWatch: map[wire.OutPoint]func(){},
-		bumps:    map[wire.OutPoint]chainfeeRate{},
+		bumps:    map[wire.OutPoint]bool{},
 		coopSeen: map[wire.OutPoint]int32{},
 		resend:   map[wire.OutPoint]bool{},
 

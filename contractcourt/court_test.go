@@ -244,6 +244,14 @@ func types() []lnwallet.ChannelType {
 		lnwallet.ChannelTypeAnchors}
 }
 
+// anchorCount is the number of anchors of ours a commitment of typ has.
+func anchorCount(typ lnwallet.ChannelType) int {
+	if typ.HasAnchors() {
+		return 1
+	}
+	return 0
+}
+
 func TestClassify(t *testing.T) {
 	for _, typ := range types() {
 		t.Run(typ.String(), func(t *testing.T) {
@@ -316,7 +324,11 @@ func TestBreachJustice(t *testing.T) {
 			rec := record(t, a.db, op, func(r *channeldb.ContractRecord) bool {
 				return r.SweepTx != nil
 			})
-			if rec.Kind != channeldb.ContractBreach || len(rec.Outputs) != 4 {
+			want := 4
+			if typ.HasAnchors() {
+				want = 5 // and our anchor, not worth its fee at this rate
+			}
+			if rec.Kind != channeldb.ContractBreach || len(rec.Outputs) != want {
 				t.Fatalf("breach record: %v with %d outputs", rec.Kind, len(rec.Outputs))
 			}
 			justice := f.next(t)
@@ -385,7 +397,7 @@ func TestLocalForceCloseRestart(t *testing.T) {
 			rec := record(t, a.db, st.FundingOutpoint, func(r *channeldb.ContractRecord) bool {
 				return r.CloseHeight == 300
 			})
-			if len(rec.Outputs) != 1 || rec.Outputs[0].Kind != channeldb.OutputToLocal ||
+			if len(rec.Outputs) != 1+anchorCount(typ) || rec.Outputs[0].Kind != channeldb.OutputToLocal ||
 				rec.Outputs[0].CSV != 144 {
 				t.Fatalf("outputs %+v", rec.Outputs)
 			}
@@ -424,7 +436,7 @@ func TestLocalForceCloseRestart(t *testing.T) {
 			}
 
 			// BumpFee replaces it at once, at the rate asked.
-			if err := c.BumpFee(rec.Outputs[0].OutPoint, 20_000); err != nil {
+			if err := c.BumpFee(rec.Outputs[0].OutPoint, SweepRequest{StartRate: 20_000, Immediate: true}); err != nil {
 				t.Fatal(err)
 			}
 			manual := f.next(t)
@@ -434,7 +446,7 @@ func TestLocalForceCloseRestart(t *testing.T) {
 			}
 			f.spend(t, manual, 446)
 			record(t, a.db, st.FundingOutpoint, func(r *channeldb.ContractRecord) bool { return r.Resolved })
-			if err := c.BumpFee(rec.Outputs[0].OutPoint, 30_000); !errors.Is(err, ErrNoSweep) {
+			if err := c.BumpFee(rec.Outputs[0].OutPoint, SweepRequest{StartRate: 30_000}); !errors.Is(err, ErrNoSweep) {
 				t.Fatalf("bump of a resolved output: %v", err)
 			}
 		})
@@ -464,7 +476,7 @@ func TestRemoteClose(t *testing.T) {
 			sweep := f.next(t)
 			checkSpends(t, sweep, ours)
 			rec := record(t, b.db, ours.TxIn[0].PreviousOutPoint, func(r *channeldb.ContractRecord) bool { return true })
-			if rec.Kind != channeldb.ContractRemoteCommit || len(rec.Outputs) != 1 ||
+			if rec.Kind != channeldb.ContractRemoteCommit || len(rec.Outputs) != 1+anchorCount(typ) ||
 				rec.Outputs[0].Kind != channeldb.OutputToRemote {
 				t.Fatalf("record %v %+v", rec.Kind, rec.Outputs)
 			}

@@ -125,6 +125,18 @@ func (c *contract) rebuild(owner lnwallet.Party, point *btcec.PublicKey) {
 // about the layout is trusted blindly (the first commitment's layout is
 // not recorded by every funding flow).
 func (c *contract) outputs(revoked *channeldb.RevocationLogEntry) ([]channeldb.ContractOutput, error) {
+	outs, err := c.commitOutputs(revoked)
+	if err != nil || !c.p.Type.HasAnchors() {
+		return outs, err
+	}
+	// Our anchor, on whichever commitment confirmed (both carry one
+	// keyed to our funding key, when we have an output or HTLCs).
+	return c.byScript(outs, channeldb.OutputAnchor, 0)
+}
+
+// commitOutputs lists the balances and HTLCs of the closing transaction
+// that are ours to take.
+func (c *contract) commitOutputs(revoked *channeldb.RevocationLogEntry) ([]channeldb.ContractOutput, error) {
 	st := c.rec.Channel
 	var remoteCSV uint32
 	if c.p.Type.HasAnchors() {
@@ -302,6 +314,13 @@ func (c *contract) input(o *channeldb.ContractOutput) (*input, error) {
 		}
 	case channeldb.OutputHTLCTimeout, channeldb.OutputHTLCSuccess:
 		return c.remoteHTLCInput(in)
+	case channeldb.OutputAnchor:
+		// Our funding key's path, which has no delay.
+		script, err = lnwallet.AnchorScript(local.FundingKey)
+		in.desc = &lnwallet.SignDescriptor{PubKey: local.FundingKey}
+		in.witness = func(sig []byte) wire.TxWitness {
+			return lnwallet.AnchorWitness(script, sig)
+		}
 	default:
 		return nil, fmt.Errorf("cannot spend %v", o.Kind)
 	}

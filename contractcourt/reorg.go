@@ -8,6 +8,7 @@ import (
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwallet"
 )
 
@@ -228,6 +229,7 @@ func (c *Court) finalize(rec *channeldb.ContractRecord) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("mark %v resolved: %w", rec.ChanPoint, err)
 	}
+	crashpoint.Hit(crashpoint.ContractFinal)
 	c.unwatchFunding(rec.ChanPoint)
 	for _, o := range rec.Outputs {
 		c.unwatchOutput(o.OutPoint)

@@ -13,6 +13,7 @@ import (
 	"lnd.xprv/chain"
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/crashpoint"
 )
 
 // ForceClose records our signed commitment for the channel st (whose
@@ -50,9 +51,11 @@ func (c *Court) forceClose(st *channeldb.OpenChannel, commitTx *wire.MsgTx) erro
 	if err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.ForceCloseRecorded)
 	c.log.Info("Force closing", "chan_point", op, "txid", commitTx.TxHash())
 	c.watchFunding(st)
 	c.broadcast(commitTx, "commitment")
+	crashpoint.Hit(crashpoint.ForceCloseBroadcast)
 	return nil
 }
 
@@ -172,10 +175,16 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 	if err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.CommitmentConfirmed)
+	c.closed(op)
+	if len(rec.Outputs) == 0 {
+		c.fullyResolved(op) // nothing of ours to take
+	}
 	if rec.Kind == channeldb.ContractBreach {
 		c.log.Warn("Breach: the peer broadcast a revoked commitment; "+
 			"taking every output", "chan_point", op,
 			"commitment", rec.CommitNum, "outputs", len(rec.Outputs))
+		crashpoint.Hit(crashpoint.BreachDetected)
 	}
 	for i := range rec.Outputs {
 		c.watchOutput(op, &rec.Outputs[i], int32(rec.CloseHeight))
@@ -196,6 +205,9 @@ func closeSummary(rec *channeldb.ContractRecord) *channeldb.ChannelCloseSummary 
 		CloseHeight: rec.CloseHeight, CloseType: rec.Kind.CloseType(),
 		IsPending: true}
 	for _, o := range rec.Outputs {
+		if o.Kind == channeldb.OutputAnchor {
+			continue
+		}
 		if o.CSV > 1 {
 			s.TimeLockedBalance += o.Amount
 		} else {
@@ -302,6 +314,7 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	if err := c.put(rec); err != nil {
 		return err
 	}
+	crashpoint.Hit(crashpoint.OutputResolved)
 	// The output stays watched until the contract is final: a reorg
 	// may take this spend out.
 	if follow != nil {
@@ -309,12 +322,18 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 			"chan_point", chanPoint, "outpoint", follow.OutPoint)
 		c.watchOutput(chanPoint, follow, d.SpendingHeight)
 	}
+	if len(rec.Unresolved()) == 0 {
+		// Every output of ours is settled: lnd's fully resolved
+		// event (the record itself is final once deep enough).
+		c.fullyResolved(chanPoint)
+	}
 	if done, err := c.finalize(rec); err != nil || done {
 		return err
 	}
-	if !ours {
+	if !ours || onlyAnchors(rec) {
 		// The peer took an output (or an HTLC transaction of ours
-		// confirmed): sweep what is left now, not at the next block.
+		// confirmed), or only our anchor is left: sweep (or abandon)
+		// what is left now, not at the next block.
 		return c.sweep(rec)
 	}
 	return nil

@@ -9,12 +9,15 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/lnwallet"
-	"lnd.xprv/lnwallet/chainfee"
 )
 
 // ErrUneconomical is returned when the outputs of a sweep are worth less
 // than its fee plus the dust limit of the output.
 var ErrUneconomical = errors.New("contractcourt: sweep worth less than its fee")
+
+// errNoReplacement is returned when the fee a sweep may pay (its budget)
+// is too low to replace the one it would replace.
+var errNoReplacement = errors.New("contractcourt: budget too low to replace the sweep")
 
 // sweepDustLimit is the smallest output a sweep creates (P2WSH dust,
 // enough for any script the wallet hands out).
@@ -24,9 +27,13 @@ const sweepDustLimit btcutil.Amount = 330
 // weighing a transaction before it is signed.
 const dummySigLen = 73
 
-// buildSweep spends inputs to pkScript at rate, signed with signer.
-// lockTime is the current height (no input needs more).
-func buildSweep(inputs []*input, pkScript []byte, rate chainfee.SatPerKWeight,
+// feeFunc returns the fee of a sweep of the given weight, or an error
+// when no acceptable fee exists.
+type feeFunc func(weight int64) (btcutil.Amount, error)
+
+// buildSweep spends inputs to pkScript, paying fee(weight), signed with
+// signer. lockTime is the current height (no input needs more).
+func buildSweep(inputs []*input, pkScript []byte, fee feeFunc,
 	lockTime uint32, signer lnwallet.Signer) (*wire.MsgTx, btcutil.Amount, error) {
 
 	if len(inputs) == 0 {
@@ -46,13 +53,15 @@ func buildSweep(inputs []*input, pkScript []byte, rate chainfee.SatPerKWeight,
 	for i, in := range inputs {
 		tx.TxIn[i].Witness = in.witness(make([]byte, dummySigLen))
 	}
-	weight := int64(tx.SerializeSizeStripped())*3 + int64(tx.SerializeSize())
-	fee := rate.FeeForWeight(weight)
-	if total-fee < sweepDustLimit {
-		return nil, 0, fmt.Errorf("%w: %v in, fee %v at %v", ErrUneconomical,
-			total, fee, rate)
+	paid, err := fee(weight(tx))
+	if err != nil {
+		return nil, 0, err
 	}
-	tx.TxOut[0].Value = int64(total - fee)
+	if total-paid < sweepDustLimit {
+		return nil, 0, fmt.Errorf("%w: %v in, fee %v", ErrUneconomical,
+			total, paid)
+	}
+	tx.TxOut[0].Value = int64(total - paid)
 
 	for i, in := range inputs {
 		desc := *in.desc
@@ -67,5 +76,13 @@ func buildSweep(inputs []*input, pkScript []byte, rate chainfee.SatPerKWeight,
 		tx.TxIn[i].Witness = in.witness(lnwallet.ScriptSig(sig,
 			txscript.SigHashAll))
 	}
-	return tx, fee, nil
+	return tx, paid, nil
+}
+
+// inputWeight is the weight in adds to a transaction: its outpoint,
+// sequence and empty script, and its witness with a signature of the
+// longest length.
+func inputWeight(in *input) int64 {
+	const nonWitness = 32 + 4 + 1 + 4
+	return nonWitness*4 + int64(in.witness(make([]byte, dummySigLen)).SerializeSize())
 }

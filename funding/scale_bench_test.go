@@ -1,8 +1,6 @@
 package funding
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,13 +9,9 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/chaincfg"
-	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
-	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/htlcswitch"
-	"lnd.xprv/lnwallet"
-	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/wallet"
 )
 
@@ -108,28 +102,8 @@ func writeScaleDB(b *testing.B, w *wallet.Wallet, path string, channels,
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := range channels {
-		st, err := scaleChannel(w, peer.PubKey(), i, states)
-		if err != nil {
-			b.Fatal(err)
-		}
-		key := channeldb.ChannelKey(st.FundingOutpoint)
-		err = db.Update(func(tx kvdb.RwTx) error {
-			if err := channeldb.PutOpenChannel(tx, st); err != nil {
-				return err
-			}
-			for n := range states {
-				if err := channeldb.AppendRevocationLog(tx, key,
-					revokedState(uint64(n))); err != nil {
-
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+	if err := WriteScaleChannels(db, w, peer.PubKey(), channels, states, 1000); err != nil {
+		b.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
@@ -139,68 +113,4 @@ func writeScaleDB(b *testing.B, w *wallet.Wallet, path string, channels,
 		b.Fatal(err)
 	}
 	return fi.Size()
-}
-
-// scaleChannel is an open channel of w with peer at commitment states:
-// our keys from the wallet, the peer's from its own, and the peer's
-// revealed secrets in the shachain store.
-func scaleChannel(w *wallet.Wallet, peer *btcec.PublicKey, i, states int) (
-	*channeldb.OpenChannel, error) {
-
-	ours, err := newLocalKeys(w)
-	if err != nil {
-		return nil, err
-	}
-	theirs, err := newLocalKeys(w)
-	if err != nil {
-		return nil, err
-	}
-	point, err := commitPoint(ours.secrets, 0)
-	if err != nil {
-		return nil, err
-	}
-	theirPoint, err := commitPoint(theirs.secrets, uint64(states))
-	if err != nil {
-		return nil, err
-	}
-	f := &flow{peer: peer, role: channeldb.Funder, capacity: 10_000_000,
-		chanType: lnwallet.ChannelTypeAnchors, feeRate: 2500, keys: ours}
-	f.ours = ourSide(f.capacity, MinDustLimit, ours, point, nil)
-	f.theirs = ourSide(f.capacity, MinDustLimit, theirs, theirPoint, nil)
-	var op wire.OutPoint
-	h := sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i)))
-	copy(op.Hash[:], h[:])
-	st := newState(f, op)
-	st.ShortChannelID.BlockHeight = uint32(1000 + i)
-	st.LocalCommit.Number = uint64(states)
-	st.RemoteCommit.Number = uint64(states)
-	st.RemoteNextPoint = theirPoint
-	for n := range uint64(states) {
-		secret, err := theirs.secrets.ForCommitment(n)
-		if err != nil {
-			return nil, err
-		}
-		idx, err := shachain.IndexForCommitment(n)
-		if err != nil {
-			return nil, err
-		}
-		if err := st.RevocationStore.Insert(idx, secret); err != nil {
-			return nil, err
-		}
-	}
-	return st, nil
-}
-
-// revokedState is a revoked commitment with both main outputs and two
-// HTLCs, as a busy channel's log holds.
-func revokedState(n uint64) *channeldb.RevocationLogEntry {
-	e := &channeldb.RevocationLogEntry{CommitNum: n,
-		OurOutput:   &channeldb.CommitOutput{Index: 0, Amount: 4_000_000},
-		TheirOutput: &channeldb.CommitOutput{Index: 1, Amount: 5_900_000}}
-	binary.BigEndian.PutUint64(e.CommitTxID[:], n)
-	for j := range 2 {
-		e.HTLCs = append(e.HTLCs, channeldb.RevokedHTLC{OutputIndex: uint32(2 + j),
-			Incoming: j == 0, Amount: 10_000, CltvExpiry: 800_000})
-	}
-	return e
 }

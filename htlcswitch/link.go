@@ -102,7 +102,7 @@ type Link struct {
 	remote [33]byte
 	log    *slog.Logger
 
-	queue chan event
+	queue *eventQueue
 	quit  chan struct{}
 	done  chan struct{}
 	start sync.Once
@@ -150,7 +150,7 @@ func NewLink(cfg LinkConfig) *Link {
 		op:     st.FundingOutpoint,
 		scid:   st.ShortChannelID,
 		mbox:   newMailbox(),
-		queue:  make(chan event, cfg.QueueSize),
+		queue:  newEventQueue(cfg.QueueSize),
 		quit:   make(chan struct{}),
 		done:   make(chan struct{}),
 		failed: cfg.DataLoss,
@@ -213,17 +213,7 @@ func (l *Link) HandleMessage(p Peer, msg lnwire.Message) error {
 }
 
 func (l *Link) enqueue(ev event) error {
-	select {
-	case <-l.quit:
-		return ErrLinkStopped
-	default:
-	}
-	select {
-	case l.queue <- ev:
-		return nil
-	case <-l.quit:
-		return ErrLinkStopped
-	}
+	return l.queue.push(ev, l.quit)
 }
 
 func (l *Link) run() {
@@ -238,8 +228,10 @@ func (l *Link) run() {
 	defer fee.Stop()
 	for {
 		select {
-		case ev := <-l.queue:
-			l.handle(ev)
+		case <-l.queue.ready:
+			if ev, ok := l.queue.pop(); ok {
+				l.handle(ev)
+			}
 		case <-l.mbox.notify:
 			for _, it := range l.mbox.take() {
 				l.fromSwitch(it)

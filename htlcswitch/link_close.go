@@ -9,6 +9,7 @@ import (
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
@@ -187,6 +188,7 @@ func (l *Link) startClose(req *CloseRequest) error {
 	if err := cc.Store.PutCoopClose(rec); err != nil {
 		return fmt.Errorf("store close: %w", err)
 	}
+	crashpoint.Hit(crashpoint.CloseShutdownPersisted)
 	l.closing.rec, l.closing.req = rec, req
 	l.markShutdown()
 	cc.Started(rec)
@@ -305,6 +307,7 @@ func (l *Link) receiveShutdown(m *lnwire.Shutdown) {
 		l.warn("internal error storing the close")
 		return
 	}
+	crashpoint.Hit(crashpoint.CloseShutdownReceived)
 	started := l.closing.rec == nil
 	l.closing.rec = &next
 	l.markShutdown()
@@ -410,6 +413,7 @@ func (l *Link) storeAgreed(tx *wire.MsgTx, fee btcutil.Amount) bool {
 		l.log.Error("Closing transaction not stored; not sent", "err", err)
 		return false
 	}
+	crashpoint.Hit(crashpoint.CloseAgreed)
 	l.closing.rec = &next
 	l.waitingClose.Store(true)
 	l.log.Info("Closing fee agreed", "fee", fee, "closing_txid", tx.TxHash())

@@ -164,6 +164,7 @@ func TestBreach(t *testing.T) {
 				t.Fatalf("revoked commitment has %d outputs besides the anchors", n)
 			}
 			aliceBefore := confirmedBalance(t, alice)
+			events := subscribeEvents(t, alice)
 
 			// Mallory cheats.
 			_, err = nw.Btcd().Client().SendRawTransaction(revoked, true)
@@ -186,8 +187,18 @@ func TestBreach(t *testing.T) {
 					t.Fatalf("justice tx spends %v", in.PreviousOutPoint)
 				}
 			}
+			// lnd's events: inactive, closed as a breach once the
+			// revoked commitment confirms, fully resolved once the
+			// justice transaction does.
+			events.expect(point, lnrpc.ChannelEventUpdate_INACTIVE_CHANNEL)
+			sum := events.expect(point, lnrpc.ChannelEventUpdate_CLOSED_CHANNEL).GetClosedChannel()
+			if sum.CloseType != lnrpc.ChannelCloseSummary_BREACH_CLOSE ||
+				sum.ClosingTxHash != revoked.TxHash().String() {
+				t.Fatalf("closed channel event %v", sum)
+			}
 			_, err = nw.Mine(1)
 			check(t, err)
+			events.expect(point, lnrpc.ChannelEventUpdate_FULLY_RESOLVED_CHANNEL)
 			waitResolved(t, alice, point)
 			if got := confirmedBalance(t, alice) - aliceBefore; got != taken-justice.Fee {
 				t.Fatalf("alice gained %d, want %d less a fee of %d", got, taken, justice.Fee)

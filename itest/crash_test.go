@@ -102,28 +102,53 @@ func TestCrashPoints(t *testing.T) {
 
 	reached := make(map[crashpoint.Point]bool)
 	ran := 0
+	// run runs one scenario as a subtest; the nodes' state after a
+	// failed one is no longer what the next start from.
+	run := func(name string, p crashpoint.Point, f func(t *testing.T)) {
+		start := time.Now()
+		ok := t.Run(name, func(t *testing.T) {
+			f(t)
+			reached[p] = true
+			ran++
+			t.Logf("passed in %v", time.Since(start).Round(time.Millisecond))
+		})
+		if !ok {
+			t.FailNow()
+		}
+	}
 	for _, sc := range crashScenarios {
 		name := fmt.Sprintf("%s/%s", sc.victim, sc.point)
 		if sc.peerFirst {
 			name += "/peer-ready-first"
 		}
-		start := time.Now()
-		ok := t.Run(name, func(t *testing.T) {
-			runCrashScenario(t, nw, alice, bob, sc)
-			reached[sc.point] = true
-			ran++
-			t.Logf("passed in %v", time.Since(start).Round(time.Millisecond))
+		run(name, sc.point, func(t *testing.T) { runCrashScenario(t, nw, alice, bob, sc) })
+	}
+	// The closes take the channels the openings left.
+	for _, sc := range closeCrashScenarios {
+		run("close/"+sc.name(), sc.point, func(t *testing.T) {
+			runCloseCrash(t, nw, alice, bob, sc)
 		})
-		if !ok {
-			// The nodes' state is no longer what the next
-			// scenarios start from.
-			t.FailNow()
-		}
+	}
+	for _, sc := range forceCrashScenarios {
+		run("force/"+sc.victim+"/"+string(sc.point), sc.point, func(t *testing.T) {
+			runForceCrash(t, nw, alice, bob, sc)
+		})
+	}
+	var mallory *harness.Node
+	for _, sc := range breachCrashScenarios {
+		run("breach/"+sc.victim+"/"+string(sc.point), sc.point, func(t *testing.T) {
+			if mallory == nil {
+				mallory = startCheater(t, nw)
+			}
+			runBreachCrash(t, nw, alice, mallory, sc)
+		})
 	}
 	t.Run("payments", func(t *testing.T) {
 		ran += runPaymentCrashes(t, reached)
 	})
-	if total := len(crashScenarios) + len(payCrashScenarios); ran != total {
+	total := len(crashScenarios) + len(closeCrashScenarios) + len(forceCrashScenarios) +
+		len(breachCrashScenarios) + len(payCrashScenarios)
+	if ran != total {
 		t.Logf("%d of %d scenarios selected: coverage not checked", ran, total)
 		return
 	}

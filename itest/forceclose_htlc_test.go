@@ -168,9 +168,9 @@ func forceCloseHTLC(t *testing.T, nw *harness.Network, mallory, alice *harness.N
 	_, err = nw.Mine(1)
 	check(t, err)
 	// The block is synced before the court records the spend in it:
-	// wait for that.
+	// wait for that. Her anchor stays in limbo with the HTLC.
 	check(t, harness.WaitFor(func() error {
-		if f := waitForceClosing(t, alice, point); f.LimboBalance != htlcAmt {
+		if f := waitForceClosing(t, alice, point); f.LimboBalance != htlcAmt+anchorAmount(ct) {
 			return fmt.Errorf("alice's limbo: %v", f)
 		}
 		return nil

@@ -231,7 +231,9 @@ func TestForceClose(t *testing.T) {
 			csv := int32(cc.LocalConstraints.CsvDelay)
 			tip, err := nw.TipHeight()
 			check(t, err)
-			if fc.LimboBalance != cc.LocalBalance || fc.MaturityHeight != uint32(tip+csv) ||
+			// Limbo holds our anchor too (330 sat), as lnd's does.
+			if fc.LimboBalance != cc.LocalBalance+anchorAmount(c.ct) ||
+				fc.MaturityHeight != uint32(tip+csv) ||
 				fc.BlocksTilMaturity != csv {
 				t.Fatalf("force closing: %v (tip %d, csv %d)", fc, tip, csv)
 			}
@@ -282,12 +284,15 @@ func bumpSweep(t *testing.T, nw *harness.Network, n *harness.Node, op wire.OutPo
 	kit := walletrpc.NewWalletKitClient(conn)
 	ps, err := kit.PendingSweeps(t.Context(), &walletrpc.PendingSweepsRequest{})
 	check(t, err)
-	if len(ps.PendingSweeps) != 1 || ps.PendingSweeps[0].Outpoint.TxidStr != op.Hash.String() ||
-		ps.PendingSweeps[0].AmountSat != uint32(amt) || ps.PendingSweeps[0].SatPerVbyte == 0 ||
-		ps.PendingSweeps[0].WitnessType != walletrpc.WitnessType_COMMITMENT_TIME_LOCK {
+	p := pendingSweep(ps, op)
+	if p == nil || p.AmountSat != uint32(amt) || p.SatPerVbyte == 0 ||
+		p.WitnessType != walletrpc.WitnessType_COMMITMENT_TIME_LOCK || p.Budget != uint64(amt/2) {
 		t.Fatalf("pending sweeps: %v", ps.PendingSweeps)
 	}
-	_, err = n.CLI(append(n.CLIArgs(), "wallet", "bumpfee", "--sat_per_vbyte", "50", op.String())...)
+	// Immediate: without it the sweeper waits for the next block, as
+	// lnd's does.
+	_, err = n.CLI(append(n.CLIArgs(), "wallet", "bumpfee", "--sat_per_vbyte", "50",
+		"--immediate", op.String())...)
 	check(t, err)
 	var bumped *harness.ChainTx
 	check(t, harness.WaitFor(func() error {
@@ -308,4 +313,22 @@ func bumpSweep(t *testing.T, nw *harness.Network, n *harness.Node, op wire.OutPo
 		t.Fatalf("list sweeps: %s", ids)
 	}
 	return bumped
+}
+
+// pendingSweep finds op among PendingSweeps' answer.
+func pendingSweep(ps *walletrpc.PendingSweepsResponse, op wire.OutPoint) *walletrpc.PendingSweep {
+	for _, p := range ps.PendingSweeps {
+		if p.Outpoint.TxidStr == op.Hash.String() && p.Outpoint.OutputIndex == op.Index {
+			return p
+		}
+	}
+	return nil
+}
+
+// anchorAmount is our anchor's value on a commitment of type ct.
+func anchorAmount(ct lnrpc.CommitmentType) int64 {
+	if ct == lnrpc.CommitmentType_ANCHORS {
+		return 330
+	}
+	return 0
 }

@@ -9,12 +9,14 @@ package itest
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"lnd.xprv/itest/harness"
+	"lnd.xprv/rpc/lnrpc"
 )
 
 func TestLncliSubservers(t *testing.T) {
@@ -104,4 +106,56 @@ func TestLncliSubservers(t *testing.T) {
 	if tx := findTx(t, alice, pub.Txid); tx == nil || tx.Label != "relabelled by lncli" {
 		t.Fatalf("label %v", tx)
 	}
+
+	// The sweeper: bob force-closes, alice sweeps her to_remote; lncli
+	// lists it and bumps it with lnd's budget, deadline and immediate.
+	check(t, nw.ConnectNodes(alice, bob, false))
+	point, ac, _ := openActiveBoth(t, nw, alice, bob, lnrpc.CommitmentType_ANCHORS)
+	commit, _ := forceClose(t, nw, bob, point)
+	toRemote := commitOutput(t, commit, ac.LocalBalance)
+	_, err = nw.Mine(1)
+	check(t, err)
+	first := waitSpender(t, nw, toRemote)
+	var ps struct {
+		PendingSweeps []struct {
+			Outpoint    string `json:"outpoint"`
+			WitnessType string `json:"witness_type"`
+			Budget      any    `json:"budget"`
+			Immediate   bool   `json:"immediate"`
+		} `json:"pending_sweeps"`
+	}
+	decode(lncli("wallet", "pendingsweeps"), &ps)
+	found := false
+	for _, p := range ps.PendingSweeps {
+		if p.Outpoint == toRemote.String() {
+			found = p.WitnessType == "COMMITMENT_TO_REMOTE_CONFIRMED" &&
+				fmt.Sprint(p.Budget) == fmt.Sprint(ac.LocalBalance/2)
+		}
+	}
+	if !found {
+		t.Fatalf("pendingsweeps %+v", ps)
+	}
+	out, err := exec.CommandContext(t.Context(), bin, "--rpcserver", alice.RPCAddr(),
+		"--tlscertpath", alice.TLSCertPath(), "--macaroonpath", alice.AdminMacaroonPath(),
+		"wallet", "bumpfee", "--deadline_delta", "3", toRemote.String()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "budget must be set if deadline_delta is set") {
+		t.Fatalf("lncli bumpfee with a deadline and no budget: %v %s", err, out)
+	}
+	lncli("wallet", "bumpfee", "--budget", "20000", "--deadline_delta", "3", "--immediate",
+		toRemote.String())
+	var bumped *harness.ChainTx
+	check(t, harness.WaitFor(func() error {
+		s := waitSpender(t, nw, toRemote)
+		if s.Tx.TxHash() == first.Tx.TxHash() {
+			return fmt.Errorf("sweep not replaced")
+		}
+		bumped = s
+		return nil
+	}, harness.SyncTimeout))
+	if bumped.Fee <= first.Fee || bumped.Fee > 20_000 {
+		t.Fatalf("bumped fee %d, first %d, budget 20000", bumped.Fee, first.Fee)
+	}
+	_, err = nw.Mine(1)
+	check(t, err)
+	waitResolved(t, alice, point)
 }

@@ -3,7 +3,7 @@ package lnwallet
 import (
 	"github.com/btcsuite/btcd/btcec/v2"
 
-	"lnd.xprv/lnwallet/internal/vartime"
+	"lnd.xprv/internal/vartime"
 )
 
 // This file derives a Channel's per-commitment keys faster than

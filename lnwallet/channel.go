@@ -7,8 +7,8 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/vartime"
 	"lnd.xprv/lnwallet/chainfee"
-	"lnd.xprv/lnwallet/internal/vartime"
 	"lnd.xprv/lnwallet/shachain"
 	"lnd.xprv/lnwire"
 )

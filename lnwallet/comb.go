@@ -1,7 +1,7 @@
 package lnwallet
 
 import (
-	"lnd.xprv/lnwallet/internal/vartime"
+	"lnd.xprv/internal/vartime"
 )
 
 // A Channel multiplies a few points fixed for its life by a fresh public

@@ -45,7 +45,7 @@
 //
 // Curve arithmetic on public values (per-commitment keys, checks of the
 // peer's signatures and revealed secrets) runs on the variable-time
-// package lnwallet/internal/vartime (about three times btcec's speed for
+// package internal/vartime (about three times btcec's speed for
 // a generator multiplication); anything involving a secret (signing, our
 // per_commitment_points) stays on btcec. docs/benchmarks.md says what
 // that buys a commitment round.

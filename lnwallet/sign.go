@@ -107,25 +107,72 @@ func SignHTLC(s Signer, p *ChannelParams, c *Commitment,
 }
 
 // SignHTLCs signs every second-level transaction of c, in output order:
-// the htlc_signatures of commitment_signed when c is the peer's.
+// the htlc_signatures of commitment_signed when c is the peer's. Large
+// sets are signed on all CPUs, as they are verified.
 func SignHTLCs(s Signer, p *ChannelParams,
 	c *Commitment) ([]*ecdsa.Signature, error) {
 
 	sigs := make([]*ecdsa.Signature, len(c.HTLCs))
-	for i := range c.HTLCs {
+	err := forEachHTLC(len(c.HTLCs), func(i int) error {
 		sig, err := SignHTLC(s, p, c, i)
 		if err != nil {
-			return nil, fmt.Errorf("sign HTLC output %d: %w",
+			return fmt.Errorf("sign HTLC output %d: %w",
 				c.HTLCs[i].OutputIndex, err)
 		}
 		sigs[i] = sig
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return sigs, nil
 }
 
-// parallelVerifyMin is the number of HTLC signatures from which
-// verification is spread over the available CPUs.
-const parallelVerifyMin = 16
+// parallelHTLCMin is the number of HTLC signatures from which signing and
+// verification are spread over the available CPUs.
+const parallelHTLCMin = 16
+
+// forEachHTLC calls f for 0..n-1, on all CPUs when n is large enough
+// (f must then be safe to call concurrently, each call writing only its
+// own index's results). It returns once every call has returned, with the
+// error of the lowest index that failed.
+func forEachHTLC(n int, f func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n/parallelHTLCMin)
+	if workers <= 1 {
+		for i := 0; i < n; i++ {
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	errs := make([]error, n)
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				errs[i] = f(i)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // VerifyHTLCSigs checks the peer's signatures on the second-level
 // transactions of c, given in output order. Large sets are verified on all
@@ -177,42 +224,7 @@ func verifyHTLCSigs(p *ChannelParams, c *Commitment, sigs []*ecdsa.Signature,
 		return nil
 	}
 
-	n := len(c.HTLCs)
-	workers := min(runtime.GOMAXPROCS(0), n/parallelVerifyMin)
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			if err := check(i); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-
-	errs := make([]error, n)
-	var (
-		wg   sync.WaitGroup
-		next atomic.Int64
-	)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				errs[i] = check(i)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return forEachHTLC(len(c.HTLCs), check)
 }
 
 // CommitSig is the content of commitment_signed: the signature of the

@@ -44,7 +44,9 @@ type SignDescriptor struct {
 }
 
 // Signer produces segwit v0 signatures. The wallet implements it over its
-// key store; PrivKeySigner implements it over keys held in memory.
+// key store; PrivKeySigner implements it over keys held in memory. It must
+// be safe for concurrent use: a commitment's HTLC signatures are made on
+// all CPUs.
 type Signer interface {
 	// SignOutputRaw returns the signature (without sighash byte) of
 	// the input desc describes.

@@ -5,7 +5,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/btcsuite/btcd/wire"
 
-	"lnd.xprv/lnwallet/internal/vartime"
+	"lnd.xprv/internal/vartime"
 	"lnd.xprv/lnwire"
 )
 

@@ -1,13 +1,14 @@
 package lnwallet
 
 import (
+	"errors"
 	"math/rand"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 
-	"lnd.xprv/lnwallet/internal/vartime"
+	"lnd.xprv/internal/vartime"
 	"lnd.xprv/lnwire"
 )
 
@@ -82,4 +83,46 @@ func sigScalars(sig *ecdsa.Signature) ([2]btcec.ModNScalar, error) {
 	out[0].SetByteSlice(raw[:32])
 	out[1].SetByteSlice(raw[32:])
 	return out, nil
+}
+
+// TestSignHTLCsParallel checks that a set of HTLC signatures large enough
+// to be made on all CPUs is the one made one by one (RFC 6979 signatures
+// are deterministic), in output order, and verifies; and that a bad one
+// among them is reported.
+func TestSignHTLCsParallel(t *testing.T) {
+	tp := newTestPair(t, ChannelTypeAnchors)
+	spec := testSpec(4*parallelHTLCMin, 253)
+	_, point := commitPointAt(2, spec.Number)
+	c, err := NewCommitment(tp.aliceParams, Remote, point, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.HTLCs) < 2*parallelHTLCMin {
+		t.Fatalf("%d HTLCs: too few to sign in parallel", len(c.HTLCs))
+	}
+	sigs, err := SignHTLCs(tp.alice.signer(), tp.aliceParams, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range c.HTLCs {
+		one, err := SignHTLC(tp.alice.signer(), tp.aliceParams, c, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !one.IsEqual(sigs[i]) {
+			t.Fatalf("signature %d differs from the one made alone", i)
+		}
+	}
+	own, err := NewCommitment(tp.bobParams, Local, point, mirrorSpec(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyHTLCSigs(tp.bobParams, own, sigs); err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]*ecdsa.Signature(nil), sigs...)
+	bad[len(bad)-3] = bad[0]
+	if err := VerifyHTLCSigs(tp.bobParams, own, bad); !errors.Is(err, ErrInvalidSignature) {
+		t.Fatalf("a wrong signature among many: %v", err)
+	}
 }

@@ -182,18 +182,17 @@ func RouteFromDB(r *channeldb.PaymentRoute) *Route {
 // buildOnion builds the onion of an attempt over rt (BOLT 4): each
 // forwarding hop gets the amount and expiry it sends on and the next
 // channel; the final hop its amount and expiry with payment_data (secret
-// and total), payment_metadata and custom records. It also returns the
-// circuit that decrypts the failure coming back.
+// and total), payment_metadata and custom records. The circuit that
+// decrypts a failure is derived only when one comes back
+// (decryptFailure): most attempts settle.
 func buildOnion(rt *channeldb.PaymentRoute, hash [32]byte, sessionKey *btcec.PrivateKey) (
-	[lnwire.OnionPacketSize]byte, *sphinx.Circuit, error) {
+	*[lnwire.OnionPacketSize]byte, error) {
 
-	var blob [lnwire.OnionPacketSize]byte
 	hops := make([]sphinx.Hop, len(rt.Hops))
-	path := make([]*btcec.PublicKey, len(rt.Hops))
 	for i, h := range rt.Hops {
 		pub, err := btcec.ParsePubKey(h.PubKey[:])
 		if err != nil {
-			return blob, nil, fmt.Errorf("hop %d key: %w", i, err)
+			return nil, fmt.Errorf("hop %d key: %w", i, err)
 		}
 		p := sphinx.HopPayload{AmtToForward: uint64(h.AmtToForward), OutgoingCLTV: h.OutgoingTimeLock}
 		if i+1 < len(rt.Hops) {
@@ -208,23 +207,26 @@ func buildOnion(rt *channeldb.PaymentRoute, hash [32]byte, sessionKey *btcec.Pri
 		}
 		payload, err := p.Encode()
 		if err != nil {
-			return blob, nil, fmt.Errorf("hop %d payload: %w", i, err)
+			return nil, fmt.Errorf("hop %d payload: %w", i, err)
 		}
 		hops[i] = sphinx.Hop{PubKey: pub, Payload: payload}
-		path[i] = pub
 	}
 	pkt, err := sphinx.NewOnionPacket(hops, sessionKey, hash[:])
 	if err != nil {
-		return blob, nil, err
+		return nil, err
 	}
-	b := pkt.Bytes()
-	if len(b) != len(blob) {
-		return blob, nil, fmt.Errorf("onion of %d bytes", len(b))
+	var blob [lnwire.OnionPacketSize]byte
+	if b := pkt.AppendTo(blob[:0]); len(b) != len(blob) {
+		return nil, fmt.Errorf("onion of %d bytes", len(b))
 	}
-	copy(blob[:], b)
-	circuit, err := sphinx.NewCircuit(sessionKey, path)
-	if err != nil {
-		return blob, nil, err
-	}
-	return blob, circuit, nil
+	return &blob, nil
+}
+
+// sessionKey is an attempt's stored session key as a private key. Unlike
+// btcec.PrivKeyFromBytes it does not derive the public key, which nothing
+// here needs: the onion derives its ephemeral key itself.
+func sessionKey(a *channeldb.HTLCAttempt) *btcec.PrivateKey {
+	var k btcec.ModNScalar
+	k.SetBytes(&a.SessionKey)
+	return btcec.PrivKeyFromScalar(&k)
 }

@@ -143,7 +143,6 @@ func interpretFailure(a *channeldb.HTLCAttempt, res *AttemptResult, st *retrySta
 }
 
 func decryptFailure(a *channeldb.HTLCAttempt, reason []byte) (*sphinx.DecryptedFailure, error) {
-	sessionKey, _ := btcec.PrivKeyFromBytes(a.SessionKey[:])
 	path := make([]*btcec.PublicKey, len(a.Route.Hops))
 	for i, h := range a.Route.Hops {
 		pub, err := btcec.ParsePubKey(h.PubKey[:])
@@ -152,7 +151,7 @@ func decryptFailure(a *channeldb.HTLCAttempt, reason []byte) (*sphinx.DecryptedF
 		}
 		path[i] = pub
 	}
-	c, err := sphinx.NewCircuit(sessionKey, path)
+	c, err := sphinx.NewCircuit(sessionKey(a), path)
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func (r *PaymentRouter) newLifecycle(hash [32]byte, req *PaymentRequest) *lifecy
 
 // redispatch re-hands a resumed attempt to the switch and waits for it.
 func (l *lifecycle) redispatch(a *channeldb.HTLCAttempt) error {
-	if err := l.r.dispatch(l.hash, a); err != nil {
+	if err := l.r.redispatch(l.hash, a); err != nil {
 		l.r.log.Error("Resumed attempt not dispatched", "attempt", a.AttemptID, "err", err)
 		_, err := l.r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
 			return channeldb.FailAttempt(tx, l.hash, a.AttemptID,
@@ -272,12 +272,12 @@ func (l *lifecycle) launch(p *channeldb.Payment) (bool, *channeldb.FailureReason
 	if req.PaymentAddr != nil {
 		final.MPP = &channeldb.MPPRecord{PaymentAddr: *req.PaymentAddr, TotalMsat: req.Amount}
 	}
-	a, err := l.r.registerWith(l.hash, rt, final, l.create, false)
+	a, onion, err := l.r.registerWith(l.hash, rt, final, l.create, false)
 	if err != nil {
 		return false, nil, err
 	}
 	l.create = nil
-	if err := l.r.dispatch(l.hash, a); err != nil {
+	if err := l.r.dispatch(l.hash, a, onion); err != nil {
 		return false, nil, l.r.dispatchFailed(l.hash, a, err)
 	}
 	l.r.log.Debug("Payment attempt sent", "hash", fmt.Sprintf("%x", l.hash),

@@ -217,30 +217,39 @@ func (r *PaymentRouter) localBandwidth(pending map[lnwire.ShortChannelID]lnwire.
 	}
 }
 
-// dispatch hands an attempt's HTLC to the switch. ErrDuplicateAttempt
-// means it left before: its result is what to wait for.
-func (r *PaymentRouter) dispatch(hash [32]byte, a *channeldb.HTLCAttempt) error {
-	sessionKey, _ := btcec.PrivKeyFromBytes(a.SessionKey[:])
-	blob, _, err := buildOnion(&a.Route, hash, sessionKey)
-	if err != nil {
-		return err
-	}
+// dispatch hands an attempt's HTLC, with the onion register built, to
+// the switch. ErrDuplicateAttempt means it left before: its result is
+// what to wait for.
+func (r *PaymentRouter) dispatch(hash [32]byte, a *channeldb.HTLCAttempt, onion *[lnwire.OnionPacketSize]byte) error {
 	htlc := &lnwire.UpdateAddHTLC{
 		Amount:      a.Route.TotalAmount,
 		PaymentHash: hash,
 		Expiry:      a.Route.TotalTimeLock,
-		OnionBlob:   blob,
+		OnionBlob:   *onion,
 	}
-	err = r.cfg.Dispatcher.SendHTLC(a.Route.Hops[0].ChannelID, a.AttemptID, htlc)
+	err := r.cfg.Dispatcher.SendHTLC(a.Route.Hops[0].ChannelID, a.AttemptID, htlc)
 	if errors.Is(err, ErrDuplicateAttempt) {
 		return nil
 	}
 	return err
 }
 
+// redispatch hands a resumed attempt to the switch again, with its onion
+// rebuilt from the stored route and session key (the same bytes: the
+// session key fixes every byte of the onion).
+func (r *PaymentRouter) redispatch(hash [32]byte, a *channeldb.HTLCAttempt) error {
+	onion, err := buildOnion(&a.Route, hash, sessionKey(a))
+	if err != nil {
+		return err
+	}
+	return r.dispatch(hash, a, onion)
+}
+
 // register stores a new attempt over rt, with a fresh id and session key,
-// before anything is sent.
-func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*channeldb.HTLCAttempt, error) {
+// before anything is sent. It returns the attempt's onion for dispatch.
+func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*channeldb.HTLCAttempt,
+	*[lnwire.OnionPacketSize]byte, error) {
+
 	return r.registerWith(hash, rt, final, nil, false)
 }
 
@@ -249,11 +258,12 @@ func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*cha
 // join, a payment that exists and takes attempts (in flight, or stored
 // with none yet) is joined instead: a further part of an MPP payment.
 func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
-	create *channeldb.PaymentCreation, join bool) (*channeldb.HTLCAttempt, error) {
+	create *channeldb.PaymentCreation, join bool) (*channeldb.HTLCAttempt,
+	*[lnwire.OnionPacketSize]byte, error) {
 
 	key, err := r.cfg.SessionKey()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a := &channeldb.HTLCAttempt{
 		SessionKey:  [32]byte(key.Key.Bytes()),
@@ -262,8 +272,9 @@ func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
 	}
 	// The onion must build before the attempt is stored: a stored
 	// attempt is one that may have left.
-	if _, _, err := buildOnion(&a.Route, hash, key); err != nil {
-		return nil, fmt.Errorf("routing: onion: %w", err)
+	onion, err := buildOnion(&a.Route, hash, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("routing: onion: %w", err)
 	}
 	_, err = r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
 		if create != nil {
@@ -286,10 +297,10 @@ func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
 		return channeldb.FetchPayment(tx, hash)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	crashpoint.Hit(crashpoint.PaymentAttemptRegistered)
-	return a, nil
+	return a, onion, nil
 }
 
 // resolve records an attempt's result: settled, or failed as
@@ -364,7 +375,7 @@ func (r *PaymentRouter) SendToRoute(ctx context.Context, hash [32]byte, rt *Rout
 	info := &channeldb.PaymentCreation{PaymentHash: hash, Value: value, CreationTime: r.cfg.Clock()}
 	// Created, or joined by another part of the same MPP payment, in
 	// the attempt's write.
-	a, err := r.registerWith(hash, rt, final, info, final.MPP != nil)
+	a, onion, err := r.registerWith(hash, rt, final, info, final.MPP != nil)
 	var ce *creationError
 	if errors.As(err, &ce) {
 		return nil, ce.err
@@ -372,7 +383,7 @@ func (r *PaymentRouter) SendToRoute(ctx context.Context, hash [32]byte, rt *Rout
 	if err != nil {
 		return nil, err
 	}
-	if err := r.dispatch(hash, a); err != nil {
+	if err := r.dispatch(hash, a, onion); err != nil {
 		return nil, r.dispatchFailed(hash, a, err)
 	}
 	ch, err := r.cfg.Dispatcher.GetAttemptResult(a.AttemptID)

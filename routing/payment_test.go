@@ -388,7 +388,7 @@ func TestPaymentResumesAfterRestart(t *testing.T) {
 			{PubKey: pt.a.v, ChannelID: lnwire.NewShortChanIDFromInt(1), AmtToForward: req2.Amount, OutgoingTimeLock: testHeight + 40},
 			{PubKey: pt.c.v, ChannelID: lnwire.NewShortChanIDFromInt(3), AmtToForward: req2.Amount, OutgoingTimeLock: testHeight + 40},
 		}}
-	lost, err := r2.register(req2.PaymentHash, rt, FinalHop{MPP: &channeldb.MPPRecord{
+	lost, _, err := r2.register(req2.PaymentHash, rt, FinalHop{MPP: &channeldb.MPPRecord{
 		PaymentAddr: *req2.PaymentAddr, TotalMsat: req2.Amount}})
 	if err != nil {
 		t.Fatal(err)

@@ -203,6 +203,10 @@ type NodeSigner interface {
 // NodeInfo describes the node for GetInfo.
 type NodeInfo interface {
 	NodeInfo(ctx context.Context) (*Info, error)
+
+	// IdentityKey is the node's public key alone: what a payment checks
+	// itself against, without NodeInfo's channel counts.
+	IdentityKey(ctx context.Context) (*btcec.PublicKey, error)
 }
 
 // Info is the daemon's part of GetInfo.

@@ -80,6 +80,21 @@ type ClosedChannel struct {
 	// cooperative close; LocalAmt and RemoteAmt what they received.
 	LocalScript, RemoteScript []byte
 	LocalAmt, RemoteAmt       btcutil.Amount
+	// Resolutions say what became of each output of ours of a force
+	// close that is settled on chain.
+	Resolutions []Resolution
+}
+
+// Resolution is what became of one output of a force close (lnd's
+// Resolution).
+type Resolution struct {
+	// Type and Outcome are lnd's ResolutionType and ResolutionOutcome
+	// numbers.
+	Type, Outcome int32
+	OutPoint      wire.OutPoint
+	Amount        btcutil.Amount
+	// SweepTxID spent the output, when ours (zero otherwise).
+	SweepTxID chainhash.Hash
 }
 
 // WaitingCloseChannel is a channel whose closing transaction is not
@@ -268,7 +283,20 @@ func closedProto(c *ClosedChannel, chainHash string) *lnrpc.ChannelCloseSummary 
 	if aliases == nil {
 		aliases = []uint64{}
 	}
+	resolutions := make([]*lnrpc.Resolution, 0, len(c.Resolutions))
+	for _, r := range c.Resolutions {
+		res := &lnrpc.Resolution{ResolutionType: lnrpc.ResolutionType(r.Type),
+			Outcome: lnrpc.ResolutionOutcome(r.Outcome),
+			Outpoint: &lnrpc.OutPoint{TxidBytes: r.OutPoint.Hash[:],
+				TxidStr: r.OutPoint.Hash.String(), OutputIndex: r.OutPoint.Index},
+			AmountSat: uint64(r.Amount)}
+		if r.SweepTxID != (chainhash.Hash{}) {
+			res.SweepTxid = r.SweepTxID.String()
+		}
+		resolutions = append(resolutions, res)
+	}
 	return &lnrpc.ChannelCloseSummary{
+		Resolutions:       resolutions,
 		ChannelPoint:      c.ChanPoint.String(),
 		ChanId:            c.ChanID,
 		ChainHash:         chainHash,

@@ -34,13 +34,29 @@ type Contracts interface {
 	// time lock.
 	PendingSweeps(ctx context.Context) ([]PendingSweep, error)
 
-	// BumpFee replaces the sweep of op at rate (0: the estimate for
-	// targetConf, 0: the sweeper's target), at once.
-	BumpFee(ctx context.Context, op wire.OutPoint, rate chain.SatPerKWeight,
-		targetConf uint32) error
+	// BumpFee sets the fee parameters of the sweep of op and replaces
+	// it at the next block, or at once with Immediate.
+	BumpFee(ctx context.Context, op wire.OutPoint, req SweepBump) error
 
 	// ListSweeps lists every sweep transaction broadcast, oldest first.
 	ListSweeps(ctx context.Context) ([]chainhash.Hash, error)
+}
+
+// SweepBump is a validated BumpFee request (lnd's walletrpc
+// BumpFeeRequest): zero fields keep the sweep's current parameters.
+type SweepBump struct {
+	// StartRate is the starting fee rate asked for; TargetConf asks
+	// for the estimate for that many blocks instead (not both).
+	StartRate  chain.SatPerKWeight
+	TargetConf uint32
+	// Budget is the most the output's share of the fee may be.
+	Budget btcutil.Amount
+	// DeadlineDelta is the number of blocks from now by which the sweep
+	// should confirm, spending the whole budget by then (needs Budget).
+	DeadlineDelta uint32
+	// Immediate replaces the sweep at once rather than at the next
+	// block.
+	Immediate bool
 }
 
 // PendingSweep is an output the contract court is to take back.
@@ -54,6 +70,15 @@ type PendingSweep struct {
 	// Attempts counts the sweeps broadcast for it.
 	Attempts       uint32
 	MaturityHeight uint32
+
+	// Budget is the most its sweep may pay for it, DeadlineHeight the
+	// height its sweep should confirm by (0: none), RequestedRate the
+	// starting rate asked through BumpFee (0: none), Immediate whether
+	// BumpFee asked for an immediate sweep.
+	Budget         btcutil.Amount
+	DeadlineHeight uint32
+	RequestedRate  chain.SatPerKWeight
+	Immediate      bool
 }
 
 // ClosingChannel is a channel on its way to chain.

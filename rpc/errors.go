@@ -110,6 +110,8 @@ var errorCodes = []struct {
 	// The contract court's.
 	{contractcourt.ErrAlreadyClosing, codes.FailedPrecondition},
 	{contractcourt.ErrNoSweep, codes.NotFound},
+	{contractcourt.ErrNotSweepable, codes.FailedPrecondition},
+	{contractcourt.ErrDeadlineNoBudget, codes.InvalidArgument},
 
 	// The chain backend's.
 	{chain.ErrTxRejected, codes.FailedPrecondition},

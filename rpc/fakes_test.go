@@ -112,6 +112,9 @@ type fakeNode struct {
 	connects []string
 	stopped  chan struct{}
 	stopOnce sync.Once
+
+	// manyTxs, if set, is how many transactions Transactions lists.
+	manyTxs int
 }
 
 func newFakeNode(t testing.TB) *fakeNode {
@@ -148,6 +151,10 @@ func (n *fakeNode) backend() *Backend {
 	return &Backend{Info: n, Chain: n, Peers: n, Wallet: n, Stop: func() {
 		n.stopOnce.Do(func() { close(n.stopped) })
 	}}
+}
+
+func (n *fakeNode) IdentityKey(context.Context) (*btcec.PublicKey, error) {
+	return n.identity, nil
 }
 
 func (n *fakeNode) NodeInfo(context.Context) (*Info, error) {
@@ -246,6 +253,14 @@ func (n *fakeNode) ListUnspent(_ context.Context, _ string, minConfs, maxConfs i
 }
 
 func (n *fakeNode) Transactions(context.Context, string, int32, int32) ([]Transaction, error) {
+	if n.manyTxs > 0 {
+		txs := make([]Transaction, n.manyTxs)
+		for i := range txs {
+			txs[i] = Transaction{Hash: chainhash.Hash{byte(i), byte(i >> 8)}, Amount: btcutil.Amount(i + 1),
+				Confirmations: 1, BlockHash: &chainhash.Hash{3}, BlockHeight: 99}
+		}
+		return txs, nil
+	}
 	tx := wire.NewMsgTx(2)
 	tx.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: chainhash.Hash{9}, Index: 1}, nil, nil))
 	tx.AddTxOut(wire.NewTxOut(5000, append([]byte{0, 20}, make([]byte, 20)...)))

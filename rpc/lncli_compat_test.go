@@ -7,7 +7,9 @@
 package rpc
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -17,6 +19,8 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/internal/logging"
 	"lnd.xprv/rpc/lnrpc"
@@ -79,6 +83,8 @@ func TestLncliCompat(t *testing.T) {
 	logs.Logger("PEER")
 	logs.Logger("RPCS")
 	b.Logs = logs
+	sweeps := &compatSweeps{}
+	b.Contracts = sweeps
 	if err := h.srv.Activate(b); err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +167,67 @@ func TestLncliCompat(t *testing.T) {
 	if err == nil || !strings.Contains(out, "Unimplemented") {
 		t.Fatalf("listchannels: %v %s", err, out)
 	}
+	// The sweeper's calls, with lncli's flags for BumpFee's fields.
+	op := strings.Repeat("ab", 32) + ":1"
+	bump := mustJSON("wallet", "bumpfee", "--sat_per_vbyte", "3", "--budget", "5000",
+		"--deadline_delta", "6", "--immediate", op)
+	if !strings.Contains(bump["status"].(string), "rbf") || len(sweeps.bumps) != 1 ||
+		sweeps.bumps[0] != (SweepBump{StartRate: 750, Budget: 5000, DeadlineDelta: 6, Immediate: true}) ||
+		sweeps.ops[0].String() != op {
+
+		t.Fatalf("bumpfee %v: %+v %v", bump, sweeps.bumps, sweeps.ops)
+	}
+	mustJSON("wallet", "bumpfee", "--conf_target", "4", "--force", op)
+	if got := sweeps.bumps[1]; got != (SweepBump{TargetConf: 4, Immediate: true}) {
+		t.Fatalf("bumpfee with conf_target and force: %+v", got)
+	}
+	out, err = lncli("", "wallet", "bumpfee", "--deadline_delta", "6", op)
+	if err == nil || !strings.Contains(out, "InvalidArgument") ||
+		!strings.Contains(out, "budget must be set if deadline_delta is set") {
+		t.Fatalf("bumpfee with a deadline and no budget: %v %s", err, out)
+	}
+	ps := mustJSON("wallet", "pendingsweeps")["pending_sweeps"].([]any)[0].(map[string]any)
+	if ps["budget"] != float64(5000) || ps["deadline_height"] != float64(107) ||
+		ps["requested_sat_per_vbyte"] != float64(3) || ps["immediate"] != true ||
+		ps["witness_type"] != "COMMITMENT_ANCHOR" {
+		t.Fatalf("pendingsweeps %#v", ps)
+	}
+
 	mustJSON("stop")
 	if h.srv.State() != lnrpc.WalletState_RPC_ACTIVE {
 		t.Fatalf("state %v", h.srv.State())
 	}
+}
+
+// compatSweeps records BumpFee calls and lists one pending anchor.
+type compatSweeps struct {
+	ops   []wire.OutPoint
+	bumps []SweepBump
+}
+
+func (c *compatSweeps) ForceClose(context.Context, wire.OutPoint) (chainhash.Hash, error) {
+	return chainhash.Hash{}, errors.New("not in this test")
+}
+
+func (c *compatSweeps) WaitClosed(context.Context, wire.OutPoint) (chainhash.Hash, error) {
+	return chainhash.Hash{}, errors.New("not in this test")
+}
+
+func (c *compatSweeps) Closing(context.Context) ([]ClosingChannel, int32, error) {
+	return nil, 101, nil
+}
+
+func (c *compatSweeps) PendingSweeps(context.Context) ([]PendingSweep, error) {
+	return []PendingSweep{{OutPoint: wire.OutPoint{Index: 1}, Amount: 330,
+		WitnessType: 13, Budget: 5000, DeadlineHeight: 107, RequestedRate: 750,
+		Immediate: true}}, nil
+}
+
+func (c *compatSweeps) BumpFee(_ context.Context, op wire.OutPoint, req SweepBump) error {
+	c.ops, c.bumps = append(c.ops, op), append(c.bumps, req)
+	return nil
+}
+
+func (c *compatSweeps) ListSweeps(context.Context) ([]chainhash.Hash, error) {
+	return nil, nil
 }

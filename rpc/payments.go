@@ -137,11 +137,11 @@ func (s *Server) paymentRequest(ctx context.Context, b *Backend, t payTerms) (*r
 	req.RouteHints = append(hints, req.RouteHints...)
 	req.FinalCLTVDelta += finalCLTVPadding
 
-	info, err := b.Info.NodeInfo(ctx)
+	self, err := b.Info.IdentityKey(ctx)
 	if err != nil {
 		return nil, s.toStatus(err)
 	}
-	if req.Target == routing.Vertex(info.IdentityKey.SerializeCompressed()) && !t.allowSelf {
+	if req.Target == routing.Vertex(self.SerializeCompressed()) && !t.allowSelf {
 		return nil, invalidf(msgSelfPayment)
 	}
 	return req, nil

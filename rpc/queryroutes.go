@@ -71,11 +71,11 @@ func (l *lightningService) routeQuery(ctx context.Context, b *Backend, g Graph, 
 			return nil, err
 		}
 	} else {
-		info, err := b.Info.NodeInfo(ctx)
+		self, err := b.Info.IdentityKey(ctx)
 		if err != nil {
 			return nil, l.s.toStatus(err)
 		}
-		copy(source[:], info.IdentityKey.SerializeCompressed())
+		copy(source[:], self.SerializeCompressed())
 	}
 	switch {
 	case req.Amt != 0 && req.AmtMsat != 0:

@@ -105,11 +105,11 @@ func (r *routerService) SendToRouteV2(ctx context.Context, req *routerrpc.SendTo
 	if len(req.PaymentHash) != 32 {
 		return nil, invalidf("payment_hash must be 32 bytes, is %d", len(req.PaymentHash))
 	}
-	info, err := b.Info.NodeInfo(ctx)
+	self, err := b.Info.IdentityKey(ctx)
 	if err != nil {
 		return nil, r.s.toStatus(err)
 	}
-	rt, final, err := unmarshalRoute(req.Route, routing.Vertex(info.IdentityKey.SerializeCompressed()))
+	rt, final, err := unmarshalRoute(req.Route, routing.Vertex(self.SerializeCompressed()))
 	if err != nil {
 		return nil, err
 	}

@@ -452,12 +452,14 @@ func (s *Server) finishPasswordChange(ctx context.Context) error {
 }
 
 // loopbackTLS returns transport credentials for the REST gateway's own
-// connection to the gRPC server.
-func loopbackTLS(certPath string) (credentials.TransportCredentials, error) {
+// connection to the gRPC server, which must present a certificate for
+// serverName.
+func loopbackTLS(certPath, serverName string) (credentials.TransportCredentials, error) {
 	c, err := cert.ClientConfig(certPath)
 	if err != nil {
 		return nil, err
 	}
+	c.ServerName = serverName
 	return credentials.NewTLS(c), nil
 }
 

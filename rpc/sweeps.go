@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 
+	"github.com/btcsuite/btcd/btcutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -43,10 +44,14 @@ func (k *walletKitService) PendingSweeps(ctx context.Context,
 			WitnessType: walletrpc.WitnessType(p.WitnessType),
 			AmountSat:   uint32(p.Amount),
 			//lint:ignore SA1019 deprecated in lnd, still read by older clients.
-			SatPerByte:        uint32(satPerVB),
-			SatPerVbyte:       satPerVB,
-			BroadcastAttempts: p.Attempts,
-			MaturityHeight:    p.MaturityHeight,
+			SatPerByte:           uint32(satPerVB),
+			SatPerVbyte:          satPerVB,
+			BroadcastAttempts:    p.Attempts,
+			MaturityHeight:       p.MaturityHeight,
+			Budget:               uint64(p.Budget),
+			DeadlineHeight:       p.DeadlineHeight,
+			RequestedSatPerVbyte: uint64(p.RequestedRate.FeePerVByte()),
+			Immediate:            p.Immediate,
 		})
 	}
 	return resp, nil
@@ -63,22 +68,52 @@ func (k *walletKitService) BumpFee(ctx context.Context,
 	if err != nil {
 		return nil, err
 	}
-	satPerVB := req.SatPerVbyte
-	if satPerVB == 0 {
-		//lint:ignore SA1019 deprecated in lnd, still sent by older clients.
-		satPerVB = uint64(req.SatPerByte)
+	bump, err := sweepBump(req)
+	if err != nil {
+		return nil, err
 	}
-	if satPerVB != 0 && req.TargetConf != 0 {
-		return nil, invalidf("either target_conf or sat_per_vbyte, not both")
-	}
-	if satPerVB > 1_000_000 {
-		return nil, invalidf("sat_per_vbyte %d is absurd", satPerVB)
-	}
-	rate := chain.SatPerVByte(satPerVB).FeePerKWeight()
-	if err := c.BumpFee(ctx, op, rate, req.TargetConf); err != nil {
+	if err := c.BumpFee(ctx, op, bump); err != nil {
 		return nil, k.s.toStatus(err)
 	}
 	return &walletrpc.BumpFeeResponse{Status: "Successfully registered rbf-tx with sweeper"}, nil
+}
+
+// sweepBump checks a BumpFee request as lnd does: one way to give the
+// starting fee rate, one of the immediate flags, a budget with a
+// deadline.
+func sweepBump(req *walletrpc.BumpFeeRequest) (SweepBump, error) {
+	//lint:ignore SA1019 deprecated in lnd, still sent by older clients.
+	oldRate, force := uint64(req.SatPerByte), req.Force
+	satPerVB := req.SatPerVbyte
+	switch {
+	case oldRate != 0 && satPerVB != 0:
+		return SweepBump{}, invalidf("either sat_per_byte or sat_per_vbyte " +
+			"should be set, but not both")
+	case oldRate != 0:
+		satPerVB = oldRate
+	}
+	if satPerVB != 0 && req.TargetConf != 0 {
+		return SweepBump{}, invalidf("either target_conf or sat_per_vbyte " +
+			"should be set, to specify the starting fee rate of the fee function")
+	}
+	if satPerVB > maxSatPerVByte {
+		return SweepBump{}, invalidf("sat_per_vbyte %d is absurd: at most %d",
+			satPerVB, maxSatPerVByte)
+	}
+	if force && req.Immediate {
+		return SweepBump{}, invalidf("either force or immediate should be " +
+			"set, but not both")
+	}
+	if req.DeadlineDelta != 0 && req.Budget == 0 {
+		return SweepBump{}, invalidf("budget must be set if deadline_delta is set")
+	}
+	if req.Budget > btcutil.MaxSatoshi {
+		return SweepBump{}, invalidf("budget %d sat exceeds 21 million bitcoin",
+			req.Budget)
+	}
+	return SweepBump{StartRate: chain.SatPerVByte(satPerVB).FeePerKWeight(),
+		TargetConf: req.TargetConf, Budget: btcutil.Amount(req.Budget),
+		DeadlineDelta: req.DeadlineDelta, Immediate: req.Immediate || force}, nil
 }
 
 func (k *walletKitService) ListSweeps(ctx context.Context,

@@ -2,6 +2,7 @@ package sphinx
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -147,4 +148,25 @@ func BenchmarkWrapFailureWithAttribution(b *testing.B) {
 		}
 	}
 	cpu.report(b)
+}
+
+// BenchmarkNewOnionPacketHops builds the onion of a route of 1, 2 and 20
+// hops: a payer's cost per attempt (one hop is a payment to a peer).
+func BenchmarkNewOnionPacketHops(b *testing.B) {
+	full, _ := benchRoute(b)
+	session, _ := btcec.PrivKeyFromBytes(bytes.Repeat([]byte{0x13}, 32))
+	ad := make([]byte, 32)
+	for _, n := range []int{1, 2, 20} {
+		route := full[len(full)-n:]
+		b.Run(fmt.Sprintf("hops=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := startCPU()
+			for b.Loop() {
+				if _, err := NewOnionPacket(route, session, ad); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.report(b)
+		})
+	}
 }

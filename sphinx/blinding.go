@@ -211,11 +211,11 @@ func BuildBlindedPath(sessionKey *btcec.PrivateKey, nodes []*btcec.PublicKey, pa
 	if len(nodes) == 0 || len(nodes) != len(payloads) {
 		return nil, fmt.Errorf("sphinx: blinded path: %d nodes, %d payloads", len(nodes), len(payloads))
 	}
-	secrets, ephemerals, err := hopSecrets(sessionKey, nodes)
+	secrets, ephemeral, err := hopSecrets(sessionKey, nodes)
 	if err != nil {
 		return nil, err
 	}
-	bp := &BlindedPath{FirstNodeID: nodes[0], FirstPathKey: ephemerals[0]}
+	bp := &BlindedPath{FirstNodeID: nodes[0], FirstPathKey: ephemeral}
 	for i, node := range nodes {
 		t := generateKey(keyBlindedNodeID, secrets[i][:])
 		var s btcec.ModNScalar

@@ -136,13 +136,19 @@ func SharedSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Has
 }
 
 // hopSecrets walks the route with the blinded ephemeral key and returns each
-// hop's shared secret and the ephemeral public key that hop sees.
-func hopSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash256, []*btcec.PublicKey, error) {
+// hop's shared secret and the ephemeral public key the first hop sees.
+//
+// Each hop costs a multiplication of its key by the secret ephemeral
+// scalar (variable time, as lnd's onion library does it: the scalar is a
+// fresh random session key, blinded per hop, never reused) and, except for
+// the last hop, a base-point multiplication for the ephemeral public key,
+// which only the packet (first hop) and the next blinding factor need.
+func hopSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash256, *btcec.PublicKey, error) {
 	if sessionKey == nil {
 		return nil, nil, ErrInvalidKey
 	}
 	secrets := make([]Hash256, len(path))
-	ephemerals := make([]*btcec.PublicKey, len(path))
+	var first *btcec.PublicKey
 	e := sessionKey.Key
 	if e.IsZero() {
 		return nil, nil, ErrInvalidKey
@@ -151,14 +157,20 @@ func hopSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash25
 		if hop == nil {
 			return nil, nil, ErrInvalidKey
 		}
-		epk := btcec.PrivKeyFromScalar(&e).PubKey()
+		last := i == len(path)-1
+		var epk *btcec.PublicKey
+		if i == 0 || !last {
+			epk = btcec.PrivKeyFromScalar(&e).PubKey()
+		}
+		if i == 0 {
+			first = epk
+		}
 		ss, err := sharedSecret(&e, hop)
 		if err != nil {
 			return nil, nil, err
 		}
 		secrets[i] = ss
-		ephemerals[i] = epk
-		if i == len(path)-1 {
+		if last {
 			break
 		}
 		b, err := blindingFactor(epk, ss)
@@ -167,5 +179,5 @@ func hopSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash25
 		}
 		e.Mul(&b)
 	}
-	return secrets, ephemerals, nil
+	return secrets, first, nil
 }

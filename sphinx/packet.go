@@ -140,7 +140,7 @@ func NewOnionPacket(route []Hop, sessionKey *btcec.PrivateKey, assocData []byte)
 		}
 		path[i] = h.PubKey
 	}
-	secrets, ephemerals, err := hopSecrets(sessionKey, path)
+	secrets, ephemeral, err := hopSecrets(sessionKey, path)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func NewOnionPacket(route []Hop, sessionKey *btcec.PrivateKey, assocData []byte)
 	}
 
 	p := &OnionPacket{Version: Version0, RoutingInfo: mix, HMAC: nextHMAC}
-	copy(p.EphemeralKey[:], ephemerals[0].SerializeCompressed())
+	copy(p.EphemeralKey[:], ephemeral.SerializeCompressed())
 	return p, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+
+	"lnd.xprv/internal/vartime"
 )
 
 var (
@@ -150,12 +152,19 @@ func peel(key ECDHer, pkt *OnionPacket, assocData []byte) (*ProcessedPacket, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: blinding: %v", ErrInvalidOnionKey, err)
 	}
-	nextPub, err := blindPubKey(pub, &b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: blinding: %v", ErrInvalidOnionKey, err)
+	// The next hop's ephemeral key. The blinding factor is a hash of this
+	// packet's shared secret, used once, and the product leaves in the
+	// next packet: public data for vartime, which multiplies a few times
+	// faster than btcec (lnd does this multiplication in variable time
+	// too). The ECDH with the node key above stays on btcec.
+	e := vartime.FromPubKey(pub)
+	var nextPub vartime.Jacobian
+	vartime.Mul(&e, &b, &nextPub)
+	if nextPub.IsInfinity() {
+		return nil, fmt.Errorf("%w: blinding gave infinity", ErrInvalidOnionKey)
 	}
 	np := &OnionPacket{Version: Version0, HMAC: next}
-	copy(np.EphemeralKey[:], nextPub.SerializeCompressed())
+	copy(np.EphemeralKey[:], nextPub.PubKey().SerializeCompressed())
 	copy(np.RoutingInfo[:], buf[end+HMACSize:end+HMACSize+RoutingInfoSize])
 	res.NextPacket = np
 	return res, nil

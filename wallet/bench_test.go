@@ -50,9 +50,10 @@ func BenchmarkNewAddress(b *testing.B) {
 func BenchmarkECDH(b *testing.B) {
 	w, _ := benchWallet(b)
 	k, _ := btcec.NewPrivateKey()
+	pub := k.PubKey()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := w.ECDH(k.PubKey()); err != nil {
+		if _, err := w.ECDH(pub); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -130,6 +130,9 @@ type keyRing struct {
 	master   *hdkeychain.ExtendedKey
 	branches map[[3]uint32]*hdkeychain.ExtendedKey
 	family   map[KeyLocator]*btcec.PrivateKey
+	// familyPub holds the public keys of family, computed once: a
+	// scalar base multiplication per signature or ECDH otherwise.
+	familyPub map[KeyLocator]*btcec.PublicKey
 }
 
 func newKeyRing(seed []byte, net *chaincfg.Params) (*keyRing, error) {
@@ -138,11 +141,12 @@ func newKeyRing(seed []byte, net *chaincfg.Params) (*keyRing, error) {
 		return nil, fmt.Errorf("bip32 master: %w", err)
 	}
 	return &keyRing{
-		net:      net,
-		coinType: coinType(net),
-		master:   master,
-		branches: make(map[[3]uint32]*hdkeychain.ExtendedKey),
-		family:   make(map[KeyLocator]*btcec.PrivateKey),
+		net:       net,
+		coinType:  coinType(net),
+		master:    master,
+		branches:  make(map[[3]uint32]*hdkeychain.ExtendedKey),
+		family:    make(map[KeyLocator]*btcec.PrivateKey),
+		familyPub: make(map[KeyLocator]*btcec.PublicKey),
 	}, nil
 }
 
@@ -235,6 +239,26 @@ func (k *keyRing) familyKey(loc KeyLocator) (*btcec.PrivateKey, error) {
 	return derived, nil
 }
 
+// familyPubKey returns the public key of priv, the key familyKey
+// returned for loc, computing it only the first time (fresh).
+func (k *keyRing) familyPubKey(loc KeyLocator,
+	priv *btcec.PrivateKey) (pub *btcec.PublicKey, fresh bool) {
+
+	k.mu.Lock()
+	pub, ok := k.familyPub[loc]
+	k.mu.Unlock()
+	if ok {
+		return pub, false
+	}
+	pub = priv.PubKey()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.master != nil {
+		k.familyPub[loc] = pub
+	}
+	return pub, true
+}
+
 // lock forgets every private key.
 func (k *keyRing) lock() {
 	k.mu.Lock()
@@ -250,6 +274,7 @@ func (k *keyRing) lock() {
 		priv.Zero()
 		delete(k.family, loc)
 	}
+	clear(k.familyPub)
 	k.master = nil
 }
 
@@ -288,7 +313,13 @@ func ecdh(priv *btcec.PrivateKey, pub *btcec.PublicKey) [32]byte {
 	pub.AsJacobian(&p)
 	btcec.ScalarMultNonConst(&priv.Key, &p, &r)
 	r.ToAffine()
-	return sha256.Sum256(btcec.NewPublicKey(&r.X, &r.Y).SerializeCompressed())
+	var c [33]byte
+	c[0] = 0x02
+	if r.Y.IsOdd() {
+		c[0] = 0x03
+	}
+	r.X.PutBytesUnchecked(c[1:])
+	return sha256.Sum256(c[:])
 }
 
 // tweakPrivKey returns base + tweak (mod n): BOLT 3's localprivkey,

@@ -188,9 +188,18 @@ func TestFamilyKeyCache(t *testing.T) {
 	if len(kr.family) != 1 {
 		t.Fatalf("%d cached keys, want 1", len(kr.family))
 	}
+	// The public key is computed once, and is the private key's.
+	pub, fresh := kr.familyPubKey(loc, again)
+	if !fresh || !pub.IsEqual(again.PubKey()) {
+		t.Fatalf("first public key: fresh %v, right %v", fresh,
+			pub.IsEqual(again.PubKey()))
+	}
+	if cached, fresh := kr.familyPubKey(loc, again); fresh || cached != pub {
+		t.Fatal("public key computed again")
+	}
 	kept := kr.family[loc]
 	kr.lock()
-	if len(kr.family) != 0 {
+	if len(kr.family) != 0 || len(kr.familyPub) != 0 {
 		t.Fatal("lock kept family keys")
 	}
 	if !kept.Key.IsZero() {

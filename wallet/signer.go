@@ -39,12 +39,27 @@ func (w *Wallet) DeriveKey(loc KeyLocator) (KeyDescriptor, error) {
 	if err != nil {
 		return KeyDescriptor{}, err
 	}
-	priv, err := k.familyKey(loc)
+	_, pub, err := w.familyPair(k, loc)
 	if err != nil {
 		return KeyDescriptor{}, err
 	}
-	w.rememberKey(loc, priv.PubKey())
-	return KeyDescriptor{KeyLocator: loc, PubKey: priv.PubKey()}, nil
+	return KeyDescriptor{KeyLocator: loc, PubKey: pub}, nil
+}
+
+// familyPair returns the private and public keys of a Lightning key
+// locator, remembering the public key's locator the first time.
+func (w *Wallet) familyPair(k *keyRing, loc KeyLocator) (*btcec.PrivateKey,
+	*btcec.PublicKey, error) {
+
+	priv, err := k.familyKey(loc)
+	if err != nil {
+		return nil, nil, err
+	}
+	pub, fresh := k.familyPubKey(loc, priv)
+	if fresh {
+		w.rememberKey(loc, pub)
+	}
+	return priv, pub, nil
 }
 
 // DeriveNextKey returns the next unused key of a family, persisting the
@@ -91,12 +106,11 @@ func (w *Wallet) DerivePrivKey(desc KeyDescriptor) (*btcec.PrivateKey, error) {
 			return k.familyKey(loc)
 		}
 	}
-	priv, err := k.familyKey(desc.KeyLocator)
+	priv, pub, err := w.familyPair(k, desc.KeyLocator)
 	if err != nil {
 		return nil, err
 	}
-	if desc.PubKey == nil || priv.PubKey().IsEqual(desc.PubKey) {
-		w.rememberKey(desc.KeyLocator, priv.PubKey())
+	if desc.PubKey == nil || pub.IsEqual(desc.PubKey) {
 		return priv, nil
 	}
 	loc, err := w.findKey(k, desc.PubKey)
@@ -176,10 +190,13 @@ func (w *Wallet) ECDH(pub *btcec.PublicKey) ([32]byte, error) {
 	if pub == nil {
 		return [32]byte{}, errors.New("ecdh: nil public key")
 	}
+	// The node key is cached in the key ring with its public key: this is
+	// a copy of the scalar, then one scalar multiplication.
 	priv, err := w.DerivePrivKey(KeyDescriptor{KeyLocator: KeyLocator{Family: KeyFamilyNodeKey}})
 	if err != nil {
 		return [32]byte{}, err
 	}
+	defer priv.Zero()
 	return ecdh(priv, pub), nil
 }
 

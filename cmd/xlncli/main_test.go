@@ -72,6 +72,8 @@ func (n *node) FinishPasswordChange(context.Context, rpc.LinkedSecrets) (bool, e
 	return false, nil
 }
 
+func (n *node) IdentityKey(context.Context) (*btcec.PublicKey, error) { return n.identity, nil }
+
 func (n *node) NodeInfo(context.Context) (*rpc.Info, error) {
 	return &rpc.Info{IdentityKey: n.identity, Alias: "xlnd-test", Color: "#000000",
 		Features: []rpc.Feature{{Bit: 9, Name: "tlv-onion", Known: true}}}, nil

@@ -27,12 +27,12 @@ import (
 // package. It translates; it decides nothing.
 
 // NodeInfo is GetInfo's node part.
-func (d *daemon) NodeInfo(context.Context) (*rpc.Info, error) {
-	key, err := d.wallet.NodeKey()
+func (d *daemon) NodeInfo(ctx context.Context) (*rpc.Info, error) {
+	self, err := d.IdentityKey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	pub := fmt.Sprintf("%x", key.PubKey.SerializeCompressed())
+	pub := fmt.Sprintf("%x", self.SerializeCompressed())
 	var uris []string
 	for _, a := range d.nodeAddrs() {
 		uris = append(uris, pub+"@"+a)
@@ -63,8 +63,8 @@ func (d *daemon) NodeInfo(context.Context) (*rpc.Info, error) {
 		NumActiveChannels:   active,
 		NumInactiveChannels: inactive,
 		NumPendingChannels:  pending,
-		IdentityKey:         key.PubKey,
-		Alias:               d.alias([33]byte(key.PubKey.SerializeCompressed())),
+		IdentityKey:         self,
+		Alias:               d.alias([33]byte(self.SerializeCompressed())),
 		Color:               strings.ToLower(d.cfg.Color),
 		URIs:                uris,
 		Features:            rpcFeatures(initFeatures(d.cfg)),
@@ -72,6 +72,20 @@ func (d *daemon) NodeInfo(context.Context) (*rpc.Info, error) {
 		// has finished.
 		SyncedToGraph: d.syncer != nil && d.syncer.Synced(),
 	}, nil
+}
+
+// IdentityKey is the node's public key, derived from the wallet once: the
+// seed fixes it, and payments ask for it on every call.
+func (d *daemon) IdentityKey(context.Context) (*btcec.PublicKey, error) {
+	if k := d.identity.Load(); k != nil {
+		return k, nil
+	}
+	key, err := d.wallet.NodeKey()
+	if err != nil {
+		return nil, err
+	}
+	d.identity.Store(key.PubKey)
+	return key.PubKey, nil
 }
 
 // BestBlock is the tip the wallet has processed.

@@ -23,10 +23,14 @@ type chanEvents struct {
 	mu   sync.Mutex
 	next uint64
 	subs map[uint64]chan rpc.ChannelEvent
+
+	// active is the activity last published per link (under mu).
+	active map[wire.OutPoint]bool
 }
 
 func newChanEvents(log *slog.Logger) *chanEvents {
-	return &chanEvents{log: log, subs: map[uint64]chan rpc.ChannelEvent{}}
+	return &chanEvents{log: log, subs: map[uint64]chan rpc.ChannelEvent{},
+		active: map[wire.OutPoint]bool{}}
 }
 
 // subscribe streams events until ctx ends.
@@ -51,6 +55,10 @@ func (e *chanEvents) subscribe(ctx context.Context) <-chan rpc.ChannelEvent {
 func (e *chanEvents) publish(ev rpc.ChannelEvent) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.publishLocked(ev)
+}
+
+func (e *chanEvents) publishLocked(ev rpc.ChannelEvent) {
 	for _, ch := range e.subs {
 		select {
 		case ch <- ev:
@@ -65,9 +73,9 @@ func (e *chanEvents) publish(ev rpc.ChannelEvent) {
 const activityPoll = 250 * time.Millisecond
 
 // followActivity publishes active and inactive events as links come and
-// go, until quit. Activity is sampled: the link has no event hook yet.
+// go, until quit. Activity is sampled (the link has no event hook); a
+// link removed for a close is reported at once by linkGone.
 func (e *chanEvents) followActivity(links *htlcswitch.Links, quit <-chan struct{}) {
-	last := map[wire.OutPoint]bool{}
 	t := time.NewTicker(activityPoll)
 	defer t.Stop()
 	for {
@@ -76,33 +84,53 @@ func (e *chanEvents) followActivity(links *htlcswitch.Links, quit <-chan struct{
 		case <-quit:
 			return
 		}
-		seen := map[wire.OutPoint]bool{}
-		for _, l := range links.All() {
-			op := l.ChanPoint()
-			active := l.Active() && !l.WaitingClose()
-			seen[op] = true
-			if was, ok := last[op]; ok && was == active {
-				continue
-			} else if !ok && !active {
-				last[op] = false
-				continue
-			}
-			last[op] = active
-			typ := rpc.EventInactive
-			if active {
-				typ = rpc.EventActive
-			}
-			e.publish(rpc.ChannelEvent{Type: typ, ChanPoint: op})
+		e.sample(links)
+	}
+}
+
+// sample publishes the changes of activity since the last sample. It
+// holds mu throughout, so that a linkGone cannot fall between reading
+// the links and recording what was read.
+func (e *chanEvents) sample(links *htlcswitch.Links) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	seen := map[wire.OutPoint]bool{}
+	for _, l := range links.All() {
+		op := l.ChanPoint()
+		active := l.Active() && !l.WaitingClose()
+		seen[op] = true
+		if was, ok := e.active[op]; ok && was == active {
+			continue
+		} else if !ok && !active {
+			e.active[op] = false
+			continue
 		}
-		for op, was := range last {
-			if !seen[op] {
-				if was {
-					e.publish(rpc.ChannelEvent{Type: rpc.EventInactive, ChanPoint: op})
-				}
-				delete(last, op)
+		e.active[op] = active
+		typ := rpc.EventInactive
+		if active {
+			typ = rpc.EventActive
+		}
+		e.publishLocked(rpc.ChannelEvent{Type: typ, ChanPoint: op})
+	}
+	for op, was := range e.active {
+		if !seen[op] {
+			if was {
+				e.publishLocked(rpc.ChannelEvent{Type: rpc.EventInactive, ChanPoint: op})
 			}
+			delete(e.active, op)
 		}
 	}
+}
+
+// linkGone reports at once that the link of op was removed (its channel
+// is closing): inactive if it was active, before the close's own events.
+func (e *chanEvents) linkGone(op wire.OutPoint) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.active[op] {
+		e.publishLocked(rpc.ChannelEvent{Type: rpc.EventInactive, ChanPoint: op})
+	}
+	delete(e.active, op)
 }
 
 // pendingOpen and opened publish the funding manager's steps.

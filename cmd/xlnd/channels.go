@@ -63,10 +63,12 @@ func (d *daemon) newFundingManager(db *channeldb.DB) (*funding.Manager, error) {
 			st := ch.State()
 			d.log.Info("Channel open", "chan_point", st.FundingOutpoint,
 				"scid", st.ShortChannelID, "capacity", st.Capacity)
+			// Open before the link exists, so that its active
+			// event follows (lnd's order).
+			d.publishOpen(st)
 			d.addReadyLink(ch)
 			d.court.Watch(st)
 			d.announcing.channelOpened(st)
-			d.publishOpen(st)
 		},
 		ChannelPending: func(st *channeldb.OpenChannel) {
 			d.keepConnected(st)

@@ -17,6 +17,7 @@ import (
 	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/funding"
 	"lnd.xprv/htlcswitch"
+	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwallet"
 	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/lnwire"
@@ -337,7 +338,8 @@ func (c *closer) closed(st *channeldb.OpenChannel, sp *chain.SpendDetail) {
 		c.log.Error("Channel not marked closed", "chan_point", op, "err", err)
 		return
 	}
-	c.d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
+	crashpoint.Hit(crashpoint.CloseConfirmed)
+	c.d.removeLink(op)
 	c.mu.Lock()
 	delete(c.depth, op)
 	c.mu.Unlock()
@@ -492,13 +494,24 @@ func (c *closer) Closed(context.Context) ([]rpc.ClosedChannel, error) {
 		}
 		out = make([]rpc.ClosedChannel, 0, len(sums))
 		for _, s := range sums {
-			// Who opened and closed is known for cooperative
-			// closes (INITIATOR_UNKNOWN otherwise).
+			// Who opened and closed: from the close record of a
+			// cooperative close, the contract of a force close
+			// (with what became of each output).
 			rec, err := channeldb.FetchClosedCoop(tx, s.ChanPoint)
 			if err != nil && !errors.Is(err, channeldb.ErrCoopCloseNotFound) {
 				return err
 			}
-			out = append(out, closedInfo(s, rec))
+			info := closedInfo(s, rec)
+			if s.CloseType != channeldb.CooperativeClose {
+				// A force close: the contract court's record
+				// says who went to chain.
+				ct, err := channeldb.FetchContract(tx, s.ChanPoint)
+				if err != nil && !errors.Is(err, channeldb.ErrContractNotFound) {
+					return err
+				}
+				forceDetails(&info, ct)
+			}
+			out = append(out, info)
 		}
 		return nil
 	})

@@ -51,9 +51,9 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 			}
 			return txscript.PayToAddrScript(addr)
 		},
-		ChannelClosing: func(op wire.OutPoint) {
-			d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
-		},
+		ChannelClosing:   d.removeLink,
+		ChannelClosed:    d.forceClosed,
+		ChannelResolved:  d.forceResolved,
 		CooperativeClose: d.cooperativeClosed,
 		// Preimages we know: our invoices'. (Those of forwarded HTLCs
 		// settled downstream the court finds in the switch's store.)
@@ -79,6 +79,118 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 		AttachFee: d.attachFee,
 		Logger:    d.logs.Logger("CNCT"),
 	})
+}
+
+// removeLink stops the link of a closing channel, and reports it
+// inactive at once (before the close's own events).
+func (d *daemon) removeLink(op wire.OutPoint) {
+	d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
+	d.events.linkGone(op)
+}
+
+// forceClosed publishes lnd's closed channel event once a commitment of
+// the channel op confirmed, with its stored close summary.
+func (d *daemon) forceClosed(op wire.OutPoint) {
+	var info rpc.ClosedChannel
+	err := d.chanDB.View(func(tx kvdb.RTx) error {
+		s, err := channeldb.FetchClosedChannel(tx, op)
+		if err != nil {
+			return err
+		}
+		rec, err := channeldb.FetchContract(tx, op)
+		if err != nil {
+			return err
+		}
+		info = closedInfo(s, nil)
+		forceDetails(&info, rec)
+		return nil
+	})
+	if err != nil {
+		d.log.Error("Closed channel event not sent", "chan_point", op, "err", err)
+		return
+	}
+	d.events.publish(rpc.ChannelEvent{Type: rpc.EventClosed, ChanPoint: op, Closed: &info})
+}
+
+// forceResolved publishes lnd's fully resolved channel event once every
+// output of a force-closed channel is resolved.
+func (d *daemon) forceResolved(op wire.OutPoint) {
+	d.events.publish(rpc.ChannelEvent{Type: rpc.EventFullyResolved, ChanPoint: op})
+}
+
+// forceDetails sets who opened and who closed a channel that went to
+// chain (we closed it if our commitment confirmed), and what became of
+// each output of ours settled on chain.
+func forceDetails(c *rpc.ClosedChannel, rec *channeldb.ContractRecord) {
+	if rec == nil || rec.Channel == nil {
+		return
+	}
+	c.OpenInitiator = initiator(rec.Channel.IsInitiator)
+	c.CloseInitiator = initiator(rec.Kind == channeldb.ContractLocalCommit)
+	c.Resolutions = resolutions(rec)
+}
+
+// lnd's ResolutionType and ResolutionOutcome numbers.
+const (
+	resAnchor, resIncoming, resOutgoing, resCommit = 1, 2, 3, 4
+
+	outClaimed, outUnclaimed, outAbandoned, outFirstStage, outTimeout = 1, 2, 3, 4, 5
+)
+
+// resolutions describes the settled outputs of rec as lnd does: our
+// sweep claimed it (timed it out, for an HTLC we offered), our HTLC
+// transaction took it to its second stage, someone else spent it, or we
+// left it on chain (an anchor not worth its fee).
+func resolutions(rec *channeldb.ContractRecord) []rpc.Resolution {
+	ours := map[chainhash.Hash]bool{}
+	for _, h := range rec.Sweeps {
+		ours[h] = true
+	}
+	// Our HTLC transactions (those whose output we follow), and
+	// whether each claimed an incoming HTLC (the stored second-level
+	// output does not say).
+	htlcTxs := map[chainhash.Hash]bool{}
+	incoming := map[chainhash.Hash]bool{}
+	for _, o := range rec.Outputs {
+		if o.Kind == channeldb.OutputSecondLevel {
+			htlcTxs[o.OutPoint.Hash] = true
+		}
+		if o.Kind == channeldb.OutputLocalHTLCSuccess && o.Resolved() {
+			incoming[o.SpentBy] = true
+		}
+	}
+	var out []rpc.Resolution
+	for i := range rec.Outputs {
+		o := &rec.Outputs[i]
+		if !o.Resolved() {
+			continue
+		}
+		r := rpc.Resolution{Type: resCommit, OutPoint: o.OutPoint, Amount: o.Amount}
+		switch o.Kind {
+		case channeldb.OutputAnchor:
+			r.Type = resAnchor
+		case channeldb.OutputToLocal, channeldb.OutputToRemote, channeldb.OutputRevokedToLocal:
+		default:
+			r.Type = resOutgoing
+			if o.Incoming || (o.Kind == channeldb.OutputSecondLevel && incoming[o.OutPoint.Hash]) {
+				r.Type = resIncoming
+			}
+		}
+		switch {
+		case o.Abandoned:
+			r.Outcome = outAbandoned
+		case ours[o.SpentBy] && r.Type == resOutgoing && rec.Kind != channeldb.ContractBreach:
+			r.Outcome, r.SweepTxID = outTimeout, o.SpentBy
+		case ours[o.SpentBy]:
+			r.Outcome, r.SweepTxID = outClaimed, o.SpentBy
+		case htlcTxs[o.SpentBy]:
+			r.Outcome, r.SweepTxID = outFirstStage, o.SpentBy
+		default:
+			r.Outcome = outUnclaimed
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // cooperativeClosed records a mutual close seen on chain that the close
@@ -134,7 +246,7 @@ func (c *contractsBackend) ForceClose(ctx context.Context, op wire.OutPoint) (ch
 	}
 	id := lnwire.NewChanIDFromOutPoint(op)
 	hadLink := d.links.Get(id) != nil
-	d.links.Remove(id)
+	d.removeLink(op)
 	txid, err := d.forceClose(ctx, op)
 	if err != nil && hadLink {
 		if st, e := d.chanDB.FetchOpenChannel(op); e == nil {
@@ -335,7 +447,10 @@ func (c *contractsBackend) PendingSweeps(context.Context) ([]rpc.PendingSweep, e
 				continue
 			}
 			p := rpc.PendingSweep{OutPoint: o.OutPoint, Amount: o.Amount,
-				WitnessType: witnessType(rec, o), MaturityHeight: contractcourt.Maturity(rec, o)}
+				WitnessType: witnessType(rec, o), MaturityHeight: contractcourt.Maturity(rec, o),
+				Budget: contractcourt.Budget(o), DeadlineHeight: o.Sweep.DeadlineHeight,
+				RequestedRate: chain.SatPerKWeight(o.Sweep.StartRate),
+				Immediate:     o.Sweep.Immediate}
 			if rec.SweepTx != nil && spendsOutPoint(rec.SweepTx, o.OutPoint) {
 				p.FeeRate = chain.SatPerKWeight(rec.SweepFeeRate)
 				// Every sweep of the contract, replaced ones too.
@@ -356,20 +471,21 @@ func spendsOutPoint(tx *wire.MsgTx, op wire.OutPoint) bool {
 	return false
 }
 
-// BumpFee replaces the sweep of op.
+// BumpFee sets the fee parameters of the sweep of op: a target
+// conf is turned into its estimate, the starting rate.
 func (c *contractsBackend) BumpFee(ctx context.Context, op wire.OutPoint,
-	rate chain.SatPerKWeight, targetConf uint32) error {
+	req rpc.SweepBump) error {
 
-	if rate == 0 {
-		if targetConf == 0 {
-			targetConf = 1
-		}
+	rate := req.StartRate
+	if req.TargetConf != 0 {
 		var err error
-		if rate, err = c.d.chain.EstimateFeePerKW(ctx, targetConf); err != nil {
+		if rate, err = c.d.chain.EstimateFeePerKW(ctx, req.TargetConf); err != nil {
 			return err
 		}
 	}
-	return c.d.court.BumpFee(op, rate)
+	return c.d.court.BumpFee(op, contractcourt.SweepRequest{StartRate: rate,
+		Budget: req.Budget, DeadlineDelta: req.DeadlineDelta,
+		Immediate: req.Immediate})
 }
 
 // ListSweeps lists every sweep broadcast, by contract then age.

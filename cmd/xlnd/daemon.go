@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/lightningnetwork/lnd/tor"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -28,6 +30,7 @@ import (
 	"lnd.xprv/htlcswitch"
 	"lnd.xprv/internal/logging"
 	"lnd.xprv/invoices"
+	"lnd.xprv/invoices/bolt11"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/peer"
 	"lnd.xprv/routing"
@@ -102,6 +105,9 @@ type daemon struct {
 
 	stopReq  chan struct{}
 	stopOnce sync.Once
+
+	// identity is the node's public key once derived (IdentityKey).
+	identity atomic.Pointer[btcec.PublicKey]
 
 	// etcdCli is the etcd client with --db.backend=etcd; leader is the
 	// won election with --cluster.enable-leader-election.
@@ -442,6 +448,7 @@ func newMissionControl(db *channeldb.DB, self []byte, flush time.Duration, log *
 func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
 	cfg := d.cfg
 	w := d.wallet
+	private := newPrivateChannels(d.listPrivateChannels)
 	reg := invoices.New(invoices.Config{
 		DB:  db,
 		Net: cfg.network.Params,
@@ -454,7 +461,9 @@ func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
 			}
 			return ecdsa.SignCompact(priv, hash, true)
 		},
-		RouteHints:    d.privateRouteHints,
+		RouteHints: func(amt lnwire.MilliSatoshi, forced []bolt11.RouteHint) []bolt11.RouteHint {
+			return d.privateRouteHints(private, amt, forced)
+		},
 		AcceptKeysend: cfg.AcceptKeysend,
 		BestHeight: func() (uint32, error) {
 			h, _, err := w.SyncedTo()

@@ -75,19 +75,19 @@ func (d *daemon) newPaymentRouter(self routing.Vertex, mc *routing.MissionContro
 // graph lacks are used as edges from us).
 func (d *daemon) localChannels(self routing.Vertex) func() []routing.ExtraEdge {
 	return func() []routing.ExtraEdge {
-		open, err := d.chanDB.ListOpenChannels()
+		// Only the records' heads: this runs for every payment.
+		open, err := d.chanDB.ListChannelHeads()
 		if err != nil {
 			d.log.Error("Open channels not listed for path finding", "err", err)
 			return nil
 		}
 		var out []routing.ExtraEdge
-		for _, st := range open {
-			if st.ShortChannelID.ToUint64() == 0 {
+		for _, h := range open {
+			if h.ShortChannelID.ToUint64() == 0 {
 				continue
 			}
-			out = append(out, routing.ExtraEdge{From: self,
-				To:        routing.Vertex(st.RemoteNode.SerializeCompressed()),
-				ChannelID: st.ShortChannelID, Capacity: st.Capacity})
+			out = append(out, routing.ExtraEdge{From: self, To: routing.Vertex(h.RemoteNode),
+				ChannelID: h.ShortChannelID, Capacity: h.Capacity})
 		}
 		return out
 	}
@@ -99,31 +99,52 @@ func (d *daemon) localChannels(self routing.Vertex) func() []routing.ExtraEdge {
 // balance first, until they cover twice the amount (all, for an invoice
 // of any amount), at most 20 with the caller's own, none twice; in random
 // order.
-func (d *daemon) privateRouteHints(amt lnwire.MilliSatoshi, forced []bolt11.RouteHint) []bolt11.RouteHint {
+func (d *daemon) privateRouteHints(chans *privateChannels, amt lnwire.MilliSatoshi,
+	forced []bolt11.RouteHint) []bolt11.RouteHint {
+
 	if d.graph == nil || d.chanDB == nil || d.links == nil {
 		return nil
 	}
-	open, err := d.chanDB.ListOpenChannels()
+	list, err := chans.get()
 	if err != nil {
 		d.log.Error("Open channels not listed for route hints", "err", err)
 		return nil
 	}
 	var cands []hintCandidate
+	for _, c := range list {
+		if !d.links.Active(c.op) {
+			continue
+		}
+		h, ok := d.peerPolicyHint(c.scid, c.remote)
+		if !ok {
+			continue
+		}
+		cands = append(cands, hintCandidate{h, c.inbound})
+	}
+	return selectHopHints(cands, amt, forced)
+}
+
+// listPrivateChannels lists our private channels that have a short
+// channel ID, for route hints.
+func (d *daemon) listPrivateChannels() ([]privateChannel, error) {
+	open, err := d.chanDB.ListOpenChannels()
+	if err != nil {
+		return nil, err
+	}
+	list := []privateChannel{}
 	for _, st := range open {
-		if st.ShortChannelID.ToUint64() == 0 || !d.links.Active(st.FundingOutpoint) {
+		if st.ShortChannelID.ToUint64() == 0 {
 			continue
 		}
 		info, err := d.openInfo(st.FundingOutpoint)
 		if err != nil || !info.Private {
 			continue
 		}
-		h, ok := d.peerPolicyHint(st.ShortChannelID, st.RemoteNode)
-		if !ok {
-			continue
-		}
-		cands = append(cands, hintCandidate{h, lnwire.MilliSatoshi(st.LocalCommit.RemoteBalanceMsat)})
+		list = append(list, privateChannel{op: st.FundingOutpoint,
+			scid: st.ShortChannelID, remote: st.RemoteNode,
+			inbound: lnwire.MilliSatoshi(st.LocalCommit.RemoteBalanceMsat)})
 	}
-	return selectHopHints(cands, amt, forced)
+	return list, nil
 }
 
 // hintCandidate is a private channel that can be hinted, with the

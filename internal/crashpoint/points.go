@@ -102,6 +102,83 @@ const (
 	InvoiceSettled Point = "invoice-settled"
 )
 
+// The cooperative close (package htlcswitch: the link's part, BOLT 2
+// shutdown and closing_signed; the daemon's close path once the closing
+// transaction confirms). Our closing_signed proposals are not persisted:
+// BOLT 2 restarts the negotiation on reconnection, and the funding
+// output is watched from the first shutdown on, so that whichever
+// closing transaction we signed confirms, it is recognised by its
+// delivery script.
+const (
+	// CloseShutdownPersisted: the operator's close is persisted (our
+	// delivery script, the fee limits) and our shutdown not sent.
+	CloseShutdownPersisted Point = "close-shutdown-persisted"
+
+	// CloseShutdownReceived: the peer's shutdown is persisted (with our
+	// own when the peer started the close) and our shutdown, if it is
+	// our reply, not sent.
+	CloseShutdownReceived Point = "close-shutdown-received"
+
+	// CloseAgreed: the agreed closing transaction is persisted, not
+	// broadcast, and our last closing_signed not sent.
+	CloseAgreed Point = "close-agreed"
+
+	// CloseConfirmed: the closing transaction is deep enough and the
+	// channel is persisted as closed; its link, the RPC streams and
+	// the event subscribers not yet told.
+	CloseConfirmed Point = "close-confirmed"
+)
+
+// Force close and on-chain resolution (package contractcourt).
+const (
+	// ForceCloseRecorded: the operator's force close is persisted (the
+	// contract with our commitment; the open channel deleted) and the
+	// commitment not broadcast.
+	ForceCloseRecorded Point = "force-close-recorded"
+
+	// ForceCloseBroadcast: our commitment is broadcast and the caller
+	// not told (nothing further is recorded until it confirms).
+	ForceCloseBroadcast Point = "force-close-broadcast"
+
+	// CommitmentConfirmed: a commitment's confirmation is persisted
+	// (the contract with every output to take, the channel closed) and
+	// nothing is watched or swept yet.
+	CommitmentConfirmed Point = "commitment-confirmed"
+
+	// BreachDetected: the peer's revoked commitment confirmed and the
+	// retribution is persisted (every output of it to take); no
+	// justice transaction is built.
+	BreachDetected Point = "breach-detected"
+
+	// SweepRecorded: a sweep of mature contract outputs (a justice
+	// transaction too) is persisted with the contract and not
+	// broadcast.
+	SweepRecorded Point = "sweep-recorded"
+
+	// HTLCTxPublished: our second-level HTLC transaction of an anchors
+	// channel, whose fee a wallet coin pays, is recorded by the wallet
+	// (the coin spent) and broadcast, and the court has not noted it:
+	// after a restart it builds the transaction again. (Without
+	// anchors the transaction is rebuilt from the contract and sent
+	// every block; nothing of it is persisted.)
+	HTLCTxPublished Point = "htlc-tx-published"
+
+	// JusticeRecorded: a justice transaction is persisted with the
+	// contract and not broadcast.
+	JusticeRecorded Point = "justice-recorded"
+
+	// OutputResolved: the spend of a contract output (our sweep, the
+	// peer's claim, a cheater's HTLC transaction) is persisted, and
+	// what follows from it (the next output watched, the next sweep)
+	// not started.
+	OutputResolved Point = "output-resolved"
+
+	// ContractFinal: the last transaction resolving a contract is deep
+	// enough (the court's final depth) and the contract is persisted
+	// final, the channel fully resolved; its watches are not dropped.
+	ContractFinal Point = "contract-final"
+)
+
 // Info describes a point for the crash test.
 type Info struct {
 	Point Point
@@ -112,11 +189,8 @@ type Info struct {
 	Waits string
 }
 
-// All lists every point in flow order. The payment lifecycle and the
-// cooperative close add theirs here as they land (see
-// docs/crashtest.md): after a payment attempt is written and before its
-// HTLC leaves, after an attempt's result is known and before it is
-// recorded; the close's persisted steps.
+// All lists every point in flow order. A new persisted step adds its
+// point here (see docs/crashtest.md).
 func All() []Info {
 	return []Info{
 		{Point: FundingCreated},
@@ -136,6 +210,19 @@ func All() []Info {
 		{Point: PaymentResultKnown},
 		{Point: PaymentResultRecorded},
 		{Point: InvoiceSettled},
+		{Point: CloseShutdownPersisted},
+		{Point: CloseShutdownReceived},
+		{Point: CloseAgreed},
+		{Point: CloseConfirmed},
+		{Point: ForceCloseRecorded},
+		{Point: ForceCloseBroadcast},
+		{Point: CommitmentConfirmed},
+		{Point: BreachDetected},
+		{Point: SweepRecorded},
+		{Point: HTLCTxPublished},
+		{Point: JusticeRecorded},
+		{Point: OutputResolved},
+		{Point: ContractFinal},
 	}
 }
 

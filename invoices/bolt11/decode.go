@@ -210,15 +210,5 @@ func checkSignature(sig [65]byte, hash []byte,
 		}
 		return payee, nil
 	}
-
-	// btcec's compact layout puts the recovery code first, offset by 27
-	// and flagged (+4) for a compressed key.
-	var compact [65]byte
-	compact[0] = 27 + 4 + recID
-	copy(compact[1:], sig[:64])
-	key, _, err := ecdsa.RecoverCompact(compact[:], hash)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidSignature, err)
-	}
-	return key, nil
+	return recoverPayee(sig, hash)
 }

@@ -26,7 +26,8 @@ func KeySigner(key *btcec.PrivateKey) Signer {
 // Features is left out as BOLT 11 requires. The invoice must meet the
 // same requirements Decode checks (a payment hash, a payment secret, one kind
 // of description, the dependencies of known feature bits); the signature
-// must verify against the `n` field if there is one. Like Decode, Encode lets
+// must verify against the `n` field if there is one (without one, sign must
+// return a compact signature whose recovery id is right: it is not checked). Like Decode, Encode lets
 // a field appear more than once (the first is the preferred one): a writer
 // creating a new invoice should list one `p`, one `s` and one `d` or `h`.
 //
@@ -110,15 +111,17 @@ func (inv *Invoice) Encode(sign Signer) (string, error) {
 	copy(sig[:64], compact[1:])
 	sig[64] = (compact[0] - 27) & 3
 
-	// Check what we are about to publish: a payer recovers (or checks
-	// against `n`) exactly this way.
-	key, err := checkSignature(sig, hash[:], inv.payeeField())
-	if err != nil {
-		return "", err
-	}
-	if n := inv.payeeField(); n != nil && !n.IsEqual(key) {
-		return "", fmt.Errorf("%w: signer key is not the payee",
-			ErrInvalidSignature)
+	// With an `n` field the payer checks the signature against it, so the
+	// encoder does too: a signer holding another key is caught here. Without
+	// one the payer recovers the key from the signature, and a compact
+	// signature made by KeySigner (or the wallet) recovers its own key by
+	// construction: recovering it again here (a double scalar
+	// multiplication, most of the cost of making an invoice) would check
+	// only the signer's arithmetic.
+	if n := inv.payeeField(); n != nil {
+		if _, err := checkSignature(sig, hash[:], n); err != nil {
+			return "", err
+		}
 	}
 
 	data = appendBits8to5(data, sig[:])

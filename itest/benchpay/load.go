@@ -28,7 +28,20 @@ type result struct {
 	ok, failed  int
 	elapsed     time.Duration
 	latencies   []time.Duration // of the payments that succeeded
+	ends        []time.Duration // when each success ended, from the start
 	firstErr    error
+}
+
+// settledWithin is how many payments succeeded in the first d of the
+// run: the payments a CPU profile of that window paid for.
+func (r *result) settledWithin(d time.Duration) int {
+	n := 0
+	for _, e := range r.ends {
+		if e <= d {
+			n++
+		}
+	}
+	return n
 }
 
 func (r *result) perSecond() float64 {
@@ -135,6 +148,7 @@ func runLoad(ctx context.Context, impl string, s shape, n, c int,
 				} else {
 					r.ok++
 					r.latencies = append(r.latencies, lat)
+					r.ends = append(r.ends, time.Since(start))
 				}
 				mu.Unlock()
 			}

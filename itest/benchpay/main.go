@@ -156,7 +156,7 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) int {
 				s, err = shapeOf(n, name, cfg.amt)
 			}
 			if err == nil {
-				err = warmUp(ctx, s, cfg.timeout)
+				err = warmUp(ctx, s, cfg.c, cfg.timeout)
 			}
 			if err != nil {
 				logf("benchpay: %s %s: not measured: %v", n.impl, name, err)
@@ -171,6 +171,11 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) int {
 			})
 			for _, f := range files {
 				logf("benchpay: profile %s (go tool pprof -top %s)", f, f)
+			}
+			if len(files) > 0 {
+				w := time.Duration(cfg.prof.seconds) * time.Second
+				logf("benchpay: %s %s: %d payments succeeded in the CPU profiles' %v "+
+					"(CPU per payment: a profile's samples over this)", n.impl, name, r.settledWithin(w), w)
 			}
 			results = append(results, r)
 			if r.firstErr != nil {
@@ -216,12 +221,16 @@ func canPay(ctx context.Context, n *restNode) error {
 // channel active a moment before it routes over it. A node that cannot
 // pay at all (the call not implemented) says so once, instead of n
 // times.
-func warmUp(ctx context.Context, s shape, timeout time.Duration) error {
+func warmUp(ctx context.Context, s shape, conns int, timeout time.Duration) error {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		_, err := payOne(ctx, s, timeout)
 		switch {
 		case err == nil:
+			// An app's connections are open before it pays: the
+			// load measures payments, not TLS handshakes.
+			s.payer.openConns(ctx, conns)
+			s.payee.openConns(ctx, conns)
 			return nil
 		case strings.Contains(err.Error(), "HTTP 404"),
 			strings.Contains(err.Error(), "HTTP 501"),

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"lnd.xprv/rpc/cert"
@@ -95,6 +96,34 @@ func (n *restNode) send(ctx context.Context, method, path string, body any) (*ht
 	return resp, nil
 }
 
+// openConns fills the node's connection pool with up to n connections:
+// n concurrent GetInfo calls, each on a connection of its own while the
+// others are in flight. A call that fails only leaves a connection
+// fewer.
+func (n *restNode) openConns(ctx context.Context, conns int) {
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = n.do(ctx, http.MethodGet, "/v1/getinfo", nil, nil)
+		}()
+	}
+	wg.Wait()
+}
+
+// drainLimit bounds what drain reads of an answer nobody needs.
+const drainLimit = 1 << 20
+
+// drain reads what is left of a body up to drainLimit, so that closing it
+// returns the connection to the pool: a body closed before its end closes
+// the connection, and the next request pays for a new TLS handshake. The
+// server ends a payment's stream once it is final, so this reads at most
+// the end of the chunked body.
+func drain(body io.Reader) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
+}
+
 // stream sends a request whose answer is a server stream (one JSON
 // object a line, as the REST gateway writes them) and calls each with
 // every line until each returns true or the stream ends.
@@ -115,8 +144,12 @@ func (n *restNode) stream(ctx context.Context, method, path string, body any,
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
 		done, err := each(sc.Bytes())
-		if err != nil || done {
+		if err != nil {
 			return err
+		}
+		if done {
+			drain(resp.Body)
+			return nil
 		}
 	}
 	if err := sc.Err(); err != nil {

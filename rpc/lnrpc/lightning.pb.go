@@ -351,6 +351,129 @@ func (Initiator) EnumDescriptor() ([]byte, []int) {
 	return file_lightning_proto_rawDescGZIP(), []int{5}
 }
 
+type ResolutionType int32
+
+const (
+	ResolutionType_TYPE_UNKNOWN ResolutionType = 0
+	// Our anchor output.
+	ResolutionType_ANCHOR ResolutionType = 1
+	// An HTLC the peer offered us.
+	ResolutionType_INCOMING_HTLC ResolutionType = 2
+	// An HTLC we offered the peer.
+	ResolutionType_OUTGOING_HTLC ResolutionType = 3
+	// Our balance on the commitment.
+	ResolutionType_COMMIT ResolutionType = 4
+)
+
+// Enum value maps for ResolutionType.
+var (
+	ResolutionType_name = map[int32]string{
+		0: "TYPE_UNKNOWN",
+		1: "ANCHOR",
+		2: "INCOMING_HTLC",
+		3: "OUTGOING_HTLC",
+		4: "COMMIT",
+	}
+	ResolutionType_value = map[string]int32{
+		"TYPE_UNKNOWN":  0,
+		"ANCHOR":        1,
+		"INCOMING_HTLC": 2,
+		"OUTGOING_HTLC": 3,
+		"COMMIT":        4,
+	}
+)
+
+func (x ResolutionType) Enum() *ResolutionType {
+	p := new(ResolutionType)
+	*p = x
+	return p
+}
+
+func (x ResolutionType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ResolutionType) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[6].Descriptor()
+}
+
+func (ResolutionType) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[6]
+}
+
+func (x ResolutionType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ResolutionType.Descriptor instead.
+func (ResolutionType) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{6}
+}
+
+type ResolutionOutcome int32
+
+const (
+	ResolutionOutcome_OUTCOME_UNKNOWN ResolutionOutcome = 0
+	// Taken back to our wallet.
+	ResolutionOutcome_CLAIMED ResolutionOutcome = 1
+	// Spent by someone else.
+	ResolutionOutcome_UNCLAIMED ResolutionOutcome = 2
+	// Left on chain: taking it would cost more than it is worth.
+	ResolutionOutcome_ABANDONED ResolutionOutcome = 3
+	// Spent by our second-level HTLC transaction, whose output is then
+	// swept after its delay.
+	ResolutionOutcome_FIRST_STAGE ResolutionOutcome = 4
+	// An HTLC we offered, taken back once it expired.
+	ResolutionOutcome_TIMEOUT ResolutionOutcome = 5
+)
+
+// Enum value maps for ResolutionOutcome.
+var (
+	ResolutionOutcome_name = map[int32]string{
+		0: "OUTCOME_UNKNOWN",
+		1: "CLAIMED",
+		2: "UNCLAIMED",
+		3: "ABANDONED",
+		4: "FIRST_STAGE",
+		5: "TIMEOUT",
+	}
+	ResolutionOutcome_value = map[string]int32{
+		"OUTCOME_UNKNOWN": 0,
+		"CLAIMED":         1,
+		"UNCLAIMED":       2,
+		"ABANDONED":       3,
+		"FIRST_STAGE":     4,
+		"TIMEOUT":         5,
+	}
+)
+
+func (x ResolutionOutcome) Enum() *ResolutionOutcome {
+	p := new(ResolutionOutcome)
+	*p = x
+	return p
+}
+
+func (x ResolutionOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ResolutionOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_lightning_proto_enumTypes[7].Descriptor()
+}
+
+func (ResolutionOutcome) Type() protoreflect.EnumType {
+	return &file_lightning_proto_enumTypes[7]
+}
+
+func (x ResolutionOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ResolutionOutcome.Descriptor instead.
+func (ResolutionOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{7}
+}
+
 type UpdateFailure int32
 
 const (
@@ -390,11 +513,11 @@ func (x UpdateFailure) String() string {
 }
 
 func (UpdateFailure) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[6].Descriptor()
+	return file_lightning_proto_enumTypes[8].Descriptor()
 }
 
 func (UpdateFailure) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[6]
+	return &file_lightning_proto_enumTypes[8]
 }
 
 func (x UpdateFailure) Number() protoreflect.EnumNumber {
@@ -403,7 +526,7 @@ func (x UpdateFailure) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use UpdateFailure.Descriptor instead.
 func (UpdateFailure) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{6}
+	return file_lightning_proto_rawDescGZIP(), []int{8}
 }
 
 type FeatureBit int32
@@ -511,11 +634,11 @@ func (x FeatureBit) String() string {
 }
 
 func (FeatureBit) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[7].Descriptor()
+	return file_lightning_proto_enumTypes[9].Descriptor()
 }
 
 func (FeatureBit) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[7]
+	return &file_lightning_proto_enumTypes[9]
 }
 
 func (x FeatureBit) Number() protoreflect.EnumNumber {
@@ -524,7 +647,7 @@ func (x FeatureBit) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use FeatureBit.Descriptor instead.
 func (FeatureBit) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{7}
+	return file_lightning_proto_rawDescGZIP(), []int{9}
 }
 
 type PaymentFailureReason int32
@@ -572,11 +695,11 @@ func (x PaymentFailureReason) String() string {
 }
 
 func (PaymentFailureReason) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[8].Descriptor()
+	return file_lightning_proto_enumTypes[10].Descriptor()
 }
 
 func (PaymentFailureReason) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[8]
+	return &file_lightning_proto_enumTypes[10]
 }
 
 func (x PaymentFailureReason) Number() protoreflect.EnumNumber {
@@ -585,7 +708,7 @@ func (x PaymentFailureReason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PaymentFailureReason.Descriptor instead.
 func (PaymentFailureReason) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{8}
+	return file_lightning_proto_rawDescGZIP(), []int{10}
 }
 
 type Peer_SyncType int32
@@ -624,11 +747,11 @@ func (x Peer_SyncType) String() string {
 }
 
 func (Peer_SyncType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[9].Descriptor()
+	return file_lightning_proto_enumTypes[11].Descriptor()
 }
 
 func (Peer_SyncType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[9]
+	return &file_lightning_proto_enumTypes[11]
 }
 
 func (x Peer_SyncType) Number() protoreflect.EnumNumber {
@@ -670,11 +793,11 @@ func (x PeerEvent_EventType) String() string {
 }
 
 func (PeerEvent_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[10].Descriptor()
+	return file_lightning_proto_enumTypes[12].Descriptor()
 }
 
 func (PeerEvent_EventType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[10]
+	return &file_lightning_proto_enumTypes[12]
 }
 
 func (x PeerEvent_EventType) Number() protoreflect.EnumNumber {
@@ -722,11 +845,11 @@ func (x Invoice_InvoiceState) String() string {
 }
 
 func (Invoice_InvoiceState) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[11].Descriptor()
+	return file_lightning_proto_enumTypes[13].Descriptor()
 }
 
 func (Invoice_InvoiceState) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[11]
+	return &file_lightning_proto_enumTypes[13]
 }
 
 func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
@@ -771,11 +894,11 @@ func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) String() string 
 }
 
 func (PendingChannelsResponse_ForceClosedChannel_AnchorState) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[12].Descriptor()
+	return file_lightning_proto_enumTypes[14].Descriptor()
 }
 
 func (PendingChannelsResponse_ForceClosedChannel_AnchorState) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[12]
+	return &file_lightning_proto_enumTypes[14]
 }
 
 func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) Number() protoreflect.EnumNumber {
@@ -829,11 +952,11 @@ func (x ChannelCloseSummary_ClosureType) String() string {
 }
 
 func (ChannelCloseSummary_ClosureType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[13].Descriptor()
+	return file_lightning_proto_enumTypes[15].Descriptor()
 }
 
 func (ChannelCloseSummary_ClosureType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[13]
+	return &file_lightning_proto_enumTypes[15]
 }
 
 func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
@@ -893,11 +1016,11 @@ func (x ChannelEventUpdate_UpdateType) String() string {
 }
 
 func (ChannelEventUpdate_UpdateType) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[14].Descriptor()
+	return file_lightning_proto_enumTypes[16].Descriptor()
 }
 
 func (ChannelEventUpdate_UpdateType) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[14]
+	return &file_lightning_proto_enumTypes[16]
 }
 
 func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
@@ -906,7 +1029,7 @@ func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChannelEventUpdate_UpdateType.Descriptor instead.
 func (ChannelEventUpdate_UpdateType) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{114, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{115, 0}
 }
 
 type Payment_PaymentStatus int32
@@ -949,11 +1072,11 @@ func (x Payment_PaymentStatus) String() string {
 }
 
 func (Payment_PaymentStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[15].Descriptor()
+	return file_lightning_proto_enumTypes[17].Descriptor()
 }
 
 func (Payment_PaymentStatus) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[15]
+	return &file_lightning_proto_enumTypes[17]
 }
 
 func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
@@ -962,7 +1085,7 @@ func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Payment_PaymentStatus.Descriptor instead.
 func (Payment_PaymentStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{127, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{128, 0}
 }
 
 type HTLCAttempt_HTLCStatus int32
@@ -998,11 +1121,11 @@ func (x HTLCAttempt_HTLCStatus) String() string {
 }
 
 func (HTLCAttempt_HTLCStatus) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[16].Descriptor()
+	return file_lightning_proto_enumTypes[18].Descriptor()
 }
 
 func (HTLCAttempt_HTLCStatus) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[16]
+	return &file_lightning_proto_enumTypes[18]
 }
 
 func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
@@ -1011,7 +1134,7 @@ func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HTLCAttempt_HTLCStatus.Descriptor instead.
 func (HTLCAttempt_HTLCStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{128, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{129, 0}
 }
 
 type Failure_FailureCode int32
@@ -1125,11 +1248,11 @@ func (x Failure_FailureCode) String() string {
 }
 
 func (Failure_FailureCode) Descriptor() protoreflect.EnumDescriptor {
-	return file_lightning_proto_enumTypes[17].Descriptor()
+	return file_lightning_proto_enumTypes[19].Descriptor()
 }
 
 func (Failure_FailureCode) Type() protoreflect.EnumType {
-	return &file_lightning_proto_enumTypes[17]
+	return &file_lightning_proto_enumTypes[19]
 }
 
 func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
@@ -1138,7 +1261,7 @@ func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Failure_FailureCode.Descriptor instead.
 func (Failure_FailureCode) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{135, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{136, 0}
 }
 
 type GetInfoRequest struct {
@@ -8979,21 +9102,24 @@ func (x *ClosedChannelsResponse) GetChannels() []*ChannelCloseSummary {
 }
 
 type ChannelCloseSummary struct {
-	state                 protoimpl.MessageState          `protogen:"open.v1"`
-	ChannelPoint          string                          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
-	ChanId                uint64                          `protobuf:"varint,2,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
-	ChainHash             string                          `protobuf:"bytes,3,opt,name=chain_hash,json=chainHash,proto3" json:"chain_hash,omitempty"`
-	ClosingTxHash         string                          `protobuf:"bytes,4,opt,name=closing_tx_hash,json=closingTxHash,proto3" json:"closing_tx_hash,omitempty"`
-	RemotePubkey          string                          `protobuf:"bytes,5,opt,name=remote_pubkey,json=remotePubkey,proto3" json:"remote_pubkey,omitempty"`
-	Capacity              int64                           `protobuf:"varint,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
-	CloseHeight           uint32                          `protobuf:"varint,7,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
-	SettledBalance        int64                           `protobuf:"varint,8,opt,name=settled_balance,json=settledBalance,proto3" json:"settled_balance,omitempty"`
-	TimeLockedBalance     int64                           `protobuf:"varint,9,opt,name=time_locked_balance,json=timeLockedBalance,proto3" json:"time_locked_balance,omitempty"`
-	CloseType             ChannelCloseSummary_ClosureType `protobuf:"varint,10,opt,name=close_type,json=closeType,proto3,enum=lnrpc.ChannelCloseSummary_ClosureType" json:"close_type,omitempty"`
-	OpenInitiator         Initiator                       `protobuf:"varint,11,opt,name=open_initiator,json=openInitiator,proto3,enum=lnrpc.Initiator" json:"open_initiator,omitempty"`
-	CloseInitiator        Initiator                       `protobuf:"varint,12,opt,name=close_initiator,json=closeInitiator,proto3,enum=lnrpc.Initiator" json:"close_initiator,omitempty"`
-	AliasScids            []uint64                        `protobuf:"varint,14,rep,packed,name=alias_scids,json=aliasScids,proto3" json:"alias_scids,omitempty"`
-	ZeroConfConfirmedScid uint64                          `protobuf:"varint,15,opt,name=zero_conf_confirmed_scid,json=zeroConfConfirmedScid,proto3" json:"zero_conf_confirmed_scid,omitempty"`
+	state             protoimpl.MessageState          `protogen:"open.v1"`
+	ChannelPoint      string                          `protobuf:"bytes,1,opt,name=channel_point,json=channelPoint,proto3" json:"channel_point,omitempty"`
+	ChanId            uint64                          `protobuf:"varint,2,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
+	ChainHash         string                          `protobuf:"bytes,3,opt,name=chain_hash,json=chainHash,proto3" json:"chain_hash,omitempty"`
+	ClosingTxHash     string                          `protobuf:"bytes,4,opt,name=closing_tx_hash,json=closingTxHash,proto3" json:"closing_tx_hash,omitempty"`
+	RemotePubkey      string                          `protobuf:"bytes,5,opt,name=remote_pubkey,json=remotePubkey,proto3" json:"remote_pubkey,omitempty"`
+	Capacity          int64                           `protobuf:"varint,6,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	CloseHeight       uint32                          `protobuf:"varint,7,opt,name=close_height,json=closeHeight,proto3" json:"close_height,omitempty"`
+	SettledBalance    int64                           `protobuf:"varint,8,opt,name=settled_balance,json=settledBalance,proto3" json:"settled_balance,omitempty"`
+	TimeLockedBalance int64                           `protobuf:"varint,9,opt,name=time_locked_balance,json=timeLockedBalance,proto3" json:"time_locked_balance,omitempty"`
+	CloseType         ChannelCloseSummary_ClosureType `protobuf:"varint,10,opt,name=close_type,json=closeType,proto3,enum=lnrpc.ChannelCloseSummary_ClosureType" json:"close_type,omitempty"`
+	OpenInitiator     Initiator                       `protobuf:"varint,11,opt,name=open_initiator,json=openInitiator,proto3,enum=lnrpc.Initiator" json:"open_initiator,omitempty"`
+	CloseInitiator    Initiator                       `protobuf:"varint,12,opt,name=close_initiator,json=closeInitiator,proto3,enum=lnrpc.Initiator" json:"close_initiator,omitempty"`
+	// What became of each output of ours of a force close, once settled
+	// on chain.
+	Resolutions           []*Resolution `protobuf:"bytes,13,rep,name=resolutions,proto3" json:"resolutions,omitempty"`
+	AliasScids            []uint64      `protobuf:"varint,14,rep,packed,name=alias_scids,json=aliasScids,proto3" json:"alias_scids,omitempty"`
+	ZeroConfConfirmedScid uint64        `protobuf:"varint,15,opt,name=zero_conf_confirmed_scid,json=zeroConfConfirmedScid,proto3" json:"zero_conf_confirmed_scid,omitempty"`
 	unknownFields         protoimpl.UnknownFields
 	sizeCache             protoimpl.SizeCache
 }
@@ -9112,6 +9238,13 @@ func (x *ChannelCloseSummary) GetCloseInitiator() Initiator {
 	return Initiator_INITIATOR_UNKNOWN
 }
 
+func (x *ChannelCloseSummary) GetResolutions() []*Resolution {
+	if x != nil {
+		return x.Resolutions
+	}
+	return nil
+}
+
 func (x *ChannelCloseSummary) GetAliasScids() []uint64 {
 	if x != nil {
 		return x.AliasScids
@@ -9126,6 +9259,83 @@ func (x *ChannelCloseSummary) GetZeroConfConfirmedScid() uint64 {
 	return 0
 }
 
+type Resolution struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	ResolutionType ResolutionType         `protobuf:"varint,1,opt,name=resolution_type,json=resolutionType,proto3,enum=lnrpc.ResolutionType" json:"resolution_type,omitempty"`
+	Outcome        ResolutionOutcome      `protobuf:"varint,2,opt,name=outcome,proto3,enum=lnrpc.ResolutionOutcome" json:"outcome,omitempty"`
+	Outpoint       *OutPoint              `protobuf:"bytes,3,opt,name=outpoint,proto3" json:"outpoint,omitempty"`
+	AmountSat      uint64                 `protobuf:"varint,4,opt,name=amount_sat,json=amountSat,proto3" json:"amount_sat,omitempty"`
+	// The transaction that spent the output, when ours.
+	SweepTxid     string `protobuf:"bytes,5,opt,name=sweep_txid,json=sweepTxid,proto3" json:"sweep_txid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Resolution) Reset() {
+	*x = Resolution{}
+	mi := &file_lightning_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Resolution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Resolution) ProtoMessage() {}
+
+func (x *Resolution) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
+func (*Resolution) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *Resolution) GetResolutionType() ResolutionType {
+	if x != nil {
+		return x.ResolutionType
+	}
+	return ResolutionType_TYPE_UNKNOWN
+}
+
+func (x *Resolution) GetOutcome() ResolutionOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ResolutionOutcome_OUTCOME_UNKNOWN
+}
+
+func (x *Resolution) GetOutpoint() *OutPoint {
+	if x != nil {
+		return x.Outpoint
+	}
+	return nil
+}
+
+func (x *Resolution) GetAmountSat() uint64 {
+	if x != nil {
+		return x.AmountSat
+	}
+	return 0
+}
+
+func (x *Resolution) GetSweepTxid() string {
+	if x != nil {
+		return x.SweepTxid
+	}
+	return ""
+}
+
 type ChannelBalanceRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -9134,7 +9344,7 @@ type ChannelBalanceRequest struct {
 
 func (x *ChannelBalanceRequest) Reset() {
 	*x = ChannelBalanceRequest{}
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9146,7 +9356,7 @@ func (x *ChannelBalanceRequest) String() string {
 func (*ChannelBalanceRequest) ProtoMessage() {}
 
 func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9159,7 +9369,7 @@ func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBalanceRequest.ProtoReflect.Descriptor instead.
 func (*ChannelBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{110}
+	return file_lightning_proto_rawDescGZIP(), []int{111}
 }
 
 type ChannelBalanceResponse struct {
@@ -9180,7 +9390,7 @@ type ChannelBalanceResponse struct {
 
 func (x *ChannelBalanceResponse) Reset() {
 	*x = ChannelBalanceResponse{}
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9192,7 +9402,7 @@ func (x *ChannelBalanceResponse) String() string {
 func (*ChannelBalanceResponse) ProtoMessage() {}
 
 func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9205,7 +9415,7 @@ func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBalanceResponse.ProtoReflect.Descriptor instead.
 func (*ChannelBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{111}
+	return file_lightning_proto_rawDescGZIP(), []int{112}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -9276,7 +9486,7 @@ type Amount struct {
 
 func (x *Amount) Reset() {
 	*x = Amount{}
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9288,7 +9498,7 @@ func (x *Amount) String() string {
 func (*Amount) ProtoMessage() {}
 
 func (x *Amount) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9301,7 +9511,7 @@ func (x *Amount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Amount.ProtoReflect.Descriptor instead.
 func (*Amount) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{112}
+	return file_lightning_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *Amount) GetSat() uint64 {
@@ -9326,7 +9536,7 @@ type ChannelEventSubscription struct {
 
 func (x *ChannelEventSubscription) Reset() {
 	*x = ChannelEventSubscription{}
-	mi := &file_lightning_proto_msgTypes[113]
+	mi := &file_lightning_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9338,7 +9548,7 @@ func (x *ChannelEventSubscription) String() string {
 func (*ChannelEventSubscription) ProtoMessage() {}
 
 func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[113]
+	mi := &file_lightning_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9351,7 +9561,7 @@ func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEventSubscription.ProtoReflect.Descriptor instead.
 func (*ChannelEventSubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{113}
+	return file_lightning_proto_rawDescGZIP(), []int{114}
 }
 
 type ChannelEventUpdate struct {
@@ -9372,7 +9582,7 @@ type ChannelEventUpdate struct {
 
 func (x *ChannelEventUpdate) Reset() {
 	*x = ChannelEventUpdate{}
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9384,7 +9594,7 @@ func (x *ChannelEventUpdate) String() string {
 func (*ChannelEventUpdate) ProtoMessage() {}
 
 func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9397,7 +9607,7 @@ func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEventUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelEventUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{114}
+	return file_lightning_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *ChannelEventUpdate) GetChannel() isChannelEventUpdate_Channel {
@@ -9516,7 +9726,7 @@ type FeeReportRequest struct {
 
 func (x *FeeReportRequest) Reset() {
 	*x = FeeReportRequest{}
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9528,7 +9738,7 @@ func (x *FeeReportRequest) String() string {
 func (*FeeReportRequest) ProtoMessage() {}
 
 func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9541,7 +9751,7 @@ func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportRequest.ProtoReflect.Descriptor instead.
 func (*FeeReportRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{115}
+	return file_lightning_proto_rawDescGZIP(), []int{116}
 }
 
 type ChannelFeeReport struct {
@@ -9559,7 +9769,7 @@ type ChannelFeeReport struct {
 
 func (x *ChannelFeeReport) Reset() {
 	*x = ChannelFeeReport{}
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9571,7 +9781,7 @@ func (x *ChannelFeeReport) String() string {
 func (*ChannelFeeReport) ProtoMessage() {}
 
 func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9584,7 +9794,7 @@ func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelFeeReport.ProtoReflect.Descriptor instead.
 func (*ChannelFeeReport) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{116}
+	return file_lightning_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *ChannelFeeReport) GetChanId() uint64 {
@@ -9650,7 +9860,7 @@ type FeeReportResponse struct {
 
 func (x *FeeReportResponse) Reset() {
 	*x = FeeReportResponse{}
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9662,7 +9872,7 @@ func (x *FeeReportResponse) String() string {
 func (*FeeReportResponse) ProtoMessage() {}
 
 func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9675,7 +9885,7 @@ func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportResponse.ProtoReflect.Descriptor instead.
 func (*FeeReportResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{117}
+	return file_lightning_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *FeeReportResponse) GetChannelFees() []*ChannelFeeReport {
@@ -9716,7 +9926,7 @@ type InboundFee struct {
 
 func (x *InboundFee) Reset() {
 	*x = InboundFee{}
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9728,7 +9938,7 @@ func (x *InboundFee) String() string {
 func (*InboundFee) ProtoMessage() {}
 
 func (x *InboundFee) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9741,7 +9951,7 @@ func (x *InboundFee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboundFee.ProtoReflect.Descriptor instead.
 func (*InboundFee) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{118}
+	return file_lightning_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *InboundFee) GetBaseFeeMsat() int32 {
@@ -9782,7 +9992,7 @@ type PolicyUpdateRequest struct {
 
 func (x *PolicyUpdateRequest) Reset() {
 	*x = PolicyUpdateRequest{}
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9794,7 +10004,7 @@ func (x *PolicyUpdateRequest) String() string {
 func (*PolicyUpdateRequest) ProtoMessage() {}
 
 func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9807,7 +10017,7 @@ func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateRequest.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{119}
+	return file_lightning_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *PolicyUpdateRequest) GetScope() isPolicyUpdateRequest_Scope {
@@ -9925,7 +10135,7 @@ type FailedUpdate struct {
 
 func (x *FailedUpdate) Reset() {
 	*x = FailedUpdate{}
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9937,7 +10147,7 @@ func (x *FailedUpdate) String() string {
 func (*FailedUpdate) ProtoMessage() {}
 
 func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9950,7 +10160,7 @@ func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedUpdate.ProtoReflect.Descriptor instead.
 func (*FailedUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{120}
+	return file_lightning_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *FailedUpdate) GetOutpoint() *OutPoint {
@@ -9983,7 +10193,7 @@ type PolicyUpdateResponse struct {
 
 func (x *PolicyUpdateResponse) Reset() {
 	*x = PolicyUpdateResponse{}
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9995,7 +10205,7 @@ func (x *PolicyUpdateResponse) String() string {
 func (*PolicyUpdateResponse) ProtoMessage() {}
 
 func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10008,7 +10218,7 @@ func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateResponse.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{121}
+	return file_lightning_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *PolicyUpdateResponse) GetFailedUpdates() []*FailedUpdate {
@@ -10035,7 +10245,7 @@ type ForwardingHistoryRequest struct {
 
 func (x *ForwardingHistoryRequest) Reset() {
 	*x = ForwardingHistoryRequest{}
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10047,7 +10257,7 @@ func (x *ForwardingHistoryRequest) String() string {
 func (*ForwardingHistoryRequest) ProtoMessage() {}
 
 func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10060,7 +10270,7 @@ func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryRequest.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{122}
+	return file_lightning_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *ForwardingHistoryRequest) GetStartTime() uint64 {
@@ -10135,7 +10345,7 @@ type ForwardingEvent struct {
 
 func (x *ForwardingEvent) Reset() {
 	*x = ForwardingEvent{}
-	mi := &file_lightning_proto_msgTypes[123]
+	mi := &file_lightning_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10147,7 +10357,7 @@ func (x *ForwardingEvent) String() string {
 func (*ForwardingEvent) ProtoMessage() {}
 
 func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[123]
+	mi := &file_lightning_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10160,7 +10370,7 @@ func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingEvent.ProtoReflect.Descriptor instead.
 func (*ForwardingEvent) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{123}
+	return file_lightning_proto_rawDescGZIP(), []int{124}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -10272,7 +10482,7 @@ type ForwardingHistoryResponse struct {
 
 func (x *ForwardingHistoryResponse) Reset() {
 	*x = ForwardingHistoryResponse{}
-	mi := &file_lightning_proto_msgTypes[124]
+	mi := &file_lightning_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10284,7 +10494,7 @@ func (x *ForwardingHistoryResponse) String() string {
 func (*ForwardingHistoryResponse) ProtoMessage() {}
 
 func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[124]
+	mi := &file_lightning_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10297,7 +10507,7 @@ func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{124}
+	return file_lightning_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *ForwardingHistoryResponse) GetForwardingEvents() []*ForwardingEvent {
@@ -10340,7 +10550,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10352,7 +10562,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10365,7 +10575,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{125}
+	return file_lightning_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *SendRequest) GetDest() []byte {
@@ -10494,7 +10704,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_lightning_proto_msgTypes[126]
+	mi := &file_lightning_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10506,7 +10716,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[126]
+	mi := &file_lightning_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10519,7 +10729,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{126}
+	return file_lightning_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *SendResponse) GetPaymentError() string {
@@ -10577,7 +10787,7 @@ type Payment struct {
 
 func (x *Payment) Reset() {
 	*x = Payment{}
-	mi := &file_lightning_proto_msgTypes[127]
+	mi := &file_lightning_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10589,7 +10799,7 @@ func (x *Payment) String() string {
 func (*Payment) ProtoMessage() {}
 
 func (x *Payment) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[127]
+	mi := &file_lightning_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10602,7 +10812,7 @@ func (x *Payment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payment.ProtoReflect.Descriptor instead.
 func (*Payment) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{127}
+	return file_lightning_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *Payment) GetPaymentHash() string {
@@ -10735,7 +10945,7 @@ type HTLCAttempt struct {
 
 func (x *HTLCAttempt) Reset() {
 	*x = HTLCAttempt{}
-	mi := &file_lightning_proto_msgTypes[128]
+	mi := &file_lightning_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10747,7 +10957,7 @@ func (x *HTLCAttempt) String() string {
 func (*HTLCAttempt) ProtoMessage() {}
 
 func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[128]
+	mi := &file_lightning_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10760,7 +10970,7 @@ func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTLCAttempt.ProtoReflect.Descriptor instead.
 func (*HTLCAttempt) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{128}
+	return file_lightning_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *HTLCAttempt) GetAttemptId() uint64 {
@@ -10828,7 +11038,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10840,7 +11050,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10853,7 +11063,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{129}
+	return file_lightning_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *ListPaymentsRequest) GetIncludeIncomplete() bool {
@@ -10924,7 +11134,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[130]
+	mi := &file_lightning_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10936,7 +11146,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[130]
+	mi := &file_lightning_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10949,7 +11159,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{130}
+	return file_lightning_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *ListPaymentsResponse) GetPayments() []*Payment {
@@ -10990,7 +11200,7 @@ type DeletePaymentRequest struct {
 
 func (x *DeletePaymentRequest) Reset() {
 	*x = DeletePaymentRequest{}
-	mi := &file_lightning_proto_msgTypes[131]
+	mi := &file_lightning_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11002,7 +11212,7 @@ func (x *DeletePaymentRequest) String() string {
 func (*DeletePaymentRequest) ProtoMessage() {}
 
 func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[131]
+	mi := &file_lightning_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11015,7 +11225,7 @@ func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentRequest.ProtoReflect.Descriptor instead.
 func (*DeletePaymentRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{131}
+	return file_lightning_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *DeletePaymentRequest) GetPaymentHash() []byte {
@@ -11043,7 +11253,7 @@ type DeleteAllPaymentsRequest struct {
 
 func (x *DeleteAllPaymentsRequest) Reset() {
 	*x = DeleteAllPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[132]
+	mi := &file_lightning_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11055,7 +11265,7 @@ func (x *DeleteAllPaymentsRequest) String() string {
 func (*DeleteAllPaymentsRequest) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[132]
+	mi := &file_lightning_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11068,7 +11278,7 @@ func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{132}
+	return file_lightning_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *DeleteAllPaymentsRequest) GetFailedPaymentsOnly() bool {
@@ -11101,7 +11311,7 @@ type DeletePaymentResponse struct {
 
 func (x *DeletePaymentResponse) Reset() {
 	*x = DeletePaymentResponse{}
-	mi := &file_lightning_proto_msgTypes[133]
+	mi := &file_lightning_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11113,7 +11323,7 @@ func (x *DeletePaymentResponse) String() string {
 func (*DeletePaymentResponse) ProtoMessage() {}
 
 func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[133]
+	mi := &file_lightning_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11126,7 +11336,7 @@ func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentResponse.ProtoReflect.Descriptor instead.
 func (*DeletePaymentResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{133}
+	return file_lightning_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *DeletePaymentResponse) GetStatus() string {
@@ -11145,7 +11355,7 @@ type DeleteAllPaymentsResponse struct {
 
 func (x *DeleteAllPaymentsResponse) Reset() {
 	*x = DeleteAllPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[134]
+	mi := &file_lightning_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11157,7 +11367,7 @@ func (x *DeleteAllPaymentsResponse) String() string {
 func (*DeleteAllPaymentsResponse) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[134]
+	mi := &file_lightning_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11170,7 +11380,7 @@ func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{134}
+	return file_lightning_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *DeleteAllPaymentsResponse) GetStatus() string {
@@ -11197,7 +11407,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_lightning_proto_msgTypes[135]
+	mi := &file_lightning_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11209,7 +11419,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[135]
+	mi := &file_lightning_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11222,7 +11432,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{135}
+	return file_lightning_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *Failure) GetCode() Failure_FailureCode {
@@ -11301,7 +11511,7 @@ type ChannelUpdate struct {
 
 func (x *ChannelUpdate) Reset() {
 	*x = ChannelUpdate{}
-	mi := &file_lightning_proto_msgTypes[136]
+	mi := &file_lightning_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11313,7 +11523,7 @@ func (x *ChannelUpdate) String() string {
 func (*ChannelUpdate) ProtoMessage() {}
 
 func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[136]
+	mi := &file_lightning_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11326,7 +11536,7 @@ func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{136}
+	return file_lightning_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *ChannelUpdate) GetSignature() []byte {
@@ -11431,7 +11641,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[152]
+	mi := &file_lightning_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11443,7 +11653,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[152]
+	mi := &file_lightning_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11544,7 +11754,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[153]
+	mi := &file_lightning_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11556,7 +11766,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[153]
+	mi := &file_lightning_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11636,7 +11846,7 @@ type PendingChannelsResponse_WaitingCloseChannel struct {
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
 	*x = PendingChannelsResponse_WaitingCloseChannel{}
-	mi := &file_lightning_proto_msgTypes[154]
+	mi := &file_lightning_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11648,7 +11858,7 @@ func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
 func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[154]
+	mi := &file_lightning_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11727,7 +11937,7 @@ type PendingChannelsResponse_Commitments struct {
 
 func (x *PendingChannelsResponse_Commitments) Reset() {
 	*x = PendingChannelsResponse_Commitments{}
-	mi := &file_lightning_proto_msgTypes[155]
+	mi := &file_lightning_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11739,7 +11949,7 @@ func (x *PendingChannelsResponse_Commitments) String() string {
 func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[155]
+	mi := &file_lightning_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11813,7 +12023,7 @@ type PendingChannelsResponse_ForceClosedChannel struct {
 
 func (x *PendingChannelsResponse_ForceClosedChannel) Reset() {
 	*x = PendingChannelsResponse_ForceClosedChannel{}
-	mi := &file_lightning_proto_msgTypes[156]
+	mi := &file_lightning_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11825,7 +12035,7 @@ func (x *PendingChannelsResponse_ForceClosedChannel) String() string {
 func (*PendingChannelsResponse_ForceClosedChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_ForceClosedChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[156]
+	mi := &file_lightning_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12667,7 +12877,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x10funding_canceled\x18\x05 \x01(\bR\x0ffundingCanceled\x12\x1c\n" +
 	"\tabandoned\x18\x06 \x01(\bR\tabandoned\"P\n" +
 	"\x16ClosedChannelsResponse\x126\n" +
-	"\bchannels\x18\x01 \x03(\v2\x1a.lnrpc.ChannelCloseSummaryR\bchannels\"\x81\x06\n" +
+	"\bchannels\x18\x01 \x03(\v2\x1a.lnrpc.ChannelCloseSummaryR\bchannels\"\xb6\x06\n" +
 	"\x13ChannelCloseSummary\x12#\n" +
 	"\rchannel_point\x18\x01 \x01(\tR\fchannelPoint\x12\x1b\n" +
 	"\achan_id\x18\x02 \x01(\x04B\x020\x01R\x06chanId\x12\x1d\n" +
@@ -12683,7 +12893,8 @@ const file_lightning_proto_rawDesc = "" +
 	"close_type\x18\n" +
 	" \x01(\x0e2&.lnrpc.ChannelCloseSummary.ClosureTypeR\tcloseType\x127\n" +
 	"\x0eopen_initiator\x18\v \x01(\x0e2\x10.lnrpc.InitiatorR\ropenInitiator\x129\n" +
-	"\x0fclose_initiator\x18\f \x01(\x0e2\x10.lnrpc.InitiatorR\x0ecloseInitiator\x12\x1f\n" +
+	"\x0fclose_initiator\x18\f \x01(\x0e2\x10.lnrpc.InitiatorR\x0ecloseInitiator\x123\n" +
+	"\vresolutions\x18\r \x03(\v2\x11.lnrpc.ResolutionR\vresolutions\x12\x1f\n" +
 	"\valias_scids\x18\x0e \x03(\x04R\n" +
 	"aliasScids\x12;\n" +
 	"\x18zero_conf_confirmed_scid\x18\x0f \x01(\x04B\x020\x01R\x15zeroConfConfirmedScid\"\x8a\x01\n" +
@@ -12693,7 +12904,16 @@ const file_lightning_proto_rawDesc = "" +
 	"\x12REMOTE_FORCE_CLOSE\x10\x02\x12\x10\n" +
 	"\fBREACH_CLOSE\x10\x03\x12\x14\n" +
 	"\x10FUNDING_CANCELED\x10\x04\x12\r\n" +
-	"\tABANDONED\x10\x05\"\x17\n" +
+	"\tABANDONED\x10\x05\"\xeb\x01\n" +
+	"\n" +
+	"Resolution\x12>\n" +
+	"\x0fresolution_type\x18\x01 \x01(\x0e2\x15.lnrpc.ResolutionTypeR\x0eresolutionType\x122\n" +
+	"\aoutcome\x18\x02 \x01(\x0e2\x18.lnrpc.ResolutionOutcomeR\aoutcome\x12+\n" +
+	"\boutpoint\x18\x03 \x01(\v2\x0f.lnrpc.OutPointR\boutpoint\x12\x1d\n" +
+	"\n" +
+	"amount_sat\x18\x04 \x01(\x04R\tamountSat\x12\x1d\n" +
+	"\n" +
+	"sweep_txid\x18\x05 \x01(\tR\tsweepTxid\"\x17\n" +
 	"\x15ChannelBalanceRequest\"\x80\x04\n" +
 	"\x16ChannelBalanceResponse\x12\x1c\n" +
 	"\abalance\x18\x01 \x01(\x03B\x02\x18\x01R\abalance\x124\n" +
@@ -12991,7 +13211,22 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11INITIATOR_UNKNOWN\x10\x00\x12\x13\n" +
 	"\x0fINITIATOR_LOCAL\x10\x01\x12\x14\n" +
 	"\x10INITIATOR_REMOTE\x10\x02\x12\x12\n" +
-	"\x0eINITIATOR_BOTH\x10\x03*\xac\x01\n" +
+	"\x0eINITIATOR_BOTH\x10\x03*`\n" +
+	"\x0eResolutionType\x12\x10\n" +
+	"\fTYPE_UNKNOWN\x10\x00\x12\n" +
+	"\n" +
+	"\x06ANCHOR\x10\x01\x12\x11\n" +
+	"\rINCOMING_HTLC\x10\x02\x12\x11\n" +
+	"\rOUTGOING_HTLC\x10\x03\x12\n" +
+	"\n" +
+	"\x06COMMIT\x10\x04*q\n" +
+	"\x11ResolutionOutcome\x12\x13\n" +
+	"\x0fOUTCOME_UNKNOWN\x10\x00\x12\v\n" +
+	"\aCLAIMED\x10\x01\x12\r\n" +
+	"\tUNCLAIMED\x10\x02\x12\r\n" +
+	"\tABANDONED\x10\x03\x12\x0f\n" +
+	"\vFIRST_STAGE\x10\x04\x12\v\n" +
+	"\aTIMEOUT\x10\x05*\xac\x01\n" +
 	"\rUpdateFailure\x12\x1a\n" +
 	"\x16UPDATE_FAILURE_UNKNOWN\x10\x00\x12\x1a\n" +
 	"\x16UPDATE_FAILURE_PENDING\x10\x01\x12\x1c\n" +
@@ -13101,8 +13336,8 @@ func file_lightning_proto_rawDescGZIP() []byte {
 	return file_lightning_proto_rawDescData
 }
 
-var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 18)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 159)
+var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 20)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 160)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),           // 0: lnrpc.AddressType
 	(OutputScriptType)(0),      // 1: lnrpc.OutputScriptType
@@ -13110,413 +13345,420 @@ var file_lightning_proto_goTypes = []any{
 	(InvoiceHTLCState)(0),      // 3: lnrpc.InvoiceHTLCState
 	(CommitmentType)(0),        // 4: lnrpc.CommitmentType
 	(Initiator)(0),             // 5: lnrpc.Initiator
-	(UpdateFailure)(0),         // 6: lnrpc.UpdateFailure
-	(FeatureBit)(0),            // 7: lnrpc.FeatureBit
-	(PaymentFailureReason)(0),  // 8: lnrpc.PaymentFailureReason
-	(Peer_SyncType)(0),         // 9: lnrpc.Peer.SyncType
-	(PeerEvent_EventType)(0),   // 10: lnrpc.PeerEvent.EventType
-	(Invoice_InvoiceState)(0),  // 11: lnrpc.Invoice.InvoiceState
-	(PendingChannelsResponse_ForceClosedChannel_AnchorState)(0), // 12: lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
-	(ChannelCloseSummary_ClosureType)(0),                        // 13: lnrpc.ChannelCloseSummary.ClosureType
-	(ChannelEventUpdate_UpdateType)(0),                          // 14: lnrpc.ChannelEventUpdate.UpdateType
-	(Payment_PaymentStatus)(0),                                  // 15: lnrpc.Payment.PaymentStatus
-	(HTLCAttempt_HTLCStatus)(0),                                 // 16: lnrpc.HTLCAttempt.HTLCStatus
-	(Failure_FailureCode)(0),                                    // 17: lnrpc.Failure.FailureCode
-	(*GetInfoRequest)(nil),                                      // 18: lnrpc.GetInfoRequest
-	(*GetInfoResponse)(nil),                                     // 19: lnrpc.GetInfoResponse
-	(*Chain)(nil),                                               // 20: lnrpc.Chain
-	(*Feature)(nil),                                             // 21: lnrpc.Feature
-	(*ConnectPeerRequest)(nil),                                  // 22: lnrpc.ConnectPeerRequest
-	(*LightningAddress)(nil),                                    // 23: lnrpc.LightningAddress
-	(*ConnectPeerResponse)(nil),                                 // 24: lnrpc.ConnectPeerResponse
-	(*DisconnectPeerRequest)(nil),                               // 25: lnrpc.DisconnectPeerRequest
-	(*DisconnectPeerResponse)(nil),                              // 26: lnrpc.DisconnectPeerResponse
-	(*ListPeersRequest)(nil),                                    // 27: lnrpc.ListPeersRequest
-	(*ListPeersResponse)(nil),                                   // 28: lnrpc.ListPeersResponse
-	(*Peer)(nil),                                                // 29: lnrpc.Peer
-	(*TimestampedError)(nil),                                    // 30: lnrpc.TimestampedError
-	(*PeerEventSubscription)(nil),                               // 31: lnrpc.PeerEventSubscription
-	(*PeerEvent)(nil),                                           // 32: lnrpc.PeerEvent
-	(*NewAddressRequest)(nil),                                   // 33: lnrpc.NewAddressRequest
-	(*NewAddressResponse)(nil),                                  // 34: lnrpc.NewAddressResponse
-	(*WalletBalanceRequest)(nil),                                // 35: lnrpc.WalletBalanceRequest
-	(*WalletBalanceResponse)(nil),                               // 36: lnrpc.WalletBalanceResponse
-	(*WalletAccountBalance)(nil),                                // 37: lnrpc.WalletAccountBalance
-	(*ListUnspentRequest)(nil),                                  // 38: lnrpc.ListUnspentRequest
-	(*ListUnspentResponse)(nil),                                 // 39: lnrpc.ListUnspentResponse
-	(*Utxo)(nil),                                                // 40: lnrpc.Utxo
-	(*OutPoint)(nil),                                            // 41: lnrpc.OutPoint
-	(*GetTransactionsRequest)(nil),                              // 42: lnrpc.GetTransactionsRequest
-	(*TransactionDetails)(nil),                                  // 43: lnrpc.TransactionDetails
-	(*Transaction)(nil),                                         // 44: lnrpc.Transaction
-	(*OutputDetail)(nil),                                        // 45: lnrpc.OutputDetail
-	(*PreviousOutPoint)(nil),                                    // 46: lnrpc.PreviousOutPoint
-	(*SendCoinsRequest)(nil),                                    // 47: lnrpc.SendCoinsRequest
-	(*SendCoinsResponse)(nil),                                   // 48: lnrpc.SendCoinsResponse
-	(*EstimateFeeRequest)(nil),                                  // 49: lnrpc.EstimateFeeRequest
-	(*EstimateFeeResponse)(nil),                                 // 50: lnrpc.EstimateFeeResponse
-	(*StopRequest)(nil),                                         // 51: lnrpc.StopRequest
-	(*StopResponse)(nil),                                        // 52: lnrpc.StopResponse
-	(*GetRecoveryInfoRequest)(nil),                              // 53: lnrpc.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),                             // 54: lnrpc.GetRecoveryInfoResponse
-	(*DebugLevelRequest)(nil),                                   // 55: lnrpc.DebugLevelRequest
-	(*DebugLevelResponse)(nil),                                  // 56: lnrpc.DebugLevelResponse
-	(*SignMessageRequest)(nil),                                  // 57: lnrpc.SignMessageRequest
-	(*SignMessageResponse)(nil),                                 // 58: lnrpc.SignMessageResponse
-	(*VerifyMessageRequest)(nil),                                // 59: lnrpc.VerifyMessageRequest
-	(*VerifyMessageResponse)(nil),                               // 60: lnrpc.VerifyMessageResponse
-	(*MacaroonPermission)(nil),                                  // 61: lnrpc.MacaroonPermission
-	(*MacaroonPermissionList)(nil),                              // 62: lnrpc.MacaroonPermissionList
-	(*BakeMacaroonRequest)(nil),                                 // 63: lnrpc.BakeMacaroonRequest
-	(*BakeMacaroonResponse)(nil),                                // 64: lnrpc.BakeMacaroonResponse
-	(*ListMacaroonIDsRequest)(nil),                              // 65: lnrpc.ListMacaroonIDsRequest
-	(*ListMacaroonIDsResponse)(nil),                             // 66: lnrpc.ListMacaroonIDsResponse
-	(*DeleteMacaroonIDRequest)(nil),                             // 67: lnrpc.DeleteMacaroonIDRequest
-	(*DeleteMacaroonIDResponse)(nil),                            // 68: lnrpc.DeleteMacaroonIDResponse
-	(*ListPermissionsRequest)(nil),                              // 69: lnrpc.ListPermissionsRequest
-	(*ListPermissionsResponse)(nil),                             // 70: lnrpc.ListPermissionsResponse
-	(*CheckMacPermRequest)(nil),                                 // 71: lnrpc.CheckMacPermRequest
-	(*CheckMacPermResponse)(nil),                                // 72: lnrpc.CheckMacPermResponse
-	(*ChannelGraphRequest)(nil),                                 // 73: lnrpc.ChannelGraphRequest
-	(*ChannelGraph)(nil),                                        // 74: lnrpc.ChannelGraph
-	(*LightningNode)(nil),                                       // 75: lnrpc.LightningNode
-	(*NodeAddress)(nil),                                         // 76: lnrpc.NodeAddress
-	(*RoutingPolicy)(nil),                                       // 77: lnrpc.RoutingPolicy
-	(*ChannelEdge)(nil),                                         // 78: lnrpc.ChannelEdge
-	(*NodeInfoRequest)(nil),                                     // 79: lnrpc.NodeInfoRequest
-	(*NodeInfo)(nil),                                            // 80: lnrpc.NodeInfo
-	(*ChanInfoRequest)(nil),                                     // 81: lnrpc.ChanInfoRequest
-	(*NetworkInfoRequest)(nil),                                  // 82: lnrpc.NetworkInfoRequest
-	(*NetworkInfo)(nil),                                         // 83: lnrpc.NetworkInfo
-	(*QueryRoutesRequest)(nil),                                  // 84: lnrpc.QueryRoutesRequest
-	(*NodePair)(nil),                                            // 85: lnrpc.NodePair
-	(*EdgeLocator)(nil),                                         // 86: lnrpc.EdgeLocator
-	(*FeeLimit)(nil),                                            // 87: lnrpc.FeeLimit
-	(*RouteHint)(nil),                                           // 88: lnrpc.RouteHint
-	(*HopHint)(nil),                                             // 89: lnrpc.HopHint
-	(*QueryRoutesResponse)(nil),                                 // 90: lnrpc.QueryRoutesResponse
-	(*Route)(nil),                                               // 91: lnrpc.Route
-	(*Hop)(nil),                                                 // 92: lnrpc.Hop
-	(*MPPRecord)(nil),                                           // 93: lnrpc.MPPRecord
-	(*GraphTopologySubscription)(nil),                           // 94: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),                                 // 95: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                                          // 96: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),                                   // 97: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),                                 // 98: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),                                        // 99: lnrpc.ChannelPoint
-	(*Invoice)(nil),                                             // 100: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),                                         // 101: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),                                  // 102: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),                                         // 103: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),                                  // 104: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),                                 // 105: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),                                 // 106: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),                                        // 107: lnrpc.PayReqString
-	(*PayReq)(nil),                                              // 108: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),                                  // 109: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),                                    // 110: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),                                       // 111: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),                                   // 112: lnrpc.ChannelOpenUpdate
-	(*PendingHTLC)(nil),                                         // 113: lnrpc.PendingHTLC
-	(*PendingChannelsRequest)(nil),                              // 114: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),                             // 115: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),                                 // 116: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),                                // 117: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),                                  // 118: lnrpc.ChannelConstraints
-	(*Channel)(nil),                                             // 119: lnrpc.Channel
-	(*CloseChannelRequest)(nil),                                 // 120: lnrpc.CloseChannelRequest
-	(*CloseStatusUpdate)(nil),                                   // 121: lnrpc.CloseStatusUpdate
-	(*ChannelCloseUpdate)(nil),                                  // 122: lnrpc.ChannelCloseUpdate
-	(*CloseOutput)(nil),                                         // 123: lnrpc.CloseOutput
-	(*InstantUpdate)(nil),                                       // 124: lnrpc.InstantUpdate
-	(*ClosedChannelsRequest)(nil),                               // 125: lnrpc.ClosedChannelsRequest
-	(*ClosedChannelsResponse)(nil),                              // 126: lnrpc.ClosedChannelsResponse
-	(*ChannelCloseSummary)(nil),                                 // 127: lnrpc.ChannelCloseSummary
-	(*ChannelBalanceRequest)(nil),                               // 128: lnrpc.ChannelBalanceRequest
-	(*ChannelBalanceResponse)(nil),                              // 129: lnrpc.ChannelBalanceResponse
-	(*Amount)(nil),                                              // 130: lnrpc.Amount
-	(*ChannelEventSubscription)(nil),                            // 131: lnrpc.ChannelEventSubscription
-	(*ChannelEventUpdate)(nil),                                  // 132: lnrpc.ChannelEventUpdate
-	(*FeeReportRequest)(nil),                                    // 133: lnrpc.FeeReportRequest
-	(*ChannelFeeReport)(nil),                                    // 134: lnrpc.ChannelFeeReport
-	(*FeeReportResponse)(nil),                                   // 135: lnrpc.FeeReportResponse
-	(*InboundFee)(nil),                                          // 136: lnrpc.InboundFee
-	(*PolicyUpdateRequest)(nil),                                 // 137: lnrpc.PolicyUpdateRequest
-	(*FailedUpdate)(nil),                                        // 138: lnrpc.FailedUpdate
-	(*PolicyUpdateResponse)(nil),                                // 139: lnrpc.PolicyUpdateResponse
-	(*ForwardingHistoryRequest)(nil),                            // 140: lnrpc.ForwardingHistoryRequest
-	(*ForwardingEvent)(nil),                                     // 141: lnrpc.ForwardingEvent
-	(*ForwardingHistoryResponse)(nil),                           // 142: lnrpc.ForwardingHistoryResponse
-	(*SendRequest)(nil),                                         // 143: lnrpc.SendRequest
-	(*SendResponse)(nil),                                        // 144: lnrpc.SendResponse
-	(*Payment)(nil),                                             // 145: lnrpc.Payment
-	(*HTLCAttempt)(nil),                                         // 146: lnrpc.HTLCAttempt
-	(*ListPaymentsRequest)(nil),                                 // 147: lnrpc.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),                                // 148: lnrpc.ListPaymentsResponse
-	(*DeletePaymentRequest)(nil),                                // 149: lnrpc.DeletePaymentRequest
-	(*DeleteAllPaymentsRequest)(nil),                            // 150: lnrpc.DeleteAllPaymentsRequest
-	(*DeletePaymentResponse)(nil),                               // 151: lnrpc.DeletePaymentResponse
-	(*DeleteAllPaymentsResponse)(nil),                           // 152: lnrpc.DeleteAllPaymentsResponse
-	(*Failure)(nil),                                             // 153: lnrpc.Failure
-	(*ChannelUpdate)(nil),                                       // 154: lnrpc.ChannelUpdate
-	nil,                                                         // 155: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                                                         // 156: lnrpc.Peer.FeaturesEntry
-	nil,                                                         // 157: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                                                         // 158: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                                                         // 159: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                                                         // 160: lnrpc.LightningNode.FeaturesEntry
-	nil,                                                         // 161: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                                                         // 162: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                                                         // 163: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                                                         // 164: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                                                         // 165: lnrpc.Hop.CustomRecordsEntry
-	nil,                                                         // 166: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                                                         // 167: lnrpc.Invoice.FeaturesEntry
-	nil,                                                         // 168: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                                                         // 169: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil),              // 170: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 171: lnrpc.PendingChannelsResponse.PendingOpenChannel
-	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 172: lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	(*PendingChannelsResponse_Commitments)(nil),         // 173: lnrpc.PendingChannelsResponse.Commitments
-	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 174: lnrpc.PendingChannelsResponse.ForceClosedChannel
-	nil, // 175: lnrpc.SendRequest.DestCustomRecordsEntry
-	nil, // 176: lnrpc.Payment.FirstHopCustomRecordsEntry
+	(ResolutionType)(0),        // 6: lnrpc.ResolutionType
+	(ResolutionOutcome)(0),     // 7: lnrpc.ResolutionOutcome
+	(UpdateFailure)(0),         // 8: lnrpc.UpdateFailure
+	(FeatureBit)(0),            // 9: lnrpc.FeatureBit
+	(PaymentFailureReason)(0),  // 10: lnrpc.PaymentFailureReason
+	(Peer_SyncType)(0),         // 11: lnrpc.Peer.SyncType
+	(PeerEvent_EventType)(0),   // 12: lnrpc.PeerEvent.EventType
+	(Invoice_InvoiceState)(0),  // 13: lnrpc.Invoice.InvoiceState
+	(PendingChannelsResponse_ForceClosedChannel_AnchorState)(0), // 14: lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	(ChannelCloseSummary_ClosureType)(0),                        // 15: lnrpc.ChannelCloseSummary.ClosureType
+	(ChannelEventUpdate_UpdateType)(0),                          // 16: lnrpc.ChannelEventUpdate.UpdateType
+	(Payment_PaymentStatus)(0),                                  // 17: lnrpc.Payment.PaymentStatus
+	(HTLCAttempt_HTLCStatus)(0),                                 // 18: lnrpc.HTLCAttempt.HTLCStatus
+	(Failure_FailureCode)(0),                                    // 19: lnrpc.Failure.FailureCode
+	(*GetInfoRequest)(nil),                                      // 20: lnrpc.GetInfoRequest
+	(*GetInfoResponse)(nil),                                     // 21: lnrpc.GetInfoResponse
+	(*Chain)(nil),                                               // 22: lnrpc.Chain
+	(*Feature)(nil),                                             // 23: lnrpc.Feature
+	(*ConnectPeerRequest)(nil),                                  // 24: lnrpc.ConnectPeerRequest
+	(*LightningAddress)(nil),                                    // 25: lnrpc.LightningAddress
+	(*ConnectPeerResponse)(nil),                                 // 26: lnrpc.ConnectPeerResponse
+	(*DisconnectPeerRequest)(nil),                               // 27: lnrpc.DisconnectPeerRequest
+	(*DisconnectPeerResponse)(nil),                              // 28: lnrpc.DisconnectPeerResponse
+	(*ListPeersRequest)(nil),                                    // 29: lnrpc.ListPeersRequest
+	(*ListPeersResponse)(nil),                                   // 30: lnrpc.ListPeersResponse
+	(*Peer)(nil),                                                // 31: lnrpc.Peer
+	(*TimestampedError)(nil),                                    // 32: lnrpc.TimestampedError
+	(*PeerEventSubscription)(nil),                               // 33: lnrpc.PeerEventSubscription
+	(*PeerEvent)(nil),                                           // 34: lnrpc.PeerEvent
+	(*NewAddressRequest)(nil),                                   // 35: lnrpc.NewAddressRequest
+	(*NewAddressResponse)(nil),                                  // 36: lnrpc.NewAddressResponse
+	(*WalletBalanceRequest)(nil),                                // 37: lnrpc.WalletBalanceRequest
+	(*WalletBalanceResponse)(nil),                               // 38: lnrpc.WalletBalanceResponse
+	(*WalletAccountBalance)(nil),                                // 39: lnrpc.WalletAccountBalance
+	(*ListUnspentRequest)(nil),                                  // 40: lnrpc.ListUnspentRequest
+	(*ListUnspentResponse)(nil),                                 // 41: lnrpc.ListUnspentResponse
+	(*Utxo)(nil),                                                // 42: lnrpc.Utxo
+	(*OutPoint)(nil),                                            // 43: lnrpc.OutPoint
+	(*GetTransactionsRequest)(nil),                              // 44: lnrpc.GetTransactionsRequest
+	(*TransactionDetails)(nil),                                  // 45: lnrpc.TransactionDetails
+	(*Transaction)(nil),                                         // 46: lnrpc.Transaction
+	(*OutputDetail)(nil),                                        // 47: lnrpc.OutputDetail
+	(*PreviousOutPoint)(nil),                                    // 48: lnrpc.PreviousOutPoint
+	(*SendCoinsRequest)(nil),                                    // 49: lnrpc.SendCoinsRequest
+	(*SendCoinsResponse)(nil),                                   // 50: lnrpc.SendCoinsResponse
+	(*EstimateFeeRequest)(nil),                                  // 51: lnrpc.EstimateFeeRequest
+	(*EstimateFeeResponse)(nil),                                 // 52: lnrpc.EstimateFeeResponse
+	(*StopRequest)(nil),                                         // 53: lnrpc.StopRequest
+	(*StopResponse)(nil),                                        // 54: lnrpc.StopResponse
+	(*GetRecoveryInfoRequest)(nil),                              // 55: lnrpc.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),                             // 56: lnrpc.GetRecoveryInfoResponse
+	(*DebugLevelRequest)(nil),                                   // 57: lnrpc.DebugLevelRequest
+	(*DebugLevelResponse)(nil),                                  // 58: lnrpc.DebugLevelResponse
+	(*SignMessageRequest)(nil),                                  // 59: lnrpc.SignMessageRequest
+	(*SignMessageResponse)(nil),                                 // 60: lnrpc.SignMessageResponse
+	(*VerifyMessageRequest)(nil),                                // 61: lnrpc.VerifyMessageRequest
+	(*VerifyMessageResponse)(nil),                               // 62: lnrpc.VerifyMessageResponse
+	(*MacaroonPermission)(nil),                                  // 63: lnrpc.MacaroonPermission
+	(*MacaroonPermissionList)(nil),                              // 64: lnrpc.MacaroonPermissionList
+	(*BakeMacaroonRequest)(nil),                                 // 65: lnrpc.BakeMacaroonRequest
+	(*BakeMacaroonResponse)(nil),                                // 66: lnrpc.BakeMacaroonResponse
+	(*ListMacaroonIDsRequest)(nil),                              // 67: lnrpc.ListMacaroonIDsRequest
+	(*ListMacaroonIDsResponse)(nil),                             // 68: lnrpc.ListMacaroonIDsResponse
+	(*DeleteMacaroonIDRequest)(nil),                             // 69: lnrpc.DeleteMacaroonIDRequest
+	(*DeleteMacaroonIDResponse)(nil),                            // 70: lnrpc.DeleteMacaroonIDResponse
+	(*ListPermissionsRequest)(nil),                              // 71: lnrpc.ListPermissionsRequest
+	(*ListPermissionsResponse)(nil),                             // 72: lnrpc.ListPermissionsResponse
+	(*CheckMacPermRequest)(nil),                                 // 73: lnrpc.CheckMacPermRequest
+	(*CheckMacPermResponse)(nil),                                // 74: lnrpc.CheckMacPermResponse
+	(*ChannelGraphRequest)(nil),                                 // 75: lnrpc.ChannelGraphRequest
+	(*ChannelGraph)(nil),                                        // 76: lnrpc.ChannelGraph
+	(*LightningNode)(nil),                                       // 77: lnrpc.LightningNode
+	(*NodeAddress)(nil),                                         // 78: lnrpc.NodeAddress
+	(*RoutingPolicy)(nil),                                       // 79: lnrpc.RoutingPolicy
+	(*ChannelEdge)(nil),                                         // 80: lnrpc.ChannelEdge
+	(*NodeInfoRequest)(nil),                                     // 81: lnrpc.NodeInfoRequest
+	(*NodeInfo)(nil),                                            // 82: lnrpc.NodeInfo
+	(*ChanInfoRequest)(nil),                                     // 83: lnrpc.ChanInfoRequest
+	(*NetworkInfoRequest)(nil),                                  // 84: lnrpc.NetworkInfoRequest
+	(*NetworkInfo)(nil),                                         // 85: lnrpc.NetworkInfo
+	(*QueryRoutesRequest)(nil),                                  // 86: lnrpc.QueryRoutesRequest
+	(*NodePair)(nil),                                            // 87: lnrpc.NodePair
+	(*EdgeLocator)(nil),                                         // 88: lnrpc.EdgeLocator
+	(*FeeLimit)(nil),                                            // 89: lnrpc.FeeLimit
+	(*RouteHint)(nil),                                           // 90: lnrpc.RouteHint
+	(*HopHint)(nil),                                             // 91: lnrpc.HopHint
+	(*QueryRoutesResponse)(nil),                                 // 92: lnrpc.QueryRoutesResponse
+	(*Route)(nil),                                               // 93: lnrpc.Route
+	(*Hop)(nil),                                                 // 94: lnrpc.Hop
+	(*MPPRecord)(nil),                                           // 95: lnrpc.MPPRecord
+	(*GraphTopologySubscription)(nil),                           // 96: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),                                 // 97: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                                          // 98: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),                                   // 99: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),                                 // 100: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),                                        // 101: lnrpc.ChannelPoint
+	(*Invoice)(nil),                                             // 102: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),                                         // 103: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),                                  // 104: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),                                         // 105: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),                                  // 106: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),                                 // 107: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),                                 // 108: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),                                        // 109: lnrpc.PayReqString
+	(*PayReq)(nil),                                              // 110: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),                                  // 111: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),                                    // 112: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                                       // 113: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                                   // 114: lnrpc.ChannelOpenUpdate
+	(*PendingHTLC)(nil),                                         // 115: lnrpc.PendingHTLC
+	(*PendingChannelsRequest)(nil),                              // 116: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                             // 117: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                                 // 118: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                                // 119: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                                  // 120: lnrpc.ChannelConstraints
+	(*Channel)(nil),                                             // 121: lnrpc.Channel
+	(*CloseChannelRequest)(nil),                                 // 122: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),                                   // 123: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),                                  // 124: lnrpc.ChannelCloseUpdate
+	(*CloseOutput)(nil),                                         // 125: lnrpc.CloseOutput
+	(*InstantUpdate)(nil),                                       // 126: lnrpc.InstantUpdate
+	(*ClosedChannelsRequest)(nil),                               // 127: lnrpc.ClosedChannelsRequest
+	(*ClosedChannelsResponse)(nil),                              // 128: lnrpc.ClosedChannelsResponse
+	(*ChannelCloseSummary)(nil),                                 // 129: lnrpc.ChannelCloseSummary
+	(*Resolution)(nil),                                          // 130: lnrpc.Resolution
+	(*ChannelBalanceRequest)(nil),                               // 131: lnrpc.ChannelBalanceRequest
+	(*ChannelBalanceResponse)(nil),                              // 132: lnrpc.ChannelBalanceResponse
+	(*Amount)(nil),                                              // 133: lnrpc.Amount
+	(*ChannelEventSubscription)(nil),                            // 134: lnrpc.ChannelEventSubscription
+	(*ChannelEventUpdate)(nil),                                  // 135: lnrpc.ChannelEventUpdate
+	(*FeeReportRequest)(nil),                                    // 136: lnrpc.FeeReportRequest
+	(*ChannelFeeReport)(nil),                                    // 137: lnrpc.ChannelFeeReport
+	(*FeeReportResponse)(nil),                                   // 138: lnrpc.FeeReportResponse
+	(*InboundFee)(nil),                                          // 139: lnrpc.InboundFee
+	(*PolicyUpdateRequest)(nil),                                 // 140: lnrpc.PolicyUpdateRequest
+	(*FailedUpdate)(nil),                                        // 141: lnrpc.FailedUpdate
+	(*PolicyUpdateResponse)(nil),                                // 142: lnrpc.PolicyUpdateResponse
+	(*ForwardingHistoryRequest)(nil),                            // 143: lnrpc.ForwardingHistoryRequest
+	(*ForwardingEvent)(nil),                                     // 144: lnrpc.ForwardingEvent
+	(*ForwardingHistoryResponse)(nil),                           // 145: lnrpc.ForwardingHistoryResponse
+	(*SendRequest)(nil),                                         // 146: lnrpc.SendRequest
+	(*SendResponse)(nil),                                        // 147: lnrpc.SendResponse
+	(*Payment)(nil),                                             // 148: lnrpc.Payment
+	(*HTLCAttempt)(nil),                                         // 149: lnrpc.HTLCAttempt
+	(*ListPaymentsRequest)(nil),                                 // 150: lnrpc.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),                                // 151: lnrpc.ListPaymentsResponse
+	(*DeletePaymentRequest)(nil),                                // 152: lnrpc.DeletePaymentRequest
+	(*DeleteAllPaymentsRequest)(nil),                            // 153: lnrpc.DeleteAllPaymentsRequest
+	(*DeletePaymentResponse)(nil),                               // 154: lnrpc.DeletePaymentResponse
+	(*DeleteAllPaymentsResponse)(nil),                           // 155: lnrpc.DeleteAllPaymentsResponse
+	(*Failure)(nil),                                             // 156: lnrpc.Failure
+	(*ChannelUpdate)(nil),                                       // 157: lnrpc.ChannelUpdate
+	nil,                                                         // 158: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                                         // 159: lnrpc.Peer.FeaturesEntry
+	nil,                                                         // 160: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                                         // 161: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                                         // 162: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                                         // 163: lnrpc.LightningNode.FeaturesEntry
+	nil,                                                         // 164: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                                         // 165: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                                         // 166: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                                         // 167: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                                         // 168: lnrpc.Hop.CustomRecordsEntry
+	nil,                                                         // 169: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                                         // 170: lnrpc.Invoice.FeaturesEntry
+	nil,                                                         // 171: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                                         // 172: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),              // 173: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 174: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 175: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 176: lnrpc.PendingChannelsResponse.Commitments
+	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 177: lnrpc.PendingChannelsResponse.ForceClosedChannel
+	nil, // 178: lnrpc.SendRequest.DestCustomRecordsEntry
+	nil, // 179: lnrpc.Payment.FirstHopCustomRecordsEntry
 }
 var file_lightning_proto_depIdxs = []int32{
-	20,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	155, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
-	23,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
-	29,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
-	9,   // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	156, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
-	30,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
-	10,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
+	22,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
+	158, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	25,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
+	31,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
+	11,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
+	159, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	32,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
+	12,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	157, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	40,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
+	160, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	42,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
-	41,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
-	44,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
-	45,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
-	46,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
+	43,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
+	46,  // 13: lnrpc.TransactionDetails.transactions:type_name -> lnrpc.Transaction
+	47,  // 14: lnrpc.Transaction.output_details:type_name -> lnrpc.OutputDetail
+	48,  // 15: lnrpc.Transaction.previous_outpoints:type_name -> lnrpc.PreviousOutPoint
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	41,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	158, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	43,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
+	161, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
-	61,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
-	61,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	159, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	61,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	75,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
-	78,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
-	76,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	160, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	161, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	162, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
-	77,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
-	77,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	163, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
-	75,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
-	78,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
-	87,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	86,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
-	85,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	164, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	88,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
-	89,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
-	91,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
-	92,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
-	93,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
-	165, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	96,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	97,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	98,  // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	76,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	166, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	99,  // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	77,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	99,  // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	88,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
-	11,  // 55: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	101, // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	167, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	63,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
+	63,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	162, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	63,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
+	77,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
+	80,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
+	78,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
+	163, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	164, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	165, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	79,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
+	79,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
+	166, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	77,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
+	80,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
+	89,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	88,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
+	87,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
+	167, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	90,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
+	91,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
+	93,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
+	94,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
+	95,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
+	168, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	98,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	99,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	100, // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	78,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	169, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	101, // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	79,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	101, // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	90,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	13,  // 55: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	103, // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	170, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 58: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	168, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	100, // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	88,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	169, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	171, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	102, // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	90,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	172, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
 	4,   // 63: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	111, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	112, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	99,  // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	171, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	174, // 68: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
-	172, // 69: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	119, // 70: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	113, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	114, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	101, // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	174, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	177, // 68: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
+	175, // 69: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	121, // 70: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
 	4,   // 71: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	118, // 72: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	118, // 73: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	99,  // 74: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
-	111, // 75: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
-	122, // 76: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
-	124, // 77: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
-	123, // 78: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
-	123, // 79: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
-	123, // 80: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
-	127, // 81: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
-	13,  // 82: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
+	120, // 72: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	120, // 73: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	101, // 74: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	113, // 75: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	124, // 76: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	126, // 77: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	125, // 78: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
+	125, // 79: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
+	125, // 80: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
+	129, // 81: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
+	15,  // 82: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
 	5,   // 83: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
 	5,   // 84: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
-	130, // 85: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
-	130, // 86: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
-	130, // 87: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
-	130, // 88: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
-	130, // 89: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
-	130, // 90: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
-	119, // 91: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
-	127, // 92: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
-	99,  // 93: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
-	99,  // 94: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
-	111, // 95: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
-	99,  // 96: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
-	14,  // 97: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
-	134, // 98: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
-	99,  // 99: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
-	136, // 100: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
-	41,  // 101: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
-	6,   // 102: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
-	138, // 103: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
-	141, // 104: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
-	87,  // 105: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	175, // 106: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
-	7,   // 107: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
-	91,  // 108: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
-	15,  // 109: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
-	146, // 110: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
-	8,   // 111: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
-	176, // 112: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
-	16,  // 113: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
-	91,  // 114: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
-	153, // 115: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
-	145, // 116: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
-	17,  // 117: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
-	154, // 118: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
-	21,  // 119: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	21,  // 120: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	37,  // 121: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	62,  // 122: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	21,  // 123: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	21,  // 124: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	21,  // 125: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	21,  // 126: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 127: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 128: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	170, // 129: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	170, // 130: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	173, // 131: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
-	170, // 132: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	113, // 133: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
-	12,  // 134: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
-	35,  // 135: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	42,  // 136: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	49,  // 137: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	47,  // 138: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	38,  // 139: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	33,  // 140: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	22,  // 141: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	25,  // 142: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	27,  // 143: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	31,  // 144: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	18,  // 145: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	51,  // 146: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	53,  // 147: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	55,  // 148: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	57,  // 149: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	59,  // 150: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	63,  // 151: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	65,  // 152: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	67,  // 153: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	69,  // 154: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	71,  // 155: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	73,  // 156: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	79,  // 157: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	81,  // 158: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	82,  // 159: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	84,  // 160: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	94,  // 161: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	100, // 162: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	104, // 163: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	103, // 164: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	106, // 165: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	107, // 166: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	109, // 167: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	109, // 168: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	114, // 169: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	116, // 170: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	120, // 171: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
-	125, // 172: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
-	128, // 173: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
-	131, // 174: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
-	133, // 175: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
-	137, // 176: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
-	140, // 177: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
-	143, // 178: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
-	147, // 179: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
-	149, // 180: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
-	150, // 181: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
-	36,  // 182: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	43,  // 183: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	50,  // 184: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	48,  // 185: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	39,  // 186: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	34,  // 187: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	24,  // 188: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	26,  // 189: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	28,  // 190: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	32,  // 191: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	19,  // 192: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	52,  // 193: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	54,  // 194: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	56,  // 195: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	58,  // 196: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	60,  // 197: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	64,  // 198: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	66,  // 199: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	68,  // 200: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	70,  // 201: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	72,  // 202: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	74,  // 203: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	80,  // 204: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	78,  // 205: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	83,  // 206: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	90,  // 207: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	95,  // 208: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	102, // 209: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	105, // 210: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	100, // 211: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	100, // 212: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	108, // 213: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	99,  // 214: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	110, // 215: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	115, // 216: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	117, // 217: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	121, // 218: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
-	126, // 219: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
-	129, // 220: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
-	132, // 221: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
-	135, // 222: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
-	139, // 223: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
-	142, // 224: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
-	144, // 225: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
-	148, // 226: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
-	151, // 227: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
-	152, // 228: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
-	182, // [182:229] is the sub-list for method output_type
-	135, // [135:182] is the sub-list for method input_type
-	135, // [135:135] is the sub-list for extension type_name
-	135, // [135:135] is the sub-list for extension extendee
-	0,   // [0:135] is the sub-list for field type_name
+	130, // 85: lnrpc.ChannelCloseSummary.resolutions:type_name -> lnrpc.Resolution
+	6,   // 86: lnrpc.Resolution.resolution_type:type_name -> lnrpc.ResolutionType
+	7,   // 87: lnrpc.Resolution.outcome:type_name -> lnrpc.ResolutionOutcome
+	43,  // 88: lnrpc.Resolution.outpoint:type_name -> lnrpc.OutPoint
+	133, // 89: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
+	133, // 90: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
+	133, // 91: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
+	133, // 92: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
+	133, // 93: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
+	133, // 94: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
+	121, // 95: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
+	129, // 96: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
+	101, // 97: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
+	101, // 98: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
+	113, // 99: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
+	101, // 100: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
+	16,  // 101: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
+	137, // 102: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
+	101, // 103: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
+	139, // 104: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
+	43,  // 105: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
+	8,   // 106: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
+	141, // 107: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
+	144, // 108: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
+	89,  // 109: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	178, // 110: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
+	9,   // 111: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
+	93,  // 112: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
+	17,  // 113: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
+	149, // 114: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
+	10,  // 115: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
+	179, // 116: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
+	18,  // 117: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
+	93,  // 118: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
+	156, // 119: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
+	148, // 120: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
+	19,  // 121: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
+	157, // 122: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
+	23,  // 123: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 124: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	39,  // 125: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	64,  // 126: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	23,  // 127: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 128: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 129: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 130: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 131: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 132: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	173, // 133: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	173, // 134: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	176, // 135: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	173, // 136: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	115, // 137: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
+	14,  // 138: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	37,  // 139: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	44,  // 140: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	51,  // 141: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	49,  // 142: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	40,  // 143: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	35,  // 144: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	24,  // 145: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	27,  // 146: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	29,  // 147: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	33,  // 148: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	20,  // 149: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	53,  // 150: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	55,  // 151: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	57,  // 152: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	59,  // 153: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	61,  // 154: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	65,  // 155: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	67,  // 156: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	69,  // 157: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	71,  // 158: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	73,  // 159: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	75,  // 160: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	81,  // 161: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	83,  // 162: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	84,  // 163: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	86,  // 164: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	96,  // 165: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	102, // 166: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	106, // 167: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	105, // 168: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	108, // 169: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	109, // 170: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	111, // 171: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	111, // 172: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	116, // 173: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	118, // 174: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	122, // 175: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	127, // 176: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
+	131, // 177: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
+	134, // 178: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
+	136, // 179: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
+	140, // 180: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
+	143, // 181: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
+	146, // 182: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
+	150, // 183: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
+	152, // 184: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
+	153, // 185: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
+	38,  // 186: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	45,  // 187: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	52,  // 188: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	50,  // 189: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	41,  // 190: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	36,  // 191: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	26,  // 192: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	28,  // 193: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	30,  // 194: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	34,  // 195: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	21,  // 196: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	54,  // 197: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	56,  // 198: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	58,  // 199: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	60,  // 200: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	62,  // 201: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	66,  // 202: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	68,  // 203: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	70,  // 204: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	72,  // 205: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	74,  // 206: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	76,  // 207: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	82,  // 208: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	80,  // 209: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	85,  // 210: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	92,  // 211: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	97,  // 212: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	104, // 213: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	107, // 214: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	102, // 215: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	102, // 216: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	110, // 217: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	101, // 218: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	112, // 219: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	117, // 220: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	119, // 221: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	123, // 222: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	128, // 223: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
+	132, // 224: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
+	135, // 225: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
+	138, // 226: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
+	142, // 227: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
+	145, // 228: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
+	147, // 229: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
+	151, // 230: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
+	154, // 231: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
+	155, // 232: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
+	186, // [186:233] is the sub-list for method output_type
+	139, // [139:186] is the sub-list for method input_type
+	139, // [139:139] is the sub-list for extension type_name
+	139, // [139:139] is the sub-list for extension extendee
+	0,   // [0:139] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -13542,7 +13784,7 @@ func file_lightning_proto_init() {
 		(*CloseStatusUpdate_ChanClose)(nil),
 		(*CloseStatusUpdate_CloseInstant)(nil),
 	}
-	file_lightning_proto_msgTypes[114].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[115].OneofWrappers = []any{
 		(*ChannelEventUpdate_OpenChannel)(nil),
 		(*ChannelEventUpdate_ClosedChannel)(nil),
 		(*ChannelEventUpdate_ActiveChannel)(nil),
@@ -13550,18 +13792,18 @@ func file_lightning_proto_init() {
 		(*ChannelEventUpdate_PendingOpenChannel)(nil),
 		(*ChannelEventUpdate_FullyResolvedChannel)(nil),
 	}
-	file_lightning_proto_msgTypes[119].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[120].OneofWrappers = []any{
 		(*PolicyUpdateRequest_Global)(nil),
 		(*PolicyUpdateRequest_ChanPoint)(nil),
 	}
-	file_lightning_proto_msgTypes[123].OneofWrappers = []any{}
+	file_lightning_proto_msgTypes[124].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
-			NumEnums:      18,
-			NumMessages:   159,
+			NumEnums:      20,
+			NumMessages:   160,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package main
+package lndproc
 
 import "os/exec"
 

@@ -1,4 +1,4 @@
-package main
+package lndproc
 
 import (
 	"os/exec"

@@ -3,6 +3,12 @@
 // must never see a secret (a private key, a nonce, an unrevealed
 // per-commitment secret). Secrets stay on btcec.
 //
+// sphinx blinds a forwarded onion's ephemeral key with it: the factor is
+// a hash of that packet's shared secret, used once, from which nothing
+// about the secret can be learnt, and the product is sent on in the next
+// packet (lnd makes this multiplication in variable time too). The ECDH
+// with the node key, a long-lived secret, stays on btcec.
+//
 // It exists because a channel's commitment round is made of curve
 // arithmetic on public values (per-commitment keys derived from public
 // basepoints and public hashes, checks of the peer's signatures, the
