@@ -124,10 +124,12 @@ func (e *chanEvents) sample(links *htlcswitch.Links) {
 
 // linkGone reports at once that the link of op was removed (its channel
 // is closing): inactive if it was active, before the close's own events.
-func (e *chanEvents) linkGone(op wire.OutPoint) {
+// wasActive is the link's own state at removal: a link that became active
+// since the last sample is reported too, though no sample published it.
+func (e *chanEvents) linkGone(op wire.OutPoint, wasActive bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.active[op] {
+	if e.active[op] || wasActive {
 		e.publishLocked(rpc.ChannelEvent{Type: rpc.EventInactive, ChanPoint: op})
 	}
 	delete(e.active, op)

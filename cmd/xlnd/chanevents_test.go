@@ -24,9 +24,9 @@ func TestLinkGone(t *testing.T) {
 	e.active[active], e.active[idle] = true, false
 	e.mu.Unlock()
 
-	e.linkGone(active)
-	e.linkGone(active)
-	e.linkGone(idle)
+	e.linkGone(active, true)
+	e.linkGone(active, false) // removed already: no link to ask
+	e.linkGone(idle, false)
 	e.publish(rpc.ChannelEvent{Type: rpc.EventClosed, ChanPoint: active})
 	if ev := <-sub; ev.Type != rpc.EventInactive || ev.ChanPoint != active {
 		t.Fatalf("first event %+v", ev)
@@ -36,5 +36,24 @@ func TestLinkGone(t *testing.T) {
 	}
 	if len(e.active) != 0 {
 		t.Fatalf("activity still tracked: %v", e.active)
+	}
+}
+
+// TestLinkGoneUnsampled: a link that became active since the last sample
+// and is removed for a close is still reported inactive before the close
+// (a breach can confirm within one sampling period of the channel opening).
+func TestLinkGoneUnsampled(t *testing.T) {
+	e := newChanEvents(slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub := e.subscribe(ctx)
+	op := wire.OutPoint{Hash: chainhash.Hash{3}}
+	e.linkGone(op, true)
+	e.publish(rpc.ChannelEvent{Type: rpc.EventClosed, ChanPoint: op})
+	if ev := <-sub; ev.Type != rpc.EventInactive || ev.ChanPoint != op {
+		t.Fatalf("first event %+v, want inactive", ev)
+	}
+	if ev := <-sub; ev.Type != rpc.EventClosed {
+		t.Fatalf("second event %+v, want the close", ev)
 	}
 }

@@ -84,8 +84,11 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 // removeLink stops the link of a closing channel, and reports it
 // inactive at once (before the close's own events).
 func (d *daemon) removeLink(op wire.OutPoint) {
-	d.links.Remove(lnwire.NewChanIDFromOutPoint(op))
-	d.events.linkGone(op)
+	id := lnwire.NewChanIDFromOutPoint(op)
+	l := d.links.Get(id)
+	wasActive := l != nil && l.Active()
+	d.links.Remove(id)
+	d.events.linkGone(op, wasActive)
 }
 
 // forceClosed publishes lnd's closed channel event once a commitment of
