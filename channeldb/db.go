@@ -102,3 +102,10 @@ func (d *DB) View(f func(tx kvdb.RTx) error) error {
 func (d *DB) Update(f func(tx kvdb.RwTx) error) error {
 	return d.backend.Update(f)
 }
+
+// Batch runs f in a read-write transaction that concurrent Batch calls
+// may share (one commit, one fsync), durable once Batch returns nil. f
+// may run more than once: see kvdb.Backend.
+func (d *DB) Batch(f func(tx kvdb.RwTx) error) error {
+	return d.backend.Batch(f)
+}

@@ -297,6 +297,15 @@ type InvoicePage struct {
 	LastIndexOffset  uint64
 }
 
+// LastInvoiceAddIndex is the add index of the last invoice added, 0 if
+// none was.
+func LastInvoiceAddIndex(tx kvdb.RTx) uint64 {
+	if ab := tx.ReadBucket(invoiceAddIndex); ab != nil {
+		return ab.Sequence()
+	}
+	return 0
+}
+
 // QueryInvoices answers q.
 func QueryInvoices(tx kvdb.RTx, q InvoiceQuery) (*InvoicePage, error) {
 	page := &InvoicePage{FirstIndexOffset: q.IndexOffset, LastIndexOffset: q.IndexOffset}

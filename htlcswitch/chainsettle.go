@@ -86,7 +86,7 @@ func (s *Switch) storeForwardedPreimages(list []downstream) error {
 	if len(pres) == 0 {
 		return nil
 	}
-	return s.cfg.DB.Update(func(tx kvdb.RwTx) error {
+	return s.cfg.DB.Batch(func(tx kvdb.RwTx) error {
 		return channeldb.PutPreimages(tx, pres)
 	})
 }

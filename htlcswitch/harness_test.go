@@ -432,3 +432,10 @@ func (b countingBackend) Update(f func(tx kvdb.RwTx) error) error {
 	b.n.Add(1)
 	return b.Backend.Update(f)
 }
+
+// Batch counts a call as one transaction (the caller's), whether or not
+// it shared its commit.
+func (b countingBackend) Batch(f func(tx kvdb.RwTx) error) error {
+	b.n.Add(1)
+	return b.Backend.Batch(f)
+}

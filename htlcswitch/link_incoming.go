@@ -185,7 +185,7 @@ func (l *Link) decideAdds(adds []*inHTLC) {
 	}
 	if len(fresh) > 0 {
 		var got []bool
-		err := l.cfg.DB.Update(func(tx kvdb.RwTx) error {
+		err := l.cfg.DB.Batch(func(tx kvdb.RwTx) error {
 			var err error
 			got, err = replayCheck(tx, hashes, cltvs, keys)
 			return err

@@ -323,7 +323,9 @@ func (s txStore) PersistChannel(ctx context.Context, u *channeldb.ChannelUpdate)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx kvdb.RwTx) error {
+	// Shared with other links' and payments' writes (one fsync): every
+	// op starts afresh when run again.
+	return s.db.Batch(func(tx kvdb.RwTx) error {
 		if err := channeldb.PutChannelTransition(tx, u); err != nil {
 			return err
 		}
@@ -567,7 +569,7 @@ func (l *Link) applyRemoval(rm *removal) {
 // finishRemoval writes the records of a removal done earlier.
 func (l *Link) finishRemoval(rm *removal) {
 	delete(l.ops.inflight, rm.htlcID)
-	err := l.cfg.DB.Update(func(tx kvdb.RwTx) error {
+	err := l.cfg.DB.Batch(func(tx kvdb.RwTx) error {
 		for _, op := range rm.done {
 			if err := op(tx); err != nil {
 				return err

@@ -452,7 +452,7 @@ type attemptDone struct {
 // storeResults persists results of our attempts, forgets their
 // circuits, and wakes their waiters.
 func (s *Switch) storeResults(list []attemptDone) {
-	err := s.cfg.DB.Update(func(tx kvdb.RwTx) error {
+	err := s.cfg.DB.Batch(func(tx kvdb.RwTx) error {
 		return putResults(tx, list)
 	})
 	if err != nil {
@@ -690,7 +690,7 @@ func (s *Switch) dropped(pkts []*addPacket) {
 
 // dbAck runs an acknowledgement in its own transaction.
 func (s *Switch) dbAck(f func(kvdb.RwTx) error) {
-	if err := s.cfg.DB.Update(f); err != nil {
+	if err := s.cfg.DB.Batch(f); err != nil {
 		s.log.Error("Acknowledgement not written", "err", err)
 	}
 }

@@ -105,7 +105,7 @@ func (r *Registry) NotifyExitHopHtlcs(currentHeight uint32, hs []ExitHTLC) ([]*R
 	}
 	r.mu.Lock()
 	d.locked = true
-	if err := r.cfg.DB.Update(d.decide); err != nil {
+	if err := r.cfg.DB.Batch(d.decide); err != nil {
 		d.Abort()
 		return nil, fmt.Errorf("%d htlcs from %v: %w", len(d.todo),
 			hs[d.todo[0]].Circuit, err)
@@ -197,7 +197,17 @@ func (d *ExitDecisions) Committed() []*Resolution {
 	}
 	r := d.r
 	for _, inv := range d.added {
-		r.notifyLocked(inv)
+		if !r.addKnown {
+			// No AddInvoice yet: nothing to keep in order with.
+			r.notifyLocked(inv)
+			continue
+		}
+		// Keysend invoices take add indexes too: announced in order
+		// with AddInvoice's.
+		r.added[inv.AddIndex] = inv
+	}
+	if len(d.added) > 0 && r.addKnown {
+		r.announceAddedLocked()
 	}
 	for _, inv := range d.changed {
 		crashIfSettled(inv)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,7 +86,19 @@ type Registry struct {
 
 	// mu orders every decision and its write, and the delivery of the
 	// resulting events, so subscribers see changes in commit order.
+	// AddInvoice alone writes without it, so that concurrent adds share
+	// a commit; its invoices are announced in add-index order all the
+	// same (announceAddedLocked).
 	mu sync.Mutex
+	// adding counts AddInvoice writes under way; added holds invoices
+	// committed and not yet announced, by add index; announced is the
+	// last add index announced (addKnown once read from the store).
+	adding    int
+	added     map[uint64]*channeldb.Invoice
+	announced uint64
+	addKnown  bool
+	// addDone is signalled when invoices are announced.
+	addDone *sync.Cond
 	// held are the resolve functions of the HTLCs we hold.
 	held map[channeldb.CircuitKey]func(*Resolution)
 	// timers: MPP hold deadlines and invoice expiries.
@@ -118,13 +131,16 @@ func New(cfg Config) *Registry {
 	if cfg.RouteHints == nil {
 		cfg.RouteHints = func(lnwire.MilliSatoshi, []bolt11.RouteHint) []bolt11.RouteHint { return nil }
 	}
-	return &Registry{
-		cfg:  cfg,
-		held: make(map[channeldb.CircuitKey]func(*Resolution)),
-		subs: make(map[uint64]*subscriber),
-		wake: make(chan struct{}, 1),
-		quit: make(chan struct{}),
+	r := &Registry{
+		cfg:   cfg,
+		added: make(map[uint64]*channeldb.Invoice),
+		held:  make(map[channeldb.CircuitKey]func(*Resolution)),
+		subs:  make(map[uint64]*subscriber),
+		wake:  make(chan struct{}, 1),
+		quit:  make(chan struct{}),
 	}
+	r.addDone = sync.NewCond(&r.mu)
+	return r
 }
 
 // Start reloads the open invoices (their expiries, and the hold timers
@@ -146,7 +162,12 @@ func (r *Registry) Start() error {
 		for _, inv := range pending {
 			r.scheduleLocked(inv)
 		}
+		err = r.loadAddIndexLocked()
 		r.mu.Unlock()
+		if err != nil {
+			r.startErr = fmt.Errorf("invoices: load add index: %w", err)
+			return
+		}
 		r.cfg.Log.Info("invoice registry started", "pending", len(pending))
 		r.wg.Add(1)
 		go r.timerLoop()
@@ -198,21 +219,84 @@ func (r *Registry) AddInvoice(ctx context.Context, n NewInvoice) (*channeldb.Inv
 		return nil, err
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	err = r.cfg.DB.Update(func(tx kvdb.RwTx) error {
+	if err := r.loadAddIndexLocked(); err != nil {
+		r.mu.Unlock()
+		return nil, fmt.Errorf("add invoice: %w", err)
+	}
+	r.adding++
+	r.mu.Unlock()
+	// Without mu: concurrent adds share one commit (kvdb's Batch).
+	err = r.cfg.DB.Batch(func(tx kvdb.RwTx) error {
+		// Set by a run that rolled back (the write may run again).
+		inv.AddIndex = 0
 		_, err := channeldb.AddInvoice(tx, inv)
 		return err
 	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.adding--
+	if err == nil {
+		r.added[inv.AddIndex] = inv
+		r.scheduleLocked(inv)
+	}
+	r.announceAddedLocked()
 	switch {
 	case errors.Is(err, channeldb.ErrDuplicateInvoice):
 		return nil, fmt.Errorf("%w: %x", ErrInvoiceExists, inv.PaymentHash)
 	case err != nil:
 		return nil, fmt.Errorf("add invoice: %w", err)
 	}
+	// Returned once announced: nobody learns of an invoice (and pays
+	// it) before its subscribers do.
+	for r.announced < inv.AddIndex {
+		r.addDone.Wait()
+	}
 	r.cfg.Log.Debug("invoice added", "hash", fmt.Sprintf("%x", inv.PaymentHash), "add_index", inv.AddIndex)
-	r.scheduleLocked(inv)
-	r.notifyLocked(inv)
 	return inv.Copy(), nil
+}
+
+// loadAddIndexLocked reads the last add index announced, the last one
+// stored, once.
+func (r *Registry) loadAddIndexLocked() error {
+	if r.addKnown {
+		return nil
+	}
+	err := r.cfg.DB.View(func(tx kvdb.RTx) error {
+		r.announced = channeldb.LastInvoiceAddIndex(tx)
+		return nil
+	})
+	r.addKnown = err == nil
+	return err
+}
+
+// announceAddedLocked tells subscribers of the added invoices in add
+// index order: those that follow the last announced without a gap, or,
+// once no AddInvoice write is under way, all of them (a gap is then an
+// index no write of ours will report, taken by a commit that failed
+// after it reached the disk).
+func (r *Registry) announceAddedLocked() {
+	for {
+		inv, ok := r.added[r.announced+1]
+		if !ok {
+			break
+		}
+		delete(r.added, inv.AddIndex)
+		r.announced = inv.AddIndex
+		r.notifyLocked(inv)
+	}
+	if r.adding == 0 && len(r.added) > 0 {
+		idx := make([]uint64, 0, len(r.added))
+		for i := range r.added {
+			idx = append(idx, i)
+		}
+		slices.Sort(idx)
+		for _, i := range idx {
+			r.notifyLocked(r.added[i])
+			delete(r.added, i)
+			r.announced = max(r.announced, i)
+		}
+	}
+	r.addDone.Broadcast()
 }
 
 // AddHoldInvoice adds an invoice whose preimage the caller keeps: HTLCs
@@ -426,7 +510,7 @@ func (r *Registry) update(hash [32]byte, change func(*channeldb.Invoice, time.Ti
 		inv *channeldb.Invoice
 		out []delivery
 	)
-	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
+	err := r.cfg.DB.Batch(func(tx kvdb.RwTx) error {
 		var err error
 		if inv, err = channeldb.FetchInvoice(tx, hash); err != nil {
 			return err

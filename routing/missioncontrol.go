@@ -72,6 +72,10 @@ type MissionControlConfig struct {
 type MissionControl struct {
 	cfg MissionControlConfig
 
+	// saveMu orders the saves of flush, which writes outside mu so
+	// that every payment's Snapshot does not wait for the fsync; it is
+	// taken before mu.
+	saveMu  sync.Mutex
 	mu      sync.Mutex
 	results map[Vertex]map[Vertex]PairResult // from, then to
 	dirty   bool                             // reports not saved yet
@@ -186,12 +190,23 @@ func (m *MissionControl) flushLoop() {
 
 // flush saves the results if a report changed them since the last save.
 func (m *MissionControl) flush() error {
+	m.saveMu.Lock()
+	defer m.saveMu.Unlock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if !m.dirty {
+		m.mu.Unlock()
 		return nil
 	}
-	return m.saveLocked()
+	recs := m.trimLocked()
+	m.dirty = false
+	m.mu.Unlock()
+	if err := m.cfg.Store.Save(recs); err != nil {
+		m.mu.Lock()
+		m.dirty = true
+		m.mu.Unlock()
+		return fmt.Errorf("save mission control: %w", err)
+	}
+	return nil
 }
 
 // ReportFailure records a failure with BOLT 4 failure code code, returned
@@ -296,6 +311,8 @@ func (m *MissionControl) Probability(from, to Vertex, amt lnwire.MilliSatoshi) f
 
 // Reset forgets every result.
 func (m *MissionControl) Reset() error {
+	m.saveMu.Lock()
+	defer m.saveMu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.results = make(map[Vertex]map[Vertex]PairResult)
@@ -327,6 +344,16 @@ func (m *MissionControl) recordsLocked() []PairRecord {
 
 // saveLocked trims the results to MaxPairs, oldest first, and saves them.
 func (m *MissionControl) saveLocked() error {
+	if err := m.cfg.Store.Save(m.trimLocked()); err != nil {
+		return fmt.Errorf("save mission control: %w", err)
+	}
+	m.dirty = false
+	return nil
+}
+
+// trimLocked trims the results to MaxPairs, oldest first, and returns
+// them as records.
+func (m *MissionControl) trimLocked() []PairRecord {
 	recs := m.recordsLocked()
 	if extra := len(recs) - m.cfg.MaxPairs; extra > 0 {
 		byAge := append([]PairRecord(nil), recs...)
@@ -341,11 +368,7 @@ func (m *MissionControl) saveLocked() error {
 		}
 		recs = m.recordsLocked()
 	}
-	if err := m.cfg.Store.Save(recs); err != nil {
-		return fmt.Errorf("save mission control: %w", err)
-	}
-	m.dirty = false
-	return nil
+	return recs
 }
 
 func latest(r PairResult) time.Time {

@@ -385,3 +385,61 @@ func TestMissionControlBatchesSaves(t *testing.T) {
 		t.Fatalf("second Stop: %v", err)
 	}
 }
+
+// blockingStore is a Store whose saves wait until release is closed.
+type blockingStore struct {
+	memStore
+	saving  chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingStore) Save(recs []PairRecord) error {
+	select {
+	case s.saving <- struct{}{}:
+	default:
+	}
+	<-s.release
+	return s.memStore.Save(recs)
+}
+
+// TestMissionControlFlushOutsideLock: while a flush's save is under way
+// (a database write and its fsync), Snapshot and reports do not wait
+// for it, and what they report is saved by the next flush.
+func TestMissionControlFlushOutsideLock(t *testing.T) {
+	store := &blockingStore{saving: make(chan struct{}, 1), release: make(chan struct{})}
+	clock := &testClock{now: time.Unix(1_800_000_000, 0)}
+	mc, err := NewMissionControl(MissionControlConfig{Apriori: DefaultAprioriConfig(),
+		Store: store, Clock: clock.Now, FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.ReportSuccess(testRoute()); err != nil {
+		t.Fatal(err)
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- mc.flush() }()
+	<-store.saving
+	done := make(chan struct{})
+	go func() {
+		mc.Snapshot()
+		mc.ReportFailure(testRoute(), 1, sphinx.CodeFeeInsufficient)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Snapshot waited for the flush's save")
+	}
+	close(store.release)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if err := mc.flush(); err != nil {
+		t.Fatal(err)
+	}
+	after := newTestMC(t, &store.memStore, clock).QueryPairs()
+	want := mc.QueryPairs()
+	if !reflect.DeepEqual(after, want) {
+		t.Fatalf("saved %+v, want %+v", after, want)
+	}
+}

@@ -21,6 +21,9 @@ type lifecycle struct {
 	req      *PaymentRequest
 	deadline time.Time
 	st       *retryState
+	// create is the payment to store with the first attempt (nil once
+	// it is stored, or for a resumed payment).
+	create *channeldb.PaymentCreation
 
 	results  chan attemptOutcome
 	attempts map[uint64]*channeldb.HTLCAttempt
@@ -57,6 +60,30 @@ func (l *lifecycle) redispatch(a *channeldb.HTLCAttempt) error {
 		return err
 	}
 	l.collect(a)
+	return nil
+}
+
+// first makes the first attempt of a new payment and stores the payment
+// with it, in one write; without a route the payment is stored failed.
+// It returns an error only if the payment could not be stored.
+func (l *lifecycle) first() error {
+	info := l.create
+	p := &channeldb.Payment{Info: *info}
+	launched, why, err := l.launch(p)
+	var ce *creationError
+	switch {
+	case errors.As(err, &ce):
+		return ce.err
+	case l.create == nil:
+		// Stored with its attempt (which may have failed to leave,
+		// and failed the payment).
+		return nil
+	case err != nil:
+		l.r.log.Error("Payment attempt not made", "hash", fmt.Sprintf("%x", l.hash), "err", err)
+		return l.r.createFailed(info, channeldb.FailureReasonError)
+	case !launched:
+		return l.r.createFailed(info, *why)
+	}
 	return nil
 }
 
@@ -245,10 +272,11 @@ func (l *lifecycle) launch(p *channeldb.Payment) (bool, *channeldb.FailureReason
 	if req.PaymentAddr != nil {
 		final.MPP = &channeldb.MPPRecord{PaymentAddr: *req.PaymentAddr, TotalMsat: req.Amount}
 	}
-	a, onion, err := l.r.register(l.hash, rt, final)
+	a, onion, err := l.r.registerWith(l.hash, rt, final, l.create, false)
 	if err != nil {
 		return false, nil, err
 	}
+	l.create = nil
 	if err := l.r.dispatch(l.hash, a, onion); err != nil {
 		return false, nil, l.r.dispatchFailed(l.hash, a, err)
 	}

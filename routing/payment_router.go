@@ -118,6 +118,10 @@ func (r *PaymentRouter) Stop() error {
 // SendPayment starts paying req and returns once the payment is stored:
 // ErrAlreadyPaid, ErrPaymentInFlight or ErrPaymentExists (channeldb's)
 // for a hash paid or being paid. Follow it with Subscribe.
+//
+// The payment is stored with its first attempt, in one write, before
+// that attempt's HTLC leaves; a payment that gets no attempt (no route)
+// is stored failed, in one write too.
 func (r *PaymentRouter) SendPayment(req *PaymentRequest) error {
 	if err := req.validate(); err != nil {
 		return err
@@ -133,27 +137,36 @@ func (r *PaymentRouter) SendPayment(req *PaymentRequest) error {
 		CreationTime:   r.cfg.Clock(),
 		PaymentRequest: req.PayReq,
 	}
-	var p *channeldb.Payment
-	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
-		if _, err := channeldb.InitPayment(tx, info); err != nil {
-			return err
-		}
-		var err error
-		p, err = channeldb.FetchPayment(tx, req.PaymentHash)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	r.notify(p)
 	l := r.newLifecycle(req.PaymentHash, req)
+	l.create = info
 	if req.Timeout > 0 {
 		l.deadline = info.CreationTime.Add(req.Timeout)
+	}
+	if err := l.first(); err != nil {
+		return err
 	}
 	r.wg.Add(1)
 	go l.run()
 	return nil
 }
+
+// createFailed stores a new payment that got no attempt, failed for why.
+func (r *PaymentRouter) createFailed(info *channeldb.PaymentCreation, why channeldb.FailureReason) error {
+	_, err := r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		if _, err := channeldb.InitPayment(tx, info); err != nil {
+			return nil, err
+		}
+		return channeldb.FailPayment(tx, info.PaymentHash, why)
+	})
+	return err
+}
+
+// creationError is the refusal to store a new payment (its hash paid or
+// being paid), from the write of its first attempt.
+type creationError struct{ err error }
+
+func (e *creationError) Error() string { return e.err.Error() }
+func (e *creationError) Unwrap() error { return e.err }
 
 // FetchPayment returns the stored payment for hash.
 func (r *PaymentRouter) FetchPayment(hash [32]byte) (*channeldb.Payment, error) {
@@ -166,11 +179,12 @@ func (r *PaymentRouter) FetchPayment(hash [32]byte) (*channeldb.Payment, error) 
 	return p, err
 }
 
-// update runs f in a transaction and tells subscribers what the payment
-// became.
+// update runs f in a transaction shared with other payments' writes
+// (kvdb's Batch: f may run more than once, and sets nothing but p) and
+// tells subscribers what the payment became.
 func (r *PaymentRouter) update(f func(tx kvdb.RwTx) (*channeldb.Payment, error)) (*channeldb.Payment, error) {
 	var p *channeldb.Payment
-	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
+	err := r.cfg.DB.Batch(func(tx kvdb.RwTx) error {
 		var err error
 		p, err = f(tx)
 		return err
@@ -236,6 +250,17 @@ func (r *PaymentRouter) redispatch(hash [32]byte, a *channeldb.HTLCAttempt) erro
 func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*channeldb.HTLCAttempt,
 	*[lnwire.OnionPacketSize]byte, error) {
 
+	return r.registerWith(hash, rt, final, nil, false)
+}
+
+// registerWith is register, creating the payment from create in the
+// same write when it is not nil (a *creationError if it cannot be). With
+// join, a payment that exists and takes attempts (in flight, or stored
+// with none yet) is joined instead: a further part of an MPP payment.
+func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
+	create *channeldb.PaymentCreation, join bool) (*channeldb.HTLCAttempt,
+	*[lnwire.OnionPacketSize]byte, error) {
+
 	key, err := r.cfg.SessionKey()
 	if err != nil {
 		return nil, nil, err
@@ -252,6 +277,15 @@ func (r *PaymentRouter) register(hash [32]byte, rt *Route, final FinalHop) (*cha
 		return nil, nil, fmt.Errorf("routing: onion: %w", err)
 	}
 	_, err = r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		if create != nil {
+			// InitPayment refuses these before it writes anything.
+			_, err := channeldb.InitPayment(tx, create)
+			joined := join && (errors.Is(err, channeldb.ErrPaymentInFlight) ||
+				errors.Is(err, channeldb.ErrPaymentExists))
+			if err != nil && !joined {
+				return nil, &creationError{err}
+			}
+		}
 		id, err := channeldb.NextAttemptID(tx)
 		if err != nil {
 			return nil, err
@@ -339,20 +373,13 @@ func (r *PaymentRouter) SendToRoute(ctx context.Context, hash [32]byte, rt *Rout
 		value = final.MPP.TotalMsat
 	}
 	info := &channeldb.PaymentCreation{PaymentHash: hash, Value: value, CreationTime: r.cfg.Clock()}
-	_, err := r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
-		if _, err := channeldb.InitPayment(tx, info); err != nil {
-			return nil, err
-		}
-		return channeldb.FetchPayment(tx, hash)
-	})
-	switch {
-	case final.MPP != nil && (errors.Is(err, channeldb.ErrPaymentInFlight) ||
-		errors.Is(err, channeldb.ErrPaymentExists)):
-		// Another part of the same payment.
-	case err != nil:
-		return nil, err
+	// Created, or joined by another part of the same MPP payment, in
+	// the attempt's write.
+	a, onion, err := r.registerWith(hash, rt, final, info, final.MPP != nil)
+	var ce *creationError
+	if errors.As(err, &ce) {
+		return nil, ce.err
 	}
-	a, onion, err := r.register(hash, rt, final)
 	if err != nil {
 		return nil, err
 	}

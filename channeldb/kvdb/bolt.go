@@ -16,8 +16,10 @@ import (
 type Option func(*boltConfig)
 
 type boltConfig struct {
-	noSync  bool
-	timeout time.Duration
+	noSync     bool
+	timeout    time.Duration
+	maxBatch   int
+	batchDelay time.Duration
 }
 
 // WithNoSync turns fsync off: a committed transaction may be lost, or the
@@ -33,10 +35,23 @@ func WithLockTimeout(d time.Duration) Option {
 	return func(c *boltConfig) { c.timeout = d }
 }
 
+// WithBatch sets the group commit of Batch: at most max functions share
+// a transaction (max < 1 means DefaultMaxBatch), and a batch waits up to
+// delay for more before it starts (default DefaultBatchDelay).
+func WithBatch(max int, delay time.Duration) Option {
+	return func(c *boltConfig) {
+		if max < 1 {
+			max = DefaultMaxBatch
+		}
+		c.maxBatch, c.batchDelay = max, delay
+	}
+}
+
 // OpenBolt opens, or creates, the bbolt database file at path with fsync
 // on. Its directory is created if needed.
 func OpenBolt(path string, opts ...Option) (Backend, error) {
-	cfg := boltConfig{timeout: 2 * time.Second}
+	cfg := boltConfig{timeout: 2 * time.Second, maxBatch: DefaultMaxBatch,
+		batchDelay: DefaultBatchDelay}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -54,11 +69,12 @@ func OpenBolt(path string, opts ...Option) (Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kvdb: open %s: %w", path, mapErr(err))
 	}
-	return &boltBackend{db: db}, nil
+	return &boltBackend{db: db, batcher: newBatcher(db, cfg.maxBatch, cfg.batchDelay)}, nil
 }
 
 type boltBackend struct {
-	db *bolt.DB
+	db      *bolt.DB
+	batcher *batcher
 }
 
 func (b *boltBackend) View(f func(tx RTx) error) error {
@@ -74,15 +90,11 @@ func (b *boltBackend) View(f func(tx RTx) error) error {
 }
 
 func (b *boltBackend) Update(f func(tx RwTx) error) error {
-	var ferr error
-	err := b.db.Update(func(tx *bolt.Tx) error {
-		ferr = f(boltTx{tx})
-		return ferr
-	})
-	if err != nil && ferr == nil {
-		return fmt.Errorf("kvdb: update: %w", mapErr(err))
-	}
-	return err
+	return b.batcher.update(f)
+}
+
+func (b *boltBackend) Batch(f func(tx RwTx) error) error {
+	return b.batcher.batch(f)
 }
 
 func (b *boltBackend) Close() error {

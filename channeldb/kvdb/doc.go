@@ -17,8 +17,15 @@
 //     outlives it.
 //   - Put copies its arguments.
 //   - The function given to View or Update may run more than once on a
-//     backend that retries on conflict; keep its effects inside the
-//     transaction.
+//     backend that retries on conflict, and the one given to Batch may
+//     on any backend (it shares a transaction with concurrent callers
+//     and runs again when one of them fails); keep its effects inside
+//     the transaction.
+//   - Batch is Update with group commit: concurrent Batch calls share
+//     one bbolt transaction and one fsync. None returns before the
+//     commit that covers it is on disk, and a function's error goes to
+//     its own caller alone. The hot writes use it; Update is for the
+//     rest (see Backend).
 //   - Keep transactions short and never open one inside another: bbolt
 //     grows its file only when no read transaction is open, so a View
 //     left running can stall every Update, and an Update waiting inside a

@@ -15,9 +15,32 @@ import "errors"
 //
 // When Update returns nil the transaction is durable, unless the backend
 // was opened with an option that says otherwise (WithNoSync, for tests).
+//
+// Batch is Update for the writes that many goroutines make at once (a
+// link's commitment round, a payment's attempt and result, an invoice):
+// the backend may run concurrent Batch functions in one transaction, one
+// after another, so that one commit and one fsync cover them all. What
+// each caller is promised is Update's: when Batch returns nil its writes
+// are durable, and f's error is returned to its own caller only (the
+// others commit without it). The price is that f runs more than once
+// even on bbolt (again, on its own, after it failed in a shared
+// transaction; and again, with the others, after a batch-mate failed):
+// f must start from scratch each time, reset whatever it sets outside
+// the transaction, and leave side effects (notifications, channel sends)
+// until Batch has returned. Nor may f wait for a lock that a caller of
+// Batch may hold while it waits: that caller's batch-mates, f among
+// them, run before it returns (take such a lock with TryLock, as the
+// invoice registry's exit decisions do). Update is kept for the rest, rare or long
+// writes (migrations, the wallet, funding, closing), which then run
+// exactly once and alone on bbolt and never make others run again.
+// On bbolt a batch starts as soon as no other is committing, so a lone
+// writer waits for nobody, and under load a batch forms during the
+// commit before it. A backend without group commit (etcd) runs Batch as
+// Update.
 type Backend interface {
 	View(f func(tx RTx) error) error
 	Update(f func(tx RwTx) error) error
+	Batch(f func(tx RwTx) error) error
 	Close() error
 }
 

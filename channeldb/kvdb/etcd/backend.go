@@ -151,6 +151,12 @@ func (b *Backend) Update(f func(tx kvdb.RwTx) error) error {
 	return ErrConflict
 }
 
+// Batch is Update: every etcd commit is a round trip of its own, and
+// the cluster's writes are not the node's bottleneck.
+func (b *Backend) Batch(f func(tx kvdb.RwTx) error) error {
+	return b.Update(f)
+}
+
 // Close makes later transactions fail with kvdb.ErrClosed. It waits for
 // running ones.
 func (b *Backend) Close() error {

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"lnd.xprv/channeldb/kvdb"
@@ -22,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) kvdb.Backend) {
 		{"PutGetDelete", testPutGetDelete},
 		{"Errors", testErrors},
 		{"Rollback", testRollback},
+		{"Batch", testBatch},
 		{"NestedBucketsAndForEach", testNestedBucketsAndForEach},
 		{"Cursor", testCursor},
 		{"CursorDeleteWhileIterating", testCursorDeleteWhileIterating},
@@ -163,6 +165,56 @@ func testRollback(t *testing.T, open func(*testing.T) kvdb.Backend) {
 		}
 		return nil
 	})
+}
+
+// testBatch: concurrent Batch calls, a third of them failing after a
+// write, each get their own function's error (unchanged) or nil, and
+// exactly the writes of those told nil are stored.
+func testBatch(t *testing.T, open func(*testing.T) kvdb.Backend) {
+	db := open(t)
+	const n = 48
+	errs := make([]error, n)
+	want := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		if i%3 == 1 {
+			want[i] = fmt.Errorf("refused %d", i)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = db.Batch(func(tx kvdb.RwTx) error {
+				b, err := tx.CreateTopLevelBucket([]byte("batch"))
+				if err != nil {
+					return err
+				}
+				if err := b.Put([]byte(fmt.Sprintf("k%02d", i)), []byte("v")); err != nil {
+					return err
+				}
+				return want[i]
+			})
+		}()
+	}
+	wg.Wait()
+	err := db.View(func(tx kvdb.RTx) error {
+		b := tx.ReadBucket([]byte("batch"))
+		if b == nil {
+			return errors.New("no bucket")
+		}
+		for i := range n {
+			if errs[i] != want[i] {
+				t.Errorf("call %d returned %v, want %v", i, errs[i], want[i])
+			}
+			got := b.Get([]byte(fmt.Sprintf("k%02d", i)))
+			if (want[i] == nil) != (got != nil) {
+				t.Errorf("call %d (error %v) stored %q", i, want[i], got)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func testNestedBucketsAndForEach(t *testing.T, open func(*testing.T) kvdb.Backend) {

@@ -1,0 +1,159 @@
+package routing
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/lnwire"
+)
+
+// countingBackend counts the writes (Update and Batch calls) made to a
+// backend.
+type countingBackend struct {
+	kvdb.Backend
+	n *atomic.Int64
+}
+
+func (b countingBackend) Update(f func(tx kvdb.RwTx) error) error {
+	b.n.Add(1)
+	return b.Backend.Update(f)
+}
+
+func (b countingBackend) Batch(f func(tx kvdb.RwTx) error) error {
+	b.n.Add(1)
+	return b.Backend.Batch(f)
+}
+
+// countedRouter is a router over a store that counts its writes.
+func countedRouter(pt *payTest, disp Dispatcher) (*PaymentRouter, *atomic.Int64) {
+	t := pt.t
+	backend, err := kvdb.OpenBolt(filepath.Join(t.TempDir(), "counted.db"), kvdb.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := new(atomic.Int64)
+	db, err := channeldb.OpenBackend(countingBackend{backend, writes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	r := NewPaymentRouter(PaymentRouterConfig{
+		DB: db, Self: pt.self.v, Graph: pt.g,
+		PathFinding: DefaultPathFindingConfig(),
+		Dispatcher:  disp,
+		BestHeight:  func() (uint32, error) { return testHeight, nil },
+	})
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Stop() })
+	writes.Store(0)
+	return r, writes
+}
+
+// TestSendPaymentOneWriteBeforeHTLC: a new payment and its first attempt
+// are stored in one write, which is on disk when the HTLC leaves; its
+// result is one write more.
+func TestSendPaymentOneWriteBeforeHTLC(t *testing.T) {
+	pt := newPayTest(t)
+	pt.twoRoutes()
+	disp := pt.net.dispatcher()
+	var (
+		mu     sync.Mutex
+		atSend []int64
+		r      *PaymentRouter
+		writes *atomic.Int64
+	)
+	send := disp.SendHTLC
+	disp.SendHTLC = func(first lnwire.ShortChannelID, id uint64, htlc *lnwire.UpdateAddHTLC) error {
+		p, err := r.FetchPayment(htlc.PaymentHash)
+		if err != nil || attemptOf(p, id) == nil {
+			t.Errorf("attempt %d leaves before it is stored (payment %v)", id, err)
+		}
+		mu.Lock()
+		atSend = append(atSend, writes.Load())
+		mu.Unlock()
+		return send(first, id, htlc)
+	}
+	r, writes = countedRouter(pt, disp)
+	req := pt.invoice(1, 100_000_000)
+	if err := r.SendPayment(req); err != nil {
+		t.Fatal(err)
+	}
+	p := until(t, r, req.PaymentHash, final)
+	if p.Status() != channeldb.StatusSucceeded || len(p.Attempts) != 1 {
+		t.Fatalf("status %v with %d attempts", p.Status(), len(p.Attempts))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(atSend) != 1 || atSend[0] != 1 {
+		t.Errorf("writes before each HTLC left: %v, want [1]", atSend)
+	}
+	if n := writes.Load(); n != 2 {
+		t.Errorf("%d writes for a payment of one attempt, want 2", n)
+	}
+}
+
+// TestSendPaymentNoRouteOneWrite: a payment with no route is stored
+// failed, in one write, and SendPayment reports no error (as when it
+// fails later).
+func TestSendPaymentNoRouteOneWrite(t *testing.T) {
+	pt := newPayTest(t)
+	r, writes := countedRouter(pt, pt.net.dispatcher())
+	req := pt.invoice(1, 100_000_000)
+	if err := r.SendPayment(req); err != nil {
+		t.Fatal(err)
+	}
+	p := until(t, r, req.PaymentHash, final)
+	if p.Status() != channeldb.StatusFailed || p.FailureReason == nil ||
+		*p.FailureReason != channeldb.FailureReasonNoRoute || len(p.Attempts) != 0 {
+		t.Fatalf("status %v, reason %v, %d attempts", p.Status(), p.FailureReason, len(p.Attempts))
+	}
+	if n := writes.Load(); n != 1 {
+		t.Errorf("%d writes, want 1", n)
+	}
+	// A failed payment's hash may be paid again.
+	if err := r.SendPayment(req); err != nil {
+		t.Errorf("second payment of a failed hash: %v", err)
+	}
+}
+
+// TestSendToRouteOneWriteBeforeHTLC: SendToRoute too stores the payment
+// with its attempt in one write, and a second part of an MPP payment
+// joins it in its own one write: two parts, each attempt and result,
+// are four writes.
+func TestSendToRouteOneWriteBeforeHTLC(t *testing.T) {
+	pt := newPayTest(t)
+	pt.net.addChannel(pt.g, 10, pt.self, pt.c, 600_000_000, 600_000_000, Policy{CLTVDelta: 40})
+	pt.net.addChannel(pt.g, 11, pt.self, pt.c, 600_000_000, 600_000_000, Policy{CLTVDelta: 40})
+	r, writes := countedRouter(pt, pt.net.dispatcher())
+	req := pt.invoice(10, 1_000_000_000)
+	final := FinalHop{MPP: &channeldb.MPPRecord{PaymentAddr: *req.PaymentAddr, TotalMsat: req.Amount}}
+	var wg sync.WaitGroup
+	for _, scid := range []uint64{10, 11} {
+		rt := &Route{SourcePubKey: pt.self.v, TotalAmount: req.Amount / 2, TotalTimeLock: testHeight + 40,
+			Hops: []Hop{{PubKey: pt.c.v, ChannelID: lnwire.NewShortChanIDFromInt(scid),
+				AmtToForward: req.Amount / 2, OutgoingTimeLock: testHeight + 40}}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a, err := r.SendToRoute(context.Background(), req.PaymentHash, rt, final, false)
+			if err != nil || a.Settle == nil {
+				t.Errorf("part over %d: %v %+v", scid, err, a)
+			}
+		}()
+	}
+	wg.Wait()
+	p, err := r.FetchPayment(req.PaymentHash)
+	if err != nil || p.Status() != channeldb.StatusSucceeded || len(p.Attempts) != 2 {
+		t.Fatalf("payment %v %v", p, err)
+	}
+	if n := writes.Load(); n != 4 {
+		t.Errorf("%d writes for two parts, want 4", n)
+	}
+}
