@@ -230,24 +230,7 @@ func witnessHas(tx *wire.MsgTx, op wire.OutPoint, pre []byte) bool {
 // xlPayment is xlnd's record of the payment of h.
 func (s *fcScene) waitXlPayment(h *heldHTLC, want lnrpc.Payment_PaymentStatus) *lnrpc.Payment {
 	s.t.Helper()
-	var found *lnrpc.Payment
-	check(s.t, harness.WaitFor(func() error {
-		resp, err := s.xl.RPC.ListPayments(s.t.Context(), &lnrpc.ListPaymentsRequest{IncludeIncomplete: true})
-		if err != nil {
-			return err
-		}
-		for _, p := range resp.Payments {
-			if p.PaymentHash == hex.EncodeToString(h.hash[:]) {
-				if p.Status != want {
-					return fmt.Errorf("xlnd's payment %s is %v, want %v", h.name, p.Status, want)
-				}
-				found = p
-				return nil
-			}
-		}
-		return fmt.Errorf("xlnd has no payment %s", h.name)
-	}, harness.SyncTimeout))
-	return found
+	return waitPaymentStatus(s.t, s.xl, h.hash, want)
 }
 
 // waitLndPayment waits until lnd's payment of h has status want.
