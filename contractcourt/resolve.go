@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -260,6 +261,9 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	if o.SpentBy == d.SpenderTxHash {
 		// Seen before: a restart registered again. At another
 		// height if a reorg moved it while the node was down.
+		if err := c.replayTimeout(rec, chanPoint, o); err != nil {
+			return err
+		}
 		return c.moveSpend(rec, o, d.SpendingHeight)
 	}
 	if o.Resolved() {
@@ -383,6 +387,35 @@ func (c *Court) secondLevel(rec *channeldb.ContractRecord, d *chain.SpendDetail,
 		}
 	}
 	return nil, nil
+}
+
+// replayTimeout hands on again, when a restart reports a recorded spend
+// once more, the timeout of an HTLC we offered: the switch may not have
+// committed the upstream failure before the node stopped, and nothing but
+// this record remembers it. A failure already committed changes nothing
+// (FailFromChain finds no circuit).
+func (c *Court) replayTimeout(rec *channeldb.ContractRecord, chanPoint wire.OutPoint,
+	o *channeldb.ContractOutput) error {
+
+	if c.cfg.OnTimeout == nil || o.Incoming {
+		return nil
+	}
+	ours := slices.Contains(rec.Sweeps, o.SpentBy)
+	var follow *channeldb.ContractOutput
+	for i := range rec.Outputs {
+		if f := &rec.Outputs[i]; f.Kind == channeldb.OutputSecondLevel &&
+			f.OutPoint.Hash == o.SpentBy {
+			follow = f
+		}
+	}
+	if !timedOut(o, ours, follow) {
+		return nil
+	}
+	if err := c.cfg.OnTimeout(chanPoint, o.PaymentHash, o.Amount); err != nil {
+		return fmt.Errorf("contractcourt: fail upstream %x again: %w",
+			o.PaymentHash, err)
+	}
+	return nil
 }
 
 // timedOut reports whether the spend of o is our timeout of an HTLC we

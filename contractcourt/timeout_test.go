@@ -3,6 +3,7 @@ package contractcourt
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/wire"
@@ -90,5 +91,63 @@ func TestTimeoutFailsUpstream(t *testing.T) {
 				t.Fatalf("timeouts handed on: %+v, want HTLC 1 of 50,000 sat", r.got)
 			}
 		})
+	}
+}
+
+// TestTimeoutReplayedAfterRestart: the timeout of an HTLC we offered was
+// handed on, then the node stopped before the contract was final; the
+// switch may not have committed the upstream failure, so when the restart
+// reports the recorded spend again the court hands the timeout on again.
+// The HTLC claimed with its preimage is still not handed on.
+func TestTimeoutReplayedAfterRestart(t *testing.T) {
+	a, b := newPair(t, lnwallet.ChannelTypeStaticRemoteKey, 11)
+	addHTLC(t, a, b, 50_000, 1) // ours, expires at 501
+	addHTLC(t, b, a, 20_000, 2) // theirs, claimed
+	st := a.stored(t)
+	f := newFakeChain(399)
+	f.finalDepth = 10
+	var first timeouts
+	c := newCourt(t, a, f, func(cfg *Config) {
+		cfg.Preimage, cfg.OnTimeout = preimages(2), first.on
+	})
+	commit, err := b.ch.LocalCommitTx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.spend(t, commit, 400)
+	claim := f.next(t)
+	settled(t, a, f, st.FundingOutpoint, claim, 401)
+	f.block(501)
+	timeout := f.next(t)
+	settled(t, a, f, st.FundingOutpoint, timeout, 502)
+	first.mu.Lock()
+	n := len(first.got)
+	first.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("handed on %d timeouts before the restart, want 1", n)
+	}
+
+	c.Stop()
+	var again timeouts
+	newCourt(t, a, f, func(cfg *Config) {
+		cfg.Preimage, cfg.OnTimeout = preimages(2), again.on
+	})
+	f.spend(t, claim, 401)
+	f.spend(t, timeout, 502)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		again.mu.Lock()
+		got := append(again.got[:0:0], again.got...)
+		again.mu.Unlock()
+		if len(got) == 1 {
+			if got[0].hash != hashOf(1) || got[0].amt != 50_000 {
+				t.Fatalf("replayed %+v, want HTLC 1 of 50,000 sat", got)
+			}
+			break
+		}
+		if len(got) > 1 || time.Now().After(deadline) {
+			t.Fatalf("replayed %d timeouts after the restart, want 1", len(got))
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
