@@ -91,7 +91,7 @@ func (c *Channel) checkFunds(v *channeldb.ChannelCommitment, owner Party,
 	fc fundsCheck) error {
 
 	opener := c.params.opener()
-	cost := CommitmentCost(&c.params, owner, spec(v))
+	cost := storedCost(&c.params, owner, v)
 	owed := msat(cost.BaseFee + cost.Anchors)
 
 	adderOwes := uint64(0)
@@ -132,7 +132,7 @@ func (c *Channel) checkFunds(v *channeldb.ChannelCommitment, owner Party,
 func (c *Channel) dustExposure(v *channeldb.ChannelCommitment, owner Party,
 	h *channeldb.HTLC) (uint64, bool) {
 
-	cost := CommitmentCost(&c.params, owner, spec(v))
+	cost := storedCost(&c.params, owner, v)
 	dust := false
 	if h != nil {
 		hh := HTLC{Incoming: h.Incoming, AmountMsat: h.AmountMsat}

@@ -257,20 +257,29 @@ func CommitmentCost(p *ChannelParams, owner Party,
 	var c CommitCost
 	dust := p.config(owner).DustLimit
 	for i := range spec.HTLCs {
-		h := &spec.HTLCs[i]
-		if HTLCIsDust(p.Type, offeredBy(owner, h), h.Amount(),
-			spec.FeeRate, dust) {
-
-			c.TrimmedMsat += h.AmountMsat
-			continue
-		}
-		c.Untrimmed++
+		c.add(p.Type, owner, spec.FeeRate, dust, &spec.HTLCs[i])
 	}
-	c.BaseFee = CommitFee(p.Type, spec.FeeRate, c.Untrimmed)
-	if p.Type.HasAnchors() {
+	c.settle(p.Type, spec.FeeRate)
+	return c
+}
+
+// add counts h, trimmed or not, on owner's commitment at rate.
+func (c *CommitCost) add(t ChannelType, owner Party,
+	rate chainfee.SatPerKWeight, dust btcutil.Amount, h *HTLC) {
+
+	if HTLCIsDust(t, offeredBy(owner, h), h.Amount(), rate, dust) {
+		c.TrimmedMsat += h.AmountMsat
+		return
+	}
+	c.Untrimmed++
+}
+
+// settle sets the fee and anchors once every HTLC is counted.
+func (c *CommitCost) settle(t ChannelType, rate chainfee.SatPerKWeight) {
+	c.BaseFee = CommitFee(t, rate, c.Untrimmed)
+	if t.HasAnchors() {
 		c.Anchors = 2 * AnchorValue
 	}
-	return c
 }
 
 // NewCommitment builds owner's commitment transaction for spec, using

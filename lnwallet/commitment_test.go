@@ -14,6 +14,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/wire"
 
+	"lnd.xprv/channeldb"
 	"lnd.xprv/lnwallet/chainfee"
 )
 
@@ -565,6 +566,24 @@ func FuzzCommitment(f *testing.F) {
 
 				t.Fatalf("CommitmentCost %+v disagrees", cost)
 			}
+			if sc := storedCost(tp.aliceParams, owner,
+				storedSpec(spec)); sc != cost {
+
+				t.Fatalf("storedCost %+v, CommitmentCost %+v", sc, cost)
+			}
 		}
 	})
+}
+
+// storedSpec is spec as the channel stores it.
+func storedSpec(spec *CommitmentSpec) *channeldb.ChannelCommitment {
+	v := &channeldb.ChannelCommitment{Number: spec.Number,
+		FeeRate:          uint32(spec.FeeRate),
+		LocalBalanceMsat: spec.LocalBalanceMsat, RemoteBalanceMsat: spec.RemoteBalanceMsat}
+	for i, h := range spec.HTLCs {
+		v.HTLCs = append(v.HTLCs, channeldb.HTLC{ID: uint64(i),
+			Incoming: h.Incoming, AmountMsat: h.AmountMsat,
+			PaymentHash: h.PaymentHash, CltvExpiry: h.CltvExpiry})
+	}
+	return v
 }

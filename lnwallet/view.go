@@ -175,6 +175,22 @@ func spec(v *channeldb.ChannelCommitment) *CommitmentSpec {
 	return s
 }
 
+// storedCost is CommitmentCost of spec(v) without copying v's HTLCs: the
+// checks run it on every update, over every HTLC in flight.
+func storedCost(p *ChannelParams, owner Party,
+	v *channeldb.ChannelCommitment) CommitCost {
+
+	var c CommitCost
+	rate := chainfee.SatPerKWeight(v.FeeRate)
+	dust := p.config(owner).DustLimit
+	for i := range v.HTLCs {
+		h := HTLC{Incoming: v.HTLCs[i].Incoming, AmountMsat: v.HTLCs[i].AmountMsat}
+		c.add(p.Type, owner, rate, dust, &h)
+	}
+	c.settle(p.Type, rate)
+	return c
+}
+
 // signedLocalView is the next commitment of ours the peer will sign: the
 // peer's updates so far, ours it acknowledged.
 func (c *Channel) signedLocalView() (*channeldb.ChannelCommitment, error) {

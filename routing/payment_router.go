@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/btcsuite/btcd/btcec/v2"
-
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/internal/crashpoint"
@@ -40,7 +38,7 @@ func NewPaymentRouter(cfg PaymentRouterConfig) *PaymentRouter {
 		cfg.Clock = time.Now
 	}
 	if cfg.SessionKey == nil {
-		cfg.SessionKey = btcec.NewPrivateKey
+		cfg.SessionKey = newSessionKey
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)

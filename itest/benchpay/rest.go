@@ -124,6 +124,9 @@ func drain(body io.Reader) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(body, drainLimit))
 }
 
+// streamLineStart is the scanner's first buffer for a stream's lines.
+const streamLineStart = 8 << 10
+
 // stream sends a request whose answer is a server stream (one JSON
 // object a line, as the REST gateway writes them) and calls each with
 // every line until each returns true or the stream ends.
@@ -140,8 +143,11 @@ func (n *restNode) stream(ctx context.Context, method, path string, body any,
 		return fmt.Errorf("%s %s %s: HTTP %d: %s", n.name, method, path,
 			resp.StatusCode, bytes.TrimSpace(data))
 	}
+	// A payment's line is a few KiB: the scanner starts there and grows
+	// only for a longer one, rather than allocating 64 KiB a payment on a
+	// machine the nodes under test share.
 	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	sc.Buffer(make([]byte, 0, streamLineStart), 16<<20)
 	for sc.Scan() {
 		done, err := each(sc.Bytes())
 		if err != nil {
