@@ -109,6 +109,13 @@ type Config struct {
 	// May be nil.
 	OnPreimage func(chanPoint wire.OutPoint, hash, preimage [32]byte) error
 
+	// OnTimeout hands upstream the failure of an HTLC we offered on
+	// chanPoint (hash, amount on chain) whose timeout confirmed: the
+	// incoming HTLC it pays for fails off chain (BOLT 5), a payment
+	// attempt of ours fails. Idempotent, like OnPreimage; on an error
+	// the spend is not recorded. May be nil.
+	OnTimeout func(chanPoint wire.OutPoint, hash [32]byte, amt btcutil.Amount) error
+
 	// GoToChain force-closes a channel whose HTLC nears its deadline:
 	// an outgoing one OutgoingGrace blocks past its expiry, an incoming
 	// one whose preimage we know IncomingDelta blocks before it. May be

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
@@ -260,6 +261,9 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	if o.SpentBy == d.SpenderTxHash {
 		// Seen before: a restart registered again. At another
 		// height if a reorg moved it while the node was down.
+		if err := c.replayTimeout(rec, chanPoint, o); err != nil {
+			return err
+		}
 		return c.moveSpend(rec, o, d.SpendingHeight)
 	}
 	if o.Resolved() {
@@ -304,12 +308,24 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 			return err
 		}
 	}
-	if rec.SweepTx != nil && spends(rec.SweepTx, op) && !ours {
-		// Someone else's spend: that sweep can no longer confirm
-		// as built. Ours stays recorded, to be sent again should a
-		// reorg take it out; once all its inputs are reported, the
-		// next sweep starts afresh.
-		rec.SweepTx = nil
+	if timedOut(o, ours, follow) && c.cfg.OnTimeout != nil {
+		// As a preimage: handed on before the spend is recorded.
+		if err := c.cfg.OnTimeout(chanPoint, o.PaymentHash, o.Amount); err != nil {
+			return fmt.Errorf("contractcourt: fail upstream %x: %w",
+				o.PaymentHash, err)
+		}
+	}
+	conflicted := false
+	if rec.SweepTx != nil && spends(rec.SweepTx, op) &&
+		rec.SweepTx.TxHash() != d.SpenderTxHash {
+
+		// Someone else's spend, or an earlier sweep of ours that
+		// confirmed in the block that had us replace it: this sweep
+		// can no longer confirm as built. A sweep of ours that
+		// confirmed stays recorded, to be sent again should a reorg
+		// take it out; once all its inputs are reported, the next
+		// sweep starts afresh.
+		rec.SweepTx, conflicted = nil, true
 	}
 	if err := c.put(rec); err != nil {
 		return err
@@ -330,10 +346,11 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 	if done, err := c.finalize(rec); err != nil || done {
 		return err
 	}
-	if !ours || onlyAnchors(rec) {
+	if !ours || conflicted || onlyAnchors(rec) {
 		// The peer took an output (or an HTLC transaction of ours
-		// confirmed), or only our anchor is left: sweep (or abandon)
-		// what is left now, not at the next block.
+		// confirmed, or a sweep of ours its replacement was built
+		// on), or only our anchor is left: sweep (or abandon) what
+		// is left now, not at the next block.
 		return c.sweep(rec)
 	}
 	return nil
@@ -370,6 +387,48 @@ func (c *Court) secondLevel(rec *channeldb.ContractRecord, d *chain.SpendDetail,
 		}
 	}
 	return nil, nil
+}
+
+// replayTimeout hands on again, when a restart reports a recorded spend
+// once more, the timeout of an HTLC we offered: the switch may not have
+// committed the upstream failure before the node stopped, and nothing but
+// this record remembers it. A failure already committed changes nothing
+// (FailFromChain finds no circuit).
+func (c *Court) replayTimeout(rec *channeldb.ContractRecord, chanPoint wire.OutPoint,
+	o *channeldb.ContractOutput) error {
+
+	if c.cfg.OnTimeout == nil || o.Incoming {
+		return nil
+	}
+	ours := slices.Contains(rec.Sweeps, o.SpentBy)
+	var follow *channeldb.ContractOutput
+	for i := range rec.Outputs {
+		if f := &rec.Outputs[i]; f.Kind == channeldb.OutputSecondLevel &&
+			f.OutPoint.Hash == o.SpentBy {
+			follow = f
+		}
+	}
+	if !timedOut(o, ours, follow) {
+		return nil
+	}
+	if err := c.cfg.OnTimeout(chanPoint, o.PaymentHash, o.Amount); err != nil {
+		return fmt.Errorf("contractcourt: fail upstream %x again: %w",
+			o.PaymentHash, err)
+	}
+	return nil
+}
+
+// timedOut reports whether the spend of o is our timeout of an HTLC we
+// offered: our sweep of it from the peer's commitment, or our
+// HTLC-timeout transaction (whose output we then follow) on ours.
+func timedOut(o *channeldb.ContractOutput, ours bool, follow *channeldb.ContractOutput) bool {
+	switch o.Kind {
+	case channeldb.OutputHTLCTimeout:
+		return ours
+	case channeldb.OutputLocalHTLCTimeout:
+		return follow != nil
+	}
+	return false
 }
 
 // takePreimage looks for the preimage of an HTLC we offered in the

@@ -4,9 +4,12 @@ import (
 	"crypto/sha256"
 	"fmt"
 
+	"github.com/btcsuite/btcd/btcutil"
+
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/lnwire"
+	"lnd.xprv/sphinx"
 )
 
 // SettleFromChain settles upstream the HTLCs we offered on channel out
@@ -149,4 +152,64 @@ func (s *Switch) replaySettles(scid lnwire.ShortChannelID) {
 		s.backward(p, &lnwire.UpdateFulfillHTLC{PaymentPreimage: pres[i]},
 			pkgRef{})
 	}
+}
+
+// FailFromChain fails upstream the HTLCs we offered on channel out that
+// pay hash and carry amt (in whole satoshis, as on chain): the contract
+// court saw our timeout of one confirm. A forwarded HTLC's incoming HTLC
+// is failed off chain with permanent_channel_failure from us (the
+// outgoing channel is closed); an attempt of ours gets that failure as
+// its result, stored before anyone is woken. Circuits already gone are
+// skipped, so a second call changes nothing. It returns the number of
+// HTLCs it found.
+func (s *Switch) FailFromChain(out lnwire.ShortChannelID, hash [32]byte,
+	amt btcutil.Amount) (int, error) {
+
+	s.mu.Lock()
+	var pkts []*addPacket
+	for k, c := range s.byOut {
+		if k.ChanID == out && c.pkt.add.PaymentHash == hash &&
+			c.pkt.add.Amount.ToSatoshis() == amt {
+
+			pkts = append(pkts, c.pkt)
+		}
+	}
+	s.mu.Unlock()
+	f := &sphinx.FailPermanentChannelFailure{}
+	var local []attemptDone
+	for _, p := range pkts {
+		if p.local() {
+			local = append(local, attemptDone{id: p.in.HtlcID,
+				res: &AttemptResult{LocalFailure: f}, out: p.outgoing})
+			continue
+		}
+		reason, err := sphinx.NewFailure(p.secret, f)
+		if err != nil {
+			return 0, fmt.Errorf("htlcswitch: encrypt failure: %w", err)
+		}
+		in, outKey := p.in, *p.outgoing
+		rm := &removal{htlcID: in.HtlcID, reason: reason}
+		rm.done = append(rm.done, func(tx kvdb.RwTx) error {
+			return channeldb.DeleteCircuit(tx, in)
+		})
+		rm.after = append(rm.after, func() { s.forget(in, outKey) })
+		l := s.links.ByShortID(in.ChanID)
+		if l == nil {
+			s.log.Warn("Incoming link gone; resolution left to the chain",
+				"incoming", in)
+			continue
+		}
+		if !s.claimSettle(in) {
+			// Already being removed (a second call before the
+			// first was written).
+			continue
+		}
+		s.log.Info("Failing upstream: our HTLC timed out on chain",
+			"incoming", in, "outgoing", outKey)
+		l.resolveIncoming(rm)
+	}
+	if len(local) > 0 {
+		s.storeResults(local)
+	}
+	return len(pkts), nil
 }

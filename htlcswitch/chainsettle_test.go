@@ -8,6 +8,7 @@ import (
 	"lnd.xprv/channeldb"
 	"lnd.xprv/invoices"
 	"lnd.xprv/lnwire"
+	"lnd.xprv/sphinx"
 )
 
 // holdThroughBob has alice pay a hold invoice of carol's through bob
@@ -182,4 +183,87 @@ func TestSettleFromChainRestart(t *testing.T) {
 		c, _ := openRecords(t, l.ba.node)
 		return c == 0
 	})
+}
+
+// TestFailFromChain: bob's HTLC to carol times out on chain (his court
+// hands his switch the timeout): alice's HTLC is failed back at once
+// with permanent_channel_failure from bob, not left until it expires;
+// a call for another amount or a second call fails nothing more. Then
+// alice's own HTLC to bob times out on chain: her attempt fails.
+func TestFailFromChain(t *testing.T) {
+	l := startLine(t)
+	ctx := context.Background()
+	const amt = lnwire.MilliSatoshi(2_500_500) // on chain: 2,500 sat
+	preimage := [32]byte{4, 2}
+	hash := sha256.Sum256(preimage[:])
+	aBefore := localBalance(t, l.a)
+	inv, err := l.c.reg.AddHoldInvoice(ctx, hash, invoices.NewInvoice{Memo: "hold", Value: amt})
+	mustOK(t, err)
+	final := finalHop(inv, amt, testHeight+100)
+	pol := DefaultForwardingPolicy()
+	next := l.bc.scid.ToUint64()
+	blob, circ := routeOnion(t, hash, []hopSpec{
+		{l.ba.idKey.PubKey(), sphinx.HopPayload{AmtToForward: uint64(amt),
+			OutgoingCLTV: final.OutgoingCLTV, ShortChannelID: &next}},
+		{l.c.idKey.PubKey(), final}})
+	add := &lnwire.UpdateAddHTLC{Amount: amt + pol.Fee(amt), PaymentHash: hash,
+		Expiry: final.OutgoingCLTV + pol.TimeLockDelta, OnionBlob: blob}
+	mustOK(t, l.a.sw.SendHTLC(l.a.scid, 1, add))
+	eventually(t, "held at carol", func() bool {
+		got, err := l.c.reg.LookupInvoice(ctx, hash)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+	l.bcConn.close(t, l.bc, l.c)
+
+	n, err := l.ba.sw.FailFromChain(l.bc.scid, hash, amt.ToSatoshis()+1)
+	mustOK(t, err)
+	if n != 0 {
+		t.Fatalf("failed %d HTLCs of another amount", n)
+	}
+	n, err = l.ba.sw.FailFromChain(l.bc.scid, hash, amt.ToSatoshis())
+	mustOK(t, err)
+	if n != 1 {
+		t.Fatalf("failed %d HTLCs from the chain, want 1", n)
+	}
+	_, err = l.ba.sw.FailFromChain(l.bc.scid, hash, amt.ToSatoshis())
+	mustOK(t, err)
+	res := waitResult(t, l.a, 1)
+	if res.Settled || len(res.Reason) == 0 {
+		t.Fatalf("result %+v, want an encrypted failure", res)
+	}
+	df, err := circ.DecryptFailure(res.Reason, nil)
+	mustOK(t, err)
+	if df.SenderIdx != 0 || df.Failure == nil || df.Failure.Code() != sphinx.CodePermanentChannelFailure {
+		t.Fatalf("failure from hop %d: %v (%v), want permanent_channel_failure from bob",
+			df.SenderIdx, df.Failure, df.DecodeErr)
+	}
+	eventually(t, "alice's HTLC removed", func() bool {
+		return localBalance(t, l.a) == aBefore
+	})
+	eventually(t, "bob's circuit removed", func() bool {
+		c, _ := openRecords(t, l.ba.node)
+		return c == 0
+	})
+
+	// Alice's own HTLC to bob, held by a hold invoice of bob's.
+	pre2 := [32]byte{4, 3}
+	hash2 := sha256.Sum256(pre2[:])
+	inv2, err := l.ba.reg.AddHoldInvoice(ctx, hash2, invoices.NewInvoice{Memo: "hold", Value: amt})
+	mustOK(t, err)
+	blob2, _ := routeOnion(t, hash2, []hopSpec{{l.ba.idKey.PubKey(), finalHop(inv2, amt, testHeight+100)}})
+	mustOK(t, l.a.sw.SendHTLC(l.a.scid, 2, &lnwire.UpdateAddHTLC{Amount: amt,
+		PaymentHash: hash2, Expiry: testHeight + 100, OnionBlob: blob2}))
+	eventually(t, "held at bob", func() bool {
+		got, err := l.ba.reg.LookupInvoice(ctx, hash2)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+	n, err = l.a.sw.FailFromChain(l.a.scid, hash2, amt.ToSatoshis())
+	mustOK(t, err)
+	if n != 1 {
+		t.Fatalf("failed %d attempts from the chain, want 1", n)
+	}
+	res = waitResult(t, l.a, 2)
+	if _, ok := res.LocalFailure.(*sphinx.FailPermanentChannelFailure); !ok || res.Settled {
+		t.Fatalf("attempt result %+v, want permanent_channel_failure", res)
+	}
 }

@@ -65,6 +65,11 @@ type LinkConfig struct {
 	// (funding.ReadyMessage).
 	ReadyMessage func() (*lnwire.ChannelReady, error)
 
+	// OnActivity, if set, is told each change of the link's activity
+	// (Active), on the link's goroutine: channel events follow it at once
+	// rather than by sampling. It must not block.
+	OnActivity func(active bool)
+
 	// QueueSize bounds the link's queue (0: DefaultQueueSize).
 	QueueSize int
 
@@ -176,6 +181,13 @@ func (l *Link) RemotePub() [33]byte { return l.remote }
 // channel_reestablish exchanged on this connection without fault.
 func (l *Link) Active() bool { return l.active.Load() }
 
+// setActive records the link's activity and reports a change.
+func (l *Link) setActive(v bool) {
+	if l.active.Swap(v) != v && l.cfg.OnActivity != nil {
+		l.cfg.OnActivity(v)
+	}
+}
+
 // Start runs the link's goroutine.
 func (l *Link) Start() {
 	l.start.Do(func() { go l.run() })
@@ -245,7 +257,7 @@ func (l *Link) run() {
 			l.checkFee()
 			fee.Reset(l.feeInterval())
 		case <-l.quit:
-			l.active.Store(false)
+			l.setActive(false)
 			l.stopped()
 			return
 		}
@@ -284,7 +296,7 @@ func (l *Link) handle(ev event) {
 // next reestablishment.
 func (l *Link) disconnect() {
 	l.conn, l.sentReest, l.gotReest = nil, nil, false
-	l.active.Store(false)
+	l.setActive(false)
 	l.dropUnsent()
 	l.closeDisconnected()
 }
@@ -361,7 +373,7 @@ func (l *Link) reestablish(m *lnwire.ChannelReestablish) {
 		}
 	}
 	if l.failed {
-		l.active.Store(false)
+		l.setActive(false)
 		l.fail("channel failed earlier; it stays closed to updates")
 		return
 	}

@@ -110,7 +110,7 @@ type inHTLC struct {
 // waiting for the connection are applied, and a round starts if one is
 // due.
 func (l *Link) activate() {
-	l.active.Store(true)
+	l.setActive(true)
 	waiting := l.ops.waiting
 	l.ops.waiting = nil
 	for _, rm := range waiting {
@@ -209,7 +209,7 @@ func (l *Link) failChannel(text string) {
 	l.fail(text)
 	l.failed = true
 	l.broken.Store(true)
-	l.active.Store(false)
+	l.setActive(false)
 	l.dropUnsent()
 }
 

@@ -85,9 +85,10 @@ func runForceCrash(t *testing.T, nw *harness.Network, alice, bob *harness.Node,
 	point := crashChannel(t, nw, alice, bob)
 	waitActive(t, alice, point)
 	var htlcAmt int64
+	var htlcHash [32]byte
 	if sc.htlc {
 		htlcAmt = 50_000
-		point = holdHTLC(t, alice, bob, htlcAmt)
+		point, htlcHash = holdHTLC(t, alice, bob, htlcAmt)
 	}
 	ac, bc := waitActive(t, alice, point), waitActive(t, bob, point)
 	if inFlight(ac) != htlcAmt || inFlight(bc) != htlcAmt {
@@ -123,6 +124,10 @@ func runForceCrash(t *testing.T, nw *harness.Network, alice, bob *harness.Node,
 		}
 	}
 	checkNothingPending(t, nodes...)
+	if sc.htlc {
+		// Timed out on chain, the HTLC fails alice's payment (BOLT 5).
+		waitPaymentStatus(t, alice, htlcHash, lnrpc.Payment_FAILED)
+	}
 }
 
 // drain reads a close stream until it ends (with its node's death, or
@@ -499,8 +504,8 @@ func startCheater(t *testing.T, nw *harness.Network) *harness.Node {
 }
 
 // holdHTLC has alice pay a hold invoice of bob for amt, waits until bob
-// holds the HTLC, and returns the channel that carries it.
-func holdHTLC(t *testing.T, alice, bob *harness.Node, amt int64) string {
+// holds the HTLC, and returns the channel that carries it and the hash.
+func holdHTLC(t *testing.T, alice, bob *harness.Node, amt int64) (string, [32]byte) {
 	t.Helper()
 	conn, err := bob.Conn(bob.AdminMacaroonPath())
 	check(t, err)
@@ -530,7 +535,7 @@ func holdHTLC(t *testing.T, alice, bob *harness.Node, amt int64) string {
 		}
 		return errors.New("alice lists no channel with the HTLC")
 	}, harness.SyncTimeout))
-	return point
+	return point, hash
 }
 
 // inFlight is what c's HTLCs hold: the capacity less both balances, the

@@ -21,7 +21,9 @@ import (
 func TestLndForceClose(t *testing.T) {
 	nw := harness.New(t)
 	lnd := startLnd(t, nw)
-	xl := startNode(t, nw, "xl")
+	// A short trickle: lnd pays over a channel once xlnd's policy
+	// reaches its graph.
+	xl := startNode(t, nw, "xl", announceArgs...)
 	check(t, nw.Fund(xl, 5_000_000))
 	var addr struct {
 		Address string `json:"address"`
@@ -157,4 +159,17 @@ func TestLndForceClose(t *testing.T) {
 			return fmt.Errorf("lnd: %s not force closing", point)
 		}, harness.SyncTimeout))
 	})
+
+	for _, ct := range []string{"anchors", "tweakless"} {
+		t.Run("lnd force-closes with HTLCs both ways/"+ct, func(t *testing.T) {
+			lndClosesWithHTLCs(t, nw, lnd, xl, ct)
+		})
+	}
+	for _, ct := range []lnrpc.CommitmentType{lnrpc.CommitmentType_ANCHORS,
+		lnrpc.CommitmentType_STATIC_REMOTE_KEY} {
+
+		t.Run("xlnd force-closes with HTLCs both ways/"+ct.String(), func(t *testing.T) {
+			xlndClosesWithHTLCs(t, nw, lnd, xl, ct)
+		})
+	}
 }

@@ -73,8 +73,9 @@ func (e *chanEvents) publishLocked(ev rpc.ChannelEvent) {
 const activityPoll = 250 * time.Millisecond
 
 // followActivity publishes active and inactive events as links come and
-// go, until quit. Activity is sampled (the link has no event hook); a
-// link removed for a close is reported at once by linkGone.
+// go, until quit. Links report their own changes at once (activity); the
+// sample catches what they do not report (a channel starting to wait for
+// its close), and a link removed for a close is reported by linkGone.
 func (e *chanEvents) followActivity(links *htlcswitch.Links, quit <-chan struct{}) {
 	t := time.NewTicker(activityPoll)
 	defer t.Stop()
@@ -122,14 +123,36 @@ func (e *chanEvents) sample(links *htlcswitch.Links) {
 	}
 }
 
+// activity publishes a link's change of activity as it happens (the
+// link's OnActivity); a link first seen inactive publishes nothing, as
+// in sample.
+func (e *chanEvents) activity(op wire.OutPoint, active bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	was, ok := e.active[op]
+	if ok && was == active {
+		return
+	}
+	e.active[op] = active
+	if !ok && !active {
+		return
+	}
+	typ := rpc.EventInactive
+	if active {
+		typ = rpc.EventActive
+	}
+	e.publishLocked(rpc.ChannelEvent{Type: typ, ChanPoint: op})
+}
+
 // linkGone reports at once that the link of op was removed (its channel
 // is closing): inactive if it was active, before the close's own events.
-// wasActive is the link's own state at removal: a link that became active
-// since the last sample is reported too, though no sample published it.
+// wasActive is the link's own state at removal: a link whose activity was
+// never published is reported too.
 func (e *chanEvents) linkGone(op wire.OutPoint, wasActive bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.active[op] || wasActive {
+	was, known := e.active[op]
+	if was || (!known && wasActive) {
 		e.publishLocked(rpc.ChannelEvent{Type: rpc.EventInactive, ChanPoint: op})
 	}
 	delete(e.active, op)

@@ -57,3 +57,25 @@ func TestLinkGoneUnsampled(t *testing.T) {
 		t.Fatalf("second event %+v, want the close", ev)
 	}
 }
+
+// TestActivity: a link's own reports publish each change once, a link
+// first seen inactive publishes nothing, and its removal after it went
+// inactive adds nothing.
+func TestActivity(t *testing.T) {
+	e := newChanEvents(slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub := e.subscribe(ctx)
+	op := wire.OutPoint{Hash: chainhash.Hash{4}}
+	e.activity(op, false)
+	e.activity(op, true)
+	e.activity(op, true)
+	e.activity(op, false)
+	e.linkGone(op, false)
+	e.publish(rpc.ChannelEvent{Type: rpc.EventClosed, ChanPoint: op})
+	for _, want := range []rpc.ChannelEventType{rpc.EventActive, rpc.EventInactive, rpc.EventClosed} {
+		if ev := <-sub; ev.Type != want {
+			t.Fatalf("event %+v, want %v", ev, want)
+		}
+	}
+}

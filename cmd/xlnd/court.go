@@ -58,6 +58,7 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 		// Preimages we know: our invoices'. (Those of forwarded HTLCs
 		// settled downstream the court finds in the switch's store.)
 		OnPreimage: d.settleFromChain,
+		OnTimeout:  d.failFromChain,
 		Preimage: func(hash [32]byte) ([32]byte, bool) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -596,6 +597,32 @@ func (d *daemon) settleFromChain(chanPoint wire.OutPoint, hash, preimage [32]byt
 		return err
 	}
 	d.log.Info("Preimage from the chain handed to the switch",
+		"chan_point", chanPoint, "payment_hash", fmt.Sprintf("%x", hash),
+		"htlcs", n)
+	return nil
+}
+
+// failFromChain hands the switch the on-chain timeout of an HTLC we
+// offered on chanPoint: the incoming HTLC fails upstream (or our payment
+// attempt fails).
+func (d *daemon) failFromChain(chanPoint wire.OutPoint, hash [32]byte, amt btcutil.Amount) error {
+	var rec *channeldb.ContractRecord
+	err := d.chanDB.View(func(tx kvdb.RTx) error {
+		var err error
+		rec, err = channeldb.FetchContract(tx, chanPoint)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if rec.Channel == nil {
+		return fmt.Errorf("contract of %v has no channel state", chanPoint)
+	}
+	n, err := d.sw.FailFromChain(rec.Channel.ShortChannelID, hash, amt)
+	if err != nil {
+		return err
+	}
+	d.log.Info("HTLC timeout on chain handed to the switch",
 		"chan_point", chanPoint, "payment_hash", fmt.Sprintf("%x", hash),
 		"htlcs", n)
 	return nil

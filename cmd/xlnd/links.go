@@ -32,7 +32,10 @@ func (d *daemon) newLink(ch *lnwallet.Channel) *htlcswitch.Link {
 		ReadyMessage: func() (*lnwire.ChannelReady, error) {
 			return funding.ReadyMessage(d.wallet, st)
 		},
-		Close:  d.closer.linkConfig(st),
+		Close: d.closer.linkConfig(st),
+		OnActivity: func(active bool) {
+			d.events.activity(op, active)
+		},
 		Logger: d.logs.Logger("HSWC"),
 	})
 }

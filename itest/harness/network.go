@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -333,13 +334,23 @@ var handedOut = struct {
 	ports map[string]bool
 }{ports: make(map[string]bool)}
 
+// Ports handed to nodes are drawn below Linux's default ephemeral range
+// (32768-60999): a port the kernel chose for a listener is also one it
+// gives outgoing connections, which took a stopped node's port before it
+// restarted ("address already in use").
+const (
+	portLow  = 20000
+	portHigh = 32768
+)
+
 // freePort is a loopback host:port that is free now and that the harness
 // never gave a node before (the kernel offers a released port again soon).
 func (n *Network) freePort() (string, error) {
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for range 1000 {
+		port := portLow + rand.IntN(portHigh-portLow)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
-			return "", fmt.Errorf("harness: free port: %w", err)
+			continue // in use
 		}
 		addr := l.Addr().String()
 		l.Close()
