@@ -351,7 +351,10 @@ type (
 		pub   [33]byte
 		reply chan *peer.Peer
 	}
-	subscribeReq   struct{ reply chan *PeerEventSubscription }
+	subscribeReq struct {
+		online bool // start with the peers online now
+		reply  chan *PeerEventSubscription
+	}
 	unsubscribeReq struct{ id uint64 }
 )
 
@@ -437,6 +440,15 @@ func (s *Server) handle(st *loopState, req any) {
 			defer s.wg.Done()
 			sub.q.run()
 		}()
+		if r.online {
+			// In the same loop step as the subscription: no
+			// peer's event falls between the two.
+			for pub, e := range st.conns {
+				if e.active {
+					sub.q.push(PeerEvent{PubKey: pub, Type: PeerOnline})
+				}
+			}
+		}
 		r.reply <- sub
 	case *unsubscribeReq:
 		if sub, ok := st.subs[r.id]; ok {
@@ -815,10 +827,24 @@ func (s *Server) Broadcast(skip map[[33]byte]struct{}, msgs ...lnwire.Message) e
 	return errors.Join(errs...)
 }
 
-// SubscribePeerEvents streams peers coming online and going offline.
+// SubscribePeerEvents streams peers coming online and going offline from
+// now on (lnd's SubscribePeerEvents: no event for a peer already online).
 func (s *Server) SubscribePeerEvents() (*PeerEventSubscription, error) {
+	return s.subscribe(false)
+}
+
+// FollowPeers is SubscribePeerEvents for a subsystem that must know every
+// connected peer: it starts with a PeerOnline for each peer online at the
+// call, then goes on as SubscribePeerEvents. The server accepts peers from
+// Start, so a subsystem subscribing later would otherwise miss those that
+// connected in between.
+func (s *Server) FollowPeers() (*PeerEventSubscription, error) {
+	return s.subscribe(true)
+}
+
+func (s *Server) subscribe(online bool) (*PeerEventSubscription, error) {
 	reply := make(chan *PeerEventSubscription, 1)
-	if !s.send(&subscribeReq{reply: reply}) {
+	if !s.send(&subscribeReq{online: online, reply: reply}) {
 		return nil, ErrServerShutdown
 	}
 	select {

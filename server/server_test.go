@@ -342,6 +342,52 @@ func TestPeerEvents(t *testing.T) {
 	}
 }
 
+// TestFollowPeersSeesEarlierPeers: a peer that connected before the
+// subscription is reported by FollowPeers (and not by SubscribePeerEvents,
+// lnd's semantics). A daemon subsystem subscribing after Start relies on it:
+// the crash test saw a restarted node miss its peer's reconnection this way,
+// so a channel open on its side alone was never reestablished.
+func TestFollowPeersSeesEarlierPeers(t *testing.T) {
+	a := newTestNode(t, nil, "127.0.0.1:0", nil)
+	b := newTestNode(t, nil, "127.0.0.1:0", nil)
+	if err := a.connect(b, false); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := a.srv.SubscribePeerEvents()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Cancel()
+	follow, err := a.srv.FollowPeers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer follow.Cancel()
+	select {
+	case ev := <-follow.Events():
+		if ev.Type != PeerOnline || ev.PubKey != b.pub() {
+			t.Fatalf("first event %+v, want b online", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("FollowPeers did not report the peer already online")
+	}
+	if err := a.srv.DisconnectPeer(b.key.PubKey()); err != nil {
+		t.Fatal(err)
+	}
+	// Both then see the same live events; the plain one sees no online
+	// event for the earlier connection.
+	for name, sub := range map[string]*PeerEventSubscription{"plain": plain, "follow": follow} {
+		select {
+		case ev := <-sub.Events():
+			if ev.Type != PeerOffline || ev.PubKey != b.pub() {
+				t.Fatalf("%s: event %+v, want b offline", name, ev)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no offline event", name)
+		}
+	}
+}
+
 func TestStopLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	func() {

@@ -366,7 +366,11 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	defer payments.Stop()
 
-	peerEvents, err := d.srv.SubscribePeerEvents()
+	// The server accepts peers since Start: a peer that reconnected
+	// meanwhile is reported too, or the links of channels it does not
+	// reestablish itself (open on our side, still pending on its side
+	// after our crash) would never send their channel_reestablish.
+	peerEvents, err := d.srv.FollowPeers()
 	if err != nil {
 		return err
 	}

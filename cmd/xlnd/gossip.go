@@ -68,7 +68,8 @@ func (g *gossipSystem) start(ctx context.Context, srv *server.Server) error {
 		epochs.Cancel()
 		return err
 	}
-	peers, err := srv.SubscribePeerEvents()
+	// Peers that connected during the catch-up are reported too.
+	peers, err := srv.FollowPeers()
 	if err != nil {
 		epochs.Cancel()
 		return err
