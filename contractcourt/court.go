@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/chain"
@@ -531,7 +532,9 @@ func (c *Court) reorgedWhileDown(rec *channeldb.ContractRecord) bool {
 	changed := false
 	for i := 0; i < len(rec.Outputs); i++ {
 		o := &rec.Outputs[i]
-		if !o.Resolved() {
+		if o.SpentBy == (chainhash.Hash{}) {
+			// Unspent, or an anchor abandoned on chain: no spend
+			// of ours to lose.
 			continue
 		}
 		if ok, err := c.cfg.Unspent(ctx, o.OutPoint); err != nil || !ok {

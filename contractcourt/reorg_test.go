@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/chain"
@@ -535,5 +536,34 @@ func TestMovedWhileDown(t *testing.T) {
 	}
 	if s := closed(t, a.db, op); s.CloseHeight != 403 {
 		t.Fatalf("summary at %d", s.CloseHeight)
+	}
+}
+
+// TestAbandonedAnchorNotReorged: an anchor left on chain (abandoned) is
+// unspent by design; the start-up check for spends that left the chain
+// must pass over it, not take it for a lost spend again and again.
+func TestAbandonedAnchorNotReorged(t *testing.T) {
+	calls := 0
+	c := New(Config{Unspent: func(_ context.Context, op wire.OutPoint) (bool, error) {
+		calls++
+		if calls > 100 {
+			t.Fatalf("asked %d times: the check loops", calls)
+		}
+		return op.Index != 0 || op.Hash != (chainhash.Hash{1}), nil
+	}})
+	rec := &channeldb.ContractRecord{
+		ChanPoint:   wire.OutPoint{Hash: chainhash.Hash{1}},
+		CloseHeight: 500,
+		Outputs: []channeldb.ContractOutput{{
+			OutPoint:  wire.OutPoint{Hash: chainhash.Hash{2}},
+			Kind:      channeldb.OutputAnchor,
+			Abandoned: true,
+		}},
+	}
+	if c.reorgedWhileDown(rec) {
+		t.Fatal("closing transaction taken for reorged out")
+	}
+	if !rec.Outputs[0].Abandoned || calls != 1 {
+		t.Fatalf("anchor %+v after %d calls", rec.Outputs[0], calls)
 	}
 }
