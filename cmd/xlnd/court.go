@@ -576,10 +576,9 @@ func (d *daemon) attachFee(ctx context.Context, tx *wire.MsgTx, prevOut *wire.Tx
 	}, nil
 }
 
-// settleFromChain hands the switch a preimage the peer revealed on chain
-// claiming an HTLC we offered on chanPoint: the incoming HTLC settles
-// upstream (or our payment attempt succeeds).
-func (d *daemon) settleFromChain(chanPoint wire.OutPoint, hash, preimage [32]byte) error {
+// contractSCID is the short channel id of the channel whose contract is
+// keyed by chanPoint: the switch knows its HTLCs by it.
+func (d *daemon) contractSCID(chanPoint wire.OutPoint) (lnwire.ShortChannelID, error) {
 	var rec *channeldb.ContractRecord
 	err := d.chanDB.View(func(tx kvdb.RTx) error {
 		var err error
@@ -587,12 +586,23 @@ func (d *daemon) settleFromChain(chanPoint wire.OutPoint, hash, preimage [32]byt
 		return err
 	})
 	if err != nil {
-		return err
+		return lnwire.ShortChannelID{}, err
 	}
 	if rec.Channel == nil {
-		return fmt.Errorf("contract of %v has no channel state", chanPoint)
+		return lnwire.ShortChannelID{}, fmt.Errorf("contract of %v has no channel state", chanPoint)
 	}
-	n, err := d.sw.SettleFromChain(rec.Channel.ShortChannelID, preimage)
+	return rec.Channel.ShortChannelID, nil
+}
+
+// settleFromChain hands the switch a preimage the peer revealed on chain
+// claiming an HTLC we offered on chanPoint: the incoming HTLC settles
+// upstream (or our payment attempt succeeds).
+func (d *daemon) settleFromChain(chanPoint wire.OutPoint, hash, preimage [32]byte) error {
+	scid, err := d.contractSCID(chanPoint)
+	if err != nil {
+		return err
+	}
+	n, err := d.sw.SettleFromChain(scid, preimage)
 	if err != nil {
 		return err
 	}
@@ -606,19 +616,11 @@ func (d *daemon) settleFromChain(chanPoint wire.OutPoint, hash, preimage [32]byt
 // offered on chanPoint: the incoming HTLC fails upstream (or our payment
 // attempt fails).
 func (d *daemon) failFromChain(chanPoint wire.OutPoint, hash [32]byte, amt btcutil.Amount) error {
-	var rec *channeldb.ContractRecord
-	err := d.chanDB.View(func(tx kvdb.RTx) error {
-		var err error
-		rec, err = channeldb.FetchContract(tx, chanPoint)
-		return err
-	})
+	scid, err := d.contractSCID(chanPoint)
 	if err != nil {
 		return err
 	}
-	if rec.Channel == nil {
-		return fmt.Errorf("contract of %v has no channel state", chanPoint)
-	}
-	n, err := d.sw.FailFromChain(rec.Channel.ShortChannelID, hash, amt)
+	n, err := d.sw.FailFromChain(scid, hash, amt)
 	if err != nil {
 		return err
 	}
