@@ -290,10 +290,7 @@ func (l *lightningService) PendingChannels(ctx context.Context,
 		PendingOpenChannels: make([]*lnrpc.PendingChannelsResponse_PendingOpenChannel, 0, len(pending)),
 	}
 	for _, p := range pending {
-		init := lnrpc.Initiator_INITIATOR_REMOTE
-		if p.Initiator {
-			init = lnrpc.Initiator_INITIATOR_LOCAL
-		}
+		init := initiatorProto(p.Initiator)
 		resp.PendingOpenChannels = append(resp.PendingOpenChannels,
 			&lnrpc.PendingChannelsResponse_PendingOpenChannel{
 				Channel: &lnrpc.PendingChannelsResponse_PendingChannel{

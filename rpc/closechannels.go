@@ -456,10 +456,7 @@ func waitingCloseProto(w *WaitingCloseChannel, rawTx bool) *lnrpc.PendingChannel
 }
 
 func pendingChannelProto(p *ChannelInfo) *lnrpc.PendingChannelsResponse_PendingChannel {
-	init := lnrpc.Initiator_INITIATOR_REMOTE
-	if p.Initiator {
-		init = lnrpc.Initiator_INITIATOR_LOCAL
-	}
+	init := initiatorProto(p.Initiator)
 	return &lnrpc.PendingChannelsResponse_PendingChannel{
 		RemoteNodePub:        pubHex(p.RemotePubKey),
 		ChannelPoint:         p.ChanPoint.String(),

@@ -250,10 +250,7 @@ func txidString(h chainhash.Hash) string {
 }
 
 func closingProto(c *ClosingChannel) *lnrpc.PendingChannelsResponse_PendingChannel {
-	init := lnrpc.Initiator_INITIATOR_REMOTE
-	if c.Initiator {
-		init = lnrpc.Initiator_INITIATOR_LOCAL
-	}
+	init := initiatorProto(c.Initiator)
 	return &lnrpc.PendingChannelsResponse_PendingChannel{
 		RemoteNodePub:        pubHex(c.RemotePubKey),
 		ChannelPoint:         c.ChanPoint.String(),
@@ -266,4 +263,12 @@ func closingProto(c *ClosingChannel) *lnrpc.PendingChannelsResponse_PendingChann
 		CommitmentType:       commitmentProto(c.CommitmentType),
 		Private:              c.Private,
 	}
+}
+
+// initiatorProto is lnd's initiator of a pending channel: us or the peer.
+func initiatorProto(local bool) lnrpc.Initiator {
+	if local {
+		return lnrpc.Initiator_INITIATOR_LOCAL
+	}
+	return lnrpc.Initiator_INITIATOR_REMOTE
 }
