@@ -3,6 +3,7 @@ package itest
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -41,7 +42,39 @@ func (l *lndNode) openTo(t *testing.T, x *harness.Node, amt, push int64) *lnrpc.
 	_, err = l.nw.Mine(6)
 	check(t, err)
 	l.waitActive(point)
-	return waitActive(t, x, point)
+	ch := waitActive(t, x, point)
+	l.waitOwnPolicy(t, ch.ChanId)
+	return ch
+}
+
+// waitOwnPolicy waits until lnd's graph holds its own policy for the
+// channel. lnd reports a channel active as soon as its link runs, but its
+// path finder skips a local channel whose outgoing policy is not yet in
+// its graph ("insufficient local balance"), and lnd writes that policy
+// only after its own channel_ready loop checks again, up to a second or
+// more later on a loaded machine; a payment lnd makes over the channel
+// before then fails in lnd alone.
+func (l *lndNode) waitOwnPolicy(t *testing.T, chanID uint64) {
+	t.Helper()
+	err := harness.WaitFor(func() error {
+		var edge struct {
+			Node1Pub    string          `json:"node1_pub"`
+			Node1Policy json.RawMessage `json:"node1_policy"`
+			Node2Policy json.RawMessage `json:"node2_policy"`
+		}
+		if err := l.lncli(&edge, "getchaninfo", "--chan_id", strconv.FormatUint(chanID, 10)); err != nil {
+			return err
+		}
+		own := edge.Node2Policy
+		if edge.Node1Pub == l.pub {
+			own = edge.Node1Policy
+		}
+		if len(own) == 0 || string(own) == "null" {
+			return fmt.Errorf("lnd: no policy of its own yet for channel %d", chanID)
+		}
+		return nil
+	}, harness.SyncTimeout)
+	check(t, err)
 }
 
 // lndPayment is what lncli prints of a payment with --json.
@@ -308,5 +341,7 @@ func openToLnd(t *testing.T, nw *harness.Network, x *harness.Node, lnd *lndNode,
 	_, err = nw.Mine(6)
 	check(t, err)
 	lnd.waitActive(point)
-	return waitActive(t, x, point)
+	ch := waitActive(t, x, point)
+	lnd.waitOwnPolicy(t, ch.ChanId)
+	return ch
 }
