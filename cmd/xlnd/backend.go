@@ -39,7 +39,7 @@ func (d *daemon) NodeInfo(ctx context.Context) (*rpc.Info, error) {
 	}
 	var active, inactive, pending uint32
 	if d.funding != nil {
-		chans, err := (&channelsBackend{d: d}).List(context.Background())
+		chans, err := (&channelsBackend{d: d}).list(false)
 		if err != nil {
 			return nil, err
 		}

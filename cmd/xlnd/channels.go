@@ -317,6 +317,13 @@ func (c *channelsBackend) Pending(ctx context.Context) ([]rpc.PendingChannel, er
 }
 
 func (c *channelsBackend) List(context.Context) ([]rpc.ChannelInfo, error) {
+	return c.list(true)
+}
+
+// list lists the open channels; without details it leaves out what only
+// ListChannels shows (the HTLCs, read with their circuits, and the
+// uptime), for GetInfo's counts.
+func (c *channelsBackend) list(details bool) ([]rpc.ChannelInfo, error) {
 	d := c.d
 	open, err := d.chanDB.ListOpenChannels()
 	if err != nil {
@@ -346,11 +353,13 @@ func (c *channelsBackend) List(context.Context) ([]rpc.ChannelInfo, error) {
 			return nil, err
 		}
 		ci.StatusFlags = status.String()
-		if ci.PendingHTLCs, err = d.commitHTLCs(st); err != nil {
-			return nil, err
+		if details {
+			if ci.PendingHTLCs, err = d.commitHTLCs(st); err != nil {
+				return nil, err
+			}
+			ci.Lifetime, ci.Uptime = d.uptime.times(st.FundingOutpoint,
+				[33]byte(st.RemoteNode.SerializeCompressed()))
 		}
-		ci.Lifetime, ci.Uptime = d.uptime.times(st.FundingOutpoint,
-			[33]byte(st.RemoteNode.SerializeCompressed()))
 		out = append(out, ci)
 	}
 	return out, nil
