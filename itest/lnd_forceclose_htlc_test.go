@@ -284,6 +284,7 @@ type lndClosed struct {
 	ClosingTx   string `json:"closing_tx_hash"`
 	CloseType   string `json:"close_type"`
 	Settled     string `json:"settled_balance"`
+	TimeLocked  string `json:"time_locked_balance"`
 	Resolutions []struct {
 		Type     string `json:"resolution_type"`
 		Outcome  string `json:"outcome"`
@@ -357,7 +358,40 @@ func (s *fcScene) agree(xlType lnrpc.ChannelCloseSummary_ClosureType, lndType st
 		t.Logf("lnd's resolution: %s %s %s:%d %s sat, sweep %s", r.Type, r.Outcome,
 			r.Outpoint.Txid, r.Outpoint.Index, r.Amount, r.SweepTx)
 	}
-	t.Logf("xlnd: settled %d, lnd: settled %s", mine.SettledBalance, theirs.Settled)
+	t.Logf("xlnd: settled %d time-locked %d, lnd: settled %s time-locked %s",
+		mine.SettledBalance, mine.TimeLockedBalance, theirs.Settled, theirs.TimeLocked)
+	// Both count the balance as lnd's close summary does: settled is
+	// the node's own commitment output (to_local on its commitment,
+	// to_remote on the other's), time-locked nothing on the other's
+	// commitment.
+	var mineCommit int64
+	for _, r := range mine.Resolutions {
+		if r.ResolutionType == lnrpc.ResolutionType_COMMIT {
+			mineCommit = int64(r.AmountSat)
+		}
+	}
+	theirCommit := "0"
+	for _, r := range theirs.Resolutions {
+		if r.Type == "COMMIT" {
+			theirCommit = r.Amount
+		}
+	}
+	// (A commitment output that needs no sweep, to_remote without
+	// anchors, has no resolution to compare with.)
+	if mineCommit != 0 && mine.SettledBalance != mineCommit ||
+		theirCommit != "0" && theirs.Settled != theirCommit {
+
+		t.Errorf("settled: xlnd %d (its commitment output %d), lnd %s (its %s)",
+			mine.SettledBalance, mineCommit, theirs.Settled, theirCommit)
+	}
+	if xlType == lnrpc.ChannelCloseSummary_REMOTE_FORCE_CLOSE && mine.TimeLockedBalance != 0 ||
+		lndType == "REMOTE_FORCE_CLOSE" && theirs.TimeLocked != "0" {
+		t.Errorf("time-locked on the other's commitment: xlnd %d, lnd %s",
+			mine.TimeLockedBalance, theirs.TimeLocked)
+	}
+	if xlType == lnrpc.ChannelCloseSummary_LOCAL_FORCE_CLOSE && mine.TimeLockedBalance < mineCommit {
+		t.Errorf("xlnd's time-locked %d below its to_local %d", mine.TimeLockedBalance, mineCommit)
+	}
 	return theirs
 }
 

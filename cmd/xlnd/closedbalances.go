@@ -4,6 +4,8 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/lnwallet"
+	"lnd.xprv/lnwallet/chainfee"
 	"lnd.xprv/rpc"
 )
 
@@ -11,10 +13,18 @@ import (
 // time_locked_balance as lnd's close summary has them, from the outputs
 // of ours the contract found on the closing transaction. lnd counts our
 // own commitment's to_local in both (settled once its delay passes) and
-// the HTLCs we offered on it as time-locked; on the peer's commitment
+// the HTLCs we offered on it as time-locked (what their HTLC-timeout
+// transactions pay out); on the peer's commitment
 // (a revoked one too) only to_remote, as settled. The HTLCs we may claim
 // with a preimage are counted in neither.
 func closeBalances(c *rpc.ClosedChannel, rec *channeldb.ContractRecord) {
+	// lnd counts an offered HTLC by the output of its HTLC-timeout
+	// transaction: less that transaction's fee without anchors.
+	var timeoutFee btcutil.Amount
+	if st := rec.Channel; st != nil {
+		timeoutFee = lnwallet.HTLCTimeoutFee(lnwallet.ChannelType(st.ChanType),
+			chainfee.SatPerKWeight(st.LocalCommit.FeeRate))
+	}
 	var toLocal, toRemote, offered btcutil.Amount
 	for _, o := range rec.Outputs {
 		switch o.Kind {
@@ -23,7 +33,7 @@ func closeBalances(c *rpc.ClosedChannel, rec *channeldb.ContractRecord) {
 		case channeldb.OutputToRemote:
 			toRemote += o.Amount
 		case channeldb.OutputLocalHTLCTimeout:
-			offered += o.Amount
+			offered += max(o.Amount-timeoutFee, 0)
 		}
 	}
 	switch rec.Kind {

@@ -6,6 +6,7 @@ import (
 	"github.com/btcsuite/btcd/btcutil"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/lnwallet"
 	"lnd.xprv/rpc"
 )
 
@@ -23,17 +24,25 @@ func TestCloseBalances(t *testing.T) {
 		{Kind: channeldb.OutputHTLCSuccess, Amount: 4_000, CSV: 1},
 		{Kind: channeldb.OutputSecondLevel, Amount: 5_000, CSV: 144},
 	}
+	anchors := &channeldb.OpenChannel{ChanType: uint8(lnwallet.ChannelTypeAnchors),
+		LocalCommit: channeldb.ChannelCommitment{FeeRate: 253}}
+	// Without anchors an HTLC-timeout transaction pays 253·663/1000 =
+	// 167 sat of each offered HTLC (lnd counts what is left).
+	tweakless := &channeldb.OpenChannel{ChanType: 0,
+		LocalCommit: channeldb.ChannelCommitment{FeeRate: 253}}
 	for _, tc := range []struct {
 		kind                channeldb.ContractKind
+		st                  *channeldb.OpenChannel
 		settled, timeLocked btcutil.Amount
 	}{
-		{channeldb.ContractLocalCommit, 70_000, 81_000},
-		{channeldb.ContractRemoteCommit, 60_000, 0},
-		{channeldb.ContractRemotePending, 60_000, 0},
-		{channeldb.ContractBreach, 60_000, 0},
+		{channeldb.ContractLocalCommit, anchors, 70_000, 81_000},
+		{channeldb.ContractLocalCommit, tweakless, 70_000, 81_000 - 2*167},
+		{channeldb.ContractRemoteCommit, anchors, 60_000, 0},
+		{channeldb.ContractRemotePending, tweakless, 60_000, 0},
+		{channeldb.ContractBreach, anchors, 60_000, 0},
 	} {
 		var c rpc.ClosedChannel
-		closeBalances(&c, &channeldb.ContractRecord{Kind: tc.kind, Outputs: outs})
+		closeBalances(&c, &channeldb.ContractRecord{Kind: tc.kind, Outputs: outs, Channel: tc.st})
 		if c.Settled != tc.settled || c.TimeLocked != tc.timeLocked {
 			t.Errorf("%v: settled %d time-locked %d, want %d %d", tc.kind,
 				c.Settled, c.TimeLocked, tc.settled, tc.timeLocked)
