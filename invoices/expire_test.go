@@ -66,6 +66,16 @@ func TestExpireHeld(t *testing.T) {
 	if settled, err := h.reg.ExpireHeld(hash, circuit(1), testHeight+61); err != nil || settled {
 		t.Fatalf("expire twice: %v %v", settled, err)
 	}
+	// Stopped before the link failed it: the replay after the restart
+	// is failed, not held again.
+	h.restart()
+	res := h.notify(payment(inv, 1, 50_000, 100_000), later)
+	if res == nil || res.Settled() {
+		t.Fatalf("replayed expired HTLC: %+v", res)
+	}
+	if got := h.lookup(hash); got.State != channeldb.InvoiceCanceled {
+		t.Fatalf("after the replay: %v", got.State)
+	}
 
 	// One part of an incomplete set: that HTLC alone.
 	inv2 := h.add(NewInvoice{Value: 100_000})
