@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/crashpoint"
 )
 
 // timer is a moment the registry must act on an invoice: fail the parts
@@ -140,7 +141,9 @@ func (r *Registry) onTimer(hash [32]byte) {
 func (r *Registry) ExpireHeld(hash [32]byte, circuit channeldb.CircuitKey,
 	height uint32) (settled bool, err error) {
 
+	changed := false
 	err = r.update(hash, func(inv *channeldb.Invoice, now time.Time) ([]delivery, error) {
+		changed = false
 		switch inv.State {
 		case channeldb.InvoiceSettled:
 			settled = true
@@ -152,7 +155,7 @@ func (r *Registry) ExpireHeld(hash [32]byte, circuit channeldb.CircuitKey,
 		delete(r.held, circuit)
 		fail := failUnknown("held HTLC near its expiry", height)
 		if inv.State == channeldb.InvoiceAccepted {
-			inv.State = channeldb.InvoiceCanceled
+			inv.State, changed = channeldb.InvoiceCanceled, true
 			return cancelHTLCs(inv, now, fail), nil
 		}
 		for i := range inv.HTLCs {
@@ -160,10 +163,14 @@ func (r *Registry) ExpireHeld(hash [32]byte, circuit channeldb.CircuitKey,
 			if hl.Circuit == circuit && hl.State == channeldb.HTLCAccepted {
 				hl.State, hl.ResolveTime = channeldb.HTLCCanceled, time.Unix(now.Unix(), 0)
 				inv.AmtPaid -= hl.Amount
+				changed = true
 				return nil, nil
 			}
 		}
 		return nil, errNoChange
 	})
+	if err == nil && changed {
+		crashpoint.Hit(crashpoint.InvoiceHeldExpired)
+	}
 	return settled, err
 }
