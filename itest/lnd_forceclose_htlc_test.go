@@ -104,15 +104,15 @@ func (s *fcScene) hold() {
 	}
 	check(t, harness.WaitFor(func() error {
 		c := waitActive(t, s.xl, s.point)
-		// xlnd's Channel fills neither unsettled_balance nor
-		// pending_htlcs: what its commitment holds in HTLCs is what
-		// the balances and the fee leave of the capacity.
+		// What xlnd's commitment holds in HTLCs is what the balances
+		// and the fee leave of the capacity, and its unsettled_balance.
 		held := c.Capacity - c.LocalBalance - c.RemoteBalance - c.CommitFee
 		if c.CommitmentType == lnrpc.CommitmentType_ANCHORS {
 			held -= 2 * 330
 		}
-		if held != total {
-			return fmt.Errorf("xlnd's commitment holds %d sat of HTLCs, want %d", held, total)
+		if held != total || c.UnsettledBalance != total || len(c.PendingHtlcs) != len(s.htlcs) {
+			return fmt.Errorf("xlnd's commitment holds %d sat of HTLCs (unsettled %d in %d), want %d in %d",
+				held, c.UnsettledBalance, len(c.PendingHtlcs), total, len(s.htlcs))
 		}
 		// Their expiries are read from lnd's.
 		var resp struct {
