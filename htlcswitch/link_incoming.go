@@ -422,6 +422,33 @@ func (l *Link) resolveExit(h *inHTLC, res *invoices.Resolution) {
 	l.failHTLC(h, f)
 }
 
+// heldExpirer is an ExitHop told of the held HTLCs a link fails back
+// near their expiry, so that the invoice shows them canceled;
+// *invoices.Registry is one.
+type heldExpirer interface {
+	ExpireHeld(hash [32]byte, circuit channeldb.CircuitKey, height uint32) (bool, error)
+}
+
+// heldSettled has the registry record the expiry of held HTLC h first
+// (persisted, so that the invoice never shows as held an HTLC we
+// failed), and reports an invoice settled meanwhile, whose fulfilment is
+// on its way. A registry error does not keep the HTLC: the channel
+// matters more than the invoice's record.
+func (l *Link) heldSettled(h *inHTLC, height uint32) bool {
+	x, ok := l.sw.cfg.ExitHop.(heldExpirer)
+	if !ok {
+		return false
+	}
+	settled, err := x.ExpireHeld(h.add.PaymentHash,
+		channeldb.CircuitKey{ChanID: l.scid, HtlcID: h.add.ID}, height)
+	if err != nil {
+		l.log.Error("Invoice registry did not record a held HTLC's expiry",
+			"id", h.add.ID, "err", err)
+		return false
+	}
+	return settled
+}
+
 // expireHeld fails back held HTLCs whose expiry comes near, so that the
 // channel never has to go on chain for them (as lnd does with hold
 // invoices).
@@ -435,6 +462,9 @@ func (l *Link) expireHeld() {
 	}
 	for _, h := range l.ops.inflight {
 		if h.held && h.add.Expiry <= height+HoldExpiryDelta {
+			if l.heldSettled(h, height) {
+				continue
+			}
 			l.log.Info("Held HTLC failed back near its expiry",
 				"id", h.add.ID, "expiry", h.add.Expiry, "height", height)
 			h.held = false

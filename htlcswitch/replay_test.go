@@ -138,6 +138,14 @@ func TestHeldHTLCExpires(t *testing.T) {
 	if df.Failure.Code() != sphinx.CodeIncorrectOrUnknownPaymentDetails {
 		t.Fatalf("held HTLC failed with %v", df.Failure)
 	}
+	// The invoice shows it, as lnd's: canceled, its HTLC canceled.
+	got, err := b.reg.LookupInvoice(context.Background(), hash)
+	mustOK(t, err)
+	if got.State != channeldb.InvoiceCanceled || len(got.HTLCs) != 1 ||
+		got.HTLCs[0].State != channeldb.HTLCCanceled || got.AmtPaid != 0 {
+
+		t.Fatalf("invoice after the expiry: %v, HTLCs %+v", got.State, got.HTLCs)
+	}
 }
 
 // TestDustExposureFails: an HTLC that takes the receiver's dust exposure

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/crashpoint"
 )
 
 // timer is a moment the registry must act on an invoice: fail the parts
@@ -126,4 +127,50 @@ func (r *Registry) onTimer(hash [32]byte) {
 		r.scheduleLocked(inv)
 		r.mu.Unlock()
 	}
+}
+
+// ExpireHeld records that a link fails back the held HTLC circuit of
+// the invoice hash because its expiry comes near (the link's
+// HoldExpiryDelta): as lnd's registry does HoldExpiryDelta blocks before
+// a held HTLC expires, an accepted hold invoice is canceled with all its
+// HTLCs (the others are failed back through their links); an HTLC of an
+// incomplete set is canceled alone. The change is persisted and
+// announced before it returns, so the link fails the HTLC after the
+// invoice shows it. settled reports an invoice settled meanwhile: its
+// fulfilment is on the way and the link must not fail the HTLC.
+func (r *Registry) ExpireHeld(hash [32]byte, circuit channeldb.CircuitKey,
+	height uint32) (settled bool, err error) {
+
+	changed := false
+	err = r.update(hash, func(inv *channeldb.Invoice, now time.Time) ([]delivery, error) {
+		changed = false
+		switch inv.State {
+		case channeldb.InvoiceSettled:
+			settled = true
+			return nil, errNoChange
+		case channeldb.InvoiceCanceled:
+			return nil, errNoChange
+		}
+		// The caller fails this HTLC itself (r.mu is held here).
+		delete(r.held, circuit)
+		fail := failUnknown("held HTLC near its expiry", height)
+		if inv.State == channeldb.InvoiceAccepted {
+			inv.State, changed = channeldb.InvoiceCanceled, true
+			return cancelHTLCs(inv, now, fail), nil
+		}
+		for i := range inv.HTLCs {
+			hl := &inv.HTLCs[i]
+			if hl.Circuit == circuit && hl.State == channeldb.HTLCAccepted {
+				hl.State, hl.ResolveTime = channeldb.HTLCCanceled, time.Unix(now.Unix(), 0)
+				inv.AmtPaid -= hl.Amount
+				changed = true
+				return nil, nil
+			}
+		}
+		return nil, errNoChange
+	})
+	if err == nil && changed {
+		crashpoint.Hit(crashpoint.InvoiceHeldExpired)
+	}
+	return settled, err
 }

@@ -83,11 +83,10 @@ func runPaymentCrashes(t *testing.T, reached map[crashpoint.Point]bool) int {
 	l.bc = openPrivate(t, nw, l.bob, l.carol)
 
 	ran := 0
-	for _, sc := range payCrashScenarios {
-		name := sc.victim + "/" + string(sc.point)
+	run := func(name string, sc payCrashScenario, f func(*testing.T, *payLine, payCrashScenario)) {
 		ok := t.Run(name, func(t *testing.T) {
 			start := time.Now()
-			runPayCrash(t, l, sc)
+			f(t, l, sc)
 			reached[sc.point] = true
 			ran++
 			t.Logf("passed in %v", time.Since(start).Round(time.Millisecond))
@@ -95,6 +94,12 @@ func runPaymentCrashes(t *testing.T, reached map[crashpoint.Point]bool) int {
 		if !ok {
 			t.FailNow()
 		}
+	}
+	for _, sc := range payCrashScenarios {
+		run(sc.victim+"/"+string(sc.point), sc, runPayCrash)
+	}
+	for _, sc := range holdCrashScenarios {
+		run("hold/"+sc.victim+"/"+string(sc.point), sc, runHoldCrash)
 	}
 	return ran
 }

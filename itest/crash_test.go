@@ -147,7 +147,7 @@ func TestCrashPoints(t *testing.T) {
 		ran += runPaymentCrashes(t, reached)
 	})
 	total := len(crashScenarios) + len(closeCrashScenarios) + len(forceCrashScenarios) +
-		len(breachCrashScenarios) + len(payCrashScenarios)
+		len(breachCrashScenarios) + len(payCrashScenarios) + len(holdCrashScenarios)
 	if ran != total {
 		t.Logf("%d of %d scenarios selected: coverage not checked", ran, total)
 		return

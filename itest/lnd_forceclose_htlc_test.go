@@ -104,15 +104,15 @@ func (s *fcScene) hold() {
 	}
 	check(t, harness.WaitFor(func() error {
 		c := waitActive(t, s.xl, s.point)
-		// xlnd's Channel fills neither unsettled_balance nor
-		// pending_htlcs: what its commitment holds in HTLCs is what
-		// the balances and the fee leave of the capacity.
+		// What xlnd's commitment holds in HTLCs is what the balances
+		// and the fee leave of the capacity, and its unsettled_balance.
 		held := c.Capacity - c.LocalBalance - c.RemoteBalance - c.CommitFee
 		if c.CommitmentType == lnrpc.CommitmentType_ANCHORS {
 			held -= 2 * 330
 		}
-		if held != total {
-			return fmt.Errorf("xlnd's commitment holds %d sat of HTLCs, want %d", held, total)
+		if held != total || c.UnsettledBalance != total || len(c.PendingHtlcs) != len(s.htlcs) {
+			return fmt.Errorf("xlnd's commitment holds %d sat of HTLCs (unsettled %d in %d), want %d in %d",
+				held, c.UnsettledBalance, len(c.PendingHtlcs), total, len(s.htlcs))
 		}
 		// Their expiries are read from lnd's.
 		var resp struct {
@@ -284,6 +284,7 @@ type lndClosed struct {
 	ClosingTx   string `json:"closing_tx_hash"`
 	CloseType   string `json:"close_type"`
 	Settled     string `json:"settled_balance"`
+	TimeLocked  string `json:"time_locked_balance"`
 	Resolutions []struct {
 		Type     string `json:"resolution_type"`
 		Outcome  string `json:"outcome"`
@@ -357,7 +358,40 @@ func (s *fcScene) agree(xlType lnrpc.ChannelCloseSummary_ClosureType, lndType st
 		t.Logf("lnd's resolution: %s %s %s:%d %s sat, sweep %s", r.Type, r.Outcome,
 			r.Outpoint.Txid, r.Outpoint.Index, r.Amount, r.SweepTx)
 	}
-	t.Logf("xlnd: settled %d, lnd: settled %s", mine.SettledBalance, theirs.Settled)
+	t.Logf("xlnd: settled %d time-locked %d, lnd: settled %s time-locked %s",
+		mine.SettledBalance, mine.TimeLockedBalance, theirs.Settled, theirs.TimeLocked)
+	// Both count the balance as lnd's close summary does: settled is
+	// the node's own commitment output (to_local on its commitment,
+	// to_remote on the other's), time-locked nothing on the other's
+	// commitment.
+	var mineCommit int64
+	for _, r := range mine.Resolutions {
+		if r.ResolutionType == lnrpc.ResolutionType_COMMIT {
+			mineCommit = int64(r.AmountSat)
+		}
+	}
+	theirCommit := "0"
+	for _, r := range theirs.Resolutions {
+		if r.Type == "COMMIT" {
+			theirCommit = r.Amount
+		}
+	}
+	// (A commitment output that needs no sweep, to_remote without
+	// anchors, has no resolution to compare with.)
+	if mineCommit != 0 && mine.SettledBalance != mineCommit ||
+		theirCommit != "0" && theirs.Settled != theirCommit {
+
+		t.Errorf("settled: xlnd %d (its commitment output %d), lnd %s (its %s)",
+			mine.SettledBalance, mineCommit, theirs.Settled, theirCommit)
+	}
+	if xlType == lnrpc.ChannelCloseSummary_REMOTE_FORCE_CLOSE && mine.TimeLockedBalance != 0 ||
+		lndType == "REMOTE_FORCE_CLOSE" && theirs.TimeLocked != "0" {
+		t.Errorf("time-locked on the other's commitment: xlnd %d, lnd %s",
+			mine.TimeLockedBalance, theirs.TimeLocked)
+	}
+	if xlType == lnrpc.ChannelCloseSummary_LOCAL_FORCE_CLOSE && mine.TimeLockedBalance < mineCommit {
+		t.Errorf("xlnd's time-locked %d below its to_local %d", mine.TimeLockedBalance, mineCommit)
+	}
 	return theirs
 }
 

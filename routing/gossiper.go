@@ -56,6 +56,12 @@ type GossiperConfig struct {
 	UpdateInterval time.Duration
 	UpdateBurst    int
 
+	// AliasBase finds the channel of ours an SCID alias names (one we
+	// gave the peer, option_scid_alias), so that the peer's
+	// channel_update of a private channel under that alias is kept as
+	// the channel's policy; nil knows none.
+	AliasBase func(alias lnwire.ShortChannelID) (lnwire.ShortChannelID, bool)
+
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log *slog.Logger
@@ -214,6 +220,11 @@ func (g *Gossiper) processChanUpdate(u *lnwire.ChannelUpdate) error {
 	}
 	c, ups, zombie, err := g.cfg.Graph.Channel(u.ShortChannelID)
 	if errors.Is(err, channeldb.ErrGraphChannelNotFound) {
+		if g.cfg.AliasBase != nil {
+			if base, ok := g.cfg.AliasBase(u.ShortChannelID); ok {
+				return g.processAliasUpdate(u, base)
+			}
+		}
 		return fmt.Errorf("update of %v: %w", u.ShortChannelID, ErrOrphan)
 	}
 	if err != nil {
@@ -246,6 +257,47 @@ func (g *Gossiper) processChanUpdate(u *lnwire.ChannelUpdate) error {
 		return fmt.Errorf("update of zombie %v too old: %w", u.ShortChannelID, ErrStale)
 	}
 	return g.cfg.Graph.UpdatePolicy(u)
+}
+
+// processAliasUpdate takes a channel_update the peer signed for our
+// channel base under an alias we gave it (BOLT 7 lets it name the
+// channel so; lnd does for zero-conf and scid-alias channels). It is the
+// peer's policy for our route hints, kept as lnd keeps it: under the
+// real scid, with the signature the peer made over the alias. Such an
+// update is never relayed (the channel is not announced, and the syncer
+// relays no update of an scid it does not know), so the stored signature
+// is only the record of what the peer sent.
+func (g *Gossiper) processAliasUpdate(u *lnwire.ChannelUpdate, base lnwire.ShortChannelID) error {
+	c, ups, _, err := g.cfg.Graph.Channel(base)
+	if errors.Is(err, channeldb.ErrGraphChannelNotFound) {
+		return fmt.Errorf("update of alias %v (channel %v): %w", u.ShortChannelID, base, ErrOrphan)
+	}
+	if err != nil {
+		return err
+	}
+	d := u.Direction()
+	if ahead := time.Unix(int64(u.Timestamp), 0).Sub(g.cfg.Now()); ahead > g.cfg.ZombieAge {
+		return fmt.Errorf("update of alias %v/%d %v ahead: %w", u.ShortChannelID, d, ahead, ErrFarFuture)
+	}
+	if old := ups[d]; old != nil && u.Timestamp <= old.Timestamp {
+		return fmt.Errorf("update of alias %v/%d at %d, held %d: %w", u.ShortChannelID, d,
+			u.Timestamp, old.Timestamp, ErrStale)
+	}
+	node := c.Node1
+	if d == 1 {
+		node = c.Node2
+	}
+	if err := VerifyChannelUpdate(u, node, c.Capacity); err != nil {
+		return err
+	}
+	if !g.updateAllowed(u) {
+		return fmt.Errorf("update of alias %v/%d: %w", u.ShortChannelID, d, ErrUpdateRateLimited)
+	}
+	stored := *u
+	stored.ShortChannelID = base
+	g.log.Debug("Peer's update of our channel under its alias kept",
+		"alias", u.ShortChannelID, "scid", base, "direction", d)
+	return g.cfg.Graph.UpdatePolicy(&stored)
 }
 
 func (g *Gossiper) processNodeAnn(a *lnwire.NodeAnnouncement) error {

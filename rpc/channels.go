@@ -1,8 +1,12 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
@@ -10,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"lnd.xprv/channeldb"
 	"lnd.xprv/rpc/lnrpc"
 )
 
@@ -93,6 +98,26 @@ type ChannelInfo struct {
 	CloseAddress   string
 	// StatusFlags is lnd's chan_status_flags ("": ChanStatusDefault).
 	StatusFlags string
+	// PendingHTLCs are the HTLCs on our current commitment.
+	PendingHTLCs []CommitHTLC
+	// Lifetime is how long the channel has been monitored since the
+	// node started, Uptime how much of it the peer was connected.
+	Lifetime, Uptime time.Duration
+}
+
+// CommitHTLC is an HTLC on our current commitment of a channel.
+type CommitHTLC struct {
+	Incoming   bool
+	AmountMsat uint64
+	Hash       [32]byte
+	Expiry     uint32
+	Index      uint64
+	// ForwardChan and ForwardIndex name the HTLC on the other channel
+	// of a forward (zero when not a forward or not yet assigned).
+	ForwardChan  uint64
+	ForwardIndex uint64
+	// LockedIn is set when the HTLC is on the peer's commitment too.
+	LockedIn bool
 }
 
 // PendingChannel is a channel being opened.
@@ -360,10 +385,49 @@ func (l *lightningService) ListChannels(ctx context.Context,
 
 			continue
 		}
-		resp.Channels = append(resp.Channels, channelProto(&c))
+		out := channelProto(&c)
+		if req.PeerAliasLookup {
+			out.PeerAlias = l.peerAlias(c.RemotePubKey)
+		}
+		resp.Channels = append(resp.Channels, out)
 	}
 	return resp, nil
 }
+
+// peerAlias is a channel peer's alias from its node announcement, or, as
+// lnd answers, why it has none.
+func (l *lightningService) peerAlias(pub *btcec.PublicKey) string {
+	alias, err := l.nodeAlias(pub)
+	if err != nil {
+		return fmt.Sprintf("unable to lookup peer alias: %v", err)
+	}
+	return alias
+}
+
+// nodeAlias looks up a node's alias in the graph; a node without an
+// announcement has none (lnd's "alias for node not found").
+func (l *lightningService) nodeAlias(pub *btcec.PublicKey) (string, error) {
+	if pub == nil {
+		return "", errAliasNotFound
+	}
+	g, err := l.graph()
+	if err != nil {
+		return "", err
+	}
+	n, err := g.Node([33]byte(pub.SerializeCompressed()))
+	switch {
+	case errors.Is(err, channeldb.ErrGraphNodeNotFound):
+		return "", errAliasNotFound
+	case err != nil:
+		return "", err
+	case n == nil:
+		return "", errAliasNotFound
+	}
+	return n.Alias.String(), nil
+}
+
+// errAliasNotFound is lnd's answer for a node without an announcement.
+var errAliasNotFound = errors.New("alias for node not found")
 
 func channelProto(c *ChannelInfo) *lnrpc.Channel {
 	out := &lnrpc.Channel{
@@ -388,6 +452,19 @@ func channelProto(c *ChannelInfo) *lnrpc.Channel {
 		RemoteConstraints: constraintsProto(c.Remote),
 		AliasScids:        c.AliasScids,
 		PeerScidAlias:     c.PeerScidAlias,
+		Lifetime:          int64(c.Lifetime / time.Second),
+		Uptime:            int64(c.Uptime / time.Second),
+		PendingHtlcs:      make([]*lnrpc.HTLC, 0, len(c.PendingHTLCs)),
+	}
+	for _, h := range c.PendingHTLCs {
+		p := &lnrpc.HTLC{Incoming: h.Incoming,
+			Amount:   int64(h.AmountMsat / 1000),
+			HashLock: bytes.Clone(h.Hash[:]), ExpirationHeight: h.Expiry,
+			HtlcIndex: h.Index, ForwardingChannel: h.ForwardChan,
+			ForwardingHtlcIndex: h.ForwardIndex, LockedIn: h.LockedIn}
+		out.PendingHtlcs = append(out.PendingHtlcs, p)
+		// lnd sums the HTLCs' whole satoshis.
+		out.UnsettledBalance += p.Amount
 	}
 	//lint:ignore SA1019 deprecated in lnd, but apps still read them.
 	out.CsvDelay = c.Local.CsvDelay

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"math"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/lnwire"
 	"lnd.xprv/rpc/lnrpc"
 )
 
@@ -282,11 +284,83 @@ func (l *lightningService) ForwardingHistory(ctx context.Context,
 		ForwardingEvents: make([]*lnrpc.ForwardingEvent, 0, len(page.Events)),
 		LastOffsetIndex:  page.LastIndexOffset,
 	}
+	var aliases *chanPeerAliases
+	if req.PeerAliasLookup {
+		if aliases, err = l.newChanPeerAliases(ctx); err != nil {
+			return nil, err
+		}
+	}
 	for i := range page.Events {
-		resp.ForwardingEvents = append(resp.ForwardingEvents,
-			forwardingEventProto(&page.Events[i]))
+		e := forwardingEventProto(&page.Events[i])
+		if aliases != nil {
+			// lnd's texts, its missing space included.
+			e.PeerAliasIn = aliases.lookup(page.Events[i].IncomingChanID,
+				"unable to lookup peer alias: ")
+			e.PeerAliasOut = aliases.lookup(page.Events[i].OutgoingChanID,
+				"unable to lookup peeralias: ")
+		}
+		resp.ForwardingEvents = append(resp.ForwardingEvents, e)
 	}
 	return resp, nil
+}
+
+// chanPeerAliases finds the alias of a channel's peer as lnd's
+// ForwardingHistory does: the channel from the graph (ours are there,
+// private ones too), its other node, that node's alias, "" for a node
+// that never announced itself. Answers are cached for one call.
+type chanPeerAliases struct {
+	g     Graph
+	self  [33]byte
+	cache map[lnwire.ShortChannelID]string
+}
+
+func (l *lightningService) newChanPeerAliases(ctx context.Context) (*chanPeerAliases, error) {
+	g, err := l.graph()
+	if err != nil {
+		return nil, err
+	}
+	b, err := l.node()
+	if err != nil {
+		return nil, err
+	}
+	self, err := b.Info.IdentityKey(ctx)
+	if err != nil {
+		return nil, l.s.toStatus(err)
+	}
+	return &chanPeerAliases{g: g, self: [33]byte(self.SerializeCompressed()),
+		cache: map[lnwire.ShortChannelID]string{}}, nil
+}
+
+// lookup returns the alias of the peer on channel id, or prefix and
+// why there is none.
+func (a *chanPeerAliases) lookup(id lnwire.ShortChannelID, prefix string) string {
+	if alias, ok := a.cache[id]; ok {
+		return alias
+	}
+	c, _, zombie, err := a.g.Channel(id)
+	switch {
+	case errors.Is(err, channeldb.ErrGraphChannelNotFound) || (err == nil && zombie):
+		return prefix + msgEdgeNotFound
+	case err != nil:
+		return prefix + err.Error()
+	}
+	peer := c.Node1
+	if peer == a.self {
+		peer = c.Node2
+	}
+	n, err := a.g.Node(peer)
+	switch {
+	case errors.Is(err, channeldb.ErrGraphNodeNotFound) || (err == nil && n == nil):
+		// lnd keeps a node without announcement for each channel
+		// end, whose alias is empty.
+		a.cache[id] = ""
+		return ""
+	case err != nil:
+		return prefix + err.Error()
+	}
+	alias := n.Alias.String()
+	a.cache[id] = alias
+	return alias
 }
 
 // filteredForwards pages through the events of the given channels:

@@ -2,12 +2,17 @@ package rpc
 
 import (
 	"context"
+	"errors"
+	"math"
+	"slices"
 
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/wire"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"lnd.xprv/chain"
+	"lnd.xprv/contractcourt"
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/walletrpc"
 )
@@ -72,10 +77,91 @@ func (k *walletKitService) BumpFee(ctx context.Context,
 	if err != nil {
 		return nil, err
 	}
-	if err := c.BumpFee(ctx, op, bump); err != nil {
+	err = c.BumpFee(ctx, op, bump)
+	if errors.Is(err, contractcourt.ErrNoSweep) {
+		// Not an output the sweeper knows: as lnd, a wallet output of
+		// an unconfirmed transaction, whose fee a child pays (CPFP).
+		return k.cpfp(ctx, op, bump)
+	}
+	if err != nil {
 		return nil, k.s.toStatus(err)
 	}
 	return &walletrpc.BumpFeeResponse{Status: "Successfully registered rbf-tx with sweeper"}, nil
+}
+
+// lnd's default budget of a sweep: this share of the output's value.
+const defaultBudgetRatio = 0.5
+
+// cpfpDefaultConf is the confirmation target of a CPFP request naming no
+// fee rate.
+const cpfpDefaultConf = 6
+
+// Virtual sizes of a one-input, one-output sweep to a taproot address,
+// by the input's type: the transaction less its input, and the input.
+const (
+	sweepTxVBytes  = 11 + 43 // version, counts, locktime, marker; P2TR output
+	p2wkhInVBytes  = 68
+	np2wkhInVBytes = 91
+	p2trInVBytes   = 58
+)
+
+// cpfp spends the wallet's unconfirmed output op to a new wallet address
+// at the requested fee rate, so that the child pays for its parent (lnd
+// hands such an output to its sweeper as a new input). The fee is held to
+// the budget (lnd's default: half the output's value).
+func (k *walletKitService) cpfp(ctx context.Context, op wire.OutPoint,
+	bump SweepBump) (*walletrpc.BumpFeeResponse, error) {
+
+	b := k.s.backend.Load()
+	if b == nil || b.Wallet == nil {
+		return nil, status.Error(codes.Unavailable, msgRPCStarting)
+	}
+	utxos, err := b.Wallet.ListUnspent(ctx, "", 0, math.MaxInt32)
+	if err != nil {
+		return nil, k.s.toStatus(err)
+	}
+	idx := slices.IndexFunc(utxos, func(u Utxo) bool { return u.OutPoint == op })
+	if idx < 0 {
+		return nil, status.Errorf(codes.NotFound, "the sweeper does not know %v "+
+			"and the wallet has no unspent output %v", op, op)
+	}
+	u := utxos[idx]
+	if u.Confirmations > 0 {
+		return nil, invalidf("unable to bump fee of a confirmed transaction")
+	}
+	in := int64(p2wkhInVBytes)
+	switch u.Type {
+	case AddressNP2WKH:
+		in = np2wkhInVBytes
+	case AddressP2TR:
+		in = p2trInVBytes
+	}
+	budget := bump.Budget
+	if budget == 0 {
+		budget = btcutil.Amount(float64(u.Amount) * defaultBudgetRatio)
+	}
+	req := &SendRequest{SendAll: true, Inputs: []wire.OutPoint{op},
+		Label: "cpfp " + op.String()}
+	switch {
+	case bump.StartRate != 0:
+		req.FeeRate = bump.StartRate
+	case bump.TargetConf != 0:
+		req.TargetConf = bump.TargetConf
+	default:
+		req.TargetConf = cpfpDefaultConf
+	}
+	// Held to the budget, as lnd's fee function caps its start.
+	maxRate := chain.SatPerKWeight(int64(budget) * 1000 / (4 * (sweepTxVBytes + in)))
+	if req.FeeRate > maxRate {
+		req.FeeRate = maxRate
+	}
+	if req.Address, err = b.Wallet.NewAddress(ctx, AddressP2TR, false, ""); err != nil {
+		return nil, k.s.toStatus(err)
+	}
+	if _, err := b.Wallet.SendCoins(ctx, req); err != nil {
+		return nil, k.s.toStatus(err)
+	}
+	return &walletrpc.BumpFeeResponse{Status: "Successfully registered CPFP-tx with the sweeper"}, nil
 }
 
 // sweepBump checks a BumpFee request as lnd does: one way to give the

@@ -548,6 +548,53 @@ func (w *Wallet) SendAll(ctx context.Context, address string,
 	})
 }
 
+// SendAllFrom is SendAll of exactly the wallet outputs ops, confirmed or
+// not (lnd's SendCoins with send_all and outpoints; a child paying for
+// its unconfirmed parent). Each must be a spendable wallet output that is
+// not leased.
+func (w *Wallet) SendAllFrom(ctx context.Context, address string,
+	fee FeePreference, ops []wire.OutPoint, label string) (*wire.MsgTx, error) {
+
+	if len(ops) == 0 {
+		return nil, ErrNoOutputs
+	}
+	addr, err := w.ParseAddress(address)
+	if err != nil {
+		return nil, err
+	}
+	script, err := txscript.PayToAddrScript(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidAddress, err)
+	}
+	rate, err := w.FeeRate(ctx, fee)
+	if err != nil {
+		return nil, err
+	}
+	return w.sendRecorded(ctx, label, func(tx kvdb.RwTx) (*wire.MsgTx, error) {
+		coins, err := w.spendable(tx, 0)
+		if err != nil {
+			return nil, err
+		}
+		if coins, err = w.pickCoins(tx, coins, ops); err != nil {
+			return nil, err
+		}
+		sel, amt, err := selectAll(coins, script, rate)
+		if err != nil {
+			return nil, err
+		}
+		lockTime, err := w.sendLockTime(tx)
+		if err != nil {
+			return nil, err
+		}
+		msg, _, err := buildTx(sel, []*wire.TxOut{wire.NewTxOut(int64(amt), script)},
+			nil, lockTime, sendSequence)
+		if err != nil {
+			return nil, err
+		}
+		return msg, w.signInputs(tx, msg)
+	})
+}
+
 // broadcastRecorded broadcasts a transaction already recorded. A refusal
 // by the backend undoes the record (the coins are free again); any other
 // failure leaves it for the rebroadcast at the next start.

@@ -39,7 +39,7 @@ func (d *daemon) NodeInfo(ctx context.Context) (*rpc.Info, error) {
 	}
 	var active, inactive, pending uint32
 	if d.funding != nil {
-		chans, err := (&channelsBackend{d: d}).List(context.Background())
+		chans, err := (&channelsBackend{d: d}).list(false)
 		if err != nil {
 			return nil, err
 		}
@@ -457,10 +457,18 @@ func feePreference(rate chain.SatPerKWeight, target uint32) wallet.FeePreference
 }
 
 func (b *walletBackend) SendCoins(ctx context.Context, req *rpc.SendRequest) (*chainhash.Hash, error) {
-	if len(req.Inputs) > 0 {
-		return nil, errors.New("sending from chosen outpoints is not supported yet")
-	}
 	fee := feePreference(req.FeeRate, req.TargetConf)
+	if len(req.Inputs) > 0 {
+		if !req.SendAll {
+			return nil, errors.New("sending from chosen outpoints is only supported with send_all")
+		}
+		tx, err := b.w.SendAllFrom(ctx, req.Address.String(), fee, req.Inputs, req.Label)
+		if err != nil {
+			return nil, err
+		}
+		h := tx.TxHash()
+		return &h, nil
+	}
 	var (
 		tx  *wire.MsgTx
 		err error

@@ -317,6 +317,13 @@ func (c *channelsBackend) Pending(ctx context.Context) ([]rpc.PendingChannel, er
 }
 
 func (c *channelsBackend) List(context.Context) ([]rpc.ChannelInfo, error) {
+	return c.list(true)
+}
+
+// list lists the open channels; without details it leaves out what only
+// ListChannels shows (the HTLCs, read with their circuits, and the
+// uptime), for GetInfo's counts.
+func (c *channelsBackend) list(details bool) ([]rpc.ChannelInfo, error) {
 	d := c.d
 	open, err := d.chanDB.ListOpenChannels()
 	if err != nil {
@@ -346,9 +353,67 @@ func (c *channelsBackend) List(context.Context) ([]rpc.ChannelInfo, error) {
 			return nil, err
 		}
 		ci.StatusFlags = status.String()
+		if details {
+			if ci.PendingHTLCs, err = d.commitHTLCs(st); err != nil {
+				return nil, err
+			}
+			ci.Lifetime, ci.Uptime = d.uptime.times(st.FundingOutpoint,
+				[33]byte(st.RemoteNode.SerializeCompressed()))
+		}
 		out = append(out, ci)
 	}
 	return out, nil
+}
+
+// commitHTLCs lists the HTLCs of our current commitment as lnd's
+// ListChannels does: a forward names its other side from the circuit,
+// and an HTLC is locked in once the peer's commitment has it too.
+func (d *daemon) commitHTLCs(st *channeldb.OpenChannel) ([]rpc.CommitHTLC, error) {
+	htlcs := st.LocalCommit.HTLCs
+	if len(htlcs) == 0 {
+		return nil, nil
+	}
+	type key struct {
+		incoming bool
+		id       uint64
+	}
+	onRemote := make(map[key]bool, len(st.RemoteCommit.HTLCs))
+	for _, h := range st.RemoteCommit.HTLCs {
+		// Both commitments are stored from our side.
+		onRemote[key{h.Incoming, h.ID}] = true
+	}
+	out := make([]rpc.CommitHTLC, 0, len(htlcs))
+	err := d.chanDB.View(func(tx kvdb.RTx) error {
+		out = out[:0]
+		for _, h := range htlcs {
+			c := rpc.CommitHTLC{Incoming: h.Incoming, AmountMsat: h.AmountMsat,
+				Hash: h.PaymentHash, Expiry: h.CltvExpiry, Index: h.ID,
+				LockedIn: onRemote[key{h.Incoming, h.ID}]}
+			k := channeldb.CircuitKey{ChanID: st.ShortChannelID, HtlcID: h.ID}
+			var circ *channeldb.PaymentCircuit
+			var err error
+			if h.Incoming {
+				circ, err = channeldb.FetchCircuit(tx, k)
+			} else {
+				circ, err = channeldb.FetchCircuitByOutgoing(tx, k)
+			}
+			switch {
+			case errors.Is(err, channeldb.ErrCircuitNotFound):
+			case err != nil:
+				return err
+			case h.Incoming && circ.Outgoing != nil:
+				c.ForwardChan = circ.Outgoing.ChanID.ToUint64()
+				c.ForwardIndex = circ.Outgoing.HtlcID
+			case !h.Incoming && circ.Incoming.ChanID != (lnwire.ShortChannelID{}):
+				// A zero incoming channel is our own payment.
+				c.ForwardChan = circ.Incoming.ChanID.ToUint64()
+				c.ForwardIndex = circ.Incoming.HtlcID
+			}
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // openInfo reads a channel's opening info; channels without one (none

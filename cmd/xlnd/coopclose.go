@@ -626,5 +626,6 @@ func (d *daemon) publishOpen(st *channeldb.OpenChannel) {
 		d.log.Warn("Open event without opening info", "err", err)
 		info = &channeldb.ChannelOpenInfo{ChanPoint: st.FundingOutpoint}
 	}
+	d.uptime.channelOpened(st.FundingOutpoint)
 	d.events.opened(channelInfo(st, info, d.cfg.network.Params))
 }

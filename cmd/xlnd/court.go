@@ -132,6 +132,7 @@ func forceDetails(c *rpc.ClosedChannel, rec *channeldb.ContractRecord) {
 	c.OpenInitiator = initiator(rec.Channel.IsInitiator)
 	c.CloseInitiator = initiator(rec.Kind == channeldb.ContractLocalCommit)
 	c.Resolutions = resolutions(rec)
+	closeBalances(c, rec)
 }
 
 // lnd's ResolutionType and ResolutionOutcome numbers.

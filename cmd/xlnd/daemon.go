@@ -96,6 +96,7 @@ type daemon struct {
 	court   *contractcourt.Court
 	closer  *closer
 	events  *chanEvents
+	uptime  *uptimeTracker
 
 	// announcing publishes our own node and channels.
 	announcing *announcing
@@ -312,6 +313,7 @@ func (d *daemon) run(ctx context.Context) error {
 	d.links = d.sw.Links()
 	defer d.links.Stop()
 	d.events = newChanEvents(d.logs.Logger("CHCL"))
+	d.uptime = newUptimeTracker(time.Now)
 	d.closer = newCloser(d, d.events)
 	defer d.closer.stop()
 	if err := d.startLinks(); err != nil {
@@ -376,6 +378,12 @@ func (d *daemon) run(ctx context.Context) error {
 	}
 	defer peerEvents.Cancel()
 	go followPeers(peerEvents, d.funding, d.srv, d.links, d.announcing)
+	uptimeEvents, err := d.srv.FollowPeers()
+	if err != nil {
+		return err
+	}
+	defer uptimeEvents.Cancel()
+	go d.uptime.follow(uptimeEvents)
 	if err := d.closer.resume(); err != nil {
 		return err
 	}

@@ -48,6 +48,9 @@ func openGossip(cfg *config, db *channeldb.DB, backend *chain.BtcdBackend,
 	g := &gossipSystem{db: db, graph: graph, backend: backend, log: log, quit: make(chan struct{})}
 	g.gossip = routing.NewGossiper(routing.GossiperConfig{
 		ChainHash: chainHash, Graph: graph, Chain: backend, Log: log,
+		AliasBase: func(alias lnwire.ShortChannelID) (lnwire.ShortChannelID, bool) {
+			return aliasBase(db, alias, log)
+		},
 	})
 	g.syncer = routing.NewSyncer(routing.SyncerConfig{
 		ChainHash: chainHash, Graph: graph, Gossiper: g.gossip, Send: send,
@@ -218,4 +221,25 @@ func (g *gossipSystem) peerLoop(srv *server.Server, sub *server.PeerEventSubscri
 			return
 		}
 	}
+}
+
+// aliasBase finds the open channel we gave the peer the SCID alias
+// alias for: its real scid, once it has one.
+func aliasBase(db *channeldb.DB, alias lnwire.ShortChannelID, log *slog.Logger) (lnwire.ShortChannelID, bool) {
+	heads, err := db.ListChannelHeads()
+	if err != nil {
+		log.Warn("Channels not listed for an alias", "alias", alias, "err", err)
+		return lnwire.ShortChannelID{}, false
+	}
+	for _, h := range heads {
+		if h.ShortChannelID.ToUint64() == 0 {
+			continue
+		}
+		for _, a := range h.Aliases {
+			if a == alias {
+				return h.ShortChannelID, true
+			}
+		}
+	}
+	return lnwire.ShortChannelID{}, false
 }

@@ -26,6 +26,9 @@ type privateChannel struct {
 	scid    lnwire.ShortChannelID
 	remote  *btcec.PublicKey
 	inbound lnwire.MilliSatoshi // what the peer can send us over it
+	// peerAlias is the SCID alias the peer gave us (zero: none): the
+	// channel's name in our hints, as lnd's.
+	peerAlias lnwire.ShortChannelID
 }
 
 // privateChannels keeps the list of private channels for hintListTTL.

@@ -95,10 +95,11 @@ func (d *daemon) localChannels(self routing.Vertex) func() []routing.ExtraEdge {
 
 // privateRouteHints are the route hints of a private invoice of amt, as
 // lnd selects them: our private channels whose link is active and whose
-// peer's channel_update (its policy towards us) we hold, most inbound
-// balance first, until they cover twice the amount (all, for an invoice
-// of any amount), at most 20 with the caller's own, none twice; in random
-// order.
+// peer's channel_update (its policy towards us, sent under the real scid
+// or an alias we gave it) we hold, each named by the peer's alias if it
+// gave one, most inbound balance first, until they cover twice the
+// amount (all, for an invoice of any amount), at most 20 with the
+// caller's own, none twice; in random order.
 func (d *daemon) privateRouteHints(chans *privateChannels, amt lnwire.MilliSatoshi,
 	forced []bolt11.RouteHint) []bolt11.RouteHint {
 
@@ -118,6 +119,13 @@ func (d *daemon) privateRouteHints(chans *privateChannels, amt lnwire.MilliSatos
 		h, ok := d.peerPolicyHint(c.scid, c.remote)
 		if !ok {
 			continue
+		}
+		if c.peerAlias.ToUint64() != 0 {
+			// The peer knows the channel by the alias it gave
+			// us (BOLT 2: the one for our invoices' r fields;
+			// the real scid must not be used for an
+			// option_scid_alias channel).
+			h.ChannelID = bolt11.ShortChannelID(c.peerAlias.ToUint64())
 		}
 		cands = append(cands, hintCandidate{h, c.inbound})
 	}
@@ -142,7 +150,8 @@ func (d *daemon) listPrivateChannels() ([]privateChannel, error) {
 		}
 		list = append(list, privateChannel{op: st.FundingOutpoint,
 			scid: st.ShortChannelID, remote: st.RemoteNode,
-			inbound: lnwire.MilliSatoshi(st.LocalCommit.RemoteBalanceMsat)})
+			inbound:   lnwire.MilliSatoshi(st.LocalCommit.RemoteBalanceMsat),
+			peerAlias: info.PeerAlias})
 	}
 	return list, nil
 }

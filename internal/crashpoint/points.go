@@ -100,6 +100,11 @@ const (
 	// InvoiceSettled: an invoice is persisted as settled and the HTLCs
 	// that pay it not yet fulfilled.
 	InvoiceSettled Point = "invoice-settled"
+
+	// InvoiceHeldExpired: a held HTLC near its expiry is persisted as
+	// canceled in its invoice (the hold invoice canceled) and the link
+	// has not failed it back.
+	InvoiceHeldExpired Point = "invoice-held-expired"
 )
 
 // The cooperative close (package htlcswitch: the link's part, BOLT 2
@@ -210,6 +215,7 @@ func All() []Info {
 		{Point: PaymentResultKnown},
 		{Point: PaymentResultRecorded},
 		{Point: InvoiceSettled},
+		{Point: InvoiceHeldExpired},
 		{Point: CloseShutdownPersisted},
 		{Point: CloseShutdownReceived},
 		{Point: CloseAgreed},

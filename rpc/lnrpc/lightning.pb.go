@@ -965,7 +965,7 @@ func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChannelCloseSummary_ClosureType.Descriptor instead.
 func (ChannelCloseSummary_ClosureType) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{109, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{110, 0}
 }
 
 type ChannelEventUpdate_UpdateType int32
@@ -1029,7 +1029,7 @@ func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChannelEventUpdate_UpdateType.Descriptor instead.
 func (ChannelEventUpdate_UpdateType) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{115, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{116, 0}
 }
 
 type Payment_PaymentStatus int32
@@ -1085,7 +1085,7 @@ func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Payment_PaymentStatus.Descriptor instead.
 func (Payment_PaymentStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{128, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{129, 0}
 }
 
 type HTLCAttempt_HTLCStatus int32
@@ -1134,7 +1134,7 @@ func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HTLCAttempt_HTLCStatus.Descriptor instead.
 func (HTLCAttempt_HTLCStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{129, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{130, 0}
 }
 
 type Failure_FailureCode int32
@@ -1261,7 +1261,7 @@ func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Failure_FailureCode.Descriptor instead.
 func (Failure_FailureCode) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{136, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{137, 0}
 }
 
 type GetInfoRequest struct {
@@ -8258,6 +8258,110 @@ func (x *ChannelConstraints) GetMaxAcceptedHtlcs() uint32 {
 	return 0
 }
 
+// An HTLC on our current commitment of a channel.
+type HTLC struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Incoming         bool                   `protobuf:"varint,1,opt,name=incoming,proto3" json:"incoming,omitempty"`
+	Amount           int64                  `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	HashLock         []byte                 `protobuf:"bytes,3,opt,name=hash_lock,json=hashLock,proto3" json:"hash_lock,omitempty"`
+	ExpirationHeight uint32                 `protobuf:"varint,4,opt,name=expiration_height,json=expirationHeight,proto3" json:"expiration_height,omitempty"`
+	HtlcIndex        uint64                 `protobuf:"varint,5,opt,name=htlc_index,json=htlcIndex,proto3" json:"htlc_index,omitempty"`
+	// The other channel of a forwarded HTLC and its index there (0 for
+	// our own payments and HTLCs paying our invoices).
+	ForwardingChannel   uint64 `protobuf:"varint,6,opt,name=forwarding_channel,json=forwardingChannel,proto3" json:"forwarding_channel,omitempty"`
+	ForwardingHtlcIndex uint64 `protobuf:"varint,7,opt,name=forwarding_htlc_index,json=forwardingHtlcIndex,proto3" json:"forwarding_htlc_index,omitempty"`
+	// The HTLC is on the peer's commitment too.
+	LockedIn      bool `protobuf:"varint,8,opt,name=locked_in,json=lockedIn,proto3" json:"locked_in,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTLC) Reset() {
+	*x = HTLC{}
+	mi := &file_lightning_proto_msgTypes[101]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTLC) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTLC) ProtoMessage() {}
+
+func (x *HTLC) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[101]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTLC.ProtoReflect.Descriptor instead.
+func (*HTLC) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{101}
+}
+
+func (x *HTLC) GetIncoming() bool {
+	if x != nil {
+		return x.Incoming
+	}
+	return false
+}
+
+func (x *HTLC) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *HTLC) GetHashLock() []byte {
+	if x != nil {
+		return x.HashLock
+	}
+	return nil
+}
+
+func (x *HTLC) GetExpirationHeight() uint32 {
+	if x != nil {
+		return x.ExpirationHeight
+	}
+	return 0
+}
+
+func (x *HTLC) GetHtlcIndex() uint64 {
+	if x != nil {
+		return x.HtlcIndex
+	}
+	return 0
+}
+
+func (x *HTLC) GetForwardingChannel() uint64 {
+	if x != nil {
+		return x.ForwardingChannel
+	}
+	return 0
+}
+
+func (x *HTLC) GetForwardingHtlcIndex() uint64 {
+	if x != nil {
+		return x.ForwardingHtlcIndex
+	}
+	return 0
+}
+
+func (x *HTLC) GetLockedIn() bool {
+	if x != nil {
+		return x.LockedIn
+	}
+	return false
+}
+
 type Channel struct {
 	state                 protoimpl.MessageState `protogen:"open.v1"`
 	Active                bool                   `protobuf:"varint,1,opt,name=active,proto3" json:"active,omitempty"`
@@ -8274,6 +8378,7 @@ type Channel struct {
 	TotalSatoshisSent     int64                  `protobuf:"varint,12,opt,name=total_satoshis_sent,json=totalSatoshisSent,proto3" json:"total_satoshis_sent,omitempty"`
 	TotalSatoshisReceived int64                  `protobuf:"varint,13,opt,name=total_satoshis_received,json=totalSatoshisReceived,proto3" json:"total_satoshis_received,omitempty"`
 	NumUpdates            uint64                 `protobuf:"varint,14,opt,name=num_updates,json=numUpdates,proto3" json:"num_updates,omitempty"`
+	PendingHtlcs          []*HTLC                `protobuf:"bytes,15,rep,name=pending_htlcs,json=pendingHtlcs,proto3" json:"pending_htlcs,omitempty"`
 	// Deprecated: Marked as deprecated in lightning.proto.
 	CsvDelay        uint32 `protobuf:"varint,16,opt,name=csv_delay,json=csvDelay,proto3" json:"csv_delay,omitempty"`
 	Private         bool   `protobuf:"varint,17,opt,name=private,proto3" json:"private,omitempty"`
@@ -8305,7 +8410,7 @@ type Channel struct {
 
 func (x *Channel) Reset() {
 	*x = Channel{}
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8317,7 +8422,7 @@ func (x *Channel) String() string {
 func (*Channel) ProtoMessage() {}
 
 func (x *Channel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8330,7 +8435,7 @@ func (x *Channel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Channel.ProtoReflect.Descriptor instead.
 func (*Channel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{101}
+	return file_lightning_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *Channel) GetActive() bool {
@@ -8429,6 +8534,13 @@ func (x *Channel) GetNumUpdates() uint64 {
 		return x.NumUpdates
 	}
 	return 0
+}
+
+func (x *Channel) GetPendingHtlcs() []*HTLC {
+	if x != nil {
+		return x.PendingHtlcs
+	}
+	return nil
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -8602,7 +8714,7 @@ type CloseChannelRequest struct {
 
 func (x *CloseChannelRequest) Reset() {
 	*x = CloseChannelRequest{}
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8614,7 +8726,7 @@ func (x *CloseChannelRequest) String() string {
 func (*CloseChannelRequest) ProtoMessage() {}
 
 func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8627,7 +8739,7 @@ func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseChannelRequest.ProtoReflect.Descriptor instead.
 func (*CloseChannelRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{102}
+	return file_lightning_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *CloseChannelRequest) GetChannelPoint() *ChannelPoint {
@@ -8701,7 +8813,7 @@ type CloseStatusUpdate struct {
 
 func (x *CloseStatusUpdate) Reset() {
 	*x = CloseStatusUpdate{}
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8713,7 +8825,7 @@ func (x *CloseStatusUpdate) String() string {
 func (*CloseStatusUpdate) ProtoMessage() {}
 
 func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8726,7 +8838,7 @@ func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStatusUpdate.ProtoReflect.Descriptor instead.
 func (*CloseStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{103}
+	return file_lightning_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *CloseStatusUpdate) GetUpdate() isCloseStatusUpdate_Update {
@@ -8798,7 +8910,7 @@ type ChannelCloseUpdate struct {
 
 func (x *ChannelCloseUpdate) Reset() {
 	*x = ChannelCloseUpdate{}
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8810,7 +8922,7 @@ func (x *ChannelCloseUpdate) String() string {
 func (*ChannelCloseUpdate) ProtoMessage() {}
 
 func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8823,7 +8935,7 @@ func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelCloseUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelCloseUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{104}
+	return file_lightning_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *ChannelCloseUpdate) GetClosingTxid() []byte {
@@ -8873,7 +8985,7 @@ type CloseOutput struct {
 
 func (x *CloseOutput) Reset() {
 	*x = CloseOutput{}
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8885,7 +8997,7 @@ func (x *CloseOutput) String() string {
 func (*CloseOutput) ProtoMessage() {}
 
 func (x *CloseOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8898,7 +9010,7 @@ func (x *CloseOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseOutput.ProtoReflect.Descriptor instead.
 func (*CloseOutput) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{105}
+	return file_lightning_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *CloseOutput) GetAmountSat() int64 {
@@ -8938,7 +9050,7 @@ type InstantUpdate struct {
 
 func (x *InstantUpdate) Reset() {
 	*x = InstantUpdate{}
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8950,7 +9062,7 @@ func (x *InstantUpdate) String() string {
 func (*InstantUpdate) ProtoMessage() {}
 
 func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8963,7 +9075,7 @@ func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstantUpdate.ProtoReflect.Descriptor instead.
 func (*InstantUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{106}
+	return file_lightning_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *InstantUpdate) GetNumPendingHtlcs() int32 {
@@ -8987,7 +9099,7 @@ type ClosedChannelsRequest struct {
 
 func (x *ClosedChannelsRequest) Reset() {
 	*x = ClosedChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8999,7 +9111,7 @@ func (x *ClosedChannelsRequest) String() string {
 func (*ClosedChannelsRequest) ProtoMessage() {}
 
 func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9012,7 +9124,7 @@ func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ClosedChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{107}
+	return file_lightning_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *ClosedChannelsRequest) GetCooperative() bool {
@@ -9066,7 +9178,7 @@ type ClosedChannelsResponse struct {
 
 func (x *ClosedChannelsResponse) Reset() {
 	*x = ClosedChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9078,7 +9190,7 @@ func (x *ClosedChannelsResponse) String() string {
 func (*ClosedChannelsResponse) ProtoMessage() {}
 
 func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9091,7 +9203,7 @@ func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ClosedChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{108}
+	return file_lightning_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ClosedChannelsResponse) GetChannels() []*ChannelCloseSummary {
@@ -9126,7 +9238,7 @@ type ChannelCloseSummary struct {
 
 func (x *ChannelCloseSummary) Reset() {
 	*x = ChannelCloseSummary{}
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9138,7 +9250,7 @@ func (x *ChannelCloseSummary) String() string {
 func (*ChannelCloseSummary) ProtoMessage() {}
 
 func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9151,7 +9263,7 @@ func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelCloseSummary.ProtoReflect.Descriptor instead.
 func (*ChannelCloseSummary) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{109}
+	return file_lightning_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ChannelCloseSummary) GetChannelPoint() string {
@@ -9273,7 +9385,7 @@ type Resolution struct {
 
 func (x *Resolution) Reset() {
 	*x = Resolution{}
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9285,7 +9397,7 @@ func (x *Resolution) String() string {
 func (*Resolution) ProtoMessage() {}
 
 func (x *Resolution) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9298,7 +9410,7 @@ func (x *Resolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
 func (*Resolution) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{110}
+	return file_lightning_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *Resolution) GetResolutionType() ResolutionType {
@@ -9344,7 +9456,7 @@ type ChannelBalanceRequest struct {
 
 func (x *ChannelBalanceRequest) Reset() {
 	*x = ChannelBalanceRequest{}
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9356,7 +9468,7 @@ func (x *ChannelBalanceRequest) String() string {
 func (*ChannelBalanceRequest) ProtoMessage() {}
 
 func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9369,7 +9481,7 @@ func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBalanceRequest.ProtoReflect.Descriptor instead.
 func (*ChannelBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{111}
+	return file_lightning_proto_rawDescGZIP(), []int{112}
 }
 
 type ChannelBalanceResponse struct {
@@ -9390,7 +9502,7 @@ type ChannelBalanceResponse struct {
 
 func (x *ChannelBalanceResponse) Reset() {
 	*x = ChannelBalanceResponse{}
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9402,7 +9514,7 @@ func (x *ChannelBalanceResponse) String() string {
 func (*ChannelBalanceResponse) ProtoMessage() {}
 
 func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9415,7 +9527,7 @@ func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBalanceResponse.ProtoReflect.Descriptor instead.
 func (*ChannelBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{112}
+	return file_lightning_proto_rawDescGZIP(), []int{113}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -9486,7 +9598,7 @@ type Amount struct {
 
 func (x *Amount) Reset() {
 	*x = Amount{}
-	mi := &file_lightning_proto_msgTypes[113]
+	mi := &file_lightning_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9498,7 +9610,7 @@ func (x *Amount) String() string {
 func (*Amount) ProtoMessage() {}
 
 func (x *Amount) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[113]
+	mi := &file_lightning_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9511,7 +9623,7 @@ func (x *Amount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Amount.ProtoReflect.Descriptor instead.
 func (*Amount) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{113}
+	return file_lightning_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *Amount) GetSat() uint64 {
@@ -9536,7 +9648,7 @@ type ChannelEventSubscription struct {
 
 func (x *ChannelEventSubscription) Reset() {
 	*x = ChannelEventSubscription{}
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9548,7 +9660,7 @@ func (x *ChannelEventSubscription) String() string {
 func (*ChannelEventSubscription) ProtoMessage() {}
 
 func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9561,7 +9673,7 @@ func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEventSubscription.ProtoReflect.Descriptor instead.
 func (*ChannelEventSubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{114}
+	return file_lightning_proto_rawDescGZIP(), []int{115}
 }
 
 type ChannelEventUpdate struct {
@@ -9582,7 +9694,7 @@ type ChannelEventUpdate struct {
 
 func (x *ChannelEventUpdate) Reset() {
 	*x = ChannelEventUpdate{}
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9594,7 +9706,7 @@ func (x *ChannelEventUpdate) String() string {
 func (*ChannelEventUpdate) ProtoMessage() {}
 
 func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9607,7 +9719,7 @@ func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEventUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelEventUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{115}
+	return file_lightning_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *ChannelEventUpdate) GetChannel() isChannelEventUpdate_Channel {
@@ -9726,7 +9838,7 @@ type FeeReportRequest struct {
 
 func (x *FeeReportRequest) Reset() {
 	*x = FeeReportRequest{}
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9738,7 +9850,7 @@ func (x *FeeReportRequest) String() string {
 func (*FeeReportRequest) ProtoMessage() {}
 
 func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9751,7 +9863,7 @@ func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportRequest.ProtoReflect.Descriptor instead.
 func (*FeeReportRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{116}
+	return file_lightning_proto_rawDescGZIP(), []int{117}
 }
 
 type ChannelFeeReport struct {
@@ -9769,7 +9881,7 @@ type ChannelFeeReport struct {
 
 func (x *ChannelFeeReport) Reset() {
 	*x = ChannelFeeReport{}
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9781,7 +9893,7 @@ func (x *ChannelFeeReport) String() string {
 func (*ChannelFeeReport) ProtoMessage() {}
 
 func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9794,7 +9906,7 @@ func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelFeeReport.ProtoReflect.Descriptor instead.
 func (*ChannelFeeReport) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{117}
+	return file_lightning_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *ChannelFeeReport) GetChanId() uint64 {
@@ -9860,7 +9972,7 @@ type FeeReportResponse struct {
 
 func (x *FeeReportResponse) Reset() {
 	*x = FeeReportResponse{}
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9872,7 +9984,7 @@ func (x *FeeReportResponse) String() string {
 func (*FeeReportResponse) ProtoMessage() {}
 
 func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9885,7 +9997,7 @@ func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportResponse.ProtoReflect.Descriptor instead.
 func (*FeeReportResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{118}
+	return file_lightning_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *FeeReportResponse) GetChannelFees() []*ChannelFeeReport {
@@ -9926,7 +10038,7 @@ type InboundFee struct {
 
 func (x *InboundFee) Reset() {
 	*x = InboundFee{}
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9938,7 +10050,7 @@ func (x *InboundFee) String() string {
 func (*InboundFee) ProtoMessage() {}
 
 func (x *InboundFee) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9951,7 +10063,7 @@ func (x *InboundFee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboundFee.ProtoReflect.Descriptor instead.
 func (*InboundFee) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{119}
+	return file_lightning_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *InboundFee) GetBaseFeeMsat() int32 {
@@ -9992,7 +10104,7 @@ type PolicyUpdateRequest struct {
 
 func (x *PolicyUpdateRequest) Reset() {
 	*x = PolicyUpdateRequest{}
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10004,7 +10116,7 @@ func (x *PolicyUpdateRequest) String() string {
 func (*PolicyUpdateRequest) ProtoMessage() {}
 
 func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10017,7 +10129,7 @@ func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateRequest.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{120}
+	return file_lightning_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *PolicyUpdateRequest) GetScope() isPolicyUpdateRequest_Scope {
@@ -10135,7 +10247,7 @@ type FailedUpdate struct {
 
 func (x *FailedUpdate) Reset() {
 	*x = FailedUpdate{}
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10147,7 +10259,7 @@ func (x *FailedUpdate) String() string {
 func (*FailedUpdate) ProtoMessage() {}
 
 func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10160,7 +10272,7 @@ func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedUpdate.ProtoReflect.Descriptor instead.
 func (*FailedUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{121}
+	return file_lightning_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *FailedUpdate) GetOutpoint() *OutPoint {
@@ -10193,7 +10305,7 @@ type PolicyUpdateResponse struct {
 
 func (x *PolicyUpdateResponse) Reset() {
 	*x = PolicyUpdateResponse{}
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10205,7 +10317,7 @@ func (x *PolicyUpdateResponse) String() string {
 func (*PolicyUpdateResponse) ProtoMessage() {}
 
 func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10218,7 +10330,7 @@ func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateResponse.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{122}
+	return file_lightning_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *PolicyUpdateResponse) GetFailedUpdates() []*FailedUpdate {
@@ -10245,7 +10357,7 @@ type ForwardingHistoryRequest struct {
 
 func (x *ForwardingHistoryRequest) Reset() {
 	*x = ForwardingHistoryRequest{}
-	mi := &file_lightning_proto_msgTypes[123]
+	mi := &file_lightning_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10257,7 +10369,7 @@ func (x *ForwardingHistoryRequest) String() string {
 func (*ForwardingHistoryRequest) ProtoMessage() {}
 
 func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[123]
+	mi := &file_lightning_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10270,7 +10382,7 @@ func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryRequest.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{123}
+	return file_lightning_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *ForwardingHistoryRequest) GetStartTime() uint64 {
@@ -10345,7 +10457,7 @@ type ForwardingEvent struct {
 
 func (x *ForwardingEvent) Reset() {
 	*x = ForwardingEvent{}
-	mi := &file_lightning_proto_msgTypes[124]
+	mi := &file_lightning_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10357,7 +10469,7 @@ func (x *ForwardingEvent) String() string {
 func (*ForwardingEvent) ProtoMessage() {}
 
 func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[124]
+	mi := &file_lightning_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10370,7 +10482,7 @@ func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingEvent.ProtoReflect.Descriptor instead.
 func (*ForwardingEvent) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{124}
+	return file_lightning_proto_rawDescGZIP(), []int{125}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -10482,7 +10594,7 @@ type ForwardingHistoryResponse struct {
 
 func (x *ForwardingHistoryResponse) Reset() {
 	*x = ForwardingHistoryResponse{}
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10494,7 +10606,7 @@ func (x *ForwardingHistoryResponse) String() string {
 func (*ForwardingHistoryResponse) ProtoMessage() {}
 
 func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10507,7 +10619,7 @@ func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{125}
+	return file_lightning_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *ForwardingHistoryResponse) GetForwardingEvents() []*ForwardingEvent {
@@ -10550,7 +10662,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_lightning_proto_msgTypes[126]
+	mi := &file_lightning_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10562,7 +10674,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[126]
+	mi := &file_lightning_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10575,7 +10687,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{126}
+	return file_lightning_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *SendRequest) GetDest() []byte {
@@ -10704,7 +10816,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_lightning_proto_msgTypes[127]
+	mi := &file_lightning_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10716,7 +10828,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[127]
+	mi := &file_lightning_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10729,7 +10841,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{127}
+	return file_lightning_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *SendResponse) GetPaymentError() string {
@@ -10787,7 +10899,7 @@ type Payment struct {
 
 func (x *Payment) Reset() {
 	*x = Payment{}
-	mi := &file_lightning_proto_msgTypes[128]
+	mi := &file_lightning_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10799,7 +10911,7 @@ func (x *Payment) String() string {
 func (*Payment) ProtoMessage() {}
 
 func (x *Payment) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[128]
+	mi := &file_lightning_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10812,7 +10924,7 @@ func (x *Payment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payment.ProtoReflect.Descriptor instead.
 func (*Payment) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{128}
+	return file_lightning_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *Payment) GetPaymentHash() string {
@@ -10945,7 +11057,7 @@ type HTLCAttempt struct {
 
 func (x *HTLCAttempt) Reset() {
 	*x = HTLCAttempt{}
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10957,7 +11069,7 @@ func (x *HTLCAttempt) String() string {
 func (*HTLCAttempt) ProtoMessage() {}
 
 func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10970,7 +11082,7 @@ func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTLCAttempt.ProtoReflect.Descriptor instead.
 func (*HTLCAttempt) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{129}
+	return file_lightning_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *HTLCAttempt) GetAttemptId() uint64 {
@@ -11038,7 +11150,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[130]
+	mi := &file_lightning_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11050,7 +11162,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[130]
+	mi := &file_lightning_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11063,7 +11175,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{130}
+	return file_lightning_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *ListPaymentsRequest) GetIncludeIncomplete() bool {
@@ -11134,7 +11246,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[131]
+	mi := &file_lightning_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11146,7 +11258,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[131]
+	mi := &file_lightning_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11159,7 +11271,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{131}
+	return file_lightning_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *ListPaymentsResponse) GetPayments() []*Payment {
@@ -11200,7 +11312,7 @@ type DeletePaymentRequest struct {
 
 func (x *DeletePaymentRequest) Reset() {
 	*x = DeletePaymentRequest{}
-	mi := &file_lightning_proto_msgTypes[132]
+	mi := &file_lightning_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11212,7 +11324,7 @@ func (x *DeletePaymentRequest) String() string {
 func (*DeletePaymentRequest) ProtoMessage() {}
 
 func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[132]
+	mi := &file_lightning_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11225,7 +11337,7 @@ func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentRequest.ProtoReflect.Descriptor instead.
 func (*DeletePaymentRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{132}
+	return file_lightning_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *DeletePaymentRequest) GetPaymentHash() []byte {
@@ -11253,7 +11365,7 @@ type DeleteAllPaymentsRequest struct {
 
 func (x *DeleteAllPaymentsRequest) Reset() {
 	*x = DeleteAllPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[133]
+	mi := &file_lightning_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11265,7 +11377,7 @@ func (x *DeleteAllPaymentsRequest) String() string {
 func (*DeleteAllPaymentsRequest) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[133]
+	mi := &file_lightning_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11278,7 +11390,7 @@ func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{133}
+	return file_lightning_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *DeleteAllPaymentsRequest) GetFailedPaymentsOnly() bool {
@@ -11311,7 +11423,7 @@ type DeletePaymentResponse struct {
 
 func (x *DeletePaymentResponse) Reset() {
 	*x = DeletePaymentResponse{}
-	mi := &file_lightning_proto_msgTypes[134]
+	mi := &file_lightning_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11323,7 +11435,7 @@ func (x *DeletePaymentResponse) String() string {
 func (*DeletePaymentResponse) ProtoMessage() {}
 
 func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[134]
+	mi := &file_lightning_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11336,7 +11448,7 @@ func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentResponse.ProtoReflect.Descriptor instead.
 func (*DeletePaymentResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{134}
+	return file_lightning_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *DeletePaymentResponse) GetStatus() string {
@@ -11355,7 +11467,7 @@ type DeleteAllPaymentsResponse struct {
 
 func (x *DeleteAllPaymentsResponse) Reset() {
 	*x = DeleteAllPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[135]
+	mi := &file_lightning_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11367,7 +11479,7 @@ func (x *DeleteAllPaymentsResponse) String() string {
 func (*DeleteAllPaymentsResponse) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[135]
+	mi := &file_lightning_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11380,7 +11492,7 @@ func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{135}
+	return file_lightning_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *DeleteAllPaymentsResponse) GetStatus() string {
@@ -11407,7 +11519,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_lightning_proto_msgTypes[136]
+	mi := &file_lightning_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11419,7 +11531,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[136]
+	mi := &file_lightning_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11432,7 +11544,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{136}
+	return file_lightning_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *Failure) GetCode() Failure_FailureCode {
@@ -11511,7 +11623,7 @@ type ChannelUpdate struct {
 
 func (x *ChannelUpdate) Reset() {
 	*x = ChannelUpdate{}
-	mi := &file_lightning_proto_msgTypes[137]
+	mi := &file_lightning_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11523,7 +11635,7 @@ func (x *ChannelUpdate) String() string {
 func (*ChannelUpdate) ProtoMessage() {}
 
 func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[137]
+	mi := &file_lightning_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11536,7 +11648,7 @@ func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{137}
+	return file_lightning_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *ChannelUpdate) GetSignature() []byte {
@@ -11641,7 +11753,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[153]
+	mi := &file_lightning_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11653,7 +11765,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[153]
+	mi := &file_lightning_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11754,7 +11866,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[154]
+	mi := &file_lightning_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11766,7 +11878,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[154]
+	mi := &file_lightning_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11846,7 +11958,7 @@ type PendingChannelsResponse_WaitingCloseChannel struct {
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
 	*x = PendingChannelsResponse_WaitingCloseChannel{}
-	mi := &file_lightning_proto_msgTypes[155]
+	mi := &file_lightning_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11858,7 +11970,7 @@ func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
 func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[155]
+	mi := &file_lightning_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11937,7 +12049,7 @@ type PendingChannelsResponse_Commitments struct {
 
 func (x *PendingChannelsResponse_Commitments) Reset() {
 	*x = PendingChannelsResponse_Commitments{}
-	mi := &file_lightning_proto_msgTypes[156]
+	mi := &file_lightning_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11949,7 +12061,7 @@ func (x *PendingChannelsResponse_Commitments) String() string {
 func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[156]
+	mi := &file_lightning_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12023,7 +12135,7 @@ type PendingChannelsResponse_ForceClosedChannel struct {
 
 func (x *PendingChannelsResponse_ForceClosedChannel) Reset() {
 	*x = PendingChannelsResponse_ForceClosedChannel{}
-	mi := &file_lightning_proto_msgTypes[157]
+	mi := &file_lightning_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12035,7 +12147,7 @@ func (x *PendingChannelsResponse_ForceClosedChannel) String() string {
 func (*PendingChannelsResponse_ForceClosedChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_ForceClosedChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[157]
+	mi := &file_lightning_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12792,8 +12904,17 @@ const file_lightning_proto_rawDesc = "" +
 	"\x0edust_limit_sat\x18\x03 \x01(\x04R\fdustLimitSat\x12/\n" +
 	"\x14max_pending_amt_msat\x18\x04 \x01(\x04R\x11maxPendingAmtMsat\x12\"\n" +
 	"\rmin_htlc_msat\x18\x05 \x01(\x04R\vminHtlcMsat\x12,\n" +
-	"\x12max_accepted_htlcs\x18\x06 \x01(\rR\x10maxAcceptedHtlcs\"\xfb\n" +
+	"\x12max_accepted_htlcs\x18\x06 \x01(\rR\x10maxAcceptedHtlcs\"\xa3\x02\n" +
+	"\x04HTLC\x12\x1a\n" +
+	"\bincoming\x18\x01 \x01(\bR\bincoming\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x03R\x06amount\x12\x1b\n" +
+	"\thash_lock\x18\x03 \x01(\fR\bhashLock\x12+\n" +
+	"\x11expiration_height\x18\x04 \x01(\rR\x10expirationHeight\x12\x1d\n" +
 	"\n" +
+	"htlc_index\x18\x05 \x01(\x04R\thtlcIndex\x12-\n" +
+	"\x12forwarding_channel\x18\x06 \x01(\x04R\x11forwardingChannel\x122\n" +
+	"\x15forwarding_htlc_index\x18\a \x01(\x04R\x13forwardingHtlcIndex\x12\x1b\n" +
+	"\tlocked_in\x18\b \x01(\bR\blockedIn\"\xad\v\n" +
 	"\aChannel\x12\x16\n" +
 	"\x06active\x18\x01 \x01(\bR\x06active\x12#\n" +
 	"\rremote_pubkey\x18\x02 \x01(\tR\fremotePubkey\x12#\n" +
@@ -12812,7 +12933,8 @@ const file_lightning_proto_rawDesc = "" +
 	"\x13total_satoshis_sent\x18\f \x01(\x03R\x11totalSatoshisSent\x126\n" +
 	"\x17total_satoshis_received\x18\r \x01(\x03R\x15totalSatoshisReceived\x12\x1f\n" +
 	"\vnum_updates\x18\x0e \x01(\x04R\n" +
-	"numUpdates\x12\x1f\n" +
+	"numUpdates\x120\n" +
+	"\rpending_htlcs\x18\x0f \x03(\v2\v.lnrpc.HTLCR\fpendingHtlcs\x12\x1f\n" +
 	"\tcsv_delay\x18\x10 \x01(\rB\x02\x18\x01R\bcsvDelay\x12\x18\n" +
 	"\aprivate\x18\x11 \x01(\bR\aprivate\x12\x1c\n" +
 	"\tinitiator\x18\x12 \x01(\bR\tinitiator\x12*\n" +
@@ -13337,7 +13459,7 @@ func file_lightning_proto_rawDescGZIP() []byte {
 }
 
 var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 20)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 160)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 161)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),           // 0: lnrpc.AddressType
 	(OutputScriptType)(0),      // 1: lnrpc.OutputScriptType
@@ -13460,77 +13582,78 @@ var file_lightning_proto_goTypes = []any{
 	(*ListChannelsRequest)(nil),                                 // 118: lnrpc.ListChannelsRequest
 	(*ListChannelsResponse)(nil),                                // 119: lnrpc.ListChannelsResponse
 	(*ChannelConstraints)(nil),                                  // 120: lnrpc.ChannelConstraints
-	(*Channel)(nil),                                             // 121: lnrpc.Channel
-	(*CloseChannelRequest)(nil),                                 // 122: lnrpc.CloseChannelRequest
-	(*CloseStatusUpdate)(nil),                                   // 123: lnrpc.CloseStatusUpdate
-	(*ChannelCloseUpdate)(nil),                                  // 124: lnrpc.ChannelCloseUpdate
-	(*CloseOutput)(nil),                                         // 125: lnrpc.CloseOutput
-	(*InstantUpdate)(nil),                                       // 126: lnrpc.InstantUpdate
-	(*ClosedChannelsRequest)(nil),                               // 127: lnrpc.ClosedChannelsRequest
-	(*ClosedChannelsResponse)(nil),                              // 128: lnrpc.ClosedChannelsResponse
-	(*ChannelCloseSummary)(nil),                                 // 129: lnrpc.ChannelCloseSummary
-	(*Resolution)(nil),                                          // 130: lnrpc.Resolution
-	(*ChannelBalanceRequest)(nil),                               // 131: lnrpc.ChannelBalanceRequest
-	(*ChannelBalanceResponse)(nil),                              // 132: lnrpc.ChannelBalanceResponse
-	(*Amount)(nil),                                              // 133: lnrpc.Amount
-	(*ChannelEventSubscription)(nil),                            // 134: lnrpc.ChannelEventSubscription
-	(*ChannelEventUpdate)(nil),                                  // 135: lnrpc.ChannelEventUpdate
-	(*FeeReportRequest)(nil),                                    // 136: lnrpc.FeeReportRequest
-	(*ChannelFeeReport)(nil),                                    // 137: lnrpc.ChannelFeeReport
-	(*FeeReportResponse)(nil),                                   // 138: lnrpc.FeeReportResponse
-	(*InboundFee)(nil),                                          // 139: lnrpc.InboundFee
-	(*PolicyUpdateRequest)(nil),                                 // 140: lnrpc.PolicyUpdateRequest
-	(*FailedUpdate)(nil),                                        // 141: lnrpc.FailedUpdate
-	(*PolicyUpdateResponse)(nil),                                // 142: lnrpc.PolicyUpdateResponse
-	(*ForwardingHistoryRequest)(nil),                            // 143: lnrpc.ForwardingHistoryRequest
-	(*ForwardingEvent)(nil),                                     // 144: lnrpc.ForwardingEvent
-	(*ForwardingHistoryResponse)(nil),                           // 145: lnrpc.ForwardingHistoryResponse
-	(*SendRequest)(nil),                                         // 146: lnrpc.SendRequest
-	(*SendResponse)(nil),                                        // 147: lnrpc.SendResponse
-	(*Payment)(nil),                                             // 148: lnrpc.Payment
-	(*HTLCAttempt)(nil),                                         // 149: lnrpc.HTLCAttempt
-	(*ListPaymentsRequest)(nil),                                 // 150: lnrpc.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),                                // 151: lnrpc.ListPaymentsResponse
-	(*DeletePaymentRequest)(nil),                                // 152: lnrpc.DeletePaymentRequest
-	(*DeleteAllPaymentsRequest)(nil),                            // 153: lnrpc.DeleteAllPaymentsRequest
-	(*DeletePaymentResponse)(nil),                               // 154: lnrpc.DeletePaymentResponse
-	(*DeleteAllPaymentsResponse)(nil),                           // 155: lnrpc.DeleteAllPaymentsResponse
-	(*Failure)(nil),                                             // 156: lnrpc.Failure
-	(*ChannelUpdate)(nil),                                       // 157: lnrpc.ChannelUpdate
-	nil,                                                         // 158: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                                                         // 159: lnrpc.Peer.FeaturesEntry
-	nil,                                                         // 160: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                                                         // 161: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                                                         // 162: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                                                         // 163: lnrpc.LightningNode.FeaturesEntry
-	nil,                                                         // 164: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                                                         // 165: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                                                         // 166: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                                                         // 167: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                                                         // 168: lnrpc.Hop.CustomRecordsEntry
-	nil,                                                         // 169: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                                                         // 170: lnrpc.Invoice.FeaturesEntry
-	nil,                                                         // 171: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                                                         // 172: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil),              // 173: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 174: lnrpc.PendingChannelsResponse.PendingOpenChannel
-	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 175: lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	(*PendingChannelsResponse_Commitments)(nil),         // 176: lnrpc.PendingChannelsResponse.Commitments
-	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 177: lnrpc.PendingChannelsResponse.ForceClosedChannel
-	nil, // 178: lnrpc.SendRequest.DestCustomRecordsEntry
-	nil, // 179: lnrpc.Payment.FirstHopCustomRecordsEntry
+	(*HTLC)(nil),                                                // 121: lnrpc.HTLC
+	(*Channel)(nil),                                             // 122: lnrpc.Channel
+	(*CloseChannelRequest)(nil),                                 // 123: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),                                   // 124: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),                                  // 125: lnrpc.ChannelCloseUpdate
+	(*CloseOutput)(nil),                                         // 126: lnrpc.CloseOutput
+	(*InstantUpdate)(nil),                                       // 127: lnrpc.InstantUpdate
+	(*ClosedChannelsRequest)(nil),                               // 128: lnrpc.ClosedChannelsRequest
+	(*ClosedChannelsResponse)(nil),                              // 129: lnrpc.ClosedChannelsResponse
+	(*ChannelCloseSummary)(nil),                                 // 130: lnrpc.ChannelCloseSummary
+	(*Resolution)(nil),                                          // 131: lnrpc.Resolution
+	(*ChannelBalanceRequest)(nil),                               // 132: lnrpc.ChannelBalanceRequest
+	(*ChannelBalanceResponse)(nil),                              // 133: lnrpc.ChannelBalanceResponse
+	(*Amount)(nil),                                              // 134: lnrpc.Amount
+	(*ChannelEventSubscription)(nil),                            // 135: lnrpc.ChannelEventSubscription
+	(*ChannelEventUpdate)(nil),                                  // 136: lnrpc.ChannelEventUpdate
+	(*FeeReportRequest)(nil),                                    // 137: lnrpc.FeeReportRequest
+	(*ChannelFeeReport)(nil),                                    // 138: lnrpc.ChannelFeeReport
+	(*FeeReportResponse)(nil),                                   // 139: lnrpc.FeeReportResponse
+	(*InboundFee)(nil),                                          // 140: lnrpc.InboundFee
+	(*PolicyUpdateRequest)(nil),                                 // 141: lnrpc.PolicyUpdateRequest
+	(*FailedUpdate)(nil),                                        // 142: lnrpc.FailedUpdate
+	(*PolicyUpdateResponse)(nil),                                // 143: lnrpc.PolicyUpdateResponse
+	(*ForwardingHistoryRequest)(nil),                            // 144: lnrpc.ForwardingHistoryRequest
+	(*ForwardingEvent)(nil),                                     // 145: lnrpc.ForwardingEvent
+	(*ForwardingHistoryResponse)(nil),                           // 146: lnrpc.ForwardingHistoryResponse
+	(*SendRequest)(nil),                                         // 147: lnrpc.SendRequest
+	(*SendResponse)(nil),                                        // 148: lnrpc.SendResponse
+	(*Payment)(nil),                                             // 149: lnrpc.Payment
+	(*HTLCAttempt)(nil),                                         // 150: lnrpc.HTLCAttempt
+	(*ListPaymentsRequest)(nil),                                 // 151: lnrpc.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),                                // 152: lnrpc.ListPaymentsResponse
+	(*DeletePaymentRequest)(nil),                                // 153: lnrpc.DeletePaymentRequest
+	(*DeleteAllPaymentsRequest)(nil),                            // 154: lnrpc.DeleteAllPaymentsRequest
+	(*DeletePaymentResponse)(nil),                               // 155: lnrpc.DeletePaymentResponse
+	(*DeleteAllPaymentsResponse)(nil),                           // 156: lnrpc.DeleteAllPaymentsResponse
+	(*Failure)(nil),                                             // 157: lnrpc.Failure
+	(*ChannelUpdate)(nil),                                       // 158: lnrpc.ChannelUpdate
+	nil,                                                         // 159: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                                         // 160: lnrpc.Peer.FeaturesEntry
+	nil,                                                         // 161: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                                         // 162: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                                         // 163: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                                         // 164: lnrpc.LightningNode.FeaturesEntry
+	nil,                                                         // 165: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                                         // 166: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                                         // 167: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                                         // 168: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                                         // 169: lnrpc.Hop.CustomRecordsEntry
+	nil,                                                         // 170: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                                         // 171: lnrpc.Invoice.FeaturesEntry
+	nil,                                                         // 172: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                                         // 173: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),              // 174: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 175: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 176: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 177: lnrpc.PendingChannelsResponse.Commitments
+	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 178: lnrpc.PendingChannelsResponse.ForceClosedChannel
+	nil, // 179: lnrpc.SendRequest.DestCustomRecordsEntry
+	nil, // 180: lnrpc.Payment.FirstHopCustomRecordsEntry
 }
 var file_lightning_proto_depIdxs = []int32{
 	22,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	158, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	159, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
 	25,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
 	31,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	11,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	159, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	160, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
 	32,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	12,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	160, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	161, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
 	42,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
 	43,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
@@ -13540,225 +13663,226 @@ var file_lightning_proto_depIdxs = []int32{
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
 	43,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	161, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	162, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
 	63,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
 	63,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	162, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	163, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
 	63,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
 	77,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
 	80,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
 	78,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	163, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	164, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	165, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	164, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	165, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	166, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
 	79,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
 	79,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	166, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	167, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
 	77,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
 	80,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
 	89,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
 	88,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
 	87,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	167, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	168, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
 	90,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
 	91,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
 	93,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
 	94,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
 	95,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
-	168, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	169, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
 	98,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
 	99,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
 	100, // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
 	78,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	169, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	170, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
 	101, // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
 	79,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
 	101, // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
 	90,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
 	13,  // 55: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
 	103, // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	170, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	171, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
 	3,   // 58: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	171, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	172, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
 	102, // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
 	90,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	172, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	173, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
 	4,   // 63: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
 	113, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
 	114, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
 	101, // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	174, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	177, // 68: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
-	175, // 69: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	121, // 70: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	4,   // 71: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	120, // 72: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	120, // 73: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	101, // 74: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
-	113, // 75: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
-	124, // 76: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
-	126, // 77: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
-	125, // 78: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
-	125, // 79: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
-	125, // 80: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
-	129, // 81: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
-	15,  // 82: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
-	5,   // 83: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
-	5,   // 84: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
-	130, // 85: lnrpc.ChannelCloseSummary.resolutions:type_name -> lnrpc.Resolution
-	6,   // 86: lnrpc.Resolution.resolution_type:type_name -> lnrpc.ResolutionType
-	7,   // 87: lnrpc.Resolution.outcome:type_name -> lnrpc.ResolutionOutcome
-	43,  // 88: lnrpc.Resolution.outpoint:type_name -> lnrpc.OutPoint
-	133, // 89: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
-	133, // 90: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
-	133, // 91: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
-	133, // 92: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
-	133, // 93: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
-	133, // 94: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
-	121, // 95: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
-	129, // 96: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
-	101, // 97: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
-	101, // 98: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
-	113, // 99: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
-	101, // 100: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
-	16,  // 101: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
-	137, // 102: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
-	101, // 103: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
-	139, // 104: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
-	43,  // 105: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
-	8,   // 106: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
-	141, // 107: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
-	144, // 108: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
-	89,  // 109: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	178, // 110: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
-	9,   // 111: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
-	93,  // 112: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
-	17,  // 113: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
-	149, // 114: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
-	10,  // 115: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
-	179, // 116: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
-	18,  // 117: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
-	93,  // 118: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
-	156, // 119: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
-	148, // 120: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
-	19,  // 121: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
-	157, // 122: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
-	23,  // 123: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	23,  // 124: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	39,  // 125: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	64,  // 126: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	23,  // 127: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	23,  // 128: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	23,  // 129: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	23,  // 130: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 131: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 132: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	173, // 133: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	173, // 134: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	176, // 135: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
-	173, // 136: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	115, // 137: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
-	14,  // 138: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
-	37,  // 139: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	44,  // 140: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	51,  // 141: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	49,  // 142: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	40,  // 143: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	35,  // 144: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	24,  // 145: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	27,  // 146: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	29,  // 147: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	33,  // 148: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	20,  // 149: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	53,  // 150: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	55,  // 151: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	57,  // 152: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	59,  // 153: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	61,  // 154: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	65,  // 155: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	67,  // 156: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	69,  // 157: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	71,  // 158: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	73,  // 159: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	75,  // 160: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	81,  // 161: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	83,  // 162: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	84,  // 163: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	86,  // 164: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	96,  // 165: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	102, // 166: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	106, // 167: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	105, // 168: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	108, // 169: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	109, // 170: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	111, // 171: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	111, // 172: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	116, // 173: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	118, // 174: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	122, // 175: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
-	127, // 176: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
-	131, // 177: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
-	134, // 178: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
-	136, // 179: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
-	140, // 180: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
-	143, // 181: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
-	146, // 182: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
-	150, // 183: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
-	152, // 184: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
-	153, // 185: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
-	38,  // 186: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	45,  // 187: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	52,  // 188: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	50,  // 189: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	41,  // 190: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	36,  // 191: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	26,  // 192: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	28,  // 193: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	30,  // 194: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	34,  // 195: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	21,  // 196: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	54,  // 197: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	56,  // 198: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	58,  // 199: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	60,  // 200: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	62,  // 201: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	66,  // 202: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	68,  // 203: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	70,  // 204: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	72,  // 205: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	74,  // 206: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	76,  // 207: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	82,  // 208: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	80,  // 209: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	85,  // 210: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	92,  // 211: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	97,  // 212: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	104, // 213: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	107, // 214: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	102, // 215: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	102, // 216: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	110, // 217: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	101, // 218: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	112, // 219: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	117, // 220: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	119, // 221: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	123, // 222: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
-	128, // 223: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
-	132, // 224: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
-	135, // 225: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
-	138, // 226: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
-	142, // 227: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
-	145, // 228: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
-	147, // 229: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
-	151, // 230: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
-	154, // 231: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
-	155, // 232: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
-	186, // [186:233] is the sub-list for method output_type
-	139, // [139:186] is the sub-list for method input_type
-	139, // [139:139] is the sub-list for extension type_name
-	139, // [139:139] is the sub-list for extension extendee
-	0,   // [0:139] is the sub-list for field type_name
+	175, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	178, // 68: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
+	176, // 69: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	122, // 70: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	121, // 71: lnrpc.Channel.pending_htlcs:type_name -> lnrpc.HTLC
+	4,   // 72: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	120, // 73: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	120, // 74: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	101, // 75: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	113, // 76: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	125, // 77: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	127, // 78: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	126, // 79: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
+	126, // 80: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
+	126, // 81: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
+	130, // 82: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
+	15,  // 83: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
+	5,   // 84: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
+	5,   // 85: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
+	131, // 86: lnrpc.ChannelCloseSummary.resolutions:type_name -> lnrpc.Resolution
+	6,   // 87: lnrpc.Resolution.resolution_type:type_name -> lnrpc.ResolutionType
+	7,   // 88: lnrpc.Resolution.outcome:type_name -> lnrpc.ResolutionOutcome
+	43,  // 89: lnrpc.Resolution.outpoint:type_name -> lnrpc.OutPoint
+	134, // 90: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
+	134, // 91: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
+	134, // 92: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
+	134, // 93: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
+	134, // 94: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
+	134, // 95: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
+	122, // 96: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
+	130, // 97: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
+	101, // 98: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
+	101, // 99: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
+	113, // 100: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
+	101, // 101: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
+	16,  // 102: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
+	138, // 103: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
+	101, // 104: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
+	140, // 105: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
+	43,  // 106: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
+	8,   // 107: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
+	142, // 108: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
+	145, // 109: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
+	89,  // 110: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	179, // 111: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
+	9,   // 112: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
+	93,  // 113: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
+	17,  // 114: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
+	150, // 115: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
+	10,  // 116: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
+	180, // 117: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
+	18,  // 118: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
+	93,  // 119: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
+	157, // 120: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
+	149, // 121: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
+	19,  // 122: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
+	158, // 123: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
+	23,  // 124: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 125: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	39,  // 126: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	64,  // 127: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	23,  // 128: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 129: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 130: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 131: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 132: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 133: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	174, // 134: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	174, // 135: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	177, // 136: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	174, // 137: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	115, // 138: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
+	14,  // 139: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	37,  // 140: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	44,  // 141: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	51,  // 142: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	49,  // 143: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	40,  // 144: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	35,  // 145: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	24,  // 146: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	27,  // 147: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	29,  // 148: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	33,  // 149: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	20,  // 150: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	53,  // 151: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	55,  // 152: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	57,  // 153: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	59,  // 154: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	61,  // 155: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	65,  // 156: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	67,  // 157: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	69,  // 158: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	71,  // 159: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	73,  // 160: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	75,  // 161: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	81,  // 162: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	83,  // 163: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	84,  // 164: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	86,  // 165: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	96,  // 166: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	102, // 167: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	106, // 168: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	105, // 169: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	108, // 170: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	109, // 171: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	111, // 172: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	111, // 173: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	116, // 174: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	118, // 175: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	123, // 176: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	128, // 177: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
+	132, // 178: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
+	135, // 179: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
+	137, // 180: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
+	141, // 181: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
+	144, // 182: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
+	147, // 183: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
+	151, // 184: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
+	153, // 185: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
+	154, // 186: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
+	38,  // 187: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	45,  // 188: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	52,  // 189: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	50,  // 190: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	41,  // 191: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	36,  // 192: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	26,  // 193: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	28,  // 194: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	30,  // 195: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	34,  // 196: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	21,  // 197: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	54,  // 198: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	56,  // 199: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	58,  // 200: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	60,  // 201: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	62,  // 202: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	66,  // 203: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	68,  // 204: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	70,  // 205: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	72,  // 206: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	74,  // 207: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	76,  // 208: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	82,  // 209: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	80,  // 210: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	85,  // 211: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	92,  // 212: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	97,  // 213: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	104, // 214: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	107, // 215: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	102, // 216: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	102, // 217: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	110, // 218: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	101, // 219: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	112, // 220: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	117, // 221: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	119, // 222: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	124, // 223: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	129, // 224: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
+	133, // 225: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
+	136, // 226: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
+	139, // 227: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
+	143, // 228: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
+	146, // 229: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
+	148, // 230: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
+	152, // 231: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
+	155, // 232: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
+	156, // 233: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
+	187, // [187:234] is the sub-list for method output_type
+	140, // [140:187] is the sub-list for method input_type
+	140, // [140:140] is the sub-list for extension type_name
+	140, // [140:140] is the sub-list for extension extendee
+	0,   // [0:140] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -13779,12 +13903,12 @@ func file_lightning_proto_init() {
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
-	file_lightning_proto_msgTypes[103].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[104].OneofWrappers = []any{
 		(*CloseStatusUpdate_ClosePending)(nil),
 		(*CloseStatusUpdate_ChanClose)(nil),
 		(*CloseStatusUpdate_CloseInstant)(nil),
 	}
-	file_lightning_proto_msgTypes[115].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[116].OneofWrappers = []any{
 		(*ChannelEventUpdate_OpenChannel)(nil),
 		(*ChannelEventUpdate_ClosedChannel)(nil),
 		(*ChannelEventUpdate_ActiveChannel)(nil),
@@ -13792,18 +13916,18 @@ func file_lightning_proto_init() {
 		(*ChannelEventUpdate_PendingOpenChannel)(nil),
 		(*ChannelEventUpdate_FullyResolvedChannel)(nil),
 	}
-	file_lightning_proto_msgTypes[120].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[121].OneofWrappers = []any{
 		(*PolicyUpdateRequest_Global)(nil),
 		(*PolicyUpdateRequest_ChanPoint)(nil),
 	}
-	file_lightning_proto_msgTypes[124].OneofWrappers = []any{}
+	file_lightning_proto_msgTypes[125].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
 			NumEnums:      20,
-			NumMessages:   160,
+			NumMessages:   161,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
