@@ -1,0 +1,97 @@
+package sphinx
+
+import (
+	"crypto/sha256"
+	"math/rand"
+	"testing"
+
+	"github.com/btcsuite/btcd/btcec/v2"
+)
+
+// hopSecretsBtcec is hopSecrets written on btcec alone, as it was before
+// the payer moved to internal/vartime: the reference the fast path must
+// match.
+func hopSecretsBtcec(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash256, *btcec.PublicKey, error) {
+	secrets := make([]Hash256, len(path))
+	var first *btcec.PublicKey
+	e := sessionKey.Key
+	for i, hop := range path {
+		epk := btcec.PrivKeyFromScalar(&e).PubKey()
+		if i == 0 {
+			first = epk
+		}
+		var p, r btcec.JacobianPoint
+		hop.AsJacobian(&p)
+		btcec.ScalarMultNonConst(&e, &p, &r)
+		r.ToAffine()
+		secrets[i] = sha256.Sum256(btcec.NewPublicKey(&r.X, &r.Y).SerializeCompressed())
+		b, err := blindingFactor(epk, secrets[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		e.Mul(&b)
+	}
+	return secrets, first, nil
+}
+
+// TestHopSecretsMatchBtcec checks the shared secrets and the first
+// ephemeral key of routes of 1 to 27 hops under random session keys
+// (including scalars with many zero bytes, which the base-point table
+// skips) against btcec.
+func TestHopSecretsMatchBtcec(t *testing.T) {
+	r := rand.New(rand.NewSource(14))
+	for trial := 0; trial < 60; trial++ {
+		var b [32]byte
+		r.Read(b[:])
+		if trial%5 == 0 {
+			// Sparse scalars: zero bytes and a small top.
+			for j := range b {
+				if r.Intn(3) > 0 {
+					b[j] = 0
+				}
+			}
+			b[31] |= 1
+		}
+		session, _ := btcec.PrivKeyFromBytes(b[:])
+		n := 1 + trial%27
+		path := make([]*btcec.PublicKey, n)
+		for i := range path {
+			var kb [32]byte
+			r.Read(kb[:])
+			k, _ := btcec.PrivKeyFromBytes(kb[:])
+			path[i] = k.PubKey()
+		}
+		got, gotFirst, err := hopSecrets(session, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantFirst, err := hopSecretsBtcec(session, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !gotFirst.IsEqual(wantFirst) || !gotFirst.IsEqual(session.PubKey()) {
+			t.Fatalf("trial %d: first ephemeral key %x, want %x", trial,
+				gotFirst.SerializeCompressed(), wantFirst.SerializeCompressed())
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("trial %d hop %d: secret %x, want %x", trial, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func TestHopSecretsInvalid(t *testing.T) {
+	keys := testKeys(2, 3)
+	path := []*btcec.PublicKey{keys[0].PubKey(), nil}
+	if _, _, err := hopSecrets(keys[1], path); err != ErrInvalidKey {
+		t.Fatalf("nil hop: %v", err)
+	}
+	if _, _, err := hopSecrets(nil, path[:1]); err != ErrInvalidKey {
+		t.Fatalf("nil session key: %v", err)
+	}
+	var zero btcec.ModNScalar
+	if _, _, err := hopSecrets(btcec.PrivKeyFromScalar(&zero), path[:1]); err != ErrInvalidKey {
+		t.Fatalf("zero session key: %v", err)
+	}
+}
