@@ -187,7 +187,8 @@ func RouteFromDB(r *channeldb.PaymentRoute) *Route {
 // and total), payment_metadata and custom records. The circuit that
 // decrypts a failure is derived only when one comes back
 // (decryptFailure): most attempts settle.
-func buildOnion(rt *channeldb.PaymentRoute, hash [32]byte, sessionKey *btcec.PrivateKey) (
+func buildOnion(rt *channeldb.PaymentRoute, hash [32]byte, sessionKey *btcec.PrivateKey,
+	tables *sphinx.HopTables) (
 	*[lnwire.OnionPacketSize]byte, error) {
 
 	hops := make([]sphinx.Hop, len(rt.Hops))
@@ -213,7 +214,7 @@ func buildOnion(rt *channeldb.PaymentRoute, hash [32]byte, sessionKey *btcec.Pri
 		}
 		hops[i] = sphinx.Hop{PubKey: pub, Payload: payload}
 	}
-	pkt, err := sphinx.NewOnionPacket(hops, sessionKey, hash[:])
+	pkt, err := tables.NewOnionPacket(hops, sessionKey, hash[:])
 	if err != nil {
 		return nil, err
 	}

@@ -148,6 +148,11 @@ func SharedSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Has
 // hop, never reused, and btcec multiplies it in variable time as well
 // (see the package doc for why that is acceptable here and nowhere else).
 func hopSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash256, *btcec.PublicKey, error) {
+	return hopSecretsWith(sessionKey, path, nil)
+}
+
+// hopSecretsWith is hopSecrets with the tables of t (nil: none).
+func hopSecretsWith(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey, t *HopTables) ([]Hash256, *btcec.PublicKey, error) {
 	if sessionKey == nil {
 		return nil, nil, ErrInvalidKey
 	}
@@ -164,8 +169,12 @@ func hopSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash25
 		last := i == len(path)-1
 		// pts[0] = e·hop, pts[1] = e·G, made affine with one inversion.
 		var pts [2]vartime.Jacobian
-		h := vartime.FromPubKey(hop)
-		vartime.Mul(&h, &e, &pts[0])
+		if table := t.lookup(hop); table != nil {
+			table.Mul(&e, &pts[0])
+		} else {
+			h := vartime.FromPubKey(hop)
+			vartime.Mul(&h, &e, &pts[0])
+		}
 		n := 1
 		if i == 0 || !last {
 			vartime.BaseMul(&e, &pts[1])

@@ -95,3 +95,84 @@ func TestHopSecretsInvalid(t *testing.T) {
 		t.Fatalf("zero session key: %v", err)
 	}
 }
+
+// TestHopTablesMatchBtcec builds onions to a few recurring keys through a
+// HopTables, so that their comb tables come into use, and checks every
+// secret against btcec; then the onion bytes against NewOnionPacket's.
+func TestHopTablesMatchBtcec(t *testing.T) {
+	r := rand.New(rand.NewSource(17))
+	peers := testKeys(3, 0x31)
+	tables := NewHopTables()
+	for trial := 0; trial < 40; trial++ {
+		var b [32]byte
+		r.Read(b[:])
+		session, _ := btcec.PrivKeyFromBytes(b[:])
+		// A recurring first hop, then fresh or recurring keys.
+		path := []*btcec.PublicKey{peers[trial%2].PubKey()}
+		for i := 0; i < trial%4; i++ {
+			if r.Intn(2) == 0 {
+				path = append(path, peers[2].PubKey())
+				continue
+			}
+			var kb [32]byte
+			r.Read(kb[:])
+			k, _ := btcec.PrivKeyFromBytes(kb[:])
+			path = append(path, k.PubKey())
+		}
+		got, gotFirst, err := hopSecretsWith(session, path, tables)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantFirst, err := hopSecretsBtcec(session, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !gotFirst.IsEqual(wantFirst) {
+			t.Fatalf("trial %d: first ephemeral key differs", trial)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("trial %d hop %d: secret %x, want %x", trial, i, got[i], want[i])
+			}
+		}
+		route := make([]Hop, len(path))
+		for i := range path {
+			route[i] = Hop{PubKey: path[i], Payload: []byte{byte(i), 1, 2}}
+		}
+		a, err := tables.NewOnionPacket(route, session, b[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := NewOnionPacket(route, session, b[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Hash() != c.Hash() {
+			t.Fatalf("trial %d: onions differ", trial)
+		}
+	}
+	for i := 0; i < 2; i++ {
+		key := [PubKeySize]byte(peers[i].PubKey().SerializeCompressed())
+		if e := tables.keys[key]; e == nil || e.table == nil {
+			t.Fatalf("peer %d has no table after %d uses", i, e.uses)
+		}
+	}
+}
+
+// TestHopTablesBounded: many keys seen once keep the cache at its bound
+// and build no table.
+func TestHopTablesBounded(t *testing.T) {
+	tables := NewHopTables()
+	for _, k := range testKeys(3*maxHopKeys, 0x41) {
+		if tables.lookup(k.PubKey()) != nil {
+			t.Fatal("a table for a key seen once")
+		}
+	}
+	if n := len(tables.keys); n > maxHopKeys {
+		t.Fatalf("%d keys remembered, bound %d", n, maxHopKeys)
+	}
+	var none *HopTables
+	if none.lookup(testKeys(1, 1)[0].PubKey()) != nil {
+		t.Fatal("nil cache gave a table")
+	}
+}
