@@ -2,6 +2,7 @@ package sphinx
 
 import (
 	"crypto/sha256"
+	"errors"
 	"math/rand"
 	"testing"
 
@@ -174,5 +175,37 @@ func TestHopTablesBounded(t *testing.T) {
 	var none *HopTables
 	if none.lookup(testKeys(1, 1)[0].PubKey()) != nil {
 		t.Fatal("nil cache gave a table")
+	}
+}
+
+// TestHopTablesConcurrent: payers sharing a HopTables (run with -race)
+// get the same onions as without it, while one of them builds the table.
+func TestHopTablesConcurrent(t *testing.T) {
+	tables := NewHopTables()
+	peer := testKeys(1, 0x51)[0].PubKey()
+	route := []Hop{{PubKey: peer, Payload: []byte{1, 2, 3}}}
+	sessions := testKeys(64, 0x52)
+	errs := make(chan error, len(sessions))
+	for _, s := range sessions {
+		go func() {
+			a, err := tables.NewOnionPacket(route, s, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			b, err := NewOnionPacket(route, s, nil)
+			if err == nil && a.Hash() != b.Hash() {
+				err = errors.New("onions differ")
+			}
+			errs <- err
+		}()
+	}
+	for range sessions {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tables.lookup(peer) == nil {
+		t.Fatal("no table after 64 uses")
 	}
 }

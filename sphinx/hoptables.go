@@ -36,8 +36,9 @@ type HopTables struct {
 }
 
 type hopTable struct {
-	uses  int
-	table *vartime.Table // nil until uses reaches hopTableUses
+	uses     int
+	building bool           // one payer builds, the others go on without
+	table    *vartime.Table // nil until built
 }
 
 // NewHopTables returns an empty cache.
@@ -66,13 +67,14 @@ func (t *HopTables) lookup(pub *btcec.PublicKey) *vartime.Table {
 		t.keys[key] = e
 	}
 	e.uses++
-	table, build := e.table, e.table == nil && e.uses >= hopTableUses
+	table, build := e.table, e.table == nil && !e.building && e.uses >= hopTableUses
+	e.building = e.building || build
 	t.mu.Unlock()
 	if !build {
 		return table
 	}
-	// Built outside the lock; two payers racing here both build, and
-	// the later store wins: same table, a little wasted work.
+	// Built outside the lock, by this payer alone. Should the key be
+	// forgotten meanwhile, the table goes with its entry.
 	table = vartime.NewTable(pub, hopTableTeeth)
 	t.mu.Lock()
 	e.table = table
