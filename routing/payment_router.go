@@ -294,10 +294,7 @@ func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
 			return nil, err
 		}
 		a.AttemptID = id
-		if err := channeldb.RegisterAttempt(tx, hash, a); err != nil {
-			return nil, err
-		}
-		return channeldb.FetchPayment(tx, hash)
+		return channeldb.RegisterAttemptFetch(tx, hash, a)
 	})
 	if err != nil {
 		return nil, nil, err
