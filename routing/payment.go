@@ -193,7 +193,7 @@ func buildOnion(rt *channeldb.PaymentRoute, hash [32]byte, sessionKey *btcec.Pri
 
 	hops := make([]sphinx.Hop, len(rt.Hops))
 	for i, h := range rt.Hops {
-		pub, err := btcec.ParsePubKey(h.PubKey[:])
+		pub, err := tables.ParsePubKey(h.PubKey)
 		if err != nil {
 			return nil, fmt.Errorf("hop %d key: %w", i, err)
 		}

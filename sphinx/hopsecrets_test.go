@@ -209,3 +209,36 @@ func TestHopTablesConcurrent(t *testing.T) {
 		t.Fatal("no table after 64 uses")
 	}
 }
+
+// TestHopTablesParsePubKey: a key onions went to comes from the cache,
+// others and invalid bytes from btcec.
+func TestHopTablesParsePubKey(t *testing.T) {
+	tables := NewHopTables()
+	keys := testKeys(2, 0x61)
+	seen := keys[0].PubKey()
+	tables.lookup(seen)
+	for _, k := range keys {
+		b := [PubKeySize]byte(k.PubKey().SerializeCompressed())
+		got, err := tables.ParsePubKey(b)
+		if err != nil || !got.IsEqual(k.PubKey()) {
+			t.Fatalf("key %x: %v", b, err)
+		}
+	}
+	if got, _ := tables.ParsePubKey([PubKeySize]byte(seen.SerializeCompressed())); got != seen {
+		t.Fatal("a key seen before was parsed again")
+	}
+	var bad [PubKeySize]byte
+	bad[0] = 2
+	for i := 1; i < PubKeySize; i++ {
+		bad[i] = 0xff
+	}
+	_, err := tables.ParsePubKey(bad)
+	_, want := btcec.ParsePubKey(bad[:])
+	if err == nil || want == nil || err.Error() != want.Error() {
+		t.Fatalf("x >= p: %v, btcec %v", err, want)
+	}
+	var none *HopTables
+	if got, err := none.ParsePubKey([PubKeySize]byte(seen.SerializeCompressed())); err != nil || !got.IsEqual(seen) {
+		t.Fatalf("nil cache: %v", err)
+	}
+}

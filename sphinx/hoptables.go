@@ -36,6 +36,7 @@ type HopTables struct {
 }
 
 type hopTable struct {
+	pub      *btcec.PublicKey
 	uses     int
 	building bool           // one payer builds, the others go on without
 	table    *vartime.Table // nil until built
@@ -63,7 +64,7 @@ func (t *HopTables) lookup(pub *btcec.PublicKey) *vartime.Table {
 				break
 			}
 		}
-		e = &hopTable{}
+		e = &hopTable{pub: pub}
 		t.keys[key] = e
 	}
 	e.uses++
@@ -80,6 +81,22 @@ func (t *HopTables) lookup(pub *btcec.PublicKey) *vartime.Table {
 	e.table = table
 	t.mu.Unlock()
 	return table
+}
+
+// ParsePubKey is btcec.ParsePubKey, answered from the cache for a key
+// onions went to before (a parsed key is never changed, so one value
+// serves every payer): a router's hops come as bytes, and parsing a
+// compressed key takes a square root.
+func (t *HopTables) ParsePubKey(b [PubKeySize]byte) (*btcec.PublicKey, error) {
+	if t != nil {
+		t.mu.Lock()
+		e := t.keys[b]
+		t.mu.Unlock()
+		if e != nil {
+			return e.pub, nil
+		}
+	}
+	return btcec.ParsePubKey(b[:])
 }
 
 // NewOnionPacket is the package's NewOnionPacket, with the ECDH of each
