@@ -3,6 +3,7 @@ package channeldb
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"lnd.xprv/channeldb/kvdb"
@@ -345,26 +346,49 @@ func paymentBucket(tx kvdb.RwTx, hash [32]byte) (kvdb.RwBucket, error) {
 // would deliver more than its value, or whose MPP record disagrees with
 // the payment's other attempts.
 func RegisterAttempt(tx kvdb.RwTx, hash [32]byte, a *HTLCAttempt) error {
+	_, err := RegisterAttemptFetch(tx, hash, a)
+	return err
+}
+
+// RegisterAttemptFetch is RegisterAttempt returning the payment with
+// the new attempt, as FetchPayment would read it after, without reading
+// the payment twice.
+func RegisterAttemptFetch(tx kvdb.RwTx, hash [32]byte, a *HTLCAttempt) (*Payment, error) {
 	p, err := FetchPayment(tx, hash)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkNewAttempt(p, a); err != nil {
-		return fmt.Errorf("register attempt %d of %x: %w", a.AttemptID, hash, err)
+		return nil, fmt.Errorf("register attempt %d of %x: %w", a.AttemptID, hash, err)
 	}
 	pb, err := paymentBucket(tx, hash)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ab := pb.NestedReadWriteBucket(payAttemptsKey)
-	if ab.Get(u64Key(a.AttemptID)) != nil {
-		return fmt.Errorf("%w: %d", ErrAttemptExists, a.AttemptID)
+	key := u64Key(a.AttemptID)
+	if ab.Get(key) != nil {
+		return nil, fmt.Errorf("%w: %d", ErrAttemptExists, a.AttemptID)
 	}
 	v, err := encodeAttempt(a)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return ab.Put(u64Key(a.AttemptID), v)
+	if err := ab.Put(key, v); err != nil {
+		return nil, err
+	}
+	// The stored attempt as read back (no memory shared with a), in
+	// attempt id order.
+	stored, err := DecodeAttempt(key, v)
+	if err != nil {
+		return nil, err
+	}
+	i := len(p.Attempts)
+	for i > 0 && p.Attempts[i-1].AttemptID > a.AttemptID {
+		i--
+	}
+	p.Attempts = slices.Insert(p.Attempts, i, *stored)
+	return p, nil
 }
 
 func checkNewAttempt(p *Payment, a *HTLCAttempt) error {
@@ -413,19 +437,15 @@ func FailAttempt(tx kvdb.RwTx, hash [32]byte, attemptID uint64, f *HTLCFailure) 
 }
 
 func resolveAttempt(tx kvdb.RwTx, hash [32]byte, id uint64, set func(*HTLCAttempt)) (*Payment, error) {
-	pb, err := paymentBucket(tx, hash)
+	p, err := FetchPayment(tx, hash)
 	if err != nil {
 		return nil, err
 	}
-	ab := pb.NestedReadWriteBucket(payAttemptsKey)
-	v := ab.Get(u64Key(id))
-	if v == nil {
+	i := slices.IndexFunc(p.Attempts, func(a HTLCAttempt) bool { return a.AttemptID == id })
+	if i < 0 {
 		return nil, fmt.Errorf("%w: attempt %d of %x", ErrAttemptNotFound, id, hash)
 	}
-	a, err := DecodeAttempt(u64Key(id), v)
-	if err != nil {
-		return nil, err
-	}
+	a := &p.Attempts[i]
 	switch {
 	case a.Settle != nil:
 		return nil, fmt.Errorf("%w: attempt %d of %x", ErrAttemptAlreadySettled, id, hash)
@@ -437,10 +457,22 @@ func resolveAttempt(tx kvdb.RwTx, hash [32]byte, id uint64, set func(*HTLCAttemp
 	if err != nil {
 		return nil, err
 	}
-	if err := ab.Put(u64Key(id), enc); err != nil {
+	pb, err := paymentBucket(tx, hash)
+	if err != nil {
 		return nil, err
 	}
-	return FetchPayment(tx, hash)
+	key := u64Key(id)
+	if err := pb.NestedReadWriteBucket(payAttemptsKey).Put(key, enc); err != nil {
+		return nil, err
+	}
+	// The attempt as read back: no memory shared with the caller's
+	// outcome.
+	stored, err := DecodeAttempt(key, enc)
+	if err != nil {
+		return nil, err
+	}
+	p.Attempts[i] = *stored
+	return p, nil
 }
 
 // FailPayment records that the payment will make no more attempts, and

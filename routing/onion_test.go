@@ -38,11 +38,11 @@ func TestOnionRebuiltFromStoredAttempt(t *testing.T) {
 	}
 	hash := [32]byte{1, 2, 3}
 
-	built, err := buildOnion(&a.Route, hash, key)
+	built, err := buildOnion(&a.Route, hash, key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rebuilt, err := buildOnion(&a.Route, hash, sessionKey(a))
+	rebuilt, err := buildOnion(&a.Route, hash, sessionKey(a), sphinx.NewHopTables())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,12 +187,13 @@ func RouteFromDB(r *channeldb.PaymentRoute) *Route {
 // and total), payment_metadata and custom records. The circuit that
 // decrypts a failure is derived only when one comes back
 // (decryptFailure): most attempts settle.
-func buildOnion(rt *channeldb.PaymentRoute, hash [32]byte, sessionKey *btcec.PrivateKey) (
+func buildOnion(rt *channeldb.PaymentRoute, hash [32]byte, sessionKey *btcec.PrivateKey,
+	tables *sphinx.HopTables) (
 	*[lnwire.OnionPacketSize]byte, error) {
 
 	hops := make([]sphinx.Hop, len(rt.Hops))
 	for i, h := range rt.Hops {
-		pub, err := btcec.ParsePubKey(h.PubKey[:])
+		pub, err := tables.ParsePubKey(h.PubKey)
 		if err != nil {
 			return nil, fmt.Errorf("hop %d key: %w", i, err)
 		}
@@ -213,7 +214,7 @@ func buildOnion(rt *channeldb.PaymentRoute, hash [32]byte, sessionKey *btcec.Pri
 		}
 		hops[i] = sphinx.Hop{PubKey: pub, Payload: payload}
 	}
-	pkt, err := sphinx.NewOnionPacket(hops, sessionKey, hash[:])
+	pkt, err := tables.NewOnionPacket(hops, sessionKey, hash[:])
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/internal/crashpoint"
 	"lnd.xprv/lnwire"
+	"lnd.xprv/sphinx"
 )
 
 // PaymentRouter sends payments: it finds routes, persists each attempt
@@ -22,6 +23,9 @@ type PaymentRouter struct {
 	cfg    PaymentRouterConfig
 	finder *Finder
 	log    *slog.Logger
+	// hops holds the comb tables of the node keys onions go to most,
+	// our peers first.
+	hops *sphinx.HopTables
 
 	mu   sync.Mutex
 	subs map[uint64]*PaymentSubscription
@@ -47,6 +51,7 @@ func NewPaymentRouter(cfg PaymentRouterConfig) *PaymentRouter {
 		cfg:    cfg,
 		finder: NewFinder(cfg.Graph, cfg.PathFinding),
 		log:    cfg.Log,
+		hops:   sphinx.NewHopTables(),
 		subs:   make(map[uint64]*PaymentSubscription),
 		quit:   make(chan struct{}),
 	}
@@ -236,7 +241,7 @@ func (r *PaymentRouter) dispatch(hash [32]byte, a *channeldb.HTLCAttempt, onion 
 // rebuilt from the stored route and session key (the same bytes: the
 // session key fixes every byte of the onion).
 func (r *PaymentRouter) redispatch(hash [32]byte, a *channeldb.HTLCAttempt) error {
-	onion, err := buildOnion(&a.Route, hash, sessionKey(a))
+	onion, err := buildOnion(&a.Route, hash, sessionKey(a), r.hops)
 	if err != nil {
 		return err
 	}
@@ -270,7 +275,7 @@ func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
 	}
 	// The onion must build before the attempt is stored: a stored
 	// attempt is one that may have left.
-	onion, err := buildOnion(&a.Route, hash, key)
+	onion, err := buildOnion(&a.Route, hash, key, r.hops)
 	if err != nil {
 		return nil, nil, fmt.Errorf("routing: onion: %w", err)
 	}
@@ -289,10 +294,7 @@ func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
 			return nil, err
 		}
 		a.AttemptID = id
-		if err := channeldb.RegisterAttempt(tx, hash, a); err != nil {
-			return nil, err
-		}
-		return channeldb.FetchPayment(tx, hash)
+		return channeldb.RegisterAttemptFetch(tx, hash, a)
 	})
 	if err != nil {
 		return nil, nil, err

@@ -170,3 +170,31 @@ func BenchmarkNewOnionPacketHops(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNewOnionPacketHopTables is BenchmarkNewOnionPacketHops through
+// a HopTables whose keys are warm: an origin paying through the same
+// peers again.
+func BenchmarkNewOnionPacketHopTables(b *testing.B) {
+	full, _ := benchRoute(b)
+	session, _ := btcec.PrivKeyFromBytes(bytes.Repeat([]byte{0x13}, 32))
+	ad := make([]byte, 32)
+	for _, n := range []int{1, 2, 20} {
+		route := full[len(full)-n:]
+		b.Run(fmt.Sprintf("hops=%d", n), func(b *testing.B) {
+			tables := NewHopTables()
+			for i := 0; i < hopTableUses; i++ {
+				if _, err := tables.NewOnionPacket(route, session, ad); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			cpu := startCPU()
+			for b.Loop() {
+				if _, err := tables.NewOnionPacket(route, session, ad); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu.report(b)
+		})
+	}
+}

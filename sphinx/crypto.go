@@ -7,6 +7,8 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"golang.org/x/crypto/chacha20"
+
+	"lnd.xprv/internal/vartime"
 )
 
 // Key types of BOLT 4 "Key Generation" and "Returning Errors". Each is the
@@ -138,12 +140,19 @@ func SharedSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Has
 // hopSecrets walks the route with the blinded ephemeral key and returns each
 // hop's shared secret and the ephemeral public key the first hop sees.
 //
-// Each hop costs a multiplication of its key by the secret ephemeral
-// scalar (variable time, as lnd's onion library does it: the scalar is a
-// fresh random session key, blinded per hop, never reused) and, except for
-// the last hop, a base-point multiplication for the ephemeral public key,
-// which only the packet (first hop) and the next blinding factor need.
+// Each hop costs a multiplication of its key by the ephemeral scalar and,
+// except for the last hop, a base-point multiplication for the ephemeral
+// public key, which only the packet (first hop) and the next blinding
+// factor need. Both run on internal/vartime although the scalar is
+// secret: it is a session key drawn fresh for this one onion, blinded per
+// hop, never reused, and btcec multiplies it in variable time as well
+// (see the package doc for why that is acceptable here and nowhere else).
 func hopSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash256, *btcec.PublicKey, error) {
+	return hopSecretsWith(sessionKey, path, nil)
+}
+
+// hopSecretsWith is hopSecrets with the tables of t (nil: none).
+func hopSecretsWith(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey, t *HopTables) ([]Hash256, *btcec.PublicKey, error) {
 	if sessionKey == nil {
 		return nil, nil, ErrInvalidKey
 	}
@@ -158,22 +167,38 @@ func hopSecrets(sessionKey *btcec.PrivateKey, path []*btcec.PublicKey) ([]Hash25
 			return nil, nil, ErrInvalidKey
 		}
 		last := i == len(path)-1
-		var epk *btcec.PublicKey
-		if i == 0 || !last {
-			epk = btcec.PrivKeyFromScalar(&e).PubKey()
+		// pts[0] = e·hop, pts[1] = e·G, made affine with one inversion.
+		var pts [2]vartime.Jacobian
+		if table := t.lookup(hop); table != nil {
+			table.Mul(&e, &pts[0])
+		} else {
+			h := vartime.FromPubKey(hop)
+			vartime.Mul(&h, &e, &pts[0])
 		}
+		n := 1
+		if i == 0 || !last {
+			vartime.BaseMul(&e, &pts[1])
+			n = 2
+		}
+		// e ≠ 0 below the group order and points of prime order:
+		// neither product is infinity unless hop is not a valid key.
+		if pts[0].IsInfinity() || pts[1].IsInfinity() && n == 2 {
+			return nil, nil, ErrInvalidKey
+		}
+		var aff [2]vartime.Point
+		vartime.ToAffine(pts[:n], aff[:n])
+		secrets[i] = sha256.Sum256(aff[0].PubKey().SerializeCompressed())
+		if n == 1 {
+			break
+		}
+		epk := aff[1].PubKey()
 		if i == 0 {
 			first = epk
 		}
-		ss, err := sharedSecret(&e, hop)
-		if err != nil {
-			return nil, nil, err
-		}
-		secrets[i] = ss
 		if last {
 			break
 		}
-		b, err := blindingFactor(epk, ss)
+		b, err := blindingFactor(epk, secrets[i])
 		if err != nil {
 			return nil, nil, err
 		}

@@ -32,6 +32,21 @@
 // then also learns each hop's hold time, and which hop corrupted a failure
 // it cannot read.
 //
+// Timing. The origin's curve arithmetic (the ephemeral keys and the ECDH
+// with each hop, in hopSecrets) runs on internal/vartime, variable-time
+// code otherwise kept for public data. The scalar there is secret, but of
+// a narrow kind: a session key drawn from crypto/rand for one onion,
+// blinded per hop, never used for another, stored in the clear with the
+// payment anyway. Knowing it reveals that one payment's route and
+// payloads to whoever also holds the onion; it protects no funds and no
+// other payment, so partial leaks from many payments do not add up the
+// way nonce leaks of one signing key do, and a timing attacker gets one
+// trace per key. btcec multiplies it in variable time too
+// (ScalarBaseMultNonConst indexes a table by the scalar's bytes,
+// ScalarMultNonConst branches on its NAF digits), as lnd's onion library
+// does: the class is unchanged, only the speed. Long-lived keys, the node
+// key behind ECDHer first, stay on btcec.
+//
 // The package does no I/O and keeps no state except in the ReplayLog a
 // caller passes in. It imports nothing of this project but lnwire/tlv.
 package sphinx

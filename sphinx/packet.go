@@ -124,6 +124,11 @@ func shiftSize(n int) int {
 // associated data (the payment hash for HTLCs). The session key must be
 // fresh and random for every onion; only tests pass a fixed one.
 func NewOnionPacket(route []Hop, sessionKey *btcec.PrivateKey, assocData []byte) (*OnionPacket, error) {
+	return newOnionPacket(route, sessionKey, assocData, nil)
+}
+
+// newOnionPacket is NewOnionPacket with the tables of t (nil: none).
+func newOnionPacket(route []Hop, sessionKey *btcec.PrivateKey, assocData []byte, t *HopTables) (*OnionPacket, error) {
 	n := len(route)
 	if n == 0 {
 		return nil, ErrEmptyRoute
@@ -140,7 +145,7 @@ func NewOnionPacket(route []Hop, sessionKey *btcec.PrivateKey, assocData []byte)
 		}
 		path[i] = h.PubKey
 	}
-	secrets, ephemeral, err := hopSecrets(sessionKey, path)
+	secrets, ephemeral, err := hopSecretsWith(sessionKey, path, t)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,12 @@
 // Package vartime is secp256k1 arithmetic for public data only: variable
 // time, branching and indexing tables on the bits of its scalars, so it
-// must never see a secret (a private key, a nonce, an unrevealed
-// per-commitment secret). Secrets stay on btcec.
+// must not see a secret (a private key, a nonce, an unrevealed
+// per-commitment secret). Secrets stay on btcec, but for one below.
+//
+// One secret is let in: an onion's session key (sphinx's hopSecrets), a
+// fresh random scalar used for one payment, which btcec multiplies in
+// variable time too; sphinx's package doc says why that is acceptable.
+// No long-lived key may come here.
 //
 // sphinx blinds a forwarded onion's ephemeral key with it: the factor is
 // a hash of that packet's shared secret, used once, from which nothing

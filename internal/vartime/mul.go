@@ -71,13 +71,11 @@ const wnafWidth = 5
 // both halves with shared doublings (about 129 doublings and 2 × 22
 // additions). Variable time: k and p must be public.
 func Mul(p *Point, k *btcec.ModNScalar, r *Jacobian) {
-	k1, k2 := splitK(k)
+	k1, k2, neg1, neg2 := splitK(k)
 	// Odd multiples p, 3p, …, 15p of ±p for k1; λ of them, (β·X, Y,
 	// Z), are those of ±λp for k2.
 	base := *p
-	neg1 := k1.Sign() < 0
 	if neg1 {
-		k1.Neg(k1)
 		base.y.neg(&base.y)
 	}
 	var odd1, odd2 [1 << (wnafWidth - 2)]Jacobian
@@ -89,10 +87,6 @@ func Mul(p *Point, k *btcec.ModNScalar, r *Jacobian) {
 	}
 	// odd1 holds multiples of ±p; those of k2's sign times λp are λ
 	// of them, negated when the signs differ.
-	neg2 := k2.Sign() < 0
-	if neg2 {
-		k2.Neg(k2)
-	}
 	flip := neg1 != neg2
 	for i := range odd2 {
 		odd2[i].x.mul(&odd1[i].x, &glvBeta)
@@ -101,7 +95,9 @@ func Mul(p *Point, k *btcec.ModNScalar, r *Jacobian) {
 			odd2[i].y.neg(&odd2[i].y)
 		}
 	}
-	d1, d2 := wnafBig(k1), wnafBig(k2)
+	var w1, w2 [wnafMax]int8
+	b1, b2 := k1.Bytes(), k2.Bytes()
+	d1, d2 := w1[:wnafBytes(&b1, &w1)], w2[:wnafBytes(&b2, &w2)]
 	var acc Jacobian
 	for i := max(len(d1), len(d2)) - 1; i >= 0; i-- {
 		acc.Double(&acc)
@@ -127,10 +123,14 @@ func addDigit(acc *Jacobian, odd []Jacobian, d int8) {
 	}
 }
 
-// wnafBytes returns the width-5 non-adjacent form of the big-endian b,
-// least significant digit first: odd digits in (-16, 16), each followed
-// by at least four zeros.
-func wnafBytes(b *[32]byte) []int8 {
+// wnafMax is the most digits wnafBytes writes: one more than the bits
+// of a 256-bit value.
+const wnafMax = 257
+
+// wnafBytes writes the width-5 non-adjacent form of the big-endian b to
+// digits, least significant digit first, and returns how many it wrote:
+// odd digits in (-16, 16), each followed by at least four zeros.
+func wnafBytes(b *[32]byte, digits *[wnafMax]int8) int {
 	// n holds k in five little-endian limbs (one spare for the carry
 	// of a negative digit).
 	var n [5]uint64
@@ -139,7 +139,7 @@ func wnafBytes(b *[32]byte) []int8 {
 			n[i] = n[i]<<8 | uint64(b[24-8*i+j])
 		}
 	}
-	digits := make([]int8, 0, 257)
+	count := 0
 	for n[0]|n[1]|n[2]|n[3]|n[4] != 0 {
 		var d int8
 		if n[0]&1 == 1 {
@@ -169,13 +169,14 @@ func wnafBytes(b *[32]byte) []int8 {
 				}
 			}
 		}
-		digits = append(digits, d)
+		digits[count] = d
+		count++
 		for i := 0; i < 4; i++ {
 			n[i] = n[i]>>1 | n[i+1]<<63
 		}
 		n[4] >>= 1
 	}
-	return digits
+	return count
 }
 
 // Table is a Lim–Lee comb for multiplying one fixed point: a table of t

@@ -235,15 +235,32 @@ func TestGLV(t *testing.T) {
 	sameAs(t, "β·x", &got, &want)
 	lb := lambda.Bytes()
 	lam := new(big.Int).SetBytes(lb[:])
-	for _, k := range testScalars(r, 200) {
-		k1, k2 := splitK(&k)
-		if k1.CmpAbs(new(big.Int).Lsh(big.NewInt(1), 129)) >= 0 ||
-			k2.CmpAbs(new(big.Int).Lsh(big.NewInt(1), 129)) >= 0 {
+	limit := new(big.Int).Lsh(big.NewInt(1), 129)
+	scalars := testScalars(r, 200)
+	// The edges: 0, 1, n-1, (n-1)/2 and its neighbours, λ, -λ.
+	for _, v := range []*big.Int{big.NewInt(0), big.NewInt(1),
+		new(big.Int).Sub(curveN, big.NewInt(1)),
+		new(big.Int).Rsh(curveN, 1),
+		new(big.Int).Add(new(big.Int).Rsh(curveN, 1), big.NewInt(1)),
+		lam, new(big.Int).Sub(curveN, lam)} {
 
+		scalars = append(scalars, scalarOf(v))
+	}
+	for _, k := range scalars {
+		k1, k2, neg1, neg2 := splitK(&k)
+		b1, b2 := k1.Bytes(), k2.Bytes()
+		v1, v2 := new(big.Int).SetBytes(b1[:]), new(big.Int).SetBytes(b2[:])
+		if v1.Cmp(limit) >= 0 || v2.Cmp(limit) >= 0 {
 			t.Fatalf("split of %x too long", k.Bytes())
 		}
-		sum := new(big.Int).Mul(k2, lam)
-		sum.Add(sum, k1).Mod(sum, curveN)
+		if neg1 {
+			v1.Neg(v1)
+		}
+		if neg2 {
+			v2.Neg(v2)
+		}
+		sum := new(big.Int).Mul(v2, lam)
+		sum.Add(sum, v1).Mod(sum, curveN)
 		kb := k.Bytes()
 		if sum.Cmp(new(big.Int).SetBytes(kb[:])) != 0 {
 			t.Fatalf("split of %x does not recombine", kb)

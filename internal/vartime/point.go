@@ -247,3 +247,21 @@ func PubKeys(pts []Jacobian) []*btcec.PublicKey {
 	}
 	return pubs
 }
+
+// PointFromX returns the point with big-endian x coordinate x (below p)
+// and y of the given parity, as a reader of a compressed key or of an
+// ECDSA signature's R needs, and whether there is one.
+func PointFromX(x *[32]byte, odd bool) (Point, bool) {
+	var p Point
+	p.x.setBytes(x)
+	var y2 fe
+	y2.square(&p.x).mul(&y2, &p.x).add(&y2, &fe{7})
+	if !p.y.sqrt(&y2) {
+		return Point{}, false
+	}
+	p.y.normalize()
+	if (p.y[0]&1 == 1) != odd {
+		p.y.neg(&p.y)
+	}
+	return p, true
+}

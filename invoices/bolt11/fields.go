@@ -242,7 +242,7 @@ func decodeRouteHint(data []byte) (RouteHint, error) {
 	}
 	hint := make(RouteHint, 0, len(b)/hopHintLen)
 	for ; len(b) > 0; b = b[hopHintLen:] {
-		key, err := btcec.ParsePubKey(b[:33])
+		key, err := parseKey(b[:33])
 		if err != nil {
 			return nil, fmt.Errorf("%w: node id: %w",
 				ErrInvalidRouteHint, err)
@@ -311,7 +311,7 @@ func decodeField(t FieldType, data []byte, cfg *decodeConfig) (Field, error) {
 		if err != nil {
 			return nil, err
 		}
-		key, err := btcec.ParsePubKey(b)
+		key, err := parseKey(b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrInvalidPayee, err)
 		}
