@@ -1,13 +1,21 @@
-// Package vartime is secp256k1 arithmetic for public data only: variable
-// time, branching and indexing tables on the bits of its scalars, so it
-// must never see a secret (a private key, a nonce, an unrevealed
-// per-commitment secret). Secrets stay on btcec.
+// Package vartime is secp256k1 arithmetic for public data: BaseMul, Mul
+// and Table.Mul run in variable time, branching and indexing tables on
+// the bits of their scalars, so they must never see a secret (a private
+// key, a nonce, an unrevealed per-commitment secret).
 //
-// sphinx blinds a forwarded onion's ephemeral key with it: the factor is
+// The one exception is SecretMul, secret scalar times public point, for
+// the ECDH with the node key (every incoming onion, every BOLT 8
+// handshake): constant time in the scalar, on the same field, with
+// complete addition formulas, a fixed signed-window recoding and masked
+// table reads (secret.go says exactly what is and is not covered). btcec's
+// ScalarMultNonConst, which it replaces there and which lnd uses, is
+// variable time: wNAF digits chosen by branches, big.Int GLV split.
+// Other secrets (signing nonces, per-commitment secrets) stay on btcec.
+//
+// sphinx blinds a forwarded onion's ephemeral key with Mul: the factor is
 // a hash of that packet's shared secret, used once, from which nothing
 // about the secret can be learnt, and the product is sent on in the next
-// packet (lnd makes this multiplication in variable time too). The ECDH
-// with the node key, a long-lived secret, stays on btcec.
+// packet (lnd makes this multiplication in variable time too).
 //
 // It exists because a channel's commitment round is made of curve
 // arithmetic on public values (per-commitment keys derived from public

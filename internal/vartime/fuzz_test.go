@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzArithmetic checks the field against math/big and the
-// multiplications against btcec for arbitrary inputs: a and b as field
+// multiplications (SecretMul included) against btcec for arbitrary inputs: a and b as field
 // elements (unreduced when ≥ p), and as scalars.
 func FuzzArithmetic(f *testing.F) {
 	f.Add(make([]byte, 64))
@@ -74,6 +74,12 @@ func FuzzArithmetic(f *testing.F) {
 		want2 := FromJacobian(&wantP)
 		if !samePoint(&gotP, &want2) {
 			t.Fatalf("Mul(%x, %x)", bb, ab)
+		}
+		pub := btcec.NewPublicKey(&pj.X, &pj.Y)
+		wantC, wantOK := btcecCompressed(pub, &k)
+		gotC, ok := SecretMul(&p, &k)
+		if ok != wantOK || (ok && gotC != wantC) {
+			t.Fatalf("SecretMul(%x, %x)", bb, ab)
 		}
 	})
 }

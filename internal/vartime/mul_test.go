@@ -182,9 +182,11 @@ func BenchmarkMul(b *testing.B) {
 	k := testScalars(r, 2)[12]
 	p := FromPubKey(randPub(r))
 	var out Jacobian
+	m := startCPU()
 	for i := 0; i < b.N; i++ {
 		Mul(&p, &k, &out)
 	}
+	m.report(b)
 }
 
 func BenchmarkTableMul6(b *testing.B) {
@@ -212,9 +214,11 @@ func BenchmarkBtcecMul(b *testing.B) {
 	k := testScalars(r, 2)[12]
 	var pj, out btcec.JacobianPoint
 	randPub(r).AsJacobian(&pj)
+	m := startCPU()
 	for i := 0; i < b.N; i++ {
 		btcec.ScalarMultNonConst(&k, &pj, &out)
 	}
+	m.report(b)
 }
 
 // TestGLV checks the endomorphism constants (λ·P = (β·x, y)) and that
@@ -255,4 +259,103 @@ func BenchmarkGeneratorTable(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		buildGeneratorTable()
 	}
+}
+
+// btcecCompressed is btcec's k·pub, compressed, and whether it is a point.
+func btcecCompressed(pub *btcec.PublicKey, k *btcec.ModNScalar) ([33]byte, bool) {
+	var p, r btcec.JacobianPoint
+	pub.AsJacobian(&p)
+	btcec.ScalarMultNonConst(k, &p, &r)
+	if (r.X.IsZero() && r.Y.IsZero()) || r.Z.IsZero() {
+		return [33]byte{}, false
+	}
+	r.ToAffine()
+	var out [33]byte
+	copy(out[:], btcec.NewPublicKey(&r.X, &r.Y).SerializeCompressed())
+	return out, true
+}
+
+func TestSecretMul(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	pubs := []*btcec.PublicKey{btcec.Generator()}
+	for i := 0; i < 8; i++ {
+		pubs = append(pubs, randPub(r))
+	}
+	scalars := testScalars(r, 300)
+	// Scalars whose recoding meets every digit at its extremes: all
+	// bits set below 2^255, alternating bits, n - 2^k.
+	var alt [32]byte
+	for i := range alt {
+		alt[i] = 0xaa
+	}
+	var k btcec.ModNScalar
+	k.SetBytes(&alt)
+	scalars = append(scalars, k)
+	for i := range alt {
+		alt[i] = 0x55
+	}
+	k.SetBytes(&alt)
+	scalars = append(scalars, k)
+	for _, e := range []int{1, 5, 31, 32, 64, 128, 200, 250, 254} {
+		var b [32]byte
+		new(big.Int).Sub(btcec.S256().N,
+			new(big.Int).Lsh(big.NewInt(1), uint(e))).FillBytes(b[:])
+		k.SetBytes(&b)
+		scalars = append(scalars, k)
+		b = [32]byte{}
+		new(big.Int).Lsh(big.NewInt(1), uint(e)).FillBytes(b[:])
+		k.SetBytes(&b)
+		scalars = append(scalars, k)
+	}
+	for pi, pub := range pubs {
+		p := FromPubKey(pub)
+		for si := range scalars {
+			want, wantOK := btcecCompressed(pub, &scalars[si])
+			got, ok := SecretMul(&p, &scalars[si])
+			if ok != wantOK || (ok && got != want) {
+				t.Fatalf("SecretMul(pub %d, %x): %x %v, want %x %v", pi,
+					scalars[si].Bytes(), got, ok, want, wantOK)
+			}
+		}
+	}
+}
+
+// TestSecretMulSelf checks k·P for P a small multiple of the point itself
+// (k·P where the sum passes through ±P and infinity).
+func TestSecretMulSmallMultiples(t *testing.T) {
+	g := btcec.Generator()
+	p := FromPubKey(g)
+	for v := -40; v <= 40; v++ {
+		var k btcec.ModNScalar
+		k.SetInt(uint32(abs(v)))
+		if v < 0 {
+			k.Negate()
+		}
+		want, wantOK := btcecCompressed(g, &k)
+		got, ok := SecretMul(&p, &k)
+		if ok != wantOK || (ok && got != want) {
+			t.Fatalf("SecretMul(G, %d): %x %v, want %x %v", v, got, ok,
+				want, wantOK)
+		}
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// BenchmarkSecretMul is the scalar and point of BenchmarkMul, with the
+// inversion and encoding Mul leaves out.
+func BenchmarkSecretMul(b *testing.B) {
+	r := rand.New(rand.NewSource(5))
+	k := testScalars(r, 2)[12]
+	p := FromPubKey(randPub(r))
+	m := startCPU()
+	for i := 0; i < b.N; i++ {
+		SecretMul(&p, &k)
+	}
+	m.report(b)
 }
