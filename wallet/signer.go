@@ -197,7 +197,7 @@ func (w *Wallet) ECDH(pub *btcec.PublicKey) ([32]byte, error) {
 		return [32]byte{}, err
 	}
 	defer priv.Zero()
-	return ecdh(priv, pub), nil
+	return ecdh(priv, pub)
 }
 
 // NodeKeyECDH is the node key as brontide's SingleKeyECDH wants it: the
