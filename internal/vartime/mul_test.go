@@ -359,3 +359,47 @@ func BenchmarkSecretMul(b *testing.B) {
 	}
 	m.report(b)
 }
+
+// TestSplitSecret checks the constant-time GLV split: the constants
+// against their definitions, and for random and edge scalars that
+// k ≡ ±r1 ± λ·r2 with both halves below 2^128.
+func TestSplitSecret(t *testing.T) {
+	n := btcec.S256().N
+	round := func(num *big.Int) *big.Int {
+		q := new(big.Int).Lsh(num, 384)
+		q.Add(q, new(big.Int).Rsh(n, 1))
+		return q.Quo(q, n)
+	}
+	limbsBig := func(l [4]uint64) *big.Int {
+		var b [32]byte
+		putLimbs(&b, &l)
+		return new(big.Int).SetBytes(b[:])
+	}
+	if limbsBig(glvG1).Cmp(round(glvB2)) != 0 ||
+		limbsBig(glvG2).Cmp(round(new(big.Int).Neg(glvB1))) != 0 {
+		t.Fatal("g1 or g2 is not round(2^384·b/n)")
+	}
+	lambda := new(big.Int).SetBytes(hexInt("5363ad4cc05c30e0a5261c028812645a" +
+		"122e22ea20816678df02967c1b23bd72").Bytes())
+	limit := new(big.Int).Lsh(big.NewInt(1), 128)
+	r := rand.New(rand.NewSource(11))
+	for _, k := range testScalars(r, 2000) {
+		r1, r2, neg1, neg2 := splitSecret(&k)
+		a, b := limbsBig(r1), limbsBig(r2)
+		if a.Cmp(limit) >= 0 || b.Cmp(limit) >= 0 {
+			t.Fatalf("split(%x): halves %x %x", k.Bytes(), a, b)
+		}
+		if neg1 != 0 {
+			a.Neg(a)
+		}
+		if neg2 != 0 {
+			b.Neg(b)
+		}
+		sum := new(big.Int).Mul(b, lambda)
+		sum.Add(sum, a).Mod(sum, n)
+		kb := k.Bytes()
+		if sum.Cmp(new(big.Int).SetBytes(kb[:])) != 0 {
+			t.Fatalf("split(%x): r1 + λ·r2 = %x", kb, sum)
+		}
+	}
+}

@@ -9,16 +9,19 @@ import (
 // This file is the package's one exception to "public data only":
 // SecretMul multiplies a public point by a secret scalar in constant time
 // in the scalar. What it runs is fixed by nothing but the scalar's width:
-// 255 doublings and 51 additions in complete projective formulas (no
-// exceptional case, so no branch on an intermediate point), table entries
-// read by scanning the whole table with masks, signs applied by masks, one
-// inversion by a fixed addition chain, and field add, sub, mul, square
-// and normalize without branches or table indices (field.go). The point
-// and whether the product is infinity are treated as public.
+// a GLV split on btcec's constant-time mod-n scalars and a fixed-width
+// product, then 131 doublings and 56 additions in complete projective
+// formulas (no exceptional case, so no branch on an intermediate point),
+// table entries read by scanning the whole table with masks, signs and
+// corrections applied by masks, one inversion by a fixed addition chain,
+// and field add, sub, mul, square and normalize without branches or
+// table indices (field.go). The point, and whether the product is
+// infinity, are treated as public.
 //
 // Go gives no formal guarantee that the compiler keeps masked code free
-// of branches (nor does it for crypto/internal); the test TestSecretMul
-// checks the results, not the timing.
+// of branches (nor does it for crypto/internal), and bits.Mul64 is one
+// instruction only where the hardware has it (amd64, arm64); the tests
+// check results, not timing.
 
 // proj is a point in homogeneous projective coordinates, (X/Z, Y/Z);
 // infinity is (0 : 1 : 0).
@@ -116,17 +119,21 @@ func (r *proj) add(p, q *proj) {
 }
 
 // secretWindow is the width of SecretMul's signed digits: 16 odd
-// multiples in the table, 51 additions.
+// multiples in the table.
 const secretWindow = 5
 
-// secretDigits is the number of digits below the top one: 5·51 = 255,
-// so the top one, (s >> 255) | 1, is 1 for every s below 2^256.
-const secretDigits = 51
+// secretDigits is the number of digits below the top one of each GLV
+// half: a half made odd is below 2^129 + 2 < 2^131 = 2^(5·26 + 1), so its
+// top digit, (s >> 130) | 1, is 1.
+const secretDigits = 26
+
+// oddTable holds p, 3p, …, 31p.
+type oddTable [1 << (secretWindow - 1)]proj
 
 // selectOdd sets r to d·p from odd = p, 3p, …, 31p, d = ±(2·idx+1), the
 // sign negative when neg is all ones: every entry is read, the one wanted
 // kept by masks.
-func selectOdd(r *proj, odd *[1 << (secretWindow - 1)]proj, idx, neg uint64) {
+func selectOdd(r *proj, odd *oddTable, idx, neg uint64) {
 	var out proj
 	for j := range odd {
 		x := uint64(j) ^ idx
@@ -138,12 +145,184 @@ func selectOdd(r *proj, odd *[1 << (secretWindow - 1)]proj, idx, neg uint64) {
 			out.z[l] |= odd[j].z[l] & m
 		}
 	}
-	var ny fe
-	ny.neg(&out.y)
-	for l := 0; l < 4; l++ {
-		out.y[l] = ny[l]&neg | out.y[l]&^neg
-	}
+	condNeg(&out, neg)
 	*r = out
+}
+
+// condNeg negates p when neg is all ones (neg is 0 or all ones).
+func condNeg(p *proj, neg uint64) {
+	var ny fe
+	ny.neg(&p.y)
+	for l := 0; l < 4; l++ {
+		p.y[l] = ny[l]&neg | p.y[l]&^neg
+	}
+}
+
+// condSet sets r = p when m is all ones (m is 0 or all ones).
+func condSet(r, p *proj, m uint64) {
+	for l := 0; l < 4; l++ {
+		r.x[l] = p.x[l]&m | r.x[l]&^m
+		r.y[l] = p.y[l]&m | r.y[l]&^m
+		r.z[l] = p.z[l]&m | r.z[l]&^m
+	}
+}
+
+// digit returns the table index and sign mask of the signed digit at bit
+// pos (public) of the odd s: bits [pos, pos+6) of s, the lowest forced to
+// 1, minus 32, an odd value in [-31, 31] (Joye and Tunstall's regular
+// recoding: s = Σ digit_i·2^(5i) + 2^(5·26) for 26 digits).
+func digit(s *[4]uint64, pos uint) (idx, neg uint64) {
+	w := s[pos/64] >> (pos % 64)
+	if pos%64 > 64-(secretWindow+1) && pos/64 < 3 {
+		w |= s[pos/64+1] << (64 - pos%64)
+	}
+	v := (w & (1<<(secretWindow+1) - 1)) | 1
+	// v ≥ 32: digit v - 32 > 0, index (v & 31) >> 1; v < 32: digit
+	// -(32 - v), index ((v & 31) ^ 31) >> 1.
+	neg = (v >> secretWindow) - 1
+	idx = ((v & (1<<secretWindow - 1)) ^ ((1<<secretWindow - 1) & neg)) >> 1
+	return idx, neg
+}
+
+// GLV split constants (as libsecp256k1's scalar_split_lambda): g1 and g2
+// are round(2^384·b2/n) and round(2^384·(-b1)/n), minus_b1 and minus_b2
+// the basis, little-endian limbs or big-endian bytes.
+var (
+	glvG1 = [4]uint64{0xe893209a45dbb031, 0x3daa8a1471e8ca7f,
+		0xe86c90e49284eb15, 0x3086d221a7d46bcd}
+	glvG2 = [4]uint64{0x1571b4ae8ac47f71, 0x221208ac9df506c6,
+		0x6f547fa90abfe4c4, 0xe4437ed6010e8828}
+	glvMinusB1 = scalarHex("00000000000000000000000000000000" +
+		"e4437ed6010e88286f547fa90abfe4c3")
+	glvMinusB2 = scalarHex("fffffffffffffffffffffffffffffffe" +
+		"8a280ac50774346dd765cda83db1562c")
+	glvMinusLambda = func() btcec.ModNScalar {
+		l := scalarHex("5363ad4cc05c30e0a5261c028812645a" +
+			"122e22ea20816678df02967c1b23bd72")
+		l.Negate()
+		return l
+	}()
+	// halfNLimbs is (n - 1)/2.
+	halfNLimbs = [4]uint64{0xdfe92f46681b20a0, 0x5d576e7357a4501d,
+		0xffffffffffffffff, 0x7fffffffffffffff}
+)
+
+func scalarHex(h string) btcec.ModNScalar {
+	var b [32]byte
+	hexInt(h).FillBytes(b[:])
+	var s btcec.ModNScalar
+	s.SetBytes(&b)
+	return s
+}
+
+// mulShift384 returns round(k·g / 2^384), without a branch.
+func mulShift384(k, g *[4]uint64) btcec.ModNScalar {
+	var p [8]uint64
+	for i := 0; i < 4; i++ {
+		var c uint64
+		for j := 0; j < 4; j++ {
+			hi, lo := bits.Mul64(k[i], g[j])
+			var cc uint64
+			lo, cc = bits.Add64(lo, p[i+j], 0)
+			hi += cc
+			lo, cc = bits.Add64(lo, c, 0)
+			hi += cc
+			p[i+j] = lo
+			c = hi
+		}
+		p[i+4] = c
+	}
+	// p[6], p[7] plus the rounding bit 383 (the top of p[5]).
+	var c uint64
+	lo, c := bits.Add64(p[6], p[5]>>63, 0)
+	hi := p[7] + c
+	var b [32]byte
+	putLimbs(&b, &[4]uint64{lo, hi})
+	var s btcec.ModNScalar
+	s.SetBytes(&b)
+	return s
+}
+
+// limbs returns the big-endian b as little-endian limbs.
+func limbs(b *[32]byte) [4]uint64 {
+	var s [4]uint64
+	for i := 0; i < 4; i++ {
+		o := 24 - 8*i
+		s[i] = uint64(b[o])<<56 | uint64(b[o+1])<<48 |
+			uint64(b[o+2])<<40 | uint64(b[o+3])<<32 |
+			uint64(b[o+4])<<24 | uint64(b[o+5])<<16 |
+			uint64(b[o+6])<<8 | uint64(b[o+7])
+	}
+	return s
+}
+
+// putLimbs writes s big-endian into b.
+func putLimbs(b *[32]byte, s *[4]uint64) {
+	for i := 0; i < 4; i++ {
+		o := 24 - 8*i
+		v := s[i]
+		for j := 7; j >= 0; j-- {
+			b[o+j] = byte(v)
+			v >>= 8
+		}
+	}
+}
+
+// splitSecret writes k ≡ r1 + λ·r2 (mod n) as magnitudes below 2^128
+// with sign masks (all ones: negative), without a branch: the GLV split
+// of libsecp256k1, on btcec's constant-time scalars.
+func splitSecret(k *btcec.ModNScalar) (r1, r2 [4]uint64, neg1, neg2 uint64) {
+	kb := k.Bytes()
+	kl := limbs(&kb)
+	c1 := mulShift384(&kl, &glvG1)
+	c2 := mulShift384(&kl, &glvG2)
+	c1.Mul(&glvMinusB1)
+	c2.Mul(&glvMinusB2)
+	var s2, s1 btcec.ModNScalar
+	s2.Add2(&c1, &c2)
+	s1.Mul2(&s2, &glvMinusLambda).Add(k)
+	b1, b2 := s1.Bytes(), s2.Bytes()
+	r1, r2 = limbs(&b1), limbs(&b2)
+	neg1, neg2 = condNegN(&r1), condNegN(&r2)
+	kb, b1, b2 = [32]byte{}, [32]byte{}, [32]byte{}
+	kl = [4]uint64{}
+	c1.Zero()
+	c2.Zero()
+	s1.Zero()
+	s2.Zero()
+	return r1, r2, neg1, neg2
+}
+
+// condNegN replaces r (below n) with n - r when r > (n-1)/2, and returns
+// all ones if it did.
+func condNegN(r *[4]uint64) uint64 {
+	var b uint64
+	_, b = bits.Sub64(halfNLimbs[0], r[0], 0)
+	_, b = bits.Sub64(halfNLimbs[1], r[1], b)
+	_, b = bits.Sub64(halfNLimbs[2], r[2], b)
+	_, b = bits.Sub64(halfNLimbs[3], r[3], b)
+	m := -b
+	var nr [4]uint64
+	nr[0], b = bits.Sub64(curveNLimbs[0], r[0], 0)
+	nr[1], b = bits.Sub64(curveNLimbs[1], r[1], b)
+	nr[2], b = bits.Sub64(curveNLimbs[2], r[2], b)
+	nr[3], _ = bits.Sub64(curveNLimbs[3], r[3], b)
+	for i := range r {
+		r[i] = nr[i]&m | r[i]&^m
+	}
+	return m
+}
+
+// makeOdd adds 1 to an even r (below 2^129) and returns all ones if it
+// did.
+func makeOdd(r *[4]uint64) uint64 {
+	even := 1 - r[0]&1
+	var c uint64
+	r[0], c = bits.Add64(r[0], even, 0)
+	r[1], c = bits.Add64(r[1], 0, c)
+	r[2], c = bits.Add64(r[2], 0, c)
+	r[3] += c
+	return -even
 }
 
 // curveNLimbs is the group order n, little-endian limbs.
@@ -154,74 +333,56 @@ var curveNLimbs = [4]uint64{0xbfd25e8cd0364141, 0xbaaedce6af48a03b,
 // of the secret k (see the top of this file for exactly what that
 // covers), and false when the product is infinity (k ≡ 0). p is public.
 //
-// The scalar is made odd without a branch (an even k is replaced by the
-// odd n - k and the result negated), then written as 52 signed odd
-// digits of five bits, the top one 1 (Joye and Tunstall's regular
-// recoding): every digit costs five doublings and one addition.
+// k is split as r1 + λ·r2 (GLV) with r1, r2 below 2^128 in absolute
+// value, their signs moved onto the points p and λp = (β·x, y); each half
+// is made odd (an even one gets 1 added, and p or λp is subtracted at the
+// end, always computed, kept by mask) and written as 26 signed odd digits
+// of five bits under a top digit 1: 130 doublings and 52 additions.
 func SecretMul(p *Point, k *btcec.ModNScalar) ([33]byte, bool) {
-	kb := k.Bytes()
-	var s [4]uint64
-	for i := 0; i < 4; i++ {
-		o := 24 - 8*i
-		s[i] = uint64(kb[o])<<56 | uint64(kb[o+1])<<48 |
-			uint64(kb[o+2])<<40 | uint64(kb[o+3])<<32 |
-			uint64(kb[o+4])<<24 | uint64(kb[o+5])<<16 |
-			uint64(kb[o+6])<<8 | uint64(kb[o+7])
-	}
-	kb = [32]byte{}
-	// even is all ones when k is even; then s = n - k (n is odd, and
-	// 0 becomes n, whose product is infinity as 0's is).
-	even := (s[0] & 1) - 1
-	var ns [4]uint64
-	var b uint64
-	ns[0], b = bits.Sub64(curveNLimbs[0], s[0], 0)
-	ns[1], b = bits.Sub64(curveNLimbs[1], s[1], b)
-	ns[2], b = bits.Sub64(curveNLimbs[2], s[2], b)
-	ns[3], _ = bits.Sub64(curveNLimbs[3], s[3], b)
-	for i := range s {
-		s[i] = ns[i]&even | s[i]&^even
-	}
-	ns = [4]uint64{}
+	r1, r2, neg1, neg2 := splitSecret(k)
+	even1, even2 := makeOdd(&r1), makeOdd(&r2)
 
-	// odd[i] = (2i+1)·p. p is public: building the table needs no care,
-	// but the complete formulas serve anyway.
-	var odd [1 << (secretWindow - 1)]proj
-	odd[0] = proj{x: p.x, y: p.y, z: fe{1}}
+	// odd1[i] = (2i+1)·p, odd2[i] = λ·(2i+1)·p. p is public: building
+	// the tables needs no care; the signs are applied at each read.
+	var odd1, odd2 oddTable
+	odd1[0] = proj{x: p.x, y: p.y, z: fe{1}}
 	var p2 proj
-	p2.double(&odd[0])
-	for i := 1; i < len(odd); i++ {
-		odd[i].add(&odd[i-1], &p2)
+	p2.double(&odd1[0])
+	for i := 1; i < len(odd1); i++ {
+		odd1[i].add(&odd1[i-1], &p2)
+	}
+	for i := range odd2 {
+		odd2[i] = odd1[i]
+		odd2[i].x.mul(&odd2[i].x, &glvBeta)
 	}
 
-	// Digit i is bits [5i, 5i+6) of s, the lowest of them forced to 1,
-	// minus 32: an odd value in [-31, 31]. The digit above the last
-	// is (s >> 255) | 1 = 1, so the sum starts at p.
-	acc := odd[0]
-	var t proj
+	// The top digits are 1: start at ±p ± λp.
+	var acc, t proj
+	selectOdd(&acc, &odd1, 0, neg1)
+	selectOdd(&t, &odd2, 0, neg2)
+	acc.add(&acc, &t)
 	for i := secretDigits - 1; i >= 0; i-- {
 		for j := 0; j < secretWindow; j++ {
 			acc.double(&acc)
 		}
 		pos := uint(i * secretWindow) // public: the loop index
-		w := s[pos/64] >> (pos % 64)
-		if pos%64 > 64-(secretWindow+1) && pos/64 < 3 {
-			w |= s[pos/64+1] << (64 - pos%64)
-		}
-		v := (w & (1<<(secretWindow+1) - 1)) | 1
-		// v ≥ 32: digit v - 32 > 0, index (v & 31) >> 1; v < 32: digit
-		// -(32 - v), index ((v & 31) ^ 31) >> 1.
-		neg := (v >> secretWindow) - 1
-		idx := ((v & (1<<secretWindow - 1)) ^ ((1<<secretWindow - 1) & neg)) >> 1
-		selectOdd(&t, &odd, idx, neg)
+		idx, neg := digit(&r1, pos)
+		selectOdd(&t, &odd1, idx, neg^neg1)
+		acc.add(&acc, &t)
+		idx, neg = digit(&r2, pos)
+		selectOdd(&t, &odd2, idx, neg^neg2)
 		acc.add(&acc, &t)
 	}
-	s = [4]uint64{}
+	// Undo the 1 added to an even half: subtract its signed point.
+	var sum proj
+	selectOdd(&t, &odd1, 0, ^neg1)
+	sum.add(&acc, &t)
+	condSet(&acc, &sum, even1)
+	selectOdd(&t, &odd2, 0, ^neg2)
+	sum.add(&acc, &t)
+	condSet(&acc, &sum, even2)
+	r1, r2 = [4]uint64{}, [4]uint64{}
 
-	var ny fe
-	ny.neg(&acc.y)
-	for l := 0; l < 4; l++ {
-		acc.y[l] = ny[l]&even | acc.y[l]&^even
-	}
 	var zi, x, y fe
 	zi.inverse(&acc.z)
 	x.mul(&acc.x, &zi)
