@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzArithmetic checks the field against math/big and the
-// multiplications (SecretMul included) against btcec for arbitrary inputs: a and b as field
+// multiplications (SecretMul and SecretBaseMul included) against btcec for arbitrary inputs: a and b as field
 // elements (unreduced when ≥ p), and as scalars.
 func FuzzArithmetic(f *testing.F) {
 	f.Add(make([]byte, 64))
@@ -57,6 +57,16 @@ func FuzzArithmetic(f *testing.F) {
 		wantG = FromJacobian(&bj)
 		if !samePoint(&gotG, &wantG) {
 			t.Fatalf("BaseMul(%x)", ab)
+		}
+		sx, sy, ok := SecretBaseMul(&k)
+		if ok != !wantG.IsInfinity() {
+			t.Fatalf("SecretBaseMul(%x): ok %v", ab, ok)
+		}
+		if ok {
+			bj.ToAffine()
+			if sx != *bj.X.Bytes() || sy != *bj.Y.Bytes() {
+				t.Fatalf("SecretBaseMul(%x)", ab)
+			}
 		}
 		// k·P for P = (b mod n)·G, when that is a point.
 		var pk btcec.ModNScalar

@@ -403,3 +403,57 @@ func TestSplitSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretBaseMul(t *testing.T) {
+	r := rand.New(rand.NewSource(13))
+	scalars := testScalars(r, 500)
+	for v := 0; v <= 40; v++ {
+		var k btcec.ModNScalar
+		k.SetInt(uint32(v))
+		scalars = append(scalars, k)
+		k.Negate()
+		scalars = append(scalars, k)
+	}
+	for _, k := range scalars {
+		var w btcec.JacobianPoint
+		btcec.ScalarBaseMultNonConst(&k, &w)
+		wantInf := (w.X.IsZero() && w.Y.IsZero()) || w.Z.IsZero()
+		x, y, ok := SecretBaseMul(&k)
+		if ok == wantInf {
+			t.Fatalf("SecretBaseMul(%x): ok %v", k.Bytes(), ok)
+		}
+		if !ok {
+			continue
+		}
+		w.ToAffine()
+		if x != *w.X.Bytes() || y != *w.Y.Bytes() {
+			t.Fatalf("SecretBaseMul(%x): (%x, %x), want (%x, %x)",
+				k.Bytes(), x, y, w.X.Bytes(), w.Y.Bytes())
+		}
+	}
+}
+
+func BenchmarkSecretBaseMul(b *testing.B) {
+	r := rand.New(rand.NewSource(5))
+	k := testScalars(r, 2)[12]
+	SecretBaseMul(&k)
+	m := startCPU()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		SecretBaseMul(&k)
+	}
+	m.report(b)
+}
+
+// BenchmarkBtcecBaseMulAffine is what btcec's signer does with its nonce.
+func BenchmarkBtcecBaseMulAffine(b *testing.B) {
+	r := rand.New(rand.NewSource(5))
+	k := testScalars(r, 2)[12]
+	var out btcec.JacobianPoint
+	m := startCPU()
+	for i := 0; i < b.N; i++ {
+		btcec.ScalarBaseMultNonConst(&k, &out)
+		out.ToAffine()
+	}
+	m.report(b)
+}
