@@ -10,8 +10,8 @@ import (
 // SecretMul multiplies a public point by a secret scalar in constant time
 // in the scalar. What it runs is fixed by nothing but the scalar's width:
 // a GLV split on btcec's constant-time mod-n scalars and a fixed-width
-// product, then 131 doublings and 56 additions in complete projective
-// formulas (no exceptional case, so no branch on an intermediate point),
+// product, then a table of 16 points (one doubling, 15 additions), 130
+// doublings and 55 additions, all in complete projective formulas (no exceptional case, so no branch on an intermediate point),
 // table entries read by scanning the whole table with masks, signs and
 // corrections applied by masks, one inversion by a fixed addition chain,
 // and field add, sub, mul, square and normalize without branches or
