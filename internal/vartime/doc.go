@@ -3,14 +3,18 @@
 // the bits of their scalars, so they must never see a secret (a private
 // key, a nonce, an unrevealed per-commitment secret).
 //
-// The one exception is SecretMul, secret scalar times public point, for
+// The exceptions are SecretMul, secret scalar times public point, for
 // the ECDH with the node key (every incoming onion, every BOLT 8
-// handshake): constant time in the scalar, on the same field, with
-// complete addition formulas, a fixed signed-window recoding and masked
-// table reads (secret.go says exactly what is and is not covered). btcec's
-// ScalarMultNonConst, which it replaces there and which lnd uses, is
-// variable time: wNAF digits chosen by branches, big.Int GLV split.
-// Other secrets (signing nonces, per-commitment secrets) stay on btcec.
+// handshake), and SecretBaseMul, secret scalar times G, for the nonce of
+// the node key's recoverable signatures (invoices, SignMessage): constant
+// time in the scalar, on the same field, with complete addition
+// formulas, a fixed signed-window recoding and masked table reads
+// (secret.go says exactly what is and is not covered). btcec's
+// ScalarMultNonConst and ScalarBaseMultNonConst, which they replace there
+// and which lnd uses, are variable time: wNAF digits chosen by branches
+// and a big.Int GLV split; a table indexed by the nonce's bytes and
+// branching additions. Other secrets (the wallet's and the channel's
+// signatures, per-commitment secrets) stay on btcec.
 //
 // sphinx blinds a forwarded onion's ephemeral key with Mul: the factor is
 // a hash of that packet's shared secret, used once, from which nothing

@@ -6,16 +6,19 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 )
 
-// This file is the package's one exception to "public data only":
-// SecretMul multiplies a public point by a secret scalar in constant time
-// in the scalar. What it runs is fixed by nothing but the scalar's width:
-// a GLV split on btcec's constant-time mod-n scalars and a fixed-width
-// product, then a table of 16 points (one doubling, 15 additions), 130
-// doublings and 55 additions, all in complete projective formulas (no exceptional case, so no branch on an intermediate point),
-// table entries read by scanning the whole table with masks, signs and
-// corrections applied by masks, one inversion by a fixed addition chain,
-// and field add, sub, mul, square and normalize without branches or
-// table indices (field.go). The point, and whether the product is
+// This file and secretbase.go are the package's exceptions to "public
+// data only": SecretMul (secret scalar times public point) and
+// SecretBaseMul (secret scalar times G) run in constant time in the
+// scalar. What they run is fixed by nothing but the scalar's width.
+// SecretMul: a GLV split on btcec's constant-time mod-n scalars and a
+// fixed-width product, a table of 16 points (one doubling, 15
+// additions), then 130 doublings and 55 additions. SecretBaseMul: 63
+// additions from a fixed table. Both use complete projective formulas
+// (no exceptional case, so no branch on an intermediate point), read
+// table entries by scanning the whole table (or row) with masks, apply
+// signs and corrections by masks, invert by a fixed addition chain, and
+// use field add, sub, mul, square and normalize, which have no branch or
+// table index (field.go). The point, and whether the product is
 // infinity, are treated as public.
 //
 // Go gives no formal guarantee that the compiler keeps masked code free
