@@ -457,3 +457,34 @@ func BenchmarkBtcecBaseMulAffine(b *testing.B) {
 	}
 	m.report(b)
 }
+
+// TestMulShift384 checks round(k·g / 2^384) against math/big for random
+// and extreme k.
+func TestMulShift384(t *testing.T) {
+	r := rand.New(rand.NewSource(17))
+	half := new(big.Int).Lsh(big.NewInt(1), 383)
+	for i := 0; i < 2000; i++ {
+		var k [4]uint64
+		for j := range k {
+			k[j] = r.Uint64()
+			if i%7 == 0 {
+				k[j] = ^uint64(0)
+			}
+		}
+		for _, g := range [][4]uint64{glvG1, glvG2} {
+			var kb, gb [32]byte
+			putLimbs(&kb, &k)
+			putLimbs(&gb, &g)
+			want := new(big.Int).Mul(new(big.Int).SetBytes(kb[:]),
+				new(big.Int).SetBytes(gb[:]))
+			want.Add(want, half).Rsh(want, 384)
+			got := mulShift384(&k, &g)
+			wb := [32]byte{}
+			want.Mod(want, btcec.S256().N).FillBytes(wb[:])
+			if got.Bytes() != wb {
+				t.Fatalf("mulShift384(%x, %x) = %x, want %x", kb, gb,
+					got.Bytes(), wb)
+			}
+		}
+	}
+}
