@@ -156,7 +156,8 @@ func peel(key ECDHer, pkt *OnionPacket, assocData []byte) (*ProcessedPacket, err
 	// packet's shared secret, used once, and the product leaves in the
 	// next packet: public data for vartime, which multiplies a few times
 	// faster than btcec (lnd does this multiplication in variable time
-	// too). The ECDH with the node key above stays on btcec.
+	// too). The ECDH with the node key above is the wallet's, constant
+	// time in that key (vartime.SecretMul).
 	e := vartime.FromPubKey(pub)
 	var nextPub vartime.Jacobian
 	vartime.Mul(&e, &b, &nextPub)

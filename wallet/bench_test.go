@@ -3,6 +3,7 @@ package wallet
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -52,11 +53,13 @@ func BenchmarkECDH(b *testing.B) {
 	k, _ := btcec.NewPrivateKey()
 	pub := k.PubKey()
 	b.ReportAllocs()
+	m := startCPU()
 	for b.Loop() {
 		if _, err := w.ECDH(pub); err != nil {
 			b.Fatal(err)
 		}
 	}
+	m.report(b)
 }
 
 // BenchmarkSelectCoins: a payment from a wallet of 1000 coins.
@@ -152,4 +155,23 @@ func payToBench(hash []byte, seed byte) *wire.MsgTx {
 	tx.AddTxIn(wire.NewTxIn(&wire.OutPoint{Hash: chainhash.Hash{seed, 0xbb}}, nil, nil))
 	tx.AddTxOut(wire.NewTxOut(1_000_000, append([]byte{0x00, 0x14}, hash...)))
 	return tx
+}
+
+// BenchmarkECDHBtcec is the ECDH as it was before vartime.SecretMul
+// (btcec's variable-time ScalarMultNonConst): the figure to compare
+// BenchmarkECDH with.
+func BenchmarkECDHBtcec(b *testing.B) {
+	a, _ := btcec.NewPrivateKey()
+	k, _ := btcec.NewPrivateKey()
+	pub := k.PubKey()
+	b.ReportAllocs()
+	m := startCPU()
+	for b.Loop() {
+		var p, r btcec.JacobianPoint
+		pub.AsJacobian(&p)
+		btcec.ScalarMultNonConst(&a.Key, &p, &r)
+		r.ToAffine()
+		_ = sha256.Sum256(btcec.NewPublicKey(&r.X, &r.Y).SerializeCompressed())
+	}
+	m.report(b)
 }

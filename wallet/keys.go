@@ -11,6 +11,8 @@ import (
 	"github.com/btcsuite/btcd/btcutil/hdkeychain"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
+
+	"lnd.xprv/internal/vartime"
 )
 
 // Derivation purposes (BIP 43).
@@ -307,19 +309,20 @@ func witnessKeyHashScript(pub *btcec.PublicKey) ([]byte, error) {
 }
 
 // ecdh returns SHA256 of the compressed shared point priv·pub, the
-// construction BOLT 8 uses.
-func ecdh(priv *btcec.PrivateKey, pub *btcec.PublicKey) [32]byte {
-	var p, r btcec.JacobianPoint
-	pub.AsJacobian(&p)
-	btcec.ScalarMultNonConst(&priv.Key, &p, &r)
-	r.ToAffine()
-	var c [33]byte
-	c[0] = 0x02
-	if r.Y.IsOdd() {
-		c[0] = 0x03
+// construction BOLT 8 uses. The multiplication is vartime.SecretMul:
+// constant time in the node key, and faster than btcec's variable-time
+// ScalarMultNonConst, which lnd uses here. The product is a point for a
+// nonzero key and a public key on the curve (ParsePubKey checks that);
+// the error is for a caller breaking that.
+func ecdh(priv *btcec.PrivateKey, pub *btcec.PublicKey) ([32]byte, error) {
+	p := vartime.FromPubKey(pub)
+	c, ok := vartime.SecretMul(&p, &priv.Key)
+	if !ok {
+		return [32]byte{}, errors.New("ecdh: shared point at infinity")
 	}
-	r.X.PutBytesUnchecked(c[1:])
-	return sha256.Sum256(c[:])
+	ss := sha256.Sum256(c[:])
+	c = [33]byte{}
+	return ss, nil
 }
 
 // tweakPrivKey returns base + tweak (mod n): BOLT 3's localprivkey,

@@ -2,6 +2,7 @@ package wallet
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -253,7 +254,7 @@ func TestBOLT3KeyDerivation(t *testing.T) {
 func TestECDHSymmetric(t *testing.T) {
 	a, _ := btcec.NewPrivateKey()
 	b, _ := btcec.NewPrivateKey()
-	if ecdh(a, b.PubKey()) != ecdh(b, a.PubKey()) {
+	if mustECDH(t, a, b.PubKey()) != mustECDH(t, b, a.PubKey()) {
 		t.Fatal("ECDH not symmetric")
 	}
 	// BOLT 8's handshake vectors fix ECDH as SHA256 of the compressed
@@ -263,7 +264,7 @@ func TestECDHSymmetric(t *testing.T) {
 	fx.SetByteSlice(x.Bytes())
 	fy.SetByteSlice(y.Bytes())
 	want := sha256Concat(btcec.NewPublicKey(&fx, &fy).SerializeCompressed())
-	got := ecdh(a, b.PubKey())
+	got := mustECDH(t, a, b.PubKey())
 	if !bytes.Equal(got[:], want) {
 		t.Fatal("ECDH differs from SHA256(compressed point)")
 	}
@@ -277,8 +278,40 @@ func TestECDHBOLT8Vector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := ecdh(priv, pub)
+	got := mustECDH(t, priv, pub)
 	if hex.EncodeToString(got[:]) != v["ss"] {
 		t.Fatalf("ss %x, want %s", got, v["ss"])
+	}
+}
+
+// mustECDH is ecdh, failing t on an error.
+func mustECDH(t *testing.T, priv *btcec.PrivateKey, pub *btcec.PublicKey) [32]byte {
+	t.Helper()
+	ss, err := ecdh(priv, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ss
+}
+
+// TestECDHAgainstBtcec checks ecdh against btcec's multiplication for
+// random key pairs, and that a zero key is an error, not a secret.
+func TestECDHAgainstBtcec(t *testing.T) {
+	for i := 0; i < 200; i++ {
+		a, _ := btcec.NewPrivateKey()
+		b, _ := btcec.NewPrivateKey()
+		var p, r btcec.JacobianPoint
+		b.PubKey().AsJacobian(&p)
+		btcec.ScalarMultNonConst(&a.Key, &p, &r)
+		r.ToAffine()
+		want := sha256.Sum256(btcec.NewPublicKey(&r.X, &r.Y).SerializeCompressed())
+		if got := mustECDH(t, a, b.PubKey()); got != want {
+			t.Fatalf("ecdh(%x, %x) = %x, want %x", a.Serialize(),
+				b.PubKey().SerializeCompressed(), got, want)
+		}
+	}
+	b, _ := btcec.NewPrivateKey()
+	if _, err := ecdh(&btcec.PrivateKey{}, b.PubKey()); err == nil {
+		t.Fatal("ecdh with a zero key: no error")
 	}
 }

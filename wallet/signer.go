@@ -197,7 +197,7 @@ func (w *Wallet) ECDH(pub *btcec.PublicKey) ([32]byte, error) {
 		return [32]byte{}, err
 	}
 	defer priv.Zero()
-	return ecdh(priv, pub), nil
+	return ecdh(priv, pub)
 }
 
 // NodeKeyECDH is the node key as brontide's SingleKeyECDH wants it: the
@@ -237,12 +237,16 @@ func (w *Wallet) SignDigest(loc KeyLocator, digest [32]byte) (*ecdsa.Signature, 
 // 65-byte recoverable signature (header 31+recovery id, r, s; the key is
 // compressed), the form of signed messages: the verifier recovers the key
 // from the signature.
+//
+// The signature is btcec's, byte for byte; the nonce is handled in
+// constant time (signCompact).
 func (w *Wallet) SignDigestCompact(loc KeyLocator, digest [32]byte) ([]byte, error) {
 	priv, err := w.DerivePrivKey(KeyDescriptor{KeyLocator: loc})
 	if err != nil {
 		return nil, err
 	}
-	return ecdsa.SignCompact(priv, digest[:], true)
+	defer priv.Zero()
+	return signCompact(priv, digest[:])
 }
 
 // SignDescriptor says how to sign one input of a transaction with a

@@ -130,7 +130,7 @@ func TestNodeKeyECDH(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != ecdh(peer, n.PubKey()) {
+	if got != mustECDH(t, peer, n.PubKey()) {
 		t.Fatal("ECDH disagrees with the peer's side")
 	}
 	var digest [32]byte

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/btcec/v2"
-	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/lightningnetwork/lnd/tor"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -464,14 +463,14 @@ func (d *daemon) startInvoices(db *channeldb.DB) (*invoices.Registry, error) {
 	reg := invoices.New(invoices.Config{
 		DB:  db,
 		Net: cfg.network.Params,
-		// The node key is derived for each signature and not kept.
+		// The node key stays in the wallet, which signs with the
+		// nonce in constant time.
 		Sign: func(hash []byte) ([]byte, error) {
-			priv, err := w.DerivePrivKey(wallet.KeyDescriptor{
-				KeyLocator: wallet.KeyLocator{Family: wallet.KeyFamilyNodeKey}})
-			if err != nil {
-				return nil, err
+			if len(hash) != 32 {
+				return nil, fmt.Errorf("invoice digest of %d bytes", len(hash))
 			}
-			return ecdsa.SignCompact(priv, hash, true)
+			return w.SignDigestCompact(wallet.KeyLocator{
+				Family: wallet.KeyFamilyNodeKey}, [32]byte(hash))
 		},
 		RouteHints: func(amt lnwire.MilliSatoshi, forced []bolt11.RouteHint) []bolt11.RouteHint {
 			return d.privateRouteHints(private, amt, forced)

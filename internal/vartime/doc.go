@@ -1,18 +1,29 @@
-// Package vartime is secp256k1 arithmetic for public data only: variable
-// time, branching and indexing tables on the bits of its scalars, so it
-// must not see a secret (a private key, a nonce, an unrevealed
-// per-commitment secret). Secrets stay on btcec, but for one below.
+// Package vartime is secp256k1 arithmetic for public data: BaseMul, Mul
+// and Table.Mul run in variable time, branching and indexing tables on
+// the bits of their scalars, so they must not see a secret (a private
+// key, a nonce, an unrevealed per-commitment secret), but for one: an
+// onion's session key (sphinx's hopSecrets), a fresh random scalar used
+// for one payment, which btcec multiplies in variable time too; sphinx's
+// package doc says why that is acceptable. No long-lived key may go
+// through them.
 //
-// One secret is let in: an onion's session key (sphinx's hopSecrets), a
-// fresh random scalar used for one payment, which btcec multiplies in
-// variable time too; sphinx's package doc says why that is acceptable.
-// No long-lived key may come here.
+// Two functions are for secrets: SecretMul, secret scalar times public point, for
+// the ECDH with the node key (every incoming onion, every BOLT 8
+// handshake), and SecretBaseMul, secret scalar times G, for the nonce of
+// the node key's recoverable signatures (invoices, SignMessage): constant
+// time in the scalar, on the same field, with complete addition
+// formulas, a fixed signed-window recoding and masked table reads
+// (secret.go says exactly what is and is not covered). btcec's
+// ScalarMultNonConst and ScalarBaseMultNonConst, which they replace there
+// and which lnd uses, are variable time: wNAF digits chosen by branches
+// and a big.Int GLV split; a table indexed by the nonce's bytes and
+// branching additions. Other secrets (the wallet's and the channel's
+// signatures, per-commitment secrets) stay on btcec.
 //
-// sphinx blinds a forwarded onion's ephemeral key with it: the factor is
+// sphinx blinds a forwarded onion's ephemeral key with Mul: the factor is
 // a hash of that packet's shared secret, used once, from which nothing
 // about the secret can be learnt, and the product is sent on in the next
-// packet (lnd makes this multiplication in variable time too). The ECDH
-// with the node key, a long-lived secret, stays on btcec.
+// packet (lnd makes this multiplication in variable time too).
 //
 // It exists because a channel's commitment round is made of curve
 // arithmetic on public values (per-commitment keys derived from public

@@ -55,8 +55,10 @@ func (z *fe) normalize() {
 	t[1], c = bits.Add64(z[1], 0, c)
 	t[2], c = bits.Add64(z[2], 0, c)
 	t[3], c = bits.Add64(z[3], 0, c)
-	if c != 0 {
-		*z = t
+	// Select without a branch: SecretMul normalizes secret values.
+	m := -c
+	for i := range z {
+		z[i] = t[i]&m | z[i]&^m
 	}
 }
 
@@ -82,19 +84,15 @@ func (z *fe) add(x, y *fe) *fe {
 	z1, c := bits.Add64(x[1], y[1], c)
 	z2, c := bits.Add64(x[2], y[2], c)
 	z3, c := bits.Add64(x[3], y[3], c)
-	// A carry out of 2^256 is worth pc. Folding it in without a
-	// branch (half the sums carry); it carries again only when both
-	// inputs were within pc of 2^256, which the loop handles.
+	// A carry out of 2^256 is worth pc, folded in without a branch.
+	// It carries again only when both inputs were within pc of 2^256,
+	// and then the sum wrapped below pc: one more pc, into the lowest
+	// limb alone, cannot carry. No branch: constant time.
 	z0, k = bits.Add64(z0, pc&-c, 0)
 	z1, k = bits.Add64(z1, 0, k)
 	z2, k = bits.Add64(z2, 0, k)
 	z3, k = bits.Add64(z3, 0, k)
-	for k != 0 {
-		z0, k = bits.Add64(z0, pc, 0)
-		z1, k = bits.Add64(z1, 0, k)
-		z2, k = bits.Add64(z2, 0, k)
-		z3, k = bits.Add64(z3, 0, k)
-	}
+	z0 += pc & -k
 	z[0], z[1], z[2], z[3] = z0, z1, z2, z3
 	return z
 }
@@ -108,17 +106,17 @@ func (z *fe) sub(x, y *fe) *fe {
 	z3, b := bits.Sub64(x[3], y[3], b)
 	// A borrow wrapped z to x - y + 2^256: subtracting pc gives
 	// x - y + p, without a branch; that borrows again only when y
-	// exceeded x by more than 2^256 - pc, which the loop handles.
+	// exceeded x by more than 2^256 - pc, and then z wrapped to at
+	// least 2^256 - pc, from which a second pc cannot borrow. Both
+	// passes always run: constant time.
 	z0, k = bits.Sub64(z0, pc&-b, 0)
 	z1, k = bits.Sub64(z1, 0, k)
 	z2, k = bits.Sub64(z2, 0, k)
 	z3, k = bits.Sub64(z3, 0, k)
-	for k != 0 {
-		z0, k = bits.Sub64(z0, pc, 0)
-		z1, k = bits.Sub64(z1, 0, k)
-		z2, k = bits.Sub64(z2, 0, k)
-		z3, k = bits.Sub64(z3, 0, k)
-	}
+	z0, k = bits.Sub64(z0, pc&-k, 0)
+	z1, k = bits.Sub64(z1, 0, k)
+	z2, k = bits.Sub64(z2, 0, k)
+	z3, _ = bits.Sub64(z3, 0, k)
 	z[0], z[1], z[2], z[3] = z0, z1, z2, z3
 	return z
 }

@@ -72,6 +72,7 @@ func TestField(t *testing.T) {
 		check("square", z.square(a), new(big.Int).Mul(ab, ab), a, a)
 		check("neg", z.neg(a), new(big.Int).Neg(ab), a, a)
 		check("double", z.double(a), new(big.Int).Lsh(ab, 1), a, a)
+		check("mulB3", z.mulB3(a), new(big.Int).Mul(ab, big.NewInt(21)), a, a)
 		if !a.isZero() {
 			var one fe
 			one.mul(z.inverse(a), a)

@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzArithmetic checks the field against math/big and the
-// multiplications against btcec for arbitrary inputs: a and b as field
+// multiplications (SecretMul and SecretBaseMul included) against btcec for arbitrary inputs: a and b as field
 // elements (unreduced when ≥ p), and as scalars.
 func FuzzArithmetic(f *testing.F) {
 	f.Add(make([]byte, 64))
@@ -58,6 +58,16 @@ func FuzzArithmetic(f *testing.F) {
 		if !samePoint(&gotG, &wantG) {
 			t.Fatalf("BaseMul(%x)", ab)
 		}
+		sx, sy, ok := SecretBaseMul(&k)
+		if ok != !wantG.IsInfinity() {
+			t.Fatalf("SecretBaseMul(%x): ok %v", ab, ok)
+		}
+		if ok {
+			bj.ToAffine()
+			if sx != *bj.X.Bytes() || sy != *bj.Y.Bytes() {
+				t.Fatalf("SecretBaseMul(%x)", ab)
+			}
+		}
 		// k·P for P = (b mod n)·G, when that is a point.
 		var pk btcec.ModNScalar
 		pk.SetBytes(&bb)
@@ -74,6 +84,12 @@ func FuzzArithmetic(f *testing.F) {
 		want2 := FromJacobian(&wantP)
 		if !samePoint(&gotP, &want2) {
 			t.Fatalf("Mul(%x, %x)", bb, ab)
+		}
+		pub := btcec.NewPublicKey(&pj.X, &pj.Y)
+		wantC, wantOK := btcecCompressed(pub, &k)
+		gotC, ok := SecretMul(&p, &k)
+		if ok != wantOK || (ok && gotC != wantC) {
+			t.Fatalf("SecretMul(%x, %x)", bb, ab)
 		}
 	})
 }

@@ -182,9 +182,11 @@ func BenchmarkMul(b *testing.B) {
 	k := testScalars(r, 2)[12]
 	p := FromPubKey(randPub(r))
 	var out Jacobian
+	m := startCPU()
 	for i := 0; i < b.N; i++ {
 		Mul(&p, &k, &out)
 	}
+	m.report(b)
 }
 
 func BenchmarkTableMul6(b *testing.B) {
@@ -212,9 +214,11 @@ func BenchmarkBtcecMul(b *testing.B) {
 	k := testScalars(r, 2)[12]
 	var pj, out btcec.JacobianPoint
 	randPub(r).AsJacobian(&pj)
+	m := startCPU()
 	for i := 0; i < b.N; i++ {
 		btcec.ScalarMultNonConst(&k, &pj, &out)
 	}
+	m.report(b)
 }
 
 // TestGLV checks the endomorphism constants (λ·P = (β·x, y)) and that
@@ -271,5 +275,233 @@ func TestGLV(t *testing.T) {
 func BenchmarkGeneratorTable(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		buildGeneratorTable()
+	}
+}
+
+// btcecCompressed is btcec's k·pub, compressed, and whether it is a point.
+func btcecCompressed(pub *btcec.PublicKey, k *btcec.ModNScalar) ([33]byte, bool) {
+	var p, r btcec.JacobianPoint
+	pub.AsJacobian(&p)
+	btcec.ScalarMultNonConst(k, &p, &r)
+	if (r.X.IsZero() && r.Y.IsZero()) || r.Z.IsZero() {
+		return [33]byte{}, false
+	}
+	r.ToAffine()
+	var out [33]byte
+	copy(out[:], btcec.NewPublicKey(&r.X, &r.Y).SerializeCompressed())
+	return out, true
+}
+
+func TestSecretMul(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	pubs := []*btcec.PublicKey{btcec.Generator()}
+	for i := 0; i < 8; i++ {
+		pubs = append(pubs, randPub(r))
+	}
+	scalars := testScalars(r, 300)
+	// Scalars whose recoding meets every digit at its extremes: all
+	// bits set below 2^255, alternating bits, n - 2^k.
+	var alt [32]byte
+	for i := range alt {
+		alt[i] = 0xaa
+	}
+	var k btcec.ModNScalar
+	k.SetBytes(&alt)
+	scalars = append(scalars, k)
+	for i := range alt {
+		alt[i] = 0x55
+	}
+	k.SetBytes(&alt)
+	scalars = append(scalars, k)
+	for _, e := range []int{1, 5, 31, 32, 64, 128, 200, 250, 254} {
+		var b [32]byte
+		new(big.Int).Sub(btcec.S256().N,
+			new(big.Int).Lsh(big.NewInt(1), uint(e))).FillBytes(b[:])
+		k.SetBytes(&b)
+		scalars = append(scalars, k)
+		b = [32]byte{}
+		new(big.Int).Lsh(big.NewInt(1), uint(e)).FillBytes(b[:])
+		k.SetBytes(&b)
+		scalars = append(scalars, k)
+	}
+	for pi, pub := range pubs {
+		p := FromPubKey(pub)
+		for si := range scalars {
+			want, wantOK := btcecCompressed(pub, &scalars[si])
+			got, ok := SecretMul(&p, &scalars[si])
+			if ok != wantOK || (ok && got != want) {
+				t.Fatalf("SecretMul(pub %d, %x): %x %v, want %x %v", pi,
+					scalars[si].Bytes(), got, ok, want, wantOK)
+			}
+		}
+	}
+}
+
+// TestSecretMulSelf checks k·P for P a small multiple of the point itself
+// (k·P where the sum passes through ±P and infinity).
+func TestSecretMulSmallMultiples(t *testing.T) {
+	g := btcec.Generator()
+	p := FromPubKey(g)
+	for v := -40; v <= 40; v++ {
+		var k btcec.ModNScalar
+		k.SetInt(uint32(abs(v)))
+		if v < 0 {
+			k.Negate()
+		}
+		want, wantOK := btcecCompressed(g, &k)
+		got, ok := SecretMul(&p, &k)
+		if ok != wantOK || (ok && got != want) {
+			t.Fatalf("SecretMul(G, %d): %x %v, want %x %v", v, got, ok,
+				want, wantOK)
+		}
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// BenchmarkSecretMul is the scalar and point of BenchmarkMul, with the
+// inversion and encoding Mul leaves out.
+func BenchmarkSecretMul(b *testing.B) {
+	r := rand.New(rand.NewSource(5))
+	k := testScalars(r, 2)[12]
+	p := FromPubKey(randPub(r))
+	m := startCPU()
+	for i := 0; i < b.N; i++ {
+		SecretMul(&p, &k)
+	}
+	m.report(b)
+}
+
+// TestSplitSecret checks the constant-time GLV split: the constants
+// against their definitions, and for random and edge scalars that
+// k ≡ ±r1 ± λ·r2 with both halves below 2^128.
+func TestSplitSecret(t *testing.T) {
+	n := btcec.S256().N
+	round := func(num *big.Int) *big.Int {
+		q := new(big.Int).Lsh(num, 384)
+		q.Add(q, new(big.Int).Rsh(n, 1))
+		return q.Quo(q, n)
+	}
+	limbsBig := func(l [4]uint64) *big.Int {
+		var b [32]byte
+		putLimbs(&b, &l)
+		return new(big.Int).SetBytes(b[:])
+	}
+	if limbsBig(glvG1).Cmp(round(glvB2)) != 0 ||
+		limbsBig(glvG2).Cmp(round(new(big.Int).Neg(glvB1))) != 0 {
+		t.Fatal("g1 or g2 is not round(2^384·b/n)")
+	}
+	lambda := new(big.Int).SetBytes(hexInt("5363ad4cc05c30e0a5261c028812645a" +
+		"122e22ea20816678df02967c1b23bd72").Bytes())
+	limit := new(big.Int).Lsh(big.NewInt(1), 128)
+	r := rand.New(rand.NewSource(11))
+	for _, k := range testScalars(r, 2000) {
+		r1, r2, neg1, neg2 := splitSecret(&k)
+		a, b := limbsBig(r1), limbsBig(r2)
+		if a.Cmp(limit) >= 0 || b.Cmp(limit) >= 0 {
+			t.Fatalf("split(%x): halves %x %x", k.Bytes(), a, b)
+		}
+		if neg1 != 0 {
+			a.Neg(a)
+		}
+		if neg2 != 0 {
+			b.Neg(b)
+		}
+		sum := new(big.Int).Mul(b, lambda)
+		sum.Add(sum, a).Mod(sum, n)
+		kb := k.Bytes()
+		if sum.Cmp(new(big.Int).SetBytes(kb[:])) != 0 {
+			t.Fatalf("split(%x): r1 + λ·r2 = %x", kb, sum)
+		}
+	}
+}
+
+func TestSecretBaseMul(t *testing.T) {
+	r := rand.New(rand.NewSource(13))
+	scalars := testScalars(r, 500)
+	for v := 0; v <= 40; v++ {
+		var k btcec.ModNScalar
+		k.SetInt(uint32(v))
+		scalars = append(scalars, k)
+		k.Negate()
+		scalars = append(scalars, k)
+	}
+	for _, k := range scalars {
+		var w btcec.JacobianPoint
+		btcec.ScalarBaseMultNonConst(&k, &w)
+		wantInf := (w.X.IsZero() && w.Y.IsZero()) || w.Z.IsZero()
+		x, y, ok := SecretBaseMul(&k)
+		if ok == wantInf {
+			t.Fatalf("SecretBaseMul(%x): ok %v", k.Bytes(), ok)
+		}
+		if !ok {
+			continue
+		}
+		w.ToAffine()
+		if x != *w.X.Bytes() || y != *w.Y.Bytes() {
+			t.Fatalf("SecretBaseMul(%x): (%x, %x), want (%x, %x)",
+				k.Bytes(), x, y, w.X.Bytes(), w.Y.Bytes())
+		}
+	}
+}
+
+func BenchmarkSecretBaseMul(b *testing.B) {
+	r := rand.New(rand.NewSource(5))
+	k := testScalars(r, 2)[12]
+	SecretBaseMul(&k)
+	m := startCPU()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		SecretBaseMul(&k)
+	}
+	m.report(b)
+}
+
+// BenchmarkBtcecBaseMulAffine is what btcec's signer does with its nonce.
+func BenchmarkBtcecBaseMulAffine(b *testing.B) {
+	r := rand.New(rand.NewSource(5))
+	k := testScalars(r, 2)[12]
+	var out btcec.JacobianPoint
+	m := startCPU()
+	for i := 0; i < b.N; i++ {
+		btcec.ScalarBaseMultNonConst(&k, &out)
+		out.ToAffine()
+	}
+	m.report(b)
+}
+
+// TestMulShift384 checks round(k·g / 2^384) against math/big for random
+// and extreme k.
+func TestMulShift384(t *testing.T) {
+	r := rand.New(rand.NewSource(17))
+	half := new(big.Int).Lsh(big.NewInt(1), 383)
+	for i := 0; i < 2000; i++ {
+		var k [4]uint64
+		for j := range k {
+			k[j] = r.Uint64()
+			if i%7 == 0 {
+				k[j] = ^uint64(0)
+			}
+		}
+		for _, g := range [][4]uint64{glvG1, glvG2} {
+			var kb, gb [32]byte
+			putLimbs(&kb, &k)
+			putLimbs(&gb, &g)
+			want := new(big.Int).Mul(new(big.Int).SetBytes(kb[:]),
+				new(big.Int).SetBytes(gb[:]))
+			want.Add(want, half).Rsh(want, 384)
+			got := roundShift384(&k, &g)
+			wb := [32]byte{}
+			want.Mod(want, btcec.S256().N).FillBytes(wb[:])
+			if got.Bytes() != wb {
+				t.Fatalf("roundShift384(%x, %x) = %x, want %x", kb, gb,
+					got.Bytes(), wb)
+			}
+		}
 	}
 }
