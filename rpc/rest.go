@@ -14,7 +14,6 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -87,70 +86,14 @@ func restHeaderMatcher(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// gatewayBuffer is the buffer of each direction of the gateway's
-// in-process connection to the gRPC server: a writer blocks while it is
-// full, so it bounds memory, not message sizes; the node keeps it resident
-// once traffic has gone round it.
-const gatewayBuffer = 256 << 10
-
-// startREST starts the gateway listeners, forwarding to the gRPC server
-// over an in-process connection: the same TLS and HTTP/2 as a client's,
-// verified against the name a loopback dial to the first gRPC listener
-// would use, without a socket, so that each call costs no system calls
-// between the two and no loopback TCP.
+// startREST starts the gateway listeners. The gateway calls the services
+// through the in-process connection, which runs the gRPC server's
+// interceptors and handlers without the gRPC transport, so authentication
+// and the start-up state checks still happen in one place.
 func (s *Server) startREST(tlsCfg *tls.Config) error {
-	host, _, err := net.SplitHostPort(loopbackAddr(s.grpcLns[0].Addr()))
+	mux, err := s.gatewayMux(s.inproc)
 	if err != nil {
-		return fmt.Errorf("rpc: rest: %w", err)
-	}
-	creds, err := loopbackTLS(s.cfg.TLSCertPath, host)
-	if err != nil {
-		return fmt.Errorf("rpc: rest: %w", err)
-	}
-	ln := bufconn.Listen(gatewayBuffer)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := s.grpcServer.Serve(ln); err != nil {
-			s.log.Error("gRPC server stopped", "addr", "in-process gateway", "err", err)
-		}
-	}()
-	conn, err := grpc.NewClient("passthrough:///xlnd-rest-gateway",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			return ln.DialContext(ctx)
-		}),
-		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(50<<20)),
-	)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("rpc: rest: in-process gRPC client: %w", err)
-	}
-	s.restConn = conn
-
-	// The marshaler is registered for every content type: clients send
-	// JSON with whatever Content-Type they like.
-	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, RESTMarshaler()),
-		runtime.WithIncomingHeaderMatcher(restHeaderMatcher),
-		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
-			return metadata.Pairs(gatewayTokenKey, s.gatewayToken, gatewayClientKey, r.RemoteAddr)
-		}),
-	)
-	ctx := context.Background()
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		lnrpc.RegisterLightningHandler,
-		lnrpc.RegisterWalletUnlockerHandler,
-		lnrpc.RegisterStateHandler,
-		walletrpc.RegisterWalletKitHandler,
-		chainrpc.RegisterChainNotifierHandler,
-		verrpc.RegisterVersionerHandler,
-		invoicesrpc.RegisterInvoicesHandler,
-		routerrpc.RegisterRouterHandler,
-	} {
-		if err := register(ctx, mux, conn); err != nil {
-			return err
-		}
+		return err
 	}
 
 	for _, addr := range s.cfg.RESTListen {
@@ -174,6 +117,44 @@ func (s *Server) startREST(tlsCfg *tls.Config) error {
 				s.log.Error("REST server stopped", "addr", ln.Addr(), "err", err)
 			}
 		}()
+	}
+	return nil
+}
+
+// gatewayMux returns the REST gateway's routes, calling the services
+// through conn.
+func (s *Server) gatewayMux(conn grpc.ClientConnInterface) (*runtime.ServeMux, error) {
+	// The marshaler is registered for every content type: clients send
+	// JSON with whatever Content-Type they like.
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, RESTMarshaler()),
+		runtime.WithIncomingHeaderMatcher(restHeaderMatcher),
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			return metadata.Pairs(gatewayTokenKey, s.gatewayToken, gatewayClientKey, r.RemoteAddr)
+		}),
+	)
+	if err := registerGateway(context.Background(), mux, conn); err != nil {
+		return nil, fmt.Errorf("rpc: rest: %w", err)
+	}
+	return mux, nil
+}
+
+// registerGateway registers every service's REST routes on mux, calling
+// the services through conn.
+func registerGateway(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
+	for _, err := range []error{
+		lnrpc.RegisterLightningHandlerClient(ctx, mux, lnrpc.NewLightningClient(conn)),
+		lnrpc.RegisterWalletUnlockerHandlerClient(ctx, mux, lnrpc.NewWalletUnlockerClient(conn)),
+		lnrpc.RegisterStateHandlerClient(ctx, mux, lnrpc.NewStateClient(conn)),
+		walletrpc.RegisterWalletKitHandlerClient(ctx, mux, walletrpc.NewWalletKitClient(conn)),
+		chainrpc.RegisterChainNotifierHandlerClient(ctx, mux, chainrpc.NewChainNotifierClient(conn)),
+		verrpc.RegisterVersionerHandlerClient(ctx, mux, verrpc.NewVersionerClient(conn)),
+		invoicesrpc.RegisterInvoicesHandlerClient(ctx, mux, invoicesrpc.NewInvoicesClient(conn)),
+		routerrpc.RegisterRouterHandlerClient(ctx, mux, routerrpc.NewRouterClient(conn)),
+	} {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,0 +1,273 @@
+package rpc
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/test/bufconn"
+
+	"lnd.xprv/rpc/cert"
+	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/macaroons"
+)
+
+// grpcGateway is the gateway as it was before the in-process connection:
+// grpc-gateway calling the gRPC server through a gRPC client over an
+// in-memory listener, with TLS and HTTP/2. The tests compare the two.
+func grpcGateway(t *testing.T, s *Server) http.Handler {
+	t.Helper()
+	ln := bufconn.Listen(256 << 10)
+	go func() { _ = s.grpcServer.Serve(ln) }()
+	t.Cleanup(func() { ln.Close() })
+	tlsCfg, err := cert.ClientConfig(s.cfg.TLSCertPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCfg.ServerName = "127.0.0.1"
+	conn, err := grpc.NewClient("passthrough:///xlnd-rest-gateway",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			return ln.DialContext(ctx)
+		}),
+		grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsgSize)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	mux, err := s.gatewayMux(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mux
+}
+
+// httpAnswer is what a REST client can see of an answer. lines limits how
+// much of a streamed body is read (0: all of it).
+type httpAnswer struct {
+	Status   int
+	Header   http.Header
+	Trailer  http.Header
+	Chunked  bool
+	Body     string
+	ReadLine int
+}
+
+func fetchAnswer(t *testing.T, base, method, path, body string, mac []byte, lines int, header ...string) httpAnswer {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mac != nil {
+		req.Header.Set("Grpc-Metadata-macaroon", hex.EncodeToString(mac))
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b []byte
+	if lines == 0 {
+		b, err = io.ReadAll(resp.Body)
+	} else {
+		rd := bufio.NewReader(resp.Body)
+		for range lines {
+			var line []byte
+			line, err = rd.ReadBytes('\n')
+			b = append(b, line...)
+			if err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		t.Fatalf("%s %s: read: %v", method, path, err)
+	}
+	h := resp.Header.Clone()
+	h.Del("Date")
+	return httpAnswer{
+		Status:  resp.StatusCode,
+		Header:  h,
+		Trailer: resp.Trailer,
+		Chunked: slices.Contains(resp.TransferEncoding, "chunked"),
+		Body:    string(b),
+	}
+}
+
+// TestInprocGatewayMatchesGRPC sends the same REST requests through the
+// gateway over gRPC and over the in-process connection: status, headers,
+// trailers and body must be identical, errors included.
+func TestInprocGatewayMatchesGRPC(t *testing.T) {
+	h := newHarness(t, true)
+	// Before unlock: refused by state.
+	locked := []struct{ method, path string }{
+		{"GET", "/v1/getinfo"},
+		{"GET", "/v1/peers/subscribe"},
+		{"GET", "/v1/state"},
+	}
+	oldSrv := httptest.NewServer(grpcGateway(t, h.srv))
+	defer oldSrv.Close()
+	mux, err := h.srv.gatewayMux(h.srv.inproc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSrv := httptest.NewServer(mux)
+	defer newSrv.Close()
+
+	compare := func(t *testing.T, method, path, body string, mac []byte, lines int, header ...string) httpAnswer {
+		t.Helper()
+		want := fetchAnswer(t, oldSrv.URL, method, path, body, mac, lines, header...)
+		got := fetchAnswer(t, newSrv.URL, method, path, body, mac, lines, header...)
+		wj, _ := json.MarshalIndent(want, "", " ")
+		gj, _ := json.MarshalIndent(got, "", " ")
+		if string(wj) != string(gj) {
+			t.Errorf("%s %s:\nin-process %s\ngRPC %s", method, path, gj, wj)
+		}
+		return got
+	}
+	for _, c := range locked {
+		compare(t, c.method, c.path, "", nil, 0)
+	}
+	compare(t, "GET", "/v1/state/subscribe", "", nil, 1)
+
+	_, peer := h.withPayments()
+	admin := h.macaroon(macaroons.AdminFile)
+	readonly := h.macaroon(macaroons.ReadOnlyFile)
+	addr := "bcrt1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqdku202"
+	other := "0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+	wrong := make([]byte, len(admin))
+	copy(wrong, admin)
+	wrong[len(wrong)-1] ^= 1
+	ipElsewhere := h.macaroon(macaroons.AdminFile, macaroons.IPAddrCaveat(net.IPv4(10, 1, 1, 1)))
+	ipHere := h.macaroon(macaroons.AdminFile, macaroons.IPAddrCaveat(net.IPv4(127, 0, 0, 1)))
+
+	cases := []struct {
+		name, method, path, body string
+		mac                      []byte
+		header                   []string
+		wantStatus               int
+	}{
+		{"no macaroon", "GET", "/v1/getinfo", "", nil, nil, 401},
+		{"wrong macaroon", "GET", "/v1/getinfo", "", wrong, nil, 401},
+		{"macaroon not hex", "GET", "/v1/getinfo", "", nil, []string{"Grpc-Metadata-macaroon", "xyz"}, 401},
+		{"two macaroons", "GET", "/v1/getinfo", "", nil, []string{"Grpc-Metadata-macaroon", hex.EncodeToString(admin) + "," + hex.EncodeToString(admin)}, 401},
+		{"read-only on a write method", "POST", "/v1/transactions", `{"addr":"` + addr + `","amount":"1000"}`, readonly, nil, 403},
+		{"ipaddr elsewhere", "GET", "/v1/getinfo", "", ipElsewhere, nil, 401},
+		{"ipaddr of the client", "GET", "/v1/getinfo", "", ipHere, nil, 200},
+		{"forged client address", "GET", "/v1/getinfo", "", ipElsewhere,
+			[]string{"Grpc-Metadata-Xlnd-Gateway-Client", "10.1.1.1:5", "Grpc-Metadata-Xlnd-Gateway-Token", "x"}, 401},
+		{"getinfo", "GET", "/v1/getinfo", "", admin, nil, 200},
+		{"getinfo with trailers", "GET", "/v1/getinfo", "", admin, []string{"TE", "trailers"}, 200},
+		{"error with trailers", "GET", "/v1/getinfo", "", nil, []string{"TE", "trailers"}, 401},
+		{"balance", "GET", "/v1/balance/blockchain", "", readonly, nil, 200},
+		{"unknown peer", "DELETE", "/v1/peers/" + other, "", admin, nil, 404},
+		{"validation", "GET", "/v1/transactions/fee", "", admin, nil, 400},
+		{"insufficient funds", "POST", "/v1/transactions", `{"addr":"` + addr + `","amount":"999999"}`, admin, nil, 400},
+		{"bad json", "POST", "/v1/transactions", `{"addr":`, admin, nil, 400},
+		{"no route", "GET", "/v1/nothing", "", admin, nil, 404},
+		{"state", "GET", "/v1/state", "", nil, nil, 200},
+		{"unlocker after unlock", "POST", "/v1/unlockwallet", `{"wallet_password":"eA=="}`, nil, nil, 503},
+		{"stream refused", "GET", "/v1/peers/subscribe", "", nil, nil, 401},
+		{"stream read-only refused", "GET", "/v1/peers/subscribe", "", wrong, nil, 401},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := compare(t, c.method, c.path, c.body, c.mac, 0, c.header...)
+			if got.Status != c.wantStatus {
+				t.Errorf("status %d, want %d: %s", got.Status, c.wantStatus, got.Body)
+			}
+		})
+	}
+
+	t.Run("stream", func(t *testing.T) {
+		// Events keep coming, so that each stream has its first message
+		// (the gateway sends the headers with it).
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for {
+				select {
+				case h.node.events <- PeerEvent{PubKey: h.node.peers[0].PubKey, Online: false}:
+				case <-stop:
+					return
+				}
+			}
+		}()
+		got := compare(t, "GET", "/v1/peers/subscribe", "", readonly, 2)
+		if !strings.HasPrefix(got.Body, `{"result":{"pub_key":`) {
+			t.Fatalf("stream %q", got.Body)
+		}
+	})
+
+	t.Run("payment stream", func(t *testing.T) {
+		for i := range 2 {
+			pre := [32]byte{byte(i + 1)}
+			hash := sha256.Sum256(pre[:])
+			body, _ := json.Marshal(map[string]any{
+				"dest":                base64.StdEncoding.EncodeToString(peer[:]),
+				"amt":                 "2000",
+				"payment_hash":        base64.StdEncoding.EncodeToString(hash[:]),
+				"timeout_seconds":     30,
+				"dest_custom_records": map[string]string{"5482373484": base64.StdEncoding.EncodeToString(pre[:])},
+			})
+			base := oldSrv.URL
+			if i == 1 {
+				base = newSrv.URL
+			}
+			a := fetchAnswer(t, base, "POST", "/v2/router/send", string(body), admin, 0)
+			if a.Status != 200 || !a.Chunked || a.Header.Get("Grpc-Metadata-Content-Type") != "application/grpc" ||
+				!strings.Contains(a.Body, `"status":"SUCCEEDED"`) {
+				t.Fatalf("payment over %s: %+v", base, a)
+			}
+		}
+		// Paying the same hash again: refused, identically.
+		pre := [32]byte{1}
+		hash := sha256.Sum256(pre[:])
+		body, _ := json.Marshal(map[string]any{
+			"dest": base64.StdEncoding.EncodeToString(peer[:]), "amt": "2000",
+			"payment_hash": base64.StdEncoding.EncodeToString(hash[:]), "timeout_seconds": 30,
+			"dest_custom_records": map[string]string{"5482373484": base64.StdEncoding.EncodeToString(pre[:])},
+		})
+		got := compare(t, "POST", "/v2/router/send", string(body), admin, 0)
+		if got.Status == 200 && !strings.Contains(got.Body, `"error"`) {
+			t.Fatalf("second payment of a hash: %+v", got)
+		}
+	})
+}
+
+// TestInprocUnknownMethod: a method nobody registered fails as the gRPC
+// server answers it.
+func TestInprocUnknownMethod(t *testing.T) {
+	h := newHarness(t, true)
+	err := h.srv.inproc.Invoke(t.Context(), "/lnrpc.Lightning/NoSuchCall", &lnrpc.GetInfoRequest{}, &lnrpc.GetInfoResponse{})
+	var viaGRPC error
+	viaGRPC = h.conn(nil).Invoke(t.Context(), "/lnrpc.Lightning/NoSuchCall", &lnrpc.GetInfoRequest{}, &lnrpc.GetInfoResponse{})
+	if err == nil || err.Error() != viaGRPC.Error() {
+		t.Fatalf("in-process %v, gRPC %v", err, viaGRPC)
+	}
+	err = h.srv.inproc.Invoke(t.Context(), "/nosuch.Service/Call", &lnrpc.GetInfoRequest{}, &lnrpc.GetInfoResponse{})
+	viaGRPC = h.conn(nil).Invoke(t.Context(), "/nosuch.Service/Call", &lnrpc.GetInfoRequest{}, &lnrpc.GetInfoResponse{})
+	if err == nil || err.Error() != viaGRPC.Error() {
+		t.Fatalf("in-process %v, gRPC %v", err, viaGRPC)
+	}
+}
