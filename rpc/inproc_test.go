@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -17,7 +18,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
 	"lnd.xprv/rpc/cert"
@@ -269,5 +274,180 @@ func TestInprocUnknownMethod(t *testing.T) {
 	viaGRPC = h.conn(nil).Invoke(t.Context(), "/nosuch.Service/Call", &lnrpc.GetInfoRequest{}, &lnrpc.GetInfoResponse{})
 	if err == nil || err.Error() != viaGRPC.Error() {
 		t.Fatalf("in-process %v, gRPC %v", err, viaGRPC)
+	}
+}
+
+// stateProbe is a State service that records what a handler sees.
+type stateProbe struct {
+	lnrpc.UnimplementedStateServer
+	ended chan error
+	sent  chan struct{}
+}
+
+// SubscribeState sends LOCKED, changes the message it sent, sends it
+// again, and waits for the call to end.
+func (p *stateProbe) SubscribeState(_ *lnrpc.SubscribeStateRequest, st lnrpc.State_SubscribeStateServer) error {
+	msg := &lnrpc.SubscribeStateResponse{State: lnrpc.WalletState_LOCKED}
+	if err := st.Send(msg); err != nil {
+		return err
+	}
+	msg.State = lnrpc.WalletState_SERVER_ACTIVE
+	if err := st.Send(msg); err != nil {
+		return err
+	}
+	close(p.sent)
+	<-st.Context().Done()
+	p.ended <- st.Context().Err()
+	return st.Context().Err()
+}
+
+func (p *stateProbe) GetState(context.Context, *lnrpc.GetStateRequest) (*lnrpc.GetStateResponse, error) {
+	return nil, status.Error(codes.NotFound, "no state here")
+}
+
+func newProbeConn(t *testing.T, unary grpc.UnaryServerInterceptor) (*inprocConn, *stateProbe) {
+	t.Helper()
+	var ints []grpc.UnaryServerInterceptor
+	if unary != nil {
+		ints = append(ints, unary)
+	}
+	c := newInprocConn(ints, nil, maxMsgSize)
+	p := &stateProbe{ended: make(chan error, 1), sent: make(chan struct{})}
+	lnrpc.RegisterStateServer(c, p)
+	t.Cleanup(c.stop)
+	return c, p
+}
+
+// TestInprocMessageCopied: a message the service changes after Send
+// reaches the client as it was sent.
+func TestInprocMessageCopied(t *testing.T) {
+	c, p := newProbeConn(t, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	st, err := lnrpc.NewStateClient(c).SubscribeState(ctx, &lnrpc.SubscribeStateRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.sent
+	var got []lnrpc.WalletState
+	for range 2 {
+		m, err := st.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m.State)
+	}
+	want := []lnrpc.WalletState{lnrpc.WalletState_LOCKED, lnrpc.WalletState_SERVER_ACTIVE}
+	if !slices.Equal(got, want) {
+		t.Fatalf("client read %v, want %v", got, want)
+	}
+	cancel()
+	if err := <-p.ended; err != context.Canceled {
+		t.Fatalf("service context ended with %v", err)
+	}
+	if _, err := st.Recv(); status.Code(err) != codes.Canceled {
+		t.Fatalf("Recv after cancel: %v", err)
+	}
+}
+
+// TestInprocClientGoneEndsStream: an HTTP client that goes away ends the
+// service's stream context; an error from a unary handler keeps its code
+// through the interceptor, which sees the gateway's metadata as incoming
+// metadata, the peer and the method.
+func TestInprocClientGoneEndsStream(t *testing.T) {
+	type seen struct {
+		method   string
+		in, out  metadata.MD
+		peerAddr string
+	}
+	calls := make(chan seen, 1)
+	c, p := newProbeConn(t, func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		in, _ := metadata.FromIncomingContext(ctx)
+		out, _ := metadata.FromOutgoingContext(ctx)
+		pr, _ := peer.FromContext(ctx)
+		calls <- seen{grpc.ServerTransportStreamFromContext(ctx).Method(), in, out, pr.Addr.String()}
+		if info.FullMethod != "/lnrpc.State/GetState" {
+			t.Errorf("interceptor info %q", info.FullMethod)
+		}
+		return handler(ctx, req)
+	})
+	s := &Server{gatewayToken: "tok"}
+	mux, err := s.gatewayMux(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	a := fetchAnswer(t, srv.URL, "GET", "/v1/state", "", []byte{1, 2}, 0)
+	// protojson's spacing varies by build: compare the compacted body.
+	var body bytes.Buffer
+	if err := json.Compact(&body, []byte(a.Body)); err != nil || a.Status != http.StatusNotFound ||
+		body.String() != `{"code":5,"message":"no state here","details":[]}` {
+		t.Fatalf("unary error: %+v", a)
+	}
+	call := <-calls
+	if call.method != "/lnrpc.State/GetState" || call.in.Get(MacaroonMetadataKey)[0] != "0102" ||
+		call.in.Get(gatewayTokenKey)[0] != "tok" || !strings.HasPrefix(call.in.Get(gatewayClientKey)[0], "127.0.0.1:") ||
+		len(call.out) != 0 || call.peerAddr != "inproc" {
+		t.Fatalf("handler saw %+v", call)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v1/state/subscribe", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || line != `{"result":{"state":"LOCKED"}}`+"\n" {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	select {
+	case err := <-p.ended:
+		t.Fatalf("stream ended early: %v", err)
+	default:
+	}
+	cancel()
+	resp.Body.Close()
+	select {
+	case err := <-p.ended:
+		if err != context.Canceled {
+			t.Fatalf("service context ended with %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("service context not ended by the client going away")
+	}
+}
+
+// TestInprocStopEndsStreams: stop ends a running stream, waits for its
+// handler, and refuses new calls.
+func TestInprocStopEndsStreams(t *testing.T) {
+	c, p := newProbeConn(t, nil)
+	st, err := lnrpc.NewStateClient(c).SubscribeState(t.Context(), &lnrpc.SubscribeStateRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-p.sent
+	c.stop()
+	select {
+	case err := <-p.ended:
+		if err != context.Canceled {
+			t.Fatalf("service context ended with %v", err)
+		}
+	default:
+		t.Fatal("stop returned before the handler")
+	}
+	for range 2 {
+		if _, err := st.Recv(); err != nil {
+			t.Fatalf("message sent before stop lost: %v", err)
+		}
+	}
+	if _, err := st.Recv(); status.Code(err) != codes.Canceled {
+		t.Fatalf("Recv after stop: %v", err)
+	}
+	if _, err := lnrpc.NewStateClient(c).GetState(t.Context(), &lnrpc.GetStateRequest{}); status.Code(err) != codes.Canceled {
+		t.Fatalf("call after stop: %v", err)
 	}
 }

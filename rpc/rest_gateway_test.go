@@ -9,8 +9,8 @@ import (
 	"lnd.xprv/rpc/macaroons"
 )
 
-// TestRESTLargeAnswer checks that an answer many times the size of the
-// gateway's in-process connection buffer arrives whole through it.
+// TestRESTLargeAnswer checks that an answer of megabytes arrives whole
+// through the gateway.
 func TestRESTLargeAnswer(t *testing.T) {
 	h := newHarness(t, true)
 	const n = 5000
