@@ -30,6 +30,7 @@ type result struct {
 	latencies   []time.Duration // of the payments that succeeded
 	ends        []time.Duration // when each success ended, from the start
 	firstErr    error
+	cpu         []nodeCPU // of the tool and each node over the load
 }
 
 // settledWithin is how many payments succeeded in the first d of the
