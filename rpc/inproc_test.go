@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,13 +28,14 @@ import (
 
 	"lnd.xprv/rpc/cert"
 	"lnd.xprv/rpc/lnrpc"
+	"lnd.xprv/rpc/lnrpc/routerrpc"
 	"lnd.xprv/rpc/macaroons"
 )
 
 // grpcGateway is the gateway as it was before the in-process connection:
 // grpc-gateway calling the gRPC server through a gRPC client over an
 // in-memory listener, with TLS and HTTP/2. The tests compare the two.
-func grpcGateway(t *testing.T, s *Server) http.Handler {
+func grpcGateway(t testing.TB, s *Server) http.Handler {
 	t.Helper()
 	ln := bufconn.Listen(256 << 10)
 	go func() { _ = s.grpcServer.Serve(ln) }()
@@ -449,5 +451,77 @@ func TestInprocStopEndsStreams(t *testing.T) {
 	}
 	if _, err := lnrpc.NewStateClient(c).GetState(t.Context(), &lnrpc.GetStateRequest{}); status.Code(err) != codes.Canceled {
 		t.Fatalf("call after stop: %v", err)
+	}
+}
+
+// processCPU is the CPU time the test process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRESTGateway is one REST call through the gateway over the
+// gRPC transport (as before) and over the in-process connection: a
+// unary GetInfo, and a TrackPaymentV2 stream of a settled payment (one
+// update, then the end). It reports the process's CPU time per call
+// (cpu-ns/op), client included, which a loaded machine disturbs less
+// than the time per call.
+func BenchmarkRESTGateway(b *testing.B) {
+	h := newHarness(b, true)
+	_, peer := h.withPayments()
+	admin := h.macaroon(macaroons.AdminFile)
+	pre := [32]byte{42}
+	hash := sha256.Sum256(pre[:])
+	pay, err := routerrpc.NewRouterClient(h.conn(admin)).SendPaymentV2(b.Context(), keysendRequest(peer, pre, 100))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for {
+		if _, err := pay.Recv(); err == io.EOF {
+			break
+		} else if err != nil {
+			b.Fatal(err)
+		}
+	}
+	mux, err := h.srv.gatewayMux(h.srv.inproc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gateways := []struct {
+		name string
+		h    http.Handler
+	}{{"grpc", grpcGateway(b, h.srv)}, {"inproc", mux}}
+	calls := []struct{ name, path string }{
+		{"getinfo", "/v1/getinfo"},
+		{"track", "/v2/router/track/" + base64.URLEncoding.EncodeToString(hash[:])},
+	}
+	for _, g := range gateways {
+		srv := httptest.NewServer(g.h)
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+		for _, c := range calls {
+			b.Run(c.name+"/"+g.name, func(b *testing.B) {
+				b.ReportAllocs()
+				cpu0 := processCPU()
+				for b.Loop() {
+					req, _ := http.NewRequestWithContext(b.Context(), "GET", srv.URL+c.path, nil)
+					req.Header.Set("Grpc-Metadata-macaroon", hex.EncodeToString(admin))
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					body, err := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != http.StatusOK {
+						b.Fatalf("%d %s %v", resp.StatusCode, body, err)
+					}
+				}
+				b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			})
+		}
+		client.CloseIdleConnections()
+		srv.Close()
 	}
 }
