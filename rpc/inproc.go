@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -111,13 +112,26 @@ func (rs registrars) RegisterService(sd *grpc.ServiceDesc, impl any) {
 }
 
 // stop ends every running call, as the gRPC server's Stop does, and waits
-// for the handlers to return. Later calls fail as on a closed connection.
-func (c *inprocConn) stop() {
+// up to wait for the handlers to return (false if some have not). Later
+// calls fail as on a closed connection.
+func (c *inprocConn) stop(wait time.Duration) bool {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	c.quitFn()
-	c.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		c.wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 // begin counts a handler in, unless the connection is stopped.

@@ -316,7 +316,7 @@ func newProbeConn(t *testing.T, unary grpc.UnaryServerInterceptor) (*inprocConn,
 	c := newInprocConn(ints, nil, maxMsgSize)
 	p := &stateProbe{ended: make(chan error, 1), sent: make(chan struct{})}
 	lnrpc.RegisterStateServer(c, p)
-	t.Cleanup(c.stop)
+	t.Cleanup(func() { c.stop(10 * time.Second) })
 	return c, p
 }
 
@@ -432,7 +432,9 @@ func TestInprocStopEndsStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-p.sent
-	c.stop()
+	if !c.stop(10 * time.Second) {
+		t.Fatal("handler still running after stop")
+	}
 	select {
 	case err := <-p.ended:
 		if err != context.Canceled {

@@ -314,9 +314,11 @@ func (s *Server) Stop() {
 		}
 		if s.inproc != nil {
 			// The HTTP servers are closed, but their handlers may still
-			// be in calls: end those and wait, as the gRPC server's
-			// Stop does for its own.
-			s.inproc.stop()
+			// be in calls: end those, and give them the time the gRPC
+			// server gives its own.
+			if !s.inproc.stop(2 * time.Second) {
+				s.log.Warn("REST calls still running after stop")
+			}
 		}
 		if s.grpcServer != nil {
 			// Streams never end on their own: give unary calls a moment,
