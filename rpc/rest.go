@@ -28,7 +28,7 @@ import (
 // strings, enums as names, bytes as base64. Input accepts either name
 // style, numbers or strings for integers, and ignores unknown fields.
 func RESTMarshaler() runtime.Marshaler {
-	return restJSON{&runtime.JSONPb{
+	return restJSON{chunk: &chunkJSON{}, JSONPb: &runtime.JSONPb{
 		MarshalOptions: protojson.MarshalOptions{
 			UseProtoNames:   true,
 			EmitUnpopulated: true,
@@ -48,7 +48,12 @@ func RESTMarshaler() runtime.Marshaler {
 // HTML-escaped), inside the same object.
 type restJSON struct {
 	*runtime.JSONPb
+	chunk *chunkJSON
 }
+
+// chunkStart is the first buffer of a stream chunk: a payment update
+// fits.
+const chunkStart = 2048
 
 // streamResultPrefix opens a stream chunk.
 const streamResultPrefix = `{"result":`
@@ -57,12 +62,16 @@ const streamResultPrefix = `{"result":`
 func (m restJSON) Marshal(v any) ([]byte, error) {
 	if chunk, ok := v.(map[string]any); ok && len(chunk) == 1 {
 		if msg, ok := chunk["result"].(proto.Message); ok {
+			out := append(make([]byte, 0, chunkStart), streamResultPrefix...)
+			if fast, err := m.chunk.append(out, msg.ProtoReflect()); err == nil {
+				return append(fast, '}'), nil
+			}
+			// A type without a plan, or an error protojson reports
+			// in its own words.
 			b, err := m.MarshalOptions.Marshal(msg)
 			if err != nil {
 				return nil, err
 			}
-			out := make([]byte, 0, len(streamResultPrefix)+len(b)+1)
-			out = append(out, streamResultPrefix...)
 			out = appendCompactJSON(out, b)
 			return append(out, '}'), nil
 		}
