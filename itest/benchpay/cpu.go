@@ -68,20 +68,45 @@ func startCPU(nodes []*restNode) *cpuMeter {
 	return m
 }
 
-// nodeCPU is one process's CPU time over a load.
+// nodeCPU is one process's CPU time over a load, and its peak resident
+// size since it started.
 type nodeCPU struct {
 	name string
 	cpu  time.Duration
+	peak uint64
 }
 
 // stop returns the CPU time of the tool, then of each node with a
 // known process, since start.
 func (m *cpuMeter) stop() []nodeCPU {
-	out := []nodeCPU{{"benchpay", selfCPU() - m.self}}
+	out := []nodeCPU{{"benchpay", selfCPU() - m.self, 0}}
 	for i, n := range m.nodes {
 		if n.pid > 0 {
-			out = append(out, nodeCPU{n.name, procCPU(n.pid) - m.start[i]})
+			out = append(out, nodeCPU{n.name, procCPU(n.pid) - m.start[i], peakRSS(n.pid)})
 		}
 	}
 	return out
+}
+
+// peakRSS is a process's peak resident size (VmHWM), 0 if unknown.
+func peakRSS(pid int) uint64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
+			f := bytes.Fields(rest)
+			if len(f) == 2 && string(f[1]) == "kB" {
+				kb, err := strconv.ParseUint(string(f[0]), 10, 64)
+				if err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -263,14 +263,30 @@ func report(out io.Writer, results []*result) {
 	// system, from rusage and /proc) over the payments that succeeded.
 	fmt.Fprintln(out)
 	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "CPU ms/payment	shape	benchpay	alice	bob	carol	")
+	fmt.Fprintln(w, "CPU ms/payment\tshape\tbenchpay\talice\tbob\tcarol\t")
 	for _, r := range results {
 		if r.ok == 0 || len(r.cpu) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "%s	%s	", r.impl, r.shape)
+		fmt.Fprintf(w, "%s\t%s\t", r.impl, r.shape)
 		for _, c := range r.cpu {
-			fmt.Fprintf(w, "%.3f	", float64(c.cpu.Microseconds())/1000/float64(r.ok))
+			fmt.Fprintf(w, "%.3f\t", float64(c.cpu.Microseconds())/1000/float64(r.ok))
+		}
+		fmt.Fprintln(w)
+	}
+	w.Flush()
+
+	// The nodes' peak resident size (VmHWM) by the end of each load.
+	fmt.Fprintln(out)
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "peak RSS MiB\tshape\talice\tbob\tcarol\t")
+	for _, r := range results {
+		if len(r.cpu) < 2 {
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%s\t", r.impl, r.shape)
+		for _, c := range r.cpu[1:] {
+			fmt.Fprintf(w, "%.1f\t", float64(c.peak)/(1<<20))
 		}
 		fmt.Fprintln(w)
 	}
