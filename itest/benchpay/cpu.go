@@ -68,12 +68,12 @@ func startCPU(nodes []*restNode) *cpuMeter {
 	return m
 }
 
-// nodeCPU is one process's CPU time over a load, and its peak resident
-// size since it started.
+// nodeCPU is one process's CPU time over a load, and its resident size
+// at the end of it.
 type nodeCPU struct {
 	name string
 	cpu  time.Duration
-	peak uint64
+	rss  uint64
 }
 
 // stop returns the CPU time of the tool, then of each node with a
@@ -82,14 +82,16 @@ func (m *cpuMeter) stop() []nodeCPU {
 	out := []nodeCPU{{"benchpay", selfCPU() - m.self, 0}}
 	for i, n := range m.nodes {
 		if n.pid > 0 {
-			out = append(out, nodeCPU{n.name, procCPU(n.pid) - m.start[i], peakRSS(n.pid)})
+			out = append(out, nodeCPU{n.name, procCPU(n.pid) - m.start[i], residentSize(n.pid)})
 		}
 	}
 	return out
 }
 
-// peakRSS is a process's peak resident size (VmHWM), 0 if unknown.
-func peakRSS(pid int) uint64 {
+// residentSize is a process's resident size now (VmRSS), 0 if unknown.
+// (Not the peak, VmHWM: a node's is the wallet's key derivation at
+// start-up.)
+func residentSize(pid int) uint64 {
 	if pid <= 0 {
 		return 0
 	}
@@ -98,7 +100,7 @@ func peakRSS(pid int) uint64 {
 		return 0
 	}
 	for _, line := range bytes.Split(b, []byte("\n")) {
-		if rest, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
+		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
 			f := bytes.Fields(rest)
 			if len(f) == 2 && string(f[1]) == "kB" {
 				kb, err := strconv.ParseUint(string(f[0]), 10, 64)

@@ -276,17 +276,17 @@ func report(out io.Writer, results []*result) {
 	}
 	w.Flush()
 
-	// The nodes' peak resident size (VmHWM) by the end of each load.
+	// The nodes' resident size (VmRSS) at the end of each load.
 	fmt.Fprintln(out)
 	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "peak RSS MiB\tshape\talice\tbob\tcarol\t")
+	fmt.Fprintln(w, "RSS MiB after\tshape\talice\tbob\tcarol\t")
 	for _, r := range results {
 		if len(r.cpu) < 2 {
 			continue
 		}
 		fmt.Fprintf(w, "%s\t%s\t", r.impl, r.shape)
 		for _, c := range r.cpu[1:] {
-			fmt.Fprintf(w, "%.1f\t", float64(c.peak)/(1<<20))
+			fmt.Fprintf(w, "%.1f\t", float64(c.rss)/(1<<20))
 		}
 		fmt.Fprintln(w)
 	}
