@@ -14,10 +14,10 @@ func TestGCPercentFor(t *testing.T) {
 	}{
 		{0, 100},
 		{1 << 10, 10_000},
-		{8 << 20, 800},
-		{16 << 20, 400},
-		{32 << 20, 200},
-		{64 << 20, 100},
+		{4 << 20, 800},
+		{8 << 20, 400},
+		{16 << 20, 200},
+		{32 << 20, 100},
 		{1 << 30, 100},
 	} {
 		if got := gcPercentFor(c.live); got != c.want {
@@ -43,7 +43,7 @@ func TestGCTunerFollowsCollections(t *testing.T) {
 	for range 1000 {
 		metrics.Read(gogc)
 		if p := gogc[0].Value.Uint64(); p != 100 {
-			if p < 400 {
+			if p < 200 {
 				t.Fatalf("GOGC %d for a test's heap of a few MB", p)
 			}
 			return
