@@ -66,9 +66,6 @@ func run(args []string) error {
 
 	d := &daemon{cfg: cfg, logs: logs, log: logs.Logger("XLND"), stopReq: make(chan struct{}),
 		failed: make(chan error, 1)}
-	if os.Getenv("GOGC") == "" {
-		d.log.Info("Garbage collector: the heap grows by at least 32 MiB between collections (GOGC not set)")
-	}
 	err = d.run(ctx)
 	if err != nil {
 		d.log.Error("xlnd stopped with an error", "err", err)

@@ -8,7 +8,6 @@ import (
 )
 
 func main() {
-	startGCTuner()
 	if err := run(os.Args[1:]); err != nil {
 		if errors.Is(err, errHelp) {
 			os.Exit(0)
