@@ -253,10 +253,19 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 		err  error
 	}
 	done := make(chan result, 1)
+	// decoded is closed once the request is copied: the caller may reuse
+	// args when Invoke returns, even on cancellation.
+	decoded := make(chan struct{})
 	go func() {
 		defer c.wg.Done()
 		defer cancel()
-		dec := func(in any) error { return copyInto(in, args, c.maxRecv) }
+		var once sync.Once
+		markDecoded := func() { once.Do(func() { close(decoded) }) }
+		defer markDecoded()
+		dec := func(in any) error {
+			defer markDecoded()
+			return copyInto(in, args, c.maxRecv)
+		}
 		resp, err := m.unary.Handler(m.impl, sctx, dec, c.unaryInt)
 		done <- result{resp, err}
 	}()
@@ -265,6 +274,7 @@ func (c *inprocConn) Invoke(ctx context.Context, method string, args, reply any,
 	select {
 	case r = <-done:
 	case <-ctx.Done():
+		<-decoded
 		return status.FromContextError(ctx.Err()).Err()
 	}
 	hdrAddr, trlAddr := callOpts(opts)

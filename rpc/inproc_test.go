@@ -284,6 +284,8 @@ type stateProbe struct {
 	lnrpc.UnimplementedStateServer
 	ended chan error
 	sent  chan struct{}
+	// block makes GetState wait for its context to end.
+	block bool
 }
 
 // SubscribeState sends LOCKED, changes the message it sent, sends it
@@ -303,7 +305,12 @@ func (p *stateProbe) SubscribeState(_ *lnrpc.SubscribeStateRequest, st lnrpc.Sta
 	return st.Context().Err()
 }
 
-func (p *stateProbe) GetState(context.Context, *lnrpc.GetStateRequest) (*lnrpc.GetStateResponse, error) {
+func (p *stateProbe) GetState(ctx context.Context, _ *lnrpc.GetStateRequest) (*lnrpc.GetStateResponse, error) {
+	if p.block {
+		<-ctx.Done()
+		p.ended <- ctx.Err()
+		return &lnrpc.GetStateResponse{}, nil
+	}
 	return nil, status.Error(codes.NotFound, "no state here")
 }
 
@@ -525,5 +532,30 @@ func BenchmarkRESTGateway(b *testing.B) {
 		}
 		client.CloseIdleConnections()
 		srv.Close()
+	}
+}
+
+// TestInprocUnaryCancel: a unary call whose caller goes away returns
+// Canceled at once, and the handler's context ends.
+func TestInprocUnaryCancel(t *testing.T) {
+	c, p := newProbeConn(t, nil)
+	p.block = true
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := lnrpc.NewStateClient(c).GetState(ctx, &lnrpc.GetStateRequest{})
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		t.Fatalf("call returned before cancel: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel()
+	if err := <-errc; status.Code(err) != codes.Canceled {
+		t.Fatalf("call ended with %v", err)
+	}
+	if err := <-p.ended; err != context.Canceled {
+		t.Fatalf("handler context ended with %v", err)
 	}
 }
