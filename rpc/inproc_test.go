@@ -559,3 +559,42 @@ func TestInprocUnaryCancel(t *testing.T) {
 		t.Fatalf("handler context ended with %v", err)
 	}
 }
+
+// TestInprocChains: interceptors run first-outermost, as
+// grpc.ChainUnaryInterceptor and grpc.ChainStreamInterceptor run them.
+func TestInprocChains(t *testing.T) {
+	var order []string
+	unary := func(name string) grpc.UnaryServerInterceptor {
+		return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			order = append(order, name)
+			return h(ctx, req)
+		}
+	}
+	stream := func(name string) grpc.StreamServerInterceptor {
+		return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			order = append(order, name)
+			return h(srv, ss)
+		}
+	}
+	u := chainUnary([]grpc.UnaryServerInterceptor{unary("a"), unary("b"), unary("c")})
+	if _, err := u(t.Context(), nil, &grpc.UnaryServerInfo{}, func(context.Context, any) (any, error) {
+		order = append(order, "handler")
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s := chainStream([]grpc.StreamServerInterceptor{stream("x"), stream("y")})
+	if err := s(nil, nil, &grpc.StreamServerInfo{}, func(any, grpc.ServerStream) error {
+		order = append(order, "stream handler")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a", "b", "c", "handler", "x", "y", "stream handler"}
+	if !slices.Equal(order, want) {
+		t.Fatalf("order %q, want %q", order, want)
+	}
+	if chainUnary(nil) != nil || chainStream(nil) != nil {
+		t.Fatal("empty chains are not nil")
+	}
+}
