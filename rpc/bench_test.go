@@ -30,7 +30,7 @@ func BenchmarkGetInfoGRPC(b *testing.B) {
 }
 
 // BenchmarkGetInfoREST is the same call through the REST gateway (HTTPS,
-// JSON, then gRPC over the gateway's in-process TLS connection).
+// JSON, then the service through the in-process connection).
 func BenchmarkGetInfoREST(b *testing.B) {
 	h := newHarness(b, true)
 	h.unlockAndActivate()
