@@ -12,9 +12,11 @@
 // sentinel errors.
 //
 // A Server owns both listeners. gRPC runs over TLS (package rpc/cert);
-// the REST gateway listens on its own TLS socket and forwards each request
-// to the gRPC server over loopback TLS, as lnd does, so authentication and
-// the start-up state checks happen in one place: the gRPC interceptors.
+// the REST gateway listens on its own TLS socket and calls the services
+// through an in-process connection (inproc.go) that runs the gRPC
+// server's interceptors and handlers without the transport, so
+// authentication and the start-up state checks happen in one place: the
+// gRPC interceptors.
 //
 // Start-up follows lnd's states (lnrpc.WalletState): the server starts with
 // WalletUnlocker and State answering; once the wallet is created or

@@ -1,10 +1,8 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,7 +12,6 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -31,7 +28,7 @@ import (
 // strings, enums as names, bytes as base64. Input accepts either name
 // style, numbers or strings for integers, and ignores unknown fields.
 func RESTMarshaler() runtime.Marshaler {
-	return restJSON{&runtime.JSONPb{
+	return restJSON{chunk: &chunkJSON{}, JSONPb: &runtime.JSONPb{
 		MarshalOptions: protojson.MarshalOptions{
 			UseProtoNames:   true,
 			EmitUnpopulated: true,
@@ -46,11 +43,17 @@ func RESTMarshaler() runtime.Marshaler {
 // server stream. The gateway hands each streamed message over as
 // {"result": msg} in a map, which JSONPb marshals by reflection and
 // encoding/json, for every payment update a client follows. The same
-// bytes are written here: the message's JSON, compacted as encoding/json
-// compacts it (protojson varies its spacing), inside the same object.
+// bytes are written here: the message's JSON as encoding/json rewrites a
+// json.RawMessage (compacted, since protojson varies its spacing, and
+// HTML-escaped), inside the same object.
 type restJSON struct {
 	*runtime.JSONPb
+	chunk *chunkJSON
 }
+
+// chunkStart is the first buffer of a stream chunk: a payment update
+// fits.
+const chunkStart = 2048
 
 // streamResultPrefix opens a stream chunk.
 const streamResultPrefix = `{"result":`
@@ -59,21 +62,61 @@ const streamResultPrefix = `{"result":`
 func (m restJSON) Marshal(v any) ([]byte, error) {
 	if chunk, ok := v.(map[string]any); ok && len(chunk) == 1 {
 		if msg, ok := chunk["result"].(proto.Message); ok {
-			b, err := m.JSONPb.Marshal(msg)
+			out := append(make([]byte, 0, chunkStart), streamResultPrefix...)
+			if fast, err := m.chunk.append(out, msg.ProtoReflect()); err == nil {
+				return append(fast, '}'), nil
+			}
+			// A type without a plan, or an error protojson reports
+			// in its own words.
+			b, err := m.MarshalOptions.Marshal(msg)
 			if err != nil {
 				return nil, err
 			}
-			var out bytes.Buffer
-			out.Grow(len(streamResultPrefix) + len(b) + 1)
-			out.WriteString(streamResultPrefix)
-			if err := json.Compact(&out, b); err != nil {
-				return nil, err
-			}
-			out.WriteByte('}')
-			return out.Bytes(), nil
+			out = appendCompactJSON(out, b)
+			return append(out, '}'), nil
 		}
 	}
 	return m.JSONPb.Marshal(v)
+}
+
+// appendCompactJSON appends src, valid JSON (protojson's), to dst as
+// encoding/json writes a json.RawMessage with HTML escaping on: spaces
+// outside strings dropped, and <, >, &, U+2028 and U+2029 escaped. It
+// is json.Compact's output plus that escaping, without the validating
+// scanner, which cost most of the time of a chunk.
+func appendCompactJSON(dst, src []byte) []byte {
+	const hex = "0123456789abcdef"
+	start, inString := 0, false
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case c == '<' || c == '>' || c == '&':
+			// Only inside strings in valid JSON.
+			dst = append(dst, src[start:i]...)
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			start = i + 1
+		case c == 0xE2 && i+2 < len(src) && src[i+1] == 0x80 && src[i+2]&^1 == 0xA8:
+			dst = append(dst, src[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[src[i+2]&0xF])
+			i += 2
+			start = i + 1
+		case inString:
+			switch c {
+			case '\\':
+				// The escaped byte cannot end the string; the rest of
+				// a \uXXXX escape is hex digits.
+				i++
+			case '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			dst = append(dst, src[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(dst, src[start:]...)
 }
 
 // restHeaderMatcher forwards the macaroon header (Grpc-Metadata-macaroon,
@@ -87,70 +130,14 @@ func restHeaderMatcher(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// gatewayBuffer is the buffer of each direction of the gateway's
-// in-process connection to the gRPC server: a writer blocks while it is
-// full, so it bounds memory, not message sizes; the node keeps it resident
-// once traffic has gone round it.
-const gatewayBuffer = 256 << 10
-
-// startREST starts the gateway listeners, forwarding to the gRPC server
-// over an in-process connection: the same TLS and HTTP/2 as a client's,
-// verified against the name a loopback dial to the first gRPC listener
-// would use, without a socket, so that each call costs no system calls
-// between the two and no loopback TCP.
+// startREST starts the gateway listeners. The gateway calls the services
+// through the in-process connection, which runs the gRPC server's
+// interceptors and handlers without the gRPC transport, so authentication
+// and the start-up state checks still happen in one place.
 func (s *Server) startREST(tlsCfg *tls.Config) error {
-	host, _, err := net.SplitHostPort(loopbackAddr(s.grpcLns[0].Addr()))
+	mux, err := s.gatewayMux(s.inproc)
 	if err != nil {
-		return fmt.Errorf("rpc: rest: %w", err)
-	}
-	creds, err := loopbackTLS(s.cfg.TLSCertPath, host)
-	if err != nil {
-		return fmt.Errorf("rpc: rest: %w", err)
-	}
-	ln := bufconn.Listen(gatewayBuffer)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if err := s.grpcServer.Serve(ln); err != nil {
-			s.log.Error("gRPC server stopped", "addr", "in-process gateway", "err", err)
-		}
-	}()
-	conn, err := grpc.NewClient("passthrough:///xlnd-rest-gateway",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
-			return ln.DialContext(ctx)
-		}),
-		grpc.WithTransportCredentials(creds),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(50<<20)),
-	)
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("rpc: rest: in-process gRPC client: %w", err)
-	}
-	s.restConn = conn
-
-	// The marshaler is registered for every content type: clients send
-	// JSON with whatever Content-Type they like.
-	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, RESTMarshaler()),
-		runtime.WithIncomingHeaderMatcher(restHeaderMatcher),
-		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
-			return metadata.Pairs(gatewayTokenKey, s.gatewayToken, gatewayClientKey, r.RemoteAddr)
-		}),
-	)
-	ctx := context.Background()
-	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		lnrpc.RegisterLightningHandler,
-		lnrpc.RegisterWalletUnlockerHandler,
-		lnrpc.RegisterStateHandler,
-		walletrpc.RegisterWalletKitHandler,
-		chainrpc.RegisterChainNotifierHandler,
-		verrpc.RegisterVersionerHandler,
-		invoicesrpc.RegisterInvoicesHandler,
-		routerrpc.RegisterRouterHandler,
-	} {
-		if err := register(ctx, mux, conn); err != nil {
-			return err
-		}
+		return err
 	}
 
 	for _, addr := range s.cfg.RESTListen {
@@ -174,6 +161,44 @@ func (s *Server) startREST(tlsCfg *tls.Config) error {
 				s.log.Error("REST server stopped", "addr", ln.Addr(), "err", err)
 			}
 		}()
+	}
+	return nil
+}
+
+// gatewayMux returns the REST gateway's routes, calling the services
+// through conn.
+func (s *Server) gatewayMux(conn grpc.ClientConnInterface) (*runtime.ServeMux, error) {
+	// The marshaler is registered for every content type: clients send
+	// JSON with whatever Content-Type they like.
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, RESTMarshaler()),
+		runtime.WithIncomingHeaderMatcher(restHeaderMatcher),
+		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
+			return metadata.Pairs(gatewayTokenKey, s.gatewayToken, gatewayClientKey, r.RemoteAddr)
+		}),
+	)
+	if err := registerGateway(context.Background(), mux, conn); err != nil {
+		return nil, fmt.Errorf("rpc: rest: %w", err)
+	}
+	return mux, nil
+}
+
+// registerGateway registers every service's REST routes on mux, calling
+// the services through conn.
+func registerGateway(ctx context.Context, mux *runtime.ServeMux, conn grpc.ClientConnInterface) error {
+	for _, err := range []error{
+		lnrpc.RegisterLightningHandlerClient(ctx, mux, lnrpc.NewLightningClient(conn)),
+		lnrpc.RegisterWalletUnlockerHandlerClient(ctx, mux, lnrpc.NewWalletUnlockerClient(conn)),
+		lnrpc.RegisterStateHandlerClient(ctx, mux, lnrpc.NewStateClient(conn)),
+		walletrpc.RegisterWalletKitHandlerClient(ctx, mux, walletrpc.NewWalletKitClient(conn)),
+		chainrpc.RegisterChainNotifierHandlerClient(ctx, mux, chainrpc.NewChainNotifierClient(conn)),
+		verrpc.RegisterVersionerHandlerClient(ctx, mux, verrpc.NewVersionerClient(conn)),
+		invoicesrpc.RegisterInvoicesHandlerClient(ctx, mux, invoicesrpc.NewInvoicesClient(conn)),
+		routerrpc.RegisterRouterHandlerClient(ctx, mux, routerrpc.NewRouterClient(conn)),
+	} {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

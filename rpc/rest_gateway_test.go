@@ -9,8 +9,8 @@ import (
 	"lnd.xprv/rpc/macaroons"
 )
 
-// TestRESTLargeAnswer checks that an answer many times the size of the
-// gateway's in-process connection buffer arrives whole through it.
+// TestRESTLargeAnswer checks that an answer of megabytes arrives whole
+// through the gateway.
 func TestRESTLargeAnswer(t *testing.T) {
 	h := newHarness(t, true)
 	const n = 5000
@@ -25,7 +25,7 @@ func TestRESTLargeAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The gRPC answer (hashes as hex strings) is more than half the JSON.
-	if len(body) < 4*gatewayBuffer {
+	if len(body) < 1<<20 {
 		t.Fatalf("answer of %d bytes is too small to test the buffer", len(body))
 	}
 	var m map[string]any

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -35,6 +34,10 @@ const (
 	DefaultRPCListen  = "127.0.0.1:10009"
 	DefaultRESTListen = "127.0.0.1:8080"
 )
+
+// maxMsgSize bounds a request to the gRPC server and an answer through
+// the REST gateway: large enough for big transaction lists.
+const maxMsgSize = 50 << 20
 
 // DefaultVersion is what GetInfo reports: an lnd-like version first, since
 // apps parse it to pick features, then our own.
@@ -130,9 +133,10 @@ type Server struct {
 
 	grpcServer *grpc.Server
 	grpcLns    []net.Listener
-	restConn   io.Closer
-	restSrvs   []*http.Server
-	restLns    []net.Listener
+	// inproc is the REST gateway's connection to the services.
+	inproc   *inprocConn
+	restSrvs []*http.Server
+	restLns  []net.Listener
 
 	// gatewayToken authenticates the REST gateway's client-address
 	// metadata to the interceptor.
@@ -225,21 +229,26 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		}
 	}
 
+	// The gRPC server and the REST gateway's in-process connection run
+	// the same interceptors and handlers.
+	unaryInts := []grpc.UnaryServerInterceptor{s.unaryInterceptor}
+	streamInts := []grpc.StreamServerInterceptor{s.streamInterceptor}
 	s.grpcServer = grpc.NewServer(
 		grpc.Creds(credentials.NewTLS(tlsCfg)),
-		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
-		grpc.ChainStreamInterceptor(s.streamInterceptor),
-		// Large enough for big transaction lists.
-		grpc.MaxRecvMsgSize(50<<20),
+		grpc.ChainUnaryInterceptor(unaryInts...),
+		grpc.ChainStreamInterceptor(streamInts...),
+		grpc.MaxRecvMsgSize(maxMsgSize),
 	)
-	lnrpc.RegisterLightningServer(s.grpcServer, &lightningService{s: s})
-	lnrpc.RegisterWalletUnlockerServer(s.grpcServer, &unlockerService{s: s})
-	lnrpc.RegisterStateServer(s.grpcServer, &stateServer{s: s})
-	walletrpc.RegisterWalletKitServer(s.grpcServer, &walletKitService{s: s})
-	chainrpc.RegisterChainNotifierServer(s.grpcServer, &chainNotifierService{s: s})
-	verrpc.RegisterVersionerServer(s.grpcServer, &versionerService{s: s})
-	invoicesrpc.RegisterInvoicesServer(s.grpcServer, &invoicesService{s: s})
-	routerrpc.RegisterRouterServer(s.grpcServer, &routerService{s: s})
+	s.inproc = newInprocConn(unaryInts, streamInts, maxMsgSize)
+	reg := registrars{s.grpcServer, s.inproc}
+	lnrpc.RegisterLightningServer(reg, &lightningService{s: s})
+	lnrpc.RegisterWalletUnlockerServer(reg, &unlockerService{s: s})
+	lnrpc.RegisterStateServer(reg, &stateServer{s: s})
+	walletrpc.RegisterWalletKitServer(reg, &walletKitService{s: s})
+	chainrpc.RegisterChainNotifierServer(reg, &chainNotifierService{s: s})
+	verrpc.RegisterVersionerServer(reg, &versionerService{s: s})
+	invoicesrpc.RegisterInvoicesServer(reg, &invoicesService{s: s})
+	routerrpc.RegisterRouterServer(reg, &routerService{s: s})
 
 	for _, addr := range s.cfg.RPCListen {
 		ln, err := net.Listen("tcp", addr)
@@ -303,8 +312,13 @@ func (s *Server) Stop() {
 			}
 			cancel()
 		}
-		if s.restConn != nil {
-			s.restConn.Close()
+		if s.inproc != nil {
+			// The HTTP servers are closed, but their handlers may still
+			// be in calls: end those, and give them the time the gRPC
+			// server gives its own.
+			if !s.inproc.stop(2 * time.Second) {
+				s.log.Warn("REST calls still running after stop")
+			}
 		}
 		if s.grpcServer != nil {
 			// Streams never end on their own: give unary calls a moment,
@@ -449,33 +463,4 @@ func (s *Server) finishPasswordChange(ctx context.Context) error {
 			"the new password now opens the wallet and the macaroons")
 	}
 	return nil
-}
-
-// loopbackTLS returns transport credentials for the REST gateway's own
-// connection to the gRPC server, which must present a certificate for
-// serverName.
-func loopbackTLS(certPath, serverName string) (credentials.TransportCredentials, error) {
-	c, err := cert.ClientConfig(certPath)
-	if err != nil {
-		return nil, err
-	}
-	c.ServerName = serverName
-	return credentials.NewTLS(c), nil
-}
-
-// loopbackAddr turns a listen address into one to dial: an unspecified
-// host becomes the loopback address of the same family.
-func loopbackAddr(a net.Addr) string {
-	tcp, ok := a.(*net.TCPAddr)
-	if !ok {
-		return a.String()
-	}
-	ip := tcp.IP
-	switch {
-	case ip == nil || ip.Equal(net.IPv4zero):
-		ip = net.IPv4(127, 0, 0, 1)
-	case ip.Equal(net.IPv6unspecified):
-		ip = net.IPv6loopback
-	}
-	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
 }

@@ -53,6 +53,7 @@ func startLnd(ctx context.Context, bin, dir, name string, btcd *regtest.Btcd,
 		return nil, fmt.Errorf("lnd %s: %w", name, err)
 	}
 	n.stopped = p.Stop
+	n.pid = p.PID()
 	if profile {
 		n.pprof = profAddr
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -30,6 +29,7 @@ type result struct {
 	latencies   []time.Duration // of the payments that succeeded
 	ends        []time.Duration // when each success ended, from the start
 	firstErr    error
+	cpu         []nodeCPU // of the tool and each node over the load
 }
 
 // settledWithin is how many payments succeeded in the first d of the
@@ -84,17 +84,9 @@ func payOne(ctx context.Context, s shape, timeout time.Duration) (time.Duration,
 	var final string
 	var reason string
 	err = s.payer.stream(ctx, "POST", "/v2/router/send", req, func(line []byte) (bool, error) {
-		var msg struct {
-			Result *struct {
-				Status        string `json:"status"`
-				FailureReason string `json:"failure_reason"`
-			} `json:"result"`
-			Error *struct {
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if err := json.Unmarshal(line, &msg); err != nil {
-			return true, fmt.Errorf("stream line %q: %w", line, err)
+		msg, err := parseUpdate(line)
+		if err != nil {
+			return true, err
 		}
 		if msg.Error != nil {
 			return true, fmt.Errorf("send: %s", msg.Error.Message)

@@ -166,9 +166,13 @@ func run(ctx context.Context, cfg config, out, errOut io.Writer) int {
 			}
 			logf("benchpay: %s %s: %d payments, %d payers", n.impl, name, cfg.n, cfg.c)
 			var r *result
-			files := cfg.prof.during(ctx, name, n.nodes(), func() {
+			var cpu []nodeCPU
+			files := cfg.prof.during(ctx, n.impl, name, n.nodes(), func() {
+				m := startCPU(n.nodes())
 				r = runLoad(ctx, n.impl, s, cfg.n, cfg.c, cfg.timeout)
+				cpu = m.stop()
 			})
+			r.cpu = cpu
 			for _, f := range files {
 				logf("benchpay: profile %s (go tool pprof -top %s)", f, f)
 			}
@@ -254,6 +258,39 @@ func report(out io.Writer, results []*result) {
 			r.quantile(0.99).Seconds(), r.failed, r.elapsed.Seconds())
 	}
 	w.Flush()
+
+	// CPU per payment: each process's CPU time over the load (user and
+	// system, from rusage and /proc) over the payments that succeeded.
+	fmt.Fprintln(out)
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "CPU ms/payment\tshape\tbenchpay\talice\tbob\tcarol\t")
+	for _, r := range results {
+		if r.ok == 0 || len(r.cpu) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%s\t", r.impl, r.shape)
+		for _, c := range r.cpu {
+			fmt.Fprintf(w, "%.3f\t", float64(c.cpu.Microseconds())/1000/float64(r.ok))
+		}
+		fmt.Fprintln(w)
+	}
+	w.Flush()
+
+	// The nodes' resident size (VmRSS) at the end of each load.
+	fmt.Fprintln(out)
+	w = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "RSS MiB after\tshape\talice\tbob\tcarol\t")
+	for _, r := range results {
+		if len(r.cpu) < 2 {
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%s\t", r.impl, r.shape)
+		for _, c := range r.cpu[1:] {
+			fmt.Fprintf(w, "%.1f\t", float64(c.rss)/(1<<20))
+		}
+		fmt.Fprintln(w)
+	}
+	w.Flush()
 	for _, r := range results {
 		if r.ok == 0 && r.failed == 0 && r.firstErr != nil {
 			fmt.Fprintf(out, "%s %s not measured: %v\n", r.impl, r.shape, r.firstErr)
@@ -279,7 +316,7 @@ func startXlnd(nw *harness.Network, conns int, profile bool, payerArgs []string)
 			if prof, err = freePort(); err != nil {
 				return nil, err
 			}
-			args = profileArgs(prof)
+			args = append(args, profileArgs(prof)...)
 		}
 		node, err := nw.NewNode(name, args...)
 		if err != nil {
@@ -291,6 +328,7 @@ func startXlnd(nw *harness.Network, conns int, profile bool, payerArgs []string)
 			return nil, err
 		}
 		(*p).pprof = prof
+		(*p).pid = node.PID()
 	}
 	return n, nil
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,8 +29,10 @@ type profiler struct {
 }
 
 // during runs load while taking the CPU profile of every node with a
-// pprof address, and writes <dir>/<node>-<shape>.{cpu,block,mutex}.pprof.
-func (p *profiler) during(ctx context.Context, shapeName string, nodes []*restNode,
+// pprof address, and writes <dir>/<node>-<shape>.{cpu,block,mutex}.pprof,
+// and the load tool's own CPU profile of the whole load to
+// <dir>/benchpay-<impl>-<shape>.cpu.pprof.
+func (p *profiler) during(ctx context.Context, impl, shapeName string, nodes []*restNode,
 	load func()) []string {
 
 	if p == nil || p.dir == "" {
@@ -60,7 +64,25 @@ func (p *profiler) during(ctx context.Context, shapeName string, nodes []*restNo
 			save(n, "cpu", fmt.Sprintf("profile?seconds=%d", p.seconds))
 		}()
 	}
+	tag := strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(impl)
+	self := filepath.Join(p.dir, fmt.Sprintf("benchpay-%s-%s.cpu.pprof", tag, shapeName))
+	f, err := os.Create(self)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+		if err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchpay: own CPU profile: %v\n", err)
+	}
 	load()
+	if err == nil {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err == nil {
+			files = append(files, self)
+		}
+	}
 	wg.Wait()
 	for _, n := range nodes {
 		if n.pprof != "" {

@@ -28,6 +28,7 @@ type restNode struct {
 	pubKey  string
 	stopped func() error
 	pprof   string // host:port of its profiler, "" if none
+	pid     int    // its process, 0 if unknown
 }
 
 func newRESTNode(name, restAddr, p2pAddr, certPath, macPath string,
