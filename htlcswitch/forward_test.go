@@ -410,3 +410,41 @@ func TestSettleAfterRestartWithoutNextPeer(t *testing.T) {
 		t.Fatalf("bob logged %d forwards, want 1", len(evs))
 	}
 }
+
+// TestForwardByAlias: carol's invoice names her channel from bob by the
+// SCID alias bob gave her (BOLT 2: bob must accept it as the channel's
+// short id); alice's HTLC for that alias reaches carol, and once the
+// channel's link is gone the alias no longer names it.
+func TestForwardByAlias(t *testing.T) {
+	a, ba, bc, c := newLine(t)
+	alias := lnwire.ShortChannelID{BlockHeight: 16_000_000, TxIndex: 1, TxPosition: 7}
+	st, err := bc.db.FetchOpenChannel(bc.op)
+	mustOK(t, err)
+	st.Aliases = []lnwire.ShortChannelID{alias}
+	mustOK(t, bc.db.PersistChannel(context.Background(), &channeldb.ChannelUpdate{State: st}))
+	for _, s := range []*side{a, ba, bc, c} {
+		s.startLink()
+	}
+	l := &line{a: a, ba: ba, bc: bc, c: c}
+	l.connect(t)
+
+	links := l.ba.sw.Links()
+	if links.ByShortID(alias) != l.bc.link || links.ByShortID(l.bc.scid) != l.bc.link {
+		t.Fatal("bob's link to carol not found by its alias and its scid")
+	}
+	const amt = lnwire.MilliSatoshi(5_000_000)
+	inv := addInvoice(t, l.c, amt)
+	add := viaBob(t, alias, l.c, finalHop(inv, amt, testHeight+100), inv.PaymentHash)
+	mustOK(t, l.a.sw.SendHTLC(l.a.scid, 1, add))
+	if res := waitResult(t, l.a, 1); !res.Settled || res.Preimage != *inv.Preimage {
+		t.Fatalf("result %+v, want settled", res)
+	}
+	evs := forwardingLog(t, l.ba.node)
+	if len(evs) != 1 || evs[0].OutgoingChanID != l.bc.scid {
+		t.Fatalf("forwarding log %+v, want the real outgoing scid", evs)
+	}
+	links.Remove(lnwire.NewChanIDFromOutPoint(l.bc.op))
+	if links.ByShortID(alias) != nil || links.ByShortID(l.bc.scid) != nil {
+		t.Fatal("a removed link still found")
+	}
+}

@@ -117,10 +117,14 @@ type Link struct {
 	broken    atomic.Bool // failed, for other goroutines
 	bandwidth atomic.Uint64
 
-	sw    *Switch // set when added to the switch's Links
-	scid  lnwire.ShortChannelID
-	mbox  *mailbox
-	batch batchConfig
+	sw   *Switch // set when added to the switch's Links
+	scid lnwire.ShortChannelID
+	// aliases are the SCID aliases we gave the peer in channel_ready:
+	// BOLT 2 has us accept them, as the real scid, for HTLCs forwarded
+	// into this channel (our peer's invoices name the channel by them).
+	aliases []lnwire.ShortChannelID
+	mbox    *mailbox
+	batch   batchConfig
 
 	// shutdown and waitingClose mirror the close in progress for
 	// readers off the goroutine (link_close.go).
@@ -149,16 +153,17 @@ func NewLink(cfg LinkConfig) *Link {
 	}
 	st := cfg.Channel.State()
 	l := &Link{
-		cfg:    cfg,
-		ch:     cfg.Channel,
-		chanID: st.ChannelID(),
-		op:     st.FundingOutpoint,
-		scid:   st.ShortChannelID,
-		mbox:   newMailbox(),
-		queue:  newEventQueue(cfg.QueueSize),
-		quit:   make(chan struct{}),
-		done:   make(chan struct{}),
-		failed: cfg.DataLoss,
+		cfg:     cfg,
+		ch:      cfg.Channel,
+		chanID:  st.ChannelID(),
+		op:      st.FundingOutpoint,
+		scid:    st.ShortChannelID,
+		aliases: append([]lnwire.ShortChannelID(nil), st.Aliases...),
+		mbox:    newMailbox(),
+		queue:   newEventQueue(cfg.QueueSize),
+		quit:    make(chan struct{}),
+		done:    make(chan struct{}),
+		failed:  cfg.DataLoss,
 	}
 	if st.RemoteNode != nil {
 		copy(l.remote[:], st.RemoteNode.SerializeCompressed())

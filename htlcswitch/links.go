@@ -46,6 +46,11 @@ func (s *Links) Add(l *Link) bool {
 	l.Start()
 	s.byID[l.chanID] = l
 	s.bySCID[l.scid] = l
+	for _, a := range l.aliases {
+		if _, taken := s.bySCID[a]; !taken {
+			s.bySCID[a] = l
+		}
+	}
 	m := s.byPeer[l.remote]
 	if m == nil {
 		m = map[lnwire.ChannelID]*Link{}
@@ -105,7 +110,8 @@ func (s *Links) Get(id lnwire.ChannelID) *Link {
 	return s.byID[id]
 }
 
-// ByShortID returns the link of the channel scid, or nil.
+// ByShortID returns the link of the channel scid (its real short channel
+// id or an alias we gave its peer), or nil.
 func (s *Links) ByShortID(scid lnwire.ShortChannelID) *Link {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -119,6 +125,11 @@ func (s *Links) Remove(id lnwire.ChannelID) {
 	if l != nil {
 		delete(s.byID, id)
 		delete(s.bySCID, l.scid)
+		for _, a := range l.aliases {
+			if s.bySCID[a] == l {
+				delete(s.bySCID, a)
+			}
+		}
 		delete(s.byPeer[l.remote], id)
 	}
 	s.mu.Unlock()
