@@ -91,19 +91,6 @@ func (s *Switch) storeForwardedPreimages(list []downstream) error {
 	})
 }
 
-// claimSettle marks the incoming HTLC in as being settled through its
-// link; false if it already is (the same settle came off chain and on
-// chain). The mark goes with the circuit (forget).
-func (s *Switch) claimSettle(in channeldb.CircuitKey) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.settling[in]; ok {
-		return false
-	}
-	s.settling[in] = struct{}{}
-	return true
-}
-
 // loadKnownSettles finds, at start, the forwarded circuits still open
 // whose preimage we know: their settle was learnt but not yet written
 // with the incoming commitment. Each incoming link settles them once it
@@ -131,13 +118,15 @@ type knownSettle struct {
 	preimage [32]byte
 }
 
-// replaySettles settles the incoming HTLCs of channel scid whose
-// preimage was learnt before the restart; it runs on the link's
+// replaySettles settles the incoming HTLCs of link l's channel whose
+// preimage was learnt before the restart, and gives l the removals a
+// link of the channel before it did not write (rehand); it runs on l's
 // goroutine after its forwarding packages were resumed.
-func (s *Switch) replaySettles(scid lnwire.ShortChannelID) {
+func (s *Switch) replaySettles(l *Link) {
+	defer s.rehand(l)
 	s.mu.Lock()
-	list := s.known[scid]
-	delete(s.known, scid)
+	list := s.known[l.scid]
+	delete(s.known, l.scid)
 	var pkts []*addPacket
 	var pres [][32]byte
 	for _, k := range list {
@@ -193,20 +182,13 @@ func (s *Switch) FailFromChain(out lnwire.ShortChannelID, hash [32]byte,
 			return channeldb.DeleteCircuit(tx, in)
 		})
 		rm.after = append(rm.after, func() { s.forget(in, outKey) })
-		l := s.links.ByShortID(in.ChanID)
-		if l == nil {
-			s.log.Warn("Incoming link gone; resolution left to the chain",
-				"incoming", in)
-			continue
-		}
-		if !s.claimSettle(in) {
+		if !s.handOver(in, rm) {
 			// Already being removed (a second call before the
 			// first was written).
 			continue
 		}
 		s.log.Info("Failing upstream: our HTLC timed out on chain",
 			"incoming", in, "outgoing", outKey)
-		l.resolveIncoming(rm)
 	}
 	if len(local) > 0 {
 		s.storeResults(local)

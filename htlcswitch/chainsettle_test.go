@@ -267,3 +267,94 @@ func TestFailFromChain(t *testing.T) {
 		t.Fatalf("attempt result %+v, want permanent_channel_failure", res)
 	}
 }
+
+// holdAttempt has alice pay a hold invoice of carol's through bob as
+// attempt id and waits until carol holds it.
+func holdAttempt(t *testing.T, l *line, id uint64, preimage [32]byte,
+	amt lnwire.MilliSatoshi) {
+
+	t.Helper()
+	ctx := context.Background()
+	hash := sha256.Sum256(preimage[:])
+	inv, err := l.c.reg.AddHoldInvoice(ctx, hash,
+		invoices.NewInvoice{Memo: "hold", Value: amt})
+	mustOK(t, err)
+	add := viaBob(t, l.bc.scid, l.c, finalHop(inv, amt, testHeight+100), hash)
+	mustOK(t, l.a.sw.SendHTLC(l.a.scid, id, add))
+	eventually(t, "held at carol", func() bool {
+		got, err := l.c.reg.LookupInvoice(ctx, hash)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+}
+
+// TestChainResolutionsReachNewLink: with alice away, bob's channel to
+// her has no link (closing, say, then the close refused) when one of
+// his HTLCs to carol times out on chain, and another is claimed on chain
+// with its preimage while the link of the moment is replaced by a new
+// one before it committed the settle. Once the channel's link is back
+// and alice reconnects, without a restart of bob, her first attempt
+// fails and her second settles, each once; a second hand-off from the
+// court changes nothing, and bob keeps no circuit.
+func TestChainResolutionsReachNewLink(t *testing.T) {
+	l := startLine(t)
+	const amt = lnwire.MilliSatoshi(2_000_000)
+	failPre, settlePre := [32]byte{6, 1}, [32]byte{6, 2}
+	failHash := sha256.Sum256(failPre[:])
+	aBefore := localBalance(t, l.a)
+	holdAttempt(t, l, 1, failPre, amt)
+	holdAttempt(t, l, 2, settlePre, amt)
+	l.ab.close(t, l.a, l.ba)
+	l.bcConn.close(t, l.bc, l.c)
+
+	// The settle is handed to bob's (inactive) link, which then stops.
+	n, err := l.ba.sw.SettleFromChain(l.bc.scid, settlePre)
+	mustOK(t, err)
+	if n != 1 {
+		t.Fatalf("settled %d HTLCs from the chain, want 1", n)
+	}
+	waitQuiet(t, l.ba)
+	l.ba.sw.Links().Remove(l.ba.link.ChanID())
+
+	// The timeout finds no link at all.
+	for range 2 {
+		n, err = l.ba.sw.FailFromChain(l.bc.scid, failHash, amt.ToSatoshis())
+		mustOK(t, err)
+		if n != 1 {
+			t.Fatalf("failed %d HTLCs from the chain, want 1", n)
+		}
+	}
+
+	l.ba.startLink()
+	l.ab = connect(t, l.a, l.ba, true)
+	res := waitResult(t, l.a, 1)
+	if res.Settled || len(res.Reason) == 0 {
+		t.Fatalf("attempt 1: %+v, want an encrypted failure", res)
+	}
+	res = waitResult(t, l.a, 2)
+	if !res.Settled || res.Preimage != settlePre {
+		t.Fatalf("attempt 2: %+v, want settled", res)
+	}
+	eventually(t, "alice's HTLCs removed", func() bool {
+		waitQuiet(t, l.a, l.ba)
+		st, err := l.a.db.FetchOpenChannel(l.a.op)
+		return err == nil && len(st.LocalCommit.HTLCs)+len(st.RemoteCommit.HTLCs) == 0
+	})
+	pol := DefaultForwardingPolicy()
+	if got, want := localBalance(t, l.a), aBefore-uint64(amt+pol.Fee(amt)); got != want {
+		t.Fatalf("alice's balance %d, want %d (one payment)", got, want)
+	}
+	// The court hands both on again (as after a restart): nothing
+	// changes.
+	_, err = l.ba.sw.SettleFromChain(l.bc.scid, settlePre)
+	mustOK(t, err)
+	_, err = l.ba.sw.FailFromChain(l.bc.scid, failHash, amt.ToSatoshis())
+	mustOK(t, err)
+	evs := forwardingLog(t, l.ba.node)
+	if len(evs) != 1 || evs[0].AmtOut != amt {
+		t.Fatalf("bob's forwarding log %+v, want one forward", evs)
+	}
+	eventually(t, "bob's circuits removed", func() bool {
+		c, _ := openRecords(t, l.ba.node)
+		return c == 0
+	})
+}
