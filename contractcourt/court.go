@@ -117,6 +117,13 @@ type Config struct {
 	// the spend is not recorded. May be nil.
 	OnTimeout func(chanPoint wire.OutPoint, hash [32]byte, amt btcutil.Amount) error
 
+	// OnUnclaimable hands upstream the HTLCs we offered on chanPoint,
+	// by id, that its confirmed commitment can never pay on chain
+	// (dangling.go): the incoming HTLC each pays for is resolved off
+	// chain now rather than at its expiry. Idempotent; a restart hands
+	// them again until the contract is final. May be nil.
+	OnUnclaimable func(chanPoint wire.OutPoint, ids []uint64) error
+
 	// GoToChain force-closes a channel whose HTLC nears its deadline:
 	// an outgoing one OutgoingGrace blocks past its expiry, an incoming
 	// one whose preimage we know IncomingDelta blocks before it. May be

@@ -84,6 +84,9 @@ func (c *Court) handleFundingSpend(op wire.OutPoint, d *chain.SpendDetail) error
 	case rec != nil && rec.CloseHeight != 0 && rec.CloseTx.TxHash() == d.SpenderTxHash:
 		// Seen before: a restart registered again. At another
 		// height if a reorg moved it while the node was down.
+		if !rec.Resolved {
+			c.handUnclaimable(rec)
+		}
 		return c.moveClose(rec, d.SpendingHeight)
 	case rec != nil && rec.CloseHeight != 0:
 		// Another transaction: a reorg we did not see (the node was
@@ -178,6 +181,7 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 	}
 	crashpoint.Hit(crashpoint.CommitmentConfirmed)
 	c.closed(op)
+	c.handUnclaimable(rec)
 	if len(rec.Outputs) == 0 {
 		c.fullyResolved(op) // nothing of ours to take
 	}

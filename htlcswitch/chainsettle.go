@@ -164,6 +164,71 @@ func (s *Switch) FailFromChain(out lnwire.ShortChannelID, hash [32]byte,
 		}
 	}
 	s.mu.Unlock()
+	return len(pkts), s.failOnChain(pkts, "our HTLC timed out on chain")
+}
+
+// FailUnclaimable resolves upstream the HTLCs we offered on channel out,
+// by id, that its confirmed commitment can never pay on chain (dust, or
+// offered after it): the court found them when the commitment confirmed.
+// One whose preimage we know settles (we are owed nothing for it on
+// chain, but the sender's payment did reach its payee); the others fail
+// as FailFromChain fails them. A second call changes nothing. It returns
+// the number of HTLCs it found.
+func (s *Switch) FailUnclaimable(out lnwire.ShortChannelID, ids []uint64) (int, error) {
+	s.mu.Lock()
+	var pkts []*addPacket
+	for _, id := range ids {
+		c := s.byOut[channeldb.CircuitKey{ChanID: out, HtlcID: id}]
+		if c != nil {
+			pkts = append(pkts, c.pkt)
+		}
+	}
+	s.mu.Unlock()
+	if len(pkts) == 0 {
+		return 0, nil
+	}
+	pres := make(map[[32]byte][32]byte)
+	err := s.cfg.DB.View(func(tx kvdb.RTx) error {
+		for _, p := range pkts {
+			pre, ok, err := channeldb.FetchPreimage(tx, p.add.PaymentHash)
+			if err != nil {
+				return err
+			}
+			if ok {
+				pres[p.add.PaymentHash] = pre
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("htlcswitch: read preimages: %w", err)
+	}
+	var fail []*addPacket
+	var local []attemptDone
+	for _, p := range pkts {
+		pre, ok := pres[p.add.PaymentHash]
+		switch {
+		case !ok:
+			fail = append(fail, p)
+		case p.local():
+			local = append(local, attemptDone{id: p.in.HtlcID,
+				res: &AttemptResult{Settled: true, Preimage: pre},
+				out: p.outgoing})
+		default:
+			s.backward(p, &lnwire.UpdateFulfillHTLC{PaymentPreimage: pre},
+				pkgRef{})
+		}
+	}
+	if len(local) > 0 {
+		s.storeResults(local)
+	}
+	return len(pkts), s.failOnChain(fail,
+		"our HTLC has no output on the confirmed commitment")
+}
+
+// failOnChain fails upstream pkts, HTLCs we offered on a channel closed
+// on chain that will never be paid there (why says how).
+func (s *Switch) failOnChain(pkts []*addPacket, why string) error {
 	f := &sphinx.FailPermanentChannelFailure{}
 	var local []attemptDone
 	for _, p := range pkts {
@@ -174,7 +239,7 @@ func (s *Switch) FailFromChain(out lnwire.ShortChannelID, hash [32]byte,
 		}
 		reason, err := sphinx.NewFailure(p.secret, f)
 		if err != nil {
-			return 0, fmt.Errorf("htlcswitch: encrypt failure: %w", err)
+			return fmt.Errorf("htlcswitch: encrypt failure: %w", err)
 		}
 		in, outKey := p.in, *p.outgoing
 		rm := &removal{htlcID: in.HtlcID, reason: reason}
@@ -187,11 +252,10 @@ func (s *Switch) FailFromChain(out lnwire.ShortChannelID, hash [32]byte,
 			// first was written).
 			continue
 		}
-		s.log.Info("Failing upstream: our HTLC timed out on chain",
-			"incoming", in, "outgoing", outKey)
+		s.log.Info("Failing upstream: "+why, "incoming", in, "outgoing", outKey)
 	}
 	if len(local) > 0 {
 		s.storeResults(local)
 	}
-	return len(pkts), nil
+	return nil
 }

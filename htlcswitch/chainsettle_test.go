@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/invoices"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/sphinx"
@@ -357,4 +358,56 @@ func TestChainResolutionsReachNewLink(t *testing.T) {
 		c, _ := openRecords(t, l.ba.node)
 		return c == 0
 	})
+}
+
+// TestFailUnclaimable: bob's channel to carol closed on a commitment
+// that cannot pay his two HTLCs to her (dust, say). The court hands him
+// their ids: the one whose preimage bob knows settles alice's attempt,
+// the other fails it with permanent_channel_failure; an unknown id and a
+// second call change nothing.
+func TestFailUnclaimable(t *testing.T) {
+	l := startLine(t)
+	const amt = lnwire.MilliSatoshi(1_000_000)
+	failPre, settlePre := [32]byte{8, 1}, [32]byte{8, 2}
+	holdAttempt(t, l, 1, failPre, amt)   // bob -> carol id 0
+	holdAttempt(t, l, 2, settlePre, amt) // id 1
+	l.bcConn.close(t, l.bc, l.c)
+	// Bob learnt the second preimage (stored as the switch stores those
+	// of forwarded HTLCs).
+	mustOK(t, l.ba.db.Update(func(tx kvdb.RwTx) error {
+		return channeldb.PutPreimages(tx, [][32]byte{settlePre})
+	}))
+	n, err := l.ba.sw.FailUnclaimable(l.bc.scid, []uint64{7})
+	mustOK(t, err)
+	if n != 0 {
+		t.Fatalf("resolved %d HTLCs of an unknown id", n)
+	}
+	for range 2 {
+		n, err = l.ba.sw.FailUnclaimable(l.bc.scid, []uint64{0, 1})
+		mustOK(t, err)
+		if n != 2 {
+			t.Fatalf("resolved %d HTLCs, want 2", n)
+		}
+	}
+	res := waitResult(t, l.a, 1)
+	if res.Settled || len(res.Reason) == 0 {
+		t.Fatalf("attempt 1: %+v, want an encrypted failure", res)
+	}
+	res = waitResult(t, l.a, 2)
+	if !res.Settled || res.Preimage != settlePre {
+		t.Fatalf("attempt 2: %+v, want settled", res)
+	}
+	eventually(t, "bob's circuits removed", func() bool {
+		c, _ := openRecords(t, l.ba.node)
+		return c == 0
+	})
+	evs := forwardingLog(t, l.ba.node)
+	if len(evs) != 1 || evs[0].AmtOut != amt {
+		t.Fatalf("bob's forwarding log %+v, want one forward", evs)
+	}
+	n, err = l.ba.sw.FailUnclaimable(l.bc.scid, []uint64{0, 1})
+	mustOK(t, err)
+	if n != 0 {
+		t.Fatalf("resolved %d HTLCs again", n)
+	}
 }

@@ -153,3 +153,33 @@ func noHTLCLeft(t *testing.T, l *line) {
 		}
 	}
 }
+
+// TestChainDustUpstream: bob forwards alice's HTLC to carol below the
+// dust limit (no output of its own on the commitments) and force-closes
+// his channel to carol while carol holds it. Once the commitment
+// confirms carol can never claim it: bob fails alice's HTLC back then,
+// rather than leave it until alice goes to chain at its expiry.
+func TestChainDustUpstream(t *testing.T) {
+	t.Parallel()
+	l := newLine(t)
+	const amt = 200
+	hash := sha256.Sum256([]byte("dust forwarded to carol"))
+	hold, err := invoicesClient(t, l.carol).AddHoldInvoice(t.Context(),
+		&invoicesrpc.AddHoldInvoiceRequest{Hash: hash[:], Value: amt})
+	check(t, err)
+	go func() {
+		_, _ = pay(t, l.alice, &routerrpc.SendPaymentRequest{
+			PaymentRequest: hold.PaymentRequest, RouteHints: l.hint()})
+	}()
+	waitInvoiceState(t, l.carol, hash[:], lnrpc.Invoice_ACCEPTED)
+	commit, _ := forceClose(t, l.nw, l.bob, l.bc.ChannelPoint)
+	for _, o := range commit.Tx.TxOut {
+		if o.Value == amt {
+			t.Fatalf("the commitment pays the dust HTLC an output")
+		}
+	}
+	_, err = l.nw.Mine(1)
+	check(t, err)
+	waitPaymentStatus(t, l.alice, hash, lnrpc.Payment_FAILED)
+	noHTLCLeft(t, l)
+}

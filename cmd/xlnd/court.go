@@ -59,6 +59,8 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 		// settled downstream the court finds in the switch's store.)
 		OnPreimage: d.settleFromChain,
 		OnTimeout:  d.failFromChain,
+		// HTLCs with no output on the confirmed commitment.
+		OnUnclaimable: d.failUnclaimable,
 		Preimage: func(hash [32]byte) ([32]byte, bool) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -627,5 +629,22 @@ func (d *daemon) failFromChain(chanPoint wire.OutPoint, hash [32]byte, amt btcut
 	d.log.Info("HTLC timeout on chain handed to the switch",
 		"chan_point", chanPoint, "payment_hash", fmt.Sprintf("%x", hash),
 		"htlcs", n)
+	return nil
+}
+
+// failUnclaimable hands the switch the HTLCs we offered on chanPoint, by
+// id, that its confirmed commitment can never pay on chain: the incoming
+// HTLCs fail upstream (or our payment attempts fail) now.
+func (d *daemon) failUnclaimable(chanPoint wire.OutPoint, ids []uint64) error {
+	scid, err := d.contractSCID(chanPoint)
+	if err != nil {
+		return err
+	}
+	n, err := d.sw.FailUnclaimable(scid, ids)
+	if err != nil {
+		return err
+	}
+	d.log.Info("HTLCs without an output on chain handed to the switch",
+		"chan_point", chanPoint, "ids", ids, "htlcs", n)
 	return nil
 }
