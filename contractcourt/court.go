@@ -179,6 +179,10 @@ type Court struct {
 	outWatch map[wire.OutPoint]func()
 	bumps    map[wire.OutPoint]bool
 
+	// batch collects the spend registrations of start, made at its end
+	// in one batch (watch.go); nil otherwise.
+	batch *[]*spendWatch
+
 	// coopSeen holds the height of the cooperative closes seen, whose
 	// funding spend stays watched until FinalDepth in case a reorg
 	// takes it out.
@@ -275,6 +279,8 @@ func (c *Court) start() error {
 		epochs.Cancel()
 		return fmt.Errorf("contract court: %w", err)
 	}
+	var watches []*spendWatch
+	c.batch = &watches
 	for _, st := range open {
 		// A channel still being opened has no confirmed funding
 		// output yet: it is watched once open (Watch).
@@ -286,8 +292,10 @@ func (c *Court) start() error {
 	for _, r := range recs {
 		c.resume(r)
 	}
+	c.batch = nil
+	c.registerBatch(watches)
 	c.log.Info("Contract court started", "final_depth", c.cfg.FinalDepth,
-		"contracts", len(recs))
+		"contracts", len(recs), "outpoints_watched", len(watches))
 	c.wg.Add(1)
 	go c.run(epochs)
 	return nil
@@ -392,14 +400,16 @@ func (c *Court) watchFundingFrom(st *channeldb.OpenChannel, hint int32) {
 		c.log.Error("Channel not watched", "chan_point", op, "err", err)
 		return
 	}
-	ev, err := c.cfg.Notifier.RegisterSpend(op, pkScript, hint)
-	if err != nil {
-		c.log.Error("Channel not watched", "chan_point", op, "err", err)
-		return
-	}
-	c.funding[op] = ev.Cancel
-	c.forward(ev, func(d *chain.SpendDetail) { c.fundingSpent(op, d) },
-		func() { c.fundingReorged(op) })
+	c.funding[op] = func() {} // taken; the registration fills it in
+	c.registerSpend(chain.SpendRequest{OutPoint: op, PkScript: pkScript, HeightHint: hint},
+		func(ev *chain.SpendEvent) {
+			c.funding[op] = ev.Cancel
+			c.forward(ev, func(d *chain.SpendDetail) { c.fundingSpent(op, d) },
+				func() { c.fundingReorged(op) })
+		}, func(err error) {
+			delete(c.funding, op)
+			c.log.Error("Channel not watched", "chan_point", op, "err", err)
+		})
 }
 
 // forward hands each spend of ev, and each reorg that takes it out, to

@@ -231,14 +231,16 @@ func (c *Court) watchOutput(chanPoint wire.OutPoint, o *channeldb.ContractOutput
 		return
 	}
 	// Full-node backends need no script; the notifier takes nil.
-	ev, err := c.cfg.Notifier.RegisterSpend(op, nil, hint)
-	if err != nil {
-		c.log.Error("Output not watched", "outpoint", op, "err", err)
-		return
-	}
-	c.outWatch[op] = ev.Cancel
-	c.forward(ev, func(d *chain.SpendDetail) { c.outputSpent(chanPoint, op, d) },
-		func() { c.outputReorged(chanPoint, op) })
+	c.outWatch[op] = func() {} // taken; the registration fills it in
+	c.registerSpend(chain.SpendRequest{OutPoint: op, HeightHint: hint},
+		func(ev *chain.SpendEvent) {
+			c.outWatch[op] = ev.Cancel
+			c.forward(ev, func(d *chain.SpendDetail) { c.outputSpent(chanPoint, op, d) },
+				func() { c.outputReorged(chanPoint, op) })
+		}, func(err error) {
+			delete(c.outWatch, op)
+			c.log.Error("Output not watched", "outpoint", op, "err", err)
+		})
 }
 
 // outputSpent records the spend of a contract output: by our sweep, or
