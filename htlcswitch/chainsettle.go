@@ -2,6 +2,7 @@ package htlcswitch
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 
 	"github.com/btcsuite/btcd/btcutil"
@@ -112,10 +113,78 @@ func (s *Switch) loadKnownSettles(tx kvdb.RTx, list []*channeldb.PaymentCircuit)
 	return nil
 }
 
-// knownSettle is an incoming HTLC to settle after a restart.
+// knownSettle is an incoming HTLC to settle after a restart, or to fail
+// (fail: its outgoing channel's contract is final, loadFinalFails).
 type knownSettle struct {
 	in       channeldb.CircuitKey
 	preimage [32]byte
+	fail     bool
+}
+
+// loadFinalFails finds, at start, the circuits still open whose outgoing
+// channel went to chain and whose contract is final, with no preimage
+// known: nothing can happen to the outgoing HTLC any more (the peer
+// could not claim it, or our timeout is 100 blocks deep), so the
+// incoming HTLC fails. The court hands such a failure on while the
+// contract is not final, also after a restart; this covers a restart
+// after that, with the upstream peer away all along. Each incoming link
+// fails them once it is added (replaySettles); the attempts of ours among
+// them are returned, to fail once the circuits are loaded.
+func (s *Switch) loadFinalFails(tx kvdb.RTx, list []*channeldb.PaymentCircuit) ([]channeldb.CircuitKey, error) {
+	closed, err := channeldb.ListClosedChannels(tx, false)
+	if err != nil {
+		return nil, err
+	}
+	final := map[lnwire.ShortChannelID]bool{}
+	for _, c := range closed {
+		if c.IsPending {
+			continue
+		}
+		rec, err := channeldb.FetchContract(tx, c.ChanPoint)
+		if errors.Is(err, channeldb.ErrContractNotFound) {
+			// A cooperative close: it had no HTLC.
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		final[c.ShortChanID] = rec.Resolved
+	}
+	var local []channeldb.CircuitKey
+	for _, c := range list {
+		if c.Outgoing == nil || !final[c.Outgoing.ChanID] {
+			continue
+		}
+		_, ok, err := channeldb.FetchPreimage(tx, c.PaymentHash)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case ok:
+			// Settled instead (loadKnownSettles).
+		case c.Incoming.ChanID == localSource:
+			local = append(local, c.Incoming)
+		default:
+			s.known[c.Incoming.ChanID] = append(s.known[c.Incoming.ChanID],
+				knownSettle{in: c.Incoming, fail: true})
+		}
+	}
+	return local, nil
+}
+
+// failFinalAttempts fails the attempts of ours loadFinalFails found.
+func (s *Switch) failFinalAttempts(keys []channeldb.CircuitKey) {
+	var pkts []*addPacket
+	s.mu.Lock()
+	for _, k := range keys {
+		if c := s.byIn[k]; c != nil {
+			pkts = append(pkts, c.pkt)
+		}
+	}
+	s.mu.Unlock()
+	if err := s.failOnChain(pkts, "outgoing channel final on chain"); err != nil {
+		s.log.Error("Attempts not failed", "err", err)
+	}
 }
 
 // replaySettles settles the incoming HTLCs of link l's channel whose
@@ -127,14 +196,22 @@ func (s *Switch) replaySettles(l *Link) {
 	s.mu.Lock()
 	list := s.known[l.scid]
 	delete(s.known, l.scid)
-	var pkts []*addPacket
+	var pkts, fails []*addPacket
 	var pres [][32]byte
 	for _, k := range list {
-		if c := s.byIn[k.in]; c != nil && c.pkt.outgoing != nil {
+		c := s.byIn[k.in]
+		switch {
+		case c == nil || c.pkt.outgoing == nil:
+		case k.fail:
+			fails = append(fails, c.pkt)
+		default:
 			pkts, pres = append(pkts, c.pkt), append(pres, k.preimage)
 		}
 	}
 	s.mu.Unlock()
+	if err := s.failOnChain(fails, "outgoing channel final on chain"); err != nil {
+		s.log.Error("Incoming HTLCs not failed", "err", err)
+	}
 	for i, p := range pkts {
 		s.log.Info("Settling upstream with a preimage learnt before the "+
 			"restart", "incoming", p.in, "outgoing", *p.outgoing)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/channeldb/kvdb"
@@ -409,5 +412,89 @@ func TestFailUnclaimable(t *testing.T) {
 	mustOK(t, err)
 	if n != 0 {
 		t.Fatalf("resolved %d HTLCs again", n)
+	}
+}
+
+// markFinal writes what the court leaves of s's channel once its
+// contract is final: the closed summary, no longer pending, and the
+// resolved contract record. (The open channel stays, for the test's
+// links.)
+func markFinal(t *testing.T, s *side, resolved bool) {
+	t.Helper()
+	st, err := s.db.FetchOpenChannel(s.op)
+	mustOK(t, err)
+	tx := wire.NewMsgTx(2)
+	tx.AddTxIn(wire.NewTxIn(&s.op, nil, nil))
+	mustOK(t, s.db.Update(func(dtx kvdb.RwTx) error {
+		err := channeldb.PutContract(dtx, &channeldb.ContractRecord{ChanPoint: s.op,
+			Kind: channeldb.ContractRemoteCommit, CloseTx: tx, CloseHeight: 100,
+			Channel: st, Resolved: resolved})
+		if err != nil {
+			return err
+		}
+		return channeldb.PutClosedChannel(dtx, &channeldb.ChannelCloseSummary{
+			ChanPoint: s.op, ShortChanID: s.scid, ClosingTxID: tx.TxHash(),
+			RemotePub:   st.RemoteNode,
+			CloseHeight: 100, CloseType: channeldb.RemoteForceClose,
+			IsPending: !resolved})
+	}))
+}
+
+// TestFinalOutgoingFailsAfterRestart: bob's channel to carol went to
+// chain with his HTLC to her, and its contract became final (the HTLC
+// timed out, say) while alice was away; bob restarts after that, so his
+// court hands nothing on. At his start the switch fails alice's HTLC
+// all the same, once she is back. Alice's own attempt over a channel
+// whose contract is final fails at her start; over one not yet final it
+// stays in flight (the court still hands its resolution on).
+func TestFinalOutgoingFailsAfterRestart(t *testing.T) {
+	l := startLine(t)
+	const amt = lnwire.MilliSatoshi(1_200_000)
+	holdAttempt(t, l, 1, [32]byte{3, 1}, amt)
+	l.ab.close(t, l.a, l.ba)
+	l.bcConn.close(t, l.bc, l.c)
+	markFinal(t, l.bc, true)
+	l.ba.node.restart()
+	if c, _ := openRecords(t, l.ba.node); c != 1 {
+		t.Fatalf("bob holds %d circuits before alice is back, want 1", c)
+	}
+	l.ab = connect(t, l.a, l.ba, true)
+	res := waitResult(t, l.a, 1)
+	if res.Settled || len(res.Reason) == 0 {
+		t.Fatalf("attempt 1: %+v, want an encrypted failure", res)
+	}
+	eventually(t, "bob's circuit removed", func() bool {
+		c, _ := openRecords(t, l.ba.node)
+		return c == 0
+	})
+
+	// Alice's own attempt, held by a hold invoice of bob's.
+	ctx := context.Background()
+	pre := [32]byte{3, 2}
+	hash := sha256.Sum256(pre[:])
+	inv, err := l.ba.reg.AddHoldInvoice(ctx, hash, invoices.NewInvoice{Memo: "hold", Value: amt})
+	mustOK(t, err)
+	blob, _ := routeOnion(t, hash, []hopSpec{{l.ba.idKey.PubKey(), finalHop(inv, amt, testHeight+100)}})
+	mustOK(t, l.a.sw.SendHTLC(l.a.scid, 2, &lnwire.UpdateAddHTLC{Amount: amt,
+		PaymentHash: hash, Expiry: testHeight + 100, OnionBlob: blob}))
+	eventually(t, "held at bob", func() bool {
+		got, err := l.ba.reg.LookupInvoice(ctx, hash)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+	l.ab.close(t, l.a, l.ba)
+	markFinal(t, l.a, false)
+	l.a.node.restart()
+	ch, err := l.a.sw.GetAttemptResult(2)
+	mustOK(t, err)
+	select {
+	case r := <-ch:
+		t.Fatalf("attempt 2 resolved before its contract is final: %+v", r)
+	case <-time.After(200 * time.Millisecond):
+	}
+	markFinal(t, l.a, true)
+	l.a.node.restart()
+	res = waitResult(t, l.a, 2)
+	if _, ok := res.LocalFailure.(*sphinx.FailPermanentChannelFailure); !ok || res.Settled {
+		t.Fatalf("attempt 2: %+v, want permanent_channel_failure", res)
 	}
 }

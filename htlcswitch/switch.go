@@ -170,14 +170,21 @@ func (s *Switch) Links() *Links { return s.links }
 // replay log's garbage collection. Links are added after Start.
 func (s *Switch) Start() error {
 	s.start.Do(func() {
-		var list []*channeldb.PaymentCircuit
+		var (
+			list  []*channeldb.PaymentCircuit
+			final []channeldb.CircuitKey
+		)
 		err := s.cfg.DB.View(func(tx kvdb.RTx) error {
 			var err error
 			list, err = channeldb.ListCircuits(tx)
 			if err != nil {
 				return err
 			}
-			return s.loadKnownSettles(tx, list)
+			if err := s.loadKnownSettles(tx, list); err != nil {
+				return err
+			}
+			final, err = s.loadFinalFails(tx, list)
+			return err
 		})
 		if err != nil {
 			s.startErr = fmt.Errorf("htlcswitch: load circuits: %w", err)
@@ -198,6 +205,7 @@ func (s *Switch) Start() error {
 			s.byOut[*c.Outgoing] = ci
 		}
 		s.mu.Unlock()
+		s.failFinalAttempts(final)
 		if err := s.loadPolicies(); err != nil {
 			s.startErr = err
 			return
