@@ -183,3 +183,52 @@ func TestChainDustUpstream(t *testing.T) {
 	waitPaymentStatus(t, l.alice, hash, lnrpc.Payment_FAILED)
 	noHTLCLeft(t, l)
 }
+
+// TestChainPreimageUpstreamNeverBack: as TestChainPreimageUpstreamAway,
+// but alice stays away. Bob, who holds the preimage, goes to chain for
+// alice's HTLC as its expiry nears (10 blocks before it) rather than
+// lose it, and not before.
+func TestChainPreimageUpstreamNeverBack(t *testing.T) {
+	t.Parallel()
+	l := newLine(t)
+	const amt = 60_000
+	pre := sha256.Sum256([]byte("alice never came back"))
+	hash := sha256.Sum256(pre[:])
+	heldThenAliceStops(t, l, hash, amt)
+
+	commit, _ := forceClose(t, l.nw, l.bob, l.bc.ChannelPoint)
+	htlcOut := commitOutput(t, commit, amt)
+	_, err := l.nw.Mine(1)
+	check(t, err)
+	fc := waitForceClosing(t, l.bob, l.bc.ChannelPoint)
+	if len(fc.PendingHtlcs) != 1 {
+		t.Fatalf("bob's pending HTLCs: %v", fc.PendingHtlcs)
+	}
+	// Alice's HTLC expires bob's delta after his to carol.
+	aliceExpiry := int32(fc.PendingHtlcs[0].MaturityHeight) + fwdDelta
+	waitForceClosing(t, l.carol, l.bc.ChannelPoint)
+	_, err = invoicesClient(t, l.carol).SettleInvoice(t.Context(),
+		&invoicesrpc.SettleInvoiceMsg{Preimage: pre[:]})
+	check(t, err)
+	_, err = l.nw.Mine(1)
+	check(t, err)
+	waitSpender(t, l.nw, htlcOut)
+	_, err = l.nw.Mine(1)
+	check(t, err)
+	_, err = l.bob.WaitLogLine(harness.SyncTimeout, "Preimage from the chain handed to the switch",
+		"htlcs=1")
+	check(t, err)
+
+	const incomingDelta = 10 // contractcourt.DefaultIncomingDelta
+	mineTo(t, l.nw, aliceExpiry-incomingDelta-1)
+	check(t, l.bob.WaitHeight(aliceExpiry-incomingDelta-1))
+	for _, c := range pending(t, l.bob).WaitingCloseChannels {
+		if c.Channel.ChannelPoint == l.ab.ChannelPoint {
+			t.Fatalf("bob went to chain %d blocks before alice's HTLC expires", incomingDelta+1)
+		}
+	}
+	mineTo(t, l.nw, aliceExpiry-incomingDelta)
+	waitSpender(t, l.nw, parseOutPoint(t, l.ab.ChannelPoint))
+	_, err = l.bob.WaitLogLine(harness.SyncTimeout, "HTLC at its deadline: going to chain")
+	check(t, err)
+}
