@@ -117,6 +117,12 @@ type Config struct {
 	// the spend is not recorded. May be nil.
 	OnTimeout func(chanPoint wire.OutPoint, hash [32]byte, amt btcutil.Amount) error
 
+	// OnTimeoutHTLC, if set, is called in OnTimeout's place with the id
+	// of the HTLC whose timeout confirmed, when the confirmed commitment
+	// says which it is (OnTimeout is called otherwise): two HTLCs of one
+	// hash and amount are told apart. Idempotent, like OnTimeout.
+	OnTimeoutHTLC func(chanPoint wire.OutPoint, id uint64) error
+
 	// OnUnclaimable hands upstream the HTLCs we offered on chanPoint,
 	// by id, that its confirmed commitment can never pay on chain
 	// (dangling.go): the incoming HTLC each pays for is resolved off

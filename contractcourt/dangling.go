@@ -79,3 +79,29 @@ func (c *Court) handUnclaimable(rec *channeldb.ContractRecord) {
 			rec.ChanPoint, "ids", ids, "err", err)
 	}
 }
+
+// offeredHTLC returns the id of the HTLC we offered that pays to output
+// o of rec's confirmed commitment; false if the commitment is not one we
+// hold or no HTLC of ours has that output.
+func offeredHTLC(rec *channeldb.ContractRecord, o *channeldb.ContractOutput) (uint64, bool) {
+	st := rec.Channel
+	if st == nil || rec.CloseTx == nil || o.OutPoint.Hash != rec.CloseTx.TxHash() {
+		return 0, false
+	}
+	commits := []*channeldb.ChannelCommitment{&st.LocalCommit, &st.RemoteCommit}
+	if st.PendingRemote != nil {
+		commits = append(commits, &st.PendingRemote.Commitment)
+	}
+	txid := rec.CloseTx.TxHash()
+	for _, c := range commits {
+		if c.TxID != txid {
+			continue
+		}
+		for _, h := range c.HTLCs {
+			if !h.Incoming && h.OutputIndex >= 0 && uint32(h.OutputIndex) == o.OutPoint.Index {
+				return h.ID, true
+			}
+		}
+	}
+	return 0, false
+}

@@ -314,9 +314,9 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 			return err
 		}
 	}
-	if timedOut(o, ours, follow) && c.cfg.OnTimeout != nil {
+	if timedOut(o, ours, follow) {
 		// As a preimage: handed on before the spend is recorded.
-		if err := c.cfg.OnTimeout(chanPoint, o.PaymentHash, o.Amount); err != nil {
+		if err := c.handTimeout(rec, chanPoint, o); err != nil {
 			return fmt.Errorf("contractcourt: fail upstream %x: %w",
 				o.PaymentHash, err)
 		}
@@ -403,7 +403,7 @@ func (c *Court) secondLevel(rec *channeldb.ContractRecord, d *chain.SpendDetail,
 func (c *Court) replayTimeout(rec *channeldb.ContractRecord, chanPoint wire.OutPoint,
 	o *channeldb.ContractOutput) error {
 
-	if c.cfg.OnTimeout == nil || o.Incoming {
+	if (c.cfg.OnTimeout == nil && c.cfg.OnTimeoutHTLC == nil) || o.Incoming {
 		return nil
 	}
 	ours := slices.Contains(rec.Sweeps, o.SpentBy)
@@ -417,11 +417,31 @@ func (c *Court) replayTimeout(rec *channeldb.ContractRecord, chanPoint wire.OutP
 	if !timedOut(o, ours, follow) {
 		return nil
 	}
-	if err := c.cfg.OnTimeout(chanPoint, o.PaymentHash, o.Amount); err != nil {
+	if err := c.handTimeout(rec, chanPoint, o); err != nil {
 		return fmt.Errorf("contractcourt: fail upstream %x again: %w",
 			o.PaymentHash, err)
 	}
 	return nil
+}
+
+// handTimeout hands on the timeout of o, an HTLC output we offered on
+// rec's confirmed commitment: by the HTLC's id when the commitment says
+// which HTLC pays to o (OnTimeoutHTLC), else by hash and amount
+// (OnTimeout). The id matters for HTLCs of the same hash and amount (the
+// shards of one payment): the peer may still claim the other one with
+// the preimage, and its upstream HTLC must then be settled, not failed.
+func (c *Court) handTimeout(rec *channeldb.ContractRecord, chanPoint wire.OutPoint,
+	o *channeldb.ContractOutput) error {
+
+	if c.cfg.OnTimeoutHTLC != nil {
+		if id, ok := offeredHTLC(rec, o); ok {
+			return c.cfg.OnTimeoutHTLC(chanPoint, id)
+		}
+	}
+	if c.cfg.OnTimeout == nil {
+		return nil
+	}
+	return c.cfg.OnTimeout(chanPoint, o.PaymentHash, o.Amount)
 }
 
 // timedOut reports whether the spend of o is our timeout of an HTLC we

@@ -244,6 +244,21 @@ func (s *Switch) FailFromChain(out lnwire.ShortChannelID, hash [32]byte,
 	return len(pkts), s.failOnChain(pkts, "our HTLC timed out on chain")
 }
 
+// FailTimedOut fails upstream the HTLC we offered on channel out with id
+// id, whose timeout confirmed on chain, as FailFromChain does; unlike
+// FailFromChain it leaves alone another HTLC of the same hash and
+// amount, which the peer may still claim with the preimage. It returns
+// the number of HTLCs it found (0 or 1).
+func (s *Switch) FailTimedOut(out lnwire.ShortChannelID, id uint64) (int, error) {
+	s.mu.Lock()
+	c := s.byOut[channeldb.CircuitKey{ChanID: out, HtlcID: id}]
+	s.mu.Unlock()
+	if c == nil {
+		return 0, nil
+	}
+	return 1, s.failOnChain([]*addPacket{c.pkt}, "our HTLC timed out on chain")
+}
+
 // FailUnclaimable resolves upstream the HTLCs we offered on channel out,
 // by id, that its confirmed commitment can never pay on chain (dust, or
 // offered after it): the court found them when the commitment confirmed.

@@ -498,3 +498,47 @@ func TestFinalOutgoingFailsAfterRestart(t *testing.T) {
 		t.Fatalf("attempt 2: %+v, want permanent_channel_failure", res)
 	}
 }
+
+// TestFailTimedOutByID: alice pays bob in two shards of one hash and
+// amount over one channel; the first times out on chain. FailTimedOut
+// fails that attempt only: the other, which bob may still claim, settles
+// when he does.
+func TestFailTimedOutByID(t *testing.T) {
+	l := startLine(t)
+	ctx := context.Background()
+	const amt = lnwire.MilliSatoshi(1_000_000)
+	pre := [32]byte{2, 9}
+	hash := sha256.Sum256(pre[:])
+	inv, err := l.ba.reg.AddHoldInvoice(ctx, hash, invoices.NewInvoice{Memo: "hold", Value: 2 * amt})
+	mustOK(t, err)
+	for id := uint64(1); id <= 2; id++ {
+		hop := finalHop(inv, amt, testHeight+100)
+		hop.PaymentData.TotalMsat = uint64(2 * amt)
+		blob, _ := routeOnion(t, hash, []hopSpec{{l.ba.idKey.PubKey(), hop}})
+		mustOK(t, l.a.sw.SendHTLC(l.a.scid, id, &lnwire.UpdateAddHTLC{Amount: amt,
+			PaymentHash: hash, Expiry: testHeight + 100, OnionBlob: blob}))
+	}
+	eventually(t, "both shards held at bob", func() bool {
+		got, err := l.ba.reg.LookupInvoice(ctx, hash)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+	n, err := l.a.sw.FailTimedOut(l.a.scid, 0)
+	mustOK(t, err)
+	if n != 1 {
+		t.Fatalf("failed %d HTLCs, want 1", n)
+	}
+	res := waitResult(t, l.a, 1)
+	if _, ok := res.LocalFailure.(*sphinx.FailPermanentChannelFailure); !ok || res.Settled {
+		t.Fatalf("attempt 1: %+v, want permanent_channel_failure", res)
+	}
+	n, err = l.a.sw.FailTimedOut(l.a.scid, 0)
+	mustOK(t, err)
+	if n != 0 {
+		t.Fatalf("failed %d HTLCs again", n)
+	}
+	mustOK(t, l.ba.reg.SettleInvoice(ctx, pre))
+	res = waitResult(t, l.a, 2)
+	if !res.Settled || res.Preimage != pre {
+		t.Fatalf("attempt 2: %+v, want settled", res)
+	}
+}

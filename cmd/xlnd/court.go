@@ -59,6 +59,8 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 		// settled downstream the court finds in the switch's store.)
 		OnPreimage: d.settleFromChain,
 		OnTimeout:  d.failFromChain,
+		// The same, by HTLC id when the commitment says which.
+		OnTimeoutHTLC: d.failTimedOut,
 		// HTLCs with no output on the confirmed commitment.
 		OnUnclaimable: d.failUnclaimable,
 		Preimage: func(hash [32]byte) ([32]byte, bool) {
@@ -646,5 +648,22 @@ func (d *daemon) failUnclaimable(chanPoint wire.OutPoint, ids []uint64) error {
 	}
 	d.log.Info("HTLCs without an output on chain handed to the switch",
 		"chan_point", chanPoint, "ids", ids, "htlcs", n)
+	return nil
+}
+
+// failTimedOut hands the switch the on-chain timeout of the HTLC we
+// offered on chanPoint with id id: its incoming HTLC fails upstream (or
+// our payment attempt fails), and no other HTLC of the same hash.
+func (d *daemon) failTimedOut(chanPoint wire.OutPoint, id uint64) error {
+	scid, err := d.contractSCID(chanPoint)
+	if err != nil {
+		return err
+	}
+	n, err := d.sw.FailTimedOut(scid, id)
+	if err != nil {
+		return err
+	}
+	d.log.Info("HTLC timeout on chain handed to the switch",
+		"chan_point", chanPoint, "id", id, "htlcs", n)
 	return nil
 }
