@@ -659,6 +659,64 @@ func (b *BtcdBackend) scanSpend(c *rpcclient.Client, r *spendReg) error {
 	return nil
 }
 
+// scanSpends does scanSpend for many registrations at once: btcd is
+// asked whether each outpoint is unspent in one pipelined round of
+// gettxout calls, and the blocks from the lowest hint of those that are
+// not are fetched once for all of them. Callers hold b.mu.
+func (b *BtcdBackend) scanSpends(c *rpcclient.Client, regs []*spendReg) error {
+	futures := make([]rpcclient.FutureGetTxOutResult, len(regs))
+	for i, r := range regs {
+		futures[i] = c.GetTxOutAsync(&r.outpoint.Hash, r.outpoint.Index, false)
+	}
+	var spent []*spendReg
+	var err error
+	for i, f := range futures {
+		// Every answer is read, whatever came before.
+		out, e := f.Receive()
+		if e != nil {
+			if code, _, ok := rpcCode(e); (!ok || code != btcjson.ErrRPCNoTxInfo) && err == nil {
+				err = fmt.Errorf("btcd: gettxout %v: %w", regs[i].outpoint, e)
+			}
+		}
+		if out == nil {
+			spent = append(spent, regs[i])
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(spent) > 0 {
+		hint := spent[0].hint
+		for _, r := range spent {
+			r.spend = nil
+			hint = min(hint, r.hint)
+		}
+		left := len(spent)
+		_, err := scanResult(b, c, hint, func(blk *indexedBlock, h header) bool {
+			for _, r := range spent {
+				if r.spend != nil || h.height < max(r.hint, 1) {
+					continue
+				}
+				if d := r.match(blk, h.height); d != nil {
+					r.spend, r.spendAt = d, h.hash
+					left--
+				}
+			}
+			return left == 0
+		}, func() struct{} { return struct{}{} })
+		if err != nil {
+			return err
+		}
+	}
+	for _, r := range regs {
+		r.scanned = true
+		if r.spend != nil {
+			r.spent.push(r.spend)
+		}
+	}
+	return nil
+}
+
 // findConfirmed looks for r's transaction in the backend's best chain.
 // Callers hold b.mu.
 func (b *BtcdBackend) findConfirmed(c *rpcclient.Client, r *confReg, heightHint int32) (*TxConfirmation, error) {
@@ -761,6 +819,60 @@ func scanResult[T any](b *BtcdBackend, c *rpcclient.Client, heightHint int32,
 func (b *BtcdBackend) scan(c *rpcclient.Client, heightHint int32,
 	found func(*indexedBlock, header) bool, result func() *TxConfirmation) (*TxConfirmation, error) {
 	return scanResult(b, c, heightHint, found, result)
+}
+
+// RegisterSpends implements SpendBatcher: RegisterSpend for each of
+// reqs, with one search of the chain for all of them (scanSpends). If
+// that search fails other than by the connection, each is registered on
+// its own, so that one outpoint btcd refuses does not fail the others:
+// the events of those that failed are nil, and err joins their errors.
+func (b *BtcdBackend) RegisterSpends(reqs []SpendRequest) ([]*SpendEvent, error) {
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	b.mu.Lock()
+	if b.stopped.Load() {
+		b.mu.Unlock()
+		return nil, ErrBackendShutdown
+	}
+	b.sweep()
+	regs := make([]*spendReg, len(reqs))
+	for i, q := range reqs {
+		regs[i] = &spendReg{outpoint: q.OutPoint, hint: q.HeightHint,
+			spent: newPipe[*SpendDetail](), reorged: newPipe[struct{}]()}
+	}
+	if err := b.tryScan(func(c *rpcclient.Client) error { return b.scanSpends(c, regs) }); err != nil {
+		b.mu.Unlock()
+		for _, r := range regs {
+			r.stop()
+		}
+		b.log.Warn("Batched spend registration failed; registering one by one",
+			"outpoints", len(reqs), "err", err)
+		evs := make([]*SpendEvent, len(reqs))
+		var errs []error
+		for i, q := range reqs {
+			ev, err := b.RegisterSpend(q.OutPoint, q.PkScript, q.HeightHint)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%v: %w", q.OutPoint, err))
+				continue
+			}
+			evs[i] = ev
+		}
+		return evs, errors.Join(errs...)
+	}
+	defer b.mu.Unlock()
+	evs := make([]*SpendEvent, len(regs))
+	for i, r := range regs {
+		id := b.nextID
+		b.nextID++
+		b.spends[id] = r
+		evs[i] = &SpendEvent{
+			Spend:   r.spent.out,
+			Reorged: r.reorged.out,
+			Cancel:  func() { b.cancel(regKey{regSpend, id}, r.stop) },
+		}
+	}
+	return evs, nil
 }
 
 // RegisterSpend implements Notifier: it reports spends in blocks only. A

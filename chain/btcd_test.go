@@ -22,7 +22,7 @@ import (
 // waitTimeout bounds every wait for an event from a real btcd.
 const waitTimeout = 60 * time.Second
 
-func newBackend(t *testing.T, node *regtest.Btcd, mod ...func(*BtcdConfig)) *BtcdBackend {
+func newBackend(t testing.TB, node *regtest.Btcd, mod ...func(*BtcdConfig)) *BtcdBackend {
 	t.Helper()
 	cfg := BtcdConfig{
 		Host:        node.RPCHost(),

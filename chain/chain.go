@@ -142,6 +142,23 @@ type Notifier interface {
 		heightHint int32) (*SpendEvent, error)
 }
 
+// SpendRequest is one outpoint to watch, as RegisterSpend takes it.
+type SpendRequest struct {
+	OutPoint   wire.OutPoint
+	PkScript   []byte
+	HeightHint int32
+}
+
+// SpendBatcher is a Notifier that registers many spends at once, as a
+// node does at start for every channel's funding output and every
+// unresolved contract output: one search of the chain for all of them
+// rather than one each. Each event behaves as if RegisterSpend had made
+// it; they come in the order of reqs. Should some fail, their events
+// are nil and err says why; the others are registered.
+type SpendBatcher interface {
+	RegisterSpends(reqs []SpendRequest) ([]*SpendEvent, error)
+}
+
 // Source answers queries about the chain.
 type Source interface {
 	// BestBlock returns the tip of the best chain.

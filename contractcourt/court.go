@@ -117,6 +117,19 @@ type Config struct {
 	// the spend is not recorded. May be nil.
 	OnTimeout func(chanPoint wire.OutPoint, hash [32]byte, amt btcutil.Amount) error
 
+	// OnTimeoutHTLC, if set, is called in OnTimeout's place with the id
+	// of the HTLC whose timeout confirmed, when the confirmed commitment
+	// says which it is (OnTimeout is called otherwise): two HTLCs of one
+	// hash and amount are told apart. Idempotent, like OnTimeout.
+	OnTimeoutHTLC func(chanPoint wire.OutPoint, id uint64) error
+
+	// OnUnclaimable hands upstream the HTLCs we offered on chanPoint,
+	// by id, that its confirmed commitment can never pay on chain
+	// (dangling.go): the incoming HTLC each pays for is resolved off
+	// chain now rather than at its expiry. Idempotent; a restart hands
+	// them again until the contract is final. May be nil.
+	OnUnclaimable func(chanPoint wire.OutPoint, ids []uint64) error
+
 	// GoToChain force-closes a channel whose HTLC nears its deadline:
 	// an outgoing one OutgoingGrace blocks past its expiry, an incoming
 	// one whose preimage we know IncomingDelta blocks before it. May be
@@ -171,6 +184,10 @@ type Court struct {
 	funding  map[wire.OutPoint]func()
 	outWatch map[wire.OutPoint]func()
 	bumps    map[wire.OutPoint]bool
+
+	// batch collects the spend registrations of start, made at its end
+	// in one batch (watch.go); nil otherwise.
+	batch *[]*spendWatch
 
 	// coopSeen holds the height of the cooperative closes seen, whose
 	// funding spend stays watched until FinalDepth in case a reorg
@@ -268,6 +285,8 @@ func (c *Court) start() error {
 		epochs.Cancel()
 		return fmt.Errorf("contract court: %w", err)
 	}
+	var watches []*spendWatch
+	c.batch = &watches
 	for _, st := range open {
 		// A channel still being opened has no confirmed funding
 		// output yet: it is watched once open (Watch).
@@ -279,8 +298,10 @@ func (c *Court) start() error {
 	for _, r := range recs {
 		c.resume(r)
 	}
+	c.batch = nil
+	c.registerBatch(watches)
 	c.log.Info("Contract court started", "final_depth", c.cfg.FinalDepth,
-		"contracts", len(recs))
+		"contracts", len(recs), "outpoints_watched", len(watches))
 	c.wg.Add(1)
 	go c.run(epochs)
 	return nil
@@ -385,14 +406,16 @@ func (c *Court) watchFundingFrom(st *channeldb.OpenChannel, hint int32) {
 		c.log.Error("Channel not watched", "chan_point", op, "err", err)
 		return
 	}
-	ev, err := c.cfg.Notifier.RegisterSpend(op, pkScript, hint)
-	if err != nil {
-		c.log.Error("Channel not watched", "chan_point", op, "err", err)
-		return
-	}
-	c.funding[op] = ev.Cancel
-	c.forward(ev, func(d *chain.SpendDetail) { c.fundingSpent(op, d) },
-		func() { c.fundingReorged(op) })
+	c.funding[op] = func() {} // taken; the registration fills it in
+	c.registerSpend(chain.SpendRequest{OutPoint: op, PkScript: pkScript, HeightHint: hint},
+		func(ev *chain.SpendEvent) {
+			c.funding[op] = ev.Cancel
+			c.forward(ev, func(d *chain.SpendDetail) { c.fundingSpent(op, d) },
+				func() { c.fundingReorged(op) })
+		}, func(err error) {
+			delete(c.funding, op)
+			c.log.Error("Channel not watched", "chan_point", op, "err", err)
+		})
 }
 
 // forward hands each spend of ev, and each reorg that takes it out, to

@@ -84,6 +84,9 @@ func (c *Court) handleFundingSpend(op wire.OutPoint, d *chain.SpendDetail) error
 	case rec != nil && rec.CloseHeight != 0 && rec.CloseTx.TxHash() == d.SpenderTxHash:
 		// Seen before: a restart registered again. At another
 		// height if a reorg moved it while the node was down.
+		if !rec.Resolved {
+			c.handUnclaimable(rec)
+		}
 		return c.moveClose(rec, d.SpendingHeight)
 	case rec != nil && rec.CloseHeight != 0:
 		// Another transaction: a reorg we did not see (the node was
@@ -178,6 +181,7 @@ func (c *Court) recordClose(st *channeldb.OpenChannel, d *chain.SpendDetail,
 	}
 	crashpoint.Hit(crashpoint.CommitmentConfirmed)
 	c.closed(op)
+	c.handUnclaimable(rec)
 	if len(rec.Outputs) == 0 {
 		c.fullyResolved(op) // nothing of ours to take
 	}
@@ -227,14 +231,16 @@ func (c *Court) watchOutput(chanPoint wire.OutPoint, o *channeldb.ContractOutput
 		return
 	}
 	// Full-node backends need no script; the notifier takes nil.
-	ev, err := c.cfg.Notifier.RegisterSpend(op, nil, hint)
-	if err != nil {
-		c.log.Error("Output not watched", "outpoint", op, "err", err)
-		return
-	}
-	c.outWatch[op] = ev.Cancel
-	c.forward(ev, func(d *chain.SpendDetail) { c.outputSpent(chanPoint, op, d) },
-		func() { c.outputReorged(chanPoint, op) })
+	c.outWatch[op] = func() {} // taken; the registration fills it in
+	c.registerSpend(chain.SpendRequest{OutPoint: op, HeightHint: hint},
+		func(ev *chain.SpendEvent) {
+			c.outWatch[op] = ev.Cancel
+			c.forward(ev, func(d *chain.SpendDetail) { c.outputSpent(chanPoint, op, d) },
+				func() { c.outputReorged(chanPoint, op) })
+		}, func(err error) {
+			delete(c.outWatch, op)
+			c.log.Error("Output not watched", "outpoint", op, "err", err)
+		})
 }
 
 // outputSpent records the spend of a contract output: by our sweep, or
@@ -308,9 +314,9 @@ func (c *Court) handleOutputSpend(chanPoint, op wire.OutPoint, d *chain.SpendDet
 			return err
 		}
 	}
-	if timedOut(o, ours, follow) && c.cfg.OnTimeout != nil {
+	if timedOut(o, ours, follow) {
 		// As a preimage: handed on before the spend is recorded.
-		if err := c.cfg.OnTimeout(chanPoint, o.PaymentHash, o.Amount); err != nil {
+		if err := c.handTimeout(rec, chanPoint, o); err != nil {
 			return fmt.Errorf("contractcourt: fail upstream %x: %w",
 				o.PaymentHash, err)
 		}
@@ -397,7 +403,7 @@ func (c *Court) secondLevel(rec *channeldb.ContractRecord, d *chain.SpendDetail,
 func (c *Court) replayTimeout(rec *channeldb.ContractRecord, chanPoint wire.OutPoint,
 	o *channeldb.ContractOutput) error {
 
-	if c.cfg.OnTimeout == nil || o.Incoming {
+	if (c.cfg.OnTimeout == nil && c.cfg.OnTimeoutHTLC == nil) || o.Incoming {
 		return nil
 	}
 	ours := slices.Contains(rec.Sweeps, o.SpentBy)
@@ -411,11 +417,31 @@ func (c *Court) replayTimeout(rec *channeldb.ContractRecord, chanPoint wire.OutP
 	if !timedOut(o, ours, follow) {
 		return nil
 	}
-	if err := c.cfg.OnTimeout(chanPoint, o.PaymentHash, o.Amount); err != nil {
+	if err := c.handTimeout(rec, chanPoint, o); err != nil {
 		return fmt.Errorf("contractcourt: fail upstream %x again: %w",
 			o.PaymentHash, err)
 	}
 	return nil
+}
+
+// handTimeout hands on the timeout of o, an HTLC output we offered on
+// rec's confirmed commitment: by the HTLC's id when the commitment says
+// which HTLC pays to o (OnTimeoutHTLC), else by hash and amount
+// (OnTimeout). The id matters for HTLCs of the same hash and amount (the
+// shards of one payment): the peer may still claim the other one with
+// the preimage, and its upstream HTLC must then be settled, not failed.
+func (c *Court) handTimeout(rec *channeldb.ContractRecord, chanPoint wire.OutPoint,
+	o *channeldb.ContractOutput) error {
+
+	if c.cfg.OnTimeoutHTLC != nil {
+		if id, ok := offeredHTLC(rec, o); ok {
+			return c.cfg.OnTimeoutHTLC(chanPoint, id)
+		}
+	}
+	if c.cfg.OnTimeout == nil {
+		return nil
+	}
+	return c.cfg.OnTimeout(chanPoint, o.PaymentHash, o.Amount)
 }
 
 // timedOut reports whether the spend of o is our timeout of an HTLC we

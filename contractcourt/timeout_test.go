@@ -151,3 +151,74 @@ func TestTimeoutReplayedAfterRestart(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestTimeoutHandedByID: with OnTimeoutHTLC set, the timeout of an HTLC
+// we offered is handed on by its id, from the peer's commitment and from
+// ours, and not by hash and amount: two HTLCs of one payment (same hash
+// and amount) are then told apart. The other HTLC, not yet expired, is
+// not handed on.
+func TestTimeoutHandedByID(t *testing.T) {
+	for _, local := range []bool{false, true} {
+		name := map[bool]string{false: "their commitment", true: "our commitment"}[local]
+		t.Run(name, func(t *testing.T) {
+			a, b := newPair(t, lnwallet.ChannelTypeStaticRemoteKey, 14)
+			addHTLC(t, a, b, 30_000, 3) // ours, id 0, expires at 503
+			addHTLC(t, a, b, 50_000, 1) // ours, id 1, expires at 501
+			st := a.stored(t)
+			var (
+				byHash timeouts
+				mu     sync.Mutex
+				ids    []uint64
+			)
+			f := newFakeChain(399)
+			c := New(Config{DB: a.db, Notifier: f, Fees: f,
+				BestHeight: func() (int32, error) {
+					f.mu.Lock()
+					defer f.mu.Unlock()
+					return f.height, nil
+				},
+				Broadcast: f.broadcast, Signer: a.signer, Secrets: a.secrets,
+				SweepScript: func() ([]byte, error) { return sweepScript, nil },
+				OnTimeout:   byHash.on,
+				OnTimeoutHTLC: func(_ wire.OutPoint, id uint64) error {
+					mu.Lock()
+					defer mu.Unlock()
+					ids = append(ids, id)
+					return nil
+				},
+			})
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Stop() })
+			commit, err := b.ch.LocalCommitTx()
+			if local {
+				commit, err = a.ch.LocalCommitTx()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if local {
+				if _, err := c.ForceClose(t.Context(), st, commit); err != nil {
+					t.Fatal(err)
+				}
+				f.next(t) // the commitment
+			}
+			f.spend(t, commit, 400)
+			if !local {
+				to := f.next(t) // our to_remote, at once
+				settled(t, a, f, st.FundingOutpoint, to, 401)
+			}
+			f.block(501)
+			timeout := f.next(t)
+			settled(t, a, f, st.FundingOutpoint, timeout, 502)
+			mu.Lock()
+			defer mu.Unlock()
+			byHash.mu.Lock()
+			defer byHash.mu.Unlock()
+			if len(ids) != 1 || ids[0] != 1 || len(byHash.got) != 0 {
+				t.Fatalf("handed on ids %v and %d by hash, want id 1 only", ids, len(byHash.got))
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package htlcswitch
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 
 	"github.com/btcsuite/btcd/btcutil"
@@ -91,19 +92,6 @@ func (s *Switch) storeForwardedPreimages(list []downstream) error {
 	})
 }
 
-// claimSettle marks the incoming HTLC in as being settled through its
-// link; false if it already is (the same settle came off chain and on
-// chain). The mark goes with the circuit (forget).
-func (s *Switch) claimSettle(in channeldb.CircuitKey) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.settling[in]; ok {
-		return false
-	}
-	s.settling[in] = struct{}{}
-	return true
-}
-
 // loadKnownSettles finds, at start, the forwarded circuits still open
 // whose preimage we know: their settle was learnt but not yet written
 // with the incoming commitment. Each incoming link settles them once it
@@ -125,27 +113,105 @@ func (s *Switch) loadKnownSettles(tx kvdb.RTx, list []*channeldb.PaymentCircuit)
 	return nil
 }
 
-// knownSettle is an incoming HTLC to settle after a restart.
+// knownSettle is an incoming HTLC to settle after a restart, or to fail
+// (fail: its outgoing channel's contract is final, loadFinalFails).
 type knownSettle struct {
 	in       channeldb.CircuitKey
 	preimage [32]byte
+	fail     bool
 }
 
-// replaySettles settles the incoming HTLCs of channel scid whose
-// preimage was learnt before the restart; it runs on the link's
-// goroutine after its forwarding packages were resumed.
-func (s *Switch) replaySettles(scid lnwire.ShortChannelID) {
-	s.mu.Lock()
-	list := s.known[scid]
-	delete(s.known, scid)
+// loadFinalFails finds, at start, the circuits still open whose outgoing
+// channel went to chain and whose contract is final, with no preimage
+// known: nothing can happen to the outgoing HTLC any more (the peer
+// could not claim it, or our timeout is 100 blocks deep), so the
+// incoming HTLC fails. The court hands such a failure on while the
+// contract is not final, also after a restart; this covers a restart
+// after that, with the upstream peer away all along. Each incoming link
+// fails them once it is added (replaySettles); the attempts of ours among
+// them are returned, to fail once the circuits are loaded.
+func (s *Switch) loadFinalFails(tx kvdb.RTx, list []*channeldb.PaymentCircuit) ([]channeldb.CircuitKey, error) {
+	closed, err := channeldb.ListClosedChannels(tx, false)
+	if err != nil {
+		return nil, err
+	}
+	final := map[lnwire.ShortChannelID]bool{}
+	for _, c := range closed {
+		if c.IsPending {
+			continue
+		}
+		rec, err := channeldb.FetchContract(tx, c.ChanPoint)
+		if errors.Is(err, channeldb.ErrContractNotFound) {
+			// A cooperative close: it had no HTLC.
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		final[c.ShortChanID] = rec.Resolved
+	}
+	var local []channeldb.CircuitKey
+	for _, c := range list {
+		if c.Outgoing == nil || !final[c.Outgoing.ChanID] {
+			continue
+		}
+		_, ok, err := channeldb.FetchPreimage(tx, c.PaymentHash)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case ok:
+			// Settled instead (loadKnownSettles).
+		case c.Incoming.ChanID == localSource:
+			local = append(local, c.Incoming)
+		default:
+			s.known[c.Incoming.ChanID] = append(s.known[c.Incoming.ChanID],
+				knownSettle{in: c.Incoming, fail: true})
+		}
+	}
+	return local, nil
+}
+
+// failFinalAttempts fails the attempts of ours loadFinalFails found.
+func (s *Switch) failFinalAttempts(keys []channeldb.CircuitKey) {
 	var pkts []*addPacket
+	s.mu.Lock()
+	for _, k := range keys {
+		if c := s.byIn[k]; c != nil {
+			pkts = append(pkts, c.pkt)
+		}
+	}
+	s.mu.Unlock()
+	if err := s.failOnChain(pkts, "outgoing channel final on chain"); err != nil {
+		s.log.Error("Attempts not failed", "err", err)
+	}
+}
+
+// replaySettles settles the incoming HTLCs of link l's channel whose
+// preimage was learnt before the restart, and gives l the removals a
+// link of the channel before it did not write (rehand); it runs on l's
+// goroutine after its forwarding packages were resumed.
+func (s *Switch) replaySettles(l *Link) {
+	defer s.rehand(l)
+	s.mu.Lock()
+	list := s.known[l.scid]
+	delete(s.known, l.scid)
+	var pkts, fails []*addPacket
 	var pres [][32]byte
 	for _, k := range list {
-		if c := s.byIn[k.in]; c != nil && c.pkt.outgoing != nil {
+		c := s.byIn[k.in]
+		switch {
+		case c == nil || c.pkt.outgoing == nil:
+		case k.fail:
+			fails = append(fails, c.pkt)
+		default:
 			pkts, pres = append(pkts, c.pkt), append(pres, k.preimage)
 		}
 	}
 	s.mu.Unlock()
+	if err := s.failOnChain(fails, "outgoing channel final on chain"); err != nil {
+		s.log.Error("Incoming HTLCs not failed", "err", err)
+	}
 	for i, p := range pkts {
 		s.log.Info("Settling upstream with a preimage learnt before the "+
 			"restart", "incoming", p.in, "outgoing", *p.outgoing)
@@ -175,6 +241,86 @@ func (s *Switch) FailFromChain(out lnwire.ShortChannelID, hash [32]byte,
 		}
 	}
 	s.mu.Unlock()
+	return len(pkts), s.failOnChain(pkts, "our HTLC timed out on chain")
+}
+
+// FailTimedOut fails upstream the HTLC we offered on channel out with id
+// id, whose timeout confirmed on chain, as FailFromChain does; unlike
+// FailFromChain it leaves alone another HTLC of the same hash and
+// amount, which the peer may still claim with the preimage. It returns
+// the number of HTLCs it found (0 or 1).
+func (s *Switch) FailTimedOut(out lnwire.ShortChannelID, id uint64) (int, error) {
+	s.mu.Lock()
+	c := s.byOut[channeldb.CircuitKey{ChanID: out, HtlcID: id}]
+	s.mu.Unlock()
+	if c == nil {
+		return 0, nil
+	}
+	return 1, s.failOnChain([]*addPacket{c.pkt}, "our HTLC timed out on chain")
+}
+
+// FailUnclaimable resolves upstream the HTLCs we offered on channel out,
+// by id, that its confirmed commitment can never pay on chain (dust, or
+// offered after it): the court found them when the commitment confirmed.
+// One whose preimage we know settles (we are owed nothing for it on
+// chain, but the sender's payment did reach its payee); the others fail
+// as FailFromChain fails them. A second call changes nothing. It returns
+// the number of HTLCs it found.
+func (s *Switch) FailUnclaimable(out lnwire.ShortChannelID, ids []uint64) (int, error) {
+	s.mu.Lock()
+	var pkts []*addPacket
+	for _, id := range ids {
+		c := s.byOut[channeldb.CircuitKey{ChanID: out, HtlcID: id}]
+		if c != nil {
+			pkts = append(pkts, c.pkt)
+		}
+	}
+	s.mu.Unlock()
+	if len(pkts) == 0 {
+		return 0, nil
+	}
+	pres := make(map[[32]byte][32]byte)
+	err := s.cfg.DB.View(func(tx kvdb.RTx) error {
+		for _, p := range pkts {
+			pre, ok, err := channeldb.FetchPreimage(tx, p.add.PaymentHash)
+			if err != nil {
+				return err
+			}
+			if ok {
+				pres[p.add.PaymentHash] = pre
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("htlcswitch: read preimages: %w", err)
+	}
+	var fail []*addPacket
+	var local []attemptDone
+	for _, p := range pkts {
+		pre, ok := pres[p.add.PaymentHash]
+		switch {
+		case !ok:
+			fail = append(fail, p)
+		case p.local():
+			local = append(local, attemptDone{id: p.in.HtlcID,
+				res: &AttemptResult{Settled: true, Preimage: pre},
+				out: p.outgoing})
+		default:
+			s.backward(p, &lnwire.UpdateFulfillHTLC{PaymentPreimage: pre},
+				pkgRef{})
+		}
+	}
+	if len(local) > 0 {
+		s.storeResults(local)
+	}
+	return len(pkts), s.failOnChain(fail,
+		"our HTLC has no output on the confirmed commitment")
+}
+
+// failOnChain fails upstream pkts, HTLCs we offered on a channel closed
+// on chain that will never be paid there (why says how).
+func (s *Switch) failOnChain(pkts []*addPacket, why string) error {
 	f := &sphinx.FailPermanentChannelFailure{}
 	var local []attemptDone
 	for _, p := range pkts {
@@ -185,7 +331,7 @@ func (s *Switch) FailFromChain(out lnwire.ShortChannelID, hash [32]byte,
 		}
 		reason, err := sphinx.NewFailure(p.secret, f)
 		if err != nil {
-			return 0, fmt.Errorf("htlcswitch: encrypt failure: %w", err)
+			return fmt.Errorf("htlcswitch: encrypt failure: %w", err)
 		}
 		in, outKey := p.in, *p.outgoing
 		rm := &removal{htlcID: in.HtlcID, reason: reason}
@@ -193,23 +339,15 @@ func (s *Switch) FailFromChain(out lnwire.ShortChannelID, hash [32]byte,
 			return channeldb.DeleteCircuit(tx, in)
 		})
 		rm.after = append(rm.after, func() { s.forget(in, outKey) })
-		l := s.links.ByShortID(in.ChanID)
-		if l == nil {
-			s.log.Warn("Incoming link gone; resolution left to the chain",
-				"incoming", in)
-			continue
-		}
-		if !s.claimSettle(in) {
+		if !s.handOver(in, rm) {
 			// Already being removed (a second call before the
 			// first was written).
 			continue
 		}
-		s.log.Info("Failing upstream: our HTLC timed out on chain",
-			"incoming", in, "outgoing", outKey)
-		l.resolveIncoming(rm)
+		s.log.Info("Failing upstream: "+why, "incoming", in, "outgoing", outKey)
 	}
 	if len(local) > 0 {
 		s.storeResults(local)
 	}
-	return len(pkts), nil
+	return nil
 }

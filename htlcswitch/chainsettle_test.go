@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/wire"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/channeldb/kvdb"
 	"lnd.xprv/invoices"
 	"lnd.xprv/lnwire"
 	"lnd.xprv/sphinx"
@@ -265,5 +269,276 @@ func TestFailFromChain(t *testing.T) {
 	res = waitResult(t, l.a, 2)
 	if _, ok := res.LocalFailure.(*sphinx.FailPermanentChannelFailure); !ok || res.Settled {
 		t.Fatalf("attempt result %+v, want permanent_channel_failure", res)
+	}
+}
+
+// holdAttempt has alice pay a hold invoice of carol's through bob as
+// attempt id and waits until carol holds it.
+func holdAttempt(t *testing.T, l *line, id uint64, preimage [32]byte,
+	amt lnwire.MilliSatoshi) {
+
+	t.Helper()
+	ctx := context.Background()
+	hash := sha256.Sum256(preimage[:])
+	inv, err := l.c.reg.AddHoldInvoice(ctx, hash,
+		invoices.NewInvoice{Memo: "hold", Value: amt})
+	mustOK(t, err)
+	add := viaBob(t, l.bc.scid, l.c, finalHop(inv, amt, testHeight+100), hash)
+	mustOK(t, l.a.sw.SendHTLC(l.a.scid, id, add))
+	eventually(t, "held at carol", func() bool {
+		got, err := l.c.reg.LookupInvoice(ctx, hash)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+}
+
+// TestChainResolutionsReachNewLink: with alice away, bob's channel to
+// her has no link (closing, say, then the close refused) when one of
+// his HTLCs to carol times out on chain, and another is claimed on chain
+// with its preimage while the link of the moment is replaced by a new
+// one before it committed the settle. Once the channel's link is back
+// and alice reconnects, without a restart of bob, her first attempt
+// fails and her second settles, each once; a second hand-off from the
+// court changes nothing, and bob keeps no circuit.
+func TestChainResolutionsReachNewLink(t *testing.T) {
+	l := startLine(t)
+	const amt = lnwire.MilliSatoshi(2_000_000)
+	failPre, settlePre := [32]byte{6, 1}, [32]byte{6, 2}
+	failHash := sha256.Sum256(failPre[:])
+	aBefore := localBalance(t, l.a)
+	holdAttempt(t, l, 1, failPre, amt)
+	holdAttempt(t, l, 2, settlePre, amt)
+	l.ab.close(t, l.a, l.ba)
+	l.bcConn.close(t, l.bc, l.c)
+
+	// The settle is handed to bob's (inactive) link, which then stops.
+	n, err := l.ba.sw.SettleFromChain(l.bc.scid, settlePre)
+	mustOK(t, err)
+	if n != 1 {
+		t.Fatalf("settled %d HTLCs from the chain, want 1", n)
+	}
+	waitQuiet(t, l.ba)
+	l.ba.sw.Links().Remove(l.ba.link.ChanID())
+
+	// The timeout finds no link at all.
+	for range 2 {
+		n, err = l.ba.sw.FailFromChain(l.bc.scid, failHash, amt.ToSatoshis())
+		mustOK(t, err)
+		if n != 1 {
+			t.Fatalf("failed %d HTLCs from the chain, want 1", n)
+		}
+	}
+
+	l.ba.startLink()
+	l.ab = connect(t, l.a, l.ba, true)
+	res := waitResult(t, l.a, 1)
+	if res.Settled || len(res.Reason) == 0 {
+		t.Fatalf("attempt 1: %+v, want an encrypted failure", res)
+	}
+	res = waitResult(t, l.a, 2)
+	if !res.Settled || res.Preimage != settlePre {
+		t.Fatalf("attempt 2: %+v, want settled", res)
+	}
+	eventually(t, "alice's HTLCs removed", func() bool {
+		waitQuiet(t, l.a, l.ba)
+		st, err := l.a.db.FetchOpenChannel(l.a.op)
+		return err == nil && len(st.LocalCommit.HTLCs)+len(st.RemoteCommit.HTLCs) == 0
+	})
+	pol := DefaultForwardingPolicy()
+	if got, want := localBalance(t, l.a), aBefore-uint64(amt+pol.Fee(amt)); got != want {
+		t.Fatalf("alice's balance %d, want %d (one payment)", got, want)
+	}
+	// The court hands both on again (as after a restart): nothing
+	// changes.
+	_, err = l.ba.sw.SettleFromChain(l.bc.scid, settlePre)
+	mustOK(t, err)
+	_, err = l.ba.sw.FailFromChain(l.bc.scid, failHash, amt.ToSatoshis())
+	mustOK(t, err)
+	evs := forwardingLog(t, l.ba.node)
+	if len(evs) != 1 || evs[0].AmtOut != amt {
+		t.Fatalf("bob's forwarding log %+v, want one forward", evs)
+	}
+	eventually(t, "bob's circuits removed", func() bool {
+		c, _ := openRecords(t, l.ba.node)
+		return c == 0
+	})
+}
+
+// TestFailUnclaimable: bob's channel to carol closed on a commitment
+// that cannot pay his two HTLCs to her (dust, say). The court hands him
+// their ids: the one whose preimage bob knows settles alice's attempt,
+// the other fails it with permanent_channel_failure; an unknown id and a
+// second call change nothing.
+func TestFailUnclaimable(t *testing.T) {
+	l := startLine(t)
+	const amt = lnwire.MilliSatoshi(1_000_000)
+	failPre, settlePre := [32]byte{8, 1}, [32]byte{8, 2}
+	holdAttempt(t, l, 1, failPre, amt)   // bob -> carol id 0
+	holdAttempt(t, l, 2, settlePre, amt) // id 1
+	l.bcConn.close(t, l.bc, l.c)
+	// Bob learnt the second preimage (stored as the switch stores those
+	// of forwarded HTLCs).
+	mustOK(t, l.ba.db.Update(func(tx kvdb.RwTx) error {
+		return channeldb.PutPreimages(tx, [][32]byte{settlePre})
+	}))
+	n, err := l.ba.sw.FailUnclaimable(l.bc.scid, []uint64{7})
+	mustOK(t, err)
+	if n != 0 {
+		t.Fatalf("resolved %d HTLCs of an unknown id", n)
+	}
+	for range 2 {
+		n, err = l.ba.sw.FailUnclaimable(l.bc.scid, []uint64{0, 1})
+		mustOK(t, err)
+		if n != 2 {
+			t.Fatalf("resolved %d HTLCs, want 2", n)
+		}
+	}
+	res := waitResult(t, l.a, 1)
+	if res.Settled || len(res.Reason) == 0 {
+		t.Fatalf("attempt 1: %+v, want an encrypted failure", res)
+	}
+	res = waitResult(t, l.a, 2)
+	if !res.Settled || res.Preimage != settlePre {
+		t.Fatalf("attempt 2: %+v, want settled", res)
+	}
+	eventually(t, "bob's circuits removed", func() bool {
+		c, _ := openRecords(t, l.ba.node)
+		return c == 0
+	})
+	evs := forwardingLog(t, l.ba.node)
+	if len(evs) != 1 || evs[0].AmtOut != amt {
+		t.Fatalf("bob's forwarding log %+v, want one forward", evs)
+	}
+	n, err = l.ba.sw.FailUnclaimable(l.bc.scid, []uint64{0, 1})
+	mustOK(t, err)
+	if n != 0 {
+		t.Fatalf("resolved %d HTLCs again", n)
+	}
+}
+
+// markFinal writes what the court leaves of s's channel once its
+// contract is final: the closed summary, no longer pending, and the
+// resolved contract record. (The open channel stays, for the test's
+// links.)
+func markFinal(t *testing.T, s *side, resolved bool) {
+	t.Helper()
+	st, err := s.db.FetchOpenChannel(s.op)
+	mustOK(t, err)
+	tx := wire.NewMsgTx(2)
+	tx.AddTxIn(wire.NewTxIn(&s.op, nil, nil))
+	mustOK(t, s.db.Update(func(dtx kvdb.RwTx) error {
+		err := channeldb.PutContract(dtx, &channeldb.ContractRecord{ChanPoint: s.op,
+			Kind: channeldb.ContractRemoteCommit, CloseTx: tx, CloseHeight: 100,
+			Channel: st, Resolved: resolved})
+		if err != nil {
+			return err
+		}
+		return channeldb.PutClosedChannel(dtx, &channeldb.ChannelCloseSummary{
+			ChanPoint: s.op, ShortChanID: s.scid, ClosingTxID: tx.TxHash(),
+			RemotePub:   st.RemoteNode,
+			CloseHeight: 100, CloseType: channeldb.RemoteForceClose,
+			IsPending: !resolved})
+	}))
+}
+
+// TestFinalOutgoingFailsAfterRestart: bob's channel to carol went to
+// chain with his HTLC to her, and its contract became final (the HTLC
+// timed out, say) while alice was away; bob restarts after that, so his
+// court hands nothing on. At his start the switch fails alice's HTLC
+// all the same, once she is back. Alice's own attempt over a channel
+// whose contract is final fails at her start; over one not yet final it
+// stays in flight (the court still hands its resolution on).
+func TestFinalOutgoingFailsAfterRestart(t *testing.T) {
+	l := startLine(t)
+	const amt = lnwire.MilliSatoshi(1_200_000)
+	holdAttempt(t, l, 1, [32]byte{3, 1}, amt)
+	l.ab.close(t, l.a, l.ba)
+	l.bcConn.close(t, l.bc, l.c)
+	markFinal(t, l.bc, true)
+	l.ba.node.restart()
+	if c, _ := openRecords(t, l.ba.node); c != 1 {
+		t.Fatalf("bob holds %d circuits before alice is back, want 1", c)
+	}
+	l.ab = connect(t, l.a, l.ba, true)
+	res := waitResult(t, l.a, 1)
+	if res.Settled || len(res.Reason) == 0 {
+		t.Fatalf("attempt 1: %+v, want an encrypted failure", res)
+	}
+	eventually(t, "bob's circuit removed", func() bool {
+		c, _ := openRecords(t, l.ba.node)
+		return c == 0
+	})
+
+	// Alice's own attempt, held by a hold invoice of bob's.
+	ctx := context.Background()
+	pre := [32]byte{3, 2}
+	hash := sha256.Sum256(pre[:])
+	inv, err := l.ba.reg.AddHoldInvoice(ctx, hash, invoices.NewInvoice{Memo: "hold", Value: amt})
+	mustOK(t, err)
+	blob, _ := routeOnion(t, hash, []hopSpec{{l.ba.idKey.PubKey(), finalHop(inv, amt, testHeight+100)}})
+	mustOK(t, l.a.sw.SendHTLC(l.a.scid, 2, &lnwire.UpdateAddHTLC{Amount: amt,
+		PaymentHash: hash, Expiry: testHeight + 100, OnionBlob: blob}))
+	eventually(t, "held at bob", func() bool {
+		got, err := l.ba.reg.LookupInvoice(ctx, hash)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+	l.ab.close(t, l.a, l.ba)
+	markFinal(t, l.a, false)
+	l.a.node.restart()
+	ch, err := l.a.sw.GetAttemptResult(2)
+	mustOK(t, err)
+	select {
+	case r := <-ch:
+		t.Fatalf("attempt 2 resolved before its contract is final: %+v", r)
+	case <-time.After(200 * time.Millisecond):
+	}
+	markFinal(t, l.a, true)
+	l.a.node.restart()
+	res = waitResult(t, l.a, 2)
+	if _, ok := res.LocalFailure.(*sphinx.FailPermanentChannelFailure); !ok || res.Settled {
+		t.Fatalf("attempt 2: %+v, want permanent_channel_failure", res)
+	}
+}
+
+// TestFailTimedOutByID: alice pays bob in two shards of one hash and
+// amount over one channel; the first times out on chain. FailTimedOut
+// fails that attempt only: the other, which bob may still claim, settles
+// when he does.
+func TestFailTimedOutByID(t *testing.T) {
+	l := startLine(t)
+	ctx := context.Background()
+	const amt = lnwire.MilliSatoshi(1_000_000)
+	pre := [32]byte{2, 9}
+	hash := sha256.Sum256(pre[:])
+	inv, err := l.ba.reg.AddHoldInvoice(ctx, hash, invoices.NewInvoice{Memo: "hold", Value: 2 * amt})
+	mustOK(t, err)
+	for id := uint64(1); id <= 2; id++ {
+		hop := finalHop(inv, amt, testHeight+100)
+		hop.PaymentData.TotalMsat = uint64(2 * amt)
+		blob, _ := routeOnion(t, hash, []hopSpec{{l.ba.idKey.PubKey(), hop}})
+		mustOK(t, l.a.sw.SendHTLC(l.a.scid, id, &lnwire.UpdateAddHTLC{Amount: amt,
+			PaymentHash: hash, Expiry: testHeight + 100, OnionBlob: blob}))
+	}
+	eventually(t, "both shards held at bob", func() bool {
+		got, err := l.ba.reg.LookupInvoice(ctx, hash)
+		return err == nil && got.State == channeldb.InvoiceAccepted
+	})
+	n, err := l.a.sw.FailTimedOut(l.a.scid, 0)
+	mustOK(t, err)
+	if n != 1 {
+		t.Fatalf("failed %d HTLCs, want 1", n)
+	}
+	res := waitResult(t, l.a, 1)
+	if _, ok := res.LocalFailure.(*sphinx.FailPermanentChannelFailure); !ok || res.Settled {
+		t.Fatalf("attempt 1: %+v, want permanent_channel_failure", res)
+	}
+	n, err = l.a.sw.FailTimedOut(l.a.scid, 0)
+	mustOK(t, err)
+	if n != 0 {
+		t.Fatalf("failed %d HTLCs again", n)
+	}
+	mustOK(t, l.ba.reg.SettleInvoice(ctx, pre))
+	res = waitResult(t, l.a, 2)
+	if !res.Settled || res.Preimage != pre {
+		t.Fatalf("attempt 2: %+v, want settled", res)
 	}
 }

@@ -60,7 +60,7 @@ func (s *Links) Add(l *Link) bool {
 	if s.sw != nil && s.sw.started.Load() {
 		l.mbox.push(resumeItem{})
 		sw := s.sw
-		l.mbox.push(func() { sw.replaySettles(l.scid) })
+		l.mbox.push(func() { sw.replaySettles(l) })
 	}
 	return true
 }

@@ -118,10 +118,11 @@ type Switch struct {
 	waiters  map[uint64][]chan AttemptResult
 	policies map[wire.OutPoint]ForwardingPolicy
 
-	// settling holds the incoming HTLCs handed to their link to settle;
-	// known the settles to replay after a restart (chainsettle.go).
-	settling map[channeldb.CircuitKey]struct{}
-	known    map[lnwire.ShortChannelID][]knownSettle
+	// handed holds the removals of incoming HTLCs handed to their link
+	// and not yet written (handoff.go); known the settles to replay
+	// after a restart (chainsettle.go).
+	handed map[channeldb.CircuitKey]*handoff
+	known  map[lnwire.ShortChannelID][]knownSettle
 
 	start, stop sync.Once
 	started     atomic.Bool
@@ -147,7 +148,7 @@ func New(cfg Config) *Switch {
 		byOut:    map[channeldb.CircuitKey]*circuit{},
 		waiters:  map[uint64][]chan AttemptResult{},
 		policies: map[wire.OutPoint]ForwardingPolicy{},
-		settling: map[channeldb.CircuitKey]struct{}{},
+		handed:   map[channeldb.CircuitKey]*handoff{},
 		known:    map[lnwire.ShortChannelID][]knownSettle{},
 		quit:     make(chan struct{}),
 	}
@@ -169,14 +170,21 @@ func (s *Switch) Links() *Links { return s.links }
 // replay log's garbage collection. Links are added after Start.
 func (s *Switch) Start() error {
 	s.start.Do(func() {
-		var list []*channeldb.PaymentCircuit
+		var (
+			list  []*channeldb.PaymentCircuit
+			final []channeldb.CircuitKey
+		)
 		err := s.cfg.DB.View(func(tx kvdb.RTx) error {
 			var err error
 			list, err = channeldb.ListCircuits(tx)
 			if err != nil {
 				return err
 			}
-			return s.loadKnownSettles(tx, list)
+			if err := s.loadKnownSettles(tx, list); err != nil {
+				return err
+			}
+			final, err = s.loadFinalFails(tx, list)
+			return err
 		})
 		if err != nil {
 			s.startErr = fmt.Errorf("htlcswitch: load circuits: %w", err)
@@ -197,6 +205,7 @@ func (s *Switch) Start() error {
 			s.byOut[*c.Outgoing] = ci
 		}
 		s.mu.Unlock()
+		s.failFinalAttempts(final)
 		if err := s.loadPolicies(); err != nil {
 			s.startErr = err
 			return
@@ -206,7 +215,7 @@ func (s *Switch) Start() error {
 		s.started.Store(true)
 		for _, l := range s.links.All() {
 			l.mbox.push(resumeItem{})
-			l.mbox.push(func() { s.replaySettles(l.scid) })
+			l.mbox.push(func() { s.replaySettles(l) })
 		}
 		s.log.Info("Switch started", "open_circuits", len(list))
 		s.wg.Add(1)
@@ -648,26 +657,17 @@ func (s *Switch) backward(pkt *addPacket, msg lnwire.Message, ack pkgRef) {
 			[]channeldb.ForwardingEvent{ev})
 	})
 	rm.after = append(rm.after, func() { s.forget(in, out) })
-	l := s.links.ByShortID(in.ChanID)
-	if l == nil {
-		// The incoming channel's link is gone (closing): its
-		// on-chain resolution takes over; the circuit stays.
-		s.log.Warn("Incoming link gone; resolution left to the chain",
-			"incoming", in, "settle", settle)
-		return
-	}
-	if settle && !s.claimSettle(in) {
-		// Already being settled (the preimage came both off chain
-		// and on chain): only this package entry is left, and the
-		// preimage is stored.
-		s.log.Debug("Incoming HTLC already being settled", "incoming", in)
-		if len(rm.acks) > 0 {
+	crashpoint.Hit(crashpoint.SwitchResolutionReceived)
+	if !s.handOver(in, rm) {
+		// Already being removed (the preimage came both off chain
+		// and on chain). A settle's package entry is acknowledged
+		// now: its preimage is stored. A fail's waits for the next
+		// start, which finds its circuit gone.
+		s.log.Debug("Incoming HTLC already being removed", "incoming", in)
+		if settle && len(rm.acks) > 0 {
 			s.dbAck(func(tx kvdb.RwTx) error { return ackPkgs(tx, rm.acks) })
 		}
-		return
 	}
-	crashpoint.Hit(crashpoint.SwitchResolutionReceived)
-	l.resolveIncoming(rm)
 }
 
 // forget drops a circuit resolved on disk.
@@ -675,7 +675,7 @@ func (s *Switch) forget(in, out channeldb.CircuitKey) {
 	s.mu.Lock()
 	delete(s.byIn, in)
 	delete(s.byOut, out)
-	delete(s.settling, in)
+	delete(s.handed, in)
 	s.mu.Unlock()
 }
 

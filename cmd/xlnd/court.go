@@ -59,6 +59,10 @@ func (d *daemon) newCourt(registry *invoices.Registry) *contractcourt.Court {
 		// settled downstream the court finds in the switch's store.)
 		OnPreimage: d.settleFromChain,
 		OnTimeout:  d.failFromChain,
+		// The same, by HTLC id when the commitment says which.
+		OnTimeoutHTLC: d.failTimedOut,
+		// HTLCs with no output on the confirmed commitment.
+		OnUnclaimable: d.failUnclaimable,
 		Preimage: func(hash [32]byte) ([32]byte, bool) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
@@ -628,5 +632,39 @@ func (d *daemon) failFromChain(chanPoint wire.OutPoint, hash [32]byte, amt btcut
 	d.log.Info("HTLC timeout on chain handed to the switch",
 		"chan_point", chanPoint, "payment_hash", fmt.Sprintf("%x", hash),
 		"htlcs", n)
+	return nil
+}
+
+// failUnclaimable hands the switch the HTLCs we offered on chanPoint, by
+// id, that its confirmed commitment can never pay on chain: the incoming
+// HTLCs fail upstream (or our payment attempts fail) now.
+func (d *daemon) failUnclaimable(chanPoint wire.OutPoint, ids []uint64) error {
+	scid, err := d.contractSCID(chanPoint)
+	if err != nil {
+		return err
+	}
+	n, err := d.sw.FailUnclaimable(scid, ids)
+	if err != nil {
+		return err
+	}
+	d.log.Info("HTLCs without an output on chain handed to the switch",
+		"chan_point", chanPoint, "ids", ids, "htlcs", n)
+	return nil
+}
+
+// failTimedOut hands the switch the on-chain timeout of the HTLC we
+// offered on chanPoint with id id: its incoming HTLC fails upstream (or
+// our payment attempt fails), and no other HTLC of the same hash.
+func (d *daemon) failTimedOut(chanPoint wire.OutPoint, id uint64) error {
+	scid, err := d.contractSCID(chanPoint)
+	if err != nil {
+		return err
+	}
+	n, err := d.sw.FailTimedOut(scid, id)
+	if err != nil {
+		return err
+	}
+	d.log.Info("HTLC timeout on chain handed to the switch",
+		"chan_point", chanPoint, "id", id, "htlcs", n)
 	return nil
 }
