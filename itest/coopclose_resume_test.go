@@ -136,13 +136,22 @@ func TestCoopCloseResume(t *testing.T) {
 				return nil
 			}, harness.SyncTimeout))
 
-			// The close starts; both sides reach shutdown and wait
-			// for the HTLC.
+			// Without no_wait the HTLC refuses the close (lnd's
+			// check and text); with it the close starts, and both
+			// sides reach shutdown and wait for the HTLC.
+			s, err := closer.RPC.CloseChannel(t.Context(), &lnrpc.CloseChannelRequest{
+				ChannelPoint: chanPointProto(t, point)})
+			if err == nil {
+				_, err = s.Recv()
+			}
+			if err == nil || !strings.Contains(err.Error(),
+				"cannot coop close channel with active htlcs (number of active htlcs: 1)") {
+
+				t.Fatalf("close with an HTLC in flight, no no_wait: %v", err)
+			}
 			ctx1, cancel1 := context.WithCancel(t.Context())
 			defer cancel1()
-			stream, err := closer.RPC.CloseChannel(ctx1, &lnrpc.CloseChannelRequest{
-				ChannelPoint: chanPointProto(t, point)})
-			check(t, err)
+			stream := closeNoWait(t, ctx1, closer, point)
 			waitShutdown(t, alice, point, false)
 			waitShutdown(t, bob, point, false)
 			noWaitingClose(t, alice, point)
@@ -161,7 +170,8 @@ func TestCoopCloseResume(t *testing.T) {
 				// Its stream ended with it. A new request with a
 				// fee is refused; one without follows the close.
 				s, err := closer.RPC.CloseChannel(t.Context(), &lnrpc.CloseChannelRequest{
-					ChannelPoint: chanPointProto(t, point), SatPerVbyte: 9})
+					ChannelPoint: chanPointProto(t, point), SatPerVbyte: 9,
+					NoWait: true})
 				if err == nil {
 					_, err = s.Recv()
 				}
@@ -170,9 +180,7 @@ func TestCoopCloseResume(t *testing.T) {
 
 					t.Fatalf("close with new fee limits: %v", err)
 				}
-				stream, err = closer.RPC.CloseChannel(ctx1, &lnrpc.CloseChannelRequest{
-					ChannelPoint: chanPointProto(t, point)})
-				check(t, err)
+				stream = closeNoWait(t, ctx1, closer, point)
 			}
 
 			_, err = invoicesClient(t, bob).SettleInvoice(t.Context(),
@@ -216,6 +224,23 @@ func TestCoopCloseResume(t *testing.T) {
 			waitPaymentStatus(t, alice, hash, lnrpc.Payment_SUCCEEDED)
 		})
 	}
+}
+
+// closeNoWait asks n to close point with no_wait, as lncli does, and
+// checks the stream's first update: close_instant with one HTLC.
+func closeNoWait(t *testing.T, ctx context.Context, n *harness.Node,
+	point string) lnrpc.Lightning_CloseChannelClient {
+
+	t.Helper()
+	stream, err := n.RPC.CloseChannel(ctx, &lnrpc.CloseChannelRequest{
+		ChannelPoint: chanPointProto(t, point), NoWait: true})
+	check(t, err)
+	up, err := stream.Recv()
+	check(t, err)
+	if in := up.GetCloseInstant(); in == nil || in.NumPendingHtlcs != 1 {
+		t.Fatalf("%s: first update %v, want close_instant with 1 HTLC", n.Name(), up)
+	}
+	return stream
 }
 
 // ensureConnectedTo waits until alice and bob are connected again,
