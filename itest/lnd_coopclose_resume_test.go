@@ -42,6 +42,36 @@ func (l *lndNode) waitInactive(point string) {
 	check(l.t, err)
 }
 
+// waitClosedCoop waits until lnd lists point as closed cooperatively by
+// txid, settling settled to lnd.
+func (l *lndNode) waitClosedCoop(point, txid string, settled int64) {
+	l.t.Helper()
+	check(l.t, harness.WaitFor(func() error {
+		var resp struct {
+			Channels []struct {
+				Point   string `json:"channel_point"`
+				Txid    string `json:"closing_tx_hash"`
+				Type    string `json:"close_type"`
+				Settled string `json:"settled_balance"`
+			} `json:"channels"`
+		}
+		if err := l.lncli(&resp, "closedchannels"); err != nil {
+			return err
+		}
+		for _, ch := range resp.Channels {
+			if ch.Point == point {
+				if ch.Txid != txid || ch.Type != "COOPERATIVE_CLOSE" ||
+					ch.Settled != fmt.Sprint(settled) {
+
+					return fmt.Errorf("lnd: %+v", ch)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("lnd: %s not closed", point)
+	}, harness.SyncTimeout))
+}
+
 // connectLnd connects xlnd to lnd unless they are.
 func connectLnd(t *testing.T, xl *harness.Node, lnd *lndNode) {
 	t.Helper()
@@ -217,30 +247,7 @@ func TestLndCoopCloseResume(t *testing.T) {
 
 				t.Fatalf("xlnd: summary %v, want %d settled by %s", sum, want, closeTxid)
 			}
-			check(t, harness.WaitFor(func() error {
-				var resp struct {
-					Channels []struct {
-						Point   string `json:"channel_point"`
-						Txid    string `json:"closing_tx_hash"`
-						Type    string `json:"close_type"`
-						Settled string `json:"settled_balance"`
-					} `json:"channels"`
-				}
-				if err := lnd.lncli(&resp, "closedchannels"); err != nil {
-					return err
-				}
-				for _, ch := range resp.Channels {
-					if ch.Point == point {
-						if ch.Txid != closeTxid || ch.Type != "COOPERATIVE_CLOSE" ||
-							ch.Settled != fmt.Sprint(chanPush+holdAmt) {
-
-							return fmt.Errorf("lnd: %+v", ch)
-						}
-						return nil
-					}
-				}
-				return fmt.Errorf("lnd: %s not closed", point)
-			}, harness.SyncTimeout))
+			lnd.waitClosedCoop(point, closeTxid, chanPush+holdAmt)
 			waitPaymentStatus(t, xl, hash, lnrpc.Payment_SUCCEEDED)
 		})
 	}
