@@ -72,6 +72,22 @@ func (l *lndNode) waitClosedCoop(point, txid string, settled int64) {
 	}, harness.SyncTimeout))
 }
 
+// logLndWarnings puts lnd's errors and warnings in the test log at the
+// end, RPC, backup and health-check noise aside.
+func logLndWarnings(t *testing.T, nw *harness.Network) {
+	t.Cleanup(func() {
+		b, _ := os.ReadFile(filepath.Join(nw.Dir(), "lnd.out"))
+		for _, line := range strings.Split(string(b), "\n") {
+			if (strings.Contains(line, "[ERR]") || strings.Contains(line, "[WRN]")) &&
+				!strings.Contains(line, "RPCS:") && !strings.Contains(line, "CHBU:") &&
+				!strings.Contains(line, "HLCK:") {
+
+				t.Logf("lnd: %s", line)
+			}
+		}
+	})
+}
+
 // connectLnd connects xlnd to lnd unless they are.
 func connectLnd(t *testing.T, xl *harness.Node, lnd *lndNode) {
 	t.Helper()
@@ -101,6 +117,7 @@ func connectLnd(t *testing.T, xl *harness.Node, lnd *lndNode) {
 func TestLndCoopCloseResume(t *testing.T) {
 	nw := harness.New(t)
 	lnd := startLnd(t, nw)
+	logLndWarnings(t, nw)
 	xl := startNode(t, nw, "xl")
 	check(t, nw.Fund(xl, 5_000_000))
 	var addr struct {

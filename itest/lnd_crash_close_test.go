@@ -28,6 +28,7 @@ func TestLndCrashClose(t *testing.T) {
 	}
 	nw := harness.New(t)
 	lnd := startLnd(t, nw)
+	logLndWarnings(t, nw)
 	xl := startNode(t, nw, "xl")
 	requireBinaryHasPoints(t, nw)
 	check(t, nw.Fund(xl, 5_000_000))
