@@ -160,7 +160,7 @@ func TestCoopCloseResume(t *testing.T) {
 			victim.Kill()
 			check(t, victim.Start())
 			ensureConnectedTo(t, alice, bob)
-			if !victim.LogContains("Cooperative close resumes") {
+			if len(victim.LogLines("Cooperative close resumes", "chan_point="+point)) == 0 {
 				t.Fatalf("%s did not resume the close", victim.Name())
 			}
 			waitShutdown(t, victim, point, false)

@@ -450,7 +450,11 @@ func TestCoopCloseRestart(t *testing.T) {
 	waitClosed(t, bob, point)
 
 	// A second channel: its closing transaction is broadcast, then the
-	// opener restarts before it confirms.
+	// opener restarts before it confirms. The close may have been agreed
+	// before bob died and the channel closed before alice redialled
+	// him (backing off): with no channel left she no longer does, so
+	// connect them again (the second flake of this test).
+	ensureConnectedTo(t, alice, bob)
 	point, _ = openActive(t, nw, alice, bob, lnrpc.CommitmentType_STATIC_REMOTE_KEY)
 	stream, err := bob.RPC.CloseChannel(t.Context(), &lnrpc.CloseChannelRequest{
 		ChannelPoint: chanPointProto(t, point)})

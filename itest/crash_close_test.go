@@ -126,6 +126,12 @@ func runCloseCrash(t *testing.T, nw *harness.Network, alice, bob *harness.Node,
 				n.Name(), sum.ClosingTxHash, sum.CloseType, txid)
 		}
 	}
+	// Killed with the agreement stored and nothing sent: the restarted
+	// victim sends the transaction itself.
+	if sc.point == crashpoint.CloseAgreed && len(victim.LogLines("Closing transaction broadcast", "chan_point="+point)) == 0 {
+		t.Fatalf("%s did not broadcast the agreed closing transaction after its restart",
+			victim.Name())
+	}
 	if len(closing.Tx.TxIn) != 1 || len(closing.Tx.TxOut) != 2 {
 		t.Fatalf("closing transaction %s: %d inputs, %d outputs", txid,
 			len(closing.Tx.TxIn), len(closing.Tx.TxOut))

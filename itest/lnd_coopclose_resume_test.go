@@ -219,7 +219,7 @@ func TestLndCoopCloseResume(t *testing.T) {
 			} else {
 				xl.Kill()
 				check(t, xl.Start())
-				if !xl.LogContains("Cooperative close resumes") {
+				if len(xl.LogLines("Cooperative close resumes", "chan_point="+point)) == 0 {
 					t.Fatal("xlnd did not resume the close")
 				}
 			}

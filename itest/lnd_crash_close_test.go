@@ -108,6 +108,9 @@ func TestLndCrashClose(t *testing.T) {
 				t.Fatalf("xlnd: summary %v, want %d settled by %s", sum, want, closeTxid)
 			}
 			lnd.waitClosedCoop(point, closeTxid, chanPush)
+			if c.point == crashpoint.CloseAgreed && len(xl.LogLines("Closing transaction broadcast", "chan_point="+point)) == 0 {
+				t.Fatal("xlnd did not send the agreed closing transaction after its restart")
+			}
 			t.Logf("xlnd died at %s and restarted; closed by %s (fee %d)",
 				c.point, closeTxid, closing.Fee)
 		})
