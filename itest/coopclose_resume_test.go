@@ -74,15 +74,16 @@ func noWaitingClose(t *testing.T, n *harness.Node, point string) {
 	}
 }
 
-// TestCoopCloseResume: a cooperative close cut by a kill -9 of either
-// side, started by either side, completes after the restart. An HTLC
-// held by bob keeps the channel in shutdown (both shutdowns exchanged,
-// no closing_signed yet) across the cut, so the cut falls at the same
-// step every time. After the restart the victim still lists the channel,
-// inactive, and nothing waits close; the closer's new CloseChannel
-// follows the close in progress; once bob settles the HTLC the close
-// completes on the retransmitted shutdowns, with the settled balances
-// and no force close.
+// TestCoopCloseResume: a cooperative close started by either side and
+// cut by a kill -9 of either side, or by a disconnection, completes
+// after the restart or reconnection. An HTLC held by bob keeps the
+// channel in shutdown (both shutdowns exchanged, no closing_signed yet)
+// across the cut, so the cut falls at the same step every time. After
+// the restart the victim still lists the channel, inactive, and nothing
+// waits close; the closer's new CloseChannel follows the close in
+// progress (after a disconnection its first stream still does); once
+// bob settles the HTLC the close completes on the retransmitted
+// shutdowns, with the settled balances and no force close.
 func TestCoopCloseResume(t *testing.T) {
 	t.Parallel()
 	nw := harness.New(t)
@@ -91,8 +92,9 @@ func TestCoopCloseResume(t *testing.T) {
 	check(t, nw.Fund(alice, 5_000_000))
 	check(t, nw.ConnectNodes(alice, bob, false))
 
-	for i, c := range []struct{ bobCloses, bobDies bool }{
-		{false, false}, {false, true}, {true, false}, {true, true},
+	for i, c := range []struct{ bobCloses, bobDies, disconnect bool }{
+		{false, false, false}, {false, true, false}, {true, false, false},
+		{true, true, false}, {false, false, true},
 	} {
 		closer, victim := alice, alice
 		if c.bobCloses {
@@ -102,6 +104,9 @@ func TestCoopCloseResume(t *testing.T) {
 			victim = bob
 		}
 		name := fmt.Sprintf("%s closes, %s killed", closer.Name(), victim.Name())
+		if c.disconnect {
+			name = fmt.Sprintf("%s closes, disconnected", closer.Name())
+		}
 		t.Run(name, func(t *testing.T) {
 			point, _ := openActive(t, nw, alice, bob, lnrpc.CommitmentType_ANCHORS)
 			waitActive(t, bob, point)
@@ -157,16 +162,27 @@ func TestCoopCloseResume(t *testing.T) {
 			noWaitingClose(t, alice, point)
 			noWaitingClose(t, bob, point)
 
-			victim.Kill()
-			check(t, victim.Start())
-			ensureConnectedTo(t, alice, bob)
-			if len(victim.LogLines("Cooperative close resumes", "chan_point="+point)) == 0 {
-				t.Fatalf("%s did not resume the close", victim.Name())
+			if c.disconnect {
+				// No restart: the shutdowns are retransmitted on
+				// the new connection, and the operator's stream
+				// lives on.
+				_, err := alice.RPC.DisconnectPeer(t.Context(),
+					&lnrpc.DisconnectPeerRequest{PubKey: bob.PubKey()})
+				check(t, err)
+				check(t, alice.WaitNoPeer(bob.PubKey()))
+				ensureConnectedTo(t, alice, bob)
+			} else {
+				victim.Kill()
+				check(t, victim.Start())
+				ensureConnectedTo(t, alice, bob)
+				if len(victim.LogLines("Cooperative close resumes", "chan_point="+point)) == 0 {
+					t.Fatalf("%s did not resume the close", victim.Name())
+				}
 			}
 			waitShutdown(t, victim, point, false)
 			noWaitingClose(t, victim, point)
 
-			if victim == closer {
+			if victim == closer && !c.disconnect {
 				// Its stream ended with it. A new request with a
 				// fee is refused; one without follows the close.
 				s, err := closer.RPC.CloseChannel(t.Context(), &lnrpc.CloseChannelRequest{
