@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,6 +42,28 @@ func (l *lndNode) waitInactive(point string) {
 		return fmt.Errorf("lnd: %s not listed", point)
 	}, harness.SyncTimeout)
 	check(l.t, err)
+}
+
+// openAnchorsToLnd opens an anchors channel from xlnd to lnd and waits until it
+// is active on both.
+func openAnchorsToLnd(t *testing.T, nw *harness.Network, xl *harness.Node, lnd *lndNode) string {
+	t.Helper()
+	pub, err := hexPub(lnd.pub)
+	check(t, err)
+	cp, err := xl.RPC.OpenChannelSync(t.Context(), &lnrpc.OpenChannelRequest{
+		NodePubkey: pub, LocalFundingAmount: chanCap, PushSat: chanPush,
+		CommitmentType: lnrpc.CommitmentType_ANCHORS})
+	check(t, err)
+	txid, err := chainHash(cp.GetFundingTxidBytes())
+	check(t, err)
+	_, err = nw.WaitTx(txid)
+	check(t, err)
+	_, err = nw.Mine(6)
+	check(t, err)
+	point := fmt.Sprintf("%s:%d", txid, cp.OutputIndex)
+	waitActive(t, xl, point)
+	lnd.waitActive(point)
+	return point
 }
 
 // waitClosedCoop waits until lnd lists point as closed cooperatively by
@@ -134,27 +158,48 @@ func TestLndCoopCloseResume(t *testing.T) {
 	check(t, xl.WaitPeer(lnd.pub))
 	lndOut := filepath.Join(nw.Dir(), "lnd.out")
 
+	// lnd's lncli against xlnd sets no_wait on every close: taken, and
+	// the closing transaction printed, for a cooperative close and a
+	// force close.
+	t.Run("lncli closechannel against xlnd", func(t *testing.T) {
+		for _, force := range []bool{false, true} {
+			point := openAnchorsToLnd(t, nw, xl, lnd)
+			args := []string{"--rpcserver=" + xl.RPCAddr(),
+				"--tlscertpath=" + xl.TLSCertPath(),
+				"--macaroonpath=" + xl.AdminMacaroonPath(),
+				"closechannel", "--chan_point", point}
+			if force {
+				args = append(args, "--force")
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), harness.SyncTimeout)
+			out, err := exec.CommandContext(ctx, lnd.cli, args...).Output()
+			cancel()
+			if err != nil {
+				t.Fatalf("lncli closechannel (force %v): %v: %s", force, err, out)
+			}
+			var res struct {
+				Txid string `json:"closing_txid"`
+			}
+			check(t, json.Unmarshal(out, &res))
+			closing := waitSpender(t, nw, parseOutPoint(t, point))
+			if got := closing.Tx.TxHash().String(); got != res.Txid {
+				t.Fatalf("lncli printed %s, %s spent the funding output", res.Txid, got)
+			}
+			_, err = nw.Mine(6)
+			check(t, err)
+			if !force {
+				waitClosed(t, xl, point)
+			}
+		}
+	})
+
 	for i, c := range []struct{ lndCloses, lndDies bool }{
 		{false, false}, {false, true}, {true, false}, {true, true},
 	} {
 		who := map[bool]string{false: "xlnd", true: "lnd"}
 		name := fmt.Sprintf("%s closes, %s killed", who[c.lndCloses], who[c.lndDies])
 		t.Run(name, func(t *testing.T) {
-			pub, err := hexPub(lnd.pub)
-			check(t, err)
-			cp, err := xl.RPC.OpenChannelSync(t.Context(), &lnrpc.OpenChannelRequest{
-				NodePubkey: pub, LocalFundingAmount: chanCap, PushSat: chanPush,
-				CommitmentType: lnrpc.CommitmentType_ANCHORS})
-			check(t, err)
-			txid, err := chainHash(cp.GetFundingTxidBytes())
-			check(t, err)
-			_, err = nw.WaitTx(txid)
-			check(t, err)
-			_, err = nw.Mine(6)
-			check(t, err)
-			point := fmt.Sprintf("%s:%d", txid, cp.OutputIndex)
-			waitActive(t, xl, point)
-			lnd.waitActive(point)
+			point := openAnchorsToLnd(t, nw, xl, lnd)
 
 			// xlnd pays lnd's hold invoice; the HTLC stays.
 			pre := [32]byte{0x1d, byte(i)}

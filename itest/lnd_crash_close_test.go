@@ -4,7 +4,6 @@ package itest
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"lnd.xprv/internal/crashpoint"
@@ -48,21 +47,7 @@ func TestLndCrashClose(t *testing.T) {
 		name := map[bool]string{false: "xlnd-closes/", true: "lnd-closes/"}[c.lndCloses] +
 			string(c.point)
 		t.Run(name, func(t *testing.T) {
-			pub, err := hexPub(lnd.pub)
-			check(t, err)
-			cp, err := xl.RPC.OpenChannelSync(t.Context(), &lnrpc.OpenChannelRequest{
-				NodePubkey: pub, LocalFundingAmount: chanCap, PushSat: chanPush,
-				CommitmentType: lnrpc.CommitmentType_ANCHORS})
-			check(t, err)
-			txid, err := chainHash(cp.GetFundingTxidBytes())
-			check(t, err)
-			_, err = nw.WaitTx(txid)
-			check(t, err)
-			_, err = nw.Mine(6)
-			check(t, err)
-			point := fmt.Sprintf("%s:%d", txid, cp.OutputIndex)
-			waitActive(t, xl, point)
-			lnd.waitActive(point)
+			point := openAnchorsToLnd(t, nw, xl, lnd)
 
 			xl.SetEnv(crashpoint.EnvVar + "=" + string(c.point))
 			check(t, xl.Restart())
@@ -98,7 +83,7 @@ func TestLndCrashClose(t *testing.T) {
 			if got := waitingClose(t, xl, point); got != closeTxid {
 				t.Fatalf("xlnd waits for %s, %s spent the funding output", got, closeTxid)
 			}
-			_, err = nw.Mine(6)
+			_, err := nw.Mine(6)
 			check(t, err)
 			sum := waitClosed(t, xl, point)
 			want := int64(chanCap - chanPush - closing.Fee)
