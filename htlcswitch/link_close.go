@@ -105,8 +105,8 @@ type closeState struct {
 	rec   *channeldb.CoopClose
 	neg   *lnwallet.CloseNegotiation // this connection's negotiation
 	early *lnwire.ClosingSigned      // received before we were ready
-	req   *CloseRequest
-	sent  bool // our shutdown went out on this connection
+	reqs  []*CloseRequest            // the operator's, told the outcome
+	sent  bool                       // our shutdown went out on this connection
 }
 
 // ShuttingDown reports whether the channel is closing: it takes no new
@@ -172,7 +172,7 @@ func (l *Link) startClose(req *CloseRequest) error {
 	case cc == nil:
 		return errors.New("cooperative close not configured")
 	case l.closing.rec != nil:
-		return ErrAlreadyClosing
+		return l.joinClose(req)
 	case !l.active.Load():
 		return ErrPeerInactive
 	}
@@ -189,12 +189,40 @@ func (l *Link) startClose(req *CloseRequest) error {
 		return fmt.Errorf("store close: %w", err)
 	}
 	crashpoint.Hit(crashpoint.CloseShutdownPersisted)
-	l.closing.rec, l.closing.req = rec, req
+	l.closing.rec, l.closing.reqs = rec, []*CloseRequest{req}
 	l.markShutdown()
 	cc.Started(rec)
 	l.log.Info("Cooperative close requested", "delivery", fmt.Sprintf("%x", script))
 	l.sendShutdown()
 	l.closeProgress()
+	return nil
+}
+
+// joinClose takes an operator's request for a channel whose close is
+// already under way: the peer started it, or the stream of the first
+// request ended with a restart. Like lnd's CloseChannel on a channel in
+// shutdown, the request follows the close to its end, even while the
+// peer is offline (it resumes on reconnection). What the close was
+// started with stays: our shutdown is retransmitted as it was sent (BOLT
+// 2), and the stored fee limits are those of the first request.
+func (l *Link) joinClose(req *CloseRequest) error {
+	rec := l.closing.rec
+	switch {
+	case rec.ClosingTx != nil:
+		return ErrAlreadyClosing
+	case len(req.DeliveryScript) > 0 &&
+		!bytes.Equal(req.DeliveryScript, rec.LocalScript):
+
+		return fmt.Errorf("%w: the close in progress already sent "+
+			"shutdown paying %x", ErrDeliveryScript, rec.LocalScript)
+	case req.FeeRate != 0 || req.MaxFeeRate != 0:
+		return fmt.Errorf("%w: its fee limits were set when it began; "+
+			"call again without a fee rate to follow it",
+			ErrAlreadyClosing)
+	}
+	l.closing.reqs = append(l.closing.reqs, req)
+	l.log.Info("Close request follows the close in progress",
+		"locally_initiated", rec.LocallyInitiated)
 	return nil
 }
 
@@ -475,12 +503,12 @@ func (l *Link) refuseClose(err error) {
 }
 
 func (l *Link) finishRequest(tx *wire.MsgTx, err error) {
-	req := l.closing.req
-	if req == nil {
-		return
-	}
-	l.closing.req = nil
-	if req.Updates != nil {
+	reqs := l.closing.reqs
+	l.closing.reqs = nil
+	for _, req := range reqs {
+		if req.Updates == nil {
+			continue
+		}
 		select {
 		case req.Updates <- CloseUpdate{Tx: tx, Err: err}:
 		default:

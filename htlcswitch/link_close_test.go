@@ -238,11 +238,38 @@ func TestCoopCloseRestart(t *testing.T) {
 	ba.close()
 	a.restartClose(ra)
 	b.restartClose(rb)
+
+	// The operator's stream ended with the restart: a new request, even
+	// with the peer offline, follows the close in progress on each side
+	// (bob's began with alice's shutdown), as long as it changes neither
+	// the delivery script nor the fee limits.
+	err = a.link.Close(&CloseRequest{FeeRate: 5000})
+	if !errors.Is(err, ErrAlreadyClosing) {
+		t.Fatalf("new fee limits for a close in progress: %v", err)
+	}
+	err = a.link.Close(&CloseRequest{DeliveryScript: b.deliveryScript()})
+	if !errors.Is(err, ErrDeliveryScript) {
+		t.Fatalf("new delivery script for a close in progress: %v", err)
+	}
+	ua, ub := make(chan CloseUpdate, 1), make(chan CloseUpdate, 1)
+	mustOK(t, a.link.Close(&CloseRequest{Updates: ua,
+		DeliveryScript: a.deliveryScript()}))
+	mustOK(t, b.link.Close(&CloseRequest{Updates: ub}))
+
 	c := connect(t, a, b, false)
 	eventually(t, "both agreed", func() bool {
 		return ra.agreedTx() != nil && rb.agreedTx() != nil
 	})
 	checkClosingTx(t, a, b, ra.agreedTx())
+	for name, u := range map[string]chan CloseUpdate{"alice": ua, "bob": ub} {
+		if got := <-u; got.Err != nil || got.Tx.TxHash() != ra.agreedTx().TxHash() {
+			t.Fatalf("%s's request told %+v", name, got)
+		}
+	}
+	// Once agreed, a close request is refused.
+	if err := b.link.Close(&CloseRequest{}); !errors.Is(err, ErrAlreadyClosing) {
+		t.Fatalf("close after agreement: %v", err)
+	}
 	waitQuiet(t, a, b)
 	wantTypes(t, "alice", c.ab.messages()[2:], lnwire.MsgShutdown,
 		lnwire.MsgClosingSigned)

@@ -427,6 +427,14 @@ func TestCoopCloseRestart(t *testing.T) {
 	_, err := alice.RPC.CloseChannel(ctx, &lnrpc.CloseChannelRequest{
 		ChannelPoint: chanPointProto(t, point)})
 	check(t, err)
+	// The stream is open once the request is sent, not once alice took
+	// it. Cancelled right away (as below), the request may never reach
+	// her handler (4 of 7 times on a loaded machine), and with bob
+	// killed first her link refuses it (peer offline): the test then
+	// waited for a close never started. Her channel listed inactive
+	// with bob still connected says her shutdown is stored (or the
+	// close already agreed).
+	waitShutdown(t, alice, point, true)
 	bob.Kill()
 	cancel()
 	check(t, bob.Start())
@@ -442,7 +450,11 @@ func TestCoopCloseRestart(t *testing.T) {
 	waitClosed(t, bob, point)
 
 	// A second channel: its closing transaction is broadcast, then the
-	// opener restarts before it confirms.
+	// opener restarts before it confirms. The close may have been agreed
+	// before bob died and the channel closed before alice redialled
+	// him (backing off): with no channel left she no longer does, so
+	// connect them again (the second flake of this test).
+	ensureConnectedTo(t, alice, bob)
 	point, _ = openActive(t, nw, alice, bob, lnrpc.CommitmentType_STATIC_REMOTE_KEY)
 	stream, err := bob.RPC.CloseChannel(t.Context(), &lnrpc.CloseChannelRequest{
 		ChannelPoint: chanPointProto(t, point)})

@@ -15,9 +15,9 @@ import (
 
 // The cooperative close half of the crash test. It runs on the nodes of
 // the funding scenarios, after them, and closes the channels they
-// opened: alice (the opener) asks for the close, the victim (alice, the
-// initiator, or bob, the responder) dies at the point, restarts, and
-// then the close completes: one closing transaction, listed by both as
+// opened: alice (the opener) or bob asks for the close, the victim
+// (either) dies at the point, restarts, and then the close completes:
+// one closing transaction, listed by both as
 // the cooperative close of the channel once deep enough; alice's total
 // less its fee as read from btcd, bob's unchanged; nothing left pending,
 // no coin locked, no commitment broadcast.
@@ -27,10 +27,18 @@ type closeCrashScenario struct {
 	// responder: bob is the victim; otherwise alice, who starts the
 	// close.
 	responder bool
+	// bobCloses: bob (who did not open the channel) starts the close
+	// instead; bobDies then says who the victim is.
+	bobCloses, bobDies bool
 }
 
 func (sc closeCrashScenario) name() string {
-	if sc.responder {
+	switch {
+	case sc.bobCloses && sc.bobDies:
+		return "bob-closes/bob/" + string(sc.point)
+	case sc.bobCloses:
+		return "bob-closes/alice/" + string(sc.point)
+	case sc.responder:
 		return "responder/" + string(sc.point)
 	}
 	return "initiator/" + string(sc.point)
@@ -46,6 +54,14 @@ var closeCrashScenarios = []closeCrashScenario{
 	{point: crashpoint.CloseAgreed, responder: true},
 	{point: crashpoint.CloseConfirmed},
 	{point: crashpoint.CloseConfirmed, responder: true},
+	// The peer of the opener starts the close: bob stores and sends
+	// the first shutdown; alice, the opener, still proposes the fee,
+	// so bob agrees first.
+	{point: crashpoint.CloseShutdownPersisted, bobCloses: true, bobDies: true},
+	{point: crashpoint.CloseShutdownReceived, bobCloses: true},
+	{point: crashpoint.CloseShutdownReceived, bobCloses: true, bobDies: true},
+	{point: crashpoint.CloseAgreed, bobCloses: true},
+	{point: crashpoint.CloseAgreed, bobCloses: true, bobDies: true},
 }
 
 // runCloseCrash closes one of alice's channels with bob, the victim told
@@ -54,9 +70,12 @@ func runCloseCrash(t *testing.T, nw *harness.Network, alice, bob *harness.Node,
 	sc closeCrashScenario) {
 
 	t.Helper()
-	victim := alice
-	if sc.responder {
+	victim, closer := alice, alice
+	if sc.responder || (sc.bobCloses && sc.bobDies) {
 		victim = bob
+	}
+	if sc.bobCloses {
+		closer = bob
 	}
 	point := crashChannel(t, nw, alice, bob)
 	before := map[*harness.Node]int64{alice: nodeTotal(t, alice), bob: nodeTotal(t, bob)}
@@ -69,11 +88,11 @@ func runCloseCrash(t *testing.T, nw *harness.Network, alice, bob *harness.Node,
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	stream, err := alice.RPC.CloseChannel(ctx, &lnrpc.CloseChannelRequest{
+	stream, err := closer.RPC.CloseChannel(ctx, &lnrpc.CloseChannelRequest{
 		ChannelPoint: chanPointProto(t, point)})
 	check(t, err)
 	go func() {
-		// The stream ends with alice's death if she is the victim.
+		// The stream ends with the closer's death if it is the victim.
 		for {
 			if _, err := stream.Recv(); err != nil {
 				return
@@ -106,6 +125,12 @@ func runCloseCrash(t *testing.T, nw *harness.Network, alice, bob *harness.Node,
 			t.Fatalf("%s: closed by %s as %v; %s spent the funding output",
 				n.Name(), sum.ClosingTxHash, sum.CloseType, txid)
 		}
+	}
+	// Killed with the agreement stored and nothing sent: the restarted
+	// victim sends the transaction itself.
+	if sc.point == crashpoint.CloseAgreed && len(victim.LogLines("Closing transaction broadcast", "chan_point="+point)) == 0 {
+		t.Fatalf("%s did not broadcast the agreed closing transaction after its restart",
+			victim.Name())
 	}
 	if len(closing.Tx.TxIn) != 1 || len(closing.Tx.TxOut) != 2 {
 		t.Fatalf("closing transaction %s: %d inputs, %d outputs", txid,

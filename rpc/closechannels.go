@@ -45,10 +45,17 @@ type CloseChannelParams struct {
 	SatPerVByte    uint64
 	TargetConf     int32
 	MaxFeePerVByte uint64
+	// NoWait lets the close start with HTLCs in flight (it waits for
+	// them); the stream then begins with close_instant.
+	NoWait bool
 }
 
 // CloseEvent is one step of a close.
 type CloseEvent struct {
+	// Instant, for a request with no_wait, says the close is taken
+	// with PendingHTLCs still in flight.
+	Instant      bool
+	PendingHTLCs int32
 	// Pending is the closing transaction, agreed and broadcast.
 	Pending *wire.MsgTx
 	// Closed is the closing transaction, confirmed.
@@ -211,10 +218,9 @@ func closeParams(req *lnrpc.CloseChannelRequest) (*CloseChannelParams, error) {
 		return nil, invalidf("sat_per_vbyte %d is above max_fee_per_vbyte %d",
 			p.SatPerVByte, p.MaxFeePerVByte)
 	}
-	if req.NoWait {
-		return nil, invalidf("no_wait is not supported: the stream reports " +
-			"the closing transaction once agreed")
-	}
+	// lncli always sets no_wait, so that a close with HTLCs in flight
+	// is taken (as lnd does).
+	p.NoWait = req.NoWait
 	return p, nil
 }
 
@@ -246,6 +252,9 @@ func (l *lightningService) cooperativeClose(req *lnrpc.CloseChannelRequest,
 		switch {
 		case ev.Err != nil:
 			return l.s.toStatus(ev.Err)
+		case ev.Instant:
+			up = &lnrpc.CloseStatusUpdate{Update: &lnrpc.CloseStatusUpdate_CloseInstant{
+				CloseInstant: &lnrpc.InstantUpdate{NumPendingHtlcs: ev.PendingHTLCs}}}
 		case ev.Pending != nil:
 			h := ev.Pending.TxHash()
 			up = &lnrpc.CloseStatusUpdate{Update: &lnrpc.CloseStatusUpdate_ClosePending{

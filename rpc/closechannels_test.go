@@ -42,10 +42,12 @@ func TestCloseParams(t *testing.T) {
 			t.Errorf("%s: got %v, want %v %q", tc.name, err, tc.code, tc.want)
 		}
 	}
+	// no_wait, which lncli always sets, is taken.
 	p, err := closeParams(&lnrpc.CloseChannelRequest{ChannelPoint: cp,
-		SatPerVbyte: 7, MaxFeePerVbyte: 20, DeliveryAddress: "bcrt1q"})
+		SatPerVbyte: 7, MaxFeePerVbyte: 20, DeliveryAddress: "bcrt1q", NoWait: true})
 	if err != nil || p.ChanPoint.Index != 1 || p.ChanPoint.Hash.String() != txid ||
-		p.SatPerVByte != 7 || p.MaxFeePerVByte != 20 || p.DeliveryAddress != "bcrt1q" {
+		p.SatPerVByte != 7 || p.MaxFeePerVByte != 20 || p.DeliveryAddress != "bcrt1q" ||
+		!p.NoWait {
 
 		t.Fatalf("params %+v, %v", p, err)
 	}

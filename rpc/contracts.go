@@ -146,8 +146,8 @@ func (l *lightningService) CloseChannel(req *lnrpc.CloseChannelRequest,
 	return l.forceCloseChannel(req, stream)
 }
 
-// forceCloseChannel broadcasts our commitment, reports close_pending,
-// and (unless no_wait) chan_close once it confirms.
+// forceCloseChannel broadcasts our commitment, reports close_instant
+// (with no_wait), close_pending, and chan_close once it confirms.
 func (l *lightningService) forceCloseChannel(req *lnrpc.CloseChannelRequest,
 	stream lnrpc.Lightning_CloseChannelServer) error {
 
@@ -173,8 +173,13 @@ func (l *lightningService) forceCloseChannel(req *lnrpc.CloseChannelRequest,
 		return l.s.toStatus(fmt.Errorf("force close %v: %w", op, err))
 	}
 	if req.NoWait {
-		return stream.Send(&lnrpc.CloseStatusUpdate{Update: &lnrpc.CloseStatusUpdate_CloseInstant{
+		// lncli always sets no_wait and then waits for close_pending:
+		// the stream goes on after the instant update, as lnd's.
+		err := stream.Send(&lnrpc.CloseStatusUpdate{Update: &lnrpc.CloseStatusUpdate_CloseInstant{
 			CloseInstant: &lnrpc.InstantUpdate{}}})
+		if err != nil {
+			return err
+		}
 	}
 	err = stream.Send(&lnrpc.CloseStatusUpdate{Update: &lnrpc.CloseStatusUpdate_ClosePending{
 		ClosePending: &lnrpc.PendingUpdate{Txid: txid[:]}}})

@@ -201,7 +201,10 @@ func (c *closeChannelCmd) Execute(args []string) error {
 	}
 	req := &lnrpc.CloseChannelRequest{ChannelPoint: cp, Force: c.Force,
 		TargetConf: c.ConfTarget, SatPerVbyte: c.SatPerVByte,
-		DeliveryAddress: c.DeliveryAddr, MaxFeePerVbyte: c.MaxFeeRate}
+		DeliveryAddress: c.DeliveryAddr, MaxFeePerVbyte: c.MaxFeeRate,
+		// As lncli: a cooperative close with HTLCs in flight is
+		// taken, and waits for them.
+		NoWait: true}
 	return c.a.lightning(func(client lnrpc.LightningClient) error {
 		stream, err := client.CloseChannel(c.a.ctx, req)
 		if err != nil {
@@ -214,6 +217,12 @@ func (c *closeChannelCmd) Execute(args []string) error {
 			}
 			var txid []byte
 			switch u := up.Update.(type) {
+			case *lnrpc.CloseStatusUpdate_CloseInstant:
+				if n := u.CloseInstant.NumPendingHtlcs; n > 0 {
+					fmt.Fprintf(c.a.err, "Close started; it waits for "+
+						"%d HTLCs in flight to resolve\n", n)
+				}
+				continue
 			case *lnrpc.CloseStatusUpdate_ClosePending:
 				txid = u.ClosePending.Txid
 			case *lnrpc.CloseStatusUpdate_ChanClose:

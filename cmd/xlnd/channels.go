@@ -347,7 +347,10 @@ func (c *channelsBackend) list(details bool) ([]rpc.ChannelInfo, error) {
 			return nil, err
 		}
 		ci := channelInfo(st, info, d.cfg.network.Params)
-		ci.Active = d.links.Active(st.FundingOutpoint)
+		// A channel in shutdown takes no new HTLC: lnd lists it
+		// inactive until it closes.
+		l := d.links.Get(lnwire.NewChanIDFromOutPoint(st.FundingOutpoint))
+		ci.Active = l != nil && l.Active() && !l.ShuttingDown()
 		status, err := d.chanDB.FetchChanStatus(st.FundingOutpoint)
 		if err != nil {
 			return nil, err

@@ -399,7 +399,8 @@ func (c *closer) Close(ctx context.Context, p *rpc.CloseChannelParams) (
 
 	d := c.d
 	op := p.ChanPoint
-	if _, err := d.chanDB.FetchOpenChannel(op); err != nil {
+	st, err := d.chanDB.FetchOpenChannel(op)
+	if err != nil {
 		if errors.Is(err, channeldb.ErrChannelNotFound) {
 			return nil, fmt.Errorf("%w: no open channel %v (see "+
 				"listchannels)", channeldb.ErrChannelNotFound, op)
@@ -417,6 +418,14 @@ func (c *closer) Close(ctx context.Context, p *rpc.CloseChannelParams) (
 	link := d.links.Get(lnwire.NewChanIDFromOutPoint(op))
 	if link == nil {
 		return nil, fmt.Errorf("%w: channel %v has no link", htlcswitch.ErrPeerInactive, op)
+	}
+	// lnd's check and text: without no_wait, HTLCs in flight refuse
+	// the close (lncli sets no_wait; the close then waits for them).
+	htlcs := activeHTLCs(st)
+	if !p.NoWait && htlcs != 0 {
+		return nil, fmt.Errorf("cannot coop close channel with active "+
+			"htlcs (number of active htlcs: %d), bypass this check "+
+			"and initiate the coop close by setting no_wait=true", htlcs)
 	}
 	req := &htlcswitch.CloseRequest{}
 	if p.DeliveryAddress != "" {
@@ -445,13 +454,16 @@ func (c *closer) Close(ctx context.Context, p *rpc.CloseChannelParams) (
 	}
 	updates := make(chan htlcswitch.CloseUpdate, 1)
 	req.Updates = updates
-	out := make(chan rpc.CloseEvent, 2)
+	out := make(chan rpc.CloseEvent, 3)
 	c.mu.Lock()
 	c.waiters[op] = append(c.waiters[op], out)
 	c.mu.Unlock()
 	if err := link.Close(req); err != nil {
 		c.dropWaiter(op, out)
 		return nil, err
+	}
+	if p.NoWait {
+		out <- rpc.CloseEvent{Instant: true, PendingHTLCs: int32(htlcs)}
 	}
 	go func() {
 		select {
@@ -467,6 +479,26 @@ func (c *closer) Close(ctx context.Context, p *rpc.CloseChannelParams) (
 		}
 	}()
 	return out, nil
+}
+
+// activeHTLCs counts the HTLCs on both commitments of st, as lnd's
+// ActiveHtlcs does.
+func activeHTLCs(st *channeldb.OpenChannel) int {
+	type key struct {
+		id       uint64
+		incoming bool
+	}
+	remote := map[key]bool{}
+	for _, h := range st.RemoteCommit.HTLCs {
+		remote[key{h.ID, h.Incoming}] = true
+	}
+	n := 0
+	for _, h := range st.LocalCommit.HTLCs {
+		if remote[key{h.ID, h.Incoming}] {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *closer) dropWaiter(op wire.OutPoint, w chan rpc.CloseEvent) {
