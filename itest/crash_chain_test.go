@@ -539,8 +539,8 @@ func holdHTLC(t *testing.T, alice, bob *harness.Node, amt int64) (string, [32]by
 }
 
 // inFlight is what c's HTLCs hold: the capacity less both balances, the
-// commitment fee and the anchors. (xlnd's ListChannels does not fill
-// unsettled_balance.)
+// commitment fee and the anchors (counted from the balances, not read
+// from unsettled_balance, so the check does not rest on that field).
 func inFlight(c *lnrpc.Channel) int64 {
 	return c.Capacity - c.LocalBalance - c.RemoteBalance - c.CommitFee - anchorOutputs
 }
