@@ -11,8 +11,10 @@ import (
 
 // TestPayPrivateInvoice: carol's channel from bob is private; her invoice
 // with private=true carries a route hint built from bob's channel_update
-// for that channel (which bob sends her, BOLT 7), and alice pays it
-// across bob with no other knowledge of carol.
+// for that channel (which bob sends her, BOLT 7), naming the channel by
+// the SCID alias bob gave her in channel_ready (BOLT 2), and alice pays
+// it across bob, who knows the channel by that alias, with no other
+// knowledge of carol.
 func TestPayPrivateInvoice(t *testing.T) {
 	t.Parallel()
 	l := newLine(t)
@@ -39,10 +41,21 @@ func TestPayPrivateInvoice(t *testing.T) {
 	if len(dec.RouteHints) != 1 || len(dec.RouteHints[0].HopHints) != 1 {
 		t.Fatalf("hints %v", dec.RouteHints)
 	}
+	var alias uint64
+	chans, err := l.carol.RPC.ListChannels(ctx, &lnrpc.ListChannelsRequest{})
+	check(t, err)
+	for _, c := range chans.Channels {
+		if c.ChannelPoint == l.bc.ChannelPoint {
+			alias = c.PeerScidAlias
+		}
+	}
+	if alias == 0 || alias == l.bc.ChanId {
+		t.Fatalf("carol holds no alias from bob for channel %d (got %d)", l.bc.ChanId, alias)
+	}
 	h := dec.RouteHints[0].HopHints[0]
-	if h.NodeId != l.bob.PubKey() || h.ChanId != l.bc.ChanId || h.FeeBaseMsat != fwdBaseMsat ||
+	if h.NodeId != l.bob.PubKey() || h.ChanId != alias || h.FeeBaseMsat != fwdBaseMsat ||
 		h.FeeProportionalMillionths != fwdPPM || h.CltvExpiryDelta != fwdDelta {
-		t.Fatalf("hint %v, want bob's policy for channel %d", h, l.bc.ChanId)
+		t.Fatalf("hint %v, want bob's policy for channel %d under his alias %d", h, l.bc.ChanId, alias)
 	}
 	p := mustPay(t, l.alice, &routerrpc.SendPaymentRequest{PaymentRequest: inv.PaymentRequest})
 	if len(p.Htlcs) != 1 || len(p.Htlcs[0].Route.Hops) != 2 || p.FeeMsat != fwdBaseMsat+5 {
