@@ -57,15 +57,23 @@ func buildGeneratorOdd() *generatorOdd {
 // DoubleBaseMul sets r = u1·G + u2·p in one pass: both scalars split
 // by GLV, the four halves' wNAFs (width gWindow against the generator's
 // precomputed odd multiples, width 5 against p's) added into one chain
-// of about 129 doublings. It is what an ECDSA verification or public
-// key recovery computes, in about half the time of a BaseMul and a Mul
-// apart. Variable time: u1, u2 and p must be public.
+// of about 129 doublings. p's odd multiples are made to share one Z, so
+// that every addition is a mixed one (see oddMultiplesIso). It is what
+// an ECDSA verification or a public key recovery computes. Variable
+// time: u1, u2 and p must be public.
 func DoubleBaseMul(u1 *btcec.ModNScalar, p *Point, u2 *btcec.ModNScalar, r *Jacobian) {
 	t := generatorOddTable()
 	g1, g2, gneg1, gneg2 := splitK(u1)
 	k1, k2, neg1, neg2 := splitK(u2)
-	var odd1, odd2 [1 << (wnafWidth - 2)]Jacobian
-	oddMultiples(p, neg1, neg2, &odd1, &odd2)
+	var odd1, odd2 [1 << (wnafWidth - 2)]Point
+	z := oddMultiplesIso(p, neg1, neg2, &odd1, &odd2)
+	// The sum runs on the curve y² = x³ + 7·z⁶, isomorphic by
+	// (x, y) → (x·z², y·z³), where odd1 and odd2 are affine; G's
+	// multiples are mapped there as they are added, and the result
+	// is mapped back by its Z times z.
+	var z2, z3 fe
+	z2.square(&z)
+	z3.mul(&z2, &z)
 
 	var wg1, wg2, w1, w2 [wnafMax]int16
 	bg1, bg2, b1, b2 := g1.Bytes(), g2.Bytes(), k1.Bytes(), k2.Bytes()
@@ -77,35 +85,96 @@ func DoubleBaseMul(u1 *btcec.ModNScalar, p *Point, u2 *btcec.ModNScalar, r *Jaco
 	for i := max(len(dg1), len(dg2), len(d1), len(d2)) - 1; i >= 0; i-- {
 		acc.Double(&acc)
 		if i < len(dg1) {
-			addDigitPoint(&acc, t.g[:], dg1[i], gneg1)
+			addDigitIso(&acc, t.g[:], dg1[i], gneg1, &z2, &z3)
 		}
 		if i < len(dg2) {
-			addDigitPoint(&acc, t.lg[:], dg2[i], gneg2)
+			addDigitIso(&acc, t.lg[:], dg2[i], gneg2, &z2, &z3)
 		}
 		if i < len(d1) {
-			addDigit(&acc, odd1[:], d1[i])
+			addDigitIso(&acc, odd1[:], d1[i], false, nil, nil)
 		}
 		if i < len(d2) {
-			addDigit(&acc, odd2[:], d2[i])
+			addDigitIso(&acc, odd2[:], d2[i], false, nil, nil)
 		}
 	}
+	acc.z.mul(&acc.z, &z)
 	*r = acc
 }
 
-// addDigitPoint adds d·P to acc (−d·P when neg), odd holding the affine
-// P, 3P, 5P, ….
-func addDigitPoint(acc *Jacobian, odd []Point, d int16, neg bool) {
+// oddMultiplesIso sets odd1 to p, 3p, …, 15p (negated when neg1) and
+// odd2 to the same multiples of λp (negated when neg2), all as affine
+// points of the isomorphic curve y² = x³ + 7·z⁶ for the returned z: the
+// multiples computed in Jacobian form with mixed additions of 2p, then
+// brought to the last one's Z by the running product of the additions'
+// Z ratios, which costs no inversion. p must be a point of the curve.
+func oddMultiplesIso(p *Point, neg1, neg2 bool, odd1, odd2 *[1 << (wnafWidth - 2)]Point) fe {
+	base := *p
+	if neg1 {
+		base.y.neg(&base.y)
+	}
+	// d = 2p = (dx, dy, dz); on the curve mapped by dz it is the
+	// affine (dx, dy), and p is (x·dz², y·dz³).
+	var d Jacobian
+	d.SetPoint(&base)
+	d.Double(&d)
+	var dz2, dz3 fe
+	dz2.square(&d.z)
+	dz3.mul(&dz2, &d.z)
+	d2 := Point{x: d.x, y: d.y}
+	var jac [1 << (wnafWidth - 2)]Jacobian
+	var ratio [1 << (wnafWidth - 2)]fe
+	jac[0].x.mul(&base.x, &dz2)
+	jac[0].y.mul(&base.y, &dz3)
+	jac[0].z = fe{1}
+	for i := 1; i < len(jac); i++ {
+		ratio[i] = jac[i].addPointRatio(&jac[i-1], &d2)
+	}
+	// jac[i]'s Z times ratio[i+1]·…·ratio[last] is the last Z.
+	last := len(jac) - 1
+	odd1[last] = Point{x: jac[last].x, y: jac[last].y}
+	acc := ratio[last]
+	for i := last - 1; i >= 0; i-- {
+		var a2, a3 fe
+		a2.square(&acc)
+		a3.mul(&a2, &acc)
+		odd1[i].x.mul(&jac[i].x, &a2)
+		odd1[i].y.mul(&jac[i].y, &a3)
+		if i > 0 {
+			acc.mul(&acc, &ratio[i])
+		}
+	}
+	// λ on the mapped curve is (β·x, y) too.
+	flip := neg1 != neg2
+	for i := range odd2 {
+		odd2[i].x.mul(&odd1[i].x, &glvBeta)
+		odd2[i].y = odd1[i].y
+		if flip {
+			odd2[i].y.neg(&odd2[i].y)
+		}
+	}
+	var z fe
+	return *z.mul(&d.z, &jac[last].z)
+}
+
+// addDigitIso adds d·P to acc (−d·P when neg), odd holding the affine
+// P, 3P, 5P, …, each first mapped by (x·z2, y·z3) when z2 is not nil.
+func addDigitIso(acc *Jacobian, odd []Point, d int16, neg bool, z2, z3 *fe) {
 	if d == 0 {
 		return
 	}
 	if neg {
 		d = -d
 	}
+	var q Point
 	if d > 0 {
-		acc.AddPoint(acc, &odd[d>>1])
-		return
+		q = odd[d>>1]
+	} else {
+		q = odd[(-d)>>1]
+		q.y.neg(&q.y)
 	}
-	q := odd[(-d)>>1]
-	q.y.neg(&q.y)
+	if z2 != nil {
+		q.x.mul(&q.x, z2)
+		q.y.mul(&q.y, z3)
+	}
 	acc.AddPoint(acc, &q)
 }
