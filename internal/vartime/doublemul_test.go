@@ -107,3 +107,80 @@ func BenchmarkBaseMulPlusMul(b *testing.B) {
 	}
 	m.report(b)
 }
+
+// TestDoubleMul checks DoubleMul against btcec on random and edge
+// scalars, random points, and p = ±q, q = 2p and q = λp, where the sum
+// cancels or doubles for some scalars.
+func TestDoubleMul(t *testing.T) {
+	r := rand.New(rand.NewSource(22))
+	scalars := testScalars(r, 20)
+	mulPub := func(pub *btcec.PublicKey, k *btcec.ModNScalar) *btcec.PublicKey {
+		var j, out btcec.JacobianPoint
+		pub.AsJacobian(&j)
+		btcec.ScalarMultNonConst(k, &j, &out)
+		out.ToAffine()
+		return btcec.NewPublicKey(&out.X, &out.Y)
+	}
+	var minus1, two btcec.ModNScalar
+	minus1.SetInt(1).Negate()
+	two.SetInt(2)
+	type pair struct{ p, q *btcec.PublicKey }
+	var pairs []pair
+	for i := 0; i < 4; i++ {
+		p := randPub(r)
+		pairs = append(pairs, pair{p, randPub(r)}, pair{p, p},
+			pair{p, mulPub(p, &minus1)}, pair{p, mulPub(p, &two)},
+			pair{p, mulPub(p, &glvLambda)})
+	}
+	for _, pq := range pairs {
+		p, q := FromPubKey(pq.p), FromPubKey(pq.q)
+		var pj, qj btcec.JacobianPoint
+		pq.p.AsJacobian(&pj)
+		pq.q.AsJacobian(&qj)
+		for i := range scalars {
+			for j := range scalars {
+				if (i*7+j)%4 != 0 && i != j {
+					continue
+				}
+				var a, b, want btcec.JacobianPoint
+				btcec.ScalarMultNonConst(&scalars[i], &pj, &a)
+				btcec.ScalarMultNonConst(&scalars[j], &qj, &b)
+				btcec.AddNonConst(&a, &b, &want)
+				var got Jacobian
+				DoubleMul(&p, &scalars[i], &q, &scalars[j], &got)
+				sameAs(t, "DoubleMul", &got, &want)
+			}
+		}
+	}
+}
+
+func BenchmarkDoubleMul(b *testing.B) {
+	r := rand.New(rand.NewSource(5))
+	s := testScalars(r, 3)
+	k1, k2 := s[12], s[13]
+	p, q := FromPubKey(randPub(r)), FromPubKey(randPub(r))
+	var out Jacobian
+	b.ReportAllocs()
+	m := startCPU()
+	for i := 0; i < b.N; i++ {
+		DoubleMul(&p, &k1, &q, &k2, &out)
+	}
+	m.report(b)
+}
+
+// BenchmarkMulPlusMul is what DoubleMul replaces.
+func BenchmarkMulPlusMul(b *testing.B) {
+	r := rand.New(rand.NewSource(5))
+	s := testScalars(r, 3)
+	k1, k2 := s[12], s[13]
+	p, q := FromPubKey(randPub(r)), FromPubKey(randPub(r))
+	var out, b2 Jacobian
+	b.ReportAllocs()
+	m := startCPU()
+	for i := 0; i < b.N; i++ {
+		Mul(&p, &k1, &out)
+		Mul(&q, &k2, &b2)
+		out.Add(&out, &b2)
+	}
+	m.report(b)
+}
