@@ -1,6 +1,7 @@
 package vartime
 
 import (
+	"math/big"
 	"math/rand"
 	"testing"
 
@@ -183,4 +184,57 @@ func BenchmarkMulPlusMul(b *testing.B) {
 		out.Add(&out, &b2)
 	}
 	m.report(b)
+}
+
+// TestWNAF checks wnafBytes for every width: the digits sum back to the
+// value, each is odd and below 2^(w-1) in magnitude, and any two nonzero
+// digits are at least w apart.
+func TestWNAF(t *testing.T) {
+	r := rand.New(rand.NewSource(23))
+	for i := 0; i < 400; i++ {
+		var b [32]byte
+		r.Read(b[:])
+		switch i % 4 {
+		case 1:
+			for j := range b {
+				if r.Intn(3) != 0 {
+					b[j] = 0
+				}
+			}
+		case 2:
+			for j := range b {
+				b[j] = 0xff
+			}
+		case 3:
+			b = [32]byte{}
+			b[r.Intn(32)] = byte(1 << r.Intn(8))
+		}
+		want := new(big.Int).SetBytes(b[:])
+		for w := uint(2); w <= 15; w++ {
+			var digits [wnafMax]int16
+			count := wnafBytes(&b, w, &digits)
+			sum, last := new(big.Int), -int(w)
+			for pos := count - 1; pos >= 0; pos-- {
+				sum.Lsh(sum, 1)
+				d := digits[pos]
+				if d == 0 {
+					continue
+				}
+				if d%2 == 0 || abs(int(d)) >= 1<<(w-1) {
+					t.Fatalf("%x w %d: digit %d", b, w, d)
+				}
+				if last >= 0 && last-pos < int(w) {
+					t.Fatalf("%x w %d: digits at %d and %d", b, w, last, pos)
+				}
+				last = pos
+				sum.Add(sum, big.NewInt(int64(d)))
+			}
+			if count > 0 && digits[count-1] == 0 {
+				t.Fatalf("%x w %d: leading zero digit", b, w)
+			}
+			if sum.Cmp(want) != 0 {
+				t.Fatalf("%x w %d: digits sum to %x", b, w, sum)
+			}
+		}
+	}
 }

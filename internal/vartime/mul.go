@@ -1,6 +1,7 @@
 package vartime
 
 import (
+	"math/bits"
 	"sync"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -139,51 +140,62 @@ const wnafMax = 257
 // zeros. w is at most 15.
 func wnafBytes(b *[32]byte, w uint, digits *[wnafMax]int16) int {
 	// n holds k in five little-endian limbs (one spare for the carry
-	// of a negative digit).
+	// of a negative digit); pos is the weight of n's bit 0.
 	var n [5]uint64
 	for i := 0; i < 4; i++ {
 		for j := 0; j < 8; j++ {
 			n[i] = n[i]<<8 | uint64(b[24-8*i+j])
 		}
 	}
-	count := 0
-	for n[0]|n[1]|n[2]|n[3]|n[4] != 0 {
-		var d int16
-		if n[0]&1 == 1 {
-			d = int16(n[0] & (1<<w - 1))
-			if d >= 1<<(w-1) {
-				d -= 1 << w
+	*digits = [wnafMax]int16{}
+	count, pos := 0, 0
+	for {
+		// Skip the zero bits below the lowest one at once.
+		var shift uint
+		switch {
+		case n[0] != 0:
+			shift = uint(bits.TrailingZeros64(n[0]))
+		case n[1]|n[2]|n[3]|n[4] == 0:
+			return count
+		default:
+			shift = 63
+		}
+		if shift > 0 {
+			for i := 0; i < 4; i++ {
+				n[i] = n[i]>>shift | n[i+1]<<(64-shift)
 			}
-			// n -= d.
-			if d > 0 {
-				sub := uint64(d)
-				for i := range n {
-					old := n[i]
-					n[i] -= sub
-					if old >= sub {
-						break
-					}
-					sub = 1
+			n[4] >>= shift
+			pos += int(shift)
+			continue
+		}
+		d := int16(n[0] & (1<<w - 1))
+		if d >= 1<<(w-1) {
+			d -= 1 << w
+		}
+		// n -= d.
+		if d > 0 {
+			sub := uint64(d)
+			for i := range n {
+				old := n[i]
+				n[i] -= sub
+				if old >= sub {
+					break
 				}
-			} else {
-				add := uint64(-d)
-				for i := range n {
-					n[i] += add
-					if n[i] >= add {
-						break
-					}
-					add = 1
+				sub = 1
+			}
+		} else {
+			add := uint64(-d)
+			for i := range n {
+				n[i] += add
+				if n[i] >= add {
+					break
 				}
+				add = 1
 			}
 		}
-		digits[count] = d
-		count++
-		for i := 0; i < 4; i++ {
-			n[i] = n[i]>>1 | n[i+1]<<63
-		}
-		n[4] >>= 1
+		digits[pos] = d
+		count = pos + 1
 	}
-	return count
 }
 
 // Table is a Lim–Lee comb for multiplying one fixed point: a table of t
