@@ -106,10 +106,8 @@ func DeriveRevocationPubKey(revBase,
 	// Public points and public hashes: vartime throughout.
 	k1, k2 := revocationTweaks(revBase, commitPoint)
 	rb, cp := vartime.FromPubKey(revBase), vartime.FromPubKey(commitPoint)
-	var a, b vartime.Jacobian
-	vartime.Mul(&rb, &k1, &a)
-	vartime.Mul(&cp, &k2, &b)
-	a.Add(&a, &b)
+	var a vartime.Jacobian
+	vartime.DoubleMul(&rb, &k1, &cp, &k2, &a)
 	return a.PubKey()
 }
 

@@ -1,6 +1,7 @@
-// Package vartime is secp256k1 arithmetic for public data: BaseMul, Mul
-// and Table.Mul run in variable time, branching and indexing tables on
-// the bits of their scalars, so they must not see a secret (a private
+// Package vartime is secp256k1 arithmetic for public data: BaseMul, Mul,
+// DoubleBaseMul, DoubleMul and Table.Mul run in variable time, branching
+// and indexing tables on the bits of their scalars and points, so they
+// must not see a secret (a private
 // key, a nonce, an unrevealed per-commitment secret), but for one: an
 // onion's session key (sphinx's hopSecrets), a fresh random scalar used
 // for one payment, which btcec multiplies in variable time too; sphinx's
@@ -36,7 +37,12 @@
 // process (32 additions a multiplication, no doublings: about three
 // times faster than btcec's), a fixed point a Lim–Lee comb built by its
 // owner (Table), any other point a GLV split of the scalar and a width-5
-// wNAF of both halves (Mul).
+// wNAF of both halves (Mul). A sum of two products, u1·G + u2·P (an
+// ECDSA verification, a public key recovery) or k1·P + k2·Q (a
+// revocation key), shares one chain of about 129 doublings
+// (DoubleBaseMul against width-10 odd multiples of G and λG built once,
+// DoubleMul); P's odd multiples are brought to one Z so that the sum
+// runs on an isomorphic curve with mixed additions only.
 //
 // Every result is checked against btcec (and math/big for the field) in
 // the tests; the package has no other trust than those.

@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzArithmetic checks the field against math/big and the
-// multiplications (SecretMul and SecretBaseMul included) against btcec for arbitrary inputs: a and b as field
+// multiplications (SecretMul, SecretBaseMul, DoubleBaseMul and DoubleMul
+// included) against btcec for arbitrary inputs: a and b as field
 // elements (unreduced when ≥ p), and as scalars.
 func FuzzArithmetic(f *testing.F) {
 	f.Add(make([]byte, 64))
@@ -90,6 +91,22 @@ func FuzzArithmetic(f *testing.F) {
 		gotC, ok := SecretMul(&p, &k)
 		if ok != wantOK || (ok && gotC != wantC) {
 			t.Fatalf("SecretMul(%x, %x)", bb, ab)
+		}
+		// k·G + pk·P and k·P + pk·G, in one pass each.
+		var kg, pkp, wantD btcec.JacobianPoint
+		btcec.ScalarBaseMultNonConst(&k, &kg)
+		btcec.ScalarMultNonConst(&pk, &pj, &pkp)
+		btcec.AddNonConst(&kg, &pkp, &wantD)
+		want3 := FromJacobian(&wantD)
+		var gotD Jacobian
+		DoubleBaseMul(&k, &p, &pk, &gotD)
+		if !samePoint(&gotD, &want3) {
+			t.Fatalf("DoubleBaseMul(%x, %x)", ab, bb)
+		}
+		g := generatorPoint()
+		DoubleMul(&p, &pk, &g, &k, &gotD)
+		if !samePoint(&gotD, &want3) {
+			t.Fatalf("DoubleMul(%x, %x)", bb, ab)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package vartime
 
 import (
+	"math/bits"
 	"sync"
 
 	"github.com/btcsuite/btcd/btcec/v2"
@@ -72,32 +73,12 @@ const wnafWidth = 5
 // additions). Variable time: k and p must be public.
 func Mul(p *Point, k *btcec.ModNScalar, r *Jacobian) {
 	k1, k2, neg1, neg2 := splitK(k)
-	// Odd multiples p, 3p, …, 15p of ±p for k1; λ of them, (β·X, Y,
-	// Z), are those of ±λp for k2.
-	base := *p
-	if neg1 {
-		base.y.neg(&base.y)
-	}
 	var odd1, odd2 [1 << (wnafWidth - 2)]Jacobian
-	var p2 Jacobian
-	odd1[0].SetPoint(&base)
-	p2.Double(&odd1[0])
-	for i := 1; i < len(odd1); i++ {
-		odd1[i].Add(&odd1[i-1], &p2)
-	}
-	// odd1 holds multiples of ±p; those of k2's sign times λp are λ
-	// of them, negated when the signs differ.
-	flip := neg1 != neg2
-	for i := range odd2 {
-		odd2[i].x.mul(&odd1[i].x, &glvBeta)
-		odd2[i].y, odd2[i].z = odd1[i].y, odd1[i].z
-		if flip {
-			odd2[i].y.neg(&odd2[i].y)
-		}
-	}
-	var w1, w2 [wnafMax]int8
+	oddMultiples(p, neg1, neg2, &odd1, &odd2)
+	var w1, w2 [wnafMax]int16
 	b1, b2 := k1.Bytes(), k2.Bytes()
-	d1, d2 := w1[:wnafBytes(&b1, &w1)], w2[:wnafBytes(&b2, &w2)]
+	d1 := w1[:wnafBytes(&b1, wnafWidth, &w1)]
+	d2 := w2[:wnafBytes(&b2, wnafWidth, &w2)]
 	var acc Jacobian
 	for i := max(len(d1), len(d2)) - 1; i >= 0; i-- {
 		acc.Double(&acc)
@@ -111,8 +92,34 @@ func Mul(p *Point, k *btcec.ModNScalar, r *Jacobian) {
 	*r = acc
 }
 
+// oddMultiples sets odd1 to p, 3p, …, 15p, negated when neg1, and odd2
+// to the same multiples of λp, negated when neg2: the tables of the two
+// GLV halves of a scalar times p.
+func oddMultiples(p *Point, neg1, neg2 bool, odd1, odd2 *[1 << (wnafWidth - 2)]Jacobian) {
+	base := *p
+	if neg1 {
+		base.y.neg(&base.y)
+	}
+	var p2 Jacobian
+	odd1[0].SetPoint(&base)
+	p2.Double(&odd1[0])
+	for i := 1; i < len(odd1); i++ {
+		odd1[i].Add(&odd1[i-1], &p2)
+	}
+	// odd1 holds multiples of ±p; those of k2's sign times λp are λ
+	// of them, (β·X, Y, Z), negated when the signs differ.
+	flip := neg1 != neg2
+	for i := range odd2 {
+		odd2[i].x.mul(&odd1[i].x, &glvBeta)
+		odd2[i].y, odd2[i].z = odd1[i].y, odd1[i].z
+		if flip {
+			odd2[i].y.neg(&odd2[i].y)
+		}
+	}
+}
+
 // addDigit adds d·P to acc, odd holding P, 3P, 5P, ….
-func addDigit(acc *Jacobian, odd []Jacobian, d int8) {
+func addDigit(acc *Jacobian, odd []Jacobian, d int16) {
 	switch {
 	case d > 0:
 		acc.Add(acc, &odd[d>>1])
@@ -127,56 +134,68 @@ func addDigit(acc *Jacobian, odd []Jacobian, d int8) {
 // of a 256-bit value.
 const wnafMax = 257
 
-// wnafBytes writes the width-5 non-adjacent form of the big-endian b to
+// wnafBytes writes the width-w non-adjacent form of the big-endian b to
 // digits, least significant digit first, and returns how many it wrote:
-// odd digits in (-16, 16), each followed by at least four zeros.
-func wnafBytes(b *[32]byte, digits *[wnafMax]int8) int {
+// odd digits in (-2^(w-1), 2^(w-1)), each followed by at least w-1
+// zeros. w is at most 15.
+func wnafBytes(b *[32]byte, w uint, digits *[wnafMax]int16) int {
 	// n holds k in five little-endian limbs (one spare for the carry
-	// of a negative digit).
+	// of a negative digit); pos is the weight of n's bit 0.
 	var n [5]uint64
 	for i := 0; i < 4; i++ {
 		for j := 0; j < 8; j++ {
 			n[i] = n[i]<<8 | uint64(b[24-8*i+j])
 		}
 	}
-	count := 0
-	for n[0]|n[1]|n[2]|n[3]|n[4] != 0 {
-		var d int8
-		if n[0]&1 == 1 {
-			d = int8(n[0] & (1<<wnafWidth - 1))
-			if d >= 1<<(wnafWidth-1) {
-				d -= 1 << wnafWidth
+	*digits = [wnafMax]int16{}
+	count, pos := 0, 0
+	for {
+		// Skip the zero bits below the lowest one at once.
+		var shift uint
+		switch {
+		case n[0] != 0:
+			shift = uint(bits.TrailingZeros64(n[0]))
+		case n[1]|n[2]|n[3]|n[4] == 0:
+			return count
+		default:
+			shift = 63
+		}
+		if shift > 0 {
+			for i := 0; i < 4; i++ {
+				n[i] = n[i]>>shift | n[i+1]<<(64-shift)
 			}
-			// n -= d.
-			if d > 0 {
-				sub := uint64(d)
-				for i := range n {
-					old := n[i]
-					n[i] -= sub
-					if old >= sub {
-						break
-					}
-					sub = 1
+			n[4] >>= shift
+			pos += int(shift)
+			continue
+		}
+		d := int16(n[0] & (1<<w - 1))
+		if d >= 1<<(w-1) {
+			d -= 1 << w
+		}
+		// n -= d.
+		if d > 0 {
+			sub := uint64(d)
+			for i := range n {
+				old := n[i]
+				n[i] -= sub
+				if old >= sub {
+					break
 				}
-			} else {
-				add := uint64(-d)
-				for i := range n {
-					n[i] += add
-					if n[i] >= add {
-						break
-					}
-					add = 1
+				sub = 1
+			}
+		} else {
+			add := uint64(-d)
+			for i := range n {
+				n[i] += add
+				if n[i] >= add {
+					break
 				}
+				add = 1
 			}
 		}
-		digits[count] = d
-		count++
-		for i := 0; i < 4; i++ {
-			n[i] = n[i]>>1 | n[i+1]<<63
-		}
-		n[4] >>= 1
+		digits[pos] = d
+		count = pos + 1
 	}
-	return count
 }
 
 // Table is a Lim–Lee comb for multiplying one fixed point: a table of t

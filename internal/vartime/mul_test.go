@@ -505,3 +505,14 @@ func TestMulShift384(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkBtcecInverseN(b *testing.B) {
+	r := rand.New(rand.NewSource(5))
+	k := testScalars(r, 2)[12]
+	var w btcec.ModNScalar
+	m := startCPU()
+	for i := 0; i < b.N; i++ {
+		w.InverseValNonConst(&k)
+	}
+	m.report(b)
+}

@@ -143,6 +143,19 @@ func (r *Jacobian) AddPoint(p *Jacobian, q *Point) {
 	r.finishAdd(&p.x, &p.y, &h, &rr, &p.z, nil)
 }
 
+// addPointRatio sets r = p + q, as AddPoint, for p not infinity and p ≠
+// ±q, and returns H, r's Z over p's. r may alias p.
+func (r *Jacobian) addPointRatio(p *Jacobian, q *Point) fe {
+	var z1z1, u2, s2, h, rr fe
+	z1z1.square(&p.z)
+	u2.mul(&q.x, &z1z1)
+	s2.mul(&p.z, &z1z1).mul(&s2, &q.y)
+	h.sub(&u2, &p.x)
+	rr.sub(&s2, &p.y)
+	r.finishAdd(&p.x, &p.y, &h, &rr, &p.z, nil)
+	return h
+}
+
 // Add sets r = p + q (12M + 4S). r may alias p or q.
 func (r *Jacobian) Add(p, q *Jacobian) {
 	switch {

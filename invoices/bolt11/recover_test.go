@@ -148,3 +148,16 @@ func FuzzParseKey(f *testing.F) {
 		checkParseAgrees(t, b)
 	})
 }
+
+// BenchmarkRecoverPayee is the payer's recovery of an invoice's payee.
+func BenchmarkRecoverPayee(b *testing.B) {
+	key, _ := btcec.PrivKeyFromBytes([]byte("bolt11 recovery bench seed key!!"))
+	hash := sha256.Sum256([]byte("bolt11"))
+	sig := signRecoverable(b, key, hash)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := recoverPayee(sig, hash[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
