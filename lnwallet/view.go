@@ -28,6 +28,10 @@ func logEntry(log []channeldb.LogUpdate, index uint64) (*channeldb.LogUpdate,
 	return &log[i], true
 }
 
+// maxRoom caps the HTLCs advance makes room for per log: a commitment
+// holds at most 483 from each side.
+const maxRoom = 483
+
 // advance returns base with our updates [base.LocalLogIndex, localIdx) and
 // the peer's [base.RemoteLogIndex, remoteIdx) applied. Adds are applied
 // before removals, so a batch may add and remove the same HTLC; the fee
@@ -36,7 +40,21 @@ func (c *Channel) advance(base *channeldb.ChannelCommitment, localIdx,
 	remoteIdx uint64) (*channeldb.ChannelCommitment, error) {
 
 	next := *base
-	next.HTLCs = slices.Clone(base.HTLCs)
+	// Room for every update in the ranges being an add, so that apply's
+	// appends do not grow the copy again (the ranges are checked below).
+	room := 0
+	if localIdx > base.LocalLogIndex {
+		room += int(min(localIdx-base.LocalLogIndex, maxRoom))
+	}
+	if remoteIdx > base.RemoteLogIndex {
+		room += int(min(remoteIdx-base.RemoteLogIndex, maxRoom))
+	}
+	if room == 0 {
+		next.HTLCs = slices.Clone(base.HTLCs)
+	} else {
+		next.HTLCs = append(make([]channeldb.HTLC, 0,
+			len(base.HTLCs)+room), base.HTLCs...)
+	}
 	next.CommitSig, next.HtlcSigs = lnwire.Sig{}, nil
 	next.LocalLogIndex, next.RemoteLogIndex = localIdx, remoteIdx
 	type batch struct {
