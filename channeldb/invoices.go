@@ -494,9 +494,9 @@ func encodeInvoiceHTLC(w *recWriter, h *InvoiceHTLC) error {
 // DecodeInvoice decodes an invoice record stored under key (its payment
 // hash).
 func DecodeInvoice(key, v []byte) (*Invoice, error) {
-	name := fmt.Sprintf("%x", key)
+	// The name is formatted only for an error.
 	if len(key) != 32 {
-		return nil, NewRecordError("invoice", name, fmt.Errorf("key of %d bytes", len(key)))
+		return nil, NewRecordError("invoice", fmt.Sprintf("%x", key), fmt.Errorf("key of %d bytes", len(key)))
 	}
 	r := recReader{b: v}
 	r.version(invoiceVersion)
@@ -536,11 +536,14 @@ func DecodeInvoice(key, v []byte) (*Invoice, error) {
 		r.fail(fmt.Errorf("%d HTLCs", n))
 		n = 0
 	}
+	if n > 0 && r.err == nil {
+		inv.HTLCs = make([]InvoiceHTLC, 0, n)
+	}
 	for i := 0; i < n && r.err == nil; i++ {
 		inv.HTLCs = append(inv.HTLCs, decodeInvoiceHTLC(&r))
 	}
-	if err := r.finish("invoice", name); err != nil {
-		return nil, err
+	if err := r.done(); err != nil {
+		return nil, NewRecordError("invoice", fmt.Sprintf("%x", key), err)
 	}
 	return inv, nil
 }
