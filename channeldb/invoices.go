@@ -574,7 +574,15 @@ func (w *recWriter) customRecords(recs map[uint64][]byte) error {
 		return fmt.Errorf("%d custom records", len(recs))
 	}
 	w.uvarint(uint64(len(recs)))
-	for _, typ := range slices.Sorted(maps.Keys(recs)) {
+	// The types sorted in a stack array when few (every HTLC of every
+	// invoice and payment is written with its records).
+	var buf [8]uint64
+	types := buf[:0]
+	for typ := range recs {
+		types = append(types, typ)
+	}
+	slices.Sort(types)
+	for _, typ := range types {
 		v := recs[typ]
 		if len(v) > maxCustomRecordSize {
 			return fmt.Errorf("custom record %d of %d bytes", typ, len(v))
