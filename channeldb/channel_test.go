@@ -322,3 +322,22 @@ func TestOpenChannelEncodingPinned(t *testing.T) {
 		t.Fatalf("record is %s, want %s", got, want)
 	}
 }
+
+// TestFwdPkgEncodingPinned pins the bytes of a forwarding package (adds
+// and a settle), so that changes to how the encoder builds them cannot
+// change what is on disk.
+func TestFwdPkgEncodingPinned(t *testing.T) {
+	p := sampleFwdPkg()
+	p.SettleFails = append(p.SettleFails, PkgUpdate{LogIndex: 6,
+		Msg: &lnwire.UpdateFailHTLC{ChanID: lnwire.ChannelID{3}, ID: 10,
+			Reason: []byte("reason")}})
+	p.SettleFailFilter = NewPkgFilter(2)
+	raw, err := encodeFwdPkg(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "3072 eb8f8984bbdc0a4bcfc2f3af3c86313aa26e3b85fe5ab017027033fccaf587f6"
+	if got := fmt.Sprintf("%d %x", len(raw), sha256.Sum256(raw)); got != want {
+		t.Fatalf("record is %s, want %s", got, want)
+	}
+}
