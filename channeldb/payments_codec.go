@@ -2,6 +2,7 @@ package channeldb
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
@@ -52,9 +53,10 @@ func encodePaymentCreation(info *PaymentCreation) []byte {
 // the bucket of key (its payment hash).
 func DecodePaymentCreation(key, v []byte) (*PaymentCreation, error) {
 	// Record names are formatted only for an error: this runs for every
-	// attempt of every payment the router reads.
+	// payment the router reads. (hex, unlike fmt, does not make key
+	// escape: the caller's hash can stay on its stack.)
 	if len(key) != 32 {
-		return nil, NewRecordError("payment", fmt.Sprintf("%x", key), fmt.Errorf("key of %d bytes", len(key)))
+		return nil, NewRecordError("payment", hex.EncodeToString(key), fmt.Errorf("key of %d bytes", len(key)))
 	}
 	r := recReader{b: v}
 	r.version(paymentVersion)
@@ -63,7 +65,7 @@ func DecodePaymentCreation(key, v []byte) (*PaymentCreation, error) {
 	info.CreationTime = r.mcTime("creation time")
 	info.PaymentRequest = string(r.bytes(MaxPaymentRequestSize, "payment request"))
 	if err := r.done(); err != nil {
-		return nil, NewRecordError("payment", fmt.Sprintf("%x", key), err)
+		return nil, NewRecordError("payment", hex.EncodeToString(key), err)
 	}
 	return info, nil
 }
