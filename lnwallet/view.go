@@ -28,9 +28,21 @@ func logEntry(log []channeldb.LogUpdate, index uint64) (*channeldb.LogUpdate,
 	return &log[i], true
 }
 
-// maxRoom caps the HTLCs advance makes room for per log: a commitment
-// holds at most 483 from each side.
-const maxRoom = 483
+// countAdds counts the update_add_htlc in log[from, to), as far as the
+// log holds them.
+func countAdds(log []channeldb.LogUpdate, from, to uint64) int {
+	n := 0
+	for i := from; i < to; i++ {
+		u, ok := logEntry(log, i)
+		if !ok {
+			break
+		}
+		if _, isAdd := u.Msg.(*lnwire.UpdateAddHTLC); isAdd {
+			n++
+		}
+	}
+	return n
+}
 
 // advance returns base with our updates [base.LocalLogIndex, localIdx) and
 // the peer's [base.RemoteLogIndex, remoteIdx) applied. Adds are applied
@@ -40,15 +52,10 @@ func (c *Channel) advance(base *channeldb.ChannelCommitment, localIdx,
 	remoteIdx uint64) (*channeldb.ChannelCommitment, error) {
 
 	next := *base
-	// Room for every update in the ranges being an add, so that apply's
-	// appends do not grow the copy again (the ranges are checked below).
-	room := 0
-	if localIdx > base.LocalLogIndex {
-		room += int(min(localIdx-base.LocalLogIndex, maxRoom))
-	}
-	if remoteIdx > base.RemoteLogIndex {
-		room += int(min(remoteIdx-base.RemoteLogIndex, maxRoom))
-	}
+	// Room for the ranges' adds, so that apply's appends do not grow the
+	// copy again (the ranges are checked below).
+	room := countAdds(c.st.LocalLog, base.LocalLogIndex, localIdx) +
+		countAdds(c.st.RemoteLog, base.RemoteLogIndex, remoteIdx)
 	if room == 0 {
 		next.HTLCs = slices.Clone(base.HTLCs)
 	} else {
