@@ -40,10 +40,27 @@ type encoder struct {
 	err error
 }
 
-func (e *encoder) u8(v uint8)   { e.b.WriteByte(v) }
-func (e *encoder) u16(v uint16) { e.b.Write(binary.BigEndian.AppendUint16(nil, v)) }
-func (e *encoder) u32(v uint32) { e.b.Write(binary.BigEndian.AppendUint32(nil, v)) }
-func (e *encoder) u64(v uint64) { e.b.Write(binary.BigEndian.AppendUint64(nil, v)) }
+// The integer writers go through a stack array: AppendUintN(nil, ...)
+// would allocate once per field.
+func (e *encoder) u8(v uint8) { e.b.WriteByte(v) }
+
+func (e *encoder) u16(v uint16) {
+	var t [2]byte
+	binary.BigEndian.PutUint16(t[:], v)
+	e.b.Write(t[:])
+}
+
+func (e *encoder) u32(v uint32) {
+	var t [4]byte
+	binary.BigEndian.PutUint32(t[:], v)
+	e.b.Write(t[:])
+}
+
+func (e *encoder) u64(v uint64) {
+	var t [8]byte
+	binary.BigEndian.PutUint64(t[:], v)
+	e.b.Write(t[:])
+}
 
 func (e *encoder) bool(v bool) {
 	if v {
@@ -208,9 +225,10 @@ func (d *decoder) sig() lnwire.Sig {
 // EncodeOpenChannel serializes c.
 func EncodeOpenChannel(c *OpenChannel) ([]byte, error) {
 	var e encoder
-	// A channel's record is a few KB (the revocation store alone up to
-	// 2 KB): one allocation instead of the buffer's doublings.
-	e.b.Grow(4 << 10)
+	// One allocation instead of the buffer's doublings: a channel's
+	// record is a few KB (the revocation store alone up to 2 KB) plus
+	// its HTLCs and update logs, whose adds carry a 1,366-byte onion.
+	e.b.Grow(openChannelSizeHint(c))
 	e.u8(openChannelVersion)
 	e.outpoint(c.FundingOutpoint)
 	e.u64(uint64(c.Capacity))
@@ -251,6 +269,26 @@ func EncodeOpenChannel(c *OpenChannel) ([]byte, error) {
 			c.FundingOutpoint, e.err)
 	}
 	return e.b.Bytes(), nil
+}
+
+// openChannelSizeHint is about the size of c's record, erring large.
+func openChannelSizeHint(c *OpenChannel) int {
+	n := 3 << 10
+	// An HTLC in a commitment: 61 bytes, and its signature 64.
+	n += (len(c.LocalCommit.HTLCs) + len(c.RemoteCommit.HTLCs)) * 128
+	if c.PendingRemote != nil {
+		n += len(c.PendingRemote.Commitment.HTLCs)*128 + 128
+	}
+	for _, log := range [][]LogUpdate{c.LocalLog, c.RemoteLog} {
+		for i := range log {
+			if _, ok := log[i].Msg.(*lnwire.UpdateAddHTLC); ok {
+				n += 1500
+			} else {
+				n += 128
+			}
+		}
+	}
+	return n
 }
 
 func encodeConfig(e *encoder, c *ChannelConfig) {
@@ -315,12 +353,18 @@ func encodeCommitDiff(e *encoder, d *CommitDiff) {
 	e.u64(d.SignedAtLocal)
 }
 
+// encodeMsg writes m as bytes(lnwire.Serialize(m)) would, serializing in
+// place and filling in the length after.
 func encodeMsg(e *encoder, m lnwire.Message) {
-	raw, err := lnwire.Serialize(m)
-	if err != nil && e.err == nil {
-		e.err = err
+	at := e.b.Len()
+	e.u32(0)
+	if err := lnwire.AppendMessage(&e.b, m); err != nil {
+		if e.err == nil {
+			e.err = err
+		}
+		return
 	}
-	e.bytes(raw)
+	binary.BigEndian.PutUint32(e.b.Bytes()[at:], uint32(e.b.Len()-at-4))
 }
 
 func encodeLog(e *encoder, log []LogUpdate) {

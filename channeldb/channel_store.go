@@ -42,7 +42,8 @@ func PutOpenChannel(tx kvdb.RwTx, c *OpenChannel) error {
 	if err != nil {
 		return err
 	}
-	return b.Put(ChannelKey(c.FundingOutpoint), raw)
+	// raw is ours alone: the store may keep it rather than copy it.
+	return kvdb.PutOwned(b, ChannelKey(c.FundingOutpoint), raw)
 }
 
 // FetchOpenChannel reads the record of the channel at op.

@@ -3,7 +3,9 @@ package channeldb
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"math/rand"
 	"reflect"
 	"strings"
@@ -304,5 +306,38 @@ func TestOpenChannelStore(t *testing.T) {
 	cancel()
 	if err := db.PersistChannel(ctx, &ChannelUpdate{State: a}); err == nil {
 		t.Fatal("persist with a cancelled context")
+	}
+}
+
+// TestOpenChannelEncodingPinned pins the bytes of a record (with every
+// kind of log update), so that changes to how the encoder builds them
+// cannot change what is on disk.
+func TestOpenChannelEncodingPinned(t *testing.T) {
+	raw, err := EncodeOpenChannel(testChannel(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "3969 18c6164619877c55d839829e21c1fecf598bc5e5a06efa633d1433650934e73c"
+	if got := fmt.Sprintf("%d %x", len(raw), sha256.Sum256(raw)); got != want {
+		t.Fatalf("record is %s, want %s", got, want)
+	}
+}
+
+// TestFwdPkgEncodingPinned pins the bytes of a forwarding package (adds
+// and a settle), so that changes to how the encoder builds them cannot
+// change what is on disk.
+func TestFwdPkgEncodingPinned(t *testing.T) {
+	p := sampleFwdPkg()
+	p.SettleFails = append(p.SettleFails, PkgUpdate{LogIndex: 6,
+		Msg: &lnwire.UpdateFailHTLC{ChanID: lnwire.ChannelID{3}, ID: 10,
+			Reason: []byte("reason")}})
+	p.SettleFailFilter = NewPkgFilter(2)
+	raw, err := encodeFwdPkg(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "3072 eb8f8984bbdc0a4bcfc2f3af3c86313aa26e3b85fe5ab017027033fccaf587f6"
+	if got := fmt.Sprintf("%d %x", len(raw), sha256.Sum256(raw)); got != want {
+		t.Fatalf("record is %s, want %s", got, want)
 	}
 }

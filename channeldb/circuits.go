@@ -208,8 +208,8 @@ func DecodeCircuit(key, v []byte) (*PaymentCircuit, error) {
 	c.OutgoingAmount = lnwire.MilliSatoshi(r.u64("outgoing amount"))
 	c.PaymentHash = r.bytes32("payment hash")
 	c.ErrorEncrypter = r.bytes(maxEncrypter, "error encrypter")
-	if err := r.finish("circuit", "incoming "+in.String()); err != nil {
-		return nil, err
+	if err := r.done(); err != nil {
+		return nil, NewRecordError("circuit", "incoming "+in.String(), err)
 	}
 	return c, nil
 }

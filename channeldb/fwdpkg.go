@@ -1,6 +1,7 @@
 package channeldb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -108,7 +109,8 @@ func PutFwdPkg(tx kvdb.RwTx, p *FwdPkg) error {
 	if err != nil {
 		return err
 	}
-	return b.Put(u64Key(p.Height), v)
+	// v is ours alone: the store may keep it rather than copy it.
+	return kvdb.PutOwned(b, u64Key(p.Height), v)
 }
 
 // FetchFwdPkg returns the package of source at height, or
@@ -167,28 +169,33 @@ func fwdPkgs(tx kvdb.RTx, source lnwire.ShortChannelID) kvdb.RBucket {
 }
 
 func encodeFwdPkg(p *FwdPkg) ([]byte, error) {
-	name := fmt.Sprintf("%v at %d", p.Source, p.Height)
+	// The name is formatted only for an error: a package is written on
+	// every commitment round.
+	name := func() string { return fmt.Sprintf("%v at %d", p.Source, p.Height) }
 	if p.State > FwdCompleted {
-		return nil, fmt.Errorf("forwarding package %s: unknown state %d", name, p.State)
+		return nil, fmt.Errorf("forwarding package %s: unknown state %d", name(), p.State)
 	}
 	if len(p.Adds) > maxPkgUpdates || len(p.SettleFails) > maxPkgUpdates {
-		return nil, fmt.Errorf("forwarding package %s: too many updates", name)
+		return nil, fmt.Errorf("forwarding package %s: too many updates", name())
 	}
 	if int(p.AckFilter.Len()) != len(p.Adds) || int(p.SettleFailFilter.Len()) != len(p.SettleFails) {
-		return nil, fmt.Errorf("forwarding package %s: filters do not match the updates", name)
+		return nil, fmt.Errorf("forwarding package %s: filters do not match the updates", name())
 	}
-	w := recWriter{b: make([]byte, 0, 256)}
+	// Sized for its messages (an add carries a 1,366-byte onion), each
+	// serialized into one scratch buffer.
+	w := recWriter{b: make([]byte, 0, 256+len(p.Adds)*1500+len(p.SettleFails)*160)}
 	w.u8(fwdPkgVersion)
 	w.u8(uint8(p.State))
+	var msg bytes.Buffer
 	for _, list := range [][]PkgUpdate{p.Adds, p.SettleFails} {
 		w.uvarint(uint64(len(list)))
 		for _, u := range list {
-			raw, err := lnwire.Serialize(u.Msg)
-			if err != nil {
-				return nil, fmt.Errorf("forwarding package %s: %w", name, err)
+			msg.Reset()
+			if err := lnwire.AppendMessage(&msg, u.Msg); err != nil {
+				return nil, fmt.Errorf("forwarding package %s: %w", name(), err)
 			}
 			w.u64(u.LogIndex)
-			w.bytes(raw)
+			w.bytes(msg.Bytes())
 		}
 	}
 	w.raw(p.AckFilter.bits)

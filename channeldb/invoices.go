@@ -494,9 +494,9 @@ func encodeInvoiceHTLC(w *recWriter, h *InvoiceHTLC) error {
 // DecodeInvoice decodes an invoice record stored under key (its payment
 // hash).
 func DecodeInvoice(key, v []byte) (*Invoice, error) {
-	name := fmt.Sprintf("%x", key)
+	// The name is formatted only for an error.
 	if len(key) != 32 {
-		return nil, NewRecordError("invoice", name, fmt.Errorf("key of %d bytes", len(key)))
+		return nil, NewRecordError("invoice", fmt.Sprintf("%x", key), fmt.Errorf("key of %d bytes", len(key)))
 	}
 	r := recReader{b: v}
 	r.version(invoiceVersion)
@@ -536,11 +536,14 @@ func DecodeInvoice(key, v []byte) (*Invoice, error) {
 		r.fail(fmt.Errorf("%d HTLCs", n))
 		n = 0
 	}
+	if n > 0 && r.err == nil {
+		inv.HTLCs = make([]InvoiceHTLC, 0, n)
+	}
 	for i := 0; i < n && r.err == nil; i++ {
 		inv.HTLCs = append(inv.HTLCs, decodeInvoiceHTLC(&r))
 	}
-	if err := r.finish("invoice", name); err != nil {
-		return nil, err
+	if err := r.done(); err != nil {
+		return nil, NewRecordError("invoice", fmt.Sprintf("%x", key), err)
 	}
 	return inv, nil
 }
@@ -571,7 +574,15 @@ func (w *recWriter) customRecords(recs map[uint64][]byte) error {
 		return fmt.Errorf("%d custom records", len(recs))
 	}
 	w.uvarint(uint64(len(recs)))
-	for _, typ := range slices.Sorted(maps.Keys(recs)) {
+	// The types sorted in a stack array when few (every HTLC of every
+	// invoice and payment is written with its records).
+	var buf [8]uint64
+	types := buf[:0]
+	for typ := range recs {
+		types = append(types, typ)
+	}
+	slices.Sort(types)
+	for _, typ := range types {
 		v := recs[typ]
 		if len(v) > maxCustomRecordSize {
 			return fmt.Errorf("custom record %d of %d bytes", typ, len(v))

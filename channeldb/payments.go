@@ -517,7 +517,7 @@ func FetchPayment(tx kvdb.RTx, hash [32]byte) (*Payment, error) {
 }
 
 func readPayment(hash [32]byte, pb kvdb.RBucket) (*Payment, error) {
-	name := fmt.Sprintf("%x", hash)
+	// The hash is formatted only for an error.
 	info, err := DecodePaymentCreation(hash[:], pb.Get(payInfoKey))
 	if err != nil {
 		return nil, err
@@ -525,24 +525,27 @@ func readPayment(hash [32]byte, pb kvdb.RBucket) (*Payment, error) {
 	p := &Payment{Info: *info}
 	seq := pb.Get(paySeqKey)
 	if len(seq) != 8 {
-		return nil, NewRecordError("payment sequence number", name, fmt.Errorf("%d bytes", len(seq)))
+		return nil, NewRecordError("payment sequence number", fmt.Sprintf("%x", hash), fmt.Errorf("%d bytes", len(seq)))
 	}
 	p.SequenceNum = be64(seq)
 	if v := pb.Get(payFailKey); v != nil {
 		r, err := decodeFailureReason(v)
 		if err != nil {
-			return nil, NewRecordError("payment failure reason", name, err)
+			return nil, NewRecordError("payment failure reason", fmt.Sprintf("%x", hash), err)
 		}
 		p.FailureReason = &r
 	}
 	ab := pb.NestedReadBucket(payAttemptsKey)
 	if ab == nil {
-		return nil, NewRecordError("payment", name, errors.New("no attempts bucket"))
+		return nil, NewRecordError("payment", fmt.Sprintf("%x", hash), errors.New("no attempts bucket"))
 	}
+	// A copy the closure takes by value: hash itself is sliced above,
+	// and capturing it would move it to the heap.
+	name := hash
 	err = ab.ForEach(func(k, v []byte) error {
 		a, err := DecodeAttempt(k, v)
 		if err != nil {
-			return fmt.Errorf("payment %s: %w", name, err)
+			return fmt.Errorf("payment %x: %w", name, err)
 		}
 		p.Attempts = append(p.Attempts, *a)
 		return nil

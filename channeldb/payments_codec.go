@@ -2,6 +2,7 @@ package channeldb
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
@@ -51,9 +52,11 @@ func encodePaymentCreation(info *PaymentCreation) []byte {
 // DecodePaymentCreation decodes a payment's creation record, stored in
 // the bucket of key (its payment hash).
 func DecodePaymentCreation(key, v []byte) (*PaymentCreation, error) {
-	name := fmt.Sprintf("%x", key)
+	// Record names are formatted only for an error: this runs for every
+	// payment the router reads. (hex, unlike fmt, does not make key
+	// escape: the caller's hash can stay on its stack.)
 	if len(key) != 32 {
-		return nil, NewRecordError("payment", name, fmt.Errorf("key of %d bytes", len(key)))
+		return nil, NewRecordError("payment", hex.EncodeToString(key), fmt.Errorf("key of %d bytes", len(key)))
 	}
 	r := recReader{b: v}
 	r.version(paymentVersion)
@@ -61,8 +64,8 @@ func DecodePaymentCreation(key, v []byte) (*PaymentCreation, error) {
 	info.Value = r.msat("value")
 	info.CreationTime = r.mcTime("creation time")
 	info.PaymentRequest = string(r.bytes(MaxPaymentRequestSize, "payment request"))
-	if err := r.finish("payment", name); err != nil {
-		return nil, err
+	if err := r.done(); err != nil {
+		return nil, NewRecordError("payment", hex.EncodeToString(key), err)
 	}
 	return info, nil
 }
@@ -132,11 +135,9 @@ func encodeHop(w *recWriter, h *PaymentHop) error {
 // DecodeAttempt decodes an attempt record stored under key (its attempt
 // id).
 func DecodeAttempt(key, v []byte) (*HTLCAttempt, error) {
-	name := fmt.Sprintf("%x", key)
 	if len(key) != 8 {
-		return nil, NewRecordError("payment attempt", name, fmt.Errorf("key of %d bytes", len(key)))
+		return nil, NewRecordError("payment attempt", fmt.Sprintf("%x", key), fmt.Errorf("key of %d bytes", len(key)))
 	}
-	name = fmt.Sprintf("%d", be64(key))
 	r := recReader{b: v}
 	r.version(attemptVersion)
 	a := &HTLCAttempt{AttemptID: be64(key)}
@@ -152,6 +153,9 @@ func DecodeAttempt(key, v []byte) (*HTLCAttempt, error) {
 	n := r.count(minHopLen, "hops")
 	if r.err == nil && (n == 0 || n > maxRouteHops) {
 		r.fail(fmt.Errorf("route of %d hops", n))
+	}
+	if r.err == nil {
+		a.Route.Hops = make([]PaymentHop, 0, n)
 	}
 	for i := 0; i < n && r.err == nil; i++ {
 		a.Route.Hops = append(a.Route.Hops, decodeHop(&r))
@@ -170,8 +174,8 @@ func DecodeAttempt(key, v []byte) (*HTLCAttempt, error) {
 		f.FailTime = r.mcTime("failure time")
 		a.Failure = f
 	}
-	if err := r.finish("payment attempt", name); err != nil {
-		return nil, err
+	if err := r.done(); err != nil {
+		return nil, NewRecordError("payment attempt", fmt.Sprintf("%d", be64(key)), err)
 	}
 	return a, nil
 }

@@ -28,6 +28,22 @@ func logEntry(log []channeldb.LogUpdate, index uint64) (*channeldb.LogUpdate,
 	return &log[i], true
 }
 
+// countAdds counts the update_add_htlc in log[from, to), as far as the
+// log holds them.
+func countAdds(log []channeldb.LogUpdate, from, to uint64) int {
+	n := 0
+	for i := from; i < to; i++ {
+		u, ok := logEntry(log, i)
+		if !ok {
+			break
+		}
+		if _, isAdd := u.Msg.(*lnwire.UpdateAddHTLC); isAdd {
+			n++
+		}
+	}
+	return n
+}
+
 // advance returns base with our updates [base.LocalLogIndex, localIdx) and
 // the peer's [base.RemoteLogIndex, remoteIdx) applied. Adds are applied
 // before removals, so a batch may add and remove the same HTLC; the fee
@@ -36,7 +52,16 @@ func (c *Channel) advance(base *channeldb.ChannelCommitment, localIdx,
 	remoteIdx uint64) (*channeldb.ChannelCommitment, error) {
 
 	next := *base
-	next.HTLCs = slices.Clone(base.HTLCs)
+	// Room for the ranges' adds, so that apply's appends do not grow the
+	// copy again (the ranges are checked below).
+	room := countAdds(c.st.LocalLog, base.LocalLogIndex, localIdx) +
+		countAdds(c.st.RemoteLog, base.RemoteLogIndex, remoteIdx)
+	if room == 0 {
+		next.HTLCs = slices.Clone(base.HTLCs)
+	} else {
+		next.HTLCs = append(make([]channeldb.HTLC, 0,
+			len(base.HTLCs)+room), base.HTLCs...)
+	}
 	next.CommitSig, next.HtlcSigs = lnwire.Sig{}, nil
 	next.LocalLogIndex, next.RemoteLogIndex = localIdx, remoteIdx
 	type batch struct {

@@ -1,8 +1,10 @@
 package routing
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"lnd.xprv/channeldb"
@@ -280,8 +282,12 @@ func (l *lifecycle) launch(p *channeldb.Payment) (bool, *channeldb.FailureReason
 	if err := l.r.dispatch(l.hash, a, onion); err != nil {
 		return false, nil, l.r.dispatchFailed(l.hash, a, err)
 	}
-	l.r.log.Debug("Payment attempt sent", "hash", fmt.Sprintf("%x", l.hash),
-		"attempt", a.AttemptID, "amt", amt, "hops", len(rt.Hops))
+	// Guarded: the arguments (the hash formatted) would be built for
+	// every attempt with debug off.
+	if l.r.log.Enabled(context.Background(), slog.LevelDebug) {
+		l.r.log.Debug("Payment attempt sent", "hash", fmt.Sprintf("%x", l.hash),
+			"attempt", a.AttemptID, "amt", amt, "hops", len(rt.Hops))
+	}
 	l.collect(a)
 	return true, nil, nil
 }

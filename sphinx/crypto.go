@@ -32,11 +32,32 @@ type Hash256 = [32]byte
 // generateKey derives a key of the given type from a 32-byte secret:
 // HMAC-SHA256 keyed with the key type over the secret.
 func generateKey(keyType []byte, secret []byte) Hash256 {
-	mac := hmac.New(sha256.New, keyType)
-	mac.Write(secret)
-	var k Hash256
-	mac.Sum(k[:0])
-	return k
+	// RFC 2104 over stack buffers: hmac.New allocates its two hashes,
+	// and every hop of every onion built, peeled or failed derives
+	// several keys. Key types are short and secrets 32 bytes; anything
+	// else goes through hmac.
+	const block = sha256.BlockSize
+	if len(keyType) > block || len(secret) > 64 {
+		mac := hmac.New(sha256.New, keyType)
+		mac.Write(secret)
+		var k Hash256
+		mac.Sum(k[:0])
+		return k
+	}
+	var buf [block + 64]byte
+	copy(buf[:], keyType)
+	for i := range block {
+		buf[i] ^= 0x36
+	}
+	n := copy(buf[block:], secret)
+	inner := sha256.Sum256(buf[:block+n])
+	clear(buf[:block])
+	copy(buf[:], keyType)
+	for i := range block {
+		buf[i] ^= 0x5c
+	}
+	copy(buf[block:], inner[:])
+	return sha256.Sum256(buf[:block+sha256.Size])
 }
 
 // xorStream XORs dst with the ChaCha20 stream of key (all-zero nonce),

@@ -1,6 +1,8 @@
 package sphinx
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
 	"math/rand"
@@ -240,5 +242,24 @@ func TestHopTablesParsePubKey(t *testing.T) {
 	var none *HopTables
 	if got, err := none.ParsePubKey([PubKeySize]byte(seen.SerializeCompressed())); err != nil || !got.IsEqual(seen) {
 		t.Fatalf("nil cache: %v", err)
+	}
+}
+
+// TestGenerateKeyIsHMAC: generateKey's stack HMAC agrees with crypto/hmac
+// for every key type, secret lengths around its limits, and keys longer
+// than a block.
+func TestGenerateKeyIsHMAC(t *testing.T) {
+	keys := [][]byte{keyRho, keyMu, keyUm, keyPad, keyAmmag, keyAmmagExt,
+		keyBlindedNodeID, nil, bytes.Repeat([]byte{7}, 64),
+		bytes.Repeat([]byte{8}, 65)}
+	for _, k := range keys {
+		for _, n := range []int{0, 1, 32, 63, 64, 65, 200} {
+			secret := bytes.Repeat([]byte{byte(n)}, n)
+			mac := hmac.New(sha256.New, k)
+			mac.Write(secret)
+			if got := generateKey(k, secret); !bytes.Equal(got[:], mac.Sum(nil)) {
+				t.Errorf("key %q, secret of %d bytes: differs from HMAC", k, n)
+			}
+		}
 	}
 }

@@ -212,6 +212,17 @@ func (b boltBucket) Put(key, value []byte) error {
 	return mapErr(b.b.Put(clone(key), clone(value)))
 }
 
+// PutOwned is b.Put(key, value) for a value the caller hands over: it
+// must not change until the transaction ends. On bbolt that saves Put's
+// copy of the value (a channel's record, written on every update round,
+// is tens of KB with HTLCs in flight).
+func PutOwned(b RwBucket, key, value []byte) error {
+	if bb, ok := b.(boltBucket); ok && value != nil {
+		return mapErr(bb.b.Put(clone(key), value))
+	}
+	return b.Put(key, value)
+}
+
 func (b boltBucket) Delete(key []byte) error {
 	return mapErr(b.b.Delete(key))
 }

@@ -45,3 +45,40 @@ func TestWriteInReadTx(t *testing.T) {
 		t.Errorf("put in a read transaction: %v", err)
 	}
 }
+
+// TestPutOwned: a value handed over with PutOwned reads back in the
+// transaction and after the commit, with the same errors as Put.
+func TestPutOwned(t *testing.T) {
+	b, err := OpenBolt(filepath.Join(t.TempDir(), "x.db"), WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	val := []byte("owned value")
+	if err := b.Update(func(tx RwTx) error {
+		bk, err := tx.CreateTopLevelBucket([]byte("b"))
+		if err != nil {
+			return err
+		}
+		if err := PutOwned(bk, nil, val); !errors.Is(err, ErrKeyRequired) {
+			t.Errorf("empty key: %v", err)
+		}
+		if err := PutOwned(bk, []byte("k"), val); err != nil {
+			return err
+		}
+		if got := string(bk.Get([]byte("k"))); got != "owned value" {
+			t.Errorf("in the transaction: %q", got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.View(func(tx RTx) error {
+		if got := string(tx.ReadBucket([]byte("b")).Get([]byte("k"))); got != "owned value" {
+			t.Errorf("after the commit: %q", got)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

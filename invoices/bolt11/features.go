@@ -127,10 +127,15 @@ func (f Features) Equal(o Features) bool { return slices.Equal(f.bits, o.bits) }
 // UnknownRequired returns the even bits set in f that known does not
 // recognise, in ascending order.
 func (f Features) UnknownRequired(known func(FeatureBit) bool) []FeatureBit {
+	// Over the bytes rather than Bits(), which would allocate the list
+	// for every invoice checked.
 	var out []FeatureBit
-	for _, b := range f.Bits() {
-		if b.IsRequired() && !known(b) {
-			out = append(out, b)
+	for i, by := range f.bits {
+		for j := range 8 {
+			b := FeatureBit(i*8 + j)
+			if by&(1<<j) != 0 && b.IsRequired() && !known(b) {
+				out = append(out, b)
+			}
 		}
 	}
 	return out

@@ -29,7 +29,9 @@ type profiler struct {
 }
 
 // during runs load while taking the CPU profile of every node with a
-// pprof address, and writes <dir>/<node>-<shape>.{cpu,block,mutex}.pprof,
+// pprof address, and writes <dir>/<node>-<shape>.{cpu,block,mutex}.pprof
+// and <dir>/<node>-<shape>.{allocs-before,allocs}.pprof (heap allocations
+// since start, before and after the load),
 // and the load tool's own CPU profile of the whole load to
 // <dir>/benchpay-<impl>-<shape>.cpu.pprof.
 func (p *profiler) during(ctx context.Context, impl, shapeName string, nodes []*restNode,
@@ -64,6 +66,13 @@ func (p *profiler) during(ctx context.Context, impl, shapeName string, nodes []*
 			save(n, "cpu", fmt.Sprintf("profile?seconds=%d", p.seconds))
 		}()
 	}
+	// The allocation profile is cumulative since start: one before and
+	// one after the load, diffed with pprof -base, give the load's own.
+	for _, n := range nodes {
+		if n.pprof != "" {
+			save(n, "allocs-before", "allocs")
+		}
+	}
 	tag := strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(impl)
 	self := filepath.Join(p.dir, fmt.Sprintf("benchpay-%s-%s.cpu.pprof", tag, shapeName))
 	f, err := os.Create(self)
@@ -86,6 +95,7 @@ func (p *profiler) during(ctx context.Context, impl, shapeName string, nodes []*
 	wg.Wait()
 	for _, n := range nodes {
 		if n.pprof != "" {
+			save(n, "allocs", "allocs")
 			save(n, "block", "block")
 			save(n, "mutex", "mutex")
 		}

@@ -87,9 +87,9 @@ func DecodeID(b []byte) (*ID, error) {
 			err := walk(v, func(num protowire.Number, v []byte) error {
 				switch num {
 				case fieldOpEntity:
-					entity = string(v)
+					entity = intern(v)
 				case fieldOpActions:
-					actions = append(actions, string(v))
+					actions = append(actions, intern(v))
 				}
 				return nil
 			})
@@ -106,6 +106,44 @@ func DecodeID(b []byte) (*ID, error) {
 		return nil, err
 	}
 	return id, nil
+}
+
+// intern returns v as a string, without allocating for the entities and
+// actions lnd and xlnd bake: every call's macaroon is decoded, and an
+// admin macaroon names about thirty of them.
+func intern(v []byte) string {
+	// A switch on string(v) compares without converting.
+	switch string(v) {
+	case "read":
+		return "read"
+	case "write":
+		return "write"
+	case "generate":
+		return "generate"
+	case "onchain":
+		return "onchain"
+	case "offchain":
+		return "offchain"
+	case "address":
+		return "address"
+	case "message":
+		return "message"
+	case "peers":
+		return "peers"
+	case "info":
+		return "info"
+	case "invoices":
+		return "invoices"
+	case "signer":
+		return "signer"
+	case "macaroon":
+		return "macaroon"
+	case "remotesigner":
+		return "remotesigner"
+	case EntityURI:
+		return EntityURI
+	}
+	return string(v)
 }
 
 // walk calls fn for each length-delimited field of a protobuf message and
