@@ -33,6 +33,12 @@ const (
 	// --gossip.max-channel-update-burst (10).
 	DefaultUpdateInterval = time.Minute
 	DefaultUpdateBurst    = 10
+
+	// maxEarlyUpdates bounds the channel_updates held for channels not
+	// yet known (see Gossiper.early): a peer's update of a channel we
+	// are opening with it can come before our own side has put the
+	// channel in the graph.
+	maxEarlyUpdates = 256
 )
 
 // GossiperConfig is what a Gossiper is built from.
@@ -87,6 +93,16 @@ type Gossiper struct {
 	// channel ID << 1 | direction); guarded by process.
 	directions map[uint64]*tokenBucket
 
+	// early holds channel_updates of channels the graph does not know
+	// yet, the newest of each direction, oldest channel first out past
+	// maxEarlyUpdates, until ChannelAdded or the channel's announcement
+	// applies them; guarded by process. A peer sends its update of a
+	// new private channel right after channel_ready, which can beat our
+	// own side's adding the channel to the graph (lnd keeps such
+	// "premature" updates too).
+	early      map[lnwire.ShortChannelID]*[2]*lnwire.ChannelUpdate
+	earlyOrder []lnwire.ShortChannelID
+
 	blocks blockCache
 }
 
@@ -123,7 +139,8 @@ func NewGossiper(cfg GossiperConfig) *Gossiper {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Gossiper{cfg: cfg, log: cfg.Log, peers: make(map[[33]byte]*peerGossipStats),
-		directions: make(map[uint64]*tokenBucket), blocks: blockCache{view: cfg.Chain}}
+		directions: make(map[uint64]*tokenBucket), blocks: blockCache{view: cfg.Chain},
+		early: make(map[lnwire.ShortChannelID]*[2]*lnwire.ChannelUpdate)}
 }
 
 // BadGossip returns how many refused messages were the peer's fault, and
@@ -208,10 +225,65 @@ func (g *Gossiper) processChanAnn(ctx context.Context, a *lnwire.ChannelAnnounce
 	if err != nil {
 		return err
 	}
-	return g.cfg.Graph.AddChannel(&channeldb.GraphChannel{
+	err = g.cfg.Graph.AddChannel(&channeldb.GraphChannel{
 		ID: a.ShortChannelID, ChanPoint: op, Capacity: capacity,
 		Node1: a.NodeID1, Node2: a.NodeID2, Announcement: a,
 	})
+	if err != nil {
+		return err
+	}
+	g.applyEarly(a.ShortChannelID)
+	return nil
+}
+
+// ChannelAdded applies the updates held for scid (a channel of ours the
+// announcer just put in the graph, by its real scid or an alias).
+func (g *Gossiper) ChannelAdded(scid lnwire.ShortChannelID) {
+	g.process.Lock()
+	defer g.process.Unlock()
+	g.applyEarly(scid)
+}
+
+// holdEarly keeps u, an update of a channel the graph does not know.
+func (g *Gossiper) holdEarly(u *lnwire.ChannelUpdate) {
+	held := g.early[u.ShortChannelID]
+	if held == nil {
+		if len(g.earlyOrder) >= maxEarlyUpdates {
+			delete(g.early, g.earlyOrder[0])
+			g.earlyOrder = g.earlyOrder[1:]
+		}
+		held = new([2]*lnwire.ChannelUpdate)
+		g.early[u.ShortChannelID] = held
+		g.earlyOrder = append(g.earlyOrder, u.ShortChannelID)
+	}
+	d := u.Direction()
+	if old := held[d]; old == nil || u.Timestamp > old.Timestamp {
+		held[d] = u
+	}
+}
+
+// applyEarly validates and applies what holdEarly kept for scid; the
+// caller holds process.
+func (g *Gossiper) applyEarly(scid lnwire.ShortChannelID) {
+	held := g.early[scid]
+	if held == nil {
+		return
+	}
+	delete(g.early, scid)
+	for i, id := range g.earlyOrder {
+		if id == scid {
+			g.earlyOrder = append(g.earlyOrder[:i], g.earlyOrder[i+1:]...)
+			break
+		}
+	}
+	for _, u := range held {
+		if u == nil {
+			continue
+		}
+		err := g.processChanUpdate(u)
+		g.log.Debug("Early channel update applied", "scid", scid,
+			"direction", u.Direction(), "err", err)
+	}
 }
 
 func (g *Gossiper) processChanUpdate(u *lnwire.ChannelUpdate) error {
@@ -225,6 +297,7 @@ func (g *Gossiper) processChanUpdate(u *lnwire.ChannelUpdate) error {
 				return g.processAliasUpdate(u, base)
 			}
 		}
+		g.holdEarly(u)
 		return fmt.Errorf("update of %v: %w", u.ShortChannelID, ErrOrphan)
 	}
 	if err != nil {

@@ -301,3 +301,55 @@ func TestGossipUpdateRateLimit(t *testing.T) {
 	now = now.Add(time.Minute)
 	mustProcess(t, gs, tc.update(t, 0, ts+4, 1))
 }
+
+// TestGossipEarlyUpdates: updates of a channel the graph does not know
+// yet are refused as orphans but held, newest per direction, and applied
+// once the channel's announcement comes, or once ChannelAdded says a
+// channel of ours entered the graph; the holding is bounded.
+func TestGossipEarlyUpdates(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	gs, g, c, _ := newTestGossiper(t, now)
+	ts := uint32(now.Unix())
+
+	// Announced channel: updates first, announcement after.
+	tc := fundChannel(t, c, 1, 2, 1_000_000)
+	for _, u := range []*lnwire.ChannelUpdate{tc.update(t, 0, ts-10, 900),
+		tc.update(t, 0, ts, 1000), tc.update(t, 1, ts, 2000)} {
+		if err := gs.ProcessRemote(context.Background(), peerA, u); !errors.Is(err, ErrOrphan) {
+			t.Fatalf("early update: %v, want orphan", err)
+		}
+	}
+	mustProcess(t, gs, tc.ann)
+	_, pols, err := g.Cache().Channel(tc.ann.ShortChannelID)
+	if err != nil || pols[0] == nil || pols[1] == nil ||
+		pols[0].FeeBaseMsat != 1000 || pols[1].FeeBaseMsat != 2000 {
+		t.Fatalf("policies after the announcement: %+v %+v (%v)", pols[0], pols[1], err)
+	}
+
+	// A channel of ours, added to the graph by our own side.
+	own := fundChannel(t, c, 3, 4, 2_000_000)
+	if err := gs.ProcessRemote(context.Background(), peerA, own.update(t, 1, ts, 3000)); !errors.Is(err, ErrOrphan) {
+		t.Fatalf("early update: %v, want orphan", err)
+	}
+	err = g.AddChannel(&channeldb.GraphChannel{ID: own.ann.ShortChannelID,
+		ChanPoint: own.chanPoint(), Capacity: 2_000_000,
+		Node1: own.ann.NodeID1, Node2: own.ann.NodeID2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs.ChannelAdded(own.ann.ShortChannelID)
+	_, pols, err = g.Cache().Channel(own.ann.ShortChannelID)
+	if err != nil || pols[1] == nil || pols[1].FeeBaseMsat != 3000 {
+		t.Fatalf("policy after ChannelAdded: %+v (%v)", pols[1], err)
+	}
+
+	// Bounded: past maxEarlyUpdates channels, the oldest go.
+	for i := 0; i < maxEarlyUpdates+10; i++ {
+		u := *own.update(t, 0, ts, 100)
+		u.ShortChannelID = lnwire.NewShortChanIDFromInt(uint64(1_000_000 + i))
+		gs.holdEarly(&u)
+	}
+	if len(gs.early) != maxEarlyUpdates || len(gs.earlyOrder) != maxEarlyUpdates {
+		t.Fatalf("held %d channels (%d in order), want %d", len(gs.early), len(gs.earlyOrder), maxEarlyUpdates)
+	}
+}

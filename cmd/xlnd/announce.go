@@ -39,9 +39,10 @@ func (d *daemon) policyOf(op wire.OutPoint) (routing.ChannelPolicy, error) {
 // of funding and routing's Announcer, fed with our open channels, peers
 // coming and going, and closes seen by the graph.
 type announcing struct {
-	d    *daemon
-	ann  *routing.Announcer
-	sigs *funding.Announcements
+	d      *daemon
+	ann    *routing.Announcer
+	gossip *routing.Gossiper
+	sigs   *funding.Announcements
 
 	mu      sync.Mutex
 	started bool
@@ -54,7 +55,7 @@ type announcing struct {
 // runs them once the server is up.
 func (d *daemon) newAnnouncing(g *gossipSystem, self [33]byte) *announcing {
 	cfg := d.cfg
-	a := &announcing{d: d, quit: make(chan struct{})}
+	a := &announcing{d: d, gossip: g.gossip, quit: make(chan struct{})}
 	send := func(pub [33]byte, msgs ...lnwire.Message) error {
 		if d.srv == nil {
 			return errors.New("server not running")
@@ -146,9 +147,16 @@ func (a *announcing) addLocked(st *channeldb.OpenChannel) {
 		a.d.log.Error("Channel opening info unreadable", "chan_point", st.FundingOutpoint, "err", err)
 		return
 	}
-	if err := a.ann.AddChannel(localChannel(st, info.Private)); err != nil {
+	lc := localChannel(st, info.Private)
+	if err := a.ann.AddChannel(lc); err != nil {
 		a.d.log.Error("Channel not in our graph", "chan_point", st.FundingOutpoint, "err", err)
 		return
+	}
+	// The peer's update may have come before the channel was in the
+	// graph.
+	a.gossip.ChannelAdded(lc.SCID)
+	for _, al := range lc.Aliases {
+		a.gossip.ChannelAdded(al)
 	}
 	if info.Private {
 		return
