@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"lnd.xprv/internal/cpumeter"
 )
 
 // BenchmarkFindPathMainnet runs the 1,000 queries of the mainnet snapshot
@@ -28,7 +30,7 @@ func BenchmarkFindPathMainnet(b *testing.B) {
 
 	lat := make([]time.Duration, 0, len(m.queries))
 	found := 0
-	cpu0, cpuOK := cpuNow()
+	cpu0, cpuOK := cpumeter.Now()
 	b.ResetTimer()
 	for b.Loop() {
 		lat, found = lat[:0], 0
@@ -47,7 +49,7 @@ func BenchmarkFindPathMainnet(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	cpu1, _ := cpuNow()
+	cpu1, _ := cpumeter.Now()
 
 	slices.Sort(lat)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -303,15 +303,33 @@ func (g *Gossiper) processChanUpdate(u *lnwire.ChannelUpdate) error {
 	if err != nil {
 		return err
 	}
+	if err := g.checkUpdate(u, c, ups, "update of"); err != nil {
+		return err
+	}
+	// A zombie comes back only with an update fresher than the zombie
+	// age; an old one proves nothing about the channel being alive.
+	if zombie && g.cfg.Now().Sub(time.Unix(int64(u.Timestamp), 0)) >= g.cfg.ZombieAge {
+		return fmt.Errorf("update of zombie %v too old: %w", u.ShortChannelID, ErrStale)
+	}
+	return g.cfg.Graph.UpdatePolicy(u)
+}
+
+// checkUpdate runs the checks every channel_update of channel c passes
+// before it is applied: not stamped too far ahead, newer than the one
+// held (ups), signed by its direction's node with a sane policy, within
+// the direction's rate. what opens the error messages.
+func (g *Gossiper) checkUpdate(u *lnwire.ChannelUpdate, c *channeldb.GraphChannel,
+	ups [2]*lnwire.ChannelUpdate, what string) error {
+
 	d := u.Direction()
 	// An update stamped further ahead than the zombie age would keep
 	// every honest update of its direction out until then (lnd refuses
 	// it too, and blames the sender).
 	if ahead := time.Unix(int64(u.Timestamp), 0).Sub(g.cfg.Now()); ahead > g.cfg.ZombieAge {
-		return fmt.Errorf("update of %v/%d %v ahead: %w", u.ShortChannelID, d, ahead, ErrFarFuture)
+		return fmt.Errorf("%s %v/%d %v ahead: %w", what, u.ShortChannelID, d, ahead, ErrFarFuture)
 	}
 	if old := ups[d]; old != nil && u.Timestamp <= old.Timestamp {
-		return fmt.Errorf("update of %v/%d at %d, held %d: %w", u.ShortChannelID, d,
+		return fmt.Errorf("%s %v/%d at %d, held %d: %w", what, u.ShortChannelID, d,
 			u.Timestamp, old.Timestamp, ErrStale)
 	}
 	node := c.Node1
@@ -322,14 +340,9 @@ func (g *Gossiper) processChanUpdate(u *lnwire.ChannelUpdate) error {
 		return err
 	}
 	if !g.updateAllowed(u) {
-		return fmt.Errorf("update of %v/%d: %w", u.ShortChannelID, d, ErrUpdateRateLimited)
+		return fmt.Errorf("%s %v/%d: %w", what, u.ShortChannelID, d, ErrUpdateRateLimited)
 	}
-	// A zombie comes back only with an update fresher than the zombie
-	// age; an old one proves nothing about the channel being alive.
-	if zombie && g.cfg.Now().Sub(time.Unix(int64(u.Timestamp), 0)) >= g.cfg.ZombieAge {
-		return fmt.Errorf("update of zombie %v too old: %w", u.ShortChannelID, ErrStale)
-	}
-	return g.cfg.Graph.UpdatePolicy(u)
+	return nil
 }
 
 // processAliasUpdate takes a channel_update the peer signed for our
@@ -348,24 +361,10 @@ func (g *Gossiper) processAliasUpdate(u *lnwire.ChannelUpdate, base lnwire.Short
 	if err != nil {
 		return err
 	}
-	d := u.Direction()
-	if ahead := time.Unix(int64(u.Timestamp), 0).Sub(g.cfg.Now()); ahead > g.cfg.ZombieAge {
-		return fmt.Errorf("update of alias %v/%d %v ahead: %w", u.ShortChannelID, d, ahead, ErrFarFuture)
-	}
-	if old := ups[d]; old != nil && u.Timestamp <= old.Timestamp {
-		return fmt.Errorf("update of alias %v/%d at %d, held %d: %w", u.ShortChannelID, d,
-			u.Timestamp, old.Timestamp, ErrStale)
-	}
-	node := c.Node1
-	if d == 1 {
-		node = c.Node2
-	}
-	if err := VerifyChannelUpdate(u, node, c.Capacity); err != nil {
+	if err := g.checkUpdate(u, c, ups, "update of alias"); err != nil {
 		return err
 	}
-	if !g.updateAllowed(u) {
-		return fmt.Errorf("update of alias %v/%d: %w", u.ShortChannelID, d, ErrUpdateRateLimited)
-	}
+	d := u.Direction()
 	stored := *u
 	stored.ShortChannelID = base
 	g.log.Debug("Peer's update of our channel under its alias kept",

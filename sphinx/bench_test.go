@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+
+	"lnd.xprv/internal/cpumeter"
 )
 
 // benchRoute returns a 20-hop route with realistic payloads (a forwarding
@@ -38,13 +40,13 @@ func BenchmarkNewOnionPacket20Hops(b *testing.B) {
 	ad := make([]byte, 32)
 	b.SetBytes(PacketSize)
 	b.ReportAllocs()
-	cpu := startCPU()
+	cpu := cpumeter.Start()
 	for b.Loop() {
 		if _, err := NewOnionPacket(route, session, ad); err != nil {
 			b.Fatal(err)
 		}
 	}
-	cpu.report(b)
+	cpu.Report(b)
 }
 
 func BenchmarkProcessOnionPacket(b *testing.B) {
@@ -58,13 +60,13 @@ func BenchmarkProcessOnionPacket(b *testing.B) {
 	r := NewRouter(PrivKeyECDH{keys[0]}, nil)
 	b.SetBytes(PacketSize)
 	b.ReportAllocs()
-	cpu := startCPU()
+	cpu := cpumeter.Start()
 	for b.Loop() {
 		if _, err := r.Peel(pkt, ad); err != nil {
 			b.Fatal(err)
 		}
 	}
-	cpu.report(b)
+	cpu.Report(b)
 }
 
 // BenchmarkProcessOnionPacketReplayLog includes the in-memory replay log;
@@ -81,7 +83,7 @@ func BenchmarkProcessOnionPacketReplayLog(b *testing.B) {
 	r := NewRouter(PrivKeyECDH{keys[0]}, log)
 	b.SetBytes(PacketSize)
 	b.ReportAllocs()
-	cpu := startCPU()
+	cpu := cpumeter.Start()
 	for b.Loop() {
 		if _, err := r.ProcessOnionPacket(pkt, ad, 1); err != nil {
 			b.Fatal(err)
@@ -90,7 +92,7 @@ func BenchmarkProcessOnionPacketReplayLog(b *testing.B) {
 		_ = log.PruneBelow(2)
 		b.StartTimer()
 	}
-	cpu.report(b)
+	cpu.Report(b)
 }
 
 func benchFailure(b *testing.B, attribution bool) {
@@ -115,14 +117,14 @@ func benchFailure(b *testing.B, attribution bool) {
 	}
 	b.SetBytes(int64(len(reason)))
 	b.ReportAllocs()
-	cpu := startCPU()
+	cpu := cpumeter.Start()
 	for b.Loop() {
 		df, err := c.DecryptFailure(reason, attr)
 		if err != nil || df.SenderIdx != 19 {
 			b.Fatal(err)
 		}
 	}
-	cpu.report(b)
+	cpu.Report(b)
 }
 
 // BenchmarkDecryptFailureHop20 decrypts a failure produced by the 20th hop
@@ -141,13 +143,13 @@ func BenchmarkWrapFailureWithAttribution(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	cpu := startCPU()
+	cpu := cpumeter.Start()
 	for b.Loop() {
 		if _, _, err := WrapFailureWithAttribution(secrets[0], reason, attr, 1); err != nil {
 			b.Fatal(err)
 		}
 	}
-	cpu.report(b)
+	cpu.Report(b)
 }
 
 // BenchmarkNewOnionPacketHops builds the onion of a route of 1, 2 and 20
@@ -160,13 +162,13 @@ func BenchmarkNewOnionPacketHops(b *testing.B) {
 		route := full[len(full)-n:]
 		b.Run(fmt.Sprintf("hops=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := startCPU()
+			cpu := cpumeter.Start()
 			for b.Loop() {
 				if _, err := NewOnionPacket(route, session, ad); err != nil {
 					b.Fatal(err)
 				}
 			}
-			cpu.report(b)
+			cpu.Report(b)
 		})
 	}
 }
@@ -188,13 +190,13 @@ func BenchmarkNewOnionPacketHopTables(b *testing.B) {
 				}
 			}
 			b.ReportAllocs()
-			cpu := startCPU()
+			cpu := cpumeter.Start()
 			for b.Loop() {
 				if _, err := tables.NewOnionPacket(route, session, ad); err != nil {
 					b.Fatal(err)
 				}
 			}
-			cpu.report(b)
+			cpu.Report(b)
 		})
 	}
 }

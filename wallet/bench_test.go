@@ -12,6 +12,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 	"lnd.xprv/channeldb/kvdb"
+	"lnd.xprv/internal/cpumeter"
 )
 
 func benchWallet(b *testing.B) (*Wallet, *fakeChain) {
@@ -53,13 +54,13 @@ func BenchmarkECDH(b *testing.B) {
 	k, _ := btcec.NewPrivateKey()
 	pub := k.PubKey()
 	b.ReportAllocs()
-	m := startCPU()
+	m := cpumeter.Start()
 	for b.Loop() {
 		if _, err := w.ECDH(pub); err != nil {
 			b.Fatal(err)
 		}
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // BenchmarkSelectCoins: a payment from a wallet of 1000 coins.
@@ -165,7 +166,7 @@ func BenchmarkECDHBtcec(b *testing.B) {
 	k, _ := btcec.NewPrivateKey()
 	pub := k.PubKey()
 	b.ReportAllocs()
-	m := startCPU()
+	m := cpumeter.Start()
 	for b.Loop() {
 		var p, r btcec.JacobianPoint
 		pub.AsJacobian(&p)
@@ -173,5 +174,5 @@ func BenchmarkECDHBtcec(b *testing.B) {
 		r.ToAffine()
 		_ = sha256.Sum256(btcec.NewPublicKey(&r.X, &r.Y).SerializeCompressed())
 	}
-	m.report(b)
+	m.Report(b)
 }

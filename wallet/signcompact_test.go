@@ -7,6 +7,8 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
+
+	"lnd.xprv/internal/cpumeter"
 )
 
 // TestSignCompactMatchesBtcec: byte for byte btcec's SignCompact, for
@@ -62,24 +64,24 @@ func BenchmarkSignCompact(b *testing.B) {
 	key, _ := btcec.NewPrivateKey()
 	hash := make([]byte, 32)
 	b.ReportAllocs()
-	m := startCPU()
+	m := cpumeter.Start()
 	for b.Loop() {
 		if _, err := signCompact(key, hash); err != nil {
 			b.Fatal(err)
 		}
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 func BenchmarkBtcecSignCompact(b *testing.B) {
 	key, _ := btcec.NewPrivateKey()
 	hash := make([]byte, 32)
 	b.ReportAllocs()
-	m := startCPU()
+	m := cpumeter.Start()
 	for b.Loop() {
 		if _, err := ecdsa.SignCompact(key, hash, true); err != nil {
 			b.Fatal(err)
 		}
 	}
-	m.report(b)
+	m.Report(b)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+
+	"lnd.xprv/internal/cpumeter"
 )
 
 // btcecDoubleMul is u1·G + u2·p on btcec.
@@ -84,11 +86,11 @@ func BenchmarkDoubleBaseMul(b *testing.B) {
 	var out Jacobian
 	DoubleBaseMul(&u1, &p, &u2, &out)
 	b.ReportAllocs()
-	m := startCPU()
+	m := cpumeter.Start()
 	for i := 0; i < b.N; i++ {
 		DoubleBaseMul(&u1, &p, &u2, &out)
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // BenchmarkBaseMulPlusMul is what DoubleBaseMul replaces.
@@ -100,13 +102,13 @@ func BenchmarkBaseMulPlusMul(b *testing.B) {
 	var out, b2 Jacobian
 	BaseMul(&u1, &out)
 	b.ReportAllocs()
-	m := startCPU()
+	m := cpumeter.Start()
 	for i := 0; i < b.N; i++ {
 		BaseMul(&u1, &out)
 		Mul(&p, &u2, &b2)
 		out.Add(&out, &b2)
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // TestDoubleMul checks DoubleMul against btcec on random and edge
@@ -162,11 +164,11 @@ func BenchmarkDoubleMul(b *testing.B) {
 	p, q := FromPubKey(randPub(r)), FromPubKey(randPub(r))
 	var out Jacobian
 	b.ReportAllocs()
-	m := startCPU()
+	m := cpumeter.Start()
 	for i := 0; i < b.N; i++ {
 		DoubleMul(&p, &k1, &q, &k2, &out)
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // BenchmarkMulPlusMul is what DoubleMul replaces.
@@ -177,13 +179,13 @@ func BenchmarkMulPlusMul(b *testing.B) {
 	p, q := FromPubKey(randPub(r)), FromPubKey(randPub(r))
 	var out, b2 Jacobian
 	b.ReportAllocs()
-	m := startCPU()
+	m := cpumeter.Start()
 	for i := 0; i < b.N; i++ {
 		Mul(&p, &k1, &out)
 		Mul(&q, &k2, &b2)
 		out.Add(&out, &b2)
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // TestWNAF checks wnafBytes for every width: the digits sum back to the

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/btcec/v2"
+
+	"lnd.xprv/internal/cpumeter"
 )
 
 // testScalars are random scalars and the edges: 0, 1, 2, 15, 16, 17,
@@ -182,11 +184,11 @@ func BenchmarkMul(b *testing.B) {
 	k := testScalars(r, 2)[12]
 	p := FromPubKey(randPub(r))
 	var out Jacobian
-	m := startCPU()
+	m := cpumeter.Start()
 	for i := 0; i < b.N; i++ {
 		Mul(&p, &k, &out)
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 func BenchmarkTableMul6(b *testing.B) {
@@ -214,11 +216,11 @@ func BenchmarkBtcecMul(b *testing.B) {
 	k := testScalars(r, 2)[12]
 	var pj, out btcec.JacobianPoint
 	randPub(r).AsJacobian(&pj)
-	m := startCPU()
+	m := cpumeter.Start()
 	for i := 0; i < b.N; i++ {
 		btcec.ScalarMultNonConst(&k, &pj, &out)
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // TestGLV checks the endomorphism constants (λ·P = (β·x, y)) and that
@@ -370,11 +372,11 @@ func BenchmarkSecretMul(b *testing.B) {
 	r := rand.New(rand.NewSource(5))
 	k := testScalars(r, 2)[12]
 	p := FromPubKey(randPub(r))
-	m := startCPU()
+	m := cpumeter.Start()
 	for i := 0; i < b.N; i++ {
 		SecretMul(&p, &k)
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // TestSplitSecret checks the constant-time GLV split: the constants
@@ -454,12 +456,12 @@ func BenchmarkSecretBaseMul(b *testing.B) {
 	r := rand.New(rand.NewSource(5))
 	k := testScalars(r, 2)[12]
 	SecretBaseMul(&k)
-	m := startCPU()
+	m := cpumeter.Start()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		SecretBaseMul(&k)
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // BenchmarkBtcecBaseMulAffine is what btcec's signer does with its nonce.
@@ -467,12 +469,12 @@ func BenchmarkBtcecBaseMulAffine(b *testing.B) {
 	r := rand.New(rand.NewSource(5))
 	k := testScalars(r, 2)[12]
 	var out btcec.JacobianPoint
-	m := startCPU()
+	m := cpumeter.Start()
 	for i := 0; i < b.N; i++ {
 		btcec.ScalarBaseMultNonConst(&k, &out)
 		out.ToAffine()
 	}
-	m.report(b)
+	m.Report(b)
 }
 
 // TestMulShift384 checks round(k·g / 2^384) against math/big for random
@@ -510,9 +512,9 @@ func BenchmarkBtcecInverseN(b *testing.B) {
 	r := rand.New(rand.NewSource(5))
 	k := testScalars(r, 2)[12]
 	var w btcec.ModNScalar
-	m := startCPU()
+	m := cpumeter.Start()
 	for i := 0; i < b.N; i++ {
 		w.InverseValNonConst(&k)
 	}
-	m.report(b)
+	m.Report(b)
 }
