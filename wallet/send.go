@@ -514,6 +514,27 @@ func (w *Wallet) SendToAddress(ctx context.Context, address string,
 func (w *Wallet) SendAll(ctx context.Context, address string,
 	fee FeePreference, minConfs int32, label string) (*wire.MsgTx, error) {
 
+	return w.sendAll(ctx, address, fee, minConfs, label, nil)
+}
+
+// SendAllFrom is SendAll of exactly the wallet outputs ops, confirmed or
+// not (lnd's SendCoins with send_all and outpoints; a child paying for
+// its unconfirmed parent). Each must be a spendable wallet output that is
+// not leased.
+func (w *Wallet) SendAllFrom(ctx context.Context, address string,
+	fee FeePreference, ops []wire.OutPoint, label string) (*wire.MsgTx, error) {
+
+	if len(ops) == 0 {
+		return nil, ErrNoOutputs
+	}
+	return w.sendAll(ctx, address, fee, 0, label, ops)
+}
+
+// sendAll sends the spendable coins of minConfs confirmations, or only
+// the outputs ops of them (nil: all), to address, less the fee.
+func (w *Wallet) sendAll(ctx context.Context, address string, fee FeePreference,
+	minConfs int32, label string, ops []wire.OutPoint) (*wire.MsgTx, error) {
+
 	addr, err := w.ParseAddress(address)
 	if err != nil {
 		return nil, err
@@ -531,52 +552,10 @@ func (w *Wallet) SendAll(ctx context.Context, address string,
 		if err != nil {
 			return nil, err
 		}
-		sel, amt, err := selectAll(coins, script, rate)
-		if err != nil {
-			return nil, err
-		}
-		lockTime, err := w.sendLockTime(tx)
-		if err != nil {
-			return nil, err
-		}
-		msg, _, err := buildTx(sel, []*wire.TxOut{wire.NewTxOut(int64(amt), script)},
-			nil, lockTime, sendSequence)
-		if err != nil {
-			return nil, err
-		}
-		return msg, w.signInputs(tx, msg)
-	})
-}
-
-// SendAllFrom is SendAll of exactly the wallet outputs ops, confirmed or
-// not (lnd's SendCoins with send_all and outpoints; a child paying for
-// its unconfirmed parent). Each must be a spendable wallet output that is
-// not leased.
-func (w *Wallet) SendAllFrom(ctx context.Context, address string,
-	fee FeePreference, ops []wire.OutPoint, label string) (*wire.MsgTx, error) {
-
-	if len(ops) == 0 {
-		return nil, ErrNoOutputs
-	}
-	addr, err := w.ParseAddress(address)
-	if err != nil {
-		return nil, err
-	}
-	script, err := txscript.PayToAddrScript(addr)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidAddress, err)
-	}
-	rate, err := w.FeeRate(ctx, fee)
-	if err != nil {
-		return nil, err
-	}
-	return w.sendRecorded(ctx, label, func(tx kvdb.RwTx) (*wire.MsgTx, error) {
-		coins, err := w.spendable(tx, 0)
-		if err != nil {
-			return nil, err
-		}
-		if coins, err = w.pickCoins(tx, coins, ops); err != nil {
-			return nil, err
+		if ops != nil {
+			if coins, err = w.pickCoins(tx, coins, ops); err != nil {
+				return nil, err
+			}
 		}
 		sel, amt, err := selectAll(coins, script, rate)
 		if err != nil {
