@@ -8,6 +8,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 
@@ -423,7 +424,13 @@ func TestAnchorCPFP(t *testing.T) {
 	coins.AddTxIn(&wire.TxIn{PreviousOutPoint: wire.OutPoint{Index: 9}})
 	coins.AddTxOut(wire.NewTxOut(1_000_000, coinScript))
 	f := newFakeChain(299)
-	var paid btcutil.Amount
+	// The fee each child paid, by its txid: written by the court's
+	// goroutine whenever it broadcasts one (it may again, under load,
+	// while the test reads), read by the test for the child it got.
+	var (
+		paidMu sync.Mutex
+		paid   = map[chainhash.Hash]btcutil.Amount{}
+	)
 	c := New(Config{DB: a.db, Notifier: f, Fees: f, FinalDepth: f.finalDepth,
 		BestHeight: func() (int32, error) { return 299, nil },
 		Broadcast:  f.broadcast, Signer: a.signer, Secrets: a.secrets,
@@ -446,7 +453,9 @@ func TestAnchorCPFP(t *testing.T) {
 					return err
 				}
 				final.TxIn[1].Witness = wit
-				paid = fee + own
+				paidMu.Lock()
+				paid[final.TxHash()] = fee + own
+				paidMu.Unlock()
 				return f.broadcast(context.Background(), final)
 			}, nil
 		},
@@ -483,7 +492,13 @@ func TestAnchorCPFP(t *testing.T) {
 	}
 	commitFee := st.Capacity - out
 	anchor := btcutil.Amount(commit.TxOut[child.TxIn[0].PreviousOutPoint.Index].Value)
-	pkgFee := commitFee + paid + anchor
+	paidMu.Lock()
+	childFee, ok := paid[child.TxHash()]
+	paidMu.Unlock()
+	if !ok {
+		t.Fatal("the child was not made by AttachFee")
+	}
+	pkgFee := commitFee + childFee + anchor
 	pkgWeight := weight(commit) + weight(child)
 	if rate := int64(pkgFee) * 1000 / pkgWeight; rate < 20_000*99/100 {
 		t.Fatalf("package pays %d sat/kw (fee %v over %d wu)", rate, pkgFee, pkgWeight)
