@@ -1,0 +1,194 @@
+package rpc
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"lnd.xprv/rpc/lnrpc"
+)
+
+// twoStates is a State service whose SubscribeState sends LOCKED, waits
+// for next, sends SERVER_ACTIVE and returns.
+type twoStates struct {
+	lnrpc.UnimplementedStateServer
+	next chan struct{}
+}
+
+func (p *twoStates) SubscribeState(_ *lnrpc.SubscribeStateRequest, st lnrpc.State_SubscribeStateServer) error {
+	if err := st.Send(&lnrpc.SubscribeStateResponse{State: lnrpc.WalletState_LOCKED}); err != nil {
+		return err
+	}
+	select {
+	case <-p.next:
+	case <-st.Context().Done():
+		return st.Context().Err()
+	}
+	return st.Send(&lnrpc.SubscribeStateResponse{State: lnrpc.WalletState_SERVER_ACTIVE})
+}
+
+// countingListener counts the writes on the connections it accepts.
+type countingListener struct {
+	net.Listener
+	writes *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return countingConn{Conn: c, writes: l.writes}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(b []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(b)
+}
+
+// lateFlush holds the gateway's second flush until the service has
+// returned: the order the race between the two usually has under load,
+// made certain.
+type lateFlush struct {
+	http.ResponseWriter
+	done    <-chan struct{}
+	flushes int
+}
+
+func (w *lateFlush) FlushError() error {
+	w.flushes++
+	if w.flushes == 2 {
+		<-w.done
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// TestRESTStreamLastChunk: a stream's first message reaches the client
+// while the service still runs, with the response header in one write;
+// its last message and the chunked body's terminator go out in one write
+// when the service has returned. Without restHandler the same stream
+// takes three writes.
+func TestRESTStreamLastChunk(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		restWriter bool
+		wantWrites int64
+	}{{"restHandler", true, 2}, {"gateway alone", false, 3}} {
+		t.Run(c.name, func(t *testing.T) {
+			conn := newInprocConn(nil, nil, maxMsgSize)
+			svc := &twoStates{next: make(chan struct{})}
+			lnrpc.RegisterStateServer(conn, svc)
+			t.Cleanup(func() { conn.stop(10 * time.Second) })
+			s := &Server{gatewayToken: "tok"}
+			mux, err := s.gatewayRoutes(conn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The service's end, once its stream has started.
+			ended := make(chan struct{})
+			hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				go func() {
+					for {
+						if rs := streamOf(r.Context()); rs != nil {
+							if st := rs.st.Load(); st != nil {
+								<-st.done
+								close(ended)
+								return
+							}
+						}
+						time.Sleep(time.Millisecond)
+					}
+				}()
+				mux.ServeHTTP(&lateFlush{ResponseWriter: w, done: ended}, r)
+			})
+			var h http.Handler = hold
+			if c.restWriter {
+				h = restHandler(hold)
+			} else {
+				// The stream is still linked to the request, so that
+				// the hold works, but no writer consults it.
+				h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					rs := &restStream{}
+					hold.ServeHTTP(w, r.WithContext(withStream(r.Context(), rs)))
+				})
+			}
+			var writes atomic.Int64
+			srv := httptest.NewUnstartedServer(h)
+			srv.Listener = countingListener{Listener: srv.Listener, writes: &writes}
+			srv.Start()
+			defer srv.Close()
+
+			resp, err := http.Get(srv.URL + "/v1/state/subscribe")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			rd := bufio.NewReader(resp.Body)
+			first, err := rd.ReadString('\n')
+			if err != nil || first != `{"result":{"state":"LOCKED"}}`+"\n" {
+				t.Fatalf("first line %q, %v", first, err)
+			}
+			if n := writes.Load(); n != 1 {
+				t.Fatalf("%d writes for the header and the first message, want 1", n)
+			}
+			close(svc.next)
+			rest, err := io.ReadAll(rd)
+			if err != nil || string(rest) != `{"result":{"state":"SERVER_ACTIVE"}}`+"\n" {
+				t.Fatalf("rest of the stream %q, %v", rest, err)
+			}
+			if len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" {
+				t.Fatalf("transfer encoding %v", resp.TransferEncoding)
+			}
+			if n := writes.Load(); n != c.wantWrites {
+				t.Fatalf("%d writes for the stream, want %d", n, c.wantWrites)
+			}
+		})
+	}
+}
+
+// TestRESTStreamEnded: the flush is skipped only once the handler has
+// returned and the gateway has taken every message.
+func TestRESTStreamEnded(t *testing.T) {
+	rs := &restStream{}
+	if rs.ended() {
+		t.Fatal("ended without a stream")
+	}
+	st := &inprocStream{done: make(chan struct{}), resps: make(chan proto.Message, 1)}
+	rs.st.Store(st)
+	if rs.ended() {
+		t.Fatal("ended while the handler runs")
+	}
+	st.resps <- &lnrpc.SubscribeStateResponse{}
+	close(st.done)
+	if rs.ended() {
+		t.Fatal("ended with a message queued")
+	}
+	<-st.resps
+	if !rs.ended() {
+		t.Fatal("not ended after the handler returned and its messages were taken")
+	}
+
+	// A flush that is not skipped reaches the server's writer.
+	rec := httptest.NewRecorder()
+	w := &restWriter{ResponseWriter: rec, rs: &restStream{}}
+	if err := http.NewResponseController(w).Flush(); err != nil || !rec.Flushed {
+		t.Fatalf("flush: %v, flushed %v", err, rec.Flushed)
+	}
+	rec = httptest.NewRecorder()
+	w = &restWriter{ResponseWriter: rec, rs: rs}
+	if err := http.NewResponseController(w).Flush(); err != nil || rec.Flushed {
+		t.Fatalf("flush at the end: %v, flushed %v", err, rec.Flushed)
+	}
+}
