@@ -18,6 +18,9 @@ type restConn struct {
 	tc *tls.Conn
 	br *bufio.Reader
 	bw *bufio.Writer
+
+	// lines is the first buffer of the scanner of a stream's lines.
+	lines []byte
 }
 
 // connBuffer is the size of a connection's read and write buffers, as
@@ -76,7 +79,7 @@ func (n *restNode) get(ctx context.Context) (*restConn, error) {
 		return nil, err
 	}
 	return &restConn{tc: nc.(*tls.Conn), br: bufio.NewReaderSize(nc, connBuffer),
-		bw: bufio.NewWriterSize(nc, connBuffer)}, nil
+		bw: bufio.NewWriterSize(nc, connBuffer), lines: make([]byte, streamLineStart)}, nil
 }
 
 // put keeps a connection for the next request, up to maxIdle of them.

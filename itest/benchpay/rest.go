@@ -153,11 +153,12 @@ func (n *restNode) stream(ctx context.Context, method, path string, body any,
 		return fmt.Errorf("%s %s %s: HTTP %d: %s", n.name, method, path,
 			resp.StatusCode, bytes.TrimSpace(data))
 	}
-	// A payment's line is a few KiB: the scanner starts there and grows
-	// only for a longer one, rather than allocating 64 KiB a payment on a
-	// machine the nodes under test share.
+	// A payment's line is a few KiB: the scanner starts with the
+	// connection's buffer of that size and grows only for a longer one,
+	// rather than allocating 64 KiB a payment on a machine the nodes under
+	// test share.
 	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, streamLineStart), 16<<20)
+	sc.Buffer(resp.conn.lines[:0], 16<<20)
 	for sc.Scan() {
 		done, err := each(sc.Bytes())
 		if err != nil {
