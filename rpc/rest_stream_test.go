@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,15 +17,20 @@ import (
 )
 
 // twoStates is a State service whose SubscribeState sends LOCKED, waits
-// for next, sends SERVER_ACTIVE and returns.
+// for next, sends SERVER_ACTIVE and returns; with one, it returns after
+// LOCKED.
 type twoStates struct {
 	lnrpc.UnimplementedStateServer
 	next chan struct{}
+	one  bool
 }
 
 func (p *twoStates) SubscribeState(_ *lnrpc.SubscribeStateRequest, st lnrpc.State_SubscribeStateServer) error {
 	if err := st.Send(&lnrpc.SubscribeStateResponse{State: lnrpc.WalletState_LOCKED}); err != nil {
 		return err
+	}
+	if p.one {
+		return nil
 	}
 	select {
 	case <-p.next:
@@ -58,21 +64,74 @@ func (c countingConn) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
-// lateFlush holds the gateway's second flush until the service has
+// lateFlush holds the gateway's flush number hold until the service has
 // returned: the order the race between the two usually has under load,
 // made certain.
 type lateFlush struct {
 	http.ResponseWriter
 	done    <-chan struct{}
+	hold    int
 	flushes int
 }
 
 func (w *lateFlush) FlushError() error {
 	w.flushes++
-	if w.flushes == 2 {
+	if w.flushes == w.hold {
 		<-w.done
 	}
 	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// streamThrough serves GET /v1/state/subscribe from svc through the
+// gateway, with restHandler or without it, holding the gateway's flush
+// number hold until the service has returned. It returns the server's
+// connection writes so far, and the client's answer.
+func streamThrough(t *testing.T, svc *twoStates, withRestHandler bool, hold int) (*atomic.Int64, *http.Response) {
+	t.Helper()
+	conn := newInprocConn(nil, nil, maxMsgSize)
+	lnrpc.RegisterStateServer(conn, svc)
+	t.Cleanup(func() { conn.stop(10 * time.Second) })
+	s := &Server{gatewayToken: "tok"}
+	mux, err := s.gatewayRoutes(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The service's end, once its stream has started.
+	ended := make(chan struct{})
+	held := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		go func() {
+			for {
+				if rs := streamOf(r.Context()); rs != nil {
+					if st := rs.st.Load(); st != nil {
+						<-st.done
+						close(ended)
+						return
+					}
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}()
+		mux.ServeHTTP(&lateFlush{ResponseWriter: w, done: ended, hold: hold}, r)
+	})
+	var h http.Handler = restHandler(held)
+	if !withRestHandler {
+		// The stream is still linked to the request, so that the hold
+		// works, but no writer consults it.
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			held.ServeHTTP(w, r.WithContext(withStream(r.Context(), &restStream{})))
+		})
+	}
+	writes := new(atomic.Int64)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener = countingListener{Listener: srv.Listener, writes: writes}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	resp, err := http.Get(srv.URL + "/v1/state/subscribe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return writes, resp
 }
 
 // TestRESTStreamLastChunk: a stream's first message reaches the client
@@ -82,59 +141,13 @@ func (w *lateFlush) FlushError() error {
 // takes three writes.
 func TestRESTStreamLastChunk(t *testing.T) {
 	for _, c := range []struct {
-		name       string
-		restWriter bool
-		wantWrites int64
+		name        string
+		restHandler bool
+		wantWrites  int64
 	}{{"restHandler", true, 2}, {"gateway alone", false, 3}} {
 		t.Run(c.name, func(t *testing.T) {
-			conn := newInprocConn(nil, nil, maxMsgSize)
 			svc := &twoStates{next: make(chan struct{})}
-			lnrpc.RegisterStateServer(conn, svc)
-			t.Cleanup(func() { conn.stop(10 * time.Second) })
-			s := &Server{gatewayToken: "tok"}
-			mux, err := s.gatewayRoutes(conn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The service's end, once its stream has started.
-			ended := make(chan struct{})
-			hold := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				go func() {
-					for {
-						if rs := streamOf(r.Context()); rs != nil {
-							if st := rs.st.Load(); st != nil {
-								<-st.done
-								close(ended)
-								return
-							}
-						}
-						time.Sleep(time.Millisecond)
-					}
-				}()
-				mux.ServeHTTP(&lateFlush{ResponseWriter: w, done: ended}, r)
-			})
-			var h http.Handler = hold
-			if c.restWriter {
-				h = restHandler(hold)
-			} else {
-				// The stream is still linked to the request, so that
-				// the hold works, but no writer consults it.
-				h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					rs := &restStream{}
-					hold.ServeHTTP(w, r.WithContext(withStream(r.Context(), rs)))
-				})
-			}
-			var writes atomic.Int64
-			srv := httptest.NewUnstartedServer(h)
-			srv.Listener = countingListener{Listener: srv.Listener, writes: &writes}
-			srv.Start()
-			defer srv.Close()
-
-			resp, err := http.Get(srv.URL + "/v1/state/subscribe")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			writes, resp := streamThrough(t, svc, c.restHandler, 2)
 			rd := bufio.NewReader(resp.Body)
 			first, err := rd.ReadString('\n')
 			if err != nil || first != `{"result":{"state":"LOCKED"}}`+"\n" {
@@ -155,6 +168,36 @@ func TestRESTStreamLastChunk(t *testing.T) {
 				t.Fatalf("%d writes for the stream, want %d", n, c.wantWrites)
 			}
 		})
+	}
+}
+
+// TestRESTStreamOneMessage: a stream whose service has returned by the
+// first flush (a tracked payment already final) goes out in one write,
+// the same header and chunked body as with the flush.
+func TestRESTStreamOneMessage(t *testing.T) {
+	var answers [2]httpAnswer
+	for i, withRestHandler := range []bool{false, true} {
+		writes, resp := streamThrough(t, &twoStates{one: true}, withRestHandler, 1)
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := resp.Header.Clone()
+		h.Del("Date")
+		answers[i] = httpAnswer{Status: resp.StatusCode, Header: h, Trailer: resp.Trailer,
+			Chunked: len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked",
+			Body:    string(body)}
+		want := int64(2)
+		if withRestHandler {
+			want = 1
+		}
+		if n := writes.Load(); n != want {
+			t.Fatalf("restHandler %v: %d writes, want %d", withRestHandler, n, want)
+		}
+	}
+	if !reflect.DeepEqual(answers[0], answers[1]) || !answers[1].Chunked ||
+		answers[1].Body != `{"result":{"state":"LOCKED"}}`+"\n" {
+		t.Fatalf("without restHandler %+v\nwith it %+v", answers[0], answers[1])
 	}
 }
 
