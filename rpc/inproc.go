@@ -328,6 +328,9 @@ func (c *inprocConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, metho
 	}
 	st.ts.method = method
 	st.srvCtx, st.cancel = c.serverContext(ctx, &st.ts)
+	if rs := streamOf(ctx); rs != nil {
+		rs.st.Store(st)
+	}
 	hdrAddr, trlAddr := callOpts(opts)
 
 	go func() {

@@ -166,8 +166,18 @@ func (s *Server) startREST(tlsCfg *tls.Config) error {
 }
 
 // gatewayMux returns the REST gateway's routes, calling the services
+// through conn, behind restHandler.
+func (s *Server) gatewayMux(conn grpc.ClientConnInterface) (http.Handler, error) {
+	mux, err := s.gatewayRoutes(conn)
+	if err != nil {
+		return nil, err
+	}
+	return restHandler(mux), nil
+}
+
+// gatewayRoutes returns the gateway's routes, calling the services
 // through conn.
-func (s *Server) gatewayMux(conn grpc.ClientConnInterface) (*runtime.ServeMux, error) {
+func (s *Server) gatewayRoutes(conn grpc.ClientConnInterface) (*runtime.ServeMux, error) {
 	// The marshaler is registered for every content type: clients send
 	// JSON with whatever Content-Type they like.
 	mux := runtime.NewServeMux(

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -65,10 +66,7 @@ func payOne(ctx context.Context, s shape, timeout time.Duration) (time.Duration,
 	var inv struct {
 		PaymentRequest string `json:"payment_request"`
 	}
-	err := s.payee.do(ctx, "POST", "/v1/invoices", map[string]any{
-		"value":   strconv.FormatInt(s.amtSat, 10),
-		"private": s.hints,
-	}, &inv)
+	err := s.payee.do(ctx, "POST", "/v1/invoices", invoiceBody(s.amtSat, s.hints), &inv)
 	if err != nil {
 		return 0, err
 	}
@@ -76,11 +74,7 @@ func payOne(ctx context.Context, s shape, timeout time.Duration) (time.Duration,
 		return 0, errors.New("invoice without payment_request")
 	}
 	start := time.Now()
-	req := map[string]any{
-		"payment_request": inv.PaymentRequest,
-		"timeout_seconds": int(timeout.Seconds()),
-		"fee_limit_sat":   "100",
-	}
+	req := sendBody(inv.PaymentRequest, timeout)
 	var final string
 	var reason string
 	err = s.payer.stream(ctx, "POST", "/v2/router/send", req, func(line []byte) (bool, error) {
@@ -108,6 +102,42 @@ func payOne(ctx context.Context, s shape, timeout time.Duration) (time.Duration,
 		return 0, fmt.Errorf("payment %s: %s", final, reason)
 	}
 	return time.Since(start), nil
+}
+
+// invoiceBody is the JSON of the invoice request: what json.Marshal
+// makes of the map {"value": amt as a string, "private": hints}, written
+// without the map and reflection.
+func invoiceBody(amtSat int64, hints bool) []byte {
+	b := make([]byte, 0, 48)
+	b = append(b, `{"private":`...)
+	b = strconv.AppendBool(b, hints)
+	b = append(b, `,"value":"`...)
+	b = strconv.AppendInt(b, amtSat, 10)
+	return append(b, `"}`...)
+}
+
+// sendBody is the JSON of the send request: what json.Marshal makes of
+// the map {"payment_request": payReq, "timeout_seconds": the timeout's
+// whole seconds, "fee_limit_sat": "100"}. A payment request is bech32,
+// written as it is; one with any other byte goes through json.Marshal.
+func sendBody(payReq string, timeout time.Duration) []byte {
+	secs := int(timeout.Seconds())
+	for i := 0; i < len(payReq); i++ {
+		if c := payReq[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z') {
+			b, _ := json.Marshal(map[string]any{
+				"payment_request": payReq,
+				"timeout_seconds": secs,
+				"fee_limit_sat":   "100",
+			})
+			return b
+		}
+	}
+	b := make([]byte, 0, len(payReq)+80)
+	b = append(b, `{"fee_limit_sat":"100","payment_request":"`...)
+	b = append(b, payReq...)
+	b = append(b, `","timeout_seconds":`...)
+	b = strconv.AppendInt(b, int64(secs), 10)
+	return append(b, '}')
 }
 
 // runLoad makes n payments with c concurrent payers and measures them.

@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -66,7 +67,14 @@ func main() {
 	flag.StringVar(&cfg.payerDB, "payer-db", "bolt", "xlnd alice's database: bolt, or etcd (started by the tool)")
 	profDir := flag.String("profile", "", "write the nodes' CPU, block and mutex profiles of each load to this directory")
 	profSecs := flag.Int("profile-seconds", 10, "length of each CPU profile, from the start of the load")
+	// One P: the tool's payers mostly wait on the network, and with two
+	// its idle P spun in the scheduler on every wake-up, on the cores the
+	// nodes under test use (docs/benchmarks.md, branch restpath).
+	procs := flag.Int("procs", 1, "the tool's own GOMAXPROCS (0: Go's default); the nodes' are not affected")
 	flag.Parse()
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
 	cfg.impls, cfg.shapes = strings.Split(impls, ","), strings.Split(shapes, ",")
 	cfg.lnd = os.Getenv("LND")
 	if *profDir != "" {

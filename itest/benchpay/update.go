@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // paymentUpdate is what the load reads of a line of a payment's stream:
@@ -39,19 +38,20 @@ func parseUpdate(line []byte) (paymentUpdate, error) {
 // values: of "result" (an object) its "status" and "failure_reason"
 // strings, of "error" (an object) its "message". It gives up (false) on
 // anything it does not check as encoding/json would: a string with an
-// escape where a value is kept, a repeated key, invalid JSON, or bytes
-// after the object.
+// escape where a value is kept, a kept key repeated or in another case,
+// invalid JSON, or bytes after the object. Keys are compared as the
+// line's bytes: only the kept values become strings.
 func scanUpdate(line []byte) (paymentUpdate, bool) {
 	s := &jsonScan{b: line}
 	var u paymentUpdate
-	seen := map[string]bool{}
-	err := s.object(func(key string) error {
-		if seen[key] || foldsTo(key, "result", "error") {
-			return errGiveUp
-		}
-		seen[key] = true
-		switch key {
-		case "result":
+	var seenResult, seenError bool
+	err := s.object(func(key []byte) error {
+		switch {
+		case string(key) == "result":
+			if seenResult {
+				return errGiveUp
+			}
+			seenResult = true
 			if s.peek() == 'n' {
 				return s.skip()
 			}
@@ -60,8 +60,12 @@ func scanUpdate(line []byte) (paymentUpdate, bool) {
 				FailureReason string `json:"failure_reason"`
 			}{}
 			u.Result = r
-			return s.fields(map[string]*string{"status": &r.Status, "failure_reason": &r.FailureReason})
-		case "error":
+			return s.fields("status", &r.Status, "failure_reason", &r.FailureReason)
+		case string(key) == "error":
+			if seenError {
+				return errGiveUp
+			}
+			seenError = true
 			if s.peek() == 'n' {
 				return s.skip()
 			}
@@ -69,7 +73,9 @@ func scanUpdate(line []byte) (paymentUpdate, bool) {
 				Message string `json:"message"`
 			}{}
 			u.Error = e
-			return s.fields(map[string]*string{"message": &e.Message})
+			return s.fields("message", &e.Message, "", nil)
+		case foldsTo(key, "result"), foldsTo(key, "error"):
+			return errGiveUp
 		}
 		return s.skip()
 	})
@@ -110,9 +116,10 @@ func (s *jsonScan) peek() byte {
 	return 0
 }
 
-// object walks an object, calling member with each key while positioned
-// at its value, which member must consume.
-func (s *jsonScan) object(member func(key string) error) error {
+// object walks an object, calling member with each key (the line's
+// bytes, valid until the next call) while positioned at its value, which
+// member must consume.
+func (s *jsonScan) object(member func(key []byte) error) error {
 	if s.peek() != '{' {
 		return errGiveUp
 	}
@@ -145,24 +152,29 @@ func (s *jsonScan) object(member func(key string) error) error {
 	}
 }
 
-// fields walks an object keeping the string values of the keys in want;
-// a kept key's value must be a string without escapes, and appear once.
-func (s *jsonScan) fields(want map[string]*string) error {
-	got := map[string]bool{}
-	return s.object(func(key string) error {
-		dst, ok := want[key]
-		if !ok {
-			for k := range want {
-				if foldsTo(key, k) {
-					return errGiveUp
-				}
+// fields walks an object keeping the string values of the keys k1 and k2
+// ("" for none) in v1 and v2; a kept key's value must be a string
+// without escapes, or null, and appear once.
+func (s *jsonScan) fields(k1 string, v1 *string, k2 string, v2 *string) error {
+	var got1, got2 bool
+	return s.object(func(key []byte) error {
+		var dst *string
+		switch {
+		case string(key) == k1:
+			if got1 {
+				return errGiveUp
 			}
+			got1, dst = true, v1
+		case k2 != "" && string(key) == k2:
+			if got2 {
+				return errGiveUp
+			}
+			got2, dst = true, v2
+		case foldsTo(key, k1), k2 != "" && foldsTo(key, k2):
+			return errGiveUp
+		default:
 			return s.skip()
 		}
-		if got[key] {
-			return errGiveUp
-		}
-		got[key] = true
 		if s.peek() == 'n' {
 			return s.literal("null")
 		}
@@ -170,16 +182,16 @@ func (s *jsonScan) fields(want map[string]*string) error {
 		if err != nil || !plain {
 			return errGiveUp
 		}
-		*dst = v
+		*dst = string(v)
 		return nil
 	})
 }
 
-// str reads a string; plain is false if it holds an escape (its value is
-// then not decoded).
-func (s *jsonScan) str() (string, bool, error) {
+// str reads a string, giving its bytes between the quotes; plain is false
+// if it holds an escape (the bytes are then not its value).
+func (s *jsonScan) str() ([]byte, bool, error) {
 	if s.peek() != '"' {
-		return "", false, errGiveUp
+		return nil, false, errGiveUp
 	}
 	s.i++
 	start, plain := s.i, true
@@ -187,23 +199,23 @@ func (s *jsonScan) str() (string, bool, error) {
 		c := s.b[s.i]
 		switch {
 		case c == '"':
-			v := string(s.b[start:s.i])
+			v := s.b[start:s.i]
 			s.i++
 			return v, plain, nil
 		case c == '\\':
 			plain = false
 			if err := s.escape(); err != nil {
-				return "", false, err
+				return nil, false, err
 			}
 		case c < 0x20 || c >= 0x80:
 			// Control bytes are invalid; other bytes are left to
 			// encoding/json's UTF-8 checks.
-			return "", false, errGiveUp
+			return nil, false, errGiveUp
 		default:
 			s.i++
 		}
 	}
-	return "", false, errGiveUp
+	return nil, false, errGiveUp
 }
 
 // escape walks a backslash escape, checking it as JSON defines them.
@@ -231,15 +243,26 @@ func (s *jsonScan) escape() error {
 	return errGiveUp
 }
 
-// foldsTo reports whether key is one of names in another case: encoding/json
-// would take it for that name.
-func foldsTo(key string, names ...string) bool {
-	for _, n := range names {
-		if key != n && strings.EqualFold(key, n) {
-			return true
+// foldsTo reports whether key is name in another case: encoding/json
+// would take it for that name. Keys reach here only in ASCII (str gives
+// up on other bytes), so ASCII case folding is the whole of it.
+func foldsTo(key []byte, name string) bool {
+	if len(key) != len(name) || string(key) == name {
+		return false
+	}
+	for i := range len(key) {
+		a, b := key[i], name[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 func (s *jsonScan) literal(lit string) error {
@@ -254,7 +277,7 @@ func (s *jsonScan) literal(lit string) error {
 func (s *jsonScan) skip() error {
 	switch c := s.peek(); {
 	case c == '{':
-		return s.object(func(string) error { return s.skip() })
+		return s.object(func([]byte) error { return s.skip() })
 	case c == '[':
 		s.i++
 		if s.peek() == ']' {
