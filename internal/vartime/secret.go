@@ -135,21 +135,52 @@ type oddTable [1 << (secretWindow - 1)]proj
 
 // selectOdd sets r to d·p from odd = p, 3p, …, 31p, d = ±(2·idx+1), the
 // sign negative when neg is all ones: every entry is read, the one wanted
-// kept by masks.
+// kept by masks, so neither the memory touched nor the branches depend on
+// idx. The masks are made once; each coordinate is then gathered in four
+// locals, which the compiler keeps in registers.
 func selectOdd(r *proj, odd *oddTable, idx, neg uint64) {
-	var out proj
-	for j := range odd {
-		x := uint64(j) ^ idx
-		// m is all ones when x = 0.
-		m := ((x | -x) >> 63) - 1
-		for l := 0; l < 4; l++ {
-			out.x[l] |= odd[j].x[l] & m
-			out.y[l] |= odd[j].y[l] & m
-			out.z[l] |= odd[j].z[l] & m
-		}
+	var masks [len(oddTable{})]uint64
+	for j := range masks {
+		d := uint64(j) ^ idx
+		// All ones when d = 0.
+		masks[j] = ((d | -d) >> 63) - 1
 	}
-	condNeg(&out, neg)
-	*r = out
+	var a0, a1, a2, a3 uint64
+	for j := range odd {
+		m, e := masks[j], &odd[j].x
+		a0 |= e[0] & m
+		a1 |= e[1] & m
+		a2 |= e[2] & m
+		a3 |= e[3] & m
+	}
+	r.x = fe{a0, a1, a2, a3}
+	a0, a1, a2, a3 = 0, 0, 0, 0
+	for j := range odd {
+		m, e := masks[j], &odd[j].y
+		a0 |= e[0] & m
+		a1 |= e[1] & m
+		a2 |= e[2] & m
+		a3 |= e[3] & m
+	}
+	r.y = fe{a0, a1, a2, a3}
+	a0, a1, a2, a3 = 0, 0, 0, 0
+	for j := range odd {
+		m, e := masks[j], &odd[j].z
+		a0 |= e[0] & m
+		a1 |= e[1] & m
+		a2 |= e[2] & m
+		a3 |= e[3] & m
+	}
+	r.z = fe{a0, a1, a2, a3}
+	condNeg(r, neg)
+}
+
+// selectOddLambda is selectOdd for λ·d·p = (β·X, Y, Z): the entry is
+// read from p's table as selectOdd reads it and its X multiplied by β,
+// a fixed multiplication whatever the digit.
+func selectOddLambda(r *proj, odd *oddTable, idx, neg uint64) {
+	selectOdd(r, odd, idx, neg)
+	r.x.mul(&r.x, &glvBeta)
 }
 
 // condNeg negates p when neg is all ones (neg is 0 or all ones).
@@ -317,24 +348,21 @@ func SecretMul(p *Point, k *btcec.ModNScalar) ([33]byte, bool) {
 	r1, r2, neg1, neg2 := splitSecret(k)
 	even1, even2 := makeOdd(&r1), makeOdd(&r2)
 
-	// odd1[i] = (2i+1)·p, odd2[i] = λ·(2i+1)·p. p is public: building
-	// the tables needs no care; the signs are applied at each read.
-	var odd1, odd2 oddTable
+	// odd1[i] = (2i+1)·p; λ·(2i+1)·p is read from it with X times β
+	// (selectOddLambda). p is public: building the table needs no care;
+	// the signs are applied at each read.
+	var odd1 oddTable
 	odd1[0] = proj{x: p.x, y: p.y, z: fe{1}}
 	var p2 proj
 	p2.double(&odd1[0])
 	for i := 1; i < len(odd1); i++ {
 		odd1[i].add(&odd1[i-1], &p2)
 	}
-	for i := range odd2 {
-		odd2[i] = odd1[i]
-		odd2[i].x.mul(&odd2[i].x, &glvBeta)
-	}
 
 	// The top digits are 1: start at ±p ± λp.
 	var acc, t proj
 	selectOdd(&acc, &odd1, 0, neg1)
-	selectOdd(&t, &odd2, 0, neg2)
+	selectOddLambda(&t, &odd1, 0, neg2)
 	acc.add(&acc, &t)
 	for i := secretDigits - 1; i >= 0; i-- {
 		for j := 0; j < secretWindow; j++ {
@@ -345,7 +373,7 @@ func SecretMul(p *Point, k *btcec.ModNScalar) ([33]byte, bool) {
 		selectOdd(&t, &odd1, idx, neg^neg1)
 		acc.add(&acc, &t)
 		idx, neg = digit(&r2, pos)
-		selectOdd(&t, &odd2, idx, neg^neg2)
+		selectOddLambda(&t, &odd1, idx, neg^neg2)
 		acc.add(&acc, &t)
 	}
 	// Undo the 1 added to an even half: subtract its signed point.
@@ -353,7 +381,7 @@ func SecretMul(p *Point, k *btcec.ModNScalar) ([33]byte, bool) {
 	selectOdd(&t, &odd1, 0, ^neg1)
 	sum.add(&acc, &t)
 	condSet(&acc, &sum, even1)
-	selectOdd(&t, &odd2, 0, ^neg2)
+	selectOddLambda(&t, &odd1, 0, ^neg2)
 	sum.add(&acc, &t)
 	condSet(&acc, &sum, even2)
 	r1, r2 = [4]uint64{}, [4]uint64{}
