@@ -163,7 +163,7 @@ func (z *fe) mul(x, y *fe) *fe {
 	r1, c := bits.Add64(l1, h0, 0)
 	r2, c := bits.Add64(l2, h1, c)
 	r3, c := bits.Add64(l3, h2, c)
-	r4 := h3 + c // x0·y < 2^320: no carry out
+	r4, _ := bits.Add64(h3, 0, c) // x0·y < 2^320: no carry out
 
 	// Row 1: r1..r5 += x1·y.
 	h0, l0 := bits.Mul64(x1, y0)
@@ -173,12 +173,12 @@ func (z *fe) mul(x, y *fe) *fe {
 	l1, c = bits.Add64(l1, h0, 0)
 	l2, c = bits.Add64(l2, h1, c)
 	l3, c = bits.Add64(l3, h2, c)
-	h3 += c
+	h3, _ = bits.Add64(h3, 0, c)
 	r1, c = bits.Add64(r1, l0, 0)
 	r2, c = bits.Add64(r2, l1, c)
 	r3, c = bits.Add64(r3, l2, c)
 	r4, c = bits.Add64(r4, l3, c)
-	r5 := h3 + c // the sum so far is below 2^384
+	r5, _ := bits.Add64(h3, 0, c) // the sum so far is below 2^384
 
 	// Row 2: r2..r6 += x2·y.
 	h0, l0 = bits.Mul64(x2, y0)
@@ -188,12 +188,12 @@ func (z *fe) mul(x, y *fe) *fe {
 	l1, c = bits.Add64(l1, h0, 0)
 	l2, c = bits.Add64(l2, h1, c)
 	l3, c = bits.Add64(l3, h2, c)
-	h3 += c
+	h3, _ = bits.Add64(h3, 0, c)
 	r2, c = bits.Add64(r2, l0, 0)
 	r3, c = bits.Add64(r3, l1, c)
 	r4, c = bits.Add64(r4, l2, c)
 	r5, c = bits.Add64(r5, l3, c)
-	r6 := h3 + c
+	r6, _ := bits.Add64(h3, 0, c)
 
 	// Row 3: r3..r7 += x3·y.
 	h0, l0 = bits.Mul64(x3, y0)
@@ -203,12 +203,12 @@ func (z *fe) mul(x, y *fe) *fe {
 	l1, c = bits.Add64(l1, h0, 0)
 	l2, c = bits.Add64(l2, h1, c)
 	l3, c = bits.Add64(l3, h2, c)
-	h3 += c
+	h3, _ = bits.Add64(h3, 0, c)
 	r3, c = bits.Add64(r3, l0, 0)
 	r4, c = bits.Add64(r4, l1, c)
 	r5, c = bits.Add64(r5, l2, c)
 	r6, c = bits.Add64(r6, l3, c)
-	r7 := h3 + c
+	r7, _ := bits.Add64(h3, 0, c)
 
 	// Reduction, written out in mul and square alike (as a function it
 	// is not inlined, and the call costs a sixth of a mul): 2^256 ≡ pc,
@@ -226,25 +226,26 @@ func (z *fe) mul(x, y *fe) *fe {
 	l1, c = bits.Add64(l1, h0, 0)
 	l2, c = bits.Add64(l2, h1, c)
 	l3, c = bits.Add64(l3, h2, c)
-	k := h3 + c
+	k, _ := bits.Add64(h3, 0, c)
 	r0, c = bits.Add64(r0, l0, 0)
 	r1, c = bits.Add64(r1, l1, c)
 	r2, c = bits.Add64(r2, l2, c)
 	r3, c = bits.Add64(r3, l3, c)
-	k += c
+	k, _ = bits.Add64(k, 0, c)
 	hk, lk := bits.Mul64(k, pc)
 	r0, c = bits.Add64(r0, lk, 0)
 	r1, c = bits.Add64(r1, hk, c)
 	r2, c = bits.Add64(r2, 0, c)
 	r3, c = bits.Add64(r3, 0, c)
 	r0, c = bits.Add64(r0, pc&-c, 0)
-	r1 += c
+	r1, _ = bits.Add64(r1, 0, c)
 	z[0], z[1], z[2], z[3] = r0, r1, r2, r3
 	return z
 }
 
 // square sets z = x², as mul does but with each cross product x_i·x_j
-// (i < j) formed once and doubled by a shift. Constant time, as mul.
+// (i < j) formed once and their sum doubled by adding it to itself.
+// Constant time, as mul.
 func (z *fe) square(x *fe) *fe {
 	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
 	var c uint64
@@ -255,28 +256,29 @@ func (z *fe) square(x *fe) *fe {
 	h2, l2 := bits.Mul64(x0, x3)
 	r2, c := bits.Add64(l1, h0, 0)
 	r3, c := bits.Add64(l2, h1, c)
-	r4 := h2 + c
+	r4, _ := bits.Add64(h2, 0, c)
 	// … x1·(x2, x3) at limb 3 …
 	h0, l0 := bits.Mul64(x1, x2)
 	h1, l1 = bits.Mul64(x1, x3)
 	l1, c = bits.Add64(l1, h0, 0)
-	h1 += c
+	h1, _ = bits.Add64(h1, 0, c)
 	r3, c = bits.Add64(r3, l0, 0)
 	r4, c = bits.Add64(r4, l1, c)
-	r5 := h1 + c
+	r5, _ := bits.Add64(h1, 0, c)
 	// … and x2·x3 at limb 5.
 	h0, l0 = bits.Mul64(x2, x3)
 	r5, c = bits.Add64(r5, l0, 0)
-	r6 := h0 + c
+	r6, _ := bits.Add64(h0, 0, c)
 
-	// Doubled, then the squares on the diagonal added.
-	r7 := r6 >> 63
-	r6 = r6<<1 | r5>>63
-	r5 = r5<<1 | r4>>63
-	r4 = r4<<1 | r3>>63
-	r3 = r3<<1 | r2>>63
-	r2 = r2<<1 | r1>>63
-	r1 <<= 1
+	// Doubled (a carry chain, shorter than shifts), then the squares on
+	// the diagonal added.
+	r1, c = bits.Add64(r1, r1, 0)
+	r2, c = bits.Add64(r2, r2, c)
+	r3, c = bits.Add64(r3, r3, c)
+	r4, c = bits.Add64(r4, r4, c)
+	r5, c = bits.Add64(r5, r5, c)
+	r6, c = bits.Add64(r6, r6, c)
+	r7 := c
 	h0, r0 := bits.Mul64(x0, x0)
 	h1, l1 = bits.Mul64(x1, x1)
 	h2, l2 = bits.Mul64(x2, x2)
@@ -287,7 +289,7 @@ func (z *fe) square(x *fe) *fe {
 	r4, c = bits.Add64(r4, l2, c)
 	r5, c = bits.Add64(r5, h2, c)
 	r6, c = bits.Add64(r6, l3, c)
-	r7 += h3 + c
+	r7, _ = bits.Add64(r7, h3, c)
 
 	// Reduction: as in mul.
 	h0, l0 = bits.Mul64(r4, pc)
@@ -297,19 +299,19 @@ func (z *fe) square(x *fe) *fe {
 	l1, c = bits.Add64(l1, h0, 0)
 	l2, c = bits.Add64(l2, h1, c)
 	l3, c = bits.Add64(l3, h2, c)
-	k := h3 + c
+	k, _ := bits.Add64(h3, 0, c)
 	r0, c = bits.Add64(r0, l0, 0)
 	r1, c = bits.Add64(r1, l1, c)
 	r2, c = bits.Add64(r2, l2, c)
 	r3, c = bits.Add64(r3, l3, c)
-	k += c
+	k, _ = bits.Add64(k, 0, c)
 	hk, lk := bits.Mul64(k, pc)
 	r0, c = bits.Add64(r0, lk, 0)
 	r1, c = bits.Add64(r1, hk, c)
 	r2, c = bits.Add64(r2, 0, c)
 	r3, c = bits.Add64(r3, 0, c)
 	r0, c = bits.Add64(r0, pc&-c, 0)
-	r1 += c
+	r1, _ = bits.Add64(r1, 0, c)
 	z[0], z[1], z[2], z[3] = r0, r1, r2, r3
 	return z
 }
