@@ -73,6 +73,10 @@ func TestField(t *testing.T) {
 		check("neg", z.neg(a), new(big.Int).Neg(ab), a, a)
 		check("double", z.double(a), new(big.Int).Lsh(ab, 1), a, a)
 		check("mulB3", z.mulB3(a), new(big.Int).Mul(ab, big.NewInt(21)), a, a)
+		for _, k := range []uint64{0, 1, 3, 8, 21, 0xffff} {
+			check("mulInt", z.mulInt(a, k),
+				new(big.Int).Mul(ab, new(big.Int).SetUint64(k)), a, a)
+		}
 		if !a.isZero() {
 			var one fe
 			one.mul(z.inverse(a), a)

@@ -33,27 +33,7 @@ type proj struct {
 }
 
 // mulB3 sets z = 21·x (3·b for y² = x³ + 7), without a branch.
-func (z *fe) mulB3(x *fe) *fe {
-	const b3 = 21
-	h0, l0 := bits.Mul64(x[0], b3)
-	h1, l1 := bits.Mul64(x[1], b3)
-	h2, l2 := bits.Mul64(x[2], b3)
-	h3, l3 := bits.Mul64(x[3], b3)
-	var c uint64
-	l1, c = bits.Add64(l1, h0, 0)
-	l2, c = bits.Add64(l2, h1, c)
-	l3, c = bits.Add64(l3, h2, c)
-	top := h3 + c // < 21
-	// top·2^256 ≡ top·pc < 2^38; a carry out of that addition leaves
-	// the sum below 2^38, so the final pc lands in the lowest limb.
-	l0, c = bits.Add64(l0, top*pc, 0)
-	l1, c = bits.Add64(l1, 0, c)
-	l2, c = bits.Add64(l2, 0, c)
-	l3, c = bits.Add64(l3, 0, c)
-	l0 += pc & -c
-	z[0], z[1], z[2], z[3] = l0, l1, l2, l3
-	return z
-}
+func (z *fe) mulB3(x *fe) *fe { return z.mulInt(x, 21) }
 
 // double sets r = 2p: algorithm 9 of Renes, Costello and Batina,
 // "Complete addition formulas for prime order elliptic curves" (2016),
@@ -61,17 +41,14 @@ func (z *fe) mulB3(x *fe) *fe {
 func (r *proj) double(p *proj) {
 	var t0, t1, t2, x3, y3, z3 fe
 	t0.square(&p.y)
-	z3.add(&t0, &t0)
-	z3.add(&z3, &z3)
-	z3.add(&z3, &z3)
+	z3.mulInt(&t0, 8)
 	t1.mul(&p.y, &p.z)
 	t2.square(&p.z)
 	t2.mulB3(&t2)
 	x3.mul(&t2, &z3)
 	y3.add(&t0, &t2)
 	z3.mul(&t1, &z3)
-	t1.add(&t2, &t2)
-	t2.add(&t1, &t2)
+	t2.mulInt(&t2, 3)
 	t0.sub(&t0, &t2)
 	y3.mul(&t0, &y3)
 	y3.add(&x3, &y3)
