@@ -336,10 +336,13 @@ func SecretMul(p *Point, k *btcec.ModNScalar) ([33]byte, bool) {
 		odd1[i].add(&odd1[i-1], &p2)
 	}
 
-	// The top digits are 1: start at ±p ± λp.
-	var acc, t proj
-	selectOdd(&acc, &odd1, 0, neg1)
-	selectOddLambda(&t, &odd1, 0, neg2)
+	// The top digits are 1: start at ±p ± λp. Index 0 is public, only
+	// the signs are secret: no scan, the signs applied by masks.
+	lp := odd1[0]
+	lp.x.mul(&lp.x, &glvBeta)
+	acc, t := odd1[0], lp
+	condNeg(&acc, neg1)
+	condNeg(&t, neg2)
 	acc.add(&acc, &t)
 	for i := secretDigits - 1; i >= 0; i-- {
 		for j := 0; j < secretWindow; j++ {
@@ -355,10 +358,12 @@ func SecretMul(p *Point, k *btcec.ModNScalar) ([33]byte, bool) {
 	}
 	// Undo the 1 added to an even half: subtract its signed point.
 	var sum proj
-	selectOdd(&t, &odd1, 0, ^neg1)
+	t = odd1[0]
+	condNeg(&t, ^neg1)
 	sum.add(&acc, &t)
 	condSet(&acc, &sum, even1)
-	selectOddLambda(&t, &odd1, 0, ^neg2)
+	t = lp
+	condNeg(&t, ^neg2)
 	sum.add(&acc, &t)
 	condSet(&acc, &sum, even2)
 	r1, r2 = [4]uint64{}, [4]uint64{}
