@@ -15,11 +15,14 @@ import (
 // additions), then 130 doublings and 55 additions. SecretBaseMul: 63
 // additions from a fixed table. Both use complete projective formulas
 // (no exceptional case, so no branch on an intermediate point), read
-// table entries by scanning the whole table (or row) with masks, apply
-// signs and corrections by masks, invert by a fixed addition chain, and
-// use field add, sub, mul, square and normalize, which have no branch or
-// table index (field.go). The point, and whether the product is
-// infinity, are treated as public.
+// table entries by scanning the whole table (or row) with masks (but
+// for entry 0 in SecretMul's top digit and corrections, an index fixed
+// by the algorithm, not the scalar), apply signs and corrections by
+// masks, invert by a fixed addition chain, and use field add, sub, mul,
+// square, mulInt and normalize, which are straight-line code with no
+// branch or table index (field.go; go tool objdump shows no conditional
+// jump in them but the stack check). The point, and whether the product
+// is infinity, are treated as public.
 //
 // Go gives no formal guarantee that the compiler keeps masked code free
 // of branches (nor does it for crypto/internal), and bits.Mul64 is one
