@@ -141,97 +141,203 @@ func mac(a, b, c, d uint64) (uint64, uint64) {
 	return hi, lo
 }
 
-// mul sets z = x·y.
-func (z *fe) mul(x, y *fe) *fe {
-	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
-	y0, y1, y2, y3 := y[0], y[1], y[2], y[3]
-	c, r0 := mac(0, x0, y0, 0)
-	c, r1 := mac(0, x0, y1, c)
-	c, r2 := mac(0, x0, y2, c)
-	r4, r3 := mac(0, x0, y3, c)
-	c, r1 = mac(r1, x1, y0, 0)
-	c, r2 = mac(r2, x1, y1, c)
-	c, r3 = mac(r3, x1, y2, c)
-	r5, r4 := mac(r4, x1, y3, c)
-	c, r2 = mac(r2, x2, y0, 0)
-	c, r3 = mac(r3, x2, y1, c)
-	c, r4 = mac(r4, x2, y2, c)
-	r6, r5 := mac(r5, x2, y3, c)
-	c, r3 = mac(r3, x3, y0, 0)
-	c, r4 = mac(r4, x3, y1, c)
-	c, r5 = mac(r5, x3, y2, c)
-	r7, r6 := mac(r6, x3, y3, c)
-	{
-		// Reduction, written out in mul and square alike: r =
-		// lo + hi·2^256 ≡ lo + hi·pc; the carry c < 2^34 out of
-		// that is c·pc < 2^67; a carry out of 2^256 then leaves t
-		// below 2^67, so adding pc for it carries at most into t1.
-		c, t0 := mac(r0, r4, pc, 0)
-		c, t1 := mac(r1, r5, pc, c)
-		c, t2 := mac(r2, r6, pc, c)
-		c, t3 := mac(r3, r7, pc, c)
-		hi, lo := bits.Mul64(c, pc)
-		var k uint64
-		t0, k = bits.Add64(t0, lo, 0)
-		t1, k = bits.Add64(t1, hi, k)
-		t2, k = bits.Add64(t2, 0, k)
-		t3, k = bits.Add64(t3, 0, k)
-		t0, k = bits.Add64(t0, pc&-k, 0)
-		t1 += k
-		z[0], z[1], z[2], z[3] = t0, t1, t2, t3
-	}
+// mulInt sets z = k·x for a small constant k (below 2^16): one row of
+// mul, cheaper than the two or three additions it replaces. k·x <
+// k·2^256, so the limb above 2^256 is below k and worth less than
+// k·pc < 2^49; if adding it carries out of 2^256, the sum wrapped to
+// below 2^49 and the pc that carry is worth lands in the lowest limb.
+// No branch on x: constant time.
+func (z *fe) mulInt(x *fe, k uint64) *fe {
+	h0, l0 := bits.Mul64(x[0], k)
+	h1, l1 := bits.Mul64(x[1], k)
+	h2, l2 := bits.Mul64(x[2], k)
+	h3, l3 := bits.Mul64(x[3], k)
+	var c uint64
+	l1, c = bits.Add64(l1, h0, 0)
+	l2, c = bits.Add64(l2, h1, c)
+	l3, c = bits.Add64(l3, h2, c)
+	top, _ := bits.Add64(h3, 0, c)
+	l0, c = bits.Add64(l0, top*pc, 0)
+	l1, c = bits.Add64(l1, 0, c)
+	l2, c = bits.Add64(l2, 0, c)
+	l3, c = bits.Add64(l3, 0, c)
+	l0 += pc & -c
+	z[0], z[1], z[2], z[3] = l0, l1, l2, l3
 	return z
 }
 
-// square sets z = x².
+// mul sets z = x·y.
+//
+// The 512-bit product is built a row at a time: the four products of
+// one limb of x by y are first summed among themselves (their low and
+// high halves overlap by one limb, which needs a single carry chain),
+// and the row is then added to the running total with a second chain.
+// Two short chains a row keep every carry in the flags, where a
+// multiply-accumulate per product needs two carries per product. There
+// is no branch and no index on the values: constant time.
+func (z *fe) mul(x, y *fe) *fe {
+	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
+	y0, y1, y2, y3 := y[0], y[1], y[2], y[3]
+	var c uint64
+
+	// Row 0: r0..r4 = x0·y.
+	h0, r0 := bits.Mul64(x0, y0)
+	h1, l1 := bits.Mul64(x0, y1)
+	h2, l2 := bits.Mul64(x0, y2)
+	h3, l3 := bits.Mul64(x0, y3)
+	r1, c := bits.Add64(l1, h0, 0)
+	r2, c := bits.Add64(l2, h1, c)
+	r3, c := bits.Add64(l3, h2, c)
+	r4, _ := bits.Add64(h3, 0, c) // x0·y < 2^320: no carry out
+
+	// Row 1: r1..r5 += x1·y.
+	h0, l0 := bits.Mul64(x1, y0)
+	h1, l1 = bits.Mul64(x1, y1)
+	h2, l2 = bits.Mul64(x1, y2)
+	h3, l3 = bits.Mul64(x1, y3)
+	l1, c = bits.Add64(l1, h0, 0)
+	l2, c = bits.Add64(l2, h1, c)
+	l3, c = bits.Add64(l3, h2, c)
+	h3, _ = bits.Add64(h3, 0, c)
+	r1, c = bits.Add64(r1, l0, 0)
+	r2, c = bits.Add64(r2, l1, c)
+	r3, c = bits.Add64(r3, l2, c)
+	r4, c = bits.Add64(r4, l3, c)
+	r5, _ := bits.Add64(h3, 0, c) // the sum so far is below 2^384
+
+	// Row 2: r2..r6 += x2·y.
+	h0, l0 = bits.Mul64(x2, y0)
+	h1, l1 = bits.Mul64(x2, y1)
+	h2, l2 = bits.Mul64(x2, y2)
+	h3, l3 = bits.Mul64(x2, y3)
+	l1, c = bits.Add64(l1, h0, 0)
+	l2, c = bits.Add64(l2, h1, c)
+	l3, c = bits.Add64(l3, h2, c)
+	h3, _ = bits.Add64(h3, 0, c)
+	r2, c = bits.Add64(r2, l0, 0)
+	r3, c = bits.Add64(r3, l1, c)
+	r4, c = bits.Add64(r4, l2, c)
+	r5, c = bits.Add64(r5, l3, c)
+	r6, _ := bits.Add64(h3, 0, c)
+
+	// Row 3: r3..r7 += x3·y.
+	h0, l0 = bits.Mul64(x3, y0)
+	h1, l1 = bits.Mul64(x3, y1)
+	h2, l2 = bits.Mul64(x3, y2)
+	h3, l3 = bits.Mul64(x3, y3)
+	l1, c = bits.Add64(l1, h0, 0)
+	l2, c = bits.Add64(l2, h1, c)
+	l3, c = bits.Add64(l3, h2, c)
+	h3, _ = bits.Add64(h3, 0, c)
+	r3, c = bits.Add64(r3, l0, 0)
+	r4, c = bits.Add64(r4, l1, c)
+	r5, c = bits.Add64(r5, l2, c)
+	r6, c = bits.Add64(r6, l3, c)
+	r7, _ := bits.Add64(h3, 0, c)
+
+	// Reduction, written out in mul and square alike (as a function it
+	// is not inlined, and the call costs a sixth of a mul): 2^256 ≡ pc,
+	// so r ≡ lo + hi·pc for its low and high 256 bits. hi·pc is formed
+	// like a row above (pc < 2^33: its top limb is below 2^33) and added
+	// to lo, leaving a carry limb k < 2^34; k·2^256 ≡ k·pc < 2^67 is added
+	// once more. If that carries out of 2^256, the sum wrapped to below
+	// 2^67, so the pc it is worth lands in the two lowest limbs without
+	// carrying further. Every step always runs and the carry is applied
+	// by a mask: no branch, constant time.
+	h0, l0 = bits.Mul64(r4, pc)
+	h1, l1 = bits.Mul64(r5, pc)
+	h2, l2 = bits.Mul64(r6, pc)
+	h3, l3 = bits.Mul64(r7, pc)
+	l1, c = bits.Add64(l1, h0, 0)
+	l2, c = bits.Add64(l2, h1, c)
+	l3, c = bits.Add64(l3, h2, c)
+	k, _ := bits.Add64(h3, 0, c)
+	r0, c = bits.Add64(r0, l0, 0)
+	r1, c = bits.Add64(r1, l1, c)
+	r2, c = bits.Add64(r2, l2, c)
+	r3, c = bits.Add64(r3, l3, c)
+	k, _ = bits.Add64(k, 0, c)
+	hk, lk := bits.Mul64(k, pc)
+	r0, c = bits.Add64(r0, lk, 0)
+	r1, c = bits.Add64(r1, hk, c)
+	r2, c = bits.Add64(r2, 0, c)
+	r3, c = bits.Add64(r3, 0, c)
+	r0, c = bits.Add64(r0, pc&-c, 0)
+	r1, _ = bits.Add64(r1, 0, c)
+	z[0], z[1], z[2], z[3] = r0, r1, r2, r3
+	return z
+}
+
+// square sets z = x², as mul does but with each cross product x_i·x_j
+// (i < j) formed once and their sum doubled by adding it to itself.
+// Constant time, as mul.
 func (z *fe) square(x *fe) *fe {
 	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
-	// The cross products x_i·x_j (i < j) once, doubled, then the
-	// squares on the diagonal.
-	c, r1 := mac(0, x0, x1, 0)
-	c, r2 := mac(0, x0, x2, c)
-	r4, r3 := mac(0, x0, x3, c)
-	c, r3 = mac(r3, x1, x2, 0)
-	r5, r4 := mac(r4, x1, x3, c)
-	r6, r5 := mac(r5, x2, x3, 0)
-	r7 := r6 >> 63
-	r6 = r6<<1 | r5>>63
-	r5 = r5<<1 | r4>>63
-	r4 = r4<<1 | r3>>63
-	r3 = r3<<1 | r2>>63
-	r2 = r2<<1 | r1>>63
-	r1 <<= 1
-	var k uint64
-	h, r0 := bits.Mul64(x0, x0)
-	r1, k = bits.Add64(r1, h, 0)
-	h, l := bits.Mul64(x1, x1)
-	r2, k = bits.Add64(r2, l, k)
-	r3, k = bits.Add64(r3, h, k)
-	h, l = bits.Mul64(x2, x2)
-	r4, k = bits.Add64(r4, l, k)
-	r5, k = bits.Add64(r5, h, k)
-	h, l = bits.Mul64(x3, x3)
-	r6, k = bits.Add64(r6, l, k)
-	r7, _ = bits.Add64(r7, h, k)
-	{
-		// Reduction, written out in mul and square alike: r =
-		// lo + hi·2^256 ≡ lo + hi·pc; the carry c < 2^34 out of
-		// that is c·pc < 2^67; a carry out of 2^256 then leaves t
-		// below 2^67, so adding pc for it carries at most into t1.
-		c, t0 := mac(r0, r4, pc, 0)
-		c, t1 := mac(r1, r5, pc, c)
-		c, t2 := mac(r2, r6, pc, c)
-		c, t3 := mac(r3, r7, pc, c)
-		hi, lo := bits.Mul64(c, pc)
-		var k uint64
-		t0, k = bits.Add64(t0, lo, 0)
-		t1, k = bits.Add64(t1, hi, k)
-		t2, k = bits.Add64(t2, 0, k)
-		t3, k = bits.Add64(t3, 0, k)
-		t0, k = bits.Add64(t0, pc&-k, 0)
-		t1 += k
-		z[0], z[1], z[2], z[3] = t0, t1, t2, t3
-	}
+	var c uint64
+
+	// Cross products into r1..r6: x0·(x1, x2, x3) at limb 1 …
+	h0, r1 := bits.Mul64(x0, x1)
+	h1, l1 := bits.Mul64(x0, x2)
+	h2, l2 := bits.Mul64(x0, x3)
+	r2, c := bits.Add64(l1, h0, 0)
+	r3, c := bits.Add64(l2, h1, c)
+	r4, _ := bits.Add64(h2, 0, c)
+	// … x1·(x2, x3) at limb 3 …
+	h0, l0 := bits.Mul64(x1, x2)
+	h1, l1 = bits.Mul64(x1, x3)
+	l1, c = bits.Add64(l1, h0, 0)
+	h1, _ = bits.Add64(h1, 0, c)
+	r3, c = bits.Add64(r3, l0, 0)
+	r4, c = bits.Add64(r4, l1, c)
+	r5, _ := bits.Add64(h1, 0, c)
+	// … and x2·x3 at limb 5.
+	h0, l0 = bits.Mul64(x2, x3)
+	r5, c = bits.Add64(r5, l0, 0)
+	r6, _ := bits.Add64(h0, 0, c)
+
+	// Doubled (a carry chain, shorter than shifts), then the squares on
+	// the diagonal added.
+	r1, c = bits.Add64(r1, r1, 0)
+	r2, c = bits.Add64(r2, r2, c)
+	r3, c = bits.Add64(r3, r3, c)
+	r4, c = bits.Add64(r4, r4, c)
+	r5, c = bits.Add64(r5, r5, c)
+	r6, c = bits.Add64(r6, r6, c)
+	r7 := c
+	h0, r0 := bits.Mul64(x0, x0)
+	h1, l1 = bits.Mul64(x1, x1)
+	h2, l2 = bits.Mul64(x2, x2)
+	h3, l3 := bits.Mul64(x3, x3)
+	r1, c = bits.Add64(r1, h0, 0)
+	r2, c = bits.Add64(r2, l1, c)
+	r3, c = bits.Add64(r3, h1, c)
+	r4, c = bits.Add64(r4, l2, c)
+	r5, c = bits.Add64(r5, h2, c)
+	r6, c = bits.Add64(r6, l3, c)
+	r7, _ = bits.Add64(r7, h3, c)
+
+	// Reduction: as in mul.
+	h0, l0 = bits.Mul64(r4, pc)
+	h1, l1 = bits.Mul64(r5, pc)
+	h2, l2 = bits.Mul64(r6, pc)
+	h3, l3 = bits.Mul64(r7, pc)
+	l1, c = bits.Add64(l1, h0, 0)
+	l2, c = bits.Add64(l2, h1, c)
+	l3, c = bits.Add64(l3, h2, c)
+	k, _ := bits.Add64(h3, 0, c)
+	r0, c = bits.Add64(r0, l0, 0)
+	r1, c = bits.Add64(r1, l1, c)
+	r2, c = bits.Add64(r2, l2, c)
+	r3, c = bits.Add64(r3, l3, c)
+	k, _ = bits.Add64(k, 0, c)
+	hk, lk := bits.Mul64(k, pc)
+	r0, c = bits.Add64(r0, lk, 0)
+	r1, c = bits.Add64(r1, hk, c)
+	r2, c = bits.Add64(r2, 0, c)
+	r3, c = bits.Add64(r3, 0, c)
+	r0, c = bits.Add64(r0, pc&-c, 0)
+	r1, _ = bits.Add64(r1, 0, c)
+	z[0], z[1], z[2], z[3] = r0, r1, r2, r3
 	return z
 }
 

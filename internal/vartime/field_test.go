@@ -73,6 +73,10 @@ func TestField(t *testing.T) {
 		check("neg", z.neg(a), new(big.Int).Neg(ab), a, a)
 		check("double", z.double(a), new(big.Int).Lsh(ab, 1), a, a)
 		check("mulB3", z.mulB3(a), new(big.Int).Mul(ab, big.NewInt(21)), a, a)
+		for _, k := range []uint64{0, 1, 3, 8, 21, 0xffff} {
+			check("mulInt", z.mulInt(a, k),
+				new(big.Int).Mul(ab, new(big.Int).SetUint64(k)), a, a)
+		}
 		if !a.isZero() {
 			var one fe
 			one.mul(z.inverse(a), a)
@@ -136,4 +140,82 @@ func BenchmarkFieldInverse(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		x.inverse(&x)
 	}
+}
+
+// reductionPaths reports, for the 512-bit product n, whether mul's and
+// square's reduction takes its two rare carries: the fold of the high
+// half leaving a carry limb k > 0, and k·pc then carrying out of 2^256
+// (the final pc).
+func reductionPaths(n *big.Int) (carry, final bool) {
+	two256 := new(big.Int).Lsh(big.NewInt(1), 256)
+	pcB := new(big.Int).SetUint64(pc)
+	lo := new(big.Int).Mod(n, two256)
+	hi := new(big.Int).Rsh(n, 256)
+	s := new(big.Int).Add(lo, new(big.Int).Mul(hi, pcB))
+	k := new(big.Int).Rsh(s, 256)
+	t := new(big.Int).Mod(s, two256)
+	t.Add(t, k.Mul(k, pcB))
+	return k.Sign() > 0, t.Cmp(two256) >= 0
+}
+
+// TestFieldReductionEdges checks mul and square on inputs chosen to take
+// every carry of the reduction, including the final one that no random
+// input reaches (about 2^-189 of them): the largest limbs, values about
+// p, and y near m·2^256/(pc-1) times 2^256 - 1, whose folded sum lands
+// just below a multiple of 2^256.
+func TestFieldReductionEdges(t *testing.T) {
+	ones := fe{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)}
+	var cands []fe
+	for a := uint64(0); a < 64; a++ {
+		v := ones
+		v[0] -= a
+		cands = append(cands, v)
+		w := feP
+		w[0] -= a
+		cands = append(cands, w)
+	}
+	two256 := new(big.Int).Lsh(big.NewInt(1), 256)
+	for m := int64(1); m <= 4; m++ {
+		base := new(big.Int).Mul(big.NewInt(m), two256)
+		base.Div(base, new(big.Int).SetUint64(pc-1))
+		for d := int64(-3); d <= 3; d++ {
+			var b [32]byte
+			new(big.Int).Add(base, big.NewInt(d)).FillBytes(b[:])
+			var f fe
+			cands = append(cands, *f.setBytes(&b))
+		}
+	}
+	var mulFinal, sqFinal, mulCarry int
+	for i := range cands {
+		a := &cands[i]
+		ab := a.raw()
+		var z fe
+		sq := new(big.Int).Mul(ab, ab)
+		if _, f := reductionPaths(sq); f {
+			sqFinal++
+		}
+		if z.square(a).big().Cmp(new(big.Int).Mod(sq, bigP)) != 0 {
+			t.Fatalf("square(%x)", *a)
+		}
+		for j := range cands {
+			b := &cands[j]
+			prod := new(big.Int).Mul(ab, b.raw())
+			c, f := reductionPaths(prod)
+			if c {
+				mulCarry++
+			}
+			if f {
+				mulFinal++
+			}
+			if z.mul(a, b).big().Cmp(new(big.Int).Mod(prod, bigP)) != 0 {
+				t.Fatalf("mul(%x, %x)", *a, *b)
+			}
+		}
+	}
+	if mulFinal == 0 || sqFinal == 0 || mulCarry == 0 {
+		t.Fatalf("edges not reached: mul carry %d, final %d; square "+
+			"final %d", mulCarry, mulFinal, sqFinal)
+	}
+	t.Logf("mul: %d carries, %d final; square: %d final (of %d)",
+		mulCarry, mulFinal, sqFinal, len(cands))
 }

@@ -109,13 +109,13 @@ func (r *Jacobian) Double(p *Jacobian) {
 	b.square(&p.y)
 	c.square(&b)
 	d.add(&p.x, &b).square(&d).sub(&d, &a).sub(&d, &c).double(&d)
-	e.double(&a).add(&e, &a)
+	e.mulInt(&a, 3)
 	f.square(&e)
 	z3.mul(&p.y, &p.z).double(&z3)
 	x3.double(&d)
 	x3.sub(&f, &x3)
 	y3.sub(&d, &x3).mul(&y3, &e)
-	c.double(&c).double(&c).double(&c)
+	c.mulInt(&c, 8)
 	y3.sub(&y3, &c)
 	r.x, r.y, r.z = x3, y3, z3
 }

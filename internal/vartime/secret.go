@@ -15,11 +15,14 @@ import (
 // additions), then 130 doublings and 55 additions. SecretBaseMul: 63
 // additions from a fixed table. Both use complete projective formulas
 // (no exceptional case, so no branch on an intermediate point), read
-// table entries by scanning the whole table (or row) with masks, apply
-// signs and corrections by masks, invert by a fixed addition chain, and
-// use field add, sub, mul, square and normalize, which have no branch or
-// table index (field.go). The point, and whether the product is
-// infinity, are treated as public.
+// table entries by scanning the whole table (or row) with masks (but
+// for entry 0 in SecretMul's top digit and corrections, an index fixed
+// by the algorithm, not the scalar), apply signs and corrections by
+// masks, invert by a fixed addition chain, and use field add, sub, mul,
+// square, mulInt and normalize, which are straight-line code with no
+// branch or table index (field.go; go tool objdump shows no conditional
+// jump in them but the stack check). The point, and whether the product
+// is infinity, are treated as public.
 //
 // Go gives no formal guarantee that the compiler keeps masked code free
 // of branches (nor does it for crypto/internal), and bits.Mul64 is one
@@ -33,27 +36,7 @@ type proj struct {
 }
 
 // mulB3 sets z = 21·x (3·b for y² = x³ + 7), without a branch.
-func (z *fe) mulB3(x *fe) *fe {
-	const b3 = 21
-	h0, l0 := bits.Mul64(x[0], b3)
-	h1, l1 := bits.Mul64(x[1], b3)
-	h2, l2 := bits.Mul64(x[2], b3)
-	h3, l3 := bits.Mul64(x[3], b3)
-	var c uint64
-	l1, c = bits.Add64(l1, h0, 0)
-	l2, c = bits.Add64(l2, h1, c)
-	l3, c = bits.Add64(l3, h2, c)
-	top := h3 + c // < 21
-	// top·2^256 ≡ top·pc < 2^38; a carry out of that addition leaves
-	// the sum below 2^38, so the final pc lands in the lowest limb.
-	l0, c = bits.Add64(l0, top*pc, 0)
-	l1, c = bits.Add64(l1, 0, c)
-	l2, c = bits.Add64(l2, 0, c)
-	l3, c = bits.Add64(l3, 0, c)
-	l0 += pc & -c
-	z[0], z[1], z[2], z[3] = l0, l1, l2, l3
-	return z
-}
+func (z *fe) mulB3(x *fe) *fe { return z.mulInt(x, 21) }
 
 // double sets r = 2p: algorithm 9 of Renes, Costello and Batina,
 // "Complete addition formulas for prime order elliptic curves" (2016),
@@ -61,17 +44,14 @@ func (z *fe) mulB3(x *fe) *fe {
 func (r *proj) double(p *proj) {
 	var t0, t1, t2, x3, y3, z3 fe
 	t0.square(&p.y)
-	z3.add(&t0, &t0)
-	z3.add(&z3, &z3)
-	z3.add(&z3, &z3)
+	z3.mulInt(&t0, 8)
 	t1.mul(&p.y, &p.z)
 	t2.square(&p.z)
 	t2.mulB3(&t2)
 	x3.mul(&t2, &z3)
 	y3.add(&t0, &t2)
 	z3.mul(&t1, &z3)
-	t1.add(&t2, &t2)
-	t2.add(&t1, &t2)
+	t2.mulInt(&t2, 3)
 	t0.sub(&t0, &t2)
 	y3.mul(&t0, &y3)
 	y3.add(&x3, &y3)
@@ -135,21 +115,52 @@ type oddTable [1 << (secretWindow - 1)]proj
 
 // selectOdd sets r to d·p from odd = p, 3p, …, 31p, d = ±(2·idx+1), the
 // sign negative when neg is all ones: every entry is read, the one wanted
-// kept by masks.
+// kept by masks, so neither the memory touched nor the branches depend on
+// idx. The masks are made once; each coordinate is then gathered in four
+// locals, which the compiler keeps in registers.
 func selectOdd(r *proj, odd *oddTable, idx, neg uint64) {
-	var out proj
-	for j := range odd {
-		x := uint64(j) ^ idx
-		// m is all ones when x = 0.
-		m := ((x | -x) >> 63) - 1
-		for l := 0; l < 4; l++ {
-			out.x[l] |= odd[j].x[l] & m
-			out.y[l] |= odd[j].y[l] & m
-			out.z[l] |= odd[j].z[l] & m
-		}
+	var masks [len(oddTable{})]uint64
+	for j := range masks {
+		d := uint64(j) ^ idx
+		// All ones when d = 0.
+		masks[j] = ((d | -d) >> 63) - 1
 	}
-	condNeg(&out, neg)
-	*r = out
+	var a0, a1, a2, a3 uint64
+	for j := range odd {
+		m, e := masks[j], &odd[j].x
+		a0 |= e[0] & m
+		a1 |= e[1] & m
+		a2 |= e[2] & m
+		a3 |= e[3] & m
+	}
+	r.x = fe{a0, a1, a2, a3}
+	a0, a1, a2, a3 = 0, 0, 0, 0
+	for j := range odd {
+		m, e := masks[j], &odd[j].y
+		a0 |= e[0] & m
+		a1 |= e[1] & m
+		a2 |= e[2] & m
+		a3 |= e[3] & m
+	}
+	r.y = fe{a0, a1, a2, a3}
+	a0, a1, a2, a3 = 0, 0, 0, 0
+	for j := range odd {
+		m, e := masks[j], &odd[j].z
+		a0 |= e[0] & m
+		a1 |= e[1] & m
+		a2 |= e[2] & m
+		a3 |= e[3] & m
+	}
+	r.z = fe{a0, a1, a2, a3}
+	condNeg(r, neg)
+}
+
+// selectOddLambda is selectOdd for λ·d·p = (β·X, Y, Z): the entry is
+// read from p's table as selectOdd reads it and its X multiplied by β,
+// a fixed multiplication whatever the digit.
+func selectOddLambda(r *proj, odd *oddTable, idx, neg uint64) {
+	selectOdd(r, odd, idx, neg)
+	r.x.mul(&r.x, &glvBeta)
 }
 
 // condNeg negates p when neg is all ones (neg is 0 or all ones).
@@ -317,24 +328,24 @@ func SecretMul(p *Point, k *btcec.ModNScalar) ([33]byte, bool) {
 	r1, r2, neg1, neg2 := splitSecret(k)
 	even1, even2 := makeOdd(&r1), makeOdd(&r2)
 
-	// odd1[i] = (2i+1)·p, odd2[i] = λ·(2i+1)·p. p is public: building
-	// the tables needs no care; the signs are applied at each read.
-	var odd1, odd2 oddTable
+	// odd1[i] = (2i+1)·p; λ·(2i+1)·p is read from it with X times β
+	// (selectOddLambda). p is public: building the table needs no care;
+	// the signs are applied at each read.
+	var odd1 oddTable
 	odd1[0] = proj{x: p.x, y: p.y, z: fe{1}}
 	var p2 proj
 	p2.double(&odd1[0])
 	for i := 1; i < len(odd1); i++ {
 		odd1[i].add(&odd1[i-1], &p2)
 	}
-	for i := range odd2 {
-		odd2[i] = odd1[i]
-		odd2[i].x.mul(&odd2[i].x, &glvBeta)
-	}
 
-	// The top digits are 1: start at ±p ± λp.
-	var acc, t proj
-	selectOdd(&acc, &odd1, 0, neg1)
-	selectOdd(&t, &odd2, 0, neg2)
+	// The top digits are 1: start at ±p ± λp. Index 0 is public, only
+	// the signs are secret: no scan, the signs applied by masks.
+	lp := odd1[0]
+	lp.x.mul(&lp.x, &glvBeta)
+	acc, t := odd1[0], lp
+	condNeg(&acc, neg1)
+	condNeg(&t, neg2)
 	acc.add(&acc, &t)
 	for i := secretDigits - 1; i >= 0; i-- {
 		for j := 0; j < secretWindow; j++ {
@@ -345,15 +356,17 @@ func SecretMul(p *Point, k *btcec.ModNScalar) ([33]byte, bool) {
 		selectOdd(&t, &odd1, idx, neg^neg1)
 		acc.add(&acc, &t)
 		idx, neg = digit(&r2, pos)
-		selectOdd(&t, &odd2, idx, neg^neg2)
+		selectOddLambda(&t, &odd1, idx, neg^neg2)
 		acc.add(&acc, &t)
 	}
 	// Undo the 1 added to an even half: subtract its signed point.
 	var sum proj
-	selectOdd(&t, &odd1, 0, ^neg1)
+	t = odd1[0]
+	condNeg(&t, ^neg1)
 	sum.add(&acc, &t)
 	condSet(&acc, &sum, even1)
-	selectOdd(&t, &odd2, 0, ^neg2)
+	t = lp
+	condNeg(&t, ^neg2)
 	sum.add(&acc, &t)
 	condSet(&acc, &sum, even2)
 	r1, r2 = [4]uint64{}, [4]uint64{}

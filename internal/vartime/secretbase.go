@@ -83,23 +83,39 @@ func (r *proj) addAffine(p *proj, q *Point) {
 }
 
 // selectBase sets r to ±row[idx], negative when neg is all ones, reading
-// every entry of the row.
+// every entry of the row: the masks are made once, each coordinate is
+// gathered in four locals (registers), and the sign is applied by a mask,
+// so neither the memory touched nor any branch depends on idx or neg.
 func selectBase(r *Point, row *[8]Point, idx, neg uint64) {
-	var out Point
+	var masks [len(row)]uint64
+	for j := range masks {
+		d := uint64(j) ^ idx
+		// All ones when d = 0.
+		masks[j] = ((d | -d) >> 63) - 1
+	}
+	var a0, a1, a2, a3 uint64
 	for j := range row {
-		x := uint64(j) ^ idx
-		m := ((x | -x) >> 63) - 1
-		for l := 0; l < 4; l++ {
-			out.x[l] |= row[j].x[l] & m
-			out.y[l] |= row[j].y[l] & m
-		}
+		m, e := masks[j], &row[j].x
+		a0 |= e[0] & m
+		a1 |= e[1] & m
+		a2 |= e[2] & m
+		a3 |= e[3] & m
 	}
+	r.x = fe{a0, a1, a2, a3}
+	a0, a1, a2, a3 = 0, 0, 0, 0
+	for j := range row {
+		m, e := masks[j], &row[j].y
+		a0 |= e[0] & m
+		a1 |= e[1] & m
+		a2 |= e[2] & m
+		a3 |= e[3] & m
+	}
+	y := fe{a0, a1, a2, a3}
 	var ny fe
-	ny.neg(&out.y)
+	ny.neg(&y)
 	for l := 0; l < 4; l++ {
-		out.y[l] = ny[l]&neg | out.y[l]&^neg
+		r.y[l] = ny[l]&neg | y[l]&^neg
 	}
-	*r = out
 }
 
 // SecretBaseMul returns the affine coordinates of k·G, big-endian and
