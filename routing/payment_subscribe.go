@@ -74,10 +74,12 @@ func (r *PaymentRouter) subscribe(hash *[32]byte) *PaymentSubscription {
 	return s
 }
 
-// notify hands p to the subscriptions that follow it.
+// notify hands p, a state just stored, to the subscriptions that follow
+// it and to its lifecycles.
 func (r *PaymentRouter) notify(p *channeldb.Payment) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stored(p)
 	for _, s := range r.subs {
 		if s.hash == nil || *s.hash == p.Info.PaymentHash {
 			s.push(p)
