@@ -27,9 +27,12 @@ type PaymentRouter struct {
 	// our peers first.
 	hops *sphinx.HopTables
 
-	mu   sync.Mutex
-	subs map[uint64]*PaymentSubscription
-	next uint64
+	mu sync.Mutex
+	// subs follow every payment, hashSubs one payment each: a write
+	// visits only the subscriptions that follow it.
+	subs     map[uint64]*PaymentSubscription
+	hashSubs map[[32]byte][]*PaymentSubscription
+	next     uint64
 	// live holds the payments lifecycles drive, by hash.
 	live map[[32]byte]*livePayment
 
@@ -50,13 +53,14 @@ func NewPaymentRouter(cfg PaymentRouterConfig) *PaymentRouter {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &PaymentRouter{
-		cfg:    cfg,
-		finder: NewFinder(cfg.Graph, cfg.PathFinding),
-		log:    cfg.Log,
-		hops:   sphinx.NewHopTables(),
-		subs:   make(map[uint64]*PaymentSubscription),
-		live:   make(map[[32]byte]*livePayment),
-		quit:   make(chan struct{}),
+		cfg:      cfg,
+		finder:   NewFinder(cfg.Graph, cfg.PathFinding),
+		log:      cfg.Log,
+		hops:     sphinx.NewHopTables(),
+		subs:     make(map[uint64]*PaymentSubscription),
+		hashSubs: make(map[[32]byte][]*PaymentSubscription),
+		live:     make(map[[32]byte]*livePayment),
+		quit:     make(chan struct{}),
 	}
 }
 

@@ -264,3 +264,62 @@ func TestDeleteForgetsLivePayment(t *testing.T) {
 		t.Errorf("deleted payment: %v, want ErrPaymentNotInitiated", err)
 	}
 }
+
+// TestSubscriptionsFollowTheirPayment: a write reaches the subscriptions
+// of its payment and those of every payment, not a closed one.
+func TestSubscriptionsFollowTheirPayment(t *testing.T) {
+	pt := newPayTest(t)
+	pt.twoRoutes()
+	disp := pt.net.dispatcher()
+	release := make(chan struct{})
+	get := disp.GetAttemptResult
+	disp.GetAttemptResult = func(id uint64) (<-chan AttemptResult, error) {
+		<-release
+		return get(id)
+	}
+	r, _ := countedRouter(pt, disp)
+	all := r.SubscribeAll()
+	defer all.Close()
+	req := pt.invoice(1, 100_000_000)
+	if err := r.SendPayment(req); err != nil {
+		t.Fatal(err)
+	}
+	s1, err := r.Subscribe(req.PaymentHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s1.Close()
+	s2, err := r.Subscribe(req.PaymentHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	s2.Close()
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, s := range []*PaymentSubscription{s1, all} {
+		var p *channeldb.Payment
+		for p == nil || !final(p) {
+			if p, err = s.Next(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p.Info.PaymentHash != req.PaymentHash || p.Status() != channeldb.StatusSucceeded {
+			t.Errorf("final state %x %v", p.Info.PaymentHash[:4], p.Status())
+		}
+	}
+	s2.mu.Lock()
+	for _, p := range s2.queue {
+		if final(p) {
+			t.Errorf("closed subscription got the final state")
+		}
+	}
+	s2.mu.Unlock()
+	s1.Close()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.hashSubs) != 0 || len(r.subs) != 1 {
+		t.Errorf("after close: %d payments followed, %d subscriptions to all", len(r.hashSubs), len(r.subs))
+	}
+}
