@@ -280,9 +280,13 @@ func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
 		return nil, nil, fmt.Errorf("routing: onion: %w", err)
 	}
 	_, err = r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		// The payment just created, not read again; nil when it
+		// exists already.
+		var p *channeldb.Payment
 		if create != nil {
 			// InitPayment refuses these before it writes anything.
-			_, err := channeldb.InitPayment(tx, create)
+			var err error
+			p, err = channeldb.InitPaymentFetch(tx, create)
 			joined := join && (errors.Is(err, channeldb.ErrPaymentInFlight) ||
 				errors.Is(err, channeldb.ErrPaymentExists))
 			if err != nil && !joined {
@@ -294,6 +298,9 @@ func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
 			return nil, err
 		}
 		a.AttemptID = id
+		if p != nil {
+			return channeldb.RegisterAttemptOn(tx, p, a)
+		}
 		return channeldb.RegisterAttemptFetch(tx, hash, a)
 	})
 	if err != nil {
