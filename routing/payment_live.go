@@ -86,7 +86,8 @@ func (r *PaymentRouter) cached(hash [32]byte) *channeldb.Payment {
 }
 
 // FetchPayment returns the stored payment for hash: from memory while a
-// lifecycle drives it, else read from the store.
+// lifecycle drives it, else read from the store. The payment may be
+// shared (with the lifecycle and subscribers): it is not to be changed.
 func (r *PaymentRouter) FetchPayment(hash [32]byte) (*channeldb.Payment, error) {
 	r.mu.Lock()
 	p := r.cached(hash)
