@@ -276,55 +276,75 @@ func NextAttemptID(tx kvdb.RwTx) (uint64, error) {
 // ErrPaymentExists; a failed payment is replaced (its attempts dropped),
 // as lnd lets a failed payment be tried again.
 func InitPayment(tx kvdb.RwTx, info *PaymentCreation) (uint64, error) {
+	p, err := InitPaymentFetch(tx, info)
+	if err != nil {
+		return 0, err
+	}
+	return p.SequenceNum, nil
+}
+
+// InitPaymentFetch is InitPayment returning the new payment as
+// FetchPayment would read it, without reading it.
+func InitPaymentFetch(tx kvdb.RwTx, info *PaymentCreation) (*Payment, error) {
 	if info.Value == 0 || info.Value > lnwire.MaxMilliSatoshi {
-		return 0, fmt.Errorf("init payment %x: amount %v", info.PaymentHash, info.Value)
+		return nil, fmt.Errorf("init payment %x: amount %v", info.PaymentHash, info.Value)
 	}
 	if len(info.PaymentRequest) > MaxPaymentRequestSize {
-		return 0, fmt.Errorf("init payment %x: %w", info.PaymentHash, ErrPayReqTooLong)
+		return nil, fmt.Errorf("init payment %x: %w", info.PaymentHash, ErrPayReqTooLong)
 	}
 	if old, err := FetchPayment(tx, info.PaymentHash); err == nil {
 		switch old.Status() {
 		case StatusSucceeded:
-			return 0, ErrAlreadyPaid
+			return nil, ErrAlreadyPaid
 		case StatusInFlight:
-			return 0, ErrPaymentInFlight
+			return nil, ErrPaymentInFlight
 		case StatusInitiated:
-			return 0, ErrPaymentExists
+			return nil, ErrPaymentExists
 		}
 		if err := deletePayment(tx, old); err != nil {
-			return 0, err
+			return nil, err
 		}
 	} else if !errors.Is(err, ErrPaymentNotInitiated) {
-		return 0, err
+		return nil, err
 	}
 
 	root, err := tx.CreateTopLevelBucket(paymentsBucket)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	idx, err := tx.CreateTopLevelBucket(paymentsIndexBucket)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	kvdb.AppendOnly(idx)
 	seq, err := idx.NextSequence()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	pb, err := root.CreateBucket(info.PaymentHash[:])
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	if _, err := pb.CreateBucket(payAttemptsKey); err != nil {
-		return 0, err
+		return nil, err
 	}
-	if err := pb.Put(payInfoKey, encodePaymentCreation(info)); err != nil {
-		return 0, err
+	enc := encodePaymentCreation(info)
+	if err := pb.Put(payInfoKey, enc); err != nil {
+		return nil, err
 	}
 	if err := pb.Put(paySeqKey, u64Key(seq)); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return seq, idx.Put(u64Key(seq), info.PaymentHash[:])
+	if err := idx.Put(u64Key(seq), info.PaymentHash[:]); err != nil {
+		return nil, err
+	}
+	// Decoded from what was stored, as readPayment would (the times
+	// as stored, not as given).
+	stored, err := DecodePaymentCreation(info.PaymentHash[:], enc)
+	if err != nil {
+		return nil, err
+	}
+	return &Payment{Info: *stored, SequenceNum: seq}, nil
 }
 
 // paymentBucket returns the payment's bucket, or ErrPaymentNotInitiated.
@@ -354,16 +374,32 @@ func RegisterAttempt(tx kvdb.RwTx, hash [32]byte, a *HTLCAttempt) error {
 // the new attempt, as FetchPayment would read it after, without reading
 // the payment twice.
 func RegisterAttemptFetch(tx kvdb.RwTx, hash [32]byte, a *HTLCAttempt) (*Payment, error) {
-	p, err := FetchPayment(tx, hash)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkNewAttempt(p, a); err != nil {
-		return nil, fmt.Errorf("register attempt %d of %x: %w", a.AttemptID, hash, err)
-	}
 	pb, err := paymentBucket(tx, hash)
 	if err != nil {
 		return nil, err
+	}
+	p, err := readPayment(hash, pb)
+	if err != nil {
+		return nil, err
+	}
+	return registerAttempt(pb, p, a)
+}
+
+// RegisterAttemptOn is RegisterAttemptFetch for p, the payment as tx
+// holds it (from InitPaymentFetch or a write in tx), which it does not
+// read again; p itself takes the attempt.
+func RegisterAttemptOn(tx kvdb.RwTx, p *Payment, a *HTLCAttempt) (*Payment, error) {
+	pb, err := paymentBucket(tx, p.Info.PaymentHash)
+	if err != nil {
+		return nil, err
+	}
+	return registerAttempt(pb, p, a)
+}
+
+func registerAttempt(pb kvdb.RwBucket, p *Payment, a *HTLCAttempt) (*Payment, error) {
+	hash := p.Info.PaymentHash
+	if err := checkNewAttempt(p, a); err != nil {
+		return nil, fmt.Errorf("register attempt %d of %x: %w", a.AttemptID, hash, err)
 	}
 	ab := pb.NestedReadWriteBucket(payAttemptsKey)
 	key := u64Key(a.AttemptID)
@@ -437,7 +473,11 @@ func FailAttempt(tx kvdb.RwTx, hash [32]byte, attemptID uint64, f *HTLCFailure) 
 }
 
 func resolveAttempt(tx kvdb.RwTx, hash [32]byte, id uint64, set func(*HTLCAttempt)) (*Payment, error) {
-	p, err := FetchPayment(tx, hash)
+	pb, err := paymentBucket(tx, hash)
+	if err != nil {
+		return nil, err
+	}
+	p, err := readPayment(hash, pb)
 	if err != nil {
 		return nil, err
 	}
@@ -454,10 +494,6 @@ func resolveAttempt(tx kvdb.RwTx, hash [32]byte, id uint64, set func(*HTLCAttemp
 	}
 	set(a)
 	enc, err := encodeAttempt(a)
-	if err != nil {
-		return nil, err
-	}
-	pb, err := paymentBucket(tx, hash)
 	if err != nil {
 		return nil, err
 	}

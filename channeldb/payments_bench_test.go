@@ -30,7 +30,8 @@ func BenchmarkPaymentWrites(b *testing.B) {
 	pay := func(tx kvdb.RwTx, i int) (*Payment, error) {
 		info := samplePaymentCreation(0)
 		info.PaymentHash = hashOf(i)
-		if _, err := InitPayment(tx, info); err != nil {
+		p, err := InitPaymentFetch(tx, info)
+		if err != nil {
 			return nil, err
 		}
 		id, err := NextAttemptID(tx)
@@ -39,7 +40,7 @@ func BenchmarkPaymentWrites(b *testing.B) {
 		}
 		a := *template
 		a.AttemptID = id
-		return RegisterAttemptFetch(tx, info.PaymentHash, &a)
+		return RegisterAttemptOn(tx, p, &a)
 	}
 	const stored = 10_000
 	for n := 0; n < stored; n += 1000 {

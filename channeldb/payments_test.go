@@ -2,6 +2,7 @@ package channeldb
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -335,4 +336,64 @@ func FuzzDecodePaymentCreation(f *testing.F) {
 		fuzzRecord(t, data, func(b []byte) (*PaymentCreation, error) { return DecodePaymentCreation(info.PaymentHash[:], b) },
 			func(p *PaymentCreation) ([]byte, error) { return encodePaymentCreation(p), nil }, true)
 	})
+}
+
+// TestWritesReturnWhatIsStored: the payment each write returns is the one
+// FetchPayment reads after it, times as stored (not as given, with a
+// monotonic reading and a zone), and an attempt registered on the payment
+// InitPaymentFetch returned is stored as RegisterAttemptFetch stores it.
+func TestWritesReturnWhatIsStored(t *testing.T) {
+	db, _ := openTestDB(t)
+	info := samplePaymentCreation(3)
+	info.CreationTime = time.Now().In(time.FixedZone("x", 3600))
+	h := info.PaymentHash
+	same := func(what string, got *Payment) {
+		t.Helper()
+		if want := mustPayment(t, db, h); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s returned\n%+v\nstored\n%+v", what, got, want)
+		}
+	}
+	var p *Payment
+	update(t, db, func(tx kvdb.RwTx) error {
+		var err error
+		p, err = InitPaymentFetch(tx, info)
+		return err
+	})
+	same("InitPaymentFetch", p)
+	a := sampleAttempt(1, true)
+	a.AttemptTime = time.Now()
+	update(t, db, func(tx kvdb.RwTx) error {
+		var err error
+		p, err = RegisterAttemptOn(tx, p, a)
+		return err
+	})
+	same("RegisterAttemptOn", p)
+	update(t, db, func(tx kvdb.RwTx) error {
+		var err error
+		p, err = RegisterAttemptFetch(tx, h, sampleAttempt(2, true))
+		return err
+	})
+	same("RegisterAttemptFetch", p)
+	update(t, db, func(tx kvdb.RwTx) error {
+		var err error
+		p, err = SettleAttempt(tx, h, 1, &HTLCSettle{Preimage: [32]byte{7}, SettleTime: time.Now()})
+		return err
+	})
+	same("SettleAttempt", p)
+	// RegisterAttemptOn checks the attempt as RegisterAttempt does.
+	err := db.Update(func(tx kvdb.RwTx) error {
+		_, err := RegisterAttemptOn(tx, p, sampleAttempt(3, true))
+		return err
+	})
+	if !errors.Is(err, ErrPaymentPendingSettled) {
+		t.Errorf("attempt on a settled payment: %v", err)
+	}
+	// A payment already stored is refused with nothing written.
+	err = db.Update(func(tx kvdb.RwTx) error {
+		_, err := InitPaymentFetch(tx, info)
+		return err
+	})
+	if !errors.Is(err, ErrPaymentInFlight) {
+		t.Errorf("init of a payment in flight: %v", err)
+	}
 }

@@ -117,6 +117,7 @@ func (l *lifecycle) collect(a *channeldb.HTLCAttempt) {
 
 func (l *lifecycle) run() {
 	defer l.r.wg.Done()
+	defer l.r.untrack(l.hash)
 	var timeout <-chan time.Time
 	if !l.deadline.IsZero() {
 		t := time.NewTimer(l.deadline.Sub(l.r.cfg.Clock()))
@@ -184,14 +185,14 @@ func (l *lifecycle) run() {
 // fail gives the payment up; false when that cannot be recorded (the
 // lifecycle then stops, leaving the payment to the next start).
 func (l *lifecycle) fail(why channeldb.FailureReason) bool {
-	if err := l.r.failPayment(l.hash, why); err != nil {
+	p, err := l.r.failPayment(l.hash, why)
+	if err != nil {
 		l.r.log.Error("Payment not failed", "hash", fmt.Sprintf("%x", l.hash), "err", err)
 		return false
 	}
-	p, err := l.r.FetchPayment(l.hash)
 	// A payment with a reason and attempts in flight we do not wait
 	// for would never finish here.
-	return err == nil && (l.pending > 0 || p.Status() != channeldb.StatusInFlight)
+	return l.pending > 0 || p.Status() != channeldb.StatusInFlight
 }
 
 // canLaunch says whether p may take another attempt.

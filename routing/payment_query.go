@@ -26,6 +26,7 @@ func (r *PaymentRouter) QueryPayments(q channeldb.PaymentsQuery) (*channeldb.Pay
 
 // DeletePayment deletes a payment not in flight, or its failed attempts.
 func (r *PaymentRouter) DeletePayment(hash [32]byte, failedHTLCsOnly bool) error {
+	defer r.forget(&hash)
 	return r.cfg.DB.Update(func(tx kvdb.RwTx) error {
 		return channeldb.DeletePayment(tx, hash, failedHTLCsOnly)
 	})
@@ -35,6 +36,7 @@ func (r *PaymentRouter) DeletePayment(hash [32]byte, failedHTLCsOnly bool) error
 // failedOnly), or their failed attempts; it returns how many.
 func (r *PaymentRouter) DeletePayments(failedOnly, failedHTLCsOnly bool) (int, error) {
 	var n int
+	defer r.forget(nil)
 	err := r.cfg.DB.Update(func(tx kvdb.RwTx) error {
 		var err error
 		n, err = channeldb.DeletePayments(tx, failedOnly, failedHTLCsOnly)

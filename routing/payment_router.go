@@ -27,9 +27,14 @@ type PaymentRouter struct {
 	// our peers first.
 	hops *sphinx.HopTables
 
-	mu   sync.Mutex
-	subs map[uint64]*PaymentSubscription
-	next uint64
+	mu sync.Mutex
+	// subs follow every payment, hashSubs one payment each: a write
+	// visits only the subscriptions that follow it.
+	subs     map[uint64]*PaymentSubscription
+	hashSubs map[[32]byte][]*PaymentSubscription
+	next     uint64
+	// live holds the payments lifecycles drive, by hash.
+	live map[[32]byte]*livePayment
 
 	start, stop sync.Once
 	quit        chan struct{}
@@ -48,12 +53,14 @@ func NewPaymentRouter(cfg PaymentRouterConfig) *PaymentRouter {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	return &PaymentRouter{
-		cfg:    cfg,
-		finder: NewFinder(cfg.Graph, cfg.PathFinding),
-		log:    cfg.Log,
-		hops:   sphinx.NewHopTables(),
-		subs:   make(map[uint64]*PaymentSubscription),
-		quit:   make(chan struct{}),
+		cfg:      cfg,
+		finder:   NewFinder(cfg.Graph, cfg.PathFinding),
+		log:      cfg.Log,
+		hops:     sphinx.NewHopTables(),
+		subs:     make(map[uint64]*PaymentSubscription),
+		hashSubs: make(map[[32]byte][]*PaymentSubscription),
+		live:     make(map[[32]byte]*livePayment),
+		quit:     make(chan struct{}),
 	}
 }
 
@@ -93,9 +100,11 @@ func (r *PaymentRouter) resume() error {
 	}
 	for _, p := range inflight {
 		l := r.newLifecycle(p.Info.PaymentHash, nil)
+		r.track(l.hash, p)
 		for i := range p.Attempts {
 			if a := &p.Attempts[i]; a.InFlight() {
 				if err := l.redispatch(a); err != nil {
+					r.untrack(l.hash)
 					return err
 				}
 			}
@@ -145,7 +154,9 @@ func (r *PaymentRouter) SendPayment(req *PaymentRequest) error {
 	if req.Timeout > 0 {
 		l.deadline = info.CreationTime.Add(req.Timeout)
 	}
+	r.track(l.hash, nil)
 	if err := l.first(); err != nil {
+		r.untrack(l.hash)
 		return err
 	}
 	r.wg.Add(1)
@@ -170,17 +181,6 @@ type creationError struct{ err error }
 
 func (e *creationError) Error() string { return e.err.Error() }
 func (e *creationError) Unwrap() error { return e.err }
-
-// FetchPayment returns the stored payment for hash.
-func (r *PaymentRouter) FetchPayment(hash [32]byte) (*channeldb.Payment, error) {
-	var p *channeldb.Payment
-	err := r.cfg.DB.View(func(tx kvdb.RTx) error {
-		var err error
-		p, err = channeldb.FetchPayment(tx, hash)
-		return err
-	})
-	return p, err
-}
 
 // update runs f in a transaction shared with other payments' writes
 // (kvdb's Batch: f may run more than once, and sets nothing but p) and
@@ -280,9 +280,13 @@ func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
 		return nil, nil, fmt.Errorf("routing: onion: %w", err)
 	}
 	_, err = r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+		// The payment just created, not read again; nil when it
+		// exists already.
+		var p *channeldb.Payment
 		if create != nil {
 			// InitPayment refuses these before it writes anything.
-			_, err := channeldb.InitPayment(tx, create)
+			var err error
+			p, err = channeldb.InitPaymentFetch(tx, create)
 			joined := join && (errors.Is(err, channeldb.ErrPaymentInFlight) ||
 				errors.Is(err, channeldb.ErrPaymentExists))
 			if err != nil && !joined {
@@ -294,6 +298,9 @@ func (r *PaymentRouter) registerWith(hash [32]byte, rt *Route, final FinalHop,
 			return nil, err
 		}
 		a.AttemptID = id
+		if p != nil {
+			return channeldb.RegisterAttemptOn(tx, p, a)
+		}
 		return channeldb.RegisterAttemptFetch(tx, hash, a)
 	})
 	if err != nil {
@@ -345,16 +352,16 @@ func (r *PaymentRouter) record(hash [32]byte, a *channeldb.HTLCAttempt, res *Att
 	return p, &out, err
 }
 
-// failPayment gives the payment up, if it has no reason yet.
-func (r *PaymentRouter) failPayment(hash [32]byte, why channeldb.FailureReason) error {
-	_, err := r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
+// failPayment gives the payment up, if it has no reason yet, and
+// returns it.
+func (r *PaymentRouter) failPayment(hash [32]byte, why channeldb.FailureReason) (*channeldb.Payment, error) {
+	return r.update(func(tx kvdb.RwTx) (*channeldb.Payment, error) {
 		p, err := channeldb.FetchPayment(tx, hash)
 		if err != nil || p.FailureReason != nil {
 			return p, err
 		}
 		return channeldb.FailPayment(tx, hash, why)
 	})
-	return err
 }
 
 // SendToRoute sends one HTLC over rt for hash and waits for its outcome,
@@ -408,7 +415,7 @@ func (r *PaymentRouter) SendToRoute(ctx context.Context, hash [32]byte, rt *Rout
 		if out.terminal != nil {
 			why = *out.terminal
 		}
-		if err := r.failPayment(hash, why); err != nil {
+		if _, err := r.failPayment(hash, why); err != nil {
 			return nil, err
 		}
 	}

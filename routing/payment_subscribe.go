@@ -2,6 +2,7 @@ package routing
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"lnd.xprv/channeldb"
@@ -70,18 +71,25 @@ func (r *PaymentRouter) subscribe(hash *[32]byte) *PaymentSubscription {
 		seen:   make(map[[32]byte]progress),
 		signal: make(chan struct{}, 1),
 	}
-	r.subs[s.id] = s
+	if hash == nil {
+		r.subs[s.id] = s
+	} else {
+		r.hashSubs[*hash] = append(r.hashSubs[*hash], s)
+	}
 	return s
 }
 
-// notify hands p to the subscriptions that follow it.
+// notify hands p, a state just stored, to the subscriptions that follow
+// it and to its lifecycles.
 func (r *PaymentRouter) notify(p *channeldb.Payment) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stored(p)
+	for _, s := range r.hashSubs[p.Info.PaymentHash] {
+		s.push(p)
+	}
 	for _, s := range r.subs {
-		if s.hash == nil || *s.hash == p.Info.PaymentHash {
-			s.push(p)
-		}
+		s.push(p)
 	}
 }
 
@@ -135,6 +143,18 @@ func (s *PaymentSubscription) Next(ctx context.Context) (*channeldb.Payment, err
 // Close ends the subscription.
 func (s *PaymentSubscription) Close() {
 	s.r.mu.Lock()
-	delete(s.r.subs, s.id)
-	s.r.mu.Unlock()
+	defer s.r.mu.Unlock()
+	if s.hash == nil {
+		delete(s.r.subs, s.id)
+		return
+	}
+	subs := s.r.hashSubs[*s.hash]
+	if i := slices.Index(subs, s); i >= 0 {
+		subs = slices.Delete(subs, i, i+1)
+	}
+	if len(subs) == 0 {
+		delete(s.r.hashSubs, *s.hash)
+	} else {
+		s.r.hashSubs[*s.hash] = subs
+	}
 }
