@@ -267,7 +267,13 @@ func isFinal(p *channeldb.Payment) bool {
 
 // streamPayment sends the payment's states, the current one first, until
 // it is final (only the final one with noInflight).
-func (s *Server) streamPayment(ctx context.Context, pay Payments, hash [32]byte, noInflight bool,
+//
+// created is set for a payment just sent: lnd subscribes after storing
+// the payment and before its first attempt, so its stream opens with
+// the payment as created, IN_FLIGHT without HTLCs. xlnd stores the
+// payment with its first attempt in one write, so that state is sent
+// first from the stored one, as it was before the attempt.
+func (s *Server) streamPayment(ctx context.Context, pay Payments, hash [32]byte, noInflight, created bool,
 	send func(*lnrpc.Payment) error) error {
 
 	sub, err := pay.Subscribe(hash)
@@ -282,6 +288,13 @@ func (s *Server) streamPayment(ctx context.Context, pay Payments, hash [32]byte,
 		p, err := sub.Next(ctx)
 		if err != nil {
 			return s.toStatus(err)
+		}
+		if created && !noInflight {
+			created = false
+			first := channeldb.Payment{Info: p.Info, SequenceNum: p.SequenceNum}
+			if err := send(marshalPayment(&first)); err != nil {
+				return err
+			}
 		}
 		final := isFinal(p)
 		if noInflight && !final {
@@ -345,7 +358,7 @@ func (l *lightningService) SendPaymentSync(ctx context.Context, req *lnrpc.SendR
 		return &lnrpc.SendResponse{PaymentError: err.Error(), PaymentHash: clone32(preq.PaymentHash)}, nil
 	}
 	var final *channeldb.Payment
-	err = l.s.streamPayment(ctx, pay, preq.PaymentHash, true, func(*lnrpc.Payment) error { return nil })
+	err = l.s.streamPayment(ctx, pay, preq.PaymentHash, true, false, func(*lnrpc.Payment) error { return nil })
 	if err != nil {
 		return nil, err
 	}

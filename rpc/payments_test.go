@@ -165,6 +165,16 @@ func TestSendPaymentV2Keysend(t *testing.T) {
 		last.ValueSat != 1000 || last.FeeMsat != 0 || len(last.Htlcs) != 1 {
 		t.Fatalf("final state %v", last)
 	}
+	// As lnd's, the stream opens with the payment as created: IN_FLIGHT,
+	// no HTLC yet, its index already given.
+	if first := states[0]; len(states) < 3 || first.Status != lnrpc.Payment_IN_FLIGHT || len(first.Htlcs) != 0 ||
+		first.PaymentIndex != last.PaymentIndex || first.PaymentIndex == 0 || first.ValueMsat != 1_000_000 ||
+		first.CreationTimeNs != last.CreationTimeNs || first.PaymentHash != last.PaymentHash {
+		t.Fatalf("%d states, the first %v", len(states), first)
+	}
+	if len(states[1].Htlcs) != 1 {
+		t.Fatalf("second state %v", states[1])
+	}
 	for i, st := range states {
 		// lnd's default: no INITIATED, IN_FLIGHT until final.
 		if st.Status == lnrpc.Payment_INITIATED || (i < len(states)-1 && st.Status != lnrpc.Payment_IN_FLIGHT) {

@@ -53,7 +53,7 @@ func (r *routerService) SendPaymentV2(req *routerrpc.SendPaymentRequest, stream 
 	if err := pay.SendPayment(preq); err != nil {
 		return r.s.toStatus(err)
 	}
-	return r.s.streamPayment(ctx, pay, preq.PaymentHash, req.NoInflightUpdates, stream.Send)
+	return r.s.streamPayment(ctx, pay, preq.PaymentHash, req.NoInflightUpdates, true, stream.Send)
 }
 
 // TrackPaymentV2 streams a payment's states, the current one first.
@@ -65,7 +65,7 @@ func (r *routerService) TrackPaymentV2(req *routerrpc.TrackPaymentRequest, strea
 	if len(req.PaymentHash) != 32 {
 		return invalidf("payment_hash must be 32 bytes, is %d", len(req.PaymentHash))
 	}
-	return r.s.streamPayment(stream.Context(), pay, [32]byte(req.PaymentHash), req.NoInflightUpdates, stream.Send)
+	return r.s.streamPayment(stream.Context(), pay, [32]byte(req.PaymentHash), req.NoInflightUpdates, false, stream.Send)
 }
 
 // TrackPayments streams the states of every payment from now on.
