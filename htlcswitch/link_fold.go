@@ -1,7 +1,6 @@
 package htlcswitch
 
 import (
-	"crypto/sha256"
 	"errors"
 
 	"lnd.xprv/channeldb"
@@ -161,8 +160,7 @@ func (l *Link) exitBatch(r *lnwallet.Resolutions) (*invoices.ExitDecisions, []ui
 func (l *Link) finalPayload(add *lnwire.UpdateAddHTLC) *sphinx.HopPayload {
 	pre := l.ops.peeled[add.ID]
 	if pre == nil || pre.err != nil || !pre.recorded || pre.replay ||
-		pre.hash != add.PaymentHash ||
-		pre.blob != sha256.Sum256(add.OnionBlob[:]) || !pre.pp.IsFinal() {
+		!pre.peeledFrom(add) || !pre.pp.IsFinal() {
 		return nil
 	}
 	payload, err := sphinx.DecodeHopPayload(pre.pp.Payload)
