@@ -278,3 +278,87 @@ func readFilter(r *recReader, n int, what string) PkgFilter {
 	}
 	return f
 }
+
+// Clone returns a copy of p whose filters are its own; the updates and
+// their messages are shared, to be read only.
+func (p *FwdPkg) Clone() *FwdPkg {
+	c := *p
+	c.AckFilter = PkgFilter{n: p.AckFilter.n, bits: clone(p.AckFilter.bits)}
+	c.SettleFailFilter = PkgFilter{n: p.SettleFailFilter.n,
+		bits: clone(p.SettleFailFilter.bits)}
+	return &c
+}
+
+// AckFwdPkg sets the bits of adds in the ack filter, and of settleFails
+// in the settle/fail filter, of the package of source at height, and
+// deletes the package once every bit is set; indexes out of range are
+// ignored, as PkgFilter.Set does. It rewrites the stored bytes without
+// decoding the messages (a package's adds carry 1,366-byte onions, and
+// each round acknowledges some): the filters are the record's last bytes.
+// It returns ErrFwdPkgNotFound if there is no such package.
+func AckFwdPkg(tx kvdb.RwTx, source lnwire.ShortChannelID, height uint64,
+	adds, settleFails []uint16) error {
+
+	name := func() string { return fmt.Sprintf("%v at %d", source, height) }
+	top := tx.ReadWriteBucket(fwdPkgBucket)
+	var b kvdb.RwBucket
+	if top != nil {
+		b = top.NestedReadWriteBucket(u64Key(source.ToUint64()))
+	}
+	key := u64Key(height)
+	var v []byte
+	if b != nil {
+		v = b.Get(key)
+	}
+	if v == nil {
+		return fmt.Errorf("%w: %s", ErrFwdPkgNotFound, name())
+	}
+	r := recReader{b: v}
+	r.version(fwdPkgVersion)
+	if s := FwdState(r.u8("state")); r.err == nil && s > FwdCompleted {
+		r.fail(fmt.Errorf("unknown state %d", s))
+	}
+	nAdds := skipPkgUpdates(&r, "adds")
+	nSettleFails := skipPkgUpdates(&r, "settle/fails")
+	ackAt := r.off
+	ack := readFilter(&r, nAdds, "ack filter")
+	settleAt := r.off
+	settle := readFilter(&r, nSettleFails, "settle/fail filter")
+	if err := r.finish("forwarding package", name()); err != nil {
+		return err
+	}
+	for _, i := range adds {
+		ack.Set(i)
+	}
+	for _, i := range settleFails {
+		settle.Set(i)
+	}
+	if ack.IsFull() && settle.IsFull() {
+		return b.Delete(key)
+	}
+	out := make([]byte, len(v))
+	copy(out, v[:ackAt])
+	copy(out[ackAt:], ack.bits)
+	copy(out[settleAt:], settle.bits)
+	// out is ours alone: the store may keep it rather than copy it.
+	return kvdb.PutOwned(b, key, out)
+}
+
+// skipPkgUpdates reads past a list of updates written by encodeFwdPkg,
+// checking its framing but not its messages, and returns its length.
+func skipPkgUpdates(r *recReader, what string) int {
+	n := r.count(8+1+2, what)
+	if n > maxPkgUpdates {
+		r.fail(fmt.Errorf("%d %s, at most %d", n, what, maxPkgUpdates))
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		r.u64(what + " log index")
+		l := r.uvarint(what + " message length")
+		if r.err == nil && l > lnwire.MaxMsgBody {
+			r.fail(fmt.Errorf("%s message: length %d exceeds %d", what, l,
+				lnwire.MaxMsgBody))
+		}
+		r.take(int(l), what+" message")
+	}
+	return n
+}

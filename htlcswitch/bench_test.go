@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/cpumeter"
 	"lnd.xprv/lnwire"
 )
 
@@ -49,7 +50,9 @@ func benchOneHop(b *testing.B, window int) {
 	}
 
 	aw0, bw0 := a.writes.Load(), bob.writes.Load()
+	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpumeter.Start()
 	start := time.Now()
 	next := 0
 	for done := 0; done < b.N; done++ {
@@ -64,6 +67,9 @@ func benchOneHop(b *testing.B, window int) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
+	// CPU of both nodes (one process) per payment: on a shared
+	// machine the figure to compare, not payments/s.
+	cpu.Report(b)
 	aw, bw := a.writes.Load()-aw0, bob.writes.Load()-bw0
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "payments/s")
 	var sigs int

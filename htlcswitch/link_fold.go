@@ -1,7 +1,6 @@
 package htlcswitch
 
 import (
-	"crypto/sha256"
 	"errors"
 
 	"lnd.xprv/channeldb"
@@ -48,16 +47,27 @@ type folded struct {
 func (l *Link) foldPackage(p *lnwallet.Pending) *folded {
 	f := &folded{}
 	f.exits, f.exitIDs = l.exitBatch(p.Resolutions())
+	written := p.FwdPkg()
 	f.op = func(tx kvdb.RwTx) error {
 		// A backend may run the transaction again (etcd).
 		f.pkg, f.local, f.decided = nil, nil, false
 		height := l.ch.State().RemoteCommit.Number
-		pkg, err := channeldb.FetchFwdPkg(tx, l.scid, height)
-		if errors.Is(err, channeldb.ErrFwdPkgNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
+		var pkg *channeldb.FwdPkg
+		if written != nil && written.Source == l.scid &&
+			written.Height == height {
+			// What the transition just wrote in tx: no need to
+			// read its onions back. A copy, whose filters the
+			// fold marks afresh on every run.
+			pkg = written.Clone()
+		} else {
+			var err error
+			pkg, err = channeldb.FetchFwdPkg(tx, l.scid, height)
+			if errors.Is(err, channeldb.ErrFwdPkgNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
 		}
 		f.pkg = pkg
 		if l.sw == nil {
@@ -70,8 +80,7 @@ func (l *Link) foldPackage(p *lnwallet.Pending) *folded {
 		if f.exits == nil {
 			return nil
 		}
-		err = f.exits.Decide(tx)
-		switch {
+		switch err := f.exits.Decide(tx); {
 		case errors.Is(err, invoices.ErrRegistryBusy):
 			// Decided after the write, on their own.
 			return nil
@@ -151,8 +160,7 @@ func (l *Link) exitBatch(r *lnwallet.Resolutions) (*invoices.ExitDecisions, []ui
 func (l *Link) finalPayload(add *lnwire.UpdateAddHTLC) *sphinx.HopPayload {
 	pre := l.ops.peeled[add.ID]
 	if pre == nil || pre.err != nil || !pre.recorded || pre.replay ||
-		pre.hash != add.PaymentHash ||
-		pre.blob != sha256.Sum256(add.OnionBlob[:]) || !pre.pp.IsFinal() {
+		!pre.peeledFrom(add) || !pre.pp.IsFinal() {
 		return nil
 	}
 	payload, err := sphinx.DecodeHopPayload(pre.pp.Payload)

@@ -1,7 +1,6 @@
 package htlcswitch
 
 import (
-	"crypto/sha256"
 	"errors"
 
 	"lnd.xprv/channeldb"
@@ -19,9 +18,7 @@ import (
 
 // prePeeled is the peeled onion of one of the peer's adds.
 type prePeeled struct {
-	blob     [32]byte // sha256 of the onion it was peeled from
-	hash     [32]byte // the payment hash
-	cltv     uint32   // the add's expiry, the replay entry's
+	add      *lnwire.UpdateAddHTLC // the add it was peeled from
 	pp       *sphinx.ProcessedPacket
 	err      error
 	recorded bool // in the replay log
@@ -46,8 +43,15 @@ func (l *Link) prePeel(add *lnwire.UpdateAddHTLC) {
 		return
 	}
 	pp, err := l.peel(add)
-	l.ops.peeled[add.ID] = &prePeeled{blob: sha256.Sum256(add.OnionBlob[:]),
-		hash: add.PaymentHash, cltv: add.Expiry, pp: pp, err: err}
+	l.ops.peeled[add.ID] = &prePeeled{add: add, pp: pp, err: err}
+}
+
+// peeledFrom reports whether p was peeled from add: the same message
+// (the state machine hands back the one it was given), or one with the
+// same payment hash and onion.
+func (p *prePeeled) peeledFrom(add *lnwire.UpdateAddHTLC) bool {
+	return p.add == add || (p.add.PaymentHash == add.PaymentHash &&
+		p.add.OnionBlob == add.OnionBlob)
 }
 
 // takePeeled returns, and forgets, what was peeled for add, if it was
@@ -58,7 +62,7 @@ func (l *Link) takePeeled(add *lnwire.UpdateAddHTLC) *prePeeled {
 		return nil
 	}
 	delete(l.ops.peeled, add.ID)
-	if p.hash != add.PaymentHash || p.blob != sha256.Sum256(add.OnionBlob[:]) {
+	if !p.peeledFrom(add) {
 		return nil
 	}
 	return p
@@ -80,7 +84,7 @@ func (l *Link) recordPeeled() (func(kvdb.RwTx) error, func()) {
 		}
 		list = append(list, p)
 		hashes = append(hashes, p.pp.ReplayHash())
-		cltvs = append(cltvs, p.cltv)
+		cltvs = append(cltvs, p.add.Expiry)
 		keys = append(keys, channeldb.CircuitKey{ChanID: l.scid, HtlcID: id})
 	}
 	if len(list) == 0 {

@@ -50,26 +50,16 @@ func ackPkgs(tx kvdb.RwTx, refs []pkgRef) error {
 		byPkg[k] = append(byPkg[k], r)
 	}
 	for _, k := range order {
-		p, err := channeldb.FetchFwdPkg(tx, k.source, k.height)
-		if errors.Is(err, channeldb.ErrFwdPkgNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
+		var adds, settleFails []uint16
 		for _, r := range byPkg[k] {
 			if r.settle {
-				p.SettleFailFilter.Set(r.index)
+				settleFails = append(settleFails, r.index)
 			} else {
-				p.AckFilter.Set(r.index)
+				adds = append(adds, r.index)
 			}
 		}
-		if p.AckFilter.IsFull() && p.SettleFailFilter.IsFull() {
-			err = channeldb.DeleteFwdPkg(tx, k.source, k.height)
-		} else {
-			err = channeldb.PutFwdPkg(tx, p)
-		}
-		if err != nil {
+		err := channeldb.AckFwdPkg(tx, k.source, k.height, adds, settleFails)
+		if err != nil && !errors.Is(err, channeldb.ErrFwdPkgNotFound) {
 			return err
 		}
 	}

@@ -103,6 +103,11 @@ type Channel struct {
 	// peerTables are those of the peer's funding key and HTLC
 	// basepoint, built on first use: 4 KB each.
 	peerTables *sigTables
+
+	// views are the commitments viewSet builds for an update's checks,
+	// kept with their HTLC arrays: every add is checked on four views
+	// that each copy the HTLCs in flight, and no view outlives its check.
+	views [4]channeldb.ChannelCommitment
 }
 
 // cachedSecret is one entry of Channel.secrets.

@@ -44,31 +44,26 @@ func (c *Channel) popUpdate(remote bool) {
 // every known update applied. Our updates must fit both (a removal by the
 // peer we have not acknowledged frees nothing yet; an add of the peer's
 // we have not acknowledged will cost fees later); the peer's are checked
-// on our next commitment as it will be signed.
+// on our next commitment as it will be signed. The views are the
+// Channel's scratch (c.views): valid until the next viewSet.
 type viewSet struct {
 	signed, all [2]*channeldb.ChannelCommitment
 }
 
-func (c *Channel) viewSet() (*viewSet, error) {
-	var (
-		vs  viewSet
-		err error
-	)
-	steps := []struct {
-		dst  **channeldb.ChannelCommitment
-		view func() (*channeldb.ChannelCommitment, error)
-	}{
-		{&vs.signed[Local], c.signedLocalView},
-		{&vs.signed[Remote], c.signedRemoteView},
-		{&vs.all[Local], c.nextLocalView},
-		{&vs.all[Remote], c.nextRemoteView},
+func (c *Channel) viewSet() (viewSet, error) {
+	vs := viewSet{
+		signed: [2]*channeldb.ChannelCommitment{&c.views[0], &c.views[1]},
+		all:    [2]*channeldb.ChannelCommitment{&c.views[2], &c.views[3]},
 	}
-	for _, s := range steps {
-		if *s.dst, err = s.view(); err != nil {
-			return nil, err
+	ranges := [4]viewRange{c.signedLocalView(), c.signedRemoteView(),
+		c.nextLocalView(), c.nextRemoteView()}
+	for i, r := range ranges {
+		err := c.advanceInto(&c.views[i], r.base, r.localIdx, r.remoteIdx)
+		if err != nil {
+			return viewSet{}, err
 		}
 	}
-	return &vs, nil
+	return vs, nil
 }
 
 // each calls f with every view of both owners until it fails.

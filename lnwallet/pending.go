@@ -80,6 +80,11 @@ func (p *Pending) Persist(ctx context.Context, s Store) (*Outcome, error) {
 // of them in the same transaction; its messages stay with Persist.
 func (p *Pending) Resolutions() *Resolutions { return &p.out.Resolutions }
 
+// FwdPkg is the forwarding package the transition writes, nil if none,
+// for the caller's records in the same transaction; it must not be
+// changed.
+func (p *Pending) FwdPkg() *channeldb.FwdPkg { return p.update.FwdPkg }
+
 // crashAt is the crash point of the transition just persisted: one call
 // per point, so that each is hit at one place (internal/crashpoint).
 func crashAt(p crashpoint.Point) {

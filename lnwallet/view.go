@@ -51,17 +51,28 @@ func countAdds(log []channeldb.LogUpdate, from, to uint64) int {
 func (c *Channel) advance(base *channeldb.ChannelCommitment, localIdx,
 	remoteIdx uint64) (*channeldb.ChannelCommitment, error) {
 
-	next := *base
 	// Room for the ranges' adds, so that apply's appends do not grow the
-	// copy again (the ranges are checked below).
+	// copy again (the ranges are checked in advanceInto).
 	room := countAdds(c.st.LocalLog, base.LocalLogIndex, localIdx) +
 		countAdds(c.st.RemoteLog, base.RemoteLogIndex, remoteIdx)
-	if room == 0 {
-		next.HTLCs = slices.Clone(base.HTLCs)
-	} else {
-		next.HTLCs = append(make([]channeldb.HTLC, 0,
-			len(base.HTLCs)+room), base.HTLCs...)
+	next := &channeldb.ChannelCommitment{}
+	if room > 0 || len(base.HTLCs) > 0 {
+		next.HTLCs = make([]channeldb.HTLC, 0, len(base.HTLCs)+room)
 	}
+	if err := c.advanceInto(next, base, localIdx, remoteIdx); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// advanceInto is advance writing into next, whose HTLC array it reuses
+// (next is not base).
+func (c *Channel) advanceInto(next, base *channeldb.ChannelCommitment,
+	localIdx, remoteIdx uint64) error {
+
+	htlcs := next.HTLCs[:0]
+	*next = *base
+	next.HTLCs = append(htlcs, base.HTLCs...)
 	next.CommitSig, next.HtlcSigs = lnwire.Sig{}, nil
 	next.LocalLogIndex, next.RemoteLogIndex = localIdx, remoteIdx
 	type batch struct {
@@ -76,26 +87,26 @@ func (c *Channel) advance(base *channeldb.ChannelCommitment, localIdx,
 	for pass := 0; pass < 2; pass++ {
 		for _, b := range batches {
 			if b.to < b.from {
-				return nil, fmt.Errorf("log index %d before "+
+				return fmt.Errorf("log index %d before "+
 					"commitment's %d", b.to, b.from)
 			}
 			for i := b.from; i < b.to; i++ {
 				u, ok := logEntry(b.log, i)
 				if !ok {
-					return nil, fmt.Errorf("update %d "+
+					return fmt.Errorf("update %d "+
 						"missing from log", i)
 				}
 				_, isAdd := u.Msg.(*lnwire.UpdateAddHTLC)
 				if isAdd != (pass == 0) {
 					continue
 				}
-				if err := apply(&next, u.Msg, b.remote); err != nil {
-					return nil, err
+				if err := apply(next, u.Msg, b.remote); err != nil {
+					return err
 				}
 			}
 		}
 	}
-	return &next, nil
+	return nil
 }
 
 // apply applies one update, proposed by the peer if remote is set.
@@ -216,37 +227,44 @@ func storedCost(p *ChannelParams, owner Party,
 	return c
 }
 
+// viewRange is a commitment view: base with the updates of each log up
+// to an index applied.
+type viewRange struct {
+	base                *channeldb.ChannelCommitment
+	localIdx, remoteIdx uint64
+}
+
 // signedLocalView is the next commitment of ours the peer will sign: the
 // peer's updates so far, ours it acknowledged.
-func (c *Channel) signedLocalView() (*channeldb.ChannelCommitment, error) {
+func (c *Channel) signedLocalView() viewRange {
 	base := &c.st.LocalCommit
 	if c.pendingLocal != nil {
 		base = c.pendingLocal
 	}
-	return c.advance(base, max(base.LocalLogIndex,
-		c.st.RemoteCommit.LocalLogIndex), c.st.NextRemoteLogIndex)
+	return viewRange{base, max(base.LocalLogIndex,
+		c.st.RemoteCommit.LocalLogIndex), c.st.NextRemoteLogIndex}
 }
 
 // signedRemoteView is the peer's next commitment as we would sign it
 // now: our updates so far, the peer's we acknowledged. A removal by the
 // peer that we have not acknowledged is not in it.
-func (c *Channel) signedRemoteView() (*channeldb.ChannelCommitment, error) {
-	return c.advance(c.latestRemote(), c.st.NextLocalLogIndex,
-		c.st.LocalCommit.RemoteLogIndex)
+func (c *Channel) signedRemoteView() viewRange {
+	return viewRange{c.latestRemote(), c.st.NextLocalLogIndex,
+		c.st.LocalCommit.RemoteLogIndex}
 }
 
 // nextLocalView is our next commitment as far as updates are known.
-func (c *Channel) nextLocalView() (*channeldb.ChannelCommitment, error) {
+func (c *Channel) nextLocalView() viewRange {
 	base := &c.st.LocalCommit
 	if c.pendingLocal != nil {
 		base = c.pendingLocal
 	}
-	return c.advance(base, c.st.NextLocalLogIndex, c.st.NextRemoteLogIndex)
+	return viewRange{base, c.st.NextLocalLogIndex, c.st.NextRemoteLogIndex}
 }
 
 // nextRemoteView is the peer's next commitment as far as updates are
 // known.
-func (c *Channel) nextRemoteView() (*channeldb.ChannelCommitment, error) {
-	return c.advance(c.latestRemote(), c.st.NextLocalLogIndex,
-		c.st.NextRemoteLogIndex)
+func (c *Channel) nextRemoteView() viewRange {
+	return viewRange{c.latestRemote(), c.st.NextLocalLogIndex,
+		c.st.NextRemoteLogIndex}
 }
