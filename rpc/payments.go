@@ -519,6 +519,12 @@ func unmarshalRoute(r *lnrpc.Route, self routing.Vertex) (*routing.Route, routin
 		if h.AmtToForwardMsat < 0 || amt == 0 || amt > out.TotalAmount {
 			return nil, final, invalidf("hop %d amount out of range", i)
 		}
+		switch {
+		case h.AmpRecord != nil:
+			return nil, final, invalidf("hop %d: AMP payments are not supported", i)
+		case len(h.BlindingPoint) > 0 || len(h.EncryptedData) > 0 || h.TotalAmtMsat != 0:
+			return nil, final, invalidf("hop %d: blinded routes are not supported", i)
+		}
 		out.Hops = append(out.Hops, routing.Hop{PubKey: v, ChannelID: lnwire.NewShortChanIDFromInt(h.ChanId),
 			AmtToForward: amt, OutgoingTimeLock: h.Expiry})
 		last := i == len(r.Hops)-1
@@ -548,6 +554,9 @@ func unmarshalRoute(r *lnrpc.Route, self routing.Vertex) (*routing.Route, routin
 // fields, with each hop's custom records and MPP record.
 func marshalDBRoute(r *channeldb.PaymentRoute) *lnrpc.Route {
 	out := marshalRoute(nil, routing.RouteFromDB(r))
+	// lnd sets it on every route it sends: the HTLC's amount, which only
+	// custom channels make differ from the route's total.
+	out.FirstHopAmountMsat = out.TotalAmtMsat
 	for i, h := range r.Hops {
 		hop := out.Hops[i]
 		hop.CustomRecords = h.CustomRecords

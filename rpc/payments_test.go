@@ -15,6 +15,7 @@ import (
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	"lnd.xprv/channeldb"
 	"lnd.xprv/lnwire"
@@ -328,6 +329,24 @@ func TestSendToRouteV2AndBuildRoute(t *testing.T) {
 	a, err := router.SendToRouteV2(ctx, &routerrpc.SendToRouteRequest{PaymentHash: hash[:], Route: rt})
 	if err != nil || a.Status != lnrpc.HTLCAttempt_SUCCEEDED || hex.EncodeToString(a.Preimage) != hex.EncodeToString(pre[:]) {
 		t.Fatalf("attempt %v %v", a, err)
+	}
+	// The attempt's route says what went to the first hop, as lnd's; a
+	// route built but not sent does not (BuildRoute's above).
+	if a.Route.FirstHopAmountMsat != 1_000_000 || rt.FirstHopAmountMsat != 0 {
+		t.Fatalf("first hop amount %d, built %d", a.Route.FirstHopAmountMsat, rt.FirstHopAmountMsat)
+	}
+	// AMP and blinded hops are refused, not sent without their records.
+	for name, set := range map[string]func(*lnrpc.Hop){
+		"AMP":     func(h *lnrpc.Hop) { h.AmpRecord = &lnrpc.AMPRecord{SetId: make([]byte, 32)} },
+		"blinded": func(h *lnrpc.Hop) { h.EncryptedData = []byte{1} },
+	} {
+		bad := proto.Clone(rt).(*lnrpc.Route)
+		set(bad.Hops[0])
+		_, err := router.SendToRouteV2(ctx, &routerrpc.SendToRouteRequest{PaymentHash: make([]byte, 32), Route: bad})
+		wantCode(t, err, codes.InvalidArgument)
+		if !strings.Contains(err.Error(), "not supported") {
+			t.Fatalf("%s hop: %v", name, err)
+		}
 	}
 	// A failing route: the attempt comes back FAILED, no RPC error.
 	rt.Hops[0].MppRecord = nil

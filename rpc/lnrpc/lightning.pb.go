@@ -858,7 +858,7 @@ func (x Invoice_InvoiceState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Invoice_InvoiceState.Descriptor instead.
 func (Invoice_InvoiceState) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{82, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{83, 0}
 }
 
 type PendingChannelsResponse_ForceClosedChannel_AnchorState int32
@@ -907,7 +907,7 @@ func (x PendingChannelsResponse_ForceClosedChannel_AnchorState) Number() protore
 
 // Deprecated: Use PendingChannelsResponse_ForceClosedChannel_AnchorState.Descriptor instead.
 func (PendingChannelsResponse_ForceClosedChannel_AnchorState) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97, 4, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{98, 4, 0}
 }
 
 type ChannelCloseSummary_ClosureType int32
@@ -965,7 +965,7 @@ func (x ChannelCloseSummary_ClosureType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChannelCloseSummary_ClosureType.Descriptor instead.
 func (ChannelCloseSummary_ClosureType) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{110, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{111, 0}
 }
 
 type ChannelEventUpdate_UpdateType int32
@@ -1029,7 +1029,7 @@ func (x ChannelEventUpdate_UpdateType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChannelEventUpdate_UpdateType.Descriptor instead.
 func (ChannelEventUpdate_UpdateType) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{116, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{117, 0}
 }
 
 type Payment_PaymentStatus int32
@@ -1085,7 +1085,7 @@ func (x Payment_PaymentStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Payment_PaymentStatus.Descriptor instead.
 func (Payment_PaymentStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{129, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{130, 0}
 }
 
 type HTLCAttempt_HTLCStatus int32
@@ -1134,7 +1134,7 @@ func (x HTLCAttempt_HTLCStatus) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use HTLCAttempt_HTLCStatus.Descriptor instead.
 func (HTLCAttempt_HTLCStatus) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{130, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{131, 0}
 }
 
 type Failure_FailureCode int32
@@ -1261,7 +1261,7 @@ func (x Failure_FailureCode) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Failure_FailureCode.Descriptor instead.
 func (Failure_FailureCode) EnumDescriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{137, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{138, 0}
 }
 
 type GetInfoRequest struct {
@@ -5941,8 +5941,12 @@ type Route struct {
 	Hops          []*Hop `protobuf:"bytes,4,rep,name=hops,proto3" json:"hops,omitempty"`
 	TotalFeesMsat int64  `protobuf:"varint,5,opt,name=total_fees_msat,json=totalFeesMsat,proto3" json:"total_fees_msat,omitempty"`
 	TotalAmtMsat  int64  `protobuf:"varint,6,opt,name=total_amt_msat,json=totalAmtMsat,proto3" json:"total_amt_msat,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The amount sent to the first hop (equal to total_amt_msat outside
+	// custom channels).
+	FirstHopAmountMsat int64  `protobuf:"varint,7,opt,name=first_hop_amount_msat,json=firstHopAmountMsat,proto3" json:"first_hop_amount_msat,omitempty"`
+	CustomChannelData  []byte `protobuf:"bytes,8,opt,name=custom_channel_data,json=customChannelData,proto3" json:"custom_channel_data,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Route) Reset() {
@@ -6019,6 +6023,20 @@ func (x *Route) GetTotalAmtMsat() int64 {
 	return 0
 }
 
+func (x *Route) GetFirstHopAmountMsat() int64 {
+	if x != nil {
+		return x.FirstHopAmountMsat
+	}
+	return 0
+}
+
+func (x *Route) GetCustomChannelData() []byte {
+	if x != nil {
+		return x.CustomChannelData
+	}
+	return nil
+}
+
 type Hop struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	ChanId uint64                 `protobuf:"varint,1,opt,name=chan_id,json=chanId,proto3" json:"chan_id,omitempty"`
@@ -6035,8 +6053,13 @@ type Hop struct {
 	// Deprecated: Marked as deprecated in lightning.proto.
 	TlvPayload    bool              `protobuf:"varint,9,opt,name=tlv_payload,json=tlvPayload,proto3" json:"tlv_payload,omitempty"`
 	MppRecord     *MPPRecord        `protobuf:"bytes,10,opt,name=mpp_record,json=mppRecord,proto3" json:"mpp_record,omitempty"`
+	AmpRecord     *AMPRecord        `protobuf:"bytes,12,opt,name=amp_record,json=ampRecord,proto3" json:"amp_record,omitempty"`
 	CustomRecords map[uint64][]byte `protobuf:"bytes,11,rep,name=custom_records,json=customRecords,proto3" json:"custom_records,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Metadata      []byte            `protobuf:"bytes,13,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	// Route blinding (not supported: always empty).
+	BlindingPoint []byte `protobuf:"bytes,14,opt,name=blinding_point,json=blindingPoint,proto3" json:"blinding_point,omitempty"`
+	EncryptedData []byte `protobuf:"bytes,15,opt,name=encrypted_data,json=encryptedData,proto3" json:"encrypted_data,omitempty"`
+	TotalAmtMsat  uint64 `protobuf:"varint,16,opt,name=total_amt_msat,json=totalAmtMsat,proto3" json:"total_amt_msat,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6145,6 +6168,13 @@ func (x *Hop) GetMppRecord() *MPPRecord {
 	return nil
 }
 
+func (x *Hop) GetAmpRecord() *AMPRecord {
+	if x != nil {
+		return x.AmpRecord
+	}
+	return nil
+}
+
 func (x *Hop) GetCustomRecords() map[uint64][]byte {
 	if x != nil {
 		return x.CustomRecords
@@ -6157,6 +6187,27 @@ func (x *Hop) GetMetadata() []byte {
 		return x.Metadata
 	}
 	return nil
+}
+
+func (x *Hop) GetBlindingPoint() []byte {
+	if x != nil {
+		return x.BlindingPoint
+	}
+	return nil
+}
+
+func (x *Hop) GetEncryptedData() []byte {
+	if x != nil {
+		return x.EncryptedData
+	}
+	return nil
+}
+
+func (x *Hop) GetTotalAmtMsat() uint64 {
+	if x != nil {
+		return x.TotalAmtMsat
+	}
+	return 0
 }
 
 // MPPRecord is BOLT 4's payment_data of a route's final hop.
@@ -6212,6 +6263,67 @@ func (x *MPPRecord) GetTotalAmtMsat() int64 {
 	return 0
 }
 
+// AMPRecord is an AMP payment's record (not supported: always absent).
+type AMPRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RootShare     []byte                 `protobuf:"bytes,1,opt,name=root_share,json=rootShare,proto3" json:"root_share,omitempty"`
+	SetId         []byte                 `protobuf:"bytes,2,opt,name=set_id,json=setId,proto3" json:"set_id,omitempty"`
+	ChildIndex    uint32                 `protobuf:"varint,3,opt,name=child_index,json=childIndex,proto3" json:"child_index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AMPRecord) Reset() {
+	*x = AMPRecord{}
+	mi := &file_lightning_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AMPRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AMPRecord) ProtoMessage() {}
+
+func (x *AMPRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_lightning_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AMPRecord.ProtoReflect.Descriptor instead.
+func (*AMPRecord) Descriptor() ([]byte, []int) {
+	return file_lightning_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *AMPRecord) GetRootShare() []byte {
+	if x != nil {
+		return x.RootShare
+	}
+	return nil
+}
+
+func (x *AMPRecord) GetSetId() []byte {
+	if x != nil {
+		return x.SetId
+	}
+	return nil
+}
+
+func (x *AMPRecord) GetChildIndex() uint32 {
+	if x != nil {
+		return x.ChildIndex
+	}
+	return 0
+}
+
 type GraphTopologySubscription struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -6220,7 +6332,7 @@ type GraphTopologySubscription struct {
 
 func (x *GraphTopologySubscription) Reset() {
 	*x = GraphTopologySubscription{}
-	mi := &file_lightning_proto_msgTypes[76]
+	mi := &file_lightning_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6232,7 +6344,7 @@ func (x *GraphTopologySubscription) String() string {
 func (*GraphTopologySubscription) ProtoMessage() {}
 
 func (x *GraphTopologySubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[76]
+	mi := &file_lightning_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6245,7 +6357,7 @@ func (x *GraphTopologySubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GraphTopologySubscription.ProtoReflect.Descriptor instead.
 func (*GraphTopologySubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{76}
+	return file_lightning_proto_rawDescGZIP(), []int{77}
 }
 
 type GraphTopologyUpdate struct {
@@ -6259,7 +6371,7 @@ type GraphTopologyUpdate struct {
 
 func (x *GraphTopologyUpdate) Reset() {
 	*x = GraphTopologyUpdate{}
-	mi := &file_lightning_proto_msgTypes[77]
+	mi := &file_lightning_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6271,7 +6383,7 @@ func (x *GraphTopologyUpdate) String() string {
 func (*GraphTopologyUpdate) ProtoMessage() {}
 
 func (x *GraphTopologyUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[77]
+	mi := &file_lightning_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6284,7 +6396,7 @@ func (x *GraphTopologyUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GraphTopologyUpdate.ProtoReflect.Descriptor instead.
 func (*GraphTopologyUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{77}
+	return file_lightning_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *GraphTopologyUpdate) GetNodeUpdates() []*NodeUpdate {
@@ -6325,7 +6437,7 @@ type NodeUpdate struct {
 
 func (x *NodeUpdate) Reset() {
 	*x = NodeUpdate{}
-	mi := &file_lightning_proto_msgTypes[78]
+	mi := &file_lightning_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6337,7 +6449,7 @@ func (x *NodeUpdate) String() string {
 func (*NodeUpdate) ProtoMessage() {}
 
 func (x *NodeUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[78]
+	mi := &file_lightning_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6350,7 +6462,7 @@ func (x *NodeUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeUpdate.ProtoReflect.Descriptor instead.
 func (*NodeUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{78}
+	return file_lightning_proto_rawDescGZIP(), []int{79}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -6418,7 +6530,7 @@ type ChannelEdgeUpdate struct {
 
 func (x *ChannelEdgeUpdate) Reset() {
 	*x = ChannelEdgeUpdate{}
-	mi := &file_lightning_proto_msgTypes[79]
+	mi := &file_lightning_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6430,7 +6542,7 @@ func (x *ChannelEdgeUpdate) String() string {
 func (*ChannelEdgeUpdate) ProtoMessage() {}
 
 func (x *ChannelEdgeUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[79]
+	mi := &file_lightning_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6443,7 +6555,7 @@ func (x *ChannelEdgeUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEdgeUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelEdgeUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{79}
+	return file_lightning_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ChannelEdgeUpdate) GetChanId() uint64 {
@@ -6500,7 +6612,7 @@ type ClosedChannelUpdate struct {
 
 func (x *ClosedChannelUpdate) Reset() {
 	*x = ClosedChannelUpdate{}
-	mi := &file_lightning_proto_msgTypes[80]
+	mi := &file_lightning_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6512,7 +6624,7 @@ func (x *ClosedChannelUpdate) String() string {
 func (*ClosedChannelUpdate) ProtoMessage() {}
 
 func (x *ClosedChannelUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[80]
+	mi := &file_lightning_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6525,7 +6637,7 @@ func (x *ClosedChannelUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelUpdate.ProtoReflect.Descriptor instead.
 func (*ClosedChannelUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{80}
+	return file_lightning_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ClosedChannelUpdate) GetChanId() uint64 {
@@ -6570,7 +6682,7 @@ type ChannelPoint struct {
 
 func (x *ChannelPoint) Reset() {
 	*x = ChannelPoint{}
-	mi := &file_lightning_proto_msgTypes[81]
+	mi := &file_lightning_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6582,7 +6694,7 @@ func (x *ChannelPoint) String() string {
 func (*ChannelPoint) ProtoMessage() {}
 
 func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[81]
+	mi := &file_lightning_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6595,7 +6707,7 @@ func (x *ChannelPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPoint.ProtoReflect.Descriptor instead.
 func (*ChannelPoint) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{81}
+	return file_lightning_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ChannelPoint) GetFundingTxid() isChannelPoint_FundingTxid {
@@ -6682,7 +6794,7 @@ type Invoice struct {
 
 func (x *Invoice) Reset() {
 	*x = Invoice{}
-	mi := &file_lightning_proto_msgTypes[82]
+	mi := &file_lightning_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6694,7 +6806,7 @@ func (x *Invoice) String() string {
 func (*Invoice) ProtoMessage() {}
 
 func (x *Invoice) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[82]
+	mi := &file_lightning_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6707,7 +6819,7 @@ func (x *Invoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invoice.ProtoReflect.Descriptor instead.
 func (*Invoice) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{82}
+	return file_lightning_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *Invoice) GetMemo() string {
@@ -6912,7 +7024,7 @@ type InvoiceHTLC struct {
 
 func (x *InvoiceHTLC) Reset() {
 	*x = InvoiceHTLC{}
-	mi := &file_lightning_proto_msgTypes[83]
+	mi := &file_lightning_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6924,7 +7036,7 @@ func (x *InvoiceHTLC) String() string {
 func (*InvoiceHTLC) ProtoMessage() {}
 
 func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[83]
+	mi := &file_lightning_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6937,7 +7049,7 @@ func (x *InvoiceHTLC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceHTLC.ProtoReflect.Descriptor instead.
 func (*InvoiceHTLC) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{83}
+	return file_lightning_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *InvoiceHTLC) GetChanId() uint64 {
@@ -7022,7 +7134,7 @@ type AddInvoiceResponse struct {
 
 func (x *AddInvoiceResponse) Reset() {
 	*x = AddInvoiceResponse{}
-	mi := &file_lightning_proto_msgTypes[84]
+	mi := &file_lightning_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7034,7 +7146,7 @@ func (x *AddInvoiceResponse) String() string {
 func (*AddInvoiceResponse) ProtoMessage() {}
 
 func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[84]
+	mi := &file_lightning_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7047,7 +7159,7 @@ func (x *AddInvoiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddInvoiceResponse.ProtoReflect.Descriptor instead.
 func (*AddInvoiceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{84}
+	return file_lightning_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *AddInvoiceResponse) GetRHash() []byte {
@@ -7089,7 +7201,7 @@ type PaymentHash struct {
 
 func (x *PaymentHash) Reset() {
 	*x = PaymentHash{}
-	mi := &file_lightning_proto_msgTypes[85]
+	mi := &file_lightning_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7101,7 +7213,7 @@ func (x *PaymentHash) String() string {
 func (*PaymentHash) ProtoMessage() {}
 
 func (x *PaymentHash) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[85]
+	mi := &file_lightning_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7114,7 +7226,7 @@ func (x *PaymentHash) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PaymentHash.ProtoReflect.Descriptor instead.
 func (*PaymentHash) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{85}
+	return file_lightning_proto_rawDescGZIP(), []int{86}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -7146,7 +7258,7 @@ type ListInvoiceRequest struct {
 
 func (x *ListInvoiceRequest) Reset() {
 	*x = ListInvoiceRequest{}
-	mi := &file_lightning_proto_msgTypes[86]
+	mi := &file_lightning_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7158,7 +7270,7 @@ func (x *ListInvoiceRequest) String() string {
 func (*ListInvoiceRequest) ProtoMessage() {}
 
 func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[86]
+	mi := &file_lightning_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7171,7 +7283,7 @@ func (x *ListInvoiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoiceRequest.ProtoReflect.Descriptor instead.
 func (*ListInvoiceRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{86}
+	return file_lightning_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ListInvoiceRequest) GetPendingOnly() bool {
@@ -7227,7 +7339,7 @@ type ListInvoiceResponse struct {
 
 func (x *ListInvoiceResponse) Reset() {
 	*x = ListInvoiceResponse{}
-	mi := &file_lightning_proto_msgTypes[87]
+	mi := &file_lightning_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7239,7 +7351,7 @@ func (x *ListInvoiceResponse) String() string {
 func (*ListInvoiceResponse) ProtoMessage() {}
 
 func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[87]
+	mi := &file_lightning_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7252,7 +7364,7 @@ func (x *ListInvoiceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvoiceResponse.ProtoReflect.Descriptor instead.
 func (*ListInvoiceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{87}
+	return file_lightning_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *ListInvoiceResponse) GetInvoices() []*Invoice {
@@ -7286,7 +7398,7 @@ type InvoiceSubscription struct {
 
 func (x *InvoiceSubscription) Reset() {
 	*x = InvoiceSubscription{}
-	mi := &file_lightning_proto_msgTypes[88]
+	mi := &file_lightning_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7298,7 +7410,7 @@ func (x *InvoiceSubscription) String() string {
 func (*InvoiceSubscription) ProtoMessage() {}
 
 func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[88]
+	mi := &file_lightning_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7311,7 +7423,7 @@ func (x *InvoiceSubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvoiceSubscription.ProtoReflect.Descriptor instead.
 func (*InvoiceSubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{88}
+	return file_lightning_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *InvoiceSubscription) GetAddIndex() uint64 {
@@ -7337,7 +7449,7 @@ type PayReqString struct {
 
 func (x *PayReqString) Reset() {
 	*x = PayReqString{}
-	mi := &file_lightning_proto_msgTypes[89]
+	mi := &file_lightning_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7349,7 +7461,7 @@ func (x *PayReqString) String() string {
 func (*PayReqString) ProtoMessage() {}
 
 func (x *PayReqString) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[89]
+	mi := &file_lightning_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7362,7 +7474,7 @@ func (x *PayReqString) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayReqString.ProtoReflect.Descriptor instead.
 func (*PayReqString) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{89}
+	return file_lightning_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *PayReqString) GetPayReq() string {
@@ -7393,7 +7505,7 @@ type PayReq struct {
 
 func (x *PayReq) Reset() {
 	*x = PayReq{}
-	mi := &file_lightning_proto_msgTypes[90]
+	mi := &file_lightning_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7405,7 +7517,7 @@ func (x *PayReq) String() string {
 func (*PayReq) ProtoMessage() {}
 
 func (x *PayReq) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[90]
+	mi := &file_lightning_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7418,7 +7530,7 @@ func (x *PayReq) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayReq.ProtoReflect.Descriptor instead.
 func (*PayReq) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{90}
+	return file_lightning_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *PayReq) GetDestination() string {
@@ -7534,7 +7646,7 @@ type OpenChannelRequest struct {
 
 func (x *OpenChannelRequest) Reset() {
 	*x = OpenChannelRequest{}
-	mi := &file_lightning_proto_msgTypes[91]
+	mi := &file_lightning_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7546,7 +7658,7 @@ func (x *OpenChannelRequest) String() string {
 func (*OpenChannelRequest) ProtoMessage() {}
 
 func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[91]
+	mi := &file_lightning_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7559,7 +7671,7 @@ func (x *OpenChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenChannelRequest.ProtoReflect.Descriptor instead.
 func (*OpenChannelRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{91}
+	return file_lightning_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *OpenChannelRequest) GetSatPerVbyte() uint64 {
@@ -7662,7 +7774,7 @@ type OpenStatusUpdate struct {
 
 func (x *OpenStatusUpdate) Reset() {
 	*x = OpenStatusUpdate{}
-	mi := &file_lightning_proto_msgTypes[92]
+	mi := &file_lightning_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7674,7 +7786,7 @@ func (x *OpenStatusUpdate) String() string {
 func (*OpenStatusUpdate) ProtoMessage() {}
 
 func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[92]
+	mi := &file_lightning_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7687,7 +7799,7 @@ func (x *OpenStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenStatusUpdate.ProtoReflect.Descriptor instead.
 func (*OpenStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{92}
+	return file_lightning_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *OpenStatusUpdate) GetUpdate() isOpenStatusUpdate_Update {
@@ -7750,7 +7862,7 @@ type PendingUpdate struct {
 
 func (x *PendingUpdate) Reset() {
 	*x = PendingUpdate{}
-	mi := &file_lightning_proto_msgTypes[93]
+	mi := &file_lightning_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7762,7 +7874,7 @@ func (x *PendingUpdate) String() string {
 func (*PendingUpdate) ProtoMessage() {}
 
 func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[93]
+	mi := &file_lightning_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7775,7 +7887,7 @@ func (x *PendingUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingUpdate.ProtoReflect.Descriptor instead.
 func (*PendingUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{93}
+	return file_lightning_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *PendingUpdate) GetTxid() []byte {
@@ -7815,7 +7927,7 @@ type ChannelOpenUpdate struct {
 
 func (x *ChannelOpenUpdate) Reset() {
 	*x = ChannelOpenUpdate{}
-	mi := &file_lightning_proto_msgTypes[94]
+	mi := &file_lightning_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7827,7 +7939,7 @@ func (x *ChannelOpenUpdate) String() string {
 func (*ChannelOpenUpdate) ProtoMessage() {}
 
 func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[94]
+	mi := &file_lightning_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7840,7 +7952,7 @@ func (x *ChannelOpenUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelOpenUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelOpenUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{94}
+	return file_lightning_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ChannelOpenUpdate) GetChannelPoint() *ChannelPoint {
@@ -7864,7 +7976,7 @@ type PendingHTLC struct {
 
 func (x *PendingHTLC) Reset() {
 	*x = PendingHTLC{}
-	mi := &file_lightning_proto_msgTypes[95]
+	mi := &file_lightning_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7876,7 +7988,7 @@ func (x *PendingHTLC) String() string {
 func (*PendingHTLC) ProtoMessage() {}
 
 func (x *PendingHTLC) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[95]
+	mi := &file_lightning_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7889,7 +8001,7 @@ func (x *PendingHTLC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingHTLC.ProtoReflect.Descriptor instead.
 func (*PendingHTLC) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{95}
+	return file_lightning_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *PendingHTLC) GetIncoming() bool {
@@ -7943,7 +8055,7 @@ type PendingChannelsRequest struct {
 
 func (x *PendingChannelsRequest) Reset() {
 	*x = PendingChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[96]
+	mi := &file_lightning_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7955,7 +8067,7 @@ func (x *PendingChannelsRequest) String() string {
 func (*PendingChannelsRequest) ProtoMessage() {}
 
 func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[96]
+	mi := &file_lightning_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7968,7 +8080,7 @@ func (x *PendingChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsRequest.ProtoReflect.Descriptor instead.
 func (*PendingChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{96}
+	return file_lightning_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *PendingChannelsRequest) GetIncludeRawTx() bool {
@@ -7990,7 +8102,7 @@ type PendingChannelsResponse struct {
 
 func (x *PendingChannelsResponse) Reset() {
 	*x = PendingChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[97]
+	mi := &file_lightning_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8002,7 +8114,7 @@ func (x *PendingChannelsResponse) String() string {
 func (*PendingChannelsResponse) ProtoMessage() {}
 
 func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[97]
+	mi := &file_lightning_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8015,7 +8127,7 @@ func (x *PendingChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PendingChannelsResponse.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97}
+	return file_lightning_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *PendingChannelsResponse) GetTotalLimboBalance() int64 {
@@ -8060,7 +8172,7 @@ type ListChannelsRequest struct {
 
 func (x *ListChannelsRequest) Reset() {
 	*x = ListChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[98]
+	mi := &file_lightning_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8072,7 +8184,7 @@ func (x *ListChannelsRequest) String() string {
 func (*ListChannelsRequest) ProtoMessage() {}
 
 func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[98]
+	mi := &file_lightning_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8085,7 +8197,7 @@ func (x *ListChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ListChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{98}
+	return file_lightning_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ListChannelsRequest) GetActiveOnly() bool {
@@ -8139,7 +8251,7 @@ type ListChannelsResponse struct {
 
 func (x *ListChannelsResponse) Reset() {
 	*x = ListChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[99]
+	mi := &file_lightning_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8151,7 +8263,7 @@ func (x *ListChannelsResponse) String() string {
 func (*ListChannelsResponse) ProtoMessage() {}
 
 func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[99]
+	mi := &file_lightning_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8164,7 +8276,7 @@ func (x *ListChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ListChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{99}
+	return file_lightning_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *ListChannelsResponse) GetChannels() []*Channel {
@@ -8188,7 +8300,7 @@ type ChannelConstraints struct {
 
 func (x *ChannelConstraints) Reset() {
 	*x = ChannelConstraints{}
-	mi := &file_lightning_proto_msgTypes[100]
+	mi := &file_lightning_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8200,7 +8312,7 @@ func (x *ChannelConstraints) String() string {
 func (*ChannelConstraints) ProtoMessage() {}
 
 func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[100]
+	mi := &file_lightning_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8213,7 +8325,7 @@ func (x *ChannelConstraints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelConstraints.ProtoReflect.Descriptor instead.
 func (*ChannelConstraints) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{100}
+	return file_lightning_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *ChannelConstraints) GetCsvDelay() uint32 {
@@ -8278,7 +8390,7 @@ type HTLC struct {
 
 func (x *HTLC) Reset() {
 	*x = HTLC{}
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8290,7 +8402,7 @@ func (x *HTLC) String() string {
 func (*HTLC) ProtoMessage() {}
 
 func (x *HTLC) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[101]
+	mi := &file_lightning_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8303,7 +8415,7 @@ func (x *HTLC) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTLC.ProtoReflect.Descriptor instead.
 func (*HTLC) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{101}
+	return file_lightning_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *HTLC) GetIncoming() bool {
@@ -8410,7 +8522,7 @@ type Channel struct {
 
 func (x *Channel) Reset() {
 	*x = Channel{}
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8422,7 +8534,7 @@ func (x *Channel) String() string {
 func (*Channel) ProtoMessage() {}
 
 func (x *Channel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[102]
+	mi := &file_lightning_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8435,7 +8547,7 @@ func (x *Channel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Channel.ProtoReflect.Descriptor instead.
 func (*Channel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{102}
+	return file_lightning_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *Channel) GetActive() bool {
@@ -8714,7 +8826,7 @@ type CloseChannelRequest struct {
 
 func (x *CloseChannelRequest) Reset() {
 	*x = CloseChannelRequest{}
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8726,7 +8838,7 @@ func (x *CloseChannelRequest) String() string {
 func (*CloseChannelRequest) ProtoMessage() {}
 
 func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[103]
+	mi := &file_lightning_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8739,7 +8851,7 @@ func (x *CloseChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseChannelRequest.ProtoReflect.Descriptor instead.
 func (*CloseChannelRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{103}
+	return file_lightning_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *CloseChannelRequest) GetChannelPoint() *ChannelPoint {
@@ -8813,7 +8925,7 @@ type CloseStatusUpdate struct {
 
 func (x *CloseStatusUpdate) Reset() {
 	*x = CloseStatusUpdate{}
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8825,7 +8937,7 @@ func (x *CloseStatusUpdate) String() string {
 func (*CloseStatusUpdate) ProtoMessage() {}
 
 func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[104]
+	mi := &file_lightning_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8838,7 +8950,7 @@ func (x *CloseStatusUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseStatusUpdate.ProtoReflect.Descriptor instead.
 func (*CloseStatusUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{104}
+	return file_lightning_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *CloseStatusUpdate) GetUpdate() isCloseStatusUpdate_Update {
@@ -8910,7 +9022,7 @@ type ChannelCloseUpdate struct {
 
 func (x *ChannelCloseUpdate) Reset() {
 	*x = ChannelCloseUpdate{}
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8922,7 +9034,7 @@ func (x *ChannelCloseUpdate) String() string {
 func (*ChannelCloseUpdate) ProtoMessage() {}
 
 func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[105]
+	mi := &file_lightning_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8935,7 +9047,7 @@ func (x *ChannelCloseUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelCloseUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelCloseUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{105}
+	return file_lightning_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *ChannelCloseUpdate) GetClosingTxid() []byte {
@@ -8985,7 +9097,7 @@ type CloseOutput struct {
 
 func (x *CloseOutput) Reset() {
 	*x = CloseOutput{}
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8997,7 +9109,7 @@ func (x *CloseOutput) String() string {
 func (*CloseOutput) ProtoMessage() {}
 
 func (x *CloseOutput) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[106]
+	mi := &file_lightning_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9010,7 +9122,7 @@ func (x *CloseOutput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseOutput.ProtoReflect.Descriptor instead.
 func (*CloseOutput) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{106}
+	return file_lightning_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *CloseOutput) GetAmountSat() int64 {
@@ -9050,7 +9162,7 @@ type InstantUpdate struct {
 
 func (x *InstantUpdate) Reset() {
 	*x = InstantUpdate{}
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9062,7 +9174,7 @@ func (x *InstantUpdate) String() string {
 func (*InstantUpdate) ProtoMessage() {}
 
 func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[107]
+	mi := &file_lightning_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9075,7 +9187,7 @@ func (x *InstantUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstantUpdate.ProtoReflect.Descriptor instead.
 func (*InstantUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{107}
+	return file_lightning_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *InstantUpdate) GetNumPendingHtlcs() int32 {
@@ -9099,7 +9211,7 @@ type ClosedChannelsRequest struct {
 
 func (x *ClosedChannelsRequest) Reset() {
 	*x = ClosedChannelsRequest{}
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9111,7 +9223,7 @@ func (x *ClosedChannelsRequest) String() string {
 func (*ClosedChannelsRequest) ProtoMessage() {}
 
 func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[108]
+	mi := &file_lightning_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9124,7 +9236,7 @@ func (x *ClosedChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelsRequest.ProtoReflect.Descriptor instead.
 func (*ClosedChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{108}
+	return file_lightning_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ClosedChannelsRequest) GetCooperative() bool {
@@ -9178,7 +9290,7 @@ type ClosedChannelsResponse struct {
 
 func (x *ClosedChannelsResponse) Reset() {
 	*x = ClosedChannelsResponse{}
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9190,7 +9302,7 @@ func (x *ClosedChannelsResponse) String() string {
 func (*ClosedChannelsResponse) ProtoMessage() {}
 
 func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[109]
+	mi := &file_lightning_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9203,7 +9315,7 @@ func (x *ClosedChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClosedChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ClosedChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{109}
+	return file_lightning_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ClosedChannelsResponse) GetChannels() []*ChannelCloseSummary {
@@ -9238,7 +9350,7 @@ type ChannelCloseSummary struct {
 
 func (x *ChannelCloseSummary) Reset() {
 	*x = ChannelCloseSummary{}
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9250,7 +9362,7 @@ func (x *ChannelCloseSummary) String() string {
 func (*ChannelCloseSummary) ProtoMessage() {}
 
 func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[110]
+	mi := &file_lightning_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9263,7 +9375,7 @@ func (x *ChannelCloseSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelCloseSummary.ProtoReflect.Descriptor instead.
 func (*ChannelCloseSummary) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{110}
+	return file_lightning_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *ChannelCloseSummary) GetChannelPoint() string {
@@ -9385,7 +9497,7 @@ type Resolution struct {
 
 func (x *Resolution) Reset() {
 	*x = Resolution{}
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9397,7 +9509,7 @@ func (x *Resolution) String() string {
 func (*Resolution) ProtoMessage() {}
 
 func (x *Resolution) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[111]
+	mi := &file_lightning_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9410,7 +9522,7 @@ func (x *Resolution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resolution.ProtoReflect.Descriptor instead.
 func (*Resolution) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{111}
+	return file_lightning_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *Resolution) GetResolutionType() ResolutionType {
@@ -9456,7 +9568,7 @@ type ChannelBalanceRequest struct {
 
 func (x *ChannelBalanceRequest) Reset() {
 	*x = ChannelBalanceRequest{}
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9468,7 +9580,7 @@ func (x *ChannelBalanceRequest) String() string {
 func (*ChannelBalanceRequest) ProtoMessage() {}
 
 func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[112]
+	mi := &file_lightning_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9481,7 +9593,7 @@ func (x *ChannelBalanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBalanceRequest.ProtoReflect.Descriptor instead.
 func (*ChannelBalanceRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{112}
+	return file_lightning_proto_rawDescGZIP(), []int{113}
 }
 
 type ChannelBalanceResponse struct {
@@ -9502,7 +9614,7 @@ type ChannelBalanceResponse struct {
 
 func (x *ChannelBalanceResponse) Reset() {
 	*x = ChannelBalanceResponse{}
-	mi := &file_lightning_proto_msgTypes[113]
+	mi := &file_lightning_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9514,7 +9626,7 @@ func (x *ChannelBalanceResponse) String() string {
 func (*ChannelBalanceResponse) ProtoMessage() {}
 
 func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[113]
+	mi := &file_lightning_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9527,7 +9639,7 @@ func (x *ChannelBalanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelBalanceResponse.ProtoReflect.Descriptor instead.
 func (*ChannelBalanceResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{113}
+	return file_lightning_proto_rawDescGZIP(), []int{114}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -9598,7 +9710,7 @@ type Amount struct {
 
 func (x *Amount) Reset() {
 	*x = Amount{}
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9610,7 +9722,7 @@ func (x *Amount) String() string {
 func (*Amount) ProtoMessage() {}
 
 func (x *Amount) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[114]
+	mi := &file_lightning_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9623,7 +9735,7 @@ func (x *Amount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Amount.ProtoReflect.Descriptor instead.
 func (*Amount) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{114}
+	return file_lightning_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *Amount) GetSat() uint64 {
@@ -9648,7 +9760,7 @@ type ChannelEventSubscription struct {
 
 func (x *ChannelEventSubscription) Reset() {
 	*x = ChannelEventSubscription{}
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9660,7 +9772,7 @@ func (x *ChannelEventSubscription) String() string {
 func (*ChannelEventSubscription) ProtoMessage() {}
 
 func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[115]
+	mi := &file_lightning_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9673,7 +9785,7 @@ func (x *ChannelEventSubscription) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEventSubscription.ProtoReflect.Descriptor instead.
 func (*ChannelEventSubscription) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{115}
+	return file_lightning_proto_rawDescGZIP(), []int{116}
 }
 
 type ChannelEventUpdate struct {
@@ -9694,7 +9806,7 @@ type ChannelEventUpdate struct {
 
 func (x *ChannelEventUpdate) Reset() {
 	*x = ChannelEventUpdate{}
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9706,7 +9818,7 @@ func (x *ChannelEventUpdate) String() string {
 func (*ChannelEventUpdate) ProtoMessage() {}
 
 func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[116]
+	mi := &file_lightning_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9719,7 +9831,7 @@ func (x *ChannelEventUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelEventUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelEventUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{116}
+	return file_lightning_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *ChannelEventUpdate) GetChannel() isChannelEventUpdate_Channel {
@@ -9838,7 +9950,7 @@ type FeeReportRequest struct {
 
 func (x *FeeReportRequest) Reset() {
 	*x = FeeReportRequest{}
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9850,7 +9962,7 @@ func (x *FeeReportRequest) String() string {
 func (*FeeReportRequest) ProtoMessage() {}
 
 func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[117]
+	mi := &file_lightning_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9863,7 +9975,7 @@ func (x *FeeReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportRequest.ProtoReflect.Descriptor instead.
 func (*FeeReportRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{117}
+	return file_lightning_proto_rawDescGZIP(), []int{118}
 }
 
 type ChannelFeeReport struct {
@@ -9881,7 +9993,7 @@ type ChannelFeeReport struct {
 
 func (x *ChannelFeeReport) Reset() {
 	*x = ChannelFeeReport{}
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9893,7 +10005,7 @@ func (x *ChannelFeeReport) String() string {
 func (*ChannelFeeReport) ProtoMessage() {}
 
 func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[118]
+	mi := &file_lightning_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9906,7 +10018,7 @@ func (x *ChannelFeeReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelFeeReport.ProtoReflect.Descriptor instead.
 func (*ChannelFeeReport) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{118}
+	return file_lightning_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *ChannelFeeReport) GetChanId() uint64 {
@@ -9972,7 +10084,7 @@ type FeeReportResponse struct {
 
 func (x *FeeReportResponse) Reset() {
 	*x = FeeReportResponse{}
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9984,7 +10096,7 @@ func (x *FeeReportResponse) String() string {
 func (*FeeReportResponse) ProtoMessage() {}
 
 func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[119]
+	mi := &file_lightning_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9997,7 +10109,7 @@ func (x *FeeReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeeReportResponse.ProtoReflect.Descriptor instead.
 func (*FeeReportResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{119}
+	return file_lightning_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *FeeReportResponse) GetChannelFees() []*ChannelFeeReport {
@@ -10038,7 +10150,7 @@ type InboundFee struct {
 
 func (x *InboundFee) Reset() {
 	*x = InboundFee{}
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10050,7 +10162,7 @@ func (x *InboundFee) String() string {
 func (*InboundFee) ProtoMessage() {}
 
 func (x *InboundFee) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[120]
+	mi := &file_lightning_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10063,7 +10175,7 @@ func (x *InboundFee) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InboundFee.ProtoReflect.Descriptor instead.
 func (*InboundFee) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{120}
+	return file_lightning_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *InboundFee) GetBaseFeeMsat() int32 {
@@ -10104,7 +10216,7 @@ type PolicyUpdateRequest struct {
 
 func (x *PolicyUpdateRequest) Reset() {
 	*x = PolicyUpdateRequest{}
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10116,7 +10228,7 @@ func (x *PolicyUpdateRequest) String() string {
 func (*PolicyUpdateRequest) ProtoMessage() {}
 
 func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[121]
+	mi := &file_lightning_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10129,7 +10241,7 @@ func (x *PolicyUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateRequest.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{121}
+	return file_lightning_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *PolicyUpdateRequest) GetScope() isPolicyUpdateRequest_Scope {
@@ -10247,7 +10359,7 @@ type FailedUpdate struct {
 
 func (x *FailedUpdate) Reset() {
 	*x = FailedUpdate{}
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10259,7 +10371,7 @@ func (x *FailedUpdate) String() string {
 func (*FailedUpdate) ProtoMessage() {}
 
 func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[122]
+	mi := &file_lightning_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10272,7 +10384,7 @@ func (x *FailedUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FailedUpdate.ProtoReflect.Descriptor instead.
 func (*FailedUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{122}
+	return file_lightning_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *FailedUpdate) GetOutpoint() *OutPoint {
@@ -10305,7 +10417,7 @@ type PolicyUpdateResponse struct {
 
 func (x *PolicyUpdateResponse) Reset() {
 	*x = PolicyUpdateResponse{}
-	mi := &file_lightning_proto_msgTypes[123]
+	mi := &file_lightning_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10317,7 +10429,7 @@ func (x *PolicyUpdateResponse) String() string {
 func (*PolicyUpdateResponse) ProtoMessage() {}
 
 func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[123]
+	mi := &file_lightning_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10330,7 +10442,7 @@ func (x *PolicyUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PolicyUpdateResponse.ProtoReflect.Descriptor instead.
 func (*PolicyUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{123}
+	return file_lightning_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *PolicyUpdateResponse) GetFailedUpdates() []*FailedUpdate {
@@ -10357,7 +10469,7 @@ type ForwardingHistoryRequest struct {
 
 func (x *ForwardingHistoryRequest) Reset() {
 	*x = ForwardingHistoryRequest{}
-	mi := &file_lightning_proto_msgTypes[124]
+	mi := &file_lightning_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10369,7 +10481,7 @@ func (x *ForwardingHistoryRequest) String() string {
 func (*ForwardingHistoryRequest) ProtoMessage() {}
 
 func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[124]
+	mi := &file_lightning_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10382,7 +10494,7 @@ func (x *ForwardingHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryRequest.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{124}
+	return file_lightning_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *ForwardingHistoryRequest) GetStartTime() uint64 {
@@ -10457,7 +10569,7 @@ type ForwardingEvent struct {
 
 func (x *ForwardingEvent) Reset() {
 	*x = ForwardingEvent{}
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10469,7 +10581,7 @@ func (x *ForwardingEvent) String() string {
 func (*ForwardingEvent) ProtoMessage() {}
 
 func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[125]
+	mi := &file_lightning_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10482,7 +10594,7 @@ func (x *ForwardingEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingEvent.ProtoReflect.Descriptor instead.
 func (*ForwardingEvent) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{125}
+	return file_lightning_proto_rawDescGZIP(), []int{126}
 }
 
 // Deprecated: Marked as deprecated in lightning.proto.
@@ -10594,7 +10706,7 @@ type ForwardingHistoryResponse struct {
 
 func (x *ForwardingHistoryResponse) Reset() {
 	*x = ForwardingHistoryResponse{}
-	mi := &file_lightning_proto_msgTypes[126]
+	mi := &file_lightning_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10606,7 +10718,7 @@ func (x *ForwardingHistoryResponse) String() string {
 func (*ForwardingHistoryResponse) ProtoMessage() {}
 
 func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[126]
+	mi := &file_lightning_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10619,7 +10731,7 @@ func (x *ForwardingHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ForwardingHistoryResponse.ProtoReflect.Descriptor instead.
 func (*ForwardingHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{126}
+	return file_lightning_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *ForwardingHistoryResponse) GetForwardingEvents() []*ForwardingEvent {
@@ -10662,7 +10774,7 @@ type SendRequest struct {
 
 func (x *SendRequest) Reset() {
 	*x = SendRequest{}
-	mi := &file_lightning_proto_msgTypes[127]
+	mi := &file_lightning_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10674,7 +10786,7 @@ func (x *SendRequest) String() string {
 func (*SendRequest) ProtoMessage() {}
 
 func (x *SendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[127]
+	mi := &file_lightning_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10687,7 +10799,7 @@ func (x *SendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendRequest.ProtoReflect.Descriptor instead.
 func (*SendRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{127}
+	return file_lightning_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *SendRequest) GetDest() []byte {
@@ -10816,7 +10928,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_lightning_proto_msgTypes[128]
+	mi := &file_lightning_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10828,7 +10940,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[128]
+	mi := &file_lightning_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10841,7 +10953,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{128}
+	return file_lightning_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *SendResponse) GetPaymentError() string {
@@ -10899,7 +11011,7 @@ type Payment struct {
 
 func (x *Payment) Reset() {
 	*x = Payment{}
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10911,7 +11023,7 @@ func (x *Payment) String() string {
 func (*Payment) ProtoMessage() {}
 
 func (x *Payment) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[129]
+	mi := &file_lightning_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10924,7 +11036,7 @@ func (x *Payment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payment.ProtoReflect.Descriptor instead.
 func (*Payment) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{129}
+	return file_lightning_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *Payment) GetPaymentHash() string {
@@ -11057,7 +11169,7 @@ type HTLCAttempt struct {
 
 func (x *HTLCAttempt) Reset() {
 	*x = HTLCAttempt{}
-	mi := &file_lightning_proto_msgTypes[130]
+	mi := &file_lightning_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11069,7 +11181,7 @@ func (x *HTLCAttempt) String() string {
 func (*HTLCAttempt) ProtoMessage() {}
 
 func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[130]
+	mi := &file_lightning_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11082,7 +11194,7 @@ func (x *HTLCAttempt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTLCAttempt.ProtoReflect.Descriptor instead.
 func (*HTLCAttempt) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{130}
+	return file_lightning_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *HTLCAttempt) GetAttemptId() uint64 {
@@ -11150,7 +11262,7 @@ type ListPaymentsRequest struct {
 
 func (x *ListPaymentsRequest) Reset() {
 	*x = ListPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[131]
+	mi := &file_lightning_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11162,7 +11274,7 @@ func (x *ListPaymentsRequest) String() string {
 func (*ListPaymentsRequest) ProtoMessage() {}
 
 func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[131]
+	mi := &file_lightning_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11175,7 +11287,7 @@ func (x *ListPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{131}
+	return file_lightning_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *ListPaymentsRequest) GetIncludeIncomplete() bool {
@@ -11246,7 +11358,7 @@ type ListPaymentsResponse struct {
 
 func (x *ListPaymentsResponse) Reset() {
 	*x = ListPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[132]
+	mi := &file_lightning_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11258,7 +11370,7 @@ func (x *ListPaymentsResponse) String() string {
 func (*ListPaymentsResponse) ProtoMessage() {}
 
 func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[132]
+	mi := &file_lightning_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11271,7 +11383,7 @@ func (x *ListPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{132}
+	return file_lightning_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *ListPaymentsResponse) GetPayments() []*Payment {
@@ -11312,7 +11424,7 @@ type DeletePaymentRequest struct {
 
 func (x *DeletePaymentRequest) Reset() {
 	*x = DeletePaymentRequest{}
-	mi := &file_lightning_proto_msgTypes[133]
+	mi := &file_lightning_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11324,7 +11436,7 @@ func (x *DeletePaymentRequest) String() string {
 func (*DeletePaymentRequest) ProtoMessage() {}
 
 func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[133]
+	mi := &file_lightning_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11337,7 +11449,7 @@ func (x *DeletePaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentRequest.ProtoReflect.Descriptor instead.
 func (*DeletePaymentRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{133}
+	return file_lightning_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *DeletePaymentRequest) GetPaymentHash() []byte {
@@ -11365,7 +11477,7 @@ type DeleteAllPaymentsRequest struct {
 
 func (x *DeleteAllPaymentsRequest) Reset() {
 	*x = DeleteAllPaymentsRequest{}
-	mi := &file_lightning_proto_msgTypes[134]
+	mi := &file_lightning_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11377,7 +11489,7 @@ func (x *DeleteAllPaymentsRequest) String() string {
 func (*DeleteAllPaymentsRequest) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[134]
+	mi := &file_lightning_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11390,7 +11502,7 @@ func (x *DeleteAllPaymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsRequest.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsRequest) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{134}
+	return file_lightning_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *DeleteAllPaymentsRequest) GetFailedPaymentsOnly() bool {
@@ -11423,7 +11535,7 @@ type DeletePaymentResponse struct {
 
 func (x *DeletePaymentResponse) Reset() {
 	*x = DeletePaymentResponse{}
-	mi := &file_lightning_proto_msgTypes[135]
+	mi := &file_lightning_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11435,7 +11547,7 @@ func (x *DeletePaymentResponse) String() string {
 func (*DeletePaymentResponse) ProtoMessage() {}
 
 func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[135]
+	mi := &file_lightning_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11448,7 +11560,7 @@ func (x *DeletePaymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePaymentResponse.ProtoReflect.Descriptor instead.
 func (*DeletePaymentResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{135}
+	return file_lightning_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *DeletePaymentResponse) GetStatus() string {
@@ -11467,7 +11579,7 @@ type DeleteAllPaymentsResponse struct {
 
 func (x *DeleteAllPaymentsResponse) Reset() {
 	*x = DeleteAllPaymentsResponse{}
-	mi := &file_lightning_proto_msgTypes[136]
+	mi := &file_lightning_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11479,7 +11591,7 @@ func (x *DeleteAllPaymentsResponse) String() string {
 func (*DeleteAllPaymentsResponse) ProtoMessage() {}
 
 func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[136]
+	mi := &file_lightning_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11492,7 +11604,7 @@ func (x *DeleteAllPaymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteAllPaymentsResponse.ProtoReflect.Descriptor instead.
 func (*DeleteAllPaymentsResponse) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{136}
+	return file_lightning_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *DeleteAllPaymentsResponse) GetStatus() string {
@@ -11519,7 +11631,7 @@ type Failure struct {
 
 func (x *Failure) Reset() {
 	*x = Failure{}
-	mi := &file_lightning_proto_msgTypes[137]
+	mi := &file_lightning_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11531,7 +11643,7 @@ func (x *Failure) String() string {
 func (*Failure) ProtoMessage() {}
 
 func (x *Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[137]
+	mi := &file_lightning_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11544,7 +11656,7 @@ func (x *Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failure.ProtoReflect.Descriptor instead.
 func (*Failure) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{137}
+	return file_lightning_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *Failure) GetCode() Failure_FailureCode {
@@ -11623,7 +11735,7 @@ type ChannelUpdate struct {
 
 func (x *ChannelUpdate) Reset() {
 	*x = ChannelUpdate{}
-	mi := &file_lightning_proto_msgTypes[138]
+	mi := &file_lightning_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11635,7 +11747,7 @@ func (x *ChannelUpdate) String() string {
 func (*ChannelUpdate) ProtoMessage() {}
 
 func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[138]
+	mi := &file_lightning_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11648,7 +11760,7 @@ func (x *ChannelUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelUpdate.ProtoReflect.Descriptor instead.
 func (*ChannelUpdate) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{138}
+	return file_lightning_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *ChannelUpdate) GetSignature() []byte {
@@ -11753,7 +11865,7 @@ type PendingChannelsResponse_PendingChannel struct {
 
 func (x *PendingChannelsResponse_PendingChannel) Reset() {
 	*x = PendingChannelsResponse_PendingChannel{}
-	mi := &file_lightning_proto_msgTypes[154]
+	mi := &file_lightning_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11765,7 +11877,7 @@ func (x *PendingChannelsResponse_PendingChannel) String() string {
 func (*PendingChannelsResponse_PendingChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[154]
+	mi := &file_lightning_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11778,7 +11890,7 @@ func (x *PendingChannelsResponse_PendingChannel) ProtoReflect() protoreflect.Mes
 
 // Deprecated: Use PendingChannelsResponse_PendingChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97, 0}
+	return file_lightning_proto_rawDescGZIP(), []int{98, 0}
 }
 
 func (x *PendingChannelsResponse_PendingChannel) GetRemoteNodePub() string {
@@ -11866,7 +11978,7 @@ type PendingChannelsResponse_PendingOpenChannel struct {
 
 func (x *PendingChannelsResponse_PendingOpenChannel) Reset() {
 	*x = PendingChannelsResponse_PendingOpenChannel{}
-	mi := &file_lightning_proto_msgTypes[155]
+	mi := &file_lightning_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11878,7 +11990,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) String() string {
 func (*PendingChannelsResponse_PendingOpenChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[155]
+	mi := &file_lightning_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11891,7 +12003,7 @@ func (x *PendingChannelsResponse_PendingOpenChannel) ProtoReflect() protoreflect
 
 // Deprecated: Use PendingChannelsResponse_PendingOpenChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_PendingOpenChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97, 1}
+	return file_lightning_proto_rawDescGZIP(), []int{98, 1}
 }
 
 func (x *PendingChannelsResponse_PendingOpenChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -11958,7 +12070,7 @@ type PendingChannelsResponse_WaitingCloseChannel struct {
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) Reset() {
 	*x = PendingChannelsResponse_WaitingCloseChannel{}
-	mi := &file_lightning_proto_msgTypes[156]
+	mi := &file_lightning_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11970,7 +12082,7 @@ func (x *PendingChannelsResponse_WaitingCloseChannel) String() string {
 func (*PendingChannelsResponse_WaitingCloseChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[156]
+	mi := &file_lightning_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11983,7 +12095,7 @@ func (x *PendingChannelsResponse_WaitingCloseChannel) ProtoReflect() protoreflec
 
 // Deprecated: Use PendingChannelsResponse_WaitingCloseChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_WaitingCloseChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97, 2}
+	return file_lightning_proto_rawDescGZIP(), []int{98, 2}
 }
 
 func (x *PendingChannelsResponse_WaitingCloseChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -12049,7 +12161,7 @@ type PendingChannelsResponse_Commitments struct {
 
 func (x *PendingChannelsResponse_Commitments) Reset() {
 	*x = PendingChannelsResponse_Commitments{}
-	mi := &file_lightning_proto_msgTypes[157]
+	mi := &file_lightning_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12061,7 +12173,7 @@ func (x *PendingChannelsResponse_Commitments) String() string {
 func (*PendingChannelsResponse_Commitments) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[157]
+	mi := &file_lightning_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12074,7 +12186,7 @@ func (x *PendingChannelsResponse_Commitments) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use PendingChannelsResponse_Commitments.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_Commitments) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97, 3}
+	return file_lightning_proto_rawDescGZIP(), []int{98, 3}
 }
 
 func (x *PendingChannelsResponse_Commitments) GetLocalTxid() string {
@@ -12135,7 +12247,7 @@ type PendingChannelsResponse_ForceClosedChannel struct {
 
 func (x *PendingChannelsResponse_ForceClosedChannel) Reset() {
 	*x = PendingChannelsResponse_ForceClosedChannel{}
-	mi := &file_lightning_proto_msgTypes[158]
+	mi := &file_lightning_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12147,7 +12259,7 @@ func (x *PendingChannelsResponse_ForceClosedChannel) String() string {
 func (*PendingChannelsResponse_ForceClosedChannel) ProtoMessage() {}
 
 func (x *PendingChannelsResponse_ForceClosedChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_lightning_proto_msgTypes[158]
+	mi := &file_lightning_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12160,7 +12272,7 @@ func (x *PendingChannelsResponse_ForceClosedChannel) ProtoReflect() protoreflect
 
 // Deprecated: Use PendingChannelsResponse_ForceClosedChannel.ProtoReflect.Descriptor instead.
 func (*PendingChannelsResponse_ForceClosedChannel) Descriptor() ([]byte, []int) {
-	return file_lightning_proto_rawDescGZIP(), []int{97, 4}
+	return file_lightning_proto_rawDescGZIP(), []int{98, 4}
 }
 
 func (x *PendingChannelsResponse_ForceClosedChannel) GetChannel() *PendingChannelsResponse_PendingChannel {
@@ -12620,7 +12732,7 @@ const file_lightning_proto_rawDesc = "" +
 	"\x11cltv_expiry_delta\x18\x05 \x01(\rR\x0fcltvExpiryDelta\"^\n" +
 	"\x13QueryRoutesResponse\x12$\n" +
 	"\x06routes\x18\x01 \x03(\v2\f.lnrpc.RouteR\x06routes\x12!\n" +
-	"\fsuccess_prob\x18\x02 \x01(\x01R\vsuccessProb\"\xe1\x01\n" +
+	"\fsuccess_prob\x18\x02 \x01(\x01R\vsuccessProb\"\xc4\x02\n" +
 	"\x05Route\x12&\n" +
 	"\x0ftotal_time_lock\x18\x01 \x01(\rR\rtotalTimeLock\x12!\n" +
 	"\n" +
@@ -12629,7 +12741,9 @@ const file_lightning_proto_rawDesc = "" +
 	"\x04hops\x18\x04 \x03(\v2\n" +
 	".lnrpc.HopR\x04hops\x12&\n" +
 	"\x0ftotal_fees_msat\x18\x05 \x01(\x03R\rtotalFeesMsat\x12$\n" +
-	"\x0etotal_amt_msat\x18\x06 \x01(\x03R\ftotalAmtMsat\"\x80\x04\n" +
+	"\x0etotal_amt_msat\x18\x06 \x01(\x03R\ftotalAmtMsat\x121\n" +
+	"\x15first_hop_amount_msat\x18\a \x01(\x03R\x12firstHopAmountMsat\x12.\n" +
+	"\x13custom_channel_data\x18\b \x01(\fR\x11customChannelData\"\xa5\x05\n" +
 	"\x03Hop\x12\x1b\n" +
 	"\achan_id\x18\x01 \x01(\x04B\x020\x01R\x06chanId\x12'\n" +
 	"\rchan_capacity\x18\x02 \x01(\x03B\x02\x18\x01R\fchanCapacity\x12(\n" +
@@ -12643,16 +12757,27 @@ const file_lightning_proto_rawDesc = "" +
 	"tlvPayload\x12/\n" +
 	"\n" +
 	"mpp_record\x18\n" +
-	" \x01(\v2\x10.lnrpc.MPPRecordR\tmppRecord\x12D\n" +
+	" \x01(\v2\x10.lnrpc.MPPRecordR\tmppRecord\x12/\n" +
+	"\n" +
+	"amp_record\x18\f \x01(\v2\x10.lnrpc.AMPRecordR\tampRecord\x12D\n" +
 	"\x0ecustom_records\x18\v \x03(\v2\x1d.lnrpc.Hop.CustomRecordsEntryR\rcustomRecords\x12\x1a\n" +
-	"\bmetadata\x18\r \x01(\fR\bmetadata\x1a@\n" +
+	"\bmetadata\x18\r \x01(\fR\bmetadata\x12%\n" +
+	"\x0eblinding_point\x18\x0e \x01(\fR\rblindingPoint\x12%\n" +
+	"\x0eencrypted_data\x18\x0f \x01(\fR\rencryptedData\x12$\n" +
+	"\x0etotal_amt_msat\x18\x10 \x01(\x04R\ftotalAmtMsat\x1a@\n" +
 	"\x12CustomRecordsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value:\x028\x01\"T\n" +
 	"\tMPPRecord\x12!\n" +
 	"\fpayment_addr\x18\v \x01(\fR\vpaymentAddr\x12$\n" +
 	"\x0etotal_amt_msat\x18\n" +
-	" \x01(\x03R\ftotalAmtMsat\"\x1b\n" +
+	" \x01(\x03R\ftotalAmtMsat\"b\n" +
+	"\tAMPRecord\x12\x1d\n" +
+	"\n" +
+	"root_share\x18\x01 \x01(\fR\trootShare\x12\x15\n" +
+	"\x06set_id\x18\x02 \x01(\fR\x05setId\x12\x1f\n" +
+	"\vchild_index\x18\x03 \x01(\rR\n" +
+	"childIndex\"\x1b\n" +
 	"\x19GraphTopologySubscription\"\xcd\x01\n" +
 	"\x13GraphTopologyUpdate\x124\n" +
 	"\fnode_updates\x18\x01 \x03(\v2\x11.lnrpc.NodeUpdateR\vnodeUpdates\x12A\n" +
@@ -13459,7 +13584,7 @@ func file_lightning_proto_rawDescGZIP() []byte {
 }
 
 var file_lightning_proto_enumTypes = make([]protoimpl.EnumInfo, 20)
-var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 161)
+var file_lightning_proto_msgTypes = make([]protoimpl.MessageInfo, 162)
 var file_lightning_proto_goTypes = []any{
 	(AddressType)(0),           // 0: lnrpc.AddressType
 	(OutputScriptType)(0),      // 1: lnrpc.OutputScriptType
@@ -13557,103 +13682,104 @@ var file_lightning_proto_goTypes = []any{
 	(*Route)(nil),                                               // 93: lnrpc.Route
 	(*Hop)(nil),                                                 // 94: lnrpc.Hop
 	(*MPPRecord)(nil),                                           // 95: lnrpc.MPPRecord
-	(*GraphTopologySubscription)(nil),                           // 96: lnrpc.GraphTopologySubscription
-	(*GraphTopologyUpdate)(nil),                                 // 97: lnrpc.GraphTopologyUpdate
-	(*NodeUpdate)(nil),                                          // 98: lnrpc.NodeUpdate
-	(*ChannelEdgeUpdate)(nil),                                   // 99: lnrpc.ChannelEdgeUpdate
-	(*ClosedChannelUpdate)(nil),                                 // 100: lnrpc.ClosedChannelUpdate
-	(*ChannelPoint)(nil),                                        // 101: lnrpc.ChannelPoint
-	(*Invoice)(nil),                                             // 102: lnrpc.Invoice
-	(*InvoiceHTLC)(nil),                                         // 103: lnrpc.InvoiceHTLC
-	(*AddInvoiceResponse)(nil),                                  // 104: lnrpc.AddInvoiceResponse
-	(*PaymentHash)(nil),                                         // 105: lnrpc.PaymentHash
-	(*ListInvoiceRequest)(nil),                                  // 106: lnrpc.ListInvoiceRequest
-	(*ListInvoiceResponse)(nil),                                 // 107: lnrpc.ListInvoiceResponse
-	(*InvoiceSubscription)(nil),                                 // 108: lnrpc.InvoiceSubscription
-	(*PayReqString)(nil),                                        // 109: lnrpc.PayReqString
-	(*PayReq)(nil),                                              // 110: lnrpc.PayReq
-	(*OpenChannelRequest)(nil),                                  // 111: lnrpc.OpenChannelRequest
-	(*OpenStatusUpdate)(nil),                                    // 112: lnrpc.OpenStatusUpdate
-	(*PendingUpdate)(nil),                                       // 113: lnrpc.PendingUpdate
-	(*ChannelOpenUpdate)(nil),                                   // 114: lnrpc.ChannelOpenUpdate
-	(*PendingHTLC)(nil),                                         // 115: lnrpc.PendingHTLC
-	(*PendingChannelsRequest)(nil),                              // 116: lnrpc.PendingChannelsRequest
-	(*PendingChannelsResponse)(nil),                             // 117: lnrpc.PendingChannelsResponse
-	(*ListChannelsRequest)(nil),                                 // 118: lnrpc.ListChannelsRequest
-	(*ListChannelsResponse)(nil),                                // 119: lnrpc.ListChannelsResponse
-	(*ChannelConstraints)(nil),                                  // 120: lnrpc.ChannelConstraints
-	(*HTLC)(nil),                                                // 121: lnrpc.HTLC
-	(*Channel)(nil),                                             // 122: lnrpc.Channel
-	(*CloseChannelRequest)(nil),                                 // 123: lnrpc.CloseChannelRequest
-	(*CloseStatusUpdate)(nil),                                   // 124: lnrpc.CloseStatusUpdate
-	(*ChannelCloseUpdate)(nil),                                  // 125: lnrpc.ChannelCloseUpdate
-	(*CloseOutput)(nil),                                         // 126: lnrpc.CloseOutput
-	(*InstantUpdate)(nil),                                       // 127: lnrpc.InstantUpdate
-	(*ClosedChannelsRequest)(nil),                               // 128: lnrpc.ClosedChannelsRequest
-	(*ClosedChannelsResponse)(nil),                              // 129: lnrpc.ClosedChannelsResponse
-	(*ChannelCloseSummary)(nil),                                 // 130: lnrpc.ChannelCloseSummary
-	(*Resolution)(nil),                                          // 131: lnrpc.Resolution
-	(*ChannelBalanceRequest)(nil),                               // 132: lnrpc.ChannelBalanceRequest
-	(*ChannelBalanceResponse)(nil),                              // 133: lnrpc.ChannelBalanceResponse
-	(*Amount)(nil),                                              // 134: lnrpc.Amount
-	(*ChannelEventSubscription)(nil),                            // 135: lnrpc.ChannelEventSubscription
-	(*ChannelEventUpdate)(nil),                                  // 136: lnrpc.ChannelEventUpdate
-	(*FeeReportRequest)(nil),                                    // 137: lnrpc.FeeReportRequest
-	(*ChannelFeeReport)(nil),                                    // 138: lnrpc.ChannelFeeReport
-	(*FeeReportResponse)(nil),                                   // 139: lnrpc.FeeReportResponse
-	(*InboundFee)(nil),                                          // 140: lnrpc.InboundFee
-	(*PolicyUpdateRequest)(nil),                                 // 141: lnrpc.PolicyUpdateRequest
-	(*FailedUpdate)(nil),                                        // 142: lnrpc.FailedUpdate
-	(*PolicyUpdateResponse)(nil),                                // 143: lnrpc.PolicyUpdateResponse
-	(*ForwardingHistoryRequest)(nil),                            // 144: lnrpc.ForwardingHistoryRequest
-	(*ForwardingEvent)(nil),                                     // 145: lnrpc.ForwardingEvent
-	(*ForwardingHistoryResponse)(nil),                           // 146: lnrpc.ForwardingHistoryResponse
-	(*SendRequest)(nil),                                         // 147: lnrpc.SendRequest
-	(*SendResponse)(nil),                                        // 148: lnrpc.SendResponse
-	(*Payment)(nil),                                             // 149: lnrpc.Payment
-	(*HTLCAttempt)(nil),                                         // 150: lnrpc.HTLCAttempt
-	(*ListPaymentsRequest)(nil),                                 // 151: lnrpc.ListPaymentsRequest
-	(*ListPaymentsResponse)(nil),                                // 152: lnrpc.ListPaymentsResponse
-	(*DeletePaymentRequest)(nil),                                // 153: lnrpc.DeletePaymentRequest
-	(*DeleteAllPaymentsRequest)(nil),                            // 154: lnrpc.DeleteAllPaymentsRequest
-	(*DeletePaymentResponse)(nil),                               // 155: lnrpc.DeletePaymentResponse
-	(*DeleteAllPaymentsResponse)(nil),                           // 156: lnrpc.DeleteAllPaymentsResponse
-	(*Failure)(nil),                                             // 157: lnrpc.Failure
-	(*ChannelUpdate)(nil),                                       // 158: lnrpc.ChannelUpdate
-	nil,                                                         // 159: lnrpc.GetInfoResponse.FeaturesEntry
-	nil,                                                         // 160: lnrpc.Peer.FeaturesEntry
-	nil,                                                         // 161: lnrpc.WalletBalanceResponse.AccountBalanceEntry
-	nil,                                                         // 162: lnrpc.EstimateFeeRequest.AddrToAmountEntry
-	nil,                                                         // 163: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
-	nil,                                                         // 164: lnrpc.LightningNode.FeaturesEntry
-	nil,                                                         // 165: lnrpc.LightningNode.CustomRecordsEntry
-	nil,                                                         // 166: lnrpc.RoutingPolicy.CustomRecordsEntry
-	nil,                                                         // 167: lnrpc.ChannelEdge.CustomRecordsEntry
-	nil,                                                         // 168: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
-	nil,                                                         // 169: lnrpc.Hop.CustomRecordsEntry
-	nil,                                                         // 170: lnrpc.NodeUpdate.FeaturesEntry
-	nil,                                                         // 171: lnrpc.Invoice.FeaturesEntry
-	nil,                                                         // 172: lnrpc.InvoiceHTLC.CustomRecordsEntry
-	nil,                                                         // 173: lnrpc.PayReq.FeaturesEntry
-	(*PendingChannelsResponse_PendingChannel)(nil),              // 174: lnrpc.PendingChannelsResponse.PendingChannel
-	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 175: lnrpc.PendingChannelsResponse.PendingOpenChannel
-	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 176: lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	(*PendingChannelsResponse_Commitments)(nil),         // 177: lnrpc.PendingChannelsResponse.Commitments
-	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 178: lnrpc.PendingChannelsResponse.ForceClosedChannel
-	nil, // 179: lnrpc.SendRequest.DestCustomRecordsEntry
-	nil, // 180: lnrpc.Payment.FirstHopCustomRecordsEntry
+	(*AMPRecord)(nil),                                           // 96: lnrpc.AMPRecord
+	(*GraphTopologySubscription)(nil),                           // 97: lnrpc.GraphTopologySubscription
+	(*GraphTopologyUpdate)(nil),                                 // 98: lnrpc.GraphTopologyUpdate
+	(*NodeUpdate)(nil),                                          // 99: lnrpc.NodeUpdate
+	(*ChannelEdgeUpdate)(nil),                                   // 100: lnrpc.ChannelEdgeUpdate
+	(*ClosedChannelUpdate)(nil),                                 // 101: lnrpc.ClosedChannelUpdate
+	(*ChannelPoint)(nil),                                        // 102: lnrpc.ChannelPoint
+	(*Invoice)(nil),                                             // 103: lnrpc.Invoice
+	(*InvoiceHTLC)(nil),                                         // 104: lnrpc.InvoiceHTLC
+	(*AddInvoiceResponse)(nil),                                  // 105: lnrpc.AddInvoiceResponse
+	(*PaymentHash)(nil),                                         // 106: lnrpc.PaymentHash
+	(*ListInvoiceRequest)(nil),                                  // 107: lnrpc.ListInvoiceRequest
+	(*ListInvoiceResponse)(nil),                                 // 108: lnrpc.ListInvoiceResponse
+	(*InvoiceSubscription)(nil),                                 // 109: lnrpc.InvoiceSubscription
+	(*PayReqString)(nil),                                        // 110: lnrpc.PayReqString
+	(*PayReq)(nil),                                              // 111: lnrpc.PayReq
+	(*OpenChannelRequest)(nil),                                  // 112: lnrpc.OpenChannelRequest
+	(*OpenStatusUpdate)(nil),                                    // 113: lnrpc.OpenStatusUpdate
+	(*PendingUpdate)(nil),                                       // 114: lnrpc.PendingUpdate
+	(*ChannelOpenUpdate)(nil),                                   // 115: lnrpc.ChannelOpenUpdate
+	(*PendingHTLC)(nil),                                         // 116: lnrpc.PendingHTLC
+	(*PendingChannelsRequest)(nil),                              // 117: lnrpc.PendingChannelsRequest
+	(*PendingChannelsResponse)(nil),                             // 118: lnrpc.PendingChannelsResponse
+	(*ListChannelsRequest)(nil),                                 // 119: lnrpc.ListChannelsRequest
+	(*ListChannelsResponse)(nil),                                // 120: lnrpc.ListChannelsResponse
+	(*ChannelConstraints)(nil),                                  // 121: lnrpc.ChannelConstraints
+	(*HTLC)(nil),                                                // 122: lnrpc.HTLC
+	(*Channel)(nil),                                             // 123: lnrpc.Channel
+	(*CloseChannelRequest)(nil),                                 // 124: lnrpc.CloseChannelRequest
+	(*CloseStatusUpdate)(nil),                                   // 125: lnrpc.CloseStatusUpdate
+	(*ChannelCloseUpdate)(nil),                                  // 126: lnrpc.ChannelCloseUpdate
+	(*CloseOutput)(nil),                                         // 127: lnrpc.CloseOutput
+	(*InstantUpdate)(nil),                                       // 128: lnrpc.InstantUpdate
+	(*ClosedChannelsRequest)(nil),                               // 129: lnrpc.ClosedChannelsRequest
+	(*ClosedChannelsResponse)(nil),                              // 130: lnrpc.ClosedChannelsResponse
+	(*ChannelCloseSummary)(nil),                                 // 131: lnrpc.ChannelCloseSummary
+	(*Resolution)(nil),                                          // 132: lnrpc.Resolution
+	(*ChannelBalanceRequest)(nil),                               // 133: lnrpc.ChannelBalanceRequest
+	(*ChannelBalanceResponse)(nil),                              // 134: lnrpc.ChannelBalanceResponse
+	(*Amount)(nil),                                              // 135: lnrpc.Amount
+	(*ChannelEventSubscription)(nil),                            // 136: lnrpc.ChannelEventSubscription
+	(*ChannelEventUpdate)(nil),                                  // 137: lnrpc.ChannelEventUpdate
+	(*FeeReportRequest)(nil),                                    // 138: lnrpc.FeeReportRequest
+	(*ChannelFeeReport)(nil),                                    // 139: lnrpc.ChannelFeeReport
+	(*FeeReportResponse)(nil),                                   // 140: lnrpc.FeeReportResponse
+	(*InboundFee)(nil),                                          // 141: lnrpc.InboundFee
+	(*PolicyUpdateRequest)(nil),                                 // 142: lnrpc.PolicyUpdateRequest
+	(*FailedUpdate)(nil),                                        // 143: lnrpc.FailedUpdate
+	(*PolicyUpdateResponse)(nil),                                // 144: lnrpc.PolicyUpdateResponse
+	(*ForwardingHistoryRequest)(nil),                            // 145: lnrpc.ForwardingHistoryRequest
+	(*ForwardingEvent)(nil),                                     // 146: lnrpc.ForwardingEvent
+	(*ForwardingHistoryResponse)(nil),                           // 147: lnrpc.ForwardingHistoryResponse
+	(*SendRequest)(nil),                                         // 148: lnrpc.SendRequest
+	(*SendResponse)(nil),                                        // 149: lnrpc.SendResponse
+	(*Payment)(nil),                                             // 150: lnrpc.Payment
+	(*HTLCAttempt)(nil),                                         // 151: lnrpc.HTLCAttempt
+	(*ListPaymentsRequest)(nil),                                 // 152: lnrpc.ListPaymentsRequest
+	(*ListPaymentsResponse)(nil),                                // 153: lnrpc.ListPaymentsResponse
+	(*DeletePaymentRequest)(nil),                                // 154: lnrpc.DeletePaymentRequest
+	(*DeleteAllPaymentsRequest)(nil),                            // 155: lnrpc.DeleteAllPaymentsRequest
+	(*DeletePaymentResponse)(nil),                               // 156: lnrpc.DeletePaymentResponse
+	(*DeleteAllPaymentsResponse)(nil),                           // 157: lnrpc.DeleteAllPaymentsResponse
+	(*Failure)(nil),                                             // 158: lnrpc.Failure
+	(*ChannelUpdate)(nil),                                       // 159: lnrpc.ChannelUpdate
+	nil,                                                         // 160: lnrpc.GetInfoResponse.FeaturesEntry
+	nil,                                                         // 161: lnrpc.Peer.FeaturesEntry
+	nil,                                                         // 162: lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	nil,                                                         // 163: lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	nil,                                                         // 164: lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	nil,                                                         // 165: lnrpc.LightningNode.FeaturesEntry
+	nil,                                                         // 166: lnrpc.LightningNode.CustomRecordsEntry
+	nil,                                                         // 167: lnrpc.RoutingPolicy.CustomRecordsEntry
+	nil,                                                         // 168: lnrpc.ChannelEdge.CustomRecordsEntry
+	nil,                                                         // 169: lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	nil,                                                         // 170: lnrpc.Hop.CustomRecordsEntry
+	nil,                                                         // 171: lnrpc.NodeUpdate.FeaturesEntry
+	nil,                                                         // 172: lnrpc.Invoice.FeaturesEntry
+	nil,                                                         // 173: lnrpc.InvoiceHTLC.CustomRecordsEntry
+	nil,                                                         // 174: lnrpc.PayReq.FeaturesEntry
+	(*PendingChannelsResponse_PendingChannel)(nil),              // 175: lnrpc.PendingChannelsResponse.PendingChannel
+	(*PendingChannelsResponse_PendingOpenChannel)(nil),  // 176: lnrpc.PendingChannelsResponse.PendingOpenChannel
+	(*PendingChannelsResponse_WaitingCloseChannel)(nil), // 177: lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	(*PendingChannelsResponse_Commitments)(nil),         // 178: lnrpc.PendingChannelsResponse.Commitments
+	(*PendingChannelsResponse_ForceClosedChannel)(nil),  // 179: lnrpc.PendingChannelsResponse.ForceClosedChannel
+	nil, // 180: lnrpc.SendRequest.DestCustomRecordsEntry
+	nil, // 181: lnrpc.Payment.FirstHopCustomRecordsEntry
 }
 var file_lightning_proto_depIdxs = []int32{
 	22,  // 0: lnrpc.GetInfoResponse.chains:type_name -> lnrpc.Chain
-	159, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
+	160, // 1: lnrpc.GetInfoResponse.features:type_name -> lnrpc.GetInfoResponse.FeaturesEntry
 	25,  // 2: lnrpc.ConnectPeerRequest.addr:type_name -> lnrpc.LightningAddress
 	31,  // 3: lnrpc.ListPeersResponse.peers:type_name -> lnrpc.Peer
 	11,  // 4: lnrpc.Peer.sync_type:type_name -> lnrpc.Peer.SyncType
-	160, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
+	161, // 5: lnrpc.Peer.features:type_name -> lnrpc.Peer.FeaturesEntry
 	32,  // 6: lnrpc.Peer.errors:type_name -> lnrpc.TimestampedError
 	12,  // 7: lnrpc.PeerEvent.type:type_name -> lnrpc.PeerEvent.EventType
 	0,   // 8: lnrpc.NewAddressRequest.type:type_name -> lnrpc.AddressType
-	161, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
+	162, // 9: lnrpc.WalletBalanceResponse.account_balance:type_name -> lnrpc.WalletBalanceResponse.AccountBalanceEntry
 	42,  // 10: lnrpc.ListUnspentResponse.utxos:type_name -> lnrpc.Utxo
 	0,   // 11: lnrpc.Utxo.address_type:type_name -> lnrpc.AddressType
 	43,  // 12: lnrpc.Utxo.outpoint:type_name -> lnrpc.OutPoint
@@ -13663,226 +13789,227 @@ var file_lightning_proto_depIdxs = []int32{
 	1,   // 16: lnrpc.OutputDetail.output_type:type_name -> lnrpc.OutputScriptType
 	2,   // 17: lnrpc.SendCoinsRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
 	43,  // 18: lnrpc.SendCoinsRequest.outpoints:type_name -> lnrpc.OutPoint
-	162, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
+	163, // 19: lnrpc.EstimateFeeRequest.AddrToAmount:type_name -> lnrpc.EstimateFeeRequest.AddrToAmountEntry
 	2,   // 20: lnrpc.EstimateFeeRequest.coin_selection_strategy:type_name -> lnrpc.CoinSelectionStrategy
 	63,  // 21: lnrpc.MacaroonPermissionList.permissions:type_name -> lnrpc.MacaroonPermission
 	63,  // 22: lnrpc.BakeMacaroonRequest.permissions:type_name -> lnrpc.MacaroonPermission
-	163, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
+	164, // 23: lnrpc.ListPermissionsResponse.method_permissions:type_name -> lnrpc.ListPermissionsResponse.MethodPermissionsEntry
 	63,  // 24: lnrpc.CheckMacPermRequest.permissions:type_name -> lnrpc.MacaroonPermission
 	77,  // 25: lnrpc.ChannelGraph.nodes:type_name -> lnrpc.LightningNode
 	80,  // 26: lnrpc.ChannelGraph.edges:type_name -> lnrpc.ChannelEdge
 	78,  // 27: lnrpc.LightningNode.addresses:type_name -> lnrpc.NodeAddress
-	164, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
-	165, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
-	166, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
+	165, // 28: lnrpc.LightningNode.features:type_name -> lnrpc.LightningNode.FeaturesEntry
+	166, // 29: lnrpc.LightningNode.custom_records:type_name -> lnrpc.LightningNode.CustomRecordsEntry
+	167, // 30: lnrpc.RoutingPolicy.custom_records:type_name -> lnrpc.RoutingPolicy.CustomRecordsEntry
 	79,  // 31: lnrpc.ChannelEdge.node1_policy:type_name -> lnrpc.RoutingPolicy
 	79,  // 32: lnrpc.ChannelEdge.node2_policy:type_name -> lnrpc.RoutingPolicy
-	167, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
+	168, // 33: lnrpc.ChannelEdge.custom_records:type_name -> lnrpc.ChannelEdge.CustomRecordsEntry
 	77,  // 34: lnrpc.NodeInfo.node:type_name -> lnrpc.LightningNode
 	80,  // 35: lnrpc.NodeInfo.channels:type_name -> lnrpc.ChannelEdge
 	89,  // 36: lnrpc.QueryRoutesRequest.fee_limit:type_name -> lnrpc.FeeLimit
 	88,  // 37: lnrpc.QueryRoutesRequest.ignored_edges:type_name -> lnrpc.EdgeLocator
 	87,  // 38: lnrpc.QueryRoutesRequest.ignored_pairs:type_name -> lnrpc.NodePair
-	168, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
+	169, // 39: lnrpc.QueryRoutesRequest.dest_custom_records:type_name -> lnrpc.QueryRoutesRequest.DestCustomRecordsEntry
 	90,  // 40: lnrpc.QueryRoutesRequest.route_hints:type_name -> lnrpc.RouteHint
 	91,  // 41: lnrpc.RouteHint.hop_hints:type_name -> lnrpc.HopHint
 	93,  // 42: lnrpc.QueryRoutesResponse.routes:type_name -> lnrpc.Route
 	94,  // 43: lnrpc.Route.hops:type_name -> lnrpc.Hop
 	95,  // 44: lnrpc.Hop.mpp_record:type_name -> lnrpc.MPPRecord
-	169, // 45: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
-	98,  // 46: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
-	99,  // 47: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
-	100, // 48: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
-	78,  // 49: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
-	170, // 50: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
-	101, // 51: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	79,  // 52: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
-	101, // 53: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
-	90,  // 54: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
-	13,  // 55: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
-	103, // 56: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
-	171, // 57: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
-	3,   // 58: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
-	172, // 59: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
-	102, // 60: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
-	90,  // 61: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
-	173, // 62: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
-	4,   // 63: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
-	113, // 64: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
-	114, // 65: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
-	101, // 66: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
-	175, // 67: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
-	178, // 68: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
-	176, // 69: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
-	122, // 70: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
-	121, // 71: lnrpc.Channel.pending_htlcs:type_name -> lnrpc.HTLC
-	4,   // 72: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
-	120, // 73: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
-	120, // 74: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
-	101, // 75: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
-	113, // 76: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
-	125, // 77: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
-	127, // 78: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
-	126, // 79: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
-	126, // 80: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
-	126, // 81: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
-	130, // 82: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
-	15,  // 83: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
-	5,   // 84: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
-	5,   // 85: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
-	131, // 86: lnrpc.ChannelCloseSummary.resolutions:type_name -> lnrpc.Resolution
-	6,   // 87: lnrpc.Resolution.resolution_type:type_name -> lnrpc.ResolutionType
-	7,   // 88: lnrpc.Resolution.outcome:type_name -> lnrpc.ResolutionOutcome
-	43,  // 89: lnrpc.Resolution.outpoint:type_name -> lnrpc.OutPoint
-	134, // 90: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
-	134, // 91: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
-	134, // 92: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
-	134, // 93: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
-	134, // 94: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
-	134, // 95: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
-	122, // 96: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
-	130, // 97: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
-	101, // 98: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
-	101, // 99: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
-	113, // 100: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
-	101, // 101: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
-	16,  // 102: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
-	138, // 103: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
-	101, // 104: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
-	140, // 105: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
-	43,  // 106: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
-	8,   // 107: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
-	142, // 108: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
-	145, // 109: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
-	89,  // 110: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
-	179, // 111: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
-	9,   // 112: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
-	93,  // 113: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
-	17,  // 114: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
-	150, // 115: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
-	10,  // 116: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
-	180, // 117: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
-	18,  // 118: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
-	93,  // 119: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
-	157, // 120: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
-	149, // 121: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
-	19,  // 122: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
-	158, // 123: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
-	23,  // 124: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
-	23,  // 125: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
-	39,  // 126: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
-	64,  // 127: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
-	23,  // 128: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
-	23,  // 129: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
-	23,  // 130: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
-	23,  // 131: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
-	5,   // 132: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
-	4,   // 133: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
-	174, // 134: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	174, // 135: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	177, // 136: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
-	174, // 137: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
-	115, // 138: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
-	14,  // 139: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
-	37,  // 140: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
-	44,  // 141: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
-	51,  // 142: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
-	49,  // 143: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
-	40,  // 144: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
-	35,  // 145: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
-	24,  // 146: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
-	27,  // 147: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
-	29,  // 148: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
-	33,  // 149: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
-	20,  // 150: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
-	53,  // 151: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
-	55,  // 152: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
-	57,  // 153: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
-	59,  // 154: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
-	61,  // 155: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
-	65,  // 156: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
-	67,  // 157: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
-	69,  // 158: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
-	71,  // 159: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
-	73,  // 160: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
-	75,  // 161: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
-	81,  // 162: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
-	83,  // 163: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
-	84,  // 164: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
-	86,  // 165: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
-	96,  // 166: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
-	102, // 167: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
-	106, // 168: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
-	105, // 169: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
-	108, // 170: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
-	109, // 171: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
-	111, // 172: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
-	111, // 173: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
-	116, // 174: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
-	118, // 175: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
-	123, // 176: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
-	128, // 177: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
-	132, // 178: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
-	135, // 179: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
-	137, // 180: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
-	141, // 181: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
-	144, // 182: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
-	147, // 183: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
-	151, // 184: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
-	153, // 185: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
-	154, // 186: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
-	38,  // 187: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
-	45,  // 188: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
-	52,  // 189: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
-	50,  // 190: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
-	41,  // 191: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
-	36,  // 192: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
-	26,  // 193: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
-	28,  // 194: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
-	30,  // 195: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
-	34,  // 196: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
-	21,  // 197: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
-	54,  // 198: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
-	56,  // 199: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
-	58,  // 200: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
-	60,  // 201: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
-	62,  // 202: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
-	66,  // 203: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
-	68,  // 204: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
-	70,  // 205: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
-	72,  // 206: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
-	74,  // 207: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
-	76,  // 208: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
-	82,  // 209: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
-	80,  // 210: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
-	85,  // 211: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
-	92,  // 212: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
-	97,  // 213: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
-	104, // 214: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
-	107, // 215: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
-	102, // 216: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
-	102, // 217: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
-	110, // 218: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
-	101, // 219: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
-	112, // 220: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
-	117, // 221: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
-	119, // 222: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
-	124, // 223: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
-	129, // 224: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
-	133, // 225: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
-	136, // 226: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
-	139, // 227: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
-	143, // 228: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
-	146, // 229: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
-	148, // 230: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
-	152, // 231: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
-	155, // 232: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
-	156, // 233: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
-	187, // [187:234] is the sub-list for method output_type
-	140, // [140:187] is the sub-list for method input_type
-	140, // [140:140] is the sub-list for extension type_name
-	140, // [140:140] is the sub-list for extension extendee
-	0,   // [0:140] is the sub-list for field type_name
+	96,  // 45: lnrpc.Hop.amp_record:type_name -> lnrpc.AMPRecord
+	170, // 46: lnrpc.Hop.custom_records:type_name -> lnrpc.Hop.CustomRecordsEntry
+	99,  // 47: lnrpc.GraphTopologyUpdate.node_updates:type_name -> lnrpc.NodeUpdate
+	100, // 48: lnrpc.GraphTopologyUpdate.channel_updates:type_name -> lnrpc.ChannelEdgeUpdate
+	101, // 49: lnrpc.GraphTopologyUpdate.closed_chans:type_name -> lnrpc.ClosedChannelUpdate
+	78,  // 50: lnrpc.NodeUpdate.node_addresses:type_name -> lnrpc.NodeAddress
+	171, // 51: lnrpc.NodeUpdate.features:type_name -> lnrpc.NodeUpdate.FeaturesEntry
+	102, // 52: lnrpc.ChannelEdgeUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	79,  // 53: lnrpc.ChannelEdgeUpdate.routing_policy:type_name -> lnrpc.RoutingPolicy
+	102, // 54: lnrpc.ClosedChannelUpdate.chan_point:type_name -> lnrpc.ChannelPoint
+	90,  // 55: lnrpc.Invoice.route_hints:type_name -> lnrpc.RouteHint
+	13,  // 56: lnrpc.Invoice.state:type_name -> lnrpc.Invoice.InvoiceState
+	104, // 57: lnrpc.Invoice.htlcs:type_name -> lnrpc.InvoiceHTLC
+	172, // 58: lnrpc.Invoice.features:type_name -> lnrpc.Invoice.FeaturesEntry
+	3,   // 59: lnrpc.InvoiceHTLC.state:type_name -> lnrpc.InvoiceHTLCState
+	173, // 60: lnrpc.InvoiceHTLC.custom_records:type_name -> lnrpc.InvoiceHTLC.CustomRecordsEntry
+	103, // 61: lnrpc.ListInvoiceResponse.invoices:type_name -> lnrpc.Invoice
+	90,  // 62: lnrpc.PayReq.route_hints:type_name -> lnrpc.RouteHint
+	174, // 63: lnrpc.PayReq.features:type_name -> lnrpc.PayReq.FeaturesEntry
+	4,   // 64: lnrpc.OpenChannelRequest.commitment_type:type_name -> lnrpc.CommitmentType
+	114, // 65: lnrpc.OpenStatusUpdate.chan_pending:type_name -> lnrpc.PendingUpdate
+	115, // 66: lnrpc.OpenStatusUpdate.chan_open:type_name -> lnrpc.ChannelOpenUpdate
+	102, // 67: lnrpc.ChannelOpenUpdate.channel_point:type_name -> lnrpc.ChannelPoint
+	176, // 68: lnrpc.PendingChannelsResponse.pending_open_channels:type_name -> lnrpc.PendingChannelsResponse.PendingOpenChannel
+	179, // 69: lnrpc.PendingChannelsResponse.pending_force_closing_channels:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel
+	177, // 70: lnrpc.PendingChannelsResponse.waiting_close_channels:type_name -> lnrpc.PendingChannelsResponse.WaitingCloseChannel
+	123, // 71: lnrpc.ListChannelsResponse.channels:type_name -> lnrpc.Channel
+	122, // 72: lnrpc.Channel.pending_htlcs:type_name -> lnrpc.HTLC
+	4,   // 73: lnrpc.Channel.commitment_type:type_name -> lnrpc.CommitmentType
+	121, // 74: lnrpc.Channel.local_constraints:type_name -> lnrpc.ChannelConstraints
+	121, // 75: lnrpc.Channel.remote_constraints:type_name -> lnrpc.ChannelConstraints
+	102, // 76: lnrpc.CloseChannelRequest.channel_point:type_name -> lnrpc.ChannelPoint
+	114, // 77: lnrpc.CloseStatusUpdate.close_pending:type_name -> lnrpc.PendingUpdate
+	126, // 78: lnrpc.CloseStatusUpdate.chan_close:type_name -> lnrpc.ChannelCloseUpdate
+	128, // 79: lnrpc.CloseStatusUpdate.close_instant:type_name -> lnrpc.InstantUpdate
+	127, // 80: lnrpc.ChannelCloseUpdate.local_close_output:type_name -> lnrpc.CloseOutput
+	127, // 81: lnrpc.ChannelCloseUpdate.remote_close_output:type_name -> lnrpc.CloseOutput
+	127, // 82: lnrpc.ChannelCloseUpdate.additional_outputs:type_name -> lnrpc.CloseOutput
+	131, // 83: lnrpc.ClosedChannelsResponse.channels:type_name -> lnrpc.ChannelCloseSummary
+	15,  // 84: lnrpc.ChannelCloseSummary.close_type:type_name -> lnrpc.ChannelCloseSummary.ClosureType
+	5,   // 85: lnrpc.ChannelCloseSummary.open_initiator:type_name -> lnrpc.Initiator
+	5,   // 86: lnrpc.ChannelCloseSummary.close_initiator:type_name -> lnrpc.Initiator
+	132, // 87: lnrpc.ChannelCloseSummary.resolutions:type_name -> lnrpc.Resolution
+	6,   // 88: lnrpc.Resolution.resolution_type:type_name -> lnrpc.ResolutionType
+	7,   // 89: lnrpc.Resolution.outcome:type_name -> lnrpc.ResolutionOutcome
+	43,  // 90: lnrpc.Resolution.outpoint:type_name -> lnrpc.OutPoint
+	135, // 91: lnrpc.ChannelBalanceResponse.local_balance:type_name -> lnrpc.Amount
+	135, // 92: lnrpc.ChannelBalanceResponse.remote_balance:type_name -> lnrpc.Amount
+	135, // 93: lnrpc.ChannelBalanceResponse.unsettled_local_balance:type_name -> lnrpc.Amount
+	135, // 94: lnrpc.ChannelBalanceResponse.unsettled_remote_balance:type_name -> lnrpc.Amount
+	135, // 95: lnrpc.ChannelBalanceResponse.pending_open_local_balance:type_name -> lnrpc.Amount
+	135, // 96: lnrpc.ChannelBalanceResponse.pending_open_remote_balance:type_name -> lnrpc.Amount
+	123, // 97: lnrpc.ChannelEventUpdate.open_channel:type_name -> lnrpc.Channel
+	131, // 98: lnrpc.ChannelEventUpdate.closed_channel:type_name -> lnrpc.ChannelCloseSummary
+	102, // 99: lnrpc.ChannelEventUpdate.active_channel:type_name -> lnrpc.ChannelPoint
+	102, // 100: lnrpc.ChannelEventUpdate.inactive_channel:type_name -> lnrpc.ChannelPoint
+	114, // 101: lnrpc.ChannelEventUpdate.pending_open_channel:type_name -> lnrpc.PendingUpdate
+	102, // 102: lnrpc.ChannelEventUpdate.fully_resolved_channel:type_name -> lnrpc.ChannelPoint
+	16,  // 103: lnrpc.ChannelEventUpdate.type:type_name -> lnrpc.ChannelEventUpdate.UpdateType
+	139, // 104: lnrpc.FeeReportResponse.channel_fees:type_name -> lnrpc.ChannelFeeReport
+	102, // 105: lnrpc.PolicyUpdateRequest.chan_point:type_name -> lnrpc.ChannelPoint
+	141, // 106: lnrpc.PolicyUpdateRequest.inbound_fee:type_name -> lnrpc.InboundFee
+	43,  // 107: lnrpc.FailedUpdate.outpoint:type_name -> lnrpc.OutPoint
+	8,   // 108: lnrpc.FailedUpdate.reason:type_name -> lnrpc.UpdateFailure
+	143, // 109: lnrpc.PolicyUpdateResponse.failed_updates:type_name -> lnrpc.FailedUpdate
+	146, // 110: lnrpc.ForwardingHistoryResponse.forwarding_events:type_name -> lnrpc.ForwardingEvent
+	89,  // 111: lnrpc.SendRequest.fee_limit:type_name -> lnrpc.FeeLimit
+	180, // 112: lnrpc.SendRequest.dest_custom_records:type_name -> lnrpc.SendRequest.DestCustomRecordsEntry
+	9,   // 113: lnrpc.SendRequest.dest_features:type_name -> lnrpc.FeatureBit
+	93,  // 114: lnrpc.SendResponse.payment_route:type_name -> lnrpc.Route
+	17,  // 115: lnrpc.Payment.status:type_name -> lnrpc.Payment.PaymentStatus
+	151, // 116: lnrpc.Payment.htlcs:type_name -> lnrpc.HTLCAttempt
+	10,  // 117: lnrpc.Payment.failure_reason:type_name -> lnrpc.PaymentFailureReason
+	181, // 118: lnrpc.Payment.first_hop_custom_records:type_name -> lnrpc.Payment.FirstHopCustomRecordsEntry
+	18,  // 119: lnrpc.HTLCAttempt.status:type_name -> lnrpc.HTLCAttempt.HTLCStatus
+	93,  // 120: lnrpc.HTLCAttempt.route:type_name -> lnrpc.Route
+	158, // 121: lnrpc.HTLCAttempt.failure:type_name -> lnrpc.Failure
+	150, // 122: lnrpc.ListPaymentsResponse.payments:type_name -> lnrpc.Payment
+	19,  // 123: lnrpc.Failure.code:type_name -> lnrpc.Failure.FailureCode
+	159, // 124: lnrpc.Failure.channel_update:type_name -> lnrpc.ChannelUpdate
+	23,  // 125: lnrpc.GetInfoResponse.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 126: lnrpc.Peer.FeaturesEntry.value:type_name -> lnrpc.Feature
+	39,  // 127: lnrpc.WalletBalanceResponse.AccountBalanceEntry.value:type_name -> lnrpc.WalletAccountBalance
+	64,  // 128: lnrpc.ListPermissionsResponse.MethodPermissionsEntry.value:type_name -> lnrpc.MacaroonPermissionList
+	23,  // 129: lnrpc.LightningNode.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 130: lnrpc.NodeUpdate.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 131: lnrpc.Invoice.FeaturesEntry.value:type_name -> lnrpc.Feature
+	23,  // 132: lnrpc.PayReq.FeaturesEntry.value:type_name -> lnrpc.Feature
+	5,   // 133: lnrpc.PendingChannelsResponse.PendingChannel.initiator:type_name -> lnrpc.Initiator
+	4,   // 134: lnrpc.PendingChannelsResponse.PendingChannel.commitment_type:type_name -> lnrpc.CommitmentType
+	175, // 135: lnrpc.PendingChannelsResponse.PendingOpenChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	175, // 136: lnrpc.PendingChannelsResponse.WaitingCloseChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	178, // 137: lnrpc.PendingChannelsResponse.WaitingCloseChannel.commitments:type_name -> lnrpc.PendingChannelsResponse.Commitments
+	175, // 138: lnrpc.PendingChannelsResponse.ForceClosedChannel.channel:type_name -> lnrpc.PendingChannelsResponse.PendingChannel
+	116, // 139: lnrpc.PendingChannelsResponse.ForceClosedChannel.pending_htlcs:type_name -> lnrpc.PendingHTLC
+	14,  // 140: lnrpc.PendingChannelsResponse.ForceClosedChannel.anchor:type_name -> lnrpc.PendingChannelsResponse.ForceClosedChannel.AnchorState
+	37,  // 141: lnrpc.Lightning.WalletBalance:input_type -> lnrpc.WalletBalanceRequest
+	44,  // 142: lnrpc.Lightning.GetTransactions:input_type -> lnrpc.GetTransactionsRequest
+	51,  // 143: lnrpc.Lightning.EstimateFee:input_type -> lnrpc.EstimateFeeRequest
+	49,  // 144: lnrpc.Lightning.SendCoins:input_type -> lnrpc.SendCoinsRequest
+	40,  // 145: lnrpc.Lightning.ListUnspent:input_type -> lnrpc.ListUnspentRequest
+	35,  // 146: lnrpc.Lightning.NewAddress:input_type -> lnrpc.NewAddressRequest
+	24,  // 147: lnrpc.Lightning.ConnectPeer:input_type -> lnrpc.ConnectPeerRequest
+	27,  // 148: lnrpc.Lightning.DisconnectPeer:input_type -> lnrpc.DisconnectPeerRequest
+	29,  // 149: lnrpc.Lightning.ListPeers:input_type -> lnrpc.ListPeersRequest
+	33,  // 150: lnrpc.Lightning.SubscribePeerEvents:input_type -> lnrpc.PeerEventSubscription
+	20,  // 151: lnrpc.Lightning.GetInfo:input_type -> lnrpc.GetInfoRequest
+	53,  // 152: lnrpc.Lightning.StopDaemon:input_type -> lnrpc.StopRequest
+	55,  // 153: lnrpc.Lightning.GetRecoveryInfo:input_type -> lnrpc.GetRecoveryInfoRequest
+	57,  // 154: lnrpc.Lightning.DebugLevel:input_type -> lnrpc.DebugLevelRequest
+	59,  // 155: lnrpc.Lightning.SignMessage:input_type -> lnrpc.SignMessageRequest
+	61,  // 156: lnrpc.Lightning.VerifyMessage:input_type -> lnrpc.VerifyMessageRequest
+	65,  // 157: lnrpc.Lightning.BakeMacaroon:input_type -> lnrpc.BakeMacaroonRequest
+	67,  // 158: lnrpc.Lightning.ListMacaroonIDs:input_type -> lnrpc.ListMacaroonIDsRequest
+	69,  // 159: lnrpc.Lightning.DeleteMacaroonID:input_type -> lnrpc.DeleteMacaroonIDRequest
+	71,  // 160: lnrpc.Lightning.ListPermissions:input_type -> lnrpc.ListPermissionsRequest
+	73,  // 161: lnrpc.Lightning.CheckMacaroonPermissions:input_type -> lnrpc.CheckMacPermRequest
+	75,  // 162: lnrpc.Lightning.DescribeGraph:input_type -> lnrpc.ChannelGraphRequest
+	81,  // 163: lnrpc.Lightning.GetNodeInfo:input_type -> lnrpc.NodeInfoRequest
+	83,  // 164: lnrpc.Lightning.GetChanInfo:input_type -> lnrpc.ChanInfoRequest
+	84,  // 165: lnrpc.Lightning.GetNetworkInfo:input_type -> lnrpc.NetworkInfoRequest
+	86,  // 166: lnrpc.Lightning.QueryRoutes:input_type -> lnrpc.QueryRoutesRequest
+	97,  // 167: lnrpc.Lightning.SubscribeChannelGraph:input_type -> lnrpc.GraphTopologySubscription
+	103, // 168: lnrpc.Lightning.AddInvoice:input_type -> lnrpc.Invoice
+	107, // 169: lnrpc.Lightning.ListInvoices:input_type -> lnrpc.ListInvoiceRequest
+	106, // 170: lnrpc.Lightning.LookupInvoice:input_type -> lnrpc.PaymentHash
+	109, // 171: lnrpc.Lightning.SubscribeInvoices:input_type -> lnrpc.InvoiceSubscription
+	110, // 172: lnrpc.Lightning.DecodePayReq:input_type -> lnrpc.PayReqString
+	112, // 173: lnrpc.Lightning.OpenChannelSync:input_type -> lnrpc.OpenChannelRequest
+	112, // 174: lnrpc.Lightning.OpenChannel:input_type -> lnrpc.OpenChannelRequest
+	117, // 175: lnrpc.Lightning.PendingChannels:input_type -> lnrpc.PendingChannelsRequest
+	119, // 176: lnrpc.Lightning.ListChannels:input_type -> lnrpc.ListChannelsRequest
+	124, // 177: lnrpc.Lightning.CloseChannel:input_type -> lnrpc.CloseChannelRequest
+	129, // 178: lnrpc.Lightning.ClosedChannels:input_type -> lnrpc.ClosedChannelsRequest
+	133, // 179: lnrpc.Lightning.ChannelBalance:input_type -> lnrpc.ChannelBalanceRequest
+	136, // 180: lnrpc.Lightning.SubscribeChannelEvents:input_type -> lnrpc.ChannelEventSubscription
+	138, // 181: lnrpc.Lightning.FeeReport:input_type -> lnrpc.FeeReportRequest
+	142, // 182: lnrpc.Lightning.UpdateChannelPolicy:input_type -> lnrpc.PolicyUpdateRequest
+	145, // 183: lnrpc.Lightning.ForwardingHistory:input_type -> lnrpc.ForwardingHistoryRequest
+	148, // 184: lnrpc.Lightning.SendPaymentSync:input_type -> lnrpc.SendRequest
+	152, // 185: lnrpc.Lightning.ListPayments:input_type -> lnrpc.ListPaymentsRequest
+	154, // 186: lnrpc.Lightning.DeletePayment:input_type -> lnrpc.DeletePaymentRequest
+	155, // 187: lnrpc.Lightning.DeleteAllPayments:input_type -> lnrpc.DeleteAllPaymentsRequest
+	38,  // 188: lnrpc.Lightning.WalletBalance:output_type -> lnrpc.WalletBalanceResponse
+	45,  // 189: lnrpc.Lightning.GetTransactions:output_type -> lnrpc.TransactionDetails
+	52,  // 190: lnrpc.Lightning.EstimateFee:output_type -> lnrpc.EstimateFeeResponse
+	50,  // 191: lnrpc.Lightning.SendCoins:output_type -> lnrpc.SendCoinsResponse
+	41,  // 192: lnrpc.Lightning.ListUnspent:output_type -> lnrpc.ListUnspentResponse
+	36,  // 193: lnrpc.Lightning.NewAddress:output_type -> lnrpc.NewAddressResponse
+	26,  // 194: lnrpc.Lightning.ConnectPeer:output_type -> lnrpc.ConnectPeerResponse
+	28,  // 195: lnrpc.Lightning.DisconnectPeer:output_type -> lnrpc.DisconnectPeerResponse
+	30,  // 196: lnrpc.Lightning.ListPeers:output_type -> lnrpc.ListPeersResponse
+	34,  // 197: lnrpc.Lightning.SubscribePeerEvents:output_type -> lnrpc.PeerEvent
+	21,  // 198: lnrpc.Lightning.GetInfo:output_type -> lnrpc.GetInfoResponse
+	54,  // 199: lnrpc.Lightning.StopDaemon:output_type -> lnrpc.StopResponse
+	56,  // 200: lnrpc.Lightning.GetRecoveryInfo:output_type -> lnrpc.GetRecoveryInfoResponse
+	58,  // 201: lnrpc.Lightning.DebugLevel:output_type -> lnrpc.DebugLevelResponse
+	60,  // 202: lnrpc.Lightning.SignMessage:output_type -> lnrpc.SignMessageResponse
+	62,  // 203: lnrpc.Lightning.VerifyMessage:output_type -> lnrpc.VerifyMessageResponse
+	66,  // 204: lnrpc.Lightning.BakeMacaroon:output_type -> lnrpc.BakeMacaroonResponse
+	68,  // 205: lnrpc.Lightning.ListMacaroonIDs:output_type -> lnrpc.ListMacaroonIDsResponse
+	70,  // 206: lnrpc.Lightning.DeleteMacaroonID:output_type -> lnrpc.DeleteMacaroonIDResponse
+	72,  // 207: lnrpc.Lightning.ListPermissions:output_type -> lnrpc.ListPermissionsResponse
+	74,  // 208: lnrpc.Lightning.CheckMacaroonPermissions:output_type -> lnrpc.CheckMacPermResponse
+	76,  // 209: lnrpc.Lightning.DescribeGraph:output_type -> lnrpc.ChannelGraph
+	82,  // 210: lnrpc.Lightning.GetNodeInfo:output_type -> lnrpc.NodeInfo
+	80,  // 211: lnrpc.Lightning.GetChanInfo:output_type -> lnrpc.ChannelEdge
+	85,  // 212: lnrpc.Lightning.GetNetworkInfo:output_type -> lnrpc.NetworkInfo
+	92,  // 213: lnrpc.Lightning.QueryRoutes:output_type -> lnrpc.QueryRoutesResponse
+	98,  // 214: lnrpc.Lightning.SubscribeChannelGraph:output_type -> lnrpc.GraphTopologyUpdate
+	105, // 215: lnrpc.Lightning.AddInvoice:output_type -> lnrpc.AddInvoiceResponse
+	108, // 216: lnrpc.Lightning.ListInvoices:output_type -> lnrpc.ListInvoiceResponse
+	103, // 217: lnrpc.Lightning.LookupInvoice:output_type -> lnrpc.Invoice
+	103, // 218: lnrpc.Lightning.SubscribeInvoices:output_type -> lnrpc.Invoice
+	111, // 219: lnrpc.Lightning.DecodePayReq:output_type -> lnrpc.PayReq
+	102, // 220: lnrpc.Lightning.OpenChannelSync:output_type -> lnrpc.ChannelPoint
+	113, // 221: lnrpc.Lightning.OpenChannel:output_type -> lnrpc.OpenStatusUpdate
+	118, // 222: lnrpc.Lightning.PendingChannels:output_type -> lnrpc.PendingChannelsResponse
+	120, // 223: lnrpc.Lightning.ListChannels:output_type -> lnrpc.ListChannelsResponse
+	125, // 224: lnrpc.Lightning.CloseChannel:output_type -> lnrpc.CloseStatusUpdate
+	130, // 225: lnrpc.Lightning.ClosedChannels:output_type -> lnrpc.ClosedChannelsResponse
+	134, // 226: lnrpc.Lightning.ChannelBalance:output_type -> lnrpc.ChannelBalanceResponse
+	137, // 227: lnrpc.Lightning.SubscribeChannelEvents:output_type -> lnrpc.ChannelEventUpdate
+	140, // 228: lnrpc.Lightning.FeeReport:output_type -> lnrpc.FeeReportResponse
+	144, // 229: lnrpc.Lightning.UpdateChannelPolicy:output_type -> lnrpc.PolicyUpdateResponse
+	147, // 230: lnrpc.Lightning.ForwardingHistory:output_type -> lnrpc.ForwardingHistoryResponse
+	149, // 231: lnrpc.Lightning.SendPaymentSync:output_type -> lnrpc.SendResponse
+	153, // 232: lnrpc.Lightning.ListPayments:output_type -> lnrpc.ListPaymentsResponse
+	156, // 233: lnrpc.Lightning.DeletePayment:output_type -> lnrpc.DeletePaymentResponse
+	157, // 234: lnrpc.Lightning.DeleteAllPayments:output_type -> lnrpc.DeleteAllPaymentsResponse
+	188, // [188:235] is the sub-list for method output_type
+	141, // [141:188] is the sub-list for method input_type
+	141, // [141:141] is the sub-list for extension type_name
+	141, // [141:141] is the sub-list for extension extendee
+	0,   // [0:141] is the sub-list for field type_name
 }
 
 func init() { file_lightning_proto_init() }
@@ -13895,20 +14022,20 @@ func file_lightning_proto_init() {
 		(*FeeLimit_FixedMsat)(nil),
 		(*FeeLimit_Percent)(nil),
 	}
-	file_lightning_proto_msgTypes[81].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[82].OneofWrappers = []any{
 		(*ChannelPoint_FundingTxidBytes)(nil),
 		(*ChannelPoint_FundingTxidStr)(nil),
 	}
-	file_lightning_proto_msgTypes[92].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[93].OneofWrappers = []any{
 		(*OpenStatusUpdate_ChanPending)(nil),
 		(*OpenStatusUpdate_ChanOpen)(nil),
 	}
-	file_lightning_proto_msgTypes[104].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[105].OneofWrappers = []any{
 		(*CloseStatusUpdate_ClosePending)(nil),
 		(*CloseStatusUpdate_ChanClose)(nil),
 		(*CloseStatusUpdate_CloseInstant)(nil),
 	}
-	file_lightning_proto_msgTypes[116].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[117].OneofWrappers = []any{
 		(*ChannelEventUpdate_OpenChannel)(nil),
 		(*ChannelEventUpdate_ClosedChannel)(nil),
 		(*ChannelEventUpdate_ActiveChannel)(nil),
@@ -13916,18 +14043,18 @@ func file_lightning_proto_init() {
 		(*ChannelEventUpdate_PendingOpenChannel)(nil),
 		(*ChannelEventUpdate_FullyResolvedChannel)(nil),
 	}
-	file_lightning_proto_msgTypes[121].OneofWrappers = []any{
+	file_lightning_proto_msgTypes[122].OneofWrappers = []any{
 		(*PolicyUpdateRequest_Global)(nil),
 		(*PolicyUpdateRequest_ChanPoint)(nil),
 	}
-	file_lightning_proto_msgTypes[125].OneofWrappers = []any{}
+	file_lightning_proto_msgTypes[126].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_lightning_proto_rawDesc), len(file_lightning_proto_rawDesc)),
 			NumEnums:      20,
-			NumMessages:   161,
+			NumMessages:   162,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
