@@ -11,6 +11,7 @@ import (
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 
+	"lnd.xprv/internal/vartime"
 	"lnd.xprv/lnwire/tlv"
 )
 
@@ -150,7 +151,8 @@ func parsePoint(b []byte) (*btcec.PublicKey, error) {
 	if len(b) != 33 || (b[0] != 0x02 && b[0] != 0x03) {
 		return nil, ErrInvalidPoint
 	}
-	pk, err := btcec.ParsePubKey(b)
+	// The square root on vartime: a point on the wire is public.
+	pk, err := vartime.ParsePubKey(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidPoint, err)
 	}

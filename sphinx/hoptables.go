@@ -96,7 +96,7 @@ func (t *HopTables) ParsePubKey(b [PubKeySize]byte) (*btcec.PublicKey, error) {
 			return e.pub, nil
 		}
 	}
-	return btcec.ParsePubKey(b[:])
+	return vartime.ParsePubKey(b[:])
 }
 
 // NewOnionPacket is the package's NewOnionPacket, with the ECDH of each

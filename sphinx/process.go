@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/btcsuite/btcd/btcec/v2"
-
 	"lnd.xprv/internal/vartime"
 )
 
@@ -106,7 +104,8 @@ func peel(key ECDHer, pkt *OnionPacket, assocData []byte) (*ProcessedPacket, err
 	if pkt.Version != Version0 {
 		return nil, fmt.Errorf("%w: %d", ErrInvalidOnionVersion, pkt.Version)
 	}
-	pub, err := btcec.ParsePubKey(pkt.EphemeralKey[:])
+	// The square root on vartime: the key is public.
+	pub, err := vartime.ParsePubKey(pkt.EphemeralKey[:])
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidOnionKey, err)
 	}

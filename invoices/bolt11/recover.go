@@ -62,22 +62,6 @@ func recoverCompact(sig [65]byte, hash []byte) (*btcec.PublicKey, error) {
 	return key, nil
 }
 
-// parseKey is btcec.ParsePubKey with a compressed key's square root on
-// internal/vartime (a public key: public data), about twice as fast. It
-// accepts and returns what btcec does; anything it would not take as
-// is, btcec parses, so the errors are btcec's.
-func parseKey(b []byte) (*btcec.PublicKey, error) {
-	if len(b) != btcec.PubKeyBytesLenCompressed || (b[0] != 2 && b[0] != 3) {
-		return btcec.ParsePubKey(b)
-	}
-	var x btcec.FieldVal
-	if x.SetByteSlice(b[1:]) {
-		// x ≥ p: not a field element.
-		return btcec.ParsePubKey(b)
-	}
-	p, ok := vartime.PointFromX((*[32]byte)(b[1:]), b[0] == 3)
-	if !ok {
-		return btcec.ParsePubKey(b)
-	}
-	return p.PubKey(), nil
-}
+// parseKey is vartime.ParsePubKey: btcec's parse, the square root on
+// internal/vartime.
+func parseKey(b []byte) (*btcec.PublicKey, error) { return vartime.ParsePubKey(b) }

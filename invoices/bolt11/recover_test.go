@@ -94,61 +94,6 @@ func FuzzRecoverPayee(f *testing.F) {
 	})
 }
 
-// checkParseAgrees fails unless parseKey and btcec.ParsePubKey agree on
-// b: the same key, or both an error with the same text.
-func checkParseAgrees(t *testing.T, b []byte) {
-	t.Helper()
-	got, err := parseKey(b)
-	want, wantErr := btcec.ParsePubKey(b)
-	switch {
-	case (err == nil) != (wantErr == nil):
-		t.Fatalf("key %x: %v, btcec %v", b, err, wantErr)
-	case err != nil && err.Error() != wantErr.Error():
-		t.Fatalf("key %x: error %q, btcec %q", b, err, wantErr)
-	case err == nil && !got.IsEqual(want):
-		t.Fatalf("key %x: parsed %x", b, got.SerializeCompressed())
-	}
-}
-
-// TestParseKey checks the vartime parse against btcec's on real keys,
-// altered ones (about half of x values are on no point), x ≥ p and other
-// prefixes and lengths.
-func TestParseKey(t *testing.T) {
-	rng := rand.New(rand.NewSource(12))
-	for i := 0; i < 300; i++ {
-		var seed [32]byte
-		rng.Read(seed[:])
-		key, _ := btcec.PrivKeyFromBytes(seed[:])
-		b := key.PubKey().SerializeCompressed()
-		checkParseAgrees(t, b)
-		b[1+rng.Intn(32)] ^= byte(1 << rng.Intn(8))
-		checkParseAgrees(t, b)
-		b[0] ^= 1
-		checkParseAgrees(t, b)
-	}
-	big := make([]byte, 33)
-	for i := range big {
-		big[i] = 0xff
-	}
-	for _, prefix := range []byte{0, 1, 2, 3, 4, 6, 7} {
-		big[0] = prefix
-		checkParseAgrees(t, big)
-	}
-	checkParseAgrees(t, nil)
-	checkParseAgrees(t, make([]byte, 33))
-	checkParseAgrees(t, make([]byte, 65))
-}
-
-// FuzzParseKey compares the vartime parse with btcec's for any bytes.
-func FuzzParseKey(f *testing.F) {
-	key, _ := btcec.PrivKeyFromBytes([]byte("bolt11 parse key fuzz seed key!!"))
-	f.Add(key.PubKey().SerializeCompressed())
-	f.Add(make([]byte, 33))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		checkParseAgrees(t, b)
-	})
-}
-
 // BenchmarkRecoverPayee is the payer's recovery of an invoice's payee.
 func BenchmarkRecoverPayee(b *testing.B) {
 	key, _ := btcec.PrivKeyFromBytes([]byte("bolt11 recovery bench seed key!!"))
