@@ -41,7 +41,15 @@ func (r *Registry) scheduleLocked(inv *channeldb.Invoice) {
 	if !ok {
 		at = inv.CreationDate.Add(inv.Expiry)
 	}
-	heap.Push(&r.timers, timer{at: at, hash: inv.PaymentHash})
+	t := timer{at: at, hash: inv.PaymentHash}
+	heap.Push(&r.timers, t)
+	// The timer goroutine waits for the earliest timer: it must look
+	// again only if this one is now the earliest. Not waking it for the
+	// others (an invoice's expiry, a day out, behind every earlier one)
+	// saves a goroutine switch and a runtime timer per invoice added.
+	if r.timers[0] != t {
+		return
+	}
 	select {
 	case r.wake <- struct{}{}:
 	default:
