@@ -65,7 +65,9 @@ func (inv *Invoice) Encode(sign Signer) (string, error) {
 		return "", err
 	}
 
-	data := make([]byte, 0, 512)
+	// Room for the fields of a usual invoice and its signature (104
+	// groups), so that appending does not reallocate.
+	data := make([]byte, 0, 1024)
 	for i := timestampLen - 1; i >= 0; i-- {
 		data = append(data, byte(ts>>(5*uint(i)))&31)
 	}
