@@ -1,9 +1,11 @@
 package invoices
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"lnd.xprv/channeldb"
@@ -223,6 +225,9 @@ func (d *ExitDecisions) Committed() []*Resolution {
 	d.locked = false
 	r.mu.Unlock()
 	runDeliveries(fns)
+	if !r.cfg.Log.Enabled(context.Background(), slog.LevelDebug) {
+		return d.out
+	}
 	for _, i := range d.todo {
 		if res := d.out[i]; res != nil {
 			r.cfg.Log.Debug("htlc resolved", "circuit", d.hs[i].Circuit,

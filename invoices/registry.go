@@ -251,7 +251,10 @@ func (r *Registry) AddInvoice(ctx context.Context, n NewInvoice) (*channeldb.Inv
 	for r.announced < inv.AddIndex {
 		r.addDone.Wait()
 	}
-	r.cfg.Log.Debug("invoice added", "hash", fmt.Sprintf("%x", inv.PaymentHash), "add_index", inv.AddIndex)
+	// The arguments are built only when they are logged.
+	if r.cfg.Log.Enabled(ctx, slog.LevelDebug) {
+		r.cfg.Log.Debug("invoice added", "hash", fmt.Sprintf("%x", inv.PaymentHash), "add_index", inv.AddIndex)
+	}
 	return inv.Copy(), nil
 }
 
