@@ -170,7 +170,7 @@ func AddInvoice(tx kvdb.RwTx, inv *Invoice) (uint64, error) {
 	if inv.State != InvoiceOpen || inv.AddIndex != 0 || inv.SettleIndex != 0 {
 		return 0, fmt.Errorf("add invoice %x: a new invoice is open and unindexed", inv.PaymentHash)
 	}
-	b, err := tx.CreateTopLevelBucket(invoiceBucket)
+	b, err := invoiceRWBucket(tx, invoiceBucket)
 	if err != nil {
 		return 0, err
 	}
@@ -178,7 +178,7 @@ func AddInvoice(tx kvdb.RwTx, inv *Invoice) (uint64, error) {
 		return 0, fmt.Errorf("%w: %x", ErrDuplicateInvoice, inv.PaymentHash)
 	}
 	if inv.PaymentAddr != ([32]byte{}) {
-		pb, err := tx.CreateTopLevelBucket(invoicePayAddrIndex)
+		pb, err := invoiceRWBucket(tx, invoicePayAddrIndex)
 		if err != nil {
 			return 0, err
 		}
@@ -189,7 +189,7 @@ func AddInvoice(tx kvdb.RwTx, inv *Invoice) (uint64, error) {
 			return 0, err
 		}
 	}
-	ab, err := tx.CreateTopLevelBucket(invoiceAddIndex)
+	ab, err := invoiceRWBucket(tx, invoiceAddIndex)
 	if err != nil {
 		return 0, err
 	}
@@ -208,6 +208,16 @@ func AddInvoice(tx kvdb.RwTx, inv *Invoice) (uint64, error) {
 		return 0, err
 	}
 	return idx, b.Put(inv.PaymentHash[:], v)
+}
+
+// invoiceRWBucket opens a top-level bucket of the invoice store, creating
+// it the first time: opening an existing one copies no name (creating
+// does, twice, on every call).
+func invoiceRWBucket(tx kvdb.RwTx, name []byte) (kvdb.RwBucket, error) {
+	if b := tx.ReadWriteBucket(name); b != nil {
+		return b, nil
+	}
+	return tx.CreateTopLevelBucket(name)
 }
 
 // FetchInvoice returns the invoice paid by hash, or ErrInvoiceNotFound.
@@ -264,7 +274,7 @@ func UpdateInvoice(tx kvdb.RwTx, inv *Invoice) error {
 		return fmt.Errorf("%w: %x is %v", ErrInvoiceFinal, inv.PaymentHash, old.State)
 	}
 	if inv.State == InvoiceSettled && old.SettleIndex == 0 {
-		sb, err := tx.CreateTopLevelBucket(invoiceSettleIndex)
+		sb, err := invoiceRWBucket(tx, invoiceSettleIndex)
 		if err != nil {
 			return err
 		}
