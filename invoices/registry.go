@@ -379,7 +379,10 @@ func checkNewInvoice(n *NewInvoice) error {
 // paymentRequest encodes and signs inv's BOLT 11 request: the fields lnd
 // writes, in its order.
 func (r *Registry) paymentRequest(inv *channeldb.Invoice, n *NewInvoice) (string, error) {
-	b := &bolt11.Invoice{Net: r.cfg.Net, Amount: bolt11.MilliSatoshi(n.Value), Timestamp: inv.CreationDate}
+	b := &bolt11.Invoice{Net: r.cfg.Net, Amount: bolt11.MilliSatoshi(n.Value), Timestamp: inv.CreationDate,
+		// p, d or h, x, c, f, the hints, s and 9: appended without
+		// growing.
+		Fields: make([]bolt11.Field, 0, 7+len(n.RouteHints)+8)}
 	b.Fields = append(b.Fields, bolt11.PaymentHash(inv.PaymentHash))
 	if n.DescriptionHash != nil {
 		b.Fields = append(b.Fields, bolt11.DescriptionHash(*n.DescriptionHash))
