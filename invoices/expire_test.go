@@ -3,7 +3,9 @@ package invoices
 import (
 	"context"
 	"crypto/sha256"
+	"math"
 	"testing"
+	"time"
 
 	"lnd.xprv/channeldb"
 )
@@ -109,5 +111,20 @@ func TestExpireHeld(t *testing.T) {
 	}
 	if got := h.lookup(hash3); got.State != channeldb.InvoiceSettled {
 		t.Fatalf("settled invoice became %v", got.State)
+	}
+}
+
+// TestTimerUnixNano: timer moments saturate instead of wrapping, so an
+// absurd stored date sorts last (or first), never among today's.
+func TestTimerUnixNano(t *testing.T) {
+	now := time.Unix(1_700_000_000, 5)
+	if got := unixNano(now); got != now.UnixNano() {
+		t.Fatalf("now: %d", got)
+	}
+	if got := unixNano(time.Unix(1<<40, 0)); got != math.MaxInt64 {
+		t.Fatalf("far future: %d", got)
+	}
+	if got := unixNano(time.Unix(-(1 << 40), 0)); got != math.MinInt64 {
+		t.Fatalf("far past: %d", got)
 	}
 }

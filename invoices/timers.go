@@ -3,6 +3,7 @@ package invoices
 import (
 	"container/heap"
 	"context"
+	"math"
 	"time"
 
 	"lnd.xprv/channeldb"
@@ -12,7 +13,10 @@ import (
 // timer is a moment the registry must act on an invoice: fail the parts
 // of an incomplete multi-part payment, or cancel an expired invoice.
 type timer struct {
-	at   time.Time
+	// at is the moment in Unix nanoseconds: with no pointer (a
+	// time.Time's location) the heap, which holds every open
+	// invoice's expiry, is not scanned by the collector.
+	at   int64
 	hash [32]byte
 }
 
@@ -21,7 +25,7 @@ type timer struct {
 type timerHeap []timer
 
 func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at < h[j].at }
 func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
 func (h *timerHeap) Pop() any {
@@ -41,7 +45,7 @@ func (r *Registry) scheduleLocked(inv *channeldb.Invoice) {
 	if !ok {
 		at = inv.CreationDate.Add(inv.Expiry)
 	}
-	t := timer{at: at, hash: inv.PaymentHash}
+	t := timer{at: unixNano(at), hash: inv.PaymentHash}
 	heap.Push(&r.timers, t)
 	// The timer goroutine waits for the earliest timer: it must look
 	// again only if this one is now the earliest. Not waking it for the
@@ -54,6 +58,18 @@ func (r *Registry) scheduleLocked(inv *channeldb.Invoice) {
 	case r.wake <- struct{}{}:
 	default:
 	}
+}
+
+// unixNano is t in Unix nanoseconds, saturated beyond what an int64
+// holds (years before 1678 or after 2262: a stored date is untrusted).
+func unixNano(t time.Time) int64 {
+	switch sec := t.Unix(); {
+	case sec >= math.MaxInt64/int64(time.Second):
+		return math.MaxInt64
+	case sec <= math.MinInt64/int64(time.Second):
+		return math.MinInt64
+	}
+	return t.UnixNano()
 }
 
 // holdDeadline is when the parts of an incomplete set are failed: the
@@ -74,12 +90,12 @@ func (r *Registry) timerLoop() {
 		r.mu.Lock()
 		now := r.cfg.Clock.Now()
 		var due [][32]byte
-		for len(r.timers) > 0 && !r.timers[0].at.After(now) {
+		for len(r.timers) > 0 && r.timers[0].at <= now.UnixNano() {
 			due = append(due, heap.Pop(&r.timers).(timer).hash)
 		}
 		var wait <-chan time.Time
 		if len(r.timers) > 0 {
-			wait = r.cfg.Clock.After(r.timers[0].at.Sub(now))
+			wait = r.cfg.Clock.After(time.Unix(0, r.timers[0].at).Sub(now))
 		}
 		r.mu.Unlock()
 		for _, hash := range due {
