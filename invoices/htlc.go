@@ -215,6 +215,7 @@ func (d *ExitDecisions) Committed() []*Resolution {
 		crashIfSettled(inv)
 		r.notifyLocked(inv)
 		r.scheduleLocked(inv)
+		r.forgetTimersLocked(inv)
 	}
 	for _, i := range d.todo {
 		if d.out[i] == nil {

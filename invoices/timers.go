@@ -35,6 +35,41 @@ func (h *timerHeap) Pop() any {
 	return t
 }
 
+// minSweep is the fewest final invoices that make the timers worth
+// sweeping (Registry.minSweep, which tests lower).
+const minSweep = 1024
+
+// forgetTimersLocked notes that inv is final, so that its timers (an
+// expiry a day out, which would fire only to find nothing to do) can be
+// swept: once the invoices noted since the last sweep are as many as
+// half the timers, the timers of those invoices are dropped and the
+// heap is rebuilt, so that it holds about the open invoices' timers and
+// not every invoice's of the last day. Dropping timers only makes the
+// earliest later, so the timer goroutine, waiting for the earliest
+// before, at worst wakes once for nothing.
+func (r *Registry) forgetTimersLocked(inv *channeldb.Invoice) {
+	if !inv.State.IsFinal() {
+		return
+	}
+	if r.final == nil {
+		r.final = make(map[[32]byte]struct{})
+	}
+	r.final[inv.PaymentHash] = struct{}{}
+	if len(r.final) < r.minSweep || len(r.final) < len(r.timers)/2 {
+		return
+	}
+	kept := r.timers[:0]
+	for _, t := range r.timers {
+		if _, ok := r.final[t.hash]; !ok {
+			kept = append(kept, t)
+		}
+	}
+	clear(r.timers[len(kept):])
+	r.timers = kept
+	heap.Init(&r.timers)
+	clear(r.final)
+}
+
 // scheduleLocked sets the next timer of an open invoice: the hold
 // deadline of its accepted parts, else its expiry.
 func (r *Registry) scheduleLocked(inv *channeldb.Invoice) {
