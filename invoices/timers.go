@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	"lnd.xprv/channeldb"
@@ -65,6 +66,10 @@ func (r *Registry) forgetTimersLocked(inv *channeldb.Invoice) {
 		}
 	}
 	clear(r.timers[len(kept):])
+	if cap(kept) > 2*len(kept)+r.minSweep {
+		// Give back the room of a heap that was much larger.
+		kept = slices.Clone(kept)
+	}
 	r.timers = kept
 	heap.Init(&r.timers)
 	clear(r.final)
