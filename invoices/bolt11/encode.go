@@ -66,8 +66,8 @@ func (inv *Invoice) Encode(sign Signer) (string, error) {
 	}
 
 	// Room for the fields of a usual invoice and its signature (104
-	// groups), so that appending does not reallocate.
-	data := make([]byte, 0, 1024)
+	// groups); a long one grows it.
+	data := make([]byte, 0, 512)
 	for i := timestampLen - 1; i >= 0; i-- {
 		data = append(data, byte(ts>>(5*uint(i)))&31)
 	}
