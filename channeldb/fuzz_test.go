@@ -181,6 +181,18 @@ func FuzzDecodeInvoice(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fuzzRecord(t, data, func(b []byte) (*Invoice, error) { return DecodeInvoice(key, b) },
 			encodeInvoice, true)
+		// UpdateInvoice's peek reads what the decoder reads first:
+		// it agrees with every record the decoder takes.
+		inv, err := DecodeInvoice(key, data)
+		if err != nil {
+			return
+		}
+		s, err := peekInvoice(key, data)
+		want := storedInvoice{PaymentAddr: inv.PaymentAddr, State: inv.State,
+			AddIndex: inv.AddIndex, SettleIndex: inv.SettleIndex}
+		if err != nil || s != want {
+			t.Fatalf("peek %+v %v, decoded %+v", s, err, want)
+		}
 	})
 }
 

@@ -170,7 +170,7 @@ func AddInvoice(tx kvdb.RwTx, inv *Invoice) (uint64, error) {
 	if inv.State != InvoiceOpen || inv.AddIndex != 0 || inv.SettleIndex != 0 {
 		return 0, fmt.Errorf("add invoice %x: a new invoice is open and unindexed", inv.PaymentHash)
 	}
-	b, err := tx.CreateTopLevelBucket(invoiceBucket)
+	b, err := invoiceRWBucket(tx, invoiceBucket)
 	if err != nil {
 		return 0, err
 	}
@@ -178,7 +178,7 @@ func AddInvoice(tx kvdb.RwTx, inv *Invoice) (uint64, error) {
 		return 0, fmt.Errorf("%w: %x", ErrDuplicateInvoice, inv.PaymentHash)
 	}
 	if inv.PaymentAddr != ([32]byte{}) {
-		pb, err := tx.CreateTopLevelBucket(invoicePayAddrIndex)
+		pb, err := invoiceRWBucket(tx, invoicePayAddrIndex)
 		if err != nil {
 			return 0, err
 		}
@@ -189,7 +189,7 @@ func AddInvoice(tx kvdb.RwTx, inv *Invoice) (uint64, error) {
 			return 0, err
 		}
 	}
-	ab, err := tx.CreateTopLevelBucket(invoiceAddIndex)
+	ab, err := invoiceRWBucket(tx, invoiceAddIndex)
 	if err != nil {
 		return 0, err
 	}
@@ -208,6 +208,16 @@ func AddInvoice(tx kvdb.RwTx, inv *Invoice) (uint64, error) {
 		return 0, err
 	}
 	return idx, b.Put(inv.PaymentHash[:], v)
+}
+
+// invoiceRWBucket opens a top-level bucket of the invoice store, creating
+// it the first time: opening an existing one copies no name (creating
+// does, twice, on every call).
+func invoiceRWBucket(tx kvdb.RwTx, name []byte) (kvdb.RwBucket, error) {
+	if b := tx.ReadWriteBucket(name); b != nil {
+		return b, nil
+	}
+	return tx.CreateTopLevelBucket(name)
 }
 
 // FetchInvoice returns the invoice paid by hash, or ErrInvoiceNotFound.
@@ -242,7 +252,18 @@ func FetchInvoiceByAddr(tx kvdb.RTx, addr [32]byte) (*Invoice, error) {
 // SETTLED gets the next settle index here (set in inv.SettleIndex); a
 // final state is never left.
 func UpdateInvoice(tx kvdb.RwTx, inv *Invoice) error {
-	old, err := FetchInvoice(tx, inv.PaymentHash)
+	b := tx.ReadWriteBucket(invoiceBucket)
+	var v []byte
+	if b != nil {
+		v = b.Get(inv.PaymentHash[:])
+	}
+	if v == nil {
+		return fmt.Errorf("%w: %x", ErrInvoiceNotFound, inv.PaymentHash)
+	}
+	// The stored record's indexes and state only: the caller fetched
+	// the whole invoice in this transaction, and the record is
+	// rewritten from inv.
+	old, err := peekInvoice(inv.PaymentHash[:], v)
 	if err != nil {
 		return err
 	}
@@ -253,7 +274,7 @@ func UpdateInvoice(tx kvdb.RwTx, inv *Invoice) error {
 		return fmt.Errorf("%w: %x is %v", ErrInvoiceFinal, inv.PaymentHash, old.State)
 	}
 	if inv.State == InvoiceSettled && old.SettleIndex == 0 {
-		sb, err := tx.CreateTopLevelBucket(invoiceSettleIndex)
+		sb, err := invoiceRWBucket(tx, invoiceSettleIndex)
 		if err != nil {
 			return err
 		}
@@ -269,11 +290,87 @@ func UpdateInvoice(tx kvdb.RwTx, inv *Invoice) error {
 	} else {
 		inv.SettleIndex = old.SettleIndex
 	}
-	v, err := encodeInvoice(inv)
+	enc, err := encodeInvoice(inv)
 	if err != nil {
 		return err
 	}
-	return tx.ReadWriteBucket(invoiceBucket).Put(inv.PaymentHash[:], v)
+	return b.Put(inv.PaymentHash[:], enc)
+}
+
+// storedInvoice is what UpdateInvoice checks of a stored record.
+type storedInvoice struct {
+	PaymentAddr [32]byte
+	State       InvoiceState
+	AddIndex    uint64
+	SettleIndex uint64
+}
+
+// peekInvoice reads a record's payment address, state and indexes
+// without decoding (and copying) the rest: the fields DecodeInvoice
+// reads before its HTLCs, with the same checks, their strings skipped.
+func peekInvoice(key, v []byte) (storedInvoice, error) {
+	var s storedInvoice
+	r := recReader{b: v}
+	r.version(invoiceVersion)
+	flags := r.u8("flags")
+	if r.err == nil && flags > invFlagPrivate<<1-1 {
+		r.fail(fmt.Errorf("unknown flags %#x", flags))
+	}
+	if flags&invFlagPreimage != 0 {
+		r.take(32, "preimage")
+	}
+	s.PaymentAddr = r.bytes32("payment address")
+	r.skipBytes(MaxPaymentRequestSize, "payment request")
+	r.skipBytes(MaxMemoSize, "memo")
+	r.msat("value")
+	r.unixTime("creation date")
+	r.unixTime("settle date")
+	if exp := r.u64("expiry"); r.err == nil && exp > uint64(maxDurationSecs) {
+		r.fail(fmt.Errorf("expiry of %d s", exp))
+	}
+	r.u32("cltv delta")
+	s.State = InvoiceState(r.u8("state"))
+	if r.err == nil && s.State > InvoiceAccepted {
+		r.fail(fmt.Errorf("unknown %v", s.State))
+	}
+	r.msat("amount paid")
+	s.AddIndex = r.u64("add index")
+	s.SettleIndex = r.u64("settle index")
+	if r.err != nil {
+		return s, NewRecordError("invoice", fmt.Sprintf("%x", key), r.err)
+	}
+	return s, nil
+}
+
+// skipBytes passes over a length-prefixed byte string of at most max
+// bytes (bytes without the copy).
+func (r *recReader) skipBytes(max int, what string) {
+	n := r.uvarint(what + " length")
+	if r.err == nil && n > uint64(max) {
+		r.fail(fmt.Errorf("%s: length %d exceeds %d", what, n, max))
+	}
+	if r.err == nil {
+		r.take(int(n), what)
+	}
+}
+
+// text reads a length-prefixed string of at most max bytes: one copy,
+// where string(r.bytes(...)) makes two.
+func (r *recReader) text(max int, what string) string {
+	n := r.uvarint(what + " length")
+	if r.err == nil && n > uint64(max) {
+		r.fail(fmt.Errorf("%s: length %d exceeds %d", what, n, max))
+	}
+	if r.err != nil {
+		return ""
+	}
+	return string(r.take(int(n), what))
+}
+
+// text writes a length-prefixed string, as bytes does.
+func (w *recWriter) text(s string) {
+	w.uvarint(uint64(len(s)))
+	w.b = append(w.b, s...)
 }
 
 // InvoiceQuery pages through invoices in add-index order, as lnd's
@@ -443,8 +540,8 @@ func encodeInvoice(inv *Invoice) ([]byte, error) {
 		w.raw(inv.Preimage[:])
 	}
 	w.raw(inv.PaymentAddr[:])
-	w.bytes([]byte(inv.PaymentRequest))
-	w.bytes([]byte(inv.Memo))
+	w.text(inv.PaymentRequest)
+	w.text(inv.Memo)
 	w.u64(uint64(inv.Value))
 	w.u64(unixOrZero(inv.CreationDate))
 	w.u64(unixOrZero(inv.SettleDate))
@@ -513,8 +610,8 @@ func DecodeInvoice(key, v []byte) (*Invoice, error) {
 	inv.IsAMP = flags&invFlagAMP != 0
 	inv.Private = flags&invFlagPrivate != 0
 	inv.PaymentAddr = r.bytes32("payment address")
-	inv.PaymentRequest = string(r.bytes(MaxPaymentRequestSize, "payment request"))
-	inv.Memo = string(r.bytes(MaxMemoSize, "memo"))
+	inv.PaymentRequest = r.text(MaxPaymentRequestSize, "payment request")
+	inv.Memo = r.text(MaxMemoSize, "memo")
 	inv.Value = r.msat("value")
 	inv.CreationDate = r.unixTime("creation date")
 	inv.SettleDate = r.unixTime("settle date")

@@ -2,6 +2,7 @@ package channeldb
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -206,4 +207,44 @@ func TestInvoiceStoreEmpty(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestPeekInvoice: UpdateInvoice's peek reads a record's payment address,
+// state and indexes as DecodeInvoice does, and fails on a record cut
+// short before them.
+func TestPeekInvoice(t *testing.T) {
+	inv := sampleInvoice(9)
+	inv.AddIndex, inv.SettleIndex, inv.State = 12, 4, InvoiceSettled
+	v, err := encodeInvoice(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := inv.PaymentHash[:]
+	want := storedInvoice{PaymentAddr: inv.PaymentAddr, State: InvoiceSettled, AddIndex: 12, SettleIndex: 4}
+	if s, err := peekInvoice(key, v); err != nil || s != want {
+		t.Fatalf("peek %+v %v, want %+v", s, err, want)
+	}
+	// The HTLCs (their count first) follow the settle index: a record
+	// cut before it fails, one cut after it passes.
+	bare := *inv
+	bare.HTLCs = nil
+	head, err := encodeInvoice(&bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n <= len(v); n++ {
+		s, err := peekInvoice(key, v[:n])
+		var re *RecordError
+		switch {
+		case n < len(head)-1 && !errors.As(err, &re):
+			t.Fatalf("cut at %d: %v", n, err)
+		case n >= len(head)-1 && (err != nil || s != want):
+			t.Fatalf("cut at %d: %+v %v", n, s, err)
+		}
+	}
+	bad := slices.Clone(v)
+	bad[0] = invoiceVersion + 1
+	if _, err := peekInvoice(key, bad); !errors.Is(err, ErrUnknownVersion) {
+		t.Fatalf("unknown version: %v", err)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 
 	"lnd.xprv/channeldb"
+	"lnd.xprv/internal/cpumeter"
 	"lnd.xprv/invoices/bolt11"
 )
 
@@ -36,4 +37,34 @@ func BenchmarkAddAndSettle(b *testing.B) {
 			b.Fatalf("%+v %v", res, err)
 		}
 	}
+}
+
+// BenchmarkAddInvoiceParallel is AddInvoice from many callers at once
+// (as the REST payers of the load tool), fsync off: the CPU of the
+// registry, the request's encoding and signature, and the store, with
+// concurrent adds sharing commits.
+func BenchmarkAddInvoiceParallel(b *testing.B) {
+	db, err := channeldb.Open(filepath.Join(b.TempDir(), "channel.db"), channeldb.WithNoSync())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	reg := New(Config{DB: db, Net: &chaincfg.RegressionNetParams, Sign: bolt11.KeySigner(nodeKey)})
+	if err := reg.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer reg.Stop()
+	ctx := context.Background()
+	b.SetParallelism(50)
+	b.ReportAllocs()
+	m := cpumeter.Start()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := reg.AddInvoice(ctx, NewInvoice{Value: 10_000, Memo: "bench"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	m.Report(b)
 }

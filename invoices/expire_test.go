@@ -3,7 +3,9 @@ package invoices
 import (
 	"context"
 	"crypto/sha256"
+	"math"
 	"testing"
+	"time"
 
 	"lnd.xprv/channeldb"
 )
@@ -109,5 +111,58 @@ func TestExpireHeld(t *testing.T) {
 	}
 	if got := h.lookup(hash3); got.State != channeldb.InvoiceSettled {
 		t.Fatalf("settled invoice became %v", got.State)
+	}
+}
+
+// TestTimerUnixNano: timer moments saturate instead of wrapping, so an
+// absurd stored date sorts last (or first), never among today's.
+func TestTimerUnixNano(t *testing.T) {
+	now := time.Unix(1_700_000_000, 5)
+	if got := unixNano(now); got != now.UnixNano() {
+		t.Fatalf("now: %d", got)
+	}
+	if got := unixNano(time.Unix(1<<40, 0)); got != math.MaxInt64 {
+		t.Fatalf("far future: %d", got)
+	}
+	if got := unixNano(time.Unix(-(1 << 40), 0)); got != math.MinInt64 {
+		t.Fatalf("far past: %d", got)
+	}
+}
+
+// TestTimersSwept: the expiry timers of settled invoices are swept from
+// the heap as they accumulate, and an open invoice's stays.
+func TestTimersSwept(t *testing.T) {
+	h := newHarness(t, nil)
+	const sweep = 16
+	h.reg.mu.Lock()
+	h.reg.minSweep = sweep
+	h.reg.mu.Unlock()
+	const n = 3*sweep + 10
+	later := make(resolved, 1)
+	var open *channeldb.Invoice
+	for i := range n {
+		inv := h.add(NewInvoice{Value: 1000})
+		if i == n/2 {
+			open = inv
+			continue
+		}
+		if res := h.notify(payment(inv, uint64(i), 1000, 1000), later); res == nil || !res.Settled() {
+			t.Fatalf("invoice %d: %+v", i, res)
+		}
+	}
+	h.reg.mu.Lock()
+	defer h.reg.mu.Unlock()
+	if got := len(h.reg.timers); got > 2*sweep {
+		t.Fatalf("%d timers left for 1 open invoice of %d", got, n)
+	}
+	found := false
+	for i, tm := range h.reg.timers {
+		found = found || tm.hash == open.PaymentHash
+		if i > 0 && h.reg.timers[(i-1)/2].at > tm.at {
+			t.Fatalf("timer %d earlier than its parent", i)
+		}
+	}
+	if !found {
+		t.Fatal("the open invoice's expiry was swept")
 	}
 }

@@ -1,9 +1,11 @@
 package invoices
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"lnd.xprv/channeldb"
@@ -213,6 +215,7 @@ func (d *ExitDecisions) Committed() []*Resolution {
 		crashIfSettled(inv)
 		r.notifyLocked(inv)
 		r.scheduleLocked(inv)
+		r.forgetTimersLocked(inv)
 	}
 	for _, i := range d.todo {
 		if d.out[i] == nil {
@@ -223,6 +226,9 @@ func (d *ExitDecisions) Committed() []*Resolution {
 	d.locked = false
 	r.mu.Unlock()
 	runDeliveries(fns)
+	if !r.cfg.Log.Enabled(context.Background(), slog.LevelDebug) {
+		return d.out
+	}
 	for _, i := range d.todo {
 		if res := d.out[i]; res != nil {
 			r.cfg.Log.Debug("htlc resolved", "circuit", d.hs[i].Circuit,

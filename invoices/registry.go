@@ -101,10 +101,14 @@ type Registry struct {
 	addDone *sync.Cond
 	// held are the resolve functions of the HTLCs we hold.
 	held map[channeldb.CircuitKey]func(*Resolution)
-	// timers: MPP hold deadlines and invoice expiries.
-	timers timerHeap
-	subs   map[uint64]*subscriber
-	nextID uint64
+	// timers: MPP hold deadlines and invoice expiries; final holds
+	// the invoices settled or canceled since the timers were last swept
+	// of theirs (forgetTimersLocked).
+	timers   timerHeap
+	final    map[[32]byte]struct{}
+	minSweep int
+	subs     map[uint64]*subscriber
+	nextID   uint64
 
 	wake     chan struct{}
 	quit     chan struct{}
@@ -132,12 +136,13 @@ func New(cfg Config) *Registry {
 		cfg.RouteHints = func(lnwire.MilliSatoshi, []bolt11.RouteHint) []bolt11.RouteHint { return nil }
 	}
 	r := &Registry{
-		cfg:   cfg,
-		added: make(map[uint64]*channeldb.Invoice),
-		held:  make(map[channeldb.CircuitKey]func(*Resolution)),
-		subs:  make(map[uint64]*subscriber),
-		wake:  make(chan struct{}, 1),
-		quit:  make(chan struct{}),
+		cfg:      cfg,
+		added:    make(map[uint64]*channeldb.Invoice),
+		minSweep: minSweep,
+		held:     make(map[channeldb.CircuitKey]func(*Resolution)),
+		subs:     make(map[uint64]*subscriber),
+		wake:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
 	}
 	r.addDone = sync.NewCond(&r.mu)
 	return r
@@ -251,7 +256,10 @@ func (r *Registry) AddInvoice(ctx context.Context, n NewInvoice) (*channeldb.Inv
 	for r.announced < inv.AddIndex {
 		r.addDone.Wait()
 	}
-	r.cfg.Log.Debug("invoice added", "hash", fmt.Sprintf("%x", inv.PaymentHash), "add_index", inv.AddIndex)
+	// The arguments are built only when they are logged.
+	if r.cfg.Log.Enabled(ctx, slog.LevelDebug) {
+		r.cfg.Log.Debug("invoice added", "hash", fmt.Sprintf("%x", inv.PaymentHash), "add_index", inv.AddIndex)
+	}
 	return inv.Copy(), nil
 }
 
@@ -376,7 +384,10 @@ func checkNewInvoice(n *NewInvoice) error {
 // paymentRequest encodes and signs inv's BOLT 11 request: the fields lnd
 // writes, in its order.
 func (r *Registry) paymentRequest(inv *channeldb.Invoice, n *NewInvoice) (string, error) {
-	b := &bolt11.Invoice{Net: r.cfg.Net, Amount: bolt11.MilliSatoshi(n.Value), Timestamp: inv.CreationDate}
+	b := &bolt11.Invoice{Net: r.cfg.Net, Amount: bolt11.MilliSatoshi(n.Value), Timestamp: inv.CreationDate,
+		// p, d or h, x, c, f, the hints, s and 9: appended without
+		// growing.
+		Fields: make([]bolt11.Field, 0, 7+len(n.RouteHints)+8)}
 	b.Fields = append(b.Fields, bolt11.PaymentHash(inv.PaymentHash))
 	if n.DescriptionHash != nil {
 		b.Fields = append(b.Fields, bolt11.DescriptionHash(*n.DescriptionHash))
@@ -524,6 +535,7 @@ func (r *Registry) update(hash [32]byte, change func(*channeldb.Invoice, time.Ti
 	if err == nil {
 		crashIfSettled(inv)
 		r.notifyLocked(inv)
+		r.forgetTimersLocked(inv)
 		fns = r.takeHeldLocked(out)
 	}
 	r.mu.Unlock()

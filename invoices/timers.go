@@ -3,6 +3,8 @@ package invoices
 import (
 	"container/heap"
 	"context"
+	"math"
+	"slices"
 	"time"
 
 	"lnd.xprv/channeldb"
@@ -12,7 +14,10 @@ import (
 // timer is a moment the registry must act on an invoice: fail the parts
 // of an incomplete multi-part payment, or cancel an expired invoice.
 type timer struct {
-	at   time.Time
+	// at is the moment in Unix nanoseconds: with no pointer (a
+	// time.Time's location) the heap, which holds every open
+	// invoice's expiry, is not scanned by the collector.
+	at   int64
 	hash [32]byte
 }
 
@@ -21,7 +26,7 @@ type timer struct {
 type timerHeap []timer
 
 func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at < h[j].at }
 func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
 func (h *timerHeap) Push(x any)        { *h = append(*h, x.(timer)) }
 func (h *timerHeap) Pop() any {
@@ -29,6 +34,45 @@ func (h *timerHeap) Pop() any {
 	t := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return t
+}
+
+// minSweep is the fewest final invoices that make the timers worth
+// sweeping (Registry.minSweep, which tests lower).
+const minSweep = 1024
+
+// forgetTimersLocked notes that inv is final, so that its timers (an
+// expiry a day out, which would fire only to find nothing to do) can be
+// swept: once the invoices noted since the last sweep are as many as
+// half the timers, the timers of those invoices are dropped and the
+// heap is rebuilt, so that it holds about the open invoices' timers and
+// not every invoice's of the last day. Dropping timers only makes the
+// earliest later, so the timer goroutine, waiting for the earliest
+// before, at worst wakes once for nothing.
+func (r *Registry) forgetTimersLocked(inv *channeldb.Invoice) {
+	if !inv.State.IsFinal() {
+		return
+	}
+	if r.final == nil {
+		r.final = make(map[[32]byte]struct{})
+	}
+	r.final[inv.PaymentHash] = struct{}{}
+	if len(r.final) < r.minSweep || len(r.final) < len(r.timers)/2 {
+		return
+	}
+	kept := r.timers[:0]
+	for _, t := range r.timers {
+		if _, ok := r.final[t.hash]; !ok {
+			kept = append(kept, t)
+		}
+	}
+	clear(r.timers[len(kept):])
+	if cap(kept) > 2*len(kept)+r.minSweep {
+		// Give back the room of a heap that was much larger.
+		kept = slices.Clone(kept)
+	}
+	r.timers = kept
+	heap.Init(&r.timers)
+	clear(r.final)
 }
 
 // scheduleLocked sets the next timer of an open invoice: the hold
@@ -41,11 +85,31 @@ func (r *Registry) scheduleLocked(inv *channeldb.Invoice) {
 	if !ok {
 		at = inv.CreationDate.Add(inv.Expiry)
 	}
-	heap.Push(&r.timers, timer{at: at, hash: inv.PaymentHash})
+	t := timer{at: unixNano(at), hash: inv.PaymentHash}
+	heap.Push(&r.timers, t)
+	// The timer goroutine waits for the earliest timer: it must look
+	// again only if this one is now the earliest. Not waking it for the
+	// others (an invoice's expiry, a day out, behind every earlier one)
+	// saves a goroutine switch and a runtime timer per invoice added.
+	if r.timers[0] != t {
+		return
+	}
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
+}
+
+// unixNano is t in Unix nanoseconds, saturated beyond what an int64
+// holds (years before 1678 or after 2262: a stored date is untrusted).
+func unixNano(t time.Time) int64 {
+	switch sec := t.Unix(); {
+	case sec >= math.MaxInt64/int64(time.Second):
+		return math.MaxInt64
+	case sec <= math.MinInt64/int64(time.Second):
+		return math.MinInt64
+	}
+	return t.UnixNano()
 }
 
 // holdDeadline is when the parts of an incomplete set are failed: the
@@ -66,12 +130,12 @@ func (r *Registry) timerLoop() {
 		r.mu.Lock()
 		now := r.cfg.Clock.Now()
 		var due [][32]byte
-		for len(r.timers) > 0 && !r.timers[0].at.After(now) {
+		for len(r.timers) > 0 && r.timers[0].at <= now.UnixNano() {
 			due = append(due, heap.Pop(&r.timers).(timer).hash)
 		}
 		var wait <-chan time.Time
 		if len(r.timers) > 0 {
-			wait = r.cfg.Clock.After(r.timers[0].at.Sub(now))
+			wait = r.cfg.Clock.After(time.Unix(0, r.timers[0].at).Sub(now))
 		}
 		r.mu.Unlock()
 		for _, hash := range due {

@@ -85,3 +85,44 @@ func BenchmarkBtcecSignCompact(b *testing.B) {
 	}
 	m.Report(b)
 }
+
+// TestNonceRFC6979MatchesBtcec: the nonce of signCompact is btcec's, for
+// random keys and digests and the candidates skipped after the first.
+func TestNonceRFC6979MatchesBtcec(t *testing.T) {
+	r := rand.New(rand.NewSource(6979))
+	for i := 0; i < 300; i++ {
+		var key, hash [32]byte
+		r.Read(key[:])
+		r.Read(hash[:])
+		if i == 0 {
+			key, hash = [32]byte{31: 1}, [32]byte{}
+		}
+		iter := uint32(i % 4)
+		got := nonceRFC6979(&key, &hash, iter)
+		want := btcec.NonceRFC6979(key[:], hash[:], nil, nil, iter)
+		if !got.Equals(want) {
+			t.Fatalf("key %x hash %x iter %d: %v, want %v", key, hash, iter, got, want)
+		}
+	}
+}
+
+func BenchmarkNonceRFC6979(b *testing.B) {
+	key, hash := [32]byte{1}, [32]byte{2}
+	b.ReportAllocs()
+	m := cpumeter.Start()
+	for b.Loop() {
+		k := nonceRFC6979(&key, &hash, 0)
+		k.Zero()
+	}
+	m.Report(b)
+}
+
+func BenchmarkBtcecNonceRFC6979(b *testing.B) {
+	key, hash := [32]byte{1}, [32]byte{2}
+	b.ReportAllocs()
+	m := cpumeter.Start()
+	for b.Loop() {
+		btcec.NonceRFC6979(key[:], hash[:], nil, nil, 0).Zero()
+	}
+	m.Report(b)
+}

@@ -37,25 +37,26 @@ var charValue = func() [128]int8 {
 	return t
 }()
 
+// polymodGen holds, for each value of the five bits shifted out of the
+// checksum state, the XOR of the BIP 173 generator constants those bits
+// select: one look-up per step instead of five tests.
+var polymodGen = func() [32]uint32 {
+	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
+	var t [32]uint32
+	for b := range t {
+		for i, g := range gen {
+			if b>>i&1 != 0 {
+				t[b] ^= g
+			}
+		}
+	}
+	return t
+}()
+
+// polymodStep feeds one 5-bit value into the checksum state, which stays
+// below 2^30.
 func polymodStep(chk uint32, v byte) uint32 {
-	b := chk >> 25
-	chk = (chk&0x1ffffff)<<5 ^ uint32(v)
-	if b&1 != 0 {
-		chk ^= 0x3b6a57b2
-	}
-	if b&2 != 0 {
-		chk ^= 0x26508e6d
-	}
-	if b&4 != 0 {
-		chk ^= 0x1ea119fa
-	}
-	if b&8 != 0 {
-		chk ^= 0x3d4233dd
-	}
-	if b&16 != 0 {
-		chk ^= 0x2a1462b3
-	}
-	return chk
+	return (chk&0x1ffffff)<<5 ^ uint32(v) ^ polymodGen[chk>>25&31]
 }
 
 // hrpPolymod folds the expanded human-readable part into the checksum state.

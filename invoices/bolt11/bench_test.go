@@ -3,6 +3,8 @@ package bolt11
 import (
 	"strings"
 	"testing"
+
+	"lnd.xprv/internal/cpumeter"
 )
 
 // benchInvoice returns the spec's pico-amount example: a real shop invoice
@@ -24,11 +26,13 @@ func BenchmarkDecode(b *testing.B) {
 	s := benchInvoice(b)
 	b.SetBytes(int64(len(s)))
 	b.ReportAllocs()
+	m := cpumeter.Start()
 	for b.Loop() {
 		if _, err := Decode(s, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
+	m.Report(b)
 }
 
 // BenchmarkEncode signs with the key (RFC 6979), as a node creating an
@@ -42,11 +46,13 @@ func BenchmarkEncode(b *testing.B) {
 	signer := KeySigner(specKey(b))
 	b.SetBytes(int64(len(s)))
 	b.ReportAllocs()
+	m := cpumeter.Start()
 	for b.Loop() {
 		if _, err := inv.Encode(signer); err != nil {
 			b.Fatal(err)
 		}
 	}
+	m.Report(b)
 }
 
 // BenchmarkEncodeReplay re-encodes with the invoice's own signature, to
@@ -60,11 +66,13 @@ func BenchmarkEncodeReplay(b *testing.B) {
 	signer := replaySigner(inv)
 	b.SetBytes(int64(len(s)))
 	b.ReportAllocs()
+	m := cpumeter.Start()
 	for b.Loop() {
 		if _, err := inv.Encode(signer); err != nil {
 			b.Fatal(err)
 		}
 	}
+	m.Report(b)
 }
 
 // BenchmarkParse measures the codec alone: bech32, the human-readable part
@@ -73,10 +81,12 @@ func BenchmarkParse(b *testing.B) {
 	s := benchInvoice(b)
 	b.SetBytes(int64(len(s)))
 	b.ReportAllocs()
+	m := cpumeter.Start()
 	for b.Loop() {
 		cfg := decodeConfig{knownFeature: knownInvoiceFeature}
 		if _, _, _, err := parse(s, nil, &cfg); err != nil {
 			b.Fatal(err)
 		}
 	}
+	m.Report(b)
 }

@@ -174,7 +174,9 @@ func parse(s string, net *chaincfg.Params, cfg *decodeConfig) (*Invoice,
 // sigHash is the digest the payee signs: SHA-256 of the human-readable part
 // and the data before the signature, zero-padded to whole bytes.
 func sigHash(hrp string, signed []byte) [32]byte {
-	msg := make([]byte, 0, len(hrp)+len(signed)*5/8+1)
+	// On the stack for an invoice of usual size.
+	var buf [1024]byte
+	msg := buf[:0]
 	msg = append(msg, hrp...)
 	msg = bits5to8Padded(msg, signed)
 	return sha256.Sum256(msg)

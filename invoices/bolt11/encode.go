@@ -65,6 +65,8 @@ func (inv *Invoice) Encode(sign Signer) (string, error) {
 		return "", err
 	}
 
+	// Room for the fields of a usual invoice and its signature (104
+	// groups); a long one grows it.
 	data := make([]byte, 0, 512)
 	for i := timestampLen - 1; i >= 0; i-- {
 		data = append(data, byte(ts>>(5*uint(i)))&31)

@@ -36,7 +36,18 @@ func Prefix(net *chaincfg.Params) (string, error) {
 	if net.Name == chaincfg.SigNetParams.Name {
 		return "lntbs", nil
 	}
-	if net.Bech32HRPSegwit == "" {
+	// The known networks' prefixes without building them (every
+	// invoice made asks).
+	switch net.Bech32HRPSegwit {
+	case "bc":
+		return "lnbc", nil
+	case "tb":
+		return "lntb", nil
+	case "bcrt":
+		return "lnbcrt", nil
+	case "sb":
+		return "lnsb", nil
+	case "":
 		return "", fmt.Errorf("%w: network %q has no bech32 prefix",
 			ErrUnknownPrefix, net.Name)
 	}
