@@ -13,8 +13,7 @@ import (
 // signCompact returns the 65-byte recoverable ECDSA signature of hash
 // (header 27 + 4 + recovery id, r, s; low s), byte for byte what btcec's
 // ecdsa.SignCompact(priv, hash, true) returns: the same RFC 6979 nonce and
-// the same s. It differs in how the nonce is handled: it is made without
-// allocating (nonceRFC6979); k·G is
+// the same s. It differs in how the nonce is handled: k·G is
 // vartime.SecretBaseMul (btcec's walks a table indexed by the nonce's
 // bytes, with branching additions), and the inverse of k, which btcec
 // computes in variable time (big.Int), is taken of k·b for a fresh
@@ -33,10 +32,8 @@ func signCompact(priv *btcec.PrivateKey, hash []byte) ([]byte, error) {
 	defer func() { d = [32]byte{} }()
 	var e btcec.ModNScalar
 	e.SetByteSlice(hash)
-	h := [32]byte(hash)
 	for iter := uint32(0); ; iter++ {
-		nonce := nonceRFC6979(&d, &h, iter)
-		k := &nonce
+		k := btcec.NonceRFC6979(d[:], hash, nil, nil, iter)
 		x, y, ok := vartime.SecretBaseMul(k)
 		var r btcec.ModNScalar
 		overflow := r.SetBytes(&x)
