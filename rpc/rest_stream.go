@@ -7,17 +7,17 @@ import (
 )
 
 // restStream links a REST request to the in-process stream the gateway
-// forwards for it, so that the request's response writer can see when the
-// stream has ended.
+// forwards for it, so that the request's response writer can see what
+// the stream still holds.
 //
 // The gateway flushes after every message of a server stream, and net/http
-// writes the chunked body's terminator when the handler returns: the last
-// message and the terminator go out as two TLS records and two system
-// calls on every payment a client follows. When the service has already
-// returned and nothing is queued, the message just written is the last, the
-// gateway's next step is to return, and net/http writes the message and the
-// terminator together then. No message waits for another: a flush is
-// skipped only when no other message can follow.
+// writes the chunked body's terminator when the handler returns: each
+// message, and the terminator, would go out as a TLS record and a system
+// call of its own. A flush is skipped when the next write carries it:
+// another message is already queued (a payment's first two states come
+// together), or the service has returned and nothing is queued, so the
+// gateway's next step is to return and net/http writes the message with
+// the terminator. A message never waits for one not yet sent.
 type restStream struct {
 	st atomic.Pointer[inprocStream]
 }
@@ -36,16 +36,25 @@ func streamOf(ctx context.Context) *restStream {
 	return rs
 }
 
-// ended reports whether the stream's handler has returned with every
-// message taken by the gateway.
-func (rs *restStream) ended() bool {
+// skipFlush reports whether a flush now would only split what the next
+// write sends anyway: another message is already queued (the gateway
+// takes it at once, writes it and flushes then), or the handler has
+// returned with every message taken (net/http writes what is buffered
+// with the terminator when the gateway returns). No message waits for
+// one not yet sent.
+func (rs *restStream) skipFlush() bool {
 	st := rs.st.Load()
 	if st == nil {
 		return false
 	}
+	if len(st.resps) > 0 {
+		return true
+	}
 	select {
 	case <-st.done:
-		return len(st.resps) == 0
+		// Done with nothing queued; a message queued between the two
+		// reads is still taken before the gateway returns.
+		return true
 	default:
 		return false
 	}
@@ -68,10 +77,10 @@ type restWriter struct {
 	rs *restStream
 }
 
-// FlushError flushes what the handler wrote, unless the stream has ended
-// (net/http flushes it with the terminator when the handler returns).
+// FlushError flushes what the handler wrote, unless skipFlush says the
+// next write carries it.
 func (w *restWriter) FlushError() error {
-	if w.rs.ended() {
+	if w.rs.skipFlush() {
 		return nil
 	}
 	return http.NewResponseController(w.ResponseWriter).Flush()

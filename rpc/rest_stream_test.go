@@ -201,26 +201,30 @@ func TestRESTStreamOneMessage(t *testing.T) {
 	}
 }
 
-// TestRESTStreamEnded: the flush is skipped only once the handler has
-// returned and the gateway has taken every message.
-func TestRESTStreamEnded(t *testing.T) {
+// TestRESTStreamSkipFlush: the flush is skipped while another message is
+// queued, and once the handler has returned; not while the handler runs
+// with nothing queued.
+func TestRESTStreamSkipFlush(t *testing.T) {
 	rs := &restStream{}
-	if rs.ended() {
-		t.Fatal("ended without a stream")
+	if rs.skipFlush() {
+		t.Fatal("skipped without a stream")
 	}
 	st := &inprocStream{done: make(chan struct{}), resps: make(chan proto.Message, 1)}
 	rs.st.Store(st)
-	if rs.ended() {
-		t.Fatal("ended while the handler runs")
+	if rs.skipFlush() {
+		t.Fatal("skipped while the handler runs with nothing queued")
 	}
 	st.resps <- &lnrpc.SubscribeStateResponse{}
-	close(st.done)
-	if rs.ended() {
-		t.Fatal("ended with a message queued")
+	if !rs.skipFlush() {
+		t.Fatal("not skipped with a message queued")
 	}
 	<-st.resps
-	if !rs.ended() {
-		t.Fatal("not ended after the handler returned and its messages were taken")
+	if rs.skipFlush() {
+		t.Fatal("skipped after the queued message was taken")
+	}
+	close(st.done)
+	if !rs.skipFlush() {
+		t.Fatal("not skipped after the handler returned and its messages were taken")
 	}
 
 	// A flush that is not skipped reaches the server's writer.
