@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/btcsuite/btcd/btcec/v2"
 	"github.com/btcsuite/btcd/btcutil"
@@ -104,21 +105,26 @@ func (r *recReader) u64(what string) uint64 {
 	return 0
 }
 
-func (r *recReader) uvarint(what string) uint64 {
+func (r *recReader) uvarint(what string) uint64 { return r.uvarintNamed(what, "") }
+
+// uvarintNamed is uvarint of the field named what+suffix, the name
+// joined only for an error (count's names are on every record's path).
+func (r *recReader) uvarintNamed(what, suffix string) uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b[r.off:])
 	if n <= 0 {
 		if n == 0 {
-			r.fail(fmt.Errorf("%w: %s at offset %d", errTruncated, what, r.off))
+			r.fail(fmt.Errorf("%w: %s%s at offset %d", errTruncated, what, suffix, r.off))
 		} else {
-			r.fail(fmt.Errorf("%s at offset %d: varint overflows", what, r.off))
+			r.fail(fmt.Errorf("%s%s at offset %d: varint overflows", what, suffix, r.off))
 		}
 		return 0
 	}
-	if n != len(binary.AppendUvarint(nil, v)) {
-		r.fail(fmt.Errorf("%s at offset %d: varint not minimally encoded", what, r.off))
+	// Minimal: as many bytes as v's significant bits need, 7 a byte.
+	if n != max(1, (bits.Len64(v)+6)/7) {
+		r.fail(fmt.Errorf("%s%s at offset %d: varint not minimally encoded", what, suffix, r.off))
 		return 0
 	}
 	r.off += n
@@ -202,7 +208,7 @@ func (r *recReader) checkAmount(v uint64, what string) btcutil.Amount {
 // count reads a list length, refusing one that cannot fit in what is
 // left given each element's minimum size.
 func (r *recReader) count(minSize int, what string) int {
-	n := r.uvarint(what + " count")
+	n := r.uvarintNamed(what, " count")
 	if r.err == nil && n > uint64(len(r.b)-r.off)/uint64(minSize) {
 		r.fail(fmt.Errorf("%w: %d %s cannot fit in %d bytes",
 			errTruncated, n, what, len(r.b)-r.off))

@@ -2,8 +2,10 @@ package channeldb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,5 +166,37 @@ func TestTruncatedRecords(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUvarintMinimal: the reader's minimal-length rule is the encoder's
+// length for every bit length, and a padded varint is refused.
+func TestUvarintMinimal(t *testing.T) {
+	for i := 0; i <= 64; i++ {
+		for _, v := range []uint64{1<<i - 1, 1 << i, 1<<i + 1} {
+			if i == 64 && v != 1<<i-1 {
+				continue
+			}
+			b := binary.AppendUvarint(nil, v)
+			r := recReader{b: b}
+			if got := r.uvarint("v"); r.err != nil || got != v || r.off != len(b) {
+				t.Fatalf("%d: read %d, err %v", v, got, r.err)
+			}
+			if len(b) == binary.MaxVarintLen64 {
+				// No room to pad: an 11th byte overflows.
+				continue
+			}
+			// The same value with a continuation byte of zeros.
+			padded := append(append([]byte(nil), b...), 0)
+			padded[len(b)-1] |= 0x80
+			r = recReader{b: padded}
+			if r.uvarint("v"); r.err == nil || !strings.Contains(r.err.Error(), "not minimally encoded") {
+				t.Fatalf("%d padded: err %v", v, r.err)
+			}
+		}
+	}
+	r := recReader{b: []byte{0x80}}
+	if r.count(1, "adds"); r.err == nil || !strings.Contains(r.err.Error(), "adds count at offset 0") {
+		t.Fatalf("truncated count: %v", r.err)
 	}
 }

@@ -221,8 +221,8 @@ func DecodeFwdPkg(source lnwire.ShortChannelID, key, v []byte) (*FwdPkg, error) 
 	p.SettleFails = readPkgUpdates(&r, "settle/fails", isSettleFail)
 	p.AckFilter = readFilter(&r, len(p.Adds), "ack filter")
 	p.SettleFailFilter = readFilter(&r, len(p.SettleFails), "settle/fail filter")
-	if err := r.finish("forwarding package", fmt.Sprintf("%v at %d", source, p.Height)); err != nil {
-		return nil, err
+	if err := r.done(); err != nil {
+		return nil, NewRecordError("forwarding package", fmt.Sprintf("%v at %d", source, p.Height), err)
 	}
 	return p, nil
 }
@@ -324,8 +324,8 @@ func AckFwdPkg(tx kvdb.RwTx, source lnwire.ShortChannelID, height uint64,
 	ack := readFilter(&r, nAdds, "ack filter")
 	settleAt := r.off
 	settle := readFilter(&r, nSettleFails, "settle/fail filter")
-	if err := r.finish("forwarding package", name()); err != nil {
-		return err
+	if err := r.done(); err != nil {
+		return NewRecordError("forwarding package", name(), err)
 	}
 	for _, i := range adds {
 		ack.Set(i)
