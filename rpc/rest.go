@@ -183,6 +183,14 @@ func (s *Server) gatewayRoutes(conn grpc.ClientConnInterface) (*runtime.ServeMux
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, RESTMarshaler()),
 		runtime.WithIncomingHeaderMatcher(restHeaderMatcher),
+		// The gateway's own matchers, without its fmt.Sprintf per key
+		// of every response.
+		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
+			return runtime.MetadataHeaderPrefix + key, true
+		}),
+		runtime.WithOutgoingTrailerMatcher(func(key string) (string, bool) {
+			return runtime.MetadataTrailerPrefix + key, true
+		}),
 		runtime.WithMetadata(func(_ context.Context, r *http.Request) metadata.MD {
 			return metadata.Pairs(gatewayTokenKey, s.gatewayToken, gatewayClientKey, r.RemoteAddr)
 		}),
