@@ -101,16 +101,22 @@ func PutFwdPkg(tx kvdb.RwTx, p *FwdPkg) error {
 	if err != nil {
 		return err
 	}
-	top, err := tx.CreateTopLevelBucket(fwdPkgBucket)
-	if err != nil {
-		return err
-	}
-	b, err := top.CreateBucketIfNotExists(u64Key(p.Source.ToUint64()))
+	b, err := fwdPkgSourceBucket(tx, p.Source)
 	if err != nil {
 		return err
 	}
 	// v is ours alone: the store may keep it rather than copy it.
 	return kvdb.PutOwned(b, u64Key(p.Height), v)
+}
+
+// fwdPkgSourceBucket is the bucket of the packages of the channel
+// source, made if need be.
+func fwdPkgSourceBucket(tx kvdb.RwTx, source lnwire.ShortChannelID) (kvdb.RwBucket, error) {
+	top, err := tx.CreateTopLevelBucket(fwdPkgBucket)
+	if err != nil {
+		return nil, err
+	}
+	return top.CreateBucketIfNotExists(u64Key(source.ToUint64()))
 }
 
 // FetchFwdPkg returns the package of source at height, or

@@ -73,11 +73,7 @@ func TestAckFwdPkg(t *testing.T) {
 	}
 	for _, v := range bad {
 		err := db.Update(func(tx kvdb.RwTx) error {
-			top, err := tx.CreateTopLevelBucket(fwdPkgBucket)
-			if err != nil {
-				return err
-			}
-			b, err := top.CreateBucketIfNotExists(u64Key(p.Source.ToUint64()))
+			b, err := fwdPkgSourceBucket(tx, p.Source)
 			if err != nil {
 				return err
 			}

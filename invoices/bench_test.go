@@ -15,16 +15,7 @@ import (
 // BenchmarkAddAndSettle adds an invoice and settles it with one HTLC, on
 // a bbolt file with fsync on: two durable writes and a signature.
 func BenchmarkAddAndSettle(b *testing.B) {
-	db, err := channeldb.Open(filepath.Join(b.TempDir(), "channel.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	reg := New(Config{DB: db, Net: &chaincfg.RegressionNetParams, Sign: bolt11.KeySigner(nodeKey)})
-	if err := reg.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer reg.Stop()
+	reg := benchRegistry(b)
 	ctx := context.Background()
 	for i := 0; b.Loop(); i++ {
 		inv, err := reg.AddInvoice(ctx, NewInvoice{Value: 1000})
@@ -44,16 +35,7 @@ func BenchmarkAddAndSettle(b *testing.B) {
 // registry, the request's encoding and signature, and the store, with
 // concurrent adds sharing commits.
 func BenchmarkAddInvoiceParallel(b *testing.B) {
-	db, err := channeldb.Open(filepath.Join(b.TempDir(), "channel.db"), channeldb.WithNoSync())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	reg := New(Config{DB: db, Net: &chaincfg.RegressionNetParams, Sign: bolt11.KeySigner(nodeKey)})
-	if err := reg.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer reg.Stop()
+	reg := benchRegistry(b, channeldb.WithNoSync())
 	ctx := context.Background()
 	b.SetParallelism(50)
 	b.ReportAllocs()
@@ -67,4 +49,20 @@ func BenchmarkAddInvoiceParallel(b *testing.B) {
 		}
 	})
 	m.Report(b)
+}
+
+// benchRegistry is a started registry on a bbolt file of its own,
+// stopped and closed when b ends.
+func benchRegistry(b *testing.B, opts ...channeldb.Option) *Registry {
+	db, err := channeldb.Open(filepath.Join(b.TempDir(), "channel.db"), opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	reg := New(Config{DB: db, Net: &chaincfg.RegressionNetParams, Sign: bolt11.KeySigner(nodeKey)})
+	if err := reg.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { reg.Stop() })
+	return reg
 }

@@ -185,13 +185,7 @@ func TestSendToRouteOneWriteBeforeHTLC(t *testing.T) {
 func TestSendPaymentNoReadBack(t *testing.T) {
 	pt := newPayTest(t)
 	pt.twoRoutes()
-	disp := pt.net.dispatcher()
-	release := make(chan struct{})
-	get := disp.GetAttemptResult
-	disp.GetAttemptResult = func(id uint64) (<-chan AttemptResult, error) {
-		<-release
-		return get(id)
-	}
+	disp, release := heldDispatcher(pt)
 	r, writes, reads := countedRouterRW(pt, disp)
 	req := pt.invoice(1, 100_000_000)
 	if err := r.SendPayment(req); err != nil {
@@ -270,13 +264,7 @@ func TestDeleteForgetsLivePayment(t *testing.T) {
 func TestSubscriptionsFollowTheirPayment(t *testing.T) {
 	pt := newPayTest(t)
 	pt.twoRoutes()
-	disp := pt.net.dispatcher()
-	release := make(chan struct{})
-	get := disp.GetAttemptResult
-	disp.GetAttemptResult = func(id uint64) (<-chan AttemptResult, error) {
-		<-release
-		return get(id)
-	}
+	disp, release := heldDispatcher(pt)
 	r, _ := countedRouter(pt, disp)
 	all := r.SubscribeAll()
 	defer all.Close()
@@ -322,4 +310,17 @@ func TestSubscriptionsFollowTheirPayment(t *testing.T) {
 	if len(r.hashSubs) != 0 || len(r.subs) != 1 {
 		t.Errorf("after close: %d payments followed, %d subscriptions to all", len(r.hashSubs), len(r.subs))
 	}
+}
+
+// heldDispatcher is pt's dispatcher with every attempt's result held
+// until release is closed.
+func heldDispatcher(pt *payTest) (Dispatcher, chan struct{}) {
+	disp := pt.net.dispatcher()
+	release := make(chan struct{})
+	get := disp.GetAttemptResult
+	disp.GetAttemptResult = func(id uint64) (<-chan AttemptResult, error) {
+		<-release
+		return get(id)
+	}
+	return disp, release
 }
