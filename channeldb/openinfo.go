@@ -37,6 +37,10 @@ type ChannelOpenInfo struct {
 	// PeerAlias is the alias the peer sent in channel_ready, by which it
 	// knows the channel (zero: none).
 	PeerAlias lnwire.ShortChannelID
+
+	// AliasOnly says the channel_type has option_scid_alias: the real
+	// scid must not route incoming HTLCs nor appear in route hints.
+	AliasOnly bool
 }
 
 // ErrOpenInfoNotFound is returned for a channel without opening info.
@@ -45,9 +49,9 @@ var ErrOpenInfoNotFound = errors.New("channel open info not found")
 var openInfoBucket = []byte("channel-open-info")
 
 const (
-	// openInfoVersion 2 adds the peer's alias; version 1 records are
-	// read as having none.
-	openInfoVersion = 2
+	// openInfoVersion 2 adds the peer's alias, version 3 the alias-only
+	// flag; older records are read as having neither.
+	openInfoVersion = 3
 	// maxShutdownScript bounds a stored upfront shutdown script (BOLT 2
 	// scripts are at most 42 bytes; leave room for future types).
 	maxShutdownScript = 10_000
@@ -73,6 +77,7 @@ func PutChannelOpenInfo(tx kvdb.RwTx, i *ChannelOpenInfo) error {
 	w.bytes(i.RemoteShutdown)
 	w.bool(i.ScidAlias)
 	w.u64(i.PeerAlias.ToUint64())
+	w.bool(i.AliasOnly)
 	return b.Put(outpointKey(i.ChanPoint), w.b)
 }
 
@@ -94,7 +99,7 @@ func FetchChannelOpenInfo(tx kvdb.RTx, op wire.OutPoint) (*ChannelOpenInfo, erro
 func DecodeChannelOpenInfo(op wire.OutPoint, v []byte) (*ChannelOpenInfo, error) {
 	r := &recReader{b: v}
 	version := r.u8("version")
-	if r.err == nil && version != 1 && version != openInfoVersion {
+	if r.err == nil && (version < 1 || version > openInfoVersion) {
 		r.fail(fmt.Errorf("%w %d (this code writes %d)", ErrUnknownVersion,
 			version, openInfoVersion))
 	}
@@ -107,6 +112,9 @@ func DecodeChannelOpenInfo(op wire.OutPoint, v []byte) (*ChannelOpenInfo, error)
 	i.ScidAlias = r.bool("scid alias")
 	if version >= 2 {
 		i.PeerAlias = lnwire.NewShortChanIDFromInt(r.u64("peer alias"))
+	}
+	if version >= 3 {
+		i.AliasOnly = r.bool("alias only")
 	}
 	if err := r.finish("channel open info", op.String()); err != nil {
 		return nil, err

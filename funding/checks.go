@@ -34,17 +34,42 @@ func TypeBits(t lnwallet.ChannelType) *lnwire.RawFeatureVector {
 	return staticRemoteKeyType()
 }
 
-// typeFromBits maps a channel_type vector to a channel type we serve.
-func typeFromBits(v *lnwire.RawFeatureVector) (lnwallet.ChannelType, error) {
-	switch {
-	case v.Equals(anchorsType()):
-		return lnwallet.ChannelTypeAnchors, nil
-	case v.Equals(staticRemoteKeyType()):
-		return lnwallet.ChannelTypeStaticRemoteKey, nil
+// typeFromBits maps a channel_type vector to a channel type we serve,
+// and whether it adds option_scid_alias (an alias-only channel, BOLT 2).
+func typeFromBits(v *lnwire.RawFeatureVector) (lnwallet.ChannelType, bool, error) {
+	aliasOnly := v.IsSet(lnwire.ScidAliasRequired)
+	base := v
+	if aliasOnly {
+		base = v.Clone()
+		base.Unset(lnwire.ScidAliasRequired)
 	}
-	return 0, refuse("channel_type %v not supported (we support "+
-		"option_anchors_zero_fee_htlc_tx and option_static_remotekey)",
-		v.Bits())
+	switch {
+	case base.Equals(anchorsType()):
+		return lnwallet.ChannelTypeAnchors, aliasOnly, nil
+	case base.Equals(staticRemoteKeyType()):
+		return lnwallet.ChannelTypeStaticRemoteKey, aliasOnly, nil
+	}
+	return 0, false, refuse("channel_type %v not supported (we support "+
+		"option_anchors_zero_fee_htlc_tx and option_static_remotekey, "+
+		"each optionally with option_scid_alias)", v.Bits())
+}
+
+// checkAliasOnly refuses an alias-only channel type that is announced
+// (BOLT 2 forbids it) or that the peers did not both negotiate
+// option_scid_alias for (without it neither side sends an alias, and
+// the channel could not be used).
+func checkAliasOnly(f *flow) error {
+	switch {
+	case !f.aliasOnly:
+		return nil
+	case !f.private:
+		return refuse("channel_type with option_scid_alias requires an " +
+			"unannounced channel (announce_channel is set)")
+	case !f.alias:
+		return refuse("channel_type with option_scid_alias but " +
+			"option_scid_alias was not negotiated")
+	}
+	return nil
 }
 
 // bothSupport reports whether a feature is offered by both sides.

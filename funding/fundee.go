@@ -99,7 +99,10 @@ func (m *Manager) openStep(peer *btcec.PublicKey,
 	}
 	var err error
 	if msg.ChannelType != nil {
-		if f.chanType, err = typeFromBits(msg.ChannelType); err != nil {
+		if f.chanType, f.aliasOnly, err = typeFromBits(msg.ChannelType); err != nil {
+			return nil, err
+		}
+		if err := checkAliasOnly(f); err != nil {
 			return nil, err
 		}
 		f.typeBits = msg.ChannelType

@@ -44,6 +44,11 @@ type OpenRequest struct {
 	// UpfrontShutdown is the script our cooperative close must pay to,
 	// empty for none.
 	UpfrontShutdown []byte
+
+	// ScidAlias asks for an alias-only channel: option_scid_alias in
+	// its channel_type. It needs Private and a peer that negotiated
+	// option_scid_alias and channel types.
+	ScidAlias bool
 }
 
 // Update reports the progress of an opening to its requester.
@@ -170,6 +175,17 @@ func (m *Manager) prepareOpen(ctx context.Context, req OpenRequest) (*flow, erro
 	}
 	if theirs.HasFeature(lnwire.ChannelTypeRequired) {
 		f.typeBits = TypeBits(f.chanType)
+	}
+	if req.ScidAlias {
+		f.aliasOnly = true
+		if f.typeBits == nil {
+			return nil, fmt.Errorf("%w: scid alias channel: peer does "+
+				"not support option_channel_type", ErrBadRequest)
+		}
+		if err := checkAliasOnly(f); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+		}
+		f.typeBits.Set(lnwire.ScidAliasRequired)
 	}
 	rate, err := m.commitFeeRate(ctx, f.chanType)
 	if err != nil {
@@ -455,7 +471,7 @@ func (m *Manager) persistNew(f *flow, rec *channeldb.PendingChannel) error {
 		ChanPoint: f.st.FundingOutpoint, Private: f.private,
 		PushMsat: f.push, MinDepth: f.minDepth,
 		LocalShutdown: f.ours.shutdown, RemoteShutdown: f.theirs.shutdown,
-		ScidAlias: f.alias,
+		ScidAlias: f.alias, AliasOnly: f.aliasOnly,
 	}
 	err := m.cfg.DB.Update(func(tx kvdb.RwTx) error {
 		if _, err := channeldb.FetchOpenChannel(tx, f.st.FundingOutpoint); err == nil {

@@ -317,10 +317,21 @@ func TestOpenChannelRefusals(t *testing.T) {
 			m.PushAmount = lnwire.NewMSatFromSatoshis(m.FundingAmount) - 1000
 			m.FeePerKiloWeight = 200_000
 		}, "cannot pay the commitment fee"},
-		{"unsupported type", func(m *lnwire.OpenChannel) {
+		{"alias type announced", func(m *lnwire.OpenChannel) {
 			m.ChannelType = lnwire.NewRawFeatureVector(lnwire.StaticRemoteKeyRequired,
 				lnwire.ScidAliasRequired)
-		}, "channel_type"},
+			m.ChannelFlags |= lnwire.FFAnnounceChannel
+		}, "requires an unannounced channel"},
+		{"zero-conf type", func(m *lnwire.OpenChannel) {
+			m.ChannelType = lnwire.NewRawFeatureVector(lnwire.StaticRemoteKeyRequired,
+				lnwire.AnchorsZeroFeeHtlcTxRequired, lnwire.ScidAliasRequired,
+				lnwire.ZeroConfRequired)
+			m.ChannelFlags &^= lnwire.FFAnnounceChannel
+		}, "not supported"},
+		{"alias alone", func(m *lnwire.OpenChannel) {
+			m.ChannelType = lnwire.NewRawFeatureVector(lnwire.ScidAliasRequired)
+			m.ChannelFlags &^= lnwire.FFAnnounceChannel
+		}, "not supported"},
 		{"legacy type", func(m *lnwire.OpenChannel) {
 			m.ChannelType = lnwire.NewRawFeatureVector()
 		}, "not supported"},
@@ -343,6 +354,85 @@ func TestOpenChannelRefusals(t *testing.T) {
 				t.Fatal("refused channel kept")
 			}
 		})
+	}
+}
+
+// TestOpenAliasOnly: a private channel whose channel_type adds
+// option_scid_alias opens, both sides persist it as alias-only, and it
+// uses aliases; without option_scid_alias negotiated it is refused.
+func TestOpenAliasOnly(t *testing.T) {
+	for _, ct := range []lnwallet.ChannelType{lnwallet.ChannelTypeAnchors,
+		lnwallet.ChannelTypeStaticRemoteKey} {
+
+		t.Run(ct.String(), func(t *testing.T) {
+			net, a, b := newPair(t)
+			_, _, err := a.m.OpenChannel(context.Background(), OpenRequest{
+				Peer: b.pub(), LocalAmt: testCap, PushMsat: testPush,
+				ChannelType: &ct, Private: true, ScidAlias: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			es := net.pump()
+			expectTypes(t, es, lnwire.MsgOpenChannel, lnwire.MsgAcceptChannel,
+				lnwire.MsgFundingCreated, lnwire.MsgFundingSigned)
+			want := TypeBits(ct)
+			want.Set(lnwire.ScidAliasRequired)
+			if got := es[1].msg.(*lnwire.AcceptChannel).ChannelType; !got.Equals(want) {
+				t.Fatalf("accept_channel type %v, want %v", got.Bits(), want.Bits())
+			}
+			ca, cb := confirmAndReady(t, net, a, b, a.w.lastPublished())
+			checkPair(t, ca, cb, ct)
+			for _, n := range []*node{a, b} {
+				var info *channeldb.ChannelOpenInfo
+				err := n.db.View(func(tx kvdb.RTx) (err error) {
+					info, err = channeldb.FetchChannelOpenInfo(tx,
+						ca.State().FundingOutpoint)
+					return err
+				})
+				if err != nil || !info.AliasOnly || !info.Private ||
+					info.PeerAlias.ToUint64() == 0 {
+
+					t.Fatalf("%s: open info %+v, %v", n.name, info, err)
+				}
+			}
+		})
+	}
+
+	// Our own request: public or to a peer without option_scid_alias
+	// is refused before anything is sent.
+	net, a, b := newPair(t)
+	_, _, err := a.m.OpenChannel(context.Background(), OpenRequest{
+		Peer: b.pub(), LocalAmt: testCap, ScidAlias: true})
+	if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "unannounced") {
+		t.Fatalf("public alias-only request: %v", err)
+	}
+	noAlias := lnwire.NewFeatureVector(lnwire.NewRawFeatureVector(
+		lnwire.StaticRemoteKeyOptional, lnwire.AnchorsZeroFeeHtlcTxOptional,
+		lnwire.ChannelTypeOptional))
+	b.feats = noAlias
+	b.m.cfg.LocalFeatures = noAlias
+	_, _, err = a.m.OpenChannel(context.Background(), OpenRequest{
+		Peer: b.pub(), LocalAmt: testCap, Private: true, ScidAlias: true})
+	if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "not negotiated") {
+		t.Fatalf("alias-only request without the feature: %v", err)
+	}
+	if len(net.take()) != 0 || a.w.numLeases() != 0 {
+		t.Fatal("refused request sent or leased something")
+	}
+
+	// The peer's open of such a channel is refused likewise.
+	msg := capturedOpen(t, net, a, b)
+	msg.ChannelType = lnwire.NewRawFeatureVector(lnwire.StaticRemoteKeyRequired,
+		lnwire.AnchorsZeroFeeHtlcTxRequired, lnwire.ScidAliasRequired)
+	msg.ChannelFlags &^= lnwire.FFAnnounceChannel
+	b.m.HandleMessage(a.pub(), msg)
+	if txt := errorText(t, net.take(), msg.PendingChannelID); !strings.Contains(txt,
+		"option_scid_alias was not negotiated") {
+
+		t.Fatalf("error %q", txt)
+	}
+	if len(b.m.flows) != 0 {
+		t.Fatal("refused channel kept")
 	}
 }
 

@@ -44,6 +44,9 @@ type flow struct {
 	private  bool
 	minDepth uint32
 	alias    bool
+	// aliasOnly: the channel_type has option_scid_alias, so the real
+	// scid must never route an incoming HTLC (BOLT 2 channel_ready).
+	aliasOnly bool
 
 	keys   *localKeys
 	ours   side
