@@ -78,6 +78,9 @@ type side struct {
 
 	// maxDust is the state machine's dust exposure bound (0: default).
 	maxDust uint64
+
+	// aliasOnly builds the link as of an option_scid_alias channel type.
+	aliasOnly bool
 }
 
 func key(r *rand.Rand) *btcec.PrivateKey {
@@ -278,7 +281,7 @@ func (s *side) startLink() {
 		s.startSwitch()
 	}
 	s.link = NewLink(LinkConfig{Channel: s.channel(), DB: s.db,
-		ReadyMessage: s.readyMessage})
+		ReadyMessage: s.readyMessage, AliasOnly: s.aliasOnly})
 	if !s.sw.Links().Add(s.link) {
 		s.t.Fatal("link added twice")
 	}

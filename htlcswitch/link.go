@@ -70,6 +70,12 @@ type LinkConfig struct {
 	// rather than by sampling. It must not block.
 	OnActivity func(active bool)
 
+	// AliasOnly says the channel's type has option_scid_alias: no HTLC
+	// is forwarded into it by its real short channel id (BOLT 2
+	// channel_ready), only by an alias. Our own payments may still name
+	// the real one.
+	AliasOnly bool
+
 	// QueueSize bounds the link's queue (0: DefaultQueueSize).
 	QueueSize int
 

@@ -118,6 +118,17 @@ func (s *Links) ByShortID(scid lnwire.ShortChannelID) *Link {
 	return s.bySCID[scid]
 }
 
+// ForwardTarget returns the link an incoming HTLC forwarded to scid
+// goes to, or nil: ByShortID, except that the real scid of an alias-only
+// channel names no channel to a forward.
+func (s *Links) ForwardTarget(scid lnwire.ShortChannelID) *Link {
+	l := s.ByShortID(scid)
+	if l != nil && l.cfg.AliasOnly && scid == l.scid {
+		return nil
+	}
+	return l
+}
+
 // Remove stops the link of a channel (closed, or closing) and forgets it.
 func (s *Links) Remove(id lnwire.ChannelID) {
 	s.mu.Lock()

@@ -382,7 +382,7 @@ func (s *Switch) forward(pkt *addPacket, next lnwire.ShortChannelID) {
 	}
 	s.byIn[pkt.in] = &circuit{pkt: pkt}
 	s.mu.Unlock()
-	l := s.links.ByShortID(next)
+	l := s.links.ForwardTarget(next)
 	if l == nil {
 		s.failAdd(pkt, &sphinx.FailUnknownNextPeer{})
 		return

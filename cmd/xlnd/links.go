@@ -22,6 +22,14 @@ func (d *daemon) newLink(ch *lnwallet.Channel) *htlcswitch.Link {
 			"chan_point", op, "err", err)
 		status = channeldb.ChanStatusLocalDataLoss
 	}
+	info, err := d.openInfo(op)
+	if err != nil {
+		// Unreadable: keep the real scid out of forwarding, the
+		// stricter reading, rather than expose an alias-only channel.
+		d.log.Error("Channel open info not read; no forwards by its "+
+			"real scid", "chan_point", op, "err", err)
+		info = &channeldb.ChannelOpenInfo{ChanPoint: op, AliasOnly: true}
+	}
 	return htlcswitch.NewLink(htlcswitch.LinkConfig{
 		DataLoss: status&channeldb.ChanStatusLocalDataLoss != 0,
 		MarkDataLoss: func() error {
@@ -36,7 +44,8 @@ func (d *daemon) newLink(ch *lnwallet.Channel) *htlcswitch.Link {
 		OnActivity: func(active bool) {
 			d.events.activity(op, active)
 		},
-		Logger: d.logs.Logger("HSWC"),
+		AliasOnly: info.AliasOnly,
+		Logger:    d.logs.Logger("HSWC"),
 	})
 }
 
