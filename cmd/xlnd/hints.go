@@ -29,6 +29,22 @@ type privateChannel struct {
 	// peerAlias is the SCID alias the peer gave us (zero: none): the
 	// channel's name in our hints, as lnd's.
 	peerAlias lnwire.ShortChannelID
+	// aliasOnly: the channel type has option_scid_alias, so its real
+	// scid must never appear in a hint (BOLT 2).
+	aliasOnly bool
+}
+
+// hintScid is the short channel id a route hint names c by: the peer's
+// alias if it gave one, else the real scid unless the channel is
+// alias-only (then no hint until the peer's alias is known).
+func (c privateChannel) hintScid() (lnwire.ShortChannelID, bool) {
+	switch {
+	case c.peerAlias.ToUint64() != 0:
+		return c.peerAlias, true
+	case c.aliasOnly:
+		return lnwire.ShortChannelID{}, false
+	}
+	return c.scid, true
 }
 
 // privateChannels keeps the list of private channels for hintListTTL.

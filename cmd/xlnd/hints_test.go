@@ -67,3 +67,27 @@ func TestPrivateChannelsReuse(t *testing.T) {
 	empty = false
 	get(8, 8)
 }
+
+// TestHintScid: a hint names a channel by the peer's alias when it gave
+// one; an alias-only channel is never named by its real scid, so without
+// the peer's alias it is not hinted at all.
+func TestHintScid(t *testing.T) {
+	real := lnwire.NewShortChanIDFromInt(700_000<<40 | 3<<16 | 1)
+	alias := lnwire.NewShortChanIDFromInt(16_000_100<<40 | 9)
+	cases := []struct {
+		c    privateChannel
+		want lnwire.ShortChannelID
+		ok   bool
+	}{
+		{privateChannel{scid: real}, real, true},
+		{privateChannel{scid: real, peerAlias: alias}, alias, true},
+		{privateChannel{scid: real, peerAlias: alias, aliasOnly: true}, alias, true},
+		{privateChannel{scid: real, aliasOnly: true}, lnwire.ShortChannelID{}, false},
+	}
+	for i, c := range cases {
+		got, ok := c.c.hintScid()
+		if got != c.want || ok != c.ok {
+			t.Errorf("case %d: %v %v, want %v %v", i, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -116,17 +116,18 @@ func (d *daemon) privateRouteHints(chans *privateChannels, amt lnwire.MilliSatos
 		if !d.links.Active(c.op) {
 			continue
 		}
+		// The peer knows the channel by the alias it gave us (BOLT
+		// 2: the one for our invoices' r fields; the real scid must
+		// not be used for an option_scid_alias channel).
+		name, ok := c.hintScid()
+		if !ok {
+			continue
+		}
 		h, ok := d.peerPolicyHint(c.scid, c.remote)
 		if !ok {
 			continue
 		}
-		if c.peerAlias.ToUint64() != 0 {
-			// The peer knows the channel by the alias it gave
-			// us (BOLT 2: the one for our invoices' r fields;
-			// the real scid must not be used for an
-			// option_scid_alias channel).
-			h.ChannelID = bolt11.ShortChannelID(c.peerAlias.ToUint64())
-		}
+		h.ChannelID = bolt11.ShortChannelID(name.ToUint64())
 		cands = append(cands, hintCandidate{h, c.inbound})
 	}
 	return selectHopHints(cands, amt, forced)
@@ -151,7 +152,7 @@ func (d *daemon) listPrivateChannels() ([]privateChannel, error) {
 		list = append(list, privateChannel{op: st.FundingOutpoint,
 			scid: st.ShortChannelID, remote: st.RemoteNode,
 			inbound:   lnwire.MilliSatoshi(st.LocalCommit.RemoteBalanceMsat),
-			peerAlias: info.PeerAlias})
+			peerAlias: info.PeerAlias, aliasOnly: info.AliasOnly})
 	}
 	return list, nil
 }
