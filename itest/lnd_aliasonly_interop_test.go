@@ -2,6 +2,7 @@ package itest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"testing"
@@ -72,6 +73,28 @@ func TestLndAliasOnlyChannel(t *testing.T) {
 			"aliases %v, type %v", ch.Private, ch.PeerScidAlias,
 			ch.AliasScids, ch.CommitmentType)
 	}
+
+	// lnd keeps xlnd's channel_update, sent under the real scid: lnd
+	// 0.21 files an alias-only channel's edge under it and holds an
+	// update named by its alias as of an unknown channel.
+	check(t, harness.WaitFor(func() error {
+		var raw map[string]json.RawMessage
+		if err := lnd.lncli(&raw, "getchaninfo", "--chan_id",
+			strconv.FormatUint(ch.ChanId, 10)); err != nil {
+
+			return err
+		}
+		for _, n := range []string{"1", "2"} {
+			var pub string
+			_ = json.Unmarshal(raw["node"+n+"_pub"], &pub)
+			if pub == x.PubKey() && len(raw["node"+n+"_policy"]) > 0 &&
+				string(raw["node"+n+"_policy"]) != "null" {
+
+				return nil
+			}
+		}
+		return fmt.Errorf("lnd holds no policy of xlnd for %d: %v", ch.ChanId, raw)
+	}, harness.SyncTimeout))
 
 	// xlnd's private invoice names the channel by lnd's alias, never by
 	// its real scid; lnd pays it.
