@@ -7,9 +7,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/btcsuite/btcd/btcutil"
-
-	"lnd.xprv/internal/regtest"
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/routerrpc"
@@ -29,18 +26,9 @@ func TestLndAliasOnlyChannel(t *testing.T) {
 	x := startNode(t, nw, "x", announceArgs...)
 	payer := startNode(t, nw, "payer", announceArgs...)
 	check(t, nw.Fund(payer, 5_000_000))
-	var addr struct {
-		Address string `json:"address"`
-	}
-	check(t, lnd.lncli(&addr, "newaddress", "p2wkh"))
-	a, err := btcutil.DecodeAddress(addr.Address, regtest.Params)
-	check(t, err)
-	_, err = nw.Btcd().SendToAddress(a, 5_000_000)
-	check(t, err)
-	_, err = nw.Mine(6)
-	check(t, err)
+	lnd.fund(t, nw, 5_000_000)
 	ctx := context.Background()
-	_, err = x.RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
+	_, err := x.RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
 		Addr: &lnrpc.LightningAddress{Pubkey: lnd.pub, Host: lnd.p2p}, Perm: true})
 	check(t, err)
 	check(t, x.WaitPeer(lnd.pub))

@@ -12,9 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/btcsuite/btcd/btcutil"
-
-	"lnd.xprv/internal/regtest"
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/routerrpc"
@@ -144,16 +141,7 @@ func TestLndCoopCloseResume(t *testing.T) {
 	logLndWarnings(t, nw)
 	xl := startNode(t, nw, "xl")
 	check(t, nw.Fund(xl, 5_000_000))
-	var addr struct {
-		Address string `json:"address"`
-	}
-	check(t, lnd.lncli(&addr, "newaddress", "p2wkh"))
-	a, err := btcutil.DecodeAddress(addr.Address, regtest.Params)
-	check(t, err)
-	_, err = nw.Btcd().SendToAddress(a, 1_000_000)
-	check(t, err)
-	_, err = nw.Mine(6)
-	check(t, err)
+	lnd.fund(t, nw, 1_000_000)
 	connectLnd(t, xl, lnd)
 	check(t, xl.WaitPeer(lnd.pub))
 	lndOut := filepath.Join(nw.Dir(), "lnd.out")
@@ -211,7 +199,7 @@ func TestLndCoopCloseResume(t *testing.T) {
 				"--amt", fmt.Sprint(holdAmt)))
 			pctx, pcancel := context.WithCancel(t.Context())
 			defer pcancel()
-			err = harness.WaitFor(func() error {
+			err := harness.WaitFor(func() error {
 				ps, err := router(t, xl).SendPaymentV2(pctx, &routerrpc.SendPaymentRequest{
 					PaymentRequest: inv.PayReq, TimeoutSeconds: 60, FeeLimitSat: 100})
 				if err != nil {

@@ -6,9 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/btcsuite/btcd/btcutil"
-
-	"lnd.xprv/internal/regtest"
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
 )
@@ -25,18 +22,9 @@ func TestLndForceClose(t *testing.T) {
 	// reaches its graph.
 	xl := startNode(t, nw, "xl", announceArgs...)
 	check(t, nw.Fund(xl, 5_000_000))
-	var addr struct {
-		Address string `json:"address"`
-	}
-	check(t, lnd.lncli(&addr, "newaddress", "p2wkh"))
-	a, err := btcutil.DecodeAddress(addr.Address, regtest.Params)
-	check(t, err)
-	_, err = nw.Btcd().SendToAddress(a, 5_000_000)
-	check(t, err)
-	_, err = nw.Mine(6)
-	check(t, err)
+	lnd.fund(t, nw, 5_000_000)
 	ctx := context.Background()
-	_, err = xl.RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
+	_, err := xl.RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
 		Addr: &lnrpc.LightningAddress{Pubkey: lnd.pub, Host: lnd.p2p}})
 	check(t, err)
 	check(t, xl.WaitPeer(lnd.pub))

@@ -104,6 +104,22 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// fund sends amt to a new address of lnd's wallet and confirms it six
+// blocks deep.
+func (l *lndNode) fund(t *testing.T, nw *harness.Network, amt btcutil.Amount) {
+	t.Helper()
+	var addr struct {
+		Address string `json:"address"`
+	}
+	check(t, l.lncli(&addr, "newaddress", "p2wkh"))
+	a, err := btcutil.DecodeAddress(addr.Address, regtest.Params)
+	check(t, err)
+	_, err = nw.Btcd().SendToAddress(a, amt)
+	check(t, err)
+	_, err = nw.Mine(6)
+	check(t, err)
+}
+
 // lncliOutput runs lncli and returns what it printed.
 func (l *lndNode) lncliOutput(args ...string) ([]byte, error) {
 	full := append([]string{"--lnddir=" + l.dir, "--network=regtest",
@@ -174,16 +190,7 @@ func TestLndInterop(t *testing.T) {
 	xl := startNode(t, nw, "xl", announceArgs...)
 	check(t, nw.Fund(xl, 5_000_000))
 
-	var addr struct {
-		Address string `json:"address"`
-	}
-	check(t, lnd.lncli(&addr, "newaddress", "p2wkh"))
-	a, err := btcutil.DecodeAddress(addr.Address, regtest.Params)
-	check(t, err)
-	_, err = nw.Btcd().SendToAddress(a, 5_000_000)
-	check(t, err)
-	_, err = nw.Mine(6)
-	check(t, err)
+	lnd.fund(t, nw, 5_000_000)
 
 	// What lnd found wrong with xlnd stays in the test log.
 	t.Cleanup(func() {
@@ -199,7 +206,7 @@ func TestLndInterop(t *testing.T) {
 	})
 
 	ctx := context.Background()
-	_, err = xl.RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
+	_, err := xl.RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
 		Addr: &lnrpc.LightningAddress{Pubkey: lnd.pub, Host: lnd.p2p}})
 	check(t, err)
 	check(t, xl.WaitPeer(lnd.pub))

@@ -11,9 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/btcsuite/btcd/btcutil"
-
-	"lnd.xprv/internal/regtest"
 	"lnd.xprv/itest/harness"
 	"lnd.xprv/rpc/lnrpc"
 	"lnd.xprv/rpc/lnrpc/routerrpc"
@@ -93,16 +90,7 @@ func TestLndPaymentsInterop(t *testing.T) {
 	x1 := startNode(t, nw, "x1", append([]string{"--accept-keysend"}, announceArgs...)...)
 	x2 := startNode(t, nw, "x2", announceArgs...)
 	check(t, nw.Fund(x1, 5_000_000))
-	var addr struct {
-		Address string `json:"address"`
-	}
-	check(t, lnd.lncli(&addr, "newaddress", "p2wkh"))
-	a, err := btcutil.DecodeAddress(addr.Address, regtest.Params)
-	check(t, err)
-	_, err = nw.Btcd().SendToAddress(a, 5_000_000)
-	check(t, err)
-	_, err = nw.Mine(6)
-	check(t, err)
+	lnd.fund(t, nw, 5_000_000)
 	t.Cleanup(func() {
 		b, _ := os.ReadFile(filepath.Join(nw.Dir(), "lnd.out"))
 		for _, line := range strings.Split(string(b), "\n") {
@@ -116,7 +104,7 @@ func TestLndPaymentsInterop(t *testing.T) {
 
 	ctx := context.Background()
 	for _, x := range []*harness.Node{x1, x2} {
-		_, err = x.RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
+		_, err := x.RPC.ConnectPeer(ctx, &lnrpc.ConnectPeerRequest{
 			Addr: &lnrpc.LightningAddress{Pubkey: lnd.pub, Host: lnd.p2p}, Perm: true})
 		check(t, err)
 		check(t, x.WaitPeer(lnd.pub))
